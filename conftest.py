@@ -1,0 +1,60 @@
+import os
+
+import pytest
+
+# Playwright's sync API runs an asyncio loop in the test thread, and Django then refuses ORM
+# calls from that thread. Tests are single-threaded, so this is safe here.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    # Debian's Chromium: Playwright cannot download its own browser here
+    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _fast_password_hasher(django_test_environment):
+    # PBKDF2 with 1,000,000 iterations costs ~0.5 s per login on 2 cores
+    from django.conf import settings
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _plain_http_in_tests(settings):
+    # production settings redirect to HTTPS; the live server in tests speaks plain HTTP
+    settings.SECURE_SSL_REDIRECT = False
+    settings.SESSION_COOKIE_SECURE = False
+    settings.CSRF_COOKIE_SECURE = False
+
+
+@pytest.fixture
+def artifacts_dir():
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent / "test-artifacts"
+    path.mkdir(exist_ok=True)
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _baseline_data_after_flush(request):
+    """Transactional tests flush every table, including rows that data migrations seeded
+    (regions, industries, …); put them back so each test starts from a migrated database."""
+    marker = request.node.get_closest_marker("django_db")
+    transactional = bool(marker and marker.kwargs.get("transaction")) or "live_server" in request.fixturenames
+    if not transactional:
+        return
+    request.getfixturevalue("transactional_db")
+    from django.conf import settings
+    from django.utils.module_loading import import_string
+
+    for dotted in settings.PORTAL_BASELINE_LOADERS:
+        import_string(dotted)()

@@ -1,0 +1,68 @@
+"""Demo organisations and one user per role, in 晋城市泽州县 (Shanxi). Idempotent."""
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import transaction
+
+from portal.models import Membership, Organisation, OrganisationKind, Region, Role
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    username: str
+    full_name: str
+    organisation: str  # key into the organisations built below
+    role: str
+
+
+DEMO_USERS = [
+    DemoUser("admin", "平台管理员", "platform", Role.PLATFORM_ADMIN),
+    DemoUser("province", "省机制 王处长", "province", Role.PROVINCE_REGULATOR),
+    DemoUser("city", "晋城市机制 李科长", "city", Role.CITY_REGULATOR),
+    DemoUser("convener", "泽州县召集人 赵县长", "county", Role.CONVENER),
+    DemoUser("lead", "泽州专班组长 孙组长", "task_force", Role.TASK_FORCE_LEAD),
+    DemoUser("staff", "泽州专班 周干事", "task_force", Role.TASK_FORCE_STAFF),
+    DemoUser("reviewer", "泽州专班银行审核 吴经理", "task_force", Role.TASK_FORCE_BANK_REVIEWER),
+    DemoUser("bankadmin", "中行晋城分行 郑行长", "boc_jincheng", Role.BANK_ADMIN),
+    DemoUser("manager", "中行泽州支行 冯经理", "boc_zezhou", Role.ACCOUNT_MANAGER),
+    DemoUser("enterprise", "泽州县金辉小吃店 陈老板", "enterprise", Role.ENTERPRISE_USER),
+]
+
+
+def _org(key: str, name: str, kind: str, region_code: str | None, parent: Organisation | None) -> Organisation:
+    region = Region.objects.get(code=region_code) if region_code else None
+    org, created = Organisation.objects.get_or_create(
+        code=f"demo-{key}".replace("_", "-"),
+        defaults={"name": name, "kind": kind, "region": region, "parent": parent},
+    )
+    return org
+
+
+@transaction.atomic
+def load_organisations_and_users() -> dict[str, int]:
+    orgs: dict[str, Organisation] = {}
+    orgs["platform"] = _org("platform", "政银企融资对接平台运营中心", OrganisationKind.PLATFORM, None, None)
+    orgs["province"] = _org("province", "山西省支持小微企业融资协调工作机制", OrganisationKind.PROVINCE_MECHANISM, "140000", None)
+    orgs["city"] = _org("city", "晋城市支持小微企业融资协调工作机制", OrganisationKind.CITY_MECHANISM, "140500", orgs["province"])
+    orgs["county"] = _org("county", "泽州县支持小微企业融资协调工作机制", OrganisationKind.COUNTY_MECHANISM, "140525", orgs["city"])
+    orgs["task_force"] = _org("task_force", "泽州县融资协调工作专班", OrganisationKind.TASK_FORCE, "140525", orgs["county"])
+    orgs["boc"] = _org("boc", "中国银行山西省分行", OrganisationKind.BANK, "140000", None)
+    orgs["boc_jincheng"] = _org("boc_jincheng", "中国银行晋城分行", OrganisationKind.BANK_BRANCH, "140500", orgs["boc"])
+    orgs["boc_zezhou"] = _org("boc_zezhou", "中国银行泽州支行", OrganisationKind.BANK_BRANCH, "140525", orgs["boc_jincheng"])
+    orgs["enterprise"] = _org("enterprise", "泽州县金辉小吃店", OrganisationKind.ENTERPRISE, "140525", None)
+
+    User = get_user_model()
+    created = 0
+    for demo in DEMO_USERS:
+        user, was_created = User.objects.get_or_create(username=demo.username, defaults={"first_name": demo.full_name})
+        if was_created:
+            user.set_password(settings.PORTAL_DEMO_PASSWORD)
+            user.is_staff = demo.role == Role.PLATFORM_ADMIN
+            user.is_superuser = demo.role == Role.PLATFORM_ADMIN
+            user.save()
+            created += 1
+        Membership.objects.get_or_create(
+            user=user, organisation=orgs[demo.organisation], role=demo.role, defaults={"is_primary": True}
+        )
+    return {"organisations": len(orgs), "users_created": created}

@@ -1,0 +1,70 @@
+"""Test factories of the tenancy model (used across apps' tests)."""
+import factory
+from django.contrib.auth import get_user_model
+
+from portal.models import Membership, Organisation, OrganisationKind, Region, Role
+
+TEST_PASSWORD = "Test-password-2026"
+
+
+def region(code: str) -> Region:
+    return Region.objects.get(code=code)
+
+
+class OrganisationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Organisation
+
+    name = factory.Sequence(lambda n: f"测试机构{n}")
+    kind = OrganisationKind.TASK_FORCE
+    region = factory.LazyFunction(lambda: region("140525"))
+    parent = None
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    first_name = factory.Sequence(lambda n: f"用户{n}")
+    password = factory.PostGenerationMethodCall("set_password", TEST_PASSWORD)
+
+    @factory.post_generation
+    def _save(obj, create, extracted, **kwargs):
+        if create:
+            obj.save()
+
+
+class MembershipFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Membership
+
+    user = factory.SubFactory(UserFactory)
+    organisation = factory.SubFactory(OrganisationFactory)
+    role = Role.TASK_FORCE_STAFF
+    is_primary = True
+
+
+# the organisation kind and region each role is created with by `user_with_role`
+ROLE_HOME = {
+    Role.ENTERPRISE_USER: (OrganisationKind.ENTERPRISE, "140525"),
+    Role.TASK_FORCE_STAFF: (OrganisationKind.TASK_FORCE, "140525"),
+    Role.TASK_FORCE_BANK_REVIEWER: (OrganisationKind.TASK_FORCE, "140525"),
+    Role.TASK_FORCE_LEAD: (OrganisationKind.TASK_FORCE, "140525"),
+    Role.CONVENER: (OrganisationKind.COUNTY_MECHANISM, "140525"),
+    Role.CITY_REGULATOR: (OrganisationKind.CITY_MECHANISM, "140500"),
+    Role.PROVINCE_REGULATOR: (OrganisationKind.PROVINCE_MECHANISM, "140000"),
+    Role.BANK_ADMIN: (OrganisationKind.BANK_BRANCH, "140500"),
+    Role.ACCOUNT_MANAGER: (OrganisationKind.BANK_BRANCH, "140525"),
+    Role.PLATFORM_ADMIN: (OrganisationKind.PLATFORM, None),
+}
+
+
+def user_with_role(role: str, *, organisation: Organisation | None = None, region_code: str | None = None, **user_kwargs):
+    kind, default_region = ROLE_HOME[Role(role)]
+    if organisation is None:
+        code = region_code or default_region
+        organisation = OrganisationFactory(kind=kind, region=region(code) if code else None)
+    membership = MembershipFactory(organisation=organisation, role=role, **{f"user__{k}": v for k, v in user_kwargs.items()})
+    return membership.user

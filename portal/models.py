@@ -1,0 +1,206 @@
+from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.db.models import Q
+
+
+class RegionLevel(models.TextChoices):
+    PROVINCE = "province", "省"
+    CITY = "city", "市"
+    COUNTY = "county", "县(区、市)"
+    TOWNSHIP = "township", "乡镇(街道)"
+
+
+class Region(models.Model):
+    """Administrative division (GB/T 2260; townships use a 9-digit code)."""
+
+    code = models.CharField("行政区划代码", max_length=12, primary_key=True)
+    name = models.CharField("名称", max_length=64)
+    level = models.CharField("层级", max_length=16, choices=RegionLevel.choices)
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+
+    class Meta:
+        verbose_name = verbose_name_plural = "行政区划"
+        ordering = ["code"]
+
+    def __str__(self):
+        return f"{self.name}({self.code})"
+
+    @property
+    def scope_prefix(self) -> str:
+        """Code prefix shared by everything inside this region (14 → Shanxi, 1405 → 晋城)."""
+        if self.level == RegionLevel.PROVINCE:
+            return self.code[:2]
+        if self.level == RegionLevel.CITY:
+            return self.code[:4]
+        return self.code
+
+
+class IndustryLevel(models.TextChoices):
+    SECTION = "section", "门类"
+    DIVISION = "division", "大类"
+    GROUP = "group", "中类"
+    CLASS = "class", "小类"
+
+
+class Industry(models.Model):
+    """GB/T 4754-2017 national economic industry classification."""
+
+    code = models.CharField("行业代码", max_length=4, primary_key=True)
+    name = models.CharField("名称", max_length=128)
+    level = models.CharField("层级", max_length=16, choices=IndustryLevel.choices)
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+
+    class Meta:
+        verbose_name = verbose_name_plural = "国民经济行业分类"
+        ordering = ["code"]
+
+    def __str__(self):
+        return f"{self.code} {self.name}"
+
+
+class OrganisationKind(models.TextChoices):
+    PLATFORM = "platform", "平台运营方"
+    PROVINCE_MECHANISM = "province_mechanism", "省级协调机制"
+    CITY_MECHANISM = "city_mechanism", "市级协调机制"
+    COUNTY_MECHANISM = "county_mechanism", "县级协调机制"
+    TASK_FORCE = "task_force", "县级工作专班"
+    TOWNSHIP = "township", "乡镇(街道)"
+    BANK = "bank", "银行机构"
+    BANK_BRANCH = "bank_branch", "银行分支机构"
+    ENTERPRISE = "enterprise", "企业"
+
+
+GOVERNMENT_KINDS = {
+    OrganisationKind.PROVINCE_MECHANISM,
+    OrganisationKind.CITY_MECHANISM,
+    OrganisationKind.COUNTY_MECHANISM,
+    OrganisationKind.TASK_FORCE,
+    OrganisationKind.TOWNSHIP,
+}
+BANK_KINDS = {OrganisationKind.BANK, OrganisationKind.BANK_BRANCH}
+
+
+class Organisation(models.Model):
+    name = models.CharField("名称", max_length=128)
+    kind = models.CharField("类型", max_length=32, choices=OrganisationKind.choices)
+    region = models.ForeignKey(Region, verbose_name="行政区划", null=True, blank=True, on_delete=models.PROTECT)
+    parent = models.ForeignKey("self", verbose_name="上级", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+    # materialised path "/1/4/9/" so a subtree is one indexed prefix match
+    path = models.CharField(max_length=255, db_index=True, editable=False, default="")
+    code = models.SlugField("机构代码", max_length=64, unique=True, null=True, blank=True)
+    is_active = models.BooleanField("启用", default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "机构"
+        ordering = ["path"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(kind__in=sorted(k.value for k in GOVERNMENT_KINDS)) | Q(region__isnull=False),
+                name="government_org_has_region",
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def save(self, *args, **kwargs):
+        # the path depends on the primary key, so it is completed after the first insert
+        super().save(*args, **kwargs)
+        expected = f"{self.parent.path if self.parent_id else '/'}{self.pk}/"
+        if self.path != expected:
+            self.path = expected
+            type(self).objects.filter(pk=self.pk).update(path=expected)
+
+    @property
+    def is_government(self) -> bool:
+        return self.kind in GOVERNMENT_KINDS
+
+    @property
+    def is_bank(self) -> bool:
+        return self.kind in BANK_KINDS
+
+    def ancestors(self):
+        ids = [int(p) for p in self.path.strip("/").split("/") if p]
+        return Organisation.objects.filter(pk__in=ids).order_by("path")
+
+
+class Role(models.TextChoices):
+    ENTERPRISE_USER = "enterprise_user", "企业用户"
+    TASK_FORCE_STAFF = "task_force_staff", "专班工作人员"
+    TASK_FORCE_BANK_REVIEWER = "task_force_bank_reviewer", "专班银行审核人"
+    TASK_FORCE_LEAD = "task_force_lead", "专班组长"
+    CONVENER = "convener", "召集人"
+    CITY_REGULATOR = "city_regulator", "市级协调机制"
+    PROVINCE_REGULATOR = "province_regulator", "省级协调机制"
+    BANK_ADMIN = "bank_admin", "银行管理员"
+    ACCOUNT_MANAGER = "account_manager", "客户经理"
+    PLATFORM_ADMIN = "platform_admin", "平台管理员"
+
+
+# which organisation kinds may hold each role
+ROLE_ORGANISATION_KINDS = {
+    Role.ENTERPRISE_USER: {OrganisationKind.ENTERPRISE},
+    Role.TASK_FORCE_STAFF: {OrganisationKind.TASK_FORCE, OrganisationKind.TOWNSHIP},
+    Role.TASK_FORCE_BANK_REVIEWER: {OrganisationKind.TASK_FORCE},
+    Role.TASK_FORCE_LEAD: {OrganisationKind.TASK_FORCE},
+    Role.CONVENER: {OrganisationKind.COUNTY_MECHANISM, OrganisationKind.CITY_MECHANISM},
+    Role.CITY_REGULATOR: {OrganisationKind.CITY_MECHANISM},
+    Role.PROVINCE_REGULATOR: {OrganisationKind.PROVINCE_MECHANISM},
+    Role.BANK_ADMIN: {OrganisationKind.BANK, OrganisationKind.BANK_BRANCH},
+    Role.ACCOUNT_MANAGER: {OrganisationKind.BANK_BRANCH},
+    Role.PLATFORM_ADMIN: {OrganisationKind.PLATFORM},
+}
+
+
+class Membership(models.Model):
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    organisation = models.ForeignKey(Organisation, verbose_name="机构", on_delete=models.PROTECT, related_name="memberships")
+    role = models.CharField("角色", max_length=32, choices=Role.choices)
+    is_primary = models.BooleanField("默认身份", default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "机构成员"
+        constraints = [
+            models.UniqueConstraint(fields=["user", "organisation", "role"], name="unique_membership"),
+            models.UniqueConstraint(fields=["user"], condition=Q(is_primary=True), name="one_primary_membership"),
+        ]
+
+    def __str__(self):
+        return f"{self.user} · {self.organisation} · {self.get_role_display()}"
+
+
+class AuditEvent(models.Model):
+    """One row per audited action; services write it in the same transaction as the change."""
+
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    organisation = models.ForeignKey(Organisation, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    action = models.CharField("动作", max_length=64, db_index=True)
+    object_type = models.ForeignKey(ContentType, null=True, blank=True, on_delete=models.SET_NULL)
+    object_id = models.CharField(max_length=64, blank=True, default="")
+    object_repr = models.CharField("对象", max_length=255, blank=True, default="")
+    before = models.JSONField("变更前", null=True, blank=True)
+    after = models.JSONField("变更后", null=True, blank=True)
+    ip_address = models.GenericIPAddressField("IP", null=True, blank=True)
+    created_at = models.DateTimeField("时间", auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "审计事件"
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["object_type", "object_id"])]
+
+    def __str__(self):
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.action} {self.object_repr}"
+
+
+class BeatHeartbeat(models.Model):
+    """Last time the periodic scheduler ran, shown to administrators."""
+
+    name = models.CharField(max_length=64, primary_key=True)
+    last_run_at = models.DateTimeField()
+    runs = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "定时任务心跳"

@@ -1,0 +1,215 @@
+"""The tenant boundary: one function restricts any queryset for a user and an action.
+
+Each scoped model registers how an actor's scope maps to a filter (`@restriction(Model)`).
+A model without a registered restriction cannot be listed at all (deny by default), and
+`tests/test_restriction_coverage.py` fails when a list page or API is wired without
+`restrict`.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.core.exceptions import ImproperlyConfigured
+from django.db.models import Model, Q, QuerySet
+
+from portal.models import Membership, Organisation, OrganisationKind, Role
+
+VIEW = "view"
+CHANGE = "change"
+EXPORT = "export"
+
+GOVERNMENT_ROLES = {
+    Role.TASK_FORCE_STAFF,
+    Role.TASK_FORCE_BANK_REVIEWER,
+    Role.TASK_FORCE_LEAD,
+    Role.CONVENER,
+    Role.CITY_REGULATOR,
+    Role.PROVINCE_REGULATOR,
+}
+BANK_ROLES = {Role.BANK_ADMIN, Role.ACCOUNT_MANAGER}
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What an actor acts as: one membership, its organisation and the region it covers."""
+
+    user_id: int
+    membership_id: int | None
+    role: str | None
+    organisation_id: int | None
+    organisation_kind: str | None
+    organisation_path: str
+    region_code: str | None
+    region_prefix: str | None  # "14" province, "1405" city, "140525" county
+    is_platform_admin: bool
+
+    @property
+    def is_government(self) -> bool:
+        return self.role in GOVERNMENT_ROLES
+
+    @property
+    def is_bank(self) -> bool:
+        return self.role in BANK_ROLES
+
+    @property
+    def is_enterprise(self) -> bool:
+        return self.role == Role.ENTERPRISE_USER
+
+
+Restriction = Callable[[Scope, str], Q | None]
+_RESTRICTIONS: dict[type[Model], Restriction] = {}
+_observers: list[Callable[[type[Model], Scope | None, str], None]] = []
+
+
+def restriction(model: type[Model]):
+    """Register the tenant filter of a model: fn(scope, action) -> Q, or None for nothing."""
+
+    def decorator(fn: Restriction) -> Restriction:
+        _RESTRICTIONS[model] = fn
+        return fn
+
+    return decorator
+
+
+def public(scope: Scope, action: str) -> Q | None:
+    """Reference data everyone may read; only platform administrators change it."""
+    return Q() if action == VIEW else None
+
+
+def scope_for(user) -> Scope | None:
+    if user is None or not user.is_authenticated:
+        return None
+    cached = getattr(user, "_portal_scope", None)
+    if cached is not None:
+        return cached
+    membership = (
+        Membership.objects.select_related("organisation__region")
+        .filter(user=user)
+        .order_by("-is_primary", "id")
+        .first()
+    )
+    if membership is None:
+        scope = Scope(user.pk, None, None, None, None, "", None, None, bool(user.is_superuser))
+    else:
+        organisation = membership.organisation
+        region = organisation.region
+        scope = Scope(
+            user_id=user.pk,
+            membership_id=membership.pk,
+            role=membership.role,
+            organisation_id=organisation.pk,
+            organisation_kind=organisation.kind,
+            organisation_path=organisation.path,
+            region_code=region.code if region else None,
+            region_prefix=region.scope_prefix if region else None,
+            is_platform_admin=membership.role == Role.PLATFORM_ADMIN or bool(user.is_superuser),
+        )
+    user._portal_scope = scope
+    return scope
+
+
+def restrict(queryset: QuerySet, user, action: str = VIEW) -> QuerySet:
+    """Narrow `queryset` to the rows `user` may `action`. The one tenant filter of the portal."""
+    model = queryset.model
+    scope = scope_for(user)
+    for observer in _observers:
+        observer(model, scope, action)
+    if scope is None:
+        return queryset.none()
+    if scope.is_platform_admin:
+        return queryset
+    rule = _lookup(model)
+    q = rule(scope, action)
+    return queryset.none() if q is None else queryset.filter(q)
+
+
+def _lookup(model: type[Model]) -> Restriction:
+    for klass in model.__mro__:
+        if klass in _RESTRICTIONS:
+            return _RESTRICTIONS[klass]
+    raise ImproperlyConfigured(f"{model.__name__} has no tenant restriction registered (portal.tenancy.restriction)")
+
+
+def has_restriction(model: type[Model]) -> bool:
+    try:
+        _lookup(model)
+    except ImproperlyConfigured:
+        return False
+    return True
+
+
+def region_q(scope: Scope, field: str) -> Q | None:
+    """Rows whose region code (at `field`) lies inside the actor's region."""
+    if not scope.region_prefix:
+        return None
+    return Q(**{f"{field}__startswith": scope.region_prefix})
+
+
+def subtree_q(scope: Scope, field: str = "path") -> Q | None:
+    if not scope.organisation_path:
+        return None
+    return Q(**{f"{field}__startswith": scope.organisation_path})
+
+
+def any_of(*parts: Q | None) -> Q | None:
+    """OR of the given filters, ignoring the ones that do not apply (None)."""
+    present = [p for p in parts if p is not None]
+    if not present:
+        return None
+    combined = present[0]
+    for part in present[1:]:
+        combined |= part
+    return combined
+
+
+def observe(callback) -> Callable[[], None]:
+    """Test hook: call `callback(model, scope, action)` on every restrict(); returns an undo."""
+    _observers.append(callback)
+    return lambda: _observers.remove(callback)
+
+
+# --- restrictions of the portal's own models -----------------------------------------
+
+
+def _register_portal_restrictions():
+    from django.contrib.auth import get_user_model
+
+    from portal.models import AuditEvent, Industry, Region
+
+    restriction(Region)(public)
+    restriction(Industry)(public)
+
+    @restriction(Organisation)
+    def _organisations(scope: Scope, action: str) -> Q | None:
+        own_subtree = subtree_q(scope, "path")
+        if action != VIEW:
+            return own_subtree if scope.role in {Role.BANK_ADMIN} else None
+        if scope.is_government:
+            # a mechanism sees organisations in its region, and the banks that serve it
+            return any_of(own_subtree, region_q(scope, "region__code"), Q(kind=OrganisationKind.BANK))
+        if scope.is_bank:
+            return own_subtree
+        if scope.is_enterprise:
+            return Q(pk=scope.organisation_id) | Q(kind__in=[OrganisationKind.BANK])
+        return None
+
+    @restriction(Membership)
+    def _memberships(scope: Scope, action: str) -> Q | None:
+        if scope.role in {Role.BANK_ADMIN, Role.CONVENER, Role.TASK_FORCE_LEAD, Role.CITY_REGULATOR, Role.PROVINCE_REGULATOR}:
+            return subtree_q(scope, "organisation__path")
+        return Q(user_id=scope.user_id) if action == VIEW else None
+
+    @restriction(get_user_model())
+    def _users(scope: Scope, action: str) -> Q | None:
+        if scope.role in {Role.BANK_ADMIN, Role.CONVENER, Role.TASK_FORCE_LEAD, Role.CITY_REGULATOR, Role.PROVINCE_REGULATOR}:
+            return subtree_q(scope, "memberships__organisation__path")
+        return Q(pk=scope.user_id) if action == VIEW else None
+
+    @restriction(AuditEvent)
+    def _audit_events(scope: Scope, action: str) -> Q | None:
+        if action != VIEW:
+            return None
+        if scope.role in {Role.BANK_ADMIN, Role.CITY_REGULATOR, Role.PROVINCE_REGULATOR, Role.CONVENER}:
+            return subtree_q(scope, "organisation__path")
+        return Q(actor_id=scope.user_id)

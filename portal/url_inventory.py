@@ -1,0 +1,90 @@
+"""Walks the URL configuration and classifies each endpoint, for the restriction-coverage
+and tenant-isolation tests (a new endpoint is covered without anyone remembering)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.urls import URLPattern, URLResolver, get_resolver
+from django.views.generic.list import MultipleObjectMixin
+
+# endpoints that are not lists of tenant data, with the reason; anything else that is a
+# function view fails the coverage test until it is listed here or made a restricted class
+NOT_LISTS = {
+    "home": "role home page; its widgets use selectors",
+    "healthz": "liveness probe, no data",
+}
+SKIPPED_NAMESPACES = {"admin"}  # Django admin: superusers only
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    route: str
+    name: str | None
+    view_class: type | None
+    actions: dict | None
+    is_list: bool
+    needs_args: bool
+    namespace: str | None = None
+
+    def url(self) -> str | None:
+        """The path of an endpoint that takes no arguments, or None."""
+        from django.urls import NoReverseMatch, reverse
+
+        if self.needs_args or not self.name:
+            return None
+        try:
+            return reverse(f"{self.namespace}:{self.name}" if self.namespace else self.name)
+        except NoReverseMatch:
+            return None
+
+
+def _route_of(pattern) -> str:
+    return str(pattern.pattern)
+
+
+def walk(patterns=None, prefix: str = "", namespace: str | None = None):
+    patterns = get_resolver().url_patterns if patterns is None else patterns
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            ns = pattern.namespace or namespace
+            if ns in SKIPPED_NAMESPACES:
+                continue
+            yield from walk(pattern.url_patterns, prefix + _route_of(pattern), ns)
+        elif isinstance(pattern, URLPattern):
+            yield _classify(pattern, prefix + _route_of(pattern), namespace)
+
+
+def _classify(pattern: URLPattern, route: str, namespace: str | None = None) -> Endpoint:
+    callback = pattern.callback
+    view_class = getattr(callback, "cls", None) or getattr(callback, "view_class", None)
+    actions = getattr(callback, "actions", None)
+    is_list = False
+    if view_class is not None:
+        if issubclass(view_class, MultipleObjectMixin):
+            is_list = True
+        elif actions is not None:
+            is_list = "list" in actions.values()
+        else:
+            from rest_framework.mixins import ListModelMixin
+
+            is_list = issubclass(view_class, ListModelMixin)
+    needs_args = bool(pattern.pattern.regex.groupindex) or "<" in route
+    return Endpoint(
+        route=route, name=pattern.name, view_class=view_class, actions=actions,
+        is_list=is_list, needs_args=needs_args, namespace=namespace,
+    )
+
+
+def unrestricted(endpoints) -> list[str]:
+    """Endpoints that may list tenant data without passing through restrict()."""
+    from portal.mixins import TenantRestricted
+
+    problems = []
+    for endpoint in endpoints:
+        if endpoint.view_class is None:
+            if endpoint.name not in NOT_LISTS:
+                problems.append(f"{endpoint.route} ({endpoint.name}): function view not declared in NOT_LISTS")
+            continue
+        if endpoint.is_list and not issubclass(endpoint.view_class, TenantRestricted):
+            problems.append(f"{endpoint.route} ({endpoint.view_class.__name__}): list without restrict()")
+    return problems

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# `make bench-NAME`: starts throwaway PostgreSQL and Redis (unless DATABASE_URL /
+# CELERY_BROKER_URL are set), migrates, runs bench/bench_NAME.py, stops what it started.
+# The benchmark prints, last, one JSON line of its figures.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd); cd "$ROOT"
+t0=$SECONDS
+NAME=$1; shift
+source scripts/lib.sh
+mkdir -p var
+trap stack_down EXIT
+ensure_os_packages
+ensure_venv requirements-test.txt
+ensure_node_modules
+stack_up
+export DJANGO_SETTINGS_MODULE=portal.settings DEBUG=False SECURE_SSL_REDIRECT=False
+export SECRET_KEY=${SECRET_KEY:-bench-secret-key-not-for-production-$(date +%s)-xxxxxxxxxxxx}
+"$VENV/bin/python" manage.py migrate --noinput -v0 >&2
+if grep -q "NEEDS_WORKER = True" "bench/bench_$NAME.py"; then start_worker "" >&2; fi
+"$VENV/bin/python" "bench/bench_$NAME.py" "$@"

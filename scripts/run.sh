@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# `make run`: the portal on its embedded default (SQLite file, filesystem Celery broker),
+# with demo data, web + Celery worker + beat, at http://127.0.0.1:8000. Keeps data between runs.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd); cd "$ROOT"
+t0=$SECONDS
+source scripts/lib.sh
+mkdir -p var
+unset DATABASE_URL CELERY_BROKER_URL CELERY_RESULT_BACKEND
+ensure_venv requirements.txt
+ensure_node_modules
+M="$VENV/bin/python manage.py"
+step "migrate"; $M migrate --noinput -v0
+step "load_demo"; $M load_demo
+$M collectstatic --noinput -v0
+
+PIDS=()
+cleanup() { for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done; wait 2>/dev/null; }
+trap cleanup EXIT INT TERM
+step "celery worker + beat (log: var/celery.log)"
+"$VENV/bin/celery" -A portal worker -B -l info -c 2 -s "$ROOT/var/celerybeat-schedule" >var/celery.log 2>&1 &
+PIDS+=($!)
+step "web: http://${HOST:-127.0.0.1}:${PORT:-8000}/ (Ctrl-C 停止)"
+"$VENV/bin/python" manage.py runserver --noreload "${HOST:-127.0.0.1}:${PORT:-8000}" &
+PIDS+=($!)
+wait -n "${PIDS[@]}"

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# `make test`: fresh clone -> the whole suite on the real stack (PostgreSQL, Redis, a real
+# Celery worker, headless Debian Chromium). Stops everything it started, also on failure.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd); cd "$ROOT"
+t0=$SECONDS
+source scripts/lib.sh
+mkdir -p var test-artifacts
+trap stack_down EXIT
+
+ensure_os_packages
+ensure_venv requirements-test.txt
+ensure_node_modules
+stack_up
+export DJANGO_SETTINGS_MODULE=portal.settings DEBUG=${DEBUG:-False} SECURE_SSL_REDIRECT=False
+export SECRET_KEY=${SECRET_KEY:-test-secret-key-$(date +%s)-not-for-production-use-only-tests}
+export CHROMIUM_PATH=${CHROMIUM_PATH:-/usr/bin/chromium}
+
+step "django checks + migrations"
+"$VENV/bin/python" manage.py check
+"$VENV/bin/python" manage.py makemigrations --check --dry-run >/dev/null || { echo "缺少迁移文件: 运行 makemigrations" >&2; exit 1; }
+"$VENV/bin/python" manage.py collectstatic --noinput -v0
+
+DBNAME=${DATABASE_URL##*/}; DBNAME=${DBNAME%%\?*}
+start_worker "test_$DBNAME"
+
+step "pytest"
+set +e
+"$VENV/bin/pytest" -p no:cacheprovider --create-db "$@"
+rc=$?
+set -e
+if [ $rc -eq 5 ]; then echo "pytest collected no tests: failing" >&2; rc=1; fi
+if [ $rc -ne 0 ]; then echo "--- celery worker log (tail)"; tail -40 "$STACK_DIR/worker.log" || true; fi
+step "done rc=$rc"
+exit $rc
