@@ -64,4 +64,6 @@ def test_home_page_fits_a_phone(live_server, page: Page, artifacts_dir):
     expect(page.get_by_test_id("home-title")).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
     expect(page.get_by_role("button", name="展开导航")).to_be_visible()
+    # and the locally served Bootstrap styles are applied (no CDN)
+    assert page.locator("nav.navbar").evaluate("e => getComputedStyle(e).backgroundColor") not in ("", "rgba(0, 0, 0, 0)")
     page.screenshot(path=str(artifacts_dir / "home-enterprise-phone.png"), full_page=True)

@@ -87,3 +87,15 @@ def test_audit_events_are_visible_to_the_actors_organisation_tree_only():
     # then each sees only his own branch's event
     assert list(restrict(AuditEvent.objects.all(), jincheng_admin).values_list("action", flat=True)) == ["test.jincheng"]
     assert list(restrict(AuditEvent.objects.all(), datong_admin).values_list("action", flat=True)) == ["test.datong"]
+
+
+def test_guardian_object_permissions_are_wired_for_sparse_grants():
+    # given an account manager granted one organisation object explicitly
+    from guardian.shortcuts import assign_perm
+
+    tree = _tree()
+    manager = user_with_role(Role.ACCOUNT_MANAGER, organisation=tree["sub_branch"])
+    assign_perm("portal.view_organisation", manager, tree["other_branch"])
+    # then the object-permission backend answers for that object only
+    assert manager.has_perm("portal.view_organisation", tree["other_branch"])
+    assert not manager.has_perm("portal.view_organisation", tree["branch"])
