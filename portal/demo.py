@@ -47,9 +47,9 @@ def load_organisations_and_users() -> dict[str, int]:
     orgs["city"] = _org("city", "晋城市支持小微企业融资协调工作机制", OrganisationKind.CITY_MECHANISM, "140500", orgs["province"])
     orgs["county"] = _org("county", "泽州县支持小微企业融资协调工作机制", OrganisationKind.COUNTY_MECHANISM, "140525", orgs["city"])
     orgs["task_force"] = _org("task_force", "泽州县融资协调工作专班", OrganisationKind.TASK_FORCE, "140525", orgs["county"])
-    orgs["boc"] = _org("boc", "中国银行山西省分行", OrganisationKind.BANK, "140000", None)
-    orgs["boc_jincheng"] = _org("boc_jincheng", "中国银行晋城分行", OrganisationKind.BANK_BRANCH, "140500", orgs["boc"])
-    orgs["boc_zezhou"] = _org("boc_zezhou", "中国银行泽州支行", OrganisationKind.BANK_BRANCH, "140525", orgs["boc_jincheng"])
+    # bank branches come from the seed catalogue (products.demo.load runs first)
+    orgs["boc_jincheng"] = Organisation.objects.get(code="branch-boc-140500-city")
+    orgs["boc_zezhou"] = Organisation.objects.get(code="branch-boc-140525-county")
     orgs["enterprise"] = _org("enterprise", "泽州县金辉小吃店", OrganisationKind.ENTERPRISE, "140525", None)
 
     User = get_user_model()
