@@ -1,0 +1,166 @@
+"""The seed catalogue: the five banks and every product of domain/products.md, as data.
+
+One JSON file per bank (``<bank code>.json``): ``bank``, optional ``admissions`` (condition
+blocks shared by several of its products: ``rules`` leaves, ``bank_checks``, ``materials``)
+and ``products``. A product naming an ``admission`` gets that block's rules first, then its
+own, and the block's bank checks and materials before its own.
+
+Pure Python, no Django: ``load_catalog`` (the management command) and the demo set-up read
+``load_catalog_data()`` and write it to the database.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any, Mapping
+
+from matching.engine.caps import cap_errors
+from matching.engine.codes import region_path
+from matching.engine.fields import ENTITY_TYPES
+from matching.engine.rules import rule_errors
+
+CATALOG_DIR = Path(__file__).resolve().parent
+BANK_FILES = ("sxrcc", "boc", "shanxibank", "jshb", "ccb")
+GUARANTEES = {"credit": "信用", "surety": "保证", "mortgage": "抵押", "pledge": "质押"}
+CHANNELS = {"online": "线上", "offline": "线下"}
+BORROWERS = {"operator": "经营者个人", "entity": "经营主体", "operator_or_entity": "经营者个人或经营主体"}
+PAYMENT_MODES = {"self_payment": "自主支付", "entrusted_payment": "受托支付"}
+PRODUCT_CODE = re.compile(r"^[a-z][a-z0-9-]*$")
+
+
+class CatalogError(ValueError):
+    def __init__(self, errors: list[str]) -> None:
+        self.errors = errors
+        super().__init__("商品目录数据有误:\n" + "\n".join(errors))
+
+
+def read_bank_file(name: str) -> dict[str, Any]:
+    with open(CATALOG_DIR / f"{name}.json", encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def _children(tree: Mapping[str, Any]) -> list[Any]:
+    return list(tree["all"]) if set(tree) == {"all"} else [tree]
+
+
+def resolve_product(product: Mapping[str, Any], admissions: Mapping[str, Any]) -> dict[str, Any]:
+    resolved = dict(product)
+    name = product.get("admission")
+    if name is None:
+        return resolved
+    if name not in admissions:
+        raise CatalogError([f"产品 {product.get('code')}: 未知准入条件块 {name!r}"])
+    block = admissions[name]
+    resolved["rules"] = {"all": list(block.get("rules", [])) + _children(product["rules"])}
+    resolved["bank_checks"] = list(block.get("bank_checks", [])) + list(product.get("bank_checks", []))
+    resolved["materials"] = list(block.get("materials", [])) + list(product.get("materials", []))
+    return resolved
+
+
+def load_catalog_data(*, validate: bool = True) -> dict[str, Any]:
+    """``{"banks": {code: bank}, "products": {code: product}}`` in catalogue order, with
+    shared admission blocks resolved into each product's rules."""
+    banks: dict[str, Any] = {}
+    products: dict[str, Any] = {}
+    duplicates: list[str] = []
+    for name in BANK_FILES:
+        data = read_bank_file(name)
+        banks[data["bank"]["code"]] = data["bank"]
+        for product in data["products"]:
+            if product["code"] in products:
+                duplicates.append(f"产品代码重复: {product['code']}")
+            products[product["code"]] = resolve_product(product, data.get("admissions", {}))
+    catalog = {"banks": banks, "products": products}
+    if validate:
+        errors = duplicates + catalog_errors(catalog)
+        if errors:
+            raise CatalogError(errors)
+    return catalog
+
+
+# --- validation ------------------------------------------------------------------------------
+
+
+def catalog_errors(catalog: Mapping[str, Any]) -> list[str]:
+    errors = [f"银行 {code}: {problem}" for code, bank in catalog["banks"].items()
+              for problem in bank_problems(bank)]
+    for code, product in catalog["products"].items():
+        errors.extend(f"产品 {code}: {problem}"
+                      for problem in product_problems(product, catalog["banks"]))
+    return errors
+
+
+def bank_problems(bank: Mapping[str, Any]) -> list[str]:
+    problems = [f"缺少 {key}" for key in ("code", "name", "branch_name", "service_area_name")
+                if not bank.get(key)]
+    prefixes = bank.get("service_area_prefixes")
+    if not prefixes or any(region_path(prefix) is None for prefix in prefixes):
+        problems.append(f"服务区域代码前缀无效: {prefixes!r}")
+    return problems
+
+
+def _is_positive_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+def _is_decimal_text(value: Any) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        return Decimal(value) > 0
+    except InvalidOperation:
+        return False
+
+
+def _text_list_problems(product: Mapping[str, Any], key: str) -> list[str]:
+    items = product.get(key, [])
+    if not isinstance(items, list) or not all(isinstance(i, str) and i.strip() for i in items):
+        return [f"{key} 应为非空文本的列表"]
+    return []
+
+
+def product_problems(product: Mapping[str, Any], banks: Mapping[str, Any]) -> list[str]:
+    problems: list[str] = []
+    if not PRODUCT_CODE.match(product.get("code", "")):
+        problems.append("产品代码应为小写字母、数字和连字符")
+    if product.get("bank") not in banks:
+        problems.append(f"未知银行 {product.get('bank')!r}")
+    if not product.get("name"):
+        problems.append("缺少 name")
+    problems += [f"未知经营主体类型 {t!r}" for t in product.get("entity_types") or [None]
+                 if t not in ENTITY_TYPES]
+    problems += [f"未知担保方式 {g!r}" for g in product.get("guarantee", []) if g not in GUARANTEES]
+    if product.get("channel") not in (None, *CHANNELS):
+        problems.append(f"未知渠道 {product['channel']!r}")
+    if product.get("borrower") not in BORROWERS:
+        problems.append(f"未知借款人类型 {product.get('borrower')!r}")
+    if product.get("max_amount") is not None and not _is_positive_int(product["max_amount"]):
+        problems.append("max_amount 应为正整数（元）或 null")
+    problems += _term_problems(product.get("term") or {})
+    problems += _rate_problems(product.get("rate"))
+    payment = product.get("payment_rule")
+    if payment is not None and not _is_positive_int(payment.get("self_payment_max")):
+        problems.append("payment_rule.self_payment_max 应为正整数（元）")
+    for key in ("bank_checks", "materials", "repayment"):
+        problems += _text_list_problems(product, key)
+    problems += [str(error) for error in rule_errors(product.get("rules"))]
+    problems += [str(error) for error in cap_errors(product.get("caps"))]
+    return problems
+
+
+def _term_problems(term: Mapping[str, Any]) -> list[str]:
+    months = term.get("max_months")
+    problems = [] if months is None or _is_positive_int(months) else ["term.max_months 应为正整数或 null"]
+    if not isinstance(term.get("revolving", False), bool):
+        problems.append("term.revolving 应为 true 或 false")
+    return problems
+
+
+def _rate_problems(rate: Mapping[str, Any] | None) -> list[str]:
+    if rate is None:
+        return []
+    return [f"rate.{key} 应为十进制字符串（年利率 %）" for key in ("min_percent", "max_percent")
+            if rate.get(key) is not None and not _is_decimal_text(rate[key])]

@@ -1,0 +1,169 @@
+import copy
+import re
+from pathlib import Path
+
+import pytest
+
+from matching.engine import validate_caps, validate_rules
+from matching.engine.fields import ENTITY_TYPES
+from matching.engine.rules import iter_leaves
+from products.catalog import (BANK_FILES, CATALOG_DIR, CatalogError, catalog_errors, load_catalog_data,
+                              resolve_product)
+
+CATALOG = load_catalog_data()
+PRODUCTS = CATALOG["products"]
+
+# domain/products.md: code → (bank, name, highest amount, longest term in months)
+PRODUCTS_MD = {
+    "jinxiangdai": ("sxrcc", "晋享贷", 300000, 36),
+    "chengxindai": ("sxrcc", "诚信贷", 1000000, 12),
+    "xinglongdai": ("sxrcc", "兴隆贷", 5000000, 36),
+    "xingwangdai": ("sxrcc", "兴旺贷", 10000000, 36),
+    "huishangdai": ("boc", "惠商贷", 1000000, 12),
+    "shang-e-dai": ("boc", "惠如愿·商E贷", 1000000, 12),
+    "yinong-kuaidai": ("boc", "益农快贷", 1000000, 12),
+    "yanshang-e-dai": ("boc", "烟商E贷", 1000000, 12),
+    "huishang-yidai": ("shanxibank", "惠商易贷", 100000, 24),
+    "weiyedai": ("shanxibank", "微业贷", 3000000, None),
+    "shui-e-dai": ("shanxibank", "税e贷", 2000000, 12),
+    "fangdi-e-dai": ("shanxibank", "房抵e贷", 5000000, 120),
+    "chuangdandai": ("shanxibank", "创担贷", None, None),
+    "mashangdai": ("jshb", "晋商e贷·码上贷", 500000, 36),
+    "ccb-precredit": ("ccb", "个体工商户预授信", 300000, None),
+    "ccb-benchmark": ("ccb", "示范标杆商户", None, None),
+}
+BANKS_MD = {"sxrcc": ["1405"], "boc": ["14"], "shanxibank": ["14"], "jshb": ["14"], "ccb": ["14"]}
+
+
+def leaves(code):
+    return list(iter_leaves(PRODUCTS[code]["rules"]))
+
+
+def test_every_bank_file_is_loaded():
+    assert sorted(p.stem for p in Path(CATALOG_DIR).glob("*.json")) == sorted(BANK_FILES)
+    assert {code: bank["service_area_prefixes"] for code, bank in CATALOG["banks"].items()} == BANKS_MD
+    for bank in CATALOG["banks"].values():
+        assert bank["name"] and bank["branch_name"] and bank["service_area_name"]
+
+
+@pytest.mark.parametrize("code, expected", PRODUCTS_MD.items())
+def test_every_product_of_products_md(code, expected):
+    product = PRODUCTS[code]
+    assert (product["bank"], product["name"], product["max_amount"], product["term"]["max_months"]) == expected
+    assert product["active"] is True
+
+
+@pytest.mark.parametrize("code", PRODUCTS)
+def test_rules_and_caps_validate(code):
+    validate_rules(PRODUCTS[code]["rules"])
+    validate_caps(PRODUCTS[code]["caps"])
+
+
+@pytest.mark.parametrize("code", PRODUCTS)
+def test_service_area_rules_match_the_bank(code):
+    product = PRODUCTS[code]
+    areas = [leaf for leaf in leaves(code) if leaf.get("id") == "service_area"]
+    assert areas, "every product checks its bank's service area"
+    for leaf in areas:
+        assert leaf["value"] == CATALOG["banks"][product["bank"]]["service_area_prefixes"]
+
+
+@pytest.mark.parametrize("code", PRODUCTS)
+def test_entity_types_match_the_rules(code):
+    product = PRODUCTS[code]
+    type_leaves = [leaf for leaf in leaves(code) if leaf["field"] == "entity_type" and leaf.get("id") == "entity_type"]
+    if not type_leaves:
+        assert sorted(product["entity_types"]) == sorted(ENTITY_TYPES)
+        return
+    (leaf,) = type_leaves
+    allowed = [leaf["value"]] if leaf["op"] == "==" else leaf["value"]
+    assert sorted(allowed) == sorted(product["entity_types"])
+
+
+@pytest.mark.parametrize("code", PRODUCTS)
+def test_max_amount_is_the_largest_stated_cap(code):
+    stated = []
+    for cap in PRODUCTS[code]["caps"]:
+        stated += [cap["amount"]] if "amount" in cap else list(cap.get("amounts", {}).values())
+    assert PRODUCTS[code]["max_amount"] == (max(stated) if stated else None)
+
+
+@pytest.mark.parametrize("code", PRODUCTS)
+def test_term_rule_matches_the_stated_term(code):
+    term_leaves = [leaf for leaf in leaves(code) if leaf["field"] == "term_months"]
+    max_months = PRODUCTS[code]["term"]["max_months"]
+    if max_months is None:
+        assert term_leaves == []
+    else:
+        assert [(leaf["op"], leaf["value"]) for leaf in term_leaves] == [("<=", max_months)]
+
+
+@pytest.mark.parametrize("code", PRODUCTS)
+def test_bank_checks_are_kept(code):
+    assert PRODUCTS[code]["bank_checks"], "conditions only the bank can verify are never dropped"
+
+
+def test_shang_e_dai_scenarios_are_the_rule_list():
+    product = PRODUCTS["shang-e-dai"]
+    (leaf,) = [leaf for leaf in leaves("shang-e-dai") if leaf["id"] == "scenario_industry"]
+    assert leaf["value"] == [code for s in product["scenarios"] for code in s["industry_codes"]]
+    assert leaf["unmatched"] == "unknown"
+    assert [s["name"] for s in product["scenarios"]] == ["药商", "酒商"]
+
+
+def test_seed_figures():
+    huishangdai = PRODUCTS["huishangdai"]
+    assert huishangdai["payment_rule"]["self_payment_max"] == 500000
+    assert (huishangdai["rate"]["min_percent"], huishangdai["rate"]["max_percent"]) == ("3.5", "4.0")
+    caps = {cap["kind"]: cap for cap in huishangdai["caps"]}
+    assert caps["tier_cap"]["amounts"] == {"survival": 100000, "growth": 200000, "development": 300000}
+    assert caps["honor_cap"]["amount"] == 1000000 and caps["revenue_share"]["percent"] == 20
+    assert {c["kind"]: c.get("percent") for c in PRODUCTS["jinxiangdai"]["caps"]}["net_assets_share"] == 60
+    assert [c["amount"] for c in PRODUCTS["yinong-kuaidai"]["caps"]] == [500000, 1000000]
+    assert PRODUCTS["ccb-precredit"]["caps"][0]["amounts"] == {"survival": 100000, "growth": 200000, "development": 300000}
+    assert PRODUCTS["mashangdai"]["rate"]["min_percent"] == "3.75"
+    assert PRODUCTS["fangdi-e-dai"]["guarantee"] == ["mortgage"]
+    assert PRODUCTS["xinglongdai"]["guarantee"] == ["credit", "surety", "mortgage", "pledge"]
+
+
+def test_admission_blocks_come_first():
+    first_ids = [leaf.get("id") for leaf in PRODUCTS["weiyedai"]["rules"]["all"][:3]]
+    assert first_ids == ["entity_type", "service_area", "nationality"]
+    assert PRODUCTS["mashangdai"]["materials"][0] == "借款申请人及配偶的身份证原件"
+    assert "借款人及配偶近两年征信逾期情况" in PRODUCTS["huishangdai"]["bank_checks"]
+
+
+def test_cluster_products_are_inactive():
+    clusters = [code for code, p in PRODUCTS.items() if code.startswith("boc-")]
+    assert len(clusters) == 5
+    assert all(not PRODUCTS[code]["active"] for code in clusters)
+
+
+def test_validation_reports_bad_data():
+    broken = copy.deepcopy(CATALOG)
+    product = broken["products"]["huishangdai"]
+    product["rules"]["all"][0] = {"field": "foo", "op": "=="}
+    product["caps"][0]["amounts"]["survival"] = -1
+    product["entity_types"] = ["company"]
+    product["guarantee"] = ["handshake"]
+    product["bank"] = "nobank"
+    broken["banks"]["ccb"]["service_area_prefixes"] = ["99"]
+    errors = catalog_errors(broken)
+    assert "银行 ccb: 服务区域代码前缀无效: ['99']" in errors
+    assert "产品 huishangdai: 规则 all[0]: 未知字段 'foo'" in errors
+    assert "产品 huishangdai: 额度规则 caps[0]: amounts[survival] 应为正整数（元）" in errors
+    assert "产品 huishangdai: 未知经营主体类型 'company'" in errors
+    assert "产品 huishangdai: 未知担保方式 'handshake'" in errors
+    assert "产品 huishangdai: 未知银行 'nobank'" in errors
+
+
+def test_unknown_admission_block_is_an_error():
+    with pytest.raises(CatalogError):
+        resolve_product({"code": "x", "admission": "missing", "rules": {"all": []}}, {})
+
+
+@pytest.mark.parametrize("package", ["matching/engine", "products/catalog"])
+def test_no_django_import(package):
+    root = Path(__file__).resolve().parents[3]
+    for path in (root / package).rglob("*.py"):
+        assert not re.search(r"^\s*(import|from)\s+django\b", path.read_text(encoding="utf-8"), re.M), path
