@@ -63,3 +63,15 @@ def _baseline_data_after_flush(request):
 
     for dotted in settings.PORTAL_BASELINE_LOADERS:
         import_string(dotted)()
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """Baseline data is seeded by data migrations; with `--nomigrations` (quick local runs)
+    load it here instead. Idempotent either way."""
+    from django.conf import settings
+    from django.utils.module_loading import import_string
+
+    with django_db_blocker.unblock():
+        for dotted in settings.PORTAL_BASELINE_LOADERS:
+            import_string(dotted)()

@@ -29,12 +29,19 @@ _MESSAGES = {
 }
 
 
+_APPLICATION_ERROR_STATUS = {
+    "conflict": status.HTTP_409_CONFLICT,
+    "permission_denied": status.HTTP_403_FORBIDDEN,
+    "not_found": status.HTTP_404_NOT_FOUND,
+}
+
+
 def exception_handler(exc, context):
     """Every API error is {"code", "message", "errors"}: errors maps field → list of messages."""
     if isinstance(exc, ApplicationError):
         return Response(
             {"code": exc.code, "message": exc.message, "errors": exc.field_errors},
-            status=status.HTTP_400_BAD_REQUEST if exc.code != "conflict" else status.HTTP_409_CONFLICT,
+            status=_APPLICATION_ERROR_STATUS.get(exc.code, status.HTTP_400_BAD_REQUEST),
         )
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()

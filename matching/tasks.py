@@ -1,0 +1,38 @@
+from celery import shared_task
+from django.conf import settings
+from django.core.mail import send_mail
+from django.utils import timezone
+
+
+@shared_task(name="matching.tasks.send_notification_email", acks_late=True)
+def send_notification_email(notification_id: int) -> bool:
+    """Claim the notification with a conditional update, then send: a duplicate delivery
+    of this task (worker killed and restarted) finds it claimed and sends nothing."""
+    from matching.models import Notification
+
+    claimed = Notification.objects.filter(pk=notification_id, emailed_at__isnull=True).update(emailed_at=timezone.now())
+    if not claimed:
+        return False
+    notification = Notification.objects.select_related("recipient").get(pk=notification_id)
+    if notification.recipient.email:
+        send_mail(
+            subject=f"[政银企融资对接平台] {notification.title}",
+            message=f"{notification.body}\n\n{notification.url}",
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            recipient_list=[notification.recipient.email],
+            fail_silently=False,
+        )
+    return True
+
+
+@shared_task(name="matching.tasks.sweep_notification_emails")
+def sweep_notification_emails(limit: int = 500) -> int:
+    from datetime import timedelta
+
+    from matching.models import Notification
+
+    stale = timezone.now() - timedelta(minutes=2)
+    ids = list(
+        Notification.objects.filter(emailed_at__isnull=True, created_at__lt=stale).values_list("pk", flat=True)[:limit]
+    )
+    return sum(1 for pk in ids if send_notification_email(pk))

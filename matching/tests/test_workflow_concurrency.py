@@ -1,0 +1,131 @@
+"""Two people acting on the same record at once, with real concurrent PostgreSQL
+transactions: one wins, the other is told, nothing is lost or doubled."""
+import threading
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+
+from matching import services as s
+from matching.models import Notification, Recommendation, RecommendationState
+from matching.tests.test_workflow_services import declare, through_reviews
+from matching.tests.workflow_world import build_world
+from portal.factories import user_with_role
+from portal.models import Role
+from portal.services import ApplicationError
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def run_together(*calls):
+    """Start every call at the same moment in its own thread (own DB connection)."""
+    barrier = threading.Barrier(len(calls))
+    outcomes = [None] * len(calls)
+
+    def worker(index, call):
+        try:
+            barrier.wait()
+            outcomes[index] = ("ok", call())
+        except ApplicationError as error:
+            outcomes[index] = ("refused", error.message)
+        except Exception as error:  # pragma: no cover - surfaced by the assertions
+            outcomes[index] = ("crashed", repr(error))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=(i, c)) for i, c in enumerate(calls)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    return outcomes
+
+
+@pytest.fixture
+def world():
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks need PostgreSQL")
+    return build_world()
+
+
+def test_two_conveners_pushing_the_same_batch_at_once_push_it_once(world):
+    # given a signed-off batch and two conveners of the county
+    entity, user = world.entity()
+    declaration = declare(world, entity, user)
+    through_reviews(world, declaration)
+    batch = s.batch_signoff(actor=world.users["convener"], declaration_ids=[declaration.pk])
+    second_convener = user_with_role(Role.CONVENER, organisation=world.county, username="wf-convener-2")
+
+    # when both press push at the same moment
+    outcomes = run_together(
+        lambda: s.batch_push(actor=world.users["convener"], batch_id=batch.pk),
+        lambda: s.batch_push(actor=second_convener, batch_id=batch.pk),
+    )
+
+    # then one pushed, the other was told it was already pushed, and nothing is doubled
+    assert sorted(o[0] for o in outcomes) == ["ok", "refused"], outcomes
+    assert "未重复推送" in next(o[1] for o in outcomes if o[0] == "refused")
+    assert Recommendation.objects.filter(declaration=declaration).count() == 2
+    assert Notification.objects.filter(recipient=world.users["boc_admin"], title__contains="新推送线索").count() == 1
+
+
+def test_two_conveners_signing_off_the_same_declaration_at_once(world):
+    entity, user = world.entity()
+    declaration = declare(world, entity, user)
+    through_reviews(world, declaration)
+    second_convener = user_with_role(Role.CONVENER, organisation=world.county, username="wf-convener-3")
+    outcomes = run_together(
+        lambda: s.batch_signoff(actor=world.users["convener"], declaration_ids=[declaration.pk]),
+        lambda: s.batch_signoff(actor=second_convener, declaration_ids=[declaration.pk]),
+    )
+    assert sorted(o[0] for o in outcomes) == ["ok", "refused"], outcomes
+
+
+def test_approve_and_decline_of_the_same_lead_at_once_one_wins(world):
+    # given a lead under review at 中国银行, worked by its administrator and its manager
+    entity, user = world.entity()
+    declaration = declare(world, entity, user, banks=("boc",))
+    through_reviews(world, declaration)
+    batch = s.batch_signoff(actor=world.users["convener"], declaration_ids=[declaration.pk])
+    s.batch_push(actor=world.users["convener"], batch_id=batch.pk)
+    lead = Recommendation.objects.get(declaration=declaration)
+    admin, manager = world.users["boc_admin"], world.users["boc_manager"]
+    s.recommendations_assign(actor=admin, recommendation_ids=[lead.pk], manager_id=manager.pk)
+    s.recommendation_contact(actor=manager, recommendation_id=lead.pk)
+    s.recommendation_materials_complete(actor=manager, recommendation_id=lead.pk)
+
+    # when one approves while the other declines
+    outcomes = run_together(
+        lambda: s.recommendation_approve(actor=manager, recommendation_id=lead.pk, credit_amount=200_000, rate_percent=Decimal("3.8"),
+                                         term_months=12, guarantee="credit", is_credit_loan=True, is_first_loan=True),
+        lambda: s.recommendation_decline(actor=admin, recommendation_id=lead.pk, reason_code="high_debt"),
+    )
+
+    # then exactly one decision stands, and the enterprise heard of exactly that one
+    assert sorted(o[0] for o in outcomes) == ["ok", "refused"], outcomes
+    final = Recommendation.objects.get(pk=lead.pk)
+    assert final.state in (RecommendationState.APPROVED, RecommendationState.DECLINED)
+    decisions = Notification.objects.filter(recipient=user).filter(title__regex="授信").exclude(title__contains="推送")
+    assert decisions.count() == 1
+
+
+def test_two_drawdowns_at_once_never_exceed_the_credit(world):
+    entity, user = world.entity()
+    declaration = declare(world, entity, user, banks=("boc",))
+    through_reviews(world, declaration)
+    batch = s.batch_signoff(actor=world.users["convener"], declaration_ids=[declaration.pk])
+    s.batch_push(actor=world.users["convener"], batch_id=batch.pk)
+    lead = Recommendation.objects.get(declaration=declaration)
+    admin = world.users["boc_admin"]
+    s.recommendation_contact(actor=admin, recommendation_id=lead.pk)
+    s.recommendation_materials_complete(actor=admin, recommendation_id=lead.pk)
+    s.recommendation_approve(actor=admin, recommendation_id=lead.pk, credit_amount=100_000, rate_percent=Decimal("4"),
+                             term_months=12, guarantee="credit", is_credit_loan=True, is_first_loan=False)
+    from django.utils import timezone
+
+    outcomes = run_together(
+        lambda: s.recommendation_disburse(actor=admin, recommendation_id=lead.pk, amount=70_000, disbursed_on=timezone.localdate()),
+        lambda: s.recommendation_disburse(actor=admin, recommendation_id=lead.pk, amount=70_000, disbursed_on=timezone.localdate()),
+    )
+    assert sorted(o[0] for o in outcomes) == ["ok", "refused"], outcomes
+    assert Recommendation.objects.get(pk=lead.pk).disbursed_total == 70_000
