@@ -1,21 +1,31 @@
-"""Navigation per role: (label, url name) pairs; later issues add their pages here."""
+"""Navigation per role: (label, url name) pairs."""
 from portal.models import Role
 
-_COMMON_TAIL = [("修改密码", "password_change")]
+_COMMON_TAIL = [("通知", "matching:notification_list"), ("修改密码", "password_change")]
 
 NAVIGATION: dict[str, list[tuple[str, str]]] = {
-    Role.ENTERPRISE_USER: [("首页", "home")],
-    Role.TASK_FORCE_STAFF: [("工作台", "home")],
-    Role.TASK_FORCE_BANK_REVIEWER: [("工作台", "home")],
-    Role.TASK_FORCE_LEAD: [("工作台", "home")],
-    Role.CONVENER: [("工作台", "home"), ("机构", "organisation_list")],
-    Role.CITY_REGULATOR: [("驾驶舱", "home"), ("机构", "organisation_list"), ("审计日志", "audit_event_list")],
-    Role.PROVINCE_REGULATOR: [("驾驶舱", "home"), ("机构", "organisation_list"), ("审计日志", "audit_event_list")],
-    Role.BANK_ADMIN: [("线索收件箱", "home"), ("机构", "organisation_list"), ("审计日志", "audit_event_list")],
-    Role.ACCOUNT_MANAGER: [("线索收件箱", "home")],
+    Role.ENTERPRISE_USER: [("首页", "home"), ("我要融资", "matching:declare"), ("我的申报", "matching:declaration_list"),
+                           ("我的企业", "entities:my_entity"), ("产品超市", "products:market")],
+    Role.TASK_FORCE_STAFF: [("工作台", "home"), ("走访登记", "matching:visit_list"), ("审核队列", "matching:review_queue"),
+                            ("申报清单", "matching:declaration_list"), ("经营主体", "entities:entity_list"),
+                            ("推荐清单", "matching:batch_list"), ("台账", "matching:ledger")],
+    Role.TASK_FORCE_BANK_REVIEWER: [("工作台", "home"), ("审核队列", "matching:review_queue"), ("申报清单", "matching:declaration_list"),
+                                    ("经营主体", "entities:entity_list")],
+    Role.TASK_FORCE_LEAD: [("工作台", "home"), ("审核队列", "matching:review_queue"), ("申报清单", "matching:declaration_list"),
+                           ("推荐清单", "matching:batch_list"), ("经营主体", "entities:entity_list"), ("台账", "matching:ledger")],
+    Role.CONVENER: [("工作台", "home"), ("推荐清单", "matching:batch_list"), ("申报清单", "matching:declaration_list"),
+                    ("台账", "matching:ledger"), ("机构", "organisation_list")],
+    Role.CITY_REGULATOR: [("驾驶舱", "home"), ("申报清单", "matching:declaration_list"), ("台账", "matching:ledger"),
+                          ("经营主体", "entities:entity_list"), ("机构", "organisation_list"), ("审计日志", "audit_event_list")],
+    Role.PROVINCE_REGULATOR: [("驾驶舱", "home"), ("申报清单", "matching:declaration_list"), ("台账", "matching:ledger"),
+                              ("经营主体", "entities:entity_list"), ("机构", "organisation_list"), ("审计日志", "audit_event_list")],
+    Role.BANK_ADMIN: [("线索收件箱", "matching:lead_inbox"), ("首页", "home"), ("台账", "matching:ledger"),
+                      ("我行产品", "products:bank_products"), ("机构", "organisation_list"), ("审计日志", "audit_event_list")],
+    Role.ACCOUNT_MANAGER: [("线索收件箱", "matching:lead_inbox"), ("首页", "home")],
     Role.PLATFORM_ADMIN: [
         ("管理首页", "home"),
         ("机构", "organisation_list"),
+        ("工作日历", "workdays:year_list"),
         ("审计日志", "audit_event_list"),
         ("API 文档", "api-docs"),
     ],

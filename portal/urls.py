@@ -27,6 +27,8 @@ urlpatterns = [
     path("accounts/password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path("organisations/", views.OrganisationListView.as_view(), name="organisation_list"),
     path("audit/", views.AuditEventListView.as_view(), name="audit_event_list"),
+    path("matching/", include("matching.urls")),
+    path("workdays/", include("matching.workdays.urls")),
     path("api/v1/", include(api_urlpatterns)),
     path("django-admin/", admin.site.urls),
 ]

@@ -1,4 +1,6 @@
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.utils.module_loading import import_string
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
@@ -29,6 +31,8 @@ def home(request):
     if role is None:
         return render(request, "portal/home/no_membership.html")
     context = {"heartbeat": BeatHeartbeat.objects.filter(name="beat").first()}
+    for dotted in settings.PORTAL_HOME_WIDGETS:
+        context.update(import_string(dotted)(request=request, scope=scope, role=role))
     return render(request, HOME_TEMPLATES[role], context)
 
 

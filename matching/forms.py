@@ -1,0 +1,86 @@
+from decimal import Decimal, InvalidOperation
+
+from django import forms
+
+from matching.models import BASIC_CRITERIA, ContactChannel, DeclineReason, Guarantee
+from products.models import Bank
+
+
+def yuan_from_wan(value) -> int:
+    """万元 as typed (up to 4 decimals) → whole 元."""
+    try:
+        amount = Decimal(str(value)) * 10000
+    except InvalidOperation:
+        raise forms.ValidationError("请输入数字")
+    if amount != amount.to_integral_value():
+        raise forms.ValidationError("金额最多精确到元(万元后四位小数)")
+    return int(amount)
+
+
+class DeclarationForm(forms.Form):
+    amount_wan = forms.DecimalField(label="融资金额(万元)", min_value=Decimal("0.01"), max_value=Decimal("10000"), decimal_places=4)
+    term_months = forms.IntegerField(label="期限(月)", min_value=1, max_value=360, initial=12)
+    purpose = forms.CharField(label="资金用途", max_length=255)
+    banks = forms.ModelMultipleChoiceField(
+        label="意向对接银行(1–2 家)", queryset=Bank.objects.order_by("code"), to_field_name="code",
+        widget=forms.CheckboxSelectMultiple,
+    )
+    consent = forms.BooleanField(label="我同意平台将本企业信息共享给所选意向对接银行", required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for key, label in BASIC_CRITERIA.items():
+            self.fields[f"criteria_{key}"] = forms.BooleanField(label=label, required=False)
+            self.fields[f"evidence_{key}"] = forms.CharField(label=f"{label}说明", required=False, max_length=255)
+
+    def clean_banks(self):
+        banks = self.cleaned_data["banks"]
+        if len(banks) > 2:
+            raise forms.ValidationError(f"意向对接银行最多 2 家, 您选择了 {len(banks)} 家")
+        return banks
+
+    def criteria(self) -> dict:
+        return {
+            key: {"met": self.cleaned_data.get(f"criteria_{key}", False), "evidence": self.cleaned_data.get(f"evidence_{key}", "")}
+            for key in BASIC_CRITERIA
+        }
+
+    def criteria_fields(self):
+        return [(self[f"criteria_{key}"], self[f"evidence_{key}"]) for key in BASIC_CRITERIA]
+
+
+class ReviewForm(forms.Form):
+    decision = forms.ChoiceField(choices=[("approve", "通过"), ("return", "退回修改"), ("reject", "不通过")])
+    comment = forms.CharField(label="意见", required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class ContactForm(forms.Form):
+    channel = forms.ChoiceField(label="对接方式", choices=ContactChannel.choices)
+    note = forms.CharField(label="对接情况", required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class ApproveForm(forms.Form):
+    credit_amount_wan = forms.DecimalField(label="授信金额(万元)", min_value=Decimal("0.01"), decimal_places=4)
+    rate_percent = forms.DecimalField(label="年利率(%)", min_value=Decimal("0.01"), max_value=Decimal("35.99"), decimal_places=3)
+    term_months = forms.IntegerField(label="期限(月)", min_value=1, max_value=360)
+    guarantee = forms.ChoiceField(label="担保方式", choices=Guarantee.choices)
+    is_credit_loan = forms.BooleanField(label="信用贷款", required=False)
+    is_first_loan = forms.BooleanField(label="首贷", required=False)
+
+
+class DeclineForm(forms.Form):
+    reason_code = forms.ModelChoiceField(label="不予授信原因", queryset=DeclineReason.objects.filter(is_active=True), to_field_name="code")
+    note = forms.CharField(label="说明", required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class DisburseForm(forms.Form):
+    amount_wan = forms.DecimalField(label="放款金额(万元)", min_value=Decimal("0.01"), decimal_places=4)
+    disbursed_on = forms.DateField(label="放款日期", widget=forms.DateInput(attrs={"type": "date"}))
+
+
+class VisitForm(forms.Form):
+    uscc = forms.CharField(label="统一社会信用代码", max_length=18)
+    visited_on = forms.DateField(label="走访日期", widget=forms.DateInput(attrs={"type": "date"}))
+    people = forms.CharField(label="走访人员", max_length=255)
+    findings = forms.CharField(label="走访情况", required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    need_found = forms.BooleanField(label="发现融资需求", required=False)

@@ -1,0 +1,40 @@
+"""Widgets of the role home pages (工作台, 首页, 线索收件箱, 管理首页)."""
+from entities.models import MarketEntity
+from matching import selectors
+from matching.models import DeclarationState
+from portal.models import Role
+from portal.tenancy import restrict
+
+
+def widgets(*, request, scope, role) -> dict:
+    user = request.user
+    context: dict = {"notifications": selectors.notification_list(user=user, unread_only=True)[:5]}
+    if role == Role.ENTERPRISE_USER:
+        entity = restrict(MarketEntity.objects.all(), user).order_by("id").first()
+        context["entity"] = entity
+        if entity is not None:
+            declaration = selectors.open_declaration_of(user=user, entity_id=entity.pk)
+            context["declaration"] = declaration
+            if declaration is not None:
+                from matching.views import _steps
+
+                recommendations = list(selectors.recommendation_list(user=user).filter(declaration=declaration))
+                context["recommendations"] = recommendations
+                context["steps"] = _steps(declaration, recommendations)
+    elif scope.is_government:
+        counts = selectors.review_counts(user=user)
+        context["review_counts"] = [
+            ("待初审", counts[DeclarationState.SUBMITTED]),
+            ("待银行审核", counts[DeclarationState.PRELIMINARY_APPROVED]),
+            ("待组长审核", counts[DeclarationState.BANK_REVIEWED]),
+            ("待签字推送", counts[DeclarationState.LEAD_APPROVED]),
+        ]
+        context["declines_awaiting_coaching"] = selectors.declines_awaiting_coaching(user=user)[:10]
+    elif scope.is_bank:
+        counts = selectors.inbox_counts(user=user)
+        context["inbox_tabs"] = [(label, counts[key], key) for key, (label, _) in selectors.INBOX_TABS.items()]
+    if role == Role.PLATFORM_ADMIN:
+        from matching.workdays.selectors import missing_calendar_years
+
+        context["calendar_missing_years"] = missing_calendar_years()
+    return context

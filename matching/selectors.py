@@ -1,0 +1,188 @@
+"""Reads of the workflow, each already restricted to what the actor may see."""
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+
+from matching.models import (
+    OPEN_RECOMMENDATION_STATES,
+    Declaration,
+    DeclarationState,
+    Notification,
+    Recommendation,
+    RecommendationBatch,
+    RecommendationState,
+    Visit,
+    WorkflowEvent,
+)
+from portal.tenancy import restrict
+
+# the declaration states each reviewing role works on
+QUEUE_STATES = {
+    "task_force_staff": [DeclarationState.SUBMITTED],
+    "task_force_bank_reviewer": [DeclarationState.PRELIMINARY_APPROVED],
+    "task_force_lead": [DeclarationState.BANK_REVIEWED],
+    "convener": [DeclarationState.LEAD_APPROVED],
+}
+
+INBOX_TABS = {
+    "pushed": ("待对接", [RecommendationState.PUSHED]),
+    "contacted": ("待收齐材料", [RecommendationState.CONTACTED]),
+    "under_review": ("审批中", [RecommendationState.UNDER_REVIEW]),
+    "approved": ("已授信", [RecommendationState.APPROVED]),
+    "disbursed": ("已放款", [RecommendationState.DISBURSED, RecommendationState.NOT_DRAWN]),
+    "declined": ("不予授信", [RecommendationState.DECLINED]),
+}
+
+
+def declaration_list(*, user, state: str | list | None = None, q: str | None = None, source: str | None = None) -> QuerySet[Declaration]:
+    qs = restrict(Declaration.objects.select_related("entity", "region", "task_force"), user).prefetch_related("intended_banks__bank")
+    if isinstance(state, (list, tuple)):
+        qs = qs.filter(state__in=state)
+    elif state:
+        qs = qs.filter(state=state)
+    if source:
+        qs = qs.filter(source=source)
+    if q:
+        qs = qs.filter(Q(entity__name__icontains=q) | Q(entity__uscc=q.strip().upper()))
+    return qs.order_by("-submitted_at", "-id")
+
+
+def declaration_get(*, user, pk: int) -> Declaration | None:
+    return (
+        restrict(Declaration.objects.select_related("entity", "region", "task_force", "batch"), user)
+        .prefetch_related("intended_banks__bank", "review_steps__actor", "materials")
+        .filter(pk=pk)
+        .first()
+    )
+
+
+def declaration_timeline(*, user, declaration: Declaration) -> QuerySet[WorkflowEvent]:
+    return restrict(WorkflowEvent.objects.filter(declaration=declaration), user).select_related("actor", "recommendation__bank").order_by("created_at", "id")
+
+
+def declaration_warnings(declaration: Declaration) -> list[str]:
+    """What reviewers must see before approving: 多头授信, too many banks, stale data."""
+    warnings = []
+    other_open = (
+        Recommendation.objects.filter(entity_id=declaration.entity_id, state__in=OPEN_RECOMMENDATION_STATES)
+        .exclude(declaration=declaration)
+        .select_related("bank")
+    )
+    for rec in other_open:
+        what = "已获授信" if rec.state in (RecommendationState.APPROVED, RecommendationState.DISBURSED) else "已有在途推荐"
+        warnings.append(f"多头授信风险: 该主体在{rec.bank.name}{what}({rec.get_state_display()})")
+    banks = declaration.intended_banks.count()
+    if banks > 2:
+        warnings.append(f"意向银行 {banks} 家, 超过 2 家的上限")
+    entity = declaration.entity
+    updated = getattr(entity, "updated_at", None)
+    year = getattr(entity, "financial_year", None)
+    if year and year < timezone.localdate().year - 1:
+        warnings.append(f"财务数据为 {year} 年, 已超过一年, 请核实最新经营情况")
+    elif updated and updated < timezone.now() - dt.timedelta(days=365):
+        warnings.append(f"主体信息最近更新于 {timezone.localtime(updated):%Y-%m-%d}, 已超过一年")
+    return warnings
+
+
+def review_queue(*, user, role: str, q: str | None = None) -> QuerySet[Declaration]:
+    return declaration_list(user=user, state=QUEUE_STATES.get(role, []), q=q)
+
+
+def review_counts(*, user) -> dict[str, int]:
+    counts = dict(
+        restrict(Declaration.objects.all(), user)
+        .filter(state__in=[s for states in QUEUE_STATES.values() for s in states])
+        .values_list("state")
+        .annotate(n=Count("id"))
+    )
+    return {state: counts.get(state, 0) for state in DeclarationState.values}
+
+
+def recommendation_list(
+    *, user, tab: str | None = None, county: str | None = None, bank: str | None = None, q: str | None = None,
+    min_amount: int | None = None, max_amount: int | None = None, state: str | None = None,
+) -> QuerySet[Recommendation]:
+    qs = restrict(
+        Recommendation.objects.select_related("entity", "region", "bank", "branch", "declaration", "assigned_to", "decline_reason"),
+        user,
+    )
+    if tab in INBOX_TABS:
+        qs = qs.filter(state__in=INBOX_TABS[tab][1])
+    if state:
+        qs = qs.filter(state=state)
+    if county:
+        qs = qs.filter(region_id=county)
+    if bank:
+        qs = qs.filter(bank__code=bank)
+    if q:
+        qs = qs.filter(Q(entity__name__icontains=q) | Q(entity__uscc=q.strip().upper()))
+    if min_amount is not None:
+        qs = qs.filter(declaration__amount__gte=min_amount)
+    if max_amount is not None:
+        qs = qs.filter(declaration__amount__lte=max_amount)
+    return qs.order_by("-pushed_at", "-id")
+
+
+def inbox_counts(*, user) -> dict[str, int]:
+    by_state = dict(restrict(Recommendation.objects.all(), user).values_list("state").annotate(n=Count("id")))
+    return {tab: sum(by_state.get(s, 0) for s in states) for tab, (label, states) in INBOX_TABS.items()}
+
+
+def recommendation_get(*, user, pk: int) -> Recommendation | None:
+    return (
+        restrict(Recommendation.objects.select_related("entity", "region", "bank", "branch", "declaration", "decline_reason", "assigned_to"), user)
+        .prefetch_related("disbursements", "coachings__actor")
+        .filter(pk=pk)
+        .first()
+    )
+
+
+def batch_list(*, user) -> QuerySet[RecommendationBatch]:
+    return (
+        restrict(RecommendationBatch.objects.select_related("region", "created_by", "pushed_by"), user)
+        .annotate(declarations_count=Count("declarations", distinct=True), recommendations_count=Count("recommendations", distinct=True))
+        .order_by("-created_at")
+    )
+
+
+def batch_progress(batch: RecommendationBatch) -> list[dict]:
+    """Per-bank progress of a pushed batch."""
+    rows = (
+        batch.recommendations.values("bank__name")
+        .annotate(
+            total=Count("id"),
+            contacted=Count("id", filter=~Q(state=RecommendationState.PUSHED)),
+            approved=Count("id", filter=Q(state__in=[RecommendationState.APPROVED, RecommendationState.DISBURSED, RecommendationState.NOT_DRAWN])),
+            declined=Count("id", filter=Q(state=RecommendationState.DECLINED)),
+            disbursed=Count("id", filter=Q(state=RecommendationState.DISBURSED)),
+        )
+        .order_by("bank__name")
+    )
+    return list(rows)
+
+
+def declines_awaiting_coaching(*, user) -> QuerySet[Recommendation]:
+    return recommendation_list(user=user, state=RecommendationState.DECLINED).filter(coachings__isnull=True)
+
+
+def visit_list(*, user) -> QuerySet[Visit]:
+    return restrict(Visit.objects.select_related("entity", "recorded_by"), user).order_by("-visited_on", "-id")
+
+
+def notification_list(*, user, unread_only: bool = False) -> QuerySet[Notification]:
+    qs = restrict(Notification.objects.all(), user)
+    if unread_only:
+        qs = qs.filter(read_at__isnull=True)
+    return qs.order_by("-created_at", "-id")
+
+
+def open_declaration_of(*, user, entity_id: int) -> Declaration | None:
+    return (
+        restrict(Declaration.objects.filter(entity_id=entity_id), user)
+        .exclude(state__in=[DeclarationState.REJECTED, DeclarationState.WITHDRAWN])
+        .order_by("-created_at")
+        .first()
+    )

@@ -1,0 +1,20 @@
+from django.urls import path
+
+from matching import views
+
+app_name = "matching"
+
+urlpatterns = [
+    path("declare/", views.DeclareView.as_view(), name="declare"),
+    path("declarations/", views.DeclarationListView.as_view(), name="declaration_list"),
+    path("declarations/<int:pk>/", views.DeclarationDetailView.as_view(), name="declaration_detail"),
+    path("declarations/<int:pk>/<slug:action>/", views.DeclarationActionView.as_view(), name="declaration_action"),
+    path("review/", views.ReviewQueueView.as_view(), name="review_queue"),
+    path("batches/", views.BatchListView.as_view(), name="batch_list"),
+    path("batches/<int:pk>/", views.BatchDetailView.as_view(), name="batch_detail"),
+    path("leads/", views.LeadInboxView.as_view(), name="lead_inbox"),
+    path("leads/<int:pk>/", views.LeadDetailView.as_view(), name="lead_detail"),
+    path("leads/<int:pk>/<slug:action>/", views.LeadActionView.as_view(), name="lead_action"),
+    path("visits/", views.VisitListView.as_view(), name="visit_list"),
+    path("notifications/", views.NotificationListView.as_view(), name="notification_list"),
+]

@@ -1,0 +1,473 @@
+"""Pages of the workflow. Thin: parse the form, call one service or selector, render.
+A refused action (ApplicationError) comes back as a Chinese message on the same page."""
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views import View
+
+from entities.models import MarketEntity
+from matching import selectors, services
+from matching.forms import (
+    ApproveForm,
+    ContactForm,
+    DeclarationForm,
+    DeclineForm,
+    DisburseForm,
+    ReviewForm,
+    VisitForm,
+    yuan_from_wan,
+)
+from matching.models import BASIC_CRITERIA, DeclarationState, DeclineReason, RecommendationState
+from portal.mixins import RestrictedListView, RoleRequiredMixin
+from portal.models import Role
+from portal.services import ApplicationError
+from portal.tenancy import restrict, scope_for
+from products.models import Bank
+
+GOVERNMENT_ROLES = {Role.TASK_FORCE_STAFF, Role.TASK_FORCE_BANK_REVIEWER, Role.TASK_FORCE_LEAD, Role.CONVENER,
+                    Role.CITY_REGULATOR, Role.PROVINCE_REGULATOR}
+BANK_ROLES = {Role.BANK_ADMIN, Role.ACCOUNT_MANAGER}
+
+
+def _int_or_none(value):
+    try:
+        return int(value) if value not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _refused(request, error: ApplicationError):
+    messages.error(request, error.message)
+
+
+# --- enterprise: 我要融资 ----------------------------------------------------------------
+
+
+class DeclareView(RoleRequiredMixin, View):
+    """我要融资: the enterprise's short form; a draft is kept until submitted."""
+
+    allowed_roles = {Role.ENTERPRISE_USER}
+    template_name = "matching/declare.html"
+
+    def _entity(self, request) -> MarketEntity:
+        entity = restrict(MarketEntity.objects.all(), request.user).order_by("id").first()
+        if entity is None:
+            raise Http404("您的账号尚未关联经营主体")
+        return entity
+
+    def get(self, request):
+        entity = self._entity(request)
+        current = selectors.open_declaration_of(user=request.user, entity_id=entity.pk)
+        if current and current.state != DeclarationState.DRAFT:
+            messages.info(request, f"您已有进行中的申报({current.get_state_display()})")
+            return redirect("matching:declaration_detail", pk=current.pk)
+        initial = {"term_months": 12}
+        if current:
+            initial = {
+                "amount_wan": current.amount / 10000, "term_months": current.term_months, "purpose": current.purpose,
+                "banks": [b.bank for b in current.intended_banks.select_related("bank")],
+                "consent": current.consent_given_at is not None,
+                **{f"criteria_{k}": v.get("met") for k, v in current.basic_criteria.items()},
+                **{f"evidence_{k}": v.get("evidence") for k, v in current.basic_criteria.items()},
+            }
+        return self._render(request, entity, DeclarationForm(initial=initial), current)
+
+    def _render(self, request, entity, form, current):
+        banks = Bank.objects.filter(branches__service_areas__region_prefix__in=[entity.region_id[:n] for n in (2, 4, 6)]).distinct().order_by("code")
+        return render(request, self.template_name, {"entity": entity, "form": form, "draft": current, "banks": banks})
+
+    def post(self, request):
+        entity = self._entity(request)
+        current = selectors.open_declaration_of(user=request.user, entity_id=entity.pk)
+        form = DeclarationForm(request.POST)
+        if not form.is_valid():
+            return self._render(request, entity, form, current)
+        submit = "submit" in request.POST
+        data = dict(
+            amount=yuan_from_wan(form.cleaned_data["amount_wan"]), term_months=form.cleaned_data["term_months"],
+            purpose=form.cleaned_data["purpose"], bank_codes=[b.code for b in form.cleaned_data["banks"]],
+            basic_criteria=form.criteria(), consent=form.cleaned_data["consent"],
+        )
+        try:
+            if current and current.state == DeclarationState.DRAFT:
+                declaration = services.declaration_update(actor=request.user, declaration_id=current.pk, **data)
+                if submit:
+                    declaration = services.declaration_submit(actor=request.user, declaration_id=declaration.pk)
+            else:
+                declaration = services.declaration_create(actor=request.user, entity_id=entity.pk, submit=submit, **data)
+        except ApplicationError as error:
+            for field, errors in error.field_errors.items():
+                if field in form.fields:
+                    form.add_error(field, errors)
+            _refused(request, error)
+            return self._render(request, entity, form, current)
+        messages.success(request, "申报已提交, 请留意审核进度" if submit else "草稿已保存")
+        return redirect("matching:declaration_detail", pk=declaration.pk)
+
+
+# --- declarations: list, detail and actions ---------------------------------------------
+
+
+class DeclarationListView(RestrictedListView):
+    template_name = "matching/declaration_list.html"
+    context_object_name = "declarations"
+
+    def select(self, *, user, params):
+        return selectors.declaration_list(user=user, state=params.get("state") or None, q=params.get("q") or None)
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(states=DeclarationState.choices, **kwargs)
+
+
+class ReviewQueueView(RestrictedListView):
+    """审核队列: what waits for my review stage, with bulk actions."""
+
+    template_name = "matching/review_queue.html"
+    context_object_name = "declarations"
+
+    def select(self, *, user, params):
+        scope = scope_for(user)
+        return selectors.review_queue(user=user, role=scope.role if scope else "", q=params.get("q") or None)
+
+    def post(self, request):
+        ids = [int(i) for i in request.POST.getlist("ids") if i.isdigit()]
+        decision = request.POST.get("decision", "approve")
+        if not ids:
+            messages.error(request, "请先勾选申报")
+            return redirect("matching:review_queue")
+        results = services.declarations_review_bulk(actor=request.user, declaration_ids=ids, decision=decision,
+                                                    comment=request.POST.get("comment", ""))
+        done = sum(1 for r in results.values() if r == "ok")
+        messages.success(request, f"已处理 {done} 条")
+        for pk, result in results.items():
+            if result != "ok":
+                messages.error(request, f"申报 {pk}: {result}")
+        return redirect("matching:review_queue")
+
+
+class DeclarationDetailView(LoginRequiredMixin, View):
+    template_name = "matching/declaration_detail.html"
+
+    def get(self, request, pk):
+        declaration = selectors.declaration_get(user=request.user, pk=pk)
+        if declaration is None:
+            raise Http404
+        scope = scope_for(request.user)
+        recommendations = list(selectors.recommendation_list(user=request.user).filter(declaration=declaration)) if not scope.is_bank else []
+        context = {
+            "declaration": declaration,
+            "timeline": selectors.declaration_timeline(user=request.user, declaration=declaration),
+            "recommendations": recommendations,
+            "warnings": selectors.declaration_warnings(declaration) if scope.is_government else [],
+            "criteria": [(BASIC_CRITERIA[k], v) for k, v in declaration.basic_criteria.items() if k in BASIC_CRITERIA],
+            "review_form": ReviewForm(),
+            "can_review": scope.role == {
+                DeclarationState.SUBMITTED: Role.TASK_FORCE_STAFF,
+                DeclarationState.PRELIMINARY_APPROVED: Role.TASK_FORCE_BANK_REVIEWER,
+                DeclarationState.BANK_REVIEWED: Role.TASK_FORCE_LEAD,
+            }.get(declaration.state),
+            "is_enterprise": scope.is_enterprise,
+            "is_task_force": scope.role in {Role.TASK_FORCE_STAFF, Role.TASK_FORCE_LEAD, Role.CONVENER},
+            "can_redirect": scope.role in {Role.CONVENER, Role.TASK_FORCE_LEAD},
+            "banks": Bank.objects.order_by("code"),
+            "steps": _steps(declaration, recommendations),
+            "eligibility": _eligibility(declaration) if scope.is_government else [],
+        }
+        return render(request, self.template_name, context)
+
+
+def _eligibility(declaration) -> list[dict]:
+    """The eligibility trace of each intended bank's products, if the engine adapter exists."""
+    try:
+        from matching.eligibility import evaluate_entity
+    except ImportError:
+        return []
+    rows = []
+    for intended in declaration.intended_banks.select_related("bank"):
+        for product in intended.bank.products.filter(status="active").select_related("current_version"):
+            try:
+                result = evaluate_entity(declaration.entity, product.current_version, need={"amount": declaration.amount, "term_months": declaration.term_months})
+            except Exception:  # an adapter problem must not hide the review page
+                continue
+            rows.append({"bank": intended.bank, "product": product, "result": result})
+    return rows
+
+
+TIMELINE_STEPS = [("申报", "submitted"), ("初审", "preliminary_approved"), ("银行审核", "bank_reviewed"),
+                  ("组长审核", "lead_approved"), ("推荐", "recommended")]
+_ORDER = [DeclarationState.DRAFT, DeclarationState.SUBMITTED, DeclarationState.PRELIMINARY_APPROVED,
+          DeclarationState.BANK_REVIEWED, DeclarationState.LEAD_APPROVED, DeclarationState.RECOMMENDED]
+
+
+def _steps(declaration, recommendations) -> list[dict]:
+    """申报 → 初审 → 银行审核 → 组长审核 → 推荐 → 对接 → 授信/不予授信 → 放款, with what is done."""
+    reached = _ORDER.index(declaration.state) if declaration.state in _ORDER else (5 if declaration.state == DeclarationState.REMOVED else 0)
+    steps = [{"label": label, "done": reached >= i + 1} for i, (label, _) in enumerate(TIMELINE_STEPS)]
+    states = {r.state for r in recommendations}
+    contacted = any(r.contacted_at for r in recommendations) or bool(states & {RecommendationState.DECLINED})
+    decided = any(r.decided_at for r in recommendations)
+    steps.append({"label": "对接", "done": contacted})
+    steps.append({"label": "授信/不予授信", "done": decided})
+    steps.append({"label": "放款", "done": RecommendationState.DISBURSED in states})
+    return steps
+
+
+class DeclarationActionView(LoginRequiredMixin, View):
+    """POST-only actions on one declaration."""
+
+    def post(self, request, pk, action):
+        try:
+            self._do(request, pk, action)
+        except ApplicationError as error:
+            _refused(request, error)
+        return redirect(request.POST.get("next") or f"/matching/declarations/{pk}/")
+
+    def _do(self, request, pk, action):
+        post = request.POST
+        if action == "review":
+            form = ReviewForm(post)
+            if not form.is_valid():
+                raise ApplicationError("请选择审核结论")
+            services.declaration_review(actor=request.user, declaration_id=pk, decision=form.cleaned_data["decision"],
+                                        comment=form.cleaned_data["comment"])
+            messages.success(request, "审核意见已提交")
+        elif action == "withdraw":
+            services.declaration_withdraw(actor=request.user, declaration_id=pk, reason=post.get("reason", ""))
+            messages.success(request, "申报已撤回")
+        elif action == "submit":
+            services.declaration_submit(actor=request.user, declaration_id=pk)
+            messages.success(request, "申报已提交")
+        else:
+            raise Http404
+
+
+# --- batches: sign-off, preview, export, push --------------------------------------------
+
+
+class BatchListView(RestrictedListView):
+    """推荐清单: declarations awaiting sign-off, batches being built and pushed."""
+
+    template_name = "matching/batch_list.html"
+    context_object_name = "batches"
+
+    def select(self, *, user, params):
+        return selectors.batch_list(user=user)
+
+    def get_context_data(self, **kwargs):
+        scope = scope_for(self.request.user)
+        ready = selectors.declaration_list(user=self.request.user, state=DeclarationState.LEAD_APPROVED) if scope.role == Role.CONVENER else []
+        return super().get_context_data(ready=ready, is_convener=scope.role == Role.CONVENER, **kwargs)
+
+    def post(self, request):
+        ids = [int(i) for i in request.POST.getlist("ids") if i.isdigit()]
+        try:
+            batch = services.batch_signoff(actor=request.user, declaration_ids=ids, title=request.POST.get("title", ""))
+        except ApplicationError as error:
+            _refused(request, error)
+            return redirect("matching:batch_list")
+        messages.success(request, f"已签字确认 {len(ids)} 条申报, 生成批次「{batch.title}」, 请预览后推送")
+        return redirect("matching:batch_detail", pk=batch.pk)
+
+
+class BatchDetailView(LoginRequiredMixin, View):
+    template_name = "matching/batch_detail.html"
+
+    def get(self, request, pk):
+        batch = selectors.batch_list(user=request.user).filter(pk=pk).first()
+        if batch is None:
+            raise Http404
+        if request.GET.get("format") == "xlsx":
+            from matching.exports import recommendation_list_xlsx
+
+            response = HttpResponse(recommendation_list_xlsx(batch),
+                                    content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+            response["Content-Disposition"] = f'attachment; filename="recommendation-list-{batch.pk}.xlsx"'
+            from portal.services import audit_record
+
+            audit_record(actor=request.user, action="batch.export", obj=batch, request=request)
+            return response
+        declarations = batch.declarations.select_related("entity", "region").prefetch_related("intended_banks__bank")
+        return render(request, self.template_name, {
+            "batch": batch, "declarations": declarations, "progress": selectors.batch_progress(batch),
+            "can_push": scope_for(request.user).role == Role.CONVENER and batch.state == "building",
+        })
+
+    def post(self, request, pk):
+        try:
+            services.batch_push(actor=request.user, batch_id=pk)
+            messages.success(request, "推荐清单已推送至意向对接银行")
+        except ApplicationError as error:
+            _refused(request, error)
+        return redirect("matching:batch_detail", pk=pk)
+
+
+# --- bank: inbox and lead detail ---------------------------------------------------------
+
+
+class LeadInboxView(RestrictedListView):
+    """线索收件箱 of a branch: status tabs, countdowns, filters, bulk assign."""
+
+    template_name = "matching/lead_inbox.html"
+    context_object_name = "leads"
+
+    def select(self, *, user, params):
+        return selectors.recommendation_list(
+            user=user, tab=params.get("tab") or "pushed", county=params.get("county") or None,
+            bank=params.get("bank") or None, q=params.get("q") or None,
+            min_amount=_int_or_none(params.get("min_wan")) and _int_or_none(params.get("min_wan")) * 10000,
+            max_amount=_int_or_none(params.get("max_wan")) and _int_or_none(params.get("max_wan")) * 10000,
+        )
+
+    def get_context_data(self, **kwargs):
+        from django.contrib.auth import get_user_model
+
+        scope = scope_for(self.request.user)
+        counts = selectors.inbox_counts(user=self.request.user)
+        tabs = [{"key": k, "label": label, "count": counts[k]} for k, (label, _) in selectors.INBOX_TABS.items()]
+        managers = []
+        if scope.role == Role.BANK_ADMIN:
+            managers = get_user_model().objects.filter(
+                memberships__role=Role.ACCOUNT_MANAGER, memberships__organisation__path__startswith=scope.organisation_path
+            ).distinct()
+        return super().get_context_data(tabs=tabs, tab=self.request.GET.get("tab") or "pushed", managers=managers,
+                                        is_bank_admin=scope.role == Role.BANK_ADMIN, **kwargs)
+
+    def post(self, request):
+        ids = [int(i) for i in request.POST.getlist("ids") if i.isdigit()]
+        try:
+            n = services.recommendations_assign(actor=request.user, recommendation_ids=ids,
+                                                manager_id=_int_or_none(request.POST.get("manager")) or 0)
+            messages.success(request, f"已分配 {n} 条线索")
+        except ApplicationError as error:
+            _refused(request, error)
+        return redirect(request.get_full_path())
+
+
+class LeadDetailView(LoginRequiredMixin, View):
+    template_name = "matching/lead_detail.html"
+
+    def get(self, request, pk):
+        lead = selectors.recommendation_get(user=request.user, pk=pk)
+        if lead is None:
+            raise Http404
+        scope = scope_for(request.user)
+        return render(request, self.template_name, {
+            "lead": lead,
+            "timeline": selectors.declaration_timeline(user=request.user, declaration=lead.declaration).filter(recommendation=lead)
+            if scope.is_bank else selectors.declaration_timeline(user=request.user, declaration=lead.declaration),
+            "contact_form": ContactForm(), "approve_form": ApproveForm(initial={"term_months": lead.declaration.term_months}),
+            "decline_form": DeclineForm(), "disburse_form": DisburseForm(initial={"disbursed_on": timezone.localdate()}),
+            "reasons": DeclineReason.objects.filter(is_active=True),
+            "is_bank": scope.is_bank,
+            "remaining": (lead.credit_amount or 0) - lead.disbursed_total,
+        })
+
+
+class LeadActionView(LoginRequiredMixin, View):
+    """POST-only actions on one lead (recommendation)."""
+
+    def post(self, request, pk, action):
+        try:
+            self._do(request, pk, action)
+        except ApplicationError as error:
+            _refused(request, error)
+        return redirect(request.POST.get("next") or f"/matching/leads/{pk}/")
+
+    def _form(self, form_class, data):
+        form = form_class(data)
+        if not form.is_valid():
+            first = next(iter(form.errors.values()))[0]
+            raise ApplicationError(f"输入有误: {first}")
+        return form.cleaned_data
+
+    def _do(self, request, pk, action):
+        user, post = request.user, request.POST
+        if action == "contact":
+            data = self._form(ContactForm, post)
+            services.recommendation_contact(actor=user, recommendation_id=pk, channel=data["channel"], note=data["note"])
+            messages.success(request, "已登记对接")
+        elif action == "materials":
+            services.recommendation_materials_complete(actor=user, recommendation_id=pk)
+            messages.success(request, "已登记材料收齐, 30 日内须作出授信决定")
+        elif action == "approve":
+            data = self._form(ApproveForm, post)
+            services.recommendation_approve(
+                actor=user, recommendation_id=pk, credit_amount=yuan_from_wan(data["credit_amount_wan"]),
+                rate_percent=data["rate_percent"], term_months=data["term_months"], guarantee=data["guarantee"],
+                is_credit_loan=data["is_credit_loan"], is_first_loan=data["is_first_loan"],
+            )
+            messages.success(request, "已登记授信")
+        elif action == "decline":
+            data = self._form(DeclineForm, post)
+            services.recommendation_decline(actor=user, recommendation_id=pk, reason_code=data["reason_code"].code, note=data["note"])
+            messages.success(request, "已登记不予授信, 已即时反馈专班")
+        elif action == "disburse":
+            data = self._form(DisburseForm, post)
+            services.recommendation_disburse(actor=user, recommendation_id=pk, amount=yuan_from_wan(data["amount_wan"]),
+                                             disbursed_on=data["disbursed_on"])
+            messages.success(request, "已登记放款")
+        elif action == "not-drawn":
+            services.recommendation_not_drawn(actor=user, recommendation_id=pk, note=post.get("note", ""))
+            messages.success(request, "已登记未提款")
+        elif action == "remove":
+            services.recommendation_remove(actor=user, recommendation_id=pk, reason=post.get("reason", ""))
+            messages.success(request, "已移出推荐清单")
+        elif action == "coach":
+            services.coaching_record(actor=user, recommendation_id=pk, note=post.get("note", ""))
+            messages.success(request, "已登记辅导情况")
+        elif action == "redirect":
+            rec = services.recommendation_redirect(actor=user, recommendation_id=pk, bank_code=post.get("bank", ""), comment=post.get("comment", ""))
+            messages.success(request, f"已改推至{rec.bank.name}")
+        elif action == "rate":
+            services.satisfaction_rate(actor=user, recommendation_id=pk, score=_int_or_none(post.get("score")) or 0,
+                                       comment=post.get("comment", ""))
+            messages.success(request, "感谢您的评价")
+        else:
+            raise Http404
+
+
+# --- visits and notifications ------------------------------------------------------------
+
+
+class VisitListView(RestrictedListView):
+    template_name = "matching/visit_list.html"
+    context_object_name = "visits"
+
+    def select(self, *, user, params):
+        return selectors.visit_list(user=user)
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(form=kwargs.pop("form", None) or VisitForm(initial={"visited_on": timezone.localdate()}), **kwargs)
+
+    def post(self, request):
+        form = VisitForm(request.POST)
+        if form.is_valid():
+            entity = restrict(MarketEntity.objects.all(), request.user).filter(uscc=form.cleaned_data["uscc"].strip().upper()).first()
+            if entity is None:
+                messages.error(request, "未找到该统一社会信用代码的主体, 或不在您的辖区")
+            else:
+                try:
+                    services.visit_record(actor=request.user, entity_id=entity.pk, **{k: form.cleaned_data[k] for k in ("visited_on", "people", "findings", "need_found")})
+                    messages.success(request, f"已登记对{entity.name}的走访")
+                except ApplicationError as error:
+                    _refused(request, error)
+        else:
+            messages.error(request, "请检查走访登记表: " + "; ".join(f"{form.fields[f].label}: {e[0]}" for f, e in form.errors.items()))
+        return redirect("matching:visit_list")
+
+
+class NotificationListView(RestrictedListView):
+    template_name = "matching/notification_list.html"
+    context_object_name = "notifications"
+
+    def select(self, *, user, params):
+        return selectors.notification_list(user=user, unread_only=params.get("unread") == "1")
+
+    def post(self, request):
+        selectors.notification_list(user=request.user, unread_only=True).update(read_at=timezone.now())
+        messages.success(request, "已全部标为已读")
+        return redirect("matching:notification_list")
