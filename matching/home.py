@@ -18,7 +18,9 @@ def widgets(*, request, scope, role) -> dict:
             if declaration is not None:
                 from matching.views import _steps
 
-                recommendations = list(selectors.recommendation_list(user=user).filter(declaration=declaration))
+                from matching.clocks import annotate_countdowns
+
+                recommendations = annotate_countdowns(selectors.recommendation_list(user=user).filter(declaration=declaration))
                 context["recommendations"] = recommendations
                 context["steps"] = _steps(declaration, recommendations)
     elif scope.is_government:
@@ -30,9 +32,19 @@ def widgets(*, request, scope, role) -> dict:
             ("待签字推送", counts[DeclarationState.LEAD_APPROVED]),
         ]
         context["declines_awaiting_coaching"] = selectors.declines_awaiting_coaching(user=user)[:10]
+        from matching.clocks import overdue_by_branch
+
+        per_bank: dict[str, int] = {}
+        for row in overdue_by_branch(user=user):
+            per_bank[row["recommendation__bank__name"]] = per_bank.get(row["recommendation__bank__name"], 0) + row["count"]
+        context["overdue_banks"] = [{"bank": b, "count": n} for b, n in sorted(per_bank.items(), key=lambda x: -x[1])]
     elif scope.is_bank:
         counts = selectors.inbox_counts(user=user)
         context["inbox_tabs"] = [(label, counts[key], key) for key, (label, _) in selectors.INBOX_TABS.items()]
+    if role in (Role.PLATFORM_ADMIN, Role.CITY_REGULATOR, Role.PROVINCE_REGULATOR):
+        from matching.models import DeadlineScan
+
+        context["last_scan"] = DeadlineScan.objects.filter(skipped=False, finished_at__isnull=False).first()
     if role == Role.PLATFORM_ADMIN:
         from matching.workdays.selectors import missing_calendar_years
 

@@ -36,3 +36,24 @@ def sweep_notification_emails(limit: int = 500) -> int:
         Notification.objects.filter(emailed_at__isnull=True, created_at__lt=stale).values_list("pk", flat=True)[:limit]
     )
     return sum(1 for pk in ids if send_notification_email(pk))
+
+
+@shared_task(name="matching.tasks.send_notification_emails")
+def send_notification_emails(notification_ids: list[int]) -> int:
+    return sum(1 for pk in notification_ids if send_notification_email(pk))
+
+
+@shared_task(name="matching.tasks.scan_deadlines", acks_late=True)
+def scan_deadlines() -> dict:
+    """Beat runs this every few minutes; safe to run twice or concurrently."""
+    from matching.clocks import deadline_scan
+
+    scan = deadline_scan()
+    return {"reminders": scan.reminders, "overdue": scan.overdue, "escalations": scan.escalations, "skipped": scan.skipped}
+
+
+@shared_task(name="matching.tasks.recompute_provisional_clocks")
+def recompute_provisional_clocks(year: int) -> int:
+    from matching.clocks import recompute_provisional
+
+    return recompute_provisional(year)

@@ -17,4 +17,5 @@ urlpatterns = [
     path("leads/<int:pk>/<slug:action>/", views.LeadActionView.as_view(), name="lead_action"),
     path("visits/", views.VisitListView.as_view(), name="visit_list"),
     path("notifications/", views.NotificationListView.as_view(), name="notification_list"),
+    path("overdue/", views.OverdueView.as_view(), name="overdue"),
 ]

@@ -11,6 +11,7 @@ from django.views import View
 
 from entities.models import MarketEntity
 from matching import selectors, services
+from matching.clocks import annotate_countdowns
 from matching.forms import (
     ApproveForm,
     ContactForm,
@@ -157,7 +158,9 @@ class DeclarationDetailView(LoginRequiredMixin, View):
         if declaration is None:
             raise Http404
         scope = scope_for(request.user)
-        recommendations = list(selectors.recommendation_list(user=request.user).filter(declaration=declaration)) if not scope.is_bank else []
+        recommendations = annotate_countdowns(
+            selectors.recommendation_list(user=request.user).filter(declaration=declaration).prefetch_related("coachings__actor")
+        ) if not scope.is_bank else []
         context = {
             "declaration": declaration,
             "timeline": selectors.declaration_timeline(user=request.user, declaration=declaration),
@@ -333,8 +336,10 @@ class LeadInboxView(RestrictedListView):
             managers = get_user_model().objects.filter(
                 memberships__role=Role.ACCOUNT_MANAGER, memberships__organisation__path__startswith=scope.organisation_path
             ).distinct()
-        return super().get_context_data(tabs=tabs, tab=self.request.GET.get("tab") or "pushed", managers=managers,
-                                        is_bank_admin=scope.role == Role.BANK_ADMIN, **kwargs)
+        context = super().get_context_data(tabs=tabs, tab=self.request.GET.get("tab") or "pushed", managers=managers,
+                                           is_bank_admin=scope.role == Role.BANK_ADMIN, **kwargs)
+        context["leads"] = annotate_countdowns(context["leads"])
+        return context
 
     def post(self, request):
         ids = [int(i) for i in request.POST.getlist("ids") if i.isdigit()]
@@ -355,6 +360,7 @@ class LeadDetailView(LoginRequiredMixin, View):
         if lead is None:
             raise Http404
         scope = scope_for(request.user)
+        annotate_countdowns([lead])
         return render(request, self.template_name, {
             "lead": lead,
             "timeline": selectors.declaration_timeline(user=request.user, declaration=lead.declaration).filter(recommendation=lead)
@@ -471,3 +477,39 @@ class NotificationListView(RestrictedListView):
         selectors.notification_list(user=request.user, unread_only=True).update(read_at=timezone.now())
         messages.success(request, "已全部标为已读")
         return redirect("matching:notification_list")
+
+
+class OverdueView(RestrictedListView):
+    """逾期督办: overdue feedbacks and decisions by bank and branch, late feedbacks per bank."""
+
+    template_name = "matching/overdue.html"
+    context_object_name = "rows"
+    paginate_by = 100
+
+    def select(self, *, user, params):
+        from matching.clocks import overdue_by_branch
+
+        return overdue_by_branch(user=user)
+
+    def get_context_data(self, **kwargs):
+        import datetime as dt
+
+        from matching.clocks import late_feedback_counts
+        from matching.models import DeadlineScan
+        from matching.workdays.arithmetic import SHANGHAI
+
+        today = timezone.localdate()
+        try:
+            start = dt.date.fromisoformat(self.request.GET.get("start", ""))
+        except ValueError:
+            start = today.replace(day=1)
+        try:
+            end = dt.date.fromisoformat(self.request.GET.get("end", ""))
+        except ValueError:
+            end = today
+        late = late_feedback_counts(
+            user=self.request.user, start=dt.datetime.combine(start, dt.time.min, tzinfo=SHANGHAI),
+            end=dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min, tzinfo=SHANGHAI),
+        )
+        return super().get_context_data(late=late, start=start, end=end, now=timezone.now(),
+                                        last_scan=DeadlineScan.objects.filter(finished_at__isnull=False, skipped=False).first(), **kwargs)

@@ -179,6 +179,8 @@ CELERY_RESULT_EXPIRES = 24 * 3600
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "beat-heartbeat": {"task": "portal.tasks.beat_heartbeat", "schedule": 60.0},
+    "scan-deadlines": {"task": "matching.tasks.scan_deadlines", "schedule": env.float("DEADLINE_SCAN_SECONDS", default=120.0)},
+    "sweep-notification-emails": {"task": "matching.tasks.sweep_notification_emails", "schedule": 300.0},
 }
 
 # --- Email ---------------------------------------------------------------------------

@@ -1,0 +1,323 @@
+"""Deadline clocks (seed 004 五(六), seed 002 item 5): the bank's feedback within 5 working
+days of the push, and its credit decision within 30 days of complete materials.
+
+A clock starts on a transition, is satisfied by the transition that answers it, stops on
+removal or withdrawal, and is never reset. The periodic scan (`deadline_scan`) sends a
+reminder one working day before due, marks overdue and escalates at due (branch
+administrators and the county task force), and escalates to the city mechanism five
+working days later. The scan is idempotent: a PostgreSQL advisory lock keeps two beats
+apart, every step is a conditional update, and notifications carry a unique key."""
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable
+
+from django.contrib.auth import get_user_model
+from django.db import connection, transaction
+from django.db.models import Count, F, Q
+from django.utils import timezone
+
+from matching.models import (
+    ClockKind,
+    ClockState,
+    DeadlineClock,
+    DeadlineScan,
+    Notification,
+    Recommendation,
+    WorkflowEvent,
+)
+from matching.workdays.arithmetic import SHANGHAI, due_after_calendar_days, end_of_local_day, local_date
+from matching.workdays.loader import calendar_from_db
+from portal.models import Membership, Organisation, OrganisationKind, Role
+
+FEEDBACK_WORKING_DAYS = 5
+DECISION_CALENDAR_DAYS = 30
+ESCALATION_WORKING_DAYS = 5
+SCAN_BATCH = 2000
+SCAN_LOCK_KEY = 0x5CA7_0001  # pg advisory lock of the deadline scan
+
+# transitions that satisfy each clock, and those that stop every clock
+SATISFIED_BY = {"contact": [ClockKind.FEEDBACK], "decline": [ClockKind.FEEDBACK, ClockKind.DECISION], "approve": [ClockKind.DECISION]}
+STOPPED_BY = {"remove", "withdraw"}
+
+
+def _start_of_local_day(d: dt.date) -> dt.datetime:
+    return dt.datetime.combine(d, dt.time.min, tzinfo=SHANGHAI)
+
+
+def schedule(kind: str, started_at: dt.datetime) -> dict:
+    """due_at, remind_at, escalate_at and whether any of them is provisional."""
+    calendar = calendar_from_db()
+    if kind == ClockKind.FEEDBACK:
+        due_at, provisional = calendar.due_after_working_days_provisional(started_at, FEEDBACK_WORKING_DAYS)
+    else:
+        due_at, provisional = due_after_calendar_days(started_at, DECISION_CALENDAR_DAYS), False
+    due_date = local_date(due_at)
+    remind_date, p1 = calendar.add_working_days_provisional(due_date, -1)
+    escalate_date, p2 = calendar.add_working_days_provisional(due_date, ESCALATION_WORKING_DAYS)
+    remind_at = max(_start_of_local_day(remind_date), started_at)
+    return {
+        "due_at": due_at, "remind_at": remind_at, "escalate_at": end_of_local_day(escalate_date),
+        "provisional": provisional or p1 or p2,
+    }
+
+
+def clock_start(recommendation: Recommendation, kind: str, started_at: dt.datetime) -> DeadlineClock:
+    clock, _ = DeadlineClock.objects.get_or_create(
+        recommendation=recommendation, kind=kind, defaults={"started_at": started_at, **schedule(kind, started_at)}
+    )
+    return clock
+
+
+def on_pushed(recommendation: Recommendation) -> None:
+    clock_start(recommendation, ClockKind.FEEDBACK, recommendation.pushed_at)
+
+
+def on_transition(recommendation: Recommendation, name: str, at: dt.datetime) -> None:
+    open_states = [ClockState.RUNNING, ClockState.OVERDUE]
+    if name == "materials_complete":
+        clock_start(recommendation, ClockKind.DECISION, at)
+    kinds = SATISFIED_BY.get(name)
+    if kinds:
+        DeadlineClock.objects.filter(recommendation=recommendation, kind__in=kinds, state__in=open_states).update(
+            state=ClockState.SATISFIED, satisfied_at=at
+        )
+    if name in STOPPED_BY:
+        DeadlineClock.objects.filter(recommendation=recommendation, state__in=open_states).update(
+            state=ClockState.STOPPED, stopped_at=at
+        )
+
+
+def recompute_provisional(year: int | None = None) -> int:
+    """After an administrator enters a year: recompute the clocks whose dates were guessed."""
+    changed = 0
+    for clock in DeadlineClock.objects.filter(provisional=True, state__in=[ClockState.RUNNING, ClockState.OVERDUE]).iterator():
+        values = schedule(clock.kind, clock.started_at)
+        DeadlineClock.objects.filter(pk=clock.pk, provisional=True).update(**values)
+        changed += 1
+    return changed
+
+
+# --- countdowns ------------------------------------------------------------------------------
+
+
+def countdown(clock: DeadlineClock, now: dt.datetime | None = None) -> tuple[str, str]:
+    """("剩余 2 个工作日" | "已逾期 3 天" | …, css class)."""
+    now = now or timezone.now()
+    today, due_date = local_date(now), local_date(clock.due_at)
+    suffix = "(暂定)" if clock.provisional else ""
+    if clock.state in (ClockState.SATISFIED, ClockState.STOPPED):
+        return "", ""
+    if now > clock.due_at:
+        # due_at is the end of the due date, so an overdue clock is at least one day late
+        return f"已逾期 {max((today - due_date).days, 1)} 天{suffix}", "text-danger fw-semibold"
+    if clock.kind == ClockKind.FEEDBACK:
+        remaining, provisional = calendar_from_db().working_days_between_provisional(today, due_date)
+        label = f"剩余 {remaining} 个工作日" if remaining else "今日到期"
+        return f"{label}{'(暂定)' if (provisional or clock.provisional) else ''}", "text-danger" if remaining <= 1 else "text-warning" if remaining <= 2 else "text-muted"
+    remaining = (due_date - today).days
+    label = f"剩余 {remaining} 天" if remaining else "今日到期"
+    return f"{label}{suffix}", "text-danger" if remaining <= 1 else "text-warning" if remaining <= 5 else "text-muted"
+
+
+def annotate_countdowns(recommendations: Iterable[Recommendation], now: dt.datetime | None = None) -> list[Recommendation]:
+    """Attach `clock_label`/`clock_class` (the most urgent open clock) to each recommendation."""
+    items = list(recommendations)
+    clocks = defaultdict(list)
+    for clock in DeadlineClock.objects.filter(
+        recommendation__in=[r.pk for r in items], state__in=[ClockState.RUNNING, ClockState.OVERDUE]
+    ):
+        clocks[clock.recommendation_id].append(clock)
+    for item in items:
+        open_clocks = sorted(clocks.get(item.pk, []), key=lambda c: c.due_at)
+        item.clock_label, item.clock_class = countdown(open_clocks[0], now) if open_clocks else ("", "")
+    return items
+
+
+# --- the periodic scan -------------------------------------------------------------------------
+
+
+def _try_lock() -> bool:
+    if connection.vendor != "postgresql":
+        return True
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [SCAN_LOCK_KEY])
+        return bool(cursor.fetchone()[0])
+
+
+class _Recipients:
+    """Who hears of a clock, looked up once per batch."""
+
+    def __init__(self, clocks: list[DeadlineClock]):
+        branch_orgs = {c.recommendation.branch.organisation for c in clocks}
+        ancestor_ids = {int(p) for org in branch_orgs for p in org.path.strip("/").split("/") if p}
+        self.bank_admins = defaultdict(set)
+        for m in Membership.objects.filter(organisation_id__in=ancestor_ids, role=Role.BANK_ADMIN).values("organisation_id", "user_id"):
+            self.bank_admins[m["organisation_id"]].add(m["user_id"])
+        task_forces = {c.recommendation.declaration.task_force_id for c in clocks}
+        self.staff = defaultdict(set)
+        for m in Membership.objects.filter(organisation_id__in=task_forces, role__in=[Role.TASK_FORCE_STAFF, Role.TASK_FORCE_LEAD]).values("organisation_id", "user_id"):
+            self.staff[m["organisation_id"]].add(m["user_id"])
+        cities = {c.recommendation.region_id[:4] + "00" for c in clocks}
+        self.city = defaultdict(set)
+        for m in Membership.objects.filter(
+            organisation__kind=OrganisationKind.CITY_MECHANISM, organisation__region_id__in=cities, role=Role.CITY_REGULATOR
+        ).values("organisation__region_id", "user_id"):
+            self.city[m["organisation__region_id"]].add(m["user_id"])
+
+    def branch_admins(self, clock) -> set[int]:
+        path = clock.recommendation.branch.organisation.path
+        return {u for p in path.strip("/").split("/") if p for u in self.bank_admins.get(int(p), ())}
+
+    def task_force(self, clock) -> set[int]:
+        return self.staff.get(clock.recommendation.declaration.task_force_id, set())
+
+    def city_of(self, clock) -> set[int]:
+        return self.city.get(clock.recommendation.region_id[:4] + "00", set())
+
+
+def _notify(rows: list[Notification]) -> list[int]:
+    created = Notification.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
+    return [n.pk for n in created if n.pk]
+
+
+def _step(now, *, name: str, queryset, claim: dict, recipients, title, kind: str) -> int:
+    ids = list(queryset.order_by("id").values_list("id", flat=True)[:SCAN_BATCH])
+    if not ids:
+        return 0
+    # the claim is conditional on the step not having run: a second scan finds nothing to claim
+    filters = {f"{next(iter(claim))}__isnull": True}
+    claimed = DeadlineClock.objects.filter(pk__in=ids, **filters).update(**claim)
+    if not claimed:
+        return 0
+    clocks = list(
+        DeadlineClock.objects.filter(pk__in=ids).select_related(
+            "recommendation__branch__organisation", "recommendation__declaration", "recommendation__entity", "recommendation__bank"
+        )
+    )
+    lookup = _Recipients(clocks)
+    notifications, events = [], []
+    for clock in clocks:
+        rec = clock.recommendation
+        text = title(clock)
+        for user_id in recipients(clock, lookup):
+            notifications.append(Notification(
+                recipient_id=user_id, title=text[:200], url=f"/matching/leads/{rec.pk}/",
+                dedupe_key=f"clock-{clock.pk}-{name}:{user_id}",
+            ))
+        events.append(WorkflowEvent(declaration_id=rec.declaration_id, recommendation=rec, kind=kind, created_at=now,
+                                    data={"clock": clock.kind, "due_at": clock.due_at.isoformat()}))
+    WorkflowEvent.objects.bulk_create(events, batch_size=1000)
+    new_ids = _notify(notifications)
+    if new_ids:
+        transaction.on_commit(lambda: _enqueue_emails(new_ids))
+    return len(clocks)
+
+
+def _enqueue_emails(ids: list[int]) -> None:
+    from matching.tasks import send_notification_emails
+
+    try:
+        send_notification_emails.delay(ids)
+    except Exception:  # broker down: the sweep sends them later
+        pass
+
+
+def _kind_label(clock) -> str:
+    return "反馈" if clock.kind == ClockKind.FEEDBACK else "授信决定"
+
+
+def deadline_scan(now: dt.datetime | None = None) -> DeadlineScan:
+    """One scan: reminders, overdue marks with escalation, second escalations. Batches of
+    SCAN_BATCH per step, each step repeated until nothing is due."""
+    now = now or timezone.now()
+    scan = DeadlineScan.objects.create(started_at=now)
+    totals = {"reminders": 0, "overdue": 0, "escalations": 0}
+    with transaction.atomic():
+        if not _try_lock():
+            DeadlineScan.objects.filter(pk=scan.pk).update(skipped=True, finished_at=timezone.now())
+            scan.skipped = True
+            return scan
+        while True:
+            n = _step(
+                now, name="remind",
+                queryset=DeadlineClock.objects.filter(state=ClockState.RUNNING, reminded_at__isnull=True, remind_at__lte=now, due_at__gt=now),
+                claim={"reminded_at": now},
+                recipients=lambda c, r: ({c.recommendation.assigned_to_id} - {None}) | r.branch_admins(c),
+                title=lambda c: f"{_kind_label(c)}时限将到: {c.recommendation.entity.name}, 须于 {timezone.localtime(c.due_at):%Y-%m-%d} 前办理",
+                kind="clock.reminder",
+            )
+            totals["reminders"] += n
+            if n < SCAN_BATCH:
+                break
+        while True:
+            ids = list(DeadlineClock.objects.filter(state=ClockState.RUNNING, due_at__lt=now).order_by("id").values_list("id", flat=True)[:SCAN_BATCH])
+            if not ids:
+                break
+            DeadlineClock.objects.filter(pk__in=ids, state=ClockState.RUNNING).update(state=ClockState.OVERDUE)
+            n = _step(
+                now, name="overdue", queryset=DeadlineClock.objects.filter(pk__in=ids, overdue_at__isnull=True),
+                claim={"overdue_at": now},
+                recipients=lambda c, r: r.branch_admins(c) | r.task_force(c),
+                title=lambda c: f"{_kind_label(c)}已逾期: {c.recommendation.bank.name} · {c.recommendation.entity.name}",
+                kind="clock.overdue",
+            )
+            totals["overdue"] += n
+            if len(ids) < SCAN_BATCH:
+                break
+        while True:
+            n = _step(
+                now, name="escalate",
+                queryset=DeadlineClock.objects.filter(state=ClockState.OVERDUE, escalated_at__isnull=True, escalate_at__lte=now),
+                claim={"escalated_at": now},
+                recipients=lambda c, r: r.city_of(c),
+                title=lambda c: f"逾期升级督办: {c.recommendation.bank.name} · {c.recommendation.entity.name}({_kind_label(c)}逾期 5 个工作日未办)",
+                kind="clock.escalated",
+            )
+            totals["escalations"] += n
+            if n < SCAN_BATCH:
+                break
+        DeadlineScan.objects.filter(pk=scan.pk).update(finished_at=timezone.now(), **totals)
+    for key, value in totals.items():
+        setattr(scan, key, value)
+    return scan
+
+
+# --- reads for regulators -------------------------------------------------------------------
+
+
+def overdue_by_branch(*, user):
+    """Overdue clocks per bank and branch with the oldest age, for 逾期督办."""
+    from portal.tenancy import restrict
+
+    recs = restrict(Recommendation.objects.all(), user)
+    return (
+        DeadlineClock.objects.filter(state=ClockState.OVERDUE, recommendation__in=recs)
+        .values("recommendation__bank__name", "recommendation__branch__name", "kind")
+        .annotate(count=Count("id"), oldest_due=models_min("due_at"))
+        .order_by("recommendation__bank__name", "recommendation__branch__name")
+    )
+
+
+def late_feedback_counts(*, user, start: dt.datetime, end: dt.datetime):
+    """Per bank: feedback clocks due in [start, end) and how many were answered late or not at all."""
+    from portal.tenancy import restrict
+
+    recs = restrict(Recommendation.objects.all(), user)
+    return (
+        DeadlineClock.objects.filter(kind=ClockKind.FEEDBACK, due_at__gte=start, due_at__lt=end, recommendation__in=recs)
+        .exclude(state=ClockState.STOPPED)
+        .values("recommendation__bank__name")
+        .annotate(
+            total=Count("id"),
+            late=Count("id", filter=Q(state=ClockState.OVERDUE) | Q(satisfied_at__gt=F("due_at"))),
+        )
+        .order_by("-late", "recommendation__bank__name")
+    )
+
+
+def models_min(field):
+    from django.db.models import Min
+
+    return Min(field)
