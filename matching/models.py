@@ -523,3 +523,37 @@ class DeadlineScan(models.Model):
     class Meta:
         verbose_name = verbose_name_plural = "时限扫描"
         ordering = ["-started_at"]
+
+
+EVENT_LABELS = {
+    "declaration.created": "创建申报",
+    "declaration.submitted": "提交申报",
+    "declaration.bank_recommended": "银行推荐企业",
+    "declaration.withdrawn": "企业撤回申报",
+    "declaration.signed_off": "召集人签字确认, 列入推荐清单",
+    "declaration.removed": "移出推荐清单",
+    "review.preliminary_review.approve": "专班初审通过",
+    "review.preliminary_review.return": "专班初审退回",
+    "review.preliminary_review.reject": "专班初审不通过",
+    "review.bank_review.approve": "专班银行审核通过",
+    "review.bank_review.return": "专班银行审核退回",
+    "review.bank_review.reject": "专班银行审核不通过",
+    "review.lead_review.approve": "专班组长审核通过",
+    "review.lead_review.return": "专班组长审核退回",
+    "review.lead_review.reject": "专班组长审核不通过",
+    "recommendation.pushed": "推送至银行",
+    "recommendation.assigned": "分配客户经理",
+    "recommendation.contacted": "银行已对接",
+    "recommendation.materials_complete": "申请材料已收齐",
+    "recommendation.approved": "银行授信",
+    "recommendation.declined": "银行不予授信",
+    "recommendation.disbursed": "放款",
+    "recommendation.not_drawn": "企业未提款",
+    "recommendation.removed": "移出推荐清单",
+    "recommendation.redirected": "改推其他银行",
+    "recommendation.coached": "专班辅导",
+    "recommendation.rated": "企业评价服务",
+    "clock.reminder": "时限到期提醒",
+    "clock.overdue": "逾期督办",
+    "clock.escalated": "逾期升级至市级机制",
+}

@@ -166,7 +166,7 @@ class DeclarationDetailView(LoginRequiredMixin, View):
             "timeline": selectors.declaration_timeline(user=request.user, declaration=declaration),
             "recommendations": recommendations,
             "warnings": selectors.declaration_warnings(declaration) if scope.is_government else [],
-            "criteria": [(BASIC_CRITERIA[k], v) for k, v in declaration.basic_criteria.items() if k in BASIC_CRITERIA],
+            "criteria": [(label, declaration.basic_criteria.get(key, {})) for key, label in BASIC_CRITERIA.items()],
             "review_form": ReviewForm(),
             "can_review": scope.role == {
                 DeclarationState.SUBMITTED: Role.TASK_FORCE_STAFF,
@@ -192,13 +192,14 @@ def _eligibility(declaration) -> list[dict]:
     rows = []
     for intended in declaration.intended_banks.select_related("bank"):
         for product in intended.bank.products.filter(status="active").select_related("current_version"):
-            try:
-                result = evaluate_entity(declaration.entity, product.current_version, need={"amount": declaration.amount, "term_months": declaration.term_months})
-            except Exception:  # an adapter problem must not hide the review page
-                continue
+            result = evaluate_entity(declaration.entity, product.current_version,
+                                     need={"amount": declaration.amount, "term_months": declaration.term_months}).result
+            result["verdict_label"] = VERDICT_LABELS.get(result["verdict"], result["verdict"])
             rows.append({"bank": intended.bank, "product": product, "result": result})
     return rows
 
+
+VERDICT_LABELS = {"eligible": "符合条件", "incomplete": "信息不全待核实", "ineligible": "不符合条件"}
 
 TIMELINE_STEPS = [("申报", "submitted"), ("初审", "preliminary_approved"), ("银行审核", "bank_reviewed"),
                   ("组长审核", "lead_approved"), ("推荐", "recommended")]

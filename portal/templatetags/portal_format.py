@@ -11,3 +11,10 @@ def wan(yuan) -> str:
     if yuan is None or yuan == "":
         return ""
     return f"{(Decimal(int(yuan)) / Decimal(10000)).quantize(Decimal('0.01')):,}"
+
+
+@register.filter
+def event_label(kind: str) -> str:
+    from matching.models import EVENT_LABELS
+
+    return EVENT_LABELS.get(kind, kind)
