@@ -75,3 +75,23 @@ def django_db_setup(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
         for dotted in settings.PORTAL_BASELINE_LOADERS:
             import_string(dotted)()
+
+
+@pytest.fixture(autouse=True)
+def _no_csp_violations(request):
+    """Every browser test also checks Chromium's console: the pages must satisfy the
+    content security policy (no inline scripts or styles blocked)."""
+    if "page" not in request.fixturenames:
+        yield
+        return
+    page = request.getfixturevalue("page")
+    violations: list[str] = []
+
+    def on_console(message):
+        text = message.text
+        if "Content Security Policy" in text or "Refused to" in text:
+            violations.append(text)
+
+    page.on("console", on_console)
+    yield
+    assert not violations, "CSP violations in Chromium's console:\n" + "\n".join(violations)

@@ -34,6 +34,8 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "guardian",
     "django_celery_beat",
+    "axes",
+    "csp",
     "portal",
     "entities",
     "products",
@@ -52,6 +54,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "portal.middleware.DatabaseUnavailableMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # last, as django-axes requires: it turns a locked-out login into the lockout page
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -85,6 +90,7 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # login throttling, checked first
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
@@ -150,6 +156,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # one name per shared choice set (tier, tier_imported and tier_computed share Tier)
+    "ENUM_NAME_OVERRIDES": {"TierEnum": "entities.models.Tier"},
 }
 
 # --- Celery -------------------------------------------------------------------------
@@ -214,9 +222,33 @@ LOGGING = {
 # Portal-specific
 PORTAL_DEMO_PASSWORD = env.str("PORTAL_DEMO_PASSWORD", default="Demo@2026portal")
 # Each app adds its idempotent demo loader here; `manage.py load_demo` runs them in order.
-PORTAL_DEMO_LOADERS = ["products.demo.load", "portal.demo.load_organisations_and_users"]
+PORTAL_DEMO_LOADERS = ["products.demo.load", "portal.demo.load_organisations_and_users", "entities.demo.load", "matching.demo.load"]
 # Data that migrations seed; re-applied in tests after a transactional flush (idempotent).
 PORTAL_BASELINE_LOADERS = ["portal.reference_sync.sync_reference_data", "matching.decline_reasons.sync_decline_reasons",
-                           "matching.workdays.seed.seed_calendar_from_library"]
+                           "matching.workdays.seed.seed_calendar_from_library", "entities.policies.seed_default_tier_policy"]
 # Each returns extra context for the role home pages: fn(request=, scope=, role=) -> dict
 PORTAL_HOME_WIDGETS = ["matching.home.widgets"]
+
+# --- Login throttling (django-axes) and content security policy (django-csp) -----------------
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=0.25)  # hours: 15 minutes
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
+AXES_IPWARE_PROXY_COUNT = env.int("AXES_PROXY_COUNT", default=0)
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}

@@ -1,21 +1,33 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
+from entities.apis import EntityViewSet
+from matching import apis as matching_apis
 from portal import api, views
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
 router.register("organisations", api.OrganisationViewSet, basename="organisation")
 router.register("audit-events", api.AuditEventViewSet, basename="audit-event")
+router.register("entities", EntityViewSet, basename="entity")
+router.register("declarations", matching_apis.DeclarationViewSet, basename="declaration")
+router.register("materials", matching_apis.MaterialViewSet, basename="material")
+router.register("batches", matching_apis.BatchViewSet, basename="batch")
+router.register("leads", matching_apis.LeadViewSet, basename="lead")
+router.register("visits", matching_apis.VisitViewSet, basename="visit")
+router.register("decline-reasons", matching_apis.DeclineReasonViewSet, basename="decline-reason")
+router.register("notifications", matching_apis.NotificationViewSet, basename="notification")
+router.register("ledger", matching_apis.LedgerViewSet, basename="ledger")
 
 api_urlpatterns = [
     path("", include(router.urls)),
     path("me/", api.MeView.as_view(), name="api-me"),
+    path("eligibility/preview", include("matching.apis_eligibility")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
 ]
 
 urlpatterns = [
@@ -27,8 +39,10 @@ urlpatterns = [
     path("accounts/password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path("organisations/", views.OrganisationListView.as_view(), name="organisation_list"),
     path("audit/", views.AuditEventListView.as_view(), name="audit_event_list"),
+    path("entities/", include("entities.urls")),
     path("matching/", include("matching.urls")),
     path("workdays/", include("matching.workdays.urls")),
+    path("products/", include("products.urls")),
     path("api/v1/", include(api_urlpatterns)),
     path("django-admin/", admin.site.urls),
 ]
