@@ -84,3 +84,19 @@ class VisitForm(forms.Form):
     people = forms.CharField(label="走访人员", max_length=255)
     findings = forms.CharField(label="走访情况", required=False, widget=forms.Textarea(attrs={"rows": 3}))
     need_found = forms.BooleanField(label="发现融资需求", required=False)
+
+
+class StaffDeclarationForm(DeclarationForm):
+    """专班代为申报: the same form, for an entity picked by its credit code."""
+
+    uscc = forms.CharField(label="统一社会信用代码", max_length=18)
+
+    field_order = ["uscc"]
+
+
+class BankRecommendForm(forms.Form):
+    uscc = forms.CharField(label="统一社会信用代码", max_length=18)
+    amount_wan = forms.DecimalField(label="融资金额(万元)", min_value=Decimal("0.01"), decimal_places=4)
+    term_months = forms.IntegerField(label="期限(月)", min_value=1, max_value=360, initial=12)
+    purpose = forms.CharField(label="资金用途", max_length=255)
+    note = forms.CharField(label="推荐理由", required=False, max_length=500)

@@ -41,6 +41,16 @@ def _int_or_none(value):
         return None
 
 
+def _safe_next(request, default: str) -> str:
+    """Only same-site relative paths: never an open redirect."""
+    from django.utils.http import url_has_allowed_host_and_scheme
+
+    target = request.POST.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        return target
+    return default
+
+
 def _refused(request, error: ApplicationError):
     messages.error(request, error.message)
 
@@ -224,11 +234,13 @@ class DeclarationActionView(LoginRequiredMixin, View):
     """POST-only actions on one declaration."""
 
     def post(self, request, pk, action):
+        if selectors.declaration_get(user=request.user, pk=pk) is None:
+            raise Http404
         try:
             self._do(request, pk, action)
         except ApplicationError as error:
             _refused(request, error)
-        return redirect(request.POST.get("next") or f"/matching/declarations/{pk}/")
+        return redirect(_safe_next(request, f"/matching/declarations/{pk}/"))
 
     def _do(self, request, pk, action):
         post = request.POST
@@ -378,11 +390,13 @@ class LeadActionView(LoginRequiredMixin, View):
     """POST-only actions on one lead (recommendation)."""
 
     def post(self, request, pk, action):
+        if selectors.recommendation_get(user=request.user, pk=pk) is None:
+            raise Http404
         try:
             self._do(request, pk, action)
         except ApplicationError as error:
             _refused(request, error)
-        return redirect(request.POST.get("next") or f"/matching/leads/{pk}/")
+        return redirect(_safe_next(request, f"/matching/leads/{pk}/"))
 
     def _form(self, form_class, data):
         form = form_class(data)
@@ -514,3 +528,111 @@ class OverdueView(RestrictedListView):
         )
         return super().get_context_data(late=late, start=start, end=end, now=timezone.now(),
                                         last_scan=DeadlineScan.objects.filter(finished_at__isnull=False, skipped=False).first(), **kwargs)
+
+
+class StaffDeclareView(RoleRequiredMixin, View):
+    """专班代为申报: staff enter a declaration for an entity met on a visit."""
+
+    allowed_roles = {Role.TASK_FORCE_STAFF, Role.TASK_FORCE_LEAD}
+    template_name = "matching/staff_declare.html"
+
+    def get(self, request):
+        from matching.forms import StaffDeclarationForm
+
+        return render(request, self.template_name, {"form": StaffDeclarationForm(initial={"term_months": 12}), "banks": Bank.objects.order_by("code")})
+
+    def post(self, request):
+        from matching.forms import StaffDeclarationForm
+
+        form = StaffDeclarationForm(request.POST)
+        context = {"form": form, "banks": Bank.objects.order_by("code")}
+        if not form.is_valid():
+            return render(request, self.template_name, context)
+        entity = restrict(MarketEntity.objects.all(), request.user).filter(uscc=form.cleaned_data["uscc"].strip().upper()).first()
+        if entity is None:
+            form.add_error("uscc", "未找到该主体, 或不在您的辖区")
+            return render(request, self.template_name, context)
+        try:
+            declaration = services.declaration_create(
+                actor=request.user, entity_id=entity.pk, amount=yuan_from_wan(form.cleaned_data["amount_wan"]),
+                term_months=form.cleaned_data["term_months"], purpose=form.cleaned_data["purpose"],
+                bank_codes=[b.code for b in form.cleaned_data["banks"]], basic_criteria=form.criteria(),
+                consent=form.cleaned_data["consent"], submit="submit" in request.POST,
+            )
+        except ApplicationError as error:
+            for field, errors in error.field_errors.items():
+                if field in form.fields:
+                    form.add_error(field, errors)
+            _refused(request, error)
+            return render(request, self.template_name, context)
+        messages.success(request, f"已为{entity.name}录入申报")
+        return redirect("matching:declaration_detail", pk=declaration.pk)
+
+
+class BankRecommendView(RoleRequiredMixin, View):
+    """银行推荐: a bank recommends an entity to the county task force."""
+
+    allowed_roles = {Role.BANK_ADMIN, Role.ACCOUNT_MANAGER}
+    template_name = "matching/bank_recommend.html"
+
+    def get(self, request):
+        from matching.forms import BankRecommendForm
+
+        return render(request, self.template_name, {"form": BankRecommendForm(initial={"term_months": 12})})
+
+    def post(self, request):
+        from matching.forms import BankRecommendForm
+
+        form = BankRecommendForm(request.POST)
+        if not form.is_valid():
+            return render(request, self.template_name, {"form": form})
+        entity = restrict(MarketEntity.objects.all(), request.user).filter(uscc=form.cleaned_data["uscc"].strip().upper()).first()
+        if entity is None:
+            form.add_error("uscc", "未找到该主体, 或不在本行服务区域")
+            return render(request, self.template_name, {"form": form})
+        try:
+            services.declaration_recommend_by_bank(
+                actor=request.user, entity_id=entity.pk, amount=yuan_from_wan(form.cleaned_data["amount_wan"]),
+                term_months=form.cleaned_data["term_months"], purpose=form.cleaned_data["purpose"], note=form.cleaned_data["note"],
+            )
+        except ApplicationError as error:
+            _refused(request, error)
+            return render(request, self.template_name, {"form": form})
+        messages.success(request, f"已向{entity.region.name}工作专班推荐{entity.name}")
+        return redirect("matching:lead_inbox")
+
+
+class DeclarationImportView(RoleRequiredMixin, View):
+    """批量申报: download the xlsx template, upload it filled after visits; good rows become
+    declarations, bad rows are reported with their line and reason."""
+
+    allowed_roles = {Role.TASK_FORCE_STAFF, Role.TASK_FORCE_LEAD}
+    template_name = "matching/declaration_import.html"
+    MAX_BYTES = 5 * 1024 * 1024
+
+    def get(self, request):
+        if request.GET.get("template"):
+            from matching.declaration_import import declaration_import_template
+
+            response = HttpResponse(declaration_import_template(),
+                                    content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+            response["Content-Disposition"] = 'attachment; filename="declarations-template.xlsx"'
+            return response
+        return render(request, self.template_name, {})
+
+    def post(self, request):
+        from matching.declaration_import import DeclarationImportError, declarations_import
+
+        upload = request.FILES.get("file")
+        if upload is None:
+            messages.error(request, "请选择要上传的 xlsx 文件")
+            return render(request, self.template_name, {})
+        if upload.size > self.MAX_BYTES:
+            messages.error(request, "文件超过 5 MB, 请拆分后上传")
+            return render(request, self.template_name, {})
+        try:
+            summary = declarations_import(actor=request.user, content=upload.read(), file_name=upload.name)
+        except (DeclarationImportError, ApplicationError) as error:
+            messages.error(request, f"文件无法导入, 未导入任何记录: {getattr(error, 'message', error)}")
+            return render(request, self.template_name, {})
+        return render(request, self.template_name, {"summary": summary, "file_name": upload.name})

@@ -5,8 +5,9 @@ _COMMON_TAIL = [("通知", "matching:notification_list"), ("修改密码", "pass
 
 NAVIGATION: dict[str, list[tuple[str, str]]] = {
     Role.ENTERPRISE_USER: [("首页", "home"), ("我要融资", "matching:declare"), ("我的申报", "matching:declaration_list"),
-                           ("我的企业", "entities:my_entity"), ("产品超市", "products:market")],
-    Role.TASK_FORCE_STAFF: [("工作台", "home"), ("逾期督办", "matching:overdue"), ("走访登记", "matching:visit_list"), ("审核队列", "matching:review_queue"),
+                           ("我的企业", "entities:my_entity"), ("产品超市", "products:market"),
+                           ("资格自测", "products:self_test")],
+    Role.TASK_FORCE_STAFF: [("工作台", "home"), ("逾期督办", "matching:overdue"), ("走访登记", "matching:visit_list"), ("代为申报", "matching:staff_declare"), ("批量申报", "matching:declaration_import"), ("审核队列", "matching:review_queue"),
                             ("申报清单", "matching:declaration_list"), ("经营主体", "entities:entity_list"),
                             ("推荐清单", "matching:batch_list"), ("台账", "matching:ledger")],
     Role.TASK_FORCE_BANK_REVIEWER: [("工作台", "home"), ("审核队列", "matching:review_queue"), ("申报清单", "matching:declaration_list"),
@@ -19,18 +20,24 @@ NAVIGATION: dict[str, list[tuple[str, str]]] = {
                           ("经营主体", "entities:entity_list"), ("机构", "organisation_list"), ("审计日志", "audit_event_list")],
     Role.PROVINCE_REGULATOR: [("驾驶舱", "home"), ("逾期督办", "matching:overdue"), ("申报清单", "matching:declaration_list"), ("台账", "matching:ledger"),
                               ("经营主体", "entities:entity_list"), ("机构", "organisation_list"), ("审计日志", "audit_event_list")],
-    Role.BANK_ADMIN: [("线索收件箱", "matching:lead_inbox"), ("首页", "home"), ("台账", "matching:ledger"),
+    Role.BANK_ADMIN: [("线索收件箱", "matching:lead_inbox"), ("推荐企业", "matching:bank_recommend"), ("首页", "home"), ("台账", "matching:ledger"),
                       ("我行产品", "products:bank_products"), ("机构", "organisation_list"), ("审计日志", "audit_event_list")],
     Role.ACCOUNT_MANAGER: [("线索收件箱", "matching:lead_inbox"), ("首页", "home")],
     Role.PLATFORM_ADMIN: [
         ("管理首页", "home"),
         ("机构", "organisation_list"),
         ("工作日历", "workdays:year_list"),
+        ("产品目录", "products:bank_products"),
         ("审计日志", "audit_event_list"),
         ("API 文档", "api-docs"),
     ],
 }
 
 
+# the product supermarket is open to everyone (anonymous visitors included)
+_PRODUCTS = ("产品超市", "products:market")
+
+
 def items_for(role: str | None) -> list[tuple[str, str]]:
-    return NAVIGATION.get(role, [("首页", "home")]) + _COMMON_TAIL
+    items = NAVIGATION.get(role, [("首页", "home")])
+    return items + ([] if _PRODUCTS in items else [_PRODUCTS]) + _COMMON_TAIL
