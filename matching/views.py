@@ -189,6 +189,10 @@ class DeclarationDetailView(LoginRequiredMixin, View):
             "banks": Bank.objects.order_by("code"),
             "steps": _steps(declaration, recommendations),
             "eligibility": _eligibility(declaration) if scope.is_government else [],
+            "materials": declaration.materials.all(),
+            "can_upload": declaration.state in (DeclarationState.DRAFT, DeclarationState.SUBMITTED, DeclarationState.PRELIMINARY_APPROVED,
+                                                DeclarationState.BANK_REVIEWED, DeclarationState.LEAD_APPROVED)
+            and (scope.is_enterprise or scope.role in {Role.TASK_FORCE_STAFF, Role.TASK_FORCE_LEAD}),
         }
         return render(request, self.template_name, context)
 
@@ -636,3 +640,87 @@ class DeclarationImportView(RoleRequiredMixin, View):
             messages.error(request, f"文件无法导入, 未导入任何记录: {getattr(error, 'message', error)}")
             return render(request, self.template_name, {})
         return render(request, self.template_name, {"summary": summary, "file_name": upload.name})
+
+
+class LedgerView(RestrictedListView):
+    """台账: one row per recommendation, filterable, exportable (xlsx, csv)."""
+
+    template_name = "matching/ledger.html"
+    context_object_name = "rows"
+
+    def get(self, request, *args, **kwargs):
+        from matching import ledger
+
+        try:
+            self.filters = ledger.parse_filters(request.GET)
+        except ApplicationError as error:
+            _refused(request, error)
+            self.filters = ledger.parse_filters({})
+        export = request.GET.get("format")
+        if export in ("xlsx", "csv"):
+            from django.http import StreamingHttpResponse  # noqa: F401  (xlsx is built in memory)
+
+            from portal.services import audit_record
+
+            rows = ledger.ledger_rows_iter(request.user, self.filters)
+            if export == "xlsx":
+                body = ledger.ledger_xlsx(rows, "融资对接台账", subtitle=self.filters.describe())
+                content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+            else:
+                body, content_type = ledger.ledger_csv(rows), "text/csv; charset=utf-8"
+            audit_record(actor=request.user, action="ledger.export", after={"format": export, "filters": self.filters.describe()}, request=request)
+            response = HttpResponse(body, content_type=content_type)
+            from urllib.parse import quote
+
+            response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(ledger.ledger_filename(self.filters, export))}"
+            return response
+        return super().get(request, *args, **kwargs)
+
+    def select(self, *, user, params):
+        from matching import ledger
+
+        return ledger.ledger_queryset(user, getattr(self, "filters", None) or ledger.parse_filters({}))
+
+    def get_context_data(self, **kwargs):
+        from matching import ledger
+        from matching.models import RecommendationState
+
+        context = super().get_context_data(**kwargs)
+        context["rows"] = [ledger.ledger_row(rec) for rec in context["rows"]]
+        context["banks"] = Bank.objects.order_by("code")
+        context["states"] = RecommendationState.choices
+        context["query"] = self.request.GET.urlencode()
+        return context
+
+
+class MaterialDownloadView(LoginRequiredMixin, View):
+    """Uploaded materials live outside the web root; this permission-checked view is the only way to them."""
+
+    def get(self, request, pk):
+        from django.http import FileResponse
+
+        from matching.materials import material_open
+
+        try:
+            opened = material_open(actor=request.user, material_id=pk, request=request)
+        except ApplicationError:
+            raise Http404
+        return FileResponse(opened.file, as_attachment=True, filename=opened.filename, content_type=opened.content_type)
+
+
+class MaterialUploadView(LoginRequiredMixin, View):
+    def post(self, request, pk):
+        from matching.materials import material_upload
+
+        if selectors.declaration_get(user=request.user, pk=pk) is None:
+            raise Http404
+        files = request.FILES.getlist("files")
+        if not files:
+            messages.error(request, "请选择要上传的文件")
+        for upload in files:
+            try:
+                material_upload(actor=request.user, declaration_id=pk, uploaded_file=upload)
+                messages.success(request, f"已上传 {upload.name}")
+            except ApplicationError as error:
+                messages.error(request, f"{upload.name}: {error.message}")
+        return redirect("matching:declaration_detail", pk=pk)

@@ -1,8 +1,8 @@
 from django.db.models import Q, QuerySet
 from django.db.models.functions import Length
 
-from portal.tenancy import restrict
-from products.models import Bank, BankBranch, BranchRoute, LoanProduct, ProductStatus
+from portal.tenancy import CHANGE, restrict
+from products.models import Bank, BankBranch, BranchRoute, LoanProduct, LoanProductVersion, ProductStatus
 
 
 def branch_for(*, bank: Bank, county_code: str) -> BankBranch | None:
@@ -34,3 +34,42 @@ def product_list(*, user, bank: str | None = None, status: str | None = None, q:
 def active_products() -> QuerySet[LoanProduct]:
     """The public product supermarket: active products of every bank (no tenant data)."""
     return LoanProduct.objects.filter(status=ProductStatus.ACTIVE).select_related("bank", "current_version")
+
+
+def marketplace_products(*, user, bank: str | None = None, amount: int | None = None, term_months: int | None = None,
+                         guarantee: str | None = None, channel: str | None = None, entity_type: str | None = None) -> QuerySet[LoanProduct]:
+    """产品超市: the active products (anonymous visitors too), filtered by what a borrower asks.
+    A signed-in user's list still passes through restrict() (the tenant boundary is central)."""
+    qs = active_products()
+    if user is not None and user.is_authenticated:
+        qs = restrict(qs, user)
+    if bank:
+        qs = qs.filter(bank__code=bank)
+    if channel:
+        qs = qs.filter(current_version__channel=channel)
+    if amount:  # products that may lend this much (no stated maximum: the bank decides)
+        qs = qs.filter(Q(current_version__max_amount__gte=amount) | Q(current_version__max_amount__isnull=True))
+    if term_months:
+        qs = qs.filter(Q(current_version__max_term_months__gte=term_months) | Q(current_version__max_term_months__isnull=True))
+    if guarantee or entity_type:
+        # JSON list membership, portable to the embedded SQLite (a catalogue is a few dozen rows)
+        keep = [
+            pk for pk, guarantees, entity_types in qs.values_list(
+                "pk", "current_version__guarantee", "current_version__entity_types")
+            if (not guarantee or guarantee in (guarantees or []))
+            and (not entity_type or entity_type in (entity_types or []))
+        ]
+        qs = qs.filter(pk__in=keep)
+    return qs.order_by("bank__code", "code")
+
+
+def bank_products(*, user, q: str | None = None) -> QuerySet[LoanProduct]:
+    """我行产品: the products the user may change (his bank's; every bank's for platform admins)."""
+    qs = restrict(LoanProduct.objects.select_related("bank", "current_version"), user, CHANGE)
+    if q:
+        qs = qs.filter(Q(name__icontains=q) | Q(code__icontains=q))
+    return qs.order_by("bank__code", "code")
+
+
+def product_versions(*, user, product: LoanProduct) -> QuerySet[LoanProductVersion]:
+    return restrict(LoanProductVersion.objects.filter(product=product).select_related("created_by"), user).order_by("-number")

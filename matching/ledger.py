@@ -1,0 +1,484 @@
+"""The ledger (台账): one row per recommendation with every date, decision and drawdown.
+
+Statistics derive from the ledger only, so this is the one place that turns recommendations
+into rows. Everything is restricted with `restrict(Recommendation…)`: a county sees its
+county, a bank branch what was pushed to it and its sub-branches, an account manager his
+leads. Amounts are integer 元 in rows and the API; the xlsx and csv exports show 万元 with
+two decimals and say so in every amount header. No personal numbers (ID, phone) appear.
+
+Pages:  rows = ledger_rows(user, request.GET)   (or paginate ledger_queryset + ledger_row)
+        ledger_xlsx(rows, title) -> bytes;  ledger_csv(rows) -> bytes
+"""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db.models import Count, Prefetch, Q, QuerySet, Sum
+from django.utils import timezone
+
+from entities.restrictions import region_range_q
+from matching.models import Disbursement, Recommendation, RecommendationState
+from portal.services import ApplicationError
+from portal.tenancy import VIEW, restrict
+from products.models import BankBranch
+
+# --- filters -------------------------------------------------------------------------------
+
+_YEAR = re.compile(r"^(\d{4})$")
+_MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
+_QUARTER = re.compile(r"^(\d{4})-?[Qq]([1-4])$")
+_REGION = re.compile(r"^\d{2}(\d{2}(\d{2})?)?$")
+
+
+@dataclass(frozen=True)
+class LedgerFilters:
+    region: str = ""  # region code prefix: "14", "1405", "140525" (also "140500" → "1405")
+    bank: str = ""  # bank code
+    branch: int | None = None  # branch id: the branch and its sub-branches
+    states: tuple[str, ...] = ()
+    period: str = ""  # as given: YYYY, YYYY-MM, YYYY-Qn
+    date_from: dt.date | None = None  # pushed on or after (local date)
+    date_to: dt.date | None = None  # pushed on or before (local date)
+
+    def describe(self) -> str:
+        """Chinese one-line summary for the export's subtitle."""
+        parts = []
+        if self.region:
+            parts.append(f"区划 {self.region}")
+        if self.bank:
+            parts.append(f"银行 {self.bank}")
+        if self.branch:
+            branch = BankBranch.objects.filter(pk=self.branch).first()
+            parts.append(f"机构 {branch.name if branch else self.branch}")
+        if self.states:
+            parts.append("状态 " + "、".join(RecommendationState(s).label for s in self.states))
+        if self.date_from or self.date_to:
+            parts.append(f"推送日期 {self.date_from or '…'} 至 {self.date_to or '…'}")
+        return "; ".join(parts) or "全部"
+
+
+def _first(params: Mapping, key: str) -> str:
+    value = params.get(key, "")
+    if isinstance(value, (list, tuple)):
+        value = value[0] if value else ""
+    return str(value or "").strip()
+
+
+def _all(params: Mapping, key: str) -> list[str]:
+    if hasattr(params, "getlist"):
+        values = params.getlist(key)
+    else:
+        value = params.get(key) or []
+        values = list(value) if isinstance(value, (list, tuple)) else [value]
+    return [v.strip() for value in values for v in str(value).split(",") if v.strip()]
+
+
+def period_range(period: str) -> tuple[dt.date, dt.date]:
+    """First and last local date of a period "YYYY", "YYYY-MM" or "YYYY-Qn"."""
+    period = period.strip()
+    if m := _YEAR.match(period):
+        year = int(m[1])
+        return dt.date(year, 1, 1), dt.date(year, 12, 31)
+    if m := _MONTH.match(period):
+        year, month = int(m[1]), int(m[2])
+        if 1 <= month <= 12:
+            start = dt.date(year, month, 1)
+            return start, (dt.date(year + (month == 12), month % 12 + 1, 1) - dt.timedelta(days=1))
+    if m := _QUARTER.match(period):
+        year, quarter = int(m[1]), int(m[2])
+        start = dt.date(year, 3 * quarter - 2, 1)
+        end = dt.date(year + (quarter == 4), (3 * quarter) % 12 + 1, 1) - dt.timedelta(days=1)
+        return start, end
+    raise ValueError(period)
+
+
+def _date(text: str) -> dt.date:
+    return dt.date.fromisoformat(text)
+
+
+def parse_filters(params: Mapping | LedgerFilters | None) -> LedgerFilters:
+    """Filters from query parameters (region, bank, branch, state, period, date_from,
+    date_to); refuses bad values with Chinese field errors."""
+    if isinstance(params, LedgerFilters):
+        return params
+    params = params or {}
+    errors: dict[str, list[str]] = {}
+    region = _first(params, "region")
+    if region:
+        if not _REGION.match(region):
+            errors["region"] = ["区划代码应为 2、4 或 6 位数字"]
+        else:
+            region = region.rstrip("0") if len(region) == 6 and region.endswith("00") else region
+            region = region if len(region) % 2 == 0 else region + "0"
+    branch = _first(params, "branch")
+    branch_id = None
+    if branch:
+        if branch.isdigit():
+            branch_id = int(branch)
+        else:
+            errors["branch"] = ["机构编号应为数字"]
+    states = _all(params, "state")
+    unknown = [s for s in states if s not in RecommendationState.values]
+    if unknown:
+        errors["state"] = [f"未知状态: {', '.join(unknown)}"]
+    period = _first(params, "period")
+    date_from = date_to = None
+    if period:
+        try:
+            date_from, date_to = period_range(period)
+        except ValueError:
+            errors["period"] = ["期间格式应为 YYYY、YYYY-MM 或 YYYY-Qn(如 2026、2026-03、2026-Q1)"]
+    for key in ("date_from", "date_to"):
+        text = _first(params, key)
+        if not text:
+            continue
+        if period:
+            errors[key] = ["期间与起止日期不能同时指定"]
+            continue
+        try:
+            value = _date(text)
+        except ValueError:
+            errors[key] = ["日期格式应为 YYYY-MM-DD"]
+            continue
+        if key == "date_from":
+            date_from = value
+        else:
+            date_to = value
+    if date_from and date_to and date_from > date_to and "period" not in errors:
+        errors.setdefault("date_to", ["截止日期不能早于起始日期"])
+    if errors:
+        raise ApplicationError(next(iter(errors.values()))[0], field_errors=errors)
+    return LedgerFilters(
+        region=region, bank=_first(params, "bank"), branch=branch_id, states=tuple(dict.fromkeys(states)),
+        period=period, date_from=date_from, date_to=date_to,
+    )
+
+
+def _local_midnight(day: dt.date) -> dt.datetime:
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.min), timezone.get_default_timezone())
+
+
+# --- the rows ------------------------------------------------------------------------------
+
+
+def ledger_queryset(user, filters: Mapping | LedgerFilters | None = None) -> QuerySet[Recommendation]:
+    """Recommendations of the ledger the user may see, filtered, in push order."""
+    f = parse_filters(filters)
+    qs = restrict(Recommendation.objects.all(), user, VIEW)
+    if f.region:
+        qs = qs.filter(region_range_q(f.region, "region_id"))
+    if f.bank:
+        qs = qs.filter(bank__code=f.bank)
+    if f.branch:
+        path = BankBranch.objects.filter(pk=f.branch).values_list("organisation__path", flat=True).first()
+        qs = qs.filter(branch__organisation__path__startswith=path) if path else qs.none()
+    if f.states:
+        qs = qs.filter(state__in=f.states)
+    if f.date_from:
+        qs = qs.filter(pushed_at__gte=_local_midnight(f.date_from))
+    if f.date_to:
+        qs = qs.filter(pushed_at__lt=_local_midnight(f.date_to + dt.timedelta(days=1)))
+    return (
+        qs.select_related("entity", "region", "bank", "branch", "assigned_to", "decline_reason", "declaration", "batch")
+        .prefetch_related(Prefetch("disbursements", queryset=Disbursement.objects.order_by("disbursed_on", "id")), "clocks")
+        .order_by("pushed_at", "id")
+    )
+
+
+def _day(moment: dt.datetime | None) -> str | None:
+    return timezone.localtime(moment).date().isoformat() if moment else None
+
+
+def overdue_flags(recommendation: Recommendation) -> dict:
+    """Whether each stored clock ran late: overdue now, or answered after its due moment.
+    None when the clock never started (e.g. no decision clock before materials are complete)."""
+    flags = {"feedback_overdue": None, "decision_overdue": None}
+    for clock in recommendation.clocks.all():
+        flags[f"{clock.kind}_overdue"] = clock.is_late
+    return flags
+
+
+def ledger_row(rec: Recommendation) -> dict:
+    """One ledger row. Amounts in 元 (int), dates as YYYY-MM-DD strings."""
+    disbursements = list(rec.disbursements.all())
+    manager = rec.assigned_to
+    return {
+        "id": rec.pk,
+        "batch_id": rec.batch_id,
+        "batch_title": rec.batch.title,
+        "declaration_id": rec.declaration_id,
+        "entity_id": rec.entity_id,
+        "entity_name": rec.entity.name,
+        "uscc": rec.entity.uscc,
+        "county_code": rec.region_id,
+        "county_name": rec.region.name,
+        "bank_code": rec.bank.code,
+        "bank_name": rec.bank.name,
+        "branch_id": rec.branch_id,
+        "branch_name": rec.branch.name,
+        "account_manager": (manager.get_full_name() or manager.username) if manager else "",
+        "need_amount": rec.declaration.amount,
+        "need_term_months": rec.declaration.term_months,
+        "purpose": rec.declaration.purpose,
+        "source": rec.declaration.get_source_display(),
+        "pushed_on": _day(rec.pushed_at),
+        "contacted_on": _day(rec.contacted_at),
+        "contact_channel": rec.get_contact_channel_display() if rec.contact_channel else "",
+        "materials_complete_on": _day(rec.materials_complete_at),
+        "decided_on": _day(rec.decided_at),
+        "state": rec.state,
+        "state_display": rec.get_state_display(),
+        "credit_amount": rec.credit_amount,
+        "rate_percent": str(rec.rate_percent) if rec.rate_percent is not None else None,
+        "credit_term_months": rec.credit_term_months,
+        "guarantee": rec.guarantee,
+        "guarantee_display": rec.get_guarantee_display() if rec.guarantee else "",
+        "is_credit_loan": rec.is_credit_loan,
+        "is_first_loan": rec.is_first_loan,
+        "disbursed_total": rec.disbursed_total,
+        "disbursement_count": len(disbursements),
+        "first_disbursed_on": disbursements[0].disbursed_on.isoformat() if disbursements else None,
+        "disbursements": [{"amount": d.amount, "disbursed_on": d.disbursed_on.isoformat()} for d in disbursements],
+        "decline_reason_code": rec.decline_reason.code if rec.decline_reason else "",
+        "decline_reason": rec.decline_reason.label if rec.decline_reason else "",
+        "decline_note": rec.decline_note,
+        "removed_on": _day(rec.removed_at),
+        "removed_reason": rec.removed_reason,
+        "satisfaction": rec.satisfaction,
+        **overdue_flags(rec),
+    }
+
+
+def ledger_rows_iter(user, filters: Mapping | LedgerFilters | None = None) -> Iterator[dict]:
+    """The rows, streamed from the database in chunks (for exports of any size)."""
+    for rec in ledger_queryset(user, filters).iterator(chunk_size=1000):
+        yield ledger_row(rec)
+
+
+def ledger_rows(user, filters: Mapping | LedgerFilters | None = None, *, limit: int | None = None) -> list[dict]:
+    """The rows as a list. Pages should paginate `ledger_queryset` and map `ledger_row`
+    over one page rather than build every row."""
+    qs = ledger_queryset(user, filters)
+    if limit is not None:
+        qs = qs[:limit]
+    return [ledger_row(rec) for rec in qs]
+
+
+@dataclass
+class LedgerTotals:
+    rows: int = 0
+    entities: set = field(default_factory=set)
+    need_amount: int = 0
+    credit_amount: int = 0
+    credited: int = 0
+    disbursed_total: int = 0
+    disbursement_count: int = 0
+
+    def add(self, row: dict) -> None:
+        self.rows += 1
+        self.entities.add(row["entity_id"])
+        self.need_amount += row["need_amount"] or 0
+        if row["credit_amount"]:
+            self.credited += 1
+            self.credit_amount += row["credit_amount"]
+        self.disbursed_total += row["disbursed_total"] or 0
+        self.disbursement_count += row["disbursement_count"] or 0
+
+    def as_dict(self) -> dict:
+        return {
+            "rows": self.rows, "entities": len(self.entities), "need_amount": self.need_amount,
+            "credited": self.credited, "credit_amount": self.credit_amount,
+            "disbursed_total": self.disbursed_total, "disbursement_count": self.disbursement_count,
+        }
+
+
+def ledger_totals(rows: Iterable[dict]) -> dict:
+    totals = LedgerTotals()
+    for row in rows:
+        totals.add(row)
+    return totals.as_dict()
+
+
+def ledger_totals_db(user, filters: Mapping | LedgerFilters | None = None) -> dict:
+    """The same totals as `ledger_totals`, computed in the database (no rows built)."""
+    qs = ledger_queryset(user, filters).order_by()
+    totals = qs.aggregate(
+        rows=Count("id"), entities=Count("entity_id", distinct=True), need_amount=Sum("declaration__amount"),
+        credited=Count("id", filter=Q(credit_amount__isnull=False)), credit_amount=Sum("credit_amount"),
+        disbursed_total=Sum("disbursed_total"),
+    )
+    totals["disbursement_count"] = Disbursement.objects.filter(recommendation__in=qs.values("pk")).count()
+    return {key: value or 0 for key, value in totals.items()}
+
+
+# --- exports -------------------------------------------------------------------------------
+
+# (header, row key, kind); kinds: text, int, wan (元 → 万元, 2 decimals), date, rate, bool, list
+COLUMNS: list[tuple[str, str, str]] = [
+    ("经营主体", "entity_name", "text"),
+    ("统一社会信用代码", "uscc", "text"),
+    ("县(区)", "county_name", "text"),
+    ("区划代码", "county_code", "text"),
+    ("银行", "bank_name", "text"),
+    ("承办机构", "branch_name", "text"),
+    ("客户经理", "account_manager", "text"),
+    ("申报来源", "source", "text"),
+    ("融资需求(万元)", "need_amount", "wan"),
+    ("需求期限(月)", "need_term_months", "int"),
+    ("资金用途", "purpose", "text"),
+    ("推送日期", "pushed_on", "date"),
+    ("对接日期", "contacted_on", "date"),
+    ("对接方式", "contact_channel", "text"),
+    ("材料收齐日期", "materials_complete_on", "date"),
+    ("决定日期", "decided_on", "date"),
+    ("状态", "state_display", "text"),
+    ("授信金额(万元)", "credit_amount", "wan"),
+    ("年利率(%)", "rate_percent", "rate"),
+    ("授信期限(月)", "credit_term_months", "int"),
+    ("担保方式", "guarantee_display", "text"),
+    ("信用贷款", "is_credit_loan", "bool"),
+    ("首贷", "is_first_loan", "bool"),
+    ("累计放款(万元)", "disbursed_total", "wan"),
+    ("放款笔数", "disbursement_count", "int"),
+    ("首笔放款日期", "first_disbursed_on", "date"),
+    ("放款明细(日期 金额万元)", "disbursements", "list"),
+    ("不予授信原因", "decline_reason", "text"),
+    ("不予授信说明", "decline_note", "text"),
+    ("移出日期", "removed_on", "date"),
+    ("移出原因", "removed_reason", "text"),
+    ("服务评价", "satisfaction", "int"),
+    ("反馈逾期", "feedback_overdue", "bool"),
+    ("决策逾期", "decision_overdue", "bool"),
+]
+HEADERS = ["序号"] + [header for header, _, _ in COLUMNS]
+AMOUNT_NOTE = "金额单位: 万元(保留两位小数); 日期格式: YYYY-MM-DD"
+_WAN = Decimal("10000")
+
+
+def _wan(yuan: int | None) -> Decimal | None:
+    return None if yuan is None else (Decimal(yuan) / _WAN).quantize(Decimal("0.01"))
+
+
+def _bool(value: bool | None) -> str:
+    return "" if value is None else ("是" if value else "否")
+
+
+def _drawdowns(items: list[dict]) -> str:
+    return "; ".join(f"{d['disbursed_on']} {_wan(d['amount'])}" for d in items)
+
+
+def _export_value(kind: str, value):
+    """A cell value for xlsx (dates as date objects, amounts as Decimal 万元)."""
+    if value is None or value == "":
+        return None
+    if kind == "wan":
+        return _wan(value)
+    if kind == "date":
+        return dt.date.fromisoformat(value)
+    if kind == "rate":
+        return Decimal(value)
+    if kind == "bool":
+        return _bool(value)
+    if kind == "list":
+        return _drawdowns(value) or None
+    return value
+
+
+def _text_value(kind: str, value) -> str:
+    value = _export_value(kind, value)
+    if value is None:
+        return ""
+    if isinstance(value, Decimal):
+        return f"{value:.2f}" if kind == "wan" else str(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def ledger_xlsx(rows: Iterable[dict], title: str, *, subtitle: str = "") -> bytes:
+    """The ledger as an xlsx workbook: a title row, a note on units, Chinese headers, one row
+    per recommendation, and a 合计 row. Streams (write-only), so any number of rows fits."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("台账")
+    widths = {"text": 16, "int": 10, "wan": 14, "date": 12, "rate": 10, "bool": 8, "list": 30}
+    sheet.column_dimensions["A"].width = 6
+    for index, (header, key, kind) in enumerate(COLUMNS, start=2):
+        wide = key in {"entity_name", "branch_name", "purpose", "decline_note"}
+        sheet.column_dimensions[get_column_letter(index)].width = 24 if wide else max(widths[kind], len(header) * 2)
+    sheet.freeze_panes = "C5"
+
+    def cell(value, *, bold=False, size=None, fill=None, fmt=None):
+        c = WriteOnlyCell(sheet, value=value)
+        if bold or size:
+            c.font = Font(bold=bold, size=size or 11)
+        if fill:
+            c.fill = PatternFill("solid", fgColor=fill)
+        if fmt:
+            c.number_format = fmt
+        return c
+
+    generated = timezone.localtime().strftime("%Y-%m-%d %H:%M")
+    sheet.append([cell(title, bold=True, size=14)])
+    sheet.append([cell(f"{subtitle + '; ' if subtitle else ''}{AMOUNT_NOTE}; 导出时间: {generated}")])
+    sheet.append([])
+    header_cells = []
+    for header in HEADERS:
+        c = cell(header, bold=True, fill="DDEBF7")
+        c.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+        header_cells.append(c)
+    sheet.append(header_cells)
+
+    totals = LedgerTotals()
+    formats = {"wan": "#,##0.00", "date": "yyyy-mm-dd", "rate": "0.000", "int": "0"}
+    for number, row in enumerate(rows, start=1):
+        totals.add(row)
+        values = [number]
+        for _, key, kind in COLUMNS:
+            value = _export_value(kind, row.get(key))
+            values.append(cell(value, fmt=formats.get(kind)) if value is not None and kind in formats else value)
+        sheet.append(values)
+
+    total_values: dict[str, object] = {
+        "entity_name": f"共 {totals.rows} 条, {len(totals.entities)} 户",
+        "need_amount": _wan(totals.need_amount),
+        "credit_amount": _wan(totals.credit_amount),
+        "disbursed_total": _wan(totals.disbursed_total),
+        "disbursement_count": totals.disbursement_count,
+    }
+    total_row = [cell("合计", bold=True)]
+    for _, key, kind in COLUMNS:
+        value = total_values.get(key)
+        total_row.append(cell(value, bold=True, fmt=formats.get(kind)) if value is not None else None)
+    sheet.append(total_row)
+
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def ledger_csv(rows: Iterable[dict]) -> bytes:
+    """The ledger as CSV (UTF-8 with BOM so Excel reads the Chinese), same columns and units
+    as the xlsx, without title or total rows (a plain table for other systems)."""
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer)
+    writer.writerow(HEADERS)
+    for number, row in enumerate(rows, start=1):
+        writer.writerow([number] + [_text_value(kind, row.get(key)) for _, key, kind in COLUMNS])
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+def ledger_filename(filters: LedgerFilters, extension: str) -> str:
+    stamp = timezone.localtime().strftime("%Y%m%d")
+    scope = filters.period or (f"{filters.date_from or ''}_{filters.date_to or ''}" if filters.date_from or filters.date_to else "")
+    return f"台账{('_' + scope) if scope else ''}_{stamp}.{extension}"

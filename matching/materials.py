@@ -1,0 +1,172 @@
+"""Declaration materials (申报材料): upload, list, open.
+
+Files are checked by their content, not by the name or the browser's Content-Type: the
+first bytes must be a PDF, JPEG or PNG signature (the `filetype` library), and must agree
+with the extension of the name (a PNG renamed .pdf is refused, so nobody downloads a file
+that is not what its name says). They are stored through Django's storage API under
+MEDIA_ROOT (outside the web root), named by a random token, and served only through
+permission-checked views that call `material_open`.
+"""
+from __future__ import annotations
+
+import os
+import uuid
+from dataclasses import dataclass
+from typing import IO
+
+import filetype
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from matching.models import Declaration, DeclarationMaterial, DeclarationState, WorkflowEvent
+from portal.services import ApplicationError, audit_record
+from portal.tenancy import CHANGE, VIEW, restrict
+
+MAX_MATERIAL_BYTES = 10 * 1024 * 1024
+MAX_MATERIALS_PER_DECLARATION = 30
+# detected MIME type → the extensions a file of that type may carry
+ALLOWED_TYPES = {
+    "application/pdf": (".pdf",),
+    "image/jpeg": (".jpg", ".jpeg"),
+    "image/png": (".png",),
+}
+EXTENSION_OF = {"application/pdf": ".pdf", "image/jpeg": ".jpg", "image/png": ".png"}
+# materials may be added while the declaration is being prepared or reviewed, and after it
+# was recommended (a bank may ask for more); not once it is closed
+UPLOAD_STATES = {
+    DeclarationState.DRAFT,
+    DeclarationState.SUBMITTED,
+    DeclarationState.PRELIMINARY_APPROVED,
+    DeclarationState.BANK_REVIEWED,
+    DeclarationState.LEAD_APPROVED,
+    DeclarationState.RECOMMENDED,
+}
+_FIELD = "file"
+
+
+@dataclass(frozen=True)
+class OpenedMaterial:
+    """A material the actor may read: an open binary file and what to send with it."""
+
+    file: IO[bytes]
+    filename: str
+    content_type: str
+    size: int
+    material: DeclarationMaterial
+
+
+def _refuse(message: str) -> ApplicationError:
+    return ApplicationError(message, field_errors={_FIELD: [message]})
+
+
+def _clean_name(name: str) -> str:
+    # keep only the last path component of whatever the client sent, and no control chars
+    base = os.path.basename((name or "").replace("\\", "/")).strip()
+    base = "".join(ch for ch in base if ch.isprintable())
+    return base[:200] or "未命名文件"
+
+
+def _sniff(uploaded_file) -> str | None:
+    uploaded_file.seek(0)
+    head = uploaded_file.read(512)
+    uploaded_file.seek(0)
+    kind = filetype.guess(head) if head else None
+    return kind.mime if kind is not None else None
+
+
+def material_check(uploaded_file) -> tuple[str, str]:
+    """(clean original name, detected MIME type) of an acceptable file, or ApplicationError."""
+    if uploaded_file is None:
+        raise _refuse("请选择要上传的文件")
+    name = _clean_name(getattr(uploaded_file, "name", ""))
+    size = uploaded_file.size
+    if not size:
+        raise _refuse(f"文件「{name}」是空文件")
+    if size > MAX_MATERIAL_BYTES:
+        raise _refuse(f"文件「{name}」大小 {size / 1024 / 1024:.1f} MB, 超过 {MAX_MATERIAL_BYTES // 1024 // 1024} MB 的限制")
+    extension = os.path.splitext(name)[1].lower()
+    if extension not in {e for extensions in ALLOWED_TYPES.values() for e in extensions}:
+        raise _refuse(f"文件「{name}」类型不支持: 只能上传 PDF、JPG、PNG 文件")
+    mime = _sniff(uploaded_file)
+    if mime not in ALLOWED_TYPES:
+        raise _refuse(f"文件「{name}」的内容不是 PDF、JPG 或 PNG 文件")
+    if extension not in ALLOWED_TYPES[mime]:
+        actual = EXTENSION_OF[mime].lstrip(".").upper()
+        raise _refuse(f"文件「{name}」的内容是 {actual} 文件, 与扩展名 {extension} 不符, 请核对后重新上传")
+    return name, mime
+
+
+def material_upload(*, actor, declaration_id: int, uploaded_file) -> DeclarationMaterial:
+    """Store one uploaded file as a material of a declaration the actor may change."""
+    name, mime = material_check(uploaded_file)
+    stored_name = f"{uuid.uuid4().hex}{EXTENSION_OF[mime]}"
+    material = None
+    try:
+        with transaction.atomic():
+            declaration = (
+                restrict(Declaration.objects.all(), actor, CHANGE)
+                .select_for_update(of=("self",))
+                .filter(pk=declaration_id)
+                .first()
+            )
+            if declaration is None:
+                raise ApplicationError("申报不存在或您无权上传材料", code="not_found")
+            if declaration.state not in UPLOAD_STATES:
+                raise ApplicationError(
+                    f"该申报已结束, 不能再上传材料(当前状态: {declaration.get_state_display()})", code="conflict"
+                )
+            if declaration.materials.count() >= MAX_MATERIALS_PER_DECLARATION:
+                raise ApplicationError(f"每个申报最多上传 {MAX_MATERIALS_PER_DECLARATION} 个材料文件", code="conflict")
+            material = DeclarationMaterial(
+                declaration=declaration, original_name=name, content_type=mime, size=uploaded_file.size, uploaded_by=actor,
+            )
+            uploaded_file.seek(0)
+            # FieldFile.save goes through the field's storage (MEDIA_ROOT) and upload_to
+            material.file.save(stored_name, uploaded_file, save=False)
+            material.save()
+            WorkflowEvent.objects.create(
+                declaration=declaration, kind="declaration.material_uploaded", actor=actor,
+                data={"material": material.pk, "name": name, "size": material.size}, created_at=timezone.now(),
+            )
+            audit_record(
+                actor=actor, action="declaration.material_upload", obj=declaration,
+                after={"material": material.pk, "name": name, "content_type": mime, "size": material.size},
+            )
+    except BaseException:
+        # the row was rolled back: do not leave the stored file behind
+        if material is not None and material.file.name:
+            material.file.storage.delete(material.file.name)
+        raise
+    return material
+
+
+def material_list(*, actor, declaration_id: int) -> QuerySet[DeclarationMaterial]:
+    """Materials of one declaration the actor may see; not_found if he may not see it."""
+    if not restrict(Declaration.objects.all(), actor, VIEW).filter(pk=declaration_id).exists():
+        raise ApplicationError("申报不存在或您无权查看", code="not_found")
+    return (
+        restrict(DeclarationMaterial.objects.all(), actor, VIEW)
+        .filter(declaration_id=declaration_id)
+        .select_related("uploaded_by")
+        .order_by("uploaded_at", "id")
+    )
+
+
+def material_open(*, actor, material_id: int, request=None) -> OpenedMaterial:
+    """Open a stored material for reading, only if restrict() lets the actor see it.
+    Every opening is audited (materials carry the entity's business data)."""
+    material = restrict(DeclarationMaterial.objects.all(), actor, VIEW).filter(pk=material_id).first()
+    if material is None:
+        raise ApplicationError("材料不存在或您无权查看", code="not_found")
+    try:
+        handle = material.file.storage.open(material.file.name, "rb")
+    except FileNotFoundError:
+        raise ApplicationError("材料文件已丢失, 请联系平台管理员", code="not_found") from None
+    audit_record(
+        actor=actor, action="declaration.material_download", obj=material.declaration,
+        after={"material": material.pk, "name": material.original_name}, request=request,
+    )
+    return OpenedMaterial(
+        file=handle, filename=material.original_name, content_type=material.content_type, size=material.size, material=material,
+    )

@@ -1,0 +1,15 @@
+from django.urls import path
+
+from products import views
+
+app_name = "products"
+
+urlpatterns = [
+    path("", views.MarketView.as_view(), name="market"),
+    path("self-test/", views.SelfTestView.as_view(), name="self_test"),
+    path("manage/", views.BankProductListView.as_view(), name="bank_products"),
+    path("manage/<slug:code>/", views.BankProductDetailView.as_view(), name="bank_product_detail"),
+    path("manage/<slug:code>/publish/", views.BankProductPublishView.as_view(), name="bank_product_publish"),
+    path("manage/<slug:code>/retire/", views.BankProductRetireView.as_view(), name="bank_product_retire"),
+    path("<slug:code>/", views.ProductDetailView.as_view(), name="detail"),
+]
