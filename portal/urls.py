@@ -7,10 +7,14 @@ from rest_framework.routers import DefaultRouter
 from entities.apis import EntityViewSet
 from matching import apis as matching_apis
 from portal import api, views
+from products import apis as product_apis
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
 router.register("organisations", api.OrganisationViewSet, basename="organisation")
+router.register("banks", product_apis.BankViewSet, basename="bank")
+router.register("branches", product_apis.BranchViewSet, basename="branch")
+router.register("products", product_apis.ProductViewSet, basename="product")
 router.register("audit-events", api.AuditEventViewSet, basename="audit-event")
 router.register("entities", EntityViewSet, basename="entity")
 router.register("declarations", matching_apis.DeclarationViewSet, basename="declaration")

@@ -194,3 +194,27 @@ def product_retire(*, actor, product: LoanProduct) -> LoanProduct:
     product.save(update_fields=["status", "updated_at"])
     audit_record(actor=actor, action="product.retire", obj=product)
     return product
+
+
+@transaction.atomic
+def product_create(*, actor, bank: Bank, code: str, definition: dict, effective_from: dt.date) -> LoanProduct:
+    """A new product of the actor's bank, as a draft with its first (unpublished) version."""
+    if LoanProduct.objects.filter(code=code).exists():
+        raise ApplicationError(f"产品代码 {code} 已存在", field_errors={"code": ["产品代码已存在"]}, code="conflict")
+    definition = _validated({**definition, "code": code, "bank": bank.code})
+    product = LoanProduct.objects.create(code=code, bank=bank, name=definition["name"], status=ProductStatus.DRAFT)
+    _version_create(product=product, definition=definition, effective_from=effective_from, actor=actor, publish=False)
+    audit_record(actor=actor, action="product.create", obj=product, after=definition)
+    return product
+
+
+@transaction.atomic
+def branch_create(*, actor, bank: Bank, parent: BankBranch, region: Region, name: str, level: str, service_prefixes: list[str]) -> BankBranch:
+    if parent.bank_id != bank.pk:
+        raise ApplicationError("上级机构须属于本行", field_errors={"parent": ["上级机构须属于本行"]})
+    bad = [p for p in service_prefixes if not (p.isdigit() and len(p) in (2, 4, 6) and Region.objects.filter(code__startswith=p).exists())]
+    if not service_prefixes or bad:
+        raise ApplicationError("服务区域代码无效", field_errors={"service_prefixes": [f"无效的行政区划代码前缀: {', '.join(bad) or '(空)'}"]})
+    branch = branch_ensure(bank=bank, parent=parent, region=region, name=name, level=level, service_prefixes=service_prefixes)
+    audit_record(actor=actor, action="branch.create", obj=branch, after={"name": name, "service_prefixes": service_prefixes})
+    return branch

@@ -1,0 +1,180 @@
+"""API of the lender side: banks, branches and products. Read for everyone (the product
+supermarket needs no login); write for the owning bank's administrators and platform
+administrators, through the same services as the pages."""
+import datetime as dt
+
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, permissions, serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from portal.api import RestrictedViewSetMixin
+from portal.models import Region
+from portal.services import ApplicationError
+from portal.tenancy import CHANGE, restrict
+from products import services
+from products.models import Bank, BankBranch, BranchLevel, LoanProduct, LoanProductVersion, ProductStatus
+from products.restrictions import bank_root_organisation_id
+from portal.tenancy import scope_for
+
+
+class ReadForAllWriteForStaff(permissions.BasePermission):
+    def has_permission(self, request, view):
+        return request.method in permissions.SAFE_METHODS or bool(request.user and request.user.is_authenticated)
+
+
+class PublicReadMixin(RestrictedViewSetMixin):
+    """Anonymous readers get the public part (active products, all banks and branches);
+    signed-in users go through restrict() like every other list."""
+
+    permission_classes = [ReadForAllWriteForStaff]
+    public_filter: dict = {}
+
+    def get_queryset(self):
+        if not self.request.user.is_authenticated:
+            return self.queryset.filter(**self.public_filter)
+        return super().get_queryset()
+
+
+class BankSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Bank
+        fields = ["id", "code", "name", "service_area_prefixes"]
+
+
+class BankViewSet(PublicReadMixin, viewsets.ReadOnlyModelViewSet):
+    queryset = Bank.objects.order_by("code")
+    serializer_class = BankSerializer
+
+
+class BranchSerializer(serializers.ModelSerializer):
+    bank = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    region_code = serializers.CharField(source="region_id", read_only=True)
+    service_prefixes = serializers.SerializerMethodField()
+
+    class Meta:
+        model = BankBranch
+        fields = ["id", "bank", "parent", "name", "level", "region_code", "service_prefixes", "is_active"]
+
+    def get_service_prefixes(self, branch) -> list[str]:
+        return [a.region_prefix for a in branch.service_areas.all()]
+
+
+class BranchInput(serializers.Serializer):
+    parent = serializers.IntegerField()
+    name = serializers.CharField(max_length=128)
+    level = serializers.ChoiceField(choices=BranchLevel.choices)
+    region_code = serializers.CharField(max_length=6)
+    service_prefixes = serializers.ListField(child=serializers.CharField(max_length=6), min_length=1)
+
+
+class BranchViewSet(PublicReadMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    queryset = BankBranch.objects.select_related("bank").prefetch_related("service_areas").order_by("bank__code", "region_id", "id")
+    serializer_class = BranchSerializer
+    filterset_fields = ["bank__code", "level", "region"]
+
+    @extend_schema(request=BranchInput, responses=BranchSerializer)
+    def create(self, request, *args, **kwargs):
+        data = BranchInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        parent = restrict(BankBranch.objects.all(), request.user, CHANGE).filter(pk=data.validated_data["parent"]).first()
+        if parent is None:
+            raise ApplicationError("上级机构不存在或不属于本行", code="not_found")
+        region = Region.objects.filter(code=data.validated_data["region_code"]).first()
+        if region is None:
+            raise ApplicationError("未知的行政区划代码", field_errors={"region_code": ["未知的行政区划代码"]})
+        branch = services.branch_create(
+            actor=request.user, bank=parent.bank, parent=parent, region=region, name=data.validated_data["name"],
+            level=data.validated_data["level"], service_prefixes=data.validated_data["service_prefixes"],
+        )
+        return Response(BranchSerializer(branch).data, status=201)
+
+
+class VersionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = LoanProductVersion
+        fields = ["id", "number", "effective_from", "published_at", "definition"]
+
+
+class ProductSerializer(serializers.ModelSerializer):
+    bank = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    version = serializers.IntegerField(source="current_version.number", default=None, read_only=True)
+    definition = serializers.JSONField(source="current_version.definition", default=None, read_only=True)
+
+    class Meta:
+        model = LoanProduct
+        fields = ["id", "code", "name", "bank", "status", "version", "definition"]
+
+
+class ProductInput(serializers.Serializer):
+    definition = serializers.JSONField()
+    effective_from = serializers.DateField(required=False)
+
+
+class ProductCreateInput(ProductInput):
+    code = serializers.SlugField(max_length=64)
+
+
+class ProductViewSet(PublicReadMixin, mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet):
+    queryset = LoanProduct.objects.select_related("bank", "current_version").order_by("bank__code", "code")
+    serializer_class = ProductSerializer
+    lookup_field = "code"
+    public_filter = {"status": ProductStatus.ACTIVE}
+    filterset_fields = ["status", "bank__code"]
+    http_method_names = ["get", "post", "put", "head", "options"]
+
+    def _changeable(self, code: str) -> LoanProduct:
+        product = restrict(LoanProduct.objects.all(), self.request.user, CHANGE).filter(code=code).first()
+        if product is None:
+            if LoanProduct.objects.filter(code=code).exists():
+                raise ApplicationError("只有产品所属银行的管理员可以修改", code="permission_denied")
+            raise ApplicationError("产品不存在", code="not_found")
+        return product
+
+    @extend_schema(request=ProductCreateInput, responses=ProductSerializer)
+    def create(self, request, *args, **kwargs):
+        data = ProductCreateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        scope = scope_for(request.user)
+        bank = Bank.objects.filter(organisation_id=bank_root_organisation_id(scope)).first() if scope and scope.role == "bank_admin" else None
+        if bank is None and scope and scope.is_platform_admin:
+            bank = Bank.objects.filter(code=(data.validated_data["definition"] or {}).get("bank")).first()
+        if bank is None:
+            raise ApplicationError("只有银行管理员可以新增本行产品", code="permission_denied")
+        product = services.product_create(
+            actor=request.user, bank=bank, code=data.validated_data["code"], definition=data.validated_data["definition"],
+            effective_from=data.validated_data.get("effective_from") or timezone.localdate(),
+        )
+        return Response(ProductSerializer(product).data, status=201)
+
+    @extend_schema(request=ProductInput, responses=VersionSerializer)
+    def update(self, request, *args, **kwargs):
+        product = self._changeable(kwargs["code"])
+        data = ProductInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        draft = services.product_edit(
+            actor=request.user, product=product, definition=data.validated_data["definition"],
+            effective_from=data.validated_data.get("effective_from") or timezone.localdate(),
+        )
+        return Response(VersionSerializer(draft).data)
+
+    @extend_schema(request=None, responses=VersionSerializer)
+    @action(detail=True, methods=["post"])
+    def publish(self, request, code=None):
+        version = services.product_publish(actor=request.user, product=self._changeable(code))
+        return Response(VersionSerializer(version).data)
+
+    @extend_schema(request=None, responses=ProductSerializer)
+    @action(detail=True, methods=["post"])
+    def retire(self, request, code=None):
+        product = services.product_retire(actor=request.user, product=self._changeable(code))
+        return Response(ProductSerializer(product).data)
+
+    @extend_schema(responses=VersionSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def versions(self, request, code=None):
+        product = self.get_object()
+        versions = restrict(LoanProductVersion.objects.filter(product=product), request.user) if request.user.is_authenticated \
+            else product.versions.filter(published_at__isnull=False)
+        return Response(VersionSerializer(versions.order_by("-number"), many=True).data)
