@@ -317,6 +317,8 @@ class BatchDetailView(LoginRequiredMixin, View):
         })
 
     def post(self, request, pk):
+        if not selectors.batch_list(user=request.user).filter(pk=pk).exists():
+            raise Http404
         try:
             services.batch_push(actor=request.user, batch_id=pk)
             messages.success(request, "推荐清单已推送至意向对接银行")

@@ -1,6 +1,7 @@
 """API base: the restricted base viewset and the portal's own endpoints."""
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers, viewsets
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import exceptions, serializers, viewsets
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -10,11 +11,30 @@ from portal.tenancy import restrict, scope_for
 
 
 class RestrictedViewSetMixin(TenantRestricted):
-    """Base of every API viewset: the queryset always passes through restrict()."""
+    """Base of every API viewset: the queryset always passes through restrict(), and an
+    action on one object first checks that the caller may see it, so another
+    organisation's object answers 404 before any input is validated."""
 
     def get_queryset(self):
         action = "view" if self.request.method in ("GET", "HEAD", "OPTIONS") else "change"
         return restrict(super().get_queryset(), self.request.user, action)
+
+    def visible_queryset(self):
+        return restrict(super().get_queryset(), self.request.user, "view")
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        lookup = self.lookup_url_kwarg or self.lookup_field
+        if not getattr(self, "detail", False) or lookup not in self.kwargs:
+            return
+        try:
+            visible = self.visible_queryset().filter(**{self.lookup_field: self.kwargs[lookup]}).exists()
+        except (ValueError, TypeError, DjangoValidationError):
+            visible = False
+        except AssertionError:  # a viewset without a `queryset`: its own get_queryset restricts
+            return
+        if not visible:
+            raise exceptions.NotFound()
 
 
 class RestrictedReadOnlyViewSet(RestrictedViewSetMixin, viewsets.ReadOnlyModelViewSet):

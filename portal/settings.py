@@ -7,6 +7,7 @@ Celery over a filesystem broker, so `make run` works on a bare machine. The full
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab as _crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -160,6 +161,10 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {"TierEnum": "entities.models.Tier"},
 }
 
+# Rate-limit counters (API throttles) live here; several web processes must share them, so
+# production points CACHE_URL at Redis. The embedded default keeps them in process memory.
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+
 # --- Celery -------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
 CELERY_RESULT_BACKEND = env.str(
@@ -190,6 +195,8 @@ CELERY_BEAT_SCHEDULE = {
     "beat-heartbeat": {"task": "portal.tasks.beat_heartbeat", "schedule": 60.0},
     "scan-deadlines": {"task": "matching.tasks.scan_deadlines", "schedule": env.float("DEADLINE_SCAN_SECONDS", default=120.0)},
     "sweep-notification-emails": {"task": "matching.tasks.sweep_notification_emails", "schedule": 300.0},
+    # every Monday 07:00 (TIME_ZONE): each mechanism's 成效统计表, stored and mailed
+    "weekly-effectiveness-reports": {"task": "reporting.tasks.weekly_reports", "schedule": _crontab(minute=0, hour=7, day_of_week="mon")},
 }
 
 # --- Email ---------------------------------------------------------------------------
@@ -223,12 +230,13 @@ LOGGING = {
 # Portal-specific
 PORTAL_DEMO_PASSWORD = env.str("PORTAL_DEMO_PASSWORD", default="Demo@2026portal")
 # Each app adds its idempotent demo loader here; `manage.py load_demo` runs them in order.
-PORTAL_DEMO_LOADERS = ["products.demo.load", "portal.demo.load_organisations_and_users", "entities.demo.load", "matching.demo.load"]
+PORTAL_DEMO_LOADERS = ["products.demo.load", "portal.demo.load_organisations_and_users", "entities.demo.load", "matching.demo.load",
+                       "reporting.demo.load"]
 # Data that migrations seed; re-applied in tests after a transactional flush (idempotent).
 PORTAL_BASELINE_LOADERS = ["portal.reference_sync.sync_reference_data", "matching.decline_reasons.sync_decline_reasons",
                            "matching.workdays.seed.seed_calendar_from_library", "entities.policies.seed_default_tier_policy"]
 # Each returns extra context for the role home pages: fn(request=, scope=, role=) -> dict
-PORTAL_HOME_WIDGETS = ["matching.home.widgets"]
+PORTAL_HOME_WIDGETS = ["matching.home.widgets", "reporting.home.widgets"]
 
 # --- Login throttling (django-axes) and content security policy (django-csp) -----------------
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)

@@ -36,6 +36,11 @@ class PublicReadMixin(RestrictedViewSetMixin):
             return self.queryset.filter(**self.public_filter)
         return super().get_queryset()
 
+    def visible_queryset(self):
+        if not self.request.user.is_authenticated:
+            return self.queryset.filter(**self.public_filter)
+        return super().visible_queryset()
+
 
 class BankSerializer(serializers.ModelSerializer):
     class Meta:
