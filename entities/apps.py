@@ -4,3 +4,8 @@ from django.apps import AppConfig
 class EntitiesConfig(AppConfig):
     name = "entities"
     verbose_name = "经营主体"
+
+    def ready(self):
+        from entities import restrictions
+
+        restrictions.register()

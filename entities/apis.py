@@ -1,0 +1,192 @@
+"""API of the entities app: list (cursor pages, same filters as the page), detail, create,
+update, and the audited reveal of one personal number. Validation is the services'."""
+from __future__ import annotations
+
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema
+from rest_framework import exceptions, mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.pagination import CursorPagination
+from rest_framework.response import Response
+
+from entities import selectors, services
+from entities.models import CREDIT_FLAGS, FINANCIAL_FIELDS, EntityType, MarketEntity, RegisterStatus, TaxStatus, Tier
+from entities.personal_data import PERSONAL_FIELDS, masked, sees_own
+from portal.api import RestrictedViewSetMixin
+from portal.services import ApplicationError
+from portal.tenancy import CHANGE, VIEW, restrict, scope_for
+
+# API name → service name, where they differ (the API speaks the eligibility request's names)
+_API_TO_SERVICE = {"region_code": "region", "township_code": "township", "industry_code": "industry"}
+_SERVICE_TO_API = {v: k for k, v in _API_TO_SERVICE.items()}
+
+
+class EntityCursorPagination(CursorPagination):
+    """Keyset pages on id: constant time on a million rows, no COUNT."""
+
+    ordering = "-id"
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 500
+
+
+class HonorOutput(serializers.Serializer):
+    kind = serializers.CharField()
+    valid_from = serializers.DateField(allow_null=True)
+    valid_until = serializers.DateField(allow_null=True)
+
+
+class EntityOutput(serializers.ModelSerializer):
+    region_code = serializers.CharField(source="region_id")
+    township_code = serializers.CharField(source="township_id", allow_null=True)
+    industry_code = serializers.CharField(source="industry_id", allow_null=True)
+    operator = serializers.SerializerMethodField()
+    credit = serializers.SerializerMethodField()
+    honors = serializers.SerializerMethodField()
+    tier_disagreement = serializers.CharField(allow_null=True)
+
+    class Meta:
+        model = MarketEntity
+        fields = [
+            "id", "uscc", "name", "entity_type", "register_status", "established_on", "region_code", "township_code",
+            "address", "fixed_premises", "industry_code", "registered_capital", "legal_rep_changed_on",
+            "main_business_changed_on", "financial_year", *FINANCIAL_FIELDS, "operator", "credit", "tier",
+            "tier_imported", "tier_computed", "tier_disagreement", "size_class", "honors", "data_shared_with_banks",
+            "created_at", "updated_at",
+        ]
+
+    def get_operator(self, entity) -> dict:
+        own = sees_own(scope_for(self.context["request"].user), entity)
+        birth = entity.operator_birth_date
+        today = timezone.localdate()
+        age = None if birth is None else today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
+        return {
+            "name": entity.operator_name,
+            **{f.removeprefix("operator_"): (getattr(entity, f) if own else masked(f, getattr(entity, f))) for f in PERSONAL_FIELDS},
+            "age": age,
+            "nationality": entity.operator_nationality,
+            "local_residence": entity.operator_local_residence,
+            "residence_region_code": entity.operator_residence_region_code,
+            "industry_experience_months": entity.operator_industry_experience_months,
+        }
+
+    def get_credit(self, entity) -> dict:
+        return {flag: getattr(entity, flag) for flag in CREDIT_FLAGS}
+
+    def get_honors(self, entity) -> list:
+        return HonorOutput(entity.honors.all(), many=True).data
+
+
+class EntityInput(serializers.Serializer):
+    """Typed input; the domain checks (check characters, known codes, dates, region) are the
+    services' so the page, the import and the API refuse the same things."""
+
+    uscc = serializers.CharField(max_length=30)
+    name = serializers.CharField(max_length=200)
+    entity_type = serializers.ChoiceField(choices=EntityType.choices)
+    register_status = serializers.ChoiceField(choices=RegisterStatus.choices, required=False)
+    established_on = serializers.DateField(required=False, allow_null=True)
+    region_code = serializers.CharField(max_length=6)
+    township_code = serializers.CharField(max_length=12, required=False, allow_null=True, allow_blank=True)
+    address = serializers.CharField(max_length=255, required=False, allow_blank=True)
+    fixed_premises = serializers.BooleanField(required=False, allow_null=True)
+    industry_code = serializers.CharField(max_length=5, required=False, allow_null=True, allow_blank=True)
+    registered_capital = serializers.IntegerField(required=False, allow_null=True)
+    legal_rep_changed_on = serializers.DateField(required=False, allow_null=True)
+    main_business_changed_on = serializers.DateField(required=False, allow_null=True)
+    financial_year = serializers.IntegerField(required=False, allow_null=True)
+    annual_revenue = serializers.IntegerField(required=False, allow_null=True)
+    total_assets = serializers.IntegerField(required=False, allow_null=True)
+    net_assets = serializers.IntegerField(required=False, allow_null=True)
+    employees = serializers.IntegerField(required=False, allow_null=True)
+    social_insurance_headcount = serializers.IntegerField(required=False, allow_null=True)
+    tax_status = serializers.ChoiceField(choices=TaxStatus.choices, required=False, allow_null=True)
+    has_tax_record = serializers.BooleanField(required=False, allow_null=True)
+    operator_name = serializers.CharField(max_length=64, required=False, allow_blank=True)
+    operator_id_number = serializers.CharField(max_length=30, required=False, allow_null=True, allow_blank=True)
+    operator_phone = serializers.CharField(max_length=20, required=False, allow_blank=True)
+    operator_nationality = serializers.CharField(max_length=2, required=False, allow_null=True)
+    operator_local_residence = serializers.BooleanField(required=False, allow_null=True)
+    operator_residence_region_code = serializers.CharField(max_length=6, required=False, allow_null=True, allow_blank=True)
+    operator_industry_experience_months = serializers.IntegerField(required=False, allow_null=True)
+    dishonest_debtor = serializers.BooleanField(required=False, allow_null=True)
+    joint_punishment = serializers.BooleanField(required=False, allow_null=True)
+    consumption_restricted = serializers.BooleanField(required=False, allow_null=True)
+    overdue_consecutive_24m = serializers.IntegerField(required=False, allow_null=True)
+    overdue_total_24m = serializers.IntegerField(required=False, allow_null=True)
+    overdue_12m = serializers.IntegerField(required=False, allow_null=True)
+    major_bad_record = serializers.BooleanField(required=False, allow_null=True)
+    pending_litigation = serializers.BooleanField(required=False, allow_null=True)
+    tier_imported = serializers.ChoiceField(choices=Tier.choices, required=False, allow_null=True)
+    data_shared_with_banks = serializers.BooleanField(required=False)
+
+    def to_service(self) -> dict:
+        return {_API_TO_SERVICE.get(k, k): v for k, v in self.validated_data.items()}
+
+
+class RevealInput(serializers.Serializer):
+    field = serializers.ChoiceField(choices=list(PERSONAL_FIELDS))
+
+
+def _api_error(exc: ApplicationError):
+    if exc.code == "permission_denied":
+        raise exceptions.PermissionDenied(exc.message)
+    errors = {_SERVICE_TO_API.get(k, k): v for k, v in exc.field_errors.items()}
+    raise ApplicationError(exc.message, field_errors=errors, code=exc.code)
+
+
+class EntityViewSet(RestrictedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = EntityOutput
+    pagination_class = EntityCursorPagination
+    filter_backends: list = []
+
+    def get_queryset(self):
+        if self.action == "list":
+            filters, errors = selectors.EntityFilters.from_params(self.request.query_params, money_unit=1)
+            if errors:
+                raise exceptions.ValidationError(errors)
+            return selectors.entity_search(user=self.request.user, filters=filters).select_related("region", "industry").prefetch_related("honors")
+        action_name = VIEW if self.request.method in ("GET", "HEAD", "OPTIONS") else CHANGE
+        return restrict(MarketEntity.objects.prefetch_related("honors"), self.request.user, action_name)
+
+    def _output(self, entity, code=status.HTTP_200_OK):
+        entity = MarketEntity.objects.prefetch_related("honors").get(pk=entity.pk)
+        return Response(EntityOutput(entity, context={"request": self.request}).data, status=code)
+
+    @extend_schema(request=EntityInput, responses=EntityOutput)
+    def create(self, request):
+        serializer = EntityInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            entity = services.entity_create(actor=request.user, data=serializer.to_service(), request=request)
+        except ApplicationError as exc:
+            _api_error(exc)
+        return self._output(entity, status.HTTP_201_CREATED)
+
+    @extend_schema(request=EntityInput, responses=EntityOutput)
+    def partial_update(self, request, pk=None):
+        entity = self.get_object()
+        serializer = EntityInput(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.to_service()
+        if "uscc" in data:
+            raise ApplicationError("统一社会信用代码不能修改", field_errors={"uscc": ["不能修改"]})
+        try:
+            entity = services.entity_update(actor=request.user, entity=entity, data=data, request=request)
+        except ApplicationError as exc:
+            _api_error(exc)
+        return self._output(entity)
+
+    @extend_schema(request=RevealInput, responses={200: {"type": "object", "properties": {"field": {"type": "string"}, "value": {"type": "string"}}}})
+    @action(detail=True, methods=["post"])
+    def reveal(self, request, pk=None):
+        entity = restrict(MarketEntity.objects.all(), request.user, VIEW).filter(pk=pk).first()
+        if entity is None:
+            raise exceptions.NotFound()
+        serializer = RevealInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            value = services.entity_reveal_personal_data(actor=request.user, entity=entity, field=serializer.validated_data["field"], request=request)
+        except ApplicationError as exc:
+            _api_error(exc)
+        return Response({"field": serializer.validated_data["field"], "value": value})

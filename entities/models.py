@@ -1,0 +1,385 @@
+"""Market entities (经营主体): the register, operator, financial years, credit, honours,
+classification, register imports and the change history.
+
+Column names are the glossary identifiers and the eligibility request fields
+(`shared/domain/eligibility-api.md`): the eligibility engine compiles rules to SQL against
+these columns, so they are a contract — extend, never rename. The operator (经营者/法定代表人)
+is flattened onto the entity with an `operator_` prefix so matching reads one row. The latest
+financial year is denormalised onto the entity; `FinancialYear` keeps every year.
+
+Money is integer 元 (BigIntegerField). NULL means unknown, never zero.
+"""
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from entities import classification as cls
+
+
+class EntityType(models.TextChoices):
+    INDIVIDUAL_BUSINESS = "individual_business", "个体工商户"
+    SMALL_MICRO_ENTERPRISE = "small_micro_enterprise", "小微企业"
+    FARMER_COOPERATIVE = "farmer_cooperative", "农民专业合作社"
+    FAMILY_FARM = "family_farm", "家庭农场"
+
+
+class RegisterStatus(models.TextChoices):
+    ACTIVE = "active", "存续"
+    ABNORMAL = "abnormal", "经营异常"
+    REVOKED = "revoked", "吊销未注销"
+    CANCELLED = "cancelled", "注销"
+
+
+class Tier(models.TextChoices):
+    SURVIVAL = "survival", "生存型"
+    GROWTH = "growth", "成长型"
+    DEVELOPMENT = "development", "发展型"
+
+
+class SizeClass(models.TextChoices):
+    LARGE = "large", "大型"
+    MEDIUM = "medium", "中型"
+    SMALL = "small", "小型"
+    MICRO = "micro", "微型"
+
+
+class TaxStatus(models.TextChoices):
+    GENERAL_TAXPAYER = "general_taxpayer", "一般纳税人"
+    SMALL_SCALE_TAXPAYER = "small_scale_taxpayer", "小规模纳税人"
+    NONE = "none", "无"
+
+
+class HonorKind(models.TextChoices):
+    RENOWNED = "renowned", "知名"
+    DISTINCTIVE = "distinctive", "特色"
+    QUALITY = "quality", "优质"
+    EMERGING = "emerging", "新兴"
+
+
+class ChangeSource(models.TextChoices):
+    IMPORT = "import", "名录库导入"
+    REGULATOR = "regulator", "监管部门维护"
+    ENTERPRISE = "enterprise", "企业自行维护"
+    API = "api", "接口"
+    SYSTEM = "system", "系统"
+
+
+# Credit flags (current value on the entity, history in CreditFlagRecord)
+BOOLEAN_CREDIT_FLAGS = ("dishonest_debtor", "joint_punishment", "consumption_restricted", "major_bad_record", "pending_litigation")
+COUNT_CREDIT_FLAGS = ("overdue_consecutive_24m", "overdue_total_24m", "overdue_12m")
+CREDIT_FLAGS = BOOLEAN_CREDIT_FLAGS + COUNT_CREDIT_FLAGS
+CREDIT_FLAG_LABELS = {
+    "dishonest_debtor": "失信被执行人",
+    "joint_punishment": "失信联合惩戒对象",
+    "consumption_restricted": "限制高消费",
+    "major_bad_record": "重大不良信用记录",
+    "pending_litigation": "未决诉讼",
+    "overdue_consecutive_24m": "近两年连续逾期期数",
+    "overdue_total_24m": "近两年累计逾期期数",
+    "overdue_12m": "近一年逾期次数",
+}
+# any adverse credit fact; the list filter "有不良信用" and its partial index use it
+ADVERSE_CREDIT_Q = (
+    Q(dishonest_debtor=True) | Q(joint_punishment=True) | Q(consumption_restricted=True)
+    | Q(major_bad_record=True) | Q(pending_litigation=True)
+    | Q(overdue_consecutive_24m__gt=0) | Q(overdue_total_24m__gt=0) | Q(overdue_12m__gt=0)
+)
+
+FINANCIAL_FIELDS = ("annual_revenue", "total_assets", "net_assets", "employees", "social_insurance_headcount", "tax_status", "has_tax_record")
+
+
+class MarketEntity(models.Model):
+    uscc = models.CharField("统一社会信用代码", max_length=18, unique=True)
+    name = models.CharField("名称", max_length=200)
+    entity_type = models.CharField("主体类型", max_length=32, choices=EntityType.choices)
+    register_status = models.CharField("登记状态", max_length=16, choices=RegisterStatus.choices, default=RegisterStatus.ACTIVE)
+    established_on = models.DateField("成立日期", null=True, blank=True)
+    # Region and Industry are static reference tables; every write path validates the codes
+    # against them. Their foreign keys carry no database constraint because PostgreSQL checks
+    # one row at a time at commit, which cost more than a quarter of a 100,000-row import.
+    region = models.ForeignKey(
+        "portal.Region", verbose_name="行政区划(县级)", db_column="region_code", on_delete=models.PROTECT, related_name="+",
+        db_index=False, db_constraint=False,  # index: see Meta.indexes
+    )
+    township = models.ForeignKey(
+        "portal.Region", verbose_name="乡镇(街道)", db_column="township_code", null=True, blank=True,
+        on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False,
+    )
+    address = models.CharField("经营场所", max_length=255, blank=True, default="")
+    fixed_premises = models.BooleanField("经营场所固定", null=True, blank=True)
+    industry = models.ForeignKey(
+        "portal.Industry", verbose_name="行业(GB/T 4754-2017)", db_column="industry_code", null=True, blank=True,
+        on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False,
+    )
+    registered_capital = models.BigIntegerField("注册资本(元)", null=True, blank=True)
+    legal_rep_changed_on = models.DateField("法定代表人(经营者)最近变更日期", null=True, blank=True)
+    main_business_changed_on = models.DateField("主营业务最近变更日期", null=True, blank=True)
+
+    # the latest financial year (FinancialYear keeps every year)
+    financial_year = models.PositiveSmallIntegerField("财务数据年度", null=True, blank=True)
+    annual_revenue = models.BigIntegerField("年营业收入(元)", null=True, blank=True)
+    total_assets = models.BigIntegerField("资产总额(元)", null=True, blank=True)
+    net_assets = models.BigIntegerField("净资产(元)", null=True, blank=True)
+    employees = models.PositiveIntegerField("从业人数", null=True, blank=True)
+    social_insurance_headcount = models.PositiveIntegerField("参保人数", null=True, blank=True)
+    tax_status = models.CharField("纳税人类型", max_length=32, choices=TaxStatus.choices, null=True, blank=True)
+    has_tax_record = models.BooleanField("有纳税记录", null=True, blank=True)
+
+    # operator / legal representative (经营者 / 法定代表人)
+    operator_name = models.CharField("经营者姓名", max_length=64, blank=True, default="")
+    operator_id_number = models.CharField("经营者身份证号", max_length=18, null=True, blank=True)
+    operator_birth_date = models.DateField("经营者出生日期", null=True, blank=True)
+    operator_phone = models.CharField("经营者手机号", max_length=11, blank=True, default="")
+    operator_nationality = models.CharField("经营者国籍", max_length=2, null=True, blank=True)
+    operator_local_residence = models.BooleanField("本地常住户口或长期居住证明", null=True, blank=True)
+    operator_residence_region_code = models.CharField("经营者住所行政区划代码", max_length=6, null=True, blank=True)
+    operator_industry_experience_months = models.PositiveIntegerField("设立前本行业从业经历(月)", null=True, blank=True)
+
+    # current credit flags (history with source and date in CreditFlagRecord)
+    dishonest_debtor = models.BooleanField("失信被执行人", null=True, blank=True)
+    joint_punishment = models.BooleanField("失信联合惩戒对象", null=True, blank=True)
+    consumption_restricted = models.BooleanField("限制高消费", null=True, blank=True)
+    overdue_consecutive_24m = models.PositiveSmallIntegerField("近两年连续逾期期数", null=True, blank=True)
+    overdue_total_24m = models.PositiveSmallIntegerField("近两年累计逾期期数", null=True, blank=True)
+    overdue_12m = models.PositiveSmallIntegerField("近一年逾期次数", null=True, blank=True)
+    major_bad_record = models.BooleanField("重大不良信用记录", null=True, blank=True)
+    pending_litigation = models.BooleanField("未决诉讼", null=True, blank=True)
+
+    # classification: the regulator's mark wins; `tier` is the one in force (imported, else
+    # computed). The Chinese explanations are derived from the current facts on display
+    # (entities.explain), so they can never disagree with the stored facts.
+    tier_imported = models.CharField("分型(名录库)", max_length=16, choices=Tier.choices, null=True, blank=True)
+    tier_computed = models.CharField("分型(测算)", max_length=16, choices=Tier.choices, null=True, blank=True)
+    tier = models.CharField("分型", max_length=16, choices=Tier.choices, null=True, blank=True)
+    size_class = models.CharField("企业划型", max_length=8, choices=SizeClass.choices, null=True, blank=True)
+    # 名特优新 as the register last listed it ("renowned,quality"); Honor rows are the detail
+    honors_imported = models.CharField("名特优新(名录库)", max_length=64, blank=True, default="")
+    honors_imported_valid_until = models.DateField("名特优新有效期至(名录库)", null=True, blank=True)
+
+    data_shared_with_banks = models.BooleanField("同意向银行共享信息", default=True)
+    organisation = models.ForeignKey(
+        "portal.Organisation", verbose_name="企业机构(账号)", null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="market_entities", db_index=False,  # partial index below: few entities have an account
+    )
+    # how the entity came in: the source (and created_at the date) of its first values;
+    # CreditFlagRecord and EntityChange record every later change
+    created_source = models.CharField("登记来源", max_length=16, choices=ChangeSource.choices, default=ChangeSource.REGULATOR)
+    created_at = models.DateTimeField("创建时间", auto_now_add=True)
+    updated_at = models.DateTimeField("更新时间", auto_now=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "经营主体"
+        ordering = ["-id"]
+        indexes = [
+            # list pages filter on a region (a code range) and page newest first by id (keyset).
+            # Other filters are applied while walking this index or the primary key: each
+            # extra index costs every import, and none pays off at these selectivities (see
+            # bench/bench_entities.py)
+            models.Index(fields=["region", "id"], name="entity_region_id"),
+            # 三型 is the filter every role uses; rare tiers would otherwise walk a whole county
+            models.Index(fields=["tier", "region", "id"], name="entity_tier_region_id"),
+            models.Index(fields=["organisation"], condition=Q(organisation__isnull=False), name="entity_organisation"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(annual_revenue__gte=0) | Q(annual_revenue__isnull=True), name="entity_revenue_not_negative"),
+            models.CheckConstraint(condition=Q(total_assets__gte=0) | Q(total_assets__isnull=True), name="entity_total_assets_not_negative"),
+            models.CheckConstraint(condition=Q(registered_capital__gte=0) | Q(registered_capital__isnull=True), name="entity_capital_not_negative"),
+        ]
+
+    def __str__(self):
+        return f"{self.name}({self.uscc})"
+
+    @property
+    def tier_disagreement(self) -> str | None:
+        return cls.tier_disagreement(self.tier_imported, self.tier_computed)
+
+    @property
+    def has_adverse_credit(self) -> bool:
+        return any(getattr(self, f) for f in BOOLEAN_CREDIT_FLAGS) or any((getattr(self, f) or 0) > 0 for f in COUNT_CREDIT_FLAGS)
+
+
+class FinancialYear(models.Model):
+    entity = models.ForeignKey(MarketEntity, on_delete=models.CASCADE, related_name="financial_years")
+    year = models.PositiveSmallIntegerField("年度")
+    annual_revenue = models.BigIntegerField("年营业收入(元)", null=True, blank=True)
+    total_assets = models.BigIntegerField("资产总额(元)", null=True, blank=True)
+    net_assets = models.BigIntegerField("净资产(元)", null=True, blank=True)
+    employees = models.PositiveIntegerField("从业人数", null=True, blank=True)
+    social_insurance_headcount = models.PositiveIntegerField("参保人数", null=True, blank=True)
+    tax_status = models.CharField("纳税人类型", max_length=32, choices=TaxStatus.choices, null=True, blank=True)
+    has_tax_record = models.BooleanField("有纳税记录", null=True, blank=True)
+    source = models.CharField("来源", max_length=16, choices=ChangeSource.choices, default=ChangeSource.IMPORT)
+    updated_at = models.DateTimeField("更新时间", auto_now=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "年度财务数据"
+        ordering = ["entity", "-year"]
+        constraints = [models.UniqueConstraint(fields=["entity", "year"], name="financial_year_unique")]
+
+    def __str__(self):
+        return f"{self.entity_id} {self.year}"
+
+
+class CreditFlagRecord(models.Model):
+    """One observed value of one credit flag: where it came from and as of when."""
+
+    entity = models.ForeignKey(MarketEntity, on_delete=models.CASCADE, related_name="credit_records")
+    flag = models.CharField("信用项", max_length=32, choices=[(f, CREDIT_FLAG_LABELS[f]) for f in CREDIT_FLAGS])
+    value = models.IntegerField("值", null=True, blank=True)  # booleans as 0/1, counts as is, NULL unknown
+    source = models.CharField("来源", max_length=128)
+    observed_on = models.DateField("日期")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "信用记录"
+        ordering = ["entity", "-observed_on", "-id"]
+        indexes = [models.Index(fields=["entity", "flag", "-observed_on"], name="credit_record_entity_flag")]
+
+    def __str__(self):
+        return f"{self.entity_id} {self.flag}={self.value}"
+
+    @property
+    def value_display(self) -> str:
+        if self.value is None:
+            return "未知"
+        if self.flag in BOOLEAN_CREDIT_FLAGS:
+            return "是" if self.value else "否"
+        return f"{self.value} 期" if self.flag != "overdue_12m" else f"{self.value} 次"
+
+
+class CreditRepair(models.Model):
+    """信用修复: shared with banks (晋市局文〔2023〕88号 三(四))."""
+
+    entity = models.ForeignKey(MarketEntity, on_delete=models.CASCADE, related_name="credit_repairs")
+    item = models.CharField("修复事项", max_length=255)
+    flag = models.CharField("涉及信用项", max_length=32, blank=True, default="", choices=[("", "—")] + [(f, CREDIT_FLAG_LABELS[f]) for f in CREDIT_FLAGS])
+    repaired_on = models.DateField("修复日期")
+    repaired_by = models.CharField("修复机关", max_length=128)
+    note = models.TextField("说明", blank=True, default="")
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "信用修复"
+        ordering = ["entity", "-repaired_on", "-id"]
+
+    def __str__(self):
+        return f"{self.entity_id} {self.item}"
+
+
+class Honor(models.Model):
+    """名特优新 honour with its validity period (valid through `valid_until` inclusive)."""
+
+    entity = models.ForeignKey(MarketEntity, on_delete=models.CASCADE, related_name="honors")
+    kind = models.CharField("称号", max_length=16, choices=HonorKind.choices)
+    valid_from = models.DateField("有效期自", null=True, blank=True)
+    valid_until = models.DateField("有效期至", null=True, blank=True)
+    source = models.CharField("来源", max_length=16, choices=ChangeSource.choices, default=ChangeSource.IMPORT)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "名特优新"
+        ordering = ["entity", "kind"]
+        indexes = [models.Index(fields=["kind", "valid_until", "entity"], name="honor_kind_valid_entity")]
+
+    def __str__(self):
+        return f"{self.entity_id} {self.get_kind_display()}"
+
+
+class TierPolicy(models.Model):
+    """三型 thresholds of a province from a date (entities.classification.TierPolicy as JSON)."""
+
+    province = models.ForeignKey("portal.Region", verbose_name="省份", on_delete=models.PROTECT, related_name="+")
+    effective_from = models.DateField("生效日期")
+    policy = models.JSONField("标准(JSON)")
+    note = models.CharField("依据", max_length=255, blank=True, default="")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "分型标准"
+        ordering = ["province", "-effective_from"]
+        constraints = [models.UniqueConstraint(fields=["province", "effective_from"], name="tier_policy_unique")]
+
+    def __str__(self):
+        return f"{self.province_id} {self.effective_from}"
+
+    def as_policy(self) -> cls.TierPolicy:
+        data = dict(self.policy)
+        data["province_code"] = self.province_id
+        data["effective_from"] = self.effective_from.isoformat()
+        return cls.policy_from_dict(data)
+
+
+class ImportStatus(models.TextChoices):
+    PENDING = "pending", "排队中"
+    RUNNING = "running", "导入中"
+    SUCCEEDED = "succeeded", "已完成"
+    FAILED = "failed", "失败"
+
+
+class EntityImport(models.Model):
+    """One register import: who, when, the file (kept in the database so any worker can read
+    it), counts, per-cell errors and progress."""
+
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="导入人", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    organisation = models.ForeignKey("portal.Organisation", verbose_name="导入机构", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    region_prefix = models.CharField("可导入的行政区划前缀", max_length=6, blank=True, default="")
+    file_name = models.CharField("文件名", max_length=255)
+    content = models.BinaryField("文件内容", editable=False)
+    status = models.CharField("状态", max_length=16, choices=ImportStatus.choices, default=ImportStatus.PENDING)
+    message = models.TextField("说明", blank=True, default="")
+    rows = models.PositiveIntegerField("行数", default=0)
+    rows_done = models.PositiveIntegerField("已处理", default=0)
+    created = models.PositiveIntegerField("新增", default=0)
+    updated = models.PositiveIntegerField("更新", default=0)
+    unchanged = models.PositiveIntegerField("未变化", default=0)
+    rejected = models.PositiveIntegerField("拒绝", default=0)
+    errors = models.JSONField("错误", default=list, blank=True)
+    created_at = models.DateTimeField("提交时间", auto_now_add=True)
+    started_at = models.DateTimeField("开始时间", null=True, blank=True)
+    finished_at = models.DateTimeField("完成时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "名录库导入"
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"{self.file_name} ({self.created_at:%Y-%m-%d %H:%M})"
+
+    @property
+    def progress_percent(self) -> int:
+        if self.status == ImportStatus.SUCCEEDED:
+            return 100
+        if not self.rows:
+            return 0
+        return min(99, int(self.rows_done * 100 / self.rows))
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (ImportStatus.SUCCEEDED, ImportStatus.FAILED)
+
+
+class EntityChange(models.Model):
+    """Field-level change history of an entity: {field: [before, after]}."""
+
+    class Kind(models.TextChoices):
+        CREATED = "created", "新建"
+        UPDATED = "updated", "修改"
+
+    entity = models.ForeignKey(MarketEntity, on_delete=models.CASCADE, related_name="changes")
+    kind = models.CharField("类型", max_length=16, choices=Kind.choices)
+    source = models.CharField("来源", max_length=16, choices=ChangeSource.choices)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    entity_import = models.ForeignKey(EntityImport, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    changes = models.JSONField("变更内容", default=dict, blank=True)
+    changed_at = models.DateTimeField("时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "主体变更记录"
+        ordering = ["entity", "-changed_at", "-id"]
+        indexes = [models.Index(fields=["entity", "-changed_at"], name="entity_change_entity_time")]
+
+    def __str__(self):
+        return f"{self.entity_id} {self.kind} {self.changed_at:%Y-%m-%d}"

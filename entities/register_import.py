@@ -1,0 +1,597 @@
+"""Import of the regulator's register (名录库): upsert by uscc, set-based.
+
+Phases: read the file and validate every cell (entities.register_file) and derive the
+classification of each good row as if it were new — in parallel worker processes for a
+large file run from the command line; read the existing rows of the file's codes (locked)
+and merge them, which decides created / updated / unchanged and the history rows; write in
+one transaction. On PostgreSQL the rows are COPied into a temporary table and upserted with
+one INSERT … ON CONFLICT (uscc) DO UPDATE … WHERE the row differs, whose RETURNING gives
+the counts; elsewhere (SQLite, `make run`) the ORM's bulk operations do the same, slower.
+
+Merge rules (an empty cell means "unknown", never zero):
+* 统一社会信用代码, 名称, 主体类型, 登记状态, 行政区划代码 are required and always taken;
+* 分型 and 名特优新 (+ 有效期至) are list memberships: empty means "not on the list", so a
+  business that dropped off the 名特优新 list loses the honour;
+* every other cell, when empty, keeps what the portal already knows;
+* financial cells belong to `financial_year` (default: the previous calendar year). For the
+  same year an empty cell keeps the known value; a newer year replaces the latest-year
+  columns (empty = unknown for that year); an older year only adds its history row.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import multiprocessing
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import connection, connections, transaction
+from django.utils import timezone
+
+from entities import derive
+from entities.models import (
+    FINANCIAL_FIELDS,
+    ChangeSource,
+    CreditFlagRecord,
+    EntityChange,
+    EntityImport,
+    FinancialYear,
+    Honor,
+    ImportStatus,
+    MarketEntity,
+    TierPolicy,
+)
+from entities.register_file import (
+    HEADERS,
+    CellError,
+    Context,
+    RegisterFileError,
+    check_header,
+    duplicate_message,
+    parse_lines,
+    plain_csv_lines,
+    read_table,
+    validate_rows,
+)
+from portal.models import Industry, Region, RegionLevel
+from portal.services import audit_record
+
+ALWAYS = ("uscc", "name", "entity_type", "register_status", "region_id", "tier_imported", "honors_imported", "honors_imported_valid_until")
+KEEP_WHEN_EMPTY = (
+    "established_on", "industry_id", "fixed_premises", "operator_id_number", "operator_birth_date",
+    "dishonest_debtor", "overdue_consecutive_24m", "overdue_total_24m",
+)
+KEEP_WHEN_BLANK = ("operator_name", "operator_phone")
+IMPORT_CREDIT_FLAGS = ("dishonest_debtor", "overdue_consecutive_24m", "overdue_total_24m")
+DERIVED = ("tier_computed", "tier", "size_class")
+# every column the import writes (attnames), in one fixed order; rows travel as tuples in it
+COLUMNS = ALWAYS + KEEP_WHEN_EMPTY + KEEP_WHEN_BLANK + ("financial_year",) + FINANCIAL_FIELDS + DERIVED
+_FIELDS = {f.attname: f for f in MarketEntity._meta.concrete_fields}
+DB_COLUMNS = tuple(_FIELDS[name].column for name in COLUMNS)
+POSITION = {name: i for i, name in enumerate(COLUMNS)}
+FREE_TEXT = (POSITION["name"], POSITION["operator_name"])
+_FINANCIAL_SLICE = slice(POSITION["financial_year"] + 1, POSITION["financial_year"] + 1 + len(FINANCIAL_FIELDS))
+_COLUMN_ORDER = {h: i for i, h in enumerate(HEADERS)}
+
+PARALLEL_MIN_ROWS = 20_000
+CHUNK_ROWS = 12_500
+
+
+def default_financial_year(today: dt.date) -> int:
+    return today.year - 1
+
+
+# --- preparing rows (pure: runs in worker processes) -------------------------------------
+
+
+@dataclass
+class Prepared:
+    rows: int = 0
+    valid: list[tuple[int, tuple]] = field(default_factory=list)  # (line, values in COLUMNS order)
+    errors: list[CellError] = field(default_factory=list)
+    rejected_lines: set[int] = field(default_factory=set)
+    rejected_codes: list[tuple[int, str]] = field(default_factory=list)
+
+
+def prepare_rows(rows: list[tuple[int, list[str]]], ctx: Context, year: int, policies: list) -> Prepared:
+    """Validate rows and derive each good row's columns as if it were new."""
+    checked = validate_rows(iter(rows), ctx, check_duplicates=False)
+    policy_by_region: dict[str, Any] = {}
+    classify = derive.classification_columns
+    valid = []
+    for row in checked.valid:
+        line = row.pop("_line")
+        stated = False
+        for name in FINANCIAL_FIELDS:
+            if row[name] is not None:
+                stated = True
+                break
+        row["financial_year"] = year if stated else None
+        region = row["region_id"]
+        policy = policy_by_region.get(region)
+        if policy is None:
+            policy = policy_by_region[region] = derive.policy_for(policies, region, ctx.today)
+        row.update(classify(row, policy))
+        valid.append((line, tuple([row[c] for c in COLUMNS])))
+    return Prepared(checked.rows, valid, checked.errors, checked.rejected_lines, checked.rejected_codes)
+
+
+# rows of the file being imported, inherited by forked workers instead of being pickled
+_ROWS: list = []
+_LINES: list = []
+
+
+def _prepare_slice(args) -> Prepared:
+    start, stop, ctx, year, policies = args
+    return prepare_rows(_ROWS[start:stop], ctx, year, policies)
+
+
+def _prepare_line_slice(args) -> Prepared:
+    start, stop, ctx, year, policies = args
+    return prepare_rows(parse_lines(_LINES[start:stop], start + 1), ctx, year, policies)
+
+
+def _merge(row: tuple, old: dict, year: int) -> dict:
+    """The entity's columns after importing `row` (file values) over `old` (known values)."""
+    new = {c: row[POSITION[c]] for c in ALWAYS}
+    for c in KEEP_WHEN_EMPTY:
+        value = row[POSITION[c]]
+        new[c] = old[c] if value is None else value
+    for c in KEEP_WHEN_BLANK:
+        new[c] = row[POSITION[c]] or old[c]
+    stated = row[_FINANCIAL_SLICE]
+    known_year = old["financial_year"]
+    if any(v is not None for v in stated) and known_year == year:
+        new["financial_year"] = year
+        for c, value in zip(FINANCIAL_FIELDS, stated):
+            new[c] = old[c] if value is None else value
+    elif any(v is not None for v in stated) and (known_year is None or known_year < year):
+        new["financial_year"] = year
+        new.update(zip(FINANCIAL_FIELDS, stated))
+    else:
+        new["financial_year"] = known_year
+        for c in FINANCIAL_FIELDS:
+            new[c] = old[c]
+    return new
+
+
+class RegisterImport:
+    def __init__(self, *, content: bytes, file_name: str, actor=None, region_prefix: str = "", entity_import: EntityImport | None = None,
+                 financial_year: int | None = None, today: dt.date | None = None, workers: int = 1):
+        self.content = content
+        self.file_name = file_name
+        self.actor = actor
+        self.region_prefix = region_prefix
+        self.entity_import = entity_import
+        self.today = today or timezone.localdate()
+        self.financial_year = financial_year or default_financial_year(self.today)
+        self.source_label = f"名录库导入: {file_name}"[:128]
+        self.workers = workers
+        self.timings: dict[str, float] = {}  # seconds per phase, for the benchmark
+        self.first_years_written = False  # the PostgreSQL upsert writes new entities' first year
+
+    # -- orchestration ---------------------------------------------------------------
+
+    def run(self) -> dict:
+        """Import the file; returns the summary. Raises RegisterFileError (nothing imported)
+        when the file cannot be read or its header is wrong."""
+        if self.entity_import is None:
+            self.entity_import = EntityImport.objects.create(
+                uploaded_by=self.actor, file_name=self.file_name[:255], content=b"", region_prefix=self.region_prefix,
+                status=ImportStatus.RUNNING, started_at=timezone.now(),
+            )
+        started = time.perf_counter()
+        try:
+            lines = plain_csv_lines(self.content) if self.workers > 1 else None
+            if lines is not None and len(lines) > PARALLEL_MIN_ROWS:
+                check_header(parse_lines(lines[:1], 1)[0][1] if lines[0].strip() else [])
+                prepared = self._prepare_lines(lines)
+            else:
+                rows = read_table(self.content)
+                header = next(rows, None)
+                if header is None:
+                    raise RegisterFileError("无法读取文件: 文件没有表头")
+                check_header(header[1])
+                prepared = self._prepare([r for r in rows if any(r[1])])
+        except RegisterFileError as exc:
+            self._finish(status=ImportStatus.FAILED, message=str(exc))
+            raise
+        self.timings["read_validate_classify"] = time.perf_counter() - started
+        try:
+            summary = self._write(prepared)
+        except Exception:
+            self._finish(status=ImportStatus.FAILED, message="导入失败(系统错误), 未导入任何数据, 请稍后重试或联系管理员")
+            raise
+        self._finish(status=ImportStatus.SUCCEEDED, summary=summary)
+        return summary
+
+    def _context(self) -> Context:
+        regions = {code: (level, name) for code, level, name in Region.objects.values_list("code", "level", "name")}
+        return Context(
+            county_codes=frozenset(code for code, (level, _) in regions.items() if level == RegionLevel.COUNTY),
+            region_names={code: (RegionLevel(level).label, name) for code, (level, name) in regions.items()},
+            industry_codes=frozenset(Industry.objects.values_list("code", flat=True)),
+            today=self.today,
+            region_prefix=self.region_prefix,
+        )
+
+    def _prepare(self, rows: list[tuple[int, list[str]]]) -> Prepared:
+        from entities.register_file import MAX_ROWS
+
+        if len(rows) > MAX_ROWS:
+            raise RegisterFileError(f"文件行数超过上限 {MAX_ROWS} 行, 请拆分后导入")
+        self._progress(0, len(rows))
+        ctx = self._context()
+        policies = [p.as_policy() for p in TierPolicy.objects.all()]
+        bounds = [(i, min(i + CHUNK_ROWS, len(rows))) for i in range(0, len(rows), CHUNK_ROWS)] or [(0, 0)]
+        results: list[Prepared] = []
+        done = 0
+        if self.workers > 1 and len(rows) >= PARALLEL_MIN_ROWS:
+            global _ROWS
+            _ROWS = rows
+            _release_connections()
+            try:
+                with ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("fork")) as pool:
+                    jobs = [(start, stop, ctx, self.financial_year, policies) for start, stop in bounds]
+                    for result in pool.map(_prepare_slice, jobs):
+                        results.append(result)
+                        done += result.rows
+                        self._progress(done, len(rows))
+            finally:
+                _ROWS = []
+        else:
+            for start, stop in bounds:
+                results.append(prepare_rows(rows[start:stop], ctx, self.financial_year, policies))
+                done += results[-1].rows
+                self._progress(done, len(rows))
+        return _combine(results)
+
+    def _prepare_lines(self, lines: list[str]) -> Prepared:
+        """A large unquoted CSV: the worker processes parse their own lines too."""
+        from entities.register_file import MAX_ROWS
+
+        total = len(lines) - 1
+        if total > MAX_ROWS:
+            raise RegisterFileError(f"文件行数超过上限 {MAX_ROWS} 行, 请拆分后导入")
+        self._progress(0, total)
+        ctx = self._context()
+        policies = [p.as_policy() for p in TierPolicy.objects.all()]
+        jobs = [(i, min(i + CHUNK_ROWS, len(lines)), ctx, self.financial_year, policies) for i in range(1, len(lines), CHUNK_ROWS)]
+        global _LINES
+        _LINES = lines
+        _release_connections()
+        results, done = [], 0
+        try:
+            with ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("fork")) as pool:
+                for (start, stop, *_), result in zip(jobs, pool.map(_prepare_line_slice, jobs)):
+                    results.append(result)
+                    done += stop - start
+                    self._progress(done, total)
+        finally:
+            _LINES = []
+        return _combine(results)
+
+    def _progress(self, done: int, total: int) -> None:
+        EntityImport.objects.filter(pk=self.entity_import.pk).update(rows=total, rows_done=done)
+
+    def _finish(self, *, status: str, message: str = "", summary: dict | None = None) -> None:
+        record = self.entity_import
+        record.status = status
+        record.message = message
+        record.finished_at = timezone.now()
+        fields = ["status", "message", "finished_at"]
+        if summary is not None:
+            for key in ("rows", "created", "updated", "unchanged", "rejected", "errors"):
+                setattr(record, key, summary[key])
+            record.rows_done = summary["rows"]
+            fields += ["rows", "created", "updated", "unchanged", "rejected", "errors", "rows_done"]
+        record.save(update_fields=fields)
+        counts = {k: summary[k] for k in ("rows", "created", "updated", "unchanged", "rejected")} if summary else {}
+        audit_record(
+            actor=self.actor,
+            action="entity.import" if status == ImportStatus.SUCCEEDED else "entity.import_failed",
+            obj=record,
+            after={"file_name": record.file_name, "message": message, **counts},
+            organisation=record.organisation,
+        )
+
+    # -- merge -------------------------------------------------------------------------
+
+    def _write(self, prepared: Prepared) -> dict:
+        policies = [p.as_policy() for p in TierPolicy.objects.all()]
+        policy_by_region: dict[str, Any] = {}
+        year = self.financial_year
+        uscc_at = POSITION["uscc"]
+        began = time.perf_counter()
+        with transaction.atomic():
+            existing = self._existing([values[uscc_at] for _, values in prepared.valid])
+            self.timings["read_existing"] = time.perf_counter() - began
+            creates: list[tuple] = []
+            updates: list[dict] = []
+            history = _History(year)
+            for _, values in prepared.valid:
+                old = existing.get(values[uscc_at])
+                if old is None:
+                    creates.append(values)
+                    continue
+                new = _merge(values, old, year)
+                region = new["region_id"]
+                policy = policy_by_region.get(region)
+                if policy is None:
+                    policy = policy_by_region[region] = derive.policy_for(policies, region, self.today)
+                new.update(derive.classification_columns(new, policy))
+                if any(old[c] != new[c] for c in COLUMNS):
+                    new["id"] = old["id"]
+                    updates.append(new)
+                    history.add(old, new, values)
+            update_rows = [tuple(new[c] for c in COLUMNS) for new in updates]
+            self.timings["merge"] = time.perf_counter() - began - self.timings["read_existing"]
+            began = time.perf_counter()
+            if connection.vendor == "postgresql":
+                created_ids, updated_ids = self._write_postgresql(creates + update_rows)
+            else:
+                created_ids, updated_ids = self._write_generic(creates, updates)
+            for values in creates:
+                history.add_new(values)
+            self._write_history(history, created_ids, updated_ids)
+            from entities.services import entities_changed
+
+            entities_changed(list(created_ids.values()) + list(updated_ids))
+            self.timings["upsert_and_history"] = time.perf_counter() - began
+            began = time.perf_counter()
+        self.timings["commit"] = time.perf_counter() - began
+        rejected = len(prepared.rejected_lines)
+        return {
+            "rows": prepared.rows,
+            "created": len(created_ids),
+            "updated": len(updated_ids),
+            "unchanged": prepared.rows - rejected - len(created_ids) - len(updated_ids),
+            "rejected": rejected,
+            "errors": [e.as_dict() for e in prepared.errors],
+        }
+
+    def _existing(self, codes: list[str]) -> dict[str, dict]:
+        result: dict[str, dict] = {}
+        names = ("id",) + COLUMNS
+        if not codes:
+            return result
+        if connection.vendor == "postgresql":
+            columns = ", ".join(["id"] + list(DB_COLUMNS))
+            with connection.cursor() as cursor:
+                # locked until commit: a concurrent edit waits instead of being overwritten
+                cursor.execute(f"SELECT {columns} FROM {MarketEntity._meta.db_table} WHERE uscc = ANY(%s) ORDER BY id FOR UPDATE", [codes])
+                for values in cursor.fetchall():
+                    result[values[1]] = dict(zip(names, values))
+            return result
+        for start in range(0, len(codes), 500):
+            queryset = MarketEntity.objects.filter(uscc__in=codes[start:start + 500]).order_by("id").select_for_update().values_list(*names)
+            for values in queryset:
+                result[values[1]] = dict(zip(names, values))
+        return result
+
+    # -- writing: PostgreSQL -------------------------------------------------------------
+
+    def _write_postgresql(self, rows: list[tuple]) -> tuple[dict[str, int], list[int]]:
+        if not rows:
+            return {}, []
+        table = MarketEntity._meta.db_table
+        columns = ", ".join(DB_COLUMNS)
+        with connection.cursor() as cursor:
+            cursor.execute(f"CREATE TEMP TABLE entity_import_rows ON COMMIT DROP AS SELECT {columns} FROM {table} WITH NO DATA")
+            _copy(cursor, "entity_import_rows", DB_COLUMNS, rows, free_text=FREE_TEXT)
+            assignments = ", ".join(f"{c} = EXCLUDED.{c}" for c in DB_COLUMNS if c != "uscc")
+            differs = f"({', '.join(f'e.{c}' for c in DB_COLUMNS)}) IS DISTINCT FROM ({', '.join(f'EXCLUDED.{c}' for c in DB_COLUMNS)})"
+            fy = FinancialYear._meta.db_table
+            financial = ", ".join(_FIELDS[f].column for f in FINANCIAL_FIELDS)
+            # the first financial year of a new entity is written by the same statement
+            cursor.execute(
+                f"""
+                WITH upserted AS (
+                    INSERT INTO {table} AS e ({columns}, address, data_shared_with_banks, created_source, created_at, updated_at)
+                    SELECT {columns}, '', TRUE, 'import', now(), now() FROM entity_import_rows
+                    ON CONFLICT (uscc) DO UPDATE SET {assignments}, updated_at = now()
+                    WHERE {differs}
+                    RETURNING e.id, e.uscc, (xmax = 0) AS inserted, e.financial_year, {", ".join(f"e.{c}" for c in financial.split(", "))}
+                ), first_years AS (
+                    INSERT INTO {fy} (entity_id, year, {financial}, source, updated_at)
+                    SELECT id, financial_year, {financial}, 'import', now() FROM upserted
+                    WHERE inserted AND financial_year IS NOT NULL
+                )
+                SELECT id, uscc, inserted FROM upserted
+                """
+            )
+            created, updated = {}, []
+            for pk, uscc, inserted in cursor.fetchall():
+                if inserted:
+                    created[uscc] = pk
+                else:
+                    updated.append(pk)
+            cursor.execute("DROP TABLE entity_import_rows")
+        self.first_years_written = True
+        return created, updated
+
+    # -- writing: any database (SQLite) --------------------------------------------------
+
+    def _write_generic(self, creates: list[tuple], updates: list[dict]) -> tuple[dict[str, int], list[int]]:
+        now = timezone.now()
+        objects = [MarketEntity(**dict(zip(COLUMNS, values)), created_source=ChangeSource.IMPORT, created_at=now, updated_at=now) for values in creates]
+        MarketEntity.objects.bulk_create(objects, batch_size=500)
+        created = {obj.uscc: obj.pk for obj in objects}
+        if None in created.values():  # a backend that does not return ids
+            created = dict(MarketEntity.objects.filter(uscc__in=list(created)).values_list("uscc", "id"))
+        changed = [MarketEntity(**row, updated_at=now) for row in updates]
+        MarketEntity.objects.bulk_update(changed, [_FIELDS[c].name for c in COLUMNS if c != "uscc"] + ["updated_at"], batch_size=500)
+        return created, [row["id"] for row in updates]
+
+    # -- history ---------------------------------------------------------------------------
+
+    def _write_history(self, history: _History, created_ids: dict[str, int], updated_ids: list[int]) -> None:
+        now = timezone.now()
+        updated = set(updated_ids)
+        changes, credit, financial, new_financial, honors, honor_entities = [], [], [], [], [], []
+        import_id, actor_id = self.entity_import.pk, getattr(self.actor, "pk", None)
+        for item in history.items:
+            known = item["id"]
+            pk = created_ids.get(item["uscc"]) if known is None else (known if known in updated else None)
+            if pk is None:
+                continue
+            if known is not None:
+                changes.append((pk, EntityChange.Kind.UPDATED, ChangeSource.IMPORT, actor_id, import_id, json.dumps(item["diff"], ensure_ascii=False), now))
+            for flag, value in item["credit"]:
+                credit.append((pk, flag, value, self.source_label, self.today, now))
+            if item["financial"] is not None and (known is not None or not self.first_years_written):
+                (financial if known is not None else new_financial).append((pk, self.financial_year, *item["financial"], ChangeSource.IMPORT, now))
+            if item["honors"] is not None:
+                honor_entities.append(pk)
+                kinds, valid_until = item["honors"]
+                honors += [(pk, kind, None, valid_until, ChangeSource.IMPORT, now) for kind in kinds]
+        if connection.vendor == "postgresql":
+            self._history_postgresql(changes, credit, financial, new_financial, honors, honor_entities)
+        else:
+            self._history_generic(changes, credit, financial + new_financial, honors, honor_entities)
+
+    def _history_postgresql(self, changes, credit, financial, new_financial, honors, honor_entities) -> None:
+        columns = ("entity_id", "year") + FINANCIAL_FIELDS + ("source", "updated_at")
+        with connection.cursor() as cursor:
+            if new_financial:  # new entities: no row to conflict with
+                _copy(cursor, FinancialYear._meta.db_table, columns, new_financial)
+            if changes:
+                _copy(cursor, EntityChange._meta.db_table, ("entity_id", "kind", "source", "actor_id", "entity_import_id", "changes", "changed_at"), changes)
+            if credit:
+                _copy(cursor, CreditFlagRecord._meta.db_table, ("entity_id", "flag", "value", "source", "observed_on", "created_at"), credit)
+            if honor_entities:
+                cursor.execute(f"DELETE FROM {Honor._meta.db_table} WHERE source = %s AND entity_id = ANY(%s)", [ChangeSource.IMPORT, honor_entities])
+            if honors:
+                _copy(cursor, Honor._meta.db_table, ("entity_id", "kind", "valid_from", "valid_until", "source", "created_at"), honors)
+            if financial:
+                table = FinancialYear._meta.db_table
+                cursor.execute(f"CREATE TEMP TABLE financial_import_rows ON COMMIT DROP AS SELECT {', '.join(columns)} FROM {table} WITH NO DATA")
+                _copy(cursor, "financial_import_rows", columns, financial)
+                cursor.execute(
+                    f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join(columns)} FROM financial_import_rows "
+                    f"ON CONFLICT (entity_id, year) DO UPDATE SET {', '.join(f'{c} = EXCLUDED.{c}' for c in columns[2:])}"
+                )
+                cursor.execute("DROP TABLE financial_import_rows")
+
+    def _history_generic(self, changes, credit, financial, honors, honor_entities) -> None:
+        EntityChange.objects.bulk_create(
+            [EntityChange(entity_id=c[0], kind=c[1], source=c[2], actor_id=c[3], entity_import_id=c[4], changes=json.loads(c[5])) for c in changes], batch_size=500
+        )
+        CreditFlagRecord.objects.bulk_create([CreditFlagRecord(entity_id=c[0], flag=c[1], value=c[2], source=c[3], observed_on=c[4]) for c in credit], batch_size=500)
+        for start in range(0, len(honor_entities), 500):
+            Honor.objects.filter(source=ChangeSource.IMPORT, entity_id__in=honor_entities[start:start + 500]).delete()
+        Honor.objects.bulk_create([Honor(entity_id=h[0], kind=h[1], valid_from=h[2], valid_until=h[3], source=h[4]) for h in honors], batch_size=500)
+        FinancialYear.objects.bulk_create(
+            [FinancialYear(entity_id=f[0], year=f[1], **dict(zip(FINANCIAL_FIELDS, f[2:-2])), source=f[-2]) for f in financial],
+            batch_size=500, update_conflicts=True, unique_fields=["entity", "year"], update_fields=list(FINANCIAL_FIELDS) + ["source", "updated_at"],
+        )
+
+
+def _release_connections() -> None:
+    """Worker processes never touch the database. Outside a transaction the parent closes its
+    connections before forking so no child even holds the socket (children end with os._exit,
+    which would not close it anyway)."""
+    if not connection.in_atomic_block:
+        connections.close_all()
+
+
+def _combine(results: list[Prepared]) -> Prepared:
+    combined = Prepared()
+    for result in results:
+        combined.rows += result.rows
+        combined.valid += result.valid
+        combined.errors += result.errors
+        combined.rejected_lines |= result.rejected_lines
+        combined.rejected_codes += result.rejected_codes
+    _reject_duplicates(combined)
+    return combined
+
+
+def _reject_duplicates(prepared: Prepared) -> None:
+    """A code repeated in the file is rejected on every occurrence after the first."""
+    uscc_at = POSITION["uscc"]
+    events = [(line, values[uscc_at]) for line, values in prepared.valid] + prepared.rejected_codes
+    events.sort()
+    first: dict[str, int] = {}
+    duplicates: set[int] = set()
+    for line, code in events:
+        seen = first.get(code)
+        if seen is None:
+            first[code] = line
+        else:
+            duplicates.add(line)
+            prepared.errors.append(CellError(line, HEADERS[0], duplicate_message(seen)))
+    if duplicates:
+        prepared.valid = [(line, values) for line, values in prepared.valid if line not in duplicates]
+        prepared.rejected_lines |= duplicates
+    prepared.errors.sort(key=lambda e: (e.line, -1 if e.column is None else _COLUMN_ORDER[e.column]))
+
+
+class _History:
+    """What each created or changed row adds to the history tables."""
+
+    def __init__(self, year: int):
+        self.year = year
+        self.items: list[dict] = []
+
+    def add_new(self, values: tuple) -> None:
+        financial = values[_FINANCIAL_SLICE] if values[POSITION["financial_year"]] is not None else None
+        honors_text = values[POSITION["honors_imported"]]
+        honors = (honors_text.split(","), values[POSITION["honors_imported_valid_until"]]) if honors_text else None
+        if financial is not None or honors is not None:
+            self.items.append({"uscc": values[POSITION["uscc"]], "id": None, "diff": None, "credit": (), "financial": financial, "honors": honors})
+
+    def add(self, old: dict, new: dict, row: tuple) -> None:
+        # a new entity's first values are dated by its creation (created_source, created_at);
+        # later changes of a credit flag get a row with the import as source
+        credit = [(flag, int(row[POSITION[flag]])) for flag in IMPORT_CREDIT_FLAGS if row[POSITION[flag]] is not None and old[flag] != row[POSITION[flag]]]
+        financial = None
+        stated = row[_FINANCIAL_SLICE]
+        if any(v is not None for v in stated):
+            values = tuple(new[f] for f in FINANCIAL_FIELDS) if new["financial_year"] == self.year else stated
+            if old["financial_year"] != self.year or any(old[f] != v for f, v in zip(FINANCIAL_FIELDS, values)):
+                financial = values
+        honors = None
+        if (old["honors_imported"], old["honors_imported_valid_until"]) != (new["honors_imported"], new["honors_imported_valid_until"]):
+            honors = ([k for k in new["honors_imported"].split(",") if k], new["honors_imported_valid_until"])
+        diff = {_DIFF_NAMES.get(c, c): [_plain(old[c]), _plain(new[c])] for c in COLUMNS if old[c] != new[c]}
+        self.items.append({"uscc": new["uscc"], "id": old["id"], "diff": diff, "credit": credit, "financial": financial, "honors": honors})
+
+
+_DIFF_NAMES = {"region_id": "region_code", "industry_id": "industry_code"}
+
+
+def _plain(value):
+    return value.isoformat() if isinstance(value, dt.date) else value
+
+
+# --- COPY (text format) ------------------------------------------------------------------
+
+_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy(cursor, table: str, columns, rows, chunk: int = 50000, free_text: tuple[int, ...] | None = None) -> None:
+    """COPY rows (sequences of Python values) into `table`, in chunks to bound memory.
+    None → \\N; bools and dates in forms PostgreSQL reads (True, 2026-01-31). Strings are
+    escaped; `free_text` names the only positions that may need it (the others hold
+    validated codes), which saves most of the formatting time of a large import."""
+    sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+    escapes = _ESCAPES
+    lines: list[str] = []
+    for values in rows:
+        if free_text is not None:
+            values = list(values)
+            for i in free_text:
+                if values[i] is not None:
+                    values[i] = values[i].translate(escapes)
+            lines.append("\t".join(["\\N" if v is None else v if v.__class__ is str else str(v) for v in values]))
+        else:
+            lines.append("\t".join(["\\N" if v is None else v.translate(escapes) if v.__class__ is str else str(v) for v in values]))
+        if len(lines) >= chunk:
+            cursor.copy_expert(sql, io.StringIO("\n".join(lines) + "\n"))
+            lines = []
+    if lines:
+        cursor.copy_expert(sql, io.StringIO("\n".join(lines) + "\n"))

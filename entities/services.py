@@ -1,0 +1,491 @@
+"""Writes of the entities app: create/update an entity, reveal personal data, record credit
+repairs, and import the regulator's register. Keyword-only, atomic, audited.
+
+Later apps react to entity changes by appending a callable to ENTITY_CHANGED_HOOKS; it is
+called after commit with the ids of the entities created or changed (no signals).
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from entities import derive
+from entities.models import (
+    BOOLEAN_CREDIT_FLAGS,
+    CREDIT_FLAG_LABELS,
+    CREDIT_FLAGS,
+    FINANCIAL_FIELDS,
+    ChangeSource,
+    CreditFlagRecord,
+    CreditRepair,
+    EntityChange,
+    EntityImport,
+    EntityType,
+    FinancialYear,
+    Honor,
+    HonorKind,
+    ImportStatus,
+    MarketEntity,
+    RegisterStatus,
+    TaxStatus,
+    Tier,
+    TierPolicy,
+)
+from entities.personal_data import PERSONAL_FIELDS, masked, may_reveal
+from entities.register_file import Bad, parse_id_number, parse_uscc
+from portal.models import Industry, Region, RegionLevel
+from portal.services import ApplicationError, audit_record
+from portal.tenancy import CHANGE, VIEW, restrict, scope_for
+
+ENTITY_CHANGED_HOOKS: list[Callable[[list[int]], None]] = []
+
+
+def entities_changed(ids: Iterable[int]) -> None:
+    """Call the hooks after the current transaction commits (at once outside one)."""
+    ids = sorted(set(ids))
+    if not ids:
+        return
+
+    def notify():
+        for hook in list(ENTITY_CHANGED_HOOKS):
+            hook(ids)
+
+    transaction.on_commit(notify)
+
+
+# --- who may change what ---------------------------------------------------------------
+
+# what an enterprise user may change on its own entity; everything else is the register's
+ENTERPRISE_EDITABLE = (
+    "address", "fixed_premises", "operator_phone", "operator_nationality", "operator_local_residence",
+    "operator_residence_region_code", "operator_industry_experience_months", "data_shared_with_banks",
+)
+REGISTER_EDITABLE = ENTERPRISE_EDITABLE + (
+    "name", "entity_type", "register_status", "established_on", "region", "township", "industry",
+    "registered_capital", "legal_rep_changed_on", "main_business_changed_on", "operator_name",
+    "operator_id_number", "tier_imported",
+) + CREDIT_FLAGS
+FINANCIAL_INPUT = ("financial_year",) + FINANCIAL_FIELDS
+CREATE_FIELDS = ("uscc",) + REGISTER_EDITABLE + FINANCIAL_INPUT
+# columns compared for the change history (field → label)
+TRACKED = {f.attname: str(f.verbose_name) for f in MarketEntity._meta.concrete_fields if f.name not in ("id", "created_at", "updated_at")}
+
+_CHOICES = {
+    "entity_type": EntityType,
+    "register_status": RegisterStatus,
+    "tax_status": TaxStatus,
+    "tier_imported": Tier,
+}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    return value
+
+
+def _snapshot(entity: MarketEntity) -> dict[str, Any]:
+    return {name: getattr(entity, name) for name in TRACKED}
+
+
+def _diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list]:
+    return {name: [_plain(before.get(name)), _plain(after[name])] for name in after if before.get(name) != after[name]}
+
+
+def _tier_policies() -> list:
+    return [p.as_policy() for p in TierPolicy.objects.all()]
+
+
+def recompute_classification(entity: MarketEntity, *, policies=None, as_of: dt.date | None = None) -> None:
+    facts = {name: getattr(entity, name) for name in ("entity_type", "annual_revenue", "has_tax_record", "tax_status", "social_insurance_headcount", "industry_id", "employees", "total_assets", "tier_imported")}
+    policy = derive.policy_for(policies if policies is not None else _tier_policies(), entity.region_id, as_of or timezone.localdate())
+    for name, value in derive.classification_columns(facts, policy).items():
+        setattr(entity, name, value)
+
+
+# --- validation shared by pages and API -------------------------------------------------
+
+
+def _validate(data: dict[str, Any], *, entity: MarketEntity | None) -> dict[str, Any]:
+    """Domain checks of submitted values (already typed by a form or serializer). Raises
+    ApplicationError with every field's messages; returns the values to set."""
+    errors: dict[str, list[str]] = {}
+    clean: dict[str, Any] = {}
+    today = timezone.localdate()
+
+    def bad(name: str, message: str):
+        errors.setdefault(name, []).append(message)
+
+    for name, value in data.items():
+        if isinstance(value, str):
+            value = value.strip()
+        if name == "uscc":
+            try:
+                value = parse_uscc(value or "")
+            except Bad as exc:
+                bad(name, f"统一社会信用代码{exc}")
+                continue
+            if MarketEntity.objects.filter(uscc=value).exclude(pk=entity.pk if entity else None).exists():
+                bad(name, "该统一社会信用代码已登记")
+                continue
+        elif name == "name":
+            if not value:
+                bad(name, "必填")
+                continue
+        elif name in _CHOICES:
+            if value in (None, ""):
+                if name in ("entity_type", "register_status"):
+                    bad(name, "必填")
+                    continue
+                value = None
+            elif value not in _CHOICES[name].values:
+                bad(name, f"「{value}」不是允许的值")
+                continue
+        elif name == "region":
+            code = getattr(value, "pk", value)
+            region = Region.objects.filter(pk=code, level=RegionLevel.COUNTY).first() if code else None
+            if region is None:
+                bad(name, "应为已知的县级行政区划代码")
+                continue
+            value = region
+        elif name == "township":
+            code = getattr(value, "pk", value)
+            if code:
+                region_code = getattr(data.get("region"), "pk", data.get("region")) or (entity.region_id if entity else None)
+                township = Region.objects.filter(pk=code, level=RegionLevel.TOWNSHIP).first()
+                if township is None:
+                    bad(name, "未知的乡镇(街道)代码")
+                    continue
+                if township.parent_id != region_code:
+                    bad(name, "乡镇(街道)不属于所选县级行政区划")
+                    continue
+                value = township
+            else:
+                value = None
+        elif name == "industry":
+            code = getattr(value, "pk", value)
+            if code:
+                industry = Industry.objects.filter(pk=str(code).strip().upper()).first()
+                if industry is None:
+                    bad(name, "未知的行业代码(GB/T 4754-2017)")
+                    continue
+                value = industry
+            else:
+                value = None
+        elif name == "operator_id_number":
+            if value:
+                try:
+                    value, birth = parse_id_number(value, today)
+                except Bad as exc:
+                    bad(name, f"身份证号{exc}")
+                    continue
+                clean["operator_birth_date"] = birth
+            else:
+                value = None
+                clean["operator_birth_date"] = None
+        elif name == "operator_phone":
+            if value and not (len(value) == 11 and value.isdigit() and value[0] == "1" and value[1] in "3456789"):
+                bad(name, "应为 11 位手机号码")
+                continue
+            value = value or ""
+        elif name == "operator_residence_region_code":
+            if value and not Region.objects.filter(pk=value).exists():
+                bad(name, "未知的行政区划代码")
+                continue
+            value = value or None
+        elif name in ("established_on", "legal_rep_changed_on", "main_business_changed_on"):
+            if value and value > today:
+                bad(name, "日期不能晚于今天")
+                continue
+        elif name in ("registered_capital", "annual_revenue", "total_assets", "net_assets"):
+            if value is not None and value < 0:
+                bad(name, "金额不能为负数")
+                continue
+        elif name in ("employees", "social_insurance_headcount", "operator_industry_experience_months") or name in CREDIT_FLAGS and name not in BOOLEAN_CREDIT_FLAGS:
+            if value is not None and value < 0:
+                bad(name, "不能为负数")
+                continue
+        elif name == "financial_year":
+            if value is not None and not (1990 <= value <= today.year):
+                bad(name, f"年度应在 1990 至 {today.year} 之间")
+                continue
+        clean[name] = value
+
+    consecutive = clean.get("overdue_consecutive_24m", entity.overdue_consecutive_24m if entity else None)
+    total = clean.get("overdue_total_24m", entity.overdue_total_24m if entity else None)
+    if consecutive is not None and total is not None and consecutive > total:
+        bad("overdue_consecutive_24m", "连续逾期期数不能大于累计逾期期数")
+    if any(clean.get(f) is not None for f in FINANCIAL_FIELDS) and clean.get("financial_year") is None:
+        bad("financial_year", "填写财务数据时须填写年度")
+    if errors:
+        raise ApplicationError("输入有误, 请检查标出的字段", field_errors=errors)
+    return clean
+
+
+def editable_fields(*, actor, entity: MarketEntity | None = None) -> tuple[str, ...]:
+    scope = scope_for(actor)
+    if scope is None:
+        return ()
+    if scope.is_platform_admin:
+        return REGISTER_EDITABLE + FINANCIAL_INPUT
+    from entities.restrictions import REGISTER_KEEPERS
+
+    if scope.role in REGISTER_KEEPERS:
+        return REGISTER_EDITABLE + FINANCIAL_INPUT
+    if scope.is_enterprise and entity is not None and entity.organisation_id == scope.organisation_id:
+        return ENTERPRISE_EDITABLE
+    return ()
+
+
+def _source_for(actor) -> str:
+    scope = scope_for(actor)
+    return ChangeSource.ENTERPRISE if scope and scope.is_enterprise else ChangeSource.REGULATOR
+
+
+def _credit_source(actor) -> str:
+    scope = scope_for(actor)
+    label = ChangeSource(_source_for(actor)).label
+    return f"{label}: {actor.get_full_name() or actor.username}"[:128] if scope else label
+
+
+def _apply_financials(entity: MarketEntity, values: dict[str, Any], source: str) -> None:
+    year = values.pop("financial_year", None)
+    stated = {f: values.pop(f) for f in FINANCIAL_FIELDS if f in values}
+    if year is None or not stated:
+        return
+    record, _ = FinancialYear.objects.get_or_create(entity=entity, year=year, defaults={"source": source})
+    for name, value in stated.items():
+        setattr(record, name, value)
+    record.source = source
+    record.save()
+    if entity.financial_year is None or year >= entity.financial_year:
+        entity.financial_year = year
+        for name in FINANCIAL_FIELDS:
+            setattr(entity, name, getattr(record, name))
+
+
+def _record_credit(entity: MarketEntity, before: dict[str, Any], *, source: str, on: dt.date) -> None:
+    records = [
+        CreditFlagRecord(entity=entity, flag=flag, value=None if getattr(entity, flag) is None else int(getattr(entity, flag)), source=source, observed_on=on)
+        for flag in CREDIT_FLAGS
+        if getattr(entity, flag) != before.get(flag)
+    ]
+    CreditFlagRecord.objects.bulk_create(records)
+
+
+@transaction.atomic
+def entity_create(*, actor, data: dict[str, Any], organisation=None, request=None) -> MarketEntity:
+    allowed = editable_fields(actor=actor)
+    if not allowed:
+        raise ApplicationError("没有权限登记经营主体", code="permission_denied")
+    unknown = set(data) - set(CREATE_FIELDS)
+    if unknown:
+        raise ApplicationError("含有不能填写的字段", field_errors={f: ["不能填写此字段"] for f in sorted(unknown)})
+    required = {"uscc": "统一社会信用代码", "name": "名称", "entity_type": "主体类型", "region": "行政区划"}
+    missing = {f: ["必填"] for f in required if data.get(f) in (None, "")}
+    if missing:
+        raise ApplicationError("输入有误, 请检查标出的字段", field_errors=missing)
+    data.setdefault("register_status", RegisterStatus.ACTIVE)
+    clean = _validate(data, entity=None)
+    scope = scope_for(actor)
+    if not scope.is_platform_admin and scope.region_prefix and not clean["region"].pk.startswith(scope.region_prefix):
+        raise ApplicationError("输入有误", field_errors={"region": ["不在本机构管辖范围内"]})
+    entity = MarketEntity(organisation=organisation)
+    source = _source_for(actor)
+    for name, value in clean.items():
+        if name not in FINANCIAL_INPUT:
+            setattr(entity, name, value)
+    entity.save()
+    _apply_financials(entity, {k: v for k, v in clean.items() if k in FINANCIAL_INPUT}, source)
+    recompute_classification(entity)
+    entity.save()
+    _record_credit(entity, {}, source=_credit_source(actor), on=timezone.localdate())
+    EntityChange.objects.create(entity=entity, kind=EntityChange.Kind.CREATED, source=source, actor=actor, changes=_diff({}, _snapshot(entity)))
+    audit_record(actor=actor, action="entity.create", obj=entity, after={"uscc": entity.uscc, "name": entity.name}, request=request)
+    entities_changed([entity.pk])
+    return entity
+
+
+@transaction.atomic
+def entity_update(*, actor, entity: MarketEntity, data: dict[str, Any], request=None) -> MarketEntity:
+    entity = restrict(MarketEntity.objects.select_for_update(), actor, CHANGE).filter(pk=entity.pk).first()
+    if entity is None:
+        raise ApplicationError("没有权限修改该经营主体", code="permission_denied")
+    allowed = set(editable_fields(actor=actor, entity=entity))
+    refused = sorted(set(data) - allowed)
+    if refused:
+        raise ApplicationError(
+            "含有无权修改的字段: 登记信息只能通过名录库导入或由监管部门修改",
+            field_errors={f: ["无权修改此字段(登记信息只能通过名录库导入或由监管部门修改)"] for f in refused},
+        )
+    clean = _validate(data, entity=entity)
+    before = _snapshot(entity)
+    source = _source_for(actor)
+    for name, value in clean.items():
+        if name not in FINANCIAL_INPUT:
+            setattr(entity, name, value)
+    _apply_financials(entity, {k: v for k, v in clean.items() if k in FINANCIAL_INPUT}, source)
+    recompute_classification(entity)
+    changes = _diff(before, _snapshot(entity))
+    if not changes:
+        return entity
+    entity.save(update_fields=[MarketEntity._meta.get_field(name).name for name in changes] + ["updated_at"])
+    _record_credit(entity, before, source=_credit_source(actor), on=timezone.localdate())
+    EntityChange.objects.create(entity=entity, kind=EntityChange.Kind.UPDATED, source=source, actor=actor, changes=changes)
+    shown = {k: ([masked(k, v[0]), masked(k, v[1])] if k in PERSONAL_FIELDS else v) for k, v in changes.items()}
+    audit_record(actor=actor, action="entity.update", obj=entity, before={k: v[0] for k, v in shown.items()}, after={k: v[1] for k, v in shown.items()}, request=request)
+    entities_changed([entity.pk])
+    return entity
+
+
+@transaction.atomic
+def entity_reveal_personal_data(*, actor, entity: MarketEntity, field: str, request=None) -> str:
+    """The clear value of an operator's ID or phone number, for roles that need it; audited."""
+    if field not in PERSONAL_FIELDS:
+        raise ApplicationError("输入有误", field_errors={"field": ["只能显示身份证号或手机号"]})
+    if not may_reveal(scope_for(actor)) or not restrict(MarketEntity.objects.all(), actor, VIEW).filter(pk=entity.pk).exists():
+        raise ApplicationError("没有权限查看该个人信息", code="permission_denied")
+    audit_record(actor=actor, action="entity.reveal_personal_data", obj=entity, after={"field": field, "label": PERSONAL_FIELDS[field]}, request=request)
+    return getattr(entity, field) or ""
+
+
+@transaction.atomic
+def credit_repair_record(*, actor, entity: MarketEntity, item: str, repaired_on: dt.date, repaired_by: str, flag: str = "", note: str = "", request=None) -> CreditRepair:
+    """Record a 信用修复; when it names a credit flag, the flag is cleared with a history row."""
+    entity = restrict(MarketEntity.objects.select_for_update(), actor, CHANGE).filter(pk=entity.pk).first()
+    scope = scope_for(actor)
+    if entity is None or scope is None or scope.is_enterprise:
+        raise ApplicationError("没有权限登记信用修复", code="permission_denied")
+    errors = {}
+    if not item.strip():
+        errors["item"] = ["必填"]
+    if not repaired_by.strip():
+        errors["repaired_by"] = ["必填"]
+    if repaired_on is None or repaired_on > timezone.localdate():
+        errors["repaired_on"] = ["修复日期不能为空或晚于今天"]
+    if flag and flag not in CREDIT_FLAGS:
+        errors["flag"] = ["未知的信用项"]
+    if errors:
+        raise ApplicationError("输入有误, 请检查标出的字段", field_errors=errors)
+    repair = CreditRepair.objects.create(entity=entity, item=item.strip(), flag=flag, repaired_on=repaired_on, repaired_by=repaired_by.strip(), note=note.strip(), recorded_by=actor)
+    if flag:
+        before = _snapshot(entity)
+        setattr(entity, flag, False if flag in BOOLEAN_CREDIT_FLAGS else 0)
+        changes = _diff(before, _snapshot(entity))
+        if changes:
+            entity.save(update_fields=[flag, "updated_at"])
+            CreditFlagRecord.objects.create(entity=entity, flag=flag, value=0, source=f"信用修复: {repair.repaired_by}"[:128], observed_on=repaired_on)
+            EntityChange.objects.create(entity=entity, kind=EntityChange.Kind.UPDATED, source=ChangeSource.REGULATOR, actor=actor, changes=changes)
+    audit_record(actor=actor, action="entity.credit_repair", obj=entity, after={"item": repair.item, "flag": flag, "label": CREDIT_FLAG_LABELS.get(flag, "")}, request=request)
+    entities_changed([entity.pk])
+    return repair
+
+
+@transaction.atomic
+def honor_grant(*, actor, entity: MarketEntity, kind: str, valid_until: dt.date, valid_from: dt.date | None = None) -> Honor:
+    entity = restrict(MarketEntity.objects.select_for_update(), actor, CHANGE).filter(pk=entity.pk).first()
+    scope = scope_for(actor)
+    if entity is None or scope is None or scope.is_enterprise:
+        raise ApplicationError("没有权限认定名特优新", code="permission_denied")
+    if kind not in HonorKind.values:
+        raise ApplicationError("输入有误", field_errors={"kind": ["未知的称号"]})
+    if valid_from and valid_until < valid_from:
+        raise ApplicationError("输入有误", field_errors={"valid_until": ["有效期至不能早于有效期自"]})
+    honor = Honor.objects.create(entity=entity, kind=kind, valid_from=valid_from, valid_until=valid_until, source=ChangeSource.REGULATOR)
+    audit_record(actor=actor, action="entity.honor_grant", obj=entity, after={"kind": kind, "valid_until": valid_until.isoformat()})
+    entities_changed([entity.pk])
+    return honor
+
+
+def tier_policy_recompute(*, province_code: str) -> int:
+    """Recompute tier_computed/tier of a province's entities after its policy changed."""
+    from entities.restrictions import region_range_q
+
+    policies = _tier_policies()
+    changed: list[int] = []
+    queryset = MarketEntity.objects.filter(region_range_q(province_code[:2])).only(
+        "id", "region", "entity_type", "annual_revenue", "has_tax_record", "tax_status", "social_insurance_headcount",
+        "industry", "employees", "total_assets", "tier_imported", "tier_computed", "tier", "size_class",
+    )
+    batch = []
+    for entity in queryset.iterator(chunk_size=5000):
+        before = (entity.tier_computed, entity.tier, entity.size_class)
+        recompute_classification(entity, policies=policies)
+        if (entity.tier_computed, entity.tier, entity.size_class) != before:
+            batch.append(entity)
+        if len(batch) >= 2000:
+            MarketEntity.objects.bulk_update(batch, ["tier_computed", "tier", "size_class"])
+            changed += [e.pk for e in batch]
+            batch = []
+    if batch:
+        MarketEntity.objects.bulk_update(batch, ["tier_computed", "tier", "size_class"])
+        changed += [e.pk for e in batch]
+    entities_changed(changed)
+    return len(changed)
+
+
+# --- register import --------------------------------------------------------------------
+
+
+def entity_import_submit(*, actor, file_name: str, content: bytes, request=None) -> EntityImport:
+    """Store an uploaded register file and queue its import (after commit)."""
+    from entities.restrictions import REGISTER_KEEPERS
+
+    scope = scope_for(actor)
+    if scope is None or not (scope.is_platform_admin or scope.role in REGISTER_KEEPERS):
+        raise ApplicationError("没有权限导入名录库", code="permission_denied")
+    if not content:
+        raise ApplicationError("请选择要导入的文件", field_errors={"file": ["文件为空"]})
+    with transaction.atomic():
+        entity_import = EntityImport.objects.create(
+            uploaded_by=actor,
+            organisation_id=scope.organisation_id,
+            region_prefix="" if scope.is_platform_admin else (scope.region_prefix or ""),
+            file_name=file_name[:255],
+            content=content,
+        )
+        audit_record(actor=actor, action="entity.import_submit", obj=entity_import, after={"file_name": entity_import.file_name, "bytes": len(content)}, request=request)
+        from entities.tasks import run_entity_import
+
+        transaction.on_commit(lambda: run_entity_import.delay(entity_import.pk))
+    return entity_import
+
+
+def entity_import_run(*, entity_import_id: int) -> dict:
+    """Run a stored import (idempotent: a finished import is not run twice)."""
+    from entities.register_import import RegisterImport
+
+    # the writes are one transaction, so an import whose worker died may simply run again
+    stale = timezone.now() - dt.timedelta(minutes=30)
+    claimed = (
+        EntityImport.objects.filter(pk=entity_import_id)
+        .filter(Q(status=ImportStatus.PENDING) | Q(status=ImportStatus.RUNNING, started_at__lt=stale))
+        .update(status=ImportStatus.RUNNING, started_at=timezone.now())
+    )
+    entity_import = EntityImport.objects.get(pk=entity_import_id)
+    if not claimed:
+        return entity_import_summary(entity_import)
+    job = RegisterImport(
+        content=bytes(entity_import.content),
+        file_name=entity_import.file_name,
+        actor=entity_import.uploaded_by,
+        region_prefix=entity_import.region_prefix,
+        entity_import=entity_import,
+    )
+    return job.run()
+
+
+def entity_import_summary(entity_import: EntityImport) -> dict:
+    return {
+        "rows": entity_import.rows,
+        "created": entity_import.created,
+        "updated": entity_import.updated,
+        "unchanged": entity_import.unchanged,
+        "rejected": entity_import.rejected,
+        "errors": entity_import.errors,
+    }

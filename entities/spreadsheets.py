@@ -1,0 +1,105 @@
+"""XLSX/CSV files of the entities app: the register template, an import's error report and
+the (masked) entity export."""
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable
+
+from openpyxl import Workbook
+from openpyxl.styles import Font
+
+from entities.register_file import HEADERS, REQUIRED
+
+EXAMPLE_ROW = [
+    "91110000600037341L", "泽州县金辉小吃店", "个体工商户", "存续", "2019-03-01", "140525", "6210", "是", "850000", "", "",
+    "3", "2", "小规模纳税人", "是", "成长型", "特色", "2027-06-30", "陈金辉", "140525198501011237", "13812345678", "否", "0", "0",
+]
+RULES = [
+    ("统一社会信用代码", "必填; 18 位, 末位为校验码(GB 32100-2015); 同一文件内不得重复; 已存在的代码按本行更新"),
+    ("名称", "必填; 不超过 200 字"),
+    ("主体类型", "必填; 个体工商户 | 小微企业 | 农民专业合作社 | 家庭农场"),
+    ("登记状态", "必填; 存续 | 经营异常 | 吊销未注销 | 注销"),
+    ("成立日期", "YYYY-MM-DD, 不得晚于今天"),
+    ("行政区划代码", "必填; 6 位县级行政区划代码(GB/T 2260), 须在本机构管辖范围内"),
+    ("行业代码", "GB/T 4754-2017: 门类字母或 2-4 位代码"),
+    ("经营场所固定", "是 | 否"),
+    ("年营业收入 / 资产总额 / 净资产", "整数元, 不含小数、千分位或单位, 不得为负数"),
+    ("从业人数 / 参保人数", "非负整数"),
+    ("纳税人类型", "一般纳税人 | 小规模纳税人 | 无"),
+    ("有纳税记录 / 失信被执行人", "是 | 否"),
+    ("分型", "生存型 | 成长型 | 发展型, 或留空(未标记)"),
+    ("名特优新", "知名 | 特色 | 优质 | 新兴, 多个用、分隔, 或留空(不在名单); 填写时须填写有效期至"),
+    ("经营者身份证号", "18 位居民身份证号码, 末位为校验码"),
+    ("经营者手机号", "11 位手机号码"),
+    ("近两年连续逾期期数 / 近两年累计逾期期数", "非负整数; 连续期数不大于累计期数"),
+    ("空白单元格", "表示未知, 不是 0; 更新已有主体时保留原值(分型、名特优新除外: 留空表示不在名单)"),
+]
+
+
+def _bold_header(sheet, headers: Iterable[str]) -> None:
+    sheet.append(list(headers))
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+
+
+def _save(workbook: Workbook) -> bytes:
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def template_xlsx() -> bytes:
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "名录库"
+    _bold_header(sheet, HEADERS)
+    sheet.append(EXAMPLE_ROW)
+    for column in sheet.columns:
+        sheet.column_dimensions[column[0].column_letter].width = max(12, len(str(column[0].value)) * 2 + 2)
+        for cell in column:
+            cell.number_format = "@"  # text: keeps codes and leading zeros as typed
+    notes = workbook.create_sheet("填写说明")
+    _bold_header(notes, ["列", "规则"])
+    for row in RULES:
+        notes.append(list(row))
+    notes.append(["必填列", "、".join(h for h in HEADERS if h in REQUIRED)])
+    notes.column_dimensions["A"].width = 36
+    notes.column_dimensions["B"].width = 100
+    return _save(workbook)
+
+
+def template_csv() -> bytes:
+    import csv
+
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\r\n")
+    writer.writerow(HEADERS)
+    writer.writerow(EXAMPLE_ROW)
+    return ("\ufeff" + text.getvalue()).encode("utf-8")
+
+
+def errors_xlsx(errors: list[dict], *, file_name: str) -> bytes:
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "错误报告"
+    _bold_header(sheet, ["行号", "列", "错误说明"])
+    for error in errors:
+        sheet.append([error["line"], error["column"] or "(整行)", error["message"]])
+    sheet.column_dimensions["B"].width = 22
+    sheet.column_dimensions["C"].width = 80
+    info = workbook.create_sheet("导入文件")
+    info.append(["文件名", file_name])
+    info.append(["错误数", len(errors)])
+    return _save(workbook)
+
+
+EXPORT_HEADERS = ["统一社会信用代码", "名称", "主体类型", "登记状态", "成立日期", "行政区划", "行业", "年营业收入(元)", "分型", "企业划型", "经营者", "经营者手机号(脱敏)", "不良信用"]
+
+
+def entities_xlsx(rows: Iterable[list]) -> bytes:
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("经营主体")
+    sheet.append(EXPORT_HEADERS)
+    for row in rows:
+        sheet.append(row)
+    return _save(workbook)

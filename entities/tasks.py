@@ -1,0 +1,20 @@
+from celery import shared_task
+
+
+@shared_task(name="entities.tasks.run_entity_import", acks_late=True)
+def run_entity_import(entity_import_id: int) -> dict:
+    """Runs a stored register import; a redelivered task finds it claimed and does nothing."""
+    from entities.register_file import RegisterFileError
+    from entities.services import entity_import_run
+
+    try:
+        return entity_import_run(entity_import_id=entity_import_id)
+    except RegisterFileError as exc:
+        return {"error": str(exc)}
+
+
+@shared_task(name="entities.tasks.recompute_tiers")
+def recompute_tiers(province_code: str) -> int:
+    from entities.services import tier_policy_recompute
+
+    return tier_policy_recompute(province_code=province_code)

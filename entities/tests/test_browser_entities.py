@@ -1,0 +1,105 @@
+"""Entity search → detail (with the audited reveal) and the register import's progress, in
+Chromium through the real pages."""
+import pytest
+from playwright.sync_api import Page, expect
+
+from entities.factories import MarketEntityFactory
+from entities.models import EntityImport
+from entities.tests.register_files import csv_bytes, good_row
+from portal.factories import TEST_PASSWORD, user_with_role
+from portal.models import AuditEvent, Region, RegionLevel, Role
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def login(page: Page, base: str, username: str):
+    page.goto(f"{base}/accounts/login/")
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码").fill(TEST_PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    expect(page.get_by_test_id("current-user")).to_be_attached()
+
+
+def test_search_with_filters_then_open_the_entity_and_reveal_the_id_number(live_server, page: Page, artifacts_dir):
+    # given a task-force user of 泽州县, a township, and entities of two tiers
+    user = user_with_role(Role.TASK_FORCE_STAFF, username="browser-staff")
+    Region.objects.create(code="140525108", name="巴公镇", level=RegionLevel.TOWNSHIP, parent_id="140525")
+    MarketEntityFactory(name="泽州县巴公镇生存型小店", township_id="140525108")
+    target = MarketEntityFactory(
+        name="泽州县巴公镇金辉小吃店", township_id="140525108", industry_id="6210", annual_revenue=850_000, has_tax_record=True,
+        tax_status="small_scale_taxpayer", social_insurance_headcount=2, employees=3, tier="growth", tier_computed="growth",
+        tier_imported="growth", operator_id_number="140525198501011237",
+    )
+    base = live_server.url
+    login(page, base, user.username)
+
+    # when he picks the county, then a township (loaded for that county), the tier, and searches
+    page.goto(f"{base}/entities/")
+    expect(page.get_by_test_id("page-title")).to_have_text("经营主体")
+    page.get_by_label("行政区划").select_option("140525")
+    expect(page.locator("#township-select option[value='140525108']")).to_be_attached()
+    page.get_by_label("乡镇(街道)").select_option("140525108")
+    page.get_by_label("分型", exact=True).select_option("growth")
+    page.get_by_role("button", name="查询").click()
+
+    # then only the growth-tier entity is listed; he opens it
+    table = page.get_by_test_id("entity-table")
+    expect(table).to_contain_text("泽州县巴公镇金辉小吃店")
+    expect(table).not_to_contain_text("生存型小店")
+    page.screenshot(path=str(artifacts_dir / "entities-search.png"), full_page=True)
+    table.get_by_role("link", name="泽州县巴公镇金辉小吃店").click()
+
+    # the page explains the classification, and shows the ID number masked
+    expect(page.get_by_test_id("entity-name")).to_have_text("泽州县巴公镇金辉小吃店")
+    expect(page.get_by_test_id("tier-explanation")).to_contain_text("成长型: 有纳税记录, 年营业收入 85 万元, 参保 2 人")
+    expect(page.get_by_test_id("size-explanation")).to_contain_text("餐饮业")
+    expect(page.get_by_test_id("masked-operator_id_number")).to_have_text("1405**********1237")
+
+    # when he presses 显示, the number appears and the reveal is audited
+    page.get_by_test_id("reveal-operator_id_number").click()
+    expect(page.get_by_test_id("revealed")).to_have_text("140525198501011237")
+    page.screenshot(path=str(artifacts_dir / "entities-detail.png"), full_page=True)
+    assert AuditEvent.objects.filter(action="entity.reveal_personal_data", object_id=str(target.pk), actor=user).count() == 1
+
+
+def test_the_entity_list_fits_a_phone(live_server, page: Page):
+    user = user_with_role(Role.TASK_FORCE_STAFF, username="browser-phone-staff")
+    MarketEntityFactory.create_batch(5)
+    page.set_viewport_size({"width": 375, "height": 740})
+    login(page, live_server.url, user.username)
+    page.goto(f"{live_server.url}/entities/")
+    expect(page.get_by_test_id("entity-table")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+
+
+@pytest.mark.worker
+def test_uploading_a_register_file_shows_progress_then_the_result(live_server, page: Page, artifacts_dir, tmp_path):
+    # given a task-force user and a register file of 40 good rows and 1 bad row
+    user = user_with_role(Role.TASK_FORCE_STAFF, username="browser-importer")
+    rows = [good_row(n) for n in range(1, 41)] + [good_row(99, 年营业收入="-1")]
+    path = tmp_path / "泽州县名录库.csv"
+    path.write_bytes(csv_bytes(rows, bom=True))
+    base = live_server.url
+    login(page, base, user.username)
+
+    # when he uploads it on the import page
+    page.goto(f"{base}/entities/imports/")
+    expect(page.get_by_test_id("page-title")).to_have_text("名录库导入")
+    page.get_by_label("名录库文件(CSV UTF-8 或 XLSX)").set_input_files(str(path))
+    page.get_by_role("button", name="上传并导入").click()
+
+    # then the import page shows a progress bar that the worker's progress fills, then the summary
+    progress = page.get_by_test_id("import-progress")
+    expect(progress).to_be_visible()
+    expect(progress.locator("progress")).to_be_attached()
+    expect(page.get_by_test_id("import-status")).to_have_text("已完成", timeout=60_000)
+    expect(page.get_by_test_id("import-created")).to_have_text("40")
+    expect(page.get_by_test_id("import-rejected")).to_have_text("1")
+    assert page.locator("progress").get_attribute("value") == "100"
+    page.screenshot(path=str(artifacts_dir / "entities-import.png"), full_page=True)
+
+    # and the error report downloads as xlsx
+    with page.expect_download() as download:
+        page.get_by_test_id("error-report").click()
+    assert download.value.suggested_filename.endswith("errors.xlsx")
+    assert EntityImport.objects.get().uploaded_by == user

@@ -1,0 +1,21 @@
+from django.urls import path
+
+from entities import views
+
+app_name = "entities"
+
+urlpatterns = [
+    path("", views.EntityListView.as_view(), name="entity_list"),
+    path("export.xlsx", views.EntityExportView.as_view(), name="entity_export"),
+    path("townships/", views.TownshipOptionsView.as_view(), name="township_options"),
+    path("mine/", views.MyEntityView.as_view(), name="my_entity"),
+    path("<int:pk>/", views.EntityDetailView.as_view(), name="entity_detail"),
+    path("<int:pk>/edit/", views.EntityEditView.as_view(), name="entity_edit"),
+    path("<int:pk>/reveal/", views.EntityRevealView.as_view(), name="entity_reveal"),
+    path("<int:pk>/credit-repairs/", views.CreditRepairCreateView.as_view(), name="credit_repair"),
+    path("imports/", views.EntityImportListView.as_view(), name="import_list"),
+    path("imports/template/", views.RegisterTemplateView.as_view(), name="import_template"),
+    path("imports/<int:pk>/", views.EntityImportDetailView.as_view(), name="import_detail"),
+    path("imports/<int:pk>/progress/", views.EntityImportProgressView.as_view(), name="import_progress"),
+    path("imports/<int:pk>/errors.xlsx", views.EntityImportErrorsView.as_view(), name="import_errors"),
+]
