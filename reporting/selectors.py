@@ -1,0 +1,706 @@
+"""Reads of reporting, each restricted to what the actor may see and aggregated in SQL.
+
+The figures follow reporting.kpis (the definitions and their reference implementation);
+here they are computed set-based in PostgreSQL from the ledger rows
+(`matching.ledger.ledger_queryset`, so the scope is exactly the ledger export's) and their
+events up to the as-of moment, with the deadline clocks' due moments for timeliness."""
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from decimal import Decimal
+
+from django.db import connection, transaction
+from django.db.models import Count, Exists, ExpressionWrapper, F, IntegerField, Max, OuterRef, QuerySet, Sum
+from django.db.models.functions import ExtractMonth, ExtractYear
+from django.utils import timezone
+
+from entities.restrictions import region_range_q
+from matching import ledger
+from matching.models import Declaration, DeclarationBank, Recommendation, Visit, WorkflowEvent
+from portal.models import Region, RegionLevel
+from portal.services import ApplicationError
+from portal.tenancy import VIEW, Scope, restrict, scope_for
+from products.models import Bank, BankBranch
+from reporting import kpis
+from reporting.models import BankPeriodReport, DeclarationFact, FactWatermark, LedgerFact, ScheduledReport, Target, TargetMetric
+
+REPORT_KEYS = ("region", "bank", "branch", "period", "date_from", "date_to")
+DIMENSIONS = ("county", "city", "bank", "branch", "month")
+
+
+class SystemActor:
+    """The actor of scheduled jobs and the export command: sees everything, like a platform
+    administrator, without being a user row (nothing is audited in its name)."""
+
+    is_authenticated = True
+    is_anonymous = False
+    is_active = True
+    is_superuser = True
+    pk = id = None
+    username = "system"
+    _portal_scope = Scope(0, None, None, None, None, "", None, None, True)
+
+    def get_full_name(self):
+        return "系统"
+
+
+SYSTEM = SystemActor()
+
+
+# --- a cache of computed figures, valid while the data is unchanged ----------------------------------
+
+NOW_TTL = 60  # as-of-now figures also move with the clock (a due moment passing): at most a minute old
+PAST_TTL = 24 * 3600
+
+
+def data_version() -> str:
+    """Changes whenever anything the figures read changes: a new event (every workflow write
+    records one, the deadline scan too), a new visit, a provisional due date recomputed, the
+    index rebuilt."""
+    from matching.models import DeadlineClock
+
+    newest_event = WorkflowEvent.objects.aggregate(m=Max("id"))["m"]
+    newest_visit = Visit.objects.aggregate(m=Max("id"))["m"]
+    provisional = DeadlineClock.objects.filter(provisional=True).count()
+    mark = FactWatermark.objects.filter(name="ledger").values_list("generation", flat=True).first()
+    return f"{newest_event}:{newest_visit}:{provisional}:{mark}"
+
+
+def _cached(kind: str, user, q: ReportQuery, extra: tuple, compute):
+    import hashlib
+
+    from django.core.cache import cache
+
+    scope = scope_for(user)
+    who = (getattr(user, "pk", None), scope.role if scope else None, scope.organisation_path if scope else "",
+           scope.region_prefix if scope else None, scope.is_platform_admin if scope else False)
+    moment = q.as_of.isoformat() if q.as_of_given else "now"
+    raw = repr((kind, who, q.filters, moment, extra, data_version()))
+    key = "reporting:" + hashlib.sha1(raw.encode()).hexdigest()
+    value = cache.get(key)
+    if value is None:
+        value = compute()
+        cache.set(key, value, PAST_TTL if q.as_of_given else NOW_TTL)
+    else:
+        # the answer was computed through the restriction for this very scope; say so to the coverage spy
+        restrict(LedgerFact.objects.none(), user)
+    return value
+
+
+# --- the query: scope, period, as-of ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReportQuery:
+    filters: ledger.LedgerFilters
+    as_of: dt.datetime
+    as_of_given: bool = False
+
+    @property
+    def period_label(self) -> str:
+        f = self.filters
+        if f.period:
+            return _period_label(f.period)
+        if f.date_from or f.date_to:
+            return f"{f.date_from or '…'} 至 {f.date_to or '…'}"
+        return "全部"
+
+    @property
+    def year(self) -> int:
+        f = self.filters
+        if f.date_to:
+            return f.date_to.year
+        return timezone.localtime(self.as_of).year
+
+    def params(self) -> dict[str, str]:
+        """The query as URL parameters (for links to downloads and the API)."""
+        f = self.filters
+        out = {"region": f.region, "bank": f.bank, "branch": str(f.branch or ""), "period": f.period}
+        if not f.period:
+            out.update(date_from=f.date_from.isoformat() if f.date_from else "", date_to=f.date_to.isoformat() if f.date_to else "")
+        if self.as_of_given:
+            out["as_of"] = timezone.localtime(self.as_of).date().isoformat()
+        return {k: v for k, v in out.items() if v}
+
+
+def _period_label(period: str) -> str:
+    start, end = ledger.period_range(period)
+    if "Q" in period.upper():
+        return f"{start.year}年第{(start.month - 1) // 3 + 1}季度"
+    if start.month == 1 and end.month == 12:
+        return f"{start.year}年"
+    return f"{start.year}年{start.month}月"
+
+
+def _first(params: Mapping, key: str) -> str:
+    value = params.get(key, "") if params else ""
+    if isinstance(value, (list, tuple)):
+        value = value[0] if value else ""
+    return str(value or "").strip()
+
+
+def end_of_local_day(day: dt.date) -> dt.datetime:
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.max), timezone.get_default_timezone())
+
+
+def parse_as_of(text: str) -> dt.datetime:
+    """"YYYY-MM-DD" (the end of that day) or an ISO moment; never later than now."""
+    text = text.strip()
+    try:
+        moment = end_of_local_day(dt.date.fromisoformat(text)) if len(text) == 10 else dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise ApplicationError("统计时点格式应为 YYYY-MM-DD", field_errors={"as_of": ["统计时点格式应为 YYYY-MM-DD"]}) from None
+    if timezone.is_naive(moment):
+        moment = timezone.make_aware(moment, timezone.get_default_timezone())
+    return min(moment, timezone.now())
+
+
+def parse_query(params: Mapping | None, *, default_period: str | None = None) -> ReportQuery:
+    """Scope, period and as-of moment from request parameters; bad values → ApplicationError
+    with Chinese field errors."""
+    params = params or {}
+    subset = {k: _first(params, k) for k in REPORT_KEYS if _first(params, k)}
+    if default_period and not any(subset.get(k) for k in ("period", "date_from", "date_to")):
+        subset["period"] = default_period
+    errors: dict[str, list[str]] = {}
+    filters = None
+    try:
+        filters = ledger.parse_filters(subset)
+    except ApplicationError as error:
+        errors.update(error.field_errors or {"period": [error.message]})
+    as_of, given = timezone.now(), False
+    text = _first(params, "as_of")
+    if text:
+        try:
+            as_of, given = parse_as_of(text), True
+        except ApplicationError as error:
+            errors.update(error.field_errors)
+    if errors:
+        raise ApplicationError(next(iter(errors.values()))[0], field_errors=errors)
+    return ReportQuery(filters=filters, as_of=as_of, as_of_given=given)
+
+
+def current_year_period() -> str:
+    return str(timezone.localdate().year)
+
+
+# --- the ledger as of a moment, aggregated ------------------------------------------------------------
+
+# The figures at the moment p.t, as conditions on the index row (kpis.state_as_of in SQL;
+# portable to SQLite). A moment compared with NULL is unknown, never true, so "recorded by t"
+# is simply `x <= p.t`. Amounts are summed as double precision: exact for whole 元 below
+# 9×10^15, and much cheaper than numeric.
+_CONDITIONS = {
+    "c": "contacted_at <= p.t",
+    "a": "approved_at <= p.t",
+    "fl": "approved_at <= p.t AND is_first_loan",
+    "dany": "first_disbursed_at <= p.t",
+    "rm": "removed_at <= p.t",
+    "ls": "NOT (removed_at <= p.t) OR removed_at IS NULL",
+    "lc": "(removed_at IS NULL OR removed_at > p.t) AND contacted_at <= p.t",
+    "le": "(removed_at IS NULL OR removed_at > p.t) AND (declined_at IS NULL OR declined_at > p.t)",
+    "lcr": "(removed_at IS NULL OR removed_at > p.t) AND approved_at <= p.t",
+    "lnf": "(removed_at IS NULL OR removed_at > p.t) AND approved_at <= p.t AND (not_drawn_at IS NULL OR not_drawn_at > p.t)",
+    "ld": "(removed_at IS NULL OR removed_at > p.t) AND first_disbursed_at <= p.t",
+}
+_LONG = f"term_months > {kpis.MEDIUM_LONG_TERM_MONTHS}"
+_REAL = "DOUBLE PRECISION"
+# 户 fields (distinct county + entity with the condition on one of its rows) → condition key
+ENTITY_FLAGS = {
+    "recommended": None, "contacted": "c", "credited": "a", "first_loans": "fl", "disbursed": "dany", "removed": "rm",
+    "list_entities": "ls", "list_contacted": "lc", "list_eligible": "le", "list_credited": "lcr",
+    "list_need_funds": "lnf", "list_disbursed": "ld",
+}
+# rows by bank / branch / month count these 户 fields in 笔
+ROW_COUNTED = ("contacted", "credited", "first_loans", "disbursed", "removed", "list_entities", "list_contacted",
+               "list_eligible", "list_credited", "list_need_funds", "list_disbursed")
+# 笔 / 元 fields: (aggregate, condition or None)
+ROW_SUMS = {
+    "rows": ("count(*)", None),
+    "need_amount": (f"sum(CAST(need_amount AS {_REAL}))", None),
+    "credited_rows": ("count(*)", "approved_at <= p.t"),
+    "credit_amount": (f"sum(CAST(credit_amount AS {_REAL}))", "approved_at <= p.t"),
+    "credit_loans": ("count(*)", "approved_at <= p.t AND is_credit_loan"),
+    "credit_loan_amount": (f"sum(CAST(credit_amount AS {_REAL}))", "approved_at <= p.t AND is_credit_loan"),
+    "medium_long": ("count(*)", f"approved_at <= p.t AND {_LONG}"),
+    "medium_long_amount": (f"sum(CAST(credit_amount AS {_REAL}))", f"approved_at <= p.t AND {_LONG}"),
+    "rate_sum": (f"sum(CAST(rate_percent AS {_REAL}))", "approved_at <= p.t"),
+    "rate_weighted_sum": (f"sum(CAST(rate_percent AS {_REAL}) * credit_amount)", "approved_at <= p.t"),
+    # rows whose last drawdown was recorded by t; the partly drawn ones are added separately
+    "disbursed_amount": (f"sum(CAST(disbursed_total AS {_REAL}))", "last_disbursed_at <= p.t"),
+    "disbursements": ("sum(disbursement_count)", "last_disbursed_at <= p.t"),
+    "declined_rows": ("count(*)", "declined_at <= p.t"),
+    # a clock is answered on time, answered late, or open past its due moment while listed
+    "feedback_answered": ("count(*)", "feedback_due_at IS NOT NULL AND feedback_at <= p.t"),
+    "feedback_on_time": ("count(*)", "feedback_at <= p.t AND coalesce(feedback_satisfied_at, feedback_at) <= feedback_due_at"),
+    "feedback_open_late": ("count(*)", "(feedback_at IS NULL OR feedback_at > p.t) AND feedback_due_at < p.t "
+                                       "AND (removed_at IS NULL OR removed_at > p.t OR removed_at > feedback_due_at)"),
+    "decision_answered": ("count(*)", "decision_due_at IS NOT NULL AND materials_at <= p.t AND decision_at <= p.t"),
+    "decision_on_time": ("count(*)", "materials_at <= p.t AND decision_at <= p.t "
+                                     "AND coalesce(decision_satisfied_at, decision_at) <= decision_due_at"),
+    "decision_open_late": ("count(*)", "materials_at <= p.t AND (decision_at IS NULL OR decision_at > p.t) AND decision_due_at < p.t "
+                                       "AND (removed_at IS NULL OR removed_at > p.t OR removed_at > decision_due_at)"),
+    "rated": ("count(*)", "rated_at <= p.t"),
+    "score_sum": ("sum(score)", "rated_at <= p.t"),
+}
+_KEYS = ("region", "bank_id", "branch_id", "pushed_month")
+_FACT_COLUMNS = (
+    "need_amount", "contacted_at", "feedback_at", "materials_at", "decision_at", "approved_at", "declined_at", "not_drawn_at",
+    "removed_at", "rated_at", "credit_amount", "rate_percent", "term_months", "is_credit_loan", "is_first_loan", "score",
+    "disbursed_total", "disbursement_count", "first_disbursed_at", "last_disbursed_at", "feedback_due_at",
+    "feedback_satisfied_at", "decision_due_at", "decision_satisfied_at",
+)
+
+
+def facts_queryset(user, q: ReportQuery) -> QuerySet[LedgerFact]:
+    """The index rows of the ledger rows of the query: the same scope as
+    `matching.ledger.ledger_queryset` (restriction and filters), pushed by the as-of moment."""
+    from reporting import facts
+
+    facts.sync()
+    f = q.filters
+    qs = restrict(LedgerFact.objects.all(), user, VIEW)
+    if f.region:
+        qs = qs.filter(region_range_q(f.region, "region"))
+    if f.bank:
+        qs = qs.filter(bank_id__in=Bank.objects.filter(code=f.bank).values("pk"))
+    if f.branch:
+        path = BankBranch.objects.filter(pk=f.branch).values_list("organisation__path", flat=True).first()
+        qs = qs.filter(branch_path__startswith=path) if path else qs.none()
+    if f.date_from:
+        qs = qs.filter(pushed_at__gte=ledger._local_midnight(f.date_from))
+    if f.date_to:
+        qs = qs.filter(pushed_at__lt=ledger._local_midnight(f.date_to + dt.timedelta(days=1)))
+    return qs.filter(pushed_at__lte=q.as_of).order_by()
+
+
+def _run(sql: str, params: list) -> list[dict]:
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # reporting statements: hash their groups in memory; JIT compilation costs more than it saves here
+            cursor.execute("SET LOCAL work_mem = '64MB'; SET LOCAL jit = off")
+        cursor.execute(sql, params)
+        names = [c[0] for c in cursor.description]
+        return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+
+def _moment_param(moment: dt.datetime) -> tuple[str, object]:
+    if connection.vendor == "postgresql":
+        return "CAST(%s AS TIMESTAMP WITH TIME ZONE)", moment
+    return "%s", connection.ops.adapt_datetimefield_value(moment)
+
+
+def _aggregate(expr: str, condition: str | None) -> str:
+    return f"{expr} FILTER (WHERE {condition})" if condition else expr
+
+
+def figures(user, q: ReportQuery, dims: Sequence[str] = ()) -> dict[str, dict[str, kpis.Figures]]:
+    """The figures of the query (see _figures), from the cache while the data is unchanged."""
+    dims = tuple(d for d in DIMENSIONS if d in dims)
+    return _cached("figures", user, q, dims, lambda: _figures(user, q, dims))
+
+
+def _figures(user, q: ReportQuery, dims: Sequence[str] = ()) -> dict[str, dict[str, kpis.Figures]]:
+    """{"total": {"": Figures}, "county": {code: Figures}, "city": …, "bank": {bank id: Figures},
+    "branch": {branch id: …}, "month": {"YYYY-MM": Figures}} for the requested dimensions.
+
+    户 counts distinct (county, entity) pairs: a county's row counts its entities and the
+    total adds the counties up. Rows by bank, branch and month count 笔 (ledger rows) in the
+    户 fields instead, as an entity pushed to two banks belongs to both.
+
+    Three set-based statements over the index: the sums per (county, bank, branch, month),
+    rolled up here; the entity flags per county; the drawdowns of rows only partly drawn by
+    the moment."""
+    dims = [d for d in DIMENSIONS if d in dims]
+    base_sql, base_params = facts_queryset(user, q).values("recommendation_id", "entity_id", *_KEYS, *_FACT_COLUMNS).query.sql_with_params()
+    moment_sql, moment = _moment_param(q.as_of)
+    source = f"(SELECT {moment_sql} AS t) p CROSS JOIN ({base_sql}) b"
+    params = [moment, *base_params]
+    keys = ", ".join(_KEYS)
+
+    sums = [_aggregate(expr, cond) + f" AS {name}" for name, (expr, cond) in ROW_SUMS.items()]
+    sums += [_aggregate("count(*)", _CONDITIONS[ENTITY_FLAGS[name]]) + f" AS {name}" for name in ROW_COUNTED]
+    columns = list(ROW_SUMS) + list(ROW_COUNTED)
+    b_keys = ", ".join(f"b.{k}" for k in _KEYS)
+    # drawdowns of rows only partly drawn by the moment, from the ledger's drawdown rows
+    partial = [f"sum(x.amount) AS disbursed_amount" if c == "disbursed_amount" else "count(*) AS disbursements"
+               if c == "disbursements" else f"NULL AS {c}" for c in columns]
+    rollups = " UNION ALL ".join(
+        f"SELECT '{dim}' AS dim, CAST({key} AS TEXT) AS key, {', '.join(f'sum({c}) AS {c}' for c in columns)} FROM g GROUP BY {key}"
+        for dim, key in (("county", "region"), ("bank", "bank_id"), ("branch", "branch_id"), ("month", "pushed_month"))
+        if dim == "county" or dim in dims
+    )
+    sql = f"""
+        WITH g AS MATERIALIZED (
+            SELECT {keys}, {', '.join(sums)} FROM {source} GROUP BY {keys}
+            UNION ALL
+            SELECT {b_keys}, {', '.join(partial)}
+            FROM {source} JOIN matching_disbursement x ON x.recommendation_id = b.recommendation_id AND x.created_at <= p.t
+            WHERE b.first_disbursed_at <= p.t AND b.last_disbursed_at > p.t
+            GROUP BY {b_keys}
+        )
+        {rollups}"""
+    rolled = _run(sql, params + params)
+
+    flags = [(name, key) for name, key in ENTITY_FLAGS.items() if key]
+    if connection.vendor == "postgresql":
+        # one bit per condition, or-ed over the entity's rows
+        mask = " + ".join(f"(CASE WHEN {_CONDITIONS[key]} THEN {1 << i} ELSE 0 END)" for i, (_, key) in enumerate(flags))
+        inner = f"SELECT region, entity_id, bit_or({mask}) AS m FROM {source} GROUP BY region, entity_id"
+        counts = ", ".join(["count(*) AS recommended"] + [f"count(*) FILTER (WHERE m & {1 << i} > 0) AS {name}" for i, (name, _) in enumerate(flags)])
+    else:
+        inner = "SELECT region, entity_id, " + ", ".join(
+            f"max(CASE WHEN {_CONDITIONS[key]} THEN 1 ELSE 0 END) AS {key}" for _, key in flags) + f" FROM {source} GROUP BY region, entity_id"
+        counts = ", ".join(["count(*) AS recommended"] + [f"sum({key}) AS {name}" for name, key in flags])
+    entities = _run(f"SELECT region, {counts} FROM ({inner}) l1 GROUP BY region", params)
+
+    rollups_by_dim: dict[str, dict[str, kpis.Figures]] = {d: {} for d in ("county", "bank", "branch", "month")}
+    for row in rolled:
+        dim, key = row.pop("dim"), str(row.pop("key"))
+        if "rows" in row:
+            row["recommended"] = row["rows"]
+        fig = kpis.Figures.from_row(row)
+        fig.feedback_late = int(row.get("feedback_answered") or 0) - fig.feedback_on_time + int(row.get("feedback_open_late") or 0)
+        fig.feedback_determined = fig.feedback_on_time + fig.feedback_late
+        fig.decision_late = int(row.get("decision_answered") or 0) - fig.decision_on_time + int(row.get("decision_open_late") or 0)
+        fig.decision_determined = fig.decision_on_time + fig.decision_late
+        rollups_by_dim[dim][_month_key(key) if dim == "month" else key] = fig
+    rollups = rollups_by_dim
+    # county rows count entities (distinct county + entity) in their 户 fields
+    for row in entities:
+        fig = rollups["county"].setdefault(str(row["region"]), kpis.Figures())
+        for name in ENTITY_FLAGS:
+            setattr(fig, name, int(row[name] or 0))
+    total = kpis.Figures()
+    cities: dict[str, kpis.Figures] = defaultdict(kpis.Figures)
+    for code, fig in rollups["county"].items():
+        total.add(fig)
+        cities[code[:4] + "00"].add(fig)
+    out: dict[str, dict[str, kpis.Figures]] = {"total": {"": total}}
+    for dim in dims:
+        out[dim] = dict(cities) if dim == "city" else dict(rollups[dim])
+    return out
+
+
+def _month_key(value) -> str:
+    value = str(value)  # YYYYMM
+    return f"{value[:4]}-{value[4:6]}"
+
+
+# --- visits and declarations of the period -----------------------------------------------------------
+
+
+def _local_range(q: ReportQuery) -> tuple[dt.datetime | None, dt.datetime]:
+    f = q.filters
+    start = ledger._local_midnight(f.date_from) if f.date_from else None
+    end = q.as_of
+    if f.date_to:
+        end = min(end, ledger._local_midnight(f.date_to + dt.timedelta(days=1)) - dt.timedelta(microseconds=1))
+    return start, end
+
+
+def _distinct_per_county(qs: QuerySet, region_field: str, amount_field: str | None = None) -> list[dict]:
+    """(county, entity) pairs per county — a hash aggregation in two steps, much cheaper than
+    COUNT(DISTINCT) per group."""
+    inner = qs.order_by().values(region_field, "entity_id")
+    inner = inner.annotate(amount=Sum(amount_field)) if amount_field else inner.annotate(n=Count("pk"))
+    sql, params = inner.query.sql_with_params()
+    amount = ", sum(amount) AS amount" if amount_field else ""
+    return _run(f"SELECT {region_field} AS region, count(*) AS n{amount} FROM ({sql}) pairs GROUP BY {region_field}", list(params))
+
+
+def _declarations_in_scope(user) -> QuerySet[DeclarationFact]:
+    """The declaration index rows the user may see: a mechanism's region directly (what
+    matching.restrictions.declaration_q says for government roles), else through restrict()."""
+    scope = scope_for(user)
+    facts = DeclarationFact.objects.all()
+    if scope and scope.is_platform_admin:
+        restrict(Declaration.objects.none(), user)
+        return facts
+    if scope and scope.is_government and scope.region_prefix:
+        restrict(Declaration.objects.none(), user)
+        return facts.filter(region_range_q(scope.region_prefix, "region"))
+    return facts.filter(declaration__in=restrict(Declaration.objects.all(), user).values("pk"))
+
+
+def activity(user, q: ReportQuery) -> dict[str, dict]:
+    return _cached("activity", user, q, (), lambda: _activity(user, q))
+
+
+def _activity(user, q: ReportQuery) -> dict[str, dict]:
+    """Visited and declared entities (户, distinct county + entity) and declared amounts of the
+    period by county: {county: {"visited", "declared", "declared_amount"}}. Empty where they
+    do not apply (a branch filter, a bank's own view). A declaration counts in the period of
+    its first submission."""
+    f = q.filters
+    scope = scope_for(user)
+    if f.branch or (scope and scope.is_bank):
+        return {}
+    start, end = _local_range(q)
+    out: dict[str, dict] = defaultdict(lambda: {"visited": 0, "declared": 0, "declared_amount": 0})
+    if not f.bank:
+        visits = restrict(Visit.objects.all(), user).filter(created_at__lte=end, visited_on__lte=timezone.localtime(end).date())
+        if f.date_from:
+            visits = visits.filter(visited_on__gte=f.date_from)
+        if f.region:
+            visits = visits.filter(region_range_q(f.region, "region_id"))
+        for row in _distinct_per_county(visits, "region_id"):
+            out[row["region"]]["visited"] = row["n"]
+    declarations = _declarations_in_scope(user).filter(submitted_at__isnull=False, submitted_at__lte=end)
+    if start:
+        declarations = declarations.filter(submitted_at__gte=start)
+    if f.region:
+        declarations = declarations.filter(region_range_q(f.region, "region"))
+    if f.bank:
+        declarations = declarations.filter(Exists(DeclarationBank.objects.filter(declaration_id=OuterRef("pk"), bank__code=f.bank)))
+    for row in _distinct_per_county(declarations, "region", "amount"):
+        out[row["region"]].update(declared=row["n"], declared_amount=int(row["amount"] or 0))
+    return dict(out)
+
+
+def figures_with_activity(user, q: ReportQuery, dims: Sequence[str] = ()) -> dict[str, dict[str, kpis.Figures]]:
+    """figures() with visited / declared filled into the total, county and city rows."""
+    result = figures(user, q, dims)
+    scope = scope_for(user)
+    if q.filters.branch or (scope and scope.is_bank):
+        return result
+    act = activity(user, q)
+    rows = {"total": {"": kpis.Figures(visited=0 if not q.filters.bank else None, declared=0, declared_amount=0)}}
+    for county, values in act.items():
+        for dim, key in (("total", ""), ("county", county), ("city", county[:4] + "00")):
+            target = rows.setdefault(dim, {}).setdefault(key, kpis.Figures(visited=0 if not q.filters.bank else None, declared=0, declared_amount=0))
+            if not q.filters.bank:
+                target.visited += values["visited"]
+            target.declared += values["declared"]
+            target.declared_amount += values["declared_amount"]
+    for dim in ("total", "county", "city"):
+        if dim not in result:
+            continue
+        for key, values in rows.get(dim, {}).items():
+            fig = result[dim].setdefault(key, kpis.Figures())
+            fig.visited, fig.declared, fig.declared_amount = values.visited, values.declared, values.declared_amount
+        for fig in result[dim].values():
+            if fig.declared is None:
+                fig.visited, fig.declared, fig.declared_amount = (0 if not q.filters.bank else None), 0, 0
+    return result
+
+
+# --- names ------------------------------------------------------------------------------------------------
+
+
+def region_names(codes) -> dict[str, str]:
+    return dict(Region.objects.filter(code__in=list(codes)).values_list("code", "name"))
+
+
+def bank_names(ids) -> dict[str, str]:
+    return {str(pk): name for pk, name in Bank.objects.filter(pk__in=[int(i) for i in ids if str(i).isdigit()]).values_list("pk", "name")}
+
+
+def branch_names(ids) -> dict[str, str]:
+    return {str(pk): name for pk, name in BankBranch.objects.filter(pk__in=[int(i) for i in ids if str(i).isdigit()]).values_list("pk", "name")}
+
+
+def scope_region_prefix(user, q: ReportQuery) -> str:
+    """The region prefix the figures cover: the filter, else the actor's region, else Shanxi-wide ("")."""
+    if q.filters.region:
+        return q.filters.region
+    scope = scope_for(user)
+    return (scope.region_prefix if scope and scope.is_government else "") or ""
+
+
+def scope_region_code(prefix: str) -> str | None:
+    if not prefix:
+        return None
+    return prefix.ljust(6, "0")
+
+
+def region_choices(user) -> list[tuple[str, str]]:
+    """Regions the actor may filter by: his region and what lies below it (province, cities,
+    counties), or the regions with ledger rows for banks and administrators."""
+    scope = scope_for(user)
+    if scope and scope.is_government and scope.region_prefix:
+        qs = Region.objects.filter(region_range_q(scope.region_prefix, "code")).exclude(level=RegionLevel.TOWNSHIP)
+        if len(scope.region_prefix) < 6:
+            qs = qs | Region.objects.filter(code=scope.region_prefix.ljust(6, "0"))
+    else:
+        counties = set(restrict(Recommendation.objects.all(), user).order_by().values_list("region_id", flat=True).distinct())
+        codes = counties | {c[:4] + "00" for c in counties} | {c[:2] + "0000" for c in counties}
+        qs = Region.objects.filter(code__in=codes)
+    return [(r.code, ("　" * {"province": 0, "city": 1}.get(r.level, 2)) + r.name) for r in qs.order_by("code")]
+
+
+def bank_choices(user) -> list[tuple[str, str]]:
+    scope = scope_for(user)
+    if scope and scope.is_bank:
+        root = scope.organisation_path.strip("/").split("/")[0] if scope.organisation_path else None
+        return list(Bank.objects.filter(organisation_id=root).values_list("code", "name")) if root else []
+    return list(Bank.objects.order_by("name").values_list("code", "name"))
+
+
+def branch_choices(user) -> list[tuple[int, str]]:
+    scope = scope_for(user)
+    if not scope or not scope.is_bank:
+        return []
+    return list(
+        BankBranch.objects.filter(organisation__path__startswith=scope.organisation_path)
+        .order_by("organisation__path").values_list("pk", "name")
+    )
+
+
+# --- bank-reported figures (一高一提一降, 无还本续贷) ----------------------------------------------------------
+
+
+def bank_report_list(*, user, params: Mapping | None = None) -> QuerySet[BankPeriodReport]:
+    qs = restrict(BankPeriodReport.objects.select_related("bank", "branch", "region", "submitted_by"), user).filter(is_current=True)
+    params = params or {}
+    if _first(params, "bank"):
+        qs = qs.filter(bank__code=_first(params, "bank"))
+    if _first(params, "period"):
+        try:
+            start, end = ledger.period_range(_first(params, "period"))
+        except ValueError:
+            raise ApplicationError("期间格式应为 YYYY、YYYY-MM 或 YYYY-Qn", field_errors={"period": ["期间格式错误"]}) from None
+        qs = qs.filter(period__gte=start, period__lte=end)
+    return qs.order_by("-period", "bank__name", "branch__name")
+
+
+def _reports_as_of(user, q: ReportQuery, start: dt.date, end: dt.date) -> QuerySet[BankPeriodReport]:
+    """The version of each branch's monthly figures current at the as-of moment."""
+    f = q.filters
+    qs = restrict(BankPeriodReport.objects.all(), user).filter(period__gte=start, period__lte=end, submitted_at__lte=q.as_of)
+    if f.region:
+        qs = qs.filter(region_range_q(f.region, "region_id"))
+    if f.bank:
+        qs = qs.filter(bank__code=f.bank)
+    if f.branch:
+        path = BankBranch.objects.filter(pk=f.branch).values_list("organisation__path", flat=True).first()
+        qs = qs.filter(branch__organisation__path__startswith=path) if path else qs.none()
+    return qs.order_by("branch_id", "period", "-submitted_at").distinct("branch_id", "period")
+
+
+def monthly_balances(user, q: ReportQuery, start: dt.date, end: dt.date, *, by: str | None = None) -> dict[str, list[kpis.Balances]]:
+    """Per month in [start, end] (first days), the sums of the reported figures over the scope,
+    optionally split by "bank"; {"": [...]} without a split."""
+    latest = _reports_as_of(user, q, start, end)
+    rows = (
+        BankPeriodReport.objects.filter(pk__in=latest.values("pk"))
+        .values("period", *(["bank_id"] if by == "bank" else []))
+        .annotate(
+            sb=Sum("small_business_balance"), all=Sum("all_loans_balance"), credit=Sum("credit_loan_balance"),
+            rate_w=Sum(F("average_rate") * F("small_business_balance")), rc=Sum("renewals_count"), ra=Sum("renewals_amount"),
+            rb=Sum("renewal_balance"), n=Count("id"),
+        )
+        .order_by("period")
+    )
+    out: dict[str, list[kpis.Balances]] = defaultdict(list)
+    for r in rows:
+        key = str(r.get("bank_id", "")) if by == "bank" else ""
+        out[key].append(kpis.Balances(
+            month=r["period"], small_business=r["sb"] or 0, all_loans=r["all"] or 0, credit_loans=r["credit"] or 0,
+            rate_weighted=Decimal(r["rate_w"] or 0), renewals_count=r["rc"] or 0, renewals_amount=r["ra"] or 0,
+            renewal_balance=r["rb"] or 0, reporters=r["n"],
+        ))
+    return dict(out)
+
+
+def _month_floor(day: dt.date) -> dt.date:
+    return day.replace(day=1)
+
+
+def _period_months(q: ReportQuery) -> tuple[dt.date, dt.date]:
+    f = q.filters
+    as_of_day = timezone.localtime(q.as_of).date()
+    end = min(f.date_to or as_of_day, as_of_day)
+    start = f.date_from or dt.date(end.year, 1, 1)
+    return _month_floor(start), _month_floor(end)
+
+
+def one_high(user, q: ReportQuery) -> dict:
+    """一高一提一降 of the period: the monthly trend since the previous year-end and the verdicts."""
+    start, end = _period_months(q)
+    base_month = dt.date(start.year - 1, 12, 1)
+    series = monthly_balances(user, q, base_month, end).get("", [])
+    base = next((b for b in series if b.month == base_month), None)
+    months = [b for b in series if b.month >= start]
+    latest = months[-1] if months else None
+    return {
+        "trend": kpis.one_high_trend(months, base),
+        "base_month": base_month.strftime("%Y-%m"),
+        "has_base": base is not None,
+        "verdict": kpis.one_high_verdict(latest, base, months[0] if months else None),
+        "latest": kpis.one_high_trend([latest], base)[0] if latest else None,
+    }
+
+
+def renewals(user, q: ReportQuery) -> list[dict]:
+    """无还本续贷 by bank over the period: count and amount (sums of the months) and the balance
+    at the period's last reported month."""
+    start, end = _period_months(q)
+    by_bank = monthly_balances(user, q, start, end, by="bank")
+    names = bank_names(by_bank.keys())
+    rows = []
+    for bank_id, months in by_bank.items():
+        last = months[-1]
+        rows.append({
+            "bank_id": bank_id, "name": names.get(bank_id, bank_id),
+            "renewals_count": sum(m.renewals_count for m in months), "renewals_amount": sum(m.renewals_amount for m in months),
+            "renewal_balance": last.renewal_balance, "small_business": last.small_business, "last_month": last.month.strftime("%Y-%m"),
+        })
+    return sorted(rows, key=lambda r: (-r["renewals_amount"], r["name"]))
+
+
+# --- targets ------------------------------------------------------------------------------------------------
+
+
+def target_list(*, user) -> QuerySet[Target]:
+    return restrict(Target.objects.select_related("region", "set_by"), user).order_by("region_id", "-year", "metric")
+
+
+def targets_progress(user, q: ReportQuery, total: kpis.Figures | None = None) -> list[dict]:
+    """Targets of the scope's region for the period's year with the actual figure so far."""
+    code = scope_region_code(scope_region_prefix(user, q)) or "140000"
+    year = q.year
+    targets = list(restrict(Target.objects.filter(region_id=code, year=year), user))
+    if not targets:
+        return []
+    region_q = replace(q, filters=replace(q.filters, region=code.rstrip("0") if code.endswith("0000") else code[:4] if code.endswith("00") else code))
+    year_q = replace(region_q, filters=replace(region_q.filters, period=str(year), date_from=dt.date(year, 1, 1), date_to=dt.date(year, 12, 31)))
+    out = []
+    for target in targets:
+        actual = None
+        if target.metric in (TargetMetric.SME_NET_INCREASE, TargetMetric.CREDIT_LOAN_SHARE):
+            trend = one_high(user, year_q)
+            latest, base_ok = trend["latest"], trend["has_base"]
+            if latest:
+                if target.metric == TargetMetric.CREDIT_LOAN_SHARE:
+                    actual = latest["credit_loan_share"]
+                elif base_ok:
+                    base = monthly_balances(user, year_q, dt.date(year - 1, 12, 1), dt.date(year - 1, 12, 1)).get("", [])
+                    actual = latest["small_business"] - base[0].small_business if base else None
+        else:
+            fig = total if total is not None and q.filters.period == str(year) and not q.filters.bank else figures(user, year_q)["total"][""]
+            actual = fig.credit_amount if target.metric == TargetMetric.CREDITED_AMOUNT else fig.disbursed_amount
+        percent_metric = target.metric == TargetMetric.CREDIT_LOAN_SHARE
+        out.append({
+            "metric": target.metric, "label": target.get_metric_display().replace("(元)", "").replace("(%)", ""),
+            "region": target.region.name, "year": year, "target": float(target.value), "actual": float(actual) if actual is not None else None,
+            "unit": "%" if percent_metric else "万元",
+            "target_display": f"{target.value:.1f}%" if percent_metric else f"{kpis.wan(target.value):,.2f} 万元",
+            "actual_display": ("—" if actual is None else f"{actual:.1f}%" if percent_metric else f"{kpis.wan(actual):,.2f} 万元"),
+            "progress": kpis.target_progress(target.value, actual), "note": target.note,
+        })
+    return out
+
+
+# --- scheduled reports -----------------------------------------------------------------------------------
+
+
+def scheduled_report_list(*, user) -> QuerySet[ScheduledReport]:
+    return restrict(ScheduledReport.objects.select_related("organisation", "region"), user).order_by("-created_at", "-id")
+
+
+def scheduled_report_get(*, user, pk: int) -> ScheduledReport | None:
+    return scheduled_report_list(user=user).filter(pk=pk).first()

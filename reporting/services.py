@@ -1,0 +1,252 @@
+"""Writes of reporting: bank-reported period figures, targets, and the weekly scheduled
+成效统计表 (built, stored, mailed). Keyword-only, atomic, audited."""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+from decimal import Decimal, InvalidOperation
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.mail import EmailMessage
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from portal.models import Membership, Organisation, OrganisationKind, Region, Role
+from portal.services import ApplicationError, audit_record
+from portal.tenancy import scope_for
+from products.models import BankBranch
+from reporting.models import PERCENT_METRICS, BankPeriodReport, ReportKind, ScheduledReport, Target, TargetMetric
+
+log = logging.getLogger(__name__)
+
+REPORT_FIELDS = {
+    # field: (label, kind) — kind "yuan" (integer 元), "count", "rate" (percent, 3 decimals)
+    "small_business_balance": ("普惠型小微企业贷款余额", "yuan"),
+    "all_loans_balance": ("各项贷款余额", "yuan"),
+    "credit_loan_balance": ("小微企业信用贷款余额", "yuan"),
+    "average_rate": ("普惠型小微企业贷款平均利率", "rate"),
+    "renewals_count": ("当月无还本续贷笔数", "count"),
+    "renewals_amount": ("当月无还本续贷金额", "yuan"),
+    "renewal_balance": ("无还本续贷余额", "yuan"),
+}
+MECHANISM_KINDS = (OrganisationKind.PROVINCE_MECHANISM, OrganisationKind.CITY_MECHANISM, OrganisationKind.COUNTY_MECHANISM)
+MECHANISM_ROLES = (Role.PROVINCE_REGULATOR, Role.CITY_REGULATOR, Role.CONVENER)
+_MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
+
+
+def parse_month(value) -> dt.date:
+    if isinstance(value, dt.date):
+        return value.replace(day=1)
+    m = _MONTH.match(str(value or "").strip())
+    if not m or not 1 <= int(m[2]) <= 12:
+        raise ApplicationError("报送月份格式应为 YYYY-MM", field_errors={"period": ["报送月份格式应为 YYYY-MM(如 2026-03)"]})
+    return dt.date(int(m[1]), int(m[2]), 1)
+
+
+def _clean_figures(values: dict) -> dict:
+    errors: dict[str, list[str]] = {}
+    clean = {}
+    for name, (label, kind) in REPORT_FIELDS.items():
+        raw = values.get(name)
+        if raw in (None, ""):
+            if name in ("renewals_count", "renewals_amount", "renewal_balance"):
+                clean[name] = 0
+                continue
+            errors[name] = [f"请填写{label}"]
+            continue
+        try:
+            number = Decimal(str(raw))
+        except InvalidOperation:
+            errors[name] = [f"{label}应为数字"]
+            continue
+        if number < 0:
+            errors[name] = [f"{label}不能为负数"]
+            continue
+        if kind == "rate":
+            if number >= 36:
+                errors[name] = [f"{label}应在 0% 至 36% 之间"]
+                continue
+            clean[name] = number.quantize(Decimal("0.001"))
+        elif number != number.to_integral_value():
+            errors[name] = [f"{label}应为整数(金额单位: 元)" if kind == "yuan" else f"{label}应为整数"]
+        else:
+            clean[name] = int(number)
+    if not errors:
+        if clean["credit_loan_balance"] > clean["small_business_balance"]:
+            errors["credit_loan_balance"] = ["信用贷款余额不能大于普惠型小微企业贷款余额"]
+        if clean["small_business_balance"] > clean["all_loans_balance"]:
+            errors["small_business_balance"] = ["普惠型小微企业贷款余额不能大于各项贷款余额"]
+    if errors:
+        raise ApplicationError(next(iter(errors.values()))[0], field_errors=errors)
+    return clean
+
+
+def reportable_branches(actor):
+    """The branches a bank administrator reports for: his own and those below it."""
+    scope = scope_for(actor)
+    if scope is None:
+        return BankBranch.objects.none()
+    if scope.is_platform_admin:
+        return BankBranch.objects.all()
+    if scope.role != Role.BANK_ADMIN:
+        return BankBranch.objects.none()
+    return BankBranch.objects.filter(organisation__path__startswith=scope.organisation_path)
+
+
+@transaction.atomic
+def bank_report_submit(*, actor, branch_id: int, period, note: str = "", **figures) -> BankPeriodReport:
+    """报送 one month's figures for a branch. A resubmission replaces the current figures
+    (the old row is kept, no longer current). A month is reported once per bank line: not
+    by a branch and also by a branch above or below it (the sums would count it twice)."""
+    scope = scope_for(actor)
+    if scope is None or not (scope.is_platform_admin or scope.role == Role.BANK_ADMIN):
+        raise ApplicationError("只有银行管理员可以报送", code="permission_denied")
+    branch = reportable_branches(actor).select_related("organisation", "bank").filter(pk=branch_id).first()
+    if branch is None:
+        raise ApplicationError("只能为本机构或下级机构报送", field_errors={"branch": ["无效的报送机构"]})
+    month = parse_month(period)
+    if month > timezone.localdate().replace(day=1):
+        raise ApplicationError("不能报送未来月份", field_errors={"period": ["不能报送未来月份"]})
+    values = _clean_figures(figures)
+    path = branch.organisation.path
+    clash = (
+        BankPeriodReport.objects.filter(bank=branch.bank, period=month, is_current=True)
+        .exclude(branch=branch).select_related("branch__organisation")
+    )
+    for other in clash:
+        other_path = other.branch.organisation.path
+        if other_path.startswith(path) or path.startswith(other_path):
+            raise ApplicationError(
+                f"{month:%Y-%m} 已由{other.branch.name}报送, 上下级机构不能重复报送同一月份",
+                field_errors={"branch": ["上下级机构已报送该月份"]}, code="conflict",
+            )
+    previous = BankPeriodReport.objects.select_for_update().filter(branch=branch, period=month, is_current=True).first()
+    if previous is not None:
+        previous.is_current = False
+        previous.save(update_fields=["is_current"])
+    try:
+        report = BankPeriodReport.objects.create(
+            bank=branch.bank, branch=branch, region_id=branch.region_id, period=month, note=note[:255],
+            submitted_by=actor, submitted_at=timezone.now(), is_current=True, **values,
+        )
+    except IntegrityError:
+        raise ApplicationError("该月份正在被他人报送, 请刷新后重试", code="conflict") from None
+    audit_record(
+        actor=actor, action="reporting.bank_report", obj=report,
+        before={k: str(getattr(previous, k)) for k in REPORT_FIELDS} if previous else None,
+        after={"period": f"{month:%Y-%m}", **{k: str(v) for k, v in values.items()}},
+    )
+    return report
+
+
+@transaction.atomic
+def target_set(*, actor, region_code: str, year: int, metric: str, value, note: str = "") -> Target:
+    scope = scope_for(actor)
+    if scope is None or not scope.is_platform_admin:
+        raise ApplicationError("只有平台管理员可以设定目标", code="permission_denied")
+    errors: dict[str, list[str]] = {}
+    region = Region.objects.filter(code=str(region_code).strip()).first()
+    if region is None:
+        errors["region"] = ["未知的行政区划代码"]
+    try:
+        year = int(year)
+        if not 2000 <= year <= 2100:
+            raise ValueError
+    except (TypeError, ValueError):
+        errors["year"] = ["年度应为 2000 至 2100 之间的整数"]
+    if metric not in TargetMetric.values:
+        errors["metric"] = ["未知的指标"]
+    try:
+        number = Decimal(str(value))
+        if number <= 0 or (metric in PERCENT_METRICS and number > 100):
+            raise InvalidOperation
+    except InvalidOperation:
+        errors["value"] = ["目标值应为正数(占比不超过 100)"]
+    if errors:
+        raise ApplicationError(next(iter(errors.values()))[0], field_errors=errors)
+    before = Target.objects.filter(region=region, year=year, metric=metric).values("value", "note").first()
+    target, _ = Target.objects.update_or_create(
+        region=region, year=year, metric=metric, defaults={"value": number, "note": note[:255], "set_by": actor}
+    )
+    audit_record(actor=actor, action="reporting.target_set", obj=target,
+                 before={k: str(v) for k, v in before.items()} if before else None, after={"value": str(number), "note": note})
+    return target
+
+
+# --- the weekly 成效统计表 ----------------------------------------------------------------------------
+
+
+def iso_week(moment: dt.datetime) -> str:
+    year, week, _ = timezone.localtime(moment).isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def mechanisms():
+    return Organisation.objects.filter(kind__in=MECHANISM_KINDS, is_active=True, region__isnull=False).order_by("path")
+
+
+def mechanism_recipients(organisation: Organisation) -> list[str]:
+    """E-mail addresses of the mechanism's administrators (regulators, conveners)."""
+    emails = (
+        Membership.objects.filter(organisation=organisation, role__in=MECHANISM_ROLES, user__is_active=True)
+        .exclude(user__email="").values_list("user__email", flat=True)
+    )
+    return sorted(set(emails))
+
+
+def scheduled_report_build(*, organisation_id: int, now: dt.datetime | None = None) -> ScheduledReport | None:
+    """Build, store and mail one mechanism's 成效统计表 for the year to date (this week's; a
+    second run in the same week finds it and does nothing)."""
+    from reporting import exports, selectors
+
+    now = now or timezone.now()
+    organisation = Organisation.objects.select_related("region").get(pk=organisation_id)
+    week = iso_week(now)
+    if ScheduledReport.objects.filter(organisation=organisation, kind=ReportKind.EFFECTIVENESS, week=week).exists():
+        return None
+    year = timezone.localtime(now).year
+    prefix = organisation.region.scope_prefix
+    q = selectors.parse_query({"region": prefix, "period": str(year)})
+    q = selectors.ReportQuery(filters=q.filters, as_of=now, as_of_given=True)
+    content = exports.effectiveness_xlsx(selectors.SYSTEM, q, by="county", unit=organisation.name)
+    filename = f"成效统计表_{organisation.region.name}_{week}.xlsx"
+    try:
+        with transaction.atomic():
+            report = ScheduledReport(
+                organisation=organisation, region=organisation.region, kind=ReportKind.EFFECTIVENESS, week=week,
+                period=str(year), as_of=now, filename=filename, size=len(content), recipients=mechanism_recipients(organisation),
+            )
+            report.file.save(f"{organisation.pk}-{week}.xlsx", ContentFile(content), save=False)
+            report.save()
+    except IntegrityError:  # built meanwhile by a concurrent run
+        return None
+    transaction.on_commit(lambda: scheduled_report_mail(report_id=report.pk))
+    return report
+
+
+def scheduled_report_mail(*, report_id: int) -> bool:
+    """Mail a stored report to its recipients once (claimed by a conditional update)."""
+    claimed = ScheduledReport.objects.filter(pk=report_id, emailed_at__isnull=True).update(emailed_at=timezone.now())
+    if not claimed:
+        return False
+    report = ScheduledReport.objects.select_related("organisation").get(pk=report_id)
+    if not report.recipients:
+        return False
+    message = EmailMessage(
+        subject=f"[政银企融资对接平台] {report.organisation.name} 成效统计表({report.week})",
+        body=(f"{report.organisation.name}:\n\n附件为截至 {timezone.localtime(report.as_of):%Y-%m-%d %H:%M} 的"
+              f"《支持小微企业融资协调工作机制成效统计表》({report.period} 年累计)。\n"
+              "也可在平台「报表」页面下载历次报表。\n\n此邮件由系统自动发送。"),
+        from_email=settings.DEFAULT_FROM_EMAIL, to=report.recipients,
+    )
+    with report.file.open("rb") as handle:
+        message.attach(report.filename, handle.read(), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    try:
+        message.send(fail_silently=False)
+    except Exception:
+        # not sent: release the claim so a retry sends it
+        ScheduledReport.objects.filter(pk=report_id).update(emailed_at=None)
+        raise
+    return True

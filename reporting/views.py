@@ -1,0 +1,223 @@
+"""Pages of reporting: the dashboard (驾驶舱), downloads of its tables, the reports page
+(export now, or download the weekly ones), bank reporting (报送) and targets. Thin: parse,
+call a selector / service / export, render."""
+from __future__ import annotations
+
+from urllib.parse import quote, urlencode
+
+from django.contrib import messages
+from django.http import FileResponse, Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views import View
+
+from portal.mixins import RestrictedListView, RoleRequiredMixin
+from portal.models import Role
+from portal.services import ApplicationError, audit_record
+from portal.tenancy import GOVERNMENT_ROLES, scope_for
+from reporting import dashboard, exports, selectors, services
+from reporting.forms import BankReportForm, TargetForm
+from reporting.models import PERCENT_METRICS, TargetMetric
+
+DASHBOARD_ROLES = set(GOVERNMENT_ROLES) | {Role.BANK_ADMIN}
+REPORT_ROLES = DASHBOARD_ROLES
+EXPORT_KINDS = ("effectiveness", "ledger", "ranking", "renewals")
+
+
+def _file(content: bytes, name: str, extension: str) -> HttpResponse:
+    response = HttpResponse(content, content_type=exports.XLSX if extension == "xlsx" else "text/csv; charset=utf-8")
+    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(name)}"
+    return response
+
+
+def _filter_context(request, built: dict | None = None) -> dict:
+    user = request.user
+    scope = scope_for(user)
+    return {
+        "region_choices": selectors.region_choices(user),
+        "bank_choices": selectors.bank_choices(user),
+        "branch_choices": selectors.branch_choices(user),
+        "is_bank": bool(scope and scope.is_bank),
+        "values": {k: request.GET.get(k, "") for k in ("period", "region", "bank", "branch", "as_of", "by")},
+    }
+
+
+class DashboardView(RoleRequiredMixin, View):
+    """驾驶舱: 三个100% gauges, the funnel, trends, the bank ranking, the county table,
+    一高一提一降 and targets; filters for period, region, bank (branch for banks), as-of date."""
+
+    allowed_roles = DASHBOARD_ROLES
+
+    def get(self, request):
+        try:
+            built = dashboard.build(request.user, request.GET)
+        except ApplicationError as error:
+            messages.error(request, f"筛选条件有误: {error.message}, 已显示默认范围")
+            built = dashboard.build(request.user, {})
+        query = built["params"]
+        context = {
+            **_filter_context(request, built), **built,
+            "query_string": urlencode(query), "download_query": urlencode({**query, "by": built["by"]}),
+            "period_label": built["query"].period_label,
+            "scheduled": selectors.scheduled_report_list(user=request.user)[:5] if not built["scope"] or not built["scope"].is_bank else [],
+        }
+        return render(request, "reporting/dashboard.html", context)
+
+
+class TableDownloadView(RoleRequiredMixin, View):
+    """Any dashboard table as xlsx or csv, for the same filters."""
+
+    allowed_roles = DASHBOARD_ROLES
+
+    def get(self, request, name: str, extension: str):
+        if name not in dashboard.TABLE_NAMES or extension not in ("xlsx", "csv"):
+            raise Http404
+        try:
+            q = selectors.parse_query(request.GET, default_period=selectors.current_year_period())
+            if name == "ranking":
+                table = exports.ranking_table(request.user, q)
+            elif name == "renewals":
+                table = exports.renewals_table(request.user, q)
+            else:
+                table = dashboard.build(request.user, request.GET)["tables"][name]
+        except ApplicationError as error:
+            return HttpResponse(error.message, status=400, content_type="text/plain; charset=utf-8")
+        audit_record(actor=request.user, action="reporting.table_export", request=request, after={"table": name, **q.params()})
+        content = exports.table_xlsx(table, request.user, q) if extension == "xlsx" else exports.table_csv(table)
+        return _file(content, f"{table.title}_{q.filters.period or '全部'}.{extension}", extension)
+
+
+class ExportView(RoleRequiredMixin, View):
+    """Export now: 成效统计表 (by county / city / bank), 台账, 排名通报, 无还本续贷 table."""
+
+    allowed_roles = REPORT_ROLES
+
+    def get(self, request, kind: str, extension: str):
+        if kind not in EXPORT_KINDS or extension not in ("xlsx", "csv"):
+            raise Http404
+        try:
+            q = selectors.parse_query(request.GET, default_period=selectors.current_year_period())
+        except ApplicationError as error:
+            return HttpResponse(error.message, status=400, content_type="text/plain; charset=utf-8")
+        user = request.user
+        by = request.GET.get("by") or "county"
+        if by not in ("county", "city", "bank"):
+            by = "county"
+        if kind == "effectiveness":
+            content = exports.effectiveness_xlsx(user, q, by=by) if extension == "xlsx" else exports.effectiveness_csv(user, q, by=by)
+        elif kind == "ledger":
+            content = exports.ledger_xlsx(user, q) if extension == "xlsx" else exports.ledger_csv(user, q)
+        else:
+            table = exports.ranking_table(user, q) if kind == "ranking" else exports.renewals_table(user, q)
+            content = exports.table_xlsx(table, user, q) if extension == "xlsx" else exports.table_csv(table)
+        audit_record(actor=user, action=f"reporting.export.{kind}", request=request, after={"format": extension, "by": by, **q.params()})
+        return _file(content, exports.filename(kind, q, extension), extension)
+
+
+class ReportListView(RoleRequiredMixin, RestrictedListView):
+    """报表: export any report now, or download the weekly 成效统计表 kept for the mechanism."""
+
+    allowed_roles = REPORT_ROLES
+    template_name = "reporting/reports.html"
+    context_object_name = "reports"
+    paginate_by = 30
+
+    def select(self, *, user, params):
+        return selectors.scheduled_report_list(user=user)
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(**_filter_context(self.request), kinds=[
+            ("effectiveness", "成效统计表"), ("ledger", "台账"), ("ranking", "银行排名通报"), ("renewals", "无还本续贷情况统计表")],
+            default_period=selectors.current_year_period(), **kwargs)
+
+
+class ScheduledReportDownloadView(RoleRequiredMixin, View):
+    allowed_roles = REPORT_ROLES
+
+    def get(self, request, pk: int):
+        report = selectors.scheduled_report_get(user=request.user, pk=pk)
+        if report is None:
+            raise Http404
+        audit_record(actor=request.user, action="reporting.scheduled_download", obj=report, request=request)
+        return FileResponse(report.file.open("rb"), as_attachment=True, filename=report.filename, content_type=exports.XLSX)
+
+
+class BankReportListView(RoleRequiredMixin, RestrictedListView):
+    """报送: a bank administrator's monthly figures for 一高一提一降 and the renewal table."""
+
+    allowed_roles = {Role.BANK_ADMIN, Role.CITY_REGULATOR, Role.PROVINCE_REGULATOR, Role.CONVENER}
+    template_name = "reporting/bank_reports.html"
+    context_object_name = "reports"
+    paginate_by = 50
+
+    def select(self, *, user, params):
+        try:
+            return selectors.bank_report_list(user=user, params=params)
+        except ApplicationError:
+            return selectors.bank_report_list(user=user)
+
+    def _form(self, data=None):
+        branches = services.reportable_branches(self.request.user).order_by("organisation__path").values_list("pk", "name")
+        return BankReportForm(data, branches=branches)
+
+    def get_context_data(self, **kwargs):
+        scope = scope_for(self.request.user)
+        can_report = bool(scope and (scope.role == Role.BANK_ADMIN or scope.is_platform_admin))
+        return super().get_context_data(form=kwargs.pop("form", None) or (self._form() if can_report else None), can_report=can_report, **kwargs)
+
+    def post(self, request):
+        form = self._form(request.POST)
+        if form.is_valid():
+            try:
+                report = services.bank_report_submit(actor=request.user, **form.service_values())
+            except ApplicationError as error:
+                for field, errors in error.field_errors.items():
+                    for message in errors:
+                        form.add_error(field if field in form.fields else None, message)
+                if not error.field_errors:
+                    form.add_error(None, error.message)
+            else:
+                messages.success(request, f"已报送 {report.branch.name} {report.period:%Y-%m} 的数据")
+                return redirect("reporting:bank_reports")
+        self.object_list = self.get_queryset()
+        return self.render_to_response(self.get_context_data(form=form), status=400)
+
+
+class TargetListView(RoleRequiredMixin, RestrictedListView):
+    """目标: targets per region and year, set by platform administrators."""
+
+    allowed_roles = set(GOVERNMENT_ROLES) | {Role.BANK_ADMIN}
+    template_name = "reporting/targets.html"
+    context_object_name = "targets"
+    paginate_by = 100
+
+    def select(self, *, user, params):
+        return selectors.target_list(user=user)
+
+    def _form(self, data=None):
+        from portal.models import Region
+
+        regions = Region.objects.filter(level__in=["province", "city", "county"], code__startswith="14").order_by("code").values_list("code", "name")
+        return TargetForm(data, regions=regions)
+
+    def get_context_data(self, **kwargs):
+        scope = scope_for(self.request.user)
+        can_set = bool(scope and scope.is_platform_admin)
+        context = super().get_context_data(form=kwargs.pop("form", None) or (self._form() if can_set else None), can_set=can_set, **kwargs)
+        for target in context["targets"]:
+            target.display = f"{target.value:.2f}%" if target.metric in PERCENT_METRICS else f"{target.value / 10000:,.2f} 万元"
+        context["metrics"] = TargetMetric.choices
+        return context
+
+    def post(self, request):
+        form = self._form(request.POST)
+        if form.is_valid():
+            try:
+                target = services.target_set(actor=request.user, **form.service_values())
+            except ApplicationError as error:
+                form.add_error(None, error.message)
+            else:
+                messages.success(request, f"已设定目标: {target}")
+                return redirect(reverse("reporting:targets"))
+        self.object_list = self.get_queryset()
+        return self.render_to_response(self.get_context_data(form=form), status=400)
