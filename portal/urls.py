@@ -8,6 +8,7 @@ from entities.apis import EntityViewSet
 from matching import apis as matching_apis
 from portal import api, views
 from products import apis as product_apis
+from reporting import apis as reporting_apis
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
@@ -25,6 +26,10 @@ router.register("visits", matching_apis.VisitViewSet, basename="visit")
 router.register("decline-reasons", matching_apis.DeclineReasonViewSet, basename="decline-reason")
 router.register("notifications", matching_apis.NotificationViewSet, basename="notification")
 router.register("ledger", matching_apis.LedgerViewSet, basename="ledger")
+router.register("kpis", reporting_apis.KpiViewSet, basename="kpi")
+router.register("bank-reports", reporting_apis.BankReportViewSet, basename="bank-report")
+router.register("targets", reporting_apis.TargetViewSet, basename="target")
+router.register("scheduled-reports", reporting_apis.ScheduledReportViewSet, basename="scheduled-report")
 
 api_urlpatterns = [
     path("", include(router.urls)),
@@ -47,6 +52,7 @@ urlpatterns = [
     path("matching/", include("matching.urls")),
     path("workdays/", include("matching.workdays.urls")),
     path("products/", include("products.urls")),
+    path("reporting/", include("reporting.urls")),
     path("api/v1/", include(api_urlpatterns)),
     path("django-admin/", admin.site.urls),
 ]

@@ -32,6 +32,8 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 # endpoints whose objects are public reference data or the caller's own catalogue: no tenant object
 PUBLIC = [
     r"^workdays/", r"^products/", r"^api/v1/\^(banks|branches|products|decline-reasons)",
+    # report kind and file format, no object: what they contain is the caller's own scope (reporting/tests)
+    r"^reporting/(tables|export)/",
 ]
 
 
@@ -47,6 +49,8 @@ class Other:
     audit_event: AuditEvent
     task_force: Organisation
     entity_import: EntityImport
+    bank_report: object
+    scheduled_report: object
 
 
 def build_other() -> Other:
@@ -82,10 +86,21 @@ def build_other() -> Other:
     s.recommendation_decline(actor=bank_admin, recommendation_id=recommendation.pk, reason_code="high_debt")
     entity_import = EntityImport.objects.create(uploaded_by=staff, organisation=task_force, region_prefix="140212",
                                                 file_name="新荣名录.csv", content=b"")
+    from django.core.files.base import ContentFile
+
+    from reporting.models import ScheduledReport
+    from reporting.services import bank_report_submit
+
+    bank_report = bank_report_submit(actor=bank_admin, branch_id=datong.pk, period=dt.date.today().strftime("%Y-%m"),
+                                     small_business_balance=1, all_loans_balance=2, credit_loan_balance=0, average_rate=4)
+    scheduled_report = ScheduledReport(organisation=county, region=county.region, week="2026-W01", period="2026",
+                                       as_of=dt.datetime.now(dt.timezone.utc), filename=f"{OTHER_NAME}.xlsx")
+    scheduled_report.file.save("other.xlsx", ContentFile(OTHER_NAME.encode()), save=True)
     return Other(
         entity=entity, declaration=declaration, recommendation=recommendation, batch=batch, material=material, visit=visit,
         notification=Notification.objects.filter(recipient=owner).first(), task_force=task_force,
         audit_event=AuditEvent.objects.filter(actor=staff).first(), entity_import=entity_import,
+        bank_report=bank_report, scheduled_report=scheduled_report,
     )
 
 
@@ -107,6 +122,9 @@ def object_for(route: str, other: Other):
         (r"^api/v1/\^leads", other.recommendation),
         (r"^api/v1/\^visits", other.visit),
         (r"^api/v1/\^notifications", other.notification),
+        (r"^reporting/reports/", other.scheduled_report),
+        (r"^api/v1/\^scheduled-reports", other.scheduled_report),
+        (r"^api/v1/\^bank-reports", other.bank_report),
     ]
     for pattern, obj in table:
         if re.search(pattern, route):
@@ -174,7 +192,8 @@ def test_lists_searches_and_exports_never_show_another_organisations_rows(worlds
     world, other = worlds
     lists = [e.url() for e in url_inventory.walk() if e.url()]
     extra = [f"/entities/?q={other.entity.uscc}", f"/api/v1/entities/?q={other.entity.uscc}", "/matching/ledger/?format=csv",
-             f"/matching/declarations/?q={other.entity.uscc}", f"/matching/leads/?q={OTHER_NAME}"]
+             f"/matching/declarations/?q={other.entity.uscc}", f"/matching/leads/?q={OTHER_NAME}",
+             "/reporting/export/ledger.csv", "/reporting/export/effectiveness.csv?by=bank"]
     leaks = []
     for role_name, user in world.users.items():
         client = Client()
