@@ -10,7 +10,9 @@ apart, every step is a conditional update, and notifications carry a unique key.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections import defaultdict
+from dataclasses import dataclass
 from collections.abc import Iterable
 
 from django.contrib.auth import get_user_model
@@ -146,40 +148,99 @@ def _try_lock() -> bool:
         return bool(cursor.fetchone()[0])
 
 
+@dataclass(frozen=True)
+class _Due:
+    """What the scan needs of one clock, read as plain values (no model instances: a scan
+    handles thousands of clocks at once)."""
+
+    id: int
+    kind: str
+    due_at: dt.datetime
+    recommendation_id: int
+    declaration_id: int
+    assigned_to_id: int | None
+    branch_path: str
+    task_force_id: int
+    region_id: str
+    entity_name: str
+    bank_name: str
+
+
+_DUE_FIELDS = (
+    "id", "kind", "due_at", "recommendation_id", "recommendation__declaration_id", "recommendation__assigned_to_id",
+    "recommendation__branch__organisation__path", "recommendation__declaration__task_force_id", "recommendation__region_id",
+    "recommendation__entity__name", "recommendation__bank__name",
+)
+
+
 class _Recipients:
     """Who hears of a clock, looked up once per batch."""
 
-    def __init__(self, clocks: list[DeadlineClock]):
-        branch_orgs = {c.recommendation.branch.organisation for c in clocks}
-        ancestor_ids = {int(p) for org in branch_orgs for p in org.path.strip("/").split("/") if p}
+    def __init__(self, clocks: list[_Due]):
+        ancestor_ids = {int(p) for c in clocks for p in c.branch_path.strip("/").split("/") if p}
         self.bank_admins = defaultdict(set)
-        for m in Membership.objects.filter(organisation_id__in=ancestor_ids, role=Role.BANK_ADMIN).values("organisation_id", "user_id"):
-            self.bank_admins[m["organisation_id"]].add(m["user_id"])
-        task_forces = {c.recommendation.declaration.task_force_id for c in clocks}
+        for org_id, user_id in Membership.objects.filter(organisation_id__in=ancestor_ids, role=Role.BANK_ADMIN).values_list("organisation_id", "user_id"):
+            self.bank_admins[org_id].add(user_id)
+        task_forces = {c.task_force_id for c in clocks}
         self.staff = defaultdict(set)
-        for m in Membership.objects.filter(organisation_id__in=task_forces, role__in=[Role.TASK_FORCE_STAFF, Role.TASK_FORCE_LEAD]).values("organisation_id", "user_id"):
-            self.staff[m["organisation_id"]].add(m["user_id"])
-        cities = {c.recommendation.region_id[:4] + "00" for c in clocks}
+        for org_id, user_id in Membership.objects.filter(
+            organisation_id__in=task_forces, role__in=[Role.TASK_FORCE_STAFF, Role.TASK_FORCE_LEAD]
+        ).values_list("organisation_id", "user_id"):
+            self.staff[org_id].add(user_id)
+        cities = {c.region_id[:4] + "00" for c in clocks}
         self.city = defaultdict(set)
-        for m in Membership.objects.filter(
+        for region_id, user_id in Membership.objects.filter(
             organisation__kind=OrganisationKind.CITY_MECHANISM, organisation__region_id__in=cities, role=Role.CITY_REGULATOR
-        ).values("organisation__region_id", "user_id"):
-            self.city[m["organisation__region_id"]].add(m["user_id"])
+        ).values_list("organisation__region_id", "user_id"):
+            self.city[region_id].add(user_id)
 
-    def branch_admins(self, clock) -> set[int]:
-        path = clock.recommendation.branch.organisation.path
-        return {u for p in path.strip("/").split("/") if p for u in self.bank_admins.get(int(p), ())}
+    def branch_admins(self, clock: _Due) -> set[int]:
+        return {u for p in clock.branch_path.strip("/").split("/") if p for u in self.bank_admins.get(int(p), ())}
 
-    def task_force(self, clock) -> set[int]:
-        return self.staff.get(clock.recommendation.declaration.task_force_id, set())
+    def task_force(self, clock: _Due) -> set[int]:
+        return self.staff.get(clock.task_force_id, set())
 
-    def city_of(self, clock) -> set[int]:
-        return self.city.get(clock.recommendation.region_id[:4] + "00", set())
+    def city_of(self, clock: _Due) -> set[int]:
+        return self.city.get(clock.region_id[:4] + "00", set())
 
 
-def _notify(rows: list[Notification]) -> list[int]:
-    created = Notification.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
-    return [n.pk for n in created if n.pk]
+def _insert_notifications(rows: list[tuple]) -> list[int]:
+    """(recipient, title, url, dedupe_key, created_at) rows; those already sent are skipped.
+    Returns the ids of the new ones, to email."""
+    if not rows:
+        return []
+    if connection.vendor == "postgresql":
+        from psycopg2.extras import execute_values
+
+        with connection.cursor() as cursor:
+            new = execute_values(
+                cursor,
+                "INSERT INTO matching_notification (recipient_id, title, url, dedupe_key, created_at, body) VALUES %s "
+                "ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
+                rows, template="(%s, %s, %s, %s, %s, '')", page_size=2000, fetch=True,
+            )
+        return [r[0] for r in new]
+    Notification.objects.bulk_create(
+        [Notification(recipient_id=r[0], title=r[1], url=r[2], dedupe_key=r[3]) for r in rows], ignore_conflicts=True,
+    )
+    return list(Notification.objects.filter(dedupe_key__in=[r[3] for r in rows], emailed_at__isnull=True).values_list("pk", flat=True))
+
+
+def _insert_events(rows: list[tuple]) -> None:
+    """(declaration, recommendation, kind, data json, created_at) rows."""
+    if connection.vendor == "postgresql":
+        from psycopg2.extras import execute_values
+
+        with connection.cursor() as cursor:
+            execute_values(
+                cursor,
+                "INSERT INTO matching_workflowevent (declaration_id, recommendation_id, kind, data, created_at) VALUES %s",
+                rows, template="(%s, %s, %s, %s::jsonb, %s)", page_size=2000,
+            )
+        return
+    WorkflowEvent.objects.bulk_create(
+        [WorkflowEvent(declaration_id=d, recommendation_id=r, kind=k, data=json.loads(data), created_at=at) for d, r, k, data, at in rows]
+    )
 
 
 def _step(now, *, name: str, queryset, claim: dict, recipients, title, kind: str) -> int:
@@ -191,25 +252,18 @@ def _step(now, *, name: str, queryset, claim: dict, recipients, title, kind: str
     claimed = DeadlineClock.objects.filter(pk__in=ids, **filters).update(**claim)
     if not claimed:
         return 0
-    clocks = list(
-        DeadlineClock.objects.filter(pk__in=ids).select_related(
-            "recommendation__branch__organisation", "recommendation__declaration", "recommendation__entity", "recommendation__bank"
-        )
-    )
+    clocks = [_Due(*row) for row in DeadlineClock.objects.filter(pk__in=ids).values_list(*_DUE_FIELDS)]
     lookup = _Recipients(clocks)
     notifications, events = [], []
     for clock in clocks:
-        rec = clock.recommendation
-        text = title(clock)
+        text = title(clock)[:200]
+        url = f"/matching/leads/{clock.recommendation_id}/"
         for user_id in recipients(clock, lookup):
-            notifications.append(Notification(
-                recipient_id=user_id, title=text[:200], url=f"/matching/leads/{rec.pk}/",
-                dedupe_key=f"clock-{clock.pk}-{name}:{user_id}",
-            ))
-        events.append(WorkflowEvent(declaration_id=rec.declaration_id, recommendation=rec, kind=kind, created_at=now,
-                                    data={"clock": clock.kind, "due_at": clock.due_at.isoformat()}))
-    WorkflowEvent.objects.bulk_create(events, batch_size=1000)
-    new_ids = _notify(notifications)
+            notifications.append((user_id, text, url, f"clock-{clock.id}-{name}:{user_id}", now))
+        events.append((clock.declaration_id, clock.recommendation_id, kind,
+                       json.dumps({"clock": clock.kind, "due_at": clock.due_at.isoformat()}), now))
+    _insert_events(events)
+    new_ids = _insert_notifications(notifications)
     if new_ids:
         transaction.on_commit(lambda: _enqueue_emails(new_ids))
     return len(clocks)
@@ -244,8 +298,8 @@ def deadline_scan(now: dt.datetime | None = None) -> DeadlineScan:
                 now, name="remind",
                 queryset=DeadlineClock.objects.filter(state=ClockState.RUNNING, reminded_at__isnull=True, remind_at__lte=now, due_at__gt=now),
                 claim={"reminded_at": now},
-                recipients=lambda c, r: ({c.recommendation.assigned_to_id} - {None}) | r.branch_admins(c),
-                title=lambda c: f"{_kind_label(c)}时限将到: {c.recommendation.entity.name}, 须于 {timezone.localtime(c.due_at):%Y-%m-%d} 前办理",
+                recipients=lambda c, r: ({c.assigned_to_id} - {None}) | r.branch_admins(c),
+                title=lambda c: f"{_kind_label(c)}时限将到: {c.entity_name}, 须于 {timezone.localtime(c.due_at):%Y-%m-%d} 前办理",
                 kind="clock.reminder",
             )
             totals["reminders"] += n
@@ -260,7 +314,7 @@ def deadline_scan(now: dt.datetime | None = None) -> DeadlineScan:
                 now, name="overdue", queryset=DeadlineClock.objects.filter(pk__in=ids, overdue_at__isnull=True),
                 claim={"overdue_at": now},
                 recipients=lambda c, r: r.branch_admins(c) | r.task_force(c),
-                title=lambda c: f"{_kind_label(c)}已逾期: {c.recommendation.bank.name} · {c.recommendation.entity.name}",
+                title=lambda c: f"{_kind_label(c)}已逾期: {c.bank_name} · {c.entity_name}",
                 kind="clock.overdue",
             )
             totals["overdue"] += n
@@ -272,7 +326,7 @@ def deadline_scan(now: dt.datetime | None = None) -> DeadlineScan:
                 queryset=DeadlineClock.objects.filter(state=ClockState.OVERDUE, escalated_at__isnull=True, escalate_at__lte=now),
                 claim={"escalated_at": now},
                 recipients=lambda c, r: r.city_of(c),
-                title=lambda c: f"逾期升级督办: {c.recommendation.bank.name} · {c.recommendation.entity.name}({_kind_label(c)}逾期 5 个工作日未办)",
+                title=lambda c: f"逾期升级督办: {c.bank_name} · {c.entity_name}({_kind_label(c)}逾期 5 个工作日未办)",
                 kind="clock.escalated",
             )
             totals["escalations"] += n
