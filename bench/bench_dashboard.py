@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import io
 import json
 import os
 import statistics
@@ -133,6 +134,23 @@ def branch_map(counties: list[str]) -> dict[tuple[int, str], int]:
 
 
 def generate(n_recs: int, year: int, until: dt.date, regulator, counties, task_forces) -> dict:
+    from django.db import transaction
+
+    started = time.perf_counter()
+    with transaction.atomic():
+        try:
+            # generated rows are consistent by construction: skip the per-row foreign-key triggers
+            with transaction.atomic():
+                execute("SET LOCAL session_replication_role = replica")
+        except Exception:  # not a superuser: keep the checks
+            log("foreign-key checks stay on (not a superuser)")
+        out = _generate(n_recs, year, until, regulator, counties, task_forces)
+    execute("ANALYZE")
+    out["generate_s"] = round(time.perf_counter() - started, 1)
+    return out
+
+
+def _generate(n_recs: int, year: int, until: dt.date, regulator, counties, task_forces) -> dict:
     from entities.models import MarketEntity
     from matching.models import (
         DeadlineClock,
@@ -147,7 +165,6 @@ def generate(n_recs: int, year: int, until: dt.date, regulator, counties, task_f
     )
     from products.models import Bank
 
-    started = time.perf_counter()
     user = regulator.pk
     banks = list(Bank.objects.order_by("id").values_list("id", flat=True))
     branches = branch_map(counties)
@@ -335,8 +352,7 @@ def generate(n_recs: int, year: int, until: dt.date, regulator, counties, task_f
     log("clocks")
 
     bank_reports(year, until, regulator)
-    execute("ANALYZE")
-    return {"recommendations": n, "entities": n_entities, "events": total_events, "generate_s": round(time.perf_counter() - started, 1)}
+    return {"recommendations": n, "entities": n_entities, "events": total_events}
 
 
 def bank_reports(year: int, until: dt.date, regulator) -> None:
@@ -367,39 +383,65 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[index]
 
 
+def _timed(fn, runs: int, *, cold: bool) -> list[float]:
+    from django.core.cache import cache
+
+    times = []
+    for _ in range(runs):
+        if cold:
+            cache.clear()
+        started = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - started)
+    return times
+
+
 def time_dashboard(regulator, year: int, runs: int) -> dict:
     from django.test import Client
 
     client = Client()
     client.force_login(regulator)
     url = f"/reporting/?period={year}"
-    times = []
-    for i in range(runs + 1):
-        started = time.perf_counter()
+
+    def get():
         response = client.get(url)
-        elapsed = time.perf_counter() - started
         assert response.status_code == 200, (response.status_code, response.content[:500])
-        if i > 0:  # the first run warms caches (templates, connection)
-            times.append(elapsed)
-        log(f"dashboard run {i}: {elapsed * 1000:.0f} ms")
-    body = response.content.decode()
+        return response
+
+    body = get().content.decode()  # warms templates, connections and the statistics index
     assert "echarts" in body and "data-chart" in body
-    return {"dashboard_p50_s": round(statistics.median(times), 3), "dashboard_p95_s": round(percentile(times, 95), 3),
-            "dashboard_max_s": round(max(times), 3), "dashboard_runs": len(times)}
+    cold = _timed(get, runs, cold=True)
+    log("dashboard cold (cache cleared before each run): " + ", ".join(f"{t * 1000:.0f}" for t in cold) + " ms")
+    warm = _timed(get, runs, cold=False)
+    log("dashboard warm (unchanged data, cached figures): " + ", ".join(f"{t * 1000:.0f}" for t in warm) + " ms")
+    return {"dashboard_cold_p50_s": round(statistics.median(cold), 3), "dashboard_cold_p95_s": round(percentile(cold, 95), 3),
+            "dashboard_warm_p50_s": round(statistics.median(warm), 3), "dashboard_warm_p95_s": round(percentile(warm, 95), 3),
+            "dashboard_runs": runs}
 
 
 def time_export(year: int, runs: int) -> dict:
     from django.core.management import call_command
 
-    times = []
     with tempfile.TemporaryDirectory() as folder:
-        for i in range(runs):
-            out = Path(folder) / f"effectiveness-{i}.xlsx"
-            started = time.perf_counter()
-            call_command("export_report", "effectiveness", "--period", str(year), "--region", "140000", "--out", str(out))
-            times.append(time.perf_counter() - started)
-            log(f"export run {i}: {times[-1] * 1000:.0f} ms, {out.stat().st_size} bytes")
-    return {"export_p50_s": round(statistics.median(times), 3), "export_max_s": round(max(times), 3), "export_runs": len(times)}
+        out = Path(folder) / "effectiveness.xlsx"
+
+        def export():
+            call_command("export_report", "effectiveness", "--period", str(year), "--region", "140000", "--out", str(out),
+                         stdout=io.StringIO())
+
+        times = _timed(export, runs, cold=True)
+        size = out.stat().st_size
+    log("export 成效统计表 (cold): " + ", ".join(f"{t * 1000:.0f}" for t in times) + f" ms, {size} bytes")
+    return {"export_p50_s": round(statistics.median(times), 3), "export_max_s": round(max(times), 3), "export_runs": runs,
+            "export_bytes": size}
+
+
+def time_index(started_empty: bool) -> dict:
+    from reporting import facts
+
+    started = time.perf_counter()
+    rows = facts.sync()
+    return {"index_rows": rows, "index_build_s": round(time.perf_counter() - started, 1), "index_started_empty": started_empty}
 
 
 def main() -> None:
@@ -417,21 +459,26 @@ def main() -> None:
     regulator, counties, task_forces = world(year)
     from matching.models import Recommendation
 
-    existing = Recommendation.objects.filter(region_id__startswith="14").count()
+    existing = Recommendation.objects.count()
     if existing and args.keep:
         generated = {"recommendations": existing, "generate_s": 0.0}
         log(f"reusing {existing} recommendations")
     else:
         generated = generate(args.recommendations, year, until, regulator, counties, task_forces)
     from matching.models import WorkflowEvent
+    from reporting.models import LedgerFact
 
     counts = {"events_total": WorkflowEvent.objects.count()}
+    index = time_index(not LedgerFact.objects.exists())
+    log(f"statistics index: {index}")
     dashboard = time_dashboard(regulator, year, args.runs)
     export = time_export(year, max(3, args.runs // 2))
+    load = os.getloadavg()[0]
     figures = {
-        "bench": "dashboard", **generated, **counts, **dashboard, **export,
+        "bench": "dashboard", **generated, **counts, **index, **dashboard, **export,
         "target_dashboard_s": 1.0, "target_export_s": 5.0,
-        "dashboard_ok": dashboard["dashboard_p95_s"] <= 1.0, "export_ok": export["export_max_s"] <= 5.0,
+        "dashboard_ok": dashboard["dashboard_cold_p95_s"] <= 1.0, "export_ok": export["export_max_s"] <= 5.0,
+        "load_average_1m": round(load, 2), "cpus": os.cpu_count(),
     }
     print(json.dumps(figures, ensure_ascii=False))
 

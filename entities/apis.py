@@ -139,6 +139,7 @@ class EntityViewSet(RestrictedViewSetMixin, mixins.ListModelMixin, mixins.Retrie
     serializer_class = EntityOutput
     pagination_class = EntityCursorPagination
     filter_backends: list = []
+    lookup_value_regex = r"\d+"  # a non-numeric id is a 404 from the URL resolver, for every action
 
     def get_queryset(self):
         if self.action == "list":
@@ -180,7 +181,8 @@ class EntityViewSet(RestrictedViewSetMixin, mixins.ListModelMixin, mixins.Retrie
     @extend_schema(request=RevealInput, responses={200: {"type": "object", "properties": {"field": {"type": "string"}, "value": {"type": "string"}}}})
     @action(detail=True, methods=["post"])
     def reveal(self, request, pk=None):
-        entity = restrict(MarketEntity.objects.all(), request.user, VIEW).filter(pk=pk).first()
+        # a non-numeric id in the URL is a 404, not a ValueError (found by tests/test_fuzz_api.py)
+        entity = restrict(MarketEntity.objects.all(), request.user, VIEW).filter(pk=pk).first() if str(pk).isdigit() else None
         if entity is None:
             raise exceptions.NotFound()
         serializer = RevealInput(data=request.data)

@@ -10,6 +10,10 @@ class MatchingConfig(AppConfig):
 
         restrictions.register()
         self._wire_clocks()
+        from matching.batch import hooks as batch_hooks, restrictions as batch_restrictions
+
+        batch_restrictions.register()
+        batch_hooks.register()
         try:
             from matching.workdays import register_restrictions
         except ImportError:  # the calendar package registers its own once present

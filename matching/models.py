@@ -557,3 +557,6 @@ EVENT_LABELS = {
     "clock.overdue": "逾期督办",
     "clock.escalated": "逾期升级至市级机制",
 }
+
+
+from matching.batch.models import *  # noqa: E402,F401,F403  (batch matching: runs and stored results)

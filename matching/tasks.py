@@ -57,3 +57,6 @@ def recompute_provisional_clocks(year: int) -> int:
     from matching.clocks import recompute_provisional
 
     return recompute_provisional(year)
+
+
+from matching.batch import tasks as _batch_tasks  # noqa: E402,F401  (registers matching.batch.* tasks)

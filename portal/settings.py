@@ -195,8 +195,14 @@ CELERY_BEAT_SCHEDULE = {
     "beat-heartbeat": {"task": "portal.tasks.beat_heartbeat", "schedule": 60.0},
     "scan-deadlines": {"task": "matching.tasks.scan_deadlines", "schedule": env.float("DEADLINE_SCAN_SECONDS", default=120.0)},
     "sweep-notification-emails": {"task": "matching.tasks.sweep_notification_emails", "schedule": 300.0},
+    # batch matching: the nightly full run, and the sweep that resumes stalled runs
+    "matching-nightly-run": {"task": "matching.batch.nightly_run", "schedule": _crontab(hour=2, minute=0)},
+    "matching-sweep": {"task": "matching.batch.sweep", "schedule": 300.0},
     # every Monday 07:00 (TIME_ZONE): each mechanism's 成效统计表, stored and mailed
     "weekly-effectiveness-reports": {"task": "reporting.tasks.weekly_reports", "schedule": _crontab(minute=0, hour=7, day_of_week="mon")},
+    # folds new workflow events into the statistics index between page views (reads do it too)
+    "reporting-sync-facts": {"task": "reporting.tasks.sync_facts", "schedule": 60.0},
+    "reporting-mail-unsent-reports": {"task": "reporting.tasks.mail_unsent_reports", "schedule": 3600.0},
 }
 
 # --- Email ---------------------------------------------------------------------------

@@ -50,6 +50,7 @@ urlpatterns = [
     path("audit/", views.AuditEventListView.as_view(), name="audit_event_list"),
     path("entities/", include("entities.urls")),
     path("matching/", include("matching.urls")),
+    path("matching-batch/", include("matching.batch.urls")),
     path("workdays/", include("matching.workdays.urls")),
     path("products/", include("products.urls")),
     path("reporting/", include("reporting.urls")),

@@ -71,4 +71,16 @@ def error_404(request, exception=None):
 
 
 def error_500(request):
-    return render(request, "500.html", status=500)
+    import sys
+
+    from django.http import HttpResponse
+    from django.template.loader import render_to_string
+
+    from portal.middleware import DATABASE_ERRORS, database_unavailable_response
+
+    # called while the exception is being handled: a database outage outside a view (the
+    # session's user, a 404 page's navigation) is a 503 too
+    if isinstance(sys.exc_info()[1], DATABASE_ERRORS):
+        return database_unavailable_response(request)
+    # without the request's context processors: they may be what failed
+    return HttpResponse(render_to_string("500.html"), status=500)

@@ -116,6 +116,12 @@ class ProductInput(serializers.Serializer):
     definition = serializers.JSONField()
     effective_from = serializers.DateField(required=False)
 
+    def validate_definition(self, value):
+        # any JSON parses; the services expect an object (a number here was a 500, found by tests/test_fuzz_api.py)
+        if not isinstance(value, dict):
+            raise serializers.ValidationError("产品定义须为 JSON 对象")
+        return value
+
 
 class ProductCreateInput(ProductInput):
     code = serializers.SlugField(max_length=64)

@@ -49,7 +49,7 @@ class KpiViewSet(TenantRestricted, viewsets.ViewSet):
             from portal.services import ApplicationError
 
             raise ApplicationError(f"未知的分组: {', '.join(unknown)}", field_errors={"by": [f"可选: {', '.join(selectors.DIMENSIONS)}"]})
-        result = selectors.figures_with_activity(request.user, q, dims)
+        result = selectors.figures_with_activity(request.user, q, dims, ratios=True)
         names = {
             "county": selectors.region_names(result.get("county", {}).keys()),
             "city": selectors.region_names(result.get("city", {}).keys()),

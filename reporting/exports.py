@@ -179,7 +179,7 @@ def effectiveness_rows(user, q: selectors.ReportQuery, by: str = "county") -> tu
     """Rows (name, figures) by county, city or bank, and the 合计 row."""
     if by not in ("county", "city", "bank"):
         raise ValueError(by)
-    result = selectors.figures_with_activity(user, q, [by])
+    result = selectors.figures_with_activity(user, q, [by], ratios=True)
     groups = result[by]
     if by == "bank":
         names = selectors.bank_names(groups.keys())

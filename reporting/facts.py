@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from matching.models import ClockKind, DeadlineClock, Declaration, Recommendation, WorkflowEvent
 from reporting import kpis
-from reporting.models import DeclarationFact, FactWatermark, LedgerFact
+from reporting.models import DeclarationFact, FactWatermark, LedgerFact, VisitFact
 
 SETTLE = dt.timedelta(minutes=2)
 LOCK_KEY = 0x5EB0_0001  # pg advisory lock of the index sync
@@ -96,6 +96,59 @@ ON CONFLICT (declaration_id) DO UPDATE SET entity_id = EXCLUDED.entity_id, regio
 """
 
 
+_SIB = ("contacted_at", "approved_at", "first_disbursed_at", "removed_at", "declined_at", "not_drawn_at")
+
+_GROUPS_SQL = f"""
+WITH r AS (
+    SELECT recommendation_id, declaration_id, pushed_at, is_first_loan, {", ".join(_SIB)},
+        row_number() OVER (PARTITION BY declaration_id, pushed_at ORDER BY recommendation_id) AS rn
+    FROM reporting_ledgerfact {{filter}}
+), s AS (SELECT * FROM r WHERE rn = 2)
+UPDATE reporting_ledgerfact f SET
+    is_lead = (r.rn = 1),
+    has_sibling = (r.rn = 1 AND s.recommendation_id IS NOT NULL),
+    sib_first_loan = coalesce(r.rn = 1 AND s.is_first_loan, false),
+    {", ".join(f"sib_{c} = CASE WHEN r.rn = 1 THEN s.{c} END" for c in _SIB)}
+FROM r LEFT JOIN s ON s.declaration_id = r.declaration_id AND s.pushed_at = r.pushed_at
+WHERE f.recommendation_id = r.recommendation_id
+"""
+_PREV_GROUP_SQL = """
+WITH l AS (
+    SELECT recommendation_id, CASE WHEN is_lead THEN
+        lag(pushed_at) OVER (PARTITION BY entity_id, region, is_lead ORDER BY pushed_at, recommendation_id) END AS prev
+    FROM reporting_ledgerfact {filter}
+)
+UPDATE reporting_ledgerfact f SET prev_group_pushed_at = l.prev
+FROM l WHERE f.recommendation_id = l.recommendation_id AND f.prev_group_pushed_at IS DISTINCT FROM l.prev
+"""
+_PREV_DECLARATION_SQL = """
+WITH d AS (
+    SELECT declaration_id, CASE WHEN submitted_at IS NOT NULL THEN
+        lag(submitted_at) OVER (PARTITION BY entity_id, region, submitted_at IS NULL ORDER BY submitted_at, declaration_id) END AS prev
+    FROM reporting_declarationfact {filter}
+)
+UPDATE reporting_declarationfact f SET prev_submitted_at = d.prev
+FROM d WHERE f.declaration_id = d.declaration_id AND f.prev_submitted_at IS DISTINCT FROM d.prev
+"""
+
+
+def _groups_postgresql(cursor, ids: list[int] | None, declaration_ids: list[int]) -> None:
+    """Lead rows and siblings of the touched push groups; previous-group and previous-
+    declaration moments of the touched entities."""
+    if ids is None:
+        cursor.execute(_GROUPS_SQL.format(filter=""))
+        cursor.execute(_PREV_GROUP_SQL.format(filter=""))
+        cursor.execute(_PREV_DECLARATION_SQL.format(filter=""))
+        return
+    touched = "WHERE declaration_id IN (SELECT declaration_id FROM reporting_ledgerfact WHERE recommendation_id = ANY(%(ids)s))"
+    cursor.execute(_GROUPS_SQL.format(filter=touched), {"ids": ids})
+    entities = "WHERE entity_id IN (SELECT entity_id FROM reporting_ledgerfact WHERE recommendation_id = ANY(%(ids)s))"
+    cursor.execute(_PREV_GROUP_SQL.format(filter=entities), {"ids": ids})
+    if declaration_ids:
+        entities = "WHERE entity_id IN (SELECT entity_id FROM reporting_declarationfact WHERE declaration_id = ANY(%(ids)s))"
+        cursor.execute(_PREV_DECLARATION_SQL.format(filter=entities), {"ids": declaration_ids})
+
+
 def _refresh_postgresql(ids: list[int] | None, declaration_ids: list[int] | None) -> int:
     tz = timezone.get_default_timezone_name()
     with connection.cursor() as cursor:
@@ -104,6 +157,7 @@ def _refresh_postgresql(ids: list[int] | None, declaration_ids: list[int] | None
             cursor.execute(_REFRESH_SQL.format(event_filter="", rec_filter=""), {"tz": tz})
             count = cursor.rowcount
             cursor.execute(_DECLARATION_SQL.format(filter=""))
+            _groups_postgresql(cursor, None, [])
             return count
         cursor.execute(
             _REFRESH_SQL.format(event_filter="AND e.recommendation_id = ANY(%(ids)s)", rec_filter="WHERE r.id = ANY(%(ids)s)"),
@@ -112,6 +166,7 @@ def _refresh_postgresql(ids: list[int] | None, declaration_ids: list[int] | None
         count = cursor.rowcount
         if declaration_ids:
             cursor.execute(_DECLARATION_SQL.format(filter="WHERE d.id = ANY(%(ids)s)"), {"ids": declaration_ids})
+        _groups_postgresql(cursor, ids, declaration_ids)
         return count
 
 
@@ -147,6 +202,44 @@ def _refresh_declarations_python(ids: list[int] | None) -> None:
             "entity_id": d.entity_id, "region": d.region_id, "amount": d.amount, "submitted_at": firsts.get(d.pk)})
 
 
+def _groups_python(ids: list[int] | None, declaration_ids: list[int] | None) -> None:
+    """The Python form of _groups_postgresql."""
+    facts = LedgerFact.objects.all()
+    if ids is not None:
+        touched = LedgerFact.objects.filter(recommendation_id__in=ids)
+        facts = facts.filter(entity_id__in=touched.values("entity_id"))
+    groups: dict = defaultdict(list)
+    for fact in facts.order_by("recommendation_id"):
+        groups[(fact.declaration_id, fact.pushed_at)].append(fact)
+    leads: dict = defaultdict(list)
+    for rows in groups.values():
+        lead, sibling = rows[0], (rows[1] if len(rows) > 1 else None)
+        values = {"is_lead": True, "has_sibling": sibling is not None, "sib_first_loan": bool(sibling and sibling.is_first_loan)}
+        values.update({f"sib_{c}": getattr(sibling, c) if sibling else None for c in _SIB})
+        leads[(lead.entity_id, lead.region)].append((lead.pushed_at, lead.pk, values))
+        for other in rows[1:]:
+            LedgerFact.objects.filter(pk=other.pk).update(is_lead=False, has_sibling=False, sib_first_loan=False,
+                                                          prev_group_pushed_at=None, **{f"sib_{c}": None for c in _SIB})
+    for entries in leads.values():
+        previous = None
+        for pushed_at, pk, values in sorted(entries, key=lambda e: (e[0], e[1])):
+            LedgerFact.objects.filter(pk=pk).update(prev_group_pushed_at=previous, **values)
+            previous = pushed_at
+    declarations = DeclarationFact.objects.filter(submitted_at__isnull=False)
+    if ids is not None:
+        declarations = declarations.filter(entity_id__in=DeclarationFact.objects.filter(
+            declaration_id__in=list(declaration_ids or [])).values("entity_id"))
+    by_entity: dict = defaultdict(list)
+    for d in declarations:
+        by_entity[(d.entity_id, d.region)].append(d)
+    for rows in by_entity.values():
+        previous = None
+        for d in sorted(rows, key=lambda d: (d.submitted_at, d.pk)):
+            if d.prev_submitted_at != previous:
+                DeclarationFact.objects.filter(pk=d.pk).update(prev_submitted_at=previous)
+            previous = d.submitted_at
+
+
 def _refresh_python(ids: list[int] | None, declaration_ids: list[int] | None) -> int:
     if ids is None or declaration_ids:
         _refresh_declarations_python(None if ids is None else declaration_ids)
@@ -164,6 +257,7 @@ def _refresh_python(ids: list[int] | None, declaration_ids: list[int] | None) ->
         for rec in chunk:
             LedgerFact.objects.update_or_create(recommendation_id=rec.pk, defaults=fact_values(rec, events[rec.pk], clocks[rec.pk]))
             count += 1
+    _groups_python(ids, declaration_ids)
     return count
 
 
@@ -188,6 +282,50 @@ def refresh(ids: Iterable[int] | None = None, declaration_ids: Iterable[int] | N
     if connection.vendor == "postgresql":
         return _refresh_postgresql(ids, declaration_ids)
     return _refresh_python(ids, declaration_ids)
+
+
+_VISITS_SQL = """
+INSERT INTO reporting_visitfact (visit_id, entity_id, region, visited_on, created_at)
+SELECT v.id, v.entity_id, v.region_id, v.visited_on, v.created_at FROM matching_visit v WHERE v.id > %(after)s
+ON CONFLICT (visit_id) DO NOTHING
+"""
+_PREV_VISIT_SQL = """
+WITH v AS (
+    SELECT visit_id, lag(visited_on) OVER (PARTITION BY entity_id, region ORDER BY visited_on, visit_id) AS prev
+    FROM reporting_visitfact {filter}
+)
+UPDATE reporting_visitfact f SET prev_visited_on = v.prev
+FROM v WHERE f.visit_id = v.visit_id AND f.prev_visited_on IS DISTINCT FROM v.prev
+"""
+
+
+def _sync_visits(after: int) -> None:
+    """Index the visits recorded after the watermark; re-chain their entities' visits."""
+    from matching.models import Visit
+
+    new = Visit.objects.filter(id__gt=after)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(_VISITS_SQL, {"after": after})
+            if after == 0:
+                cursor.execute(_PREV_VISIT_SQL.format(filter=""))
+            else:
+                cursor.execute(_PREV_VISIT_SQL.format(
+                    filter="WHERE entity_id IN (SELECT entity_id FROM matching_visit WHERE id > %(after)s)"), {"after": after})
+        return
+    VisitFact.objects.bulk_create(
+        [VisitFact(visit_id=v.pk, entity_id=v.entity_id, region=v.region_id, visited_on=v.visited_on, created_at=v.created_at) for v in new],
+        ignore_conflicts=True,
+    )
+    chains: dict = defaultdict(list)
+    for fact in VisitFact.objects.filter(entity_id__in=new.values("entity_id")):
+        chains[(fact.entity_id, fact.region)].append(fact)
+    for rows in chains.values():
+        previous = None
+        for fact in sorted(rows, key=lambda f: (f.visited_on, f.pk)):
+            if fact.prev_visited_on != previous:
+                VisitFact.objects.filter(pk=fact.pk).update(prev_visited_on=previous)
+            previous = fact.visited_on
 
 
 def sync(*, full: bool = False) -> int:
@@ -217,4 +355,20 @@ def sync(*, full: bool = False) -> int:
             mark.last_event_id = settled
         mark.synced_at = timezone.now()
         mark.save()
+        _sync_visits_marked(full)
         return done
+
+
+def _sync_visits_marked(full: bool) -> None:
+    from matching.models import Visit
+
+    mark, _ = FactWatermark.objects.select_for_update().get_or_create(name="visits")
+    after = 0 if full else mark.last_event_id
+    if full:
+        VisitFact.objects.all().delete()
+    if Visit.objects.filter(id__gt=after).exists():
+        _sync_visits(after)
+    settled = Visit.objects.filter(id__gt=mark.last_event_id, created_at__lt=timezone.now() - SETTLE).aggregate(m=Max("id"))["m"]
+    if settled:
+        mark.last_event_id = settled
+        mark.save(update_fields=["last_event_id"])

@@ -163,6 +163,21 @@ class LedgerFact(models.Model):
     decision_satisfied_at = models.DateTimeField(null=True)
     clock_provisional = models.BooleanField(default=False)
     last_event_id = models.BigIntegerField(default=0)
+    # A push group is the one or two rows of a declaration pushed together (one per intended
+    # bank). Its first row (the lead) also carries its sibling's milestones, so distinct
+    # entities can be counted by scanning leads instead of grouping rows by entity; and the
+    # push moment of the entity's previous group in its county, to correct the rare entity
+    # with two groups in one period.
+    is_lead = models.BooleanField(db_default=True)
+    has_sibling = models.BooleanField(db_default=False)
+    sib_contacted_at = models.DateTimeField(null=True)
+    sib_approved_at = models.DateTimeField(null=True)
+    sib_first_loan = models.BooleanField(db_default=False)
+    sib_first_disbursed_at = models.DateTimeField(null=True)
+    sib_removed_at = models.DateTimeField(null=True)
+    sib_declined_at = models.DateTimeField(null=True)
+    sib_not_drawn_at = models.DateTimeField(null=True)
+    prev_group_pushed_at = models.DateTimeField(null=True)
 
     class Meta:
         verbose_name = verbose_name_plural = "台账统计索引"
@@ -171,6 +186,8 @@ class LedgerFact(models.Model):
             models.Index(fields=["bank_id", "pushed_at"], name="fact_bank_pushed"),
             models.Index(fields=["branch_path"], name="fact_branch_path", opclasses=["varchar_pattern_ops"]),
             models.Index(fields=["clock_provisional"], condition=Q(clock_provisional=True), name="fact_provisional"),
+            models.Index(fields=["declaration_id"], name="fact_declaration"),
+            models.Index(fields=["entity_id"], name="fact_entity"),
         ]
 
 
@@ -182,10 +199,31 @@ class DeclarationFact(models.Model):
     region = models.CharField(max_length=12)
     amount = models.BigIntegerField()
     submitted_at = models.DateTimeField(null=True)
+    # first submission of the entity's previous declaration in the county: a declaration is the
+    # entity's first of a period when this is before the period (counts 户 without grouping)
+    prev_submitted_at = models.DateTimeField(null=True)
 
     class Meta:
         verbose_name = verbose_name_plural = "申报统计索引"
-        indexes = [models.Index(fields=["region", "submitted_at"], name="declfact_region_submitted")]
+        indexes = [models.Index(fields=["region", "submitted_at"], name="declfact_region_submitted"),
+                   models.Index(fields=["entity_id"], name="declfact_entity")]
+
+
+class VisitFact(models.Model):
+    """Statistics index of one visit: the visit date of the entity's previous visit in the
+    county, so the entities visited in a period are counted without grouping by entity."""
+
+    visit = models.OneToOneField("matching.Visit", primary_key=True, on_delete=models.CASCADE, related_name="+")
+    entity_id = models.IntegerField()
+    region = models.CharField(max_length=12)
+    visited_on = models.DateField()
+    created_at = models.DateTimeField()
+    prev_visited_on = models.DateField(null=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "走访统计索引"
+        indexes = [models.Index(fields=["region", "visited_on"], name="visitfact_region_visited"),
+                   models.Index(fields=["entity_id"], name="visitfact_entity")]
 
 
 class FactWatermark(models.Model):

@@ -1,9 +1,13 @@
 """Reads of reporting, each restricted to what the actor may see and aggregated in SQL.
 
-The figures follow reporting.kpis (the definitions and their reference implementation);
-here they are computed set-based in PostgreSQL from the ledger rows
-(`matching.ledger.ledger_queryset`, so the scope is exactly the ledger export's) and their
-events up to the as-of moment, with the deadline clocks' due moments for timeliness."""
+The figures follow reporting.kpis (the definitions and their reference implementation,
+which the tests compare with what is computed here). They are computed set-based over the
+statistics index (reporting.facts: per ledger row, the moment each of its events was
+recorded and the values it carried, with its clocks' due moments), so a figure "as of" a
+moment compares recorded moments with it — one narrow table answers any scope, period and
+as-of date, and past figures cannot move. The scope is the ledger's own
+(`matching.ledger.ledger_queryset`: the same restriction and filters; a test holds them
+equal). Computed figures are cached while the data is unchanged (see `_cached`)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -13,8 +17,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from django.db import connection, transaction
-from django.db.models import Count, Exists, ExpressionWrapper, F, IntegerField, Max, OuterRef, QuerySet, Sum
-from django.db.models.functions import ExtractMonth, ExtractYear
+from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet, Sum
 from django.utils import timezone
 
 from entities.restrictions import region_range_q
@@ -25,7 +28,9 @@ from portal.services import ApplicationError
 from portal.tenancy import VIEW, Scope, restrict, scope_for
 from products.models import Bank, BankBranch
 from reporting import kpis
-from reporting.models import BankPeriodReport, DeclarationFact, FactWatermark, LedgerFact, ScheduledReport, Target, TargetMetric
+from reporting.models import (
+    BankPeriodReport, DeclarationFact, FactWatermark, LedgerFact, ScheduledReport, Target, TargetMetric, VisitFact,
+)
 
 REPORT_KEYS = ("region", "bank", "branch", "period", "date_from", "date_to")
 DIMENSIONS = ("county", "city", "bank", "branch", "month")
@@ -215,8 +220,9 @@ ENTITY_FLAGS = {
     "list_need_funds": "lnf", "list_disbursed": "ld",
 }
 # rows by bank / branch / month count these 户 fields in 笔
-ROW_COUNTED = ("contacted", "credited", "first_loans", "disbursed", "removed", "list_entities", "list_contacted",
-               "list_eligible", "list_credited", "list_need_funds", "list_disbursed")
+ROW_COUNTED = ("contacted", "credited", "first_loans", "disbursed", "removed")
+# and, for 三个100% of rows by bank / branch / month (asked for with ratios=True)
+ROW_COUNTED_LIST = ("list_entities", "list_contacted", "list_eligible", "list_credited", "list_need_funds", "list_disbursed")
 # 笔 / 元 fields: (aggregate, condition or None)
 ROW_SUMS = {
     "rows": ("count(*)", None),
@@ -255,12 +261,13 @@ _FACT_COLUMNS = (
 )
 
 
-def facts_queryset(user, q: ReportQuery) -> QuerySet[LedgerFact]:
+def facts_queryset(user, q: ReportQuery, *, sync: bool = True) -> QuerySet[LedgerFact]:
     """The index rows of the ledger rows of the query: the same scope as
     `matching.ledger.ledger_queryset` (restriction and filters), pushed by the as-of moment."""
     from reporting import facts
 
-    facts.sync()
+    if sync:
+        facts.sync()
     f = q.filters
     qs = restrict(LedgerFact.objects.all(), user, VIEW)
     if f.region:
@@ -297,13 +304,94 @@ def _aggregate(expr: str, condition: str | None) -> str:
     return f"{expr} FILTER (WHERE {condition})" if condition else expr
 
 
-def figures(user, q: ReportQuery, dims: Sequence[str] = ()) -> dict[str, dict[str, kpis.Figures]]:
+def figures(user, q: ReportQuery, dims: Sequence[str] = (), *, ratios: bool = False) -> dict[str, dict[str, kpis.Figures]]:
     """The figures of the query (see _figures), from the cache while the data is unchanged."""
     dims = tuple(d for d in DIMENSIONS if d in dims)
-    return _cached("figures", user, q, dims, lambda: _figures(user, q, dims))
+    return _cached("figures", user, q, (dims, ratios), lambda: _figures(user, q, dims, ratios=ratios))
 
 
-def _figures(user, q: ReportQuery, dims: Sequence[str] = ()) -> dict[str, dict[str, kpis.Figures]]:
+# 户 conditions on a push group's lead row: its own row or its sibling's
+_OWN_LISTED = "(removed_at IS NULL OR removed_at > p.t)"
+_SIB_LISTED = "(has_sibling AND (sib_removed_at IS NULL OR sib_removed_at > p.t))"
+_GROUP_CONDITIONS = {
+    "c": "contacted_at <= p.t OR sib_contacted_at <= p.t",
+    "a": "approved_at <= p.t OR sib_approved_at <= p.t",
+    "fl": "(approved_at <= p.t AND is_first_loan) OR (sib_approved_at <= p.t AND sib_first_loan)",
+    "dany": "first_disbursed_at <= p.t OR sib_first_disbursed_at <= p.t",
+    "rm": "removed_at <= p.t OR sib_removed_at <= p.t",
+    "ls": f"{_OWN_LISTED} OR {_SIB_LISTED}",
+    "lc": f"({_OWN_LISTED} AND contacted_at <= p.t) OR ({_SIB_LISTED} AND sib_contacted_at <= p.t)",
+    "le": f"({_OWN_LISTED} AND (declined_at IS NULL OR declined_at > p.t)) "
+          f"OR ({_SIB_LISTED} AND (sib_declined_at IS NULL OR sib_declined_at > p.t))",
+    "lcr": f"({_OWN_LISTED} AND approved_at <= p.t) OR ({_SIB_LISTED} AND sib_approved_at <= p.t)",
+    "lnf": f"({_OWN_LISTED} AND approved_at <= p.t AND (not_drawn_at IS NULL OR not_drawn_at > p.t)) "
+           f"OR ({_SIB_LISTED} AND sib_approved_at <= p.t AND (sib_not_drawn_at IS NULL OR sib_not_drawn_at > p.t))",
+    "ld": f"({_OWN_LISTED} AND first_disbursed_at <= p.t) OR ({_SIB_LISTED} AND sib_first_disbursed_at <= p.t)",
+}
+_GROUP_COLUMNS = ("entity_id", "region", "has_sibling", "is_first_loan", "sib_first_loan", "prev_group_pushed_at", "contacted_at",
+                  "approved_at", "first_disbursed_at", "removed_at", "declined_at", "not_drawn_at", "sib_contacted_at",
+                  "sib_approved_at", "sib_first_disbursed_at", "sib_removed_at", "sib_declined_at", "sib_not_drawn_at")
+
+
+def _entity_counts(user, q: ReportQuery, source_of) -> list[dict]:
+    """户 per county: distinct (county, entity) pairs with each condition on one of their rows.
+
+    Where the cohort is made of whole push groups (no bank or branch filter, a region-bound
+    or all-seeing actor), each group's lead row answers for the group, so entities are
+    counted by summing over leads — no grouping by entity. An entity with two groups in the
+    cohort (a second declaration, a re-recommendation) would count twice: those few entities
+    are counted exactly by grouping their rows, and replace their lead-row counts."""
+    scope = scope_for(user)
+    whole_groups = not (q.filters.bank or q.filters.branch) and scope is not None and (scope.is_platform_admin or scope.is_government)
+    flags = [(name, key) for name, key in ENTITY_FLAGS.items() if key]
+    if not whole_groups:
+        return _entity_counts_by_grouping(source_of(facts_queryset(user, q, sync=False), ("entity_id", "region", *_FACT_COLUMNS)))
+
+    leads = facts_queryset(user, q, sync=False).filter(is_lead=True)
+    start = ledger._local_midnight(q.filters.date_from) if q.filters.date_from else None
+    repeat = Q(prev_group_pushed_at__gte=start) if start else Q(prev_group_pushed_at__isnull=False)
+    counts = ", ".join(["count(*) AS recommended"] + [f"count(*) FILTER (WHERE {_GROUP_CONDITIONS[key]}) AS {name}" for name, key in flags])
+    source, params = source_of(leads, _GROUP_COLUMNS)
+    if start:
+        start_sql, start_param = _moment_param(start)
+        repeats, repeat_params = f"count(*) FILTER (WHERE prev_group_pushed_at >= {start_sql}) AS repeats", [start_param]
+    else:
+        repeats, repeat_params = "count(*) FILTER (WHERE prev_group_pushed_at IS NOT NULL) AS repeats", []
+    result = _run(f"SELECT region, {counts}, {repeats} FROM {source} GROUP BY region", repeat_params + params)
+    rows = {r["region"]: r for r in result}
+    if not sum(r.pop("repeats") or 0 for r in result):
+        return list(rows.values())
+    repeated = leads.filter(repeat).values("entity_id")
+    # the few entities with two groups: take their lead-row counts out, put their exact counts in
+    source, params = source_of(leads.filter(entity_id__in=repeated), _GROUP_COLUMNS)
+    naive = _run(f"SELECT region, {counts} FROM {source} GROUP BY region", params)
+    exact = _entity_counts_by_grouping(source_of(facts_queryset(user, q, sync=False).filter(entity_id__in=repeated),
+                                                 ("entity_id", "region", *_FACT_COLUMNS)))
+    for sign, part in ((-1, naive), (1, exact)):
+        for r in part:
+            row = rows.setdefault(r["region"], {"region": r["region"], **{name: 0 for name in ENTITY_FLAGS}})
+            for name in ENTITY_FLAGS:
+                row[name] = (row[name] or 0) + sign * (r[name] or 0)
+    return list(rows.values())
+
+
+def _entity_counts_by_grouping(source_and_params) -> list[dict]:
+    """户 per county by grouping the cohort's rows by (county, entity)."""
+    source, params = source_and_params
+    flags = [(name, key) for name, key in ENTITY_FLAGS.items() if key]
+    if connection.vendor == "postgresql":
+        # one bit per condition, or-ed over the entity's rows
+        mask = " + ".join(f"(CASE WHEN {_CONDITIONS[key]} THEN {1 << i} ELSE 0 END)" for i, (_, key) in enumerate(flags))
+        inner = f"SELECT region, entity_id, bit_or({mask}) AS m FROM {source} GROUP BY region, entity_id"
+        counts = ", ".join(["count(*) AS recommended"] + [f"count(*) FILTER (WHERE m & {1 << i} > 0) AS {name}" for i, (name, _) in enumerate(flags)])
+    else:
+        inner = "SELECT region, entity_id, " + ", ".join(
+            f"max(CASE WHEN {_CONDITIONS[key]} THEN 1 ELSE 0 END) AS {key}" for _, key in flags) + f" FROM {source} GROUP BY region, entity_id"
+        counts = ", ".join(["count(*) AS recommended"] + [f"sum({key}) AS {name}" for name, key in flags])
+    return _run(f"SELECT region, {counts} FROM ({inner}) l1 GROUP BY region", params)
+
+
+def _figures(user, q: ReportQuery, dims: Sequence[str] = (), *, ratios: bool = False) -> dict[str, dict[str, kpis.Figures]]:
     """{"total": {"": Figures}, "county": {code: Figures}, "city": …, "bank": {bank id: Figures},
     "branch": {branch id: …}, "month": {"YYYY-MM": Figures}} for the requested dimensions.
 
@@ -315,15 +403,25 @@ def _figures(user, q: ReportQuery, dims: Sequence[str] = ()) -> dict[str, dict[s
     rolled up here; the entity flags per county; the drawdowns of rows only partly drawn by
     the moment."""
     dims = [d for d in DIMENSIONS if d in dims]
-    base_sql, base_params = facts_queryset(user, q).values("recommendation_id", "entity_id", *_KEYS, *_FACT_COLUMNS).query.sql_with_params()
+    from reporting import facts
+
+    facts.sync()
+    if facts_queryset(user, q, sync=False).query.is_empty():
+        # nothing to see (no access, or a branch that does not exist): no SQL to run
+        return {"total": {"": kpis.Figures()}, **{d: {} for d in dims}}
     moment_sql, moment = _moment_param(q.as_of)
-    source = f"(SELECT {moment_sql} AS t) p CROSS JOIN ({base_sql}) b"
-    params = [moment, *base_params]
+
+    def source_of(qs: QuerySet, columns) -> tuple[str, list]:
+        sql, sql_params = qs.values(*columns).query.sql_with_params()
+        return f"(SELECT {moment_sql} AS t) p CROSS JOIN ({sql}) b", [moment, *sql_params]
+
+    source, params = source_of(facts_queryset(user, q, sync=False), ("recommendation_id", "entity_id", *_KEYS, *_FACT_COLUMNS))
     keys = ", ".join(_KEYS)
 
     sums = [_aggregate(expr, cond) + f" AS {name}" for name, (expr, cond) in ROW_SUMS.items()]
-    sums += [_aggregate("count(*)", _CONDITIONS[ENTITY_FLAGS[name]]) + f" AS {name}" for name in ROW_COUNTED]
-    columns = list(ROW_SUMS) + list(ROW_COUNTED)
+    counted = ROW_COUNTED + (ROW_COUNTED_LIST if ratios and set(dims) & {"bank", "branch", "month"} else ())
+    sums += [_aggregate("count(*)", _CONDITIONS[ENTITY_FLAGS[name]]) + f" AS {name}" for name in counted]
+    columns = list(ROW_SUMS) + list(counted)
     b_keys = ", ".join(f"b.{k}" for k in _KEYS)
     # drawdowns of rows only partly drawn by the moment, from the ledger's drawdown rows
     partial = [f"sum(x.amount) AS disbursed_amount" if c == "disbursed_amount" else "count(*) AS disbursements"
@@ -333,30 +431,21 @@ def _figures(user, q: ReportQuery, dims: Sequence[str] = ()) -> dict[str, dict[s
         for dim, key in (("county", "region"), ("bank", "bank_id"), ("branch", "branch_id"), ("month", "pushed_month"))
         if dim == "county" or dim in dims
     )
-    sql = f"""
-        WITH g AS MATERIALIZED (
-            SELECT {keys}, {', '.join(sums)} FROM {source} GROUP BY {keys}
+    # rows only partly drawn by the moment exist only for a past moment
+    partial_sql = f"""
             UNION ALL
             SELECT {b_keys}, {', '.join(partial)}
             FROM {source} JOIN matching_disbursement x ON x.recommendation_id = b.recommendation_id AND x.created_at <= p.t
             WHERE b.first_disbursed_at <= p.t AND b.last_disbursed_at > p.t
-            GROUP BY {b_keys}
+            GROUP BY {b_keys}""" if q.as_of_given else ""
+    sql = f"""
+        WITH g AS MATERIALIZED (
+            SELECT {keys}, {', '.join(sums)} FROM {source} GROUP BY {keys}{partial_sql}
         )
         {rollups}"""
-    rolled = _run(sql, params + params)
+    rolled = _run(sql, params + params if q.as_of_given else params)
 
-    flags = [(name, key) for name, key in ENTITY_FLAGS.items() if key]
-    if connection.vendor == "postgresql":
-        # one bit per condition, or-ed over the entity's rows
-        mask = " + ".join(f"(CASE WHEN {_CONDITIONS[key]} THEN {1 << i} ELSE 0 END)" for i, (_, key) in enumerate(flags))
-        inner = f"SELECT region, entity_id, bit_or({mask}) AS m FROM {source} GROUP BY region, entity_id"
-        counts = ", ".join(["count(*) AS recommended"] + [f"count(*) FILTER (WHERE m & {1 << i} > 0) AS {name}" for i, (name, _) in enumerate(flags)])
-    else:
-        inner = "SELECT region, entity_id, " + ", ".join(
-            f"max(CASE WHEN {_CONDITIONS[key]} THEN 1 ELSE 0 END) AS {key}" for _, key in flags) + f" FROM {source} GROUP BY region, entity_id"
-        counts = ", ".join(["count(*) AS recommended"] + [f"sum({key}) AS {name}" for name, key in flags])
-    entities = _run(f"SELECT region, {counts} FROM ({inner}) l1 GROUP BY region", params)
-
+    entities = _entity_counts(user, q, source_of)
     rollups_by_dim: dict[str, dict[str, kpis.Figures]] = {d: {} for d in ("county", "bank", "branch", "month")}
     for row in rolled:
         dim, key = row.pop("dim"), str(row.pop("key"))
@@ -405,6 +494,8 @@ def _local_range(q: ReportQuery) -> tuple[dt.datetime | None, dt.datetime]:
 def _distinct_per_county(qs: QuerySet, region_field: str, amount_field: str | None = None) -> list[dict]:
     """(county, entity) pairs per county — a hash aggregation in two steps, much cheaper than
     COUNT(DISTINCT) per group."""
+    if qs.query.is_empty():
+        return []
     inner = qs.order_by().values(region_field, "entity_id")
     inner = inner.annotate(amount=Sum(amount_field)) if amount_field else inner.annotate(n=Count("pk"))
     sql, params = inner.query.sql_with_params()
@@ -431,6 +522,13 @@ def activity(user, q: ReportQuery) -> dict[str, dict]:
 
 
 def _activity(user, q: ReportQuery) -> dict[str, dict]:
+    from reporting import facts
+
+    facts.sync()
+    return _activity_counts(user, q)
+
+
+def _activity_counts(user, q: ReportQuery) -> dict[str, dict]:
     """Visited and declared entities (户, distinct county + entity) and declared amounts of the
     period by county: {county: {"visited", "declared", "declared_amount"}}. Empty where they
     do not apply (a branch filter, a bank's own view). A declaration counts in the period of
@@ -447,8 +545,21 @@ def _activity(user, q: ReportQuery) -> dict[str, dict]:
             visits = visits.filter(visited_on__gte=f.date_from)
         if f.region:
             visits = visits.filter(region_range_q(f.region, "region_id"))
-        for row in _distinct_per_county(visits, "region_id"):
-            out[row["region"]]["visited"] = row["n"]
+        if q.as_of_given or not (scope and (scope.is_platform_admin or scope.is_government)):
+            for row in _distinct_per_county(visits, "region_id"):
+                out[row["region"]]["visited"] = row["n"]
+        else:
+            # today: an entity's first visit of the period is the one whose predecessor came before it
+            index = VisitFact.objects.filter(visited_on__lte=timezone.localtime(end).date())
+            if not scope.is_platform_admin:
+                index = index.filter(region_range_q(scope.region_prefix, "region"))
+            if f.date_from:
+                index = index.filter(visited_on__gte=f.date_from)
+            if f.region:
+                index = index.filter(region_range_q(f.region, "region"))
+            first = Q(prev_visited_on__isnull=True) | (Q(prev_visited_on__lt=f.date_from) if f.date_from else Q(pk__in=[]))
+            for row in index.order_by().values("region").annotate(n=Count("pk", filter=first)):
+                out[row["region"]]["visited"] = row["n"]
     declarations = _declarations_in_scope(user).filter(submitted_at__isnull=False, submitted_at__lte=end)
     if start:
         declarations = declarations.filter(submitted_at__gte=start)
@@ -456,14 +567,20 @@ def _activity(user, q: ReportQuery) -> dict[str, dict]:
         declarations = declarations.filter(region_range_q(f.region, "region"))
     if f.bank:
         declarations = declarations.filter(Exists(DeclarationBank.objects.filter(declaration_id=OuterRef("pk"), bank__code=f.bank)))
-    for row in _distinct_per_county(declarations, "region", "amount"):
-        out[row["region"]].update(declared=row["n"], declared_amount=int(row["amount"] or 0))
+        for row in _distinct_per_county(declarations, "region", "amount"):
+            out[row["region"]].update(declared=row["n"], declared_amount=int(row["amount"] or 0))
+    else:
+        # an entity's first declaration of the period is the one whose predecessor came before it
+        first = Q(prev_submitted_at__isnull=True) | (Q(prev_submitted_at__lt=start) if start else Q(pk__in=[]))
+        rows = declarations.order_by().values("region").annotate(n=Count("pk", filter=first), amount=Sum("amount"))
+        for row in rows:
+            out[row["region"]].update(declared=row["n"], declared_amount=int(row["amount"] or 0))
     return dict(out)
 
 
-def figures_with_activity(user, q: ReportQuery, dims: Sequence[str] = ()) -> dict[str, dict[str, kpis.Figures]]:
+def figures_with_activity(user, q: ReportQuery, dims: Sequence[str] = (), *, ratios: bool = False) -> dict[str, dict[str, kpis.Figures]]:
     """figures() with visited / declared filled into the total, county and city rows."""
-    result = figures(user, q, dims)
+    result = figures(user, q, dims, ratios=ratios)
     scope = scope_for(user)
     if q.filters.branch or (scope and scope.is_bank):
         return result
@@ -578,7 +695,9 @@ def _reports_as_of(user, q: ReportQuery, start: dt.date, end: dt.date) -> QueryS
     if f.branch:
         path = BankBranch.objects.filter(pk=f.branch).values_list("organisation__path", flat=True).first()
         qs = qs.filter(branch__organisation__path__startswith=path) if path else qs.none()
-    return qs.order_by("branch_id", "period", "-submitted_at").distinct("branch_id", "period")
+    newer = BankPeriodReport.objects.filter(branch=OuterRef("branch"), period=OuterRef("period"), submitted_at__lte=q.as_of,
+                                            submitted_at__gt=OuterRef("submitted_at"))
+    return qs.exclude(Exists(newer))
 
 
 def monthly_balances(user, q: ReportQuery, start: dt.date, end: dt.date, *, by: str | None = None) -> dict[str, list[kpis.Balances]]:

@@ -22,6 +22,26 @@ def build_mechanism_report(organisation_id: int) -> int | None:
     return report.pk if report else None
 
 
+@shared_task(name="reporting.tasks.mail_unsent_reports")
+def mail_unsent_reports() -> int:
+    """Retry mails that failed (the claim is released on failure), for the last week's reports."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from reporting.models import ScheduledReport
+    from reporting.services import scheduled_report_mail
+
+    recent = ScheduledReport.objects.filter(emailed_at__isnull=True, created_at__gte=timezone.now() - dt.timedelta(days=7))
+    sent = 0
+    for pk in recent.exclude(recipients=[]).values_list("pk", flat=True):
+        try:
+            sent += scheduled_report_mail(report_id=pk)
+        except Exception:  # mail server still down: next sweep
+            continue
+    return sent
+
+
 @shared_task(name="reporting.tasks.sync_facts")
 def sync_facts() -> int:
     """Keeps the statistics index warm between page views (reads sync it anyway)."""

@@ -119,9 +119,11 @@ def build_history() -> History:
 
 
 def later_activity(h: History) -> None:
-    """What happens in April: E3 finally contacted and declined, E5 contacted, E2 rated."""
+    """What happens in April: E3 finally contacted, E5 contacted, E1 re-recommended to 山西银行, E2 rated."""
     u = h.world.users
     with travel("2026-04-03"):
         s.recommendation_contact(actor=u["ccb_admin"], recommendation_id=h.recs["E3-ccb"].pk)
         s.recommendation_contact(actor=u["ccb_admin"], recommendation_id=h.recs["E5-ccb"].pk)
+        # E1, declined by 建设银行 in March, is re-recommended to 山西银行: a second push group of E1
+        h.recs["E1-shanxibank"] = s.recommendation_redirect(actor=u["convener"], recommendation_id=h.recs["E1-ccb"].pk, bank_code="shanxibank")
         s.satisfaction_rate(actor=h.entities["E2"][1], recommendation_id=h.recs["E2-boc"].pk, score=3)

@@ -64,3 +64,13 @@ def test_the_real_command_line_exits_2(tmp_path, args, message):
     result = subprocess.run([sys.executable, "manage.py", "export_report", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 2, result.stderr
     assert message in result.stderr
+
+
+def test_the_index_can_be_rebuilt(history):
+    from io import StringIO
+
+    from reporting.models import LedgerFact
+
+    out = StringIO()
+    call_command("reporting_reindex", "--full", stdout=out)
+    assert "统计索引已更新: 6 行" in out.getvalue() and LedgerFact.objects.count() == 6

@@ -136,3 +136,28 @@ def test_growth_and_verdicts():
     # 一高: 12% > 4%; 一提: 25% > 20%; 一降: 4.3% <= 4.5%
     assert kpis.one_high_verdict(latest, base, latest) == {"high": True, "up": True, "down": True}
     assert kpis.one_high_verdict(None, None, None) == {"high": None, "up": None, "down": None}
+
+
+def test_todays_index_paths_count_visits_and_declarations_like_grouping(history):
+    from matching import services as s
+    from reporting.tests.history import travel
+
+    staff = history.world.users["staff"]
+    e1, e3 = history.entities["E1"][0], history.entities["E3"][0]
+    # given E1 visited twice in March, E3 once in February and once in March
+    with travel("2026-03-07"):
+        s.visit_record(actor=staff, entity_id=e1.pk, visited_on=dt.date(2026, 3, 5), people="李四")
+        s.visit_record(actor=staff, entity_id=e3.pk, visited_on=dt.date(2026, 3, 6), people="李四")
+        s.visit_record(actor=staff, entity_id=e3.pk, visited_on=dt.date(2026, 2, 25), people="李四")  # recorded late
+    city = history.world.users["city"]
+    # when March is counted today (index path) and as of the end of today (grouping path)
+    today = selectors.figures_with_activity(city, selectors.parse_query({"period": "2026-03"}), ["county"])
+    exact = selectors.figures_with_activity(city, selectors.parse_query({"period": "2026-03", "as_of": dt.date.today().isoformat()}), ["county"])
+    # then both count E1, E2 and E3 once each, and the four declarations
+    for result in (today, exact):
+        f = result["total"][""]
+        assert (f.visited, f.declared, f.declared_amount) == (3, 4, 1_100_000)
+        assert result["county"]["140525"].visited == 3
+    # and the whole year counts E3's February visit in the same entity
+    year = selectors.figures_with_activity(city, selectors.parse_query({"period": "2026"}), [])["total"][""]
+    assert year.visited == 3 and year.declared == 5

@@ -90,3 +90,13 @@ def test_targets_are_set_by_platform_administrators_only(history):
     assert _client(admin).post("/api/v1/targets/", body, content_type="application/json").status_code == 201
     assert _client(history.world.users["city"]).get("/api/v1/targets/").json()["count"] == 1
     assert _client(user_with_role(Role.CITY_REGULATOR, region_code="140100")).get("/api/v1/targets/").json()["count"] == 0
+
+
+def test_nothing_to_see_is_zero_not_an_error(history):
+    # given a branch that does not exist, and a role that sees no ledger rows
+    city = history.world.users["city"]
+    q = selectors.parse_query({"period": "2026-03", "branch": "999999"})
+    # then the figures are zero (no SQL compiled from an empty queryset)
+    assert selectors.figures_with_activity(city, q, ["county", "bank"])["total"][""].rows == 0
+    assert _client(city).get("/api/v1/kpis/", {"branch": 999999}).status_code == 200
+    assert _client(city).get("/reporting/", {"branch": 999999}).status_code == 200

@@ -9,7 +9,7 @@ from django.core import mail
 from django.test import Client
 
 from portal.factories import user_with_role
-from portal.models import Membership, Organisation, OrganisationKind, Role
+from portal.models import Organisation, OrganisationKind, Role
 from portal.services import ApplicationError
 from reporting import selectors, services, tasks
 from reporting.models import BankPeriodReport, ScheduledReport, Target, TargetMetric

@@ -1,0 +1,287 @@
+"""`make bench-load`: 50 concurrent virtual users across the roles for 2 minutes against the
+full stack — gunicorn with several workers on loopback, PostgreSQL, Redis (broker, and the
+cache for rate limits and report figures, as in production), a Celery worker (bench.sh
+starts it: NEEDS_WORKER) — on the demo data (`manage.py load_demo`).
+
+Each virtual user is one of the ten demo accounts (five users per role), signs in with a
+session like a browser (login form, CSRF), then until the end: opens a page of its role —
+the list, inbox and dashboard pages of its navigation and the API lists it may read —
+and waits 1–3 s ("think time") before the next. Traffic goes only to 127.0.0.1 and stops
+by itself after --duration seconds (plus the sign-in ramp).
+
+Prints per page the number of requests, p50 and p95 (ms), the errors (any status other
+than 200, a redirect to the login, a time-out), and, last, one JSON line. Target: p95 ≤
+300 ms for every page, 0 errors. The server runs as in production behind a TLS proxy:
+DEBUG off, secure cookies; the client says X-Forwarded-Proto: https, as the proxy would.
+
+Options: --users 50 --duration 120 --workers 4 --think 1,3 --no-demo (data already loaded)."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import random
+import re
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+import httpx  # noqa: E402
+from django.conf import settings  # noqa: E402
+from django.urls import reverse  # noqa: E402
+
+from portal.models import Role  # noqa: E402
+from portal.navigation import items_for  # noqa: E402
+
+logging.getLogger("httpx").setLevel(logging.WARNING)  # Django's logging config shows INFO: one line per request
+
+NEEDS_WORKER = True  # bench.sh starts a Celery worker on the bench database
+
+DEMO_ACCOUNTS = {
+    Role.PLATFORM_ADMIN: "admin", Role.PROVINCE_REGULATOR: "province", Role.CITY_REGULATOR: "city",
+    Role.CONVENER: "convener", Role.TASK_FORCE_LEAD: "lead", Role.TASK_FORCE_STAFF: "staff",
+    Role.TASK_FORCE_BANK_REVIEWER: "reviewer", Role.BANK_ADMIN: "bankadmin", Role.ACCOUNT_MANAGER: "manager",
+    Role.ENTERPRISE_USER: "enterprise",
+}
+# navigation entries that are forms or tools, not inbox/list/dashboard pages
+NOT_MEASURED = {"matching:declare", "matching:staff_declare", "matching:declaration_import", "matching:bank_recommend",
+                "password_change", "products:self_test", "api-docs", "workdays:year_list"}
+API_LISTS = ["/api/v1/notifications/", "/api/v1/declarations/", "/api/v1/leads/", "/api/v1/entities/", "/api/v1/ledger/",
+             "/api/v1/kpis/", "/api/v1/products/"]
+TARGET_P95_MS = 300
+
+
+def log(message: str) -> None:
+    print(f"[bench-load] {message}", file=sys.stderr, flush=True)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def manage(*args: str, env: dict) -> None:
+    subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
+
+
+def pages_of(role: str) -> list[str]:
+    return [reverse(name) for _, name in items_for(role) if name not in NOT_MEASURED]
+
+
+def percentile(samples: list[float], q: float) -> float:
+    if len(samples) == 1:
+        return samples[0]
+    return statistics.quantiles(samples, n=100, method="inclusive")[int(q) - 1]
+
+
+class Stats:
+    def __init__(self):
+        self.samples: dict[str, list[float]] = defaultdict(list)
+        self.errors: dict[str, int] = defaultdict(int)
+        self.error_examples: list[str] = []
+        self.recording = False
+
+    def add(self, name: str, ms: float, ok: bool, detail: str = "") -> None:
+        if not self.recording:
+            return
+        self.samples[name].append(ms)
+        if not ok:
+            self.errors[name] += 1
+            if len(self.error_examples) < 20:
+                self.error_examples.append(f"{name}: {detail}")
+
+
+class VirtualUser:
+    def __init__(self, base: str, role: str, username: str, password: str, stats: Stats, think: tuple[float, float]):
+        self.role = role
+        self.base, self.username, self.password, self.stats, self.think = base, username, password, stats, think
+        self.cookies: dict[str, str] = {}
+        self.urls: list[str] = []
+        # the TLS proxy's header: the portal runs with secure cookies, as in production
+        self.client = httpx.AsyncClient(base_url=base, timeout=30, follow_redirects=False,
+                                        headers={"X-Forwarded-Proto": "https", "User-Agent": "bench-load"})
+
+    def _headers(self, **extra) -> dict:
+        cookie = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        return {**({"Cookie": cookie} if cookie else {}), **extra}
+
+    def _keep(self, response: httpx.Response) -> None:
+        for header in response.headers.get_list("set-cookie"):
+            name, _, rest = header.partition("=")
+            self.cookies[name.strip()] = rest.split(";", 1)[0]
+
+    async def login(self) -> None:
+        login = "/accounts/login/"
+        page = await self.client.get(login, headers=self._headers())
+        self._keep(page)
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
+        origin = self.base.replace("http://", "https://")
+        response = await self.client.post(login, data={"username": self.username, "password": self.password,
+                                                       "csrfmiddlewaretoken": token},
+                                          headers=self._headers(Referer=origin + login, Origin=origin))
+        self._keep(response)
+        if response.status_code != 302 or "sessionid" not in self.cookies:
+            raise RuntimeError(f"login of {self.username} failed: {response.status_code} {response.text[:300]}")
+
+    async def discover(self, role: str, stats: Stats) -> list[str]:
+        """The pages and API lists this role may open (403/404 are left out: not its pages)."""
+        urls = []
+        for url in [*pages_of(role), *API_LISTS]:
+            response = await self.client.get(url, headers=self._headers())
+            location = response.headers.get("location", "")
+            if response.status_code == 302 and location.startswith("/") and not location.startswith("/accounts/login"):
+                url = location  # e.g. 我的企业 opens the user's own entity
+                response = await self.client.get(url, headers=self._headers())
+            if response.status_code == 200:
+                urls.append(url)
+            elif response.status_code >= 500 or response.status_code in (301, 302):
+                stats.errors[f"discover {url}"] += 1
+                stats.error_examples.append(f"{role} {url}: {response.status_code}")
+        return urls
+
+    async def run(self, until: float) -> None:
+        while time.monotonic() < until:
+            url = random.choice(self.urls)
+            started = time.perf_counter()
+            try:
+                response = await self.client.get(url, headers=self._headers())
+                await response.aread()
+                ms = (time.perf_counter() - started) * 1000
+                ok = response.status_code == 200
+                self.stats.add(self.name(url), ms, ok, f"{response.status_code} {response.headers.get('location', '')}")
+            except httpx.HTTPError as exc:
+                self.stats.add(self.name(url), (time.perf_counter() - started) * 1000, False, repr(exc))
+            await asyncio.sleep(random.uniform(*self.think))
+
+    def name(self, url: str) -> str:
+        return f"/ [{self.role}]" if url == "/" else url  # each role has its own home page
+
+    async def close(self) -> None:
+        await self.client.aclose()
+
+
+async def load(base: str, users: int, duration: float, think: tuple[float, float]) -> tuple[Stats, dict, float]:
+    stats = Stats()
+    roles = list(DEMO_ACCOUNTS)
+    vus = [VirtualUser(base, str(roles[i % len(roles)]), DEMO_ACCOUNTS[roles[i % len(roles)]], settings.PORTAL_DEMO_PASSWORD, stats, think) for i in range(users)]
+    log(f"signing in {users} users ({len(roles)} roles)")
+    t0 = time.monotonic()
+    for i in range(0, users, 5):  # five at a time: each login hashes a password (PBKDF2)
+        await asyncio.gather(*(vu.login() for vu in vus[i:i + 5]))
+    log(f"signed in after {time.monotonic() - t0:.1f}s; discovering each role's pages")
+    per_role = {}
+    for i, role in enumerate(roles[:users]):
+        per_role[role] = await vus[i].discover(role, stats)
+    for i, vu in enumerate(vus):
+        vu.urls = per_role[roles[i % len(roles)]]
+    log(f"{sum(len(v) for v in per_role.values())} role×page pairs; {duration:.0f}s of load")
+    stats.recording = True
+    started = time.monotonic()
+    until = started + duration
+    # users start spread over the first think interval, as people do
+    async def staggered(vu):
+        await asyncio.sleep(random.uniform(0, think[1]))
+        await vu.run(until)
+
+    await asyncio.gather(*(staggered(vu) for vu in vus))
+    elapsed = time.monotonic() - started
+    stats.recording = False
+    await asyncio.gather(*(vu.close() for vu in vus))
+    return stats, {str(role): urls for role, urls in per_role.items()}, elapsed
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--users", type=int, default=50)
+    parser.add_argument("--duration", type=float, default=120)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--think", default="1,3", help="min,max seconds between a user's requests")
+    parser.add_argument("--no-demo", action="store_true")
+    args = parser.parse_args()
+    think = tuple(float(x) for x in args.think.split(","))
+    random.seed(20261122)
+
+    env = {**os.environ, "DEBUG": "False", "SECURE_SSL_REDIRECT": "False", "CONN_MAX_AGE": "60"}
+    broker = env.get("CELERY_BROKER_URL", "")
+    if broker.startswith("redis://") and "CACHE_URL" not in env:
+        env["CACHE_URL"] = broker.rsplit("/", 1)[0] + "/2"  # rate limits and report figures in Redis, as in production
+    if not args.no_demo:
+        log("loading demo data (load_demo)")
+        manage("load_demo", env=env)
+    manage("collectstatic", "--noinput", "-v0", env=env)
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    (ROOT / "var").mkdir(exist_ok=True)
+    gunicorn_log = (ROOT / "var" / "bench-load-gunicorn.log").open("wb")
+    log(f"gunicorn with {args.workers} workers on {base}")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "portal.wsgi:application", "--bind", f"127.0.0.1:{port}",
+         "--workers", str(args.workers), "--timeout", "60", "--graceful-timeout", "10"],
+        cwd=ROOT, env=env, stdout=gunicorn_log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("gunicorn did not start; see var/bench-load-gunicorn.log")
+            time.sleep(0.3)
+        stats, per_role, elapsed = asyncio.run(load(base, args.users, args.duration, think))
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait(10)
+        gunicorn_log.close()
+
+    pages = {}
+    print(f"{'page':<40} {'n':>6} {'p50 ms':>8} {'p95 ms':>8} {'errors':>7}", file=sys.stderr)
+    for url in sorted(stats.samples):
+        samples = stats.samples[url]
+        pages[url] = {"n": len(samples), "p50_ms": round(percentile(samples, 50), 1), "p95_ms": round(percentile(samples, 95), 1),
+                      "errors": stats.errors.get(url, 0)}
+        row = pages[url]
+        print(f"{url:<40} {row['n']:>6} {row['p50_ms']:>8} {row['p95_ms']:>8} {row['errors']:>7}", file=sys.stderr)
+    all_samples = [ms for samples in stats.samples.values() for ms in samples]
+    errors = sum(stats.errors.values())
+    for example in stats.error_examples:
+        log(f"error: {example}")
+    worst = max(pages.items(), key=lambda item: item[1]["p95_ms"]) if pages else ("", {"p95_ms": None})
+    result = {
+        "bench": "load", "users": args.users, "roles": len(per_role), "duration_s": round(elapsed, 1), "gunicorn_workers": args.workers,
+        "think_s": list(think), "requests": len(all_samples), "rps": round(len(all_samples) / elapsed, 1) if elapsed else 0,
+        "errors": errors, "p50_ms": round(percentile(all_samples, 50), 1) if all_samples else None,
+        "p95_ms": round(percentile(all_samples, 95), 1) if all_samples else None,
+        "worst_page": worst[0], "worst_page_p95_ms": worst[1]["p95_ms"], "target_p95_ms": TARGET_P95_MS,
+        "target_met": errors == 0 and all(p["p95_ms"] <= TARGET_P95_MS for p in pages.values()),
+        "pages": pages,
+    }
+    print(json.dumps(result, ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
