@@ -247,7 +247,11 @@ def main() -> int:
             if server.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("gunicorn did not start; see var/bench-load-gunicorn.log")
             time.sleep(0.3)
+        load_before = os.getloadavg()[0]
+        cpu_before = time.process_time()
         stats, per_role, elapsed = asyncio.run(load(base, args.users, args.duration, think))
+        client_cpu = time.process_time() - cpu_before
+        load_after = os.getloadavg()[0]
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         try:
@@ -276,6 +280,9 @@ def main() -> int:
         "errors": errors, "p50_ms": round(percentile(all_samples, 50), 1) if all_samples else None,
         "p95_ms": round(percentile(all_samples, 95), 1) if all_samples else None,
         "worst_page": worst[0], "worst_page_p95_ms": worst[1]["p95_ms"], "target_p95_ms": TARGET_P95_MS,
+        # context: this machine's 1-minute load average before/after (other work skews the figures),
+        # and the CPU seconds the load generator itself used
+        "loadavg_1m": [round(load_before, 2), round(load_after, 2)], "client_cpu_s": round(client_cpu, 1),
         "target_met": errors == 0 and all(p["p95_ms"] <= TARGET_P95_MS for p in pages.values()),
         "pages": pages,
     }

@@ -63,7 +63,9 @@ def result_q(scope: Scope, action: str) -> Q | None:
     if scope.is_government:
         return region_range_q(scope.region_prefix, "county") if scope.region_prefix else None
     if scope.is_enterprise and action == VIEW and scope.organisation_id:
-        return Q(entity__organisation_id=scope.organisation_id)
+        from entities.models import MarketEntity
+
+        return Q(entity_id__in=MarketEntity.objects.filter(organisation_id=scope.organisation_id).values("id"))
     return None
 
 

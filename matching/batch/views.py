@@ -172,10 +172,10 @@ class PotentialCustomerExportView(PotentialCustomerListView):
     restrict_action = EXPORT
 
     def render_to_response(self, context, **response_kwargs):
-        if self.scope is None or self.product is None:
-            raise Http404
-        rows = selectors.potential_export_rows(user=self.request.user, scope=self.scope, product_id=self.product.pk,
-                                               county=self.county, min_amount=self.min_amount)
+        rows = []
+        if self.scope is not None and self.product is not None:
+            rows = selectors.potential_export_rows(user=self.request.user, scope=self.scope, product_id=self.product.pk,
+                                                   county=self.county, min_amount=self.min_amount)
         workbook = Workbook()
         sheet = workbook.active
         sheet.title = "潜在客户"
@@ -195,7 +195,8 @@ class PotentialCustomerExportView(PotentialCustomerListView):
         workbook.save(buffer)
         response = HttpResponse(buffer.getvalue(),
                                 content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-        response["Content-Disposition"] = f"attachment; filename*=UTF-8''potential-customers-{self.product.code}.xlsx"
+        code = self.product.code if self.product else "none"
+        response["Content-Disposition"] = f"attachment; filename*=UTF-8''potential-customers-{code}.xlsx"
         return response
 
 

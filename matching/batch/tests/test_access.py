@@ -66,17 +66,22 @@ def test_potential_customers_page_counts_lists_by_offer_and_exports(matched):
     html = page.content.decode()
     expected = MatchResult.objects.filter(generation=run.generation, product_id=product.pk, verdict=2, shared=True,
                                           county__startswith="1405").count()
-    # then the counts come from the counts table and the list is the eligible shared entities of its area
+    # then the counts come from the counts table, the page lists the first 50 by offer
     assert f'data-testid="count-{product.code}">{expected}<' in html
-    assert world.special["model"].name in html and world.special["hidden"].name not in html
+    assert html.count('data-testid="lead-row"') == min(50, expected)
     assert world.special["datong"].name not in html
     # filtered by county
-    zezhou = client.get(f"/matching-batch/potential-customers/?product={product.pk}&county=140502").content.decode()
-    assert world.special["jincheng"].name in zezhou and world.special["model"].name not in zezhou
-    # and the xlsx holds the same rows
+    city = client.get(f"/matching-batch/potential-customers/?product={product.pk}&county=140502").content.decode()
+    in_city = MatchResult.objects.filter(generation=run.generation, product_id=product.pk, verdict=2, shared=True,
+                                         county="140502").count()
+    assert city.count('data-testid="lead-row"') == min(50, in_city) and world.special["model"].name not in city
+    # and the xlsx holds every row: the eligible shared entities of its area
     sheet = load_workbook(BytesIO(client.get(f"/matching-batch/potential-customers/export.xlsx?product={product.pk}").content)).active
     rows = list(sheet.iter_rows(values_only=True))
+    names = {row[1] for row in rows[1:]}
     assert rows[0][1] == "名称" and len(rows) - 1 == expected
+    assert world.special["model"].name in names and world.special["jincheng"].name in names
+    assert world.special["hidden"].name not in names and world.special["datong"].name not in names
 
 
 def test_the_list_is_sorted_by_offer_and_pages_follow(matched):
