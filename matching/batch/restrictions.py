@@ -10,6 +10,7 @@
 """
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 
 from django.db.models import Q
@@ -25,6 +26,7 @@ class BranchScope:
     bank_id: int
     product_ids: tuple[int, ...]
     prefixes: tuple[str, ...]
+    name: str = ""
 
     def county_q(self, field: str = "county") -> Q | None:
         if not self.prefixes:
@@ -35,18 +37,49 @@ class BranchScope:
         return combined
 
 
+# per actor's scope object (one per request: portal.tenancy.scope_for caches it on the user),
+# so the several restrict() calls of one page look the branch up once
+_BRANCHES: "weakref.WeakKeyDictionary[Scope, BranchScope | None]" = weakref.WeakKeyDictionary()
+
+
+def branch_scope_of(*, organisation_id: int | None = None, branch_id: int | None = None) -> BranchScope | None:
+    """A branch, its service area and its bank's products, in one query."""
+    from django.db import connection
+
+    from products.models import BankBranch, BranchServiceArea, LoanProduct
+
+    column, value = ("organisation_id", organisation_id) if branch_id is None else ("id", branch_id)
+    if connection.vendor != "postgresql":
+        branch = BankBranch.objects.filter(**{column: value}, is_active=True).order_by("id").values("pk", "bank_id", "name").first()
+        if branch is None:
+            return None
+        prefixes = BranchServiceArea.objects.filter(branch_id=branch["pk"]).order_by("region_prefix")
+        products = LoanProduct.objects.filter(bank_id=branch["bank_id"]).order_by("id")
+        return BranchScope(branch["pk"], branch["bank_id"], tuple(products.values_list("id", flat=True)),
+                           tuple(prefixes.values_list("region_prefix", flat=True)), branch["name"])
+    branches, areas, products = (BankBranch._meta.db_table, BranchServiceArea._meta.db_table, LoanProduct._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT b.id, b.bank_id, b.name, ARRAY(SELECT a.region_prefix FROM {areas} a WHERE a.branch_id = b.id "
+            f"ORDER BY 1), ARRAY(SELECT p.id FROM {products} p WHERE p.bank_id = b.bank_id ORDER BY 1) "
+            f"FROM {branches} b WHERE b.{column} = %s AND b.is_active ORDER BY b.id LIMIT 1", [value])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    return BranchScope(row[0], row[1], tuple(row[4]), tuple(row[3]), row[2])
+
+
 def branch_scope(scope: Scope) -> BranchScope | None:
     """The bank branch an actor works for, its service area and its bank's products."""
     if not scope.is_bank or not scope.organisation_id:
         return None
-    from products.models import BankBranch, LoanProduct
-
-    branch = BankBranch.objects.filter(organisation_id=scope.organisation_id, is_active=True).first()
-    if branch is None:
-        return None
-    prefixes = tuple(sorted(branch.service_areas.values_list("region_prefix", flat=True)))
-    products = tuple(LoanProduct.objects.filter(bank_id=branch.bank_id).order_by("id").values_list("id", flat=True))
-    return BranchScope(branch.pk, branch.bank_id, products, prefixes)
+    try:
+        return _BRANCHES[scope]
+    except KeyError:
+        pass
+    found = branch_scope_of(organisation_id=scope.organisation_id)
+    _BRANCHES[scope] = found
+    return found
 
 
 def result_q(scope: Scope, action: str) -> Q | None:

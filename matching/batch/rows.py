@@ -93,8 +93,7 @@ def entity_rows(entity, versions: Sequence[VersionSpec], *, as_of: dt.date,
     """The stored rows of one entity (honours prefetched or read through ``entity.honors``)."""
     request = entity_request(entity)
     facts = from_request(request, None, as_of)
-    later = from_request(request, None, add_months(as_of, near_miss_months))
-    fixed = from_request(_fixed_request(request), None, as_of)
+    later = fixed = None  # read only when some product is ineligible
     rows = []
     for spec in versions:
         definition = spec.definition
@@ -102,6 +101,9 @@ def entity_rows(entity, versions: Sequence[VersionSpec], *, as_of: dt.date,
         verdict = _VERDICTS[evaluation.verdict]
         near_miss = False
         if verdict == INELIGIBLE:
+            if later is None:
+                later = from_request(request, None, add_months(as_of, near_miss_months))
+                fixed = from_request(_fixed_request(request), None, as_of)
             term = max_term_months(definition)
             relaxed_rules = _relaxed(definition["rules"], product_facts(facts, term), product_facts(later, term),
                                      product_facts(fixed, term))

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import weakref
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
@@ -25,7 +26,7 @@ from entities.personal_data import masked
 from entities.restrictions import region_range_q
 from matching.batch.models import MatchingRun, MatchingState, MatchResult, ResultCount, RunKind, RunProduct, Verdict
 from matching.batch.plan import ELIGIBLE, FIX_HINTS, FIXES, INCOMPLETE, decode_cap, decode_reasons, reason_ids
-from matching.batch.restrictions import BranchScope, branch_scope
+from matching.batch.restrictions import BranchScope, branch_scope, branch_scope_of
 from matching.engine.caps import cap_key
 from matching.engine.fields import FIELDS
 from matching.engine.rules import iter_leaves, leaf_id
@@ -40,13 +41,24 @@ _CAP_LABELS = {"product_cap": "产品最高额度", "honor_cap": "名特优新�
                "requested_amount": "申请金额"}
 
 
-def current_generation() -> int | None:
-    return MatchingState.objects.filter(pk=1).values_list("generation", flat=True).first()
+# the generation in force, looked up once per request (keyed by the actor's scope object,
+# which portal.tenancy.scope_for caches on the user for the request)
+_GENERATIONS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
-def last_full_run() -> MatchingRun | None:
+def current_generation(user=None) -> int | None:
+    scope = scope_for(user) if user is not None else None
+    if scope is not None and scope in _GENERATIONS:
+        return _GENERATIONS[scope]
+    generation = MatchingState.objects.filter(pk=1).values_list("generation", flat=True).first()
+    if scope is not None:
+        _GENERATIONS[scope] = generation
+    return generation
+
+
+def last_full_run(user=None) -> MatchingRun | None:
     """The full run whose results are in force (its date and time, for "截至 …")."""
-    generation = current_generation()
+    generation = current_generation(user)
     if generation is None:
         return None
     return MatchingRun.objects.filter(kind=RunKind.FULL, generation=generation).first()
@@ -68,8 +80,24 @@ def _versions(ids: Sequence[int]) -> dict[int, LoanProductVersion]:
     return {pk: _VERSIONS[pk] for pk in ids if pk in _VERSIONS}
 
 
+_LABELS: dict[int, dict[str, str]] = {}
+
+
+def version_labels(version: LoanProductVersion) -> dict[str, str]:
+    """``rule_labels`` of a (immutable) version, cached by id."""
+    if version.pk not in _LABELS:
+        if len(_LABELS) > 2000:
+            _LABELS.clear()
+        _LABELS[version.pk] = rule_labels(version.definition)
+    return _LABELS[version.pk]
+
+
 def rule_labels(definition: dict) -> dict[str, str]:
     """Chinese names of a definition's reason ids (a rule's label, else its field's)."""
+    return _rule_labels(definition)
+
+
+def _rule_labels(definition: dict) -> dict[str, str]:
     labels: dict[str, str] = {}
     for leaf in iter_leaves(definition["rules"]):
         labels.setdefault(leaf_id(leaf), leaf.get("label") or FIELDS[leaf["field"]].label)
@@ -146,7 +174,7 @@ def _decode(rows: Sequence[dict]) -> list[StoredResult]:
             entity_id=row["entity_id"], product=version.product, version=version, verdict=row["verdict"],
             max_amount=row["max_amount"], binding_cap=decode_cap(definition, row["binding_cap"]),
             failed=decode_reasons(row["failed_mask"], ids), unknown=decode_reasons(row["unknown_mask"], ids),
-            near_miss=row["near_miss"], county=row["county"], labels=rule_labels(definition),
+            near_miss=row["near_miss"], county=row["county"], labels=version_labels(version),
         ))
     return decoded
 
@@ -157,7 +185,7 @@ _FIELDS = ("entity_id", "product_id", "version_id", "verdict", "max_amount", "bi
 
 def results(*, user, action: str = VIEW) -> QuerySet[MatchResult]:
     """Stored results of the current generation the actor may see."""
-    generation = current_generation()
+    generation = current_generation(user)
     queryset = MatchResult.objects.filter(generation=generation if generation is not None else -1)
     return restrict(queryset, user, action)
 
@@ -201,10 +229,20 @@ def entity_matches(*, user, entity: MarketEntity, with_reasons: bool = True, inc
 class LeadScope:
     """Whose potential customers: a branch (a bank user's own; any, for an administrator)."""
 
-    branch: BankBranch
+    branch: BranchScope
     scope: BranchScope
     products: list[LoanProduct]
     counties: list[Region]
+
+
+_COUNTIES: list[Region] = []
+
+
+def _counties() -> list[Region]:
+    """The county-level regions (reference data), read once per process."""
+    if not _COUNTIES:
+        _COUNTIES.extend(Region.objects.filter(level=RegionLevel.COUNTY).order_by("code"))
+    return _COUNTIES
 
 
 def lead_scope(*, user, branch_id: int | None = None) -> LeadScope | None:
@@ -212,21 +250,14 @@ def lead_scope(*, user, branch_id: int | None = None) -> LeadScope | None:
     if scope is None:
         return None
     if scope.is_platform_admin and branch_id:
-        branch = BankBranch.objects.select_related("bank").filter(pk=branch_id).first()
-        if branch is None:
-            return None
-        prefixes = tuple(sorted(branch.service_areas.values_list("region_prefix", flat=True)))
-        products = tuple(LoanProduct.objects.filter(bank_id=branch.bank_id).order_by("id").values_list("id", flat=True))
-        own = BranchScope(branch.pk, branch.bank_id, products, prefixes)
+        own = branch_scope_of(branch_id=branch_id)
     else:
         own = branch_scope(scope)
-        if own is None:
-            return None
-        branch = BankBranch.objects.select_related("bank").get(pk=own.branch_id)
-    area = own.county_q("code")
-    counties = list(Region.objects.filter(area, level=RegionLevel.COUNTY).order_by("code")) if area is not None else []
+    if own is None:
+        return None
+    counties = [c for c in _counties() if any(c.code.startswith(prefix) for prefix in own.prefixes)]
     products = list(LoanProduct.objects.filter(pk__in=own.product_ids, status=ProductStatus.ACTIVE).order_by("code"))
-    return LeadScope(branch, own, products, counties)
+    return LeadScope(own, own, products, counties)
 
 
 def _leads(*, user, scope: LeadScope, action: str = VIEW) -> QuerySet[MatchResult]:
@@ -235,18 +266,19 @@ def _leads(*, user, scope: LeadScope, action: str = VIEW) -> QuerySet[MatchResul
 
 
 def potential_counts(*, user, scope: LeadScope, product_id: int | None = None) -> dict[str, Any]:
-    """Eligible, shared entities per product, and per county for ``product_id`` (the counts
-    table: no scan of the results)."""
-    generation = current_generation()
+    """Eligible, shared entities per product, and per county for ``product_id``: one read of
+    the counts table (a few rows per product and county), no scan of the results."""
+    generation = current_generation(user)
     base = restrict(ResultCount.objects.filter(generation=generation if generation is not None else -1), user)
     area = scope.scope.county_q()
     base = base.filter(area) if area is not None else base.none()
-    base = base.filter(product_id__in=[p.pk for p in scope.products])
-    per_product = dict(base.values("product_id").annotate(n=Sum("eligible_shared")).values_list("product_id", "n"))
-    per_county = {}
-    if product_id:
-        per_county = dict(base.filter(product_id=product_id).values("county").annotate(n=Sum("eligible_shared"))
-                          .values_list("county", "n"))
+    per_product: dict[int, int] = {}
+    per_county: dict[str, int] = {}
+    rows = base.filter(product_id__in=[p.pk for p in scope.products]).values_list("product_id", "county", "eligible_shared")
+    for pid, county, n in rows:
+        per_product[pid] = per_product.get(pid, 0) + n
+        if pid == product_id:
+            per_county[county] = per_county.get(county, 0) + n
     return {"per_product": per_product, "per_county": per_county}
 
 
@@ -308,9 +340,24 @@ def parse_cursor(text: str | None) -> tuple[int | None, int] | None:
         return None
 
 
+_COUNTY_NAMES: dict[str, str] = {}
+
+
+def _county_name(code: str) -> str:
+    if code not in _COUNTY_NAMES:
+        _COUNTY_NAMES.update(Region.objects.filter(level=RegionLevel.COUNTY).values_list("code", "name"))
+    return _COUNTY_NAMES.get(code, code)
+
+
 def _lead_rows(rows: Sequence[dict]) -> list[dict]:
-    entities = MarketEntity.objects.select_related("region").in_bulk([r["entity_id"] for r in rows])
+    """The page's rows with what it shows already formatted (50 rows × 9 cells)."""
+    from entities.models import EntityType, Tier
+
+    entities = MarketEntity.objects.only(
+        "id", "name", "uscc", "entity_type", "tier", "established_on", "operator_name", "operator_phone", "region_id",
+    ).in_bulk([r["entity_id"] for r in rows])
     versions = _versions([r["version_id"] for r in rows])
+    types, tiers = dict(EntityType.choices), dict(Tier.choices)
     out = []
     for r in rows:
         entity = entities.get(r["entity_id"])
@@ -318,9 +365,13 @@ def _lead_rows(rows: Sequence[dict]) -> list[dict]:
         if entity is None or version is None:
             continue
         binding = decode_cap(version.definition, r["binding_cap"])
+        amount = r["max_amount"]
         out.append({
-            "entity": entity, "max_amount": r["max_amount"], "county": entity.region.name if entity.region else r["county"],
-            "binding_label": rule_labels(version.definition).get(binding, "") if binding else "",
+            "entity": entity, "max_amount": amount, "county": _county_name(r["county"]),
+            "amount_wan": f"{amount / 10_000:.2f}" if amount is not None else "",
+            "binding_label": version_labels(version).get(binding, "") if binding else "",
+            "entity_type": types.get(entity.entity_type, ""), "tier": tiers.get(entity.tier, "—"),
+            "established": entity.established_on.isoformat() if entity.established_on else "",
             "phone": masked("operator_phone", entity.operator_phone), "product": version.product,
         })
     return out
@@ -396,13 +447,13 @@ def declaration_results(*, user, declaration) -> dict[str, Any]:
                     .select_related("bank", "current_version").order_by("bank__code", "code"))
     stored = {r.product.pk: r for r in _decode(list(
         results(user=user).filter(entity_id=declaration.entity_id, product_id__in=[p.pk for p in products]).values(*_FIELDS)))}
-    generation = current_generation()
+    generation = current_generation(user)
     rows = []
     for product in products:
         result = stored.get(product.pk)
         rows.append({"product": product, "result": result,
                      "verdict_label": result.verdict_label if result else ("不符合" if generation is not None else "尚未匹配")})
-    return {"rows": rows, "run": last_full_run()}
+    return {"rows": rows, "run": last_full_run(user)}
 
 
 # --- runs (administrators) -------------------------------------------------------------------

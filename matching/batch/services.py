@@ -389,7 +389,7 @@ def dispatch_chunks(run_id: int) -> None:
 
     open_chunks = list(RunChunk.objects.filter(run_id=run_id, done=False).order_by("number").values_list("pk", flat=True))
     if not open_chunks:
-        _finalize_now_or_later(run_id)
+        run_finalize(run_id=run_id)
         return
     try:
         for chunk_id in open_chunks:
@@ -401,16 +401,9 @@ def dispatch_chunks(run_id: int) -> None:
         run_finalize(run_id=run_id)
 
 
-def _finalize_now_or_later(run_id: int) -> None:
-    run_finalize(run_id=run_id)
-
-
 def chunk_process(*, run_id: int, chunk_id: int, finalize: bool = True, worker: str = "") -> bool:
     """Write one chunk's results (see the module docstring). False when there was nothing to
     do: done already, taken by another worker right now, or the run is over."""
-    attempts = RunChunk.objects.filter(pk=chunk_id, run_id=run_id, done=False).update(attempts=F("attempts") + 1)
-    if not attempts:
-        return False
     try:
         with transaction.atomic():
             # no ORDER BY (the model's ordering joins the run, and FOR UPDATE would lock it too)
@@ -431,6 +424,9 @@ def chunk_process(*, run_id: int, chunk_id: int, finalize: bool = True, worker: 
             chunk.save(update_fields=["done", "rows", "counts", "worker", "finished_at"])
             MatchingRun.objects.filter(pk=run_id).update(chunks_done=F("chunks_done") + 1)
     except Exception as exc:
+        # a worker killed mid-chunk never gets here (its transaction just rolls back); an error
+        # that repeats fails the run, which an administrator resumes once it is fixed
+        RunChunk.objects.filter(pk=chunk_id, done=False).update(attempts=F("attempts") + 1)
         failed = RunChunk.objects.filter(pk=chunk_id, done=False, attempts__gte=MAX_CHUNK_ATTEMPTS).exists()
         message = f"分块 {chunk_id} 出错: {exc}"[:2000]
         MatchingRun.objects.filter(pk=run_id, state=RunState.RUNNING).update(
@@ -647,20 +643,52 @@ def entities_rematch(*, ids: Iterable[int], trigger: str = RunTrigger.ENTITY_CHA
         generation, building_id = _state_lock("SHARE")
         if generation is None and building_id is None:
             return None
-        run = MatchingRun.objects.create(kind=RunKind.ENTITIES, trigger=trigger, as_of=as_of, generation=generation,
-                                         entities=len(ids))
-        eligible = incomplete = near = 0
-        if generation is not None:
-            _advisory(_WHOLE_GENERATION, shared=True)
-            _advisory(*sorted({i >> _STRIPE_BITS for i in ids}))
-            old, new = _rewrite_entities(generation=generation, table=_table_of(generation), ids=ids,
-                                         versions=active_versions(), as_of=as_of, run_id=run.pk)
+        if generation is None:
+            run = _incremental_run(RunKind.ENTITIES, trigger, as_of, None, len(ids), [])
+        else:
+            if _postgresql():
+                # the whole generation shared (a product re-match takes it exclusively), then
+                # these ids' stripes exclusively: no two writers rewrite the same rows at once
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_advisory_xact_lock_shared(%s, %s), "
+                                   "(SELECT count(pg_advisory_xact_lock(%s, k)) FROM unnest(%s::int[]) AS k)",
+                                   [LOCK_NAMESPACE, _WHOLE_GENERATION, LOCK_NAMESPACE,
+                                    sorted({i >> _STRIPE_BITS for i in ids})])
+            versions = active_versions()
+            table = _table_of(generation)
+            if len(ids) < PYTHON_BELOW or not _postgresql():
+                # a few entities: evaluated here, so the run is recorded once, complete
+                rows = rows_for(_entities(ids), versions, as_of=as_of, near_miss_months=near_miss_months())
+                new = counts_of(rows)
+                run = _incremental_run(RunKind.ENTITIES, trigger, as_of, generation, len(ids), new)
+                old = _delete_entities(table, generation, ids)
+                _insert_rows(table, rows, generation=generation, run_id=run.pk)
+            else:
+                run = MatchingRun.objects.create(kind=RunKind.ENTITIES, trigger=trigger, as_of=as_of,
+                                                 generation=generation, entities=len(ids))
+                old, new = _rewrite_entities(generation=generation, table=table, ids=ids, versions=versions,
+                                             as_of=as_of, run_id=run.pk)
+                _finish_incremental(run, *(sum(row[i] for row in new) for i in (2, 4, 5)))
             _apply_counts(generation, new, minus=old)
-            eligible, incomplete, near = (sum(row[i] for row in new) for i in (2, 4, 5))
         if building_id is not None:
             DirtyEntity.objects.bulk_create([DirtyEntity(run_id=building_id, entity_id=i) for i in ids], ignore_conflicts=True)
-        _finish_incremental(run, eligible, incomplete, near)
     return run
+
+
+def _incremental_run(kind: str, trigger: str, as_of, generation, entities: int, counts: Sequence[tuple],
+                     **fields) -> MatchingRun:
+    """The record of an incremental run whose results are known already (one INSERT)."""
+    eligible, incomplete, near = (sum(row[i] for row in counts) for i in (2, 4, 5))
+    return MatchingRun.objects.create(kind=kind, trigger=trigger, as_of=as_of, generation=generation, entities=entities,
+                                      state=RunState.SUCCEEDED, finished_at=timezone.now(), eligible=eligible,
+                                      incomplete=incomplete, near_miss=near, results=eligible + incomplete + near,
+                                      **fields)
+
+
+def _delete_entities(table: str, generation: int, ids: Sequence[int]) -> list[tuple]:
+    if _postgresql():
+        return _delete_counted(table, SQL("generation = %s AND entity_id = ANY(%s)", (generation, list(ids))))
+    return _sqlite_delete_counted(generation=generation, entity_id__in=list(ids))
 
 
 def product_rematch(*, product_id: int, trigger: str = RunTrigger.PRODUCT_PUBLISH, as_of=None) -> MatchingRun | None:

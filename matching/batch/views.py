@@ -154,7 +154,7 @@ class PotentialCustomerListView(RoleRequiredMixin, RestrictedListView):
             min_amount=self.request.GET.get("min_amount", ""),
             product_counts=[(p, counts["per_product"].get(p.pk, 0)) for p in (self.scope.products if self.scope else [])],
             county_counts=[(c, counts["per_county"].get(c.code, 0)) for c in counties],
-            county_total=sum(counts["per_county"].values()), run=selectors.last_full_run(),
+            county_total=sum(counts["per_county"].values()), run=selectors.last_full_run(self.request.user),
             branches=(BankBranch.objects.select_related("bank").order_by("bank__code", "region_id", "name")
                       if self.request.user.is_superuser or self._is_admin() else []),
             object_list=None,
@@ -220,7 +220,7 @@ class MyMatchesView(RoleRequiredMixin, RestrictedListView):
         return selectors.results(user=user).none()
 
     def get_context_data(self, **kwargs):
-        return super().get_context_data(entity=self.entity, matches=self.matches, run=selectors.last_full_run(),
+        return super().get_context_data(entity=self.entity, matches=self.matches, run=selectors.last_full_run(self.request.user),
                                         object_list=None, **kwargs)
 
 
@@ -251,5 +251,5 @@ class NearMissListView(RoleRequiredMixin, RestrictedListView):
         context.update(rows=self.rows, next_after=".".join(map(str, self.next_cursor)) if self.next_cursor else None,
                        query=params.urlencode(), products=LoanProduct.objects.filter(status=ProductStatus.ACTIVE)
                        .select_related("bank").order_by("bank__code", "code"),
-                       product_id=_int(self.request.GET.get("product")), run=selectors.last_full_run(), object_list=None)
+                       product_id=_int(self.request.GET.get("product")), run=selectors.last_full_run(self.request.user), object_list=None)
         return context
