@@ -10,6 +10,8 @@ as-of date, and past figures cannot move. The scope is the ledger's own
 equal). Computed figures are cached while the data is unchanged (see `_cached`)."""
 from __future__ import annotations
 
+import logging
+
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
@@ -34,6 +36,8 @@ from reporting.models import (
 
 REPORT_KEYS = ("region", "bank", "branch", "period", "date_from", "date_to")
 DIMENSIONS = ("county", "city", "bank", "branch", "month")
+
+logger = logging.getLogger(__name__)
 
 
 class SystemActor:
@@ -85,10 +89,17 @@ def _cached(kind: str, user, q: ReportQuery, extra: tuple, compute):
     moment = q.as_of.isoformat() if q.as_of_given else "now"
     raw = repr((kind, who, q.filters, moment, extra, data_version()))
     key = "reporting:" + hashlib.sha1(raw.encode()).hexdigest()
-    value = cache.get(key)
+    try:
+        value = cache.get(key)
+    except Exception:  # the cache (Redis) is down: compute, the page must still answer
+        logger.warning("reporting cache unavailable; computing %s without it", kind)
+        return compute()
     if value is None:
         value = compute()
-        cache.set(key, value, PAST_TTL if q.as_of_given else NOW_TTL)
+        try:
+            cache.set(key, value, PAST_TTL if q.as_of_given else NOW_TTL)
+        except Exception:
+            logger.warning("reporting cache unavailable; %s not cached", kind)
     else:
         # the answer was computed through the restriction for this very scope; say so to the coverage spy
         restrict(LedgerFact.objects.none(), user)

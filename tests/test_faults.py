@@ -332,9 +332,6 @@ def test_with_the_broker_down_pages_work_and_mail_goes_out_later_through_the_swe
     assert sweep_notification_emails.delay().get(timeout=60) == 0
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "reporting/selectors.py _cached() lets the cache's ConnectionError through (home pages and /reporting/ answer 500); "
-    "fix: fall back to compute() when cache.get/cache.set raise, then remove this mark"))
 def test_with_the_cache_on_a_dead_redis_pages_still_work(world, settings):
     """Production keeps the API rate limits and cached report figures in Redis (CACHE_URL);
     with that Redis down, the pages must still answer."""

@@ -121,7 +121,6 @@ class RunChunk(models.Model):
     hi = models.BigIntegerField("结束主体 id(不含)")
     done = models.BooleanField("已完成", default=False)
     rows = models.PositiveIntegerField("结果行数", default=0)
-    counts = models.JSONField("分产品分县计数", default=list, blank=True)
     attempts = models.PositiveSmallIntegerField("出错次数", default=0)
     worker = models.CharField("处理者", max_length=128, blank=True, default="")
     finished_at = models.DateTimeField(null=True, blank=True)

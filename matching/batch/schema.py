@@ -13,8 +13,8 @@ that had results and starts a full run. (Unlogged tables are not on streaming re
 per-product and per-county counts, ``matching_batch_count``, are logged.)
 
 Indexes of a generation:
-- primary key (generation, entity_id, product_id): an entity's results (enterprise home,
-  declaration review, incremental re-matching);
+- UNIQUE (entity_id, product_id) (the model's key; the generation is constant in a
+  partition): an entity's results (enterprise home, declaration review, re-matching);
 - 潜在客户 (product_id, county, max_amount DESC NULLS LAST, entity_id) WHERE eligible AND
   shared: a branch's first page for a product and a county is the first 50 entries of one
   index range, whatever the county's size; several counties are merged index ranges;
@@ -44,18 +44,40 @@ def partition(generation: int) -> str:
     return f"{PARENT}_g{int(generation)}"
 
 
+def _parent_ddl(schema_editor, model) -> tuple[str, list]:
+    columns, params = [], []
+    for field in model._meta.local_concrete_fields:
+        definition, field_params = schema_editor.column_sql(model, field)
+        if definition is None:
+            continue
+        if field.column == "county":
+            definition = definition.replace("varchar(6)", 'varchar(6) COLLATE "C"', 1)
+        columns.append(f"{schema_editor.quote_name(field.column)} {definition}")
+        params.extend(field_params or [])
+    return f"CREATE TABLE {PARENT} ({', '.join(columns)}) PARTITION BY LIST (generation)", params
+
+
 def create_parent(schema_editor, model) -> None:
-    """The results table: partitioned by generation on PostgreSQL, plain elsewhere."""
+    """The results table: partitioned by generation on PostgreSQL, plain elsewhere.
+
+    On PostgreSQL the model's composite key (generation, entity_id, product_id) is enforced
+    per partition, where the generation is constant, as UNIQUE (entity_id, product_id): half
+    the index build of a three-column key. ``county`` compares in the "C" collation (codes
+    are digits; the 潜在客户 index sorts on it)."""
     if schema_editor.connection.vendor != "postgresql":
         schema_editor.create_model(model)
         return
-    sql, params = schema_editor.table_sql(model)
-    schema_editor.execute(f"{sql} PARTITION BY LIST (generation)", params or None)
+    sql, params = _parent_ddl(schema_editor, model)
+    schema_editor.execute(sql, params or None)
 
 
 def ensure_partitioned(cursor) -> None:
     """A results table created by ``syncdb`` (tests with ``--nomigrations``) is a plain table:
     recreate it partitioned while it is still empty."""
+    from django.db import connection
+
+    from matching.batch.models import MatchResult
+
     cursor.execute("SELECT relkind FROM pg_class WHERE relname = %s AND relnamespace = 'public'::regnamespace", [PARENT])
     row = cursor.fetchone()
     if row is None or row[0] == "p":
@@ -63,11 +85,10 @@ def ensure_partitioned(cursor) -> None:
     cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {PARENT})")
     if cursor.fetchone()[0]:
         raise RuntimeError(f"{PARENT} 不是分区表且已有数据")
-    cursor.execute(f"CREATE TABLE {PARENT}_partitioned (LIKE {PARENT} INCLUDING DEFAULTS INCLUDING CONSTRAINTS) "
-                   f"PARTITION BY LIST (generation)")
     cursor.execute(f"DROP TABLE {PARENT}")
-    cursor.execute(f"ALTER TABLE {PARENT}_partitioned RENAME TO {PARENT}")
-    cursor.execute(f"ALTER TABLE {PARENT} ADD PRIMARY KEY (generation, entity_id, product_id)")
+    with connection.schema_editor(atomic=False) as editor:
+        sql, params = _parent_ddl(editor, MatchResult)
+    cursor.execute(sql, params or None)
 
 
 def ensure_codemap(cursor) -> None:
@@ -90,13 +111,13 @@ def index_statements(generation: int) -> list[str]:
     """The index builds of a filled generation (idempotent; SHARE locks, so they can run at
     the same time in several sessions)."""
     name = partition(generation)
-    return [f"CREATE UNIQUE INDEX IF NOT EXISTS {name}_pkey ON {name} (generation, entity_id, product_id)"] + [
+    return [f"CREATE UNIQUE INDEX IF NOT EXISTS {name}_entity ON {name} (entity_id, product_id)"] + [
         f"CREATE INDEX IF NOT EXISTS {name}_{suffix} ON {name} {definition}" for suffix, definition in _INDEXES.items()]
 
 
-def index_partition(generation: int, *, memory: str = "256MB", parallel: bool = True) -> None:
+def index_partition(generation: int, *, memory: str = "256MB", parallel: bool = True, also=None) -> None:
     """Index a filled generation: the builds run side by side, one session each (each is one
-    scan of the table and a sort), then the primary key adopts its unique index."""
+    scan of the table and a sort); ``also`` (a callable) runs beside them in its own thread."""
     import threading
 
     from django.db import connections
@@ -118,6 +139,8 @@ def index_partition(generation: int, *, memory: str = "256MB", parallel: bool = 
     statements = index_statements(generation)
     if parallel:
         threads = [threading.Thread(target=build, args=(statement,)) for statement in statements]
+        if also is not None:
+            threads.append(threading.Thread(target=_closing(also, errors)))
         for thread in threads:
             thread.start()
         for thread in threads:
@@ -125,14 +148,25 @@ def index_partition(generation: int, *, memory: str = "256MB", parallel: bool = 
     else:
         for statement in statements:
             build(statement)
+        if also is not None:
+            also()
     if errors:
         raise errors[0]
-    name = partition(generation)
     with connections["default"].cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_constraint WHERE conname = %s", [f"{name}_pkey"])
-        if cursor.fetchone() is None:
-            cursor.execute(f"ALTER TABLE {name} ADD CONSTRAINT {name}_pkey PRIMARY KEY USING INDEX {name}_pkey")
-        cursor.execute(f"ANALYZE {name}")
+        cursor.execute(f"ANALYZE {partition(generation)}")
+
+
+def _closing(function, errors: list):
+    def run():
+        from django.db import connections
+
+        try:
+            function()
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connections["default"].close()
+    return run
 
 
 def is_attached(cursor, generation: int) -> bool:

@@ -262,12 +262,8 @@ def _delete_counted(table: str, where: SQL) -> list[tuple]:
 
 
 def _sqlite_delete_counted(**filters) -> list[tuple]:
-    rows = MatchResult.objects.filter(**filters)
-    counts = counts_of(ResultRow(entity_id=0, product_id=r["product_id"], version_id=0, verdict=r["verdict"], max_amount=None,
-                                 binding_cap=None, failed_mask=None, unknown_mask=None, county=r["county"],
-                                 shared=r["shared"], near_miss=r["near_miss"])
-                       for r in rows.values("product_id", "verdict", "county", "shared", "near_miss"))
-    rows.delete()
+    counts = _sqlite_counts(**filters)
+    MatchResult.objects.filter(**filters).delete()
     return counts
 
 
@@ -415,13 +411,11 @@ def chunk_process(*, run_id: int, chunk_id: int, finalize: bool = True, worker: 
             if run.state != RunState.RUNNING:
                 return False
             versions = run_versions(run)
-            counts = _write_range(run, versions, chunk.lo, chunk.hi)
+            chunk.rows = _write_range(run, versions, chunk.lo, chunk.hi)
             chunk.done = True
-            chunk.rows = sum(row[-1] for row in counts)
-            chunk.counts = [list(row) for row in counts]
             chunk.worker = (worker or socket.gethostname())[:128]
             chunk.finished_at = timezone.now()
-            chunk.save(update_fields=["done", "rows", "counts", "worker", "finished_at"])
+            chunk.save(update_fields=["done", "rows", "worker", "finished_at"])
             MatchingRun.objects.filter(pk=run_id).update(chunks_done=F("chunks_done") + 1)
     except Exception as exc:
         # a worker killed mid-chunk never gets here (its transaction just rolls back); an error
@@ -437,22 +431,40 @@ def chunk_process(*, run_id: int, chunk_id: int, finalize: bool = True, worker: 
     return True
 
 
-def _write_range(run: MatchingRun, versions: Sequence[VersionSpec], lo: int, hi: int) -> list[tuple]:
+def _write_range(run: MatchingRun, versions: Sequence[VersionSpec], lo: int, hi: int) -> int:
+    """Write the results of the entity ids [lo, hi) into the run's table; the rows written."""
     if not versions:
-        return []
+        return 0
     if not _postgresql():
         rows = rows_for(_entities(lo=lo, hi=hi), versions, as_of=run.as_of, near_miss_months=near_miss_months())
         _insert_rows(MatchResult._meta.db_table, rows, generation=run.generation, run_id=run.pk)
-        return counts_of(rows)
+        return len(rows)
     planner = planner_for(versions, run.as_of)
     statement = planner.insert(schema.partition(run.generation),
                                SQL(f"{ENTITY_TABLE}.id >= %s AND {ENTITY_TABLE}.id < %s", (lo, hi)),
-                               generation=run.generation, run_id=run.pk)
+                               generation=run.generation, run_id=run.pk, counted=False)
     with connection.cursor() as cursor:
         _ensure_maps(cursor, planner)
         cursor.execute("SET LOCAL jit = off")  # compiling this statement costs seconds, running it less
         cursor.execute(statement.sql, statement.params)
+        return cursor.rowcount
+
+
+def _generation_counts(generation: int, table: str) -> list[tuple]:
+    """Counts per product and county of a generation's rows (``COUNT_COLUMNS``)."""
+    if not _postgresql():
+        return _sqlite_counts(generation=generation)
+    with connection.cursor() as cursor:
+        cursor.execute(count_select(table))
         return cursor.fetchall()
+
+
+def _sqlite_counts(**filters) -> list[tuple]:
+    return counts_of(ResultRow(entity_id=0, product_id=r["product_id"], version_id=0, verdict=r["verdict"], max_amount=None,
+                               binding_cap=None, failed_mask=None, unknown_mask=None, county=r["county"],
+                               shared=r["shared"], near_miss=r["near_miss"])
+                     for r in MatchResult.objects.filter(**filters).values("product_id", "verdict", "county", "shared",
+                                                                          "near_miss"))
 
 
 def run_finalize(*, run_id: int, resume: bool = False) -> bool:
@@ -496,24 +508,28 @@ def _finalize(run: MatchingRun) -> None:
     began = time.perf_counter()
     last_chunk = RunChunk.objects.filter(run=run).aggregate(last=Max("finished_at"))["last"]
     timings = {"chunks": round(((last_chunk or timezone.now()) - run.created_at).total_seconds(), 2)}
+    counted: list[list[tuple]] = []
+    needs_counts = not ResultCount.objects.filter(generation=generation).exists()
+
+    def count():
+        if needs_counts:
+            counted.append(_generation_counts(generation, table))
+
     if _postgresql():
-        # side by side in sessions of their own, unless inside a transaction (tests)
+        # the index builds side by side in sessions of their own (and the counts beside them),
+        # unless inside a transaction (tests)
         schema.index_partition(generation, memory=getattr(settings, "MATCHING_INDEX_MEMORY", "256MB"),
-                               parallel=not connection.in_atomic_block)
+                               parallel=not connection.in_atomic_block, also=count)
+    else:
+        count()
     timings["index"] = round(time.perf_counter() - began, 2)
     began = time.perf_counter()
     with transaction.atomic():
-        # the counts of what the chunks wrote (once: later steps adjust them)
-        if not ResultCount.objects.filter(generation=generation).exists():
-            merged: dict[tuple[int, str], list[int]] = {}
-            for counts in RunChunk.objects.filter(run=run).values_list("counts", flat=True):
-                for product_id, county, eligible, shared, incomplete, near, _ in counts:
-                    into = merged.setdefault((product_id, county), [0, 0, 0, 0])
-                    for i, value in enumerate((eligible, shared, incomplete, near)):
-                        into[i] += value
+        # the counts of what the chunks wrote (once: the catch-up below adjusts them)
+        if counted and not ResultCount.objects.filter(generation=generation).exists():
             ResultCount.objects.bulk_create(
-                [ResultCount(generation=generation, product_id=p, county=c, eligible=v[0], eligible_shared=v[1],
-                             incomplete=v[2], near_miss=v[3]) for (p, c), v in sorted(merged.items())], batch_size=2000)
+                [ResultCount(generation=generation, product_id=p, county=c, eligible=e, eligible_shared=es, incomplete=i,
+                             near_miss=n) for p, c, e, es, i, n, _ in counted[0]], batch_size=2000)
     # catch up outside the swap lock first (it may take a while), then the rest under it
     while _catch_up_dirty(run, table, limit=ENTITY_BATCH):
         pass

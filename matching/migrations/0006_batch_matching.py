@@ -115,7 +115,6 @@ class Migration(migrations.Migration):
                 ('hi', models.BigIntegerField(verbose_name='结束主体 id(不含)')),
                 ('done', models.BooleanField(default=False, verbose_name='已完成')),
                 ('rows', models.PositiveIntegerField(default=0, verbose_name='结果行数')),
-                ('counts', models.JSONField(blank=True, default=list, verbose_name='分产品分县计数')),
                 ('attempts', models.PositiveSmallIntegerField(default=0, verbose_name='出错次数')),
                 ('worker', models.CharField(blank=True, default='', max_length=128, verbose_name='处理者')),
                 ('finished_at', models.DateTimeField(blank=True, null=True)),
