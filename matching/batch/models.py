@@ -186,7 +186,7 @@ class MatchResult(models.Model):
     binding_cap = models.SmallIntegerField("决定额度的上限(序号)", null=True, blank=True)
     shared = models.BooleanField("同意向银行共享信息")
     near_miss = models.BooleanField("差一点符合")
-    county = models.CharField("县(区)", max_length=6)
+    county = models.IntegerField("县(区)代码")  # the 6-digit code as a number: compact, fast to sort
 
     class Meta:
         db_table = "matching_batch_result"
@@ -199,7 +199,7 @@ class ResultCount(models.Model):
 
     generation = models.PositiveIntegerField("结果代次")
     product = models.ForeignKey("products.LoanProduct", on_delete=models.CASCADE, related_name="+")
-    county = models.CharField("县(区)", max_length=6)
+    county = models.IntegerField("县(区)代码")
     eligible = models.BigIntegerField("符合", default=0)
     eligible_shared = models.BigIntegerField("符合且共享", default=0)
     incomplete = models.BigIntegerField("信息不全", default=0)

@@ -426,7 +426,7 @@ class Planner:
         """One row per entity ``where`` selects (a condition over ``entities_marketentity``):
         its leaves, then each product's rules outcome, verdict and relaxed verdict."""
         t = ENTITY_TABLE
-        columns = [f"{t}.id AS entity_id", f"{t}.region_code AS county", f"{t}.data_shared_with_banks AS shared"]
+        columns = [f"{t}.id AS entity_id", county_sql(t) + " AS county", f"{t}.data_shared_with_banks AS shared"]
         params: list = []
         for name, compiled in self._column_sql:
             columns.append(f"{compiled.sql} AS {name}")
@@ -489,6 +489,22 @@ RESULT_COLUMNS = ("max_amount", "failed_mask", "unknown_mask", "generation", "en
                   "run_id", "verdict", "binding_cap", "shared", "near_miss", "county")
 COUNTED = ("product_id", "county", "verdict", "shared", "near_miss")
 COUNT_COLUMNS = ("product_id", "county", "eligible", "eligible_shared", "incomplete", "near_miss", "rows")
+
+
+def county_code(region_code: str | None) -> int:
+    """A county's code as stored (an integer; 0 for a code that is not six digits)."""
+    return int(region_code) if region_code and len(region_code) == 6 and region_code.isdigit() else 0
+
+
+def county_sql(table: str) -> str:
+    return f"(CASE WHEN {table}.region_code ~ '^[0-9]{{6}}$' THEN CAST({table}.region_code AS integer) ELSE 0 END)"
+
+
+def county_range(prefix: str) -> tuple[int, int]:
+    """The stored county codes [lo, hi) inside a region code prefix ("14", "1405", "140525")."""
+    digits = prefix[:6]
+    scale = 10 ** (6 - len(digits))
+    return int(digits) * scale, (int(digits) + 1) * scale
 
 
 def count_select(relation: str) -> str:

@@ -16,8 +16,14 @@ from dataclasses import dataclass
 from django.db.models import Q
 
 from entities.restrictions import region_range_q
-from matching.batch.plan import ELIGIBLE
+from matching.batch.plan import ELIGIBLE, county_range
 from portal.tenancy import EXPORT, VIEW, Scope, restriction
+
+
+def county_q(prefix: str, field: str = "county") -> Q:
+    """Stored county codes (integers) inside a region code prefix."""
+    lo, hi = county_range(prefix)
+    return Q(**{f"{field}__gte": lo, f"{field}__lt": hi})
 
 
 @dataclass(frozen=True)
@@ -29,11 +35,12 @@ class BranchScope:
     name: str = ""
 
     def county_q(self, field: str = "county") -> Q | None:
+        """The service area over stored (integer) county codes; ``code``: over Region codes."""
         if not self.prefixes:
             return None
         combined = Q(pk__in=[])
         for prefix in self.prefixes:
-            combined |= region_range_q(prefix, field)
+            combined |= region_range_q(prefix, field) if field == "code" else county_q(prefix, field)
         return combined
 
 
@@ -94,7 +101,7 @@ def result_q(scope: Scope, action: str) -> Q | None:
             return None
         return Q(product_id__in=branch.product_ids, verdict=ELIGIBLE, shared=True) & area
     if scope.is_government:
-        return region_range_q(scope.region_prefix, "county") if scope.region_prefix else None
+        return county_q(scope.region_prefix) if scope.region_prefix else None
     if scope.is_enterprise and action == VIEW and scope.organisation_id:
         from entities.models import MarketEntity
 
@@ -112,7 +119,7 @@ def count_q(scope: Scope, action: str) -> Q | None:
         area = branch.county_q()
         return None if area is None else Q(product_id__in=branch.product_ids) & area
     if scope.is_government:
-        return region_range_q(scope.region_prefix, "county") if scope.region_prefix else None
+        return county_q(scope.region_prefix) if scope.region_prefix else None
     return None
 
 

@@ -18,6 +18,7 @@ from matching.batch.plan import (
     INELIGIBLE,
     NEAR_MISS_MONTHS,
     VersionSpec,
+    county_code,
     curable,
     encode_cap,
     reason_bit,
@@ -43,7 +44,7 @@ class ResultRow:
     binding_cap: int | None  # position in plan.cap_keys
     failed_mask: int | None  # bits of plan.reason_ids
     unknown_mask: int | None
-    county: str
+    county: int
     shared: bool
     near_miss: bool
 
@@ -116,7 +117,7 @@ def entity_rows(entity, versions: Sequence[VersionSpec], *, as_of: dt.date,
             max_amount=evaluation.max_amount, binding_cap=encode_cap(definition, evaluation.binding_cap),
             failed_mask=_mask(ids, evaluation.reasons, Outcome.FAIL),
             unknown_mask=_mask(ids, evaluation.reasons, Outcome.UNKNOWN),
-            county=entity.region_id, shared=entity.data_shared_with_banks, near_miss=near_miss,
+            county=county_code(entity.region_id), shared=entity.data_shared_with_banks, near_miss=near_miss,
         ))
     return rows
 

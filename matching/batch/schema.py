@@ -50,8 +50,6 @@ def _parent_ddl(schema_editor, model) -> tuple[str, list]:
         definition, field_params = schema_editor.column_sql(model, field)
         if definition is None:
             continue
-        if field.column == "county":
-            definition = definition.replace("varchar(6)", 'varchar(6) COLLATE "C"', 1)
         columns.append(f"{schema_editor.quote_name(field.column)} {definition}")
         params.extend(field_params or [])
     return f"CREATE TABLE {PARENT} ({', '.join(columns)}) PARTITION BY LIST (generation)", params
@@ -62,8 +60,7 @@ def create_parent(schema_editor, model) -> None:
 
     On PostgreSQL the model's composite key (generation, entity_id, product_id) is enforced
     per partition, where the generation is constant, as UNIQUE (entity_id, product_id): half
-    the index build of a three-column key. ``county`` compares in the "C" collation (codes
-    are digits; the 潜在客户 index sorts on it)."""
+    the index build of a three-column key."""
     if schema_editor.connection.vendor != "postgresql":
         schema_editor.create_model(model)
         return

@@ -18,21 +18,29 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from django.db import connection
-from django.db.models import F, Q, QuerySet, Sum
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from entities.models import MarketEntity
 from entities.personal_data import masked
-from entities.restrictions import region_range_q
 from matching.batch.models import MatchingRun, MatchingState, MatchResult, ResultCount, RunKind, RunProduct, Verdict
-from matching.batch.plan import ELIGIBLE, FIX_HINTS, FIXES, INCOMPLETE, decode_cap, decode_reasons, reason_ids
-from matching.batch.restrictions import BranchScope, branch_scope, branch_scope_of
+from matching.batch.plan import (
+    ELIGIBLE,
+    FIX_HINTS,
+    FIXES,
+    INCOMPLETE,
+    county_code,
+    decode_cap,
+    decode_reasons,
+    reason_ids,
+)
+from matching.batch.restrictions import BranchScope, branch_scope, branch_scope_of, county_q
 from matching.engine.caps import cap_key
 from matching.engine.fields import FIELDS
 from matching.engine.rules import iter_leaves, leaf_id
 from portal.models import Region, RegionLevel
 from portal.tenancy import EXPORT, VIEW, restrict, scope_for
-from products.models import BankBranch, LoanProduct, LoanProductVersion, ProductStatus
+from products.models import LoanProduct, LoanProductVersion, ProductStatus
 
 PAGE_SIZE = 50
 EXPORT_LIMIT = 10_000
@@ -129,7 +137,7 @@ class StoredResult:
     failed: list[str]
     unknown: list[str]
     near_miss: bool
-    county: str
+    county: int
     labels: dict[str, str] = field(default_factory=dict)
     reasons: list[dict] = field(default_factory=list)  # live, when asked for
 
@@ -273,12 +281,12 @@ def potential_counts(*, user, scope: LeadScope, product_id: int | None = None) -
     area = scope.scope.county_q()
     base = base.filter(area) if area is not None else base.none()
     per_product: dict[int, int] = {}
-    per_county: dict[str, int] = {}
+    per_county: dict[str, int] = {}  # by region code (text)
     rows = base.filter(product_id__in=[p.pk for p in scope.products]).values_list("product_id", "county", "eligible_shared")
     for pid, county, n in rows:
         per_product[pid] = per_product.get(pid, 0) + n
         if pid == product_id:
-            per_county[county] = per_county.get(county, 0) + n
+            per_county[str(county)] = per_county.get(str(county), 0) + n
     return {"per_product": per_product, "per_county": per_county}
 
 
@@ -310,7 +318,7 @@ def potential_customers(*, user, scope: LeadScope, product_id: int, county: str 
     base = base.filter(_cursor_q(after))
     order = (F("max_amount").desc(nulls_last=True), "entity_id")
     columns = ("entity_id", "max_amount", "binding_cap", "version_id", "county")
-    counties = [county] if county else [c.code for c in scope.counties]
+    counties = [county_code(county)] if county else [county_code(c.code) for c in scope.counties]
     if not counties:
         return LeadPage([], None)
     if len(counties) == 1:
@@ -367,7 +375,7 @@ def _lead_rows(rows: Sequence[dict]) -> list[dict]:
         binding = decode_cap(version.definition, r["binding_cap"])
         amount = r["max_amount"]
         out.append({
-            "entity": entity, "max_amount": amount, "county": _county_name(r["county"]),
+            "entity": entity, "max_amount": amount, "county": _county_name(str(r["county"])),
             "amount_wan": f"{amount / 10_000:.2f}" if amount is not None else "",
             "binding_label": version_labels(version).get(binding, "") if binding else "",
             "entity_type": types.get(entity.entity_type, ""), "tier": tiers.get(entity.tier, "—"),
@@ -414,8 +422,8 @@ def near_misses(*, user, product_id: int | None = None, county: str | None = Non
     queryset = results(user=user).filter(near_miss=True, product_id__in=_active_product_ids())
     if product_id:
         queryset = queryset.filter(product_id=product_id)
-    if county:
-        queryset = queryset.filter(region_range_q(county, "county"))
+    if county and county.isdigit() and 2 <= len(county) <= 6:
+        queryset = queryset.filter(county_q(county))
     if after:
         c, p, e = after
         queryset = queryset.filter(Q(county__gt=c) | Q(county=c, product_id__gt=p) | Q(county=c, product_id=p, entity_id__gt=e))

@@ -33,6 +33,7 @@ chunk through the same Celery path; the layout is one plain table.
 """
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import math
 import socket
@@ -59,7 +60,7 @@ from matching.batch.models import (
     RunState,
     RunTrigger,
 )
-from matching.batch.plan import COUNT_COLUMNS, ENTITY_TABLE, RESULT_COLUMNS, Planner, VersionSpec, count_select
+from matching.batch.plan import ENTITY_TABLE, RESULT_COLUMNS, Planner, VersionSpec, count_select
 from matching.batch.rows import ResultRow, counts_of, rows_for
 from matching.compile import SQL
 from portal.services import ApplicationError, audit_record
@@ -743,7 +744,7 @@ def sweep(*, stalled_seconds: int = 180) -> dict:
     """Periodic: resume stalled full runs, drop leftover generations, and start a full run
     when the results were lost (an unlogged table emptied by a database crash)."""
     report = {"resumed": 0, "started": None}
-    cutoff = timezone.now() - timezone.timedelta(seconds=stalled_seconds)
+    cutoff = timezone.now() - dt.timedelta(seconds=stalled_seconds)
     for run in MatchingRun.objects.filter(kind=RunKind.FULL, state__in=[RunState.RUNNING, RunState.FINALIZING]):
         last = RunChunk.objects.filter(run=run, done=True).aggregate(last=Max("finished_at"))["last"] or run.created_at
         if last < cutoff:

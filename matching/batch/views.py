@@ -237,7 +237,7 @@ class NearMissListView(RoleRequiredMixin, RestrictedListView):
     def select(self, *, user, params):
         after = params.get("after", "")
         parts = after.split(".")
-        cursor = (parts[0], int(parts[1]), int(parts[2])) if len(parts) == 3 and parts[1].isdigit() and parts[2].isdigit() else None
+        cursor = tuple(int(p) for p in parts) if len(parts) == 3 and all(p.isdigit() for p in parts) else None
         self.rows, self.next_cursor = selectors.near_misses(
             user=user, product_id=_int(params.get("product")), county=params.get("county") or None, after=cursor, limit=50)
         return selectors.results(user=user).none()

@@ -195,3 +195,11 @@ def test_the_nightly_run_starts_once(world, settings):
     assert services.nightly_run() is None  # one is building
     assert any(entry["task"] == "matching.batch.nightly_run" for entry in settings.CELERY_BEAT_SCHEDULE.values())
     assert any(entry["task"] == "matching.batch.sweep" for entry in settings.CELERY_BEAT_SCHEDULE.values())
+
+
+def test_the_demo_loader_matches_once(world):
+    from matching.batch import demo
+
+    first = demo.load()
+    assert first["results"] > 0 and selectors.current_generation() == first["matching_run"]
+    assert demo.load() == {"matching_run": "exists"}
