@@ -1,9 +1,25 @@
 from __future__ import annotations
 
+import datetime as dt
+
 from django import forms
 from django.db import models
+from django.utils import timezone
 
-from entities.models import CREDIT_FLAG_LABELS, CREDIT_FLAGS, EntityType, MarketEntity, RegisterStatus, TaxStatus, Tier
+from entities.models import (
+    BOOLEAN_CREDIT_FLAGS,
+    COUNT_CREDIT_FLAGS,
+    CREDIT_FLAG_LABELS,
+    CREDIT_FLAGS,
+    EntityType,
+    FinancialYear,
+    HonorKind,
+    MarketEntity,
+    RegisterStatus,
+    TaxStatus,
+    Tier,
+)
+from entities.services import MAX_COUNT, MAX_MONEY, MAX_SMALL_COUNT
 
 FINANCIAL_INPUT = ("financial_year", "annual_revenue", "total_assets", "net_assets", "employees", "social_insurance_headcount", "tax_status", "has_tax_record")
 MAX_UPLOAD_BYTES = 60 * 1024 * 1024
@@ -39,8 +55,12 @@ def _field_for(name: str) -> forms.Field:
         return forms.BooleanField(label=label, required=False, help_text="同意向为本地区服务的银行共享本主体的登记、经营和信用信息")
     if isinstance(model_field, models.BooleanField):
         return _nullable_boolean(label)
-    if isinstance(model_field, (models.BigIntegerField, models.PositiveIntegerField, models.PositiveSmallIntegerField)):
-        return forms.IntegerField(label=label, required=False, min_value=0)
+    if isinstance(model_field, models.BigIntegerField):
+        return forms.IntegerField(label=label, required=False, min_value=0, max_value=MAX_MONEY)
+    if isinstance(model_field, models.PositiveSmallIntegerField):
+        return forms.IntegerField(label=label, required=False, min_value=0, max_value=MAX_SMALL_COUNT)
+    if isinstance(model_field, models.PositiveIntegerField):
+        return forms.IntegerField(label=label, required=False, min_value=0, max_value=MAX_COUNT)
     if isinstance(model_field, models.DateField):
         return forms.DateField(label=label, required=False, widget=forms.DateInput(attrs={"type": "date"}))
     return forms.CharField(label=label, max_length=getattr(model_field, "max_length", None) or 255, required=name == "name")
@@ -53,8 +73,8 @@ class EntityEditForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.entity = entity
         for name in fields:
-            if name in FINANCIAL_INPUT:
-                continue  # financial years come from the register import (or the API)
+            if name in FINANCIAL_INPUT or name in CREDIT_FLAGS:
+                continue  # own pages: financials by year (FinancialYearForm), credit with source and date (CreditFlagsForm)
             field = _field_for(name)
             self.fields[name] = field
             value = getattr(entity, MarketEntity._meta.get_field(name).attname)
@@ -70,17 +90,132 @@ class EntityEditForm(forms.Form):
         return {name: self.cleaned_data[name] for name in self.changed_data}
 
 
-class CreditRepairForm(forms.Form):
+def _style(form: forms.Form) -> None:
+    for field in form.fields.values():
+        field.widget.attrs.setdefault("class", "form-select" if isinstance(field, forms.ChoiceField) else "form-control")
+
+
+def _date(label: str, *, required: bool = True, **kwargs) -> forms.DateField:
+    return forms.DateField(label=label, required=required, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+                           error_messages={"invalid": "应为日期, 格式 YYYY-MM-DD"}, **kwargs)
+
+
+def _not_future(value: dt.date | None) -> dt.date | None:
+    if value is not None and value > timezone.localdate():
+        raise forms.ValidationError("日期不能晚于今天")
+    return value
+
+
+def _max_year(value: int) -> None:
+    if value > timezone.localdate().year:
+        raise forms.ValidationError(f"年度不能晚于 {timezone.localdate().year} 年")
+
+
+class ServiceErrorsMixin:
+    """Put a service's ApplicationError next to the fields it names (else above the form)."""
+
+    service_names: dict[str, str] = {}
+
+    def add_service_error(self, exc) -> None:
+        for name, errors in exc.field_errors.items():
+            name = self.service_names.get(name, name)
+            for error in errors:
+                self.add_error(name if name in self.fields else None, error)
+        if not exc.field_errors:
+            self.add_error(None, exc.message)
+
+
+class CreditRepairForm(ServiceErrorsMixin, forms.Form):
     item = forms.CharField(label="修复事项", max_length=255)
     flag = forms.ChoiceField(label="涉及信用项(修复后清除)", required=False, choices=[("", "不涉及")] + [(f, CREDIT_FLAG_LABELS[f]) for f in CREDIT_FLAGS])
-    repaired_on = forms.DateField(label="修复日期", widget=forms.DateInput(attrs={"type": "date"}))
+    repaired_on = _date("修复日期", validators=[_not_future])
     repaired_by = forms.CharField(label="修复机关", max_length=128)
-    note = forms.CharField(label="说明", required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    note = forms.CharField(label="说明", required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        for field in self.fields.values():
-            field.widget.attrs.setdefault("class", "form-select" if isinstance(field, forms.ChoiceField) else "form-control")
+        _style(self)
+
+
+class HonorGrantForm(ServiceErrorsMixin, forms.Form):
+    """名特优新 认定: the title and its validity period (valid through 有效期至 inclusive)."""
+
+    kind = forms.ChoiceField(label="称号", choices=[("", "请选择")] + HonorKind.choices)
+    valid_from = _date("有效期自", required=False, help_text="不填表示自认定之日起")
+    valid_until = _date("有效期至", help_text="含当日")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        _style(self)
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("valid_from"), data.get("valid_until")
+        if start and end and end < start:
+            self.add_error("valid_until", "有效期至不能早于有效期自")
+        return data
+
+
+class FinancialYearForm(ServiceErrorsMixin, forms.Form):
+    """One year of financials; an empty box means unknown (never zero)."""
+
+    service_names = {"financial_year": "year"}
+
+    year = forms.IntegerField(label="年度", min_value=1990, validators=[_max_year])
+    annual_revenue = forms.IntegerField(label="年营业收入(元)", required=False, min_value=0, max_value=MAX_MONEY)
+    total_assets = forms.IntegerField(label="资产总额(元)", required=False, min_value=0, max_value=MAX_MONEY)
+    net_assets = forms.IntegerField(label="净资产(元)", required=False, min_value=0, max_value=MAX_MONEY)
+    employees = forms.IntegerField(label="从业人数", required=False, min_value=0, max_value=MAX_COUNT)
+    social_insurance_headcount = forms.IntegerField(label="参保人数", required=False, min_value=0, max_value=MAX_COUNT)
+    tax_status = forms.ChoiceField(label="纳税人类型", required=False, choices=[("", "未知")] + TaxStatus.choices)
+    has_tax_record = _nullable_boolean("有纳税记录")
+
+    def __init__(self, *args, record: FinancialYear | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        today = timezone.localdate()
+        self.fields["year"].widget.attrs.update({"min": 1990, "max": today.year})
+        for name in ("annual_revenue", "total_assets", "net_assets"):
+            self.fields[name].widget.attrs.update({"inputmode": "numeric", "placeholder": "元, 不填表示未知"})
+        if record is not None:
+            self.initial.update({f: getattr(record, f) for f in self.fields if f != "has_tax_record"}, year=record.year)
+            self.initial["has_tax_record"] = {True: "true", False: "false"}.get(record.has_tax_record, "")
+        elif not self.is_bound:
+            self.initial.setdefault("year", today.year - 1)
+        _style(self)
+
+    def service_values(self) -> dict:
+        return {name: (self.cleaned_data[name] or None) if name == "tax_status" else self.cleaned_data[name]
+                for name in self.fields if name != "year"}
+
+
+class CreditFlagsForm(ServiceErrorsMixin, forms.Form):
+    """Credit facts as read in a source on a date; initialised from the entity's current values."""
+
+    source = forms.CharField(label="信息来源", max_length=128, help_text="例如: 人民银行征信报告、信用中国、人民法院")
+    observed_on = _date("信息日期", validators=[_not_future])
+
+    def __init__(self, *args, entity: MarketEntity, **kwargs):
+        super().__init__(*args, **kwargs)
+        for flag in BOOLEAN_CREDIT_FLAGS:
+            self.fields[flag] = _nullable_boolean(CREDIT_FLAG_LABELS[flag])
+            self.initial[flag] = {True: "true", False: "false"}.get(getattr(entity, flag), "")
+        for flag in COUNT_CREDIT_FLAGS:
+            self.fields[flag] = forms.IntegerField(label=CREDIT_FLAG_LABELS[flag], required=False, min_value=0, max_value=999,
+                                                   help_text="不填表示未知")
+            self.initial[flag] = getattr(entity, flag)
+        if not self.is_bound:
+            self.initial.setdefault("observed_on", timezone.localdate())
+        _style(self)
+
+    def clean(self):
+        data = super().clean()
+        consecutive, total = data.get("overdue_consecutive_24m"), data.get("overdue_total_24m")
+        if consecutive is not None and total is not None and consecutive > total:
+            self.add_error("overdue_consecutive_24m", "连续逾期期数不能大于累计逾期期数")
+        return data
+
+    def flag_values(self) -> dict:
+        return {flag: self.cleaned_data[flag] for flag in CREDIT_FLAGS}
 
 
 class RegisterUploadForm(forms.Form):

@@ -75,6 +75,10 @@ CREATE_FIELDS = ("uscc",) + REGISTER_EDITABLE + FINANCIAL_INPUT
 # columns compared for the change history (field → label)
 TRACKED = {f.attname: str(f.verbose_name) for f in MarketEntity._meta.concrete_fields if f.name not in ("id", "created_at", "updated_at")}
 
+MAX_MONEY = 10**15  # 元 (一千万亿); bigint holds more, no register holds as much
+MAX_COUNT = 10_000_000
+MAX_SMALL_COUNT = 32767  # PositiveSmallIntegerField
+
 _CHOICES = {
     "entity_type": EntityType,
     "register_status": RegisterStatus,
@@ -206,9 +210,17 @@ def _validate(data: dict[str, Any], *, entity: MarketEntity | None) -> dict[str,
             if value is not None and value < 0:
                 bad(name, "金额不能为负数")
                 continue
+            if value is not None and value > MAX_MONEY:
+                bad(name, "金额过大, 请以元为单位填写")
+                continue
         elif name in ("employees", "social_insurance_headcount", "operator_industry_experience_months") or name in CREDIT_FLAGS and name not in BOOLEAN_CREDIT_FLAGS:
             if value is not None and value < 0:
                 bad(name, "不能为负数")
+                continue
+            # the columns' own limits: beyond them the database would refuse the row (a 500)
+            limit = MAX_SMALL_COUNT if name in CREDIT_FLAGS else MAX_COUNT
+            if value is not None and value > limit:
+                bad(name, f"不能大于 {limit}")
                 continue
         elif name == "financial_year":
             if value is not None and not (1990 <= value <= today.year):
@@ -387,19 +399,108 @@ def credit_repair_record(*, actor, entity: MarketEntity, item: str, repaired_on:
 
 
 @transaction.atomic
-def honor_grant(*, actor, entity: MarketEntity, kind: str, valid_until: dt.date, valid_from: dt.date | None = None) -> Honor:
+def honor_grant(*, actor, entity: MarketEntity, kind: str, valid_until: dt.date, valid_from: dt.date | None = None, request=None) -> Honor:
     entity = restrict(MarketEntity.objects.select_for_update(), actor, CHANGE).filter(pk=entity.pk).first()
     scope = scope_for(actor)
     if entity is None or scope is None or scope.is_enterprise:
         raise ApplicationError("没有权限认定名特优新", code="permission_denied")
     if kind not in HonorKind.values:
         raise ApplicationError("输入有误", field_errors={"kind": ["未知的称号"]})
+    if valid_until is None:
+        raise ApplicationError("输入有误", field_errors={"valid_until": ["必填"]})
     if valid_from and valid_until < valid_from:
         raise ApplicationError("输入有误", field_errors={"valid_until": ["有效期至不能早于有效期自"]})
     honor = Honor.objects.create(entity=entity, kind=kind, valid_from=valid_from, valid_until=valid_until, source=ChangeSource.REGULATOR)
-    audit_record(actor=actor, action="entity.honor_grant", obj=entity, after={"kind": kind, "valid_until": valid_until.isoformat()})
+    audit_record(
+        actor=actor, action="entity.honor_grant", obj=entity,
+        after={"kind": kind, "label": HonorKind(kind).label, "valid_from": valid_from and valid_from.isoformat(), "valid_until": valid_until.isoformat()},
+        request=request,
+    )
     entities_changed([entity.pk])
     return honor
+
+
+@transaction.atomic
+def financial_year_record(*, actor, entity: MarketEntity, year: int, values: dict[str, Any], request=None) -> FinancialYear:
+    """Enter (or correct) one year of financials; the latest year is copied onto the entity
+    and the entity reclassified. Audited even when an older year leaves the entity as it was."""
+    entity = restrict(MarketEntity.objects.select_for_update(), actor, CHANGE).filter(pk=entity.pk).first()
+    if entity is None or "financial_year" not in editable_fields(actor=actor, entity=entity):
+        raise ApplicationError("没有权限录入年度财务数据: 财务数据只能通过名录库导入或由监管部门录入", code="permission_denied")
+    unknown = set(values) - set(FINANCIAL_FIELDS)
+    if unknown:
+        raise ApplicationError("含有不能填写的字段", field_errors={f: ["不能填写此字段"] for f in sorted(unknown)})
+    if year is None:
+        raise ApplicationError("输入有误, 请检查标出的字段", field_errors={"financial_year": ["必填"]})
+    clean = _validate({"financial_year": year, **values}, entity=entity)
+    if all(clean.get(f) is None for f in FINANCIAL_FIELDS):
+        raise ApplicationError("请至少填写一项财务数据", field_errors={"annual_revenue": ["请至少填写一项财务数据"]})
+    existing = FinancialYear.objects.filter(entity=entity, year=year).first()
+    year_before = {f: _plain(getattr(existing, f)) for f in FINANCIAL_FIELDS} if existing else {}
+    before = _snapshot(entity)
+    source = _source_for(actor)
+    _apply_financials(entity, {"financial_year": year, **{f: clean.get(f) for f in FINANCIAL_FIELDS}}, source)
+    recompute_classification(entity)
+    changes = _diff(before, _snapshot(entity))
+    if changes:
+        entity.save(update_fields=[MarketEntity._meta.get_field(name).name for name in changes] + ["updated_at"])
+        EntityChange.objects.create(entity=entity, kind=EntityChange.Kind.UPDATED, source=source, actor=actor, changes=changes)
+    record = FinancialYear.objects.get(entity=entity, year=year)
+    audit_record(
+        actor=actor, action="entity.financial_year", obj=entity,
+        before={"year": year, **year_before} if existing else None,
+        after={"year": year, **{f: _plain(getattr(record, f)) for f in FINANCIAL_FIELDS}},
+        request=request,
+    )
+    entities_changed([entity.pk])
+    return record
+
+
+@transaction.atomic
+def credit_flags_record(*, actor, entity: MarketEntity, values: dict[str, Any], source: str, observed_on: dt.date, request=None) -> list[CreditFlagRecord]:
+    """Enter credit facts as observed in a source (e.g. 人民银行征信报告) on a date. Every
+    known or changed flag gets a history row with that source and date."""
+    entity = restrict(MarketEntity.objects.select_for_update(), actor, CHANGE).filter(pk=entity.pk).first()
+    scope = scope_for(actor)
+    if entity is None or scope is None or scope.is_enterprise or not set(CREDIT_FLAGS) <= set(editable_fields(actor=actor, entity=entity)):
+        raise ApplicationError("没有权限登记信用信息", code="permission_denied")
+    errors: dict[str, list[str]] = {}
+    unknown = set(values) - set(CREDIT_FLAGS)
+    for name in sorted(unknown):
+        errors[name] = ["不能填写此字段"]
+    if not (source or "").strip():
+        errors["source"] = ["必填"]
+    if observed_on is None or observed_on > timezone.localdate():
+        errors["observed_on"] = ["日期不能为空或晚于今天"]
+    try:
+        clean = _validate(values, entity=entity) if not unknown else {}
+    except ApplicationError as exc:
+        for name, messages in exc.field_errors.items():
+            errors.setdefault(name, []).extend(messages)
+        clean = {}
+    if errors:
+        raise ApplicationError("输入有误, 请检查标出的字段", field_errors=errors)
+    source = source.strip()[:128]
+    before = _snapshot(entity)
+    for name, value in clean.items():
+        setattr(entity, name, value)
+    changes = _diff(before, _snapshot(entity))
+    records = [
+        CreditFlagRecord(entity=entity, flag=flag, value=None if getattr(entity, flag) is None else int(getattr(entity, flag)), source=source, observed_on=observed_on)
+        for flag in CREDIT_FLAGS
+        if flag in clean and (getattr(entity, flag) is not None or flag in changes)
+    ]
+    CreditFlagRecord.objects.bulk_create(records)
+    if changes:
+        entity.save(update_fields=list(changes) + ["updated_at"])
+        EntityChange.objects.create(entity=entity, kind=EntityChange.Kind.UPDATED, source=_source_for(actor), actor=actor, changes=changes)
+    audit_record(
+        actor=actor, action="entity.credit_flags", obj=entity,
+        before={k: v[0] for k, v in changes.items()}, after={"source": source, "observed_on": observed_on.isoformat(), **{k: v[1] for k, v in changes.items()}},
+        request=request,
+    )
+    entities_changed([entity.pk])
+    return records
 
 
 def tier_policy_recompute(*, province_code: str) -> int:

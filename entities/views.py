@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -10,8 +11,8 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from entities import selectors, services, spreadsheets
-from entities.forms import CreditRepairForm, EntityEditForm, RegisterUploadForm
-from entities.models import CREDIT_FLAG_LABELS, EntityType, HonorKind, ImportStatus, RegisterStatus, SizeClass, Tier
+from entities.forms import CreditFlagsForm, CreditRepairForm, EntityEditForm, FinancialYearForm, HonorGrantForm, RegisterUploadForm
+from entities.models import CREDIT_FLAG_LABELS, EntityType, FinancialYear, HonorKind, ImportStatus, RegisterStatus, SizeClass, Tier
 from entities.personal_data import PERSONAL_FIELDS, masked, may_reveal, sees_own
 from entities.register_file import LABELS
 from entities.restrictions import REGISTER_KEEPERS
@@ -20,6 +21,12 @@ from portal.services import ApplicationError
 from portal.tenancy import EXPORT, scope_for
 
 EXPORT_LIMIT = 10_000
+# Chinese names of the search parameters, for the filter error line
+FILTER_LABELS = {
+    "q": "名称或代码", "region": "行政区划", "township": "乡镇(街道)", "entity_type": "主体类型", "tier": "分型",
+    "honor": "名特优新", "size_class": "企业划型", "register_status": "登记状态", "credit": "信用状况",
+    "revenue_min": "年营业收入下限", "revenue_max": "年营业收入上限",
+}
 
 
 def _after(request) -> int | None:
@@ -46,7 +53,7 @@ class EntityListView(RestrictedListView):
         context.update(
             page=page,
             filters=self.filters,
-            filter_errors=self.filter_errors,
+            filter_errors={FILTER_LABELS.get(name, name): message for name, message in self.filter_errors.items()},
             query=params.urlencode(),
             region_choices=selectors.region_choices(user=self.request.user),
             township_choices=selectors.township_choices(region=region),
@@ -103,6 +110,7 @@ class EntityDetailView(LoginRequiredMixin, TemplateView):
             raise Http404
         scope = scope_for(self.request.user)
         own = sees_own(scope, entity)
+        editable = services.editable_fields(actor=self.request.user, entity=entity)
         context = super().get_context_data(**kwargs)
         context.update(selectors.entity_detail(user=self.request.user, entity=entity))
         context.update(
@@ -111,9 +119,10 @@ class EntityDetailView(LoginRequiredMixin, TemplateView):
                 {"field": f, "label": label, "value": getattr(entity, f) if own else masked(f, getattr(entity, f)), "revealable": not own and may_reveal(scope) and bool(getattr(entity, f))}
                 for f, label in PERSONAL_FIELDS.items()
             ],
-            can_edit=bool(services.editable_fields(actor=self.request.user, entity=entity)),
+            can_edit=bool(editable),
+            # honours, financial years and credit facts: register keepers of the region (services.editable_fields)
+            can_keep_register="financial_year" in editable,
             can_record_repair=bool(scope and (scope.is_platform_admin or scope.role in REGISTER_KEEPERS)),
-            repair_form=CreditRepairForm(),
             credit_labels=CREDIT_FLAG_LABELS,
             honors_imported_labels="、".join(LABELS["honor"][k] for k in entity.honors_imported.split(",") if k),
         )
@@ -176,22 +185,152 @@ class EntityEditView(LoginRequiredMixin, View):
         return render(request, self.template_name, {"entity": entity, "form": form}, status=400)
 
 
-class CreditRepairCreateView(LoginRequiredMixin, View):
-    def post(self, request, pk):
+class EntityWriteView(LoginRequiredMixin, View):
+    """A form page that writes to one entity through one service. The entity is loaded with
+    the central restriction for "change": another region's entity, or one the role may only
+    read, is a 404; an enterprise user on its own entity is refused (403), since honours,
+    financial years and credit facts are register data kept by the regulator."""
+
+    template_name = ""
+    title = ""
+    denied_message = "没有权限: 该信息只能通过名录库导入或由监管部门维护"
+
+    def entity_for_change(self, request, pk):
         entity = selectors.entity_get(user=request.user, pk=pk, action="change")
         if entity is None:
             raise Http404
+        if not self.may_write(request.user, entity):
+            raise PermissionDenied(self.denied_message)
+        return entity
+
+    def may_write(self, user, entity) -> bool:
+        return "financial_year" in services.editable_fields(actor=user, entity=entity)
+
+    def render_page(self, request, entity, form, status=200, **extra):
+        context = {"entity": entity, "form": form, "title": self.title, **extra}
+        return render(request, self.template_name, context, status=status)
+
+    def done(self, request, entity, message, anchor):
+        messages.success(request, message)
+        return redirect(reverse("entities:entity_detail", args=[entity.pk]) + anchor)
+
+
+class CreditRepairCreateView(EntityWriteView):
+    """登记信用修复: what was repaired, when, by which authority; shared with banks."""
+
+    template_name = "entities/credit_repair_form.html"
+    title = "登记信用修复"
+
+    def may_write(self, user, entity):
+        scope = scope_for(user)
+        return bool(scope and not scope.is_enterprise and (scope.is_platform_admin or scope.role in REGISTER_KEEPERS))
+
+    def get(self, request, pk):
+        entity = self.entity_for_change(request, pk)
+        return self.render_page(request, entity, CreditRepairForm(), repairs=entity.credit_repairs.order_by("-repaired_on", "-id"))
+
+    def post(self, request, pk):
+        entity = self.entity_for_change(request, pk)
         form = CreditRepairForm(request.POST)
         if form.is_valid():
             try:
                 services.credit_repair_record(actor=request.user, entity=entity, request=request, **form.cleaned_data)
             except ApplicationError as exc:
-                messages.error(request, f"{exc.message}: " + "; ".join(f"{m}" for ms in exc.field_errors.values() for m in ms))
+                if exc.code == "permission_denied":
+                    raise PermissionDenied(exc.message) from exc
+                form.add_service_error(exc)
             else:
-                messages.success(request, "已登记信用修复")
-        else:
-            messages.error(request, "信用修复登记有误: " + "; ".join(f"{form.fields[n].label}{e[0]}" if n in form.fields else e[0] for n, e in form.errors.items()))
-        return redirect(reverse("entities:entity_detail", args=[entity.pk]) + "#credit")
+                return self.done(request, entity, "已登记信用修复", "#credit")
+        return self.render_page(request, entity, form, status=400, repairs=entity.credit_repairs.order_by("-repaired_on", "-id"))
+
+
+class HonorGrantView(EntityWriteView):
+    """认定名特优新: a title with its validity period."""
+
+    template_name = "entities/honor_form.html"
+    title = "认定名特优新"
+
+    def _honors(self, request, entity):
+        return selectors.entity_honors(user=request.user, entity=entity)
+
+    def get(self, request, pk):
+        entity = self.entity_for_change(request, pk)
+        return self.render_page(request, entity, HonorGrantForm(), honors=self._honors(request, entity))
+
+    def post(self, request, pk):
+        entity = self.entity_for_change(request, pk)
+        form = HonorGrantForm(request.POST)
+        if form.is_valid():
+            try:
+                honor = services.honor_grant(actor=request.user, entity=entity, request=request, **form.cleaned_data)
+            except ApplicationError as exc:
+                if exc.code == "permission_denied":
+                    raise PermissionDenied(exc.message) from exc
+                form.add_service_error(exc)
+            else:
+                return self.done(request, entity, f"已认定「{honor.get_kind_display()}」, 有效期至 {honor.valid_until:%Y-%m-%d}", "#classification")
+        return self.render_page(request, entity, form, status=400, honors=self._honors(request, entity))
+
+
+class FinancialYearView(EntityWriteView):
+    """录入年度财务数据: one row per year; ?year=YYYY opens an existing year for correction."""
+
+    template_name = "entities/financial_year_form.html"
+    title = "录入年度财务数据"
+
+    def _years(self, entity):
+        return list(FinancialYear.objects.filter(entity=entity).order_by("-year"))
+
+    def get(self, request, pk):
+        entity = self.entity_for_change(request, pk)
+        years = self._years(entity)
+        wanted = request.GET.get("year", "")
+        record = next((y for y in years if str(y.year) == wanted), None)
+        return self.render_page(request, entity, FinancialYearForm(record=record), years=years, editing=record)
+
+    def post(self, request, pk):
+        entity = self.entity_for_change(request, pk)
+        form = FinancialYearForm(request.POST)
+        if form.is_valid():
+            try:
+                record = services.financial_year_record(
+                    actor=request.user, entity=entity, year=form.cleaned_data["year"], values=form.service_values(), request=request,
+                )
+            except ApplicationError as exc:
+                if exc.code == "permission_denied":
+                    raise PermissionDenied(exc.message) from exc
+                form.add_service_error(exc)
+            else:
+                return self.done(request, entity, f"已保存 {record.year} 年度财务数据", "#financials")
+        return self.render_page(request, entity, form, status=400, years=self._years(entity), editing=None)
+
+
+class CreditFlagsView(EntityWriteView):
+    """登记信用信息: the credit facts as read in a source on a date (each keeps both)."""
+
+    template_name = "entities/credit_flags_form.html"
+    title = "登记信用信息"
+
+    def get(self, request, pk):
+        entity = self.entity_for_change(request, pk)
+        return self.render_page(request, entity, CreditFlagsForm(entity=entity))
+
+    def post(self, request, pk):
+        entity = self.entity_for_change(request, pk)
+        form = CreditFlagsForm(request.POST, entity=entity)
+        if form.is_valid():
+            try:
+                services.credit_flags_record(
+                    actor=request.user, entity=entity, values=form.flag_values(), source=form.cleaned_data["source"],
+                    observed_on=form.cleaned_data["observed_on"], request=request,
+                )
+            except ApplicationError as exc:
+                if exc.code == "permission_denied":
+                    raise PermissionDenied(exc.message) from exc
+                form.add_service_error(exc)
+            else:
+                return self.done(request, entity, "已登记信用信息", "#credit")
+        return self.render_page(request, entity, form, status=400)
 
 
 # --- register import -----------------------------------------------------------------------

@@ -103,3 +103,49 @@ def test_uploading_a_register_file_shows_progress_then_the_result(live_server, p
         page.get_by_test_id("error-report").click()
     assert download.value.suggested_filename.endswith("errors.xlsx")
     assert EntityImport.objects.get().uploaded_by == user
+
+
+def test_the_task_force_grants_an_honour_and_enters_a_year_on_a_phone(live_server, page: Page, artifacts_dir):
+    # given a task-force user of 泽州县 on a phone, and a survival-tier entity of the county
+    user = user_with_role(Role.TASK_FORCE_STAFF, username="browser-keeper")
+    entity = MarketEntityFactory(name="泽州县巴公镇晋丰粮油店", industry_id="5221", employees=3)
+    page.set_viewport_size({"width": 375, "height": 740})
+    base = live_server.url
+    login(page, base, user.username)
+
+    # when he opens the entity and follows 认定名特优新, then submits a period that ends before it starts
+    page.goto(f"{base}/entities/{entity.pk}/")
+    page.get_by_test_id("honor-grant-link").click()
+    expect(page.get_by_test_id("page-title")).to_have_text("认定名特优新")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    page.get_by_label("称号").select_option("quality")
+    page.get_by_label("有效期自").fill("2026-01-01")
+    page.get_by_label("有效期至").fill("2025-12-31")
+    page.get_by_role("button", name="认定", exact=True).click()
+
+    # then the form says what is wrong, in Chinese, next to the field
+    expect(page.get_by_test_id("error-valid_until")).to_have_text("有效期至不能早于有效期自")
+    page.screenshot(path=str(artifacts_dir / "entities-honor-error.png"), full_page=True)
+
+    # when he corrects the end date, the honour is listed on the entity page with its period
+    page.get_by_label("有效期至").fill("2028-12-31")
+    page.get_by_role("button", name="认定", exact=True).click()
+    expect(page.get_by_test_id("entity-name")).to_have_text("泽州县巴公镇晋丰粮油店")
+    expect(page.locator("#classification")).to_contain_text("优质: 有效期 2026-01-01 起至 2028-12-31")
+
+    # when he enters last year's financials (revenue 85 万, tax record, 2 insured) from the entity page
+    page.get_by_test_id("financial-year-link").click()
+    expect(page.get_by_test_id("page-title")).to_have_text("录入年度财务数据")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    page.get_by_label("年营业收入(元)").fill("850000")
+    page.get_by_label("参保人数").fill("2")
+    page.get_by_label("纳税人类型").select_option("small_scale_taxpayer")
+    page.get_by_label("有纳税记录").select_option("true")
+    page.get_by_role("button", name="保存", exact=True).click()
+
+    # then the year is in the table and the entity is reclassified, with the explanation in Chinese
+    expect(page.get_by_test_id("financial-years")).to_contain_text("85.00")
+    expect(page.get_by_test_id("tier")).to_have_text("成长型")
+    expect(page.get_by_test_id("tier-explanation")).to_contain_text("成长型: 有纳税记录, 年营业收入 85 万元, 参保 2 人")
+    page.screenshot(path=str(artifacts_dir / "entities-financials.png"), full_page=True)
+    assert AuditEvent.objects.filter(action__in=["entity.honor_grant", "entity.financial_year"], object_id=str(entity.pk)).count() == 2
