@@ -28,7 +28,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import connection, connections, transaction
+from django.db import IntegrityError, connection, connections, transaction
 from django.utils import timezone
 
 from entities import derive
@@ -74,6 +74,7 @@ DB_COLUMNS = tuple(_FIELDS[name].column for name in COLUMNS)
 POSITION = {name: i for i, name in enumerate(COLUMNS)}
 FREE_TEXT = (POSITION["name"], POSITION["operator_name"])
 _FINANCIAL_SLICE = slice(POSITION["financial_year"] + 1, POSITION["financial_year"] + 1 + len(FINANCIAL_FIELDS))
+_FINANCIAL_TEXT = slice(POSITION["financial_year"], POSITION["financial_year"] + 1 + len(FINANCIAL_FIELDS))  # year + fields
 _COLUMN_ORDER = {h: i for i, h in enumerate(HEADERS)}
 
 PARALLEL_MIN_ROWS = 20_000
@@ -90,7 +91,9 @@ def default_financial_year(today: dt.date) -> int:
 @dataclass
 class Prepared:
     rows: int = 0
-    valid: list[tuple[int, tuple]] = field(default_factory=list)  # (line, values in COLUMNS order)
+    # (line, values in COLUMNS order, the same as a COPY text line, its financial-year part
+    # "year\tannual_revenue\t…" or None); the text is formatted here, in the worker processes
+    valid: list[tuple[int, tuple, str, str | None]] = field(default_factory=list)
     errors: list[CellError] = field(default_factory=list)
     rejected_lines: set[int] = field(default_factory=set)
     rejected_codes: list[tuple[int, str]] = field(default_factory=list)
@@ -101,6 +104,7 @@ def prepare_rows(rows: list[tuple[int, list[str]]], ctx: Context, year: int, pol
     checked = validate_rows(iter(rows), ctx, check_duplicates=False)
     policy_by_region: dict[str, Any] = {}
     classify = derive.classification_columns
+    escapes = _ESCAPES
     valid = []
     for row in checked.valid:
         line = row.pop("_line")
@@ -115,7 +119,11 @@ def prepare_rows(rows: list[tuple[int, list[str]]], ctx: Context, year: int, pol
         if policy is None:
             policy = policy_by_region[region] = derive.policy_for(policies, region, ctx.today)
         row.update(classify(row, policy))
-        valid.append((line, tuple([row[c] for c in COLUMNS])))
+        values = tuple([row[c] for c in COLUMNS])
+        parts = ["\\N" if v is None else v if v.__class__ is str else str(v) for v in values]
+        for i in FREE_TEXT:  # the other strings are validated codes and enum values
+            parts[i] = values[i].translate(escapes)
+        valid.append((line, values, "\t".join(parts), "\t".join(parts[_FINANCIAL_TEXT]) if stated else None))
     return Prepared(checked.rows, valid, checked.errors, checked.rejected_lines, checked.rejected_codes)
 
 
@@ -171,7 +179,6 @@ class RegisterImport:
         self.source_label = f"名录库导入: {file_name}"[:128]
         self.workers = workers
         self.timings: dict[str, float] = {}  # seconds per phase, for the benchmark
-        self.first_years_written = False  # the PostgreSQL upsert writes new entities' first year
 
     # -- orchestration ---------------------------------------------------------------
 
@@ -201,7 +208,10 @@ class RegisterImport:
             raise
         self.timings["read_validate_classify"] = time.perf_counter() - started
         try:
-            summary = self._write(prepared)
+            try:
+                summary = self._write(prepared)
+            except IntegrityError:  # a new code was inserted meanwhile by another writer: merge again
+                summary = self._write(prepared)
         except Exception:
             self._finish(status=ImportStatus.FAILED, message="导入失败(系统错误), 未导入任何数据, 请稍后重试或联系管理员")
             raise
@@ -307,15 +317,15 @@ class RegisterImport:
         uscc_at = POSITION["uscc"]
         began = time.perf_counter()
         with transaction.atomic():
-            existing = self._existing([values[uscc_at] for _, values in prepared.valid])
+            existing = self._existing([values[uscc_at] for _, values, _, _ in prepared.valid])
             self.timings["read_existing"] = time.perf_counter() - began
-            creates: list[tuple] = []
+            creates: list[tuple[tuple, str, str | None]] = []  # (values, COPY text, financial-year text)
             updates: list[dict] = []
             history = _History(year)
-            for _, values in prepared.valid:
+            for _, values, text, financial_text in prepared.valid:
                 old = existing.get(values[uscc_at])
                 if old is None:
-                    creates.append(values)
+                    creates.append((values, text, financial_text))
                     continue
                 new = _merge(values, old, year)
                 region = new["region_id"]
@@ -327,19 +337,20 @@ class RegisterImport:
                     new["id"] = old["id"]
                     updates.append(new)
                     history.add(old, new, values)
-            update_rows = [tuple(new[c] for c in COLUMNS) for new in updates]
             self.timings["merge"] = time.perf_counter() - began - self.timings["read_existing"]
             began = time.perf_counter()
             if connection.vendor == "postgresql":
-                created_ids, updated_ids = self._write_postgresql(creates + update_rows)
+                created_ids = self._create_postgresql(creates)
+                self._update_postgresql(updates)
             else:
-                created_ids, updated_ids = self._write_generic(creates, updates)
-            for values in creates:
-                history.add_new(values)
-            self._write_history(history, created_ids, updated_ids)
+                created_ids = self._create_generic(creates)
+                self._update_generic(updates)
+            updated_ids = [row["id"] for row in updates]
+            history.add_created(creates, created_ids, with_financial=connection.vendor != "postgresql")
+            self._write_history(history, updated_ids)
             from entities.services import entities_changed
 
-            entities_changed(list(created_ids.values()) + list(updated_ids))
+            entities_changed(list(created_ids.values()) + updated_ids)
             self.timings["upsert_and_history"] = time.perf_counter() - began
             began = time.perf_counter()
         self.timings["commit"] = time.perf_counter() - began
@@ -374,76 +385,76 @@ class RegisterImport:
 
     # -- writing: PostgreSQL -------------------------------------------------------------
 
-    def _write_postgresql(self, rows: list[tuple]) -> tuple[dict[str, int], list[int]]:
-        if not rows:
-            return {}, []
+    def _create_postgresql(self, creates: list[tuple[tuple, str, str | None]]) -> dict[str, int]:
+        """New entities and their first financial year, COPied straight into their tables with
+        ids taken from the entity sequence beforehand (no staging table, no ON CONFLICT: the
+        codes were just looked up; one inserted meanwhile by someone else makes the unique
+        index raise IntegrityError, and run() imports again)."""
+        if not creates:
+            return {}
         table = MarketEntity._meta.db_table
-        columns = ", ".join(DB_COLUMNS)
+        now = timezone.now().isoformat()
         with connection.cursor() as cursor:
-            cursor.execute(f"CREATE TEMP TABLE entity_import_rows ON COMMIT DROP AS SELECT {columns} FROM {table} WITH NO DATA")
-            _copy(cursor, "entity_import_rows", DB_COLUMNS, rows, free_text=FREE_TEXT)
-            assignments = ", ".join(f"{c} = EXCLUDED.{c}" for c in DB_COLUMNS if c != "uscc")
-            differs = f"({', '.join(f'e.{c}' for c in DB_COLUMNS)}) IS DISTINCT FROM ({', '.join(f'EXCLUDED.{c}' for c in DB_COLUMNS)})"
-            fy = FinancialYear._meta.db_table
-            financial = ", ".join(_FIELDS[f].column for f in FINANCIAL_FIELDS)
-            # the first financial year of a new entity is written by the same statement
-            cursor.execute(
-                f"""
-                WITH upserted AS (
-                    INSERT INTO {table} AS e ({columns}, address, data_shared_with_banks, created_source, created_at, updated_at)
-                    SELECT {columns}, '', TRUE, 'import', now(), now() FROM entity_import_rows
-                    ON CONFLICT (uscc) DO UPDATE SET {assignments}, updated_at = now()
-                    WHERE {differs}
-                    RETURNING e.id, e.uscc, (xmax = 0) AS inserted, e.financial_year, {", ".join(f"e.{c}" for c in financial.split(", "))}
-                ), first_years AS (
-                    INSERT INTO {fy} (entity_id, year, {financial}, source, updated_at)
-                    SELECT id, financial_year, {financial}, 'import', now() FROM upserted
-                    WHERE inserted AND financial_year IS NOT NULL
-                )
-                SELECT id, uscc, inserted FROM upserted
-                """
+            cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [table])
+            sequence = cursor.fetchone()[0]
+            cursor.execute("SELECT nextval(%s::regclass) FROM generate_series(1, %s)", [sequence, len(creates)])
+            ids = [pk for (pk,) in cursor.fetchall()]
+            suffix = f"\t\tt\t{ChangeSource.IMPORT.value}\t{now}\t{now}"  # address, data_shared_with_banks, created_source, created_at, updated_at
+            _copy_lines(
+                cursor, table, ("id",) + DB_COLUMNS + ("address", "data_shared_with_banks", "created_source", "created_at", "updated_at"),
+                [f"{pk}\t{text}{suffix}" for pk, (_, text, _) in zip(ids, creates)],
             )
-            created, updated = {}, []
-            for pk, uscc, inserted in cursor.fetchall():
-                if inserted:
-                    created[uscc] = pk
-                else:
-                    updated.append(pk)
+            suffix = f"\t{ChangeSource.IMPORT.value}\t{now}"
+            _copy_lines(
+                cursor, FinancialYear._meta.db_table, ("entity_id", "year") + FINANCIAL_FIELDS + ("source", "updated_at"),
+                [f"{pk}\t{financial}{suffix}" for pk, (_, _, financial) in zip(ids, creates) if financial is not None],
+            )
+        uscc_at = POSITION["uscc"]
+        return {values[uscc_at]: pk for pk, (values, _, _) in zip(ids, creates)}
+
+    def _update_postgresql(self, updates: list[dict]) -> None:
+        """Changed entities: COPY into a staging table, one UPDATE … FROM."""
+        if not updates:
+            return
+        table = MarketEntity._meta.db_table
+        columns = ("id",) + DB_COLUMNS
+        with connection.cursor() as cursor:
+            cursor.execute(f"CREATE TEMP TABLE entity_import_rows ON COMMIT DROP AS SELECT {', '.join(columns)} FROM {table} WITH NO DATA")
+            _copy(cursor, "entity_import_rows", columns, [tuple(new[c] for c in ("id",) + COLUMNS) for new in updates])
+            assignments = ", ".join(f"{c} = s.{c}" for c in DB_COLUMNS if c != "uscc")
+            cursor.execute(f"UPDATE {table} AS e SET {assignments}, updated_at = now() FROM entity_import_rows AS s WHERE e.id = s.id")
             cursor.execute("DROP TABLE entity_import_rows")
-        self.first_years_written = True
-        return created, updated
 
     # -- writing: any database (SQLite) --------------------------------------------------
 
-    def _write_generic(self, creates: list[tuple], updates: list[dict]) -> tuple[dict[str, int], list[int]]:
+    def _create_generic(self, creates: list[tuple[tuple, str, str | None]]) -> dict[str, int]:
         now = timezone.now()
-        objects = [MarketEntity(**dict(zip(COLUMNS, values)), created_source=ChangeSource.IMPORT, created_at=now, updated_at=now) for values in creates]
+        objects = [MarketEntity(**dict(zip(COLUMNS, values)), created_source=ChangeSource.IMPORT, created_at=now, updated_at=now) for values, _, _ in creates]
         MarketEntity.objects.bulk_create(objects, batch_size=500)
         created = {obj.uscc: obj.pk for obj in objects}
         if None in created.values():  # a backend that does not return ids
             created = dict(MarketEntity.objects.filter(uscc__in=list(created)).values_list("uscc", "id"))
+        return created
+
+    def _update_generic(self, updates: list[dict]) -> None:
+        now = timezone.now()
         changed = [MarketEntity(**row, updated_at=now) for row in updates]
         MarketEntity.objects.bulk_update(changed, [_FIELDS[c].name for c in COLUMNS if c != "uscc"] + ["updated_at"], batch_size=500)
-        return created, [row["id"] for row in updates]
 
     # -- history ---------------------------------------------------------------------------
 
-    def _write_history(self, history: _History, created_ids: dict[str, int], updated_ids: list[int]) -> None:
+    def _write_history(self, history: _History, updated_ids: list[int]) -> None:
         now = timezone.now()
-        updated = set(updated_ids)
         changes, credit, financial, new_financial, honors, honor_entities = [], [], [], [], [], []
         import_id, actor_id = self.entity_import.pk, getattr(self.actor, "pk", None)
         for item in history.items:
-            known = item["id"]
-            pk = created_ids.get(item["uscc"]) if known is None else (known if known in updated else None)
-            if pk is None:
-                continue
-            if known is not None:
+            pk, known = item["id"], not item["created"]
+            if known:
                 changes.append((pk, EntityChange.Kind.UPDATED, ChangeSource.IMPORT, actor_id, import_id, json.dumps(item["diff"], ensure_ascii=False), now))
             for flag, value in item["credit"]:
                 credit.append((pk, flag, value, self.source_label, self.today, now))
-            if item["financial"] is not None and (known is not None or not self.first_years_written):
-                (financial if known is not None else new_financial).append((pk, self.financial_year, *item["financial"], ChangeSource.IMPORT, now))
+            if item["financial"] is not None:
+                (financial if known else new_financial).append((pk, self.financial_year, *item["financial"], ChangeSource.IMPORT, now))
             if item["honors"] is not None:
                 honor_entities.append(pk)
                 kinds, valid_until = item["honors"]
@@ -513,7 +524,7 @@ def _combine(results: list[Prepared]) -> Prepared:
 def _reject_duplicates(prepared: Prepared) -> None:
     """A code repeated in the file is rejected on every occurrence after the first."""
     uscc_at = POSITION["uscc"]
-    events = [(line, values[uscc_at]) for line, values in prepared.valid] + prepared.rejected_codes
+    events = [(item[0], item[1][uscc_at]) for item in prepared.valid] + prepared.rejected_codes
     events.sort()
     first: dict[str, int] = {}
     duplicates: set[int] = set()
@@ -525,7 +536,7 @@ def _reject_duplicates(prepared: Prepared) -> None:
             duplicates.add(line)
             prepared.errors.append(CellError(line, HEADERS[0], duplicate_message(seen)))
     if duplicates:
-        prepared.valid = [(line, values) for line, values in prepared.valid if line not in duplicates]
+        prepared.valid = [item for item in prepared.valid if item[0] not in duplicates]
         prepared.rejected_lines |= duplicates
     prepared.errors.sort(key=lambda e: (e.line, -1 if e.column is None else _COLUMN_ORDER[e.column]))
 
@@ -537,12 +548,17 @@ class _History:
         self.year = year
         self.items: list[dict] = []
 
-    def add_new(self, values: tuple) -> None:
-        financial = values[_FINANCIAL_SLICE] if values[POSITION["financial_year"]] is not None else None
-        honors_text = values[POSITION["honors_imported"]]
-        honors = (honors_text.split(","), values[POSITION["honors_imported_valid_until"]]) if honors_text else None
-        if financial is not None or honors is not None:
-            self.items.append({"uscc": values[POSITION["uscc"]], "id": None, "diff": None, "credit": (), "financial": financial, "honors": honors})
+    def add_created(self, creates: list[tuple[tuple, str, str | None]], ids: dict[str, int], *, with_financial: bool) -> None:
+        """New entities: their honours, and their first financial year unless it was written
+        with them (PostgreSQL). No change row: a new entity's first values are dated by its
+        creation (created_source, created_at)."""
+        honors_at, until_at, uscc_at = POSITION["honors_imported"], POSITION["honors_imported_valid_until"], POSITION["uscc"]
+        for values, _, _ in creates:
+            honors_text = values[honors_at]
+            financial = values[_FINANCIAL_SLICE] if with_financial and values[POSITION["financial_year"]] is not None else None
+            if financial is not None or honors_text:
+                honors = (honors_text.split(","), values[until_at]) if honors_text else None
+                self.items.append({"id": ids[values[uscc_at]], "created": True, "diff": None, "credit": (), "financial": financial, "honors": honors})
 
     def add(self, old: dict, new: dict, row: tuple) -> None:
         # a new entity's first values are dated by its creation (created_source, created_at);
@@ -558,7 +574,7 @@ class _History:
         if (old["honors_imported"], old["honors_imported_valid_until"]) != (new["honors_imported"], new["honors_imported_valid_until"]):
             honors = ([k for k in new["honors_imported"].split(",") if k], new["honors_imported_valid_until"])
         diff = {_DIFF_NAMES.get(c, c): [_plain(old[c]), _plain(new[c])] for c in COLUMNS if old[c] != new[c]}
-        self.items.append({"uscc": new["uscc"], "id": old["id"], "diff": diff, "credit": credit, "financial": financial, "honors": honors})
+        self.items.append({"id": old["id"], "created": False, "diff": diff, "credit": credit, "financial": financial, "honors": honors})
 
 
 _DIFF_NAMES = {"region_id": "region_code", "industry_id": "industry_code"}
@@ -573,25 +589,15 @@ def _plain(value):
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
-def _copy(cursor, table: str, columns, rows, chunk: int = 50000, free_text: tuple[int, ...] | None = None) -> None:
-    """COPY rows (sequences of Python values) into `table`, in chunks to bound memory.
-    None → \\N; bools and dates in forms PostgreSQL reads (True, 2026-01-31). Strings are
-    escaped; `free_text` names the only positions that may need it (the others hold
-    validated codes), which saves most of the formatting time of a large import."""
-    sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+def _copy(cursor, table: str, columns, rows) -> None:
+    """COPY rows (sequences of Python values) into `table`. None → \\N; bools and dates in
+    forms PostgreSQL reads (True, 2026-01-31); strings escaped."""
     escapes = _ESCAPES
-    lines: list[str] = []
-    for values in rows:
-        if free_text is not None:
-            values = list(values)
-            for i in free_text:
-                if values[i] is not None:
-                    values[i] = values[i].translate(escapes)
-            lines.append("\t".join(["\\N" if v is None else v if v.__class__ is str else str(v) for v in values]))
-        else:
-            lines.append("\t".join(["\\N" if v is None else v.translate(escapes) if v.__class__ is str else str(v) for v in values]))
-        if len(lines) >= chunk:
-            cursor.copy_expert(sql, io.StringIO("\n".join(lines) + "\n"))
-            lines = []
-    if lines:
-        cursor.copy_expert(sql, io.StringIO("\n".join(lines) + "\n"))
+    _copy_lines(cursor, table, columns, ["\t".join(["\\N" if v is None else v.translate(escapes) if v.__class__ is str else str(v) for v in values]) for values in rows])
+
+
+def _copy_lines(cursor, table: str, columns, lines: list[str], chunk: int = 50000) -> None:
+    """COPY already formatted text lines into `table`, in chunks to bound memory."""
+    sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+    for start in range(0, len(lines), chunk):
+        cursor.copy_expert(sql, io.StringIO("\n".join(lines[start:start + chunk]) + "\n"))
