@@ -18,7 +18,8 @@ Indexes of a generation:
 - 潜在客户 (product_id, county, max_amount DESC NULLS LAST, entity_id) WHERE eligible AND
   shared: a branch's first page for a product and a county is the first 50 entries of one
   index range, whatever the county's size; several counties are merged index ranges;
-- near misses (county, product_id, entity_id) WHERE near_miss.
+- near misses (county, entity_id, product_id) WHERE near_miss: a page of entities in a
+  county range is a streamed GROUP BY over it.
 
 ``matching_batch_codemap`` (UNLOGGED, see ``plan``): outcomes of region and industry rules
 per code; a cache that the statements can do without.
@@ -32,7 +33,7 @@ from matching.batch.plan import CODEMAP_TABLE, ELIGIBLE
 PARENT = "matching_batch_result"
 _INDEXES = {
     "leads": f"(product_id, county, max_amount DESC NULLS LAST, entity_id) WHERE verdict = {ELIGIBLE} AND shared",
-    "near": "(county, product_id, entity_id) WHERE near_miss",
+    "near_entity": "(county, entity_id, product_id) WHERE near_miss",
 }
 
 

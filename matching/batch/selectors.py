@@ -416,31 +416,54 @@ def _cures(entity: MarketEntity, result: StoredResult, as_of: dt.date) -> list[s
     return cures or ["按当前信息已符合条件"]
 
 
+def near_miss_counties(*, user) -> list[Region]:
+    """The counties of the actor's region (the near-miss page's filter)."""
+    scope = scope_for(user)
+    if scope is None or not scope.is_government:
+        return []
+    prefix = scope.region_prefix or ""
+    return [c for c in _counties() if c.code.startswith(prefix)]
+
+
 def near_misses(*, user, product_id: int | None = None, county: str | None = None, after: tuple | None = None,
                 limit: int = 20) -> tuple[list[dict], tuple | None]:
-    """Near misses in the actor's region, by county, product and entity; each with ``cures``."""
+    """Near misses in the actor's region, one entry per entity (by county, then entity): the
+    products it narrowly misses, each with ``cures`` (what would make it eligible), and
+    ``fixes``: the distinct cures over its products, what a visit should talk about.
+    ``after``: the (county, entity id) of the previous page's last entity."""
     queryset = results(user=user).filter(near_miss=True, product_id__in=_active_product_ids())
     if product_id:
         queryset = queryset.filter(product_id=product_id)
     if county and county.isdigit() and 2 <= len(county) <= 6:
         queryset = queryset.filter(county_q(county))
+    page_q = queryset
     if after:
-        c, p, e = after
-        queryset = queryset.filter(Q(county__gt=c) | Q(county=c, product_id__gt=p) | Q(county=c, product_id=p, entity_id__gt=e))
-    rows = list(queryset.order_by("county", "product_id", "entity_id").values(*_FIELDS)[:limit + 1])
-    more = len(rows) > limit
-    rows = rows[:limit]
+        c, e = after
+        page_q = page_q.filter(Q(county__gt=c) | Q(county=c, entity_id__gt=e))
+    # a page of entities (a streamed GROUP BY over the (county, entity_id, product_id) index),
+    # then every near-miss row of those entities
+    keys = list(page_q.order_by("county", "entity_id").values_list("county", "entity_id").distinct()[:limit + 1])
+    more = len(keys) > limit
+    keys = keys[:limit]
+    ids = [entity_id for _, entity_id in keys]
+    rows = list(queryset.filter(entity_id__in=ids).order_by("entity_id", "product_id").values(*_FIELDS)) if ids else []
     decoded = _decode(rows)
-    entities = MarketEntity.objects.select_related("region").prefetch_related("honors").in_bulk([r.entity_id for r in decoded])
+    entities = MarketEntity.objects.select_related("region").prefetch_related("honors").in_bulk(ids)
     today = timezone.localdate()
-    out = []
+    by_entity: dict[int, dict] = {}
     for result in decoded:
         entity = entities.get(result.entity_id)
         if entity is None:
             continue
-        out.append({"entity": entity, "result": result, "cures": _cures(entity, result, today)})
-    last = rows[-1] if rows else None
-    return out, ((last["county"], last["product_id"], last["entity_id"]) if more and last else None)
+        entry = by_entity.setdefault(entity.pk, {"entity": entity, "products": [], "fixes": []})
+        cures = _cures(entity, result, today)
+        entry["products"].append({"result": result, "cures": cures})
+        for cure in cures:
+            if cure not in entry["fixes"]:
+                entry["fixes"].append(cure)
+    out = [by_entity[entity_id] for entity_id in ids if entity_id in by_entity]
+    last = keys[-1] if keys else None
+    return out, (tuple(last) if more and last else None)
 
 
 # --- declarations ----------------------------------------------------------------------------

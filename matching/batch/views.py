@@ -237,7 +237,7 @@ class NearMissListView(RoleRequiredMixin, RestrictedListView):
     def select(self, *, user, params):
         after = params.get("after", "")
         parts = after.split(".")
-        cursor = tuple(int(p) for p in parts) if len(parts) == 3 and all(p.isdigit() for p in parts) else None
+        cursor = tuple(int(p) for p in parts) if len(parts) == 2 and all(p.isdigit() for p in parts) else None
         self.rows, self.next_cursor = selectors.near_misses(
             user=user, product_id=_int(params.get("product")), county=params.get("county") or None, after=cursor, limit=50)
         return selectors.results(user=user).none()
@@ -251,5 +251,7 @@ class NearMissListView(RoleRequiredMixin, RestrictedListView):
         context.update(rows=self.rows, next_after=".".join(map(str, self.next_cursor)) if self.next_cursor else None,
                        query=params.urlencode(), products=LoanProduct.objects.filter(status=ProductStatus.ACTIVE)
                        .select_related("bank").order_by("bank__code", "code"),
-                       product_id=_int(self.request.GET.get("product")), run=selectors.last_full_run(self.request.user), object_list=None)
+                       product_id=_int(self.request.GET.get("product")), county=self.request.GET.get("county", ""),
+                       counties=selectors.near_miss_counties(user=self.request.user),
+                       run=selectors.last_full_run(self.request.user), object_list=None)
         return context

@@ -120,6 +120,36 @@ def test_the_near_miss_page_says_what_is_missing(matched):
     assert world.special["datong"].name not in html
 
 
+def test_near_misses_are_one_entry_per_entity_with_every_product_it_narrowly_misses(matched):
+    # given the stored near misses of the task force's county
+    world, run = matched
+    staff = world.users["staff"]
+    stored = {}
+    for entity_id, product_id in MatchResult.objects.filter(generation=run.generation, near_miss=True,
+                                                            county=140525).values_list("entity_id", "product_id"):
+        stored.setdefault(entity_id, set()).add(product_id)
+    assert len(stored) > 3
+
+    # when the task force pages through them three entities at a time
+    seen, after, pages = [], None, 0
+    while True:
+        rows, after = selectors.near_misses(user=staff, county="140525", after=after, limit=3)
+        seen.extend(rows)
+        pages += 1
+        if after is None:
+            break
+
+    # then every entity comes once, with each product it narrowly misses and what to fix
+    assert pages >= 2
+    assert [r["entity"].pk for r in seen] == sorted(stored)
+    for row in seen:
+        assert {item["result"].product.pk for item in row["products"]} == stored[row["entity"].pk]
+        assert row["fixes"] and all(item["cures"] for item in row["products"])
+    # and the page offers the task force's counties, not free text
+    html = client_for(staff).get("/matching-batch/near-misses/").content.decode()
+    assert 'name="county"' in html and ">泽州县<" in html
+
+
 def test_the_enterprise_sees_its_products_best_offer_first_with_reasons(matched):
     world, run = matched
     matches = selectors.entity_matches(user=world.special["enterprise_user"], entity=world.special["model"])
