@@ -17,7 +17,9 @@ real paths:
   restriction, counts, query, template) of a city branch, first page of 50 for one product
   and one county, over its products × counties; ``lead_query_p95_ms``: the list query alone;
   ``lead_count_p95_ms``: the counts of that page (per product, per county);
-  ``lead_page_all_counties_p95_ms``: the same page without a county (counties merged).
+  ``lead_page_all_counties_p95_ms``: the same page without a county (counties merged);
+* ``near_miss_page_p95_ms``: the 差一点符合 page of the province regulator (50 entities with
+  what each is missing, evaluated live), per county and for the whole province.
 
 Prints, last, one JSON line of figures.
 """
@@ -188,6 +190,24 @@ def lead_figures(user, rounds: int) -> dict:
     }
 
 
+def near_miss_figures(user, rounds: int) -> dict:
+    """The 差一点符合 page of a regulator, per county and for the whole region: first page."""
+    client = Client()
+    client.force_login(user)
+    counties = [c.code for c in selectors.near_miss_counties(user=user)][:12]
+    page_ms = []
+    for round_number in range(rounds + 1):
+        for county in counties + [""]:
+            began = time.perf_counter()
+            response = client.get(f"/matching-batch/near-misses/?county={county}", secure=True)
+            elapsed = (time.perf_counter() - began) * 1000
+            assert response.status_code == 200 and b'data-testid="near-miss-row"' in response.content
+            if round_number:
+                page_ms.append(elapsed)
+    return {"near_miss_page_p50_ms": round(statistics.median(page_ms), 1),
+            "near_miss_page_p95_ms": round(p95(page_ms), 1), "near_miss_requests": len(page_ms)}
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--entities", type=int, default=1_000_000)
@@ -225,6 +245,8 @@ def main():
 
     log("lead pages ...")
     leads = lead_figures(banker, args.rounds)
+    log("near-miss pages ...")
+    near = near_miss_figures(regulator, args.rounds)
 
     figures = {
         "benchmark": "matching",
@@ -249,6 +271,7 @@ def main():
         **leads,
         "target_lead_page_p95_ms": 30,
         "target_lead_count_ms": 20,
+        **near,
         "load_average_before": round(load_before, 2),
         "cpus": os.cpu_count(),
     }
