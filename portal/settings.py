@@ -114,7 +114,8 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# a test run collects into a folder of its own (STATIC_ROOT in scripts/test.sh): suites may overlap
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
 NODE_MODULES = BASE_DIR / "node_modules"
 STATICFILES_DIRS = [
     ("vendor/bootstrap", NODE_MODULES / "bootstrap" / "dist"),

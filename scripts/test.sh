@@ -12,6 +12,7 @@ ensure_os_packages
 ensure_venv requirements-test.txt
 ensure_node_modules
 stack_up
+export STATIC_ROOT=${STATIC_ROOT:-$STACK_DIR/static}
 export DJANGO_SETTINGS_MODULE=portal.settings DEBUG=${DEBUG:-False} SECURE_SSL_REDIRECT=False
 export SECRET_KEY=${SECRET_KEY:-test-secret-key-$(date +%s)-not-for-production-use-only-tests}
 export CHROMIUM_PATH=${CHROMIUM_PATH:-/usr/bin/chromium}
