@@ -118,9 +118,15 @@ def test_a_run_killed_half_way_and_resumed_ends_with_the_rows_of_an_uninterrupte
     assert 0 < done < run.chunks_total
     assert MatchingRun.objects.get(pk=run.pk).state == RunState.RUNNING
 
-    # and it is resumed (the suite's worker takes the open chunks)
-    services.run_resume(run_id=run.pk)
-    run = wait_for(run.pk)
+    # and the worker is restarted, and beat's sweep finds the stalled run and resumes it
+    # (the suite's worker and the restarted one take the open chunks)
+    restarted = start_worker("restarted")
+    try:
+        assert services.sweep(stalled_seconds=0)["resumed"] == 1  # beat runs it every few minutes
+        services.sweep(stalled_seconds=0)  # again before the chunks are done: duplicates are harmless
+        run = wait_for(run.pk)
+    finally:
+        stop(restarted)
 
     # then its rows are exactly those of the uninterrupted run: no duplicates, no gaps
     assert run.state == RunState.SUCCEEDED, run.message
