@@ -84,6 +84,10 @@ def pages_of(role: str) -> list[str]:
     return [reverse(name) for _, name in items_for(role) if name not in NOT_MEASURED]
 
 
+def _loads(loads) -> str:
+    return " / ".join(f"{x:.2f}" for x in loads)
+
+
 def percentile(samples: list[float], q: float) -> float:
     if len(samples) == 1:
         return samples[0]
@@ -216,6 +220,8 @@ def main() -> int:
     args = parser.parse_args()
     think = tuple(float(x) for x in args.think.split(","))
     random.seed(20261122)
+    load_at_start = os.getloadavg()  # before this script adds any load of its own: what others are running
+    log(f"load average at start (1/5/15 min): {_loads(load_at_start)}")
 
     env = {**os.environ, "DEBUG": "False", "SECURE_SSL_REDIRECT": "False", "CONN_MAX_AGE": "60"}
     broker = env.get("CELERY_BROKER_URL", "")
@@ -247,11 +253,14 @@ def main() -> int:
             if server.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("gunicorn did not start; see var/bench-load-gunicorn.log")
             time.sleep(0.3)
-        load_before = os.getloadavg()[0]
+        loads_before = os.getloadavg()
+        log(f"load average before the load (1/5/15 min): {_loads(loads_before)}")
         cpu_before = time.process_time()
         stats, per_role, elapsed = asyncio.run(load(base, args.users, args.duration, think))
         client_cpu = time.process_time() - cpu_before
-        load_after = os.getloadavg()[0]
+        loads_after = os.getloadavg()
+        log(f"load average after the load (1/5/15 min): {_loads(loads_after)}")
+        load_before, load_after = loads_before[0], loads_after[0]
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         try:
@@ -273,6 +282,8 @@ def main() -> int:
     errors = sum(stats.errors.values())
     for example in stats.error_examples:
         log(f"error: {example}")
+    log(f"load average (1/5/15 min): at start {_loads(load_at_start)}; before the load {_loads(loads_before)}; "
+        f"after {_loads(loads_after)} — on {os.cpu_count()} CPUs")
     worst = max(pages.items(), key=lambda item: item[1]["p95_ms"]) if pages else ("", {"p95_ms": None})
     result = {
         "bench": "load", "users": args.users, "roles": len(per_role), "duration_s": round(elapsed, 1), "gunicorn_workers": args.workers,
@@ -283,6 +294,8 @@ def main() -> int:
         # context: this machine's 1-minute load average before/after (other work skews the figures),
         # and the CPU seconds the load generator itself used
         "loadavg_1m": [round(load_before, 2), round(load_after, 2)], "client_cpu_s": round(client_cpu, 1),
+        "loadavg_1_5_15": {"start": [round(x, 2) for x in load_at_start], "before": [round(x, 2) for x in loads_before],
+                           "after": [round(x, 2) for x in loads_after]}, "cpus": os.cpu_count(),
         "target_met": errors == 0 and all(p["p95_ms"] <= TARGET_P95_MS for p in pages.values()),
         "pages": pages,
     }

@@ -14,7 +14,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from django.db import connection, transaction
-from django.db.models import Max, Min
+from django.db.models import Count, Max, Min
 from django.utils import timezone
 
 from matching.models import ClockKind, DeadlineClock, Declaration, Recommendation, WorkflowEvent
@@ -328,15 +328,103 @@ def _sync_visits(after: int) -> None:
             previous = fact.visited_on
 
 
+# --- is the index up to date? -------------------------------------------------------------------
+
+_STATE_SQL = """
+SELECT
+    (SELECT last_event_id FROM reporting_factwatermark WHERE name = 'ledger') AS ledger_mark,
+    (SELECT generation FROM reporting_factwatermark WHERE name = 'ledger') AS generation,
+    (SELECT fingerprint FROM reporting_factwatermark WHERE name = 'ledger') AS fingerprint,
+    (SELECT last_event_id FROM reporting_factwatermark WHERE name = 'visits') AS visits_mark,
+    e.m AS event_max, e.n AS event_count, e.s AS event_settled,
+    v.m AS visit_max, v.n AS visit_count, v.s AS visit_settled,
+    (SELECT count(*) FROM matching_deadlineclock WHERE provisional) AS provisional_clocks,
+    (SELECT count(*) FROM reporting_ledgerfact WHERE clock_provisional) AS provisional_facts
+FROM
+    (SELECT max(id) AS m, count(*) AS n, max(CASE WHEN created_at < %(settled)s THEN id END) AS s FROM matching_workflowevent
+     WHERE id > coalesce((SELECT last_event_id FROM reporting_factwatermark WHERE name = 'ledger'), 0)) e,
+    (SELECT max(id) AS m, count(*) AS n, max(CASE WHEN created_at < %(settled)s THEN id END) AS s FROM matching_visit
+     WHERE id > coalesce((SELECT last_event_id FROM reporting_factwatermark WHERE name = 'visits'), 0)) v
+"""
+
+# index rows with a provisional clock whose clock has changed since they were folded
+_STALE_CLOCKS_SQL = f"""
+SELECT EXISTS (
+    SELECT 1 FROM reporting_ledgerfact f
+    LEFT JOIN matching_deadlineclock fc ON fc.recommendation_id = f.recommendation_id AND fc.kind = '{ClockKind.FEEDBACK.value}'
+    LEFT JOIN matching_deadlineclock dc ON dc.recommendation_id = f.recommendation_id AND dc.kind = '{ClockKind.DECISION.value}'
+    WHERE f.clock_provisional AND (
+        f.feedback_due_at IS DISTINCT FROM fc.due_at OR f.feedback_satisfied_at IS DISTINCT FROM fc.satisfied_at
+        OR f.decision_due_at IS DISTINCT FROM dc.due_at OR f.decision_satisfied_at IS DISTINCT FROM dc.satisfied_at
+        OR NOT (coalesce(fc.provisional, false) OR coalesce(dc.provisional, false)))
+)
+"""
+
+
+def state() -> dict:
+    """One read-only statement: the watermarks and what lies above them — the newest id and
+    the number of events (visits) above each watermark, and the newest one settled. Events
+    and visits are only ever added, so while the watermark, the newest id and the count are
+    the same, nothing was added (a transaction committing late, with a smaller id, changes
+    the count)."""
+    settled = timezone.now() - SETTLE
+    with connection.cursor() as cursor:
+        cursor.execute(_STATE_SQL, {"settled": connection.ops.adapt_datetimefield_value(settled)})
+        names = [c[0] for c in cursor.description]
+        return dict(zip(names, cursor.fetchone()))
+
+
+def _fingerprint(ledger_mark, event_max, event_count, visits_mark, visit_max, visit_count) -> str:
+    return f"{ledger_mark or 0}:{event_max}:{event_count}:{visits_mark or 0}:{visit_max}:{visit_count}"
+
+
+def version(current: dict | None = None) -> str:
+    """Changes whenever anything the figures read changes (for the cache of computed figures):
+    an event or a visit added, a provisional due date recomputed, the index rebuilt."""
+    s = current or state()
+    return _fingerprint(s["ledger_mark"], s["event_max"], s["event_count"], s["visits_mark"], s["visit_max"],
+                        s["visit_count"]) + f":{s['provisional_clocks']}:{s['generation']}"
+
+
+def up_to_date(current: dict | None = None) -> bool:
+    """True when a sync would change nothing: what lies above the watermarks is what the last
+    sync saw, nothing new has settled, and no provisional clock moved since it was folded."""
+    s = current or state()
+    if not s["fingerprint"] or s["event_settled"] is not None or s["visit_settled"] is not None:
+        return False
+    if s["fingerprint"] != _fingerprint(s["ledger_mark"], s["event_max"], s["event_count"], s["visits_mark"], s["visit_max"],
+                                        s["visit_count"]):
+        return False
+    if s["provisional_facts"]:
+        if connection.vendor != "postgresql":
+            return False  # re-read them, as every sync does
+        with connection.cursor() as cursor:
+            cursor.execute(_STALE_CLOCKS_SQL)
+            if cursor.fetchone()[0]:
+                return False
+    return True
+
+
 def sync(*, full: bool = False) -> int:
-    """Fold pending events into the index; returns the number of rows recomputed."""
+    """Fold pending events into the index; returns the number of rows recomputed. Reads call
+    it before computing figures: when nothing changed since the last sync (the usual case) it
+    costs one read-only statement and takes no lock."""
+    if not full and up_to_date():
+        return 0
     with transaction.atomic():
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_KEY])
         mark, _ = FactWatermark.objects.select_for_update().get_or_create(name=WATERMARK)
-        newest = WorkflowEvent.objects.aggregate(m=Max("id"))["m"] or 0
-        if full or (mark.last_event_id == 0 and newest):
+        visits_mark, _ = FactWatermark.objects.select_for_update().get_or_create(name="visits")
+        # what this sync will have folded, read before folding: a sync that comes after it
+        # compares with this, and anything added meanwhile makes them differ
+        before = state()
+        ledger_to = before["event_settled"] or mark.last_event_id
+        visits_to = before["visit_settled"] or visits_mark.last_event_id
+        above = _above(ledger_to, visits_to)
+        newest = max(before["event_max"] or 0, mark.last_event_id)
+        if full or (mark.last_event_id == 0 and not mark.fingerprint and newest):
             done = refresh(None)
             mark.generation += 1
             if connection.vendor == "postgresql":
@@ -348,27 +436,31 @@ def sync(*, full: bool = False) -> int:
             pending |= set(LedgerFact.objects.filter(clock_provisional=True).values_list("recommendation_id", flat=True))
             declarations = set(new.filter(kind__in=kpis.DECLARATION_KINDS).values_list("declaration_id", flat=True).distinct())
             done = refresh(pending, declarations)
-        settled = (
-            WorkflowEvent.objects.filter(id__gt=mark.last_event_id, created_at__lt=timezone.now() - SETTLE).aggregate(m=Max("id"))["m"]
-        )
-        if settled:
-            mark.last_event_id = settled
+        mark.last_event_id = ledger_to
+        mark.fingerprint = _fingerprint(ledger_to, *above[:2], visits_to, *above[2:])
         mark.synced_at = timezone.now()
         mark.save()
-        _sync_visits_marked(full)
+        _sync_visits_marked(visits_mark, full, visits_to)
         return done
 
 
-def _sync_visits_marked(full: bool) -> None:
+def _above(ledger_mark: int, visits_mark: int) -> tuple:
+    """(newest id, count) of the events above one watermark and of the visits above another."""
+    events = WorkflowEvent.objects.filter(id__gt=ledger_mark).aggregate(m=Max("id"), n=Count("id"))
     from matching.models import Visit
 
-    mark, _ = FactWatermark.objects.select_for_update().get_or_create(name="visits")
+    visits = Visit.objects.filter(id__gt=visits_mark).aggregate(m=Max("id"), n=Count("id"))
+    return events["m"], events["n"], visits["m"], visits["n"]
+
+
+def _sync_visits_marked(mark: FactWatermark, full: bool, to: int) -> None:
+    from matching.models import Visit
+
     after = 0 if full else mark.last_event_id
     if full:
         VisitFact.objects.all().delete()
     if Visit.objects.filter(id__gt=after).exists():
         _sync_visits(after)
-    settled = Visit.objects.filter(id__gt=mark.last_event_id, created_at__lt=timezone.now() - SETTLE).aggregate(m=Max("id"))["m"]
-    if settled:
-        mark.last_event_id = settled
+    if to != mark.last_event_id:
+        mark.last_event_id = to
         mark.save(update_fields=["last_event_id"])

@@ -227,9 +227,14 @@ class VisitFact(models.Model):
 
 
 class FactWatermark(models.Model):
-    """How far LedgerFact has folded the event table (events with a larger id are pending)."""
+    """How far LedgerFact has folded the event table (events with a larger id are pending).
+
+    `fingerprint` describes what the last sync saw above the watermark (see
+    reporting.facts.state): while it is unchanged a sync has nothing to do. To force a
+    rebuild at the next sync, set last_event_id = 0 and fingerprint = ""."""
 
     name = models.CharField(max_length=32, primary_key=True)
     last_event_id = models.BigIntegerField(default=0)
     generation = models.PositiveIntegerField(default=0)  # bumped by each full rebuild
     synced_at = models.DateTimeField(null=True)
+    fingerprint = models.CharField(max_length=200, blank=True, default="")

@@ -68,14 +68,10 @@ PAST_TTL = 24 * 3600
 def data_version() -> str:
     """Changes whenever anything the figures read changes: a new event (every workflow write
     records one, the deadline scan too), a new visit, a provisional due date recomputed, the
-    index rebuilt."""
-    from matching.models import DeadlineClock
+    index rebuilt. One read-only statement (reporting.facts.version)."""
+    from reporting import facts
 
-    newest_event = WorkflowEvent.objects.aggregate(m=Max("id"))["m"]
-    newest_visit = Visit.objects.aggregate(m=Max("id"))["m"]
-    provisional = DeadlineClock.objects.filter(provisional=True).count()
-    mark = FactWatermark.objects.filter(name="ledger").values_list("generation", flat=True).first()
-    return f"{newest_event}:{newest_visit}:{provisional}:{mark}"
+    return facts.version()
 
 
 def _cached(kind: str, user, q: ReportQuery, extra: tuple, compute):
