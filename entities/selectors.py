@@ -301,7 +301,8 @@ def _with_lines(change: EntityChange) -> EntityChange:
     from entities.personal_data import MASKS
     from entities.services import TRACKED
 
-    labels = {**TRACKED, "region_code": TRACKED["region_id"], "industry_code": TRACKED["industry_id"], "township_code": TRACKED["township_id"]}
+    labels = {**TRACKED, "region_code": TRACKED["region_id"], "industry_code": TRACKED["industry_id"], "township_code": TRACKED["township_id"],
+              "honor": "名特优新认定"}
     lines = []
     for name, (before, after) in (change.changes or {}).items():
         if name in MASKS:

@@ -341,10 +341,14 @@ def entity_update(*, actor, entity: MarketEntity, data: dict[str, Any], request=
     for name, value in clean.items():
         if name not in FINANCIAL_INPUT:
             setattr(entity, name, value)
-    _apply_financials(entity, {k: v for k, v in clean.items() if k in FINANCIAL_INPUT}, source)
+    financial = {k: v for k, v in clean.items() if k in FINANCIAL_INPUT}
+    _apply_financials(entity, dict(financial), source)
     recompute_classification(entity)
     changes = _diff(before, _snapshot(entity))
     if not changes:
+        if financial.get("financial_year") is not None and len(financial) > 1:
+            # an older year was written: the entity is as it was, the write is still audited
+            audit_record(actor=actor, action="entity.financial_year", obj=entity, after={k: _plain(v) for k, v in financial.items()}, request=request)
         return entity
     entity.save(update_fields=[MarketEntity._meta.get_field(name).name for name in changes] + ["updated_at"])
     _record_credit(entity, before, source=_credit_source(actor), on=timezone.localdate())
@@ -411,6 +415,9 @@ def honor_grant(*, actor, entity: MarketEntity, kind: str, valid_until: dt.date,
     if valid_from and valid_until < valid_from:
         raise ApplicationError("输入有误", field_errors={"valid_until": ["有效期至不能早于有效期自"]})
     honor = Honor.objects.create(entity=entity, kind=kind, valid_from=valid_from, valid_until=valid_until, source=ChangeSource.REGULATOR)
+    period = f"{valid_from.isoformat() + ' 至 ' if valid_from else '至 '}{valid_until.isoformat()}"
+    EntityChange.objects.create(entity=entity, kind=EntityChange.Kind.UPDATED, source=ChangeSource.REGULATOR, actor=actor,
+                                changes={"honor": [None, f"{HonorKind(kind).label}({period})"]})
     audit_record(
         actor=actor, action="entity.honor_grant", obj=entity,
         after={"kind": kind, "label": HonorKind(kind).label, "valid_from": valid_from and valid_from.isoformat(), "valid_until": valid_until.isoformat()},

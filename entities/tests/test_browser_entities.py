@@ -115,6 +115,7 @@ def test_the_task_force_grants_an_honour_and_enters_a_year_on_a_phone(live_serve
 
     # when he opens the entity and follows 认定名特优新, then submits a period that ends before it starts
     page.goto(f"{base}/entities/{entity.pk}/")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
     page.get_by_test_id("honor-grant-link").click()
     expect(page.get_by_test_id("page-title")).to_have_text("认定名特优新")
     assert page.evaluate("document.documentElement.scrollWidth") <= 375

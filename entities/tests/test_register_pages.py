@@ -119,6 +119,7 @@ def test_the_task_force_grants_an_honour_with_its_validity_period(staff, entity)
     assert event.after["label"] == "优质" and event.after["valid_until"] == "2027-12-31" and event.ip_address is not None
     page = staff.get(f"/entities/{entity.pk}/").content.decode()
     assert "优质: 有效期 2025-01-01 起至 2027-12-31" in page and "已认定「优质」, 有效期至 2027-12-31" in page
+    assert "名特优新认定 空 → 优质(2025-01-01 至 2027-12-31)" in page  # in the change history too
     if TODAY <= dt.date(2027, 12, 31):
         assert entity.name in staff.get("/entities/?honor=quality").content.decode()
 
@@ -213,6 +214,21 @@ def test_a_year_is_corrected_from_its_prefilled_form(staff, entity):
     assert record.employees is None and record.annual_revenue == 410_000
     event = AuditEvent.objects.get(action="entity.financial_year")
     assert event.before["employees"] == 4 and event.after["employees"] is None
+
+
+def test_an_older_year_through_the_api_is_audited_too(entity):
+    # given the entity's latest year on record
+    FinancialYear.objects.create(entity=entity, year=TODAY.year - 1, annual_revenue=300_000)
+    MarketEntity.objects.filter(pk=entity.pk).update(financial_year=TODAY.year - 1)
+    client = logged_in(user_with_role(Role.TASK_FORCE_STAFF))
+
+    # when an older year is sent to the API (the entity itself does not change)
+    response = client.patch(f"/api/v1/entities/{entity.pk}/", {"financial_year": TODAY.year - 4, "annual_revenue": 90_000}, content_type="application/json")
+
+    # then the year is kept and the write is in the audit log
+    assert response.status_code == 200
+    assert FinancialYear.objects.get(entity=entity, year=TODAY.year - 4).annual_revenue == 90_000
+    assert AuditEvent.objects.get(action="entity.financial_year", object_id=str(entity.pk)).after["annual_revenue"] == 90_000
 
 
 @pytest.mark.parametrize(("data", "field", "message"), [
