@@ -506,7 +506,9 @@ class DeadlineClock(models.Model):
 
     @property
     def is_late(self) -> bool:
-        end = self.satisfied_at or None
+        """Answered after its due moment, overdue now, or stopped (removal, withdrawal) after
+        it was already due: the bank ran late either way, as the KPIs count it."""
+        end = self.satisfied_at or self.stopped_at
         return bool(end and end > self.due_at) or self.state == ClockState.OVERDUE
 
 

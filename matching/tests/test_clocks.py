@@ -151,7 +151,24 @@ def test_removal_stops_the_clock_and_an_edit_never_resets_it(world):
     with time_machine.travel(at(2026, 3, 5), tick=False):
         s.recommendation_remove(actor=world.users["convener"], recommendation_id=rec.pk, reason="提供虚假材料")
     assert DeadlineClock.objects.get(pk=clock.pk).state == ClockState.STOPPED
+    assert not DeadlineClock.objects.get(pk=clock.pk).is_late  # removed before it was due
     assert deadline_scan(now=at(2026, 4, 1)).overdue == 0
+
+
+def test_a_lead_removed_after_its_feedback_was_overdue_stays_late_in_the_ledger(world):
+    # given a lead whose feedback clock ran out (pushed Mon 03-02, due Mon 03-09)
+    from matching.ledger import overdue_flags
+
+    rec, _ = push_one(world, at(2026, 3, 2))
+    deadline_scan(now=at(2026, 3, 11))
+    assert DeadlineClock.objects.get(recommendation=rec, kind=ClockKind.FEEDBACK).state == ClockState.OVERDUE
+    # when the convener removes it from the list afterwards
+    with time_machine.travel(at(2026, 3, 12), tick=False):
+        s.recommendation_remove(actor=world.users["convener"], recommendation_id=rec.pk, reason="提供虚假材料")
+    # then its clock is stopped but still counted late, as the KPIs count it
+    clock = DeadlineClock.objects.get(recommendation=rec, kind=ClockKind.FEEDBACK)
+    assert clock.state == ClockState.STOPPED and clock.is_late
+    assert overdue_flags(Recommendation.objects.prefetch_related("clocks").get(pk=rec.pk))["feedback_overdue"] is True
 
 
 def test_decline_satisfies_both_clocks(world):
