@@ -23,6 +23,7 @@ import datetime as dt
 import io
 import json
 import multiprocessing
+import pickle
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -132,14 +133,24 @@ _ROWS: list = []
 _LINES: list = []
 
 
-def _prepare_slice(args) -> Prepared:
+def _prepare_slice(args) -> bytes:
     start, stop, ctx, year, policies = args
-    return prepare_rows(_ROWS[start:stop], ctx, year, policies)
+    return _dumps(prepare_rows(_ROWS[start:stop], ctx, year, policies))
 
 
-def _prepare_line_slice(args) -> Prepared:
+def _prepare_line_slice(args) -> bytes:
     start, stop, ctx, year, policies = args
-    return prepare_rows(parse_lines(_LINES[start:stop], start + 1), ctx, year, policies)
+    return _dumps(prepare_rows(parse_lines(_LINES[start:stop], start + 1), ctx, year, policies))
+
+
+def _dumps(result: Prepared) -> bytes:
+    """A worker's result pickled without the memo (nothing in it is recursive; a shared string is
+    just written again): twice as fast as the pool's own pickling, which then only copies bytes."""
+    buffer = io.BytesIO()
+    pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
+    pickler.fast = True
+    pickler.dump(result)
+    return buffer.getvalue()
 
 
 def _merge(row: tuple, old: dict, year: int) -> dict:
@@ -184,7 +195,12 @@ class RegisterImport:
 
     def run(self) -> dict:
         """Import the file; returns the summary. Raises RegisterFileError (nothing imported)
-        when the file cannot be read or its header is wrong."""
+        when the file cannot be read or its header is wrong.
+
+        A large file run with worker processes on PostgreSQL is validated and written as a
+        pipeline: the parent writes each chunk (in file order, all in one transaction) while
+        the workers validate the next ones, so PostgreSQL's work overlaps theirs. Otherwise
+        every row is validated first (progress reported as it goes), then written."""
         if self.entity_import is None:
             self.entity_import = EntityImport.objects.create(
                 uploaded_by=self.actor, file_name=self.file_name[:255], content=b"", region_prefix=self.region_prefix,
@@ -192,31 +208,64 @@ class RegisterImport:
             )
         started = time.perf_counter()
         try:
-            lines = plain_csv_lines(self.content) if self.workers > 1 else None
-            if lines is not None and len(lines) > PARALLEL_MIN_ROWS:
-                check_header(parse_lines(lines[:1], 1)[0][1] if lines[0].strip() else [])
-                prepared = self._prepare_lines(lines)
-            else:
-                rows = read_table(self.content)
-                header = next(rows, None)
-                if header is None:
-                    raise RegisterFileError("无法读取文件: 文件没有表头")
-                check_header(header[1])
-                prepared = self._prepare([r for r in rows if any(r[1])])
+            chunks, total = self._start()
         except RegisterFileError as exc:
             self._finish(status=ImportStatus.FAILED, message=str(exc))
             raise
         self.timings["read_validate_classify"] = time.perf_counter() - started
         try:
-            try:
-                summary = self._write(prepared)
-            except IntegrityError:  # a new code was inserted meanwhile by another writer: merge again
-                summary = self._write(prepared)
+            summary = self._write(chunks, total)
         except Exception:
             self._finish(status=ImportStatus.FAILED, message="导入失败(系统错误), 未导入任何数据, 请稍后重试或联系管理员")
             raise
+        finally:
+            if isinstance(chunks, _Pool):
+                chunks.close()
         self._finish(status=ImportStatus.SUCCEEDED, summary=summary)
         return summary
+
+    def _start(self) -> tuple[Any, int]:
+        """(the validated chunks in file order — a list, or a _Pool still validating — and the
+        number of rows); raises RegisterFileError when the file cannot be imported at all."""
+        from entities.register_file import MAX_ROWS
+
+        lines = plain_csv_lines(self.content) if self.workers > 1 else None
+        if lines is not None and len(lines) > PARALLEL_MIN_ROWS:
+            check_header(parse_lines(lines[:1], 1)[0][1] if lines[0].strip() else [])
+            total = len(lines) - 1
+            if total > MAX_ROWS:
+                raise RegisterFileError(f"文件行数超过上限 {MAX_ROWS} 行, 请拆分后导入")
+            bounds = [(i, min(i + CHUNK_ROWS, len(lines))) for i in range(1, len(lines), CHUNK_ROWS)]
+            return self._parallel(_prepare_line_slice, "_LINES", lines, bounds, total), total
+        rows = read_table(self.content)
+        header = next(rows, None)
+        if header is None:
+            raise RegisterFileError("无法读取文件: 文件没有表头")
+        check_header(header[1])
+        rows = [r for r in rows if any(r[1])]
+        if len(rows) > MAX_ROWS:
+            raise RegisterFileError(f"文件行数超过上限 {MAX_ROWS} 行, 请拆分后导入")
+        bounds = [(i, min(i + CHUNK_ROWS, len(rows))) for i in range(0, len(rows), CHUNK_ROWS)] or [(0, 0)]
+        if self.workers > 1 and len(rows) >= PARALLEL_MIN_ROWS:
+            return self._parallel(_prepare_slice, "_ROWS", rows, bounds, len(rows)), len(rows)
+        self._progress(0, len(rows))
+        ctx, policies = self._context(), self._policies()
+        results, done = [], 0
+        for start, stop in bounds:
+            results.append(prepare_rows(rows[start:stop], ctx, self.financial_year, policies))
+            done += results[-1].rows
+            self._progress(done, len(rows))
+        return results, len(rows)
+
+    def _parallel(self, function, name: str, items: list, bounds: list[tuple[int, int]], total: int) -> _Pool:
+        self._progress(0, total)
+        ctx, policies = self._context(), self._policies()
+        jobs = [(start, stop, ctx, self.financial_year, policies) for start, stop in bounds]
+        globals()[name] = items  # inherited by the forked workers instead of being pickled
+        try:
+            return _Pool(function, jobs, self.workers)
+        finally:
+            globals()[name] = []
 
     def _context(self) -> Context:
         regions = {code: (level, name) for code, level, name in Region.objects.values_list("code", "level", "name")}
@@ -228,64 +277,15 @@ class RegisterImport:
             region_prefix=self.region_prefix,
         )
 
-    def _prepare(self, rows: list[tuple[int, list[str]]]) -> Prepared:
-        from entities.register_file import MAX_ROWS
+    def _policies(self) -> list:
+        return [p.as_policy() for p in TierPolicy.objects.all()]
 
-        if len(rows) > MAX_ROWS:
-            raise RegisterFileError(f"文件行数超过上限 {MAX_ROWS} 行, 请拆分后导入")
-        self._progress(0, len(rows))
-        ctx = self._context()
-        policies = [p.as_policy() for p in TierPolicy.objects.all()]
-        bounds = [(i, min(i + CHUNK_ROWS, len(rows))) for i in range(0, len(rows), CHUNK_ROWS)] or [(0, 0)]
-        results: list[Prepared] = []
-        done = 0
-        if self.workers > 1 and len(rows) >= PARALLEL_MIN_ROWS:
-            global _ROWS
-            _ROWS = rows
-            _release_connections()
-            try:
-                with ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("fork")) as pool:
-                    jobs = [(start, stop, ctx, self.financial_year, policies) for start, stop in bounds]
-                    for result in pool.map(_prepare_slice, jobs):
-                        results.append(result)
-                        done += result.rows
-                        self._progress(done, len(rows))
-            finally:
-                _ROWS = []
-        else:
-            for start, stop in bounds:
-                results.append(prepare_rows(rows[start:stop], ctx, self.financial_year, policies))
-                done += results[-1].rows
-                self._progress(done, len(rows))
-        return _combine(results)
-
-    def _prepare_lines(self, lines: list[str]) -> Prepared:
-        """A large unquoted CSV: the worker processes parse their own lines too."""
-        from entities.register_file import MAX_ROWS
-
-        total = len(lines) - 1
-        if total > MAX_ROWS:
-            raise RegisterFileError(f"文件行数超过上限 {MAX_ROWS} 行, 请拆分后导入")
-        self._progress(0, total)
-        ctx = self._context()
-        policies = [p.as_policy() for p in TierPolicy.objects.all()]
-        jobs = [(i, min(i + CHUNK_ROWS, len(lines)), ctx, self.financial_year, policies) for i in range(1, len(lines), CHUNK_ROWS)]
-        global _LINES
-        _LINES = lines
-        _release_connections()
-        results, done = [], 0
-        try:
-            with ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("fork")) as pool:
-                for (start, stop, *_), result in zip(jobs, pool.map(_prepare_line_slice, jobs)):
-                    results.append(result)
-                    done += stop - start
-                    self._progress(done, total)
-        finally:
-            _LINES = []
-        return _combine(results)
-
-    def _progress(self, done: int, total: int) -> None:
-        EntityImport.objects.filter(pk=self.entity_import.pk).update(rows=total, rows_done=done)
+    def _progress(self, done: int, total: int, side=None) -> None:
+        if side is None:
+            EntityImport.objects.filter(pk=self.entity_import.pk).update(rows=total, rows_done=done)
+            return
+        with side.cursor() as cursor:  # autocommit: seen by the page while the import's transaction runs
+            cursor.execute(f"UPDATE {EntityImport._meta.db_table} SET rows = %s, rows_done = %s WHERE id = %s", [total, done, self.entity_import.pk])
 
     def _finish(self, *, status: str, message: str = "", summary: dict | None = None) -> None:
         record = self.entity_import
@@ -308,61 +308,44 @@ class RegisterImport:
             organisation=record.organisation,
         )
 
-    # -- merge -------------------------------------------------------------------------
+    # -- merge and write ---------------------------------------------------------------
 
-    def _write(self, prepared: Prepared) -> dict:
-        policies = [p.as_policy() for p in TierPolicy.objects.all()]
-        policy_by_region: dict[str, Any] = {}
-        year = self.financial_year
-        uscc_at = POSITION["uscc"]
+    def _write(self, chunks, total: int) -> dict:
+        """Write the chunks in file order in one transaction. A code inserted meanwhile by
+        another writer makes the COPY of new entities fail (unique index): everything is rolled
+        back and written once more from the same validated chunks, which now see that row."""
+        seen: list[Prepared] = []
+        pending = iter(chunks)
+        side = None
+        if isinstance(chunks, _Pool) and connection.vendor == "postgresql":
+            side = connections.create_connection(connection.alias)
+            side.settings_dict = dict(connection.settings_dict)
+        try:
+            try:
+                return self._write_chunks(_recording(pending, seen), total, side)
+            except IntegrityError:
+                seen.extend(pending)  # the chunks not yet written
+                return self._write_chunks(seen, total, None)
+        finally:
+            if side is not None:
+                side.close()
+
+    def _write_chunks(self, chunks, total: int, side) -> dict:
+        writer = _Writer(self)
         began = time.perf_counter()
         with transaction.atomic():
-            existing = self._existing([values[uscc_at] for _, values, _, _ in prepared.valid])
-            self.timings["read_existing"] = time.perf_counter() - began
-            creates: list[tuple[tuple, str, str | None]] = []  # (values, COPY text, financial-year text)
-            updates: list[dict] = []
-            history = _History(year)
-            for _, values, text, financial_text in prepared.valid:
-                old = existing.get(values[uscc_at])
-                if old is None:
-                    creates.append((values, text, financial_text))
-                    continue
-                new = _merge(values, old, year)
-                region = new["region_id"]
-                policy = policy_by_region.get(region)
-                if policy is None:
-                    policy = policy_by_region[region] = derive.policy_for(policies, region, self.today)
-                new.update(derive.classification_columns(new, policy))
-                if any(old[c] != new[c] for c in COLUMNS):
-                    new["id"] = old["id"]
-                    updates.append(new)
-                    history.add(old, new, values)
-            self.timings["merge"] = time.perf_counter() - began - self.timings["read_existing"]
-            began = time.perf_counter()
-            if connection.vendor == "postgresql":
-                created_ids = self._create_postgresql(creates)
-                self._update_postgresql(updates)
-            else:
-                created_ids = self._create_generic(creates)
-                self._update_generic(updates)
-            updated_ids = [row["id"] for row in updates]
-            history.add_created(creates, created_ids, with_financial=connection.vendor != "postgresql")
-            self._write_history(history, updated_ids)
-            from entities.services import entities_changed
-
-            entities_changed(list(created_ids.values()) + updated_ids)
-            self.timings["upsert_and_history"] = time.perf_counter() - began
+            for chunk in chunks:
+                waited = time.perf_counter()
+                self.timings["wait_for_workers"] = self.timings.get("wait_for_workers", 0) + waited - began
+                writer.add(chunk)
+                began = time.perf_counter()
+                self.timings["write_chunks"] = self.timings.get("write_chunks", 0) + began - waited
+                if side is not None:
+                    self._progress(writer.rows, total, side)
+            writer.finish()
             began = time.perf_counter()
         self.timings["commit"] = time.perf_counter() - began
-        rejected = len(prepared.rejected_lines)
-        return {
-            "rows": prepared.rows,
-            "created": len(created_ids),
-            "updated": len(updated_ids),
-            "unchanged": prepared.rows - rejected - len(created_ids) - len(updated_ids),
-            "rejected": rejected,
-            "errors": [e.as_dict() for e in prepared.errors],
-        }
+        return writer.summary()
 
     def _existing(self, codes: list[str]) -> dict[str, dict]:
         result: dict[str, dict] = {}
@@ -509,36 +492,126 @@ def _release_connections() -> None:
         connections.close_all()
 
 
-def _combine(results: list[Prepared]) -> Prepared:
-    combined = Prepared()
-    for result in results:
-        combined.rows += result.rows
-        combined.valid += result.valid
-        combined.errors += result.errors
-        combined.rejected_lines |= result.rejected_lines
-        combined.rejected_codes += result.rejected_codes
-    _reject_duplicates(combined)
-    return combined
+class _Pool:
+    """Worker processes validating chunks; iterating gives their results in file order. The
+    workers are forked here, at once (before the caller opens its write transaction)."""
+
+    def __init__(self, function, jobs: list, workers: int):
+        _release_connections()
+        self.executor = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+        try:
+            self.results = self.executor.map(function, jobs)
+        except BaseException:
+            self.close()
+            raise
+
+    def __iter__(self):
+        return map(pickle.loads, self.results)
+
+    def close(self) -> None:
+        self.executor.shutdown(wait=True, cancel_futures=True)
 
 
-def _reject_duplicates(prepared: Prepared) -> None:
-    """A code repeated in the file is rejected on every occurrence after the first."""
+def _recording(chunks, seen: list):
+    for chunk in chunks:
+        seen.append(chunk)
+        yield chunk
+
+
+class _Writer:
+    """Merges and writes validated chunks, in file order, inside the caller's transaction."""
+
+    def __init__(self, job: RegisterImport):
+        self.job = job
+        self.policies = job._policies()
+        self.policy_by_region: dict[str, Any] = {}
+        self.first: dict[str, int] = {}  # code -> line of its first occurrence in the file
+        self.rows = 0
+        self.rejected = 0
+        self.errors: list[CellError] = []
+        self.created: dict[str, int] = {}
+        self.updated: list[int] = []
+
+    def add(self, chunk: Prepared) -> None:
+        job, year, timings = self.job, self.job.financial_year, self.job.timings
+        valid, duplicates, repeated = _reject_duplicates(chunk, self.first)
+        self.rows += chunk.rows
+        self.rejected += len(chunk.rejected_lines) + repeated
+        self.errors += chunk.errors
+        self.errors += duplicates
+        uscc_at = POSITION["uscc"]
+        began = time.perf_counter()
+        existing = job._existing([values[uscc_at] for _, values, _, _ in valid])
+        timings["read_existing"] = timings.get("read_existing", 0) + time.perf_counter() - began
+        began = time.perf_counter()
+        creates: list[tuple[tuple, str, str | None]] = []  # (values, COPY text, financial-year text)
+        updates: list[dict] = []
+        history = _History(year)
+        for _, values, text, financial_text in valid:
+            old = existing.get(values[uscc_at])
+            if old is None:
+                creates.append((values, text, financial_text))
+                continue
+            new = _merge(values, old, year)
+            region = new["region_id"]
+            policy = self.policy_by_region.get(region)
+            if policy is None:
+                policy = self.policy_by_region[region] = derive.policy_for(self.policies, region, job.today)
+            new.update(derive.classification_columns(new, policy))
+            if any(old[c] != new[c] for c in COLUMNS):
+                new["id"] = old["id"]
+                updates.append(new)
+                history.add(old, new, values)
+        timings["merge"] = timings.get("merge", 0) + time.perf_counter() - began
+        if connection.vendor == "postgresql":
+            created = job._create_postgresql(creates)
+            job._update_postgresql(updates)
+        else:
+            created = job._create_generic(creates)
+            job._update_generic(updates)
+        updated = [row["id"] for row in updates]
+        history.add_created(creates, created, with_financial=connection.vendor != "postgresql")
+        job._write_history(history, updated)
+        self.created.update(created)
+        self.updated += updated
+
+    def finish(self) -> None:
+        from entities.services import entities_changed
+
+        entities_changed(list(self.created.values()) + self.updated)
+        self.errors.sort(key=lambda e: (e.line, -1 if e.column is None else _COLUMN_ORDER[e.column]))
+
+    def summary(self) -> dict:
+        created, updated = len(self.created), len(self.updated)
+        return {
+            "rows": self.rows,
+            "created": created,
+            "updated": updated,
+            "unchanged": self.rows - self.rejected - created - updated,
+            "rejected": self.rejected,
+            "errors": [e.as_dict() for e in self.errors],
+        }
+
+
+def _reject_duplicates(chunk: Prepared, first: dict[str, int]) -> tuple[list, list[CellError], int]:
+    """A code repeated in the file is rejected on every occurrence after the first (good or
+    bad row). `first` holds the codes of the chunks before this one (chunks come in file
+    order) and is updated; the chunk itself is not changed. Returns its rows still to import,
+    the errors of its repeats and how many more rows they reject."""
     uscc_at = POSITION["uscc"]
-    events = [(item[0], item[1][uscc_at]) for item in prepared.valid] + prepared.rejected_codes
+    events = [(item[0], item[1][uscc_at]) for item in chunk.valid] + chunk.rejected_codes
     events.sort()
-    first: dict[str, int] = {}
     duplicates: set[int] = set()
+    errors = []
     for line, code in events:
         seen = first.get(code)
         if seen is None:
             first[code] = line
         else:
             duplicates.add(line)
-            prepared.errors.append(CellError(line, HEADERS[0], duplicate_message(seen)))
-    if duplicates:
-        prepared.valid = [item for item in prepared.valid if item[0] not in duplicates]
-        prepared.rejected_lines |= duplicates
-    prepared.errors.sort(key=lambda e: (e.line, -1 if e.column is None else _COLUMN_ORDER[e.column]))
+            errors.append(CellError(line, HEADERS[0], duplicate_message(seen)))
+    valid = [item for item in chunk.valid if item[0] not in duplicates] if duplicates else chunk.valid
+    return valid, errors, len(duplicates - chunk.rejected_lines)  # a repeated bad row is rejected already
 
 
 class _History:
