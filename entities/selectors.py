@@ -169,7 +169,7 @@ def entity_search(*, user, filters: EntityFilters, as_of: dt.date | None = None,
     if filters.tier_disagreement:
         qs = qs.filter(tier_imported__isnull=False, tier_computed__isnull=False).exclude(tier_imported=F("tier_computed"))
     if filters.honor:
-        valid = Honor.objects.filter(entity=OuterRef("pk"), valid_until__gte=as_of).filter(Q(valid_from__isnull=True) | Q(valid_from__lte=as_of))
+        valid = _valid_honors(as_of).filter(entity=OuterRef("pk"))
         if filters.honor != "any":
             valid = valid.filter(kind=filters.honor)
         qs = qs.filter(Exists(valid))
@@ -204,7 +204,9 @@ _TIER_LABELS = dict(Tier.choices)
 _SIZE_LABELS = dict(SizeClass.choices)
 
 
-def list_rows(entities: list[MarketEntity]) -> list[EntityRow]:
+def list_rows(entities: list[MarketEntity], *, honoured: set[int] | None = None) -> list[EntityRow]:
+    """`honoured`: ids of the entities with a 名特优新 valid today (from Honor rows, which the
+    import and the 认定 page both write; without it, the register's last mark is used)."""
     from django.urls import reverse
 
     from entities.personal_data import mask_phone
@@ -228,7 +230,7 @@ def list_rows(entities: list[MarketEntity]) -> list[EntityRow]:
             operator=e.operator_name or "—",
             phone_masked=mask_phone(e.operator_phone),
             adverse=e.has_adverse_credit,
-            honoured=bool(e.honors_imported),
+            honoured=e.pk in honoured if honoured is not None else bool(e.honors_imported),
         ))
     return rows
 
@@ -249,7 +251,13 @@ def entity_page(queryset: QuerySet[MarketEntity], *, after: int | None, size: in
     )
     has_more = len(rows) > size
     rows = rows[:size]
-    return EntityPage(rows=list_rows(rows), next_after=rows[-1].pk if has_more else None, after=after)
+    # one more query per page (not per row): which of these entities hold a valid honour today
+    honoured = set(_valid_honors(timezone.localdate()).filter(entity_id__in=[e.pk for e in rows]).values_list("entity_id", flat=True)) if rows else set()
+    return EntityPage(rows=list_rows(rows, honoured=honoured), next_after=rows[-1].pk if has_more else None, after=after)
+
+
+def _valid_honors(as_of: dt.date) -> QuerySet[Honor]:
+    return Honor.objects.filter(valid_until__gte=as_of).filter(Q(valid_from__isnull=True) | Q(valid_from__lte=as_of))
 
 
 def entity_get(*, user, pk: int, action: str = VIEW) -> MarketEntity | None:

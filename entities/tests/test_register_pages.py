@@ -124,6 +124,21 @@ def test_the_task_force_grants_an_honour_with_its_validity_period(staff, entity)
         assert entity.name in staff.get("/entities/?honor=quality").content.decode()
 
 
+def test_the_list_marks_entities_whose_honour_is_valid_today(staff):
+    # given one entity with a valid honour (granted on the page, not in the register) and one whose honour expired
+    valid = MarketEntityFactory(name="有效称号店")
+    expired = MarketEntityFactory(name="过期称号店", honors_imported="quality")
+    Honor.objects.create(entity=expired, kind="quality", valid_until=TODAY - dt.timedelta(days=1))
+    staff.post(f"/entities/{valid.pk}/honors/", {"kind": "distinctive", "valid_until": (TODAY + dt.timedelta(days=30)).isoformat()})
+
+    # when the list is shown
+    body = staff.get("/entities/").content.decode()
+
+    # then only the entity with the valid honour carries the 名特优新 badge
+    rows = {name: body.split(name, 1)[1].split("</tr>", 1)[0] for name in ("有效称号店", "过期称号店")}
+    assert 'data-testid="honour-badge"' in rows["有效称号店"] and 'data-testid="honour-badge"' not in rows["过期称号店"]
+
+
 def test_a_city_regulator_grants_an_honour_in_its_city(entity):
     client = logged_in(user_with_role(Role.CITY_REGULATOR))
     assert client.post(f"/entities/{entity.pk}/honors/", {"kind": "renowned", "valid_until": "2028-06-30"}).status_code == 302
