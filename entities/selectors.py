@@ -315,9 +315,26 @@ def _with_lines(change: EntityChange) -> EntityChange:
     for name, (before, after) in (change.changes or {}).items():
         if name in MASKS:
             before, after = MASKS[name](before), MASKS[name](after)
+        else:
+            before, after = _shown(name, before), _shown(name, after)
         lines.append((labels.get(name, name), before, after))
     change.lines = lines
     return change
+
+
+_CHOICE_LABELS = {f.attname: dict(f.flatchoices) for f in MarketEntity._meta.concrete_fields if f.choices}
+_BOOLEAN_FIELDS = {f.attname for f in MarketEntity._meta.concrete_fields if f.get_internal_type() == "BooleanField"}
+
+
+def _shown(name: str, value: Any) -> Any:
+    """A stored value as the history shows it: choice labels (生存型, not "survival"), 是/否."""
+    if value is None:
+        return None
+    if name in _CHOICE_LABELS:
+        return _CHOICE_LABELS[name].get(value, value)
+    if name in _BOOLEAN_FIELDS and isinstance(value, bool):
+        return "是" if value else "否"
+    return value
 
 
 def region_choices(*, user) -> list[tuple[str, str]]:

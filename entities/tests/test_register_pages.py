@@ -192,6 +192,8 @@ def test_the_latest_year_updates_the_entity_and_reclassifies_it(staff, entity):
     assert (entity.financial_year, entity.annual_revenue, entity.tier_computed, entity.tier) == (year, 850_000, "growth", "growth")
     change = EntityChange.objects.filter(entity=entity).latest("changed_at")
     assert change.changes["annual_revenue"] == [300_000, 850_000]
+    history = staff.get(f"/entities/{entity.pk}/").content.decode().split('data-testid="change-history"', 1)[1]
+    assert "分型(测算) 生存型 → 成长型" in history and "有纳税记录 否 → 是" in history and "纳税人类型 无 → 小规模纳税人" in history
     event = AuditEvent.objects.get(action="entity.financial_year", object_id=str(entity.pk))
     assert event.before is None and event.after["year"] == year and event.after["annual_revenue"] == 850_000
     page = staff.get(f"/entities/{entity.pk}/").content.decode()
