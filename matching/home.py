@@ -23,6 +23,11 @@ def widgets(*, request, scope, role) -> dict:
                 recommendations = annotate_countdowns(selectors.recommendation_list(user=user).filter(declaration=declaration))
                 context["recommendations"] = recommendations
                 context["steps"] = _steps(declaration, recommendations)
+            from matching.batch import selectors as batch_selectors
+
+            # the stored matches, best offer first, with the live reasons (a few products)
+            context["matching_products"] = batch_selectors.entity_matches(
+                user=user, entity=entity, include_incomplete=False, limit=5)
     elif scope.is_government:
         counts = selectors.review_counts(user=user)
         context["review_counts"] = [
@@ -38,9 +43,19 @@ def widgets(*, request, scope, role) -> dict:
         for row in overdue_by_branch(user=user):
             per_bank[row["recommendation__bank__name"]] = per_bank.get(row["recommendation__bank__name"], 0) + row["count"]
         context["overdue_banks"] = [{"bank": b, "count": n} for b, n in sorted(per_bank.items(), key=lambda x: -x[1])]
+        if role in (Role.TASK_FORCE_STAFF, Role.TASK_FORCE_LEAD, Role.TASK_FORCE_BANK_REVIEWER, Role.CONVENER):
+            from matching.batch import selectors as batch_selectors
+
+            context["near_misses"], context["near_misses_more"] = batch_selectors.near_misses(user=user, limit=5)
     elif scope.is_bank:
         counts = selectors.inbox_counts(user=user)
         context["inbox_tabs"] = [(label, counts[key], key) for key, (label, _) in selectors.INBOX_TABS.items()]
+        from matching.batch import selectors as batch_selectors
+
+        lead_scope = batch_selectors.lead_scope(user=user)
+        if lead_scope is not None and lead_scope.products:
+            per_product = batch_selectors.potential_counts(user=user, scope=lead_scope)["per_product"]
+            context["potential_customers"] = [(p, per_product.get(p.pk, 0)) for p in lead_scope.products]
     if role in (Role.PLATFORM_ADMIN, Role.CITY_REGULATOR, Role.PROVINCE_REGULATOR):
         from matching.models import DeadlineScan
 

@@ -161,6 +161,30 @@ def test_the_enterprise_sees_its_products_best_offer_first_with_reasons(matched)
     assert eligible[0].product.name in html and "为什么符合" in html
 
 
+def test_home_pages_show_the_stored_results_to_each_role(matched):
+    # given a full run
+    world, run = matched
+    # when the enterprise opens its home page
+    html = client_for(world.special["enterprise_user"]).get("/").content.decode()
+    best = selectors.entity_matches(user=world.special["enterprise_user"], entity=world.special["model"],
+                                    include_incomplete=False, limit=5)
+    # then it sees its best offers first, with why
+    assert best and 'data-testid="home-matches"' in html and "为什么符合" in html
+    positions = [html.index(m.product.name) for m in best]
+    assert positions == sorted(positions)
+    # the task force sees near misses worth a visit
+    html = client_for(world.users["staff"]).get("/").content.decode()
+    first, _ = selectors.near_misses(user=world.users["staff"], limit=5)
+    assert 'data-testid="home-near-misses"' in html
+    assert first and all(row["entity"].name in html for row in first)
+    # and the branch its potential customers per product, as the counts say
+    html = client_for(world.users["boc_admin"]).get("/").content.decode()
+    product = LoanProduct.objects.get(code="yanshang-e-dai")
+    scope = selectors.lead_scope(user=world.users["boc_admin"])
+    expected = selectors.potential_counts(user=world.users["boc_admin"], scope=scope)["per_product"].get(product.pk, 0)
+    assert 'data-testid="home-potential"' in html and f"{product.name}</a> · {expected} 户" in html
+
+
 def test_an_administrator_starts_a_run_and_watches_it(matched):
     world, run = matched
     client = client_for(user_with_role(Role.PLATFORM_ADMIN))
