@@ -74,7 +74,7 @@ def data_version() -> str:
     return facts.version()
 
 
-def _cached(kind: str, user, q: ReportQuery, extra: tuple, compute):
+def _cached(kind: str, user, q: ReportQuery, extra: tuple, compute, version: str | None = None):
     import hashlib
 
     from django.core.cache import cache
@@ -83,7 +83,7 @@ def _cached(kind: str, user, q: ReportQuery, extra: tuple, compute):
     who = (getattr(user, "pk", None), scope.role if scope else None, scope.organisation_path if scope else "",
            scope.region_prefix if scope else None, scope.is_platform_admin if scope else False)
     moment = q.as_of.isoformat() if q.as_of_given else "now"
-    raw = repr((kind, who, q.filters, moment, extra, data_version()))
+    raw = repr((kind, who, q.filters, moment, extra, version or data_version()))
     key = "reporting:" + hashlib.sha1(raw.encode()).hexdigest()
     try:
         value = cache.get(key)
@@ -311,10 +311,11 @@ def _aggregate(expr: str, condition: str | None) -> str:
     return f"{expr} FILTER (WHERE {condition})" if condition else expr
 
 
-def figures(user, q: ReportQuery, dims: Sequence[str] = (), *, ratios: bool = False) -> dict[str, dict[str, kpis.Figures]]:
+def figures(user, q: ReportQuery, dims: Sequence[str] = (), *, ratios: bool = False,
+            version: str | None = None) -> dict[str, dict[str, kpis.Figures]]:
     """The figures of the query (see _figures), from the cache while the data is unchanged."""
     dims = tuple(d for d in DIMENSIONS if d in dims)
-    return _cached("figures", user, q, (dims, ratios), lambda: _figures(user, q, dims, ratios=ratios))
+    return _cached("figures", user, q, (dims, ratios), lambda: _figures(user, q, dims, ratios=ratios), version)
 
 
 # 户 conditions on a push group's lead row: its own row or its sibling's
@@ -524,8 +525,8 @@ def _declarations_in_scope(user) -> QuerySet[DeclarationFact]:
     return facts.filter(declaration__in=restrict(Declaration.objects.all(), user).values("pk"))
 
 
-def activity(user, q: ReportQuery) -> dict[str, dict]:
-    return _cached("activity", user, q, (), lambda: _activity(user, q))
+def activity(user, q: ReportQuery, *, version: str | None = None) -> dict[str, dict]:
+    return _cached("activity", user, q, (), lambda: _activity(user, q), version)
 
 
 def _activity(user, q: ReportQuery) -> dict[str, dict]:
@@ -587,11 +588,12 @@ def _activity_counts(user, q: ReportQuery) -> dict[str, dict]:
 
 def figures_with_activity(user, q: ReportQuery, dims: Sequence[str] = (), *, ratios: bool = False) -> dict[str, dict[str, kpis.Figures]]:
     """figures() with visited / declared filled into the total, county and city rows."""
-    result = figures(user, q, dims, ratios=ratios)
+    version = data_version()  # read once for both cached parts
+    result = figures(user, q, dims, ratios=ratios, version=version)
     scope = scope_for(user)
     if q.filters.branch or (scope and scope.is_bank):
         return result
-    act = activity(user, q)
+    act = activity(user, q, version=version)
     rows = {"total": {"": kpis.Figures(visited=0 if not q.filters.bank else None, declared=0, declared_amount=0)}}
     for county, values in act.items():
         for dim, key in (("total", ""), ("county", county), ("city", county[:4] + "00")):
