@@ -4,7 +4,8 @@ Run by `make bench-import` (scripts/bench.sh: throwaway PostgreSQL, migrated). G
 register file of synthetic entities (not timed), then imports it:
 * `import_rows_per_s`: RegisterImport.run() from the file's bytes to the commit — reading,
   validation of every cell, classification, upsert and history — as `import_entities` does
-  it (2 validation processes);
+  it (2 validation processes; the parent writes each validated chunk while they validate the
+  next; `phase_seconds` adds up the parent's waits for them and its writes);
 * `command_seconds`: the same file's re-import through `python manage.py import_entities`
   (a new process: Django start-up included), which must create and update nothing.
 Prints, last, one JSON line of figures.

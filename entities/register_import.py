@@ -79,7 +79,7 @@ _FINANCIAL_TEXT = slice(POSITION["financial_year"], POSITION["financial_year"] +
 _COLUMN_ORDER = {h: i for i, h in enumerate(HEADERS)}
 
 PARALLEL_MIN_ROWS = 20_000
-CHUNK_ROWS = 12_500
+CHUNK_ROWS = 5_000  # rows per worker job; in the pipeline the parent writes as soon as the first is ready
 
 
 def default_financial_year(today: dt.date) -> int:
