@@ -201,7 +201,8 @@ class MarketEntity(models.Model):
 
 
 class FinancialYear(models.Model):
-    entity = models.ForeignKey(MarketEntity, on_delete=models.CASCADE, related_name="financial_years")
+    entity = models.ForeignKey(MarketEntity, on_delete=models.CASCADE, related_name="financial_years",
+                               db_index=False)  # the unique (entity, year) index serves lookups by entity
     year = models.PositiveSmallIntegerField("年度")
     annual_revenue = models.BigIntegerField("年营业收入(元)", null=True, blank=True)
     total_assets = models.BigIntegerField("资产总额(元)", null=True, blank=True)
