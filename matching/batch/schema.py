@@ -90,8 +90,14 @@ def ensure_partitioned(cursor) -> None:
 
 
 def ensure_codemap(cursor) -> None:
+    # codes of any length: regions down to townships (9 digits) and villages (12), industries
     cursor.execute(f"CREATE UNLOGGED TABLE IF NOT EXISTS {CODEMAP_TABLE} (signature varchar(40) NOT NULL, "
-                   f"code varchar(8) NOT NULL, outcomes boolean[] NOT NULL, PRIMARY KEY (signature, code))")
+                   f"code text NOT NULL, outcomes boolean[] NOT NULL, PRIMARY KEY (signature, code))")
+    cursor.execute("SELECT data_type FROM information_schema.columns WHERE table_name = %s AND column_name = 'code'",
+                   [CODEMAP_TABLE])
+    row = cursor.fetchone()
+    if row and row[0] != "text":  # made by an earlier version as varchar(8): township codes did not fit
+        cursor.execute(f"ALTER TABLE {CODEMAP_TABLE} ALTER COLUMN code TYPE text")
 
 
 def create_partition(cursor, generation: int) -> None:
