@@ -199,7 +199,11 @@ def test_the_nightly_run_starts_once(world, settings):
 
 def test_the_demo_loader_matches_once(world):
     from matching.batch import demo
+    from portal.models import Region, RegionLevel
 
+    # given townships in the reference data (9-digit codes, as the entity demo adds them)
+    Region.objects.get_or_create(code="140525100", defaults={"name": "南村镇", "level": RegionLevel.TOWNSHIP,
+                                                              "parent_id": "140525"})
     first = demo.load()
     assert first["results"] > 0 and selectors.current_generation() == first["matching_run"]
     assert demo.load() == {"matching_run": "exists"}
