@@ -427,6 +427,37 @@ def honor_grant(*, actor, entity: MarketEntity, kind: str, valid_until: dt.date,
     return honor
 
 
+def _honor_text(honor: Honor) -> str:
+    period = f"{honor.valid_from.isoformat() + ' 至 ' if honor.valid_from else '至 '}{honor.valid_until.isoformat() if honor.valid_until else '未知'}"
+    return f"{HonorKind(honor.kind).label}({period})"
+
+
+@transaction.atomic
+def honor_revoke(*, actor, entity: MarketEntity, honor_id: int, reason: str, request=None) -> None:
+    """撤销 a 名特优新 title (granted by mistake, or withdrawn by the regulator): the row goes,
+    the change history and the audit log keep what it was and why."""
+    entity = restrict(MarketEntity.objects.select_for_update(), actor, CHANGE).filter(pk=entity.pk).first()
+    scope = scope_for(actor)
+    if entity is None or scope is None or scope.is_enterprise:
+        raise ApplicationError("没有权限撤销名特优新称号", code="permission_denied")
+    reason = (reason or "").strip()
+    if not reason:
+        raise ApplicationError("输入有误", field_errors={"reason": ["请填写撤销原因"]})
+    honor = Honor.objects.select_for_update().filter(entity=entity, pk=honor_id).first()
+    if honor is None:  # another keeper revoked it a moment ago, or a stale page
+        raise ApplicationError("该称号不存在或已被撤销, 请刷新页面", code="not_found")
+    before = _honor_text(honor)
+    snapshot = {"kind": honor.kind, "label": HonorKind(honor.kind).label,
+                "valid_from": honor.valid_from and honor.valid_from.isoformat(),
+                "valid_until": honor.valid_until and honor.valid_until.isoformat(), "source": honor.source}
+    honor.delete()
+    EntityChange.objects.create(entity=entity, kind=EntityChange.Kind.UPDATED, source=ChangeSource.REGULATOR, actor=actor,
+                                changes={"honor": [before, f"撤销: {reason[:200]}"]})
+    audit_record(actor=actor, action="entity.honor_revoke", obj=entity, before=snapshot, after={"reason": reason[:500]},
+                 request=request)
+    entities_changed([entity.pk])
+
+
 @transaction.atomic
 def financial_year_record(*, actor, entity: MarketEntity, year: int, values: dict[str, Any], request=None) -> FinancialYear:
     """Enter (or correct) one year of financials; the latest year is copied onto the entity

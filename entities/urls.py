@@ -15,6 +15,7 @@ urlpatterns = [
     path("<int:pk>/credit-repairs/", views.CreditRepairCreateView.as_view(), name="credit_repair"),
     path("<int:pk>/credit/", views.CreditFlagsView.as_view(), name="credit_flags"),
     path("<int:pk>/honors/", views.HonorGrantView.as_view(), name="honor_grant"),
+    path("<int:pk>/honors/revoke/", views.HonorRevokeView.as_view(), name="honor_revoke"),
     path("<int:pk>/financials/", views.FinancialYearView.as_view(), name="financial_year"),
     path("imports/", views.EntityImportListView.as_view(), name="import_list"),
     path("imports/template/", views.RegisterTemplateView.as_view(), name="import_template"),

@@ -272,6 +272,30 @@ class HonorGrantView(EntityWriteView):
         return self.render_page(request, entity, form, status=400, honors=self._honors(request, entity))
 
 
+class HonorRevokeView(EntityWriteView):
+    """撤销名特优新: POST the title (``honor``) and the reason; back to the titles page."""
+
+    template_name = "entities/honor_form.html"
+    title = "认定名特优新"
+
+    def post(self, request, pk):
+        entity = self.entity_for_change(request, pk)
+        honor_id = request.POST.get("honor", "")
+        try:
+            services.honor_revoke(actor=request.user, entity=entity, honor_id=int(honor_id) if honor_id.isdigit() else 0,
+                                  reason=request.POST.get("reason", ""), request=request)
+        except ApplicationError as exc:
+            if exc.code == "permission_denied":
+                raise PermissionDenied(exc.message) from exc
+            reason_errors = exc.field_errors.get("reason") if exc.field_errors else None
+            return self.render_page(request, entity, HonorGrantForm(), status=404 if exc.code == "not_found" else 400,
+                                    honors=selectors.entity_honors(user=request.user, entity=entity),
+                                    revoke_error=reason_errors[0] if reason_errors else None,
+                                    revoke_alert=None if reason_errors else exc.message, revoke_honor=honor_id)
+        messages.success(request, "已撤销该称号")
+        return redirect("entities:honor_grant", pk=entity.pk)
+
+
 class FinancialYearView(EntityWriteView):
     """录入年度财务数据: one row per year; ?year=YYYY opens an existing year for correction."""
 

@@ -124,6 +124,49 @@ def test_the_task_force_grants_an_honour_with_its_validity_period(staff, entity)
         assert entity.name in staff.get("/entities/?honor=quality").content.decode()
 
 
+def test_the_task_force_revokes_an_honour_with_a_reason_and_the_history_keeps_it(staff, entity):
+    # given a 优质 title granted by mistake
+    staff.post(f"/entities/{entity.pk}/honors/", {"kind": "quality", "valid_from": "2025-01-01", "valid_until": "2027-12-31"})
+    honor = Honor.objects.get(entity=entity)
+    assert 'data-testid="honor-revoke-form"' in staff.get(f"/entities/{entity.pk}/honors/").content.decode()
+
+    # when it is revoked without a reason, then it stays, with a Chinese message next to the reason
+    refused = staff.post(f"/entities/{entity.pk}/honors/revoke/", {"honor": honor.pk, "reason": " "})
+    assert refused.status_code == 400 and "请填写撤销原因" in refused.content.decode()
+    assert Honor.objects.filter(pk=honor.pk).exists()
+
+    # when it is revoked with a reason
+    response = staff.post(f"/entities/{entity.pk}/honors/revoke/", {"honor": honor.pk, "reason": "认定有误"})
+
+    # then it is gone, audited with what it was, and the change history says why
+    assert response.status_code == 302 and response["Location"] == f"/entities/{entity.pk}/honors/"
+    assert not Honor.objects.filter(pk=honor.pk).exists()
+    event = AuditEvent.objects.get(action="entity.honor_revoke", object_id=str(entity.pk))
+    assert event.before["label"] == "优质" and event.after["reason"] == "认定有误"
+    page = staff.get(f"/entities/{entity.pk}/").content.decode()
+    assert "优质(2025-01-01 至 2027-12-31) → 撤销: 认定有误" in page
+
+    # and a second keeper revoking the same title from a stale page is told so, nothing else changes
+    again = staff.post(f"/entities/{entity.pk}/honors/revoke/", {"honor": honor.pk, "reason": "认定有误"})
+    assert again.status_code == 404 and "该称号不存在或已被撤销" in again.content.decode()
+    assert AuditEvent.objects.filter(action="entity.honor_revoke").count() == 1
+
+
+@pytest.mark.parametrize("role", [Role.ENTERPRISE_USER, Role.BANK_ADMIN])
+def test_only_register_keepers_revoke_an_honour(entity, role):
+    # given a valid title
+    honor = Honor.objects.create(entity=entity, kind="quality", valid_until=dt.date(2030, 1, 1), source="regulator")
+    # when the entity's own enterprise user or a bank tries to revoke it
+    user = user_with_role(role)
+    if role == Role.ENTERPRISE_USER:
+        entity.organisation = user.memberships.first().organisation
+        entity.save(update_fields=["organisation"])
+    response = logged_in(user).post(f"/entities/{entity.pk}/honors/revoke/", {"honor": honor.pk, "reason": "x"})
+    # then it is refused and the title stays
+    assert response.status_code in (403, 404)
+    assert Honor.objects.filter(pk=honor.pk).exists()
+
+
 def test_the_list_marks_entities_whose_honour_is_valid_today(staff):
     # given one entity with a valid honour (granted on the page, not in the register) and one whose honour expired
     valid = MarketEntityFactory(name="有效称号店")
