@@ -132,12 +132,16 @@ def test_a_worker_killed_mid_scan_completes_the_scan_once_after_restart(world, t
             import signal
 
             os.kill(pid, signal.SIGKILL)
-        # then the killed run left nothing behind: its transaction died with its connection
-        wait_until(lambda: not scan_lock_held(), 30, "the killed scan's connection still holds the lock")
         assert len(steps_before_kill) < 2 * CLOCKS // BATCH, "killed mid-way, not after the end"
-        assert DeadlineClock.objects.filter(recommendation__in=recommendations, state=ClockState.RUNNING).count() == CLOCKS
-        assert not clock_notifications().exists()
-        assert not WorkflowEvent.objects.filter(kind__startswith="clock.").exists()
+        if how == "whole-worker":
+            # then the killed run left nothing behind: its transaction died with its connection
+            # (with only the pool process killed, the worker re-runs the scan at once, so its
+            # results may already be there: the single complete DeadlineScan below shows that
+            # the re-run found all 40 clocks still to do)
+            wait_until(lambda: not scan_lock_held(), 30, "the killed scan's connection still holds the lock")
+            assert DeadlineClock.objects.filter(recommendation__in=recommendations, state=ClockState.RUNNING).count() == CLOCKS
+            assert not clock_notifications().exists()
+            assert not WorkflowEvent.objects.filter(kind__startswith="clock.").exists()
 
         # when the worker is back (a new one for the lost worker; the same one for a lost pool process)
         if how == "whole-worker":
