@@ -214,6 +214,21 @@ class EntityWriteView(LoginRequiredMixin, View):
         messages.success(request, message)
         return redirect(reverse("entities:entity_detail", args=[entity.pk]) + anchor)
 
+    def submit(self, request, entity, form, write, *, success, anchor, context=dict):
+        """Validate ``form``, then ``write(form)`` through the service: on success back to the
+        entity page with ``success(result)``; otherwise the page again (400) with the errors
+        next to their fields, and ``context()`` for its lists. A refused permission is a 403."""
+        if form.is_valid():
+            try:
+                result = write(form)
+            except ApplicationError as exc:
+                if exc.code == "permission_denied":
+                    raise PermissionDenied(exc.message) from exc
+                form.add_service_error(exc)
+            else:
+                return self.done(request, entity, success(result), anchor)
+        return self.render_page(request, entity, form, status=400, **context())
+
 
 class CreditRepairCreateView(EntityWriteView):
     """登记信用修复: what was repaired, when, by which authority; shared with banks."""
@@ -231,17 +246,11 @@ class CreditRepairCreateView(EntityWriteView):
 
     def post(self, request, pk):
         entity = self.entity_for_change(request, pk)
-        form = CreditRepairForm(request.POST)
-        if form.is_valid():
-            try:
-                services.credit_repair_record(actor=request.user, entity=entity, request=request, **form.cleaned_data)
-            except ApplicationError as exc:
-                if exc.code == "permission_denied":
-                    raise PermissionDenied(exc.message) from exc
-                form.add_service_error(exc)
-            else:
-                return self.done(request, entity, "已登记信用修复", "#credit")
-        return self.render_page(request, entity, form, status=400, repairs=entity.credit_repairs.order_by("-repaired_on", "-id"))
+        return self.submit(
+            request, entity, CreditRepairForm(request.POST),
+            lambda form: services.credit_repair_record(actor=request.user, entity=entity, request=request, **form.cleaned_data),
+            success=lambda _: "已登记信用修复", anchor="#credit",
+            context=lambda: {"repairs": entity.credit_repairs.order_by("-repaired_on", "-id")})
 
 
 class HonorGrantView(EntityWriteView):
@@ -259,17 +268,11 @@ class HonorGrantView(EntityWriteView):
 
     def post(self, request, pk):
         entity = self.entity_for_change(request, pk)
-        form = HonorGrantForm(request.POST)
-        if form.is_valid():
-            try:
-                honor = services.honor_grant(actor=request.user, entity=entity, request=request, **form.cleaned_data)
-            except ApplicationError as exc:
-                if exc.code == "permission_denied":
-                    raise PermissionDenied(exc.message) from exc
-                form.add_service_error(exc)
-            else:
-                return self.done(request, entity, f"已认定「{honor.get_kind_display()}」, 有效期至 {honor.valid_until:%Y-%m-%d}", "#classification")
-        return self.render_page(request, entity, form, status=400, honors=self._honors(request, entity))
+        return self.submit(
+            request, entity, HonorGrantForm(request.POST),
+            lambda form: services.honor_grant(actor=request.user, entity=entity, request=request, **form.cleaned_data),
+            success=lambda honor: f"已认定「{honor.get_kind_display()}」, 有效期至 {honor.valid_until:%Y-%m-%d}",
+            anchor="#classification", context=lambda: {"honors": self._honors(request, entity)})
 
 
 class HonorRevokeView(EntityWriteView):
@@ -314,19 +317,12 @@ class FinancialYearView(EntityWriteView):
 
     def post(self, request, pk):
         entity = self.entity_for_change(request, pk)
-        form = FinancialYearForm(request.POST)
-        if form.is_valid():
-            try:
-                record = services.financial_year_record(
-                    actor=request.user, entity=entity, year=form.cleaned_data["year"], values=form.service_values(), request=request,
-                )
-            except ApplicationError as exc:
-                if exc.code == "permission_denied":
-                    raise PermissionDenied(exc.message) from exc
-                form.add_service_error(exc)
-            else:
-                return self.done(request, entity, f"已保存 {record.year} 年度财务数据", "#financials")
-        return self.render_page(request, entity, form, status=400, years=self._years(entity), editing=None)
+        return self.submit(
+            request, entity, FinancialYearForm(request.POST),
+            lambda form: services.financial_year_record(actor=request.user, entity=entity, year=form.cleaned_data["year"],
+                                                        values=form.service_values(), request=request),
+            success=lambda record: f"已保存 {record.year} 年度财务数据", anchor="#financials",
+            context=lambda: {"years": self._years(entity), "editing": None})
 
 
 class CreditFlagsView(EntityWriteView):
@@ -341,20 +337,12 @@ class CreditFlagsView(EntityWriteView):
 
     def post(self, request, pk):
         entity = self.entity_for_change(request, pk)
-        form = CreditFlagsForm(request.POST, entity=entity)
-        if form.is_valid():
-            try:
-                services.credit_flags_record(
-                    actor=request.user, entity=entity, values=form.flag_values(), source=form.cleaned_data["source"],
-                    observed_on=form.cleaned_data["observed_on"], request=request,
-                )
-            except ApplicationError as exc:
-                if exc.code == "permission_denied":
-                    raise PermissionDenied(exc.message) from exc
-                form.add_service_error(exc)
-            else:
-                return self.done(request, entity, "已登记信用信息", "#credit")
-        return self.render_page(request, entity, form, status=400)
+        return self.submit(
+            request, entity, CreditFlagsForm(request.POST, entity=entity),
+            lambda form: services.credit_flags_record(actor=request.user, entity=entity, values=form.flag_values(),
+                                                      source=form.cleaned_data["source"],
+                                                      observed_on=form.cleaned_data["observed_on"], request=request),
+            success=lambda _: "已登记信用信息", anchor="#credit")
 
 
 # --- register import -----------------------------------------------------------------------
