@@ -202,10 +202,19 @@ def _active_product_ids() -> list[int]:
     return list(LoanProduct.objects.filter(status=ProductStatus.ACTIVE).values_list("id", flat=True))
 
 
-def _live_reasons(entity, result: StoredResult, as_of: dt.date) -> list[dict]:
-    from matching.eligibility import evaluate_entity
+def _facts(entity, as_of: dt.date) -> dict:
+    """The engine's facts of an entity, read once for all of its products."""
+    from matching.eligibility import entity_facts
 
-    return evaluate_entity(entity, result.version, as_of=as_of).result["reasons"]
+    return entity_facts(entity, as_of)
+
+
+def _live_reasons(facts: dict, result: StoredResult) -> list[dict]:
+    """The live evaluation's reasons (rule, outcome, message) of a stored result's version, as
+    the preview gives them (the same facts and evaluation, without building a whole result)."""
+    from matching.engine.evaluate import evaluate_product
+
+    return [reason.as_dict() for reason in evaluate_product(result.version.definition, facts).reasons]
 
 
 # --- the enterprise home ---------------------------------------------------------------------
@@ -223,10 +232,10 @@ def entity_matches(*, user, entity: MarketEntity, with_reasons: bool = True, inc
         queryset = queryset[:limit]
     matches = _decode(list(queryset.values(*_FIELDS)))
     if with_reasons and matches:
-        today = timezone.localdate()
         entity = MarketEntity.objects.prefetch_related("honors").get(pk=entity.pk)
+        facts = _facts(entity, timezone.localdate())
         for match in matches:
-            match.reasons = _live_reasons(entity, match, today)
+            match.reasons = _live_reasons(facts, match)
     return matches
 
 
@@ -402,12 +411,12 @@ def potential_export_rows(*, user, scope: LeadScope, product_id: int, county: st
 # --- near misses -----------------------------------------------------------------------------
 
 
-def _cures(entity: MarketEntity, result: StoredResult, as_of: dt.date) -> list[str]:
+def _cures(entity: MarketEntity, result: StoredResult, facts: dict) -> list[str]:
     """What would make the entity eligible: the failed reasons' messages (time-cured ones say
     how long is left), a fix's hint where a fix cures."""
     fields_by_rule = {leaf_id(leaf): leaf["field"] for leaf in iter_leaves(result.version.definition["rules"])}
     cures = []
-    for reason in _live_reasons(entity, result, as_of):
+    for reason in _live_reasons(facts, result):
         if reason["outcome"] != "fail":
             continue
         field_key = fields_by_rule.get(reason["rule"])
@@ -451,12 +460,15 @@ def near_misses(*, user, product_id: int | None = None, county: str | None = Non
     entities = MarketEntity.objects.select_related("region").prefetch_related("honors").in_bulk(ids)
     today = timezone.localdate()
     by_entity: dict[int, dict] = {}
+    facts_of: dict[int, dict] = {}
     for result in decoded:
         entity = entities.get(result.entity_id)
         if entity is None:
             continue
         entry = by_entity.setdefault(entity.pk, {"entity": entity, "products": [], "fixes": []})
-        cures = _cures(entity, result, today)
+        if entity.pk not in facts_of:
+            facts_of[entity.pk] = _facts(entity, today)
+        cures = _cures(entity, result, facts_of[entity.pk])
         entry["products"].append({"result": result, "cures": cures})
         for cure in cures:
             if cure not in entry["fixes"]:

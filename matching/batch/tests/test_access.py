@@ -157,6 +157,10 @@ def test_the_enterprise_sees_its_products_best_offer_first_with_reasons(matched)
     assert eligible and [m.max_amount for m in eligible if m.max_amount] == sorted(
         [m.max_amount for m in eligible if m.max_amount], reverse=True)
     assert all(m.reasons for m in matches)
+    # the reasons are those of the live preview of the same entity and version
+    from matching.eligibility import evaluate_entity
+
+    assert all(m.reasons == evaluate_entity(world.special["model"], m.version).result["reasons"] for m in matches)
     html = client_for(world.special["enterprise_user"]).get("/matching-batch/mine/").content.decode()
     assert eligible[0].product.name in html and "为什么符合" in html
 
