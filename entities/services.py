@@ -402,6 +402,11 @@ def credit_repair_record(*, actor, entity: MarketEntity, item: str, repaired_on:
     return repair
 
 
+def _honor_text(honor: Honor) -> str:
+    period = f"{honor.valid_from.isoformat() + ' 至 ' if honor.valid_from else '至 '}{honor.valid_until.isoformat() if honor.valid_until else '未知'}"
+    return f"{HonorKind(honor.kind).label}({period})"
+
+
 @transaction.atomic
 def honor_grant(*, actor, entity: MarketEntity, kind: str, valid_until: dt.date, valid_from: dt.date | None = None, request=None) -> Honor:
     entity = restrict(MarketEntity.objects.select_for_update(), actor, CHANGE).filter(pk=entity.pk).first()
@@ -415,9 +420,8 @@ def honor_grant(*, actor, entity: MarketEntity, kind: str, valid_until: dt.date,
     if valid_from and valid_until < valid_from:
         raise ApplicationError("输入有误", field_errors={"valid_until": ["有效期至不能早于有效期自"]})
     honor = Honor.objects.create(entity=entity, kind=kind, valid_from=valid_from, valid_until=valid_until, source=ChangeSource.REGULATOR)
-    period = f"{valid_from.isoformat() + ' 至 ' if valid_from else '至 '}{valid_until.isoformat()}"
     EntityChange.objects.create(entity=entity, kind=EntityChange.Kind.UPDATED, source=ChangeSource.REGULATOR, actor=actor,
-                                changes={"honor": [None, f"{HonorKind(kind).label}({period})"]})
+                                changes={"honor": [None, _honor_text(honor)]})
     audit_record(
         actor=actor, action="entity.honor_grant", obj=entity,
         after={"kind": kind, "label": HonorKind(kind).label, "valid_from": valid_from and valid_from.isoformat(), "valid_until": valid_until.isoformat()},
@@ -425,11 +429,6 @@ def honor_grant(*, actor, entity: MarketEntity, kind: str, valid_until: dt.date,
     )
     entities_changed([entity.pk])
     return honor
-
-
-def _honor_text(honor: Honor) -> str:
-    period = f"{honor.valid_from.isoformat() + ' 至 ' if honor.valid_from else '至 '}{honor.valid_until.isoformat() if honor.valid_until else '未知'}"
-    return f"{HonorKind(honor.kind).label}({period})"
 
 
 @transaction.atomic
