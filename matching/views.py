@@ -11,6 +11,7 @@ from django.views import View
 
 from entities.models import MarketEntity
 from matching import selectors, services
+from matching.batch import selectors as batch_selectors
 from matching.clocks import annotate_countdowns
 from matching.forms import (
     ApproveForm,
@@ -189,6 +190,7 @@ class DeclarationDetailView(LoginRequiredMixin, View):
             "banks": Bank.objects.order_by("code"),
             "steps": _steps(declaration, recommendations),
             "eligibility": _eligibility(declaration) if scope.is_government else [],
+            "stored": batch_selectors.declaration_results(user=request.user, declaration=declaration) if scope.is_government else None,
             "materials": declaration.materials.all(),
             "can_upload": declaration.state in (DeclarationState.DRAFT, DeclarationState.SUBMITTED, DeclarationState.PRELIMINARY_APPROVED,
                                                 DeclarationState.BANK_REVIEWED, DeclarationState.LEAD_APPROVED)

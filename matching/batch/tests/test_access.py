@@ -189,6 +189,32 @@ def test_home_pages_show_the_stored_results_to_each_role(matched):
     assert 'data-testid="home-potential"' in html and f"{product.name}</a> · {expected} 户" in html
 
 
+def test_reviewers_see_the_stored_results_and_the_live_trace_on_a_declaration(matched):
+    # given the model entity declares to 中国银行 after a full run
+    from matching import services as workflow
+    from matching.models import BASIC_CRITERIA
+
+    world, run = matched
+    criteria = {key: {"met": True, "evidence": "走访核实"} for key in BASIC_CRITERIA}
+    declaration = workflow.declaration_create(
+        actor=world.special["enterprise_user"], entity_id=world.special["model"].pk, amount=300_000, term_months=12,
+        purpose="进货周转", bank_codes=["boc"], basic_criteria=criteria, consent=True, submit=True)
+    stored = selectors.declaration_results(user=world.users["staff"], declaration=declaration)
+    assert stored["rows"] and stored["run"].pk == run.pk
+
+    # when the task force opens it
+    html = client_for(world.users["staff"]).get(f"/matching/declarations/{declaration.pk}/").content.decode()
+
+    # then each of the bank's products shows its stored verdict, with the run, above the live trace
+    assert 'data-testid="stored-results"' in html and f"全量匹配 #{run.pk}" in html
+    for row in stored["rows"]:
+        assert row["product"].name in html and row["verdict_label"] in html
+    assert html.index("批量匹配结果") < html.index("按当前信息实时评估")
+    # and the enterprise itself does not get the reviewers' tables
+    own = client_for(world.special["enterprise_user"]).get(f"/matching/declarations/{declaration.pk}/").content.decode()
+    assert 'data-testid="stored-results"' not in own
+
+
 def test_an_administrator_starts_a_run_and_watches_it(matched):
     world, run = matched
     client = client_for(user_with_role(Role.PLATFORM_ADMIN))
