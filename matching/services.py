@@ -41,7 +41,7 @@ from matching.models import (
 )
 from portal.models import Membership, Organisation, OrganisationKind, Role
 from portal.services import ApplicationError, audit_record
-from portal.tenancy import CHANGE, VIEW, restrict, scope_for
+from portal.tenancy import CHANGE, VIEW, resolve, restrict, scope_for
 from products.models import Bank, ProductStatus
 from products.selectors import branch_for
 
@@ -73,11 +73,7 @@ def _require_role(actor, roles: set[str], what: str) -> None:
 
 def _locked(model: type[Model], pk: int, actor, action: str = CHANGE) -> Model:
     """Row-lock one object the actor may act on, or refuse as if it did not exist."""
-    qs: QuerySet = restrict(model.objects.all(), actor, action)
-    try:
-        return qs.select_for_update(of=("self",)).get(pk=pk)
-    except model.DoesNotExist:
-        raise ApplicationError("记录不存在或您无权操作", code="not_found") from None
+    return resolve(model, actor, action, lock=True, pk=pk)
 
 
 def _transition(obj, name: str, message: str) -> None:

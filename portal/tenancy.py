@@ -124,6 +124,55 @@ def restrict(queryset: QuerySet, user, action: str = VIEW) -> QuerySet:
     return queryset.none() if q is None else queryset.filter(q)
 
 
+NOT_FOUND_MESSAGE = "记录不存在或您无权操作"
+
+
+def resolve(source, user, action: str = VIEW, *, lock: bool = False, message: str = NOT_FOUND_MESSAGE,
+            field: str | None = None, **lookup) -> Model:
+    """The one way a service turns an input (a path or body id, a USCC, a code, a file row)
+    into an object: through `restrict()` for the action performed. An object the actor may
+    not act on is refused exactly like one that does not exist (same code, same message), so
+    an answer never tells another tenant's ids, keys or states apart from unknown ones.
+
+    `source` is a model or a queryset of it (already narrowed by the caller, never widened);
+    `lock` row-locks the object (inside the caller's transaction); `field` names the input
+    field for the API's field errors."""
+    from portal.services import ApplicationError
+
+    queryset = source if isinstance(source, QuerySet) else source._default_manager.all()
+    queryset = restrict(queryset, user, action)
+    if lock:
+        queryset = queryset.select_for_update(of=("self",))
+    try:
+        return queryset.get(**lookup)
+    except (queryset.model.DoesNotExist, ValueError, TypeError, OverflowError):
+        raise ApplicationError(message, code="not_found",
+                               field_errors={field: [message]} if field else None) from None
+
+
+def resolve_many(source, user, action: str = VIEW, *, ids, field: str | None = None, lock: bool = False,
+                 key: str = "pk", message: str = NOT_FOUND_MESSAGE) -> list[Model]:
+    """Several objects named by input (an id list), each through `restrict()` for the action;
+    all or nothing: one unknown or foreign id refuses the whole list. Returned in input order."""
+    from portal.services import ApplicationError
+
+    wanted = list(dict.fromkeys(ids))
+    if any(isinstance(i, bool) or (key == "pk" and not str(i).lstrip("-").isdigit()) for i in wanted):
+        raise ApplicationError(message, code="not_found", field_errors={field: [message]} if field else None)
+    queryset = source if isinstance(source, QuerySet) else source._default_manager.all()
+    queryset = restrict(queryset, user, action)
+    if lock:
+        queryset = queryset.select_for_update(of=("self",)).order_by("pk")
+    try:
+        found = {str(getattr(obj, key)): obj for obj in queryset.filter(**{f"{key}__in": wanted})}
+    except (ValueError, TypeError, OverflowError):
+        found = {}
+    if len(found) != len(wanted):
+        raise ApplicationError(message, code="not_found",
+                               field_errors={field: [message]} if field else None)
+    return [found[str(i)] for i in wanted]
+
+
 def _lookup(model: type[Model]) -> Restriction:
     for klass in model.__mro__:
         if klass in _RESTRICTIONS:
