@@ -345,9 +345,8 @@ def overdue_by_branch(*, user):
     """Overdue clocks per bank and branch with the oldest age, for 逾期督办."""
     from portal.tenancy import restrict
 
-    recs = restrict(Recommendation.objects.all(), user)
     return (
-        DeadlineClock.objects.filter(state=ClockState.OVERDUE, recommendation__in=recs)
+        restrict(DeadlineClock.objects.filter(state=ClockState.OVERDUE), user)
         .values("recommendation__bank__name", "recommendation__branch__name", "kind")
         .annotate(count=Count("id"), oldest_due=models_min("due_at"))
         .order_by("recommendation__bank__name", "recommendation__branch__name")
@@ -358,9 +357,8 @@ def late_feedback_counts(*, user, start: dt.datetime, end: dt.datetime):
     """Per bank: feedback clocks due in [start, end) and how many were answered late or not at all."""
     from portal.tenancy import restrict
 
-    recs = restrict(Recommendation.objects.all(), user)
     return (
-        DeadlineClock.objects.filter(kind=ClockKind.FEEDBACK, due_at__gte=start, due_at__lt=end, recommendation__in=recs)
+        restrict(DeadlineClock.objects.filter(kind=ClockKind.FEEDBACK, due_at__gte=start, due_at__lt=end), user)
         .exclude(state=ClockState.STOPPED)
         .values("recommendation__bank__name")
         .annotate(

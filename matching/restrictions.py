@@ -79,7 +79,7 @@ def register() -> None:
 
     for model in (m.ReviewStep, m.DeclarationBank, m.DeclarationMaterial):
         restriction(model)(_via_declaration)
-    for model in (m.Disbursement, m.Coaching):
+    for model in (m.Disbursement, m.Coaching, m.DeadlineClock):
         restriction(model)(_via_recommendation)
 
     @restriction(m.WorkflowEvent)

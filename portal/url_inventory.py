@@ -15,6 +15,14 @@ NOT_LISTS = {
 }
 SKIPPED_NAMESPACES = {"admin"}  # Django admin: superusers only
 
+# lists whose answer is a file or a computed figure, not a queryset: the model (app_label.Model)
+# and action their restrict() call must name
+OWN_MODELS = {
+    "EntityExportView": ("entities.MarketEntity", "export"),
+    "PotentialCustomerExportView": ("matching.MatchResult", "export"),
+    "KpiViewSet": ("reporting.LedgerFact", "view"),
+}
+
 
 @dataclass(frozen=True)
 class Endpoint:
@@ -88,3 +96,43 @@ def unrestricted(endpoints) -> list[str]:
         if endpoint.is_list and not issubclass(endpoint.view_class, TenantRestricted):
             problems.append(f"{endpoint.route} ({endpoint.view_class.__name__}): list without restrict()")
     return problems
+
+
+def own_model(endpoint: Endpoint, response) -> tuple[type, str] | None:
+    """The model and action a list endpoint must have restricted: the one it declares in
+    OWN_MODELS, else the queryset a page listed (its `object_list`), else the API viewset's
+    queryset or serializer model."""
+    from django.apps import apps
+    from django.db.models import QuerySet
+
+    view_class = endpoint.view_class
+    if view_class is None:
+        return None
+    if view_class.__name__ in OWN_MODELS:
+        label, action = OWN_MODELS[view_class.__name__]
+        return apps.get_model(label), action
+    action = getattr(view_class, "restrict_action", "view")
+    context = getattr(response, "context", None) or getattr(response, "context_data", None)
+    if context is not None and "view" in context:
+        object_list = getattr(context["view"], "object_list", None)
+        if isinstance(object_list, QuerySet):
+            return object_list.model, action
+    queryset = getattr(view_class, "queryset", None)
+    if queryset is not None:
+        return queryset.model, action
+    meta = getattr(getattr(view_class, "serializer_class", None), "Meta", None)
+    if getattr(meta, "model", None) is not None:
+        return meta.model, action
+    return None
+
+
+def restriction_problem(endpoint: Endpoint, response, seen: list[tuple[type, str]]) -> str | None:
+    """Why a list endpoint's answer (given the restrict() calls a spy saw while it was made)
+    is not proven restricted, or None when it called restrict() for its own model and action."""
+    own = own_model(endpoint, response)
+    if own is None:
+        return f"{endpoint.route}: which model does it list? (url_inventory.OWN_MODELS)"
+    if own not in seen:
+        names = sorted({f"{m.__name__}:{a}" for m, a in seen})
+        return f"{endpoint.route} answered without restrict({own[0].__name__}, {own[1]!r}); it restricted {names}"
+    return None

@@ -3,7 +3,8 @@
 Bank-reported figures: a bank administrator sees and reports for his branch and its
 sub-branches; a mechanism reads those of branches located in its region. Targets are read
 by everyone who reads dashboards, set by platform administrators. Scheduled reports: the
-mechanism of the region and those above it."""
+mechanism of the region and those above it. The statistics indexes (LedgerFact,
+DeclarationFact, VisitFact) are seen by whoever sees the rows they index."""
 from __future__ import annotations
 
 from django.db.models import Q
@@ -22,7 +23,8 @@ def region_and_ancestors_q(prefix: str, field: str = "region_id") -> Q:
 
 
 def register() -> None:
-    from reporting.models import BankPeriodReport, LedgerFact, ScheduledReport, Target
+    from matching.restrictions import declaration_q
+    from reporting.models import BankPeriodReport, DeclarationFact, LedgerFact, ScheduledReport, Target, VisitFact
 
     @restriction(LedgerFact)
     def _facts(scope: Scope, action: str) -> Q | None:
@@ -37,6 +39,26 @@ def register() -> None:
             return Q(branch_path__startswith=scope.organisation_path)
         if scope.role == Role.ACCOUNT_MANAGER:
             return Q(recommendation__assigned_to_id=scope.user_id)
+        return None
+
+    @restriction(DeclarationFact)
+    def _declaration_facts(scope: Scope, action: str) -> Q | None:
+        # seen by whoever sees the declaration; a mechanism's region through the index's own column
+        if action != VIEW:
+            return None
+        if scope.is_government:
+            return region_range_q(scope.region_prefix, "region") if scope.region_prefix else None
+        return declaration_q(scope, VIEW, "declaration__")
+
+    @restriction(VisitFact)
+    def _visit_facts(scope: Scope, action: str) -> Q | None:
+        # visits are a mechanism's record (matching.restrictions: Visit); an enterprise sees its own
+        if action != VIEW:
+            return None
+        if scope.is_government:
+            return region_range_q(scope.region_prefix, "region") if scope.region_prefix else None
+        if scope.is_enterprise:
+            return Q(visit__entity__organisation_id=scope.organisation_id)
         return None
 
     @restriction(BankPeriodReport)

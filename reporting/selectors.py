@@ -96,9 +96,6 @@ def _cached(kind: str, user, q: ReportQuery, extra: tuple, compute, version: str
             cache.set(key, value, PAST_TTL if q.as_of_given else NOW_TTL)
         except Exception:
             logger.warning("reporting cache unavailable; %s not cached", kind)
-    else:
-        # the answer was computed through the restriction for this very scope; say so to the coverage spy
-        restrict(LedgerFact.objects.none(), user)
     return value
 
 
@@ -513,16 +510,8 @@ def _distinct_per_county(qs: QuerySet, region_field: str, amount_field: str | No
 
 def _declarations_in_scope(user) -> QuerySet[DeclarationFact]:
     """The declaration index rows the user may see: a mechanism's region directly (what
-    matching.restrictions.declaration_q says for government roles), else through restrict()."""
-    scope = scope_for(user)
-    facts = DeclarationFact.objects.all()
-    if scope and scope.is_platform_admin:
-        restrict(Declaration.objects.none(), user)
-        return facts
-    if scope and scope.is_government and scope.region_prefix:
-        restrict(Declaration.objects.none(), user)
-        return facts.filter(region_range_q(scope.region_prefix, "region"))
-    return facts.filter(declaration__in=restrict(Declaration.objects.all(), user).values("pk"))
+    matching.restrictions.declaration_q says for government roles), through restrict()."""
+    return restrict(DeclarationFact.objects.all(), user)
 
 
 def activity(user, q: ReportQuery, *, version: str | None = None) -> dict[str, dict]:
@@ -558,9 +547,7 @@ def _activity_counts(user, q: ReportQuery) -> dict[str, dict]:
                 out[row["region"]]["visited"] = row["n"]
         else:
             # today: an entity's first visit of the period is the one whose predecessor came before it
-            index = VisitFact.objects.filter(visited_on__lte=timezone.localtime(end).date())
-            if not scope.is_platform_admin:
-                index = index.filter(region_range_q(scope.region_prefix, "region"))
+            index = restrict(VisitFact.objects.filter(visited_on__lte=timezone.localtime(end).date()), user)
             if f.date_from:
                 index = index.filter(visited_on__gte=f.date_from)
             if f.region:
