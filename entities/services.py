@@ -1,6 +1,13 @@
 """Writes of the entities app: create/update an entity, reveal personal data, record credit
 repairs, and import the regulator's register. Keyword-only, atomic, audited.
 
+Tenancy: every service that writes to an entity resolves it (an object or an id) through
+`portal.tenancy.resolve(..., CHANGE)`, row-locked; another region's entity is refused exactly
+like an unknown one (code "not_found"). Where an entity may be put — created, moved by an
+update, or imported — is one rule, `entities.restrictions.write_region_prefix`: inside the
+actor's region (anywhere for a platform administrator); a region outside it is a field error
+不在本机构管辖范围内 and nothing is written.
+
 Later apps react to entity changes by appending a callable to ENTITY_CHANGED_HOOKS; it is
 called after commit with the ids of the entities created or changed (no signals).
 """
