@@ -1,9 +1,13 @@
+"""Django admin of the entities app. Entities and credit repairs are read-only here (they
+change only through the services or the register import, with history and audit); personal
+numbers are masked. Tier policies are edited here (saving recomputes the province)."""
 from django import forms
 from django.contrib import admin
 from django.db import transaction
 
 from entities import classification as cls
 from entities.models import CreditRepair, EntityImport, MarketEntity, TierPolicy
+from entities.personal_data import PERSONAL_FIELDS, masked
 
 
 class TierPolicyForm(forms.ModelForm):
@@ -43,19 +47,43 @@ class TierPolicyAdmin(admin.ModelAdmin):
         self.message_user(request, "已保存; 该省经营主体的测算分型将在后台重新计算")
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Shown, never written here: entities change only through entities.services (history and
+    audit) or the register import."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(MarketEntity)
-class MarketEntityAdmin(admin.ModelAdmin):
+class MarketEntityAdmin(ReadOnlyAdmin):
+    """Read-only, personal numbers masked (the audited reveal on the entity page is the only way
+    to read one in clear)."""
+
     list_display = ["uscc", "name", "entity_type", "register_status", "region", "tier", "size_class"]
     search_fields = ["=uscc", "name"]
-    raw_id_fields = ["region", "township", "industry", "organisation"]
-    readonly_fields = ["tier_computed", "tier", "size_class", "created_at", "updated_at"]
+    exclude = list(PERSONAL_FIELDS)
+    readonly_fields = ["operator_id_number_masked", "operator_phone_masked"]
     show_full_result_count = False  # no COUNT(*) over a million rows
+
+    @admin.display(description=PERSONAL_FIELDS["operator_id_number"])
+    def operator_id_number_masked(self, entity):
+        return masked("operator_id_number", entity.operator_id_number) or "-"
+
+    @admin.display(description=PERSONAL_FIELDS["operator_phone"])
+    def operator_phone_masked(self, entity):
+        return masked("operator_phone", entity.operator_phone) or "-"
 
 
 @admin.register(CreditRepair)
-class CreditRepairAdmin(admin.ModelAdmin):
+class CreditRepairAdmin(ReadOnlyAdmin):
     list_display = ["entity", "item", "repaired_on", "repaired_by"]
-    raw_id_fields = ["entity", "recorded_by"]
 
 
 @admin.register(EntityImport)

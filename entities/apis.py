@@ -14,7 +14,7 @@ from entities.models import CREDIT_FLAGS, FINANCIAL_FIELDS, EntityType, MarketEn
 from entities.personal_data import PERSONAL_FIELDS, masked, sees_own
 from portal.api import RestrictedViewSetMixin
 from portal.services import ApplicationError
-from portal.tenancy import CHANGE, VIEW, restrict, scope_for
+from portal.tenancy import CHANGE, VIEW, resolve, restrict, scope_for
 
 # API name → service name, where they differ (the API speaks the eligibility request's names)
 _API_TO_SERVICE = {"region_code": "region", "township_code": "township", "industry_code": "industry"}
@@ -151,7 +151,7 @@ class EntityViewSet(RestrictedViewSetMixin, mixins.ListModelMixin, mixins.Retrie
         return restrict(MarketEntity.objects.prefetch_related("honors"), self.request.user, action_name)
 
     def _output(self, entity, code=status.HTTP_200_OK):
-        entity = MarketEntity.objects.prefetch_related("honors").get(pk=entity.pk)
+        entity = resolve(MarketEntity.objects.prefetch_related("honors"), self.request.user, VIEW, pk=entity.pk)
         return Response(EntityOutput(entity, context={"request": self.request}).data, status=code)
 
     @extend_schema(request=EntityInput, responses=EntityOutput)
@@ -181,10 +181,9 @@ class EntityViewSet(RestrictedViewSetMixin, mixins.ListModelMixin, mixins.Retrie
     @extend_schema(request=RevealInput, responses={200: {"type": "object", "properties": {"field": {"type": "string"}, "value": {"type": "string"}}}})
     @action(detail=True, methods=["post"])
     def reveal(self, request, pk=None):
-        # a non-numeric id in the URL is a 404, not a ValueError (found by tests/test_fuzz_api.py)
-        entity = restrict(MarketEntity.objects.all(), request.user, VIEW).filter(pk=pk).first() if str(pk).isdigit() else None
-        if entity is None:
-            raise exceptions.NotFound()
+        # revealing reads (VIEW), though it is a POST: resolved like any id, so another
+        # region's entity is a 404 exactly like an unknown id
+        entity = resolve(MarketEntity, request.user, VIEW, pk=pk)
         serializer = RevealInput(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:

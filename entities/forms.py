@@ -19,6 +19,7 @@ from entities.models import (
     TaxStatus,
     Tier,
 )
+from entities.personal_data import PERSONAL_FIELDS, masked
 from entities.services import MAX_COUNT, MAX_MONEY, MAX_SMALL_COUNT
 
 FINANCIAL_INPUT = ("financial_year", "annual_revenue", "total_assets", "net_assets", "employees", "social_insurance_headcount", "tax_status", "has_tax_record")
@@ -67,7 +68,11 @@ def _field_for(name: str) -> forms.Field:
 
 
 class EntityEditForm(forms.Form):
-    """The fields the actor may change (services.editable_fields), initialised from the entity."""
+    """The fields the actor may change (services.editable_fields), initialised from the entity.
+
+    Personal numbers (身份证号, 手机号) are never put in the page: their box starts empty and
+    shows the stored value masked; left blank it keeps the stored value, a new value replaces
+    it, and 清除 removes it. The audited reveal on the entity page is the only way to read one."""
 
     def __init__(self, *args, entity: MarketEntity, fields: tuple[str, ...], **kwargs):
         super().__init__(*args, **kwargs)
@@ -77,6 +82,9 @@ class EntityEditForm(forms.Form):
                 continue  # own pages: financials by year (FinancialYearForm), credit with source and date (CreditFlagsForm)
             field = _field_for(name)
             self.fields[name] = field
+            if name in PERSONAL_FIELDS:
+                self._personal_field(name, field)
+                continue
             value = getattr(entity, MarketEntity._meta.get_field(name).attname)
             if isinstance(field, forms.TypedChoiceField) and field.choices == _BOOLEAN_CHOICES:
                 value = {True: "true", False: "false"}.get(value, "")
@@ -85,9 +93,33 @@ class EntityEditForm(forms.Form):
             css = "form-check-input" if isinstance(field, forms.BooleanField) else ("form-select" if isinstance(field, forms.ChoiceField) else "form-control")
             field.widget.attrs.setdefault("class", css)
 
+    def _personal_field(self, name: str, field: forms.Field) -> None:
+        stored = getattr(self.entity, name)
+        field.required = False
+        field.widget = forms.TextInput(attrs={"autocomplete": "off", "placeholder": masked(name, stored) if stored else "未登记"})
+        field.help_text = f"已登记 {masked(name, stored)}; 留空保持不变, 填写新号码则替换" if stored else "未登记; 填写则登记"
+        self.initial[name] = ""  # the stored value never goes into the page
+        if stored:
+            self.fields[f"{name}_clear"] = forms.BooleanField(label=f"清除已登记的{PERSONAL_FIELDS[name].removeprefix('经营者')}", required=False)
+
+    def clean(self):
+        data = super().clean()
+        for name in PERSONAL_FIELDS:
+            if data.get(f"{name}_clear") and (data.get(name) or "").strip():
+                self.add_error(f"{name}_clear", "填写了新号码时不能同时清除")
+        return data
+
     def changed_values(self) -> dict:
-        """Only what the user changed, so an unchanged field is never 'written'."""
-        return {name: self.cleaned_data[name] for name in self.changed_data}
+        """Only what the user changed, so an unchanged field is never 'written'. A blank
+        personal number keeps the stored one; 清除 removes it."""
+        values = {}
+        for name in self.changed_data:
+            if name.endswith("_clear") and name.removesuffix("_clear") in PERSONAL_FIELDS:
+                if self.cleaned_data[name]:
+                    values[name.removesuffix("_clear")] = ""
+                continue
+            values[name] = self.cleaned_data[name]
+        return values
 
 
 def _style(form: forms.Form) -> None:

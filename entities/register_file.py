@@ -20,6 +20,8 @@ from stdnum import numdb
 from stdnum.cn import ric, uscc as stdnum_uscc
 from stdnum.exceptions import InvalidChecksum, InvalidFormat, InvalidLength
 
+from entities.restrictions import region_within
+
 HEADERS = (
     "统一社会信用代码", "名称", "主体类型", "登记状态", "成立日期", "行政区划代码", "行业代码", "经营场所固定",
     "年营业收入", "资产总额", "净资产", "从业人数", "参保人数", "纳税人类型", "有纳税记录", "分型", "名特优新",
@@ -44,6 +46,10 @@ LABELS = {
     "honor": {v: k for k, v in HONORS.items()},
 }
 MAX_ROWS = 2_000_000
+# a row the importer may not write: its county lies outside the importer's region, or its code
+# names an entity registered outside it. One message for both, so the report never tells
+# whether a code exists in another region (register_import rejects the second kind).
+OUT_OF_SCOPE_ROW = "该经营主体不在本机构管辖范围内(行政区划代码或平台名录库中登记的所在地), 本行未导入"
 
 
 class RegisterFileError(Exception):
@@ -304,7 +310,7 @@ class Context:
     region_names: dict  # code -> (level, name), to explain a code of the wrong level
     industry_codes: frozenset[str]
     today: dt.date
-    region_prefix: str = ""  # importer's region ("" = anywhere)
+    region_prefix: str = ""  # importer's region ("" = anywhere; restrictions.write_region_prefix)
 
 
 def _choice_parser(mapping: dict[str, str]):
@@ -406,8 +412,8 @@ def validate_rows(rows: Iterator[tuple[int, list[str]]], ctx: Context, progress=
                 bad.append((HEADERS[5], f"{region} 是{region_name}({level}), 应填写县级行政区划代码"))
             else:
                 bad.append((HEADERS[5], f"未知的行政区划代码 {region}"))
-        elif region and prefix and not region.startswith(prefix):
-            bad.append((HEADERS[5], f"{region} 不在本机构管辖范围内"))
+        elif region and not region_within(prefix, region):
+            bad.append((HEADERS[5], OUT_OF_SCOPE_ROW))
         out["region_id"] = region or None
         industry = cells[6]
         out["industry_id"] = None

@@ -8,6 +8,21 @@ one transaction. On PostgreSQL the rows are COPied into a temporary table and up
 one INSERT … ON CONFLICT (uscc) DO UPDATE … WHERE the row differs, whose RETURNING gives
 the counts; elsewhere (SQLite, `make run`) the ORM's bulk operations do the same, slower.
 
+Good rows in, bad rows out: every row is judged on its own; the good rows are imported and
+each bad row is rejected and reported (line, column, Chinese reason) in the import's error
+report, so one bad row never holds up a county's file. Only a file that cannot be read, or
+whose header is wrong, imports nothing (RegisterFileError).
+
+Tenancy: an import has a region (EntityImport.region_prefix, fixed when it is submitted from
+the importer's scope by entities.restrictions.write_region_prefix — the same rule that
+creating and moving an entity use; "" = anywhere, for a platform administrator or the
+`import_entities` command without --region). A row is written only when its county lies in
+that region and its code is unknown or names an entity registered in that region: the known
+codes are read through the region filter (the CHANGE restriction's range), and a code
+registered outside it is rejected with the same message as a row whose county lies outside
+(OUT_OF_SCOPE_ROW), never updated, so a county can neither overwrite another region's entity
+nor read from the report whether a code exists elsewhere.
+
 Merge rules (an empty cell means "unknown", never zero):
 * 统一社会信用代码, 名称, 主体类型, 登记状态, 行政区划代码 are required and always taken;
 * 分型 and 名特优新 (+ 有效期至) are list memberships: empty means "not on the list", so a
@@ -47,6 +62,7 @@ from entities.models import (
 )
 from entities.register_file import (
     HEADERS,
+    OUT_OF_SCOPE_ROW,
     CellError,
     Context,
     RegisterFileError,
@@ -57,6 +73,7 @@ from entities.register_file import (
     read_table,
     validate_rows,
 )
+from entities.restrictions import region_range, region_range_q
 from portal.models import Industry, Region, RegionLevel
 from portal.services import audit_record
 
@@ -347,24 +364,42 @@ class RegisterImport:
         self.timings["commit"] = time.perf_counter() - began
         return writer.summary()
 
-    def _existing(self, codes: list[str]) -> dict[str, dict]:
+    def _existing(self, codes: list[str]) -> tuple[dict[str, dict], set[str]]:
+        """(the known entities of `codes` inside the import's region, by code, row-locked; the
+        codes registered outside it). Two set-based queries per chunk, never one per row: the
+        first is the import's tenant filter (restrictions.region_range, the same range as the
+        CHANGE restriction), the second only looks at the codes the first did not find."""
         result: dict[str, dict] = {}
         names = ("id",) + COLUMNS
         if not codes:
-            return result
+            return result, set()
+        prefix = self.region_prefix
         if connection.vendor == "postgresql":
             columns = ", ".join(["id"] + list(DB_COLUMNS))
+            table = MarketEntity._meta.db_table
+            region = _FIELDS["region_id"].column
+            in_region, bounds = (f"{region} >= %s AND {region} < %s", list(region_range(prefix))) if prefix else ("TRUE", [])
             with connection.cursor() as cursor:
                 # locked until commit: a concurrent edit waits instead of being overwritten
-                cursor.execute(f"SELECT {columns} FROM {MarketEntity._meta.db_table} WHERE uscc = ANY(%s) ORDER BY id FOR UPDATE", [codes])
+                cursor.execute(f"SELECT {columns} FROM {table} WHERE uscc = ANY(%s) AND {in_region} ORDER BY id FOR UPDATE", [codes, *bounds])
                 for values in cursor.fetchall():
                     result[values[1]] = dict(zip(names, values))
-            return result
+                missing = [code for code in codes if code not in result] if prefix else []
+                foreign: set[str] = set()
+                if missing:
+                    cursor.execute(f"SELECT uscc FROM {table} WHERE uscc = ANY(%s)", [missing])
+                    foreign = {code for (code,) in cursor.fetchall()}
+            return result, foreign
+        scoped = MarketEntity.objects.filter(region_range_q(prefix)) if prefix else MarketEntity.objects.all()
         for start in range(0, len(codes), 500):
-            queryset = MarketEntity.objects.filter(uscc__in=codes[start:start + 500]).order_by("id").select_for_update().values_list(*names)
+            queryset = scoped.filter(uscc__in=codes[start:start + 500]).order_by("id").select_for_update().values_list(*names)
             for values in queryset:
                 result[values[1]] = dict(zip(names, values))
-        return result
+        missing = [code for code in codes if code not in result] if prefix else []
+        foreign = set()
+        for start in range(0, len(missing), 500):
+            foreign.update(MarketEntity.objects.filter(uscc__in=missing[start:start + 500]).values_list("uscc", flat=True))
+        return result, foreign
 
     # -- writing: PostgreSQL -------------------------------------------------------------
 
@@ -541,7 +576,16 @@ class _Writer:
         self.errors += duplicates
         uscc_at = POSITION["uscc"]
         began = time.perf_counter()
-        existing = job._existing([values[uscc_at] for _, values, _, _ in valid])
+        existing, foreign = job._existing([values[uscc_at] for _, values, _, _ in valid])
+        if foreign:  # registered in another region: never touched, reported like a row outside the region
+            kept = []
+            for item in valid:
+                if item[1][uscc_at] in foreign:
+                    self.errors.append(CellError(item[0], HEADERS[5], OUT_OF_SCOPE_ROW))
+                else:
+                    kept.append(item)
+            self.rejected += len(valid) - len(kept)
+            valid = kept
         timings["read_existing"] = timings.get("read_existing", 0) + time.perf_counter() - began
         began = time.perf_counter()
         creates: list[tuple[tuple, str, str | None]] = []  # (values, COPY text, financial-year text)

@@ -16,12 +16,45 @@ REGISTER_KEEPERS = {Role.TASK_FORCE_STAFF, Role.TASK_FORCE_LEAD, Role.CITY_REGUL
 PERSONAL_DATA_ROLES = {Role.TASK_FORCE_STAFF, Role.TASK_FORCE_LEAD, Role.TASK_FORCE_BANK_REVIEWER, Role.CONVENER}
 
 
+def region_range(prefix: str) -> tuple[str, str]:
+    """[low, high): the county codes starting with `prefix` ("1405" → '1405' <= code < '1406')."""
+    return prefix, str(int(prefix) + 1).zfill(len(prefix))
+
+
 def region_range_q(prefix: str, field: str = "region_id") -> Q:
     """Codes starting with `prefix` (all codes of a level have the same length)."""
     if len(prefix) >= 6:
         return Q(**{field: prefix})
-    upper = str(int(prefix) + 1).zfill(len(prefix))
-    return Q(**{f"{field}__gte": prefix, f"{field}__lt": upper})
+    low, high = region_range(prefix)
+    return Q(**{f"{field}__gte": low, f"{field}__lt": high})
+
+
+# --- where an actor may write register data ---------------------------------------------------
+# One rule for creating an entity, moving it (update) and importing the register: the entity's
+# county must lie inside the actor's region. The restriction above (CHANGE) says which existing
+# entities an actor may change; this says where an entity may be put.
+
+OUT_OF_SCOPE = "不在本机构管辖范围内"
+
+
+def write_region_prefix(scope: Scope | None) -> str | None:
+    """The region an actor may put entities in: "" anywhere (platform administrator), a code
+    prefix (a register keeper: its region, the same prefix its CHANGE restriction uses), or
+    None: nowhere (any other role, or a keeper whose organisation has no region)."""
+    if scope is None:
+        return None
+    if scope.is_platform_admin:
+        return ""
+    if scope.role in REGISTER_KEEPERS and scope.region_prefix:
+        return scope.region_prefix
+    return None
+
+
+def region_within(prefix: str | None, code: str | None) -> bool:
+    """Does the county `code` lie inside the write region `prefix` ("" anywhere, None nowhere)?"""
+    if prefix is None or not code:
+        return False
+    return code.startswith(prefix)
 
 
 def entity_q(scope: Scope, action: str, prefix: str = "") -> Q | None:

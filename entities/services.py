@@ -1,6 +1,13 @@
 """Writes of the entities app: create/update an entity, reveal personal data, record credit
 repairs, and import the regulator's register. Keyword-only, atomic, audited.
 
+Tenancy: every service that writes to an entity resolves it (an object or an id) through
+`portal.tenancy.resolve(..., CHANGE)`, row-locked; another region's entity is refused exactly
+like an unknown one (code "not_found"). Where an entity may be put — created, moved by an
+update, or imported — is one rule, `entities.restrictions.write_region_prefix`: inside the
+actor's region (anywhere for a platform administrator); a region outside it is a field error
+不在本机构管辖范围内 and nothing is written.
+
 Later apps react to entity changes by appending a callable to ENTITY_CHANGED_HOOKS; it is
 called after commit with the ids of the entities created or changed (no signals).
 """
@@ -40,7 +47,7 @@ from entities.personal_data import PERSONAL_FIELDS, masked, may_reveal
 from entities.register_file import Bad, parse_id_number, parse_uscc
 from portal.models import Industry, Region, RegionLevel
 from portal.services import ApplicationError, audit_record
-from portal.tenancy import CHANGE, VIEW, restrict, scope_for
+from portal.tenancy import CHANGE, VIEW, resolve, scope_for
 
 ENTITY_CHANGED_HOOKS: list[Callable[[list[int]], None]] = []
 
@@ -290,6 +297,21 @@ def _record_credit(entity: MarketEntity, before: dict[str, Any], *, source: str,
     CreditFlagRecord.objects.bulk_create(records)
 
 
+def _check_region_in_scope(actor, region_code: str) -> None:
+    """An entity may only be put (created, moved, imported) in the actor's own region: the one
+    rule of entities.restrictions.write_region_prefix, shared with the register import."""
+    from entities.restrictions import OUT_OF_SCOPE, region_within, write_region_prefix
+
+    if not region_within(write_region_prefix(scope_for(actor)), region_code):
+        raise ApplicationError("输入有误, 请检查标出的字段", field_errors={"region": [OUT_OF_SCOPE]})
+
+
+def _entity_for_change(actor, entity) -> MarketEntity:
+    """The entity a write names (an object or its id), resolved and row-locked through the
+    tenant restriction for CHANGE: another region's entity is refused like an unknown one."""
+    return resolve(MarketEntity, actor, CHANGE, lock=True, pk=getattr(entity, "pk", entity))
+
+
 @transaction.atomic
 def entity_create(*, actor, data: dict[str, Any], organisation=None, request=None) -> MarketEntity:
     allowed = editable_fields(actor=actor)
@@ -304,9 +326,7 @@ def entity_create(*, actor, data: dict[str, Any], organisation=None, request=Non
         raise ApplicationError("输入有误, 请检查标出的字段", field_errors=missing)
     data.setdefault("register_status", RegisterStatus.ACTIVE)
     clean = _validate(data, entity=None)
-    scope = scope_for(actor)
-    if not scope.is_platform_admin and scope.region_prefix and not clean["region"].pk.startswith(scope.region_prefix):
-        raise ApplicationError("输入有误", field_errors={"region": ["不在本机构管辖范围内"]})
+    _check_region_in_scope(actor, clean["region"].pk)
     entity = MarketEntity(organisation=organisation)
     source = _source_for(actor)
     for name, value in clean.items():
@@ -324,10 +344,8 @@ def entity_create(*, actor, data: dict[str, Any], organisation=None, request=Non
 
 
 @transaction.atomic
-def entity_update(*, actor, entity: MarketEntity, data: dict[str, Any], request=None) -> MarketEntity:
-    entity = restrict(MarketEntity.objects.select_for_update(), actor, CHANGE).filter(pk=entity.pk).first()
-    if entity is None:
-        raise ApplicationError("没有权限修改该经营主体", code="permission_denied")
+def entity_update(*, actor, entity: MarketEntity | int, data: dict[str, Any], request=None) -> MarketEntity:
+    entity = _entity_for_change(actor, entity)
     allowed = set(editable_fields(actor=actor, entity=entity))
     refused = sorted(set(data) - allowed)
     if refused:
@@ -336,6 +354,8 @@ def entity_update(*, actor, entity: MarketEntity, data: dict[str, Any], request=
             field_errors={f: ["无权修改此字段(登记信息只能通过名录库导入或由监管部门修改)"] for f in refused},
         )
     clean = _validate(data, entity=entity)
+    if "region" in clean and clean["region"].pk != entity.region_id:
+        _check_region_in_scope(actor, clean["region"].pk)  # never move an entity out of one's region
     before = _snapshot(entity)
     source = _source_for(actor)
     for name, value in clean.items():
@@ -360,12 +380,13 @@ def entity_update(*, actor, entity: MarketEntity, data: dict[str, Any], request=
 
 
 @transaction.atomic
-def entity_reveal_personal_data(*, actor, entity: MarketEntity, field: str, request=None) -> str:
+def entity_reveal_personal_data(*, actor, entity: MarketEntity | int, field: str, request=None) -> str:
     """The clear value of an operator's ID or phone number, for roles that need it; audited."""
     if field not in PERSONAL_FIELDS:
         raise ApplicationError("输入有误", field_errors={"field": ["只能显示身份证号或手机号"]})
-    if not may_reveal(scope_for(actor)) or not restrict(MarketEntity.objects.all(), actor, VIEW).filter(pk=entity.pk).exists():
+    if not may_reveal(scope_for(actor)):
         raise ApplicationError("没有权限查看该个人信息", code="permission_denied")
+    entity = resolve(MarketEntity, actor, VIEW, pk=getattr(entity, "pk", entity))
     audit_record(actor=actor, action="entity.reveal_personal_data", obj=entity, after={"field": field, "label": PERSONAL_FIELDS[field]}, request=request)
     return getattr(entity, field) or ""
 
@@ -373,9 +394,9 @@ def entity_reveal_personal_data(*, actor, entity: MarketEntity, field: str, requ
 @transaction.atomic
 def credit_repair_record(*, actor, entity: MarketEntity, item: str, repaired_on: dt.date, repaired_by: str, flag: str = "", note: str = "", request=None) -> CreditRepair:
     """Record a 信用修复; when it names a credit flag, the flag is cleared with a history row."""
-    entity = restrict(MarketEntity.objects.select_for_update(), actor, CHANGE).filter(pk=entity.pk).first()
+    entity = _entity_for_change(actor, entity)
     scope = scope_for(actor)
-    if entity is None or scope is None or scope.is_enterprise:
+    if scope is None or scope.is_enterprise:
         raise ApplicationError("没有权限登记信用修复", code="permission_denied")
     errors = {}
     if not item.strip():
@@ -409,9 +430,9 @@ def _honor_text(honor: Honor) -> str:
 
 @transaction.atomic
 def honor_grant(*, actor, entity: MarketEntity, kind: str, valid_until: dt.date, valid_from: dt.date | None = None, request=None) -> Honor:
-    entity = restrict(MarketEntity.objects.select_for_update(), actor, CHANGE).filter(pk=entity.pk).first()
+    entity = _entity_for_change(actor, entity)
     scope = scope_for(actor)
-    if entity is None or scope is None or scope.is_enterprise:
+    if scope is None or scope.is_enterprise:
         raise ApplicationError("没有权限认定名特优新", code="permission_denied")
     if kind not in HonorKind.values:
         raise ApplicationError("输入有误", field_errors={"kind": ["未知的称号"]})
@@ -435,16 +456,17 @@ def honor_grant(*, actor, entity: MarketEntity, kind: str, valid_until: dt.date,
 def honor_revoke(*, actor, entity: MarketEntity, honor_id: int, reason: str, request=None) -> None:
     """撤销 a 名特优新 title (granted by mistake, or withdrawn by the regulator): the row goes,
     the change history and the audit log keep what it was and why."""
-    entity = restrict(MarketEntity.objects.select_for_update(), actor, CHANGE).filter(pk=entity.pk).first()
+    entity = _entity_for_change(actor, entity)
     scope = scope_for(actor)
-    if entity is None or scope is None or scope.is_enterprise:
+    if scope is None or scope.is_enterprise:
         raise ApplicationError("没有权限撤销名特优新称号", code="permission_denied")
     reason = (reason or "").strip()
     if not reason:
         raise ApplicationError("输入有误", field_errors={"reason": ["请填写撤销原因"]})
-    honor = Honor.objects.select_for_update().filter(entity=entity, pk=honor_id).first()
-    if honor is None:  # another keeper revoked it a moment ago, or a stale page
-        raise ApplicationError("该称号不存在或已被撤销, 请刷新页面", code="not_found")
+    # a title of this entity (resolved for CHANGE above); gone = another keeper revoked it a
+    # moment ago, or a stale page
+    honor = resolve(Honor.objects.filter(entity=entity), actor, VIEW, lock=True, pk=honor_id,
+                    message="该称号不存在或已被撤销, 请刷新页面")
     before = _honor_text(honor)
     snapshot = {"kind": honor.kind, "label": HonorKind(honor.kind).label,
                 "valid_from": honor.valid_from and honor.valid_from.isoformat(),
@@ -461,8 +483,8 @@ def honor_revoke(*, actor, entity: MarketEntity, honor_id: int, reason: str, req
 def financial_year_record(*, actor, entity: MarketEntity, year: int, values: dict[str, Any], request=None) -> FinancialYear:
     """Enter (or correct) one year of financials; the latest year is copied onto the entity
     and the entity reclassified. Audited even when an older year leaves the entity as it was."""
-    entity = restrict(MarketEntity.objects.select_for_update(), actor, CHANGE).filter(pk=entity.pk).first()
-    if entity is None or "financial_year" not in editable_fields(actor=actor, entity=entity):
+    entity = _entity_for_change(actor, entity)
+    if "financial_year" not in editable_fields(actor=actor, entity=entity):
         raise ApplicationError("没有权限录入年度财务数据: 财务数据只能通过名录库导入或由监管部门录入", code="permission_denied")
     unknown = set(values) - set(FINANCIAL_FIELDS)
     if unknown:
@@ -497,9 +519,9 @@ def financial_year_record(*, actor, entity: MarketEntity, year: int, values: dic
 def credit_flags_record(*, actor, entity: MarketEntity, values: dict[str, Any], source: str, observed_on: dt.date, request=None) -> list[CreditFlagRecord]:
     """Enter credit facts as observed in a source (e.g. 人民银行征信报告) on a date. Every
     known or changed flag gets a history row with that source and date."""
-    entity = restrict(MarketEntity.objects.select_for_update(), actor, CHANGE).filter(pk=entity.pk).first()
+    entity = _entity_for_change(actor, entity)
     scope = scope_for(actor)
-    if entity is None or scope is None or scope.is_enterprise or not set(CREDIT_FLAGS) <= set(editable_fields(actor=actor, entity=entity)):
+    if scope is None or scope.is_enterprise or not set(CREDIT_FLAGS) <= set(editable_fields(actor=actor, entity=entity)):
         raise ApplicationError("没有权限登记信用信息", code="permission_denied")
     errors: dict[str, list[str]] = {}
     unknown = set(values) - set(CREDIT_FLAGS)
@@ -572,10 +594,11 @@ def tier_policy_recompute(*, province_code: str) -> int:
 
 def entity_import_submit(*, actor, file_name: str, content: bytes, request=None) -> EntityImport:
     """Store an uploaded register file and queue its import (after commit)."""
-    from entities.restrictions import REGISTER_KEEPERS
+    from entities.restrictions import write_region_prefix
 
     scope = scope_for(actor)
-    if scope is None or not (scope.is_platform_admin or scope.role in REGISTER_KEEPERS):
+    prefix = write_region_prefix(scope)  # the rows' counties must lie in it (register_import)
+    if prefix is None:
         raise ApplicationError("没有权限导入名录库", code="permission_denied")
     if not content:
         raise ApplicationError("请选择要导入的文件", field_errors={"file": ["文件为空"]})
@@ -583,7 +606,7 @@ def entity_import_submit(*, actor, file_name: str, content: bytes, request=None)
         entity_import = EntityImport.objects.create(
             uploaded_by=actor,
             organisation_id=scope.organisation_id,
-            region_prefix="" if scope.is_platform_admin else (scope.region_prefix or ""),
+            region_prefix=prefix,
             file_name=file_name[:255],
             content=content,
         )

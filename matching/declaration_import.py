@@ -56,6 +56,9 @@ REQUIRED_HEADERS = (USCC, AMOUNT, TERM, PURPOSE, BANK1, CRITERIA, CONSENT)
 MAX_ROWS = 5000
 MAX_AMOUNT_WAN = Decimal("10000")  # 1 亿元, the services' ceiling
 IMPORT_ROLES = {Role.TASK_FORCE_STAFF, Role.TASK_FORCE_LEAD}
+# the restriction a row's entity is looked up through: the one matching.services uses to find
+# the entity it declares for (_entity_for_declaring)
+DECLARE_ACTION = VIEW
 
 # names people write for the banks of the catalogue, besides each bank's code and full name
 BANK_ALIASES = {
@@ -350,13 +353,14 @@ def _parse_row(line: int, cells: list[str], columns: dict[str, int], bank_column
 
 
 def _uscc_problem(code: str) -> str:
-    if MarketEntity.objects.filter(uscc=code).exists():
-        return f"经营主体 {code} 不在您的辖区, 不能代为申报"
+    """Why a row's code names no entity the actor may declare for. A well-formed code gets one
+    message whether it is unknown or registered outside the actor's region (never looked up
+    outside the restriction), so the report never tells another region's codes apart."""
     try:
         stdnum_uscc.validate(code)
     except Exception:
         return f"统一社会信用代码「{code}」格式或校验位错误"
-    return f"名录库中没有统一社会信用代码为 {code} 的经营主体"
+    return f"本辖区名录库中没有统一社会信用代码为 {code} 的经营主体(不存在或不在您的辖区), 不能代为申报"
 
 
 def _criteria(row: _Row) -> dict:
@@ -406,10 +410,12 @@ def declarations_import(*, actor, content: bytes, file_name: str = "", today: dt
         if row is not None:
             parsed.append(row)
 
+    # every row's code through the tenant restriction, for the action declaration_create
+    # performs on the entity (DECLARE_ACTION), set-based; a code outside it is "not found"
     codes = {row.uscc for row in parsed}
-    entities = {e.uscc: e for e in restrict(MarketEntity.objects.all(), actor, VIEW).filter(uscc__in=codes)}
+    entities = {e.uscc: e for e in restrict(MarketEntity.objects.all(), actor, DECLARE_ACTION).filter(uscc__in=codes)}
     open_states = dict(
-        Declaration.objects.filter(entity__uscc__in=codes, state__in=OPEN_DECLARATION_STATES)
+        Declaration.objects.filter(entity__in=list(entities.values()), state__in=OPEN_DECLARATION_STATES)
         .values_list("entity__uscc", "state")
     )
     first_line: dict[str, int] = {}

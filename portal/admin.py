@@ -1,6 +1,14 @@
+"""Django admin of the portal's own models (platform administrators only).
+
+The admin never writes around the services: audit events are read-only for everyone (no add,
+change or delete); a membership is granted through `portal.services.membership_grant`
+(audited) and is read-only afterwards. Market entities are read-only too (entities/admin.py).
+"""
+from django import forms
 from django.contrib import admin
 
-from portal.models import AuditEvent, Industry, Membership, Organisation, Region
+from portal.models import ROLE_ORGANISATION_KINDS, AuditEvent, Industry, Membership, Organisation, Region, Role
+from portal.services import membership_grant
 
 
 @admin.register(Region)
@@ -24,15 +32,45 @@ class OrganisationAdmin(admin.ModelAdmin):
     raw_id_fields = ["parent", "region"]
 
 
+class MembershipGrantForm(forms.ModelForm):
+    class Meta:
+        model = Membership
+        fields = ["user", "organisation", "role", "is_primary"]
+
+    def clean(self):
+        data = super().clean()
+        organisation, role = data.get("organisation"), data.get("role")
+        # the check membership_grant makes, here so the admin shows it next to the form
+        if organisation and role and organisation.kind not in ROLE_ORGANISATION_KINDS[Role(role)]:
+            self.add_error("role", f"角色「{Role(role).label}」不能属于「{organisation.get_kind_display()}」类型的机构")
+        return data
+
+
 @admin.register(Membership)
 class MembershipAdmin(admin.ModelAdmin):
+    """Grant a role through the service (audited); a granted membership is not edited here."""
+
+    form = MembershipGrantForm
     list_display = ["user", "organisation", "role", "is_primary"]
     list_filter = ["role"]
     raw_id_fields = ["user", "organisation"]
 
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        membership = membership_grant(actor=request.user, user=obj.user, organisation=obj.organisation, role=obj.role, primary=obj.is_primary)
+        obj.pk = membership.pk
+        obj._state.adding = False
+
 
 @admin.register(AuditEvent)
 class AuditEventAdmin(admin.ModelAdmin):
+    """Read-only: an audit event is written by the service that acted, never by hand."""
+
     list_display = ["created_at", "actor", "action", "object_repr", "ip_address"]
     list_filter = ["action"]
     readonly_fields = [f.name for f in AuditEvent._meta.fields]
@@ -41,4 +79,7 @@ class AuditEventAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False

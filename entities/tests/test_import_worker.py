@@ -8,6 +8,7 @@ from django.test import Client
 from openpyxl import load_workbook
 
 from entities.models import EntityImport, MarketEntity
+from entities.register_file import OUT_OF_SCOPE_ROW
 from entities.tests.register_files import csv_bytes, good_row
 from portal.factories import user_with_role
 from portal.models import Role
@@ -58,7 +59,7 @@ def test_a_task_force_cannot_import_rows_outside_its_county():
     upload.name = "r.csv"
     client.post("/entities/imports/", {"file": upload})
     record = wait_until_finished(EntityImport.objects.get().pk)
-    assert record.rejected == 1 and record.errors[0]["message"] == "140105 不在本机构管辖范围内"
+    assert record.rejected == 1 and record.errors[0] == {"line": 2, "column": "行政区划代码", "message": OUT_OF_SCOPE_ROW}
 
 
 def test_a_file_with_a_wrong_header_fails_with_its_message_and_imports_nothing():

@@ -242,3 +242,24 @@ def test_the_api_refuses_bad_files_and_other_roles(world):
     entity = world.entity(with_user=False)[0]
     body = api(other).post("/api/v1/declarations/import/", {"file": SimpleUploadedFile("x.xlsx", xlsx([row(entity.uscc)]))}, format="multipart").json()
     assert body["created"] == 0 and "不在您的辖区" in body["errors"][0]["message"]
+
+
+def test_a_code_registered_in_another_county_is_reported_exactly_like_an_unknown_code(world):
+    # given an entity of 沁水 (another county) and a well-formed code the register does not know
+    elsewhere = entity_elsewhere()
+    unknown = valid_uscc()
+    assert not MarketEntity.objects.filter(uscc=unknown).exists()
+
+    # when the 泽州 task force imports a file naming both
+    summary = declarations_import(actor=world.users["staff"], content=xlsx([row(elsewhere.uscc), row(unknown)]), file_name="x.xlsx")
+
+    # then both rows are rejected with one and the same message (only the code differs), and
+    # nothing is declared for the other county's entity
+    by_line = errors_by_line(summary)
+    assert summary["created"] == 0 and summary["rejected"] == 2
+    (column_2, message_2), = by_line[2]
+    (column_3, message_3), = by_line[3]
+    assert column_2 == column_3 == "统一社会信用代码"
+    assert message_2.replace(elsewhere.uscc, "<代码>") == message_3.replace(unknown, "<代码>")
+    assert elsewhere.name not in message_2 and "沁水" not in message_2
+    assert not Declaration.objects.filter(entity=elsewhere).exists()
