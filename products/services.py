@@ -296,6 +296,8 @@ def branch_create(*, actor, parent_id, region_code: str, name: str, level: str, 
     name = (name or "").strip()
     if not name:
         errors["name"] = ["请填写机构名称"]
+    elif len(name) > 128:
+        errors["name"] = ["机构名称最长 128 个字"]
     if level not in LEVEL_DEPTH:
         errors["level"] = ["无效的机构层级"]
     elif LEVEL_DEPTH[level] <= LEVEL_DEPTH.get(parent.level, 0):
