@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 
 import django_filters
+from django.db import transaction
 from django.db.models import Count, Q
 from django.http import FileResponse, HttpResponse
 from django.utils import timezone
@@ -416,13 +417,17 @@ class DeclarationViewSet(RestrictedViewSetMixin, mixins.ListModelMixin, mixins.R
     @extend_schema(request=BankRecommendInputSerializer, responses=_responses(DeclarationDetailOutputSerializer, 201))
     @action(detail=False, methods=["post"], url_path="bank-recommend")
     def bank_recommend(self, request):
-        """银行推荐: a bank recommends an entity to the task force (starts at 待初审)."""
+        """银行推荐: a bank recommends an entity it may see to the task force (starts at 待初审).
+        An entity outside the bank's reach answers 404 exactly like an unknown id. The answer
+        is read back inside the same transaction as the write: it is given for a committed
+        declaration, or nothing is committed."""
         data = _input(BankRecommendInputSerializer, request)
-        declaration = services.declaration_recommend_by_bank(
-            actor=request.user, entity_id=data["entity_id"], amount=data["amount"], term_months=data["term_months"],
-            purpose=data["purpose"], note=data["note"],
-        )
-        return _declaration_out(request, declaration.pk, status.HTTP_201_CREATED)
+        with transaction.atomic():
+            declaration = services.declaration_recommend_by_bank(
+                actor=request.user, entity_id=data["entity_id"], amount=data["amount"], term_months=data["term_months"],
+                purpose=data["purpose"], note=data["note"],
+            )
+            return _declaration_out(request, declaration.pk, status.HTTP_201_CREATED)
 
     @extend_schema(
         request={"multipart/form-data": ImportInputSerializer},

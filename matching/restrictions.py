@@ -1,6 +1,7 @@
 """Tenant filters of the workflow. A county task force sees its county, a city or province
 mechanism its region, a bank branch only what was pushed to it and its sub-branches (an
-account manager only the leads assigned to him), an enterprise only itself."""
+account manager only the leads assigned to him, and the declarations he recommended
+himself), an enterprise only itself."""
 from __future__ import annotations
 
 from django.db.models import Q
@@ -42,7 +43,9 @@ def declaration_q(scope: Scope, action: str, prefix: str = "") -> Q | None:
 
         leads = Recommendation.objects.filter(recommendation_q(scope, VIEW)).values("declaration_id")
         own = Q(**{f"{prefix}source_bank__organisation_id": _bank_root(scope)}) if scope.role == Role.BANK_ADMIN else Q(pk__in=[])
-        return Q(**{f"{prefix}pk__in": leads}) | own
+        # a bank user follows the declarations he recommended himself (银行推荐)
+        filed = Q(**{f"{prefix}created_by_id": scope.user_id, f"{prefix}source_bank__isnull": False})
+        return Q(**{f"{prefix}pk__in": leads}) | own | filed
     return None
 
 

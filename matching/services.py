@@ -257,13 +257,22 @@ def declaration_submit(*, actor, declaration_id: int) -> Declaration:
 
 @transaction.atomic
 def declaration_recommend_by_bank(*, actor, entity_id: int, amount: int, term_months: int, purpose: str, note: str = "") -> Declaration:
-    """银行推荐: a bank recommends an entity to the task force; the declaration starts in `submitted`."""
+    """银行推荐: a bank recommends an entity to the task force; the declaration starts in `submitted`.
+
+    The entity is resolved through the restriction for what a bank does with it (VIEW: an
+    entity in the bank's service region that agreed to share its data with banks). One the
+    bank may not see is refused exactly like an unknown id (same code, same message), before
+    anything about it — its county, an open declaration — is looked at."""
+    from products.restrictions import bank_root_organisation_id
+
     _require_role(actor, {Role.BANK_ADMIN, Role.ACCOUNT_MANAGER}, "向专班推荐企业")
-    entity = MarketEntity.objects.filter(pk=entity_id).first()
     scope = scope_for(actor)
-    bank = Bank.objects.filter(organisation_id=int(scope.organisation_path.strip("/").split("/")[0])).first()
-    if entity is None or bank is None:
-        raise ApplicationError("经营主体或银行不存在", code="not_found")
+    root = bank_root_organisation_id(scope)
+    bank = restrict(Bank.objects.all(), actor, VIEW).filter(organisation_id=root).first() if root else None
+    if bank is None:
+        raise ApplicationError("只有银行工作人员可以向专班推荐企业", code="permission_denied")
+    # the row lock serialises declarations of one entity
+    entity = resolve(MarketEntity, actor, VIEW, lock=True, pk=entity_id, field="entity_id")
     need = _validate_need(amount, term_months, purpose)
     if Declaration.objects.filter(entity=entity, state__in=OPEN_DECLARATION_STATES).exists():
         raise ApplicationError("该经营主体已有进行中的申报", code="conflict")
@@ -271,7 +280,11 @@ def declaration_recommend_by_bank(*, actor, entity_id: int, amount: int, term_mo
         entity=entity, task_force=task_force_for(entity), region_id=entity.region_id, source=DeclarationSource.BANK,
         source_bank=bank, basic_criteria=_criteria({}, actor), created_by=actor, last_comment=note, **need,
     )
-    declaration.save()
+    try:
+        with transaction.atomic():
+            declaration.save()
+    except IntegrityError:
+        raise ApplicationError("该经营主体已有进行中的申报", code="conflict") from None
     DeclarationBank.objects.create(declaration=declaration, bank=bank, position=1)
     _transition(declaration, "submit", "该申报不能提交")
     declaration.submitted_at = timezone.now()

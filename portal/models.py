@@ -1,7 +1,14 @@
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
-from django.db import models
-from django.db.models import Q
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
+from django.db.models import CharField, Q, Value
+from django.db.models.functions import Concat, Substr
+from django.dispatch import Signal
+
+# Sent inside the transaction of a move, after every descendant's path was rewritten, with
+# old_path and new_path: receivers rewrite whatever they derived from paths (reporting facts).
+organisation_moved = Signal()
 
 
 class RegionLevel(models.TextChoices):
@@ -105,13 +112,37 @@ class Organisation(models.Model):
     def __str__(self):
         return self.name
 
+    def clean(self):
+        super().clean()
+        if self.pk is not None and self.parent_id is not None and f"/{self.pk}/" in self._parent_path():
+            raise ValidationError({"parent": "不能把机构移到其自身或下级机构之下"})
+
+    def _parent_path(self) -> str:
+        # read from the database: an in-memory parent may predate a move of its own
+        if self.parent_id is None:
+            return "/"
+        return type(self).objects.filter(pk=self.parent_id).values_list("path", flat=True).first() or "/"
+
     def save(self, *args, **kwargs):
-        # the path depends on the primary key, so it is completed after the first insert
-        super().save(*args, **kwargs)
-        expected = f"{self.parent.path if self.parent_id else '/'}{self.pk}/"
-        if self.path != expected:
-            self.path = expected
-            type(self).objects.filter(pk=self.pk).update(path=expected)
+        """The path depends on the primary key, so it is completed after the first insert. A
+        move (a new parent) rewrites the path of every descendant in the same transaction."""
+        manager = type(self).objects
+        with transaction.atomic():
+            old_path = ""
+            if self.pk is not None:
+                old_path = manager.select_for_update().filter(pk=self.pk).values_list("path", flat=True).first() or ""
+            parent_path = self._parent_path()
+            if self.pk is not None and f"/{self.pk}/" in parent_path:
+                raise ValueError("不能把机构移到其自身或下级机构之下")
+            super().save(*args, **kwargs)
+            expected = f"{parent_path}{self.pk}/"
+            if self.path != expected:
+                self.path = expected
+                manager.filter(pk=self.pk).update(path=expected)
+            if old_path and old_path != expected:
+                manager.filter(path__startswith=old_path).exclude(pk=self.pk).update(
+                    path=Concat(Value(expected), Substr("path", len(old_path) + 1), output_field=CharField()))
+                organisation_moved.send(sender=type(self), organisation=self, old_path=old_path, new_path=expected)
 
     @property
     def is_government(self) -> bool:

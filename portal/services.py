@@ -1,4 +1,11 @@
-"""Writes of the portal package. Every write is keyword-only, atomic and audited."""
+"""Writes of the portal package. Every write is keyword-only, atomic and audited.
+
+Organisations and memberships named by input are resolved through the tenant restriction
+for CHANGE (`portal.tenancy.resolve`): a bank administrator writes only inside his own
+subtree, platform administrators everywhere; `actor=None` is the system (seed data,
+management commands). Moving an organisation rewrites the materialised path of every
+descendant in the same transaction (Organisation.save), and whatever derives from paths
+follows through the `organisation_moved` signal."""
 from __future__ import annotations
 
 from typing import Any
@@ -59,6 +66,13 @@ def audit_record(
 
 @transaction.atomic
 def membership_grant(*, actor, user, organisation: Organisation, role: str, primary: bool = True) -> Membership:
+    """Give `user` a role in `organisation`. A signed-in actor grants only in organisations he
+    may change (his own subtree) and only to users who belong nowhere else (a new user, or
+    one whose every membership lies in his subtree): taking over another organisation's
+    user is refused exactly like an unknown one."""
+    if actor is not None:
+        organisation = _organisation_for_change(actor, organisation.pk, field="organisation")
+        _user_for_change(actor, user)
     if organisation.kind not in ROLE_ORGANISATION_KINDS[Role(role)]:
         raise ApplicationError(
             f"角色「{Role(role).label}」不能属于「{organisation.get_kind_display()}」类型的机构",
@@ -85,3 +99,47 @@ def user_create(*, actor, username: str, password: str, full_name: str = "", ema
     user = User.objects.create_user(username=username, password=password, email=email, first_name=full_name)
     membership_grant(actor=actor, user=user, organisation=organisation, role=role)
     return user
+
+
+@transaction.atomic
+def organisation_move(*, actor, organisation_id, parent_id) -> Organisation:
+    """Re-parent an organisation inside the actor's subtree. Organisation.save rewrites every
+    descendant's materialised path (and sends `organisation_moved` for what derives from
+    paths) in this transaction, so every restriction follows the move at once."""
+    organisation = _organisation_for_change(actor, organisation_id, lock=True)
+    parent = _organisation_for_change(actor, parent_id, field="parent")
+    if parent.path.startswith(organisation.path):
+        raise ApplicationError("不能把机构移到其自身或下级机构之下", field_errors={"parent": ["不能移到本机构或其下级机构之下"]})
+    if parent.is_bank != organisation.is_bank:
+        raise ApplicationError("上级机构的类型不符", field_errors={"parent": ["银行机构只能隶属于银行机构"]})
+    if organisation.parent_id == parent.pk:
+        return organisation
+    before = {"parent": organisation.parent_id, "path": organisation.path}
+    organisation.parent = parent
+    organisation.save()
+    audit_record(actor=actor, action="organisation.move", obj=organisation, before=before,
+                 after={"parent": parent.pk, "path": organisation.path})
+    return organisation
+
+
+def _organisation_for_change(actor, pk, *, field: str | None = None, lock: bool = False) -> Organisation:
+    from portal.tenancy import CHANGE, resolve
+
+    if actor is None:  # the system
+        queryset = Organisation.objects.select_for_update() if lock else Organisation.objects.all()
+        organisation = queryset.filter(pk=pk).first()
+        if organisation is None:
+            raise ApplicationError("机构不存在", code="not_found", field_errors={field: ["机构不存在"]} if field else None)
+        return organisation
+    return resolve(Organisation, actor, CHANGE, lock=lock, field=field, pk=pk)
+
+
+def _user_for_change(actor, user) -> None:
+    """Refuse a user who belongs to an organisation outside the actor's reach."""
+    from portal.tenancy import CHANGE, NOT_FOUND_MESSAGE, restrict
+
+    if user.pk is None:
+        return
+    yours = restrict(Membership.objects.all(), actor, CHANGE).filter(user_id=user.pk).values("pk")
+    if Membership.objects.filter(user_id=user.pk).exclude(pk__in=yours).exists():
+        raise ApplicationError(NOT_FOUND_MESSAGE, code="not_found", field_errors={"user": [NOT_FOUND_MESSAGE]})

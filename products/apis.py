@@ -1,6 +1,7 @@
 """API of the lender side: banks, branches and products. Read for everyone (the product
-supermarket needs no login); write for the owning bank's administrators and platform
-administrators, through the same services as the pages."""
+supermarket needs no login); written through the same services as the pages: products by
+the owning bank's head-office (行级) administrators, branches by a bank administrator inside
+his own subtree, everything by platform administrators."""
 import datetime as dt
 
 from django.utils import timezone
@@ -10,13 +11,9 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from portal.api import RestrictedViewSetMixin
-from portal.models import Region
-from portal.services import ApplicationError
-from portal.tenancy import CHANGE, restrict
-from products import services
+from portal.tenancy import restrict
+from products import selectors, services
 from products.models import Bank, BankBranch, BranchLevel, LoanProduct, LoanProductVersion, ProductStatus
-from products.restrictions import bank_root_organisation_id
-from portal.tenancy import scope_for
 
 
 class ReadForAllWriteForStaff(permissions.BasePermission):
@@ -67,11 +64,18 @@ class BranchSerializer(serializers.ModelSerializer):
 
 
 class BranchInput(serializers.Serializer):
-    parent = serializers.IntegerField()
+    parent = serializers.IntegerField(help_text="上级机构(本人所在机构或其下级机构)")
     name = serializers.CharField(max_length=128)
     level = serializers.ChoiceField(choices=BranchLevel.choices)
-    region_code = serializers.CharField(max_length=6)
-    service_prefixes = serializers.ListField(child=serializers.CharField(max_length=6), min_length=1)
+    region_code = serializers.CharField(max_length=6, help_text="所在地, 须在上级机构所在地范围内")
+    service_prefixes = serializers.ListField(child=serializers.CharField(max_length=6), min_length=1,
+                                             help_text="服务区域(行政区划代码前缀), 须在上级机构的服务区域内")
+    code = serializers.CharField(max_length=64, required=False, allow_blank=True,
+                                 help_text="机构代码(可选, 不填则按银行、所在地和层级生成); 已被使用时报错, 不会改动已有机构")
+
+
+class BranchMoveInput(serializers.Serializer):
+    parent = serializers.IntegerField(help_text="新的上级机构(本人所在机构或其下级机构)")
 
 
 class BranchViewSet(PublicReadMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
@@ -81,19 +85,24 @@ class BranchViewSet(PublicReadMixin, mixins.CreateModelMixin, viewsets.ReadOnlyM
 
     @extend_schema(request=BranchInput, responses=BranchSerializer)
     def create(self, request, *args, **kwargs):
+        """新增分支机构: always a new organisation, below a branch of your own subtree."""
         data = BranchInput(data=request.data)
         data.is_valid(raise_exception=True)
-        parent = restrict(BankBranch.objects.all(), request.user, CHANGE).filter(pk=data.validated_data["parent"]).first()
-        if parent is None:
-            raise ApplicationError("上级机构不存在或不属于本行", code="not_found")
-        region = Region.objects.filter(code=data.validated_data["region_code"]).first()
-        if region is None:
-            raise ApplicationError("未知的行政区划代码", field_errors={"region_code": ["未知的行政区划代码"]})
         branch = services.branch_create(
-            actor=request.user, bank=parent.bank, parent=parent, region=region, name=data.validated_data["name"],
-            level=data.validated_data["level"], service_prefixes=data.validated_data["service_prefixes"],
+            actor=request.user, parent_id=data.validated_data["parent"], region_code=data.validated_data["region_code"],
+            name=data.validated_data["name"], level=data.validated_data["level"],
+            service_prefixes=data.validated_data["service_prefixes"], code=data.validated_data.get("code") or None,
         )
         return Response(BranchSerializer(branch).data, status=201)
+
+    @extend_schema(request=BranchMoveInput, responses=BranchSerializer)
+    @action(detail=True, methods=["post"])
+    def move(self, request, pk=None):
+        """调整隶属关系: move a branch (with the branches below it) under another branch of your subtree."""
+        data = BranchMoveInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        branch = services.branch_move(actor=request.user, branch_id=self.kwargs["pk"], parent_id=data.validated_data["parent"])
+        return Response(BranchSerializer(branch).data)
 
 
 class VersionSerializer(serializers.ModelSerializer):
@@ -136,25 +145,16 @@ class ProductViewSet(PublicReadMixin, mixins.CreateModelMixin, mixins.UpdateMode
     http_method_names = ["get", "post", "put", "head", "options"]
 
     def _changeable(self, code: str) -> LoanProduct:
-        product = restrict(LoanProduct.objects.all(), self.request.user, CHANGE).filter(code=code).first()
-        if product is None:
-            if LoanProduct.objects.filter(code=code).exists():
-                raise ApplicationError("只有产品所属银行的管理员可以修改", code="permission_denied")
-            raise ApplicationError("产品不存在", code="not_found")
-        return product
+        return selectors.product_for_change(user=self.request.user, code=code)
 
     @extend_schema(request=ProductCreateInput, responses=ProductSerializer)
     def create(self, request, *args, **kwargs):
+        """新增产品 (draft): head-office administrators for their bank; platform administrators
+        for the bank named in the definition."""
         data = ProductCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
-        scope = scope_for(request.user)
-        bank = Bank.objects.filter(organisation_id=bank_root_organisation_id(scope)).first() if scope and scope.role == "bank_admin" else None
-        if bank is None and scope and scope.is_platform_admin:
-            bank = Bank.objects.filter(code=(data.validated_data["definition"] or {}).get("bank")).first()
-        if bank is None:
-            raise ApplicationError("只有银行管理员可以新增本行产品", code="permission_denied")
         product = services.product_create(
-            actor=request.user, bank=bank, code=data.validated_data["code"], definition=data.validated_data["definition"],
+            actor=request.user, code=data.validated_data["code"], definition=data.validated_data["definition"],
             effective_from=data.validated_data.get("effective_from") or timezone.localdate(),
         )
         return Response(ProductSerializer(product).data, status=201)

@@ -1,7 +1,8 @@
 from django.db.models import Q, QuerySet
 from django.db.models.functions import Length
 
-from portal.tenancy import CHANGE, restrict
+from portal.services import ApplicationError
+from portal.tenancy import CHANGE, VIEW, resolve, restrict
 from products.models import Bank, BankBranch, BranchRoute, LoanProduct, LoanProductVersion, ProductStatus
 
 
@@ -73,3 +74,18 @@ def bank_products(*, user, q: str | None = None) -> QuerySet[LoanProduct]:
 
 def product_versions(*, user, product: LoanProduct) -> QuerySet[LoanProductVersion]:
     return restrict(LoanProductVersion.objects.filter(product=product).select_related("created_by"), user).order_by("-number")
+
+
+OWNER_ONLY = "只有产品所属银行的行级(省分行)管理员可以修改此产品"
+
+
+def product_for_change(*, user, code) -> LoanProduct:
+    """The product `code` the user may change (head-office administrators of its bank). One
+    he may only read (an active product of another bank, or of his own bank for a branch
+    administrator) is refused as not his to change; one he may not read as not found."""
+    try:
+        return resolve(LoanProduct.objects.select_related("bank", "current_version"), user, CHANGE, code=code)
+    except ApplicationError:
+        if restrict(LoanProduct.objects.all(), user, VIEW).filter(code=code).exists():
+            raise ApplicationError(OWNER_ONLY, code="permission_denied") from None
+        raise

@@ -1,14 +1,29 @@
-"""Writes of the lender side: the seed catalogue, product versions, branches."""
+"""Writes of the lender side: the seed catalogue, product versions, branches.
+
+Who writes what (the restrictions in products/restrictions.py, applied through
+`portal.tenancy.resolve`):
+- products (create, edit, publish, retire): the bank's head-office (行级) administrators and
+  platform administrators; `actor=None` is the system (seed catalogue, tests, benchmarks);
+- branches: a bank administrator creates and moves branches only inside his own subtree. A
+  new branch always gets a new organisation (a code already in use is a field error, never a
+  match), lies inside its parent's region, serves only counties its parent serves, and sits
+  one or more levels below it. Moving a branch re-parents its organisation, which rewrites
+  the materialised path of every descendant (portal.models.Organisation.save) in the same
+  transaction.
+
+`branch_ensure` is the seed loader's idempotent upsert (catalogue, demo, test worlds): it is
+keyed by a code derived from bank, region and level and is never reached from user input."""
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from portal.models import Organisation, OrganisationKind, Region, RegionLevel
-from portal.services import ApplicationError, audit_record
+from portal.services import ApplicationError, audit_record, organisation_move
+from portal.tenancy import CHANGE, VIEW, resolve, restrict, scope_for
 from products.catalog import load_catalog_data, product_problems
 from products.models import (
     Bank,
@@ -148,11 +163,22 @@ def _validated(definition: dict) -> dict:
     return definition
 
 
+HEAD_OFFICE_ONLY = "只有本行行级(省分行)管理员可以新增或修改产品"
+
+
+def _locked_product(actor, product: LoanProduct) -> LoanProduct:
+    """Row-lock a product the actor may change, through the restriction (head-office
+    administrators of its bank, platform administrators); `actor=None` is the system."""
+    if actor is None:
+        return LoanProduct.objects.select_for_update().get(pk=product.pk)
+    return resolve(LoanProduct, actor, CHANGE, lock=True, pk=product.pk)
+
+
 @transaction.atomic
 def product_edit(*, actor, product: LoanProduct, definition: dict, effective_from: dt.date) -> LoanProductVersion:
     """Save a product definition. A draft is edited in place; editing a published product
     opens a new draft version, which takes effect only when published."""
-    product = LoanProduct.objects.select_for_update().get(pk=product.pk)
+    product = _locked_product(actor, product)
     definition = _validated({**definition, "code": product.code, "bank": product.bank.code})
     draft = product.versions.filter(published_at__isnull=True).first()
     before = draft.definition if draft else (product.current_version.definition if product.current_version else None)
@@ -170,7 +196,7 @@ def product_edit(*, actor, product: LoanProduct, definition: dict, effective_fro
 
 @transaction.atomic
 def product_publish(*, actor, product: LoanProduct) -> LoanProductVersion:
-    product = LoanProduct.objects.select_for_update().get(pk=product.pk)
+    product = _locked_product(actor, product)
     draft = product.versions.filter(published_at__isnull=True).first()
     if draft is None:
         raise ApplicationError("没有待发布的草稿版本", code="conflict")
@@ -187,7 +213,7 @@ def product_publish(*, actor, product: LoanProduct) -> LoanProductVersion:
 
 @transaction.atomic
 def product_retire(*, actor, product: LoanProduct) -> LoanProduct:
-    product = LoanProduct.objects.select_for_update().get(pk=product.pk)
+    product = _locked_product(actor, product)
     if product.status == ProductStatus.RETIRED:
         raise ApplicationError("产品已下架", code="conflict")
     product.status = ProductStatus.RETIRED
@@ -196,25 +222,148 @@ def product_retire(*, actor, product: LoanProduct) -> LoanProduct:
     return product
 
 
+def _bank_for_new_product(actor, definition: dict) -> Bank:
+    """The bank a new product belongs to: the head-office administrator's own bank; for a
+    platform administrator the bank named in the definition."""
+    from products.restrictions import is_head_office_admin
+
+    scope = scope_for(actor)
+    if scope is not None and scope.is_platform_admin:
+        message = "请在产品定义中填写有效的银行代码(bank)"
+        try:
+            return resolve(Bank, actor, CHANGE, code=str(definition.get("bank") or ""))
+        except ApplicationError:
+            raise ApplicationError(message, field_errors={"definition": [message]}) from None
+    if not is_head_office_admin(scope):
+        raise ApplicationError(HEAD_OFFICE_ONLY, code="permission_denied")
+    return resolve(Bank, actor, CHANGE, organisation_id=scope.organisation_id, message=HEAD_OFFICE_ONLY)
+
+
 @transaction.atomic
-def product_create(*, actor, bank: Bank, code: str, definition: dict, effective_from: dt.date) -> LoanProduct:
-    """A new product of the actor's bank, as a draft with its first (unpublished) version."""
-    if LoanProduct.objects.filter(code=code).exists():
-        raise ApplicationError(f"产品代码 {code} 已存在", field_errors={"code": ["产品代码已存在"]}, code="conflict")
+def product_create(*, actor, code: str, definition: dict, effective_from: dt.date, bank: Bank | None = None) -> LoanProduct:
+    """A new product, as a draft with its first (unpublished) version. A signed-in actor
+    creates it for his own bank (head-office administrators) or for the bank named in the
+    definition (platform administrators); `bank` is for the system (`actor=None`) only."""
+    if actor is not None:
+        bank = _bank_for_new_product(actor, definition or {})
+    elif bank is None:
+        raise ApplicationError("请指定产品所属银行", field_errors={"bank": ["请指定产品所属银行"]})
     definition = _validated({**definition, "code": code, "bank": bank.code})
-    product = LoanProduct.objects.create(code=code, bank=bank, name=definition["name"], status=ProductStatus.DRAFT)
+    try:
+        with transaction.atomic():
+            product = LoanProduct.objects.create(code=code, bank=bank, name=definition["name"], status=ProductStatus.DRAFT)
+    except IntegrityError:
+        raise ApplicationError(f"产品代码 {code} 已存在", field_errors={"code": ["产品代码已存在"]}, code="conflict") from None
     _version_create(product=product, definition=definition, effective_from=effective_from, actor=actor, publish=False)
     audit_record(actor=actor, action="product.create", obj=product, after=definition)
     return product
 
 
+# --- branches ------------------------------------------------------------------------------
+
+# how deep each level sits below the bank's root (a child sits deeper than its parent)
+LEVEL_DEPTH = {BranchLevel.PROVINCIAL: 0, BranchLevel.CITY: 1, BranchLevel.COUNTY: 2, BranchLevel.OUTLET: 3}
+SLUG_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
+
+
+def _branches_for_change():
+    return BankBranch.objects.select_related("bank", "organisation", "region")
+
+
+def _covered(prefix: str, areas: list[str]) -> bool:
+    return any(prefix.startswith(area) for area in areas)
+
+
+def _service_prefix_problems(actor, prefixes: list[str], parent_areas: list[str]) -> list[str]:
+    problems = []
+    regions = restrict(Region.objects.all(), actor, VIEW)
+    for prefix in prefixes:
+        if not (prefix.isdigit() and len(prefix) in (2, 4, 6) and regions.filter(code__startswith=prefix).exists()):
+            problems.append(f"无效的行政区划代码前缀: {prefix}")
+        elif not _covered(prefix, parent_areas):
+            problems.append(f"{prefix} 不在上级机构的服务区域({', '.join(parent_areas) or '无'})内")
+    return problems
+
+
 @transaction.atomic
-def branch_create(*, actor, bank: Bank, parent: BankBranch, region: Region, name: str, level: str, service_prefixes: list[str]) -> BankBranch:
-    if parent.bank_id != bank.pk:
-        raise ApplicationError("上级机构须属于本行", field_errors={"parent": ["上级机构须属于本行"]})
-    bad = [p for p in service_prefixes if not (p.isdigit() and len(p) in (2, 4, 6) and Region.objects.filter(code__startswith=p).exists())]
-    if not service_prefixes or bad:
-        raise ApplicationError("服务区域代码无效", field_errors={"service_prefixes": [f"无效的行政区划代码前缀: {', '.join(bad) or '(空)'}"]})
-    branch = branch_ensure(bank=bank, parent=parent, region=region, name=name, level=level, service_prefixes=service_prefixes)
-    audit_record(actor=actor, action="branch.create", obj=branch, after={"name": name, "service_prefixes": service_prefixes})
+def branch_create(*, actor, parent_id, region_code: str, name: str, level: str, service_prefixes: list[str],
+                  code: str | None = None) -> BankBranch:
+    """A new branch below `parent_id` (a branch in the actor's own subtree), with a new
+    organisation. Never matches or changes an existing organisation: a code already in use
+    is refused as a field error and nothing is written."""
+    parent = resolve(_branches_for_change(), actor, CHANGE, lock=True, pk=parent_id, field="parent")
+    errors: dict[str, list[str]] = {}
+    name = (name or "").strip()
+    if not name:
+        errors["name"] = ["请填写机构名称"]
+    elif len(name) > 128:
+        errors["name"] = ["机构名称最长 128 个字"]
+    if level not in LEVEL_DEPTH:
+        errors["level"] = ["无效的机构层级"]
+    elif LEVEL_DEPTH[level] <= LEVEL_DEPTH.get(parent.level, 0):
+        errors["level"] = [f"层级须低于上级机构({parent.get_level_display()})"]
+    region = restrict(Region.objects.all(), actor, VIEW).filter(code=str(region_code or "")).first()
+    parent_prefix = parent.region.scope_prefix
+    if region is None:
+        errors["region_code"] = ["未知的行政区划代码"]
+    elif not region.code.startswith(parent_prefix):
+        errors["region_code"] = [f"所在地须在上级机构所在地({parent.region.name})范围内"]
+    prefixes = list(dict.fromkeys(p.strip() for p in service_prefixes or [] if p and p.strip()))
+    parent_areas = list(parent.service_areas.values_list("region_prefix", flat=True))
+    problems = _service_prefix_problems(actor, prefixes, parent_areas) if prefixes else ["请填写服务区域"]
+    if problems:
+        errors["service_prefixes"] = problems
+    code = (code or "").strip() or (f"branch-{parent.bank.code}-{region.code}-{level}" if region is not None else "")
+    if code and (len(code) > 64 or not set(code) <= SLUG_CHARS):
+        errors["code"] = ["机构代码只能包含字母、数字、连字符和下划线, 最长 64 位"]
+    if errors:
+        raise ApplicationError(next(iter(errors.values()))[0], field_errors=errors)
+    try:
+        with transaction.atomic():
+            org = Organisation.objects.create(code=code, name=name, kind=OrganisationKind.BANK_BRANCH, region=region,
+                                              parent=parent.organisation)
+    except IntegrityError:
+        message = f"机构代码 {code} 已被使用, 请填写其他机构代码"
+        raise ApplicationError(message, field_errors={"code": [message]}) from None
+    branch = BankBranch.objects.create(bank=parent.bank, parent=parent, name=name, level=level, region=region, organisation=org)
+    BranchServiceArea.objects.bulk_create([BranchServiceArea(branch=branch, region_prefix=p) for p in prefixes])
+    audit_record(actor=actor, action="branch.create", obj=branch,
+                 after={"name": name, "code": code, "parent": parent.pk, "region": region.code, "level": level,
+                        "service_prefixes": prefixes})
+    return branch
+
+
+@transaction.atomic
+def branch_move(*, actor, branch_id, parent_id) -> BankBranch:
+    """Re-parent a branch (with everything below it) inside the actor's subtree. Its
+    organisation moves too, and every descendant's materialised path (with what derives
+    from it) is rewritten in this transaction, so each restriction follows the move."""
+    branch = resolve(_branches_for_change(), actor, CHANGE, lock=True, pk=branch_id)
+    parent = resolve(_branches_for_change(), actor, CHANGE, lock=True, pk=parent_id, field="parent")
+
+    def refuse(message: str):
+        raise ApplicationError(message, field_errors={"parent": [message]})
+
+    if branch.parent_id is None:
+        refuse("行级机构(省分行)不能移动")
+    if parent.bank_id != branch.bank_id:
+        refuse("上级机构须属于同一银行")
+    if parent.organisation.path.startswith(branch.organisation.path):
+        refuse("不能移到本机构或其下级机构之下")
+    if LEVEL_DEPTH.get(parent.level, 0) >= LEVEL_DEPTH.get(branch.level, 0):
+        refuse(f"上级机构的层级须高于本机构({branch.get_level_display()})")
+    if parent.pk == branch.parent_id:
+        return branch
+    parent_areas = list(parent.service_areas.values_list("region_prefix", flat=True))
+    subtree_areas = BranchServiceArea.objects.filter(branch__organisation__path__startswith=branch.organisation.path)
+    outside = sorted({p for p in subtree_areas.values_list("region_prefix", flat=True) if not _covered(p, parent_areas)})
+    if outside:
+        refuse(f"本机构(含下级)的服务区域 {', '.join(outside)} 不在新上级机构的服务区域内")
+    before = {"parent": branch.parent_id, "path": branch.organisation.path}
+    organisation_move(actor=actor, organisation_id=branch.organisation_id, parent_id=parent.organisation_id)
+    branch.parent = parent
+    branch.save(update_fields=["parent"])
+    branch.organisation.refresh_from_db()
+    audit_record(actor=actor, action="branch.move", obj=branch, before=before,
+                 after={"parent": parent.pk, "path": branch.organisation.path})
     return branch

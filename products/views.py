@@ -1,6 +1,8 @@
 """Product pages: 产品超市 and 资格自测 (open to everyone, phone-friendly), and 我行产品 for a
-bank's administrators (their own bank's products: versions, rule editor with validation and
-a test run, publish, retire). Thin: forms validate, services write, selectors read."""
+bank's head-office (行级) administrators (their own bank's products: versions, rule editor
+with validation and a test run, publish, retire; a branch administrator sees that products
+are kept by the head office). Thin: forms validate, services write, selectors read; the
+same services and restrictions as the API."""
 from __future__ import annotations
 
 import datetime as dt
@@ -20,11 +22,12 @@ from matching.engine.fields import ENTITY_TYPES
 from portal.mixins import RestrictedListView, RoleRequiredMixin, TenantRestricted
 from portal.models import Role
 from portal.services import ApplicationError
-from portal.tenancy import CHANGE, restrict, scope_for
+from portal.tenancy import CHANGE, resolve, restrict, scope_for
 from products import selectors
 from products.catalog import CHANNELS, GUARANTEES
 from products.forms import SAMPLE_AS_OF, ProductEditForm, SelfTestForm, TestRunForm
 from products.models import Bank, LoanProduct
+from products.restrictions import is_head_office_admin
 from products.presentation import (
     describe_caps,
     describe_rules,
@@ -185,6 +188,8 @@ class BankProductListView(RoleRequiredMixin, RestrictedListView):
             {"product": product, "draft": next((v for v in product.versions.all() if v.published_at is None), None)}
             for product in context["products"]
         ]
+        scope = scope_for(self.request.user)
+        context["can_manage"] = bool(scope and (scope.is_platform_admin or is_head_office_admin(scope)))
         return context
 
 
@@ -193,11 +198,10 @@ class _ManagedProduct(RoleRequiredMixin, TenantRestricted, View):
     restrict_action = CHANGE
 
     def product(self, code) -> LoanProduct:
-        product = (restrict(LoanProduct.objects.select_related("bank", "current_version"), self.request.user, CHANGE)
-                   .filter(code=code).first())
-        if product is None:
-            raise Http404("产品不存在, 或不属于您所在的银行")
-        return product
+        try:
+            return selectors.product_for_change(user=self.request.user, code=code)
+        except ApplicationError:
+            raise Http404("产品不存在, 或您无权管理") from None
 
 
 class BankProductDetailView(_ManagedProduct):
@@ -238,9 +242,10 @@ class BankProductDetailView(_ManagedProduct):
         as_of = data.get("as_of") or dt.date.fromisoformat(SAMPLE_AS_OF)
         entity = None
         if data.get("uscc"):
-            entity = (restrict(MarketEntity.objects.prefetch_related("honors"), self.request.user)
-                      .filter(uscc=data["uscc"].strip().upper()).first())
-            if entity is None:
+            try:
+                entity = resolve(MarketEntity.objects.prefetch_related("honors"), self.request.user,
+                                 uscc=data["uscc"].strip().upper())
+            except ApplicationError:
                 test_form.add_error("uscc", "未找到该主体, 或您无权查看")
                 return self._render(product, form, test_form, status=400)
         result, evaluation, errors = trial_evaluation(

@@ -14,7 +14,8 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from django.db import connection, transaction
-from django.db.models import Count, Max, Min
+from django.db.models import CharField, Count, F, Max, Min, Value
+from django.db.models.functions import Concat, Substr
 from django.utils import timezone
 
 from matching.models import ClockKind, DeadlineClock, Declaration, Recommendation, WorkflowEvent
@@ -442,6 +443,19 @@ def sync(*, full: bool = False) -> int:
         mark.save()
         _sync_visits_marked(visits_mark, full, visits_to)
         return done
+
+
+def on_organisation_moved(sender, *, old_path: str, new_path: str, **kwargs) -> None:
+    """An organisation moved (portal.models.organisation_moved, inside the move's
+    transaction): the index rows of its branches and of those below carry the new path, and
+    figures cached for the old hierarchy are superseded (a new generation). Serialised with
+    sync() by its lock, so a sync never writes an old path after the move."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_KEY])
+    LedgerFact.objects.filter(branch_path__startswith=old_path).update(
+        branch_path=Concat(Value(new_path), Substr("branch_path", len(old_path) + 1), output_field=CharField()))
+    FactWatermark.objects.filter(name=WATERMARK).update(generation=F("generation") + 1)
 
 
 def _above(ledger_mark: int, visits_mark: int) -> tuple:

@@ -235,6 +235,6 @@ class FactWatermark(models.Model):
 
     name = models.CharField(max_length=32, primary_key=True)
     last_event_id = models.BigIntegerField(default=0)
-    generation = models.PositiveIntegerField(default=0)  # bumped by each full rebuild
+    generation = models.PositiveIntegerField(default=0)  # bumped by each full rebuild and each organisation move
     synced_at = models.DateTimeField(null=True)
     fingerprint = models.CharField(max_length=200, blank=True, default="")
