@@ -96,7 +96,7 @@ def write_operations():
 
 def _own_path(path: str, world, own) -> str:
     ids = {"declarations": own["declaration"].pk, "leads": own["recommendation"].pk, "entities": own["entity"].pk,
-           "batches": own["batch"].pk, "notifications": 0, "products": "boc_huishang"}
+           "batches": own["batch"].pk, "notifications": 0, "products": "boc_huishang", "branches": world.branches["boc"].pk}
     match = re.match(r"^/api/v1/(\w[\w-]*)/\{(\w+)\}/", path)
     if match:
         return path.replace("{" + match.group(2) + "}", str(ids[match.group(1)]))

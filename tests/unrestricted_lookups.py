@@ -45,17 +45,34 @@ class Finding:
         return f"{self.path}:{self.line} {self.function}(): {self.model}.objects… by input — {self.source}"
 
 
+def _is_acting_user(node: ast.AST) -> bool:
+    """`request.user` / `self.request.user`: who acts, not what the input names."""
+    return isinstance(node, ast.Attribute) and node.attr == "user" and (
+        (isinstance(node.value, ast.Name) and node.value.id == "request")
+        or (isinstance(node.value, ast.Attribute) and node.value.attr == "request"))
+
+
+def _walk(node: ast.AST):
+    if _is_acting_user(node):
+        return
+    yield node
+    for child in ast.iter_child_nodes(node):
+        yield from _walk(child)
+
+
 def _names(node: ast.AST) -> set[str]:
-    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)} | {
-        n.attr for n in ast.walk(node) if isinstance(n, ast.Attribute)
-    }
+    nodes = list(_walk(node))
+    return {n.id for n in nodes if isinstance(n, ast.Name)} | {n.attr for n in nodes if isinstance(n, ast.Attribute)}
+
+
+def _call_name(call: ast.Call) -> str | None:
+    func = call.func
+    return func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else None
 
 
 def _trusted_call(call: ast.Call) -> bool:
     """A service acting for an actor, or the restriction itself: what it returns was resolved."""
-    func = call.func
-    name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else None
-    return name in WRAPPERS or any(k.arg == "actor" for k in call.keywords)
+    return _call_name(call) in WRAPPERS or any(k.arg == "actor" for k in call.keywords)
 
 
 def _targets(node: ast.AST) -> set[str]:
@@ -75,7 +92,10 @@ class _Function(ast.NodeVisitor):
                 self.parents[child] = node
 
     def _is_tainted(self, node: ast.AST) -> bool:
+        # what a service acting for the actor, or the restriction itself, returned was resolved
         if isinstance(node, ast.Call) and _trusted_call(node):
+            return False
+        if any(isinstance(n, ast.Call) and _trusted_call(n) and _call_name(n) in WRAPPERS for n in ast.walk(node)):
             return False
         names = _names(node)
         return bool(names & self.tainted or names & INPUT_SOURCES)
