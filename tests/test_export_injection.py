@@ -249,6 +249,27 @@ def _data_rows(content: bytes, kind: str) -> int:
     return sum(1 for row in rows if row and isinstance(row[0], int))  # numbered (序号) rows
 
 
+def test_the_ledger_page_api_and_reports_page_are_one_export(world):
+    # given the same filters on the ledger page, the API and the reports page
+    from django.utils import timezone
+
+    year = str(timezone.localdate().year)
+    urls = [("/matching/ledger/?format=csv&period=" + year, False), ("/api/v1/ledger/export.csv/?period=" + year, True),
+            ("/reporting/export/ledger.csv?period=" + year, False)]
+    bodies, afters = [], []
+    for url, api in urls:
+        AuditEvent.objects.filter(action="ledger.export").delete()
+        # when each is downloaded by the city regulator
+        response = _client(world.users["city"], api).get(url)
+        assert response.status_code == 200, url
+        bodies.append(response.content)
+        afters.append(AuditEvent.objects.get(action="ledger.export").after)
+    # then the three files are the same file, audited the same way
+    assert bodies[0] == bodies[1] == bodies[2] and bodies[0].count(b"\r\n") == 3  # header + 2 recommendations
+    assert afters[0] == afters[1] == afters[2]
+    assert afters[0]["filters"] == {"period": year} and afters[0]["rows"] == 2
+
+
 def test_an_export_the_actor_may_not_export_is_not_found(world):
     # given a bank administrator, who sees no recommendation batch of the county
     client = _client(world.users["boc_admin"], False)
