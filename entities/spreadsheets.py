@@ -1,14 +1,13 @@
 """XLSX/CSV files of the entities app: the register template, an import's error report and
-the (masked) entity export."""
+the (masked) entity export. Written by portal.spreadsheets (text never a formula); the views
+answer them with spreadsheets.deliver (audited: entity.export, entity_import.export)."""
 from __future__ import annotations
 
-import io
 from collections.abc import Iterable
 
-from openpyxl import Workbook
-from openpyxl.styles import Font
-
 from entities.register_file import HEADERS, REQUIRED
+from portal import spreadsheets
+from portal.spreadsheets import BOLD, TEXT_FORMAT, Book, Style
 
 EXAMPLE_ROW = [
     "91110000600037341L", "泽州县金辉小吃店", "个体工商户", "存续", "2019-03-01", "140525", "6210", "是", "850000", "", "",
@@ -36,70 +35,50 @@ RULES = [
 ]
 
 
-def _bold_header(sheet, headers: Iterable[str]) -> None:
-    sheet.append(list(headers))
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-
-
-def _save(workbook: Workbook) -> bytes:
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
-
-
 def template_xlsx() -> bytes:
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = "名录库"
-    _bold_header(sheet, HEADERS)
-    sheet.append(EXAMPLE_ROW)
-    for column in sheet.columns:
-        sheet.column_dimensions[column[0].column_letter].width = max(12, len(str(column[0].value)) * 2 + 2)
-        for cell in column:
-            cell.number_format = "@"  # text: keeps codes and leading zeros as typed
-    notes = workbook.create_sheet("填写说明")
-    _bold_header(notes, ["列", "规则"])
+    book = Book()
+    sheet = book.sheet("名录库")
+    sheet.append(HEADERS, style=BOLD.but(number_format="@"))
+    sheet.append(EXAMPLE_ROW, style=TEXT_FORMAT)  # text: keeps codes and leading zeros as typed
+    sheet.widths([max(12, len(header) * 2 + 2) for header in HEADERS])
+    notes = book.sheet("填写说明")
+    notes.append(["列", "规则"], style=BOLD)
     for row in RULES:
-        notes.append(list(row))
+        notes.append(row)
     notes.append(["必填列", "、".join(h for h in HEADERS if h in REQUIRED)])
-    notes.column_dimensions["A"].width = 36
-    notes.column_dimensions["B"].width = 100
-    return _save(workbook)
+    notes.widths([36, 100])
+    return book.content()
 
 
 def template_csv() -> bytes:
-    import csv
-
-    text = io.StringIO()
-    writer = csv.writer(text, lineterminator="\r\n")
-    writer.writerow(HEADERS)
-    writer.writerow(EXAMPLE_ROW)
-    return ("\ufeff" + text.getvalue()).encode("utf-8")
+    return spreadsheets.csv_bytes(HEADERS, [EXAMPLE_ROW])[0]
 
 
-def errors_xlsx(errors: list[dict], *, file_name: str) -> bytes:
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = "错误报告"
-    _bold_header(sheet, ["行号", "列", "错误说明"])
+def errors_xlsx(errors: list[dict], *, file_name: str, import_id: int) -> spreadsheets.File:
+    """An import's error report: line, column and message of every refused cell or row."""
+    book = Book()
+    sheet = book.sheet("错误报告")
+    sheet.append(["行号", "列", "错误说明"], style=BOLD)
     for error in errors:
         sheet.append([error["line"], error["column"] or "(整行)", error["message"]])
-    sheet.column_dimensions["B"].width = 22
-    sheet.column_dimensions["C"].width = 80
-    info = workbook.create_sheet("导入文件")
+    sheet.widths([10, 22, 80])
+    info = book.sheet("导入文件")
     info.append(["文件名", file_name])
     info.append(["错误数", len(errors)])
-    return _save(workbook)
+    return book.file(f"import-{import_id}-errors.xlsx", rows=len(errors))
 
 
 EXPORT_HEADERS = ["统一社会信用代码", "名称", "主体类型", "登记状态", "成立日期", "行政区划", "行业", "年营业收入(元)", "分型", "企业划型", "经营者", "经营者手机号(脱敏)", "不良信用"]
+_DATE = Style(number_format="yyyy-mm-dd")
 
 
-def entities_xlsx(rows: Iterable[list]) -> bytes:
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("经营主体")
+def entities_xlsx(rows: Iterable[list]) -> spreadsheets.File:
+    """The entity export (streamed: up to the views' EXPORT_LIMIT rows)."""
+    book = Book(streaming=True)
+    sheet = book.sheet("经营主体")
     sheet.append(EXPORT_HEADERS)
+    count = 0
     for row in rows:
         sheet.append(row)
-    return _save(workbook)
+        count += 1
+    return book.file("entities.xlsx", rows=count)

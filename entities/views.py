@@ -12,13 +12,15 @@ from django.views.generic import TemplateView
 
 from entities import selectors, services, spreadsheets
 from entities.forms import CreditFlagsForm, CreditRepairForm, EntityEditForm, FinancialYearForm, HonorGrantForm, RegisterUploadForm
-from entities.models import CREDIT_FLAG_LABELS, EntityType, FinancialYear, HonorKind, ImportStatus, RegisterStatus, SizeClass, Tier
+from entities.models import (CREDIT_FLAG_LABELS, EntityImport, EntityType, FinancialYear, HonorKind, ImportStatus, RegisterStatus, SizeClass,
+                             Tier)
 from entities.personal_data import PERSONAL_FIELDS, masked, may_reveal, sees_own
 from entities.register_file import LABELS
 from entities.restrictions import REGISTER_KEEPERS
+from portal import spreadsheets as portal_spreadsheets
 from portal.mixins import RestrictedListView, RoleRequiredMixin
 from portal.services import ApplicationError
-from portal.tenancy import EXPORT, scope_for
+from portal.tenancy import EXPORT, resolve, scope_for
 
 EXPORT_LIMIT = 10_000
 # Chinese names of the search parameters, for the filter error line
@@ -88,9 +90,8 @@ class EntityExportView(RestrictedListView):
             ]
             for e in self.object_list.select_related("region")[:EXPORT_LIMIT]
         )
-        response = HttpResponse(spreadsheets.entities_xlsx(rows), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-        response["Content-Disposition"] = "attachment; filename*=UTF-8''entities.xlsx"
-        return response
+        filters = {key: value for key, value in self.request.GET.items() if key != "page"}
+        return portal_spreadsheets.deliver(self.request, "entity", spreadsheets.entities_xlsx(rows), filters=filters)
 
 
 class TownshipOptionsView(LoginRequiredMixin, View):
@@ -399,13 +400,14 @@ class EntityImportProgressView(EntityImportDetailView):
 
 class EntityImportErrorsView(ImportRoleMixin, View):
     def get(self, request, pk):
-        entity_import = selectors.entity_import_get(user=request.user, pk=pk)
-        if entity_import is None or entity_import.status != ImportStatus.SUCCEEDED:
+        try:
+            entity_import = resolve(EntityImport, request.user, EXPORT, pk=pk)
+        except ApplicationError:
+            raise Http404 from None
+        if entity_import.status != ImportStatus.SUCCEEDED:
             raise Http404
-        content = spreadsheets.errors_xlsx(entity_import.errors, file_name=entity_import.file_name)
-        response = HttpResponse(content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-        response["Content-Disposition"] = f"attachment; filename*=UTF-8''import-{entity_import.pk}-errors.xlsx"
-        return response
+        file = spreadsheets.errors_xlsx(entity_import.errors, file_name=entity_import.file_name, import_id=entity_import.pk)
+        return portal_spreadsheets.deliver(request, "entity_import", file, filters={"import": entity_import.pk}, obj=entity_import)
 
 
 class RegisterTemplateView(LoginRequiredMixin, View):
@@ -413,11 +415,9 @@ class RegisterTemplateView(LoginRequiredMixin, View):
 
     def get(self, request):
         if request.GET.get("format") == "csv":
-            response = HttpResponse(spreadsheets.template_csv(), content_type="text/csv; charset=utf-8")
-            response["Content-Disposition"] = "attachment; filename*=UTF-8''%E5%90%8D%E5%BD%95%E5%BA%93%E6%A8%A1%E6%9D%BF.csv"
-            return response
+            return portal_spreadsheets.deliver(request, "register_template",
+                                               portal_spreadsheets.File(spreadsheets.template_csv(), "名录库模板.csv", "csv"))
         if request.GET.get("format", "xlsx") != "xlsx":
             return HttpResponseBadRequest("format 应为 xlsx 或 csv")
-        response = HttpResponse(spreadsheets.template_xlsx(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-        response["Content-Disposition"] = "attachment; filename*=UTF-8''%E5%90%8D%E5%BD%95%E5%BA%93%E6%A8%A1%E6%9D%BF.xlsx"
-        return response
+        return portal_spreadsheets.deliver(request, "register_template",
+                                           portal_spreadsheets.File(spreadsheets.template_xlsx(), "名录库模板.xlsx", "xlsx"))

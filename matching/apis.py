@@ -42,11 +42,12 @@ from matching.models import (
     Visit,
     WorkflowEvent,
 )
+from portal import spreadsheets
 from portal.api import RestrictedViewSetMixin
-from portal.services import ApplicationError, audit_record
+from portal.services import ApplicationError
+from portal.spreadsheets import CSV_MEDIA_TYPE, XLSX
 from portal.tenancy import CHANGE, VIEW, restrict
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 # --- shared pieces -------------------------------------------------------------------------
@@ -450,9 +451,8 @@ class DeclarationViewSet(RestrictedViewSetMixin, mixins.ListModelMixin, mixins.R
     @extend_schema(responses={(200, XLSX): OpenApiTypes.BINARY})
     @action(detail=False, methods=["get"], url_path="import-template", renderer_classes=FILE_RENDERERS)
     def import_template(self, request):
-        response = HttpResponse(declaration_import_template(), content_type=XLSX)
-        response["Content-Disposition"] = "attachment; filename*=UTF-8''%E6%89%B9%E9%87%8F%E7%94%B3%E6%8A%A5%E6%A8%A1%E6%9D%BF.xlsx"
-        return response
+        return spreadsheets.deliver(request, "declaration_template",
+                                    spreadsheets.File(declaration_import_template(), "批量申报模板.xlsx", "xlsx"))
 
     @extend_schema(methods=["GET"], responses=_responses(MaterialOutputSerializer(many=True)))
     @extend_schema(
@@ -1122,29 +1122,15 @@ class LedgerViewSet(RestrictedViewSetMixin, viewsets.GenericViewSet):
     def totals(self, request):
         return Response(ledger.ledger_totals_db(request.user, request.query_params))
 
-    def _export(self, request, extension: str, content_type: str) -> HttpResponse:
-        filters = ledger.parse_filters(request.query_params)
-        rows = ledger.ledger_rows_iter(request.user, filters)
-        if extension == "xlsx":
-            content = ledger.ledger_xlsx(rows, "融资对接台账", subtitle=f"筛选: {filters.describe()}")
-        else:
-            content = ledger.ledger_csv(rows)
-        audit_record(
-            actor=request.user, action="ledger.export", request=request,
-            after={"format": extension, "filters": {k: v for k, v in request.query_params.items()}},
-        )
-        response = HttpResponse(content, content_type=content_type)
-        from urllib.parse import quote
-
-        response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(ledger.ledger_filename(filters, extension))}"
-        return response
+    def _export(self, request, extension: str) -> HttpResponse:
+        return ledger.ledger_download(request, request.query_params, extension)
 
     @extend_schema(parameters=LEDGER_PARAMETERS, responses={(200, XLSX): OpenApiTypes.BINARY, 400: ERRORS[400]})
     @action(detail=False, methods=["get"], url_path="export.xlsx", url_name="export-xlsx", renderer_classes=FILE_RENDERERS)
     def export_xlsx(self, request):
-        return self._export(request, "xlsx", XLSX)
+        return self._export(request, "xlsx")
 
-    @extend_schema(parameters=LEDGER_PARAMETERS, responses={(200, "text/csv"): OpenApiTypes.BINARY, 400: ERRORS[400]})
+    @extend_schema(parameters=LEDGER_PARAMETERS, responses={(200, CSV_MEDIA_TYPE): OpenApiTypes.BINARY, 400: ERRORS[400]})
     @action(detail=False, methods=["get"], url_path="export.csv", url_name="export-csv", renderer_classes=FILE_RENDERERS)
     def export_csv(self, request):
-        return self._export(request, "csv", "text/csv; charset=utf-8")
+        return self._export(request, "csv")

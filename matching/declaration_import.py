@@ -477,54 +477,33 @@ _NOTES = {
 
 def declaration_import_template() -> bytes:
     """The 批量申报 template: a header row with yes/no and bank drop-downs, and a sheet of notes."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font, PatternFill
-    from openpyxl.utils import get_column_letter
-    from openpyxl.worksheet.datavalidation import DataValidation
+    from portal.spreadsheets import BOLD, HEADER, Book, column_letter
 
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = "批量申报"
-    sheet.append(list(HEADERS))
-    for index, header in enumerate(HEADERS, start=1):
-        c = sheet.cell(row=1, column=index)
-        c.font = Font(bold=True)
-        c.fill = PatternFill("solid", fgColor="DDEBF7")
-        c.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
-        sheet.column_dimensions[get_column_letter(index)].width = max(14, len(header) * 2 + 2)
-    sheet.column_dimensions["A"].width = 24
-    sheet.freeze_panes = "A2"
+    book = Book()
+    sheet = book.sheet("批量申报")
+    sheet.append(HEADERS, style=HEADER.but(border=False))
+    sheet.widths([24] + [max(14, len(header) * 2 + 2) for header in HEADERS[1:]])
+    sheet.freeze("A2")
     last = MAX_ROWS + 1
 
     def col(name: str) -> str:
-        return get_column_letter(HEADERS.index(name) + 1)
+        return column_letter(HEADERS.index(name) + 1)
 
-    yes_no = DataValidation(type="list", formula1='"是,否"', allow_blank=True, showErrorMessage=True, error="请选择 是 或 否")
-    sheet.add_data_validation(yes_no)
     for name in (CRITERIA, CONSENT):
-        yes_no.add(f"{col(name)}2:{col(name)}{last}")
+        sheet.choices(f"{col(name)}2:{col(name)}{last}", ["是", "否"], error="请选择 是 或 否")
     bank_names = list(Bank.objects.order_by("code").values_list("name", flat=True))
-    if bank_names and len(",".join(bank_names)) < 250:
-        bank_list = DataValidation(type="list", formula1='"' + ",".join(bank_names) + '"', allow_blank=True, showErrorMessage=False)
-        sheet.add_data_validation(bank_list)
-        for name in (BANK1, BANK2):
-            bank_list.add(f"{col(name)}2:{col(name)}{last}")
+    for name in (BANK1, BANK2):
+        sheet.choices(f"{col(name)}2:{col(name)}{last}", bank_names)
     for name in (USCC, PURPOSE, BANK1, BANK2, VISIT_PEOPLE, NOTE):
-        for row in range(2, 202):
-            sheet[f"{col(name)}{row}"].number_format = "@"  # keep codes as text
-    for row in range(2, 202):
-        sheet[f"{col(VISIT_DATE)}{row}"].number_format = "yyyy-mm-dd"
+        sheet.number_format(f"{col(name)}2:{col(name)}201", "@")  # keep codes as text
+    sheet.number_format(f"{col(VISIT_DATE)}2:{col(VISIT_DATE)}201", "yyyy-mm-dd")
 
-    notes = workbook.create_sheet("填写说明")
-    notes.append(["列名", "说明"])
-    notes["A1"].font = notes["B1"].font = Font(bold=True)
+    notes = book.sheet("填写说明")
+    notes.append(["列名", "说明"], style=BOLD)
     for header in HEADERS:
         notes.append([header, _NOTES[header]])
-    notes.append([])
+    notes.skip()
     notes.append(["可填写的银行", "、".join(f"{b.name}({b.code})" for b in Bank.objects.order_by("code"))])
     notes.append(["导入规则", "正确的行导入, 有误的行逐行报告(行号、列名、原因)且不导入; 修改后可只重新导入有误的行"])
-    notes.column_dimensions["A"].width = 28
-    notes.column_dimensions["B"].width = 100
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    notes.widths([28, 100])
+    return book.content()

@@ -1,52 +1,61 @@
 """The official 推荐清单 spreadsheet of a batch (title, reporting unit, date, one row per
-entity and intended bank)."""
-from io import BytesIO
+entity and intended bank), written by portal.spreadsheets (text never a formula) and printed
+one page wide like the other government forms."""
+from __future__ import annotations
+
+from decimal import Decimal
 
 from django.utils import timezone
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Border, Font, Side
-from openpyxl.utils import get_column_letter
+
+from matching.models import RecommendationBatch
+from portal import spreadsheets
+from portal.spreadsheets import BOLD, Cell, Style
+from portal.tenancy import EXPORT, resolve
 
 HEADERS = ["序号", "企业名称", "统一社会信用代码", "所在县(区)", "主体类型", "融资金额(万元)", "期限(月)", "资金用途",
            "意向对接银行", "承办机构", "状态"]
+_HEADER = Style(bold=True, align="center", border=True)
+_CELL = Style(border=True)
+_AMOUNT = Style(border=True, number_format="#,##0.00")
 
 
-def recommendation_list_xlsx(batch) -> bytes:
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = "推荐清单"
-    sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(HEADERS))
-    sheet.cell(1, 1, f"支持小微企业融资协调工作机制 推荐清单({batch.title})").font = Font(bold=True, size=14)
-    sheet.cell(1, 1).alignment = Alignment(horizontal="center")
+def _wan(yuan: int) -> Decimal:
+    return (Decimal(yuan) / Decimal(10000)).quantize(Decimal("0.01"))
+
+
+def recommendation_list_export(*, actor, batch_id) -> tuple[RecommendationBatch, spreadsheets.File]:
+    """The batch named by `batch_id`, resolved through restrict(RecommendationBatch, EXPORT)
+    (not exportable = not found), and its 推荐清单."""
+    batch = resolve(RecommendationBatch.objects.select_related("task_force"), actor, EXPORT, pk=batch_id)
+    return batch, recommendation_list_xlsx(batch)
+
+
+def recommendation_list_xlsx(batch: RecommendationBatch) -> spreadsheets.File:
+    book = spreadsheets.Book()
+    sheet = book.sheet("推荐清单")
+    sheet.merge(1, 1, 1, len(HEADERS))
+    sheet.write(1, 1, f"支持小微企业融资协调工作机制 推荐清单({batch.title})", style=Style(bold=True, size=14, align="center"))
     pushed = timezone.localtime(batch.pushed_at).strftime("%Y-%m-%d") if batch.pushed_at else "未推送"
-    sheet.cell(2, 1, f"填报单位: {batch.task_force.name}    推送日期: {pushed}    金额单位: 万元")
-    thin = Side(style="thin")
-    for col, header in enumerate(HEADERS, start=1):
-        cell = sheet.cell(3, col, header)
-        cell.font = Font(bold=True)
-        cell.border = Border(top=thin, bottom=thin, left=thin, right=thin)
-        cell.alignment = Alignment(horizontal="center")
-    row = 4
+    sheet.write(2, 1, f"填报单位: {batch.task_force.name}    推送日期: {pushed}    金额单位: 万元")
+    sheet.row = 2
+    sheet.append(HEADERS, style=_HEADER)
     total = 0
+    rows = 0
     recommendations = {(r.declaration_id, r.bank_id): r for r in batch.recommendations.select_related("branch")}
     declarations = batch.declarations.select_related("entity", "region").prefetch_related("intended_banks__bank").order_by("id")
     for declaration in declarations:
         for intended in declaration.intended_banks.all():
             rec = recommendations.get((declaration.pk, intended.bank_id))
-            values = [
-                row - 3, declaration.entity.name, declaration.entity.uscc, declaration.region.name,
-                declaration.entity.get_entity_type_display(), round(declaration.amount / 10000, 2), declaration.term_months,
+            rows += 1
+            sheet.append([
+                rows, declaration.entity.name, declaration.entity.uscc, declaration.region.name,
+                declaration.entity.get_entity_type_display(), Cell(_wan(declaration.amount), _AMOUNT), declaration.term_months,
                 declaration.purpose, intended.bank.name, rec.branch.name if rec else "(推送时确定)",
                 rec.get_state_display() if rec else "待推送",
-            ]
-            for col, value in enumerate(values, start=1):
-                sheet.cell(row, col, value).border = Border(top=thin, bottom=thin, left=thin, right=thin)
+            ], style=_CELL)
             total += declaration.amount
-            row += 1
-    sheet.cell(row, 1, "合计").font = Font(bold=True)
-    sheet.cell(row, 6, round(total / 10000, 2)).font = Font(bold=True)
-    for col, width in enumerate([6, 28, 22, 12, 12, 14, 8, 20, 14, 22, 10], start=1):
-        sheet.column_dimensions[get_column_letter(col)].width = width
-    buffer = BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    last = sheet.append(["合计"], style=BOLD)
+    sheet.write(last, 6, _wan(total), style=BOLD.but(number_format="#,##0.00"))
+    sheet.widths([6, 28, 22, 12, 12, 14, 8, 20, 14, 22, 10])
+    sheet.print_one_page_wide(title_rows="3:3")
+    return book.file(f"recommendation-list-{batch.pk}.xlsx", rows=rows)

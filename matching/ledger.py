@@ -7,13 +7,15 @@ leads. Amounts are integer 元 in rows and the API; the xlsx and csv exports sho
 two decimals and say so in every amount header. No personal numbers (ID, phone) appear.
 
 Pages:  rows = ledger_rows(user, request.GET)   (or paginate ledger_queryset + ledger_row)
-        ledger_xlsx(rows, title) -> bytes;  ledger_csv(rows) -> bytes
+Export: ledger_download(request, filters, "xlsx" | "csv"): the one ledger export of the
+        ledger page, the API and the reports page; rows through restrict(…, EXPORT), written
+        by portal.spreadsheets (text never a formula), audited as ledger.export.
+        ledger_export(actor=…, filters=…, extension=…) -> File for the export_report command;
+        ledger_xlsx(rows, title) / ledger_csv(rows) -> File.
 """
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -24,8 +26,9 @@ from django.utils import timezone
 
 from entities.restrictions import region_range_q
 from matching.models import Disbursement, Recommendation, RecommendationState
+from portal import spreadsheets
 from portal.services import ApplicationError
-from portal.tenancy import VIEW, restrict
+from portal.tenancy import EXPORT, VIEW, restrict
 from products.models import BankBranch
 
 # --- filters -------------------------------------------------------------------------------
@@ -61,6 +64,15 @@ class LedgerFilters:
         if self.date_from or self.date_to:
             parts.append(f"推送日期 {self.date_from or '…'} 至 {self.date_to or '…'}")
         return "; ".join(parts) or "全部"
+
+    def params(self) -> dict[str, str]:
+        """The filters as query parameters (what an export's audit event records)."""
+        out = {"region": self.region, "bank": self.bank, "branch": str(self.branch or ""), "state": ",".join(self.states),
+               "period": self.period}
+        if not self.period:
+            out.update(date_from=self.date_from.isoformat() if self.date_from else "",
+                       date_to=self.date_to.isoformat() if self.date_to else "")
+        return {k: v for k, v in out.items() if v}
 
 
 def _first(params: Mapping, key: str) -> str:
@@ -167,10 +179,11 @@ def _local_midnight(day: dt.date) -> dt.datetime:
 # --- the rows ------------------------------------------------------------------------------
 
 
-def ledger_queryset(user, filters: Mapping | LedgerFilters | None = None) -> QuerySet[Recommendation]:
-    """Recommendations of the ledger the user may see, filtered, in push order."""
+def ledger_queryset(user, filters: Mapping | LedgerFilters | None = None, *, action: str = VIEW) -> QuerySet[Recommendation]:
+    """Recommendations of the ledger the user may see (or export: action=EXPORT), filtered,
+    in push order."""
     f = parse_filters(filters)
-    qs = restrict(Recommendation.objects.all(), user, VIEW)
+    qs = restrict(Recommendation.objects.all(), user, action)
     if f.region:
         qs = qs.filter(region_range_q(f.region, "region_id"))
     if f.bank:
@@ -255,9 +268,9 @@ def ledger_row(rec: Recommendation) -> dict:
     }
 
 
-def ledger_rows_iter(user, filters: Mapping | LedgerFilters | None = None) -> Iterator[dict]:
+def ledger_rows_iter(user, filters: Mapping | LedgerFilters | None = None, *, action: str = VIEW) -> Iterator[dict]:
     """The rows, streamed from the database in chunks (for exports of any size)."""
-    for rec in ledger_queryset(user, filters).iterator(chunk_size=1000):
+    for rec in ledger_queryset(user, filters, action=action).iterator(chunk_size=1000):
         yield ledger_row(rec)
 
 
@@ -390,63 +403,34 @@ def _export_value(kind: str, value):
     return value
 
 
-def _text_value(kind: str, value) -> str:
-    value = _export_value(kind, value)
-    if value is None:
-        return ""
-    if isinstance(value, Decimal):
-        return f"{value:.2f}" if kind == "wan" else str(value)
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return str(value)
-
-
-def ledger_xlsx(rows: Iterable[dict], title: str, *, subtitle: str = "") -> bytes:
+def ledger_xlsx(rows: Iterable[dict], title: str, *, subtitle: str = "", filename: str = "台账.xlsx") -> spreadsheets.File:
     """The ledger as an xlsx workbook: a title row, a note on units, Chinese headers, one row
     per recommendation, and a 合计 row. Streams (write-only), so any number of rows fits."""
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Alignment, Font, PatternFill
-    from openpyxl.utils import get_column_letter
+    from portal.spreadsheets import HEADER, Book, Cell, Style
 
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("台账")
+    book = Book(streaming=True)
+    sheet = book.sheet("台账")
     widths = {"text": 16, "int": 10, "wan": 14, "date": 12, "rate": 10, "bool": 8, "list": 30}
-    sheet.column_dimensions["A"].width = 6
-    for index, (header, key, kind) in enumerate(COLUMNS, start=2):
-        wide = key in {"entity_name", "branch_name", "purpose", "decline_note"}
-        sheet.column_dimensions[get_column_letter(index)].width = 24 if wide else max(widths[kind], len(header) * 2)
-    sheet.freeze_panes = "C5"
+    wide = {"entity_name", "branch_name", "purpose", "decline_note"}
+    sheet.widths([6] + [24 if key in wide else max(widths[kind], len(header) * 2) for header, key, kind in COLUMNS])
+    sheet.freeze("C5")
 
-    def cell(value, *, bold=False, size=None, fill=None, fmt=None):
-        c = WriteOnlyCell(sheet, value=value)
-        if bold or size:
-            c.font = Font(bold=bold, size=size or 11)
-        if fill:
-            c.fill = PatternFill("solid", fgColor=fill)
-        if fmt:
-            c.number_format = fmt
-        return c
-
+    formats = {"wan": "#,##0.00", "date": "yyyy-mm-dd", "rate": "0.000", "int": "0"}
+    plain = {kind: Style(number_format=fmt) for kind, fmt in formats.items()}
+    bold = {kind: Style(bold=True, number_format=fmt) for kind, fmt in formats.items()}
     generated = timezone.localtime().strftime("%Y-%m-%d %H:%M")
-    sheet.append([cell(title, bold=True, size=14)])
-    sheet.append([cell(f"{subtitle + '; ' if subtitle else ''}{AMOUNT_NOTE}; 导出时间: {generated}")])
-    sheet.append([])
-    header_cells = []
-    for header in HEADERS:
-        c = cell(header, bold=True, fill="DDEBF7")
-        c.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
-        header_cells.append(c)
-    sheet.append(header_cells)
+    sheet.append([Cell(title, Style(bold=True, size=14))])
+    sheet.append([f"{subtitle + '; ' if subtitle else ''}{AMOUNT_NOTE}; 导出时间: {generated}"])
+    sheet.skip()
+    sheet.append(HEADERS, style=HEADER.but(border=False))
 
     totals = LedgerTotals()
-    formats = {"wan": "#,##0.00", "date": "yyyy-mm-dd", "rate": "0.000", "int": "0"}
     for number, row in enumerate(rows, start=1):
         totals.add(row)
         values = [number]
         for _, key, kind in COLUMNS:
             value = _export_value(kind, row.get(key))
-            values.append(cell(value, fmt=formats.get(kind)) if value is not None and kind in formats else value)
+            values.append(Cell(value, plain[kind]) if value is not None and kind in plain else value)
         sheet.append(values)
 
     total_values: dict[str, object] = {
@@ -456,26 +440,40 @@ def ledger_xlsx(rows: Iterable[dict], title: str, *, subtitle: str = "") -> byte
         "disbursed_total": _wan(totals.disbursed_total),
         "disbursement_count": totals.disbursement_count,
     }
-    total_row = [cell("合计", bold=True)]
+    total_row = [Cell("合计", Style(bold=True))]
     for _, key, kind in COLUMNS:
         value = total_values.get(key)
-        total_row.append(cell(value, bold=True, fmt=formats.get(kind)) if value is not None else None)
+        total_row.append(Cell(value, bold.get(kind, Style(bold=True))) if value is not None else None)
     sheet.append(total_row)
-
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    return book.file(filename, rows=totals.rows)
 
 
-def ledger_csv(rows: Iterable[dict]) -> bytes:
+def ledger_csv(rows: Iterable[dict], *, filename: str = "台账.csv") -> spreadsheets.File:
     """The ledger as CSV (UTF-8 with BOM so Excel reads the Chinese), same columns and units
     as the xlsx, without title or total rows (a plain table for other systems)."""
-    buffer = io.StringIO(newline="")
-    writer = csv.writer(buffer)
-    writer.writerow(HEADERS)
-    for number, row in enumerate(rows, start=1):
-        writer.writerow([number] + [_text_value(kind, row.get(key)) for _, key, kind in COLUMNS])
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+    return spreadsheets.csv_file(filename, HEADERS, (
+        [number] + [_export_value(kind, row.get(key)) for _, key, kind in COLUMNS] for number, row in enumerate(rows, start=1)))
+
+
+def ledger_export(*, actor, filters: Mapping | LedgerFilters | None, extension: str) -> spreadsheets.File:
+    """The ledger file of `actor` (xlsx or csv): its rows resolved through
+    restrict(Recommendation, EXPORT), filtered. The one export of the ledger: the ledger page,
+    the API, the reports page and the export_report command all use it."""
+    f = parse_filters(filters)
+    rows = ledger_rows_iter(actor, f, action=EXPORT)
+    name = ledger_filename(f, extension)
+    if extension == "xlsx":
+        return ledger_xlsx(rows, "融资对接台账", subtitle=f"筛选: {f.describe()}", filename=name)
+    if extension == "csv":
+        return ledger_csv(rows, filename=name)
+    raise ApplicationError("导出格式应为 xlsx 或 csv", field_errors={"format": ["导出格式应为 xlsx 或 csv"]})
+
+
+def ledger_download(request, filters: Mapping | LedgerFilters | None, extension: str):
+    """The ledger file as a download for the requesting user, audited (ledger.export)."""
+    f = parse_filters(filters)
+    return spreadsheets.deliver(request, "ledger", ledger_export(actor=request.user, filters=f, extension=extension),
+                                filters=f.params())
 
 
 def ledger_filename(filters: LedgerFilters, extension: str) -> str:

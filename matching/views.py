@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views import View
@@ -24,6 +24,7 @@ from matching.forms import (
     yuan_from_wan,
 )
 from matching.models import BASIC_CRITERIA, DeclarationState, DeclineReason, RecommendationState
+from portal import spreadsheets
 from portal.mixins import RestrictedListView, RoleRequiredMixin
 from portal.models import Role
 from portal.services import ApplicationError
@@ -299,19 +300,17 @@ class BatchDetailView(LoginRequiredMixin, View):
     template_name = "matching/batch_detail.html"
 
     def get(self, request, pk):
+        if request.GET.get("format") == "xlsx":
+            from matching.exports import recommendation_list_export
+
+            try:
+                batch, file = recommendation_list_export(actor=request.user, batch_id=pk)
+            except ApplicationError:
+                raise Http404 from None
+            return spreadsheets.deliver(request, "batch", file, filters={"batch": batch.pk}, obj=batch)
         batch = selectors.batch_list(user=request.user).filter(pk=pk).first()
         if batch is None:
             raise Http404
-        if request.GET.get("format") == "xlsx":
-            from matching.exports import recommendation_list_xlsx
-
-            response = HttpResponse(recommendation_list_xlsx(batch),
-                                    content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-            response["Content-Disposition"] = f'attachment; filename="recommendation-list-{batch.pk}.xlsx"'
-            from portal.services import audit_record
-
-            audit_record(actor=request.user, action="batch.export", obj=batch, request=request)
-            return response
         declarations = batch.declarations.select_related("entity", "region").prefetch_related("intended_banks__bank")
         return render(request, self.template_name, {
             "batch": batch, "declarations": declarations, "progress": selectors.batch_progress(batch),
@@ -622,10 +621,8 @@ class DeclarationImportView(RoleRequiredMixin, View):
         if request.GET.get("template"):
             from matching.declaration_import import declaration_import_template
 
-            response = HttpResponse(declaration_import_template(),
-                                    content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-            response["Content-Disposition"] = 'attachment; filename="declarations-template.xlsx"'
-            return response
+            return spreadsheets.deliver(request, "declaration_template",
+                                        spreadsheets.File(declaration_import_template(), "declarations-template.xlsx", "xlsx"))
         return render(request, self.template_name, {})
 
     def post(self, request):
@@ -662,22 +659,7 @@ class LedgerView(RestrictedListView):
             self.filters = ledger.parse_filters({})
         export = request.GET.get("format")
         if export in ("xlsx", "csv"):
-            from django.http import StreamingHttpResponse  # noqa: F401  (xlsx is built in memory)
-
-            from portal.services import audit_record
-
-            rows = ledger.ledger_rows_iter(request.user, self.filters)
-            if export == "xlsx":
-                body = ledger.ledger_xlsx(rows, "融资对接台账", subtitle=self.filters.describe())
-                content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-            else:
-                body, content_type = ledger.ledger_csv(rows), "text/csv; charset=utf-8"
-            audit_record(actor=request.user, action="ledger.export", after={"format": export, "filters": self.filters.describe()}, request=request)
-            response = HttpResponse(body, content_type=content_type)
-            from urllib.parse import quote
-
-            response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(ledger.ledger_filename(self.filters, export))}"
-            return response
+            return ledger.ledger_download(request, self.filters, export)
         return super().get(request, *args, **kwargs)
 
     def select(self, *, user, params):

@@ -16,7 +16,8 @@ def organisation_list(*, user, kind: str | None = None, q: str | None = None) ->
 def audit_event_list(*, user, action: str | None = None, actor: str | None = None) -> QuerySet[AuditEvent]:
     qs = restrict(AuditEvent.objects.select_related("actor", "organisation", "object_type"), user)
     if action:
-        qs = qs.filter(action__startswith=action)
+        # a prefix ("entity.") or, with a leading *, a suffix ("*.export": every export)
+        qs = qs.filter(action__endswith=action[1:]) if action.startswith("*") else qs.filter(action__startswith=action)
     if actor:
         qs = qs.filter(actor__username=actor)
     return qs.order_by("-created_at", "-id")

@@ -1,30 +1,25 @@
 """Spreadsheets of reporting: the 成效统计表 laid out as a government statistics table (title,
 reporting unit, period, as-of moment, unit of measure, two-level headers, rows by county or
 by bank, a 合计 row, notes, signature line), the bank ranking (排名通报), the 无还本续贷
-table, any dashboard table, and the ledger (matching.ledger's export). xlsx with openpyxl;
-csv (UTF-8 with BOM) for the tabular ones."""
+table and any dashboard table; xlsx printed one page wide like every government form, and
+csv (UTF-8 with BOM) for the tabular ones. All written by portal.spreadsheets (text never a
+formula, numbers stay numbers) and returned as spreadsheets.File; the ledger is
+matching.ledger's one export (ledger_export)."""
 from __future__ import annotations
 
-import csv
-import io
 from decimal import Decimal
 
 from django.utils import timezone
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
-from openpyxl.utils import get_column_letter
 
-from matching import ledger
+from portal import spreadsheets
+from portal.spreadsheets import XLSX, Style
 from portal.tenancy import scope_for
 from reporting import kpis, selectors
 from reporting.dashboard import PERCENT, WAN, Table, display
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 EFFECTIVENESS_TITLE = "支持小微企业融资协调工作机制成效统计表"
-_THIN = Side(style="thin")
-_BORDER = Border(top=_THIN, bottom=_THIN, left=_THIN, right=_THIN)
-_HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
 _FORMATS = {WAN: "#,##0.00", PERCENT: '0.0"%"', "rate": "0.000", "score": "0.00", "int": "#,##0"}
+_HEADER = spreadsheets.HEADER
 
 # (group, header, value of a Figures, kind)
 EFFECTIVENESS_COLUMNS: list[tuple[str, str, object, str]] = [
@@ -93,23 +88,18 @@ def _period_text(q: selectors.ReportQuery) -> str:
 class _Sheet:
     """A government-style table on one worksheet."""
 
-    def __init__(self, sheet, width: int):
+    def __init__(self, sheet: spreadsheets.Sheet, width: int):
         self.sheet, self.width, self.row = sheet, width, 1
 
     def title(self, text: str):
-        self.sheet.merge_cells(start_row=self.row, start_column=1, end_row=self.row, end_column=self.width)
-        cell = self.sheet.cell(self.row, 1, text)
-        cell.font = Font(bold=True, size=16)
-        cell.alignment = Alignment(horizontal="center", vertical="center")
-        self.sheet.row_dimensions[self.row].height = 30
+        self.sheet.merge(self.row, 1, self.row, self.width)
+        self.sheet.write(self.row, 1, text, style=Style(bold=True, size=16, align="center", valign="center"))
+        self.sheet.height(self.row, 30)
         self.row += 1
 
     def line(self, text: str, *, italic=False):
-        self.sheet.merge_cells(start_row=self.row, start_column=1, end_row=self.row, end_column=self.width)
-        cell = self.sheet.cell(self.row, 1, text)
-        cell.alignment = Alignment(horizontal="left", vertical="center", wrap_text=True)
-        if italic:
-            cell.font = Font(italic=True, size=9)
+        self.sheet.merge(self.row, 1, self.row, self.width)
+        self.sheet.write(self.row, 1, text, style=Style(italic=italic, size=9 if italic else None, align="left", valign="center", wrap=True))
         self.row += 1
 
     def headers(self, groups: list[str], headers: list[str]):
@@ -123,48 +113,34 @@ class _Sheet:
             while group and col + span <= len(headers) and groups[col + span - 1] == group:
                 span += 1
             if group:
-                self.sheet.merge_cells(start_row=top, start_column=col, end_row=top, end_column=col + span - 1)
+                self.sheet.merge(top, col, top, col + span - 1)
                 self._head(top, col, group)
                 for i in range(span):
                     self._head(bottom, col + i, headers[col + i - 1])
                 for i in range(1, span):
-                    self.sheet.cell(top, col + i).border = _BORDER
+                    self.sheet.style(top, col + i, Style(border=True))
             else:
-                self.sheet.merge_cells(start_row=top, start_column=col, end_row=bottom, end_column=col)
+                self.sheet.merge(top, col, bottom, col)
                 self._head(top, col, headers[col - 1])
-                self.sheet.cell(bottom, col).border = _BORDER
+                self.sheet.style(bottom, col, Style(border=True))
             col += span
-        self.sheet.row_dimensions[bottom].height = 30
+        self.sheet.height(bottom, 30)
         self.row += 2
 
     def _head(self, row, col, text):
-        cell = self.sheet.cell(row, col, text)
-        cell.font = Font(bold=True)
-        cell.fill = _HEADER_FILL
-        cell.border = _BORDER
-        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+        self.sheet.write(row, col, text, style=_HEADER)
 
     def values(self, values: list, kinds: list[str], *, bold=False):
         for col, (value, kind) in enumerate(zip(values, kinds), start=1):
-            cell = self.sheet.cell(self.row, col, _cell_value(value, kind) if value is not None else "—")
-            cell.border = _BORDER
             if value is None:
-                cell.alignment = Alignment(horizontal="center")
-            elif kind in _FORMATS:
-                cell.number_format = _FORMATS[kind]
-            if bold:
-                cell.font = Font(bold=True)
+                style = Style(border=True, bold=bold, align="center")
+            else:
+                style = Style(border=True, bold=bold, number_format=_FORMATS.get(kind))
+            self.sheet.write(self.row, col, _cell_value(value, kind) if value is not None else "—", style=style)
         self.row += 1
 
     def widths(self, widths: list[int]):
-        for col, width in enumerate(widths, start=1):
-            self.sheet.column_dimensions[get_column_letter(col)].width = width
-
-
-def _save(workbook) -> bytes:
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+        self.sheet.widths(widths)
 
 
 def _header_line(user, q, unit: str | None) -> str:
@@ -194,11 +170,10 @@ def effectiveness_rows(user, q: selectors.ReportQuery, by: str = "county") -> tu
     return [(names.get(code, code), groups[code]) for code in sorted(groups)], result["total"][""]
 
 
-def effectiveness_xlsx(user, q: selectors.ReportQuery, *, by: str = "county", unit: str | None = None) -> bytes:
+def effectiveness_xlsx(user, q: selectors.ReportQuery, *, by: str = "county", unit: str | None = None) -> spreadsheets.File:
     rows, total = effectiveness_rows(user, q, by)
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = "成效统计表"
+    book = spreadsheets.Book()
+    sheet = book.sheet("成效统计表")
     label = {"county": "县(区)", "city": "市", "bank": "银行机构"}[by]
     width = 2 + len(EFFECTIVENESS_COLUMNS)
     s = _Sheet(sheet, width)
@@ -220,47 +195,39 @@ def effectiveness_xlsx(user, q: selectors.ReportQuery, *, by: str = "county", un
     s.row += 1
     s.line(f"填表人:                    审核人:                    填报日期: {timezone.localdate():%Y年%m月%d日}")
     s.widths([6, 16] + [12] * len(EFFECTIVENESS_COLUMNS))
-    sheet.freeze_panes = sheet.cell(5, 3)
-    sheet.page_setup.orientation = "landscape"
-    sheet.page_setup.fitToWidth = 1
-    return _save(workbook)
+    sheet.freeze("C5")
+    sheet.print_one_page_wide(title_rows="3:4")
+    return book.file(filename("effectiveness", q, "xlsx"), rows=len(rows))
 
 
-def effectiveness_csv(user, q: selectors.ReportQuery, *, by: str = "county") -> bytes:
+def effectiveness_csv(user, q: selectors.ReportQuery, *, by: str = "county") -> spreadsheets.File:
     rows, total = effectiveness_rows(user, q, by)
     headers = ["序号", {"county": "县(区)", "city": "市", "bank": "银行机构"}[by]] + [
         f"{g}-{h}" + ("(万元)" if k == WAN else "") for g, h, _, k in EFFECTIVENESS_COLUMNS]
-    kinds = [k for _, _, _, k in EFFECTIVENESS_COLUMNS]
-    body = [[n, name] + [_csv(fn(f), k) for (_, _, fn, _), k in zip(EFFECTIVENESS_COLUMNS, kinds)] for n, (name, f) in enumerate(rows, 1)]
-    body.append(["", "合计"] + [_csv(fn(total), k) for (_, _, fn, _), k in zip(EFFECTIVENESS_COLUMNS, kinds)])
-    return _csv_bytes(headers, body)
+    body = [[n, name] + [_csv(fn(f), k) for _, _, fn, k in EFFECTIVENESS_COLUMNS] for n, (name, f) in enumerate(rows, 1)]
+    body.append(["", "合计"] + [_csv(fn(total), k) for _, _, fn, k in EFFECTIVENESS_COLUMNS])
+    return spreadsheets.csv_file(filename("effectiveness", q, "csv"), headers, body, data_rows=len(rows))
 
 
-def _csv(value, kind: str) -> str:
+def _csv(value, kind: str):
+    """A figure for csv: a number (Decimal with the xlsx's decimals), never text."""
     if value is None:
-        return ""
+        return None
     if kind == WAN:
-        return f"{kpis.wan(value):.2f}"
+        return kpis.wan(value)
     if kind == PERCENT:
-        return f"{value:.1f}"
-    return str(value)
-
-
-def _csv_bytes(headers: list[str], rows: list[list]) -> bytes:
-    buffer = io.StringIO(newline="")
-    writer = csv.writer(buffer)
-    writer.writerow(headers)
-    writer.writerows(rows)
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+        return Decimal(f"{value:.1f}")
+    if kind in ("rate", "score"):
+        return Decimal(str(value))
+    return value
 
 
 # --- any dashboard table (ranking, renewals, charts' data) ---------------------------------------------
 
 
-def table_xlsx(table: Table, user, q: selectors.ReportQuery, *, unit: str | None = None) -> bytes:
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = table.title[:31]
+def table_xlsx(table: Table, user, q: selectors.ReportQuery, *, unit: str | None = None, name: str | None = None) -> spreadsheets.File:
+    book = spreadsheets.Book()
+    sheet = book.sheet(table.title)
     s = _Sheet(sheet, max(2, len(table.columns) + 1))
     s.title(table.title)
     s.line(_header_line(user, q, unit))
@@ -277,15 +244,20 @@ def table_xlsx(table: Table, user, q: selectors.ReportQuery, *, unit: str | None
         s.row += 1
         s.line("注: " + table.note, italic=True)
     s.widths([6] + [max(12, min(28, len(h) * 2)) for h, _ in table.columns])
-    return _save(workbook)
+    sheet.print_one_page_wide(title_rows="3:3")
+    return book.file(name or _table_filename(table, q, "xlsx"), rows=len(table.rows))
 
 
-def table_csv(table: Table) -> bytes:
+def table_csv(table: Table, q: selectors.ReportQuery, *, name: str | None = None) -> spreadsheets.File:
     headers = [h for h, _ in table.columns]
     rows = [[_csv(v, k) for v, (_, k) in zip(row, table.columns)] for row in table.rows]
     if table.total:
         rows.append([_csv(v, k) for v, (_, k) in zip(table.total, table.columns)])
-    return _csv_bytes(headers, rows)
+    return spreadsheets.csv_file(name or _table_filename(table, q, "csv"), headers, rows, data_rows=len(table.rows))
+
+
+def _table_filename(table: Table, q: selectors.ReportQuery, extension: str) -> str:
+    return f"{table.title}_{q.filters.period or '全部'}.{extension}"
 
 
 def ranking_table(user, q: selectors.ReportQuery) -> Table:
@@ -301,18 +273,6 @@ def renewals_table(user, q: selectors.ReportQuery) -> Table:
     return dashboard.renewals_table(selectors.renewals(user, q))
 
 
-# --- the ledger ------------------------------------------------------------------------------------------
-
-
-def ledger_xlsx(user, q: selectors.ReportQuery) -> bytes:
-    rows = ledger.ledger_rows_iter(user, q.filters)
-    return ledger.ledger_xlsx(rows, "融资对接台账", subtitle=f"{_period_text(q)}; 筛选: {q.filters.describe()}")
-
-
-def ledger_csv(user, q: selectors.ReportQuery) -> bytes:
-    return ledger.ledger_csv(ledger.ledger_rows_iter(user, q.filters))
-
-
 def filename(kind: str, q: selectors.ReportQuery, extension: str) -> str:
     names = {"effectiveness": "成效统计表", "ledger": "台账", "ranking": "银行排名通报", "renewals": "无还本续贷情况统计表"}
     scope = q.filters.period or "全部"
@@ -320,4 +280,4 @@ def filename(kind: str, q: selectors.ReportQuery, extension: str) -> str:
     return f"{names.get(kind, kind)}{region}_{scope}_{timezone.localdate():%Y%m%d}.{extension}"
 
 
-__all__ = ["XLSX", "display"]
+__all__ = ["XLSX", "display"]  # re-exported for the views and tests

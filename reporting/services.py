@@ -13,6 +13,7 @@ from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from portal import spreadsheets
 from portal.models import Membership, Organisation, OrganisationKind, Region, Role
 from portal.services import ApplicationError, audit_record
 from portal.tenancy import scope_for
@@ -210,7 +211,7 @@ def scheduled_report_build(*, organisation_id: int, now: dt.datetime | None = No
     prefix = organisation.region.scope_prefix
     q = selectors.parse_query({"region": prefix, "period": str(year)})
     q = selectors.ReportQuery(filters=q.filters, as_of=now, as_of_given=True)
-    content = exports.effectiveness_xlsx(selectors.SYSTEM, q, by="county", unit=organisation.name)
+    content = exports.effectiveness_xlsx(selectors.SYSTEM, q, by="county", unit=organisation.name).content
     filename = f"成效统计表_{organisation.region.name}_{week}.xlsx"
     try:
         with transaction.atomic():
@@ -242,7 +243,7 @@ def scheduled_report_mail(*, report_id: int) -> bool:
         from_email=settings.DEFAULT_FROM_EMAIL, to=report.recipients,
     )
     with report.file.open("rb") as handle:
-        message.attach(report.filename, handle.read(), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        message.attach(report.filename, handle.read(), spreadsheets.XLSX)
     try:
         message.send(fail_silently=False)
     except Exception:

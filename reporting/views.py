@@ -3,17 +3,19 @@
 call a selector / service / export, render."""
 from __future__ import annotations
 
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views import View
 
+from matching import ledger
+from portal import spreadsheets
 from portal.mixins import RestrictedListView, RoleRequiredMixin
 from portal.models import Role
-from portal.services import ApplicationError, audit_record
+from portal.services import ApplicationError
 from portal.tenancy import GOVERNMENT_ROLES, scope_for
 from reporting import dashboard, exports, selectors, services
 from reporting.forms import BankReportForm, TargetForm
@@ -22,12 +24,6 @@ from reporting.models import PERCENT_METRICS, TargetMetric
 DASHBOARD_ROLES = set(GOVERNMENT_ROLES) | {Role.BANK_ADMIN}
 REPORT_ROLES = DASHBOARD_ROLES
 EXPORT_KINDS = ("effectiveness", "ledger", "ranking", "renewals")
-
-
-def _file(content: bytes, name: str, extension: str) -> HttpResponse:
-    response = HttpResponse(content, content_type=exports.XLSX if extension == "xlsx" else "text/csv; charset=utf-8")
-    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(name)}"
-    return response
 
 
 def _filter_context(request, built: dict | None = None) -> dict:
@@ -82,9 +78,8 @@ class TableDownloadView(RoleRequiredMixin, View):
                 table = dashboard.build(request.user, request.GET)["tables"][name]
         except ApplicationError as error:
             return HttpResponse(error.message, status=400, content_type="text/plain; charset=utf-8")
-        audit_record(actor=request.user, action="reporting.table_export", request=request, after={"table": name, **q.params()})
-        content = exports.table_xlsx(table, request.user, q) if extension == "xlsx" else exports.table_csv(table)
-        return _file(content, f"{table.title}_{q.filters.period or '全部'}.{extension}", extension)
+        file = exports.table_xlsx(table, request.user, q) if extension == "xlsx" else exports.table_csv(table, q)
+        return spreadsheets.deliver(request, "reporting.table", file, filters={"table": name, **q.params()})
 
 
 class ExportView(RoleRequiredMixin, View):
@@ -103,15 +98,15 @@ class ExportView(RoleRequiredMixin, View):
         by = request.GET.get("by") or "county"
         if by not in ("county", "city", "bank"):
             by = "county"
+        if kind == "ledger":
+            return ledger.ledger_download(request, q.filters, extension)
         if kind == "effectiveness":
-            content = exports.effectiveness_xlsx(user, q, by=by) if extension == "xlsx" else exports.effectiveness_csv(user, q, by=by)
-        elif kind == "ledger":
-            content = exports.ledger_xlsx(user, q) if extension == "xlsx" else exports.ledger_csv(user, q)
-        else:
-            table = exports.ranking_table(user, q) if kind == "ranking" else exports.renewals_table(user, q)
-            content = exports.table_xlsx(table, user, q) if extension == "xlsx" else exports.table_csv(table)
-        audit_record(actor=user, action=f"reporting.export.{kind}", request=request, after={"format": extension, "by": by, **q.params()})
-        return _file(content, exports.filename(kind, q, extension), extension)
+            file = exports.effectiveness_xlsx(user, q, by=by) if extension == "xlsx" else exports.effectiveness_csv(user, q, by=by)
+            return spreadsheets.deliver(request, "reporting.effectiveness", file, filters={"by": by, **q.params()})
+        table = exports.ranking_table(user, q) if kind == "ranking" else exports.renewals_table(user, q)
+        name = exports.filename(kind, q, extension)
+        file = exports.table_xlsx(table, user, q, name=name) if extension == "xlsx" else exports.table_csv(table, q, name=name)
+        return spreadsheets.deliver(request, f"reporting.{kind}", file, filters=q.params())
 
 
 class ReportListView(RoleRequiredMixin, RestrictedListView):
@@ -138,8 +133,10 @@ class ScheduledReportDownloadView(RoleRequiredMixin, View):
         report = selectors.scheduled_report_get(user=request.user, pk=pk)
         if report is None:
             raise Http404
-        audit_record(actor=request.user, action="reporting.scheduled_download", obj=report, request=request)
-        return FileResponse(report.file.open("rb"), as_attachment=True, filename=report.filename, content_type=exports.XLSX)
+        with report.file.open("rb") as stored:
+            file = spreadsheets.File(stored.read(), report.filename, "xlsx")
+        return spreadsheets.deliver(request, "reporting.scheduled", file, filters={"week": report.week, "period": report.period},
+                                    obj=report)
 
 
 class BankReportListView(RoleRequiredMixin, RestrictedListView):

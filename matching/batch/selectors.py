@@ -277,8 +277,8 @@ def lead_scope(*, user, branch_id: int | None = None) -> LeadScope | None:
     return LeadScope(own, own, products, counties)
 
 
-def _leads(*, user, scope: LeadScope, action: str = VIEW) -> QuerySet[MatchResult]:
-    return results(user=user, action=action).filter(
+def _leads(*, user, scope: LeadScope, action: str = VIEW, base: QuerySet[MatchResult] | None = None) -> QuerySet[MatchResult]:
+    return (results(user=user, action=action) if base is None else base).filter(
         Q(product_id__in=[p.pk for p in scope.products]), verdict=ELIGIBLE, shared=True)
 
 
@@ -317,11 +317,12 @@ class LeadPage:
 
 def potential_customers(*, user, scope: LeadScope, product_id: int, county: str | None = None,
                         min_amount: int | None = None, after: tuple[int | None, int] | None = None,
-                        limit: int = PAGE_SIZE, action: str = VIEW) -> LeadPage:
-    """A page of a product's potential customers, highest offer first. With a county, one
+                        limit: int = PAGE_SIZE, action: str = VIEW, base: QuerySet[MatchResult] | None = None) -> LeadPage:
+    """A page of a product's potential customers, highest offer first (from `base`, the
+    actor's restricted results, when given). With a county, one
     range of the 潜在客户 index; without, each county of the branch's area is such a range
     and the page is their merge (never a sort of the whole area)."""
-    base = _leads(user=user, scope=scope, action=action).filter(product_id=product_id)
+    base = _leads(user=user, scope=scope, action=action, base=base).filter(product_id=product_id)
     if min_amount:
         base = base.filter(max_amount__gte=min_amount)
     base = base.filter(_cursor_q(after))
@@ -394,13 +395,18 @@ def _lead_rows(rows: Sequence[dict]) -> list[dict]:
     return out
 
 
-def potential_export_rows(*, user, scope: LeadScope, product_id: int, county: str | None = None,
+def potential_export_rows(*, user, scope: LeadScope | None, product_id: int | None, county: str | None = None,
                           min_amount: int | None = None) -> list[dict]:
+    """The rows of the 潜在客户 export (at most EXPORT_LIMIT), through restrict(MatchResult,
+    EXPORT); none for an actor without a branch or a product."""
+    exportable = results(user=user, action=EXPORT)
+    if scope is None or product_id is None:
+        return []
     rows: list[dict] = []
     after = None
     while len(rows) < EXPORT_LIMIT:
         page = potential_customers(user=user, scope=scope, product_id=product_id, county=county, min_amount=min_amount,
-                                   after=after, limit=1000, action=EXPORT)
+                                   after=after, limit=1000, base=exportable)
         rows.extend(page.rows)
         if not page.next_after:
             break

@@ -7,19 +7,16 @@
 """
 from __future__ import annotations
 
-from io import BytesIO
-
 from django.contrib import messages
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.views import View
 from django.views.generic import TemplateView
-from openpyxl import Workbook
-from openpyxl.styles import Font
 
-from matching.batch import selectors, services
+from matching.batch import exports, selectors, services
 from matching.batch.models import RunKind
+from portal import spreadsheets
 from portal.mixins import RestrictedListView, RoleRequiredMixin
 from portal.models import Role
 from portal.services import ApplicationError
@@ -169,35 +166,21 @@ class PotentialCustomerListView(RoleRequiredMixin, RestrictedListView):
 
 
 class PotentialCustomerExportView(PotentialCustomerListView):
+    """The list as xlsx: every row (up to selectors.EXPORT_LIMIT) through restrict(MatchResult,
+    EXPORT), audited as potential_customer.export (names and masked phones of operators)."""
+
     restrict_action = EXPORT
 
-    def render_to_response(self, context, **response_kwargs):
-        rows = []
-        if self.scope is not None and self.product is not None:
-            rows = selectors.potential_export_rows(user=self.request.user, scope=self.scope, product_id=self.product.pk,
-                                                   county=self.county, min_amount=self.min_amount)
-        workbook = Workbook()
-        sheet = workbook.active
-        sheet.title = "潜在客户"
-        headers = ["序号", "名称", "统一社会信用代码", "县(区)", "主体类型", "分型", "成立日期", "可贷额度(万元)", "决定额度的上限",
-                   "经营者", "经营者手机号"]
-        sheet.append(headers)
-        for cell in sheet[1]:
-            cell.font = Font(bold=True)
-        for i, row in enumerate(rows, start=1):
-            e = row["entity"]
-            sheet.append([i, e.name, e.uscc, row["county"], e.get_entity_type_display(), e.get_tier_display() if e.tier else "",
-                          e.established_on, round(row["max_amount"] / 10_000, 2) if row["max_amount"] is not None else "银行审批",
-                          row["binding_label"], e.operator_name, row["phone"]])
-        for letter, width in zip("ABCDEFGHIJK", [6, 30, 22, 12, 12, 8, 12, 14, 18, 10, 14]):
-            sheet.column_dimensions[letter].width = width
-        buffer = BytesIO()
-        workbook.save(buffer)
-        response = HttpResponse(buffer.getvalue(),
-                                content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    def get(self, request, *args, **kwargs):
+        self._filters()
+        rows = selectors.potential_export_rows(user=request.user, scope=self.scope,
+                                               product_id=self.product.pk if self.product else None,
+                                               county=self.county, min_amount=self.min_amount)
         code = self.product.code if self.product else "none"
-        response["Content-Disposition"] = f"attachment; filename*=UTF-8''potential-customers-{code}.xlsx"
-        return response
+        filters = {"product": code if self.product else "", "county": self.county or "",
+                   "min_amount": request.GET.get("min_amount", ""), "branch": request.GET.get("branch", "")}
+        return spreadsheets.deliver(request, "potential_customer", exports.potential_customers_xlsx(rows, product_code=code),
+                                    filters=filters)
 
 
 # --- the enterprise's own matches --------------------------------------------------------------

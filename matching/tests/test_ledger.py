@@ -180,7 +180,7 @@ def _sheet(content: bytes):
 
 def test_the_xlsx_opens_with_title_units_headers_rows_and_a_total(world):
     rows = ledger.ledger_rows(world.users["staff"], {})
-    content = ledger.ledger_xlsx(rows, "泽州县融资对接台账", subtitle="筛选: 全部")
+    content = ledger.ledger_xlsx(rows, "泽州县融资对接台账", subtitle="筛选: 全部").content
     sheet = _sheet(content)
     values = [list(r) for r in sheet.iter_rows(values_only=True)]
     # a title row and a note that says amounts are in 万元
@@ -213,14 +213,14 @@ def test_the_xlsx_opens_with_title_units_headers_rows_and_a_total(world):
 
 
 def test_an_empty_ledger_still_exports_with_a_zero_total():
-    sheet = _sheet(ledger.ledger_xlsx([], "空台账"))
+    sheet = _sheet(ledger.ledger_xlsx([], "空台账").content)
     values = [list(r) for r in sheet.iter_rows(values_only=True)]
     assert values[-1][0] == "合计" and values[-1][1] == "共 0 条, 0 户"
 
 
 def test_the_csv_has_a_bom_the_same_headers_and_amounts_in_wan(world):
     rows = ledger.ledger_rows(world.users["boc_admin"], {"state": "disbursed"})
-    text = ledger.ledger_csv(rows).decode("utf-8")
+    text = ledger.ledger_csv(rows).content.decode("utf-8")
     assert text.startswith("\ufeff序号,经营主体")
     lines = text.strip().splitlines()
     assert len(lines) == 2

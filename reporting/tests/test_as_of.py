@@ -18,7 +18,7 @@ def test_figures_as_of_the_end_of_march_do_not_change_after_april(history, march
     # given the figures of March as of 31 March, and the same month seen today
     before = _snapshot(city, march)
     today_before = selectors.figures(city, selectors.parse_query({"period": "2026-03"}))["total"][""]
-    effectiveness_before = [[c.value for c in row] for row in read_xlsx(exports.effectiveness_xlsx(city, march)).iter_rows(min_row=5, max_row=6)]
+    effectiveness_before = [[c.value for c in row] for row in read_xlsx(exports.effectiveness_xlsx(city, march).content).iter_rows(min_row=5, max_row=6)]
 
     # when April brings new activity on March's recommendations (E3 contacted late, E2 rated)
     # and on a new one (E5)
@@ -26,7 +26,7 @@ def test_figures_as_of_the_end_of_march_do_not_change_after_april(history, march
 
     # then March as of 31 March is unchanged, figure by figure, and so is its 成效统计表
     assert _snapshot(city, march) == before
-    effectiveness_after = [[c.value for c in row] for row in read_xlsx(exports.effectiveness_xlsx(city, march)).iter_rows(min_row=5, max_row=6)]
+    effectiveness_after = [[c.value for c in row] for row in read_xlsx(exports.effectiveness_xlsx(city, march).content).iter_rows(min_row=5, max_row=6)]
     assert effectiveness_after == effectiveness_before
     # while March seen today reflects April's contact and rating
     today_after = selectors.figures(city, selectors.parse_query({"period": "2026-03"}))["total"][""]

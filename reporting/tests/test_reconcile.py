@@ -5,6 +5,7 @@ from decimal import Decimal
 import pytest
 
 from matching.clocks import deadline_scan
+from matching.ledger import ledger_export
 from reporting import exports, selectors
 from reporting.exports import EFFECTIVENESS_COLUMNS
 from reporting.tests.conftest import read_xlsx
@@ -39,8 +40,8 @@ def test_effectiveness_totals_equal_the_ledger_counted_by_hand(history, period):
     q = selectors.parse_query({"period": period, "region": "140500"})
 
     # when both are exported for the same scope and period
-    ledger = _ledger_rows(exports.ledger_xlsx(user, q))
-    total = _effectiveness_total(exports.effectiveness_xlsx(user, q))
+    ledger = _ledger_rows(ledger_export(actor=user, filters=q.filters, extension="xlsx").content)
+    total = _effectiveness_total(exports.effectiveness_xlsx(user, q).content)
 
     # then counting the ledger's rows by hand gives the 成效统计表's 合计
     def households(condition):
@@ -77,14 +78,14 @@ def test_effectiveness_totals_equal_the_ledger_counted_by_hand(history, period):
 
 
 def test_the_effectiveness_table_is_a_government_table(history, march):
-    sheet = read_xlsx(exports.effectiveness_xlsx(history.world.users["city"], march, by="county"))
+    sheet = read_xlsx(exports.effectiveness_xlsx(history.world.users["city"], march, by="county").content)
     rows = list(sheet.iter_rows(values_only=True))
     assert rows[0][0] == "支持小微企业融资协调工作机制成效统计表"
     assert "填报单位: 晋城市机制" in rows[1][0] and "统计期间: 2026年3月" in rows[1][0] and "金额单位: 万元" in rows[1][0]
     assert rows[2][:3] == ("序号", "县(区)", "走访摸排") and rows[3][2] == "走访经营主体(户)"
     assert rows[4][1] == "泽州县" and rows[5][1] == "合计"
     assert any(row[0] and str(row[0]).startswith("填表人") for row in rows)
-    by_bank = list(read_xlsx(exports.effectiveness_xlsx(history.world.users["city"], march, by="bank")).iter_rows(values_only=True))
+    by_bank = list(read_xlsx(exports.effectiveness_xlsx(history.world.users["city"], march, by="bank").content).iter_rows(values_only=True))
     names = [row[1] for row in by_bank[4:6]]
     assert set(names) == {"中国银行", "中国建设银行"} and by_bank[6][1] == "合计"
     assert by_bank[6][2] == "—"  # visits are not by bank

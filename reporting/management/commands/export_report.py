@@ -1,7 +1,8 @@
 """python manage.py export_report {effectiveness|ledger|ranking|renewals} --period P --region CODE --out FILE.xlsx
 
-Writes one report for scripts and schedules (as the system: everything in the region).
-Exit status 0 on success, 2 with a Chinese message on bad arguments."""
+Writes one report for scripts and schedules (as the system: everything in the region),
+audited like a download (actor: none, via: the command). Exit status 0 on success, 2 with a
+Chinese message on bad arguments."""
 from __future__ import annotations
 
 import re
@@ -11,6 +12,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from matching import ledger
+from portal import spreadsheets
 from portal.models import Region
 from portal.services import ApplicationError
 
@@ -80,12 +82,16 @@ class Command(BaseCommand):
         except ApplicationError as error:
             raise CommandError(f"参数错误: {error.message}", returncode=2) from None
         user = selectors.SYSTEM
+        name = exports.filename(kind, q, extension)
         if kind == "effectiveness":
-            content = exports.effectiveness_xlsx(user, q, by=by) if extension == "xlsx" else exports.effectiveness_csv(user, q, by=by)
+            file = exports.effectiveness_xlsx(user, q, by=by) if extension == "xlsx" else exports.effectiveness_csv(user, q, by=by)
         elif kind == "ledger":
-            content = exports.ledger_xlsx(user, q) if extension == "xlsx" else exports.ledger_csv(user, q)
+            file = ledger.ledger_export(actor=user, filters=q.filters, extension=extension)
         else:
             table = exports.ranking_table(user, q) if kind == "ranking" else exports.renewals_table(user, q)
-            content = exports.table_xlsx(table, user, q) if extension == "xlsx" else exports.table_csv(table)
-        path.write_bytes(content)
-        self.stdout.write(f"已导出 {path} ({len(content)} 字节)")
+            file = exports.table_xlsx(table, user, q, name=name) if extension == "xlsx" else exports.table_csv(table, q, name=name)
+        path.write_bytes(file.content)
+        filters = {**q.params(), "by": by} if kind == "effectiveness" else q.params()
+        spreadsheets.record(actor=None, kind="ledger" if kind == "ledger" else f"reporting.{kind}", file=file, filters=filters,
+                            via=f"export_report --out {path}")
+        self.stdout.write(f"已导出 {path} ({len(file.content)} 字节)")
