@@ -306,7 +306,7 @@ def _check_region_in_scope(actor, region_code: str) -> None:
         raise ApplicationError("输入有误, 请检查标出的字段", field_errors={"region": [OUT_OF_SCOPE]})
 
 
-def _entity_for_change(actor, entity) -> MarketEntity:
+def _entity_for_change(actor, entity: MarketEntity | int) -> MarketEntity:
     """The entity a write names (an object or its id), resolved and row-locked through the
     tenant restriction for CHANGE: another region's entity is refused like an unknown one."""
     return resolve(MarketEntity, actor, CHANGE, lock=True, pk=getattr(entity, "pk", entity))

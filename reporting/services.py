@@ -16,7 +16,7 @@ from django.utils import timezone
 from portal import spreadsheets
 from portal.models import Membership, Organisation, OrganisationKind, Region, Role
 from portal.services import ApplicationError, audit_record
-from portal.tenancy import scope_for
+from portal.tenancy import CHANGE, resolve, restrict, scope_for
 from products.models import BankBranch
 from reporting.models import PERCENT_METRICS, BankPeriodReport, ReportKind, ScheduledReport, Target, TargetMetric
 
@@ -85,15 +85,12 @@ def _clean_figures(values: dict) -> dict:
 
 
 def reportable_branches(actor):
-    """The branches a bank administrator reports for: his own and those below it."""
+    """The branches a bank administrator reports for: his own and those below it (the
+    branch restriction for CHANGE; platform administrators report for any)."""
     scope = scope_for(actor)
-    if scope is None:
+    if scope is None or not (scope.is_platform_admin or scope.role == Role.BANK_ADMIN):
         return BankBranch.objects.none()
-    if scope.is_platform_admin:
-        return BankBranch.objects.all()
-    if scope.role != Role.BANK_ADMIN:
-        return BankBranch.objects.none()
-    return BankBranch.objects.filter(organisation__path__startswith=scope.organisation_path)
+    return restrict(BankBranch.objects.all(), actor, CHANGE)
 
 
 @transaction.atomic
@@ -104,9 +101,8 @@ def bank_report_submit(*, actor, branch_id: int, period, note: str = "", **figur
     scope = scope_for(actor)
     if scope is None or not (scope.is_platform_admin or scope.role == Role.BANK_ADMIN):
         raise ApplicationError("只有银行管理员可以报送", code="permission_denied")
-    branch = reportable_branches(actor).select_related("organisation", "bank").filter(pk=branch_id).first()
-    if branch is None:
-        raise ApplicationError("只能为本机构或下级机构报送", field_errors={"branch": ["无效的报送机构"]})
+    branch = resolve(reportable_branches(actor).select_related("organisation", "bank"), actor, CHANGE, pk=branch_id,
+                     field="branch", message="只能为本机构或下级机构报送")
     month = parse_month(period)
     if month > timezone.localdate().replace(day=1):
         raise ApplicationError("不能报送未来月份", field_errors={"period": ["不能报送未来月份"]})
