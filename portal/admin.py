@@ -2,13 +2,15 @@
 
 The admin never writes around the services: audit events are read-only for everyone (no add,
 change or delete); a membership is granted through `portal.services.membership_grant`
-(audited) and is read-only afterwards. Market entities are read-only too (entities/admin.py).
+(audited) and is read-only afterwards; organisations are audited and never deleted. Market
+entities are read-only too (entities/admin.py).
 """
 from django import forms
 from django.contrib import admin
+from django.db import transaction
 
 from portal.models import ROLE_ORGANISATION_KINDS, AuditEvent, Industry, Membership, Organisation, Region, Role
-from portal.services import membership_grant
+from portal.services import audit_record, membership_grant
 
 
 @admin.register(Region)
@@ -26,10 +28,29 @@ class IndustryAdmin(admin.ModelAdmin):
 
 @admin.register(Organisation)
 class OrganisationAdmin(admin.ModelAdmin):
+    """A re-parented organisation's descendants follow it (Organisation.save rewrites their
+    paths in the same transaction); every add and change is in the audit log."""
+
     list_display = ["name", "kind", "region", "parent", "is_active"]
     list_filter = ["kind"]
     search_fields = ["name"]
     raw_id_fields = ["parent", "region"]
+    readonly_fields = ["path"]
+
+    def save_model(self, request, obj, form, change):
+        with transaction.atomic():
+            before = {name: _plain(form.initial.get(name)) for name in form.changed_data} if change else None
+            super().save_model(request, obj, form, change)
+            audit_record(actor=request.user, action="organisation.admin_change" if change else "organisation.admin_add",
+                         obj=obj, before=before, after={name: _plain(form.cleaned_data.get(name)) for name in form.changed_data},
+                         organisation=obj, request=request)
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # memberships, branches and records hang on it: deactivate instead (is_active)
+
+
+def _plain(value):
+    return getattr(value, "pk", value) if not isinstance(value, (str, int, bool, type(None))) else value
 
 
 class MembershipGrantForm(forms.ModelForm):
