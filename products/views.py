@@ -175,7 +175,10 @@ MANAGER_ROLES = {Role.BANK_ADMIN}
 
 
 class BankProductListView(RoleRequiredMixin, RestrictedListView):
+    """我行产品: the products the bank's administrators keep (restricted for CHANGE)."""
+
     allowed_roles = MANAGER_ROLES
+    restrict_action = CHANGE
     template_name = "products/bank_products.html"
     context_object_name = "products"
 
