@@ -346,3 +346,22 @@ def test_the_queues_counters_and_steps_come_from_the_table():
     from matching.materials import UPLOAD_STATES
 
     assert DeclarationState.RECOMMENDED in UPLOAD_STATES and DeclarationState.WITHDRAWN not in UPLOAD_STATES
+
+
+def test_no_workflow_module_applies_a_transition_except_through__transition():
+    # given every django-fsm transition of the workflow's models
+    import ast
+    import pathlib
+
+    names = {t.name for model in (Declaration, Recommendation, RecommendationBatch)
+             for t in model._meta.get_field("state").get_all_transitions(model)}
+    offenders = []
+    for path in sorted(pathlib.Path(policy.__file__).parent.glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        # when a module calls one directly (obj.push(), declaration.remove()), bypassing _transition
+        for node in ast.walk(tree):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in names
+                    and not node.args and not node.keywords):
+                offenders.append(f"{path.name}:{node.lineno} .{node.func.attr}()")
+    # then none does: a refused transition is a 409 with the state, never a 500
+    assert offenders == []
