@@ -6,6 +6,11 @@ service of matching.services (or materials / declaration_import / ledger) and re
 result. Services raise portal.services.ApplicationError, which portal.api_support turns
 into {"code", "message", "errors"} with 400 / 403 / 404 / 409. Every list goes through
 restrict() (RestrictedViewSetMixin or a selector that calls it). Amounts are integer 元.
+
+Permissions come from the workflow's policy table (matching/policy.py): an action on another
+tenant's object answers 404 first; an action the caller's role may never perform answers 403
+before its input is read (PolicyGateMixin); the service then checks the state (409) and the
+maker-checker rules (403). Each action's documentation says who may do it in which state.
 """
 from __future__ import annotations
 

@@ -2,7 +2,9 @@
 recommendations (one entity → one intended bank), bank decisions, drawdowns, events.
 
 States and their legal transitions are declared here with django-fsm; every transition is
-called by a service in matching/services.py that locks the row first (select_for_update)."""
+called by a service in matching/services.py that locks the row first (select_for_update),
+through `_transition`. Who may apply which transition in which state, and the maker-checker
+rules, are the policy table of matching/policy.py."""
 from django.conf import settings
 from django.db import models
 from django.db.models import Q

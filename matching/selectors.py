@@ -1,4 +1,6 @@
-"""Reads of the workflow, each already restricted to what the actor may see."""
+"""Reads of the workflow, each already restricted to what the actor may see. The review
+queues are the policy table's (matching/policy.py): the states each role reviews or signs
+off, without what a maker-checker rule keeps from the user (his own filings)."""
 from __future__ import annotations
 
 import datetime as dt

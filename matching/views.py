@@ -1,5 +1,7 @@
 """Pages of the workflow. Thin: parse the form, call one service or selector, render.
-A refused action (ApplicationError) comes back as a Chinese message on the same page."""
+A refused action (ApplicationError) comes back as a Chinese message on the same page.
+Every button a page shows is what the policy table (matching/policy.py) allows the user on
+that object now (`policy.allows`), and the progress steps follow the table's path."""
 from __future__ import annotations
 
 from django.contrib import messages
