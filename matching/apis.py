@@ -6,6 +6,11 @@ service of matching.services (or materials / declaration_import / ledger) and re
 result. Services raise portal.services.ApplicationError, which portal.api_support turns
 into {"code", "message", "errors"} with 400 / 403 / 404 / 409. Every list goes through
 restrict() (RestrictedViewSetMixin or a selector that calls it). Amounts are integer 元.
+
+Permissions come from the workflow's policy table (matching/policy.py): an action on another
+tenant's object answers 404 first; an action the caller's role may never perform answers 403
+before its input is read (PolicyGateMixin); the service then checks the state (409) and the
+maker-checker rules (403). Each action's documentation says who may do it in which state.
 """
 from __future__ import annotations
 
@@ -24,7 +29,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from entities.restrictions import region_range_q
-from matching import ledger, materials, services
+from matching import ledger, materials, policy, services
 from matching.declaration_import import DeclarationImportError, declaration_import_template, declarations_import
 from matching.models import (
     BASIC_CRITERIA,
@@ -42,6 +47,7 @@ from matching.models import (
     Visit,
     WorkflowEvent,
 )
+from matching.policy import Action
 from portal import spreadsheets
 from portal.api import RestrictedViewSetMixin
 from portal.services import ApplicationError
@@ -79,6 +85,27 @@ def _input(serializer_class, request) -> dict:
 
 def _pk(view) -> int:
     return int(view.kwargs[view.lookup_url_kwarg or view.lookup_field])
+
+
+class PolicyGateMixin:
+    """API permissions from the workflow's policy table (matching/policy.py): after the
+    object's visibility check (another tenant's object: 404), an action the caller's role may
+    never perform is refused with 403 before its input is read. `policy_actions` maps a
+    viewset action (or "action:METHOD") to the policy actions any of which lets the role in;
+    the service then checks the state and the per-object rules."""
+
+    policy_actions: dict[str, tuple[Action, ...]] = {}
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        actions = self.policy_actions.get(f"{self.action}:{request.method}") or self.policy_actions.get(self.action)
+        if actions and not any(policy.may(action, request.user) for action in actions):
+            refusal = policy.role_refusal(actions[0]) if len(actions) == 1 else policy.Refusal("您的角色无权执行此操作")
+            raise refusal.error()
+
+
+def _doc(*actions: Action) -> str:
+    return " ".join(f"[{policy.rule(a).label}] {policy.describe(a)}" for a in actions)
 
 
 class BinaryRenderer(renderers.BaseRenderer):
@@ -175,6 +202,8 @@ class DeclarationOutputSerializer(serializers.Serializer):
     last_comment = serializers.CharField()
     batch = serializers.IntegerField(source="batch_id", allow_null=True)
     visit = serializers.IntegerField(source="visit_id", allow_null=True)
+    redirected_from = serializers.IntegerField(source="redirected_from_id", allow_null=True,
+                                               help_text="改推: 不予授信的推荐(线索)编号")
 
 
 class DeclarationDetailOutputSerializer(DeclarationOutputSerializer):
@@ -215,7 +244,8 @@ class DeclarationCreateInputSerializer(DeclarationInputBase):
 
 
 class DeclarationUpdateInputSerializer(DeclarationInputBase):
-    consent = serializers.BooleanField(required=False, allow_null=True, default=None)
+    consent = serializers.BooleanField(required=False, allow_null=True, default=None,
+                                       help_text="true: 同时记录企业同意共享信息; 新增银行时原同意失效")
 
 
 class WithdrawInputSerializer(serializers.Serializer):
@@ -342,8 +372,14 @@ def _declaration_out(request, declaration_id: int, status_code: int = 200) -> Re
     return Response(DeclarationDetailOutputSerializer(declaration, context={"request": request}).data, status=status_code)
 
 
-class DeclarationViewSet(RestrictedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """申报: list and read what you may see; create, edit, submit, withdraw, review."""
+class DeclarationViewSet(PolicyGateMixin, RestrictedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """申报: list and read what you may see; create, edit, record consent, submit, withdraw, review."""
+
+    policy_actions = {
+        "create": (Action.FILE,), "update": (Action.EDIT,), "consent": (Action.CONSENT,), "submit": (Action.SUBMIT,),
+        "withdraw": (Action.WITHDRAW,), "review": policy.REVIEWS, "bulk_review": policy.REVIEWS,
+        "materials:POST": (Action.MATERIALS_UPLOAD,),
+    }
 
     queryset = (
         Declaration.objects.select_related("entity", "region", "source_bank")
@@ -361,7 +397,8 @@ class DeclarationViewSet(RestrictedViewSetMixin, mixins.ListModelMixin, mixins.R
         qs = super().get_queryset()
         return qs.prefetch_related("review_steps__actor") if self.action == "retrieve" else qs
 
-    @extend_schema(request=DeclarationCreateInputSerializer, responses=_responses(DeclarationDetailOutputSerializer, 201))
+    @extend_schema(request=DeclarationCreateInputSerializer, responses=_responses(DeclarationDetailOutputSerializer, 201),
+                   description=_doc(Action.FILE))
     def create(self, request):
         data = _input(DeclarationCreateInputSerializer, request)
         declaration = services.declaration_create(
@@ -371,7 +408,8 @@ class DeclarationViewSet(RestrictedViewSetMixin, mixins.ListModelMixin, mixins.R
         )
         return _declaration_out(request, declaration.pk, status.HTTP_201_CREATED)
 
-    @extend_schema(request=DeclarationUpdateInputSerializer, responses=_responses(DeclarationDetailOutputSerializer))
+    @extend_schema(request=DeclarationUpdateInputSerializer, responses=_responses(DeclarationDetailOutputSerializer),
+                   description=_doc(Action.EDIT))
     def update(self, request, pk=None):
         data = _input(DeclarationUpdateInputSerializer, request)
         declaration = services.declaration_update(
@@ -380,20 +418,30 @@ class DeclarationViewSet(RestrictedViewSetMixin, mixins.ListModelMixin, mixins.R
         )
         return _declaration_out(request, declaration.pk)
 
-    @extend_schema(request=None, responses=_responses(DeclarationDetailOutputSerializer))
+    @extend_schema(request=None, responses=_responses(DeclarationDetailOutputSerializer), description=_doc(Action.CONSENT))
+    @action(detail=True, methods=["post"])
+    def consent(self, request, pk=None):
+        """The enterprise agrees to share its data with the intended banks (or task-force staff
+        record its written consent on a declaration filed on its behalf)."""
+        declaration = services.declaration_consent_record(actor=request.user, declaration_id=_pk(self))
+        return _declaration_out(request, declaration.pk)
+
+    @extend_schema(request=None, responses=_responses(DeclarationDetailOutputSerializer), description=_doc(Action.SUBMIT))
     @action(detail=True, methods=["post"])
     def submit(self, request, pk=None):
         declaration = services.declaration_submit(actor=request.user, declaration_id=_pk(self))
         return _declaration_out(request, declaration.pk)
 
-    @extend_schema(request=WithdrawInputSerializer, responses=_responses(DeclarationDetailOutputSerializer))
+    @extend_schema(request=WithdrawInputSerializer, responses=_responses(DeclarationDetailOutputSerializer),
+                   description=_doc(Action.WITHDRAW))
     @action(detail=True, methods=["post"])
     def withdraw(self, request, pk=None):
         data = _input(WithdrawInputSerializer, request)
         declaration = services.declaration_withdraw(actor=request.user, declaration_id=_pk(self), reason=data["reason"])
         return _declaration_out(request, declaration.pk)
 
-    @extend_schema(request=ReviewInputSerializer, responses=_responses(DeclarationDetailOutputSerializer))
+    @extend_schema(request=ReviewInputSerializer, responses=_responses(DeclarationDetailOutputSerializer),
+                   description=_doc(*policy.REVIEWS) + " 填报人(创建、修改、代为同意、提交或上传材料者)不能做初审。")
     @action(detail=True, methods=["post"])
     def review(self, request, pk=None):
         """初审 / 银行审核 / 组长审核, whichever stage the declaration is at: approve, return (to fix) or reject."""
@@ -566,8 +614,10 @@ def _batch_queryset(qs):
     )
 
 
-class BatchViewSet(RestrictedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class BatchViewSet(PolicyGateMixin, RestrictedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """推荐清单批次: sign off reviewed declarations into a batch, push it (once)."""
+
+    policy_actions = {"signoff": (Action.SIGNOFF,), "push": (Action.PUSH,)}
 
     queryset = RecommendationBatch.objects.order_by("-created_at", "-id")
     serializer_class = BatchOutputSerializer
@@ -580,7 +630,7 @@ class BatchViewSet(RestrictedViewSetMixin, mixins.ListModelMixin, mixins.Retriev
     def get_serializer_class(self):
         return BatchDetailOutputSerializer if self.action == "retrieve" else BatchOutputSerializer
 
-    @extend_schema(request=SignoffInputSerializer, responses=_responses(BatchDetailOutputSerializer, 201))
+    @extend_schema(request=SignoffInputSerializer, responses=_responses(BatchDetailOutputSerializer, 201), description=_doc(Action.SIGNOFF))
     @action(detail=False, methods=["post"])
     def signoff(self, request):
         """召集人签字确认: lead-approved declarations become a new batch of the 推荐清单."""
@@ -590,7 +640,7 @@ class BatchViewSet(RestrictedViewSetMixin, mixins.ListModelMixin, mixins.Retriev
         )
         return _batch_out(request, batch.pk, status.HTTP_201_CREATED)
 
-    @extend_schema(request=None, responses=_responses(BatchDetailOutputSerializer))
+    @extend_schema(request=None, responses=_responses(BatchDetailOutputSerializer), description=_doc(Action.PUSH))
     @action(detail=True, methods=["post"])
     def push(self, request, pk=None):
         """Push the batch to the intended banks' serving branches. Pushing twice pushes once (409)."""
@@ -658,6 +708,12 @@ class LeadOutputSerializer(serializers.Serializer):
     removed_reason = serializers.CharField()
     satisfaction = serializers.IntegerField(allow_null=True)
     satisfaction_comment = serializers.CharField()
+    override_reason = serializers.CharField(help_text="超限审批理由(授信超出产品或需求限额时, 由银行管理员填写)")
+    override_exceeded = serializers.ListField(child=serializers.CharField(), help_text="超出的限额")
+    override_by = serializers.SerializerMethodField()
+
+    def get_override_by(self, obj) -> str | None:
+        return _user_name(obj.override_by)
 
     def get_product(self, obj) -> str | None:
         version = obj.product_version
@@ -712,6 +768,10 @@ class ApproveInputSerializer(serializers.Serializer):
     guarantee = serializers.ChoiceField(choices=Guarantee.choices)
     is_credit_loan = serializers.BooleanField()
     is_first_loan = serializers.BooleanField()
+    override_reason = serializers.CharField(
+        allow_blank=True, default="", max_length=1000,
+        help_text="超限审批理由: 授信金额超过产品最高额度或融资需求、利率或期限超出产品范围时必填, 仅银行管理员可超限审批",
+    )
 
 
 class DeclineInputSerializer(serializers.Serializer):
@@ -779,7 +839,7 @@ class LeadFilter(django_filters.FilterSet):
 
 def _lead_queryset(qs):
     return qs.select_related(
-        "entity", "region", "bank", "branch", "assigned_to", "declaration", "decline_reason", "product_version__product",
+        "entity", "region", "bank", "branch", "assigned_to", "declaration", "decline_reason", "product_version__product", "override_by",
     )
 
 
@@ -792,9 +852,16 @@ def _lead_out(request, recommendation_id: int, status_code: int = 200) -> Respon
     return Response(LeadDetailOutputSerializer(lead).data, status=status_code)
 
 
-class LeadViewSet(RestrictedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class LeadViewSet(PolicyGateMixin, RestrictedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """线索 (recommendations): a branch's inbox and the work on each lead, for the bank's own
     systems as well as the pages. Account managers see and work only the leads assigned to them."""
+
+    policy_actions = {
+        "assign": (Action.ASSIGN,), "contact": (Action.CONTACT,), "materials_complete": (Action.MATERIALS_COMPLETE,),
+        "approve": (Action.APPROVE,), "decline": (Action.DECLINE,), "disburse": (Action.DRAWDOWN,),
+        "not_drawn": (Action.NOT_DRAWN,), "remove": (Action.REMOVE,), "redirect": (Action.REDIRECT,),
+        "coaching": (Action.COACH,), "rate": (Action.RATE,),
+    }
 
     queryset = Recommendation.objects.order_by("-pushed_at", "-id")
     serializer_class = LeadOutputSerializer
@@ -833,7 +900,8 @@ class LeadViewSet(RestrictedViewSetMixin, mixins.ListModelMixin, mixins.Retrieve
         services.recommendation_materials_complete(actor=request.user, recommendation_id=_pk(self))
         return _lead_out(request, _pk(self))
 
-    @extend_schema(request=ApproveInputSerializer, responses=_responses(LeadDetailOutputSerializer))
+    @extend_schema(request=ApproveInputSerializer, responses=_responses(LeadDetailOutputSerializer),
+                   description=_doc(Action.APPROVE) + " 超出限额: " + _doc(Action.APPROVE_OVERRIDE))
     @action(detail=True, methods=["post"])
     def approve(self, request, pk=None):
         data = _input(ApproveInputSerializer, request)
@@ -871,13 +939,15 @@ class LeadViewSet(RestrictedViewSetMixin, mixins.ListModelMixin, mixins.Retrieve
         services.recommendation_remove(actor=request.user, recommendation_id=_pk(self), reason=data["reason"])
         return _lead_out(request, _pk(self))
 
-    @extend_schema(request=RedirectInputSerializer, responses=_responses(LeadDetailOutputSerializer, 201))
+    @extend_schema(request=RedirectInputSerializer, responses=_responses(DeclarationDetailOutputSerializer, 201),
+                   description=_doc(Action.REDIRECT) + " 生成一份改推申报草稿(不直接推送): 须企业同意向新银行共享信息并提交,"
+                   " 经专班三级审核和召集人签字确认后推送; 同一企业同时对接的银行不超过 2 家。")
     @action(detail=True, methods=["post"])
     def redirect(self, request, pk=None):
-        """After a decline, re-recommend the entity to another bank: answers the new lead."""
+        """After a decline, propose another bank: answers the new draft declaration (改推)."""
         data = _input(RedirectInputSerializer, request)
-        lead = services.recommendation_redirect(actor=request.user, recommendation_id=_pk(self), bank_code=data["bank_code"], comment=data["comment"])
-        return _lead_out(request, lead.pk, status.HTTP_201_CREATED)
+        draft = services.recommendation_redirect(actor=request.user, recommendation_id=_pk(self), bank_code=data["bank_code"], comment=data["comment"])
+        return _declaration_out(request, draft.pk, status.HTTP_201_CREATED)
 
     @extend_schema(request=NoteInputSerializer, responses=_responses(CoachingOutputSerializer, 201))
     @action(detail=True, methods=["post"])
@@ -1066,6 +1136,7 @@ class LedgerRowSerializer(serializers.Serializer):
     guarantee_display = serializers.CharField()
     is_credit_loan = serializers.BooleanField(allow_null=True)
     is_first_loan = serializers.BooleanField(allow_null=True)
+    approval_override = serializers.CharField(help_text="超限审批: 理由、超出的限额和审批人(限额内授信为空)")
     disbursed_total = serializers.IntegerField(help_text="累计放款(元)")
     disbursement_count = serializers.IntegerField()
     first_disbursed_on = serializers.DateField(allow_null=True)

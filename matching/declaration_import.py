@@ -33,7 +33,7 @@ from django.utils import timezone
 from stdnum.cn import uscc as stdnum_uscc
 
 from entities.models import MarketEntity
-from matching import services
+from matching import policy, services
 from matching.models import BASIC_CRITERIA, OPEN_DECLARATION_STATES, Declaration, DeclarationSource
 from portal.models import Role
 from portal.services import ApplicationError, audit_record
@@ -55,7 +55,8 @@ HEADERS = (USCC, AMOUNT, TERM, PURPOSE, BANK1, BANK2, CRITERIA, CONSENT, VISIT_D
 REQUIRED_HEADERS = (USCC, AMOUNT, TERM, PURPOSE, BANK1, CRITERIA, CONSENT)
 MAX_ROWS = 5000
 MAX_AMOUNT_WAN = Decimal("10000")  # 1 亿元, the services' ceiling
-IMPORT_ROLES = {Role.TASK_FORCE_STAFF, Role.TASK_FORCE_LEAD}
+# who files on entities' behalf: the policy table's FILE rule, without the enterprise itself
+IMPORT_ROLES = policy.roles(policy.Action.FILE) - {Role.ENTERPRISE_USER}
 # the restriction a row's entity is looked up through: the one matching.services uses to find
 # the entity it declares for (_entity_for_declaring)
 DECLARE_ACTION = VIEW
@@ -388,7 +389,7 @@ def _create(actor, row: _Row, entity: MarketEntity) -> Declaration:
 
 
 def declarations_import(*, actor, content: bytes, file_name: str = "", today: dt.date | None = None) -> dict:
-    """Import a 批量申报 file for `actor` (task-force staff or lead). Raises
+    """Import a 批量申报 file for `actor` (task-force staff). Raises
     DeclarationImportError when the file cannot be read; ApplicationError(permission_denied)
     for a role that may not declare on entities' behalf."""
     scope = scope_for(actor)

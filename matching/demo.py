@@ -65,14 +65,17 @@ def _entity(n: int, name: str, revenue: int, established: dt.date, insured: int,
 @transaction.atomic
 def load() -> dict:
     User = get_user_model()
-    users = {u.username: u for u in User.objects.filter(username__in=["staff", "reviewer", "lead", "convener", "bankadmin", "manager", "enterprise"])}
-    if len(users) < 7 or Declaration.objects.filter(entity__uscc__startswith="92140525MA0DEMD").exists():
+    names = ["staff", "staff2", "reviewer", "lead", "convener", "bankadmin", "manager", "enterprise"]
+    users = {u.username: u for u in User.objects.filter(username__in=names)}
+    if len(users) < len(names) or Declaration.objects.filter(entity__uscc__startswith="92140525MA0DEMD").exists():
         return {"skipped": True}
     enterprise_org = Organisation.objects.get(code="demo-enterprise")
     own = MarketEntity.objects.filter(organisation=enterprise_org).first() or _entity(
         0, "泽州县金辉小吃店", 900_000, dt.date(2020, 5, 1), 2, True, organisation=enterprise_org)
     entities = [_entity(i, *row) for i, row in enumerate(DEMO_ENTITIES, start=1)]
     staff, reviewer, lead, convener = users["staff"], users["reviewer"], users["lead"], users["convener"]
+    # 周干事 files on the entities' behalf; 郑干事 does the 初审 (filer ≠ first reviewer)
+    first_reviewer = users["staff2"]
     bankadmin, manager = users["bankadmin"], users["manager"]
 
     def declare(entity, banks, amount, by=staff):
@@ -80,7 +83,7 @@ def load() -> dict:
                                     bank_codes=banks, basic_criteria=CRITERIA, consent=True, submit=True)
 
     def review_to(declaration, stage):
-        for actor in (staff, reviewer, lead)[:stage]:
+        for actor in (first_reviewer, reviewer, lead)[:stage]:
             s.declaration_review(actor=actor, declaration_id=declaration.pk, decision="approve", comment="符合条件")
 
     # the demo enterprise's own declaration: recommended to 中国银行 and 建设银行
@@ -112,8 +115,12 @@ def load() -> dict:
     for name, amount in ((e[3], 300_000), (e[6], 500_000)):
         s.recommendation_contact(actor=manager, recommendation_id=recs[name].pk)
         s.recommendation_materials_complete(actor=manager, recommendation_id=recs[name].pk)
-        s.recommendation_approve(actor=manager, recommendation_id=recs[name].pk, credit_amount=amount, rate_percent=Decimal("3.85"),
-                                 term_months=24, guarantee="surety", is_credit_loan=False, is_first_loan=False)
+    # within the product's limits the manager approves; a longer term needs the administrator's override
+    s.recommendation_approve(actor=manager, recommendation_id=recs[e[3]].pk, credit_amount=300_000, rate_percent=Decimal("3.85"),
+                             term_months=12, guarantee="surety", is_credit_loan=False, is_first_loan=False)
+    s.recommendation_approve(actor=bankadmin, recommendation_id=recs[e[6]].pk, credit_amount=500_000, rate_percent=Decimal("3.85"),
+                             term_months=24, guarantee="surety", is_credit_loan=False, is_first_loan=False,
+                             override_reason="企业经营回款周期较长, 按信发改财金〔2024〕329号延长流动资金贷款期限至 2 年")
     s.recommendation_not_drawn(actor=manager, recommendation_id=recs[e[6]].pk, note="企业资金已到位, 暂不提款")
     s.recommendation_decline(actor=manager, recommendation_id=recs[e[4]].pk, reason_code="operating_too_short", note="主营业务变更未满 2 年")
     s.recommendation_remove(actor=convener, recommendation_id=recs[e[5]].pk, reason="核实发现提供虚假经营流水")
@@ -124,7 +131,7 @@ def load() -> dict:
     for d, stage in zip(waiting, (0, 1, 2, 3)):
         review_to(d, stage)
     rejected = declare(entities[11], ["jshb"], 100_000)
-    s.declaration_review(actor=staff, declaration_id=rejected.pk, decision="reject", comment="成立未满 1 年, 不符合申报条件")
+    s.declaration_review(actor=first_reviewer, declaration_id=rejected.pk, decision="reject", comment="成立未满 1 年, 不符合申报条件")
     s.declaration_create(actor=staff, entity_id=entities[12].pk, amount=100_000, term_months=12, purpose="进货",
                          bank_codes=["boc"], basic_criteria={}, consent=False)
     s.visit_record(actor=staff, entity_id=entities[12].pk, visited_on=today, people="周干事", findings="有融资需求, 待补充材料", need_found=True)

@@ -66,6 +66,9 @@ class ApproveForm(forms.Form):
     guarantee = forms.ChoiceField(label="担保方式", choices=Guarantee.choices)
     is_credit_loan = forms.BooleanField(label="信用贷款", required=False)
     is_first_loan = forms.BooleanField(label="首贷", required=False)
+    # only a bank administrator may approve beyond the product's or the need's limits, with a reason
+    override_reason = forms.CharField(label="超限审批理由", required=False, max_length=1000,
+                                      widget=forms.Textarea(attrs={"rows": 2}))
 
 
 class DeclineForm(forms.Form):

@@ -198,7 +198,7 @@ def ledger_queryset(user, filters: Mapping | LedgerFilters | None = None, *, act
     if f.date_to:
         qs = qs.filter(pushed_at__lt=_local_midnight(f.date_to + dt.timedelta(days=1)))
     return (
-        qs.select_related("entity", "region", "bank", "branch", "assigned_to", "decline_reason", "declaration", "batch")
+        qs.select_related("entity", "region", "bank", "branch", "assigned_to", "decline_reason", "declaration", "batch", "override_by")
         .prefetch_related(Prefetch("disbursements", queryset=Disbursement.objects.order_by("disbursed_on", "id")), "clocks")
         .order_by("pushed_at", "id")
     )
@@ -254,6 +254,7 @@ def ledger_row(rec: Recommendation) -> dict:
         "guarantee_display": rec.get_guarantee_display() if rec.guarantee else "",
         "is_credit_loan": rec.is_credit_loan,
         "is_first_loan": rec.is_first_loan,
+        "approval_override": approval_override_text(rec),
         "disbursed_total": rec.disbursed_total,
         "disbursement_count": len(disbursements),
         "first_disbursed_on": disbursements[0].disbursed_on.isoformat() if disbursements else None,
@@ -266,6 +267,17 @@ def ledger_row(rec: Recommendation) -> dict:
         "satisfaction": rec.satisfaction,
         **overdue_flags(rec),
     }
+
+
+def approval_override_text(rec: Recommendation) -> str:
+    """An approval beyond the limits, approved by a bank administrator: his reason, what it
+    exceeded and who approved it (empty for an approval within the limits)."""
+    if not rec.override_reason:
+        return ""
+    by = rec.override_by
+    name = (by.get_full_name() or by.username) if by is not None else ""
+    exceeded = "; ".join(rec.override_exceeded or [])
+    return f"{rec.override_reason}(超出: {exceeded}; 审批人: {name})" if exceeded else f"{rec.override_reason}(审批人: {name})"
 
 
 def ledger_rows_iter(user, filters: Mapping | LedgerFilters | None = None, *, action: str = VIEW) -> Iterator[dict]:
@@ -357,6 +369,7 @@ COLUMNS: list[tuple[str, str, str]] = [
     ("担保方式", "guarantee_display", "text"),
     ("信用贷款", "is_credit_loan", "bool"),
     ("首贷", "is_first_loan", "bool"),
+    ("超限审批", "approval_override", "text"),
     ("累计放款(万元)", "disbursed_total", "wan"),
     ("放款笔数", "disbursement_count", "int"),
     ("首笔放款日期", "first_disbursed_on", "date"),

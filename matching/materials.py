@@ -19,9 +19,10 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from matching.models import Declaration, DeclarationMaterial, DeclarationState, WorkflowEvent
+from matching import policy
+from matching.models import Declaration, DeclarationMaterial, WorkflowEvent
 from portal.services import ApplicationError, audit_record
-from portal.tenancy import CHANGE, VIEW, restrict
+from portal.tenancy import VIEW, restrict
 
 MAX_MATERIAL_BYTES = 10 * 1024 * 1024
 MAX_MATERIALS_PER_DECLARATION = 30
@@ -32,16 +33,10 @@ ALLOWED_TYPES = {
     "image/png": (".png",),
 }
 EXTENSION_OF = {"application/pdf": ".pdf", "image/jpeg": ".jpg", "image/png": ".png"}
-# materials may be added while the declaration is being prepared or reviewed, and after it
-# was recommended (a bank may ask for more); not once it is closed
-UPLOAD_STATES = {
-    DeclarationState.DRAFT,
-    DeclarationState.SUBMITTED,
-    DeclarationState.PRELIMINARY_APPROVED,
-    DeclarationState.BANK_REVIEWED,
-    DeclarationState.LEAD_APPROVED,
-    DeclarationState.RECOMMENDED,
-}
+# who may add materials, and in which states (while the declaration is being prepared or
+# reviewed, and after it was recommended: a bank may ask for more), is the policy table's
+# MATERIALS_UPLOAD rule
+UPLOAD_STATES = set(policy.states(policy.Action.MATERIALS_UPLOAD))
 _FIELD = "file"
 
 
@@ -104,18 +99,9 @@ def material_upload(*, actor, declaration_id: int, uploaded_file) -> Declaration
     material = None
     try:
         with transaction.atomic():
-            declaration = (
-                restrict(Declaration.objects.all(), actor, CHANGE)
-                .select_for_update(of=("self",))
-                .filter(pk=declaration_id)
-                .first()
+            declaration = policy.acting_on(
+                policy.Action.MATERIALS_UPLOAD, actor, declaration_id, message="申报不存在或您无权上传材料",
             )
-            if declaration is None:
-                raise ApplicationError("申报不存在或您无权上传材料", code="not_found")
-            if declaration.state not in UPLOAD_STATES:
-                raise ApplicationError(
-                    f"该申报已结束, 不能再上传材料(当前状态: {declaration.get_state_display()})", code="conflict"
-                )
             if declaration.materials.count() >= MAX_MATERIALS_PER_DECLARATION:
                 raise ApplicationError(f"每个申报最多上传 {MAX_MATERIALS_PER_DECLARATION} 个材料文件", code="conflict")
             material = DeclarationMaterial(

@@ -2,7 +2,9 @@
 recommendations (one entity → one intended bank), bank decisions, drawdowns, events.
 
 States and their legal transitions are declared here with django-fsm; every transition is
-called by a service in matching/services.py that locks the row first (select_for_update)."""
+called by a service in matching/services.py that locks the row first (select_for_update),
+through `_transition`. Who may apply which transition in which state, and the maker-checker
+rules, are the policy table of matching/policy.py."""
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -38,6 +40,7 @@ class DeclarationSource(models.TextChoices):
     STAFF = "staff", "专班代为申报"
     BULK_IMPORT = "bulk_import", "专班批量申报"
     BANK = "bank", "银行推荐"
+    REDIRECT = "redirect", "不予授信后改推"
 
 
 class DeclarationState(models.TextChoices):
@@ -96,6 +99,10 @@ class Declaration(models.Model):
     updated_at = models.DateTimeField("更新时间", auto_now=True)
     last_comment = models.TextField("最近意见", blank=True, default="")
     batch = models.ForeignKey("RecommendationBatch", null=True, blank=True, on_delete=models.SET_NULL, related_name="declarations")
+    # a re-recommendation (改推) after a bank's decline: the declined recommendation it follows
+    redirected_from = models.ForeignKey(
+        "Recommendation", verbose_name="改推自", null=True, blank=True, on_delete=models.PROTECT, related_name="redirects"
+    )
 
     class Meta:
         verbose_name = verbose_name_plural = "申报"
@@ -334,6 +341,13 @@ class Recommendation(models.Model):
     removed_reason = models.TextField("移出原因", blank=True, default="")
     satisfaction = models.PositiveSmallIntegerField("服务评价", null=True, blank=True)
     satisfaction_comment = models.TextField("评价内容", blank=True, default="")
+    # an approval outside the limits (product cap, declared need, product rate or term range),
+    # approved by a bank administrator with a reason (matching.policy APPROVE_OVERRIDE)
+    override_reason = models.TextField("超限审批理由", blank=True, default="")
+    override_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="超限审批人", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    override_exceeded = models.JSONField("超出的限额", default=list, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -529,6 +543,10 @@ class DeadlineScan(models.Model):
 
 EVENT_LABELS = {
     "declaration.created": "创建申报",
+    "declaration.updated": "修改申报",
+    "declaration.consent_recorded": "记录企业同意共享信息",
+    "declaration.material_uploaded": "上传申报材料",
+    "declaration.redirect_proposed": "不予授信后提议改推其他银行(待企业同意并重新审核)",
     "declaration.submitted": "提交申报",
     "declaration.bank_recommended": "银行推荐企业",
     "declaration.withdrawn": "企业撤回申报",
@@ -552,7 +570,7 @@ EVENT_LABELS = {
     "recommendation.disbursed": "放款",
     "recommendation.not_drawn": "企业未提款",
     "recommendation.removed": "移出推荐清单",
-    "recommendation.redirected": "改推其他银行",
+    "recommendation.redirected": "提议改推其他银行",
     "recommendation.coached": "专班辅导",
     "recommendation.rated": "企业评价服务",
     "clock.reminder": "时限到期提醒",

@@ -1,4 +1,6 @@
-"""Reads of the workflow, each already restricted to what the actor may see."""
+"""Reads of the workflow, each already restricted to what the actor may see. The review
+queues are the policy table's (matching/policy.py): the states each role reviews or signs
+off, without what a maker-checker rule keeps from the user (his own filings)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -17,15 +19,13 @@ from matching.models import (
     Visit,
     WorkflowEvent,
 )
+from matching import policy
+from portal.models import Role
 from portal.tenancy import restrict
 
-# the declaration states each reviewing role works on
-QUEUE_STATES = {
-    "task_force_staff": [DeclarationState.SUBMITTED],
-    "task_force_bank_reviewer": [DeclarationState.PRELIMINARY_APPROVED],
-    "task_force_lead": [DeclarationState.BANK_REVIEWED],
-    "convener": [DeclarationState.LEAD_APPROVED],
-}
+# the declaration states each reviewing role works on: the policy table's review levels and
+# sign-off (matching/policy.py QUEUES)
+QUEUE_STATES = {role: policy.queue_states(role) for role in Role.values if policy.queue_states(role)}
 
 INBOX_TABS = {
     "pushed": ("待对接", [RecommendationState.PUSHED]),
@@ -88,13 +88,15 @@ def declaration_warnings(declaration: Declaration) -> list[str]:
 
 
 def review_queue(*, user, role: str, q: str | None = None) -> QuerySet[Declaration]:
-    return declaration_list(user=user, state=QUEUE_STATES.get(role, []), q=q)
+    """What waits for the user: the states his role reviews or signs off (the policy table),
+    without the declarations a maker-checker rule keeps from him (his own filings)."""
+    return declaration_list(user=user, state=QUEUE_STATES.get(role, []), q=q).filter(policy.queue_q(user))
 
 
 def review_counts(*, user) -> dict[str, int]:
     counts = dict(
         restrict(Declaration.objects.all(), user)
-        .filter(state__in=[s for states in QUEUE_STATES.values() for s in states])
+        .filter(state__in=[state for state, _ in policy.queue_counts_labels()])
         .values_list("state")
         .annotate(n=Count("id"))
     )

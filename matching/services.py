@@ -1,8 +1,26 @@
-"""Every write of the 申报 → 推荐 workflow. Each service is keyword-only and atomic: it locks
-its row (select_for_update) through the tenant restriction, checks the role and the current
-state, applies the django-fsm transition, records a WorkflowEvent and an audit event, and
-creates notifications whose emails go out after commit. Two users acting on one record:
-the second waits for the lock, then finds the state changed and gets a clear message."""
+"""Every write of the 申报 → 推荐 workflow.
+
+The lifecycle (workflow.md): a declaration is filed (by the enterprise, or by task-force
+staff on its behalf) as a draft, gets the enterprise's consent to share its data with the
+intended banks, is submitted, passes 专班初审 → 专班银行审核 → 专班组长审核 (each may return
+it to the draft with reasons, or reject it), is signed off by the convener into a batch of
+the 推荐清单 and pushed: one recommendation per intended bank. The bank contacts, collects
+materials, approves (within the product's and the need's limits, or by a bank
+administrator's override with a reason) or declines, records drawdowns; the task force
+coaches after a decline and may propose a re-recommendation (改推) to another bank, which is
+a new draft that needs the enterprise's consent, the three reviews and the sign-off again,
+never leaving the entity with more than two banks at a time.
+
+Who may do which action in which state, and the maker-checker rules (the filer never does
+the 初审; a reviewer never edits what he reviews), are the policy table of matching/policy.py:
+each service resolves its object and calls `policy.acting_on(...)` / `policy.require(...)`
+before anything else, and applies the table's django-fsm transition through `_transition`
+(a refused transition is a 409, never a 500).
+
+Each service is keyword-only and atomic: it locks its row (select_for_update) through the
+tenant restriction, records a WorkflowEvent and an audit event, and creates notifications
+whose emails go out after commit. Two users acting on one record: the second waits for the
+lock, then finds the state changed and gets a clear message."""
 from __future__ import annotations
 
 import datetime as dt
@@ -17,10 +35,12 @@ from django_fsm import TransitionNotAllowed
 from guardian.shortcuts import assign_perm, remove_perm
 
 from entities.models import MarketEntity
-from matching import notifications
+from matching import notifications, policy
+from matching.policy import Action
 from matching.models import (
     BASIC_CRITERIA,
     OPEN_DECLARATION_STATES,
+    OPEN_RECOMMENDATION_STATES,
     Coaching,
     ContactChannel,
     Declaration,
@@ -41,25 +61,15 @@ from matching.models import (
 )
 from portal.models import Membership, Organisation, OrganisationKind, Role
 from portal.services import ApplicationError, audit_record
-from portal.tenancy import CHANGE, VIEW, resolve, restrict, scope_for
+from portal.tenancy import CHANGE, VIEW, resolve, resolve_many, restrict, scope_for
 from products.models import Bank, ProductStatus
 from products.selectors import branch_for
 
 MAX_INTENDED_BANKS = 2
-WORK_PERMISSION = "matching.work_recommendation"
-
-# who reviews at each stage, and the transition that approves it
-REVIEW_STAGES = {
-    DeclarationState.SUBMITTED: (ReviewStage.PRELIMINARY_REVIEW, Role.TASK_FORCE_STAFF, "preliminary_approve"),
-    DeclarationState.PRELIMINARY_APPROVED: (ReviewStage.BANK_REVIEW, Role.TASK_FORCE_BANK_REVIEWER, "bank_review_approve"),
-    DeclarationState.BANK_REVIEWED: (ReviewStage.LEAD_REVIEW, Role.TASK_FORCE_LEAD, "lead_approve"),
-}
-NEXT_REVIEWER = {
-    DeclarationState.SUBMITTED: Role.TASK_FORCE_STAFF,
-    DeclarationState.PRELIMINARY_APPROVED: Role.TASK_FORCE_BANK_REVIEWER,
-    DeclarationState.BANK_REVIEWED: Role.TASK_FORCE_LEAD,
-    DeclarationState.LEAD_APPROVED: Role.CONVENER,
-}
+WORK_PERMISSION = policy.WORK_PERMISSION
+# the largest value each approval column can hold (PostgreSQL bigint, numeric(6, 3))
+BIGINT_MAX = 2**63 - 1
+RATE_MAX_DECIMALS = 3
 
 
 # --- helpers -------------------------------------------------------------------------------
@@ -153,10 +163,46 @@ def _criteria(criteria: dict | None, actor) -> dict:
 
 
 def _entity_for_declaring(actor, entity_id: int) -> MarketEntity:
-    entity = restrict(MarketEntity.objects.all(), actor, VIEW).filter(pk=entity_id).first()
-    if entity is None:
-        raise ApplicationError("经营主体不存在或不在您的辖区", code="not_found")
-    return entity
+    return resolve(MarketEntity, actor, VIEW, pk=entity_id, message="经营主体不存在或不在您的辖区", field="entity_id")
+
+
+def _apply(obj, action: Action) -> None:
+    """Apply the django-fsm transition the policy table names for the action."""
+    rule = policy.rule(action)
+    _transition(obj, rule.transition, rule.conflict if isinstance(rule.conflict, str) else "当前状态不允许该操作")
+
+
+def _set_banks(declaration: Declaration, banks: list[Bank]) -> None:
+    declaration.intended_banks.all().delete()
+    DeclarationBank.objects.bulk_create(
+        [DeclarationBank(declaration=declaration, bank=bank, position=i) for i, bank in enumerate(banks, start=1)]
+    )
+
+
+def _redirect_bank_problems(declaration: Declaration, banks: list[Bank]) -> list[str]:
+    """A re-recommendation (改推) goes to banks other than the declined declaration's, and never
+    leaves the entity with more than MAX_INTENDED_BANKS banks working it at a time."""
+    if declaration.redirected_from_id is None:
+        return []
+    original = declaration.redirected_from.declaration
+    problems = []
+    already = {r.bank_id: r.bank for r in original.recommendations.select_related("bank")}
+    for bank in banks:
+        if bank.pk in already:
+            problems.append(f"该企业已推荐给{bank.name}, 改推须选择其他银行")
+    working = {
+        r.bank_id: r.bank.name
+        for r in Recommendation.objects.filter(entity_id=declaration.entity_id, state__in=OPEN_RECOMMENDATION_STATES)
+        .select_related("bank")
+    }
+    total = set(working) | {bank.pk for bank in banks}
+    if len(total) > MAX_INTENDED_BANKS:
+        names = "、".join(working.values())
+        room = max(MAX_INTENDED_BANKS - len(working), 0)
+        problems.append(
+            f"同一企业同时对接的银行不超过 {MAX_INTENDED_BANKS} 家: 该企业仍在与{names}对接, 改推最多还能选择 {room} 家"
+        )
+    return problems
 
 
 # --- visits and declarations -------------------------------------------------------------
@@ -182,9 +228,12 @@ def declaration_create(
     basic_criteria: dict | None = None, consent: bool = False, submit: bool = False, visit_id: int | None = None,
     source: str | None = None,
 ) -> Declaration:
+    """申报 (policy FILE): the enterprise for itself, or task-force staff on its behalf. With
+    `consent` the consent is recorded (CONSENT), with `submit` it is submitted (SUBMIT)."""
     scope = scope_for(actor)
-    _require_role(actor, {Role.ENTERPRISE_USER, Role.TASK_FORCE_STAFF, Role.TASK_FORCE_LEAD}, "申报融资需求")
+    policy.require_role(Action.FILE, actor)
     entity = _entity_for_declaring(actor, entity_id)
+    visit = resolve(Visit, actor, VIEW, pk=visit_id, field="visit_id") if visit_id is not None else None
     MarketEntity.objects.select_for_update().filter(pk=entity.pk).first()  # serialise declarations of one entity
     need = _validate_need(amount, term_months, purpose)
     banks = _banks_from_codes(bank_codes)
@@ -194,20 +243,20 @@ def declaration_create(
         source = DeclarationSource.ENTERPRISE if scope.is_enterprise else DeclarationSource.STAFF
     declaration = Declaration(
         entity=entity, task_force=task_force_for(entity), region_id=entity.region_id, source=source,
-        basic_criteria=_criteria(basic_criteria, actor), created_by=actor, visit_id=visit_id, **need,
+        basic_criteria=_criteria(basic_criteria, actor), created_by=actor, visit=visit, **need,
     )
-    if consent:
-        declaration.consent_given_at, declaration.consent_given_by = timezone.now(), actor
     try:
         with transaction.atomic():
             declaration.save()
     except IntegrityError:
         raise ApplicationError("该经营主体已有进行中的申报, 不能重复申报", code="conflict") from None
-    DeclarationBank.objects.bulk_create(
-        [DeclarationBank(declaration=declaration, bank=bank, position=i) for i, bank in enumerate(banks, start=1)]
-    )
-    _event(declaration=declaration, kind="declaration.created", actor=actor, source=source)
-    audit_record(actor=actor, action="declaration.create", obj=declaration, after={**need, "banks": bank_codes})
+    _set_banks(declaration, banks)
+    if consent:  # given with the filing: the same rule as recording it later (CONSENT)
+        policy.require(Action.CONSENT, actor, declaration)
+        declaration.consent_given_at, declaration.consent_given_by = timezone.now(), actor
+        declaration.save(update_fields=["consent_given_at", "consent_given_by", "updated_at"])
+    _event(declaration=declaration, kind="declaration.created", actor=actor, source=source, consent=bool(consent))
+    audit_record(actor=actor, action="declaration.create", obj=declaration, after={**need, "banks": bank_codes, "consent": bool(consent)})
     if submit:
         declaration = declaration_submit(actor=actor, declaration_id=declaration.pk)
     return declaration
@@ -218,40 +267,65 @@ def declaration_update(
     *, actor, declaration_id: int, amount: int, term_months: int, purpose: str, bank_codes: list[str],
     basic_criteria: dict | None = None, consent: bool | None = None,
 ) -> Declaration:
-    declaration = _locked(Declaration, declaration_id, actor)
-    if declaration.state != DeclarationState.DRAFT:
-        raise ApplicationError(f"只有草稿或被退回的申报可以修改(当前状态: {declaration.get_state_display()})", code="conflict")
+    """Edit a draft (policy EDIT). The consent covers the banks it was given for: adding a bank
+    clears it, unless the consent is given again in the same edit."""
+    declaration = policy.acting_on(Action.EDIT, actor, declaration_id)
     need = _validate_need(amount, term_months, purpose)
     banks = _banks_from_codes(bank_codes)
-    before = {"amount": declaration.amount, "term_months": declaration.term_months, "purpose": declaration.purpose}
+    problems = _redirect_bank_problems(declaration, banks)
+    if problems:
+        raise ApplicationError(problems[0], field_errors={"banks": problems})
+    before = {"amount": declaration.amount, "term_months": declaration.term_months, "purpose": declaration.purpose,
+              "banks": [b.bank.code for b in declaration.intended_banks.select_related("bank")]}
+    added = {bank.code for bank in banks} - set(before["banks"])
     for key, value in need.items():
         setattr(declaration, key, value)
     declaration.basic_criteria = _criteria(basic_criteria, actor)
-    if consent and declaration.consent_given_at is None:
-        declaration.consent_given_at, declaration.consent_given_by = timezone.now(), actor
+    if added and declaration.consent_given_at is not None:
+        declaration.consent_given_at, declaration.consent_given_by = None, None
     declaration.save()
-    declaration.intended_banks.all().delete()
-    DeclarationBank.objects.bulk_create(
-        [DeclarationBank(declaration=declaration, bank=bank, position=i) for i, bank in enumerate(banks, start=1)]
-    )
+    _set_banks(declaration, banks)
+    _event(declaration=declaration, kind="declaration.updated", actor=actor, banks=[bank.code for bank in banks])
     audit_record(actor=actor, action="declaration.update", obj=declaration, before=before, after={**need, "banks": bank_codes})
+    if consent:
+        declaration = declaration_consent_record(actor=actor, declaration_id=declaration.pk)
+    return declaration
+
+
+@transaction.atomic
+def declaration_consent_record(*, actor, declaration_id: int) -> Declaration:
+    """The enterprise agrees to share its data with the intended banks (policy CONSENT): given
+    by the enterprise itself, or recorded by task-force staff from its written consent on a
+    declaration filed on its behalf. Recording it again keeps the first moment."""
+    declaration = policy.acting_on(Action.CONSENT, actor, declaration_id)
+    if declaration.consent_given_at is None:
+        declaration.consent_given_at, declaration.consent_given_by = timezone.now(), actor
+        declaration.save(update_fields=["consent_given_at", "consent_given_by", "updated_at"])
+        banks = [b.bank.code for b in declaration.intended_banks.select_related("bank")]
+        _event(declaration=declaration, kind="declaration.consent_recorded", actor=actor, banks=banks)
+        audit_record(actor=actor, action="declaration.consent", obj=declaration, after={"banks": banks})
     return declaration
 
 
 @transaction.atomic
 def declaration_submit(*, actor, declaration_id: int) -> Declaration:
-    declaration = _locked(Declaration, declaration_id, actor)
+    declaration = policy.acting_on(Action.SUBMIT, actor, declaration_id)
     if declaration.consent_given_at is None:
         raise ApplicationError("提交前须由企业同意向意向对接银行共享信息", field_errors={"consent": ["请勾选同意共享信息"]})
-    _transition(declaration, "submit", "该申报不能提交")
+    problems = _redirect_bank_problems(declaration, [b.bank for b in declaration.intended_banks.select_related("bank")])
+    if problems:
+        raise ApplicationError(problems[0], field_errors={"banks": problems}, code="conflict")
+    _apply(declaration, Action.SUBMIT)
     declaration.submitted_at = timezone.now()
     declaration.save()
     _event(declaration=declaration, kind="declaration.submitted", actor=actor)
     audit_record(actor=actor, action="declaration.submit", obj=declaration)
-    notifications.to_role(
-        organisation=declaration.task_force, role=Role.TASK_FORCE_STAFF, key=f"decl-{declaration.pk}-submitted-{declaration.submitted_at:%s}",
-        title=f"新的申报待初审: {declaration.entity.name}", url=f"/matching/declarations/{declaration.pk}/",
-    )
+    first_review = policy.rule(Action.REVIEW_PRELIMINARY)
+    for role in sorted(first_review.roles):
+        notifications.to_role(
+            organisation=declaration.task_force, role=role, key=f"decl-{declaration.pk}-submitted-{declaration.submitted_at:%s}",
+            title=f"新的申报待初审: {declaration.entity.name}", url=f"/matching/declarations/{declaration.pk}/",
+        )
     return declaration
 
 
@@ -300,9 +374,8 @@ def declaration_recommend_by_bank(*, actor, entity_id: int, amount: int, term_mo
 
 @transaction.atomic
 def declaration_withdraw(*, actor, declaration_id: int, reason: str = "") -> Declaration:
-    _require_role(actor, {Role.ENTERPRISE_USER}, "撤回申报")
-    declaration = _locked(Declaration, declaration_id, actor)
-    _transition(declaration, "withdraw", "签字确认后的申报不能撤回")
+    declaration = policy.acting_on(Action.WITHDRAW, actor, declaration_id)
+    _apply(declaration, Action.WITHDRAW)
     declaration.last_comment = reason
     declaration.save()
     _event(declaration=declaration, kind="declaration.withdrawn", actor=actor, reason=reason)
@@ -315,19 +388,24 @@ def declaration_withdraw(*, actor, declaration_id: int, reason: str = "") -> Dec
 
 @transaction.atomic
 def declaration_review(*, actor, declaration_id: int, decision: str, comment: str = "") -> Declaration:
-    declaration = _locked(Declaration, declaration_id, actor)
-    stage_info = REVIEW_STAGES.get(declaration.state)
-    if stage_info is None:
+    """专班初审, 专班银行审核 or 专班组长审核, whichever level the declaration waits for (the
+    policy table's REVIEW_* rule of its state): approve, return (to the draft) or reject."""
+    resolve(Declaration, actor, VIEW, pk=declaration_id)
+    if not any(policy.may(action, actor) for action in policy.REVIEWS):
+        raise ApplicationError("您的角色无权审核申报", code="permission_denied")
+    declaration = resolve(Declaration, actor, CHANGE, lock=True, pk=declaration_id)
+    action = policy.review_action(declaration.state)
+    if action is None:
         raise ApplicationError(f"该申报当前不在审核环节(当前状态: {declaration.get_state_display()})", code="conflict")
-    stage, role, approve = stage_info
-    _require_role(actor, {role}, f"进行{stage.label}")
+    rule = policy.require(action, actor, declaration)
+    stage = rule.stage
     if decision not in ReviewDecision.values:
         raise ApplicationError("未知的审核结论", field_errors={"decision": ["应为 approve、return 或 reject"]})
     if decision != ReviewDecision.APPROVE and not comment.strip():
         raise ApplicationError("退回或不通过须填写意见", field_errors={"comment": ["请填写意见"]})
     from_state = declaration.state
     if decision == ReviewDecision.APPROVE:
-        _transition(declaration, approve, "该申报不能审核通过")
+        _apply(declaration, action)
     elif decision == ReviewDecision.RETURN:
         _transition(declaration, "return_for_fix", "该申报不能退回")
     else:
@@ -345,13 +423,15 @@ def _notify_after_review(declaration: Declaration, stage: str, decision: str, co
     url = f"/matching/declarations/{declaration.pk}/"
     step = declaration.review_steps.count()
     if decision == ReviewDecision.APPROVE:
-        role = NEXT_REVIEWER[declaration.state]
-        organisation = declaration.task_force.parent if role == Role.CONVENER else declaration.task_force
-        notifications.to_role(
-            organisation=organisation, role=role, key=f"decl-{declaration.pk}-step-{step}",
-            title=f"申报待{ {Role.TASK_FORCE_BANK_REVIEWER: '银行审核', Role.TASK_FORCE_LEAD: '组长审核', Role.CONVENER: '签字推送'}[role] }: {declaration.entity.name}",
-            url=url,
-        )
+        waits_for = policy.next_step(declaration.state)  # the next review level, or the sign-off
+        if waits_for is None:
+            return
+        for role in sorted(waits_for.roles):
+            organisation = declaration.task_force.parent if role == Role.CONVENER else declaration.task_force
+            notifications.to_role(
+                organisation=organisation, role=role, key=f"decl-{declaration.pk}-step-{step}",
+                title=f"申报{declaration.get_state_display()}: {declaration.entity.name}", url=url,
+            )
     else:
         verb = "被退回修改" if decision == ReviewDecision.RETURN else "未通过审核"
         notifications.to_entity_and_creator(
@@ -378,21 +458,12 @@ def declarations_review_bulk(*, actor, declaration_ids: list[int], decision: str
 
 @transaction.atomic
 def batch_signoff(*, actor, declaration_ids: list[int], title: str = "") -> RecommendationBatch:
-    """召集人签字确认: reviewed declarations become the recommendation list of a new batch."""
-    _require_role(actor, {Role.CONVENER}, "签字确认推荐清单")
+    """召集人签字确认 (policy SIGNOFF): reviewed declarations become the recommendation list of a new batch."""
+    policy.require_role(Action.SIGNOFF, actor)
     if not declaration_ids:
         raise ApplicationError("请至少选择一条已通过组长审核的申报", field_errors={"declaration_ids": ["不能为空"]})
-    declarations = list(
-        restrict(Declaration.objects.all(), actor, CHANGE)
-        .select_for_update(of=("self",))
-        .filter(pk__in=declaration_ids)
-        .order_by("pk")
-    )
-    found = {d.pk for d in declarations}
-    missing = [i for i in declaration_ids if i not in found]
-    if missing:
-        raise ApplicationError(f"申报 {missing} 不存在或不在您的辖区", code="not_found")
-    not_ready = [d for d in declarations if d.state != DeclarationState.LEAD_APPROVED]
+    declarations = resolve_many(Declaration, actor, CHANGE, ids=declaration_ids, lock=True, field="declaration_ids")
+    not_ready = [d for d in declarations if not policy.allows(Action.SIGNOFF, actor, d)]
     if not_ready:
         names = "、".join(f"{d.entity.name}({d.get_state_display()})" for d in not_ready)
         raise ApplicationError(f"以下申报尚未通过组长审核或已签字: {names}", code="conflict")
@@ -406,23 +477,21 @@ def batch_signoff(*, actor, declaration_ids: list[int], title: str = "") -> Reco
         title=title or f"{first.region.name}推荐清单 {timezone.localtime(now):%Y-%m-%d %H:%M}",
     )
     for declaration in declarations:
-        _transition(declaration, "convener_signoff", "该申报不能签字确认")
+        _apply(declaration, Action.SIGNOFF)
         declaration.batch = batch
         declaration.save()
-        ReviewStep.objects.create(declaration=declaration, stage=ReviewStage.CONVENER_SIGNOFF, decision=ReviewDecision.APPROVE, actor=actor)
+        ReviewStep.objects.create(declaration=declaration, stage=policy.rule(Action.SIGNOFF).stage,
+                                  decision=ReviewDecision.APPROVE, actor=actor)
         _event(declaration=declaration, kind="declaration.signed_off", actor=actor, batch=batch.pk)
-    audit_record(actor=actor, action="batch.signoff", obj=batch, after={"declarations": sorted(found)})
+    audit_record(actor=actor, action="batch.signoff", obj=batch, after={"declarations": sorted(d.pk for d in declarations)})
     return batch
 
 
 @transaction.atomic
 def batch_push(*, actor, batch_id: int) -> RecommendationBatch:
-    """Push a batch: one recommendation per intended bank, routed to the serving branch.
-    Idempotent: the batch row is locked and a pushed batch is refused with a message."""
-    _require_role(actor, {Role.CONVENER}, "推送推荐清单")
-    batch = _locked(RecommendationBatch, batch_id, actor)
-    if batch.state != "building":
-        raise ApplicationError(f"该批次已于 {timezone.localtime(batch.pushed_at):%Y-%m-%d %H:%M} 推送, 未重复推送", code="conflict")
+    """Push a batch (policy PUSH): one recommendation per intended bank, routed to the serving
+    branch. Idempotent: the batch row is locked and a pushed batch is refused with a message."""
+    batch = policy.acting_on(Action.PUSH, actor, batch_id)
     declarations = list(batch.declarations.select_related("entity", "region").prefetch_related("intended_banks__bank"))
     if not declarations:
         raise ApplicationError("批次中没有申报", code="conflict")
@@ -433,7 +502,7 @@ def batch_push(*, actor, batch_id: int) -> RecommendationBatch:
             continue
         for intended in declaration.intended_banks.all():
             created.append(_recommendation_create(batch=batch, declaration=declaration, bank=intended.bank, actor=actor, at=now))
-    _transition(batch, "push", "该批次不能推送")
+    _apply(batch, Action.PUSH)
     batch.pushed_at, batch.pushed_by = now, actor
     batch.save()
     audit_record(actor=actor, action="batch.push", obj=batch, after={"recommendations": [r.pk for r in created]})
@@ -475,39 +544,61 @@ def _after_transition(recommendation: Recommendation, name: str, at) -> None:
 
 
 @transaction.atomic
-def recommendation_redirect(*, actor, recommendation_id: int, bank_code: str, comment: str = "") -> Recommendation:
-    """After a decline, the task force re-recommends the entity to another bank."""
-    _require_role(actor, {Role.CONVENER, Role.TASK_FORCE_LEAD}, "重新推荐")
-    previous = _locked(Recommendation, recommendation_id, actor)
-    if previous.state != RecommendationState.DECLINED:
-        raise ApplicationError("只有不予授信的推荐可以改推其他银行", code="conflict")
-    bank = Bank.objects.filter(code=bank_code).first()
+def recommendation_redirect(*, actor, recommendation_id: int, bank_code: str, comment: str = "") -> Declaration:
+    """改推 (policy REDIRECT): after a bank's decline, the convener or the task-force lead
+    proposes another bank. Nothing is pushed: this opens a new draft declaration of the entity
+    (source 不予授信后改推) with the same need and the new bank, which needs the enterprise's
+    consent for that bank, the three reviews and the sign-off before it is pushed. The entity
+    is never worked by more than MAX_INTENDED_BANKS banks at a time, and has at most one open
+    declaration (so at most one re-recommendation waits at a time)."""
+    previous = policy.acting_on(Action.REDIRECT, actor, recommendation_id)
+    bank = Bank.objects.filter(code=str(bank_code or "").strip()).first()
     if bank is None:
         raise ApplicationError("未知银行", field_errors={"bank": ["未知银行"]})
-    declaration = Declaration.objects.select_for_update().get(pk=previous.declaration_id)
-    if declaration.recommendations.filter(bank=bank).exists():
-        raise ApplicationError(f"该企业已推荐给{bank.name}", code="conflict")
-    now = timezone.now()
-    batch = RecommendationBatch.objects.create(
-        task_force=declaration.task_force, region_id=declaration.region_id, created_by=actor,
-        title=f"{declaration.entity.name} 改推{bank.name}",
+    original = previous.declaration
+    entity = MarketEntity.objects.select_for_update().get(pk=previous.entity_id)  # serialise declarations of one entity
+    if Declaration.objects.filter(entity=entity, state__in=OPEN_DECLARATION_STATES).exists():
+        raise ApplicationError("该企业已有进行中的申报(含待确认的改推), 请在其办结后再改推", code="conflict")
+    declaration = Declaration(
+        entity=entity, task_force=task_force_for(entity), region_id=entity.region_id, source=DeclarationSource.REDIRECT,
+        redirected_from=previous, amount=original.amount, term_months=original.term_months, purpose=original.purpose,
+        basic_criteria=original.basic_criteria, visit_id=original.visit_id, created_by=actor, last_comment=comment,
     )
-    recommendation = _recommendation_create(batch=batch, declaration=declaration, bank=bank, actor=actor, at=now)
-    batch.push()
-    batch.pushed_at, batch.pushed_by = now, actor
-    batch.save()
-    _event(declaration=declaration, recommendation=previous, kind="recommendation.redirected", actor=actor, to_bank=bank.code, comment=comment)
-    audit_record(actor=actor, action="recommendation.redirect", obj=recommendation, after={"from": previous.pk, "bank": bank.code})
-    return recommendation
+    problems = _redirect_bank_problems(declaration, [bank])
+    if problems:
+        raise ApplicationError(problems[0], field_errors={"bank": problems}, code="conflict")
+    try:
+        with transaction.atomic():
+            declaration.save()
+    except IntegrityError:
+        raise ApplicationError("该企业已有进行中的申报(含待确认的改推), 请在其办结后再改推", code="conflict") from None
+    _set_banks(declaration, [bank])
+    _event(declaration=declaration, kind="declaration.redirect_proposed", actor=actor, from_recommendation=previous.pk,
+           from_bank=previous.bank.code, bank=bank.code, comment=comment)
+    _event(declaration=original, recommendation=previous, kind="recommendation.redirected", actor=actor, to_bank=bank.code,
+           comment=comment, redirect_declaration=declaration.pk)
+    audit_record(actor=actor, action="recommendation.redirect", obj=declaration,
+                 after={"from": previous.pk, "bank": bank.code, "comment": comment})
+    url = f"/matching/declarations/{declaration.pk}/"
+    notifications.to_entity_and_creator(
+        declaration=declaration, key=f"decl-{declaration.pk}-redirect-proposed",
+        title=f"专班建议将您的融资需求改推至{bank.name}", url=url,
+        body="请确认同意向该行共享信息后提交, 经专班三级审核和召集人签字确认后推送; 如不需要可撤回。",
+    )
+    for role in sorted(policy.roles(Action.CONSENT) - {Role.ENTERPRISE_USER}):
+        notifications.to_role(
+            organisation=declaration.task_force, role=role, key=f"decl-{declaration.pk}-redirect-proposed-tf",
+            title=f"改推待企业确认: {entity.name} → {bank.name}", url=url,
+        )
+    return declaration
 
 
 @transaction.atomic
 def recommendation_remove(*, actor, recommendation_id: int, reason: str) -> Recommendation:
-    _require_role(actor, {Role.CONVENER, Role.TASK_FORCE_LEAD}, "移出推荐清单")
+    recommendation = policy.acting_on(Action.REMOVE, actor, recommendation_id)
     if not reason.strip():
         raise ApplicationError("移出推荐清单须说明原因", field_errors={"reason": ["请填写原因(如提供虚假材料、挪用资金)"]})
-    recommendation = _locked(Recommendation, recommendation_id, actor)
-    _transition(recommendation, "remove", "该推荐不能移出")
+    _apply(recommendation, Action.REMOVE)
     now = timezone.now()
     recommendation.removed_at, recommendation.removed_reason = now, reason
     recommendation.save()
@@ -515,9 +606,9 @@ def recommendation_remove(*, actor, recommendation_id: int, reason: str) -> Reco
     audit_record(actor=actor, action="recommendation.remove", obj=recommendation, after={"reason": reason})
     _after_transition(recommendation, "remove", now)
     declaration = Declaration.objects.select_for_update().get(pk=recommendation.declaration_id)
-    still_open = declaration.recommendations.exclude(state="removed").exists()
+    still_open = declaration.recommendations.exclude(state=RecommendationState.REMOVED).exists()
     if not still_open and declaration.state == DeclarationState.RECOMMENDED:
-        declaration.remove()
+        _transition(declaration, "remove", "该申报不能移出推荐清单")
         declaration.last_comment = reason
         declaration.save()
         _event(declaration=declaration, kind="declaration.removed", actor=actor, reason=reason)
@@ -531,32 +622,23 @@ def recommendation_remove(*, actor, recommendation_id: int, reason: str) -> Reco
 # --- the bank side -------------------------------------------------------------------------
 
 
-def _lead_for_work(actor, recommendation_id: int) -> Recommendation:
-    _require_role(actor, {Role.BANK_ADMIN, Role.ACCOUNT_MANAGER}, "办理线索")
-    recommendation = _locked(Recommendation, recommendation_id, actor)
-    scope = scope_for(actor)
-    if scope.role == Role.ACCOUNT_MANAGER and not actor.has_perm(WORK_PERMISSION, recommendation):
-        raise ApplicationError("该线索未分配给您", code="permission_denied")
-    return recommendation
+def _lead_for_work(actor, recommendation_id: int, action: Action = Action.CONTACT) -> Recommendation:
+    """The lead the bank works on (policy CONTACT … NOT_DRAWN): a bank administrator of its
+    branch (or above), or the account manager it is assigned to."""
+    return policy.acting_on(action, actor, recommendation_id)
 
 
 @transaction.atomic
 def recommendations_assign(*, actor, recommendation_ids: list[int], manager_id: int) -> int:
-    _require_role(actor, {Role.BANK_ADMIN}, "分配线索")
-    scope = scope_for(actor)
-    manager = (
-        get_user_model().objects.filter(
-            pk=manager_id, memberships__role=Role.ACCOUNT_MANAGER,
-            memberships__organisation__path__startswith=scope.organisation_path,
-        ).first()
-        if not scope.is_platform_admin
-        else get_user_model().objects.filter(pk=manager_id, memberships__role=Role.ACCOUNT_MANAGER).first()
-    )
-    if manager is None:
-        raise ApplicationError("只能分配给本机构(含下级)的客户经理", field_errors={"manager": ["无效的客户经理"]})
-    leads = list(restrict(Recommendation.objects.all(), actor, CHANGE).select_for_update(of=("self",)).filter(pk__in=recommendation_ids))
-    if len(leads) != len(set(recommendation_ids)):
-        raise ApplicationError("部分线索不存在或不属于本机构", code="not_found")
+    policy.require_role(Action.ASSIGN, actor)
+    managers = get_user_model().objects.filter(memberships__role=Role.ACCOUNT_MANAGER).distinct()
+    try:
+        manager = resolve(managers, actor, VIEW, pk=manager_id)
+    except ApplicationError:
+        raise ApplicationError("只能分配给本机构(含下级)的客户经理", field_errors={"manager": ["无效的客户经理"]}) from None
+    leads = resolve_many(Recommendation, actor, CHANGE, ids=recommendation_ids, lock=True, field="ids")
+    for lead in leads:
+        policy.require(Action.ASSIGN, actor, lead)
     for lead in leads:
         if lead.assigned_to_id and lead.assigned_to_id != manager.pk:
             remove_perm(WORK_PERMISSION, lead.assigned_to, lead)
@@ -574,14 +656,14 @@ def recommendations_assign(*, actor, recommendation_ids: list[int], manager_id: 
 
 @transaction.atomic
 def recommendation_contact(*, actor, recommendation_id: int, contacted_at: dt.datetime | None = None, channel: str = ContactChannel.PHONE, note: str = "") -> Recommendation:
-    recommendation = _lead_for_work(actor, recommendation_id)
+    recommendation = _lead_for_work(actor, recommendation_id, Action.CONTACT)
     if channel not in ContactChannel.values:
         raise ApplicationError("未知的对接方式", field_errors={"channel": ["未知的对接方式"]})
     now = timezone.now()
     contacted_at = contacted_at or now
     if contacted_at > now + dt.timedelta(minutes=5) or contacted_at < recommendation.pushed_at:
         raise ApplicationError("对接时间应在推送之后、不晚于现在", field_errors={"contacted_at": ["对接时间无效"]})
-    _transition(recommendation, "contact", "该线索不能登记对接")
+    _apply(recommendation, Action.CONTACT)
     recommendation.contacted_at, recommendation.contact_channel, recommendation.contact_note = contacted_at, channel, note
     recommendation.save()
     _event(declaration=recommendation.declaration, recommendation=recommendation, kind="recommendation.contacted", actor=actor, channel=channel)
@@ -596,8 +678,8 @@ def recommendation_contact(*, actor, recommendation_id: int, contacted_at: dt.da
 
 @transaction.atomic
 def recommendation_materials_complete(*, actor, recommendation_id: int) -> Recommendation:
-    recommendation = _lead_for_work(actor, recommendation_id)
-    _transition(recommendation, "mark_materials_complete", "该线索不能登记材料收齐")
+    recommendation = _lead_for_work(actor, recommendation_id, Action.MATERIALS_COMPLETE)
+    _apply(recommendation, Action.MATERIALS_COMPLETE)
     now = timezone.now()
     recommendation.materials_complete_at = now
     recommendation.save()
@@ -607,22 +689,79 @@ def recommendation_materials_complete(*, actor, recommendation_id: int) -> Recom
     return recommendation
 
 
+def _wan(yuan: int) -> str:
+    return f"{Decimal(yuan) / 10000:,.2f}".rstrip("0").rstrip(".")
+
+
+def approval_limits(recommendation: Recommendation) -> dict:
+    """What an approval may grant without an override: the declared need, the product
+    version's cap, its rate range and its longest term (None where the product sets none)."""
+    version = recommendation.product_version
+    definition = (version.definition or {}) if version is not None else {}
+    rate = definition.get("rate") or {}
+
+    def percent(key):
+        try:
+            value = Decimal(str(rate[key])) if rate.get(key) is not None else None
+        except ArithmeticError:
+            return None
+        return value if value is not None and value.is_finite() else None
+
+    return {
+        "product": f"{version.product.name}(第 {version.number} 版)" if version is not None else None,
+        "need": recommendation.declaration.amount,
+        "max_amount": version.max_amount if version is not None else None,
+        "rate_min": percent("min_percent"),
+        "rate_max": percent("max_percent"),
+        "max_term_months": version.max_term_months if version is not None else None,
+    }
+
+
+def _approval_excess(limits: dict, *, credit_amount: int, rate: Decimal, term_months: int) -> dict[str, list[str]]:
+    """field → what the approval exceeds, each saying the limit."""
+    product = f"产品「{limits['product']}」" if limits["product"] else ""
+    excess: dict[str, list[str]] = {}
+    if credit_amount > limits["need"]:
+        excess.setdefault("credit_amount", []).append(
+            f"授信金额 {_wan(credit_amount)} 万元超过企业申报的融资需求 {_wan(limits['need'])} 万元")
+    if limits["max_amount"] is not None and credit_amount > limits["max_amount"]:
+        excess.setdefault("credit_amount", []).append(
+            f"授信金额 {_wan(credit_amount)} 万元超过{product}的最高额度 {_wan(limits['max_amount'])} 万元")
+    if limits["rate_min"] is not None and rate < limits["rate_min"]:
+        excess.setdefault("rate_percent", []).append(f"年利率 {rate}% 低于{product}的利率下限 {limits['rate_min']}%")
+    if limits["rate_max"] is not None and rate > limits["rate_max"]:
+        excess.setdefault("rate_percent", []).append(f"年利率 {rate}% 高于{product}的利率上限 {limits['rate_max']}%")
+    if limits["max_term_months"] is not None and term_months > limits["max_term_months"]:
+        excess.setdefault("term_months", []).append(
+            f"授信期限 {term_months} 个月超过{product}的最长期限 {limits['max_term_months']} 个月")
+    return excess
+
+
 @transaction.atomic
 def recommendation_approve(
     *, actor, recommendation_id: int, credit_amount: int, rate_percent: Decimal, term_months: int, guarantee: str,
-    is_credit_loan: bool, is_first_loan: bool,
+    is_credit_loan: bool, is_first_loan: bool, override_reason: str = "",
 ) -> Recommendation:
-    recommendation = _lead_for_work(actor, recommendation_id)
+    """授信 (policy APPROVE). Within the limits of `approval_limits` anyone who works the lead
+    approves; beyond them only a bank administrator, with a reason (APPROVE_OVERRIDE), which
+    is recorded on the lead, its timeline, the audit log and the ledger. Amount, rate and
+    term are always bounded to what their columns hold and to the legal 36% rate ceiling."""
+    recommendation = _lead_for_work(actor, recommendation_id, Action.APPROVE)
     errors: dict[str, list[str]] = {}
+    rate = None
     if not isinstance(credit_amount, int) or isinstance(credit_amount, bool) or credit_amount <= 0:
         errors["credit_amount"] = ["授信金额须为正整数(元)"]
+    elif credit_amount > BIGINT_MAX:
+        errors["credit_amount"] = [f"授信金额超出可记录的范围(最多 {BIGINT_MAX} 元)"]
     try:
         rate = Decimal(str(rate_percent))
         if not Decimal("0") < rate < Decimal("36"):
             errors["rate_percent"] = ["年利率须在 0% 至 36% 之间"]
+        elif -rate.as_tuple().exponent > RATE_MAX_DECIMALS:
+            errors["rate_percent"] = [f"年利率最多保留 {RATE_MAX_DECIMALS} 位小数"]
     except Exception:
         errors["rate_percent"] = ["年利率格式错误"]
-    if not isinstance(term_months, int) or not 1 <= term_months <= 360:
+    if not isinstance(term_months, int) or isinstance(term_months, bool) or not 1 <= term_months <= 360:
         errors["term_months"] = ["授信期限须为 1 至 360 个月"]
     if guarantee not in Guarantee.values:
         errors["guarantee"] = ["未知的担保方式"]
@@ -630,17 +769,33 @@ def recommendation_approve(
         errors["is_credit_loan"] = ["信用贷款的担保方式应为「信用」"]
     if errors:
         raise ApplicationError(next(iter(errors.values()))[0], field_errors=errors)
-    _transition(recommendation, "approve", "该线索不能授信(须先登记材料收齐)")
+    override_reason = str(override_reason or "").strip()
+    excess = _approval_excess(approval_limits(recommendation), credit_amount=credit_amount, rate=rate, term_months=term_months)
+    exceeded = [message for messages in excess.values() for message in messages]
+    if excess and not policy.allows(Action.APPROVE_OVERRIDE, actor, recommendation):
+        fields = {field: [f"{message}, 超出限额的授信须由银行管理员填写理由后审批" for message in messages]
+                  for field, messages in excess.items()}
+        raise ApplicationError(f"{exceeded[0]}, 超出限额的授信须由银行管理员填写理由后审批", field_errors=fields)
+    if excess and not override_reason:
+        raise ApplicationError(
+            f"{exceeded[0]}: 超出限额的授信须填写超限审批理由",
+            field_errors={**excess, "override_reason": ["超出产品或需求的限额, 请填写超限审批理由"]},
+        )
+    _apply(recommendation, Action.APPROVE)
     now = timezone.now()
     recommendation.decided_at = now
     recommendation.credit_amount, recommendation.rate_percent = credit_amount, rate
     recommendation.credit_term_months, recommendation.guarantee = term_months, guarantee
     recommendation.is_credit_loan, recommendation.is_first_loan = bool(is_credit_loan), bool(is_first_loan)
+    if excess:
+        recommendation.override_reason, recommendation.override_by, recommendation.override_exceeded = override_reason, actor, exceeded
     recommendation.save()
+    override = {"override_reason": override_reason, "override_exceeded": exceeded} if excess else {}
     _event(declaration=recommendation.declaration, recommendation=recommendation, kind="recommendation.approved", actor=actor,
            credit_amount=credit_amount, rate_percent=str(rate), term_months=term_months, guarantee=guarantee,
-           is_credit_loan=bool(is_credit_loan), is_first_loan=bool(is_first_loan))
-    audit_record(actor=actor, action="recommendation.approve", obj=recommendation, after={"credit_amount": credit_amount, "rate": str(rate)})
+           is_credit_loan=bool(is_credit_loan), is_first_loan=bool(is_first_loan), **override)
+    audit_record(actor=actor, action="recommendation.approve", obj=recommendation,
+                 after={"credit_amount": credit_amount, "rate": str(rate), "term_months": term_months, **override})
     _after_transition(recommendation, "approve", now)
     notifications.to_entity_and_creator(
         declaration=recommendation.declaration, key=f"rec-{recommendation.pk}-approved",
@@ -652,11 +807,11 @@ def recommendation_approve(
 
 @transaction.atomic
 def recommendation_decline(*, actor, recommendation_id: int, reason_code: str, note: str = "") -> Recommendation:
-    recommendation = _lead_for_work(actor, recommendation_id)
+    recommendation = _lead_for_work(actor, recommendation_id, Action.DECLINE)
     reason = DeclineReason.objects.filter(code=reason_code, is_active=True).first()
     if reason is None:
         raise ApplicationError("请选择不予授信原因", field_errors={"reason_code": ["未知的原因代码"]})
-    _transition(recommendation, "decline", "该线索不能登记不予授信")
+    _apply(recommendation, Action.DECLINE)
     now = timezone.now()
     recommendation.decided_at, recommendation.decline_reason, recommendation.decline_note = now, reason, note
     recommendation.save()
@@ -680,7 +835,7 @@ def recommendation_decline(*, actor, recommendation_id: int, reason_code: str, n
 
 @transaction.atomic
 def recommendation_disburse(*, actor, recommendation_id: int, amount: int, disbursed_on: dt.date) -> Disbursement:
-    recommendation = _lead_for_work(actor, recommendation_id)
+    recommendation = _lead_for_work(actor, recommendation_id, Action.DRAWDOWN)
     if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
         raise ApplicationError("放款金额须为正整数(元)", field_errors={"amount": ["放款金额须为正整数(元)"]})
     if disbursed_on > timezone.localdate():
@@ -693,7 +848,7 @@ def recommendation_disburse(*, actor, recommendation_id: int, amount: int, disbu
             )
         if recommendation.decided_at and disbursed_on < timezone.localtime(recommendation.decided_at).date():
             raise ApplicationError("放款日期不能早于授信日期", field_errors={"disbursed_on": ["放款日期不能早于授信日期"]})
-    _transition(recommendation, "disburse", "该线索不能登记放款(须先授信)")
+    _apply(recommendation, Action.DRAWDOWN)
     disbursement = Disbursement.objects.create(recommendation=recommendation, amount=amount, disbursed_on=disbursed_on, recorded_by=actor)
     recommendation.disbursed_total += amount
     recommendation.save()
@@ -709,8 +864,8 @@ def recommendation_disburse(*, actor, recommendation_id: int, amount: int, disbu
 
 @transaction.atomic
 def recommendation_not_drawn(*, actor, recommendation_id: int, note: str = "") -> Recommendation:
-    recommendation = _lead_for_work(actor, recommendation_id)
-    _transition(recommendation, "give_up", "只有已授信且未放款的线索可以登记未提款")
+    recommendation = _lead_for_work(actor, recommendation_id, Action.NOT_DRAWN)
+    _apply(recommendation, Action.NOT_DRAWN)
     recommendation.save()
     _event(declaration=recommendation.declaration, recommendation=recommendation, kind="recommendation.not_drawn", actor=actor, note=note)
     audit_record(actor=actor, action="recommendation.not_drawn", obj=recommendation, after={"note": note})
@@ -719,10 +874,7 @@ def recommendation_not_drawn(*, actor, recommendation_id: int, note: str = "") -
 
 @transaction.atomic
 def coaching_record(*, actor, recommendation_id: int, note: str) -> Coaching:
-    _require_role(actor, {Role.TASK_FORCE_STAFF, Role.TASK_FORCE_LEAD}, "登记辅导")
-    recommendation = _locked(Recommendation, recommendation_id, actor, VIEW)
-    if recommendation.state != RecommendationState.DECLINED:
-        raise ApplicationError("只有不予授信的企业需要辅导", code="conflict")
+    recommendation = policy.acting_on(Action.COACH, actor, recommendation_id)
     if not note.strip():
         raise ApplicationError("请填写辅导情况", field_errors={"note": ["请填写辅导情况"]})
     coaching = Coaching.objects.create(recommendation=recommendation, note=note, actor=actor)
@@ -733,14 +885,9 @@ def coaching_record(*, actor, recommendation_id: int, note: str) -> Coaching:
 
 @transaction.atomic
 def satisfaction_rate(*, actor, recommendation_id: int, score: int, comment: str = "") -> Recommendation:
-    _require_role(actor, {Role.ENTERPRISE_USER}, "评价银行服务")
-    recommendation = _locked(Recommendation, recommendation_id, actor, VIEW)
-    if recommendation.decided_at is None:
-        raise ApplicationError("银行作出授信决定后才能评价", code="conflict")
-    if not isinstance(score, int) or not 1 <= score <= 5:
+    recommendation = policy.acting_on(Action.RATE, actor, recommendation_id)
+    if not isinstance(score, int) or isinstance(score, bool) or not 1 <= score <= 5:
         raise ApplicationError("评分须为 1 至 5", field_errors={"score": ["评分须为 1 至 5"]})
-    if recommendation.satisfaction is not None:
-        raise ApplicationError("您已评价过该银行的服务", code="conflict")
     recommendation.satisfaction, recommendation.satisfaction_comment = score, comment
     recommendation.save(update_fields=["satisfaction", "satisfaction_comment", "updated_at"])
     _event(declaration=recommendation.declaration, recommendation=recommendation, kind="recommendation.rated", actor=actor, score=score)

@@ -12,6 +12,7 @@ urlpatterns = [
     path("recommend/", views.BankRecommendView.as_view(), name="bank_recommend"),
     path("declarations/<int:pk>/", views.DeclarationDetailView.as_view(), name="declaration_detail"),
     path("declarations/<int:pk>/act/<slug:action>/", views.DeclarationActionView.as_view(), name="declaration_action"),
+    path("declarations/<int:pk>/edit/", views.DeclarationEditView.as_view(), name="declaration_edit"),
     path("review/", views.ReviewQueueView.as_view(), name="review_queue"),
     path("batches/", views.BatchListView.as_view(), name="batch_list"),
     path("batches/<int:pk>/", views.BatchDetailView.as_view(), name="batch_detail"),

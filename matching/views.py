@@ -1,16 +1,19 @@
 """Pages of the workflow. Thin: parse the form, call one service or selector, render.
-A refused action (ApplicationError) comes back as a Chinese message on the same page."""
+A refused action (ApplicationError) comes back as a Chinese message on the same page.
+Every button a page shows is what the policy table (matching/policy.py) allows the user on
+that object now (`policy.allows`), and the progress steps follow the table's path."""
 from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views import View
 
 from entities.models import MarketEntity
-from matching import selectors, services
+from matching import policy, selectors, services
 from matching.batch import selectors as batch_selectors
 from matching.clocks import annotate_countdowns
 from matching.forms import (
@@ -24,6 +27,7 @@ from matching.forms import (
     yuan_from_wan,
 )
 from matching.models import BASIC_CRITERIA, DeclarationState, DeclineReason, RecommendationState
+from matching.policy import Action
 from portal import spreadsheets
 from portal.mixins import RestrictedListView, RoleRequiredMixin
 from portal.models import Role
@@ -55,6 +59,17 @@ def _safe_next(request, default: str) -> str:
 
 def _refused(request, error: ApplicationError):
     messages.error(request, error.message)
+
+
+def _refused_all(request, error: ApplicationError):
+    """The message and every other field error (e.g. each limit an approval exceeds), once each."""
+    messages.error(request, error.message)
+    seen = {error.message}
+    for field_messages in (error.field_errors or {}).values():
+        for message in field_messages:
+            if message not in seen and message not in error.message:
+                seen.add(message)
+                messages.error(request, message)
 
 
 # --- enterprise: 我要融资 ----------------------------------------------------------------
@@ -163,41 +178,62 @@ class ReviewQueueView(RestrictedListView):
 
 
 class DeclarationDetailView(LoginRequiredMixin, View):
+    """One declaration; every button on it is what the policy table allows the user to do
+    on it now (matching/policy.py)."""
+
     template_name = "matching/declaration_detail.html"
 
     def get(self, request, pk):
         declaration = selectors.declaration_get(user=request.user, pk=pk)
         if declaration is None:
             raise Http404
-        scope = scope_for(request.user)
+        user = request.user
+        scope = scope_for(user)
         recommendations = annotate_countdowns(
-            selectors.recommendation_list(user=request.user).filter(declaration=declaration).prefetch_related("coachings__actor")
+            selectors.recommendation_list(user=user).filter(declaration=declaration).prefetch_related("coachings__actor")
         ) if not scope.is_bank else []
+        for r in recommendations:
+            r.can = policy.allowed(user, r, (Action.RATE, Action.COACH, Action.REDIRECT))
+        review = policy.review_action(declaration.state)
+        can = policy.allowed(user, declaration, (Action.EDIT, Action.CONSENT, Action.SUBMIT, Action.WITHDRAW, Action.MATERIALS_UPLOAD))
         context = {
             "declaration": declaration,
-            "timeline": selectors.declaration_timeline(user=request.user, declaration=declaration),
+            "timeline": selectors.declaration_timeline(user=user, declaration=declaration),
             "recommendations": recommendations,
             "warnings": selectors.declaration_warnings(declaration) if scope.is_government else [],
             "criteria": [(label, declaration.basic_criteria.get(key, {})) for key, label in BASIC_CRITERIA.items()],
             "review_form": ReviewForm(),
-            "can_review": scope.role == {
-                DeclarationState.SUBMITTED: Role.TASK_FORCE_STAFF,
-                DeclarationState.PRELIMINARY_APPROVED: Role.TASK_FORCE_BANK_REVIEWER,
-                DeclarationState.BANK_REVIEWED: Role.TASK_FORCE_LEAD,
-            }.get(declaration.state),
+            "can": can,
+            "can_review": review is not None and policy.allows(review, user, declaration),
+            "review_refusal": _review_refusal(user, declaration, review),
+            "can_upload": can["MATERIALS_UPLOAD"],
+            "edit_url": _edit_url(user, declaration) if can["EDIT"] else "",
             "is_enterprise": scope.is_enterprise,
-            "is_task_force": scope.role in {Role.TASK_FORCE_STAFF, Role.TASK_FORCE_LEAD, Role.CONVENER},
-            "can_redirect": scope.role in {Role.CONVENER, Role.TASK_FORCE_LEAD},
+            "is_task_force": any(policy.may(action, user) for action in (Action.COACH, Action.REDIRECT)),
             "banks": Bank.objects.order_by("code"),
             "steps": _steps(declaration, recommendations),
             "eligibility": _eligibility(declaration) if scope.is_government else [],
-            "stored": batch_selectors.declaration_results(user=request.user, declaration=declaration) if scope.is_government else None,
+            "stored": batch_selectors.declaration_results(user=user, declaration=declaration) if scope.is_government else None,
             "materials": declaration.materials.all(),
-            "can_upload": declaration.state in (DeclarationState.DRAFT, DeclarationState.SUBMITTED, DeclarationState.PRELIMINARY_APPROVED,
-                                                DeclarationState.BANK_REVIEWED, DeclarationState.LEAD_APPROVED)
-            and (scope.is_enterprise or scope.role in {Role.TASK_FORCE_STAFF, Role.TASK_FORCE_LEAD}),
         }
         return render(request, self.template_name, context)
+
+
+def _review_refusal(user, declaration, review) -> str:
+    """Why a reviewer of this level may not review it (the maker-checker rule), to show instead
+    of the buttons; empty when there is nothing to explain."""
+    if review is None or not policy.may(review, user):
+        return ""
+    found = policy.refusal(review, user, declaration)
+    return found.message if found is not None else ""
+
+
+def _edit_url(user, declaration) -> str:
+    """The enterprise edits its draft on 我要融资; task-force staff on the edit page."""
+    from django.urls import reverse
+
+    scope = scope_for(user)
+    return reverse("matching:declare") if scope.is_enterprise else reverse("matching:declaration_edit", args=[declaration.pk])
 
 
 def _eligibility(declaration) -> list[dict]:
@@ -218,15 +254,15 @@ def _eligibility(declaration) -> list[dict]:
 
 VERDICT_LABELS = {"eligible": "符合条件", "incomplete": "信息不全待核实", "ineligible": "不符合条件"}
 
-TIMELINE_STEPS = [("申报", "submitted"), ("初审", "preliminary_approved"), ("银行审核", "bank_reviewed"),
-                  ("组长审核", "lead_approved"), ("推荐", "recommended")]
-_ORDER = [DeclarationState.DRAFT, DeclarationState.SUBMITTED, DeclarationState.PRELIMINARY_APPROVED,
-          DeclarationState.BANK_REVIEWED, DeclarationState.LEAD_APPROVED, DeclarationState.RECOMMENDED]
+# the declaration's way to the 推荐清单, from the policy table: (step label, state reached)
+TIMELINE_STEPS = policy.path()
+_ORDER = policy.state_order()
 
 
 def _steps(declaration, recommendations) -> list[dict]:
     """申报 → 初审 → 银行审核 → 组长审核 → 推荐 → 对接 → 授信/不予授信 → 放款, with what is done."""
-    reached = _ORDER.index(declaration.state) if declaration.state in _ORDER else (5 if declaration.state == DeclarationState.REMOVED else 0)
+    reached = (_ORDER.index(declaration.state) if declaration.state in _ORDER
+               else (len(_ORDER) - 1 if declaration.state == DeclarationState.REMOVED else 0))
     steps = [{"label": label, "done": reached >= i + 1} for i, (label, _) in enumerate(TIMELINE_STEPS)]
     states = {r.state for r in recommendations}
     contacted = any(r.contacted_at for r in recommendations) or bool(states & {RecommendationState.DECLINED})
@@ -261,6 +297,11 @@ class DeclarationActionView(LoginRequiredMixin, View):
         elif action == "withdraw":
             services.declaration_withdraw(actor=request.user, declaration_id=pk, reason=post.get("reason", ""))
             messages.success(request, "申报已撤回")
+        elif action == "consent":
+            if not post.get("consent"):
+                raise ApplicationError("请勾选企业同意向意向对接银行共享信息")
+            services.declaration_consent_record(actor=request.user, declaration_id=pk)
+            messages.success(request, "已记录企业同意共享信息")
         elif action == "submit":
             services.declaration_submit(actor=request.user, declaration_id=pk)
             messages.success(request, "申报已提交")
@@ -281,9 +322,9 @@ class BatchListView(RestrictedListView):
         return selectors.batch_list(user=user)
 
     def get_context_data(self, **kwargs):
-        scope = scope_for(self.request.user)
-        ready = selectors.declaration_list(user=self.request.user, state=DeclarationState.LEAD_APPROVED) if scope.role == Role.CONVENER else []
-        return super().get_context_data(ready=ready, is_convener=scope.role == Role.CONVENER, **kwargs)
+        can_signoff = policy.may(Action.SIGNOFF, self.request.user)
+        ready = selectors.declaration_list(user=self.request.user, state=list(policy.states(Action.SIGNOFF))) if can_signoff else []
+        return super().get_context_data(ready=ready, is_convener=can_signoff, **kwargs)
 
     def post(self, request):
         ids = [int(i) for i in request.POST.getlist("ids") if i.isdigit()]
@@ -314,7 +355,7 @@ class BatchDetailView(LoginRequiredMixin, View):
         declarations = batch.declarations.select_related("entity", "region").prefetch_related("intended_banks__bank")
         return render(request, self.template_name, {
             "batch": batch, "declarations": declarations, "progress": selectors.batch_progress(batch),
-            "can_push": scope_for(request.user).role == Role.CONVENER and batch.state == "building",
+            "can_push": policy.allows(Action.PUSH, request.user, batch),
         })
 
     def post(self, request, pk):
@@ -352,12 +393,13 @@ class LeadInboxView(RestrictedListView):
         counts = selectors.inbox_counts(user=self.request.user)
         tabs = [{"key": k, "label": label, "count": counts[k]} for k, (label, _) in selectors.INBOX_TABS.items()]
         managers = []
-        if scope.role == Role.BANK_ADMIN:
+        can_assign = policy.may(Action.ASSIGN, self.request.user)
+        if can_assign:
             managers = get_user_model().objects.filter(
                 memberships__role=Role.ACCOUNT_MANAGER, memberships__organisation__path__startswith=scope.organisation_path
             ).distinct()
         context = super().get_context_data(tabs=tabs, tab=self.request.GET.get("tab") or "pushed", managers=managers,
-                                           is_bank_admin=scope.role == Role.BANK_ADMIN, **kwargs)
+                                           is_bank_admin=can_assign, **kwargs)
         context["leads"] = annotate_countdowns(context["leads"])
         return context
 
@@ -381,8 +423,11 @@ class LeadDetailView(LoginRequiredMixin, View):
             raise Http404
         scope = scope_for(request.user)
         annotate_countdowns([lead])
+        can = policy.allowed(request.user, lead, policy.LEAD_WORK + (Action.APPROVE_OVERRIDE,))
         return render(request, self.template_name, {
             "lead": lead,
+            "can": can,
+            "limits": services.approval_limits(lead) if can["APPROVE"] else None,
             "timeline": selectors.declaration_timeline(user=request.user, declaration=lead.declaration).filter(recommendation=lead)
             if scope.is_bank else selectors.declaration_timeline(user=request.user, declaration=lead.declaration),
             "contact_form": ContactForm(), "approve_form": ApproveForm(initial={"term_months": lead.declaration.term_months}),
@@ -400,10 +445,11 @@ class LeadActionView(LoginRequiredMixin, View):
         if selectors.recommendation_get(user=request.user, pk=pk) is None:
             raise Http404
         try:
-            self._do(request, pk, action)
+            target = self._do(request, pk, action)
         except ApplicationError as error:
-            _refused(request, error)
-        return redirect(_safe_next(request, f"/matching/leads/{pk}/"))
+            _refused_all(request, error)
+            target = None
+        return redirect(target or _safe_next(request, f"/matching/leads/{pk}/"))
 
     def _form(self, form_class, data):
         form = form_class(data)
@@ -423,12 +469,13 @@ class LeadActionView(LoginRequiredMixin, View):
             messages.success(request, "已登记材料收齐, 30 日内须作出授信决定")
         elif action == "approve":
             data = self._form(ApproveForm, post)
-            services.recommendation_approve(
+            approved = services.recommendation_approve(
                 actor=user, recommendation_id=pk, credit_amount=yuan_from_wan(data["credit_amount_wan"]),
                 rate_percent=data["rate_percent"], term_months=data["term_months"], guarantee=data["guarantee"],
                 is_credit_loan=data["is_credit_loan"], is_first_loan=data["is_first_loan"],
+                override_reason=data.get("override_reason", ""),
             )
-            messages.success(request, "已登记授信")
+            messages.success(request, "已登记授信(超限审批)" if approved.override_reason else "已登记授信")
         elif action == "decline":
             data = self._form(DeclineForm, post)
             services.recommendation_decline(actor=user, recommendation_id=pk, reason_code=data["reason_code"].code, note=data["note"])
@@ -448,8 +495,11 @@ class LeadActionView(LoginRequiredMixin, View):
             services.coaching_record(actor=user, recommendation_id=pk, note=post.get("note", ""))
             messages.success(request, "已登记辅导情况")
         elif action == "redirect":
-            rec = services.recommendation_redirect(actor=user, recommendation_id=pk, bank_code=post.get("bank", ""), comment=post.get("comment", ""))
-            messages.success(request, f"已改推至{rec.bank.name}")
+            draft = services.recommendation_redirect(actor=user, recommendation_id=pk, bank_code=post.get("bank", ""),
+                                                     comment=post.get("comment", ""))
+            bank = draft.intended_banks.select_related("bank").first().bank
+            messages.success(request, f"已提议改推至{bank.name}: 待企业同意共享信息后提交, 经三级审核和签字确认后推送")
+            return f"/matching/declarations/{draft.pk}/"
         elif action == "rate":
             services.satisfaction_rate(actor=user, recommendation_id=pk, score=_int_or_none(post.get("score")) or 0,
                                        comment=post.get("comment", ""))
@@ -540,7 +590,7 @@ class OverdueView(RestrictedListView):
 class StaffDeclareView(RoleRequiredMixin, View):
     """专班代为申报: staff enter a declaration for an entity met on a visit."""
 
-    allowed_roles = {Role.TASK_FORCE_STAFF, Role.TASK_FORCE_LEAD}
+    allowed_roles = policy.roles(Action.FILE) - {Role.ENTERPRISE_USER}
     template_name = "matching/staff_declare.html"
 
     def get(self, request):
@@ -576,10 +626,67 @@ class StaffDeclareView(RoleRequiredMixin, View):
         return redirect("matching:declaration_detail", pk=declaration.pk)
 
 
+class DeclarationEditView(LoginRequiredMixin, View):
+    """修改申报草稿: for whoever the policy table lets edit this draft (task-force staff on a
+    declaration filed on the enterprise's behalf; the enterprise uses 我要融资). Saving may
+    record the enterprise's written consent and submit."""
+
+    template_name = "matching/declaration_edit.html"
+
+    def _declaration(self, request, pk):
+        declaration = selectors.declaration_get(user=request.user, pk=pk)
+        if declaration is None:
+            raise Http404
+        if not policy.may(Action.EDIT, request.user):
+            raise PermissionDenied(policy.role_refusal(Action.EDIT).message)
+        return declaration
+
+    def _render(self, request, declaration, form, status=200):
+        refusal = policy.refusal(Action.EDIT, request.user, declaration)
+        return render(request, self.template_name, {
+            "declaration": declaration, "form": form, "banks": Bank.objects.order_by("code"),
+            "refusal": refusal.message if refusal else "", "can_submit": policy.may(Action.SUBMIT, request.user),
+        }, status=status)
+
+    def get(self, request, pk):
+        declaration = self._declaration(request, pk)
+        initial = {
+            "amount_wan": declaration.amount / 10000, "term_months": declaration.term_months, "purpose": declaration.purpose,
+            "banks": [b.bank for b in declaration.intended_banks.select_related("bank")],
+            "consent": declaration.consent_given_at is not None,
+            **{f"criteria_{k}": v.get("met") for k, v in declaration.basic_criteria.items()},
+            **{f"evidence_{k}": v.get("evidence") for k, v in declaration.basic_criteria.items()},
+        }
+        return self._render(request, declaration, DeclarationForm(initial=initial))
+
+    def post(self, request, pk):
+        declaration = self._declaration(request, pk)
+        form = DeclarationForm(request.POST)
+        if not form.is_valid():
+            return self._render(request, declaration, form)
+        try:
+            services.declaration_update(
+                actor=request.user, declaration_id=pk, amount=yuan_from_wan(form.cleaned_data["amount_wan"]),
+                term_months=form.cleaned_data["term_months"], purpose=form.cleaned_data["purpose"],
+                bank_codes=[b.code for b in form.cleaned_data["banks"]], basic_criteria=form.criteria(),
+                consent=form.cleaned_data["consent"] or None,
+            )
+            if "submit" in request.POST:
+                services.declaration_submit(actor=request.user, declaration_id=pk)
+        except ApplicationError as error:
+            for field, errors in error.field_errors.items():
+                if field in form.fields:
+                    form.add_error(field, errors)
+            _refused(request, error)
+            return self._render(request, self._declaration(request, pk), form)
+        messages.success(request, "申报已提交" if "submit" in request.POST else "已保存修改")
+        return redirect("matching:declaration_detail", pk=pk)
+
+
 class BankRecommendView(RoleRequiredMixin, View):
     """银行推荐: a bank recommends an entity to the county task force."""
 
-    allowed_roles = {Role.BANK_ADMIN, Role.ACCOUNT_MANAGER}
+    allowed_roles = policy.roles(Action.BANK_RECOMMEND)
     template_name = "matching/bank_recommend.html"
 
     def get(self, request):
@@ -613,7 +720,7 @@ class DeclarationImportView(RoleRequiredMixin, View):
     """批量申报: download the xlsx template, upload it filled after visits; good rows become
     declarations, bad rows are reported with their line and reason."""
 
-    allowed_roles = {Role.TASK_FORCE_STAFF, Role.TASK_FORCE_LEAD}
+    allowed_roles = policy.roles(Action.FILE) - {Role.ENTERPRISE_USER}
     template_name = "matching/declaration_import.html"
     MAX_BYTES = 5 * 1024 * 1024
 

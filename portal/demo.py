@@ -23,6 +23,8 @@ DEMO_USERS = [
     DemoUser("convener", "泽州县召集人 赵县长", "county", Role.CONVENER),
     DemoUser("lead", "泽州专班组长 孙组长", "task_force", Role.TASK_FORCE_LEAD),
     DemoUser("staff", "泽州专班 周干事", "task_force", Role.TASK_FORCE_STAFF),
+    # a second staff member: the 初审 of what 周干事 files on an enterprise's behalf (filer ≠ first reviewer)
+    DemoUser("staff2", "泽州专班 郑干事", "task_force", Role.TASK_FORCE_STAFF),
     DemoUser("reviewer", "泽州专班银行审核 吴经理", "task_force", Role.TASK_FORCE_BANK_REVIEWER),
     DemoUser("bankadmin", "中行晋城分行 郑行长", "boc_jincheng", Role.BANK_ADMIN),
     DemoUser("manager", "中行泽州支行 冯经理", "boc_zezhou", Role.ACCOUNT_MANAGER),

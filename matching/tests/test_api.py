@@ -157,8 +157,11 @@ def test_the_whole_journey_through_the_api(world):
     # the task force records coaching and re-recommends to a third bank
     response = post(u["staff"], f"/api/v1/leads/{ccb_id}/coaching/", {"note": "指导完善经营流水"})
     assert response.status_code == 201 and response.json()["note"] == "指导完善经营流水"
+    # (a new draft naming the new bank, pushed only after the enterprise's consent, review and sign-off)
     response = post(u["convener"], f"/api/v1/leads/{ccb_id}/redirect/", {"bank_code": "shanxibank"})
-    assert response.status_code == 201 and response.json()["bank"]["code"] == "shanxibank" and response.json()["state"] == "pushed"
+    assert response.status_code == 201, response.content
+    draft = response.json()
+    assert [b["code"] for b in draft["banks"]] == ["shanxibank"] and draft["state"] == "draft" and draft["redirected_from"] == ccb_id
     # the enterprise rates bank A's service
     response = post(enterprise, lead_url + "rate/", {"score": 5, "comment": "很快"})
     assert response.status_code == 200 and response.json()["satisfaction"] == 5
@@ -388,8 +391,9 @@ def test_task_force_actions_refuse_banks_and_enterprises(world):
         assert_error(post(actor, url + "coaching/", {"note": "x"}), 403, "permission_denied")
     # a bank cannot edit or submit a declaration it was pushed, nor another enterprise submit it
     declaration_url = f"/api/v1/declarations/{recs['ccb'].declaration_id}/"
+    # (it sees the declaration it was pushed, so it is told it may not: 403)
     assert_error(client_for(world.users["ccb_admin"]).put(declaration_url, {
-        "amount": 1, "term_months": 1, "purpose": "x", "banks": ["ccb"]}, format="json"), 404)
+        "amount": 1, "term_months": 1, "purpose": "x", "banks": ["ccb"]}, format="json"), 403, "permission_denied")
     _, other_enterprise = world.entity(name="别家")
     assert_error(post(other_enterprise, declaration_url + "submit/"), 404)
 

@@ -165,12 +165,13 @@ def test_missing_headers_import_nothing(world):
     assert not Declaration.objects.exists()
 
 
-def test_only_task_force_staff_and_leads_import(world):
-    for actor in (world.users["boc_admin"], world.users["convener"], world.entity()[1]):
+def test_only_task_force_staff_import(world):
+    # the lead reviews (组长审核) and never files: the policy table's FILE rule
+    for actor in (world.users["boc_admin"], world.users["convener"], world.users["lead"], world.entity()[1]):
         with pytest.raises(ApplicationError) as error:
             declarations_import(actor=actor, content=xlsx([]))
         assert error.value.code == "permission_denied"
-    assert declarations_import(actor=world.users["lead"], content=xlsx([]))["rows"] == 0
+    assert declarations_import(actor=world.users["staff"], content=xlsx([]))["rows"] == 0
 
 
 def test_the_template_has_the_headers_and_imports_as_empty(world):

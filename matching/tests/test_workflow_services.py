@@ -95,9 +95,16 @@ def test_the_whole_journey_two_banks_one_approves_and_disburses_one_declines(wor
     titles = list(Notification.objects.filter(recipient=enterprise_user).values_list("title", flat=True))
     assert any("授信" in t and "中国银行" in t for t in titles) and any("暂不予授信" in t for t in titles)
     assert Notification.objects.filter(recipient=world.users["staff"], title__contains="不予授信待辅导").exists()
-    # and the task force records coaching and re-recommends to a third bank
+    # and the task force records coaching and re-recommends to a third bank: a new draft that the
+    # enterprise consents to, that passes the three reviews and the sign-off, and is then pushed
     s.coaching_record(actor=world.users["staff"], recommendation_id=ccb.pk, note="指导完善经营流水")
-    redirected = s.recommendation_redirect(actor=world.users["convener"], recommendation_id=ccb.pk, bank_code="shanxibank")
+    draft = s.recommendation_redirect(actor=world.users["convener"], recommendation_id=ccb.pk, bank_code="shanxibank")
+    assert draft.state == DeclarationState.DRAFT and draft.redirected_from_id == ccb.pk
+    s.declaration_consent_record(actor=enterprise_user, declaration_id=draft.pk)
+    s.declaration_submit(actor=enterprise_user, declaration_id=draft.pk)
+    through_reviews(world, draft)
+    s.batch_push(actor=world.users["convener"], batch_id=s.batch_signoff(actor=world.users["convener"], declaration_ids=[draft.pk]).pk)
+    redirected = Recommendation.objects.get(declaration=draft)
     assert redirected.state == RecommendationState.PUSHED and redirected.bank.code == "shanxibank"
     # and the enterprise rates the service
     s.satisfaction_rate(actor=enterprise_user, recommendation_id=boc.pk, score=5, comment="很快")
@@ -245,8 +252,8 @@ def test_drawdowns_never_exceed_the_approved_amount_and_not_drawn_after_approval
     boc, admin = recs["boc"], world.users["boc_admin"]
     s.recommendation_contact(actor=admin, recommendation_id=boc.pk)
     s.recommendation_materials_complete(actor=admin, recommendation_id=boc.pk)
-    s.recommendation_approve(actor=admin, recommendation_id=boc.pk, credit_amount=100_000, rate_percent=Decimal("4.2"),
-                             term_months=24, guarantee="surety", is_credit_loan=False, is_first_loan=False)
+    s.recommendation_approve(actor=admin, recommendation_id=boc.pk, credit_amount=100_000, rate_percent=Decimal("3.9"),
+                             term_months=12, guarantee="surety", is_credit_loan=False, is_first_loan=False)
     with pytest.raises(ApplicationError, match="剩余授信额度 100000 元"):
         s.recommendation_disburse(actor=admin, recommendation_id=boc.pk, amount=100_001, disbursed_on=timezone.localdate())
     ccb, ccb_admin = recs["ccb"], world.users["ccb_admin"]

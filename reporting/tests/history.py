@@ -57,16 +57,32 @@ def push(world: World, entity, user, banks, amount=300_000, term=12) -> dict[str
     return {r.bank.code: r for r in Recommendation.objects.filter(declaration=declaration).select_related("bank")}
 
 
+def redirect(world: World, declined: Recommendation, enterprise_user, bank_code: str) -> Recommendation:
+    """改推 after a decline: proposed by the convener, consented and submitted by the enterprise,
+    reviewed, signed off and pushed like any declaration."""
+    u = world.users
+    draft = s.recommendation_redirect(actor=u["convener"], recommendation_id=declined.pk, bank_code=bank_code)
+    s.declaration_consent_record(actor=enterprise_user, declaration_id=draft.pk)
+    s.declaration_submit(actor=enterprise_user, declaration_id=draft.pk)
+    for reviewer in ("staff", "reviewer", "lead"):
+        s.declaration_review(actor=u[reviewer], declaration_id=draft.pk, decision="approve")
+    batch = s.batch_signoff(actor=u["convener"], declaration_ids=[draft.pk])
+    s.batch_push(actor=u["convener"], batch_id=batch.pk)
+    return Recommendation.objects.select_related("bank").get(declaration=draft, bank__code=bank_code)
+
+
 def manager(world: World, rec: Recommendation):
     code = rec.bank.code
     s.recommendations_assign(actor=world.users[f"{code}_admin"], recommendation_ids=[rec.pk], manager_id=world.users[f"{code}_manager"].pk)
     return world.users[f"{code}_manager"]
 
 
-def approve(world, rec, *, amount, rate, term, guarantee, credit_loan, first_loan):
+def approve(world, rec, *, amount, rate, term, guarantee, credit_loan, first_loan, override_reason=""):
+    # beyond the product's limits only the bank administrator approves, with a reason
+    actor = world.users[f"{rec.bank.code}_admin" if override_reason else f"{rec.bank.code}_manager"]
     s.recommendation_approve(
-        actor=world.users[f"{rec.bank.code}_manager"], recommendation_id=rec.pk, credit_amount=amount,
-        rate_percent=Decimal(rate), term_months=term, guarantee=guarantee, is_credit_loan=credit_loan, is_first_loan=first_loan,
+        actor=actor, recommendation_id=rec.pk, credit_amount=amount, rate_percent=Decimal(rate), term_months=term,
+        guarantee=guarantee, is_credit_loan=credit_loan, is_first_loan=first_loan, override_reason=override_reason,
     )
 
 
@@ -107,7 +123,8 @@ def build_history() -> History:
         s.recommendation_materials_complete(actor=boc, recommendation_id=h.recs["E2-boc"].pk)
     with travel("2026-03-20"):
         s.recommendation_disburse(actor=boc, recommendation_id=h.recs["E1-boc"].pk, amount=200_000, disbursed_on=dt.date(2026, 3, 20))
-        approve(world, h.recs["E2-boc"], amount=500_000, rate="4.2", term=36, guarantee="mortgage", credit_loan=False, first_loan=False)
+        approve(world, h.recs["E2-boc"], amount=500_000, rate="4.2", term=36, guarantee="mortgage", credit_loan=False, first_loan=False,
+                override_reason="抵押担保的中长期经营贷款, 超出惠商贷的利率和期限")
     with travel("2026-03-21"):
         s.satisfaction_rate(actor=h.entities["E1"][1], recommendation_id=h.recs["E1-boc"].pk, score=5)
     with travel("2026-03-25"):
@@ -124,6 +141,7 @@ def later_activity(h: History) -> None:
     with travel("2026-04-03"):
         s.recommendation_contact(actor=u["ccb_admin"], recommendation_id=h.recs["E3-ccb"].pk)
         s.recommendation_contact(actor=u["ccb_admin"], recommendation_id=h.recs["E5-ccb"].pk)
-        # E1, declined by 建设银行 in March, is re-recommended to 山西银行: a second push group of E1
-        h.recs["E1-shanxibank"] = s.recommendation_redirect(actor=u["convener"], recommendation_id=h.recs["E1-ccb"].pk, bank_code="shanxibank")
+        # E1, declined by 建设银行 in March, is re-recommended to 山西银行: a new declaration the
+        # enterprise consents to, reviewed three times, signed off and pushed the same day
+        h.recs["E1-shanxibank"] = redirect(h.world, h.recs["E1-ccb"], h.entities["E1"][1], "shanxibank")
         s.satisfaction_rate(actor=h.entities["E2"][1], recommendation_id=h.recs["E2-boc"].pk, score=3)
