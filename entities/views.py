@@ -16,6 +16,7 @@ from entities.models import CREDIT_FLAG_LABELS, EntityType, FinancialYear, Honor
 from entities.personal_data import PERSONAL_FIELDS, masked, may_reveal, sees_own
 from entities.register_file import LABELS
 from entities.restrictions import REGISTER_KEEPERS
+from portal import bounds
 from portal.mixins import RestrictedListView, RoleRequiredMixin
 from portal.services import ApplicationError
 from portal.tenancy import EXPORT, scope_for
@@ -30,8 +31,7 @@ FILTER_LABELS = {
 
 
 def _after(request) -> int | None:
-    value = request.GET.get("after", "")
-    return int(value) if value.isdigit() else None
+    return bounds.query_id(request.GET.get("after"))
 
 
 class EntityListView(RestrictedListView):
@@ -285,7 +285,7 @@ class HonorRevokeView(EntityWriteView):
         entity = self.entity_for_change(request, pk)
         honor_id = request.POST.get("honor", "")
         try:
-            services.honor_revoke(actor=request.user, entity=entity, honor_id=int(honor_id) if honor_id.isdigit() else 0,
+            services.honor_revoke(actor=request.user, entity=entity, honor_id=bounds.query_id(honor_id) or 0,
                                   reason=request.POST.get("reason", ""), request=request)
         except ApplicationError as exc:
             if exc.code == "permission_denied":

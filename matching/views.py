@@ -24,6 +24,7 @@ from matching.forms import (
     yuan_from_wan,
 )
 from matching.models import BASIC_CRITERIA, DeclarationState, DeclineReason, RecommendationState
+from portal import bounds
 from portal.mixins import RestrictedListView, RoleRequiredMixin
 from portal.models import Role
 from portal.services import ApplicationError
@@ -36,10 +37,7 @@ BANK_ROLES = {Role.BANK_ADMIN, Role.ACCOUNT_MANAGER}
 
 
 def _int_or_none(value):
-    try:
-        return int(value) if value not in (None, "") else None
-    except (TypeError, ValueError):
-        return None
+    return bounds.query_id(value)
 
 
 def _safe_next(request, default: str) -> str:
@@ -146,7 +144,7 @@ class ReviewQueueView(RestrictedListView):
         return selectors.review_queue(user=user, role=scope.role if scope else "", q=params.get("q") or None)
 
     def post(self, request):
-        ids = [int(i) for i in request.POST.getlist("ids") if i.isdigit()]
+        ids = bounds.form_ids(request.POST.getlist("ids"))
         decision = request.POST.get("decision", "approve")
         if not ids:
             messages.error(request, "请先勾选申报")
@@ -285,7 +283,7 @@ class BatchListView(RestrictedListView):
         return super().get_context_data(ready=ready, is_convener=scope.role == Role.CONVENER, **kwargs)
 
     def post(self, request):
-        ids = [int(i) for i in request.POST.getlist("ids") if i.isdigit()]
+        ids = bounds.form_ids(request.POST.getlist("ids"))
         try:
             batch = services.batch_signoff(actor=request.user, declaration_ids=ids, title=request.POST.get("title", ""))
         except ApplicationError as error:
@@ -363,7 +361,7 @@ class LeadInboxView(RestrictedListView):
         return context
 
     def post(self, request):
-        ids = [int(i) for i in request.POST.getlist("ids") if i.isdigit()]
+        ids = bounds.form_ids(request.POST.getlist("ids"))
         try:
             n = services.recommendations_assign(actor=request.user, recommendation_ids=ids,
                                                 manager_id=_int_or_none(request.POST.get("manager")) or 0)

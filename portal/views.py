@@ -1,9 +1,10 @@
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.utils.module_loading import import_string
 from django.shortcuts import render
+from django.utils.module_loading import import_string
 from django.views.decorators.http import require_GET
 
+from portal.api_support import is_api_request, json_error
 from portal.mixins import RestrictedListView
 from portal.models import BeatHeartbeat, OrganisationKind, Role
 from portal.selectors import audit_event_list, organisation_list
@@ -62,11 +63,21 @@ class AuditEventListView(RestrictedListView):
         return audit_event_list(user=user, action=params.get("action") or None, actor=params.get("actor") or None)
 
 
+def error_400(request, exception=None):
+    if is_api_request(request):
+        return json_error("parse_error", 400)
+    return render(request, "400.html", status=400)
+
+
 def error_403(request, exception=None):
+    if is_api_request(request):
+        return json_error("permission_denied", 403)
     return render(request, "403.html", status=403)
 
 
 def error_404(request, exception=None):
+    if is_api_request(request):
+        return json_error("not_found", 404)
     return render(request, "404.html", status=404)
 
 
@@ -82,5 +93,7 @@ def error_500(request):
     # session's user, a 404 page's navigation) is a 503 too
     if isinstance(sys.exc_info()[1], DATABASE_ERRORS):
         return database_unavailable_response(request)
+    if is_api_request(request):  # the API keeps its error format, also for what nobody foresaw
+        return json_error("server_error", 500)
     # without the request's context processors: they may be what failed
     return HttpResponse(render_to_string("500.html"), status=500)

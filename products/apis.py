@@ -9,6 +9,7 @@ from rest_framework import mixins, permissions, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from portal import bounds
 from portal.api import RestrictedViewSetMixin
 from portal.models import Region
 from portal.services import ApplicationError
@@ -67,7 +68,7 @@ class BranchSerializer(serializers.ModelSerializer):
 
 
 class BranchInput(serializers.Serializer):
-    parent = serializers.IntegerField()
+    parent = bounds.IdField()
     name = serializers.CharField(max_length=128)
     level = serializers.ChoiceField(choices=BranchLevel.choices)
     region_code = serializers.CharField(max_length=6)

@@ -2,8 +2,10 @@
 (/api/v1/schema/, through the portal's WSGI application in this process), generates
 requests for every operation — valid ones and malformed ones (schemathesis' positive and
 negative modes), with random ids and with the ids of real records — and sends each one as
-every role (DRF token) and anonymously. No response may be a 500; an unhandled exception
-is reported with its traceback.
+every role (DRF token) and anonymously, with production's DEBUG=False (set explicitly: the
+error handlers differ with DEBUG on). No response may be a 5xx, every error response is in
+the API's JSON error format {"code", "message", "errors"}; an unhandled exception is
+reported with its traceback.
 
 Then the eligibility preview and every import endpoint (the API import and the two import
 pages) are given malformed input by hand and by hypothesis: the API answers 400 in the
@@ -140,9 +142,26 @@ def kept_connection():
     connection.close()
 
 
+def _error_format_problem(response) -> str | None:
+    """Why an API error response is not in the portal's error format (None when it is)."""
+    if response.status_code < 400:
+        return None
+    content_type = (response.headers.get("content-type") or [""])[0]
+    if not content_type.startswith("application/json"):
+        return f"not JSON but {content_type!r}"
+    try:
+        body = json.loads(response.content)
+    except ValueError:
+        return "unreadable JSON"
+    if not isinstance(body, dict) or set(body) != {"code", "message", "errors"} or not body["message"]:
+        return f"not the error format: {str(body)[:200]}"
+    return None
+
+
 @pytest.mark.django_db(transaction=True)
-def test_schemathesis_finds_no_server_error_for_any_role(fuzz_world, server_errors, kept_connection):
+def test_schemathesis_finds_no_server_error_for_any_role(fuzz_world, server_errors, kept_connection, settings):
     world, tokens, real_ids = fuzz_world
+    settings.DEBUG = False  # production's error handling (handler500 and the API's JSON errors)
     # the portal's WSGI application, in this process: the live server's socket adds ~40 ms of
     # delayed-ACK latency to every request, which would spend the time budget on waiting
     schema = schemathesis.openapi.from_wsgi("/api/v1/schema/", get_wsgi_application())
@@ -186,6 +205,9 @@ def test_schemathesis_finds_no_server_error_for_any_role(fuzz_world, server_erro
                         case.validate_response(response, checks=[not_a_server_error])
                     except (Exception, BaseExceptionGroup):  # noqa: BLE001 - collected, reported together below
                         failures.append(f"{identity}: {case.operation.label} -> {response.status_code}\n{case.as_curl_command()}")
+                    if response.status_code >= 500 or (problem := _error_format_problem(response)) is None:
+                        continue
+                    failures.append(f"{identity}: {case.operation.label} -> {response.status_code} {problem}\n{case.as_curl_command()}")
 
             try:
                 probe()
