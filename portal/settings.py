@@ -136,6 +136,10 @@ MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "uploads")))
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
+# Trusted reverse proxies in front of the portal (nginx = 1). The client address is read from
+# X-Forwarded-For only through them (portal.services.client_ip); 0: REMOTE_ADDR, the header is ignored.
+NUM_PROXIES = env.int("NUM_PROXIES", default=0)
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
@@ -147,7 +151,15 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["portal.bounds.FilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "portal.api_support.exception_handler",
-    "DEFAULT_THROTTLE_RATES": {"anon": "60/min", "user": "600/min"},
+    # every API view: per user when signed in, per client address when anonymous (portal/throttling.py)
+    "DEFAULT_THROTTLE_CLASSES": ["portal.throttling.AnonRateThrottle", "portal.throttling.UserRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env.str("API_THROTTLE_ANON", default="60/min"),
+        "user": env.str("API_THROTTLE_USER", default="600/min"),
+        "eligibility": env.str("ELIGIBILITY_THROTTLE_ANON", default="30/min"),
+        "eligibility_user": env.str("ELIGIBILITY_THROTTLE_USER", default="300/min"),
+    },
+    "NUM_PROXIES": NUM_PROXIES,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "政银企融资对接平台 API",
@@ -246,13 +258,17 @@ PORTAL_BASELINE_LOADERS = ["portal.reference_sync.sync_reference_data", "matchin
 PORTAL_HOME_WIDGETS = ["matching.home.widgets", "reporting.home.widgets"]
 
 # --- Login throttling (django-axes) and content security policy (django-csp) -----------------
+# a username is locked after AXES_FAILURE_LIMIT failures from any address, an address after
+# AXES_IP_FAILURE_LIMIT failures over any usernames (portal/login_throttle.py)
+AXES_HANDLER = "portal.login_throttle.LoginThrottleHandler"
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_IP_FAILURE_LIMIT = env.int("AXES_IP_FAILURE_LIMIT", default=20)
 AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=0.25)  # hours: 15 minutes
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
-AXES_IPWARE_PROXY_COUNT = env.int("AXES_PROXY_COUNT", default=0)
+AXES_CLIENT_IP_CALLABLE = "portal.services.client_ip"  # the same address as the audit log and the API throttles
 
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
