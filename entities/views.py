@@ -11,7 +11,7 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from entities import selectors, services, spreadsheets
-from entities.forms import CreditFlagsForm, CreditRepairForm, EntityEditForm, FinancialYearForm, HonorGrantForm, RegisterUploadForm
+from entities.forms import MAX_UPLOAD_BYTES, CreditFlagsForm, CreditRepairForm, EntityEditForm, FinancialYearForm, HonorGrantForm, RegisterUploadForm
 from entities.models import CREDIT_FLAG_LABELS, EntityType, FinancialYear, HonorKind, ImportStatus, RegisterStatus, SizeClass, Tier
 from entities.personal_data import PERSONAL_FIELDS, masked, may_reveal, sees_own
 from entities.register_file import LABELS
@@ -358,6 +358,7 @@ class EntityImportListView(ImportRoleMixin, RestrictedListView):
     template_name = "entities/import_list.html"
     context_object_name = "imports"
     paginate_by = 20
+    max_upload_bytes = MAX_UPLOAD_BYTES  # refused by Content-Length above it (portal.middleware)
 
     def select(self, *, user, params):
         return selectors.entity_import_list(user=user)

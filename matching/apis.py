@@ -44,10 +44,12 @@ from matching.models import (
 )
 from portal import bounds
 from portal.api import RestrictedViewSetMixin
+from portal.middleware import upload_limit
 from portal.services import ApplicationError, audit_record
 from portal.tenancy import CHANGE, VIEW, restrict
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+IMPORT_MAX_BYTES = 20 * 1024 * 1024  # a declaration import file
 
 
 # --- shared pieces -------------------------------------------------------------------------
@@ -432,11 +434,12 @@ class DeclarationViewSet(RestrictedViewSetMixin, mixins.ListModelMixin, mixins.R
         description="批量申报: 正确的行导入, 有误的行逐行报告(行号、列名、原因)。文件无法读取或缺少表头时返回 400 且不导入。",
     )
     @action(detail=False, methods=["post"], url_path="import", parser_classes=[MultiPartParser, FormParser])
+    @upload_limit(IMPORT_MAX_BYTES)  # refused by Content-Length above it
     def import_file(self, request):
         upload = request.FILES.get("file")
         if upload is None:
             raise ApplicationError("请选择要导入的文件", field_errors={"file": ["请选择要导入的文件"]})
-        if upload.size > 20 * 1024 * 1024:
+        if upload.size > IMPORT_MAX_BYTES:
             raise ApplicationError("文件超过 20 MB, 请分批导入", field_errors={"file": ["文件超过 20 MB"]})
         try:
             summary = declarations_import(actor=request.user, content=upload.read(), file_name=upload.name)

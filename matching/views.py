@@ -615,6 +615,7 @@ class DeclarationImportView(RoleRequiredMixin, View):
     allowed_roles = {Role.TASK_FORCE_STAFF, Role.TASK_FORCE_LEAD}
     template_name = "matching/declaration_import.html"
     MAX_BYTES = 5 * 1024 * 1024
+    max_upload_bytes = MAX_BYTES  # refused by Content-Length above it (portal.middleware)
 
     def get(self, request):
         if request.GET.get("template"):

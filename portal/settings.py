@@ -47,6 +47,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # an oversized body is refused by its Content-Length before anything reads it (CSRF does)
+    "portal.middleware.RequestSizeLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -133,8 +135,12 @@ STORAGES = {
 }
 # uploads live outside the web root and are served only through permission-checked views
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "uploads")))
-FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
-DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+# Request bodies: at most UPLOAD_MAX_BYTES (materials, forms, JSON), refused by Content-Length
+# before the body is read (portal.middleware.RequestSizeLimitMiddleware); a view declares a
+# larger limit with portal.middleware.upload_limit (register and declaration imports).
+UPLOAD_MAX_BYTES = 10 * 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = UPLOAD_MAX_BYTES  # the non-file part of a request, the same ceiling
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024  # larger files are streamed to a temporary file
 
 # Trusted reverse proxies in front of the portal (nginx = 1). The client address is read from
 # X-Forwarded-For only through them (portal.services.client_ip); 0: REMOTE_ADDR, the header is ignored.
