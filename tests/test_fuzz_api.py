@@ -2,7 +2,7 @@
 (/api/v1/schema/, through the portal's WSGI application in this process), generates
 requests for every operation — valid ones and malformed ones (schemathesis' positive and
 negative modes), with random ids and with the ids of real records — and sends each one as
-every role (DRF token) and anonymously, with production's DEBUG=False (set explicitly: the
+every role (API token) and anonymously, with production's DEBUG=False (set explicitly: the
 error handlers differ with DEBUG on). No response may be a 5xx, every error response is in
 the API's JSON error format {"code", "message", "errors"}; an unhandled exception is
 reported with its traceback.
@@ -39,7 +39,6 @@ from django.core.signals import got_request_exception
 from django.core.wsgi import get_wsgi_application
 from hypothesis import HealthCheck, Phase, given, settings as hsettings, strategies as st
 from hypothesis.errors import Unsatisfiable
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
@@ -48,7 +47,7 @@ from matching import services as s
 from matching.models import Declaration, Notification, RecommendationBatch
 from matching.tests.test_workflow_services import pushed
 from matching.tests.workflow_world import build_world
-from portal.factories import user_with_role
+from portal.factories import api_token, user_with_role
 from portal.models import AuditEvent, Role
 
 
@@ -102,7 +101,7 @@ def fuzz_world(settings, tmp_path):
         user = u[key]
         role = user.memberships.first().role
         by_role.setdefault(role, user)
-    tokens = {role: Token.objects.create(user=user).key for role, user in by_role.items()}
+    tokens = {role: api_token(user) for role, user in by_role.items()}
     assert set(tokens) == set(Role.values), "every role is fuzzed"
     from products.models import Bank, LoanProduct
 
