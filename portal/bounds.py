@@ -307,13 +307,9 @@ class DecimalField(serializers.DecimalField):
 # --- form fields -------------------------------------------------------------------------------------
 
 
-_FORM_MESSAGES = {"max_value": "不能大于 %(limit_value)s", "min_value": "不能小于 %(limit_value)s"}
-
-
 class FormIntegerField(forms.IntegerField):
-    """An integer form field bounded by its column and the caller's limits."""
-
-    default_error_messages = {**_FORM_MESSAGES, "invalid": "请输入整数"}
+    """An integer form field bounded by its column and the caller's limits (Django's Chinese
+    messages, as every other form field of the pages)."""
 
     def __init__(self, *, field: Field | None = None, min_value=None, max_value=None, **kwargs):
         low, high = _limits(field, min_value, max_value)
@@ -329,8 +325,6 @@ class FormIntegerField(forms.IntegerField):
 class FormDecimalField(forms.DecimalField):
     """A finite decimal form field bounded by its column; `unit` reads a 元 column in 万元
     (unit=10000): the largest value is the column's largest divided by the unit."""
-
-    default_error_messages = {**_FORM_MESSAGES, "invalid": "请输入数字"}
 
     def __init__(self, *, field: Field | None = None, unit=1, min_value=None, max_value=None, **kwargs):
         low, high = _limits(field, min_value, max_value, unit)

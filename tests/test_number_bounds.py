@@ -323,7 +323,7 @@ def test_a_bank_report_with_balances_beyond_the_column_is_refused_with_nothing_s
     # then both are refused with a Chinese field error, and nothing is stored
     errors = assert_api_error(response)["errors"]
     assert "不能大于" in errors["small_business_balance"][0] and "不能大于" in errors["all_loans_balance"][0]
-    assert page.status_code in (200, 400) and "不能大于" in page.content.decode()
+    assert page.status_code in (200, 400) and "确保该值小于或等于" in page.content.decode()
     assert not BankPeriodReport.objects.exists()
 
 
