@@ -40,6 +40,16 @@ def _plain_http_in_tests(settings):
     settings.CSRF_COOKIE_SECURE = False
 
 
+@pytest.fixture(autouse=True)
+def _api_rates_for_tests(settings):
+    """Tests send hundreds of API requests a minute as one user: the default per-user and
+    anonymous API rates are lifted (the throttle tests set their own; the eligibility
+    preview keeps its rates, its tests clear the cache)."""
+    rest = settings.REST_FRAMEWORK
+    settings.REST_FRAMEWORK = {**rest, "DEFAULT_THROTTLE_RATES": {**rest["DEFAULT_THROTTLE_RATES"], "anon": "100000/min",
+                                                                  "user": "100000/min"}}
+
+
 @pytest.fixture
 def artifacts_dir():
     from pathlib import Path

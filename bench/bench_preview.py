@@ -23,7 +23,7 @@ import django  # noqa: E402
 django.setup()
 
 from django.contrib.auth import get_user_model  # noqa: E402
-from rest_framework.authtoken.models import Token  # noqa: E402
+from portal.factories import api_token  # noqa: E402
 
 from matching.eligibility import run_preview  # noqa: E402
 from products.services import catalog_load  # noqa: E402
@@ -68,7 +68,7 @@ def free_port():
 
 def through_http(runs=200):
     user, _ = get_user_model().objects.get_or_create(username="bench-preview")
-    token, _ = Token.objects.get_or_create(user=user)
+    key = api_token(user, name="bench-preview")
     port = free_port()
     # one server thread with a persistent database connection (CONN_MAX_AGE), as a production
     # worker process has: runserver's default thread-per-request would time PostgreSQL's
@@ -79,7 +79,7 @@ def through_http(runs=200):
     try:
         url = f"http://127.0.0.1:{port}/api/v1/eligibility/preview"
         body = json.dumps(REQUEST).encode()
-        headers = {"Content-Type": "application/json", "Authorization": f"Token {token.key}"}
+        headers = {"Content-Type": "application/json", "Authorization": f"Token {key}"}
         for _ in range(100):
             try:
                 urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)

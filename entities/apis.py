@@ -6,13 +6,14 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
 from entities import selectors, services
 from entities.models import CREDIT_FLAGS, FINANCIAL_FIELDS, EntityType, MarketEntity, RegisterStatus, TaxStatus, Tier
 from entities.personal_data import PERSONAL_FIELDS, masked, sees_own
+from portal import bounds
 from portal.api import RestrictedViewSetMixin
+from portal.api_support import BoundedCursorPagination
 from portal.services import ApplicationError
 from portal.tenancy import CHANGE, VIEW, resolve, restrict, scope_for
 
@@ -21,7 +22,7 @@ _API_TO_SERVICE = {"region_code": "region", "township_code": "township", "indust
 _SERVICE_TO_API = {v: k for k, v in _API_TO_SERVICE.items()}
 
 
-class EntityCursorPagination(CursorPagination):
+class EntityCursorPagination(BoundedCursorPagination):
     """Keyset pages on id: constant time on a million rows, no COUNT."""
 
     ordering = "-id"
@@ -91,15 +92,15 @@ class EntityInput(serializers.Serializer):
     address = serializers.CharField(max_length=255, required=False, allow_blank=True)
     fixed_premises = serializers.BooleanField(required=False, allow_null=True)
     industry_code = serializers.CharField(max_length=5, required=False, allow_null=True, allow_blank=True)
-    registered_capital = serializers.IntegerField(required=False, allow_null=True)
+    registered_capital = bounds.IntegerField(field=bounds.column(MarketEntity, "registered_capital"), required=False, allow_null=True)
     legal_rep_changed_on = serializers.DateField(required=False, allow_null=True)
     main_business_changed_on = serializers.DateField(required=False, allow_null=True)
-    financial_year = serializers.IntegerField(required=False, allow_null=True)
-    annual_revenue = serializers.IntegerField(required=False, allow_null=True)
-    total_assets = serializers.IntegerField(required=False, allow_null=True)
-    net_assets = serializers.IntegerField(required=False, allow_null=True)
-    employees = serializers.IntegerField(required=False, allow_null=True)
-    social_insurance_headcount = serializers.IntegerField(required=False, allow_null=True)
+    financial_year = bounds.IntegerField(field=bounds.column(MarketEntity, "financial_year"), required=False, allow_null=True)
+    annual_revenue = bounds.IntegerField(field=bounds.column(MarketEntity, "annual_revenue"), required=False, allow_null=True)
+    total_assets = bounds.IntegerField(field=bounds.column(MarketEntity, "total_assets"), required=False, allow_null=True)
+    net_assets = bounds.IntegerField(field=bounds.column(MarketEntity, "net_assets"), required=False, allow_null=True)
+    employees = bounds.IntegerField(field=bounds.column(MarketEntity, "employees"), required=False, allow_null=True)
+    social_insurance_headcount = bounds.IntegerField(field=bounds.column(MarketEntity, "social_insurance_headcount"), required=False, allow_null=True)
     tax_status = serializers.ChoiceField(choices=TaxStatus.choices, required=False, allow_null=True)
     has_tax_record = serializers.BooleanField(required=False, allow_null=True)
     operator_name = serializers.CharField(max_length=64, required=False, allow_blank=True)
@@ -108,13 +109,13 @@ class EntityInput(serializers.Serializer):
     operator_nationality = serializers.CharField(max_length=2, required=False, allow_null=True)
     operator_local_residence = serializers.BooleanField(required=False, allow_null=True)
     operator_residence_region_code = serializers.CharField(max_length=6, required=False, allow_null=True, allow_blank=True)
-    operator_industry_experience_months = serializers.IntegerField(required=False, allow_null=True)
+    operator_industry_experience_months = bounds.IntegerField(field=bounds.column(MarketEntity, "operator_industry_experience_months"), required=False, allow_null=True)
     dishonest_debtor = serializers.BooleanField(required=False, allow_null=True)
     joint_punishment = serializers.BooleanField(required=False, allow_null=True)
     consumption_restricted = serializers.BooleanField(required=False, allow_null=True)
-    overdue_consecutive_24m = serializers.IntegerField(required=False, allow_null=True)
-    overdue_total_24m = serializers.IntegerField(required=False, allow_null=True)
-    overdue_12m = serializers.IntegerField(required=False, allow_null=True)
+    overdue_consecutive_24m = bounds.IntegerField(field=bounds.column(MarketEntity, "overdue_consecutive_24m"), required=False, allow_null=True)
+    overdue_total_24m = bounds.IntegerField(field=bounds.column(MarketEntity, "overdue_total_24m"), required=False, allow_null=True)
+    overdue_12m = bounds.IntegerField(field=bounds.column(MarketEntity, "overdue_12m"), required=False, allow_null=True)
     major_bad_record = serializers.BooleanField(required=False, allow_null=True)
     pending_litigation = serializers.BooleanField(required=False, allow_null=True)
     tier_imported = serializers.ChoiceField(choices=Tier.choices, required=False, allow_null=True)

@@ -21,6 +21,7 @@ from entities.models import (
 )
 from entities.personal_data import PERSONAL_FIELDS, masked
 from entities.services import MAX_COUNT, MAX_MONEY, MAX_SMALL_COUNT
+from portal import bounds
 
 FINANCIAL_INPUT = ("financial_year", "annual_revenue", "total_assets", "net_assets", "employees", "social_insurance_headcount", "tax_status", "has_tax_record")
 MAX_UPLOAD_BYTES = 60 * 1024 * 1024
@@ -193,7 +194,7 @@ class FinancialYearForm(ServiceErrorsMixin, forms.Form):
 
     service_names = {"financial_year": "year"}
 
-    year = forms.IntegerField(label="年度", min_value=1990, validators=[_max_year])
+    year = bounds.FormIntegerField(label="年度", min_value=1990, validators=[_max_year], field=bounds.column(FinancialYear, "year"))
     annual_revenue = forms.IntegerField(label="年营业收入(元)", required=False, min_value=0, max_value=MAX_MONEY)
     total_assets = forms.IntegerField(label="资产总额(元)", required=False, min_value=0, max_value=MAX_MONEY)
     net_assets = forms.IntegerField(label="净资产(元)", required=False, min_value=0, max_value=MAX_MONEY)

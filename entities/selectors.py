@@ -5,7 +5,6 @@ import datetime as dt
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
@@ -27,6 +26,7 @@ from entities.models import (
     TierPolicy,
 )
 from entities.restrictions import region_range_q
+from portal import bounds
 from portal.models import Region, RegionLevel
 from portal.tenancy import VIEW, restrict, scope_for
 
@@ -86,14 +86,11 @@ class EntityFilters:
             if not value:
                 return None
             try:
-                amount = Decimal(value) * money_unit
-            except InvalidOperation:
-                errors[name] = "应为数字"
+                amount = bounds.to_decimal(value, field=bounds.column(MarketEntity, "annual_revenue"), unit=money_unit, min_value=0)
+            except bounds.OutOfBounds as exc:
+                errors[name] = exc.message
                 return None
-            if amount < 0:
-                errors[name] = "不能为负数"
-                return None
-            return int(amount)
+            return int(amount * money_unit)
 
         region = (params.get("region") or "").strip()
         if region and not (region.isdigit() and len(region) in (2, 4, 6)):

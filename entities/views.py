@@ -11,12 +11,13 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from entities import selectors, services, spreadsheets
-from entities.forms import CreditFlagsForm, CreditRepairForm, EntityEditForm, FinancialYearForm, HonorGrantForm, RegisterUploadForm
+from entities.forms import MAX_UPLOAD_BYTES, CreditFlagsForm, CreditRepairForm, EntityEditForm, FinancialYearForm, HonorGrantForm, RegisterUploadForm
 from entities.models import (CREDIT_FLAG_LABELS, EntityImport, EntityType, FinancialYear, HonorKind, ImportStatus, RegisterStatus, SizeClass,
                              Tier)
 from entities.personal_data import PERSONAL_FIELDS, masked, may_reveal, sees_own
 from entities.register_file import LABELS
 from entities.restrictions import REGISTER_KEEPERS
+from portal import bounds
 from portal import spreadsheets as portal_spreadsheets
 from portal.mixins import RestrictedListView, RoleRequiredMixin
 from portal.services import ApplicationError
@@ -32,8 +33,7 @@ FILTER_LABELS = {
 
 
 def _after(request) -> int | None:
-    value = request.GET.get("after", "")
-    return int(value) if value.isdigit() else None
+    return bounds.query_id(request.GET.get("after"))
 
 
 class EntityListView(RestrictedListView):
@@ -286,7 +286,7 @@ class HonorRevokeView(EntityWriteView):
         entity = self.entity_for_change(request, pk)
         honor_id = request.POST.get("honor", "")
         try:
-            services.honor_revoke(actor=request.user, entity=entity, honor_id=int(honor_id) if honor_id.isdigit() else 0,
+            services.honor_revoke(actor=request.user, entity=entity, honor_id=bounds.query_id(honor_id) or 0,
                                   reason=request.POST.get("reason", ""), request=request)
         except ApplicationError as exc:
             if exc.code == "permission_denied":
@@ -359,6 +359,7 @@ class EntityImportListView(ImportRoleMixin, RestrictedListView):
     template_name = "entities/import_list.html"
     context_object_name = "imports"
     paginate_by = 20
+    max_upload_bytes = MAX_UPLOAD_BYTES  # refused by Content-Length above it (portal.middleware)
 
     def select(self, *, user, params):
         return selectors.entity_import_list(user=user)

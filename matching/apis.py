@@ -38,6 +38,7 @@ from matching.models import (
     DeclarationMaterial,
     DeclarationSource,
     DeclineReason,
+    Disbursement,
     Guarantee,
     Notification,
     Recommendation,
@@ -48,12 +49,14 @@ from matching.models import (
     WorkflowEvent,
 )
 from matching.policy import Action
-from portal import spreadsheets
+from portal import bounds, spreadsheets
 from portal.api import RestrictedViewSetMixin
+from portal.middleware import upload_limit
 from portal.services import ApplicationError
 from portal.spreadsheets import CSV_MEDIA_TYPE, XLSX
 from portal.tenancy import CHANGE, VIEW, restrict
 
+IMPORT_MAX_BYTES = 20 * 1024 * 1024  # a declaration import file
 
 
 # --- shared pieces -------------------------------------------------------------------------
@@ -227,8 +230,8 @@ class CriterionInputSerializer(serializers.Serializer):
 
 
 class DeclarationInputBase(serializers.Serializer):
-    amount = serializers.IntegerField(help_text="融资金额(元), 正整数")
-    term_months = serializers.IntegerField(help_text="期限(月), 1–360")
+    amount = bounds.IntegerField(field=bounds.column(Declaration, "amount"), help_text="融资金额(元), 正整数")
+    term_months = bounds.IntegerField(field=bounds.column(Declaration, "term_months"), help_text="期限(月), 1–360")
     purpose = serializers.CharField(max_length=255, allow_blank=True)
     banks = serializers.ListField(child=serializers.CharField(max_length=32), allow_empty=True, help_text="意向对接银行代码, 1–2 家")
     basic_criteria = serializers.DictField(
@@ -238,7 +241,7 @@ class DeclarationInputBase(serializers.Serializer):
 
 
 class DeclarationCreateInputSerializer(DeclarationInputBase):
-    entity_id = serializers.IntegerField()
+    entity_id = bounds.IdField()
     consent = serializers.BooleanField(default=False, help_text="企业同意向意向银行共享信息")
     submit = serializers.BooleanField(default=False, help_text="创建后立即提交初审")
 
@@ -258,7 +261,7 @@ class ReviewInputSerializer(serializers.Serializer):
 
 
 class BulkReviewInputSerializer(ReviewInputSerializer):
-    ids = serializers.ListField(child=serializers.IntegerField(), min_length=1, max_length=500)
+    ids = bounds.IdListField(min_length=1, max_length=500)
 
 
 class BulkReviewResultSerializer(serializers.Serializer):
@@ -274,9 +277,9 @@ class BulkReviewOutputSerializer(serializers.Serializer):
 
 
 class BankRecommendInputSerializer(serializers.Serializer):
-    entity_id = serializers.IntegerField()
-    amount = serializers.IntegerField(help_text="融资金额(元)")
-    term_months = serializers.IntegerField()
+    entity_id = bounds.IdField()
+    amount = bounds.IntegerField(field=bounds.column(Declaration, "amount"), help_text="融资金额(元)")
+    term_months = bounds.IntegerField(field=bounds.column(Declaration, "term_months"))
     purpose = serializers.CharField(max_length=255, allow_blank=True)
     note = serializers.CharField(allow_blank=True, default="", max_length=2000)
 
@@ -345,8 +348,8 @@ class DeclarationFilter(django_filters.FilterSet):
     source = django_filters.ChoiceFilter(choices=DeclarationSource.choices)
     region = django_filters.CharFilter(method="filter_region", help_text="区划代码前缀(14 / 1405 / 140525)")
     q = django_filters.CharFilter(method="filter_q", help_text="经营主体名称或统一社会信用代码")
-    batch = django_filters.NumberFilter(field_name="batch_id")
-    entity = django_filters.NumberFilter(field_name="entity_id")
+    batch = bounds.IdFilter(field_name="batch_id")
+    entity = bounds.IdFilter(field_name="entity_id")
 
     class Meta:
         model = Declaration
@@ -484,11 +487,12 @@ class DeclarationViewSet(PolicyGateMixin, RestrictedViewSetMixin, mixins.ListMod
         description="批量申报: 正确的行导入, 有误的行逐行报告(行号、列名、原因)。文件无法读取或缺少表头时返回 400 且不导入。",
     )
     @action(detail=False, methods=["post"], url_path="import", parser_classes=[MultiPartParser, FormParser])
+    @upload_limit(IMPORT_MAX_BYTES)  # refused by Content-Length above it
     def import_file(self, request):
         upload = request.FILES.get("file")
         if upload is None:
             raise ApplicationError("请选择要导入的文件", field_errors={"file": ["请选择要导入的文件"]})
-        if upload.size > 20 * 1024 * 1024:
+        if upload.size > IMPORT_MAX_BYTES:
             raise ApplicationError("文件超过 20 MB, 请分批导入", field_errors={"file": ["文件超过 20 MB"]})
         try:
             summary = declarations_import(actor=request.user, content=upload.read(), file_name=upload.name)
@@ -599,7 +603,7 @@ class BatchDetailOutputSerializer(BatchOutputSerializer):
 
 
 class SignoffInputSerializer(serializers.Serializer):
-    declaration_ids = serializers.ListField(child=serializers.IntegerField(), allow_empty=True)
+    declaration_ids = bounds.IdListField(allow_empty=True)
     title = serializers.CharField(allow_blank=True, default="", max_length=128)
 
 
@@ -747,8 +751,8 @@ class LeadDetailOutputSerializer(LeadOutputSerializer):
 
 
 class AssignInputSerializer(serializers.Serializer):
-    ids = serializers.ListField(child=serializers.IntegerField(), min_length=1, max_length=500)
-    manager_id = serializers.IntegerField()
+    ids = bounds.IdListField(min_length=1, max_length=500)
+    manager_id = bounds.IdField()
 
 
 class AssignOutputSerializer(serializers.Serializer):
@@ -762,9 +766,9 @@ class ContactInputSerializer(serializers.Serializer):
 
 
 class ApproveInputSerializer(serializers.Serializer):
-    credit_amount = serializers.IntegerField(help_text="授信金额(元)")
-    rate_percent = serializers.DecimalField(max_digits=6, decimal_places=3, help_text="年利率(%)")
-    term_months = serializers.IntegerField(help_text="授信期限(月)")
+    credit_amount = bounds.IntegerField(field=bounds.column(Recommendation, "credit_amount"), help_text="授信金额(元)")
+    rate_percent = bounds.DecimalField(field=bounds.column(Recommendation, "rate_percent"), help_text="年利率(%)")
+    term_months = bounds.IntegerField(field=bounds.column(Recommendation, "credit_term_months"), help_text="授信期限(月)")
     guarantee = serializers.ChoiceField(choices=Guarantee.choices)
     is_credit_loan = serializers.BooleanField()
     is_first_loan = serializers.BooleanField()
@@ -780,7 +784,7 @@ class DeclineInputSerializer(serializers.Serializer):
 
 
 class DisburseInputSerializer(serializers.Serializer):
-    amount = serializers.IntegerField(help_text="放款金额(元)")
+    amount = bounds.IntegerField(field=bounds.column(Disbursement, "amount"), help_text="放款金额(元)")
     disbursed_on = serializers.DateField()
 
 
@@ -798,7 +802,7 @@ class RedirectInputSerializer(serializers.Serializer):
 
 
 class RateInputSerializer(serializers.Serializer):
-    score = serializers.IntegerField(help_text="1–5")
+    score = bounds.IntegerField(field=bounds.column(Recommendation, "satisfaction"), help_text="1–5")
     comment = serializers.CharField(allow_blank=True, default="", max_length=2000)
 
 
@@ -807,13 +811,15 @@ class LeadFilter(django_filters.FilterSet):
     county = django_filters.CharFilter(method="filter_county", help_text="区划代码或前缀(140525 / 1405)")
     product = django_filters.CharFilter(field_name="product_version__product__code", help_text="产品代码")
     bank = django_filters.CharFilter(field_name="bank__code", help_text="银行代码")
-    branch = django_filters.NumberFilter(method="filter_branch", help_text="承办机构编号(含下级机构)")
-    amount_min = django_filters.NumberFilter(field_name="declaration__amount", lookup_expr="gte", help_text="融资需求下限(元)")
-    amount_max = django_filters.NumberFilter(field_name="declaration__amount", lookup_expr="lte", help_text="融资需求上限(元)")
-    assigned_to = django_filters.NumberFilter(field_name="assigned_to_id")
+    branch = bounds.IdFilter(method="filter_branch", help_text="承办机构编号(含下级机构)")
+    amount_min = bounds.IntegerFilter(field_name="declaration__amount", lookup_expr="gte", column=bounds.column(Declaration, "amount"),
+                                      help_text="融资需求下限(元)")
+    amount_max = bounds.IntegerFilter(field_name="declaration__amount", lookup_expr="lte", column=bounds.column(Declaration, "amount"),
+                                      help_text="融资需求上限(元)")
+    assigned_to = bounds.IdFilter(field_name="assigned_to_id")
     unassigned = django_filters.BooleanFilter(field_name="assigned_to", lookup_expr="isnull")
-    batch = django_filters.NumberFilter(field_name="batch_id")
-    declaration = django_filters.NumberFilter(field_name="declaration_id")
+    batch = bounds.IdFilter(field_name="batch_id")
+    declaration = bounds.IdFilter(field_name="declaration_id")
     q = django_filters.CharFilter(method="filter_q", help_text="经营主体名称或统一社会信用代码")
 
     class Meta:
@@ -985,7 +991,7 @@ class VisitOutputSerializer(serializers.Serializer):
 
 
 class VisitInputSerializer(serializers.Serializer):
-    entity_id = serializers.IntegerField()
+    entity_id = bounds.IdField()
     visited_on = serializers.DateField()
     people = serializers.CharField(max_length=255)
     findings = serializers.CharField(allow_blank=True, default="", max_length=5000)
@@ -993,7 +999,7 @@ class VisitInputSerializer(serializers.Serializer):
 
 
 class VisitFilter(django_filters.FilterSet):
-    entity = django_filters.NumberFilter(field_name="entity_id")
+    entity = bounds.IdFilter(field_name="entity_id")
     need_found = django_filters.BooleanFilter()
 
     class Meta:
@@ -1164,7 +1170,7 @@ class LedgerTotalsSerializer(serializers.Serializer):
 LEDGER_PARAMETERS = [
     OpenApiParameter("region", str, description="区划代码前缀: 14 / 1405 / 140525"),
     OpenApiParameter("bank", str, description="银行代码"),
-    OpenApiParameter("branch", int, description="承办机构编号(含下级机构)"),
+    OpenApiParameter("branch", bounds.ID_SCHEMA, description="承办机构编号(含下级机构)"),
     OpenApiParameter("state", str, description="状态, 可逗号分隔多个: " + ", ".join(RecommendationState.values)),
     OpenApiParameter("period", str, description="推送期间: YYYY、YYYY-MM 或 YYYY-Qn"),
     OpenApiParameter("date_from", OpenApiTypes.DATE, description="推送日期起(含), 不能与 period 同用"),

@@ -1,7 +1,8 @@
 """POST /api/v1/eligibility/preview (shared/domain/eligibility-api.md).
 
-Open to anonymous visitors (the 资格自测 of people not yet registered), rate-limited, and
-nothing is stored for anyone: the preview only reads the catalogue. Bad input is a 400 with
+Open to anonymous visitors (the 资格自测 of people not yet registered), rate-limited per
+client address (portal.throttling: scope "eligibility", 30/min; signed-in users per user,
+"eligibility_user", 300/min), and nothing is stored for anyone: the preview only reads the catalogue. Bad input is a 400 with
 field errors in the portal's error format; no input can produce a 500.
 """
 from django.urls import path
@@ -11,22 +12,12 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
 from rest_framework.views import APIView
 
 from matching.eligibility import run_preview
+from portal.throttling import EligibilityAnonThrottle, EligibilityUserThrottle
 
-
-class EligibilityAnonThrottle(AnonRateThrottle):
-    """Anonymous previews: 30 a minute per client address (the cache is the rate store)."""
-
-    scope = "eligibility"
-    rate = "30/min"
-
-
-class EligibilityUserThrottle(UserRateThrottle):
-    scope = "eligibility_user"
-    rate = "300/min"
+__all__ = ["EligibilityAnonThrottle", "EligibilityUserThrottle", "EligibilityPreviewView", "urlpatterns"]
 
 
 class ReasonSerializer(serializers.Serializer):

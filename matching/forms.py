@@ -2,7 +2,8 @@ from decimal import Decimal, InvalidOperation
 
 from django import forms
 
-from matching.models import BASIC_CRITERIA, ContactChannel, DeclineReason, Guarantee
+from matching.models import BASIC_CRITERIA, ContactChannel, Declaration, DeclineReason, Disbursement, Guarantee, Recommendation
+from portal import bounds
 from products.models import Bank
 
 
@@ -60,7 +61,7 @@ class ContactForm(forms.Form):
 
 
 class ApproveForm(forms.Form):
-    credit_amount_wan = forms.DecimalField(label="授信金额(万元)", min_value=Decimal("0.01"), decimal_places=4)
+    credit_amount_wan = bounds.FormDecimalField(label="授信金额(万元)", field=bounds.column(Recommendation, "credit_amount"), unit=10000, min_value=Decimal("0.01"), decimal_places=4)
     rate_percent = forms.DecimalField(label="年利率(%)", min_value=Decimal("0.01"), max_value=Decimal("35.99"), decimal_places=3)
     term_months = forms.IntegerField(label="期限(月)", min_value=1, max_value=360)
     guarantee = forms.ChoiceField(label="担保方式", choices=Guarantee.choices)
@@ -77,7 +78,7 @@ class DeclineForm(forms.Form):
 
 
 class DisburseForm(forms.Form):
-    amount_wan = forms.DecimalField(label="放款金额(万元)", min_value=Decimal("0.01"), decimal_places=4)
+    amount_wan = bounds.FormDecimalField(label="放款金额(万元)", field=bounds.column(Disbursement, "amount"), unit=10000, min_value=Decimal("0.01"), decimal_places=4)
     disbursed_on = forms.DateField(label="放款日期", widget=forms.DateInput(attrs={"type": "date"}))
 
 
@@ -99,7 +100,7 @@ class StaffDeclarationForm(DeclarationForm):
 
 class BankRecommendForm(forms.Form):
     uscc = forms.CharField(label="统一社会信用代码", max_length=18)
-    amount_wan = forms.DecimalField(label="融资金额(万元)", min_value=Decimal("0.01"), decimal_places=4)
+    amount_wan = bounds.FormDecimalField(label="融资金额(万元)", field=bounds.column(Declaration, "amount"), unit=10000, min_value=Decimal("0.01"), decimal_places=4)
     term_months = forms.IntegerField(label="期限(月)", min_value=1, max_value=360, initial=12)
     purpose = forms.CharField(label="资金用途", max_length=255)
     note = forms.CharField(label="推荐理由", required=False, max_length=500)

@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from entities.restrictions import region_range_q
 from matching.models import Disbursement, Recommendation, RecommendationState
-from portal import spreadsheets
+from portal import bounds, spreadsheets
 from portal.services import ApplicationError
 from portal.tenancy import EXPORT, VIEW, restrict
 from products.models import BankBranch
@@ -131,9 +131,8 @@ def parse_filters(params: Mapping | LedgerFilters | None) -> LedgerFilters:
     branch = _first(params, "branch")
     branch_id = None
     if branch:
-        if branch.isdigit():
-            branch_id = int(branch)
-        else:
+        branch_id = bounds.query_id(branch)
+        if branch_id is None:
             errors["branch"] = ["机构编号应为数字"]
     states = _all(params, "state")
     unknown = [s for s in states if s not in RecommendationState.values]

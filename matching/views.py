@@ -28,7 +28,7 @@ from matching.forms import (
 )
 from matching.models import BASIC_CRITERIA, DeclarationState, DeclineReason, RecommendationState
 from matching.policy import Action
-from portal import spreadsheets
+from portal import bounds, spreadsheets
 from portal.mixins import RestrictedListView, RoleRequiredMixin
 from portal.models import Role
 from portal.services import ApplicationError
@@ -41,10 +41,7 @@ BANK_ROLES = {Role.BANK_ADMIN, Role.ACCOUNT_MANAGER}
 
 
 def _int_or_none(value):
-    try:
-        return int(value) if value not in (None, "") else None
-    except (TypeError, ValueError):
-        return None
+    return bounds.query_id(value)
 
 
 def _safe_next(request, default: str) -> str:
@@ -162,7 +159,7 @@ class ReviewQueueView(RestrictedListView):
         return selectors.review_queue(user=user, role=scope.role if scope else "", q=params.get("q") or None)
 
     def post(self, request):
-        ids = [int(i) for i in request.POST.getlist("ids") if i.isdigit()]
+        ids = bounds.form_ids(request.POST.getlist("ids"))
         decision = request.POST.get("decision", "approve")
         if not ids:
             messages.error(request, "请先勾选申报")
@@ -327,7 +324,7 @@ class BatchListView(RestrictedListView):
         return super().get_context_data(ready=ready, is_convener=can_signoff, **kwargs)
 
     def post(self, request):
-        ids = [int(i) for i in request.POST.getlist("ids") if i.isdigit()]
+        ids = bounds.form_ids(request.POST.getlist("ids"))
         try:
             batch = services.batch_signoff(actor=request.user, declaration_ids=ids, title=request.POST.get("title", ""))
         except ApplicationError as error:
@@ -404,7 +401,7 @@ class LeadInboxView(RestrictedListView):
         return context
 
     def post(self, request):
-        ids = [int(i) for i in request.POST.getlist("ids") if i.isdigit()]
+        ids = bounds.form_ids(request.POST.getlist("ids"))
         try:
             n = services.recommendations_assign(actor=request.user, recommendation_ids=ids,
                                                 manager_id=_int_or_none(request.POST.get("manager")) or 0)
@@ -723,6 +720,7 @@ class DeclarationImportView(RoleRequiredMixin, View):
     allowed_roles = policy.roles(Action.FILE) - {Role.ENTERPRISE_USER}
     template_name = "matching/declaration_import.html"
     MAX_BYTES = 5 * 1024 * 1024
+    max_upload_bytes = MAX_BYTES  # refused by Content-Length above it (portal.middleware)
 
     def get(self, request):
         if request.GET.get("template"):

@@ -1,12 +1,15 @@
 """API base: the restricted base viewset and the portal's own endpoints."""
 from drf_spectacular.utils import extend_schema
 from django.core.exceptions import ValidationError as DjangoValidationError
-from rest_framework import exceptions, serializers, viewsets
+from django.conf import settings
+from rest_framework import authentication, exceptions, mixins, serializers, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from portal import bounds, tokens
 from portal.mixins import TenantRestricted
-from portal.models import AuditEvent, Organisation, Role
+from portal.models import ApiToken, AuditEvent, Organisation, Role
 from portal.tenancy import restrict, scope_for
 
 
@@ -95,3 +98,64 @@ class MeView(APIView):
             "region_code": scope.region_code if scope else None,
         }
         return Response(MeSerializer(data).data)
+
+
+class ApiTokenSerializer(serializers.ModelSerializer):
+    user = serializers.CharField(source="user.username", read_only=True)
+    status = serializers.CharField(read_only=True, help_text="active | expired | revoked")
+    status_display = serializers.CharField(read_only=True)
+    revoked_by = serializers.CharField(source="revoked_by.username", default=None, read_only=True)
+
+    class Meta:
+        model = ApiToken
+        fields = ["id", "name", "prefix", "user", "organisation", "status", "status_display", "created_at", "expires_at",
+                  "last_used_at", "revoked_at", "revoked_by", "revoke_reason"]
+        read_only_fields = fields
+
+
+class ApiTokenIssuedSerializer(ApiTokenSerializer):
+    key = serializers.CharField(read_only=True, help_text="令牌, 仅此一次返回, 平台只保存其摘要")
+
+    class Meta(ApiTokenSerializer.Meta):
+        fields = ApiTokenSerializer.Meta.fields + ["key"]
+        read_only_fields = fields
+
+
+class ApiTokenIssueInput(serializers.Serializer):
+    name = serializers.CharField(max_length=64, help_text="对接的系统, 如「信贷管理系统」")
+    days = bounds.IntegerField(min_value=1, max_value=settings.API_TOKEN_MAX_DAYS, required=False,
+                               help_text=f"有效期(天), 默认 {settings.API_TOKEN_DEFAULT_DAYS}")
+
+
+class ApiTokenRevokeInput(serializers.Serializer):
+    reason = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
+
+
+class ApiTokenViewSet(RestrictedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """API 令牌 of the banks' systems (portal/tokens.py). A bank administrator lists his bank's
+    tokens, issues one for himself (from a signed-in session only: a token cannot issue
+    tokens) and revokes them; the key is returned once, when issued."""
+
+    queryset = ApiToken.objects.select_related("user", "revoked_by")
+    serializer_class = ApiTokenSerializer
+    lookup_value_regex = r"\d+"
+
+    @extend_schema(request=ApiTokenIssueInput, responses={201: ApiTokenIssuedSerializer})
+    def create(self, request):
+        if not isinstance(request.successful_authenticator, authentication.SessionAuthentication):
+            refused = exceptions.PermissionDenied()
+            refused.message_zh = "请登录门户后签发令牌: 令牌不能用于签发新令牌"
+            raise refused
+        data = ApiTokenIssueInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        token, key = tokens.api_token_issue(actor=request.user, request=request, **data.validated_data)
+        token.key = key
+        return Response(ApiTokenIssuedSerializer(token).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=ApiTokenRevokeInput, responses={200: ApiTokenSerializer})
+    @action(detail=True, methods=["post"])
+    def revoke(self, request, pk=None):
+        data = ApiTokenRevokeInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        token = tokens.api_token_revoke(actor=request.user, token_id=pk, reason=data.validated_data["reason"], request=request)
+        return Response(ApiTokenSerializer(token).data)

@@ -6,6 +6,7 @@ class PortalConfig(AppConfig):
     verbose_name = "平台与租户"
 
     def ready(self):
-        from portal import tenancy
+        from portal import tenancy, tokens
 
         tenancy._register_portal_restrictions()
+        tokens.connect_signals()  # (importing tokens registers the ApiToken restriction)

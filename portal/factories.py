@@ -68,3 +68,19 @@ def user_with_role(role: str, *, organisation: Organisation | None = None, regio
         organisation = OrganisationFactory(kind=kind, region=region(code) if code else None)
     membership = MembershipFactory(organisation=organisation, role=role, **{f"user__{k}": v for k, v in user_kwargs.items()})
     return membership.user
+
+
+def api_token(user, *, name: str = "测试系统", days: int = 30) -> str:
+    """An API token acting as `user` (any role: the API tests call as every role), its key.
+    The portal itself issues tokens only to bank administrators (portal.tokens.api_token_issue)."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from portal.models import ApiToken
+    from portal.tokens import _new_key, digest_of
+
+    prefix, key = _new_key()
+    ApiToken.objects.create(user=user, name=name, prefix=prefix, digest=digest_of(key),
+                            expires_at=timezone.now() + dt.timedelta(days=days))
+    return key

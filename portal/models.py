@@ -235,3 +235,44 @@ class BeatHeartbeat(models.Model):
 
     class Meta:
         verbose_name = verbose_name_plural = "定时任务心跳"
+
+
+class ApiToken(models.Model):
+    """A named API token for one of a bank's systems (portal/tokens.py: lifecycle).
+
+    Issued by a bank administrator, it acts as him (his role and organisation) until it
+    expires, is revoked by an administrator of his bank, or is revoked by the portal when his
+    password changes or his account is deactivated; it is refused while his username is
+    locked by the login throttle. Only the SHA-256 digest of the key is stored: the key is
+    shown once, when it is issued. `prefix` (the key's first characters) tells keys apart."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="使用账号", on_delete=models.CASCADE, related_name="api_tokens")
+    organisation = models.ForeignKey(Organisation, verbose_name="机构", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    name = models.CharField("名称", max_length=64)
+    prefix = models.CharField("令牌前缀", max_length=16, unique=True)
+    digest = models.CharField(max_length=64, unique=True, editable=False)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField("签发时间", auto_now_add=True)
+    expires_at = models.DateTimeField("到期时间")
+    last_used_at = models.DateTimeField("最近使用", null=True, blank=True)
+    revoked_at = models.DateTimeField("吊销时间", null=True, blank=True)
+    revoked_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    revoke_reason = models.CharField("吊销原因", max_length=255, blank=True, default="")
+
+    class Meta:
+        verbose_name = verbose_name_plural = "API 令牌"
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "revoked_at"])]
+
+    def __str__(self):
+        return f"{self.name} ({self.prefix}…)"
+
+    def status(self, now=None) -> str:
+        from django.utils import timezone
+
+        if self.revoked_at is not None:
+            return "revoked"
+        return "expired" if self.expires_at <= (now or timezone.now()) else "active"
+
+    def status_display(self) -> str:
+        return {"active": "有效", "expired": "已过期", "revoked": "已吊销"}[self.status()]

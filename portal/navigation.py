@@ -24,7 +24,8 @@ NAVIGATION: dict[str, list[tuple[str, str]]] = {
                               ("经营主体", "entities:entity_list"), ("机构", "organisation_list"), ("审计日志", "audit_event_list")],
     Role.BANK_ADMIN: [("线索收件箱", "matching:lead_inbox"), ("推荐企业", "matching:bank_recommend"), ("潜在客户", "matching_batch:potential_customers"), ("首页", "home"), ("台账", "matching:ledger"),
                       ("驾驶舱", "reporting:dashboard"), ("报送", "reporting:bank_reports"), ("报表", "reporting:reports"),
-                      ("我行产品", "products:bank_products"), ("机构", "organisation_list"), ("审计日志", "audit_event_list")],
+                      ("我行产品", "products:bank_products"), ("机构", "organisation_list"), ("API 令牌", "api_token_list"),
+                      ("审计日志", "audit_event_list")],
     Role.ACCOUNT_MANAGER: [("线索收件箱", "matching:lead_inbox"), ("潜在客户", "matching_batch:potential_customers"), ("首页", "home")],
     Role.PLATFORM_ADMIN: [
         ("管理首页", "home"),
@@ -36,6 +37,7 @@ NAVIGATION: dict[str, list[tuple[str, str]]] = {
         ("产品目录", "products:bank_products"),
         ("批量匹配", "matching_batch:run_list"),
         ("审计日志", "audit_event_list"),
+        ("API 令牌", "api_token_list"),
         ("API 文档", "api-docs"),
     ],
 }

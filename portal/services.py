@@ -8,8 +8,10 @@ descendant in the same transaction (Organisation.save), and whatever derives fro
 follows through the `organisation_moved` signal."""
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
@@ -28,10 +30,29 @@ class ApplicationError(Exception):
         self.code = code
 
 
+def _ip_or_none(value) -> str | None:
+    try:
+        return str(ipaddress.ip_address(str(value).strip()))
+    except ValueError:
+        return None
+
+
 def client_ip(request) -> str | None:
+    """The client's address, the one source for the audit log, the API throttles and the
+    login throttle (django-axes). Directly reachable (NUM_PROXIES = 0): the socket's
+    REMOTE_ADDR; X-Forwarded-For is then the client's own claim and ignored. Behind
+    NUM_PROXIES trusted reverse proxies, each of which appends the address it saw: the
+    entry the outermost proxy wrote (the NUM_PROXIES-th from the end); anything before it
+    is the client's to invent. An entry that is no address falls back to REMOTE_ADDR."""
     if request is None:
         return None
-    return request.META.get("REMOTE_ADDR")
+    remote = _ip_or_none(request.META.get("REMOTE_ADDR", ""))
+    proxies = settings.NUM_PROXIES
+    if proxies:
+        forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
+        if forwarded:
+            return _ip_or_none(forwarded[-min(proxies, len(forwarded))]) or remote
+    return remote
 
 
 def audit_record(

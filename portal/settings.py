@@ -29,7 +29,6 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
-    "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -47,6 +46,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # an oversized body is refused by its Content-Length before anything reads it (CSRF does)
+    "portal.middleware.RequestSizeLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -133,21 +134,43 @@ STORAGES = {
 }
 # uploads live outside the web root and are served only through permission-checked views
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "uploads")))
-FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
-DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+# Request bodies: at most UPLOAD_MAX_BYTES (materials, forms, JSON), refused by Content-Length
+# before the body is read (portal.middleware.RequestSizeLimitMiddleware); a view declares a
+# larger limit with portal.middleware.upload_limit (register and declaration imports).
+UPLOAD_MAX_BYTES = 10 * 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = UPLOAD_MAX_BYTES  # the non-file part of a request, the same ceiling
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024  # larger files are streamed to a temporary file
+
+# API tokens of the banks' systems (portal/tokens.py): validity when issued, its maximum, and
+# how many valid tokens one administrator may hold
+API_TOKEN_DEFAULT_DAYS = env.int("API_TOKEN_DEFAULT_DAYS", default=90)
+API_TOKEN_MAX_DAYS = env.int("API_TOKEN_MAX_DAYS", default=365)
+API_TOKEN_MAX_ACTIVE = env.int("API_TOKEN_MAX_ACTIVE", default=20)
+
+# Trusted reverse proxies in front of the portal (nginx = 1). The client address is read from
+# X-Forwarded-For only through them (portal.services.client_ip); 0: REMOTE_ADDR, the header is ignored.
+NUM_PROXIES = env.int("NUM_PROXIES", default=0)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        "portal.tokens.ApiTokenAuthentication",  # hashed, expiring, revocable (portal/tokens.py)
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "portal.api_support.Pagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_FILTER_BACKENDS": ["portal.bounds.FilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "portal.api_support.exception_handler",
-    "DEFAULT_THROTTLE_RATES": {"anon": "60/min", "user": "600/min"},
+    # every API view: per user when signed in, per client address when anonymous (portal/throttling.py)
+    "DEFAULT_THROTTLE_CLASSES": ["portal.throttling.AnonRateThrottle", "portal.throttling.UserRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env.str("API_THROTTLE_ANON", default="60/min"),
+        "user": env.str("API_THROTTLE_USER", default="600/min"),
+        "eligibility": env.str("ELIGIBILITY_THROTTLE_ANON", default="30/min"),
+        "eligibility_user": env.str("ELIGIBILITY_THROTTLE_USER", default="300/min"),
+    },
+    "NUM_PROXIES": NUM_PROXIES,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "政银企融资对接平台 API",
@@ -246,13 +269,17 @@ PORTAL_BASELINE_LOADERS = ["portal.reference_sync.sync_reference_data", "matchin
 PORTAL_HOME_WIDGETS = ["matching.home.widgets", "reporting.home.widgets"]
 
 # --- Login throttling (django-axes) and content security policy (django-csp) -----------------
+# a username is locked after AXES_FAILURE_LIMIT failures from any address, an address after
+# AXES_IP_FAILURE_LIMIT failures over any usernames (portal/login_throttle.py)
+AXES_HANDLER = "portal.login_throttle.LoginThrottleHandler"
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_IP_FAILURE_LIMIT = env.int("AXES_IP_FAILURE_LIMIT", default=20)
 AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=0.25)  # hours: 15 minutes
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
-AXES_IPWARE_PROXY_COUNT = env.int("AXES_PROXY_COUNT", default=0)
+AXES_CLIENT_IP_CALLABLE = "portal.services.client_ip"  # the same address as the audit log and the API throttles
 
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {

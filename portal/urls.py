@@ -17,6 +17,7 @@ router.register("banks", product_apis.BankViewSet, basename="bank")
 router.register("branches", product_apis.BranchViewSet, basename="branch")
 router.register("products", product_apis.ProductViewSet, basename="product")
 router.register("audit-events", api.AuditEventViewSet, basename="audit-event")
+router.register("tokens", api.ApiTokenViewSet, basename="api-token")
 router.register("entities", EntityViewSet, basename="entity")
 router.register("declarations", matching_apis.DeclarationViewSet, basename="declaration")
 router.register("materials", matching_apis.MaterialViewSet, basename="material")
@@ -46,6 +47,8 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
     path("accounts/password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
+    path("accounts/tokens/", views.ApiTokenListView.as_view(), name="api_token_list"),
+    path("accounts/tokens/<int:pk>/revoke/", views.ApiTokenRevokeView.as_view(), name="api_token_revoke"),
     path("organisations/", views.OrganisationListView.as_view(), name="organisation_list"),
     path("audit/", views.AuditEventListView.as_view(), name="audit_event_list"),
     path("entities/", include("entities.urls")),
@@ -58,6 +61,7 @@ urlpatterns = [
     path("django-admin/", admin.site.urls),
 ]
 
+handler400 = "portal.views.error_400"
 handler403 = "portal.views.error_403"
 handler404 = "portal.views.error_404"
 handler500 = "portal.views.error_500"

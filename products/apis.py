@@ -2,7 +2,6 @@
 supermarket needs no login); written through the same services as the pages: products by
 the owning bank's head-office (行级) administrators, branches by a bank administrator inside
 his own subtree, everything by platform administrators."""
-import datetime as dt
 
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
@@ -10,6 +9,7 @@ from rest_framework import mixins, permissions, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from portal import bounds
 from portal.api import RestrictedViewSetMixin
 from portal.tenancy import restrict
 from products import selectors, services
@@ -64,7 +64,7 @@ class BranchSerializer(serializers.ModelSerializer):
 
 
 class BranchInput(serializers.Serializer):
-    parent = serializers.IntegerField(help_text="上级机构(本人所在机构或其下级机构)")
+    parent = bounds.IdField(help_text="上级机构(本人所在机构或其下级机构)")
     name = serializers.CharField(max_length=128)
     level = serializers.ChoiceField(choices=BranchLevel.choices)
     region_code = serializers.CharField(max_length=6, help_text="所在地, 须在上级机构所在地范围内")

@@ -12,7 +12,9 @@ from django import forms
 from matching.engine.caps import cap_errors
 from matching.engine.fields import ENTITY_TYPES, HONOR_KINDS, REGISTER_STATUSES, TAX_STATUSES, TIERS
 from matching.engine.rules import rule_errors
+from portal import bounds
 from portal.models import Industry, IndustryLevel, Region, RegionLevel
+from products.models import LoanProductVersion
 
 UNKNOWN = ""
 TRI_STATE = [(UNKNOWN, "不清楚"), ("yes", "是"), ("no", "否")]
@@ -266,7 +268,7 @@ def _json_problem(error: json.JSONDecodeError) -> str:
 
 class ProductEditForm(forms.Form):
     name = forms.CharField(label="产品名称", max_length=64)
-    max_amount = forms.IntegerField(label="最高额度（元）", required=False, min_value=1,
+    max_amount = bounds.FormIntegerField(label="最高额度（元）", required=False, min_value=1, field=bounds.column(LoanProductVersion, "max_amount"),
                                     help_text="留空表示由银行审批确定")
     max_term_months = forms.IntegerField(label="最长期限（月）", required=False, min_value=1, max_value=360)
     effective_from = forms.DateField(label="生效日期", widget=DateInput())
@@ -374,7 +376,7 @@ class TestRunForm(forms.Form):
     entity_json = forms.CharField(label="自定义主体 (预评估请求的 entity 部分, JSON)", required=False,
                                   widget=forms.Textarea(attrs={"rows": 6, "spellcheck": "false"}))
     as_of = forms.DateField(label="评估日期", required=False, widget=DateInput())
-    need_amount = forms.IntegerField(label="申请金额（元）", required=False, min_value=1)
+    need_amount = bounds.FormIntegerField(label="申请金额（元）", required=False, min_value=1, field=bounds.column(LoanProductVersion, "max_amount"))
     need_term_months = forms.IntegerField(label="申请期限（月）", required=False, min_value=1, max_value=360)
 
     def __init__(self, *args, **kwargs):

@@ -3,12 +3,15 @@
 Thin: validate, call one selector or service, render. Amounts are integer 元."""
 from __future__ import annotations
 
+from decimal import Decimal
+
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
+from portal import bounds
 from portal.api import RestrictedViewSetMixin
 from portal.mixins import TenantRestricted
 from portal.tenancy import scope_for
@@ -22,7 +25,7 @@ QUERY_PARAMETERS = [
     OpenApiParameter("date_to", OpenApiTypes.DATE, description="推送日期止(含), 不能与 period 同用"),
     OpenApiParameter("region", str, description="区划代码前缀: 14 / 1405 / 140525(或 140000 / 140500)"),
     OpenApiParameter("bank", str, description="银行代码"),
-    OpenApiParameter("branch", int, description="承办机构编号(含下级机构)"),
+    OpenApiParameter("branch", bounds.ID_SCHEMA, description="承办机构编号(含下级机构)"),
     OpenApiParameter("as_of", OpenApiTypes.DATE, description="统计时点: 截至该日 24 时已登记的办理事件; 默认现在"),
     OpenApiParameter("by", str, description="分组, 逗号分隔: county, city, bank, branch, month"),
 ]
@@ -81,16 +84,20 @@ class BankReportSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+def _column(name):
+    return bounds.column(BankPeriodReport, name)
+
+
 class BankReportInput(serializers.Serializer):
-    branch = serializers.IntegerField(help_text="报送机构编号(本机构或下级机构)")
+    branch = bounds.IdField(help_text="报送机构编号(本机构或下级机构)")
     period = serializers.RegexField(r"^\d{4}-\d{2}$", help_text="报送月份 YYYY-MM")
-    small_business_balance = serializers.IntegerField(min_value=0, help_text="普惠型小微企业贷款余额(元)")
-    all_loans_balance = serializers.IntegerField(min_value=0, help_text="各项贷款余额(元)")
-    credit_loan_balance = serializers.IntegerField(min_value=0, help_text="小微企业信用贷款余额(元)")
-    average_rate = serializers.DecimalField(max_digits=6, decimal_places=3, min_value=0, help_text="平均利率(%)")
-    renewals_count = serializers.IntegerField(min_value=0, default=0)
-    renewals_amount = serializers.IntegerField(min_value=0, default=0, help_text="元")
-    renewal_balance = serializers.IntegerField(min_value=0, default=0, help_text="元")
+    small_business_balance = bounds.IntegerField(field=_column("small_business_balance"), min_value=0, help_text="普惠型小微企业贷款余额(元)")
+    all_loans_balance = bounds.IntegerField(field=_column("all_loans_balance"), min_value=0, help_text="各项贷款余额(元)")
+    credit_loan_balance = bounds.IntegerField(field=_column("credit_loan_balance"), min_value=0, help_text="小微企业信用贷款余额(元)")
+    average_rate = bounds.DecimalField(field=_column("average_rate"), min_value=0, max_value=Decimal("35.999"), help_text="平均利率(%)")
+    renewals_count = bounds.IntegerField(field=_column("renewals_count"), min_value=0, default=0)
+    renewals_amount = bounds.IntegerField(field=_column("renewals_amount"), min_value=0, default=0, help_text="元")
+    renewal_balance = bounds.IntegerField(field=_column("renewal_balance"), min_value=0, default=0, help_text="元")
     note = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
 
 
@@ -123,9 +130,9 @@ class TargetSerializer(serializers.ModelSerializer):
 
 class TargetInput(serializers.Serializer):
     region = serializers.CharField(help_text="行政区划代码, 如 140500")
-    year = serializers.IntegerField()
+    year = bounds.IntegerField(field=bounds.column(Target, "year"), min_value=2000, max_value=2100)
     metric = serializers.ChoiceField(choices=TargetMetric.choices)
-    value = serializers.DecimalField(max_digits=18, decimal_places=4, help_text="金额为元, 占比为百分数")
+    value = bounds.DecimalField(field=bounds.column(Target, "value"), help_text="金额为元, 占比为百分数")
     note = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
 
 

@@ -4,14 +4,18 @@ from decimal import Decimal
 from django import forms
 from django.utils import timezone
 
-from reporting.models import PERCENT_METRICS, TargetMetric
+from portal import bounds
+from reporting.models import PERCENT_METRICS, BankPeriodReport, Target, TargetMetric
 
 WAN = Decimal(10000)
 
 
-class _WanField(forms.DecimalField):
+class _WanField(bounds.FormDecimalField):
+    """An amount typed in 万元 for a 元 column of the report (at most what the column holds)."""
+
     def __init__(self, label, required=True):
-        super().__init__(label=f"{label}(万元)", required=required, min_value=Decimal(0), max_digits=16, decimal_places=2)
+        super().__init__(label=f"{label}(万元)", required=required, field=bounds.column(BankPeriodReport, "all_loans_balance"),
+                         unit=WAN, min_value=Decimal(0), decimal_places=2)
 
 
 class _Styled(forms.Form):
@@ -29,8 +33,10 @@ class BankReportForm(_Styled):
     small_business_balance = _WanField("普惠型小微企业贷款余额")
     all_loans_balance = _WanField("各项贷款余额")
     credit_loan_balance = _WanField("其中: 小微企业信用贷款余额")
-    average_rate = forms.DecimalField(label="普惠型小微企业贷款平均利率(%)", min_value=Decimal(0), max_value=Decimal("35.999"), decimal_places=3)
-    renewals_count = forms.IntegerField(label="当月无还本续贷笔数", min_value=0, required=False)
+    average_rate = bounds.FormDecimalField(label="普惠型小微企业贷款平均利率(%)", field=bounds.column(BankPeriodReport, "average_rate"),
+                                           min_value=Decimal(0), max_value=Decimal("35.999"), decimal_places=3)
+    renewals_count = bounds.FormIntegerField(label="当月无还本续贷笔数", field=bounds.column(BankPeriodReport, "renewals_count"),
+                                             min_value=0, required=False)
     renewals_amount = _WanField("当月无还本续贷金额", required=False)
     renewal_balance = _WanField("无还本续贷余额", required=False)
     note = forms.CharField(label="说明", max_length=255, required=False)
@@ -53,9 +59,9 @@ class BankReportForm(_Styled):
 
 class TargetForm(_Styled):
     region = forms.ChoiceField(label="行政区划")
-    year = forms.IntegerField(label="年度", min_value=2000, max_value=2100)
+    year = bounds.FormIntegerField(label="年度", field=bounds.column(Target, "year"), min_value=2000, max_value=2100)
     metric = forms.ChoiceField(label="指标", choices=TargetMetric.choices)
-    value = forms.DecimalField(label="目标值", min_value=Decimal("0.01"), max_digits=18, decimal_places=2,
+    value = bounds.FormDecimalField(label="目标值", field=bounds.column(Target, "value"), unit=WAN, min_value=Decimal("0.01"), decimal_places=2,
                                help_text="金额填万元(如 150000 即 15 亿元), 占比填百分数(如 25 即 25%)")
     note = forms.CharField(label="依据", max_length=255, required=False)
 

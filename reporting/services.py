@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -13,7 +13,7 @@ from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from portal import spreadsheets
+from portal import bounds, spreadsheets
 from portal.models import Membership, Organisation, OrganisationKind, Region, Role
 from portal.services import ApplicationError, audit_record
 from portal.tenancy import CHANGE, resolve, restrict, scope_for
@@ -58,12 +58,9 @@ def _clean_figures(values: dict) -> dict:
             errors[name] = [f"请填写{label}"]
             continue
         try:
-            number = Decimal(str(raw))
-        except InvalidOperation:
-            errors[name] = [f"{label}应为数字"]
-            continue
-        if number < 0:
-            errors[name] = [f"{label}不能为负数"]
+            number = bounds.to_decimal(raw, field=bounds.column(BankPeriodReport, name), min_value=0)
+        except bounds.OutOfBounds as exc:
+            errors[name] = [f"{label}{exc.message}"]
             continue
         if kind == "rate":
             if number >= 36:
@@ -148,18 +145,16 @@ def target_set(*, actor, region_code: str, year: int, metric: str, value, note: 
     if region is None:
         errors["region"] = ["未知的行政区划代码"]
     try:
-        year = int(year)
-        if not 2000 <= year <= 2100:
-            raise ValueError
-    except (TypeError, ValueError):
+        year = bounds.to_int(year, min_value=2000, max_value=2100)
+    except bounds.OutOfBounds:
         errors["year"] = ["年度应为 2000 至 2100 之间的整数"]
     if metric not in TargetMetric.values:
         errors["metric"] = ["未知的指标"]
     try:
-        number = Decimal(str(value))
+        number = bounds.to_decimal(value, field=bounds.column(Target, "value"))
         if number <= 0 or (metric in PERCENT_METRICS and number > 100):
-            raise InvalidOperation
-    except InvalidOperation:
+            raise bounds.OutOfBounds("")
+    except bounds.OutOfBounds:
         errors["value"] = ["目标值应为正数(占比不超过 100)"]
     if errors:
         raise ApplicationError(next(iter(errors.values()))[0], field_errors=errors)

@@ -1,8 +1,7 @@
 import pytest
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from portal.factories import OrganisationFactory, region, user_with_role
+from portal.factories import OrganisationFactory, api_token, region, user_with_role
 from portal.models import AuditEvent, OrganisationKind, Role
 
 pytestmark = pytest.mark.django_db
@@ -19,9 +18,9 @@ def test_token_authentication_and_pagination():
     admin = user_with_role(Role.PLATFORM_ADMIN)
     for _ in range(60):
         OrganisationFactory(kind=OrganisationKind.TOWNSHIP, region=region("140525"))
-    token = Token.objects.create(user=admin)
+    key = api_token(admin)
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     # when the list is read
     body = client.get("/api/v1/organisations/").json()
     # then it comes paginated, 50 a page

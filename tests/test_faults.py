@@ -26,7 +26,6 @@ import time_machine
 from django.db import connection
 from django.db.models import Count, F
 from django.test import Client
-from rest_framework.authtoken.models import Token
 
 from matching import services as s
 from matching.models import (
@@ -41,6 +40,7 @@ from matching.models import (
 )
 from matching.tests.test_workflow_services import declare, pushed, through_reviews
 from matching.tests.workflow_world import build_world
+from portal.factories import api_token
 from tests import faults
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -201,7 +201,7 @@ def postgres_control():
 
 def test_requests_while_postgres_is_down_get_a_clear_503_and_work_again_after(world, postgres_control):
     staff = world.users["staff"]
-    token = Token.objects.create(user=staff).key
+    token = api_token(staff)
     browser = Client(raise_request_exception=False)
     browser.force_login(staff)
     api = Client(raise_request_exception=False, HTTP_AUTHORIZATION=f"Token {token}")
@@ -244,7 +244,7 @@ def test_a_push_cut_off_by_a_postgres_restart_leaves_nothing_half_done(world, po
         declarations.append(declaration)
     convener = world.users["convener"]
     batch = s.batch_signoff(actor=convener, declaration_ids=[d.pk for d in declarations])
-    token = Token.objects.create(user=convener).key
+    token = api_token(convener)
     notifications_before = Notification.objects.count()
     states_before = dict(Declaration.objects.filter(pk__in=[d.pk for d in declarations]).values_list("pk", "state"))
 

@@ -22,6 +22,7 @@ from matching.tests.workflow_world import build_world, valid_uscc
 from portal import url_inventory
 from portal.factories import OrganisationFactory, region, user_with_role
 from portal.models import AuditEvent, Organisation, OrganisationKind, Role
+from portal.tokens import api_token_issue
 from products.models import Bank, BankBranch, BranchLevel
 
 pytestmark = pytest.mark.django_db
@@ -51,6 +52,7 @@ class Other:
     entity_import: EntityImport
     bank_report: object
     scheduled_report: object
+    api_token: object
 
 
 def build_other() -> Other:
@@ -101,6 +103,7 @@ def build_other() -> Other:
         notification=Notification.objects.filter(recipient=owner).first(), task_force=task_force,
         audit_event=AuditEvent.objects.filter(actor=staff).first(), entity_import=entity_import,
         bank_report=bank_report, scheduled_report=scheduled_report,
+        api_token=api_token_issue(actor=bank_admin, name=f"{OTHER_NAME}系统")[0],
     )
 
 
@@ -125,6 +128,8 @@ def object_for(route: str, other: Other):
         (r"^reporting/reports/", other.scheduled_report),
         (r"^api/v1/\^scheduled-reports", other.scheduled_report),
         (r"^api/v1/\^bank-reports", other.bank_report),
+        (r"^accounts/tokens/", other.api_token),
+        (r"^api/v1/\^tokens", other.api_token),
     ]
     for pattern, obj in table:
         if re.search(pattern, route):

@@ -38,6 +38,7 @@ from matching.batch.restrictions import BranchScope, branch_scope, branch_scope_
 from matching.engine.caps import cap_key
 from matching.engine.fields import FIELDS
 from matching.engine.rules import iter_leaves, leaf_id
+from portal import bounds
 from portal.models import Region, RegionLevel
 from portal.tenancy import EXPORT, VIEW, restrict, scope_for
 from products.models import LoanProduct, LoanProductVersion, ProductStatus
@@ -353,8 +354,8 @@ def parse_cursor(text: str | None) -> tuple[int | None, int] | None:
         return None
     amount, _, entity = text.partition(".")
     try:
-        return (int(amount) if amount else None), int(entity)
-    except ValueError:
+        return (bounds.to_int(amount, field=bounds.column(MatchResult, "max_amount")) if amount else None), bounds.to_id(entity)
+    except bounds.OutOfBounds:
         return None
 
 

@@ -15,8 +15,8 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from matching.batch import exports, selectors, services
-from matching.batch.models import RunKind
-from portal import spreadsheets
+from matching.batch.models import MatchResult, RunKind
+from portal import bounds, spreadsheets
 from portal.mixins import RestrictedListView, RoleRequiredMixin
 from portal.models import Role
 from portal.services import ApplicationError
@@ -29,17 +29,14 @@ BANK_ROLES = {Role.BANK_ADMIN, Role.ACCOUNT_MANAGER}
 
 
 def _int(value) -> int | None:
-    try:
-        return int(value) if value not in (None, "") else None
-    except (TypeError, ValueError):
-        return None
+    return bounds.query_id(value)
 
 
 def _wan_to_yuan(value) -> int | None:
-    try:
-        return int(round(float(value) * 10_000)) if value not in (None, "") else None
-    except (TypeError, ValueError):
-        return None
+    """An amount typed in 万元, as whole 元 (None when it is no amount a column can hold)."""
+    params = bounds.QueryParams({"amount": value})
+    amount = params.decimal("amount", field=bounds.column(MatchResult, "max_amount"), unit=10_000, min_value=0)
+    return None if amount is None else int((amount * 10_000).to_integral_value())
 
 
 # --- runs ------------------------------------------------------------------------------------
@@ -220,7 +217,8 @@ class NearMissListView(RoleRequiredMixin, RestrictedListView):
     def select(self, *, user, params):
         after = params.get("after", "")
         parts = after.split(".")
-        cursor = tuple(int(p) for p in parts) if len(parts) == 2 and all(p.isdigit() for p in parts) else None
+        cursor = tuple(bounds.query_id(p) for p in parts) if len(parts) == 2 else None
+        cursor = cursor if cursor and None not in cursor else None
         self.rows, self.next_cursor = selectors.near_misses(
             user=user, product_id=_int(params.get("product")), county=params.get("county") or None, after=cursor, limit=50)
         return selectors.results(user=user).none()

@@ -5,7 +5,6 @@ import datetime as dt
 import pytest
 from django.core.management import call_command
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from matching import services as s
@@ -18,7 +17,7 @@ from matching.models import (
     Visit,
 )
 from matching.tests.workflow_world import build_world
-from portal.factories import user_with_role
+from portal.factories import api_token, user_with_role
 from portal.models import Role
 
 pytestmark = pytest.mark.django_db
@@ -35,7 +34,7 @@ def world():
 def client_for(user, token: bool = False) -> APIClient:
     client = APIClient()
     if token:
-        client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
+        client.credentials(HTTP_AUTHORIZATION=f"Token {api_token(user)}")
     elif user is not None:
         client.force_authenticate(user)
     return client

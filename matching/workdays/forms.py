@@ -1,12 +1,15 @@
 from django import forms
 
+from portal import bounds
+
 from .arrangement import MAX_YEAR, MIN_YEAR
+from .models import CalendarYear
 
 DAYS_PLACEHOLDER = "2027-01-01 元旦\n2027-02-06..2027-02-13 春节\n调休 2027-02-14 春节"
 
 
 class CalendarYearForm(forms.Form):
-    year = forms.IntegerField(label="年份", min_value=MIN_YEAR, max_value=MAX_YEAR)
+    year = bounds.FormIntegerField(label="年份", field=bounds.column(CalendarYear, "year"), min_value=MIN_YEAR, max_value=MAX_YEAR)
     days = forms.CharField(
         label="放假与调休安排",
         error_messages={"required": "请至少录入一个节假日 (如元旦)"},

@@ -3,11 +3,12 @@ from django.shortcuts import redirect
 from django.utils import timezone
 from django.views.generic import FormView, TemplateView
 
+from portal import bounds
 from portal.mixins import RestrictedListView, RoleRequiredMixin
 from portal.models import Role
 from portal.services import ApplicationError
 
-from .arrangement import format_arrangement
+from .arrangement import MAX_YEAR, MIN_YEAR, format_arrangement
 from .forms import CalendarYearForm
 from .models import CalendarDayKind, CalendarYear
 from .selectors import calendar_days_of, calendar_year_get, calendar_year_list, missing_calendar_years
@@ -62,10 +63,8 @@ class CalendarYearEnterView(RoleRequiredMixin, FormView):
     form_class = CalendarYearForm
 
     def get_initial(self):
-        requested = self.request.GET.get("year", "")
-        if requested.isdigit():
-            year = int(requested)
-        else:
+        year = bounds.QueryParams(self.request.GET).integer("year", min_value=MIN_YEAR, max_value=MAX_YEAR)
+        if year is None:
             missing = missing_calendar_years()
             year = missing[0] if missing else timezone.localdate().year + 1
         initial = {"year": year}
