@@ -267,9 +267,24 @@ def parse_date(text: str) -> dt.date:
         raise Bad(f"日期不存在: {text}")
 
 
+# the ranges of the columns these cells are written to (BigIntegerField, PositiveIntegerField,
+# PositiveSmallIntegerField; entities/tests check they match the models): a larger number is a
+# row error, never a failed import
+MONEY_MAX = 2**63 - 1
+COUNT_MAX = 2_147_483_647
+SMALL_COUNT_MAX = 32_767
+
+
+def _bounded(text: str, maximum: int, what: str) -> int:
+    digits = text.lstrip("0")  # never int() a huge string: its length decides first
+    if len(digits) > len(str(maximum)) or int(text) > maximum:
+        raise Bad(f"{what}超出允许范围(最大 {maximum:,}): {text}")
+    return int(text)
+
+
 def parse_money(text: str) -> int:
     if _INT_RE.fullmatch(text):
-        return int(text)
+        return _bounded(text, MONEY_MAX, "金额")
     if _SIGNED_DECIMAL_RE.fullmatch(text.replace(",", "")):
         if text.startswith("-"):
             raise Bad(f"金额不能为负数: {text}")
@@ -277,12 +292,16 @@ def parse_money(text: str) -> int:
     raise Bad(f"金额应为整数元: {text}")
 
 
-def parse_count(text: str) -> int:
+def parse_count(text: str, maximum: int = COUNT_MAX) -> int:
     if _INT_RE.fullmatch(text):
-        return int(text)
+        return _bounded(text, maximum, "数值")
     if text.startswith("-") and _INT_RE.fullmatch(text[1:]):
         raise Bad(f"不能为负数: {text}")
     raise Bad(f"应为非负整数: {text}")
+
+
+def parse_small_count(text: str) -> int:
+    return parse_count(text, SMALL_COUNT_MAX)
 
 
 def _choice(mapping: dict[str, str], text: str) -> str:
@@ -342,8 +361,8 @@ _SIMPLE = (
     (16, "honors_imported", parse_honors),
     (17, "honors_imported_valid_until", parse_date),
     (21, "dishonest_debtor", _choice_parser(YES_NO)),
-    (22, "overdue_consecutive_24m", parse_count),
-    (23, "overdue_total_24m", parse_count),
+    (22, "overdue_consecutive_24m", parse_small_count),
+    (23, "overdue_total_24m", parse_small_count),
 )
 _REQUIRED_INDEXES = tuple(i for i, h in enumerate(HEADERS) if h in REQUIRED)
 

@@ -351,3 +351,37 @@ def test_parallel_validation_gives_the_same_result_as_one_process(tmp_path, monk
     assert [(e["line"], e["column"]) for e in summary["errors"]] == [(7, "年营业收入"), (22, "统一社会信用代码")]
     assert summary["errors"][1]["message"] == "与第 5 行重复, 本行未导入"
     assert MarketEntity.objects.count() == 27
+
+
+def test_numbers_beyond_their_columns_are_row_errors_and_the_rest_imports(tmp_path):
+    # given a file whose second row has a 25-digit revenue, a headcount beyond the column and
+    # an overdue count beyond its small column, and whose third row is good
+    huge = "9" * 25
+    path = write(tmp_path, csv_bytes([
+        good_row(1),
+        good_row(2, 年营业收入=huge, 从业人数="2147483648", 近两年连续逾期期数="1", 近两年累计逾期期数="40000"),
+        good_row(3, 资产总额="0009223372036854775807"),
+    ]))
+
+    # when it is imported
+    code, summary, _, _ = run_command(path)
+
+    # then the bad row is rejected with one Chinese error per cell, and the others are imported
+    assert code == 0 and summary["created"] == 2 and summary["rejected"] == 1
+    messages = {(e["line"], e["column"]): e["message"] for e in summary["errors"]}
+    assert "超出允许范围" in messages[(3, "年营业收入")]
+    assert "超出允许范围" in messages[(3, "从业人数")]
+    assert "超出允许范围" in messages[(3, "近两年累计逾期期数")]
+    assert MarketEntity.objects.get(uscc=good_row(3)["统一社会信用代码"]).total_assets == 2**63 - 1
+
+
+def test_the_register_file_limits_are_the_columns_ranges():
+    from entities import register_file
+    from portal import bounds
+
+    def top(name):
+        return bounds.column_range(MarketEntity._meta.get_field(name))[1]
+
+    assert register_file.MONEY_MAX == top("annual_revenue") == top("total_assets") == top("net_assets")
+    assert register_file.COUNT_MAX == top("employees") == top("social_insurance_headcount")
+    assert register_file.SMALL_COUNT_MAX == top("overdue_total_24m") == top("overdue_consecutive_24m")
