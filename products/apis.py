@@ -75,7 +75,7 @@ class BranchInput(serializers.Serializer):
 
 
 class BranchMoveInput(serializers.Serializer):
-    parent = serializers.IntegerField(help_text="新的上级机构(本人所在机构或其下级机构)")
+    parent = bounds.IdField(help_text="新的上级机构(本人所在机构或其下级机构)")
 
 
 class BranchViewSet(PublicReadMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):

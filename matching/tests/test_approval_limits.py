@@ -100,7 +100,7 @@ def test_a_bank_administrator_overrides_with_a_reason_recorded_everywhere(world)
     client.force_authenticate(world.users["city"])
     rows = client.get("/api/v1/ledger/").json()["results"]
     assert "抵押物充足" in next(r for r in rows if r["id"] == world.lead.pk)["approval_override"]
-    assert "抵押物充足" in ledger.ledger_csv(ledger.ledger_rows(world.users["city"])).decode("utf-8")
+    assert "抵押物充足" in ledger.ledger_csv(ledger.ledger_rows(world.users["city"])).content.decode("utf-8")
     page = Client()
     page.force_login(admin)
     html = page.get(f"/matching/leads/{world.lead.pk}/").content.decode()

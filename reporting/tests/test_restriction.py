@@ -72,9 +72,11 @@ def test_the_api_reports_only_for_own_branches(history):
     # a bank administrator reports for his sub-branch
     response = _client(boc_admin).post("/api/v1/bank-reports/", body, content_type="application/json")
     assert response.status_code == 201, response.content
-    # another bank's administrator cannot report for it, nor see it
+    # another bank's administrator cannot report for it (answered as for an unknown branch), nor see it
     response = _client(ccb_admin).post("/api/v1/bank-reports/", body, content_type="application/json")
-    assert response.status_code == 400 and "branch" in response.json()["errors"]
+    assert response.status_code == 404 and "branch" in response.json()["errors"]
+    unknown = _client(ccb_admin).post("/api/v1/bank-reports/", {**body, "branch": 2_000_000_000}, content_type="application/json")
+    assert (unknown.status_code, unknown.json()) == (response.status_code, response.json())
     assert _client(ccb_admin).get("/api/v1/bank-reports/").json()["count"] == 0
     assert _client(boc_admin).get("/api/v1/bank-reports/").json()["count"] == 1
     # the city mechanism reads it; a task force worker cannot report
