@@ -8,6 +8,7 @@ from django.db import transaction
 from entities import classification as cls
 from entities.models import CreditRepair, EntityImport, MarketEntity, TierPolicy
 from entities.personal_data import PERSONAL_FIELDS, masked
+from portal.admin import ReadOnlyAdmin as PortalReadOnlyAdmin
 
 
 class TierPolicyForm(forms.ModelForm):
@@ -47,18 +48,9 @@ class TierPolicyAdmin(admin.ModelAdmin):
         self.message_user(request, "已保存; 该省经营主体的测算分型将在后台重新计算")
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(PortalReadOnlyAdmin):
     """Shown, never written here: entities change only through entities.services (history and
     audit) or the register import."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(MarketEntity)

@@ -13,6 +13,20 @@ from portal.models import ROLE_ORGANISATION_KINDS, AuditEvent, Industry, Members
 from portal.services import audit_record, membership_grant
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Shown, never written here: what it shows changes only through its services (history
+    and audit) or the system."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Region)
 class RegionAdmin(admin.ModelAdmin):
     list_display = ["code", "name", "level", "parent"]
@@ -89,18 +103,9 @@ class MembershipAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdmin):
     """Read-only: an audit event is written by the service that acted, never by hand."""
 
     list_display = ["created_at", "actor", "action", "object_repr", "ip_address"]
     list_filter = ["action"]
     readonly_fields = [f.name for f in AuditEvent._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
