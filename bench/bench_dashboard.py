@@ -240,7 +240,7 @@ def _generate(n_recs: int, year: int, until: dt.date, regulator, counties, task_
         WHERE b.pushed_at < now()
         LIMIT {n_recs}
     """)
-    execute(f"""
+    execute("""
         ALTER TABLE b_rec ADD COLUMN contacted_at timestamptz, ADD COLUMN materials_at timestamptz, ADD COLUMN decided_at timestamptz,
             ADD COLUMN approved boolean DEFAULT false, ADD COLUMN declined boolean DEFAULT false, ADD COLUMN not_drawn_at timestamptz,
             ADD COLUMN removed_at timestamptz, ADD COLUMN credit bigint, ADD COLUMN disbursed1 bigint, ADD COLUMN disbursed2 bigint,

@@ -15,7 +15,6 @@ from collections import defaultdict
 from dataclasses import dataclass
 from collections.abc import Iterable
 
-from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
@@ -31,7 +30,7 @@ from matching.models import (
 )
 from matching.workdays.arithmetic import SHANGHAI, due_after_calendar_days, end_of_local_day, local_date
 from matching.workdays.loader import calendar_from_db
-from portal.models import Membership, Organisation, OrganisationKind, Role
+from portal.models import Membership, OrganisationKind, Role
 
 FEEDBACK_WORKING_DAYS = 5
 DECISION_CALENDAR_DAYS = 30

@@ -29,7 +29,7 @@ from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
-from django.db.models import Model, QuerySet
+from django.db.models import Model
 from django.utils import timezone
 from django_fsm import TransitionNotAllowed
 from guardian.shortcuts import assign_perm, remove_perm
@@ -59,7 +59,7 @@ from matching.models import (
     Visit,
     WorkflowEvent,
 )
-from portal.models import Membership, Organisation, OrganisationKind, Role
+from portal.models import Organisation, OrganisationKind, Role
 from portal.services import ApplicationError, audit_record
 from portal.tenancy import CHANGE, VIEW, resolve, resolve_many, restrict, scope_for
 from products.models import Bank, ProductStatus

@@ -19,19 +19,19 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from django.db import connection, transaction
-from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet, Sum
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Sum
 from django.utils import timezone
 
 from entities.restrictions import region_range_q
 from matching import ledger
-from matching.models import Declaration, DeclarationBank, Recommendation, Visit, WorkflowEvent
+from matching.models import DeclarationBank, Recommendation, Visit
 from portal.models import Region, RegionLevel
 from portal.services import ApplicationError
 from portal.tenancy import VIEW, Scope, restrict, scope_for
 from products.models import Bank, BankBranch
 from reporting import kpis
 from reporting.models import (
-    BankPeriodReport, DeclarationFact, FactWatermark, LedgerFact, ScheduledReport, Target, TargetMetric, VisitFact,
+    BankPeriodReport, DeclarationFact, LedgerFact, ScheduledReport, Target, TargetMetric, VisitFact,
 )
 
 REPORT_KEYS = ("region", "bank", "branch", "period", "date_from", "date_to")
@@ -429,7 +429,7 @@ def _figures(user, q: ReportQuery, dims: Sequence[str] = (), *, ratios: bool = F
     columns = list(ROW_SUMS) + list(counted)
     b_keys = ", ".join(f"b.{k}" for k in _KEYS)
     # drawdowns of rows only partly drawn by the moment, from the ledger's drawdown rows
-    partial = [f"sum(x.amount) AS disbursed_amount" if c == "disbursed_amount" else "count(*) AS disbursements"
+    partial = ["sum(x.amount) AS disbursed_amount" if c == "disbursed_amount" else "count(*) AS disbursements"
                if c == "disbursements" else f"NULL AS {c}" for c in columns]
     rollups = " UNION ALL ".join(
         f"SELECT '{dim}' AS dim, CAST({key} AS TEXT) AS key, {', '.join(f'sum({c}) AS {c}' for c in columns)} FROM g GROUP BY {key}"

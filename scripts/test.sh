@@ -17,6 +17,9 @@ export DJANGO_SETTINGS_MODULE=portal.settings DEBUG=${DEBUG:-False} SECURE_SSL_R
 export SECRET_KEY=${SECRET_KEY:-test-secret-key-$(date +%s)-not-for-production-use-only-tests}
 export CHROMIUM_PATH=${CHROMIUM_PATH:-/usr/bin/chromium}
 
+step "lint (ruff: ruff.toml)"
+"$VENV/bin/ruff" check --quiet . || { echo "ruff 报告了问题: 运行 .venv/bin/ruff check . 查看" >&2; exit 1; }
+
 step "django checks + migrations"
 "$VENV/bin/python" manage.py check
 if [ -z "${SKIP_MIGRATION_CHECK:-}" ]; then "$VENV/bin/python" manage.py makemigrations --check --dry-run >/dev/null || { echo "缺少迁移文件: 运行 makemigrations" >&2; exit 1; }; fi

@@ -1,5 +1,4 @@
 """The whole 申报 → 推荐 → 授信/不予授信 journey in Chromium, through the real pages."""
-import re
 
 import pytest
 from playwright.sync_api import Page, expect

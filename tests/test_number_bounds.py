@@ -209,10 +209,10 @@ def _query_names_read_in_the_code() -> set[str]:
     root = Path(__file__).resolve().parent.parent
     names: set[str] = set()
     for package in PROJECT_PACKAGES:
-        for path in (root / package).rglob("*.py"):
-            if "tests" in path.parts or "migrations" in path.parts:
+        for source in (root / package).rglob("*.py"):
+            if "tests" in source.parts or "migrations" in source.parts:
                 continue
-            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
                 if not isinstance(node, ast.Call):
                     continue
                 literals = [a.value for a in node.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]

@@ -4,7 +4,7 @@ import pytest
 from django.test import Client
 
 from matching.models import Declaration, Recommendation
-from matching.tests.test_workflow_services import declare, pushed, through_reviews
+from matching.tests.test_workflow_services import declare, pushed
 from matching.tests.workflow_world import build_world
 from portal import url_inventory
 from portal.factories import user_with_role

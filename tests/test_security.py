@@ -11,7 +11,7 @@ pytestmark = pytest.mark.django_db
 
 def test_login_is_throttled_after_five_failures_with_a_chinese_message():
     # given a user and someone guessing his password
-    user = user_with_role(Role.TASK_FORCE_STAFF, username="guessed")
+    user_with_role(Role.TASK_FORCE_STAFF, username="guessed")
     client = Client(REMOTE_ADDR="10.1.2.3")
     for _ in range(5):
         client.post("/accounts/login/", {"username": "guessed", "password": "wrong-guess"})

@@ -46,7 +46,7 @@ def test_a_bank_branch_sees_its_own_subtree_only():
 
 
 def test_an_enterprise_user_sees_itself_and_banks():
-    tree = _tree()
+    _tree()
     user = user_with_role(Role.ENTERPRISE_USER)
     visible = restrict(Organisation.objects.all(), user)
     assert set(visible.values_list("kind", flat=True)) == {OrganisationKind.ENTERPRISE, OrganisationKind.BANK}

@@ -6,7 +6,6 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from entities.factories import MarketEntityFactory
-from entities.models import MarketEntity
 from entities.tests.test_browser_entities import login
 from portal.factories import user_with_role
 from portal.models import Role

@@ -10,12 +10,11 @@ import time
 from pathlib import Path
 
 import pytest
-import time_machine
 from django.conf import settings
 from django.db import connection
 
 from matching.clocks import deadline_scan
-from matching.models import ClockState, DeadlineClock, DeadlineScan, Notification, Recommendation
+from matching.models import ClockState, DeadlineClock, DeadlineScan, Notification
 from matching.tests.test_clocks import at, push_one
 from matching.tests.workflow_world import build_world
 

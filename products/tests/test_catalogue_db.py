@@ -4,7 +4,7 @@ from portal.factories import user_with_role
 from portal.models import Region, Role
 from portal.services import ApplicationError
 from portal.tenancy import restrict
-from products.models import Bank, BankBranch, BranchLevel, BranchRoute, LoanProduct, LoanProductVersion, ProductStatus
+from products.models import Bank, BranchLevel, BranchRoute, LoanProduct, LoanProductVersion, ProductStatus
 from products.selectors import branch_for
 from products.services import catalog_load, product_edit, product_publish, product_retire
 

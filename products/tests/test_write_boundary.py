@@ -249,7 +249,7 @@ def test_moving_a_branch_rewrites_every_descendants_path_and_restriction():
     # 晋城 branch, of the 泽州 branch and of the head office
     world = build_world()
     boc = Bank.objects.get(code="boc")
-    zezhou, jincheng = world.branches["boc"], city_branch(boc, "140500")
+    zezhou = world.branches["boc"]
     provincial = boc.branches.get(level=BranchLevel.PROVINCIAL)
     head = user_with_role(Role.BANK_ADMIN, organisation=boc.organisation)
     outlet = branch_ensure(bank=boc, parent=zezhou, region=region("140525"), name="中国银行巴公网点",
