@@ -51,6 +51,14 @@ def _api_rates_for_tests(settings):
 
 
 @pytest.fixture
+def committed(django_capture_on_commit_callbacks):
+    """`with committed(): <writes>` — the writes' after-commit work runs at the end of the
+    block as if they had committed (the test's transaction never does): emails are enqueued,
+    the statistics index is synced (reporting.facts.sync_after_commit)."""
+    return lambda: django_capture_on_commit_callbacks(execute=True)
+
+
+@pytest.fixture
 def artifacts_dir():
     from pathlib import Path
 

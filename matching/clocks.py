@@ -19,6 +19,7 @@ from django.db import connection, transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
+from matching import signals
 from matching.models import (
     ClockKind,
     ClockState,
@@ -90,13 +91,17 @@ def on_transition(recommendation: Recommendation, name: str, at: dt.datetime) ->
         )
 
 
+@transaction.atomic
 def recompute_provisional(year: int | None = None) -> int:
-    """After an administrator enters a year: recompute the clocks whose dates were guessed."""
+    """After an administrator enters a year: recompute the clocks whose dates were guessed
+    (and tell the statistics index, which carries the due moments: signals.clocks_rescheduled)."""
     changed = 0
     for clock in DeadlineClock.objects.filter(provisional=True, state__in=[ClockState.RUNNING, ClockState.OVERDUE]).iterator():
         values = schedule(clock.kind, clock.started_at)
         DeadlineClock.objects.filter(pk=clock.pk, provisional=True).update(**values)
         changed += 1
+    if changed:
+        signals.clocks_rescheduled.send(sender=DeadlineClock, count=changed)
     return changed
 
 

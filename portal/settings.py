@@ -224,7 +224,7 @@ CELERY_BEAT_SCHEDULE = {
     "matching-sweep": {"task": "matching.batch.sweep", "schedule": 300.0},
     # every Monday 07:00 (TIME_ZONE): each mechanism's 成效统计表, stored and mailed
     "weekly-effectiveness-reports": {"task": "reporting.tasks.weekly_reports", "schedule": _crontab(minute=0, hour=7, day_of_week="mon")},
-    # folds new workflow events into the statistics index between page views (reads do it too)
+    # the statistics index is synced by the writes after their commit; this catches up anything a write could not
     "reporting-sync-facts": {"task": "reporting.tasks.sync_facts", "schedule": 60.0},
     "reporting-mail-unsent-reports": {"task": "reporting.tasks.mail_unsent_reports", "schedule": 3600.0},
 }

@@ -1,11 +1,24 @@
-"""Keeping the statistics index (LedgerFact) in step with the event history.
+"""Keeping the statistics index (LedgerFact, DeclarationFact, VisitFact) in step with the
+event history. Maintained by the writes, never by a read:
 
-`sync()` runs before every read of figures: it folds the events recorded since the last
-sync (by event id) into the index rows of their recommendations — set-based SQL on
-PostgreSQL, kpis.fold in Python elsewhere — and re-reads clocks whose due dates are still
-provisional (they move when an administrator enters a calendar year). The watermark lags
-two minutes behind the newest event, so an event whose transaction commits after a later
-one's is folded too; folding is idempotent (each row is recomputed from all its events).
+- every write that records a workflow event or a visit (post_save of WorkflowEvent and
+  Visit, connected in reporting.apps) and every recompute of provisional due dates
+  (matching.signals.clocks_rescheduled) calls `sync_after_commit()`: one `sync()` runs right
+  after its transaction commits, in the same request or task, so the figures read after a
+  write include it;
+- the beat task `reporting.tasks.sync_facts` (every minute) folds whatever a write could not
+  (a sync that failed after its commit, rows written in bulk without signals, events
+  settling past the watermark); `manage.py reporting_reindex` does it by hand.
+
+Reads (reporting.selectors) only read the index; a GET writes nothing.
+
+`sync()` folds the events recorded since the last sync (by event id) into the index rows of
+their recommendations — set-based SQL on PostgreSQL, kpis.fold in Python elsewhere — and
+re-reads clocks whose due dates are still provisional (they move when an administrator
+enters a calendar year). The watermark lags two minutes behind the newest event, so an event
+whose transaction commits after a later one's is folded too; folding is idempotent (each row
+is recomputed from all its events). Syncs are serialised by an advisory lock and read
+committed data only, so two writes committing at once are both folded.
 """
 from __future__ import annotations
 
@@ -336,6 +349,7 @@ SELECT
     (SELECT last_event_id FROM reporting_factwatermark WHERE name = 'ledger') AS ledger_mark,
     (SELECT generation FROM reporting_factwatermark WHERE name = 'ledger') AS generation,
     (SELECT fingerprint FROM reporting_factwatermark WHERE name = 'ledger') AS fingerprint,
+    (SELECT synced_at FROM reporting_factwatermark WHERE name = 'ledger') AS synced_at,
     (SELECT last_event_id FROM reporting_factwatermark WHERE name = 'visits') AS visits_mark,
     e.m AS event_max, e.n AS event_count, e.s AS event_settled,
     v.m AS visit_max, v.n AS visit_count, v.s AS visit_settled,
@@ -381,10 +395,13 @@ def _fingerprint(ledger_mark, event_max, event_count, visits_mark, visit_max, vi
 
 def version(current: dict | None = None) -> str:
     """Changes whenever anything the figures read changes (for the cache of computed figures):
-    an event or a visit added, a provisional due date recomputed, the index rebuilt."""
+    an event or a visit added, a provisional due date recomputed, the index rebuilt — and
+    each sync that folded something (what it saw and when), so figures computed from the
+    index between a write's commit and its sync are not served after the sync."""
     s = current or state()
+    synced = s["synced_at"].isoformat() if hasattr(s["synced_at"], "isoformat") else s["synced_at"]
     return _fingerprint(s["ledger_mark"], s["event_max"], s["event_count"], s["visits_mark"], s["visit_max"],
-                        s["visit_count"]) + f":{s['provisional_clocks']}:{s['generation']}"
+                        s["visit_count"]) + f":{s['provisional_clocks']}:{s['generation']}:{s['fingerprint']}:{synced}"
 
 
 def up_to_date(current: dict | None = None) -> bool:
@@ -407,9 +424,9 @@ def up_to_date(current: dict | None = None) -> bool:
 
 
 def sync(*, full: bool = False) -> int:
-    """Fold pending events into the index; returns the number of rows recomputed. Reads call
-    it before computing figures: when nothing changed since the last sync (the usual case) it
-    costs one read-only statement and takes no lock."""
+    """Fold pending events into the index; returns the number of rows recomputed. Run after
+    the writes commit (sync_after_commit) and by the beat task, never by a read: when nothing
+    changed since the last sync it costs one read-only statement and takes no lock."""
     if not full and up_to_date():
         return 0
     with transaction.atomic():
@@ -443,6 +460,49 @@ def sync(*, full: bool = False) -> int:
         mark.save()
         _sync_visits_marked(visits_mark, full, visits_to)
         return done
+
+
+# --- kept in step by the writes -------------------------------------------------------------
+
+
+class _SyncAfterCommit:
+    """One sync() after the commit of a transaction that changed what the index projects."""
+
+    def __init__(self):
+        self.ran = False
+
+    def __call__(self) -> None:
+        self.ran = True
+        sync()
+
+    def __repr__(self) -> str:
+        return "reporting.facts.sync_after_commit"
+
+
+def sync_after_commit() -> None:
+    """Called by each write that records a workflow event or a visit, or moves a clock's due
+    moment: the index is synced right after its transaction commits (at once outside a
+    transaction), before the request or task that wrote answers. The writes of one
+    transaction share one sync: a pending one is discarded only with a savepoint still open
+    around this write, which would discard this write too. A sync that fails after the
+    commit is logged (robust) and left to the beat task."""
+    connection = transaction.get_connection()
+    if connection.in_atomic_block and any(
+        isinstance(callback, _SyncAfterCommit) and not callback.ran for _, callback, _ in connection.run_on_commit
+    ):
+        return
+    transaction.on_commit(_SyncAfterCommit(), robust=True)
+
+
+def on_recorded(sender, *, created: bool = False, raw: bool = False, **kwargs) -> None:
+    """post_save of WorkflowEvent and Visit (a fixture load, raw, is left to reindexing)."""
+    if created and not raw:
+        sync_after_commit()
+
+
+def on_clocks_rescheduled(sender, **kwargs) -> None:
+    """matching.signals.clocks_rescheduled: provisional due dates were recomputed."""
+    sync_after_commit()
 
 
 def on_organisation_moved(sender, *, old_path: str, new_path: str, **kwargs) -> None:

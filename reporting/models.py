@@ -123,8 +123,9 @@ class ScheduledReport(models.Model):
 class LedgerFact(models.Model):
     """Statistics index of one ledger row: the moments its events were recorded and the values
     they carried, with its deadline clocks' due moments — a projection of WorkflowEvent (and
-    the clocks) kept in step by reporting.facts.sync() before every read, rebuilt from the
-    events at any time. Figures "as of" a moment compare these recording moments with it, so
+    the clocks) kept in step by the writes (reporting.facts.sync_after_commit: synced after
+    each commit that records an event), never by a read, and rebuilt from the events at any
+    time. Figures "as of" a moment compare these recording moments with it, so
     one narrow table answers every period, scope and as-of date without re-reading the
     event history. Nothing is entered here; it is not a second bookkeeping."""
 

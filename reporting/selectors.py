@@ -7,7 +7,11 @@ recorded and the values it carried, with its clocks' due moments), so a figure "
 moment compares recorded moments with it — one narrow table answers any scope, period and
 as-of date, and past figures cannot move. The scope is the ledger's own
 (`matching.ledger.ledger_queryset`: the same restriction and filters; a test holds them
-equal). Computed figures are cached while the data is unchanged (see `_cached`)."""
+equal). Computed figures are cached while the data is unchanged (see `_cached`).
+
+Nothing here writes: the index is kept in step by the writes that change the ledger
+(reporting.facts.sync_after_commit, after their commit) and by the beat task, never by a
+read, so a GET of any figure only reads."""
 from __future__ import annotations
 
 import logging
@@ -265,13 +269,9 @@ _FACT_COLUMNS = (
 )
 
 
-def facts_queryset(user, q: ReportQuery, *, sync: bool = True) -> QuerySet[LedgerFact]:
+def facts_queryset(user, q: ReportQuery) -> QuerySet[LedgerFact]:
     """The index rows of the ledger rows of the query: the same scope as
     `matching.ledger.ledger_queryset` (restriction and filters), pushed by the as-of moment."""
-    from reporting import facts
-
-    if sync:
-        facts.sync()
     f = q.filters
     qs = restrict(LedgerFact.objects.all(), user, VIEW)
     if f.region:
@@ -350,9 +350,9 @@ def _entity_counts(user, q: ReportQuery, source_of) -> list[dict]:
     whole_groups = not (q.filters.bank or q.filters.branch) and scope is not None and (scope.is_platform_admin or scope.is_government)
     flags = [(name, key) for name, key in ENTITY_FLAGS.items() if key]
     if not whole_groups:
-        return _entity_counts_by_grouping(source_of(facts_queryset(user, q, sync=False), ("entity_id", "region", *_FACT_COLUMNS)))
+        return _entity_counts_by_grouping(source_of(facts_queryset(user, q), ("entity_id", "region", *_FACT_COLUMNS)))
 
-    leads = facts_queryset(user, q, sync=False).filter(is_lead=True)
+    leads = facts_queryset(user, q).filter(is_lead=True)
     start = ledger._local_midnight(q.filters.date_from) if q.filters.date_from else None
     repeat = Q(prev_group_pushed_at__gte=start) if start else Q(prev_group_pushed_at__isnull=False)
     counts = ", ".join(["count(*) AS recommended"] + [f"count(*) FILTER (WHERE {_GROUP_CONDITIONS[key]}) AS {name}" for name, key in flags])
@@ -370,7 +370,7 @@ def _entity_counts(user, q: ReportQuery, source_of) -> list[dict]:
     # the few entities with two groups: take their lead-row counts out, put their exact counts in
     source, params = source_of(leads.filter(entity_id__in=repeated), _GROUP_COLUMNS)
     naive = _run(f"SELECT region, {counts} FROM {source} GROUP BY region", params)
-    exact = _entity_counts_by_grouping(source_of(facts_queryset(user, q, sync=False).filter(entity_id__in=repeated),
+    exact = _entity_counts_by_grouping(source_of(facts_queryset(user, q).filter(entity_id__in=repeated),
                                                  ("entity_id", "region", *_FACT_COLUMNS)))
     for sign, part in ((-1, naive), (1, exact)):
         for r in part:
@@ -408,10 +408,7 @@ def _figures(user, q: ReportQuery, dims: Sequence[str] = (), *, ratios: bool = F
     rolled up here; the entity flags per county; the drawdowns of rows only partly drawn by
     the moment."""
     dims = [d for d in DIMENSIONS if d in dims]
-    from reporting import facts
-
-    facts.sync()
-    if facts_queryset(user, q, sync=False).query.is_empty():
+    if facts_queryset(user, q).query.is_empty():
         # nothing to see (no access, or a branch that does not exist): no SQL to run
         return {"total": {"": kpis.Figures()}, **{d: {} for d in dims}}
     moment_sql, moment = _moment_param(q.as_of)
@@ -420,7 +417,7 @@ def _figures(user, q: ReportQuery, dims: Sequence[str] = (), *, ratios: bool = F
         sql, sql_params = qs.values(*columns).query.sql_with_params()
         return f"(SELECT {moment_sql} AS t) p CROSS JOIN ({sql}) b", [moment, *sql_params]
 
-    source, params = source_of(facts_queryset(user, q, sync=False), ("recommendation_id", "entity_id", *_KEYS, *_FACT_COLUMNS))
+    source, params = source_of(facts_queryset(user, q), ("recommendation_id", "entity_id", *_KEYS, *_FACT_COLUMNS))
     keys = ", ".join(_KEYS)
 
     sums = [_aggregate(expr, cond) + f" AS {name}" for name, (expr, cond) in ROW_SUMS.items()]
@@ -515,14 +512,7 @@ def _declarations_in_scope(user) -> QuerySet[DeclarationFact]:
 
 
 def activity(user, q: ReportQuery, *, version: str | None = None) -> dict[str, dict]:
-    return _cached("activity", user, q, (), lambda: _activity(user, q), version)
-
-
-def _activity(user, q: ReportQuery) -> dict[str, dict]:
-    from reporting import facts
-
-    facts.sync()
-    return _activity_counts(user, q)
+    return _cached("activity", user, q, (), lambda: _activity_counts(user, q), version)
 
 
 def _activity_counts(user, q: ReportQuery) -> dict[str, dict]:

@@ -44,7 +44,9 @@ def mail_unsent_reports() -> int:
 
 @shared_task(name="reporting.tasks.sync_facts")
 def sync_facts() -> int:
-    """Keeps the statistics index warm between page views (reads sync it anyway)."""
+    """Folds into the statistics index what the writes' own syncs could not (a sync that
+    failed after its commit, rows written in bulk without signals) and moves the watermark
+    past settled events. Reads never sync."""
     from reporting.facts import sync
 
     return sync()

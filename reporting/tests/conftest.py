@@ -2,10 +2,12 @@ import pytest
 
 
 @pytest.fixture
-def history(db):
+def history(db, committed):
     from reporting.tests.history import build_history
 
-    return build_history()
+    # written through the services and committed: the writes sync the statistics index
+    with committed():
+        return build_history()
 
 
 @pytest.fixture

@@ -82,11 +82,12 @@ def _reference(moment: dt.datetime, period=(dt.date(2026, 3, 1), dt.date(2026, 4
 
 
 @pytest.mark.parametrize("day", ["2026-03-02", "2026-03-04", "2026-03-10", "2026-03-13", "2026-03-20", "2026-03-31", "2026-04-05", "2026-11-01"])
-def test_the_sql_agrees_with_the_reference_at_every_moment(history, day):
+def test_the_sql_agrees_with_the_reference_at_every_moment(history, day, committed):
     # given the history with April's activity too
     from reporting.tests.history import later_activity
 
-    later_activity(history)
+    with committed():
+        later_activity(history)
     moment = at(day, 23)
     q = selectors.parse_query({"date_from": "2026-03-01", "date_to": "2026-04-30", "as_of": day})
     # when the database computes the figures as of the end of the day
@@ -138,14 +139,14 @@ def test_growth_and_verdicts():
     assert kpis.one_high_verdict(None, None, None) == {"high": None, "up": None, "down": None}
 
 
-def test_todays_index_paths_count_visits_and_declarations_like_grouping(history):
+def test_todays_index_paths_count_visits_and_declarations_like_grouping(history, committed):
     from matching import services as s
     from reporting.tests.history import travel
 
     staff = history.world.users["staff"]
     e1, e3 = history.entities["E1"][0], history.entities["E3"][0]
     # given E1 visited twice in March, E3 once in February and once in March
-    with travel("2026-03-07"):
+    with travel("2026-03-07"), committed():
         s.visit_record(actor=staff, entity_id=e1.pk, visited_on=dt.date(2026, 3, 5), people="李四")
         s.visit_record(actor=staff, entity_id=e3.pk, visited_on=dt.date(2026, 3, 6), people="李四")
         s.visit_record(actor=staff, entity_id=e3.pk, visited_on=dt.date(2026, 2, 25), people="李四")  # recorded late

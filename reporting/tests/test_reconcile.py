@@ -32,9 +32,10 @@ def _effectiveness_total(content: bytes) -> dict:
 
 
 @pytest.mark.parametrize("period", ["2026-03", "2026-Q2", "2026"])
-def test_effectiveness_totals_equal_the_ledger_counted_by_hand(history, period):
+def test_effectiveness_totals_equal_the_ledger_counted_by_hand(history, period, committed):
     # given March's history and April's, with the deadline scan having marked overdue clocks
-    later_activity(history)
+    with committed():
+        later_activity(history)
     deadline_scan()
     user = history.world.users["city"]
     q = selectors.parse_query({"period": period, "region": "140500"})

@@ -2,8 +2,8 @@
 
 Folds pending workflow events and visits into the statistics index (reporting.facts), or
 rebuilds it from the whole event history with --full. Run once after deploying reporting on
-an existing database (the first page view would otherwise build it), and after any change to
-how the index is folded."""
+an existing database (the beat task would otherwise build it within a minute; reads never
+do), and after any change to how the index is folded."""
 import time
 
 from django.core.management.base import BaseCommand
