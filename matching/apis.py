@@ -29,7 +29,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from entities.restrictions import region_range_q
-from matching import ledger, materials, policy, services
+from matching import ledger, materials, notifications, policy, selectors, services
 from matching.declaration_import import DeclarationImportError, declaration_import_template, declarations_import
 from matching.models import (
     BASIC_CRITERIA,
@@ -54,7 +54,7 @@ from portal.api import RestrictedViewSetMixin
 from portal.middleware import upload_limit
 from portal.services import ApplicationError
 from portal.spreadsheets import CSV_MEDIA_TYPE, XLSX
-from portal.tenancy import CHANGE, VIEW, restrict
+from portal.tenancy import VIEW, restrict
 
 IMPORT_MAX_BYTES = 20 * 1024 * 1024  # a declaration import file
 
@@ -1063,15 +1063,6 @@ class NotificationFilter(django_filters.FilterSet):
         fields = ["unread"]
 
 
-def notifications_mark_read(*, actor, notification_ids: list[int] | None = None) -> int:
-    """Mark the actor's own notifications read (all unread ones when no ids are given).
-    Idempotent; a notification of someone else is simply not found."""
-    qs = restrict(Notification.objects.all(), actor, CHANGE).filter(read_at__isnull=True)
-    if notification_ids is not None:
-        qs = qs.filter(pk__in=notification_ids)
-    return qs.update(read_at=timezone.now())
-
-
 class NotificationViewSet(RestrictedViewSetMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
     """Your own in-portal notifications."""
 
@@ -1080,25 +1071,24 @@ class NotificationViewSet(RestrictedViewSetMixin, mixins.ListModelMixin, viewset
     filterset_class = NotificationFilter
     lookup_value_regex = r"\d+"
 
+    def get_queryset(self):
+        return selectors.notification_list(user=self.request.user)
+
     @extend_schema(request=None, responses=_responses(NotificationOutputSerializer))
     @action(detail=True, methods=["post"])
     def read(self, request, pk=None):
-        notification = restrict(Notification.objects.all(), request.user, VIEW).filter(pk=_pk(self)).first()
-        if notification is None:
-            raise ApplicationError("通知不存在", code="not_found")
-        notifications_mark_read(actor=request.user, notification_ids=[notification.pk])
-        return Response(NotificationOutputSerializer(Notification.objects.get(pk=notification.pk)).data)
+        notifications.notifications_mark_read(actor=request.user, notification_ids=[_pk(self)])
+        return Response(NotificationOutputSerializer(selectors.notification_list(user=request.user).get(pk=_pk(self))).data)
 
     @extend_schema(request=None, responses=_responses(ReadAllOutputSerializer))
     @action(detail=False, methods=["post"], url_path="read-all")
     def read_all(self, request):
-        return Response({"updated": notifications_mark_read(actor=request.user)})
+        return Response({"updated": notifications.notifications_mark_read(actor=request.user)})
 
     @extend_schema(responses=UnreadCountSerializer)
     @action(detail=False, methods=["get"], url_path="unread-count")
     def unread_count(self, request):
-        count = restrict(Notification.objects.all(), request.user, VIEW).filter(read_at__isnull=True).count()
-        return Response({"unread": count})
+        return Response({"unread": selectors.notification_unread_count(user=request.user)})
 
 
 # --- ledger --------------------------------------------------------------------------------

@@ -1,16 +1,25 @@
 """In-portal notifications, written in the transaction of the change they announce.
 `dedupe_key` is unique, so a retried service or a scan run twice never notifies twice;
 emails go out after commit from a Celery task, and a periodic sweep sends any whose
-task was lost (e.g. Redis was down at commit time)."""
+task was lost (e.g. Redis was down at commit time).
+
+Lifecycle: created unread (to_user / to_role / to_entity_and_creator), emailed once, read by
+its recipient (`notifications_mark_read`, the one write of the 通知 page and the API). What a
+user sees and counts is his own inbox (matching.selectors.notification_list and
+notification_unread_count)."""
 from __future__ import annotations
 
 import logging
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.utils import timezone
 
+from matching import selectors
 from matching.models import Declaration, Notification
 from portal.models import Membership, Organisation, Role
+from portal.services import audit_record
+from portal.tenancy import CHANGE, resolve_many
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +70,20 @@ def _enqueue_email(notification_id: int) -> None:
         logger.warning("could not enqueue email for notification %s; the sweep will send it", notification_id)
 
 
-def unread_count(user) -> int:
-    if not user.is_authenticated:
+@transaction.atomic
+def notifications_mark_read(*, actor, notification_ids: list[int] | None = None) -> int:
+    """Mark the actor's own notifications read: the ones named, or every unread one (the 通知
+    page's 全部标为已读, the API's read and read-all). Named ids are resolved in the actor's own
+    inbox for CHANGE, all or nothing: someone else's — a platform administrator's included —
+    is refused as not found. One already read keeps its moment. Returns how many changed;
+    audited (notification.read) when any did."""
+    inbox = selectors.notification_list(user=actor)
+    if notification_ids is not None:
+        named = resolve_many(inbox, actor, CHANGE, ids=notification_ids, field="ids")
+        inbox = inbox.filter(pk__in=[n.pk for n in named])
+    unread = list(inbox.filter(read_at__isnull=True).select_for_update().values_list("pk", flat=True))
+    if not unread:
         return 0
-    return Notification.objects.filter(recipient=user, read_at__isnull=True).count()
+    changed = Notification.objects.filter(pk__in=unread, read_at__isnull=True).update(read_at=timezone.now())
+    audit_record(actor=actor, action="notification.read", after={"count": changed, "ids": unread[:100], "all": notification_ids is None})
+    return changed

@@ -175,10 +175,19 @@ def visit_list(*, user) -> QuerySet[Visit]:
 
 
 def notification_list(*, user, unread_only: bool = False) -> QuerySet[Notification]:
-    qs = restrict(Notification.objects.all(), user)
+    """The user's own inbox — a personal list for every role, a platform administrator's too
+    (restrict() would let him see everyone's)."""
+    qs = restrict(Notification.objects.filter(recipient_id=getattr(user, "pk", None)), user)
     if unread_only:
         qs = qs.filter(read_at__isnull=True)
     return qs.order_by("-created_at", "-id")
+
+
+def notification_unread_count(*, user) -> int:
+    """The unread count of the user's inbox: the 通知 badge of every page and the API's."""
+    if user is None or not user.is_authenticated:
+        return 0
+    return notification_list(user=user, unread_only=True).order_by().count()
 
 
 def open_declaration_of(*, user, entity_id: int) -> Declaration | None:

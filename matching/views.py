@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.views import View
 
 from entities.models import MarketEntity
-from matching import policy, selectors, services
+from matching import notifications, policy, selectors, services
 from matching.batch import selectors as batch_selectors
 from matching.clocks import annotate_countdowns
 from matching.forms import (
@@ -543,7 +543,7 @@ class NotificationListView(RestrictedListView):
         return selectors.notification_list(user=user, unread_only=params.get("unread") == "1")
 
     def post(self, request):
-        selectors.notification_list(user=request.user, unread_only=True).update(read_at=timezone.now())
+        notifications.notifications_mark_read(actor=request.user)
         messages.success(request, "已全部标为已读")
         return redirect("matching:notification_list")
 
