@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import Count, Q, QuerySet
+from django.contrib.auth import get_user_model
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from matching.models import (
@@ -20,7 +21,7 @@ from matching.models import (
     WorkflowEvent,
 )
 from matching import policy
-from portal.models import Role
+from portal.models import Membership, Role
 from portal.tenancy import restrict
 
 # the declaration states each reviewing role works on: the policy table's review levels and
@@ -172,6 +173,15 @@ def declines_awaiting_coaching(*, user) -> QuerySet[Recommendation]:
 
 def visit_list(*, user) -> QuerySet[Visit]:
     return restrict(Visit.objects.select_related("entity", "recorded_by"), user).order_by("-visited_on", "-id")
+
+
+def account_managers(*, user) -> QuerySet:
+    """The account managers the user may assign leads to: active users holding the account-
+    manager role in an organisation the user's restriction covers (a bank administrator: his
+    branch and those below it). The inbox offers exactly these, and recommendations_assign
+    accepts exactly these."""
+    roles = restrict(Membership.objects.filter(role=Role.ACCOUNT_MANAGER, user_id=OuterRef("pk")), user)
+    return restrict(get_user_model().objects.filter(Exists(roles), is_active=True), user).distinct().order_by("username")
 
 
 def notification_list(*, user, unread_only: bool = False) -> QuerySet[Notification]:

@@ -27,7 +27,6 @@ import datetime as dt
 from collections.abc import Iterable
 from decimal import Decimal
 
-from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.db.models import Model
 from django.utils import timezone
@@ -35,7 +34,7 @@ from django_fsm import TransitionNotAllowed
 from guardian.shortcuts import assign_perm, remove_perm
 
 from entities.models import MarketEntity
-from matching import notifications, policy
+from matching import notifications, policy, selectors
 from matching.policy import Action
 from matching.models import (
     BASIC_CRITERIA,
@@ -631,9 +630,8 @@ def _lead_for_work(actor, recommendation_id: int, action: Action = Action.CONTAC
 @transaction.atomic
 def recommendations_assign(*, actor, recommendation_ids: list[int], manager_id: int) -> int:
     policy.require_role(Action.ASSIGN, actor)
-    managers = get_user_model().objects.filter(memberships__role=Role.ACCOUNT_MANAGER).distinct()
     try:
-        manager = resolve(managers, actor, VIEW, pk=manager_id)
+        manager = resolve(selectors.account_managers(user=actor), actor, VIEW, pk=manager_id)
     except ApplicationError:
         raise ApplicationError("只能分配给本机构(含下级)的客户经理", field_errors={"manager": ["无效的客户经理"]}) from None
     leads = resolve_many(Recommendation, actor, CHANGE, ids=recommendation_ids, lock=True, field="ids")

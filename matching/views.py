@@ -384,17 +384,10 @@ class LeadInboxView(RestrictedListView):
         )
 
     def get_context_data(self, **kwargs):
-        from django.contrib.auth import get_user_model
-
-        scope = scope_for(self.request.user)
         counts = selectors.inbox_counts(user=self.request.user)
         tabs = [{"key": k, "label": label, "count": counts[k]} for k, (label, _) in selectors.INBOX_TABS.items()]
-        managers = []
         can_assign = policy.may(Action.ASSIGN, self.request.user)
-        if can_assign:
-            managers = get_user_model().objects.filter(
-                memberships__role=Role.ACCOUNT_MANAGER, memberships__organisation__path__startswith=scope.organisation_path
-            ).distinct()
+        managers = selectors.account_managers(user=self.request.user) if can_assign else []
         context = super().get_context_data(tabs=tabs, tab=self.request.GET.get("tab") or "pushed", managers=managers,
                                            is_bank_admin=can_assign, **kwargs)
         context["leads"] = annotate_countdowns(context["leads"])
