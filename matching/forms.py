@@ -5,6 +5,9 @@ from django import forms
 from matching.models import BASIC_CRITERIA, ContactChannel, Declaration, DeclineReason, Disbursement, Guarantee, Recommendation
 from portal import bounds
 from products.models import Bank
+from products.selectors import banks_serving
+
+NOT_SERVING = "所选银行在该县(区)没有服务机构, 请选择其他银行"
 
 
 def yuan_from_wan(value) -> int:
@@ -28,8 +31,13 @@ class DeclarationForm(forms.Form):
     )
     consent = forms.BooleanField(label="我同意平台将本企业信息共享给所选意向对接银行", required=False)
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, county: str | None = None, **kwargs):
+        """`county`: the entity's county — only the banks serving it are choices (the ones the
+        push routes to); without it (the entity is named in the same form) the service checks."""
         super().__init__(*args, **kwargs)
+        if county is not None:
+            self.fields["banks"].queryset = banks_serving(county)
+            self.fields["banks"].error_messages["invalid_choice"] = NOT_SERVING
         for key, label in BASIC_CRITERIA.items():
             self.fields[f"criteria_{key}"] = forms.BooleanField(label=label, required=False)
             self.fields[f"evidence_{key}"] = forms.CharField(label=f"{label}说明", required=False, max_length=255)

@@ -62,7 +62,7 @@ from portal.models import Organisation, OrganisationKind, Role
 from portal.services import ApplicationError, audit_record
 from portal.tenancy import CHANGE, VIEW, resolve, resolve_many, restrict, scope_for
 from products.models import Bank, ProductStatus
-from products.selectors import branch_for
+from products.selectors import banks_serving, branch_for
 
 MAX_INTENDED_BANKS = 2
 WORK_PERMISSION = policy.WORK_PERMISSION
@@ -111,7 +111,17 @@ def task_force_for(entity: MarketEntity) -> Organisation:
     return task_force
 
 
-def _banks_from_codes(codes: Iterable[str]) -> list[Bank]:
+def _not_serving(banks: Iterable[Bank], region) -> list[str]:
+    """Why each bank cannot take leads of the county (`region`): no branch serves it, so the
+    push could not route them (products.selectors.banks_serving, the same rule as the push)."""
+    banks = list(banks)
+    serving = set(banks_serving(region.pk).filter(pk__in=[b.pk for b in banks]).values_list("pk", flat=True))
+    return [f"{bank.name}在{region.name}没有服务机构, 请选择其他银行" for bank in banks if bank.pk not in serving]
+
+
+def _banks_from_codes(codes: Iterable[str], region) -> list[Bank]:
+    """The intended banks named by code: 1 to MAX_INTENDED_BANKS known banks, each serving the
+    entity's county (`region`)."""
     codes = [c for c in codes if c]
     errors = []
     if not codes:
@@ -124,6 +134,7 @@ def _banks_from_codes(codes: Iterable[str]) -> list[Bank]:
     unknown = [c for c in codes if c not in banks]
     if unknown:
         errors.append(f"未知银行: {', '.join(unknown)}")
+    errors += _not_serving([banks[c] for c in codes if c in banks], region)
     if errors:
         raise ApplicationError(errors[0], field_errors={"banks": errors})
     return [banks[c] for c in codes]
@@ -235,7 +246,7 @@ def declaration_create(
     visit = resolve(Visit, actor, VIEW, pk=visit_id, field="visit_id") if visit_id is not None else None
     MarketEntity.objects.select_for_update().filter(pk=entity.pk).first()  # serialise declarations of one entity
     need = _validate_need(amount, term_months, purpose)
-    banks = _banks_from_codes(bank_codes)
+    banks = _banks_from_codes(bank_codes, entity.region)
     if Declaration.objects.filter(entity=entity, state__in=OPEN_DECLARATION_STATES).exists():
         raise ApplicationError("该经营主体已有进行中的申报, 不能重复申报", code="conflict")
     if source is None:
@@ -270,7 +281,7 @@ def declaration_update(
     clears it, unless the consent is given again in the same edit."""
     declaration = policy.acting_on(Action.EDIT, actor, declaration_id)
     need = _validate_need(amount, term_months, purpose)
-    banks = _banks_from_codes(bank_codes)
+    banks = _banks_from_codes(bank_codes, declaration.region)
     problems = _redirect_bank_problems(declaration, banks)
     if problems:
         raise ApplicationError(problems[0], field_errors={"banks": problems})
@@ -347,6 +358,9 @@ def declaration_recommend_by_bank(*, actor, entity_id: int, amount: int, term_mo
     # the row lock serialises declarations of one entity
     entity = resolve(MarketEntity, actor, VIEW, lock=True, pk=entity_id, field="entity_id")
     need = _validate_need(amount, term_months, purpose)
+    if _not_serving([bank], entity.region):  # the push could not route it back to the bank
+        message = f"{bank.name}在{entity.region.name}没有服务机构, 不能推荐该县(区)的企业"
+        raise ApplicationError(message, field_errors={"entity_id": [message]})
     if Declaration.objects.filter(entity=entity, state__in=OPEN_DECLARATION_STATES).exists():
         raise ApplicationError("该经营主体已有进行中的申报", code="conflict")
     declaration = Declaration(
@@ -554,6 +568,9 @@ def recommendation_redirect(*, actor, recommendation_id: int, bank_code: str, co
     bank = Bank.objects.filter(code=str(bank_code or "").strip()).first()
     if bank is None:
         raise ApplicationError("未知银行", field_errors={"bank": ["未知银行"]})
+    not_serving = _not_serving([bank], previous.region)
+    if not_serving:
+        raise ApplicationError(not_serving[0], field_errors={"bank": not_serving})
     original = previous.declaration
     entity = MarketEntity.objects.select_for_update().get(pk=previous.entity_id)  # serialise declarations of one entity
     if Declaration.objects.filter(entity=entity, state__in=OPEN_DECLARATION_STATES).exists():

@@ -34,6 +34,7 @@ from portal.models import Role
 from portal.services import ApplicationError
 from portal.tenancy import restrict, scope_for
 from products.models import Bank
+from products.selectors import banks_serving
 
 GOVERNMENT_ROLES = {Role.TASK_FORCE_STAFF, Role.TASK_FORCE_BANK_REVIEWER, Role.TASK_FORCE_LEAD, Role.CONVENER,
                     Role.CITY_REGULATOR, Role.PROVINCE_REGULATOR}
@@ -99,16 +100,16 @@ class DeclareView(RoleRequiredMixin, View):
                 **{f"criteria_{k}": v.get("met") for k, v in current.basic_criteria.items()},
                 **{f"evidence_{k}": v.get("evidence") for k, v in current.basic_criteria.items()},
             }
-        return self._render(request, entity, DeclarationForm(initial=initial), current)
+        return self._render(request, entity, DeclarationForm(initial=initial, county=entity.region_id), current)
 
     def _render(self, request, entity, form, current):
-        banks = Bank.objects.filter(branches__service_areas__region_prefix__in=[entity.region_id[:n] for n in (2, 4, 6)]).distinct().order_by("code")
+        banks = banks_serving(entity.region_id).prefetch_related("products")
         return render(request, self.template_name, {"entity": entity, "form": form, "draft": current, "banks": banks})
 
     def post(self, request):
         entity = self._entity(request)
         current = selectors.open_declaration_of(user=request.user, entity_id=entity.pk)
-        form = DeclarationForm(request.POST)
+        form = DeclarationForm(request.POST, county=entity.region_id)
         if not form.is_valid():
             return self._render(request, entity, form, current)
         submit = "submit" in request.POST
@@ -207,7 +208,7 @@ class DeclarationDetailView(LoginRequiredMixin, View):
             "edit_url": _edit_url(user, declaration) if can["EDIT"] else "",
             "is_enterprise": scope.is_enterprise,
             "is_task_force": any(policy.may(action, user) for action in (Action.COACH, Action.REDIRECT)),
-            "banks": Bank.objects.order_by("code"),
+            "banks": banks_serving(declaration.region_id),
             "steps": _steps(declaration, recommendations),
             "eligibility": _eligibility(declaration) if scope.is_government else [],
             "stored": batch_selectors.declaration_results(user=user, declaration=declaration) if scope.is_government else None,
@@ -634,7 +635,7 @@ class DeclarationEditView(LoginRequiredMixin, View):
     def _render(self, request, declaration, form, status=200):
         refusal = policy.refusal(Action.EDIT, request.user, declaration)
         return render(request, self.template_name, {
-            "declaration": declaration, "form": form, "banks": Bank.objects.order_by("code"),
+            "declaration": declaration, "form": form, "banks": banks_serving(declaration.region_id),
             "refusal": refusal.message if refusal else "", "can_submit": policy.may(Action.SUBMIT, request.user),
         }, status=status)
 
@@ -647,11 +648,11 @@ class DeclarationEditView(LoginRequiredMixin, View):
             **{f"criteria_{k}": v.get("met") for k, v in declaration.basic_criteria.items()},
             **{f"evidence_{k}": v.get("evidence") for k, v in declaration.basic_criteria.items()},
         }
-        return self._render(request, declaration, DeclarationForm(initial=initial))
+        return self._render(request, declaration, DeclarationForm(initial=initial, county=declaration.region_id))
 
     def post(self, request, pk):
         declaration = self._declaration(request, pk)
-        form = DeclarationForm(request.POST)
+        form = DeclarationForm(request.POST, county=declaration.region_id)
         if not form.is_valid():
             return self._render(request, declaration, form)
         try:

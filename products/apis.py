@@ -3,14 +3,17 @@ supermarket needs no login); written through the same services as the pages: pro
 the owning bank's head-office (行级) administrators, branches by a bank administrator inside
 his own subtree, everything by platform administrators."""
 
+import re
+
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, permissions, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from portal import bounds
 from portal.api import RestrictedViewSetMixin
+from portal.services import ApplicationError
 from portal.tenancy import restrict
 from products import selectors, services
 from products.models import Bank, BankBranch, BranchLevel, LoanProduct, LoanProductVersion, ProductStatus
@@ -46,8 +49,24 @@ class BankSerializer(serializers.ModelSerializer):
 
 
 class BankViewSet(PublicReadMixin, viewsets.ReadOnlyModelViewSet):
+    """Banks; with `?county=` only those serving the county — the banks a declaration of an
+    entity there may name (products.selectors.banks_serving, which the push uses too)."""
+
     queryset = Bank.objects.order_by("code")
     serializer_class = BankSerializer
+
+    def get_queryset(self):
+        qs = super().get_queryset()
+        county = self.request.query_params.get("county", "").strip()
+        if not county:
+            return qs
+        if not re.fullmatch(r"\d{6}", county):
+            raise ApplicationError("县(区)代码应为 6 位数字", field_errors={"county": ["县(区)代码应为 6 位数字"]})
+        return qs.filter(pk__in=selectors.banks_serving(county).values("pk"))
+
+    @extend_schema(parameters=[OpenApiParameter("county", str, description="县(区)代码: 只列出服务该县(区)的银行")])
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
 
 
 class BranchSerializer(serializers.ModelSerializer):

@@ -1,4 +1,4 @@
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.db.models.functions import Length
 
 from portal.services import ApplicationError
@@ -6,19 +6,38 @@ from portal.tenancy import CHANGE, VIEW, resolve, restrict
 from products.models import Bank, BankBranch, BranchRoute, LoanProduct, LoanProductVersion, ProductStatus
 
 
+def _routes(county_code: str) -> QuerySet[BranchRoute]:
+    return BranchRoute.objects.filter(county_id=county_code or "")
+
+
+def _serving_branches(county_code: str) -> QuerySet[BankBranch]:
+    """Active branches whose service area covers the county (a prefix of its code)."""
+    code = county_code or ""
+    return BankBranch.objects.filter(is_active=True, service_areas__region_prefix__in=[code[:n] for n in (2, 4, 6) if code[:n]])
+
+
 def branch_for(*, bank: Bank, county_code: str) -> BankBranch | None:
     """The branch of `bank` that receives leads of entities in `county_code`: an explicit
     route first, else the deepest active branch whose service area covers the county."""
-    route = BranchRoute.objects.select_related("branch").filter(bank=bank, county_id=county_code).first()
+    route = _routes(county_code).select_related("branch").filter(bank=bank).first()
     if route is not None:
         return route.branch
-    prefixes = [county_code[:n] for n in (2, 4, 6)]
     return (
-        BankBranch.objects.filter(bank=bank, is_active=True, service_areas__region_prefix__in=prefixes)
+        _serving_branches(county_code).filter(bank=bank)
         .annotate(depth=Length("service_areas__region_prefix"))
         .order_by("-depth", "id")
         .first()
     )
+
+
+def banks_serving(county_code: str) -> QuerySet[Bank]:
+    """The banks that serve a county: those `branch_for` finds a branch for (a route for the
+    county, or an active branch whose service area covers it). The declaration pages offer
+    these, the banks API lists them for `?county=`, and declaring, re-recommending and
+    pushing refuse any other."""
+    return Bank.objects.filter(
+        Exists(_routes(county_code).filter(bank=OuterRef("pk"))) | Exists(_serving_branches(county_code).filter(bank=OuterRef("pk")))
+    ).order_by("code")
 
 
 def product_list(*, user, bank: str | None = None, status: str | None = None, q: str | None = None) -> QuerySet[LoanProduct]:
