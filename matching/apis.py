@@ -1,8 +1,8 @@
 """The workflow's REST API (token or session auth): declarations, reviews, batches, leads,
-visits, decline reasons, notifications, materials, the ledger.
+visits, decline reasons, notifications, materials (the ledger's is reporting.apis).
 
 Thin by design: each action validates its input with a nested Input serializer, calls one
-service of matching.services (or materials / declaration_import / ledger) and renders the
+service of matching.services (or materials / declaration_import / notifications) and renders the
 result. Services raise portal.services.ApplicationError, which portal.api_support turns
 into {"code", "message", "errors"} with 400 / 403 / 404 / 409. Every list goes through
 restrict() (RestrictedViewSetMixin or a selector that calls it). Amounts are integer 元.
@@ -19,17 +19,17 @@ import json
 import django_filters
 from django.db import transaction
 from django.db.models import Count, Q
-from django.http import FileResponse, HttpResponse
+from django.http import FileResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import mixins, renderers, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from entities.restrictions import region_range_q
-from matching import ledger, materials, notifications, policy, selectors, services
+from matching import materials, notifications, policy, selectors, services
 from matching.declaration_import import DeclarationImportError, declaration_import_template, declarations_import
 from matching.models import (
     BASIC_CRITERIA,
@@ -53,7 +53,7 @@ from portal import bounds, spreadsheets
 from portal.api import RestrictedViewSetMixin
 from portal.middleware import upload_limit
 from portal.services import ApplicationError
-from portal.spreadsheets import CSV_MEDIA_TYPE, XLSX
+from portal.spreadsheets import XLSX
 from portal.tenancy import VIEW, restrict
 
 IMPORT_MAX_BYTES = 20 * 1024 * 1024  # a declaration import file
@@ -1089,115 +1089,3 @@ class NotificationViewSet(RestrictedViewSetMixin, mixins.ListModelMixin, viewset
     @action(detail=False, methods=["get"], url_path="unread-count")
     def unread_count(self, request):
         return Response({"unread": selectors.notification_unread_count(user=request.user)})
-
-
-# --- ledger --------------------------------------------------------------------------------
-
-
-class DrawdownSerializer(serializers.Serializer):
-    amount = serializers.IntegerField(help_text="元")
-    disbursed_on = serializers.DateField()
-
-
-class LedgerRowSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    batch_id = serializers.IntegerField()
-    batch_title = serializers.CharField()
-    declaration_id = serializers.IntegerField()
-    entity_id = serializers.IntegerField()
-    entity_name = serializers.CharField()
-    uscc = serializers.CharField()
-    county_code = serializers.CharField()
-    county_name = serializers.CharField()
-    bank_code = serializers.CharField()
-    bank_name = serializers.CharField()
-    branch_id = serializers.IntegerField()
-    branch_name = serializers.CharField()
-    account_manager = serializers.CharField()
-    need_amount = serializers.IntegerField(help_text="融资需求(元)")
-    need_term_months = serializers.IntegerField()
-    purpose = serializers.CharField()
-    source = serializers.CharField()
-    pushed_on = serializers.DateField()
-    contacted_on = serializers.DateField(allow_null=True)
-    contact_channel = serializers.CharField()
-    materials_complete_on = serializers.DateField(allow_null=True)
-    decided_on = serializers.DateField(allow_null=True)
-    state = serializers.CharField()
-    state_display = serializers.CharField()
-    credit_amount = serializers.IntegerField(allow_null=True, help_text="授信金额(元)")
-    rate_percent = serializers.CharField(allow_null=True, help_text="年利率(%)")
-    credit_term_months = serializers.IntegerField(allow_null=True)
-    guarantee = serializers.CharField()
-    guarantee_display = serializers.CharField()
-    is_credit_loan = serializers.BooleanField(allow_null=True)
-    is_first_loan = serializers.BooleanField(allow_null=True)
-    approval_override = serializers.CharField(help_text="超限审批: 理由、超出的限额和审批人(限额内授信为空)")
-    disbursed_total = serializers.IntegerField(help_text="累计放款(元)")
-    disbursement_count = serializers.IntegerField()
-    first_disbursed_on = serializers.DateField(allow_null=True)
-    disbursements = DrawdownSerializer(many=True)
-    decline_reason_code = serializers.CharField()
-    decline_reason = serializers.CharField()
-    decline_note = serializers.CharField()
-    removed_on = serializers.DateField(allow_null=True)
-    removed_reason = serializers.CharField()
-    satisfaction = serializers.IntegerField(allow_null=True)
-    feedback_overdue = serializers.BooleanField(allow_null=True)
-    decision_overdue = serializers.BooleanField(allow_null=True)
-
-
-class LedgerTotalsSerializer(serializers.Serializer):
-    rows = serializers.IntegerField()
-    entities = serializers.IntegerField()
-    need_amount = serializers.IntegerField(help_text="元")
-    credited = serializers.IntegerField()
-    credit_amount = serializers.IntegerField(help_text="元")
-    disbursed_total = serializers.IntegerField(help_text="元")
-    disbursement_count = serializers.IntegerField()
-
-
-LEDGER_PARAMETERS = [
-    OpenApiParameter("region", str, description="区划代码前缀: 14 / 1405 / 140525"),
-    OpenApiParameter("bank", str, description="银行代码"),
-    OpenApiParameter("branch", bounds.ID_SCHEMA, description="承办机构编号(含下级机构)"),
-    OpenApiParameter("state", str, description="状态, 可逗号分隔多个: " + ", ".join(RecommendationState.values)),
-    OpenApiParameter("period", str, description="推送期间: YYYY、YYYY-MM 或 YYYY-Qn"),
-    OpenApiParameter("date_from", OpenApiTypes.DATE, description="推送日期起(含), 不能与 period 同用"),
-    OpenApiParameter("date_to", OpenApiTypes.DATE, description="推送日期止(含), 不能与 period 同用"),
-]
-
-
-class LedgerViewSet(RestrictedViewSetMixin, viewsets.GenericViewSet):
-    """台账: one row per recommendation with every date, decision and drawdown (amounts in 元);
-    exports in 万元 as xlsx (with title and 合计 row) or csv."""
-
-    queryset = Recommendation.objects.all()
-    serializer_class = LedgerRowSerializer
-    filter_backends: list = []
-
-    @extend_schema(parameters=LEDGER_PARAMETERS, responses=_responses(LedgerRowSerializer(many=True)))
-    def list(self, request):
-        qs = ledger.ledger_queryset(request.user, request.query_params)
-        page = self.paginate_queryset(qs)
-        rows = [ledger.ledger_row(rec) for rec in (page if page is not None else qs)]
-        data = LedgerRowSerializer(rows, many=True).data
-        return self.get_paginated_response(data) if page is not None else Response(data)
-
-    @extend_schema(parameters=LEDGER_PARAMETERS, responses=_responses(LedgerTotalsSerializer))
-    @action(detail=False, methods=["get"])
-    def totals(self, request):
-        return Response(ledger.ledger_totals_db(request.user, request.query_params))
-
-    def _export(self, request, extension: str) -> HttpResponse:
-        return ledger.ledger_download(request, request.query_params, extension)
-
-    @extend_schema(parameters=LEDGER_PARAMETERS, responses={(200, XLSX): OpenApiTypes.BINARY, 400: ERRORS[400]})
-    @action(detail=False, methods=["get"], url_path="export.xlsx", url_name="export-xlsx", renderer_classes=FILE_RENDERERS)
-    def export_xlsx(self, request):
-        return self._export(request, "xlsx")
-
-    @extend_schema(parameters=LEDGER_PARAMETERS, responses={(200, CSV_MEDIA_TYPE): OpenApiTypes.BINARY, 400: ERRORS[400]})
-    @action(detail=False, methods=["get"], url_path="export.csv", url_name="export-csv", renderer_classes=FILE_RENDERERS)
-    def export_csv(self, request):
-        return self._export(request, "csv")

@@ -105,6 +105,16 @@ def recompute_provisional(year: int | None = None) -> int:
     return changed
 
 
+def overdue_flags(recommendation: Recommendation) -> dict:
+    """Whether each stored clock ran late: overdue now, or answered after its due moment.
+    None when the clock never started (e.g. no decision clock before materials are complete).
+    Reads `recommendation.clocks` (prefetch it for many)."""
+    flags = {"feedback_overdue": None, "decision_overdue": None}
+    for clock in recommendation.clocks.all():
+        flags[f"{clock.kind}_overdue"] = clock.is_late
+    return flags
+
+
 # --- countdowns ------------------------------------------------------------------------------
 
 

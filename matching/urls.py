@@ -22,7 +22,6 @@ urlpatterns = [
     path("visits/", views.VisitListView.as_view(), name="visit_list"),
     path("notifications/", views.NotificationListView.as_view(), name="notification_list"),
     path("overdue/", views.OverdueView.as_view(), name="overdue"),
-    path("ledger/", views.LedgerView.as_view(), name="ledger"),
     path("declarations/<int:pk>/materials/", views.MaterialUploadView.as_view(), name="material_upload"),
     path("materials/<int:pk>/download/", views.MaterialDownloadView.as_view(), name="material_download"),
 ]

@@ -742,42 +742,6 @@ class DeclarationImportView(RoleRequiredMixin, View):
         return render(request, self.template_name, {"summary": summary, "file_name": upload.name})
 
 
-class LedgerView(RestrictedListView):
-    """台账: one row per recommendation, filterable, exportable (xlsx, csv)."""
-
-    template_name = "matching/ledger.html"
-    context_object_name = "rows"
-
-    def get(self, request, *args, **kwargs):
-        from matching import ledger
-
-        try:
-            self.filters = ledger.parse_filters(request.GET)
-        except ApplicationError as error:
-            _refused(request, error)
-            self.filters = ledger.parse_filters({})
-        export = request.GET.get("format")
-        if export in ("xlsx", "csv"):
-            return ledger.ledger_download(request, self.filters, export)
-        return super().get(request, *args, **kwargs)
-
-    def select(self, *, user, params):
-        from matching import ledger
-
-        return ledger.ledger_queryset(user, getattr(self, "filters", None) or ledger.parse_filters({}))
-
-    def get_context_data(self, **kwargs):
-        from matching import ledger
-        from matching.models import RecommendationState
-
-        context = super().get_context_data(**kwargs)
-        context["rows"] = [ledger.ledger_row(rec) for rec in context["rows"]]
-        context["banks"] = Bank.objects.order_by("code")
-        context["states"] = RecommendationState.choices
-        context["query"] = self.request.GET.urlencode()
-        return context
-
-
 class MaterialDownloadView(LoginRequiredMixin, View):
     """Uploaded materials live outside the web root; this permission-checked view is the only way to them."""
 

@@ -163,16 +163,25 @@ def record(*, actor, kind: str, file: File, filters: dict | None = None, obj=Non
     return audit_record(actor=actor, action=export.action, obj=obj, after=after, request=request)
 
 
-def deliver(request, kind: str, file: File, *, filters: dict | None = None, obj=None):
-    """The download of `file` as kind `kind` (one of EXPORTS), audited; the only way a page or
-    an API answers with a spreadsheet."""
+def download(kind: str, file: File):
+    """The HTTP answer handing out `file` of kind `kind` (one of EXPORTS) — for a file its
+    export service has already audited (reporting.ledger.ledger_export); every other page
+    and API answers through deliver()."""
     from django.http import HttpResponse
 
-    record(actor=request.user, kind=kind, file=file, filters=filters, obj=obj, request=request)
+    if kind not in EXPORTS:
+        raise KeyError(f"unknown export kind {kind!r}")
     response = HttpResponse(file.content, content_type=file.content_type)
     response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(file.filename)}"
     response.export_kind = kind  # for the tests' census of exports
     return response
+
+
+def deliver(request, kind: str, file: File, *, filters: dict | None = None, obj=None):
+    """The download of `file` as kind `kind` (one of EXPORTS), audited; with download() the
+    only way a page or an API answers with a spreadsheet."""
+    record(actor=request.user, kind=kind, file=file, filters=filters, obj=obj, request=request)
+    return download(kind, file)
 
 
 # --- csv -----------------------------------------------------------------------------------

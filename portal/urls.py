@@ -26,7 +26,7 @@ router.register("leads", matching_apis.LeadViewSet, basename="lead")
 router.register("visits", matching_apis.VisitViewSet, basename="visit")
 router.register("decline-reasons", matching_apis.DeclineReasonViewSet, basename="decline-reason")
 router.register("notifications", matching_apis.NotificationViewSet, basename="notification")
-router.register("ledger", matching_apis.LedgerViewSet, basename="ledger")
+router.register("ledger", reporting_apis.LedgerViewSet, basename="ledger")
 router.register("kpis", reporting_apis.KpiViewSet, basename="kpi")
 router.register("bank-reports", reporting_apis.BankReportViewSet, basename="bank-report")
 router.register("targets", reporting_apis.TargetViewSet, basename="target")
@@ -56,7 +56,7 @@ urlpatterns = [
     path("matching-batch/", include("matching.batch.urls")),
     path("workdays/", include("matching.workdays.urls")),
     path("products/", include("products.urls")),
-    path("reporting/", include("reporting.urls")),
+    path("", include("reporting.urls")),  # reporting/… and the ledger page at matching/ledger/
     path("api/v1/", include(api_urlpatterns)),
     path("django-admin/", admin.site.urls),
 ]

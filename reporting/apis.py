@@ -1,21 +1,27 @@
 """Reporting's REST API: KPIs for any scope, period and as-of date; bank-reported figures
-(报送, restricted to the bank administrator's own branches); targets; the weekly reports.
-Thin: validate, call one selector or service, render. Amounts are integer 元."""
+(报送, restricted to the bank administrator's own branches); targets; the weekly reports; the
+ledger (台账: rows, totals and its one export). Thin: validate, call one selector or service,
+render. Amounts are integer 元."""
 from __future__ import annotations
 
 from decimal import Decimal
 
+from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
-from portal import bounds
+from matching.apis import ERRORS, FILE_RENDERERS
+from matching.models import Recommendation, RecommendationState
+from portal import bounds, spreadsheets
 from portal.api import RestrictedViewSetMixin
 from portal.mixins import TenantRestricted
+from portal.spreadsheets import CSV_MEDIA_TYPE, XLSX
 from portal.tenancy import scope_for
-from reporting import dashboard, selectors, services
+from reporting import dashboard, ledger, selectors, services
 from reporting.models import BankPeriodReport, ScheduledReport, Target, TargetMetric
 from reporting.views import DASHBOARD_ROLES
 
@@ -171,3 +177,120 @@ class ScheduledReportViewSet(RestrictedViewSetMixin, viewsets.ReadOnlyModelViewS
     queryset = ScheduledReport.objects.select_related("organisation").order_by("-created_at", "-id")
     serializer_class = ScheduledReportSerializer
     filterset_fields = ["week", "kind"]
+
+
+def _ok(ok, code: int = 200) -> dict:
+    return {code: ok, **ERRORS}
+
+
+# --- ledger --------------------------------------------------------------------------------
+
+
+class DrawdownSerializer(serializers.Serializer):
+    amount = serializers.IntegerField(help_text="元")
+    disbursed_on = serializers.DateField()
+
+
+class LedgerRowSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    batch_id = serializers.IntegerField()
+    batch_title = serializers.CharField()
+    declaration_id = serializers.IntegerField()
+    entity_id = serializers.IntegerField()
+    entity_name = serializers.CharField()
+    uscc = serializers.CharField()
+    county_code = serializers.CharField()
+    county_name = serializers.CharField()
+    bank_code = serializers.CharField()
+    bank_name = serializers.CharField()
+    branch_id = serializers.IntegerField()
+    branch_name = serializers.CharField()
+    account_manager = serializers.CharField()
+    need_amount = serializers.IntegerField(help_text="融资需求(元)")
+    need_term_months = serializers.IntegerField()
+    purpose = serializers.CharField()
+    source = serializers.CharField()
+    pushed_on = serializers.DateField()
+    contacted_on = serializers.DateField(allow_null=True)
+    contact_channel = serializers.CharField()
+    materials_complete_on = serializers.DateField(allow_null=True)
+    decided_on = serializers.DateField(allow_null=True)
+    state = serializers.CharField()
+    state_display = serializers.CharField()
+    credit_amount = serializers.IntegerField(allow_null=True, help_text="授信金额(元)")
+    rate_percent = serializers.CharField(allow_null=True, help_text="年利率(%)")
+    credit_term_months = serializers.IntegerField(allow_null=True)
+    guarantee = serializers.CharField()
+    guarantee_display = serializers.CharField()
+    is_credit_loan = serializers.BooleanField(allow_null=True)
+    is_first_loan = serializers.BooleanField(allow_null=True)
+    approval_override = serializers.CharField(help_text="超限审批: 理由、超出的限额和审批人(限额内授信为空)")
+    disbursed_total = serializers.IntegerField(help_text="累计放款(元)")
+    disbursement_count = serializers.IntegerField()
+    first_disbursed_on = serializers.DateField(allow_null=True)
+    disbursements = DrawdownSerializer(many=True)
+    decline_reason_code = serializers.CharField()
+    decline_reason = serializers.CharField()
+    decline_note = serializers.CharField()
+    removed_on = serializers.DateField(allow_null=True)
+    removed_reason = serializers.CharField()
+    satisfaction = serializers.IntegerField(allow_null=True)
+    feedback_overdue = serializers.BooleanField(allow_null=True)
+    decision_overdue = serializers.BooleanField(allow_null=True)
+
+
+class LedgerTotalsSerializer(serializers.Serializer):
+    rows = serializers.IntegerField()
+    entities = serializers.IntegerField()
+    need_amount = serializers.IntegerField(help_text="元")
+    credited = serializers.IntegerField()
+    credit_amount = serializers.IntegerField(help_text="元")
+    disbursed_total = serializers.IntegerField(help_text="元")
+    disbursement_count = serializers.IntegerField()
+
+
+LEDGER_PARAMETERS = [
+    OpenApiParameter("region", str, description="区划代码前缀: 14 / 1405 / 140525"),
+    OpenApiParameter("bank", str, description="银行代码"),
+    OpenApiParameter("branch", bounds.ID_SCHEMA, description="承办机构编号(含下级机构)"),
+    OpenApiParameter("state", str, description="状态, 可逗号分隔多个: " + ", ".join(RecommendationState.values)),
+    OpenApiParameter("period", str, description="推送期间: YYYY、YYYY-MM 或 YYYY-Qn"),
+    OpenApiParameter("date_from", OpenApiTypes.DATE, description="推送日期起(含), 不能与 period 同用"),
+    OpenApiParameter("date_to", OpenApiTypes.DATE, description="推送日期止(含), 不能与 period 同用"),
+]
+
+
+class LedgerViewSet(RestrictedViewSetMixin, viewsets.GenericViewSet):
+    """台账: one row per recommendation with every date, decision and drawdown (amounts in 元);
+    exports in 万元 as xlsx (with title and 合计 row) or csv."""
+
+    queryset = Recommendation.objects.all()
+    serializer_class = LedgerRowSerializer
+    filter_backends: list = []
+
+    @extend_schema(parameters=LEDGER_PARAMETERS, responses=_ok(LedgerRowSerializer(many=True)))
+    def list(self, request):
+        qs = ledger.ledger_queryset(request.user, request.query_params)
+        page = self.paginate_queryset(qs)
+        rows = [ledger.ledger_row(rec) for rec in (page if page is not None else qs)]
+        data = LedgerRowSerializer(rows, many=True).data
+        return self.get_paginated_response(data) if page is not None else Response(data)
+
+    @extend_schema(parameters=LEDGER_PARAMETERS, responses=_ok(LedgerTotalsSerializer))
+    @action(detail=False, methods=["get"])
+    def totals(self, request):
+        return Response(ledger.ledger_totals_db(request.user, request.query_params))
+
+    def _export(self, request, extension: str) -> HttpResponse:
+        file = ledger.ledger_export(actor=request.user, filters=request.query_params, extension=extension, request=request)
+        return spreadsheets.download(ledger.EXPORT_KIND, file)
+
+    @extend_schema(parameters=LEDGER_PARAMETERS, responses={(200, XLSX): OpenApiTypes.BINARY, 400: ERRORS[400]})
+    @action(detail=False, methods=["get"], url_path="export.xlsx", url_name="export-xlsx", renderer_classes=FILE_RENDERERS)
+    def export_xlsx(self, request):
+        return self._export(request, "xlsx")
+
+    @extend_schema(parameters=LEDGER_PARAMETERS, responses={(200, CSV_MEDIA_TYPE): OpenApiTypes.BINARY, 400: ERRORS[400]})
+    @action(detail=False, methods=["get"], url_path="export.csv", url_name="export-csv", renderer_classes=FILE_RENDERERS)
+    def export_csv(self, request):
+        return self._export(request, "csv")

@@ -4,7 +4,7 @@ by bank, a 合计 row, notes, signature line), the bank ranking (排名通报), 
 table and any dashboard table; xlsx printed one page wide like every government form, and
 csv (UTF-8 with BOM) for the tabular ones. All written by portal.spreadsheets (text never a
 formula, numbers stay numbers) and returned as spreadsheets.File; the ledger is
-matching.ledger's one export (ledger_export)."""
+reporting.ledger's one export (ledger_export)."""
 from __future__ import annotations
 
 from decimal import Decimal

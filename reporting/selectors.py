@@ -6,7 +6,7 @@ statistics index (reporting.facts: per ledger row, the moment each of its events
 recorded and the values it carried, with its clocks' due moments), so a figure "as of" a
 moment compares recorded moments with it — one narrow table answers any scope, period and
 as-of date, and past figures cannot move. The scope is the ledger's own
-(`matching.ledger.ledger_queryset`: the same restriction and filters; a test holds them
+(`reporting.ledger.ledger_queryset`: the same restriction and filters; a test holds them
 equal). Computed figures are cached while the data is unchanged (see `_cached`).
 
 Nothing here writes: the index is kept in step by the writes that change the ledger
@@ -27,13 +27,12 @@ from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Sum
 from django.utils import timezone
 
 from entities.restrictions import region_range_q
-from matching import ledger
 from matching.models import DeclarationBank, Recommendation, Visit
 from portal.models import Region, RegionLevel
 from portal.services import ApplicationError
 from portal.tenancy import VIEW, Scope, restrict, scope_for
 from products.models import Bank, BankBranch
-from reporting import kpis
+from reporting import kpis, ledger
 from reporting.models import (
     BankPeriodReport, DeclarationFact, LedgerFact, ScheduledReport, Target, TargetMetric, VisitFact,
 )
@@ -271,7 +270,7 @@ _FACT_COLUMNS = (
 
 def facts_queryset(user, q: ReportQuery) -> QuerySet[LedgerFact]:
     """The index rows of the ledger rows of the query: the same scope as
-    `matching.ledger.ledger_queryset` (restriction and filters), pushed by the as-of moment."""
+    `reporting.ledger.ledger_queryset` (restriction and filters), pushed by the as-of moment."""
     f = q.filters
     qs = restrict(LedgerFact.objects.all(), user, VIEW)
     if f.region:

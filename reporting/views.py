@@ -1,6 +1,6 @@
 """Pages of reporting: the dashboard (驾驶舱), downloads of its tables, the reports page
-(export now, or download the weekly ones), bank reporting (报送) and targets. Thin: parse,
-call a selector / service / export, render."""
+(export now, or download the weekly ones), bank reporting (报送), targets, and the ledger
+(台账, at /matching/ledger/). Thin: parse, call a selector / service / export, render."""
 from __future__ import annotations
 
 from urllib.parse import urlencode
@@ -11,13 +11,14 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views import View
 
-from matching import ledger
+from matching.models import RecommendationState
 from portal import spreadsheets
 from portal.mixins import RestrictedListView, RoleRequiredMixin
 from portal.models import Role
 from portal.services import ApplicationError
 from portal.tenancy import GOVERNMENT_ROLES, scope_for
-from reporting import dashboard, exports, selectors, services
+from products.models import Bank
+from reporting import dashboard, exports, ledger, selectors, services
 from reporting.forms import BankReportForm, TargetForm
 from reporting.models import PERCENT_METRICS, TargetMetric
 
@@ -99,7 +100,8 @@ class ExportView(RoleRequiredMixin, View):
         if by not in ("county", "city", "bank"):
             by = "county"
         if kind == "ledger":
-            return ledger.ledger_download(request, q.filters, extension)
+            file = ledger.ledger_export(actor=user, filters=q.filters, extension=extension, request=request)
+            return spreadsheets.download(ledger.EXPORT_KIND, file)
         if kind == "effectiveness":
             file = exports.effectiveness_xlsx(user, q, by=by) if extension == "xlsx" else exports.effectiveness_csv(user, q, by=by)
             return spreadsheets.deliver(request, "reporting.effectiveness", file, filters={"by": by, **q.params()})
@@ -218,3 +220,34 @@ class TargetListView(RoleRequiredMixin, RestrictedListView):
                 return redirect(reverse("reporting:targets"))
         self.object_list = self.get_queryset()
         return self.render_to_response(self.get_context_data(form=form), status=400)
+
+
+class LedgerView(RestrictedListView):
+    """台账: one row per recommendation, filterable, exportable (xlsx, csv: the ledger's one
+    export service, reporting.ledger.ledger_export)."""
+
+    template_name = "reporting/ledger.html"
+    context_object_name = "rows"
+
+    def get(self, request, *args, **kwargs):
+        try:
+            self.filters = ledger.parse_filters(request.GET)
+        except ApplicationError as error:
+            messages.error(request, error.message)
+            self.filters = ledger.parse_filters({})
+        export = request.GET.get("format")
+        if export in ("xlsx", "csv"):
+            file = ledger.ledger_export(actor=request.user, filters=self.filters, extension=export, request=request)
+            return spreadsheets.download(ledger.EXPORT_KIND, file)
+        return super().get(request, *args, **kwargs)
+
+    def select(self, *, user, params):
+        return ledger.ledger_queryset(user, getattr(self, "filters", None) or ledger.parse_filters({}))
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["rows"] = [ledger.ledger_row(rec) for rec in context["rows"]]
+        context["banks"] = Bank.objects.order_by("code")
+        context["states"] = RecommendationState.choices
+        context["query"] = self.request.GET.urlencode()
+        return context

@@ -157,7 +157,7 @@ def test_removal_stops_the_clock_and_an_edit_never_resets_it(world):
 
 def test_a_lead_removed_after_its_feedback_was_overdue_stays_late_in_the_ledger(world):
     # given a lead whose feedback clock ran out (pushed Mon 03-02, due Mon 03-09)
-    from matching.ledger import overdue_flags
+    from matching.clocks import overdue_flags
 
     rec, _ = push_one(world, at(2026, 3, 2))
     deadline_scan(now=at(2026, 3, 11))

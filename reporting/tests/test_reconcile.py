@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 
 from matching.clocks import deadline_scan
-from matching.ledger import ledger_export
+from reporting.ledger import ledger_export
 from reporting import exports, selectors
 from reporting.exports import EFFECTIVENESS_COLUMNS
 from reporting.tests.conftest import read_xlsx

@@ -45,7 +45,7 @@ def test_regulators_see_their_region_only(history, march):
 
 
 def test_the_facts_scope_is_the_ledger_scope(history):
-    from matching import ledger
+    from reporting import ledger
 
     q = selectors.parse_query({"period": "2026"})
     for user in [history.world.users[k] for k in ("city", "staff", "boc_admin", "ccb_admin", "boc_manager")] + [history.entities["E1"][1]]:

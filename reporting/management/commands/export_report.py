@@ -11,7 +11,6 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from matching import ledger
 from portal import spreadsheets
 from portal.models import Region
 from portal.services import ApplicationError
@@ -55,7 +54,7 @@ class Command(BaseCommand):
         parser.add_argument("--as-of", dest="as_of", default="", help="统计时点 YYYY-MM-DD (默认现在)")
 
     def handle(self, *args, kind, period, region, out, by, as_of, **options):
-        from reporting import exports, selectors
+        from reporting import exports, ledger, selectors
 
         period = period.strip().upper()
         if not PERIOD.match(period):
@@ -85,13 +84,13 @@ class Command(BaseCommand):
         name = exports.filename(kind, q, extension)
         if kind == "effectiveness":
             file = exports.effectiveness_xlsx(user, q, by=by) if extension == "xlsx" else exports.effectiveness_csv(user, q, by=by)
-        elif kind == "ledger":
-            file = ledger.ledger_export(actor=user, filters=q.filters, extension=extension)
+        elif kind == "ledger":  # the ledger's one export service, which audits it itself
+            file = ledger.ledger_export(actor=user, filters=q.filters, extension=extension, via=f"export_report --out {path}")
         else:
             table = exports.ranking_table(user, q) if kind == "ranking" else exports.renewals_table(user, q)
             file = exports.table_xlsx(table, user, q, name=name) if extension == "xlsx" else exports.table_csv(table, q, name=name)
         path.write_bytes(file.content)
-        filters = {**q.params(), "by": by} if kind == "effectiveness" else q.params()
-        spreadsheets.record(actor=None, kind="ledger" if kind == "ledger" else f"reporting.{kind}", file=file, filters=filters,
-                            via=f"export_report --out {path}")
+        if kind != "ledger":
+            filters = {**q.params(), "by": by} if kind == "effectiveness" else q.params()
+            spreadsheets.record(actor=None, kind=f"reporting.{kind}", file=file, filters=filters, via=f"export_report --out {path}")
         self.stdout.write(f"已导出 {path} ({len(file.content)} 字节)")

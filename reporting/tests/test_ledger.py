@@ -9,7 +9,6 @@ from django.utils import timezone
 from openpyxl import load_workbook
 from rest_framework.test import APIClient
 
-from matching import ledger
 from matching import services as s
 from matching.models import Recommendation
 from matching.tests.workflow_world import build_world
@@ -17,6 +16,7 @@ from portal.factories import user_with_role
 from portal.models import AuditEvent, Role
 from portal.services import ApplicationError
 from products.models import BankBranch, BranchLevel
+from reporting import ledger
 
 pytestmark = pytest.mark.django_db
 
@@ -272,3 +272,27 @@ def test_ledger_csv_export(world):
 
 def ledger_xlsx_type():
     return "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def test_the_ledger_has_one_export_service_and_one_audit_record(world, tmp_path):
+    from django.core.management import call_command
+
+    staff = world.users["staff"]
+    # the export service itself audits what it hands out — no page or command has to
+    file = ledger.ledger_export(actor=staff, filters={"period": "2026"}, extension="csv")
+    event = AuditEvent.objects.get(action="ledger.export")
+    assert event.actor == staff and event.after["rows"] == file.rows == 3 and event.after["filters"] == {"period": "2026"}
+    AuditEvent.objects.all().delete()
+    # the API hands out the same file under the same record
+    api_file = api(staff).get("/api/v1/ledger/export.csv/", {"period": "2026"})
+    assert api_file.content == file.content
+    api_event = AuditEvent.objects.get(action="ledger.export")
+    assert api_event.after == event.after and api_event.actor == staff
+    AuditEvent.objects.all().delete()
+    # and the export_report command too: one ledger.export record, as the system, saying how
+    out = tmp_path / "台账.csv"
+    call_command("export_report", "ledger", "--period", "2026", "--region", "140525", "--out", str(out))
+    command_event = AuditEvent.objects.get()
+    assert command_event.action == "ledger.export" and command_event.actor is None
+    assert command_event.after["rows"] == 3 and command_event.after["via"] == f"export_report --out {out}"
+    assert command_event.after["filters"] == {"region": "140525", "period": "2026"}

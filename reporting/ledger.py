@@ -6,12 +6,17 @@ county, a bank branch what was pushed to it and its sub-branches, an account man
 leads. Amounts are integer 元 in rows and the API; the xlsx and csv exports show 万元 with
 two decimals and say so in every amount header. No personal numbers (ID, phone) appear.
 
+The ledger is reporting's (statistics derive from it); its page (/matching/ledger/, kept at
+its first address) and API (/api/v1/ledger/) are reporting.views.LedgerView and
+reporting.apis.LedgerViewSet.
+
 Pages:  rows = ledger_rows(user, request.GET)   (or paginate ledger_queryset + ledger_row)
-Export: ledger_download(request, filters, "xlsx" | "csv"): the one ledger export of the
-        ledger page, the API and the reports page; rows through restrict(…, EXPORT), written
-        by portal.spreadsheets (text never a formula), audited as ledger.export.
-        ledger_export(actor=…, filters=…, extension=…) -> File for the export_report command;
-        ledger_xlsx(rows, title) / ledger_csv(rows) -> File.
+Export: ledger_export(actor=…, filters=…, extension="xlsx" | "csv", request=…, via=…) -> File:
+        the one export service of the ledger page, the API, the reports page and the
+        export_report command — rows through restrict(…, EXPORT), written by
+        portal.spreadsheets (text never a formula), audited once as ledger.export (the same
+        record whichever way it was asked for; `via` names a command). Pages answer with
+        portal.spreadsheets.download(); ledger_xlsx(rows, title) / ledger_csv(rows) -> File.
 """
 from __future__ import annotations
 
@@ -21,10 +26,12 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.db import transaction
 from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
 
 from entities.restrictions import region_range_q
+from matching.clocks import overdue_flags
 from matching.models import Disbursement, Recommendation, RecommendationState
 from portal import bounds, spreadsheets
 from portal.services import ApplicationError
@@ -207,15 +214,6 @@ def _day(moment: dt.datetime | None) -> str | None:
     return timezone.localtime(moment).date().isoformat() if moment else None
 
 
-def overdue_flags(recommendation: Recommendation) -> dict:
-    """Whether each stored clock ran late: overdue now, or answered after its due moment.
-    None when the clock never started (e.g. no decision clock before materials are complete)."""
-    flags = {"feedback_overdue": None, "decision_overdue": None}
-    for clock in recommendation.clocks.all():
-        flags[f"{clock.kind}_overdue"] = clock.is_late
-    return flags
-
-
 def ledger_row(rec: Recommendation) -> dict:
     """One ledger row. Amounts in 元 (int), dates as YYYY-MM-DD strings."""
     disbursements = list(rec.disbursements.all())
@@ -343,6 +341,8 @@ def ledger_totals_db(user, filters: Mapping | LedgerFilters | None = None) -> di
 
 # --- exports -------------------------------------------------------------------------------
 
+EXPORT_KIND = "ledger"  # portal.spreadsheets.EXPORTS: audited as ledger.export
+
 # (header, row key, kind); kinds: text, int, wan (元 → 万元, 2 decimals), date, rate, bool, list
 COLUMNS: list[tuple[str, str, str]] = [
     ("经营主体", "entity_name", "text"),
@@ -467,25 +467,26 @@ def ledger_csv(rows: Iterable[dict], *, filename: str = "台账.csv") -> spreads
         [number] + [_export_value(kind, row.get(key)) for _, key, kind in COLUMNS] for number, row in enumerate(rows, start=1)))
 
 
-def ledger_export(*, actor, filters: Mapping | LedgerFilters | None, extension: str) -> spreadsheets.File:
+@transaction.atomic
+def ledger_export(*, actor, filters: Mapping | LedgerFilters | None, extension: str, request=None,
+                  via: str = "") -> spreadsheets.File:
     """The ledger file of `actor` (xlsx or csv): its rows resolved through
-    restrict(Recommendation, EXPORT), filtered. The one export of the ledger: the ledger page,
-    the API, the reports page and the export_report command all use it."""
+    restrict(Recommendation, EXPORT), filtered, and its handing out audited (ledger.export,
+    with the filters and the row count; `request` gives the address, `via` names a command).
+    The one export of the ledger: the ledger page, the API, the reports page and the
+    export_report command (actor reporting.selectors.SYSTEM, audited without a user) use it."""
     f = parse_filters(filters)
+    if extension not in ("xlsx", "csv"):
+        raise ApplicationError("导出格式应为 xlsx 或 csv", field_errors={"format": ["导出格式应为 xlsx 或 csv"]})
     rows = ledger_rows_iter(actor, f, action=EXPORT)
     name = ledger_filename(f, extension)
     if extension == "xlsx":
-        return ledger_xlsx(rows, "融资对接台账", subtitle=f"筛选: {f.describe()}", filename=name)
-    if extension == "csv":
-        return ledger_csv(rows, filename=name)
-    raise ApplicationError("导出格式应为 xlsx 或 csv", field_errors={"format": ["导出格式应为 xlsx 或 csv"]})
-
-
-def ledger_download(request, filters: Mapping | LedgerFilters | None, extension: str):
-    """The ledger file as a download for the requesting user, audited (ledger.export)."""
-    f = parse_filters(filters)
-    return spreadsheets.deliver(request, "ledger", ledger_export(actor=request.user, filters=f, extension=extension),
-                                filters=f.params())
+        file = ledger_xlsx(rows, "融资对接台账", subtitle=f"筛选: {f.describe()}", filename=name)
+    else:
+        file = ledger_csv(rows, filename=name)
+    user = actor if getattr(actor, "pk", None) is not None else None  # the system actor is no user row
+    spreadsheets.record(actor=user, kind=EXPORT_KIND, file=file, filters=f.params(), request=request, via=via)
+    return file
 
 
 def ledger_filename(filters: LedgerFilters, extension: str) -> str:
