@@ -7,10 +7,9 @@ entities are read-only too (entities/admin.py).
 """
 from django import forms
 from django.contrib import admin
-from django.db import transaction
 
 from portal.models import ROLE_ORGANISATION_KINDS, AuditEvent, Industry, Membership, Organisation, Region, Role
-from portal.services import audit_record, membership_grant
+from portal.services import membership_grant, organisation_admin_save
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -42,8 +41,9 @@ class IndustryAdmin(admin.ModelAdmin):
 
 @admin.register(Organisation)
 class OrganisationAdmin(admin.ModelAdmin):
-    """A re-parented organisation's descendants follow it (Organisation.save rewrites their
-    paths in the same transaction); every add and change is in the audit log."""
+    """Saved through portal.services.organisation_admin_save: a re-parented organisation's
+    descendants follow it (Organisation.save rewrites their paths in the same transaction);
+    every add and change is in the audit log."""
 
     list_display = ["name", "kind", "region", "parent", "is_active"]
     list_filter = ["kind"]
@@ -52,12 +52,11 @@ class OrganisationAdmin(admin.ModelAdmin):
     readonly_fields = ["path"]
 
     def save_model(self, request, obj, form, change):
-        with transaction.atomic():
-            before = {name: _plain(form.initial.get(name)) for name in form.changed_data} if change else None
-            super().save_model(request, obj, form, change)
-            audit_record(actor=request.user, action="organisation.admin_change" if change else "organisation.admin_add",
-                         obj=obj, before=before, after={name: _plain(form.cleaned_data.get(name)) for name in form.changed_data},
-                         organisation=obj, request=request)
+        organisation_admin_save(
+            actor=request.user, organisation=obj, request=request,
+            before={name: _plain(form.initial.get(name)) for name in form.changed_data} if change else None,
+            changed={name: _plain(form.cleaned_data.get(name)) for name in form.changed_data},
+        )
 
     def has_delete_permission(self, request, obj=None):
         return False  # memberships, branches and records hang on it: deactivate instead (is_active)

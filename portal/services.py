@@ -143,6 +143,24 @@ def organisation_move(*, actor, organisation_id, parent_id) -> Organisation:
     return organisation
 
 
+@transaction.atomic
+def organisation_admin_save(*, actor, organisation: Organisation, changed: dict[str, Any], before: dict[str, Any] | None,
+                            request=None) -> Organisation:
+    """An organisation added (`before` None) or changed in the Django admin by a platform
+    administrator: saved — re-parented, it takes its descendants along (Organisation.save) —
+    and audited as organisation.admin_add / organisation.admin_change with the changed fields
+    before and after."""
+    from portal.tenancy import scope_for
+
+    scope = scope_for(actor)
+    if scope is None or not scope.is_platform_admin:
+        raise ApplicationError("只有平台管理员可以在后台维护机构", code="permission_denied")
+    organisation.save()
+    audit_record(actor=actor, action="organisation.admin_change" if before is not None else "organisation.admin_add",
+                 obj=organisation, before=before, after=changed, organisation=organisation, request=request)
+    return organisation
+
+
 def _organisation_for_change(actor, pk, *, field: str | None = None, lock: bool = False) -> Organisation:
     from portal.tenancy import CHANGE, resolve
 
