@@ -19,7 +19,7 @@ from django.db import connection, transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
-from matching import signals
+from matching import hooks
 from matching.models import (
     ClockKind,
     ClockState,
@@ -94,14 +94,14 @@ def on_transition(recommendation: Recommendation, name: str, at: dt.datetime) ->
 @transaction.atomic
 def recompute_provisional(year: int | None = None) -> int:
     """After an administrator enters a year: recompute the clocks whose dates were guessed
-    (and tell the statistics index, which carries the due moments: signals.clocks_rescheduled)."""
+    (and tell the statistics index, which carries the due moments: hooks.ledger_changed)."""
     changed = 0
     for clock in DeadlineClock.objects.filter(provisional=True, state__in=[ClockState.RUNNING, ClockState.OVERDUE]).iterator():
         values = schedule(clock.kind, clock.started_at)
         DeadlineClock.objects.filter(pk=clock.pk, provisional=True).update(**values)
         changed += 1
     if changed:
-        signals.clocks_rescheduled.send(sender=DeadlineClock, count=changed)
+        hooks.ledger_changed()
     return changed
 
 
@@ -242,6 +242,8 @@ def _insert_notifications(rows: list[tuple]) -> list[int]:
 
 def _insert_events(rows: list[tuple]) -> None:
     """(declaration, recommendation, kind, data json, created_at) rows."""
+    if rows:
+        hooks.ledger_changed()
     if connection.vendor == "postgresql":
         from psycopg2.extras import execute_values
 

@@ -19,7 +19,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from matching import policy
+from matching import hooks, policy
 from matching.models import Declaration, DeclarationMaterial, WorkflowEvent
 from portal.services import ApplicationError, audit_record
 from portal.tenancy import VIEW, restrict
@@ -115,6 +115,7 @@ def material_upload(*, actor, declaration_id: int, uploaded_file) -> Declaration
                 declaration=declaration, kind="declaration.material_uploaded", actor=actor,
                 data={"material": material.pk, "name": name, "size": material.size}, created_at=timezone.now(),
             )
+            hooks.ledger_changed()
             audit_record(
                 actor=actor, action="declaration.material_upload", obj=declaration,
                 after={"material": material.pk, "name": name, "content_type": mime, "size": material.size},

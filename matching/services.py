@@ -34,7 +34,7 @@ from django_fsm import TransitionNotAllowed
 from guardian.shortcuts import assign_perm, remove_perm
 
 from entities.models import MarketEntity
-from matching import notifications, policy, selectors
+from matching import hooks, notifications, policy, selectors
 from matching.policy import Action
 from matching.models import (
     BASIC_CRITERIA,
@@ -93,11 +93,13 @@ def _transition(obj, name: str, message: str) -> None:
 
 
 def _event(*, declaration: Declaration, kind: str, actor=None, recommendation: Recommendation | None = None, **data) -> WorkflowEvent:
-    return WorkflowEvent.objects.create(
+    event = WorkflowEvent.objects.create(
         declaration=declaration, recommendation=recommendation, kind=kind,
         actor=actor if actor is not None and actor.is_authenticated else None,
         data=data, created_at=timezone.now(),
     )
+    hooks.ledger_changed()  # the statistics index follows (after the commit)
+    return event
 
 
 def task_force_for(entity: MarketEntity) -> Organisation:
@@ -228,6 +230,7 @@ def visit_record(*, actor, entity_id: int, visited_on: dt.date, people: str, fin
         entity=entity, task_force=task_force_for(entity), region_id=entity.region_id, visited_on=visited_on,
         people=people, findings=findings, need_found=need_found, recorded_by=actor,
     )
+    hooks.ledger_changed()  # the statistics index counts visits (after the commit)
     audit_record(actor=actor, action="visit.record", obj=visit, after={"entity": entity.pk, "need_found": need_found})
     return visit
 

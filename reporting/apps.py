@@ -6,19 +6,15 @@ class ReportingConfig(AppConfig):
     verbose_name = "统计报表"
 
     def ready(self):
-        from django.db.models.signals import post_save
-
-        from matching.models import Visit, WorkflowEvent
-        from matching.signals import clocks_rescheduled
+        from matching.hooks import LEDGER_CHANGED_HOOKS
         from portal.models import organisation_moved
         from reporting import facts, restrictions
 
         restrictions.register()
         # cross-app hooks (ARCHITECTURE.md): the statistics index is kept in step by the
-        # writes — a sync after the commit of each transaction that records a workflow event
-        # or a visit, or moves a clock's due moment; never by a read
-        post_save.connect(facts.on_recorded, sender=WorkflowEvent, dispatch_uid="reporting.facts.on_event_recorded")
-        post_save.connect(facts.on_recorded, sender=Visit, dispatch_uid="reporting.facts.on_visit_recorded")
-        clocks_rescheduled.connect(facts.on_clocks_rescheduled, dispatch_uid="reporting.facts.on_clocks_rescheduled")
+        # writes — one sync after the commit of each transaction that records workflow events
+        # or visits, or moves clocks' due moments; never by a read
+        if facts.sync_after_commit not in LEDGER_CHANGED_HOOKS:
+            LEDGER_CHANGED_HOOKS.append(facts.sync_after_commit)
         # the index rows carry their branch's organisation path: a move rewrites them
         organisation_moved.connect(facts.on_organisation_moved, dispatch_uid="reporting.facts.on_organisation_moved")

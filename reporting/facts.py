@@ -1,13 +1,13 @@
 """Keeping the statistics index (LedgerFact, DeclarationFact, VisitFact) in step with the
 event history. Maintained by the writes, never by a read:
 
-- every write that records a workflow event or a visit (post_save of WorkflowEvent and
-  Visit, connected in reporting.apps) and every recompute of provisional due dates
-  (matching.signals.clocks_rescheduled) calls `sync_after_commit()`: one `sync()` runs right
-  after its transaction commits, in the same request or task, so the figures read after a
-  write include it;
+- every write that records workflow events or visits, or moves clocks' due moments, says so
+  (matching.hooks.ledger_changed: the workflow services, material uploads, the deadline scan,
+  the recompute of provisional due dates), and reporting registers `sync_after_commit()`
+  there: one `sync()` runs right after the transaction commits, in the same request or task,
+  so the figures read after a write include it;
 - the beat task `reporting.tasks.sync_facts` (every minute) folds whatever a write could not
-  (a sync that failed after its commit, rows written in bulk without signals, events
+  (a sync that failed after its commit, rows written in bulk without the hook, events
   settling past the watermark); `manage.py reporting_reindex` does it by hand.
 
 Reads (reporting.selectors) only read the index; a GET writes nothing.
@@ -480,8 +480,8 @@ class _SyncAfterCommit:
 
 
 def sync_after_commit() -> None:
-    """Called by each write that records a workflow event or a visit, or moves a clock's due
-    moment: the index is synced right after its transaction commits (at once outside a
+    """matching.hooks.LEDGER_CHANGED_HOOKS: a write recorded workflow events or visits, or moved
+    clocks' due moments. The index is synced right after its transaction commits (at once outside a
     transaction), before the request or task that wrote answers. The writes of one
     transaction share one sync: a pending one is discarded only with a savepoint still open
     around this write, which would discard this write too. A sync that fails after the
@@ -492,17 +492,6 @@ def sync_after_commit() -> None:
     ):
         return
     transaction.on_commit(_SyncAfterCommit(), robust=True)
-
-
-def on_recorded(sender, *, created: bool = False, raw: bool = False, **kwargs) -> None:
-    """post_save of WorkflowEvent and Visit (a fixture load, raw, is left to reindexing)."""
-    if created and not raw:
-        sync_after_commit()
-
-
-def on_clocks_rescheduled(sender, **kwargs) -> None:
-    """matching.signals.clocks_rescheduled: provisional due dates were recomputed."""
-    sync_after_commit()
 
 
 def on_organisation_moved(sender, *, old_path: str, new_path: str, **kwargs) -> None:

@@ -12,6 +12,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from matching import services as s
 from matching.models import ClockKind, DeadlineClock, WorkflowEvent
 from reporting import facts, kpis, selectors
 from reporting.models import FactWatermark, LedgerFact
@@ -93,8 +94,27 @@ def test_cached_figures_change_with_a_new_event(history, committed):
     q = selectors.parse_query({"period": "2026"})
     before = selectors.figures(selectors.SYSTEM, q)["total"][""]
     assert selectors.figures(selectors.SYSTEM, q)["total"][""].contacted == before.contacted  # from the cache
-    newest = WorkflowEvent.objects.order_by("-id").first().pk
-    with committed():  # the event's write syncs the index after its commit
-        _event(history.recs["E3-ccb"], pk=newest + 1, at=timezone.now() - dt.timedelta(seconds=1))
+    with committed():  # the contact's write syncs the index after its commit
+        s.recommendation_contact(actor=history.world.users["ccb_admin"], recommendation_id=history.recs["E3-ccb"].pk)
     after = selectors.figures(selectors.SYSTEM, selectors.parse_query({"period": "2026"}))["total"][""]
     assert after.contacted == before.contacted + 1
+
+
+def test_recomputing_provisional_due_dates_keeps_the_index_in_step(history, committed):
+    from matching.clocks import recompute_provisional
+
+    # given a clock whose due date was a guess (its year not yet in the calendar), indexed so
+    rec = history.recs["E3-ccb"]
+    clock = DeadlineClock.objects.get(recommendation=rec, kind=ClockKind.FEEDBACK)
+    guessed = clock.due_at + dt.timedelta(days=2)
+    DeadlineClock.objects.filter(pk=clock.pk).update(provisional=True, due_at=guessed)
+    facts.refresh([rec.pk])
+    assert LedgerFact.objects.get(pk=rec.pk).feedback_due_at == guessed
+    # when the year is entered and the clocks are recomputed (a committed write, no read)
+    with committed():
+        assert recompute_provisional(2026) >= 1
+    # then the index carries the recomputed due moment at once
+    recomputed = DeadlineClock.objects.get(pk=clock.pk)
+    fact = LedgerFact.objects.get(pk=rec.pk)
+    assert not recomputed.provisional and recomputed.due_at != guessed
+    assert fact.feedback_due_at == recomputed.due_at and not fact.clock_provisional
