@@ -242,8 +242,6 @@ def _insert_notifications(rows: list[tuple]) -> list[int]:
 
 def _insert_events(rows: list[tuple]) -> None:
     """(declaration, recommendation, kind, data json, created_at) rows."""
-    if rows:
-        hooks.ledger_changed()
     if connection.vendor == "postgresql":
         from psycopg2.extras import execute_values
 
@@ -253,10 +251,12 @@ def _insert_events(rows: list[tuple]) -> None:
                 "INSERT INTO matching_workflowevent (declaration_id, recommendation_id, kind, data, created_at) VALUES %s",
                 rows, template="(%s, %s, %s, %s::jsonb, %s)", page_size=2000,
             )
-        return
-    WorkflowEvent.objects.bulk_create(
-        [WorkflowEvent(declaration_id=d, recommendation_id=r, kind=k, data=json.loads(data), created_at=at) for d, r, k, data, at in rows]
-    )
+    else:
+        WorkflowEvent.objects.bulk_create(
+            [WorkflowEvent(declaration_id=d, recommendation_id=r, kind=k, data=json.loads(data), created_at=at) for d, r, k, data, at in rows]
+        )
+    if rows:
+        hooks.ledger_changed()
 
 
 def _step(now, *, name: str, queryset, claim: dict, recipients, title, kind: str) -> int:
