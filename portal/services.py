@@ -18,6 +18,7 @@ from django.db import transaction
 from django.db.models import Model
 
 from portal.models import AuditEvent, Membership, Organisation, Role, ROLE_ORGANISATION_KINDS
+from portal.tenancy import scope_for
 
 
 class ApplicationError(Exception):
@@ -150,8 +151,6 @@ def organisation_admin_save(*, actor, organisation: Organisation, changed: dict[
     administrator: saved — re-parented, it takes its descendants along (Organisation.save) —
     and audited as organisation.admin_add / organisation.admin_change with the changed fields
     before and after."""
-    from portal.tenancy import scope_for
-
     scope = scope_for(actor)
     if scope is None or not scope.is_platform_admin:
         raise ApplicationError("只有平台管理员可以在后台维护机构", code="permission_denied")
