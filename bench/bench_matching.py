@@ -51,8 +51,8 @@ from django.test import Client  # noqa: E402
 from entities.models import MarketEntity  # noqa: E402
 from entities.services import entities_changed, entity_update  # noqa: E402
 from entities.synthetic import Generator, insert_entities  # noqa: E402
-from matching.batch import selectors, services  # noqa: E402
-from matching.batch.models import MatchingRun, MatchResult, RunKind, RunState  # noqa: E402
+from batch_matching import selectors, services  # noqa: E402
+from batch_matching.models import MatchingRun, MatchResult, RunKind, RunState  # noqa: E402
 from portal.models import Membership, Organisation, OrganisationKind, Role  # noqa: E402
 from products.models import BankBranch, BranchLevel, LoanProduct  # noqa: E402
 from products.services import catalog_load, product_edit, product_publish  # noqa: E402

@@ -25,7 +25,7 @@ django.setup()
 from django.contrib.auth import get_user_model  # noqa: E402
 from portal.factories import api_token  # noqa: E402
 
-from matching.eligibility import run_preview  # noqa: E402
+from products.eligibility import run_preview  # noqa: E402
 from products.services import catalog_load  # noqa: E402
 
 REQUEST = {

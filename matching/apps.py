@@ -10,20 +10,11 @@ class MatchingConfig(AppConfig):
 
         restrictions.register()
         self._wire_clocks()
-        from matching.batch import hooks as batch_hooks, restrictions as batch_restrictions
-
-        batch_restrictions.register()
-        batch_hooks.register()
-        try:
-            from matching.workdays import register_restrictions
-        except ImportError:  # the calendar package registers its own once present
-            return
-        register_restrictions()
 
     @staticmethod
     def _wire_clocks():
         from matching import clocks, services
-        from matching.workdays import CALENDAR_YEAR_ENTERED_HOOKS
+        from workdays import CALENDAR_YEAR_ENTERED_HOOKS
 
         if clocks.on_pushed not in services.RECOMMENDATION_PUSHED_HOOKS:
             services.RECOMMENDATION_PUSHED_HOOKS.append(clocks.on_pushed)

@@ -28,8 +28,8 @@ from matching.models import (
     Recommendation,
     WorkflowEvent,
 )
-from matching.workdays.arithmetic import SHANGHAI, due_after_calendar_days, end_of_local_day, local_date
-from matching.workdays.loader import calendar_from_db
+from workdays.arithmetic import SHANGHAI, due_after_calendar_days, end_of_local_day, local_date
+from workdays.loader import calendar_from_db
 from portal.models import Membership, OrganisationKind, Role
 
 FEEDBACK_WORKING_DAYS = 5

@@ -22,7 +22,7 @@ def widgets(*, request, scope, role) -> dict:
                 recommendations = annotate_countdowns(selectors.recommendation_list(user=user).filter(declaration=declaration))
                 context["recommendations"] = recommendations
                 context["steps"] = _steps(declaration, recommendations)
-            from matching.batch import selectors as batch_selectors
+            from batch_matching import selectors as batch_selectors
 
             # the stored matches, best offer first, with the live reasons (a few products)
             context["matching_products"] = batch_selectors.entity_matches(
@@ -39,13 +39,13 @@ def widgets(*, request, scope, role) -> dict:
             per_bank[row["recommendation__bank__name"]] = per_bank.get(row["recommendation__bank__name"], 0) + row["count"]
         context["overdue_banks"] = [{"bank": b, "count": n} for b, n in sorted(per_bank.items(), key=lambda x: -x[1])]
         if any(role in policy.roles(action) for action in policy.QUEUES):
-            from matching.batch import selectors as batch_selectors
+            from batch_matching import selectors as batch_selectors
 
             context["near_misses"], context["near_misses_more"] = batch_selectors.near_misses(user=user, limit=5)
     elif scope.is_bank:
         counts = selectors.inbox_counts(user=user)
         context["inbox_tabs"] = [(label, counts[key], key) for key, (label, _) in selectors.INBOX_TABS.items()]
-        from matching.batch import selectors as batch_selectors
+        from batch_matching import selectors as batch_selectors
 
         lead_scope = batch_selectors.lead_scope(user=user)
         if lead_scope is not None and lead_scope.products:
@@ -56,7 +56,7 @@ def widgets(*, request, scope, role) -> dict:
 
         context["last_scan"] = DeadlineScan.objects.filter(skipped=False, finished_at__isnull=False).first()
     if role == Role.PLATFORM_ADMIN:
-        from matching.workdays.selectors import missing_calendar_years
+        from workdays.selectors import missing_calendar_years
 
         context["calendar_missing_years"] = missing_calendar_years()
     return context

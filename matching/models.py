@@ -12,7 +12,6 @@ from django_fsm import FSMField, transition
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from entities.models import MarketEntity
-from matching.workdays.models import CalendarDay, CalendarYear  # noqa: F401  (the working-day calendar)
 from portal.models import Organisation, Region
 from products.models import Bank, BankBranch, LoanProductVersion
 
@@ -577,6 +576,3 @@ EVENT_LABELS = {
     "clock.overdue": "逾期督办",
     "clock.escalated": "逾期升级至市级机制",
 }
-
-
-from matching.batch.models import *  # noqa: E402,F401,F403  (batch matching: runs and stored results)

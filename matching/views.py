@@ -14,7 +14,7 @@ from django.views import View
 
 from entities.models import MarketEntity
 from matching import policy, selectors, services
-from matching.batch import selectors as batch_selectors
+from batch_matching import selectors as batch_selectors
 from matching.clocks import annotate_countdowns
 from matching.forms import (
     ApproveForm,
@@ -236,7 +236,7 @@ def _edit_url(user, declaration) -> str:
 def _eligibility(declaration) -> list[dict]:
     """The eligibility trace of each intended bank's products, if the engine adapter exists."""
     try:
-        from matching.eligibility import evaluate_entity
+        from products.eligibility import evaluate_entity
     except ImportError:
         return []
     rows = []
@@ -565,7 +565,7 @@ class OverdueView(RestrictedListView):
 
         from matching.clocks import late_feedback_counts
         from matching.models import DeadlineScan
-        from matching.workdays.arithmetic import SHANGHAI
+        from workdays.arithmetic import SHANGHAI
 
         today = timezone.localdate()
         try:

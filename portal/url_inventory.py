@@ -19,7 +19,7 @@ SKIPPED_NAMESPACES = {"admin"}  # Django admin: superusers only
 # and action their restrict() call must name
 OWN_MODELS = {
     "EntityExportView": ("entities.MarketEntity", "export"),
-    "PotentialCustomerExportView": ("matching.MatchResult", "export"),
+    "PotentialCustomerExportView": ("batch_matching.MatchResult", "export"),
     "KpiViewSet": ("reporting.LedgerFact", "view"),
 }
 

@@ -52,7 +52,7 @@ def world():
     with formulas in every text field an export shows."""
     if connection.vendor != "postgresql":
         pytest.skip("the potential-customer export reads the PostgreSQL layout of stored results")
-    from matching.batch.tests.world import build, run_inline
+    from batch_matching.tests.world import build, run_inline
 
     batch_world = build(count=20)
     users = batch_world.users

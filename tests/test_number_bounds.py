@@ -34,7 +34,7 @@ pytestmark = pytest.mark.django_db
 HUGE = "9" * 23  # 99999999999999999999999
 BIGINT_MAX = 2**63 - 1
 HOSTILE = [HUGE, "-" + HUGE, str(2**63), "NaN", "Infinity", "-Infinity", "1e25", "²", "１２", "0x10", "1_000"]
-PROJECT_PACKAGES = ["portal", "entities", "products", "matching", "reporting"]
+PROJECT_PACKAGES = ["portal", "workdays", "entities", "products", "batch_matching", "matching", "reporting"]
 
 
 # --- helpers ------------------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-APPS = ("portal", "entities", "products", "matching", "reporting")
+APPS = ("portal", "workdays", "entities", "products", "batch_matching", "matching", "reporting")
 INPUT_PARAM = re.compile(r"(^|_)(ids?|pks?|uscc|usccs|codes?)$")
 INPUT_SOURCES = {"request", "params", "data", "cleaned_data", "query_params", "GET", "POST", "FILES", "row", "rows", "payload", "body", "validated_data"}
 LOOKUPS = {"get", "filter", "exclude", "get_or_create", "update_or_create", "in_bulk"}
@@ -36,11 +36,11 @@ ALLOWED: dict[tuple[str, str, str], str] = {
     ("reporting/facts.py", "_refresh_declarations_python", "*"): "statistics index folded by the system from the event table",
     ("reporting/facts.py", "_refresh_python", "*"): "statistics index folded by the system from the event table",
     ("reporting/facts.py", "_sync_visits", "*"): "statistics index folded by the system from the visit table",
-    ("matching/batch/services.py", "_rewrite_product", "*"): _SYSTEM,
-    ("matching/batch/services.py", "chunk_process", "*"): _SYSTEM,
-    ("matching/batch/services.py", "dispatch_chunks", "*"): _SYSTEM,
-    ("matching/batch/services.py", "run_finalize", "*"): _SYSTEM,
-    ("matching/batch/services.py", "run_resume", "*"): "the page resolves the run through restrict() (selectors.run_get); the command and the sweep act as the system",
+    ("batch_matching/services.py", "_rewrite_product", "*"): _SYSTEM,
+    ("batch_matching/services.py", "chunk_process", "*"): _SYSTEM,
+    ("batch_matching/services.py", "dispatch_chunks", "*"): _SYSTEM,
+    ("batch_matching/services.py", "run_finalize", "*"): _SYSTEM,
+    ("batch_matching/services.py", "run_resume", "*"): "the page resolves the run through restrict() (selectors.run_get); the command and the sweep act as the system",
     ("matching/tasks.py", "send_notification_email", "*"): _SYSTEM,
     ("matching/clocks.py", "_insert_notifications", "Notification"): "the deadline scan finds the notifications it just inserted by their dedupe keys",
     ("reporting/services.py", "scheduled_report_build", "*"): _SYSTEM + " (weekly reports)",
@@ -49,12 +49,12 @@ ALLOWED: dict[tuple[str, str, str], str] = {
     ("entities/services.py", "tier_policy_recompute", "MarketEntity"): "the system recomputes a province after a platform administrator changed its policy",
     ("entities/register_import.py", "_existing", "MarketEntity"): "finds codes registered outside the importer's region only to refuse those rows; nothing of them is read or written",
     ("entities/services.py", "_validate", "MarketEntity"): "a USCC is unique nationwide: a new or changed code is refused if any entity holds it",
-    ("matching/batch/restrictions.py", "branch_scope_of", "*"): "the restriction's own helper: the branch of the actor's membership (or one a platform administrator chose)",
-    ("matching/batch/selectors.py", "lead_scope", "LoanProduct"): "the products of the branch scope just resolved for the actor",
-    ("matching/batch/selectors.py", "_versions", "LoanProductVersion"): "published versions named by match rows that came out of a restricted query (cache fill)",
-    ("matching/eligibility.py", "_definitions", "LoanProductVersion"): "published product versions, public catalogue (cache fill)",
-    ("matching/batch/selectors.py", "_lead_rows", "MarketEntity"): "entities of match rows that came out of the restricted 潜在客户 query",
-    ("matching/batch/selectors.py", "near_misses", "MarketEntity"): "entities of match rows that came out of the restricted near-miss query",
+    ("batch_matching/restrictions.py", "branch_scope_of", "*"): "the restriction's own helper: the branch of the actor's membership (or one a platform administrator chose)",
+    ("batch_matching/selectors.py", "lead_scope", "LoanProduct"): "the products of the branch scope just resolved for the actor",
+    ("batch_matching/selectors.py", "_versions", "LoanProductVersion"): "published versions named by match rows that came out of a restricted query (cache fill)",
+    ("products/selectors.py", "version_definitions", "LoanProductVersion"): "published product versions, public catalogue (cache fill)",
+    ("batch_matching/selectors.py", "_lead_rows", "MarketEntity"): "entities of match rows that came out of the restricted 潜在客户 query",
+    ("batch_matching/selectors.py", "near_misses", "MarketEntity"): "entities of match rows that came out of the restricted near-miss query",
     ("matching/services.py", "_banks_from_codes", "Bank"): "banks are chosen by their public code from the catalogue",
     ("matching/services.py", "recommendation_redirect", "Bank"): "the new bank is chosen by its public code from the catalogue",
     ("products/selectors.py", "branch_for", "*"): "routes a lead to the branch serving the county of a declaration already resolved",

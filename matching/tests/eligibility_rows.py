@@ -13,7 +13,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 from entities.models import Honor, MarketEntity
-from matching.engine.fields import (
+from eligibility.fields import (
     ENTITY_TYPES,
     FIELDS,
     HONOR_KINDS,
@@ -24,7 +24,7 @@ from matching.engine.fields import (
     FieldType,
     add_months,
 )
-from matching.engine.rules import OPS_BY_TYPE
+from eligibility.rules import OPS_BY_TYPE
 from portal import reference
 
 _SEQUENCE = itertools.count(1)

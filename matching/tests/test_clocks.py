@@ -79,7 +79,7 @@ def test_entering_the_missing_year_recomputes_provisional_clocks(world):
     assert clock.provisional
     # when the administrator enters 2027 with 元旦 Jan 1-3 and a made-up holiday on Jan 4
     from matching.clocks import recompute_provisional
-    from matching.workdays.services import calendar_year_enter
+    from workdays.services import calendar_year_enter
 
     admin = user_with_role(Role.PLATFORM_ADMIN)
     calendar_year_enter(actor=admin, year=2027, text="2027-01-01..2027-01-03 元旦\n2027-01-04 测试假日")

@@ -13,12 +13,12 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from entities.models import MarketEntity
-from matching.compile import CONSTANT_FIELDS, compile_product, compile_rules, expression, leaf_compiler
-from matching.eligibility import entity_facts
-from matching.engine import Outcome, evaluate_product, trace_rules
-from matching.engine.caps import cap_errors
-from matching.engine.fields import FIELDS, product_facts
-from matching.engine.rules import rule_errors
+from batch_matching.compile import CONSTANT_FIELDS, compile_product, compile_rules, expression, leaf_compiler
+from products.eligibility import entity_facts
+from eligibility import Outcome, evaluate_product, trace_rules
+from eligibility.caps import cap_errors
+from eligibility.fields import FIELDS, product_facts
+from eligibility.rules import rule_errors
 
 from .eligibility_rows import as_of_dates, cap_lists, entity_rows, max_terms, needs, rule_trees, save_rows
 

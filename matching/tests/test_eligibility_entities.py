@@ -7,8 +7,8 @@ from django.db.models import BigIntegerField, CharField
 
 from entities.models import MarketEntity
 from entities.synthetic import Generator
-from matching.compile import annotate_eligibility, compile_product, eligible_q, expression
-from matching.eligibility import entity_facts, entity_request_json, evaluate_entity, run_preview
+from batch_matching.compile import annotate_eligibility, compile_product, eligible_q, expression
+from products.eligibility import entity_facts, entity_request_json, evaluate_entity, run_preview
 from portal.factories import user_with_role
 from portal.models import Role
 from products.models import LoanProduct, LoanProductVersion

@@ -9,7 +9,7 @@ from django.test import Client
 from django.urls import reverse
 
 from entities.models import MarketEntity
-from matching.eligibility import evaluate_entity
+from products.eligibility import evaluate_entity
 from portal.factories import user_with_role
 from portal.models import AuditEvent, Organisation, OrganisationKind, Role
 from products.models import Bank, LoanProduct, LoanProductVersion, ProductStatus

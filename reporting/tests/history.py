@@ -22,7 +22,7 @@ import time_machine
 from matching import services as s
 from matching.models import Recommendation
 from matching.tests.workflow_world import World, build_world
-from matching.workdays.arithmetic import SHANGHAI
+from workdays.arithmetic import SHANGHAI
 
 CRITERIA = {key: {"met": True, "evidence": "走访核实"} for key in
             ("compliant_operation", "fixed_premises", "genuine_need", "good_credit", "lawful_purpose")}

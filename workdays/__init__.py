@@ -1,0 +1,24 @@
+"""The working-day calendar (issue 6): pure arithmetic in `arithmetic`, the data in
+`models`, `calendar_from_db()` in `loader`, administrator entry of later years in
+`services`/`views`, and `manage.py workdays`.
+
+Nothing here imports models at import time: `workdays.apps.WorkdaysConfig.ready()` calls
+`register_restrictions()`.
+"""
+from collections.abc import Callable
+
+# Called with the year (int) after an administrator's entry of that year has committed;
+# the deadline clocks append a callable here to recompute their provisional due dates.
+# Keep hooks quick (enqueue a task); each runs on its own, a failing one is logged.
+CALENDAR_YEAR_ENTERED_HOOKS: list[Callable[[int], None]] = []
+
+
+def register_restrictions() -> None:
+    """Calendar years and days are public reference data: everyone may read them, only
+    platform administrators change them (portal.tenancy.public). Idempotent."""
+    from portal.tenancy import public, restriction
+
+    from .models import CalendarDay, CalendarYear
+
+    restriction(CalendarYear)(public)
+    restriction(CalendarDay)(public)
