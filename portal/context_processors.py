@@ -18,7 +18,4 @@ def navigation(request):
             continue
         items.append({"label": label, "url": url, "active": request.path == url})
     role_label = Role(scope.role).label if scope.role else ("超级管理员" if scope.is_platform_admin else "")
-    from matching.notifications import unread_count
-
-    return {"nav_items": items, "portal_scope": scope, "portal_role_label": role_label,
-            "unread_notifications": unread_count(user)}
+    return {"nav_items": items, "portal_scope": scope, "portal_role_label": role_label}

@@ -14,17 +14,22 @@ from django.db import migrations
 def relabel_content_types(old_label: str, new_label: str, models: list[str]) -> migrations.RunPython:
     def move(source: str, target: str):
         def run(apps, schema_editor):
-            ContentType = apps.get_model("contenttypes", "ContentType")
-            db = schema_editor.connection.alias
-            for model in models:
-                old = ContentType.objects.using(db).filter(app_label=source, model=model).first()
-                if old is None:
-                    continue  # a fresh database: post_migrate creates the new one
-                # a row under the target label can exist only if post_migrate ran in between
-                # (a reversed and re-applied migration); it is newer and unreferenced by history
-                ContentType.objects.using(db).filter(app_label=target, model=model).delete()
-                old.app_label = target
-                old.save(update_fields=["app_label"])
+            with schema_editor.connection.cursor() as cursor:
+                for model in models:
+                    cursor.execute("SELECT id FROM django_content_type WHERE app_label = %s AND model = %s", [source, model])
+                    old = cursor.fetchone()
+                    if old is None:
+                        continue  # a fresh database: post_migrate creates the new one
+                    # A row under the target label exists only when post_migrate ran while both
+                    # apps held the model (a migration reversed and applied again): it is newer
+                    # than the old row and nothing refers to it but its own default permissions.
+                    # SQL, not the ORM: historical models cannot follow relations out of their app.
+                    cursor.execute("SELECT id FROM django_content_type WHERE app_label = %s AND model = %s", [target, model])
+                    stale = cursor.fetchone()
+                    if stale is not None:
+                        cursor.execute("DELETE FROM auth_permission WHERE content_type_id = %s", [stale[0]])
+                        cursor.execute("DELETE FROM django_content_type WHERE id = %s", [stale[0]])
+                    cursor.execute("UPDATE django_content_type SET app_label = %s WHERE id = %s", [target, old[0]])
 
         return run
 
