@@ -27,6 +27,9 @@ Incremental runs (after commit, from ``ENTITY_CHANGED_HOOKS`` / ``PRODUCT_PUBLIS
 They hold ``MatchingState`` ``FOR SHARE`` (never writing into a generation being swapped out)
 and transaction advisory locks: entity re-matches lock their id stripes, a product re-match
 locks the whole generation, so two writers never rewrite the same rows at once.
+Each is recorded (``MatchingRun``) when it starts and stamped finished (state, counts,
+``finished_at``) by the last write of its transaction, after every row, count and mark it
+writes: a run is never seen done without its rows, and ``finished_at`` follows its writes.
 
 On SQLite (the embedded demo) rows are computed in Python by the engine (``rows``), chunk by
 chunk through the same Celery path; the layout is one plain table.
@@ -651,9 +654,10 @@ def entities_rematch(*, ids: Iterable[int], trigger: str = RunTrigger.ENTITY_CHA
         generation, building_id = _state_lock("SHARE")
         if generation is None and building_id is None:
             return None
-        if generation is None:
-            run = _incremental_run(RunKind.ENTITIES, trigger, as_of, None, len(ids), [])
-        else:
+        run = MatchingRun.objects.create(kind=RunKind.ENTITIES, trigger=trigger, as_of=as_of, generation=generation,
+                                         entities=len(ids))
+        new: Sequence[tuple] = []
+        if generation is not None:
             if _postgresql():
                 # the whole generation shared (a product re-match takes it exclusively), then
                 # these ids' stripes exclusively: no two writers rewrite the same rows at once
@@ -665,32 +669,20 @@ def entities_rematch(*, ids: Iterable[int], trigger: str = RunTrigger.ENTITY_CHA
             versions = active_versions()
             table = _table_of(generation)
             if len(ids) < PYTHON_BELOW or not _postgresql():
-                # a few entities: evaluated here, so the run is recorded once, complete
+                # a few entities: evaluated here (planning the statement would cost more)
                 rows = rows_for(_entities(ids), versions, as_of=as_of, near_miss_months=near_miss_months())
                 new = counts_of(rows)
-                run = _incremental_run(RunKind.ENTITIES, trigger, as_of, generation, len(ids), new)
                 old = _delete_entities(table, generation, ids)
                 _insert_rows(table, rows, generation=generation, run_id=run.pk)
             else:
-                run = MatchingRun.objects.create(kind=RunKind.ENTITIES, trigger=trigger, as_of=as_of,
-                                                 generation=generation, entities=len(ids))
                 old, new = _rewrite_entities(generation=generation, table=table, ids=ids, versions=versions,
                                              as_of=as_of, run_id=run.pk)
-                _finish_incremental(run, *(sum(row[i] for row in new) for i in (2, 4, 5)))
             _apply_counts(generation, new, minus=old)
         if building_id is not None:
             DirtyEntity.objects.bulk_create([DirtyEntity(run_id=building_id, entity_id=i) for i in ids], ignore_conflicts=True)
+        # the last write: finished_at is stamped after every row, count and mark above
+        _finish_incremental(run, *(sum(row[i] for row in new) for i in (2, 4, 5)))
     return run
-
-
-def _incremental_run(kind: str, trigger: str, as_of, generation, entities: int, counts: Sequence[tuple],
-                     **fields) -> MatchingRun:
-    """The record of an incremental run whose results are known already (one INSERT)."""
-    eligible, incomplete, near = (sum(row[i] for row in counts) for i in (2, 4, 5))
-    return MatchingRun.objects.create(kind=kind, trigger=trigger, as_of=as_of, generation=generation, entities=entities,
-                                      state=RunState.SUCCEEDED, finished_at=timezone.now(), eligible=eligible,
-                                      incomplete=incomplete, near_miss=near, results=eligible + incomplete + near,
-                                      **fields)
 
 
 def _delete_entities(table: str, generation: int, ids: Sequence[int]) -> list[tuple]:

@@ -281,56 +281,74 @@ def _kind_label(clock) -> str:
     return "反馈" if clock.kind == ClockKind.FEEDBACK else "授信决定"
 
 
+def remind_due(now: dt.datetime) -> int:
+    """Step 1 of the scan: a reminder one working day before due, to the assigned account
+    manager and the branch's administrators. Returns the clocks reminded."""
+    total = 0
+    while True:
+        n = _step(
+            now, name="remind",
+            queryset=DeadlineClock.objects.filter(state=ClockState.RUNNING, reminded_at__isnull=True, remind_at__lte=now, due_at__gt=now),
+            claim={"reminded_at": now},
+            recipients=lambda c, r: ({c.assigned_to_id} - {None}) | r.branch_admins(c),
+            title=lambda c: f"{_kind_label(c)}时限将到: {c.entity_name}, 须于 {timezone.localtime(c.due_at):%Y-%m-%d} 前办理",
+            kind="clock.reminder",
+        )
+        total += n
+        if n < SCAN_BATCH:
+            return total
+
+
+def mark_overdue(now: dt.datetime) -> int:
+    """Step 2: running clocks past due become overdue, escalated to the branch's
+    administrators and the county task force. Returns the clocks marked."""
+    total = 0
+    while True:
+        ids = list(DeadlineClock.objects.filter(state=ClockState.RUNNING, due_at__lt=now).order_by("id").values_list("id", flat=True)[:SCAN_BATCH])
+        if not ids:
+            return total
+        DeadlineClock.objects.filter(pk__in=ids, state=ClockState.RUNNING).update(state=ClockState.OVERDUE)
+        total += _step(
+            now, name="overdue", queryset=DeadlineClock.objects.filter(pk__in=ids, overdue_at__isnull=True),
+            claim={"overdue_at": now},
+            recipients=lambda c, r: r.branch_admins(c) | r.task_force(c),
+            title=lambda c: f"{_kind_label(c)}已逾期: {c.bank_name} · {c.entity_name}",
+            kind="clock.overdue",
+        )
+        if len(ids) < SCAN_BATCH:
+            return total
+
+
+def escalate_overdue(now: dt.datetime) -> int:
+    """Step 3: overdue clocks five working days past due, escalated to the city mechanism.
+    Returns the clocks escalated."""
+    total = 0
+    while True:
+        n = _step(
+            now, name="escalate",
+            queryset=DeadlineClock.objects.filter(state=ClockState.OVERDUE, escalated_at__isnull=True, escalate_at__lte=now),
+            claim={"escalated_at": now},
+            recipients=lambda c, r: r.city_of(c),
+            title=lambda c: f"逾期升级督办: {c.bank_name} · {c.entity_name}({_kind_label(c)}逾期 5 个工作日未办)",
+            kind="clock.escalated",
+        )
+        total += n
+        if n < SCAN_BATCH:
+            return total
+
+
 def deadline_scan(now: dt.datetime | None = None) -> DeadlineScan:
-    """One scan: reminders, overdue marks with escalation, second escalations. Batches of
-    SCAN_BATCH per step, each step repeated until nothing is due."""
+    """One scan: reminders, overdue marks with escalation, second escalations (the three
+    steps above, in this order, in one transaction). Batches of SCAN_BATCH per step, each
+    step repeated until nothing is due."""
     now = now or timezone.now()
     scan = DeadlineScan.objects.create(started_at=now)
-    totals = {"reminders": 0, "overdue": 0, "escalations": 0}
     with transaction.atomic():
         if not _try_lock():
             DeadlineScan.objects.filter(pk=scan.pk).update(skipped=True, finished_at=timezone.now())
             scan.skipped = True
             return scan
-        while True:
-            n = _step(
-                now, name="remind",
-                queryset=DeadlineClock.objects.filter(state=ClockState.RUNNING, reminded_at__isnull=True, remind_at__lte=now, due_at__gt=now),
-                claim={"reminded_at": now},
-                recipients=lambda c, r: ({c.assigned_to_id} - {None}) | r.branch_admins(c),
-                title=lambda c: f"{_kind_label(c)}时限将到: {c.entity_name}, 须于 {timezone.localtime(c.due_at):%Y-%m-%d} 前办理",
-                kind="clock.reminder",
-            )
-            totals["reminders"] += n
-            if n < SCAN_BATCH:
-                break
-        while True:
-            ids = list(DeadlineClock.objects.filter(state=ClockState.RUNNING, due_at__lt=now).order_by("id").values_list("id", flat=True)[:SCAN_BATCH])
-            if not ids:
-                break
-            DeadlineClock.objects.filter(pk__in=ids, state=ClockState.RUNNING).update(state=ClockState.OVERDUE)
-            n = _step(
-                now, name="overdue", queryset=DeadlineClock.objects.filter(pk__in=ids, overdue_at__isnull=True),
-                claim={"overdue_at": now},
-                recipients=lambda c, r: r.branch_admins(c) | r.task_force(c),
-                title=lambda c: f"{_kind_label(c)}已逾期: {c.bank_name} · {c.entity_name}",
-                kind="clock.overdue",
-            )
-            totals["overdue"] += n
-            if len(ids) < SCAN_BATCH:
-                break
-        while True:
-            n = _step(
-                now, name="escalate",
-                queryset=DeadlineClock.objects.filter(state=ClockState.OVERDUE, escalated_at__isnull=True, escalate_at__lte=now),
-                claim={"escalated_at": now},
-                recipients=lambda c, r: r.city_of(c),
-                title=lambda c: f"逾期升级督办: {c.bank_name} · {c.entity_name}({_kind_label(c)}逾期 5 个工作日未办)",
-                kind="clock.escalated",
-            )
-            totals["escalations"] += n
-            if n < SCAN_BATCH:
-                break
+        totals = {"reminders": remind_due(now), "overdue": mark_overdue(now), "escalations": escalate_overdue(now)}
         DeadlineScan.objects.filter(pk=scan.pk).update(finished_at=timezone.now(), **totals)
     for key, value in totals.items():
         setattr(scan, key, value)

@@ -181,6 +181,56 @@ def test_changes_made_while_a_full_run_builds_are_in_its_results(world):
     assert rows_of(fresh.generation) == swapped
 
 
+def _log_writes() -> None:
+    """Log every row written to the results, their counts and the dirty marks, with the
+    database's clock at the moment of each write (``clock_timestamp()``, not the transaction's
+    start). Row triggers on the partitioned results table reach its partitions."""
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE test_write_log (relation text, operation text, at timestamptz)")
+        cursor.execute("CREATE FUNCTION test_log_write() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                       "INSERT INTO test_write_log VALUES (TG_TABLE_NAME, TG_OP, clock_timestamp()); RETURN NULL; END $$")
+        for table in ("matching_batch_result", "matching_batch_count", "matching_batch_dirty"):
+            cursor.execute(f"CREATE TRIGGER test_log_write AFTER INSERT OR UPDATE OR DELETE ON {table} "
+                           "FOR EACH ROW EXECUTE FUNCTION test_log_write()")
+
+
+def _logged_writes() -> dict[str, tuple[int, dt.datetime]]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT relation, count(*), max(at) FROM test_write_log GROUP BY relation")
+        return {relation: (n, last) for relation, n, last in cursor.fetchall()}
+
+
+@pytest.mark.parametrize("case", ["one entity", "many entities", "one entity while a full run builds", "a product"])
+def test_an_incremental_run_is_stamped_finished_after_its_last_write(world, case):
+    # given results in force (in one case a full run being built too), an entity whose
+    # counts change when re-matched, and every write of results, counts and marks logged
+    run = run_inline()
+    if case == "one entity while a full run builds":
+        services.run_start(dispatch=False, chunk_size=40)
+    young = world.special["young"]
+    entity_update(actor=world.users["staff"], entity=young, data={"established_on": dt.date.today() - dt.timedelta(days=3 * 366)})
+    _log_writes()
+
+    # when an incremental run re-matches (the Python path for one entity, the statement for many)
+    if case == "a product":
+        incremental = services.product_rematch(product_id=LoanProduct.objects.get(code="yanshang-e-dai").pk, as_of=run.as_of)
+    elif case == "many entities":
+        incremental = services.entities_rematch(ids=world.entities[: services.PYTHON_BELOW + 5] + [young.pk], as_of=run.as_of)
+    else:
+        incremental = services.entities_rematch(ids=[young.pk], as_of=run.as_of)
+
+    # then it wrote its rows and counts (and marks for the run being built) ...
+    writes = _logged_writes()
+    expected = {schema.partition(run.generation), "matching_batch_count"}
+    if case == "one entity while a full run builds":
+        expected.add("matching_batch_dirty")
+    assert expected <= set(writes), writes
+    # ... and was stamped finished after the last of them, in the same transaction
+    incremental.refresh_from_db()
+    assert incremental.state == RunState.SUCCEEDED
+    assert incremental.finished_at >= max(last for _, last in writes.values())
+
+
 def test_lost_results_start_a_full_run(world):
     run = run_inline()
     with connection.cursor() as cursor:
