@@ -8,14 +8,13 @@ from django.db.models import BigIntegerField, CharField
 from entities.models import MarketEntity
 from entities.synthetic import Generator
 from batch_matching.compile import annotate_eligibility, compile_product, eligible_q, expression
+from batch_matching.factories import make_entity, save_rows
 from products.eligibility import entity_facts, entity_request_json, evaluate_entity, run_preview
 from portal.factories import user_with_role
 from portal.models import Role
 from products.models import LoanProduct, LoanProductVersion
 from products.selectors import active_products
 from products.services import catalog_load, product_edit, product_publish
-
-from .eligibility_rows import make_entity, save_rows
 
 pytestmark = pytest.mark.django_db
 

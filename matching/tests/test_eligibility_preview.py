@@ -13,7 +13,7 @@ from django.core.cache import cache
 from django.core.management import call_command
 from rest_framework.test import APIClient
 
-from eligibility.tests.helpers import contract_example, merge
+from products.catalog.factories import contract_example, merge
 from portal.factories import user_with_role
 from portal.models import AuditEvent, Role
 from products.models import LoanProduct
