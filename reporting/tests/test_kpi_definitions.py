@@ -1,4 +1,4 @@
-"""The KPI definitions on a small hand-built history (reporting/tests/history.py), worked
+"""The KPI definitions on a small hand-built history (reporting/factories.py), worked
 out by hand, and the SQL over the statistics index against the pure reference
 implementation (kpis.state_as_of) at several moments."""
 import datetime as dt
