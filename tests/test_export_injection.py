@@ -302,6 +302,7 @@ WRITER = "portal/spreadsheets.py"
 # modules that may use csv.writer / openpyxl for something other than a file the portal hands out
 ALLOWED = {
     "entities/management/commands/generate_entities.py": "writes a synthetic register file for load tests (an import's input)",
+    "entities/factories.py": "builds register files for the import tests (an import's input, as users' files are)",
 }
 OPENPYXL_READERS = {"load_workbook"}
 
