@@ -69,6 +69,14 @@ def world():
 
 
 @pytest.fixture
+def catalogue():
+    """The seed catalogue of products.catalog in the database: five banks, their branches and products."""
+    from products.services import catalog_load
+
+    catalog_load()
+
+
+@pytest.fixture
 def login():
     """Signs a browser page in through the login form, as `username` (factories' test password)."""
     from portal.factories import TEST_PASSWORD
