@@ -4,26 +4,17 @@ platform administrators only. Pages answer 403 to the other roles."""
 from io import BytesIO
 
 import pytest
-from django.db import connection
 from django.test import Client
 from openpyxl import load_workbook
 
 from batch_matching import selectors
 from batch_matching.models import MatchResult
-from batch_matching.tests.world import build, run_inline
 from portal.factories import user_with_role
 from portal.models import Role
 from products.models import LoanProduct
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def matched():
-    if connection.vendor != "postgresql":
-        pytest.skip("PostgreSQL layout")
-    world = build(count=200)
-    return world, run_inline()
+BATCH_ENTITIES = 200
 
 
 def client_for(user) -> Client:

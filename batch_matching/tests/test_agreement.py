@@ -3,29 +3,19 @@ synthetic and hand-made entities, the row a full run stored in PostgreSQL (or it
 says what ``evaluate_entity`` says — verdict, offer, binding cap, failed and unknown rules —
 and the Python path (``rows``) writes the very same rows, near misses included."""
 import pytest
-from django.db import connection
 
 from batch_matching import plan, services
 from batch_matching.models import MatchResult
 from batch_matching.rows import rows_for
-from batch_matching.tests.world import build, run_inline
 from products.eligibility import evaluate_entity
 from eligibility.rules import iter_leaves, leaf_id
 from entities.models import MarketEntity
 from products.models import LoanProductVersion
 
 pytestmark = pytest.mark.django_db
+BATCH_ENTITIES, BATCH_CHUNK_SIZE = 300, 70
 
 VERDICTS = {"eligible": plan.ELIGIBLE, "incomplete": plan.INCOMPLETE, "ineligible": plan.INELIGIBLE}
-
-
-@pytest.fixture
-def matched():
-    if connection.vendor != "postgresql":
-        pytest.skip("the compiled statement runs on PostgreSQL")
-    world = build(count=300)
-    run = run_inline(chunk_size=70)
-    return world, run
 
 
 def test_every_stored_row_is_what_the_engine_says(matched):

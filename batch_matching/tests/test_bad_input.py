@@ -1,13 +1,21 @@
 """Out-of-range numbers in query strings and forms are bad input, never a 500."""
 import pytest
 
+from django.test import Client
+
 from entities.models import Honor
-from batch_matching.tests.test_access import client_for, matched  # noqa: F401
 from products.models import LoanProduct
 
 pytestmark = pytest.mark.django_db
+BATCH_ENTITIES = 200
 
 HUGE = "9" * 25
+
+
+def client_for(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
 
 
 def test_huge_numbers_in_the_matching_pages_are_ignored_not_a_500(matched):

@@ -2,34 +2,19 @@
 while the real worker runs it); the bank branch reads its 潜在客户; the enterprise its matching
 products with the reasons; the task force its near misses."""
 import pytest
-from django.db import connection
 from playwright.sync_api import Page, expect
 
-from batch_matching.tests.world import build, run_inline
-from portal.factories import TEST_PASSWORD, user_with_role
+from batch_matching.factories import run_inline
+from portal.factories import user_with_role
 from portal.models import Role
 from products.models import LoanProduct
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def login(page: Page, base: str, username: str):
-    page.goto(f"{base}/accounts/login/")
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill(TEST_PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    expect(page.get_by_test_id("current-user")).to_be_attached()
-
-
-@pytest.fixture
-def world():
-    if connection.vendor != "postgresql":
-        pytest.skip("PostgreSQL layout")
-    return build(count=160)
+BATCH_ENTITIES = 160
 
 
 @pytest.mark.worker
-def test_an_administrator_starts_a_full_run_and_watches_it_finish(world, live_server, page: Page, artifacts_dir):
+def test_an_administrator_starts_a_full_run_and_watches_it_finish(batch_world, live_server, page: Page, artifacts_dir, login):
     admin = user_with_role(Role.PLATFORM_ADMIN, username="batch-admin")
     login(page, live_server.url, admin.username)
     page.goto(f"{live_server.url}/matching-batch/runs/")
@@ -47,9 +32,9 @@ def test_an_administrator_starts_a_full_run_and_watches_it_finish(world, live_se
     expect(page.get_by_test_id("product-counts")).to_contain_text("惠商贷")
 
 
-def test_a_branch_reads_its_potential_customers(world, live_server, page: Page, artifacts_dir):
+def test_a_branch_reads_its_potential_customers(batch_world, live_server, page: Page, artifacts_dir, login):
     run_inline()
-    login(page, live_server.url, world.users["boc_admin"].username)
+    login(page, live_server.url, batch_world.users["boc_admin"].username)
     page.get_by_role("link", name="潜在客户").click()
     expect(page.get_by_test_id("page-title")).to_contain_text("潜在客户")
     expect(page.get_by_test_id("product-counts")).to_contain_text("烟商E贷")
@@ -61,14 +46,14 @@ def test_a_branch_reads_its_potential_customers(world, live_server, page: Page, 
     page.get_by_label("产品").select_option(str(product.pk))
     page.get_by_label("县(区)").select_option("140502")
     page.get_by_role("button", name="查询").click()
-    expect(page.get_by_test_id("lead-table")).not_to_contain_text(world.special["model"].name)
-    expect(page.get_by_test_id("lead-table")).not_to_contain_text(world.special["datong"].name)
+    expect(page.get_by_test_id("lead-table")).not_to_contain_text(batch_world.special["model"].name)
+    expect(page.get_by_test_id("lead-table")).not_to_contain_text(batch_world.special["datong"].name)
     expect(page.get_by_test_id("export")).to_be_visible()
 
 
-def test_an_enterprise_sees_its_matching_products_with_the_reasons(world, live_server, page: Page, artifacts_dir):
+def test_an_enterprise_sees_its_matching_products_with_the_reasons(batch_world, live_server, page: Page, artifacts_dir, login):
     run_inline()
-    login(page, live_server.url, world.special["enterprise_user"].username)
+    login(page, live_server.url, batch_world.special["enterprise_user"].username)
     page.goto(f"{live_server.url}/matching-batch/mine/")
     matches = page.get_by_test_id("match")
     expect(matches.first).to_be_visible()
@@ -79,12 +64,12 @@ def test_an_enterprise_sees_its_matching_products_with_the_reasons(world, live_s
     page.screenshot(path=str(artifacts_dir / "batch-my-matches.png"), full_page=True)
 
 
-def test_the_task_force_sees_near_misses_and_what_is_missing(world, live_server, page: Page, artifacts_dir):
+def test_the_task_force_sees_near_misses_and_what_is_missing(batch_world, live_server, page: Page, artifacts_dir, login):
     run_inline()
-    login(page, live_server.url, world.users["staff"].username)
+    login(page, live_server.url, batch_world.users["staff"].username)
     page.get_by_role("link", name="差一点符合").click()
     table = page.get_by_test_id("near-miss-table")
-    expect(table).to_contain_text(world.special["young"].name)
+    expect(table).to_contain_text(batch_world.special["young"].name)
     expect(table).to_contain_text("还差")
     expect(table).to_contain_text("可申请信用修复")
     page.screenshot(path=str(artifacts_dir / "batch-near-misses.png"), full_page=True)

@@ -12,20 +12,14 @@ from django.db.models import Count, Q, Sum
 from entities.services import entity_update
 from batch_matching import schema, selectors, services
 from batch_matching.models import MatchingRun, MatchResult, ResultCount, RunChunk, RunKind, RunState
-from batch_matching.tests.world import build, rows_of, run_inline
+from batch_matching.factories import rows_of, run_inline
 from portal.factories import user_with_role
 from portal.models import Role
 from products.models import LoanProduct
 from products.services import product_edit, product_publish
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def world():
-    if connection.vendor != "postgresql":
-        pytest.skip("PostgreSQL layout")
-    return build(count=150)
+BATCH_ENTITIES = 150
 
 
 def recount(generation):
@@ -40,7 +34,7 @@ def counts(generation):
             for c in ResultCount.objects.filter(generation=generation) if (c.eligible, c.eligible_shared, c.incomplete, c.near_miss) != (0, 0, 0, 0)}
 
 
-def test_a_full_run_is_swapped_in_at_once_and_readers_see_the_old_results_until_then(world):
+def test_a_full_run_is_swapped_in_at_once_and_readers_see_the_old_results_until_then(batch_world):
     # given results in force
     first = run_inline()
     admin = user_with_role(Role.PLATFORM_ADMIN)
@@ -73,7 +67,7 @@ def test_a_full_run_is_swapped_in_at_once_and_readers_see_the_old_results_until_
     assert counts(second.generation) == recount(second.generation)
 
 
-def test_a_chunk_is_written_once_whatever_the_workers_do(world):
+def test_a_chunk_is_written_once_whatever_the_workers_do(batch_world):
     run = services.run_start(dispatch=False, chunk_size=50)
     chunk = RunChunk.objects.filter(run=run).order_by("number").first()
     # given a chunk written once
@@ -87,11 +81,11 @@ def test_a_chunk_is_written_once_whatever_the_workers_do(world):
     assert total == distinct == RunChunk.objects.get(pk=chunk.pk).rows > 0
 
 
-def test_an_entity_edit_rematches_that_entity_only(world):
+def test_an_entity_edit_rematches_that_entity_only(batch_world):
     # given results in force and a staff member of the entity's county
     run = run_inline()
-    entity = world.special["young"]
-    staff = world.users["staff"]
+    entity = batch_world.special["young"]
+    staff = batch_world.users["staff"]
     before_other = set(MatchResult.objects.filter(generation=run.generation).exclude(entity_id=entity.pk)
                        .values_list("entity_id", "product_id", "run_id", "verdict", "max_amount"))
     assert MatchResult.objects.filter(generation=run.generation, entity_id=entity.pk, near_miss=True).exists()
@@ -110,10 +104,10 @@ def test_an_entity_edit_rematches_that_entity_only(world):
     assert incremental.kind == RunKind.ENTITIES and incremental.state == RunState.SUCCEEDED and incremental.entities == 1
 
 
-def test_many_entities_are_rematched_with_the_statement_and_give_the_rows_of_a_full_run(world):
+def test_many_entities_are_rematched_with_the_statement_and_give_the_rows_of_a_full_run(batch_world):
     run = run_inline()
     full = rows_of(run.generation)
-    ids = world.entities[: services.PYTHON_BELOW + 20]
+    ids = batch_world.entities[: services.PYTHON_BELOW + 20]
     # when many entities are re-matched at once (the SQL path)
     services.entities_rematch(ids=ids, as_of=run.as_of)
     # then the rows are those the full run wrote
@@ -121,10 +115,10 @@ def test_many_entities_are_rematched_with_the_statement_and_give_the_rows_of_a_f
     assert counts(run.generation) == recount(run.generation)
 
 
-def test_withdrawing_consent_drops_the_entity_from_every_banks_potential_customers(world):
+def test_withdrawing_consent_drops_the_entity_from_every_banks_potential_customers(batch_world):
     run = run_inline()
-    entity = world.special["model"]
-    owner = world.special["enterprise_user"]
+    entity = batch_world.special["model"]
+    owner = batch_world.special["enterprise_user"]
     assert MatchResult.objects.filter(generation=run.generation, entity_id=entity.pk, verdict=2, shared=True).exists()
     entity_update(actor=owner, entity=entity, data={"data_shared_with_banks": False})
     services.entities_rematch(ids=[entity.pk])
@@ -133,7 +127,7 @@ def test_withdrawing_consent_drops_the_entity_from_every_banks_potential_custome
     assert counts(run.generation) == recount(run.generation)
 
 
-def test_a_product_publication_rematches_that_product_only(world):
+def test_a_product_publication_rematches_that_product_only(batch_world):
     # given results in force
     run = run_inline()
     product = LoanProduct.objects.get(code="yanshang-e-dai")
@@ -154,7 +148,7 @@ def test_a_product_publication_rematches_that_product_only(world):
     assert incremental.kind == RunKind.PRODUCT and incremental.product_id == product.pk
 
 
-def test_changes_made_while_a_full_run_builds_are_in_its_results(world):
+def test_changes_made_while_a_full_run_builds_are_in_its_results(batch_world):
     # given results in force and a full run half-way
     run_inline()
     building = services.run_start(dispatch=False, chunk_size=40)
@@ -162,8 +156,8 @@ def test_changes_made_while_a_full_run_builds_are_in_its_results(world):
     for chunk_id in chunks:
         services.chunk_process(run_id=building.pk, chunk_id=chunk_id, finalize=False)
     # when an entity changes and a product is published before the swap
-    entity = world.special["young"]
-    entity_update(actor=world.users["staff"], entity=entity, data={"established_on": dt.date.today() - dt.timedelta(days=1200)})
+    entity = batch_world.special["young"]
+    entity_update(actor=batch_world.users["staff"], entity=entity, data={"established_on": dt.date.today() - dt.timedelta(days=1200)})
     services.entities_rematch(ids=[entity.pk])
     product = LoanProduct.objects.get(code="yanshang-e-dai")
     product_edit(actor=None, product=product, definition={**product.current_version.definition,
@@ -201,21 +195,21 @@ def _logged_writes() -> dict[str, tuple[int, dt.datetime]]:
 
 
 @pytest.mark.parametrize("case", ["one entity", "many entities", "one entity while a full run builds", "a product"])
-def test_an_incremental_run_is_stamped_finished_after_its_last_write(world, case):
+def test_an_incremental_run_is_stamped_finished_after_its_last_write(batch_world, case):
     # given results in force (in one case a full run being built too), an entity whose
     # counts change when re-matched, and every write of results, counts and marks logged
     run = run_inline()
     if case == "one entity while a full run builds":
         services.run_start(dispatch=False, chunk_size=40)
-    young = world.special["young"]
-    entity_update(actor=world.users["staff"], entity=young, data={"established_on": dt.date.today() - dt.timedelta(days=3 * 366)})
+    young = batch_world.special["young"]
+    entity_update(actor=batch_world.users["staff"], entity=young, data={"established_on": dt.date.today() - dt.timedelta(days=3 * 366)})
     _log_writes()
 
     # when an incremental run re-matches (the Python path for one entity, the statement for many)
     if case == "a product":
         incremental = services.product_rematch(product_id=LoanProduct.objects.get(code="yanshang-e-dai").pk, as_of=run.as_of)
     elif case == "many entities":
-        incremental = services.entities_rematch(ids=world.entities[: services.PYTHON_BELOW + 5] + [young.pk], as_of=run.as_of)
+        incremental = services.entities_rematch(ids=batch_world.entities[: services.PYTHON_BELOW + 5] + [young.pk], as_of=run.as_of)
     else:
         incremental = services.entities_rematch(ids=[young.pk], as_of=run.as_of)
 
@@ -231,7 +225,7 @@ def test_an_incremental_run_is_stamped_finished_after_its_last_write(world, case
     assert incremental.finished_at >= max(last for _, last in writes.values())
 
 
-def test_lost_results_start_a_full_run(world):
+def test_lost_results_start_a_full_run(batch_world):
     run = run_inline()
     with connection.cursor() as cursor:
         cursor.execute(f"TRUNCATE {schema.partition(run.generation)}")  # what a crash does to an unlogged table
@@ -239,7 +233,7 @@ def test_lost_results_start_a_full_run(world):
     assert report["started"] and MatchingRun.objects.get(pk=report["started"]).trigger == "system"
 
 
-def test_the_nightly_run_starts_once(world, settings):
+def test_the_nightly_run_starts_once(batch_world, settings):
     first = services.nightly_run()
     assert MatchingRun.objects.get(pk=first).trigger == "schedule"
     assert services.nightly_run() is None  # one is building
@@ -247,7 +241,7 @@ def test_the_nightly_run_starts_once(world, settings):
     assert any(entry["task"] == "matching.batch.sweep" for entry in settings.CELERY_BEAT_SCHEDULE.values())
 
 
-def test_the_demo_loader_matches_once(world):
+def test_the_demo_loader_matches_once(batch_world):
     from batch_matching import demo
     from portal.models import Region, RegionLevel
 

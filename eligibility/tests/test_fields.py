@@ -4,8 +4,7 @@ import pytest
 
 from eligibility.fields import (FIELDS, REQUEST_FIELDS, add_months, from_request, honor_status,
                                     months_between, product_facts)
-
-from .helpers import AS_OF, contract_example
+from products.catalog.factories import AS_OF, contract_example
 
 D = dt.date
 

@@ -3,8 +3,7 @@ import datetime as dt
 import pytest
 
 from eligibility import preview, validate_preview_request
-
-from .helpers import AS_OF, catalog, contract_example, good_entity, merge
+from products.catalog.factories import AS_OF, catalog, contract_example, good_entity, merge
 
 
 def errors_of(request, today=AS_OF):

@@ -8,8 +8,7 @@ and not listed in ``CANNOT_FAIL``, fails ``test_every_rule_has_a_failing_case``.
 import pytest
 
 from eligibility.rules import iter_leaves, leaf_id
-
-from .helpers import catalog, good_entity, merge, messages, outcomes, result_for
+from products.catalog.factories import catalog, good_entity, merge, messages, outcomes, result_for
 
 JINCHENG_OUTSIDE = {"region_code": "140105", "operator": {"residence_region_code": "140105"}}
 SHANXI_OUTSIDE = {"region_code": "110101"}

@@ -9,8 +9,7 @@ from hypothesis import strategies as st
 from eligibility import Outcome, Verdict, evaluate, explain, preview, trace_rules, validate_preview_request
 from eligibility.fields import ENTITY_TYPES, HONOR_KINDS, TIERS, add_months, from_request, months_between
 from eligibility.rules import desugar, node_kind, validate_rules
-
-from .helpers import catalog
+from products.catalog.factories import catalog
 
 settings.register_profile("engine", deadline=None, max_examples=200)
 settings.load_profile("engine")

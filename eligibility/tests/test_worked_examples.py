@@ -2,7 +2,7 @@
 
 import pytest
 
-from .helpers import catalog, contract_example, merge, messages, outcomes, result_for, run
+from products.catalog.factories import catalog, contract_example, merge, messages, outcomes, result_for, run
 
 SURVIVAL_18_MONTHS = contract_example()["entity"]  # 18 months, revenue 150000, operator 40
 

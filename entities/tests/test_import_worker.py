@@ -7,9 +7,9 @@ import pytest
 from django.test import Client
 from openpyxl import load_workbook
 
+from entities.factories import csv_bytes, good_row
 from entities.models import EntityImport, MarketEntity
 from entities.register_file import OUT_OF_SCOPE_ROW
-from entities.tests.register_files import csv_bytes, good_row
 from portal.factories import user_with_role
 from portal.models import Role
 

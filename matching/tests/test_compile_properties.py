@@ -14,13 +14,12 @@ from hypothesis import strategies as st
 
 from entities.models import MarketEntity
 from batch_matching.compile import CONSTANT_FIELDS, compile_product, compile_rules, expression, leaf_compiler
+from batch_matching.factories import as_of_dates, cap_lists, entity_rows, max_terms, needs, rule_trees, save_rows
 from products.eligibility import entity_facts
 from eligibility import Outcome, evaluate_product, trace_rules
 from eligibility.caps import cap_errors
 from eligibility.fields import FIELDS, product_facts
 from eligibility.rules import rule_errors
-
-from .eligibility_rows import as_of_dates, cap_lists, entity_rows, max_terms, needs, rule_trees, save_rows
 
 pytestmark = pytest.mark.django_db
 

@@ -8,14 +8,13 @@ from django.db.models import BigIntegerField, CharField
 from entities.models import MarketEntity
 from entities.synthetic import Generator
 from batch_matching.compile import annotate_eligibility, compile_product, eligible_q, expression
+from batch_matching.factories import make_entity, save_rows
 from products.eligibility import entity_facts, entity_request_json, evaluate_entity, run_preview
 from portal.factories import user_with_role
 from portal.models import Role
 from products.models import LoanProduct, LoanProductVersion
 from products.selectors import active_products
 from products.services import catalog_load, product_edit, product_publish
-
-from .eligibility_rows import make_entity, save_rows
 
 pytestmark = pytest.mark.django_db
 
@@ -24,7 +23,8 @@ NEEDS = [None, {"amount": 100000, "term_months": 12}, {"term_months": 36}, {"amo
 
 
 @pytest.fixture
-def catalogue():
+def catalogue_of_2026():
+    """The seed catalogue loaded on 2026-01-01 (its versions take effect that day)."""
     catalog_load(today=dt.date(2026, 1, 1))
 
 
@@ -53,7 +53,7 @@ def version_of(code):
 # --- facts of a row --------------------------------------------------------------------------
 
 
-def test_entity_facts_read_a_row_like_a_preview_request(catalogue):
+def test_entity_facts_read_a_row_like_a_preview_request(catalogue_of_2026):
     # given the survival-tier shop of products.md with a valid honour
     entity = survival_shop(honors=[{"kind": "quality", "valid_until": dt.date(2027, 6, 30)}])
     # when its facts are read on the evaluation date
@@ -70,7 +70,7 @@ def test_entity_facts_read_a_row_like_a_preview_request(catalogue):
         assert evaluate_entity(entity, version, AS_OF).result["verdict"] == by_code[version.product.code]["verdict"]
 
 
-def test_missing_data_is_unknown_and_no_honour_row_means_none(catalogue):
+def test_missing_data_is_unknown_and_no_honour_row_means_none(catalogue_of_2026):
     # given an entity with no birth date, no revenue and no honour rows
     entity = make_entity(operator_birth_date=None, annual_revenue=None, tier="", established_on=None)
     facts = entity_facts(entity, AS_OF)
@@ -83,7 +83,7 @@ def test_missing_data_is_unknown_and_no_honour_row_means_none(catalogue):
 # --- evaluate_entity and versions ------------------------------------------------------------
 
 
-def test_evaluate_entity_gives_the_worked_example_and_records_the_version(catalogue):
+def test_evaluate_entity_gives_the_worked_example_and_records_the_version(catalogue_of_2026):
     # given the survival shop and 惠商贷's current version
     entity = survival_shop()
     version = version_of("huishangdai")
@@ -96,7 +96,7 @@ def test_evaluate_entity_gives_the_worked_example_and_records_the_version(catalo
     assert outcome.version_number == 1
 
 
-def test_a_published_edit_is_used_and_recorded_while_the_old_version_stays_evaluable(catalogue):
+def test_a_published_edit_is_used_and_recorded_while_the_old_version_stays_evaluable(catalogue_of_2026):
     # given 惠商贷 v1 and its bank's administrator publishing v2 with a 10% revenue share
     entity = survival_shop()
     product = LoanProduct.objects.get(code="huishangdai")
@@ -173,7 +173,7 @@ def edge_entities():
     return [{**base, **variant} for variant in variants]
 
 
-def test_every_catalogue_product_compiled_agrees_with_the_engine_on_realistic_entities(catalogue):
+def test_every_catalogue_product_compiled_agrees_with_the_engine_on_realistic_entities(catalogue_of_2026):
     # given realistic entities (the synthetic register) and the worked examples as rows
     entities = save_rows(realistic_entities() + edge_entities())
     ids = [entity.pk for entity in entities]
@@ -201,7 +201,7 @@ def test_every_catalogue_product_compiled_agrees_with_the_engine_on_realistic_en
     assert verdicts == {"eligible", "incomplete", "ineligible"}
 
 
-def test_the_offer_expressions_compute_the_worked_example(catalogue):
+def test_the_offer_expressions_compute_the_worked_example(catalogue_of_2026):
     # given the growth shop with a valid honour and revenue 3,000,000
     entity = survival_shop(tier="growth", annual_revenue=3000000,
                            honors=[{"kind": "quality", "valid_until": dt.date(2027, 6, 30)}])

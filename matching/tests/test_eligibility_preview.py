@@ -13,22 +13,17 @@ from django.core.cache import cache
 from django.core.management import call_command
 from rest_framework.test import APIClient
 
-from eligibility.tests.helpers import contract_example, merge
+from products.catalog.factories import contract_example, merge
 from portal.factories import user_with_role
 from portal.models import AuditEvent, Role
 from products.models import LoanProduct
-from products.services import catalog_load, product_edit, product_publish
+from products.services import product_edit, product_publish
 
 pytestmark = pytest.mark.django_db
 
 ROOT = Path(settings.BASE_DIR)
 URL = "/api/v1/eligibility/preview"
 RESULT_KEYS = {"product", "bank", "name", "verdict", "max_amount", "binding_cap", "reasons", "bank_checks"}
-
-
-@pytest.fixture
-def catalogue():
-    catalog_load()
 
 
 @pytest.fixture(autouse=True)

@@ -27,9 +27,9 @@ from matching.models import (
     ReviewStep,
 )
 from matching.policy import Action
-from matching.tests.workflow_world import build_world
 from portal.factories import user_with_role
 from portal.models import Organisation, OrganisationKind, Role
+from products.factories import build_world
 
 pytestmark = pytest.mark.django_db
 

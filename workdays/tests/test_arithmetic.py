@@ -11,8 +11,7 @@ from workdays.arithmetic import (
     end_of_local_day,
     local_date,
 )
-
-from .notices import ADJUSTED_2025, ADJUSTED_2026, HOLIDAYS_2025, HOLIDAYS_2026, expected_working, hand_calendar
+from workdays.factories import ADJUSTED_2025, ADJUSTED_2026, HOLIDAYS_2025, HOLIDAYS_2026, expected_working, hand_calendar
 
 D = date.fromisoformat
 CAL = hand_calendar()

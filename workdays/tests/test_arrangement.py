@@ -4,8 +4,7 @@ from datetime import date
 import pytest
 
 from workdays.arrangement import ArrangementInvalid, format_arrangement, parse_arrangement
-
-from .notices import ADJUSTED_2026, HOLIDAYS_2026, SAMPLE_2027
+from workdays.factories import ADJUSTED_2026, HOLIDAYS_2026, INVALID_ARRANGEMENTS, SAMPLE_2027
 
 D = date.fromisoformat
 
@@ -36,26 +35,7 @@ def test_accepted_spellings(line, holidays, adjusted):
     assert {d.isoformat(): n for d, n in result.adjusted_workdays.items()} == adjusted
 
 
-# (text, the message expected, naming the problem)
-ERRORS = [
-    ("元旦 2027-01-01", "第 1 行无法识别"),
-    ("2027-01-01 元旦\n2027-02-30 春节", "第 2 行: 日期 2027-02-30 不存在"),
-    ("2026-12-31 元旦", "第 1 行: 2026-12-31 不在 2027 年内"),
-    ("2027-01-01 元旦\n调休 2028-01-08", "第 2 行: 2028-01-08 不在 2027 年内"),
-    ("2027-02-12..2027-02-05 春节", "第 1 行: 起始日期 2027-02-12 晚于结束日期 2027-02-05"),
-    ("2027-01-01", "第 1 行: 请写明节日名称"),
-    ("2027-02-05..2027-02-12 春节\n2027-02-12..2027-02-13 春节", "第 2 行: 2027-02-12 与第 1 行(春节)的放假日期重叠"),
-    ("2027-01-01 元旦\n调休 2027-02-15", "第 2 行: 调休上班日 2027-02-15 是星期一, 只能是星期六或星期日"),
-    ("2027-02-05..2027-02-12 春节\n调休 2027-02-06", "第 2 行: 2027-02-06 已是第 1 行的放假日(春节), 不能同时是调休上班日"),
-    ("2027-01-01 元旦\n调休 2027-02-20\n调休 2027-02-20", "第 3 行: 调休上班日 2027-02-20 与第 2 行重复"),
-    ("2027-01-01..2027-03-01 春节", "放假区间超过 31 天"),
-    ("2027-01-01 元旦\n2027-02-20 调休", "第 2 行: 调休上班日请写成「调休 2027-02-20」"),
-    ("调休 2027-02-20", "请至少录入一个节假日"),
-    ("", "请至少录入一个节假日"),
-]
-
-
-@pytest.mark.parametrize("text, message", ERRORS)
+@pytest.mark.parametrize("text, message", INVALID_ARRANGEMENTS)
 def test_each_kind_of_error_is_reported_in_chinese(text, message):
     with pytest.raises(ArrangementInvalid) as invalid:
         parse_arrangement(2027, text)

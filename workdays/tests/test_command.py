@@ -9,9 +9,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
+from workdays.factories import SAMPLE_2027
 from workdays.services import calendar_year_enter
-
-from .notices import SAMPLE_2027
 
 pytestmark = pytest.mark.django_db
 ROOT = Path(__file__).resolve().parents[2]

@@ -4,12 +4,11 @@ from datetime import date, timedelta
 import pytest
 
 from workdays.arithmetic import YearNotCovered
+from workdays.factories import ADJUSTED_2025, ADJUSTED_2026, HOLIDAYS_2025, HOLIDAYS_2026, SAMPLE_2027, expected_working
 from workdays.loader import calendar_from_db
 from workdays.models import CalendarDay, CalendarDayKind, CalendarSource, CalendarYear
 from workdays.seed import seed_calendar_from_library
 from workdays.services import calendar_year_enter
-
-from .notices import ADJUSTED_2025, ADJUSTED_2026, HOLIDAYS_2025, HOLIDAYS_2026, SAMPLE_2027, expected_working
 
 pytestmark = pytest.mark.django_db
 D = date.fromisoformat

@@ -6,13 +6,12 @@ from django.test import Client
 from django.urls import NoReverseMatch, reverse
 
 from workdays import CALENDAR_YEAR_ENTERED_HOOKS
+from workdays.factories import INVALID_ARRANGEMENTS, SAMPLE_2027
 from workdays.loader import calendar_from_db
 from workdays.models import CalendarDay, CalendarDayKind, CalendarSource, CalendarYear
 from portal.factories import user_with_role
 from portal.models import AuditEvent, Role
 
-from .notices import SAMPLE_2027
-from .test_arrangement import ERRORS
 
 pytestmark = pytest.mark.django_db
 
@@ -131,7 +130,7 @@ def test_a_failing_hook_does_not_stop_the_others(platform_admin, entered_years, 
     assert entered_years == [2027]
 
 
-@pytest.mark.parametrize("text, message", ERRORS)
+@pytest.mark.parametrize("text, message", INVALID_ARRANGEMENTS)
 def test_each_error_is_shown_on_the_form_and_nothing_is_saved(admin_client, entered_years, text, message, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         response = admin_client.post(url("year_enter"), {"year": 2027, "days": text})

@@ -1,5 +1,11 @@
-"""A small world for workflow tests: the 泽州县 task force and mechanism, two banks with
-branches serving 泽州, their staff, and enterprises with register rows."""
+"""Test factories of the products app: the 泽州 world most tests and the deadlines benchmark
+build on (the 泽州县 task force and mechanism, two banks with branches serving 泽州, their
+staff, and enterprises with register rows).
+
+It lives here, not in `matching`, because it needs only portal, entities and products:
+batch matching (below matching) builds its own world on top of it. The workflow steps
+(declare, review, push) are in `matching.factories`; the `world` fixture of the root
+conftest.py returns `build_world()`."""
 from __future__ import annotations
 
 import datetime as dt

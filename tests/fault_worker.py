@@ -1,4 +1,4 @@
-"""A Celery worker of the portal for fault tests (tests/faults/FaultWorker starts it).
+"""A Celery worker of the portal for fault tests (FaultWorker in tests/test_faults.py starts it).
 
 Environment, besides the portal's own:
   FAULT_SCAN_BATCH      deadline scan batch size (matching.clocks.SCAN_BATCH), to make many steps
@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 

@@ -1,8 +1,14 @@
-"""The 2025 and 2026 arrangements typed by hand from the State Council notices
+"""Test factories of the working-day calendar.
+
+The 2025 and 2026 arrangements typed by hand from the State Council notices
 (国办发明电〔2024〕12号 for 2025, 国办发明电〔2025〕7号 for 2026), independently of the
 chinese-calendar library, so the tests check the seeded data and the arithmetic against
-the official text rather than against the code's own source."""
+the official text rather than against the code's own source; a calendar built from them
+(`hand_calendar`); a sample 2027 arrangement in the administrators' format, and texts the
+parser must refuse with the message it gives (`INVALID_ARRANGEMENTS`)."""
 from datetime import date, timedelta
+
+from workdays.arithmetic import WorkdayCalendar
 
 
 def span(first: str, last: str) -> list[date]:
@@ -57,9 +63,7 @@ def expected_working(d: date) -> bool:
     return d.weekday() < 5
 
 
-def hand_calendar():
-    from workdays.arithmetic import WorkdayCalendar
-
+def hand_calendar() -> WorkdayCalendar:
     return WorkdayCalendar.build({2025, 2026}, HOLIDAY_DATES, ADJUSTED_DATES)
 
 
@@ -79,3 +83,21 @@ SAMPLE_2027 = """\
 2027-10-01..2027-10-07 国庆节
 调休 2027-10-09 国庆节
 """
+
+# texts of a 2027 arrangement the parser refuses, each with (part of) the message it gives
+INVALID_ARRANGEMENTS = [
+    ("元旦 2027-01-01", "第 1 行无法识别"),
+    ("2027-01-01 元旦\n2027-02-30 春节", "第 2 行: 日期 2027-02-30 不存在"),
+    ("2026-12-31 元旦", "第 1 行: 2026-12-31 不在 2027 年内"),
+    ("2027-01-01 元旦\n调休 2028-01-08", "第 2 行: 2028-01-08 不在 2027 年内"),
+    ("2027-02-12..2027-02-05 春节", "第 1 行: 起始日期 2027-02-12 晚于结束日期 2027-02-05"),
+    ("2027-01-01", "第 1 行: 请写明节日名称"),
+    ("2027-02-05..2027-02-12 春节\n2027-02-12..2027-02-13 春节", "第 2 行: 2027-02-12 与第 1 行(春节)的放假日期重叠"),
+    ("2027-01-01 元旦\n调休 2027-02-15", "第 2 行: 调休上班日 2027-02-15 是星期一, 只能是星期六或星期日"),
+    ("2027-02-05..2027-02-12 春节\n调休 2027-02-06", "第 2 行: 2027-02-06 已是第 1 行的放假日(春节), 不能同时是调休上班日"),
+    ("2027-01-01 元旦\n调休 2027-02-20\n调休 2027-02-20", "第 3 行: 调休上班日 2027-02-20 与第 2 行重复"),
+    ("2027-01-01..2027-03-01 春节", "放假区间超过 31 天"),
+    ("2027-01-01 元旦\n2027-02-20 调休", "第 2 行: 调休上班日请写成「调休 2027-02-20」"),
+    ("调休 2027-02-20", "请至少录入一个节假日"),
+    ("", "请至少录入一个节假日"),
+]

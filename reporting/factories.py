@@ -1,5 +1,6 @@
-"""A small hand-built history in 泽州县 (March 2026), written through the workflow services at
-chosen moments, whose figures are worked out by hand in the tests.
+"""Test factories of reporting: a small hand-built history in 泽州县 (March 2026), written
+through the workflow services at chosen moments, whose figures are worked out by hand in the
+tests (reporting/tests/conftest.py gives it as the `history` fixture).
 
     E1 → 中国银行: contacted 03-03, materials 03-05, approved 03-10 (30 万, 3.65%, 12 个月, 信用,
          首贷), drawdowns 10 万 03-12 and 20 万 03-20, rated 5 on 03-21
@@ -20,12 +21,10 @@ from decimal import Decimal
 import time_machine
 
 from matching import services as s
+from matching.factories import CRITERIA
 from matching.models import Recommendation
-from matching.tests.workflow_world import World, build_world
+from products.factories import World, build_world
 from workdays.arithmetic import SHANGHAI
-
-CRITERIA = {key: {"met": True, "evidence": "走访核实"} for key in
-            ("compliant_operation", "fixed_premises", "genuine_need", "good_credit", "lawful_purpose")}
 
 
 def at(day: str, hour: int = 10) -> dt.datetime:

@@ -11,6 +11,9 @@ those. A call `Model.objects.<lookup>(...)` (or `get_object_or_404(Model, ...)`)
 arguments use such a name, on a model with a registered restriction that is not public, is a
 finding, unless the queryset is handed to restrict()/resolve()/resolve_many() in the same
 expression. `ALLOWED` lists the deliberate exceptions, each with its reason.
+
+A checker of the code beside the rule it checks (portal/tenancy.py), run by
+tests/test_unrestricted_lookups.py; nothing imports it at run time.
 """
 from __future__ import annotations
 

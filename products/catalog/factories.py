@@ -1,4 +1,11 @@
-"""Requests and catalogue for the engine tests."""
+"""Test factories of eligibility previews against the seed catalogue: requests (the example
+of domain/eligibility-api.md, a good entity, deep merges of changes into them), the catalogue,
+and the preview run on a fixed day with readers of its results.
+
+Pure Python, no Django, like the engine and the catalogue loader: the engine's tests
+(eligibility/tests) use it and run without Django (`-p no:django`). It sits here, not in
+`eligibility`, because it reads the products' seed catalogue and the engine imports nothing
+above it."""
 
 from __future__ import annotations
 
