@@ -220,13 +220,6 @@ def test_no_production_module_imports_test_code():
     assert not findings, "\n".join(map(str, findings))
 
 
-def _bench_imports_tests() -> bool:
-    return bool(imports_of_test_code(ROOT, lambda path: path.relative_to(ROOT).parts[0] == "bench"))
-
-
-@pytest.mark.xfail(_bench_imports_tests(), strict=False,
-                   reason="bench/bench_deadlines.py still imports matching.tests.workflow_world; its builder is "
-                          "products.factories.build_world now (bench/ is being reworked separately)")
 def test_no_benchmark_imports_test_code():
     findings = imports_of_test_code(ROOT, lambda path: path.relative_to(ROOT).parts[0] == "bench")
     assert not findings, "\n".join(map(str, findings))
