@@ -406,7 +406,8 @@ def _act(kind, name):
 
 
 def _inbox_tab(r):
-    tab = next((tab for tab, (_, states) in selectors.INBOX_TABS.items() if r.state in states), "none")
+    """The inbox tab listing the lead (a removed lead is in none: the first tab is opened)."""
+    tab = next((tab for tab, (_, states) in selectors.INBOX_TABS.items() if r.state in states), selectors.INBOX_FIRST_TAB)
     return f"/matching/leads/?tab={tab}"
 
 
@@ -484,11 +485,16 @@ def test_pages_and_api_agree_with_the_table_for_every_role_and_state(world, clie
                 # then the page shows the button iff the table allows the action (and the page's input is there)
                 assert shown == (allowed and button.shown_for(obj)), (action, state, role, shown, allowed)
                 counts["shown" if shown else "hidden"] += 1
-                # and the API refuses what the table does not allow, writing nothing
+                # and the API refuses what the table does not allow to a role it lists for the
+                # action, writing nothing (a role it never lists is refused before the state is
+                # read: test_each_role_may_act_through_the_api_iff_the_table_says_so)
                 if action not in SCENARIOS or (action in workflow.REVIEWS and action != workflow.REVIEWS[0]):
                     continue
                 if allowed:
                     allowed_cases.add((action, state, role))
+                    continue
+                listed = (workflow.REVIEWS if action in workflow.REVIEWS else (action,))
+                if not any(role in workflow.roles(a) for a in listed):
                     continue
                 before = snapshot(action, obj)
                 response = SCENARIOS[action].call(api(user), obj, world)
@@ -514,4 +520,4 @@ def test_pages_and_api_agree_with_the_table_for_every_role_and_state(world, clie
         assert response.status_code in (200, 201), (action, state, role, response.status_code, response.content[:300])
         assert snapshot(action, obj) != before, (action, state, role, "answered 2xx but changed nothing")
         counts["done"] += 1
-    assert counts["shown"] > 40 and counts["refused"] > 1000 and counts["done"] > 40, counts
+    assert counts["shown"] > 40 and counts["refused"] > 150 and counts["done"] > 40, counts

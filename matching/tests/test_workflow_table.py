@@ -64,9 +64,6 @@ def test_every_transition_has_an_event_kind_a_label_and_a_clock_rule():
         assert isinstance(t.clock, workflow.Clock), t
         assert set(t.clock.start) | set(t.clock.satisfy) <= set(ClockKind), t
         assert CJK.search(t.clock.label), t
-        # only a lead has clocks: a clock rule on a declaration row would never run
-        if t.clock:
-            assert Recommendation in (t.model, workflow.rule(t.action).model), t
     # each clock is started by a row and answered by another; some row stops them all
     rules = [t.clock for t in workflow.TRANSITIONS]
     for kind in ClockKind:
@@ -305,7 +302,7 @@ def test_driving_every_row_of_the_table_records_exactly_the_table_s_event_kinds(
     s.recommendation_decline(actor=u["ccb_admin"], recommendation_id=ccb.pk, reason_code="no_need")
     s.coaching_record(actor=u["staff"], recommendation_id=ccb.pk, note="指导完善经营流水")
     s.recommendation_redirect(actor=u["lead"], recommendation_id=ccb.pk, bank_code="shanxibank")
-    # another lead approved and not drawn, then removed with its declaration
+    # another lead approved and not drawn
     third, third_user = filed()
     s.declaration_consent_record(actor=third_user, declaration_id=third.pk)
     s.declaration_submit(actor=third_user, declaration_id=third.pk)
@@ -319,14 +316,12 @@ def test_driving_every_row_of_the_table_records_exactly_the_table_s_event_kinds(
                              rate_percent="3.8", term_months=12, guarantee="credit", is_credit_loan=True,
                              is_first_loan=False)
     s.recommendation_not_drawn(actor=u["boc_admin"], recommendation_id=not_drawn.pk)
-    s.recommendation_remove(actor=u["convener"], recommendation_id=not_drawn.pk, reason="挪用资金")
-    assert _fresh(third).state == DeclarationState.REMOVED
     # the bank's own recommendation
     bank_entity, _ = world.entity(name="泽州县银行推荐测试店")
     s.declaration_recommend_by_bank(actor=u["boc_admin"], entity_id=bank_entity.pk, amount=200_000, term_months=12,
                                     purpose="扩大经营")
     # the deadline scan, on a lead left waiting for its feedback: a reminder before due, then
-    # overdue and escalated
+    # overdue and escalated; then the lead is removed from the list, with its declaration
     waiting, waiting_user = filed()
     s.declaration_consent_record(actor=waiting_user, declaration_id=waiting.pk)
     s.declaration_submit(actor=waiting_user, declaration_id=waiting.pk)
@@ -337,9 +332,16 @@ def test_driving_every_row_of_the_table_records_exactly_the_table_s_event_kinds(
     assert clock.remind_at < clock.due_at
     deadline_scan(now=clock.remind_at + dt.timedelta(minutes=1))
     deadline_scan(now=clock.escalate_at + dt.timedelta(days=1))
+    s.recommendation_remove(actor=u["convener"], recommendation_id=clock.recommendation_id, reason="挪用资金")
+    assert _fresh(waiting).state == DeclarationState.REMOVED
 
     # then the kinds recorded are exactly those of the table and the scan
     recorded = set(WorkflowEvent.objects.values_list("kind", flat=True))
     expected = {t.event for t in workflow.TRANSITIONS} | set(clocks.SCAN_EVENTS.values())
     assert recorded == expected, (expected - recorded, recorded - expected)
     assert recorded <= set(EventKind.values)
+    # and every event of a row with a clock rule was recorded on the lead whose clocks it moved
+    with_clock = {t.event for t in workflow.TRANSITIONS if t.clock}
+    assert not WorkflowEvent.objects.filter(kind__in=with_clock, recommendation__isnull=True).exists()
+    assert DeadlineClock.objects.filter(state=ClockState.STOPPED).exists()
+    assert DeadlineClock.objects.filter(kind=ClockKind.DECISION, state=ClockState.SATISFIED).exists()
