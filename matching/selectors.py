@@ -90,7 +90,7 @@ def declaration_warnings(declaration: Declaration) -> list[str]:
 
 
 def review_queue(*, user, role: str, q: str | None = None) -> QuerySet[Declaration]:
-    """What waits for the user: the states his role reviews or signs off (the policy table),
+    """What waits for the user: the states his role reviews or signs off (the workflow table),
     without the declarations a maker-checker rule keeps from him (his own filings)."""
     return declaration_list(user=user, state=QUEUE_STATES.get(role, []), q=q).filter(workflow.queue_q(user))
 
