@@ -15,6 +15,7 @@ import re
 import pytest
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -345,3 +346,19 @@ def test_driving_every_row_of_the_table_records_exactly_the_table_s_event_kinds(
     assert not WorkflowEvent.objects.filter(kind__in=with_clock, recommendation__isnull=True).exists()
     assert DeadlineClock.objects.filter(state=ClockState.STOPPED).exists()
     assert DeadlineClock.objects.filter(kind=ClockKind.DECISION, state=ClockState.SATISFIED).exists()
+
+    # and the timeline of the page and of the API names each event by its label, never by its key
+    # (the materials upload included)
+    client = Client()
+    client.force_login(u["staff"])
+    for shown in (declaration, waiting):
+        html = client.get(f"/matching/declarations/{shown.pk}/").content.decode()
+        kinds = set(WorkflowEvent.objects.filter(declaration=shown).values_list("kind", flat=True))
+        assert EventKind.DECLARATION_MATERIAL_UPLOADED in kinds or shown is waiting
+        for kind in kinds:
+            assert EventKind(kind).label in html, kind
+            assert kind not in html, kind
+    api = APIClient()
+    api.force_authenticate(u["staff"])
+    events = api.get(f"/api/v1/declarations/{declaration.pk}/events/").json()
+    assert events and all(e["kind_display"] == EventKind(e["kind"]).label for e in events)
