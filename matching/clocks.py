@@ -3,10 +3,11 @@ days of the push, and its credit decision within 30 days of complete materials.
 
 A clock starts on a transition, is satisfied by the transition that answers it, stops on
 removal, and is never reset: which transition does what is the clock column of the workflow
-table (matching/workflow.py), which `workflow.record` applies here through `apply_rule`. The periodic scan (`deadline_scan`) sends a
-reminder one working day before due, marks overdue and escalates at due (branch
-administrators and the county task force), and escalates to the city mechanism five
-working days later. The scan is idempotent: a PostgreSQL advisory lock keeps two beats
+table (matching/workflow.py), which `workflow.record` applies here through `apply_rule`.
+The periodic scan (`deadline_scan`) sends a reminder one working day before due, marks
+overdue and escalates at due (branch administrators and the county task force), and
+escalates to the city mechanism five working days later; each step records its event
+(SCAN_EVENTS) on the lead's timeline. The scan is idempotent: a PostgreSQL advisory lock keeps two beats
 apart, every step is a conditional update, and notifications carry a unique key."""
 from __future__ import annotations
 
