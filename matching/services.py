@@ -46,7 +46,6 @@ from matching.models import (
     Declaration,
     DeclarationBank,
     DeclarationSource,
-    DeclarationState,
     DeclineReason,
     Disbursement,
     Guarantee,
@@ -461,8 +460,9 @@ def batch_push(*, actor, batch_id: int) -> RecommendationBatch:
         raise ApplicationError("批次中没有申报", code="conflict")
     now = timezone.now()
     created: list[Recommendation] = []
+    signed_off = workflow.effect(Action.SIGNOFF).target  # only what the sign-off put on the list
     for declaration in declarations:
-        if declaration.state != DeclarationState.RECOMMENDED:
+        if declaration.state != signed_off:
             continue
         for intended in declaration.intended_banks.all():
             created.append(_recommendation_create(batch=batch, declaration=declaration, bank=intended.bank, actor=actor, at=now))
