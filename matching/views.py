@@ -37,6 +37,7 @@ from portal.services import ApplicationError
 from portal.tenancy import restrict, scope_for
 from products.models import Bank
 
+
 def _int_or_none(value):
     return bounds.query_id(value)
 
