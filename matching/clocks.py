@@ -2,10 +2,12 @@
 days of the push, and its credit decision within 30 days of complete materials.
 
 A clock starts on a transition, is satisfied by the transition that answers it, stops on
-removal or withdrawal, and is never reset. The periodic scan (`deadline_scan`) sends a
-reminder one working day before due, marks overdue and escalates at due (branch
-administrators and the county task force), and escalates to the city mechanism five
-working days later. The scan is idempotent: a PostgreSQL advisory lock keeps two beats
+removal, and is never reset: which transition does what is the clock column of the workflow
+table (matching/workflow.py), which `workflow.record` applies here through `apply_rule`.
+The periodic scan (`deadline_scan`) sends a reminder one working day before due, marks
+overdue and escalates at due (branch administrators and the county task force), and
+escalates to the city mechanism five working days later; each step records its event
+(SCAN_EVENTS) on the lead's timeline. The scan is idempotent: a PostgreSQL advisory lock keeps two beats
 apart, every step is a conditional update, and notifications carry a unique key."""
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ from matching.models import (
     ClockState,
     DeadlineClock,
     DeadlineScan,
+    EventKind,
     Notification,
     Recommendation,
     WorkflowEvent,
@@ -38,9 +41,8 @@ ESCALATION_WORKING_DAYS = 5
 SCAN_BATCH = 2000
 SCAN_LOCK_KEY = 0x5CA7_0001  # pg advisory lock of the deadline scan
 
-# transitions that satisfy each clock, and those that stop every clock
-SATISFIED_BY = {"contact": [ClockKind.FEEDBACK], "decline": [ClockKind.FEEDBACK, ClockKind.DECISION], "approve": [ClockKind.DECISION]}
-STOPPED_BY = {"remove", "withdraw"}
+# the event each step of the deadline scan records on the lead's timeline
+SCAN_EVENTS = {"remind": EventKind.CLOCK_REMINDER, "overdue": EventKind.CLOCK_OVERDUE, "escalate": EventKind.CLOCK_ESCALATED}
 
 
 def _start_of_local_day(d: dt.date) -> dt.datetime:
@@ -71,20 +73,17 @@ def clock_start(recommendation: Recommendation, kind: str, started_at: dt.dateti
     return clock
 
 
-def on_pushed(recommendation: Recommendation) -> None:
-    clock_start(recommendation, ClockKind.FEEDBACK, recommendation.pushed_at)
-
-
-def on_transition(recommendation: Recommendation, name: str, at: dt.datetime) -> None:
+def apply_rule(recommendation: Recommendation, rule, at: dt.datetime) -> None:
+    """Apply one transition's clock rule (a workflow.Clock: `start`, `satisfy`, `stop`) to the
+    lead at the transition's moment `at`."""
     open_states = [ClockState.RUNNING, ClockState.OVERDUE]
-    if name == "materials_complete":
-        clock_start(recommendation, ClockKind.DECISION, at)
-    kinds = SATISFIED_BY.get(name)
-    if kinds:
-        DeadlineClock.objects.filter(recommendation=recommendation, kind__in=kinds, state__in=open_states).update(
+    for kind in rule.start:
+        clock_start(recommendation, kind, at)
+    if rule.satisfy:
+        DeadlineClock.objects.filter(recommendation=recommendation, kind__in=rule.satisfy, state__in=open_states).update(
             state=ClockState.SATISFIED, satisfied_at=at
         )
-    if name in STOPPED_BY:
+    if rule.stop:
         DeadlineClock.objects.filter(recommendation=recommendation, state__in=open_states).update(
             state=ClockState.STOPPED, stopped_at=at
         )
@@ -242,7 +241,7 @@ def _insert_events(rows: list[tuple]) -> None:
     )
 
 
-def _step(now, *, name: str, queryset, claim: dict, recipients, title, kind: str) -> int:
+def _step(now, *, name: str, queryset, claim: dict, recipients, title) -> int:
     ids = list(queryset.order_by("id").values_list("id", flat=True)[:SCAN_BATCH])
     if not ids:
         return 0
@@ -253,6 +252,7 @@ def _step(now, *, name: str, queryset, claim: dict, recipients, title, kind: str
         return 0
     clocks = [_Due(*row) for row in DeadlineClock.objects.filter(pk__in=ids).values_list(*_DUE_FIELDS)]
     lookup = _Recipients(clocks)
+    kind = SCAN_EVENTS[name].value
     notifications, events = [], []
     for clock in clocks:
         text = title(clock)[:200]
@@ -292,7 +292,6 @@ def remind_due(now: dt.datetime) -> int:
             claim={"reminded_at": now},
             recipients=lambda c, r: ({c.assigned_to_id} - {None}) | r.branch_admins(c),
             title=lambda c: f"{_kind_label(c)}时限将到: {c.entity_name}, 须于 {timezone.localtime(c.due_at):%Y-%m-%d} 前办理",
-            kind="clock.reminder",
         )
         total += n
         if n < SCAN_BATCH:
@@ -313,7 +312,6 @@ def mark_overdue(now: dt.datetime) -> int:
             claim={"overdue_at": now},
             recipients=lambda c, r: r.branch_admins(c) | r.task_force(c),
             title=lambda c: f"{_kind_label(c)}已逾期: {c.bank_name} · {c.entity_name}",
-            kind="clock.overdue",
         )
         if len(ids) < SCAN_BATCH:
             return total
@@ -330,7 +328,6 @@ def escalate_overdue(now: dt.datetime) -> int:
             claim={"escalated_at": now},
             recipients=lambda c, r: r.city_of(c),
             title=lambda c: f"逾期升级督办: {c.bank_name} · {c.entity_name}({_kind_label(c)}逾期 5 个工作日未办)",
-            kind="clock.escalated",
         )
         total += n
         if n < SCAN_BATCH:

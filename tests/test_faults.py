@@ -36,6 +36,7 @@ from django.db import connection, connections
 from django.db.models import Count, F
 from django.test import Client
 
+from matching import clocks
 from matching import services as s
 from matching.factories import declare, pushed, through_reviews
 from matching.models import (
@@ -429,17 +430,20 @@ def test_a_push_cut_off_by_a_postgres_restart_leaves_nothing_half_done(world, po
     states_before = dict(Declaration.objects.filter(pk__in=[d.pk for d in declarations]).values_list("pk", "state"))
 
     # when the convener pushes it through the API and PostgreSQL restarts after the third of ten
-    # recommendations was written (the push waits at a hook for the restart)
+    # recommendations was written (the push waits for the restart once it has started the third
+    # lead's feedback clock, the push's clock rule)
     reached, resume = threading.Event(), threading.Event()
     calls = []
+    apply_rule = clocks.apply_rule
 
-    def pause_at_third(recommendation):
+    def pause_at_third(recommendation, rule, at):
+        apply_rule(recommendation, rule, at)
         calls.append(recommendation.pk)
         if len(calls) == 3:
             reached.set()
             resume.wait(60)
 
-    monkeypatch.setattr(s, "RECOMMENDATION_PUSHED_HOOKS", [*s.RECOMMENDATION_PUSHED_HOOKS, pause_at_third])
+    monkeypatch.setattr(clocks, "apply_rule", pause_at_third)
     responses = []
 
     def push():
@@ -471,7 +475,7 @@ def test_a_push_cut_off_by_a_postgres_restart_leaves_nothing_half_done(world, po
     assert not DeadlineClock.objects.filter(recommendation__batch=batch).exists()
 
     # and pushing again, with the database back, pushes everything once
-    monkeypatch.setattr(s, "RECOMMENDATION_PUSHED_HOOKS", [h for h in s.RECOMMENDATION_PUSHED_HOOKS if h is not pause_at_third])
+    monkeypatch.setattr(clocks, "apply_rule", apply_rule)
     again = Client(HTTP_AUTHORIZATION=f"Token {token}").post(f"/api/v1/batches/{batch.pk}/push/")
     assert again.status_code == 200, again.content[:500]
     assert Recommendation.objects.filter(batch=batch).count() == 10

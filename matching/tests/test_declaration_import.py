@@ -161,7 +161,7 @@ def test_missing_headers_import_nothing(world):
 
 
 def test_only_task_force_staff_import(world):
-    # the lead reviews (组长审核) and never files: the policy table's FILE rule
+    # the lead reviews (组长审核) and never files: the workflow table's FILE rule
     for actor in (world.users["boc_admin"], world.users["convener"], world.users["lead"], world.entity()[1]):
         with pytest.raises(ApplicationError) as error:
             declarations_import(actor=actor, content=xlsx([]))
