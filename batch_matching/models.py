@@ -95,6 +95,23 @@ class MatchingRun(models.Model):
         return self.state in (RunState.SUCCEEDED, RunState.FAILED, RunState.SUPERSEDED)
 
     @property
+    def succeeded(self) -> bool:
+        return self.state == RunState.SUCCEEDED
+
+    @property
+    def failed(self) -> bool:
+        return self.state == RunState.FAILED
+
+    @property
+    def finalizing(self) -> bool:
+        return self.state == RunState.FINALIZING
+
+    @property
+    def resumable(self) -> bool:
+        """Failed or unfinished: an administrator may re-dispatch its open chunks."""
+        return self.state in (RunState.FAILED, RunState.RUNNING, RunState.FINALIZING)
+
+    @property
     def progress_percent(self) -> int:
         if self.state == RunState.SUCCEEDED:
             return 100
