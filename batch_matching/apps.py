@@ -9,7 +9,7 @@ class BatchMatchingConfig(AppConfig):
     verbose_name = "批量匹配"
 
     def ready(self):
-        from batch_matching import hooks, restrictions
+        from batch_matching import hooks, restrictions  # noqa: PLC0415 (import models: only once they are loaded)
 
         restrictions.register()
         # cross-app hooks: entities and products announce changes, batch matching re-matches

@@ -48,6 +48,7 @@ from django.db import NotSupportedError
 from django.db.models import BigIntegerField, BooleanField, CharField, Q
 from django.db.models.expressions import RawSQL
 
+from entities.models import Honor, MarketEntity
 from eligibility.caps import REQUESTED_AMOUNT, cap_key, percent_value
 from eligibility.codes import INDUSTRY_SECTIONS, PROVINCE_CODES, industry_path, region_path
 from eligibility.evaluate import leaf_outcome, max_term_months
@@ -124,8 +125,6 @@ class _Context:
 
 
 def _tables() -> tuple[str, str]:
-    from entities.models import Honor, MarketEntity
-
     return MarketEntity._meta.db_table, Honor._meta.db_table
 
 

@@ -4,11 +4,11 @@ skipped when results exist. Runs in this process (the embedded default has no wo
 when ``load_demo`` runs); on SQLite through the engine in Python, a few seconds."""
 from __future__ import annotations
 
+from batch_matching import services
+from batch_matching.models import MatchingState, RunChunk
+
 
 def load() -> dict:
-    from batch_matching import services
-    from batch_matching.models import MatchingState, RunChunk
-
     state = MatchingState.objects.filter(pk=1).first()
     if state is not None and (state.generation is not None or state.building_id is not None):
         return {"matching_run": "exists"}

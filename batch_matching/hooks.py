@@ -6,18 +6,19 @@ from __future__ import annotations
 
 import logging
 
+from batch_matching import services, tasks
+from batch_matching.models import MatchingState
+from entities.changes import ENTITY_CHANGED_HOOKS
+from products.services import PRODUCT_PUBLISHED_HOOKS
+
 log = logging.getLogger(__name__)
 
 
 def _has_results() -> bool:
-    from batch_matching.models import MatchingState
-
     return MatchingState.objects.filter(pk=1).exclude(generation=None, building=None).exists()
 
 
 def on_entities_changed(ids: list[int]) -> None:
-    from batch_matching import services, tasks
-
     if not ids or not _has_results():
         return
     ids = sorted(set(ids))
@@ -31,8 +32,6 @@ def on_entities_changed(ids: list[int]) -> None:
 
 
 def on_product_published(version) -> None:
-    from batch_matching import services, tasks
-
     if not _has_results():
         return
     try:
@@ -43,9 +42,6 @@ def on_product_published(version) -> None:
 
 
 def register() -> None:
-    from entities.services import ENTITY_CHANGED_HOOKS
-    from products.services import PRODUCT_PUBLISHED_HOOKS
-
     if on_entities_changed not in ENTITY_CHANGED_HOOKS:
         ENTITY_CHANGED_HOOKS.append(on_entities_changed)
     if on_product_published not in PRODUCT_PUBLISHED_HOOKS:

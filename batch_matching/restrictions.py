@@ -13,11 +13,15 @@ from __future__ import annotations
 import weakref
 from dataclasses import dataclass
 
+from django.db import connection
 from django.db.models import Q
 
+from entities.models import MarketEntity
 from entities.restrictions import region_range_q
+from batch_matching.models import DirtyEntity, MatchingRun, MatchingState, MatchResult, ResultCount, RunChunk, RunProduct
 from batch_matching.plan import ELIGIBLE, county_range
 from portal.tenancy import EXPORT, VIEW, Scope, restriction
+from products.models import BankBranch, BranchServiceArea, LoanProduct
 
 
 def county_q(prefix: str, field: str = "county") -> Q:
@@ -51,10 +55,6 @@ _BRANCHES: "weakref.WeakKeyDictionary[Scope, BranchScope | None]" = weakref.Weak
 
 def branch_scope_of(*, organisation_id: int | None = None, branch_id: int | None = None) -> BranchScope | None:
     """A branch, its service area and its bank's products, in one query."""
-    from django.db import connection
-
-    from products.models import BankBranch, BranchServiceArea, LoanProduct
-
     column, value = ("organisation_id", organisation_id) if branch_id is None else ("id", branch_id)
     if connection.vendor != "postgresql":
         branch = BankBranch.objects.filter(**{column: value}, is_active=True).order_by("id").values("pk", "bank_id", "name").first()
@@ -103,8 +103,6 @@ def result_q(scope: Scope, action: str) -> Q | None:
     if scope.is_government:
         return county_q(scope.region_prefix) if scope.region_prefix else None
     if scope.is_enterprise and action == VIEW and scope.organisation_id:
-        from entities.models import MarketEntity
-
         return Q(entity_id__in=MarketEntity.objects.filter(organisation_id=scope.organisation_id).values("id"))
     return None
 
@@ -128,9 +126,7 @@ def _administrators_only(scope: Scope, action: str) -> Q | None:
 
 
 def register() -> None:
-    from batch_matching import models as m
-
-    restriction(m.MatchResult)(result_q)
-    restriction(m.ResultCount)(count_q)
-    for model in (m.MatchingRun, m.RunChunk, m.RunProduct, m.MatchingState, m.DirtyEntity):
+    restriction(MatchResult)(result_q)
+    restriction(ResultCount)(count_q)
+    for model in (MatchingRun, RunChunk, RunProduct, MatchingState, DirtyEntity):
         restriction(model)(_administrators_only)

@@ -26,8 +26,12 @@ per code; a cache that the statements can do without.
 """
 from __future__ import annotations
 
+import threading
+
+from django.db import OperationalError, connections, transaction
 from django.db import connection as default_connection
 
+from batch_matching.models import MatchResult
 from batch_matching.plan import CODEMAP_TABLE, ELIGIBLE
 
 PARENT = "matching_batch_result"
@@ -72,10 +76,6 @@ def create_parent(schema_editor, model) -> None:
 def ensure_partitioned(cursor) -> None:
     """A results table created by ``syncdb`` (tests with ``--nomigrations``) is a plain table:
     recreate it partitioned while it is still empty."""
-    from django.db import connection
-
-    from batch_matching.models import MatchResult
-
     cursor.execute("SELECT relkind FROM pg_class WHERE relname = %s AND relnamespace = 'public'::regnamespace", [PARENT])
     row = cursor.fetchone()
     if row is None or row[0] == "p":
@@ -84,7 +84,7 @@ def ensure_partitioned(cursor) -> None:
     if cursor.fetchone()[0]:
         raise RuntimeError(f"{PARENT} 不是分区表且已有数据")
     cursor.execute(f"DROP TABLE {PARENT}")
-    with connection.schema_editor(atomic=False) as editor:
+    with default_connection.schema_editor(atomic=False) as editor:
         sql, params = _parent_ddl(editor, MatchResult)
     cursor.execute(sql, params or None)
 
@@ -122,10 +122,6 @@ def index_statements(generation: int) -> list[str]:
 def index_partition(generation: int, *, memory: str = "256MB", parallel: bool = True, also=None) -> None:
     """Index a filled generation: the builds run side by side, one session each (each is one
     scan of the table and a sort); ``also`` (a callable) runs beside them in its own thread."""
-    import threading
-
-    from django.db import connections
-
     errors: list[BaseException] = []
 
     def build(statement: str) -> None:
@@ -162,8 +158,6 @@ def index_partition(generation: int, *, memory: str = "256MB", parallel: bool = 
 
 def _closing(function, errors: list):
     def run():
-        from django.db import connections
-
         try:
             function()
         except BaseException as exc:
@@ -198,8 +192,6 @@ def generations(cursor) -> list[int]:
 def drop_partition(cursor, generation: int, *, lock_timeout_ms: int = 2000) -> bool:
     """Drop a generation's table; False when readers held it longer than the timeout (the
     sweep tries again later rather than queue readers behind the lock)."""
-    from django.db import OperationalError, transaction
-
     try:
         with transaction.atomic():
             cursor.execute(f"SET LOCAL lock_timeout = {int(lock_timeout_ms)}")

@@ -21,7 +21,7 @@ from django.db import connection
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
-from entities.models import MarketEntity
+from entities.models import EntityType, MarketEntity, Tier
 from entities.personal_data import masked
 from batch_matching.models import MatchingRun, MatchingState, MatchResult, ResultCount, RunKind, RunProduct, Verdict
 from batch_matching.plan import (
@@ -36,11 +36,13 @@ from batch_matching.plan import (
 )
 from batch_matching.restrictions import BranchScope, branch_scope, branch_scope_of, county_q
 from eligibility.caps import cap_key
+from eligibility.evaluate import evaluate_product
 from eligibility.fields import FIELDS
 from eligibility.rules import iter_leaves, leaf_id
 from portal import bounds
 from portal.models import Region, RegionLevel
 from portal.tenancy import EXPORT, VIEW, restrict, scope_for
+from products.eligibility import entity_facts
 from products.models import LoanProduct, LoanProductVersion, ProductStatus
 
 PAGE_SIZE = 50
@@ -205,16 +207,12 @@ def _active_product_ids() -> list[int]:
 
 def _facts(entity, as_of: dt.date) -> dict:
     """The engine's facts of an entity, read once for all of its products."""
-    from products.eligibility import entity_facts
-
     return entity_facts(entity, as_of)
 
 
 def _live_reasons(facts: dict, result: StoredResult) -> list[dict]:
     """The live evaluation's reasons (rule, outcome, message) of a stored result's version, as
     the preview gives them (the same facts and evaluation, without building a whole result)."""
-    from eligibility.evaluate import evaluate_product
-
     return [reason.as_dict() for reason in evaluate_product(result.version.definition, facts).reasons]
 
 
@@ -370,8 +368,6 @@ def _county_name(code: str) -> str:
 
 def _lead_rows(rows: Sequence[dict]) -> list[dict]:
     """The page's rows with what it shows already formatted (50 rows × 9 cells)."""
-    from entities.models import EntityType, Tier
-
     entities = MarketEntity.objects.only(
         "id", "name", "uscc", "entity_type", "tier", "established_on", "operator_name", "operator_phone", "region_id",
     ).in_bulk([r["entity_id"] for r in rows])

@@ -66,6 +66,7 @@ from batch_matching.models import (
 from batch_matching.plan import ENTITY_TABLE, RESULT_COLUMNS, Planner, VersionSpec, count_select
 from batch_matching.rows import ResultRow, counts_of, rows_for
 from batch_matching.compile import SQL
+from portal.celery import app as celery_app
 from portal.services import ApplicationError, audit_record
 from products.models import LoanProduct, ProductStatus
 from products.selectors import version_definitions
@@ -79,6 +80,12 @@ _FINALIZE_KEY_OFFSET = 1 << 30
 PYTHON_BELOW = 30  # fewer entities than this are re-matched in Python (planning the statement costs more)
 ENTITY_BATCH = 10_000  # entity ids per incremental task
 MAX_CHUNK_ATTEMPTS = 3
+
+# The Celery tasks these services enqueue, by the names batch_matching.tasks registers them
+# under: the tasks call these services, so this module does not import the task module (a
+# task's name is its stable identity, as in the beat schedule).
+PROCESS_CHUNK_TASK = "matching.batch.process_chunk"
+FINALIZE_TASK = "matching.batch.finalize"
 
 
 def near_miss_months() -> int:
@@ -376,15 +383,13 @@ def _abandon(run: MatchingRun) -> None:
 def dispatch_chunks(run_id: int) -> None:
     """Enqueue a task for every open chunk (duplicates are harmless); without a broker, do
     the work here."""
-    from batch_matching import tasks
-
     open_chunks = list(RunChunk.objects.filter(run_id=run_id, done=False).order_by("number").values_list("pk", flat=True))
     if not open_chunks:
         run_finalize(run_id=run_id)
         return
     try:
         for chunk_id in open_chunks:
-            tasks.process_chunk.delay(run_id, chunk_id)
+            celery_app.send_task(PROCESS_CHUNK_TASK, args=(run_id, chunk_id))
     except Exception:  # no broker reachable: run it in this process rather than not at all
         log.warning("matching run %s: broker unavailable, processing inline", run_id, exc_info=True)
         for chunk_id in open_chunks:
@@ -632,10 +637,8 @@ def run_resume(*, run_id: int, actor=None) -> MatchingRun:
 
 
 def _enqueue_finalize(run_id: int) -> None:
-    from batch_matching import tasks
-
     try:
-        tasks.finalize.delay(run_id)
+        celery_app.send_task(FINALIZE_TASK, args=(run_id,))
     except Exception:
         run_finalize(run_id=run_id, resume=True)
 

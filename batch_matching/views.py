@@ -16,12 +16,13 @@ from django.views.generic import TemplateView
 
 from batch_matching import exports, selectors, services
 from batch_matching.models import MatchResult, RunKind
+from entities.models import MarketEntity
 from portal import bounds, spreadsheets
 from portal.mixins import RestrictedListView, RoleRequiredMixin
 from portal.models import Role
 from portal.services import ApplicationError
-from portal.tenancy import EXPORT
-from products.models import BankBranch
+from portal.tenancy import EXPORT, restrict, scope_for
+from products.models import BankBranch, LoanProduct, ProductStatus
 
 GOVERNMENT_ROLES = {Role.TASK_FORCE_STAFF, Role.TASK_FORCE_BANK_REVIEWER, Role.TASK_FORCE_LEAD, Role.CONVENER,
                     Role.CITY_REGULATOR, Role.PROVINCE_REGULATOR}
@@ -156,8 +157,6 @@ class PotentialCustomerListView(RoleRequiredMixin, RestrictedListView):
         return context
 
     def _is_admin(self) -> bool:
-        from portal.tenancy import scope_for
-
         scope = scope_for(self.request.user)
         return bool(scope and scope.is_platform_admin)
 
@@ -192,9 +191,6 @@ class MyMatchesView(RoleRequiredMixin, RestrictedListView):
     paginate_by = None
 
     def select(self, *, user, params):
-        from entities.models import MarketEntity
-        from portal.tenancy import restrict
-
         self.entity = restrict(MarketEntity.objects.all(), user).order_by("id").first()
         self.matches = selectors.entity_matches(user=user, entity=self.entity) if self.entity else []
         return selectors.results(user=user).none()
@@ -224,8 +220,6 @@ class NearMissListView(RoleRequiredMixin, RestrictedListView):
         return selectors.results(user=user).none()
 
     def get_context_data(self, **kwargs):
-        from products.models import LoanProduct, ProductStatus
-
         context = super().get_context_data(**kwargs)
         params = self.request.GET.copy()
         params.pop("after", None)

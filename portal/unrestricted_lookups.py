@@ -22,6 +22,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from django.apps import apps
+
+from portal.tenancy import _lookup, has_restriction, public
+
 ROOT = Path(__file__).resolve().parent.parent
 APPS = ("portal", "workdays", "entities", "products", "batch_matching", "matching", "reporting")
 INPUT_PARAM = re.compile(r"(^|_)(ids?|pks?|uscc|usccs|codes?)$")
@@ -266,10 +270,6 @@ def scan(scoped_models: set[str], paths: list[Path] | None = None) -> list[Findi
 
 def tenant_scoped_models() -> set[str]:
     """Class names of the models whose restriction is not public reference data."""
-    from django.apps import apps
-
-    from portal.tenancy import _lookup, has_restriction, public
-
     names = set()
     for model in apps.get_models():
         if has_restriction(model) and _lookup(model) is not public:

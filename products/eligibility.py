@@ -23,11 +23,13 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any, Mapping
 
+from django.db import connection
 from django.utils import timezone
 
 from eligibility import Evaluation, evaluate_product, from_request, preview, validate_preview_request
 from eligibility.preview import product_result
-from products.selectors import version_definitions
+from entities.classification import classify_size
+from products.selectors import active_products, version_definitions
 
 # --- entity rows -----------------------------------------------------------------------------
 
@@ -147,10 +149,6 @@ def preview_catalog() -> dict[str, Any]:
 def _catalog_rows() -> list[tuple]:
     # the preview runs this on every call: the selector's SQL is compiled once by the ORM,
     # then run through a plain cursor (building the queryset cost more than the query)
-    from django.db import connection
-
-    from products.selectors import active_products
-
     global _CATALOG_SQL
     if _CATALOG_SQL is None or _CATALOG_SQL[0] != connection.vendor:
         queryset = (active_products().filter(current_version__isnull=False).order_by("id")
@@ -168,8 +166,6 @@ _CATALOG_SQL: tuple | None = None
 def size_classifier(industry_code: str, employees: int | None, annual_revenue: int | None,
                     total_assets: int | None) -> str | None:
     """划型 for a preview request that does not state it (工信部联企业〔2011〕300号)."""
-    from entities.classification import classify_size
-
     try:
         return classify_size(industry_code, employees, annual_revenue, total_assets).size_class
     except (ValueError, TypeError):

@@ -2,8 +2,9 @@
 `models`, `calendar_from_db()` in `loader`, administrator entry of later years in
 `services`/`views`, and `manage.py workdays`.
 
-Nothing here imports models at import time: `workdays.apps.WorkdaysConfig.ready()` calls
-`register_restrictions()`.
+Nothing here imports models (the package is imported before they load); the restriction
+registry's entries are in `restrictions`, which `workdays.apps.WorkdaysConfig.ready()`
+registers.
 """
 from collections.abc import Callable
 
@@ -12,13 +13,3 @@ from collections.abc import Callable
 # Keep hooks quick (enqueue a task); each runs on its own, a failing one is logged.
 CALENDAR_YEAR_ENTERED_HOOKS: list[Callable[[int], None]] = []
 
-
-def register_restrictions() -> None:
-    """Calendar years and days are public reference data: everyone may read them, only
-    platform administrators change them (portal.tenancy.public). Idempotent."""
-    from portal.tenancy import public, restriction
-
-    from .models import CalendarDay, CalendarYear
-
-    restriction(CalendarYear)(public)
-    restriction(CalendarDay)(public)

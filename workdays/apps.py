@@ -9,6 +9,6 @@ class WorkdaysConfig(AppConfig):
     verbose_name = "工作日历"
 
     def ready(self):
-        from workdays import register_restrictions
+        from workdays import restrictions  # noqa: PLC0415 (imports models: only once they are loaded)
 
-        register_restrictions()
+        restrictions.register()

@@ -6,14 +6,13 @@ web process and worker, and nothing is shared in memory across machines."""
 from __future__ import annotations
 
 from .arithmetic import WorkdayCalendar
+from .models import CalendarDay, CalendarDayKind, CalendarYear
 
 _cached: tuple[tuple, WorkdayCalendar] | None = None
 
 
 def calendar_from_db() -> WorkdayCalendar:
     global _cached
-    from .models import CalendarDay, CalendarDayKind, CalendarYear
-
     stamp = tuple(CalendarYear.objects.order_by("year").values_list("year", "revision"))
     cached = _cached
     if cached is not None and cached[0] == stamp:

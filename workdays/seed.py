@@ -6,6 +6,11 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
+from chinese_calendar import constants
+from django.apps import apps as global_apps
+from django.db import transaction
+from django.utils import timezone
+
 LIBRARY_NAMES = {
     "New Year's Day": "元旦",
     "Spring Festival": "春节",
@@ -20,8 +25,6 @@ LIBRARY_NAMES = {
 
 def library_arrangements() -> dict[int, tuple[dict[date, str], dict[date, str]]]:
     """{year: ({holiday: 名称}, {adjusted working day: 名称})} for every year the library knows."""
-    from chinese_calendar import constants
-
     result: dict[int, tuple[dict[date, str], dict[date, str]]] = {}
     for index, source in enumerate((constants.holidays, constants.workdays)):
         for day, label in source.items():
@@ -31,14 +34,9 @@ def library_arrangements() -> dict[int, tuple[dict[date, str], dict[date, str]]]
 
 
 def seed_calendar_from_library(apps=None, app_label: str = "workdays") -> dict[str, int]:
-    if apps is None:
-        from workdays.models import CalendarDay, CalendarYear
-    else:
-        CalendarYear = apps.get_model(app_label, "CalendarYear")
-        CalendarDay = apps.get_model(app_label, "CalendarDay")
-    from django.db import transaction
-    from django.utils import timezone
-
+    registry = apps or global_apps  # a migration's historical models, or today's
+    CalendarYear = registry.get_model(app_label, "CalendarYear")
+    CalendarDay = registry.get_model(app_label, "CalendarDay")
     counts = {"created": 0, "updated": 0, "unchanged": 0, "kept_admin": 0}
     with transaction.atomic():
         rows = {row.year: row for row in CalendarYear.objects.select_for_update()}

@@ -10,9 +10,10 @@ from django.db import connection
 from django.db.models import Count, Q, Sum
 
 from entities.services import entity_update
-from batch_matching import schema, selectors, services
+from batch_matching import schema, selectors, services, tasks
 from batch_matching.models import MatchingRun, MatchResult, ResultCount, RunChunk, RunKind, RunState
 from batch_matching.factories import rows_of, run_inline
+from portal.celery import app as celery_app
 from portal.factories import user_with_role
 from portal.models import Role
 from products.models import LoanProduct
@@ -239,6 +240,13 @@ def test_the_nightly_run_starts_once(batch_world, settings):
     assert services.nightly_run() is None  # one is building
     assert any(entry["task"] == "matching.batch.nightly_run" for entry in settings.CELERY_BEAT_SCHEDULE.values())
     assert any(entry["task"] == "matching.batch.sweep" for entry in settings.CELERY_BEAT_SCHEDULE.values())
+
+
+def test_the_services_enqueue_the_tasks_by_the_names_the_tasks_are_registered_under():
+    # given the names the services send (the task module imports the services, not the reverse)
+    # then each names the task batch_matching.tasks registers, which calls that service back
+    assert celery_app.tasks[services.PROCESS_CHUNK_TASK] == tasks.process_chunk
+    assert celery_app.tasks[services.FINALIZE_TASK] == tasks.finalize
 
 
 def test_the_demo_loader_matches_once(batch_world):

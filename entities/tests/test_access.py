@@ -2,9 +2,9 @@
 import pytest
 from django.test import Client
 
+from entities.changes import ENTITY_CHANGED_HOOKS
 from entities.factories import MarketEntityFactory
 from entities.models import MarketEntity
-from entities.services import ENTITY_CHANGED_HOOKS
 from portal.factories import OrganisationFactory, user_with_role
 from portal.models import AuditEvent, OrganisationKind, Role
 

@@ -3,6 +3,10 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
+from batch_matching import services
+from batch_matching.models import MatchingRun, RunChunk
+from portal.services import ApplicationError
+
 
 class Command(BaseCommand):
     help = "全量匹配: 启动一次批量资格匹配(由 Celery worker 分块执行), 或 --inline 在本进程内执行; --resume ID 继续一次中断的运行"
@@ -14,10 +18,6 @@ class Command(BaseCommand):
         parser.add_argument("--chunk-size", type=int, default=None)
 
     def handle(self, *args, inline, wait, resume, chunk_size, **options):
-        from batch_matching import services
-        from batch_matching.models import MatchingRun, RunChunk
-        from portal.services import ApplicationError
-
         try:
             if resume:
                 run = services.run_resume(run_id=resume)
