@@ -1,6 +1,7 @@
 import os
 
 import pytest
+from playwright.sync_api import expect
 
 # Playwright's sync API runs an asyncio loop in the test thread, and Django then refuses ORM
 # calls from that thread. Tests are single-threaded, so this is safe here.
@@ -48,6 +49,47 @@ def _api_rates_for_tests(settings):
     rest = settings.REST_FRAMEWORK
     settings.REST_FRAMEWORK = {**rest, "DEFAULT_THROTTLE_RATES": {**rest["DEFAULT_THROTTLE_RATES"], "anon": "100000/min",
                                                                   "user": "100000/min"}}
+
+
+# --- the shared worlds ----------------------------------------------------------------------------
+# Builders are plain functions in each app's factories.py (importable by tests and benchmarks);
+# the fixtures every app's tests share are here. The factories are imported inside the fixtures:
+# the engine's tests load this conftest without Django (`-p no:django`), when no model can be
+# imported at module level.
+
+
+@pytest.fixture
+def world():
+    """The 泽州 world (products.factories.build_world): the task force and mechanisms of 泽州县,
+    中国银行 and 建设银行 branches serving 泽州 with their administrators and account managers;
+    `world.entity()` adds an enterprise with its user."""
+    from products.factories import build_world
+
+    return build_world()
+
+
+@pytest.fixture
+def catalogue():
+    """The seed catalogue of products.catalog in the database: five banks, their branches and products."""
+    from products.services import catalog_load
+
+    catalog_load()
+
+
+@pytest.fixture
+def login():
+    """Signs a browser page in through the login form, as `username` (factories' test password)."""
+    from portal.factories import TEST_PASSWORD
+
+    def sign_in(page, base: str, username: str):
+        page.context.clear_cookies()  # whoever was signed in before
+        page.goto(f"{base}/accounts/login/")
+        page.get_by_label("用户名").fill(username)
+        page.get_by_label("密码").fill(TEST_PASSWORD)
+        page.get_by_role("button", name="登录").click()
+        expect(page.get_by_test_id("current-user")).to_be_attached()
+
+    return sign_in
 
 
 @pytest.fixture

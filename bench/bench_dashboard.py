@@ -9,6 +9,9 @@ of bank-reported monthly figures. Then times, server side through Django's test 
 the province regulator's dashboard (several runs, p50 / p95) and the export of the
 成效统计表 (`export_report effectiveness`). Targets: dashboard <= 1 s, export <= 5 s.
 
+Floors, measured in the same run: the reads the page (or the export) made — its SELECT
+statements, parameters bound, captured from one run — run bare through a cursor in the same
+order; each figure is printed with its ratio to that floor and the load average (benchlib).
 Prints progress on stderr and, last, one JSON line of figures on stdout.
 Options: --recommendations N (default 200000), --runs N (default 7), --keep (reuse data
 already generated in this database)."""
@@ -17,9 +20,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import io
-import json
 import os
-import statistics
 import sys
 import tempfile
 import time
@@ -33,13 +34,10 @@ import django  # noqa: E402
 
 django.setup()
 
-from django.conf import settings  # noqa: E402
-
-# bench.sh does not collect static files: render pages with the plain storage
-settings.STORAGES = {**settings.STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
-
-from django.db import connection, models  # noqa: E402
+from django.db import connection  # noqa: E402
 from django.utils import timezone  # noqa: E402
+
+from benchlib import Figures, bare_seconds, captured, insert_select, p50, p95  # noqa: E402
 
 TZ = "Asia/Shanghai"
 
@@ -48,39 +46,7 @@ def log(message: str) -> None:
     print(f"[bench-dashboard] {message}", file=sys.stderr, flush=True)
 
 
-# --- INSERT … SELECT with every NOT NULL column filled -------------------------------------------
-
-
-def _literal(value) -> str:
-    from psycopg2.extensions import adapt
-
-    if isinstance(value, (dict, list)):
-        return adapt(json.dumps(value)).getquoted().decode() + "::jsonb"
-    return adapt(value).getquoted().decode()
-
-
-def insert_select(model, columns: dict[str, str], source: str) -> int:
-    """INSERT INTO model's table the given column expressions FROM `source`; other NOT NULL
-    columns get the field default (or now() for auto timestamps), so the generator keeps
-    working when other apps add columns with defaults."""
-    values = dict(columns)
-    for f in model._meta.concrete_fields:
-        if f.column in values or f.primary_key and f.column not in columns and isinstance(f, models.AutoField):
-            continue
-        if f.null:
-            continue
-        if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
-            values[f.column] = "now()"
-        elif f.has_default():
-            values[f.column] = _literal(f.get_default())
-        elif f.primary_key:
-            continue
-        else:
-            raise RuntimeError(f"{model.__name__}.{f.name}: NOT NULL without default, give it in the generator")
-    sql = f"INSERT INTO {model._meta.db_table} ({', '.join(values)}) SELECT {', '.join(values.values())} FROM {source}"
-    with connection.cursor() as cursor:
-        cursor.execute(sql)
-        return cursor.rowcount
+# --- generating rows ------------------------------------------------------------------------------
 
 
 def execute(sql: str, params=None):
@@ -377,10 +343,9 @@ def bank_reports(year: int, until: dt.date, regulator) -> None:
 # --- timing -------------------------------------------------------------------------------------------------
 
 
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(p / 100 * (len(ordered) - 1))))
-    return ordered[index]
+def reads(statements: list[str]) -> list[str]:
+    """The SELECT statements among a run's (the floor replays reads, never writes)."""
+    return [sql for sql in statements if sql.lstrip().upper().startswith(("SELECT", "WITH"))]
 
 
 def _timed(fn, runs: int, *, cold: bool) -> list[float]:
@@ -396,7 +361,18 @@ def _timed(fn, runs: int, *, cold: bool) -> list[float]:
     return times
 
 
-def time_dashboard(regulator, year: int, runs: int) -> dict:
+def _floor(fn, runs: int, *, cold: bool) -> tuple[list[float], int]:
+    """(seconds of each bare replay, statements replayed) of the reads one run of fn makes."""
+    from django.core.cache import cache
+
+    if cold:
+        cache.clear()
+    _, statements = captured(fn, connection)
+    selects = reads(statements)
+    return [bare_seconds(selects, connection) for _ in range(runs)], len(selects)
+
+
+def time_dashboard(regulator, year: int, runs: int, figures: Figures) -> None:
     from django.test import Client
 
     client = Client()
@@ -412,14 +388,19 @@ def time_dashboard(regulator, year: int, runs: int) -> dict:
     assert "echarts" in body and "data-chart" in body
     cold = _timed(get, runs, cold=True)
     log("dashboard cold (cache cleared before each run): " + ", ".join(f"{t * 1000:.0f}" for t in cold) + " ms")
+    cold_floor, cold_reads = _floor(get, runs, cold=True)
     warm = _timed(get, runs, cold=False)
     log("dashboard warm (unchanged data, cached figures): " + ", ".join(f"{t * 1000:.0f}" for t in warm) + " ms")
-    return {"dashboard_cold_p50_s": round(statistics.median(cold), 3), "dashboard_cold_p95_s": round(percentile(cold, 95), 3),
-            "dashboard_warm_p50_s": round(statistics.median(warm), 3), "dashboard_warm_p95_s": round(percentile(warm, 95), 3),
-            "dashboard_runs": runs}
+    warm_floor, warm_reads = _floor(get, runs, cold=False)
+    floor_is = "the page's SELECT statements run bare through a cursor"
+    figures.note(dashboard_runs=runs)
+    figures.add("dashboard_cold_p50_s", p50(cold), "s", floor=p50(cold_floor), floor_is=floor_is, digits=3, reads=cold_reads)
+    figures.add("dashboard_cold_p95_s", p95(cold), "s", floor=p95(cold_floor), floor_is=floor_is, digits=3, target=1.0)
+    figures.add("dashboard_warm_p50_s", p50(warm), "s", floor=p50(warm_floor), floor_is=floor_is, digits=3, reads=warm_reads)
+    figures.add("dashboard_warm_p95_s", p95(warm), "s", floor=p95(warm_floor), floor_is=floor_is, digits=3)
 
 
-def time_export(year: int, runs: int) -> dict:
+def time_export(year: int, runs: int, figures: Figures) -> None:
     from django.core.management import call_command
 
     with tempfile.TemporaryDirectory() as folder:
@@ -430,10 +411,13 @@ def time_export(year: int, runs: int) -> dict:
                          stdout=io.StringIO())
 
         times = _timed(export, runs, cold=True)
+        floor, selects = _floor(export, runs, cold=True)
         size = out.stat().st_size
     log("export 成效统计表 (cold): " + ", ".join(f"{t * 1000:.0f}" for t in times) + f" ms, {size} bytes")
-    return {"export_p50_s": round(statistics.median(times), 3), "export_max_s": round(max(times), 3), "export_runs": runs,
-            "export_bytes": size}
+    floor_is = "the export's SELECT statements run bare through a cursor"
+    figures.note(export_runs=runs, export_bytes=size)
+    figures.add("export_p50_s", p50(times), "s", floor=p50(floor), floor_is=floor_is, digits=3, reads=selects)
+    figures.add("export_max_s", max(times), "s", floor=max(floor), floor_is=floor_is, digits=3, target=5.0)
 
 
 def time_index(started_empty: bool) -> dict:
@@ -468,19 +452,13 @@ def main() -> None:
     from matching.models import WorkflowEvent
     from reporting.models import LedgerFact
 
-    counts = {"events_total": WorkflowEvent.objects.count()}
+    figures = Figures("dashboard", **generated, events_total=WorkflowEvent.objects.count())
     index = time_index(not LedgerFact.objects.exists())
     log(f"statistics index: {index}")
-    dashboard = time_dashboard(regulator, year, args.runs)
-    export = time_export(year, max(3, args.runs // 2))
-    load = os.getloadavg()[0]
-    figures = {
-        "bench": "dashboard", **generated, **counts, **index, **dashboard, **export,
-        "target_dashboard_s": 1.0, "target_export_s": 5.0,
-        "dashboard_ok": dashboard["dashboard_cold_p95_s"] <= 1.0, "export_ok": export["export_max_s"] <= 5.0,
-        "load_average_1m": round(load, 2), "cpus": os.cpu_count(),
-    }
-    print(json.dumps(figures, ensure_ascii=False))
+    figures.add("index_build_s", index["index_build_s"], "s", rows=index["index_rows"], started_empty=index["index_started_empty"])
+    time_dashboard(regulator, year, args.runs, figures)
+    time_export(year, max(3, args.runs // 2), figures)
+    figures.emit()
 
 
 if __name__ == "__main__":

@@ -8,9 +8,13 @@ register file of synthetic entities (not timed), then imports it:
   next; `phase_seconds` adds up the parent's waits for them and its writes);
 * `command_seconds`: the same file's re-import through `python manage.py import_entities`
   (a new process: Django start-up included), which must create and update nothing.
-Prints, last, one JSON line of figures.
+Floor, in the same run on the same database: the same file's rows COPYed (one `COPY … FROM
+STDIN`, CSV, from the same bytes) into an unindexed table of text columns, committed. Both
+import figures are printed as ratios to it. Prints, last, one JSON line of figures (benchlib).
 """
 import argparse
+import csv
+import io
 import json
 import os
 import subprocess
@@ -27,7 +31,9 @@ import django  # noqa: E402
 
 django.setup()
 
-from django.db import connection  # noqa: E402
+from django.db import connection, transaction  # noqa: E402
+
+from benchlib import Figures, log  # noqa: E402
 
 from entities.models import EntityImport, MarketEntity  # noqa: E402
 from entities.register_file import HEADERS  # noqa: E402
@@ -48,49 +54,60 @@ def main():
     folder = Path(tempfile.mkdtemp(prefix="bench-import-"))
     path = folder / "register.csv"
     began = time.perf_counter()
-    import csv
-
     with open(path, "w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(HEADERS)
         for row in Generator(seed=1).entities(args.rows, start):
             writer.writerow(register_cells(row))
     generated = time.perf_counter() - began
-    print(f"generated {args.rows} rows in {generated:.1f} s ({path.stat().st_size / 1e6:.1f} MB)", file=sys.stderr)
+    log(f"generated {args.rows} rows in {generated:.1f} s ({path.stat().st_size / 1e6:.1f} MB)")
     before = MarketEntity.objects.count()
 
     content = path.read_bytes()
+    figures = Figures("import", rows=args.rows, workers=args.workers, entities_before=before, target_rows_per_s=20_000)
+    copy_seconds = copy_floor(content)
+    floor_is = "COPY of the same file's rows into an unindexed table of text columns"
+
     job = RegisterImport(content=content, file_name=path.name, workers=args.workers)
-    load_before = os.getloadavg()[0]
     began = time.perf_counter()
     summary = job.run()
     seconds = time.perf_counter() - began
-    print(f"import: {summary['created']} created, {summary['rejected']} rejected in {seconds:.2f} s", file=sys.stderr)
+    log(f"import: {summary['created']} created, {summary['rejected']} rejected in {seconds:.2f} s")
+    assert MarketEntity.objects.count() == before + summary["created"]
+    figures.add("import_s", seconds, "s", floor=copy_seconds, floor_is=floor_is, digits=2,
+                rows_per_s=round(args.rows / seconds), created=summary["created"], rejected=summary["rejected"],
+                phase_seconds={name: round(value, 2) for name, value in job.timings.items()})
 
     began = time.perf_counter()
     again = subprocess.run([sys.executable, "manage.py", "import_entities", str(path)], cwd=ROOT, capture_output=True, text=True, check=True)
     command_seconds = time.perf_counter() - began
     repeat = json.loads(again.stdout)
-
-    figures = {
-        "benchmark": "import",
-        "rows": args.rows,
-        "created": summary["created"],
-        "rejected": summary["rejected"],
-        "import_seconds": round(seconds, 2),
-        "import_rows_per_s": round(args.rows / seconds),
-        "target_rows_per_s": 20_000,
-        "reimport_command_seconds": round(command_seconds, 2),
-        "reimport_command_rows_per_s": round(args.rows / command_seconds),
-        "reimport_created_updated": [repeat["created"], repeat["updated"]],
-        "entities_before": before,
-        "workers": args.workers,
-        "phase_seconds": {name: round(value, 2) for name, value in job.timings.items()},
-        "load_average_before": round(load_before, 2),
-    }
+    assert (repeat["created"], repeat["updated"]) == (0, 0), repeat
+    figures.add("reimport_command_s", command_seconds, "s", floor=copy_seconds, floor_is=floor_is, digits=2,
+                rows_per_s=round(args.rows / command_seconds), created_updated=[repeat["created"], repeat["updated"]])
     path.unlink()
     folder.rmdir()
-    print(json.dumps(figures))
+    figures.emit()
+
+
+def copy_floor(content: bytes) -> float:
+    """Seconds to COPY the file's rows (same bytes) into an unindexed table, committed."""
+    with connection.cursor() as cursor:
+        columns = ", ".join(f'"c{i}" text' for i in range(len(HEADERS)))
+        cursor.execute(f"CREATE TABLE bench_import_floor ({columns})")
+    try:
+        began = time.perf_counter()
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.copy_expert("COPY bench_import_floor FROM STDIN WITH (FORMAT csv, HEADER true)", io.BytesIO(content))
+        seconds = time.perf_counter() - began
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM bench_import_floor")
+            copied = cursor.fetchone()[0]
+        log(f"floor: COPY of {copied} rows in {seconds:.2f} s")
+        return seconds
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("DROP TABLE bench_import_floor")
 
 
 if __name__ == "__main__":

@@ -14,12 +14,16 @@ than 200, a redirect to the login, a time-out), and, last, one JSON line. Target
 300 ms for every page, 0 errors. The server runs as in production behind a TLS proxy:
 DEBUG off, secure cookies; the client says X-Forwarded-Proto: https, as the proxy would.
 
-Options: --users 50 --duration 120 --workers 4 --think 1,3 --no-demo (data already loaded)."""
+Floor, measured in the same run under the same load: `--probes` (2) more virtual users, signed
+out, that open only `/healthz` (no database, no template) with the same think time; every
+p50/p95 is printed as a ratio to theirs, with the load average (benchlib). Static files are
+collected by bench.sh (the manifest storage, as in production).
+
+Options: --users 50 --duration 120 --workers 4 --think 1,3 --probes 2 --no-demo (data already loaded)."""
 from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import logging
 import os
 import random
@@ -45,6 +49,7 @@ import httpx  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.urls import reverse  # noqa: E402
 
+from benchlib import Figures  # noqa: E402
 from portal.models import Role  # noqa: E402
 from portal.navigation import items_for  # noqa: E402
 
@@ -64,6 +69,7 @@ NOT_MEASURED = {"matching:declare", "matching:staff_declare", "matching:declarat
 API_LISTS = ["/api/v1/notifications/", "/api/v1/declarations/", "/api/v1/leads/", "/api/v1/entities/", "/api/v1/ledger/",
              "/api/v1/kpis/", "/api/v1/products/"]
 TARGET_P95_MS = 300
+FLOOR = "/healthz (floor)"
 
 
 def log(message: str) -> None:
@@ -180,7 +186,14 @@ class VirtualUser:
         await self.client.aclose()
 
 
-async def load(base: str, users: int, duration: float, think: tuple[float, float]) -> tuple[Stats, dict, float]:
+class Probe(VirtualUser):
+    """A signed-out user opening only /healthz: the floor of a request under the same load."""
+
+    def name(self, url: str) -> str:
+        return FLOOR
+
+
+async def load(base: str, users: int, duration: float, think: tuple[float, float], probes: int) -> tuple[Stats, dict, float]:
     stats = Stats()
     roles = list(DEMO_ACCOUNTS)
     vus = [VirtualUser(base, str(roles[i % len(roles)]), DEMO_ACCOUNTS[roles[i % len(roles)]], settings.PORTAL_DEMO_PASSWORD, stats, think) for i in range(users)]
@@ -194,6 +207,10 @@ async def load(base: str, users: int, duration: float, think: tuple[float, float
         per_role[role] = await vus[i].discover(role, stats)
     for i, vu in enumerate(vus):
         vu.urls = per_role[roles[i % len(roles)]]
+    for _ in range(probes):
+        probe = Probe(base, "floor", "", "", stats, think)
+        probe.urls = ["/healthz"]
+        vus.append(probe)
     log(f"{sum(len(v) for v in per_role.values())} role×page pairs; {duration:.0f}s of load")
     stats.recording = True
     started = time.monotonic()
@@ -216,12 +233,14 @@ def main() -> int:
     parser.add_argument("--duration", type=float, default=120)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--think", default="1,3", help="min,max seconds between a user's requests")
+    parser.add_argument("--probes", type=int, default=2, help="users opening /healthz only (the floor)")
     parser.add_argument("--no-demo", action="store_true")
+    parser.add_argument("--entities", type=int, default=None, help=argparse.SUPPRESS)  # accepted from `make bench ENTITIES=`
     args = parser.parse_args()
     think = tuple(float(x) for x in args.think.split(","))
     random.seed(20261122)
     load_at_start = os.getloadavg()  # before this script adds any load of its own: what others are running
-    log(f"load average at start (1/5/15 min): {_loads(load_at_start)}")
+    figures = Figures("load")
 
     env = {**os.environ, "DEBUG": "False", "SECURE_SSL_REDIRECT": "False", "CONN_MAX_AGE": "60"}
     broker = env.get("CELERY_BROKER_URL", "")
@@ -230,7 +249,6 @@ def main() -> int:
     if not args.no_demo:
         log("loading demo data (load_demo)")
         manage("load_demo", env=env)
-    manage("collectstatic", "--noinput", "-v0", env=env)
 
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -256,11 +274,10 @@ def main() -> int:
         loads_before = os.getloadavg()
         log(f"load average before the load (1/5/15 min): {_loads(loads_before)}")
         cpu_before = time.process_time()
-        stats, per_role, elapsed = asyncio.run(load(base, args.users, args.duration, think))
+        stats, per_role, elapsed = asyncio.run(load(base, args.users, args.duration, think, args.probes))
         client_cpu = time.process_time() - cpu_before
         loads_after = os.getloadavg()
         log(f"load average after the load (1/5/15 min): {_loads(loads_after)}")
-        load_before, load_after = loads_before[0], loads_after[0]
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         try:
@@ -270,36 +287,41 @@ def main() -> int:
             server.wait(10)
         gunicorn_log.close()
 
+    floor = stats.samples.pop(FLOOR, [])
+    floor_errors = stats.errors.pop(FLOOR, 0)
+    assert floor and not floor_errors, f"the /healthz probes: {len(floor)} samples, {floor_errors} errors"
+    floor_p50, floor_p95 = percentile(floor, 50), percentile(floor, 95)
     pages = {}
-    print(f"{'page':<40} {'n':>6} {'p50 ms':>8} {'p95 ms':>8} {'errors':>7}", file=sys.stderr)
+    print(f"{'page':<40} {'n':>6} {'p50 ms':>8} {'p95 ms':>8} {'/floor':>7} {'errors':>7}", file=sys.stderr)
     for url in sorted(stats.samples):
         samples = stats.samples[url]
         pages[url] = {"n": len(samples), "p50_ms": round(percentile(samples, 50), 1), "p95_ms": round(percentile(samples, 95), 1),
-                      "errors": stats.errors.get(url, 0)}
+                      "p95_ratio": round(percentile(samples, 95) / floor_p95, 1), "errors": stats.errors.get(url, 0)}
         row = pages[url]
-        print(f"{url:<40} {row['n']:>6} {row['p50_ms']:>8} {row['p95_ms']:>8} {row['errors']:>7}", file=sys.stderr)
+        print(f"{url:<40} {row['n']:>6} {row['p50_ms']:>8} {row['p95_ms']:>8} {row['p95_ratio']:>7} {row['errors']:>7}", file=sys.stderr)
+    print(f"{FLOOR:<40} {len(floor):>6} {round(floor_p50, 1):>8} {round(floor_p95, 1):>8} {1.0:>7} {floor_errors:>7}", file=sys.stderr)
     all_samples = [ms for samples in stats.samples.values() for ms in samples]
     errors = sum(stats.errors.values())
     for example in stats.error_examples:
         log(f"error: {example}")
     log(f"load average (1/5/15 min): at start {_loads(load_at_start)}; before the load {_loads(loads_before)}; "
         f"after {_loads(loads_after)} — on {os.cpu_count()} CPUs")
-    worst = max(pages.items(), key=lambda item: item[1]["p95_ms"]) if pages else ("", {"p95_ms": None})
-    result = {
-        "bench": "load", "users": args.users, "roles": len(per_role), "duration_s": round(elapsed, 1), "gunicorn_workers": args.workers,
-        "think_s": list(think), "requests": len(all_samples), "rps": round(len(all_samples) / elapsed, 1) if elapsed else 0,
-        "errors": errors, "p50_ms": round(percentile(all_samples, 50), 1) if all_samples else None,
-        "p95_ms": round(percentile(all_samples, 95), 1) if all_samples else None,
-        "worst_page": worst[0], "worst_page_p95_ms": worst[1]["p95_ms"], "target_p95_ms": TARGET_P95_MS,
-        # context: this machine's 1-minute load average before/after (other work skews the figures),
-        # and the CPU seconds the load generator itself used
-        "loadavg_1m": [round(load_before, 2), round(load_after, 2)], "client_cpu_s": round(client_cpu, 1),
-        "loadavg_1_5_15": {"start": [round(x, 2) for x in load_at_start], "before": [round(x, 2) for x in loads_before],
-                           "after": [round(x, 2) for x in loads_after]}, "cpus": os.cpu_count(),
-        "target_met": errors == 0 and all(p["p95_ms"] <= TARGET_P95_MS for p in pages.values()),
-        "pages": pages,
-    }
-    print(json.dumps(result, ensure_ascii=False))
+    worst = max(pages.items(), key=lambda item: item[1]["p95_ms"])
+    # the figures were taken over the whole load: each carries the load average at its end
+    figures.note(
+        users=args.users, probes=args.probes, roles=len(per_role), duration_s=round(elapsed, 1),
+        gunicorn_workers=args.workers, think_s=list(think), requests=len(all_samples),
+        rps=round(len(all_samples) / elapsed, 1) if elapsed else 0, errors=errors, target_p95_ms=TARGET_P95_MS,
+        # context: this machine's load average before/after (other work skews the figures) and
+        # the CPU seconds the load generator itself used
+        loadavg_1_5_15={"start": [round(x, 2) for x in load_at_start], "before": [round(x, 2) for x in loads_before],
+                        "after": [round(x, 2) for x in loads_after]}, client_cpu_s=round(client_cpu, 1),
+        target_met=errors == 0 and all(p["p95_ms"] <= TARGET_P95_MS for p in pages.values()), pages=pages)
+    floor_is = "GET /healthz by signed-out probes under the same load"
+    figures.add("p50_ms", percentile(all_samples, 50), "ms", floor=floor_p50, floor_is=floor_is)
+    figures.add("p95_ms", percentile(all_samples, 95), "ms", floor=floor_p95, floor_is=floor_is)
+    figures.add("worst_page_p95_ms", worst[1]["p95_ms"], "ms", floor=floor_p95, floor_is=floor_is, page=worst[0])
+    figures.emit()
     return 0
 
 

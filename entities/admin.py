@@ -8,6 +8,7 @@ from django.db import transaction
 from entities import classification as cls
 from entities.models import CreditRepair, EntityImport, MarketEntity, TierPolicy
 from entities.personal_data import PERSONAL_FIELDS, masked
+from entities.tasks import recompute_tiers
 from portal.admin import ReadOnlyAdmin as PortalReadOnlyAdmin
 
 
@@ -41,8 +42,6 @@ class TierPolicyAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
-        from entities.tasks import recompute_tiers
-
         province = obj.province_id
         transaction.on_commit(lambda: recompute_tiers.delay(province))
         self.message_user(request, "已保存; 该省经营主体的测算分型将在后台重新计算")

@@ -6,6 +6,6 @@ class EntitiesConfig(AppConfig):
     verbose_name = "经营主体"
 
     def ready(self):
-        from entities import restrictions
+        from entities import restrictions  # noqa: PLC0415 (imports models: only once they are loaded)
 
         restrictions.register()

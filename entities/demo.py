@@ -6,8 +6,10 @@ import datetime as dt
 
 from django.db import transaction
 from django.utils import timezone
+from stdnum.cn import uscc
 
 from entities.models import ChangeSource, CreditFlagRecord, CreditRepair, EntityChange, FinancialYear, Honor, MarketEntity
+from entities.services import recompute_classification
 from entities.synthetic import Generator, insert_entities
 from portal.models import Organisation, Region, RegionLevel
 
@@ -25,8 +27,6 @@ COUNTY_COUNT = 500
 
 
 def _demo_uscc() -> str:
-    from stdnum.cn import uscc
-
     return DEMO_ENTERPRISE_USCC + uscc.calc_check_digit(DEMO_ENTERPRISE_USCC)
 
 
@@ -72,8 +72,6 @@ def _demo_enterprise(today: dt.date) -> str:
             entity.organisation = organisation
             entity.save(update_fields=["organisation", "updated_at"])
         return code
-    from entities.services import recompute_classification
-
     recompute_classification(entity)
     entity.save()
     for year, revenue, insured in ((today.year - 2, 700_000, 1), (today.year - 1, 850_000, 2)):

@@ -1,10 +1,15 @@
-"""Test factories of the entities app."""
+"""Test factories of the entities app: market entities, and register files (CSV/XLSX rows
+in the importer's columns) for the import tests."""
+import csv
 import datetime as dt
+import io
 
 import factory
+from openpyxl import Workbook
 from stdnum.cn import ric, uscc as stdnum_uscc
 
 from entities.models import MarketEntity
+from entities.register_file import HEADERS
 
 
 def make_uscc(n: int, region: str = "140525", kind: str = "92") -> str:
@@ -48,3 +53,66 @@ class MarketEntityFactory(factory.django.DjangoModelFactory):
     tier = "survival"
     tier_computed = "survival"
     size_class = "micro"
+
+
+# --- register files ------------------------------------------------------------------------------
+
+
+def good_row(n: int = 1, **overrides) -> dict[str, str]:
+    row = {
+        "统一社会信用代码": make_uscc(n),
+        "名称": f"泽州县测试{n}号小吃店",
+        "主体类型": "个体工商户",
+        "登记状态": "存续",
+        "成立日期": "2019-03-01",
+        "行政区划代码": "140525",
+        "行业代码": "6210",
+        "经营场所固定": "是",
+        "年营业收入": "850000",
+        "资产总额": "",
+        "净资产": "",
+        "从业人数": "3",
+        "参保人数": "2",
+        "纳税人类型": "小规模纳税人",
+        "有纳税记录": "是",
+        "分型": "成长型",
+        "名特优新": "",
+        "名特优新有效期至": "",
+        "经营者姓名": "陈金辉",
+        "经营者身份证号": make_id_number(serial=n % 1000),
+        "经营者手机号": "13812345678",
+        "失信被执行人": "否",
+        "近两年连续逾期期数": "0",
+        "近两年累计逾期期数": "0",
+    }
+    row.update(overrides)
+    return row
+
+
+def csv_bytes(rows: list[dict], *, headers=HEADERS, bom: bool = False) -> bytes:
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(headers)
+    for row in rows:
+        writer.writerow([row.get(h, "") for h in headers])
+    return (("\ufeff" if bom else "") + text.getvalue()).encode("utf-8")
+
+
+def xlsx_bytes(rows: list[dict], *, typed: bool = False) -> bytes:
+    """`typed` stores numbers and dates as Excel numbers/dates, as users' files do."""
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(list(HEADERS))
+    for row in rows:
+        values = []
+        for header in HEADERS:
+            value = row.get(header, "")
+            if typed and value and header in ("年营业收入", "资产总额", "净资产", "从业人数", "参保人数", "近两年连续逾期期数", "近两年累计逾期期数"):
+                value = int(value)
+            elif typed and value and header in ("成立日期", "名特优新有效期至"):
+                value = dt.datetime.fromisoformat(value)
+            values.append(value if value != "" else None)
+        sheet.append(values)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()

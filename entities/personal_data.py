@@ -1,6 +1,7 @@
 """Masking of personal data (身份证号, 手机号) and who may see it in clear."""
 from __future__ import annotations
 
+from entities.restrictions import PERSONAL_DATA_ROLES
 from portal.tenancy import Scope
 
 PERSONAL_FIELDS = {"operator_id_number": "经营者身份证号", "operator_phone": "经营者手机号"}
@@ -33,8 +34,6 @@ def masked(field: str, value: str | None) -> str:
 
 def may_reveal(scope: Scope | None) -> bool:
     """Roles whose work needs an operator's numbers: they may reveal one (an audited action)."""
-    from entities.restrictions import PERSONAL_DATA_ROLES
-
     return bool(scope and (scope.is_platform_admin or scope.role in PERSONAL_DATA_ROLES))
 
 

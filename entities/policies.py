@@ -1,13 +1,13 @@
 """The shipped 三型 policy (Shanxi), seeded by migration 0002 and again after a test flush."""
 from __future__ import annotations
 
+from django.apps import apps as global_apps
+
+from entities.classification import SHANXI_DEFAULT_POLICY, policy_to_dict
+
 
 def seed_default_tier_policy(apps=None) -> int:
     """Create Shanxi's default policy if missing (an administrator's edits are kept)."""
-    from django.apps import apps as global_apps
-
-    from entities.classification import SHANXI_DEFAULT_POLICY, policy_to_dict
-
     registry = apps or global_apps
     Region = registry.get_model("portal", "Region")
     TierPolicy = registry.get_model("entities", "TierPolicy")

@@ -16,10 +16,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from openpyxl import load_workbook
 from stdnum import numdb
 from stdnum.cn import ric, uscc as stdnum_uscc
 from stdnum.exceptions import InvalidChecksum, InvalidFormat, InvalidLength
 
+from entities.classification import GBT4754_SECTIONS
 from entities.restrictions import region_within
 
 HEADERS = (
@@ -112,8 +114,6 @@ def _csv_rows(content: bytes) -> Iterator[tuple[int, list[str]]]:
 
 
 def _xlsx_rows(content: bytes) -> Iterator[tuple[int, list[str]]]:
-    from openpyxl import load_workbook
-
     try:
         workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
         sheet = workbook.worksheets[0]
@@ -500,8 +500,6 @@ def _industry_code(text: str, industry_codes: frozenset[str]) -> str | None:
 
 
 def _section_of(code: str) -> str | None:
-    from entities.classification import GBT4754_SECTIONS
-
     if len(code) < 2 or not code[:2].isdigit():
         return None
     division = int(code[:2])

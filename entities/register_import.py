@@ -48,6 +48,7 @@ from django.db import IntegrityError, connection, connections, transaction
 from django.utils import timezone
 
 from entities import derive
+from entities.changes import entities_changed
 from entities.models import (
     FINANCIAL_FIELDS,
     ChangeSource,
@@ -62,6 +63,7 @@ from entities.models import (
 )
 from entities.register_file import (
     HEADERS,
+    MAX_ROWS,
     OUT_OF_SCOPE_ROW,
     CellError,
     Context,
@@ -244,8 +246,6 @@ class RegisterImport:
     def _start(self) -> tuple[Any, int]:
         """(the validated chunks in file order — a list, or a _Pool still validating — and the
         number of rows); raises RegisterFileError when the file cannot be imported at all."""
-        from entities.register_file import MAX_ROWS
-
         lines = plain_csv_lines(self.content) if self.workers > 1 else None
         if lines is not None and len(lines) > PARALLEL_MIN_ROWS:
             check_header(parse_lines(lines[:1], 1)[0][1] if lines[0].strip() else [])
@@ -620,8 +620,6 @@ class _Writer:
         self.updated += updated
 
     def finish(self) -> None:
-        from entities.services import entities_changed
-
         entities_changed(list(self.created.values()) + self.updated)
         self.errors.sort(key=lambda e: (e.line, -1 if e.column is None else _COLUMN_ORDER[e.column]))
 

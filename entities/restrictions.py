@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from django.db.models import Q
 
+from entities.models import CreditFlagRecord, CreditRepair, EntityChange, EntityImport, FinancialYear, Honor, MarketEntity, TierPolicy
 from portal.models import Role
-from portal.tenancy import CHANGE, EXPORT, VIEW, Scope, restriction
+from portal.tenancy import CHANGE, EXPORT, VIEW, Scope, public, restriction, subtree_q
 
 # roles that keep the register of their region (may edit register fields and import)
 REGISTER_KEEPERS = {Role.TASK_FORCE_STAFF, Role.TASK_FORCE_LEAD, Role.CITY_REGULATOR, Role.PROVINCE_REGULATOR}
@@ -81,9 +82,6 @@ def entity_q(scope: Scope, action: str, prefix: str = "") -> Q | None:
 
 
 def register():
-    from entities.models import CreditFlagRecord, CreditRepair, EntityChange, EntityImport, FinancialYear, Honor, MarketEntity, TierPolicy
-    from portal.tenancy import public, subtree_q
-
     @restriction(MarketEntity)
     def _entities(scope: Scope, action: str) -> Q | None:
         return entity_q(scope, action)

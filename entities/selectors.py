@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.urls import reverse
 from django.utils import timezone
 
 from entities import derive
@@ -25,7 +26,9 @@ from entities.models import (
     Tier,
     TierPolicy,
 )
+from entities.personal_data import MASKS, mask_phone
 from entities.restrictions import region_range_q
+from entities.services import TRACKED
 from portal import bounds
 from portal.models import Region, RegionLevel
 from portal.tenancy import VIEW, restrict, scope_for
@@ -204,10 +207,6 @@ _SIZE_LABELS = dict(SizeClass.choices)
 def list_rows(entities: list[MarketEntity], *, honoured: set[int] | None = None) -> list[EntityRow]:
     """`honoured`: ids of the entities with a 名特优新 valid today (from Honor rows, which the
     import and the 认定 page both write; without it, the register's last mark is used)."""
-    from django.urls import reverse
-
-    from entities.personal_data import mask_phone
-
     url = reverse("entities:entity_detail", args=[0])[:-2]  # ".../0/" without "0/"
     rows = []
     for e in entities:
@@ -303,9 +302,6 @@ def entity_honors(*, user, entity: MarketEntity, as_of: dt.date | None = None) -
 
 def _with_lines(change: EntityChange) -> EntityChange:
     """Attach (Chinese label, before, after) lines, personal numbers masked."""
-    from entities.personal_data import MASKS
-    from entities.services import TRACKED
-
     labels = {**TRACKED, "region_code": TRACKED["region_id"], "industry_code": TRACKED["industry_id"], "township_code": TRACKED["township_id"],
               "honor": "名特优新认定"}
     lines = []

@@ -8,13 +8,14 @@ update, or imported — is one rule, `entities.restrictions.write_region_prefix`
 actor's region (anywhere for a platform administrator); a region outside it is a field error
 不在本机构管辖范围内 and nothing is written.
 
-Later apps react to entity changes by appending a callable to ENTITY_CHANGED_HOOKS; it is
-called after commit with the ids of the entities created or changed (no signals).
+Later apps react to entity changes by appending a callable to
+`entities.changes.ENTITY_CHANGED_HOOKS`; every write here (and the register import) calls
+`entities_changed`, which calls them after commit with the ids of the entities created or
+changed (no signals).
 """
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.db import transaction
@@ -22,6 +23,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from entities import derive
+from entities.changes import entities_changed
 from entities.models import (
     BOOLEAN_CREDIT_FLAGS,
     CREDIT_FLAG_LABELS,
@@ -45,25 +47,12 @@ from entities.models import (
 )
 from entities.personal_data import PERSONAL_FIELDS, masked, may_reveal
 from entities.register_file import Bad, parse_id_number, parse_uscc
+from entities.register_import import RegisterImport
+from entities.restrictions import OUT_OF_SCOPE, REGISTER_KEEPERS, region_range_q, region_within, write_region_prefix
+from portal.celery import app as celery_app
 from portal.models import Industry, Region, RegionLevel
 from portal.services import ApplicationError, audit_record
 from portal.tenancy import CHANGE, VIEW, resolve, scope_for
-
-ENTITY_CHANGED_HOOKS: list[Callable[[list[int]], None]] = []
-
-
-def entities_changed(ids: Iterable[int]) -> None:
-    """Call the hooks after the current transaction commits (at once outside one)."""
-    ids = sorted(set(ids))
-    if not ids:
-        return
-
-    def notify():
-        for hook in list(ENTITY_CHANGED_HOOKS):
-            hook(ids)
-
-    transaction.on_commit(notify)
-
 
 # --- who may change what ---------------------------------------------------------------
 
@@ -81,6 +70,10 @@ FINANCIAL_INPUT = ("financial_year",) + FINANCIAL_FIELDS
 CREATE_FIELDS = ("uscc",) + REGISTER_EDITABLE + FINANCIAL_INPUT
 # columns compared for the change history (field → label)
 TRACKED = {f.attname: str(f.verbose_name) for f in MarketEntity._meta.concrete_fields if f.name not in ("id", "created_at", "updated_at")}
+
+# the task that runs a stored import, by the name entities.tasks registers it under: the
+# task calls entity_import_run, so this module does not import the task module
+RUN_IMPORT_TASK = "entities.tasks.run_entity_import"
 
 MAX_MONEY = 10**15  # 元 (一千万亿); bigint holds more, no register holds as much
 MAX_COUNT = 10_000_000
@@ -252,8 +245,6 @@ def editable_fields(*, actor, entity: MarketEntity | None = None) -> tuple[str, 
         return ()
     if scope.is_platform_admin:
         return REGISTER_EDITABLE + FINANCIAL_INPUT
-    from entities.restrictions import REGISTER_KEEPERS
-
     if scope.role in REGISTER_KEEPERS:
         return REGISTER_EDITABLE + FINANCIAL_INPUT
     if scope.is_enterprise and entity is not None and entity.organisation_id == scope.organisation_id:
@@ -300,8 +291,6 @@ def _record_credit(entity: MarketEntity, before: dict[str, Any], *, source: str,
 def _check_region_in_scope(actor, region_code: str) -> None:
     """An entity may only be put (created, moved, imported) in the actor's own region: the one
     rule of entities.restrictions.write_region_prefix, shared with the register import."""
-    from entities.restrictions import OUT_OF_SCOPE, region_within, write_region_prefix
-
     if not region_within(write_region_prefix(scope_for(actor)), region_code):
         raise ApplicationError("输入有误, 请检查标出的字段", field_errors={"region": [OUT_OF_SCOPE]})
 
@@ -564,8 +553,6 @@ def credit_flags_record(*, actor, entity: MarketEntity, values: dict[str, Any], 
 
 def tier_policy_recompute(*, province_code: str) -> int:
     """Recompute tier_computed/tier of a province's entities after its policy changed."""
-    from entities.restrictions import region_range_q
-
     policies = _tier_policies()
     changed: list[int] = []
     queryset = MarketEntity.objects.filter(region_range_q(province_code[:2])).only(
@@ -594,8 +581,6 @@ def tier_policy_recompute(*, province_code: str) -> int:
 
 def entity_import_submit(*, actor, file_name: str, content: bytes, request=None) -> EntityImport:
     """Store an uploaded register file and queue its import (after commit)."""
-    from entities.restrictions import write_region_prefix
-
     scope = scope_for(actor)
     prefix = write_region_prefix(scope)  # the rows' counties must lie in it (register_import)
     if prefix is None:
@@ -611,16 +596,12 @@ def entity_import_submit(*, actor, file_name: str, content: bytes, request=None)
             content=content,
         )
         audit_record(actor=actor, action="entity.import_submit", obj=entity_import, after={"file_name": entity_import.file_name, "bytes": len(content)}, request=request)
-        from entities.tasks import run_entity_import
-
-        transaction.on_commit(lambda: run_entity_import.delay(entity_import.pk))
+        transaction.on_commit(lambda: celery_app.send_task(RUN_IMPORT_TASK, args=(entity_import.pk,)))
     return entity_import
 
 
 def entity_import_run(*, entity_import_id: int) -> dict:
     """Run a stored import (idempotent: a finished import is not run twice)."""
-    from entities.register_import import RegisterImport
-
     # the writes are one transaction, so an import whose worker died may simply run again
     stale = timezone.now() - dt.timedelta(minutes=30)
     claimed = (

@@ -30,10 +30,13 @@ import math
 import random
 from collections.abc import Iterator
 
+from django.db import connection, transaction
 from stdnum.cn import ric, uscc as stdnum_uscc
 
 from entities import classification as cls, derive
+from entities.models import FINANCIAL_FIELDS, FinancialYear, Honor, MarketEntity
 from entities.register_file import HEADERS, LABELS
+from entities.register_import import COLUMNS, _copy
 from portal import reference
 
 _ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -258,10 +261,6 @@ assert len(HEADERS) == 24
 def insert_entities(rows, *, chunk: int = 50_000, township_of=None) -> int:
     """Insert generated entities (skipping codes already present) with their latest
     financial year and honours. COPY on PostgreSQL. Returns the number inserted."""
-    from django.db import connection, transaction
-
-    from entities.models import FinancialYear, Honor, MarketEntity
-
     inserted = 0
     batch: list[dict] = []
 
@@ -290,11 +289,6 @@ _EXTRA = ("operator_nationality", "township_id")
 
 
 def _insert_postgresql(batch: list[dict]) -> int:
-    from django.db import connection
-
-    from entities.models import FinancialYear, Honor, MarketEntity
-    from entities.register_import import COLUMNS, _copy
-
     fields = {f.attname: f.column for f in MarketEntity._meta.concrete_fields}
     names = COLUMNS + _EXTRA
     columns = [fields[n] for n in names]
@@ -328,8 +322,6 @@ def _insert_postgresql(batch: list[dict]) -> int:
 
 
 def _insert_generic(batch, MarketEntity, FinancialYear, Honor) -> int:
-    from entities.models import FINANCIAL_FIELDS
-
     known = set(MarketEntity.objects.filter(uscc__in=[r["uscc"] for r in batch]).values_list("uscc", flat=True))
     fresh = [r for r in batch if r["uscc"] not in known]
     objects = [MarketEntity(**r, created_source="import") for r in fresh]

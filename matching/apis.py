@@ -7,7 +7,7 @@ result. Services raise portal.services.ApplicationError, which portal.api_suppor
 into {"code", "message", "errors"} with 400 / 403 / 404 / 409. Every list goes through
 restrict() (RestrictedViewSetMixin or a selector that calls it). Amounts are integer 元.
 
-Permissions come from the workflow's policy table (matching/policy.py): an action on another
+Permissions come from the workflow table (matching/workflow.py): an action on another
 tenant's object answers 404 first; an action the caller's role may never perform answers 403
 before its input is read (PolicyGateMixin); the service then checks the state (409) and the
 maker-checker rules (403). Each action's documentation says who may do it in which state.
@@ -29,7 +29,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from entities.restrictions import region_range_q
-from matching import materials, notifications, policy, selectors, services
+from matching import materials, notifications, selectors, services, workflow
 from matching.declaration_import import DeclarationImportError, declaration_import_template, declarations_import
 from matching.models import (
     BASIC_CRITERIA,
@@ -48,7 +48,7 @@ from matching.models import (
     Visit,
     WorkflowEvent,
 )
-from matching.policy import Action
+from matching.workflow import Action
 from portal import bounds, spreadsheets
 from portal.api import RestrictedViewSetMixin
 from portal.middleware import upload_limit
@@ -91,10 +91,10 @@ def _pk(view) -> int:
 
 
 class PolicyGateMixin:
-    """API permissions from the workflow's policy table (matching/policy.py): after the
+    """API permissions from the workflow table (matching/workflow.py): after the
     object's visibility check (another tenant's object: 404), an action the caller's role may
     never perform is refused with 403 before its input is read. `policy_actions` maps a
-    viewset action (or "action:METHOD") to the policy actions any of which lets the role in;
+    viewset action (or "action:METHOD") to the workflow actions any of which lets the role in;
     the service then checks the state and the per-object rules."""
 
     policy_actions: dict[str, tuple[Action, ...]] = {}
@@ -102,13 +102,13 @@ class PolicyGateMixin:
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
         actions = self.policy_actions.get(f"{self.action}:{request.method}") or self.policy_actions.get(self.action)
-        if actions and not any(policy.may(action, request.user) for action in actions):
-            refusal = policy.role_refusal(actions[0]) if len(actions) == 1 else policy.Refusal("您的角色无权执行此操作")
+        if actions and not any(workflow.may(action, request.user) for action in actions):
+            refusal = workflow.role_refusal(actions[0]) if len(actions) == 1 else workflow.Refusal("您的角色无权执行此操作")
             raise refusal.error()
 
 
 def _doc(*actions: Action) -> str:
-    return " ".join(f"[{policy.rule(a).label}] {policy.describe(a)}" for a in actions)
+    return " ".join(f"[{workflow.rule(a).label}] {workflow.describe(a)}" for a in actions)
 
 
 class BinaryRenderer(renderers.BaseRenderer):
@@ -334,6 +334,7 @@ class MaterialUploadInputSerializer(serializers.Serializer):
 class EventOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     kind = serializers.CharField()
+    kind_display = serializers.CharField(source="get_kind_display", help_text="事件名称(中文)")
     recommendation = serializers.IntegerField(source="recommendation_id", allow_null=True)
     actor = serializers.SerializerMethodField()
     data = serializers.JSONField()
@@ -380,8 +381,8 @@ class DeclarationViewSet(PolicyGateMixin, RestrictedViewSetMixin, mixins.ListMod
 
     policy_actions = {
         "create": (Action.FILE,), "update": (Action.EDIT,), "consent": (Action.CONSENT,), "submit": (Action.SUBMIT,),
-        "withdraw": (Action.WITHDRAW,), "review": policy.REVIEWS, "bulk_review": policy.REVIEWS,
-        "materials:POST": (Action.MATERIALS_UPLOAD,),
+        "withdraw": (Action.WITHDRAW,), "review": workflow.REVIEWS, "bulk_review": workflow.REVIEWS,
+        "materials:POST": (Action.MATERIALS_UPLOAD,), "bank_recommend": (Action.BANK_RECOMMEND,),
     }
 
     queryset = (
@@ -444,7 +445,7 @@ class DeclarationViewSet(PolicyGateMixin, RestrictedViewSetMixin, mixins.ListMod
         return _declaration_out(request, declaration.pk)
 
     @extend_schema(request=ReviewInputSerializer, responses=_responses(DeclarationDetailOutputSerializer),
-                   description=_doc(*policy.REVIEWS) + " 填报人(创建、修改、代为同意、提交或上传材料者)不能做初审。")
+                   description=_doc(*workflow.REVIEWS) + " 填报人(创建、修改、代为同意、提交或上传材料者)不能做初审。")
     @action(detail=True, methods=["post"])
     def review(self, request, pk=None):
         """初审 / 银行审核 / 组长审核, whichever stage the declaration is at: approve, return (to fix) or reject."""
@@ -466,7 +467,8 @@ class DeclarationViewSet(PolicyGateMixin, RestrictedViewSetMixin, mixins.ListMod
         done = sum(1 for item in items if item["ok"])
         return Response({"approved_or_done": done, "refused": len(items) - done, "results": items})
 
-    @extend_schema(request=BankRecommendInputSerializer, responses=_responses(DeclarationDetailOutputSerializer, 201))
+    @extend_schema(request=BankRecommendInputSerializer, responses=_responses(DeclarationDetailOutputSerializer, 201),
+                   description=_doc(Action.BANK_RECOMMEND))
     @action(detail=False, methods=["post"], url_path="bank-recommend")
     def bank_recommend(self, request):
         """银行推荐: a bank recommends an entity it may see to the task force (starts at 待初审).
@@ -864,7 +866,7 @@ class LeadViewSet(PolicyGateMixin, RestrictedViewSetMixin, mixins.ListModelMixin
 
     policy_actions = {
         "assign": (Action.ASSIGN,), "contact": (Action.CONTACT,), "materials_complete": (Action.MATERIALS_COMPLETE,),
-        "approve": (Action.APPROVE,), "decline": (Action.DECLINE,), "disburse": (Action.DRAWDOWN,),
+        "approve": (Action.APPROVE,), "decline": (Action.DECLINE,), "disburse": (Action.DISBURSE,),
         "not_drawn": (Action.NOT_DRAWN,), "remove": (Action.REMOVE,), "redirect": (Action.REDIRECT,),
         "coaching": (Action.COACH,), "rate": (Action.RATE,),
     }
@@ -1007,15 +1009,17 @@ class VisitFilter(django_filters.FilterSet):
         fields = ["entity", "need_found"]
 
 
-class VisitViewSet(RestrictedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class VisitViewSet(PolicyGateMixin, RestrictedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                   viewsets.GenericViewSet):
     """走访记录."""
 
+    policy_actions = {"create": (Action.VISIT,)}
     queryset = Visit.objects.select_related("entity", "recorded_by").order_by("-visited_on", "-id")
     serializer_class = VisitOutputSerializer
     filterset_class = VisitFilter
     lookup_value_regex = r"\d+"
 
-    @extend_schema(request=VisitInputSerializer, responses=_responses(VisitOutputSerializer, 201))
+    @extend_schema(request=VisitInputSerializer, responses=_responses(VisitOutputSerializer, 201), description=_doc(Action.VISIT))
     def create(self, request):
         data = _input(VisitInputSerializer, request)
         visit = services.visit_record(actor=request.user, **data)

@@ -9,25 +9,17 @@ class MatchingConfig(AppConfig):
         from matching import restrictions
 
         restrictions.register()
-        self._wire_clocks()
-        from matching.batch import hooks as batch_hooks, restrictions as batch_restrictions
-
-        batch_restrictions.register()
-        batch_hooks.register()
-        try:
-            from matching.workdays import register_restrictions
-        except ImportError:  # the calendar package registers its own once present
-            return
-        register_restrictions()
+        self._wire_calendar()
 
     @staticmethod
-    def _wire_clocks():
-        from matching import clocks, services
-        from matching.workdays import CALENDAR_YEAR_ENTERED_HOOKS
+    def _wire_calendar():
+        """The workflow's one cross-app hook: the working-day calendar (its own concern, below
+        the workflow) says a year was entered, and the clocks whose dates were guessed are
+        recomputed. The workflow's own clock effects are no hooks: the services apply the
+        clock column of the workflow table where they record each event."""
+        from workdays import CALENDAR_YEAR_ENTERED_HOOKS
 
-        if clocks.on_pushed not in services.RECOMMENDATION_PUSHED_HOOKS:
-            services.RECOMMENDATION_PUSHED_HOOKS.append(clocks.on_pushed)
-            services.RECOMMENDATION_TRANSITION_HOOKS.append(clocks.on_transition)
+        if _recompute_provisional_later not in CALENDAR_YEAR_ENTERED_HOOKS:
             CALENDAR_YEAR_ENTERED_HOOKS.append(_recompute_provisional_later)
 
 

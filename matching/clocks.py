@@ -2,10 +2,12 @@
 days of the push, and its credit decision within 30 days of complete materials.
 
 A clock starts on a transition, is satisfied by the transition that answers it, stops on
-removal or withdrawal, and is never reset. The periodic scan (`deadline_scan`) sends a
-reminder one working day before due, marks overdue and escalates at due (branch
-administrators and the county task force), and escalates to the city mechanism five
-working days later. The scan is idempotent: a PostgreSQL advisory lock keeps two beats
+removal, and is never reset: which transition does what is the clock column of the workflow
+table (matching/workflow.py), which `workflow.record` applies here through `apply_rule`.
+The periodic scan (`deadline_scan`) sends a reminder one working day before due, marks
+overdue and escalates at due (branch administrators and the county task force), and
+escalates to the city mechanism five working days later; each step records its event
+(SCAN_EVENTS) on the lead's timeline. The scan is idempotent: a PostgreSQL advisory lock keeps two beats
 apart, every step is a conditional update, and notifications carry a unique key."""
 from __future__ import annotations
 
@@ -25,12 +27,13 @@ from matching.models import (
     ClockState,
     DeadlineClock,
     DeadlineScan,
+    EventKind,
     Notification,
     Recommendation,
     WorkflowEvent,
 )
-from matching.workdays.arithmetic import SHANGHAI, due_after_calendar_days, end_of_local_day, local_date
-from matching.workdays.loader import calendar_from_db
+from workdays.arithmetic import SHANGHAI, due_after_calendar_days, end_of_local_day, local_date
+from workdays.loader import calendar_from_db
 from portal.models import Membership, OrganisationKind, Role
 
 FEEDBACK_WORKING_DAYS = 5
@@ -39,9 +42,8 @@ ESCALATION_WORKING_DAYS = 5
 SCAN_BATCH = 2000
 SCAN_LOCK_KEY = 0x5CA7_0001  # pg advisory lock of the deadline scan
 
-# transitions that satisfy each clock, and those that stop every clock
-SATISFIED_BY = {"contact": [ClockKind.FEEDBACK], "decline": [ClockKind.FEEDBACK, ClockKind.DECISION], "approve": [ClockKind.DECISION]}
-STOPPED_BY = {"remove", "withdraw"}
+# the event each step of the deadline scan records on the lead's timeline
+SCAN_EVENTS = {"remind": EventKind.CLOCK_REMINDER, "overdue": EventKind.CLOCK_OVERDUE, "escalate": EventKind.CLOCK_ESCALATED}
 
 
 def _start_of_local_day(d: dt.date) -> dt.datetime:
@@ -72,20 +74,17 @@ def clock_start(recommendation: Recommendation, kind: str, started_at: dt.dateti
     return clock
 
 
-def on_pushed(recommendation: Recommendation) -> None:
-    clock_start(recommendation, ClockKind.FEEDBACK, recommendation.pushed_at)
-
-
-def on_transition(recommendation: Recommendation, name: str, at: dt.datetime) -> None:
+def apply_rule(recommendation: Recommendation, rule, at: dt.datetime) -> None:
+    """Apply one transition's clock rule (a workflow.Clock: `start`, `satisfy`, `stop`) to the
+    lead at the transition's moment `at`."""
     open_states = [ClockState.RUNNING, ClockState.OVERDUE]
-    if name == "materials_complete":
-        clock_start(recommendation, ClockKind.DECISION, at)
-    kinds = SATISFIED_BY.get(name)
-    if kinds:
-        DeadlineClock.objects.filter(recommendation=recommendation, kind__in=kinds, state__in=open_states).update(
+    for kind in rule.start:
+        clock_start(recommendation, kind, at)
+    if rule.satisfy:
+        DeadlineClock.objects.filter(recommendation=recommendation, kind__in=rule.satisfy, state__in=open_states).update(
             state=ClockState.SATISFIED, satisfied_at=at
         )
-    if name in STOPPED_BY:
+    if rule.stop:
         DeadlineClock.objects.filter(recommendation=recommendation, state__in=open_states).update(
             state=ClockState.STOPPED, stopped_at=at
         )
@@ -259,7 +258,7 @@ def _insert_events(rows: list[tuple]) -> None:
         hooks.ledger_changed()
 
 
-def _step(now, *, name: str, queryset, claim: dict, recipients, title, kind: str) -> int:
+def _step(now, *, name: str, queryset, claim: dict, recipients, title) -> int:
     ids = list(queryset.order_by("id").values_list("id", flat=True)[:SCAN_BATCH])
     if not ids:
         return 0
@@ -270,6 +269,7 @@ def _step(now, *, name: str, queryset, claim: dict, recipients, title, kind: str
         return 0
     clocks = [_Due(*row) for row in DeadlineClock.objects.filter(pk__in=ids).values_list(*_DUE_FIELDS)]
     lookup = _Recipients(clocks)
+    kind = SCAN_EVENTS[name].value
     notifications, events = [], []
     for clock in clocks:
         text = title(clock)[:200]
@@ -298,56 +298,71 @@ def _kind_label(clock) -> str:
     return "反馈" if clock.kind == ClockKind.FEEDBACK else "授信决定"
 
 
+def remind_due(now: dt.datetime) -> int:
+    """Step 1 of the scan: a reminder one working day before due, to the assigned account
+    manager and the branch's administrators. Returns the clocks reminded."""
+    total = 0
+    while True:
+        n = _step(
+            now, name="remind",
+            queryset=DeadlineClock.objects.filter(state=ClockState.RUNNING, reminded_at__isnull=True, remind_at__lte=now, due_at__gt=now),
+            claim={"reminded_at": now},
+            recipients=lambda c, r: ({c.assigned_to_id} - {None}) | r.branch_admins(c),
+            title=lambda c: f"{_kind_label(c)}时限将到: {c.entity_name}, 须于 {timezone.localtime(c.due_at):%Y-%m-%d} 前办理",
+        )
+        total += n
+        if n < SCAN_BATCH:
+            return total
+
+
+def mark_overdue(now: dt.datetime) -> int:
+    """Step 2: running clocks past due become overdue, escalated to the branch's
+    administrators and the county task force. Returns the clocks marked."""
+    total = 0
+    while True:
+        ids = list(DeadlineClock.objects.filter(state=ClockState.RUNNING, due_at__lt=now).order_by("id").values_list("id", flat=True)[:SCAN_BATCH])
+        if not ids:
+            return total
+        DeadlineClock.objects.filter(pk__in=ids, state=ClockState.RUNNING).update(state=ClockState.OVERDUE)
+        total += _step(
+            now, name="overdue", queryset=DeadlineClock.objects.filter(pk__in=ids, overdue_at__isnull=True),
+            claim={"overdue_at": now},
+            recipients=lambda c, r: r.branch_admins(c) | r.task_force(c),
+            title=lambda c: f"{_kind_label(c)}已逾期: {c.bank_name} · {c.entity_name}",
+        )
+        if len(ids) < SCAN_BATCH:
+            return total
+
+
+def escalate_overdue(now: dt.datetime) -> int:
+    """Step 3: overdue clocks five working days past due, escalated to the city mechanism.
+    Returns the clocks escalated."""
+    total = 0
+    while True:
+        n = _step(
+            now, name="escalate",
+            queryset=DeadlineClock.objects.filter(state=ClockState.OVERDUE, escalated_at__isnull=True, escalate_at__lte=now),
+            claim={"escalated_at": now},
+            recipients=lambda c, r: r.city_of(c),
+            title=lambda c: f"逾期升级督办: {c.bank_name} · {c.entity_name}({_kind_label(c)}逾期 5 个工作日未办)",
+        )
+        total += n
+        if n < SCAN_BATCH:
+            return total
+
+
 def deadline_scan(now: dt.datetime | None = None) -> DeadlineScan:
-    """One scan: reminders, overdue marks with escalation, second escalations. Batches of
-    SCAN_BATCH per step, each step repeated until nothing is due."""
+    """One scan: reminders, overdue marks with escalation, second escalations (the three
+    steps above, in this order, in one transaction). Batches of SCAN_BATCH per step, each
+    step repeated until nothing is due."""
     now = now or timezone.now()
     scan = DeadlineScan.objects.create(started_at=now)
-    totals = {"reminders": 0, "overdue": 0, "escalations": 0}
     with transaction.atomic():
         if not _try_lock():
             DeadlineScan.objects.filter(pk=scan.pk).update(skipped=True, finished_at=timezone.now())
             scan.skipped = True
             return scan
-        while True:
-            n = _step(
-                now, name="remind",
-                queryset=DeadlineClock.objects.filter(state=ClockState.RUNNING, reminded_at__isnull=True, remind_at__lte=now, due_at__gt=now),
-                claim={"reminded_at": now},
-                recipients=lambda c, r: ({c.assigned_to_id} - {None}) | r.branch_admins(c),
-                title=lambda c: f"{_kind_label(c)}时限将到: {c.entity_name}, 须于 {timezone.localtime(c.due_at):%Y-%m-%d} 前办理",
-                kind="clock.reminder",
-            )
-            totals["reminders"] += n
-            if n < SCAN_BATCH:
-                break
-        while True:
-            ids = list(DeadlineClock.objects.filter(state=ClockState.RUNNING, due_at__lt=now).order_by("id").values_list("id", flat=True)[:SCAN_BATCH])
-            if not ids:
-                break
-            DeadlineClock.objects.filter(pk__in=ids, state=ClockState.RUNNING).update(state=ClockState.OVERDUE)
-            n = _step(
-                now, name="overdue", queryset=DeadlineClock.objects.filter(pk__in=ids, overdue_at__isnull=True),
-                claim={"overdue_at": now},
-                recipients=lambda c, r: r.branch_admins(c) | r.task_force(c),
-                title=lambda c: f"{_kind_label(c)}已逾期: {c.bank_name} · {c.entity_name}",
-                kind="clock.overdue",
-            )
-            totals["overdue"] += n
-            if len(ids) < SCAN_BATCH:
-                break
-        while True:
-            n = _step(
-                now, name="escalate",
-                queryset=DeadlineClock.objects.filter(state=ClockState.OVERDUE, escalated_at__isnull=True, escalate_at__lte=now),
-                claim={"escalated_at": now},
-                recipients=lambda c, r: r.city_of(c),
-                title=lambda c: f"逾期升级督办: {c.bank_name} · {c.entity_name}({_kind_label(c)}逾期 5 个工作日未办)",
-                kind="clock.escalated",
-            )
-            totals["escalations"] += n
-            if n < SCAN_BATCH:
-                break
+        totals = {"reminders": remind_due(now), "overdue": mark_overdue(now), "escalations": escalate_overdue(now)}
         DeadlineScan.objects.filter(pk=scan.pk).update(finished_at=timezone.now(), **totals)
     for key, value in totals.items():
         setattr(scan, key, value)

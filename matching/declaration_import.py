@@ -33,8 +33,8 @@ from django.utils import timezone
 from stdnum.cn import uscc as stdnum_uscc
 
 from entities.models import MarketEntity
-from matching import policy, services
-from matching.models import BASIC_CRITERIA, OPEN_DECLARATION_STATES, Declaration, DeclarationSource
+from matching import services, workflow
+from matching.models import BASIC_CRITERIA, OPEN_DECLARATION_STATES, Declaration, DeclarationSource, DeclarationState
 from portal.models import Role
 from portal.services import ApplicationError, audit_record
 from portal.tenancy import VIEW, restrict, scope_for
@@ -55,8 +55,8 @@ HEADERS = (USCC, AMOUNT, TERM, PURPOSE, BANK1, BANK2, CRITERIA, CONSENT, VISIT_D
 REQUIRED_HEADERS = (USCC, AMOUNT, TERM, PURPOSE, BANK1, CRITERIA, CONSENT)
 MAX_ROWS = 5000
 MAX_AMOUNT_WAN = Decimal("10000")  # 1 亿元, the services' ceiling
-# who files on entities' behalf: the policy table's FILE rule, without the enterprise itself
-IMPORT_ROLES = policy.roles(policy.Action.FILE) - {Role.ENTERPRISE_USER}
+# who files on entities' behalf: the workflow table's FILE rule, without the enterprise itself
+IMPORT_ROLES = workflow.roles(workflow.Action.FILE) - {Role.ENTERPRISE_USER}
 # the restriction a row's entity is looked up through: the one matching.services uses to find
 # the entity it declares for (_entity_for_declaring)
 DECLARE_ACTION = VIEW
@@ -393,7 +393,7 @@ def declarations_import(*, actor, content: bytes, file_name: str = "", today: dt
     DeclarationImportError when the file cannot be read; ApplicationError(permission_denied)
     for a role that may not declare on entities' behalf."""
     scope = scope_for(actor)
-    if scope is None or not (scope.is_platform_admin or scope.role in IMPORT_ROLES):
+    if scope is None or scope.role not in IMPORT_ROLES:
         raise ApplicationError("您的角色无权批量申报", code="permission_denied")
     today = today or timezone.localdate()
     columns, bank_columns, table = read_table(content)
@@ -444,7 +444,7 @@ def declarations_import(*, actor, content: bytes, file_name: str = "", today: dt
                 summary.reject(row.line, None, exc.message)
             continue
         summary.created += 1
-        if declaration.state == "submitted":
+        if declaration.state == DeclarationState.SUBMITTED:
             summary.submitted += 1
         else:
             summary.drafts += 1

@@ -13,7 +13,7 @@ from stdnum.cn import ric, uscc
 from entities.models import MarketEntity
 from matching import services as s
 from matching.clocks import deadline_scan
-from matching.models import DeadlineClock, Declaration
+from matching.models import ClockKind, DeadlineClock, Declaration
 from portal.models import Organisation
 
 CRITERIA = {k: {"met": True, "evidence": "走访核实"} for k in
@@ -140,7 +140,7 @@ def load() -> dict:
     stale = [recs[e[0]]]
     for rec in stale:
         old = timezone.now() - dt.timedelta(days=12)
-        DeadlineClock.objects.filter(recommendation=rec, kind="feedback").update(
+        DeadlineClock.objects.filter(recommendation=rec, kind=ClockKind.FEEDBACK).update(
             started_at=old, due_at=old + dt.timedelta(days=7), remind_at=old + dt.timedelta(days=6), escalate_at=old + dt.timedelta(days=14))
     deadline_scan()
     return {"declarations": Declaration.objects.filter(entity__region_id="140525").count()}

@@ -17,10 +17,9 @@ from typing import IO
 import filetype
 from django.db import transaction
 from django.db.models import QuerySet
-from django.utils import timezone
 
-from matching import hooks, policy
-from matching.models import Declaration, DeclarationMaterial, WorkflowEvent
+from matching import workflow
+from matching.models import Declaration, DeclarationMaterial
 from portal.services import ApplicationError, audit_record
 from portal.tenancy import VIEW, restrict
 
@@ -34,9 +33,9 @@ ALLOWED_TYPES = {
 }
 EXTENSION_OF = {"application/pdf": ".pdf", "image/jpeg": ".jpg", "image/png": ".png"}
 # who may add materials, and in which states (while the declaration is being prepared or
-# reviewed, and after it was recommended: a bank may ask for more), is the policy table's
-# MATERIALS_UPLOAD rule
-UPLOAD_STATES = set(policy.states(policy.Action.MATERIALS_UPLOAD))
+# reviewed, and after it was recommended: a bank may ask for more), is the workflow table's
+# MATERIALS_UPLOAD rule; the declaration page shows the upload form by the same rule
+UPLOAD_STATES = set(workflow.states(workflow.Action.MATERIALS_UPLOAD))
 _FIELD = "file"
 
 
@@ -99,8 +98,8 @@ def material_upload(*, actor, declaration_id: int, uploaded_file) -> Declaration
     material = None
     try:
         with transaction.atomic():
-            declaration = policy.acting_on(
-                policy.Action.MATERIALS_UPLOAD, actor, declaration_id, message="申报不存在或您无权上传材料",
+            declaration = workflow.acting_on(
+                workflow.Action.MATERIALS_UPLOAD, actor, declaration_id, message="申报不存在或您无权上传材料",
             )
             if declaration.materials.count() >= MAX_MATERIALS_PER_DECLARATION:
                 raise ApplicationError(f"每个申报最多上传 {MAX_MATERIALS_PER_DECLARATION} 个材料文件", code="conflict")
@@ -111,11 +110,8 @@ def material_upload(*, actor, declaration_id: int, uploaded_file) -> Declaration
             # FieldFile.save goes through the field's storage (MEDIA_ROOT) and upload_to
             material.file.save(stored_name, uploaded_file, save=False)
             material.save()
-            WorkflowEvent.objects.create(
-                declaration=declaration, kind="declaration.material_uploaded", actor=actor,
-                data={"material": material.pk, "name": name, "size": material.size}, created_at=timezone.now(),
-            )
-            hooks.ledger_changed()
+            workflow.record(workflow.Action.MATERIALS_UPLOAD, declaration=declaration, actor=actor,
+                            material=material.pk, name=name, size=material.size)
             audit_record(
                 actor=actor, action="declaration.material_upload", obj=declaration,
                 after={"material": material.pk, "name": name, "content_type": mime, "size": material.size},

@@ -1,10 +1,11 @@
 """The 申报清单 → 推荐清单 workflow: visits, declarations, reviews, recommendation batches,
 recommendations (one entity → one intended bank), bank decisions, drawdowns, events.
 
-States and their legal transitions are declared here with django-fsm; every transition is
-called by a service in matching/services.py that locks the row first (select_for_update),
-through `_transition`. Who may apply which transition in which state, and the maker-checker
-rules, are the policy table of matching/policy.py."""
+States and their legal transitions are declared here with django-fsm, and the kinds of the
+events the workflow records (EventKind). Which action moves which state where, who may do it,
+which event it records and what it does to the deadline clocks is the workflow table of
+matching/workflow.py; every transition is applied by a service in matching/services.py,
+under a row lock, through `workflow.apply` (a refused transition is a 409, never a 500)."""
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -12,7 +13,6 @@ from django_fsm import FSMField, transition
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from entities.models import MarketEntity
-from matching.workdays.models import CalendarDay, CalendarYear  # noqa: F401  (the working-day calendar)
 from portal.models import Organisation, Region
 from products.models import Bank, BankBranch, LoanProductVersion
 
@@ -342,7 +342,7 @@ class Recommendation(models.Model):
     satisfaction = models.PositiveSmallIntegerField("服务评价", null=True, blank=True)
     satisfaction_comment = models.TextField("评价内容", blank=True, default="")
     # an approval outside the limits (product cap, declared need, product rate or term range),
-    # approved by a bank administrator with a reason (matching.policy APPROVE_OVERRIDE)
+    # approved by a bank administrator with a reason (matching.workflow APPROVE_OVERRIDE)
     override_reason = models.TextField("超限审批理由", blank=True, default="")
     override_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name="超限审批人", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -377,7 +377,7 @@ class Recommendation(models.Model):
         pass
 
     @transition(field=state, source=RecommendationState.CONTACTED, target=RecommendationState.UNDER_REVIEW)
-    def mark_materials_complete(self):
+    def materials_complete(self):
         pass
 
     @transition(field=state, source=RecommendationState.UNDER_REVIEW, target=RecommendationState.APPROVED)
@@ -397,7 +397,7 @@ class Recommendation(models.Model):
         pass
 
     @transition(field=state, source=RecommendationState.APPROVED, target=RecommendationState.NOT_DRAWN)
-    def give_up(self):
+    def not_drawn(self):
         pass
 
     @transition(field=state, source=OPEN_RECOMMENDATION_STATES, target=RecommendationState.REMOVED)
@@ -441,13 +441,53 @@ class Coaching(models.Model):
         ordering = ["created_at"]
 
 
+class EventKind(models.TextChoices):
+    """What a WorkflowEvent records, labelled for the timeline. Which action records which kind
+    (and the deadline scan's clock.* kinds) is the workflow table's (matching/workflow.py)."""
+
+    DECLARATION_CREATED = "declaration.created", "创建申报"
+    DECLARATION_UPDATED = "declaration.updated", "修改申报"
+    DECLARATION_CONSENT_RECORDED = "declaration.consent_recorded", "记录企业同意共享信息"
+    DECLARATION_MATERIAL_UPLOADED = "declaration.material_uploaded", "上传申报材料"
+    DECLARATION_REDIRECT_PROPOSED = "declaration.redirect_proposed", "不予授信后提议改推其他银行(待企业同意并重新审核)"
+    DECLARATION_SUBMITTED = "declaration.submitted", "提交申报"
+    DECLARATION_BANK_RECOMMENDED = "declaration.bank_recommended", "银行推荐企业"
+    DECLARATION_WITHDRAWN = "declaration.withdrawn", "企业撤回申报"
+    DECLARATION_SIGNED_OFF = "declaration.signed_off", "召集人签字确认, 列入推荐清单"
+    DECLARATION_REMOVED = "declaration.removed", "移出推荐清单"
+    PRELIMINARY_REVIEW_APPROVE = "review.preliminary_review.approve", "专班初审通过"
+    PRELIMINARY_REVIEW_RETURN = "review.preliminary_review.return", "专班初审退回"
+    PRELIMINARY_REVIEW_REJECT = "review.preliminary_review.reject", "专班初审不通过"
+    BANK_REVIEW_APPROVE = "review.bank_review.approve", "专班银行审核通过"
+    BANK_REVIEW_RETURN = "review.bank_review.return", "专班银行审核退回"
+    BANK_REVIEW_REJECT = "review.bank_review.reject", "专班银行审核不通过"
+    LEAD_REVIEW_APPROVE = "review.lead_review.approve", "专班组长审核通过"
+    LEAD_REVIEW_RETURN = "review.lead_review.return", "专班组长审核退回"
+    LEAD_REVIEW_REJECT = "review.lead_review.reject", "专班组长审核不通过"
+    RECOMMENDATION_PUSHED = "recommendation.pushed", "推送至银行"
+    RECOMMENDATION_ASSIGNED = "recommendation.assigned", "分配客户经理"
+    RECOMMENDATION_CONTACTED = "recommendation.contacted", "银行已对接"
+    RECOMMENDATION_MATERIALS_COMPLETE = "recommendation.materials_complete", "申请材料已收齐"
+    RECOMMENDATION_APPROVED = "recommendation.approved", "银行授信"
+    RECOMMENDATION_DECLINED = "recommendation.declined", "银行不予授信"
+    RECOMMENDATION_DISBURSED = "recommendation.disbursed", "放款"
+    RECOMMENDATION_NOT_DRAWN = "recommendation.not_drawn", "企业未提款"
+    RECOMMENDATION_REMOVED = "recommendation.removed", "移出推荐清单"
+    RECOMMENDATION_REDIRECTED = "recommendation.redirected", "提议改推其他银行"
+    RECOMMENDATION_COACHED = "recommendation.coached", "专班辅导"
+    RECOMMENDATION_RATED = "recommendation.rated", "企业评价服务"
+    CLOCK_REMINDER = "clock.reminder", "时限到期提醒"
+    CLOCK_OVERDUE = "clock.overdue", "逾期督办"
+    CLOCK_ESCALATED = "clock.escalated", "逾期升级至市级机制"
+
+
 class WorkflowEvent(models.Model):
     """Every step of a declaration and its recommendations, in order: the timeline and the
     event history that statistics "as of a past date" are computed from."""
 
     declaration = models.ForeignKey(Declaration, on_delete=models.CASCADE, related_name="events")
     recommendation = models.ForeignKey(Recommendation, null=True, blank=True, on_delete=models.CASCADE, related_name="events")
-    kind = models.CharField("事件", max_length=48, db_index=True)
+    kind = models.CharField("事件", max_length=48, db_index=True, choices=EventKind.choices)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     data = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(db_index=True)
@@ -540,43 +580,3 @@ class DeadlineScan(models.Model):
         verbose_name = verbose_name_plural = "时限扫描"
         ordering = ["-started_at"]
 
-
-EVENT_LABELS = {
-    "declaration.created": "创建申报",
-    "declaration.updated": "修改申报",
-    "declaration.consent_recorded": "记录企业同意共享信息",
-    "declaration.material_uploaded": "上传申报材料",
-    "declaration.redirect_proposed": "不予授信后提议改推其他银行(待企业同意并重新审核)",
-    "declaration.submitted": "提交申报",
-    "declaration.bank_recommended": "银行推荐企业",
-    "declaration.withdrawn": "企业撤回申报",
-    "declaration.signed_off": "召集人签字确认, 列入推荐清单",
-    "declaration.removed": "移出推荐清单",
-    "review.preliminary_review.approve": "专班初审通过",
-    "review.preliminary_review.return": "专班初审退回",
-    "review.preliminary_review.reject": "专班初审不通过",
-    "review.bank_review.approve": "专班银行审核通过",
-    "review.bank_review.return": "专班银行审核退回",
-    "review.bank_review.reject": "专班银行审核不通过",
-    "review.lead_review.approve": "专班组长审核通过",
-    "review.lead_review.return": "专班组长审核退回",
-    "review.lead_review.reject": "专班组长审核不通过",
-    "recommendation.pushed": "推送至银行",
-    "recommendation.assigned": "分配客户经理",
-    "recommendation.contacted": "银行已对接",
-    "recommendation.materials_complete": "申请材料已收齐",
-    "recommendation.approved": "银行授信",
-    "recommendation.declined": "银行不予授信",
-    "recommendation.disbursed": "放款",
-    "recommendation.not_drawn": "企业未提款",
-    "recommendation.removed": "移出推荐清单",
-    "recommendation.redirected": "提议改推其他银行",
-    "recommendation.coached": "专班辅导",
-    "recommendation.rated": "企业评价服务",
-    "clock.reminder": "时限到期提醒",
-    "clock.overdue": "逾期督办",
-    "clock.escalated": "逾期升级至市级机制",
-}
-
-
-from matching.batch.models import *  # noqa: E402,F401,F403  (batch matching: runs and stored results)

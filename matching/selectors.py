@@ -1,5 +1,5 @@
 """Reads of the workflow, each already restricted to what the actor may see. The review
-queues are the policy table's (matching/policy.py): the states each role reviews or signs
+queues are the workflow table's (matching/workflow.py): the states each role reviews or signs
 off, without what a maker-checker rule keeps from the user (his own filings)."""
 from __future__ import annotations
 
@@ -20,22 +20,24 @@ from matching.models import (
     Visit,
     WorkflowEvent,
 )
-from matching import policy
+from matching import workflow
 from portal.models import Membership, Role
 from portal.tenancy import restrict
 
-# the declaration states each reviewing role works on: the policy table's review levels and
-# sign-off (matching/policy.py QUEUES)
-QUEUE_STATES = {role: policy.queue_states(role) for role in Role.values if policy.queue_states(role)}
+# the declaration states each reviewing role works on: the workflow table's review levels and
+# sign-off (matching/workflow.py QUEUES)
+QUEUE_STATES = {role: workflow.queue_states(role) for role in Role.values if workflow.queue_states(role)}
 
+# a bank's inbox: one tab per state of the lead (its key, its label), drawdowns and credit not
+# drawn together; removed leads are not the bank's work any more
+_R = RecommendationState
 INBOX_TABS = {
-    "pushed": ("待对接", [RecommendationState.PUSHED]),
-    "contacted": ("待收齐材料", [RecommendationState.CONTACTED]),
-    "under_review": ("审批中", [RecommendationState.UNDER_REVIEW]),
-    "approved": ("已授信", [RecommendationState.APPROVED]),
-    "disbursed": ("已放款", [RecommendationState.DISBURSED, RecommendationState.NOT_DRAWN]),
-    "declined": ("不予授信", [RecommendationState.DECLINED]),
+    tab: (tab.label, states) for tab, states in (
+        (_R.PUSHED, [_R.PUSHED]), (_R.CONTACTED, [_R.CONTACTED]), (_R.UNDER_REVIEW, [_R.UNDER_REVIEW]),
+        (_R.APPROVED, [_R.APPROVED]), (_R.DISBURSED, [_R.DISBURSED, _R.NOT_DRAWN]), (_R.DECLINED, [_R.DECLINED]),
+    )
 }
+INBOX_FIRST_TAB = _R.PUSHED
 
 
 def declaration_list(*, user, state: str | list | None = None, q: str | None = None, source: str | None = None) -> QuerySet[Declaration]:
@@ -89,15 +91,15 @@ def declaration_warnings(declaration: Declaration) -> list[str]:
 
 
 def review_queue(*, user, role: str, q: str | None = None) -> QuerySet[Declaration]:
-    """What waits for the user: the states his role reviews or signs off (the policy table),
+    """What waits for the user: the states his role reviews or signs off (the workflow table),
     without the declarations a maker-checker rule keeps from him (his own filings)."""
-    return declaration_list(user=user, state=QUEUE_STATES.get(role, []), q=q).filter(policy.queue_q(user))
+    return declaration_list(user=user, state=QUEUE_STATES.get(role, []), q=q).filter(workflow.queue_q(user))
 
 
 def review_counts(*, user) -> dict[str, int]:
     counts = dict(
         restrict(Declaration.objects.all(), user)
-        .filter(state__in=[state for state, _ in policy.queue_counts_labels()])
+        .filter(state__in=[state for state, _ in workflow.queue_counts_labels()])
         .values_list("state")
         .annotate(n=Count("id"))
     )

@@ -11,11 +11,14 @@ coaches after a decline and may propose a re-recommendation (改推) to another 
 a new draft that needs the enterprise's consent, the three reviews and the sign-off again,
 never leaving the entity with more than two banks at a time.
 
-Who may do which action in which state, and the maker-checker rules (the filer never does
-the 初审; a reviewer never edits what he reviews), are the policy table of matching/policy.py:
-each service resolves its object and calls `policy.acting_on(...)` / `policy.require(...)`
-before anything else, and applies the table's django-fsm transition through `_transition`
-(a refused transition is a 409, never a 500).
+Who may do which action in which state, the maker-checker rules (the filer never does the
+初审; a reviewer never edits what he reviews), the state each action leads to, the event it
+records and what it does to the deadline clocks are the workflow table of
+matching/workflow.py: each service resolves its object and calls `workflow.acting_on(...)` /
+`workflow.require(...)` before anything else, moves it with `workflow.apply(obj, action)`
+(a refused transition is a 409, never a 500) and writes the event with
+`workflow.record(action, ...)`, which applies the row's clock rule (matching/clocks.py) at
+that call: no hook runs behind a service's back.
 
 Each service is keyword-only and atomic: it locks its row (select_for_update) through the
 tenant restriction, records a WorkflowEvent and an audit event, and creates notifications
@@ -28,14 +31,11 @@ from collections.abc import Iterable
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
-from django.db.models import Model
 from django.utils import timezone
-from django_fsm import TransitionNotAllowed
 from guardian.shortcuts import assign_perm, remove_perm
 
 from entities.models import MarketEntity
-from matching import hooks, notifications, policy, selectors
-from matching.policy import Action
+from matching import hooks, notifications, selectors, workflow
 from matching.models import (
     BASIC_CRITERIA,
     OPEN_DECLARATION_STATES,
@@ -45,7 +45,6 @@ from matching.models import (
     Declaration,
     DeclarationBank,
     DeclarationSource,
-    DeclarationState,
     DeclineReason,
     Disbursement,
     Guarantee,
@@ -56,8 +55,8 @@ from matching.models import (
     ReviewStage,
     ReviewStep,
     Visit,
-    WorkflowEvent,
 )
+from matching.workflow import Action
 from portal.models import Organisation, OrganisationKind, Role
 from portal.services import ApplicationError, audit_record
 from portal.tenancy import CHANGE, VIEW, resolve, resolve_many, restrict, scope_for
@@ -65,41 +64,13 @@ from products.models import Bank, ProductStatus
 from products.selectors import banks_serving, branch_for
 
 MAX_INTENDED_BANKS = 2
-WORK_PERMISSION = policy.WORK_PERMISSION
+WORK_PERMISSION = workflow.WORK_PERMISSION
 # the largest value each approval column can hold (PostgreSQL bigint, numeric(6, 3))
 BIGINT_MAX = 2**63 - 1
 RATE_MAX_DECIMALS = 3
 
 
 # --- helpers -------------------------------------------------------------------------------
-
-
-def _require_role(actor, roles: set[str], what: str) -> None:
-    scope = scope_for(actor)
-    if scope is None or not (scope.is_platform_admin or scope.role in roles):
-        raise ApplicationError(f"您的角色无权{what}", code="permission_denied")
-
-
-def _locked(model: type[Model], pk: int, actor, action: str = CHANGE) -> Model:
-    """Row-lock one object the actor may act on, or refuse as if it did not exist."""
-    return resolve(model, actor, action, lock=True, pk=pk)
-
-
-def _transition(obj, name: str, message: str) -> None:
-    try:
-        getattr(obj, name)()
-    except TransitionNotAllowed:
-        raise ApplicationError(f"{message}(当前状态: {obj.get_state_display()})", code="conflict") from None
-
-
-def _event(*, declaration: Declaration, kind: str, actor=None, recommendation: Recommendation | None = None, **data) -> WorkflowEvent:
-    event = WorkflowEvent.objects.create(
-        declaration=declaration, recommendation=recommendation, kind=kind,
-        actor=actor if actor is not None and actor.is_authenticated else None,
-        data=data, created_at=timezone.now(),
-    )
-    hooks.ledger_changed()  # the statistics index follows (after the commit)
-    return event
 
 
 def task_force_for(entity: MarketEntity) -> Organisation:
@@ -178,12 +149,6 @@ def _entity_for_declaring(actor, entity_id: int) -> MarketEntity:
     return resolve(MarketEntity, actor, VIEW, pk=entity_id, message="经营主体不存在或不在您的辖区", field="entity_id")
 
 
-def _apply(obj, action: Action) -> None:
-    """Apply the django-fsm transition the policy table names for the action."""
-    rule = policy.rule(action)
-    _transition(obj, rule.transition, rule.conflict if isinstance(rule.conflict, str) else "当前状态不允许该操作")
-
-
 def _set_banks(declaration: Declaration, banks: list[Bank]) -> None:
     declaration.intended_banks.all().delete()
     DeclarationBank.objects.bulk_create(
@@ -222,7 +187,7 @@ def _redirect_bank_problems(declaration: Declaration, banks: list[Bank]) -> list
 
 @transaction.atomic
 def visit_record(*, actor, entity_id: int, visited_on: dt.date, people: str, findings: str = "", need_found: bool = False) -> Visit:
-    _require_role(actor, {Role.TASK_FORCE_STAFF, Role.TASK_FORCE_LEAD}, "登记走访")
+    workflow.require_role(Action.VISIT, actor)
     entity = _entity_for_declaring(actor, entity_id)
     if visited_on > timezone.localdate():
         raise ApplicationError("走访日期不能晚于今天", field_errors={"visited_on": ["走访日期不能晚于今天"]})
@@ -241,10 +206,10 @@ def declaration_create(
     basic_criteria: dict | None = None, consent: bool = False, submit: bool = False, visit_id: int | None = None,
     source: str | None = None,
 ) -> Declaration:
-    """申报 (policy FILE): the enterprise for itself, or task-force staff on its behalf. With
+    """申报 (workflow FILE): the enterprise for itself, or task-force staff on its behalf. With
     `consent` the consent is recorded (CONSENT), with `submit` it is submitted (SUBMIT)."""
     scope = scope_for(actor)
-    policy.require_role(Action.FILE, actor)
+    workflow.require_role(Action.FILE, actor)
     entity = _entity_for_declaring(actor, entity_id)
     visit = resolve(Visit, actor, VIEW, pk=visit_id, field="visit_id") if visit_id is not None else None
     MarketEntity.objects.select_for_update().filter(pk=entity.pk).first()  # serialise declarations of one entity
@@ -265,10 +230,10 @@ def declaration_create(
         raise ApplicationError("该经营主体已有进行中的申报, 不能重复申报", code="conflict") from None
     _set_banks(declaration, banks)
     if consent:  # given with the filing: the same rule as recording it later (CONSENT)
-        policy.require(Action.CONSENT, actor, declaration)
+        workflow.require(Action.CONSENT, actor, declaration)
         declaration.consent_given_at, declaration.consent_given_by = timezone.now(), actor
         declaration.save(update_fields=["consent_given_at", "consent_given_by", "updated_at"])
-    _event(declaration=declaration, kind="declaration.created", actor=actor, source=source, consent=bool(consent))
+    workflow.record(Action.FILE, declaration=declaration, actor=actor, source=source, consent=bool(consent))
     audit_record(actor=actor, action="declaration.create", obj=declaration, after={**need, "banks": bank_codes, "consent": bool(consent)})
     if submit:
         declaration = declaration_submit(actor=actor, declaration_id=declaration.pk)
@@ -280,9 +245,9 @@ def declaration_update(
     *, actor, declaration_id: int, amount: int, term_months: int, purpose: str, bank_codes: list[str],
     basic_criteria: dict | None = None, consent: bool | None = None,
 ) -> Declaration:
-    """Edit a draft (policy EDIT). The consent covers the banks it was given for: adding a bank
+    """Edit a draft (workflow EDIT). The consent covers the banks it was given for: adding a bank
     clears it, unless the consent is given again in the same edit."""
-    declaration = policy.acting_on(Action.EDIT, actor, declaration_id)
+    declaration = workflow.acting_on(Action.EDIT, actor, declaration_id)
     need = _validate_need(amount, term_months, purpose)
     banks = _banks_from_codes(bank_codes, declaration.region)
     problems = _redirect_bank_problems(declaration, banks)
@@ -298,7 +263,7 @@ def declaration_update(
         declaration.consent_given_at, declaration.consent_given_by = None, None
     declaration.save()
     _set_banks(declaration, banks)
-    _event(declaration=declaration, kind="declaration.updated", actor=actor, banks=[bank.code for bank in banks])
+    workflow.record(Action.EDIT, declaration=declaration, actor=actor, banks=[bank.code for bank in banks])
     audit_record(actor=actor, action="declaration.update", obj=declaration, before=before, after={**need, "banks": bank_codes})
     if consent:
         declaration = declaration_consent_record(actor=actor, declaration_id=declaration.pk)
@@ -307,34 +272,33 @@ def declaration_update(
 
 @transaction.atomic
 def declaration_consent_record(*, actor, declaration_id: int) -> Declaration:
-    """The enterprise agrees to share its data with the intended banks (policy CONSENT): given
+    """The enterprise agrees to share its data with the intended banks (workflow CONSENT): given
     by the enterprise itself, or recorded by task-force staff from its written consent on a
     declaration filed on its behalf. Recording it again keeps the first moment."""
-    declaration = policy.acting_on(Action.CONSENT, actor, declaration_id)
+    declaration = workflow.acting_on(Action.CONSENT, actor, declaration_id)
     if declaration.consent_given_at is None:
         declaration.consent_given_at, declaration.consent_given_by = timezone.now(), actor
         declaration.save(update_fields=["consent_given_at", "consent_given_by", "updated_at"])
         banks = [b.bank.code for b in declaration.intended_banks.select_related("bank")]
-        _event(declaration=declaration, kind="declaration.consent_recorded", actor=actor, banks=banks)
+        workflow.record(Action.CONSENT, declaration=declaration, actor=actor, banks=banks)
         audit_record(actor=actor, action="declaration.consent", obj=declaration, after={"banks": banks})
     return declaration
 
 
 @transaction.atomic
 def declaration_submit(*, actor, declaration_id: int) -> Declaration:
-    declaration = policy.acting_on(Action.SUBMIT, actor, declaration_id)
+    declaration = workflow.acting_on(Action.SUBMIT, actor, declaration_id)
     if declaration.consent_given_at is None:
         raise ApplicationError("提交前须由企业同意向意向对接银行共享信息", field_errors={"consent": ["请勾选同意共享信息"]})
     problems = _redirect_bank_problems(declaration, [b.bank for b in declaration.intended_banks.select_related("bank")])
     if problems:
         raise ApplicationError(problems[0], field_errors={"banks": problems}, code="conflict")
-    _apply(declaration, Action.SUBMIT)
+    workflow.apply(declaration, Action.SUBMIT)
     declaration.submitted_at = timezone.now()
     declaration.save()
-    _event(declaration=declaration, kind="declaration.submitted", actor=actor)
+    workflow.record(Action.SUBMIT, declaration=declaration, actor=actor)
     audit_record(actor=actor, action="declaration.submit", obj=declaration)
-    first_review = policy.rule(Action.REVIEW_PRELIMINARY)
-    for role in sorted(first_review.roles):
+    for role in sorted(workflow.next_step(declaration.state).roles):  # the 初审
         notifications.to_role(
             organisation=declaration.task_force, role=role, key=f"decl-{declaration.pk}-submitted-{declaration.submitted_at:%s}",
             title=f"新的申报待初审: {declaration.entity.name}", url=f"/matching/declarations/{declaration.pk}/",
@@ -352,7 +316,7 @@ def declaration_recommend_by_bank(*, actor, entity_id: int, amount: int, term_mo
     anything about it — its county, an open declaration — is looked at."""
     from products.restrictions import bank_root_organisation_id
 
-    _require_role(actor, {Role.BANK_ADMIN, Role.ACCOUNT_MANAGER}, "向专班推荐企业")
+    workflow.require_role(Action.BANK_RECOMMEND, actor)
     scope = scope_for(actor)
     root = bank_root_organisation_id(scope)
     bank = restrict(Bank.objects.all(), actor, VIEW).filter(organisation_id=root).first() if root else None
@@ -376,25 +340,26 @@ def declaration_recommend_by_bank(*, actor, entity_id: int, amount: int, term_mo
     except IntegrityError:
         raise ApplicationError("该经营主体已有进行中的申报", code="conflict") from None
     DeclarationBank.objects.create(declaration=declaration, bank=bank, position=1)
-    _transition(declaration, "submit", "该申报不能提交")
+    workflow.apply(declaration, Action.BANK_RECOMMEND)
     declaration.submitted_at = timezone.now()
     declaration.save()
-    _event(declaration=declaration, kind="declaration.bank_recommended", actor=actor, bank=bank.code, note=note)
+    workflow.record(Action.BANK_RECOMMEND, declaration=declaration, actor=actor, bank=bank.code, note=note)
     audit_record(actor=actor, action="declaration.bank_recommend", obj=declaration, after={**need, "bank": bank.code})
-    notifications.to_role(
-        organisation=declaration.task_force, role=Role.TASK_FORCE_STAFF, key=f"decl-{declaration.pk}-bank-recommended",
-        title=f"{bank.name}推荐企业: {entity.name}", url=f"/matching/declarations/{declaration.pk}/",
-    )
+    for role in sorted(workflow.next_step(declaration.state).roles):  # the 初审
+        notifications.to_role(
+            organisation=declaration.task_force, role=role, key=f"decl-{declaration.pk}-bank-recommended",
+            title=f"{bank.name}推荐企业: {entity.name}", url=f"/matching/declarations/{declaration.pk}/",
+        )
     return declaration
 
 
 @transaction.atomic
 def declaration_withdraw(*, actor, declaration_id: int, reason: str = "") -> Declaration:
-    declaration = policy.acting_on(Action.WITHDRAW, actor, declaration_id)
-    _apply(declaration, Action.WITHDRAW)
+    declaration = workflow.acting_on(Action.WITHDRAW, actor, declaration_id)
+    workflow.apply(declaration, Action.WITHDRAW)
     declaration.last_comment = reason
     declaration.save()
-    _event(declaration=declaration, kind="declaration.withdrawn", actor=actor, reason=reason)
+    workflow.record(Action.WITHDRAW, declaration=declaration, actor=actor, reason=reason)
     audit_record(actor=actor, action="declaration.withdraw", obj=declaration, after={"reason": reason})
     return declaration
 
@@ -405,31 +370,26 @@ def declaration_withdraw(*, actor, declaration_id: int, reason: str = "") -> Dec
 @transaction.atomic
 def declaration_review(*, actor, declaration_id: int, decision: str, comment: str = "") -> Declaration:
     """专班初审, 专班银行审核 or 专班组长审核, whichever level the declaration waits for (the
-    policy table's REVIEW_* rule of its state): approve, return (to the draft) or reject."""
+    workflow table's REVIEW_* rule of its state): approve, return (to the draft) or reject."""
     resolve(Declaration, actor, VIEW, pk=declaration_id)
-    if not any(policy.may(action, actor) for action in policy.REVIEWS):
+    if not any(workflow.may(action, actor) for action in workflow.REVIEWS):
         raise ApplicationError("您的角色无权审核申报", code="permission_denied")
     declaration = resolve(Declaration, actor, CHANGE, lock=True, pk=declaration_id)
-    action = policy.review_action(declaration.state)
+    action = workflow.review_action(declaration.state)
     if action is None:
         raise ApplicationError(f"该申报当前不在审核环节(当前状态: {declaration.get_state_display()})", code="conflict")
-    rule = policy.require(action, actor, declaration)
+    rule = workflow.require(action, actor, declaration)
     stage = rule.stage
     if decision not in ReviewDecision.values:
         raise ApplicationError("未知的审核结论", field_errors={"decision": ["应为 approve、return 或 reject"]})
     if decision != ReviewDecision.APPROVE and not comment.strip():
         raise ApplicationError("退回或不通过须填写意见", field_errors={"comment": ["请填写意见"]})
     from_state = declaration.state
-    if decision == ReviewDecision.APPROVE:
-        _apply(declaration, action)
-    elif decision == ReviewDecision.RETURN:
-        _transition(declaration, "return_for_fix", "该申报不能退回")
-    else:
-        _transition(declaration, "reject", "该申报不能驳回")
+    workflow.apply(declaration, action, decision)
     declaration.last_comment = comment
     declaration.save()
     ReviewStep.objects.create(declaration=declaration, stage=stage, decision=decision, comment=comment, actor=actor)
-    _event(declaration=declaration, kind=f"review.{stage}.{decision}", actor=actor, comment=comment, from_state=from_state)
+    workflow.record(action, outcome=decision, declaration=declaration, actor=actor, comment=comment, from_state=from_state)
     audit_record(actor=actor, action=f"declaration.{stage}.{decision}", obj=declaration, after={"comment": comment})
     _notify_after_review(declaration, stage, decision, comment)
     return declaration
@@ -439,7 +399,7 @@ def _notify_after_review(declaration: Declaration, stage: str, decision: str, co
     url = f"/matching/declarations/{declaration.pk}/"
     step = declaration.review_steps.count()
     if decision == ReviewDecision.APPROVE:
-        waits_for = policy.next_step(declaration.state)  # the next review level, or the sign-off
+        waits_for = workflow.next_step(declaration.state)  # the next review level, or the sign-off
         if waits_for is None:
             return
         for role in sorted(waits_for.roles):
@@ -474,12 +434,12 @@ def declarations_review_bulk(*, actor, declaration_ids: list[int], decision: str
 
 @transaction.atomic
 def batch_signoff(*, actor, declaration_ids: list[int], title: str = "") -> RecommendationBatch:
-    """召集人签字确认 (policy SIGNOFF): reviewed declarations become the recommendation list of a new batch."""
-    policy.require_role(Action.SIGNOFF, actor)
+    """召集人签字确认 (workflow SIGNOFF): reviewed declarations become the recommendation list of a new batch."""
+    workflow.require_role(Action.SIGNOFF, actor)
     if not declaration_ids:
         raise ApplicationError("请至少选择一条已通过组长审核的申报", field_errors={"declaration_ids": ["不能为空"]})
     declarations = resolve_many(Declaration, actor, CHANGE, ids=declaration_ids, lock=True, field="declaration_ids")
-    not_ready = [d for d in declarations if not policy.allows(Action.SIGNOFF, actor, d)]
+    not_ready = [d for d in declarations if not workflow.allows(Action.SIGNOFF, actor, d)]
     if not_ready:
         names = "、".join(f"{d.entity.name}({d.get_state_display()})" for d in not_ready)
         raise ApplicationError(f"以下申报尚未通过组长审核或已签字: {names}", code="conflict")
@@ -493,32 +453,34 @@ def batch_signoff(*, actor, declaration_ids: list[int], title: str = "") -> Reco
         title=title or f"{first.region.name}推荐清单 {timezone.localtime(now):%Y-%m-%d %H:%M}",
     )
     for declaration in declarations:
-        _apply(declaration, Action.SIGNOFF)
+        workflow.apply(declaration, Action.SIGNOFF)
         declaration.batch = batch
         declaration.save()
-        ReviewStep.objects.create(declaration=declaration, stage=policy.rule(Action.SIGNOFF).stage,
+        ReviewStep.objects.create(declaration=declaration, stage=workflow.rule(Action.SIGNOFF).stage,
                                   decision=ReviewDecision.APPROVE, actor=actor)
-        _event(declaration=declaration, kind="declaration.signed_off", actor=actor, batch=batch.pk)
+        workflow.record(Action.SIGNOFF, declaration=declaration, actor=actor, batch=batch.pk)
     audit_record(actor=actor, action="batch.signoff", obj=batch, after={"declarations": sorted(d.pk for d in declarations)})
     return batch
 
 
 @transaction.atomic
 def batch_push(*, actor, batch_id: int) -> RecommendationBatch:
-    """Push a batch (policy PUSH): one recommendation per intended bank, routed to the serving
-    branch. Idempotent: the batch row is locked and a pushed batch is refused with a message."""
-    batch = policy.acting_on(Action.PUSH, actor, batch_id)
+    """Push a batch (workflow PUSH): one recommendation per intended bank, routed to the serving
+    branch, each starting its feedback clock. Idempotent: the batch row is locked and a pushed
+    batch is refused with a message."""
+    batch = workflow.acting_on(Action.PUSH, actor, batch_id)
     declarations = list(batch.declarations.select_related("entity", "region").prefetch_related("intended_banks__bank"))
     if not declarations:
         raise ApplicationError("批次中没有申报", code="conflict")
     now = timezone.now()
     created: list[Recommendation] = []
+    signed_off = workflow.effect(Action.SIGNOFF).target  # only what the sign-off put on the list
     for declaration in declarations:
-        if declaration.state != DeclarationState.RECOMMENDED:
+        if declaration.state != signed_off:
             continue
         for intended in declaration.intended_banks.all():
             created.append(_recommendation_create(batch=batch, declaration=declaration, bank=intended.bank, actor=actor, at=now))
-    _apply(batch, Action.PUSH)
+    workflow.apply(batch, Action.PUSH)
     batch.pushed_at, batch.pushed_by = now, actor
     batch.save()
     audit_record(actor=actor, action="batch.push", obj=batch, after={"recommendations": [r.pk for r in created]})
@@ -534,10 +496,9 @@ def _recommendation_create(*, batch, declaration: Declaration, bank: Bank, actor
         batch=batch, declaration=declaration, entity=declaration.entity, region_id=declaration.region_id,
         bank=bank, branch=branch, pushed_at=at, product_version=product.current_version if product else None,
     )
-    _event(declaration=declaration, recommendation=recommendation, kind="recommendation.pushed", actor=actor,
-           bank=bank.code, branch=branch.pk)
-    for hook in RECOMMENDATION_PUSHED_HOOKS:
-        hook(recommendation)
+    # the push's event on the lead, and its clock rule: the feedback clock starts
+    workflow.record(Action.PUSH, declaration=declaration, recommendation=recommendation, actor=actor, at=at,
+                    bank=bank.code, branch=branch.pk)
     notifications.to_role(
         organisation=branch.organisation, role=Role.BANK_ADMIN, key=f"rec-{recommendation.pk}-pushed", with_ancestors=True,
         title=f"新推送线索: {declaration.entity.name}", url=f"/matching/leads/{recommendation.pk}/",
@@ -549,25 +510,15 @@ def _recommendation_create(*, batch, declaration: Declaration, bank: Bank, actor
     return recommendation
 
 
-# clock start/stop hooks (deadline clocks register here): fn(recommendation)
-RECOMMENDATION_PUSHED_HOOKS: list = []
-RECOMMENDATION_TRANSITION_HOOKS: list = []  # fn(recommendation, transition_name, at)
-
-
-def _after_transition(recommendation: Recommendation, name: str, at) -> None:
-    for hook in RECOMMENDATION_TRANSITION_HOOKS:
-        hook(recommendation, name, at)
-
-
 @transaction.atomic
 def recommendation_redirect(*, actor, recommendation_id: int, bank_code: str, comment: str = "") -> Declaration:
-    """改推 (policy REDIRECT): after a bank's decline, the convener or the task-force lead
+    """改推 (workflow REDIRECT): after a bank's decline, the convener or the task-force lead
     proposes another bank. Nothing is pushed: this opens a new draft declaration of the entity
     (source 不予授信后改推) with the same need and the new bank, which needs the enterprise's
     consent for that bank, the three reviews and the sign-off before it is pushed. The entity
     is never worked by more than MAX_INTENDED_BANKS banks at a time, and has at most one open
     declaration (so at most one re-recommendation waits at a time)."""
-    previous = policy.acting_on(Action.REDIRECT, actor, recommendation_id)
+    previous = workflow.acting_on(Action.REDIRECT, actor, recommendation_id)
     bank = Bank.objects.filter(code=str(bank_code or "").strip()).first()
     if bank is None:
         raise ApplicationError("未知银行", field_errors={"bank": ["未知银行"]})
@@ -592,10 +543,10 @@ def recommendation_redirect(*, actor, recommendation_id: int, bank_code: str, co
     except IntegrityError:
         raise ApplicationError("该企业已有进行中的申报(含待确认的改推), 请在其办结后再改推", code="conflict") from None
     _set_banks(declaration, [bank])
-    _event(declaration=declaration, kind="declaration.redirect_proposed", actor=actor, from_recommendation=previous.pk,
-           from_bank=previous.bank.code, bank=bank.code, comment=comment)
-    _event(declaration=original, recommendation=previous, kind="recommendation.redirected", actor=actor, to_bank=bank.code,
-           comment=comment, redirect_declaration=declaration.pk)
+    workflow.record(Action.REDIRECT, outcome="proposal", declaration=declaration, actor=actor,
+                    from_recommendation=previous.pk, from_bank=previous.bank.code, bank=bank.code, comment=comment)
+    workflow.record(Action.REDIRECT, declaration=original, recommendation=previous, actor=actor, to_bank=bank.code,
+                    comment=comment, redirect_declaration=declaration.pk)
     audit_record(actor=actor, action="recommendation.redirect", obj=declaration,
                  after={"from": previous.pk, "bank": bank.code, "comment": comment})
     url = f"/matching/declarations/{declaration.pk}/"
@@ -604,7 +555,7 @@ def recommendation_redirect(*, actor, recommendation_id: int, bank_code: str, co
         title=f"专班建议将您的融资需求改推至{bank.name}", url=url,
         body="请确认同意向该行共享信息后提交, 经专班三级审核和召集人签字确认后推送; 如不需要可撤回。",
     )
-    for role in sorted(policy.roles(Action.CONSENT) - {Role.ENTERPRISE_USER}):
+    for role in sorted(workflow.roles(Action.CONSENT) - {Role.ENTERPRISE_USER}):
         notifications.to_role(
             organisation=declaration.task_force, role=role, key=f"decl-{declaration.pk}-redirect-proposed-tf",
             title=f"改推待企业确认: {entity.name} → {bank.name}", url=url,
@@ -614,23 +565,25 @@ def recommendation_redirect(*, actor, recommendation_id: int, bank_code: str, co
 
 @transaction.atomic
 def recommendation_remove(*, actor, recommendation_id: int, reason: str) -> Recommendation:
-    recommendation = policy.acting_on(Action.REMOVE, actor, recommendation_id)
+    """移出推荐清单 (workflow REMOVE): the lead's clocks stop; the declaration leaves the list
+    with its last lead."""
+    recommendation = workflow.acting_on(Action.REMOVE, actor, recommendation_id)
     if not reason.strip():
         raise ApplicationError("移出推荐清单须说明原因", field_errors={"reason": ["请填写原因(如提供虚假材料、挪用资金)"]})
-    _apply(recommendation, Action.REMOVE)
+    workflow.apply(recommendation, Action.REMOVE)
     now = timezone.now()
     recommendation.removed_at, recommendation.removed_reason = now, reason
     recommendation.save()
-    _event(declaration=recommendation.declaration, recommendation=recommendation, kind="recommendation.removed", actor=actor, reason=reason)
+    workflow.record(Action.REMOVE, declaration=recommendation.declaration, recommendation=recommendation, actor=actor,
+                    at=now, reason=reason)
     audit_record(actor=actor, action="recommendation.remove", obj=recommendation, after={"reason": reason})
-    _after_transition(recommendation, "remove", now)
     declaration = Declaration.objects.select_for_update().get(pk=recommendation.declaration_id)
     still_open = declaration.recommendations.exclude(state=RecommendationState.REMOVED).exists()
-    if not still_open and declaration.state == DeclarationState.RECOMMENDED:
-        _transition(declaration, "remove", "该申报不能移出推荐清单")
+    if not still_open and declaration.state in workflow.effect(Action.REMOVE, "last_lead").source:
+        workflow.apply(declaration, Action.REMOVE, "last_lead")
         declaration.last_comment = reason
         declaration.save()
-        _event(declaration=declaration, kind="declaration.removed", actor=actor, reason=reason)
+        workflow.record(Action.REMOVE, outcome="last_lead", declaration=declaration, actor=actor, reason=reason)
     notifications.to_role(
         organisation=recommendation.branch.organisation, role=Role.BANK_ADMIN, key=f"rec-{recommendation.pk}-removed", with_ancestors=True,
         title=f"线索已移出推荐清单: {recommendation.entity.name}", body=reason, url=f"/matching/leads/{recommendation.pk}/",
@@ -642,28 +595,28 @@ def recommendation_remove(*, actor, recommendation_id: int, reason: str) -> Reco
 
 
 def _lead_for_work(actor, recommendation_id: int, action: Action = Action.CONTACT) -> Recommendation:
-    """The lead the bank works on (policy CONTACT … NOT_DRAWN): a bank administrator of its
+    """The lead the bank works on (workflow CONTACT … NOT_DRAWN): a bank administrator of its
     branch (or above), or the account manager it is assigned to."""
-    return policy.acting_on(action, actor, recommendation_id)
+    return workflow.acting_on(action, actor, recommendation_id)
 
 
 @transaction.atomic
 def recommendations_assign(*, actor, recommendation_ids: list[int], manager_id: int) -> int:
-    policy.require_role(Action.ASSIGN, actor)
+    workflow.require_role(Action.ASSIGN, actor)
     try:
         manager = resolve(selectors.account_managers(user=actor), actor, VIEW, pk=manager_id)
     except ApplicationError:
         raise ApplicationError("只能分配给本机构(含下级)的客户经理", field_errors={"manager": ["无效的客户经理"]}) from None
     leads = resolve_many(Recommendation, actor, CHANGE, ids=recommendation_ids, lock=True, field="ids")
     for lead in leads:
-        policy.require(Action.ASSIGN, actor, lead)
+        workflow.require(Action.ASSIGN, actor, lead)
     for lead in leads:
         if lead.assigned_to_id and lead.assigned_to_id != manager.pk:
             remove_perm(WORK_PERMISSION, lead.assigned_to, lead)
         lead.assigned_to = manager
         lead.save(update_fields=["assigned_to", "updated_at"])
         assign_perm(WORK_PERMISSION, manager, lead)
-        _event(declaration=lead.declaration, recommendation=lead, kind="recommendation.assigned", actor=actor, manager=manager.username)
+        workflow.record(Action.ASSIGN, declaration=lead.declaration, recommendation=lead, actor=actor, manager=manager.username)
     notifications.to_user(
         user=manager, key=f"assign-{manager.pk}-{'-'.join(str(lead.pk) for lead in leads)}"[:200],
         title=f"您有 {len(leads)} 条新分配的线索", url="/matching/leads/",
@@ -681,12 +634,12 @@ def recommendation_contact(*, actor, recommendation_id: int, contacted_at: dt.da
     contacted_at = contacted_at or now
     if contacted_at > now + dt.timedelta(minutes=5) or contacted_at < recommendation.pushed_at:
         raise ApplicationError("对接时间应在推送之后、不晚于现在", field_errors={"contacted_at": ["对接时间无效"]})
-    _apply(recommendation, Action.CONTACT)
+    workflow.apply(recommendation, Action.CONTACT)
     recommendation.contacted_at, recommendation.contact_channel, recommendation.contact_note = contacted_at, channel, note
     recommendation.save()
-    _event(declaration=recommendation.declaration, recommendation=recommendation, kind="recommendation.contacted", actor=actor, channel=channel)
+    workflow.record(Action.CONTACT, declaration=recommendation.declaration, recommendation=recommendation, actor=actor,
+                    at=contacted_at, channel=channel)
     audit_record(actor=actor, action="recommendation.contact", obj=recommendation, after={"channel": channel})
-    _after_transition(recommendation, "contact", contacted_at)
     notifications.to_entity_and_creator(
         declaration=recommendation.declaration, key=f"rec-{recommendation.pk}-contacted",
         title=f"{recommendation.branch.name}已与您对接", url=f"/matching/declarations/{recommendation.declaration_id}/",
@@ -696,14 +649,15 @@ def recommendation_contact(*, actor, recommendation_id: int, contacted_at: dt.da
 
 @transaction.atomic
 def recommendation_materials_complete(*, actor, recommendation_id: int) -> Recommendation:
+    """材料收齐 (workflow MATERIALS_COMPLETE): starts the 30-day decision clock."""
     recommendation = _lead_for_work(actor, recommendation_id, Action.MATERIALS_COMPLETE)
-    _apply(recommendation, Action.MATERIALS_COMPLETE)
+    workflow.apply(recommendation, Action.MATERIALS_COMPLETE)
     now = timezone.now()
     recommendation.materials_complete_at = now
     recommendation.save()
-    _event(declaration=recommendation.declaration, recommendation=recommendation, kind="recommendation.materials_complete", actor=actor)
+    workflow.record(Action.MATERIALS_COMPLETE, declaration=recommendation.declaration, recommendation=recommendation,
+                    actor=actor, at=now)
     audit_record(actor=actor, action="recommendation.materials_complete", obj=recommendation)
-    _after_transition(recommendation, "materials_complete", now)
     return recommendation
 
 
@@ -760,7 +714,7 @@ def recommendation_approve(
     *, actor, recommendation_id: int, credit_amount: int, rate_percent: Decimal, term_months: int, guarantee: str,
     is_credit_loan: bool, is_first_loan: bool, override_reason: str = "",
 ) -> Recommendation:
-    """授信 (policy APPROVE). Within the limits of `approval_limits` anyone who works the lead
+    """授信 (workflow APPROVE). Within the limits of `approval_limits` anyone who works the lead
     approves; beyond them only a bank administrator, with a reason (APPROVE_OVERRIDE), which
     is recorded on the lead, its timeline, the audit log and the ledger. Amount, rate and
     term are always bounded to what their columns hold and to the legal 36% rate ceiling."""
@@ -790,7 +744,7 @@ def recommendation_approve(
     override_reason = str(override_reason or "").strip()
     excess = _approval_excess(approval_limits(recommendation), credit_amount=credit_amount, rate=rate, term_months=term_months)
     exceeded = [message for messages in excess.values() for message in messages]
-    if excess and not policy.allows(Action.APPROVE_OVERRIDE, actor, recommendation):
+    if excess and not workflow.allows(Action.APPROVE_OVERRIDE, actor, recommendation):
         fields = {field: [f"{message}, 超出限额的授信须由银行管理员填写理由后审批" for message in messages]
                   for field, messages in excess.items()}
         raise ApplicationError(f"{exceeded[0]}, 超出限额的授信须由银行管理员填写理由后审批", field_errors=fields)
@@ -799,7 +753,7 @@ def recommendation_approve(
             f"{exceeded[0]}: 超出限额的授信须填写超限审批理由",
             field_errors={**excess, "override_reason": ["超出产品或需求的限额, 请填写超限审批理由"]},
         )
-    _apply(recommendation, Action.APPROVE)
+    workflow.apply(recommendation, Action.APPROVE)
     now = timezone.now()
     recommendation.decided_at = now
     recommendation.credit_amount, recommendation.rate_percent = credit_amount, rate
@@ -809,12 +763,11 @@ def recommendation_approve(
         recommendation.override_reason, recommendation.override_by, recommendation.override_exceeded = override_reason, actor, exceeded
     recommendation.save()
     override = {"override_reason": override_reason, "override_exceeded": exceeded} if excess else {}
-    _event(declaration=recommendation.declaration, recommendation=recommendation, kind="recommendation.approved", actor=actor,
-           credit_amount=credit_amount, rate_percent=str(rate), term_months=term_months, guarantee=guarantee,
-           is_credit_loan=bool(is_credit_loan), is_first_loan=bool(is_first_loan), **override)
+    workflow.record(Action.APPROVE, declaration=recommendation.declaration, recommendation=recommendation, actor=actor,
+                    at=now, credit_amount=credit_amount, rate_percent=str(rate), term_months=term_months,
+                    guarantee=guarantee, is_credit_loan=bool(is_credit_loan), is_first_loan=bool(is_first_loan), **override)
     audit_record(actor=actor, action="recommendation.approve", obj=recommendation,
                  after={"credit_amount": credit_amount, "rate": str(rate), "term_months": term_months, **override})
-    _after_transition(recommendation, "approve", now)
     notifications.to_entity_and_creator(
         declaration=recommendation.declaration, key=f"rec-{recommendation.pk}-approved",
         title=f"{recommendation.bank.name}已为您授信 {credit_amount / 10000:.2f} 万元",
@@ -829,14 +782,13 @@ def recommendation_decline(*, actor, recommendation_id: int, reason_code: str, n
     reason = DeclineReason.objects.filter(code=reason_code, is_active=True).first()
     if reason is None:
         raise ApplicationError("请选择不予授信原因", field_errors={"reason_code": ["未知的原因代码"]})
-    _apply(recommendation, Action.DECLINE)
+    workflow.apply(recommendation, Action.DECLINE)
     now = timezone.now()
     recommendation.decided_at, recommendation.decline_reason, recommendation.decline_note = now, reason, note
     recommendation.save()
-    _event(declaration=recommendation.declaration, recommendation=recommendation, kind="recommendation.declined", actor=actor,
-           reason=reason.code, curable=reason.curable, note=note)
+    workflow.record(Action.DECLINE, declaration=recommendation.declaration, recommendation=recommendation, actor=actor,
+                    at=now, reason=reason.code, curable=reason.curable, note=note)
     audit_record(actor=actor, action="recommendation.decline", obj=recommendation, after={"reason": reason.code, "note": note})
-    _after_transition(recommendation, "decline", now)
     body = f"原因: {reason.label}{('; ' + reason.advice) if reason.advice else ''}{('。' + note) if note else ''}"
     notifications.to_entity_and_creator(
         declaration=recommendation.declaration, key=f"rec-{recommendation.pk}-declined",
@@ -853,12 +805,12 @@ def recommendation_decline(*, actor, recommendation_id: int, reason_code: str, n
 
 @transaction.atomic
 def recommendation_disburse(*, actor, recommendation_id: int, amount: int, disbursed_on: dt.date) -> Disbursement:
-    recommendation = _lead_for_work(actor, recommendation_id, Action.DRAWDOWN)
+    recommendation = _lead_for_work(actor, recommendation_id, Action.DISBURSE)
     if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
         raise ApplicationError("放款金额须为正整数(元)", field_errors={"amount": ["放款金额须为正整数(元)"]})
     if disbursed_on > timezone.localdate():
         raise ApplicationError("放款日期不能晚于今天", field_errors={"disbursed_on": ["放款日期不能晚于今天"]})
-    if recommendation.state in (RecommendationState.APPROVED, RecommendationState.DISBURSED):
+    if recommendation.state in workflow.states(Action.DISBURSE):
         remaining = recommendation.credit_amount - recommendation.disbursed_total
         if amount > remaining:
             raise ApplicationError(
@@ -866,12 +818,12 @@ def recommendation_disburse(*, actor, recommendation_id: int, amount: int, disbu
             )
         if recommendation.decided_at and disbursed_on < timezone.localtime(recommendation.decided_at).date():
             raise ApplicationError("放款日期不能早于授信日期", field_errors={"disbursed_on": ["放款日期不能早于授信日期"]})
-    _apply(recommendation, Action.DRAWDOWN)
+    workflow.apply(recommendation, Action.DISBURSE)
     disbursement = Disbursement.objects.create(recommendation=recommendation, amount=amount, disbursed_on=disbursed_on, recorded_by=actor)
     recommendation.disbursed_total += amount
     recommendation.save()
-    _event(declaration=recommendation.declaration, recommendation=recommendation, kind="recommendation.disbursed", actor=actor,
-           amount=amount, disbursed_on=disbursed_on.isoformat(), disbursement=disbursement.pk)
+    workflow.record(Action.DISBURSE, declaration=recommendation.declaration, recommendation=recommendation, actor=actor,
+                    amount=amount, disbursed_on=disbursed_on.isoformat(), disbursement=disbursement.pk)
     audit_record(actor=actor, action="recommendation.disburse", obj=recommendation, after={"amount": amount, "on": disbursed_on.isoformat()})
     notifications.to_entity_and_creator(
         declaration=recommendation.declaration, key=f"disbursement-{disbursement.pk}",
@@ -883,31 +835,33 @@ def recommendation_disburse(*, actor, recommendation_id: int, amount: int, disbu
 @transaction.atomic
 def recommendation_not_drawn(*, actor, recommendation_id: int, note: str = "") -> Recommendation:
     recommendation = _lead_for_work(actor, recommendation_id, Action.NOT_DRAWN)
-    _apply(recommendation, Action.NOT_DRAWN)
+    workflow.apply(recommendation, Action.NOT_DRAWN)
     recommendation.save()
-    _event(declaration=recommendation.declaration, recommendation=recommendation, kind="recommendation.not_drawn", actor=actor, note=note)
+    workflow.record(Action.NOT_DRAWN, declaration=recommendation.declaration, recommendation=recommendation, actor=actor,
+                    note=note)
     audit_record(actor=actor, action="recommendation.not_drawn", obj=recommendation, after={"note": note})
     return recommendation
 
 
 @transaction.atomic
 def coaching_record(*, actor, recommendation_id: int, note: str) -> Coaching:
-    recommendation = policy.acting_on(Action.COACH, actor, recommendation_id)
+    recommendation = workflow.acting_on(Action.COACH, actor, recommendation_id)
     if not note.strip():
         raise ApplicationError("请填写辅导情况", field_errors={"note": ["请填写辅导情况"]})
     coaching = Coaching.objects.create(recommendation=recommendation, note=note, actor=actor)
-    _event(declaration=recommendation.declaration, recommendation=recommendation, kind="recommendation.coached", actor=actor, note=note)
+    workflow.record(Action.COACH, declaration=recommendation.declaration, recommendation=recommendation, actor=actor, note=note)
     audit_record(actor=actor, action="recommendation.coach", obj=recommendation, after={"note": note})
     return coaching
 
 
 @transaction.atomic
 def satisfaction_rate(*, actor, recommendation_id: int, score: int, comment: str = "") -> Recommendation:
-    recommendation = policy.acting_on(Action.RATE, actor, recommendation_id)
+    recommendation = workflow.acting_on(Action.RATE, actor, recommendation_id)
     if not isinstance(score, int) or isinstance(score, bool) or not 1 <= score <= 5:
         raise ApplicationError("评分须为 1 至 5", field_errors={"score": ["评分须为 1 至 5"]})
     recommendation.satisfaction, recommendation.satisfaction_comment = score, comment
     recommendation.save(update_fields=["satisfaction", "satisfaction_comment", "updated_at"])
-    _event(declaration=recommendation.declaration, recommendation=recommendation, kind="recommendation.rated", actor=actor, score=score)
+    workflow.record(Action.RATE, declaration=recommendation.declaration, recommendation=recommendation, actor=actor,
+                    score=score)
     audit_record(actor=actor, action="recommendation.rate", obj=recommendation, after={"score": score})
     return recommendation

@@ -59,4 +59,4 @@ def recompute_provisional_clocks(year: int) -> int:
     return recompute_provisional(year)
 
 
-from matching.batch import tasks as _batch_tasks  # noqa: E402,F401  (registers matching.batch.* tasks)
+from batch_matching import tasks as _batch_tasks  # noqa: E402,F401  (registers batch_matching.* tasks)

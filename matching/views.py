@@ -1,7 +1,9 @@
 """Pages of the workflow. Thin: parse the form, call one service or selector, render.
 A refused action (ApplicationError) comes back as a Chinese message on the same page.
-Every button a page shows is what the policy table (matching/policy.py) allows the user on
-that object now (`policy.allows`), and the progress steps follow the table's path."""
+Every button a page shows is what the workflow table (matching/workflow.py) allows the user on
+that object now (`workflow.allows`), the progress steps follow the table's path, and what a
+template needs to know of a state (a draft, a finished lead) is decided here from the table,
+never by comparing state strings in the template."""
 from __future__ import annotations
 
 from django.contrib import messages
@@ -13,8 +15,8 @@ from django.utils import timezone
 from django.views import View
 
 from entities.models import MarketEntity
-from matching import notifications, policy, selectors, services
-from matching.batch import selectors as batch_selectors
+from matching import notifications, selectors, services, workflow
+from batch_matching import selectors as batch_selectors
 from matching.clocks import annotate_countdowns
 from matching.forms import (
     ApproveForm,
@@ -26,8 +28,8 @@ from matching.forms import (
     VisitForm,
     yuan_from_wan,
 )
-from matching.models import BASIC_CRITERIA, DeclarationState, DeclineReason, RecommendationState
-from matching.policy import Action
+from matching.models import BASIC_CRITERIA, DeclarationState, DeclineReason, Recommendation, RecommendationState
+from matching.workflow import Action
 from portal import bounds, spreadsheets
 from portal.mixins import RestrictedListView, RoleRequiredMixin
 from portal.models import Role
@@ -35,10 +37,6 @@ from portal.services import ApplicationError
 from portal.tenancy import restrict, scope_for
 from products.models import Bank
 from products.selectors import banks_serving
-
-GOVERNMENT_ROLES = {Role.TASK_FORCE_STAFF, Role.TASK_FORCE_BANK_REVIEWER, Role.TASK_FORCE_LEAD, Role.CONVENER,
-                    Role.CITY_REGULATOR, Role.PROVINCE_REGULATOR}
-BANK_ROLES = {Role.BANK_ADMIN, Role.ACCOUNT_MANAGER}
 
 
 def _int_or_none(value):
@@ -88,7 +86,7 @@ class DeclareView(RoleRequiredMixin, View):
     def get(self, request):
         entity = self._entity(request)
         current = selectors.open_declaration_of(user=request.user, entity_id=entity.pk)
-        if current and current.state != DeclarationState.DRAFT:
+        if current and current.state not in workflow.states(Action.EDIT):
             messages.info(request, f"您已有进行中的申报({current.get_state_display()})")
             return redirect("matching:declaration_detail", pk=current.pk)
         initial = {"term_months": 12}
@@ -119,7 +117,7 @@ class DeclareView(RoleRequiredMixin, View):
             basic_criteria=form.criteria(), consent=form.cleaned_data["consent"],
         )
         try:
-            if current and current.state == DeclarationState.DRAFT:
+            if current and current.state in workflow.states(Action.EDIT):
                 declaration = services.declaration_update(actor=request.user, declaration_id=current.pk, **data)
                 if submit:
                     declaration = services.declaration_submit(actor=request.user, declaration_id=declaration.pk)
@@ -176,8 +174,8 @@ class ReviewQueueView(RestrictedListView):
 
 
 class DeclarationDetailView(LoginRequiredMixin, View):
-    """One declaration; every button on it is what the policy table allows the user to do
-    on it now (matching/policy.py)."""
+    """One declaration; every button on it is what the workflow table allows the user to do
+    on it now (matching/workflow.py)."""
 
     template_name = "matching/declaration_detail.html"
 
@@ -191,9 +189,10 @@ class DeclarationDetailView(LoginRequiredMixin, View):
             selectors.recommendation_list(user=user).filter(declaration=declaration).prefetch_related("coachings__actor")
         ) if not scope.is_bank else []
         for r in recommendations:
-            r.can = policy.allowed(user, r, (Action.RATE, Action.COACH, Action.REDIRECT))
-        review = policy.review_action(declaration.state)
-        can = policy.allowed(user, declaration, (Action.EDIT, Action.CONSENT, Action.SUBMIT, Action.WITHDRAW, Action.MATERIALS_UPLOAD))
+            r.can = workflow.allowed(user, r, RECOMMENDATION_BUTTONS)
+            r.declined = r.state in workflow.states(Action.COACH)  # its coaching is shown to the task force
+        review = workflow.review_action(declaration.state)
+        can = workflow.allowed(user, declaration, DECLARATION_BUTTONS)
         context = {
             "declaration": declaration,
             "timeline": selectors.declaration_timeline(user=user, declaration=declaration),
@@ -202,12 +201,14 @@ class DeclarationDetailView(LoginRequiredMixin, View):
             "criteria": [(label, declaration.basic_criteria.get(key, {})) for key, label in BASIC_CRITERIA.items()],
             "review_form": ReviewForm(),
             "can": can,
-            "can_review": review is not None and policy.allows(review, user, declaration),
+            "can_review": review is not None and workflow.allows(review, user, declaration),
             "review_refusal": _review_refusal(user, declaration, review),
             "can_upload": can["MATERIALS_UPLOAD"],
             "edit_url": _edit_url(user, declaration) if can["EDIT"] else "",
             "is_enterprise": scope.is_enterprise,
-            "is_task_force": any(policy.may(action, user) for action in (Action.COACH, Action.REDIRECT)),
+            "is_task_force": any(workflow.may(action, user) for action in (Action.COACH, Action.REDIRECT)),
+            # a draft (new or returned) shows its reviewers' last comment
+            "is_draft": declaration.state in workflow.states(Action.EDIT),
             "banks": banks_serving(declaration.region_id),
             "steps": _steps(declaration, recommendations),
             "eligibility": _eligibility(declaration) if scope.is_government else [],
@@ -217,12 +218,17 @@ class DeclarationDetailView(LoginRequiredMixin, View):
         return render(request, self.template_name, context)
 
 
+# the buttons of a declaration's page, and of each of its recommendations on it
+DECLARATION_BUTTONS = (Action.EDIT, Action.CONSENT, Action.SUBMIT, Action.WITHDRAW, Action.MATERIALS_UPLOAD)
+RECOMMENDATION_BUTTONS = (Action.RATE, Action.COACH, Action.REDIRECT, Action.REMOVE)
+
+
 def _review_refusal(user, declaration, review) -> str:
     """Why a reviewer of this level may not review it (the maker-checker rule), to show instead
     of the buttons; empty when there is nothing to explain."""
-    if review is None or not policy.may(review, user):
+    if review is None or not workflow.may(review, user):
         return ""
-    found = policy.refusal(review, user, declaration)
+    found = workflow.refusal(review, user, declaration)
     return found.message if found is not None else ""
 
 
@@ -237,7 +243,7 @@ def _edit_url(user, declaration) -> str:
 def _eligibility(declaration) -> list[dict]:
     """The eligibility trace of each intended bank's products, if the engine adapter exists."""
     try:
-        from matching.eligibility import evaluate_entity
+        from products.eligibility import evaluate_entity
     except ImportError:
         return []
     rows = []
@@ -252,15 +258,17 @@ def _eligibility(declaration) -> list[dict]:
 
 VERDICT_LABELS = {"eligible": "符合条件", "incomplete": "信息不全待核实", "ineligible": "不符合条件"}
 
-# the declaration's way to the 推荐清单, from the policy table: (step label, state reached)
-TIMELINE_STEPS = policy.path()
-_ORDER = policy.state_order()
+# the declaration's way to the 推荐清单, from the workflow table: (step label, state reached)
+TIMELINE_STEPS = workflow.path()
+_ORDER = workflow.state_order()
 
 
 def _steps(declaration, recommendations) -> list[dict]:
     """申报 → 初审 → 银行审核 → 组长审核 → 推荐 → 对接 → 授信/不予授信 → 放款, with what is done."""
+    # a declaration removed from the list had reached it (the state REMOVE's last lead leaves)
+    removed = workflow.effect(Action.REMOVE, "last_lead")
     reached = (_ORDER.index(declaration.state) if declaration.state in _ORDER
-               else (len(_ORDER) - 1 if declaration.state == DeclarationState.REMOVED else 0))
+               else (_ORDER.index(removed.source[0]) if declaration.state == removed.target else 0))
     steps = [{"label": label, "done": reached >= i + 1} for i, (label, _) in enumerate(TIMELINE_STEPS)]
     states = {r.state for r in recommendations}
     contacted = any(r.contacted_at for r in recommendations) or bool(states & {RecommendationState.DECLINED})
@@ -320,8 +328,8 @@ class BatchListView(RestrictedListView):
         return selectors.batch_list(user=user)
 
     def get_context_data(self, **kwargs):
-        can_signoff = policy.may(Action.SIGNOFF, self.request.user)
-        ready = selectors.declaration_list(user=self.request.user, state=list(policy.states(Action.SIGNOFF))) if can_signoff else []
+        can_signoff = workflow.may(Action.SIGNOFF, self.request.user)
+        ready = selectors.declaration_list(user=self.request.user, state=list(workflow.states(Action.SIGNOFF))) if can_signoff else []
         return super().get_context_data(ready=ready, is_convener=can_signoff, **kwargs)
 
     def post(self, request):
@@ -353,7 +361,7 @@ class BatchDetailView(LoginRequiredMixin, View):
         declarations = batch.declarations.select_related("entity", "region").prefetch_related("intended_banks__bank")
         return render(request, self.template_name, {
             "batch": batch, "declarations": declarations, "progress": selectors.batch_progress(batch),
-            "can_push": policy.allows(Action.PUSH, request.user, batch),
+            "can_push": workflow.allows(Action.PUSH, request.user, batch),
         })
 
     def post(self, request, pk):
@@ -378,7 +386,7 @@ class LeadInboxView(RestrictedListView):
 
     def select(self, *, user, params):
         return selectors.recommendation_list(
-            user=user, tab=params.get("tab") or "pushed", county=params.get("county") or None,
+            user=user, tab=params.get("tab") or selectors.INBOX_FIRST_TAB, county=params.get("county") or None,
             bank=params.get("bank") or None, q=params.get("q") or None,
             min_amount=_int_or_none(params.get("min_wan")) and _int_or_none(params.get("min_wan")) * 10000,
             max_amount=_int_or_none(params.get("max_wan")) and _int_or_none(params.get("max_wan")) * 10000,
@@ -387,9 +395,9 @@ class LeadInboxView(RestrictedListView):
     def get_context_data(self, **kwargs):
         counts = selectors.inbox_counts(user=self.request.user)
         tabs = [{"key": k, "label": label, "count": counts[k]} for k, (label, _) in selectors.INBOX_TABS.items()]
-        can_assign = policy.may(Action.ASSIGN, self.request.user)
+        can_assign = workflow.may(Action.ASSIGN, self.request.user)
         managers = selectors.account_managers(user=self.request.user) if can_assign else []
-        context = super().get_context_data(tabs=tabs, tab=self.request.GET.get("tab") or "pushed", managers=managers,
+        context = super().get_context_data(tabs=tabs, tab=self.request.GET.get("tab") or selectors.INBOX_FIRST_TAB, managers=managers,
                                            is_bank_admin=can_assign, **kwargs)
         context["leads"] = annotate_countdowns(context["leads"])
         return context
@@ -414,10 +422,11 @@ class LeadDetailView(LoginRequiredMixin, View):
             raise Http404
         scope = scope_for(request.user)
         annotate_countdowns([lead])
-        can = policy.allowed(request.user, lead, policy.LEAD_WORK + (Action.APPROVE_OVERRIDE,))
+        can = workflow.allowed(request.user, lead, workflow.LEAD_WORK + (Action.APPROVE_OVERRIDE,))
         return render(request, self.template_name, {
             "lead": lead,
             "can": can,
+            "finished": lead.state in workflow.final_states(Recommendation),
             "limits": services.approval_limits(lead) if can["APPROVE"] else None,
             "timeline": selectors.declaration_timeline(user=request.user, declaration=lead.declaration).filter(recommendation=lead)
             if scope.is_bank else selectors.declaration_timeline(user=request.user, declaration=lead.declaration),
@@ -559,7 +568,7 @@ class OverdueView(RestrictedListView):
 
         from matching.clocks import late_feedback_counts
         from matching.models import DeadlineScan
-        from matching.workdays.arithmetic import SHANGHAI
+        from workdays.arithmetic import SHANGHAI
 
         today = timezone.localdate()
         try:
@@ -581,7 +590,7 @@ class OverdueView(RestrictedListView):
 class StaffDeclareView(RoleRequiredMixin, View):
     """专班代为申报: staff enter a declaration for an entity met on a visit."""
 
-    allowed_roles = policy.roles(Action.FILE) - {Role.ENTERPRISE_USER}
+    allowed_roles = workflow.roles(Action.FILE) - {Role.ENTERPRISE_USER}
     template_name = "matching/staff_declare.html"
 
     def get(self, request):
@@ -618,7 +627,7 @@ class StaffDeclareView(RoleRequiredMixin, View):
 
 
 class DeclarationEditView(LoginRequiredMixin, View):
-    """修改申报草稿: for whoever the policy table lets edit this draft (task-force staff on a
+    """修改申报草稿: for whoever the workflow table lets edit this draft (task-force staff on a
     declaration filed on the enterprise's behalf; the enterprise uses 我要融资). Saving may
     record the enterprise's written consent and submit."""
 
@@ -628,15 +637,15 @@ class DeclarationEditView(LoginRequiredMixin, View):
         declaration = selectors.declaration_get(user=request.user, pk=pk)
         if declaration is None:
             raise Http404
-        if not policy.may(Action.EDIT, request.user):
-            raise PermissionDenied(policy.role_refusal(Action.EDIT).message)
+        if not workflow.may(Action.EDIT, request.user):
+            raise PermissionDenied(workflow.role_refusal(Action.EDIT).message)
         return declaration
 
     def _render(self, request, declaration, form, status=200):
-        refusal = policy.refusal(Action.EDIT, request.user, declaration)
+        refusal = workflow.refusal(Action.EDIT, request.user, declaration)
         return render(request, self.template_name, {
             "declaration": declaration, "form": form, "banks": banks_serving(declaration.region_id),
-            "refusal": refusal.message if refusal else "", "can_submit": policy.may(Action.SUBMIT, request.user),
+            "refusal": refusal.message if refusal else "", "can_submit": workflow.may(Action.SUBMIT, request.user),
         }, status=status)
 
     def get(self, request, pk):
@@ -677,7 +686,7 @@ class DeclarationEditView(LoginRequiredMixin, View):
 class BankRecommendView(RoleRequiredMixin, View):
     """银行推荐: a bank recommends an entity to the county task force."""
 
-    allowed_roles = policy.roles(Action.BANK_RECOMMEND)
+    allowed_roles = workflow.roles(Action.BANK_RECOMMEND)
     template_name = "matching/bank_recommend.html"
 
     def get(self, request):
@@ -711,7 +720,7 @@ class DeclarationImportView(RoleRequiredMixin, View):
     """批量申报: download the xlsx template, upload it filled after visits; good rows become
     declarations, bad rows are reported with their line and reason."""
 
-    allowed_roles = policy.roles(Action.FILE) - {Role.ENTERPRISE_USER}
+    allowed_roles = workflow.roles(Action.FILE) - {Role.ENTERPRISE_USER}
     template_name = "matching/declaration_import.html"
     MAX_BYTES = 5 * 1024 * 1024
     max_upload_bytes = MAX_BYTES  # refused by Content-Length above it (portal.middleware)

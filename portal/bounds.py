@@ -33,6 +33,8 @@ from django_filters.rest_framework import DjangoFilterBackend, FilterSet
 from drf_spectacular.drainage import set_override
 from rest_framework import serializers
 
+from portal.errors import ApplicationError
+
 INTEGER_RANGES = BaseDatabaseOperations.integer_field_ranges
 BIGINT_MIN, BIGINT_MAX = INTEGER_RANGES["BigIntegerField"]
 ID_MAX = INTEGER_RANGES["BigAutoField"][1]
@@ -205,8 +207,6 @@ class QueryParams:
     def raise_for_errors(self):
         """For the API: bad parameters are a 400 in the portal's error format."""
         if self.errors:
-            from portal.services import ApplicationError
-
             first = next(iter(self.errors.values()))
             raise ApplicationError(f"查询参数有误: {first}", field_errors={k: [v] for k, v in self.errors.items()})
 

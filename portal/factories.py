@@ -1,8 +1,12 @@
 """Test factories of the tenancy model (used across apps' tests)."""
+import datetime as dt
+
 import factory
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
-from portal.models import Membership, Organisation, OrganisationKind, Region, Role
+from portal.models import ApiToken, Membership, Organisation, OrganisationKind, Region, Role
+from portal.tokens import _new_key, digest_of
 
 TEST_PASSWORD = "Test-password-2026"
 
@@ -73,13 +77,6 @@ def user_with_role(role: str, *, organisation: Organisation | None = None, regio
 def api_token(user, *, name: str = "测试系统", days: int = 30) -> str:
     """An API token acting as `user` (any role: the API tests call as every role), its key.
     The portal itself issues tokens only to bank administrators (portal.tokens.api_token_issue)."""
-    import datetime as dt
-
-    from django.utils import timezone
-
-    from portal.models import ApiToken
-    from portal.tokens import _new_key, digest_of
-
     prefix, key = _new_key()
     ApiToken.objects.create(user=user, name=name, prefix=prefix, digest=digest_of(key),
                             expires_at=timezone.now() + dt.timedelta(days=days))

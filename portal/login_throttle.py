@@ -22,7 +22,7 @@ checked by `portal.tokens.authentication`).
 from __future__ import annotations
 
 from axes.handlers.database import AxesDatabaseHandler
-from axes.helpers import get_cool_off, get_lockout_parameters
+from axes.helpers import get_client_username, get_cool_off, get_lockout_parameters
 from axes.models import AccessAttempt
 from django.conf import settings
 from django.db.models import Sum
@@ -48,8 +48,6 @@ class LoginThrottleHandler(AxesDatabaseHandler):
 
     def reset_user_attempts(self, request, credentials: dict | None = None) -> int:
         """After a successful login: that username's failures only (not the address's)."""
-        from axes.helpers import get_client_username
-
         username = get_client_username(request, credentials)
         if username is None:
             return 0

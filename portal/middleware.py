@@ -6,6 +6,8 @@ from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
 
+from portal.api_support import json_error
+
 logger = logging.getLogger(__name__)
 
 DATABASE_ERRORS = (OperationalError, InterfaceError)
@@ -98,8 +100,6 @@ class RequestSizeLimitMiddleware:
         message = f"上传内容过大: 不能超过 {limit_mb} MB, 请压缩或拆分文件后重试"
         logger.info("request of %s bytes to %s refused (limit %s)", length, request.path, limit)
         if request.path.startswith("/api/"):
-            from portal.api_support import json_error
-
             response = json_error("request_too_large", 413, message=message, errors={"file": [message]})
         else:
             response = render(request, "413.html", {"message": message, "limit_mb": limit_mb}, status=413)

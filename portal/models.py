@@ -5,6 +5,7 @@ from django.db import models, transaction
 from django.db.models import CharField, Q, Value
 from django.db.models.functions import Concat, Substr
 from django.dispatch import Signal
+from django.utils import timezone
 
 # Sent inside the transaction of a move, after every descendant's path was rewritten, with
 # old_path and new_path: receivers rewrite whatever they derived from paths (reporting facts).
@@ -268,8 +269,6 @@ class ApiToken(models.Model):
         return f"{self.name} ({self.prefix}…)"
 
     def status(self, now=None) -> str:
-        from django.utils import timezone
-
         if self.revoked_at is not None:
             return "revoked"
         return "expired" if self.expires_at <= (now or timezone.now()) else "active"

@@ -1,6 +1,8 @@
 """Load the shipped reference data (administrative divisions, GB/T 4754-2017) into the
 database. Idempotent: rows are upserted by code. Used by a data migration (a fresh
 database knows them) and by `manage.py load_reference`."""
+from django.apps import apps as global_apps
+
 from portal import reference
 
 _LEVEL_ORDER = {"province": 0, "city": 1, "county": 2, "township": 3, "section": 0, "division": 1, "group": 2, "class": 3}
@@ -16,11 +18,9 @@ def _upsert(model, rows):
 
 
 def sync_reference_data(apps=None) -> dict[str, int]:
-    if apps is None:
-        from portal.models import Industry, Region
-    else:
-        Region = apps.get_model("portal", "Region")
-        Industry = apps.get_model("portal", "Industry")
+    registry = apps or global_apps  # a migration's historical models, or today's
+    Region = registry.get_model("portal", "Region")
+    Industry = registry.get_model("portal", "Industry")
     return {
         "regions": _upsert(Region, reference.load_regions()),
         "industries": _upsert(Industry, reference.load_industries()),

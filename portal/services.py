@@ -17,18 +17,9 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.db.models import Model
 
+from portal.errors import ApplicationError  # the apps import it from here (portal.tenancy raises it too)
 from portal.models import AuditEvent, Membership, Organisation, Role, ROLE_ORGANISATION_KINDS
 from portal.tenancy import scope_for
-
-
-class ApplicationError(Exception):
-    """A business rule refused the action; `message` is shown to the user as it is (Chinese)."""
-
-    def __init__(self, message: str, *, field_errors: dict[str, list[str]] | None = None, code: str = "invalid"):
-        super().__init__(message)
-        self.message = message
-        self.field_errors = field_errors or {}
-        self.code = code
 
 
 def _ip_or_none(value) -> str | None:

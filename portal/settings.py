@@ -37,8 +37,10 @@ INSTALLED_APPS = [
     "axes",
     "csp",
     "portal",
+    "workdays",
     "entities",
     "products",
+    "batch_matching",
     "matching",
     "reporting",
 ]
@@ -262,10 +264,10 @@ LOGGING = {
 PORTAL_DEMO_PASSWORD = env.str("PORTAL_DEMO_PASSWORD", default="Demo@2026portal")
 # Each app adds its idempotent demo loader here; `manage.py load_demo` runs them in order.
 PORTAL_DEMO_LOADERS = ["products.demo.load", "portal.demo.load_organisations_and_users", "entities.demo.load", "matching.demo.load",
-                       "matching.batch.demo.load", "reporting.demo.load"]
+                       "batch_matching.demo.load", "reporting.demo.load"]
 # Data that migrations seed; re-applied in tests after a transactional flush (idempotent).
 PORTAL_BASELINE_LOADERS = ["portal.reference_sync.sync_reference_data", "matching.decline_reasons.sync_decline_reasons",
-                           "matching.workdays.seed.seed_calendar_from_library", "entities.policies.seed_default_tier_policy"]
+                           "workdays.seed.seed_calendar_from_library", "entities.policies.seed_default_tier_policy"]
 # Each returns extra context for the role home pages: fn(request=, scope=, role=) -> dict
 PORTAL_HOME_WIDGETS = ["matching.home.widgets", "reporting.home.widgets"]
 

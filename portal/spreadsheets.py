@@ -130,7 +130,7 @@ _PERSON = "经营者姓名、经营者手机号(脱敏)"
 _INDIVIDUAL = "个体工商户的名称和统一社会信用代码(可识别经营者本人)"
 EXPORTS: dict[str, Export] = {e.name: e for e in (
     Export("entity", "经营主体导出", f"{_PERSON}; {_INDIVIDUAL}", "entities.MarketEntity"),
-    Export("potential_customer", "潜在客户导出", f"{_PERSON}; {_INDIVIDUAL}", "matching.MatchResult"),
+    Export("potential_customer", "潜在客户导出", f"{_PERSON}; {_INDIVIDUAL}", "batch_matching.MatchResult"),
     Export("ledger", "融资对接台账", f"{_INDIVIDUAL}及其融资需求、授信与放款; 客户经理姓名", "matching.Recommendation"),
     Export("batch", "推荐清单", f"{_INDIVIDUAL}及其融资需求", "matching.RecommendationBatch"),
     Export("entity_import", "名录库导入错误报告", "", "entities.EntityImport"),

@@ -5,6 +5,8 @@ from django.db import connection
 from django.db.models import F
 from django.utils import timezone
 
+from portal.models import BeatHeartbeat
+
 
 @shared_task(name="portal.tasks.ping")
 def ping(value: int) -> dict:
@@ -14,8 +16,6 @@ def ping(value: int) -> dict:
 
 @shared_task(name="portal.tasks.beat_heartbeat")
 def beat_heartbeat() -> None:
-    from portal.models import BeatHeartbeat
-
     now = timezone.now()
     updated = BeatHeartbeat.objects.filter(name="beat").update(last_run_at=now, runs=F("runs") + 1)
     if not updated:

@@ -10,10 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Model, Q, QuerySet
 
-from portal.models import Membership, Organisation, OrganisationKind, Role
+from portal.errors import ApplicationError
+from portal.models import AuditEvent, Industry, Membership, Organisation, OrganisationKind, Region, Role
 
 VIEW = "view"
 CHANGE = "change"
@@ -137,8 +139,6 @@ def resolve(source, user, action: str = VIEW, *, lock: bool = False, message: st
     `source` is a model or a queryset of it (already narrowed by the caller, never widened);
     `lock` row-locks the object (inside the caller's transaction); `field` names the input
     field for the API's field errors."""
-    from portal.services import ApplicationError
-
     queryset = source if isinstance(source, QuerySet) else source._default_manager.all()
     queryset = restrict(queryset, user, action)
     if lock:
@@ -154,8 +154,6 @@ def resolve_many(source, user, action: str = VIEW, *, ids, field: str | None = N
                  key: str = "pk", message: str = NOT_FOUND_MESSAGE) -> list[Model]:
     """Several objects named by input (an id list), each through `restrict()` for the action;
     all or nothing: one unknown or foreign id refuses the whole list. Returned in input order."""
-    from portal.services import ApplicationError
-
     wanted = list(dict.fromkeys(ids))
     if any(isinstance(i, bool) or (key == "pk" and not str(i).lstrip("-").isdigit()) for i in wanted):
         raise ApplicationError(message, code="not_found", field_errors={field: [message]} if field else None)
@@ -222,10 +220,6 @@ def observe(callback) -> Callable[[], None]:
 
 
 def _register_portal_restrictions():
-    from django.contrib.auth import get_user_model
-
-    from portal.models import AuditEvent, Industry, Region
-
     restriction(Region)(public)
     restriction(Industry)(public)
 

@@ -33,11 +33,14 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Q, QuerySet
+from django.db.models.signals import post_save, pre_save
 from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.plumbing import build_bearer_security_scheme_object
 from rest_framework import authentication, exceptions
 
+from portal import bounds
+from portal.login_throttle import username_locked_out
 from portal.models import ApiToken, Role
 from portal.services import ApplicationError, audit_record
 from portal.tenancy import CHANGE, VIEW, any_of, resolve, restrict, restriction, scope_for, subtree_q
@@ -80,8 +83,6 @@ def api_token_list(*, user) -> QuerySet[ApiToken]:
 @transaction.atomic
 def api_token_issue(*, actor, name: str, days: int | None = None, request=None) -> tuple[ApiToken, str]:
     """A new token acting as `actor`; returns it and its key (the only time the key exists)."""
-    from portal import bounds
-
     scope = scope_for(actor)
     if scope is None or scope.role not in ISSUER_ROLES:
         raise ApplicationError("只有银行管理员可以为本行系统签发 API 令牌", code="permission_denied")
@@ -162,8 +163,6 @@ def _revoke_on_credential_change(sender, instance, created=False, **kwargs):
 
 
 def connect_signals():
-    from django.db.models.signals import post_save, pre_save
-
     user_model = get_user_model()
     pre_save.connect(_remember_credentials, sender=user_model, dispatch_uid="api-token-credentials")
     post_save.connect(_revoke_on_credential_change, sender=user_model, dispatch_uid="api-token-revoke")
@@ -198,8 +197,6 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         return self.authenticate_key(key)
 
     def authenticate_key(self, key: str):
-        from portal.login_throttle import username_locked_out
-
         token = ApiToken.objects.select_related("user").filter(digest=digest_of(key)).first()
         if token is None:
             raise TokenRefused("令牌无效")

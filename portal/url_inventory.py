@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.urls import URLPattern, URLResolver, get_resolver
+from django.apps import apps
+from django.db.models import QuerySet
+from django.urls import NoReverseMatch, URLPattern, URLResolver, get_resolver, reverse
 from django.views.generic.list import MultipleObjectMixin
+from rest_framework.mixins import ListModelMixin
+
+from portal.mixins import TenantRestricted
 
 # endpoints that are not lists of tenant data, with the reason; anything else that is a
 # function view fails the coverage test until it is listed here or made a restricted class
@@ -19,7 +24,7 @@ SKIPPED_NAMESPACES = {"admin"}  # Django admin: superusers only
 # and action their restrict() call must name
 OWN_MODELS = {
     "EntityExportView": ("entities.MarketEntity", "export"),
-    "PotentialCustomerExportView": ("matching.MatchResult", "export"),
+    "PotentialCustomerExportView": ("batch_matching.MatchResult", "export"),
     "KpiViewSet": ("reporting.LedgerFact", "view"),
 }
 
@@ -36,8 +41,6 @@ class Endpoint:
 
     def url(self) -> str | None:
         """The path of an endpoint that takes no arguments, or None."""
-        from django.urls import NoReverseMatch, reverse
-
         if self.needs_args or not self.name:
             return None
         try:
@@ -73,8 +76,6 @@ def _classify(pattern: URLPattern, route: str, namespace: str | None = None) -> 
         elif actions is not None:
             is_list = "list" in actions.values()
         else:
-            from rest_framework.mixins import ListModelMixin
-
             is_list = issubclass(view_class, ListModelMixin)
     needs_args = bool(pattern.pattern.regex.groupindex) or "<" in route
     return Endpoint(
@@ -85,8 +86,6 @@ def _classify(pattern: URLPattern, route: str, namespace: str | None = None) -> 
 
 def unrestricted(endpoints) -> list[str]:
     """Endpoints that may list tenant data without passing through restrict()."""
-    from portal.mixins import TenantRestricted
-
     problems = []
     for endpoint in endpoints:
         if endpoint.view_class is None:
@@ -102,9 +101,6 @@ def own_model(endpoint: Endpoint, response) -> tuple[type, str] | None:
     """The model and action a list endpoint must have restricted: the one it declares in
     OWN_MODELS, else the queryset a page listed (its `object_list`), else the API viewset's
     queryset or serializer model."""
-    from django.apps import apps
-    from django.db.models import QuerySet
-
     view_class = endpoint.view_class
     if view_class is None:
         return None

@@ -35,7 +35,7 @@ router.register("scheduled-reports", reporting_apis.ScheduledReportViewSet, base
 api_urlpatterns = [
     path("", include(router.urls)),
     path("me/", api.MeView.as_view(), name="api-me"),
-    path("eligibility/preview", include("matching.apis_eligibility")),
+    path("eligibility/preview", include("products.apis_eligibility")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
 ]
@@ -53,8 +53,8 @@ urlpatterns = [
     path("audit/", views.AuditEventListView.as_view(), name="audit_event_list"),
     path("entities/", include("entities.urls")),
     path("matching/", include("matching.urls")),
-    path("matching-batch/", include("matching.batch.urls")),
-    path("workdays/", include("matching.workdays.urls")),
+    path("matching-batch/", include("batch_matching.urls")),
+    path("workdays/", include("workdays.urls")),
     path("products/", include("products.urls")),
     path("", include("reporting.urls")),  # reporting/… and the ledger page at matching/ledger/
     path("api/v1/", include(api_urlpatterns)),

@@ -1,8 +1,11 @@
+import sys
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.utils.module_loading import import_string
 from django.views import View
 from django.views.decorators.http import require_GET
@@ -10,6 +13,7 @@ from django.views.decorators.http import require_GET
 from portal import tokens
 from portal.api_support import is_api_request, json_error
 from portal.forms import ApiTokenForm, ApiTokenRevokeForm
+from portal.middleware import DATABASE_ERRORS, database_unavailable_response
 from portal.mixins import RestrictedListView, RoleRequiredMixin
 from portal.models import ApiToken, BeatHeartbeat, OrganisationKind, Role
 from portal.selectors import audit_event_list, organisation_list
@@ -45,8 +49,6 @@ def home(request):
 
 @require_GET
 def healthz(request):
-    from django.http import JsonResponse
-
     return JsonResponse({"status": "ok"})
 
 
@@ -154,13 +156,6 @@ def error_404(request, exception=None):
 
 
 def error_500(request):
-    import sys
-
-    from django.http import HttpResponse
-    from django.template.loader import render_to_string
-
-    from portal.middleware import DATABASE_ERRORS, database_unavailable_response
-
     # called while the exception is being handled: a database outage outside a view (the
     # session's user, a 404 page's navigation) is a 503 too
     if isinstance(sys.exc_info()[1], DATABASE_ERRORS):

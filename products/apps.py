@@ -6,4 +6,4 @@ class ProductsConfig(AppConfig):
     verbose_name = "银行与贷款产品"
 
     def ready(self):
-        from products import restrictions  # noqa: F401  (registers the tenant filters)
+        from products import restrictions  # noqa: F401, PLC0415 (registers the tenant filters; imports models)

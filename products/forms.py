@@ -9,9 +9,9 @@ from typing import Any
 
 from django import forms
 
-from matching.engine.caps import cap_errors
-from matching.engine.fields import ENTITY_TYPES, HONOR_KINDS, REGISTER_STATUSES, TAX_STATUSES, TIERS
-from matching.engine.rules import rule_errors
+from eligibility.caps import cap_errors
+from eligibility.fields import ENTITY_TYPES, HONOR_KINDS, REGISTER_STATUSES, TAX_STATUSES, TIERS
+from eligibility.rules import rule_errors
 from portal import bounds
 from portal.models import Industry, IndustryLevel, Region, RegionLevel
 from products.models import LoanProductVersion

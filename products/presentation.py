@@ -5,11 +5,11 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any, Mapping
 
-from matching.engine.caps import percent_text
-from matching.engine.evaluate import NodeTrace
-from matching.engine.fields import ENTITY_TYPES, FIELDS, TIERS
-from matching.engine.messages import requirement
-from matching.engine.rules import node_kind
+from eligibility.caps import percent_text
+from eligibility.evaluate import NodeTrace
+from eligibility.fields import ENTITY_TYPES, FIELDS, TIERS
+from eligibility.messages import requirement
+from eligibility.rules import node_kind
 from products.catalog import BORROWERS, CHANNELS, GUARANTEES
 
 VERDICT_LABELS = {"eligible": "符合条件", "incomplete": "信息不全", "ineligible": "暂不符合"}

@@ -1,3 +1,6 @@
+import threading
+from collections.abc import Sequence
+
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.db.models.functions import Length
 
@@ -38,6 +41,28 @@ def banks_serving(county_code: str) -> QuerySet[Bank]:
     return Bank.objects.filter(
         Exists(_routes(county_code).filter(bank=OuterRef("pk"))) | Exists(_serving_branches(county_code).filter(bank=OuterRef("pk")))
     ).order_by("code")
+
+
+# Published versions are immutable, so their definitions are cached by id in each process (a
+# cache of immutable rows, not shared state: every process reads the same thing). The one cache
+# of definitions: the eligibility preview and batch matching both read through it.
+_DEFINITIONS: dict[int, dict] = {}
+_DEFINITIONS_LOCK = threading.Lock()
+_DEFINITIONS_MAX = 2000
+
+
+def version_definitions(version_ids: Sequence[int]) -> dict[int, dict]:
+    """{version id: definition} of the published versions among ``version_ids`` (public
+    catalogue data: no restriction; unpublished drafts are never returned)."""
+    missing = [pk for pk in version_ids if pk not in _DEFINITIONS]
+    if missing:
+        loaded = dict(LoanProductVersion.objects.filter(pk__in=missing, published_at__isnull=False)
+                      .values_list("pk", "definition"))
+        with _DEFINITIONS_LOCK:
+            if len(_DEFINITIONS) + len(loaded) > _DEFINITIONS_MAX:
+                _DEFINITIONS.clear()
+            _DEFINITIONS.update(loaded)
+    return {pk: _DEFINITIONS[pk] for pk in version_ids if pk in _DEFINITIONS}
 
 
 def product_list(*, user, bank: str | None = None, status: str | None = None, q: str | None = None) -> QuerySet[LoanProduct]:

@@ -34,6 +34,7 @@ from products.models import (
     LoanProductVersion,
     ProductStatus,
 )
+from products.restrictions import is_head_office_admin
 
 # called on commit with the published LoanProductVersion (incremental re-matching hooks in here)
 PRODUCT_PUBLISHED_HOOKS: list[Callable[[LoanProductVersion], None]] = []
@@ -225,8 +226,6 @@ def product_retire(*, actor, product: LoanProduct) -> LoanProduct:
 def _bank_for_new_product(actor, definition: dict) -> Bank:
     """The bank a new product belongs to: the head-office administrator's own bank; for a
     platform administrator the bank named in the definition."""
-    from products.restrictions import is_head_office_admin
-
     scope = scope_for(actor)
     if scope is not None and scope.is_platform_admin:
         message = "请在产品定义中填写有效的银行代码(bank)"

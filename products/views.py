@@ -16,9 +16,9 @@ from django.views import View
 from django.views.generic import ListView
 
 from entities.models import MarketEntity
-from matching.apis_eligibility import EligibilityAnonThrottle
-from matching.eligibility import entity_request_json, run_preview, trial_evaluation
-from matching.engine.fields import ENTITY_TYPES
+from products.apis_eligibility import EligibilityAnonThrottle
+from products.eligibility import entity_request_json, run_preview, trial_evaluation
+from eligibility.fields import ENTITY_TYPES
 from portal.mixins import RestrictedListView, RoleRequiredMixin, TenantRestricted
 from portal.models import Role
 from portal.services import ApplicationError

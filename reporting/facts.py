@@ -2,8 +2,8 @@
 event history. Maintained by the writes, never by a read:
 
 - every write that records workflow events or visits, or moves clocks' due moments, says so
-  (matching.hooks.ledger_changed: the workflow services, material uploads, the deadline scan,
-  the recompute of provisional due dates), and reporting registers `sync_after_commit()`
+  (matching.hooks.ledger_changed: `matching.workflow.record`, the one writer of an action's
+  event, visits, the deadline scan, the recompute of provisional due dates), and reporting registers `sync_after_commit()`
   there: one `sync()` runs right after the transaction commits, in the same request or task,
   so the figures read after a write include it;
 - the beat task `reporting.tasks.sync_facts` (every minute) folds whatever a write could not

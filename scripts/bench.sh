@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make bench-NAME`: starts throwaway PostgreSQL and Redis (unless DATABASE_URL /
-# CELERY_BROKER_URL are set), migrates, runs bench/bench_NAME.py, stops what it started.
+# CELERY_BROKER_URL are set), migrates, collects the static files (pages render with the
+# production manifest storage, DEBUG off), runs bench/bench_NAME.py, stops what it started.
 # The benchmark prints, last, one JSON line of its figures.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd); cd "$ROOT"
@@ -13,8 +14,10 @@ ensure_os_packages
 ensure_venv requirements-test.txt
 ensure_node_modules
 stack_up
+export STATIC_ROOT=${STATIC_ROOT:-$STACK_DIR/static}
 export DJANGO_SETTINGS_MODULE=portal.settings DEBUG=False SECURE_SSL_REDIRECT=False
 export SECRET_KEY=${SECRET_KEY:-bench-secret-key-not-for-production-$(date +%s)-xxxxxxxxxxxx}
 "$VENV/bin/python" manage.py migrate --noinput -v0 >&2
+"$VENV/bin/python" manage.py collectstatic --noinput -v0 >&2
 if grep -q "NEEDS_WORKER = True" "bench/bench_$NAME.py"; then start_worker "" >&2; fi
 "$VENV/bin/python" "bench/bench_$NAME.py" "$@"

@@ -20,6 +20,9 @@ export CHROMIUM_PATH=${CHROMIUM_PATH:-/usr/bin/chromium}
 step "lint (ruff: ruff.toml)"
 "$VENV/bin/ruff" check --quiet . || { echo "ruff 报告了问题: 运行 .venv/bin/ruff check . 查看" >&2; exit 1; }
 
+step "layers (import-linter: .importlinter)"
+"$VENV/bin/lint-imports" --no-cache >"$ROOT/var/lint-imports.log" 2>&1 || { cat "$ROOT/var/lint-imports.log" >&2; echo "应用分层被破坏: 见上方 import-linter 的报告 (.importlinter)" >&2; exit 1; }
+
 step "django checks + migrations"
 "$VENV/bin/python" manage.py check
 if [ -z "${SKIP_MIGRATION_CHECK:-}" ]; then "$VENV/bin/python" manage.py makemigrations --check --dry-run >/dev/null || { echo "缺少迁移文件: 运行 makemigrations" >&2; exit 1; }; fi

@@ -12,7 +12,6 @@ from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from matching.tests.workflow_world import build_world
 from portal.factories import TEST_PASSWORD, api_token, user_with_role
 from portal.models import ApiToken, AuditEvent, Membership, Role
 from portal.tokens import import_legacy_tokens
@@ -21,12 +20,9 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def world():
-    world = build_world()
-    # an administrator of the 泽州 sub-branch, below the 晋城 branch of the same bank
-    world.users["boc_sub_admin"] = user_with_role(Role.BANK_ADMIN, organisation=world.branches["boc"].organisation,
-                                                  username="wf-boc-sub-admin")
-    return world
+def boc_sub_admin(world):
+    """An administrator of 中国银行's 泽州 sub-branch, below the 晋城 branch of the same bank."""
+    return user_with_role(Role.BANK_ADMIN, organisation=world.branches["boc"].organisation, username="wf-boc-sub-admin")
 
 
 def signed_in(user) -> Client:
@@ -137,8 +133,8 @@ def test_revoking_on_the_page_asks_for_confirmation_first(world):
     assert with_key(key).get("/api/v1/me/").status_code in (401, 403)
 
 
-def test_a_bank_administrator_manages_his_subtrees_tokens_and_no_other_banks(world):
-    city, sub, ccb = world.users["boc_admin"], world.users["boc_sub_admin"], world.users["ccb_admin"]
+def test_a_bank_administrator_manages_his_subtrees_tokens_and_no_other_banks(world, boc_sub_admin):
+    city, sub, ccb = world.users["boc_admin"], boc_sub_admin, world.users["ccb_admin"]
     issue_on_page(sub, name="支行系统")
     issue_on_page(city, name="分行系统")
     sub_token = ApiToken.objects.get(user=sub)

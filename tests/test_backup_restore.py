@@ -20,9 +20,9 @@ from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 
+from matching.factories import pushed
 from matching.materials import material_upload
-from matching.tests.test_workflow_services import pushed
-from matching.tests.workflow_world import build_world
+from products.factories import build_world
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -30,8 +30,10 @@ from django.urls import resolve
 from openpyxl import load_workbook
 from rest_framework.test import APIClient
 
+from batch_matching.factories import build, run_inline
 from entities.models import EntityImport, MarketEntity
 from matching import services as s
+from matching.factories import CRITERIA
 from matching.models import Recommendation, RecommendationBatch
 from portal import spreadsheets, tenancy, url_inventory
 from portal.models import AuditEvent, Organisation
@@ -41,20 +43,16 @@ pytestmark = pytest.mark.django_db
 
 HYPERLINK = '=HYPERLINK("http://x","y")'
 DDE = "=cmd|' /C calc'!A0"
-CRITERIA = {key: {"met": True, "evidence": "走访核实"} for key in
-            ("compliant_operation", "fixed_premises", "genuine_need", "good_credit", "lawful_purpose")}
 NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
 
 
 @pytest.fixture
-def world(committed):
+def formula_world(committed):
     """The batch-matching world (泽州 task force, boc and ccb branches, entities, a full run)
     with formulas in every text field an export shows; its workflow writes committed (the
     statistics index the reports read is synced by them)."""
     if connection.vendor != "postgresql":
         pytest.skip("the potential-customer export reads the PostgreSQL layout of stored results")
-    from matching.batch.tests.world import build, run_inline
-
     batch_world = build(count=20)
     users = batch_world.users
     entity = batch_world.special["model"]
@@ -155,12 +153,12 @@ def _fields(content: bytes):
         yield from row
 
 
-def test_no_export_opens_text_as_a_formula(world):
-    # given a world whose text fields hold formulas
+def test_no_export_opens_text_as_a_formula(formula_world):
+    # given a formula_world whose text fields hold formulas
     seen_kinds, seen_routes = set(), set()
-    for kind, who, url, api, texts in downloads(world):
+    for kind, who, url, api, texts in downloads(formula_world):
         # when each export is downloaded by someone who sees the data
-        response = _client(world.users[who], api).get(url)
+        response = _client(formula_world.users[who], api).get(url)
         assert response.status_code == 200, (url, response.status_code)
         assert getattr(response, "export_kind", None) == kind, f"{url} did not answer through spreadsheets.deliver() / download()"
         seen_kinds.add(kind)
@@ -190,9 +188,9 @@ def test_no_export_opens_text_as_a_formula(world):
             assert view_name in seen_routes, f"{endpoint.route} looks like a download: add it to downloads() here"
 
 
-def test_numbers_and_dates_stay_numbers_and_dates(world):
+def test_numbers_and_dates_stay_numbers_and_dates(formula_world):
     # given the ledger of the county
-    response = _client(world.users["staff"], False).get("/matching/ledger/?format=xlsx")
+    response = _client(formula_world.users["staff"], False).get("/matching/ledger/?format=xlsx")
     sheet = load_workbook(io.BytesIO(response.content))["台账"]
     header = [c.value for c in sheet[4]]
     row = [c for c in sheet[5]]
@@ -214,11 +212,11 @@ def test_the_personal_data_exports_are_the_row_exports():
 
 
 @pytest.mark.parametrize("kind", PERSONAL)
-def test_each_personal_data_export_is_audited_once_and_resolved_for_export(world, kind):
+def test_each_personal_data_export_is_audited_once_and_resolved_for_export(formula_world, kind):
     export = spreadsheets.EXPORTS[kind]
     model = apps.get_model(export.model)
-    for _, who, url, api, _ in [d for d in downloads(world) if d[0] == kind]:
-        user = world.users[who]
+    for _, who, url, api, _ in [d for d in downloads(formula_world) if d[0] == kind]:
+        user = formula_world.users[who]
         AuditEvent.objects.filter(action=export.action).delete()
         seen = []
         undo = tenancy.observe(lambda m, scope, action: seen.append((m, action)))
@@ -240,7 +238,7 @@ def test_each_personal_data_export_is_audited_once_and_resolved_for_export(world
     if kind == "entity":
         assert event.after["filters"] == {"region": "140525"}
     if kind == "batch":
-        assert event.object_id == str(world.ids["batch"]) and event.object_type.model_class() is RecommendationBatch
+        assert event.object_id == str(formula_world.ids["batch"]) and event.object_type.model_class() is RecommendationBatch
 
 
 def _data_rows(content: bytes, kind: str) -> int:
@@ -252,7 +250,7 @@ def _data_rows(content: bytes, kind: str) -> int:
     return sum(1 for row in rows if row and isinstance(row[0], int))  # numbered (序号) rows
 
 
-def test_the_ledger_page_api_and_reports_page_are_one_export(world):
+def test_the_ledger_page_api_and_reports_page_are_one_export(formula_world):
     # given the same filters on the ledger page, the API and the reports page
     from django.utils import timezone
 
@@ -263,7 +261,7 @@ def test_the_ledger_page_api_and_reports_page_are_one_export(world):
     for url, api in urls:
         AuditEvent.objects.filter(action="ledger.export").delete()
         # when each is downloaded by the city regulator
-        response = _client(world.users["city"], api).get(url)
+        response = _client(formula_world.users["city"], api).get(url)
         assert response.status_code == 200, url
         bodies.append(response.content)
         afters.append(AuditEvent.objects.get(action="ledger.export").after)
@@ -273,21 +271,21 @@ def test_the_ledger_page_api_and_reports_page_are_one_export(world):
     assert afters[0]["filters"] == {"period": year} and afters[0]["rows"] == 2
 
 
-def test_an_export_the_actor_may_not_export_is_not_found(world):
+def test_an_export_the_actor_may_not_export_is_not_found(formula_world):
     # given a bank administrator, who sees no recommendation batch of the county
-    client = _client(world.users["boc_admin"], False)
+    client = _client(formula_world.users["boc_admin"], False)
     before = AuditEvent.objects.filter(action="batch.export").count()
     # when he asks for the county's 推荐清单
-    response = client.get(f"/matching/batches/{world.ids['batch']}/?format=xlsx")
+    response = client.get(f"/matching/batches/{formula_world.ids['batch']}/?format=xlsx")
     # then it does not exist for him, and nothing was exported
     assert response.status_code == 404
     assert AuditEvent.objects.filter(action="batch.export").count() == before
 
 
-def test_the_audit_log_lists_every_export(world):
+def test_the_audit_log_lists_every_export(formula_world):
     # given a few exports
-    for _, who, url, api, _ in downloads(world)[:3]:
-        _client(world.users[who], api).get(url)
+    for _, who, url, api, _ in downloads(formula_world)[:3]:
+        _client(formula_world.users[who], api).get(url)
     platform = Client()
     from portal.factories import user_with_role
     from portal.models import Role
@@ -307,6 +305,7 @@ WRITER = "portal/spreadsheets.py"
 # modules that may use csv.writer / openpyxl for something other than a file the portal hands out
 ALLOWED = {
     "entities/management/commands/generate_entities.py": "writes a synthetic register file for load tests (an import's input)",
+    "entities/factories.py": "builds register files for the import tests (an import's input, as users' files are)",
 }
 OPENPYXL_READERS = {"load_workbook"}
 

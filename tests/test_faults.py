@@ -10,24 +10,35 @@
 - the broker (Redis) is unreachable: pages work, a service that mails after commit still
   commits, and the mail goes out through the periodic sweep once the broker is back.
 
-The worker tests start their own worker on their own queue (tests/faults/worker.py) and
+The worker tests start their own worker on their own queue (tests/fault_worker.py) and
 never touch the suite's shared worker; the PostgreSQL tests act on the suite's throwaway
 server (PORTAL_PG_DATA, exported by `make test`) and always leave it running."""
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import os
+import shlex
+import signal
+import subprocess
+import sys
 import threading
 import time
 import uuid
 from collections import Counter
+from pathlib import Path
 
+import psycopg2
 import pytest
 import time_machine
-from django.db import connection
+from django.conf import settings
+from django.db import connection, connections
 from django.db.models import Count, F
 from django.test import Client
 
+from matching import clocks
 from matching import services as s
+from matching.factories import declare, pushed, through_reviews
 from matching.models import (
     ClockState,
     Declaration,
@@ -38,23 +49,193 @@ from matching.models import (
     RecommendationBatch,
     WorkflowEvent,
 )
-from matching.tests.test_workflow_services import declare, pushed, through_reviews
-from matching.tests.workflow_world import build_world
+from portal.celery import app
 from portal.factories import api_token
-from tests import faults
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True),
+              pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL")]
 
 CLOCKS = 40  # due clocks in the killed scan
 BATCH = 4  # scan batch size in the fault worker: 10 overdue steps, then 10 escalation steps
 STEP_DELAY = 0.4  # seconds after each step: the scan takes ~8 s, time to kill it half-way
 
 
-@pytest.fixture
-def world():
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL")
-    return build_world()
+# --- the fault harness --------------------------------------------------------------------------------
+# It acts only on processes and servers of this machine that the test suite started (the worker
+# processes it spawns itself; the suite's throwaway PostgreSQL, whose data folder `make test`
+# exports as PORTAL_PG_DATA), and always leaves them running again.
+
+ROOT = Path(__file__).resolve().parents[1]
+PGBIN = Path(os.environ.get("PGBIN", "/usr/lib/postgresql/15/bin"))
+
+
+def _test_database_url() -> str:
+    """DATABASE_URL of pytest-django's test database, for processes started by a test."""
+    db = settings.DATABASES["default"]
+    return f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+
+
+# --- a dedicated Celery worker ------------------------------------------------------------------------
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(entry.name))
+    return found
+
+
+class FaultWorker:
+    """A Celery worker (tests/fault_worker.py) on its own queue, in its own process group,
+    against the test database. `kill()` SIGKILLs the whole group: no warm shutdown, no ack."""
+
+    def __init__(self, queue: str, log_dir: Path, **env: str):
+        self.queue, self.log_dir, self.env = queue, log_dir, env
+        self.process: subprocess.Popen | None = None
+        self.log_path: Path | None = None
+
+    def start(self, timeout: float = 60, **env: str) -> "FaultWorker":
+        self.log_path = self.log_dir / f"fault-worker-{uuid.uuid4().hex[:6]}.log"
+        full_env = {**os.environ, "DATABASE_URL": _test_database_url(), **self.env, **env}
+        full_env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        self.process = subprocess.Popen(
+            [sys.executable, str(ROOT / "tests" / "fault_worker.py"), "-Q", self.queue, "-c", "1", "-l", "info",
+             "-n", f"fault-{self.queue}-{uuid.uuid4().hex[:6]}@%h", "--without-mingle", "--without-gossip", "--without-heartbeat"],
+            cwd=ROOT, env=full_env, stdout=self.log_path.open("wb"), stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if " ready." in self.log():
+                return self
+            if self.process.poll() is not None:
+                break
+            time.sleep(0.2)
+        self.stop()
+        raise RuntimeError(f"fault worker did not start:\n{self.log()[-3000:]}")
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path and self.log_path.exists() else ""
+
+    def pool_processes(self) -> list[int]:
+        return _children(self.process.pid) if self.process else []
+
+    def kill(self) -> None:
+        """SIGKILL the worker and its pool processes at once."""
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+# --- the suite's PostgreSQL ---------------------------------------------------------------------------
+
+
+def postgres_data_dir() -> Path | None:
+    value = os.environ.get("PORTAL_PG_DATA")
+    return Path(value) if value and Path(value, "postmaster.pid").exists() else None
+
+
+def _pg_ctl(*args: str, timeout: float = 60) -> None:
+    data = postgres_data_dir() or Path(os.environ["PORTAL_PG_DATA"])
+    # initdb/postgres refuse to run as root: pg_ctl runs as the postgres user, as scripts/lib.sh does
+    command = [str(PGBIN / "pg_ctl"), "-D", str(data), *args]
+    if os.geteuid() == 0:
+        command = ["runuser", "-u", "postgres", "--", *command]
+    subprocess.run(command, check=True, timeout=timeout, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def postgres_stop() -> list[str]:
+    """Fast shutdown (open transactions are rolled back, clients disconnected); returns the
+    server's options, for postgres_start."""
+    data = postgres_data_dir()
+    options = shlex.split((data / "postmaster.opts").read_text())[1:]  # the binary, then its arguments
+    keep, skip = [], False
+    for arg in options:
+        if skip:
+            skip = False
+        elif arg == "-D":
+            skip = True
+        else:
+            keep.append(arg)
+    _pg_ctl("stop", "-m", "fast", "-w", "-t", "30")
+    return keep
+
+
+def postgres_start(options: list[str]) -> None:
+    data = Path(os.environ["PORTAL_PG_DATA"])
+    _pg_ctl("start", "-w", "-t", "60", "-l", str(data.parent / "server.log"), "-o", shlex.join(options))
+    wait_for_postgres()
+
+
+def postgres_restart() -> None:
+    _pg_ctl("restart", "-m", "fast", "-w", "-t", "60")
+    wait_for_postgres()
+
+
+def wait_for_postgres(timeout: float = 60) -> None:
+    db = settings.DATABASES["default"]
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            psycopg2.connect(host=db["HOST"], port=db["PORT"], user=db["USER"], password=db["PASSWORD"],
+                             dbname=db["NAME"], connect_timeout=2).close()
+            return
+        except psycopg2.OperationalError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+def reconnect() -> None:
+    """Drop this thread's dead database connection (the server restarted under it)."""
+    for conn in connections.all():
+        with contextlib.suppress(Exception):
+            conn.close()
+        conn.connection = None
+
+
+# --- an unreachable broker ------------------------------------------------------------------------------
+
+UNREACHABLE = "redis://127.0.0.1:1/0"  # nothing listens on port 1 of this machine
+
+
+@contextlib.contextmanager
+def broker_unreachable():
+    """Point this process's Celery producer (and result backend) at a port where no Redis
+    listens, as when the broker is down; put everything back afterwards."""
+    saved = {key: app.conf[key] for key in ("broker_url", "broker_write_url", "result_backend")}
+
+    def reset():
+        # forget the pools (kombu keeps one per broker URL; closing one would break it for later tests)
+        app._pool = None
+        app.amqp._producer_pool = None
+        with contextlib.suppress(AttributeError):
+            del app._local.backend
+
+    app.conf.update(broker_url=UNREACHABLE, broker_write_url=UNREACHABLE, result_backend=UNREACHABLE)
+    reset()
+    try:
+        yield
+    finally:
+        app.conf.update(saved)
+        reset()
+
+
+# --- builders and probes ------------------------------------------------------------------------------
 
 
 def push_many(world, n: int, when: dt.datetime) -> list[Recommendation]:
@@ -115,7 +296,7 @@ def test_a_worker_killed_mid_scan_completes_the_scan_once_after_restart(world, t
     progress = tmp_path / "scan-progress.txt"
     progress.touch()
     slow = {"FAULT_SCAN_BATCH": str(BATCH), "FAULT_STEP_DELAY": str(STEP_DELAY), "FAULT_PROGRESS": str(progress)}
-    worker = faults.FaultWorker(queue, tmp_path, **slow)
+    worker = FaultWorker(queue, tmp_path, **slow)
     restarted = None
     try:
         worker.start()
@@ -145,7 +326,7 @@ def test_a_worker_killed_mid_scan_completes_the_scan_once_after_restart(world, t
 
         # when the worker is back (a new one for the lost worker; the same one for a lost pool process)
         if how == "whole-worker":
-            restarted = faults.FaultWorker(queue, tmp_path, FAULT_PROGRESS=str(progress), FAULT_VISIBILITY="3")
+            restarted = FaultWorker(queue, tmp_path, FAULT_PROGRESS=str(progress), FAULT_VISIBILITY="3")
             restarted.start()
         outcome = result.get(timeout=90)
     finally:
@@ -176,27 +357,27 @@ def test_a_worker_killed_mid_scan_completes_the_scan_once_after_restart(world, t
 @pytest.fixture
 def postgres_control():
     """Stops or restarts the suite's PostgreSQL; whatever happens, it is running again after the test."""
-    if faults.postgres_data_dir() is None:
+    if postgres_data_dir() is None:
         pytest.skip("the suite's PostgreSQL is not a throwaway server started by make test (PORTAL_PG_DATA)")
     state = {"options": None}
 
     def stop():
-        state["options"] = faults.postgres_stop()
+        state["options"] = postgres_stop()
 
     def start():
-        faults.postgres_start(state["options"])
+        postgres_start(state["options"])
         state["options"] = None
-        faults.reconnect()
+        reconnect()
 
     def restart():
-        faults.postgres_restart()
-        faults.reconnect()
+        postgres_restart()
+        reconnect()
 
     yield type("PostgresControl", (), {"stop": staticmethod(stop), "start": staticmethod(start), "restart": staticmethod(restart)})
     if state["options"] is not None:
-        faults.postgres_start(state["options"])
-    faults.wait_for_postgres()
-    faults.reconnect()
+        postgres_start(state["options"])
+    wait_for_postgres()
+    reconnect()
 
 
 def test_requests_while_postgres_is_down_get_a_clear_503_and_work_again_after(world, postgres_control):
@@ -206,7 +387,7 @@ def test_requests_while_postgres_is_down_get_a_clear_503_and_work_again_after(wo
     browser.force_login(staff)
     api = Client(raise_request_exception=False, HTTP_AUTHORIZATION=f"Token {token}")
     assert browser.get("/matching/review/").status_code == 200
-    faults.reconnect()
+    reconnect()
 
     # when PostgreSQL is down
     postgres_control.stop()
@@ -249,17 +430,20 @@ def test_a_push_cut_off_by_a_postgres_restart_leaves_nothing_half_done(world, po
     states_before = dict(Declaration.objects.filter(pk__in=[d.pk for d in declarations]).values_list("pk", "state"))
 
     # when the convener pushes it through the API and PostgreSQL restarts after the third of ten
-    # recommendations was written (the push waits at a hook for the restart)
+    # recommendations was written (the push waits for the restart once it has started the third
+    # lead's feedback clock, the push's clock rule)
     reached, resume = threading.Event(), threading.Event()
     calls = []
+    apply_rule = clocks.apply_rule
 
-    def pause_at_third(recommendation):
+    def pause_at_third(recommendation, rule, at):
+        apply_rule(recommendation, rule, at)
         calls.append(recommendation.pk)
         if len(calls) == 3:
             reached.set()
             resume.wait(60)
 
-    monkeypatch.setattr(s, "RECOMMENDATION_PUSHED_HOOKS", [*s.RECOMMENDATION_PUSHED_HOOKS, pause_at_third])
+    monkeypatch.setattr(clocks, "apply_rule", pause_at_third)
     responses = []
 
     def push():
@@ -267,7 +451,7 @@ def test_a_push_cut_off_by_a_postgres_restart_leaves_nothing_half_done(world, po
             client = Client(raise_request_exception=False, HTTP_AUTHORIZATION=f"Token {token}")
             responses.append(client.post(f"/api/v1/batches/{batch.pk}/push/"))
         finally:
-            faults.reconnect()
+            reconnect()
 
     thread = threading.Thread(target=push)
     thread.start()
@@ -291,7 +475,7 @@ def test_a_push_cut_off_by_a_postgres_restart_leaves_nothing_half_done(world, po
     assert not DeadlineClock.objects.filter(recommendation__batch=batch).exists()
 
     # and pushing again, with the database back, pushes everything once
-    monkeypatch.setattr(s, "RECOMMENDATION_PUSHED_HOOKS", [h for h in s.RECOMMENDATION_PUSHED_HOOKS if h is not pause_at_third])
+    monkeypatch.setattr(clocks, "apply_rule", apply_rule)
     again = Client(HTTP_AUTHORIZATION=f"Token {token}").post(f"/api/v1/batches/{batch.pk}/push/")
     assert again.status_code == 200, again.content[:500]
     assert Recommendation.objects.filter(batch=batch).count() == 10
@@ -309,12 +493,12 @@ def test_with_the_broker_down_pages_work_and_mail_goes_out_later_through_the_swe
     browser = Client(raise_request_exception=False)
     browser.force_login(staff)
 
-    with faults.broker_unreachable():
-        # the broker is really unreachable from this process
-        started = time.monotonic()
+    with broker_unreachable():
+        # the broker is really unreachable from this process: publishing fails once its bounded
+        # retries are spent (Celery's publish retry policy), it never waits for the broker
+        assert app.conf.task_publish_retry_policy["max_retries"] is not None
         with pytest.raises(Exception):  # noqa: B017 - kombu's OperationalError, whatever its class path
             send_notification_emails.delay([])
-        assert time.monotonic() - started < 30
         # when pages are used: they do not need Redis
         for url in ("/", "/matching/review/", "/matching/declarations/", "/matching/leads/", "/entities/", "/products/"):
             response = browser.get(url)
@@ -339,7 +523,7 @@ def test_with_the_broker_down_pages_work_and_mail_goes_out_later_through_the_swe
 def test_with_the_cache_on_a_dead_redis_pages_still_work(world, settings):
     """Production keeps the API rate limits and cached report figures in Redis (CACHE_URL);
     with that Redis down, the pages must still answer."""
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": faults.UNREACHABLE,
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": UNREACHABLE,
                                    "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1}}}
     browser = Client(raise_request_exception=False)
     failures = {}

@@ -44,11 +44,11 @@ from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 
 from matching import services as s
+from matching.factories import pushed
 from matching.models import Declaration, Notification, RecommendationBatch
-from matching.tests.test_workflow_services import pushed
-from matching.tests.workflow_world import build_world
 from portal.factories import api_token, user_with_role
 from portal.models import ApiToken, AuditEvent, Role
+from products.factories import build_world
 
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "3"))

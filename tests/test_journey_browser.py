@@ -4,22 +4,12 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from matching.models import Coaching, Recommendation, RecommendationState
-from matching.tests.workflow_world import build_world
-from portal.factories import TEST_PASSWORD
+from products.factories import build_world
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def login(page: Page, base: str, username: str):
-    page.context.clear_cookies()
-    page.goto(f"{base}/accounts/login/")
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill(TEST_PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    expect(page.get_by_test_id("current-user")).to_be_attached()
-
-
-def test_declare_review_push_approve_decline_coach(live_server, page: Page, artifacts_dir):
+def test_declare_review_push_approve_decline_coach(live_server, page: Page, artifacts_dir, login):
     world = build_world()
     entity, enterprise_user = world.entity(name="泽州县旅程测试面馆")
     base = live_server.url

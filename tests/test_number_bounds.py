@@ -21,9 +21,8 @@ from django.test import Client
 from django.urls import include, path
 from rest_framework.test import APIClient
 
+from matching.factories import assign
 from matching.models import Declaration, Recommendation, RecommendationState
-from matching.tests.test_workflow_services import assign, pushed
-from matching.tests.workflow_world import build_world
 from portal import bounds, url_inventory
 from portal.factories import user_with_role
 from portal.models import Role
@@ -34,7 +33,7 @@ pytestmark = pytest.mark.django_db
 HUGE = "9" * 23  # 99999999999999999999999
 BIGINT_MAX = 2**63 - 1
 HOSTILE = [HUGE, "-" + HUGE, str(2**63), "NaN", "Infinity", "-Infinity", "1e25", "²", "１２", "0x10", "1_000"]
-PROJECT_PACKAGES = ["portal", "entities", "products", "matching", "reporting"]
+PROJECT_PACKAGES = ["portal", "workdays", "entities", "products", "batch_matching", "matching", "reporting"]
 
 
 # --- helpers ------------------------------------------------------------------------------------------
@@ -60,13 +59,10 @@ def assert_api_error(response, status=400):
 
 
 @pytest.fixture
-def world():
-    world = build_world()
-    declaration, enterprise_user, recs = pushed(world)
-    world.users["enterprise"] = enterprise_user
-    world.users["platform_admin"] = user_with_role(Role.PLATFORM_ADMIN, username="bounds-admin")
-    world.declaration, world.recs = declaration, recs
-    return world
+def platform_admin(pushed_world):
+    """A platform administrator, also `world.users["platform_admin"]` (the pages are tried as every role)."""
+    pushed_world.users["platform_admin"] = user_with_role(Role.PLATFORM_ADMIN, username="bounds-admin")
+    return pushed_world.users["platform_admin"]
 
 
 # --- the schema and the forms declare their limits ----------------------------------------------------
@@ -242,7 +238,7 @@ QUERY_NAMES = sorted(_query_names_read_in_the_code() | {
 })
 
 
-def test_hostile_numbers_in_query_strings_never_answer_500(world):
+def test_hostile_numbers_in_query_strings_never_answer_500(pushed_world, platform_admin):
     # given every page and API list without arguments, and every role
     urls = [e.url() for e in url_inventory.walk() if e.url() and not e.url().startswith("/api/v1/schema")]
     assert len(urls) > 60 and len(QUERY_NAMES) > 50 and {"revenue_min", "after", "product", "branch"} <= set(QUERY_NAMES)
@@ -256,7 +252,7 @@ def test_hostile_numbers_in_query_strings_never_answer_500(world):
     got_request_exception.connect(record, weak=False)
     try:
         for key in ("platform_admin", "staff", "boc_admin", "boc_manager", "city", "enterprise"):
-            client = page_client(world.users[key])
+            client = page_client(pushed_world.users[key])
             for url in urls:
                 for value in HOSTILE:
                     # when each known parameter carries a hostile number
@@ -271,19 +267,19 @@ def test_hostile_numbers_in_query_strings_never_answer_500(world):
     assert not failures, "\n".join(sorted(set(failures))[:40])
 
 
-def test_hostile_ids_in_paths_and_forms_answer_404_or_a_field_error(world):
+def test_hostile_ids_in_paths_and_forms_answer_404_or_a_field_error(pushed_world, platform_admin):
     # given a task force, a bank administrator and their pages
-    staff, bank = page_client(world.users["staff"]), page_client(world.users["boc_admin"])
-    lead = world.recs["boc"]
+    staff, bank = page_client(pushed_world.users["staff"]), page_client(pushed_world.users["boc_admin"])
+    lead = pushed_world.recs["boc"]
     # when path ids and posted id lists are beyond any column's range or not ids at all
     responses = {
         "entity path": staff.get(f"/entities/{HUGE}/"),
         "declaration path": staff.get(f"/matching/declarations/{HUGE}/"),
         "lead path": bank.get(f"/matching/leads/{HUGE}/"),
-        "workdays year": page_client(world.users["platform_admin"]).get(f"/workdays/years/{HUGE}/"),
+        "workdays year": page_client(platform_admin).get(f"/workdays/years/{HUGE}/"),
         "review queue ids": staff.post("/matching/review/", {"ids": [HUGE, "1e25", "²"], "decision": "approve"}),
         "inbox ids": bank.post("/matching/leads/", {"ids": [HUGE, "1e25", "²", str(lead.pk)], "manager": HUGE}),
-        "api lead path": api(world.users["boc_admin"]).get(f"/api/v1/leads/{HUGE}/"),
+        "api lead path": api(pushed_world.users["boc_admin"]).get(f"/api/v1/leads/{HUGE}/"),
     }
     # then each is an unknown record or a refusal, never a 500
     assert {name: r.status_code for name, r in responses.items() if r.status_code >= 500} == {}
@@ -296,9 +292,9 @@ def test_hostile_ids_in_paths_and_forms_answer_404_or_a_field_error(world):
 
 
 @pytest.mark.parametrize("value", ["NaN", "Infinity", "-Infinity", HUGE])
-def test_revenue_bounds_that_are_no_finite_number_are_a_field_error(world, value):
+def test_revenue_bounds_that_are_no_finite_number_are_a_field_error(pushed_world, value):
     # given a task force member searching the register
-    staff = world.users["staff"]
+    staff = pushed_world.users["staff"]
     # when the revenue bound is NaN, infinite or beyond the column
     page = page_client(staff).get("/entities/", {"revenue_min": value})
     response = api(staff).get("/api/v1/entities/", {"revenue_min": value, "revenue_max": value})
@@ -309,10 +305,10 @@ def test_revenue_bounds_that_are_no_finite_number_are_a_field_error(world, value
 
 
 @pytest.mark.parametrize("value", [2**63, 10**25])
-def test_a_bank_report_with_balances_beyond_the_column_is_refused_with_nothing_stored(world, value):
+def test_a_bank_report_with_balances_beyond_the_column_is_refused_with_nothing_stored(pushed_world, value):
     # given a bank administrator reporting a month for his branch
-    admin = world.users["boc_admin"]
-    branch = world.branches["boc"]
+    admin = pushed_world.users["boc_admin"]
+    branch = pushed_world.branches["boc"]
     body = {"branch": branch.pk, "period": "2026-01", "small_business_balance": value, "all_loans_balance": value,
             "credit_loan_balance": 0, "average_rate": "4.5"}
     # when the balances exceed what a 64-bit column holds
@@ -327,12 +323,12 @@ def test_a_bank_report_with_balances_beyond_the_column_is_refused_with_nothing_s
     assert not BankPeriodReport.objects.exists()
 
 
-def test_a_bank_report_service_refuses_nan_and_infinity(world):
+def test_a_bank_report_service_refuses_nan_and_infinity(pushed_world):
     from portal.services import ApplicationError
     from reporting.services import bank_report_submit
 
     with pytest.raises(ApplicationError) as refused:
-        bank_report_submit(actor=world.users["boc_admin"], branch_id=world.branches["boc"].pk, period="2026-01",
+        bank_report_submit(actor=pushed_world.users["boc_admin"], branch_id=pushed_world.branches["boc"].pk, period="2026-01",
                            small_business_balance="NaN", all_loans_balance="Infinity", credit_loan_balance=0, average_rate="4.5")
     assert refused.value.field_errors["small_business_balance"] == ["普惠型小微企业贷款余额应为数字"]
     assert refused.value.field_errors["all_loans_balance"] == ["各项贷款余额应为数字"]
@@ -340,13 +336,13 @@ def test_a_bank_report_service_refuses_nan_and_infinity(world):
 
 
 @pytest.mark.parametrize("amount", [2**63, 10**25])
-def test_an_approval_at_or_beyond_two_to_the_63_is_a_field_error_not_a_500(world, amount):
+def test_an_approval_at_or_beyond_two_to_the_63_is_a_field_error_not_a_500(pushed_world, amount):
     # given a lead contacted by the bank, its materials complete
     from matching import services as s
 
-    lead = world.recs["boc"]
-    assign(world, lead, "boc")
-    manager = world.users["boc_manager"]
+    lead = pushed_world.recs["boc"]
+    assign(pushed_world, lead, "boc")
+    manager = pushed_world.users["boc_manager"]
     s.recommendation_contact(actor=manager, recommendation_id=lead.pk)
     s.recommendation_materials_complete(actor=manager, recommendation_id=lead.pk)
     # when the manager approves an amount no column can hold
@@ -360,8 +356,8 @@ def test_an_approval_at_or_beyond_two_to_the_63_is_a_field_error_not_a_500(world
 
 
 @pytest.mark.parametrize("ids", [[1e25], [10**25], [2**63], ["1e25"], [True]])
-def test_id_lists_with_numbers_beyond_any_id_are_a_field_error(world, ids):
-    convener, staff = api(world.users["convener"]), api(world.users["staff"])
+def test_id_lists_with_numbers_beyond_any_id_are_a_field_error(pushed_world, ids):
+    convener, staff = api(pushed_world.users["convener"]), api(pushed_world.users["staff"])
     before = Declaration.objects.count()
     signoff = convener.post("/api/v1/batches/signoff/", {"declaration_ids": ids}, format="json")
     review = staff.post("/api/v1/declarations/bulk-review/", {"ids": ids, "decision": "approve"}, format="json")
@@ -371,8 +367,8 @@ def test_id_lists_with_numbers_beyond_any_id_are_a_field_error(world, ids):
 
 
 @pytest.mark.parametrize("field", ["amount", "term_months"])
-def test_a_declaration_with_a_number_beyond_its_column_is_a_field_error(world, field):
-    entity, owner = world.entity(name="边界测试小店")
+def test_a_declaration_with_a_number_beyond_its_column_is_a_field_error(pushed_world, field):
+    entity, owner = pushed_world.entity(name="边界测试小店")
     body = {"entity_id": entity.pk, "amount": 100_000, "term_months": 12, "purpose": "进货", "banks": ["boc"]}
     body[field] = 2**63
     before = Declaration.objects.count()
@@ -382,8 +378,8 @@ def test_a_declaration_with_a_number_beyond_its_column_is_a_field_error(world, f
 
 
 @pytest.mark.parametrize("value", [HUGE, "²", "NaN"])
-def test_ledger_and_statistics_filters_refuse_what_is_no_branch_id(world, value):
-    city = world.users["city"]
+def test_ledger_and_statistics_filters_refuse_what_is_no_branch_id(pushed_world, value):
+    city = pushed_world.users["city"]
     for url in ("/api/v1/ledger/", "/api/v1/ledger/totals/", "/api/v1/kpis/"):
         body = assert_api_error(api(city).get(url, {"branch": value}))
         assert body["errors"]["branch"] == ["机构编号应为数字"], (url, body)

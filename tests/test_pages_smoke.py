@@ -3,12 +3,12 @@ many states: no page answers 500 (template errors and missing data included)."""
 import pytest
 from django.test import Client
 
+from matching.factories import declare, pushed
 from matching.models import Declaration, Recommendation
-from matching.tests.test_workflow_services import declare, pushed
-from matching.tests.workflow_world import build_world
 from portal import url_inventory
 from portal.factories import user_with_role
 from portal.models import Role
+from products.factories import build_world
 
 pytestmark = pytest.mark.django_db
 

@@ -24,13 +24,6 @@ def _fresh_cache():
     cache.clear()
 
 
-@pytest.fixture
-def catalogue():
-    from products.services import catalog_load
-
-    catalog_load()
-
-
 def _rates(settings, **rates):
     rest = settings.REST_FRAMEWORK
     settings.REST_FRAMEWORK = {**rest, "DEFAULT_THROTTLE_RATES": {**rest["DEFAULT_THROTTLE_RATES"], **rates}}

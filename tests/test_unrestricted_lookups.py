@@ -1,12 +1,12 @@
 """No service, API, view, form, import or command looks a tenant-scoped model up by an input
-value except through the restriction (tests/unrestricted_lookups.py says how it is read).
+value except through the restriction (portal/unrestricted_lookups.py says how it is read).
 Removing restrict()/resolve() from any such lookup turns this red."""
 import re
 from pathlib import Path
 
 import pytest
 
-from tests import unrestricted_lookups as lint
+from portal import unrestricted_lookups as lint
 
 
 @pytest.fixture(scope="module")

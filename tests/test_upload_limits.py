@@ -7,10 +7,10 @@ from django.conf import settings
 from django.test import Client
 from django.urls import resolve
 
+from matching.factories import declare
 from matching.models import DeclarationMaterial
-from matching.tests.test_workflow_services import declare
-from matching.tests.workflow_world import build_world
 from portal.middleware import MULTIPART_ALLOWANCE, request_limit
+from products.factories import build_world
 
 pytestmark = pytest.mark.django_db
 

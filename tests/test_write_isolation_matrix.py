@@ -16,10 +16,12 @@ import json
 import re
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test import Client
 
-from tests.test_tenant_isolation_matrix import build_other, secrets_of
+from matching.models import RecommendationBatch
+from products.models import LoanProduct
 
 pytestmark = pytest.mark.django_db
 
@@ -137,20 +139,10 @@ def _foreign_ids(path: str, other):
 
 
 @pytest.fixture
-def matrix_worlds():
-    from matching.tests.test_workflow_services import pushed
-    from matching.tests.workflow_world import build_world
-    from django.contrib.auth import get_user_model
-
-    from matching.models import RecommendationBatch
-    from products.models import LoanProduct
-
+def matrix_worlds(pushed_world, other_county):
     User = get_user_model()
-
-    world = build_world()
-    declaration, enterprise_user, recs = pushed(world)
-    world.users["enterprise"] = enterprise_user
-    other = build_other()
+    world, other = pushed_world, other_county
+    declaration, recs = world.declaration, world.recs
     other.branch = other.recommendation.branch
     other.bank_admin = User.objects.get(username="other-bank-admin")
     other.product_code = LoanProduct.objects.exclude(bank__code__in=["boc", "ccb"]).values_list("code", flat=True).order_by("code").first()
@@ -205,7 +197,7 @@ def test_no_write_endpoint_accepts_another_organisations_object_in_its_body(matr
                 if changed:
                     problems.append(f"{where} wrote {changed}")
                 status, body = _answer(response)
-                shown = [s for s in secrets_of(other) if s in body]
+                shown = [s for s in other.secrets() if s in body]
                 if shown:
                     problems.append(f"{where} shows {shown}")
                 # and its answer is the one an unknown object gets

@@ -2,9 +2,9 @@
 import pytest
 from django.test import Client
 
+from entities.changes import ENTITY_CHANGED_HOOKS
 from entities.factories import MarketEntityFactory
 from entities.models import MarketEntity
-from entities.services import ENTITY_CHANGED_HOOKS
 from portal.factories import OrganisationFactory, user_with_role
 from portal.models import AuditEvent, OrganisationKind, Role
 
@@ -14,7 +14,7 @@ ID_NUMBER = "140525198501011237"
 
 
 @pytest.fixture
-def world():
+def entities():
     """Entities in 泽州县 (140525), 晋城市城区 (140502), 太原市小店区 (140105); one not shared with banks;
     one owned by an enterprise organisation."""
     enterprise_org = OrganisationFactory(kind=OrganisationKind.ENTERPRISE)
@@ -35,8 +35,8 @@ def visible(user) -> set[str]:
     return {row["name"] for row in response.json()["results"]}
 
 
-def names(world, *keys):
-    return {world[k].name for k in keys}
+def names(entities, *keys):
+    return {entities[k].name for k in keys}
 
 
 @pytest.mark.parametrize(
@@ -53,32 +53,32 @@ def names(world, *keys):
         (Role.PLATFORM_ADMIN, ("zezhou", "zezhou_private", "chengqu", "taiyuan")),
     ],
 )
-def test_each_role_sees_the_entities_of_its_region(world, role, expected):
+def test_each_role_sees_the_entities_of_its_region(entities, role, expected):
     # given a user of the role (task force in 泽州, city regulator 晋城, bank branches of 晋城/泽州)
     user = user_with_role(role)
     # then the list holds exactly the entities of its region (banks: only shared ones)
-    assert visible(user) == names(world, *expected)
+    assert visible(user) == names(entities, *expected)
 
 
-def test_an_enterprise_user_sees_only_its_own_entity(world):
-    user = user_with_role(Role.ENTERPRISE_USER, organisation=world["enterprise_org"])
-    assert visible(user) == names(world, "zezhou")
+def test_an_enterprise_user_sees_only_its_own_entity(entities):
+    user = user_with_role(Role.ENTERPRISE_USER, organisation=entities["enterprise_org"])
+    assert visible(user) == names(entities, "zezhou")
 
 
-def test_a_user_outside_the_region_gets_404_on_the_page_and_the_api(world):
+def test_a_user_outside_the_region_gets_404_on_the_page_and_the_api(entities):
     client = Client()
     client.force_login(user_with_role(Role.TASK_FORCE_STAFF))
-    taiyuan = world["taiyuan"]
+    taiyuan = entities["taiyuan"]
     assert client.get(f"/entities/{taiyuan.pk}/").status_code == 404
     assert client.get(f"/api/v1/entities/{taiyuan.pk}/").status_code == 404
-    assert client.get(f"/entities/{world['zezhou'].pk}/").status_code == 200
+    assert client.get(f"/entities/{entities['zezhou'].pk}/").status_code == 200
 
 
-def test_lists_exports_and_the_api_mask_id_and_phone_numbers(world):
+def test_lists_exports_and_the_api_mask_id_and_phone_numbers(entities):
     # given a task-force user
     client = Client()
     client.force_login(user_with_role(Role.TASK_FORCE_STAFF))
-    entity = world["zezhou"]
+    entity = entities["zezhou"]
 
     # when he reads the list page, the API and the detail page
     page = client.get("/entities/").content.decode()
@@ -92,7 +92,7 @@ def test_lists_exports_and_the_api_mask_id_and_phone_numbers(world):
     assert 'data-testid="reveal-operator_id_number"' in detail
 
 
-def test_the_export_masks_phone_numbers(world):
+def test_the_export_masks_phone_numbers(entities):
     from io import BytesIO
 
     from openpyxl import load_workbook
@@ -107,12 +107,12 @@ def test_the_export_masks_phone_numbers(world):
     assert len(rows) == 3  # header + the two 泽州 entities
 
 
-def test_revealing_a_number_shows_it_once_and_writes_an_audit_event(world):
+def test_revealing_a_number_shows_it_once_and_writes_an_audit_event(entities):
     # given a task-force user on the entity page
     user = user_with_role(Role.TASK_FORCE_STAFF)
     client = Client()
     client.force_login(user)
-    entity = world["zezhou"]
+    entity = entities["zezhou"]
 
     # when he presses 显示 for the ID number
     response = client.post(f"/entities/{entity.pk}/reveal/", {"field": "operator_id_number"})
@@ -123,30 +123,30 @@ def test_revealing_a_number_shows_it_once_and_writes_an_audit_event(world):
     assert event.actor == user and event.object_id == str(entity.pk) and event.after["field"] == "operator_id_number"
 
 
-def test_the_api_reveal_is_audited_too(world):
+def test_the_api_reveal_is_audited_too(entities):
     user = user_with_role(Role.TASK_FORCE_LEAD)
     client = Client()
     client.force_login(user)
-    response = client.post(f"/api/v1/entities/{world['zezhou'].pk}/reveal/", {"field": "operator_phone"}, content_type="application/json")
+    response = client.post(f"/api/v1/entities/{entities['zezhou'].pk}/reveal/", {"field": "operator_phone"}, content_type="application/json")
     assert response.json() == {"field": "operator_phone", "value": "13812345678"}
     assert AuditEvent.objects.filter(action="entity.reveal_personal_data", actor=user).count() == 1
 
 
 @pytest.mark.parametrize("role", [Role.BANK_ADMIN, Role.ACCOUNT_MANAGER, Role.CITY_REGULATOR])
-def test_roles_that_do_not_need_personal_numbers_cannot_reveal_them(world, role):
+def test_roles_that_do_not_need_personal_numbers_cannot_reveal_them(entities, role):
     client = Client()
     client.force_login(user_with_role(role))
-    entity = world["zezhou"]
+    entity = entities["zezhou"]
     response = client.post(f"/entities/{entity.pk}/reveal/", {"field": "operator_id_number"})
     assert response.status_code == 403
     assert 'data-testid="reveal-' not in client.get(f"/entities/{entity.pk}/").content.decode()
     assert not AuditEvent.objects.filter(action="entity.reveal_personal_data").exists()
 
 
-def test_the_enterprise_sees_its_own_numbers_in_clear(world):
+def test_the_enterprise_sees_its_own_numbers_in_clear(entities):
     client = Client()
-    client.force_login(user_with_role(Role.ENTERPRISE_USER, organisation=world["enterprise_org"]))
-    api = client.get(f"/api/v1/entities/{world['zezhou'].pk}/").json()
+    client.force_login(user_with_role(Role.ENTERPRISE_USER, organisation=entities["enterprise_org"]))
+    api = client.get(f"/api/v1/entities/{entities['zezhou'].pk}/").json()
     assert api["operator"]["id_number"] == ID_NUMBER
 
 
@@ -213,10 +213,10 @@ def test_the_api_type_errors_use_the_common_error_format():
     assert set(response.json()["errors"]) >= {"uscc", "entity_type", "region_code"}
 
 
-def test_an_enterprise_edits_its_own_profile_fields_but_not_the_register(world):
+def test_an_enterprise_edits_its_own_profile_fields_but_not_the_register(entities):
     # given the enterprise user of the entity
-    client = api_client(Role.ENTERPRISE_USER, organisation=world["enterprise_org"])
-    entity = world["zezhou"]
+    client = api_client(Role.ENTERPRISE_USER, organisation=entities["enterprise_org"])
+    entity = entities["zezhou"]
 
     # when it changes its phone, and then tries to change its name and tier
     ok = client.patch(f"/api/v1/entities/{entity.pk}/", {"operator_phone": "13900001111", "operator_industry_experience_months": 24}, content_type="application/json")
@@ -231,16 +231,16 @@ def test_an_enterprise_edits_its_own_profile_fields_but_not_the_register(world):
     assert set(refused.json()["errors"]) == {"name", "tier_imported"}
 
 
-def test_a_bank_cannot_change_an_entity(world):
+def test_a_bank_cannot_change_an_entity(entities):
     client = api_client(Role.ACCOUNT_MANAGER)
-    response = client.patch(f"/api/v1/entities/{world['zezhou'].pk}/", {"address": "x"}, content_type="application/json")
+    response = client.patch(f"/api/v1/entities/{entities['zezhou'].pk}/", {"address": "x"}, content_type="application/json")
     assert response.status_code == 404
 
 
-def test_a_regulator_edit_reclassifies_records_credit_history_and_calls_the_hooks(world, django_capture_on_commit_callbacks):
+def test_a_regulator_edit_reclassifies_records_credit_history_and_calls_the_hooks(entities, django_capture_on_commit_callbacks):
     # given a task-force lead and a hook of a later app
     client = api_client(Role.TASK_FORCE_LEAD)
-    entity = world["zezhou"]
+    entity = entities["zezhou"]
     seen = []
     ENTITY_CHANGED_HOOKS.append(seen.extend)
     try:

@@ -3,24 +3,15 @@ Chromium through the real pages."""
 import pytest
 from playwright.sync_api import Page, expect
 
-from entities.factories import MarketEntityFactory
+from entities.factories import MarketEntityFactory, csv_bytes, good_row
 from entities.models import EntityImport
-from entities.tests.register_files import csv_bytes, good_row
-from portal.factories import TEST_PASSWORD, user_with_role
+from portal.factories import user_with_role
 from portal.models import AuditEvent, Region, RegionLevel, Role
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def login(page: Page, base: str, username: str):
-    page.goto(f"{base}/accounts/login/")
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill(TEST_PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    expect(page.get_by_test_id("current-user")).to_be_attached()
-
-
-def test_search_with_filters_then_open_the_entity_and_reveal_the_id_number(live_server, page: Page, artifacts_dir):
+def test_search_with_filters_then_open_the_entity_and_reveal_the_id_number(live_server, page: Page, artifacts_dir, login):
     # given a task-force user of 泽州县, a township, and entities of two tiers
     user = user_with_role(Role.TASK_FORCE_STAFF, username="browser-staff")
     Region.objects.create(code="140525108", name="巴公镇", level=RegionLevel.TOWNSHIP, parent_id="140525")
@@ -62,7 +53,7 @@ def test_search_with_filters_then_open_the_entity_and_reveal_the_id_number(live_
     assert AuditEvent.objects.filter(action="entity.reveal_personal_data", object_id=str(target.pk), actor=user).count() == 1
 
 
-def test_the_entity_list_fits_a_phone(live_server, page: Page):
+def test_the_entity_list_fits_a_phone(live_server, page: Page, login):
     user = user_with_role(Role.TASK_FORCE_STAFF, username="browser-phone-staff")
     MarketEntityFactory.create_batch(5)
     page.set_viewport_size({"width": 375, "height": 740})
@@ -73,7 +64,7 @@ def test_the_entity_list_fits_a_phone(live_server, page: Page):
 
 
 @pytest.mark.worker
-def test_uploading_a_register_file_shows_progress_then_the_result(live_server, page: Page, artifacts_dir, tmp_path):
+def test_uploading_a_register_file_shows_progress_then_the_result(live_server, page: Page, artifacts_dir, tmp_path, login):
     # given a task-force user and a register file of 40 good rows and 1 bad row
     user = user_with_role(Role.TASK_FORCE_STAFF, username="browser-importer")
     rows = [good_row(n) for n in range(1, 41)] + [good_row(99, 年营业收入="-1")]
@@ -105,7 +96,7 @@ def test_uploading_a_register_file_shows_progress_then_the_result(live_server, p
     assert EntityImport.objects.get().uploaded_by == user
 
 
-def test_the_task_force_grants_an_honour_and_enters_a_year_on_a_phone(live_server, page: Page, artifacts_dir):
+def test_the_task_force_grants_an_honour_and_enters_a_year_on_a_phone(live_server, page: Page, artifacts_dir, login):
     # given a task-force user of 泽州县 on a phone, and a survival-tier entity of the county
     user = user_with_role(Role.TASK_FORCE_STAFF, username="browser-keeper")
     entity = MarketEntityFactory(name="泽州县巴公镇晋丰粮油店", industry_id="5221", employees=3)

@@ -6,7 +6,6 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from entities.factories import MarketEntityFactory
-from entities.tests.test_browser_entities import login
 from portal.factories import user_with_role
 from portal.models import Role
 
@@ -20,7 +19,7 @@ ID_NUMBER, PHONE = "140525198501011237", "13912344321"
     (Role.CITY_REGULATOR, {"width": 390, "height": 844}),
     (Role.PROVINCE_REGULATOR, {"width": 1280, "height": 900}),
 ])
-def test_the_edit_page_never_shows_personal_numbers_and_blank_keeps_them(role, viewport, live_server, page: Page, artifacts_dir):
+def test_the_edit_page_never_shows_personal_numbers_and_blank_keeps_them(role, viewport, live_server, page: Page, artifacts_dir, login):
     # given an entity of 泽州 with the operator's numbers, and a register keeper above it
     entity = MarketEntityFactory(name="泽州县隐私测试小店", operator_id_number=ID_NUMBER, operator_phone=PHONE)
     user = user_with_role(role, username=f"browser-edit-{role.value}")

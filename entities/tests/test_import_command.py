@@ -8,9 +8,9 @@ from stdnum.cn import ric
 from django.db import connection
 from django.utils import timezone
 
+from entities.factories import csv_bytes, good_row, xlsx_bytes
 from entities.models import CreditFlagRecord, EntityChange, EntityImport, FinancialYear, Honor, MarketEntity
 from entities.register_file import HEADERS
-from entities.tests.register_files import csv_bytes, good_row, run_command, run_command_process, xlsx_bytes
 from portal.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
@@ -26,7 +26,7 @@ def write(tmp_path, content: bytes, name: str = "register.csv"):
     return path
 
 
-def test_a_good_file_imports_every_row_and_prints_the_exact_summary(tmp_path):
+def test_a_good_file_imports_every_row_and_prints_the_exact_summary(tmp_path, run_command):
     # given a register file of three good rows
     path = write(tmp_path, csv_bytes([good_row(1), good_row(2), good_row(3)]))
 
@@ -50,7 +50,7 @@ def test_a_good_file_imports_every_row_and_prints_the_exact_summary(tmp_path):
     assert (record.status, record.rows, record.created, record.file_name) == ("succeeded", 3, 3, "register.csv")
 
 
-def test_the_same_file_imported_again_creates_and_updates_nothing(tmp_path):
+def test_the_same_file_imported_again_creates_and_updates_nothing(tmp_path, run_command):
     # given a file already imported
     path = write(tmp_path, csv_bytes([good_row(1), good_row(2)]))
     run_command(path)
@@ -65,7 +65,7 @@ def test_the_same_file_imported_again_creates_and_updates_nothing(tmp_path):
     assert EntityChange.objects.count() == changes_before
 
 
-def test_a_changed_row_updates_the_entity_and_records_the_change(tmp_path):
+def test_a_changed_row_updates_the_entity_and_records_the_change(tmp_path, run_command):
     # given an imported entity
     run_command(write(tmp_path, csv_bytes([good_row(1)])))
 
@@ -86,7 +86,7 @@ def test_a_changed_row_updates_the_entity_and_records_the_change(tmp_path):
     assert FinancialYear.objects.get(entity=entity).annual_revenue == 1_500_000
 
 
-def test_an_empty_cell_keeps_what_is_known_but_an_empty_honour_removes_it(tmp_path):
+def test_an_empty_cell_keeps_what_is_known_but_an_empty_honour_removes_it(tmp_path, run_command):
     # given an entity imported with a phone number and an honour
     run_command(write(tmp_path, csv_bytes([good_row(1, 名特优新="特色、知名", 名特优新有效期至="2030-06-30")])))
     entity = MarketEntity.objects.get()
@@ -103,7 +103,7 @@ def test_an_empty_cell_keeps_what_is_known_but_an_empty_honour_removes_it(tmp_pa
     assert entity.honors_imported == "" and not Honor.objects.filter(entity=entity).exists()
 
 
-def test_a_row_repeated_in_the_file_is_rejected_on_its_second_occurrence(tmp_path):
+def test_a_row_repeated_in_the_file_is_rejected_on_its_second_occurrence(tmp_path, run_command):
     # given a file whose fourth line repeats the code of its second
     path = write(tmp_path, csv_bytes([good_row(1), good_row(2), good_row(1, 名称="重复行")]))
 
@@ -158,7 +158,7 @@ def test_a_row_repeated_in_the_file_is_rejected_on_its_second_occurrence(tmp_pat
         ("近两年累计逾期期数", "-1", "不能为负数"),
     ],
 )
-def test_every_kind_of_bad_cell_is_named_with_its_line_and_column(tmp_path, column, value, message):
+def test_every_kind_of_bad_cell_is_named_with_its_line_and_column(tmp_path, column, value, message, run_command):
     # given a file whose second row has one bad cell
     overrides = {column: value}
     if column == "名特优新有效期至":
@@ -176,7 +176,7 @@ def test_every_kind_of_bad_cell_is_named_with_its_line_and_column(tmp_path, colu
     assert message in summary["errors"][0]["message"]
 
 
-def test_a_row_with_several_bad_cells_names_every_one_in_column_order(tmp_path):
+def test_a_row_with_several_bad_cells_names_every_one_in_column_order(tmp_path, run_command):
     # given one row with four bad cells
     row = good_row(1, 统一社会信用代码="921405250000000010", 成立日期=TOMORROW, 行政区划代码="999999", 年营业收入="-5")
 
@@ -188,36 +188,36 @@ def test_a_row_with_several_bad_cells_names_every_one_in_column_order(tmp_path):
     assert summary["rejected"] == 1 and MarketEntity.objects.count() == 0
 
 
-def test_a_row_with_too_many_cells_is_rejected_as_a_whole(tmp_path):
+def test_a_row_with_too_many_cells_is_rejected_as_a_whole(tmp_path, run_command):
     content = csv_bytes([good_row(1)]) + ("," * 24 + "多余\n").encode()
     _, summary, _, _ = run_command(write(tmp_path, content))
     assert summary["rejected"] == 1
     assert summary["errors"][0]["line"] == 3 and summary["errors"][0]["column"] is None
 
 
-def test_consecutive_overdue_above_total_is_rejected(tmp_path):
+def test_consecutive_overdue_above_total_is_rejected(tmp_path, run_command):
     _, summary, _, _ = run_command(write(tmp_path, csv_bytes([good_row(1, 近两年连续逾期期数="3", 近两年累计逾期期数="1")])))
     assert summary["errors"] == [{"line": 2, "column": "近两年连续逾期期数", "message": "连续逾期期数 3 大于累计逾期期数 1"}]
 
 
-def test_blank_lines_are_not_rows(tmp_path):
+def test_blank_lines_are_not_rows(tmp_path, run_command):
     content = csv_bytes([good_row(1)]) + b"\n,,,,,,,,,,,,,,,,,,,,,,,\n" + csv_bytes([good_row(2)]).split(b"\n", 1)[1]
     _, summary, _, _ = run_command(write(tmp_path, content))
     assert (summary["rows"], summary["created"]) == (2, 2)
 
 
-def test_a_file_with_only_the_header_imports_nothing_and_exits_0(tmp_path):
+def test_a_file_with_only_the_header_imports_nothing_and_exits_0(tmp_path, run_command):
     code, summary, _, _ = run_command(write(tmp_path, csv_bytes([])))
     assert code == 0 and summary == {"rows": 0, "created": 0, "updated": 0, "unchanged": 0, "rejected": 0, "errors": []}
 
 
-def test_a_utf8_bom_is_accepted(tmp_path):
+def test_a_utf8_bom_is_accepted(tmp_path, run_command):
     code, summary, _, _ = run_command(write(tmp_path, csv_bytes([good_row(1)], bom=True)))
     assert code == 0 and summary["created"] == 1
 
 
 @pytest.mark.parametrize("typed", [False, True], ids=["text-cells", "number-and-date-cells"])
-def test_an_xlsx_file_imports_like_the_csv(tmp_path, typed):
+def test_an_xlsx_file_imports_like_the_csv(tmp_path, typed, run_command):
     # given the same rows as XLSX, with cells as text or as Excel numbers and dates
     path = write(tmp_path, xlsx_bytes([good_row(1), good_row(2, 年营业收入="-1")], typed=typed), "register.xlsx")
 
@@ -241,7 +241,7 @@ def test_an_xlsx_file_imports_like_the_csv(tmp_path, typed):
     ],
     ids=["missing", "unknown", "order"],
 )
-def test_a_wrong_header_exits_2_and_imports_nothing(tmp_path, headers, expected):
+def test_a_wrong_header_exits_2_and_imports_nothing(tmp_path, headers, expected, run_command):
     # given a file whose header is not the template's
     path = write(tmp_path, csv_bytes([good_row(1)], headers=headers))
 
@@ -266,25 +266,25 @@ def test_a_wrong_header_exits_2_and_imports_nothing(tmp_path, headers, expected)
     ],
     ids=["empty", "gbk", "xls", "broken-xlsx", "binary"],
 )
-def test_an_unreadable_file_exits_2_and_imports_nothing(tmp_path, content, expected):
+def test_an_unreadable_file_exits_2_and_imports_nothing(tmp_path, content, expected, run_command):
     code, summary, stdout, stderr = run_command(write(tmp_path, content))
     assert code == 2 and stdout == ""
     assert expected in stderr
     assert MarketEntity.objects.count() == 0
 
 
-def test_a_missing_file_exits_2(tmp_path):
+def test_a_missing_file_exits_2(tmp_path, run_command):
     code, _, stdout, stderr = run_command(tmp_path / "nope.csv")
     assert code == 2 and stdout == "" and "无法读取文件" in stderr
 
 
-def test_the_import_is_audited_with_its_counts(tmp_path):
+def test_the_import_is_audited_with_its_counts(tmp_path, run_command):
     run_command(write(tmp_path, csv_bytes([good_row(1), good_row(2, 年营业收入="-1")])))
     event = AuditEvent.objects.get(action="entity.import")
     assert event.after["created"] == 1 and event.after["rejected"] == 1 and event.after["file_name"] == "register.csv"
 
 
-def test_financial_cells_go_to_the_previous_year_and_a_newer_year_replaces_them(tmp_path):
+def test_financial_cells_go_to_the_previous_year_and_a_newer_year_replaces_them(tmp_path, run_command):
     # given a file imported for the default (previous) year
     run_command(write(tmp_path, csv_bytes([good_row(1, 资产总额="400000")])))
     entity = MarketEntity.objects.get()
@@ -302,7 +302,7 @@ def test_financial_cells_go_to_the_previous_year_and_a_newer_year_replaces_them(
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_real_command_line_prints_one_json_line_and_exits_with_its_status(tmp_path):
+def test_the_real_command_line_prints_one_json_line_and_exits_with_its_status(tmp_path, run_command_process):
     # given a good file and a file with a missing header, and the command run as a process
     if connection.vendor != "postgresql":
         pytest.skip("a second process cannot see an in-memory SQLite test database")
@@ -353,7 +353,7 @@ def test_parallel_validation_gives_the_same_result_as_one_process(tmp_path, monk
     assert MarketEntity.objects.count() == 27
 
 
-def test_numbers_beyond_their_columns_are_row_errors_and_the_rest_imports(tmp_path):
+def test_numbers_beyond_their_columns_are_row_errors_and_the_rest_imports(tmp_path, run_command):
     # given a file whose second row has a 25-digit revenue, a headcount beyond the column and
     # an overdue count beyond its small column, and whose third row is good
     huge = "9" * 25

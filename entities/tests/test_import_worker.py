@@ -7,9 +7,11 @@ import pytest
 from django.test import Client
 from openpyxl import load_workbook
 
+from entities import services, tasks
+from entities.factories import csv_bytes, good_row
 from entities.models import EntityImport, MarketEntity
 from entities.register_file import OUT_OF_SCOPE_ROW
-from entities.tests.register_files import csv_bytes, good_row
+from portal.celery import app as celery_app
 from portal.factories import user_with_role
 from portal.models import Role
 
@@ -71,3 +73,9 @@ def test_a_file_with_a_wrong_header_fails_with_its_message_and_imports_nothing()
     record = wait_until_finished(EntityImport.objects.get().pk)
     assert record.status == "failed" and "缺少表头" in record.message
     assert "缺少表头" in client.get(f"/entities/imports/{record.pk}/").content.decode()
+
+
+def test_the_import_is_enqueued_by_the_name_its_task_is_registered_under():
+    # given the name entity_import_submit sends (the task module imports the services, not the
+    # reverse), then it names the task entities.tasks registers, which runs the import
+    assert celery_app.tasks[services.RUN_IMPORT_TASK] == tasks.run_entity_import

@@ -78,9 +78,7 @@ def test_the_templates_have_exactly_the_register_headers():
     assert tuple(next(csv.reader(io.StringIO(text.lstrip("\ufeff"))))) == HEADERS
 
 
-def test_the_template_example_row_imports(tmp_path):
-    from entities.tests.register_files import run_command
-
+def test_the_template_example_row_imports(tmp_path, run_command):
     client = logged_in(user_with_role(Role.TASK_FORCE_STAFF))
     path = tmp_path / "template.xlsx"
     path.write_bytes(client.get("/entities/imports/template/").content)

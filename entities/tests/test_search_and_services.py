@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from stdnum.cn import ric, uscc
 
 from entities import classification as cls, derive
-from entities.factories import MarketEntityFactory
+from entities.factories import MarketEntityFactory, csv_bytes
 from entities.models import Honor, MarketEntity, TierPolicy
 from entities.selectors import EntityFilters, entity_page, entity_search
 from entities.services import credit_repair_record, tier_policy_recompute
@@ -205,8 +205,7 @@ def test_generated_entities_are_valid_deterministic_and_shaped_as_documented():
 
 
 @pytest.mark.django_db
-def test_generated_register_rows_import_cleanly(tmp_path):
-    from entities.tests.register_files import csv_bytes, run_command
+def test_generated_register_rows_import_cleanly(tmp_path, run_command):
     from entities.register_file import HEADERS
 
     rows = [dict(zip(HEADERS, register_cells(r))) for r in Generator(seed=9).entities(300)]

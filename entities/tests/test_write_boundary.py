@@ -10,11 +10,10 @@ import pytest
 from django.test import Client
 
 from entities import services
-from entities.factories import MarketEntityFactory, make_id_number, make_uscc
+from entities.factories import MarketEntityFactory, csv_bytes, good_row, make_id_number, make_uscc, xlsx_bytes
 from entities.forms import EntityEditForm
 from entities.models import CreditFlagRecord, CreditRepair, EntityChange, EntityImport, FinancialYear, Honor, MarketEntity
 from entities.register_file import OUT_OF_SCOPE_ROW
-from entities.tests.register_files import csv_bytes, good_row, run_command, xlsx_bytes
 from portal.factories import OrganisationFactory, UserFactory, user_with_role
 from portal.models import AuditEvent, Membership, OrganisationKind, Role
 from portal.services import ApplicationError
@@ -78,7 +77,7 @@ def run_page_import(user, content: bytes, file_name: str) -> dict:
     return services.entity_import_run(entity_import_id=record.pk)
 
 
-def run_command_import(tmp_path, content: bytes, file_name: str) -> dict:
+def run_command_import(run_command, tmp_path, content: bytes, file_name: str) -> dict:
     path = tmp_path / file_name
     path.write_bytes(content)
     code, summary, _, stderr = run_command(path, "--region", YANGCHENG)
@@ -91,7 +90,7 @@ def run_command_import(tmp_path, content: bytes, file_name: str) -> dict:
 
 @pytest.mark.parametrize("via", ["page", "command"])
 @pytest.mark.parametrize("file_format", ["csv", "xlsx"])
-def test_a_county_import_naming_another_regions_code_leaves_that_entity_untouched(zezhou_entity, yangcheng_staff, tmp_path, via, file_format):
+def test_a_county_import_naming_another_regions_code_leaves_that_entity_untouched(zezhou_entity, yangcheng_staff, tmp_path, via, file_format, run_command):
     # given a 泽州 entity, a known 阳城 entity, and a 阳城 file that names the 泽州 entity's code
     yangcheng_known = MarketEntityFactory(region_id=YANGCHENG, name="阳城县老店")
     before = snapshot(zezhou_entity)
@@ -100,7 +99,7 @@ def test_a_county_import_naming_another_regions_code_leaves_that_entity_untouche
     file_name = f"阳城名录.{file_format}"
 
     # when the 阳城 task force imports it (page + worker), or the command runs for 阳城
-    summary = run_page_import(yangcheng_staff, content, file_name) if via == "page" else run_command_import(tmp_path, content, file_name)
+    summary = run_page_import(yangcheng_staff, content, file_name) if via == "page" else run_command_import(run_command, tmp_path, content, file_name)
 
     # then the 泽州 entity is exactly as it was, and its row is counted rejected
     assert snapshot(zezhou_entity) == before
@@ -132,7 +131,7 @@ def test_the_error_report_of_a_page_import_lists_the_foreign_code_as_rejected(ze
     assert MarketEntity.objects.get(pk=zezhou_entity.pk).region_id == ZEZHOU
 
 
-def test_the_command_without_a_region_writes_everywhere_as_documented(zezhou_entity, tmp_path):
+def test_the_command_without_a_region_writes_everywhere_as_documented(zezhou_entity, tmp_path, run_command):
     # given a file moving the 泽州 entity to 阳城, run by the server's operator without --region
     path = tmp_path / "all.csv"
     path.write_bytes(csv_bytes([good_row(1, 统一社会信用代码=zezhou_entity.uscc, 名称="统一更名", 行政区划代码=YANGCHENG)]))
@@ -145,7 +144,7 @@ def test_the_command_without_a_region_writes_everywhere_as_documented(zezhou_ent
     assert MarketEntity.objects.get(pk=zezhou_entity.pk).region_id == YANGCHENG
 
 
-def test_the_command_refuses_an_unknown_region(tmp_path):
+def test_the_command_refuses_an_unknown_region(tmp_path, run_command):
     path = tmp_path / "r.csv"
     path.write_bytes(csv_bytes([good_row(1)]))
     code, summary, _, stderr = run_command(path, "--region", "999999")

@@ -2,9 +2,9 @@ from django.db import migrations
 
 
 def seed(apps, schema_editor):
-    from matching.workdays.seed import seed_calendar_from_library
+    from workdays.seed import seed_calendar_from_library
 
-    seed_calendar_from_library(apps)
+    seed_calendar_from_library(apps, app_label="matching")  # the calendar was part of matching then
 
 
 class Migration(migrations.Migration):

@@ -8,28 +8,13 @@ from django.test import Client
 
 from matching import selectors
 from matching import services as s
+from matching.factories import pushed
 from matching.models import Recommendation
-from matching.tests.workflow_world import build_world
 from portal.factories import user_with_role
 from portal.models import Membership, Role
 from portal.services import ApplicationError
 
 pytestmark = pytest.mark.django_db
-
-CRITERIA = {key: {"met": True, "evidence": "走访核实"} for key in
-            ("compliant_operation", "fixed_premises", "genuine_need", "good_credit", "lawful_purpose")}
-
-
-def _lead(world) -> Recommendation:
-    entity, user = world.entity()
-    declaration = s.declaration_create(actor=user, entity_id=entity.pk, amount=300_000, term_months=12, purpose="进货周转",
-                                       bank_codes=["boc"], basic_criteria=CRITERIA, consent=True, submit=True)
-    for who in ("staff", "reviewer", "lead"):
-        s.declaration_review(actor=world.users[who], declaration_id=declaration.pk, decision="approve")
-    batch = s.batch_signoff(actor=world.users["convener"], declaration_ids=[declaration.pk])
-    s.batch_push(actor=world.users["convener"], batch_id=batch.pk)
-    return Recommendation.objects.get(declaration=declaration)
-
 
 def _offered(admin) -> set[int]:
     client = Client()
@@ -48,11 +33,11 @@ def _accepted(admin, lead, candidate) -> bool:
     return True
 
 
-def test_the_inbox_offers_exactly_the_managers_the_assignment_accepts():
+def test_the_inbox_offers_exactly_the_managers_the_assignment_accepts(world):
     # given the 中国银行 administrator of the 晋城 branch, his 泽州 sub-branch's account manager,
-    world = build_world()
     admin, own = world.users["boc_admin"], world.users["boc_manager"]
-    lead = _lead(world)
+    _, _, leads = pushed(world, banks=("boc",))
+    lead = leads["boc"]
     # an account manager of the sub-branch who has left (deactivated),
     gone = user_with_role(Role.ACCOUNT_MANAGER, organisation=world.branches["boc"].organisation, username="gone-manager")
     gone.is_active = False

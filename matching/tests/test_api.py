@@ -8,6 +8,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from matching import services as s
+from matching.factories import CRITERIA
 from matching.models import (
     Declaration,
     DeclarationState,
@@ -16,19 +17,10 @@ from matching.models import (
     RecommendationState,
     Visit,
 )
-from matching.tests.workflow_world import build_world
 from portal.factories import api_token, user_with_role
 from portal.models import Role
 
 pytestmark = pytest.mark.django_db
-
-CRITERIA = {key: {"met": True, "evidence": "走访核实"} for key in
-            ("compliant_operation", "fixed_premises", "genuine_need", "good_credit", "lawful_purpose")}
-
-
-@pytest.fixture
-def world():
-    return build_world()
 
 
 def client_for(user, token: bool = False) -> APIClient:

@@ -11,22 +11,16 @@ from rest_framework.test import APIClient
 
 from entities.models import MarketEntity
 from matching import services as s
+from matching.factories import CRITERIA
 from matching.models import Declaration, DeclarationSource, DeclarationState, WorkflowEvent
-from matching.tests.workflow_world import build_world, valid_uscc
 from portal.factories import OrganisationFactory, region, user_with_role
 from portal.models import AuditEvent, OrganisationKind, Role
 from portal.services import ApplicationError
+from products.factories import valid_uscc
 
 pytestmark = pytest.mark.django_db
 
 URL = "/api/v1/declarations/bank-recommend/"
-CRITERIA = {key: {"met": True, "evidence": "走访核实"} for key in
-            ("compliant_operation", "fixed_premises", "genuine_need", "good_credit", "lawful_purpose")}
-
-
-@pytest.fixture
-def world():
-    return build_world()
 
 
 def client_for(user) -> APIClient:

@@ -8,9 +8,9 @@ import pytest
 from django.test import Client
 
 from matching import services as s
+from matching.factories import CRITERIA
 from matching.forms import NOT_SERVING
 from matching.models import Declaration, Recommendation
-from matching.tests.workflow_world import build_world
 from portal.factories import OrganisationFactory, region
 from portal.models import OrganisationKind
 from portal.services import ApplicationError
@@ -21,8 +21,6 @@ from products.services import branch_ensure
 pytestmark = pytest.mark.django_db
 
 COUNTY = "140525"  # 泽州县, where the world's entities are
-CRITERIA = {key: {"met": True, "evidence": "走访核实"} for key in
-            ("compliant_operation", "fixed_premises", "genuine_need", "good_credit", "lawful_purpose")}
 
 
 def _bank(code: str, name: str) -> tuple[Bank, BankBranch]:
@@ -34,10 +32,10 @@ def _bank(code: str, name: str) -> tuple[Bank, BankBranch]:
 
 
 @pytest.fixture
-def world():
-    world = build_world()
-    # 长治银行 serves 长治 only; 休眠银行 has a 泽州 branch that is closed (inactive);
-    # 路由银行 serves 长治 but routes 泽州's leads to its provincial branch explicitly
+def serving_world(world):
+    """The 泽州 world and three more banks: 长治银行 serves 长治 only; 休眠银行 has a 泽州 branch
+    that is closed (inactive); 路由银行 serves 长治 but routes 泽州's leads to its provincial
+    branch explicitly."""
     _bank("elsewhere", "长治银行")
     dormant, head = _bank("dormant", "休眠银行")
     closed = branch_ensure(bank=dormant, parent=head, region=region(COUNTY), name="休眠银行泽州支行", level=BranchLevel.COUNTY,
@@ -62,8 +60,8 @@ def _declare_form(banks) -> dict:
     return form
 
 
-def test_the_declare_page_offers_exactly_the_banks_the_push_routes(world):
-    entity, user = world.entity()
+def test_the_declare_page_offers_exactly_the_banks_the_push_routes(serving_world):
+    entity, user = serving_world.entity()
     client = _client(user)
     # when the enterprise opens 我要融资
     html = client.get("/matching/declare/").content.decode()
@@ -78,8 +76,8 @@ def test_the_declare_page_offers_exactly_the_banks_the_push_routes(world):
     assert client.get("/api/v1/banks/", {"county": "泽州"}).status_code == 400
 
 
-def test_a_bank_not_serving_the_county_is_refused_when_posted(world):
-    entity, user = world.entity()
+def test_a_bank_not_serving_the_county_is_refused_when_posted(serving_world):
+    entity, user = serving_world.entity()
     # when the enterprise posts a bank whose only 泽州 branch is closed
     response = _client(user).post("/matching/declare/", _declare_form(["dormant"]))
     # then the page answers with the field's Chinese error and nothing is filed
@@ -93,9 +91,9 @@ def test_a_bank_not_serving_the_county_is_refused_when_posted(world):
     assert not Declaration.objects.filter(entity=entity).exists()
 
 
-def test_an_offered_bank_is_pushed_to_its_routed_branch(world):
-    entity, user = world.entity()
-    u = world.users
+def test_an_offered_bank_is_pushed_to_its_routed_branch(serving_world):
+    entity, user = serving_world.entity()
+    u = serving_world.users
     # given a declaration to 路由银行, offered through its route only
     response = _client(user).post("/matching/declare/", _declare_form(["routed"]))
     assert response.status_code == 302
@@ -110,9 +108,9 @@ def test_an_offered_bank_is_pushed_to_its_routed_branch(world):
     assert rec.branch == BranchRoute.objects.get(bank__code="routed").branch
 
 
-def test_re_recommending_to_a_bank_not_serving_the_county_is_refused(world):
-    entity, user = world.entity()
-    u = world.users
+def test_re_recommending_to_a_bank_not_serving_the_county_is_refused(serving_world):
+    entity, user = serving_world.entity()
+    u = serving_world.users
     declaration = s.declaration_create(actor=user, entity_id=entity.pk, amount=300_000, term_months=12, purpose="进货周转",
                                        bank_codes=["ccb"], basic_criteria=CRITERIA, consent=True, submit=True)
     for who in ("staff", "reviewer", "lead"):

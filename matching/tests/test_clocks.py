@@ -7,9 +7,8 @@ import time_machine
 
 from matching import services as s
 from matching.clocks import countdown, deadline_scan, schedule
+from matching.factories import push_one
 from matching.models import ClockKind, ClockState, DeadlineClock, Notification, Recommendation, WorkflowEvent
-from matching.tests.test_workflow_services import declare, through_reviews
-from matching.tests.workflow_world import build_world
 from portal.factories import user_with_role
 from portal.models import Role
 
@@ -19,26 +18,6 @@ SH = ZoneInfo("Asia/Shanghai")
 
 def at(y, m, d, h=10, minute=0):
     return dt.datetime(y, m, d, h, minute, tzinfo=SH)
-
-
-@pytest.fixture
-def world():
-    w = build_world()
-    from portal.models import Organisation, OrganisationKind
-
-    city = Organisation.objects.get(kind=OrganisationKind.CITY_MECHANISM, name="晋城市机制")
-    w.users["city"] = Organisation.objects.get(pk=city.pk).memberships.first().user
-    return w
-
-
-def push_one(world, when):
-    with time_machine.travel(when, tick=False):
-        entity, user = world.entity()
-        declaration = declare(world, entity, user, banks=("boc",))
-        through_reviews(world, declaration)
-        batch = s.batch_signoff(actor=world.users["convener"], declaration_ids=[declaration.pk])
-        s.batch_push(actor=world.users["convener"], batch_id=batch.pk)
-    return Recommendation.objects.get(declaration=declaration), user
 
 
 def test_feedback_clock_over_national_day_2025():
@@ -79,7 +58,7 @@ def test_entering_the_missing_year_recomputes_provisional_clocks(world):
     assert clock.provisional
     # when the administrator enters 2027 with 元旦 Jan 1-3 and a made-up holiday on Jan 4
     from matching.clocks import recompute_provisional
-    from matching.workdays.services import calendar_year_enter
+    from workdays.services import calendar_year_enter
 
     admin = user_with_role(Role.PLATFORM_ADMIN)
     calendar_year_enter(actor=admin, year=2027, text="2027-01-01..2027-01-03 元旦\n2027-01-04 测试假日")

@@ -14,19 +14,17 @@ from django.conf import settings
 from django.db import connection
 
 from matching.clocks import deadline_scan
+from matching.factories import push_one
 from matching.models import ClockState, DeadlineClock, DeadlineScan, Notification
-from matching.tests.test_clocks import at, push_one
-from matching.tests.workflow_world import build_world
+from workdays.arithmetic import SHANGHAI
 
-pytestmark = [pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.django_db(transaction=True),
+              pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL")]
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture
-def world():
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL")
-    return build_world()
+def at(y, m, d, h=10, minute=0):
+    return dt.datetime(y, m, d, h, minute, tzinfo=SHANGHAI)
 
 
 def test_two_scans_at_once_send_nothing_twice(world):

@@ -15,17 +15,12 @@ from entities.models import MarketEntity
 from matching import services as s
 from matching.declaration_import import HEADERS, DeclarationImportError, declaration_import_template, declarations_import
 from matching.models import Declaration, DeclarationSource, DeclarationState, Visit
-from matching.tests.workflow_world import build_world, valid_uscc
 from portal.factories import user_with_role
 from portal.models import AuditEvent, Role
 from portal.services import ApplicationError
+from products.factories import valid_uscc
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def world():
-    return build_world()
 
 
 def xlsx(rows, headers=HEADERS) -> bytes:
@@ -166,7 +161,7 @@ def test_missing_headers_import_nothing(world):
 
 
 def test_only_task_force_staff_import(world):
-    # the lead reviews (组长审核) and never files: the policy table's FILE rule
+    # the lead reviews (组长审核) and never files: the workflow table's FILE rule
     for actor in (world.users["boc_admin"], world.users["convener"], world.users["lead"], world.entity()[1]):
         with pytest.raises(ApplicationError) as error:
             declarations_import(actor=actor, content=xlsx([]))

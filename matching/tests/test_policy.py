@@ -1,7 +1,9 @@
-"""The policy table (matching/policy.py) walked against the real API: for every action of the
-table and every role, the endpoint lets the role act iff the table lists it (2xx, and the
-object changed), and refuses it otherwise (403/404, nothing written); and for every action,
-in every state the table does not list, an allowed role is refused with nothing written.
+"""The workflow table (matching/workflow.py) walked against the real API and pages: for every
+action of the table and every role, the endpoint lets the role act iff the table lists it (2xx,
+and the object changed), and refuses it otherwise (403/404, nothing written); for every
+action, in every state the table does not list, an allowed role is refused with nothing
+written; and for every role × every state × every action, the page shows the action's button
+iff the table allows it, and the API does it iff the table allows it.
 Generated from the table: an action without a scenario here fails the test."""
 from __future__ import annotations
 
@@ -13,8 +15,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from matching import policy
+from matching import selectors
 from matching import services as s
+from matching import workflow
 from matching.models import (
     BatchState,
     Coaching,
@@ -25,11 +28,12 @@ from matching.models import (
     RecommendationBatch,
     RecommendationState,
     ReviewStep,
+    Visit,
 )
-from matching.policy import Action
-from matching.tests.workflow_world import build_world
+from matching.workflow import Action
 from portal.factories import user_with_role
 from portal.models import Organisation, OrganisationKind, Role
+from products.factories import build_world
 
 pytestmark = pytest.mark.django_db
 
@@ -199,6 +203,8 @@ def _post(path, data=None, fmt="json"):
 
 D, R = DeclarationState, RecommendationState
 SCENARIOS: dict[Action, Scenario] = {
+    Action.VISIT: Scenario(None, lambda client, entity, world: client.post("/api/v1/visits/", {
+        "entity_id": entity.pk, "visited_on": timezone.localdate().isoformat(), "people": "周干事"}, format="json")),
     Action.FILE: Scenario(None, lambda client, entity, world: client.post("/api/v1/declarations/", {
         "entity_id": entity.pk, "amount": 200_000, "term_months": 12, "purpose": "进货", "banks": ["boc"]}, format="json")),
     Action.EDIT: Scenario(D.DRAFT, lambda client, obj, world: client.put(f"/api/v1/declarations/{obj.pk}/", {
@@ -225,7 +231,7 @@ SCENARIOS: dict[Action, Scenario] = {
     Action.APPROVE: Scenario(R.UNDER_REVIEW, _post("/api/v1/leads/{id}/approve/", WITHIN)),
     Action.APPROVE_OVERRIDE: Scenario(R.UNDER_REVIEW, _post("/api/v1/leads/{id}/approve/", BEYOND)),
     Action.DECLINE: Scenario(R.PUSHED, _post("/api/v1/leads/{id}/decline/", {"reason_code": "no_need"})),
-    Action.DRAWDOWN: Scenario(R.APPROVED, lambda client, obj, world: client.post(
+    Action.DISBURSE: Scenario(R.APPROVED, lambda client, obj, world: client.post(
         f"/api/v1/leads/{obj.pk}/disburse/", {"amount": 10_000, "disbursed_on": timezone.localdate().isoformat()}, format="json")),
     Action.NOT_DRAWN: Scenario(R.APPROVED, _post("/api/v1/leads/{id}/not-drawn/")),
     Action.REMOVE: Scenario(R.PUSHED, _post("/api/v1/leads/{id}/remove/", {"reason": "提供虚假材料"})),
@@ -247,8 +253,8 @@ def user_of(world, role, enterprise_user):
 
 def build(world, action: Action):
     """A fresh object for the action, in a state the table allows, and its enterprise user."""
-    scenario, rule = SCENARIOS[action], policy.rule(action)
-    if action == Action.FILE:
+    scenario, rule = SCENARIOS[action], workflow.rule(action)
+    if action in (Action.FILE, Action.VISIT):
         return world.entity()
     if rule.model is Declaration:
         if scenario.kwargs:
@@ -262,29 +268,33 @@ def build(world, action: Action):
 def snapshot(action: Action, obj):
     if action == Action.FILE:
         return Declaration.objects.filter(entity=obj).count()
-    return SNAPSHOT[policy.rule(action).model](obj)
+    if action == Action.VISIT:
+        return Visit.objects.filter(entity=obj).count()
+    return SNAPSHOT[workflow.rule(action).model](obj)
 
 
 # --- the walks -------------------------------------------------------------------------------
 
 
 def test_every_action_of_the_table_has_a_scenario_and_every_state_is_an_enum_member():
-    for rule in policy.RULES:
+    for rule in workflow.RULES:
         assert rule.action in SCENARIOS or rule.action in NOT_WALKED, f"{rule.action} is not walked against the API"
-        enum = {Declaration: DeclarationState, Recommendation: RecommendationState, RecommendationBatch: BatchState}[rule.model]
-        assert all(isinstance(state, enum) for state in rule.states), rule.action
-        if rule.transition:  # the django-fsm transition exists, leaves from each of the rule's states, reaches its target
-            transitions = [t for t in rule.model._meta.get_field("state").get_all_transitions(rule.model) if t.name == rule.transition]
-            assert transitions, rule.action
-            assert set(rule.states) <= {t.source for t in transitions}, rule.action
-            if rule.target is not None:
-                assert {t.target for t in transitions} == {rule.target}, rule.action
+        if rule.states:
+            assert all(isinstance(state, workflow.STATES[rule.model]) for state in rule.states), rule.action
         assert rule.roles <= set(Role), rule.action
+    for t in workflow.TRANSITIONS:
+        # the django-fsm transition exists, leaves from each of the row's states, reaches its target
+        assert all(isinstance(state, workflow.STATES[t.model]) for state in t.source), t
+        if t.method:
+            transitions = [f for f in t.model._meta.get_field("state").get_all_transitions(t.model) if f.name == t.method]
+            assert transitions, t
+            assert set(t.source) <= {f.source for f in transitions}, t
+            assert {f.target for f in transitions} == {t.target}, t
 
 
 @pytest.mark.parametrize("action", [a for a in Action if a not in NOT_WALKED], ids=lambda a: a.name)
 def test_each_role_may_act_through_the_api_iff_the_table_says_so(world, action):
-    scenario, rule = SCENARIOS[action], policy.rule(action)
+    scenario, rule = SCENARIOS[action], workflow.rule(action)
     # given an object in a state the table allows, refused to every role it does not list …
     obj, enterprise_user = build(world, action)
     for role in Role:
@@ -293,7 +303,7 @@ def test_each_role_may_act_through_the_api_iff_the_table_says_so(world, action):
         before = snapshot(action, obj)
         response = scenario.call(api(user_of(world, role, enterprise_user)), obj, world)
         # (an account manager's approval beyond the limits is refused with its field errors)
-        refused = (403, 404, 400) if action == Action.APPROVE_OVERRIDE and role in policy.roles(Action.APPROVE) else (403, 404)
+        refused = (403, 404, 400) if action == Action.APPROVE_OVERRIDE and role in workflow.roles(Action.APPROVE) else (403, 404)
         assert response.status_code in refused, (action, role, response.status_code, response.content[:300])
         assert snapshot(action, obj) == before, (action, role, "wrote although refused")
     # … and done by each role it lists, on a fresh object
@@ -313,7 +323,7 @@ def test_every_action_is_refused_in_every_state_the_table_does_not_list(world):
             objects[model, state] = object_at(world, model, state)
     checked = 0
     for action, scenario in SCENARIOS.items():
-        rule = policy.rule(action)
+        rule = workflow.rule(action)
         if not rule.states:
             continue
         role = sorted(rule.roles)[0]
@@ -325,7 +335,7 @@ def test_every_action_is_refused_in_every_state_the_table_does_not_list(world):
             # when a role the table allows tries it there
             response = scenario.call(api(user_of(world, role, enterprise_user)), obj, world)
             # then it is refused: a conflict with the state (a review level of another role: 403)
-            expected = (409, 403) if action in policy.REVIEWS else (409,)
+            expected = (409, 403) if action in workflow.REVIEWS else (409,)
             assert response.status_code in expected, (action, state, response.status_code, response.content[:300])
             assert response.json()["code"] in ("conflict", "permission_denied")
             assert snapshot(action, obj) == before, (action, state, "wrote although refused")
@@ -340,7 +350,7 @@ def test_the_queues_counters_and_steps_come_from_the_table():
         Role.TASK_FORCE_STAFF: [DeclarationState.SUBMITTED], Role.TASK_FORCE_BANK_REVIEWER: [DeclarationState.PRELIMINARY_APPROVED],
         Role.TASK_FORCE_LEAD: [DeclarationState.BANK_REVIEWED], Role.CONVENER: [DeclarationState.LEAD_APPROVED],
     }
-    assert [label for _, label in policy.queue_counts_labels()] == ["待初审", "待银行审核", "待组长审核", "待签字推送"]
+    assert [label for _, label in workflow.queue_counts_labels()] == ["待初审", "待银行审核", "待组长审核", "待签字推送"]
     assert views._ORDER == [DeclarationState.DRAFT, DeclarationState.SUBMITTED, DeclarationState.PRELIMINARY_APPROVED,
                             DeclarationState.BANK_REVIEWED, DeclarationState.LEAD_APPROVED, DeclarationState.RECOMMENDED]
     from matching.materials import UPLOAD_STATES
@@ -356,7 +366,7 @@ def test_no_workflow_module_applies_a_transition_except_through__transition():
     names = {t.name for model in (Declaration, Recommendation, RecommendationBatch)
              for t in model._meta.get_field("state").get_all_transitions(model)}
     offenders = []
-    for path in sorted(pathlib.Path(policy.__file__).parent.glob("*.py")):
+    for path in sorted(pathlib.Path(workflow.__file__).parent.glob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         # when a module calls one directly (obj.push(), declaration.remove()), bypassing _transition
         for node in ast.walk(tree):
@@ -365,3 +375,149 @@ def test_no_workflow_module_applies_a_transition_except_through__transition():
                 offenders.append(f"{path.name}:{node.lineno} .{node.func.attr}()")
     # then none does: a refused transition is a 409 with the state, never a 500
     assert offenders == []
+
+
+# --- the pages and the API agree with the table, for every role × every state ------------------
+
+
+@dataclass(frozen=True)
+class Button:
+    """Where the page of an object shows an action's button, and how it is recognised."""
+
+    page: Callable  # obj -> the path of the page showing it
+    marker: Callable  # obj -> a string only the button's form has
+    shown_for: Callable = lambda obj: True  # what the page also asks of the object (its input, not a rule)
+
+
+def _declaration_page(d):
+    return f"/matching/declarations/{d.pk}/"
+
+
+def _lead_page(r):
+    return f"/matching/leads/{r.pk}/"
+
+
+def _its_declaration_page(r):
+    return f"/matching/declarations/{r.declaration_id}/"
+
+
+def _act(kind, name):
+    return lambda obj: f"/matching/{kind}/{obj.pk}/act/{name}/"
+
+
+def _inbox_tab(r):
+    """The inbox tab listing the lead (a removed lead is in none: the first tab is opened)."""
+    tab = next((tab for tab, (_, states) in selectors.INBOX_TABS.items() if r.state in states), selectors.INBOX_FIRST_TAB)
+    return f"/matching/leads/?tab={tab}"
+
+
+BUTTONS: dict[Action, Button] = {
+    Action.EDIT: Button(_declaration_page, lambda d: ">修改申报</a>"),
+    Action.CONSENT: Button(_declaration_page, _act("declarations", "consent"), lambda d: d.consent_given_at is None),
+    Action.SUBMIT: Button(_declaration_page, _act("declarations", "submit"), lambda d: d.consent_given_at is not None),
+    Action.WITHDRAW: Button(_declaration_page, _act("declarations", "withdraw")),
+    Action.MATERIALS_UPLOAD: Button(_declaration_page, lambda d: f'action="/matching/declarations/{d.pk}/materials/"'),
+    # one review form, for whichever level the declaration waits for
+    Action.REVIEW_PRELIMINARY: Button(_declaration_page, _act("declarations", "review")),
+    Action.REVIEW_BANK: Button(_declaration_page, _act("declarations", "review")),
+    Action.REVIEW_LEAD: Button(_declaration_page, _act("declarations", "review")),
+    Action.SIGNOFF: Button(lambda d: "/matching/batches/", lambda d: f'name="ids" value="{d.pk}"'),
+    Action.PUSH: Button(lambda b: f"/matching/batches/{b.pk}/", lambda b: "确认推送至各意向对接银行"),
+    Action.ASSIGN: Button(_inbox_tab, lambda r: f'name="ids" value="{r.pk}"'),
+    Action.CONTACT: Button(_lead_page, _act("leads", "contact")),
+    Action.MATERIALS_COMPLETE: Button(_lead_page, _act("leads", "materials")),
+    Action.APPROVE: Button(_lead_page, _act("leads", "approve")),
+    Action.APPROVE_OVERRIDE: Button(_lead_page, lambda r: 'name="override_reason"'),
+    Action.DECLINE: Button(_lead_page, _act("leads", "decline")),
+    Action.DISBURSE: Button(_lead_page, _act("leads", "disburse")),
+    Action.NOT_DRAWN: Button(_lead_page, _act("leads", "not-drawn")),
+    Action.REMOVE: Button(_its_declaration_page, _act("leads", "remove")),
+    Action.COACH: Button(_its_declaration_page, _act("leads", "coach")),
+    Action.REDIRECT: Button(_its_declaration_page, _act("leads", "redirect")),
+    Action.RATE: Button(_its_declaration_page, _act("leads", "rate")),
+}
+# actions that act on no existing object: their pages are forms of their own, opened by role
+NO_BUTTON = {
+    Action.VISIT: "走访登记 (the visits page), for the roles of the rule",
+    Action.FILE: "我要融资 / 代为申报 pages, for the roles of the rule",
+    Action.BANK_RECOMMEND: "银行推荐 page, for the roles of the rule",
+}
+
+
+def _allowed(action, user, obj) -> bool:
+    """What the table says; the three review levels share one form and one endpoint, which
+    review whichever level the declaration waits for."""
+    if action in workflow.REVIEWS:
+        return any(workflow.allows(review, user, obj) for review in workflow.REVIEWS)
+    return workflow.allows(action, user, obj)
+
+
+def test_every_action_on_an_object_has_a_button_on_a_page():
+    assert {rule.action for rule in workflow.RULES} == set(BUTTONS) | set(NO_BUTTON)
+    assert not set(BUTTONS) & set(NO_BUTTON)
+
+
+def test_pages_and_api_agree_with_the_table_for_every_role_and_state(world, client):
+    # given an object in every state of each model, each with its enterprise user
+    objects = {}
+    for model, enum in workflow.STATES.items():
+        for state in enum:
+            objects[model, state] = object_at(world, model, state)
+    counts = {"shown": 0, "hidden": 0, "refused": 0, "done": 0}
+    allowed_cases = set()
+    for (model, state), (obj, enterprise_user) in objects.items():
+        for role in Role:
+            user = user_of(world, role, enterprise_user)
+            client.force_login(user)
+            pages: dict[str, str] = {}
+            for action, button in BUTTONS.items():
+                if workflow.rule(action).model is not model:
+                    continue
+                obj = type(obj).objects.get(pk=obj.pk)
+                allowed = _allowed(action, user, obj)
+                # when the user opens the page the button lives on
+                path = button.page(obj)
+                if path not in pages:
+                    response = client.get(path)
+                    assert response.status_code in (200, 302, 403, 404), (path, role, response.status_code)
+                    pages[path] = response.content.decode() if response.status_code == 200 else ""
+                shown = button.marker(obj) in pages[path]
+                # then the page shows the button iff the table allows the action (and the page's input is there)
+                assert shown == (allowed and button.shown_for(obj)), (action, state, role, shown, allowed)
+                counts["shown" if shown else "hidden"] += 1
+                # and the API refuses what the table does not allow to a role it lists for the
+                # action, writing nothing (a role it never lists is refused before the state is
+                # read: test_each_role_may_act_through_the_api_iff_the_table_says_so)
+                if action not in SCENARIOS or (action in workflow.REVIEWS and action != workflow.REVIEWS[0]):
+                    continue
+                if allowed:
+                    allowed_cases.add((action, state, role))
+                    continue
+                listed = (workflow.REVIEWS if action in workflow.REVIEWS else (action,))
+                if not any(role in workflow.roles(a) for a in listed):
+                    continue
+                before = snapshot(action, obj)
+                response = SCENARIOS[action].call(api(user), obj, world)
+                accepted = (403, 404, 409) + ((400,) if action == Action.APPROVE_OVERRIDE else ())
+                assert response.status_code in accepted, (action, state, role, response.status_code, response.content[:300])
+                assert snapshot(action, obj) == before, (action, state, role, "wrote although refused")
+                counts["refused"] += 1
+    # and does what the table allows, in every state it allows it (each on an object of its own)
+    for action, state, role in sorted(allowed_cases, key=str):
+        scenario, rule = SCENARIOS[action], workflow.rule(action)
+        review = workflow.review_action(state) if action in workflow.REVIEWS else action
+        if rule.model is Declaration and state == scenario.state and scenario.kwargs:
+            obj, enterprise_user = filed(world, **scenario.kwargs)
+        elif rule.model is Recommendation:
+            obj, enterprise_user = lead_at(world, state, **scenario.kwargs)
+        else:
+            obj, enterprise_user = object_at(world, rule.model, state)
+        user = user_of(world, role, enterprise_user)
+        if not workflow.allows(review, user, obj):
+            continue  # a per-object rule of the freshly built object (e.g. who filed it) keeps this role out
+        before = snapshot(action, obj)
+        response = SCENARIOS[review].call(api(user), obj, world)
+        assert response.status_code in (200, 201), (action, state, role, response.status_code, response.content[:300])
+        assert snapshot(action, obj) != before, (action, state, role, "answered 2xx but changed nothing")
+        counts["done"] += 1
+    assert counts["shown"] > 40 and counts["refused"] > 150 and counts["done"] > 40, counts

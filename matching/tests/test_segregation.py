@@ -8,23 +8,21 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from matching import services as s
+from matching.factories import CRITERIA
 from matching.models import Declaration, DeclarationState, Recommendation, RecommendationState
-from matching.tests.workflow_world import build_world
 from portal.factories import user_with_role
 from portal.models import Role
 
 pytestmark = pytest.mark.django_db
 
-CRITERIA = {key: {"met": True, "evidence": "走访核实"} for key in
-            ("compliant_operation", "fixed_premises", "genuine_need", "good_credit", "lawful_purpose")}
 EDIT = {"amount": 9_900_000, "term_months": 36, "purpose": "改写的用途", "banks": ["jshb", "sxrcc"], "basic_criteria": CRITERIA}
 
 
 @pytest.fixture
-def world():
-    world = build_world()
+def staff2(world):
+    """A second staff member of the 泽州 task force (also `world.users["staff2"]`): the same role, another person."""
     world.users["staff2"] = user_with_role(Role.TASK_FORCE_STAFF, organisation=world.task_force, username="wf-staff2")
-    return world
+    return world.users["staff2"]
 
 
 def api(user) -> APIClient:
@@ -69,7 +67,7 @@ def test_a_reviewer_or_convener_cannot_rewrite_consent_for_or_submit_an_enterpri
     assert row(draft.pk) == before
 
 
-def test_staff_write_only_what_was_filed_on_the_enterprises_behalf(world):
+def test_staff_write_only_what_was_filed_on_the_enterprises_behalf(world, staff2):
     # given a draft the enterprise filed itself, and one staff filed on another entity's behalf
     entity, enterprise = world.entity()
     own = s.declaration_create(actor=enterprise, entity_id=entity.pk, amount=300_000, term_months=12, purpose="进货周转",
@@ -77,7 +75,7 @@ def test_staff_write_only_what_was_filed_on_the_enterprises_behalf(world):
     other, _ = world.entity(name="代为申报的小店")
     on_behalf = s.declaration_create(actor=world.users["staff"], entity_id=other.pk, amount=200_000, term_months=12,
                                      purpose="进货", bank_codes=["boc"], basic_criteria=CRITERIA, consent=False)
-    client = api(world.users["staff2"])
+    client = api(staff2)
     # when staff edit both
     refused = client.put(f"/api/v1/declarations/{own.pk}/", {**EDIT, "consent": True}, format="json")
     done = client.put(f"/api/v1/declarations/{on_behalf.pk}/", {**EDIT, "banks": ["boc"], "consent": True}, format="json")
@@ -87,7 +85,7 @@ def test_staff_write_only_what_was_filed_on_the_enterprises_behalf(world):
     assert done.status_code == 200 and done.json()["amount"] == 9_900_000 and done.json()["consent_given_at"]
 
 
-def test_the_filer_never_does_the_first_review(world):
+def test_the_filer_never_does_the_first_review(world, staff2):
     # given a declaration staff filed and submitted on an entity's behalf
     entity, _ = world.entity(with_user=False)
     declaration = s.declaration_create(actor=world.users["staff"], entity_id=entity.pk, amount=300_000, term_months=12,
@@ -104,20 +102,20 @@ def test_the_filer_never_does_the_first_review(world):
     from matching import selectors
 
     assert not selectors.review_queue(user=world.users["staff"], role=Role.TASK_FORCE_STAFF).filter(pk=declaration.pk).exists()
-    assert selectors.review_queue(user=world.users["staff2"], role=Role.TASK_FORCE_STAFF).filter(pk=declaration.pk).exists()
+    assert selectors.review_queue(user=staff2, role=Role.TASK_FORCE_STAFF).filter(pk=declaration.pk).exists()
     # and another staff member does it
-    response = api(world.users["staff2"]).post(url, {"decision": "approve"}, format="json")
+    response = api(staff2).post(url, {"decision": "approve"}, format="json")
     assert response.status_code == 200 and response.json()["state"] == "preliminary_approved"
 
 
-def test_whoever_recorded_the_consent_or_edited_is_a_filer_too(world):
+def test_whoever_recorded_the_consent_or_edited_is_a_filer_too(world, staff2):
     # given a draft staff filed on an entity's behalf, without its consent yet
     entity, enterprise = world.entity()
     declaration = s.declaration_create(actor=world.users["staff"], entity_id=entity.pk, amount=300_000, term_months=12,
                                        purpose="进货周转", bank_codes=["boc"], basic_criteria=CRITERIA, consent=False)
     # when staff2 records the enterprise's written consent and submits it
-    s.declaration_consent_record(actor=world.users["staff2"], declaration_id=declaration.pk)
-    s.declaration_submit(actor=world.users["staff2"], declaration_id=declaration.pk)
+    s.declaration_consent_record(actor=staff2, declaration_id=declaration.pk)
+    s.declaration_submit(actor=staff2, declaration_id=declaration.pk)
     # then neither staff member may do its 初审 (both made it); a third one may
     for who in ("staff", "staff2"):
         response = api(world.users[who]).post(f"/api/v1/declarations/{declaration.pk}/review/", {"decision": "approve"}, format="json")
@@ -126,16 +124,16 @@ def test_whoever_recorded_the_consent_or_edited_is_a_filer_too(world):
     assert api(third).post(f"/api/v1/declarations/{declaration.pk}/review/", {"decision": "approve"}, format="json").status_code == 200
 
 
-def test_a_reviewer_never_edits_what_he_reviewed(world):
+def test_a_reviewer_never_edits_what_he_reviewed(world, staff2):
     # given a declaration filed on an entity's behalf, returned by staff2 at its 初审
     entity, _ = world.entity(with_user=False)
     declaration = s.declaration_create(actor=world.users["staff"], entity_id=entity.pk, amount=300_000, term_months=12,
                                        purpose="进货周转", bank_codes=["boc"], basic_criteria=CRITERIA, consent=True, submit=True)
-    s.declaration_review(actor=world.users["staff2"], declaration_id=declaration.pk, decision="return", comment="补充流水")
+    s.declaration_review(actor=staff2, declaration_id=declaration.pk, decision="return", comment="补充流水")
     url = f"/api/v1/declarations/{declaration.pk}/"
     # when the reviewer edits and resubmits it himself
-    edit = api(world.users["staff2"]).put(url, {**EDIT, "banks": ["boc"]}, format="json")
-    submit = api(world.users["staff2"]).post(url + "submit/", format="json")
+    edit = api(staff2).put(url, {**EDIT, "banks": ["boc"]}, format="json")
+    submit = api(staff2).post(url + "submit/", format="json")
     # then he is refused; the filer fixes and resubmits it
     assert (edit.status_code, submit.status_code) == (403, 403) and "审核人不修改" in edit.json()["message"]
     assert row(declaration.pk)[:3] == (DeclarationState.DRAFT, 300_000, "进货周转")
@@ -231,7 +229,7 @@ def page(user, url):
     return client.get(url).content.decode()
 
 
-def test_the_declaration_page_shows_the_buttons_the_table_allows(world, settings, tmp_path):
+def test_the_declaration_page_shows_the_buttons_the_table_allows(world, settings, tmp_path, staff2):
     settings.MEDIA_ROOT = tmp_path
     entity, _ = world.entity(with_user=False)
     declaration = s.declaration_create(actor=world.users["staff"], entity_id=entity.pk, amount=300_000, term_months=12,
@@ -240,7 +238,7 @@ def test_the_declaration_page_shows_the_buttons_the_table_allows(world, settings
     # the filer sees why he may not review it, not the review buttons; another staff member sees them
     filer = page(world.users["staff"], url)
     assert "填报与初审须由不同人员办理" in filer and 'value="approve"' not in filer
-    assert 'value="approve"' in page(world.users["staff2"], url)
+    assert 'value="approve"' in page(staff2, url)
     # the bank reviewer and the convener see no review buttons yet, and no upload form
     for who in ("reviewer", "convener"):
         html = page(world.users[who], url)

@@ -7,14 +7,14 @@ import pytest
 from django.db import connection
 
 from matching import services as s
+from matching.factories import declare, through_reviews
 from matching.models import Notification, Recommendation, RecommendationState
-from matching.tests.test_workflow_services import declare, through_reviews
-from matching.tests.workflow_world import build_world
 from portal.factories import user_with_role
 from portal.models import Role
 from portal.services import ApplicationError
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True),
+              pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL")]
 
 
 def run_together(*calls):
@@ -39,13 +39,6 @@ def run_together(*calls):
     for t in threads:
         t.join(30)
     return outcomes
-
-
-@pytest.fixture
-def world():
-    if connection.vendor != "postgresql":
-        pytest.skip("row locks need PostgreSQL")
-    return build_world()
 
 
 def test_two_conveners_pushing_the_same_batch_at_once_push_it_once(world):

@@ -7,6 +7,7 @@ import pytest
 from django.utils import timezone
 
 from matching import services as s
+from matching.factories import CRITERIA, assign, declare, pushed, through_reviews
 from matching.models import (
     Declaration,
     DeclarationState,
@@ -15,51 +16,15 @@ from matching.models import (
     RecommendationState,
     WorkflowEvent,
 )
-from matching.tests.workflow_world import build_world
 from portal.models import AuditEvent
 from portal.services import ApplicationError
 
 pytestmark = pytest.mark.django_db
 
-CRITERIA = {key: {"met": True, "evidence": "走访核实"} for key in
-            ("compliant_operation", "fixed_premises", "genuine_need", "good_credit", "lawful_purpose")}
-
-
-@pytest.fixture
-def world():
-    return build_world()
-
 
 def fresh(obj):
     # FSM fields are protected: refresh_from_db() would assign the state directly
     return type(obj).objects.get(pk=obj.pk)
-
-
-def declare(world, entity, user, banks=("boc", "ccb"), submit=True):
-    return s.declaration_create(
-        actor=user, entity_id=entity.pk, amount=300_000, term_months=12, purpose="进货周转",
-        bank_codes=list(banks), basic_criteria=CRITERIA, consent=True, submit=submit,
-    )
-
-
-def through_reviews(world, declaration):
-    u = world.users
-    s.declaration_review(actor=u["staff"], declaration_id=declaration.pk, decision="approve", comment="材料齐全")
-    s.declaration_review(actor=u["reviewer"], declaration_id=declaration.pk, decision="approve")
-    return s.declaration_review(actor=u["lead"], declaration_id=declaration.pk, decision="approve")
-
-
-def pushed(world, banks=("boc", "ccb")):
-    entity, user = world.entity()
-    declaration = declare(world, entity, user, banks)
-    through_reviews(world, declaration)
-    batch = s.batch_signoff(actor=world.users["convener"], declaration_ids=[declaration.pk])
-    s.batch_push(actor=world.users["convener"], batch_id=batch.pk)
-    return declaration, user, {r.bank.code: r for r in Recommendation.objects.filter(declaration=declaration)}
-
-
-def assign(world, rec, code):
-    s.recommendations_assign(actor=world.users[f"{code}_admin"], recommendation_ids=[rec.pk], manager_id=world.users[f"{code}_manager"].pk)
 
 
 # --- declaration ---------------------------------------------------------------------

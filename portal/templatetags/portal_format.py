@@ -14,13 +14,6 @@ def wan(yuan) -> str:
     return f"{(Decimal(int(yuan)) / Decimal(10000)).quantize(Decimal('0.01')):,}"
 
 
-@register.filter
-def event_label(kind: str) -> str:
-    from matching.models import EVENT_LABELS
-
-    return EVENT_LABELS.get(kind, kind)
-
-
 _YUAN = re.compile(r"(?<![\d.,])(\d{5,}) ?元")
 
 

@@ -17,10 +17,10 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Mapping
 
-from matching.engine.caps import cap_errors
-from matching.engine.codes import region_path
-from matching.engine.fields import ENTITY_TYPES
-from matching.engine.rules import rule_errors
+from eligibility.caps import cap_errors
+from eligibility.codes import region_path
+from eligibility.fields import ENTITY_TYPES
+from eligibility.rules import rule_errors
 
 CATALOG_DIR = Path(__file__).resolve().parent
 BANK_FILES = ("sxrcc", "boc", "shanxibank", "jshb", "ccb")

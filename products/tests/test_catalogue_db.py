@@ -13,11 +13,6 @@ pytestmark = pytest.mark.django_db
 SHANXI_CITIES = {"140100", "140200", "140300", "140400", "140500", "140600", "140700", "140800", "140900", "141000", "141100"}
 
 
-@pytest.fixture
-def catalogue():
-    catalog_load()
-
-
 def test_load_catalog_ships_five_banks_each_with_a_provincial_branch_and_one_branch_per_city(catalogue):
     assert set(Bank.objects.values_list("code", flat=True)) == {"sxrcc", "boc", "shanxibank", "jshb", "ccb"}
     for bank in Bank.objects.all():

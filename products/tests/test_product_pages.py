@@ -9,18 +9,12 @@ from django.test import Client
 from django.urls import reverse
 
 from entities.models import MarketEntity
-from matching.eligibility import evaluate_entity
+from products.eligibility import evaluate_entity
 from portal.factories import user_with_role
 from portal.models import AuditEvent, Organisation, OrganisationKind, Role
 from products.models import Bank, LoanProduct, LoanProductVersion, ProductStatus
-from products.services import catalog_load
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def catalogue():
-    catalog_load()
 
 
 @pytest.fixture(autouse=True)

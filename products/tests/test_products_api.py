@@ -4,14 +4,8 @@ from rest_framework.test import APIClient
 from portal.factories import user_with_role
 from portal.models import Role
 from products.models import Bank, LoanProduct, ProductStatus
-from products.services import catalog_load
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def catalogue():
-    catalog_load()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("catalogue")]
 
 
 def client_for(user=None):

@@ -2,21 +2,17 @@
 import re
 
 import pytest
+from django.core.cache import cache
 from playwright.sync_api import Page, expect
-
-from products.services import catalog_load
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PHONE = {"width": 375, "height": 740}
 
 
-@pytest.fixture
-def catalogue():
-    from django.core.cache import cache
-
-    cache.clear()
-    catalog_load()
+@pytest.fixture(autouse=True)
+def _fresh_throttle():
+    cache.clear()  # the preview's rate limit history lives in the cache
 
 
 def test_an_anonymous_visitor_checks_eligibility_on_a_phone(catalogue, live_server, page: Page, artifacts_dir):

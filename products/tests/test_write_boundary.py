@@ -8,13 +8,13 @@ from django.test import Client
 from django.urls import reverse
 from rest_framework.test import APIClient
 
+from matching.factories import pushed
 from matching.models import Recommendation
-from matching.tests.test_workflow_services import pushed
-from matching.tests.workflow_world import build_world
 from portal.factories import UserFactory, region, user_with_role
 from portal.models import AuditEvent, Membership, Organisation, Role
 from portal.services import ApplicationError, membership_grant
 from portal.tenancy import CHANGE, VIEW, restrict
+from products.factories import build_world
 from products.models import Bank, BankBranch, BranchLevel, LoanProduct
 from products.services import branch_ensure, catalog_load, product_create
 from reporting import facts

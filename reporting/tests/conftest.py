@@ -1,11 +1,16 @@
+import io
+
 import pytest
+from openpyxl import load_workbook
+
+from reporting import selectors
+from reporting.factories import build_history
 
 
 @pytest.fixture
 def history(db, committed):
-    from reporting.tests.history import build_history
-
-    # written through the services and committed: the writes sync the statistics index
+    """The hand-built history of 泽州县 in March 2026 (reporting.factories.build_history),
+    written through the services and committed: the writes sync the statistics index."""
     with committed():
         return build_history()
 
@@ -13,14 +18,14 @@ def history(db, committed):
 @pytest.fixture
 def march():
     """The query of March 2026 as of its last day, as the system sees it."""
-    from reporting import selectors
-
     return selectors.parse_query({"period": "2026-03", "as_of": "2026-03-31"})
 
 
-def read_xlsx(content: bytes):
-    import io
+@pytest.fixture
+def read_xlsx():
+    """The first sheet of an exported workbook (values, not formulas): `read_xlsx(content)`."""
 
-    from openpyxl import load_workbook
+    def read(content: bytes):
+        return load_workbook(io.BytesIO(content), data_only=True).active
 
-    return load_workbook(io.BytesIO(content), data_only=True).active
+    return read

@@ -2,8 +2,7 @@
 import pytest
 
 from reporting import exports, selectors
-from reporting.tests.conftest import read_xlsx
-from reporting.tests.history import later_activity
+from reporting.factories import at, later_activity
 
 pytestmark = pytest.mark.django_db
 
@@ -13,7 +12,7 @@ def _snapshot(user, q):
     return {dim: {key: fig.as_dict() for key, fig in groups.items()} for dim, groups in result.items()}
 
 
-def test_figures_as_of_the_end_of_march_do_not_change_after_april(history, march, committed):
+def test_figures_as_of_the_end_of_march_do_not_change_after_april(history, march, committed, read_xlsx):
     city = history.world.users["city"]
     # given the figures of March as of 31 March, and the same month seen today
     before = _snapshot(city, march)
@@ -41,7 +40,6 @@ def test_a_bank_correction_does_not_change_the_past(history):
     import time_machine
 
     from reporting import services
-    from reporting.tests.history import at
 
     admin = history.world.users["boc_admin"]
     branch = history.world.branches["boc"]

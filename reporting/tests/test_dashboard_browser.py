@@ -4,13 +4,12 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from portal.factories import TEST_PASSWORD
-from reporting.tests.conftest import read_xlsx
-from reporting.tests.history import build_history
+from reporting.factories import build_history
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_the_regulator_dashboard_renders_charts_and_table_views(live_server, page: Page, artifacts_dir):
+def test_the_regulator_dashboard_renders_charts_and_table_views(live_server, page: Page, artifacts_dir, read_xlsx):
     history = build_history()
     city = history.world.users["city"]
     page.set_viewport_size({"width": 1366, "height": 900})

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from reporting.tests.conftest import read_xlsx
 
 pytestmark = pytest.mark.django_db
 ROOT = Path(__file__).resolve().parents[2]
@@ -18,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
     ("effectiveness", "支持小微企业融资协调工作机制成效统计表"), ("ledger", "融资对接台账"),
     ("ranking", "银行机构排名通报"), ("renewals", "中小微企业无还本续贷情况统计表"),
 ])
-def test_each_report_is_written(history, tmp_path, kind, title):
+def test_each_report_is_written(history, tmp_path, kind, title, read_xlsx):
     out = tmp_path / f"{kind}.xlsx"
     call_command("export_report", kind, "--period", "2026-03", "--region", "140500", "--out", str(out))
     sheet = read_xlsx(out.read_bytes())

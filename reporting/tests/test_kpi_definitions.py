@@ -1,4 +1,4 @@
-"""The KPI definitions on a small hand-built history (reporting/tests/history.py), worked
+"""The KPI definitions on a small hand-built history (reporting/factories.py), worked
 out by hand, and the SQL over the statistics index against the pure reference
 implementation (kpis.state_as_of) at several moments."""
 import datetime as dt
@@ -8,8 +8,8 @@ import pytest
 
 from matching.models import DeadlineClock, Recommendation, WorkflowEvent
 from reporting import facts, kpis, selectors
+from reporting.factories import at, later_activity, travel
 from reporting.models import LedgerFact
-from reporting.tests.history import at
 
 pytestmark = pytest.mark.django_db
 
@@ -84,8 +84,6 @@ def _reference(moment: dt.datetime, period=(dt.date(2026, 3, 1), dt.date(2026, 4
 @pytest.mark.parametrize("day", ["2026-03-02", "2026-03-04", "2026-03-10", "2026-03-13", "2026-03-20", "2026-03-31", "2026-04-05", "2026-11-01"])
 def test_the_sql_agrees_with_the_reference_at_every_moment(history, day, committed):
     # given the history with April's activity too
-    from reporting.tests.history import later_activity
-
     with committed():
         later_activity(history)
     moment = at(day, 23)
@@ -141,7 +139,6 @@ def test_growth_and_verdicts():
 
 def test_todays_index_paths_count_visits_and_declarations_like_grouping(history, committed):
     from matching import services as s
-    from reporting.tests.history import travel
 
     staff = history.world.users["staff"]
     e1, e3 = history.entities["E1"][0], history.entities["E3"][0]

@@ -10,8 +10,8 @@ from openpyxl import load_workbook
 from rest_framework.test import APIClient
 
 from matching import services as s
+from matching.factories import CRITERIA
 from matching.models import Recommendation
-from matching.tests.workflow_world import build_world
 from portal.factories import user_with_role
 from portal.models import AuditEvent, Role
 from portal.services import ApplicationError
@@ -19,9 +19,6 @@ from products.models import BankBranch, BranchLevel
 from reporting import ledger
 
 pytestmark = pytest.mark.django_db
-
-CRITERIA = {key: {"met": True, "evidence": "走访核实"} for key in
-            ("compliant_operation", "fixed_premises", "genuine_need", "good_credit", "lawful_purpose")}
 
 
 def pushed(world, name, banks=("boc", "ccb"), amount=300_000):
@@ -36,9 +33,9 @@ def pushed(world, name, banks=("boc", "ccb"), amount=300_000):
 
 
 @pytest.fixture
-def world():
-    """Two entities: A went to boc (approved, two drawdowns) and ccb (declined); B went to boc only (pushed)."""
-    world = build_world()
+def ledger_world(world):
+    """The 泽州 world with two entities: A went to boc (approved, two drawdowns) and ccb (declined);
+    B went to boc only (pushed). `world.recs`: "a_boc", "a_ccb", "b_boc"."""
     u = world.users
     a = pushed(world, "甲小吃店")
     admin = u["boc_admin"]
@@ -62,13 +59,13 @@ def ids(rows):
 # --- rows ----------------------------------------------------------------------------------
 
 
-def test_one_row_per_recommendation_with_every_date_decision_and_drawdown(world):
-    rows = {row["id"]: row for row in ledger.ledger_rows(world.users["staff"], {})}
-    assert set(rows) == ids([{"id": r.pk} for r in world.recs.values()])
-    a_boc = rows[world.recs["a_boc"].pk]
+def test_one_row_per_recommendation_with_every_date_decision_and_drawdown(ledger_world):
+    rows = {row["id"]: row for row in ledger.ledger_rows(ledger_world.users["staff"], {})}
+    assert set(rows) == ids([{"id": r.pk} for r in ledger_world.recs.values()])
+    a_boc = rows[ledger_world.recs["a_boc"].pk]
     today = timezone.localdate().isoformat()
     assert a_boc["entity_name"] == "甲小吃店" and a_boc["county_code"] == "140525" and a_boc["county_name"] == "泽州县"
-    assert a_boc["bank_code"] == "boc" and a_boc["branch_name"] == world.branches["boc"].name
+    assert a_boc["bank_code"] == "boc" and a_boc["branch_name"] == ledger_world.branches["boc"].name
     assert a_boc["need_amount"] == 300_000 and a_boc["need_term_months"] == 12
     assert a_boc["pushed_on"] == a_boc["contacted_on"] == a_boc["materials_complete_on"] == a_boc["decided_on"] == today
     assert a_boc["contact_channel"] == "上门走访"
@@ -76,7 +73,7 @@ def test_one_row_per_recommendation_with_every_date_decision_and_drawdown(world)
     assert a_boc["guarantee_display"] == "信用" and a_boc["is_credit_loan"] is True and a_boc["is_first_loan"] is True
     assert a_boc["disbursed_total"] == 150_000 and a_boc["disbursement_count"] == 2
     assert a_boc["disbursements"] == [{"amount": 100_000, "disbursed_on": today}, {"amount": 50_000, "disbursed_on": today}]
-    a_ccb = rows[world.recs["a_ccb"].pk]
+    a_ccb = rows[ledger_world.recs["a_ccb"].pk]
     assert a_ccb["state_display"] == "不予授信" and a_ccb["decline_reason"] == "经营时间不足" and a_ccb["decline_note"] == "未满 2 年"
     assert a_ccb["credit_amount"] is None and a_ccb["contacted_on"] is None
     # overdue flags come from the stored clocks: answered in time, and no decision clock started
@@ -85,9 +82,9 @@ def test_one_row_per_recommendation_with_every_date_decision_and_drawdown(world)
     assert not {key for key in a_boc if "phone" in key or "id_number" in key}
 
 
-def test_the_ledger_is_restricted_to_the_tenant(world):
-    u = world.users
-    recs = world.recs
+def test_the_ledger_is_restricted_to_the_tenant(ledger_world):
+    u = ledger_world.users
+    recs = ledger_world.recs
     # the county's task force, the convener and the city see all three
     for who in ("staff", "convener", "city"):
         assert ids(ledger.ledger_rows(u[who], {})) == {r.pk for r in recs.values()}
@@ -102,17 +99,17 @@ def test_the_ledger_is_restricted_to_the_tenant(world):
     assert ledger.ledger_rows(user_with_role(Role.TASK_FORCE_STAFF, region_code="140521"), {}) == []
 
 
-def test_filters_region_bank_branch_state(world):
-    staff = world.users["staff"]
-    recs = world.recs
+def test_filters_region_bank_branch_state(ledger_world):
+    staff = ledger_world.users["staff"]
+    recs = ledger_world.recs
     assert ids(ledger.ledger_rows(staff, {"bank": "boc"})) == {recs["a_boc"].pk, recs["b_boc"].pk}
     assert ids(ledger.ledger_rows(staff, {"state": "declined"})) == {recs["a_ccb"].pk}
     assert ids(ledger.ledger_rows(staff, {"state": "declined,pushed"})) == {recs["a_ccb"].pk, recs["b_boc"].pk}
     for region in ("14", "1405", "140500", "140525"):
-        assert len(ledger.ledger_rows(world.users["city"], {"region": region})) == 3, region
-    assert ledger.ledger_rows(world.users["city"], {"region": "140521"}) == []
+        assert len(ledger.ledger_rows(ledger_world.users["city"], {"region": region})) == 3, region
+    assert ledger.ledger_rows(ledger_world.users["city"], {"region": "140521"}) == []
     # a branch filter takes the branch and its sub-branches
-    boc_county = world.branches["boc"]
+    boc_county = ledger_world.branches["boc"]
     boc_city = BankBranch.objects.get(bank__code="boc", level=BranchLevel.CITY, region_id="140500")
     expected = {recs["a_boc"].pk, recs["b_boc"].pk}
     assert ids(ledger.ledger_rows(staff, {"branch": str(boc_county.pk)})) == expected
@@ -120,9 +117,9 @@ def test_filters_region_bank_branch_state(world):
     assert ledger.ledger_rows(staff, {"branch": "999999"}) == []
 
 
-def test_period_filters_on_the_local_push_date(world):
-    staff = world.users["staff"]
-    recs = world.recs
+def test_period_filters_on_the_local_push_date(ledger_world):
+    staff = ledger_world.users["staff"]
+    recs = ledger_world.recs
     # given a recommendation pushed late in the evening of 31 March (Beijing time), i.e. still March
     late = timezone.make_aware(dt.datetime(2026, 3, 31, 23, 30), timezone.get_default_timezone())
     Recommendation.objects.filter(pk=recs["a_boc"].pk).update(pushed_at=late)
@@ -161,13 +158,13 @@ def test_bad_filters_are_refused_with_field_errors(params, field):
     assert field in error.value.field_errors
 
 
-def test_totals_in_python_and_in_the_database_agree(world):
-    staff = world.users["staff"]
+def test_totals_in_python_and_in_the_database_agree(ledger_world):
+    staff = ledger_world.users["staff"]
     expected = {"rows": 3, "entities": 2, "need_amount": 300_000 * 2 + 120_000, "credited": 1, "credit_amount": 250_000,
                 "disbursed_total": 150_000, "disbursement_count": 2}
     assert ledger.ledger_totals(ledger.ledger_rows(staff, {})) == expected
     assert ledger.ledger_totals_db(staff, {}) == expected
-    assert ledger.ledger_totals_db(world.users["ccb_admin"], {})["rows"] == 1
+    assert ledger.ledger_totals_db(ledger_world.users["ccb_admin"], {})["rows"] == 1
 
 
 # --- exports -------------------------------------------------------------------------------
@@ -178,8 +175,8 @@ def _sheet(content: bytes):
     return workbook["台账"]
 
 
-def test_the_xlsx_opens_with_title_units_headers_rows_and_a_total(world):
-    rows = ledger.ledger_rows(world.users["staff"], {})
+def test_the_xlsx_opens_with_title_units_headers_rows_and_a_total(ledger_world):
+    rows = ledger.ledger_rows(ledger_world.users["staff"], {})
     content = ledger.ledger_xlsx(rows, "泽州县融资对接台账", subtitle="筛选: 全部").content
     sheet = _sheet(content)
     values = [list(r) for r in sheet.iter_rows(values_only=True)]
@@ -218,8 +215,8 @@ def test_an_empty_ledger_still_exports_with_a_zero_total():
     assert values[-1][0] == "合计" and values[-1][1] == "共 0 条, 0 户"
 
 
-def test_the_csv_has_a_bom_the_same_headers_and_amounts_in_wan(world):
-    rows = ledger.ledger_rows(world.users["boc_admin"], {"state": "disbursed"})
+def test_the_csv_has_a_bom_the_same_headers_and_amounts_in_wan(ledger_world):
+    rows = ledger.ledger_rows(ledger_world.users["boc_admin"], {"state": "disbursed"})
     text = ledger.ledger_csv(rows).content.decode("utf-8")
     assert text.startswith("\ufeff序号,经营主体")
     lines = text.strip().splitlines()
@@ -236,18 +233,18 @@ def api(user):
     return client
 
 
-def test_ledger_api_lists_restricted_filtered_rows(world):
-    body = api(world.users["boc_admin"]).get("/api/v1/ledger/", {"state": "disbursed"}).json()
+def test_ledger_api_lists_restricted_filtered_rows(ledger_world):
+    body = api(ledger_world.users["boc_admin"]).get("/api/v1/ledger/", {"state": "disbursed"}).json()
     assert body["count"] == 1 and body["results"][0]["entity_name"] == "甲小吃店"
     assert body["results"][0]["credit_amount"] == 250_000
-    assert api(world.users["ccb_admin"]).get("/api/v1/ledger/").json()["count"] == 1
-    assert api(world.users["staff"]).get("/api/v1/ledger/totals/").json()["rows"] == 3
-    response = api(world.users["staff"]).get("/api/v1/ledger/", {"period": "2026-13"})
+    assert api(ledger_world.users["ccb_admin"]).get("/api/v1/ledger/").json()["count"] == 1
+    assert api(ledger_world.users["staff"]).get("/api/v1/ledger/totals/").json()["rows"] == 3
+    response = api(ledger_world.users["staff"]).get("/api/v1/ledger/", {"period": "2026-13"})
     assert response.status_code == 400 and "period" in response.json()["errors"]
 
 
-def test_ledger_xlsx_export_is_audited_and_restricted(world):
-    client = api(world.users["ccb_admin"])
+def test_ledger_xlsx_export_is_audited_and_restricted(ledger_world):
+    client = api(ledger_world.users["ccb_admin"])
     response = client.get("/api/v1/ledger/export.xlsx/", {"bank": "ccb"}, HTTP_ACCEPT=ledger_xlsx_type())
     assert response.status_code == 200
     assert response["Content-Type"] == ledger_xlsx_type()
@@ -255,7 +252,7 @@ def test_ledger_xlsx_export_is_audited_and_restricted(world):
     values = [list(r) for r in _sheet(response.content).iter_rows(values_only=True)]
     assert len(values[4:-1]) == 1 and values[4][1] == "甲小吃店"
     event = AuditEvent.objects.get(action="ledger.export")
-    assert event.actor == world.users["ccb_admin"] and event.after["format"] == "xlsx" and event.after["filters"] == {"bank": "ccb"}
+    assert event.actor == ledger_world.users["ccb_admin"] and event.after["format"] == "xlsx" and event.after["filters"] == {"bank": "ccb"}
     # the path without the trailing slash redirects to it
     assert client.get("/api/v1/ledger/export.xlsx").status_code == 301
     # bad filters answer the JSON error format whatever the client accepts
@@ -263,8 +260,8 @@ def test_ledger_xlsx_export_is_audited_and_restricted(world):
     assert response.status_code == 400 and b"period" in response.content
 
 
-def test_ledger_csv_export(world):
-    response = api(world.users["staff"]).get("/api/v1/ledger/export.csv/")
+def test_ledger_csv_export(ledger_world):
+    response = api(ledger_world.users["staff"]).get("/api/v1/ledger/export.csv/")
     assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
     assert len(response.content.decode("utf-8").strip().splitlines()) == 4
     assert AuditEvent.objects.filter(action="ledger.export", after__format="csv").exists()

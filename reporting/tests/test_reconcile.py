@@ -8,22 +8,19 @@ from matching.clocks import deadline_scan
 from reporting.ledger import ledger_export
 from reporting import exports, selectors
 from reporting.exports import EFFECTIVENESS_COLUMNS
-from reporting.tests.conftest import read_xlsx
-from reporting.tests.history import later_activity
+from reporting.factories import later_activity
 
 pytestmark = pytest.mark.django_db
 
 
-def _ledger_rows(content: bytes) -> list[dict]:
-    sheet = read_xlsx(content)
+def _ledger_rows(sheet) -> list[dict]:
     rows = list(sheet.iter_rows(values_only=True))
     header_at = next(i for i, row in enumerate(rows) if row and row[0] == "序号")
     headers = rows[header_at]
     return [dict(zip(headers, row)) for row in rows[header_at + 1:] if row and isinstance(row[0], int)]
 
 
-def _effectiveness_total(content: bytes) -> dict:
-    sheet = read_xlsx(content)
+def _effectiveness_total(sheet) -> dict:
     for row in sheet.iter_rows(values_only=True):
         if row and row[1] == "合计":
             return {f"{group}/{header}": Decimal(str(value)) if isinstance(value, float) else value
@@ -32,7 +29,7 @@ def _effectiveness_total(content: bytes) -> dict:
 
 
 @pytest.mark.parametrize("period", ["2026-03", "2026-Q2", "2026"])
-def test_effectiveness_totals_equal_the_ledger_counted_by_hand(history, period, committed):
+def test_effectiveness_totals_equal_the_ledger_counted_by_hand(history, period, committed, read_xlsx):
     # given March's history and April's, with the deadline scan having marked overdue clocks
     with committed():
         later_activity(history)
@@ -41,8 +38,8 @@ def test_effectiveness_totals_equal_the_ledger_counted_by_hand(history, period, 
     q = selectors.parse_query({"period": period, "region": "140500"})
 
     # when both are exported for the same scope and period
-    ledger = _ledger_rows(ledger_export(actor=user, filters=q.filters, extension="xlsx").content)
-    total = _effectiveness_total(exports.effectiveness_xlsx(user, q).content)
+    ledger = _ledger_rows(read_xlsx(ledger_export(actor=user, filters=q.filters, extension="xlsx").content))
+    total = _effectiveness_total(read_xlsx(exports.effectiveness_xlsx(user, q).content))
 
     # then counting the ledger's rows by hand gives the 成效统计表's 合计
     def households(condition):
@@ -78,7 +75,7 @@ def test_effectiveness_totals_equal_the_ledger_counted_by_hand(history, period, 
     assert ledger if period in ("2026-03", "2026") else True
 
 
-def test_the_effectiveness_table_is_a_government_table(history, march):
+def test_the_effectiveness_table_is_a_government_table(history, march, read_xlsx):
     sheet = read_xlsx(exports.effectiveness_xlsx(history.world.users["city"], march, by="county").content)
     rows = list(sheet.iter_rows(values_only=True))
     assert rows[0][0] == "支持小微企业融资协调工作机制成效统计表"

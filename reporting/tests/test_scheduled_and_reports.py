@@ -13,15 +13,14 @@ from portal.models import Organisation, OrganisationKind, Role
 from portal.services import ApplicationError
 from reporting import selectors, services, tasks
 from reporting.models import BankPeriodReport, ScheduledReport, Target, TargetMetric
-from reporting.tests.conftest import read_xlsx
-from reporting.tests.history import at
+from reporting.factories import at
 
 pytestmark = pytest.mark.django_db
 FIGURES = dict(small_business_balance=100_000_000, all_loans_balance=900_000_000, credit_loan_balance=25_000_000,
                average_rate=Decimal("4.2"), renewals_count=3, renewals_amount=1_500_000, renewal_balance=9_000_000)
 
 
-def test_the_weekly_job_builds_stores_and_mails_each_mechanisms_table(history, settings, django_capture_on_commit_callbacks):
+def test_the_weekly_job_builds_stores_and_mails_each_mechanisms_table(history, settings, django_capture_on_commit_callbacks, read_xlsx):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     city_user = history.world.users["city"]
     city_user.email = "city@example.cn"

@@ -4,7 +4,6 @@ import json
 import pytest
 from django.test import Client
 
-from reporting.tests.conftest import read_xlsx
 
 pytestmark = pytest.mark.django_db
 
@@ -32,7 +31,7 @@ def test_the_regulator_dashboard_shows_the_figures_with_chart_data(history):
     assert "泽州县" in html  # the table by county
 
 
-def test_table_downloads_open_as_spreadsheets(history):
+def test_table_downloads_open_as_spreadsheets(history, read_xlsx):
     client = _client(history.world.users["city"])
     for name in ("funnel", "trend", "ranking", "regions", "gauges", "one_high", "targets", "renewals"):
         response = client.get(f"/reporting/tables/{name}.xlsx?period=2026-03&as_of=2026-03-31")

@@ -4,6 +4,9 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
+from entities.register_file import HEADERS
+from entities.synthetic import Generator, insert_entities, register_cells
+
 
 class Command(BaseCommand):
     help = "生成 N 个合成经营主体(山西省各县, 分布见 entities/synthetic.py), 写入数据库或 --csv 名录库文件"
@@ -15,9 +18,6 @@ class Command(BaseCommand):
         parser.add_argument("--csv", dest="csv_path", default=None, help="写成名录库 CSV 文件而不写数据库")
 
     def handle(self, *args, count, seed, start, csv_path, **options):
-        from entities.synthetic import Generator, insert_entities, register_cells
-        from entities.register_file import HEADERS
-
         if count < 0:
             raise CommandError("N 不能为负数")
         generator = Generator(seed=seed)

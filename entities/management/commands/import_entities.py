@@ -5,6 +5,8 @@ from pathlib import Path
 from django.core.management.base import BaseCommand
 
 from entities.register_file import HEADERS, RegisterFileError
+from entities.register_import import RegisterImport
+from portal.models import Region, RegionLevel
 
 
 class Command(BaseCommand):
@@ -23,8 +25,6 @@ class Command(BaseCommand):
         parser.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1), help="大文件校验使用的进程数 (默认: 2)")
 
     def handle(self, *args, **options):
-        from entities.register_import import RegisterImport
-
         path = Path(options["file"])
         try:
             content = path.read_bytes()
@@ -33,8 +33,6 @@ class Command(BaseCommand):
             raise SystemExit(2)
         region_prefix = ""
         if options["region"]:
-            from portal.models import Region, RegionLevel
-
             region = Region.objects.filter(code=options["region"].strip(), level__in=[RegionLevel.PROVINCE, RegionLevel.CITY, RegionLevel.COUNTY]).first()
             if region is None:
                 self.stderr.write(f"未知的行政区划代码 {options['region']}(应为省、市或县级代码)")

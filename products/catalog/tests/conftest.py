@@ -15,3 +15,8 @@ def _fast_password_hasher():
 @pytest.fixture(autouse=True)
 def _plain_http_in_tests():
     yield
+
+
+@pytest.fixture(autouse=True)
+def _api_rates_for_tests():
+    yield

@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from matching.engine import validate_caps, validate_rules
-from matching.engine.fields import ENTITY_TYPES
-from matching.engine.rules import iter_leaves
+from eligibility import validate_caps, validate_rules
+from eligibility.fields import ENTITY_TYPES
+from eligibility.rules import iter_leaves
 from products.catalog import (BANK_FILES, CATALOG_DIR, CatalogError, catalog_errors, load_catalog_data,
                               resolve_product)
 
@@ -162,7 +162,7 @@ def test_unknown_admission_block_is_an_error():
         resolve_product({"code": "x", "admission": "missing", "rules": {"all": []}}, {})
 
 
-@pytest.mark.parametrize("package", ["matching/engine", "products/catalog"])
+@pytest.mark.parametrize("package", ["eligibility", "products/catalog"])
 def test_no_django_import(package):
     root = Path(__file__).resolve().parents[3]
     for path in (root / package).rglob("*.py"):

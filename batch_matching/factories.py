@@ -1,0 +1,335 @@
+"""Test factories of batch matching.
+
+- The batch world (`build`): the seed catalogue, the 泽州 world of products.factories (task
+  force, boc and ccb branches in 晋城 and 泽州), synthetic entities in three counties and a few
+  hand-made edge cases (abnormal status, young, not shared, missing data, honours); a full
+  run processed in this process (`run_inline`) and a generation's rows (`rows_of`).
+  batch_matching/tests/conftest.py gives it as the `batch_world` and `matched` fixtures.
+- Entity rows and hypothesis strategies for the engine ⇔ compiled SQL agreement: entities
+  written as real `MarketEntity` (and `Honor`) rows; rule trees and caps drawn from the field
+  registry, so a new registry field is covered without anyone remembering to add it here
+  (`leaf_for` fails loudly for an unknown type).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import connection
+from django.utils import timezone
+from hypothesis import strategies as st
+
+from entities.models import Honor, MarketEntity
+from entities.synthetic import Generator, insert_entities
+from batch_matching import services
+from batch_matching.models import MatchResult, RunChunk
+from eligibility.fields import (
+    ENTITY_TYPES,
+    FIELDS,
+    HONOR_KINDS,
+    REGISTER_STATUSES,
+    SIZE_CLASSES,
+    TAX_STATUSES,
+    TIERS,
+    FieldType,
+    add_months,
+)
+from eligibility.rules import OPS_BY_TYPE
+from portal import reference
+from portal.factories import OrganisationFactory, region, user_with_role
+from portal.models import OrganisationKind, Role
+from products.factories import World, build_world, valid_uscc
+
+COUNTIES = ["140525", "140502", "140212"]  # 泽州县, 晋城城区, 大同新荣区
+
+
+@dataclass
+class BatchWorld:
+    world: World
+    entities: list[int] = field(default_factory=list)
+    special: dict[str, MarketEntity] = field(default_factory=dict)
+
+    @property
+    def users(self):
+        return self.world.users
+
+
+def build(count: int = 240, seed: int = 7) -> BatchWorld:
+    world = build_world()
+    today = timezone.localdate()
+    insert_entities(Generator(seed=seed, today=today, counties=COUNTIES).entities(count), chunk=1000)
+    batch = BatchWorld(world)
+    batch.special = _special(today)
+    batch.entities = list(MarketEntity.objects.order_by("id").values_list("id", flat=True))
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE entities_marketentity")
+    return batch
+
+
+def _entity(name: str, **values) -> MarketEntity:
+    base = dict(uscc=valid_uscc(), name=name, entity_type="individual_business", register_status="active",
+                established_on=dt.date(2019, 3, 1), region_id="140525", industry_id="5211", annual_revenue=900_000,
+                net_assets=400_000, total_assets=600_000, employees=3, social_insurance_headcount=2, has_tax_record=True,
+                tax_status="small_scale_taxpayer", tier="growth", size_class="micro", operator_nationality="CN",
+                operator_local_residence=True, operator_birth_date=dt.date(1985, 5, 5), dishonest_debtor=False,
+                joint_punishment=False, consumption_restricted=False, major_bad_record=False, pending_litigation=False,
+                overdue_consecutive_24m=0, overdue_total_24m=0, overdue_12m=0)
+    base.update(values)
+    return MarketEntity.objects.create(**base)
+
+
+def _special(today: dt.date) -> dict[str, MarketEntity]:
+    org = OrganisationFactory(kind=OrganisationKind.ENTERPRISE, region=region("140525"), name="泽州县金辉小吃店")
+    special = {
+        "model": _entity("泽州县金辉小吃店", organisation=org, industry_id="6210"),
+        "young": _entity("泽州县新开张便利店", established_on=today - dt.timedelta(days=600)),
+        "abnormal": _entity("泽州县经营异常商行", register_status="abnormal"),
+        "hidden": _entity("泽州县不共享超市", data_shared_with_banks=False),
+        "unknown": MarketEntity.objects.create(uscc=valid_uscc(), name="泽州县信息不全门店", entity_type="individual_business",
+                                              register_status="active", region_id="140525"),
+        "honoured": _entity("泽州县特色面馆", industry_id="6211", tier="development", annual_revenue=2_500_000),
+        "datong": _entity("大同新荣区面馆", region_id="140212", industry_id="6210"),
+        "jincheng": _entity("晋城城区小吃店", region_id="140502", industry_id="6210"),
+    }
+    Honor.objects.create(entity=special["honoured"], kind="distinctive", valid_until=today + dt.timedelta(days=400))
+    Honor.objects.create(entity=special["honoured"], kind="quality", valid_until=None)  # open validity
+    special["enterprise_user"] = user_with_role(Role.ENTERPRISE_USER, organisation=org, username="batch-enterprise")
+    return special
+
+
+def run_inline(*, as_of: dt.date | None = None, chunk_size: int = 60):
+    """A full run processed in this process (chunks in order), swapped in."""
+    run = services.run_start(as_of=as_of, chunk_size=chunk_size, dispatch=False)
+    for chunk_id in RunChunk.objects.filter(run=run).order_by("number").values_list("pk", flat=True):
+        assert services.chunk_process(run_id=run.pk, chunk_id=chunk_id, finalize=False)
+    assert services.run_finalize(run_id=run.pk)
+    run.refresh_from_db()
+    return run
+
+
+def rows_of(generation: int) -> set[tuple]:
+    """A generation's rows without the generation and run columns (to compare two runs)."""
+    columns = ("entity_id", "product_id", "version_id", "verdict", "max_amount", "binding_cap", "failed_mask",
+               "unknown_mask", "county", "shared", "near_miss")
+    return set(MatchResult.objects.filter(generation=generation).values_list(*columns))
+
+
+# --- entity rows and rule trees for the engine ⇔ SQL agreement --------------------------------
+
+_SEQUENCE = itertools.count(1)
+
+HONOR_FIELDS = ("kind", "valid_from", "valid_until")
+
+
+def make_entity(**values: Any) -> MarketEntity:
+    """A saved entity: an individual business in 泽州县 unless ``values`` say otherwise;
+    ``honors``: a list of ``{"kind", "valid_from", "valid_until"}``."""
+    honors = values.pop("honors", [])
+    number = next(_SEQUENCE)
+    defaults = {"uscc": f"92140525T{number:09d}", "name": f"测试经营主体{number}",
+                "entity_type": "individual_business", "region_id": "140525"}
+    entity = MarketEntity.objects.create(**{**defaults, **values})
+    Honor.objects.bulk_create([Honor(entity=entity, **honor) for honor in honors])
+    return entity
+
+
+def save_rows(rows: list[dict[str, Any]]) -> list[MarketEntity]:
+    """Bulk-insert entity rows (model attnames + ``honors``); returns them re-read with
+    their honours prefetched, in the given order."""
+    honors, objects = [], []
+    for row in rows:
+        row = dict(row)
+        honors.append(row.pop("honors", []))
+        number = next(_SEQUENCE)
+        row.setdefault("uscc", f"92140525H{number:09d}")
+        row.setdefault("name", f"随机经营主体{number}")
+        objects.append(MarketEntity(**row))
+    created = MarketEntity.objects.bulk_create(objects)
+    Honor.objects.bulk_create([Honor(entity=entity, **honor)
+                               for entity, items in zip(created, honors) for honor in items])
+    by_id = MarketEntity.objects.prefetch_related("honors").in_bulk([e.pk for e in created])
+    return [by_id[e.pk] for e in created]
+
+
+# --- entity rows -----------------------------------------------------------------------------
+
+REGION_CODES = sorted(r["code"] for r in reference.load_regions())
+INDUSTRY_CODES = sorted(i["code"] for i in reference.load_industries())
+RESIDENCE_CODES = ["140525", "140500", "140000", "1405", "14", "110101", "410102", "999999",
+                   "14052", "abcdef", "140005", ""]
+SPECIAL_DAYS = [dt.date(2024, 2, 29), dt.date(2025, 2, 28), dt.date(2026, 3, 31), dt.date(2026, 1, 31),
+                dt.date(2026, 11, 22), dt.date(2027, 12, 31), dt.date(2028, 2, 29)]
+
+as_of_dates = st.one_of(st.sampled_from(SPECIAL_DAYS), st.dates(dt.date(2024, 1, 1), dt.date(2028, 12, 31)))
+
+
+def _maybe(strategy, blank: bool = False):
+    options = [st.none(), strategy]
+    if blank:
+        options.append(st.just(""))
+    return st.one_of(*options)
+
+
+def _date_near(as_of: dt.date, months: tuple[int, int]):
+    """Dates a whole number of months before ``as_of``, give or take a few days (so month
+    boundaries are hit), or anywhere in a wide range (future dates included)."""
+    exact = st.builds(lambda m, d: add_months(as_of, -m) + dt.timedelta(days=d),
+                      st.integers(*months), st.sampled_from([0, 0, 0, -1, 1, -2, 2, -31, 31]))
+    anywhere = st.dates(dt.date(1930, 1, 1), as_of + dt.timedelta(days=400))
+    return st.one_of(exact, anywhere)
+
+
+def _honor(as_of: dt.date):
+    near = st.builds(lambda d: as_of + dt.timedelta(days=d), st.integers(-400, 400))
+    return st.fixed_dictionaries({
+        "kind": st.sampled_from(list(HONOR_KINDS)),
+        "valid_from": _maybe(near),
+        "valid_until": st.one_of(st.none(), near, st.just(as_of), st.just(as_of - dt.timedelta(days=1))),
+    })
+
+
+def entity_rows(as_of: dt.date):
+    money = st.one_of(st.sampled_from([0, 100000, 150000, 300000, 500000, 600000, 2500000]),
+                      st.integers(0, 5_000_000))
+    count = st.integers(0, 12)
+    return st.fixed_dictionaries({
+        "entity_type": st.sampled_from(list(ENTITY_TYPES)),
+        "register_status": st.sampled_from(list(REGISTER_STATUSES)),
+        "established_on": _maybe(_date_near(as_of, (-2, 400))),
+        "region_id": st.sampled_from(REGION_CODES),
+        "industry_id": _maybe(st.sampled_from(INDUSTRY_CODES)),
+        "annual_revenue": _maybe(money),
+        "net_assets": _maybe(st.one_of(money, st.integers(-500_000, 0))),
+        "total_assets": _maybe(money),
+        "employees": _maybe(st.integers(0, 400)),
+        "social_insurance_headcount": _maybe(count),
+        "tax_status": _maybe(st.sampled_from(list(TAX_STATUSES)), blank=True),
+        "has_tax_record": _maybe(st.booleans()),
+        "tier": _maybe(st.sampled_from(list(TIERS)), blank=True),
+        "size_class": _maybe(st.sampled_from(list(SIZE_CLASSES)), blank=True),
+        "operator_birth_date": _maybe(_date_near(as_of, (0, 12 * 90))),
+        "operator_nationality": _maybe(st.sampled_from(["CN", "cn", "HK", "MO", "TW", "US"]), blank=True),
+        "operator_local_residence": _maybe(st.booleans()),
+        "operator_residence_region_code": _maybe(st.sampled_from(RESIDENCE_CODES)),
+        "operator_industry_experience_months": _maybe(st.integers(0, 60)),
+        "dishonest_debtor": _maybe(st.booleans()),
+        "joint_punishment": _maybe(st.booleans()),
+        "consumption_restricted": _maybe(st.booleans()),
+        "major_bad_record": _maybe(st.booleans()),
+        "pending_litigation": _maybe(st.booleans()),
+        "overdue_consecutive_24m": _maybe(st.integers(0, 8)),
+        "overdue_total_24m": _maybe(st.integers(0, 8)),
+        "overdue_12m": _maybe(st.integers(0, 8)),
+        "legal_rep_changed_on": _maybe(_date_near(as_of, (-1, 30))),
+        "main_business_changed_on": _maybe(_date_near(as_of, (-1, 30))),
+        "honors": st.lists(_honor(as_of), max_size=3),
+    })
+
+
+needs = st.one_of(st.none(), st.fixed_dictionaries({
+    "amount": _maybe(st.one_of(st.sampled_from([100000, 500000, 1000000]), st.integers(1, 3_000_000))),
+    "term_months": _maybe(st.one_of(st.sampled_from([6, 12, 24, 36]), st.integers(1, 120))),
+}))
+max_terms = st.one_of(st.none(), st.sampled_from([6, 12, 24, 36, 120]))
+
+
+# --- rule trees from the registry ------------------------------------------------------------
+
+INTEGER_VALUES = {
+    "operating_months": (-3, 400), "operator_age": (0, 90), "age_plus_term_years": (0, 100),
+    "legal_rep_changed_months": (-2, 36), "main_business_changed_months": (-2, 36),
+    "employees": (0, 400), "social_insurance_headcount": (0, 12), "industry_experience_months": (0, 60),
+    "overdue_consecutive_24m": (0, 8), "overdue_total_24m": (0, 8), "overdue_12m": (0, 8),
+    "need_term_months": (1, 120), "term_months": (1, 120), "term_years": (0, 10),
+}
+TEXT_VALUES = {"nationality": ["CN", "HK", "MO", "TW", "US"]}
+PREFIXES = {
+    FieldType.REGION: ["14", "1405", "140525", "140500", "140000", "1401", "140105", "41", "410102", "11"],
+    FieldType.INDUSTRY: ["A", "01", "011", "0111", "03", "F", "51", "515", "5151", "52", "5291", "C", "13", "62"],
+}
+
+
+def _scalar(field) -> st.SearchStrategy:
+    if field.type is FieldType.INTEGER:
+        low, high = INTEGER_VALUES.get(field.key, (0, 100))
+        return st.integers(low, high)
+    if field.type is FieldType.MONEY:
+        return st.one_of(st.sampled_from([0, 100000, 150000, 300000, 600000]), st.integers(-1000, 3_000_000))
+    if field.type is FieldType.CHOICE or field.type is FieldType.CHOICE_LIST:
+        return st.sampled_from(list(field.choices))
+    if field.type is FieldType.TEXT:
+        return st.sampled_from(TEXT_VALUES.get(field.key) or list(field.choices) or ["x"])
+    raise AssertionError(f"no values for field type {field.type}")  # a new type: extend here
+
+
+def leaf_for(key: str) -> st.SearchStrategy:
+    field = FIELDS[key]
+    ops = OPS_BY_TYPE[field.type]
+
+    def build(op, value=None, unmatched=False, rule_id=None):
+        leaf = {"field": key, "op": op}
+        if value is not None:
+            leaf["value"] = value
+        if unmatched:
+            leaf["unmatched"] = "unknown"
+        if rule_id:
+            leaf["id"] = rule_id
+        return leaf
+
+    if field.type is FieldType.BOOLEAN:
+        return st.builds(build, st.sampled_from(ops))
+    if field.type in PREFIXES:
+        return st.builds(lambda value, unmatched: build("prefix_in", value, unmatched),
+                         st.lists(st.sampled_from(PREFIXES[field.type]), min_size=1, max_size=3), st.booleans())
+    scalar = _scalar(field)
+    single = st.builds(build, st.sampled_from([op for op in ops if op not in ("in", "not_in")]), scalar)
+    if "in" not in ops:
+        return single
+    listed = st.builds(build, st.sampled_from(["in", "not_in"]), st.lists(scalar, min_size=1, max_size=3))
+    return st.one_of(single, listed)
+
+
+leaves = st.sampled_from(sorted(FIELDS)).flatmap(leaf_for)
+SWITCHABLE = sorted(key for key, field in FIELDS.items() if field.type is FieldType.CHOICE)
+
+
+def _groups(children):
+    return st.one_of(
+        st.builds(lambda c: {"all": c}, st.lists(children, min_size=1, max_size=4)),
+        st.builds(lambda c: {"any": c}, st.lists(children, min_size=1, max_size=4)),
+        st.builds(lambda c: {"not": c}, children),
+        st.sampled_from(SWITCHABLE).flatmap(lambda key: st.builds(
+            lambda cases: {"switch": key, "cases": cases},
+            st.dictionaries(st.sampled_from(list(FIELDS[key].choices)), children, min_size=1, max_size=3))),
+    )
+
+
+rule_trees = st.recursive(leaves, _groups, max_leaves=10)
+small_trees = st.recursive(leaves, _groups, max_leaves=3)
+
+# --- caps ------------------------------------------------------------------------------------
+
+_amount = st.one_of(st.sampled_from([100000, 200000, 300000, 1000000]), st.integers(1, 3_000_000))
+_percent = st.one_of(st.integers(1, 100), st.sampled_from(["12.5", "0.5", "33.3", "60", "99.99"]))
+
+
+def _with_when(cap_strategy):
+    return st.builds(lambda cap, when, cap_id: {**cap, **({"when": when} if when else {}),
+                                                **({"id": cap_id} if cap_id else {})},
+                     cap_strategy, st.one_of(st.none(), small_trees),
+                     st.one_of(st.none(), st.sampled_from(["cap_a", "cap_b"])))
+
+
+one_cap = _with_when(st.one_of(
+    st.builds(lambda a: {"kind": "product_cap", "amount": a}, _amount),
+    st.builds(lambda a: {"kind": "honor_cap", "amount": a}, _amount),
+    st.builds(lambda amounts: {"kind": "tier_cap", "amounts": amounts},
+              st.dictionaries(st.sampled_from(list(TIERS)), _amount, min_size=1)),
+    st.builds(lambda p: {"kind": "revenue_share", "percent": p}, _percent),
+    st.builds(lambda p: {"kind": "net_assets_share", "percent": p}, _percent),
+    st.just({"kind": "bank_decides"}),
+))
+cap_lists = st.lists(one_cap, max_size=4)

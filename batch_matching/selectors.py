@@ -1,0 +1,527 @@
+"""Reads of stored results, each restricted to what the actor may see (``restrict``).
+
+- ``entity_matches``: an enterprise's matching products, best offer first, with the reasons
+  (为什么 / 还差什么) from a live evaluation of those products (home page);
+- ``potential_customers`` / ``potential_counts``: a bank branch's 潜在客户, a page of 50 sorted
+  by offer for a product (one county, or the branch's counties merged), and the counts per
+  product and per county;
+- ``near_misses``: entities ineligible only on rules time or a fix can cure, with what is
+  missing ("经营未满 2 年, 还差 3 个月", "登记状态经营异常: 可申请信用修复"), for coaching;
+- ``declaration_results``: the stored results of a declaration's entity for its intended
+  banks' products (the review page shows them next to the live trace).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import weakref
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+from django.db import connection
+from django.db.models import F, Q, QuerySet
+from django.utils import timezone
+
+from entities.models import EntityType, MarketEntity, Tier
+from entities.personal_data import masked
+from batch_matching.models import MatchingRun, MatchingState, MatchResult, ResultCount, RunKind, RunProduct, Verdict
+from batch_matching.plan import (
+    ELIGIBLE,
+    FIX_HINTS,
+    FIXES,
+    INCOMPLETE,
+    county_code,
+    decode_cap,
+    decode_reasons,
+    reason_ids,
+)
+from batch_matching.restrictions import BranchScope, branch_scope, branch_scope_of, county_q
+from eligibility.caps import cap_key
+from eligibility.evaluate import evaluate_product
+from eligibility.fields import FIELDS
+from eligibility.rules import iter_leaves, leaf_id
+from portal import bounds
+from portal.models import Region, RegionLevel
+from portal.tenancy import EXPORT, VIEW, restrict, scope_for
+from products.eligibility import entity_facts
+from products.models import LoanProduct, LoanProductVersion, ProductStatus
+
+PAGE_SIZE = 50
+EXPORT_LIMIT = 10_000
+_CAP_LABELS = {"product_cap": "产品最高额度", "honor_cap": "名特优新额度", "tier_cap": "分型额度上限",
+               "revenue_share": "营业收入比例", "net_assets_share": "净资产比例", "bank_decides": "银行审批额度",
+               "requested_amount": "申请金额"}
+
+
+# the generation in force, looked up once per request (keyed by the actor's scope object,
+# which portal.tenancy.scope_for caches on the user for the request)
+_GENERATIONS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def current_generation(user=None) -> int | None:
+    scope = scope_for(user) if user is not None else None
+    if scope is not None and scope in _GENERATIONS:
+        return _GENERATIONS[scope]
+    generation = MatchingState.objects.filter(pk=1).values_list("generation", flat=True).first()
+    if scope is not None:
+        _GENERATIONS[scope] = generation
+    return generation
+
+
+def last_full_run(user=None) -> MatchingRun | None:
+    """The full run whose results are in force (its date and time, for "截至 …")."""
+    generation = current_generation(user)
+    if generation is None:
+        return None
+    return MatchingRun.objects.filter(kind=RunKind.FULL, generation=generation).first()
+
+
+# --- decoding --------------------------------------------------------------------------------
+
+
+_VERSIONS: dict[int, LoanProductVersion] = {}
+
+
+def _versions(ids: Sequence[int]) -> dict[int, LoanProductVersion]:
+    missing = [pk for pk in set(ids) if pk not in _VERSIONS]
+    if missing:
+        if len(_VERSIONS) > 1000:
+            _VERSIONS.clear()
+        for version in LoanProductVersion.objects.select_related("product__bank").filter(pk__in=missing):
+            _VERSIONS[version.pk] = version
+    return {pk: _VERSIONS[pk] for pk in ids if pk in _VERSIONS}
+
+
+_LABELS: dict[int, dict[str, str]] = {}
+
+
+def version_labels(version: LoanProductVersion) -> dict[str, str]:
+    """``rule_labels`` of a (immutable) version, cached by id."""
+    if version.pk not in _LABELS:
+        if len(_LABELS) > 2000:
+            _LABELS.clear()
+        _LABELS[version.pk] = rule_labels(version.definition)
+    return _LABELS[version.pk]
+
+
+def rule_labels(definition: dict) -> dict[str, str]:
+    """Chinese names of a definition's reason ids (a rule's label, else its field's)."""
+    return _rule_labels(definition)
+
+
+def _rule_labels(definition: dict) -> dict[str, str]:
+    labels: dict[str, str] = {}
+    for leaf in iter_leaves(definition["rules"]):
+        labels.setdefault(leaf_id(leaf), leaf.get("label") or FIELDS[leaf["field"]].label)
+    stack = [definition["rules"]]
+    while stack:
+        node = stack.pop()
+        if "switch" in node:
+            labels.setdefault(node.get("id") or node["switch"], node.get("label") or FIELDS[node["switch"]].label)
+            stack.extend(node["cases"].values())
+        for kind in ("all", "any"):
+            stack.extend(node.get(kind, []))
+        if "not" in node:
+            stack.append(node["not"])
+    for cap in definition.get("caps", []):
+        labels.setdefault(cap_key(cap), cap.get("label") or _CAP_LABELS.get(cap["kind"], cap["kind"]))
+    return labels
+
+
+@dataclass
+class StoredResult:
+    """One stored row, decoded against its product version."""
+
+    entity_id: int
+    product: LoanProduct
+    version: LoanProductVersion
+    verdict: int
+    max_amount: int | None
+    binding_cap: str | None
+    failed: list[str]
+    unknown: list[str]
+    near_miss: bool
+    county: int
+    labels: dict[str, str] = field(default_factory=dict)
+    reasons: list[dict] = field(default_factory=list)  # live, when asked for
+
+    @property
+    def verdict_label(self) -> str:
+        if self.near_miss:
+            return "差一点符合"
+        return Verdict(self.verdict).label
+
+    @property
+    def failed_labels(self) -> list[str]:
+        return [self.labels.get(r, r) for r in self.failed]
+
+    @property
+    def unknown_labels(self) -> list[str]:
+        return [self.labels.get(r, r) for r in self.unknown]
+
+    @property
+    def binding_label(self) -> str:
+        return self.labels.get(self.binding_cap, self.binding_cap or "")
+
+    # the keys the home page template already reads
+    @property
+    def name(self) -> str:
+        return self.product.name
+
+    @property
+    def bank(self) -> str:
+        return self.product.bank.name
+
+
+def _decode(rows: Sequence[dict]) -> list[StoredResult]:
+    versions = _versions([row["version_id"] for row in rows])
+    decoded = []
+    for row in rows:
+        version = versions.get(row["version_id"])
+        if version is None:
+            continue
+        definition = version.definition
+        ids = reason_ids(definition)
+        decoded.append(StoredResult(
+            entity_id=row["entity_id"], product=version.product, version=version, verdict=row["verdict"],
+            max_amount=row["max_amount"], binding_cap=decode_cap(definition, row["binding_cap"]),
+            failed=decode_reasons(row["failed_mask"], ids), unknown=decode_reasons(row["unknown_mask"], ids),
+            near_miss=row["near_miss"], county=row["county"], labels=version_labels(version),
+        ))
+    return decoded
+
+
+_FIELDS = ("entity_id", "product_id", "version_id", "verdict", "max_amount", "binding_cap", "failed_mask", "unknown_mask",
+           "near_miss", "county")
+
+
+def results(*, user, action: str = VIEW) -> QuerySet[MatchResult]:
+    """Stored results of the current generation the actor may see."""
+    generation = current_generation(user)
+    queryset = MatchResult.objects.filter(generation=generation if generation is not None else -1)
+    return restrict(queryset, user, action)
+
+
+def _active_product_ids() -> list[int]:
+    return list(LoanProduct.objects.filter(status=ProductStatus.ACTIVE).values_list("id", flat=True))
+
+
+def _facts(entity, as_of: dt.date) -> dict:
+    """The engine's facts of an entity, read once for all of its products."""
+    return entity_facts(entity, as_of)
+
+
+def _live_reasons(facts: dict, result: StoredResult) -> list[dict]:
+    """The live evaluation's reasons (rule, outcome, message) of a stored result's version, as
+    the preview gives them (the same facts and evaluation, without building a whole result)."""
+    return [reason.as_dict() for reason in evaluate_product(result.version.definition, facts).reasons]
+
+
+# --- the enterprise home ---------------------------------------------------------------------
+
+
+def entity_matches(*, user, entity: MarketEntity, with_reasons: bool = True, include_incomplete: bool = True,
+                   limit: int | None = None) -> list[StoredResult]:
+    """The products an entity qualifies for, best offer first (a bank-decided amount after
+    the stated ones), then those it may qualify for once data is supplied. With reasons:
+    ``result.reasons`` are the live evaluation's reasons (rule, outcome, message)."""
+    verdicts = [ELIGIBLE, INCOMPLETE] if include_incomplete else [ELIGIBLE]
+    queryset = (results(user=user).filter(entity_id=entity.pk, verdict__in=verdicts, product_id__in=_active_product_ids())
+                .order_by("-verdict", F("max_amount").desc(nulls_last=True), "product_id"))
+    if limit:
+        queryset = queryset[:limit]
+    matches = _decode(list(queryset.values(*_FIELDS)))
+    if with_reasons and matches:
+        entity = MarketEntity.objects.prefetch_related("honors").get(pk=entity.pk)
+        facts = _facts(entity, timezone.localdate())
+        for match in matches:
+            match.reasons = _live_reasons(facts, match)
+    return matches
+
+
+# --- 潜在客户 ----------------------------------------------------------------------------------
+
+
+@dataclass
+class LeadScope:
+    """Whose potential customers: a branch (a bank user's own; any, for an administrator)."""
+
+    branch: BranchScope
+    scope: BranchScope
+    products: list[LoanProduct]
+    counties: list[Region]
+
+
+_COUNTIES: list[Region] = []
+
+
+def _counties() -> list[Region]:
+    """The county-level regions (reference data), read once per process."""
+    if not _COUNTIES:
+        _COUNTIES.extend(Region.objects.filter(level=RegionLevel.COUNTY).order_by("code"))
+    return _COUNTIES
+
+
+def lead_scope(*, user, branch_id: int | None = None) -> LeadScope | None:
+    scope = scope_for(user)
+    if scope is None:
+        return None
+    if scope.is_platform_admin and branch_id:
+        own = branch_scope_of(branch_id=branch_id)
+    else:
+        own = branch_scope(scope)
+    if own is None:
+        return None
+    counties = [c for c in _counties() if any(c.code.startswith(prefix) for prefix in own.prefixes)]
+    products = list(LoanProduct.objects.filter(pk__in=own.product_ids, status=ProductStatus.ACTIVE).order_by("code"))
+    return LeadScope(own, own, products, counties)
+
+
+def _leads(*, user, scope: LeadScope, action: str = VIEW, base: QuerySet[MatchResult] | None = None) -> QuerySet[MatchResult]:
+    return (results(user=user, action=action) if base is None else base).filter(
+        Q(product_id__in=[p.pk for p in scope.products]), verdict=ELIGIBLE, shared=True)
+
+
+def potential_counts(*, user, scope: LeadScope, product_id: int | None = None) -> dict[str, Any]:
+    """Eligible, shared entities per product, and per county for ``product_id``: one read of
+    the counts table (a few rows per product and county), no scan of the results."""
+    generation = current_generation(user)
+    base = restrict(ResultCount.objects.filter(generation=generation if generation is not None else -1), user)
+    area = scope.scope.county_q()
+    base = base.filter(area) if area is not None else base.none()
+    per_product: dict[int, int] = {}
+    per_county: dict[str, int] = {}  # by region code (text)
+    rows = base.filter(product_id__in=[p.pk for p in scope.products]).values_list("product_id", "county", "eligible_shared")
+    for pid, county, n in rows:
+        per_product[pid] = per_product.get(pid, 0) + n
+        if pid == product_id:
+            per_county[str(county)] = per_county.get(str(county), 0) + n
+    return {"per_product": per_product, "per_county": per_county}
+
+
+def _cursor_q(after: tuple[int | None, int] | None) -> Q:
+    """Rows after (offer, entity) in the order offer DESC NULLS LAST, entity."""
+    if after is None:
+        return Q()
+    amount, entity_id = after
+    if amount is None:
+        return Q(max_amount__isnull=True, entity_id__gt=entity_id)
+    return Q(max_amount__lt=amount) | Q(max_amount=amount, entity_id__gt=entity_id) | Q(max_amount__isnull=True)
+
+
+@dataclass
+class LeadPage:
+    rows: list[dict]
+    next_after: str | None
+
+
+def potential_customers(*, user, scope: LeadScope, product_id: int, county: str | None = None,
+                        min_amount: int | None = None, after: tuple[int | None, int] | None = None,
+                        limit: int = PAGE_SIZE, action: str = VIEW, base: QuerySet[MatchResult] | None = None) -> LeadPage:
+    """A page of a product's potential customers, highest offer first (from `base`, the
+    actor's restricted results, when given). With a county, one
+    range of the 潜在客户 index; without, each county of the branch's area is such a range
+    and the page is their merge (never a sort of the whole area)."""
+    base = _leads(user=user, scope=scope, action=action, base=base).filter(product_id=product_id)
+    if min_amount:
+        base = base.filter(max_amount__gte=min_amount)
+    base = base.filter(_cursor_q(after))
+    order = (F("max_amount").desc(nulls_last=True), "entity_id")
+    columns = ("entity_id", "max_amount", "binding_cap", "version_id", "county")
+    counties = [county_code(county)] if county else [county_code(c.code) for c in scope.counties]
+    if not counties:
+        return LeadPage([], None)
+    if len(counties) == 1:
+        rows = list(base.filter(county=counties[0]).order_by(*order).values(*columns)[:limit + 1])
+    elif connection.vendor != "postgresql":  # the embedded demo: few rows, one sort
+        rows = list(base.filter(county__in=counties).order_by(*order).values(*columns)[:limit + 1])
+    else:
+        parts = [base.filter(county=code).order_by(*order).values(*columns)[:limit + 1] for code in counties]
+        merged = parts[0].union(*parts[1:], all=True)
+        rows = sorted(merged, key=lambda r: (r["max_amount"] is None, -(r["max_amount"] or 0), r["entity_id"]))[:limit + 1]
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return LeadPage(_lead_rows(rows), _cursor(rows[-1]) if more and rows else None)
+
+
+def _cursor(row: dict) -> str:
+    return f"{'' if row['max_amount'] is None else row['max_amount']}.{row['entity_id']}"
+
+
+def parse_cursor(text: str | None) -> tuple[int | None, int] | None:
+    if not text or "." not in text:
+        return None
+    amount, _, entity = text.partition(".")
+    try:
+        return (bounds.to_int(amount, field=bounds.column(MatchResult, "max_amount")) if amount else None), bounds.to_id(entity)
+    except bounds.OutOfBounds:
+        return None
+
+
+_COUNTY_NAMES: dict[str, str] = {}
+
+
+def _county_name(code: str) -> str:
+    if code not in _COUNTY_NAMES:
+        _COUNTY_NAMES.update(Region.objects.filter(level=RegionLevel.COUNTY).values_list("code", "name"))
+    return _COUNTY_NAMES.get(code, code)
+
+
+def _lead_rows(rows: Sequence[dict]) -> list[dict]:
+    """The page's rows with what it shows already formatted (50 rows × 9 cells)."""
+    entities = MarketEntity.objects.only(
+        "id", "name", "uscc", "entity_type", "tier", "established_on", "operator_name", "operator_phone", "region_id",
+    ).in_bulk([r["entity_id"] for r in rows])
+    versions = _versions([r["version_id"] for r in rows])
+    types, tiers = dict(EntityType.choices), dict(Tier.choices)
+    out = []
+    for r in rows:
+        entity = entities.get(r["entity_id"])
+        version = versions.get(r["version_id"])
+        if entity is None or version is None:
+            continue
+        binding = decode_cap(version.definition, r["binding_cap"])
+        amount = r["max_amount"]
+        out.append({
+            "entity": entity, "max_amount": amount, "county": _county_name(str(r["county"])),
+            "amount_wan": f"{amount / 10_000:.2f}" if amount is not None else "",
+            "binding_label": version_labels(version).get(binding, "") if binding else "",
+            "entity_type": types.get(entity.entity_type, ""), "tier": tiers.get(entity.tier, "—"),
+            "established": entity.established_on.isoformat() if entity.established_on else "",
+            "phone": masked("operator_phone", entity.operator_phone), "product": version.product,
+        })
+    return out
+
+
+def potential_export_rows(*, user, scope: LeadScope | None, product_id: int | None, county: str | None = None,
+                          min_amount: int | None = None) -> list[dict]:
+    """The rows of the 潜在客户 export (at most EXPORT_LIMIT), through restrict(MatchResult,
+    EXPORT); none for an actor without a branch or a product."""
+    exportable = results(user=user, action=EXPORT)
+    if scope is None or product_id is None:
+        return []
+    rows: list[dict] = []
+    after = None
+    while len(rows) < EXPORT_LIMIT:
+        page = potential_customers(user=user, scope=scope, product_id=product_id, county=county, min_amount=min_amount,
+                                   after=after, limit=1000, base=exportable)
+        rows.extend(page.rows)
+        if not page.next_after:
+            break
+        after = parse_cursor(page.next_after)
+    return rows[:EXPORT_LIMIT]
+
+
+# --- near misses -----------------------------------------------------------------------------
+
+
+def _cures(entity: MarketEntity, result: StoredResult, facts: dict) -> list[str]:
+    """What would make the entity eligible: the failed reasons' messages (time-cured ones say
+    how long is left), a fix's hint where a fix cures."""
+    fields_by_rule = {leaf_id(leaf): leaf["field"] for leaf in iter_leaves(result.version.definition["rules"])}
+    cures = []
+    for reason in _live_reasons(facts, result):
+        if reason["outcome"] != "fail":
+            continue
+        field_key = fields_by_rule.get(reason["rule"])
+        value = getattr(entity, FIELDS[field_key].sql, None) if field_key in FIXES else None
+        cures.append(FIX_HINTS.get((field_key, value)) or reason["message"])
+    return cures or ["按当前信息已符合条件"]
+
+
+def near_miss_counties(*, user) -> list[Region]:
+    """The counties of the actor's region (the near-miss page's filter)."""
+    scope = scope_for(user)
+    if scope is None or not scope.is_government:
+        return []
+    prefix = scope.region_prefix or ""
+    return [c for c in _counties() if c.code.startswith(prefix)]
+
+
+def near_misses(*, user, product_id: int | None = None, county: str | None = None, after: tuple | None = None,
+                limit: int = 20) -> tuple[list[dict], tuple | None]:
+    """Near misses in the actor's region, one entry per entity (by county, then entity): the
+    products it narrowly misses, each with ``cures`` (what would make it eligible), and
+    ``fixes``: the distinct cures over its products, what a visit should talk about.
+    ``after``: the (county, entity id) of the previous page's last entity."""
+    queryset = results(user=user).filter(near_miss=True, product_id__in=_active_product_ids())
+    if product_id:
+        queryset = queryset.filter(product_id=product_id)
+    if county and county.isdigit() and 2 <= len(county) <= 6:
+        queryset = queryset.filter(county_q(county))
+    page_q = queryset
+    if after:
+        c, e = after
+        page_q = page_q.filter(Q(county__gt=c) | Q(county=c, entity_id__gt=e))
+    # a page of entities (a streamed GROUP BY over the (county, entity_id, product_id) index),
+    # then every near-miss row of those entities
+    keys = list(page_q.order_by("county", "entity_id").values_list("county", "entity_id").distinct()[:limit + 1])
+    more = len(keys) > limit
+    keys = keys[:limit]
+    ids = [entity_id for _, entity_id in keys]
+    rows = list(queryset.filter(entity_id__in=ids).order_by("entity_id", "product_id").values(*_FIELDS)) if ids else []
+    decoded = _decode(rows)
+    entities = MarketEntity.objects.select_related("region").prefetch_related("honors").in_bulk(ids)
+    today = timezone.localdate()
+    by_entity: dict[int, dict] = {}
+    facts_of: dict[int, dict] = {}
+    for result in decoded:
+        entity = entities.get(result.entity_id)
+        if entity is None:
+            continue
+        entry = by_entity.setdefault(entity.pk, {"entity": entity, "products": [], "fixes": []})
+        if entity.pk not in facts_of:
+            facts_of[entity.pk] = _facts(entity, today)
+        cures = _cures(entity, result, facts_of[entity.pk])
+        entry["products"].append({"result": result, "cures": cures})
+        for cure in cures:
+            if cure not in entry["fixes"]:
+                entry["fixes"].append(cure)
+    out = [by_entity[entity_id] for entity_id in ids if entity_id in by_entity]
+    last = keys[-1] if keys else None
+    return out, (tuple(last) if more and last else None)
+
+
+# --- declarations ----------------------------------------------------------------------------
+
+
+def declaration_results(*, user, declaration) -> dict[str, Any]:
+    """The stored results of the declaration's entity for its intended banks' active products
+    (an absent row is a stored "不符合"), and the run they come from."""
+    bank_ids = list(declaration.intended_banks.values_list("bank_id", flat=True))
+    products = list(LoanProduct.objects.filter(bank_id__in=bank_ids, status=ProductStatus.ACTIVE,
+                                               current_version__isnull=False)
+                    .select_related("bank", "current_version").order_by("bank__code", "code"))
+    stored = {r.product.pk: r for r in _decode(list(
+        results(user=user).filter(entity_id=declaration.entity_id, product_id__in=[p.pk for p in products]).values(*_FIELDS)))}
+    generation = current_generation(user)
+    rows = []
+    for product in products:
+        result = stored.get(product.pk)
+        rows.append({"product": product, "result": result,
+                     "verdict_label": result.verdict_label if result else ("不符合" if generation is not None else "尚未匹配")})
+    return {"rows": rows, "run": last_full_run(user)}
+
+
+# --- runs (administrators) -------------------------------------------------------------------
+
+
+def run_list(*, user, kind: str | None = RunKind.FULL) -> QuerySet[MatchingRun]:
+    queryset = restrict(MatchingRun.objects.select_related("started_by", "product"), user)
+    if kind:
+        queryset = queryset.filter(kind=kind)
+    return queryset.order_by("-id")
+
+
+def run_get(*, user, pk: int) -> MatchingRun | None:
+    return restrict(MatchingRun.objects.select_related("started_by", "product"), user).filter(pk=pk).first()
+
+
+def run_products(*, user, run: MatchingRun) -> QuerySet[RunProduct]:
+    return restrict(RunProduct.objects.filter(run=run).select_related("product__bank", "version"), user).order_by(
+        "product__bank__code", "product__code")
+
+
+def matching_state() -> dict[str, Any]:
+    state = MatchingState.objects.select_related("building").filter(pk=1).first()
+    return {"generation": state.generation if state else None, "swapped_at": state.swapped_at if state else None,
+            "building": state.building if state else None, "run": last_full_run()}

@@ -1,0 +1,770 @@
+"""Writes of batch matching: full runs, incremental re-matching, the swap, the sweep.
+
+Full run (``run_start`` → ``chunk_process`` × N → ``run_finalize``)
+-------------------------------------------------------------------
+- ``run_start`` snapshots the catalogue (``RunProduct``: product → version) and the date
+  (``as_of``), splits the entity ids into ranges (``RunChunk``), creates the run's own
+  results table and enqueues one Celery task per chunk; any worker on any machine may take
+  any chunk.
+- ``chunk_process`` claims its chunk with ``SELECT … FOR UPDATE SKIP LOCKED``, writes the
+  chunk's results with one ``INSERT … SELECT`` (``plan``), and marks the chunk done, all in
+  one transaction: a chunk is written once or not at all. A killed worker's transaction
+  rolls back and leaves the chunk open; a duplicate delivery finds it locked or done. So a
+  run killed half-way and resumed (``run_resume``, the sweep, or the broker redelivering)
+  ends with exactly the rows of an uninterrupted run: same catalogue, same date, every range
+  written once.
+- ``run_finalize`` (by whichever worker finishes the last chunk) indexes the table, brings
+  in what changed meanwhile (entities marked dirty by incremental runs, products published
+  since the snapshot), then, holding ``MatchingState`` ``FOR UPDATE``, attaches the table and
+  moves ``MatchingState.generation`` to it in one transaction. Readers filter on the current
+  generation: they see the old results until that commit and the new ones after it.
+
+Incremental runs (after commit, from ``ENTITY_CHANGED_HOOKS`` / ``PRODUCT_PUBLISHED_HOOKS``)
+---------------------------------------------------------------------------------------
+- ``entities_rematch(ids)``: deletes and rewrites those entities' rows in the current
+  generation (counts adjusted by the difference), and marks them dirty for a run being built;
+- ``product_rematch(product)``: the same for one product over every entity.
+They hold ``MatchingState`` ``FOR SHARE`` (never writing into a generation being swapped out)
+and transaction advisory locks: entity re-matches lock their id stripes, a product re-match
+locks the whole generation, so two writers never rewrite the same rows at once.
+Each is recorded (``MatchingRun``) when it starts and stamped finished (state, counts,
+``finished_at``) by the last write of its transaction, after every row, count and mark it
+writes: a run is never seen done without its rows, and ``finished_at`` follows its writes.
+
+On SQLite (the embedded demo) rows are computed in Python by the engine (``rows``), chunk by
+chunk through the same Celery path; the layout is one plain table.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import math
+import socket
+import time
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Count, Exists, F, Max, Min, OuterRef, Sum
+from django.utils import timezone
+
+from entities.models import MarketEntity
+from batch_matching import schema
+from batch_matching.models import (
+    DirtyEntity,
+    MatchingRun,
+    MatchingState,
+    MatchResult,
+    ResultCount,
+    RunChunk,
+    RunKind,
+    RunProduct,
+    RunState,
+    RunTrigger,
+)
+from batch_matching.plan import ENTITY_TABLE, RESULT_COLUMNS, Planner, VersionSpec, count_select
+from batch_matching.rows import ResultRow, counts_of, rows_for
+from batch_matching.compile import SQL
+from portal.celery import app as celery_app
+from portal.services import ApplicationError, audit_record
+from products.models import LoanProduct, ProductStatus
+from products.selectors import version_definitions
+
+log = logging.getLogger(__name__)
+
+LOCK_NAMESPACE = 731_001  # advisory locks of batch matching: (namespace, key)
+_WHOLE_GENERATION = -1  # product re-matching holds it exclusively, entity re-matching shared
+_STRIPE_BITS = 12  # entity re-matching locks ids in stripes of 4096
+_FINALIZE_KEY_OFFSET = 1 << 30
+PYTHON_BELOW = 30  # fewer entities than this are re-matched in Python (planning the statement costs more)
+ENTITY_BATCH = 10_000  # entity ids per incremental task
+MAX_CHUNK_ATTEMPTS = 3
+
+# The Celery tasks these services enqueue, by the names batch_matching.tasks registers them
+# under: the tasks call these services, so this module does not import the task module (a
+# task's name is its stable identity, as in the beat schedule).
+PROCESS_CHUNK_TASK = "matching.batch.process_chunk"
+FINALIZE_TASK = "matching.batch.finalize"
+
+
+def near_miss_months() -> int:
+    return int(getattr(settings, "MATCHING_NEAR_MISS_MONTHS", 6))
+
+
+def _chunk_size(entities: int) -> int:
+    configured = int(getattr(settings, "MATCHING_CHUNK_SIZE", 0) or 0)
+    if configured:
+        return configured
+    # about 32 chunks: fine enough to share among workers, coarse enough that planning the
+    # statement (~50 ms) stays small next to running it
+    return max(1_000, min(100_000, math.ceil(entities / 32) if entities else 1_000))
+
+
+def _postgresql() -> bool:
+    return connection.vendor == "postgresql"
+
+
+# --- the catalogue ---------------------------------------------------------------------------
+
+
+def _specs(pairs: Sequence[tuple[int, int]]) -> list[VersionSpec]:
+    definitions = version_definitions([vid for _, vid in pairs])
+    return [VersionSpec(pid, vid, definitions[vid]) for pid, vid in pairs]
+
+
+def active_versions() -> list[VersionSpec]:
+    """The active products' current published versions, by product id."""
+    pairs = (LoanProduct.objects.filter(status=ProductStatus.ACTIVE, current_version__isnull=False,
+                                        current_version__published_at__isnull=False)
+             .order_by("id").values_list("id", "current_version_id"))
+    return _specs(list(pairs))
+
+
+def run_versions(run: MatchingRun) -> list[VersionSpec]:
+    return _specs(list(RunProduct.objects.filter(run=run).order_by("product_id").values_list("product_id", "version_id")))
+
+
+_PLANNERS: OrderedDict = OrderedDict()
+
+
+def planner_for(versions: Sequence[VersionSpec], as_of, *, use_maps: bool = True) -> Planner:
+    """Planners are pure functions of immutable versions and a date: cached per process."""
+    key = (tuple((v.product_id, v.version_id) for v in versions), as_of, use_maps, near_miss_months())
+    planner = _PLANNERS.get(key)
+    if planner is None:
+        planner = Planner(versions, as_of=as_of, near_miss_months=near_miss_months(), use_maps=use_maps)
+        _PLANNERS[key] = planner
+        while len(_PLANNERS) > 8:
+            _PLANNERS.popitem(last=False)
+    _PLANNERS.move_to_end(key)
+    return planner
+
+
+_MAPS_SEEN: set[str] = set()
+
+
+def _ensure_maps(cursor, planner: Planner) -> None:
+    """Fill the code maps the plan joins (once per signature; a missing map only costs speed)."""
+    schema.ensure_codemap(cursor)
+    for signature, statement in planner.map_statements():
+        if signature in _MAPS_SEEN:
+            continue
+        cursor.execute("SELECT 1 FROM matching_batch_codemap WHERE signature = %s LIMIT 1", [signature])
+        if cursor.fetchone() is None:
+            cursor.execute(statement.sql, statement.params)
+        _MAPS_SEEN.add(signature)
+
+
+# --- the state row ---------------------------------------------------------------------------
+
+
+def _state_ensure() -> None:
+    if not MatchingState.objects.filter(pk=1).exists():
+        MatchingState.objects.get_or_create(pk=1)
+
+
+def _state_lock(mode: str) -> tuple[int | None, int | None]:
+    """(generation, building run id), locked ``FOR SHARE`` or ``FOR UPDATE`` (PostgreSQL;
+    SQLite serialises writers anyway). Inside a transaction."""
+    if _postgresql():
+        with connection.cursor() as cursor:
+            for _ in range(2):
+                cursor.execute(f"SELECT generation, building_id FROM matching_batch_state WHERE id = 1 FOR {mode}")
+                row = cursor.fetchone()
+                if row is not None:
+                    return row
+                _state_ensure()
+    _state_ensure()
+    state = MatchingState.objects.get(pk=1)
+    return state.generation, state.building_id
+
+
+def current_generation() -> int | None:
+    return MatchingState.objects.filter(pk=1).values_list("generation", flat=True).first()
+
+
+# --- counts ----------------------------------------------------------------------------------
+
+
+def _apply_counts(generation: int, rows: Iterable[Sequence], sign: int = 1, *, minus: Iterable[Sequence] = ()) -> None:
+    """Add counts rows (``COUNT_COLUMNS``; times ``sign``) to a generation's counts, less the
+    ``minus`` rows, in one statement."""
+    merged: dict[tuple[int, str], list[int]] = {}
+    for factor, source in ((sign, rows), (-1, minus)):
+        for product_id, county, *values in source:
+            into = merged.setdefault((product_id, county), [0, 0, 0, 0])
+            for i in range(4):
+                into[i] += factor * values[i]
+    _add_counts(generation, merged)
+
+
+def _add_counts(generation: int, merged: dict[tuple[int, str], list[int]]) -> None:
+    merged = {key: values for key, values in merged.items() if any(values)}
+    if not merged:
+        return
+    if _postgresql():
+        values_sql = ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(merged))
+        params = [p for (product_id, county), v in sorted(merged.items()) for p in (generation, product_id, county, *v)]
+        with connection.cursor() as cursor:
+            # in key order: concurrent re-matches lock count rows in the same order
+            cursor.execute(
+                f"INSERT INTO matching_batch_count (generation, product_id, county, eligible, eligible_shared, incomplete, "
+                f"near_miss) VALUES {values_sql} ON CONFLICT (generation, product_id, county) DO UPDATE SET "
+                f"eligible = matching_batch_count.eligible + EXCLUDED.eligible, "
+                f"eligible_shared = matching_batch_count.eligible_shared + EXCLUDED.eligible_shared, "
+                f"incomplete = matching_batch_count.incomplete + EXCLUDED.incomplete, "
+                f"near_miss = matching_batch_count.near_miss + EXCLUDED.near_miss", params)
+        return
+    for (product_id, county), v in sorted(merged.items()):
+        updated = ResultCount.objects.filter(generation=generation, product_id=product_id, county=county).update(
+            eligible=F("eligible") + v[0], eligible_shared=F("eligible_shared") + v[1], incomplete=F("incomplete") + v[2],
+            near_miss=F("near_miss") + v[3])
+        if not updated:
+            ResultCount.objects.create(generation=generation, product_id=product_id, county=county, eligible=v[0],
+                                       eligible_shared=v[1], incomplete=v[2], near_miss=v[3])
+
+
+# --- writing rows ----------------------------------------------------------------------------
+
+
+def _insert_rows(table: str, rows: Sequence[ResultRow], *, generation: int, run_id: int) -> None:
+    if not rows:
+        return
+    if not _postgresql():
+        MatchResult.objects.bulk_create(
+            [MatchResult(**dict(zip(RESULT_COLUMNS, r.values(generation, run_id)))) for r in rows], batch_size=500)
+        return
+    width = len(RESULT_COLUMNS)
+    for start in range(0, len(rows), 2000):
+        part = rows[start:start + 2000]
+        placeholders = ", ".join(["(" + ", ".join(["%s"] * width) + ")"] * len(part))
+        params = [value for row in part for value in row.values(generation, run_id)]
+        with connection.cursor() as cursor:
+            cursor.execute(f"INSERT INTO {table} ({', '.join(RESULT_COLUMNS)}) VALUES {placeholders}", params)
+
+
+def _entities(ids: Sequence[int] | None = None, lo: int | None = None, hi: int | None = None):
+    queryset = MarketEntity.objects.prefetch_related("honors").order_by("id")
+    if ids is not None:
+        queryset = queryset.filter(pk__in=list(ids))
+    if lo is not None:
+        queryset = queryset.filter(pk__gte=lo, pk__lt=hi)
+    return queryset
+
+
+def _delete_counted(table: str, where: SQL) -> list[tuple]:
+    """Delete rows of ``table`` ``where`` says; their counts per product and county."""
+    if not _postgresql():
+        raise AssertionError("PostgreSQL only")
+    with connection.cursor() as cursor:
+        cursor.execute(f"WITH gone AS (DELETE FROM {table} WHERE {where.sql} RETURNING product_id, county, verdict, "
+                       f"shared, near_miss) {count_select('gone')}", where.params)
+        return cursor.fetchall()
+
+
+def _sqlite_delete_counted(**filters) -> list[tuple]:
+    counts = _sqlite_counts(**filters)
+    MatchResult.objects.filter(**filters).delete()
+    return counts
+
+
+def _rewrite_entities(*, generation: int, table: str, ids: Sequence[int], versions: Sequence[VersionSpec], as_of,
+                      run_id: int) -> tuple[list[tuple], list[tuple]]:
+    """Replace the rows of these entities in a generation; (old counts, new counts)."""
+    if not _postgresql():
+        old = _sqlite_delete_counted(generation=generation, entity_id__in=list(ids))
+        rows = rows_for(_entities(ids), versions, as_of=as_of, near_miss_months=near_miss_months())
+        _insert_rows(table, rows, generation=generation, run_id=run_id)
+        return old, counts_of(rows)
+    old = _delete_counted(table, SQL("generation = %s AND entity_id = ANY(%s)", (generation, list(ids))))
+    if not versions:
+        return old, []
+    if len(ids) < PYTHON_BELOW:
+        rows = rows_for(_entities(ids), versions, as_of=as_of, near_miss_months=near_miss_months())
+        _insert_rows(table, rows, generation=generation, run_id=run_id)
+        return old, counts_of(rows)
+    planner = planner_for(versions, as_of)
+    with connection.cursor() as cursor:
+        _ensure_maps(cursor, planner)
+        cursor.execute("SET LOCAL jit = off")
+        statement = planner.insert(table, SQL(f"{ENTITY_TABLE}.id = ANY(%s)", (list(ids),)), generation=generation,
+                                   run_id=run_id)
+        cursor.execute(statement.sql, statement.params)
+        return old, cursor.fetchall()
+
+
+def _rewrite_product(*, generation: int, table: str, product_id: int, version: VersionSpec | None, as_of,
+                     run_id: int) -> list[tuple]:
+    """Replace one product's rows in a generation (none when ``version`` is None); its counts
+    are replaced too. Returns the new counts."""
+    if not _postgresql():
+        _sqlite_delete_counted(generation=generation, product_id=product_id)
+        rows = rows_for(_entities(), [version], as_of=as_of, near_miss_months=near_miss_months()) if version else []
+        _insert_rows(table, rows, generation=generation, run_id=run_id)
+        new = counts_of(rows)
+    else:
+        with connection.cursor() as cursor:  # its counts are replaced below: no need to count what goes
+            cursor.execute(f"DELETE FROM {table} WHERE generation = %s AND product_id = %s", [generation, product_id])
+        new = []
+        if version is not None:
+            planner = planner_for([version], as_of)
+            with connection.cursor() as cursor:
+                _ensure_maps(cursor, planner)
+                cursor.execute("SET LOCAL jit = off")
+                statement = planner.insert(table, SQL("TRUE"), generation=generation, run_id=run_id)
+                cursor.execute(statement.sql, statement.params)
+                new = cursor.fetchall()
+    ResultCount.objects.filter(generation=generation, product_id=product_id).delete()
+    _apply_counts(generation, new)
+    return new
+
+
+def _advisory(*keys: int, shared: bool = False) -> None:
+    if not _postgresql() or not keys:
+        return
+    function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {function}(%s, k) FROM unnest(%s::int[]) AS k ORDER BY k",
+                       [LOCK_NAMESPACE, sorted(set(keys))])
+
+
+# --- full runs -------------------------------------------------------------------------------
+
+
+def _split(lo: int, hi: int, size: int) -> list[tuple[int, int]]:
+    return [(start, min(start + size, hi + 1)) for start in range(lo, hi + 1, size)]
+
+
+def run_start(*, actor=None, trigger: str = RunTrigger.MANUAL, as_of=None, chunk_size: int | None = None,
+              dispatch: bool = True) -> MatchingRun:
+    """Start a full run (see the module docstring); its chunks are enqueued after commit."""
+    as_of = as_of or timezone.localdate()
+    with transaction.atomic():
+        _, building_id = _state_lock("UPDATE")
+        if building_id is not None:
+            building = MatchingRun.objects.get(pk=building_id)
+            if building.state in (RunState.RUNNING, RunState.FINALIZING):
+                raise ApplicationError(f"全量匹配 #{building.pk} 正在进行, 请等待其完成", code="conflict")
+            _abandon(building)
+        versions = active_versions()
+        bounds = MarketEntity.objects.aggregate(lo=Min("id"), hi=Max("id"), n=Count("id"))
+        run = MatchingRun.objects.create(kind=RunKind.FULL, trigger=trigger, as_of=as_of, entities=bounds["n"] or 0,
+                                         started_by=actor if getattr(actor, "is_authenticated", False) else None)
+        run.generation = run.pk
+        ranges = _split(bounds["lo"], bounds["hi"], chunk_size or _chunk_size(bounds["n"])) if bounds["n"] else []
+        RunChunk.objects.bulk_create([RunChunk(run=run, number=i, lo=lo, hi=hi) for i, (lo, hi) in enumerate(ranges)])
+        RunProduct.objects.bulk_create([RunProduct(run=run, product_id=v.product_id, version_id=v.version_id) for v in versions])
+        run.chunks_total = len(ranges)
+        run.save(update_fields=["generation", "chunks_total"])
+        if _postgresql():
+            with connection.cursor() as cursor:
+                schema.create_partition(cursor, run.generation)
+                if versions:
+                    _ensure_maps(cursor, planner_for(versions, as_of))
+        MatchingState.objects.filter(pk=1).update(building=run)
+        audit_record(actor=actor, action="matching.run_start", obj=run,
+                     after={"entities": run.entities, "chunks": run.chunks_total, "products": len(versions),
+                            "as_of": as_of.isoformat(), "trigger": trigger})
+        if dispatch:
+            transaction.on_commit(lambda: dispatch_chunks(run.pk))
+    return run
+
+
+def _abandon(run: MatchingRun) -> None:
+    """A failed run that a new one replaces: its table goes, its record stays."""
+    MatchingRun.objects.filter(pk=run.pk).update(state=RunState.SUPERSEDED, finished_at=run.finished_at or timezone.now())
+    DirtyEntity.objects.filter(run=run).delete()
+    if _postgresql() and run.generation:
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP TABLE IF EXISTS {schema.partition(run.generation)}")
+
+
+def dispatch_chunks(run_id: int) -> None:
+    """Enqueue a task for every open chunk (duplicates are harmless); without a broker, do
+    the work here."""
+    open_chunks = list(RunChunk.objects.filter(run_id=run_id, done=False).order_by("number").values_list("pk", flat=True))
+    if not open_chunks:
+        run_finalize(run_id=run_id)
+        return
+    try:
+        for chunk_id in open_chunks:
+            celery_app.send_task(PROCESS_CHUNK_TASK, args=(run_id, chunk_id))
+    except Exception:  # no broker reachable: run it in this process rather than not at all
+        log.warning("matching run %s: broker unavailable, processing inline", run_id, exc_info=True)
+        for chunk_id in open_chunks:
+            chunk_process(run_id=run_id, chunk_id=chunk_id, finalize=False)
+        run_finalize(run_id=run_id)
+
+
+def chunk_process(*, run_id: int, chunk_id: int, finalize: bool = True, worker: str = "") -> bool:
+    """Write one chunk's results (see the module docstring). False when there was nothing to
+    do: done already, taken by another worker right now, or the run is over."""
+    try:
+        with transaction.atomic():
+            # no ORDER BY (the model's ordering joins the run, and FOR UPDATE would lock it too)
+            chunk = (RunChunk.objects.select_for_update(skip_locked=True, of=("self",))
+                     .filter(pk=chunk_id, run_id=run_id, done=False).order_by().first())
+            if chunk is None:
+                return False
+            run = MatchingRun.objects.get(pk=run_id)
+            if run.state != RunState.RUNNING:
+                return False
+            versions = run_versions(run)
+            chunk.rows = _write_range(run, versions, chunk.lo, chunk.hi)
+            chunk.done = True
+            chunk.worker = (worker or socket.gethostname())[:128]
+            chunk.finished_at = timezone.now()
+            chunk.save(update_fields=["done", "rows", "worker", "finished_at"])
+            MatchingRun.objects.filter(pk=run_id).update(chunks_done=F("chunks_done") + 1)
+    except Exception as exc:
+        # a worker killed mid-chunk never gets here (its transaction just rolls back); an error
+        # that repeats fails the run, which an administrator resumes once it is fixed
+        RunChunk.objects.filter(pk=chunk_id, done=False).update(attempts=F("attempts") + 1)
+        failed = RunChunk.objects.filter(pk=chunk_id, done=False, attempts__gte=MAX_CHUNK_ATTEMPTS).exists()
+        message = f"分块 {chunk_id} 出错: {exc}"[:2000]
+        MatchingRun.objects.filter(pk=run_id, state=RunState.RUNNING).update(
+            message=message, **({"state": RunState.FAILED, "finished_at": timezone.now()} if failed else {}))
+        raise
+    if finalize and not RunChunk.objects.filter(run_id=run_id, done=False).exists():
+        run_finalize(run_id=run_id)
+    return True
+
+
+def _write_range(run: MatchingRun, versions: Sequence[VersionSpec], lo: int, hi: int) -> int:
+    """Write the results of the entity ids [lo, hi) into the run's table; the rows written."""
+    if not versions:
+        return 0
+    if not _postgresql():
+        rows = rows_for(_entities(lo=lo, hi=hi), versions, as_of=run.as_of, near_miss_months=near_miss_months())
+        _insert_rows(MatchResult._meta.db_table, rows, generation=run.generation, run_id=run.pk)
+        return len(rows)
+    planner = planner_for(versions, run.as_of)
+    statement = planner.insert(schema.partition(run.generation),
+                               SQL(f"{ENTITY_TABLE}.id >= %s AND {ENTITY_TABLE}.id < %s", (lo, hi)),
+                               generation=run.generation, run_id=run.pk, counted=False)
+    with connection.cursor() as cursor:
+        _ensure_maps(cursor, planner)
+        cursor.execute("SET LOCAL jit = off")  # compiling this statement costs seconds, running it less
+        cursor.execute(statement.sql, statement.params)
+        return cursor.rowcount
+
+
+def _generation_counts(generation: int, table: str) -> list[tuple]:
+    """Counts per product and county of a generation's rows (``COUNT_COLUMNS``)."""
+    if not _postgresql():
+        return _sqlite_counts(generation=generation)
+    with connection.cursor() as cursor:
+        cursor.execute(count_select(table))
+        return cursor.fetchall()
+
+
+def _sqlite_counts(**filters) -> list[tuple]:
+    return counts_of(ResultRow(entity_id=0, product_id=r["product_id"], version_id=0, verdict=r["verdict"], max_amount=None,
+                               binding_cap=None, failed_mask=None, unknown_mask=None, county=r["county"],
+                               shared=r["shared"], near_miss=r["near_miss"])
+                     for r in MatchResult.objects.filter(**filters).values("product_id", "verdict", "county", "shared",
+                                                                          "near_miss"))
+
+
+def run_finalize(*, run_id: int, resume: bool = False) -> bool:
+    """Index, catch up and swap in a run whose chunks are all done (idempotent; one worker
+    does it, others return False)."""
+    open_chunks = RunChunk.objects.filter(run_id=OuterRef("pk"), done=False)
+    claimed = (MatchingRun.objects.filter(pk=run_id, state=RunState.RUNNING).exclude(Exists(open_chunks))
+               .update(state=RunState.FINALIZING))
+    if not claimed and not (resume and MatchingRun.objects.filter(pk=run_id, state=RunState.FINALIZING).exists()):
+        return False
+    if not _finalize_lock(run_id):
+        return False
+    try:
+        _finalize(MatchingRun.objects.get(pk=run_id))
+    except Exception as exc:
+        MatchingRun.objects.filter(pk=run_id).update(message=f"切换出错: {exc}"[:2000])
+        raise
+    finally:
+        _finalize_unlock(run_id)
+    _drop_old_generations()
+    return True
+
+
+def _finalize_lock(run_id: int) -> bool:
+    if not _postgresql():
+        return True
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [LOCK_NAMESPACE, _FINALIZE_KEY_OFFSET + run_id % _FINALIZE_KEY_OFFSET])
+        return cursor.fetchone()[0]
+
+
+def _finalize_unlock(run_id: int) -> None:
+    if _postgresql():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [LOCK_NAMESPACE, _FINALIZE_KEY_OFFSET + run_id % _FINALIZE_KEY_OFFSET])
+
+
+def _finalize(run: MatchingRun) -> None:
+    generation = run.generation
+    table = schema.partition(generation) if _postgresql() else MatchResult._meta.db_table
+    began = time.perf_counter()
+    last_chunk = RunChunk.objects.filter(run=run).aggregate(last=Max("finished_at"))["last"]
+    timings = {"chunks": round(((last_chunk or timezone.now()) - run.created_at).total_seconds(), 2)}
+    counted: list[list[tuple]] = []
+    needs_counts = not ResultCount.objects.filter(generation=generation).exists()
+
+    def count():
+        if needs_counts:
+            counted.append(_generation_counts(generation, table))
+
+    if _postgresql():
+        # the index builds side by side in sessions of their own (and the counts beside them),
+        # unless inside a transaction (tests)
+        schema.index_partition(generation, memory=getattr(settings, "MATCHING_INDEX_MEMORY", "256MB"),
+                               parallel=not connection.in_atomic_block, also=count)
+    else:
+        count()
+    timings["index"] = round(time.perf_counter() - began, 2)
+    began = time.perf_counter()
+    with transaction.atomic():
+        # the counts of what the chunks wrote (once: the catch-up below adjusts them)
+        if counted and not ResultCount.objects.filter(generation=generation).exists():
+            ResultCount.objects.bulk_create(
+                [ResultCount(generation=generation, product_id=p, county=c, eligible=e, eligible_shared=es, incomplete=i,
+                             near_miss=n) for p, c, e, es, i, n, _ in counted[0]], batch_size=2000)
+    # catch up outside the swap lock first (it may take a while), then the rest under it
+    while _catch_up_dirty(run, table, limit=ENTITY_BATCH):
+        pass
+    _catch_up_catalogue(run, table)
+    timings["catch_up"] = round(time.perf_counter() - began, 2)
+    began = time.perf_counter()
+    with transaction.atomic():
+        previous, _ = _state_lock("UPDATE")
+        while _catch_up_dirty(run, table, limit=ENTITY_BATCH):
+            pass
+        _catch_up_catalogue(run, table)
+        if _postgresql():
+            with connection.cursor() as cursor:
+                schema.attach_partition(cursor, generation)
+        MatchingState.objects.filter(pk=1).update(generation=generation, building=None, swapped_at=timezone.now())
+        totals = ResultCount.objects.filter(generation=generation).aggregate(
+            eligible=Sum("eligible"), incomplete=Sum("incomplete"), near_miss=Sum("near_miss"))
+        per_product = {row["product_id"]: row for row in ResultCount.objects.filter(generation=generation)
+                       .values("product_id").annotate(eligible=Sum("eligible"), eligible_shared=Sum("eligible_shared"),
+                                                      incomplete=Sum("incomplete"), near_miss=Sum("near_miss"))}
+        for run_product in RunProduct.objects.filter(run=run):
+            row = per_product.get(run_product.product_id, {})
+            for name in ("eligible", "eligible_shared", "incomplete", "near_miss"):
+                setattr(run_product, name, row.get(name) or 0)
+            run_product.save(update_fields=["eligible", "eligible_shared", "incomplete", "near_miss"])
+        eligible, incomplete, near = (totals[k] or 0 for k in ("eligible", "incomplete", "near_miss"))
+        timings["swap"] = round(time.perf_counter() - began, 2)
+        MatchingRun.objects.filter(pk=run.pk).update(
+            state=RunState.SUCCEEDED, finished_at=timezone.now(), eligible=eligible, incomplete=incomplete,
+            near_miss=near, results=eligible + incomplete + near, chunks_done=F("chunks_total"), message="",
+            timings=timings)
+    log.info("matching run %s swapped in (generation %s replaces %s)", run.pk, generation, previous)
+
+
+def _catch_up_dirty(run: MatchingRun, table: str, *, limit: int) -> bool:
+    """Re-match (into the run's table) up to ``limit`` entities that changed while it was
+    built; True when some were."""
+    with transaction.atomic():
+        ids = list(DirtyEntity.objects.filter(run=run).order_by("entity_id").values_list("entity_id", flat=True)[:limit])
+        if not ids:
+            return False
+        versions = run_versions(run)
+        old, new = _rewrite_entities(generation=run.generation, table=table, ids=ids, versions=versions,
+                                     as_of=run.as_of, run_id=run.pk)
+        _apply_counts(run.generation, new, minus=old)
+        DirtyEntity.objects.filter(run=run, entity_id__in=ids).delete()
+    return True
+
+
+def _catch_up_catalogue(run: MatchingRun, table: str) -> None:
+    """Products published (or newly active, or retired) since the run's snapshot: re-match
+    them into the run's table and record the version matched."""
+    now = {v.product_id: v for v in active_versions()}
+    then = {v.product_id: v.version_id for v in run_versions(run)}
+    changed = [pid for pid in set(now) | set(then) if now.get(pid) is None or then.get(pid) != now[pid].version_id]
+    for product_id in sorted(changed):
+        with transaction.atomic():
+            version = now.get(product_id)
+            _rewrite_product(generation=run.generation, table=table, product_id=product_id, version=version,
+                             as_of=run.as_of, run_id=run.pk)
+            if version is None:
+                RunProduct.objects.filter(run=run, product_id=product_id).delete()
+            else:
+                RunProduct.objects.update_or_create(run=run, product_id=product_id,
+                                                    defaults={"version_id": version.version_id})
+
+
+def _drop_old_generations() -> None:
+    """Drop results of generations other than the current one and the one being built."""
+    state = MatchingState.objects.filter(pk=1).first()
+    if state is None or state.generation is None:
+        return
+    keep = {state.generation}
+    if state.building_id:
+        keep.add(MatchingRun.objects.filter(pk=state.building_id).values_list("generation", flat=True).first())
+    ResultCount.objects.exclude(generation__in=keep).delete()
+    if _postgresql():
+        with connection.cursor() as cursor:
+            for generation in schema.generations(cursor):
+                if generation not in keep:
+                    schema.drop_partition(cursor, generation)
+    else:
+        MatchResult.objects.exclude(generation__in=keep).delete()
+
+
+def run_resume(*, run_id: int, actor=None) -> MatchingRun:
+    """Continue a full run that stopped (workers killed, broker lost, a failed chunk fixed):
+    re-enqueue its open chunks, or finish it. Chunks already written are not written again."""
+    run = MatchingRun.objects.get(pk=run_id, kind=RunKind.FULL)
+    if run.state == RunState.FAILED:
+        if MatchingState.objects.filter(pk=1, building_id=run.pk).exists():
+            RunChunk.objects.filter(run=run, done=False).update(attempts=0)
+            MatchingRun.objects.filter(pk=run.pk).update(state=RunState.RUNNING, finished_at=None, message="")
+        else:
+            raise ApplicationError("该运行已被新的全量匹配取代, 无法继续", code="conflict")
+    elif run.state not in (RunState.RUNNING, RunState.FINALIZING):
+        raise ApplicationError("该运行已结束", code="conflict")
+    audit_record(actor=actor, action="matching.run_resume", obj=run)
+    run.refresh_from_db()
+    if run.state == RunState.FINALIZING:
+        _enqueue_finalize(run.pk)
+    else:
+        dispatch_chunks(run.pk)
+    return run
+
+
+def _enqueue_finalize(run_id: int) -> None:
+    try:
+        celery_app.send_task(FINALIZE_TASK, args=(run_id,))
+    except Exception:
+        run_finalize(run_id=run_id, resume=True)
+
+
+# --- incremental runs ------------------------------------------------------------------------
+
+
+def entities_rematch(*, ids: Iterable[int], trigger: str = RunTrigger.ENTITY_CHANGE, as_of=None) -> MatchingRun | None:
+    """Re-match these entities in the current generation (and mark them for a run being
+    built). None when there are no results yet."""
+    ids = sorted({int(i) for i in ids})
+    if not ids:
+        return None
+    as_of = as_of or timezone.localdate()
+    with transaction.atomic():
+        generation, building_id = _state_lock("SHARE")
+        if generation is None and building_id is None:
+            return None
+        run = MatchingRun.objects.create(kind=RunKind.ENTITIES, trigger=trigger, as_of=as_of, generation=generation,
+                                         entities=len(ids))
+        new: Sequence[tuple] = []
+        if generation is not None:
+            if _postgresql():
+                # the whole generation shared (a product re-match takes it exclusively), then
+                # these ids' stripes exclusively: no two writers rewrite the same rows at once
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_advisory_xact_lock_shared(%s, %s), "
+                                   "(SELECT count(pg_advisory_xact_lock(%s, k)) FROM unnest(%s::int[]) AS k)",
+                                   [LOCK_NAMESPACE, _WHOLE_GENERATION, LOCK_NAMESPACE,
+                                    sorted({i >> _STRIPE_BITS for i in ids})])
+            versions = active_versions()
+            table = _table_of(generation)
+            if len(ids) < PYTHON_BELOW or not _postgresql():
+                # a few entities: evaluated here (planning the statement would cost more)
+                rows = rows_for(_entities(ids), versions, as_of=as_of, near_miss_months=near_miss_months())
+                new = counts_of(rows)
+                old = _delete_entities(table, generation, ids)
+                _insert_rows(table, rows, generation=generation, run_id=run.pk)
+            else:
+                old, new = _rewrite_entities(generation=generation, table=table, ids=ids, versions=versions,
+                                             as_of=as_of, run_id=run.pk)
+            _apply_counts(generation, new, minus=old)
+        if building_id is not None:
+            DirtyEntity.objects.bulk_create([DirtyEntity(run_id=building_id, entity_id=i) for i in ids], ignore_conflicts=True)
+        # the last write: finished_at is stamped after every row, count and mark above
+        _finish_incremental(run, *(sum(row[i] for row in new) for i in (2, 4, 5)))
+    return run
+
+
+def _delete_entities(table: str, generation: int, ids: Sequence[int]) -> list[tuple]:
+    if _postgresql():
+        return _delete_counted(table, SQL("generation = %s AND entity_id = ANY(%s)", (generation, list(ids))))
+    return _sqlite_delete_counted(generation=generation, entity_id__in=list(ids))
+
+
+def product_rematch(*, product_id: int, trigger: str = RunTrigger.PRODUCT_PUBLISH, as_of=None) -> MatchingRun | None:
+    """Re-match one product (its current version, or none if it is no longer active) over
+    every entity in the current generation. A run being built catches up at its swap."""
+    as_of = as_of or timezone.localdate()
+    with transaction.atomic():
+        generation, _ = _state_lock("SHARE")
+        if generation is None:
+            return None
+        _advisory(_WHOLE_GENERATION)
+        version = next((v for v in active_versions() if v.product_id == product_id), None)
+        run = MatchingRun.objects.create(kind=RunKind.PRODUCT, trigger=trigger, as_of=as_of, generation=generation,
+                                         product_id=product_id, entities=MarketEntity.objects.count())
+        new = _rewrite_product(generation=generation, table=_table_of(generation), product_id=product_id, version=version,
+                               as_of=as_of, run_id=run.pk)
+        eligible, incomplete, near = (sum(row[i] for row in new) for i in (2, 4, 5))
+        _finish_incremental(run, eligible, incomplete, near)
+    return run
+
+
+def _finish_incremental(run: MatchingRun, eligible: int, incomplete: int, near: int) -> None:
+    run.state, run.finished_at = RunState.SUCCEEDED, timezone.now()
+    run.eligible, run.incomplete, run.near_miss, run.results = eligible, incomplete, near, eligible + incomplete + near
+    run.save(update_fields=["state", "finished_at", "eligible", "incomplete", "near_miss", "results"])
+
+
+def _table_of(generation: int) -> str:
+    return schema.partition(generation) if _postgresql() else MatchResult._meta.db_table
+
+
+# --- the sweep (beat) ------------------------------------------------------------------------
+
+
+def sweep(*, stalled_seconds: int = 180) -> dict:
+    """Periodic: resume stalled full runs, drop leftover generations, and start a full run
+    when the results were lost (an unlogged table emptied by a database crash)."""
+    report = {"resumed": 0, "started": None}
+    cutoff = timezone.now() - dt.timedelta(seconds=stalled_seconds)
+    for run in MatchingRun.objects.filter(kind=RunKind.FULL, state__in=[RunState.RUNNING, RunState.FINALIZING]):
+        last = RunChunk.objects.filter(run=run, done=True).aggregate(last=Max("finished_at"))["last"] or run.created_at
+        if last < cutoff:
+            try:
+                run_resume(run_id=run.pk)
+                report["resumed"] += 1
+            except ApplicationError:
+                pass
+    state = MatchingState.objects.filter(pk=1).first()
+    if state is not None and state.generation is not None and state.building_id is None:
+        _drop_old_generations()
+        if _postgresql() and _results_lost(state.generation):
+            try:
+                report["started"] = run_start(trigger=RunTrigger.SYSTEM).pk
+            except ApplicationError:
+                pass
+    return report
+
+
+def _results_lost(generation: int) -> bool:
+    had = ResultCount.objects.filter(generation=generation).aggregate(
+        n=Sum("eligible") + Sum("incomplete") + Sum("near_miss"))["n"] or 0
+    if not had:
+        return False
+    with connection.cursor() as cursor:
+        if not schema.partition_exists(cursor, generation):
+            return True
+        cursor.execute(f"SELECT NOT EXISTS (SELECT 1 FROM {schema.partition(generation)})")
+        return cursor.fetchone()[0]
+
+
+def nightly_run() -> int | None:
+    """Beat: the nightly full run (skipped while one is being built)."""
+    try:
+        return run_start(trigger=RunTrigger.SCHEDULE).pk
+    except ApplicationError:
+        return None

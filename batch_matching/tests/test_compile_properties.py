@@ -1,0 +1,149 @@
+"""The two interpreters agree: ``evaluate`` (the engine, on an entity row's facts) and
+``compile`` (SQL over the same rows in PostgreSQL), three-valued logic included.
+
+unknown ⇔ NULL: pass ⇔ IS TRUE, fail ⇔ IS FALSE, unknown ⇔ IS NULL for rule trees;
+eligible ⇔ IS TRUE, ineligible ⇔ IS FALSE, incomplete ⇔ IS NULL for verdicts.
+"""
+import datetime as dt
+
+import pytest
+from django.db import transaction
+from django.db.models import BigIntegerField, BooleanField, CharField
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
+from entities.models import MarketEntity
+from batch_matching.compile import CONSTANT_FIELDS, compile_product, compile_rules, expression, leaf_compiler
+from batch_matching.factories import as_of_dates, cap_lists, entity_rows, max_terms, needs, rule_trees, save_rows
+from products.eligibility import entity_facts
+from eligibility import Outcome, evaluate_product, trace_rules
+from eligibility.caps import cap_errors
+from eligibility.fields import FIELDS, product_facts
+from eligibility.rules import rule_errors
+
+pytestmark = pytest.mark.django_db
+
+PROPERTY_SETTINGS = settings(
+    max_examples=120, deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+SQL_OUTCOME = {True: Outcome.PASS, False: Outcome.FAIL, None: Outcome.UNKNOWN}
+
+
+@st.composite
+def rule_scenarios(draw):
+    as_of = draw(as_of_dates)
+    return {
+        "as_of": as_of,
+        "rows": draw(st.lists(entity_rows(as_of), min_size=1, max_size=6)),
+        "trees": draw(st.lists(rule_trees, min_size=1, max_size=4)),
+        "need": draw(needs),
+        "max_term": draw(max_terms),
+    }
+
+
+@st.composite
+def product_scenarios(draw):
+    as_of = draw(as_of_dates)
+    max_term = draw(max_terms)
+    definition = {"code": "random", "rules": draw(rule_trees), "caps": draw(cap_lists),
+                  "term": {"max_months": max_term} if max_term else {}}
+    return {"as_of": as_of, "rows": draw(st.lists(entity_rows(as_of), min_size=1, max_size=6)),
+            "definition": definition, "need": draw(needs)}
+
+
+def _sql_values(entities, sql, output_field=None):
+    rows = (MarketEntity.objects.filter(pk__in=[e.pk for e in entities])
+            .annotate(value=expression(sql, output_field or BooleanField())).values_list("pk", "value"))
+    return dict(rows)
+
+
+class _Rollback(Exception):
+    pass
+
+
+def _in_rolled_back_transaction(check):
+    # each example writes its own rows and leaves nothing behind for the next one
+    try:
+        with transaction.atomic():
+            check()
+            raise _Rollback
+    except _Rollback:
+        pass
+
+
+def test_every_registry_field_has_a_sql_translation():
+    # given the field registry, then the compiler knows how to reach each field
+    for field in FIELDS.values():
+        assert leaf_compiler(field) is not None, field.key
+    # and the columns it names exist on the entity table
+    columns = {f.column for f in MarketEntity._meta.concrete_fields}
+    for field in FIELDS.values():
+        if field.key in CONSTANT_FIELDS or field.derive in ("valid_honor_kinds", "has_valid_honor"):
+            continue
+        assert field.sql in columns, (field.key, field.sql)
+
+
+@PROPERTY_SETTINGS
+@given(scenario=rule_scenarios())
+def test_compiled_rule_trees_agree_with_evaluate_on_random_entities(scenario):
+    as_of, need, max_term = scenario["as_of"], scenario["need"], scenario["max_term"]
+    for tree in scenario["trees"]:
+        assert rule_errors(tree) == []  # the generator draws only valid trees
+
+    def check():
+        # given random entities written as rows
+        entities = save_rows(scenario["rows"])
+        for tree in scenario["trees"]:
+            # when the tree is compiled and PostgreSQL evaluates it for every row
+            sql = compile_rules(tree, as_of=as_of, need=need, max_term_months=max_term)
+            values = _sql_values(entities, sql)
+            # then each row's NULL/TRUE/FALSE is the engine's unknown/pass/fail
+            for entity in entities:
+                facts = product_facts(entity_facts(entity, as_of, need), max_term)
+                expected = trace_rules(tree, facts).outcome
+                event(f"rules {expected}")
+                assert SQL_OUTCOME[values[entity.pk]] is expected, (tree, facts, values[entity.pk])
+
+    _in_rolled_back_transaction(check)
+
+
+@PROPERTY_SETTINGS
+@given(scenario=product_scenarios())
+def test_compiled_verdict_and_offer_agree_with_evaluate_on_random_products(scenario):
+    as_of, need, definition = scenario["as_of"], scenario["need"], scenario["definition"]
+    assert cap_errors(definition["caps"]) == []
+
+    def check():
+        entities = save_rows(scenario["rows"])
+        compiled = compile_product(definition, as_of=as_of, need=need)
+        rows = (MarketEntity.objects.filter(pk__in=[e.pk for e in entities])
+                .annotate(verdict=expression(compiled.verdict_label, CharField()),
+                          max_amount=expression(compiled.max_amount, BigIntegerField()),
+                          binding=expression(compiled.binding_cap, CharField()))
+                .values_list("pk", "verdict", "max_amount", "binding"))
+        got = {pk: (verdict, amount, binding) for pk, verdict, amount, binding in rows}
+        for entity in entities:
+            evaluation = evaluate_product(definition, entity_facts(entity, as_of, need))
+            expected = (evaluation.verdict.value, evaluation.max_amount, evaluation.binding_cap)
+            event(f"verdict {evaluation.verdict.value}, offer {'none' if evaluation.max_amount is None else 'some'}")
+            assert got[entity.pk] == expected, (definition, entity_facts(entity, as_of, need))
+
+    _in_rolled_back_transaction(check)
+
+
+def test_unknown_is_null_and_a_known_fail_is_false_for_a_simple_rule():
+    # given one entity without an establishment date and one established 20 months ago
+    as_of = dt.date(2026, 11, 22)
+    unknown, young = save_rows([
+        {"entity_type": "individual_business", "region_id": "140525", "established_on": None},
+        {"entity_type": "individual_business", "region_id": "140525", "established_on": dt.date(2025, 3, 22)},
+    ])
+    rule = {"field": "operating_months", "op": ">=", "value": 24}
+    # when compiled
+    values = _sql_values([unknown, young], compile_rules(rule, as_of=as_of))
+    # then the missing date is NULL (unknown), the 20 months FALSE (fail)
+    assert values == {unknown.pk: None, young.pk: False}
+    # and filtering with the expression keeps neither, its negation only the known fail
+    sql = compile_rules(rule, as_of=as_of)
+    assert not MarketEntity.objects.filter(pk__in=[unknown.pk, young.pk]).filter(expression(sql)).exists()

@@ -1,0 +1,215 @@
+"""The eligibility engine on the portal's own data: facts of a ``MarketEntity`` row, one
+product version evaluated for one entity, and the public preview served from the database.
+
+The engine (``eligibility``) is pure Python; this module is where it meets Django:
+
+- ``entity_request(entity)``: the entity as the ``entity`` part of a preview request
+  (eligibility-api.md), so an entity row and a preview request are read by the same
+  registry readers (``eligibility.fields``) and can never disagree;
+- ``entity_facts(entity, as_of, need)``: the engine's facts of that row;
+- ``evaluate_entity(entity, version, as_of, need)``: verdict, offer, reasons and the trace of
+  one product version, with the version's id (evaluations and recommendations record it);
+- ``preview_catalog()`` / ``run_preview(data)``: the eligibility preview over the active
+  products' current versions in the database (never the catalogue files), used by the
+  command, the HTTP endpoint and the 资格自测 page alike.
+
+Honours (名特优新): the register lists every honour an entity holds, so an entity row's
+honours are always *known*: no ``Honor`` row means "holds none", not "unknown". An honour
+whose ``valid_until`` is missing leaves its validity open (``unknown``), as in a request.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from django.db import connection
+from django.utils import timezone
+
+from eligibility import Evaluation, evaluate_product, from_request, preview, validate_preview_request
+from eligibility.preview import product_result
+from entities.classification import classify_size
+from products.selectors import active_products, version_definitions
+
+# --- entity rows -----------------------------------------------------------------------------
+
+
+def _text(value: Any) -> Any:
+    """Blank text columns are unknown, like NULL (the SQL side reads them with NULLIF)."""
+    return None if value == "" else value
+
+
+def _honors(entity) -> list[dict[str, Any]]:
+    return [{"kind": honor.kind, "valid_from": honor.valid_from, "valid_until": honor.valid_until}
+            for honor in entity.honors.all()]
+
+
+def entity_request(entity, *, honors: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The entity row as the ``entity`` of a preview request (dates as ``datetime.date``).
+
+    ``honors`` may be given when the caller already holds them (batch work); otherwise they
+    are read through ``entity.honors`` (prefetch them for many entities)."""
+    return {
+        "entity_type": _text(entity.entity_type),
+        "register_status": _text(entity.register_status),
+        "established_on": entity.established_on,
+        "region_code": _text(entity.region_id),
+        "industry_code": _text(entity.industry_id),
+        "tier": _text(entity.tier),
+        "size_class": _text(entity.size_class),
+        "honors": _honors(entity) if honors is None else honors,
+        "annual_revenue": entity.annual_revenue,
+        "net_assets": entity.net_assets,
+        "total_assets": entity.total_assets,
+        "employees": entity.employees,
+        "social_insurance_headcount": entity.social_insurance_headcount,
+        "tax_status": _text(entity.tax_status),
+        "has_tax_record": entity.has_tax_record,
+        "legal_rep_changed_on": entity.legal_rep_changed_on,
+        "main_business_changed_on": entity.main_business_changed_on,
+        "operator": {
+            "birth_date": entity.operator_birth_date,
+            "nationality": _text(entity.operator_nationality),
+            "local_residence": entity.operator_local_residence,
+            "residence_region_code": _text(entity.operator_residence_region_code),
+            "industry_experience_months": entity.operator_industry_experience_months,
+        },
+        "credit": {
+            "dishonest_debtor": entity.dishonest_debtor,
+            "joint_punishment": entity.joint_punishment,
+            "consumption_restricted": entity.consumption_restricted,
+            "overdue_consecutive_24m": entity.overdue_consecutive_24m,
+            "overdue_total_24m": entity.overdue_total_24m,
+            "overdue_12m": entity.overdue_12m,
+            "major_bad_record": entity.major_bad_record,
+            "pending_litigation": entity.pending_litigation,
+        },
+    }
+
+
+def entity_request_json(entity) -> dict[str, Any]:
+    """``entity_request`` with ISO dates: a preview request body (prefills, "test run")."""
+
+    def plain(value):
+        if isinstance(value, dict):
+            return {key: plain(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [plain(item) for item in value]
+        return value.isoformat() if isinstance(value, dt.date) else value
+
+    return plain(entity_request(entity))
+
+
+def entity_facts(entity, as_of: dt.date, need: Mapping[str, Any] | None = None, *,
+                 honors: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The engine's facts of an entity row on ``as_of`` (size class: the row's 划型 column)."""
+    return from_request(entity_request(entity, honors=honors), need, as_of)
+
+
+@dataclass(frozen=True)
+class EntityEvaluation:
+    product: str
+    version_id: int
+    version_number: int
+    evaluation: Evaluation  # verdict, offer, reasons, caps and the full trace
+    result: dict[str, Any]  # the same, as one result of the preview response (+ "version")
+
+
+def evaluate_entity(entity, product_version, as_of: dt.date | None = None,
+                    need: Mapping[str, Any] | None = None) -> EntityEvaluation:
+    """One product version for one entity. ``need``: ``{"amount", "term_months"}`` or None."""
+    as_of = as_of or timezone.localdate()
+    definition = product_version.definition
+    facts = entity_facts(entity, as_of, need)
+    evaluation = evaluate_product(definition, facts)
+    # select_related("product__bank") on the versions saves two queries per evaluation
+    result = product_result(definition, {"name": product_version.product.bank.name}, facts)
+    result["version"] = product_version.pk
+    return EntityEvaluation(definition["code"], product_version.pk, product_version.number, evaluation, result)
+
+
+# --- the preview over the database -----------------------------------------------------------
+
+def preview_catalog() -> dict[str, Any]:
+    """``{"banks", "products"}`` of the active products' current (published) versions, in
+    catalogue order; each product carries ``version`` (the id of the version used)."""
+    rows = _catalog_rows()
+    definitions = version_definitions([row[3] for row in rows])
+    banks: dict[str, Any] = {}
+    products: dict[str, Any] = {}
+    for code, bank_code, bank_name, version_id in rows:
+        definition = definitions.get(version_id)
+        if definition is None:
+            continue
+        banks.setdefault(bank_code, {"code": bank_code, "name": bank_name})
+        products[code] = {**definition, "code": code, "bank": bank_code, "active": True, "version": version_id}
+    return {"banks": banks, "products": products}
+
+
+def _catalog_rows() -> list[tuple]:
+    # the preview runs this on every call: the selector's SQL is compiled once by the ORM,
+    # then run through a plain cursor (building the queryset cost more than the query)
+    global _CATALOG_SQL
+    if _CATALOG_SQL is None or _CATALOG_SQL[0] != connection.vendor:
+        queryset = (active_products().filter(current_version__isnull=False).order_by("id")
+                    .values_list("code", "bank__code", "bank__name", "current_version_id"))
+        sql, params = queryset.query.sql_with_params()
+        _CATALOG_SQL = (connection.vendor, sql, params)
+    with connection.cursor() as cursor:
+        cursor.execute(_CATALOG_SQL[1], _CATALOG_SQL[2])
+        return cursor.fetchall()
+
+
+_CATALOG_SQL: tuple | None = None
+
+
+def size_classifier(industry_code: str, employees: int | None, annual_revenue: int | None,
+                    total_assets: int | None) -> str | None:
+    """划型 for a preview request that does not state it (工信部联企业〔2011〕300号)."""
+    try:
+        return classify_size(industry_code, employees, annual_revenue, total_assets).size_class
+    except (ValueError, TypeError):
+        return None
+
+
+def run_preview(data: Any, *, today: dt.date | None = None,
+                catalog: Mapping[str, Any] | None = None) -> tuple[dict[str, Any] | None, dict[str, list[str]]]:
+    """(response, {}) or (None, field errors) for a preview request body; never raises on
+    any JSON value. Nothing is stored. Each result names the product ``version`` used."""
+    catalog = preview_catalog() if catalog is None else catalog
+    day = today or timezone.localdate()
+    clean, errors = validate_preview_request(data, catalog, today=lambda: day)
+    if errors:
+        return None, errors
+    response = preview(clean, catalog, today=lambda: day, size_classifier=size_classifier)
+    for result in response["results"]:
+        result["version"] = catalog["products"][result["product"]]["version"]
+    return response, {}
+
+
+INVALID_MESSAGE = "输入有误"
+
+
+def error_body(errors: Mapping[str, list[str]]) -> dict[str, Any]:
+    """Field errors in the portal's one error format (portal.api_support)."""
+    return {"code": "invalid", "message": INVALID_MESSAGE, "errors": dict(errors)}
+
+
+def trial_evaluation(definition: Mapping[str, Any], *, entity: Any = None, request_entity: Any = None,
+                     as_of: dt.date | None = None, need: Mapping[str, Any] | None = None,
+                     ) -> tuple[dict[str, Any] | None, Evaluation | None, dict[str, list[str]]]:
+    """A product definition (saved or not) over one entity: a row, or the ``entity`` of a
+    preview request. Returns (result, evaluation with its trace, field errors). For the rule
+    editor's "试算" before publishing; nothing is stored."""
+    as_of = as_of or timezone.localdate()
+    if entity is not None:
+        facts = entity_facts(entity, as_of, need)
+    else:
+        request = {"as_of": as_of.isoformat(), "entity": request_entity, **({"need": dict(need)} if need else {})}
+        clean, errors = validate_preview_request(request, {"products": {}}, today=lambda: as_of)
+        if errors:
+            return None, None, errors
+        facts = from_request(clean["entity"], clean["need"], as_of, size_classifier=size_classifier)
+    product = {**definition, "code": definition.get("code", ""), "bank": definition.get("bank", "")}
+    evaluation = evaluate_product(product, facts)
+    return product_result(product, {}, facts), evaluation, {}

@@ -1,0 +1,141 @@
+"""The layout change of issue 14 moves models between apps without moving data.
+
+The working-day calendar (`workdays`) and batch matching (`batch_matching`) used to be part of
+the `matching` app. Their models moved with ``SeparateDatabaseAndState``: the tables keep
+their names, only Django's migration state and the content types' app labels change.
+
+Given a database holding the demo data in the migration state before the move (built by
+migrating a fresh database forward, loading the demo, and stepping back to the nodes of that
+time: the moving migrations change no table, so stepping back is state-only too),
+when the moving migrations are applied,
+then every table holds the same rows (row count and a digest of every row, per table),
+the moved models' content types are the same rows under the new labels (permissions keep
+pointing at them), and ``sqlmigrate`` of each moving migration contains no SQL statement.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+pytestmark = pytest.mark.skipif(connection.vendor != "postgresql", reason="needs a second PostgreSQL database")
+
+ROOT = Path(__file__).resolve().parent.parent
+# the nodes of the migration graph just before the move, one per app that took part in it
+BEFORE_MOVE = [("batch_matching", "zero"), ("workdays", "zero")]
+MATCHING_BEFORE_MOVE = ("matching", "0008_redirect_declarations_and_approval_overrides")
+MOVING_MIGRATIONS = [
+    ("workdays", "0001_initial"),
+    ("batch_matching", "0001_initial"),
+    ("matching", "0009_move_out_workdays_and_batch_matching"),
+]
+MOVED = {
+    "workdays": ["calendaryear", "calendarday"],
+    "batch_matching": ["matchingrun", "runchunk", "runproduct", "matchingstate", "matchresult", "resultcount",
+                       "dirtyentity"],
+}
+
+# every table's rows, each as text, digested in a stable order
+SNAPSHOT_SCRIPT = r"""
+import json
+from django.db import connection
+with connection.cursor() as cursor:
+    cursor.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename")
+    tables = [row[0] for row in cursor.fetchall()]
+    snapshot = {}
+    for table in tables:
+        if table == "django_migrations":
+            continue
+        cursor.execute(f'SELECT count(*), md5(coalesce(string_agg(t::text, chr(10) ORDER BY t::text), \'\')) FROM "{table}" t')
+        snapshot[table] = list(cursor.fetchone())
+    cursor.execute("SELECT id, app_label, model FROM django_content_type ORDER BY id")
+    content_types = cursor.fetchall()
+print(json.dumps({"tables": snapshot, "content_types": content_types}))
+"""
+
+
+def _database_url(name: str) -> str:
+    db = settings.DATABASES["default"]
+    return f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{name}"
+
+
+def _manage(env: dict, *args: str, timeout: float = 600) -> str:
+    result = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True,
+                            timeout=timeout)
+    assert result.returncode == 0, f"manage.py {' '.join(args)}: {result.returncode}\n{result.stdout[-2000:]}\n{result.stderr[-3000:]}"
+    return result.stdout
+
+
+def _snapshot(env: dict) -> dict:
+    return json.loads(_manage(env, "shell", "-c", SNAPSHOT_SCRIPT).strip().splitlines()[-1])
+
+
+@pytest.fixture
+def scratch_database(transactional_db):
+    name = f"layout_move_{uuid.uuid4().hex[:10]}"
+    with connection.cursor() as cursor:
+        cursor.execute(f'CREATE DATABASE "{name}"')
+    env = {**os.environ, "DATABASE_URL": _database_url(name), # nothing this database enqueues may reach the suite's worker (it serves the test database)
+           "CELERY_BROKER_URL": "memory://", "CELERY_RESULT_BACKEND": "cache+memory://"}
+    try:
+        yield env
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.mark.django_db(transaction=True)
+def test_moving_models_between_apps_changes_no_row(scratch_database):
+    env = scratch_database
+    # given a database with the demo data, stepped back to the state before the move
+    _manage(env, "migrate", "--noinput", "-v0")
+    _manage(env, "load_demo")
+    for app, target in BEFORE_MOVE:
+        _manage(env, "migrate", app, target, "--noinput", "-v0")
+    _manage(env, "migrate", *MATCHING_BEFORE_MOVE, "--noinput", "-v0")
+    plan = _manage(env, "showmigrations", "--plan")
+    for app, name in MOVING_MIGRATIONS:
+        assert f"[ ]  {app}.{name}" in plan, plan
+    before = _snapshot(env)
+    labels_before = {(label, model): pk for pk, label, model in before["content_types"]}
+    for app, models in MOVED.items():
+        for model in models:
+            # the old labels are what that database held; the new app's ones are not there
+            # (post_migrate creates content types for installed apps: the step back removed them)
+            assert ("matching", model) in labels_before, (app, model)
+
+    # when the moving migrations are applied
+    _manage(env, "migrate", "--noinput", "-v0")
+    after = _snapshot(env)
+
+    # then no table changed, apart from the content types' labels of the moved models
+    tables_before = dict(before["tables"])
+    tables_after = dict(after["tables"])
+    ct_before, ct_after = tables_before.pop("django_content_type"), tables_after.pop("django_content_type")
+    assert tables_after == tables_before
+    assert sum(count for count, _ in tables_before.values()) > 10_000  # the demo really is in there
+    assert ct_after[0] == ct_before[0]
+    labels_after = {(label, model): pk for pk, label, model in after["content_types"]}
+    for app, models in MOVED.items():
+        for model in models:
+            if ("matching", model) in labels_before:
+                assert labels_after.get((app, model)) == labels_before[("matching", model)], (app, model)
+            assert ("matching", model) not in labels_after
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("app, name", MOVING_MIGRATIONS)
+def test_moving_migrations_hold_no_sql(app, name):
+    env = {**os.environ, "DATABASE_URL": _database_url(connection.settings_dict["NAME"])}
+    sql = _manage(env, "sqlmigrate", app, name)
+    statements = [line for line in sql.splitlines() if line.strip() and not line.startswith("--")]
+    # then only the transaction around nothing: no CREATE, ALTER, DROP or data statement
+    assert all(re.fullmatch(r"(BEGIN|COMMIT);", line.strip()) for line in statements), sql
