@@ -37,6 +37,7 @@ ineligible or an applicable cap cannot be computed; ties go to the first cap in 
 PostgreSQL only (the full stack): the embedded SQLite default has no month arithmetic with
 end-of-month clamping, so the expressions refuse to compile there.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -48,13 +49,13 @@ from django.db import NotSupportedError
 from django.db.models import BigIntegerField, BooleanField, CharField, Q
 from django.db.models.expressions import RawSQL
 
-from entities.models import Honor, MarketEntity
 from eligibility.caps import REQUESTED_AMOUNT, cap_key, percent_value
 from eligibility.codes import INDUSTRY_SECTIONS, PROVINCE_CODES, industry_path, region_path
 from eligibility.evaluate import leaf_outcome, max_term_months
 from eligibility.fields import FIELDS, HONOR_KINDS, Field, FieldType, product_facts
 from eligibility.logic import Outcome
 from eligibility.rules import desugar, node_kind
+from entities.models import Honor, MarketEntity
 
 # a date plus this many months is beyond any date PostgreSQL or Python can hold
 _MAX_MONTHS = 12 * 10000
@@ -87,8 +88,10 @@ def _literal(outcome: Outcome) -> SQL:
 def _join(operator: str, parts: Sequence[SQL]) -> SQL:
     if len(parts) == 1:
         return parts[0]
-    return SQL("(" + f" {operator} ".join(part.sql for part in parts) + ")",
-               tuple(param for part in parts for param in part.params))
+    return SQL(
+        "(" + f" {operator} ".join(part.sql for part in parts) + ")",
+        tuple(param for part in parts for param in part.params),
+    )
 
 
 def _not(part: SQL) -> SQL:
@@ -98,8 +101,7 @@ def _not(part: SQL) -> SQL:
 def _fmt(template: str, *parts: SQL) -> SQL:
     """``template`` (no ``%s`` of its own) with its ``{}`` slots filled by ``parts``; the
     parameters follow the slots' order."""
-    return SQL(template.format(*(part.sql for part in parts)),
-               tuple(param for part in parts for param in part.params))
+    return SQL(template.format(*(part.sql for part in parts)), tuple(param for part in parts for param in part.params))
 
 
 def _param(value: Any, cast: str = "") -> SQL:
@@ -133,8 +135,7 @@ NEED_KEYS = {"need_amount": "amount", "need_term_months": "term_months"}
 CONSTANT_FIELDS = frozenset(NEED_KEYS) | {"term_months", "term_years"}
 
 
-def _context(as_of: dt.date, need: Mapping[str, Any] | None, max_term: int | None,
-             table: str | None) -> _Context:
+def _context(as_of: dt.date, need: Mapping[str, Any] | None, max_term: int | None, table: str | None) -> _Context:
     need = need or {}
     base = {key: need.get(source) for key, source in NEED_KEYS.items()}
     facts = product_facts({**base, "operator_age": None}, max_term)
@@ -229,29 +230,39 @@ _PROVINCES = ", ".join(f"'{code}'" for code in sorted(PROVINCE_CODES))
 def _region(leaf, field, ctx) -> SQL:
     c = ctx.col(field.sql)
     valid = f"({c} ~ '^([0-9]{{2}}){{1,3}}$' AND left({c}, 2) IN ({_PROVINCES}))"
-    effective = (f"(CASE WHEN length({c}) >= 6 AND substr({c}, 5, 2) <> '00' THEN {c} "
-                 f"WHEN length({c}) >= 4 AND substr({c}, 3, 2) <> '00' THEN left({c}, 4) "
-                 f"ELSE left({c}, 2) END)")
+    effective = (
+        f"(CASE WHEN length({c}) >= 6 AND substr({c}, 5, 2) <> '00' THEN {c} "
+        f"WHEN length({c}) >= 4 AND substr({c}, 3, 2) <> '00' THEN left({c}, 4) "
+        f"ELSE left({c}, 2) END)"
+    )
     parts = []
     for prefix in leaf["value"]:
         p = region_path(prefix)[-1]  # the prefix's own shortest form
-        parts.append(SQL(
-            f"(CASE WHEN {c} IS NULL OR NOT {valid} THEN CAST(NULL AS boolean) "
-            f"WHEN left({c}, {len(p)}) = %s THEN TRUE "
-            f"WHEN length({effective}) < {len(p)} AND left(%s, length({effective})) = {effective} "
-            f"THEN CAST(NULL AS boolean) ELSE FALSE END)", (p, p)))
+        parts.append(
+            SQL(
+                f"(CASE WHEN {c} IS NULL OR NOT {valid} THEN CAST(NULL AS boolean) "
+                f"WHEN left({c}, {len(p)}) = %s THEN TRUE "
+                f"WHEN length({effective}) < {len(p)} AND left(%s, length({effective})) = {effective} "
+                f"THEN CAST(NULL AS boolean) ELSE FALSE END)",
+                (p, p),
+            )
+        )
     return _unmatched(leaf, _join("OR", parts))
 
 
-_SECTION_CASE = " ".join(f"WHEN CAST(left({{c}}, 2) AS integer) BETWEEN {first} AND {last} THEN '{section}'"
-                         for section, (first, last) in INDUSTRY_SECTIONS.items())
+_SECTION_CASE = " ".join(
+    f"WHEN CAST(left({{c}}, 2) AS integer) BETWEEN {first} AND {last} THEN '{section}'"
+    for section, (first, last) in INDUSTRY_SECTIONS.items()
+)
 _SECTIONS = ", ".join(f"'{section}'" for section in INDUSTRY_SECTIONS)
 
 
 def _industry(leaf, field, ctx) -> SQL:
     c = f"UPPER(BTRIM({ctx.col(field.sql)}))"
-    section = (f"(CASE WHEN {c} IN ({_SECTIONS}) THEN {c} "
-               f"WHEN {c} ~ '^[0-9]{{2,4}}$' THEN (CASE {_SECTION_CASE.format(c=c)} END) END)")
+    section = (
+        f"(CASE WHEN {c} IN ({_SECTIONS}) THEN {c} "
+        f"WHEN {c} ~ '^[0-9]{{2,4}}$' THEN (CASE {_SECTION_CASE.format(c=c)} END) END)"
+    )
     parts = []
     for prefix in leaf["value"]:
         path = industry_path(prefix)
@@ -260,12 +271,15 @@ def _industry(leaf, field, ctx) -> SQL:
             parts.append(SQL(f"({section} = %s)", (code,)))
             continue
         k = len(code)
-        parts.append(SQL(
-            f"(CASE WHEN {section} IS NULL THEN CAST(NULL AS boolean) "
-            f"WHEN {c} = {section} THEN (CASE WHEN {c} = %s THEN CAST(NULL AS boolean) ELSE FALSE END) "
-            f"WHEN length({c}) >= {k} THEN left({c}, {k}) = %s "
-            f"WHEN left(%s, length({c})) = {c} THEN CAST(NULL AS boolean) ELSE FALSE END)",
-            (path[0], code, code)))
+        parts.append(
+            SQL(
+                f"(CASE WHEN {section} IS NULL THEN CAST(NULL AS boolean) "
+                f"WHEN {c} = {section} THEN (CASE WHEN {c} = %s THEN CAST(NULL AS boolean) ELSE FALSE END) "
+                f"WHEN length({c}) >= {k} THEN left({c}, {k}) = %s "
+                f"WHEN left(%s, length({c})) = {c} THEN CAST(NULL AS boolean) ELSE FALSE END)",
+                (path[0], code, code),
+            )
+        )
     return _unmatched(leaf, _join("OR", parts))
 
 
@@ -276,8 +290,11 @@ def _unmatched(leaf: Mapping[str, Any], tested: SQL) -> SQL:
 
 def _honor_exists(ctx: _Context, condition: str, params: tuple = ()) -> SQL:
     started = "(h.valid_from IS NULL OR h.valid_from <= CAST(%s AS date))"
-    return SQL(f'EXISTS (SELECT 1 FROM "{ctx.honor_table}" h WHERE h.entity_id = {ctx.col("id")} '
-               f"AND {started} AND {condition})", (ctx.as_of,) + params)
+    return SQL(
+        f'EXISTS (SELECT 1 FROM "{ctx.honor_table}" h WHERE h.entity_id = {ctx.col("id")} '
+        f"AND {started} AND {condition})",
+        (ctx.as_of,) + params,
+    )
 
 
 def _open_honor(ctx: _Context) -> SQL:
@@ -286,20 +303,23 @@ def _open_honor(ctx: _Context) -> SQL:
 
 def _valid_honor(ctx: _Context, kinds: Sequence[str]) -> SQL:
     placeholders = ", ".join(["%s"] * len(kinds))
-    return _honor_exists(ctx, f"h.valid_until >= CAST(%s AS date) AND h.kind IN ({placeholders})",
-                         (ctx.as_of, *kinds))
+    return _honor_exists(ctx, f"h.valid_until >= CAST(%s AS date) AND h.kind IN ({placeholders})", (ctx.as_of, *kinds))
 
 
 def _honors_valid(leaf, field, ctx) -> SQL:
     """fields.honor_status: the list is unknown while a started honour's validity is open."""
-    contains = _fmt("(CASE WHEN {} THEN CAST(NULL AS boolean) ELSE {} END)",
-                    _open_honor(ctx), _valid_honor(ctx, [leaf["value"]]))
+    contains = _fmt(
+        "(CASE WHEN {} THEN CAST(NULL AS boolean) ELSE {} END)", _open_honor(ctx), _valid_honor(ctx, [leaf["value"]])
+    )
     return contains if leaf["op"] == "contains" else _not(contains)
 
 
 def _has_valid_honor(leaf, field, ctx) -> SQL:
-    has = _fmt("(CASE WHEN {} THEN TRUE WHEN {} THEN CAST(NULL AS boolean) ELSE FALSE END)",
-               _valid_honor(ctx, list(HONOR_KINDS)), _open_honor(ctx))
+    has = _fmt(
+        "(CASE WHEN {} THEN TRUE WHEN {} THEN CAST(NULL AS boolean) ELSE FALSE END)",
+        _valid_honor(ctx, list(HONOR_KINDS)),
+        _open_honor(ctx),
+    )
     return has if leaf["op"] == "is_true" else _not(has)
 
 
@@ -311,8 +331,12 @@ _BY_DERIVE: dict[str, LeafCompiler] = {
     "has_valid_honor": _has_valid_honor,
 }
 _BY_TYPE: dict[FieldType, LeafCompiler] = {
-    FieldType.INTEGER: _plain, FieldType.MONEY: _plain, FieldType.CHOICE: _plain,
-    FieldType.TEXT: _plain, FieldType.BOOLEAN: _boolean, FieldType.REGION: _region,
+    FieldType.INTEGER: _plain,
+    FieldType.MONEY: _plain,
+    FieldType.CHOICE: _plain,
+    FieldType.TEXT: _plain,
+    FieldType.BOOLEAN: _boolean,
+    FieldType.REGION: _region,
     FieldType.INDUSTRY: _industry,
 }
 
@@ -350,8 +374,14 @@ def _compile_tree(tree: Mapping[str, Any], ctx: _Context) -> SQL:
     return _node(desugar(tree), ctx)
 
 
-def compile_rules(rules: Mapping[str, Any], *, as_of: dt.date, need: Mapping[str, Any] | None = None,
-                  max_term_months: int | None = None, table: str | None = None) -> SQL:
+def compile_rules(
+    rules: Mapping[str, Any],
+    *,
+    as_of: dt.date,
+    need: Mapping[str, Any] | None = None,
+    max_term_months: int | None = None,
+    table: str | None = None,
+) -> SQL:
     """The rule tree as one boolean SQL expression: TRUE pass, FALSE fail, NULL unknown."""
     return _compile_tree(rules, _context(as_of, need, max_term_months, table))
 
@@ -375,10 +405,14 @@ def _cap_amount_and_outcome(cap: Mapping[str, Any], ctx: _Context) -> tuple[SQL,
         tier = f"NULLIF({ctx.col('tier')}, '')"
         amounts = cap["amounts"]
         whens = " ".join("WHEN %s THEN " + ("TRUE" if amount > 0 else "FALSE") for amount in amounts.values())
-        outcome = SQL(f"(CASE WHEN {tier} IS NULL THEN CAST(NULL AS boolean) ELSE (CASE {tier} {whens} ELSE TRUE END) END)",
-                      tuple(amounts))
-        amount = SQL(f"(CASE {tier} " + " ".join("WHEN %s THEN CAST(%s AS bigint)" for _ in amounts) + " END)",
-                     tuple(param for item in amounts.items() for param in item))
+        outcome = SQL(
+            f"(CASE WHEN {tier} IS NULL THEN CAST(NULL AS boolean) ELSE (CASE {tier} {whens} ELSE TRUE END) END)",
+            tuple(amounts),
+        )
+        amount = SQL(
+            f"(CASE {tier} " + " ".join("WHEN %s THEN CAST(%s AS bigint)" for _ in amounts) + " END)",
+            tuple(param for item in amounts.items() for param in item),
+        )
         return outcome, amount
     if kind in ("revenue_share", "net_assets_share"):
         base = ctx.col("annual_revenue" if kind == "revenue_share" else "net_assets")
@@ -398,8 +432,12 @@ def _compile_cap(cap: Mapping[str, Any], ctx: _Context) -> _CompiledCap:
         return _CompiledCap(cap_key(cap), inner_outcome, inner_amount)
     when = _compile_tree(cap["when"], ctx)
     # a failing condition: the cap does not apply; an unknown one: the cap is unknown
-    outcome = _fmt("(CASE WHEN {} IS FALSE THEN TRUE WHEN {} IS NULL THEN CAST(NULL AS boolean) ELSE {} END)",
-                   when, when, inner_outcome)
+    outcome = _fmt(
+        "(CASE WHEN {} IS FALSE THEN TRUE WHEN {} IS NULL THEN CAST(NULL AS boolean) ELSE {} END)",
+        when,
+        when,
+        inner_outcome,
+    )
     amount = None if inner_amount is None else _fmt("(CASE WHEN {} IS TRUE THEN {} END)", when, inner_amount)
     return _CompiledCap(cap_key(cap), outcome, amount)
 
@@ -423,12 +461,16 @@ class CompiledProduct:
 
     @property
     def verdict_label(self) -> SQL:
-        return _fmt("(CASE WHEN {} IS TRUE THEN 'eligible' WHEN {} IS FALSE THEN 'ineligible' ELSE 'incomplete' END)",
-                    self.verdict, self.verdict)
+        return _fmt(
+            "(CASE WHEN {} IS TRUE THEN 'eligible' WHEN {} IS FALSE THEN 'ineligible' ELSE 'incomplete' END)",
+            self.verdict,
+            self.verdict,
+        )
 
 
-def compile_product(definition: Mapping[str, Any], *, as_of: dt.date, need: Mapping[str, Any] | None = None,
-                    table: str | None = None) -> CompiledProduct:
+def compile_product(
+    definition: Mapping[str, Any], *, as_of: dt.date, need: Mapping[str, Any] | None = None, table: str | None = None
+) -> CompiledProduct:
     """Rules, verdict and offer of a product definition (``LoanProductVersion.definition``)."""
     ctx = _context(as_of, need, max_term_months(definition), table)
     rules = _compile_tree(definition["rules"], ctx)
@@ -454,13 +496,15 @@ def _binding_sql(gate: SQL, least: SQL, amounts: Sequence[_CompiledCap]) -> SQL:
     return SQL(" ".join(sql), tuple(params))
 
 
-def compile_verdict(definition: Mapping[str, Any], *, as_of: dt.date, need: Mapping[str, Any] | None = None,
-                    table: str | None = None) -> SQL:
+def compile_verdict(
+    definition: Mapping[str, Any], *, as_of: dt.date, need: Mapping[str, Any] | None = None, table: str | None = None
+) -> SQL:
     return compile_product(definition, as_of=as_of, need=need, table=table).verdict
 
 
-def compile_caps(definition: Mapping[str, Any], *, as_of: dt.date, need: Mapping[str, Any] | None = None,
-                 table: str | None = None) -> tuple[SQL, SQL]:
+def compile_caps(
+    definition: Mapping[str, Any], *, as_of: dt.date, need: Mapping[str, Any] | None = None, table: str | None = None
+) -> tuple[SQL, SQL]:
     """(max_amount, binding_cap) of the offer as SQL (see ``compile_product``)."""
     compiled = compile_product(definition, as_of=as_of, need=need, table=table)
     return compiled.max_amount, compiled.binding_cap
@@ -488,13 +532,21 @@ def eligible_q(definition: Mapping[str, Any], *, as_of: dt.date, need: Mapping[s
     return Q(expression(compile_verdict(definition, as_of=as_of, need=need)))
 
 
-def annotate_eligibility(queryset, definition: Mapping[str, Any], *, as_of: dt.date,
-                         need: Mapping[str, Any] | None = None, prefix: str = "eligibility"):
+def annotate_eligibility(
+    queryset,
+    definition: Mapping[str, Any],
+    *,
+    as_of: dt.date,
+    need: Mapping[str, Any] | None = None,
+    prefix: str = "eligibility",
+):
     """Annotate ``<prefix>_verdict`` ("eligible" / "incomplete" / "ineligible"),
     ``<prefix>_max_amount`` and ``<prefix>_binding_cap`` on a MarketEntity queryset."""
     compiled = compile_product(definition, as_of=as_of, need=need)
-    return queryset.annotate(**{
-        f"{prefix}_verdict": expression(compiled.verdict_label, CharField()),
-        f"{prefix}_max_amount": expression(compiled.max_amount, BigIntegerField()),
-        f"{prefix}_binding_cap": expression(compiled.binding_cap, CharField()),
-    })
+    return queryset.annotate(
+        **{
+            f"{prefix}_verdict": expression(compiled.verdict_label, CharField()),
+            f"{prefix}_max_amount": expression(compiled.max_amount, BigIntegerField()),
+            f"{prefix}_binding_cap": expression(compiled.binding_cap, CharField()),
+        }
+    )

@@ -2,6 +2,7 @@
 stored results (enterprise home, 潜在客户, 差一点符合) have something to show. Idempotent:
 skipped when results exist. Runs in this process (the embedded default has no worker yet
 when ``load_demo`` runs); on SQLite through the engine in Python, a few seconds."""
+
 from __future__ import annotations
 
 from batch_matching import services

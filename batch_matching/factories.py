@@ -10,6 +10,7 @@
   registry, so a new registry field is covered without anyone remembering to add it here
   (`leaf_for` fails loudly for an unknown type).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -21,8 +22,6 @@ from django.db import connection
 from django.utils import timezone
 from hypothesis import strategies as st
 
-from entities.models import Honor, MarketEntity
-from entities.synthetic import Generator, insert_entities
 from batch_matching import services
 from batch_matching.models import MatchResult, RunChunk
 from eligibility.fields import (
@@ -37,6 +36,8 @@ from eligibility.fields import (
     add_months,
 )
 from eligibility.rules import OPS_BY_TYPE
+from entities.models import Honor, MarketEntity
+from entities.synthetic import Generator, insert_entities
 from portal import reference
 from portal.factories import OrganisationFactory, region, user_with_role
 from portal.models import OrganisationKind, Role
@@ -70,13 +71,35 @@ def build(count: int = 240, seed: int = 7) -> BatchWorld:
 
 
 def _entity(name: str, **values) -> MarketEntity:
-    base = dict(uscc=valid_uscc(), name=name, entity_type="individual_business", register_status="active",
-                established_on=dt.date(2019, 3, 1), region_id="140525", industry_id="5211", annual_revenue=900_000,
-                net_assets=400_000, total_assets=600_000, employees=3, social_insurance_headcount=2, has_tax_record=True,
-                tax_status="small_scale_taxpayer", tier="growth", size_class="micro", operator_nationality="CN",
-                operator_local_residence=True, operator_birth_date=dt.date(1985, 5, 5), dishonest_debtor=False,
-                joint_punishment=False, consumption_restricted=False, major_bad_record=False, pending_litigation=False,
-                overdue_consecutive_24m=0, overdue_total_24m=0, overdue_12m=0)
+    base = dict(
+        uscc=valid_uscc(),
+        name=name,
+        entity_type="individual_business",
+        register_status="active",
+        established_on=dt.date(2019, 3, 1),
+        region_id="140525",
+        industry_id="5211",
+        annual_revenue=900_000,
+        net_assets=400_000,
+        total_assets=600_000,
+        employees=3,
+        social_insurance_headcount=2,
+        has_tax_record=True,
+        tax_status="small_scale_taxpayer",
+        tier="growth",
+        size_class="micro",
+        operator_nationality="CN",
+        operator_local_residence=True,
+        operator_birth_date=dt.date(1985, 5, 5),
+        dishonest_debtor=False,
+        joint_punishment=False,
+        consumption_restricted=False,
+        major_bad_record=False,
+        pending_litigation=False,
+        overdue_consecutive_24m=0,
+        overdue_total_24m=0,
+        overdue_12m=0,
+    )
     base.update(values)
     return MarketEntity.objects.create(**base)
 
@@ -88,8 +111,13 @@ def _special(today: dt.date) -> dict[str, MarketEntity]:
         "young": _entity("泽州县新开张便利店", established_on=today - dt.timedelta(days=600)),
         "abnormal": _entity("泽州县经营异常商行", register_status="abnormal"),
         "hidden": _entity("泽州县不共享超市", data_shared_with_banks=False),
-        "unknown": MarketEntity.objects.create(uscc=valid_uscc(), name="泽州县信息不全门店", entity_type="individual_business",
-                                              register_status="active", region_id="140525"),
+        "unknown": MarketEntity.objects.create(
+            uscc=valid_uscc(),
+            name="泽州县信息不全门店",
+            entity_type="individual_business",
+            register_status="active",
+            region_id="140525",
+        ),
         "honoured": _entity("泽州县特色面馆", industry_id="6211", tier="development", annual_revenue=2_500_000),
         "datong": _entity("大同新荣区面馆", region_id="140212", industry_id="6210"),
         "jincheng": _entity("晋城城区小吃店", region_id="140502", industry_id="6210"),
@@ -112,8 +140,19 @@ def run_inline(*, as_of: dt.date | None = None, chunk_size: int = 60):
 
 def rows_of(generation: int) -> set[tuple]:
     """A generation's rows without the generation and run columns (to compare two runs)."""
-    columns = ("entity_id", "product_id", "version_id", "verdict", "max_amount", "binding_cap", "failed_mask",
-               "unknown_mask", "county", "shared", "near_miss")
+    columns = (
+        "entity_id",
+        "product_id",
+        "version_id",
+        "verdict",
+        "max_amount",
+        "binding_cap",
+        "failed_mask",
+        "unknown_mask",
+        "county",
+        "shared",
+        "near_miss",
+    )
     return set(MatchResult.objects.filter(generation=generation).values_list(*columns))
 
 
@@ -129,8 +168,12 @@ def make_entity(**values: Any) -> MarketEntity:
     ``honors``: a list of ``{"kind", "valid_from", "valid_until"}``."""
     honors = values.pop("honors", [])
     number = next(_SEQUENCE)
-    defaults = {"uscc": f"92140525T{number:09d}", "name": f"测试经营主体{number}",
-                "entity_type": "individual_business", "region_id": "140525"}
+    defaults = {
+        "uscc": f"92140525T{number:09d}",
+        "name": f"测试经营主体{number}",
+        "entity_type": "individual_business",
+        "region_id": "140525",
+    }
     entity = MarketEntity.objects.create(**{**defaults, **values})
     Honor.objects.bulk_create([Honor(entity=entity, **honor) for honor in honors])
     return entity
@@ -148,8 +191,9 @@ def save_rows(rows: list[dict[str, Any]]) -> list[MarketEntity]:
         row.setdefault("name", f"随机经营主体{number}")
         objects.append(MarketEntity(**row))
     created = MarketEntity.objects.bulk_create(objects)
-    Honor.objects.bulk_create([Honor(entity=entity, **honor)
-                               for entity, items in zip(created, honors) for honor in items])
+    Honor.objects.bulk_create(
+        [Honor(entity=entity, **honor) for entity, items in zip(created, honors) for honor in items]
+    )
     by_id = MarketEntity.objects.prefetch_related("honors").in_bulk([e.pk for e in created])
     return [by_id[e.pk] for e in created]
 
@@ -158,10 +202,29 @@ def save_rows(rows: list[dict[str, Any]]) -> list[MarketEntity]:
 
 REGION_CODES = sorted(r["code"] for r in reference.load_regions())
 INDUSTRY_CODES = sorted(i["code"] for i in reference.load_industries())
-RESIDENCE_CODES = ["140525", "140500", "140000", "1405", "14", "110101", "410102", "999999",
-                   "14052", "abcdef", "140005", ""]
-SPECIAL_DAYS = [dt.date(2024, 2, 29), dt.date(2025, 2, 28), dt.date(2026, 3, 31), dt.date(2026, 1, 31),
-                dt.date(2026, 11, 22), dt.date(2027, 12, 31), dt.date(2028, 2, 29)]
+RESIDENCE_CODES = [
+    "140525",
+    "140500",
+    "140000",
+    "1405",
+    "14",
+    "110101",
+    "410102",
+    "999999",
+    "14052",
+    "abcdef",
+    "140005",
+    "",
+]
+SPECIAL_DAYS = [
+    dt.date(2024, 2, 29),
+    dt.date(2025, 2, 28),
+    dt.date(2026, 3, 31),
+    dt.date(2026, 1, 31),
+    dt.date(2026, 11, 22),
+    dt.date(2027, 12, 31),
+    dt.date(2028, 2, 29),
+]
 
 as_of_dates = st.one_of(st.sampled_from(SPECIAL_DAYS), st.dates(dt.date(2024, 1, 1), dt.date(2028, 12, 31)))
 
@@ -176,74 +239,94 @@ def _maybe(strategy, blank: bool = False):
 def _date_near(as_of: dt.date, months: tuple[int, int]):
     """Dates a whole number of months before ``as_of``, give or take a few days (so month
     boundaries are hit), or anywhere in a wide range (future dates included)."""
-    exact = st.builds(lambda m, d: add_months(as_of, -m) + dt.timedelta(days=d),
-                      st.integers(*months), st.sampled_from([0, 0, 0, -1, 1, -2, 2, -31, 31]))
+    exact = st.builds(
+        lambda m, d: add_months(as_of, -m) + dt.timedelta(days=d),
+        st.integers(*months),
+        st.sampled_from([0, 0, 0, -1, 1, -2, 2, -31, 31]),
+    )
     anywhere = st.dates(dt.date(1930, 1, 1), as_of + dt.timedelta(days=400))
     return st.one_of(exact, anywhere)
 
 
 def _honor(as_of: dt.date):
     near = st.builds(lambda d: as_of + dt.timedelta(days=d), st.integers(-400, 400))
-    return st.fixed_dictionaries({
-        "kind": st.sampled_from(list(HONOR_KINDS)),
-        "valid_from": _maybe(near),
-        "valid_until": st.one_of(st.none(), near, st.just(as_of), st.just(as_of - dt.timedelta(days=1))),
-    })
+    return st.fixed_dictionaries(
+        {
+            "kind": st.sampled_from(list(HONOR_KINDS)),
+            "valid_from": _maybe(near),
+            "valid_until": st.one_of(st.none(), near, st.just(as_of), st.just(as_of - dt.timedelta(days=1))),
+        }
+    )
 
 
 def entity_rows(as_of: dt.date):
-    money = st.one_of(st.sampled_from([0, 100000, 150000, 300000, 500000, 600000, 2500000]),
-                      st.integers(0, 5_000_000))
+    money = st.one_of(st.sampled_from([0, 100000, 150000, 300000, 500000, 600000, 2500000]), st.integers(0, 5_000_000))
     count = st.integers(0, 12)
-    return st.fixed_dictionaries({
-        "entity_type": st.sampled_from(list(ENTITY_TYPES)),
-        "register_status": st.sampled_from(list(REGISTER_STATUSES)),
-        "established_on": _maybe(_date_near(as_of, (-2, 400))),
-        "region_id": st.sampled_from(REGION_CODES),
-        "industry_id": _maybe(st.sampled_from(INDUSTRY_CODES)),
-        "annual_revenue": _maybe(money),
-        "net_assets": _maybe(st.one_of(money, st.integers(-500_000, 0))),
-        "total_assets": _maybe(money),
-        "employees": _maybe(st.integers(0, 400)),
-        "social_insurance_headcount": _maybe(count),
-        "tax_status": _maybe(st.sampled_from(list(TAX_STATUSES)), blank=True),
-        "has_tax_record": _maybe(st.booleans()),
-        "tier": _maybe(st.sampled_from(list(TIERS)), blank=True),
-        "size_class": _maybe(st.sampled_from(list(SIZE_CLASSES)), blank=True),
-        "operator_birth_date": _maybe(_date_near(as_of, (0, 12 * 90))),
-        "operator_nationality": _maybe(st.sampled_from(["CN", "cn", "HK", "MO", "TW", "US"]), blank=True),
-        "operator_local_residence": _maybe(st.booleans()),
-        "operator_residence_region_code": _maybe(st.sampled_from(RESIDENCE_CODES)),
-        "operator_industry_experience_months": _maybe(st.integers(0, 60)),
-        "dishonest_debtor": _maybe(st.booleans()),
-        "joint_punishment": _maybe(st.booleans()),
-        "consumption_restricted": _maybe(st.booleans()),
-        "major_bad_record": _maybe(st.booleans()),
-        "pending_litigation": _maybe(st.booleans()),
-        "overdue_consecutive_24m": _maybe(st.integers(0, 8)),
-        "overdue_total_24m": _maybe(st.integers(0, 8)),
-        "overdue_12m": _maybe(st.integers(0, 8)),
-        "legal_rep_changed_on": _maybe(_date_near(as_of, (-1, 30))),
-        "main_business_changed_on": _maybe(_date_near(as_of, (-1, 30))),
-        "honors": st.lists(_honor(as_of), max_size=3),
-    })
+    return st.fixed_dictionaries(
+        {
+            "entity_type": st.sampled_from(list(ENTITY_TYPES)),
+            "register_status": st.sampled_from(list(REGISTER_STATUSES)),
+            "established_on": _maybe(_date_near(as_of, (-2, 400))),
+            "region_id": st.sampled_from(REGION_CODES),
+            "industry_id": _maybe(st.sampled_from(INDUSTRY_CODES)),
+            "annual_revenue": _maybe(money),
+            "net_assets": _maybe(st.one_of(money, st.integers(-500_000, 0))),
+            "total_assets": _maybe(money),
+            "employees": _maybe(st.integers(0, 400)),
+            "social_insurance_headcount": _maybe(count),
+            "tax_status": _maybe(st.sampled_from(list(TAX_STATUSES)), blank=True),
+            "has_tax_record": _maybe(st.booleans()),
+            "tier": _maybe(st.sampled_from(list(TIERS)), blank=True),
+            "size_class": _maybe(st.sampled_from(list(SIZE_CLASSES)), blank=True),
+            "operator_birth_date": _maybe(_date_near(as_of, (0, 12 * 90))),
+            "operator_nationality": _maybe(st.sampled_from(["CN", "cn", "HK", "MO", "TW", "US"]), blank=True),
+            "operator_local_residence": _maybe(st.booleans()),
+            "operator_residence_region_code": _maybe(st.sampled_from(RESIDENCE_CODES)),
+            "operator_industry_experience_months": _maybe(st.integers(0, 60)),
+            "dishonest_debtor": _maybe(st.booleans()),
+            "joint_punishment": _maybe(st.booleans()),
+            "consumption_restricted": _maybe(st.booleans()),
+            "major_bad_record": _maybe(st.booleans()),
+            "pending_litigation": _maybe(st.booleans()),
+            "overdue_consecutive_24m": _maybe(st.integers(0, 8)),
+            "overdue_total_24m": _maybe(st.integers(0, 8)),
+            "overdue_12m": _maybe(st.integers(0, 8)),
+            "legal_rep_changed_on": _maybe(_date_near(as_of, (-1, 30))),
+            "main_business_changed_on": _maybe(_date_near(as_of, (-1, 30))),
+            "honors": st.lists(_honor(as_of), max_size=3),
+        }
+    )
 
 
-needs = st.one_of(st.none(), st.fixed_dictionaries({
-    "amount": _maybe(st.one_of(st.sampled_from([100000, 500000, 1000000]), st.integers(1, 3_000_000))),
-    "term_months": _maybe(st.one_of(st.sampled_from([6, 12, 24, 36]), st.integers(1, 120))),
-}))
+needs = st.one_of(
+    st.none(),
+    st.fixed_dictionaries(
+        {
+            "amount": _maybe(st.one_of(st.sampled_from([100000, 500000, 1000000]), st.integers(1, 3_000_000))),
+            "term_months": _maybe(st.one_of(st.sampled_from([6, 12, 24, 36]), st.integers(1, 120))),
+        }
+    ),
+)
 max_terms = st.one_of(st.none(), st.sampled_from([6, 12, 24, 36, 120]))
 
 
 # --- rule trees from the registry ------------------------------------------------------------
 
 INTEGER_VALUES = {
-    "operating_months": (-3, 400), "operator_age": (0, 90), "age_plus_term_years": (0, 100),
-    "legal_rep_changed_months": (-2, 36), "main_business_changed_months": (-2, 36),
-    "employees": (0, 400), "social_insurance_headcount": (0, 12), "industry_experience_months": (0, 60),
-    "overdue_consecutive_24m": (0, 8), "overdue_total_24m": (0, 8), "overdue_12m": (0, 8),
-    "need_term_months": (1, 120), "term_months": (1, 120), "term_years": (0, 10),
+    "operating_months": (-3, 400),
+    "operator_age": (0, 90),
+    "age_plus_term_years": (0, 100),
+    "legal_rep_changed_months": (-2, 36),
+    "main_business_changed_months": (-2, 36),
+    "employees": (0, 400),
+    "social_insurance_headcount": (0, 12),
+    "industry_experience_months": (0, 60),
+    "overdue_consecutive_24m": (0, 8),
+    "overdue_total_24m": (0, 8),
+    "overdue_12m": (0, 8),
+    "need_term_months": (1, 120),
+    "term_months": (1, 120),
+    "term_years": (0, 10),
 }
 TEXT_VALUES = {"nationality": ["CN", "HK", "MO", "TW", "US"]}
 PREFIXES = {
@@ -282,8 +365,11 @@ def leaf_for(key: str) -> st.SearchStrategy:
     if field.type is FieldType.BOOLEAN:
         return st.builds(build, st.sampled_from(ops))
     if field.type in PREFIXES:
-        return st.builds(lambda value, unmatched: build("prefix_in", value, unmatched),
-                         st.lists(st.sampled_from(PREFIXES[field.type]), min_size=1, max_size=3), st.booleans())
+        return st.builds(
+            lambda value, unmatched: build("prefix_in", value, unmatched),
+            st.lists(st.sampled_from(PREFIXES[field.type]), min_size=1, max_size=3),
+            st.booleans(),
+        )
     scalar = _scalar(field)
     single = st.builds(build, st.sampled_from([op for op in ops if op not in ("in", "not_in")]), scalar)
     if "in" not in ops:
@@ -301,9 +387,12 @@ def _groups(children):
         st.builds(lambda c: {"all": c}, st.lists(children, min_size=1, max_size=4)),
         st.builds(lambda c: {"any": c}, st.lists(children, min_size=1, max_size=4)),
         st.builds(lambda c: {"not": c}, children),
-        st.sampled_from(SWITCHABLE).flatmap(lambda key: st.builds(
-            lambda cases: {"switch": key, "cases": cases},
-            st.dictionaries(st.sampled_from(list(FIELDS[key].choices)), children, min_size=1, max_size=3))),
+        st.sampled_from(SWITCHABLE).flatmap(
+            lambda key: st.builds(
+                lambda cases: {"switch": key, "cases": cases},
+                st.dictionaries(st.sampled_from(list(FIELDS[key].choices)), children, min_size=1, max_size=3),
+            )
+        ),
     )
 
 
@@ -317,19 +406,25 @@ _percent = st.one_of(st.integers(1, 100), st.sampled_from(["12.5", "0.5", "33.3"
 
 
 def _with_when(cap_strategy):
-    return st.builds(lambda cap, when, cap_id: {**cap, **({"when": when} if when else {}),
-                                                **({"id": cap_id} if cap_id else {})},
-                     cap_strategy, st.one_of(st.none(), small_trees),
-                     st.one_of(st.none(), st.sampled_from(["cap_a", "cap_b"])))
+    return st.builds(
+        lambda cap, when, cap_id: {**cap, **({"when": when} if when else {}), **({"id": cap_id} if cap_id else {})},
+        cap_strategy,
+        st.one_of(st.none(), small_trees),
+        st.one_of(st.none(), st.sampled_from(["cap_a", "cap_b"])),
+    )
 
 
-one_cap = _with_when(st.one_of(
-    st.builds(lambda a: {"kind": "product_cap", "amount": a}, _amount),
-    st.builds(lambda a: {"kind": "honor_cap", "amount": a}, _amount),
-    st.builds(lambda amounts: {"kind": "tier_cap", "amounts": amounts},
-              st.dictionaries(st.sampled_from(list(TIERS)), _amount, min_size=1)),
-    st.builds(lambda p: {"kind": "revenue_share", "percent": p}, _percent),
-    st.builds(lambda p: {"kind": "net_assets_share", "percent": p}, _percent),
-    st.just({"kind": "bank_decides"}),
-))
+one_cap = _with_when(
+    st.one_of(
+        st.builds(lambda a: {"kind": "product_cap", "amount": a}, _amount),
+        st.builds(lambda a: {"kind": "honor_cap", "amount": a}, _amount),
+        st.builds(
+            lambda amounts: {"kind": "tier_cap", "amounts": amounts},
+            st.dictionaries(st.sampled_from(list(TIERS)), _amount, min_size=1),
+        ),
+        st.builds(lambda p: {"kind": "revenue_share", "percent": p}, _percent),
+        st.builds(lambda p: {"kind": "net_assets_share", "percent": p}, _percent),
+        st.just({"kind": "bank_decides"}),
+    )
+)
 cap_lists = st.lists(one_cap, max_size=4)

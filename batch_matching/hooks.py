@@ -2,6 +2,7 @@
 ``PRODUCT_PUBLISHED_HOOKS`` call these with what changed; they enqueue a Celery task (or do
 the work at once when no broker is reachable). Registered by ``register()`` from
 ``MatchingConfig.ready``."""
+
 from __future__ import annotations
 
 import logging
@@ -23,7 +24,7 @@ def on_entities_changed(ids: list[int]) -> None:
         return
     ids = sorted(set(ids))
     for start in range(0, len(ids), services.ENTITY_BATCH):
-        batch = ids[start:start + services.ENTITY_BATCH]
+        batch = ids[start : start + services.ENTITY_BATCH]
         try:
             tasks.rematch_entities.delay(batch)
         except Exception:  # no broker reachable: re-match now rather than leave results stale

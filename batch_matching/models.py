@@ -11,6 +11,7 @@ run fills a partition of its own, indexes it and swaps it in by moving the one p
 current generation and never see a half-built one. On the embedded SQLite the table is a
 plain table and the swap is the same pointer move.
 """
+
 from __future__ import annotations
 
 from django.conf import settings
@@ -18,8 +19,17 @@ from django.db import models
 from django.db.models import Q
 
 __all__ = [
-    "RunKind", "RunState", "RunTrigger", "Verdict", "MatchingRun", "RunChunk", "RunProduct", "MatchingState",
-    "MatchResult", "ResultCount", "DirtyEntity",
+    "RunKind",
+    "RunState",
+    "RunTrigger",
+    "Verdict",
+    "MatchingRun",
+    "RunChunk",
+    "RunProduct",
+    "MatchingState",
+    "MatchResult",
+    "ResultCount",
+    "DirtyEntity",
 ]
 
 
@@ -58,12 +68,19 @@ class MatchingRun(models.Model):
     kind = models.CharField("类型", max_length=16, choices=RunKind.choices)
     state = models.CharField("状态", max_length=16, choices=RunState.choices, default=RunState.RUNNING)
     trigger = models.CharField("触发方式", max_length=16, choices=RunTrigger.choices, default=RunTrigger.MANUAL)
-    started_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="发起人", null=True, blank=True,
-                                   on_delete=models.SET_NULL, related_name="+")
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="发起人",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
     as_of = models.DateField("评估日期")
     generation = models.PositiveIntegerField("结果代次", null=True, blank=True)
-    product = models.ForeignKey("products.LoanProduct", verbose_name="产品", null=True, blank=True,
-                                on_delete=models.SET_NULL, related_name="+")
+    product = models.ForeignKey(
+        "products.LoanProduct", verbose_name="产品", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     entities = models.PositiveIntegerField("主体数", default=0)
     chunks_total = models.PositiveIntegerField("分块数", default=0)
     chunks_done = models.PositiveIntegerField("已完成分块", default=0)
@@ -83,8 +100,11 @@ class MatchingRun(models.Model):
         indexes = [models.Index(fields=["kind", "-id"], name="batch_run_kind")]
         constraints = [
             # one full run builds at a time (the one generation being built)
-            models.UniqueConstraint(fields=["kind"], condition=Q(kind="full", state__in=["running", "finalizing"]),
-                                    name="one_full_run_at_a_time"),
+            models.UniqueConstraint(
+                fields=["kind"],
+                condition=Q(kind="full", state__in=["running", "finalizing"]),
+                name="one_full_run_at_a_time",
+            ),
         ]
 
     def __str__(self):

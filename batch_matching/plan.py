@@ -38,6 +38,7 @@ bits and the binding cap a position, relative to the version's definition (``rea
 ``cap_keys``). Plainly ineligible pairs are not stored: no row for an entity and a product in
 a generation means ineligible.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -263,8 +264,10 @@ class ProductPlan:
         "unknown"); NULL for none."""
         test = {"fail": "IS FALSE", "unknown": "IS NULL"}[outcome]
         ids = reason_ids(self.spec.definition)
-        items = [f"(CASE WHEN {_and([shown, f'({out}) {test}'])} THEN {reason_bit(ids, rule)} ELSE 0 END)"
-                 for rule, shown, out in self.reasons]
+        items = [
+            f"(CASE WHEN {_and([shown, f'({out}) {test}'])} THEN {reason_bit(ids, rule)} ELSE 0 END)"
+            for rule, shown, out in self.reasons
+        ]
         if not items:
             return "CAST(NULL AS bigint)"
         mask = f"NULLIF(CAST({' | '.join(items)} AS bigint), 0)"
@@ -287,8 +290,14 @@ class Planner:
     ``use_maps``: join the code maps (PostgreSQL batch work); without them every leaf is the
     compiled expression itself (fine for a handful of rows)."""
 
-    def __init__(self, versions: Sequence[VersionSpec], *, as_of: dt.date, near_miss_months: int = NEAR_MISS_MONTHS,
-                 use_maps: bool = True) -> None:
+    def __init__(
+        self,
+        versions: Sequence[VersionSpec],
+        *,
+        as_of: dt.date,
+        near_miss_months: int = NEAR_MISS_MONTHS,
+        use_maps: bool = True,
+    ) -> None:
         self.as_of = as_of
         self.relaxed_as_of = add_months(as_of, near_miss_months)
         self.use_maps = use_maps
@@ -325,13 +334,18 @@ class Planner:
             code_map = self.maps[spec.key] = _CodeMap(f"m{len(self.maps)}", spec, source)
         position = code_map.add(compile_rules(leaf, as_of=self.as_of, max_term_months=max_term, table="src"))
         alias = code_map.alias
-        return self._column(SQL(f"(CASE WHEN {alias}.code IS NULL THEN {inline.sql} ELSE {alias}.outcomes[{position}] END)",
-                                inline.params))
+        return self._column(
+            SQL(
+                f"(CASE WHEN {alias}.code IS NULL THEN {inline.sql} ELSE {alias}.outcomes[{position}] END)",
+                inline.params,
+            )
+        )
 
     # --- trees ---------------------------------------------------------------------------
 
-    def _outcome(self, node: Mapping[str, Any], max_term: int | None, *, relaxed: bool = False,
-                 negated: bool = False) -> str:
+    def _outcome(
+        self, node: Mapping[str, Any], max_term: int | None, *, relaxed: bool = False, negated: bool = False
+    ) -> str:
         kind = node_kind(node)
         if kind == "leaf":
             return self._leaf(node, max_term, relaxed=relaxed and not negated)
@@ -354,8 +368,9 @@ class Planner:
             return self._has_curable(desugar(node), negated)
         return any(self._has_curable(child, negated) for child in node[kind])
 
-    def _reasons(self, node: Mapping[str, Any], max_term: int | None, shown: str, negated: bool,
-                 out: list[tuple[str, str, str]]) -> None:
+    def _reasons(
+        self, node: Mapping[str, Any], max_term: int | None, shown: str, negated: bool, out: list[tuple[str, str, str]]
+    ) -> None:
         kind = node_kind(node)
         if kind == "leaf":
             column = self._leaf(node, max_term)
@@ -388,15 +403,23 @@ class Planner:
     def _caps(self, definition: Mapping[str, Any], max_term: int | None) -> list[tuple[str, str, str | None]]:
         caps = []
         for cap in definition.get("caps", []):
-            inner = compile_product({"rules": _TRUE_RULES, "caps": [{k: v for k, v in cap.items() if k != "when"}],
-                                     "term": definition.get("term")}, as_of=self.as_of)
+            inner = compile_product(
+                {
+                    "rules": _TRUE_RULES,
+                    "caps": [{k: v for k, v in cap.items() if k != "when"}],
+                    "term": definition.get("term"),
+                },
+                as_of=self.as_of,
+            )
             assert inner.rules.sql == "TRUE", inner.rules.sql
             outcome = self._column(inner.verdict)
             amount = None if inner.max_amount.sql == _NULL_AMOUNT else self._column(inner.max_amount)
             if "when" in cap:
                 when = self._outcome(cap["when"], max_term)
-                outcome = (f"(CASE WHEN {when} IS FALSE THEN TRUE WHEN {when} IS NULL THEN CAST(NULL AS boolean) "
-                           f"ELSE {outcome} END)")
+                outcome = (
+                    f"(CASE WHEN {when} IS FALSE THEN TRUE WHEN {when} IS NULL THEN CAST(NULL AS boolean) "
+                    f"ELSE {outcome} END)"
+                )
                 amount = None if amount is None else f"(CASE WHEN {when} IS TRUE THEN {amount} END)"
             caps.append((cap_key(cap), outcome, amount))
         return caps
@@ -437,14 +460,17 @@ class Planner:
             joins.append(f"CROSS JOIN LATERAL (SELECT {fixed}) fx")
         if self.use_maps:
             for code_map in self.maps.values():
-                joins.append(f"LEFT JOIN {CODEMAP_TABLE} {code_map.alias} ON {code_map.alias}.signature = %s "
-                             f"AND {code_map.alias}.code = {t}.{code_map.field.sql}")
+                joins.append(
+                    f"LEFT JOIN {CODEMAP_TABLE} {code_map.alias} ON {code_map.alias}.signature = %s "
+                    f"AND {code_map.alias}.code = {t}.{code_map.field.sql}"
+                )
                 params.append(code_map.signature)
         params.extend(where.params)
         # OFFSET 0: PostgreSQL would otherwise inline the leaves into every product's expression
         inner = f"SELECT {', '.join(columns)} FROM {t} {' '.join(joins)} WHERE {where.sql} OFFSET 0"
-        outcomes = ", ".join(f"{p.rules} AS r{p.index}, {p.verdict} AS ok{p.index}, {p.relaxed} AS x{p.index}"
-                             for p in self.products)
+        outcomes = ", ".join(
+            f"{p.rules} AS r{p.index}, {p.verdict} AS ok{p.index}, {p.relaxed} AS x{p.index}" for p in self.products
+        )
         return SQL(f"SELECT s.*, {outcomes} FROM ({inner}) s", tuple(params))
 
     def _branches(self, *, generation: int, run_id: int) -> str:
@@ -459,14 +485,17 @@ class Planner:
                 f"{int(generation)}, s.entity_id, {int(p.spec.product_id)}, {int(p.spec.version_id)}, {int(run_id)}, "
                 f"CAST((CASE WHEN s.ok{i} IS TRUE THEN {ELIGIBLE} WHEN s.ok{i} IS NULL THEN {INCOMPLETE} "
                 f"ELSE {INELIGIBLE} END) AS smallint), {p.binding_cap}, s.shared, (s.ok{i} IS FALSE), s.county "
-                f"FROM pairs s WHERE s.ok{i} IS NOT FALSE OR s.x{i} IS NOT FALSE")
+                f"FROM pairs s WHERE s.ok{i} IS NOT FALSE OR s.x{i} IS NOT FALSE"
+            )
         return " UNION ALL ".join(branches)
 
     def select(self, where: SQL, *, generation: int = 0, run_id: int = 0) -> SQL:
         """The result rows (columns as ``RESULT_COLUMNS``) of the entities ``where`` selects."""
         pairs = self._pairs(where)
-        return SQL(f"WITH pairs AS MATERIALIZED ({pairs.sql}) {self._branches(generation=generation, run_id=run_id)}",
-                   pairs.params)
+        return SQL(
+            f"WITH pairs AS MATERIALIZED ({pairs.sql}) {self._branches(generation=generation, run_id=run_id)}",
+            pairs.params,
+        )
 
     def insert(self, table: str, where: SQL, *, generation: int, run_id: int, counted: bool = True) -> SQL:
         """INSERT of the result rows into ``table``. ``counted``: the statement returns the
@@ -475,18 +504,35 @@ class Planner:
         pairs = self._pairs(where)
         branches = self._branches(generation=generation, run_id=run_id)
         if not counted:
-            return SQL(f"INSERT INTO {table} ({', '.join(RESULT_COLUMNS)}) WITH pairs AS MATERIALIZED ({pairs.sql}) "
-                       f"{branches}", pairs.params)
+            return SQL(
+                f"INSERT INTO {table} ({', '.join(RESULT_COLUMNS)}) WITH pairs AS MATERIALIZED ({pairs.sql}) "
+                f"{branches}",
+                pairs.params,
+            )
         return SQL(
             f"WITH pairs AS MATERIALIZED ({pairs.sql}), "
             f"written AS (INSERT INTO {table} ({', '.join(RESULT_COLUMNS)}) {branches} RETURNING {', '.join(COUNTED)}) "
             f"{count_select('written')}",
-            pairs.params)
+            pairs.params,
+        )
 
 
 # the table's column order (8-byte columns first: no alignment padding)
-RESULT_COLUMNS = ("max_amount", "failed_mask", "unknown_mask", "generation", "entity_id", "product_id", "version_id",
-                  "run_id", "verdict", "binding_cap", "shared", "near_miss", "county")
+RESULT_COLUMNS = (
+    "max_amount",
+    "failed_mask",
+    "unknown_mask",
+    "generation",
+    "entity_id",
+    "product_id",
+    "version_id",
+    "run_id",
+    "verdict",
+    "binding_cap",
+    "shared",
+    "near_miss",
+    "county",
+)
 COUNTED = ("product_id", "county", "verdict", "shared", "near_miss")
 COUNT_COLUMNS = ("product_id", "county", "eligible", "eligible_shared", "incomplete", "near_miss", "rows")
 
@@ -509,7 +555,9 @@ def county_range(prefix: str) -> tuple[int, int]:
 
 def count_select(relation: str) -> str:
     """Counts per product and county of result rows in ``relation`` (``COUNT_COLUMNS``)."""
-    return (f"SELECT product_id, county, count(*) FILTER (WHERE verdict = {ELIGIBLE}), "
-            f"count(*) FILTER (WHERE verdict = {ELIGIBLE} AND shared), count(*) FILTER (WHERE verdict = {INCOMPLETE}), "
-            f"count(*) FILTER (WHERE near_miss), count(*) FROM {relation} GROUP BY product_id, county "
-            f"ORDER BY product_id, county")
+    return (
+        f"SELECT product_id, county, count(*) FILTER (WHERE verdict = {ELIGIBLE}), "
+        f"count(*) FILTER (WHERE verdict = {ELIGIBLE} AND shared), count(*) FILTER (WHERE verdict = {INCOMPLETE}), "
+        f"count(*) FILTER (WHERE near_miss), count(*) FROM {relation} GROUP BY product_id, county "
+        f"ORDER BY product_id, county"
+    )

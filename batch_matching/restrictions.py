@@ -8,6 +8,7 @@
 - an enterprise sees its own entity's results;
 - runs and their chunks are the platform administrators' (no one else).
 """
+
 from __future__ import annotations
 
 import weakref
@@ -16,10 +17,18 @@ from dataclasses import dataclass
 from django.db import connection
 from django.db.models import Q
 
+from batch_matching.models import (
+    DirtyEntity,
+    MatchingRun,
+    MatchingState,
+    MatchResult,
+    ResultCount,
+    RunChunk,
+    RunProduct,
+)
+from batch_matching.plan import ELIGIBLE, county_range
 from entities.models import MarketEntity
 from entities.restrictions import region_range_q
-from batch_matching.models import DirtyEntity, MatchingRun, MatchingState, MatchResult, ResultCount, RunChunk, RunProduct
-from batch_matching.plan import ELIGIBLE, county_range
 from portal.tenancy import EXPORT, VIEW, Scope, restriction
 from products.models import BankBranch, BranchServiceArea, LoanProduct
 
@@ -57,19 +66,35 @@ def branch_scope_of(*, organisation_id: int | None = None, branch_id: int | None
     """A branch, its service area and its bank's products, in one query."""
     column, value = ("organisation_id", organisation_id) if branch_id is None else ("id", branch_id)
     if connection.vendor != "postgresql":
-        branch = BankBranch.objects.filter(**{column: value}, is_active=True).order_by("id").values("pk", "bank_id", "name").first()
+        branch = (
+            BankBranch.objects.filter(**{column: value}, is_active=True)
+            .order_by("id")
+            .values("pk", "bank_id", "name")
+            .first()
+        )
         if branch is None:
             return None
         prefixes = BranchServiceArea.objects.filter(branch_id=branch["pk"]).order_by("region_prefix")
         products = LoanProduct.objects.filter(bank_id=branch["bank_id"]).order_by("id")
-        return BranchScope(branch["pk"], branch["bank_id"], tuple(products.values_list("id", flat=True)),
-                           tuple(prefixes.values_list("region_prefix", flat=True)), branch["name"])
-    branches, areas, products = (BankBranch._meta.db_table, BranchServiceArea._meta.db_table, LoanProduct._meta.db_table)
+        return BranchScope(
+            branch["pk"],
+            branch["bank_id"],
+            tuple(products.values_list("id", flat=True)),
+            tuple(prefixes.values_list("region_prefix", flat=True)),
+            branch["name"],
+        )
+    branches, areas, products = (
+        BankBranch._meta.db_table,
+        BranchServiceArea._meta.db_table,
+        LoanProduct._meta.db_table,
+    )
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT b.id, b.bank_id, b.name, ARRAY(SELECT a.region_prefix FROM {areas} a WHERE a.branch_id = b.id "
             f"ORDER BY 1), ARRAY(SELECT p.id FROM {products} p WHERE p.bank_id = b.bank_id ORDER BY 1) "
-            f"FROM {branches} b WHERE b.{column} = %s AND b.is_active ORDER BY b.id LIMIT 1", [value])
+            f"FROM {branches} b WHERE b.{column} = %s AND b.is_active ORDER BY b.id LIMIT 1",
+            [value],
+        )
         row = cursor.fetchone()
     if row is None:
         return None

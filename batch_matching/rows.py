@@ -5,6 +5,7 @@ there), and re-matching a handful of entities on PostgreSQL (planning the catalo
 statement costs ~50 ms, evaluating one entity here well under one). The rows are the same
 as ``plan.Planner``'s: the tests check both against ``evaluate_entity``.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -24,12 +25,12 @@ from batch_matching.plan import (
     reason_bit,
     reason_ids,
 )
-from products.eligibility import entity_request
 from eligibility import evaluate_product, from_request, product_facts
 from eligibility.evaluate import Verdict, leaf_outcome, max_term_months
 from eligibility.fields import FIELDS, add_months
 from eligibility.logic import Outcome, all_of, any_of, negate
 from eligibility.rules import desugar, node_kind
+from products.eligibility import entity_request
 
 _VERDICTS = {Verdict.ELIGIBLE: ELIGIBLE, Verdict.INCOMPLETE: INCOMPLETE, Verdict.INELIGIBLE: INELIGIBLE}
 
@@ -50,8 +51,21 @@ class ResultRow:
 
     def values(self, generation: int, run_id: int) -> tuple:
         """In the order of ``plan.RESULT_COLUMNS``."""
-        return (self.max_amount, self.failed_mask, self.unknown_mask, generation, self.entity_id, self.product_id,
-                self.version_id, run_id, self.verdict, self.binding_cap, self.shared, self.near_miss, self.county)
+        return (
+            self.max_amount,
+            self.failed_mask,
+            self.unknown_mask,
+            generation,
+            self.entity_id,
+            self.product_id,
+            self.version_id,
+            run_id,
+            self.verdict,
+            self.binding_cap,
+            self.shared,
+            self.near_miss,
+            self.county,
+        )
 
 
 def _mask(ids: Sequence[str], reasons, outcome: Outcome) -> int | None:
@@ -62,8 +76,13 @@ def _mask(ids: Sequence[str], reasons, outcome: Outcome) -> int | None:
     return mask or None
 
 
-def _relaxed(node: Mapping[str, Any], facts: Mapping[str, Any], later: Mapping[str, Any], fixed: Mapping[str, Any],
-             negated: bool = False) -> Outcome:
+def _relaxed(
+    node: Mapping[str, Any],
+    facts: Mapping[str, Any],
+    later: Mapping[str, Any],
+    fixed: Mapping[str, Any],
+    negated: bool = False,
+) -> Outcome:
     """The rule tree with every curable rule (counting in favour) read as cured: time-cured
     rules on the later date, fixable ones on the fixed facts (``plan`` does the same in SQL)."""
     kind = node_kind(node)
@@ -89,8 +108,9 @@ def _fixed_request(request: dict[str, Any]) -> dict[str, Any]:
     return fixed
 
 
-def entity_rows(entity, versions: Sequence[VersionSpec], *, as_of: dt.date,
-                near_miss_months: int = NEAR_MISS_MONTHS) -> list[ResultRow]:
+def entity_rows(
+    entity, versions: Sequence[VersionSpec], *, as_of: dt.date, near_miss_months: int = NEAR_MISS_MONTHS
+) -> list[ResultRow]:
     """The stored rows of one entity (honours prefetched or read through ``entity.honors``)."""
     request = entity_request(entity)
     facts = from_request(request, None, as_of)
@@ -106,25 +126,39 @@ def entity_rows(entity, versions: Sequence[VersionSpec], *, as_of: dt.date,
                 later = from_request(request, None, add_months(as_of, near_miss_months))
                 fixed = from_request(_fixed_request(request), None, as_of)
             term = max_term_months(definition)
-            relaxed_rules = _relaxed(definition["rules"], product_facts(facts, term), product_facts(later, term),
-                                     product_facts(fixed, term))
+            relaxed_rules = _relaxed(
+                definition["rules"], product_facts(facts, term), product_facts(later, term), product_facts(fixed, term)
+            )
             near_miss = all_of([relaxed_rules] + [cap.outcome for cap in evaluation.caps]) is not Outcome.FAIL
             if not near_miss:
                 continue
         ids = reason_ids(definition)
-        rows.append(ResultRow(
-            entity_id=entity.pk, product_id=spec.product_id, version_id=spec.version_id, verdict=verdict,
-            max_amount=evaluation.max_amount, binding_cap=encode_cap(definition, evaluation.binding_cap),
-            failed_mask=_mask(ids, evaluation.reasons, Outcome.FAIL),
-            unknown_mask=_mask(ids, evaluation.reasons, Outcome.UNKNOWN),
-            county=county_code(entity.region_id), shared=entity.data_shared_with_banks, near_miss=near_miss,
-        ))
+        rows.append(
+            ResultRow(
+                entity_id=entity.pk,
+                product_id=spec.product_id,
+                version_id=spec.version_id,
+                verdict=verdict,
+                max_amount=evaluation.max_amount,
+                binding_cap=encode_cap(definition, evaluation.binding_cap),
+                failed_mask=_mask(ids, evaluation.reasons, Outcome.FAIL),
+                unknown_mask=_mask(ids, evaluation.reasons, Outcome.UNKNOWN),
+                county=county_code(entity.region_id),
+                shared=entity.data_shared_with_banks,
+                near_miss=near_miss,
+            )
+        )
     return rows
 
 
-def rows_for(entities: Iterable, versions: Sequence[VersionSpec], *, as_of: dt.date,
-             near_miss_months: int = NEAR_MISS_MONTHS) -> list[ResultRow]:
-    return [row for entity in entities for row in entity_rows(entity, versions, as_of=as_of, near_miss_months=near_miss_months)]
+def rows_for(
+    entities: Iterable, versions: Sequence[VersionSpec], *, as_of: dt.date, near_miss_months: int = NEAR_MISS_MONTHS
+) -> list[ResultRow]:
+    return [
+        row
+        for entity in entities
+        for row in entity_rows(entity, versions, as_of=as_of, near_miss_months=near_miss_months)
+    ]
 
 
 def counts_of(rows: Iterable[ResultRow]) -> list[tuple]:

@@ -24,6 +24,7 @@ Indexes of a generation:
 ``matching_batch_codemap`` (UNLOGGED, see ``plan``): outcomes of region and industry rules
 per code; a cache that the statements can do without.
 """
+
 from __future__ import annotations
 
 import threading
@@ -76,7 +77,9 @@ def create_parent(schema_editor, model) -> None:
 def ensure_partitioned(cursor) -> None:
     """A results table created by ``syncdb`` (tests with ``--nomigrations``) is a plain table:
     recreate it partitioned while it is still empty."""
-    cursor.execute("SELECT relkind FROM pg_class WHERE relname = %s AND relnamespace = 'public'::regnamespace", [PARENT])
+    cursor.execute(
+        "SELECT relkind FROM pg_class WHERE relname = %s AND relnamespace = 'public'::regnamespace", [PARENT]
+    )
     row = cursor.fetchone()
     if row is None or row[0] == "p":
         return
@@ -91,10 +94,14 @@ def ensure_partitioned(cursor) -> None:
 
 def ensure_codemap(cursor) -> None:
     # codes of any length: regions down to townships (9 digits) and villages (12), industries
-    cursor.execute(f"CREATE UNLOGGED TABLE IF NOT EXISTS {CODEMAP_TABLE} (signature varchar(40) NOT NULL, "
-                   f"code text NOT NULL, outcomes boolean[] NOT NULL, PRIMARY KEY (signature, code))")
-    cursor.execute("SELECT data_type FROM information_schema.columns WHERE table_name = %s AND column_name = 'code'",
-                   [CODEMAP_TABLE])
+    cursor.execute(
+        f"CREATE UNLOGGED TABLE IF NOT EXISTS {CODEMAP_TABLE} (signature varchar(40) NOT NULL, "
+        f"code text NOT NULL, outcomes boolean[] NOT NULL, PRIMARY KEY (signature, code))"
+    )
+    cursor.execute(
+        "SELECT data_type FROM information_schema.columns WHERE table_name = %s AND column_name = 'code'",
+        [CODEMAP_TABLE],
+    )
     row = cursor.fetchone()
     if row and row[0] != "text":  # made by an earlier version as varchar(8): township codes did not fit
         cursor.execute(f"ALTER TABLE {CODEMAP_TABLE} ALTER COLUMN code TYPE text")
@@ -104,7 +111,9 @@ def create_partition(cursor, generation: int) -> None:
     """The empty, unindexed table a full run writes into (idempotent)."""
     ensure_partitioned(cursor)
     name = partition(generation)
-    cursor.execute(f"CREATE UNLOGGED TABLE IF NOT EXISTS {name} (LIKE {PARENT} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)")
+    cursor.execute(
+        f"CREATE UNLOGGED TABLE IF NOT EXISTS {name} (LIKE {PARENT} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)"
+    )
     cursor.execute("SELECT 1 FROM pg_constraint WHERE conname = %s", [f"{name}_generation"])
     if cursor.fetchone() is None:
         # lets ATTACH PARTITION skip its validating scan
@@ -116,7 +125,8 @@ def index_statements(generation: int) -> list[str]:
     the same time in several sessions)."""
     name = partition(generation)
     return [f"CREATE UNIQUE INDEX IF NOT EXISTS {name}_entity ON {name} (entity_id, product_id)"] + [
-        f"CREATE INDEX IF NOT EXISTS {name}_{suffix} ON {name} {definition}" for suffix, definition in _INDEXES.items()]
+        f"CREATE INDEX IF NOT EXISTS {name}_{suffix} ON {name} {definition}" for suffix, definition in _INDEXES.items()
+    ]
 
 
 def index_partition(generation: int, *, memory: str = "256MB", parallel: bool = True, also=None) -> None:
@@ -164,18 +174,23 @@ def _closing(function, errors: list):
             errors.append(exc)
         finally:
             connections["default"].close()
+
     return run
 
 
 def is_attached(cursor, generation: int) -> bool:
-    cursor.execute("SELECT 1 FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE c.relname = %s",
-                   [partition(generation)])
+    cursor.execute(
+        "SELECT 1 FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE c.relname = %s",
+        [partition(generation)],
+    )
     return cursor.fetchone() is not None
 
 
 def attach_partition(cursor, generation: int) -> None:
     if not is_attached(cursor, generation):
-        cursor.execute(f"ALTER TABLE {PARENT} ATTACH PARTITION {partition(generation)} FOR VALUES IN ({int(generation)})")
+        cursor.execute(
+            f"ALTER TABLE {PARENT} ATTACH PARTITION {partition(generation)} FOR VALUES IN ({int(generation)})"
+        )
 
 
 def partition_exists(cursor, generation: int) -> bool:

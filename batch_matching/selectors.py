@@ -10,6 +10,7 @@
 - ``declaration_results``: the stored results of a declaration's entity for its intended
   banks' products (the review page shows them next to the live trace).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -21,8 +22,6 @@ from django.db import connection
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
-from entities.models import EntityType, MarketEntity, Tier
-from entities.personal_data import masked
 from batch_matching.models import MatchingRun, MatchingState, MatchResult, ResultCount, RunKind, RunProduct, Verdict
 from batch_matching.plan import (
     ELIGIBLE,
@@ -39,6 +38,8 @@ from eligibility.caps import cap_key
 from eligibility.evaluate import evaluate_product
 from eligibility.fields import FIELDS
 from eligibility.rules import iter_leaves, leaf_id
+from entities.models import EntityType, MarketEntity, Tier
+from entities.personal_data import masked
 from portal import bounds
 from portal.models import Region, RegionLevel
 from portal.tenancy import EXPORT, VIEW, restrict, scope_for
@@ -47,9 +48,15 @@ from products.models import LoanProduct, LoanProductVersion, ProductStatus
 
 PAGE_SIZE = 50
 EXPORT_LIMIT = 10_000
-_CAP_LABELS = {"product_cap": "产品最高额度", "honor_cap": "名特优新额度", "tier_cap": "分型额度上限",
-               "revenue_share": "营业收入比例", "net_assets_share": "净资产比例", "bank_decides": "银行审批额度",
-               "requested_amount": "申请金额"}
+_CAP_LABELS = {
+    "product_cap": "产品最高额度",
+    "honor_cap": "名特优新额度",
+    "tier_cap": "分型额度上限",
+    "revenue_share": "营业收入比例",
+    "net_assets_share": "净资产比例",
+    "bank_decides": "银行审批额度",
+    "requested_amount": "申请金额",
+}
 
 
 # the generation in force, looked up once per request (keyed by the actor's scope object,
@@ -181,17 +188,36 @@ def _decode(rows: Sequence[dict]) -> list[StoredResult]:
             continue
         definition = version.definition
         ids = reason_ids(definition)
-        decoded.append(StoredResult(
-            entity_id=row["entity_id"], product=version.product, version=version, verdict=row["verdict"],
-            max_amount=row["max_amount"], binding_cap=decode_cap(definition, row["binding_cap"]),
-            failed=decode_reasons(row["failed_mask"], ids), unknown=decode_reasons(row["unknown_mask"], ids),
-            near_miss=row["near_miss"], county=row["county"], labels=version_labels(version),
-        ))
+        decoded.append(
+            StoredResult(
+                entity_id=row["entity_id"],
+                product=version.product,
+                version=version,
+                verdict=row["verdict"],
+                max_amount=row["max_amount"],
+                binding_cap=decode_cap(definition, row["binding_cap"]),
+                failed=decode_reasons(row["failed_mask"], ids),
+                unknown=decode_reasons(row["unknown_mask"], ids),
+                near_miss=row["near_miss"],
+                county=row["county"],
+                labels=version_labels(version),
+            )
+        )
     return decoded
 
 
-_FIELDS = ("entity_id", "product_id", "version_id", "verdict", "max_amount", "binding_cap", "failed_mask", "unknown_mask",
-           "near_miss", "county")
+_FIELDS = (
+    "entity_id",
+    "product_id",
+    "version_id",
+    "verdict",
+    "max_amount",
+    "binding_cap",
+    "failed_mask",
+    "unknown_mask",
+    "near_miss",
+    "county",
+)
 
 
 def results(*, user, action: str = VIEW) -> QuerySet[MatchResult]:
@@ -219,14 +245,18 @@ def _live_reasons(facts: dict, result: StoredResult) -> list[dict]:
 # --- the enterprise home ---------------------------------------------------------------------
 
 
-def entity_matches(*, user, entity: MarketEntity, with_reasons: bool = True, include_incomplete: bool = True,
-                   limit: int | None = None) -> list[StoredResult]:
+def entity_matches(
+    *, user, entity: MarketEntity, with_reasons: bool = True, include_incomplete: bool = True, limit: int | None = None
+) -> list[StoredResult]:
     """The products an entity qualifies for, best offer first (a bank-decided amount after
     the stated ones), then those it may qualify for once data is supplied. With reasons:
     ``result.reasons`` are the live evaluation's reasons (rule, outcome, message)."""
     verdicts = [ELIGIBLE, INCOMPLETE] if include_incomplete else [ELIGIBLE]
-    queryset = (results(user=user).filter(entity_id=entity.pk, verdict__in=verdicts, product_id__in=_active_product_ids())
-                .order_by("-verdict", F("max_amount").desc(nulls_last=True), "product_id"))
+    queryset = (
+        results(user=user)
+        .filter(entity_id=entity.pk, verdict__in=verdicts, product_id__in=_active_product_ids())
+        .order_by("-verdict", F("max_amount").desc(nulls_last=True), "product_id")
+    )
     if limit:
         queryset = queryset[:limit]
     matches = _decode(list(queryset.values(*_FIELDS)))
@@ -276,9 +306,12 @@ def lead_scope(*, user, branch_id: int | None = None) -> LeadScope | None:
     return LeadScope(own, own, products, counties)
 
 
-def _leads(*, user, scope: LeadScope, action: str = VIEW, base: QuerySet[MatchResult] | None = None) -> QuerySet[MatchResult]:
+def _leads(
+    *, user, scope: LeadScope, action: str = VIEW, base: QuerySet[MatchResult] | None = None
+) -> QuerySet[MatchResult]:
     return (results(user=user, action=action) if base is None else base).filter(
-        Q(product_id__in=[p.pk for p in scope.products]), verdict=ELIGIBLE, shared=True)
+        Q(product_id__in=[p.pk for p in scope.products]), verdict=ELIGIBLE, shared=True
+    )
 
 
 def potential_counts(*, user, scope: LeadScope, product_id: int | None = None) -> dict[str, Any]:
@@ -290,7 +323,9 @@ def potential_counts(*, user, scope: LeadScope, product_id: int | None = None) -
     base = base.filter(area) if area is not None else base.none()
     per_product: dict[int, int] = {}
     per_county: dict[str, int] = {}  # by region code (text)
-    rows = base.filter(product_id__in=[p.pk for p in scope.products]).values_list("product_id", "county", "eligible_shared")
+    rows = base.filter(product_id__in=[p.pk for p in scope.products]).values_list(
+        "product_id", "county", "eligible_shared"
+    )
     for pid, county, n in rows:
         per_product[pid] = per_product.get(pid, 0) + n
         if pid == product_id:
@@ -314,9 +349,18 @@ class LeadPage:
     next_after: str | None
 
 
-def potential_customers(*, user, scope: LeadScope, product_id: int, county: str | None = None,
-                        min_amount: int | None = None, after: tuple[int | None, int] | None = None,
-                        limit: int = PAGE_SIZE, action: str = VIEW, base: QuerySet[MatchResult] | None = None) -> LeadPage:
+def potential_customers(
+    *,
+    user,
+    scope: LeadScope,
+    product_id: int,
+    county: str | None = None,
+    min_amount: int | None = None,
+    after: tuple[int | None, int] | None = None,
+    limit: int = PAGE_SIZE,
+    action: str = VIEW,
+    base: QuerySet[MatchResult] | None = None,
+) -> LeadPage:
     """A page of a product's potential customers, highest offer first (from `base`, the
     actor's restricted results, when given). With a county, one
     range of the 潜在客户 index; without, each county of the branch's area is such a range
@@ -331,13 +375,15 @@ def potential_customers(*, user, scope: LeadScope, product_id: int, county: str 
     if not counties:
         return LeadPage([], None)
     if len(counties) == 1:
-        rows = list(base.filter(county=counties[0]).order_by(*order).values(*columns)[:limit + 1])
+        rows = list(base.filter(county=counties[0]).order_by(*order).values(*columns)[: limit + 1])
     elif connection.vendor != "postgresql":  # the embedded demo: few rows, one sort
-        rows = list(base.filter(county__in=counties).order_by(*order).values(*columns)[:limit + 1])
+        rows = list(base.filter(county__in=counties).order_by(*order).values(*columns)[: limit + 1])
     else:
-        parts = [base.filter(county=code).order_by(*order).values(*columns)[:limit + 1] for code in counties]
+        parts = [base.filter(county=code).order_by(*order).values(*columns)[: limit + 1] for code in counties]
         merged = parts[0].union(*parts[1:], all=True)
-        rows = sorted(merged, key=lambda r: (r["max_amount"] is None, -(r["max_amount"] or 0), r["entity_id"]))[:limit + 1]
+        rows = sorted(merged, key=lambda r: (r["max_amount"] is None, -(r["max_amount"] or 0), r["entity_id"]))[
+            : limit + 1
+        ]
     more = len(rows) > limit
     rows = rows[:limit]
     return LeadPage(_lead_rows(rows), _cursor(rows[-1]) if more and rows else None)
@@ -352,7 +398,9 @@ def parse_cursor(text: str | None) -> tuple[int | None, int] | None:
         return None
     amount, _, entity = text.partition(".")
     try:
-        return (bounds.to_int(amount, field=bounds.column(MatchResult, "max_amount")) if amount else None), bounds.to_id(entity)
+        return (
+            bounds.to_int(amount, field=bounds.column(MatchResult, "max_amount")) if amount else None
+        ), bounds.to_id(entity)
     except bounds.OutOfBounds:
         return None
 
@@ -369,7 +417,15 @@ def _county_name(code: str) -> str:
 def _lead_rows(rows: Sequence[dict]) -> list[dict]:
     """The page's rows with what it shows already formatted (50 rows × 9 cells)."""
     entities = MarketEntity.objects.only(
-        "id", "name", "uscc", "entity_type", "tier", "established_on", "operator_name", "operator_phone", "region_id",
+        "id",
+        "name",
+        "uscc",
+        "entity_type",
+        "tier",
+        "established_on",
+        "operator_name",
+        "operator_phone",
+        "region_id",
     ).in_bulk([r["entity_id"] for r in rows])
     versions = _versions([r["version_id"] for r in rows])
     types, tiers = dict(EntityType.choices), dict(Tier.choices)
@@ -381,19 +437,26 @@ def _lead_rows(rows: Sequence[dict]) -> list[dict]:
             continue
         binding = decode_cap(version.definition, r["binding_cap"])
         amount = r["max_amount"]
-        out.append({
-            "entity": entity, "max_amount": amount, "county": _county_name(str(r["county"])),
-            "amount_wan": f"{amount / 10_000:.2f}" if amount is not None else "",
-            "binding_label": version_labels(version).get(binding, "") if binding else "",
-            "entity_type": types.get(entity.entity_type, ""), "tier": tiers.get(entity.tier, "—"),
-            "established": entity.established_on.isoformat() if entity.established_on else "",
-            "phone": masked("operator_phone", entity.operator_phone), "product": version.product,
-        })
+        out.append(
+            {
+                "entity": entity,
+                "max_amount": amount,
+                "county": _county_name(str(r["county"])),
+                "amount_wan": f"{amount / 10_000:.2f}" if amount is not None else "",
+                "binding_label": version_labels(version).get(binding, "") if binding else "",
+                "entity_type": types.get(entity.entity_type, ""),
+                "tier": tiers.get(entity.tier, "—"),
+                "established": entity.established_on.isoformat() if entity.established_on else "",
+                "phone": masked("operator_phone", entity.operator_phone),
+                "product": version.product,
+            }
+        )
     return out
 
 
-def potential_export_rows(*, user, scope: LeadScope | None, product_id: int | None, county: str | None = None,
-                          min_amount: int | None = None) -> list[dict]:
+def potential_export_rows(
+    *, user, scope: LeadScope | None, product_id: int | None, county: str | None = None, min_amount: int | None = None
+) -> list[dict]:
     """The rows of the 潜在客户 export (at most EXPORT_LIMIT), through restrict(MatchResult,
     EXPORT); none for an actor without a branch or a product."""
     exportable = results(user=user, action=EXPORT)
@@ -402,8 +465,16 @@ def potential_export_rows(*, user, scope: LeadScope | None, product_id: int | No
     rows: list[dict] = []
     after = None
     while len(rows) < EXPORT_LIMIT:
-        page = potential_customers(user=user, scope=scope, product_id=product_id, county=county, min_amount=min_amount,
-                                   after=after, limit=1000, base=exportable)
+        page = potential_customers(
+            user=user,
+            scope=scope,
+            product_id=product_id,
+            county=county,
+            min_amount=min_amount,
+            after=after,
+            limit=1000,
+            base=exportable,
+        )
         rows.extend(page.rows)
         if not page.next_after:
             break
@@ -437,8 +508,9 @@ def near_miss_counties(*, user) -> list[Region]:
     return [c for c in _counties() if c.code.startswith(prefix)]
 
 
-def near_misses(*, user, product_id: int | None = None, county: str | None = None, after: tuple | None = None,
-                limit: int = 20) -> tuple[list[dict], tuple | None]:
+def near_misses(
+    *, user, product_id: int | None = None, county: str | None = None, after: tuple | None = None, limit: int = 20
+) -> tuple[list[dict], tuple | None]:
     """Near misses in the actor's region, one entry per entity (by county, then entity): the
     products it narrowly misses, each with ``cures`` (what would make it eligible), and
     ``fixes``: the distinct cures over its products, what a visit should talk about.
@@ -454,7 +526,7 @@ def near_misses(*, user, product_id: int | None = None, county: str | None = Non
         page_q = page_q.filter(Q(county__gt=c) | Q(county=c, entity_id__gt=e))
     # a page of entities (a streamed GROUP BY over the (county, entity_id, product_id) index),
     # then every near-miss row of those entities
-    keys = list(page_q.order_by("county", "entity_id").values_list("county", "entity_id").distinct()[:limit + 1])
+    keys = list(page_q.order_by("county", "entity_id").values_list("county", "entity_id").distinct()[: limit + 1])
     more = len(keys) > limit
     keys = keys[:limit]
     ids = [entity_id for _, entity_id in keys]
@@ -488,17 +560,34 @@ def declaration_results(*, user, declaration) -> dict[str, Any]:
     """The stored results of the declaration's entity for its intended banks' active products
     (an absent row is a stored "不符合"), and the run they come from."""
     bank_ids = list(declaration.intended_banks.values_list("bank_id", flat=True))
-    products = list(LoanProduct.objects.filter(bank_id__in=bank_ids, status=ProductStatus.ACTIVE,
-                                               current_version__isnull=False)
-                    .select_related("bank", "current_version").order_by("bank__code", "code"))
-    stored = {r.product.pk: r for r in _decode(list(
-        results(user=user).filter(entity_id=declaration.entity_id, product_id__in=[p.pk for p in products]).values(*_FIELDS)))}
+    products = list(
+        LoanProduct.objects.filter(bank_id__in=bank_ids, status=ProductStatus.ACTIVE, current_version__isnull=False)
+        .select_related("bank", "current_version")
+        .order_by("bank__code", "code")
+    )
+    stored = {
+        r.product.pk: r
+        for r in _decode(
+            list(
+                results(user=user)
+                .filter(entity_id=declaration.entity_id, product_id__in=[p.pk for p in products])
+                .values(*_FIELDS)
+            )
+        )
+    }
     generation = current_generation(user)
     rows = []
     for product in products:
         result = stored.get(product.pk)
-        rows.append({"product": product, "result": result,
-                     "verdict_label": result.verdict_label if result else ("不符合" if generation is not None else "尚未匹配")})
+        rows.append(
+            {
+                "product": product,
+                "result": result,
+                "verdict_label": result.verdict_label
+                if result
+                else ("不符合" if generation is not None else "尚未匹配"),
+            }
+        )
     return {"rows": rows, "run": last_full_run(user)}
 
 
@@ -518,10 +607,15 @@ def run_get(*, user, pk: int) -> MatchingRun | None:
 
 def run_products(*, user, run: MatchingRun) -> QuerySet[RunProduct]:
     return restrict(RunProduct.objects.filter(run=run).select_related("product__bank", "version"), user).order_by(
-        "product__bank__code", "product__code")
+        "product__bank__code", "product__code"
+    )
 
 
 def matching_state() -> dict[str, Any]:
     state = MatchingState.objects.select_related("building").filter(pk=1).first()
-    return {"generation": state.generation if state else None, "swapped_at": state.swapped_at if state else None,
-            "building": state.building if state else None, "run": last_full_run()}
+    return {
+        "generation": state.generation if state else None,
+        "swapped_at": state.swapped_at if state else None,
+        "building": state.building if state else None,
+        "run": last_full_run(),
+    }

@@ -34,6 +34,7 @@ writes: a run is never seen done without its rows, and ``finished_at`` follows i
 On SQLite (the embedded demo) rows are computed in Python by the engine (``rows``), chunk by
 chunk through the same Celery path; the layout is one plain table.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -49,8 +50,8 @@ from django.db import connection, transaction
 from django.db.models import Count, Exists, F, Max, Min, OuterRef, Sum
 from django.utils import timezone
 
-from entities.models import MarketEntity
 from batch_matching import schema
+from batch_matching.compile import SQL
 from batch_matching.models import (
     DirtyEntity,
     MatchingRun,
@@ -65,7 +66,7 @@ from batch_matching.models import (
 )
 from batch_matching.plan import ENTITY_TABLE, RESULT_COLUMNS, Planner, VersionSpec, count_select
 from batch_matching.rows import ResultRow, counts_of, rows_for
-from batch_matching.compile import SQL
+from entities.models import MarketEntity
 from portal.celery import app as celery_app
 from portal.services import ApplicationError, audit_record
 from products.models import LoanProduct, ProductStatus
@@ -115,14 +116,20 @@ def _specs(pairs: Sequence[tuple[int, int]]) -> list[VersionSpec]:
 
 def active_versions() -> list[VersionSpec]:
     """The active products' current published versions, by product id."""
-    pairs = (LoanProduct.objects.filter(status=ProductStatus.ACTIVE, current_version__isnull=False,
-                                        current_version__published_at__isnull=False)
-             .order_by("id").values_list("id", "current_version_id"))
+    pairs = (
+        LoanProduct.objects.filter(
+            status=ProductStatus.ACTIVE, current_version__isnull=False, current_version__published_at__isnull=False
+        )
+        .order_by("id")
+        .values_list("id", "current_version_id")
+    )
     return _specs(list(pairs))
 
 
 def run_versions(run: MatchingRun) -> list[VersionSpec]:
-    return _specs(list(RunProduct.objects.filter(run=run).order_by("product_id").values_list("product_id", "version_id")))
+    return _specs(
+        list(RunProduct.objects.filter(run=run).order_by("product_id").values_list("product_id", "version_id"))
+    )
 
 
 _PLANNERS: OrderedDict = OrderedDict()
@@ -209,20 +216,33 @@ def _add_counts(generation: int, merged: dict[tuple[int, str], list[int]]) -> No
         with connection.cursor() as cursor:
             # in key order: concurrent re-matches lock count rows in the same order
             cursor.execute(
-                f"INSERT INTO matching_batch_count (generation, product_id, county, eligible, eligible_shared, incomplete, "
+                f"INSERT INTO matching_batch_count (generation, product_id, county, eligible, eligible_shared, "
+                f"incomplete, "
                 f"near_miss) VALUES {values_sql} ON CONFLICT (generation, product_id, county) DO UPDATE SET "
                 f"eligible = matching_batch_count.eligible + EXCLUDED.eligible, "
                 f"eligible_shared = matching_batch_count.eligible_shared + EXCLUDED.eligible_shared, "
                 f"incomplete = matching_batch_count.incomplete + EXCLUDED.incomplete, "
-                f"near_miss = matching_batch_count.near_miss + EXCLUDED.near_miss", params)
+                f"near_miss = matching_batch_count.near_miss + EXCLUDED.near_miss",
+                params,
+            )
         return
     for (product_id, county), v in sorted(merged.items()):
         updated = ResultCount.objects.filter(generation=generation, product_id=product_id, county=county).update(
-            eligible=F("eligible") + v[0], eligible_shared=F("eligible_shared") + v[1], incomplete=F("incomplete") + v[2],
-            near_miss=F("near_miss") + v[3])
+            eligible=F("eligible") + v[0],
+            eligible_shared=F("eligible_shared") + v[1],
+            incomplete=F("incomplete") + v[2],
+            near_miss=F("near_miss") + v[3],
+        )
         if not updated:
-            ResultCount.objects.create(generation=generation, product_id=product_id, county=county, eligible=v[0],
-                                       eligible_shared=v[1], incomplete=v[2], near_miss=v[3])
+            ResultCount.objects.create(
+                generation=generation,
+                product_id=product_id,
+                county=county,
+                eligible=v[0],
+                eligible_shared=v[1],
+                incomplete=v[2],
+                near_miss=v[3],
+            )
 
 
 # --- writing rows ----------------------------------------------------------------------------
@@ -233,11 +253,12 @@ def _insert_rows(table: str, rows: Sequence[ResultRow], *, generation: int, run_
         return
     if not _postgresql():
         MatchResult.objects.bulk_create(
-            [MatchResult(**dict(zip(RESULT_COLUMNS, r.values(generation, run_id)))) for r in rows], batch_size=500)
+            [MatchResult(**dict(zip(RESULT_COLUMNS, r.values(generation, run_id)))) for r in rows], batch_size=500
+        )
         return
     width = len(RESULT_COLUMNS)
     for start in range(0, len(rows), 2000):
-        part = rows[start:start + 2000]
+        part = rows[start : start + 2000]
         placeholders = ", ".join(["(" + ", ".join(["%s"] * width) + ")"] * len(part))
         params = [value for row in part for value in row.values(generation, run_id)]
         with connection.cursor() as cursor:
@@ -258,8 +279,11 @@ def _delete_counted(table: str, where: SQL) -> list[tuple]:
     if not _postgresql():
         raise AssertionError("PostgreSQL only")
     with connection.cursor() as cursor:
-        cursor.execute(f"WITH gone AS (DELETE FROM {table} WHERE {where.sql} RETURNING product_id, county, verdict, "
-                       f"shared, near_miss) {count_select('gone')}", where.params)
+        cursor.execute(
+            f"WITH gone AS (DELETE FROM {table} WHERE {where.sql} RETURNING product_id, county, verdict, "
+            f"shared, near_miss) {count_select('gone')}",
+            where.params,
+        )
         return cursor.fetchall()
 
 
@@ -269,8 +293,9 @@ def _sqlite_delete_counted(**filters) -> list[tuple]:
     return counts
 
 
-def _rewrite_entities(*, generation: int, table: str, ids: Sequence[int], versions: Sequence[VersionSpec], as_of,
-                      run_id: int) -> tuple[list[tuple], list[tuple]]:
+def _rewrite_entities(
+    *, generation: int, table: str, ids: Sequence[int], versions: Sequence[VersionSpec], as_of, run_id: int
+) -> tuple[list[tuple], list[tuple]]:
     """Replace the rows of these entities in a generation; (old counts, new counts)."""
     if not _postgresql():
         old = _sqlite_delete_counted(generation=generation, entity_id__in=list(ids))
@@ -288,14 +313,16 @@ def _rewrite_entities(*, generation: int, table: str, ids: Sequence[int], versio
     with connection.cursor() as cursor:
         _ensure_maps(cursor, planner)
         cursor.execute("SET LOCAL jit = off")
-        statement = planner.insert(table, SQL(f"{ENTITY_TABLE}.id = ANY(%s)", (list(ids),)), generation=generation,
-                                   run_id=run_id)
+        statement = planner.insert(
+            table, SQL(f"{ENTITY_TABLE}.id = ANY(%s)", (list(ids),)), generation=generation, run_id=run_id
+        )
         cursor.execute(statement.sql, statement.params)
         return old, cursor.fetchall()
 
 
-def _rewrite_product(*, generation: int, table: str, product_id: int, version: VersionSpec | None, as_of,
-                     run_id: int) -> list[tuple]:
+def _rewrite_product(
+    *, generation: int, table: str, product_id: int, version: VersionSpec | None, as_of, run_id: int
+) -> list[tuple]:
     """Replace one product's rows in a generation (none when ``version`` is None); its counts
     are replaced too. Returns the new counts."""
     if not _postgresql():
@@ -325,8 +352,9 @@ def _advisory(*keys: int, shared: bool = False) -> None:
         return
     function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {function}(%s, k) FROM unnest(%s::int[]) AS k ORDER BY k",
-                       [LOCK_NAMESPACE, sorted(set(keys))])
+        cursor.execute(
+            f"SELECT {function}(%s, k) FROM unnest(%s::int[]) AS k ORDER BY k", [LOCK_NAMESPACE, sorted(set(keys))]
+        )
 
 
 # --- full runs -------------------------------------------------------------------------------
@@ -336,8 +364,9 @@ def _split(lo: int, hi: int, size: int) -> list[tuple[int, int]]:
     return [(start, min(start + size, hi + 1)) for start in range(lo, hi + 1, size)]
 
 
-def run_start(*, actor=None, trigger: str = RunTrigger.MANUAL, as_of=None, chunk_size: int | None = None,
-              dispatch: bool = True) -> MatchingRun:
+def run_start(
+    *, actor=None, trigger: str = RunTrigger.MANUAL, as_of=None, chunk_size: int | None = None, dispatch: bool = True
+) -> MatchingRun:
     """Start a full run (see the module docstring); its chunks are enqueued after commit."""
     as_of = as_of or timezone.localdate()
     with transaction.atomic():
@@ -349,12 +378,19 @@ def run_start(*, actor=None, trigger: str = RunTrigger.MANUAL, as_of=None, chunk
             _abandon(building)
         versions = active_versions()
         bounds = MarketEntity.objects.aggregate(lo=Min("id"), hi=Max("id"), n=Count("id"))
-        run = MatchingRun.objects.create(kind=RunKind.FULL, trigger=trigger, as_of=as_of, entities=bounds["n"] or 0,
-                                         started_by=actor if getattr(actor, "is_authenticated", False) else None)
+        run = MatchingRun.objects.create(
+            kind=RunKind.FULL,
+            trigger=trigger,
+            as_of=as_of,
+            entities=bounds["n"] or 0,
+            started_by=actor if getattr(actor, "is_authenticated", False) else None,
+        )
         run.generation = run.pk
         ranges = _split(bounds["lo"], bounds["hi"], chunk_size or _chunk_size(bounds["n"])) if bounds["n"] else []
         RunChunk.objects.bulk_create([RunChunk(run=run, number=i, lo=lo, hi=hi) for i, (lo, hi) in enumerate(ranges)])
-        RunProduct.objects.bulk_create([RunProduct(run=run, product_id=v.product_id, version_id=v.version_id) for v in versions])
+        RunProduct.objects.bulk_create(
+            [RunProduct(run=run, product_id=v.product_id, version_id=v.version_id) for v in versions]
+        )
         run.chunks_total = len(ranges)
         run.save(update_fields=["generation", "chunks_total"])
         if _postgresql():
@@ -363,9 +399,18 @@ def run_start(*, actor=None, trigger: str = RunTrigger.MANUAL, as_of=None, chunk
                 if versions:
                     _ensure_maps(cursor, planner_for(versions, as_of))
         MatchingState.objects.filter(pk=1).update(building=run)
-        audit_record(actor=actor, action="matching.run_start", obj=run,
-                     after={"entities": run.entities, "chunks": run.chunks_total, "products": len(versions),
-                            "as_of": as_of.isoformat(), "trigger": trigger})
+        audit_record(
+            actor=actor,
+            action="matching.run_start",
+            obj=run,
+            after={
+                "entities": run.entities,
+                "chunks": run.chunks_total,
+                "products": len(versions),
+                "as_of": as_of.isoformat(),
+                "trigger": trigger,
+            },
+        )
         if dispatch:
             transaction.on_commit(lambda: dispatch_chunks(run.pk))
     return run
@@ -373,7 +418,9 @@ def run_start(*, actor=None, trigger: str = RunTrigger.MANUAL, as_of=None, chunk
 
 def _abandon(run: MatchingRun) -> None:
     """A failed run that a new one replaces: its table goes, its record stays."""
-    MatchingRun.objects.filter(pk=run.pk).update(state=RunState.SUPERSEDED, finished_at=run.finished_at or timezone.now())
+    MatchingRun.objects.filter(pk=run.pk).update(
+        state=RunState.SUPERSEDED, finished_at=run.finished_at or timezone.now()
+    )
     DirtyEntity.objects.filter(run=run).delete()
     if _postgresql() and run.generation:
         with connection.cursor() as cursor:
@@ -383,7 +430,9 @@ def _abandon(run: MatchingRun) -> None:
 def dispatch_chunks(run_id: int) -> None:
     """Enqueue a task for every open chunk (duplicates are harmless); without a broker, do
     the work here."""
-    open_chunks = list(RunChunk.objects.filter(run_id=run_id, done=False).order_by("number").values_list("pk", flat=True))
+    open_chunks = list(
+        RunChunk.objects.filter(run_id=run_id, done=False).order_by("number").values_list("pk", flat=True)
+    )
     if not open_chunks:
         run_finalize(run_id=run_id)
         return
@@ -403,8 +452,12 @@ def chunk_process(*, run_id: int, chunk_id: int, finalize: bool = True, worker: 
     try:
         with transaction.atomic():
             # no ORDER BY (the model's ordering joins the run, and FOR UPDATE would lock it too)
-            chunk = (RunChunk.objects.select_for_update(skip_locked=True, of=("self",))
-                     .filter(pk=chunk_id, run_id=run_id, done=False).order_by().first())
+            chunk = (
+                RunChunk.objects.select_for_update(skip_locked=True, of=("self",))
+                .filter(pk=chunk_id, run_id=run_id, done=False)
+                .order_by()
+                .first()
+            )
             if chunk is None:
                 return False
             run = MatchingRun.objects.get(pk=run_id)
@@ -424,7 +477,8 @@ def chunk_process(*, run_id: int, chunk_id: int, finalize: bool = True, worker: 
         failed = RunChunk.objects.filter(pk=chunk_id, done=False, attempts__gte=MAX_CHUNK_ATTEMPTS).exists()
         message = f"分块 {chunk_id} 出错: {exc}"[:2000]
         MatchingRun.objects.filter(pk=run_id, state=RunState.RUNNING).update(
-            message=message, **({"state": RunState.FAILED, "finished_at": timezone.now()} if failed else {}))
+            message=message, **({"state": RunState.FAILED, "finished_at": timezone.now()} if failed else {})
+        )
         raise
     if finalize and not RunChunk.objects.filter(run_id=run_id, done=False).exists():
         run_finalize(run_id=run_id)
@@ -440,9 +494,13 @@ def _write_range(run: MatchingRun, versions: Sequence[VersionSpec], lo: int, hi:
         _insert_rows(MatchResult._meta.db_table, rows, generation=run.generation, run_id=run.pk)
         return len(rows)
     planner = planner_for(versions, run.as_of)
-    statement = planner.insert(schema.partition(run.generation),
-                               SQL(f"{ENTITY_TABLE}.id >= %s AND {ENTITY_TABLE}.id < %s", (lo, hi)),
-                               generation=run.generation, run_id=run.pk, counted=False)
+    statement = planner.insert(
+        schema.partition(run.generation),
+        SQL(f"{ENTITY_TABLE}.id >= %s AND {ENTITY_TABLE}.id < %s", (lo, hi)),
+        generation=run.generation,
+        run_id=run.pk,
+        counted=False,
+    )
     with connection.cursor() as cursor:
         _ensure_maps(cursor, planner)
         cursor.execute("SET LOCAL jit = off")  # compiling this statement costs seconds, running it less
@@ -460,19 +518,33 @@ def _generation_counts(generation: int, table: str) -> list[tuple]:
 
 
 def _sqlite_counts(**filters) -> list[tuple]:
-    return counts_of(ResultRow(entity_id=0, product_id=r["product_id"], version_id=0, verdict=r["verdict"], max_amount=None,
-                               binding_cap=None, failed_mask=None, unknown_mask=None, county=r["county"],
-                               shared=r["shared"], near_miss=r["near_miss"])
-                     for r in MatchResult.objects.filter(**filters).values("product_id", "verdict", "county", "shared",
-                                                                          "near_miss"))
+    return counts_of(
+        ResultRow(
+            entity_id=0,
+            product_id=r["product_id"],
+            version_id=0,
+            verdict=r["verdict"],
+            max_amount=None,
+            binding_cap=None,
+            failed_mask=None,
+            unknown_mask=None,
+            county=r["county"],
+            shared=r["shared"],
+            near_miss=r["near_miss"],
+        )
+        for r in MatchResult.objects.filter(**filters).values("product_id", "verdict", "county", "shared", "near_miss")
+    )
 
 
 def run_finalize(*, run_id: int, resume: bool = False) -> bool:
     """Index, catch up and swap in a run whose chunks are all done (idempotent; one worker
     does it, others return False)."""
     open_chunks = RunChunk.objects.filter(run_id=OuterRef("pk"), done=False)
-    claimed = (MatchingRun.objects.filter(pk=run_id, state=RunState.RUNNING).exclude(Exists(open_chunks))
-               .update(state=RunState.FINALIZING))
+    claimed = (
+        MatchingRun.objects.filter(pk=run_id, state=RunState.RUNNING)
+        .exclude(Exists(open_chunks))
+        .update(state=RunState.FINALIZING)
+    )
     if not claimed and not (resume and MatchingRun.objects.filter(pk=run_id, state=RunState.FINALIZING).exists()):
         return False
     if not _finalize_lock(run_id):
@@ -492,14 +564,20 @@ def _finalize_lock(run_id: int) -> bool:
     if not _postgresql():
         return True
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [LOCK_NAMESPACE, _FINALIZE_KEY_OFFSET + run_id % _FINALIZE_KEY_OFFSET])
+        cursor.execute(
+            "SELECT pg_try_advisory_lock(%s, %s)",
+            [LOCK_NAMESPACE, _FINALIZE_KEY_OFFSET + run_id % _FINALIZE_KEY_OFFSET],
+        )
         return cursor.fetchone()[0]
 
 
 def _finalize_unlock(run_id: int) -> None:
     if _postgresql():
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [LOCK_NAMESPACE, _FINALIZE_KEY_OFFSET + run_id % _FINALIZE_KEY_OFFSET])
+            cursor.execute(
+                "SELECT pg_advisory_unlock(%s, %s)",
+                [LOCK_NAMESPACE, _FINALIZE_KEY_OFFSET + run_id % _FINALIZE_KEY_OFFSET],
+            )
 
 
 def _finalize(run: MatchingRun) -> None:
@@ -518,8 +596,12 @@ def _finalize(run: MatchingRun) -> None:
     if _postgresql():
         # the index builds side by side in sessions of their own (and the counts beside them),
         # unless inside a transaction (tests)
-        schema.index_partition(generation, memory=getattr(settings, "MATCHING_INDEX_MEMORY", "256MB"),
-                               parallel=not connection.in_atomic_block, also=count)
+        schema.index_partition(
+            generation,
+            memory=getattr(settings, "MATCHING_INDEX_MEMORY", "256MB"),
+            parallel=not connection.in_atomic_block,
+            also=count,
+        )
     else:
         count()
     timings["index"] = round(time.perf_counter() - began, 2)
@@ -528,8 +610,20 @@ def _finalize(run: MatchingRun) -> None:
         # the counts of what the chunks wrote (once: the catch-up below adjusts them)
         if counted and not ResultCount.objects.filter(generation=generation).exists():
             ResultCount.objects.bulk_create(
-                [ResultCount(generation=generation, product_id=p, county=c, eligible=e, eligible_shared=es, incomplete=i,
-                             near_miss=n) for p, c, e, es, i, n, _ in counted[0]], batch_size=2000)
+                [
+                    ResultCount(
+                        generation=generation,
+                        product_id=p,
+                        county=c,
+                        eligible=e,
+                        eligible_shared=es,
+                        incomplete=i,
+                        near_miss=n,
+                    )
+                    for p, c, e, es, i, n, _ in counted[0]
+                ],
+                batch_size=2000,
+            )
     # catch up outside the swap lock first (it may take a while), then the rest under it
     while _catch_up_dirty(run, table, limit=ENTITY_BATCH):
         pass
@@ -546,10 +640,19 @@ def _finalize(run: MatchingRun) -> None:
                 schema.attach_partition(cursor, generation)
         MatchingState.objects.filter(pk=1).update(generation=generation, building=None, swapped_at=timezone.now())
         totals = ResultCount.objects.filter(generation=generation).aggregate(
-            eligible=Sum("eligible"), incomplete=Sum("incomplete"), near_miss=Sum("near_miss"))
-        per_product = {row["product_id"]: row for row in ResultCount.objects.filter(generation=generation)
-                       .values("product_id").annotate(eligible=Sum("eligible"), eligible_shared=Sum("eligible_shared"),
-                                                      incomplete=Sum("incomplete"), near_miss=Sum("near_miss"))}
+            eligible=Sum("eligible"), incomplete=Sum("incomplete"), near_miss=Sum("near_miss")
+        )
+        per_product = {
+            row["product_id"]: row
+            for row in ResultCount.objects.filter(generation=generation)
+            .values("product_id")
+            .annotate(
+                eligible=Sum("eligible"),
+                eligible_shared=Sum("eligible_shared"),
+                incomplete=Sum("incomplete"),
+                near_miss=Sum("near_miss"),
+            )
+        }
         for run_product in RunProduct.objects.filter(run=run):
             row = per_product.get(run_product.product_id, {})
             for name in ("eligible", "eligible_shared", "incomplete", "near_miss"):
@@ -558,9 +661,16 @@ def _finalize(run: MatchingRun) -> None:
         eligible, incomplete, near = (totals[k] or 0 for k in ("eligible", "incomplete", "near_miss"))
         timings["swap"] = round(time.perf_counter() - began, 2)
         MatchingRun.objects.filter(pk=run.pk).update(
-            state=RunState.SUCCEEDED, finished_at=timezone.now(), eligible=eligible, incomplete=incomplete,
-            near_miss=near, results=eligible + incomplete + near, chunks_done=F("chunks_total"), message="",
-            timings=timings)
+            state=RunState.SUCCEEDED,
+            finished_at=timezone.now(),
+            eligible=eligible,
+            incomplete=incomplete,
+            near_miss=near,
+            results=eligible + incomplete + near,
+            chunks_done=F("chunks_total"),
+            message="",
+            timings=timings,
+        )
     log.info("matching run %s swapped in (generation %s replaces %s)", run.pk, generation, previous)
 
 
@@ -568,12 +678,15 @@ def _catch_up_dirty(run: MatchingRun, table: str, *, limit: int) -> bool:
     """Re-match (into the run's table) up to ``limit`` entities that changed while it was
     built; True when some were."""
     with transaction.atomic():
-        ids = list(DirtyEntity.objects.filter(run=run).order_by("entity_id").values_list("entity_id", flat=True)[:limit])
+        ids = list(
+            DirtyEntity.objects.filter(run=run).order_by("entity_id").values_list("entity_id", flat=True)[:limit]
+        )
         if not ids:
             return False
         versions = run_versions(run)
-        old, new = _rewrite_entities(generation=run.generation, table=table, ids=ids, versions=versions,
-                                     as_of=run.as_of, run_id=run.pk)
+        old, new = _rewrite_entities(
+            generation=run.generation, table=table, ids=ids, versions=versions, as_of=run.as_of, run_id=run.pk
+        )
         _apply_counts(run.generation, new, minus=old)
         DirtyEntity.objects.filter(run=run, entity_id__in=ids).delete()
     return True
@@ -588,13 +701,20 @@ def _catch_up_catalogue(run: MatchingRun, table: str) -> None:
     for product_id in sorted(changed):
         with transaction.atomic():
             version = now.get(product_id)
-            _rewrite_product(generation=run.generation, table=table, product_id=product_id, version=version,
-                             as_of=run.as_of, run_id=run.pk)
+            _rewrite_product(
+                generation=run.generation,
+                table=table,
+                product_id=product_id,
+                version=version,
+                as_of=run.as_of,
+                run_id=run.pk,
+            )
             if version is None:
                 RunProduct.objects.filter(run=run, product_id=product_id).delete()
             else:
-                RunProduct.objects.update_or_create(run=run, product_id=product_id,
-                                                    defaults={"version_id": version.version_id})
+                RunProduct.objects.update_or_create(
+                    run=run, product_id=product_id, defaults={"version_id": version.version_id}
+                )
 
 
 def _drop_old_generations() -> None:
@@ -657,18 +777,20 @@ def entities_rematch(*, ids: Iterable[int], trigger: str = RunTrigger.ENTITY_CHA
         generation, building_id = _state_lock("SHARE")
         if generation is None and building_id is None:
             return None
-        run = MatchingRun.objects.create(kind=RunKind.ENTITIES, trigger=trigger, as_of=as_of, generation=generation,
-                                         entities=len(ids))
+        run = MatchingRun.objects.create(
+            kind=RunKind.ENTITIES, trigger=trigger, as_of=as_of, generation=generation, entities=len(ids)
+        )
         new: Sequence[tuple] = []
         if generation is not None:
             if _postgresql():
                 # the whole generation shared (a product re-match takes it exclusively), then
                 # these ids' stripes exclusively: no two writers rewrite the same rows at once
                 with connection.cursor() as cursor:
-                    cursor.execute("SELECT pg_advisory_xact_lock_shared(%s, %s), "
-                                   "(SELECT count(pg_advisory_xact_lock(%s, k)) FROM unnest(%s::int[]) AS k)",
-                                   [LOCK_NAMESPACE, _WHOLE_GENERATION, LOCK_NAMESPACE,
-                                    sorted({i >> _STRIPE_BITS for i in ids})])
+                    cursor.execute(
+                        "SELECT pg_advisory_xact_lock_shared(%s, %s), "
+                        "(SELECT count(pg_advisory_xact_lock(%s, k)) FROM unnest(%s::int[]) AS k)",
+                        [LOCK_NAMESPACE, _WHOLE_GENERATION, LOCK_NAMESPACE, sorted({i >> _STRIPE_BITS for i in ids})],
+                    )
             versions = active_versions()
             table = _table_of(generation)
             if len(ids) < PYTHON_BELOW or not _postgresql():
@@ -678,11 +800,14 @@ def entities_rematch(*, ids: Iterable[int], trigger: str = RunTrigger.ENTITY_CHA
                 old = _delete_entities(table, generation, ids)
                 _insert_rows(table, rows, generation=generation, run_id=run.pk)
             else:
-                old, new = _rewrite_entities(generation=generation, table=table, ids=ids, versions=versions,
-                                             as_of=as_of, run_id=run.pk)
+                old, new = _rewrite_entities(
+                    generation=generation, table=table, ids=ids, versions=versions, as_of=as_of, run_id=run.pk
+                )
             _apply_counts(generation, new, minus=old)
         if building_id is not None:
-            DirtyEntity.objects.bulk_create([DirtyEntity(run_id=building_id, entity_id=i) for i in ids], ignore_conflicts=True)
+            DirtyEntity.objects.bulk_create(
+                [DirtyEntity(run_id=building_id, entity_id=i) for i in ids], ignore_conflicts=True
+            )
         # the last write: finished_at is stamped after every row, count and mark above
         _finish_incremental(run, *(sum(row[i] for row in new) for i in (2, 4, 5)))
     return run
@@ -704,10 +829,22 @@ def product_rematch(*, product_id: int, trigger: str = RunTrigger.PRODUCT_PUBLIS
             return None
         _advisory(_WHOLE_GENERATION)
         version = next((v for v in active_versions() if v.product_id == product_id), None)
-        run = MatchingRun.objects.create(kind=RunKind.PRODUCT, trigger=trigger, as_of=as_of, generation=generation,
-                                         product_id=product_id, entities=MarketEntity.objects.count())
-        new = _rewrite_product(generation=generation, table=_table_of(generation), product_id=product_id, version=version,
-                               as_of=as_of, run_id=run.pk)
+        run = MatchingRun.objects.create(
+            kind=RunKind.PRODUCT,
+            trigger=trigger,
+            as_of=as_of,
+            generation=generation,
+            product_id=product_id,
+            entities=MarketEntity.objects.count(),
+        )
+        new = _rewrite_product(
+            generation=generation,
+            table=_table_of(generation),
+            product_id=product_id,
+            version=version,
+            as_of=as_of,
+            run_id=run.pk,
+        )
         eligible, incomplete, near = (sum(row[i] for row in new) for i in (2, 4, 5))
         _finish_incremental(run, eligible, incomplete, near)
     return run
@@ -751,8 +888,12 @@ def sweep(*, stalled_seconds: int = 180) -> dict:
 
 
 def _results_lost(generation: int) -> bool:
-    had = ResultCount.objects.filter(generation=generation).aggregate(
-        n=Sum("eligible") + Sum("incomplete") + Sum("near_miss"))["n"] or 0
+    had = (
+        ResultCount.objects.filter(generation=generation).aggregate(
+            n=Sum("eligible") + Sum("incomplete") + Sum("near_miss")
+        )["n"]
+        or 0
+    )
     if not had:
         return False
     with connection.cursor() as cursor:

@@ -3,6 +3,7 @@
 The services enqueue the chunk and finalize tasks by their registered names
 (``services.PROCESS_CHUNK_TASK``, ``services.FINALIZE_TASK``), so this module imports the
 services and not the other way round."""
+
 from celery import shared_task
 
 from batch_matching import services

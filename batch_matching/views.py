@@ -5,6 +5,7 @@
 - 潜在客户 (bank branch staff): counts per product and county, the list by offer, xlsx;
 - 差一点符合 (task force and regulators): near misses with what is missing.
 """
+
 from __future__ import annotations
 
 from django.contrib import messages
@@ -24,8 +25,14 @@ from portal.services import ApplicationError
 from portal.tenancy import EXPORT, restrict, scope_for
 from products.models import BankBranch, LoanProduct, ProductStatus
 
-GOVERNMENT_ROLES = {Role.TASK_FORCE_STAFF, Role.TASK_FORCE_BANK_REVIEWER, Role.TASK_FORCE_LEAD, Role.CONVENER,
-                    Role.CITY_REGULATOR, Role.PROVINCE_REGULATOR}
+GOVERNMENT_ROLES = {
+    Role.TASK_FORCE_STAFF,
+    Role.TASK_FORCE_BANK_REVIEWER,
+    Role.TASK_FORCE_LEAD,
+    Role.CONVENER,
+    Role.CITY_REGULATOR,
+    Role.PROVINCE_REGULATOR,
+}
 BANK_ROLES = {Role.BANK_ADMIN, Role.ACCOUNT_MANAGER}
 
 
@@ -62,8 +69,12 @@ class RunListView(AdministratorMixin, RestrictedListView):
         context = super().get_context_data(**kwargs)
         state = selectors.matching_state()
         current = state["run"]
-        context.update(state=state, kind=self.request.GET.get("kind", RunKind.FULL), kinds=RunKind.choices,
-                       current_products=selectors.run_products(user=self.request.user, run=current) if current else [])
+        context.update(
+            state=state,
+            kind=self.request.GET.get("kind", RunKind.FULL),
+            kinds=RunKind.choices,
+            current_products=selectors.run_products(user=self.request.user, run=current) if current else [],
+        )
         return context
 
     def post(self, request):
@@ -83,8 +94,12 @@ class RunDetailView(AdministratorMixin, TemplateView):
         run = selectors.run_get(user=self.request.user, pk=_int(self.request.GET.get("run")) or 0)
         if run is None:
             raise Http404
-        return super().get_context_data(run=run, products=selectors.run_products(user=self.request.user, run=run),
-                                        chunks=run.chunks.order_by("number"), **kwargs)
+        return super().get_context_data(
+            run=run,
+            products=selectors.run_products(user=self.request.user, run=run),
+            chunks=run.chunks.order_by("number"),
+            **kwargs,
+        )
 
 
 class RunProgressView(RunDetailView):
@@ -132,26 +147,45 @@ class PotentialCustomerListView(RoleRequiredMixin, RestrictedListView):
             self.page = selectors.LeadPage([], None)
             return selectors.results(user=user).none()
         self.page = selectors.potential_customers(
-            user=user, scope=self.scope, product_id=self.product.pk, county=self.county, min_amount=self.min_amount,
-            after=selectors.parse_cursor(params.get("after")))
+            user=user,
+            scope=self.scope,
+            product_id=self.product.pk,
+            county=self.county,
+            min_amount=self.min_amount,
+            after=selectors.parse_cursor(params.get("after")),
+        )
         return selectors.results(user=user).none()  # the page is keyset-paged above
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        counts = (selectors.potential_counts(user=self.request.user, scope=self.scope,
-                                             product_id=self.product.pk if self.product else None)
-                  if self.scope else {"per_product": {}, "per_county": {}})
+        counts = (
+            selectors.potential_counts(
+                user=self.request.user, scope=self.scope, product_id=self.product.pk if self.product else None
+            )
+            if self.scope
+            else {"per_product": {}, "per_county": {}}
+        )
         params = self.request.GET.copy()
         params.pop("after", None)
         counties = self.scope.counties if self.scope else []
         context.update(
-            scope=self.scope, product=self.product, county=self.county, page=self.page, query=params.urlencode(),
+            scope=self.scope,
+            product=self.product,
+            county=self.county,
+            page=self.page,
+            query=params.urlencode(),
             min_amount=self.request.GET.get("min_amount", ""),
-            product_counts=[(p, counts["per_product"].get(p.pk, 0)) for p in (self.scope.products if self.scope else [])],
+            product_counts=[
+                (p, counts["per_product"].get(p.pk, 0)) for p in (self.scope.products if self.scope else [])
+            ],
             county_counts=[(c, counts["per_county"].get(c.code, 0)) for c in counties],
-            county_total=sum(counts["per_county"].values()), run=selectors.last_full_run(self.request.user),
-            branches=(BankBranch.objects.select_related("bank").order_by("bank__code", "region_id", "name")
-                      if self.request.user.is_superuser or self._is_admin() else []),
+            county_total=sum(counts["per_county"].values()),
+            run=selectors.last_full_run(self.request.user),
+            branches=(
+                BankBranch.objects.select_related("bank").order_by("bank__code", "region_id", "name")
+                if self.request.user.is_superuser or self._is_admin()
+                else []
+            ),
             object_list=None,
         )
         return context
@@ -169,14 +203,23 @@ class PotentialCustomerExportView(PotentialCustomerListView):
 
     def get(self, request, *args, **kwargs):
         self._filters()
-        rows = selectors.potential_export_rows(user=request.user, scope=self.scope,
-                                               product_id=self.product.pk if self.product else None,
-                                               county=self.county, min_amount=self.min_amount)
+        rows = selectors.potential_export_rows(
+            user=request.user,
+            scope=self.scope,
+            product_id=self.product.pk if self.product else None,
+            county=self.county,
+            min_amount=self.min_amount,
+        )
         code = self.product.code if self.product else "none"
-        filters = {"product": code if self.product else "", "county": self.county or "",
-                   "min_amount": request.GET.get("min_amount", ""), "branch": request.GET.get("branch", "")}
-        return spreadsheets.deliver(request, "potential_customer", exports.potential_customers_xlsx(rows, product_code=code),
-                                    filters=filters)
+        filters = {
+            "product": code if self.product else "",
+            "county": self.county or "",
+            "min_amount": request.GET.get("min_amount", ""),
+            "branch": request.GET.get("branch", ""),
+        }
+        return spreadsheets.deliver(
+            request, "potential_customer", exports.potential_customers_xlsx(rows, product_code=code), filters=filters
+        )
 
 
 # --- the enterprise's own matches --------------------------------------------------------------
@@ -196,8 +239,13 @@ class MyMatchesView(RoleRequiredMixin, RestrictedListView):
         return selectors.results(user=user).none()
 
     def get_context_data(self, **kwargs):
-        return super().get_context_data(entity=self.entity, matches=self.matches, run=selectors.last_full_run(self.request.user),
-                                        object_list=None, **kwargs)
+        return super().get_context_data(
+            entity=self.entity,
+            matches=self.matches,
+            run=selectors.last_full_run(self.request.user),
+            object_list=None,
+            **kwargs,
+        )
 
 
 # --- near misses -----------------------------------------------------------------------------
@@ -216,17 +264,29 @@ class NearMissListView(RoleRequiredMixin, RestrictedListView):
         cursor = tuple(bounds.query_id(p) for p in parts) if len(parts) == 2 else None
         cursor = cursor if cursor and None not in cursor else None
         self.rows, self.next_cursor = selectors.near_misses(
-            user=user, product_id=_int(params.get("product")), county=params.get("county") or None, after=cursor, limit=50)
+            user=user,
+            product_id=_int(params.get("product")),
+            county=params.get("county") or None,
+            after=cursor,
+            limit=50,
+        )
         return selectors.results(user=user).none()
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         params = self.request.GET.copy()
         params.pop("after", None)
-        context.update(rows=self.rows, next_after=".".join(map(str, self.next_cursor)) if self.next_cursor else None,
-                       query=params.urlencode(), products=LoanProduct.objects.filter(status=ProductStatus.ACTIVE)
-                       .select_related("bank").order_by("bank__code", "code"),
-                       product_id=_int(self.request.GET.get("product")), county=self.request.GET.get("county", ""),
-                       counties=selectors.near_miss_counties(user=self.request.user),
-                       run=selectors.last_full_run(self.request.user), object_list=None)
+        context.update(
+            rows=self.rows,
+            next_after=".".join(map(str, self.next_cursor)) if self.next_cursor else None,
+            query=params.urlencode(),
+            products=LoanProduct.objects.filter(status=ProductStatus.ACTIVE)
+            .select_related("bank")
+            .order_by("bank__code", "code"),
+            product_id=_int(self.request.GET.get("product")),
+            county=self.request.GET.get("county", ""),
+            counties=selectors.near_miss_counties(user=self.request.user),
+            run=selectors.last_full_run(self.request.user),
+            object_list=None,
+        )
         return context

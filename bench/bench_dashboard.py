@@ -15,6 +15,7 @@ order; each figure is printed with its ratio to that floor and the load average 
 Prints progress on stderr and, last, one JSON line of figures on stdout.
 Options: --recommendations N (default 200000), --runs N (default 7), --keep (reuse data
 already generated in this database)."""
+
 from __future__ import annotations
 
 import argparse
@@ -34,10 +35,9 @@ import django  # noqa: E402
 
 django.setup()
 
+from benchlib import Figures, bare_seconds, captured, insert_select, p50, p95  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.utils import timezone  # noqa: E402
-
-from benchlib import Figures, bare_seconds, captured, insert_select, p50, p95  # noqa: E402
 
 TZ = "Asia/Shanghai"
 
@@ -66,18 +66,35 @@ def world(year: int):
 
     catalog_load()
     province, _ = Organisation.objects.get_or_create(
-        code="bench-province", defaults={"name": "山西省支持小微企业融资协调工作机制", "kind": OrganisationKind.PROVINCE_MECHANISM, "region_id": "140000"})
+        code="bench-province",
+        defaults={
+            "name": "山西省支持小微企业融资协调工作机制",
+            "kind": OrganisationKind.PROVINCE_MECHANISM,
+            "region_id": "140000",
+        },
+    )
     User = get_user_model()
-    regulator, created = User.objects.get_or_create(username="bench-province-regulator", defaults={"first_name": "省机制"})
+    regulator, created = User.objects.get_or_create(
+        username="bench-province-regulator", defaults={"first_name": "省机制"}
+    )
     if created:
         regulator.set_unusable_password()
         regulator.save()
     Membership.objects.get_or_create(user=regulator, organisation=province, role=Role.PROVINCE_REGULATOR)
-    counties = list(Region.objects.filter(level="county", code__startswith="14").order_by("code").values_list("code", flat=True))
+    counties = list(
+        Region.objects.filter(level="county", code__startswith="14").order_by("code").values_list("code", flat=True)
+    )
     task_forces = {}
     for code in counties:
         org, _ = Organisation.objects.get_or_create(
-            code=f"bench-tf-{code}", defaults={"name": f"{code} 工作专班", "kind": OrganisationKind.TASK_FORCE, "region_id": code, "parent": province})
+            code=f"bench-tf-{code}",
+            defaults={
+                "name": f"{code} 工作专班",
+                "kind": OrganisationKind.TASK_FORCE,
+                "region_id": code,
+                "parent": province,
+            },
+        )
         task_forces[code] = org.pk
     return regulator, counties, task_forces
 
@@ -140,7 +157,9 @@ def _generate(n_recs: int, year: int, until: dt.date, regulator, counties, task_
     execute("SELECT setseed(0.2026)")
     execute("DROP TABLE IF EXISTS b_county, b_branch, b_ent, b_rec")
     execute("CREATE TEMP TABLE b_county (idx int PRIMARY KEY, code varchar(12), task_force int)")
-    execute("INSERT INTO b_county VALUES " + ", ".join(f"({i}, '{c}', {task_forces[c]})" for i, c in enumerate(counties)))
+    execute(
+        "INSERT INTO b_county VALUES " + ", ".join(f"({i}, '{c}', {task_forces[c]})" for i, c in enumerate(counties))
+    )
     execute("CREATE TEMP TABLE b_branch (bank int, county varchar(12), branch int, PRIMARY KEY (bank, county))")
     execute("INSERT INTO b_branch VALUES " + ", ".join(f"({b}, '{c}', {br})" for (b, c), br in branches.items()))
 
@@ -160,161 +179,344 @@ def _generate(n_recs: int, year: int, until: dt.date, regulator, counties, task_
         JOIN b_county c ON c.idx = i % {len(counties)}
     """)
     execute("CREATE INDEX ON b_ent (i)")
-    insert_select(MarketEntity, {
-        "id": "entity_id", "uscc": "'9214' || lpad(i::text, 14, '0')", "name": "'基准测试经营主体' || i",
-        "entity_type": "'individual_business'", "register_status": "'active'", "region_code": "county",
-        "established_on": "date '2018-05-01'", "annual_revenue": "amount * 3", "employees": "3",
-    }, "b_ent")
+    insert_select(
+        MarketEntity,
+        {
+            "id": "entity_id",
+            "uscc": "'9214' || lpad(i::text, 14, '0')",
+            "name": "'基准测试经营主体' || i",
+            "entity_type": "'individual_business'",
+            "register_status": "'active'",
+            "region_code": "county",
+            "established_on": "date '2018-05-01'",
+            "annual_revenue": "amount * 3",
+            "employees": "3",
+        },
+        "b_ent",
+    )
     log(f"entities: {n_entities}")
-    insert_select(Visit, {
-        "entity_id": "entity_id", "task_force_id": "task_force", "region_id": "county",
-        "visited_on": f"(declared_at AT TIME ZONE '{TZ}')::date - 3", "people": "'走访组'", "findings": "''",
-        "need_found": "true", "recorded_by_id": str(user), "created_at": "declared_at - interval '3 days'",
-    }, "b_ent WHERE i % 10 < 8")
+    insert_select(
+        Visit,
+        {
+            "entity_id": "entity_id",
+            "task_force_id": "task_force",
+            "region_id": "county",
+            "visited_on": f"(declared_at AT TIME ZONE '{TZ}')::date - 3",
+            "people": "'走访组'",
+            "findings": "''",
+            "need_found": "true",
+            "recorded_by_id": str(user),
+            "created_at": "declared_at - interval '3 days'",
+        },
+        "b_ent WHERE i % 10 < 8",
+    )
 
     # batches: one per county and week
     execute(f"""
         CREATE TEMP TABLE b_batch AS
-        SELECT nextval(pg_get_serial_sequence('{RecommendationBatch._meta.db_table}', 'id')) AS batch_id, county, task_force, week,
+        SELECT nextval(pg_get_serial_sequence('{RecommendationBatch._meta.db_table}', 'id')) AS batch_id, county,
+            task_force, week,
                ((timestamp '{year}-01-01 15:00' + (week * 7 + 6 || ' days')::interval) AT TIME ZONE '{TZ}') AS pushed_at
-        FROM (SELECT DISTINCT county, task_force, floor(extract(epoch FROM declared_at - (timestamp '{year}-01-01' AT TIME ZONE '{TZ}')) / 604800)::int AS week FROM b_ent) w
+        FROM (SELECT DISTINCT county, task_force, floor(extract(epoch FROM declared_at - (timestamp '{year}-01-01'
+            AT TIME ZONE '{TZ}')) / 604800)::int AS week FROM b_ent) w
     """)
     execute("CREATE UNIQUE INDEX ON b_batch (county, week)")
-    insert_select(RecommendationBatch, {
-        "id": "batch_id", "task_force_id": "task_force", "region_id": "county", "title": "county || ' 第' || week || '批'",
-        "state": "'pushed'", "created_by_id": str(user), "created_at": "pushed_at", "pushed_by_id": str(user), "pushed_at": "pushed_at",
-    }, "b_batch")
-    insert_select(Declaration, {
-        "id": "e.declaration_id", "entity_id": "e.entity_id", "task_force_id": "e.task_force", "region_id": "e.county", "source": "'staff'",
-        "state": "'recommended'", "amount": "e.amount", "term_months": "e.term", "purpose": "'进货周转'", "basic_criteria": "'{}'::jsonb",
-        "created_by_id": str(user), "created_at": "e.declared_at", "submitted_at": "e.declared_at", "updated_at": "e.declared_at",
-        "batch_id": "b.batch_id",
-    }, f"b_ent e JOIN b_batch b ON b.county = e.county AND b.week = floor(extract(epoch FROM e.declared_at - (timestamp '{year}-01-01' AT TIME ZONE '{TZ}')) / 604800)::int")
-    insert_select(DeclarationBank, {"declaration_id": "declaration_id", "bank_id": f"(ARRAY{banks})[1 + (bank_slot + k) % {len(banks)}]", "position": "k + 1"},
-                  "b_ent, LATERAL (SELECT 0 AS k UNION ALL SELECT 1 WHERE two_banks) ks")
+    insert_select(
+        RecommendationBatch,
+        {
+            "id": "batch_id",
+            "task_force_id": "task_force",
+            "region_id": "county",
+            "title": "county || ' 第' || week || '批'",
+            "state": "'pushed'",
+            "created_by_id": str(user),
+            "created_at": "pushed_at",
+            "pushed_by_id": str(user),
+            "pushed_at": "pushed_at",
+        },
+        "b_batch",
+    )
+    insert_select(
+        Declaration,
+        {
+            "id": "e.declaration_id",
+            "entity_id": "e.entity_id",
+            "task_force_id": "e.task_force",
+            "region_id": "e.county",
+            "source": "'staff'",
+            "state": "'recommended'",
+            "amount": "e.amount",
+            "term_months": "e.term",
+            "purpose": "'进货周转'",
+            "basic_criteria": "'{}'::jsonb",
+            "created_by_id": str(user),
+            "created_at": "e.declared_at",
+            "submitted_at": "e.declared_at",
+            "updated_at": "e.declared_at",
+            "batch_id": "b.batch_id",
+        },
+        f"b_ent e JOIN b_batch b ON b.county = e.county AND b.week = floor(extract(epoch FROM e.declared_at - "
+        f"(timestamp '{year}-01-01' AT TIME ZONE '{TZ}')) / 604800)::int",
+    )
+    insert_select(
+        DeclarationBank,
+        {
+            "declaration_id": "declaration_id",
+            "bank_id": f"(ARRAY{banks})[1 + (bank_slot + k) % {len(banks)}]",
+            "position": "k + 1",
+        },
+        "b_ent, LATERAL (SELECT 0 AS k UNION ALL SELECT 1 WHERE two_banks) ks",
+    )
     log("declarations, batches, visits")
 
     # recommendations with their fate: r1 draws the path, r2 the speed, r3 the amounts
     execute(f"""
         CREATE TEMP TABLE b_rec AS
-        SELECT nextval(pg_get_serial_sequence('{Recommendation._meta.db_table}', 'id')) AS rid, e.*, b.batch_id, b.pushed_at,
+        SELECT nextval(pg_get_serial_sequence('{Recommendation._meta.db_table}', 'id')) AS rid, e.*, b.batch_id,
+            b.pushed_at,
                db.bank_id, br.branch AS branch_id, random() AS r1, random() AS r2, random() AS r3
         FROM b_ent e
-        JOIN b_batch b ON b.county = e.county AND b.week = floor(extract(epoch FROM e.declared_at - (timestamp '{year}-01-01' AT TIME ZONE '{TZ}')) / 604800)::int
+        JOIN b_batch b ON b.county = e.county AND b.week = floor(extract(epoch FROM e.declared_at - (timestamp
+            '{year}-01-01' AT TIME ZONE '{TZ}')) / 604800)::int
         JOIN {DeclarationBank._meta.db_table} db ON db.declaration_id = e.declaration_id
         JOIN b_branch br ON br.bank = db.bank_id AND br.county = e.county
         WHERE b.pushed_at < now()
         LIMIT {n_recs}
     """)
     execute("""
-        ALTER TABLE b_rec ADD COLUMN contacted_at timestamptz, ADD COLUMN materials_at timestamptz, ADD COLUMN decided_at timestamptz,
-            ADD COLUMN approved boolean DEFAULT false, ADD COLUMN declined boolean DEFAULT false, ADD COLUMN not_drawn_at timestamptz,
-            ADD COLUMN removed_at timestamptz, ADD COLUMN credit bigint, ADD COLUMN disbursed1 bigint, ADD COLUMN disbursed2 bigint,
+        ALTER TABLE b_rec ADD COLUMN contacted_at timestamptz, ADD COLUMN materials_at timestamptz, ADD COLUMN
+            decided_at timestamptz,
+            ADD COLUMN approved boolean DEFAULT false, ADD COLUMN declined boolean DEFAULT false, ADD COLUMN
+                not_drawn_at timestamptz,
+            ADD COLUMN removed_at timestamptz, ADD COLUMN credit bigint, ADD COLUMN disbursed1 bigint, ADD COLUMN
+                disbursed2 bigint,
             ADD COLUMN disbursed_at timestamptz, ADD COLUMN score int, ADD COLUMN state varchar(16);
         UPDATE b_rec SET
             contacted_at = CASE WHEN r1 >= 0.10 THEN pushed_at + ((1 + floor(r2 * 9)) || ' days')::interval END;
-        UPDATE b_rec SET declined = true, decided_at = coalesce(contacted_at, pushed_at + interval '3 days') + interval '2 days'
+        UPDATE b_rec SET declined = true, decided_at = coalesce(contacted_at, pushed_at + interval '3 days') +
+            interval '2 days'
             WHERE r1 >= 0.06 AND r1 < 0.18;
-        UPDATE b_rec SET materials_at = contacted_at + ((1 + floor(r3 * 8)) || ' days')::interval WHERE r1 >= 0.22 AND contacted_at IS NOT NULL AND NOT declined;
+        UPDATE b_rec SET materials_at = contacted_at + ((1 + floor(r3 * 8)) || ' days')::interval WHERE r1 >= 0.22
+            AND contacted_at IS NOT NULL AND NOT declined;
         UPDATE b_rec SET approved = true, decided_at = materials_at + ((2 + floor(r2 * 36)) || ' days')::interval,
             credit = greatest(10000, round(amount * (0.6 + r3 * 0.4) / 10000) * 10000)
             WHERE r1 >= 0.27 AND materials_at IS NOT NULL;
         UPDATE b_rec SET not_drawn_at = decided_at + interval '10 days' WHERE approved AND r1 >= 0.27 AND r1 < 0.33;
         UPDATE b_rec SET disbursed_at = decided_at + ((1 + floor(r3 * 10)) || ' days')::interval,
-            disbursed1 = CASE WHEN r2 < 0.5 THEN credit ELSE credit / 2 END, disbursed2 = CASE WHEN r2 < 0.5 THEN NULL ELSE credit - credit / 2 END
+            disbursed1 = CASE WHEN r2 < 0.5 THEN credit ELSE credit / 2 END, disbursed2 = CASE WHEN r2 < 0.5 THEN
+                NULL ELSE credit - credit / 2 END
             WHERE approved AND r1 >= 0.36;
         UPDATE b_rec SET score = 3 + floor(r3 * 3)::int WHERE decided_at IS NOT NULL AND r2 < 0.3;
-        UPDATE b_rec SET removed_at = pushed_at + interval '4 days' WHERE r1 >= 0.18 AND r1 < 0.19 AND decided_at IS NULL;
+        UPDATE b_rec SET removed_at = pushed_at + interval '4 days' WHERE r1 >= 0.18 AND r1 < 0.19 AND decided_at IS
+            NULL;
     """)
     # nothing happens in the future: undo steps after now
     execute("""
         UPDATE b_rec SET score = NULL WHERE decided_at > now() - interval '1 day';
         UPDATE b_rec SET disbursed_at = NULL, disbursed1 = NULL, disbursed2 = NULL WHERE disbursed_at > now();
         UPDATE b_rec SET not_drawn_at = NULL WHERE not_drawn_at > now();
-        UPDATE b_rec SET approved = false, declined = false, decided_at = NULL, credit = NULL, not_drawn_at = NULL, disbursed_at = NULL,
+        UPDATE b_rec SET approved = false, declined = false, decided_at = NULL, credit = NULL, not_drawn_at = NULL,
+            disbursed_at = NULL,
             disbursed1 = NULL, disbursed2 = NULL, score = NULL WHERE decided_at > now();
         UPDATE b_rec SET materials_at = NULL WHERE materials_at > now();
         UPDATE b_rec SET contacted_at = NULL WHERE contacted_at > now();
         UPDATE b_rec SET removed_at = NULL WHERE removed_at > now();
         UPDATE b_rec SET state = CASE
-            WHEN removed_at IS NOT NULL THEN 'removed' WHEN declined THEN 'declined' WHEN not_drawn_at IS NOT NULL THEN 'not_drawn'
-            WHEN disbursed_at IS NOT NULL THEN 'disbursed' WHEN approved THEN 'approved' WHEN materials_at IS NOT NULL THEN 'under_review'
+            WHEN removed_at IS NOT NULL THEN 'removed' WHEN declined THEN 'declined' WHEN not_drawn_at IS NOT NULL
+                THEN 'not_drawn'
+            WHEN disbursed_at IS NOT NULL THEN 'disbursed' WHEN approved THEN 'approved' WHEN materials_at IS NOT
+                NULL THEN 'under_review'
             WHEN contacted_at IS NOT NULL THEN 'contacted' ELSE 'pushed' END;
     """)
     execute("CREATE INDEX ON b_rec (rid)")
-    n = insert_select(Recommendation, {
-        "id": "rid", "batch_id": "batch_id", "declaration_id": "declaration_id", "entity_id": "entity_id", "region_id": "county",
-        "bank_id": "bank_id", "branch_id": "branch_id", "state": "state", "pushed_at": "pushed_at", "contacted_at": "contacted_at",
-        "contact_channel": "CASE WHEN contacted_at IS NULL THEN '' ELSE 'phone' END", "contact_note": "''",
-        "materials_complete_at": "materials_at", "decided_at": "decided_at", "credit_amount": "credit",
-        "rate_percent": "CASE WHEN approved THEN round((3.2 + r3 * 2.5)::numeric, 3) END",
-        "credit_term_months": "CASE WHEN approved THEN term END",
-        "guarantee": "CASE WHEN NOT approved THEN '' WHEN r2 < 0.35 THEN 'credit' WHEN r2 < 0.7 THEN 'surety' ELSE 'mortgage' END",
-        "is_credit_loan": "CASE WHEN approved THEN r2 < 0.35 END", "is_first_loan": "CASE WHEN approved THEN r3 < 0.4 END",
-        "decline_reason_id": f"CASE WHEN declined THEN {reason} END", "decline_note": "''",
-        "disbursed_total": "coalesce(disbursed1, 0) + coalesce(disbursed2, 0)", "removed_at": "removed_at",
-        "removed_reason": "CASE WHEN removed_at IS NULL THEN '' ELSE '提供虚假材料' END", "satisfaction": "score",
-        "satisfaction_comment": "''", "updated_at": "now()",
-    }, "b_rec")
+    n = insert_select(
+        Recommendation,
+        {
+            "id": "rid",
+            "batch_id": "batch_id",
+            "declaration_id": "declaration_id",
+            "entity_id": "entity_id",
+            "region_id": "county",
+            "bank_id": "bank_id",
+            "branch_id": "branch_id",
+            "state": "state",
+            "pushed_at": "pushed_at",
+            "contacted_at": "contacted_at",
+            "contact_channel": "CASE WHEN contacted_at IS NULL THEN '' ELSE 'phone' END",
+            "contact_note": "''",
+            "materials_complete_at": "materials_at",
+            "decided_at": "decided_at",
+            "credit_amount": "credit",
+            "rate_percent": "CASE WHEN approved THEN round((3.2 + r3 * 2.5)::numeric, 3) END",
+            "credit_term_months": "CASE WHEN approved THEN term END",
+            "guarantee": "CASE WHEN NOT approved THEN '' WHEN r2 < 0.35 THEN 'credit' WHEN r2 < 0.7 THEN 'surety' "
+            "ELSE 'mortgage' END",
+            "is_credit_loan": "CASE WHEN approved THEN r2 < 0.35 END",
+            "is_first_loan": "CASE WHEN approved THEN r3 < 0.4 END",
+            "decline_reason_id": f"CASE WHEN declined THEN {reason} END",
+            "decline_note": "''",
+            "disbursed_total": "coalesce(disbursed1, 0) + coalesce(disbursed2, 0)",
+            "removed_at": "removed_at",
+            "removed_reason": "CASE WHEN removed_at IS NULL THEN '' ELSE '提供虚假材料' END",
+            "satisfaction": "score",
+            "satisfaction_comment": "''",
+            "updated_at": "now()",
+        },
+        "b_rec",
+    )
     log(f"recommendations: {n}")
-    insert_select(Disbursement, {"recommendation_id": "rid", "amount": "d.amount", "disbursed_on": f"(d.at AT TIME ZONE '{TZ}')::date",
-                                 "recorded_by_id": str(user), "created_at": "d.at"},
-                  "b_rec, LATERAL (VALUES (disbursed1, disbursed_at), (disbursed2, disbursed_at + interval '5 days')) d(amount, at) "
-                  "WHERE d.amount IS NOT NULL AND d.at <= now()")
+    insert_select(
+        Disbursement,
+        {
+            "recommendation_id": "rid",
+            "amount": "d.amount",
+            "disbursed_on": f"(d.at AT TIME ZONE '{TZ}')::date",
+            "recorded_by_id": str(user),
+            "created_at": "d.at",
+        },
+        "b_rec, LATERAL (VALUES (disbursed1, disbursed_at), (disbursed2, disbursed_at + interval '5 days')) "
+        "d(amount, at) "
+        "WHERE d.amount IS NOT NULL AND d.at <= now()",
+    )
 
     # the events the services would have written, in one INSERT per kind
     ev = WorkflowEvent
-    decl_events = [("declaration.created", "declared_at - interval '1 hour'"), ("declaration.submitted", "declared_at"),
-                   ("review.preliminary_review.approve", "declared_at + interval '1 day'"),
-                   ("review.bank_review.approve", "declared_at + interval '2 days'"),
-                   ("review.lead_review.approve", "declared_at + interval '3 days'"),
-                   ("declaration.signed_off", "least(declared_at + interval '4 days', b.pushed_at - interval '1 hour')")]
+    decl_events = [
+        ("declaration.created", "declared_at - interval '1 hour'"),
+        ("declaration.submitted", "declared_at"),
+        ("review.preliminary_review.approve", "declared_at + interval '1 day'"),
+        ("review.bank_review.approve", "declared_at + interval '2 days'"),
+        ("review.lead_review.approve", "declared_at + interval '3 days'"),
+        ("declaration.signed_off", "least(declared_at + interval '4 days', b.pushed_at - interval '1 hour')"),
+    ]
     total_events = 0
     for kind, at in decl_events:
-        total_events += insert_select(ev, {"declaration_id": "e.declaration_id", "kind": f"'{kind}'", "actor_id": str(user),
-                                           "data": "'{}'::jsonb", "created_at": at},
-                                      f"b_ent e JOIN b_batch b ON b.county = e.county AND b.week = floor(extract(epoch FROM e.declared_at - (timestamp '{year}-01-01' AT TIME ZONE '{TZ}')) / 604800)::int")
+        total_events += insert_select(
+            ev,
+            {
+                "declaration_id": "e.declaration_id",
+                "kind": f"'{kind}'",
+                "actor_id": str(user),
+                "data": "'{}'::jsonb",
+                "created_at": at,
+            },
+            f"b_ent e JOIN b_batch b ON b.county = e.county AND b.week = floor(extract(epoch FROM e.declared_at - "
+            f"(timestamp '{year}-01-01' AT TIME ZONE '{TZ}')) / 604800)::int",
+        )
     rec_events = [
         ("recommendation.pushed", "pushed_at", "jsonb_build_object('bank', bank_id, 'branch', branch_id)", "true"),
         ("recommendation.assigned", "pushed_at + interval '2 hours'", "'{}'::jsonb", "r2 < 0.7"),
-        ("clock.reminder", "pushed_at + interval '4 days'", "jsonb_build_object('clock', 'feedback')", "contacted_at IS NULL OR contacted_at > pushed_at + interval '4 days'"),
-        ("recommendation.contacted", "contacted_at", "jsonb_build_object('channel', 'phone')", "contacted_at IS NOT NULL"),
+        (
+            "clock.reminder",
+            "pushed_at + interval '4 days'",
+            "jsonb_build_object('clock', 'feedback')",
+            "contacted_at IS NULL OR contacted_at > pushed_at + interval '4 days'",
+        ),
+        (
+            "recommendation.contacted",
+            "contacted_at",
+            "jsonb_build_object('channel', 'phone')",
+            "contacted_at IS NOT NULL",
+        ),
         ("recommendation.materials_complete", "materials_at", "'{}'::jsonb", "materials_at IS NOT NULL"),
-        ("recommendation.approved", "decided_at",
-         "jsonb_build_object('credit_amount', credit, 'rate_percent', round((3.2 + r3 * 2.5)::numeric, 3)::text, 'term_months', term, "
-         "'guarantee', CASE WHEN r2 < 0.35 THEN 'credit' WHEN r2 < 0.7 THEN 'surety' ELSE 'mortgage' END, 'is_credit_loan', r2 < 0.35, 'is_first_loan', r3 < 0.4)",
-         "approved"),
-        ("recommendation.declined", "decided_at", "jsonb_build_object('reason', 'operating_too_short', 'curable', true, 'note', '')", "declined"),
-        ("recommendation.disbursed", "disbursed_at", "jsonb_build_object('amount', disbursed1, 'disbursed_on', (disbursed_at AT TIME ZONE 'Asia/Shanghai')::date::text)", "disbursed1 IS NOT NULL"),
-        ("recommendation.disbursed", "disbursed_at + interval '5 days'", "jsonb_build_object('amount', disbursed2, 'disbursed_on', ((disbursed_at + interval '5 days') AT TIME ZONE 'Asia/Shanghai')::date::text)",
-         "disbursed2 IS NOT NULL AND disbursed_at + interval '5 days' <= now()"),
+        (
+            "recommendation.approved",
+            "decided_at",
+            "jsonb_build_object('credit_amount', credit, 'rate_percent', round((3.2 + r3 * 2.5)::numeric, 3)::text, "
+            "'term_months', term, "
+            "'guarantee', CASE WHEN r2 < 0.35 THEN 'credit' WHEN r2 < 0.7 THEN 'surety' ELSE 'mortgage' END, "
+            "'is_credit_loan', r2 < 0.35, 'is_first_loan', r3 < 0.4)",
+            "approved",
+        ),
+        (
+            "recommendation.declined",
+            "decided_at",
+            "jsonb_build_object('reason', 'operating_too_short', 'curable', true, 'note', '')",
+            "declined",
+        ),
+        (
+            "recommendation.disbursed",
+            "disbursed_at",
+            "jsonb_build_object('amount', disbursed1, 'disbursed_on', (disbursed_at AT TIME ZONE "
+            "'Asia/Shanghai')::date::text)",
+            "disbursed1 IS NOT NULL",
+        ),
+        (
+            "recommendation.disbursed",
+            "disbursed_at + interval '5 days'",
+            "jsonb_build_object('amount', disbursed2, 'disbursed_on', ((disbursed_at + interval '5 days') AT TIME "
+            "ZONE 'Asia/Shanghai')::date::text)",
+            "disbursed2 IS NOT NULL AND disbursed_at + interval '5 days' <= now()",
+        ),
         ("recommendation.not_drawn", "not_drawn_at", "jsonb_build_object('note', '')", "not_drawn_at IS NOT NULL"),
-        ("recommendation.rated", "decided_at + interval '1 day'", "jsonb_build_object('score', score)", "score IS NOT NULL"),
-        ("recommendation.removed", "removed_at", "jsonb_build_object('reason', '提供虚假材料')", "removed_at IS NOT NULL"),
+        (
+            "recommendation.rated",
+            "decided_at + interval '1 day'",
+            "jsonb_build_object('score', score)",
+            "score IS NOT NULL",
+        ),
+        (
+            "recommendation.removed",
+            "removed_at",
+            "jsonb_build_object('reason', '提供虚假材料')",
+            "removed_at IS NOT NULL",
+        ),
     ]
     for kind, at, data, where in rec_events:
-        total_events += insert_select(ev, {"declaration_id": "declaration_id", "recommendation_id": "rid", "kind": f"'{kind}'",
-                                           "actor_id": str(user), "data": data, "created_at": at}, f"b_rec WHERE {where}")
+        total_events += insert_select(
+            ev,
+            {
+                "declaration_id": "declaration_id",
+                "recommendation_id": "rid",
+                "kind": f"'{kind}'",
+                "actor_id": str(user),
+                "data": data,
+                "created_at": at,
+            },
+            f"b_rec WHERE {where}",
+        )
     # the second drawdown did not fit before now for some: keep the ledger equal to its events
     execute(f"""UPDATE {Recommendation._meta.db_table} r SET disbursed_total = b.disbursed1
-                FROM b_rec b WHERE r.id = b.rid AND b.disbursed2 IS NOT NULL AND b.disbursed_at + interval '5 days' > now()""")
+                FROM b_rec b WHERE r.id = b.rid AND b.disbursed2 IS NOT NULL AND b.disbursed_at + interval '5 days'
+                    > now()""")
     log(f"events: {total_events}")
 
     # deadline clocks: feedback for every recommendation, decision once materials are complete
-    insert_select(DeadlineClock, {
-        "recommendation_id": "rid", "kind": "'feedback'",
-        "state": "CASE WHEN coalesce(contacted_at, CASE WHEN declined THEN decided_at END) IS NOT NULL THEN 'satisfied' "
-                 "WHEN removed_at IS NOT NULL THEN 'stopped' WHEN pushed_at + interval '7 days' < now() THEN 'overdue' ELSE 'running' END",
-        "started_at": "pushed_at", "due_at": "pushed_at + interval '7 days'", "remind_at": "pushed_at + interval '6 days'",
-        "escalate_at": "pushed_at + interval '14 days'", "provisional": "false",
-        "satisfied_at": "coalesce(contacted_at, CASE WHEN declined THEN decided_at END)", "stopped_at": "removed_at",
-    }, "b_rec")
-    insert_select(DeadlineClock, {
-        "recommendation_id": "rid", "kind": "'decision'",
-        "state": "CASE WHEN decided_at IS NOT NULL THEN 'satisfied' WHEN materials_at + interval '30 days' < now() THEN 'overdue' ELSE 'running' END",
-        "started_at": "materials_at", "due_at": "materials_at + interval '30 days'", "remind_at": "materials_at + interval '29 days'",
-        "escalate_at": "materials_at + interval '37 days'", "provisional": "false", "satisfied_at": "decided_at",
-    }, "b_rec WHERE materials_at IS NOT NULL")
+    insert_select(
+        DeadlineClock,
+        {
+            "recommendation_id": "rid",
+            "kind": "'feedback'",
+            "state": "CASE WHEN coalesce(contacted_at, CASE WHEN declined THEN decided_at END) IS NOT NULL THEN "
+            "'satisfied' "
+            "WHEN removed_at IS NOT NULL THEN 'stopped' WHEN pushed_at + interval '7 days' < now() THEN 'overdue' "
+            "ELSE 'running' END",
+            "started_at": "pushed_at",
+            "due_at": "pushed_at + interval '7 days'",
+            "remind_at": "pushed_at + interval '6 days'",
+            "escalate_at": "pushed_at + interval '14 days'",
+            "provisional": "false",
+            "satisfied_at": "coalesce(contacted_at, CASE WHEN declined THEN decided_at END)",
+            "stopped_at": "removed_at",
+        },
+        "b_rec",
+    )
+    insert_select(
+        DeadlineClock,
+        {
+            "recommendation_id": "rid",
+            "kind": "'decision'",
+            "state": "CASE WHEN decided_at IS NOT NULL THEN 'satisfied' WHEN materials_at + interval '30 days' < "
+            "now() THEN 'overdue' ELSE 'running' END",
+            "started_at": "materials_at",
+            "due_at": "materials_at + interval '30 days'",
+            "remind_at": "materials_at + interval '29 days'",
+            "escalate_at": "materials_at + interval '37 days'",
+            "provisional": "false",
+            "satisfied_at": "decided_at",
+        },
+        "b_rec WHERE materials_at IS NOT NULL",
+    )
     log("clocks")
 
     bank_reports(year, until, regulator)
@@ -327,17 +529,28 @@ def bank_reports(year: int, until: dt.date, regulator) -> None:
     from reporting.models import BankPeriodReport
 
     months = (until.year - year) * 12 + until.month + 1
-    insert_select(BankPeriodReport, {
-        "bank_id": "b.bank_id", "branch_id": "b.id", "region_id": "b.region_id",
-        "period": f"(date '{year - 1}-12-01' + (m || ' months')::interval)::date",
-        "small_business_balance": "(2000000000 + b.id * 10000000) * (1 + m * 0.012)",
-        "all_loans_balance": "(9000000000 + b.id * 30000000) * (1 + m * 0.006)",
-        "credit_loan_balance": "(2000000000 + b.id * 10000000) * (1 + m * 0.012) * (0.22 + m * 0.004)",
-        "average_rate": "round(4.60 - m * 0.03, 3)", "renewals_count": "20 + m", "renewals_amount": "(20 + m) * 500000",
-        "renewal_balance": "(200 + 20 * m) * 500000", "submitted_by_id": str(regulator.pk),
-        "submitted_at": "(date '{0}-12-01' + ((m + 1) || ' months')::interval)::timestamp AT TIME ZONE 'Asia/Shanghai' + interval '5 days'".format(year - 1),
-        "is_current": "true", "note": "''",
-    }, f"{BankBranch._meta.db_table} b, generate_series(0, {months - 1}) m WHERE b.level = 'city'")
+    insert_select(
+        BankPeriodReport,
+        {
+            "bank_id": "b.bank_id",
+            "branch_id": "b.id",
+            "region_id": "b.region_id",
+            "period": f"(date '{year - 1}-12-01' + (m || ' months')::interval)::date",
+            "small_business_balance": "(2000000000 + b.id * 10000000) * (1 + m * 0.012)",
+            "all_loans_balance": "(9000000000 + b.id * 30000000) * (1 + m * 0.006)",
+            "credit_loan_balance": "(2000000000 + b.id * 10000000) * (1 + m * 0.012) * (0.22 + m * 0.004)",
+            "average_rate": "round(4.60 - m * 0.03, 3)",
+            "renewals_count": "20 + m",
+            "renewals_amount": "(20 + m) * 500000",
+            "renewal_balance": "(200 + 20 * m) * 500000",
+            "submitted_by_id": str(regulator.pk),
+            "submitted_at": "(date '{0}-12-01' + ((m + 1) || ' months')::interval)::timestamp AT TIME ZONE "
+            "'Asia/Shanghai' + interval '5 days'".format(year - 1),
+            "is_current": "true",
+            "note": "''",
+        },
+        f"{BankBranch._meta.db_table} b, generate_series(0, {months - 1}) m WHERE b.level = 'city'",
+    )
 
 
 # --- timing -------------------------------------------------------------------------------------------------
@@ -394,9 +607,13 @@ def time_dashboard(regulator, year: int, runs: int, figures: Figures) -> None:
     warm_floor, warm_reads = _floor(get, runs, cold=False)
     floor_is = "the page's SELECT statements run bare through a cursor"
     figures.note(dashboard_runs=runs)
-    figures.add("dashboard_cold_p50_s", p50(cold), "s", floor=p50(cold_floor), floor_is=floor_is, digits=3, reads=cold_reads)
+    figures.add(
+        "dashboard_cold_p50_s", p50(cold), "s", floor=p50(cold_floor), floor_is=floor_is, digits=3, reads=cold_reads
+    )
     figures.add("dashboard_cold_p95_s", p95(cold), "s", floor=p95(cold_floor), floor_is=floor_is, digits=3, target=1.0)
-    figures.add("dashboard_warm_p50_s", p50(warm), "s", floor=p50(warm_floor), floor_is=floor_is, digits=3, reads=warm_reads)
+    figures.add(
+        "dashboard_warm_p50_s", p50(warm), "s", floor=p50(warm_floor), floor_is=floor_is, digits=3, reads=warm_reads
+    )
     figures.add("dashboard_warm_p95_s", p95(warm), "s", floor=p95(warm_floor), floor_is=floor_is, digits=3)
 
 
@@ -407,8 +624,17 @@ def time_export(year: int, runs: int, figures: Figures) -> None:
         out = Path(folder) / "effectiveness.xlsx"
 
         def export():
-            call_command("export_report", "effectiveness", "--period", str(year), "--region", "140000", "--out", str(out),
-                         stdout=io.StringIO())
+            call_command(
+                "export_report",
+                "effectiveness",
+                "--period",
+                str(year),
+                "--region",
+                "140000",
+                "--out",
+                str(out),
+                stdout=io.StringIO(),
+            )
 
         times = _timed(export, runs, cold=True)
         floor, selects = _floor(export, runs, cold=True)
@@ -425,7 +651,11 @@ def time_index(started_empty: bool) -> dict:
 
     started = time.perf_counter()
     rows = facts.sync()
-    return {"index_rows": rows, "index_build_s": round(time.perf_counter() - started, 1), "index_started_empty": started_empty}
+    return {
+        "index_rows": rows,
+        "index_build_s": round(time.perf_counter() - started, 1),
+        "index_started_empty": started_empty,
+    }
 
 
 def main() -> None:
@@ -433,7 +663,9 @@ def main() -> None:
     parser.add_argument("--recommendations", type=int, default=200_000)
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--keep", action="store_true", help="reuse data already generated in this database")
-    parser.add_argument("--entities", type=int, default=None, help=argparse.SUPPRESS)  # accepted from `make bench ENTITIES=`
+    parser.add_argument(
+        "--entities", type=int, default=None, help=argparse.SUPPRESS
+    )  # accepted from `make bench ENTITIES=`
     args = parser.parse_args()
     if connection.vendor != "postgresql":
         sys.exit("bench-dashboard 需要 PostgreSQL (DATABASE_URL)")
@@ -455,7 +687,13 @@ def main() -> None:
     figures = Figures("dashboard", **generated, events_total=WorkflowEvent.objects.count())
     index = time_index(not LedgerFact.objects.exists())
     log(f"statistics index: {index}")
-    figures.add("index_build_s", index["index_build_s"], "s", rows=index["index_rows"], started_empty=index["index_started_empty"])
+    figures.add(
+        "index_build_s",
+        index["index_build_s"],
+        "s",
+        rows=index["index_rows"],
+        started_empty=index["index_started_empty"],
+    )
     time_dashboard(regulator, year, args.runs, figures)
     time_export(year, max(3, args.runs // 2), figures)
     figures.emit()

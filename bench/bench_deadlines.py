@@ -21,6 +21,7 @@ made before the scan: one UPDATE per step on a copy of the clocks (same indexes)
 INSERT … SELECT per step of the notifications and events the scan wrote into unindexed
 tables. Prints, last, one JSON line of figures (benchlib).
 """
+
 import argparse
 import datetime as dt
 import os
@@ -36,10 +37,10 @@ import django  # noqa: E402
 
 django.setup()
 
+from benchlib import Figures, insert_select, literal, log, timed  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 
-from benchlib import Figures, insert_select, literal, log, timed  # noqa: E402
 from entities.models import MarketEntity  # noqa: E402
 from entities.synthetic import Generator, insert_entities  # noqa: E402
 from matching import clocks  # noqa: E402
@@ -59,8 +60,11 @@ from products import demo as products_demo  # noqa: E402
 from products.models import BankBranch  # noqa: E402
 
 # the steps of deadline_scan: (figure name, function in matching.clocks, notification key part, event kind)
-STEPS = [("reminders", "remind_due", "remind", "clock.reminder"), ("overdue", "mark_overdue", "overdue", "clock.overdue"),
-         ("escalations", "escalate_overdue", "escalate", "clock.escalated")]
+STEPS = [
+    ("reminders", "remind_due", "remind", "clock.reminder"),
+    ("overdue", "mark_overdue", "overdue", "clock.overdue"),
+    ("escalations", "escalate_overdue", "escalate", "clock.escalated"),
+]
 
 
 def populate(total: int, reminders: int, overdue: int, escalations: int) -> dict:
@@ -77,33 +81,74 @@ def populate(total: int, reminders: int, overdue: int, escalations: int) -> dict
     at = literal(now)
     hour, day = f"({at} + interval '{{}} hours')", f"({at} + interval '{{}} days')"
     with transaction.atomic():
-        batch = RecommendationBatch.objects.create(task_force=task_force, region_id="140525", title="基准批次", state="pushed",
-                                                   created_by=staff, pushed_at=now, pushed_by=staff)
+        batch = RecommendationBatch.objects.create(
+            task_force=task_force,
+            region_id="140525",
+            title="基准批次",
+            state="pushed",
+            created_by=staff,
+            pushed_at=now,
+            pushed_by=staff,
+        )
         # recommended declarations are closed, so one entity may carry many of them
-        insert_select(Declaration, {
-            "entity_id": str(entity.pk), "task_force_id": str(task_force.pk), "region_id": "'140525'", "source": "'staff'",
-            "state": "'recommended'", "amount": "100000", "term_months": "12", "purpose": "'基准'", "basic_criteria": "'{}'::jsonb",
-            "created_by_id": str(staff.pk), "created_at": at, "updated_at": at, "submitted_at": at, "batch_id": str(batch.pk),
-        }, f"generate_series(1, {int(total)})")
-        insert_select(Recommendation, {
-            "batch_id": str(batch.pk), "declaration_id": "d.id", "entity_id": "d.entity_id", "region_id": "'140525'",
-            "bank_id": str(branch.bank_id), "branch_id": str(branch.pk), "state": "'pushed'", "pushed_at": at, "updated_at": at,
-        }, f"{Declaration._meta.db_table} d WHERE d.batch_id = {batch.pk}")
+        insert_select(
+            Declaration,
+            {
+                "entity_id": str(entity.pk),
+                "task_force_id": str(task_force.pk),
+                "region_id": "'140525'",
+                "source": "'staff'",
+                "state": "'recommended'",
+                "amount": "100000",
+                "term_months": "12",
+                "purpose": "'基准'",
+                "basic_criteria": "'{}'::jsonb",
+                "created_by_id": str(staff.pk),
+                "created_at": at,
+                "updated_at": at,
+                "submitted_at": at,
+                "batch_id": str(batch.pk),
+            },
+            f"generate_series(1, {int(total)})",
+        )
+        insert_select(
+            Recommendation,
+            {
+                "batch_id": str(batch.pk),
+                "declaration_id": "d.id",
+                "entity_id": "d.entity_id",
+                "region_id": "'140525'",
+                "bank_id": str(branch.bank_id),
+                "branch_id": str(branch.pk),
+                "state": "'pushed'",
+                "pushed_at": at,
+                "updated_at": at,
+            },
+            f"{Declaration._meta.db_table} d WHERE d.batch_id = {batch.pk}",
+        )
         # by position: reminders due, then newly overdue, then overdue for five working days
         # (marked and reminded by earlier scans), then clocks running for days
         first, second, third = reminders, reminders + overdue, reminders + overdue + escalations
-        insert_select(DeadlineClock, {
-            "recommendation_id": "id", "kind": "'feedback'", "started_at": day.format(-10), "provisional": "false",
-            "state": f"CASE WHEN n > {second} AND n <= {third} THEN 'overdue' ELSE 'running' END",
-            "due_at": f"CASE WHEN n <= {first} THEN {hour.format(20)} WHEN n <= {second} THEN {hour.format(-1)} "
-                      f"WHEN n <= {third} THEN {day.format(-7)} ELSE {day.format(5)} END",
-            "remind_at": f"CASE WHEN n <= {first} THEN {hour.format(-1)} WHEN n <= {third} THEN {day.format(-8)} "
-                         f"ELSE {day.format(4)} END",
-            "escalate_at": f"CASE WHEN n <= {second} THEN {day.format(6)} WHEN n <= {third} THEN {hour.format(-1)} "
-                           f"ELSE {day.format(12)} END",
-            "reminded_at": f"CASE WHEN n > {first} AND n <= {third} THEN {day.format(-8)} END",
-            "overdue_at": f"CASE WHEN n > {second} AND n <= {third} THEN {day.format(-7)} END",
-        }, f"(SELECT id, row_number() OVER (ORDER BY id) AS n FROM {Recommendation._meta.db_table} WHERE batch_id = {batch.pk}) r")
+        insert_select(
+            DeadlineClock,
+            {
+                "recommendation_id": "id",
+                "kind": "'feedback'",
+                "started_at": day.format(-10),
+                "provisional": "false",
+                "state": f"CASE WHEN n > {second} AND n <= {third} THEN 'overdue' ELSE 'running' END",
+                "due_at": f"CASE WHEN n <= {first} THEN {hour.format(20)} WHEN n <= {second} THEN {hour.format(-1)} "
+                f"WHEN n <= {third} THEN {day.format(-7)} ELSE {day.format(5)} END",
+                "remind_at": f"CASE WHEN n <= {first} THEN {hour.format(-1)} WHEN n <= {third} THEN {day.format(-8)} "
+                f"ELSE {day.format(4)} END",
+                "escalate_at": f"CASE WHEN n <= {second} THEN {day.format(6)} WHEN n <= {third} THEN {hour.format(-1)} "
+                f"ELSE {day.format(12)} END",
+                "reminded_at": f"CASE WHEN n > {first} AND n <= {third} THEN {day.format(-8)} END",
+                "overdue_at": f"CASE WHEN n > {second} AND n <= {third} THEN {day.format(-7)} END",
+            },
+            f"(SELECT id, row_number() OVER (ORDER BY id) AS n FROM {Recommendation._meta.db_table} WHERE batch_id "
+            f"= {batch.pk}) r",
+        )
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
     return {"reminders": reminders, "overdue": overdue, "escalations": escalations}
@@ -122,10 +167,11 @@ def copy_for_floor() -> None:
 
 FLOOR_UPDATES = {
     "reminders": "UPDATE floor_clock SET reminded_at = %(now)s WHERE state = 'running' AND reminded_at IS NULL "
-                 "AND remind_at <= %(now)s AND due_at > %(now)s",
-    "overdue": "UPDATE floor_clock SET state = 'overdue', overdue_at = %(now)s WHERE state = 'running' AND due_at < %(now)s",
+    "AND remind_at <= %(now)s AND due_at > %(now)s",
+    "overdue": "UPDATE floor_clock SET state = 'overdue', overdue_at = %(now)s WHERE state = 'running' AND due_at < "
+    "%(now)s",
     "escalations": "UPDATE floor_clock SET escalated_at = %(now)s WHERE state = 'overdue' AND escalated_at IS NULL "
-                   "AND escalate_at <= %(now)s",
+    "AND escalate_at <= %(now)s",
 }
 
 
@@ -138,10 +184,15 @@ def floor_seconds(now: dt.datetime, notifications_after: int, events_after: int)
         for name, _, key, kind in STEPS:
             step_began = time.perf_counter()
             cursor.execute(FLOOR_UPDATES[name], {"now": now})
-            cursor.execute("INSERT INTO floor_notification SELECT * FROM matching_notification WHERE id > %s AND dedupe_key LIKE %s",
-                           [notifications_after, f"%-{key}:%"])
-            cursor.execute("INSERT INTO floor_event SELECT * FROM matching_workflowevent WHERE id > %s AND kind = %s",
-                           [events_after, kind])
+            cursor.execute(
+                "INSERT INTO floor_notification SELECT * FROM matching_notification WHERE id > %s AND dedupe_key "
+                "LIKE %s",
+                [notifications_after, f"%-{key}:%"],
+            )
+            cursor.execute(
+                "INSERT INTO floor_event SELECT * FROM matching_workflowevent WHERE id > %s AND kind = %s",
+                [events_after, kind],
+            )
             seconds[name] = time.perf_counter() - step_began
     seconds["scan"] = time.perf_counter() - began
     return seconds
@@ -153,7 +204,9 @@ def main() -> None:
     parser.add_argument("--reminders", type=int, default=2_000)
     parser.add_argument("--overdue", type=int, default=2_000)
     parser.add_argument("--escalations", type=int, default=1_000)
-    parser.add_argument("--entities", type=int, default=None, help=argparse.SUPPRESS)  # accepted from `make bench ENTITIES=`
+    parser.add_argument(
+        "--entities", type=int, default=None, help=argparse.SUPPRESS
+    )  # accepted from `make bench ENTITIES=`
     args = parser.parse_args()
     assert connection.vendor == "postgresql", "the deadline benchmark runs on PostgreSQL"
     assert args.reminders + args.overdue + args.escalations <= args.clocks
@@ -173,6 +226,7 @@ def main() -> None:
                 return step(now)
             finally:
                 step_seconds[name] += time.perf_counter() - began
+
         return timed_step
 
     for name, function, _, _ in STEPS:
@@ -184,20 +238,44 @@ def main() -> None:
     assert DeadlineScan.objects.filter(pk=scan.pk, finished_at__isnull=False).exists()
     scan_seconds = time.perf_counter() - began
     now = scan.started_at
-    done = {"reminders": DeadlineClock.objects.filter(reminded_at=now).count(),
-            "overdue": DeadlineClock.objects.filter(overdue_at=now, state=ClockState.OVERDUE).count(),
-            "escalations": DeadlineClock.objects.filter(escalated_at=now).count()}
-    assert done == due == {"reminders": scan.reminders, "overdue": scan.overdue, "escalations": scan.escalations}, (done, due, scan)
+    done = {
+        "reminders": DeadlineClock.objects.filter(reminded_at=now).count(),
+        "overdue": DeadlineClock.objects.filter(overdue_at=now, state=ClockState.OVERDUE).count(),
+        "escalations": DeadlineClock.objects.filter(escalated_at=now).count(),
+    }
+    assert done == due == {"reminders": scan.reminders, "overdue": scan.overdue, "escalations": scan.escalations}, (
+        done,
+        due,
+        scan,
+    )
 
     floors = floor_seconds(now, notifications_after, events_after)
-    figures = Figures("deadlines", open_clocks=args.clocks, due=due,
-                      notifications=Notification.objects.filter(pk__gt=notifications_after).count(),
-                      events=WorkflowEvent.objects.filter(pk__gt=events_after).count())
-    figures.add("scan_s", scan_seconds, "s", floor=floors["scan"], floor_is="the same writes as plain SQL (one UPDATE and "
-                "two INSERT … SELECT per step, same clock indexes, unindexed notification and event copies)", digits=3)
+    figures = Figures(
+        "deadlines",
+        open_clocks=args.clocks,
+        due=due,
+        notifications=Notification.objects.filter(pk__gt=notifications_after).count(),
+        events=WorkflowEvent.objects.filter(pk__gt=events_after).count(),
+    )
+    figures.add(
+        "scan_s",
+        scan_seconds,
+        "s",
+        floor=floors["scan"],
+        floor_is="the same writes as plain SQL (one UPDATE and "
+        "two INSERT … SELECT per step, same clock indexes, unindexed notification and event copies)",
+        digits=3,
+    )
     for name, *_ in STEPS:
-        figures.add(f"{name}_step_s", step_seconds[name], "s", floor=floors[name], floor_is="this step's writes as plain SQL",
-                    digits=3, clocks=done[name])
+        figures.add(
+            f"{name}_step_s",
+            step_seconds[name],
+            "s",
+            floor=floors[name],
+            floor_is="this step's writes as plain SQL",
+            digits=3,
+            clocks=done[name],
+        )
 
     # a second scan: nothing left to do
     began = time.perf_counter()

@@ -10,6 +10,7 @@ Floor, in the same run: right after each request, its list query (the page's own
 parameters) run bare through a cursor, rows fetched; the page's p50/p95 are printed as
 ratios to the bare query's. Prints, last, one JSON line of figures (benchlib).
 """
+
 import argparse
 import os
 import re
@@ -25,13 +26,13 @@ import django  # noqa: E402
 
 django.setup()
 
+from benchlib import Figures, bare_seconds, log, main_query, p50, p95  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
-from benchlib import Figures, bare_seconds, log, main_query, p50, p95  # noqa: E402
 from entities.models import MarketEntity  # noqa: E402
 from entities.synthetic import Generator, insert_entities  # noqa: E402
 from portal.models import Membership, Organisation, OrganisationKind, Role  # noqa: E402
@@ -65,7 +66,9 @@ def ensure_entities(count: int) -> int:
 
 
 def ensure_user(username: str, kind: str, region: str, role: str):
-    organisation, _ = Organisation.objects.get_or_create(code=username, defaults={"name": username, "kind": kind, "region_id": region})
+    organisation, _ = Organisation.objects.get_or_create(
+        code=username, defaults={"name": username, "kind": kind, "region_id": region}
+    )
     user, _ = get_user_model().objects.get_or_create(username=username)
     Membership.objects.get_or_create(user=user, organisation=organisation, role=role)
     return user
@@ -82,7 +85,9 @@ def main():
     users = {
         "bench-county": ensure_user("bench-county", OrganisationKind.TASK_FORCE, "140525", Role.TASK_FORCE_STAFF),
         "bench-city": ensure_user("bench-city", OrganisationKind.CITY_MECHANISM, "140500", Role.CITY_REGULATOR),
-        "bench-province": ensure_user("bench-province", OrganisationKind.PROVINCE_MECHANISM, "140000", Role.PROVINCE_REGULATOR),
+        "bench-province": ensure_user(
+            "bench-province", OrganisationKind.PROVINCE_MECHANISM, "140000", Role.PROVINCE_REGULATOR
+        ),
     }
     clients = {}
     for name, user in users.items():
@@ -116,7 +121,10 @@ def main():
                     bare.append(query_ms)
                     per_scenario.setdefault(f"{username} {query}", []).append(elapsed)
                     query_counts.add(len(ctx.captured_queries))
-                    counted_entities |= any("count(" in q["sql"].lower() and "entities_marketentity" in q["sql"] for q in ctx.captured_queries)
+                    counted_entities |= any(
+                        "count(" in q["sql"].lower() and "entities_marketentity" in q["sql"]
+                        for q in ctx.captured_queries
+                    )
                 found = NEXT_PAGE.search(response.content.decode())
                 if found is None:
                     break
@@ -125,8 +133,15 @@ def main():
     floor_is = "the page's list query run bare through a cursor"
     figures.note(requests=len(timings), queries_per_request=sorted(query_counts), count_over_entities=counted_entities)
     figures.add("page_p50_ms", p50(timings), "ms", floor=p50(bare), floor_is=floor_is)
-    figures.add("page_p95_ms", p95(timings), "ms", floor=p95(bare), floor_is=floor_is, max_ms=round(max(timings), 1),
-                p95_ms_by_scenario={name: round(p95(values), 1) for name, values in per_scenario.items()})
+    figures.add(
+        "page_p95_ms",
+        p95(timings),
+        "ms",
+        floor=p95(bare),
+        floor_is=floor_is,
+        max_ms=round(max(timings), 1),
+        p95_ms_by_scenario={name: round(p95(values), 1) for name, values in per_scenario.items()},
+    )
     figures.emit()
 
 

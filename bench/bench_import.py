@@ -12,6 +12,7 @@ Floor, in the same run on the same database: the same file's rows COPYed (one `C
 STDIN`, CSV, from the same bytes) into an unindexed table of text columns, committed. Both
 import figures are printed as ratios to it. Prints, last, one JSON line of figures (benchlib).
 """
+
 import argparse
 import csv
 import io
@@ -31,9 +32,8 @@ import django  # noqa: E402
 
 django.setup()
 
-from django.db import connection, transaction  # noqa: E402
-
 from benchlib import Figures, log  # noqa: E402
+from django.db import connection, transaction  # noqa: E402
 
 from entities.models import EntityImport, MarketEntity  # noqa: E402
 from entities.register_file import HEADERS  # noqa: E402
@@ -74,17 +74,40 @@ def main():
     seconds = time.perf_counter() - began
     log(f"import: {summary['created']} created, {summary['rejected']} rejected in {seconds:.2f} s")
     assert MarketEntity.objects.count() == before + summary["created"]
-    figures.add("import_s", seconds, "s", floor=copy_seconds, floor_is=floor_is, digits=2,
-                rows_per_s=round(args.rows / seconds), created=summary["created"], rejected=summary["rejected"],
-                phase_seconds={name: round(value, 2) for name, value in job.timings.items()})
+    figures.add(
+        "import_s",
+        seconds,
+        "s",
+        floor=copy_seconds,
+        floor_is=floor_is,
+        digits=2,
+        rows_per_s=round(args.rows / seconds),
+        created=summary["created"],
+        rejected=summary["rejected"],
+        phase_seconds={name: round(value, 2) for name, value in job.timings.items()},
+    )
 
     began = time.perf_counter()
-    again = subprocess.run([sys.executable, "manage.py", "import_entities", str(path)], cwd=ROOT, capture_output=True, text=True, check=True)
+    again = subprocess.run(
+        [sys.executable, "manage.py", "import_entities", str(path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     command_seconds = time.perf_counter() - began
     repeat = json.loads(again.stdout)
     assert (repeat["created"], repeat["updated"]) == (0, 0), repeat
-    figures.add("reimport_command_s", command_seconds, "s", floor=copy_seconds, floor_is=floor_is, digits=2,
-                rows_per_s=round(args.rows / command_seconds), created_updated=[repeat["created"], repeat["updated"]])
+    figures.add(
+        "reimport_command_s",
+        command_seconds,
+        "s",
+        floor=copy_seconds,
+        floor_is=floor_is,
+        digits=2,
+        rows_per_s=round(args.rows / command_seconds),
+        created_updated=[repeat["created"], repeat["updated"]],
+    )
     path.unlink()
     folder.rmdir()
     figures.emit()

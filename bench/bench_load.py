@@ -20,6 +20,7 @@ p50/p95 is printed as a ratio to theirs, with the load average (benchlib). Stati
 collected by bench.sh (the manifest storage, as in production).
 
 Options: --users 50 --duration 120 --workers 4 --think 1,3 --probes 2 --no-demo (data already loaded)."""
+
 from __future__ import annotations
 
 import argparse
@@ -46,10 +47,10 @@ import django  # noqa: E402
 django.setup()
 
 import httpx  # noqa: E402
+from benchlib import Figures  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.urls import reverse  # noqa: E402
 
-from benchlib import Figures  # noqa: E402
 from portal.models import Role  # noqa: E402
 from portal.navigation import items_for  # noqa: E402
 
@@ -58,16 +59,37 @@ logging.getLogger("httpx").setLevel(logging.WARNING)  # Django's logging config 
 NEEDS_WORKER = True  # bench.sh starts a Celery worker on the bench database
 
 DEMO_ACCOUNTS = {
-    Role.PLATFORM_ADMIN: "admin", Role.PROVINCE_REGULATOR: "province", Role.CITY_REGULATOR: "city",
-    Role.CONVENER: "convener", Role.TASK_FORCE_LEAD: "lead", Role.TASK_FORCE_STAFF: "staff",
-    Role.TASK_FORCE_BANK_REVIEWER: "reviewer", Role.BANK_ADMIN: "bankadmin", Role.ACCOUNT_MANAGER: "manager",
+    Role.PLATFORM_ADMIN: "admin",
+    Role.PROVINCE_REGULATOR: "province",
+    Role.CITY_REGULATOR: "city",
+    Role.CONVENER: "convener",
+    Role.TASK_FORCE_LEAD: "lead",
+    Role.TASK_FORCE_STAFF: "staff",
+    Role.TASK_FORCE_BANK_REVIEWER: "reviewer",
+    Role.BANK_ADMIN: "bankadmin",
+    Role.ACCOUNT_MANAGER: "manager",
     Role.ENTERPRISE_USER: "enterprise",
 }
 # navigation entries that are forms or tools, not inbox/list/dashboard pages
-NOT_MEASURED = {"matching:declare", "matching:staff_declare", "matching:declaration_import", "matching:bank_recommend",
-                "password_change", "products:self_test", "api-docs", "workdays:year_list"}
-API_LISTS = ["/api/v1/notifications/", "/api/v1/declarations/", "/api/v1/leads/", "/api/v1/entities/", "/api/v1/ledger/",
-             "/api/v1/kpis/", "/api/v1/products/"]
+NOT_MEASURED = {
+    "matching:declare",
+    "matching:staff_declare",
+    "matching:declaration_import",
+    "matching:bank_recommend",
+    "password_change",
+    "products:self_test",
+    "api-docs",
+    "workdays:year_list",
+}
+API_LISTS = [
+    "/api/v1/notifications/",
+    "/api/v1/declarations/",
+    "/api/v1/leads/",
+    "/api/v1/entities/",
+    "/api/v1/ledger/",
+    "/api/v1/kpis/",
+    "/api/v1/products/",
+]
 TARGET_P95_MS = 300
 FLOOR = "/healthz (floor)"
 
@@ -124,8 +146,12 @@ class VirtualUser:
         self.cookies: dict[str, str] = {}
         self.urls: list[str] = []
         # the TLS proxy's header: the portal runs with secure cookies, as in production
-        self.client = httpx.AsyncClient(base_url=base, timeout=30, follow_redirects=False,
-                                        headers={"X-Forwarded-Proto": "https", "User-Agent": "bench-load"})
+        self.client = httpx.AsyncClient(
+            base_url=base,
+            timeout=30,
+            follow_redirects=False,
+            headers={"X-Forwarded-Proto": "https", "User-Agent": "bench-load"},
+        )
 
     def _headers(self, **extra) -> dict:
         cookie = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
@@ -142,9 +168,11 @@ class VirtualUser:
         self._keep(page)
         token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
         origin = self.base.replace("http://", "https://")
-        response = await self.client.post(login, data={"username": self.username, "password": self.password,
-                                                       "csrfmiddlewaretoken": token},
-                                          headers=self._headers(Referer=origin + login, Origin=origin))
+        response = await self.client.post(
+            login,
+            data={"username": self.username, "password": self.password, "csrfmiddlewaretoken": token},
+            headers=self._headers(Referer=origin + login, Origin=origin),
+        )
         self._keep(response)
         if response.status_code != 302 or "sessionid" not in self.cookies:
             raise RuntimeError(f"login of {self.username} failed: {response.status_code} {response.text[:300]}")
@@ -193,14 +221,26 @@ class Probe(VirtualUser):
         return FLOOR
 
 
-async def load(base: str, users: int, duration: float, think: tuple[float, float], probes: int) -> tuple[Stats, dict, float]:
+async def load(
+    base: str, users: int, duration: float, think: tuple[float, float], probes: int
+) -> tuple[Stats, dict, float]:
     stats = Stats()
     roles = list(DEMO_ACCOUNTS)
-    vus = [VirtualUser(base, str(roles[i % len(roles)]), DEMO_ACCOUNTS[roles[i % len(roles)]], settings.PORTAL_DEMO_PASSWORD, stats, think) for i in range(users)]
+    vus = [
+        VirtualUser(
+            base,
+            str(roles[i % len(roles)]),
+            DEMO_ACCOUNTS[roles[i % len(roles)]],
+            settings.PORTAL_DEMO_PASSWORD,
+            stats,
+            think,
+        )
+        for i in range(users)
+    ]
     log(f"signing in {users} users ({len(roles)} roles)")
     t0 = time.monotonic()
     for i in range(0, users, 5):  # five at a time: each login hashes a password (PBKDF2)
-        await asyncio.gather(*(vu.login() for vu in vus[i:i + 5]))
+        await asyncio.gather(*(vu.login() for vu in vus[i : i + 5]))
     log(f"signed in after {time.monotonic() - t0:.1f}s; discovering each role's pages")
     per_role = {}
     for i, role in enumerate(roles[:users]):
@@ -215,6 +255,7 @@ async def load(base: str, users: int, duration: float, think: tuple[float, float
     stats.recording = True
     started = time.monotonic()
     until = started + duration
+
     # users start spread over the first think interval, as people do
     async def staggered(vu):
         await asyncio.sleep(random.uniform(0, think[1]))
@@ -235,7 +276,9 @@ def main() -> int:
     parser.add_argument("--think", default="1,3", help="min,max seconds between a user's requests")
     parser.add_argument("--probes", type=int, default=2, help="users opening /healthz only (the floor)")
     parser.add_argument("--no-demo", action="store_true")
-    parser.add_argument("--entities", type=int, default=None, help=argparse.SUPPRESS)  # accepted from `make bench ENTITIES=`
+    parser.add_argument(
+        "--entities", type=int, default=None, help=argparse.SUPPRESS
+    )  # accepted from `make bench ENTITIES=`
     args = parser.parse_args()
     think = tuple(float(x) for x in args.think.split(","))
     random.seed(20261122)
@@ -256,9 +299,25 @@ def main() -> int:
     gunicorn_log = (ROOT / "var" / "bench-load-gunicorn.log").open("wb")
     log(f"gunicorn with {args.workers} workers on {base}")
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "portal.wsgi:application", "--bind", f"127.0.0.1:{port}",
-         "--workers", str(args.workers), "--timeout", "60", "--graceful-timeout", "10"],
-        cwd=ROOT, env=env, stdout=gunicorn_log, stderr=subprocess.STDOUT, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "portal.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(args.workers),
+            "--timeout",
+            "60",
+            "--graceful-timeout",
+            "10",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=gunicorn_log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     try:
         deadline = time.monotonic() + 60
@@ -295,28 +354,54 @@ def main() -> int:
     print(f"{'page':<40} {'n':>6} {'p50 ms':>8} {'p95 ms':>8} {'/floor':>7} {'errors':>7}", file=sys.stderr)
     for url in sorted(stats.samples):
         samples = stats.samples[url]
-        pages[url] = {"n": len(samples), "p50_ms": round(percentile(samples, 50), 1), "p95_ms": round(percentile(samples, 95), 1),
-                      "p95_ratio": round(percentile(samples, 95) / floor_p95, 1), "errors": stats.errors.get(url, 0)}
+        pages[url] = {
+            "n": len(samples),
+            "p50_ms": round(percentile(samples, 50), 1),
+            "p95_ms": round(percentile(samples, 95), 1),
+            "p95_ratio": round(percentile(samples, 95) / floor_p95, 1),
+            "errors": stats.errors.get(url, 0),
+        }
         row = pages[url]
-        print(f"{url:<40} {row['n']:>6} {row['p50_ms']:>8} {row['p95_ms']:>8} {row['p95_ratio']:>7} {row['errors']:>7}", file=sys.stderr)
-    print(f"{FLOOR:<40} {len(floor):>6} {round(floor_p50, 1):>8} {round(floor_p95, 1):>8} {1.0:>7} {floor_errors:>7}", file=sys.stderr)
+        print(
+            f"{url:<40} {row['n']:>6} {row['p50_ms']:>8} {row['p95_ms']:>8} {row['p95_ratio']:>7} {row['errors']:>7}",
+            file=sys.stderr,
+        )
+    print(
+        f"{FLOOR:<40} {len(floor):>6} {round(floor_p50, 1):>8} {round(floor_p95, 1):>8} {1.0:>7} {floor_errors:>7}",
+        file=sys.stderr,
+    )
     all_samples = [ms for samples in stats.samples.values() for ms in samples]
     errors = sum(stats.errors.values())
     for example in stats.error_examples:
         log(f"error: {example}")
-    log(f"load average (1/5/15 min): at start {_loads(load_at_start)}; before the load {_loads(loads_before)}; "
-        f"after {_loads(loads_after)} — on {os.cpu_count()} CPUs")
+    log(
+        f"load average (1/5/15 min): at start {_loads(load_at_start)}; before the load {_loads(loads_before)}; "
+        f"after {_loads(loads_after)} — on {os.cpu_count()} CPUs"
+    )
     worst = max(pages.items(), key=lambda item: item[1]["p95_ms"])
     # the figures were taken over the whole load: each carries the load average at its end
     figures.note(
-        users=args.users, probes=args.probes, roles=len(per_role), duration_s=round(elapsed, 1),
-        gunicorn_workers=args.workers, think_s=list(think), requests=len(all_samples),
-        rps=round(len(all_samples) / elapsed, 1) if elapsed else 0, errors=errors, target_p95_ms=TARGET_P95_MS,
+        users=args.users,
+        probes=args.probes,
+        roles=len(per_role),
+        duration_s=round(elapsed, 1),
+        gunicorn_workers=args.workers,
+        think_s=list(think),
+        requests=len(all_samples),
+        rps=round(len(all_samples) / elapsed, 1) if elapsed else 0,
+        errors=errors,
+        target_p95_ms=TARGET_P95_MS,
         # context: this machine's load average before/after (other work skews the figures) and
         # the CPU seconds the load generator itself used
-        loadavg_1_5_15={"start": [round(x, 2) for x in load_at_start], "before": [round(x, 2) for x in loads_before],
-                        "after": [round(x, 2) for x in loads_after]}, client_cpu_s=round(client_cpu, 1),
-        target_met=errors == 0 and all(p["p95_ms"] <= TARGET_P95_MS for p in pages.values()), pages=pages)
+        loadavg_1_5_15={
+            "start": [round(x, 2) for x in load_at_start],
+            "before": [round(x, 2) for x in loads_before],
+            "after": [round(x, 2) for x in loads_after],
+        },
+        client_cpu_s=round(client_cpu, 1),
+        target_met=errors == 0 and all(p["p95_ms"] <= TARGET_P95_MS for p in pages.values()),
+        pages=pages,
+    )
     floor_is = "GET /healthz by signed-out probes under the same load"
     figures.add("p50_ms", percentile(all_samples, 50), "ms", floor=floor_p50, floor_is=floor_is)
     figures.add("p95_ms", percentile(all_samples, 95), "ms", floor=floor_p95, floor_is=floor_is)

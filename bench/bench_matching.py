@@ -30,6 +30,7 @@ rules (the same entities, the same versions) into an unindexed table, in one ses
 pages against their list query (the page's own SQL) run bare through a cursor. Each figure
 is printed with its ratio to its floor and the load average (benchlib); last, one JSON line.
 """
+
 import argparse
 import datetime as dt
 import os
@@ -48,23 +49,22 @@ import django  # noqa: E402
 
 django.setup()
 
+from benchlib import Figures, bare_seconds, captured, log, main_query, p50, p95, wait_for  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 from django.test import Client  # noqa: E402
 
-from benchlib import Figures, bare_seconds, captured, log, main_query, p50, p95, wait_for  # noqa: E402
+from batch_matching import selectors, services  # noqa: E402
+from batch_matching.compile import SQL  # noqa: E402
+from batch_matching.models import MatchingRun, MatchingState, MatchResult, RunKind, RunState  # noqa: E402
+from batch_matching.plan import ENTITY_TABLE  # noqa: E402
 from entities.models import MarketEntity  # noqa: E402
 from entities.services import entities_changed, entity_update  # noqa: E402
 from entities.synthetic import Generator, insert_entities  # noqa: E402
-from batch_matching import selectors, services  # noqa: E402
-from batch_matching.models import MatchingRun, MatchingState, MatchResult, RunKind, RunState  # noqa: E402
-from batch_matching.plan import ENTITY_TABLE  # noqa: E402
-from batch_matching.compile import SQL  # noqa: E402
 from portal.models import Membership, Organisation, OrganisationKind, Role  # noqa: E402
 from products.models import BankBranch, BranchLevel, LoanProduct  # noqa: E402
 from products.services import catalog_load, product_edit, product_publish  # noqa: E402
-
 
 FLOOR_TABLE = "bench_floor_result"
 
@@ -94,19 +94,28 @@ def last_run_id() -> int:
 def observed(kind: str, since_id: int, visible, *, timeout: float, **filters) -> MatchingRun:
     """Poll from this process's connection until a run of ``kind`` after ``since_id`` is
     done and ``visible(run)`` sees its rows; that run. A failed run stops the benchmark."""
+
     def find():
-        run = MatchingRun.objects.filter(kind=kind, pk__gt=since_id, **filters).exclude(state=RunState.RUNNING).order_by("pk").first()
+        run = (
+            MatchingRun.objects.filter(kind=kind, pk__gt=since_id, **filters)
+            .exclude(state=RunState.RUNNING)
+            .order_by("pk")
+            .first()
+        )
         if run is not None and run.state not in (RunState.SUCCEEDED, RunState.FINALIZING):
             raise AssertionError(f"{run}: {run.state} {run.message}")
         return run if run is not None and run.state == RunState.SUCCEEDED and visible(run) else None
+
     return wait_for(find, timeout=timeout)
 
 
 def rows_rewritten_by(run: MatchingRun, **filters) -> bool:
     """The rows of these entities (or this product's first lead) in the run's generation are
     the run's (true when there are none)."""
-    return all(r == run.pk for r in MatchResult.objects.filter(generation=run.generation, **filters)
-               .values_list("run_id", flat=True)[:200])
+    return all(
+        r == run.pk
+        for r in MatchResult.objects.filter(generation=run.generation, **filters).values_list("run_id", flat=True)[:200]
+    )
 
 
 def full_run(timeout: float) -> tuple[float, MatchingRun]:
@@ -118,7 +127,11 @@ def full_run(timeout: float) -> tuple[float, MatchingRun]:
         done = MatchingRun.objects.filter(pk=run.pk).exclude(state__in=[RunState.RUNNING, RunState.FINALIZING]).first()
         if done is not None and done.state != RunState.SUCCEEDED:
             raise AssertionError(f"full run {done.state}: {done.message}")
-        return done if done is not None and MatchingState.objects.filter(pk=1, generation=done.generation).exists() else None
+        return (
+            done
+            if done is not None and MatchingState.objects.filter(pk=1, generation=done.generation).exists()
+            else None
+        )
 
     done = wait_for(swapped, timeout=timeout)
     return time.perf_counter() - began, done
@@ -146,7 +159,9 @@ def insert_select_floor(versions, as_of, where: SQL) -> float:
 
 def incremental_one(actor, samples: int) -> list[float]:
     rng = random.Random(3)
-    ids = list(MarketEntity.objects.filter(region__code__startswith="14").order_by("?").values_list("pk", flat=True)[:samples])
+    ids = list(
+        MarketEntity.objects.filter(region__code__startswith="14").order_by("?").values_list("pk", flat=True)[:samples]
+    )
     latencies = []
     for entity_id in ids:
         entity = MarketEntity.objects.get(pk=entity_id)
@@ -163,8 +178,13 @@ def incremental_many(ids: list[int]) -> float:
     since = last_run_id()
     began = time.perf_counter()
     entities_changed(ids)  # outside a transaction: the hooks run now (a 10,000-row import's commit)
-    observed(RunKind.ENTITIES, since, lambda run: rows_rewritten_by(run, entity_id__in=[ids[0], ids[-1]]), timeout=120,
-             entities=len(ids))
+    observed(
+        RunKind.ENTITIES,
+        since,
+        lambda run: rows_rewritten_by(run, entity_id__in=[ids[0], ids[-1]]),
+        timeout=120,
+        entities=len(ids),
+    )
     return time.perf_counter() - began
 
 
@@ -172,8 +192,11 @@ def product_publish_seconds(code: str) -> tuple[float, LoanProduct]:
     product = LoanProduct.objects.select_related("current_version").get(code=code)
     definition = dict(product.current_version.definition)
     caps = list(definition.get("caps", []))
-    caps.append({"kind": "product_cap", "amount": 900_000, "id": "bench_cap"} if not any(c.get("id") == "bench_cap" for c in caps)
-                else {"kind": "product_cap", "amount": 800_000, "id": "bench_cap2"})
+    caps.append(
+        {"kind": "product_cap", "amount": 900_000, "id": "bench_cap"}
+        if not any(c.get("id") == "bench_cap" for c in caps)
+        else {"kind": "product_cap", "amount": 800_000, "id": "bench_cap2"}
+    )
     definition["caps"] = caps
     product_edit(actor=None, product=product, definition=definition, effective_from=dt.date.today())
     since = last_run_id()
@@ -223,8 +246,12 @@ def lead_figures(user, rounds: int, figures: Figures) -> None:
             assert response.status_code == 200
             if round_number:
                 all_ms.append((time.perf_counter() - began) * 1000)
-    figures.note(lead_branch=scope.branch.name, lead_counties=len(counties), lead_products=len(scope.products),
-                 lead_requests=len(page_ms))
+    figures.note(
+        lead_branch=scope.branch.name,
+        lead_counties=len(counties),
+        lead_products=len(scope.products),
+        lead_requests=len(page_ms),
+    )
     floor_is = "the page's list query run bare through a cursor"
     figures.add("lead_page_p50_ms", p50(page_ms), "ms", floor=p50(bare_ms), floor_is=floor_is)
     figures.add("lead_page_p95_ms", p95(page_ms), "ms", floor=p95(bare_ms), floor_is=floor_is, target=30)
@@ -271,8 +298,10 @@ def main():
     total = ensure_entities(args.entities)
     catalog_load()
     products = services.active_versions()
-    province = Organisation.objects.get_or_create(code="bench-province", defaults={
-        "name": "bench-province", "kind": OrganisationKind.PROVINCE_MECHANISM, "region_id": "140000"})[0]
+    province = Organisation.objects.get_or_create(
+        code="bench-province",
+        defaults={"name": "bench-province", "kind": OrganisationKind.PROVINCE_MECHANISM, "region_id": "140000"},
+    )[0]
     regulator = ensure_user("bench-regulator", province, Role.PROVINCE_REGULATOR)
     branch = BankBranch.objects.get(bank__code="boc", level=BranchLevel.CITY, region_id="140500")
     banker = ensure_user("bench-banker", branch.organisation, Role.BANK_ADMIN)
@@ -280,12 +309,25 @@ def main():
 
     log("full run ...")
     seconds, run = full_run(timeout=1800)
-    figures.note(results=MatchResult.objects.filter(generation=run.generation).count(), eligible=run.eligible,
-                 incomplete=run.incomplete, near_miss=run.near_miss, chunks=run.chunks_total,
-                 workers=sorted(set(run.chunks.values_list("worker", flat=True))), phases_reported_by_the_run=run.timings)
+    figures.note(
+        results=MatchResult.objects.filter(generation=run.generation).count(),
+        eligible=run.eligible,
+        incomplete=run.incomplete,
+        near_miss=run.near_miss,
+        chunks=run.chunks_total,
+        workers=sorted(set(run.chunks.values_list("worker", flat=True))),
+        phases_reported_by_the_run=run.timings,
+    )
     floor = insert_select_floor(services.run_versions(run), run.as_of, SQL("TRUE"))
-    figures.add("full_run_s", seconds, "s", floor=floor, digits=2, target=30,
-                floor_is="one INSERT … SELECT of the compiled rules over every entity into an unindexed table")
+    figures.add(
+        "full_run_s",
+        seconds,
+        "s",
+        floor=floor,
+        digits=2,
+        target=30,
+        floor_is="one INSERT … SELECT of the compiled rules over every entity into an unindexed table",
+    )
 
     log("incremental: single entities ...")
     singles = incremental_one(regulator, args.samples)
@@ -293,7 +335,7 @@ def main():
     figures.add("incremental_one_p95_ms", p95(singles), "ms", target=50)
 
     all_ids = list(MarketEntity.objects.order_by("pk").values_list("pk", flat=True))
-    contiguous = all_ids[len(all_ids) // 2: len(all_ids) // 2 + 10_000]
+    contiguous = all_ids[len(all_ids) // 2 : len(all_ids) // 2 + 10_000]
     scattered = sorted(random.Random(9).sample(all_ids, min(10_000, len(all_ids))))
     log("incremental: 10,000 entities ...")
     versions = services.active_versions()
@@ -301,15 +343,29 @@ def main():
     for name, ids in (("contiguous", contiguous), ("random", scattered)):
         seconds = incremental_many(ids)
         floor = insert_select_floor(versions, run.as_of, SQL(f"{ENTITY_TABLE}.id = ANY(%s)", (ids,)))
-        figures.add(f"incremental_10k_{name}_s", seconds, "s", floor=floor, floor_is=floor_is, digits=2, target=2,
-                    entities=len(ids))
+        figures.add(
+            f"incremental_10k_{name}_s",
+            seconds,
+            "s",
+            floor=floor,
+            floor_is=floor_is,
+            digits=2,
+            target=2,
+            entities=len(ids),
+        )
 
     log("product publication ...")
     seconds, product = product_publish_seconds("shang-e-dai")
     version = [v for v in services.active_versions() if v.product_id == product.pk]
     floor = insert_select_floor(version, run.as_of, SQL("TRUE"))
-    figures.add("product_publish_s", seconds, "s", floor=floor, digits=2,
-                floor_is="one INSERT … SELECT of the new version's compiled rules over every entity into an unindexed table")
+    figures.add(
+        "product_publish_s",
+        seconds,
+        "s",
+        floor=floor,
+        digits=2,
+        floor_is="one INSERT … SELECT of the new version's compiled rules over every entity into an unindexed table",
+    )
 
     log("lead pages ...")
     lead_figures(banker, args.rounds, figures)

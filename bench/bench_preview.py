@@ -9,6 +9,7 @@ and caps evaluated on the request's facts, computed once: no validation, no cata
 no response); through HTTP, the bare request to the same server (`/healthz`, same client,
 same connection handling). Prints, last, one JSON line of figures (benchlib).
 """
+
 import json
 import os
 import socket
@@ -26,28 +27,48 @@ import django  # noqa: E402
 
 django.setup()
 
+from benchlib import Figures, p50, p95  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from benchlib import Figures, p50, p95  # noqa: E402
-from products.eligibility import preview_catalog, run_preview, size_classifier  # noqa: E402
 from eligibility import evaluate_product, from_request, validate_preview_request  # noqa: E402
 from portal.models import Membership, Organisation, Role  # noqa: E402
 from portal.tokens import api_token_issue  # noqa: E402
+from products.eligibility import preview_catalog, run_preview, size_classifier  # noqa: E402
 from products.services import catalog_load  # noqa: E402
 
 REQUEST = {
     "as_of": "2026-11-22",
     "entity": {
-        "entity_type": "individual_business", "established_on": "2025-05-10", "region_code": "140502",
-        "industry_code": "5291", "tier": "survival", "honors": [{"kind": "quality", "valid_until": "2027-06-30"}],
-        "annual_revenue": 150000, "net_assets": 400000, "employees": 3, "social_insurance_headcount": 1,
-        "tax_status": "small_scale_taxpayer", "has_tax_record": True, "register_status": "active",
-        "operator": {"birth_date": "1986-03-01", "nationality": "CN", "local_residence": True,
-                     "industry_experience_months": 0},
-        "credit": {"dishonest_debtor": False, "joint_punishment": False, "consumption_restricted": False,
-                   "overdue_consecutive_24m": 0, "overdue_total_24m": 0, "overdue_12m": 0,
-                   "major_bad_record": False, "pending_litigation": False},
+        "entity_type": "individual_business",
+        "established_on": "2025-05-10",
+        "region_code": "140502",
+        "industry_code": "5291",
+        "tier": "survival",
+        "honors": [{"kind": "quality", "valid_until": "2027-06-30"}],
+        "annual_revenue": 150000,
+        "net_assets": 400000,
+        "employees": 3,
+        "social_insurance_headcount": 1,
+        "tax_status": "small_scale_taxpayer",
+        "has_tax_record": True,
+        "register_status": "active",
+        "operator": {
+            "birth_date": "1986-03-01",
+            "nationality": "CN",
+            "local_residence": True,
+            "industry_experience_months": 0,
+        },
+        "credit": {
+            "dishonest_debtor": False,
+            "joint_punishment": False,
+            "consumption_restricted": False,
+            "overdue_consecutive_24m": 0,
+            "overdue_total_24m": 0,
+            "overdue_12m": 0,
+            "major_bad_record": False,
+            "pending_litigation": False,
+        },
     },
     "need": {"amount": 100000, "term_months": 12},
 }
@@ -79,8 +100,9 @@ def in_process(runs=500):
 def bank_system_key() -> str:
     """The key of a token a bank administrator issued for his bank's system."""
     user, _ = get_user_model().objects.get_or_create(username="bench-preview", defaults={"first_name": "基准测试"})
-    Membership.objects.get_or_create(user=user, organisation=Organisation.objects.get(code="branch-boc-140500-city"),
-                                     role=Role.BANK_ADMIN)
+    Membership.objects.get_or_create(
+        user=user, organisation=Organisation.objects.get(code="branch-boc-140500-city"), role=Role.BANK_ADMIN
+    )
     _, key = api_token_issue(actor=user, name="基准测试系统")
     return key
 
@@ -98,9 +120,13 @@ def through_http(runs=200):
     # one server thread with a persistent database connection (CONN_MAX_AGE), as a production
     # worker process has: runserver's default thread-per-request would time PostgreSQL's
     # connection set-up on every call instead of the preview
-    server = subprocess.Popen([sys.executable, str(ROOT / "manage.py"), "runserver", f"127.0.0.1:{port}", "--noreload", "--nothreading"],
-                              cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                              env={**os.environ, "DEBUG": "False", "SECURE_SSL_REDIRECT": "False", "CONN_MAX_AGE": "60"})
+    server = subprocess.Popen(
+        [sys.executable, str(ROOT / "manage.py"), "runserver", f"127.0.0.1:{port}", "--noreload", "--nothreading"],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "DEBUG": "False", "SECURE_SSL_REDIRECT": "False", "CONN_MAX_AGE": "60"},
+    )
     try:
         url = f"http://127.0.0.1:{port}/api/v1/eligibility/preview"
         body = json.dumps(REQUEST).encode()
@@ -143,7 +169,9 @@ def main():
     floor_http = "GET /healthz on the same server, same client"
     figures.add("http_p50_ms", p50(http), "ms", floor=p50(healthz), floor_is=floor_http, digits=2)
     figures.add("http_p95_ms", p95(http), "ms", floor=p95(healthz), floor_is=floor_http, digits=2)
-    figures.note(ok=figures.figures["in_process_p95_ms"]["value"] <= 5 and figures.figures["http_p95_ms"]["value"] <= 30)
+    figures.note(
+        ok=figures.figures["in_process_p95_ms"]["value"] <= 5 and figures.figures["http_p95_ms"]["value"] <= 30
+    )
     figures.emit()
 
 

@@ -16,6 +16,7 @@
 Imported by the ``bench_*.py`` scripts after ``django.setup()``; they run from this folder
 (it is their ``sys.path[0]``). Nothing here imports the portal's tests.
 """
+
 from __future__ import annotations
 
 import json
@@ -144,8 +145,17 @@ class Figures:
         self.load_at_start = [round(x, 2) for x in os.getloadavg()]
         log(f"[{benchmark}] load average at start (1/5/15 min): {self.load_at_start} on {os.cpu_count()} CPUs")
 
-    def add(self, name: str, value: float, unit: str, *, floor: float | None = None, floor_is: str = "",
-            digits: int = 1, **extra) -> dict:
+    def add(
+        self,
+        name: str,
+        value: float,
+        unit: str,
+        *,
+        floor: float | None = None,
+        floor_is: str = "",
+        digits: int = 1,
+        **extra,
+    ) -> dict:
         entry = {"value": round(value, digits), "unit": unit}
         if floor is not None:
             entry["floor"] = round(floor, max(digits, 3))
@@ -162,8 +172,12 @@ class Figures:
         self.context.update(context)
 
     def emit(self) -> dict:
-        line = {"benchmark": self.benchmark, **self.context, "figures": self.figures,
-                "load_average": {"start": self.load_at_start, "end": [round(x, 2) for x in os.getloadavg()]},
-                "cpus": os.cpu_count()}
+        line = {
+            "benchmark": self.benchmark,
+            **self.context,
+            "figures": self.figures,
+            "load_average": {"start": self.load_at_start, "end": [round(x, 2) for x in os.getloadavg()]},
+            "cpus": os.cpu_count(),
+        }
         print(json.dumps(line, ensure_ascii=False), flush=True)
         return line

@@ -115,8 +115,9 @@ def _tier_amount_problems(amounts: Any) -> list[str]:
     if not isinstance(amounts, Mapping) or not amounts:
         return ["amounts 应为 分型 → 金额 的非空对象"]
     problems = [f"amounts 中没有分型 {tier!r}" for tier in amounts if tier not in TIERS]
-    problems += [f"amounts[{tier}] 应为正整数（元）" for tier, amount in amounts.items()
-                 if not _is_positive_int(amount)]
+    problems += [
+        f"amounts[{tier}] 应为正整数（元）" for tier, amount in amounts.items() if not _is_positive_int(amount)
+    ]
     return problems
 
 
@@ -135,8 +136,7 @@ def _percent_problems(percent: Any) -> list[str]:
 WhenEvaluator = Callable[[Mapping[str, Any], Mapping[str, Any]], "tuple[Outcome, str]"]
 
 
-def evaluate_caps(caps: Sequence[Mapping[str, Any]], facts: Mapping[str, Any],
-                  when: WhenEvaluator) -> list[CapResult]:
+def evaluate_caps(caps: Sequence[Mapping[str, Any]], facts: Mapping[str, Any], when: WhenEvaluator) -> list[CapResult]:
     """Every applicable cap, then the requested amount; ``when(tree, facts)`` gives the
     condition's outcome and, if unknown, the sentence saying what is missing."""
     results = []
@@ -145,8 +145,7 @@ def evaluate_caps(caps: Sequence[Mapping[str, Any]], facts: Mapping[str, Any],
         if result is not None:
             results.append(result)
     if facts.get("need_amount") is not None:
-        results.append(_with_amount(REQUESTED_AMOUNT, facts["need_amount"],
-                                    f"申请金额 {facts['need_amount']} 元"))
+        results.append(_with_amount(REQUESTED_AMOUNT, facts["need_amount"], f"申请金额 {facts['need_amount']} 元"))
     return results
 
 
@@ -157,17 +156,22 @@ def _evaluate_cap(cap, facts, when) -> CapResult | None:
         if outcome is Outcome.FAIL:
             return None
         if outcome is Outcome.UNKNOWN:
-            return CapResult(key, Outcome.UNKNOWN, None,
-                             f"{missing}; 无法确定{_title(cap)}是否适用")
+            return CapResult(key, Outcome.UNKNOWN, None, f"{missing}; 无法确定{_title(cap)}是否适用")
     return CAP_EVALUATORS[cap["kind"]](cap, key, facts)
 
 
 def _title(cap: Mapping[str, Any]) -> str:
-    return cap.get("label") or {
-        "product_cap": "产品最高额度", "honor_cap": "持有有效名特优新称号的最高额度",
-        "tier_cap": "分型额度上限", "revenue_share": "营业收入比例额度上限",
-        "net_assets_share": "净资产比例额度上限", "bank_decides": "银行审批额度",
-    }[cap["kind"]]
+    return (
+        cap.get("label")
+        or {
+            "product_cap": "产品最高额度",
+            "honor_cap": "持有有效名特优新称号的最高额度",
+            "tier_cap": "分型额度上限",
+            "revenue_share": "营业收入比例额度上限",
+            "net_assets_share": "净资产比例额度上限",
+            "bank_decides": "银行审批额度",
+        }[cap["kind"]]
+    )
 
 
 def _with_amount(key: str, amount: int, message: str) -> CapResult:
@@ -183,8 +187,7 @@ def _fixed(cap, key, facts) -> CapResult:
 def _tier(cap, key, facts) -> CapResult | None:
     tier = facts.get("tier")
     if tier is None:
-        return CapResult(key, Outcome.UNKNOWN, None,
-                         f"缺少{FIELDS['tier'].missing_text}, 无法确定分型额度上限")
+        return CapResult(key, Outcome.UNKNOWN, None, f"缺少{FIELDS['tier'].missing_text}, 无法确定分型额度上限")
     if tier not in cap["amounts"]:
         return None
     amount = cap["amounts"][tier]
@@ -197,8 +200,12 @@ def _share(cap, key, facts) -> CapResult:
     percent = percent_text(cap["percent"])
     base = facts.get(base_field.key)
     if base is None:
-        return CapResult(key, Outcome.UNKNOWN, None,
-                         f"缺少{base_field.missing_text}, 无法计算不超过{base_label} {percent}% 的额度上限")
+        return CapResult(
+            key,
+            Outcome.UNKNOWN,
+            None,
+            f"缺少{base_field.missing_text}, 无法计算不超过{base_label} {percent}% 的额度上限",
+        )
     amount = math.floor(Fraction(base) * percent_value(cap["percent"]) / 100)
     return _with_amount(key, amount, f"额度不超过{base_label} {base} 元的 {percent}%, 即 {amount} 元")
 

@@ -56,12 +56,18 @@ class Evaluation:
 # --- leaves ----------------------------------------------------------------------------------
 
 _COMPARE = {
-    "==": lambda a, b: a == b, "!=": lambda a, b: a != b,
-    ">": lambda a, b: a > b, ">=": lambda a, b: a >= b,
-    "<": lambda a, b: a < b, "<=": lambda a, b: a <= b,
-    "in": lambda a, b: a in b, "not_in": lambda a, b: a not in b,
-    "contains": lambda a, b: b in a, "not_contains": lambda a, b: b not in a,
-    "is_true": lambda a, b: a is True, "is_false": lambda a, b: a is False,
+    "==": lambda a, b: a == b,
+    "!=": lambda a, b: a != b,
+    ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b,
+    "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b,
+    "in": lambda a, b: a in b,
+    "not_in": lambda a, b: a not in b,
+    "contains": lambda a, b: b in a,
+    "not_contains": lambda a, b: b not in a,
+    "is_true": lambda a, b: a is True,
+    "is_false": lambda a, b: a is False,
 }
 
 
@@ -167,14 +173,12 @@ def _when(tree: Mapping[str, Any], facts: Mapping[str, Any]) -> tuple[Outcome, s
 # --- products --------------------------------------------------------------------------------
 
 
-def evaluate(rules: Mapping[str, Any], caps: Sequence[Mapping[str, Any]],
-             facts: Mapping[str, Any]) -> Evaluation:
+def evaluate(rules: Mapping[str, Any], caps: Sequence[Mapping[str, Any]], facts: Mapping[str, Any]) -> Evaluation:
     """Verdict, offer and reasons of one product over ``facts`` (already read at the
     evaluation date, with the product's term: see ``fields.product_facts``)."""
     trace = trace_rules(rules, facts)
     cap_results = evaluate_caps(caps, facts, _when)
-    reasons = explain(trace) + [
-        Reason(result.key, result.outcome, result.message) for result in cap_results]
+    reasons = explain(trace) + [Reason(result.key, result.outcome, result.message) for result in cap_results]
     verdict = _verdict(trace.outcome, cap_results)
     max_amount, binding = offer(cap_results) if verdict is not Verdict.INELIGIBLE else (None, None)
     return Evaluation(verdict, trace.outcome, max_amount, binding, reasons, cap_results, trace)
@@ -195,5 +199,4 @@ def max_term_months(product: Mapping[str, Any]) -> int | None:
 def evaluate_product(product: Mapping[str, Any], facts: Mapping[str, Any]) -> Evaluation:
     """``evaluate`` for a catalogue product over request facts (``fields.from_request``):
     adds the product's term-dependent facts first."""
-    return evaluate(product["rules"], product.get("caps", []),
-                    product_facts(facts, max_term_months(product)))
+    return evaluate(product["rules"], product.get("caps", []), product_facts(facts, max_term_months(product)))

@@ -58,8 +58,11 @@ def _shortfall(leaf: Mapping[str, Any], field: Field, value: int) -> str | None:
         return None
     needed = target - value + (1 if op == ">" else 0)
     reached = target + (1 if op == ">" else 0)
-    what = field.shortfall.format(value=reached, duration=_duration(reached)) if field.shortfall \
+    what = (
+        field.shortfall.format(value=reached, duration=_duration(reached))
+        if field.shortfall
         else requirement(leaf, field)
+    )
     return f"{what}, 还差 {needed} {field.unit}"
 
 
@@ -76,8 +79,9 @@ def _shorter_term_hint(leaf: Mapping[str, Any], facts: Mapping[str, Any]) -> str
 FAIL_HINTS = {"age_plus_term_years": _shorter_term_hint}
 
 
-def leaf_message(leaf: Mapping[str, Any], field: Field, facts: Mapping[str, Any],
-                 outcome: Outcome, why_unknown: str | None = None) -> str:
+def leaf_message(
+    leaf: Mapping[str, Any], field: Field, facts: Mapping[str, Any], outcome: Outcome, why_unknown: str | None = None
+) -> str:
     value = facts.get(field.key)
     if value is None:
         return f"缺少{field.missing_text}, 无法判断{leaf.get('label') or field.topic_text}"

@@ -12,8 +12,17 @@ from typing import Any, Callable, Iterable, Mapping
 
 from .codes import industry_path, is_region_code
 from .evaluate import Verdict, evaluate, max_term_months
-from .fields import (ENTITY_TYPES, HONOR_KINDS, REGISTER_STATUSES, SIZE_CLASSES, TAX_STATUSES,
-                     TIERS, SizeClassifier, from_request, product_facts)
+from .fields import (
+    ENTITY_TYPES,
+    HONOR_KINDS,
+    REGISTER_STATUSES,
+    SIZE_CLASSES,
+    TAX_STATUSES,
+    TIERS,
+    SizeClassifier,
+    from_request,
+    product_facts,
+)
 
 MAX_MONEY = 10**13  # 10 万亿元: above any real small-business figure, below float trouble
 MAX_COUNT = 10**7
@@ -124,8 +133,9 @@ def _parse_date(value: Any) -> dt.date | None:
         return None
 
 
-def _fields(checker: _Checker, data: Mapping[str, Any], path: str,
-            spec: Mapping[str, Callable[[str, Any], Any]]) -> dict[str, Any]:
+def _fields(
+    checker: _Checker, data: Mapping[str, Any], path: str, spec: Mapping[str, Callable[[str, Any], Any]]
+) -> dict[str, Any]:
     """Check the keys of ``spec`` present in ``data``; null stays null (unknown); other keys
     are ignored (the contract may be extended by newer clients)."""
     clean: dict[str, Any] = {}
@@ -148,8 +158,7 @@ def _operator_spec(c: _Checker) -> dict[str, Callable[[str, Any], Any]]:
 
 
 def _credit_spec(c: _Checker) -> dict[str, Callable[[str, Any], Any]]:
-    flags = ("dishonest_debtor", "joint_punishment", "consumption_restricted",
-             "major_bad_record", "pending_litigation")
+    flags = ("dishonest_debtor", "joint_punishment", "consumption_restricted", "major_bad_record", "pending_litigation")
     counts = ("overdue_consecutive_24m", "overdue_total_24m", "overdue_12m")
     spec = {flag: c.boolean for flag in flags}
     spec.update({key: (lambda p, v: c.count(p, v, 1000, "期")) for key in counts})
@@ -207,11 +216,16 @@ def _honors(c: _Checker, path: str, value: Any) -> list[dict[str, Any]] | None:
         if data.get("kind") is None:
             c.error(f"{item_path}.kind", "必填")
             continue
-        honor = _fields(c, data, item_path, {
-            "kind": lambda p, v: c.choice(p, v, HONOR_KINDS),
-            "valid_from": c.date,
-            "valid_until": c.date,
-        })
+        honor = _fields(
+            c,
+            data,
+            item_path,
+            {
+                "kind": lambda p, v: c.choice(p, v, HONOR_KINDS),
+                "valid_from": c.date,
+                "valid_until": c.date,
+            },
+        )
         starts, ends = honor.get("valid_from"), honor.get("valid_until")
         if starts and ends and starts > ends:
             c.error(f"{item_path}.valid_until", "不能早于 valid_from")
@@ -220,10 +234,15 @@ def _honors(c: _Checker, path: str, value: Any) -> list[dict[str, Any]] | None:
 
 
 def _need(c: _Checker, value: Any) -> dict[str, Any] | None:
-    return _nested(c, "need", value, {
-        "amount": lambda p, v: c.money(p, v, minimum=1),
-        "term_months": lambda p, v: c.integer(p, v, minimum=1, maximum=MAX_TERM_MONTHS, unit="月"),
-    })
+    return _nested(
+        c,
+        "need",
+        value,
+        {
+            "amount": lambda p, v: c.money(p, v, minimum=1),
+            "term_months": lambda p, v: c.integer(p, v, minimum=1, maximum=MAX_TERM_MONTHS, unit="月"),
+        },
+    )
 
 
 def _products(c: _Checker, value: Any, catalog: Mapping[str, Any]) -> list[str] | None:
@@ -244,8 +263,9 @@ def _products(c: _Checker, value: Any, catalog: Mapping[str, Any]) -> list[str] 
     return codes
 
 
-def validate_preview_request(data: Any, catalog: Mapping[str, Any], *,
-                             today: Today = dt.date.today) -> tuple[dict[str, Any] | None, Errors]:
+def validate_preview_request(
+    data: Any, catalog: Mapping[str, Any], *, today: Today = dt.date.today
+) -> tuple[dict[str, Any] | None, Errors]:
     """(clean request, {}) or (None, {path: [messages]}); never raises on any JSON value."""
     checker = _Checker(None)
     if checker.mapping("", data) is None:
@@ -274,14 +294,11 @@ def _payment_mode(product: Mapping[str, Any], amount: int | None) -> dict[str, s
         return None
     limit = rule["self_payment_max"]
     if amount <= limit:
-        return {"mode": "self_payment",
-                "message": f"额度 {amount} 元, 在 {limit} 元（含）以下可采用自主支付"}
-    return {"mode": "entrusted_payment",
-            "message": f"额度 {amount} 元, 超过 {limit} 元, 须采用受托支付"}
+        return {"mode": "self_payment", "message": f"额度 {amount} 元, 在 {limit} 元（含）以下可采用自主支付"}
+    return {"mode": "entrusted_payment", "message": f"额度 {amount} 元, 超过 {limit} 元, 须采用受托支付"}
 
 
-def product_result(product: Mapping[str, Any], bank: Mapping[str, Any],
-                   facts: Mapping[str, Any]) -> dict[str, Any]:
+def product_result(product: Mapping[str, Any], bank: Mapping[str, Any], facts: Mapping[str, Any]) -> dict[str, Any]:
     facts = product_facts(facts, max_term_months(product))
     evaluation = evaluate(product["rules"], product.get("caps", []), facts)
     return {
@@ -311,14 +328,18 @@ def order_results(results: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     return [result for _, result in sorted(enumerate(results), key=_result_order)]
 
 
-def preview(clean: Mapping[str, Any], catalog: Mapping[str, Any], *, today: Today = dt.date.today,
-            size_classifier: SizeClassifier | None = None) -> dict[str, Any]:
+def preview(
+    clean: Mapping[str, Any],
+    catalog: Mapping[str, Any],
+    *,
+    today: Today = dt.date.today,
+    size_classifier: SizeClassifier | None = None,
+) -> dict[str, Any]:
     as_of = clean.get("as_of") or today()
-    facts = from_request(clean.get("entity") or {}, clean.get("need"), as_of,
-                         size_classifier=size_classifier)
+    facts = from_request(clean.get("entity") or {}, clean.get("need"), as_of, size_classifier=size_classifier)
     codes = clean.get("products") or [
-        code for code, product in catalog["products"].items() if product.get("active", True)]
+        code for code, product in catalog["products"].items() if product.get("active", True)
+    ]
     products = [catalog["products"][code] for code in codes]
-    results = [product_result(product, catalog["banks"].get(product["bank"], {}), facts)
-               for product in products]
+    results = [product_result(product, catalog["banks"].get(product["bank"], {}), facts) for product in products]
     return {"as_of": as_of.isoformat(), "results": order_results(results)}

@@ -39,9 +39,14 @@ OPS_BY_TYPE: dict[FieldType, tuple[str, ...]] = {
 }
 ALL_OPS = frozenset(op for ops in OPS_BY_TYPE.values() for op in ops)
 TYPE_NAMES = {
-    FieldType.INTEGER: "整数", FieldType.MONEY: "金额", FieldType.BOOLEAN: "布尔",
-    FieldType.CHOICE: "枚举", FieldType.TEXT: "文本", FieldType.REGION: "地区代码",
-    FieldType.INDUSTRY: "行业代码", FieldType.CHOICE_LIST: "列表",
+    FieldType.INTEGER: "整数",
+    FieldType.MONEY: "金额",
+    FieldType.BOOLEAN: "布尔",
+    FieldType.CHOICE: "枚举",
+    FieldType.TEXT: "文本",
+    FieldType.REGION: "地区代码",
+    FieldType.INDUSTRY: "行业代码",
+    FieldType.CHOICE_LIST: "列表",
 }
 LEAF_KEYS = frozenset({"id", "field", "op", "value", "label", "veto", "value_labels", "unmatched"})
 GROUP_EXTRA_KEYS = frozenset({"id", "label"})
@@ -107,11 +112,17 @@ def desugar(node: Mapping[str, Any]) -> dict[str, Any]:
         return {"not": desugar(node["not"])}
     if kind == "switch":
         selector = node["switch"]
-        return {"all": [
-            {"any": [{"id": node.get("id") or selector, "field": selector, "op": "!=", "value": value},
-                     desugar(case)]}
-            for value, case in node["cases"].items()
-        ]}
+        return {
+            "all": [
+                {
+                    "any": [
+                        {"id": node.get("id") or selector, "field": selector, "op": "!=", "value": value},
+                        desugar(case),
+                    ]
+                }
+                for value, case in node["cases"].items()
+            ]
+        }
     return {kind: [desugar(child) for child in node[kind]]}
 
 
@@ -217,8 +228,7 @@ def _check_leaf(leaf: Mapping[str, Any], fail) -> None:
 
 
 def _is_text_map(value: Any) -> bool:
-    return isinstance(value, Mapping) and all(
-        isinstance(k, str) and isinstance(v, str) for k, v in value.items())
+    return isinstance(value, Mapping) and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())
 
 
 def _check_leaf_value(leaf: Mapping[str, Any], field: Field, op: str, fail) -> None:

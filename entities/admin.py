@@ -1,6 +1,7 @@
 """Django admin of the entities app. Entities and credit repairs are read-only here (they
 change only through the services or the register import, with history and audit); personal
 numbers are masked. Tier policies are edited here (saving recomputes the province)."""
+
 from django import forms
 from django.contrib import admin
 from django.db import transaction
@@ -17,8 +18,9 @@ class TierPolicyForm(forms.ModelForm):
         model = TierPolicy
         fields = ["province", "effective_from", "policy", "note"]
         help_texts = {
-            "policy": "JSON, 金额为元: growth_revenue_min, development_revenue_min, growth_insured_min, development_insured_min, "
-                      "growth_requires_tax_record, development_tax_statuses, source",
+            "policy": "JSON, 金额为元: growth_revenue_min, development_revenue_min, growth_insured_min, "
+            "development_insured_min, "
+            "growth_requires_tax_record, development_tax_statuses, source",
         }
 
     def clean(self):
@@ -26,7 +28,9 @@ class TierPolicyForm(forms.ModelForm):
         province, effective_from, policy = data.get("province"), data.get("effective_from"), data.get("policy")
         if province and effective_from and isinstance(policy, dict):
             try:
-                cls.policy_from_dict({**policy, "province_code": province.pk, "effective_from": effective_from.isoformat()})
+                cls.policy_from_dict(
+                    {**policy, "province_code": province.pk, "effective_from": effective_from.isoformat()}
+                )
             except (TypeError, ValueError) as exc:
                 raise forms.ValidationError(f"分型标准无效: {exc}")
         return data
@@ -79,7 +83,17 @@ class CreditRepairAdmin(ReadOnlyAdmin):
 
 @admin.register(EntityImport)
 class EntityImportAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "file_name", "uploaded_by", "status", "rows", "created", "updated", "unchanged", "rejected"]
+    list_display = [
+        "created_at",
+        "file_name",
+        "uploaded_by",
+        "status",
+        "rows",
+        "created",
+        "updated",
+        "unchanged",
+        "rejected",
+    ]
     exclude = ["content"]
     readonly_fields = [f.name for f in EntityImport._meta.fields if f.name != "content"]
 

@@ -1,5 +1,6 @@
 """API of the entities app: list (cursor pages, same filters as the page), detail, create,
 update, and the audited reveal of one personal number. Validation is the services'."""
+
 from __future__ import annotations
 
 from django.utils import timezone
@@ -49,11 +50,33 @@ class EntityOutput(serializers.ModelSerializer):
     class Meta:
         model = MarketEntity
         fields = [
-            "id", "uscc", "name", "entity_type", "register_status", "established_on", "region_code", "township_code",
-            "address", "fixed_premises", "industry_code", "registered_capital", "legal_rep_changed_on",
-            "main_business_changed_on", "financial_year", *FINANCIAL_FIELDS, "operator", "credit", "tier",
-            "tier_imported", "tier_computed", "tier_disagreement", "size_class", "honors", "data_shared_with_banks",
-            "created_at", "updated_at",
+            "id",
+            "uscc",
+            "name",
+            "entity_type",
+            "register_status",
+            "established_on",
+            "region_code",
+            "township_code",
+            "address",
+            "fixed_premises",
+            "industry_code",
+            "registered_capital",
+            "legal_rep_changed_on",
+            "main_business_changed_on",
+            "financial_year",
+            *FINANCIAL_FIELDS,
+            "operator",
+            "credit",
+            "tier",
+            "tier_imported",
+            "tier_computed",
+            "tier_disagreement",
+            "size_class",
+            "honors",
+            "data_shared_with_banks",
+            "created_at",
+            "updated_at",
         ]
 
     def get_operator(self, entity) -> dict:
@@ -63,7 +86,10 @@ class EntityOutput(serializers.ModelSerializer):
         age = None if birth is None else today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
         return {
             "name": entity.operator_name,
-            **{f.removeprefix("operator_"): (getattr(entity, f) if own else masked(f, getattr(entity, f))) for f in PERSONAL_FIELDS},
+            **{
+                f.removeprefix("operator_"): (getattr(entity, f) if own else masked(f, getattr(entity, f)))
+                for f in PERSONAL_FIELDS
+            },
             "age": age,
             "nationality": entity.operator_nationality,
             "local_residence": entity.operator_local_residence,
@@ -92,15 +118,25 @@ class EntityInput(serializers.Serializer):
     address = serializers.CharField(max_length=255, required=False, allow_blank=True)
     fixed_premises = serializers.BooleanField(required=False, allow_null=True)
     industry_code = serializers.CharField(max_length=5, required=False, allow_null=True, allow_blank=True)
-    registered_capital = bounds.IntegerField(field=bounds.column(MarketEntity, "registered_capital"), required=False, allow_null=True)
+    registered_capital = bounds.IntegerField(
+        field=bounds.column(MarketEntity, "registered_capital"), required=False, allow_null=True
+    )
     legal_rep_changed_on = serializers.DateField(required=False, allow_null=True)
     main_business_changed_on = serializers.DateField(required=False, allow_null=True)
-    financial_year = bounds.IntegerField(field=bounds.column(MarketEntity, "financial_year"), required=False, allow_null=True)
-    annual_revenue = bounds.IntegerField(field=bounds.column(MarketEntity, "annual_revenue"), required=False, allow_null=True)
-    total_assets = bounds.IntegerField(field=bounds.column(MarketEntity, "total_assets"), required=False, allow_null=True)
+    financial_year = bounds.IntegerField(
+        field=bounds.column(MarketEntity, "financial_year"), required=False, allow_null=True
+    )
+    annual_revenue = bounds.IntegerField(
+        field=bounds.column(MarketEntity, "annual_revenue"), required=False, allow_null=True
+    )
+    total_assets = bounds.IntegerField(
+        field=bounds.column(MarketEntity, "total_assets"), required=False, allow_null=True
+    )
     net_assets = bounds.IntegerField(field=bounds.column(MarketEntity, "net_assets"), required=False, allow_null=True)
     employees = bounds.IntegerField(field=bounds.column(MarketEntity, "employees"), required=False, allow_null=True)
-    social_insurance_headcount = bounds.IntegerField(field=bounds.column(MarketEntity, "social_insurance_headcount"), required=False, allow_null=True)
+    social_insurance_headcount = bounds.IntegerField(
+        field=bounds.column(MarketEntity, "social_insurance_headcount"), required=False, allow_null=True
+    )
     tax_status = serializers.ChoiceField(choices=TaxStatus.choices, required=False, allow_null=True)
     has_tax_record = serializers.BooleanField(required=False, allow_null=True)
     operator_name = serializers.CharField(max_length=64, required=False, allow_blank=True)
@@ -108,13 +144,21 @@ class EntityInput(serializers.Serializer):
     operator_phone = serializers.CharField(max_length=20, required=False, allow_blank=True)
     operator_nationality = serializers.CharField(max_length=2, required=False, allow_null=True)
     operator_local_residence = serializers.BooleanField(required=False, allow_null=True)
-    operator_residence_region_code = serializers.CharField(max_length=6, required=False, allow_null=True, allow_blank=True)
-    operator_industry_experience_months = bounds.IntegerField(field=bounds.column(MarketEntity, "operator_industry_experience_months"), required=False, allow_null=True)
+    operator_residence_region_code = serializers.CharField(
+        max_length=6, required=False, allow_null=True, allow_blank=True
+    )
+    operator_industry_experience_months = bounds.IntegerField(
+        field=bounds.column(MarketEntity, "operator_industry_experience_months"), required=False, allow_null=True
+    )
     dishonest_debtor = serializers.BooleanField(required=False, allow_null=True)
     joint_punishment = serializers.BooleanField(required=False, allow_null=True)
     consumption_restricted = serializers.BooleanField(required=False, allow_null=True)
-    overdue_consecutive_24m = bounds.IntegerField(field=bounds.column(MarketEntity, "overdue_consecutive_24m"), required=False, allow_null=True)
-    overdue_total_24m = bounds.IntegerField(field=bounds.column(MarketEntity, "overdue_total_24m"), required=False, allow_null=True)
+    overdue_consecutive_24m = bounds.IntegerField(
+        field=bounds.column(MarketEntity, "overdue_consecutive_24m"), required=False, allow_null=True
+    )
+    overdue_total_24m = bounds.IntegerField(
+        field=bounds.column(MarketEntity, "overdue_total_24m"), required=False, allow_null=True
+    )
     overdue_12m = bounds.IntegerField(field=bounds.column(MarketEntity, "overdue_12m"), required=False, allow_null=True)
     major_bad_record = serializers.BooleanField(required=False, allow_null=True)
     pending_litigation = serializers.BooleanField(required=False, allow_null=True)
@@ -147,7 +191,11 @@ class EntityViewSet(RestrictedViewSetMixin, mixins.ListModelMixin, mixins.Retrie
             filters, errors = selectors.EntityFilters.from_params(self.request.query_params, money_unit=1)
             if errors:
                 raise exceptions.ValidationError(errors)
-            return selectors.entity_search(user=self.request.user, filters=filters).select_related("region", "industry").prefetch_related("honors")
+            return (
+                selectors.entity_search(user=self.request.user, filters=filters)
+                .select_related("region", "industry")
+                .prefetch_related("honors")
+            )
         action_name = VIEW if self.request.method in ("GET", "HEAD", "OPTIONS") else CHANGE
         return restrict(MarketEntity.objects.prefetch_related("honors"), self.request.user, action_name)
 
@@ -179,7 +227,10 @@ class EntityViewSet(RestrictedViewSetMixin, mixins.ListModelMixin, mixins.Retrie
             _api_error(exc)
         return self._output(entity)
 
-    @extend_schema(request=RevealInput, responses={200: {"type": "object", "properties": {"field": {"type": "string"}, "value": {"type": "string"}}}})
+    @extend_schema(
+        request=RevealInput,
+        responses={200: {"type": "object", "properties": {"field": {"type": "string"}, "value": {"type": "string"}}}},
+    )
     @action(detail=True, methods=["post"])
     def reveal(self, request, pk=None):
         # revealing reads (VIEW), though it is a POST: resolved like any id, so another
@@ -188,7 +239,9 @@ class EntityViewSet(RestrictedViewSetMixin, mixins.ListModelMixin, mixins.Retrie
         serializer = RevealInput(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:
-            value = services.entity_reveal_personal_data(actor=request.user, entity=entity, field=serializer.validated_data["field"], request=request)
+            value = services.entity_reveal_personal_data(
+                actor=request.user, entity=entity, field=serializer.validated_data["field"], request=request
+            )
         except ApplicationError as exc:
             _api_error(exc)
         return Response({"field": serializer.validated_data["field"], "value": value})

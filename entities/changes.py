@@ -4,6 +4,7 @@ ids of the entities created or changed (no signals).
 
 Its own module because both writers announce: the services (``entities.services``) and the
 register import they run (``entities.register_import``), which the services import."""
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable

@@ -153,6 +153,7 @@ def _join_cn(items: Iterable[str]) -> str:
 
 # --------------------------------------------------------------------------- 三型
 
+
 @dataclass(frozen=True)
 class TierPolicy:
     """Province thresholds for 三型.  Money in 元; headcounts in people.
@@ -176,8 +177,7 @@ class TierPolicy:
             raise ValueError("province_code must be a 6-digit GB/T 2260 code, e.g. '140000'")
         if isinstance(self.effective_from, dt.datetime) or not isinstance(self.effective_from, dt.date):
             raise TypeError("effective_from must be a date")
-        for name in ("growth_revenue_min", "development_revenue_min",
-                     "growth_insured_min", "development_insured_min"):
+        for name in ("growth_revenue_min", "development_revenue_min", "growth_insured_min", "development_insured_min"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ValueError(f"{name} must be a non-negative int")
@@ -210,9 +210,15 @@ SHANXI_DEFAULT_POLICY = TierPolicy(
 )
 
 _POLICY_FIELDS = (
-    "province_code", "effective_from", "growth_revenue_min", "development_revenue_min",
-    "growth_insured_min", "development_insured_min", "growth_requires_tax_record",
-    "development_tax_statuses", "source",
+    "province_code",
+    "effective_from",
+    "growth_revenue_min",
+    "development_revenue_min",
+    "growth_insured_min",
+    "development_insured_min",
+    "growth_requires_tax_record",
+    "development_tax_statuses",
+    "source",
 )
 
 
@@ -263,9 +269,9 @@ def select_policy(policies: Iterable[TierPolicy], province_code: str, as_of: dt.
 
 @dataclass(frozen=True)
 class TierFacts:
-    annual_revenue: int | Decimal | None = None          # 元
+    annual_revenue: int | Decimal | None = None  # 元
     has_tax_record: bool | None = None
-    tax_status: str | None = None                        # TAX_STATUSES
+    tax_status: str | None = None  # TAX_STATUSES
     social_insurance_headcount: int | None = None
 
     def __post_init__(self) -> None:
@@ -299,7 +305,7 @@ def _as_facts(facts: Any) -> TierFacts:
 class TierResult:
     tier: str | None
     explanation: str
-    missing: tuple[str, ...] = ()        # fact names whose absence left the tier undecided
+    missing: tuple[str, ...] = ()  # fact names whose absence left the tier undecided
 
     @property
     def label(self) -> str | None:
@@ -310,22 +316,25 @@ class TierResult:
 class _Criterion:
     fact: str
     met: bool | None
-    requirement: str     # Chinese, e.g. "年营业收入 60 万元以上"
+    requirement: str  # Chinese, e.g. "年营业收入 60 万元以上"
 
 
 def _development_criteria(f: TierFacts, p: TierPolicy) -> list[_Criterion]:
     statuses = "或".join(TAX_STATUS_LABELS[s] for s in p.development_tax_statuses)
     return [
-        _Criterion("tax_status",
-                   None if f.tax_status is None else f.tax_status in p.development_tax_statuses,
-                   statuses),
-        _Criterion("annual_revenue",
-                   None if f.annual_revenue is None else f.annual_revenue >= p.development_revenue_min,
-                   f"年营业收入 {format_wan(p.development_revenue_min)} 万元以上"),
-        _Criterion("social_insurance_headcount",
-                   None if f.social_insurance_headcount is None
-                   else f.social_insurance_headcount >= p.development_insured_min,
-                   f"参保 {p.development_insured_min} 人及以上"),
+        _Criterion(
+            "tax_status", None if f.tax_status is None else f.tax_status in p.development_tax_statuses, statuses
+        ),
+        _Criterion(
+            "annual_revenue",
+            None if f.annual_revenue is None else f.annual_revenue >= p.development_revenue_min,
+            f"年营业收入 {format_wan(p.development_revenue_min)} 万元以上",
+        ),
+        _Criterion(
+            "social_insurance_headcount",
+            None if f.social_insurance_headcount is None else f.social_insurance_headcount >= p.development_insured_min,
+            f"参保 {p.development_insured_min} 人及以上",
+        ),
     ]
 
 
@@ -334,13 +343,16 @@ def _growth_criteria(f: TierFacts, p: TierPolicy) -> list[_Criterion]:
     if p.growth_requires_tax_record:
         criteria.append(_Criterion("has_tax_record", f.has_tax_record, "有纳税记录"))
     criteria += [
-        _Criterion("annual_revenue",
-                   None if f.annual_revenue is None else f.annual_revenue >= p.growth_revenue_min,
-                   f"年营业收入 {format_wan(p.growth_revenue_min)} 万元以上"),
-        _Criterion("social_insurance_headcount",
-                   None if f.social_insurance_headcount is None
-                   else f.social_insurance_headcount >= p.growth_insured_min,
-                   f"参保 {p.growth_insured_min} 人及以上"),
+        _Criterion(
+            "annual_revenue",
+            None if f.annual_revenue is None else f.annual_revenue >= p.growth_revenue_min,
+            f"年营业收入 {format_wan(p.growth_revenue_min)} 万元以上",
+        ),
+        _Criterion(
+            "social_insurance_headcount",
+            None if f.social_insurance_headcount is None else f.social_insurance_headcount >= p.growth_insured_min,
+            f"参保 {p.growth_insured_min} 人及以上",
+        ),
     ]
     return criteria
 
@@ -402,8 +414,10 @@ def tier_disagreement(imported_tier: str | None, computed_tier: str | None) -> s
             raise ValueError(f"{name} must be one of {TIERS} or None, got {value!r}")
     if imported_tier is None or computed_tier is None or imported_tier == computed_tier:
         return None
-    return (f"名录库标记为{TIER_LABELS[imported_tier]}, 按现行标准测算为{TIER_LABELS[computed_tier]}; "
-            f"以名录库标记({TIER_LABELS[imported_tier]})为准")
+    return (
+        f"名录库标记为{TIER_LABELS[imported_tier]}, 按现行标准测算为{TIER_LABELS[computed_tier]}; "
+        f"以名录库标记({TIER_LABELS[imported_tier]})为准"
+    )
 
 
 # --------------------------------------------------------------------------- 划型
@@ -438,30 +452,46 @@ def _row(key: str, label: str, indicators: tuple[str, ...], large, medium, small
         values = values if isinstance(values, tuple) else (values,)
         assert len(values) == len(indicators)
         return tuple(zip(indicators, values))
+
     return SizeRow(key, label, pairs(large), pairs(medium), pairs(small))
 
 
 _ER = (EMPLOYEES, REVENUE)
-SIZE_ROWS: dict[str, SizeRow] = {r.key: r for r in (
-    _row("agriculture", "农、林、牧、渔业", (REVENUE,), 20000, 500, 50),
-    _row("industry", "工业", _ER, (1000, 40000), (300, 2000), (20, 300)),
-    _row("construction", "建筑业", (REVENUE, TOTAL_ASSETS), (80000, 80000), (6000, 5000), (300, 300)),
-    _row("wholesale", "批发业", _ER, (200, 40000), (20, 5000), (5, 1000)),
-    _row("retail", "零售业", _ER, (300, 20000), (50, 500), (10, 100)),
-    _row("transport", "交通运输业", _ER, (1000, 30000), (300, 3000), (20, 200)),
-    _row("warehousing", "仓储业", _ER, (200, 30000), (100, 1000), (20, 100)),
-    _row("postal", "邮政业", _ER, (1000, 30000), (300, 2000), (20, 100)),
-    _row("accommodation", "住宿业", _ER, (300, 10000), (100, 2000), (10, 100)),
-    _row("catering", "餐饮业", _ER, (300, 10000), (100, 2000), (10, 100)),
-    _row("information_transmission", "信息传输业", _ER, (2000, 100000), (100, 1000), (10, 100)),
-    _row("software_it", "软件和信息技术服务业", _ER, (300, 10000), (100, 1000), (10, 50)),
-    _row("real_estate_development", "房地产开发经营", (REVENUE, TOTAL_ASSETS),
-         (200000, 10000), (1000, 5000), (100, 2000)),
-    _row("property_management", "物业管理", _ER, (1000, 5000), (300, 1000), (100, 500)),
-    _row("leasing_business_services", "租赁和商务服务业", (EMPLOYEES, TOTAL_ASSETS),
-         (300, 120000), (100, 8000), (10, 100)),
-    _row("other", "其他未列明行业", (EMPLOYEES,), 300, 100, 10),
-)}
+SIZE_ROWS: dict[str, SizeRow] = {
+    r.key: r
+    for r in (
+        _row("agriculture", "农、林、牧、渔业", (REVENUE,), 20000, 500, 50),
+        _row("industry", "工业", _ER, (1000, 40000), (300, 2000), (20, 300)),
+        _row("construction", "建筑业", (REVENUE, TOTAL_ASSETS), (80000, 80000), (6000, 5000), (300, 300)),
+        _row("wholesale", "批发业", _ER, (200, 40000), (20, 5000), (5, 1000)),
+        _row("retail", "零售业", _ER, (300, 20000), (50, 500), (10, 100)),
+        _row("transport", "交通运输业", _ER, (1000, 30000), (300, 3000), (20, 200)),
+        _row("warehousing", "仓储业", _ER, (200, 30000), (100, 1000), (20, 100)),
+        _row("postal", "邮政业", _ER, (1000, 30000), (300, 2000), (20, 100)),
+        _row("accommodation", "住宿业", _ER, (300, 10000), (100, 2000), (10, 100)),
+        _row("catering", "餐饮业", _ER, (300, 10000), (100, 2000), (10, 100)),
+        _row("information_transmission", "信息传输业", _ER, (2000, 100000), (100, 1000), (10, 100)),
+        _row("software_it", "软件和信息技术服务业", _ER, (300, 10000), (100, 1000), (10, 50)),
+        _row(
+            "real_estate_development",
+            "房地产开发经营",
+            (REVENUE, TOTAL_ASSETS),
+            (200000, 10000),
+            (1000, 5000),
+            (100, 2000),
+        ),
+        _row("property_management", "物业管理", _ER, (1000, 5000), (300, 1000), (100, 500)),
+        _row(
+            "leasing_business_services",
+            "租赁和商务服务业",
+            (EMPLOYEES, TOTAL_ASSETS),
+            (300, 120000),
+            (100, 8000),
+            (10, 100),
+        ),
+        _row("other", "其他未列明行业", (EMPLOYEES,), 300, 100, 10),
+    )
+}
 
 # GB/T 4754-2017 sections -> (first division, last division, name)
 GBT4754_SECTIONS: dict[str, tuple[int, int, str]] = {
@@ -511,9 +541,9 @@ _CODE_RE = re.compile(r"([A-Z])?(\d{2,4})?")
 
 @dataclass(frozen=True)
 class IndustryMapping:
-    code: str                 # normalised input, e.g. 'F5211' -> 'F5211', ' 52 ' -> '52'
-    row: str | None           # SIZE_ROWS key, or None when it cannot be decided
-    note: str = ""            # Chinese: why None, or that the row applies by reference
+    code: str  # normalised input, e.g. 'F5211' -> 'F5211', ' 52 ' -> '52'
+    row: str | None  # SIZE_ROWS key, or None when it cannot be decided
+    note: str = ""  # Chinese: why None, or that the row applies by reference
 
 
 def _division_row(div: int, group: int | None) -> tuple[str | None, str]:
@@ -573,14 +603,26 @@ def _division_row(div: int, group: int | None) -> tuple[str | None, str]:
 
 
 _SECTION_ROWS: dict[str, tuple[str | None, str]] = {
-    "A": ("agriculture", ""), "B": ("industry", ""), "C": ("industry", ""), "D": ("industry", ""),
-    "E": ("construction", ""), "F": (None, _AMBIGUOUS["F"]), "G": (None, _AMBIGUOUS["G"]),
-    "H": (None, _AMBIGUOUS["H"]), "I": (None, _AMBIGUOUS["I"]), "J": (None, _EXCLUDED["finance"]),
-    "K": (None, _AMBIGUOUS["K"]), "L": ("leasing_business_services", ""),
-    "M": ("other", ""), "N": ("other", ""), "O": ("other", ""),
+    "A": ("agriculture", ""),
+    "B": ("industry", ""),
+    "C": ("industry", ""),
+    "D": ("industry", ""),
+    "E": ("construction", ""),
+    "F": (None, _AMBIGUOUS["F"]),
+    "G": (None, _AMBIGUOUS["G"]),
+    "H": (None, _AMBIGUOUS["H"]),
+    "I": (None, _AMBIGUOUS["I"]),
+    "J": (None, _EXCLUDED["finance"]),
+    "K": (None, _AMBIGUOUS["K"]),
+    "L": ("leasing_business_services", ""),
+    "M": ("other", ""),
+    "N": ("other", ""),
+    "O": ("other", ""),
     "P": ("other", "P 教育" + _REFERENCE_NOTE),
     "Q": ("other", "Q 卫生和社会工作: 社会工作(85)属其他未列明行业, 卫生(84)" + _REFERENCE_NOTE),
-    "R": ("other", ""), "S": (None, _EXCLUDED["S"]), "T": (None, _EXCLUDED["T"]),
+    "R": ("other", ""),
+    "S": (None, _EXCLUDED["S"]),
+    "T": (None, _EXCLUDED["T"]),
 }
 
 
@@ -621,8 +663,8 @@ class SizeResult:
     size_class: str | None
     row: str | None
     explanation: str
-    missing: tuple[str, ...] = ()      # indicator names whose absence left it undecided
-    note: str = ""                     # mapping note (参照, or why no row)
+    missing: tuple[str, ...] = ()  # indicator names whose absence left it undecided
+    note: str = ""  # mapping note (参照, or why no row)
 
     @property
     def label(self) -> str | None:
@@ -636,12 +678,14 @@ def _meets(row: SizeRow, size_class: str, values: Mapping[str, Any]) -> bool | N
             return None
         limit = bound * YUAN_PER_WAN if indicator in _MONEY_INDICATORS else bound
         return value >= limit
+
     return _all3(one(ind, bound) for ind, bound in row.bounds(size_class))
 
 
 def _requirement(row: SizeRow, size_class: str) -> str:
-    return "且".join(f"{INDICATOR_LABELS[ind]} ≥ {bound} {INDICATOR_UNITS[ind]}"
-                     for ind, bound in row.bounds(size_class))
+    return "且".join(
+        f"{INDICATOR_LABELS[ind]} ≥ {bound} {INDICATOR_UNITS[ind]}" for ind, bound in row.bounds(size_class)
+    )
 
 
 def _size_facts(row: SizeRow, values: Mapping[str, Any]) -> str:
@@ -657,8 +701,14 @@ def _size_facts(row: SizeRow, values: Mapping[str, Any]) -> str:
     return ", ".join(parts)
 
 
-def classify_size_for_row(row_key: str, employees: int | None = None, revenue: int | Decimal | None = None,
-                          total_assets: int | Decimal | None = None, *, note: str = "") -> SizeResult:
+def classify_size_for_row(
+    row_key: str,
+    employees: int | None = None,
+    revenue: int | Decimal | None = None,
+    total_assets: int | Decimal | None = None,
+    *,
+    note: str = "",
+) -> SizeResult:
     """划型 for a known row.  ``revenue`` and ``total_assets`` in 元."""
     if row_key not in SIZE_ROWS:
         raise ValueError(f"unknown size row {row_key!r}")
@@ -675,19 +725,30 @@ def classify_size_for_row(row_key: str, employees: int | None = None, revenue: i
         if met is None:
             missing = tuple(ind for ind, _ in row.bounds(size_class) if values[ind] is None)
             names = _join_cn(INDICATOR_LABELS[m] for m in missing)
-            return SizeResult(None, row.key,
-                              f"{facts} → 无法划型 (缺少{names}, 无法判断是否达到"
-                              f"{SIZE_LABELS[size_class]}标准: {_requirement(row, size_class)}){suffix}",
-                              missing, note)
+            return SizeResult(
+                None,
+                row.key,
+                f"{facts} → 无法划型 (缺少{names}, 无法判断是否达到"
+                f"{SIZE_LABELS[size_class]}标准: {_requirement(row, size_class)}){suffix}",
+                missing,
+                note,
+            )
         if met:
-            why = (f"达到大型标准: {_requirement(row, 'large')}" if higher is None
-                   else f"{SIZE_LABELS[higher]}须{_requirement(row, higher)}")
+            why = (
+                f"达到大型标准: {_requirement(row, 'large')}"
+                if higher is None
+                else f"{SIZE_LABELS[higher]}须{_requirement(row, higher)}"
+            )
             return SizeResult(size_class, row.key, f"{facts} → {SIZE_LABELS[size_class]} ({why}){suffix}", (), note)
     return SizeResult("micro", row.key, f"{facts} → 微型 (小型须{_requirement(row, 'small')}){suffix}", (), note)
 
 
-def classify_size(industry_code: str, employees: int | None = None, revenue: int | Decimal | None = None,
-                  total_assets: int | Decimal | None = None) -> SizeResult:
+def classify_size(
+    industry_code: str,
+    employees: int | None = None,
+    revenue: int | Decimal | None = None,
+    total_assets: int | Decimal | None = None,
+) -> SizeResult:
     """划型 per 工信部联企业〔2011〕300号 from a GB/T 4754-2017 code.  Money in 元."""
     mapping = map_industry_code(industry_code)
     if mapping.row is None:
@@ -700,6 +761,7 @@ def classify_size(industry_code: str, employees: int | None = None, revenue: int
 
 
 # --------------------------------------------------------------------------- 名特优新
+
 
 def honors_valid(honors: Iterable[tuple[str, dt.date | None]], as_of: dt.date) -> list[str]:
     """Kinds valid on ``as_of`` (``valid_until`` inclusive), first-seen order, no duplicates."""

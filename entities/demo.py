@@ -1,5 +1,6 @@
 """Demo market entities for `make run`: a few thousand synthetic ones across Shanxi (more in
 the demo county 泽州县), and the demo enterprise's own entity. Idempotent."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -8,7 +9,15 @@ from django.db import transaction
 from django.utils import timezone
 from stdnum.cn import uscc
 
-from entities.models import ChangeSource, CreditFlagRecord, CreditRepair, EntityChange, FinancialYear, Honor, MarketEntity
+from entities.models import (
+    ChangeSource,
+    CreditFlagRecord,
+    CreditRepair,
+    EntityChange,
+    FinancialYear,
+    Honor,
+    MarketEntity,
+)
 from entities.services import recompute_classification
 from entities.synthetic import Generator, insert_entities
 from portal.models import Organisation, Region, RegionLevel
@@ -17,9 +26,18 @@ DEMO_COUNTY = "140525"
 # Townships of 泽州县 for the township filter. Demo data: the names are 泽州县's towns; the
 # 9-digit codes follow the 统计用区划代码 layout but were not checked against the official list.
 DEMO_TOWNSHIPS = [
-    ("140525100", "南村镇"), ("140525101", "下村镇"), ("140525102", "大东沟镇"), ("140525103", "周村镇"),
-    ("140525104", "犁川镇"), ("140525105", "晋庙铺镇"), ("140525106", "金村镇"), ("140525107", "高都镇"),
-    ("140525108", "巴公镇"), ("140525109", "大阳镇"), ("140525110", "山河镇"), ("140525111", "柳树口镇"),
+    ("140525100", "南村镇"),
+    ("140525101", "下村镇"),
+    ("140525102", "大东沟镇"),
+    ("140525103", "周村镇"),
+    ("140525104", "犁川镇"),
+    ("140525105", "晋庙铺镇"),
+    ("140525106", "金村镇"),
+    ("140525107", "高都镇"),
+    ("140525108", "巴公镇"),
+    ("140525109", "大阳镇"),
+    ("140525110", "山河镇"),
+    ("140525111", "柳树口镇"),
 ]
 DEMO_ENTERPRISE_USCC = "92140525MA0DEMX01"  # completed with its check character below
 SHANXI_COUNT = 2500
@@ -34,7 +52,9 @@ def _demo_uscc() -> str:
 def load() -> dict:
     county = Region.objects.get(code=DEMO_COUNTY)
     for code, name in DEMO_TOWNSHIPS:
-        Region.objects.get_or_create(code=code, defaults={"name": name, "level": RegionLevel.TOWNSHIP, "parent": county})
+        Region.objects.get_or_create(
+            code=code, defaults={"name": name, "level": RegionLevel.TOWNSHIP, "parent": county}
+        )
     township_codes = [code for code, _ in DEMO_TOWNSHIPS]
     today = timezone.localdate()
 
@@ -54,17 +74,44 @@ def _demo_enterprise(today: dt.date) -> str:
     entity, created = MarketEntity.objects.get_or_create(
         uscc=code,
         defaults=dict(
-            name="泽州县金辉小吃店", entity_type="individual_business", register_status="active",
-            established_on=dt.date(2019, 3, 1), region_id=DEMO_COUNTY, township_id="140525108", address="泽州县巴公镇东街 18 号",
-            fixed_premises=True, industry_id="6210", financial_year=today.year - 1, annual_revenue=850_000, total_assets=420_000,
-            net_assets=300_000, employees=4, social_insurance_headcount=2, tax_status="small_scale_taxpayer", has_tax_record=True,
-            operator_name="陈金辉", operator_id_number="140525198501011237", operator_birth_date=dt.date(1985, 1, 1),
-            operator_phone="13812345678", operator_nationality="CN", operator_local_residence=True,
-            operator_residence_region_code=DEMO_COUNTY, operator_industry_experience_months=36,
-            dishonest_debtor=False, joint_punishment=False, consumption_restricted=False, overdue_consecutive_24m=0,
-            overdue_total_24m=1, overdue_12m=0, major_bad_record=False, pending_litigation=False,
-            tier_imported="growth", honors_imported="distinctive", honors_imported_valid_until=dt.date(today.year + 1, 6, 30),
-            created_source=ChangeSource.IMPORT, organisation=organisation,
+            name="泽州县金辉小吃店",
+            entity_type="individual_business",
+            register_status="active",
+            established_on=dt.date(2019, 3, 1),
+            region_id=DEMO_COUNTY,
+            township_id="140525108",
+            address="泽州县巴公镇东街 18 号",
+            fixed_premises=True,
+            industry_id="6210",
+            financial_year=today.year - 1,
+            annual_revenue=850_000,
+            total_assets=420_000,
+            net_assets=300_000,
+            employees=4,
+            social_insurance_headcount=2,
+            tax_status="small_scale_taxpayer",
+            has_tax_record=True,
+            operator_name="陈金辉",
+            operator_id_number="140525198501011237",
+            operator_birth_date=dt.date(1985, 1, 1),
+            operator_phone="13812345678",
+            operator_nationality="CN",
+            operator_local_residence=True,
+            operator_residence_region_code=DEMO_COUNTY,
+            operator_industry_experience_months=36,
+            dishonest_debtor=False,
+            joint_punishment=False,
+            consumption_restricted=False,
+            overdue_consecutive_24m=0,
+            overdue_total_24m=1,
+            overdue_12m=0,
+            major_bad_record=False,
+            pending_litigation=False,
+            tier_imported="growth",
+            honors_imported="distinctive",
+            honors_imported_valid_until=dt.date(today.year + 1, 6, 30),
+            created_source=ChangeSource.IMPORT,
+            organisation=organisation,
         ),
     )
     if not created:
@@ -76,15 +123,48 @@ def _demo_enterprise(today: dt.date) -> str:
     entity.save()
     for year, revenue, insured in ((today.year - 2, 700_000, 1), (today.year - 1, 850_000, 2)):
         FinancialYear.objects.create(
-            entity=entity, year=year, annual_revenue=revenue, total_assets=400_000, net_assets=280_000, employees=4,
-            social_insurance_headcount=insured, tax_status="small_scale_taxpayer", has_tax_record=True,
+            entity=entity,
+            year=year,
+            annual_revenue=revenue,
+            total_assets=400_000,
+            net_assets=280_000,
+            employees=4,
+            social_insurance_headcount=insured,
+            tax_status="small_scale_taxpayer",
+            has_tax_record=True,
         )
-    Honor.objects.create(entity=entity, kind="distinctive", valid_from=dt.date(today.year - 1, 7, 1), valid_until=entity.honors_imported_valid_until)
-    CreditFlagRecord.objects.create(entity=entity, flag="overdue_total_24m", value=1, source="人民银行征信(演示)", observed_on=today - dt.timedelta(days=200))
-    CreditFlagRecord.objects.create(entity=entity, flag="dishonest_debtor", value=0, source="信用修复: 泽州县人民法院", observed_on=today - dt.timedelta(days=400))
-    CreditRepair.objects.create(
-        entity=entity, item="失信被执行人名单移出(已履行判决)", flag="dishonest_debtor", repaired_on=today - dt.timedelta(days=400),
-        repaired_by="泽州县人民法院", note="已与农商行共享(晋市局文〔2023〕88号 三(四))",
+    Honor.objects.create(
+        entity=entity,
+        kind="distinctive",
+        valid_from=dt.date(today.year - 1, 7, 1),
+        valid_until=entity.honors_imported_valid_until,
     )
-    EntityChange.objects.create(entity=entity, kind=EntityChange.Kind.UPDATED, source=ChangeSource.IMPORT, changes={"annual_revenue": [700000, 850000], "social_insurance_headcount": [1, 2]})
+    CreditFlagRecord.objects.create(
+        entity=entity,
+        flag="overdue_total_24m",
+        value=1,
+        source="人民银行征信(演示)",
+        observed_on=today - dt.timedelta(days=200),
+    )
+    CreditFlagRecord.objects.create(
+        entity=entity,
+        flag="dishonest_debtor",
+        value=0,
+        source="信用修复: 泽州县人民法院",
+        observed_on=today - dt.timedelta(days=400),
+    )
+    CreditRepair.objects.create(
+        entity=entity,
+        item="失信被执行人名单移出(已履行判决)",
+        flag="dishonest_debtor",
+        repaired_on=today - dt.timedelta(days=400),
+        repaired_by="泽州县人民法院",
+        note="已与农商行共享(晋市局文〔2023〕88号 三(四))",
+    )
+    EntityChange.objects.create(
+        entity=entity,
+        kind=EntityChange.Kind.UPDATED,
+        source=ChangeSource.IMPORT,
+        changes={"annual_revenue": [700000, 850000], "social_insurance_headcount": [1, 2]},
+    )
     return code

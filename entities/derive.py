@@ -6,6 +6,7 @@ first reduced to the threshold they reach (the rules only compare values against
 policy's and the size table's lower bounds with >=), so a million rows hit a few hundred
 cached decisions instead of a million classifier calls.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -39,7 +40,9 @@ def _reached(value, bounds: tuple[int, ...]):
 
 @lru_cache(maxsize=8192)
 def _tier(policy: cls.TierPolicy, revenue, has_tax_record, tax_status, insured) -> str | None:
-    facts = cls.TierFacts(annual_revenue=revenue, has_tax_record=has_tax_record, tax_status=tax_status, social_insurance_headcount=insured)
+    facts = cls.TierFacts(
+        annual_revenue=revenue, has_tax_record=has_tax_record, tax_status=tax_status, social_insurance_headcount=insured
+    )
     return cls.classify_tier(facts, policy).tier
 
 
@@ -118,4 +121,6 @@ def tier_explanation(entity, policy: cls.TierPolicy | None) -> str:
 def size_explanation(entity) -> str:
     if not entity.industry_id:
         return "缺少行业代码, 无法划型"
-    return cls.classify_size(entity.industry_id, entity.employees, entity.annual_revenue, entity.total_assets).explanation
+    return cls.classify_size(
+        entity.industry_id, entity.employees, entity.annual_revenue, entity.total_assets
+    ).explanation

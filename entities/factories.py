@@ -1,12 +1,14 @@
 """Test factories of the entities app: market entities, and register files (CSV/XLSX rows
 in the importer's columns) for the import tests."""
+
 import csv
 import datetime as dt
 import io
 
 import factory
 from openpyxl import Workbook
-from stdnum.cn import ric, uscc as stdnum_uscc
+from stdnum.cn import ric
+from stdnum.cn import uscc as stdnum_uscc
 
 from entities.models import MarketEntity
 from entities.register_file import HEADERS
@@ -107,7 +109,20 @@ def xlsx_bytes(rows: list[dict], *, typed: bool = False) -> bytes:
         values = []
         for header in HEADERS:
             value = row.get(header, "")
-            if typed and value and header in ("年营业收入", "资产总额", "净资产", "从业人数", "参保人数", "近两年连续逾期期数", "近两年累计逾期期数"):
+            if (
+                typed
+                and value
+                and header
+                in (
+                    "年营业收入",
+                    "资产总额",
+                    "净资产",
+                    "从业人数",
+                    "参保人数",
+                    "近两年连续逾期期数",
+                    "近两年累计逾期期数",
+                )
+            ):
                 value = int(value)
             elif typed and value and header in ("成立日期", "名特优新有效期至"):
                 value = dt.datetime.fromisoformat(value)

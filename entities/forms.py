@@ -23,7 +23,16 @@ from entities.personal_data import PERSONAL_FIELDS, masked
 from entities.services import MAX_COUNT, MAX_MONEY, MAX_SMALL_COUNT
 from portal import bounds
 
-FINANCIAL_INPUT = ("financial_year", "annual_revenue", "total_assets", "net_assets", "employees", "social_insurance_headcount", "tax_status", "has_tax_record")
+FINANCIAL_INPUT = (
+    "financial_year",
+    "annual_revenue",
+    "total_assets",
+    "net_assets",
+    "employees",
+    "social_insurance_headcount",
+    "tax_status",
+    "has_tax_record",
+)
 MAX_UPLOAD_BYTES = 60 * 1024 * 1024
 
 _BOOLEAN_CHOICES = [("", "未知"), ("true", "是"), ("false", "否")]
@@ -31,8 +40,11 @@ _BOOLEAN_CHOICES = [("", "未知"), ("true", "是"), ("false", "否")]
 
 def _nullable_boolean(label: str) -> forms.TypedChoiceField:
     return forms.TypedChoiceField(
-        label=label, required=False, choices=_BOOLEAN_CHOICES,
-        coerce=lambda v: {"true": True, "false": False}.get(v), empty_value=None,
+        label=label,
+        required=False,
+        choices=_BOOLEAN_CHOICES,
+        coerce=lambda v: {"true": True, "false": False}.get(v),
+        empty_value=None,
     )
 
 
@@ -54,7 +66,9 @@ def _field_for(name: str) -> forms.Field:
     if name == "tax_status":
         return forms.ChoiceField(label=label, choices=[("", "未知")] + TaxStatus.choices, required=False)
     if name == "data_shared_with_banks":
-        return forms.BooleanField(label=label, required=False, help_text="同意向为本地区服务的银行共享本主体的登记、经营和信用信息")
+        return forms.BooleanField(
+            label=label, required=False, help_text="同意向为本地区服务的银行共享本主体的登记、经营和信用信息"
+        )
     if isinstance(model_field, models.BooleanField):
         return _nullable_boolean(label)
     if isinstance(model_field, models.BigIntegerField):
@@ -65,7 +79,9 @@ def _field_for(name: str) -> forms.Field:
         return forms.IntegerField(label=label, required=False, min_value=0, max_value=MAX_COUNT)
     if isinstance(model_field, models.DateField):
         return forms.DateField(label=label, required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    return forms.CharField(label=label, max_length=getattr(model_field, "max_length", None) or 255, required=name == "name")
+    return forms.CharField(
+        label=label, max_length=getattr(model_field, "max_length", None) or 255, required=name == "name"
+    )
 
 
 class EntityEditForm(forms.Form):
@@ -80,7 +96,8 @@ class EntityEditForm(forms.Form):
         self.entity = entity
         for name in fields:
             if name in FINANCIAL_INPUT or name in CREDIT_FLAGS:
-                continue  # own pages: financials by year (FinancialYearForm), credit with source and date (CreditFlagsForm)
+                # own pages: financials by year (FinancialYearForm), credit with source and date (CreditFlagsForm)
+                continue
             field = _field_for(name)
             self.fields[name] = field
             if name in PERSONAL_FIELDS:
@@ -91,17 +108,27 @@ class EntityEditForm(forms.Form):
                 value = {True: "true", False: "false"}.get(value, "")
             self.initial[name] = "" if value is None and isinstance(field, forms.CharField) else value
         for field in self.fields.values():
-            css = "form-check-input" if isinstance(field, forms.BooleanField) else ("form-select" if isinstance(field, forms.ChoiceField) else "form-control")
+            css = (
+                "form-check-input"
+                if isinstance(field, forms.BooleanField)
+                else ("form-select" if isinstance(field, forms.ChoiceField) else "form-control")
+            )
             field.widget.attrs.setdefault("class", css)
 
     def _personal_field(self, name: str, field: forms.Field) -> None:
         stored = getattr(self.entity, name)
         field.required = False
-        field.widget = forms.TextInput(attrs={"autocomplete": "off", "placeholder": masked(name, stored) if stored else "未登记"})
-        field.help_text = f"已登记 {masked(name, stored)}; 留空保持不变, 填写新号码则替换" if stored else "未登记; 填写则登记"
+        field.widget = forms.TextInput(
+            attrs={"autocomplete": "off", "placeholder": masked(name, stored) if stored else "未登记"}
+        )
+        field.help_text = (
+            f"已登记 {masked(name, stored)}; 留空保持不变, 填写新号码则替换" if stored else "未登记; 填写则登记"
+        )
         self.initial[name] = ""  # the stored value never goes into the page
         if stored:
-            self.fields[f"{name}_clear"] = forms.BooleanField(label=f"清除已登记的{PERSONAL_FIELDS[name].removeprefix('经营者')}", required=False)
+            self.fields[f"{name}_clear"] = forms.BooleanField(
+                label=f"清除已登记的{PERSONAL_FIELDS[name].removeprefix('经营者')}", required=False
+            )
 
     def clean(self):
         data = super().clean()
@@ -125,12 +152,19 @@ class EntityEditForm(forms.Form):
 
 def _style(form: forms.Form) -> None:
     for field in form.fields.values():
-        field.widget.attrs.setdefault("class", "form-select" if isinstance(field, forms.ChoiceField) else "form-control")
+        field.widget.attrs.setdefault(
+            "class", "form-select" if isinstance(field, forms.ChoiceField) else "form-control"
+        )
 
 
 def _date(label: str, *, required: bool = True, **kwargs) -> forms.DateField:
-    return forms.DateField(label=label, required=required, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-                           error_messages={"invalid": "应为日期, 格式 YYYY-MM-DD"}, **kwargs)
+    return forms.DateField(
+        label=label,
+        required=required,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        error_messages={"invalid": "应为日期, 格式 YYYY-MM-DD"},
+        **kwargs,
+    )
 
 
 def _not_future(value: dt.date | None) -> dt.date | None:
@@ -160,7 +194,11 @@ class ServiceErrorsMixin:
 
 class CreditRepairForm(ServiceErrorsMixin, forms.Form):
     item = forms.CharField(label="修复事项", max_length=255)
-    flag = forms.ChoiceField(label="涉及信用项(修复后清除)", required=False, choices=[("", "不涉及")] + [(f, CREDIT_FLAG_LABELS[f]) for f in CREDIT_FLAGS])
+    flag = forms.ChoiceField(
+        label="涉及信用项(修复后清除)",
+        required=False,
+        choices=[("", "不涉及")] + [(f, CREDIT_FLAG_LABELS[f]) for f in CREDIT_FLAGS],
+    )
     repaired_on = _date("修复日期", validators=[_not_future])
     repaired_by = forms.CharField(label="修复机关", max_length=128)
     note = forms.CharField(label="说明", required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
@@ -194,7 +232,9 @@ class FinancialYearForm(ServiceErrorsMixin, forms.Form):
 
     service_names = {"financial_year": "year"}
 
-    year = bounds.FormIntegerField(label="年度", min_value=1990, validators=[_max_year], field=bounds.column(FinancialYear, "year"))
+    year = bounds.FormIntegerField(
+        label="年度", min_value=1990, validators=[_max_year], field=bounds.column(FinancialYear, "year")
+    )
     annual_revenue = forms.IntegerField(label="年营业收入(元)", required=False, min_value=0, max_value=MAX_MONEY)
     total_assets = forms.IntegerField(label="资产总额(元)", required=False, min_value=0, max_value=MAX_MONEY)
     net_assets = forms.IntegerField(label="净资产(元)", required=False, min_value=0, max_value=MAX_MONEY)
@@ -217,8 +257,11 @@ class FinancialYearForm(ServiceErrorsMixin, forms.Form):
         _style(self)
 
     def service_values(self) -> dict:
-        return {name: (self.cleaned_data[name] or None) if name == "tax_status" else self.cleaned_data[name]
-                for name in self.fields if name != "year"}
+        return {
+            name: (self.cleaned_data[name] or None) if name == "tax_status" else self.cleaned_data[name]
+            for name in self.fields
+            if name != "year"
+        }
 
 
 class CreditFlagsForm(ServiceErrorsMixin, forms.Form):
@@ -233,8 +276,9 @@ class CreditFlagsForm(ServiceErrorsMixin, forms.Form):
             self.fields[flag] = _nullable_boolean(CREDIT_FLAG_LABELS[flag])
             self.initial[flag] = {True: "true", False: "false"}.get(getattr(entity, flag), "")
         for flag in COUNT_CREDIT_FLAGS:
-            self.fields[flag] = forms.IntegerField(label=CREDIT_FLAG_LABELS[flag], required=False, min_value=0, max_value=999,
-                                                   help_text="不填表示未知")
+            self.fields[flag] = forms.IntegerField(
+                label=CREDIT_FLAG_LABELS[flag], required=False, min_value=0, max_value=999, help_text="不填表示未知"
+            )
             self.initial[flag] = getattr(entity, flag)
         if not self.is_bound:
             self.initial.setdefault("observed_on", timezone.localdate())

@@ -9,6 +9,7 @@ financial year is denormalised onto the entity; `FinancialYear` keeps every year
 
 Money is integer 元 (BigIntegerField). NULL means unknown, never zero.
 """
+
 from __future__ import annotations
 
 from django.conf import settings
@@ -67,7 +68,13 @@ class ChangeSource(models.TextChoices):
 
 
 # Credit flags (current value on the entity, history in CreditFlagRecord)
-BOOLEAN_CREDIT_FLAGS = ("dishonest_debtor", "joint_punishment", "consumption_restricted", "major_bad_record", "pending_litigation")
+BOOLEAN_CREDIT_FLAGS = (
+    "dishonest_debtor",
+    "joint_punishment",
+    "consumption_restricted",
+    "major_bad_record",
+    "pending_litigation",
+)
 COUNT_CREDIT_FLAGS = ("overdue_consecutive_24m", "overdue_total_24m", "overdue_12m")
 CREDIT_FLAGS = BOOLEAN_CREDIT_FLAGS + COUNT_CREDIT_FLAGS
 CREDIT_FLAG_LABELS = {
@@ -82,36 +89,70 @@ CREDIT_FLAG_LABELS = {
 }
 # any adverse credit fact; the list filter "有不良信用" and its partial index use it
 ADVERSE_CREDIT_Q = (
-    Q(dishonest_debtor=True) | Q(joint_punishment=True) | Q(consumption_restricted=True)
-    | Q(major_bad_record=True) | Q(pending_litigation=True)
-    | Q(overdue_consecutive_24m__gt=0) | Q(overdue_total_24m__gt=0) | Q(overdue_12m__gt=0)
+    Q(dishonest_debtor=True)
+    | Q(joint_punishment=True)
+    | Q(consumption_restricted=True)
+    | Q(major_bad_record=True)
+    | Q(pending_litigation=True)
+    | Q(overdue_consecutive_24m__gt=0)
+    | Q(overdue_total_24m__gt=0)
+    | Q(overdue_12m__gt=0)
 )
 
-FINANCIAL_FIELDS = ("annual_revenue", "total_assets", "net_assets", "employees", "social_insurance_headcount", "tax_status", "has_tax_record")
+FINANCIAL_FIELDS = (
+    "annual_revenue",
+    "total_assets",
+    "net_assets",
+    "employees",
+    "social_insurance_headcount",
+    "tax_status",
+    "has_tax_record",
+)
 
 
 class MarketEntity(models.Model):
     uscc = models.CharField("统一社会信用代码", max_length=18, unique=True)
     name = models.CharField("名称", max_length=200)
     entity_type = models.CharField("主体类型", max_length=32, choices=EntityType.choices)
-    register_status = models.CharField("登记状态", max_length=16, choices=RegisterStatus.choices, default=RegisterStatus.ACTIVE)
+    register_status = models.CharField(
+        "登记状态", max_length=16, choices=RegisterStatus.choices, default=RegisterStatus.ACTIVE
+    )
     established_on = models.DateField("成立日期", null=True, blank=True)
     # Region and Industry are static reference tables; every write path validates the codes
     # against them. Their foreign keys carry no database constraint because PostgreSQL checks
     # one row at a time at commit, which cost more than a quarter of a 100,000-row import.
     region = models.ForeignKey(
-        "portal.Region", verbose_name="行政区划(县级)", db_column="region_code", on_delete=models.PROTECT, related_name="+",
-        db_index=False, db_constraint=False,  # index: see Meta.indexes
+        "portal.Region",
+        verbose_name="行政区划(县级)",
+        db_column="region_code",
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,  # index: see Meta.indexes
     )
     township = models.ForeignKey(
-        "portal.Region", verbose_name="乡镇(街道)", db_column="township_code", null=True, blank=True,
-        on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False,
+        "portal.Region",
+        verbose_name="乡镇(街道)",
+        db_column="township_code",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     address = models.CharField("经营场所", max_length=255, blank=True, default="")
     fixed_premises = models.BooleanField("经营场所固定", null=True, blank=True)
     industry = models.ForeignKey(
-        "portal.Industry", verbose_name="行业(GB/T 4754-2017)", db_column="industry_code", null=True, blank=True,
-        on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False,
+        "portal.Industry",
+        verbose_name="行业(GB/T 4754-2017)",
+        db_column="industry_code",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     registered_capital = models.BigIntegerField("注册资本(元)", null=True, blank=True)
     legal_rep_changed_on = models.DateField("法定代表人(经营者)最近变更日期", null=True, blank=True)
@@ -160,12 +201,19 @@ class MarketEntity(models.Model):
 
     data_shared_with_banks = models.BooleanField("同意向银行共享信息", default=True)
     organisation = models.ForeignKey(
-        "portal.Organisation", verbose_name="企业机构(账号)", null=True, blank=True, on_delete=models.SET_NULL,
-        related_name="market_entities", db_index=False,  # partial index below: few entities have an account
+        "portal.Organisation",
+        verbose_name="企业机构(账号)",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="market_entities",
+        db_index=False,  # partial index below: few entities have an account
     )
     # how the entity came in: the source (and created_at the date) of its first values;
     # CreditFlagRecord and EntityChange record every later change
-    created_source = models.CharField("登记来源", max_length=16, choices=ChangeSource.choices, default=ChangeSource.REGULATOR)
+    created_source = models.CharField(
+        "登记来源", max_length=16, choices=ChangeSource.choices, default=ChangeSource.REGULATOR
+    )
     created_at = models.DateTimeField("创建时间", auto_now_add=True)
     updated_at = models.DateTimeField("更新时间", auto_now=True)
 
@@ -183,9 +231,16 @@ class MarketEntity(models.Model):
             models.Index(fields=["organisation"], condition=Q(organisation__isnull=False), name="entity_organisation"),
         ]
         constraints = [
-            models.CheckConstraint(condition=Q(annual_revenue__gte=0) | Q(annual_revenue__isnull=True), name="entity_revenue_not_negative"),
-            models.CheckConstraint(condition=Q(total_assets__gte=0) | Q(total_assets__isnull=True), name="entity_total_assets_not_negative"),
-            models.CheckConstraint(condition=Q(registered_capital__gte=0) | Q(registered_capital__isnull=True), name="entity_capital_not_negative"),
+            models.CheckConstraint(
+                condition=Q(annual_revenue__gte=0) | Q(annual_revenue__isnull=True), name="entity_revenue_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(total_assets__gte=0) | Q(total_assets__isnull=True), name="entity_total_assets_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(registered_capital__gte=0) | Q(registered_capital__isnull=True),
+                name="entity_capital_not_negative",
+            ),
         ]
 
     def __str__(self):
@@ -197,12 +252,15 @@ class MarketEntity(models.Model):
 
     @property
     def has_adverse_credit(self) -> bool:
-        return any(getattr(self, f) for f in BOOLEAN_CREDIT_FLAGS) or any((getattr(self, f) or 0) > 0 for f in COUNT_CREDIT_FLAGS)
+        return any(getattr(self, f) for f in BOOLEAN_CREDIT_FLAGS) or any(
+            (getattr(self, f) or 0) > 0 for f in COUNT_CREDIT_FLAGS
+        )
 
 
 class FinancialYear(models.Model):
-    entity = models.ForeignKey(MarketEntity, on_delete=models.CASCADE, related_name="financial_years",
-                               db_index=False)  # the unique (entity, year) index serves lookups by entity
+    entity = models.ForeignKey(
+        MarketEntity, on_delete=models.CASCADE, related_name="financial_years", db_index=False
+    )  # the unique (entity, year) index serves lookups by entity
     year = models.PositiveSmallIntegerField("年度")
     annual_revenue = models.BigIntegerField("年营业收入(元)", null=True, blank=True)
     total_assets = models.BigIntegerField("资产总额(元)", null=True, blank=True)
@@ -255,11 +313,19 @@ class CreditRepair(models.Model):
 
     entity = models.ForeignKey(MarketEntity, on_delete=models.CASCADE, related_name="credit_repairs")
     item = models.CharField("修复事项", max_length=255)
-    flag = models.CharField("涉及信用项", max_length=32, blank=True, default="", choices=[("", "—")] + [(f, CREDIT_FLAG_LABELS[f]) for f in CREDIT_FLAGS])
+    flag = models.CharField(
+        "涉及信用项",
+        max_length=32,
+        blank=True,
+        default="",
+        choices=[("", "—")] + [(f, CREDIT_FLAG_LABELS[f]) for f in CREDIT_FLAGS],
+    )
     repaired_on = models.DateField("修复日期")
     repaired_by = models.CharField("修复机关", max_length=128)
     note = models.TextField("说明", blank=True, default="")
-    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -324,8 +390,22 @@ class EntityImport(models.Model):
     """One register import: who, when, the file (kept in the database so any worker can read
     it), counts, per-cell errors and progress."""
 
-    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="导入人", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    organisation = models.ForeignKey("portal.Organisation", verbose_name="导入机构", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="导入人",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    organisation = models.ForeignKey(
+        "portal.Organisation",
+        verbose_name="导入机构",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
     region_prefix = models.CharField("可导入的行政区划前缀", max_length=6, blank=True, default="")
     file_name = models.CharField("文件名", max_length=255)
     content = models.BinaryField("文件内容", editable=False)
@@ -372,7 +452,9 @@ class EntityChange(models.Model):
     entity = models.ForeignKey(MarketEntity, on_delete=models.CASCADE, related_name="changes")
     kind = models.CharField("类型", max_length=16, choices=Kind.choices)
     source = models.CharField("来源", max_length=16, choices=ChangeSource.choices)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     entity_import = models.ForeignKey(EntityImport, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     changes = models.JSONField("变更内容", default=dict, blank=True)
     changed_at = models.DateTimeField("时间", auto_now_add=True)

@@ -1,4 +1,5 @@
 """Masking of personal data (身份证号, 手机号) and who may see it in clear."""
+
 from __future__ import annotations
 
 from entities.restrictions import PERSONAL_DATA_ROLES
@@ -39,4 +40,6 @@ def may_reveal(scope: Scope | None) -> bool:
 
 def sees_own(scope: Scope | None, entity) -> bool:
     """An enterprise user sees (and edits) the numbers of its own entity in clear."""
-    return bool(scope and scope.is_enterprise and entity.organisation_id and entity.organisation_id == scope.organisation_id)
+    return bool(
+        scope and scope.is_enterprise and entity.organisation_id and entity.organisation_id == scope.organisation_id
+    )

@@ -1,4 +1,5 @@
 """The shipped 三型 policy (Shanxi), seeded by migration 0002 and again after a test flush."""
+
 from __future__ import annotations
 
 from django.apps import apps as global_apps

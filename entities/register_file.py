@@ -4,6 +4,7 @@ No database access: the caller passes the known region and industry codes. A row
 rejected with one error per bad cell; a file that cannot be read, or whose header is not
 exactly HEADERS, raises RegisterFileError (nothing is imported).
 """
+
 from __future__ import annotations
 
 import csv
@@ -18,21 +19,47 @@ from functools import lru_cache
 
 from openpyxl import load_workbook
 from stdnum import numdb
-from stdnum.cn import ric, uscc as stdnum_uscc
+from stdnum.cn import ric
+from stdnum.cn import uscc as stdnum_uscc
 from stdnum.exceptions import InvalidChecksum, InvalidFormat, InvalidLength
 
 from entities.classification import GBT4754_SECTIONS
 from entities.restrictions import region_within
 
 HEADERS = (
-    "统一社会信用代码", "名称", "主体类型", "登记状态", "成立日期", "行政区划代码", "行业代码", "经营场所固定",
-    "年营业收入", "资产总额", "净资产", "从业人数", "参保人数", "纳税人类型", "有纳税记录", "分型", "名特优新",
-    "名特优新有效期至", "经营者姓名", "经营者身份证号", "经营者手机号", "失信被执行人", "近两年连续逾期期数",
+    "统一社会信用代码",
+    "名称",
+    "主体类型",
+    "登记状态",
+    "成立日期",
+    "行政区划代码",
+    "行业代码",
+    "经营场所固定",
+    "年营业收入",
+    "资产总额",
+    "净资产",
+    "从业人数",
+    "参保人数",
+    "纳税人类型",
+    "有纳税记录",
+    "分型",
+    "名特优新",
+    "名特优新有效期至",
+    "经营者姓名",
+    "经营者身份证号",
+    "经营者手机号",
+    "失信被执行人",
+    "近两年连续逾期期数",
     "近两年累计逾期期数",
 )
 REQUIRED = {"统一社会信用代码", "名称", "主体类型", "登记状态", "行政区划代码"}
 
-ENTITY_TYPES = {"个体工商户": "individual_business", "小微企业": "small_micro_enterprise", "农民专业合作社": "farmer_cooperative", "家庭农场": "family_farm"}
+ENTITY_TYPES = {
+    "个体工商户": "individual_business",
+    "小微企业": "small_micro_enterprise",
+    "农民专业合作社": "farmer_cooperative",
+    "家庭农场": "family_farm",
+}
 REGISTER_STATUSES = {"存续": "active", "经营异常": "abnormal", "吊销未注销": "revoked", "注销": "cancelled"}
 TAX_STATUSES = {"一般纳税人": "general_taxpayer", "小规模纳税人": "small_scale_taxpayer", "无": "none"}
 TIERS = {"生存型": "survival", "成长型": "growth", "发展型": "development"}
@@ -100,7 +127,9 @@ def _csv_rows(content: bytes) -> Iterator[tuple[int, list[str]]]:
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise RegisterFileError("无法读取文件: 不是 UTF-8 编码的 CSV, 也不是 XLSX 文件(请按模板另存为 CSV UTF-8 或 XLSX)") from exc
+        raise RegisterFileError(
+            "无法读取文件: 不是 UTF-8 编码的 CSV, 也不是 XLSX 文件(请按模板另存为 CSV UTF-8 或 XLSX)"
+        ) from exc
     if "\x00" in text:
         raise RegisterFileError("无法读取文件: 文件含有二进制内容, 不是 CSV 或 XLSX 文件")
     reader = csv.reader(io.StringIO(text, newline=""))
@@ -181,7 +210,9 @@ def check_header(cells: list[str]) -> None:
         parts.append("无法识别的表头: " + "、".join(h or "(空)" for h in unexpected))
     if not parts:
         parts.append("表头顺序或数量与模板不符")
-    raise RegisterFileError("表头不符合模板, 未导入任何数据。" + "; ".join(parts) + "。表头应为(按顺序): " + ",".join(HEADERS))
+    raise RegisterFileError(
+        "表头不符合模板, 未导入任何数据。" + "; ".join(parts) + "。表头应为(按顺序): " + ",".join(HEADERS)
+    )
 
 
 # --- cell rules ------------------------------------------------------------------------
@@ -208,7 +239,9 @@ def _on_compact_number(function):
     compact(), bound to the identity, which it is on such a number (18 ASCII digits and
     capitals: nothing to strip, upper-case or map). That step costs more than the check."""
     namespace = dict(function.__globals__, compact=str)
-    return types.FunctionType(function.__code__, namespace, function.__name__, function.__defaults__, function.__closure__)
+    return types.FunctionType(
+        function.__code__, namespace, function.__name__, function.__defaults__, function.__closure__
+    )
 
 
 _uscc_check_character = _on_compact_number(stdnum_uscc.calc_check_digit)
@@ -236,7 +269,9 @@ def _known_birth_place(code: str) -> bool:
     # stdnum's own check also ties the code to the birth year, which rejects genuine numbers
     # issued after a division changed (泽州县 140525 exists since 1996): we only require the
     # code to exist in its table at some time
-    return any("county" in props or "province" in props for part, props in numdb.get("cn/loc").info(code) if len(part) == 4)
+    return any(
+        "county" in props or "province" in props for part, props in numdb.get("cn/loc").info(code) if len(part) == 4
+    )
 
 
 def parse_id_number(text: str, today: dt.date) -> tuple[str, dt.date]:
@@ -367,7 +402,9 @@ _SIMPLE = (
 _REQUIRED_INDEXES = tuple(i for i, h in enumerate(HEADERS) if h in REQUIRED)
 
 
-def validate_rows(rows: Iterator[tuple[int, list[str]]], ctx: Context, progress=None, check_duplicates: bool = True) -> ValidatedFile:
+def validate_rows(
+    rows: Iterator[tuple[int, list[str]]], ctx: Context, progress=None, check_duplicates: bool = True
+) -> ValidatedFile:
     """Validate every data row after the header. `progress(rows_seen)` is called now and then.
     Without `check_duplicates` (a chunk of a file validated in parallel) the caller rejects
     repeated codes afterwards with `reject_duplicates`."""

@@ -32,6 +32,7 @@ Merge rules (an empty cell means "unknown", never zero):
   same year an empty cell keeps the known value; a newer year replaces the latest-year
   columns (empty = unknown for that year); an older year only adds its history row.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -79,10 +80,25 @@ from entities.restrictions import region_range, region_range_q
 from portal.models import Industry, Region, RegionLevel
 from portal.services import audit_record
 
-ALWAYS = ("uscc", "name", "entity_type", "register_status", "region_id", "tier_imported", "honors_imported", "honors_imported_valid_until")
+ALWAYS = (
+    "uscc",
+    "name",
+    "entity_type",
+    "register_status",
+    "region_id",
+    "tier_imported",
+    "honors_imported",
+    "honors_imported_valid_until",
+)
 KEEP_WHEN_EMPTY = (
-    "established_on", "industry_id", "fixed_premises", "operator_id_number", "operator_birth_date",
-    "dishonest_debtor", "overdue_consecutive_24m", "overdue_total_24m",
+    "established_on",
+    "industry_id",
+    "fixed_premises",
+    "operator_id_number",
+    "operator_birth_date",
+    "dishonest_debtor",
+    "overdue_consecutive_24m",
+    "overdue_total_24m",
 )
 KEEP_WHEN_BLANK = ("operator_name", "operator_phone")
 IMPORT_CREDIT_FLAGS = ("dishonest_debtor", "overdue_consecutive_24m", "overdue_total_24m")
@@ -94,7 +110,9 @@ DB_COLUMNS = tuple(_FIELDS[name].column for name in COLUMNS)
 POSITION = {name: i for i, name in enumerate(COLUMNS)}
 FREE_TEXT = (POSITION["name"], POSITION["operator_name"])
 _FINANCIAL_SLICE = slice(POSITION["financial_year"] + 1, POSITION["financial_year"] + 1 + len(FINANCIAL_FIELDS))
-_FINANCIAL_TEXT = slice(POSITION["financial_year"], POSITION["financial_year"] + 1 + len(FINANCIAL_FIELDS))  # year + fields
+_FINANCIAL_TEXT = slice(
+    POSITION["financial_year"], POSITION["financial_year"] + 1 + len(FINANCIAL_FIELDS)
+)  # year + fields
 _COLUMN_ORDER = {h: i for i, h in enumerate(HEADERS)}
 
 PARALLEL_MIN_ROWS = 20_000
@@ -197,8 +215,18 @@ def _merge(row: tuple, old: dict, year: int) -> dict:
 
 
 class RegisterImport:
-    def __init__(self, *, content: bytes, file_name: str, actor=None, region_prefix: str = "", entity_import: EntityImport | None = None,
-                 financial_year: int | None = None, today: dt.date | None = None, workers: int = 1):
+    def __init__(
+        self,
+        *,
+        content: bytes,
+        file_name: str,
+        actor=None,
+        region_prefix: str = "",
+        entity_import: EntityImport | None = None,
+        financial_year: int | None = None,
+        today: dt.date | None = None,
+        workers: int = 1,
+    ):
         self.content = content
         self.file_name = file_name
         self.actor = actor
@@ -222,8 +250,12 @@ class RegisterImport:
         every row is validated first (progress reported as it goes), then written."""
         if self.entity_import is None:
             self.entity_import = EntityImport.objects.create(
-                uploaded_by=self.actor, file_name=self.file_name[:255], content=b"", region_prefix=self.region_prefix,
-                status=ImportStatus.RUNNING, started_at=timezone.now(),
+                uploaded_by=self.actor,
+                file_name=self.file_name[:255],
+                content=b"",
+                region_prefix=self.region_prefix,
+                status=ImportStatus.RUNNING,
+                started_at=timezone.now(),
             )
         started = time.perf_counter()
         try:
@@ -235,7 +267,9 @@ class RegisterImport:
         try:
             summary = self._write(chunks, total)
         except Exception:
-            self._finish(status=ImportStatus.FAILED, message="导入失败(系统错误), 未导入任何数据, 请稍后重试或联系管理员")
+            self._finish(
+                status=ImportStatus.FAILED, message="导入失败(系统错误), 未导入任何数据, 请稍后重试或联系管理员"
+            )
             raise
         finally:
             if isinstance(chunks, _Pool):
@@ -302,7 +336,10 @@ class RegisterImport:
             EntityImport.objects.filter(pk=self.entity_import.pk).update(rows=total, rows_done=done)
             return
         with side.cursor() as cursor:  # autocommit: seen by the page while the import's transaction runs
-            cursor.execute(f"UPDATE {EntityImport._meta.db_table} SET rows = %s, rows_done = %s WHERE id = %s", [total, done, self.entity_import.pk])
+            cursor.execute(
+                f"UPDATE {EntityImport._meta.db_table} SET rows = %s, rows_done = %s WHERE id = %s",
+                [total, done, self.entity_import.pk],
+            )
 
     def _finish(self, *, status: str, message: str = "", summary: dict | None = None) -> None:
         record = self.entity_import
@@ -378,10 +415,15 @@ class RegisterImport:
             columns = ", ".join(["id"] + list(DB_COLUMNS))
             table = MarketEntity._meta.db_table
             region = _FIELDS["region_id"].column
-            in_region, bounds = (f"{region} >= %s AND {region} < %s", list(region_range(prefix))) if prefix else ("TRUE", [])
+            in_region, bounds = (
+                (f"{region} >= %s AND {region} < %s", list(region_range(prefix))) if prefix else ("TRUE", [])
+            )
             with connection.cursor() as cursor:
                 # locked until commit: a concurrent edit waits instead of being overwritten
-                cursor.execute(f"SELECT {columns} FROM {table} WHERE uscc = ANY(%s) AND {in_region} ORDER BY id FOR UPDATE", [codes, *bounds])
+                cursor.execute(
+                    f"SELECT {columns} FROM {table} WHERE uscc = ANY(%s) AND {in_region} ORDER BY id FOR UPDATE",
+                    [codes, *bounds],
+                )
                 for values in cursor.fetchall():
                     result[values[1]] = dict(zip(names, values))
                 missing = [code for code in codes if code not in result] if prefix else []
@@ -392,13 +434,20 @@ class RegisterImport:
             return result, foreign
         scoped = MarketEntity.objects.filter(region_range_q(prefix)) if prefix else MarketEntity.objects.all()
         for start in range(0, len(codes), 500):
-            queryset = scoped.filter(uscc__in=codes[start:start + 500]).order_by("id").select_for_update().values_list(*names)
+            queryset = (
+                scoped.filter(uscc__in=codes[start : start + 500])
+                .order_by("id")
+                .select_for_update()
+                .values_list(*names)
+            )
             for values in queryset:
                 result[values[1]] = dict(zip(names, values))
         missing = [code for code in codes if code not in result] if prefix else []
         foreign = set()
         for start in range(0, len(missing), 500):
-            foreign.update(MarketEntity.objects.filter(uscc__in=missing[start:start + 500]).values_list("uscc", flat=True))
+            foreign.update(
+                MarketEntity.objects.filter(uscc__in=missing[start : start + 500]).values_list("uscc", flat=True)
+            )
         return result, foreign
 
     # -- writing: PostgreSQL -------------------------------------------------------------
@@ -417,14 +466,21 @@ class RegisterImport:
             sequence = cursor.fetchone()[0]
             cursor.execute("SELECT nextval(%s::regclass) FROM generate_series(1, %s)", [sequence, len(creates)])
             ids = [pk for (pk,) in cursor.fetchall()]
-            suffix = f"\t\tt\t{ChangeSource.IMPORT.value}\t{now}\t{now}"  # address, data_shared_with_banks, created_source, created_at, updated_at
+            # address, data_shared_with_banks, created_source, created_at, updated_at
+            suffix = f"\t\tt\t{ChangeSource.IMPORT.value}\t{now}\t{now}"
             _copy_lines(
-                cursor, table, ("id",) + DB_COLUMNS + ("address", "data_shared_with_banks", "created_source", "created_at", "updated_at"),
+                cursor,
+                table,
+                ("id",)
+                + DB_COLUMNS
+                + ("address", "data_shared_with_banks", "created_source", "created_at", "updated_at"),
                 [f"{pk}\t{text}{suffix}" for pk, (_, text, _) in zip(ids, creates)],
             )
             suffix = f"\t{ChangeSource.IMPORT.value}\t{now}"
             _copy_lines(
-                cursor, FinancialYear._meta.db_table, ("entity_id", "year") + FINANCIAL_FIELDS + ("source", "updated_at"),
+                cursor,
+                FinancialYear._meta.db_table,
+                ("entity_id", "year") + FINANCIAL_FIELDS + ("source", "updated_at"),
                 [f"{pk}\t{financial}{suffix}" for pk, (_, _, financial) in zip(ids, creates) if financial is not None],
             )
         uscc_at = POSITION["uscc"]
@@ -437,17 +493,28 @@ class RegisterImport:
         table = MarketEntity._meta.db_table
         columns = ("id",) + DB_COLUMNS
         with connection.cursor() as cursor:
-            cursor.execute(f"CREATE TEMP TABLE entity_import_rows ON COMMIT DROP AS SELECT {', '.join(columns)} FROM {table} WITH NO DATA")
+            cursor.execute(
+                f"CREATE TEMP TABLE entity_import_rows ON COMMIT DROP AS SELECT {', '.join(columns)} FROM {table} "
+                f"WITH NO DATA"
+            )
             _copy(cursor, "entity_import_rows", columns, [tuple(new[c] for c in ("id",) + COLUMNS) for new in updates])
             assignments = ", ".join(f"{c} = s.{c}" for c in DB_COLUMNS if c != "uscc")
-            cursor.execute(f"UPDATE {table} AS e SET {assignments}, updated_at = now() FROM entity_import_rows AS s WHERE e.id = s.id")
+            cursor.execute(
+                f"UPDATE {table} AS e SET {assignments}, updated_at = now() FROM entity_import_rows AS s WHERE e.id "
+                f"= s.id"
+            )
             cursor.execute("DROP TABLE entity_import_rows")
 
     # -- writing: any database (SQLite) --------------------------------------------------
 
     def _create_generic(self, creates: list[tuple[tuple, str, str | None]]) -> dict[str, int]:
         now = timezone.now()
-        objects = [MarketEntity(**dict(zip(COLUMNS, values)), created_source=ChangeSource.IMPORT, created_at=now, updated_at=now) for values, _, _ in creates]
+        objects = [
+            MarketEntity(
+                **dict(zip(COLUMNS, values)), created_source=ChangeSource.IMPORT, created_at=now, updated_at=now
+            )
+            for values, _, _ in creates
+        ]
         MarketEntity.objects.bulk_create(objects, batch_size=500)
         created = {obj.uscc: obj.pk for obj in objects}
         if None in created.values():  # a backend that does not return ids
@@ -457,7 +524,9 @@ class RegisterImport:
     def _update_generic(self, updates: list[dict]) -> None:
         now = timezone.now()
         changed = [MarketEntity(**row, updated_at=now) for row in updates]
-        MarketEntity.objects.bulk_update(changed, [_FIELDS[c].name for c in COLUMNS if c != "uscc"] + ["updated_at"], batch_size=500)
+        MarketEntity.objects.bulk_update(
+            changed, [_FIELDS[c].name for c in COLUMNS if c != "uscc"] + ["updated_at"], batch_size=500
+        )
 
     # -- history ---------------------------------------------------------------------------
 
@@ -468,11 +537,23 @@ class RegisterImport:
         for item in history.items:
             pk, known = item["id"], not item["created"]
             if known:
-                changes.append((pk, EntityChange.Kind.UPDATED, ChangeSource.IMPORT, actor_id, import_id, json.dumps(item["diff"], ensure_ascii=False), now))
+                changes.append(
+                    (
+                        pk,
+                        EntityChange.Kind.UPDATED,
+                        ChangeSource.IMPORT,
+                        actor_id,
+                        import_id,
+                        json.dumps(item["diff"], ensure_ascii=False),
+                        now,
+                    )
+                )
             for flag, value in item["credit"]:
                 credit.append((pk, flag, value, self.source_label, self.today, now))
             if item["financial"] is not None:
-                (financial if known else new_financial).append((pk, self.financial_year, *item["financial"], ChangeSource.IMPORT, now))
+                (financial if known else new_financial).append(
+                    (pk, self.financial_year, *item["financial"], ChangeSource.IMPORT, now)
+                )
             if item["honors"] is not None:
                 honor_entities.append(pk)
                 kinds, valid_until = item["honors"]
@@ -488,34 +569,80 @@ class RegisterImport:
             if new_financial:  # new entities: no row to conflict with
                 _copy(cursor, FinancialYear._meta.db_table, columns, new_financial)
             if changes:
-                _copy(cursor, EntityChange._meta.db_table, ("entity_id", "kind", "source", "actor_id", "entity_import_id", "changes", "changed_at"), changes)
+                _copy(
+                    cursor,
+                    EntityChange._meta.db_table,
+                    ("entity_id", "kind", "source", "actor_id", "entity_import_id", "changes", "changed_at"),
+                    changes,
+                )
             if credit:
-                _copy(cursor, CreditFlagRecord._meta.db_table, ("entity_id", "flag", "value", "source", "observed_on", "created_at"), credit)
+                _copy(
+                    cursor,
+                    CreditFlagRecord._meta.db_table,
+                    ("entity_id", "flag", "value", "source", "observed_on", "created_at"),
+                    credit,
+                )
             if honor_entities:
-                cursor.execute(f"DELETE FROM {Honor._meta.db_table} WHERE source = %s AND entity_id = ANY(%s)", [ChangeSource.IMPORT, honor_entities])
+                cursor.execute(
+                    f"DELETE FROM {Honor._meta.db_table} WHERE source = %s AND entity_id = ANY(%s)",
+                    [ChangeSource.IMPORT, honor_entities],
+                )
             if honors:
-                _copy(cursor, Honor._meta.db_table, ("entity_id", "kind", "valid_from", "valid_until", "source", "created_at"), honors)
+                _copy(
+                    cursor,
+                    Honor._meta.db_table,
+                    ("entity_id", "kind", "valid_from", "valid_until", "source", "created_at"),
+                    honors,
+                )
             if financial:
                 table = FinancialYear._meta.db_table
-                cursor.execute(f"CREATE TEMP TABLE financial_import_rows ON COMMIT DROP AS SELECT {', '.join(columns)} FROM {table} WITH NO DATA")
+                cursor.execute(
+                    f"CREATE TEMP TABLE financial_import_rows ON COMMIT DROP AS SELECT {', '.join(columns)} FROM "
+                    f"{table} WITH NO DATA"
+                )
                 _copy(cursor, "financial_import_rows", columns, financial)
                 cursor.execute(
-                    f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join(columns)} FROM financial_import_rows "
-                    f"ON CONFLICT (entity_id, year) DO UPDATE SET {', '.join(f'{c} = EXCLUDED.{c}' for c in columns[2:])}"
+                    f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join(columns)} FROM "
+                    f"financial_import_rows "
+                    f"ON CONFLICT (entity_id, year) DO UPDATE SET "
+                    f"{', '.join(f'{c} = EXCLUDED.{c}' for c in columns[2:])}"
                 )
                 cursor.execute("DROP TABLE financial_import_rows")
 
     def _history_generic(self, changes, credit, financial, honors, honor_entities) -> None:
         EntityChange.objects.bulk_create(
-            [EntityChange(entity_id=c[0], kind=c[1], source=c[2], actor_id=c[3], entity_import_id=c[4], changes=json.loads(c[5])) for c in changes], batch_size=500
+            [
+                EntityChange(
+                    entity_id=c[0],
+                    kind=c[1],
+                    source=c[2],
+                    actor_id=c[3],
+                    entity_import_id=c[4],
+                    changes=json.loads(c[5]),
+                )
+                for c in changes
+            ],
+            batch_size=500,
         )
-        CreditFlagRecord.objects.bulk_create([CreditFlagRecord(entity_id=c[0], flag=c[1], value=c[2], source=c[3], observed_on=c[4]) for c in credit], batch_size=500)
+        CreditFlagRecord.objects.bulk_create(
+            [CreditFlagRecord(entity_id=c[0], flag=c[1], value=c[2], source=c[3], observed_on=c[4]) for c in credit],
+            batch_size=500,
+        )
         for start in range(0, len(honor_entities), 500):
-            Honor.objects.filter(source=ChangeSource.IMPORT, entity_id__in=honor_entities[start:start + 500]).delete()
-        Honor.objects.bulk_create([Honor(entity_id=h[0], kind=h[1], valid_from=h[2], valid_until=h[3], source=h[4]) for h in honors], batch_size=500)
+            Honor.objects.filter(source=ChangeSource.IMPORT, entity_id__in=honor_entities[start : start + 500]).delete()
+        Honor.objects.bulk_create(
+            [Honor(entity_id=h[0], kind=h[1], valid_from=h[2], valid_until=h[3], source=h[4]) for h in honors],
+            batch_size=500,
+        )
         FinancialYear.objects.bulk_create(
-            [FinancialYear(entity_id=f[0], year=f[1], **dict(zip(FINANCIAL_FIELDS, f[2:-2])), source=f[-2]) for f in financial],
-            batch_size=500, update_conflicts=True, unique_fields=["entity", "year"], update_fields=list(FINANCIAL_FIELDS) + ["source", "updated_at"],
+            [
+                FinancialYear(entity_id=f[0], year=f[1], **dict(zip(FINANCIAL_FIELDS, f[2:-2])), source=f[-2])
+                for f in financial
+            ],
+            batch_size=500,
+            update_conflicts=True,
+            unique_fields=["entity", "year"],
+            update_fields=list(FINANCIAL_FIELDS) + ["source", "updated_at"],
         )
 
 
@@ -663,22 +790,43 @@ class _History:
         self.year = year
         self.items: list[dict] = []
 
-    def add_created(self, creates: list[tuple[tuple, str, str | None]], ids: dict[str, int], *, with_financial: bool) -> None:
+    def add_created(
+        self, creates: list[tuple[tuple, str, str | None]], ids: dict[str, int], *, with_financial: bool
+    ) -> None:
         """New entities: their honours, and their first financial year unless it was written
         with them (PostgreSQL). No change row: a new entity's first values are dated by its
         creation (created_source, created_at)."""
-        honors_at, until_at, uscc_at = POSITION["honors_imported"], POSITION["honors_imported_valid_until"], POSITION["uscc"]
+        honors_at, until_at, uscc_at = (
+            POSITION["honors_imported"],
+            POSITION["honors_imported_valid_until"],
+            POSITION["uscc"],
+        )
         for values, _, _ in creates:
             honors_text = values[honors_at]
-            financial = values[_FINANCIAL_SLICE] if with_financial and values[POSITION["financial_year"]] is not None else None
+            financial = (
+                values[_FINANCIAL_SLICE] if with_financial and values[POSITION["financial_year"]] is not None else None
+            )
             if financial is not None or honors_text:
                 honors = (honors_text.split(","), values[until_at]) if honors_text else None
-                self.items.append({"id": ids[values[uscc_at]], "created": True, "diff": None, "credit": (), "financial": financial, "honors": honors})
+                self.items.append(
+                    {
+                        "id": ids[values[uscc_at]],
+                        "created": True,
+                        "diff": None,
+                        "credit": (),
+                        "financial": financial,
+                        "honors": honors,
+                    }
+                )
 
     def add(self, old: dict, new: dict, row: tuple) -> None:
         # a new entity's first values are dated by its creation (created_source, created_at);
         # later changes of a credit flag get a row with the import as source
-        credit = [(flag, int(row[POSITION[flag]])) for flag in IMPORT_CREDIT_FLAGS if row[POSITION[flag]] is not None and old[flag] != row[POSITION[flag]]]
+        credit = [
+            (flag, int(row[POSITION[flag]]))
+            for flag in IMPORT_CREDIT_FLAGS
+            if row[POSITION[flag]] is not None and old[flag] != row[POSITION[flag]]
+        ]
         financial = None
         stated = row[_FINANCIAL_SLICE]
         if any(v is not None for v in stated):
@@ -686,10 +834,22 @@ class _History:
             if old["financial_year"] != self.year or any(old[f] != v for f, v in zip(FINANCIAL_FIELDS, values)):
                 financial = values
         honors = None
-        if (old["honors_imported"], old["honors_imported_valid_until"]) != (new["honors_imported"], new["honors_imported_valid_until"]):
+        if (old["honors_imported"], old["honors_imported_valid_until"]) != (
+            new["honors_imported"],
+            new["honors_imported_valid_until"],
+        ):
             honors = ([k for k in new["honors_imported"].split(",") if k], new["honors_imported_valid_until"])
         diff = {_DIFF_NAMES.get(c, c): [_plain(old[c]), _plain(new[c])] for c in COLUMNS if old[c] != new[c]}
-        self.items.append({"id": old["id"], "created": False, "diff": diff, "credit": credit, "financial": financial, "honors": honors})
+        self.items.append(
+            {
+                "id": old["id"],
+                "created": False,
+                "diff": diff,
+                "credit": credit,
+                "financial": financial,
+                "honors": honors,
+            }
+        )
 
 
 _DIFF_NAMES = {"region_id": "region_code", "industry_id": "industry_code"}
@@ -708,11 +868,19 @@ def _copy(cursor, table: str, columns, rows) -> None:
     """COPY rows (sequences of Python values) into `table`. None → \\N; bools and dates in
     forms PostgreSQL reads (True, 2026-01-31); strings escaped."""
     escapes = _ESCAPES
-    _copy_lines(cursor, table, columns, ["\t".join(["\\N" if v is None else v.translate(escapes) if v.__class__ is str else str(v) for v in values]) for values in rows])
+    _copy_lines(
+        cursor,
+        table,
+        columns,
+        [
+            "\t".join(["\\N" if v is None else v.translate(escapes) if v.__class__ is str else str(v) for v in values])
+            for values in rows
+        ],
+    )
 
 
 def _copy_lines(cursor, table: str, columns, lines: list[str], chunk: int = 50000) -> None:
     """COPY already formatted text lines into `table`, in chunks to bound memory."""
     sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
     for start in range(0, len(lines), chunk):
-        cursor.copy_expert(sql, io.StringIO("\n".join(lines[start:start + chunk]) + "\n"))
+        cursor.copy_expert(sql, io.StringIO("\n".join(lines[start : start + chunk]) + "\n"))

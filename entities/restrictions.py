@@ -3,11 +3,21 @@
 Regions are filtered as a range on the code ("1405" → '1405' <= code < '1406') rather than
 LIKE '1405%': a plain b-tree index serves a range under any collation, LIKE only under "C".
 """
+
 from __future__ import annotations
 
 from django.db.models import Q
 
-from entities.models import CreditFlagRecord, CreditRepair, EntityChange, EntityImport, FinancialYear, Honor, MarketEntity, TierPolicy
+from entities.models import (
+    CreditFlagRecord,
+    CreditRepair,
+    EntityChange,
+    EntityImport,
+    FinancialYear,
+    Honor,
+    MarketEntity,
+    TierPolicy,
+)
 from portal.models import Role
 from portal.tenancy import CHANGE, EXPORT, VIEW, Scope, public, restriction, subtree_q
 

@@ -1,4 +1,5 @@
 """Reads of the entities app; every one is restricted to what the actor may see."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -44,11 +45,35 @@ CREDIT_FILTERS = {
     "pending_litigation": ("未决诉讼", Q(pending_litigation=True)),
 }
 LIST_COLUMNS = (
-    "id", "uscc", "name", "entity_type", "register_status", "established_on", "region", "township", "industry",
-    "annual_revenue", "employees", "social_insurance_headcount", "tier", "tier_imported", "tier_computed", "size_class",
-    "operator_name", "operator_phone", "dishonest_debtor", "joint_punishment", "consumption_restricted",
-    "overdue_consecutive_24m", "overdue_total_24m", "overdue_12m", "major_bad_record", "pending_litigation",
-    "honors_imported", "data_shared_with_banks", "organisation",
+    "id",
+    "uscc",
+    "name",
+    "entity_type",
+    "register_status",
+    "established_on",
+    "region",
+    "township",
+    "industry",
+    "annual_revenue",
+    "employees",
+    "social_insurance_headcount",
+    "tier",
+    "tier_imported",
+    "tier_computed",
+    "size_class",
+    "operator_name",
+    "operator_phone",
+    "dishonest_debtor",
+    "joint_punishment",
+    "consumption_restricted",
+    "overdue_consecutive_24m",
+    "overdue_total_24m",
+    "overdue_12m",
+    "major_bad_record",
+    "pending_litigation",
+    "honors_imported",
+    "data_shared_with_banks",
+    "organisation",
 )
 _USCC_RE = re.compile(r"[0-9A-Z]{18}")
 PAGE_SIZE = 50
@@ -89,7 +114,9 @@ class EntityFilters:
             if not value:
                 return None
             try:
-                amount = bounds.to_decimal(value, field=bounds.column(MarketEntity, "annual_revenue"), unit=money_unit, min_value=0)
+                amount = bounds.to_decimal(
+                    value, field=bounds.column(MarketEntity, "annual_revenue"), unit=money_unit, min_value=0
+                )
             except bounds.OutOfBounds as exc:
                 errors[name] = exc.message
                 return None
@@ -130,7 +157,9 @@ def _prefix_of(code: str) -> str:
     return code
 
 
-def entity_search(*, user, filters: EntityFilters, as_of: dt.date | None = None, action: str = VIEW) -> QuerySet[MarketEntity]:
+def entity_search(
+    *, user, filters: EntityFilters, as_of: dt.date | None = None, action: str = VIEW
+) -> QuerySet[MarketEntity]:
     """Entities the user may see that match `filters`, newest first (order by -id: page with
     `entity_page`, never COUNT the whole result)."""
     as_of = as_of or timezone.localdate()
@@ -167,7 +196,9 @@ def entity_search(*, user, filters: EntityFilters, as_of: dt.date | None = None,
     if filters.revenue_max is not None:
         qs = qs.filter(annual_revenue__lte=filters.revenue_max)
     if filters.tier_disagreement:
-        qs = qs.filter(tier_imported__isnull=False, tier_computed__isnull=False).exclude(tier_imported=F("tier_computed"))
+        qs = qs.filter(tier_imported__isnull=False, tier_computed__isnull=False).exclude(
+            tier_imported=F("tier_computed")
+        )
     if filters.honor:
         valid = _valid_honors(as_of).filter(entity=OuterRef("pk"))
         if filters.honor != "any":
@@ -210,24 +241,28 @@ def list_rows(entities: list[MarketEntity], *, honoured: set[int] | None = None)
     url = reverse("entities:entity_detail", args=[0])[:-2]  # ".../0/" without "0/"
     rows = []
     for e in entities:
-        rows.append(EntityRow(
-            pk=e.pk,
-            url=f"{url}{e.pk}/",
-            name=e.name,
-            uscc=e.uscc,
-            entity_type=_TYPE_LABELS.get(e.entity_type, e.entity_type),
-            register_status=None if e.register_status == RegisterStatus.ACTIVE else _STATUS_LABELS.get(e.register_status),
-            place=e.region.name + (f"·{e.township.name}" if e.township_id else ""),
-            tier=e.tier,
-            tier_label=_TIER_LABELS.get(e.tier, "") if e.tier else "",
-            tier_disagrees=bool(e.tier_imported and e.tier_computed and e.tier_imported != e.tier_computed),
-            size_label=_SIZE_LABELS.get(e.size_class, "—") if e.size_class else "—",
-            revenue_wan="—" if e.annual_revenue is None else f"{e.annual_revenue / 10000:,.2f}",
-            operator=e.operator_name or "—",
-            phone_masked=mask_phone(e.operator_phone),
-            adverse=e.has_adverse_credit,
-            honoured=e.pk in honoured if honoured is not None else bool(e.honors_imported),
-        ))
+        rows.append(
+            EntityRow(
+                pk=e.pk,
+                url=f"{url}{e.pk}/",
+                name=e.name,
+                uscc=e.uscc,
+                entity_type=_TYPE_LABELS.get(e.entity_type, e.entity_type),
+                register_status=None
+                if e.register_status == RegisterStatus.ACTIVE
+                else _STATUS_LABELS.get(e.register_status),
+                place=e.region.name + (f"·{e.township.name}" if e.township_id else ""),
+                tier=e.tier,
+                tier_label=_TIER_LABELS.get(e.tier, "") if e.tier else "",
+                tier_disagrees=bool(e.tier_imported and e.tier_computed and e.tier_imported != e.tier_computed),
+                size_label=_SIZE_LABELS.get(e.size_class, "—") if e.size_class else "—",
+                revenue_wan="—" if e.annual_revenue is None else f"{e.annual_revenue / 10000:,.2f}",
+                operator=e.operator_name or "—",
+                phone_masked=mask_phone(e.operator_phone),
+                adverse=e.has_adverse_credit,
+                honoured=e.pk in honoured if honoured is not None else bool(e.honors_imported),
+            )
+        )
     return rows
 
 
@@ -243,13 +278,25 @@ def entity_page(queryset: QuerySet[MarketEntity], *, after: int | None, size: in
     if after is not None:
         queryset = queryset.filter(id__lt=after)
     rows = list(
-        queryset.select_related("region", "township", "industry").only(*LIST_COLUMNS, "region__name", "township__name", "industry__name")[: size + 1]
+        queryset.select_related("region", "township", "industry").only(
+            *LIST_COLUMNS, "region__name", "township__name", "industry__name"
+        )[: size + 1]
     )
     has_more = len(rows) > size
     rows = rows[:size]
     # one more query per page (not per row): which of these entities hold a valid honour today
-    honoured = set(_valid_honors(timezone.localdate()).filter(entity_id__in=[e.pk for e in rows]).values_list("entity_id", flat=True)) if rows else set()
-    return EntityPage(rows=list_rows(rows, honoured=honoured), next_after=rows[-1].pk if has_more else None, after=after)
+    honoured = (
+        set(
+            _valid_honors(timezone.localdate())
+            .filter(entity_id__in=[e.pk for e in rows])
+            .values_list("entity_id", flat=True)
+        )
+        if rows
+        else set()
+    )
+    return EntityPage(
+        rows=list_rows(rows, honoured=honoured), next_after=rows[-1].pk if has_more else None, after=after
+    )
 
 
 def _valid_honors(as_of: dt.date) -> QuerySet[Honor]:
@@ -257,7 +304,11 @@ def _valid_honors(as_of: dt.date) -> QuerySet[Honor]:
 
 
 def entity_get(*, user, pk: int, action: str = VIEW) -> MarketEntity | None:
-    return restrict(MarketEntity.objects.select_related("region", "township", "industry", "organisation"), user, action).filter(pk=pk).first()
+    return (
+        restrict(MarketEntity.objects.select_related("region", "township", "industry", "organisation"), user, action)
+        .filter(pk=pk)
+        .first()
+    )
 
 
 def entity_of_enterprise(*, user) -> MarketEntity | None:
@@ -287,7 +338,12 @@ def entity_detail(*, user, entity: MarketEntity, as_of: dt.date | None = None) -
         "credit_flags": CREDIT_FLAGS,
         "credit_repairs": list(entity.credit_repairs.select_related("recorded_by").order_by("-repaired_on", "-id")),
         "financial_years": list(entity.financial_years.order_by("-year")),
-        "changes": [_with_lines(c) for c in EntityChange.objects.filter(entity=entity).select_related("actor", "entity_import").order_by("-changed_at", "-id")[:50]],
+        "changes": [
+            _with_lines(c)
+            for c in EntityChange.objects.filter(entity=entity)
+            .select_related("actor", "entity_import")
+            .order_by("-changed_at", "-id")[:50]
+        ],
     }
 
 
@@ -296,14 +352,23 @@ def entity_honors(*, user, entity: MarketEntity, as_of: dt.date | None = None) -
     as_of = as_of or timezone.localdate()
     honors = list(restrict(Honor.objects.filter(entity=entity), user, VIEW).order_by("kind", "-valid_until"))
     for honor in honors:
-        honor.is_valid = honor.valid_until is not None and honor.valid_until >= as_of and (honor.valid_from is None or honor.valid_from <= as_of)
+        honor.is_valid = (
+            honor.valid_until is not None
+            and honor.valid_until >= as_of
+            and (honor.valid_from is None or honor.valid_from <= as_of)
+        )
     return honors
 
 
 def _with_lines(change: EntityChange) -> EntityChange:
     """Attach (Chinese label, before, after) lines, personal numbers masked."""
-    labels = {**TRACKED, "region_code": TRACKED["region_id"], "industry_code": TRACKED["industry_id"], "township_code": TRACKED["township_id"],
-              "honor": "名特优新认定"}
+    labels = {
+        **TRACKED,
+        "region_code": TRACKED["region_id"],
+        "industry_code": TRACKED["industry_id"],
+        "township_code": TRACKED["township_id"],
+        "honor": "名特优新认定",
+    }
     lines = []
     for name, (before, after) in (change.changes or {}).items():
         if name in MASKS:
@@ -335,7 +400,9 @@ def region_choices(*, user) -> list[tuple[str, str]]:
     scope = scope_for(user)
     if scope is None:
         return []
-    regions = Region.objects.filter(level__in=[RegionLevel.PROVINCE, RegionLevel.CITY, RegionLevel.COUNTY]).order_by("code")
+    regions = Region.objects.filter(level__in=[RegionLevel.PROVINCE, RegionLevel.CITY, RegionLevel.COUNTY]).order_by(
+        "code"
+    )
     if not scope.is_platform_admin:
         if not scope.region_prefix:
             return []
@@ -343,18 +410,26 @@ def region_choices(*, user) -> list[tuple[str, str]]:
     result = []
     for region in regions:
         indent = {"province": "", "city": "　", "county": "　　"}[region.level]
-        result.append((_prefix_of(region.code) if region.level != RegionLevel.COUNTY else region.code, f"{indent}{region.name}"))
+        result.append(
+            (_prefix_of(region.code) if region.level != RegionLevel.COUNTY else region.code, f"{indent}{region.name}")
+        )
     return result
 
 
 def township_choices(*, region: str) -> list[tuple[str, str]]:
     if not region or len(region) != 6:
         return []
-    return list(Region.objects.filter(parent_id=region, level=RegionLevel.TOWNSHIP).order_by("code").values_list("code", "name"))
+    return list(
+        Region.objects.filter(parent_id=region, level=RegionLevel.TOWNSHIP).order_by("code").values_list("code", "name")
+    )
 
 
 def entity_import_list(*, user) -> QuerySet[EntityImport]:
-    return restrict(EntityImport.objects.select_related("uploaded_by", "organisation"), user, VIEW).defer("content").order_by("-created_at", "-id")
+    return (
+        restrict(EntityImport.objects.select_related("uploaded_by", "organisation"), user, VIEW)
+        .defer("content")
+        .order_by("-created_at", "-id")
+    )
 
 
 def entity_import_get(*, user, pk: int) -> EntityImport | None:
@@ -363,7 +438,14 @@ def entity_import_get(*, user, pk: int) -> EntityImport | None:
 
 def entity_as_request(entity: MarketEntity, *, as_of: dt.date | None = None) -> dict[str, Any]:
     """The entity in the shape of the eligibility preview request (`eligibility-api.md`)."""
-    honors = [{"kind": h.kind, "valid_from": h.valid_from and h.valid_from.isoformat(), "valid_until": h.valid_until and h.valid_until.isoformat()} for h in entity.honors.all()]
+    honors = [
+        {
+            "kind": h.kind,
+            "valid_from": h.valid_from and h.valid_from.isoformat(),
+            "valid_until": h.valid_until and h.valid_until.isoformat(),
+        }
+        for h in entity.honors.all()
+    ]
 
     def iso(value):
         return value.isoformat() if value else None

@@ -13,6 +13,7 @@ Later apps react to entity changes by appending a callable to
 `entities_changed`, which calls them after commit with the ids of the entities created or
 changed (no signals).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -58,18 +59,42 @@ from portal.tenancy import CHANGE, VIEW, resolve, scope_for
 
 # what an enterprise user may change on its own entity; everything else is the register's
 ENTERPRISE_EDITABLE = (
-    "address", "fixed_premises", "operator_phone", "operator_nationality", "operator_local_residence",
-    "operator_residence_region_code", "operator_industry_experience_months", "data_shared_with_banks",
+    "address",
+    "fixed_premises",
+    "operator_phone",
+    "operator_nationality",
+    "operator_local_residence",
+    "operator_residence_region_code",
+    "operator_industry_experience_months",
+    "data_shared_with_banks",
 )
-REGISTER_EDITABLE = ENTERPRISE_EDITABLE + (
-    "name", "entity_type", "register_status", "established_on", "region", "township", "industry",
-    "registered_capital", "legal_rep_changed_on", "main_business_changed_on", "operator_name",
-    "operator_id_number", "tier_imported",
-) + CREDIT_FLAGS
+REGISTER_EDITABLE = (
+    ENTERPRISE_EDITABLE
+    + (
+        "name",
+        "entity_type",
+        "register_status",
+        "established_on",
+        "region",
+        "township",
+        "industry",
+        "registered_capital",
+        "legal_rep_changed_on",
+        "main_business_changed_on",
+        "operator_name",
+        "operator_id_number",
+        "tier_imported",
+    )
+    + CREDIT_FLAGS
+)
 FINANCIAL_INPUT = ("financial_year",) + FINANCIAL_FIELDS
 CREATE_FIELDS = ("uscc",) + REGISTER_EDITABLE + FINANCIAL_INPUT
 # columns compared for the change history (field → label)
-TRACKED = {f.attname: str(f.verbose_name) for f in MarketEntity._meta.concrete_fields if f.name not in ("id", "created_at", "updated_at")}
+TRACKED = {
+    f.attname: str(f.verbose_name)
+    for f in MarketEntity._meta.concrete_fields
+    if f.name not in ("id", "created_at", "updated_at")
+}
 
 # the task that runs a stored import, by the name entities.tasks registers it under: the
 # task calls entity_import_run, so this module does not import the task module
@@ -106,8 +131,23 @@ def _tier_policies() -> list:
 
 
 def recompute_classification(entity: MarketEntity, *, policies=None, as_of: dt.date | None = None) -> None:
-    facts = {name: getattr(entity, name) for name in ("entity_type", "annual_revenue", "has_tax_record", "tax_status", "social_insurance_headcount", "industry_id", "employees", "total_assets", "tier_imported")}
-    policy = derive.policy_for(policies if policies is not None else _tier_policies(), entity.region_id, as_of or timezone.localdate())
+    facts = {
+        name: getattr(entity, name)
+        for name in (
+            "entity_type",
+            "annual_revenue",
+            "has_tax_record",
+            "tax_status",
+            "social_insurance_headcount",
+            "industry_id",
+            "employees",
+            "total_assets",
+            "tier_imported",
+        )
+    }
+    policy = derive.policy_for(
+        policies if policies is not None else _tier_policies(), entity.region_id, as_of or timezone.localdate()
+    )
     for name, value in derive.classification_columns(facts, policy).items():
         setattr(entity, name, value)
 
@@ -160,7 +200,9 @@ def _validate(data: dict[str, Any], *, entity: MarketEntity | None) -> dict[str,
         elif name == "township":
             code = getattr(value, "pk", value)
             if code:
-                region_code = getattr(data.get("region"), "pk", data.get("region")) or (entity.region_id if entity else None)
+                region_code = getattr(data.get("region"), "pk", data.get("region")) or (
+                    entity.region_id if entity else None
+                )
                 township = Region.objects.filter(pk=code, level=RegionLevel.TOWNSHIP).first()
                 if township is None:
                     bad(name, "未知的乡镇(街道)代码")
@@ -213,7 +255,11 @@ def _validate(data: dict[str, Any], *, entity: MarketEntity | None) -> dict[str,
             if value is not None and value > MAX_MONEY:
                 bad(name, "金额过大, 请以元为单位填写")
                 continue
-        elif name in ("employees", "social_insurance_headcount", "operator_industry_experience_months") or name in CREDIT_FLAGS and name not in BOOLEAN_CREDIT_FLAGS:
+        elif (
+            name in ("employees", "social_insurance_headcount", "operator_industry_experience_months")
+            or name in CREDIT_FLAGS
+            and name not in BOOLEAN_CREDIT_FLAGS
+        ):
             if value is not None and value < 0:
                 bad(name, "不能为负数")
                 continue
@@ -281,7 +327,13 @@ def _apply_financials(entity: MarketEntity, values: dict[str, Any], source: str)
 
 def _record_credit(entity: MarketEntity, before: dict[str, Any], *, source: str, on: dt.date) -> None:
     records = [
-        CreditFlagRecord(entity=entity, flag=flag, value=None if getattr(entity, flag) is None else int(getattr(entity, flag)), source=source, observed_on=on)
+        CreditFlagRecord(
+            entity=entity,
+            flag=flag,
+            value=None if getattr(entity, flag) is None else int(getattr(entity, flag)),
+            source=source,
+            observed_on=on,
+        )
         for flag in CREDIT_FLAGS
         if getattr(entity, flag) != before.get(flag)
     ]
@@ -326,8 +378,16 @@ def entity_create(*, actor, data: dict[str, Any], organisation=None, request=Non
     recompute_classification(entity)
     entity.save()
     _record_credit(entity, {}, source=_credit_source(actor), on=timezone.localdate())
-    EntityChange.objects.create(entity=entity, kind=EntityChange.Kind.CREATED, source=source, actor=actor, changes=_diff({}, _snapshot(entity)))
-    audit_record(actor=actor, action="entity.create", obj=entity, after={"uscc": entity.uscc, "name": entity.name}, request=request)
+    EntityChange.objects.create(
+        entity=entity, kind=EntityChange.Kind.CREATED, source=source, actor=actor, changes=_diff({}, _snapshot(entity))
+    )
+    audit_record(
+        actor=actor,
+        action="entity.create",
+        obj=entity,
+        after={"uscc": entity.uscc, "name": entity.name},
+        request=request,
+    )
     entities_changed([entity.pk])
     return entity
 
@@ -357,13 +417,28 @@ def entity_update(*, actor, entity: MarketEntity | int, data: dict[str, Any], re
     if not changes:
         if financial.get("financial_year") is not None and len(financial) > 1:
             # an older year was written: the entity is as it was, the write is still audited
-            audit_record(actor=actor, action="entity.financial_year", obj=entity, after={k: _plain(v) for k, v in financial.items()}, request=request)
+            audit_record(
+                actor=actor,
+                action="entity.financial_year",
+                obj=entity,
+                after={k: _plain(v) for k, v in financial.items()},
+                request=request,
+            )
         return entity
     entity.save(update_fields=[MarketEntity._meta.get_field(name).name for name in changes] + ["updated_at"])
     _record_credit(entity, before, source=_credit_source(actor), on=timezone.localdate())
-    EntityChange.objects.create(entity=entity, kind=EntityChange.Kind.UPDATED, source=source, actor=actor, changes=changes)
+    EntityChange.objects.create(
+        entity=entity, kind=EntityChange.Kind.UPDATED, source=source, actor=actor, changes=changes
+    )
     shown = {k: ([masked(k, v[0]), masked(k, v[1])] if k in PERSONAL_FIELDS else v) for k, v in changes.items()}
-    audit_record(actor=actor, action="entity.update", obj=entity, before={k: v[0] for k, v in shown.items()}, after={k: v[1] for k, v in shown.items()}, request=request)
+    audit_record(
+        actor=actor,
+        action="entity.update",
+        obj=entity,
+        before={k: v[0] for k, v in shown.items()},
+        after={k: v[1] for k, v in shown.items()},
+        request=request,
+    )
     entities_changed([entity.pk])
     return entity
 
@@ -376,12 +451,28 @@ def entity_reveal_personal_data(*, actor, entity: MarketEntity | int, field: str
     if not may_reveal(scope_for(actor)):
         raise ApplicationError("没有权限查看该个人信息", code="permission_denied")
     entity = resolve(MarketEntity, actor, VIEW, pk=getattr(entity, "pk", entity))
-    audit_record(actor=actor, action="entity.reveal_personal_data", obj=entity, after={"field": field, "label": PERSONAL_FIELDS[field]}, request=request)
+    audit_record(
+        actor=actor,
+        action="entity.reveal_personal_data",
+        obj=entity,
+        after={"field": field, "label": PERSONAL_FIELDS[field]},
+        request=request,
+    )
     return getattr(entity, field) or ""
 
 
 @transaction.atomic
-def credit_repair_record(*, actor, entity: MarketEntity, item: str, repaired_on: dt.date, repaired_by: str, flag: str = "", note: str = "", request=None) -> CreditRepair:
+def credit_repair_record(
+    *,
+    actor,
+    entity: MarketEntity,
+    item: str,
+    repaired_on: dt.date,
+    repaired_by: str,
+    flag: str = "",
+    note: str = "",
+    request=None,
+) -> CreditRepair:
     """Record a 信用修复; when it names a credit flag, the flag is cleared with a history row."""
     entity = _entity_for_change(actor, entity)
     scope = scope_for(actor)
@@ -398,27 +489,56 @@ def credit_repair_record(*, actor, entity: MarketEntity, item: str, repaired_on:
         errors["flag"] = ["未知的信用项"]
     if errors:
         raise ApplicationError("输入有误, 请检查标出的字段", field_errors=errors)
-    repair = CreditRepair.objects.create(entity=entity, item=item.strip(), flag=flag, repaired_on=repaired_on, repaired_by=repaired_by.strip(), note=note.strip(), recorded_by=actor)
+    repair = CreditRepair.objects.create(
+        entity=entity,
+        item=item.strip(),
+        flag=flag,
+        repaired_on=repaired_on,
+        repaired_by=repaired_by.strip(),
+        note=note.strip(),
+        recorded_by=actor,
+    )
     if flag:
         before = _snapshot(entity)
         setattr(entity, flag, False if flag in BOOLEAN_CREDIT_FLAGS else 0)
         changes = _diff(before, _snapshot(entity))
         if changes:
             entity.save(update_fields=[flag, "updated_at"])
-            CreditFlagRecord.objects.create(entity=entity, flag=flag, value=0, source=f"信用修复: {repair.repaired_by}"[:128], observed_on=repaired_on)
-            EntityChange.objects.create(entity=entity, kind=EntityChange.Kind.UPDATED, source=ChangeSource.REGULATOR, actor=actor, changes=changes)
-    audit_record(actor=actor, action="entity.credit_repair", obj=entity, after={"item": repair.item, "flag": flag, "label": CREDIT_FLAG_LABELS.get(flag, "")}, request=request)
+            CreditFlagRecord.objects.create(
+                entity=entity,
+                flag=flag,
+                value=0,
+                source=f"信用修复: {repair.repaired_by}"[:128],
+                observed_on=repaired_on,
+            )
+            EntityChange.objects.create(
+                entity=entity,
+                kind=EntityChange.Kind.UPDATED,
+                source=ChangeSource.REGULATOR,
+                actor=actor,
+                changes=changes,
+            )
+    audit_record(
+        actor=actor,
+        action="entity.credit_repair",
+        obj=entity,
+        after={"item": repair.item, "flag": flag, "label": CREDIT_FLAG_LABELS.get(flag, "")},
+        request=request,
+    )
     entities_changed([entity.pk])
     return repair
 
 
 def _honor_text(honor: Honor) -> str:
-    period = f"{honor.valid_from.isoformat() + ' 至 ' if honor.valid_from else '至 '}{honor.valid_until.isoformat() if honor.valid_until else '未知'}"
+    start = f"{honor.valid_from.isoformat()} 至 " if honor.valid_from else "至 "
+    period = start + (honor.valid_until.isoformat() if honor.valid_until else "未知")
     return f"{HonorKind(honor.kind).label}({period})"
 
 
 @transaction.atomic
-def honor_grant(*, actor, entity: MarketEntity, kind: str, valid_until: dt.date, valid_from: dt.date | None = None, request=None) -> Honor:
+def honor_grant(
+    *, actor, entity: MarketEntity, kind: str, valid_until: dt.date, valid_from: dt.date | None = None, request=None
+) -> Honor:
     entity = _entity_for_change(actor, entity)
     scope = scope_for(actor)
     if scope is None or scope.is_enterprise:
@@ -429,12 +549,26 @@ def honor_grant(*, actor, entity: MarketEntity, kind: str, valid_until: dt.date,
         raise ApplicationError("输入有误", field_errors={"valid_until": ["必填"]})
     if valid_from and valid_until < valid_from:
         raise ApplicationError("输入有误", field_errors={"valid_until": ["有效期至不能早于有效期自"]})
-    honor = Honor.objects.create(entity=entity, kind=kind, valid_from=valid_from, valid_until=valid_until, source=ChangeSource.REGULATOR)
-    EntityChange.objects.create(entity=entity, kind=EntityChange.Kind.UPDATED, source=ChangeSource.REGULATOR, actor=actor,
-                                changes={"honor": [None, _honor_text(honor)]})
+    honor = Honor.objects.create(
+        entity=entity, kind=kind, valid_from=valid_from, valid_until=valid_until, source=ChangeSource.REGULATOR
+    )
+    EntityChange.objects.create(
+        entity=entity,
+        kind=EntityChange.Kind.UPDATED,
+        source=ChangeSource.REGULATOR,
+        actor=actor,
+        changes={"honor": [None, _honor_text(honor)]},
+    )
     audit_record(
-        actor=actor, action="entity.honor_grant", obj=entity,
-        after={"kind": kind, "label": HonorKind(kind).label, "valid_from": valid_from and valid_from.isoformat(), "valid_until": valid_until.isoformat()},
+        actor=actor,
+        action="entity.honor_grant",
+        obj=entity,
+        after={
+            "kind": kind,
+            "label": HonorKind(kind).label,
+            "valid_from": valid_from and valid_from.isoformat(),
+            "valid_until": valid_until.isoformat(),
+        },
         request=request,
     )
     entities_changed([entity.pk])
@@ -454,27 +588,52 @@ def honor_revoke(*, actor, entity: MarketEntity, honor_id: int, reason: str, req
         raise ApplicationError("输入有误", field_errors={"reason": ["请填写撤销原因"]})
     # a title of this entity (resolved for CHANGE above); gone = another keeper revoked it a
     # moment ago, or a stale page
-    honor = resolve(Honor.objects.filter(entity=entity), actor, VIEW, lock=True, pk=honor_id,
-                    message="该称号不存在或已被撤销, 请刷新页面")
+    honor = resolve(
+        Honor.objects.filter(entity=entity),
+        actor,
+        VIEW,
+        lock=True,
+        pk=honor_id,
+        message="该称号不存在或已被撤销, 请刷新页面",
+    )
     before = _honor_text(honor)
-    snapshot = {"kind": honor.kind, "label": HonorKind(honor.kind).label,
-                "valid_from": honor.valid_from and honor.valid_from.isoformat(),
-                "valid_until": honor.valid_until and honor.valid_until.isoformat(), "source": honor.source}
+    snapshot = {
+        "kind": honor.kind,
+        "label": HonorKind(honor.kind).label,
+        "valid_from": honor.valid_from and honor.valid_from.isoformat(),
+        "valid_until": honor.valid_until and honor.valid_until.isoformat(),
+        "source": honor.source,
+    }
     honor.delete()
-    EntityChange.objects.create(entity=entity, kind=EntityChange.Kind.UPDATED, source=ChangeSource.REGULATOR, actor=actor,
-                                changes={"honor": [before, f"撤销: {reason[:200]}"]})
-    audit_record(actor=actor, action="entity.honor_revoke", obj=entity, before=snapshot, after={"reason": reason[:500]},
-                 request=request)
+    EntityChange.objects.create(
+        entity=entity,
+        kind=EntityChange.Kind.UPDATED,
+        source=ChangeSource.REGULATOR,
+        actor=actor,
+        changes={"honor": [before, f"撤销: {reason[:200]}"]},
+    )
+    audit_record(
+        actor=actor,
+        action="entity.honor_revoke",
+        obj=entity,
+        before=snapshot,
+        after={"reason": reason[:500]},
+        request=request,
+    )
     entities_changed([entity.pk])
 
 
 @transaction.atomic
-def financial_year_record(*, actor, entity: MarketEntity, year: int, values: dict[str, Any], request=None) -> FinancialYear:
+def financial_year_record(
+    *, actor, entity: MarketEntity, year: int, values: dict[str, Any], request=None
+) -> FinancialYear:
     """Enter (or correct) one year of financials; the latest year is copied onto the entity
     and the entity reclassified. Audited even when an older year leaves the entity as it was."""
     entity = _entity_for_change(actor, entity)
     if "financial_year" not in editable_fields(actor=actor, entity=entity):
-        raise ApplicationError("没有权限录入年度财务数据: 财务数据只能通过名录库导入或由监管部门录入", code="permission_denied")
+        raise ApplicationError(
+            "没有权限录入年度财务数据: 财务数据只能通过名录库导入或由监管部门录入", code="permission_denied"
+        )
     unknown = set(values) - set(FINANCIAL_FIELDS)
     if unknown:
         raise ApplicationError("含有不能填写的字段", field_errors={f: ["不能填写此字段"] for f in sorted(unknown)})
@@ -492,10 +651,14 @@ def financial_year_record(*, actor, entity: MarketEntity, year: int, values: dic
     changes = _diff(before, _snapshot(entity))
     if changes:
         entity.save(update_fields=[MarketEntity._meta.get_field(name).name for name in changes] + ["updated_at"])
-        EntityChange.objects.create(entity=entity, kind=EntityChange.Kind.UPDATED, source=source, actor=actor, changes=changes)
+        EntityChange.objects.create(
+            entity=entity, kind=EntityChange.Kind.UPDATED, source=source, actor=actor, changes=changes
+        )
     record = FinancialYear.objects.get(entity=entity, year=year)
     audit_record(
-        actor=actor, action="entity.financial_year", obj=entity,
+        actor=actor,
+        action="entity.financial_year",
+        obj=entity,
         before={"year": year, **year_before} if existing else None,
         after={"year": year, **{f: _plain(getattr(record, f)) for f in FINANCIAL_FIELDS}},
         request=request,
@@ -505,12 +668,18 @@ def financial_year_record(*, actor, entity: MarketEntity, year: int, values: dic
 
 
 @transaction.atomic
-def credit_flags_record(*, actor, entity: MarketEntity, values: dict[str, Any], source: str, observed_on: dt.date, request=None) -> list[CreditFlagRecord]:
+def credit_flags_record(
+    *, actor, entity: MarketEntity, values: dict[str, Any], source: str, observed_on: dt.date, request=None
+) -> list[CreditFlagRecord]:
     """Enter credit facts as observed in a source (e.g. 人民银行征信报告) on a date. Every
     known or changed flag gets a history row with that source and date."""
     entity = _entity_for_change(actor, entity)
     scope = scope_for(actor)
-    if scope is None or scope.is_enterprise or not set(CREDIT_FLAGS) <= set(editable_fields(actor=actor, entity=entity)):
+    if (
+        scope is None
+        or scope.is_enterprise
+        or not set(CREDIT_FLAGS) <= set(editable_fields(actor=actor, entity=entity))
+    ):
         raise ApplicationError("没有权限登记信用信息", code="permission_denied")
     errors: dict[str, list[str]] = {}
     unknown = set(values) - set(CREDIT_FLAGS)
@@ -534,17 +703,28 @@ def credit_flags_record(*, actor, entity: MarketEntity, values: dict[str, Any], 
         setattr(entity, name, value)
     changes = _diff(before, _snapshot(entity))
     records = [
-        CreditFlagRecord(entity=entity, flag=flag, value=None if getattr(entity, flag) is None else int(getattr(entity, flag)), source=source, observed_on=observed_on)
+        CreditFlagRecord(
+            entity=entity,
+            flag=flag,
+            value=None if getattr(entity, flag) is None else int(getattr(entity, flag)),
+            source=source,
+            observed_on=observed_on,
+        )
         for flag in CREDIT_FLAGS
         if flag in clean and (getattr(entity, flag) is not None or flag in changes)
     ]
     CreditFlagRecord.objects.bulk_create(records)
     if changes:
         entity.save(update_fields=list(changes) + ["updated_at"])
-        EntityChange.objects.create(entity=entity, kind=EntityChange.Kind.UPDATED, source=_source_for(actor), actor=actor, changes=changes)
+        EntityChange.objects.create(
+            entity=entity, kind=EntityChange.Kind.UPDATED, source=_source_for(actor), actor=actor, changes=changes
+        )
     audit_record(
-        actor=actor, action="entity.credit_flags", obj=entity,
-        before={k: v[0] for k, v in changes.items()}, after={"source": source, "observed_on": observed_on.isoformat(), **{k: v[1] for k, v in changes.items()}},
+        actor=actor,
+        action="entity.credit_flags",
+        obj=entity,
+        before={k: v[0] for k, v in changes.items()},
+        after={"source": source, "observed_on": observed_on.isoformat(), **{k: v[1] for k, v in changes.items()}},
         request=request,
     )
     entities_changed([entity.pk])
@@ -556,8 +736,20 @@ def tier_policy_recompute(*, province_code: str) -> int:
     policies = _tier_policies()
     changed: list[int] = []
     queryset = MarketEntity.objects.filter(region_range_q(province_code[:2])).only(
-        "id", "region", "entity_type", "annual_revenue", "has_tax_record", "tax_status", "social_insurance_headcount",
-        "industry", "employees", "total_assets", "tier_imported", "tier_computed", "tier", "size_class",
+        "id",
+        "region",
+        "entity_type",
+        "annual_revenue",
+        "has_tax_record",
+        "tax_status",
+        "social_insurance_headcount",
+        "industry",
+        "employees",
+        "total_assets",
+        "tier_imported",
+        "tier_computed",
+        "tier",
+        "size_class",
     )
     batch = []
     for entity in queryset.iterator(chunk_size=5000):
@@ -595,7 +787,13 @@ def entity_import_submit(*, actor, file_name: str, content: bytes, request=None)
             file_name=file_name[:255],
             content=content,
         )
-        audit_record(actor=actor, action="entity.import_submit", obj=entity_import, after={"file_name": entity_import.file_name, "bytes": len(content)}, request=request)
+        audit_record(
+            actor=actor,
+            action="entity.import_submit",
+            obj=entity_import,
+            after={"file_name": entity_import.file_name, "bytes": len(content)},
+            request=request,
+        )
         transaction.on_commit(lambda: celery_app.send_task(RUN_IMPORT_TASK, args=(entity_import.pk,)))
     return entity_import
 

@@ -1,6 +1,7 @@
 """XLSX/CSV files of the entities app: the register template, an import's error report and
 the (masked) entity export. Written by portal.spreadsheets (text never a formula); the views
 answer them with spreadsheets.deliver (audited: entity.export, entity_import.export)."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -10,8 +11,30 @@ from portal import spreadsheets
 from portal.spreadsheets import BOLD, TEXT_FORMAT, Book, Style
 
 EXAMPLE_ROW = [
-    "91110000600037341L", "泽州县金辉小吃店", "个体工商户", "存续", "2019-03-01", "140525", "6210", "是", "850000", "", "",
-    "3", "2", "小规模纳税人", "是", "成长型", "特色", "2027-06-30", "陈金辉", "140525198501011237", "13812345678", "否", "0", "0",
+    "91110000600037341L",
+    "泽州县金辉小吃店",
+    "个体工商户",
+    "存续",
+    "2019-03-01",
+    "140525",
+    "6210",
+    "是",
+    "850000",
+    "",
+    "",
+    "3",
+    "2",
+    "小规模纳税人",
+    "是",
+    "成长型",
+    "特色",
+    "2027-06-30",
+    "陈金辉",
+    "140525198501011237",
+    "13812345678",
+    "否",
+    "0",
+    "0",
 ]
 RULES = [
     ("统一社会信用代码", "必填; 18 位, 末位为校验码(GB 32100-2015); 同一文件内不得重复; 已存在的代码按本行更新"),
@@ -68,7 +91,21 @@ def errors_xlsx(errors: list[dict], *, file_name: str, import_id: int) -> spread
     return book.file(f"import-{import_id}-errors.xlsx", rows=len(errors))
 
 
-EXPORT_HEADERS = ["统一社会信用代码", "名称", "主体类型", "登记状态", "成立日期", "行政区划", "行业", "年营业收入(元)", "分型", "企业划型", "经营者", "经营者手机号(脱敏)", "不良信用"]
+EXPORT_HEADERS = [
+    "统一社会信用代码",
+    "名称",
+    "主体类型",
+    "登记状态",
+    "成立日期",
+    "行政区划",
+    "行业",
+    "年营业收入(元)",
+    "分型",
+    "企业划型",
+    "经营者",
+    "经营者手机号(脱敏)",
+    "不良信用",
+]
 _DATE = Style(number_format="yyyy-mm-dd")
 
 

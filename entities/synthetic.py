@@ -23,6 +23,7 @@ Shapes, from classification.md where published and chosen where not:
   dishonest debtors, 8 % with overdue instalments.
 USCC and resident ID numbers carry valid check characters (python-stdnum).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -31,19 +32,24 @@ import random
 from collections.abc import Iterator
 
 from django.db import connection, transaction
-from stdnum.cn import ric, uscc as stdnum_uscc
+from stdnum.cn import ric
+from stdnum.cn import uscc as stdnum_uscc
 
-from entities import classification as cls, derive
+from entities import classification as cls
+from entities import derive
 from entities.models import FINANCIAL_FIELDS, FinancialYear, Honor, MarketEntity
 from entities.register_file import HEADERS, LABELS
 from entities.register_import import COLUMNS, _copy
 from portal import reference
 
 _ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-_ORG_SPACE = 31 ** 9
+_ORG_SPACE = 31**9
 _ORG_STEP = 7_368_787_297  # coprime with 31: index → distinct 9-character codes
 
-SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕苏卢蒋蔡贾丁魏薛叶阎余潘杜戴夏钟汪田任姜范方石姚谭廖邹熊金陆郝孔白崔康毛邱秦江史顾侯邵孟龙万段雷钱汤尹黎易常武乔贺赖龚文"
+SURNAMES = (
+    "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕苏卢蒋蔡贾丁"
+    "魏薛叶阎余潘杜戴夏钟汪田任姜范方石姚谭廖邹熊金陆郝孔白崔康毛邱秦江史顾侯邵孟龙万段雷钱汤尹黎易常武乔贺赖龚文"
+)
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉萍红建国志文斌海波辉鹏飞宇浩凯晨旭宁峰亮林欣"
 TRADE_NAMES = "金辉鑫源福满兴隆恒达顺发宏盛永昌德润晋丰聚宝和顺吉祥万家瑞丰荣华百汇诚信安康广源瑞祥天成"
 INDIVIDUAL_TRADES = {
@@ -63,14 +69,47 @@ INDIVIDUAL_TRADES = {
 }
 # division → weight, for individual businesses (primary 4.4, secondary 6.0, tertiary 89.6)
 INDIVIDUAL_DIVISIONS = {
-    "01": 2.6, "03": 1.8,
-    "13": 1.5, "14": 1.5, "33": 1.5, "49": 1.5,
-    "52": 45.0, "62": 18.0, "80": 12.0, "51": 7.6, "61": 2.0, "54": 3.0, "72": 2.0,
+    "01": 2.6,
+    "03": 1.8,
+    "13": 1.5,
+    "14": 1.5,
+    "33": 1.5,
+    "49": 1.5,
+    "52": 45.0,
+    "62": 18.0,
+    "80": 12.0,
+    "51": 7.6,
+    "61": 2.0,
+    "54": 3.0,
+    "72": 2.0,
 }
-ENTERPRISE_DIVISIONS = {"01": 4, "13": 5, "14": 5, "30": 5, "33": 6, "47": 6, "49": 5, "51": 14, "52": 12, "54": 6, "59": 2, "62": 6, "65": 6, "70": 3, "72": 8, "73": 3, "80": 4}
+ENTERPRISE_DIVISIONS = {
+    "01": 4,
+    "13": 5,
+    "14": 5,
+    "30": 5,
+    "33": 6,
+    "47": 6,
+    "49": 5,
+    "51": 14,
+    "52": 12,
+    "54": 6,
+    "59": 2,
+    "62": 6,
+    "65": 6,
+    "70": 3,
+    "72": 8,
+    "73": 3,
+    "80": 4,
+}
 TYPE_WEIGHTS = {"individual_business": 75, "small_micro_enterprise": 20, "farmer_cooperative": 3, "family_farm": 2}
 STATUS_WEIGHTS = {"active": 92, "abnormal": 5, "revoked": 2, "cancelled": 1}
-USCC_PREFIX = {"individual_business": "92", "small_micro_enterprise": "91", "farmer_cooperative": "93", "family_farm": "92"}
+USCC_PREFIX = {
+    "individual_business": "92",
+    "small_micro_enterprise": "91",
+    "farmer_cooperative": "93",
+    "family_farm": "92",
+}
 
 
 def _weighted(rng: random.Random, weights: dict):
@@ -149,26 +188,42 @@ class Generator:
         employees = 1 + _poisson(rng, 1.68) if individual else 3 + _poisson(rng, 12)
         if individual:
             big = revenue is not None and revenue >= 1_000_000
-            insured = 0 if rng.random() < (0.4 if big else 0.72) else min(employees, 1 + _poisson(rng, 2.5 if big else 0.6))
+            insured = (
+                0 if rng.random() < (0.4 if big else 0.72) else min(employees, 1 + _poisson(rng, 2.5 if big else 0.6))
+            )
             has_tax_record = rng.random() < (0.7 if (revenue or 0) >= 600_000 else 0.25)
-            tax_status = "small_scale_taxpayer" if has_tax_record and rng.random() < 0.85 else ("general_taxpayer" if has_tax_record and rng.random() < 0.3 else "none")
+            tax_status = (
+                "small_scale_taxpayer"
+                if has_tax_record and rng.random() < 0.85
+                else ("general_taxpayer" if has_tax_record and rng.random() < 0.3 else "none")
+            )
         else:
             insured = max(1, int(employees * rng.uniform(0.5, 1.0)))
             has_tax_record = rng.random() < 0.95
             tax_status = "general_taxpayer" if rng.random() < 0.3 else "small_scale_taxpayer"
-        total_assets = None if rng.random() < (0.35 if individual else 0.05) else int((revenue or 200_000) * rng.uniform(0.3, 1.5))
+        total_assets = (
+            None if rng.random() < (0.35 if individual else 0.05) else int((revenue or 200_000) * rng.uniform(0.3, 1.5))
+        )
         net_assets = None if total_assets is None else int(total_assets * rng.uniform(0.2, 0.9))
 
         age_operator = max(18, min(70, int(rng.gauss(42, 10))))
-        birth = self.today.replace(year=self.today.year - age_operator, month=1, day=1) + dt.timedelta(days=rng.randrange(365))
+        birth = self.today.replace(year=self.today.year - age_operator, month=1, day=1) + dt.timedelta(
+            days=rng.randrange(365)
+        )
         birth = min(birth, self.today - dt.timedelta(days=18 * 366))
         dishonest = rng.random() < 0.015
         overdue_total = 0 if rng.random() < 0.92 else rng.randint(1, 8)
         overdue_consecutive = 0 if overdue_total == 0 else rng.randint(1, min(overdue_total, 4))
 
         facts = {
-            "entity_type": entity_type, "annual_revenue": revenue, "has_tax_record": has_tax_record, "tax_status": tax_status,
-            "social_insurance_headcount": insured, "industry_id": industry, "employees": employees, "total_assets": total_assets,
+            "entity_type": entity_type,
+            "annual_revenue": revenue,
+            "has_tax_record": has_tax_record,
+            "tax_status": tax_status,
+            "social_insurance_headcount": insured,
+            "industry_id": industry,
+            "employees": employees,
+            "total_assets": total_assets,
         }
         computed = derive.tier_computed(facts, self.policy)
         tier_imported = None
@@ -241,15 +296,30 @@ def register_cells(row: dict) -> list[str]:
 
     honors = "、".join(LABELS["honor"][k] for k in row["honors_imported"].split(",") if k)
     return [
-        row["uscc"], row["name"], LABELS["entity_type"][row["entity_type"]], LABELS["register_status"][row["register_status"]],
-        text(row["established_on"] and row["established_on"].isoformat()), row["region_id"], row["industry_id"] or "",
-        yes_no(row["fixed_premises"]), text(row["annual_revenue"]), text(row["total_assets"]), text(row["net_assets"]),
-        text(row["employees"]), text(row["social_insurance_headcount"]),
-        LABELS["tax_status"].get(row["tax_status"], "") if row["tax_status"] else "", yes_no(row["has_tax_record"]),
-        LABELS["tier"][row["tier_imported"]] if row["tier_imported"] else "", honors,
+        row["uscc"],
+        row["name"],
+        LABELS["entity_type"][row["entity_type"]],
+        LABELS["register_status"][row["register_status"]],
+        text(row["established_on"] and row["established_on"].isoformat()),
+        row["region_id"],
+        row["industry_id"] or "",
+        yes_no(row["fixed_premises"]),
+        text(row["annual_revenue"]),
+        text(row["total_assets"]),
+        text(row["net_assets"]),
+        text(row["employees"]),
+        text(row["social_insurance_headcount"]),
+        LABELS["tax_status"].get(row["tax_status"], "") if row["tax_status"] else "",
+        yes_no(row["has_tax_record"]),
+        LABELS["tier"][row["tier_imported"]] if row["tier_imported"] else "",
+        honors,
         row["honors_imported_valid_until"].isoformat() if row["honors_imported_valid_until"] else "",
-        row["operator_name"], row["operator_id_number"] or "", row["operator_phone"], yes_no(row["dishonest_debtor"]),
-        text(row["overdue_consecutive_24m"]), text(row["overdue_total_24m"]),
+        row["operator_name"],
+        row["operator_id_number"] or "",
+        row["operator_phone"],
+        yes_no(row["dishonest_debtor"]),
+        text(row["overdue_consecutive_24m"]),
+        text(row["overdue_total_24m"]),
     ]
 
 
@@ -257,6 +327,7 @@ assert len(HEADERS) == 24
 
 
 # --- writing generated entities ------------------------------------------------------------
+
 
 def insert_entities(rows, *, chunk: int = 50_000, township_of=None) -> int:
     """Insert generated entities (skipping codes already present) with their latest
@@ -294,23 +365,42 @@ def _insert_postgresql(batch: list[dict]) -> int:
     columns = [fields[n] for n in names]
     table = MarketEntity._meta.db_table
     with connection.cursor() as cursor:
-        cursor.execute(f"CREATE TEMP TABLE generated_rows ON COMMIT DROP AS SELECT {', '.join(columns)} FROM {table} WITH NO DATA")
+        cursor.execute(
+            f"CREATE TEMP TABLE generated_rows ON COMMIT DROP AS SELECT {', '.join(columns)} FROM {table} WITH NO DATA"
+        )
         _copy(cursor, "generated_rows", columns, ([row.get(n) for n in names] for row in batch))
         cursor.execute(
             f"""
             WITH new AS (
-                INSERT INTO {table} ({', '.join(columns)}, address, data_shared_with_banks, created_source, created_at, updated_at)
-                SELECT {', '.join(columns)}, '', TRUE, 'import', now(), now() FROM generated_rows
+                INSERT INTO {table} ({", ".join(columns)}, address, data_shared_with_banks, created_source,
+                    created_at, updated_at)
+                SELECT {", ".join(columns)}, '', TRUE, 'import', now(), now() FROM generated_rows
                 ON CONFLICT (uscc) DO NOTHING
-                RETURNING id, financial_year, {', '.join(fields[f] for f in ('annual_revenue', 'total_assets', 'net_assets', 'employees', 'social_insurance_headcount', 'tax_status', 'has_tax_record'))},
+                RETURNING id, financial_year, {
+                ", ".join(
+                    fields[f]
+                    for f in (
+                        "annual_revenue",
+                        "total_assets",
+                        "net_assets",
+                        "employees",
+                        "social_insurance_headcount",
+                        "tax_status",
+                        "has_tax_record",
+                    )
+                )
+            },
                           honors_imported, honors_imported_valid_until
             ), years AS (
-                INSERT INTO {FinancialYear._meta.db_table} (entity_id, year, annual_revenue, total_assets, net_assets, employees, social_insurance_headcount, tax_status, has_tax_record, source, updated_at)
-                SELECT id, financial_year, annual_revenue, total_assets, net_assets, employees, social_insurance_headcount, tax_status, has_tax_record, 'import', now()
+                INSERT INTO {FinancialYear._meta.db_table} (entity_id, year, annual_revenue, total_assets,
+                    net_assets, employees, social_insurance_headcount, tax_status, has_tax_record, source, updated_at)
+                SELECT id, financial_year, annual_revenue, total_assets, net_assets, employees,
+                    social_insurance_headcount, tax_status, has_tax_record, 'import', now()
                 FROM new WHERE financial_year IS NOT NULL
             ), honors AS (
                 INSERT INTO {Honor._meta.db_table} (entity_id, kind, valid_from, valid_until, source, created_at)
-                SELECT id, unnest(string_to_array(honors_imported, ',')), NULL, honors_imported_valid_until, 'import', now()
+                SELECT id, unnest(string_to_array(honors_imported, ',')), NULL, honors_imported_valid_until,
+                    'import', now()
                 FROM new WHERE honors_imported <> ''
             )
             SELECT count(*) FROM new
@@ -327,11 +417,20 @@ def _insert_generic(batch, MarketEntity, FinancialYear, Honor) -> int:
     objects = [MarketEntity(**r, created_source="import") for r in fresh]
     MarketEntity.objects.bulk_create(objects, batch_size=500)
     FinancialYear.objects.bulk_create(
-        [FinancialYear(entity_id=o.pk, year=o.financial_year, **{f: getattr(o, f) for f in FINANCIAL_FIELDS}) for o in objects if o.financial_year],
+        [
+            FinancialYear(entity_id=o.pk, year=o.financial_year, **{f: getattr(o, f) for f in FINANCIAL_FIELDS})
+            for o in objects
+            if o.financial_year
+        ],
         batch_size=500,
     )
     Honor.objects.bulk_create(
-        [Honor(entity_id=o.pk, kind=k, valid_until=o.honors_imported_valid_until) for o in objects for k in o.honors_imported.split(",") if k],
+        [
+            Honor(entity_id=o.pk, kind=k, valid_until=o.honors_imported_valid_until)
+            for o in objects
+            for k in o.honors_imported.split(",")
+            if k
+        ],
         batch_size=500,
     )
     return len(objects)

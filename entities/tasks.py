@@ -1,6 +1,7 @@
 """Celery tasks of the entities app: thin, take ids, call a service. The services enqueue
 them by their registered names (``services.RUN_IMPORT_TASK``), so this module imports the
 services and not the other way round."""
+
 from celery import shared_task
 
 from entities.register_file import RegisterFileError

@@ -1,4 +1,5 @@
 """Pages of the entities app: thin — read the request, call one selector or service, render."""
+
 from __future__ import annotations
 
 from django.contrib import messages
@@ -11,9 +12,26 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from entities import selectors, services, spreadsheets
-from entities.forms import MAX_UPLOAD_BYTES, CreditFlagsForm, CreditRepairForm, EntityEditForm, FinancialYearForm, HonorGrantForm, RegisterUploadForm
-from entities.models import (CREDIT_FLAG_LABELS, EntityImport, EntityType, FinancialYear, HonorKind, ImportStatus, RegisterStatus, SizeClass,
-                             Tier)
+from entities.forms import (
+    MAX_UPLOAD_BYTES,
+    CreditFlagsForm,
+    CreditRepairForm,
+    EntityEditForm,
+    FinancialYearForm,
+    HonorGrantForm,
+    RegisterUploadForm,
+)
+from entities.models import (
+    CREDIT_FLAG_LABELS,
+    EntityImport,
+    EntityType,
+    FinancialYear,
+    HonorKind,
+    ImportStatus,
+    RegisterStatus,
+    SizeClass,
+    Tier,
+)
 from entities.personal_data import PERSONAL_FIELDS, masked, may_reveal, sees_own
 from entities.register_file import LABELS
 from entities.restrictions import REGISTER_KEEPERS
@@ -26,9 +44,17 @@ from portal.tenancy import EXPORT, resolve, scope_for
 EXPORT_LIMIT = 10_000
 # Chinese names of the search parameters, for the filter error line
 FILTER_LABELS = {
-    "q": "名称或代码", "region": "行政区划", "township": "乡镇(街道)", "entity_type": "主体类型", "tier": "分型",
-    "honor": "名特优新", "size_class": "企业划型", "register_status": "登记状态", "credit": "信用状况",
-    "revenue_min": "年营业收入下限", "revenue_max": "年营业收入上限",
+    "q": "名称或代码",
+    "region": "行政区划",
+    "township": "乡镇(街道)",
+    "entity_type": "主体类型",
+    "tier": "分型",
+    "honor": "名特优新",
+    "size_class": "企业划型",
+    "register_status": "登记状态",
+    "credit": "信用状况",
+    "revenue_min": "年营业收入下限",
+    "revenue_max": "年营业收入上限",
 }
 
 
@@ -83,9 +109,18 @@ class EntityExportView(RestrictedListView):
     def render_to_response(self, context, **response_kwargs):
         rows = (
             [
-                e.uscc, e.name, e.get_entity_type_display(), e.get_register_status_display(), e.established_on,
-                e.region.name, e.industry_id or "", e.annual_revenue, e.get_tier_display() if e.tier else "",
-                e.get_size_class_display() if e.size_class else "", e.operator_name, masked("operator_phone", e.operator_phone),
+                e.uscc,
+                e.name,
+                e.get_entity_type_display(),
+                e.get_register_status_display(),
+                e.established_on,
+                e.region.name,
+                e.industry_id or "",
+                e.annual_revenue,
+                e.get_tier_display() if e.tier else "",
+                e.get_size_class_display() if e.size_class else "",
+                e.operator_name,
+                masked("operator_phone", e.operator_phone),
                 "是" if e.has_adverse_credit else "否",
             ]
             for e in self.object_list.select_related("region")[:EXPORT_LIMIT]
@@ -99,7 +134,11 @@ class TownshipOptionsView(LoginRequiredMixin, View):
 
     def get(self, request):
         options = selectors.township_choices(region=request.GET.get("region", ""))
-        return render(request, "entities/_township_options.html", {"townships": options, "selected": request.GET.get("township", "")})
+        return render(
+            request,
+            "entities/_township_options.html",
+            {"townships": options, "selected": request.GET.get("township", "")},
+        )
 
 
 class EntityDetailView(LoginRequiredMixin, TemplateView):
@@ -117,7 +156,12 @@ class EntityDetailView(LoginRequiredMixin, TemplateView):
         context.update(
             entity=entity,
             personal=[
-                {"field": f, "label": label, "value": getattr(entity, f) if own else masked(f, getattr(entity, f)), "revealable": not own and may_reveal(scope) and bool(getattr(entity, f))}
+                {
+                    "field": f,
+                    "label": label,
+                    "value": getattr(entity, f) if own else masked(f, getattr(entity, f)),
+                    "revealable": not own and may_reveal(scope) and bool(getattr(entity, f)),
+                }
                 for f, label in PERSONAL_FIELDS.items()
             ],
             can_edit=bool(editable),
@@ -138,7 +182,9 @@ class EntityRevealView(LoginRequiredMixin, View):
         if entity is None:
             raise Http404
         try:
-            value = services.entity_reveal_personal_data(actor=request.user, entity=entity, field=request.POST.get("field", ""), request=request)
+            value = services.entity_reveal_personal_data(
+                actor=request.user, entity=entity, field=request.POST.get("field", ""), request=request
+            )
         except ApplicationError as exc:
             return HttpResponse(exc.message, status=403 if exc.code == "permission_denied" else 400)
         return render(request, "entities/_revealed.html", {"value": value})
@@ -166,7 +212,9 @@ class EntityEditView(LoginRequiredMixin, View):
 
     def get(self, request, pk):
         entity, fields = self._entity_and_fields(request, pk)
-        return render(request, self.template_name, {"entity": entity, "form": EntityEditForm(entity=entity, fields=fields)})
+        return render(
+            request, self.template_name, {"entity": entity, "form": EntityEditForm(entity=entity, fields=fields)}
+        )
 
     def post(self, request, pk):
         entity, fields = self._entity_and_fields(request, pk)
@@ -243,15 +291,23 @@ class CreditRepairCreateView(EntityWriteView):
 
     def get(self, request, pk):
         entity = self.entity_for_change(request, pk)
-        return self.render_page(request, entity, CreditRepairForm(), repairs=entity.credit_repairs.order_by("-repaired_on", "-id"))
+        return self.render_page(
+            request, entity, CreditRepairForm(), repairs=entity.credit_repairs.order_by("-repaired_on", "-id")
+        )
 
     def post(self, request, pk):
         entity = self.entity_for_change(request, pk)
         return self.submit(
-            request, entity, CreditRepairForm(request.POST),
-            lambda form: services.credit_repair_record(actor=request.user, entity=entity, request=request, **form.cleaned_data),
-            success=lambda _: "已登记信用修复", anchor="#credit",
-            context=lambda: {"repairs": entity.credit_repairs.order_by("-repaired_on", "-id")})
+            request,
+            entity,
+            CreditRepairForm(request.POST),
+            lambda form: services.credit_repair_record(
+                actor=request.user, entity=entity, request=request, **form.cleaned_data
+            ),
+            success=lambda _: "已登记信用修复",
+            anchor="#credit",
+            context=lambda: {"repairs": entity.credit_repairs.order_by("-repaired_on", "-id")},
+        )
 
 
 class HonorGrantView(EntityWriteView):
@@ -270,10 +326,14 @@ class HonorGrantView(EntityWriteView):
     def post(self, request, pk):
         entity = self.entity_for_change(request, pk)
         return self.submit(
-            request, entity, HonorGrantForm(request.POST),
+            request,
+            entity,
+            HonorGrantForm(request.POST),
             lambda form: services.honor_grant(actor=request.user, entity=entity, request=request, **form.cleaned_data),
             success=lambda honor: f"已认定「{honor.get_kind_display()}」, 有效期至 {honor.valid_until:%Y-%m-%d}",
-            anchor="#classification", context=lambda: {"honors": self._honors(request, entity)})
+            anchor="#classification",
+            context=lambda: {"honors": self._honors(request, entity)},
+        )
 
 
 class HonorRevokeView(EntityWriteView):
@@ -286,16 +346,27 @@ class HonorRevokeView(EntityWriteView):
         entity = self.entity_for_change(request, pk)
         honor_id = request.POST.get("honor", "")
         try:
-            services.honor_revoke(actor=request.user, entity=entity, honor_id=bounds.query_id(honor_id) or 0,
-                                  reason=request.POST.get("reason", ""), request=request)
+            services.honor_revoke(
+                actor=request.user,
+                entity=entity,
+                honor_id=bounds.query_id(honor_id) or 0,
+                reason=request.POST.get("reason", ""),
+                request=request,
+            )
         except ApplicationError as exc:
             if exc.code == "permission_denied":
                 raise PermissionDenied(exc.message) from exc
             reason_errors = exc.field_errors.get("reason") if exc.field_errors else None
-            return self.render_page(request, entity, HonorGrantForm(), status=404 if exc.code == "not_found" else 400,
-                                    honors=selectors.entity_honors(user=request.user, entity=entity),
-                                    revoke_error=reason_errors[0] if reason_errors else None,
-                                    revoke_alert=None if reason_errors else exc.message, revoke_honor=honor_id)
+            return self.render_page(
+                request,
+                entity,
+                HonorGrantForm(),
+                status=404 if exc.code == "not_found" else 400,
+                honors=selectors.entity_honors(user=request.user, entity=entity),
+                revoke_error=reason_errors[0] if reason_errors else None,
+                revoke_alert=None if reason_errors else exc.message,
+                revoke_honor=honor_id,
+            )
         messages.success(request, "已撤销该称号")
         return redirect("entities:honor_grant", pk=entity.pk)
 
@@ -319,11 +390,20 @@ class FinancialYearView(EntityWriteView):
     def post(self, request, pk):
         entity = self.entity_for_change(request, pk)
         return self.submit(
-            request, entity, FinancialYearForm(request.POST),
-            lambda form: services.financial_year_record(actor=request.user, entity=entity, year=form.cleaned_data["year"],
-                                                        values=form.service_values(), request=request),
-            success=lambda record: f"已保存 {record.year} 年度财务数据", anchor="#financials",
-            context=lambda: {"years": self._years(entity), "editing": None})
+            request,
+            entity,
+            FinancialYearForm(request.POST),
+            lambda form: services.financial_year_record(
+                actor=request.user,
+                entity=entity,
+                year=form.cleaned_data["year"],
+                values=form.service_values(),
+                request=request,
+            ),
+            success=lambda record: f"已保存 {record.year} 年度财务数据",
+            anchor="#financials",
+            context=lambda: {"years": self._years(entity), "editing": None},
+        )
 
 
 class CreditFlagsView(EntityWriteView):
@@ -339,11 +419,20 @@ class CreditFlagsView(EntityWriteView):
     def post(self, request, pk):
         entity = self.entity_for_change(request, pk)
         return self.submit(
-            request, entity, CreditFlagsForm(request.POST, entity=entity),
-            lambda form: services.credit_flags_record(actor=request.user, entity=entity, values=form.flag_values(),
-                                                      source=form.cleaned_data["source"],
-                                                      observed_on=form.cleaned_data["observed_on"], request=request),
-            success=lambda _: "已登记信用信息", anchor="#credit")
+            request,
+            entity,
+            CreditFlagsForm(request.POST, entity=entity),
+            lambda form: services.credit_flags_record(
+                actor=request.user,
+                entity=entity,
+                values=form.flag_values(),
+                source=form.cleaned_data["source"],
+                observed_on=form.cleaned_data["observed_on"],
+                request=request,
+            ),
+            success=lambda _: "已登记信用信息",
+            anchor="#credit",
+        )
 
 
 # --- register import -----------------------------------------------------------------------
@@ -376,7 +465,9 @@ class EntityImportListView(ImportRoleMixin, RestrictedListView):
             return self.render_to_response(context, status=400)
         upload = form.cleaned_data["file"]
         try:
-            entity_import = services.entity_import_submit(actor=request.user, file_name=upload.name, content=upload.read(), request=request)
+            entity_import = services.entity_import_submit(
+                actor=request.user, file_name=upload.name, content=upload.read(), request=request
+            )
         except ApplicationError as exc:
             messages.error(request, exc.message)
             return redirect("entities:import_list")
@@ -407,8 +498,12 @@ class EntityImportErrorsView(ImportRoleMixin, View):
             raise Http404 from None
         if entity_import.status != ImportStatus.SUCCEEDED:
             raise Http404
-        file = spreadsheets.errors_xlsx(entity_import.errors, file_name=entity_import.file_name, import_id=entity_import.pk)
-        return portal_spreadsheets.deliver(request, "entity_import", file, filters={"import": entity_import.pk}, obj=entity_import)
+        file = spreadsheets.errors_xlsx(
+            entity_import.errors, file_name=entity_import.file_name, import_id=entity_import.pk
+        )
+        return portal_spreadsheets.deliver(
+            request, "entity_import", file, filters={"import": entity_import.pk}, obj=entity_import
+        )
 
 
 class RegisterTemplateView(LoginRequiredMixin, View):
@@ -416,9 +511,15 @@ class RegisterTemplateView(LoginRequiredMixin, View):
 
     def get(self, request):
         if request.GET.get("format") == "csv":
-            return portal_spreadsheets.deliver(request, "register_template",
-                                               portal_spreadsheets.File(spreadsheets.template_csv(), "名录库模板.csv", "csv"))
+            return portal_spreadsheets.deliver(
+                request,
+                "register_template",
+                portal_spreadsheets.File(spreadsheets.template_csv(), "名录库模板.csv", "csv"),
+            )
         if request.GET.get("format", "xlsx") != "xlsx":
             return HttpResponseBadRequest("format 应为 xlsx 或 csv")
-        return portal_spreadsheets.deliver(request, "register_template",
-                                           portal_spreadsheets.File(spreadsheets.template_xlsx(), "名录库模板.xlsx", "xlsx"))
+        return portal_spreadsheets.deliver(
+            request,
+            "register_template",
+            portal_spreadsheets.File(spreadsheets.template_xlsx(), "名录库模板.xlsx", "xlsx"),
+        )

@@ -12,6 +12,7 @@ tenant's object answers 404 first; an action the caller's role may never perform
 before its input is read (PolicyGateMixin); the service then checks the state (409) and the
 maker-checker rules (403). Each action's documentation says who may do it in which state.
 """
+
 from __future__ import annotations
 
 import json
@@ -55,6 +56,7 @@ from portal.middleware import upload_limit
 from portal.services import ApplicationError
 from portal.spreadsheets import XLSX
 from portal.tenancy import VIEW, restrict
+from products.models import BankBranch
 
 IMPORT_MAX_BYTES = 20 * 1024 * 1024  # a declaration import file
 
@@ -65,7 +67,9 @@ IMPORT_MAX_BYTES = 20 * 1024 * 1024  # a declaration import file
 class ErrorSerializer(serializers.Serializer):
     code = serializers.CharField(help_text="invalid | conflict | permission_denied | not_found | …")
     message = serializers.CharField(help_text="中文错误说明")
-    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()), help_text="字段 → 错误列表")
+    errors = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()), help_text="字段 → 错误列表"
+    )
 
 
 ERRORS = {
@@ -103,7 +107,9 @@ class PolicyGateMixin:
         super().initial(request, *args, **kwargs)
         actions = self.policy_actions.get(f"{self.action}:{request.method}") or self.policy_actions.get(self.action)
         if actions and not any(workflow.may(action, request.user) for action in actions):
-            refusal = workflow.role_refusal(actions[0]) if len(actions) == 1 else workflow.Refusal("您的角色无权执行此操作")
+            refusal = (
+                workflow.role_refusal(actions[0]) if len(actions) == 1 else workflow.Refusal("您的角色无权执行此操作")
+            )
             raise refusal.error()
 
 
@@ -205,8 +211,9 @@ class DeclarationOutputSerializer(serializers.Serializer):
     last_comment = serializers.CharField()
     batch = serializers.IntegerField(source="batch_id", allow_null=True)
     visit = serializers.IntegerField(source="visit_id", allow_null=True)
-    redirected_from = serializers.IntegerField(source="redirected_from_id", allow_null=True,
-                                               help_text="改推: 不予授信的推荐(线索)编号")
+    redirected_from = serializers.IntegerField(
+        source="redirected_from_id", allow_null=True, help_text="改推: 不予授信的推荐(线索)编号"
+    )
 
 
 class DeclarationDetailOutputSerializer(DeclarationOutputSerializer):
@@ -233,9 +240,13 @@ class DeclarationInputBase(serializers.Serializer):
     amount = bounds.IntegerField(field=bounds.column(Declaration, "amount"), help_text="融资金额(元), 正整数")
     term_months = bounds.IntegerField(field=bounds.column(Declaration, "term_months"), help_text="期限(月), 1–360")
     purpose = serializers.CharField(max_length=255, allow_blank=True)
-    banks = serializers.ListField(child=serializers.CharField(max_length=32), allow_empty=True, help_text="意向对接银行代码, 1–2 家")
+    banks = serializers.ListField(
+        child=serializers.CharField(max_length=32), allow_empty=True, help_text="意向对接银行代码, 1–2 家"
+    )
     basic_criteria = serializers.DictField(
-        child=CriterionInputSerializer(), required=False, default=dict,
+        child=CriterionInputSerializer(),
+        required=False,
+        default=dict,
         help_text="五项基本标准: " + ", ".join(f"{k}={v}" for k, v in BASIC_CRITERIA.items()),
     )
 
@@ -247,8 +258,9 @@ class DeclarationCreateInputSerializer(DeclarationInputBase):
 
 
 class DeclarationUpdateInputSerializer(DeclarationInputBase):
-    consent = serializers.BooleanField(required=False, allow_null=True, default=None,
-                                       help_text="true: 同时记录企业同意共享信息; 新增银行时原同意失效")
+    consent = serializers.BooleanField(
+        required=False, allow_null=True, default=None, help_text="true: 同时记录企业同意共享信息; 新增银行时原同意失效"
+    )
 
 
 class WithdrawInputSerializer(serializers.Serializer):
@@ -360,7 +372,11 @@ class DeclarationFilter(django_filters.FilterSet):
         return queryset.filter(state__in=[v.strip() for v in value.split(",") if v.strip()])
 
     def filter_region(self, queryset, name, value):
-        return queryset.filter(region_range_q(value, "region_id")) if value.isdigit() and len(value) in (2, 4, 6) else queryset.none()
+        return (
+            queryset.filter(region_range_q(value, "region_id"))
+            if value.isdigit() and len(value) in (2, 4, 6)
+            else queryset.none()
+        )
 
     def filter_q(self, queryset, name, value):
         return queryset.filter(Q(entity__name__icontains=value) | Q(entity__uscc=value.strip().upper()))
@@ -373,16 +389,26 @@ def _declaration_out(request, declaration_id: int, status_code: int = 200) -> Re
         .prefetch_related("intended_banks__bank", "review_steps__actor")
         .get(pk=declaration_id)
     )
-    return Response(DeclarationDetailOutputSerializer(declaration, context={"request": request}).data, status=status_code)
+    return Response(
+        DeclarationDetailOutputSerializer(declaration, context={"request": request}).data, status=status_code
+    )
 
 
-class DeclarationViewSet(PolicyGateMixin, RestrictedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class DeclarationViewSet(
+    PolicyGateMixin, RestrictedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     """申报: list and read what you may see; create, edit, record consent, submit, withdraw, review."""
 
     policy_actions = {
-        "create": (Action.FILE,), "update": (Action.EDIT,), "consent": (Action.CONSENT,), "submit": (Action.SUBMIT,),
-        "withdraw": (Action.WITHDRAW,), "review": workflow.REVIEWS, "bulk_review": workflow.REVIEWS,
-        "materials:POST": (Action.MATERIALS_UPLOAD,), "bank_recommend": (Action.BANK_RECOMMEND,),
+        "create": (Action.FILE,),
+        "update": (Action.EDIT,),
+        "consent": (Action.CONSENT,),
+        "submit": (Action.SUBMIT,),
+        "withdraw": (Action.WITHDRAW,),
+        "review": workflow.REVIEWS,
+        "bulk_review": workflow.REVIEWS,
+        "materials:POST": (Action.MATERIALS_UPLOAD,),
+        "bank_recommend": (Action.BANK_RECOMMEND,),
     }
 
     queryset = (
@@ -401,28 +427,48 @@ class DeclarationViewSet(PolicyGateMixin, RestrictedViewSetMixin, mixins.ListMod
         qs = super().get_queryset()
         return qs.prefetch_related("review_steps__actor") if self.action == "retrieve" else qs
 
-    @extend_schema(request=DeclarationCreateInputSerializer, responses=_responses(DeclarationDetailOutputSerializer, 201),
-                   description=_doc(Action.FILE))
+    @extend_schema(
+        request=DeclarationCreateInputSerializer,
+        responses=_responses(DeclarationDetailOutputSerializer, 201),
+        description=_doc(Action.FILE),
+    )
     def create(self, request):
         data = _input(DeclarationCreateInputSerializer, request)
         declaration = services.declaration_create(
-            actor=request.user, entity_id=data["entity_id"], amount=data["amount"], term_months=data["term_months"],
-            purpose=data["purpose"], bank_codes=data["banks"], basic_criteria=data["basic_criteria"],
-            consent=data["consent"], submit=data["submit"],
+            actor=request.user,
+            entity_id=data["entity_id"],
+            amount=data["amount"],
+            term_months=data["term_months"],
+            purpose=data["purpose"],
+            bank_codes=data["banks"],
+            basic_criteria=data["basic_criteria"],
+            consent=data["consent"],
+            submit=data["submit"],
         )
         return _declaration_out(request, declaration.pk, status.HTTP_201_CREATED)
 
-    @extend_schema(request=DeclarationUpdateInputSerializer, responses=_responses(DeclarationDetailOutputSerializer),
-                   description=_doc(Action.EDIT))
+    @extend_schema(
+        request=DeclarationUpdateInputSerializer,
+        responses=_responses(DeclarationDetailOutputSerializer),
+        description=_doc(Action.EDIT),
+    )
     def update(self, request, pk=None):
         data = _input(DeclarationUpdateInputSerializer, request)
         declaration = services.declaration_update(
-            actor=request.user, declaration_id=_pk(self), amount=data["amount"], term_months=data["term_months"],
-            purpose=data["purpose"], bank_codes=data["banks"], basic_criteria=data["basic_criteria"], consent=data["consent"],
+            actor=request.user,
+            declaration_id=_pk(self),
+            amount=data["amount"],
+            term_months=data["term_months"],
+            purpose=data["purpose"],
+            bank_codes=data["banks"],
+            basic_criteria=data["basic_criteria"],
+            consent=data["consent"],
         )
         return _declaration_out(request, declaration.pk)
 
-    @extend_schema(request=None, responses=_responses(DeclarationDetailOutputSerializer), description=_doc(Action.CONSENT))
+    @extend_schema(
+        request=None, responses=_responses(DeclarationDetailOutputSerializer), description=_doc(Action.CONSENT)
+    )
     @action(detail=True, methods=["post"])
     def consent(self, request, pk=None):
         """The enterprise agrees to share its data with the intended banks (or task-force staff
@@ -430,28 +476,39 @@ class DeclarationViewSet(PolicyGateMixin, RestrictedViewSetMixin, mixins.ListMod
         declaration = services.declaration_consent_record(actor=request.user, declaration_id=_pk(self))
         return _declaration_out(request, declaration.pk)
 
-    @extend_schema(request=None, responses=_responses(DeclarationDetailOutputSerializer), description=_doc(Action.SUBMIT))
+    @extend_schema(
+        request=None, responses=_responses(DeclarationDetailOutputSerializer), description=_doc(Action.SUBMIT)
+    )
     @action(detail=True, methods=["post"])
     def submit(self, request, pk=None):
         declaration = services.declaration_submit(actor=request.user, declaration_id=_pk(self))
         return _declaration_out(request, declaration.pk)
 
-    @extend_schema(request=WithdrawInputSerializer, responses=_responses(DeclarationDetailOutputSerializer),
-                   description=_doc(Action.WITHDRAW))
+    @extend_schema(
+        request=WithdrawInputSerializer,
+        responses=_responses(DeclarationDetailOutputSerializer),
+        description=_doc(Action.WITHDRAW),
+    )
     @action(detail=True, methods=["post"])
     def withdraw(self, request, pk=None):
         data = _input(WithdrawInputSerializer, request)
         declaration = services.declaration_withdraw(actor=request.user, declaration_id=_pk(self), reason=data["reason"])
         return _declaration_out(request, declaration.pk)
 
-    @extend_schema(request=ReviewInputSerializer, responses=_responses(DeclarationDetailOutputSerializer),
-                   description=_doc(*workflow.REVIEWS) + " 填报人(创建、修改、代为同意、提交或上传材料者)不能做初审。")
+    @extend_schema(
+        request=ReviewInputSerializer,
+        responses=_responses(DeclarationDetailOutputSerializer),
+        description=_doc(*workflow.REVIEWS) + " 填报人(创建、修改、代为同意、提交或上传材料者)不能做初审。",
+    )
     @action(detail=True, methods=["post"])
     def review(self, request, pk=None):
         """初审 / 银行审核 / 组长审核, whichever stage the declaration is at: approve, return (to fix) or reject."""
         data = _input(ReviewInputSerializer, request)
         declaration = services.declaration_review(
-            actor=request.user, declaration_id=_pk(self), decision=data["decision"], comment=data["comment"],
+            actor=request.user,
+            declaration_id=_pk(self),
+            decision=data["decision"],
+            comment=data["comment"],
         )
         return _declaration_out(request, declaration.pk)
 
@@ -461,14 +518,20 @@ class DeclarationViewSet(PolicyGateMixin, RestrictedViewSetMixin, mixins.ListMod
         """Review many at once; each is its own transaction and is reported on its own."""
         data = _input(BulkReviewInputSerializer, request)
         results = services.declarations_review_bulk(
-            actor=request.user, declaration_ids=list(dict.fromkeys(data["ids"])), decision=data["decision"], comment=data["comment"],
+            actor=request.user,
+            declaration_ids=list(dict.fromkeys(data["ids"])),
+            decision=data["decision"],
+            comment=data["comment"],
         )
         items = [{"id": i, "ok": r == "ok", "message": "" if r == "ok" else r} for i, r in results.items()]
         done = sum(1 for item in items if item["ok"])
         return Response({"approved_or_done": done, "refused": len(items) - done, "results": items})
 
-    @extend_schema(request=BankRecommendInputSerializer, responses=_responses(DeclarationDetailOutputSerializer, 201),
-                   description=_doc(Action.BANK_RECOMMEND))
+    @extend_schema(
+        request=BankRecommendInputSerializer,
+        responses=_responses(DeclarationDetailOutputSerializer, 201),
+        description=_doc(Action.BANK_RECOMMEND),
+    )
     @action(detail=False, methods=["post"], url_path="bank-recommend")
     def bank_recommend(self, request):
         """银行推荐: a bank recommends an entity it may see to the task force (starts at 待初审).
@@ -478,15 +541,20 @@ class DeclarationViewSet(PolicyGateMixin, RestrictedViewSetMixin, mixins.ListMod
         data = _input(BankRecommendInputSerializer, request)
         with transaction.atomic():
             declaration = services.declaration_recommend_by_bank(
-                actor=request.user, entity_id=data["entity_id"], amount=data["amount"], term_months=data["term_months"],
-                purpose=data["purpose"], note=data["note"],
+                actor=request.user,
+                entity_id=data["entity_id"],
+                amount=data["amount"],
+                term_months=data["term_months"],
+                purpose=data["purpose"],
+                note=data["note"],
             )
             return _declaration_out(request, declaration.pk, status.HTTP_201_CREATED)
 
     @extend_schema(
         request={"multipart/form-data": ImportInputSerializer},
         responses=_responses(ImportSummarySerializer),
-        description="批量申报: 正确的行导入, 有误的行逐行报告(行号、列名、原因)。文件无法读取或缺少表头时返回 400 且不导入。",
+        description="批量申报: 正确的行导入, 有误的行逐行报告(行号、列名、原因)。文件无法读取或缺少表头时返回 400 且"
+        "不导入。",
     )
     @action(detail=False, methods=["post"], url_path="import", parser_classes=[MultiPartParser, FormParser])
     @upload_limit(IMPORT_MAX_BYTES)  # refused by Content-Length above it
@@ -505,19 +573,25 @@ class DeclarationViewSet(PolicyGateMixin, RestrictedViewSetMixin, mixins.ListMod
     @extend_schema(responses={(200, XLSX): OpenApiTypes.BINARY})
     @action(detail=False, methods=["get"], url_path="import-template", renderer_classes=FILE_RENDERERS)
     def import_template(self, request):
-        return spreadsheets.deliver(request, "declaration_template",
-                                    spreadsheets.File(declaration_import_template(), "批量申报模板.xlsx", "xlsx"))
+        return spreadsheets.deliver(
+            request,
+            "declaration_template",
+            spreadsheets.File(declaration_import_template(), "批量申报模板.xlsx", "xlsx"),
+        )
 
     @extend_schema(methods=["GET"], responses=_responses(MaterialOutputSerializer(many=True)))
     @extend_schema(
-        methods=["POST"], request={"multipart/form-data": MaterialUploadInputSerializer},
+        methods=["POST"],
+        request={"multipart/form-data": MaterialUploadInputSerializer},
         responses=_responses(MaterialOutputSerializer, 201),
     )
     @action(detail=True, methods=["get", "post"], parser_classes=[MultiPartParser, FormParser])
     def materials(self, request, pk=None):
         """申报材料: list, or upload one file (PDF/JPG/PNG, ≤ 10 MB, checked by content)."""
         if request.method == "POST":
-            material = materials.material_upload(actor=request.user, declaration_id=_pk(self), uploaded_file=request.FILES.get("file"))
+            material = materials.material_upload(
+                actor=request.user, declaration_id=_pk(self), uploaded_file=request.FILES.get("file")
+            )
             return Response(MaterialOutputSerializer(material).data, status=status.HTTP_201_CREATED)
         items = materials.material_list(actor=request.user, declaration_id=_pk(self))
         return Response(MaterialOutputSerializer(items, many=True).data)
@@ -595,7 +669,9 @@ class BatchDetailOutputSerializer(BatchOutputSerializer):
 
     @extend_schema_field(BatchDeclarationSerializer(many=True))
     def get_declarations(self, obj):
-        items = restrict(Declaration.objects.filter(batch=obj), self.context["request"].user, VIEW).select_related("entity")
+        items = restrict(Declaration.objects.filter(batch=obj), self.context["request"].user, VIEW).select_related(
+            "entity"
+        )
         return BatchDeclarationSerializer(items.order_by("id"), many=True).data
 
     @extend_schema_field(BatchLeadSerializer(many=True))
@@ -616,11 +692,14 @@ def _batch_out(request, batch_id: int, status_code: int = 200) -> Response:
 
 def _batch_queryset(qs):
     return qs.select_related("created_by", "pushed_by").annotate(
-        declaration_count=Count("declarations", distinct=True), recommendation_count=Count("recommendations", distinct=True),
+        declaration_count=Count("declarations", distinct=True),
+        recommendation_count=Count("recommendations", distinct=True),
     )
 
 
-class BatchViewSet(PolicyGateMixin, RestrictedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class BatchViewSet(
+    PolicyGateMixin, RestrictedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     """推荐清单批次: sign off reviewed declarations into a batch, push it (once)."""
 
     policy_actions = {"signoff": (Action.SIGNOFF,), "push": (Action.PUSH,)}
@@ -636,13 +715,19 @@ class BatchViewSet(PolicyGateMixin, RestrictedViewSetMixin, mixins.ListModelMixi
     def get_serializer_class(self):
         return BatchDetailOutputSerializer if self.action == "retrieve" else BatchOutputSerializer
 
-    @extend_schema(request=SignoffInputSerializer, responses=_responses(BatchDetailOutputSerializer, 201), description=_doc(Action.SIGNOFF))
+    @extend_schema(
+        request=SignoffInputSerializer,
+        responses=_responses(BatchDetailOutputSerializer, 201),
+        description=_doc(Action.SIGNOFF),
+    )
     @action(detail=False, methods=["post"])
     def signoff(self, request):
         """召集人签字确认: lead-approved declarations become a new batch of the 推荐清单."""
         data = _input(SignoffInputSerializer, request)
         batch = services.batch_signoff(
-            actor=request.user, declaration_ids=list(dict.fromkeys(data["declaration_ids"])), title=data["title"],
+            actor=request.user,
+            declaration_ids=list(dict.fromkeys(data["declaration_ids"])),
+            title=data["title"],
         )
         return _batch_out(request, batch.pk, status.HTTP_201_CREATED)
 
@@ -770,18 +855,25 @@ class ContactInputSerializer(serializers.Serializer):
 class ApproveInputSerializer(serializers.Serializer):
     credit_amount = bounds.IntegerField(field=bounds.column(Recommendation, "credit_amount"), help_text="授信金额(元)")
     rate_percent = bounds.DecimalField(field=bounds.column(Recommendation, "rate_percent"), help_text="年利率(%)")
-    term_months = bounds.IntegerField(field=bounds.column(Recommendation, "credit_term_months"), help_text="授信期限(月)")
+    term_months = bounds.IntegerField(
+        field=bounds.column(Recommendation, "credit_term_months"), help_text="授信期限(月)"
+    )
     guarantee = serializers.ChoiceField(choices=Guarantee.choices)
     is_credit_loan = serializers.BooleanField()
     is_first_loan = serializers.BooleanField()
     override_reason = serializers.CharField(
-        allow_blank=True, default="", max_length=1000,
-        help_text="超限审批理由: 授信金额超过产品最高额度或融资需求、利率或期限超出产品范围时必填, 仅银行管理员可超限审批",
+        allow_blank=True,
+        default="",
+        max_length=1000,
+        help_text="超限审批理由: 授信金额超过产品最高额度或融资需求、利率或期限超出产品范围时必填, 仅银行管理员可超"
+        "限审批",
     )
 
 
 class DeclineInputSerializer(serializers.Serializer):
-    reason_code = serializers.CharField(max_length=48, allow_blank=True, help_text="不予授信原因代码, 见 /api/v1/decline-reasons/")
+    reason_code = serializers.CharField(
+        max_length=48, allow_blank=True, help_text="不予授信原因代码, 见 /api/v1/decline-reasons/"
+    )
     note = serializers.CharField(allow_blank=True, default="", max_length=2000)
 
 
@@ -809,15 +901,25 @@ class RateInputSerializer(serializers.Serializer):
 
 
 class LeadFilter(django_filters.FilterSet):
-    state = django_filters.CharFilter(method="filter_state", help_text="状态, 可逗号分隔多个: " + ", ".join(RecommendationState.values))
+    state = django_filters.CharFilter(
+        method="filter_state", help_text="状态, 可逗号分隔多个: " + ", ".join(RecommendationState.values)
+    )
     county = django_filters.CharFilter(method="filter_county", help_text="区划代码或前缀(140525 / 1405)")
     product = django_filters.CharFilter(field_name="product_version__product__code", help_text="产品代码")
     bank = django_filters.CharFilter(field_name="bank__code", help_text="银行代码")
     branch = bounds.IdFilter(method="filter_branch", help_text="承办机构编号(含下级机构)")
-    amount_min = bounds.IntegerFilter(field_name="declaration__amount", lookup_expr="gte", column=bounds.column(Declaration, "amount"),
-                                      help_text="融资需求下限(元)")
-    amount_max = bounds.IntegerFilter(field_name="declaration__amount", lookup_expr="lte", column=bounds.column(Declaration, "amount"),
-                                      help_text="融资需求上限(元)")
+    amount_min = bounds.IntegerFilter(
+        field_name="declaration__amount",
+        lookup_expr="gte",
+        column=bounds.column(Declaration, "amount"),
+        help_text="融资需求下限(元)",
+    )
+    amount_max = bounds.IntegerFilter(
+        field_name="declaration__amount",
+        lookup_expr="lte",
+        column=bounds.column(Declaration, "amount"),
+        help_text="融资需求上限(元)",
+    )
     assigned_to = bounds.IdFilter(field_name="assigned_to_id")
     unassigned = django_filters.BooleanFilter(field_name="assigned_to", lookup_expr="isnull")
     batch = bounds.IdFilter(field_name="batch_id")
@@ -826,18 +928,33 @@ class LeadFilter(django_filters.FilterSet):
 
     class Meta:
         model = Recommendation
-        fields = ["state", "county", "product", "bank", "branch", "amount_min", "amount_max", "assigned_to", "unassigned", "batch", "declaration", "q"]
+        fields = [
+            "state",
+            "county",
+            "product",
+            "bank",
+            "branch",
+            "amount_min",
+            "amount_max",
+            "assigned_to",
+            "unassigned",
+            "batch",
+            "declaration",
+            "q",
+        ]
 
     def filter_state(self, queryset, name, value):
         return queryset.filter(state__in=[v.strip() for v in value.split(",") if v.strip()])
 
     def filter_county(self, queryset, name, value):
         value = value.strip()
-        return queryset.filter(region_range_q(value, "region_id")) if value.isdigit() and len(value) in (2, 4, 6) else queryset.none()
+        return (
+            queryset.filter(region_range_q(value, "region_id"))
+            if value.isdigit() and len(value) in (2, 4, 6)
+            else queryset.none()
+        )
 
     def filter_branch(self, queryset, name, value):
-        from products.models import BankBranch
-
         path = BankBranch.objects.filter(pk=value).values_list("organisation__path", flat=True).first()
         return queryset.filter(branch__organisation__path__startswith=path) if path else queryset.none()
 
@@ -847,7 +964,15 @@ class LeadFilter(django_filters.FilterSet):
 
 def _lead_queryset(qs):
     return qs.select_related(
-        "entity", "region", "bank", "branch", "assigned_to", "declaration", "decline_reason", "product_version__product", "override_by",
+        "entity",
+        "region",
+        "bank",
+        "branch",
+        "assigned_to",
+        "declaration",
+        "decline_reason",
+        "product_version__product",
+        "override_by",
     )
 
 
@@ -860,15 +985,24 @@ def _lead_out(request, recommendation_id: int, status_code: int = 200) -> Respon
     return Response(LeadDetailOutputSerializer(lead).data, status=status_code)
 
 
-class LeadViewSet(PolicyGateMixin, RestrictedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class LeadViewSet(
+    PolicyGateMixin, RestrictedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     """线索 (recommendations): a branch's inbox and the work on each lead, for the bank's own
     systems as well as the pages. Account managers see and work only the leads assigned to them."""
 
     policy_actions = {
-        "assign": (Action.ASSIGN,), "contact": (Action.CONTACT,), "materials_complete": (Action.MATERIALS_COMPLETE,),
-        "approve": (Action.APPROVE,), "decline": (Action.DECLINE,), "disburse": (Action.DISBURSE,),
-        "not_drawn": (Action.NOT_DRAWN,), "remove": (Action.REMOVE,), "redirect": (Action.REDIRECT,),
-        "coaching": (Action.COACH,), "rate": (Action.RATE,),
+        "assign": (Action.ASSIGN,),
+        "contact": (Action.CONTACT,),
+        "materials_complete": (Action.MATERIALS_COMPLETE,),
+        "approve": (Action.APPROVE,),
+        "decline": (Action.DECLINE,),
+        "disburse": (Action.DISBURSE,),
+        "not_drawn": (Action.NOT_DRAWN,),
+        "remove": (Action.REMOVE,),
+        "redirect": (Action.REDIRECT,),
+        "coaching": (Action.COACH,),
+        "rate": (Action.RATE,),
     }
 
     queryset = Recommendation.objects.order_by("-pushed_at", "-id")
@@ -889,7 +1023,9 @@ class LeadViewSet(PolicyGateMixin, RestrictedViewSetMixin, mixins.ListModelMixin
         """Assign leads (many at once) to an account manager of the branch or a sub-branch."""
         data = _input(AssignInputSerializer, request)
         count = services.recommendations_assign(
-            actor=request.user, recommendation_ids=list(dict.fromkeys(data["ids"])), manager_id=data["manager_id"],
+            actor=request.user,
+            recommendation_ids=list(dict.fromkeys(data["ids"])),
+            manager_id=data["manager_id"],
         )
         return Response({"assigned": count})
 
@@ -898,7 +1034,11 @@ class LeadViewSet(PolicyGateMixin, RestrictedViewSetMixin, mixins.ListModelMixin
     def contact(self, request, pk=None):
         data = _input(ContactInputSerializer, request)
         services.recommendation_contact(
-            actor=request.user, recommendation_id=_pk(self), contacted_at=data["contacted_at"], channel=data["channel"], note=data["note"],
+            actor=request.user,
+            recommendation_id=_pk(self),
+            contacted_at=data["contacted_at"],
+            channel=data["channel"],
+            note=data["note"],
         )
         return _lead_out(request, _pk(self))
 
@@ -908,8 +1048,11 @@ class LeadViewSet(PolicyGateMixin, RestrictedViewSetMixin, mixins.ListModelMixin
         services.recommendation_materials_complete(actor=request.user, recommendation_id=_pk(self))
         return _lead_out(request, _pk(self))
 
-    @extend_schema(request=ApproveInputSerializer, responses=_responses(LeadDetailOutputSerializer),
-                   description=_doc(Action.APPROVE) + " 超出限额: " + _doc(Action.APPROVE_OVERRIDE))
+    @extend_schema(
+        request=ApproveInputSerializer,
+        responses=_responses(LeadDetailOutputSerializer),
+        description=_doc(Action.APPROVE) + " 超出限额: " + _doc(Action.APPROVE_OVERRIDE),
+    )
     @action(detail=True, methods=["post"])
     def approve(self, request, pk=None):
         data = _input(ApproveInputSerializer, request)
@@ -920,7 +1063,9 @@ class LeadViewSet(PolicyGateMixin, RestrictedViewSetMixin, mixins.ListModelMixin
     @action(detail=True, methods=["post"])
     def decline(self, request, pk=None):
         data = _input(DeclineInputSerializer, request)
-        services.recommendation_decline(actor=request.user, recommendation_id=_pk(self), reason_code=data["reason_code"], note=data["note"])
+        services.recommendation_decline(
+            actor=request.user, recommendation_id=_pk(self), reason_code=data["reason_code"], note=data["note"]
+        )
         return _lead_out(request, _pk(self))
 
     @extend_schema(request=DisburseInputSerializer, responses=_responses(LeadDetailOutputSerializer, 201))
@@ -928,7 +1073,9 @@ class LeadViewSet(PolicyGateMixin, RestrictedViewSetMixin, mixins.ListModelMixin
     def disburse(self, request, pk=None):
         """Record one drawdown (repeatable; never above the approved amount)."""
         data = _input(DisburseInputSerializer, request)
-        services.recommendation_disburse(actor=request.user, recommendation_id=_pk(self), amount=data["amount"], disbursed_on=data["disbursed_on"])
+        services.recommendation_disburse(
+            actor=request.user, recommendation_id=_pk(self), amount=data["amount"], disbursed_on=data["disbursed_on"]
+        )
         return _lead_out(request, _pk(self), status.HTTP_201_CREATED)
 
     @extend_schema(request=NoteInputSerializer, responses=_responses(LeadDetailOutputSerializer))
@@ -947,14 +1094,19 @@ class LeadViewSet(PolicyGateMixin, RestrictedViewSetMixin, mixins.ListModelMixin
         services.recommendation_remove(actor=request.user, recommendation_id=_pk(self), reason=data["reason"])
         return _lead_out(request, _pk(self))
 
-    @extend_schema(request=RedirectInputSerializer, responses=_responses(DeclarationDetailOutputSerializer, 201),
-                   description=_doc(Action.REDIRECT) + " 生成一份改推申报草稿(不直接推送): 须企业同意向新银行共享信息并提交,"
-                   " 经专班三级审核和召集人签字确认后推送; 同一企业同时对接的银行不超过 2 家。")
+    @extend_schema(
+        request=RedirectInputSerializer,
+        responses=_responses(DeclarationDetailOutputSerializer, 201),
+        description=_doc(Action.REDIRECT) + " 生成一份改推申报草稿(不直接推送): 须企业同意向新银行共享信息并提交,"
+        " 经专班三级审核和召集人签字确认后推送; 同一企业同时对接的银行不超过 2 家。",
+    )
     @action(detail=True, methods=["post"])
     def redirect(self, request, pk=None):
         """After a decline, propose another bank: answers the new draft declaration (改推)."""
         data = _input(RedirectInputSerializer, request)
-        draft = services.recommendation_redirect(actor=request.user, recommendation_id=_pk(self), bank_code=data["bank_code"], comment=data["comment"])
+        draft = services.recommendation_redirect(
+            actor=request.user, recommendation_id=_pk(self), bank_code=data["bank_code"], comment=data["comment"]
+        )
         return _declaration_out(request, draft.pk, status.HTTP_201_CREATED)
 
     @extend_schema(request=NoteInputSerializer, responses=_responses(CoachingOutputSerializer, 201))
@@ -970,7 +1122,9 @@ class LeadViewSet(PolicyGateMixin, RestrictedViewSetMixin, mixins.ListModelMixin
     def rate(self, request, pk=None):
         """The enterprise rates the bank's service after its decision (1–5, once)."""
         data = _input(RateInputSerializer, request)
-        services.satisfaction_rate(actor=request.user, recommendation_id=_pk(self), score=data["score"], comment=data["comment"])
+        services.satisfaction_rate(
+            actor=request.user, recommendation_id=_pk(self), score=data["score"], comment=data["comment"]
+        )
         return _lead_out(request, _pk(self))
 
 
@@ -1009,8 +1163,9 @@ class VisitFilter(django_filters.FilterSet):
         fields = ["entity", "need_found"]
 
 
-class VisitViewSet(PolicyGateMixin, RestrictedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
-                   viewsets.GenericViewSet):
+class VisitViewSet(
+    PolicyGateMixin, RestrictedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     """走访记录."""
 
     policy_actions = {"create": (Action.VISIT,)}
@@ -1019,7 +1174,9 @@ class VisitViewSet(PolicyGateMixin, RestrictedViewSetMixin, mixins.ListModelMixi
     filterset_class = VisitFilter
     lookup_value_regex = r"\d+"
 
-    @extend_schema(request=VisitInputSerializer, responses=_responses(VisitOutputSerializer, 201), description=_doc(Action.VISIT))
+    @extend_schema(
+        request=VisitInputSerializer, responses=_responses(VisitOutputSerializer, 201), description=_doc(Action.VISIT)
+    )
     def create(self, request):
         data = _input(VisitInputSerializer, request)
         visit = services.visit_record(actor=request.user, **data)
@@ -1082,7 +1239,9 @@ class NotificationViewSet(RestrictedViewSetMixin, mixins.ListModelMixin, viewset
     @action(detail=True, methods=["post"])
     def read(self, request, pk=None):
         notifications.notifications_mark_read(actor=request.user, notification_ids=[_pk(self)])
-        return Response(NotificationOutputSerializer(selectors.notification_list(user=request.user).get(pk=_pk(self))).data)
+        return Response(
+            NotificationOutputSerializer(selectors.notification_list(user=request.user).get(pk=_pk(self))).data
+        )
 
     @extend_schema(request=None, responses=_responses(ReadAllOutputSerializer))
     @action(detail=False, methods=["post"], url_path="read-all")

@@ -9,17 +9,19 @@ overdue and escalates at due (branch administrators and the county task force), 
 escalates to the city mechanism five working days later; each step records its event
 (SCAN_EVENTS) on the lead's timeline. The scan is idempotent: a PostgreSQL advisory lock keeps two beats
 apart, every step is a conditional update, and notifications carry a unique key."""
+
 from __future__ import annotations
 
 import datetime as dt
 import json
 from collections import defaultdict
-from dataclasses import dataclass
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from django.db import connection, transaction
-from django.db.models import Count, F, Q
+from django.db.models import Count, F, Min, Q
 from django.utils import timezone
+from psycopg2.extras import execute_values
 
 from matching import hooks
 from matching.models import (
@@ -32,18 +34,26 @@ from matching.models import (
     Recommendation,
     WorkflowEvent,
 )
+from portal.celery import app as celery_app
+from portal.models import Membership, OrganisationKind, Role
+from portal.tenancy import restrict
 from workdays.arithmetic import SHANGHAI, due_after_calendar_days, end_of_local_day, local_date
 from workdays.loader import calendar_from_db
-from portal.models import Membership, OrganisationKind, Role
 
 FEEDBACK_WORKING_DAYS = 5
 DECISION_CALENDAR_DAYS = 30
 ESCALATION_WORKING_DAYS = 5
 SCAN_BATCH = 2000
+# the scan enqueues the e-mails by the task's registered name (matching/tasks.py imports this module)
+SEND_EMAILS_TASK = "matching.tasks.send_notification_emails"
 SCAN_LOCK_KEY = 0x5CA7_0001  # pg advisory lock of the deadline scan
 
 # the event each step of the deadline scan records on the lead's timeline
-SCAN_EVENTS = {"remind": EventKind.CLOCK_REMINDER, "overdue": EventKind.CLOCK_OVERDUE, "escalate": EventKind.CLOCK_ESCALATED}
+SCAN_EVENTS = {
+    "remind": EventKind.CLOCK_REMINDER,
+    "overdue": EventKind.CLOCK_OVERDUE,
+    "escalate": EventKind.CLOCK_ESCALATED,
+}
 
 
 def _start_of_local_day(d: dt.date) -> dt.datetime:
@@ -62,7 +72,9 @@ def schedule(kind: str, started_at: dt.datetime) -> dict:
     escalate_date, p2 = calendar.add_working_days_provisional(due_date, ESCALATION_WORKING_DAYS)
     remind_at = max(_start_of_local_day(remind_date), started_at)
     return {
-        "due_at": due_at, "remind_at": remind_at, "escalate_at": end_of_local_day(escalate_date),
+        "due_at": due_at,
+        "remind_at": remind_at,
+        "escalate_at": end_of_local_day(escalate_date),
         "provisional": provisional or p1 or p2,
     }
 
@@ -81,9 +93,9 @@ def apply_rule(recommendation: Recommendation, rule, at: dt.datetime) -> None:
     for kind in rule.start:
         clock_start(recommendation, kind, at)
     if rule.satisfy:
-        DeadlineClock.objects.filter(recommendation=recommendation, kind__in=rule.satisfy, state__in=open_states).update(
-            state=ClockState.SATISFIED, satisfied_at=at
-        )
+        DeadlineClock.objects.filter(
+            recommendation=recommendation, kind__in=rule.satisfy, state__in=open_states
+        ).update(state=ClockState.SATISFIED, satisfied_at=at)
     if rule.stop:
         DeadlineClock.objects.filter(recommendation=recommendation, state__in=open_states).update(
             state=ClockState.STOPPED, stopped_at=at
@@ -95,7 +107,9 @@ def recompute_provisional(year: int | None = None) -> int:
     """After an administrator enters a year: recompute the clocks whose dates were guessed
     (and tell the statistics index, which carries the due moments: hooks.ledger_changed)."""
     changed = 0
-    for clock in DeadlineClock.objects.filter(provisional=True, state__in=[ClockState.RUNNING, ClockState.OVERDUE]).iterator():
+    for clock in DeadlineClock.objects.filter(
+        provisional=True, state__in=[ClockState.RUNNING, ClockState.OVERDUE]
+    ).iterator():
         values = schedule(clock.kind, clock.started_at)
         DeadlineClock.objects.filter(pk=clock.pk, provisional=True).update(**values)
         changed += 1
@@ -130,13 +144,18 @@ def countdown(clock: DeadlineClock, now: dt.datetime | None = None) -> tuple[str
     if clock.kind == ClockKind.FEEDBACK:
         remaining, provisional = calendar_from_db().working_days_between_provisional(today, due_date)
         label = f"剩余 {remaining} 个工作日" if remaining else "今日到期"
-        return f"{label}{'(暂定)' if (provisional or clock.provisional) else ''}", "text-danger" if remaining <= 1 else "text-warning" if remaining <= 2 else "text-muted"
+        return (
+            f"{label}{'(暂定)' if (provisional or clock.provisional) else ''}",
+            "text-danger" if remaining <= 1 else "text-warning" if remaining <= 2 else "text-muted",
+        )
     remaining = (due_date - today).days
     label = f"剩余 {remaining} 天" if remaining else "今日到期"
     return f"{label}{suffix}", "text-danger" if remaining <= 1 else "text-warning" if remaining <= 5 else "text-muted"
 
 
-def annotate_countdowns(recommendations: Iterable[Recommendation], now: dt.datetime | None = None) -> list[Recommendation]:
+def annotate_countdowns(
+    recommendations: Iterable[Recommendation], now: dt.datetime | None = None
+) -> list[Recommendation]:
     """Attach `clock_label`/`clock_class` (the most urgent open clock) to each recommendation."""
     items = list(recommendations)
     clocks = defaultdict(list)
@@ -180,9 +199,17 @@ class _Due:
 
 
 _DUE_FIELDS = (
-    "id", "kind", "due_at", "recommendation_id", "recommendation__declaration_id", "recommendation__assigned_to_id",
-    "recommendation__branch__organisation__path", "recommendation__declaration__task_force_id", "recommendation__region_id",
-    "recommendation__entity__name", "recommendation__bank__name",
+    "id",
+    "kind",
+    "due_at",
+    "recommendation_id",
+    "recommendation__declaration_id",
+    "recommendation__assigned_to_id",
+    "recommendation__branch__organisation__path",
+    "recommendation__declaration__task_force_id",
+    "recommendation__region_id",
+    "recommendation__entity__name",
+    "recommendation__bank__name",
 )
 
 
@@ -192,7 +219,9 @@ class _Recipients:
     def __init__(self, clocks: list[_Due]):
         ancestor_ids = {int(p) for c in clocks for p in c.branch_path.strip("/").split("/") if p}
         self.bank_admins = defaultdict(set)
-        for org_id, user_id in Membership.objects.filter(organisation_id__in=ancestor_ids, role=Role.BANK_ADMIN).values_list("organisation_id", "user_id"):
+        for org_id, user_id in Membership.objects.filter(
+            organisation_id__in=ancestor_ids, role=Role.BANK_ADMIN
+        ).values_list("organisation_id", "user_id"):
             self.bank_admins[org_id].add(user_id)
         task_forces = {c.task_force_id for c in clocks}
         self.staff = defaultdict(set)
@@ -203,7 +232,9 @@ class _Recipients:
         cities = {c.region_id[:4] + "00" for c in clocks}
         self.city = defaultdict(set)
         for region_id, user_id in Membership.objects.filter(
-            organisation__kind=OrganisationKind.CITY_MECHANISM, organisation__region_id__in=cities, role=Role.CITY_REGULATOR
+            organisation__kind=OrganisationKind.CITY_MECHANISM,
+            organisation__region_id__in=cities,
+            role=Role.CITY_REGULATOR,
         ).values_list("organisation__region_id", "user_id"):
             self.city[region_id].add(user_id)
 
@@ -223,36 +254,46 @@ def _insert_notifications(rows: list[tuple]) -> list[int]:
     if not rows:
         return []
     if connection.vendor == "postgresql":
-        from psycopg2.extras import execute_values
-
         with connection.cursor() as cursor:
             new = execute_values(
                 cursor,
                 "INSERT INTO matching_notification (recipient_id, title, url, dedupe_key, created_at, body) VALUES %s "
                 "ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
-                rows, template="(%s, %s, %s, %s, %s, '')", page_size=2000, fetch=True,
+                rows,
+                template="(%s, %s, %s, %s, %s, '')",
+                page_size=2000,
+                fetch=True,
             )
         return [r[0] for r in new]
     Notification.objects.bulk_create(
-        [Notification(recipient_id=r[0], title=r[1], url=r[2], dedupe_key=r[3]) for r in rows], ignore_conflicts=True,
+        [Notification(recipient_id=r[0], title=r[1], url=r[2], dedupe_key=r[3]) for r in rows],
+        ignore_conflicts=True,
     )
-    return list(Notification.objects.filter(dedupe_key__in=[r[3] for r in rows], emailed_at__isnull=True).values_list("pk", flat=True))
+    return list(
+        Notification.objects.filter(dedupe_key__in=[r[3] for r in rows], emailed_at__isnull=True).values_list(
+            "pk", flat=True
+        )
+    )
 
 
 def _insert_events(rows: list[tuple]) -> None:
     """(declaration, recommendation, kind, data json, created_at) rows."""
     if connection.vendor == "postgresql":
-        from psycopg2.extras import execute_values
-
         with connection.cursor() as cursor:
             execute_values(
                 cursor,
-                "INSERT INTO matching_workflowevent (declaration_id, recommendation_id, kind, data, created_at) VALUES %s",
-                rows, template="(%s, %s, %s, %s::jsonb, %s)", page_size=2000,
+                "INSERT INTO matching_workflowevent (declaration_id, recommendation_id, kind, data, created_at) "
+                "VALUES %s",
+                rows,
+                template="(%s, %s, %s, %s::jsonb, %s)",
+                page_size=2000,
             )
     else:
         WorkflowEvent.objects.bulk_create(
-            [WorkflowEvent(declaration_id=d, recommendation_id=r, kind=k, data=json.loads(data), created_at=at) for d, r, k, data, at in rows]
+            [
+                WorkflowEvent(declaration_id=d, recommendation_id=r, kind=k, data=json.loads(data), created_at=at)
+                for d, r, k, data, at in rows
+            ]
         )
     if rows:
         hooks.ledger_changed()
@@ -276,8 +317,15 @@ def _step(now, *, name: str, queryset, claim: dict, recipients, title) -> int:
         url = f"/matching/leads/{clock.recommendation_id}/"
         for user_id in recipients(clock, lookup):
             notifications.append((user_id, text, url, f"clock-{clock.id}-{name}:{user_id}", now))
-        events.append((clock.declaration_id, clock.recommendation_id, kind,
-                       json.dumps({"clock": clock.kind, "due_at": clock.due_at.isoformat()}), now))
+        events.append(
+            (
+                clock.declaration_id,
+                clock.recommendation_id,
+                kind,
+                json.dumps({"clock": clock.kind, "due_at": clock.due_at.isoformat()}),
+                now,
+            )
+        )
     _insert_events(events)
     new_ids = _insert_notifications(notifications)
     if new_ids:
@@ -286,10 +334,8 @@ def _step(now, *, name: str, queryset, claim: dict, recipients, title) -> int:
 
 
 def _enqueue_emails(ids: list[int]) -> None:
-    from matching.tasks import send_notification_emails
-
     try:
-        send_notification_emails.delay(ids)
+        celery_app.send_task(SEND_EMAILS_TASK, args=(ids,))
     except Exception:  # broker down: the sweep sends them later
         pass
 
@@ -304,11 +350,15 @@ def remind_due(now: dt.datetime) -> int:
     total = 0
     while True:
         n = _step(
-            now, name="remind",
-            queryset=DeadlineClock.objects.filter(state=ClockState.RUNNING, reminded_at__isnull=True, remind_at__lte=now, due_at__gt=now),
+            now,
+            name="remind",
+            queryset=DeadlineClock.objects.filter(
+                state=ClockState.RUNNING, reminded_at__isnull=True, remind_at__lte=now, due_at__gt=now
+            ),
             claim={"reminded_at": now},
             recipients=lambda c, r: ({c.assigned_to_id} - {None}) | r.branch_admins(c),
-            title=lambda c: f"{_kind_label(c)}时限将到: {c.entity_name}, 须于 {timezone.localtime(c.due_at):%Y-%m-%d} 前办理",
+            title=lambda c: f"{_kind_label(c)}时限将到: {c.entity_name}, 须于 "
+            f"{timezone.localtime(c.due_at):%Y-%m-%d} 前办理",
         )
         total += n
         if n < SCAN_BATCH:
@@ -320,12 +370,18 @@ def mark_overdue(now: dt.datetime) -> int:
     administrators and the county task force. Returns the clocks marked."""
     total = 0
     while True:
-        ids = list(DeadlineClock.objects.filter(state=ClockState.RUNNING, due_at__lt=now).order_by("id").values_list("id", flat=True)[:SCAN_BATCH])
+        ids = list(
+            DeadlineClock.objects.filter(state=ClockState.RUNNING, due_at__lt=now)
+            .order_by("id")
+            .values_list("id", flat=True)[:SCAN_BATCH]
+        )
         if not ids:
             return total
         DeadlineClock.objects.filter(pk__in=ids, state=ClockState.RUNNING).update(state=ClockState.OVERDUE)
         total += _step(
-            now, name="overdue", queryset=DeadlineClock.objects.filter(pk__in=ids, overdue_at__isnull=True),
+            now,
+            name="overdue",
+            queryset=DeadlineClock.objects.filter(pk__in=ids, overdue_at__isnull=True),
             claim={"overdue_at": now},
             recipients=lambda c, r: r.branch_admins(c) | r.task_force(c),
             title=lambda c: f"{_kind_label(c)}已逾期: {c.bank_name} · {c.entity_name}",
@@ -340,8 +396,11 @@ def escalate_overdue(now: dt.datetime) -> int:
     total = 0
     while True:
         n = _step(
-            now, name="escalate",
-            queryset=DeadlineClock.objects.filter(state=ClockState.OVERDUE, escalated_at__isnull=True, escalate_at__lte=now),
+            now,
+            name="escalate",
+            queryset=DeadlineClock.objects.filter(
+                state=ClockState.OVERDUE, escalated_at__isnull=True, escalate_at__lte=now
+            ),
             claim={"escalated_at": now},
             recipients=lambda c, r: r.city_of(c),
             title=lambda c: f"逾期升级督办: {c.bank_name} · {c.entity_name}({_kind_label(c)}逾期 5 个工作日未办)",
@@ -374,7 +433,6 @@ def deadline_scan(now: dt.datetime | None = None) -> DeadlineScan:
 
 def overdue_by_branch(*, user):
     """Overdue clocks per bank and branch with the oldest age, for 逾期督办."""
-    from portal.tenancy import restrict
 
     return (
         restrict(DeadlineClock.objects.filter(state=ClockState.OVERDUE), user)
@@ -386,7 +444,6 @@ def overdue_by_branch(*, user):
 
 def late_feedback_counts(*, user, start: dt.datetime, end: dt.datetime):
     """Per bank: feedback clocks due in [start, end) and how many were answered late or not at all."""
-    from portal.tenancy import restrict
 
     return (
         restrict(DeadlineClock.objects.filter(kind=ClockKind.FEEDBACK, due_at__gte=start, due_at__lt=end), user)
@@ -401,6 +458,4 @@ def late_feedback_counts(*, user, start: dt.datetime, end: dt.datetime):
 
 
 def models_min(field):
-    from django.db.models import Min
-
     return Min(field)

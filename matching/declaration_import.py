@@ -18,6 +18,7 @@ Rules (the same as the register import): good rows in, bad rows reported.
 `declarations_import(actor=…, content=…, file_name=…)` returns
 {rows, created, submitted, drafts, rejected, errors: [{line, column, message}], declarations: [{line, id, state}]}.
 """
+
 from __future__ import annotations
 
 import csv
@@ -30,6 +31,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.db import transaction
 from django.utils import timezone
+from openpyxl import load_workbook
 from stdnum.cn import uscc as stdnum_uscc
 
 from entities.models import MarketEntity
@@ -37,6 +39,7 @@ from matching import services, workflow
 from matching.models import BASIC_CRITERIA, OPEN_DECLARATION_STATES, Declaration, DeclarationSource, DeclarationState
 from portal.models import Role
 from portal.services import ApplicationError, audit_record
+from portal.spreadsheets import BOLD, HEADER, Book, column_letter
 from portal.tenancy import VIEW, restrict, scope_for
 from products.models import Bank
 
@@ -63,12 +66,21 @@ DECLARE_ACTION = VIEW
 
 # names people write for the banks of the catalogue, besides each bank's code and full name
 BANK_ALIASES = {
-    "中行": "boc", "中国银行": "boc",
-    "建行": "ccb", "建设银行": "ccb", "中国建设银行": "ccb",
+    "中行": "boc",
+    "中国银行": "boc",
+    "建行": "ccb",
+    "建设银行": "ccb",
+    "中国建设银行": "ccb",
     "晋商银行": "jshb",
     "山西银行": "shanxibank",
-    "山西省农村信用社": "sxrcc", "山西农信": "sxrcc", "农信社": "sxrcc", "农村信用社": "sxrcc", "晋城农信": "sxrcc",
-    "山西省农信社": "sxrcc", "农商行": "sxrcc", "农村商业银行": "sxrcc",
+    "山西省农村信用社": "sxrcc",
+    "山西农信": "sxrcc",
+    "农信社": "sxrcc",
+    "农村信用社": "sxrcc",
+    "晋城农信": "sxrcc",
+    "山西省农信社": "sxrcc",
+    "农商行": "sxrcc",
+    "农村商业银行": "sxrcc",
 }
 YES = {"是", "y", "yes", "true", "1", "√", "✓", "已核实", "同意"}
 NO = {"否", "n", "no", "false", "0", "×", "", "未核实", "不同意"}
@@ -76,8 +88,13 @@ _BANK_SPLIT = re.compile(r"[、,，;；/\s]+")
 _DATE_TEXT = re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?$")
 # service field errors → the column they come from
 _SERVICE_COLUMNS = {
-    "amount": AMOUNT, "term_months": TERM, "purpose": PURPOSE, "banks": BANK1, "consent": CONSENT,
-    "visited_on": VISIT_DATE, "basic_criteria": CRITERIA,
+    "amount": AMOUNT,
+    "term_months": TERM,
+    "purpose": PURPOSE,
+    "banks": BANK1,
+    "consent": CONSENT,
+    "visited_on": VISIT_DATE,
+    "basic_criteria": CRITERIA,
 }
 
 
@@ -101,8 +118,13 @@ class ImportSummary:
 
     def as_dict(self) -> dict:
         return {
-            "rows": self.rows, "created": self.created, "submitted": self.submitted, "drafts": self.drafts,
-            "rejected": len(self.rejected_lines), "errors": self.errors, "declarations": self.declarations,
+            "rows": self.rows,
+            "created": self.created,
+            "submitted": self.submitted,
+            "drafts": self.drafts,
+            "rejected": len(self.rejected_lines),
+            "errors": self.errors,
+            "declarations": self.declarations,
         }
 
 
@@ -129,8 +151,6 @@ def _cell_text(value) -> str:
 
 
 def _xlsx_rows(content: bytes) -> Iterator[tuple[int, list[str]]]:
-    from openpyxl import load_workbook
-
     try:
         workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
         rows = workbook.worksheets[0].iter_rows(values_only=True)
@@ -147,7 +167,9 @@ def _csv_rows(content: bytes) -> Iterator[tuple[int, list[str]]]:
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise DeclarationImportError("无法读取文件: 不是 XLSX 文件, 也不是 UTF-8 编码的 CSV 文件(请使用模板填写)") from exc
+        raise DeclarationImportError(
+            "无法读取文件: 不是 XLSX 文件, 也不是 UTF-8 编码的 CSV 文件(请使用模板填写)"
+        ) from exc
     if "\x00" in text:
         raise DeclarationImportError("无法读取文件: 不是 XLSX 或 CSV 文件")
     reader = csv.reader(io.StringIO(text, newline=""))
@@ -279,8 +301,15 @@ class _Row:
     note: str = ""
 
 
-def _parse_row(line: int, cells: list[str], columns: dict[str, int], bank_columns: list[tuple[int, str]], banks: _BankNames,
-               today: dt.date, summary: ImportSummary) -> _Row | None:
+def _parse_row(
+    line: int,
+    cells: list[str],
+    columns: dict[str, int],
+    bank_columns: list[tuple[int, str]],
+    banks: _BankNames,
+    today: dt.date,
+    summary: ImportSummary,
+) -> _Row | None:
     def cell(name: str) -> str:
         index = columns.get(name)
         return cells[index].strip() if index is not None and index < len(cells) else ""
@@ -312,12 +341,17 @@ def _parse_row(line: int, cells: list[str], columns: dict[str, int], bank_column
         error(PURPOSE, "资金用途不能超过 255 字")
 
     names = [
-        (header, name) for index, header in bank_columns
-        for name in _BANK_SPLIT.split(cells[index] if index < len(cells) else "") if name
+        (header, name)
+        for index, header in bank_columns
+        for name in _BANK_SPLIT.split(cells[index] if index < len(cells) else "")
+        if name
     ]
     unknown = [(header, name) for header, name in names if banks.get(name) is None]
     for header, name in unknown:
-        error(header, f"未知银行「{name}」(可填写银行名称或代码, 如 中国银行、建设银行、山西银行、晋商银行、山西省农村信用社)")
+        error(
+            header,
+            f"未知银行「{name}」(可填写银行名称或代码, 如 中国银行、建设银行、山西银行、晋商银行、山西省农村信用社)",
+        )
     resolved = [banks.get(name) for _, name in names if banks.get(name) is not None]
     if not names:
         error(BANK1, "请填写 1 至 2 家意向对接银行")
@@ -376,12 +410,25 @@ def _create(actor, row: _Row, entity: MarketEntity) -> Declaration:
         visit = None
         if row.visited_on:
             visit = services.visit_record(
-                actor=actor, entity_id=entity.pk, visited_on=row.visited_on, people=row.people, findings=row.note, need_found=True,
+                actor=actor,
+                entity_id=entity.pk,
+                visited_on=row.visited_on,
+                people=row.people,
+                findings=row.note,
+                need_found=True,
             )
         declaration = services.declaration_create(
-            actor=actor, entity_id=entity.pk, amount=row.amount, term_months=row.term_months, purpose=row.purpose,
-            bank_codes=[bank.code for bank in row.banks], basic_criteria=_criteria(row), consent=row.consent,
-            submit=row.criteria and row.consent, visit_id=visit.pk if visit else None, source=DeclarationSource.BULK_IMPORT,
+            actor=actor,
+            entity_id=entity.pk,
+            amount=row.amount,
+            term_months=row.term_months,
+            purpose=row.purpose,
+            bank_codes=[bank.code for bank in row.banks],
+            basic_criteria=_criteria(row),
+            consent=row.consent,
+            submit=row.criteria and row.consent,
+            visit_id=visit.pk if visit else None,
+            source=DeclarationSource.BULK_IMPORT,
         )
         if row.note and visit is None:
             Declaration.objects.filter(pk=declaration.pk).update(last_comment=row.note[:2000])
@@ -416,8 +463,9 @@ def declarations_import(*, actor, content: bytes, file_name: str = "", today: dt
     codes = {row.uscc for row in parsed}
     entities = {e.uscc: e for e in restrict(MarketEntity.objects.all(), actor, DECLARE_ACTION).filter(uscc__in=codes)}
     open_states = dict(
-        Declaration.objects.filter(entity__in=list(entities.values()), state__in=OPEN_DECLARATION_STATES)
-        .values_list("entity__uscc", "state")
+        Declaration.objects.filter(entity__in=list(entities.values()), state__in=OPEN_DECLARATION_STATES).values_list(
+            "entity__uscc", "state"
+        )
     )
     first_line: dict[str, int] = {}
     for row in parsed:
@@ -426,7 +474,9 @@ def declarations_import(*, actor, content: bytes, file_name: str = "", today: dt
             summary.reject(row.line, USCC, _uscc_problem(row.uscc))
             continue
         if row.uscc in first_line:
-            summary.reject(row.line, USCC, f"与第 {first_line[row.uscc]} 行是同一经营主体, 一个经营主体只能有一个进行中的申报")
+            summary.reject(
+                row.line, USCC, f"与第 {first_line[row.uscc]} 行是同一经营主体, 一个经营主体只能有一个进行中的申报"
+            )
             continue
         first_line[row.uscc] = row.line
         if row.uscc in open_states:
@@ -453,8 +503,12 @@ def declarations_import(*, actor, content: bytes, file_name: str = "", today: dt
     summary.errors.sort(key=lambda e: (e["line"], HEADERS.index(e["column"]) if e["column"] in HEADERS else 99))
     result = summary.as_dict()
     audit_record(
-        actor=actor, action="declaration.import",
-        after={"file": file_name[:200], **{k: result[k] for k in ("rows", "created", "submitted", "drafts", "rejected")}},
+        actor=actor,
+        action="declaration.import",
+        after={
+            "file": file_name[:200],
+            **{k: result[k] for k in ("rows", "created", "submitted", "drafts", "rejected")},
+        },
     )
     return result
 
@@ -478,7 +532,6 @@ _NOTES = {
 
 def declaration_import_template() -> bytes:
     """The 批量申报 template: a header row with yes/no and bank drop-downs, and a sheet of notes."""
-    from portal.spreadsheets import BOLD, HEADER, Book, column_letter
 
     book = Book()
     sheet = book.sheet("批量申报")

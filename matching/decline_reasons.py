@@ -1,4 +1,5 @@
 """The maintained catalogue of 不予授信 reasons: code, label, whether the entity can fix it, how."""
+
 from matching.models import DeclineReason
 
 DECLINE_REASONS = [

@@ -1,5 +1,6 @@
 """Demo declarations and recommendations in every state, in 泽州县, so each role's pages are
 alive after `make run`. Idempotent: skipped once the demo declarations exist."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -16,8 +17,10 @@ from matching.clocks import deadline_scan
 from matching.models import ClockKind, DeadlineClock, Declaration
 from portal.models import Organisation
 
-CRITERIA = {k: {"met": True, "evidence": "走访核实"} for k in
-            ("compliant_operation", "fixed_premises", "genuine_need", "good_credit", "lawful_purpose")}
+CRITERIA = {
+    k: {"met": True, "evidence": "走访核实"}
+    for k in ("compliant_operation", "fixed_premises", "genuine_need", "good_credit", "lawful_purpose")
+}
 
 DEMO_ENTITIES = [
     # name, revenue, established, insured, tax record
@@ -47,16 +50,33 @@ def _id_number(n: int) -> str:
     return body[:17] + ric.calc_check_digit(body)
 
 
-def _entity(n: int, name: str, revenue: int, established: dt.date, insured: int, tax: bool, organisation=None) -> MarketEntity:
+def _entity(
+    n: int, name: str, revenue: int, established: dt.date, insured: int, tax: bool, organisation=None
+) -> MarketEntity:
     entity, _ = MarketEntity.objects.get_or_create(
         uscc=_uscc(n),
         defaults=dict(
-            name=name, entity_type="family_farm" if "农场" in name else "farmer_cooperative" if "合作社" in name else "individual_business",
-            register_status="active", established_on=established, region_id="140525", industry_id="5211" if "超市" in name else "6210",
-            annual_revenue=revenue, employees=insured + 2, social_insurance_headcount=insured, has_tax_record=tax,
-            tax_status="small_scale_taxpayer" if tax else "none", operator_name=name[-4:-2] + "经营者",
-            operator_birth_date=dt.date(1985, 3, 1), operator_nationality="CN", operator_local_residence=True,
-            organisation=organisation, data_shared_with_banks=True,
+            name=name,
+            entity_type="family_farm"
+            if "农场" in name
+            else "farmer_cooperative"
+            if "合作社" in name
+            else "individual_business",
+            register_status="active",
+            established_on=established,
+            region_id="140525",
+            industry_id="5211" if "超市" in name else "6210",
+            annual_revenue=revenue,
+            employees=insured + 2,
+            social_insurance_headcount=insured,
+            has_tax_record=tax,
+            tax_status="small_scale_taxpayer" if tax else "none",
+            operator_name=name[-4:-2] + "经营者",
+            operator_birth_date=dt.date(1985, 3, 1),
+            operator_nationality="CN",
+            operator_local_residence=True,
+            organisation=organisation,
+            data_shared_with_banks=True,
         ),
     )
     return entity
@@ -71,7 +91,8 @@ def load() -> dict:
         return {"skipped": True}
     enterprise_org = Organisation.objects.get(code="demo-enterprise")
     own = MarketEntity.objects.filter(organisation=enterprise_org).first() or _entity(
-        0, "泽州县金辉小吃店", 900_000, dt.date(2020, 5, 1), 2, True, organisation=enterprise_org)
+        0, "泽州县金辉小吃店", 900_000, dt.date(2020, 5, 1), 2, True, organisation=enterprise_org
+    )
     entities = [_entity(i, *row) for i, row in enumerate(DEMO_ENTITIES, start=1)]
     staff, reviewer, lead, convener = users["staff"], users["reviewer"], users["lead"], users["convener"]
     # 周干事 files on the entities' behalf; 郑干事 does the 初审 (filer ≠ first reviewer)
@@ -79,8 +100,17 @@ def load() -> dict:
     bankadmin, manager = users["bankadmin"], users["manager"]
 
     def declare(entity, banks, amount, by=staff):
-        return s.declaration_create(actor=by, entity_id=entity.pk, amount=amount, term_months=12, purpose="生产经营周转",
-                                    bank_codes=banks, basic_criteria=CRITERIA, consent=True, submit=True)
+        return s.declaration_create(
+            actor=by,
+            entity_id=entity.pk,
+            amount=amount,
+            term_months=12,
+            purpose="生产经营周转",
+            bank_codes=banks,
+            basic_criteria=CRITERIA,
+            consent=True,
+            submit=True,
+        )
 
     def review_to(declaration, stage):
         for actor in (first_reviewer, reviewer, lead)[:stage]:
@@ -90,10 +120,15 @@ def load() -> dict:
     mine = declare(own, ["boc", "ccb"], 300_000, by=users["enterprise"])
     review_to(mine, 3)
     # entities for every later state
-    pushed = [declare(e, ["boc"], amount) for e, amount in zip(entities[:7], (200_000, 500_000, 150_000, 300_000, 800_000, 400_000, 600_000))]
+    pushed = [
+        declare(e, ["boc"], amount)
+        for e, amount in zip(entities[:7], (200_000, 500_000, 150_000, 300_000, 800_000, 400_000, 600_000))
+    ]
     for d in pushed:
         review_to(d, 3)
-    batch = s.batch_signoff(actor=convener, declaration_ids=[mine.pk] + [d.pk for d in pushed], title="泽州县第一批推荐清单")
+    batch = s.batch_signoff(
+        actor=convener, declaration_ids=[mine.pk] + [d.pk for d in pushed], title="泽州县第一批推荐清单"
+    )
     s.batch_push(actor=convener, batch_id=batch.pk)
 
     recs = {d.entity.name: d.recommendations.get(bank__code="boc") for d in [mine] + pushed}
@@ -104,8 +139,16 @@ def load() -> dict:
     r = recs[own.name]
     s.recommendation_contact(actor=manager, recommendation_id=r.pk, channel="visit", note="上门走访, 了解经营情况")
     s.recommendation_materials_complete(actor=manager, recommendation_id=r.pk)
-    s.recommendation_approve(actor=manager, recommendation_id=r.pk, credit_amount=300_000, rate_percent=Decimal("3.65"),
-                             term_months=12, guarantee="credit", is_credit_loan=True, is_first_loan=True)
+    s.recommendation_approve(
+        actor=manager,
+        recommendation_id=r.pk,
+        credit_amount=300_000,
+        rate_percent=Decimal("3.65"),
+        term_months=12,
+        guarantee="credit",
+        is_credit_loan=True,
+        is_first_loan=True,
+    )
     s.recommendation_disburse(actor=manager, recommendation_id=r.pk, amount=200_000, disbursed_on=today)
     # contacted / under review / approved / declined / not drawn / removed
     e = [d.entity.name for d in pushed]
@@ -116,13 +159,31 @@ def load() -> dict:
         s.recommendation_contact(actor=manager, recommendation_id=recs[name].pk)
         s.recommendation_materials_complete(actor=manager, recommendation_id=recs[name].pk)
     # within the product's limits the manager approves; a longer term needs the administrator's override
-    s.recommendation_approve(actor=manager, recommendation_id=recs[e[3]].pk, credit_amount=300_000, rate_percent=Decimal("3.85"),
-                             term_months=12, guarantee="surety", is_credit_loan=False, is_first_loan=False)
-    s.recommendation_approve(actor=bankadmin, recommendation_id=recs[e[6]].pk, credit_amount=500_000, rate_percent=Decimal("3.85"),
-                             term_months=24, guarantee="surety", is_credit_loan=False, is_first_loan=False,
-                             override_reason="企业经营回款周期较长, 按信发改财金〔2024〕329号延长流动资金贷款期限至 2 年")
+    s.recommendation_approve(
+        actor=manager,
+        recommendation_id=recs[e[3]].pk,
+        credit_amount=300_000,
+        rate_percent=Decimal("3.85"),
+        term_months=12,
+        guarantee="surety",
+        is_credit_loan=False,
+        is_first_loan=False,
+    )
+    s.recommendation_approve(
+        actor=bankadmin,
+        recommendation_id=recs[e[6]].pk,
+        credit_amount=500_000,
+        rate_percent=Decimal("3.85"),
+        term_months=24,
+        guarantee="surety",
+        is_credit_loan=False,
+        is_first_loan=False,
+        override_reason="企业经营回款周期较长, 按信发改财金〔2024〕329号延长流动资金贷款期限至 2 年",
+    )
     s.recommendation_not_drawn(actor=manager, recommendation_id=recs[e[6]].pk, note="企业资金已到位, 暂不提款")
-    s.recommendation_decline(actor=manager, recommendation_id=recs[e[4]].pk, reason_code="operating_too_short", note="主营业务变更未满 2 年")
+    s.recommendation_decline(
+        actor=manager, recommendation_id=recs[e[4]].pk, reason_code="operating_too_short", note="主营业务变更未满 2 年"
+    )
     s.recommendation_remove(actor=convener, recommendation_id=recs[e[5]].pk, reason="核实发现提供虚假经营流水")
     s.satisfaction_rate(actor=users["enterprise"], recommendation_id=r.pk, score=5, comment="办理很快")
 
@@ -131,16 +192,37 @@ def load() -> dict:
     for d, stage in zip(waiting, (0, 1, 2, 3)):
         review_to(d, stage)
     rejected = declare(entities[11], ["jshb"], 100_000)
-    s.declaration_review(actor=first_reviewer, declaration_id=rejected.pk, decision="reject", comment="成立未满 1 年, 不符合申报条件")
-    s.declaration_create(actor=staff, entity_id=entities[12].pk, amount=100_000, term_months=12, purpose="进货",
-                         bank_codes=["boc"], basic_criteria={}, consent=False)
-    s.visit_record(actor=staff, entity_id=entities[12].pk, visited_on=today, people="周干事", findings="有融资需求, 待补充材料", need_found=True)
+    s.declaration_review(
+        actor=first_reviewer, declaration_id=rejected.pk, decision="reject", comment="成立未满 1 年, 不符合申报条件"
+    )
+    s.declaration_create(
+        actor=staff,
+        entity_id=entities[12].pk,
+        amount=100_000,
+        term_months=12,
+        purpose="进货",
+        bank_codes=["boc"],
+        basic_criteria={},
+        consent=False,
+    )
+    s.visit_record(
+        actor=staff,
+        entity_id=entities[12].pk,
+        visited_on=today,
+        people="周干事",
+        findings="有融资需求, 待补充材料",
+        need_found=True,
+    )
 
     # a lead left unanswered since long ago: its feedback clock is overdue
     stale = [recs[e[0]]]
     for rec in stale:
         old = timezone.now() - dt.timedelta(days=12)
         DeadlineClock.objects.filter(recommendation=rec, kind=ClockKind.FEEDBACK).update(
-            started_at=old, due_at=old + dt.timedelta(days=7), remind_at=old + dt.timedelta(days=6), escalate_at=old + dt.timedelta(days=14))
+            started_at=old,
+            due_at=old + dt.timedelta(days=7),
+            remind_at=old + dt.timedelta(days=6),
+            escalate_at=old + dt.timedelta(days=14),
+        )
     deadline_scan()
     return {"declarations": Declaration.objects.filter(entity__region_id="140525").count()}

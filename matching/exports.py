@@ -1,6 +1,7 @@
 """The official 推荐清单 spreadsheet of a batch (title, reporting unit, date, one row per
 entity and intended bank), written by portal.spreadsheets (text never a formula) and printed
 one page wide like the other government forms."""
+
 from __future__ import annotations
 
 from decimal import Decimal
@@ -12,8 +13,19 @@ from portal import spreadsheets
 from portal.spreadsheets import BOLD, Cell, Style
 from portal.tenancy import EXPORT, resolve
 
-HEADERS = ["序号", "企业名称", "统一社会信用代码", "所在县(区)", "主体类型", "融资金额(万元)", "期限(月)", "资金用途",
-           "意向对接银行", "承办机构", "状态"]
+HEADERS = [
+    "序号",
+    "企业名称",
+    "统一社会信用代码",
+    "所在县(区)",
+    "主体类型",
+    "融资金额(万元)",
+    "期限(月)",
+    "资金用途",
+    "意向对接银行",
+    "承办机构",
+    "状态",
+]
 _HEADER = Style(bold=True, align="center", border=True)
 _CELL = Style(border=True)
 _AMOUNT = Style(border=True, number_format="#,##0.00")
@@ -34,7 +46,9 @@ def recommendation_list_xlsx(batch: RecommendationBatch) -> spreadsheets.File:
     book = spreadsheets.Book()
     sheet = book.sheet("推荐清单")
     sheet.merge(1, 1, 1, len(HEADERS))
-    sheet.write(1, 1, f"支持小微企业融资协调工作机制 推荐清单({batch.title})", style=Style(bold=True, size=14, align="center"))
+    sheet.write(
+        1, 1, f"支持小微企业融资协调工作机制 推荐清单({batch.title})", style=Style(bold=True, size=14, align="center")
+    )
     pushed = timezone.localtime(batch.pushed_at).strftime("%Y-%m-%d") if batch.pushed_at else "未推送"
     sheet.write(2, 1, f"填报单位: {batch.task_force.name}    推送日期: {pushed}    金额单位: 万元")
     sheet.row = 2
@@ -42,17 +56,29 @@ def recommendation_list_xlsx(batch: RecommendationBatch) -> spreadsheets.File:
     total = 0
     rows = 0
     recommendations = {(r.declaration_id, r.bank_id): r for r in batch.recommendations.select_related("branch")}
-    declarations = batch.declarations.select_related("entity", "region").prefetch_related("intended_banks__bank").order_by("id")
+    declarations = (
+        batch.declarations.select_related("entity", "region").prefetch_related("intended_banks__bank").order_by("id")
+    )
     for declaration in declarations:
         for intended in declaration.intended_banks.all():
             rec = recommendations.get((declaration.pk, intended.bank_id))
             rows += 1
-            sheet.append([
-                rows, declaration.entity.name, declaration.entity.uscc, declaration.region.name,
-                declaration.entity.get_entity_type_display(), Cell(_wan(declaration.amount), _AMOUNT), declaration.term_months,
-                declaration.purpose, intended.bank.name, rec.branch.name if rec else "(推送时确定)",
-                rec.get_state_display() if rec else "待推送",
-            ], style=_CELL)
+            sheet.append(
+                [
+                    rows,
+                    declaration.entity.name,
+                    declaration.entity.uscc,
+                    declaration.region.name,
+                    declaration.entity.get_entity_type_display(),
+                    Cell(_wan(declaration.amount), _AMOUNT),
+                    declaration.term_months,
+                    declaration.purpose,
+                    intended.bank.name,
+                    rec.branch.name if rec else "(推送时确定)",
+                    rec.get_state_display() if rec else "待推送",
+                ],
+                style=_CELL,
+            )
             total += declaration.amount
     last = sheet.append(["合计"], style=BOLD)
     sheet.write(last, 6, _wan(total), style=BOLD.but(number_format="#,##0.00"))

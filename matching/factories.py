@@ -4,6 +4,7 @@ of `products.factories.build_world` (the root conftest.py's `world` fixture).
 Every step goes through the services, as a user would: a declaration is created and
 submitted by its enterprise, reviewed by the staff member, the bank reviewer and the lead,
 signed off and pushed by the convener."""
+
 from __future__ import annotations
 
 import time_machine
@@ -13,15 +14,24 @@ from matching.models import Recommendation
 from products.factories import World
 
 # the five basic criteria (matching.models.BASIC_CRITERIA), all met, as a task force records them
-CRITERIA = {key: {"met": True, "evidence": "走访核实"} for key in
-            ("compliant_operation", "fixed_premises", "genuine_need", "good_credit", "lawful_purpose")}
+CRITERIA = {
+    key: {"met": True, "evidence": "走访核实"}
+    for key in ("compliant_operation", "fixed_premises", "genuine_need", "good_credit", "lawful_purpose")
+}
 
 
 def declare(world: World, entity, user, banks=("boc", "ccb"), submit=True):
     """A declaration of `entity` by its enterprise user for 30 万 over 12 months, submitted unless told."""
     return s.declaration_create(
-        actor=user, entity_id=entity.pk, amount=300_000, term_months=12, purpose="进货周转",
-        bank_codes=list(banks), basic_criteria=CRITERIA, consent=True, submit=submit,
+        actor=user,
+        entity_id=entity.pk,
+        amount=300_000,
+        term_months=12,
+        purpose="进货周转",
+        bank_codes=list(banks),
+        basic_criteria=CRITERIA,
+        consent=True,
+        submit=submit,
     )
 
 
@@ -58,4 +68,6 @@ def push_one(world: World, when):
 
 def assign(world: World, rec, code):
     """The bank administrator hands `rec` to the bank's 泽州 account manager."""
-    s.recommendations_assign(actor=world.users[f"{code}_admin"], recommendation_ids=[rec.pk], manager_id=world.users[f"{code}_manager"].pk)
+    s.recommendations_assign(
+        actor=world.users[f"{code}_admin"], recommendation_ids=[rec.pk], manager_id=world.users[f"{code}_manager"].pk
+    )

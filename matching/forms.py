@@ -2,7 +2,15 @@ from decimal import Decimal, InvalidOperation
 
 from django import forms
 
-from matching.models import BASIC_CRITERIA, ContactChannel, Declaration, DeclineReason, Disbursement, Guarantee, Recommendation
+from matching.models import (
+    BASIC_CRITERIA,
+    ContactChannel,
+    Declaration,
+    DeclineReason,
+    Disbursement,
+    Guarantee,
+    Recommendation,
+)
 from portal import bounds
 from products.models import Bank
 from products.selectors import banks_serving
@@ -22,11 +30,15 @@ def yuan_from_wan(value) -> int:
 
 
 class DeclarationForm(forms.Form):
-    amount_wan = forms.DecimalField(label="融资金额(万元)", min_value=Decimal("0.01"), max_value=Decimal("10000"), decimal_places=4)
+    amount_wan = forms.DecimalField(
+        label="融资金额(万元)", min_value=Decimal("0.01"), max_value=Decimal("10000"), decimal_places=4
+    )
     term_months = forms.IntegerField(label="期限(月)", min_value=1, max_value=360, initial=12)
     purpose = forms.CharField(label="资金用途", max_length=255)
     banks = forms.ModelMultipleChoiceField(
-        label="意向对接银行(1–2 家)", queryset=Bank.objects.order_by("code"), to_field_name="code",
+        label="意向对接银行(1–2 家)",
+        queryset=Bank.objects.order_by("code"),
+        to_field_name="code",
         widget=forms.CheckboxSelectMultiple,
     )
     consent = forms.BooleanField(label="我同意平台将本企业信息共享给所选意向对接银行", required=False)
@@ -50,7 +62,10 @@ class DeclarationForm(forms.Form):
 
     def criteria(self) -> dict:
         return {
-            key: {"met": self.cleaned_data.get(f"criteria_{key}", False), "evidence": self.cleaned_data.get(f"evidence_{key}", "")}
+            key: {
+                "met": self.cleaned_data.get(f"criteria_{key}", False),
+                "evidence": self.cleaned_data.get(f"evidence_{key}", ""),
+            }
             for key in BASIC_CRITERIA
         }
 
@@ -69,24 +84,41 @@ class ContactForm(forms.Form):
 
 
 class ApproveForm(forms.Form):
-    credit_amount_wan = bounds.FormDecimalField(label="授信金额(万元)", field=bounds.column(Recommendation, "credit_amount"), unit=10000, min_value=Decimal("0.01"), decimal_places=4)
-    rate_percent = forms.DecimalField(label="年利率(%)", min_value=Decimal("0.01"), max_value=Decimal("35.99"), decimal_places=3)
+    credit_amount_wan = bounds.FormDecimalField(
+        label="授信金额(万元)",
+        field=bounds.column(Recommendation, "credit_amount"),
+        unit=10000,
+        min_value=Decimal("0.01"),
+        decimal_places=4,
+    )
+    rate_percent = forms.DecimalField(
+        label="年利率(%)", min_value=Decimal("0.01"), max_value=Decimal("35.99"), decimal_places=3
+    )
     term_months = forms.IntegerField(label="期限(月)", min_value=1, max_value=360)
     guarantee = forms.ChoiceField(label="担保方式", choices=Guarantee.choices)
     is_credit_loan = forms.BooleanField(label="信用贷款", required=False)
     is_first_loan = forms.BooleanField(label="首贷", required=False)
     # only a bank administrator may approve beyond the product's or the need's limits, with a reason
-    override_reason = forms.CharField(label="超限审批理由", required=False, max_length=1000,
-                                      widget=forms.Textarea(attrs={"rows": 2}))
+    override_reason = forms.CharField(
+        label="超限审批理由", required=False, max_length=1000, widget=forms.Textarea(attrs={"rows": 2})
+    )
 
 
 class DeclineForm(forms.Form):
-    reason_code = forms.ModelChoiceField(label="不予授信原因", queryset=DeclineReason.objects.filter(is_active=True), to_field_name="code")
+    reason_code = forms.ModelChoiceField(
+        label="不予授信原因", queryset=DeclineReason.objects.filter(is_active=True), to_field_name="code"
+    )
     note = forms.CharField(label="说明", required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
 
 class DisburseForm(forms.Form):
-    amount_wan = bounds.FormDecimalField(label="放款金额(万元)", field=bounds.column(Disbursement, "amount"), unit=10000, min_value=Decimal("0.01"), decimal_places=4)
+    amount_wan = bounds.FormDecimalField(
+        label="放款金额(万元)",
+        field=bounds.column(Disbursement, "amount"),
+        unit=10000,
+        min_value=Decimal("0.01"),
+        decimal_places=4,
+    )
     disbursed_on = forms.DateField(label="放款日期", widget=forms.DateInput(attrs={"type": "date"}))
 
 
@@ -108,7 +140,13 @@ class StaffDeclarationForm(DeclarationForm):
 
 class BankRecommendForm(forms.Form):
     uscc = forms.CharField(label="统一社会信用代码", max_length=18)
-    amount_wan = bounds.FormDecimalField(label="融资金额(万元)", field=bounds.column(Declaration, "amount"), unit=10000, min_value=Decimal("0.01"), decimal_places=4)
+    amount_wan = bounds.FormDecimalField(
+        label="融资金额(万元)",
+        field=bounds.column(Declaration, "amount"),
+        unit=10000,
+        min_value=Decimal("0.01"),
+        decimal_places=4,
+    )
     term_months = forms.IntegerField(label="期限(月)", min_value=1, max_value=360, initial=12)
     purpose = forms.CharField(label="资金用途", max_length=255)
     note = forms.CharField(label="推荐理由", required=False, max_length=500)

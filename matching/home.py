@@ -1,8 +1,14 @@
 """Widgets of the role home pages (工作台, 首页, 线索收件箱, 管理首页)."""
+
+from batch_matching import selectors as batch_selectors
 from entities.models import MarketEntity
 from matching import selectors, workflow
+from matching.clocks import annotate_countdowns, overdue_by_branch
+from matching.models import DeadlineScan
+from matching.views import _steps
 from portal.models import Role
 from portal.tenancy import restrict
+from workdays.selectors import missing_calendar_years
 
 
 def widgets(*, request, scope, role) -> dict:
@@ -15,48 +21,40 @@ def widgets(*, request, scope, role) -> dict:
             declaration = selectors.open_declaration_of(user=user, entity_id=entity.pk)
             context["declaration"] = declaration
             if declaration is not None:
-                from matching.views import _steps
-
-                from matching.clocks import annotate_countdowns
-
-                recommendations = annotate_countdowns(selectors.recommendation_list(user=user).filter(declaration=declaration))
+                recommendations = annotate_countdowns(
+                    selectors.recommendation_list(user=user).filter(declaration=declaration)
+                )
                 context["recommendations"] = recommendations
                 context["steps"] = _steps(declaration, recommendations)
-            from batch_matching import selectors as batch_selectors
 
             # the stored matches, best offer first, with the live reasons (a few products)
             context["matching_products"] = batch_selectors.entity_matches(
-                user=user, entity=entity, include_incomplete=False, limit=5)
+                user=user, entity=entity, include_incomplete=False, limit=5
+            )
     elif scope.is_government:
         counts = selectors.review_counts(user=user)
         # one counter per queue of the workflow table: 待初审, 待银行审核, 待组长审核, 待签字推送
         context["review_counts"] = [(label, counts[state]) for state, label in workflow.queue_counts_labels()]
         context["declines_awaiting_coaching"] = selectors.declines_awaiting_coaching(user=user)[:10]
-        from matching.clocks import overdue_by_branch
 
         per_bank: dict[str, int] = {}
         for row in overdue_by_branch(user=user):
-            per_bank[row["recommendation__bank__name"]] = per_bank.get(row["recommendation__bank__name"], 0) + row["count"]
+            per_bank[row["recommendation__bank__name"]] = (
+                per_bank.get(row["recommendation__bank__name"], 0) + row["count"]
+            )
         context["overdue_banks"] = [{"bank": b, "count": n} for b, n in sorted(per_bank.items(), key=lambda x: -x[1])]
         if any(role in workflow.roles(action) for action in workflow.QUEUES):
-            from batch_matching import selectors as batch_selectors
-
             context["near_misses"], context["near_misses_more"] = batch_selectors.near_misses(user=user, limit=5)
     elif scope.is_bank:
         counts = selectors.inbox_counts(user=user)
         context["inbox_tabs"] = [(label, counts[key], key) for key, (label, _) in selectors.INBOX_TABS.items()]
-        from batch_matching import selectors as batch_selectors
 
         lead_scope = batch_selectors.lead_scope(user=user)
         if lead_scope is not None and lead_scope.products:
             per_product = batch_selectors.potential_counts(user=user, scope=lead_scope)["per_product"]
             context["potential_customers"] = [(p, per_product.get(p.pk, 0)) for p in lead_scope.products]
     if role in (Role.PLATFORM_ADMIN, Role.CITY_REGULATOR, Role.PROVINCE_REGULATOR):
-        from matching.models import DeadlineScan
-
         context["last_scan"] = DeadlineScan.objects.filter(skipped=False, finished_at__isnull=False).first()
     if role == Role.PLATFORM_ADMIN:
-        from workdays.selectors import missing_calendar_years
-
         context["calendar_missing_years"] = missing_calendar_years()
     return context

@@ -1,5 +1,6 @@
 """The hook list matching offers to the apps above it (a cross-app hook, listed in
 ARCHITECTURE.md). Inside matching, code calls code directly."""
+
 from collections.abc import Callable
 
 # Called inside the transaction of every write that records workflow events or visits, or

@@ -7,6 +7,7 @@ that is not what its name says). They are stored through Django's storage API un
 MEDIA_ROOT (outside the web root), named by a random token, and served only through
 permission-checked views that call `material_open`.
 """
+
 from __future__ import annotations
 
 import os
@@ -78,7 +79,9 @@ def material_check(uploaded_file) -> tuple[str, str]:
     if not size:
         raise _refuse(f"文件「{name}」是空文件")
     if size > MAX_MATERIAL_BYTES:
-        raise _refuse(f"文件「{name}」大小 {size / 1024 / 1024:.1f} MB, 超过 {MAX_MATERIAL_BYTES // 1024 // 1024} MB 的限制")
+        raise _refuse(
+            f"文件「{name}」大小 {size / 1024 / 1024:.1f} MB, 超过 {MAX_MATERIAL_BYTES // 1024 // 1024} MB 的限制"
+        )
     extension = os.path.splitext(name)[1].lower()
     if extension not in {e for extensions in ALLOWED_TYPES.values() for e in extensions}:
         raise _refuse(f"文件「{name}」类型不支持: 只能上传 PDF、JPG、PNG 文件")
@@ -99,21 +102,36 @@ def material_upload(*, actor, declaration_id: int, uploaded_file) -> Declaration
     try:
         with transaction.atomic():
             declaration = workflow.acting_on(
-                workflow.Action.MATERIALS_UPLOAD, actor, declaration_id, message="申报不存在或您无权上传材料",
+                workflow.Action.MATERIALS_UPLOAD,
+                actor,
+                declaration_id,
+                message="申报不存在或您无权上传材料",
             )
             if declaration.materials.count() >= MAX_MATERIALS_PER_DECLARATION:
                 raise ApplicationError(f"每个申报最多上传 {MAX_MATERIALS_PER_DECLARATION} 个材料文件", code="conflict")
             material = DeclarationMaterial(
-                declaration=declaration, original_name=name, content_type=mime, size=uploaded_file.size, uploaded_by=actor,
+                declaration=declaration,
+                original_name=name,
+                content_type=mime,
+                size=uploaded_file.size,
+                uploaded_by=actor,
             )
             uploaded_file.seek(0)
             # FieldFile.save goes through the field's storage (MEDIA_ROOT) and upload_to
             material.file.save(stored_name, uploaded_file, save=False)
             material.save()
-            workflow.record(workflow.Action.MATERIALS_UPLOAD, declaration=declaration, actor=actor,
-                            material=material.pk, name=name, size=material.size)
+            workflow.record(
+                workflow.Action.MATERIALS_UPLOAD,
+                declaration=declaration,
+                actor=actor,
+                material=material.pk,
+                name=name,
+                size=material.size,
+            )
             audit_record(
-                actor=actor, action="declaration.material_upload", obj=declaration,
+                actor=actor,
+                action="declaration.material_upload",
+                obj=declaration,
                 after={"material": material.pk, "name": name, "content_type": mime, "size": material.size},
             )
     except BaseException:
@@ -147,9 +165,16 @@ def material_open(*, actor, material_id: int, request=None) -> OpenedMaterial:
     except FileNotFoundError:
         raise ApplicationError("材料文件已丢失, 请联系平台管理员", code="not_found") from None
     audit_record(
-        actor=actor, action="declaration.material_download", obj=material.declaration,
-        after={"material": material.pk, "name": material.original_name}, request=request,
+        actor=actor,
+        action="declaration.material_download",
+        obj=material.declaration,
+        after={"material": material.pk, "name": material.original_name},
+        request=request,
     )
     return OpenedMaterial(
-        file=handle, filename=material.original_name, content_type=material.content_type, size=material.size, material=material,
+        file=handle,
+        filename=material.original_name,
+        content_type=material.content_type,
+        size=material.size,
+        material=material,
     )

@@ -6,6 +6,7 @@ events the workflow records (EventKind). Which action moves which state where, w
 which event it records and what it does to the deadline clocks is the workflow table of
 matching/workflow.py; every transition is applied by a service in matching/services.py,
 under a row lock, through `workflow.apply` (a refused transition is a 409, never a 500)."""
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -21,7 +22,9 @@ class Visit(models.Model):
     """走访: a task-force visit to an entity."""
 
     entity = models.ForeignKey(MarketEntity, verbose_name="经营主体", on_delete=models.PROTECT, related_name="visits")
-    task_force = models.ForeignKey(Organisation, verbose_name="工作专班", on_delete=models.PROTECT, related_name="visits")
+    task_force = models.ForeignKey(
+        Organisation, verbose_name="工作专班", on_delete=models.PROTECT, related_name="visits"
+    )
     region = models.ForeignKey(Region, verbose_name="县(区)", on_delete=models.PROTECT, related_name="+")
     visited_on = models.DateField("走访日期")
     people = models.CharField("走访人员", max_length=255)
@@ -76,21 +79,31 @@ BASIC_CRITERIA = {
 class Declaration(models.Model):
     """申报: one entity's financing need on its way through the three-level review."""
 
-    entity = models.ForeignKey(MarketEntity, verbose_name="经营主体", on_delete=models.PROTECT, related_name="declarations")
-    task_force = models.ForeignKey(Organisation, verbose_name="工作专班", on_delete=models.PROTECT, related_name="declarations")
+    entity = models.ForeignKey(
+        MarketEntity, verbose_name="经营主体", on_delete=models.PROTECT, related_name="declarations"
+    )
+    task_force = models.ForeignKey(
+        Organisation, verbose_name="工作专班", on_delete=models.PROTECT, related_name="declarations"
+    )
     region = models.ForeignKey(Region, verbose_name="县(区)", on_delete=models.PROTECT, related_name="+")
     source = models.CharField("来源", max_length=16, choices=DeclarationSource.choices)
-    source_bank = models.ForeignKey(Bank, verbose_name="推荐银行", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    source_bank = models.ForeignKey(
+        Bank, verbose_name="推荐银行", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     state = FSMField("状态", default=DeclarationState.DRAFT, choices=DeclarationState.choices, protected=True)
 
     amount = models.BigIntegerField("融资金额(元)")
     term_months = models.PositiveSmallIntegerField("期限(月)")
     purpose = models.CharField("资金用途", max_length=255)
-    banks = models.ManyToManyField(Bank, through="DeclarationBank", verbose_name="意向对接银行", related_name="declarations")
+    banks = models.ManyToManyField(
+        Bank, through="DeclarationBank", verbose_name="意向对接银行", related_name="declarations"
+    )
     # {criterion: {"met": bool, "evidence": str, "checked_by": user id | None, "checked_at": iso}}
     basic_criteria = models.JSONField("五项基本标准", default=dict)
     consent_given_at = models.DateTimeField("同意共享信息时间", null=True, blank=True)
-    consent_given_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    consent_given_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     visit = models.ForeignKey(Visit, null=True, blank=True, on_delete=models.SET_NULL, related_name="declarations")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
@@ -98,10 +111,17 @@ class Declaration(models.Model):
     submitted_at = models.DateTimeField("提交时间", null=True, blank=True)
     updated_at = models.DateTimeField("更新时间", auto_now=True)
     last_comment = models.TextField("最近意见", blank=True, default="")
-    batch = models.ForeignKey("RecommendationBatch", null=True, blank=True, on_delete=models.SET_NULL, related_name="declarations")
+    batch = models.ForeignKey(
+        "RecommendationBatch", null=True, blank=True, on_delete=models.SET_NULL, related_name="declarations"
+    )
     # a re-recommendation (改推) after a bank's decline: the declined recommendation it follows
     redirected_from = models.ForeignKey(
-        "Recommendation", verbose_name="改推自", null=True, blank=True, on_delete=models.PROTECT, related_name="redirects"
+        "Recommendation",
+        verbose_name="改推自",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="redirects",
     )
 
     class Meta:
@@ -109,7 +129,9 @@ class Declaration(models.Model):
         ordering = ["-created_at", "-id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["entity"], condition=Q(state__in=OPEN_DECLARATION_STATES), name="one_open_declaration_per_entity"
+                fields=["entity"],
+                condition=Q(state__in=OPEN_DECLARATION_STATES),
+                name="one_open_declaration_per_entity",
             ),
             models.CheckConstraint(condition=Q(amount__gt=0), name="declaration_amount_positive"),
             models.CheckConstraint(condition=Q(term_months__gt=0, term_months__lte=360), name="declaration_term_range"),
@@ -142,7 +164,12 @@ class Declaration(models.Model):
 
     @transition(
         field=state,
-        source=[DeclarationState.SUBMITTED, DeclarationState.PRELIMINARY_APPROVED, DeclarationState.BANK_REVIEWED, DeclarationState.LEAD_APPROVED],
+        source=[
+            DeclarationState.SUBMITTED,
+            DeclarationState.PRELIMINARY_APPROVED,
+            DeclarationState.BANK_REVIEWED,
+            DeclarationState.LEAD_APPROVED,
+        ],
         target=DeclarationState.DRAFT,
     )
     def return_for_fix(self):
@@ -150,7 +177,12 @@ class Declaration(models.Model):
 
     @transition(
         field=state,
-        source=[DeclarationState.SUBMITTED, DeclarationState.PRELIMINARY_APPROVED, DeclarationState.BANK_REVIEWED, DeclarationState.LEAD_APPROVED],
+        source=[
+            DeclarationState.SUBMITTED,
+            DeclarationState.PRELIMINARY_APPROVED,
+            DeclarationState.BANK_REVIEWED,
+            DeclarationState.LEAD_APPROVED,
+        ],
         target=DeclarationState.REJECTED,
     )
     def reject(self):
@@ -233,13 +265,17 @@ class BatchState(models.TextChoices):
 class RecommendationBatch(models.Model):
     """推荐清单 batch: declarations signed off together and pushed to their intended banks."""
 
-    task_force = models.ForeignKey(Organisation, verbose_name="工作专班", on_delete=models.PROTECT, related_name="batches")
+    task_force = models.ForeignKey(
+        Organisation, verbose_name="工作专班", on_delete=models.PROTECT, related_name="batches"
+    )
     region = models.ForeignKey(Region, verbose_name="县(区)", on_delete=models.PROTECT, related_name="+")
     title = models.CharField("批次名称", max_length=128)
     state = FSMField("状态", default=BatchState.BUILDING, choices=BatchState.choices, protected=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
-    pushed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    pushed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     pushed_at = models.DateTimeField("推送时间", null=True, blank=True)
 
     class Meta:
@@ -314,17 +350,31 @@ class Recommendation(models.Model):
     entity = models.ForeignKey(MarketEntity, on_delete=models.PROTECT, related_name="recommendations")
     region = models.ForeignKey(Region, verbose_name="县(区)", on_delete=models.PROTECT, related_name="+")
     bank = models.ForeignKey(Bank, verbose_name="银行", on_delete=models.PROTECT, related_name="recommendations")
-    branch = models.ForeignKey(BankBranch, verbose_name="承办机构", on_delete=models.PROTECT, related_name="recommendations")
+    branch = models.ForeignKey(
+        BankBranch, verbose_name="承办机构", on_delete=models.PROTECT, related_name="recommendations"
+    )
     product_version = models.ForeignKey(
-        LoanProductVersion, verbose_name="推荐时最优产品版本", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        LoanProductVersion,
+        verbose_name="推荐时最优产品版本",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     state = FSMField("状态", default=RecommendationState.PUSHED, choices=RecommendationState.choices, protected=True)
     assigned_to = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name="客户经理", null=True, blank=True, on_delete=models.SET_NULL, related_name="assigned_leads"
+        settings.AUTH_USER_MODEL,
+        verbose_name="客户经理",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assigned_leads",
     )
     pushed_at = models.DateTimeField("推送时间")
     contacted_at = models.DateTimeField("对接时间", null=True, blank=True)
-    contact_channel = models.CharField("对接方式", max_length=16, choices=ContactChannel.choices, blank=True, default="")
+    contact_channel = models.CharField(
+        "对接方式", max_length=16, choices=ContactChannel.choices, blank=True, default=""
+    )
     contact_note = models.TextField("对接情况", blank=True, default="")
     materials_complete_at = models.DateTimeField("材料收齐时间", null=True, blank=True)
     decided_at = models.DateTimeField("决定时间", null=True, blank=True)
@@ -334,7 +384,9 @@ class Recommendation(models.Model):
     guarantee = models.CharField("担保方式", max_length=16, choices=Guarantee.choices, blank=True, default="")
     is_credit_loan = models.BooleanField("信用贷款", null=True, blank=True)
     is_first_loan = models.BooleanField("首贷", null=True, blank=True)
-    decline_reason = models.ForeignKey(DeclineReason, verbose_name="不予授信原因", null=True, blank=True, on_delete=models.PROTECT)
+    decline_reason = models.ForeignKey(
+        DeclineReason, verbose_name="不予授信原因", null=True, blank=True, on_delete=models.PROTECT
+    )
     decline_note = models.TextField("不予授信说明", blank=True, default="")
     disbursed_total = models.BigIntegerField("累计放款(元)", default=0)
     removed_at = models.DateTimeField(null=True, blank=True)
@@ -345,7 +397,12 @@ class Recommendation(models.Model):
     # approved by a bank administrator with a reason (matching.workflow APPROVE_OVERRIDE)
     override_reason = models.TextField("超限审批理由", blank=True, default="")
     override_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name="超限审批人", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name="超限审批人",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     override_exceeded = models.JSONField("超出的限额", default=list, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -361,7 +418,10 @@ class Recommendation(models.Model):
                 condition=Q(credit_amount__isnull=True) | Q(disbursed_total__lte=models.F("credit_amount")),
                 name="disbursed_within_credit",
             ),
-            models.CheckConstraint(condition=Q(satisfaction__isnull=True) | Q(satisfaction__gte=1, satisfaction__lte=5), name="satisfaction_1_to_5"),
+            models.CheckConstraint(
+                condition=Q(satisfaction__isnull=True) | Q(satisfaction__gte=1, satisfaction__lte=5),
+                name="satisfaction_1_to_5",
+            ),
         ]
         indexes = [
             models.Index(fields=["branch", "state"]),
@@ -392,7 +452,11 @@ class Recommendation(models.Model):
     def decline(self):
         pass
 
-    @transition(field=state, source=[RecommendationState.APPROVED, RecommendationState.DISBURSED], target=RecommendationState.DISBURSED)
+    @transition(
+        field=state,
+        source=[RecommendationState.APPROVED, RecommendationState.DISBURSED],
+        target=RecommendationState.DISBURSED,
+    )
     def disburse(self):
         pass
 
@@ -486,9 +550,13 @@ class WorkflowEvent(models.Model):
     event history that statistics "as of a past date" are computed from."""
 
     declaration = models.ForeignKey(Declaration, on_delete=models.CASCADE, related_name="events")
-    recommendation = models.ForeignKey(Recommendation, null=True, blank=True, on_delete=models.CASCADE, related_name="events")
+    recommendation = models.ForeignKey(
+        Recommendation, null=True, blank=True, on_delete=models.CASCADE, related_name="events"
+    )
     kind = models.CharField("事件", max_length=48, db_index=True, choices=EventKind.choices)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     data = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(db_index=True)
 
@@ -553,8 +621,12 @@ class DeadlineClock(models.Model):
         constraints = [models.UniqueConstraint(fields=["recommendation", "kind"], name="one_clock_per_kind")]
         indexes = [
             models.Index(fields=["state", "due_at"]),
-            models.Index(fields=["state", "remind_at"], condition=Q(reminded_at__isnull=True), name="clock_remind_pending"),
-            models.Index(fields=["state", "escalate_at"], condition=Q(escalated_at__isnull=True), name="clock_escalate_pending"),
+            models.Index(
+                fields=["state", "remind_at"], condition=Q(reminded_at__isnull=True), name="clock_remind_pending"
+            ),
+            models.Index(
+                fields=["state", "escalate_at"], condition=Q(escalated_at__isnull=True), name="clock_escalate_pending"
+            ),
             models.Index(fields=["provisional"], condition=Q(provisional=True), name="clock_provisional"),
         ]
 
@@ -579,4 +651,3 @@ class DeadlineScan(models.Model):
     class Meta:
         verbose_name = verbose_name_plural = "时限扫描"
         ordering = ["-started_at"]
-

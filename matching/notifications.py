@@ -7,6 +7,7 @@ Lifecycle: created unread (to_user / to_role / to_entity_and_creator), emailed o
 its recipient (`notifications_mark_read`, the one write of the 通知 page and the API). What a
 user sees and counts is his own inbox (matching.selectors.notification_list and
 notification_unread_count)."""
+
 from __future__ import annotations
 
 import logging
@@ -17,6 +18,7 @@ from django.utils import timezone
 
 from matching import selectors
 from matching.models import Declaration, Notification
+from matching.tasks import send_notification_email
 from portal.models import Membership, Organisation, Role
 from portal.services import audit_record
 from portal.tenancy import CHANGE, resolve_many
@@ -28,7 +30,8 @@ def to_user(*, user, key: str, title: str, body: str = "", url: str = "") -> Not
     if user is None or not user.is_active:
         return None
     notification, created = Notification.objects.get_or_create(
-        dedupe_key=f"{key}:{user.pk}"[:200], defaults={"recipient": user, "title": title[:200], "body": body, "url": url}
+        dedupe_key=f"{key}:{user.pk}"[:200],
+        defaults={"recipient": user, "title": title[:200], "body": body, "url": url},
     )
     if created:
         transaction.on_commit(lambda: _enqueue_email(notification.pk))
@@ -36,7 +39,13 @@ def to_user(*, user, key: str, title: str, body: str = "", url: str = "") -> Not
 
 
 def to_role(
-    *, organisation: Organisation | None, role: str, key: str, title: str, body: str = "", url: str = "",
+    *,
+    organisation: Organisation | None,
+    role: str,
+    key: str,
+    title: str,
+    body: str = "",
+    url: str = "",
     with_ancestors: bool = False,
 ) -> int:
     """Notify holders of `role` in `organisation` (and, for bank branches, in the branches
@@ -44,9 +53,11 @@ def to_role(
     if organisation is None:
         return 0
     organisations = list(organisation.ancestors()) if with_ancestors else [organisation]
-    users = get_user_model().objects.filter(
-        memberships__organisation__in=organisations, memberships__role=role, is_active=True
-    ).distinct()
+    users = (
+        get_user_model()
+        .objects.filter(memberships__organisation__in=organisations, memberships__role=role, is_active=True)
+        .distinct()
+    )
     return sum(1 for user in users if to_user(user=user, key=key, title=title, body=body, url=url))
 
 
@@ -62,8 +73,6 @@ def to_entity_and_creator(*, declaration: Declaration, key: str, title: str, bod
 
 
 def _enqueue_email(notification_id: int) -> None:
-    from matching.tasks import send_notification_email
-
     try:
         send_notification_email.delay(notification_id)
     except Exception:  # broker down: the periodic sweep sends it later, nothing is lost
@@ -85,5 +94,9 @@ def notifications_mark_read(*, actor, notification_ids: list[int] | None = None)
     if not unread:
         return 0
     changed = Notification.objects.filter(pk__in=unread, read_at__isnull=True).update(read_at=timezone.now())
-    audit_record(actor=actor, action="notification.read", after={"count": changed, "ids": unread[:100], "all": notification_ids is None})
+    audit_record(
+        actor=actor,
+        action="notification.read",
+        after={"count": changed, "ids": unread[:100], "all": notification_ids is None},
+    )
     return changed

@@ -2,11 +2,14 @@
 mechanism its region, a bank branch only what was pushed to it and its sub-branches (an
 account manager only the leads assigned to him, and the declarations he recommended
 himself), an enterprise only itself."""
+
 from __future__ import annotations
 
 from django.db.models import Q
 
 from entities.restrictions import region_range_q
+from matching import models as m
+from matching.models import Recommendation
 from portal.models import Role
 from portal.tenancy import CHANGE, VIEW, Scope, public, restriction
 
@@ -39,10 +42,12 @@ def declaration_q(scope: Scope, action: str, prefix: str = "") -> Q | None:
             return None
         return region_range_q(scope.region_prefix, f"{prefix}region_id") if scope.region_prefix else None
     if scope.is_bank and action == VIEW:
-        from matching.models import Recommendation
-
         leads = Recommendation.objects.filter(recommendation_q(scope, VIEW)).values("declaration_id")
-        own = Q(**{f"{prefix}source_bank__organisation_id": _bank_root(scope)}) if scope.role == Role.BANK_ADMIN else Q(pk__in=[])
+        own = (
+            Q(**{f"{prefix}source_bank__organisation_id": _bank_root(scope)})
+            if scope.role == Role.BANK_ADMIN
+            else Q(pk__in=[])
+        )
         # a bank user follows the declarations he recommended himself (银行推荐)
         filed = Q(**{f"{prefix}created_by_id": scope.user_id, f"{prefix}source_bank__isnull": False})
         return Q(**{f"{prefix}pk__in": leads}) | own | filed
@@ -50,8 +55,6 @@ def declaration_q(scope: Scope, action: str, prefix: str = "") -> Q | None:
 
 
 def register() -> None:
-    from matching import models as m
-
     restriction(m.Declaration)(declaration_q)
     restriction(m.Recommendation)(recommendation_q)
     restriction(m.DeclineReason)(public)

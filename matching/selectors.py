@@ -1,6 +1,7 @@
 """Reads of the workflow, each already restricted to what the actor may see. The review
 queues are the workflow table's (matching/workflow.py): the states each role reviews or signs
 off, without what a maker-checker rule keeps from the user (his own filings)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -9,6 +10,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
+from matching import workflow
 from matching.models import (
     OPEN_RECOMMENDATION_STATES,
     Declaration,
@@ -20,7 +22,6 @@ from matching.models import (
     Visit,
     WorkflowEvent,
 )
-from matching import workflow
 from portal.models import Membership, Role
 from portal.tenancy import restrict
 
@@ -32,16 +33,25 @@ QUEUE_STATES = {role: workflow.queue_states(role) for role in Role.values if wor
 # drawn together; removed leads are not the bank's work any more
 _R = RecommendationState
 INBOX_TABS = {
-    tab: (tab.label, states) for tab, states in (
-        (_R.PUSHED, [_R.PUSHED]), (_R.CONTACTED, [_R.CONTACTED]), (_R.UNDER_REVIEW, [_R.UNDER_REVIEW]),
-        (_R.APPROVED, [_R.APPROVED]), (_R.DISBURSED, [_R.DISBURSED, _R.NOT_DRAWN]), (_R.DECLINED, [_R.DECLINED]),
+    tab: (tab.label, states)
+    for tab, states in (
+        (_R.PUSHED, [_R.PUSHED]),
+        (_R.CONTACTED, [_R.CONTACTED]),
+        (_R.UNDER_REVIEW, [_R.UNDER_REVIEW]),
+        (_R.APPROVED, [_R.APPROVED]),
+        (_R.DISBURSED, [_R.DISBURSED, _R.NOT_DRAWN]),
+        (_R.DECLINED, [_R.DECLINED]),
     )
 }
 INBOX_FIRST_TAB = _R.PUSHED
 
 
-def declaration_list(*, user, state: str | list | None = None, q: str | None = None, source: str | None = None) -> QuerySet[Declaration]:
-    qs = restrict(Declaration.objects.select_related("entity", "region", "task_force"), user).prefetch_related("intended_banks__bank")
+def declaration_list(
+    *, user, state: str | list | None = None, q: str | None = None, source: str | None = None
+) -> QuerySet[Declaration]:
+    qs = restrict(Declaration.objects.select_related("entity", "region", "task_force"), user).prefetch_related(
+        "intended_banks__bank"
+    )
     if isinstance(state, (list, tuple)):
         qs = qs.filter(state__in=state)
     elif state:
@@ -63,7 +73,11 @@ def declaration_get(*, user, pk: int) -> Declaration | None:
 
 
 def declaration_timeline(*, user, declaration: Declaration) -> QuerySet[WorkflowEvent]:
-    return restrict(WorkflowEvent.objects.filter(declaration=declaration), user).select_related("actor", "recommendation__bank").order_by("created_at", "id")
+    return (
+        restrict(WorkflowEvent.objects.filter(declaration=declaration), user)
+        .select_related("actor", "recommendation__bank")
+        .order_by("created_at", "id")
+    )
 
 
 def declaration_warnings(declaration: Declaration) -> list[str]:
@@ -75,7 +89,9 @@ def declaration_warnings(declaration: Declaration) -> list[str]:
         .select_related("bank")
     )
     for rec in other_open:
-        what = "已获授信" if rec.state in (RecommendationState.APPROVED, RecommendationState.DISBURSED) else "已有在途推荐"
+        what = (
+            "已获授信" if rec.state in (RecommendationState.APPROVED, RecommendationState.DISBURSED) else "已有在途推荐"
+        )
         warnings.append(f"多头授信风险: 该主体在{rec.bank.name}{what}({rec.get_state_display()})")
     banks = declaration.intended_banks.count()
     if banks > 2:
@@ -107,11 +123,20 @@ def review_counts(*, user) -> dict[str, int]:
 
 
 def recommendation_list(
-    *, user, tab: str | None = None, county: str | None = None, bank: str | None = None, q: str | None = None,
-    min_amount: int | None = None, max_amount: int | None = None, state: str | None = None,
+    *,
+    user,
+    tab: str | None = None,
+    county: str | None = None,
+    bank: str | None = None,
+    q: str | None = None,
+    min_amount: int | None = None,
+    max_amount: int | None = None,
+    state: str | None = None,
 ) -> QuerySet[Recommendation]:
     qs = restrict(
-        Recommendation.objects.select_related("entity", "region", "bank", "branch", "declaration", "assigned_to", "decline_reason"),
+        Recommendation.objects.select_related(
+            "entity", "region", "bank", "branch", "declaration", "assigned_to", "decline_reason"
+        ),
         user,
     )
     if tab in INBOX_TABS:
@@ -138,7 +163,12 @@ def inbox_counts(*, user) -> dict[str, int]:
 
 def recommendation_get(*, user, pk: int) -> Recommendation | None:
     return (
-        restrict(Recommendation.objects.select_related("entity", "region", "bank", "branch", "declaration", "decline_reason", "assigned_to"), user)
+        restrict(
+            Recommendation.objects.select_related(
+                "entity", "region", "bank", "branch", "declaration", "decline_reason", "assigned_to"
+            ),
+            user,
+        )
         .prefetch_related("disbursements", "coachings__actor")
         .filter(pk=pk)
         .first()
@@ -148,7 +178,10 @@ def recommendation_get(*, user, pk: int) -> Recommendation | None:
 def batch_list(*, user) -> QuerySet[RecommendationBatch]:
     return (
         restrict(RecommendationBatch.objects.select_related("region", "created_by", "pushed_by"), user)
-        .annotate(declarations_count=Count("declarations", distinct=True), recommendations_count=Count("recommendations", distinct=True))
+        .annotate(
+            declarations_count=Count("declarations", distinct=True),
+            recommendations_count=Count("recommendations", distinct=True),
+        )
         .order_by("-created_at")
     )
 
@@ -160,7 +193,16 @@ def batch_progress(batch: RecommendationBatch) -> list[dict]:
         .annotate(
             total=Count("id"),
             contacted=Count("id", filter=~Q(state=RecommendationState.PUSHED)),
-            approved=Count("id", filter=Q(state__in=[RecommendationState.APPROVED, RecommendationState.DISBURSED, RecommendationState.NOT_DRAWN])),
+            approved=Count(
+                "id",
+                filter=Q(
+                    state__in=[
+                        RecommendationState.APPROVED,
+                        RecommendationState.DISBURSED,
+                        RecommendationState.NOT_DRAWN,
+                    ]
+                ),
+            ),
             declined=Count("id", filter=Q(state=RecommendationState.DECLINED)),
             disbursed=Count("id", filter=Q(state=RecommendationState.DISBURSED)),
         )
@@ -183,7 +225,9 @@ def account_managers(*, user) -> QuerySet:
     branch and those below it). The inbox offers exactly these, and recommendations_assign
     accepts exactly these."""
     roles = restrict(Membership.objects.filter(role=Role.ACCOUNT_MANAGER, user_id=OuterRef("pk")), user)
-    return restrict(get_user_model().objects.filter(Exists(roles), is_active=True), user).distinct().order_by("username")
+    return (
+        restrict(get_user_model().objects.filter(Exists(roles), is_active=True), user).distinct().order_by("username")
+    )
 
 
 def notification_list(*, user, unread_only: bool = False) -> QuerySet[Notification]:

@@ -24,6 +24,7 @@ Each service is keyword-only and atomic: it locks its row (select_for_update) th
 tenant restriction, records a WorkflowEvent and an audit event, and creates notifications
 whose emails go out after commit. Two users acting on one record: the second waits for the
 lock, then finds the state changed and gets a clear message."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -61,6 +62,7 @@ from portal.models import Organisation, OrganisationKind, Role
 from portal.services import ApplicationError, audit_record
 from portal.tenancy import CHANGE, VIEW, resolve, resolve_many, restrict, scope_for
 from products.models import Bank, ProductStatus
+from products.restrictions import bank_root_organisation_id
 from products.selectors import banks_serving, branch_for
 
 MAX_INTENDED_BANKS = 2
@@ -132,7 +134,9 @@ def _criteria(criteria: dict | None, actor) -> dict:
     criteria = criteria or {}
     unknown = set(criteria) - set(BASIC_CRITERIA)
     if unknown:
-        raise ApplicationError("未知的基本标准: " + ", ".join(sorted(unknown)), field_errors={"basic_criteria": ["未知的基本标准"]})
+        raise ApplicationError(
+            "未知的基本标准: " + ", ".join(sorted(unknown)), field_errors={"basic_criteria": ["未知的基本标准"]}
+        )
     now = timezone.now().isoformat()
     return {
         key: {
@@ -169,8 +173,9 @@ def _redirect_bank_problems(declaration: Declaration, banks: list[Bank]) -> list
             problems.append(f"该企业已推荐给{bank.name}, 改推须选择其他银行")
     working = {
         r.bank_id: r.bank.name
-        for r in Recommendation.objects.filter(entity_id=declaration.entity_id, state__in=OPEN_RECOMMENDATION_STATES)
-        .select_related("bank")
+        for r in Recommendation.objects.filter(
+            entity_id=declaration.entity_id, state__in=OPEN_RECOMMENDATION_STATES
+        ).select_related("bank")
     }
     total = set(working) | {bank.pk for bank in banks}
     if len(total) > MAX_INTENDED_BANKS:
@@ -186,14 +191,22 @@ def _redirect_bank_problems(declaration: Declaration, banks: list[Bank]) -> list
 
 
 @transaction.atomic
-def visit_record(*, actor, entity_id: int, visited_on: dt.date, people: str, findings: str = "", need_found: bool = False) -> Visit:
+def visit_record(
+    *, actor, entity_id: int, visited_on: dt.date, people: str, findings: str = "", need_found: bool = False
+) -> Visit:
     workflow.require_role(Action.VISIT, actor)
     entity = _entity_for_declaring(actor, entity_id)
     if visited_on > timezone.localdate():
         raise ApplicationError("走访日期不能晚于今天", field_errors={"visited_on": ["走访日期不能晚于今天"]})
     visit = Visit.objects.create(
-        entity=entity, task_force=task_force_for(entity), region_id=entity.region_id, visited_on=visited_on,
-        people=people, findings=findings, need_found=need_found, recorded_by=actor,
+        entity=entity,
+        task_force=task_force_for(entity),
+        region_id=entity.region_id,
+        visited_on=visited_on,
+        people=people,
+        findings=findings,
+        need_found=need_found,
+        recorded_by=actor,
     )
     hooks.ledger_changed()  # the statistics index counts visits (after the commit)
     audit_record(actor=actor, action="visit.record", obj=visit, after={"entity": entity.pk, "need_found": need_found})
@@ -202,8 +215,17 @@ def visit_record(*, actor, entity_id: int, visited_on: dt.date, people: str, fin
 
 @transaction.atomic
 def declaration_create(
-    *, actor, entity_id: int, amount: int, term_months: int, purpose: str, bank_codes: list[str],
-    basic_criteria: dict | None = None, consent: bool = False, submit: bool = False, visit_id: int | None = None,
+    *,
+    actor,
+    entity_id: int,
+    amount: int,
+    term_months: int,
+    purpose: str,
+    bank_codes: list[str],
+    basic_criteria: dict | None = None,
+    consent: bool = False,
+    submit: bool = False,
+    visit_id: int | None = None,
     source: str | None = None,
 ) -> Declaration:
     """申报 (workflow FILE): the enterprise for itself, or task-force staff on its behalf. With
@@ -220,8 +242,14 @@ def declaration_create(
     if source is None:
         source = DeclarationSource.ENTERPRISE if scope.is_enterprise else DeclarationSource.STAFF
     declaration = Declaration(
-        entity=entity, task_force=task_force_for(entity), region_id=entity.region_id, source=source,
-        basic_criteria=_criteria(basic_criteria, actor), created_by=actor, visit=visit, **need,
+        entity=entity,
+        task_force=task_force_for(entity),
+        region_id=entity.region_id,
+        source=source,
+        basic_criteria=_criteria(basic_criteria, actor),
+        created_by=actor,
+        visit=visit,
+        **need,
     )
     try:
         with transaction.atomic():
@@ -234,7 +262,12 @@ def declaration_create(
         declaration.consent_given_at, declaration.consent_given_by = timezone.now(), actor
         declaration.save(update_fields=["consent_given_at", "consent_given_by", "updated_at"])
     workflow.record(Action.FILE, declaration=declaration, actor=actor, source=source, consent=bool(consent))
-    audit_record(actor=actor, action="declaration.create", obj=declaration, after={**need, "banks": bank_codes, "consent": bool(consent)})
+    audit_record(
+        actor=actor,
+        action="declaration.create",
+        obj=declaration,
+        after={**need, "banks": bank_codes, "consent": bool(consent)},
+    )
     if submit:
         declaration = declaration_submit(actor=actor, declaration_id=declaration.pk)
     return declaration
@@ -242,8 +275,15 @@ def declaration_create(
 
 @transaction.atomic
 def declaration_update(
-    *, actor, declaration_id: int, amount: int, term_months: int, purpose: str, bank_codes: list[str],
-    basic_criteria: dict | None = None, consent: bool | None = None,
+    *,
+    actor,
+    declaration_id: int,
+    amount: int,
+    term_months: int,
+    purpose: str,
+    bank_codes: list[str],
+    basic_criteria: dict | None = None,
+    consent: bool | None = None,
 ) -> Declaration:
     """Edit a draft (workflow EDIT). The consent covers the banks it was given for: adding a bank
     clears it, unless the consent is given again in the same edit."""
@@ -253,8 +293,12 @@ def declaration_update(
     problems = _redirect_bank_problems(declaration, banks)
     if problems:
         raise ApplicationError(problems[0], field_errors={"banks": problems})
-    before = {"amount": declaration.amount, "term_months": declaration.term_months, "purpose": declaration.purpose,
-              "banks": [b.bank.code for b in declaration.intended_banks.select_related("bank")]}
+    before = {
+        "amount": declaration.amount,
+        "term_months": declaration.term_months,
+        "purpose": declaration.purpose,
+        "banks": [b.bank.code for b in declaration.intended_banks.select_related("bank")],
+    }
     added = {bank.code for bank in banks} - set(before["banks"])
     for key, value in need.items():
         setattr(declaration, key, value)
@@ -264,7 +308,9 @@ def declaration_update(
     declaration.save()
     _set_banks(declaration, banks)
     workflow.record(Action.EDIT, declaration=declaration, actor=actor, banks=[bank.code for bank in banks])
-    audit_record(actor=actor, action="declaration.update", obj=declaration, before=before, after={**need, "banks": bank_codes})
+    audit_record(
+        actor=actor, action="declaration.update", obj=declaration, before=before, after={**need, "banks": bank_codes}
+    )
     if consent:
         declaration = declaration_consent_record(actor=actor, declaration_id=declaration.pk)
     return declaration
@@ -289,7 +335,9 @@ def declaration_consent_record(*, actor, declaration_id: int) -> Declaration:
 def declaration_submit(*, actor, declaration_id: int) -> Declaration:
     declaration = workflow.acting_on(Action.SUBMIT, actor, declaration_id)
     if declaration.consent_given_at is None:
-        raise ApplicationError("提交前须由企业同意向意向对接银行共享信息", field_errors={"consent": ["请勾选同意共享信息"]})
+        raise ApplicationError(
+            "提交前须由企业同意向意向对接银行共享信息", field_errors={"consent": ["请勾选同意共享信息"]}
+        )
     problems = _redirect_bank_problems(declaration, [b.bank for b in declaration.intended_banks.select_related("bank")])
     if problems:
         raise ApplicationError(problems[0], field_errors={"banks": problems}, code="conflict")
@@ -300,21 +348,25 @@ def declaration_submit(*, actor, declaration_id: int) -> Declaration:
     audit_record(actor=actor, action="declaration.submit", obj=declaration)
     for role in sorted(workflow.next_step(declaration.state).roles):  # the 初审
         notifications.to_role(
-            organisation=declaration.task_force, role=role, key=f"decl-{declaration.pk}-submitted-{declaration.submitted_at:%s}",
-            title=f"新的申报待初审: {declaration.entity.name}", url=f"/matching/declarations/{declaration.pk}/",
+            organisation=declaration.task_force,
+            role=role,
+            key=f"decl-{declaration.pk}-submitted-{declaration.submitted_at:%s}",
+            title=f"新的申报待初审: {declaration.entity.name}",
+            url=f"/matching/declarations/{declaration.pk}/",
         )
     return declaration
 
 
 @transaction.atomic
-def declaration_recommend_by_bank(*, actor, entity_id: int, amount: int, term_months: int, purpose: str, note: str = "") -> Declaration:
+def declaration_recommend_by_bank(
+    *, actor, entity_id: int, amount: int, term_months: int, purpose: str, note: str = ""
+) -> Declaration:
     """银行推荐: a bank recommends an entity to the task force; the declaration starts in `submitted`.
 
     The entity is resolved through the restriction for what a bank does with it (VIEW: an
     entity in the bank's service region that agreed to share its data with banks). One the
     bank may not see is refused exactly like an unknown id (same code, same message), before
     anything about it — its county, an open declaration — is looked at."""
-    from products.restrictions import bank_root_organisation_id
 
     workflow.require_role(Action.BANK_RECOMMEND, actor)
     scope = scope_for(actor)
@@ -331,8 +383,15 @@ def declaration_recommend_by_bank(*, actor, entity_id: int, amount: int, term_mo
     if Declaration.objects.filter(entity=entity, state__in=OPEN_DECLARATION_STATES).exists():
         raise ApplicationError("该经营主体已有进行中的申报", code="conflict")
     declaration = Declaration(
-        entity=entity, task_force=task_force_for(entity), region_id=entity.region_id, source=DeclarationSource.BANK,
-        source_bank=bank, basic_criteria=_criteria({}, actor), created_by=actor, last_comment=note, **need,
+        entity=entity,
+        task_force=task_force_for(entity),
+        region_id=entity.region_id,
+        source=DeclarationSource.BANK,
+        source_bank=bank,
+        basic_criteria=_criteria({}, actor),
+        created_by=actor,
+        last_comment=note,
+        **need,
     )
     try:
         with transaction.atomic():
@@ -347,8 +406,11 @@ def declaration_recommend_by_bank(*, actor, entity_id: int, amount: int, term_mo
     audit_record(actor=actor, action="declaration.bank_recommend", obj=declaration, after={**need, "bank": bank.code})
     for role in sorted(workflow.next_step(declaration.state).roles):  # the 初审
         notifications.to_role(
-            organisation=declaration.task_force, role=role, key=f"decl-{declaration.pk}-bank-recommended",
-            title=f"{bank.name}推荐企业: {entity.name}", url=f"/matching/declarations/{declaration.pk}/",
+            organisation=declaration.task_force,
+            role=role,
+            key=f"decl-{declaration.pk}-bank-recommended",
+            title=f"{bank.name}推荐企业: {entity.name}",
+            url=f"/matching/declarations/{declaration.pk}/",
         )
     return declaration
 
@@ -389,7 +451,9 @@ def declaration_review(*, actor, declaration_id: int, decision: str, comment: st
     declaration.last_comment = comment
     declaration.save()
     ReviewStep.objects.create(declaration=declaration, stage=stage, decision=decision, comment=comment, actor=actor)
-    workflow.record(action, outcome=decision, declaration=declaration, actor=actor, comment=comment, from_state=from_state)
+    workflow.record(
+        action, outcome=decision, declaration=declaration, actor=actor, comment=comment, from_state=from_state
+    )
     audit_record(actor=actor, action=f"declaration.{stage}.{decision}", obj=declaration, after={"comment": comment})
     _notify_after_review(declaration, stage, decision, comment)
     return declaration
@@ -405,14 +469,20 @@ def _notify_after_review(declaration: Declaration, stage: str, decision: str, co
         for role in sorted(waits_for.roles):
             organisation = declaration.task_force.parent if role == Role.CONVENER else declaration.task_force
             notifications.to_role(
-                organisation=organisation, role=role, key=f"decl-{declaration.pk}-step-{step}",
-                title=f"申报{declaration.get_state_display()}: {declaration.entity.name}", url=url,
+                organisation=organisation,
+                role=role,
+                key=f"decl-{declaration.pk}-step-{step}",
+                title=f"申报{declaration.get_state_display()}: {declaration.entity.name}",
+                url=url,
             )
     else:
         verb = "被退回修改" if decision == ReviewDecision.RETURN else "未通过审核"
         notifications.to_entity_and_creator(
-            declaration=declaration, key=f"decl-{declaration.pk}-step-{step}",
-            title=f"您的融资申报{verb}", body=f"{ReviewStage(stage).label}意见: {comment}", url=url,
+            declaration=declaration,
+            key=f"decl-{declaration.pk}-step-{step}",
+            title=f"您的融资申报{verb}",
+            body=f"{ReviewStage(stage).label}意见: {comment}",
+            url=url,
         )
 
 
@@ -449,17 +519,25 @@ def batch_signoff(*, actor, declaration_ids: list[int], title: str = "") -> Reco
     first = declarations[0]
     now = timezone.now()
     batch = RecommendationBatch.objects.create(
-        task_force=first.task_force, region_id=first.region_id, created_by=actor,
+        task_force=first.task_force,
+        region_id=first.region_id,
+        created_by=actor,
         title=title or f"{first.region.name}推荐清单 {timezone.localtime(now):%Y-%m-%d %H:%M}",
     )
     for declaration in declarations:
         workflow.apply(declaration, Action.SIGNOFF)
         declaration.batch = batch
         declaration.save()
-        ReviewStep.objects.create(declaration=declaration, stage=workflow.rule(Action.SIGNOFF).stage,
-                                  decision=ReviewDecision.APPROVE, actor=actor)
+        ReviewStep.objects.create(
+            declaration=declaration,
+            stage=workflow.rule(Action.SIGNOFF).stage,
+            decision=ReviewDecision.APPROVE,
+            actor=actor,
+        )
         workflow.record(Action.SIGNOFF, declaration=declaration, actor=actor, batch=batch.pk)
-    audit_record(actor=actor, action="batch.signoff", obj=batch, after={"declarations": sorted(d.pk for d in declarations)})
+    audit_record(
+        actor=actor, action="batch.signoff", obj=batch, after={"declarations": sorted(d.pk for d in declarations)}
+    )
     return batch
 
 
@@ -479,7 +557,9 @@ def batch_push(*, actor, batch_id: int) -> RecommendationBatch:
         if declaration.state != signed_off:
             continue
         for intended in declaration.intended_banks.all():
-            created.append(_recommendation_create(batch=batch, declaration=declaration, bank=intended.bank, actor=actor, at=now))
+            created.append(
+                _recommendation_create(batch=batch, declaration=declaration, bank=intended.bank, actor=actor, at=now)
+            )
     workflow.apply(batch, Action.PUSH)
     batch.pushed_at, batch.pushed_by = now, actor
     batch.save()
@@ -490,22 +570,43 @@ def batch_push(*, actor, batch_id: int) -> RecommendationBatch:
 def _recommendation_create(*, batch, declaration: Declaration, bank: Bank, actor, at) -> Recommendation:
     branch = branch_for(bank=bank, county_code=declaration.region_id)
     if branch is None:
-        raise ApplicationError(f"{bank.name}在 {declaration.region.name} 没有服务机构, 无法推送 {declaration.entity.name}")
+        raise ApplicationError(
+            f"{bank.name}在 {declaration.region.name} 没有服务机构, 无法推送 {declaration.entity.name}"
+        )
     product = bank.products.filter(status=ProductStatus.ACTIVE).select_related("current_version").first()
     recommendation = Recommendation.objects.create(
-        batch=batch, declaration=declaration, entity=declaration.entity, region_id=declaration.region_id,
-        bank=bank, branch=branch, pushed_at=at, product_version=product.current_version if product else None,
+        batch=batch,
+        declaration=declaration,
+        entity=declaration.entity,
+        region_id=declaration.region_id,
+        bank=bank,
+        branch=branch,
+        pushed_at=at,
+        product_version=product.current_version if product else None,
     )
     # the push's event on the lead, and its clock rule: the feedback clock starts
-    workflow.record(Action.PUSH, declaration=declaration, recommendation=recommendation, actor=actor, at=at,
-                    bank=bank.code, branch=branch.pk)
+    workflow.record(
+        Action.PUSH,
+        declaration=declaration,
+        recommendation=recommendation,
+        actor=actor,
+        at=at,
+        bank=bank.code,
+        branch=branch.pk,
+    )
     notifications.to_role(
-        organisation=branch.organisation, role=Role.BANK_ADMIN, key=f"rec-{recommendation.pk}-pushed", with_ancestors=True,
-        title=f"新推送线索: {declaration.entity.name}", url=f"/matching/leads/{recommendation.pk}/",
+        organisation=branch.organisation,
+        role=Role.BANK_ADMIN,
+        key=f"rec-{recommendation.pk}-pushed",
+        with_ancestors=True,
+        title=f"新推送线索: {declaration.entity.name}",
+        url=f"/matching/leads/{recommendation.pk}/",
     )
     notifications.to_entity_and_creator(
-        declaration=declaration, key=f"rec-{recommendation.pk}-pushed-entity",
-        title=f"您的融资需求已推送至{branch.name}", url=f"/matching/declarations/{declaration.pk}/",
+        declaration=declaration,
+        key=f"rec-{recommendation.pk}-pushed-entity",
+        title=f"您的融资需求已推送至{branch.name}",
+        url=f"/matching/declarations/{declaration.pk}/",
     )
     return recommendation
 
@@ -530,9 +631,18 @@ def recommendation_redirect(*, actor, recommendation_id: int, bank_code: str, co
     if Declaration.objects.filter(entity=entity, state__in=OPEN_DECLARATION_STATES).exists():
         raise ApplicationError("该企业已有进行中的申报(含待确认的改推), 请在其办结后再改推", code="conflict")
     declaration = Declaration(
-        entity=entity, task_force=task_force_for(entity), region_id=entity.region_id, source=DeclarationSource.REDIRECT,
-        redirected_from=previous, amount=original.amount, term_months=original.term_months, purpose=original.purpose,
-        basic_criteria=original.basic_criteria, visit_id=original.visit_id, created_by=actor, last_comment=comment,
+        entity=entity,
+        task_force=task_force_for(entity),
+        region_id=entity.region_id,
+        source=DeclarationSource.REDIRECT,
+        redirected_from=previous,
+        amount=original.amount,
+        term_months=original.term_months,
+        purpose=original.purpose,
+        basic_criteria=original.basic_criteria,
+        visit_id=original.visit_id,
+        created_by=actor,
+        last_comment=comment,
     )
     problems = _redirect_bank_problems(declaration, [bank])
     if problems:
@@ -543,22 +653,46 @@ def recommendation_redirect(*, actor, recommendation_id: int, bank_code: str, co
     except IntegrityError:
         raise ApplicationError("该企业已有进行中的申报(含待确认的改推), 请在其办结后再改推", code="conflict") from None
     _set_banks(declaration, [bank])
-    workflow.record(Action.REDIRECT, outcome="proposal", declaration=declaration, actor=actor,
-                    from_recommendation=previous.pk, from_bank=previous.bank.code, bank=bank.code, comment=comment)
-    workflow.record(Action.REDIRECT, declaration=original, recommendation=previous, actor=actor, to_bank=bank.code,
-                    comment=comment, redirect_declaration=declaration.pk)
-    audit_record(actor=actor, action="recommendation.redirect", obj=declaration,
-                 after={"from": previous.pk, "bank": bank.code, "comment": comment})
+    workflow.record(
+        Action.REDIRECT,
+        outcome="proposal",
+        declaration=declaration,
+        actor=actor,
+        from_recommendation=previous.pk,
+        from_bank=previous.bank.code,
+        bank=bank.code,
+        comment=comment,
+    )
+    workflow.record(
+        Action.REDIRECT,
+        declaration=original,
+        recommendation=previous,
+        actor=actor,
+        to_bank=bank.code,
+        comment=comment,
+        redirect_declaration=declaration.pk,
+    )
+    audit_record(
+        actor=actor,
+        action="recommendation.redirect",
+        obj=declaration,
+        after={"from": previous.pk, "bank": bank.code, "comment": comment},
+    )
     url = f"/matching/declarations/{declaration.pk}/"
     notifications.to_entity_and_creator(
-        declaration=declaration, key=f"decl-{declaration.pk}-redirect-proposed",
-        title=f"专班建议将您的融资需求改推至{bank.name}", url=url,
+        declaration=declaration,
+        key=f"decl-{declaration.pk}-redirect-proposed",
+        title=f"专班建议将您的融资需求改推至{bank.name}",
+        url=url,
         body="请确认同意向该行共享信息后提交, 经专班三级审核和召集人签字确认后推送; 如不需要可撤回。",
     )
     for role in sorted(workflow.roles(Action.CONSENT) - {Role.ENTERPRISE_USER}):
         notifications.to_role(
-            organisation=declaration.task_force, role=role, key=f"decl-{declaration.pk}-redirect-proposed-tf",
-            title=f"改推待企业确认: {entity.name} → {bank.name}", url=url,
+            organisation=declaration.task_force,
+            role=role,
+            key=f"decl-{declaration.pk}-redirect-proposed-tf",
+            title=f"改推待企业确认: {entity.name} → {bank.name}",
+            url=url,
         )
     return declaration
 
@@ -569,13 +703,21 @@ def recommendation_remove(*, actor, recommendation_id: int, reason: str) -> Reco
     with its last lead."""
     recommendation = workflow.acting_on(Action.REMOVE, actor, recommendation_id)
     if not reason.strip():
-        raise ApplicationError("移出推荐清单须说明原因", field_errors={"reason": ["请填写原因(如提供虚假材料、挪用资金)"]})
+        raise ApplicationError(
+            "移出推荐清单须说明原因", field_errors={"reason": ["请填写原因(如提供虚假材料、挪用资金)"]}
+        )
     workflow.apply(recommendation, Action.REMOVE)
     now = timezone.now()
     recommendation.removed_at, recommendation.removed_reason = now, reason
     recommendation.save()
-    workflow.record(Action.REMOVE, declaration=recommendation.declaration, recommendation=recommendation, actor=actor,
-                    at=now, reason=reason)
+    workflow.record(
+        Action.REMOVE,
+        declaration=recommendation.declaration,
+        recommendation=recommendation,
+        actor=actor,
+        at=now,
+        reason=reason,
+    )
     audit_record(actor=actor, action="recommendation.remove", obj=recommendation, after={"reason": reason})
     declaration = Declaration.objects.select_for_update().get(pk=recommendation.declaration_id)
     still_open = declaration.recommendations.exclude(state=RecommendationState.REMOVED).exists()
@@ -585,8 +727,13 @@ def recommendation_remove(*, actor, recommendation_id: int, reason: str) -> Reco
         declaration.save()
         workflow.record(Action.REMOVE, outcome="last_lead", declaration=declaration, actor=actor, reason=reason)
     notifications.to_role(
-        organisation=recommendation.branch.organisation, role=Role.BANK_ADMIN, key=f"rec-{recommendation.pk}-removed", with_ancestors=True,
-        title=f"线索已移出推荐清单: {recommendation.entity.name}", body=reason, url=f"/matching/leads/{recommendation.pk}/",
+        organisation=recommendation.branch.organisation,
+        role=Role.BANK_ADMIN,
+        key=f"rec-{recommendation.pk}-removed",
+        with_ancestors=True,
+        title=f"线索已移出推荐清单: {recommendation.entity.name}",
+        body=reason,
+        url=f"/matching/leads/{recommendation.pk}/",
     )
     return recommendation
 
@@ -606,7 +753,9 @@ def recommendations_assign(*, actor, recommendation_ids: list[int], manager_id: 
     try:
         manager = resolve(selectors.account_managers(user=actor), actor, VIEW, pk=manager_id)
     except ApplicationError:
-        raise ApplicationError("只能分配给本机构(含下级)的客户经理", field_errors={"manager": ["无效的客户经理"]}) from None
+        raise ApplicationError(
+            "只能分配给本机构(含下级)的客户经理", field_errors={"manager": ["无效的客户经理"]}
+        ) from None
     leads = resolve_many(Recommendation, actor, CHANGE, ids=recommendation_ids, lock=True, field="ids")
     for lead in leads:
         workflow.require(Action.ASSIGN, actor, lead)
@@ -616,17 +765,30 @@ def recommendations_assign(*, actor, recommendation_ids: list[int], manager_id: 
         lead.assigned_to = manager
         lead.save(update_fields=["assigned_to", "updated_at"])
         assign_perm(WORK_PERMISSION, manager, lead)
-        workflow.record(Action.ASSIGN, declaration=lead.declaration, recommendation=lead, actor=actor, manager=manager.username)
+        workflow.record(
+            Action.ASSIGN, declaration=lead.declaration, recommendation=lead, actor=actor, manager=manager.username
+        )
     notifications.to_user(
-        user=manager, key=f"assign-{manager.pk}-{'-'.join(str(lead.pk) for lead in leads)}"[:200],
-        title=f"您有 {len(leads)} 条新分配的线索", url="/matching/leads/",
+        user=manager,
+        key=f"assign-{manager.pk}-{'-'.join(str(lead.pk) for lead in leads)}"[:200],
+        title=f"您有 {len(leads)} 条新分配的线索",
+        url="/matching/leads/",
     )
-    audit_record(actor=actor, action="recommendation.assign", after={"ids": [lead.pk for lead in leads], "manager": manager.pk})
+    audit_record(
+        actor=actor, action="recommendation.assign", after={"ids": [lead.pk for lead in leads], "manager": manager.pk}
+    )
     return len(leads)
 
 
 @transaction.atomic
-def recommendation_contact(*, actor, recommendation_id: int, contacted_at: dt.datetime | None = None, channel: str = ContactChannel.PHONE, note: str = "") -> Recommendation:
+def recommendation_contact(
+    *,
+    actor,
+    recommendation_id: int,
+    contacted_at: dt.datetime | None = None,
+    channel: str = ContactChannel.PHONE,
+    note: str = "",
+) -> Recommendation:
     recommendation = _lead_for_work(actor, recommendation_id, Action.CONTACT)
     if channel not in ContactChannel.values:
         raise ApplicationError("未知的对接方式", field_errors={"channel": ["未知的对接方式"]})
@@ -635,14 +797,26 @@ def recommendation_contact(*, actor, recommendation_id: int, contacted_at: dt.da
     if contacted_at > now + dt.timedelta(minutes=5) or contacted_at < recommendation.pushed_at:
         raise ApplicationError("对接时间应在推送之后、不晚于现在", field_errors={"contacted_at": ["对接时间无效"]})
     workflow.apply(recommendation, Action.CONTACT)
-    recommendation.contacted_at, recommendation.contact_channel, recommendation.contact_note = contacted_at, channel, note
+    recommendation.contacted_at, recommendation.contact_channel, recommendation.contact_note = (
+        contacted_at,
+        channel,
+        note,
+    )
     recommendation.save()
-    workflow.record(Action.CONTACT, declaration=recommendation.declaration, recommendation=recommendation, actor=actor,
-                    at=contacted_at, channel=channel)
+    workflow.record(
+        Action.CONTACT,
+        declaration=recommendation.declaration,
+        recommendation=recommendation,
+        actor=actor,
+        at=contacted_at,
+        channel=channel,
+    )
     audit_record(actor=actor, action="recommendation.contact", obj=recommendation, after={"channel": channel})
     notifications.to_entity_and_creator(
-        declaration=recommendation.declaration, key=f"rec-{recommendation.pk}-contacted",
-        title=f"{recommendation.branch.name}已与您对接", url=f"/matching/declarations/{recommendation.declaration_id}/",
+        declaration=recommendation.declaration,
+        key=f"rec-{recommendation.pk}-contacted",
+        title=f"{recommendation.branch.name}已与您对接",
+        url=f"/matching/declarations/{recommendation.declaration_id}/",
     )
     return recommendation
 
@@ -655,8 +829,13 @@ def recommendation_materials_complete(*, actor, recommendation_id: int) -> Recom
     now = timezone.now()
     recommendation.materials_complete_at = now
     recommendation.save()
-    workflow.record(Action.MATERIALS_COMPLETE, declaration=recommendation.declaration, recommendation=recommendation,
-                    actor=actor, at=now)
+    workflow.record(
+        Action.MATERIALS_COMPLETE,
+        declaration=recommendation.declaration,
+        recommendation=recommendation,
+        actor=actor,
+        at=now,
+    )
     audit_record(actor=actor, action="recommendation.materials_complete", obj=recommendation)
     return recommendation
 
@@ -695,24 +874,35 @@ def _approval_excess(limits: dict, *, credit_amount: int, rate: Decimal, term_mo
     excess: dict[str, list[str]] = {}
     if credit_amount > limits["need"]:
         excess.setdefault("credit_amount", []).append(
-            f"授信金额 {_wan(credit_amount)} 万元超过企业申报的融资需求 {_wan(limits['need'])} 万元")
+            f"授信金额 {_wan(credit_amount)} 万元超过企业申报的融资需求 {_wan(limits['need'])} 万元"
+        )
     if limits["max_amount"] is not None and credit_amount > limits["max_amount"]:
         excess.setdefault("credit_amount", []).append(
-            f"授信金额 {_wan(credit_amount)} 万元超过{product}的最高额度 {_wan(limits['max_amount'])} 万元")
+            f"授信金额 {_wan(credit_amount)} 万元超过{product}的最高额度 {_wan(limits['max_amount'])} 万元"
+        )
     if limits["rate_min"] is not None and rate < limits["rate_min"]:
         excess.setdefault("rate_percent", []).append(f"年利率 {rate}% 低于{product}的利率下限 {limits['rate_min']}%")
     if limits["rate_max"] is not None and rate > limits["rate_max"]:
         excess.setdefault("rate_percent", []).append(f"年利率 {rate}% 高于{product}的利率上限 {limits['rate_max']}%")
     if limits["max_term_months"] is not None and term_months > limits["max_term_months"]:
         excess.setdefault("term_months", []).append(
-            f"授信期限 {term_months} 个月超过{product}的最长期限 {limits['max_term_months']} 个月")
+            f"授信期限 {term_months} 个月超过{product}的最长期限 {limits['max_term_months']} 个月"
+        )
     return excess
 
 
 @transaction.atomic
 def recommendation_approve(
-    *, actor, recommendation_id: int, credit_amount: int, rate_percent: Decimal, term_months: int, guarantee: str,
-    is_credit_loan: bool, is_first_loan: bool, override_reason: str = "",
+    *,
+    actor,
+    recommendation_id: int,
+    credit_amount: int,
+    rate_percent: Decimal,
+    term_months: int,
+    guarantee: str,
+    is_credit_loan: bool,
+    is_first_loan: bool,
+    override_reason: str = "",
 ) -> Recommendation:
     """授信 (workflow APPROVE). Within the limits of `approval_limits` anyone who works the lead
     approves; beyond them only a bank administrator, with a reason (APPROVE_OVERRIDE), which
@@ -742,11 +932,15 @@ def recommendation_approve(
     if errors:
         raise ApplicationError(next(iter(errors.values()))[0], field_errors=errors)
     override_reason = str(override_reason or "").strip()
-    excess = _approval_excess(approval_limits(recommendation), credit_amount=credit_amount, rate=rate, term_months=term_months)
+    excess = _approval_excess(
+        approval_limits(recommendation), credit_amount=credit_amount, rate=rate, term_months=term_months
+    )
     exceeded = [message for messages in excess.values() for message in messages]
     if excess and not workflow.allows(Action.APPROVE_OVERRIDE, actor, recommendation):
-        fields = {field: [f"{message}, 超出限额的授信须由银行管理员填写理由后审批" for message in messages]
-                  for field, messages in excess.items()}
+        fields = {
+            field: [f"{message}, 超出限额的授信须由银行管理员填写理由后审批" for message in messages]
+            for field, messages in excess.items()
+        }
         raise ApplicationError(f"{exceeded[0]}, 超出限额的授信须由银行管理员填写理由后审批", field_errors=fields)
     if excess and not override_reason:
         raise ApplicationError(
@@ -760,16 +954,36 @@ def recommendation_approve(
     recommendation.credit_term_months, recommendation.guarantee = term_months, guarantee
     recommendation.is_credit_loan, recommendation.is_first_loan = bool(is_credit_loan), bool(is_first_loan)
     if excess:
-        recommendation.override_reason, recommendation.override_by, recommendation.override_exceeded = override_reason, actor, exceeded
+        recommendation.override_reason, recommendation.override_by, recommendation.override_exceeded = (
+            override_reason,
+            actor,
+            exceeded,
+        )
     recommendation.save()
     override = {"override_reason": override_reason, "override_exceeded": exceeded} if excess else {}
-    workflow.record(Action.APPROVE, declaration=recommendation.declaration, recommendation=recommendation, actor=actor,
-                    at=now, credit_amount=credit_amount, rate_percent=str(rate), term_months=term_months,
-                    guarantee=guarantee, is_credit_loan=bool(is_credit_loan), is_first_loan=bool(is_first_loan), **override)
-    audit_record(actor=actor, action="recommendation.approve", obj=recommendation,
-                 after={"credit_amount": credit_amount, "rate": str(rate), "term_months": term_months, **override})
+    workflow.record(
+        Action.APPROVE,
+        declaration=recommendation.declaration,
+        recommendation=recommendation,
+        actor=actor,
+        at=now,
+        credit_amount=credit_amount,
+        rate_percent=str(rate),
+        term_months=term_months,
+        guarantee=guarantee,
+        is_credit_loan=bool(is_credit_loan),
+        is_first_loan=bool(is_first_loan),
+        **override,
+    )
+    audit_record(
+        actor=actor,
+        action="recommendation.approve",
+        obj=recommendation,
+        after={"credit_amount": credit_amount, "rate": str(rate), "term_months": term_months, **override},
+    )
     notifications.to_entity_and_creator(
-        declaration=recommendation.declaration, key=f"rec-{recommendation.pk}-approved",
+        declaration=recommendation.declaration,
+        key=f"rec-{recommendation.pk}-approved",
         title=f"{recommendation.bank.name}已为您授信 {credit_amount / 10000:.2f} 万元",
         url=f"/matching/declarations/{recommendation.declaration_id}/",
     )
@@ -786,18 +1000,34 @@ def recommendation_decline(*, actor, recommendation_id: int, reason_code: str, n
     now = timezone.now()
     recommendation.decided_at, recommendation.decline_reason, recommendation.decline_note = now, reason, note
     recommendation.save()
-    workflow.record(Action.DECLINE, declaration=recommendation.declaration, recommendation=recommendation, actor=actor,
-                    at=now, reason=reason.code, curable=reason.curable, note=note)
-    audit_record(actor=actor, action="recommendation.decline", obj=recommendation, after={"reason": reason.code, "note": note})
+    workflow.record(
+        Action.DECLINE,
+        declaration=recommendation.declaration,
+        recommendation=recommendation,
+        actor=actor,
+        at=now,
+        reason=reason.code,
+        curable=reason.curable,
+        note=note,
+    )
+    audit_record(
+        actor=actor, action="recommendation.decline", obj=recommendation, after={"reason": reason.code, "note": note}
+    )
     body = f"原因: {reason.label}{('; ' + reason.advice) if reason.advice else ''}{('。' + note) if note else ''}"
     notifications.to_entity_and_creator(
-        declaration=recommendation.declaration, key=f"rec-{recommendation.pk}-declined",
-        title=f"{recommendation.bank.name}暂不予授信", body=body, url=f"/matching/declarations/{recommendation.declaration_id}/",
+        declaration=recommendation.declaration,
+        key=f"rec-{recommendation.pk}-declined",
+        title=f"{recommendation.bank.name}暂不予授信",
+        body=body,
+        url=f"/matching/declarations/{recommendation.declaration_id}/",
     )
     # the decline reaches the task force at once (seed 004: within 5 working days)
     notifications.to_role(
-        organisation=recommendation.declaration.task_force, role=Role.TASK_FORCE_STAFF, key=f"rec-{recommendation.pk}-declined-tf",
-        title=f"不予授信待辅导: {recommendation.entity.name}({recommendation.bank.name})", body=body,
+        organisation=recommendation.declaration.task_force,
+        role=Role.TASK_FORCE_STAFF,
+        key=f"rec-{recommendation.pk}-declined-tf",
+        title=f"不予授信待辅导: {recommendation.entity.name}({recommendation.bank.name})",
+        body=body,
         url=f"/matching/declarations/{recommendation.declaration_id}/",
     )
     return recommendation
@@ -814,20 +1044,39 @@ def recommendation_disburse(*, actor, recommendation_id: int, amount: int, disbu
         remaining = recommendation.credit_amount - recommendation.disbursed_total
         if amount > remaining:
             raise ApplicationError(
-                f"放款金额超过剩余授信额度 {remaining} 元", field_errors={"amount": [f"不能超过剩余额度 {remaining} 元"]}
+                f"放款金额超过剩余授信额度 {remaining} 元",
+                field_errors={"amount": [f"不能超过剩余额度 {remaining} 元"]},
             )
         if recommendation.decided_at and disbursed_on < timezone.localtime(recommendation.decided_at).date():
-            raise ApplicationError("放款日期不能早于授信日期", field_errors={"disbursed_on": ["放款日期不能早于授信日期"]})
+            raise ApplicationError(
+                "放款日期不能早于授信日期", field_errors={"disbursed_on": ["放款日期不能早于授信日期"]}
+            )
     workflow.apply(recommendation, Action.DISBURSE)
-    disbursement = Disbursement.objects.create(recommendation=recommendation, amount=amount, disbursed_on=disbursed_on, recorded_by=actor)
+    disbursement = Disbursement.objects.create(
+        recommendation=recommendation, amount=amount, disbursed_on=disbursed_on, recorded_by=actor
+    )
     recommendation.disbursed_total += amount
     recommendation.save()
-    workflow.record(Action.DISBURSE, declaration=recommendation.declaration, recommendation=recommendation, actor=actor,
-                    amount=amount, disbursed_on=disbursed_on.isoformat(), disbursement=disbursement.pk)
-    audit_record(actor=actor, action="recommendation.disburse", obj=recommendation, after={"amount": amount, "on": disbursed_on.isoformat()})
+    workflow.record(
+        Action.DISBURSE,
+        declaration=recommendation.declaration,
+        recommendation=recommendation,
+        actor=actor,
+        amount=amount,
+        disbursed_on=disbursed_on.isoformat(),
+        disbursement=disbursement.pk,
+    )
+    audit_record(
+        actor=actor,
+        action="recommendation.disburse",
+        obj=recommendation,
+        after={"amount": amount, "on": disbursed_on.isoformat()},
+    )
     notifications.to_entity_and_creator(
-        declaration=recommendation.declaration, key=f"disbursement-{disbursement.pk}",
-        title=f"{recommendation.bank.name}已放款 {amount / 10000:.2f} 万元", url=f"/matching/declarations/{recommendation.declaration_id}/",
+        declaration=recommendation.declaration,
+        key=f"disbursement-{disbursement.pk}",
+        title=f"{recommendation.bank.name}已放款 {amount / 10000:.2f} 万元",
+        url=f"/matching/declarations/{recommendation.declaration_id}/",
     )
     return disbursement
 
@@ -837,8 +1086,9 @@ def recommendation_not_drawn(*, actor, recommendation_id: int, note: str = "") -
     recommendation = _lead_for_work(actor, recommendation_id, Action.NOT_DRAWN)
     workflow.apply(recommendation, Action.NOT_DRAWN)
     recommendation.save()
-    workflow.record(Action.NOT_DRAWN, declaration=recommendation.declaration, recommendation=recommendation, actor=actor,
-                    note=note)
+    workflow.record(
+        Action.NOT_DRAWN, declaration=recommendation.declaration, recommendation=recommendation, actor=actor, note=note
+    )
     audit_record(actor=actor, action="recommendation.not_drawn", obj=recommendation, after={"note": note})
     return recommendation
 
@@ -849,7 +1099,9 @@ def coaching_record(*, actor, recommendation_id: int, note: str) -> Coaching:
     if not note.strip():
         raise ApplicationError("请填写辅导情况", field_errors={"note": ["请填写辅导情况"]})
     coaching = Coaching.objects.create(recommendation=recommendation, note=note, actor=actor)
-    workflow.record(Action.COACH, declaration=recommendation.declaration, recommendation=recommendation, actor=actor, note=note)
+    workflow.record(
+        Action.COACH, declaration=recommendation.declaration, recommendation=recommendation, actor=actor, note=note
+    )
     audit_record(actor=actor, action="recommendation.coach", obj=recommendation, after={"note": note})
     return coaching
 
@@ -861,7 +1113,8 @@ def satisfaction_rate(*, actor, recommendation_id: int, score: int, comment: str
         raise ApplicationError("评分须为 1 至 5", field_errors={"score": ["评分须为 1 至 5"]})
     recommendation.satisfaction, recommendation.satisfaction_comment = score, comment
     recommendation.save(update_fields=["satisfaction", "satisfaction_comment", "updated_at"])
-    workflow.record(Action.RATE, declaration=recommendation.declaration, recommendation=recommendation, actor=actor,
-                    score=score)
+    workflow.record(
+        Action.RATE, declaration=recommendation.declaration, recommendation=recommendation, actor=actor, score=score
+    )
     audit_record(actor=actor, action="recommendation.rate", obj=recommendation, after={"score": score})
     return recommendation

@@ -1,14 +1,18 @@
+from datetime import timedelta
+
 from celery import shared_task
 from django.conf import settings
 from django.core.mail import send_mail
 from django.utils import timezone
+
+from matching.clocks import deadline_scan, recompute_provisional
+from matching.models import Notification
 
 
 @shared_task(name="matching.tasks.send_notification_email", acks_late=True)
 def send_notification_email(notification_id: int) -> bool:
     """Claim the notification with a conditional update, then send: a duplicate delivery
     of this task (worker killed and restarted) finds it claimed and sends nothing."""
-    from matching.models import Notification
 
     claimed = Notification.objects.filter(pk=notification_id, emailed_at__isnull=True).update(emailed_at=timezone.now())
     if not claimed:
@@ -27,10 +31,6 @@ def send_notification_email(notification_id: int) -> bool:
 
 @shared_task(name="matching.tasks.sweep_notification_emails")
 def sweep_notification_emails(limit: int = 500) -> int:
-    from datetime import timedelta
-
-    from matching.models import Notification
-
     stale = timezone.now() - timedelta(minutes=2)
     ids = list(
         Notification.objects.filter(emailed_at__isnull=True, created_at__lt=stale).values_list("pk", flat=True)[:limit]
@@ -46,16 +46,18 @@ def send_notification_emails(notification_ids: list[int]) -> int:
 @shared_task(name="matching.tasks.scan_deadlines", acks_late=True)
 def scan_deadlines() -> dict:
     """Beat runs this every few minutes; safe to run twice or concurrently."""
-    from matching.clocks import deadline_scan
 
     scan = deadline_scan()
-    return {"reminders": scan.reminders, "overdue": scan.overdue, "escalations": scan.escalations, "skipped": scan.skipped}
+    return {
+        "reminders": scan.reminders,
+        "overdue": scan.overdue,
+        "escalations": scan.escalations,
+        "skipped": scan.skipped,
+    }
 
 
 @shared_task(name="matching.tasks.recompute_provisional_clocks")
 def recompute_provisional_clocks(year: int) -> int:
-    from matching.clocks import recompute_provisional
-
     return recompute_provisional(year)
 
 

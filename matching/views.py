@@ -4,39 +4,58 @@ Every button a page shows is what the workflow table (matching/workflow.py) allo
 that object now (`workflow.allows`), the progress steps follow the table's path, and what a
 template needs to know of a state (a draft, a finished lead) is decided here from the table,
 never by comparing state strings in the template."""
+
 from __future__ import annotations
+
+import datetime as dt
 
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
+from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
 
+from batch_matching import selectors as batch_selectors
 from entities.models import MarketEntity
 from matching import notifications, selectors, services, workflow
-from batch_matching import selectors as batch_selectors
-from matching.clocks import annotate_countdowns
+from matching.clocks import annotate_countdowns, late_feedback_counts, overdue_by_branch
+from matching.declaration_import import DeclarationImportError, declaration_import_template, declarations_import
+from matching.exports import recommendation_list_export
 from matching.forms import (
     ApproveForm,
+    BankRecommendForm,
     ContactForm,
     DeclarationForm,
     DeclineForm,
     DisburseForm,
     ReviewForm,
+    StaffDeclarationForm,
     VisitForm,
     yuan_from_wan,
 )
-from matching.models import BASIC_CRITERIA, DeclarationState, DeclineReason, Recommendation, RecommendationState
+from matching.materials import material_open, material_upload
+from matching.models import (
+    BASIC_CRITERIA,
+    DeadlineScan,
+    DeclarationState,
+    DeclineReason,
+    Recommendation,
+    RecommendationState,
+)
 from matching.workflow import Action
 from portal import bounds, spreadsheets
 from portal.mixins import RestrictedListView, RoleRequiredMixin
 from portal.models import Role
 from portal.services import ApplicationError
 from portal.tenancy import restrict, scope_for
+from products.eligibility import evaluate_entity
 from products.models import Bank
 from products.selectors import banks_serving
+from workdays.arithmetic import SHANGHAI
 
 
 def _int_or_none(value):
@@ -45,10 +64,11 @@ def _int_or_none(value):
 
 def _safe_next(request, default: str) -> str:
     """Only same-site relative paths: never an open redirect."""
-    from django.utils.http import url_has_allowed_host_and_scheme
 
     target = request.POST.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
         return target
     return default
 
@@ -92,7 +112,9 @@ class DeclareView(RoleRequiredMixin, View):
         initial = {"term_months": 12}
         if current:
             initial = {
-                "amount_wan": current.amount / 10000, "term_months": current.term_months, "purpose": current.purpose,
+                "amount_wan": current.amount / 10000,
+                "term_months": current.term_months,
+                "purpose": current.purpose,
                 "banks": [b.bank for b in current.intended_banks.select_related("bank")],
                 "consent": current.consent_given_at is not None,
                 **{f"criteria_{k}": v.get("met") for k, v in current.basic_criteria.items()},
@@ -112,9 +134,12 @@ class DeclareView(RoleRequiredMixin, View):
             return self._render(request, entity, form, current)
         submit = "submit" in request.POST
         data = dict(
-            amount=yuan_from_wan(form.cleaned_data["amount_wan"]), term_months=form.cleaned_data["term_months"],
-            purpose=form.cleaned_data["purpose"], bank_codes=[b.code for b in form.cleaned_data["banks"]],
-            basic_criteria=form.criteria(), consent=form.cleaned_data["consent"],
+            amount=yuan_from_wan(form.cleaned_data["amount_wan"]),
+            term_months=form.cleaned_data["term_months"],
+            purpose=form.cleaned_data["purpose"],
+            bank_codes=[b.code for b in form.cleaned_data["banks"]],
+            basic_criteria=form.criteria(),
+            consent=form.cleaned_data["consent"],
         )
         try:
             if current and current.state in workflow.states(Action.EDIT):
@@ -122,7 +147,9 @@ class DeclareView(RoleRequiredMixin, View):
                 if submit:
                     declaration = services.declaration_submit(actor=request.user, declaration_id=declaration.pk)
             else:
-                declaration = services.declaration_create(actor=request.user, entity_id=entity.pk, submit=submit, **data)
+                declaration = services.declaration_create(
+                    actor=request.user, entity_id=entity.pk, submit=submit, **data
+                )
         except ApplicationError as error:
             for field, errors in error.field_errors.items():
                 if field in form.fields:
@@ -163,8 +190,9 @@ class ReviewQueueView(RestrictedListView):
         if not ids:
             messages.error(request, "请先勾选申报")
             return redirect("matching:review_queue")
-        results = services.declarations_review_bulk(actor=request.user, declaration_ids=ids, decision=decision,
-                                                    comment=request.POST.get("comment", ""))
+        results = services.declarations_review_bulk(
+            actor=request.user, declaration_ids=ids, decision=decision, comment=request.POST.get("comment", "")
+        )
         done = sum(1 for r in results.values() if r == "ok")
         messages.success(request, f"已处理 {done} 条")
         for pk, result in results.items():
@@ -185,9 +213,15 @@ class DeclarationDetailView(LoginRequiredMixin, View):
             raise Http404
         user = request.user
         scope = scope_for(user)
-        recommendations = annotate_countdowns(
-            selectors.recommendation_list(user=user).filter(declaration=declaration).prefetch_related("coachings__actor")
-        ) if not scope.is_bank else []
+        recommendations = (
+            annotate_countdowns(
+                selectors.recommendation_list(user=user)
+                .filter(declaration=declaration)
+                .prefetch_related("coachings__actor")
+            )
+            if not scope.is_bank
+            else []
+        )
         for r in recommendations:
             r.can = workflow.allowed(user, r, RECOMMENDATION_BUTTONS)
             r.declined = r.state in workflow.states(Action.COACH)  # its coaching is shown to the task force
@@ -212,7 +246,9 @@ class DeclarationDetailView(LoginRequiredMixin, View):
             "banks": banks_serving(declaration.region_id),
             "steps": _steps(declaration, recommendations),
             "eligibility": _eligibility(declaration) if scope.is_government else [],
-            "stored": batch_selectors.declaration_results(user=user, declaration=declaration) if scope.is_government else None,
+            "stored": batch_selectors.declaration_results(user=user, declaration=declaration)
+            if scope.is_government
+            else None,
             "materials": declaration.materials.all(),
         }
         return render(request, self.template_name, context)
@@ -234,23 +270,26 @@ def _review_refusal(user, declaration, review) -> str:
 
 def _edit_url(user, declaration) -> str:
     """The enterprise edits its draft on 我要融资; task-force staff on the edit page."""
-    from django.urls import reverse
 
     scope = scope_for(user)
-    return reverse("matching:declare") if scope.is_enterprise else reverse("matching:declaration_edit", args=[declaration.pk])
+    return (
+        reverse("matching:declare")
+        if scope.is_enterprise
+        else reverse("matching:declaration_edit", args=[declaration.pk])
+    )
 
 
 def _eligibility(declaration) -> list[dict]:
-    """The eligibility trace of each intended bank's products, if the engine adapter exists."""
-    try:
-        from products.eligibility import evaluate_entity
-    except ImportError:
-        return []
+    """The eligibility trace of each intended bank's products."""
+
     rows = []
     for intended in declaration.intended_banks.select_related("bank"):
         for product in intended.bank.products.filter(status="active").select_related("current_version"):
-            result = evaluate_entity(declaration.entity, product.current_version,
-                                     need={"amount": declaration.amount, "term_months": declaration.term_months}).result
+            result = evaluate_entity(
+                declaration.entity,
+                product.current_version,
+                need={"amount": declaration.amount, "term_months": declaration.term_months},
+            ).result
             result["verdict_label"] = VERDICT_LABELS.get(result["verdict"], result["verdict"])
             rows.append({"bank": intended.bank, "product": product, "result": result})
     return rows
@@ -267,8 +306,11 @@ def _steps(declaration, recommendations) -> list[dict]:
     """申报 → 初审 → 银行审核 → 组长审核 → 推荐 → 对接 → 授信/不予授信 → 放款, with what is done."""
     # a declaration removed from the list had reached it (the state REMOVE's last lead leaves)
     removed = workflow.effect(Action.REMOVE, "last_lead")
-    reached = (_ORDER.index(declaration.state) if declaration.state in _ORDER
-               else (_ORDER.index(removed.source[0]) if declaration.state == removed.target else 0))
+    reached = (
+        _ORDER.index(declaration.state)
+        if declaration.state in _ORDER
+        else (_ORDER.index(removed.source[0]) if declaration.state == removed.target else 0)
+    )
     steps = [{"label": label, "done": reached >= i + 1} for i, (label, _) in enumerate(TIMELINE_STEPS)]
     states = {r.state for r in recommendations}
     contacted = any(r.contacted_at for r in recommendations) or bool(states & {RecommendationState.DECLINED})
@@ -297,8 +339,12 @@ class DeclarationActionView(LoginRequiredMixin, View):
             form = ReviewForm(post)
             if not form.is_valid():
                 raise ApplicationError("请选择审核结论")
-            services.declaration_review(actor=request.user, declaration_id=pk, decision=form.cleaned_data["decision"],
-                                        comment=form.cleaned_data["comment"])
+            services.declaration_review(
+                actor=request.user,
+                declaration_id=pk,
+                decision=form.cleaned_data["decision"],
+                comment=form.cleaned_data["comment"],
+            )
             messages.success(request, "审核意见已提交")
         elif action == "withdraw":
             services.declaration_withdraw(actor=request.user, declaration_id=pk, reason=post.get("reason", ""))
@@ -329,7 +375,11 @@ class BatchListView(RestrictedListView):
 
     def get_context_data(self, **kwargs):
         can_signoff = workflow.may(Action.SIGNOFF, self.request.user)
-        ready = selectors.declaration_list(user=self.request.user, state=list(workflow.states(Action.SIGNOFF))) if can_signoff else []
+        ready = (
+            selectors.declaration_list(user=self.request.user, state=list(workflow.states(Action.SIGNOFF)))
+            if can_signoff
+            else []
+        )
         return super().get_context_data(ready=ready, is_convener=can_signoff, **kwargs)
 
     def post(self, request):
@@ -348,8 +398,6 @@ class BatchDetailView(LoginRequiredMixin, View):
 
     def get(self, request, pk):
         if request.GET.get("format") == "xlsx":
-            from matching.exports import recommendation_list_export
-
             try:
                 batch, file = recommendation_list_export(actor=request.user, batch_id=pk)
             except ApplicationError:
@@ -359,10 +407,16 @@ class BatchDetailView(LoginRequiredMixin, View):
         if batch is None:
             raise Http404
         declarations = batch.declarations.select_related("entity", "region").prefetch_related("intended_banks__bank")
-        return render(request, self.template_name, {
-            "batch": batch, "declarations": declarations, "progress": selectors.batch_progress(batch),
-            "can_push": workflow.allows(Action.PUSH, request.user, batch),
-        })
+        return render(
+            request,
+            self.template_name,
+            {
+                "batch": batch,
+                "declarations": declarations,
+                "progress": selectors.batch_progress(batch),
+                "can_push": workflow.allows(Action.PUSH, request.user, batch),
+            },
+        )
 
     def post(self, request, pk):
         if not selectors.batch_list(user=request.user).filter(pk=pk).exists():
@@ -386,8 +440,11 @@ class LeadInboxView(RestrictedListView):
 
     def select(self, *, user, params):
         return selectors.recommendation_list(
-            user=user, tab=params.get("tab") or selectors.INBOX_FIRST_TAB, county=params.get("county") or None,
-            bank=params.get("bank") or None, q=params.get("q") or None,
+            user=user,
+            tab=params.get("tab") or selectors.INBOX_FIRST_TAB,
+            county=params.get("county") or None,
+            bank=params.get("bank") or None,
+            q=params.get("q") or None,
             min_amount=_int_or_none(params.get("min_wan")) and _int_or_none(params.get("min_wan")) * 10000,
             max_amount=_int_or_none(params.get("max_wan")) and _int_or_none(params.get("max_wan")) * 10000,
         )
@@ -397,16 +454,22 @@ class LeadInboxView(RestrictedListView):
         tabs = [{"key": k, "label": label, "count": counts[k]} for k, (label, _) in selectors.INBOX_TABS.items()]
         can_assign = workflow.may(Action.ASSIGN, self.request.user)
         managers = selectors.account_managers(user=self.request.user) if can_assign else []
-        context = super().get_context_data(tabs=tabs, tab=self.request.GET.get("tab") or selectors.INBOX_FIRST_TAB, managers=managers,
-                                           is_bank_admin=can_assign, **kwargs)
+        context = super().get_context_data(
+            tabs=tabs,
+            tab=self.request.GET.get("tab") or selectors.INBOX_FIRST_TAB,
+            managers=managers,
+            is_bank_admin=can_assign,
+            **kwargs,
+        )
         context["leads"] = annotate_countdowns(context["leads"])
         return context
 
     def post(self, request):
         ids = bounds.form_ids(request.POST.getlist("ids"))
         try:
-            n = services.recommendations_assign(actor=request.user, recommendation_ids=ids,
-                                                manager_id=_int_or_none(request.POST.get("manager")) or 0)
+            n = services.recommendations_assign(
+                actor=request.user, recommendation_ids=ids, manager_id=_int_or_none(request.POST.get("manager")) or 0
+            )
             messages.success(request, f"已分配 {n} 条线索")
         except ApplicationError as error:
             _refused(request, error)
@@ -423,19 +486,28 @@ class LeadDetailView(LoginRequiredMixin, View):
         scope = scope_for(request.user)
         annotate_countdowns([lead])
         can = workflow.allowed(request.user, lead, workflow.LEAD_WORK + (Action.APPROVE_OVERRIDE,))
-        return render(request, self.template_name, {
-            "lead": lead,
-            "can": can,
-            "finished": lead.state in workflow.final_states(Recommendation),
-            "limits": services.approval_limits(lead) if can["APPROVE"] else None,
-            "timeline": selectors.declaration_timeline(user=request.user, declaration=lead.declaration).filter(recommendation=lead)
-            if scope.is_bank else selectors.declaration_timeline(user=request.user, declaration=lead.declaration),
-            "contact_form": ContactForm(), "approve_form": ApproveForm(initial={"term_months": lead.declaration.term_months}),
-            "decline_form": DeclineForm(), "disburse_form": DisburseForm(initial={"disbursed_on": timezone.localdate()}),
-            "reasons": DeclineReason.objects.filter(is_active=True),
-            "is_bank": scope.is_bank,
-            "remaining": (lead.credit_amount or 0) - lead.disbursed_total,
-        })
+        return render(
+            request,
+            self.template_name,
+            {
+                "lead": lead,
+                "can": can,
+                "finished": lead.state in workflow.final_states(Recommendation),
+                "limits": services.approval_limits(lead) if can["APPROVE"] else None,
+                "timeline": selectors.declaration_timeline(user=request.user, declaration=lead.declaration).filter(
+                    recommendation=lead
+                )
+                if scope.is_bank
+                else selectors.declaration_timeline(user=request.user, declaration=lead.declaration),
+                "contact_form": ContactForm(),
+                "approve_form": ApproveForm(initial={"term_months": lead.declaration.term_months}),
+                "decline_form": DeclineForm(),
+                "disburse_form": DisburseForm(initial={"disbursed_on": timezone.localdate()}),
+                "reasons": DeclineReason.objects.filter(is_active=True),
+                "is_bank": scope.is_bank,
+                "remaining": (lead.credit_amount or 0) - lead.disbursed_total,
+            },
+        )
 
 
 class LeadActionView(LoginRequiredMixin, View):
@@ -462,7 +534,9 @@ class LeadActionView(LoginRequiredMixin, View):
         user, post = request.user, request.POST
         if action == "contact":
             data = self._form(ContactForm, post)
-            services.recommendation_contact(actor=user, recommendation_id=pk, channel=data["channel"], note=data["note"])
+            services.recommendation_contact(
+                actor=user, recommendation_id=pk, channel=data["channel"], note=data["note"]
+            )
             messages.success(request, "已登记对接")
         elif action == "materials":
             services.recommendation_materials_complete(actor=user, recommendation_id=pk)
@@ -470,20 +544,31 @@ class LeadActionView(LoginRequiredMixin, View):
         elif action == "approve":
             data = self._form(ApproveForm, post)
             approved = services.recommendation_approve(
-                actor=user, recommendation_id=pk, credit_amount=yuan_from_wan(data["credit_amount_wan"]),
-                rate_percent=data["rate_percent"], term_months=data["term_months"], guarantee=data["guarantee"],
-                is_credit_loan=data["is_credit_loan"], is_first_loan=data["is_first_loan"],
+                actor=user,
+                recommendation_id=pk,
+                credit_amount=yuan_from_wan(data["credit_amount_wan"]),
+                rate_percent=data["rate_percent"],
+                term_months=data["term_months"],
+                guarantee=data["guarantee"],
+                is_credit_loan=data["is_credit_loan"],
+                is_first_loan=data["is_first_loan"],
                 override_reason=data.get("override_reason", ""),
             )
             messages.success(request, "已登记授信(超限审批)" if approved.override_reason else "已登记授信")
         elif action == "decline":
             data = self._form(DeclineForm, post)
-            services.recommendation_decline(actor=user, recommendation_id=pk, reason_code=data["reason_code"].code, note=data["note"])
+            services.recommendation_decline(
+                actor=user, recommendation_id=pk, reason_code=data["reason_code"].code, note=data["note"]
+            )
             messages.success(request, "已登记不予授信, 已即时反馈专班")
         elif action == "disburse":
             data = self._form(DisburseForm, post)
-            services.recommendation_disburse(actor=user, recommendation_id=pk, amount=yuan_from_wan(data["amount_wan"]),
-                                             disbursed_on=data["disbursed_on"])
+            services.recommendation_disburse(
+                actor=user,
+                recommendation_id=pk,
+                amount=yuan_from_wan(data["amount_wan"]),
+                disbursed_on=data["disbursed_on"],
+            )
             messages.success(request, "已登记放款")
         elif action == "not-drawn":
             services.recommendation_not_drawn(actor=user, recommendation_id=pk, note=post.get("note", ""))
@@ -495,14 +580,19 @@ class LeadActionView(LoginRequiredMixin, View):
             services.coaching_record(actor=user, recommendation_id=pk, note=post.get("note", ""))
             messages.success(request, "已登记辅导情况")
         elif action == "redirect":
-            draft = services.recommendation_redirect(actor=user, recommendation_id=pk, bank_code=post.get("bank", ""),
-                                                     comment=post.get("comment", ""))
+            draft = services.recommendation_redirect(
+                actor=user, recommendation_id=pk, bank_code=post.get("bank", ""), comment=post.get("comment", "")
+            )
             bank = draft.intended_banks.select_related("bank").first().bank
             messages.success(request, f"已提议改推至{bank.name}: 待企业同意共享信息后提交, 经三级审核和签字确认后推送")
             return f"/matching/declarations/{draft.pk}/"
         elif action == "rate":
-            services.satisfaction_rate(actor=user, recommendation_id=pk, score=_int_or_none(post.get("score")) or 0,
-                                       comment=post.get("comment", ""))
+            services.satisfaction_rate(
+                actor=user,
+                recommendation_id=pk,
+                score=_int_or_none(post.get("score")) or 0,
+                comment=post.get("comment", ""),
+            )
             messages.success(request, "感谢您的评价")
         else:
             raise Http404
@@ -519,22 +609,35 @@ class VisitListView(RestrictedListView):
         return selectors.visit_list(user=user)
 
     def get_context_data(self, **kwargs):
-        return super().get_context_data(form=kwargs.pop("form", None) or VisitForm(initial={"visited_on": timezone.localdate()}), **kwargs)
+        return super().get_context_data(
+            form=kwargs.pop("form", None) or VisitForm(initial={"visited_on": timezone.localdate()}), **kwargs
+        )
 
     def post(self, request):
         form = VisitForm(request.POST)
         if form.is_valid():
-            entity = restrict(MarketEntity.objects.all(), request.user).filter(uscc=form.cleaned_data["uscc"].strip().upper()).first()
+            entity = (
+                restrict(MarketEntity.objects.all(), request.user)
+                .filter(uscc=form.cleaned_data["uscc"].strip().upper())
+                .first()
+            )
             if entity is None:
                 messages.error(request, "未找到该统一社会信用代码的主体, 或不在您的辖区")
             else:
                 try:
-                    services.visit_record(actor=request.user, entity_id=entity.pk, **{k: form.cleaned_data[k] for k in ("visited_on", "people", "findings", "need_found")})
+                    services.visit_record(
+                        actor=request.user,
+                        entity_id=entity.pk,
+                        **{k: form.cleaned_data[k] for k in ("visited_on", "people", "findings", "need_found")},
+                    )
                     messages.success(request, f"已登记对{entity.name}的走访")
                 except ApplicationError as error:
                     _refused(request, error)
         else:
-            messages.error(request, "请检查走访登记表: " + "; ".join(f"{form.fields[f].label}: {e[0]}" for f, e in form.errors.items()))
+            messages.error(
+                request,
+                "请检查走访登记表: " + "; ".join(f"{form.fields[f].label}: {e[0]}" for f, e in form.errors.items()),
+            )
         return redirect("matching:visit_list")
 
 
@@ -559,17 +662,9 @@ class OverdueView(RestrictedListView):
     paginate_by = 100
 
     def select(self, *, user, params):
-        from matching.clocks import overdue_by_branch
-
         return overdue_by_branch(user=user)
 
     def get_context_data(self, **kwargs):
-        import datetime as dt
-
-        from matching.clocks import late_feedback_counts
-        from matching.models import DeadlineScan
-        from workdays.arithmetic import SHANGHAI
-
         today = timezone.localdate()
         try:
             start = dt.date.fromisoformat(self.request.GET.get("start", ""))
@@ -580,11 +675,18 @@ class OverdueView(RestrictedListView):
         except ValueError:
             end = today
         late = late_feedback_counts(
-            user=self.request.user, start=dt.datetime.combine(start, dt.time.min, tzinfo=SHANGHAI),
+            user=self.request.user,
+            start=dt.datetime.combine(start, dt.time.min, tzinfo=SHANGHAI),
             end=dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min, tzinfo=SHANGHAI),
         )
-        return super().get_context_data(late=late, start=start, end=end, now=timezone.now(),
-                                        last_scan=DeadlineScan.objects.filter(finished_at__isnull=False, skipped=False).first(), **kwargs)
+        return super().get_context_data(
+            late=late,
+            start=start,
+            end=end,
+            now=timezone.now(),
+            last_scan=DeadlineScan.objects.filter(finished_at__isnull=False, skipped=False).first(),
+            **kwargs,
+        )
 
 
 class StaffDeclareView(RoleRequiredMixin, View):
@@ -594,27 +696,36 @@ class StaffDeclareView(RoleRequiredMixin, View):
     template_name = "matching/staff_declare.html"
 
     def get(self, request):
-        from matching.forms import StaffDeclarationForm
-
-        return render(request, self.template_name, {"form": StaffDeclarationForm(initial={"term_months": 12}), "banks": Bank.objects.order_by("code")})
+        return render(
+            request,
+            self.template_name,
+            {"form": StaffDeclarationForm(initial={"term_months": 12}), "banks": Bank.objects.order_by("code")},
+        )
 
     def post(self, request):
-        from matching.forms import StaffDeclarationForm
-
         form = StaffDeclarationForm(request.POST)
         context = {"form": form, "banks": Bank.objects.order_by("code")}
         if not form.is_valid():
             return render(request, self.template_name, context)
-        entity = restrict(MarketEntity.objects.all(), request.user).filter(uscc=form.cleaned_data["uscc"].strip().upper()).first()
+        entity = (
+            restrict(MarketEntity.objects.all(), request.user)
+            .filter(uscc=form.cleaned_data["uscc"].strip().upper())
+            .first()
+        )
         if entity is None:
             form.add_error("uscc", "未找到该主体, 或不在您的辖区")
             return render(request, self.template_name, context)
         try:
             declaration = services.declaration_create(
-                actor=request.user, entity_id=entity.pk, amount=yuan_from_wan(form.cleaned_data["amount_wan"]),
-                term_months=form.cleaned_data["term_months"], purpose=form.cleaned_data["purpose"],
-                bank_codes=[b.code for b in form.cleaned_data["banks"]], basic_criteria=form.criteria(),
-                consent=form.cleaned_data["consent"], submit="submit" in request.POST,
+                actor=request.user,
+                entity_id=entity.pk,
+                amount=yuan_from_wan(form.cleaned_data["amount_wan"]),
+                term_months=form.cleaned_data["term_months"],
+                purpose=form.cleaned_data["purpose"],
+                bank_codes=[b.code for b in form.cleaned_data["banks"]],
+                basic_criteria=form.criteria(),
+                consent=form.cleaned_data["consent"],
+                submit="submit" in request.POST,
             )
         except ApplicationError as error:
             for field, errors in error.field_errors.items():
@@ -643,15 +754,25 @@ class DeclarationEditView(LoginRequiredMixin, View):
 
     def _render(self, request, declaration, form, status=200):
         refusal = workflow.refusal(Action.EDIT, request.user, declaration)
-        return render(request, self.template_name, {
-            "declaration": declaration, "form": form, "banks": banks_serving(declaration.region_id),
-            "refusal": refusal.message if refusal else "", "can_submit": workflow.may(Action.SUBMIT, request.user),
-        }, status=status)
+        return render(
+            request,
+            self.template_name,
+            {
+                "declaration": declaration,
+                "form": form,
+                "banks": banks_serving(declaration.region_id),
+                "refusal": refusal.message if refusal else "",
+                "can_submit": workflow.may(Action.SUBMIT, request.user),
+            },
+            status=status,
+        )
 
     def get(self, request, pk):
         declaration = self._declaration(request, pk)
         initial = {
-            "amount_wan": declaration.amount / 10000, "term_months": declaration.term_months, "purpose": declaration.purpose,
+            "amount_wan": declaration.amount / 10000,
+            "term_months": declaration.term_months,
+            "purpose": declaration.purpose,
             "banks": [b.bank for b in declaration.intended_banks.select_related("bank")],
             "consent": declaration.consent_given_at is not None,
             **{f"criteria_{k}": v.get("met") for k, v in declaration.basic_criteria.items()},
@@ -666,9 +787,13 @@ class DeclarationEditView(LoginRequiredMixin, View):
             return self._render(request, declaration, form)
         try:
             services.declaration_update(
-                actor=request.user, declaration_id=pk, amount=yuan_from_wan(form.cleaned_data["amount_wan"]),
-                term_months=form.cleaned_data["term_months"], purpose=form.cleaned_data["purpose"],
-                bank_codes=[b.code for b in form.cleaned_data["banks"]], basic_criteria=form.criteria(),
+                actor=request.user,
+                declaration_id=pk,
+                amount=yuan_from_wan(form.cleaned_data["amount_wan"]),
+                term_months=form.cleaned_data["term_months"],
+                purpose=form.cleaned_data["purpose"],
+                bank_codes=[b.code for b in form.cleaned_data["banks"]],
+                basic_criteria=form.criteria(),
                 consent=form.cleaned_data["consent"] or None,
             )
             if "submit" in request.POST:
@@ -690,24 +815,28 @@ class BankRecommendView(RoleRequiredMixin, View):
     template_name = "matching/bank_recommend.html"
 
     def get(self, request):
-        from matching.forms import BankRecommendForm
-
         return render(request, self.template_name, {"form": BankRecommendForm(initial={"term_months": 12})})
 
     def post(self, request):
-        from matching.forms import BankRecommendForm
-
         form = BankRecommendForm(request.POST)
         if not form.is_valid():
             return render(request, self.template_name, {"form": form})
-        entity = restrict(MarketEntity.objects.all(), request.user).filter(uscc=form.cleaned_data["uscc"].strip().upper()).first()
+        entity = (
+            restrict(MarketEntity.objects.all(), request.user)
+            .filter(uscc=form.cleaned_data["uscc"].strip().upper())
+            .first()
+        )
         if entity is None:
             form.add_error("uscc", "未找到该主体, 或不在本行服务区域")
             return render(request, self.template_name, {"form": form})
         try:
             services.declaration_recommend_by_bank(
-                actor=request.user, entity_id=entity.pk, amount=yuan_from_wan(form.cleaned_data["amount_wan"]),
-                term_months=form.cleaned_data["term_months"], purpose=form.cleaned_data["purpose"], note=form.cleaned_data["note"],
+                actor=request.user,
+                entity_id=entity.pk,
+                amount=yuan_from_wan(form.cleaned_data["amount_wan"]),
+                term_months=form.cleaned_data["term_months"],
+                purpose=form.cleaned_data["purpose"],
+                note=form.cleaned_data["note"],
             )
         except ApplicationError as error:
             _refused(request, error)
@@ -727,15 +856,14 @@ class DeclarationImportView(RoleRequiredMixin, View):
 
     def get(self, request):
         if request.GET.get("template"):
-            from matching.declaration_import import declaration_import_template
-
-            return spreadsheets.deliver(request, "declaration_template",
-                                        spreadsheets.File(declaration_import_template(), "declarations-template.xlsx", "xlsx"))
+            return spreadsheets.deliver(
+                request,
+                "declaration_template",
+                spreadsheets.File(declaration_import_template(), "declarations-template.xlsx", "xlsx"),
+            )
         return render(request, self.template_name, {})
 
     def post(self, request):
-        from matching.declaration_import import DeclarationImportError, declarations_import
-
         upload = request.FILES.get("file")
         if upload is None:
             messages.error(request, "请选择要上传的 xlsx 文件")
@@ -755,10 +883,6 @@ class MaterialDownloadView(LoginRequiredMixin, View):
     """Uploaded materials live outside the web root; this permission-checked view is the only way to them."""
 
     def get(self, request, pk):
-        from django.http import FileResponse
-
-        from matching.materials import material_open
-
         try:
             opened = material_open(actor=request.user, material_id=pk, request=request)
         except ApplicationError:
@@ -768,8 +892,6 @@ class MaterialDownloadView(LoginRequiredMixin, View):
 
 class MaterialUploadView(LoginRequiredMixin, View):
     def post(self, request, pk):
-        from matching.materials import material_upload
-
         if selectors.declaration_get(user=request.user, pk=pk) is None:
             raise Http404
         files = request.FILES.getlist("files")

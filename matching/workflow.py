@@ -57,6 +57,7 @@ Refusals: a role the rule never allows → 403 permission_denied; an object the 
 see (or may not change) → 404 not_found, like one that does not exist; a state the rule
 does not allow → 409 conflict with the current state; a maker-checker rule → 403.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
@@ -208,12 +209,14 @@ class Rule:
 
 # --- maker-checker -----------------------------------------------------------------------
 
+
 def makers(declaration: Declaration) -> set[int]:
     """Users who made the declaration: its creator and whoever edited, consented for,
     submitted it or uploaded its materials."""
     ids = set(
-        WorkflowEvent.objects.filter(declaration=declaration, kind__in=MAKER_EVENTS, actor__isnull=False)
-        .values_list("actor_id", flat=True)
+        WorkflowEvent.objects.filter(declaration=declaration, kind__in=MAKER_EVENTS, actor__isnull=False).values_list(
+            "actor_id", flat=True
+        )
     )
     ids.add(declaration.created_by_id)
     return ids
@@ -225,7 +228,10 @@ def reviewers(declaration: Declaration) -> set[int]:
 
 def _not_a_maker(actor, scope, declaration) -> Refusal | None:
     if actor.pk in makers(declaration):
-        return Refusal("您参与了该申报的填报(创建、修改、代为同意、提交或上传材料), 不能对其进行专班初审: 填报与初审须由不同人员办理")
+        return Refusal(
+            "您参与了该申报的填报(创建、修改、代为同意、提交或上传材料), 不能对其进行专班初审: 填报与初审须由不同人"
+            "员办理"
+        )
     return None
 
 
@@ -276,8 +282,13 @@ def _pushed_already(batch) -> str:
 
 # --- the table ---------------------------------------------------------------------------
 
-E, STAFF, REVIEWER, LEAD, CONVENER = (Role.ENTERPRISE_USER, Role.TASK_FORCE_STAFF, Role.TASK_FORCE_BANK_REVIEWER,
-                                      Role.TASK_FORCE_LEAD, Role.CONVENER)
+E, STAFF, REVIEWER, LEAD, CONVENER = (
+    Role.ENTERPRISE_USER,
+    Role.TASK_FORCE_STAFF,
+    Role.TASK_FORCE_BANK_REVIEWER,
+    Role.TASK_FORCE_LEAD,
+    Role.CONVENER,
+)
 BANK = frozenset({Role.BANK_ADMIN, Role.ACCOUNT_MANAGER})
 D, R, B = DeclarationState, RecommendationState, BatchState
 K = EventKind
@@ -285,7 +296,9 @@ FEEDBACK, DECISION = ClockKind.FEEDBACK, ClockKind.DECISION
 IN_REVIEW = (D.SUBMITTED, D.PRELIMINARY_APPROVED, D.BANK_REVIEWED, D.LEAD_APPROVED)
 
 
-def _review(approve: EventKind, return_: EventKind, reject: EventKind, *, target, transition: str) -> tuple[Effect, ...]:
+def _review(
+    approve: EventKind, return_: EventKind, reject: EventKind, *, target, transition: str
+) -> tuple[Effect, ...]:
     """A review level's three outcomes: on to the next level, back to the draft, or the end."""
     return (
         Effect(approve, NO_CLOCK, target, transition, outcome=ReviewDecision.APPROVE),
@@ -297,81 +310,287 @@ def _review(approve: EventKind, return_: EventKind, reject: EventKind, *, target
 RULES: tuple[Rule, ...] = (
     # a visit belongs to no declaration yet: audited, no workflow event
     Rule(Action.VISIT, "登记走访", Visit, frozenset({STAFF, LEAD}), (), ""),
-    Rule(Action.FILE, "申报融资需求", Declaration, frozenset({E, STAFF}), (), "",
-         (Effect(K.DECLARATION_CREATED, NO_CLOCK, D.DRAFT),)),
-    Rule(Action.EDIT, "修改申报", Declaration, frozenset({E, STAFF}), (D.DRAFT,), "只有草稿或被退回的申报可以修改",
-         (Effect(K.DECLARATION_UPDATED, NO_CLOCK),), checks=(ON_BEHALF, M2)),
-    Rule(Action.CONSENT, "记录企业同意共享信息", Declaration, frozenset({E, STAFF}), (D.DRAFT,),
-         "只有草稿或被退回的申报可以记录同意", (Effect(K.DECLARATION_CONSENT_RECORDED, NO_CLOCK),), checks=(ON_BEHALF, M2)),
-    Rule(Action.SUBMIT, "提交申报", Declaration, frozenset({E, STAFF}), (D.DRAFT,), "该申报不能提交",
-         (Effect(K.DECLARATION_SUBMITTED, NO_CLOCK, D.SUBMITTED, "submit"),), checks=(ON_BEHALF, M2), step="申报"),
+    Rule(
+        Action.FILE,
+        "申报融资需求",
+        Declaration,
+        frozenset({E, STAFF}),
+        (),
+        "",
+        (Effect(K.DECLARATION_CREATED, NO_CLOCK, D.DRAFT),),
+    ),
+    Rule(
+        Action.EDIT,
+        "修改申报",
+        Declaration,
+        frozenset({E, STAFF}),
+        (D.DRAFT,),
+        "只有草稿或被退回的申报可以修改",
+        (Effect(K.DECLARATION_UPDATED, NO_CLOCK),),
+        checks=(ON_BEHALF, M2),
+    ),
+    Rule(
+        Action.CONSENT,
+        "记录企业同意共享信息",
+        Declaration,
+        frozenset({E, STAFF}),
+        (D.DRAFT,),
+        "只有草稿或被退回的申报可以记录同意",
+        (Effect(K.DECLARATION_CONSENT_RECORDED, NO_CLOCK),),
+        checks=(ON_BEHALF, M2),
+    ),
+    Rule(
+        Action.SUBMIT,
+        "提交申报",
+        Declaration,
+        frozenset({E, STAFF}),
+        (D.DRAFT,),
+        "该申报不能提交",
+        (Effect(K.DECLARATION_SUBMITTED, NO_CLOCK, D.SUBMITTED, "submit"),),
+        checks=(ON_BEHALF, M2),
+        step="申报",
+    ),
     # before the sign-off no lead exists, so no clock runs
-    Rule(Action.WITHDRAW, "撤回申报", Declaration, frozenset({E}), tuple(BEFORE_SIGNOFF), "签字确认后的申报不能撤回",
-         (Effect(K.DECLARATION_WITHDRAWN, NO_CLOCK, D.WITHDRAWN, "withdraw"),)),
-    Rule(Action.MATERIALS_UPLOAD, "上传申报材料", Declaration, frozenset({E, STAFF}),
-         # while prepared or reviewed, and after it was recommended (a bank may ask for more)
-         (D.DRAFT, *IN_REVIEW, D.RECOMMENDED), "该申报已结束, 不能再上传材料",
-         (Effect(K.DECLARATION_MATERIAL_UPLOADED, NO_CLOCK),), checks=(M2,)),
-    Rule(Action.REVIEW_PRELIMINARY, "进行专班初审", Declaration, frozenset({STAFF}), (D.SUBMITTED,), "该申报当前不在审核环节",
-         _review(K.PRELIMINARY_REVIEW_APPROVE, K.PRELIMINARY_REVIEW_RETURN, K.PRELIMINARY_REVIEW_REJECT,
-                 target=D.PRELIMINARY_APPROVED, transition="preliminary_approve"),
-         checks=(M1,), stage=ReviewStage.PRELIMINARY_REVIEW, step="初审"),
-    Rule(Action.REVIEW_BANK, "进行专班银行审核", Declaration, frozenset({REVIEWER}), (D.PRELIMINARY_APPROVED,),
-         "该申报当前不在审核环节",
-         _review(K.BANK_REVIEW_APPROVE, K.BANK_REVIEW_RETURN, K.BANK_REVIEW_REJECT,
-                 target=D.BANK_REVIEWED, transition="bank_review_approve"),
-         stage=ReviewStage.BANK_REVIEW, step="银行审核"),
-    Rule(Action.REVIEW_LEAD, "进行专班组长审核", Declaration, frozenset({LEAD}), (D.BANK_REVIEWED,), "该申报当前不在审核环节",
-         _review(K.LEAD_REVIEW_APPROVE, K.LEAD_REVIEW_RETURN, K.LEAD_REVIEW_REJECT,
-                 target=D.LEAD_APPROVED, transition="lead_approve"),
-         stage=ReviewStage.LEAD_REVIEW, step="组长审核"),
-    Rule(Action.SIGNOFF, "签字确认推荐清单", Declaration, frozenset({CONVENER}), (D.LEAD_APPROVED,),
-         "该申报尚未通过组长审核或已签字", (Effect(K.DECLARATION_SIGNED_OFF, NO_CLOCK, D.RECOMMENDED, "convener_signoff"),),
-         stage=ReviewStage.CONVENER_SIGNOFF, step="推荐"),
+    Rule(
+        Action.WITHDRAW,
+        "撤回申报",
+        Declaration,
+        frozenset({E}),
+        tuple(BEFORE_SIGNOFF),
+        "签字确认后的申报不能撤回",
+        (Effect(K.DECLARATION_WITHDRAWN, NO_CLOCK, D.WITHDRAWN, "withdraw"),),
+    ),
+    Rule(
+        Action.MATERIALS_UPLOAD,
+        "上传申报材料",
+        Declaration,
+        frozenset({E, STAFF}),
+        # while prepared or reviewed, and after it was recommended (a bank may ask for more)
+        (D.DRAFT, *IN_REVIEW, D.RECOMMENDED),
+        "该申报已结束, 不能再上传材料",
+        (Effect(K.DECLARATION_MATERIAL_UPLOADED, NO_CLOCK),),
+        checks=(M2,),
+    ),
+    Rule(
+        Action.REVIEW_PRELIMINARY,
+        "进行专班初审",
+        Declaration,
+        frozenset({STAFF}),
+        (D.SUBMITTED,),
+        "该申报当前不在审核环节",
+        _review(
+            K.PRELIMINARY_REVIEW_APPROVE,
+            K.PRELIMINARY_REVIEW_RETURN,
+            K.PRELIMINARY_REVIEW_REJECT,
+            target=D.PRELIMINARY_APPROVED,
+            transition="preliminary_approve",
+        ),
+        checks=(M1,),
+        stage=ReviewStage.PRELIMINARY_REVIEW,
+        step="初审",
+    ),
+    Rule(
+        Action.REVIEW_BANK,
+        "进行专班银行审核",
+        Declaration,
+        frozenset({REVIEWER}),
+        (D.PRELIMINARY_APPROVED,),
+        "该申报当前不在审核环节",
+        _review(
+            K.BANK_REVIEW_APPROVE,
+            K.BANK_REVIEW_RETURN,
+            K.BANK_REVIEW_REJECT,
+            target=D.BANK_REVIEWED,
+            transition="bank_review_approve",
+        ),
+        stage=ReviewStage.BANK_REVIEW,
+        step="银行审核",
+    ),
+    Rule(
+        Action.REVIEW_LEAD,
+        "进行专班组长审核",
+        Declaration,
+        frozenset({LEAD}),
+        (D.BANK_REVIEWED,),
+        "该申报当前不在审核环节",
+        _review(
+            K.LEAD_REVIEW_APPROVE,
+            K.LEAD_REVIEW_RETURN,
+            K.LEAD_REVIEW_REJECT,
+            target=D.LEAD_APPROVED,
+            transition="lead_approve",
+        ),
+        stage=ReviewStage.LEAD_REVIEW,
+        step="组长审核",
+    ),
+    Rule(
+        Action.SIGNOFF,
+        "签字确认推荐清单",
+        Declaration,
+        frozenset({CONVENER}),
+        (D.LEAD_APPROVED,),
+        "该申报尚未通过组长审核或已签字",
+        (Effect(K.DECLARATION_SIGNED_OFF, NO_CLOCK, D.RECOMMENDED, "convener_signoff"),),
+        stage=ReviewStage.CONVENER_SIGNOFF,
+        step="推荐",
+    ),
     # the bank's own declaration, created as a draft and submitted at once (to the 初审)
-    Rule(Action.BANK_RECOMMEND, "向专班推荐企业", Declaration, BANK, (), "该申报不能提交",
-         (Effect(K.DECLARATION_BANK_RECOMMENDED, NO_CLOCK, D.SUBMITTED, "submit", source=(D.DRAFT,)),)),
+    Rule(
+        Action.BANK_RECOMMEND,
+        "向专班推荐企业",
+        Declaration,
+        BANK,
+        (),
+        "该申报不能提交",
+        (Effect(K.DECLARATION_BANK_RECOMMENDED, NO_CLOCK, D.SUBMITTED, "submit", source=(D.DRAFT,)),),
+    ),
     # the batch is pushed; its event is recorded on each lead the push creates (one per
     # intended bank, in R.PUSHED), whose feedback clock starts at the push
-    Rule(Action.PUSH, "推送推荐清单", RecommendationBatch, frozenset({CONVENER}), (B.BUILDING,), _pushed_already,
-         (Effect(K.RECOMMENDATION_PUSHED, Clock(start=(FEEDBACK,)), B.PUSHED, "push"),)),
+    Rule(
+        Action.PUSH,
+        "推送推荐清单",
+        RecommendationBatch,
+        frozenset({CONVENER}),
+        (B.BUILDING,),
+        _pushed_already,
+        (Effect(K.RECOMMENDATION_PUSHED, Clock(start=(FEEDBACK,)), B.PUSHED, "push"),),
+    ),
     # any lead the bank still has (a removed one is no longer the bank's work)
-    Rule(Action.ASSIGN, "分配线索", Recommendation, frozenset({Role.BANK_ADMIN}), tuple(s for s in R if s != R.REMOVED),
-         "已移出推荐清单的线索不能分配", (Effect(K.RECOMMENDATION_ASSIGNED, NO_CLOCK),)),
-    Rule(Action.CONTACT, "办理线索", Recommendation, BANK, (R.PUSHED,), "该线索不能登记对接",
-         (Effect(K.RECOMMENDATION_CONTACTED, Clock(satisfy=(FEEDBACK,)), R.CONTACTED, "contact"),), checks=(ASSIGNED,)),
-    Rule(Action.MATERIALS_COMPLETE, "办理线索", Recommendation, BANK, (R.CONTACTED,), "该线索不能登记材料收齐",
-         (Effect(K.RECOMMENDATION_MATERIALS_COMPLETE, Clock(start=(DECISION,)), R.UNDER_REVIEW, "materials_complete"),),
-         checks=(ASSIGNED,)),
-    Rule(Action.APPROVE, "办理线索", Recommendation, BANK, (R.UNDER_REVIEW,), "该线索不能授信(须先登记材料收齐)",
-         (Effect(K.RECOMMENDATION_APPROVED, Clock(satisfy=(DECISION,)), R.APPROVED, "approve"),), checks=(ASSIGNED,)),
+    Rule(
+        Action.ASSIGN,
+        "分配线索",
+        Recommendation,
+        frozenset({Role.BANK_ADMIN}),
+        tuple(s for s in R if s != R.REMOVED),
+        "已移出推荐清单的线索不能分配",
+        (Effect(K.RECOMMENDATION_ASSIGNED, NO_CLOCK),),
+    ),
+    Rule(
+        Action.CONTACT,
+        "办理线索",
+        Recommendation,
+        BANK,
+        (R.PUSHED,),
+        "该线索不能登记对接",
+        (Effect(K.RECOMMENDATION_CONTACTED, Clock(satisfy=(FEEDBACK,)), R.CONTACTED, "contact"),),
+        checks=(ASSIGNED,),
+    ),
+    Rule(
+        Action.MATERIALS_COMPLETE,
+        "办理线索",
+        Recommendation,
+        BANK,
+        (R.CONTACTED,),
+        "该线索不能登记材料收齐",
+        (Effect(K.RECOMMENDATION_MATERIALS_COMPLETE, Clock(start=(DECISION,)), R.UNDER_REVIEW, "materials_complete"),),
+        checks=(ASSIGNED,),
+    ),
+    Rule(
+        Action.APPROVE,
+        "办理线索",
+        Recommendation,
+        BANK,
+        (R.UNDER_REVIEW,),
+        "该线索不能授信(须先登记材料收齐)",
+        (Effect(K.RECOMMENDATION_APPROVED, Clock(satisfy=(DECISION,)), R.APPROVED, "approve"),),
+        checks=(ASSIGNED,),
+    ),
     # a permission only: who may approve beyond the limits (the approval is APPROVE's effect)
-    Rule(Action.APPROVE_OVERRIDE, "超限审批授信", Recommendation, frozenset({Role.BANK_ADMIN}), (R.UNDER_REVIEW,),
-         "该线索不能授信(须先登记材料收齐)"),
-    Rule(Action.DECLINE, "办理线索", Recommendation, BANK, (R.PUSHED, R.CONTACTED, R.UNDER_REVIEW), "该线索不能登记不予授信",
-         (Effect(K.RECOMMENDATION_DECLINED, Clock(satisfy=(FEEDBACK, DECISION)), R.DECLINED, "decline"),), checks=(ASSIGNED,)),
-    Rule(Action.DISBURSE, "办理线索", Recommendation, BANK, (R.APPROVED, R.DISBURSED), "该线索不能登记放款(须先授信)",
-         (Effect(K.RECOMMENDATION_DISBURSED, NO_CLOCK, R.DISBURSED, "disburse"),), checks=(ASSIGNED,)),
-    Rule(Action.NOT_DRAWN, "办理线索", Recommendation, BANK, (R.APPROVED,), "只有已授信且未放款的线索可以登记未提款",
-         (Effect(K.RECOMMENDATION_NOT_DRAWN, NO_CLOCK, R.NOT_DRAWN, "not_drawn"),), checks=(ASSIGNED,)),
+    Rule(
+        Action.APPROVE_OVERRIDE,
+        "超限审批授信",
+        Recommendation,
+        frozenset({Role.BANK_ADMIN}),
+        (R.UNDER_REVIEW,),
+        "该线索不能授信(须先登记材料收齐)",
+    ),
+    Rule(
+        Action.DECLINE,
+        "办理线索",
+        Recommendation,
+        BANK,
+        (R.PUSHED, R.CONTACTED, R.UNDER_REVIEW),
+        "该线索不能登记不予授信",
+        (Effect(K.RECOMMENDATION_DECLINED, Clock(satisfy=(FEEDBACK, DECISION)), R.DECLINED, "decline"),),
+        checks=(ASSIGNED,),
+    ),
+    Rule(
+        Action.DISBURSE,
+        "办理线索",
+        Recommendation,
+        BANK,
+        (R.APPROVED, R.DISBURSED),
+        "该线索不能登记放款(须先授信)",
+        (Effect(K.RECOMMENDATION_DISBURSED, NO_CLOCK, R.DISBURSED, "disburse"),),
+        checks=(ASSIGNED,),
+    ),
+    Rule(
+        Action.NOT_DRAWN,
+        "办理线索",
+        Recommendation,
+        BANK,
+        (R.APPROVED,),
+        "只有已授信且未放款的线索可以登记未提款",
+        (Effect(K.RECOMMENDATION_NOT_DRAWN, NO_CLOCK, R.NOT_DRAWN, "not_drawn"),),
+        checks=(ASSIGNED,),
+    ),
     # the declaration leaves the list with its last lead ("last_lead")
-    Rule(Action.REMOVE, "移出推荐清单", Recommendation, frozenset({CONVENER, LEAD}), tuple(OPEN_RECOMMENDATION_STATES),
-         "该推荐不能移出",
-         (Effect(K.RECOMMENDATION_REMOVED, Clock(stop=True), R.REMOVED, "remove"),
-          Effect(K.DECLARATION_REMOVED, NO_CLOCK, D.REMOVED, "remove", outcome="last_lead", model=Declaration,
-                 source=(D.RECOMMENDED,)))),
-    Rule(Action.COACH, "登记辅导", Recommendation, frozenset({STAFF, LEAD}), (R.DECLINED,), "只有不予授信的企业需要辅导",
-         (Effect(K.RECOMMENDATION_COACHED, NO_CLOCK),)),
+    Rule(
+        Action.REMOVE,
+        "移出推荐清单",
+        Recommendation,
+        frozenset({CONVENER, LEAD}),
+        tuple(OPEN_RECOMMENDATION_STATES),
+        "该推荐不能移出",
+        (
+            Effect(K.RECOMMENDATION_REMOVED, Clock(stop=True), R.REMOVED, "remove"),
+            Effect(
+                K.DECLARATION_REMOVED,
+                NO_CLOCK,
+                D.REMOVED,
+                "remove",
+                outcome="last_lead",
+                model=Declaration,
+                source=(D.RECOMMENDED,),
+            ),
+        ),
+    ),
+    Rule(
+        Action.COACH,
+        "登记辅导",
+        Recommendation,
+        frozenset({STAFF, LEAD}),
+        (R.DECLINED,),
+        "只有不予授信的企业需要辅导",
+        (Effect(K.RECOMMENDATION_COACHED, NO_CLOCK),),
+    ),
     # recorded on the declined lead, and on the new draft it opens ("proposal")
-    Rule(Action.REDIRECT, "重新推荐", Recommendation, frozenset({CONVENER, LEAD}), (R.DECLINED,),
-         "只有不予授信的推荐可以改推其他银行",
-         (Effect(K.RECOMMENDATION_REDIRECTED, NO_CLOCK),
-          Effect(K.DECLARATION_REDIRECT_PROPOSED, NO_CLOCK, D.DRAFT, outcome="proposal", model=Declaration, source=()))),
+    Rule(
+        Action.REDIRECT,
+        "重新推荐",
+        Recommendation,
+        frozenset({CONVENER, LEAD}),
+        (R.DECLINED,),
+        "只有不予授信的推荐可以改推其他银行",
+        (
+            Effect(K.RECOMMENDATION_REDIRECTED, NO_CLOCK),
+            Effect(
+                K.DECLARATION_REDIRECT_PROPOSED, NO_CLOCK, D.DRAFT, outcome="proposal", model=Declaration, source=()
+            ),
+        ),
+    ),
     # the enterprise sees its recommendations (VIEW) and writes only its rating of the bank
-    Rule(Action.RATE, "评价银行服务", Recommendation, frozenset({E}),
-         (R.APPROVED, R.DISBURSED, R.NOT_DRAWN, R.DECLINED, R.REMOVED), "银行作出授信决定后才能评价",
-         (Effect(K.RECOMMENDATION_RATED, NO_CLOCK),),
-         tenancy=VIEW, checks=(Check("已作出授信决定", _decided), Check("只评价一次", _not_rated))),
+    Rule(
+        Action.RATE,
+        "评价银行服务",
+        Recommendation,
+        frozenset({E}),
+        (R.APPROVED, R.DISBURSED, R.NOT_DRAWN, R.DECLINED, R.REMOVED),
+        "银行作出授信决定后才能评价",
+        (Effect(K.RECOMMENDATION_RATED, NO_CLOCK),),
+        tenancy=VIEW,
+        checks=(Check("已作出授信决定", _decided), Check("只评价一次", _not_rated)),
+    ),
 )
 TABLE: dict[Action, Rule] = {rule.action: rule for rule in RULES}
 
@@ -381,12 +600,25 @@ QUEUES = REVIEWS + (Action.SIGNOFF,)
 # a declaration's way from draft to the 推荐清单
 PATH = (Action.SUBMIT,) + QUEUES
 # the bank's work on a lead
-LEAD_WORK = (Action.CONTACT, Action.MATERIALS_COMPLETE, Action.APPROVE, Action.DECLINE, Action.DISBURSE, Action.NOT_DRAWN)
+LEAD_WORK = (
+    Action.CONTACT,
+    Action.MATERIALS_COMPLETE,
+    Action.APPROVE,
+    Action.DECLINE,
+    Action.DISBURSE,
+    Action.NOT_DRAWN,
+)
 # the events whose actor made (wrote) a declaration (maker-checker M1)
 MAKER_EVENTS = tuple(
-    TABLE[action].effect(outcome).event for action, outcome in (
-        (Action.FILE, ""), (Action.EDIT, ""), (Action.CONSENT, ""), (Action.SUBMIT, ""), (Action.MATERIALS_UPLOAD, ""),
-        (Action.REDIRECT, "proposal"), (Action.BANK_RECOMMEND, ""),
+    TABLE[action].effect(outcome).event
+    for action, outcome in (
+        (Action.FILE, ""),
+        (Action.EDIT, ""),
+        (Action.CONSENT, ""),
+        (Action.SUBMIT, ""),
+        (Action.MATERIALS_UPLOAD, ""),
+        (Action.REDIRECT, "proposal"),
+        (Action.BANK_RECOMMEND, ""),
     )
 )
 
@@ -405,10 +637,18 @@ class Transition(NamedTuple):
 
 
 TRANSITIONS: tuple[Transition, ...] = tuple(
-    Transition(rule_.action, effect_.outcome, effect_.model or rule_.model,
-               rule_.states if effect_.source is None else effect_.source,
-               effect_.target, effect_.transition, effect_.event, effect_.clock)
-    for rule_ in RULES for effect_ in rule_.effects
+    Transition(
+        rule_.action,
+        effect_.outcome,
+        effect_.model or rule_.model,
+        rule_.states if effect_.source is None else effect_.source,
+        effect_.target,
+        effect_.transition,
+        effect_.event,
+        effect_.clock,
+    )
+    for rule_ in RULES
+    for effect_ in rule_.effects
 )
 
 
@@ -518,12 +758,21 @@ def apply(obj, action: Action, outcome: str = "") -> Effect:
             if effect_.model in (None, rule_.model):
                 raise _state_refusal(rule_, obj).error() from None
             raise ApplicationError(
-                f"当前状态不能{rule_.label}(当前状态: {obj.get_state_display()})", code="conflict") from None
+                f"当前状态不能{rule_.label}(当前状态: {obj.get_state_display()})", code="conflict"
+            ) from None
     return effect_
 
 
-def record(action: Action, *, declaration: Declaration, recommendation: Recommendation | None = None, actor=None,
-           outcome: str = "", at=None, **data) -> WorkflowEvent:
+def record(
+    action: Action,
+    *,
+    declaration: Declaration,
+    recommendation: Recommendation | None = None,
+    actor=None,
+    outcome: str = "",
+    at=None,
+    **data,
+) -> WorkflowEvent:
     """Write the event the table names for the action's outcome on the declaration's timeline
     (and the lead's), then apply the row's clock rule to the lead at `at` (the moment of the
     transition, now by default): the one writer of an action's WorkflowEvent, so that no
@@ -533,8 +782,12 @@ def record(action: Action, *, declaration: Declaration, recommendation: Recommen
     effect_ = TABLE[action].effect(outcome)
     now = timezone.now()
     event = WorkflowEvent.objects.create(
-        declaration=declaration, recommendation=recommendation, kind=effect_.event,
-        actor=actor if actor is not None and actor.is_authenticated else None, data=data, created_at=now,
+        declaration=declaration,
+        recommendation=recommendation,
+        kind=effect_.event,
+        actor=actor if actor is not None and actor.is_authenticated else None,
+        data=data,
+        created_at=now,
     )
     if effect_.clock:
         clocks.apply_rule(recommendation, effect_.clock, at or now)

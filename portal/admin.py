@@ -5,6 +5,7 @@ change or delete); a membership is granted through `portal.services.membership_g
 (audited) and is read-only afterwards; organisations are audited and never deleted. Market
 entities are read-only too (entities/admin.py).
 """
+
 from django import forms
 from django.contrib import admin
 
@@ -53,7 +54,9 @@ class OrganisationAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         organisation_admin_save(
-            actor=request.user, organisation=obj, request=request,
+            actor=request.user,
+            organisation=obj,
+            request=request,
             before={name: _plain(form.initial.get(name)) for name in form.changed_data} if change else None,
             changed={name: _plain(form.cleaned_data.get(name)) for name in form.changed_data},
         )
@@ -96,7 +99,9 @@ class MembershipAdmin(admin.ModelAdmin):
         return False
 
     def save_model(self, request, obj, form, change):
-        membership = membership_grant(actor=request.user, user=obj.user, organisation=obj.organisation, role=obj.role, primary=obj.is_primary)
+        membership = membership_grant(
+            actor=request.user, user=obj.user, organisation=obj.organisation, role=obj.role, primary=obj.is_primary
+        )
         obj.pk = membership.pk
         obj._state.adding = False
 

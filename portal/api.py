@@ -1,7 +1,8 @@
 """API base: the restricted base viewset and the portal's own endpoints."""
-from drf_spectacular.utils import extend_schema
-from django.core.exceptions import ValidationError as DjangoValidationError
+
 from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import extend_schema
 from rest_framework import authentication, exceptions, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -65,7 +66,19 @@ class AuditEventSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = AuditEvent
-        fields = ["id", "created_at", "actor", "organisation", "action", "object_type", "object_id", "object_repr", "before", "after", "ip_address"]
+        fields = [
+            "id",
+            "created_at",
+            "actor",
+            "organisation",
+            "action",
+            "object_type",
+            "object_id",
+            "object_repr",
+            "before",
+            "after",
+            "ip_address",
+        ]
 
 
 class AuditEventViewSet(RestrictedReadOnlyViewSet):
@@ -108,8 +121,21 @@ class ApiTokenSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ApiToken
-        fields = ["id", "name", "prefix", "user", "organisation", "status", "status_display", "created_at", "expires_at",
-                  "last_used_at", "revoked_at", "revoked_by", "revoke_reason"]
+        fields = [
+            "id",
+            "name",
+            "prefix",
+            "user",
+            "organisation",
+            "status",
+            "status_display",
+            "created_at",
+            "expires_at",
+            "last_used_at",
+            "revoked_at",
+            "revoked_by",
+            "revoke_reason",
+        ]
         read_only_fields = fields
 
 
@@ -123,15 +149,21 @@ class ApiTokenIssuedSerializer(ApiTokenSerializer):
 
 class ApiTokenIssueInput(serializers.Serializer):
     name = serializers.CharField(max_length=64, help_text="对接的系统, 如「信贷管理系统」")
-    days = bounds.IntegerField(min_value=1, max_value=settings.API_TOKEN_MAX_DAYS, required=False,
-                               help_text=f"有效期(天), 默认 {settings.API_TOKEN_DEFAULT_DAYS}")
+    days = bounds.IntegerField(
+        min_value=1,
+        max_value=settings.API_TOKEN_MAX_DAYS,
+        required=False,
+        help_text=f"有效期(天), 默认 {settings.API_TOKEN_DEFAULT_DAYS}",
+    )
 
 
 class ApiTokenRevokeInput(serializers.Serializer):
     reason = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
 
 
-class ApiTokenViewSet(RestrictedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class ApiTokenViewSet(
+    RestrictedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     """API 令牌 of the banks' systems (portal/tokens.py). A bank administrator lists his bank's
     tokens, issues one for himself (from a signed-in session only: a token cannot issue
     tokens) and revokes them; the key is returned once, when issued."""
@@ -157,5 +189,7 @@ class ApiTokenViewSet(RestrictedViewSetMixin, mixins.ListModelMixin, mixins.Retr
     def revoke(self, request, pk=None):
         data = ApiTokenRevokeInput(data=request.data)
         data.is_valid(raise_exception=True)
-        token = tokens.api_token_revoke(actor=request.user, token_id=pk, reason=data.validated_data["reason"], request=request)
+        token = tokens.api_token_revoke(
+            actor=request.user, token_id=pk, reason=data.validated_data["reason"], request=request
+        )
         return Response(ApiTokenSerializer(token).data)

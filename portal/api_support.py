@@ -5,6 +5,7 @@ Every API error is {"code", "message", "errors"}: the exceptions a view raises g
 `exception_handler` (DRF's setting); what escapes it — an unexpected exception in a view, an
 error in a middleware — reaches Django's handler500 (and handler404/403), which answer in
 the same format for paths under /api/ (`json_error`), also with DEBUG=False."""
+
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
@@ -33,8 +34,10 @@ class Pagination(PageNumberPagination):
     max_page_size = 500
 
     def get_schema_operation_parameters(self, view):
-        return _bounded(super().get_schema_operation_parameters(view),
-                        {self.page_query_param: (1, ID_MAX), self.page_size_query_param: (1, self.max_page_size)})
+        return _bounded(
+            super().get_schema_operation_parameters(view),
+            {self.page_query_param: (1, ID_MAX), self.page_size_query_param: (1, self.max_page_size)},
+        )
 
 
 class BoundedCursorPagination(CursorPagination):
@@ -42,7 +45,9 @@ class BoundedCursorPagination(CursorPagination):
     max_page_size = 500
 
     def get_schema_operation_parameters(self, view):
-        return _bounded(super().get_schema_operation_parameters(view), {self.page_size_query_param: (1, self.max_page_size)})
+        return _bounded(
+            super().get_schema_operation_parameters(view), {self.page_size_query_param: (1, self.max_page_size)}
+        )
 
 
 _MESSAGES = {
@@ -69,8 +74,11 @@ def is_api_request(request) -> bool:
 
 def json_error(code: str, status_code: int, message: str | None = None, errors: dict | None = None) -> JsonResponse:
     """An error in the API's format, outside DRF (handlers, middleware)."""
-    return JsonResponse({"code": code, "message": message or _MESSAGES.get(code, _MESSAGES["server_error"]), "errors": errors or {}},
-                        status=status_code, json_dumps_params={"ensure_ascii": False})
+    return JsonResponse(
+        {"code": code, "message": message or _MESSAGES.get(code, _MESSAGES["server_error"]), "errors": errors or {}},
+        status=status_code,
+        json_dumps_params={"ensure_ascii": False},
+    )
 
 
 _APPLICATION_ERROR_STATUS = {
@@ -92,7 +100,9 @@ def exception_handler(exc, context):
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
     elif isinstance(exc, DjangoValidationError):  # a model's full_clean() in a service: field errors, not a 500
-        exc = exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages})
+        exc = exceptions.ValidationError(
+            exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        )
     response = drf_exception_handler(exc, context)
     if response is None:
         return None

@@ -17,6 +17,7 @@ Decimal() on it directly.
 `tests/test_number_bounds.py` walks every serializer and form of the portal and fails when
 a numeric input field is unbounded, and sends hostile numbers to every API operation.
 """
+
 from __future__ import annotations
 
 import re
@@ -101,7 +102,9 @@ def _as_decimal(value, message: str) -> Decimal:
     if isinstance(value, (int, Decimal)):
         number = Decimal(value)
     elif isinstance(value, float):
-        number = Decimal(repr(value)) if value == value and value not in (float("inf"), float("-inf")) else Decimal("NaN")
+        number = (
+            Decimal(repr(value)) if value == value and value not in (float("inf"), float("-inf")) else Decimal("NaN")
+        )
     elif isinstance(value, str):
         text = value.strip().replace(",", "")
         # plain ASCII decimals only: str.isdigit(), int() and Decimal() also take "²", "١٢", "1_000" or "NaN"
@@ -130,8 +133,9 @@ def to_int(value, *, field: Field | None = None, min_value: int | None = None, m
     return int(_check_range(number, low, high))
 
 
-def to_decimal(value, *, field: Field | None = None, min_value=None, max_value=None, unit=1,
-               decimal_places: int | None = None) -> Decimal:
+def to_decimal(
+    value, *, field: Field | None = None, min_value=None, max_value=None, unit=1, decimal_places: int | None = None
+) -> Decimal:
     """A finite decimal within the column's limits (a column in 元 read in 万元: unit=10000),
     with at most `decimal_places` places (the column's own when unit is 1)."""
     number = _as_decimal(value, MSG_NUMBER)
@@ -179,13 +183,29 @@ class QueryParams:
             self.errors[name] = exc.message
             return default
 
-    def integer(self, name: str, *, field: Field | None = None, min_value=None, max_value=None, default=None) -> int | None:
+    def integer(
+        self, name: str, *, field: Field | None = None, min_value=None, max_value=None, default=None
+    ) -> int | None:
         return self._parse(name, lambda t: to_int(t, field=field, min_value=min_value, max_value=max_value), default)
 
-    def decimal(self, name: str, *, field: Field | None = None, min_value=None, max_value=None, unit=1,
-                decimal_places=None, default=None) -> Decimal | None:
-        return self._parse(name, lambda t: to_decimal(t, field=field, min_value=min_value, max_value=max_value, unit=unit,
-                                                      decimal_places=decimal_places), default)
+    def decimal(
+        self,
+        name: str,
+        *,
+        field: Field | None = None,
+        min_value=None,
+        max_value=None,
+        unit=1,
+        decimal_places=None,
+        default=None,
+    ) -> Decimal | None:
+        return self._parse(
+            name,
+            lambda t: to_decimal(
+                t, field=field, min_value=min_value, max_value=max_value, unit=unit, decimal_places=decimal_places
+            ),
+            default,
+        )
 
     def id(self, name: str, default=None) -> int | None:
         return self._parse(name, to_id, default)
@@ -228,14 +248,23 @@ def form_ids(values) -> list[int]:
 # --- DRF fields --------------------------------------------------------------------------------------
 
 _DRF_INTEGER_MESSAGES = {
-    "invalid": "请输入整数。", "max_value": "不能大于 {max_value}。", "min_value": "不能小于 {min_value}。",
-    "max_string_length": "数值过长。", "required": "该字段是必填项。", "null": "该字段不能为空。",
+    "invalid": "请输入整数。",
+    "max_value": "不能大于 {max_value}。",
+    "min_value": "不能小于 {min_value}。",
+    "max_string_length": "数值过长。",
+    "required": "该字段是必填项。",
+    "null": "该字段不能为空。",
 }
 _DRF_DECIMAL_MESSAGES = {
-    "invalid": "请输入数字。", "max_value": "不能大于 {max_value}。", "min_value": "不能小于 {min_value}。",
-    "max_digits": "总位数不能超过 {max_digits} 位。", "max_decimal_places": "小数不能超过 {max_decimal_places} 位。",
-    "max_whole_digits": "整数部分不能超过 {max_whole_digits} 位。", "max_string_length": "数值过长。",
-    "required": "该字段是必填项。", "null": "该字段不能为空。",
+    "invalid": "请输入数字。",
+    "max_value": "不能大于 {max_value}。",
+    "min_value": "不能小于 {min_value}。",
+    "max_digits": "总位数不能超过 {max_digits} 位。",
+    "max_decimal_places": "小数不能超过 {max_decimal_places} 位。",
+    "max_whole_digits": "整数部分不能超过 {max_whole_digits} 位。",
+    "max_string_length": "数值过长。",
+    "required": "该字段是必填项。",
+    "null": "该字段不能为空。",
 }
 
 
@@ -272,8 +301,15 @@ class IdListField(serializers.ListField):
     def __init__(self, **kwargs):
         kwargs.setdefault("child", IdField())
         kwargs.setdefault("max_length", 500)
-        kwargs.setdefault("error_messages", {"not_a_list": "应为编号列表。", "max_length": "最多 {max_length} 个。",
-                                             "min_length": "至少 {min_length} 个。", "empty": "不能为空。"})
+        kwargs.setdefault(
+            "error_messages",
+            {
+                "not_a_list": "应为编号列表。",
+                "max_length": "最多 {max_length} 个。",
+                "min_length": "至少 {min_length} 个。",
+                "empty": "不能为空。",
+            },
+        )
         super().__init__(**kwargs)
 
 
@@ -313,8 +349,11 @@ class FormIntegerField(forms.IntegerField):
 
     def __init__(self, *, field: Field | None = None, min_value=None, max_value=None, **kwargs):
         low, high = _limits(field, min_value, max_value)
-        super().__init__(min_value=BIGINT_MIN if low is None else int(low), max_value=BIGINT_MAX if high is None else int(high),
-                         **kwargs)
+        super().__init__(
+            min_value=BIGINT_MIN if low is None else int(low),
+            max_value=BIGINT_MAX if high is None else int(high),
+            **kwargs,
+        )
 
     def to_python(self, value):
         if isinstance(value, str) and len(value.strip()) > MAX_TEXT_LENGTH:
@@ -345,7 +384,9 @@ class _FormIdField(FormIntegerField):
     def __init__(self, **kwargs):
         kwargs.setdefault("min_value", 1)
         kwargs.setdefault("max_value", ID_MAX)
-        kwargs.setdefault("error_messages", {"invalid": "应为记录编号", "min_value": "应为记录编号", "max_value": "应为记录编号"})
+        kwargs.setdefault(
+            "error_messages", {"invalid": "应为记录编号", "min_value": "应为记录编号", "max_value": "应为记录编号"}
+        )
         super().__init__(**kwargs)
 
 
@@ -369,7 +410,11 @@ class IntegerFilter(django_filters.NumberFilter):
         kwargs["min_value"] = BIGINT_MIN if low is None else int(low)
         kwargs["max_value"] = BIGINT_MAX if high is None else int(high)
         super().__init__(*args, **kwargs)
-        set_override(self, "field", {"type": "integer", "format": "int64", "minimum": kwargs["min_value"], "maximum": kwargs["max_value"]})
+        set_override(
+            self,
+            "field",
+            {"type": "integer", "format": "int64", "minimum": kwargs["min_value"], "maximum": kwargs["max_value"]},
+        )
 
 
 class BoundedFilterSet(FilterSet):

@@ -1,4 +1,5 @@
 """Demo organisations and one user per role, in 晋城市泽州县 (Shanxi). Idempotent."""
+
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -45,10 +46,18 @@ def _org(key: str, name: str, kind: str, region_code: str | None, parent: Organi
 def load_organisations_and_users() -> dict[str, int]:
     orgs: dict[str, Organisation] = {}
     orgs["platform"] = _org("platform", "政银企融资对接平台运营中心", OrganisationKind.PLATFORM, None, None)
-    orgs["province"] = _org("province", "山西省支持小微企业融资协调工作机制", OrganisationKind.PROVINCE_MECHANISM, "140000", None)
-    orgs["city"] = _org("city", "晋城市支持小微企业融资协调工作机制", OrganisationKind.CITY_MECHANISM, "140500", orgs["province"])
-    orgs["county"] = _org("county", "泽州县支持小微企业融资协调工作机制", OrganisationKind.COUNTY_MECHANISM, "140525", orgs["city"])
-    orgs["task_force"] = _org("task_force", "泽州县融资协调工作专班", OrganisationKind.TASK_FORCE, "140525", orgs["county"])
+    orgs["province"] = _org(
+        "province", "山西省支持小微企业融资协调工作机制", OrganisationKind.PROVINCE_MECHANISM, "140000", None
+    )
+    orgs["city"] = _org(
+        "city", "晋城市支持小微企业融资协调工作机制", OrganisationKind.CITY_MECHANISM, "140500", orgs["province"]
+    )
+    orgs["county"] = _org(
+        "county", "泽州县支持小微企业融资协调工作机制", OrganisationKind.COUNTY_MECHANISM, "140525", orgs["city"]
+    )
+    orgs["task_force"] = _org(
+        "task_force", "泽州县融资协调工作专班", OrganisationKind.TASK_FORCE, "140525", orgs["county"]
+    )
     # bank branches come from the seed catalogue (products.demo.load runs first)
     orgs["boc_jincheng"] = Organisation.objects.get(code="branch-boc-140500-city")
     orgs["boc_zezhou"] = Organisation.objects.get(code="branch-boc-140525-county")

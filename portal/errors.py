@@ -4,6 +4,7 @@ Its own module because the modules under the services raise it too (`portal.tena
 resolvers, `portal.bounds`) while `portal.services` imports them: importing it from here
 keeps those imports at the top of each module. `portal.services` re-exports it, and the
 apps import it from there."""
+
 from __future__ import annotations
 
 

@@ -1,4 +1,5 @@
 """Test factories of the tenancy model (used across apps' tests)."""
+
 import datetime as dt
 
 import factory
@@ -65,12 +66,16 @@ ROLE_HOME = {
 }
 
 
-def user_with_role(role: str, *, organisation: Organisation | None = None, region_code: str | None = None, **user_kwargs):
+def user_with_role(
+    role: str, *, organisation: Organisation | None = None, region_code: str | None = None, **user_kwargs
+):
     kind, default_region = ROLE_HOME[Role(role)]
     if organisation is None:
         code = region_code or default_region
         organisation = OrganisationFactory(kind=kind, region=region(code) if code else None)
-    membership = MembershipFactory(organisation=organisation, role=role, **{f"user__{k}": v for k, v in user_kwargs.items()})
+    membership = MembershipFactory(
+        organisation=organisation, role=role, **{f"user__{k}": v for k, v in user_kwargs.items()}
+    )
     return membership.user
 
 
@@ -78,6 +83,7 @@ def api_token(user, *, name: str = "测试系统", days: int = 30) -> str:
     """An API token acting as `user` (any role: the API tests call as every role), its key.
     The portal itself issues tokens only to bank administrators (portal.tokens.api_token_issue)."""
     prefix, key = _new_key()
-    ApiToken.objects.create(user=user, name=name, prefix=prefix, digest=digest_of(key),
-                            expires_at=timezone.now() + dt.timedelta(days=days))
+    ApiToken.objects.create(
+        user=user, name=name, prefix=prefix, digest=digest_of(key), expires_at=timezone.now() + dt.timedelta(days=days)
+    )
     return key

@@ -19,6 +19,7 @@ The client address is `portal.services.client_ip` (REMOTE_ADDR, or X-Forwarded-F
 While a username is locked, its API tokens are refused as well (`username_locked_out`,
 checked by `portal.tokens.authentication`).
 """
+
 from __future__ import annotations
 
 from axes.handlers.database import AxesDatabaseHandler
@@ -38,8 +39,12 @@ class LoginThrottleHandler(AxesDatabaseHandler):
 
     def get_failures(self, request, credentials: dict | None = None) -> int:
         parameters = get_lockout_parameters(request, credentials)
-        counts = dict(zip((p if isinstance(p, str) else "+".join(p) for p in parameters),
-                          (_failures(qs) for qs in self.get_user_attempts(request, credentials))))
+        counts = dict(
+            zip(
+                (p if isinstance(p, str) else "+".join(p) for p in parameters),
+                (_failures(qs) for qs in self.get_user_attempts(request, credentials)),
+            )
+        )
         by_username = counts.get("username", 0)
         by_address = counts.get("ip_address", 0)
         # axes compares one number with AXES_FAILURE_LIMIT: the address count is scaled to it

@@ -1,5 +1,6 @@
 """Page-view base classes. Every list page derives from RestrictedListView, whose queryset
 comes from a selector that applies `portal.tenancy.restrict`."""
+
 from django.contrib.auth.mixins import LoginRequiredMixin, UserPassesTestMixin
 from django.views.generic import ListView
 

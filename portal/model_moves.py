@@ -6,6 +6,7 @@ content type (``django_content_type``: app label + model name), which permission
 per-object grants point at; ``relabel_content_types`` moves those rows to the new app label
 so every permission row stays attached, and moves them back when the migration is reversed.
 """
+
 from __future__ import annotations
 
 from django.db import migrations
@@ -16,7 +17,9 @@ def relabel_content_types(old_label: str, new_label: str, models: list[str]) -> 
         def run(apps, schema_editor):
             with schema_editor.connection.cursor() as cursor:
                 for model in models:
-                    cursor.execute("SELECT id FROM django_content_type WHERE app_label = %s AND model = %s", [source, model])
+                    cursor.execute(
+                        "SELECT id FROM django_content_type WHERE app_label = %s AND model = %s", [source, model]
+                    )
                     old = cursor.fetchone()
                     if old is None:
                         continue  # a fresh database: post_migrate creates the new one
@@ -24,7 +27,9 @@ def relabel_content_types(old_label: str, new_label: str, models: list[str]) -> 
                     # apps held the model (a migration reversed and applied again): it is newer
                     # than the old row and nothing refers to it but its own default permissions.
                     # SQL, not the ORM: historical models cannot follow relations out of their app.
-                    cursor.execute("SELECT id FROM django_content_type WHERE app_label = %s AND model = %s", [target, model])
+                    cursor.execute(
+                        "SELECT id FROM django_content_type WHERE app_label = %s AND model = %s", [target, model]
+                    )
                     stale = cursor.fetchone()
                     if stale is not None:
                         cursor.execute("DELETE FROM auth_permission WHERE content_type_id = %s", [stale[0]])

@@ -93,7 +93,9 @@ class Organisation(models.Model):
     name = models.CharField("名称", max_length=128)
     kind = models.CharField("类型", max_length=32, choices=OrganisationKind.choices)
     region = models.ForeignKey(Region, verbose_name="行政区划", null=True, blank=True, on_delete=models.PROTECT)
-    parent = models.ForeignKey("self", verbose_name="上级", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+    parent = models.ForeignKey(
+        "self", verbose_name="上级", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
     # materialised path "/1/4/9/" so a subtree is one indexed prefix match
     path = models.CharField(max_length=255, db_index=True, editable=False, default="")
     code = models.SlugField("机构代码", max_length=64, unique=True, null=True, blank=True)
@@ -142,7 +144,8 @@ class Organisation(models.Model):
                 manager.filter(pk=self.pk).update(path=expected)
             if old_path and old_path != expected:
                 manager.filter(path__startswith=old_path).exclude(pk=self.pk).update(
-                    path=Concat(Value(expected), Substr("path", len(old_path) + 1), output_field=CharField()))
+                    path=Concat(Value(expected), Substr("path", len(old_path) + 1), output_field=CharField())
+                )
                 organisation_moved.send(sender=type(self), organisation=self, old_path=old_path, new_path=expected)
 
     @property
@@ -188,7 +191,9 @@ ROLE_ORGANISATION_KINDS = {
 
 class Membership(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
-    organisation = models.ForeignKey(Organisation, verbose_name="机构", on_delete=models.PROTECT, related_name="memberships")
+    organisation = models.ForeignKey(
+        Organisation, verbose_name="机构", on_delete=models.PROTECT, related_name="memberships"
+    )
     role = models.CharField("角色", max_length=32, choices=Role.choices)
     is_primary = models.BooleanField("默认身份", default=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -207,7 +212,9 @@ class Membership(models.Model):
 class AuditEvent(models.Model):
     """One row per audited action; services write it in the same transaction as the change."""
 
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     organisation = models.ForeignKey(Organisation, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     action = models.CharField("动作", max_length=64, db_index=True)
     object_type = models.ForeignKey(ContentType, null=True, blank=True, on_delete=models.SET_NULL)
@@ -247,17 +254,25 @@ class ApiToken(models.Model):
     locked by the login throttle. Only the SHA-256 digest of the key is stored: the key is
     shown once, when it is issued. `prefix` (the key's first characters) tells keys apart."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="使用账号", on_delete=models.CASCADE, related_name="api_tokens")
-    organisation = models.ForeignKey(Organisation, verbose_name="机构", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="使用账号", on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    organisation = models.ForeignKey(
+        Organisation, verbose_name="机构", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     name = models.CharField("名称", max_length=64)
     prefix = models.CharField("令牌前缀", max_length=16, unique=True)
     digest = models.CharField(max_length=64, unique=True, editable=False)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField("签发时间", auto_now_add=True)
     expires_at = models.DateTimeField("到期时间")
     last_used_at = models.DateTimeField("最近使用", null=True, blank=True)
     revoked_at = models.DateTimeField("吊销时间", null=True, blank=True)
-    revoked_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     revoke_reason = models.CharField("吊销原因", max_length=255, blank=True, default="")
 
     class Meta:

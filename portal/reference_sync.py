@@ -1,11 +1,21 @@
 """Load the shipped reference data (administrative divisions, GB/T 4754-2017) into the
 database. Idempotent: rows are upserted by code. Used by a data migration (a fresh
 database knows them) and by `manage.py load_reference`."""
+
 from django.apps import apps as global_apps
 
 from portal import reference
 
-_LEVEL_ORDER = {"province": 0, "city": 1, "county": 2, "township": 3, "section": 0, "division": 1, "group": 2, "class": 3}
+_LEVEL_ORDER = {
+    "province": 0,
+    "city": 1,
+    "county": 2,
+    "township": 3,
+    "section": 0,
+    "division": 1,
+    "group": 2,
+    "class": 3,
+}
 
 
 def _upsert(model, rows):

@@ -6,6 +6,7 @@ subtree, platform administrators everywhere; `actor=None` is the system (seed da
 management commands). Moving an organisation rewrites the materialised path of every
 descendant in the same transaction (Organisation.save), and whatever derives from paths
 follows through the `organisation_moved` signal."""
+
 from __future__ import annotations
 
 import ipaddress
@@ -18,8 +19,8 @@ from django.db import transaction
 from django.db.models import Model
 
 from portal.errors import ApplicationError  # the apps import it from here (portal.tenancy raises it too)
-from portal.models import AuditEvent, Membership, Organisation, Role, ROLE_ORGANISATION_KINDS
-from portal.tenancy import scope_for
+from portal.models import ROLE_ORGANISATION_KINDS, AuditEvent, Membership, Organisation, Role
+from portal.tenancy import CHANGE, NOT_FOUND_MESSAGE, resolve, restrict, scope_for
 
 
 def _ip_or_none(value) -> str | None:
@@ -57,8 +58,6 @@ def audit_record(
     organisation: Organisation | None = None,
     request=None,
 ) -> AuditEvent:
-    from portal.tenancy import scope_for
-
     if organisation is None and actor is not None and getattr(actor, "is_authenticated", False):
         scope = scope_for(actor)
         organisation_id = scope.organisation_id if scope else None
@@ -107,7 +106,9 @@ def membership_grant(*, actor, user, organisation: Organisation, role: str, prim
 
 
 @transaction.atomic
-def user_create(*, actor, username: str, password: str, full_name: str = "", email: str = "", organisation: Organisation, role: str):
+def user_create(
+    *, actor, username: str, password: str, full_name: str = "", email: str = "", organisation: Organisation, role: str
+):
     User = get_user_model()
     user = User.objects.create_user(username=username, password=password, email=email, first_name=full_name)
     membership_grant(actor=actor, user=user, organisation=organisation, role=role)
@@ -122,7 +123,9 @@ def organisation_move(*, actor, organisation_id, parent_id) -> Organisation:
     organisation = _organisation_for_change(actor, organisation_id, lock=True)
     parent = _organisation_for_change(actor, parent_id, field="parent")
     if parent.path.startswith(organisation.path):
-        raise ApplicationError("不能把机构移到其自身或下级机构之下", field_errors={"parent": ["不能移到本机构或其下级机构之下"]})
+        raise ApplicationError(
+            "不能把机构移到其自身或下级机构之下", field_errors={"parent": ["不能移到本机构或其下级机构之下"]}
+        )
     if parent.is_bank != organisation.is_bank:
         raise ApplicationError("上级机构的类型不符", field_errors={"parent": ["银行机构只能隶属于银行机构"]})
     if organisation.parent_id == parent.pk:
@@ -130,14 +133,20 @@ def organisation_move(*, actor, organisation_id, parent_id) -> Organisation:
     before = {"parent": organisation.parent_id, "path": organisation.path}
     organisation.parent = parent
     organisation.save()
-    audit_record(actor=actor, action="organisation.move", obj=organisation, before=before,
-                 after={"parent": parent.pk, "path": organisation.path})
+    audit_record(
+        actor=actor,
+        action="organisation.move",
+        obj=organisation,
+        before=before,
+        after={"parent": parent.pk, "path": organisation.path},
+    )
     return organisation
 
 
 @transaction.atomic
-def organisation_admin_save(*, actor, organisation: Organisation, changed: dict[str, Any], before: dict[str, Any] | None,
-                            request=None) -> Organisation:
+def organisation_admin_save(
+    *, actor, organisation: Organisation, changed: dict[str, Any], before: dict[str, Any] | None, request=None
+) -> Organisation:
     """An organisation added (`before` None) or changed in the Django admin by a platform
     administrator: saved — re-parented, it takes its descendants along (Organisation.save) —
     and audited as organisation.admin_add / organisation.admin_change with the changed fields
@@ -146,26 +155,32 @@ def organisation_admin_save(*, actor, organisation: Organisation, changed: dict[
     if scope is None or not scope.is_platform_admin:
         raise ApplicationError("只有平台管理员可以在后台维护机构", code="permission_denied")
     organisation.save()
-    audit_record(actor=actor, action="organisation.admin_change" if before is not None else "organisation.admin_add",
-                 obj=organisation, before=before, after=changed, organisation=organisation, request=request)
+    audit_record(
+        actor=actor,
+        action="organisation.admin_change" if before is not None else "organisation.admin_add",
+        obj=organisation,
+        before=before,
+        after=changed,
+        organisation=organisation,
+        request=request,
+    )
     return organisation
 
 
 def _organisation_for_change(actor, pk, *, field: str | None = None, lock: bool = False) -> Organisation:
-    from portal.tenancy import CHANGE, resolve
-
     if actor is None:  # the system
         queryset = Organisation.objects.select_for_update() if lock else Organisation.objects.all()
         organisation = queryset.filter(pk=pk).first()
         if organisation is None:
-            raise ApplicationError("机构不存在", code="not_found", field_errors={field: ["机构不存在"]} if field else None)
+            raise ApplicationError(
+                "机构不存在", code="not_found", field_errors={field: ["机构不存在"]} if field else None
+            )
         return organisation
     return resolve(Organisation, actor, CHANGE, lock=lock, field=field, pk=pk)
 
 
 def _user_for_change(actor, user) -> None:
     """Refuse a user who belongs to an organisation outside the actor's reach."""
-    from portal.tenancy import CHANGE, NOT_FOUND_MESSAGE, restrict
 
     if user.pk is None:
         return

@@ -4,6 +4,7 @@ With nothing set, the embedded default applies: a SQLite file in the project fol
 Celery over a filesystem broker, so `make run` works on a bare machine. The full stack
 (tests, CI, docker-compose, production) sets DATABASE_URL and CELERY_BROKER_URL.
 """
+
 from pathlib import Path
 
 import environ
@@ -196,7 +197,9 @@ CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
 CELERY_RESULT_BACKEND = env.str(
     "CELERY_RESULT_BACKEND",
-    default=(CELERY_BROKER_URL if CELERY_BROKER_URL.startswith("redis") else f"file://{VAR_DIR / 'celery' / 'results'}"),
+    default=(
+        CELERY_BROKER_URL if CELERY_BROKER_URL.startswith("redis") else f"file://{VAR_DIR / 'celery' / 'results'}"
+    ),
 )
 if CELERY_BROKER_URL == "filesystem://":
     _celery_queue = VAR_DIR / "celery" / "queue"
@@ -220,13 +223,19 @@ CELERY_RESULT_EXPIRES = 24 * 3600
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "beat-heartbeat": {"task": "portal.tasks.beat_heartbeat", "schedule": 60.0},
-    "scan-deadlines": {"task": "matching.tasks.scan_deadlines", "schedule": env.float("DEADLINE_SCAN_SECONDS", default=120.0)},
+    "scan-deadlines": {
+        "task": "matching.tasks.scan_deadlines",
+        "schedule": env.float("DEADLINE_SCAN_SECONDS", default=120.0),
+    },
     "sweep-notification-emails": {"task": "matching.tasks.sweep_notification_emails", "schedule": 300.0},
     # batch matching: the nightly full run, and the sweep that resumes stalled runs
     "matching-nightly-run": {"task": "matching.batch.nightly_run", "schedule": _crontab(hour=2, minute=0)},
     "matching-sweep": {"task": "matching.batch.sweep", "schedule": 300.0},
     # every Monday 07:00 (TIME_ZONE): each mechanism's 成效统计表, stored and mailed
-    "weekly-effectiveness-reports": {"task": "reporting.tasks.weekly_reports", "schedule": _crontab(minute=0, hour=7, day_of_week="mon")},
+    "weekly-effectiveness-reports": {
+        "task": "reporting.tasks.weekly_reports",
+        "schedule": _crontab(minute=0, hour=7, day_of_week="mon"),
+    },
     # the statistics index is synced by the writes after their commit; this catches up anything a write could not
     "reporting-sync-facts": {"task": "reporting.tasks.sync_facts", "schedule": 60.0},
     "reporting-mail-unsent-reports": {"task": "reporting.tasks.mail_unsent_reports", "schedule": 3600.0},
@@ -263,11 +272,21 @@ LOGGING = {
 # Portal-specific
 PORTAL_DEMO_PASSWORD = env.str("PORTAL_DEMO_PASSWORD", default="Demo@2026portal")
 # Each app adds its idempotent demo loader here; `manage.py load_demo` runs them in order.
-PORTAL_DEMO_LOADERS = ["products.demo.load", "portal.demo.load_organisations_and_users", "entities.demo.load", "matching.demo.load",
-                       "batch_matching.demo.load", "reporting.demo.load"]
+PORTAL_DEMO_LOADERS = [
+    "products.demo.load",
+    "portal.demo.load_organisations_and_users",
+    "entities.demo.load",
+    "matching.demo.load",
+    "batch_matching.demo.load",
+    "reporting.demo.load",
+]
 # Data that migrations seed; re-applied in tests after a transactional flush (idempotent).
-PORTAL_BASELINE_LOADERS = ["portal.reference_sync.sync_reference_data", "matching.decline_reasons.sync_decline_reasons",
-                           "workdays.seed.seed_calendar_from_library", "entities.policies.seed_default_tier_policy"]
+PORTAL_BASELINE_LOADERS = [
+    "portal.reference_sync.sync_reference_data",
+    "matching.decline_reasons.sync_decline_reasons",
+    "workdays.seed.seed_calendar_from_library",
+    "entities.policies.seed_default_tier_policy",
+]
 # Each returns extra context for the role home pages: fn(request=, scope=, role=) -> dict
 PORTAL_HOME_WIDGETS = ["matching.home.widgets", "reporting.home.widgets"]
 

@@ -32,17 +32,20 @@ Building a file:
     file = book.file("台账.xlsx", rows=1)
     file = csv_file("台账.csv", headers, rows)
 """
+
 from __future__ import annotations
 
 import csv
 import datetime as dt
 import io
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from functools import lru_cache
 from urllib.parse import quote
 
+from django.http import HttpResponse
+from django.utils import timezone
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
@@ -50,6 +53,8 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.properties import PageSetupProperties
+
+from portal.services import audit_record
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_MEDIA_TYPE = "text/csv"
@@ -128,33 +133,40 @@ class Export:
 
 _PERSON = "经营者姓名、经营者手机号(脱敏)"
 _INDIVIDUAL = "个体工商户的名称和统一社会信用代码(可识别经营者本人)"
-EXPORTS: dict[str, Export] = {e.name: e for e in (
-    Export("entity", "经营主体导出", f"{_PERSON}; {_INDIVIDUAL}", "entities.MarketEntity"),
-    Export("potential_customer", "潜在客户导出", f"{_PERSON}; {_INDIVIDUAL}", "batch_matching.MatchResult"),
-    Export("ledger", "融资对接台账", f"{_INDIVIDUAL}及其融资需求、授信与放款; 客户经理姓名", "matching.Recommendation"),
-    Export("batch", "推荐清单", f"{_INDIVIDUAL}及其融资需求", "matching.RecommendationBatch"),
-    Export("entity_import", "名录库导入错误报告", "", "entities.EntityImport"),
-    # aggregates by county, city or bank: no row names a person
-    Export("reporting.effectiveness", "成效统计表"),
-    Export("reporting.ranking", "银行机构排名通报"),
-    Export("reporting.renewals", "无还本续贷情况统计表"),
-    Export("reporting.table", "驾驶舱表格"),
-    Export("reporting.scheduled", "每周成效统计表(已生成)"),
-    # blank forms
-    Export("register_template", "名录库模板", audited=False),
-    Export("declaration_template", "批量申报模板", audited=False),
-)}
+EXPORTS: dict[str, Export] = {
+    e.name: e
+    for e in (
+        Export("entity", "经营主体导出", f"{_PERSON}; {_INDIVIDUAL}", "entities.MarketEntity"),
+        Export("potential_customer", "潜在客户导出", f"{_PERSON}; {_INDIVIDUAL}", "batch_matching.MatchResult"),
+        Export(
+            "ledger", "融资对接台账", f"{_INDIVIDUAL}及其融资需求、授信与放款; 客户经理姓名", "matching.Recommendation"
+        ),
+        Export("batch", "推荐清单", f"{_INDIVIDUAL}及其融资需求", "matching.RecommendationBatch"),
+        Export("entity_import", "名录库导入错误报告", "", "entities.EntityImport"),
+        # aggregates by county, city or bank: no row names a person
+        Export("reporting.effectiveness", "成效统计表"),
+        Export("reporting.ranking", "银行机构排名通报"),
+        Export("reporting.renewals", "无还本续贷情况统计表"),
+        Export("reporting.table", "驾驶舱表格"),
+        Export("reporting.scheduled", "每周成效统计表(已生成)"),
+        # blank forms
+        Export("register_template", "名录库模板", audited=False),
+        Export("declaration_template", "批量申报模板", audited=False),
+    )
+}
 
 
 def record(*, actor, kind: str, file: File, filters: dict | None = None, obj=None, request=None, via: str = ""):
     """Audit the handing out of `file` (every kind that holds data); returns the event or None."""
-    from portal.services import audit_record
 
     export = EXPORTS[kind]
     if not export.audited:
         return None
     after = {
-        "export": export.title, "file": file.filename, "format": file.extension, "rows": file.rows,
+        "export": export.title,
+        "file": file.filename,
+        "format": file.extension,
+        "rows": file.rows,
         "filters": {k: v for k, v in (filters or {}).items() if v not in (None, "", [], ())},
         "personal_data": bool(export.personal_data),
     }
@@ -167,7 +179,6 @@ def download(kind: str, file: File):
     """The HTTP answer handing out `file` of kind `kind` (one of EXPORTS) — for a file its
     export service has already audited (reporting.ledger.ledger_export); every other page
     and API answers through deliver()."""
-    from django.http import HttpResponse
 
     if kind not in EXPORTS:
         raise KeyError(f"unknown export kind {kind!r}")
@@ -200,7 +211,9 @@ def csv_bytes(headers: Sequence | None, rows: Iterable[Sequence]) -> tuple[bytes
     return ("\ufeff" + buffer.getvalue()).encode("utf-8"), count
 
 
-def csv_file(filename: str, headers: Sequence | None, rows: Iterable[Sequence], *, data_rows: int | None = None) -> File:
+def csv_file(
+    filename: str, headers: Sequence | None, rows: Iterable[Sequence], *, data_rows: int | None = None
+) -> File:
     """A csv File; `data_rows` when some of `rows` are not data (a 合计 row, a template's example)."""
     content, count = csv_bytes(headers, rows)
     return File(content, filename, "csv", count if data_rows is None else data_rows)
@@ -222,8 +235,6 @@ class Style:
     number_format: str | None = None
 
     def but(self, **changes) -> Style:
-        from dataclasses import replace
-
         return replace(self, **changes)
 
 
@@ -231,16 +242,30 @@ PLAIN = Style()
 BOLD = Style(bold=True)
 HEADER = Style(bold=True, fill="DDEBF7", align="center", valign="center", wrap=True, border=True)
 TEXT_FORMAT = Style(number_format="@")  # a cell kept as text when someone types into it
-FORMATS = {"wan": "#,##0.00", "percent": '0.0"%"', "rate": "0.000", "score": "0.00", "int": "#,##0", "date": "yyyy-mm-dd"}
+FORMATS = {
+    "wan": "#,##0.00",
+    "percent": '0.0"%"',
+    "rate": "0.000",
+    "score": "0.00",
+    "int": "#,##0",
+    "date": "yyyy-mm-dd",
+}
 
 
 @lru_cache(maxsize=256)
 def _parts(style: Style):
     thin = Side(style="thin")
-    font = Font(bold=style.bold, italic=style.italic, size=style.size or 11) if (style.bold or style.italic or style.size) else None
+    font = (
+        Font(bold=style.bold, italic=style.italic, size=style.size or 11)
+        if (style.bold or style.italic or style.size)
+        else None
+    )
     fill = PatternFill("solid", fgColor=style.fill) if style.fill else None
-    alignment = (Alignment(horizontal=style.align, vertical=style.valign, wrap_text=style.wrap or None)
-                 if (style.align or style.valign or style.wrap) else None)
+    alignment = (
+        Alignment(horizontal=style.align, vertical=style.valign, wrap_text=style.wrap or None)
+        if (style.align or style.valign or style.wrap)
+        else None
+    )
     border = Border(top=thin, bottom=thin, left=thin, right=thin) if style.border else None
     return font, fill, alignment, border
 
@@ -254,8 +279,6 @@ class Cell:
 
 
 def _local(moment: dt.datetime) -> dt.datetime:
-    from django.utils import timezone
-
     return timezone.localtime(moment).replace(tzinfo=None) if timezone.is_aware(moment) else moment
 
 
@@ -376,8 +399,9 @@ class Sheet:
         listed = ",".join(str(o).replace('"', '""') for o in options)
         if not options or len(listed) >= 250:
             return False
-        validation = DataValidation(type="list", formula1=f'"{listed}"', allow_blank=True,
-                                    showErrorMessage=error is not None, error=error)
+        validation = DataValidation(
+            type="list", formula1=f'"{listed}"', allow_blank=True, showErrorMessage=error is not None, error=error
+        )
         self._ws.add_data_validation(validation)
         validation.add(cell_range)
         return True

@@ -5,6 +5,7 @@ A model without a registered restriction cannot be listed at all (deny by defaul
 `tests/test_restriction_coverage.py` fails when a list page or API is wired without
 `restrict`.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -129,8 +130,16 @@ def restrict(queryset: QuerySet, user, action: str = VIEW) -> QuerySet:
 NOT_FOUND_MESSAGE = "记录不存在或您无权操作"
 
 
-def resolve(source, user, action: str = VIEW, *, lock: bool = False, message: str = NOT_FOUND_MESSAGE,
-            field: str | None = None, **lookup) -> Model:
+def resolve(
+    source,
+    user,
+    action: str = VIEW,
+    *,
+    lock: bool = False,
+    message: str = NOT_FOUND_MESSAGE,
+    field: str | None = None,
+    **lookup,
+) -> Model:
     """The one way a service turns an input (a path or body id, a USCC, a code, a file row)
     into an object: through `restrict()` for the action performed. An object the actor may
     not act on is refused exactly like one that does not exist (same code, same message), so
@@ -146,12 +155,20 @@ def resolve(source, user, action: str = VIEW, *, lock: bool = False, message: st
     try:
         return queryset.get(**lookup)
     except (queryset.model.DoesNotExist, ValueError, TypeError, OverflowError):
-        raise ApplicationError(message, code="not_found",
-                               field_errors={field: [message]} if field else None) from None
+        raise ApplicationError(message, code="not_found", field_errors={field: [message]} if field else None) from None
 
 
-def resolve_many(source, user, action: str = VIEW, *, ids, field: str | None = None, lock: bool = False,
-                 key: str = "pk", message: str = NOT_FOUND_MESSAGE) -> list[Model]:
+def resolve_many(
+    source,
+    user,
+    action: str = VIEW,
+    *,
+    ids,
+    field: str | None = None,
+    lock: bool = False,
+    key: str = "pk",
+    message: str = NOT_FOUND_MESSAGE,
+) -> list[Model]:
     """Several objects named by input (an id list), each through `restrict()` for the action;
     all or nothing: one unknown or foreign id refuses the whole list. Returned in input order."""
     wanted = list(dict.fromkeys(ids))
@@ -166,8 +183,7 @@ def resolve_many(source, user, action: str = VIEW, *, ids, field: str | None = N
     except (ValueError, TypeError, OverflowError):
         found = {}
     if len(found) != len(wanted):
-        raise ApplicationError(message, code="not_found",
-                               field_errors={field: [message]} if field else None)
+        raise ApplicationError(message, code="not_found", field_errors={field: [message]} if field else None)
     return [found[str(i)] for i in wanted]
 
 
@@ -239,13 +255,25 @@ def _register_portal_restrictions():
 
     @restriction(Membership)
     def _memberships(scope: Scope, action: str) -> Q | None:
-        if scope.role in {Role.BANK_ADMIN, Role.CONVENER, Role.TASK_FORCE_LEAD, Role.CITY_REGULATOR, Role.PROVINCE_REGULATOR}:
+        if scope.role in {
+            Role.BANK_ADMIN,
+            Role.CONVENER,
+            Role.TASK_FORCE_LEAD,
+            Role.CITY_REGULATOR,
+            Role.PROVINCE_REGULATOR,
+        }:
             return subtree_q(scope, "organisation__path")
         return Q(user_id=scope.user_id) if action == VIEW else None
 
     @restriction(get_user_model())
     def _users(scope: Scope, action: str) -> Q | None:
-        if scope.role in {Role.BANK_ADMIN, Role.CONVENER, Role.TASK_FORCE_LEAD, Role.CITY_REGULATOR, Role.PROVINCE_REGULATOR}:
+        if scope.role in {
+            Role.BANK_ADMIN,
+            Role.CONVENER,
+            Role.TASK_FORCE_LEAD,
+            Role.CITY_REGULATOR,
+            Role.PROVINCE_REGULATOR,
+        }:
             return subtree_q(scope, "memberships__organisation__path")
         return Q(pk=scope.user_id) if action == VIEW else None
 

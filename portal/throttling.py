@@ -6,6 +6,7 @@ lower rates. Rates are read at each request from REST_FRAMEWORK["DEFAULT_THROTTL
 `portal.services.client_ip`: X-Forwarded-For counts only through NUM_PROXIES trusted
 proxies, so a caller cannot reset his limit by sending another address. The counters live in
 the default cache (Redis in production, shared by every web process)."""
+
 from django.core.exceptions import ImproperlyConfigured
 from rest_framework import throttling
 from rest_framework.settings import api_settings

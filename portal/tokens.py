@@ -23,6 +23,7 @@ Tokens of the retired `rest_framework.authtoken` (kept in clear text) were conve
 migration portal 0003 into hashed tokens that expire after the default validity, and the old
 table was dropped.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -93,8 +94,11 @@ def api_token_issue(*, actor, name: str, days: int | None = None, request=None) 
     elif len(name) > 64:
         errors["name"] = ["名称不能超过 64 个字"]
     try:
-        days = bounds.to_int(settings.API_TOKEN_DEFAULT_DAYS if days in (None, "") else days,
-                             min_value=1, max_value=settings.API_TOKEN_MAX_DAYS)
+        days = bounds.to_int(
+            settings.API_TOKEN_DEFAULT_DAYS if days in (None, "") else days,
+            min_value=1,
+            max_value=settings.API_TOKEN_MAX_DAYS,
+        )
     except bounds.OutOfBounds as exc:
         errors["days"] = [f"有效期{exc.message}(1 至 {settings.API_TOKEN_MAX_DAYS} 天)"]
     if errors:
@@ -102,14 +106,26 @@ def api_token_issue(*, actor, name: str, days: int | None = None, request=None) 
     now = timezone.now()
     active = ApiToken.objects.select_for_update().filter(user=actor, revoked_at=None, expires_at__gt=now)
     if len(active) >= settings.API_TOKEN_MAX_ACTIVE:
-        raise ApplicationError(f"有效令牌已达 {settings.API_TOKEN_MAX_ACTIVE} 个, 请先吊销不再使用的令牌", code="conflict")
+        raise ApplicationError(
+            f"有效令牌已达 {settings.API_TOKEN_MAX_ACTIVE} 个, 请先吊销不再使用的令牌", code="conflict"
+        )
     prefix, key = _new_key()
     token = ApiToken.objects.create(
-        user=actor, organisation_id=scope.organisation_id, name=name, prefix=prefix, digest=digest_of(key),
-        created_by=actor, expires_at=now + dt.timedelta(days=days),
+        user=actor,
+        organisation_id=scope.organisation_id,
+        name=name,
+        prefix=prefix,
+        digest=digest_of(key),
+        created_by=actor,
+        expires_at=now + dt.timedelta(days=days),
     )
-    audit_record(actor=actor, action="api_token.issue", obj=token, request=request,
-                 after={"name": name, "prefix": prefix, "expires_at": token.expires_at.isoformat()})
+    audit_record(
+        actor=actor,
+        action="api_token.issue",
+        obj=token,
+        request=request,
+        after={"name": name, "prefix": prefix, "expires_at": token.expires_at.isoformat()},
+    )
     return token, key
 
 
@@ -121,8 +137,13 @@ def api_token_revoke(*, actor, token_id, reason: str = "", request=None) -> ApiT
         raise ApplicationError("该令牌已被吊销", code="conflict")
     token.revoked_at, token.revoked_by, token.revoke_reason = timezone.now(), actor, (reason or "").strip()[:255]
     token.save(update_fields=["revoked_at", "revoked_by", "revoke_reason"])
-    audit_record(actor=actor, action="api_token.revoke", obj=token, request=request,
-                 after={"prefix": token.prefix, "reason": token.revoke_reason})
+    audit_record(
+        actor=actor,
+        action="api_token.revoke",
+        obj=token,
+        request=request,
+        after={"prefix": token.prefix, "reason": token.revoke_reason},
+    )
     return token
 
 
@@ -135,8 +156,13 @@ def api_tokens_revoke_for_user(*, user, reason: str) -> int:
     for token in tokens:
         token.revoked_at, token.revoke_reason = now, reason
         token.save(update_fields=["revoked_at", "revoke_reason"])
-        audit_record(actor=None, action="api_token.revoke", obj=token, organisation=token.organisation,
-                     after={"prefix": token.prefix, "reason": reason})
+        audit_record(
+            actor=None,
+            action="api_token.revoke",
+            obj=token,
+            organisation=token.organisation,
+            after={"prefix": token.prefix, "reason": reason},
+        )
     return len(tokens)
 
 
@@ -244,7 +270,13 @@ def import_legacy_tokens(schema_editor, token_model, membership_model) -> int:
     expires = timezone.now() + dt.timedelta(days=settings.API_TOKEN_DEFAULT_DAYS)
     for key, user_id in rows:
         membership = membership_model.objects.filter(user_id=user_id).order_by("-is_primary", "id").first()
-        token_model.objects.create(user_id=user_id, organisation_id=membership.organisation_id if membership else None,
-                                   name="旧版令牌(已迁移)", prefix=f"old_{key[:10]}", digest=digest_of(key), expires_at=expires)
+        token_model.objects.create(
+            user_id=user_id,
+            organisation_id=membership.organisation_id if membership else None,
+            name="旧版令牌(已迁移)",
+            prefix=f"old_{key[:10]}",
+            digest=digest_of(key),
+            expires_at=expires,
+        )
     schema_editor.execute("DROP TABLE authtoken_token")
     return len(rows)

@@ -15,6 +15,7 @@ expression. `ALLOWED` lists the deliberate exceptions, each with its reason.
 A checker of the code beside the rule it checks (portal/tenancy.py), run by
 tests/test_unrestricted_lookups.py; nothing imports it at run time.
 """
+
 from __future__ import annotations
 
 import ast
@@ -29,7 +30,21 @@ from portal.tenancy import _lookup, has_restriction, public
 ROOT = Path(__file__).resolve().parent.parent
 APPS = ("portal", "workdays", "entities", "products", "batch_matching", "matching", "reporting")
 INPUT_PARAM = re.compile(r"(^|_)(ids?|pks?|uscc|usccs|codes?)$")
-INPUT_SOURCES = {"request", "params", "data", "cleaned_data", "query_params", "GET", "POST", "FILES", "row", "rows", "payload", "body", "validated_data"}
+INPUT_SOURCES = {
+    "request",
+    "params",
+    "data",
+    "cleaned_data",
+    "query_params",
+    "GET",
+    "POST",
+    "FILES",
+    "row",
+    "rows",
+    "payload",
+    "body",
+    "validated_data",
+}
 LOOKUPS = {"get", "filter", "exclude", "get_or_create", "update_or_create", "in_bulk"}
 WRAPPERS = {"restrict", "resolve", "resolve_many", "_locked"}
 NOT_INPUT_PARAMS = {"self", "actor", "user", "cls"}
@@ -37,42 +52,137 @@ NOT_INPUT_PARAMS = {"self", "actor", "user", "cls"}
 # (module path, function, model or "*") → why a direct lookup by a value is right there.
 # The system's own jobs act on ids the system queued (no user names them); the rest are
 # public catalogue data, lookups to refuse, or ids that came out of a restricted query.
-_SYSTEM = "a job of the system (Celery task body or scan): acts on ids the system queued itself, no user input reaches it"
+_SYSTEM = (
+    "a job of the system (Celery task body or scan): acts on ids the system queued itself, no user input reaches it"
+)
 ALLOWED: dict[tuple[str, str, str], str] = {
     ("reporting/facts.py", "_groups_python", "*"): "statistics index folded by the system from the event table",
-    ("reporting/facts.py", "_refresh_declarations_python", "*"): "statistics index folded by the system from the event table",
+    (
+        "reporting/facts.py",
+        "_refresh_declarations_python",
+        "*",
+    ): "statistics index folded by the system from the event table",
     ("reporting/facts.py", "_refresh_python", "*"): "statistics index folded by the system from the event table",
     ("reporting/facts.py", "_sync_visits", "*"): "statistics index folded by the system from the visit table",
     ("batch_matching/services.py", "_rewrite_product", "*"): _SYSTEM,
     ("batch_matching/services.py", "chunk_process", "*"): _SYSTEM,
     ("batch_matching/services.py", "dispatch_chunks", "*"): _SYSTEM,
     ("batch_matching/services.py", "run_finalize", "*"): _SYSTEM,
-    ("batch_matching/services.py", "run_resume", "*"): "the page resolves the run through restrict() (selectors.run_get); the command and the sweep act as the system",
+    (
+        "batch_matching/services.py",
+        "run_resume",
+        "*",
+    ): "the page resolves the run through restrict() (selectors.run_get); the command and the sweep act as the system",
     ("matching/tasks.py", "send_notification_email", "*"): _SYSTEM,
-    ("matching/clocks.py", "_insert_notifications", "Notification"): "the deadline scan finds the notifications it just inserted by their dedupe keys",
+    (
+        "matching/clocks.py",
+        "_insert_notifications",
+        "Notification",
+    ): "the deadline scan finds the notifications it just inserted by their dedupe keys",
     ("reporting/services.py", "scheduled_report_build", "*"): _SYSTEM + " (weekly reports)",
     ("reporting/services.py", "scheduled_report_mail", "*"): _SYSTEM + " (weekly reports)",
-    ("entities/services.py", "entity_import_run", "EntityImport"): "the worker runs an import that entity_import_submit resolved and recorded for its actor",
-    ("entities/services.py", "tier_policy_recompute", "MarketEntity"): "the system recomputes a province after a platform administrator changed its policy",
-    ("entities/register_import.py", "_existing", "MarketEntity"): "finds codes registered outside the importer's region only to refuse those rows; nothing of them is read or written",
-    ("entities/services.py", "_validate", "MarketEntity"): "a USCC is unique nationwide: a new or changed code is refused if any entity holds it",
-    ("batch_matching/restrictions.py", "branch_scope_of", "*"): "the restriction's own helper: the branch of the actor's membership (or one a platform administrator chose)",
-    ("batch_matching/selectors.py", "lead_scope", "LoanProduct"): "the products of the branch scope just resolved for the actor",
-    ("batch_matching/selectors.py", "_versions", "LoanProductVersion"): "published versions named by match rows that came out of a restricted query (cache fill)",
-    ("products/selectors.py", "version_definitions", "LoanProductVersion"): "published product versions, public catalogue (cache fill)",
-    ("batch_matching/selectors.py", "_lead_rows", "MarketEntity"): "entities of match rows that came out of the restricted 潜在客户 query",
-    ("batch_matching/selectors.py", "near_misses", "MarketEntity"): "entities of match rows that came out of the restricted near-miss query",
+    (
+        "entities/services.py",
+        "entity_import_run",
+        "EntityImport",
+    ): "the worker runs an import that entity_import_submit resolved and recorded for its actor",
+    (
+        "entities/services.py",
+        "tier_policy_recompute",
+        "MarketEntity",
+    ): "the system recomputes a province after a platform administrator changed its policy",
+    (
+        "entities/register_import.py",
+        "_existing",
+        "MarketEntity",
+    ): "finds codes registered outside the importer's region only to refuse those rows; nothing of them is read or "
+    "written",
+    (
+        "entities/services.py",
+        "_validate",
+        "MarketEntity",
+    ): "a USCC is unique nationwide: a new or changed code is refused if any entity holds it",
+    (
+        "batch_matching/restrictions.py",
+        "branch_scope_of",
+        "*",
+    ): "the restriction's own helper: the branch of the actor's membership (or one a platform administrator chose)",
+    (
+        "batch_matching/selectors.py",
+        "lead_scope",
+        "LoanProduct",
+    ): "the products of the branch scope just resolved for the actor",
+    (
+        "batch_matching/selectors.py",
+        "_versions",
+        "LoanProductVersion",
+    ): "published versions named by match rows that came out of a restricted query (cache fill)",
+    (
+        "products/selectors.py",
+        "version_definitions",
+        "LoanProductVersion",
+    ): "published product versions, public catalogue (cache fill)",
+    (
+        "batch_matching/selectors.py",
+        "_lead_rows",
+        "MarketEntity",
+    ): "entities of match rows that came out of the restricted 潜在客户 query",
+    (
+        "batch_matching/selectors.py",
+        "near_misses",
+        "MarketEntity",
+    ): "entities of match rows that came out of the restricted near-miss query",
     ("matching/services.py", "_banks_from_codes", "Bank"): "banks are chosen by their public code from the catalogue",
-    ("matching/services.py", "recommendation_redirect", "Bank"): "the new bank is chosen by its public code from the catalogue",
-    ("products/selectors.py", "_routes", "*"): "the routing of a county (branch_for, banks_serving) of a declaration or entity already resolved",
-    ("products/selectors.py", "_serving_branches", "*"): "the routing of a county (branch_for, banks_serving) of a declaration or entity already resolved",
-    ("products/selectors.py", "banks_serving", "*"): "the banks routing a county's leads: public catalogue data by a county code",
-    ("products/services.py", "_org", "Organisation"): "the seed catalogue loader (actor=None): fixed codes of the shipped catalogue",
-    ("products/services.py", "_bank_upsert", "Bank"): "the seed catalogue loader (actor=None): fixed codes of the shipped catalogue",
-    ("products/services.py", "catalog_load", "LoanProduct"): "the seed catalogue loader (actor=None): fixed codes of the shipped catalogue",
-    ("reporting/selectors.py", "bank_names", "Bank"): "names of banks that are keys of figures computed through the restriction (bank names are public)",
-    ("reporting/selectors.py", "branch_names", "BankBranch"): "names of branches that are keys of figures computed through the restriction",
-    ("reporting/services.py", "target_set", "Target"): "platform administrators only (checked first); targets are the platform's own",
+    (
+        "matching/services.py",
+        "recommendation_redirect",
+        "Bank",
+    ): "the new bank is chosen by its public code from the catalogue",
+    (
+        "products/selectors.py",
+        "_routes",
+        "*",
+    ): "the routing of a county (branch_for, banks_serving) of a declaration or entity already resolved",
+    (
+        "products/selectors.py",
+        "_serving_branches",
+        "*",
+    ): "the routing of a county (branch_for, banks_serving) of a declaration or entity already resolved",
+    (
+        "products/selectors.py",
+        "banks_serving",
+        "*",
+    ): "the banks routing a county's leads: public catalogue data by a county code",
+    (
+        "products/services.py",
+        "_org",
+        "Organisation",
+    ): "the seed catalogue loader (actor=None): fixed codes of the shipped catalogue",
+    (
+        "products/services.py",
+        "_bank_upsert",
+        "Bank",
+    ): "the seed catalogue loader (actor=None): fixed codes of the shipped catalogue",
+    (
+        "products/services.py",
+        "catalog_load",
+        "LoanProduct",
+    ): "the seed catalogue loader (actor=None): fixed codes of the shipped catalogue",
+    (
+        "reporting/selectors.py",
+        "bank_names",
+        "Bank",
+    ): "names of banks that are keys of figures computed through the restriction (bank names are public)",
+    (
+        "reporting/selectors.py",
+        "branch_names",
+        "BankBranch",
+    ): "names of branches that are keys of figures computed through the restriction",
+    (
+        "reporting/services.py",
+        "target_set",
+        "Target",
+    ): "platform administrators only (checked first); targets are the platform's own",
 }
 
 
@@ -93,9 +203,14 @@ class Finding:
 
 def _is_acting_user(node: ast.AST) -> bool:
     """`request.user` / `self.request.user`: who acts, not what the input names."""
-    return isinstance(node, ast.Attribute) and node.attr == "user" and (
-        (isinstance(node.value, ast.Name) and node.value.id == "request")
-        or (isinstance(node.value, ast.Attribute) and node.value.attr == "request"))
+    return (
+        isinstance(node, ast.Attribute)
+        and node.attr == "user"
+        and (
+            (isinstance(node.value, ast.Name) and node.value.id == "request")
+            or (isinstance(node.value, ast.Attribute) and node.value.attr == "request")
+        )
+    )
 
 
 def _walk(node: ast.AST):
@@ -124,7 +239,11 @@ def _object_or_value(annotation: ast.AST) -> bool:
 
     split(annotation)
     names = {m.id for m in members if isinstance(m, ast.Name)}
-    return len(members) > 1 and bool(names & {"int", "str"}) and any(n[:1].isupper() and n not in {"Any", "None"} for n in names)
+    return (
+        len(members) > 1
+        and bool(names & {"int", "str"})
+        and any(n[:1].isupper() and n not in {"Any", "None"} for n in names)
+    )
 
 
 def _call_name(call: ast.Call) -> str | None:
@@ -145,13 +264,21 @@ def resolver_helpers(trees: list[ast.AST]) -> set[str]:
     for tree in trees:
         for node in ast.walk(tree):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+
                 def resolved(value: ast.AST) -> bool:
                     return any(isinstance(n, ast.Call) and _call_name(n) in WRAPPERS for n in ast.walk(value))
 
-                assigned = {t.id for a in ast.walk(node) if isinstance(a, ast.Assign) and resolved(a.value)
-                            for t in a.targets if isinstance(t, ast.Name)}
+                assigned = {
+                    t.id
+                    for a in ast.walk(node)
+                    if isinstance(a, ast.Assign) and resolved(a.value)
+                    for t in a.targets
+                    if isinstance(t, ast.Name)
+                }
                 returns = [r for r in ast.walk(node) if isinstance(r, ast.Return) and r.value is not None]
-                if returns and all(resolved(r.value) or (isinstance(r.value, ast.Name) and r.value.id in assigned) for r in returns):
+                if returns and all(
+                    resolved(r.value) or (isinstance(r.value, ast.Name) and r.value.id in assigned) for r in returns
+                ):
                     names.add(node.name)
     return names
 
@@ -161,15 +288,24 @@ def _targets(node: ast.AST) -> set[str]:
 
 
 class _Function(ast.NodeVisitor):
-    def __init__(self, path: str, func: ast.FunctionDef | ast.AsyncFunctionDef, scoped: set[str], findings: list[Finding],
-                 lines: list[str], resolvers: set[str]):
+    def __init__(
+        self,
+        path: str,
+        func: ast.FunctionDef | ast.AsyncFunctionDef,
+        scoped: set[str],
+        findings: list[Finding],
+        lines: list[str],
+        resolvers: set[str],
+    ):
         self.path, self.func, self.scoped, self.findings, self.lines = path, func, scoped, findings, lines
         self.resolvers = resolvers
         args = func.args
         params = [a.arg for a in args.posonlyargs + args.args + args.kwonlyargs]
         self.tainted = {p for p in params if p not in NOT_INPUT_PARAMS and INPUT_PARAM.search(p)}
         # a parameter that may be a plain number or string names an object by value
-        annotated = {a.arg: a.annotation for a in args.posonlyargs + args.args + args.kwonlyargs if a.annotation is not None}
+        annotated = {
+            a.arg: a.annotation for a in args.posonlyargs + args.args + args.kwonlyargs if a.annotation is not None
+        }
         self.tainted |= {p for p, note in annotated.items() if p not in NOT_INPUT_PARAMS and _object_or_value(note)}
         self.tainted |= {p for p in params if p in INPUT_SOURCES}
         self.parents: dict[ast.AST, ast.AST] = {}
@@ -190,14 +326,24 @@ class _Function(ast.NodeVisitor):
 
     def run(self) -> None:
         # taint flows through assignments and loops, in source order (two passes for loops)
-        body = sorted((n for n in ast.walk(self.func) if isinstance(n, (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.For, ast.comprehension, ast.NamedExpr))),
-                      key=lambda n: (getattr(n, "lineno", 0), getattr(n, "col_offset", 0)))
+        body = sorted(
+            (
+                n
+                for n in ast.walk(self.func)
+                if isinstance(n, (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.For, ast.comprehension, ast.NamedExpr))
+            ),
+            key=lambda n: (getattr(n, "lineno", 0), getattr(n, "col_offset", 0)),
+        )
         for _ in range(2):
             for node in body:
                 if isinstance(node, ast.Assign) and self._is_tainted(node.value):
                     for target in node.targets:
                         self.tainted |= _targets(target)
-                elif isinstance(node, (ast.AnnAssign, ast.AugAssign, ast.NamedExpr)) and node.value is not None and self._is_tainted(node.value):
+                elif (
+                    isinstance(node, (ast.AnnAssign, ast.AugAssign, ast.NamedExpr))
+                    and node.value is not None
+                    and self._is_tainted(node.value)
+                ):
                     self.tainted |= _targets(node.target)
                 elif isinstance(node, (ast.For, ast.comprehension)) and self._is_tainted(node.iter):
                     self.tainted |= _targets(node.target)
@@ -230,7 +376,11 @@ class _Function(ast.NodeVisitor):
             base = func.value
             while isinstance(base, ast.Call) and isinstance(base.func, ast.Attribute):
                 base = base.func.value
-            if isinstance(base, ast.Attribute) and base.attr in ("objects", "_default_manager") and isinstance(base.value, ast.Name):
+            if (
+                isinstance(base, ast.Attribute)
+                and base.attr in ("objects", "_default_manager")
+                and isinstance(base.value, ast.Name)
+            ):
                 model = base.value.id
             # the values a row is created or updated with are not lookups
             arguments = list(call.args) + [k.value for k in call.keywords if k.arg != "defaults"]
@@ -253,7 +403,12 @@ def scan(scoped_models: set[str], paths: list[Path] | None = None) -> list[Findi
         for app in APPS:
             for path in sorted((ROOT / app).rglob("*.py")):
                 parts = set(path.relative_to(ROOT).parts)
-                if parts & {"tests", "migrations"} or path.name in ("demo.py", "factories.py", "synthetic.py", "seed.py"):
+                if parts & {"tests", "migrations"} or path.name in (
+                    "demo.py",
+                    "factories.py",
+                    "synthetic.py",
+                    "seed.py",
+                ):
                     continue
                 paths.append(path)
     sources = {path: path.read_text(encoding="utf-8") for path in paths}

@@ -1,5 +1,6 @@
 """Walks the URL configuration and classifies each endpoint, for the restriction-coverage
 and tenant-isolation tests (a new endpoint is covered without anyone remembering)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -79,8 +80,13 @@ def _classify(pattern: URLPattern, route: str, namespace: str | None = None) -> 
             is_list = issubclass(view_class, ListModelMixin)
     needs_args = bool(pattern.pattern.regex.groupindex) or "<" in route
     return Endpoint(
-        route=route, name=pattern.name, view_class=view_class, actions=actions,
-        is_list=is_list, needs_args=needs_args, namespace=namespace,
+        route=route,
+        name=pattern.name,
+        view_class=view_class,
+        actions=actions,
+        is_list=is_list,
+        needs_args=needs_args,
+        namespace=namespace,
     )
 
 

@@ -93,8 +93,9 @@ class ApiTokenListView(RoleRequiredMixin, RestrictedListView):
         issued = key = None
         if form.is_valid():
             try:
-                issued, key = tokens.api_token_issue(actor=request.user, name=form.cleaned_data["name"],
-                                                     days=form.cleaned_data["days"], request=request)
+                issued, key = tokens.api_token_issue(
+                    actor=request.user, name=form.cleaned_data["name"], days=form.cleaned_data["days"], request=request
+                )
             except ApplicationError as error:
                 for field, problems in error.field_errors.items():
                     for problem in problems:
@@ -104,7 +105,9 @@ class ApiTokenListView(RoleRequiredMixin, RestrictedListView):
         if issued is None:
             return self.render_to_response(self.get_context_data(form=form), status=400)
         self.object_list = self.get_queryset()
-        response = self.render_to_response(self.get_context_data(form=ApiTokenForm(), issued=issued, key=key), status=201)
+        response = self.render_to_response(
+            self.get_context_data(form=ApiTokenForm(), issued=issued, key=key), status=201
+        )
         response["Cache-Control"] = "no-store"  # the key must not stay in any cache
         return response
 
@@ -121,7 +124,9 @@ class ApiTokenRevokeView(RoleRequiredMixin, View):
             raise Http404("令牌不存在或您无权操作") from None
 
     def get(self, request, pk):
-        return render(request, "portal/api_token_revoke.html", {"token": self._token(request, pk), "form": ApiTokenRevokeForm()})
+        return render(
+            request, "portal/api_token_revoke.html", {"token": self._token(request, pk), "form": ApiTokenRevokeForm()}
+        )
 
     def post(self, request, pk):
         token = self._token(request, pk)
@@ -129,7 +134,9 @@ class ApiTokenRevokeView(RoleRequiredMixin, View):
         if not form.is_valid():
             return render(request, "portal/api_token_revoke.html", {"token": token, "form": form}, status=400)
         try:
-            tokens.api_token_revoke(actor=request.user, token_id=token.pk, reason=form.cleaned_data["reason"], request=request)
+            tokens.api_token_revoke(
+                actor=request.user, token_id=token.pk, reason=form.cleaned_data["reason"], request=request
+            )
         except ApplicationError as error:
             messages.error(request, error.message)
         else:

@@ -87,10 +87,17 @@ class BranchInput(serializers.Serializer):
     name = serializers.CharField(max_length=128)
     level = serializers.ChoiceField(choices=BranchLevel.choices)
     region_code = serializers.CharField(max_length=6, help_text="所在地, 须在上级机构所在地范围内")
-    service_prefixes = serializers.ListField(child=serializers.CharField(max_length=6), min_length=1,
-                                             help_text="服务区域(行政区划代码前缀), 须在上级机构的服务区域内")
-    code = serializers.CharField(max_length=64, required=False, allow_blank=True,
-                                 help_text="机构代码(可选, 不填则按银行、所在地和层级生成); 已被使用时报错, 不会改动已有机构")
+    service_prefixes = serializers.ListField(
+        child=serializers.CharField(max_length=6),
+        min_length=1,
+        help_text="服务区域(行政区划代码前缀), 须在上级机构的服务区域内",
+    )
+    code = serializers.CharField(
+        max_length=64,
+        required=False,
+        allow_blank=True,
+        help_text="机构代码(可选, 不填则按银行、所在地和层级生成); 已被使用时报错, 不会改动已有机构",
+    )
 
 
 class BranchMoveInput(serializers.Serializer):
@@ -98,7 +105,11 @@ class BranchMoveInput(serializers.Serializer):
 
 
 class BranchViewSet(PublicReadMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
-    queryset = BankBranch.objects.select_related("bank").prefetch_related("service_areas").order_by("bank__code", "region_id", "id")
+    queryset = (
+        BankBranch.objects.select_related("bank")
+        .prefetch_related("service_areas")
+        .order_by("bank__code", "region_id", "id")
+    )
     serializer_class = BranchSerializer
     filterset_fields = ["bank__code", "level", "region"]
 
@@ -108,9 +119,13 @@ class BranchViewSet(PublicReadMixin, mixins.CreateModelMixin, viewsets.ReadOnlyM
         data = BranchInput(data=request.data)
         data.is_valid(raise_exception=True)
         branch = services.branch_create(
-            actor=request.user, parent_id=data.validated_data["parent"], region_code=data.validated_data["region_code"],
-            name=data.validated_data["name"], level=data.validated_data["level"],
-            service_prefixes=data.validated_data["service_prefixes"], code=data.validated_data.get("code") or None,
+            actor=request.user,
+            parent_id=data.validated_data["parent"],
+            region_code=data.validated_data["region_code"],
+            name=data.validated_data["name"],
+            level=data.validated_data["level"],
+            service_prefixes=data.validated_data["service_prefixes"],
+            code=data.validated_data.get("code") or None,
         )
         return Response(BranchSerializer(branch).data, status=201)
 
@@ -120,7 +135,9 @@ class BranchViewSet(PublicReadMixin, mixins.CreateModelMixin, viewsets.ReadOnlyM
         """调整隶属关系: move a branch (with the branches below it) under another branch of your subtree."""
         data = BranchMoveInput(data=request.data)
         data.is_valid(raise_exception=True)
-        branch = services.branch_move(actor=request.user, branch_id=self.kwargs["pk"], parent_id=data.validated_data["parent"])
+        branch = services.branch_move(
+            actor=request.user, branch_id=self.kwargs["pk"], parent_id=data.validated_data["parent"]
+        )
         return Response(BranchSerializer(branch).data)
 
 
@@ -173,7 +190,9 @@ class ProductViewSet(PublicReadMixin, mixins.CreateModelMixin, mixins.UpdateMode
         data = ProductCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
         product = services.product_create(
-            actor=request.user, code=data.validated_data["code"], definition=data.validated_data["definition"],
+            actor=request.user,
+            code=data.validated_data["code"],
+            definition=data.validated_data["definition"],
             effective_from=data.validated_data.get("effective_from") or timezone.localdate(),
         )
         return Response(ProductSerializer(product).data, status=201)
@@ -184,7 +203,9 @@ class ProductViewSet(PublicReadMixin, mixins.CreateModelMixin, mixins.UpdateMode
         data = ProductInput(data=request.data)
         data.is_valid(raise_exception=True)
         draft = services.product_edit(
-            actor=request.user, product=product, definition=data.validated_data["definition"],
+            actor=request.user,
+            product=product,
+            definition=data.validated_data["definition"],
             effective_from=data.validated_data.get("effective_from") or timezone.localdate(),
         )
         return Response(VersionSerializer(draft).data)
@@ -205,6 +226,9 @@ class ProductViewSet(PublicReadMixin, mixins.CreateModelMixin, mixins.UpdateMode
     @action(detail=True, methods=["get"])
     def versions(self, request, code=None):
         product = self.get_object()
-        versions = restrict(LoanProductVersion.objects.filter(product=product), request.user) if request.user.is_authenticated \
+        versions = (
+            restrict(LoanProductVersion.objects.filter(product=product), request.user)
+            if request.user.is_authenticated
             else product.versions.filter(published_at__isnull=False)
+        )
         return Response(VersionSerializer(versions.order_by("-number"), many=True).data)

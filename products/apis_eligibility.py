@@ -2,9 +2,11 @@
 
 Open to anonymous visitors (the 资格自测 of people not yet registered), rate-limited per
 client address (portal.throttling: scope "eligibility", 30/min; signed-in users per user,
-"eligibility_user", 300/min), and nothing is stored for anyone: the preview only reads the catalogue. Bad input is a 400 with
+"eligibility_user", 300/min), and nothing is stored for anyone: the preview only reads the
+catalogue. Bad input is a 400 with
 field errors in the portal's error format; no input can produce a 500.
 """
+
 from django.urls import path
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers, status
@@ -14,8 +16,8 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from products.eligibility import run_preview
 from portal.throttling import EligibilityAnonThrottle, EligibilityUserThrottle
+from products.eligibility import run_preview
 
 __all__ = ["EligibilityAnonThrottle", "EligibilityUserThrottle", "EligibilityPreviewView", "urlpatterns"]
 
@@ -56,12 +58,23 @@ class EligibilityPreviewView(APIView):
     @extend_schema(
         request={"application/json": {"type": "object"}},
         responses={200: PreviewResponseSerializer},
-        examples=[OpenApiExample("个体工商户", value={
-            "as_of": "2026-11-22",
-            "entity": {"entity_type": "individual_business", "established_on": "2025-05-10",
-                       "region_code": "140502", "tier": "survival", "annual_revenue": 150000},
-            "products": ["huishangdai"],
-        }, request_only=True)],
+        examples=[
+            OpenApiExample(
+                "个体工商户",
+                value={
+                    "as_of": "2026-11-22",
+                    "entity": {
+                        "entity_type": "individual_business",
+                        "established_on": "2025-05-10",
+                        "region_code": "140502",
+                        "tier": "survival",
+                        "annual_revenue": 150000,
+                    },
+                    "products": ["huishangdai"],
+                },
+                request_only=True,
+            )
+        ],
     )
     def post(self, request):
         response, errors = run_preview(request.data)

@@ -9,7 +9,11 @@ def load() -> dict:
     boc = Bank.objects.get(code="boc")
     jincheng = BankBranch.objects.get(bank=boc, level=BranchLevel.CITY, region_id="140500")
     branch_ensure(
-        bank=boc, parent=jincheng, region=Region.objects.get(code="140525"), name="中国银行泽州支行",
-        level=BranchLevel.COUNTY, service_prefixes=["140525"],
+        bank=boc,
+        parent=jincheng,
+        region=Region.objects.get(code="140525"),
+        name="中国银行泽州支行",
+        level=BranchLevel.COUNTY,
+        service_prefixes=["140525"],
     )
     return counts

@@ -17,6 +17,7 @@ Honours (名特优新): the register lists every honour an entity holds, so an e
 honours are always *known*: no ``Honor`` row means "holds none", not "unknown". An honour
 whose ``valid_until`` is missing leaves its validity open (``unknown``), as in a request.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -40,8 +41,10 @@ def _text(value: Any) -> Any:
 
 
 def _honors(entity) -> list[dict[str, Any]]:
-    return [{"kind": honor.kind, "valid_from": honor.valid_from, "valid_until": honor.valid_until}
-            for honor in entity.honors.all()]
+    return [
+        {"kind": honor.kind, "valid_from": honor.valid_from, "valid_until": honor.valid_until}
+        for honor in entity.honors.all()
+    ]
 
 
 def entity_request(entity, *, honors: list[dict[str, Any]] | None = None) -> dict[str, Any]:
@@ -100,8 +103,9 @@ def entity_request_json(entity) -> dict[str, Any]:
     return plain(entity_request(entity))
 
 
-def entity_facts(entity, as_of: dt.date, need: Mapping[str, Any] | None = None, *,
-                 honors: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+def entity_facts(
+    entity, as_of: dt.date, need: Mapping[str, Any] | None = None, *, honors: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
     """The engine's facts of an entity row on ``as_of`` (size class: the row's 划型 column)."""
     return from_request(entity_request(entity, honors=honors), need, as_of)
 
@@ -115,8 +119,9 @@ class EntityEvaluation:
     result: dict[str, Any]  # the same, as one result of the preview response (+ "version")
 
 
-def evaluate_entity(entity, product_version, as_of: dt.date | None = None,
-                    need: Mapping[str, Any] | None = None) -> EntityEvaluation:
+def evaluate_entity(
+    entity, product_version, as_of: dt.date | None = None, need: Mapping[str, Any] | None = None
+) -> EntityEvaluation:
     """One product version for one entity. ``need``: ``{"amount", "term_months"}`` or None."""
     as_of = as_of or timezone.localdate()
     definition = product_version.definition
@@ -129,6 +134,7 @@ def evaluate_entity(entity, product_version, as_of: dt.date | None = None,
 
 
 # --- the preview over the database -----------------------------------------------------------
+
 
 def preview_catalog() -> dict[str, Any]:
     """``{"banks", "products"}`` of the active products' current (published) versions, in
@@ -151,8 +157,12 @@ def _catalog_rows() -> list[tuple]:
     # then run through a plain cursor (building the queryset cost more than the query)
     global _CATALOG_SQL
     if _CATALOG_SQL is None or _CATALOG_SQL[0] != connection.vendor:
-        queryset = (active_products().filter(current_version__isnull=False).order_by("id")
-                    .values_list("code", "bank__code", "bank__name", "current_version_id"))
+        queryset = (
+            active_products()
+            .filter(current_version__isnull=False)
+            .order_by("id")
+            .values_list("code", "bank__code", "bank__name", "current_version_id")
+        )
         sql, params = queryset.query.sql_with_params()
         _CATALOG_SQL = (connection.vendor, sql, params)
     with connection.cursor() as cursor:
@@ -163,8 +173,9 @@ def _catalog_rows() -> list[tuple]:
 _CATALOG_SQL: tuple | None = None
 
 
-def size_classifier(industry_code: str, employees: int | None, annual_revenue: int | None,
-                    total_assets: int | None) -> str | None:
+def size_classifier(
+    industry_code: str, employees: int | None, annual_revenue: int | None, total_assets: int | None
+) -> str | None:
     """划型 for a preview request that does not state it (工信部联企业〔2011〕300号)."""
     try:
         return classify_size(industry_code, employees, annual_revenue, total_assets).size_class
@@ -172,8 +183,9 @@ def size_classifier(industry_code: str, employees: int | None, annual_revenue: i
         return None
 
 
-def run_preview(data: Any, *, today: dt.date | None = None,
-                catalog: Mapping[str, Any] | None = None) -> tuple[dict[str, Any] | None, dict[str, list[str]]]:
+def run_preview(
+    data: Any, *, today: dt.date | None = None, catalog: Mapping[str, Any] | None = None
+) -> tuple[dict[str, Any] | None, dict[str, list[str]]]:
     """(response, {}) or (None, field errors) for a preview request body; never raises on
     any JSON value. Nothing is stored. Each result names the product ``version`` used."""
     catalog = preview_catalog() if catalog is None else catalog
@@ -195,9 +207,14 @@ def error_body(errors: Mapping[str, list[str]]) -> dict[str, Any]:
     return {"code": "invalid", "message": INVALID_MESSAGE, "errors": dict(errors)}
 
 
-def trial_evaluation(definition: Mapping[str, Any], *, entity: Any = None, request_entity: Any = None,
-                     as_of: dt.date | None = None, need: Mapping[str, Any] | None = None,
-                     ) -> tuple[dict[str, Any] | None, Evaluation | None, dict[str, list[str]]]:
+def trial_evaluation(
+    definition: Mapping[str, Any],
+    *,
+    entity: Any = None,
+    request_entity: Any = None,
+    as_of: dt.date | None = None,
+    need: Mapping[str, Any] | None = None,
+) -> tuple[dict[str, Any] | None, Evaluation | None, dict[str, list[str]]]:
     """A product definition (saved or not) over one entity: a row, or the ``entity`` of a
     preview request. Returns (result, evaluation with its trace, field errors). For the rule
     editor's "试算" before publishing; nothing is stored."""

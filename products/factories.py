@@ -6,6 +6,7 @@ It lives here, not in `matching`, because it needs only portal, entities and pro
 batch matching (below matching) builds its own world on top of it. The workflow steps
 (declare, review, push) are in `matching.factories`; the `world` fixture of the root
 conftest.py returns `build_world()`."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -38,10 +39,19 @@ class World:
     def entity(self, name: str = "泽州县测试小吃店", with_user: bool = True) -> tuple[MarketEntity, object | None]:
         org = OrganisationFactory(kind=OrganisationKind.ENTERPRISE, region=region("140525"), name=name)
         entity = MarketEntity.objects.create(
-            uscc=valid_uscc(), name=name, entity_type="individual_business", register_status="active",
-            established_on=dt.date(2020, 5, 1), region_id="140525", industry_id="6210",
-            annual_revenue=900_000, employees=3, social_insurance_headcount=2, has_tax_record=True,
-            tax_status="small_scale_taxpayer", organisation=org,
+            uscc=valid_uscc(),
+            name=name,
+            entity_type="individual_business",
+            register_status="active",
+            established_on=dt.date(2020, 5, 1),
+            region_id="140525",
+            industry_id="6210",
+            annual_revenue=900_000,
+            employees=3,
+            social_insurance_headcount=2,
+            has_tax_record=True,
+            tax_status="small_scale_taxpayer",
+            organisation=org,
         )
         user = user_with_role(Role.ENTERPRISE_USER, organisation=org) if with_user else None
         return entity, user
@@ -50,10 +60,17 @@ class World:
 def build_world() -> World:
     catalog_load()
     province = Organisation.objects.filter(kind=OrganisationKind.PROVINCE_MECHANISM).first() or OrganisationFactory(
-        kind=OrganisationKind.PROVINCE_MECHANISM, region=region("140000"), name="山西省机制")
-    city = OrganisationFactory(kind=OrganisationKind.CITY_MECHANISM, region=region("140500"), parent=province, name="晋城市机制")
-    county = OrganisationFactory(kind=OrganisationKind.COUNTY_MECHANISM, region=region("140525"), parent=city, name="泽州县机制")
-    task_force = OrganisationFactory(kind=OrganisationKind.TASK_FORCE, region=region("140525"), parent=county, name="泽州县专班")
+        kind=OrganisationKind.PROVINCE_MECHANISM, region=region("140000"), name="山西省机制"
+    )
+    city = OrganisationFactory(
+        kind=OrganisationKind.CITY_MECHANISM, region=region("140500"), parent=province, name="晋城市机制"
+    )
+    county = OrganisationFactory(
+        kind=OrganisationKind.COUNTY_MECHANISM, region=region("140525"), parent=city, name="泽州县机制"
+    )
+    task_force = OrganisationFactory(
+        kind=OrganisationKind.TASK_FORCE, region=region("140525"), parent=county, name="泽州县专班"
+    )
     world = World(county=county, task_force=task_force)
     u = world.users
     u["staff"] = user_with_role(Role.TASK_FORCE_STAFF, organisation=task_force, username="wf-staff")
@@ -64,9 +81,19 @@ def build_world() -> World:
     for code in ("boc", "ccb"):
         bank = Bank.objects.get(code=code)
         jincheng = BankBranch.objects.get(bank=bank, level=BranchLevel.CITY, region_id="140500")
-        sub = branch_ensure(bank=bank, parent=jincheng, region=region("140525"), name=f"{bank.name}泽州支行",
-                            level=BranchLevel.COUNTY, service_prefixes=["140525"])
+        sub = branch_ensure(
+            bank=bank,
+            parent=jincheng,
+            region=region("140525"),
+            name=f"{bank.name}泽州支行",
+            level=BranchLevel.COUNTY,
+            service_prefixes=["140525"],
+        )
         world.branches[code] = sub
-        u[f"{code}_admin"] = user_with_role(Role.BANK_ADMIN, organisation=jincheng.organisation, username=f"wf-{code}-admin")
-        u[f"{code}_manager"] = user_with_role(Role.ACCOUNT_MANAGER, organisation=sub.organisation, username=f"wf-{code}-manager")
+        u[f"{code}_admin"] = user_with_role(
+            Role.BANK_ADMIN, organisation=jincheng.organisation, username=f"wf-{code}-admin"
+        )
+        u[f"{code}_manager"] = user_with_role(
+            Role.ACCOUNT_MANAGER, organisation=sub.organisation, username=f"wf-{code}-manager"
+        )
     return world

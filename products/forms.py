@@ -1,5 +1,6 @@
 """Forms of the product pages: 资格自测 (a short, phone-friendly preview request) and the
 bank administrator's product editor (rules and caps as JSON, validated on save)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -18,8 +19,14 @@ from products.models import LoanProductVersion
 
 UNKNOWN = ""
 TRI_STATE = [(UNKNOWN, "不清楚"), ("yes", "是"), ("no", "否")]
-NATIONALITIES = [(UNKNOWN, "不清楚"), ("CN", "中国（内地）"), ("HK", "中国香港"), ("MO", "中国澳门"),
-                 ("TW", "中国台湾"), ("ZZ", "其他国家或地区")]
+NATIONALITIES = [
+    (UNKNOWN, "不清楚"),
+    ("CN", "中国（内地）"),
+    ("HK", "中国香港"),
+    ("MO", "中国澳门"),
+    ("TW", "中国台湾"),
+    ("ZZ", "其他国家或地区"),
+]
 HONOR_CHOICES = [(UNKNOWN, "不清楚"), ("none", "没有")] + [(k, f"{v}（名特优新）") for k, v in HONOR_KINDS.items()]
 
 
@@ -76,31 +83,47 @@ def industry_choices() -> list:
     groups: dict[str, list] = {}
     for division in Industry.objects.filter(level=IndustryLevel.DIVISION).order_by("code"):
         groups.setdefault(f"{division.parent_id} {sections.get(division.parent_id, '')}", []).append(
-            (division.code, f"{division.code} {division.name}"))
+            (division.code, f"{division.code} {division.name}")
+        )
     return [(UNKNOWN, "请选择")] + list(groups.items())
 
 
 # form field → path of the preview request (for the engine's field errors)
 REQUEST_PATHS = {
-    "entity_type": "entity.entity_type", "established_on": "entity.established_on",
-    "region_code": "entity.region_code", "industry_code": "entity.industry_code",
-    "industry_detail": "entity.industry_code", "tier": "entity.tier", "register_status": "entity.register_status",
-    "annual_revenue": "entity.annual_revenue", "net_assets": "entity.net_assets",
-    "total_assets": "entity.total_assets", "employees": "entity.employees",
-    "social_insurance_headcount": "entity.social_insurance_headcount", "tax_status": "entity.tax_status",
-    "has_tax_record": "entity.has_tax_record", "honor_valid_until": "entity.honors[0].valid_until",
-    "birth_date": "entity.operator.birth_date", "nationality": "entity.operator.nationality",
+    "entity_type": "entity.entity_type",
+    "established_on": "entity.established_on",
+    "region_code": "entity.region_code",
+    "industry_code": "entity.industry_code",
+    "industry_detail": "entity.industry_code",
+    "tier": "entity.tier",
+    "register_status": "entity.register_status",
+    "annual_revenue": "entity.annual_revenue",
+    "net_assets": "entity.net_assets",
+    "total_assets": "entity.total_assets",
+    "employees": "entity.employees",
+    "social_insurance_headcount": "entity.social_insurance_headcount",
+    "tax_status": "entity.tax_status",
+    "has_tax_record": "entity.has_tax_record",
+    "honor_valid_until": "entity.honors[0].valid_until",
+    "birth_date": "entity.operator.birth_date",
+    "nationality": "entity.operator.nationality",
     "local_residence": "entity.operator.local_residence",
     "industry_experience_months": "entity.operator.industry_experience_months",
     "legal_rep_changed_on": "entity.legal_rep_changed_on",
     "main_business_changed_on": "entity.main_business_changed_on",
     "overdue_consecutive_24m": "entity.credit.overdue_consecutive_24m",
-    "overdue_total_24m": "entity.credit.overdue_total_24m", "overdue_12m": "entity.credit.overdue_12m",
-    "need_amount": "need.amount", "need_term_months": "need.term_months",
+    "overdue_total_24m": "entity.credit.overdue_total_24m",
+    "overdue_12m": "entity.credit.overdue_12m",
+    "need_amount": "need.amount",
+    "need_term_months": "need.term_months",
 }
-CREDIT_FLAGS = [("dishonest_debtor", "失信被执行人"), ("joint_punishment", "失信联合惩戒对象"),
-                ("consumption_restricted", "被限制高消费"), ("major_bad_record", "有重大不良信用记录"),
-                ("pending_litigation", "有未决诉讼或经济纠纷")]
+CREDIT_FLAGS = [
+    ("dishonest_debtor", "失信被执行人"),
+    ("joint_punishment", "失信联合惩戒对象"),
+    ("consumption_restricted", "被限制高消费"),
+    ("major_bad_record", "有重大不良信用记录"),
+    ("pending_litigation", "有未决诉讼或经济纠纷"),
+]
 for _flag, _ in CREDIT_FLAGS:
     REQUEST_PATHS[_flag] = f"entity.credit.{_flag}"
 REQUEST_FIELDS = {path: name for name, path in REQUEST_PATHS.items()}
@@ -113,11 +136,13 @@ class SelfTestForm(forms.Form):
     entity_type = forms.ChoiceField(label="经营主体类型", choices=_choices(ENTITY_TYPES), required=False)
     region_code = forms.ChoiceField(label="所在县（市、区）", choices=(), required=False)
     industry_code = forms.ChoiceField(label="行业（大类）", choices=(), required=False)
-    industry_detail = forms.CharField(label="行业小类代码（可选）", required=False, max_length=4,
-                                      help_text="如 5291, 填写后更准确")
+    industry_detail = forms.CharField(
+        label="行业小类代码（可选）", required=False, max_length=4, help_text="如 5291, 填写后更准确"
+    )
     established_on = forms.DateField(label="成立日期", required=False, widget=DateInput())
-    register_status = forms.ChoiceField(label="登记状态", choices=_choices(REGISTER_STATUSES), required=False,
-                                        initial="active")
+    register_status = forms.ChoiceField(
+        label="登记状态", choices=_choices(REGISTER_STATUSES), required=False, initial="active"
+    )
     tier = forms.ChoiceField(label="分型（三型）", choices=_choices(TIERS, "不清楚或未标记"), required=False)
     honor = forms.ChoiceField(label="名特优新称号", choices=HONOR_CHOICES, required=False)
     honor_valid_until = forms.DateField(label="称号有效期至", required=False, widget=DateInput())
@@ -131,14 +156,17 @@ class SelfTestForm(forms.Form):
     birth_date = forms.DateField(label="经营者（法定代表人）出生日期", required=False, widget=DateInput())
     nationality = forms.ChoiceField(label="经营者国籍", choices=NATIONALITIES, required=False)
     local_residence = forms.ChoiceField(label="有本地户口或长期居住证明", choices=TRI_STATE, required=False)
-    industry_experience_months = forms.IntegerField(label="设立前本行业从业经历（月）", required=False, min_value=0,
-                                                    max_value=1200)
+    industry_experience_months = forms.IntegerField(
+        label="设立前本行业从业经历（月）", required=False, min_value=0, max_value=1200
+    )
     dishonest_debtor = forms.ChoiceField(label=CREDIT_FLAGS[0][1], choices=TRI_STATE, required=False)
     joint_punishment = forms.ChoiceField(label=CREDIT_FLAGS[1][1], choices=TRI_STATE, required=False)
     consumption_restricted = forms.ChoiceField(label=CREDIT_FLAGS[2][1], choices=TRI_STATE, required=False)
     major_bad_record = forms.ChoiceField(label=CREDIT_FLAGS[3][1], choices=TRI_STATE, required=False)
     pending_litigation = forms.ChoiceField(label=CREDIT_FLAGS[4][1], choices=TRI_STATE, required=False)
-    overdue_consecutive_24m = forms.IntegerField(label="近两年最长连续逾期（期）", required=False, min_value=0, max_value=1000)
+    overdue_consecutive_24m = forms.IntegerField(
+        label="近两年最长连续逾期（期）", required=False, min_value=0, max_value=1000
+    )
     overdue_total_24m = forms.IntegerField(label="近两年累计逾期（期）", required=False, min_value=0, max_value=1000)
     overdue_12m = forms.IntegerField(label="近一年逾期（次）", required=False, min_value=0, max_value=1000)
     legal_rep_changed_on = forms.DateField(label="法定代表人（经营者）最近变更日期", required=False, widget=DateInput())
@@ -147,14 +175,48 @@ class SelfTestForm(forms.Form):
     need_term_months = forms.IntegerField(label="贷多久（月）", required=False, min_value=1, max_value=360)
 
     GROUPS = [
-        ("经营主体", ["entity_type", "region_code", "industry_code", "industry_detail", "established_on",
-                  "register_status", "tier", "honor", "honor_valid_until"]),
-        ("经营情况", ["annual_revenue", "net_assets", "total_assets", "employees", "social_insurance_headcount",
-                  "tax_status", "has_tax_record"]),
+        (
+            "经营主体",
+            [
+                "entity_type",
+                "region_code",
+                "industry_code",
+                "industry_detail",
+                "established_on",
+                "register_status",
+                "tier",
+                "honor",
+                "honor_valid_until",
+            ],
+        ),
+        (
+            "经营情况",
+            [
+                "annual_revenue",
+                "net_assets",
+                "total_assets",
+                "employees",
+                "social_insurance_headcount",
+                "tax_status",
+                "has_tax_record",
+            ],
+        ),
         ("经营者", ["birth_date", "nationality", "local_residence", "industry_experience_months"]),
-        ("信用情况", ["dishonest_debtor", "joint_punishment", "consumption_restricted", "major_bad_record",
-                  "pending_litigation", "overdue_consecutive_24m", "overdue_total_24m", "overdue_12m",
-                  "legal_rep_changed_on", "main_business_changed_on"]),
+        (
+            "信用情况",
+            [
+                "dishonest_debtor",
+                "joint_punishment",
+                "consumption_restricted",
+                "major_bad_record",
+                "pending_litigation",
+                "overdue_consecutive_24m",
+                "overdue_total_24m",
+                "overdue_12m",
+                "legal_rep_changed_on",
+                "main_business_changed_on",
+            ],
+        ),
         ("融资需求", ["need_amount", "need_term_months"]),
     ]
 
@@ -183,9 +245,21 @@ class SelfTestForm(forms.Form):
             if value not in (None, UNKNOWN):
                 target[key] = value.isoformat() if isinstance(value, dt.date) else value
 
-        for name in ("entity_type", "region_code", "tier", "register_status", "tax_status", "annual_revenue",
-                     "net_assets", "total_assets", "employees", "social_insurance_headcount", "established_on",
-                     "legal_rep_changed_on", "main_business_changed_on"):
+        for name in (
+            "entity_type",
+            "region_code",
+            "tier",
+            "register_status",
+            "tax_status",
+            "annual_revenue",
+            "net_assets",
+            "total_assets",
+            "employees",
+            "social_insurance_headcount",
+            "established_on",
+            "legal_rep_changed_on",
+            "main_business_changed_on",
+        ):
             put(entity, name, data.get(name))
         put(entity, "industry_code", data.get("industry_detail") or data.get("industry_code"))
         put(entity, "has_tax_record", _tri(data.get("has_tax_record", UNKNOWN)))
@@ -230,22 +304,34 @@ class SelfTestForm(forms.Form):
         operator, credit = entity.get("operator") or {}, entity.get("credit") or {}
         industry = entity.get("industry_code") or ""
         initial = {
-            name: entity.get(name) for name in (
-                "entity_type", "region_code", "tier", "register_status", "tax_status", "employees",
-                "social_insurance_headcount", "established_on", "legal_rep_changed_on", "main_business_changed_on")
+            name: entity.get(name)
+            for name in (
+                "entity_type",
+                "region_code",
+                "tier",
+                "register_status",
+                "tax_status",
+                "employees",
+                "social_insurance_headcount",
+                "established_on",
+                "legal_rep_changed_on",
+                "main_business_changed_on",
+            )
         }
-        initial.update({
-            "industry_code": industry[:2] if industry[:1].isdigit() else "",
-            "industry_detail": industry if len(industry) > 2 else "",
-            "annual_revenue": _wan_initial(entity.get("annual_revenue")),
-            "net_assets": _wan_initial(entity.get("net_assets")),
-            "total_assets": _wan_initial(entity.get("total_assets")),
-            "has_tax_record": _tri_initial(entity.get("has_tax_record")),
-            "birth_date": operator.get("birth_date"),
-            "nationality": operator.get("nationality") or UNKNOWN,
-            "local_residence": _tri_initial(operator.get("local_residence")),
-            "industry_experience_months": operator.get("industry_experience_months"),
-        })
+        initial.update(
+            {
+                "industry_code": industry[:2] if industry[:1].isdigit() else "",
+                "industry_detail": industry if len(industry) > 2 else "",
+                "annual_revenue": _wan_initial(entity.get("annual_revenue")),
+                "net_assets": _wan_initial(entity.get("net_assets")),
+                "total_assets": _wan_initial(entity.get("total_assets")),
+                "has_tax_record": _tri_initial(entity.get("has_tax_record")),
+                "birth_date": operator.get("birth_date"),
+                "nationality": operator.get("nationality") or UNKNOWN,
+                "local_residence": _tri_initial(operator.get("local_residence")),
+                "industry_experience_months": operator.get("industry_experience_months"),
+            }
+        )
         for flag, _ in CREDIT_FLAGS:
             initial[flag] = _tri_initial(credit.get(flag))
         for key in ("overdue_consecutive_24m", "overdue_total_24m", "overdue_12m"):
@@ -268,14 +354,20 @@ def _json_problem(error: json.JSONDecodeError) -> str:
 
 class ProductEditForm(forms.Form):
     name = forms.CharField(label="产品名称", max_length=64)
-    max_amount = bounds.FormIntegerField(label="最高额度（元）", required=False, min_value=1, field=bounds.column(LoanProductVersion, "max_amount"),
-                                    help_text="留空表示由银行审批确定")
+    max_amount = bounds.FormIntegerField(
+        label="最高额度（元）",
+        required=False,
+        min_value=1,
+        field=bounds.column(LoanProductVersion, "max_amount"),
+        help_text="留空表示由银行审批确定",
+    )
     max_term_months = forms.IntegerField(label="最长期限（月）", required=False, min_value=1, max_value=360)
     effective_from = forms.DateField(label="生效日期", widget=DateInput())
     rules = forms.CharField(label="准入规则（JSON）", widget=forms.Textarea(attrs={"rows": 18, "spellcheck": "false"}))
     caps = forms.CharField(label="额度规则（JSON）", widget=forms.Textarea(attrs={"rows": 10, "spellcheck": "false"}))
-    bank_checks = forms.CharField(label="银行核实事项（每行一项）", required=False,
-                                  widget=forms.Textarea(attrs={"rows": 5}))
+    bank_checks = forms.CharField(
+        label="银行核实事项（每行一项）", required=False, widget=forms.Textarea(attrs={"rows": 5})
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -324,21 +416,49 @@ class ProductEditForm(forms.Form):
         data = self.cleaned_data
         term = dict(base.get("term") or {})
         term["max_months"] = data.get("max_term_months")
-        return {**base, "name": data["name"], "max_amount": data.get("max_amount"), "term": term,
-                "rules": data["rules"], "caps": data["caps"], "bank_checks": data["bank_checks"]}
+        return {
+            **base,
+            "name": data["name"],
+            "max_amount": data.get("max_amount"),
+            "term": term,
+            "rules": data["rules"],
+            "caps": data["caps"],
+            "bank_checks": data["bank_checks"],
+        }
 
 
 SAMPLE_ENTITY = {
-    "entity_type": "individual_business", "established_on": "2025-05-10", "region_code": "140502",
-    "industry_code": "5291", "tier": "survival", "honors": [], "annual_revenue": 150000,
-    "net_assets": 400000, "employees": 3, "social_insurance_headcount": 1,
-    "tax_status": "small_scale_taxpayer", "has_tax_record": True, "register_status": "active",
+    "entity_type": "individual_business",
+    "established_on": "2025-05-10",
+    "region_code": "140502",
+    "industry_code": "5291",
+    "tier": "survival",
+    "honors": [],
+    "annual_revenue": 150000,
+    "net_assets": 400000,
+    "employees": 3,
+    "social_insurance_headcount": 1,
+    "tax_status": "small_scale_taxpayer",
+    "has_tax_record": True,
+    "register_status": "active",
     "size_class": "micro",
-    "operator": {"birth_date": "1986-03-01", "nationality": "CN", "local_residence": True,
-                 "industry_experience_months": 0, "residence_region_code": "140502"},
-    "credit": {"dishonest_debtor": False, "joint_punishment": False, "consumption_restricted": False,
-               "overdue_consecutive_24m": 0, "overdue_total_24m": 0, "overdue_12m": 0,
-               "major_bad_record": False, "pending_litigation": False},
+    "operator": {
+        "birth_date": "1986-03-01",
+        "nationality": "CN",
+        "local_residence": True,
+        "industry_experience_months": 0,
+        "residence_region_code": "140502",
+    },
+    "credit": {
+        "dishonest_debtor": False,
+        "joint_punishment": False,
+        "consumption_restricted": False,
+        "overdue_consecutive_24m": 0,
+        "overdue_total_24m": 0,
+        "overdue_12m": 0,
+        "major_bad_record": False,
+        "pending_litigation": False,
+    },
 }
 
 
@@ -355,28 +475,48 @@ def _sample(**changes) -> dict[str, Any]:
 # sample entities for a test run (products.md's worked examples and near misses); as of 2026-11-22
 SAMPLES = {
     "survival": ("生存型个体户: 经营 18 个月, 年营收 15 万元, 经营者 40 岁", _sample()),
-    "growth_honor": ("成长型 + 有效名特优新: 年营收 300 万元", _sample(
-        tier="growth", annual_revenue=3000000, honors=[{"kind": "quality", "valid_until": "2027-06-30"}])),
-    "young": ("经营 20 个月的发展型个体户", _sample(established_on="2025-03-22", tier="development",
-                                           annual_revenue=900000)),
+    "growth_honor": (
+        "成长型 + 有效名特优新: 年营收 300 万元",
+        _sample(tier="growth", annual_revenue=3000000, honors=[{"kind": "quality", "valid_until": "2027-06-30"}]),
+    ),
+    "young": (
+        "经营 20 个月的发展型个体户",
+        _sample(established_on="2025-03-22", tier="development", annual_revenue=900000),
+    ),
     "age63": ("经营者 63 岁", _sample(operator={"birth_date": "1963-05-01"})),
     "dishonest": ("失信被执行人", _sample(credit={"dishonest_debtor": True})),
-    "enterprise": ("小型企业: 经营 4 年, 年营收 800 万元", _sample(
-        entity_type="small_micro_enterprise", established_on="2022-10-01", tier=None, size_class="small",
-        annual_revenue=8000000, employees=30)),
+    "enterprise": (
+        "小型企业: 经营 4 年, 年营收 800 万元",
+        _sample(
+            entity_type="small_micro_enterprise",
+            established_on="2022-10-01",
+            tier=None,
+            size_class="small",
+            annual_revenue=8000000,
+            employees=30,
+        ),
+    ),
     "sparse": ("信息不全: 仅知主体类型与所在地", {"entity_type": "individual_business", "region_code": "140525"}),
 }
 SAMPLE_AS_OF = "2026-11-22"
 
 
 class TestRunForm(forms.Form):
-    sample = forms.ChoiceField(label="样例主体", required=False,
-                               choices=[(key, label) for key, (label, _) in SAMPLES.items()] + [("custom", "自定义 (JSON)")])
+    sample = forms.ChoiceField(
+        label="样例主体",
+        required=False,
+        choices=[(key, label) for key, (label, _) in SAMPLES.items()] + [("custom", "自定义 (JSON)")],
+    )
     uscc = forms.CharField(label="或: 平台内主体的统一社会信用代码", required=False, max_length=18)
-    entity_json = forms.CharField(label="自定义主体 (预评估请求的 entity 部分, JSON)", required=False,
-                                  widget=forms.Textarea(attrs={"rows": 6, "spellcheck": "false"}))
+    entity_json = forms.CharField(
+        label="自定义主体 (预评估请求的 entity 部分, JSON)",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 6, "spellcheck": "false"}),
+    )
     as_of = forms.DateField(label="评估日期", required=False, widget=DateInput())
-    need_amount = bounds.FormIntegerField(label="申请金额（元）", required=False, min_value=1, field=bounds.column(LoanProductVersion, "max_amount"))
+    need_amount = bounds.FormIntegerField(
+        label="申请金额（元）", required=False, min_value=1, field=bounds.column(LoanProductVersion, "max_amount")
+    )
     need_term_months = forms.IntegerField(label="申请期限（月）", required=False, min_value=1, max_value=360)
 
     def __init__(self, *args, **kwargs):

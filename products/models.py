@@ -10,7 +10,9 @@ class Bank(models.Model):
 
     code = models.SlugField("银行代码", max_length=32, unique=True)
     name = models.CharField("银行名称", max_length=64)
-    organisation = models.OneToOneField(Organisation, verbose_name="机构", on_delete=models.PROTECT, related_name="bank")
+    organisation = models.OneToOneField(
+        Organisation, verbose_name="机构", on_delete=models.PROTECT, related_name="bank"
+    )
     service_area_prefixes = models.JSONField("服务区域(行政区划代码前缀)", default=list)
     source = models.JSONField("来源", default=dict, blank=True)
 
@@ -31,11 +33,15 @@ class BranchLevel(models.TextChoices):
 
 class BankBranch(models.Model):
     bank = models.ForeignKey(Bank, verbose_name="银行", on_delete=models.PROTECT, related_name="branches")
-    parent = models.ForeignKey("self", verbose_name="上级", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+    parent = models.ForeignKey(
+        "self", verbose_name="上级", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
     name = models.CharField("名称", max_length=128)
     level = models.CharField("层级", max_length=16, choices=BranchLevel.choices)
     region = models.ForeignKey(Region, verbose_name="所在地", on_delete=models.PROTECT)
-    organisation = models.OneToOneField(Organisation, verbose_name="机构", on_delete=models.PROTECT, related_name="bank_branch")
+    organisation = models.OneToOneField(
+        Organisation, verbose_name="机构", on_delete=models.PROTECT, related_name="bank_branch"
+    )
     is_active = models.BooleanField("启用", default=True)
 
     class Meta:
@@ -108,7 +114,9 @@ class LoanProductVersion(models.Model):
     number = models.PositiveIntegerField("版本号")
     effective_from = models.DateField("生效日期")
     published_at = models.DateTimeField("发布时间", null=True, blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     definition = models.JSONField("定义")
     # queryable copies of the definition's main attributes

@@ -1,5 +1,6 @@
 """Products and evaluations in plain Chinese for the pages: conditions, caps, terms, money in
 万元, and the engine's trace as a tree a person can read."""
+
 from __future__ import annotations
 
 from decimal import Decimal
@@ -15,12 +16,19 @@ from products.catalog import BORROWERS, CHANNELS, GUARANTEES
 VERDICT_LABELS = {"eligible": "符合条件", "incomplete": "信息不全", "ineligible": "暂不符合"}
 VERDICT_STYLES = {"eligible": "success", "incomplete": "warning", "ineligible": "secondary"}
 OUTCOME_LABELS = {"pass": "满足", "fail": "不满足", "unknown": "无法判断"}
-OUTCOME_ICONS = {"pass": "bi-check-circle-fill text-success", "fail": "bi-x-circle-fill text-danger",
-                 "unknown": "bi-question-circle-fill text-warning"}
+OUTCOME_ICONS = {
+    "pass": "bi-check-circle-fill text-success",
+    "fail": "bi-x-circle-fill text-danger",
+    "unknown": "bi-question-circle-fill text-warning",
+}
 CAP_LABELS = {
-    "product_cap": "产品最高额度", "tier_cap": "分型额度上限", "honor_cap": "名特优新额度上限",
-    "revenue_share": "营业收入比例上限", "net_assets_share": "净资产比例上限",
-    "requested_amount": "申请金额", "bank_decides": "银行审批额度",
+    "product_cap": "产品最高额度",
+    "tier_cap": "分型额度上限",
+    "honor_cap": "名特优新额度上限",
+    "revenue_share": "营业收入比例上限",
+    "net_assets_share": "净资产比例上限",
+    "requested_amount": "申请金额",
+    "bank_decides": "银行审批额度",
 }
 
 
@@ -100,8 +108,10 @@ def describe_rules(node: Mapping[str, Any], top: bool = True) -> list[dict[str, 
     if kind == "not":
         return [{"text": label or "不得满足以下条件", "children": describe_rules(node["not"], top=False)}]
     field = FIELDS[node["switch"]]
-    cases = [{"text": f"{field.label}为{field.choices.get(value, value)}时",
-              "children": describe_rules(case, top=False)} for value, case in node["cases"].items()]
+    cases = [
+        {"text": f"{field.label}为{field.choices.get(value, value)}时", "children": describe_rules(case, top=False)}
+        for value, case in node["cases"].items()
+    ]
     return [{"text": label or f"按{field.label}分别适用", "children": cases}]
 
 
@@ -148,15 +158,28 @@ def trace_tree(trace: NodeTrace) -> dict[str, Any]:
     elif kind == "switch":
         field = FIELDS[node["switch"]]
         title = node.get("label") or f"按{field.label}分别适用"
-        text = trace.reason.message if trace.reason else (
-            f"{field.label}为{field.choices.get(trace.selected, trace.selected)}" if trace.selected else "无适用分支")
+        text = (
+            trace.reason.message
+            if trace.reason
+            else (
+                f"{field.label}为{field.choices.get(trace.selected, trace.selected)}"
+                if trace.selected
+                else "无适用分支"
+            )
+        )
     else:
         title = node.get("label") or {"all": "全部满足", "any": "满足其一", "not": "不得满足"}[kind]
         text = ""
     outcome = trace.outcome.value
-    return {"title": title, "text": text, "outcome": outcome, "outcome_label": OUTCOME_LABELS[outcome],
-            "icon": OUTCOME_ICONS[outcome], "rule": node.get("id") or node.get("field") or "",
-            "children": [trace_tree(child) for child in trace.children]}
+    return {
+        "title": title,
+        "text": text,
+        "outcome": outcome,
+        "outcome_label": OUTCOME_LABELS[outcome],
+        "icon": OUTCOME_ICONS[outcome],
+        "rule": node.get("id") or node.get("field") or "",
+        "children": [trace_tree(child) for child in trace.children],
+    }
 
 
 def result_view(result: Mapping[str, Any]) -> dict[str, Any]:

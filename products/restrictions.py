@@ -4,11 +4,20 @@
 Writes: a bank administrator changes only his own subtree of branches (his branch and the
 branches below it); the bank itself, its routing table and its products are changed only by
 a head-office (行级, the bank's root organisation) administrator."""
+
 from django.db.models import Q
 
 from portal.models import Role
 from portal.tenancy import VIEW, Scope, public, restriction
-from products.models import Bank, BankBranch, BranchRoute, BranchServiceArea, LoanProduct, LoanProductVersion, ProductStatus
+from products.models import (
+    Bank,
+    BankBranch,
+    BranchRoute,
+    BranchServiceArea,
+    LoanProduct,
+    LoanProductVersion,
+    ProductStatus,
+)
 
 
 def bank_root_organisation_id(scope: Scope) -> int | None:

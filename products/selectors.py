@@ -16,7 +16,9 @@ def _routes(county_code: str) -> QuerySet[BranchRoute]:
 def _serving_branches(county_code: str) -> QuerySet[BankBranch]:
     """Active branches whose service area covers the county (a prefix of its code)."""
     code = county_code or ""
-    return BankBranch.objects.filter(is_active=True, service_areas__region_prefix__in=[code[:n] for n in (2, 4, 6) if code[:n]])
+    return BankBranch.objects.filter(
+        is_active=True, service_areas__region_prefix__in=[code[:n] for n in (2, 4, 6) if code[:n]]
+    )
 
 
 def branch_for(*, bank: Bank, county_code: str) -> BankBranch | None:
@@ -26,7 +28,8 @@ def branch_for(*, bank: Bank, county_code: str) -> BankBranch | None:
     if route is not None:
         return route.branch
     return (
-        _serving_branches(county_code).filter(bank=bank)
+        _serving_branches(county_code)
+        .filter(bank=bank)
         .annotate(depth=Length("service_areas__region_prefix"))
         .order_by("-depth", "id")
         .first()
@@ -39,7 +42,8 @@ def banks_serving(county_code: str) -> QuerySet[Bank]:
     these, the banks API lists them for `?county=`, and declaring, re-recommending and
     pushing refuse any other."""
     return Bank.objects.filter(
-        Exists(_routes(county_code).filter(bank=OuterRef("pk"))) | Exists(_serving_branches(county_code).filter(bank=OuterRef("pk")))
+        Exists(_routes(county_code).filter(bank=OuterRef("pk")))
+        | Exists(_serving_branches(county_code).filter(bank=OuterRef("pk")))
     ).order_by("code")
 
 
@@ -56,8 +60,11 @@ def version_definitions(version_ids: Sequence[int]) -> dict[int, dict]:
     catalogue data: no restriction; unpublished drafts are never returned)."""
     missing = [pk for pk in version_ids if pk not in _DEFINITIONS]
     if missing:
-        loaded = dict(LoanProductVersion.objects.filter(pk__in=missing, published_at__isnull=False)
-                      .values_list("pk", "definition"))
+        loaded = dict(
+            LoanProductVersion.objects.filter(pk__in=missing, published_at__isnull=False).values_list(
+                "pk", "definition"
+            )
+        )
         with _DEFINITIONS_LOCK:
             if len(_DEFINITIONS) + len(loaded) > _DEFINITIONS_MAX:
                 _DEFINITIONS.clear()
@@ -65,7 +72,9 @@ def version_definitions(version_ids: Sequence[int]) -> dict[int, dict]:
     return {pk: _DEFINITIONS[pk] for pk in version_ids if pk in _DEFINITIONS}
 
 
-def product_list(*, user, bank: str | None = None, status: str | None = None, q: str | None = None) -> QuerySet[LoanProduct]:
+def product_list(
+    *, user, bank: str | None = None, status: str | None = None, q: str | None = None
+) -> QuerySet[LoanProduct]:
     qs = restrict(LoanProduct.objects.select_related("bank", "current_version"), user)
     if bank:
         qs = qs.filter(bank__code=bank)
@@ -81,8 +90,16 @@ def active_products() -> QuerySet[LoanProduct]:
     return LoanProduct.objects.filter(status=ProductStatus.ACTIVE).select_related("bank", "current_version")
 
 
-def marketplace_products(*, user, bank: str | None = None, amount: int | None = None, term_months: int | None = None,
-                         guarantee: str | None = None, channel: str | None = None, entity_type: str | None = None) -> QuerySet[LoanProduct]:
+def marketplace_products(
+    *,
+    user,
+    bank: str | None = None,
+    amount: int | None = None,
+    term_months: int | None = None,
+    guarantee: str | None = None,
+    channel: str | None = None,
+    entity_type: str | None = None,
+) -> QuerySet[LoanProduct]:
     """产品超市: the active products (anonymous visitors too), filtered by what a borrower asks.
     A signed-in user's list still passes through restrict() (the tenant boundary is central)."""
     qs = active_products()
@@ -95,12 +112,16 @@ def marketplace_products(*, user, bank: str | None = None, amount: int | None = 
     if amount:  # products that may lend this much (no stated maximum: the bank decides)
         qs = qs.filter(Q(current_version__max_amount__gte=amount) | Q(current_version__max_amount__isnull=True))
     if term_months:
-        qs = qs.filter(Q(current_version__max_term_months__gte=term_months) | Q(current_version__max_term_months__isnull=True))
+        qs = qs.filter(
+            Q(current_version__max_term_months__gte=term_months) | Q(current_version__max_term_months__isnull=True)
+        )
     if guarantee or entity_type:
         # JSON list membership, portable to the embedded SQLite (a catalogue is a few dozen rows)
         keep = [
-            pk for pk, guarantees, entity_types in qs.values_list(
-                "pk", "current_version__guarantee", "current_version__entity_types")
+            pk
+            for pk, guarantees, entity_types in qs.values_list(
+                "pk", "current_version__guarantee", "current_version__entity_types"
+            )
             if (not guarantee or guarantee in (guarantees or []))
             and (not entity_type or entity_type in (entity_types or []))
         ]
@@ -117,7 +138,9 @@ def bank_products(*, user, q: str | None = None) -> QuerySet[LoanProduct]:
 
 
 def product_versions(*, user, product: LoanProduct) -> QuerySet[LoanProductVersion]:
-    return restrict(LoanProductVersion.objects.filter(product=product).select_related("created_by"), user).order_by("-number")
+    return restrict(LoanProductVersion.objects.filter(product=product).select_related("created_by"), user).order_by(
+        "-number"
+    )
 
 
 OWNER_ONLY = "只有产品所属银行的行级(省分行)管理员可以修改此产品"

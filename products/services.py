@@ -13,6 +13,7 @@ Who writes what (the restrictions in products/restrictions.py, applied through
 
 `branch_ensure` is the seed loader's idempotent upsert (catalogue, demo, test worlds): it is
 keyed by a code derived from bank, region and level and is never reached from user input."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -64,15 +65,21 @@ def _org(*, code: str, name: str, kind: str, region: Region, parent: Organisatio
 
 
 @transaction.atomic
-def branch_ensure(*, bank: Bank, parent: BankBranch | None, region: Region, name: str, level: str, service_prefixes: list[str]) -> BankBranch:
+def branch_ensure(
+    *, bank: Bank, parent: BankBranch | None, region: Region, name: str, level: str, service_prefixes: list[str]
+) -> BankBranch:
     """Create or update a branch (and its organisation) idempotently; key: bank + region + level."""
-    org = _org(
-        code=f"branch-{bank.code}-{region.code}-{level}",
-        name=name,
-        kind=OrganisationKind.BANK_BRANCH if parent else OrganisationKind.BANK,
-        region=region,
-        parent=parent.organisation if parent else None,
-    ) if parent else bank.organisation
+    org = (
+        _org(
+            code=f"branch-{bank.code}-{region.code}-{level}",
+            name=name,
+            kind=OrganisationKind.BANK_BRANCH if parent else OrganisationKind.BANK,
+            region=region,
+            parent=parent.organisation if parent else None,
+        )
+        if parent
+        else bank.organisation
+    )
     branch, _ = BankBranch.objects.update_or_create(
         organisation=org, defaults={"bank": bank, "parent": parent, "name": name, "level": level, "region": region}
     )
@@ -83,7 +90,9 @@ def branch_ensure(*, bank: Bank, parent: BankBranch | None, region: Region, name
 
 def _bank_upsert(data: dict) -> tuple[Bank, bool]:
     province = Region.objects.get(code="140000")
-    org = _org(code=f"bank-{data['code']}", name=data["branch_name"], kind=OrganisationKind.BANK, region=province, parent=None)
+    org = _org(
+        code=f"bank-{data['code']}", name=data["branch_name"], kind=OrganisationKind.BANK, region=province, parent=None
+    )
     bank, created = Bank.objects.update_or_create(
         code=data["code"],
         defaults={
@@ -94,19 +103,29 @@ def _bank_upsert(data: dict) -> tuple[Bank, bool]:
         },
     )
     provincial = branch_ensure(
-        bank=bank, parent=None, region=province, name=data["branch_name"], level=BranchLevel.PROVINCIAL,
+        bank=bank,
+        parent=None,
+        region=province,
+        name=data["branch_name"],
+        level=BranchLevel.PROVINCIAL,
         service_prefixes=["14"],
     )
     short = data.get("short_name") or data["name"]
     for city in Region.objects.filter(level=RegionLevel.CITY, code__startswith="14").order_by("code"):
         branch_ensure(
-            bank=bank, parent=provincial, region=city, name=f"{short}{city.name}分行", level=BranchLevel.CITY,
+            bank=bank,
+            parent=provincial,
+            region=city,
+            name=f"{short}{city.name}分行",
+            level=BranchLevel.CITY,
             service_prefixes=[city.code[:4]],
         )
     return bank, created
 
 
-def _version_create(*, product: LoanProduct, definition: dict, effective_from: dt.date, actor=None, publish: bool) -> LoanProductVersion:
+def _version_create(
+    *, product: LoanProduct, definition: dict, effective_from: dt.date, actor=None, publish: bool
+) -> LoanProductVersion:
     last = product.versions.order_by("-number").first()
     version = LoanProductVersion.objects.create(
         product=product,
@@ -140,7 +159,9 @@ def catalog_load(*, actor=None, today: dt.date | None = None) -> dict[str, int]:
         if current is not None and current.definition == definition:
             counts["unchanged"] += 1
             continue
-        version = _version_create(product=product, definition=definition, effective_from=today, actor=actor, publish=True)
+        version = _version_create(
+            product=product, definition=definition, effective_from=today, actor=actor, publish=True
+        )
         product.current_version = version
         product.name = definition["name"]
         product.save(update_fields=["current_version", "name", "updated_at"])
@@ -184,7 +205,9 @@ def product_edit(*, actor, product: LoanProduct, definition: dict, effective_fro
     draft = product.versions.filter(published_at__isnull=True).first()
     before = draft.definition if draft else (product.current_version.definition if product.current_version else None)
     if draft is None:
-        draft = _version_create(product=product, definition=definition, effective_from=effective_from, actor=actor, publish=False)
+        draft = _version_create(
+            product=product, definition=definition, effective_from=effective_from, actor=actor, publish=False
+        )
     else:
         draft.definition = definition
         draft.effective_from = effective_from
@@ -239,7 +262,9 @@ def _bank_for_new_product(actor, definition: dict) -> Bank:
 
 
 @transaction.atomic
-def product_create(*, actor, code: str, definition: dict, effective_from: dt.date, bank: Bank | None = None) -> LoanProduct:
+def product_create(
+    *, actor, code: str, definition: dict, effective_from: dt.date, bank: Bank | None = None
+) -> LoanProduct:
     """A new product, as a draft with its first (unpublished) version. A signed-in actor
     creates it for his own bank (head-office administrators) or for the bank named in the
     definition (platform administrators); `bank` is for the system (`actor=None`) only."""
@@ -250,9 +275,13 @@ def product_create(*, actor, code: str, definition: dict, effective_from: dt.dat
     definition = _validated({**definition, "code": code, "bank": bank.code})
     try:
         with transaction.atomic():
-            product = LoanProduct.objects.create(code=code, bank=bank, name=definition["name"], status=ProductStatus.DRAFT)
+            product = LoanProduct.objects.create(
+                code=code, bank=bank, name=definition["name"], status=ProductStatus.DRAFT
+            )
     except IntegrityError:
-        raise ApplicationError(f"产品代码 {code} 已存在", field_errors={"code": ["产品代码已存在"]}, code="conflict") from None
+        raise ApplicationError(
+            f"产品代码 {code} 已存在", field_errors={"code": ["产品代码已存在"]}, code="conflict"
+        ) from None
     _version_create(product=product, definition=definition, effective_from=effective_from, actor=actor, publish=False)
     audit_record(actor=actor, action="product.create", obj=product, after=definition)
     return product
@@ -285,8 +314,9 @@ def _service_prefix_problems(actor, prefixes: list[str], parent_areas: list[str]
 
 
 @transaction.atomic
-def branch_create(*, actor, parent_id, region_code: str, name: str, level: str, service_prefixes: list[str],
-                  code: str | None = None) -> BankBranch:
+def branch_create(
+    *, actor, parent_id, region_code: str, name: str, level: str, service_prefixes: list[str], code: str | None = None
+) -> BankBranch:
     """A new branch below `parent_id` (a branch in the actor's own subtree), with a new
     organisation. Never matches or changes an existing organisation: a code already in use
     is refused as a field error and nothing is written."""
@@ -319,16 +349,29 @@ def branch_create(*, actor, parent_id, region_code: str, name: str, level: str, 
         raise ApplicationError(next(iter(errors.values()))[0], field_errors=errors)
     try:
         with transaction.atomic():
-            org = Organisation.objects.create(code=code, name=name, kind=OrganisationKind.BANK_BRANCH, region=region,
-                                              parent=parent.organisation)
+            org = Organisation.objects.create(
+                code=code, name=name, kind=OrganisationKind.BANK_BRANCH, region=region, parent=parent.organisation
+            )
     except IntegrityError:
         message = f"机构代码 {code} 已被使用, 请填写其他机构代码"
         raise ApplicationError(message, field_errors={"code": [message]}) from None
-    branch = BankBranch.objects.create(bank=parent.bank, parent=parent, name=name, level=level, region=region, organisation=org)
+    branch = BankBranch.objects.create(
+        bank=parent.bank, parent=parent, name=name, level=level, region=region, organisation=org
+    )
     BranchServiceArea.objects.bulk_create([BranchServiceArea(branch=branch, region_prefix=p) for p in prefixes])
-    audit_record(actor=actor, action="branch.create", obj=branch,
-                 after={"name": name, "code": code, "parent": parent.pk, "region": region.code, "level": level,
-                        "service_prefixes": prefixes})
+    audit_record(
+        actor=actor,
+        action="branch.create",
+        obj=branch,
+        after={
+            "name": name,
+            "code": code,
+            "parent": parent.pk,
+            "region": region.code,
+            "level": level,
+            "service_prefixes": prefixes,
+        },
+    )
     return branch
 
 
@@ -355,7 +398,9 @@ def branch_move(*, actor, branch_id, parent_id) -> BankBranch:
         return branch
     parent_areas = list(parent.service_areas.values_list("region_prefix", flat=True))
     subtree_areas = BranchServiceArea.objects.filter(branch__organisation__path__startswith=branch.organisation.path)
-    outside = sorted({p for p in subtree_areas.values_list("region_prefix", flat=True) if not _covered(p, parent_areas)})
+    outside = sorted(
+        {p for p in subtree_areas.values_list("region_prefix", flat=True) if not _covered(p, parent_areas)}
+    )
     if outside:
         refuse(f"本机构(含下级)的服务区域 {', '.join(outside)} 不在新上级机构的服务区域内")
     before = {"parent": branch.parent_id, "path": branch.organisation.path}
@@ -363,6 +408,11 @@ def branch_move(*, actor, branch_id, parent_id) -> BankBranch:
     branch.parent = parent
     branch.save(update_fields=["parent"])
     branch.organisation.refresh_from_db()
-    audit_record(actor=actor, action="branch.move", obj=branch, before=before,
-                 after={"parent": parent.pk, "path": branch.organisation.path})
+    audit_record(
+        actor=actor,
+        action="branch.move",
+        obj=branch,
+        before=before,
+        after={"parent": parent.pk, "path": branch.organisation.path},
+    )
     return branch

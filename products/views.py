@@ -3,6 +3,7 @@ bank's head-office (行级) administrators (their own bank's products: versions,
 with validation and a test run, publish, retire; a branch administrator sees that products
 are kept by the head office). Thin: forms validate, services write, selectors read; the
 same services and restrictions as the API."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -15,19 +16,18 @@ from django.utils import timezone
 from django.views import View
 from django.views.generic import ListView
 
-from entities.models import MarketEntity
-from products.apis_eligibility import EligibilityAnonThrottle
-from products.eligibility import entity_request_json, run_preview, trial_evaluation
 from eligibility.fields import ENTITY_TYPES
+from entities.models import MarketEntity
 from portal.mixins import RestrictedListView, RoleRequiredMixin, TenantRestricted
 from portal.models import Role
 from portal.services import ApplicationError
 from portal.tenancy import CHANGE, resolve, restrict, scope_for
 from products import selectors
+from products.apis_eligibility import EligibilityAnonThrottle
 from products.catalog import CHANNELS, GUARANTEES
+from products.eligibility import entity_request_json, run_preview, trial_evaluation
 from products.forms import SAMPLE_AS_OF, ProductEditForm, SelfTestForm, TestRunForm
 from products.models import Bank, LoanProduct
-from products.restrictions import is_head_office_admin
 from products.presentation import (
     describe_caps,
     describe_rules,
@@ -36,6 +36,7 @@ from products.presentation import (
     trace_tree,
     wan,
 )
+from products.restrictions import is_head_office_admin
 from products.services import product_edit, product_publish, product_retire
 
 
@@ -76,20 +77,27 @@ class MarketView(PublicRestrictedListView):
 
     def select(self, *, user, params):
         return selectors.marketplace_products(
-            user=user, bank=params.get("bank") or None, amount=_wan_to_yuan(params.get("amount")),
-            term_months=_positive_int(params.get("term")), guarantee=params.get("guarantee") or None,
-            channel=params.get("channel") or None, entity_type=params.get("entity_type") or None,
+            user=user,
+            bank=params.get("bank") or None,
+            amount=_wan_to_yuan(params.get("amount")),
+            term_months=_positive_int(params.get("term")),
+            guarantee=params.get("guarantee") or None,
+            channel=params.get("channel") or None,
+            entity_type=params.get("entity_type") or None,
         )
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["cards"] = [
             {"product": product, "summary": product_summary(product.current_version.definition)}
-            for product in context["products"] if product.current_version is not None
+            for product in context["products"]
+            if product.current_version is not None
         ]
         context.update(
             banks=Bank.objects.order_by("code").values_list("code", "name"),
-            guarantees=GUARANTEES.items(), channels=CHANNELS.items(), entity_types=ENTITY_TYPES.items(),
+            guarantees=GUARANTEES.items(),
+            channels=CHANNELS.items(),
+            entity_types=ENTITY_TYPES.items(),
         )
         return context
 
@@ -100,12 +108,19 @@ class ProductDetailView(TenantRestricted, View):
     def get(self, request, code):
         product = self._product(request, code)
         definition = product.current_version.definition
-        return render(request, "products/detail.html", {
-            "product": product, "definition": definition, "summary": product_summary(definition),
-            "conditions": describe_rules(definition["rules"]), "caps": describe_caps(definition.get("caps", [])),
-            "payment_rule": definition.get("payment_rule"),
-            "self_payment_max_wan": wan((definition.get("payment_rule") or {}).get("self_payment_max")),
-        })
+        return render(
+            request,
+            "products/detail.html",
+            {
+                "product": product,
+                "definition": definition,
+                "summary": product_summary(definition),
+                "conditions": describe_rules(definition["rules"]),
+                "caps": describe_caps(definition.get("caps", [])),
+                "payment_rule": definition.get("payment_rule"),
+                "self_payment_max_wan": wan((definition.get("payment_rule") or {}).get("self_payment_max")),
+            },
+        )
 
     @staticmethod
     def _product(request, code) -> LoanProduct:
@@ -126,8 +141,12 @@ def _own_entity(user):
     scope = scope_for(user) if user.is_authenticated else None
     if scope is None or not scope.is_enterprise or not scope.organisation_id:
         return None
-    return (restrict(MarketEntity.objects.filter(organisation_id=scope.organisation_id), user)
-            .prefetch_related("honors").order_by("id").first())
+    return (
+        restrict(MarketEntity.objects.filter(organisation_id=scope.organisation_id), user)
+        .prefetch_related("honors")
+        .order_by("id")
+        .first()
+    )
 
 
 class SelfTestView(View):
@@ -161,12 +180,22 @@ class SelfTestView(View):
 
     def _render(self, request, form, response=None, *, entity=None, status=200):
         results = [result_view(result) for result in response["results"]] if response else None
-        counts = {verdict: sum(1 for r in results or [] if r["verdict"] == verdict)
-                  for verdict in ("eligible", "incomplete", "ineligible")}
-        return render(request, self.template_name, {
-            "form": form, "results": results, "counts": counts, "as_of": response and response["as_of"],
-            "entity": entity,
-        }, status=status)
+        counts = {
+            verdict: sum(1 for r in results or [] if r["verdict"] == verdict)
+            for verdict in ("eligible", "incomplete", "ineligible")
+        }
+        return render(
+            request,
+            self.template_name,
+            {
+                "form": form,
+                "results": results,
+                "counts": counts,
+                "as_of": response and response["as_of"],
+                "entity": entity,
+            },
+            status=status,
+        )
 
 
 # --- 我行产品 (bank administrators) ------------------------------------------------------------
@@ -230,8 +259,12 @@ class BankProductDetailView(_ManagedProduct):
         if request.POST.get("action") == "test":
             return self._test_run(product, form, test_form, definition)
         try:
-            draft = product_edit(actor=request.user, product=product, definition=definition,
-                                 effective_from=form.cleaned_data["effective_from"])
+            draft = product_edit(
+                actor=request.user,
+                product=product,
+                definition=definition,
+                effective_from=form.cleaned_data["effective_from"],
+            )
         except ApplicationError as error:
             form.add_error(None, error.message)
             return self._render(product, form, test_form, status=400)
@@ -246,21 +279,32 @@ class BankProductDetailView(_ManagedProduct):
         entity = None
         if data.get("uscc"):
             try:
-                entity = resolve(MarketEntity.objects.prefetch_related("honors"), self.request.user,
-                                 uscc=data["uscc"].strip().upper())
+                entity = resolve(
+                    MarketEntity.objects.prefetch_related("honors"),
+                    self.request.user,
+                    uscc=data["uscc"].strip().upper(),
+                )
             except ApplicationError:
                 test_form.add_error("uscc", "未找到该主体, 或您无权查看")
                 return self._render(product, form, test_form, status=400)
         result, evaluation, errors = trial_evaluation(
-            definition, entity=entity, request_entity=None if entity else data.get("entity"),
-            as_of=as_of, need=test_form.need())
+            definition,
+            entity=entity,
+            request_entity=None if entity else data.get("entity"),
+            as_of=as_of,
+            need=test_form.need(),
+        )
         if errors:
             for path, problems in errors.items():
                 test_form.add_error("entity_json", f"{path}: {'；'.join(problems)}")
             return self._render(product, form, test_form, status=400)
-        trial = {"result": result_view(result), "trace": trace_tree(evaluation.trace),
-                 "caps": [{"key": c.key, "outcome": c.outcome.value, "message": c.message} for c in evaluation.caps],
-                 "as_of": as_of, "entity": entity}
+        trial = {
+            "result": result_view(result),
+            "trace": trace_tree(evaluation.trace),
+            "caps": [{"key": c.key, "outcome": c.outcome.value, "message": c.message} for c in evaluation.caps],
+            "as_of": as_of,
+            "entity": entity,
+        }
         return self._render(product, form, test_form, trial=trial)
 
     def _base(self, product):
@@ -272,10 +316,19 @@ class BankProductDetailView(_ManagedProduct):
     def _render(self, product, form, test_form, *, trial=None, status=200):
         versions = selectors.product_versions(user=self.request.user, product=product)
         draft = next((v for v in versions if v.published_at is None), None)
-        return render(self.request, self.template_name, {
-            "product": product, "form": form, "test_form": test_form, "versions": versions, "draft": draft,
-            "trial": trial,
-        }, status=status)
+        return render(
+            self.request,
+            self.template_name,
+            {
+                "product": product,
+                "form": form,
+                "test_form": test_form,
+                "versions": versions,
+                "draft": draft,
+                "trial": trial,
+            },
+            status=status,
+        )
 
 
 class BankProductPublishView(_ManagedProduct):

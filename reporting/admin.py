@@ -12,8 +12,17 @@ class TargetAdmin(admin.ModelAdmin):
 
 @admin.register(BankPeriodReport)
 class BankPeriodReportAdmin(admin.ModelAdmin):
-    list_display = ("period", "bank", "branch", "small_business_balance", "all_loans_balance", "credit_loan_balance",
-                    "average_rate", "is_current", "submitted_at")
+    list_display = (
+        "period",
+        "bank",
+        "branch",
+        "small_business_balance",
+        "all_loans_balance",
+        "credit_loan_balance",
+        "average_rate",
+        "is_current",
+        "submitted_at",
+    )
     list_filter = ("bank", "is_current")
     readonly_fields = [f.name for f in BankPeriodReport._meta.fields]
 

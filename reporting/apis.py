@@ -2,6 +2,7 @@
 (报送, restricted to the bank administrator's own branches); targets; the weekly reports; the
 ledger (台账: rows, totals and its one export). Thin: validate, call one selector or service,
 render. Amounts are integer 元."""
+
 from __future__ import annotations
 
 from decimal import Decimal
@@ -19,6 +20,7 @@ from matching.models import Recommendation, RecommendationState
 from portal import bounds, spreadsheets
 from portal.api import RestrictedViewSetMixin
 from portal.mixins import TenantRestricted
+from portal.services import ApplicationError
 from portal.spreadsheets import CSV_MEDIA_TYPE, XLSX
 from portal.tenancy import scope_for
 from reporting import dashboard, ledger, selectors, services
@@ -55,9 +57,9 @@ class KpiViewSet(TenantRestricted, viewsets.ViewSet):
         dims = [d.strip() for d in (request.query_params.get("by") or "").split(",") if d.strip()]
         unknown = [d for d in dims if d not in selectors.DIMENSIONS]
         if unknown:
-            from portal.services import ApplicationError
-
-            raise ApplicationError(f"未知的分组: {', '.join(unknown)}", field_errors={"by": [f"可选: {', '.join(selectors.DIMENSIONS)}"]})
+            raise ApplicationError(
+                f"未知的分组: {', '.join(unknown)}", field_errors={"by": [f"可选: {', '.join(selectors.DIMENSIONS)}"]}
+            )
         result = selectors.figures_with_activity(request.user, q, dims, ratios=True)
         names = {
             "county": selectors.region_names(result.get("county", {}).keys()),
@@ -65,16 +67,21 @@ class KpiViewSet(TenantRestricted, viewsets.ViewSet):
             "bank": selectors.bank_names(result.get("bank", {}).keys()),
             "branch": selectors.branch_names(result.get("branch", {}).keys()),
         }
-        return Response({
-            "query": {**q.params(), "as_of": q.as_of.isoformat(), "period_label": q.period_label},
-            "total": result["total"][""].as_dict(),
-            "funnel": result["total"][""].funnel(),
-            "groups": {
-                dim: [{"key": key, "name": names.get(dim, {}).get(key, key), **fig.as_dict()} for key, fig in sorted(result[dim].items())]
-                for dim in dims
-            },
-            "definitions": dashboard.kpis.DEFINITIONS,
-        })
+        return Response(
+            {
+                "query": {**q.params(), "as_of": q.as_of.isoformat(), "period_label": q.period_label},
+                "total": result["total"][""].as_dict(),
+                "funnel": result["total"][""].funnel(),
+                "groups": {
+                    dim: [
+                        {"key": key, "name": names.get(dim, {}).get(key, key), **fig.as_dict()}
+                        for key, fig in sorted(result[dim].items())
+                    ]
+                    for dim in dims
+                },
+                "definitions": dashboard.kpis.DEFINITIONS,
+            }
+        )
 
 
 class BankReportSerializer(serializers.ModelSerializer):
@@ -84,9 +91,23 @@ class BankReportSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = BankPeriodReport
-        fields = ["id", "bank", "branch", "branch_name", "region", "period", "small_business_balance", "all_loans_balance",
-                  "credit_loan_balance", "average_rate", "renewals_count", "renewals_amount", "renewal_balance", "note",
-                  "submitted_at"]
+        fields = [
+            "id",
+            "bank",
+            "branch",
+            "branch_name",
+            "region",
+            "period",
+            "small_business_balance",
+            "all_loans_balance",
+            "credit_loan_balance",
+            "average_rate",
+            "renewals_count",
+            "renewals_amount",
+            "renewal_balance",
+            "note",
+            "submitted_at",
+        ]
         read_only_fields = fields
 
 
@@ -97,22 +118,39 @@ def _column(name):
 class BankReportInput(serializers.Serializer):
     branch = bounds.IdField(help_text="报送机构编号(本机构或下级机构)")
     period = serializers.RegexField(r"^\d{4}-\d{2}$", help_text="报送月份 YYYY-MM")
-    small_business_balance = bounds.IntegerField(field=_column("small_business_balance"), min_value=0, help_text="普惠型小微企业贷款余额(元)")
-    all_loans_balance = bounds.IntegerField(field=_column("all_loans_balance"), min_value=0, help_text="各项贷款余额(元)")
-    credit_loan_balance = bounds.IntegerField(field=_column("credit_loan_balance"), min_value=0, help_text="小微企业信用贷款余额(元)")
-    average_rate = bounds.DecimalField(field=_column("average_rate"), min_value=0, max_value=Decimal("35.999"), help_text="平均利率(%)")
+    small_business_balance = bounds.IntegerField(
+        field=_column("small_business_balance"), min_value=0, help_text="普惠型小微企业贷款余额(元)"
+    )
+    all_loans_balance = bounds.IntegerField(
+        field=_column("all_loans_balance"), min_value=0, help_text="各项贷款余额(元)"
+    )
+    credit_loan_balance = bounds.IntegerField(
+        field=_column("credit_loan_balance"), min_value=0, help_text="小微企业信用贷款余额(元)"
+    )
+    average_rate = bounds.DecimalField(
+        field=_column("average_rate"), min_value=0, max_value=Decimal("35.999"), help_text="平均利率(%)"
+    )
     renewals_count = bounds.IntegerField(field=_column("renewals_count"), min_value=0, default=0)
     renewals_amount = bounds.IntegerField(field=_column("renewals_amount"), min_value=0, default=0, help_text="元")
     renewal_balance = bounds.IntegerField(field=_column("renewal_balance"), min_value=0, default=0, help_text="元")
     note = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
 
 
-class BankReportViewSet(RestrictedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
-                        viewsets.GenericViewSet):
+class BankReportViewSet(
+    RestrictedViewSetMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):
     """报送: monthly figures of bank branches (current versions). POST reports a month for the
     administrator's branch or one below it; a second POST of the month replaces the first."""
 
-    queryset = BankPeriodReport.objects.filter(is_current=True).select_related("bank", "branch").order_by("-period", "bank__name", "branch__name")
+    queryset = (
+        BankPeriodReport.objects.filter(is_current=True)
+        .select_related("bank", "branch")
+        .order_by("-period", "bank__name", "branch__name")
+    )
     serializer_class = BankReportSerializer
     filterset_fields = ["period", "branch"]
 
@@ -164,8 +202,21 @@ class ScheduledReportSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ScheduledReport
-        fields = ["id", "kind", "organisation", "organisation_name", "region", "week", "period", "as_of", "filename", "size",
-                  "emailed_at", "created_at", "download"]
+        fields = [
+            "id",
+            "kind",
+            "organisation",
+            "organisation_name",
+            "region",
+            "week",
+            "period",
+            "as_of",
+            "filename",
+            "size",
+            "emailed_at",
+            "created_at",
+            "download",
+        ]
 
     def get_download(self, obj) -> str:
         return f"/reporting/reports/{obj.pk}/download/"
@@ -282,15 +333,23 @@ class LedgerViewSet(RestrictedViewSetMixin, viewsets.GenericViewSet):
         return Response(ledger.ledger_totals_db(request.user, request.query_params))
 
     def _export(self, request, extension: str) -> HttpResponse:
-        file = ledger.ledger_export(actor=request.user, filters=request.query_params, extension=extension, request=request)
+        file = ledger.ledger_export(
+            actor=request.user, filters=request.query_params, extension=extension, request=request
+        )
         return spreadsheets.download(ledger.EXPORT_KIND, file)
 
     @extend_schema(parameters=LEDGER_PARAMETERS, responses={(200, XLSX): OpenApiTypes.BINARY, 400: ERRORS[400]})
-    @action(detail=False, methods=["get"], url_path="export.xlsx", url_name="export-xlsx", renderer_classes=FILE_RENDERERS)
+    @action(
+        detail=False, methods=["get"], url_path="export.xlsx", url_name="export-xlsx", renderer_classes=FILE_RENDERERS
+    )
     def export_xlsx(self, request):
         return self._export(request, "xlsx")
 
-    @extend_schema(parameters=LEDGER_PARAMETERS, responses={(200, CSV_MEDIA_TYPE): OpenApiTypes.BINARY, 400: ERRORS[400]})
-    @action(detail=False, methods=["get"], url_path="export.csv", url_name="export-csv", renderer_classes=FILE_RENDERERS)
+    @extend_schema(
+        parameters=LEDGER_PARAMETERS, responses={(200, CSV_MEDIA_TYPE): OpenApiTypes.BINARY, 400: ERRORS[400]}
+    )
+    @action(
+        detail=False, methods=["get"], url_path="export.csv", url_name="export-csv", renderer_classes=FILE_RENDERERS
+    )
     def export_csv(self, request):
         return self._export(request, "csv")

@@ -6,9 +6,9 @@ class ReportingConfig(AppConfig):
     verbose_name = "统计报表"
 
     def ready(self):
-        from matching.hooks import LEDGER_CHANGED_HOOKS
-        from portal.models import organisation_moved
-        from reporting import facts, restrictions
+        from matching.hooks import LEDGER_CHANGED_HOOKS  # noqa: PLC0415 (registered once the app registry is ready)
+        from portal.models import organisation_moved  # noqa: PLC0415 (registered once the app registry is ready)
+        from reporting import facts, restrictions  # noqa: PLC0415 (registered once the app registry is ready)
 
         restrictions.register()
         # cross-app hooks (ARCHITECTURE.md): the statistics index is kept in step by the

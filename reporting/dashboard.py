@@ -2,6 +2,7 @@
 xlsx / csv download) and a small JSON series for ECharts. Pages, the API and the downloads
 all build it here, from the selectors, so a figure is computed once and shown the same way
 everywhere."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -57,63 +58,163 @@ def _pct(ratio: kpis.Ratio) -> float | None:
 
 def gauges_table(total: kpis.Figures) -> Table:
     rows = [[r.label, r.numerator, r.denominator, r.percent] for r in total.three_100()]
-    return Table("gauges", "三个100%", [("指标", "text"), ("分子(户)", "int"), ("分母(户)", "int"), ("比率", PERCENT)], rows,
-                 note="; ".join(kpis.DEFINITIONS[k] for k in ("contact_coverage", "credit_rate", "landing_rate")))
+    return Table(
+        "gauges",
+        "三个100%",
+        [("指标", "text"), ("分子(户)", "int"), ("分母(户)", "int"), ("比率", PERCENT)],
+        rows,
+        note="; ".join(kpis.DEFINITIONS[k] for k in ("contact_coverage", "credit_rate", "landing_rate")),
+    )
 
 
 def funnel_table(total: kpis.Figures) -> Table:
     rows = [[s["stage"], s["count"], s["amount"]] for s in total.funnel()]
-    return Table("funnel", "融资对接漏斗", [("环节", "text"), ("户数", "int"), ("金额(万元)", WAN)], rows,
-                 note="申报金额为申报的融资金额; 推荐金额为推荐清单各行的融资需求; 授信、放款金额为实际金额")
+    return Table(
+        "funnel",
+        "融资对接漏斗",
+        [("环节", "text"), ("户数", "int"), ("金额(万元)", WAN)],
+        rows,
+        note="申报金额为申报的融资金额; 推荐金额为推荐清单各行的融资需求; 授信、放款金额为实际金额",
+    )
 
 
 def trend_table(months: Mapping[str, kpis.Figures]) -> Table:
     rows = []
     for month in sorted(months):
         f = months[month]
-        rows.append([month, f.rows, f.contacted, f.credited_rows, f.credit_amount, f.disbursed, f.disbursed_amount,
-                     f.weighted_rate()])
-    return Table("trend", "按推送月份的对接进展", [
-        ("推送月份", "text"), ("推荐(笔)", "int"), ("已对接(笔)", "int"), ("授信(笔)", "int"), ("授信金额(万元)", WAN),
-        ("放款(笔)", "int"), ("放款金额(万元)", WAN), ("加权平均利率(%)", "rate"),
-    ], rows, note="每月推送的推荐在统计时点的进展")
+        rows.append(
+            [
+                month,
+                f.rows,
+                f.contacted,
+                f.credited_rows,
+                f.credit_amount,
+                f.disbursed,
+                f.disbursed_amount,
+                f.weighted_rate(),
+            ]
+        )
+    return Table(
+        "trend",
+        "按推送月份的对接进展",
+        [
+            ("推送月份", "text"),
+            ("推荐(笔)", "int"),
+            ("已对接(笔)", "int"),
+            ("授信(笔)", "int"),
+            ("授信金额(万元)", WAN),
+            ("放款(笔)", "int"),
+            ("放款金额(万元)", WAN),
+            ("加权平均利率(%)", "rate"),
+        ],
+        rows,
+        note="每月推送的推荐在统计时点的进展",
+    )
 
 
 def ranking_rows(banks: Mapping[str, kpis.Figures]) -> list[dict]:
     names = selectors.bank_names(banks.keys())
     rows = []
     for bank_id, f in banks.items():
-        rows.append({
-            "bank_id": bank_id, "name": names.get(bank_id, bank_id), "rows": f.rows, "contacted": f.contacted,
-            "credited_rows": f.credited_rows, "credit_amount": f.credit_amount, "disbursed_amount": f.disbursed_amount,
-            "credit_loan_share": f.credit_loan_share_amount().percent, "weighted_rate": f.weighted_rate(),
-            "feedback_timely": f.feedback_timely().percent, "decision_timely": f.decision_timely().percent,
-            "feedback_late": f.feedback_late, "decision_late": f.decision_late, "satisfaction": f.satisfaction(), "rated": f.rated,
-        })
+        rows.append(
+            {
+                "bank_id": bank_id,
+                "name": names.get(bank_id, bank_id),
+                "rows": f.rows,
+                "contacted": f.contacted,
+                "credited_rows": f.credited_rows,
+                "credit_amount": f.credit_amount,
+                "disbursed_amount": f.disbursed_amount,
+                "credit_loan_share": f.credit_loan_share_amount().percent,
+                "weighted_rate": f.weighted_rate(),
+                "feedback_timely": f.feedback_timely().percent,
+                "decision_timely": f.decision_timely().percent,
+                "feedback_late": f.feedback_late,
+                "decision_late": f.decision_late,
+                "satisfaction": f.satisfaction(),
+                "rated": f.rated,
+            }
+        )
     return kpis.rank(rows, "credit_amount")
 
 
 def ranking_table(rows: list[dict]) -> Table:
-    return Table("ranking", "银行机构排名通报", [
-        ("名次", "int"), ("银行", "text"), ("推荐(笔)", "int"), ("已对接(笔)", "int"), ("授信(笔)", "int"), ("授信金额(万元)", WAN),
-        ("放款金额(万元)", WAN), ("信用贷款占比", PERCENT), ("加权平均利率(%)", "rate"), ("反馈及时率", PERCENT),
-        ("决策及时率", PERCENT), ("反馈逾期(笔)", "int"), ("决策逾期(笔)", "int"), ("满意度(分)", "score"),
-    ], [[r["rank"], r["name"], r["rows"], r["contacted"], r["credited_rows"], r["credit_amount"], r["disbursed_amount"],
-         r["credit_loan_share"], r["weighted_rate"], r["feedback_timely"], r["decision_timely"], r["feedback_late"],
-         r["decision_late"], r["satisfaction"]] for r in rows],
-        note="按授信金额排名; " + "; ".join(kpis.DEFINITIONS[k] for k in ("feedback_timely", "decision_timely", "satisfaction")))
+    return Table(
+        "ranking",
+        "银行机构排名通报",
+        [
+            ("名次", "int"),
+            ("银行", "text"),
+            ("推荐(笔)", "int"),
+            ("已对接(笔)", "int"),
+            ("授信(笔)", "int"),
+            ("授信金额(万元)", WAN),
+            ("放款金额(万元)", WAN),
+            ("信用贷款占比", PERCENT),
+            ("加权平均利率(%)", "rate"),
+            ("反馈及时率", PERCENT),
+            ("决策及时率", PERCENT),
+            ("反馈逾期(笔)", "int"),
+            ("决策逾期(笔)", "int"),
+            ("满意度(分)", "score"),
+        ],
+        [
+            [
+                r["rank"],
+                r["name"],
+                r["rows"],
+                r["contacted"],
+                r["credited_rows"],
+                r["credit_amount"],
+                r["disbursed_amount"],
+                r["credit_loan_share"],
+                r["weighted_rate"],
+                r["feedback_timely"],
+                r["decision_timely"],
+                r["feedback_late"],
+                r["decision_late"],
+                r["satisfaction"],
+            ]
+            for r in rows
+        ],
+        note="按授信金额排名; "
+        + "; ".join(kpis.DEFINITIONS[k] for k in ("feedback_timely", "decision_timely", "satisfaction")),
+    )
 
 
 REGION_COLUMNS = [
-    ("县(区)", "text"), ("走访(户)", "int"), ("申报(户)", "int"), ("推荐(户)", "int"), ("已对接(户)", "int"), ("授信(户)", "int"),
-    ("授信金额(万元)", WAN), ("放款(户)", "int"), ("放款金额(万元)", WAN), ("对接覆盖率", PERCENT), ("评级授信率", PERCENT),
-    ("贷款落地率", PERCENT), ("逾期(笔)", "int"),
+    ("县(区)", "text"),
+    ("走访(户)", "int"),
+    ("申报(户)", "int"),
+    ("推荐(户)", "int"),
+    ("已对接(户)", "int"),
+    ("授信(户)", "int"),
+    ("授信金额(万元)", WAN),
+    ("放款(户)", "int"),
+    ("放款金额(万元)", WAN),
+    ("对接覆盖率", PERCENT),
+    ("评级授信率", PERCENT),
+    ("贷款落地率", PERCENT),
+    ("逾期(笔)", "int"),
 ]
 
 
 def _region_row(name: str, f: kpis.Figures) -> list:
-    return [name, f.visited, f.declared, f.recommended, f.contacted, f.credited, f.credit_amount, f.disbursed, f.disbursed_amount,
-            f.contact_coverage().percent, f.credit_rate().percent, f.landing_rate().percent, f.late_total()]
+    return [
+        name,
+        f.visited,
+        f.declared,
+        f.recommended,
+        f.contacted,
+        f.credited,
+        f.credit_amount,
+        f.disbursed,
+        f.disbursed_amount,
+        f.contact_coverage().percent,
+        f.credit_rate().percent,
+        f.landing_rate().percent,
+        f.late_total(),
+    ]
 
 
 def region_table(groups: Mapping[str, kpis.Figures], total: kpis.Figures, by: str) -> Table:
@@ -122,38 +223,109 @@ def region_table(groups: Mapping[str, kpis.Figures], total: kpis.Figures, by: st
     if by == "city":
         columns[0] = ("市", "text")
     rows = [_region_row(names.get(code, code), groups[code]) for code in sorted(groups)]
-    return Table("regions", "分县(区)情况" if by == "county" else "分市情况", columns, rows, total=_region_row("合计", total),
-                 note=kpis.DEFINITIONS["scope"])
+    return Table(
+        "regions",
+        "分县(区)情况" if by == "county" else "分市情况",
+        columns,
+        rows,
+        total=_region_row("合计", total),
+        note=kpis.DEFINITIONS["scope"],
+    )
 
 
 def one_high_table(one_high: dict) -> Table:
-    rows = [[m["month"], m["small_business"], m["all_loans"], m["small_business_growth"], m["all_loans_growth"],
-             m["credit_loan_share"], m["average_rate"], m["reporters"]] for m in one_high["trend"]]
-    return Table("one_high", "一高一提一降", [
-        ("月份", "text"), ("普惠型小微企业贷款余额(万元)", WAN), ("各项贷款余额(万元)", WAN), ("小微贷款比年初增速", PERCENT),
-        ("各项贷款比年初增速", PERCENT), ("信用贷款余额占比", PERCENT), ("平均利率(%)", "rate"), ("报送机构数", "int"),
-    ], rows, note=f"银行报送数; 增速以 {one_high['base_month']} 末余额为基数"
-                  + ("" if one_high["has_base"] else "(基数月份未报送, 增速暂缺)"))
+    rows = [
+        [
+            m["month"],
+            m["small_business"],
+            m["all_loans"],
+            m["small_business_growth"],
+            m["all_loans_growth"],
+            m["credit_loan_share"],
+            m["average_rate"],
+            m["reporters"],
+        ]
+        for m in one_high["trend"]
+    ]
+    return Table(
+        "one_high",
+        "一高一提一降",
+        [
+            ("月份", "text"),
+            ("普惠型小微企业贷款余额(万元)", WAN),
+            ("各项贷款余额(万元)", WAN),
+            ("小微贷款比年初增速", PERCENT),
+            ("各项贷款比年初增速", PERCENT),
+            ("信用贷款余额占比", PERCENT),
+            ("平均利率(%)", "rate"),
+            ("报送机构数", "int"),
+        ],
+        rows,
+        note=f"银行报送数; 增速以 {one_high['base_month']} 末余额为基数"
+        + ("" if one_high["has_base"] else "(基数月份未报送, 增速暂缺)"),
+    )
 
 
 def targets_table(targets: list[dict]) -> Table:
-    rows = [[t["region"], t["year"], t["label"], t["target_display"], t["actual_display"], t["progress"]] for t in targets]
-    return Table("targets", "目标进度", [("区划", "text"), ("年度", "int"), ("指标", "text"), ("目标", "text"), ("完成", "text"),
-                                        ("完成进度", PERCENT)], rows)
+    rows = [
+        [t["region"], t["year"], t["label"], t["target_display"], t["actual_display"], t["progress"]] for t in targets
+    ]
+    return Table(
+        "targets",
+        "目标进度",
+        [
+            ("区划", "text"),
+            ("年度", "int"),
+            ("指标", "text"),
+            ("目标", "text"),
+            ("完成", "text"),
+            ("完成进度", PERCENT),
+        ],
+        rows,
+    )
 
 
 def renewals_table(rows: list[dict]) -> Table:
-    body = [[r["name"], r["renewals_count"], r["renewals_amount"], r["renewal_balance"], r["small_business"],
-             kpis.Ratio(r["renewal_balance"], r["small_business"]).percent] for r in rows]
+    body = [
+        [
+            r["name"],
+            r["renewals_count"],
+            r["renewals_amount"],
+            r["renewal_balance"],
+            r["small_business"],
+            kpis.Ratio(r["renewal_balance"], r["small_business"]).percent,
+        ]
+        for r in rows
+    ]
     total = None
     if rows:
-        sums = {k: sum(r[k] for r in rows) for k in ("renewals_count", "renewals_amount", "renewal_balance", "small_business")}
-        total = ["合计", sums["renewals_count"], sums["renewals_amount"], sums["renewal_balance"], sums["small_business"],
-                 kpis.Ratio(sums["renewal_balance"], sums["small_business"]).percent]
-    return Table("renewals", "中小微企业无还本续贷情况统计表", [
-        ("银行", "text"), ("续贷笔数", "int"), ("续贷金额(万元)", WAN), ("无还本续贷余额(万元)", WAN),
-        ("普惠型小微企业贷款余额(万元)", WAN), ("续贷余额占比", PERCENT),
-    ], body, total=total, note="银行按月报送; 笔数、金额为期间内各月之和, 余额为期间内最近一次报送")
+        sums = {
+            k: sum(r[k] for r in rows)
+            for k in ("renewals_count", "renewals_amount", "renewal_balance", "small_business")
+        }
+        total = [
+            "合计",
+            sums["renewals_count"],
+            sums["renewals_amount"],
+            sums["renewal_balance"],
+            sums["small_business"],
+            kpis.Ratio(sums["renewal_balance"], sums["small_business"]).percent,
+        ]
+    return Table(
+        "renewals",
+        "中小微企业无还本续贷情况统计表",
+        [
+            ("银行", "text"),
+            ("续贷笔数", "int"),
+            ("续贷金额(万元)", WAN),
+            ("无还本续贷余额(万元)", WAN),
+            ("普惠型小微企业贷款余额(万元)", WAN),
+            ("续贷余额占比", PERCENT),
+        ],
+        body,
+        total=total,
+        note="银行按月报送; 笔数、金额为期间内各月之和, 余额为期间内最近一次报送",
+    )
 
 
 # --- the dashboard -----------------------------------------------------------------------------------
@@ -184,13 +356,21 @@ def build(user, params: Mapping | None, *, default_period: str | None = None) ->
     targets = selectors.targets_progress(user, q, total)
     renewals = selectors.renewals(user, q)
     tables = {
-        "gauges": gauges_table(total), "funnel": funnel_table(total), "trend": trend_table(result["month"]),
-        "ranking": ranking_table(ranking), "regions": region_table(result[by], total, by),
-        "one_high": one_high_table(one_high), "targets": targets_table(targets), "renewals": renewals_table(renewals),
+        "gauges": gauges_table(total),
+        "funnel": funnel_table(total),
+        "trend": trend_table(result["month"]),
+        "ranking": ranking_table(ranking),
+        "regions": region_table(result[by], total, by),
+        "one_high": one_high_table(one_high),
+        "targets": targets_table(targets),
+        "renewals": renewals_table(renewals),
     }
     months = sorted(result["month"])
     charts = {
-        "gauges": [{"name": r.label, "value": r.percent, "numerator": r.numerator, "denominator": r.denominator} for r in total.three_100()],
+        "gauges": [
+            {"name": r.label, "value": r.percent, "numerator": r.numerator, "denominator": r.denominator}
+            for r in total.three_100()
+        ],
         "funnel": [{"name": s["stage"], "value": s["count"] or 0} for s in total.funnel() if s["count"] is not None],
         "trend": {
             "months": months,
@@ -201,13 +381,24 @@ def build(user, params: Mapping | None, *, default_period: str | None = None) ->
             "credit_amount": [float(kpis.wan(result["month"][m].credit_amount)) for m in months],
             "disbursed_amount": [float(kpis.wan(result["month"][m].disbursed_amount)) for m in months],
         },
-        "ranking": {"banks": [r["name"] for r in ranking], "credit_amount": [float(kpis.wan(r["credit_amount"])) for r in ranking],
-                    "disbursed_amount": [float(kpis.wan(r["disbursed_amount"])) for r in ranking]},
+        "ranking": {
+            "banks": [r["name"] for r in ranking],
+            "credit_amount": [float(kpis.wan(r["credit_amount"])) for r in ranking],
+            "disbursed_amount": [float(kpis.wan(r["disbursed_amount"])) for r in ranking],
+        },
         "one_high": _series(one_high),
     }
     return {
-        "query": q, "params": q.params(), "by": by, "total": total, "tables": tables, "charts": charts, "ranking": ranking,
-        "one_high": one_high, "targets": targets, "scope": scope,
+        "query": q,
+        "params": q.params(),
+        "by": by,
+        "total": total,
+        "tables": tables,
+        "charts": charts,
+        "ranking": ranking,
+        "one_high": one_high,
+        "targets": targets,
+        "scope": scope,
         "activity_applies": not (q.filters.branch or (scope and scope.is_bank)),
         "definitions": kpis.DEFINITIONS,
     }

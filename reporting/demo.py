@@ -4,6 +4,7 @@ target progress are alive after `make run`. Idempotent.
 Targets are seed 000 二 (晋城市: 小微企业贷款投放净增 15 / 20 / 25 亿元 in 2023 / 2024 / 2025;
 信用类贷款占比 25% "每年递增10%", read here as +10% of the share a year: 25%, 27.5%,
 30.25%). The current year's targets, beyond the seed's horizon, continue them and say so."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -24,20 +25,40 @@ def _targets() -> list[tuple[str, int, str, Decimal, str]]:
     share = Decimal(25)
     for year, net in ((2023, 15), (2024, 20), (2025, 25)):
         rows.append(("140500", year, TargetMetric.SME_NET_INCREASE, Decimal(net * YI), SEED_NOTE))
-        rows.append(("140500", year, TargetMetric.CREDIT_LOAN_SHARE, share.quantize(Decimal("0.01")), SEED_NOTE + "(每年递增10%)"))
+        rows.append(
+            (
+                "140500",
+                year,
+                TargetMetric.CREDIT_LOAN_SHARE,
+                share.quantize(Decimal("0.01")),
+                SEED_NOTE + "(每年递增10%)",
+            )
+        )
         share *= Decimal("1.1")
     this_year = timezone.localdate().year
     if this_year > 2025:
         rows.append(("140500", this_year, TargetMetric.SME_NET_INCREASE, Decimal(25 * YI), "演示: 延续 2025 年目标"))
-        rows.append(("140500", this_year, TargetMetric.CREDIT_LOAN_SHARE, share.quantize(Decimal("0.01")), "演示: 按每年递增10%延续"))
-        rows.append(("140500", this_year, TargetMetric.CREDITED_AMOUNT, Decimal(50_000_000), "演示: 推荐清单授信 5000 万元"))
+        rows.append(
+            (
+                "140500",
+                this_year,
+                TargetMetric.CREDIT_LOAN_SHARE,
+                share.quantize(Decimal("0.01")),
+                "演示: 按每年递增10%延续",
+            )
+        )
+        rows.append(
+            ("140500", this_year, TargetMetric.CREDITED_AMOUNT, Decimal(50_000_000), "演示: 推荐清单授信 5000 万元")
+        )
     return rows
 
 
 def load() -> dict:
     created = 0
     for code, year, metric, value, note in _targets():
-        _, was_created = Target.objects.get_or_create(region_id=code, year=year, metric=metric, defaults={"value": value, "note": note})
+        _, was_created = Target.objects.get_or_create(
+            region_id=code, year=year, metric=metric, defaults={"value": value, "note": note}
+        )
         created += was_created
     reports = _bank_reports()
     return {"targets_created": created, "bank_reports_created": reports}
@@ -47,14 +68,21 @@ def _bank_reports() -> int:
     """Fourteen months of figures for the 晋城 city branch of each catalogue bank (previous
     December to this month): small-business loans growing faster than all loans, credit-loan
     share rising, rates easing, a few renewals a month."""
-    user = get_user_model().objects.filter(username="bankadmin").first() or get_user_model().objects.filter(is_superuser=True).first()
+    user = (
+        get_user_model().objects.filter(username="bankadmin").first()
+        or get_user_model().objects.filter(is_superuser=True).first()
+    )
     if user is None:
         return 0
     today = timezone.localdate()
     start = dt.date(today.year - 1, 12, 1)
     months = (today.year - start.year) * 12 + today.month - start.month + 1
     created = 0
-    branches = BankBranch.objects.filter(level=BranchLevel.CITY, region_id="140500").select_related("bank").order_by("bank__code")
+    branches = (
+        BankBranch.objects.filter(level=BranchLevel.CITY, region_id="140500")
+        .select_related("bank")
+        .order_by("bank__code")
+    )
     for index, branch in enumerate(branches):
         base_sb = (8 + index * 3) * YI
         base_all = (60 + index * 15) * YI
@@ -64,13 +92,24 @@ def _bank_reports() -> int:
                 continue
             sb = int(base_sb * (1 + Decimal("0.011") * m))
             BankPeriodReport.objects.create(
-                bank=branch.bank, branch=branch, region_id=branch.region_id, period=period,
-                small_business_balance=sb, all_loans_balance=int(base_all * (1 + Decimal("0.005") * m)),
+                bank=branch.bank,
+                branch=branch,
+                region_id=branch.region_id,
+                period=period,
+                small_business_balance=sb,
+                all_loans_balance=int(base_all * (1 + Decimal("0.005") * m)),
                 credit_loan_balance=int(sb * (Decimal("0.24") + Decimal("0.004") * m)),
-                average_rate=(Decimal("4.35") - Decimal("0.02") * m - Decimal("0.1") * index).quantize(Decimal("0.001")),
-                renewals_count=12 + m + index, renewals_amount=(12 + m + index) * 800_000,
-                renewal_balance=(150 + 10 * m) * 800_000, note="演示数据",
-                submitted_by=user, submitted_at=min(timezone.now(), timezone.make_aware(dt.datetime.combine(period, dt.time(9))) + dt.timedelta(days=35)),
+                average_rate=(Decimal("4.35") - Decimal("0.02") * m - Decimal("0.1") * index).quantize(
+                    Decimal("0.001")
+                ),
+                renewals_count=12 + m + index,
+                renewals_amount=(12 + m + index) * 800_000,
+                renewal_balance=(150 + 10 * m) * 800_000,
+                note="演示数据",
+                submitted_by=user,
+                submitted_at=min(
+                    timezone.now(), timezone.make_aware(dt.datetime.combine(period, dt.time(9))) + dt.timedelta(days=35)
+                ),
             )
             created += 1
     return created

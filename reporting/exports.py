@@ -5,6 +5,7 @@ table and any dashboard table; xlsx printed one page wide like every government 
 csv (UTF-8 with BOM) for the tabular ones. All written by portal.spreadsheets (text never a
 formula, numbers stay numbers) and returned as spreadsheets.File; the ledger is
 reporting.ledger's one export (ledger_export)."""
+
 from __future__ import annotations
 
 from decimal import Decimal
@@ -12,9 +13,10 @@ from decimal import Decimal
 from django.utils import timezone
 
 from portal import spreadsheets
+from portal.models import Organisation
 from portal.spreadsheets import XLSX, Style
 from portal.tenancy import scope_for
-from reporting import kpis, selectors
+from reporting import dashboard, kpis, selectors
 from reporting.dashboard import PERCENT, WAN, Table, display
 
 EFFECTIVENESS_TITLE = "支持小微企业融资协调工作机制成效统计表"
@@ -65,8 +67,6 @@ def reporting_unit(user, q: selectors.ReportQuery, unit: str | None = None) -> s
         return unit
     scope = scope_for(user)
     if scope and scope.organisation_id:
-        from portal.models import Organisation
-
         organisation = Organisation.objects.filter(pk=scope.organisation_id).first()
         if organisation:
             return organisation.name
@@ -99,7 +99,12 @@ class _Sheet:
 
     def line(self, text: str, *, italic=False):
         self.sheet.merge(self.row, 1, self.row, self.width)
-        self.sheet.write(self.row, 1, text, style=Style(italic=italic, size=9 if italic else None, align="left", valign="center", wrap=True))
+        self.sheet.write(
+            self.row,
+            1,
+            text,
+            style=Style(italic=italic, size=9 if italic else None, align="left", valign="center", wrap=True),
+        )
         self.row += 1
 
     def headers(self, groups: list[str], headers: list[str]):
@@ -145,13 +150,18 @@ class _Sheet:
 
 def _header_line(user, q, unit: str | None) -> str:
     as_of = timezone.localtime(q.as_of).strftime("%Y-%m-%d %H:%M")
-    return f"填报单位: {reporting_unit(user, q, unit)}    统计期间: {_period_text(q)}    统计时点: {as_of}    金额单位: 万元"
+    return (
+        f"填报单位: {reporting_unit(user, q, unit)}    统计期间: {_period_text(q)}    "
+        f"统计时点: {as_of}    金额单位: 万元"
+    )
 
 
 # --- 成效统计表 --------------------------------------------------------------------------------------
 
 
-def effectiveness_rows(user, q: selectors.ReportQuery, by: str = "county") -> tuple[list[tuple[str, kpis.Figures]], kpis.Figures]:
+def effectiveness_rows(
+    user, q: selectors.ReportQuery, by: str = "county"
+) -> tuple[list[tuple[str, kpis.Figures]], kpis.Figures]:
     """Rows (name, figures) by county, city or bank, and the 合计 row."""
     if by not in ("county", "city", "bank"):
         raise ValueError(by)
@@ -170,7 +180,9 @@ def effectiveness_rows(user, q: selectors.ReportQuery, by: str = "county") -> tu
     return [(names.get(code, code), groups[code]) for code in sorted(groups)], result["total"][""]
 
 
-def effectiveness_xlsx(user, q: selectors.ReportQuery, *, by: str = "county", unit: str | None = None) -> spreadsheets.File:
+def effectiveness_xlsx(
+    user, q: selectors.ReportQuery, *, by: str = "county", unit: str | None = None
+) -> spreadsheets.File:
     rows, total = effectiveness_rows(user, q, by)
     book = spreadsheets.Book()
     sheet = book.sheet("成效统计表")
@@ -179,7 +191,10 @@ def effectiveness_xlsx(user, q: selectors.ReportQuery, *, by: str = "county", un
     s = _Sheet(sheet, width)
     s.title(EFFECTIVENESS_TITLE)
     s.line(_header_line(user, q, unit))
-    s.headers(["", ""] + [g for g, _, _, _ in EFFECTIVENESS_COLUMNS], ["序号", label] + [h for _, h, _, _ in EFFECTIVENESS_COLUMNS])
+    s.headers(
+        ["", ""] + [g for g, _, _, _ in EFFECTIVENESS_COLUMNS],
+        ["序号", label] + [h for _, h, _, _ in EFFECTIVENESS_COLUMNS],
+    )
     kinds = ["int", "text"] + [k for _, _, _, k in EFFECTIVENESS_COLUMNS]
     for number, (name, f) in enumerate(rows, start=1):
         s.values([number, name] + [fn(f) for _, _, fn, _ in EFFECTIVENESS_COLUMNS], kinds)
@@ -187,7 +202,10 @@ def effectiveness_xlsx(user, q: selectors.ReportQuery, *, by: str = "county", un
     s.row += 1
     notes = [kpis.DEFINITIONS["scope"]]
     if by == "bank":
-        notes.append("按银行统计时, 各行的户数栏为该行推荐笔数(同一企业可推送给两家银行), 合计为各行之和; 走访、申报不分银行, 不填。")
+        notes.append(
+            "按银行统计时, 各行的户数栏为该行推荐笔数(同一企业可推送给两家银行), 合计为各行之和; 走访、申报不分银行"
+            ", 不填。"
+        )
     notes += [kpis.DEFINITIONS[k] for k in ("contact_coverage", "credit_rate", "landing_rate", "medium_long", "rates")]
     notes.append("反馈逾期: 推送后 5 个工作日内未反馈(对接或不予授信); 决策逾期: 收齐材料后 30 日内未作出授信决定。")
     for note in notes:
@@ -203,8 +221,11 @@ def effectiveness_xlsx(user, q: selectors.ReportQuery, *, by: str = "county", un
 def effectiveness_csv(user, q: selectors.ReportQuery, *, by: str = "county") -> spreadsheets.File:
     rows, total = effectiveness_rows(user, q, by)
     headers = ["序号", {"county": "县(区)", "city": "市", "bank": "银行机构"}[by]] + [
-        f"{g}-{h}" + ("(万元)" if k == WAN else "") for g, h, _, k in EFFECTIVENESS_COLUMNS]
-    body = [[n, name] + [_csv(fn(f), k) for _, _, fn, k in EFFECTIVENESS_COLUMNS] for n, (name, f) in enumerate(rows, 1)]
+        f"{g}-{h}" + ("(万元)" if k == WAN else "") for g, h, _, k in EFFECTIVENESS_COLUMNS
+    ]
+    body = [
+        [n, name] + [_csv(fn(f), k) for _, _, fn, k in EFFECTIVENESS_COLUMNS] for n, (name, f) in enumerate(rows, 1)
+    ]
     body.append(["", "合计"] + [_csv(fn(total), k) for _, _, fn, k in EFFECTIVENESS_COLUMNS])
     return spreadsheets.csv_file(filename("effectiveness", q, "csv"), headers, body, data_rows=len(rows))
 
@@ -225,7 +246,9 @@ def _csv(value, kind: str):
 # --- any dashboard table (ranking, renewals, charts' data) ---------------------------------------------
 
 
-def table_xlsx(table: Table, user, q: selectors.ReportQuery, *, unit: str | None = None, name: str | None = None) -> spreadsheets.File:
+def table_xlsx(
+    table: Table, user, q: selectors.ReportQuery, *, unit: str | None = None, name: str | None = None
+) -> spreadsheets.File:
     book = spreadsheets.Book()
     sheet = book.sheet(table.title)
     s = _Sheet(sheet, max(2, len(table.columns) + 1))
@@ -261,20 +284,21 @@ def _table_filename(table: Table, q: selectors.ReportQuery, extension: str) -> s
 
 
 def ranking_table(user, q: selectors.ReportQuery) -> Table:
-    from reporting import dashboard
-
     banks = selectors.figures(user, q, ["bank"])["bank"]
     return dashboard.ranking_table(dashboard.ranking_rows(banks))
 
 
 def renewals_table(user, q: selectors.ReportQuery) -> Table:
-    from reporting import dashboard
-
     return dashboard.renewals_table(selectors.renewals(user, q))
 
 
 def filename(kind: str, q: selectors.ReportQuery, extension: str) -> str:
-    names = {"effectiveness": "成效统计表", "ledger": "台账", "ranking": "银行排名通报", "renewals": "无还本续贷情况统计表"}
+    names = {
+        "effectiveness": "成效统计表",
+        "ledger": "台账",
+        "ranking": "银行排名通报",
+        "renewals": "无还本续贷情况统计表",
+    }
     scope = q.filters.period or "全部"
     region = f"_{q.filters.region}" if q.filters.region else ""
     return f"{names.get(kind, kind)}{region}_{scope}_{timezone.localdate():%Y%m%d}.{extension}"

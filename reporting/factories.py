@@ -12,6 +12,7 @@ tests (reporting/tests/conftest.py gives it as the `history` fixture).
     E5 → 建设银行: pushed 04-01 (outside March)
 All pushed on 2026-03-02 10:00 except E5; visits to E1 and E2 on 03-01.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -44,8 +45,15 @@ class History:
 
 def push(world: World, entity, user, banks, amount=300_000, term=12) -> dict[str, Recommendation]:
     declaration = s.declaration_create(
-        actor=user, entity_id=entity.pk, amount=amount, term_months=term, purpose="进货周转",
-        bank_codes=list(banks), basic_criteria=CRITERIA, consent=True, submit=True,
+        actor=user,
+        entity_id=entity.pk,
+        amount=amount,
+        term_months=term,
+        purpose="进货周转",
+        bank_codes=list(banks),
+        basic_criteria=CRITERIA,
+        consent=True,
+        submit=True,
     )
     u = world.users
     s.declaration_review(actor=u["staff"], declaration_id=declaration.pk, decision="approve")
@@ -72,7 +80,9 @@ def redirect(world: World, declined: Recommendation, enterprise_user, bank_code:
 
 def manager(world: World, rec: Recommendation):
     code = rec.bank.code
-    s.recommendations_assign(actor=world.users[f"{code}_admin"], recommendation_ids=[rec.pk], manager_id=world.users[f"{code}_manager"].pk)
+    s.recommendations_assign(
+        actor=world.users[f"{code}_admin"], recommendation_ids=[rec.pk], manager_id=world.users[f"{code}_manager"].pk
+    )
     return world.users[f"{code}_manager"]
 
 
@@ -80,8 +90,15 @@ def approve(world, rec, *, amount, rate, term, guarantee, credit_loan, first_loa
     # beyond the product's limits only the bank administrator approves, with a reason
     actor = world.users[f"{rec.bank.code}_admin" if override_reason else f"{rec.bank.code}_manager"]
     s.recommendation_approve(
-        actor=actor, recommendation_id=rec.pk, credit_amount=amount, rate_percent=Decimal(rate), term_months=term,
-        guarantee=guarantee, is_credit_loan=credit_loan, is_first_loan=first_loan, override_reason=override_reason,
+        actor=actor,
+        recommendation_id=rec.pk,
+        credit_amount=amount,
+        rate_percent=Decimal(rate),
+        term_months=term,
+        guarantee=guarantee,
+        is_credit_loan=credit_loan,
+        is_first_loan=first_loan,
+        override_reason=override_reason,
     )
 
 
@@ -94,10 +111,20 @@ def build_history() -> History:
     u = world.users
     with travel("2026-03-01"):
         for name in ("E1", "E2"):
-            s.visit_record(actor=u["staff"], entity_id=h.entities[name][0].pk, visited_on=dt.date(2026, 3, 1), people="张三", need_found=True)
+            s.visit_record(
+                actor=u["staff"],
+                entity_id=h.entities[name][0].pk,
+                visited_on=dt.date(2026, 3, 1),
+                people="张三",
+                need_found=True,
+            )
     with travel("2026-03-02"):
-        for name, banks, amount, term in (("E1", ("boc", "ccb"), 300_000, 12), ("E2", ("boc",), 500_000, 36),
-                                           ("E3", ("ccb",), 200_000, 12), ("E4", ("boc",), 100_000, 12)):
+        for name, banks, amount, term in (
+            ("E1", ("boc", "ccb"), 300_000, 12),
+            ("E2", ("boc",), 500_000, 36),
+            ("E3", ("ccb",), 200_000, 12),
+            ("E4", ("boc",), 100_000, 12),
+        ):
             entity, user = h.entities[name]
             for code, rec in push(world, entity, user, banks, amount, term).items():
                 h.recs[f"{name}-{code}"] = rec
@@ -108,22 +135,46 @@ def build_history() -> History:
         s.recommendation_contact(actor=boc, recommendation_id=h.recs["E1-boc"].pk)
         s.recommendation_contact(actor=boc, recommendation_id=h.recs["E4-boc"].pk)
     with travel("2026-03-04"):
-        s.recommendation_decline(actor=u["ccb_admin"], recommendation_id=h.recs["E1-ccb"].pk, reason_code="operating_too_short")
+        s.recommendation_decline(
+            actor=u["ccb_admin"], recommendation_id=h.recs["E1-ccb"].pk, reason_code="operating_too_short"
+        )
     with travel("2026-03-05"):
         s.recommendation_materials_complete(actor=boc, recommendation_id=h.recs["E1-boc"].pk)
         s.recommendation_remove(actor=u["convener"], recommendation_id=h.recs["E4-boc"].pk, reason="提供虚假材料")
     with travel("2026-03-10"):
-        approve(world, h.recs["E1-boc"], amount=300_000, rate="3.65", term=12, guarantee="credit", credit_loan=True, first_loan=True)
+        approve(
+            world,
+            h.recs["E1-boc"],
+            amount=300_000,
+            rate="3.65",
+            term=12,
+            guarantee="credit",
+            credit_loan=True,
+            first_loan=True,
+        )
     with travel("2026-03-12"):
-        s.recommendation_disburse(actor=boc, recommendation_id=h.recs["E1-boc"].pk, amount=100_000, disbursed_on=dt.date(2026, 3, 12))
+        s.recommendation_disburse(
+            actor=boc, recommendation_id=h.recs["E1-boc"].pk, amount=100_000, disbursed_on=dt.date(2026, 3, 12)
+        )
     with travel("2026-03-16"):
         s.recommendation_contact(actor=boc, recommendation_id=h.recs["E2-boc"].pk)
     with travel("2026-03-17"):
         s.recommendation_materials_complete(actor=boc, recommendation_id=h.recs["E2-boc"].pk)
     with travel("2026-03-20"):
-        s.recommendation_disburse(actor=boc, recommendation_id=h.recs["E1-boc"].pk, amount=200_000, disbursed_on=dt.date(2026, 3, 20))
-        approve(world, h.recs["E2-boc"], amount=500_000, rate="4.2", term=36, guarantee="mortgage", credit_loan=False, first_loan=False,
-                override_reason="抵押担保的中长期经营贷款, 超出惠商贷的利率和期限")
+        s.recommendation_disburse(
+            actor=boc, recommendation_id=h.recs["E1-boc"].pk, amount=200_000, disbursed_on=dt.date(2026, 3, 20)
+        )
+        approve(
+            world,
+            h.recs["E2-boc"],
+            amount=500_000,
+            rate="4.2",
+            term=36,
+            guarantee="mortgage",
+            credit_loan=False,
+            first_loan=False,
+            override_reason="抵押担保的中长期经营贷款, 超出惠商贷的利率和期限",
+        )
     with travel("2026-03-21"):
         s.satisfaction_rate(actor=h.entities["E1"][1], recommendation_id=h.recs["E1-boc"].pk, score=5)
     with travel("2026-03-25"):

@@ -3,7 +3,8 @@ event history. Maintained by the writes, never by a read:
 
 - every write that records workflow events or visits, or moves clocks' due moments, says so
   (matching.hooks.ledger_changed: `matching.workflow.record`, the one writer of an action's
-  event, visits, the deadline scan, the recompute of provisional due dates), and reporting registers `sync_after_commit()`
+  event, visits, the deadline scan, the recompute of provisional due dates), and reporting registers
+      `sync_after_commit()`
   there: one `sync()` runs right after the transaction commits, in the same request or task,
   so the figures read after a write include it;
 - the beat task `reporting.tasks.sync_facts` (every minute) folds whatever a write could not
@@ -20,6 +21,7 @@ whose transaction commits after a later one's is folded too; folding is idempote
 is recomputed from all its events). Syncs are serialised by an advisory lock and read
 committed data only, so two writes committing at once are both folded.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -31,7 +33,7 @@ from django.db.models import CharField, Count, F, Max, Min, Value
 from django.db.models.functions import Concat, Substr
 from django.utils import timezone
 
-from matching.models import ClockKind, DeadlineClock, Declaration, Recommendation, WorkflowEvent
+from matching.models import ClockKind, DeadlineClock, Declaration, Recommendation, Visit, WorkflowEvent
 from reporting import kpis
 from reporting.models import DeclarationFact, FactWatermark, LedgerFact, VisitFact
 
@@ -40,11 +42,40 @@ LOCK_KEY = 0x5EB0_0001  # pg advisory lock of the index sync
 WATERMARK = "ledger"
 
 _FIELDS = [
-    "entity_id", "declaration_id", "region", "bank_id", "branch_id", "branch_path", "pushed_at", "pushed_month", "need_amount",
-    "contacted_at", "feedback_at", "materials_at", "decision_at", "approved_at", "declined_at", "not_drawn_at",
-    "removed_at", "rated_at", "credit_amount", "rate_percent", "term_months", "is_credit_loan", "is_first_loan", "score",
-    "disbursed_total", "disbursement_count", "first_disbursed_at", "last_disbursed_at", "feedback_due_at",
-    "feedback_satisfied_at", "decision_due_at", "decision_satisfied_at", "clock_provisional", "last_event_id",
+    "entity_id",
+    "declaration_id",
+    "region",
+    "bank_id",
+    "branch_id",
+    "branch_path",
+    "pushed_at",
+    "pushed_month",
+    "need_amount",
+    "contacted_at",
+    "feedback_at",
+    "materials_at",
+    "decision_at",
+    "approved_at",
+    "declined_at",
+    "not_drawn_at",
+    "removed_at",
+    "rated_at",
+    "credit_amount",
+    "rate_percent",
+    "term_months",
+    "is_credit_loan",
+    "is_first_loan",
+    "score",
+    "disbursed_total",
+    "disbursement_count",
+    "first_disbursed_at",
+    "last_disbursed_at",
+    "feedback_due_at",
+    "feedback_satisfied_at",
+    "decision_due_at",
+    "decision_satisfied_at",
+    "clock_provisional",
+    "last_event_id",
 ]
 
 
@@ -55,7 +86,8 @@ def _k(name: str) -> str:
 _REFRESH_SQL = f"""
 INSERT INTO reporting_ledgerfact (recommendation_id, {", ".join(_FIELDS)})
 SELECT r.id, r.entity_id, r.declaration_id, r.region_id, r.bank_id, r.branch_id, o.path, r.pushed_at,
-    (extract(year FROM r.pushed_at AT TIME ZONE %(tz)s) * 100 + extract(month FROM r.pushed_at AT TIME ZONE %(tz)s))::int, d.amount,
+    (extract(year FROM r.pushed_at AT TIME ZONE %(tz)s) * 100 + extract(month FROM r.pushed_at AT TIME ZONE
+        %(tz)s))::int, d.amount,
     ev.contacted_at, ev.feedback_at, ev.materials_at, ev.decision_at, ev.approved_at, ev.declined_at, ev.not_drawn_at,
     ev.removed_at, ev.rated_at, ev.credit_amount, ev.rate_percent, ev.term_months,
     coalesce(ev.is_credit_loan, false), coalesce(ev.is_first_loan, false), ev.score,
@@ -68,25 +100,25 @@ JOIN products_bankbranch b ON b.id = r.branch_id
 JOIN portal_organisation o ON o.id = b.organisation_id
 LEFT JOIN (
     SELECT e.recommendation_id,
-        min(e.created_at) FILTER (WHERE e.kind = {_k('CONTACTED')}) AS contacted_at,
-        min(e.created_at) FILTER (WHERE e.kind IN ({_k('CONTACTED')}, {_k('DECLINED')})) AS feedback_at,
-        min(e.created_at) FILTER (WHERE e.kind = {_k('MATERIALS')}) AS materials_at,
-        min(e.created_at) FILTER (WHERE e.kind IN ({_k('APPROVED')}, {_k('DECLINED')})) AS decision_at,
-        min(e.created_at) FILTER (WHERE e.kind = {_k('APPROVED')}) AS approved_at,
-        min(e.created_at) FILTER (WHERE e.kind = {_k('DECLINED')}) AS declined_at,
-        min(e.created_at) FILTER (WHERE e.kind = {_k('NOT_DRAWN')}) AS not_drawn_at,
-        min(e.created_at) FILTER (WHERE e.kind = {_k('REMOVED')}) AS removed_at,
-        min(e.created_at) FILTER (WHERE e.kind = {_k('RATED')}) AS rated_at,
-        max((e.data ->> 'credit_amount')::bigint) FILTER (WHERE e.kind = {_k('APPROVED')}) AS credit_amount,
-        max((e.data ->> 'rate_percent')::numeric) FILTER (WHERE e.kind = {_k('APPROVED')}) AS rate_percent,
-        max((e.data ->> 'term_months')::int) FILTER (WHERE e.kind = {_k('APPROVED')}) AS term_months,
-        bool_or((e.data ->> 'is_credit_loan')::boolean) FILTER (WHERE e.kind = {_k('APPROVED')}) AS is_credit_loan,
-        bool_or((e.data ->> 'is_first_loan')::boolean) FILTER (WHERE e.kind = {_k('APPROVED')}) AS is_first_loan,
-        max((e.data ->> 'score')::int) FILTER (WHERE e.kind = {_k('RATED')}) AS score,
-        sum((e.data ->> 'amount')::bigint) FILTER (WHERE e.kind = {_k('DISBURSED')}) AS disbursed_total,
-        count(*) FILTER (WHERE e.kind = {_k('DISBURSED')}) AS disbursement_count,
-        min(e.created_at) FILTER (WHERE e.kind = {_k('DISBURSED')}) AS first_disbursed_at,
-        max(e.created_at) FILTER (WHERE e.kind = {_k('DISBURSED')}) AS last_disbursed_at,
+        min(e.created_at) FILTER (WHERE e.kind = {_k("CONTACTED")}) AS contacted_at,
+        min(e.created_at) FILTER (WHERE e.kind IN ({_k("CONTACTED")}, {_k("DECLINED")})) AS feedback_at,
+        min(e.created_at) FILTER (WHERE e.kind = {_k("MATERIALS")}) AS materials_at,
+        min(e.created_at) FILTER (WHERE e.kind IN ({_k("APPROVED")}, {_k("DECLINED")})) AS decision_at,
+        min(e.created_at) FILTER (WHERE e.kind = {_k("APPROVED")}) AS approved_at,
+        min(e.created_at) FILTER (WHERE e.kind = {_k("DECLINED")}) AS declined_at,
+        min(e.created_at) FILTER (WHERE e.kind = {_k("NOT_DRAWN")}) AS not_drawn_at,
+        min(e.created_at) FILTER (WHERE e.kind = {_k("REMOVED")}) AS removed_at,
+        min(e.created_at) FILTER (WHERE e.kind = {_k("RATED")}) AS rated_at,
+        max((e.data ->> 'credit_amount')::bigint) FILTER (WHERE e.kind = {_k("APPROVED")}) AS credit_amount,
+        max((e.data ->> 'rate_percent')::numeric) FILTER (WHERE e.kind = {_k("APPROVED")}) AS rate_percent,
+        max((e.data ->> 'term_months')::int) FILTER (WHERE e.kind = {_k("APPROVED")}) AS term_months,
+        bool_or((e.data ->> 'is_credit_loan')::boolean) FILTER (WHERE e.kind = {_k("APPROVED")}) AS is_credit_loan,
+        bool_or((e.data ->> 'is_first_loan')::boolean) FILTER (WHERE e.kind = {_k("APPROVED")}) AS is_first_loan,
+        max((e.data ->> 'score')::int) FILTER (WHERE e.kind = {_k("RATED")}) AS score,
+        sum((e.data ->> 'amount')::bigint) FILTER (WHERE e.kind = {_k("DISBURSED")}) AS disbursed_total,
+        count(*) FILTER (WHERE e.kind = {_k("DISBURSED")}) AS disbursement_count,
+        min(e.created_at) FILTER (WHERE e.kind = {_k("DISBURSED")}) AS first_disbursed_at,
+        max(e.created_at) FILTER (WHERE e.kind = {_k("DISBURSED")}) AS last_disbursed_at,
         max(e.id) AS last_event_id
     FROM matching_workflowevent e
     WHERE e.recommendation_id IS NOT NULL {{event_filter}}
@@ -138,7 +170,8 @@ FROM l WHERE f.recommendation_id = l.recommendation_id AND f.prev_group_pushed_a
 _PREV_DECLARATION_SQL = """
 WITH d AS (
     SELECT declaration_id, CASE WHEN submitted_at IS NOT NULL THEN
-        lag(submitted_at) OVER (PARTITION BY entity_id, region, submitted_at IS NULL ORDER BY submitted_at, declaration_id) END AS prev
+        lag(submitted_at) OVER (PARTITION BY entity_id, region, submitted_at IS NULL ORDER BY submitted_at,
+            declaration_id) END AS prev
     FROM reporting_declarationfact {filter}
 )
 UPDATE reporting_declarationfact f SET prev_submitted_at = d.prev
@@ -154,12 +187,17 @@ def _groups_postgresql(cursor, ids: list[int] | None, declaration_ids: list[int]
         cursor.execute(_PREV_GROUP_SQL.format(filter=""))
         cursor.execute(_PREV_DECLARATION_SQL.format(filter=""))
         return
-    touched = "WHERE declaration_id IN (SELECT declaration_id FROM reporting_ledgerfact WHERE recommendation_id = ANY(%(ids)s))"
+    touched = (
+        "WHERE declaration_id IN "
+        "(SELECT declaration_id FROM reporting_ledgerfact WHERE recommendation_id = ANY(%(ids)s))"
+    )
     cursor.execute(_GROUPS_SQL.format(filter=touched), {"ids": ids})
     entities = "WHERE entity_id IN (SELECT entity_id FROM reporting_ledgerfact WHERE recommendation_id = ANY(%(ids)s))"
     cursor.execute(_PREV_GROUP_SQL.format(filter=entities), {"ids": ids})
     if declaration_ids:
-        entities = "WHERE entity_id IN (SELECT entity_id FROM reporting_declarationfact WHERE declaration_id = ANY(%(ids)s))"
+        entities = (
+            "WHERE entity_id IN (SELECT entity_id FROM reporting_declarationfact WHERE declaration_id = ANY(%(ids)s))"
+        )
         cursor.execute(_PREV_DECLARATION_SQL.format(filter=entities), {"ids": declaration_ids})
 
 
@@ -174,7 +212,9 @@ def _refresh_postgresql(ids: list[int] | None, declaration_ids: list[int] | None
             _groups_postgresql(cursor, None, [])
             return count
         cursor.execute(
-            _REFRESH_SQL.format(event_filter="AND e.recommendation_id = ANY(%(ids)s)", rec_filter="WHERE r.id = ANY(%(ids)s)"),
+            _REFRESH_SQL.format(
+                event_filter="AND e.recommendation_id = ANY(%(ids)s)", rec_filter="WHERE r.id = ANY(%(ids)s)"
+            ),
             {"tz": tz, "ids": ids},
         )
         count = cursor.rowcount
@@ -191,12 +231,19 @@ def fact_values(rec: Recommendation, events: Iterable[WorkflowEvent], clocks: It
     by_kind = {c.kind: c for c in clocks}
     feedback, decision = by_kind.get(ClockKind.FEEDBACK), by_kind.get(ClockKind.DECISION)
     values.update(
-        entity_id=rec.entity_id, declaration_id=rec.declaration_id, region=rec.region_id, bank_id=rec.bank_id,
-        branch_id=rec.branch_id, branch_path=rec.branch.organisation.path, pushed_at=rec.pushed_at,
+        entity_id=rec.entity_id,
+        declaration_id=rec.declaration_id,
+        region=rec.region_id,
+        bank_id=rec.bank_id,
+        branch_id=rec.branch_id,
+        branch_path=rec.branch.organisation.path,
+        pushed_at=rec.pushed_at,
         pushed_month=int(timezone.localtime(rec.pushed_at).strftime("%Y%m")),
         need_amount=rec.declaration.amount,
-        feedback_due_at=feedback.due_at if feedback else None, feedback_satisfied_at=feedback.satisfied_at if feedback else None,
-        decision_due_at=decision.due_at if decision else None, decision_satisfied_at=decision.satisfied_at if decision else None,
+        feedback_due_at=feedback.due_at if feedback else None,
+        feedback_satisfied_at=feedback.satisfied_at if feedback else None,
+        decision_due_at=decision.due_at if decision else None,
+        decision_satisfied_at=decision.satisfied_at if decision else None,
         clock_provisional=bool((feedback and feedback.provisional) or (decision and decision.provisional)),
         last_event_id=max((e.pk for e in events), default=0),
     )
@@ -208,12 +255,23 @@ def _refresh_declarations_python(ids: list[int] | None) -> None:
     if ids is not None:
         declarations = declarations.filter(pk__in=ids)
     firsts = dict(
-        WorkflowEvent.objects.filter(kind__in=kpis.DECLARATION_KINDS, **({"declaration_id__in": ids} if ids is not None else {}))
-        .values("declaration_id").annotate(first=Min("created_at")).values_list("declaration_id", "first")
+        WorkflowEvent.objects.filter(
+            kind__in=kpis.DECLARATION_KINDS, **({"declaration_id__in": ids} if ids is not None else {})
+        )
+        .values("declaration_id")
+        .annotate(first=Min("created_at"))
+        .values_list("declaration_id", "first")
     )
     for d in declarations.iterator(chunk_size=1000):
-        DeclarationFact.objects.update_or_create(declaration_id=d.pk, defaults={
-            "entity_id": d.entity_id, "region": d.region_id, "amount": d.amount, "submitted_at": firsts.get(d.pk)})
+        DeclarationFact.objects.update_or_create(
+            declaration_id=d.pk,
+            defaults={
+                "entity_id": d.entity_id,
+                "region": d.region_id,
+                "amount": d.amount,
+                "submitted_at": firsts.get(d.pk),
+            },
+        )
 
 
 def _groups_python(ids: list[int] | None, declaration_ids: list[int] | None) -> None:
@@ -228,12 +286,21 @@ def _groups_python(ids: list[int] | None, declaration_ids: list[int] | None) -> 
     leads: dict = defaultdict(list)
     for rows in groups.values():
         lead, sibling = rows[0], (rows[1] if len(rows) > 1 else None)
-        values = {"is_lead": True, "has_sibling": sibling is not None, "sib_first_loan": bool(sibling and sibling.is_first_loan)}
+        values = {
+            "is_lead": True,
+            "has_sibling": sibling is not None,
+            "sib_first_loan": bool(sibling and sibling.is_first_loan),
+        }
         values.update({f"sib_{c}": getattr(sibling, c) if sibling else None for c in _SIB})
         leads[(lead.entity_id, lead.region)].append((lead.pushed_at, lead.pk, values))
         for other in rows[1:]:
-            LedgerFact.objects.filter(pk=other.pk).update(is_lead=False, has_sibling=False, sib_first_loan=False,
-                                                          prev_group_pushed_at=None, **{f"sib_{c}": None for c in _SIB})
+            LedgerFact.objects.filter(pk=other.pk).update(
+                is_lead=False,
+                has_sibling=False,
+                sib_first_loan=False,
+                prev_group_pushed_at=None,
+                **{f"sib_{c}": None for c in _SIB},
+            )
     for entries in leads.values():
         previous = None
         for pushed_at, pk, values in sorted(entries, key=lambda e: (e[0], e[1])):
@@ -241,8 +308,11 @@ def _groups_python(ids: list[int] | None, declaration_ids: list[int] | None) -> 
             previous = pushed_at
     declarations = DeclarationFact.objects.filter(submitted_at__isnull=False)
     if ids is not None:
-        declarations = declarations.filter(entity_id__in=DeclarationFact.objects.filter(
-            declaration_id__in=list(declaration_ids or [])).values("entity_id"))
+        declarations = declarations.filter(
+            entity_id__in=DeclarationFact.objects.filter(declaration_id__in=list(declaration_ids or [])).values(
+                "entity_id"
+            )
+        )
     by_entity: dict = defaultdict(list)
     for d in declarations:
         by_entity[(d.entity_id, d.region)].append(d)
@@ -264,12 +334,16 @@ def _refresh_python(ids: list[int] | None, declaration_ids: list[int] | None) ->
     for chunk in _chunks(recs.iterator(chunk_size=500), 500):
         chunk_ids = [r.pk for r in chunk]
         events, clocks = defaultdict(list), defaultdict(list)
-        for e in WorkflowEvent.objects.filter(recommendation_id__in=chunk_ids).only("id", "kind", "created_at", "data", "recommendation_id"):
+        for e in WorkflowEvent.objects.filter(recommendation_id__in=chunk_ids).only(
+            "id", "kind", "created_at", "data", "recommendation_id"
+        ):
             events[e.recommendation_id].append(e)
         for c in DeadlineClock.objects.filter(recommendation_id__in=chunk_ids):
             clocks[c.recommendation_id].append(c)
         for rec in chunk:
-            LedgerFact.objects.update_or_create(recommendation_id=rec.pk, defaults=fact_values(rec, events[rec.pk], clocks[rec.pk]))
+            LedgerFact.objects.update_or_create(
+                recommendation_id=rec.pk, defaults=fact_values(rec, events[rec.pk], clocks[rec.pk])
+            )
             count += 1
     _groups_python(ids, declaration_ids)
     return count
@@ -315,7 +389,6 @@ FROM v WHERE f.visit_id = v.visit_id AND f.prev_visited_on IS DISTINCT FROM v.pr
 
 def _sync_visits(after: int) -> None:
     """Index the visits recorded after the watermark; re-chain their entities' visits."""
-    from matching.models import Visit
 
     new = Visit.objects.filter(id__gt=after)
     if connection.vendor == "postgresql":
@@ -324,11 +397,24 @@ def _sync_visits(after: int) -> None:
             if after == 0:
                 cursor.execute(_PREV_VISIT_SQL.format(filter=""))
             else:
-                cursor.execute(_PREV_VISIT_SQL.format(
-                    filter="WHERE entity_id IN (SELECT entity_id FROM matching_visit WHERE id > %(after)s)"), {"after": after})
+                cursor.execute(
+                    _PREV_VISIT_SQL.format(
+                        filter="WHERE entity_id IN (SELECT entity_id FROM matching_visit WHERE id > %(after)s)"
+                    ),
+                    {"after": after},
+                )
         return
     VisitFact.objects.bulk_create(
-        [VisitFact(visit_id=v.pk, entity_id=v.entity_id, region=v.region_id, visited_on=v.visited_on, created_at=v.created_at) for v in new],
+        [
+            VisitFact(
+                visit_id=v.pk,
+                entity_id=v.entity_id,
+                region=v.region_id,
+                visited_on=v.visited_on,
+                created_at=v.created_at,
+            )
+            for v in new
+        ],
         ignore_conflicts=True,
     )
     chains: dict = defaultdict(list)
@@ -356,7 +442,8 @@ SELECT
     (SELECT count(*) FROM matching_deadlineclock WHERE provisional) AS provisional_clocks,
     (SELECT count(*) FROM reporting_ledgerfact WHERE clock_provisional) AS provisional_facts
 FROM
-    (SELECT max(id) AS m, count(*) AS n, max(CASE WHEN created_at < %(settled)s THEN id END) AS s FROM matching_workflowevent
+    (SELECT max(id) AS m, count(*) AS n, max(CASE WHEN created_at < %(settled)s THEN id END) AS s FROM
+        matching_workflowevent
      WHERE id > coalesce((SELECT last_event_id FROM reporting_factwatermark WHERE name = 'ledger'), 0)) e,
     (SELECT max(id) AS m, count(*) AS n, max(CASE WHEN created_at < %(settled)s THEN id END) AS s FROM matching_visit
      WHERE id > coalesce((SELECT last_event_id FROM reporting_factwatermark WHERE name = 'visits'), 0)) v
@@ -366,8 +453,10 @@ FROM
 _STALE_CLOCKS_SQL = f"""
 SELECT EXISTS (
     SELECT 1 FROM reporting_ledgerfact f
-    LEFT JOIN matching_deadlineclock fc ON fc.recommendation_id = f.recommendation_id AND fc.kind = '{ClockKind.FEEDBACK.value}'
-    LEFT JOIN matching_deadlineclock dc ON dc.recommendation_id = f.recommendation_id AND dc.kind = '{ClockKind.DECISION.value}'
+    LEFT JOIN matching_deadlineclock fc ON fc.recommendation_id = f.recommendation_id AND fc.kind =
+        '{ClockKind.FEEDBACK.value}'
+    LEFT JOIN matching_deadlineclock dc ON dc.recommendation_id = f.recommendation_id AND dc.kind =
+        '{ClockKind.DECISION.value}'
     WHERE f.clock_provisional AND (
         f.feedback_due_at IS DISTINCT FROM fc.due_at OR f.feedback_satisfied_at IS DISTINCT FROM fc.satisfied_at
         OR f.decision_due_at IS DISTINCT FROM dc.due_at OR f.decision_satisfied_at IS DISTINCT FROM dc.satisfied_at
@@ -400,8 +489,12 @@ def version(current: dict | None = None) -> str:
     index between a write's commit and its sync are not served after the sync."""
     s = current or state()
     synced = s["synced_at"].isoformat() if hasattr(s["synced_at"], "isoformat") else s["synced_at"]
-    return _fingerprint(s["ledger_mark"], s["event_max"], s["event_count"], s["visits_mark"], s["visit_max"],
-                        s["visit_count"]) + f":{s['provisional_clocks']}:{s['generation']}:{s['fingerprint']}:{synced}"
+    return (
+        _fingerprint(
+            s["ledger_mark"], s["event_max"], s["event_count"], s["visits_mark"], s["visit_max"], s["visit_count"]
+        )
+        + f":{s['provisional_clocks']}:{s['generation']}:{s['fingerprint']}:{synced}"
+    )
 
 
 def up_to_date(current: dict | None = None) -> bool:
@@ -410,8 +503,9 @@ def up_to_date(current: dict | None = None) -> bool:
     s = current or state()
     if not s["fingerprint"] or s["event_settled"] is not None or s["visit_settled"] is not None:
         return False
-    if s["fingerprint"] != _fingerprint(s["ledger_mark"], s["event_max"], s["event_count"], s["visits_mark"], s["visit_max"],
-                                        s["visit_count"]):
+    if s["fingerprint"] != _fingerprint(
+        s["ledger_mark"], s["event_max"], s["event_count"], s["visits_mark"], s["visit_max"], s["visit_count"]
+    ):
         return False
     if s["provisional_facts"]:
         if connection.vendor != "postgresql":
@@ -450,9 +544,15 @@ def sync(*, full: bool = False) -> int:
                     cursor.execute("ANALYZE reporting_ledgerfact, reporting_declarationfact")
         else:
             new = WorkflowEvent.objects.filter(id__gt=mark.last_event_id)
-            pending = set(new.filter(recommendation_id__isnull=False).values_list("recommendation_id", flat=True).distinct())
-            pending |= set(LedgerFact.objects.filter(clock_provisional=True).values_list("recommendation_id", flat=True))
-            declarations = set(new.filter(kind__in=kpis.DECLARATION_KINDS).values_list("declaration_id", flat=True).distinct())
+            pending = set(
+                new.filter(recommendation_id__isnull=False).values_list("recommendation_id", flat=True).distinct()
+            )
+            pending |= set(
+                LedgerFact.objects.filter(clock_provisional=True).values_list("recommendation_id", flat=True)
+            )
+            declarations = set(
+                new.filter(kind__in=kpis.DECLARATION_KINDS).values_list("declaration_id", flat=True).distinct()
+            )
             done = refresh(pending, declarations)
         mark.last_event_id = ledger_to
         mark.fingerprint = _fingerprint(ledger_to, *above[:2], visits_to, *above[2:])
@@ -503,22 +603,20 @@ def on_organisation_moved(sender, *, old_path: str, new_path: str, **kwargs) -> 
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_KEY])
     LedgerFact.objects.filter(branch_path__startswith=old_path).update(
-        branch_path=Concat(Value(new_path), Substr("branch_path", len(old_path) + 1), output_field=CharField()))
+        branch_path=Concat(Value(new_path), Substr("branch_path", len(old_path) + 1), output_field=CharField())
+    )
     FactWatermark.objects.filter(name=WATERMARK).update(generation=F("generation") + 1)
 
 
 def _above(ledger_mark: int, visits_mark: int) -> tuple:
     """(newest id, count) of the events above one watermark and of the visits above another."""
     events = WorkflowEvent.objects.filter(id__gt=ledger_mark).aggregate(m=Max("id"), n=Count("id"))
-    from matching.models import Visit
 
     visits = Visit.objects.filter(id__gt=visits_mark).aggregate(m=Max("id"), n=Count("id"))
     return events["m"], events["n"], visits["m"], visits["n"]
 
 
 def _sync_visits_marked(mark: FactWatermark, full: bool, to: int) -> None:
-    from matching.models import Visit
-
     after = 0 if full else mark.last_event_id
     if full:
         VisitFact.objects.all().delete()

@@ -1,5 +1,6 @@
 """The 驾驶舱 widget of the regulator and administrator home pages: the 三个100% of the year
 so far in the user's region, with numerator and denominator, and the headline amounts."""
+
 from portal.models import Role
 from reporting import selectors
 
@@ -13,7 +14,11 @@ def widgets(*, request, scope, role) -> dict:
     total = selectors.figures(request.user, q)["total"][""]
     return {
         "cockpit": {
-            "period_label": q.period_label, "as_of": q.as_of, "three_100": total.three_100(), "total": total,
-            "feedback_timely": total.feedback_timely(), "decision_timely": total.decision_timely(),
+            "period_label": q.period_label,
+            "as_of": q.as_of,
+            "three_100": total.three_100(),
+            "total": total,
+            "feedback_timely": total.feedback_timely(),
+            "decision_timely": total.decision_timely(),
         }
     }

@@ -19,6 +19,7 @@ recommendation list as of the moment, i.e. without recommendations removed from 
 - 贷款落地率 = entities with a drawdown ÷ entities granted credit that need the funds
   (credit not given up, 未提款).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -43,7 +44,7 @@ DECLARATION_KINDS = ("declaration.submitted", "declaration.bank_recommended")
 # Chinese definitions shown next to the figures and under the exported tables
 DEFINITIONS = {
     "scope": "统计口径: 期间内推送的推荐(台账行), 按截至统计时点已登记的办理事件计算; 走访、申报为期间内发生的; "
-             "户数按经营主体去重; 金额单位万元。",
+    "户数按经营主体去重; 金额单位万元。",
     "contact_coverage": "对接覆盖率 = 银行已对接的推荐清单企业(户) ÷ 推荐清单企业(户), 不含已移出清单的",
     "credit_rate": "评级授信率 = 获得授信的企业(户) ÷ 符合银行授信条件的企业(户, 即未被所推送银行全部不予授信的)",
     "landing_rate": "贷款落地率 = 已放款的企业(户) ÷ 获得授信且有用款需求的企业(户, 不含未提款的)",
@@ -81,8 +82,11 @@ class Ratio:
 
     def as_dict(self) -> dict:
         return {
-            "label": self.label, "numerator": _plain(self.numerator), "denominator": _plain(self.denominator),
-            "percent": self.percent, "definition": self.definition,
+            "label": self.label,
+            "numerator": _plain(self.numerator),
+            "denominator": _plain(self.denominator),
+            "percent": self.percent,
+            "definition": self.definition,
         }
 
 
@@ -186,7 +190,9 @@ class Figures:
         return Ratio(self.credit_loans, self.credited_rows, "信用贷款占比(笔数)", DEFINITIONS["credit_loan_share"])
 
     def credit_loan_share_amount(self) -> Ratio:
-        return Ratio(self.credit_loan_amount, self.credit_amount, "信用贷款占比(金额)", DEFINITIONS["credit_loan_share"])
+        return Ratio(
+            self.credit_loan_amount, self.credit_amount, "信用贷款占比(金额)", DEFINITIONS["credit_loan_share"]
+        )
 
     def average_rate(self) -> Decimal | None:
         if not self.credited_rows:
@@ -229,9 +235,12 @@ class Figures:
             three_100=[r.as_dict() for r in self.three_100()],
             credit_loan_share_count=self.credit_loan_share_count().as_dict(),
             credit_loan_share_amount=self.credit_loan_share_amount().as_dict(),
-            average_rate=_plain(self.average_rate()), weighted_rate=_plain(self.weighted_rate()),
-            feedback_timely=self.feedback_timely().as_dict(), decision_timely=self.decision_timely().as_dict(),
-            late_total=self.late_total(), satisfaction=_plain(self.satisfaction()),
+            average_rate=_plain(self.average_rate()),
+            weighted_rate=_plain(self.weighted_rate()),
+            feedback_timely=self.feedback_timely().as_dict(),
+            decision_timely=self.decision_timely().as_dict(),
+            late_total=self.late_total(),
+            satisfaction=_plain(self.satisfaction()),
         )
         return data
 
@@ -331,7 +340,9 @@ def state_as_of(rec: Ledger, as_of: dt.datetime) -> State | None:
         elif e.kind == RATED:
             s.score = int(e.data["score"])
     s.feedback_on_time, s.feedback_late = _timeliness(rec.feedback_clock, s.feedback_at, s.removed_at, as_of, True)
-    s.decision_on_time, s.decision_late = _timeliness(rec.decision_clock, s.decision_at if s.materials else None, s.removed_at, as_of, s.materials)
+    s.decision_on_time, s.decision_late = _timeliness(
+        rec.decision_clock, s.decision_at if s.materials else None, s.removed_at, as_of, s.materials
+    )
     return s
 
 
@@ -351,10 +362,25 @@ def fold(events: Iterable[Event]) -> dict:
     """The statistics index of one recommendation (reporting.models.LedgerFact fields): the
     first recording moment of each milestone and the values its events carried."""
     f: dict = {
-        "contacted_at": None, "feedback_at": None, "materials_at": None, "decision_at": None, "approved_at": None,
-        "declined_at": None, "not_drawn_at": None, "removed_at": None, "rated_at": None, "credit_amount": None,
-        "rate_percent": None, "term_months": None, "is_credit_loan": False, "is_first_loan": False, "score": None,
-        "disbursed_total": 0, "disbursement_count": 0, "first_disbursed_at": None, "last_disbursed_at": None,
+        "contacted_at": None,
+        "feedback_at": None,
+        "materials_at": None,
+        "decision_at": None,
+        "approved_at": None,
+        "declined_at": None,
+        "not_drawn_at": None,
+        "removed_at": None,
+        "rated_at": None,
+        "credit_amount": None,
+        "rate_percent": None,
+        "term_months": None,
+        "is_credit_loan": False,
+        "is_first_loan": False,
+        "score": None,
+        "disbursed_total": 0,
+        "disbursement_count": 0,
+        "first_disbursed_at": None,
+        "last_disbursed_at": None,
     }
 
     def first(key, moment):
@@ -372,9 +398,13 @@ def fold(events: Iterable[Event]) -> dict:
             first("materials_at", e.created_at)
         elif e.kind == APPROVED:
             first("approved_at", e.created_at)
-            f.update(credit_amount=int(e.data["credit_amount"]), rate_percent=Decimal(str(e.data["rate_percent"])),
-                     term_months=int(e.data["term_months"]), is_credit_loan=bool(e.data.get("is_credit_loan")),
-                     is_first_loan=bool(e.data.get("is_first_loan")))
+            f.update(
+                credit_amount=int(e.data["credit_amount"]),
+                rate_percent=Decimal(str(e.data["rate_percent"])),
+                term_months=int(e.data["term_months"]),
+                is_credit_loan=bool(e.data.get("is_credit_loan")),
+                is_first_loan=bool(e.data.get("is_first_loan")),
+            )
         elif e.kind == DECLINED:
             first("declined_at", e.created_at)
         elif e.kind == NOT_DRAWN:
@@ -395,9 +425,23 @@ def fold(events: Iterable[Event]) -> dict:
 def figures_of(states: Iterable[State]) -> Figures:
     """The figures of a group of recommendation states (the definition the SQL follows)."""
     f = Figures()
-    sets: dict[str, set] = {k: set() for k in (
-        "recommended", "contacted", "credited", "first_loans", "disbursed", "removed",
-        "list_entities", "list_contacted", "list_eligible", "list_credited", "list_need_funds", "list_disbursed")}
+    sets: dict[str, set] = {
+        k: set()
+        for k in (
+            "recommended",
+            "contacted",
+            "credited",
+            "first_loans",
+            "disbursed",
+            "removed",
+            "list_entities",
+            "list_contacted",
+            "list_eligible",
+            "list_credited",
+            "list_need_funds",
+            "list_disbursed",
+        )
+    }
     for s in states:
         f.rows += 1
         f.need_amount += s.need_amount
@@ -496,16 +540,22 @@ def one_high_trend(months: list[Balances], base: Balances | None) -> list[dict]:
     out = []
     for b in months:
         share = b.credit_loan_share
-        out.append({
-            "month": b.month.strftime("%Y-%m"),
-            "small_business": b.small_business, "all_loans": b.all_loans, "credit_loans": b.credit_loans,
-            "small_business_growth": growth(b.small_business, base.small_business if base else None),
-            "all_loans_growth": growth(b.all_loans, base.all_loans if base else None),
-            "credit_loan_share": share.percent,
-            "average_rate": _plain(b.average_rate),
-            "renewals_count": b.renewals_count, "renewals_amount": b.renewals_amount,
-            "renewal_balance": b.renewal_balance, "reporters": b.reporters,
-        })
+        out.append(
+            {
+                "month": b.month.strftime("%Y-%m"),
+                "small_business": b.small_business,
+                "all_loans": b.all_loans,
+                "credit_loans": b.credit_loans,
+                "small_business_growth": growth(b.small_business, base.small_business if base else None),
+                "all_loans_growth": growth(b.all_loans, base.all_loans if base else None),
+                "credit_loan_share": share.percent,
+                "average_rate": _plain(b.average_rate),
+                "renewals_count": b.renewals_count,
+                "renewals_amount": b.renewals_amount,
+                "renewal_balance": b.renewal_balance,
+                "reporters": b.reporters,
+            }
+        )
     return out
 
 

@@ -18,6 +18,7 @@ Export: ledger_export(actor=…, filters=…, extension="xlsx" | "csv", request=
         record whichever way it was asked for; `via` names a command). Pages answer with
         portal.spreadsheets.download(); ledger_xlsx(rows, title) / ledger_csv(rows) -> File.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -35,6 +36,7 @@ from matching.clocks import overdue_flags
 from matching.models import Disbursement, Recommendation, RecommendationState
 from portal import bounds, spreadsheets
 from portal.services import ApplicationError
+from portal.spreadsheets import HEADER, Book, Cell, Style
 from portal.tenancy import EXPORT, VIEW, restrict
 from products.models import BankBranch
 
@@ -74,11 +76,18 @@ class LedgerFilters:
 
     def params(self) -> dict[str, str]:
         """The filters as query parameters (what an export's audit event records)."""
-        out = {"region": self.region, "bank": self.bank, "branch": str(self.branch or ""), "state": ",".join(self.states),
-               "period": self.period}
+        out = {
+            "region": self.region,
+            "bank": self.bank,
+            "branch": str(self.branch or ""),
+            "state": ",".join(self.states),
+            "period": self.period,
+        }
         if not self.period:
-            out.update(date_from=self.date_from.isoformat() if self.date_from else "",
-                       date_to=self.date_to.isoformat() if self.date_to else "")
+            out.update(
+                date_from=self.date_from.isoformat() if self.date_from else "",
+                date_to=self.date_to.isoformat() if self.date_to else "",
+            )
         return {k: v for k, v in out.items() if v}
 
 
@@ -173,8 +182,13 @@ def parse_filters(params: Mapping | LedgerFilters | None) -> LedgerFilters:
     if errors:
         raise ApplicationError(next(iter(errors.values()))[0], field_errors=errors)
     return LedgerFilters(
-        region=region, bank=_first(params, "bank"), branch=branch_id, states=tuple(dict.fromkeys(states)),
-        period=period, date_from=date_from, date_to=date_to,
+        region=region,
+        bank=_first(params, "bank"),
+        branch=branch_id,
+        states=tuple(dict.fromkeys(states)),
+        period=period,
+        date_from=date_from,
+        date_to=date_to,
     )
 
 
@@ -185,7 +199,9 @@ def _local_midnight(day: dt.date) -> dt.datetime:
 # --- the rows ------------------------------------------------------------------------------
 
 
-def ledger_queryset(user, filters: Mapping | LedgerFilters | None = None, *, action: str = VIEW) -> QuerySet[Recommendation]:
+def ledger_queryset(
+    user, filters: Mapping | LedgerFilters | None = None, *, action: str = VIEW
+) -> QuerySet[Recommendation]:
     """Recommendations of the ledger the user may see (or export: action=EXPORT), filtered,
     in push order."""
     f = parse_filters(filters)
@@ -204,8 +220,12 @@ def ledger_queryset(user, filters: Mapping | LedgerFilters | None = None, *, act
     if f.date_to:
         qs = qs.filter(pushed_at__lt=_local_midnight(f.date_to + dt.timedelta(days=1)))
     return (
-        qs.select_related("entity", "region", "bank", "branch", "assigned_to", "decline_reason", "declaration", "batch", "override_by")
-        .prefetch_related(Prefetch("disbursements", queryset=Disbursement.objects.order_by("disbursed_on", "id")), "clocks")
+        qs.select_related(
+            "entity", "region", "bank", "branch", "assigned_to", "decline_reason", "declaration", "batch", "override_by"
+        )
+        .prefetch_related(
+            Prefetch("disbursements", queryset=Disbursement.objects.order_by("disbursed_on", "id")), "clocks"
+        )
         .order_by("pushed_at", "id")
     )
 
@@ -274,7 +294,11 @@ def approval_override_text(rec: Recommendation) -> str:
     by = rec.override_by
     name = (by.get_full_name() or by.username) if by is not None else ""
     exceeded = "; ".join(rec.override_exceeded or [])
-    return f"{rec.override_reason}(超出: {exceeded}; 审批人: {name})" if exceeded else f"{rec.override_reason}(审批人: {name})"
+    return (
+        f"{rec.override_reason}(超出: {exceeded}; 审批人: {name})"
+        if exceeded
+        else f"{rec.override_reason}(审批人: {name})"
+    )
 
 
 def ledger_rows_iter(user, filters: Mapping | LedgerFilters | None = None, *, action: str = VIEW) -> Iterator[dict]:
@@ -314,9 +338,13 @@ class LedgerTotals:
 
     def as_dict(self) -> dict:
         return {
-            "rows": self.rows, "entities": len(self.entities), "need_amount": self.need_amount,
-            "credited": self.credited, "credit_amount": self.credit_amount,
-            "disbursed_total": self.disbursed_total, "disbursement_count": self.disbursement_count,
+            "rows": self.rows,
+            "entities": len(self.entities),
+            "need_amount": self.need_amount,
+            "credited": self.credited,
+            "credit_amount": self.credit_amount,
+            "disbursed_total": self.disbursed_total,
+            "disbursement_count": self.disbursement_count,
         }
 
 
@@ -331,8 +359,11 @@ def ledger_totals_db(user, filters: Mapping | LedgerFilters | None = None) -> di
     """The same totals as `ledger_totals`, computed in the database (no rows built)."""
     qs = ledger_queryset(user, filters).order_by()
     totals = qs.aggregate(
-        rows=Count("id"), entities=Count("entity_id", distinct=True), need_amount=Sum("declaration__amount"),
-        credited=Count("id", filter=Q(credit_amount__isnull=False)), credit_amount=Sum("credit_amount"),
+        rows=Count("id"),
+        entities=Count("entity_id", distinct=True),
+        need_amount=Sum("declaration__amount"),
+        credited=Count("id", filter=Q(credit_amount__isnull=False)),
+        credit_amount=Sum("credit_amount"),
         disbursed_total=Sum("disbursed_total"),
     )
     totals["disbursement_count"] = Disbursement.objects.filter(recommendation__in=qs.values("pk")).count()
@@ -415,10 +446,11 @@ def _export_value(kind: str, value):
     return value
 
 
-def ledger_xlsx(rows: Iterable[dict], title: str, *, subtitle: str = "", filename: str = "台账.xlsx") -> spreadsheets.File:
+def ledger_xlsx(
+    rows: Iterable[dict], title: str, *, subtitle: str = "", filename: str = "台账.xlsx"
+) -> spreadsheets.File:
     """The ledger as an xlsx workbook: a title row, a note on units, Chinese headers, one row
     per recommendation, and a 合计 row. Streams (write-only), so any number of rows fits."""
-    from portal.spreadsheets import HEADER, Book, Cell, Style
 
     book = Book(streaming=True)
     sheet = book.sheet("台账")
@@ -463,13 +495,20 @@ def ledger_xlsx(rows: Iterable[dict], title: str, *, subtitle: str = "", filenam
 def ledger_csv(rows: Iterable[dict], *, filename: str = "台账.csv") -> spreadsheets.File:
     """The ledger as CSV (UTF-8 with BOM so Excel reads the Chinese), same columns and units
     as the xlsx, without title or total rows (a plain table for other systems)."""
-    return spreadsheets.csv_file(filename, HEADERS, (
-        [number] + [_export_value(kind, row.get(key)) for _, key, kind in COLUMNS] for number, row in enumerate(rows, start=1)))
+    return spreadsheets.csv_file(
+        filename,
+        HEADERS,
+        (
+            [number] + [_export_value(kind, row.get(key)) for _, key, kind in COLUMNS]
+            for number, row in enumerate(rows, start=1)
+        ),
+    )
 
 
 @transaction.atomic
-def ledger_export(*, actor, filters: Mapping | LedgerFilters | None, extension: str, request=None,
-                  via: str = "") -> spreadsheets.File:
+def ledger_export(
+    *, actor, filters: Mapping | LedgerFilters | None, extension: str, request=None, via: str = ""
+) -> spreadsheets.File:
     """The ledger file of `actor` (xlsx or csv): its rows resolved through
     restrict(Recommendation, EXPORT), filtered, and its handing out audited (ledger.export,
     with the filters and the row count; `request` gives the address, `via` names a command).
@@ -491,5 +530,7 @@ def ledger_export(*, actor, filters: Mapping | LedgerFilters | None, extension: 
 
 def ledger_filename(filters: LedgerFilters, extension: str) -> str:
     stamp = timezone.localtime().strftime("%Y%m%d")
-    scope = filters.period or (f"{filters.date_from or ''}_{filters.date_to or ''}" if filters.date_from or filters.date_to else "")
+    scope = filters.period or (
+        f"{filters.date_from or ''}_{filters.date_to or ''}" if filters.date_from or filters.date_to else ""
+    )
     return f"台账{('_' + scope) if scope else ''}_{stamp}.{extension}"

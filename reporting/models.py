@@ -3,6 +3,7 @@
 
 Everything else is computed from the ledger (matching.Recommendation) and its events
 (matching.WorkflowEvent); reporting keeps no second bookkeeping of the workflow."""
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
@@ -16,7 +17,9 @@ class BankPeriodReport(models.Model):
     stops being current), so figures "as of" a past moment can be read back unchanged."""
 
     bank = models.ForeignKey(Bank, verbose_name="银行", on_delete=models.PROTECT, related_name="+")
-    branch = models.ForeignKey(BankBranch, verbose_name="报送机构", on_delete=models.PROTECT, related_name="period_reports")
+    branch = models.ForeignKey(
+        BankBranch, verbose_name="报送机构", on_delete=models.PROTECT, related_name="period_reports"
+    )
     region = models.ForeignKey(Region, verbose_name="所在地", on_delete=models.PROTECT, related_name="+")
     period = models.DateField("报送月份")  # first day of the month
     small_business_balance = models.BigIntegerField("普惠型小微企业贷款余额(元)")
@@ -35,13 +38,20 @@ class BankPeriodReport(models.Model):
         verbose_name = verbose_name_plural = "银行报送"
         ordering = ["-period", "bank__name", "branch__name", "-submitted_at"]
         constraints = [
-            models.UniqueConstraint(fields=["branch", "period"], condition=Q(is_current=True), name="one_current_report_per_branch_month"),
-            models.CheckConstraint(condition=Q(small_business_balance__gte=0, renewals_amount__gte=0, renewal_balance__gte=0),
-                                   name="report_amounts_non_negative"),
-            models.CheckConstraint(condition=Q(credit_loan_balance__gte=0) & Q(credit_loan_balance__lte=F("small_business_balance")),
-                                   name="report_credit_within_small_business"),
-            models.CheckConstraint(condition=Q(small_business_balance__lte=F("all_loans_balance")),
-                                   name="report_small_business_within_all"),
+            models.UniqueConstraint(
+                fields=["branch", "period"], condition=Q(is_current=True), name="one_current_report_per_branch_month"
+            ),
+            models.CheckConstraint(
+                condition=Q(small_business_balance__gte=0, renewals_amount__gte=0, renewal_balance__gte=0),
+                name="report_amounts_non_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(credit_loan_balance__gte=0) & Q(credit_loan_balance__lte=F("small_business_balance")),
+                name="report_credit_within_small_business",
+            ),
+            models.CheckConstraint(
+                condition=Q(small_business_balance__lte=F("all_loans_balance")), name="report_small_business_within_all"
+            ),
             models.CheckConstraint(condition=Q(average_rate__gte=0, average_rate__lt=36), name="report_rate_range"),
         ]
         indexes = [models.Index(fields=["period", "region"]), models.Index(fields=["branch", "period", "submitted_at"])]
@@ -66,9 +76,13 @@ class Target(models.Model):
     region = models.ForeignKey(Region, verbose_name="行政区划", on_delete=models.PROTECT, related_name="+")
     year = models.PositiveSmallIntegerField("年度")
     metric = models.CharField("指标", max_length=32, choices=TargetMetric.choices)
-    value = models.DecimalField("目标值", max_digits=18, decimal_places=4, help_text="金额为元, 占比为百分数(如 25 表示 25%)")
+    value = models.DecimalField(
+        "目标值", max_digits=18, decimal_places=4, help_text="金额为元, 占比为百分数(如 25 表示 25%)"
+    )
     note = models.CharField("依据", max_length=255, blank=True, default="")
-    set_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    set_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     updated_at = models.DateTimeField("更新时间", auto_now=True)
 
     class Meta:
@@ -113,7 +127,9 @@ class ScheduledReport(models.Model):
     class Meta:
         verbose_name = verbose_name_plural = "定期报表"
         ordering = ["-created_at", "-id"]
-        constraints = [models.UniqueConstraint(fields=["organisation", "kind", "week"], name="one_scheduled_report_per_week")]
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "kind", "week"], name="one_scheduled_report_per_week")
+        ]
         indexes = [models.Index(fields=["region", "-created_at"])]
 
     def __str__(self):
@@ -129,7 +145,9 @@ class LedgerFact(models.Model):
     one narrow table answers every period, scope and as-of date without re-reading the
     event history. Nothing is entered here; it is not a second bookkeeping."""
 
-    recommendation = models.OneToOneField("matching.Recommendation", primary_key=True, on_delete=models.CASCADE, related_name="+")
+    recommendation = models.OneToOneField(
+        "matching.Recommendation", primary_key=True, on_delete=models.CASCADE, related_name="+"
+    )
     entity_id = models.IntegerField()
     declaration_id = models.IntegerField()
     region = models.CharField(max_length=12)  # county code
@@ -195,7 +213,9 @@ class LedgerFact(models.Model):
 class DeclarationFact(models.Model):
     """Statistics index of one declaration: when it was first submitted (申报), from its events."""
 
-    declaration = models.OneToOneField("matching.Declaration", primary_key=True, on_delete=models.CASCADE, related_name="+")
+    declaration = models.OneToOneField(
+        "matching.Declaration", primary_key=True, on_delete=models.CASCADE, related_name="+"
+    )
     entity_id = models.IntegerField()
     region = models.CharField(max_length=12)
     amount = models.BigIntegerField()
@@ -206,8 +226,10 @@ class DeclarationFact(models.Model):
 
     class Meta:
         verbose_name = verbose_name_plural = "申报统计索引"
-        indexes = [models.Index(fields=["region", "submitted_at"], name="declfact_region_submitted"),
-                   models.Index(fields=["entity_id"], name="declfact_entity")]
+        indexes = [
+            models.Index(fields=["region", "submitted_at"], name="declfact_region_submitted"),
+            models.Index(fields=["entity_id"], name="declfact_entity"),
+        ]
 
 
 class VisitFact(models.Model):
@@ -223,8 +245,10 @@ class VisitFact(models.Model):
 
     class Meta:
         verbose_name = verbose_name_plural = "走访统计索引"
-        indexes = [models.Index(fields=["region", "visited_on"], name="visitfact_region_visited"),
-                   models.Index(fields=["entity_id"], name="visitfact_entity")]
+        indexes = [
+            models.Index(fields=["region", "visited_on"], name="visitfact_region_visited"),
+            models.Index(fields=["entity_id"], name="visitfact_entity"),
+        ]
 
 
 class FactWatermark(models.Model):

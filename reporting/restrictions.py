@@ -5,13 +5,16 @@ sub-branches; a mechanism reads those of branches located in its region. Targets
 by everyone who reads dashboards, set by platform administrators. Scheduled reports: the
 mechanism of the region and those above it. The statistics indexes (LedgerFact,
 DeclarationFact, VisitFact) are seen by whoever sees the rows they index."""
+
 from __future__ import annotations
 
 from django.db.models import Q
 
 from entities.restrictions import region_range_q
+from matching.restrictions import declaration_q
 from portal.models import Role
 from portal.tenancy import VIEW, Scope, restriction
+from reporting.models import BankPeriodReport, DeclarationFact, LedgerFact, ScheduledReport, Target, VisitFact
 
 
 def region_and_ancestors_q(prefix: str, field: str = "region_id") -> Q:
@@ -23,9 +26,6 @@ def region_and_ancestors_q(prefix: str, field: str = "region_id") -> Q:
 
 
 def register() -> None:
-    from matching.restrictions import declaration_q
-    from reporting.models import BankPeriodReport, DeclarationFact, LedgerFact, ScheduledReport, Target, VisitFact
-
     @restriction(LedgerFact)
     def _facts(scope: Scope, action: str) -> Q | None:
         # the index of a ledger row is seen by whoever sees the row (matching.restrictions.recommendation_q)
@@ -83,6 +83,10 @@ def register() -> None:
     def _scheduled(scope: Scope, action: str) -> Q | None:
         if action != VIEW:
             return None
-        if scope.is_government and scope.role not in (Role.TASK_FORCE_STAFF, Role.TASK_FORCE_BANK_REVIEWER) and scope.region_prefix:
+        if (
+            scope.is_government
+            and scope.role not in (Role.TASK_FORCE_STAFF, Role.TASK_FORCE_BANK_REVIEWER)
+            and scope.region_prefix
+        ):
             return region_range_q(scope.region_prefix)
         return None

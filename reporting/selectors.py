@@ -12,16 +12,18 @@ equal). Computed figures are cached while the data is unchanged (see `_cached`).
 Nothing here writes: the index is kept in step by the writes that change the ledger
 (reporting.facts.sync_after_commit, after their commit) and by the beat task, never by a
 read, so a GET of any figure only reads."""
+
 from __future__ import annotations
 
-import logging
-
 import datetime as dt
+import hashlib
+import logging
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
+from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Sum
 from django.utils import timezone
@@ -32,9 +34,15 @@ from portal.models import Region, RegionLevel
 from portal.services import ApplicationError
 from portal.tenancy import VIEW, Scope, restrict, scope_for
 from products.models import Bank, BankBranch
-from reporting import kpis, ledger
+from reporting import facts, kpis, ledger
 from reporting.models import (
-    BankPeriodReport, DeclarationFact, LedgerFact, ScheduledReport, Target, TargetMetric, VisitFact,
+    BankPeriodReport,
+    DeclarationFact,
+    LedgerFact,
+    ScheduledReport,
+    Target,
+    TargetMetric,
+    VisitFact,
 )
 
 REPORT_KEYS = ("region", "bank", "branch", "period", "date_from", "date_to")
@@ -72,19 +80,19 @@ def data_version() -> str:
     """Changes whenever anything the figures read changes: a new event (every workflow write
     records one, the deadline scan too), a new visit, a provisional due date recomputed, the
     index rebuilt. One read-only statement (reporting.facts.version)."""
-    from reporting import facts
 
     return facts.version()
 
 
 def _cached(kind: str, user, q: ReportQuery, extra: tuple, compute, version: str | None = None):
-    import hashlib
-
-    from django.core.cache import cache
-
     scope = scope_for(user)
-    who = (getattr(user, "pk", None), scope.role if scope else None, scope.organisation_path if scope else "",
-           scope.region_prefix if scope else None, scope.is_platform_admin if scope else False)
+    who = (
+        getattr(user, "pk", None),
+        scope.role if scope else None,
+        scope.organisation_path if scope else "",
+        scope.region_prefix if scope else None,
+        scope.is_platform_admin if scope else False,
+    )
     moment = q.as_of.isoformat() if q.as_of_given else "now"
     raw = repr((kind, who, q.filters, moment, extra, version or data_version()))
     key = "reporting:" + hashlib.sha1(raw.encode()).hexdigest()
@@ -132,7 +140,10 @@ class ReportQuery:
         f = self.filters
         out = {"region": f.region, "bank": f.bank, "branch": str(f.branch or ""), "period": f.period}
         if not f.period:
-            out.update(date_from=f.date_from.isoformat() if f.date_from else "", date_to=f.date_to.isoformat() if f.date_to else "")
+            out.update(
+                date_from=f.date_from.isoformat() if f.date_from else "",
+                date_to=f.date_to.isoformat() if f.date_to else "",
+            )
         if self.as_of_given:
             out["as_of"] = timezone.localtime(self.as_of).date().isoformat()
         return {k: v for k, v in out.items() if v}
@@ -159,12 +170,14 @@ def end_of_local_day(day: dt.date) -> dt.datetime:
 
 
 def parse_as_of(text: str) -> dt.datetime:
-    """"YYYY-MM-DD" (the end of that day) or an ISO moment; never later than now."""
+    """ "YYYY-MM-DD" (the end of that day) or an ISO moment; never later than now."""
     text = text.strip()
     try:
         moment = end_of_local_day(dt.date.fromisoformat(text)) if len(text) == 10 else dt.datetime.fromisoformat(text)
     except ValueError:
-        raise ApplicationError("统计时点格式应为 YYYY-MM-DD", field_errors={"as_of": ["统计时点格式应为 YYYY-MM-DD"]}) from None
+        raise ApplicationError(
+            "统计时点格式应为 YYYY-MM-DD", field_errors={"as_of": ["统计时点格式应为 YYYY-MM-DD"]}
+        ) from None
     if timezone.is_naive(moment):
         moment = timezone.make_aware(moment, timezone.get_default_timezone())
     return min(moment, timezone.now())
@@ -215,21 +228,38 @@ _CONDITIONS = {
     "lc": "(removed_at IS NULL OR removed_at > p.t) AND contacted_at <= p.t",
     "le": "(removed_at IS NULL OR removed_at > p.t) AND (declined_at IS NULL OR declined_at > p.t)",
     "lcr": "(removed_at IS NULL OR removed_at > p.t) AND approved_at <= p.t",
-    "lnf": "(removed_at IS NULL OR removed_at > p.t) AND approved_at <= p.t AND (not_drawn_at IS NULL OR not_drawn_at > p.t)",
+    "lnf": "(removed_at IS NULL OR removed_at > p.t) AND approved_at <= p.t AND (not_drawn_at IS NULL OR "
+    "not_drawn_at > p.t)",
     "ld": "(removed_at IS NULL OR removed_at > p.t) AND first_disbursed_at <= p.t",
 }
 _LONG = f"term_months > {kpis.MEDIUM_LONG_TERM_MONTHS}"
 _REAL = "DOUBLE PRECISION"
 # 户 fields (distinct county + entity with the condition on one of its rows) → condition key
 ENTITY_FLAGS = {
-    "recommended": None, "contacted": "c", "credited": "a", "first_loans": "fl", "disbursed": "dany", "removed": "rm",
-    "list_entities": "ls", "list_contacted": "lc", "list_eligible": "le", "list_credited": "lcr",
-    "list_need_funds": "lnf", "list_disbursed": "ld",
+    "recommended": None,
+    "contacted": "c",
+    "credited": "a",
+    "first_loans": "fl",
+    "disbursed": "dany",
+    "removed": "rm",
+    "list_entities": "ls",
+    "list_contacted": "lc",
+    "list_eligible": "le",
+    "list_credited": "lcr",
+    "list_need_funds": "lnf",
+    "list_disbursed": "ld",
 }
 # rows by bank / branch / month count these 户 fields in 笔
 ROW_COUNTED = ("contacted", "credited", "first_loans", "disbursed", "removed")
 # and, for 三个100% of rows by bank / branch / month (asked for with ratios=True)
-ROW_COUNTED_LIST = ("list_entities", "list_contacted", "list_eligible", "list_credited", "list_need_funds", "list_disbursed")
+ROW_COUNTED_LIST = (
+    "list_entities",
+    "list_contacted",
+    "list_eligible",
+    "list_credited",
+    "list_need_funds",
+    "list_disbursed",
+)
 # 笔 / 元 fields: (aggregate, condition or None)
 ROW_SUMS = {
     "rows": ("count(*)", None),
@@ -248,23 +278,55 @@ ROW_SUMS = {
     "declined_rows": ("count(*)", "declined_at <= p.t"),
     # a clock is answered on time, answered late, or open past its due moment while listed
     "feedback_answered": ("count(*)", "feedback_due_at IS NOT NULL AND feedback_at <= p.t"),
-    "feedback_on_time": ("count(*)", "feedback_at <= p.t AND coalesce(feedback_satisfied_at, feedback_at) <= feedback_due_at"),
-    "feedback_open_late": ("count(*)", "(feedback_at IS NULL OR feedback_at > p.t) AND feedback_due_at < p.t "
-                                       "AND (removed_at IS NULL OR removed_at > p.t OR removed_at > feedback_due_at)"),
+    "feedback_on_time": (
+        "count(*)",
+        "feedback_at <= p.t AND coalesce(feedback_satisfied_at, feedback_at) <= feedback_due_at",
+    ),
+    "feedback_open_late": (
+        "count(*)",
+        "(feedback_at IS NULL OR feedback_at > p.t) AND feedback_due_at < p.t "
+        "AND (removed_at IS NULL OR removed_at > p.t OR removed_at > feedback_due_at)",
+    ),
     "decision_answered": ("count(*)", "decision_due_at IS NOT NULL AND materials_at <= p.t AND decision_at <= p.t"),
-    "decision_on_time": ("count(*)", "materials_at <= p.t AND decision_at <= p.t "
-                                     "AND coalesce(decision_satisfied_at, decision_at) <= decision_due_at"),
-    "decision_open_late": ("count(*)", "materials_at <= p.t AND (decision_at IS NULL OR decision_at > p.t) AND decision_due_at < p.t "
-                                       "AND (removed_at IS NULL OR removed_at > p.t OR removed_at > decision_due_at)"),
+    "decision_on_time": (
+        "count(*)",
+        "materials_at <= p.t AND decision_at <= p.t "
+        "AND coalesce(decision_satisfied_at, decision_at) <= decision_due_at",
+    ),
+    "decision_open_late": (
+        "count(*)",
+        "materials_at <= p.t AND (decision_at IS NULL OR decision_at > p.t) AND decision_due_at < p.t "
+        "AND (removed_at IS NULL OR removed_at > p.t OR removed_at > decision_due_at)",
+    ),
     "rated": ("count(*)", "rated_at <= p.t"),
     "score_sum": ("sum(score)", "rated_at <= p.t"),
 }
 _KEYS = ("region", "bank_id", "branch_id", "pushed_month")
 _FACT_COLUMNS = (
-    "need_amount", "contacted_at", "feedback_at", "materials_at", "decision_at", "approved_at", "declined_at", "not_drawn_at",
-    "removed_at", "rated_at", "credit_amount", "rate_percent", "term_months", "is_credit_loan", "is_first_loan", "score",
-    "disbursed_total", "disbursement_count", "first_disbursed_at", "last_disbursed_at", "feedback_due_at",
-    "feedback_satisfied_at", "decision_due_at", "decision_satisfied_at",
+    "need_amount",
+    "contacted_at",
+    "feedback_at",
+    "materials_at",
+    "decision_at",
+    "approved_at",
+    "declined_at",
+    "not_drawn_at",
+    "removed_at",
+    "rated_at",
+    "credit_amount",
+    "rate_percent",
+    "term_months",
+    "is_credit_loan",
+    "is_first_loan",
+    "score",
+    "disbursed_total",
+    "disbursement_count",
+    "first_disbursed_at",
+    "last_disbursed_at",
+    "feedback_due_at",
+    "feedback_satisfied_at",
+    "decision_due_at",
+    "decision_satisfied_at",
 )
 
 
@@ -307,8 +369,9 @@ def _aggregate(expr: str, condition: str | None) -> str:
     return f"{expr} FILTER (WHERE {condition})" if condition else expr
 
 
-def figures(user, q: ReportQuery, dims: Sequence[str] = (), *, ratios: bool = False,
-            version: str | None = None) -> dict[str, dict[str, kpis.Figures]]:
+def figures(
+    user, q: ReportQuery, dims: Sequence[str] = (), *, ratios: bool = False, version: str | None = None
+) -> dict[str, dict[str, kpis.Figures]]:
     """The figures of the query (see _figures), from the cache while the data is unchanged."""
     dims = tuple(d for d in DIMENSIONS if d in dims)
     return _cached("figures", user, q, (dims, ratios), lambda: _figures(user, q, dims, ratios=ratios), version)
@@ -326,15 +389,32 @@ _GROUP_CONDITIONS = {
     "ls": f"{_OWN_LISTED} OR {_SIB_LISTED}",
     "lc": f"({_OWN_LISTED} AND contacted_at <= p.t) OR ({_SIB_LISTED} AND sib_contacted_at <= p.t)",
     "le": f"({_OWN_LISTED} AND (declined_at IS NULL OR declined_at > p.t)) "
-          f"OR ({_SIB_LISTED} AND (sib_declined_at IS NULL OR sib_declined_at > p.t))",
+    f"OR ({_SIB_LISTED} AND (sib_declined_at IS NULL OR sib_declined_at > p.t))",
     "lcr": f"({_OWN_LISTED} AND approved_at <= p.t) OR ({_SIB_LISTED} AND sib_approved_at <= p.t)",
     "lnf": f"({_OWN_LISTED} AND approved_at <= p.t AND (not_drawn_at IS NULL OR not_drawn_at > p.t)) "
-           f"OR ({_SIB_LISTED} AND sib_approved_at <= p.t AND (sib_not_drawn_at IS NULL OR sib_not_drawn_at > p.t))",
+    f"OR ({_SIB_LISTED} AND sib_approved_at <= p.t AND (sib_not_drawn_at IS NULL OR sib_not_drawn_at > p.t))",
     "ld": f"({_OWN_LISTED} AND first_disbursed_at <= p.t) OR ({_SIB_LISTED} AND sib_first_disbursed_at <= p.t)",
 }
-_GROUP_COLUMNS = ("entity_id", "region", "has_sibling", "is_first_loan", "sib_first_loan", "prev_group_pushed_at", "contacted_at",
-                  "approved_at", "first_disbursed_at", "removed_at", "declined_at", "not_drawn_at", "sib_contacted_at",
-                  "sib_approved_at", "sib_first_disbursed_at", "sib_removed_at", "sib_declined_at", "sib_not_drawn_at")
+_GROUP_COLUMNS = (
+    "entity_id",
+    "region",
+    "has_sibling",
+    "is_first_loan",
+    "sib_first_loan",
+    "prev_group_pushed_at",
+    "contacted_at",
+    "approved_at",
+    "first_disbursed_at",
+    "removed_at",
+    "declined_at",
+    "not_drawn_at",
+    "sib_contacted_at",
+    "sib_approved_at",
+    "sib_first_disbursed_at",
+    "sib_removed_at",
+    "sib_declined_at",
+    "sib_not_drawn_at",
+)
 
 
 def _entity_counts(user, q: ReportQuery, source_of) -> list[dict]:
@@ -346,7 +426,11 @@ def _entity_counts(user, q: ReportQuery, source_of) -> list[dict]:
     cohort (a second declaration, a re-recommendation) would count twice: those few entities
     are counted exactly by grouping their rows, and replace their lead-row counts."""
     scope = scope_for(user)
-    whole_groups = not (q.filters.bank or q.filters.branch) and scope is not None and (scope.is_platform_admin or scope.is_government)
+    whole_groups = (
+        not (q.filters.bank or q.filters.branch)
+        and scope is not None
+        and (scope.is_platform_admin or scope.is_government)
+    )
     flags = [(name, key) for name, key in ENTITY_FLAGS.items() if key]
     if not whole_groups:
         return _entity_counts_by_grouping(source_of(facts_queryset(user, q), ("entity_id", "region", *_FACT_COLUMNS)))
@@ -354,11 +438,17 @@ def _entity_counts(user, q: ReportQuery, source_of) -> list[dict]:
     leads = facts_queryset(user, q).filter(is_lead=True)
     start = ledger._local_midnight(q.filters.date_from) if q.filters.date_from else None
     repeat = Q(prev_group_pushed_at__gte=start) if start else Q(prev_group_pushed_at__isnull=False)
-    counts = ", ".join(["count(*) AS recommended"] + [f"count(*) FILTER (WHERE {_GROUP_CONDITIONS[key]}) AS {name}" for name, key in flags])
+    counts = ", ".join(
+        ["count(*) AS recommended"]
+        + [f"count(*) FILTER (WHERE {_GROUP_CONDITIONS[key]}) AS {name}" for name, key in flags]
+    )
     source, params = source_of(leads, _GROUP_COLUMNS)
     if start:
         start_sql, start_param = _moment_param(start)
-        repeats, repeat_params = f"count(*) FILTER (WHERE prev_group_pushed_at >= {start_sql}) AS repeats", [start_param]
+        repeats, repeat_params = (
+            f"count(*) FILTER (WHERE prev_group_pushed_at >= {start_sql}) AS repeats",
+            [start_param],
+        )
     else:
         repeats, repeat_params = "count(*) FILTER (WHERE prev_group_pushed_at IS NOT NULL) AS repeats", []
     result = _run(f"SELECT region, {counts}, {repeats} FROM {source} GROUP BY region", repeat_params + params)
@@ -369,8 +459,9 @@ def _entity_counts(user, q: ReportQuery, source_of) -> list[dict]:
     # the few entities with two groups: take their lead-row counts out, put their exact counts in
     source, params = source_of(leads.filter(entity_id__in=repeated), _GROUP_COLUMNS)
     naive = _run(f"SELECT region, {counts} FROM {source} GROUP BY region", params)
-    exact = _entity_counts_by_grouping(source_of(facts_queryset(user, q).filter(entity_id__in=repeated),
-                                                 ("entity_id", "region", *_FACT_COLUMNS)))
+    exact = _entity_counts_by_grouping(
+        source_of(facts_queryset(user, q).filter(entity_id__in=repeated), ("entity_id", "region", *_FACT_COLUMNS))
+    )
     for sign, part in ((-1, naive), (1, exact)):
         for r in part:
             row = rows.setdefault(r["region"], {"region": r["region"], **{name: 0 for name in ENTITY_FLAGS}})
@@ -385,17 +476,27 @@ def _entity_counts_by_grouping(source_and_params) -> list[dict]:
     flags = [(name, key) for name, key in ENTITY_FLAGS.items() if key]
     if connection.vendor == "postgresql":
         # one bit per condition, or-ed over the entity's rows
-        mask = " + ".join(f"(CASE WHEN {_CONDITIONS[key]} THEN {1 << i} ELSE 0 END)" for i, (_, key) in enumerate(flags))
+        mask = " + ".join(
+            f"(CASE WHEN {_CONDITIONS[key]} THEN {1 << i} ELSE 0 END)" for i, (_, key) in enumerate(flags)
+        )
         inner = f"SELECT region, entity_id, bit_or({mask}) AS m FROM {source} GROUP BY region, entity_id"
-        counts = ", ".join(["count(*) AS recommended"] + [f"count(*) FILTER (WHERE m & {1 << i} > 0) AS {name}" for i, (name, _) in enumerate(flags)])
+        counts = ", ".join(
+            ["count(*) AS recommended"]
+            + [f"count(*) FILTER (WHERE m & {1 << i} > 0) AS {name}" for i, (name, _) in enumerate(flags)]
+        )
     else:
-        inner = "SELECT region, entity_id, " + ", ".join(
-            f"max(CASE WHEN {_CONDITIONS[key]} THEN 1 ELSE 0 END) AS {key}" for _, key in flags) + f" FROM {source} GROUP BY region, entity_id"
+        inner = (
+            "SELECT region, entity_id, "
+            + ", ".join(f"max(CASE WHEN {_CONDITIONS[key]} THEN 1 ELSE 0 END) AS {key}" for _, key in flags)
+            + f" FROM {source} GROUP BY region, entity_id"
+        )
         counts = ", ".join(["count(*) AS recommended"] + [f"sum({key}) AS {name}" for name, key in flags])
     return _run(f"SELECT region, {counts} FROM ({inner}) l1 GROUP BY region", params)
 
 
-def _figures(user, q: ReportQuery, dims: Sequence[str] = (), *, ratios: bool = False) -> dict[str, dict[str, kpis.Figures]]:
+def _figures(
+    user, q: ReportQuery, dims: Sequence[str] = (), *, ratios: bool = False
+) -> dict[str, dict[str, kpis.Figures]]:
     """{"total": {"": Figures}, "county": {code: Figures}, "city": …, "bank": {bank id: Figures},
     "branch": {branch id: …}, "month": {"YYYY-MM": Figures}} for the requested dimensions.
 
@@ -425,23 +526,35 @@ def _figures(user, q: ReportQuery, dims: Sequence[str] = (), *, ratios: bool = F
     columns = list(ROW_SUMS) + list(counted)
     b_keys = ", ".join(f"b.{k}" for k in _KEYS)
     # drawdowns of rows only partly drawn by the moment, from the ledger's drawdown rows
-    partial = ["sum(x.amount) AS disbursed_amount" if c == "disbursed_amount" else "count(*) AS disbursements"
-               if c == "disbursements" else f"NULL AS {c}" for c in columns]
+    partial = [
+        "sum(x.amount) AS disbursed_amount"
+        if c == "disbursed_amount"
+        else "count(*) AS disbursements"
+        if c == "disbursements"
+        else f"NULL AS {c}"
+        for c in columns
+    ]
     rollups = " UNION ALL ".join(
-        f"SELECT '{dim}' AS dim, CAST({key} AS TEXT) AS key, {', '.join(f'sum({c}) AS {c}' for c in columns)} FROM g GROUP BY {key}"
+        f"SELECT '{dim}' AS dim, CAST({key} AS TEXT) AS key, {', '.join(f'sum({c}) AS {c}' for c in columns)} FROM "
+        f"g GROUP BY {key}"
         for dim, key in (("county", "region"), ("bank", "bank_id"), ("branch", "branch_id"), ("month", "pushed_month"))
         if dim == "county" or dim in dims
     )
     # rows only partly drawn by the moment exist only for a past moment
-    partial_sql = f"""
+    partial_sql = (
+        f"""
             UNION ALL
-            SELECT {b_keys}, {', '.join(partial)}
-            FROM {source} JOIN matching_disbursement x ON x.recommendation_id = b.recommendation_id AND x.created_at <= p.t
+            SELECT {b_keys}, {", ".join(partial)}
+            FROM {source} JOIN matching_disbursement x ON x.recommendation_id = b.recommendation_id AND x.created_at
+                <= p.t
             WHERE b.first_disbursed_at <= p.t AND b.last_disbursed_at > p.t
-            GROUP BY {b_keys}""" if q.as_of_given else ""
+            GROUP BY {b_keys}"""
+        if q.as_of_given
+        else ""
+    )
     sql = f"""
         WITH g AS MATERIALIZED (
-            SELECT {keys}, {', '.join(sums)} FROM {source} GROUP BY {keys}{partial_sql}
+            SELECT {keys}, {", ".join(sums)} FROM {source} GROUP BY {keys}{partial_sql}
         )
         {rollups}"""
     rolled = _run(sql, params + params if q.as_of_given else params)
@@ -453,9 +566,13 @@ def _figures(user, q: ReportQuery, dims: Sequence[str] = (), *, ratios: bool = F
         if "rows" in row:
             row["recommended"] = row["rows"]
         fig = kpis.Figures.from_row(row)
-        fig.feedback_late = int(row.get("feedback_answered") or 0) - fig.feedback_on_time + int(row.get("feedback_open_late") or 0)
+        fig.feedback_late = (
+            int(row.get("feedback_answered") or 0) - fig.feedback_on_time + int(row.get("feedback_open_late") or 0)
+        )
         fig.feedback_determined = fig.feedback_on_time + fig.feedback_late
-        fig.decision_late = int(row.get("decision_answered") or 0) - fig.decision_on_time + int(row.get("decision_open_late") or 0)
+        fig.decision_late = (
+            int(row.get("decision_answered") or 0) - fig.decision_on_time + int(row.get("decision_open_late") or 0)
+        )
         fig.decision_determined = fig.decision_on_time + fig.decision_late
         rollups_by_dim[dim][_month_key(key) if dim == "month" else key] = fig
     rollups = rollups_by_dim
@@ -501,7 +618,10 @@ def _distinct_per_county(qs: QuerySet, region_field: str, amount_field: str | No
     inner = inner.annotate(amount=Sum(amount_field)) if amount_field else inner.annotate(n=Count("pk"))
     sql, params = inner.query.sql_with_params()
     amount = ", sum(amount) AS amount" if amount_field else ""
-    return _run(f"SELECT {region_field} AS region, count(*) AS n{amount} FROM ({sql}) pairs GROUP BY {region_field}", list(params))
+    return _run(
+        f"SELECT {region_field} AS region, count(*) AS n{amount} FROM ({sql}) pairs GROUP BY {region_field}",
+        list(params),
+    )
 
 
 def _declarations_in_scope(user) -> QuerySet[DeclarationFact]:
@@ -526,7 +646,9 @@ def _activity_counts(user, q: ReportQuery) -> dict[str, dict]:
     start, end = _local_range(q)
     out: dict[str, dict] = defaultdict(lambda: {"visited": 0, "declared": 0, "declared_amount": 0})
     if not f.bank:
-        visits = restrict(Visit.objects.all(), user).filter(created_at__lte=end, visited_on__lte=timezone.localtime(end).date())
+        visits = restrict(Visit.objects.all(), user).filter(
+            created_at__lte=end, visited_on__lte=timezone.localtime(end).date()
+        )
         if f.date_from:
             visits = visits.filter(visited_on__gte=f.date_from)
         if f.region:
@@ -541,7 +663,9 @@ def _activity_counts(user, q: ReportQuery) -> dict[str, dict]:
                 index = index.filter(visited_on__gte=f.date_from)
             if f.region:
                 index = index.filter(region_range_q(f.region, "region"))
-            first = Q(prev_visited_on__isnull=True) | (Q(prev_visited_on__lt=f.date_from) if f.date_from else Q(pk__in=[]))
+            first = Q(prev_visited_on__isnull=True) | (
+                Q(prev_visited_on__lt=f.date_from) if f.date_from else Q(pk__in=[])
+            )
             for row in index.order_by().values("region").annotate(n=Count("pk", filter=first)):
                 out[row["region"]]["visited"] = row["n"]
     declarations = _declarations_in_scope(user).filter(submitted_at__isnull=False, submitted_at__lte=end)
@@ -550,7 +674,9 @@ def _activity_counts(user, q: ReportQuery) -> dict[str, dict]:
     if f.region:
         declarations = declarations.filter(region_range_q(f.region, "region"))
     if f.bank:
-        declarations = declarations.filter(Exists(DeclarationBank.objects.filter(declaration_id=OuterRef("pk"), bank__code=f.bank)))
+        declarations = declarations.filter(
+            Exists(DeclarationBank.objects.filter(declaration_id=OuterRef("pk"), bank__code=f.bank))
+        )
         for row in _distinct_per_county(declarations, "region", "amount"):
             out[row["region"]].update(declared=row["n"], declared_amount=int(row["amount"] or 0))
     else:
@@ -562,7 +688,9 @@ def _activity_counts(user, q: ReportQuery) -> dict[str, dict]:
     return dict(out)
 
 
-def figures_with_activity(user, q: ReportQuery, dims: Sequence[str] = (), *, ratios: bool = False) -> dict[str, dict[str, kpis.Figures]]:
+def figures_with_activity(
+    user, q: ReportQuery, dims: Sequence[str] = (), *, ratios: bool = False
+) -> dict[str, dict[str, kpis.Figures]]:
     """figures() with visited / declared filled into the total, county and city rows."""
     version = data_version()  # read once for both cached parts
     result = figures(user, q, dims, ratios=ratios, version=version)
@@ -573,7 +701,9 @@ def figures_with_activity(user, q: ReportQuery, dims: Sequence[str] = (), *, rat
     rows = {"total": {"": kpis.Figures(visited=0 if not q.filters.bank else None, declared=0, declared_amount=0)}}
     for county, values in act.items():
         for dim, key in (("total", ""), ("county", county), ("city", county[:4] + "00")):
-            target = rows.setdefault(dim, {}).setdefault(key, kpis.Figures(visited=0 if not q.filters.bank else None, declared=0, declared_amount=0))
+            target = rows.setdefault(dim, {}).setdefault(
+                key, kpis.Figures(visited=0 if not q.filters.bank else None, declared=0, declared_amount=0)
+            )
             if not q.filters.bank:
                 target.visited += values["visited"]
             target.declared += values["declared"]
@@ -598,11 +728,19 @@ def region_names(codes) -> dict[str, str]:
 
 
 def bank_names(ids) -> dict[str, str]:
-    return {str(pk): name for pk, name in Bank.objects.filter(pk__in=[int(i) for i in ids if str(i).isdigit()]).values_list("pk", "name")}
+    return {
+        str(pk): name
+        for pk, name in Bank.objects.filter(pk__in=[int(i) for i in ids if str(i).isdigit()]).values_list("pk", "name")
+    }
 
 
 def branch_names(ids) -> dict[str, str]:
-    return {str(pk): name for pk, name in BankBranch.objects.filter(pk__in=[int(i) for i in ids if str(i).isdigit()]).values_list("pk", "name")}
+    return {
+        str(pk): name
+        for pk, name in BankBranch.objects.filter(pk__in=[int(i) for i in ids if str(i).isdigit()]).values_list(
+            "pk", "name"
+        )
+    }
 
 
 def scope_region_prefix(user, q: ReportQuery) -> str:
@@ -628,7 +766,9 @@ def region_choices(user) -> list[tuple[str, str]]:
         if len(scope.region_prefix) < 6:
             qs = qs | Region.objects.filter(code=scope.region_prefix.ljust(6, "0"))
     else:
-        counties = set(restrict(Recommendation.objects.all(), user).order_by().values_list("region_id", flat=True).distinct())
+        counties = set(
+            restrict(Recommendation.objects.all(), user).order_by().values_list("region_id", flat=True).distinct()
+        )
         codes = counties | {c[:4] + "00" for c in counties} | {c[:2] + "0000" for c in counties}
         qs = Region.objects.filter(code__in=codes)
     return [(r.code, ("　" * {"province": 0, "city": 1}.get(r.level, 2)) + r.name) for r in qs.order_by("code")]
@@ -648,7 +788,8 @@ def branch_choices(user) -> list[tuple[int, str]]:
         return []
     return list(
         BankBranch.objects.filter(organisation__path__startswith=scope.organisation_path)
-        .order_by("organisation__path").values_list("pk", "name")
+        .order_by("organisation__path")
+        .values_list("pk", "name")
     )
 
 
@@ -656,7 +797,9 @@ def branch_choices(user) -> list[tuple[int, str]]:
 
 
 def bank_report_list(*, user, params: Mapping | None = None) -> QuerySet[BankPeriodReport]:
-    qs = restrict(BankPeriodReport.objects.select_related("bank", "branch", "region", "submitted_by"), user).filter(is_current=True)
+    qs = restrict(BankPeriodReport.objects.select_related("bank", "branch", "region", "submitted_by"), user).filter(
+        is_current=True
+    )
     params = params or {}
     if _first(params, "bank"):
         qs = qs.filter(bank__code=_first(params, "bank"))
@@ -664,7 +807,9 @@ def bank_report_list(*, user, params: Mapping | None = None) -> QuerySet[BankPer
         try:
             start, end = ledger.period_range(_first(params, "period"))
         except ValueError:
-            raise ApplicationError("期间格式应为 YYYY、YYYY-MM 或 YYYY-Qn", field_errors={"period": ["期间格式错误"]}) from None
+            raise ApplicationError(
+                "期间格式应为 YYYY、YYYY-MM 或 YYYY-Qn", field_errors={"period": ["期间格式错误"]}
+            ) from None
         qs = qs.filter(period__gte=start, period__lte=end)
     return qs.order_by("-period", "bank__name", "branch__name")
 
@@ -672,7 +817,9 @@ def bank_report_list(*, user, params: Mapping | None = None) -> QuerySet[BankPer
 def _reports_as_of(user, q: ReportQuery, start: dt.date, end: dt.date) -> QuerySet[BankPeriodReport]:
     """The version of each branch's monthly figures current at the as-of moment."""
     f = q.filters
-    qs = restrict(BankPeriodReport.objects.all(), user).filter(period__gte=start, period__lte=end, submitted_at__lte=q.as_of)
+    qs = restrict(BankPeriodReport.objects.all(), user).filter(
+        period__gte=start, period__lte=end, submitted_at__lte=q.as_of
+    )
     if f.region:
         qs = qs.filter(region_range_q(f.region, "region_id"))
     if f.bank:
@@ -680,12 +827,18 @@ def _reports_as_of(user, q: ReportQuery, start: dt.date, end: dt.date) -> QueryS
     if f.branch:
         path = BankBranch.objects.filter(pk=f.branch).values_list("organisation__path", flat=True).first()
         qs = qs.filter(branch__organisation__path__startswith=path) if path else qs.none()
-    newer = BankPeriodReport.objects.filter(branch=OuterRef("branch"), period=OuterRef("period"), submitted_at__lte=q.as_of,
-                                            submitted_at__gt=OuterRef("submitted_at"))
+    newer = BankPeriodReport.objects.filter(
+        branch=OuterRef("branch"),
+        period=OuterRef("period"),
+        submitted_at__lte=q.as_of,
+        submitted_at__gt=OuterRef("submitted_at"),
+    )
     return qs.exclude(Exists(newer))
 
 
-def monthly_balances(user, q: ReportQuery, start: dt.date, end: dt.date, *, by: str | None = None) -> dict[str, list[kpis.Balances]]:
+def monthly_balances(
+    user, q: ReportQuery, start: dt.date, end: dt.date, *, by: str | None = None
+) -> dict[str, list[kpis.Balances]]:
     """Per month in [start, end] (first days), the sums of the reported figures over the scope,
     optionally split by "bank"; {"": [...]} without a split."""
     latest = _reports_as_of(user, q, start, end)
@@ -693,20 +846,33 @@ def monthly_balances(user, q: ReportQuery, start: dt.date, end: dt.date, *, by: 
         BankPeriodReport.objects.filter(pk__in=latest.values("pk"))
         .values("period", *(["bank_id"] if by == "bank" else []))
         .annotate(
-            sb=Sum("small_business_balance"), all=Sum("all_loans_balance"), credit=Sum("credit_loan_balance"),
-            rate_w=Sum(F("average_rate") * F("small_business_balance")), rc=Sum("renewals_count"), ra=Sum("renewals_amount"),
-            rb=Sum("renewal_balance"), n=Count("id"),
+            sb=Sum("small_business_balance"),
+            all=Sum("all_loans_balance"),
+            credit=Sum("credit_loan_balance"),
+            rate_w=Sum(F("average_rate") * F("small_business_balance")),
+            rc=Sum("renewals_count"),
+            ra=Sum("renewals_amount"),
+            rb=Sum("renewal_balance"),
+            n=Count("id"),
         )
         .order_by("period")
     )
     out: dict[str, list[kpis.Balances]] = defaultdict(list)
     for r in rows:
         key = str(r.get("bank_id", "")) if by == "bank" else ""
-        out[key].append(kpis.Balances(
-            month=r["period"], small_business=r["sb"] or 0, all_loans=r["all"] or 0, credit_loans=r["credit"] or 0,
-            rate_weighted=Decimal(r["rate_w"] or 0), renewals_count=r["rc"] or 0, renewals_amount=r["ra"] or 0,
-            renewal_balance=r["rb"] or 0, reporters=r["n"],
-        ))
+        out[key].append(
+            kpis.Balances(
+                month=r["period"],
+                small_business=r["sb"] or 0,
+                all_loans=r["all"] or 0,
+                credit_loans=r["credit"] or 0,
+                rate_weighted=Decimal(r["rate_w"] or 0),
+                renewals_count=r["rc"] or 0,
+                renewals_amount=r["ra"] or 0,
+                renewal_balance=r["rb"] or 0,
+                reporters=r["n"],
+            )
+        )
     return dict(out)
 
 
@@ -748,11 +914,17 @@ def renewals(user, q: ReportQuery) -> list[dict]:
     rows = []
     for bank_id, months in by_bank.items():
         last = months[-1]
-        rows.append({
-            "bank_id": bank_id, "name": names.get(bank_id, bank_id),
-            "renewals_count": sum(m.renewals_count for m in months), "renewals_amount": sum(m.renewals_amount for m in months),
-            "renewal_balance": last.renewal_balance, "small_business": last.small_business, "last_month": last.month.strftime("%Y-%m"),
-        })
+        rows.append(
+            {
+                "bank_id": bank_id,
+                "name": names.get(bank_id, bank_id),
+                "renewals_count": sum(m.renewals_count for m in months),
+                "renewals_amount": sum(m.renewals_amount for m in months),
+                "renewal_balance": last.renewal_balance,
+                "small_business": last.small_business,
+                "last_month": last.month.strftime("%Y-%m"),
+            }
+        )
     return sorted(rows, key=lambda r: (-r["renewals_amount"], r["name"]))
 
 
@@ -770,8 +942,18 @@ def targets_progress(user, q: ReportQuery, total: kpis.Figures | None = None) ->
     targets = list(restrict(Target.objects.filter(region_id=code, year=year), user))
     if not targets:
         return []
-    region_q = replace(q, filters=replace(q.filters, region=code.rstrip("0") if code.endswith("0000") else code[:4] if code.endswith("00") else code))
-    year_q = replace(region_q, filters=replace(region_q.filters, period=str(year), date_from=dt.date(year, 1, 1), date_to=dt.date(year, 12, 31)))
+    region_q = replace(
+        q,
+        filters=replace(
+            q.filters, region=code.rstrip("0") if code.endswith("0000") else code[:4] if code.endswith("00") else code
+        ),
+    )
+    year_q = replace(
+        region_q,
+        filters=replace(
+            region_q.filters, period=str(year), date_from=dt.date(year, 1, 1), date_to=dt.date(year, 12, 31)
+        ),
+    )
     out = []
     for target in targets:
         actual = None
@@ -782,20 +964,35 @@ def targets_progress(user, q: ReportQuery, total: kpis.Figures | None = None) ->
                 if target.metric == TargetMetric.CREDIT_LOAN_SHARE:
                     actual = latest["credit_loan_share"]
                 elif base_ok:
-                    base = monthly_balances(user, year_q, dt.date(year - 1, 12, 1), dt.date(year - 1, 12, 1)).get("", [])
+                    base = monthly_balances(user, year_q, dt.date(year - 1, 12, 1), dt.date(year - 1, 12, 1)).get(
+                        "", []
+                    )
                     actual = latest["small_business"] - base[0].small_business if base else None
         else:
-            fig = total if total is not None and q.filters.period == str(year) and not q.filters.bank else figures(user, year_q)["total"][""]
+            fig = (
+                total
+                if total is not None and q.filters.period == str(year) and not q.filters.bank
+                else figures(user, year_q)["total"][""]
+            )
             actual = fig.credit_amount if target.metric == TargetMetric.CREDITED_AMOUNT else fig.disbursed_amount
         percent_metric = target.metric == TargetMetric.CREDIT_LOAN_SHARE
-        out.append({
-            "metric": target.metric, "label": target.get_metric_display().replace("(元)", "").replace("(%)", ""),
-            "region": target.region.name, "year": year, "target": float(target.value), "actual": float(actual) if actual is not None else None,
-            "unit": "%" if percent_metric else "万元",
-            "target_display": f"{target.value:.1f}%" if percent_metric else f"{kpis.wan(target.value):,.2f} 万元",
-            "actual_display": ("—" if actual is None else f"{actual:.1f}%" if percent_metric else f"{kpis.wan(actual):,.2f} 万元"),
-            "progress": kpis.target_progress(target.value, actual), "note": target.note,
-        })
+        out.append(
+            {
+                "metric": target.metric,
+                "label": target.get_metric_display().replace("(元)", "").replace("(%)", ""),
+                "region": target.region.name,
+                "year": year,
+                "target": float(target.value),
+                "actual": float(actual) if actual is not None else None,
+                "unit": "%" if percent_metric else "万元",
+                "target_display": f"{target.value:.1f}%" if percent_metric else f"{kpis.wan(target.value):,.2f} 万元",
+                "actual_display": (
+                    "—" if actual is None else f"{actual:.1f}%" if percent_metric else f"{kpis.wan(actual):,.2f} 万元"
+                ),
+                "progress": kpis.target_progress(target.value, actual),
+                "note": target.note,
+            }
+        )
     return out
 
 
@@ -803,7 +1000,9 @@ def targets_progress(user, q: ReportQuery, total: kpis.Figures | None = None) ->
 
 
 def scheduled_report_list(*, user) -> QuerySet[ScheduledReport]:
-    return restrict(ScheduledReport.objects.select_related("organisation", "region"), user).order_by("-created_at", "-id")
+    return restrict(ScheduledReport.objects.select_related("organisation", "region"), user).order_by(
+        "-created_at", "-id"
+    )
 
 
 def scheduled_report_get(*, user, pk: int) -> ScheduledReport | None:

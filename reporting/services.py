@@ -1,5 +1,6 @@
 """Writes of reporting: bank-reported period figures, targets, and the weekly scheduled
 成效统计表 (built, stored, mailed). Keyword-only, atomic, audited."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -18,6 +19,7 @@ from portal.models import Membership, Organisation, OrganisationKind, Region, Ro
 from portal.services import ApplicationError, audit_record
 from portal.tenancy import CHANGE, resolve, restrict, scope_for
 from products.models import BankBranch
+from reporting import exports, selectors
 from reporting.models import PERCENT_METRICS, BankPeriodReport, ReportKind, ScheduledReport, Target, TargetMetric
 
 log = logging.getLogger(__name__)
@@ -32,7 +34,11 @@ REPORT_FIELDS = {
     "renewals_amount": ("当月无还本续贷金额", "yuan"),
     "renewal_balance": ("无还本续贷余额", "yuan"),
 }
-MECHANISM_KINDS = (OrganisationKind.PROVINCE_MECHANISM, OrganisationKind.CITY_MECHANISM, OrganisationKind.COUNTY_MECHANISM)
+MECHANISM_KINDS = (
+    OrganisationKind.PROVINCE_MECHANISM,
+    OrganisationKind.CITY_MECHANISM,
+    OrganisationKind.COUNTY_MECHANISM,
+)
 MECHANISM_ROLES = (Role.PROVINCE_REGULATOR, Role.CITY_REGULATOR, Role.CONVENER)
 _MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
 
@@ -42,7 +48,9 @@ def parse_month(value) -> dt.date:
         return value.replace(day=1)
     m = _MONTH.match(str(value or "").strip())
     if not m or not 1 <= int(m[2]) <= 12:
-        raise ApplicationError("报送月份格式应为 YYYY-MM", field_errors={"period": ["报送月份格式应为 YYYY-MM(如 2026-03)"]})
+        raise ApplicationError(
+            "报送月份格式应为 YYYY-MM", field_errors={"period": ["报送月份格式应为 YYYY-MM(如 2026-03)"]}
+        )
     return dt.date(int(m[1]), int(m[2]), 1)
 
 
@@ -98,8 +106,14 @@ def bank_report_submit(*, actor, branch_id: int, period, note: str = "", **figur
     scope = scope_for(actor)
     if scope is None or not (scope.is_platform_admin or scope.role == Role.BANK_ADMIN):
         raise ApplicationError("只有银行管理员可以报送", code="permission_denied")
-    branch = resolve(reportable_branches(actor).select_related("organisation", "bank"), actor, CHANGE, pk=branch_id,
-                     field="branch", message="只能为本机构或下级机构报送")
+    branch = resolve(
+        reportable_branches(actor).select_related("organisation", "bank"),
+        actor,
+        CHANGE,
+        pk=branch_id,
+        field="branch",
+        message="只能为本机构或下级机构报送",
+    )
     month = parse_month(period)
     if month > timezone.localdate().replace(day=1):
         raise ApplicationError("不能报送未来月份", field_errors={"period": ["不能报送未来月份"]})
@@ -107,14 +121,16 @@ def bank_report_submit(*, actor, branch_id: int, period, note: str = "", **figur
     path = branch.organisation.path
     clash = (
         BankPeriodReport.objects.filter(bank=branch.bank, period=month, is_current=True)
-        .exclude(branch=branch).select_related("branch__organisation")
+        .exclude(branch=branch)
+        .select_related("branch__organisation")
     )
     for other in clash:
         other_path = other.branch.organisation.path
         if other_path.startswith(path) or path.startswith(other_path):
             raise ApplicationError(
                 f"{month:%Y-%m} 已由{other.branch.name}报送, 上下级机构不能重复报送同一月份",
-                field_errors={"branch": ["上下级机构已报送该月份"]}, code="conflict",
+                field_errors={"branch": ["上下级机构已报送该月份"]},
+                code="conflict",
             )
     previous = BankPeriodReport.objects.select_for_update().filter(branch=branch, period=month, is_current=True).first()
     if previous is not None:
@@ -122,13 +138,22 @@ def bank_report_submit(*, actor, branch_id: int, period, note: str = "", **figur
         previous.save(update_fields=["is_current"])
     try:
         report = BankPeriodReport.objects.create(
-            bank=branch.bank, branch=branch, region_id=branch.region_id, period=month, note=note[:255],
-            submitted_by=actor, submitted_at=timezone.now(), is_current=True, **values,
+            bank=branch.bank,
+            branch=branch,
+            region_id=branch.region_id,
+            period=month,
+            note=note[:255],
+            submitted_by=actor,
+            submitted_at=timezone.now(),
+            is_current=True,
+            **values,
         )
     except IntegrityError:
         raise ApplicationError("该月份正在被他人报送, 请刷新后重试", code="conflict") from None
     audit_record(
-        actor=actor, action="reporting.bank_report", obj=report,
+        actor=actor,
+        action="reporting.bank_report",
+        obj=report,
         before={k: str(getattr(previous, k)) for k in REPORT_FIELDS} if previous else None,
         after={"period": f"{month:%Y-%m}", **{k: str(v) for k, v in values.items()}},
     )
@@ -162,8 +187,13 @@ def target_set(*, actor, region_code: str, year: int, metric: str, value, note: 
     target, _ = Target.objects.update_or_create(
         region=region, year=year, metric=metric, defaults={"value": number, "note": note[:255], "set_by": actor}
     )
-    audit_record(actor=actor, action="reporting.target_set", obj=target,
-                 before={k: str(v) for k, v in before.items()} if before else None, after={"value": str(number), "note": note})
+    audit_record(
+        actor=actor,
+        action="reporting.target_set",
+        obj=target,
+        before={k: str(v) for k, v in before.items()} if before else None,
+        after={"value": str(number), "note": note},
+    )
     return target
 
 
@@ -183,7 +213,8 @@ def mechanism_recipients(organisation: Organisation) -> list[str]:
     """E-mail addresses of the mechanism's administrators (regulators, conveners)."""
     emails = (
         Membership.objects.filter(organisation=organisation, role__in=MECHANISM_ROLES, user__is_active=True)
-        .exclude(user__email="").values_list("user__email", flat=True)
+        .exclude(user__email="")
+        .values_list("user__email", flat=True)
     )
     return sorted(set(emails))
 
@@ -191,7 +222,6 @@ def mechanism_recipients(organisation: Organisation) -> list[str]:
 def scheduled_report_build(*, organisation_id: int, now: dt.datetime | None = None) -> ScheduledReport | None:
     """Build, store and mail one mechanism's 成效统计表 for the year to date (this week's; a
     second run in the same week finds it and does nothing)."""
-    from reporting import exports, selectors
 
     now = now or timezone.now()
     organisation = Organisation.objects.select_related("region").get(pk=organisation_id)
@@ -207,8 +237,15 @@ def scheduled_report_build(*, organisation_id: int, now: dt.datetime | None = No
     try:
         with transaction.atomic():
             report = ScheduledReport(
-                organisation=organisation, region=organisation.region, kind=ReportKind.EFFECTIVENESS, week=week,
-                period=str(year), as_of=now, filename=filename, size=len(content), recipients=mechanism_recipients(organisation),
+                organisation=organisation,
+                region=organisation.region,
+                kind=ReportKind.EFFECTIVENESS,
+                week=week,
+                period=str(year),
+                as_of=now,
+                filename=filename,
+                size=len(content),
+                recipients=mechanism_recipients(organisation),
             )
             report.file.save(f"{organisation.pk}-{week}.xlsx", ContentFile(content), save=False)
             report.save()
@@ -228,10 +265,13 @@ def scheduled_report_mail(*, report_id: int) -> bool:
         return False
     message = EmailMessage(
         subject=f"[政银企融资对接平台] {report.organisation.name} 成效统计表({report.week})",
-        body=(f"{report.organisation.name}:\n\n附件为截至 {timezone.localtime(report.as_of):%Y-%m-%d %H:%M} 的"
-              f"《支持小微企业融资协调工作机制成效统计表》({report.period} 年累计)。\n"
-              "也可在平台「报表」页面下载历次报表。\n\n此邮件由系统自动发送。"),
-        from_email=settings.DEFAULT_FROM_EMAIL, to=report.recipients,
+        body=(
+            f"{report.organisation.name}:\n\n附件为截至 {timezone.localtime(report.as_of):%Y-%m-%d %H:%M} 的"
+            f"《支持小微企业融资协调工作机制成效统计表》({report.period} 年累计)。\n"
+            "也可在平台「报表」页面下载历次报表。\n\n此邮件由系统自动发送。"
+        ),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=report.recipients,
     )
     with report.file.open("rb") as handle:
         message.attach(report.filename, handle.read(), spreadsheets.XLSX)

@@ -1,12 +1,18 @@
 """Weekly reports. Beat runs `weekly_reports` (Monday morning); it fans out one idempotent
 task per mechanism, each building, storing and mailing that mechanism's 成效统计表."""
+
+import datetime as dt
+
 from celery import shared_task
+from django.utils import timezone
+
+from reporting.facts import sync
+from reporting.models import ScheduledReport
+from reporting.services import mechanisms, scheduled_report_build, scheduled_report_mail
 
 
 @shared_task(name="reporting.tasks.weekly_reports")
 def weekly_reports() -> int:
-    from reporting.services import mechanisms
-
     ids = list(mechanisms().values_list("pk", flat=True))
     for pk in ids:
         build_mechanism_report.delay(pk)
@@ -16,7 +22,6 @@ def weekly_reports() -> int:
 @shared_task(name="reporting.tasks.build_mechanism_report", acks_late=True)
 def build_mechanism_report(organisation_id: int) -> int | None:
     """Safe to run twice: a second run in the same week finds the report and does nothing."""
-    from reporting.services import scheduled_report_build
 
     report = scheduled_report_build(organisation_id=organisation_id)
     return report.pk if report else None
@@ -25,14 +30,10 @@ def build_mechanism_report(organisation_id: int) -> int | None:
 @shared_task(name="reporting.tasks.mail_unsent_reports")
 def mail_unsent_reports() -> int:
     """Retry mails that failed (the claim is released on failure), for the last week's reports."""
-    import datetime as dt
 
-    from django.utils import timezone
-
-    from reporting.models import ScheduledReport
-    from reporting.services import scheduled_report_mail
-
-    recent = ScheduledReport.objects.filter(emailed_at__isnull=True, created_at__gte=timezone.now() - dt.timedelta(days=7))
+    recent = ScheduledReport.objects.filter(
+        emailed_at__isnull=True, created_at__gte=timezone.now() - dt.timedelta(days=7)
+    )
     sent = 0
     for pk in recent.exclude(recipients=[]).values_list("pk", flat=True):
         try:
@@ -47,6 +48,5 @@ def sync_facts() -> int:
     """Folds into the statistics index what the writes' own syncs could not (a sync that
     failed after its commit, rows written in bulk without signals) and moves the watermark
     past settled events. Reads never sync."""
-    from reporting.facts import sync
 
     return sync()

@@ -7,14 +7,21 @@ app_name = "reporting"
 # included at the root: reporting's pages under reporting/, and the ledger page at the
 # address it had when it was matching's (/matching/ledger/)
 urlpatterns = [
-    path("reporting/", include([
-        path("", views.DashboardView.as_view(), name="dashboard"),
-        path("tables/<slug:name>.<slug:extension>", views.TableDownloadView.as_view(), name="table_download"),
-        path("export/<slug:kind>.<slug:extension>", views.ExportView.as_view(), name="export"),
-        path("reports/", views.ReportListView.as_view(), name="reports"),
-        path("reports/<int:pk>/download/", views.ScheduledReportDownloadView.as_view(), name="scheduled_download"),
-        path("bank-reports/", views.BankReportListView.as_view(), name="bank_reports"),
-        path("targets/", views.TargetListView.as_view(), name="targets"),
-    ])),
+    path(
+        "reporting/",
+        include(
+            [
+                path("", views.DashboardView.as_view(), name="dashboard"),
+                path("tables/<slug:name>.<slug:extension>", views.TableDownloadView.as_view(), name="table_download"),
+                path("export/<slug:kind>.<slug:extension>", views.ExportView.as_view(), name="export"),
+                path("reports/", views.ReportListView.as_view(), name="reports"),
+                path(
+                    "reports/<int:pk>/download/", views.ScheduledReportDownloadView.as_view(), name="scheduled_download"
+                ),
+                path("bank-reports/", views.BankReportListView.as_view(), name="bank_reports"),
+                path("targets/", views.TargetListView.as_view(), name="targets"),
+            ]
+        ),
+    ),
     path("matching/ledger/", views.LedgerView.as_view(), name="ledger"),
 ]

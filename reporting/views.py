@@ -1,6 +1,7 @@
 """Pages of reporting: the dashboard (驾驶舱), downloads of its tables, the reports page
 (export now, or download the weekly ones), bank reporting (报送), targets, and the ledger
 (台账, at /matching/ledger/). Thin: parse, call a selector / service / export, render."""
+
 from __future__ import annotations
 
 from urllib.parse import urlencode
@@ -14,7 +15,7 @@ from django.views import View
 from matching.models import RecommendationState
 from portal import spreadsheets
 from portal.mixins import RestrictedListView, RoleRequiredMixin
-from portal.models import Role
+from portal.models import Region, Role
 from portal.services import ApplicationError
 from portal.tenancy import GOVERNMENT_ROLES, scope_for
 from products.models import Bank
@@ -53,10 +54,14 @@ class DashboardView(RoleRequiredMixin, View):
             built = dashboard.build(request.user, {})
         query = built["params"]
         context = {
-            **_filter_context(request, built), **built,
-            "query_string": urlencode(query), "download_query": urlencode({**query, "by": built["by"]}),
+            **_filter_context(request, built),
+            **built,
+            "query_string": urlencode(query),
+            "download_query": urlencode({**query, "by": built["by"]}),
             "period_label": built["query"].period_label,
-            "scheduled": selectors.scheduled_report_list(user=request.user)[:5] if not built["scope"] or not built["scope"].is_bank else [],
+            "scheduled": selectors.scheduled_report_list(user=request.user)[:5]
+            if not built["scope"] or not built["scope"].is_bank
+            else [],
         }
         return render(request, "reporting/dashboard.html", context)
 
@@ -103,11 +108,19 @@ class ExportView(RoleRequiredMixin, View):
             file = ledger.ledger_export(actor=user, filters=q.filters, extension=extension, request=request)
             return spreadsheets.download(ledger.EXPORT_KIND, file)
         if kind == "effectiveness":
-            file = exports.effectiveness_xlsx(user, q, by=by) if extension == "xlsx" else exports.effectiveness_csv(user, q, by=by)
+            file = (
+                exports.effectiveness_xlsx(user, q, by=by)
+                if extension == "xlsx"
+                else exports.effectiveness_csv(user, q, by=by)
+            )
             return spreadsheets.deliver(request, "reporting.effectiveness", file, filters={"by": by, **q.params()})
         table = exports.ranking_table(user, q) if kind == "ranking" else exports.renewals_table(user, q)
         name = exports.filename(kind, q, extension)
-        file = exports.table_xlsx(table, user, q, name=name) if extension == "xlsx" else exports.table_csv(table, q, name=name)
+        file = (
+            exports.table_xlsx(table, user, q, name=name)
+            if extension == "xlsx"
+            else exports.table_csv(table, q, name=name)
+        )
         return spreadsheets.deliver(request, f"reporting.{kind}", file, filters=q.params())
 
 
@@ -123,9 +136,17 @@ class ReportListView(RoleRequiredMixin, RestrictedListView):
         return selectors.scheduled_report_list(user=user)
 
     def get_context_data(self, **kwargs):
-        return super().get_context_data(**_filter_context(self.request), kinds=[
-            ("effectiveness", "成效统计表"), ("ledger", "台账"), ("ranking", "银行排名通报"), ("renewals", "无还本续贷情况统计表")],
-            default_period=selectors.current_year_period(), **kwargs)
+        return super().get_context_data(
+            **_filter_context(self.request),
+            kinds=[
+                ("effectiveness", "成效统计表"),
+                ("ledger", "台账"),
+                ("ranking", "银行排名通报"),
+                ("renewals", "无还本续贷情况统计表"),
+            ],
+            default_period=selectors.current_year_period(),
+            **kwargs,
+        )
 
 
 class ScheduledReportDownloadView(RoleRequiredMixin, View):
@@ -137,8 +158,9 @@ class ScheduledReportDownloadView(RoleRequiredMixin, View):
             raise Http404
         with report.file.open("rb") as stored:
             file = spreadsheets.File(stored.read(), report.filename, "xlsx")
-        return spreadsheets.deliver(request, "reporting.scheduled", file, filters={"week": report.week, "period": report.period},
-                                    obj=report)
+        return spreadsheets.deliver(
+            request, "reporting.scheduled", file, filters={"week": report.week, "period": report.period}, obj=report
+        )
 
 
 class BankReportListView(RoleRequiredMixin, RestrictedListView):
@@ -156,13 +178,17 @@ class BankReportListView(RoleRequiredMixin, RestrictedListView):
             return selectors.bank_report_list(user=user)
 
     def _form(self, data=None):
-        branches = services.reportable_branches(self.request.user).order_by("organisation__path").values_list("pk", "name")
+        branches = (
+            services.reportable_branches(self.request.user).order_by("organisation__path").values_list("pk", "name")
+        )
         return BankReportForm(data, branches=branches)
 
     def get_context_data(self, **kwargs):
         scope = scope_for(self.request.user)
         can_report = bool(scope and (scope.role == Role.BANK_ADMIN or scope.is_platform_admin))
-        return super().get_context_data(form=kwargs.pop("form", None) or (self._form() if can_report else None), can_report=can_report, **kwargs)
+        return super().get_context_data(
+            form=kwargs.pop("form", None) or (self._form() if can_report else None), can_report=can_report, **kwargs
+        )
 
     def post(self, request):
         form = self._form(request.POST)
@@ -194,17 +220,23 @@ class TargetListView(RoleRequiredMixin, RestrictedListView):
         return selectors.target_list(user=user)
 
     def _form(self, data=None):
-        from portal.models import Region
-
-        regions = Region.objects.filter(level__in=["province", "city", "county"], code__startswith="14").order_by("code").values_list("code", "name")
+        regions = (
+            Region.objects.filter(level__in=["province", "city", "county"], code__startswith="14")
+            .order_by("code")
+            .values_list("code", "name")
+        )
         return TargetForm(data, regions=regions)
 
     def get_context_data(self, **kwargs):
         scope = scope_for(self.request.user)
         can_set = bool(scope and scope.is_platform_admin)
-        context = super().get_context_data(form=kwargs.pop("form", None) or (self._form() if can_set else None), can_set=can_set, **kwargs)
+        context = super().get_context_data(
+            form=kwargs.pop("form", None) or (self._form() if can_set else None), can_set=can_set, **kwargs
+        )
         for target in context["targets"]:
-            target.display = f"{target.value:.2f}%" if target.metric in PERCENT_METRICS else f"{target.value / 10000:,.2f} 万元"
+            target.display = (
+                f"{target.value:.2f}%" if target.metric in PERCENT_METRICS else f"{target.value / 10000:,.2f} 万元"
+            )
         context["metrics"] = TargetMetric.choices
         return context
 

@@ -17,8 +17,9 @@ export DJANGO_SETTINGS_MODULE=portal.settings DEBUG=${DEBUG:-False} SECURE_SSL_R
 export SECRET_KEY=${SECRET_KEY:-test-secret-key-$(date +%s)-not-for-production-use-only-tests}
 export CHROMIUM_PATH=${CHROMIUM_PATH:-/usr/bin/chromium}
 
-step "lint (ruff: ruff.toml)"
+step "lint and format (ruff: ruff.toml)"
 "$VENV/bin/ruff" check --quiet . || { echo "ruff 报告了问题: 运行 .venv/bin/ruff check . 查看" >&2; exit 1; }
+"$VENV/bin/ruff" format --check --quiet . || { echo "代码格式不一致: 运行 .venv/bin/ruff format . 统一格式" >&2; exit 1; }
 
 step "layers (import-linter: .importlinter)"
 "$VENV/bin/lint-imports" --no-cache >"$ROOT/var/lint-imports.log" 2>&1 || { cat "$ROOT/var/lint-imports.log" >&2; echo "应用分层被破坏: 见上方 import-linter 的报告 (.importlinter)" >&2; exit 1; }

@@ -1,5 +1,6 @@
 """Fixtures shared by the cross-app tests of this directory: the 泽州 world with a pushed
 declaration, and another county's data for the tenant-isolation matrices."""
+
 import datetime as dt
 from dataclasses import dataclass
 
@@ -61,9 +62,15 @@ def other_county(world) -> Other:
     report and an API token: what the tenant-isolation matrices try to reach from 泽州 (it
     needs the catalogue's banks, which the 泽州 world loads)."""
     province = Organisation.objects.get(kind=OrganisationKind.PROVINCE_MECHANISM)
-    city = OrganisationFactory(kind=OrganisationKind.CITY_MECHANISM, region=region("140200"), parent=province, name="大同市机制")
-    county = OrganisationFactory(kind=OrganisationKind.COUNTY_MECHANISM, region=region("140212"), parent=city, name="新荣区机制")
-    task_force = OrganisationFactory(kind=OrganisationKind.TASK_FORCE, region=region("140212"), parent=county, name="新荣区专班")
+    city = OrganisationFactory(
+        kind=OrganisationKind.CITY_MECHANISM, region=region("140200"), parent=province, name="大同市机制"
+    )
+    county = OrganisationFactory(
+        kind=OrganisationKind.COUNTY_MECHANISM, region=region("140212"), parent=city, name="新荣区机制"
+    )
+    task_force = OrganisationFactory(
+        kind=OrganisationKind.TASK_FORCE, region=region("140212"), parent=county, name="新荣区专班"
+    )
     staff = user_with_role(Role.TASK_FORCE_STAFF, organisation=task_force, username="other-staff")
     reviewer = user_with_role(Role.TASK_FORCE_BANK_REVIEWER, organisation=task_force, username="other-reviewer")
     lead = user_with_role(Role.TASK_FORCE_LEAD, organisation=task_force, username="other-lead")
@@ -73,33 +80,77 @@ def other_county(world) -> Other:
     bank_admin = user_with_role(Role.BANK_ADMIN, organisation=datong.organisation, username="other-bank-admin")
     org = OrganisationFactory(kind=OrganisationKind.ENTERPRISE, region=region("140212"), name=OTHER_NAME)
     entity = MarketEntity.objects.create(
-        uscc=valid_uscc().replace("140525", "140212"), name=OTHER_NAME, entity_type="individual_business",
-        register_status="active", established_on=dt.date(2019, 1, 1), region_id="140212", industry_id="5211",
-        annual_revenue=700_000, organisation=org, operator_name="隔离某", operator_phone="13912345678",
+        uscc=valid_uscc().replace("140525", "140212"),
+        name=OTHER_NAME,
+        entity_type="individual_business",
+        register_status="active",
+        established_on=dt.date(2019, 1, 1),
+        region_id="140212",
+        industry_id="5211",
+        annual_revenue=700_000,
+        organisation=org,
+        operator_name="隔离某",
+        operator_phone="13912345678",
     )
     owner = user_with_role(Role.ENTERPRISE_USER, organisation=org, username="other-enterprise")
-    visit = s.visit_record(actor=staff, entity_id=entity.pk, visited_on=dt.date.today(), people="隔离测试", need_found=True)
-    declaration = s.declaration_create(actor=owner, entity_id=entity.pk, amount=120_000, term_months=12, purpose="隔离测试用途",
-                                       bank_codes=["jshb"], basic_criteria=CRITERIA, consent=True, submit=True)
-    material = material_upload(actor=owner, declaration_id=declaration.pk,
-                               uploaded_file=SimpleUploadedFile("营业执照.png", PNG, content_type="image/png"))
+    visit = s.visit_record(
+        actor=staff, entity_id=entity.pk, visited_on=dt.date.today(), people="隔离测试", need_found=True
+    )
+    declaration = s.declaration_create(
+        actor=owner,
+        entity_id=entity.pk,
+        amount=120_000,
+        term_months=12,
+        purpose="隔离测试用途",
+        bank_codes=["jshb"],
+        basic_criteria=CRITERIA,
+        consent=True,
+        submit=True,
+    )
+    material = material_upload(
+        actor=owner,
+        declaration_id=declaration.pk,
+        uploaded_file=SimpleUploadedFile("营业执照.png", PNG, content_type="image/png"),
+    )
     for actor in (staff, reviewer, lead):
         s.declaration_review(actor=actor, declaration_id=declaration.pk, decision="approve")
     batch = s.batch_signoff(actor=convener, declaration_ids=[declaration.pk])
     s.batch_push(actor=convener, batch_id=batch.pk)
     recommendation = Recommendation.objects.get(declaration=declaration)
     s.recommendation_decline(actor=bank_admin, recommendation_id=recommendation.pk, reason_code="high_debt")
-    entity_import = EntityImport.objects.create(uploaded_by=staff, organisation=task_force, region_prefix="140212",
-                                                file_name="新荣名录.csv", content=b"")
-    bank_report = bank_report_submit(actor=bank_admin, branch_id=datong.pk, period=dt.date.today().strftime("%Y-%m"),
-                                     small_business_balance=1, all_loans_balance=2, credit_loan_balance=0, average_rate=4)
-    scheduled_report = ScheduledReport(organisation=county, region=county.region, week="2026-W01", period="2026",
-                                       as_of=dt.datetime.now(dt.timezone.utc), filename=f"{OTHER_NAME}.xlsx")
+    entity_import = EntityImport.objects.create(
+        uploaded_by=staff, organisation=task_force, region_prefix="140212", file_name="新荣名录.csv", content=b""
+    )
+    bank_report = bank_report_submit(
+        actor=bank_admin,
+        branch_id=datong.pk,
+        period=dt.date.today().strftime("%Y-%m"),
+        small_business_balance=1,
+        all_loans_balance=2,
+        credit_loan_balance=0,
+        average_rate=4,
+    )
+    scheduled_report = ScheduledReport(
+        organisation=county,
+        region=county.region,
+        week="2026-W01",
+        period="2026",
+        as_of=dt.datetime.now(dt.timezone.utc),
+        filename=f"{OTHER_NAME}.xlsx",
+    )
     scheduled_report.file.save("other.xlsx", ContentFile(OTHER_NAME.encode()), save=True)
     return Other(
-        entity=entity, declaration=declaration, recommendation=recommendation, batch=batch, material=material, visit=visit,
-        notification=Notification.objects.filter(recipient=owner).first(), task_force=task_force,
-        audit_event=AuditEvent.objects.filter(actor=staff).first(), entity_import=entity_import,
-        bank_report=bank_report, scheduled_report=scheduled_report,
+        entity=entity,
+        declaration=declaration,
+        recommendation=recommendation,
+        batch=batch,
+        material=material,
+        visit=visit,
+        notification=Notification.objects.filter(recipient=owner).first(),
+        task_force=task_force,
+        audit_event=AuditEvent.objects.filter(actor=staff).first(),
+        entity_import=entity_import,
+        bank_report=bank_report,
+        scheduled_report=scheduled_report,
         api_token=api_token_issue(actor=bank_admin, name=f"{OTHER_NAME}系统")[0],
     )

@@ -7,6 +7,7 @@ Environment, besides the portal's own:
   FAULT_VISIBILITY      Redis visibility timeout (s): how soon this worker restores the
                         messages of a worker that died without acknowledging them
 The rest of the command line goes to `celery worker`."""
+
 import os
 import sys
 import time
@@ -45,7 +46,8 @@ if os.environ.get("FAULT_VISIBILITY"):
     app.conf.broker_transport_options = {
         **(app.conf.broker_transport_options or {}),
         "visibility_timeout": float(os.environ["FAULT_VISIBILITY"]),
-        "unacked_restore_interval": 1, "unacked_restore_throttle": 1,
+        "unacked_restore_interval": 1,
+        "unacked_restore_throttle": 1,
     }
 
 if __name__ == "__main__":

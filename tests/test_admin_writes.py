@@ -1,6 +1,7 @@
 """The Django admin never writes around the rules: an organisation re-parented there takes its
 descendants along (their paths, hence every restriction) and the change is audited; it is
 never deleted (memberships, branches and records hang on it)."""
+
 import pytest
 from django.test import Client
 
@@ -20,16 +21,31 @@ def admin_client():
 def test_an_organisation_moved_in_the_admin_takes_its_descendants_along_and_is_audited(admin_client):
     # given a city mechanism with a county and its task force, and another city
     province = OrganisationFactory(kind=OrganisationKind.PROVINCE_MECHANISM, region=region("140000"), name="省机制")
-    jincheng = OrganisationFactory(kind=OrganisationKind.CITY_MECHANISM, region=region("140500"), parent=province, name="晋城")
-    datong = OrganisationFactory(kind=OrganisationKind.CITY_MECHANISM, region=region("140200"), parent=province, name="大同")
-    county = OrganisationFactory(kind=OrganisationKind.COUNTY_MECHANISM, region=region("140525"), parent=jincheng, name="泽州")
-    task_force = OrganisationFactory(kind=OrganisationKind.TASK_FORCE, region=region("140525"), parent=county, name="泽州专班")
+    jincheng = OrganisationFactory(
+        kind=OrganisationKind.CITY_MECHANISM, region=region("140500"), parent=province, name="晋城"
+    )
+    datong = OrganisationFactory(
+        kind=OrganisationKind.CITY_MECHANISM, region=region("140200"), parent=province, name="大同"
+    )
+    county = OrganisationFactory(
+        kind=OrganisationKind.COUNTY_MECHANISM, region=region("140525"), parent=jincheng, name="泽州"
+    )
+    task_force = OrganisationFactory(
+        kind=OrganisationKind.TASK_FORCE, region=region("140525"), parent=county, name="泽州专班"
+    )
 
     # when a platform administrator moves the county under the other city in the admin
-    response = admin_client.post(f"/django-admin/portal/organisation/{county.pk}/change/", {
-        "name": "泽州", "kind": OrganisationKind.COUNTY_MECHANISM, "region": "140525", "parent": datong.pk,
-        "code": "", "is_active": "on",
-    })
+    response = admin_client.post(
+        f"/django-admin/portal/organisation/{county.pk}/change/",
+        {
+            "name": "泽州",
+            "kind": OrganisationKind.COUNTY_MECHANISM,
+            "region": "140525",
+            "parent": datong.pk,
+            "code": "",
+            "is_active": "on",
+        },
+    )
 
     # then the county and its task force now lie under that city, and the move is audited
     assert response.status_code == 302, response.content.decode()[:2000]

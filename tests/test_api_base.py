@@ -39,7 +39,9 @@ def test_me_reports_role_and_region():
     client = APIClient()
     client.force_authenticate(user_with_role(Role.CITY_REGULATOR))
     body = client.get("/api/v1/me/").json()
-    assert body["role"] == "city_regulator" and body["role_display"] == "市级协调机制" and body["region_code"] == "140500"
+    assert (
+        body["role"] == "city_regulator" and body["role_display"] == "市级协调机制" and body["region_code"] == "140500"
+    )
 
 
 def test_schema_and_local_docs_page():

@@ -2,6 +2,7 @@
 their systems (page and API); a token is shown once, stored hashed, expires, is revoked when
 its user's password changes or the account is deactivated, and is refused while the user is
 locked out by the login throttle."""
+
 import datetime as dt
 import hashlib
 
@@ -163,8 +164,10 @@ def test_a_bank_administrator_manages_his_subtrees_tokens_and_no_other_banks(wor
 def test_changing_the_password_revokes_the_users_tokens(world):
     admin = world.users["boc_admin"]
     key = issue_on_page(admin)[1]
-    response = signed_in(admin).post("/accounts/password/", {
-        "old_password": TEST_PASSWORD, "new_password1": "A-new-passw0rd-2026", "new_password2": "A-new-passw0rd-2026"})
+    response = signed_in(admin).post(
+        "/accounts/password/",
+        {"old_password": TEST_PASSWORD, "new_password1": "A-new-passw0rd-2026", "new_password2": "A-new-passw0rd-2026"},
+    )
     assert response.status_code == 302
     token = ApiToken.objects.get(user=admin)
     assert token.revoked_at is not None and token.revoke_reason == "密码已修改"
@@ -189,7 +192,9 @@ def test_a_token_is_refused_while_its_user_is_locked_out(world, settings):
     key = api_token(admin)
     # given someone failing to sign in as him five times (from anywhere)
     for i in range(settings.AXES_FAILURE_LIMIT):
-        Client(REMOTE_ADDR=f"203.0.113.{i}").post("/accounts/login/", {"username": admin.username, "password": "wrong-guess-1"})
+        Client(REMOTE_ADDR=f"203.0.113.{i}").post(
+            "/accounts/login/", {"username": admin.username, "password": "wrong-guess-1"}
+        )
     # then his token is refused while the lockout lasts, and works again after the cool-off
     refused = with_key(key).get("/api/v1/me/")
     assert refused.status_code in (401, 403) and "锁定" in refused.json()["message"]
@@ -213,12 +218,18 @@ def test_clear_text_tokens_of_the_old_table_become_hashed_expiring_tokens(world)
     admin = world.users["boc_admin"]
     old_key = "0123456789abcdef0123456789abcdef01234567"
     with connection.cursor() as cursor:
-        cursor.execute("CREATE TABLE authtoken_token (key varchar(40) PRIMARY KEY, created timestamp with time zone, user_id bigint)")
+        cursor.execute(
+            "CREATE TABLE authtoken_token (key varchar(40) PRIMARY KEY, created timestamp with time zone, user_id "
+            "bigint)"
+        )
         cursor.execute("INSERT INTO authtoken_token VALUES (%s, now(), %s)", [old_key, admin.pk])
     with connection.schema_editor() as editor:
         assert import_legacy_tokens(editor, ApiToken, Membership) == 1
     assert "authtoken_token" not in connection.introspection.table_names()
     token = ApiToken.objects.get(user=admin)
-    assert token.digest == hashlib.sha256(old_key.encode()).hexdigest() and token.organisation_id == admin.memberships.get().organisation_id
+    assert (
+        token.digest == hashlib.sha256(old_key.encode()).hexdigest()
+        and token.organisation_id == admin.memberships.get().organisation_id
+    )
     assert token.expires_at < timezone.now() + dt.timedelta(days=91)
     assert with_key(old_key).get("/api/v1/me/").json()["username"] == admin.username

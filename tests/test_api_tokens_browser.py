@@ -1,5 +1,6 @@
 """The API token page on a phone: a bank administrator issues a token, sees the key once,
 and revokes it after a confirmation; every control is a tap target of at least 44 px."""
+
 import pytest
 from playwright.sync_api import Page, expect
 

@@ -5,6 +5,7 @@ on them in another process: `manage.py check`, no migration missing, every table
 same number of rows, a page renders with the restored data, an uploaded file downloads
 byte for byte through its permission-checked view, and new rows can be written (the
 sequences came back too)."""
+
 from __future__ import annotations
 
 import json
@@ -58,7 +59,8 @@ body = b"".join(download.streaming_content) if download.streaming else download.
 new = Notification.objects.create(recipient_id=args["owner"], title="恢复后测试", dedupe_key="restore-check")
 print(json.dumps({
     "counts": counts, "page_status": page.status_code, "page_has_entity": args["entity"] in page.content.decode(),
-    "download_status": download.status_code, "download_bytes": len(body), "download_same": body == bytes.fromhex(args["png"]),
+    "download_status": download.status_code, "download_bytes": len(body), "download_same": body ==
+    bytes.fromhex(args["png"]),
     "new_pk_after_old": new.pk > args["max_notification"],
 }))
 """
@@ -66,12 +68,20 @@ print(json.dumps({
 
 def _pg_env() -> dict:
     db = settings.DATABASES["default"]
-    return {**os.environ, "PGHOST": db["HOST"], "PGPORT": str(db["PORT"]), "PGUSER": db["USER"], "PGPASSWORD": db["PASSWORD"]}
+    return {
+        **os.environ,
+        "PGHOST": db["HOST"],
+        "PGPORT": str(db["PORT"]),
+        "PGUSER": db["USER"],
+        "PGPASSWORD": db["PASSWORD"],
+    }
 
 
 def _run(command: list[str], env: dict, timeout: float = 120) -> str:
     result = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
-    assert result.returncode == 0, f"{' '.join(command[:3])} …: {result.returncode}\n{result.stdout[-2000:]}\n{result.stderr[-3000:]}"
+    assert result.returncode == 0, (
+        f"{' '.join(command[:3])} …: {result.returncode}\n{result.stdout[-2000:]}\n{result.stderr[-3000:]}"
+    )
     return result.stdout
 
 
@@ -93,8 +103,11 @@ def test_dump_drop_restore_and_the_portal_works_on_the_restored_copy(tmp_path, s
     settings.MEDIA_ROOT = tmp_path / "uploads"
     world = build_world()
     declaration, enterprise_user, recs = pushed(world)
-    material = material_upload(actor=enterprise_user, declaration_id=declaration.pk,
-                               uploaded_file=SimpleUploadedFile("营业执照.png", PNG, content_type="image/png"))
+    material = material_upload(
+        actor=enterprise_user,
+        declaration_id=declaration.pk,
+        uploaded_file=SimpleUploadedFile("营业执照.png", PNG, content_type="image/png"),
+    )
     assert Path(material.file.path).read_bytes() == PNG
     from matching.models import Notification
 
@@ -115,29 +128,51 @@ def test_dump_drop_restore_and_the_portal_works_on_the_restored_copy(tmp_path, s
     _run([*psql, f'DROP DATABASE IF EXISTS "{scratch}"'], env)
     _run([*psql, f'CREATE DATABASE "{scratch}"'], env)
     try:
-        _run([str(PGBIN / "pg_restore"), "--no-owner", "--exit-on-error", "--dbname", scratch, str(backup / "portal.dump")], env)
+        _run(
+            [
+                str(PGBIN / "pg_restore"),
+                "--no-owner",
+                "--exit-on-error",
+                "--dbname",
+                scratch,
+                str(backup / "portal.dump"),
+            ],
+            env,
+        )
         restored_media = tmp_path / "restored-uploads"
         shutil.unpack_archive(archive, restored_media)
 
         # then the portal runs on the restored copy
         db = settings.DATABASES["default"]
-        portal_env = {**os.environ, "DATABASE_URL": f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{scratch}",
-                      "MEDIA_ROOT": str(restored_media), "DEBUG": "False", "SECURE_SSL_REDIRECT": "False"}
+        portal_env = {
+            **os.environ,
+            "DATABASE_URL": f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{scratch}",
+            "MEDIA_ROOT": str(restored_media),
+            "DEBUG": "False",
+            "SECURE_SSL_REDIRECT": "False",
+        }
         portal_env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
         manage = [sys.executable, "manage.py"]
         _run([*manage, "check"], portal_env)
         _run([*manage, "migrate", "--check", "--noinput"], portal_env)  # exits non-zero if a migration is missing
-        args = {"staff": world.users["staff"].username, "owner": enterprise_user.pk, "material": material.pk,
-                "entity": declaration.entity.name, "png": PNG.hex(),
-                "max_notification": Notification.objects.order_by("-pk").values_list("pk", flat=True).first()}
+        args = {
+            "staff": world.users["staff"].username,
+            "owner": enterprise_user.pk,
+            "material": material.pk,
+            "entity": declaration.entity.name,
+            "png": PNG.hex(),
+            "max_notification": Notification.objects.order_by("-pk").values_list("pk", flat=True).first(),
+        }
         output = _run([*manage, "shell", "-c", CHECK_SCRIPT], {**portal_env, "RESTORE_CHECK_ARGS": json.dumps(args)})
         report = json.loads(output.strip().splitlines()[-1])
     finally:
         _run([*psql, f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)'], env)
 
     assert report["counts"] == counts_before, {
-        t: (counts_before.get(t), report["counts"].get(t)) for t in set(counts_before) | set(report["counts"])
-        if counts_before.get(t) != report["counts"].get(t)}
+        t: (counts_before.get(t), report["counts"].get(t))
+        for t in set(counts_before) | set(report["counts"])
+        if counts_before.get(t) != report["counts"].get(t)
+    }
     assert report["page_status"] == 200 and report["page_has_entity"], report
     assert report["download_status"] == 200 and report["download_same"], report
     assert report["new_pk_after_old"], report

@@ -23,7 +23,9 @@ HOME_TITLES = {
 
 
 @pytest.mark.parametrize("role", list(Role))
-def test_each_role_logs_in_through_the_login_page_and_sees_its_chinese_home(role, live_server, page: Page, artifacts_dir):
+def test_each_role_logs_in_through_the_login_page_and_sees_its_chinese_home(
+    role, live_server, page: Page, artifacts_dir
+):
     # given a user holding the role
     user = user_with_role(role, username=f"browser-{role.value}")
 
@@ -65,5 +67,8 @@ def test_home_page_fits_a_phone(live_server, page: Page, artifacts_dir):
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
     expect(page.get_by_role("button", name="展开导航")).to_be_visible()
     # and the locally served Bootstrap styles are applied (no CDN)
-    assert page.locator("nav.navbar").evaluate("e => getComputedStyle(e).backgroundColor") not in ("", "rgba(0, 0, 0, 0)")
+    assert page.locator("nav.navbar").evaluate("e => getComputedStyle(e).backgroundColor") not in (
+        "",
+        "rgba(0, 0, 0, 0)",
+    )
     page.screenshot(path=str(artifacts_dir / "home-enterprise-phone.png"), full_page=True)

@@ -9,7 +9,9 @@ ROOT = Path(__file__).resolve().parent.parent
 def _manage(*args, env_overrides):
     env = {k: v for k, v in os.environ.items() if k not in {"DJANGO_SETTINGS_MODULE", "DJANGO_ALLOW_ASYNC_UNSAFE"}}
     env.update(env_overrides)
-    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_production_settings_pass_check_deploy_without_warnings():
@@ -38,7 +40,9 @@ def test_embedded_default_needs_no_server():
     )
     envs = {k: v for k, v in os.environ.items()}
     envs.update(env)
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=envs, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=envs, capture_output=True, text=True, timeout=60
+    )
     # then the settings fall back to a SQLite file and a filesystem broker
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "django.db.backends.sqlite3|filesystem://|file"

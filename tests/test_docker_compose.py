@@ -1,4 +1,5 @@
 """No Docker engine runs here, so the compose file is checked by reading it."""
+
 import re
 from pathlib import Path
 

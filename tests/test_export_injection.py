@@ -14,6 +14,7 @@ export of personal data is audited.
 - Each personal-data export writes one audit event naming the actor, the export, its filters
   and row count, and resolves its rows through restrict(…, EXPORT) for its own model.
 """
+
 from __future__ import annotations
 
 import ast
@@ -56,20 +57,31 @@ def formula_world(committed):
     batch_world = build(count=20)
     users = batch_world.users
     entity = batch_world.special["model"]
-    MarketEntity.objects.filter(pk=entity.pk).update(name=HYPERLINK, operator_name="@SUM(A1)", operator_phone="13812345678")
+    MarketEntity.objects.filter(pk=entity.pk).update(
+        name=HYPERLINK, operator_name="@SUM(A1)", operator_phone="13812345678"
+    )
     run_inline()
     # a declaration of that entity, reviewed, signed off and pushed to boc and ccb
     with committed():
         declaration = s.declaration_create(
-            actor=batch_world.special["enterprise_user"], entity_id=entity.pk, amount=300_000, term_months=12, purpose="-1+2",
-            bank_codes=["boc", "ccb"], basic_criteria=CRITERIA, consent=True, submit=True)
+            actor=batch_world.special["enterprise_user"],
+            entity_id=entity.pk,
+            amount=300_000,
+            term_months=12,
+            purpose="-1+2",
+            bank_codes=["boc", "ccb"],
+            basic_criteria=CRITERIA,
+            consent=True,
+            submit=True,
+        )
         for role in ("staff", "reviewer", "lead"):
             s.declaration_review(actor=users[role], declaration_id=declaration.pk, decision="approve")
         batch = s.batch_signoff(actor=users["convener"], declaration_ids=[declaration.pk], title="=1+1")
         s.batch_push(actor=users["convener"], batch_id=batch.pk)
         recs = {r.bank.code: r for r in Recommendation.objects.filter(declaration=declaration).select_related("bank")}
-        s.recommendation_decline(actor=users["ccb_admin"], recommendation_id=recs["ccb"].pk, reason_code="operating_too_short",
-                                 note="+1")
+        s.recommendation_decline(
+            actor=users["ccb_admin"], recommendation_id=recs["ccb"].pk, reason_code="operating_too_short", note="+1"
+        )
         manager = users["boc_manager"]
         manager.first_name, manager.last_name = DDE, ""
         manager.save()
@@ -78,16 +90,27 @@ def formula_world(committed):
     Bank.objects.filter(code="ccb").update(name="@建设银行")
     # a finished register import whose file name and messages are formulas
     entity_import = EntityImport.objects.create(
-        uploaded_by=users["staff"], organisation=batch_world.world.task_force, region_prefix="140525", file_name="\t=2+3.csv",
-        content=b"", status="succeeded", rows=2, rejected=2,
-        errors=[{"line": 2, "column": "名称", "message": "=1+1"}, {"line": 3, "column": None, "message": "@SUM(A1)"}])
+        uploaded_by=users["staff"],
+        organisation=batch_world.world.task_force,
+        region_prefix="140525",
+        file_name="\t=2+3.csv",
+        content=b"",
+        status="succeeded",
+        rows=2,
+        rejected=2,
+        errors=[{"line": 2, "column": "名称", "message": "=1+1"}, {"line": 3, "column": None, "message": "@SUM(A1)"}],
+    )
     # the weekly 成效统计表 of the city, stored
     from reporting import services as reporting_services
 
     city = Organisation.objects.get(pk=users["city"].memberships.get().organisation_id)
     scheduled = reporting_services.scheduled_report_build(organisation_id=city.pk)
-    batch_world.ids = {"batch": batch.pk, "import": entity_import.pk, "scheduled": scheduled.pk,
-                       "product": LoanProduct.objects.get(code="yanshang-e-dai").pk}
+    batch_world.ids = {
+        "batch": batch.pk,
+        "import": entity_import.pk,
+        "scheduled": scheduled.pk,
+        "product": LoanProduct.objects.get(code="yanshang-e-dai").pk,
+    }
     return batch_world
 
 
@@ -98,15 +121,33 @@ def downloads(world) -> list[tuple[str, str, str, bool, set[str]]]:
     ledger_texts = {HYPERLINK, "-1+2", "+1", DDE, "-泽州支行", "@建设银行"}
     out = [
         ("entity", "staff", "/entities/export.xlsx?region=140525", False, entity_texts),
-        ("potential_customer", "boc_admin", f"/matching-batch/potential-customers/export.xlsx?product={ids['product']}", False, entity_texts),
+        (
+            "potential_customer",
+            "boc_admin",
+            f"/matching-batch/potential-customers/export.xlsx?product={ids['product']}",
+            False,
+            entity_texts,
+        ),
         ("ledger", "staff", "/matching/ledger/?format=xlsx", False, ledger_texts),
         ("ledger", "staff", "/matching/ledger/?format=csv", False, ledger_texts),
         ("ledger", "staff", "/api/v1/ledger/export.xlsx/", True, ledger_texts),
         ("ledger", "staff", "/api/v1/ledger/export.csv/", True, ledger_texts),
         ("ledger", "city", "/reporting/export/ledger.xlsx", False, ledger_texts),
         ("ledger", "city", "/reporting/export/ledger.csv", False, ledger_texts),
-        ("batch", "convener", f"/matching/batches/{ids['batch']}/?format=xlsx", False, {HYPERLINK, "-1+2", "-泽州支行", "@建设银行"}),
-        ("entity_import", "staff", f"/entities/imports/{ids['import']}/errors.xlsx", False, {"\t=2+3.csv", "=1+1", "@SUM(A1)"}),
+        (
+            "batch",
+            "convener",
+            f"/matching/batches/{ids['batch']}/?format=xlsx",
+            False,
+            {HYPERLINK, "-1+2", "-泽州支行", "@建设银行"},
+        ),
+        (
+            "entity_import",
+            "staff",
+            f"/entities/imports/{ids['import']}/errors.xlsx",
+            False,
+            {"\t=2+3.csv", "=1+1", "@SUM(A1)"},
+        ),
         ("reporting.scheduled", "city", f"/reporting/reports/{ids['scheduled']}/download/", False, set()),
         ("register_template", "staff", "/entities/imports/template/", False, set()),
         ("register_template", "staff", "/entities/imports/template/?format=csv", False, set()),
@@ -114,15 +155,30 @@ def downloads(world) -> list[tuple[str, str, str, bool, set[str]]]:
         ("declaration_template", "staff", "/api/v1/declarations/import-template/", True, set()),
     ]
     for extension in ("xlsx", "csv"):
-        out.append(("reporting.effectiveness", "city", f"/reporting/export/effectiveness.{extension}?by=bank", False, {"@建设银行"}))
+        out.append(
+            (
+                "reporting.effectiveness",
+                "city",
+                f"/reporting/export/effectiveness.{extension}?by=bank",
+                False,
+                {"@建设银行"},
+            )
+        )
         out.append(("reporting.effectiveness", "city", f"/reporting/export/effectiveness.{extension}", False, set()))
         out.append(("reporting.ranking", "city", f"/reporting/export/ranking.{extension}", False, {"@建设银行"}))
         out.append(("reporting.renewals", "city", f"/reporting/export/renewals.{extension}", False, set()))
         from reporting.dashboard import TABLE_NAMES
 
         for name in TABLE_NAMES:
-            out.append(("reporting.table", "city", f"/reporting/tables/{name}.{extension}", False,
-                        {"@建设银行"} if name == "ranking" else set()))
+            out.append(
+                (
+                    "reporting.table",
+                    "city",
+                    f"/reporting/tables/{name}.{extension}",
+                    False,
+                    {"@建设银行"} if name == "ranking" else set(),
+                )
+            )
     return out
 
 
@@ -160,7 +216,9 @@ def test_no_export_opens_text_as_a_formula(formula_world):
         # when each export is downloaded by someone who sees the data
         response = _client(formula_world.users[who], api).get(url)
         assert response.status_code == 200, (url, response.status_code)
-        assert getattr(response, "export_kind", None) == kind, f"{url} did not answer through spreadsheets.deliver() / download()"
+        assert getattr(response, "export_kind", None) == kind, (
+            f"{url} did not answer through spreadsheets.deliver() / download()"
+        )
         seen_kinds.add(kind)
         seen_routes.add(resolve(url.split("?")[0]).view_name)
         content = response.content
@@ -238,7 +296,10 @@ def test_each_personal_data_export_is_audited_once_and_resolved_for_export(formu
     if kind == "entity":
         assert event.after["filters"] == {"region": "140525"}
     if kind == "batch":
-        assert event.object_id == str(formula_world.ids["batch"]) and event.object_type.model_class() is RecommendationBatch
+        assert (
+            event.object_id == str(formula_world.ids["batch"])
+            and event.object_type.model_class() is RecommendationBatch
+        )
 
 
 def _data_rows(content: bytes, kind: str) -> int:
@@ -255,8 +316,11 @@ def test_the_ledger_page_api_and_reports_page_are_one_export(formula_world):
     from django.utils import timezone
 
     year = str(timezone.localdate().year)
-    urls = [("/matching/ledger/?format=csv&period=" + year, False), ("/api/v1/ledger/export.csv/?period=" + year, True),
-            ("/reporting/export/ledger.csv?period=" + year, False)]
+    urls = [
+        ("/matching/ledger/?format=csv&period=" + year, False),
+        ("/api/v1/ledger/export.csv/?period=" + year, True),
+        ("/reporting/export/ledger.csv?period=" + year, False),
+    ]
     bodies, afters = [], []
     for url, api in urls:
         AuditEvent.objects.filter(action="ledger.export").delete()
@@ -304,7 +368,8 @@ ROOT = Path(__file__).resolve().parent.parent
 WRITER = "portal/spreadsheets.py"
 # modules that may use csv.writer / openpyxl for something other than a file the portal hands out
 ALLOWED = {
-    "entities/management/commands/generate_entities.py": "writes a synthetic register file for load tests (an import's input)",
+    "entities/management/commands/generate_entities.py": "writes a synthetic register file for load tests (an "
+    "import's input)",
     "entities/factories.py": "builds register files for the import tests (an import's input, as users' files are)",
 }
 OPENPYXL_READERS = {"load_workbook"}
@@ -314,8 +379,13 @@ def _portal_modules():
     for path in sorted(ROOT.rglob("*.py")):
         relative = path.relative_to(ROOT).as_posix()
         parts = relative.split("/")
-        if parts[0] in {".venv", "node_modules", "tests", "bench", "scripts", "var", "staticfiles"} or "tests" in parts \
-                or "migrations" in parts or parts[-1].startswith("test_") or parts[-1] == "conftest.py":
+        if (
+            parts[0] in {".venv", "node_modules", "tests", "bench", "scripts", "var", "staticfiles"}
+            or "tests" in parts
+            or "migrations" in parts
+            or parts[-1].startswith("test_")
+            or parts[-1] == "conftest.py"
+        ):
             continue
         yield relative, path
 
@@ -330,12 +400,24 @@ def writer_violations(source: str) -> list[str]:
                 problems.append(f"line {node.lineno}: from {node.module} import {', '.join(sorted(names))}")
         elif isinstance(node, ast.Import) and any(alias.name.split(".")[0] == "openpyxl" for alias in node.names):
             problems.append(f"line {node.lineno}: import openpyxl")
-        elif isinstance(node, ast.ImportFrom) and node.module == "csv" and {a.name for a in node.names} & {"writer", "DictWriter"}:
+        elif (
+            isinstance(node, ast.ImportFrom)
+            and node.module == "csv"
+            and {a.name for a in node.names} & {"writer", "DictWriter"}
+        ):
             problems.append(f"line {node.lineno}: from csv import writer")
-        elif isinstance(node, ast.Attribute) and node.attr in {"writer", "DictWriter"} and isinstance(node.value, ast.Name) \
-                and node.value.id == "csv":
+        elif (
+            isinstance(node, ast.Attribute)
+            and node.attr in {"writer", "DictWriter"}
+            and isinstance(node.value, ast.Name)
+            and node.value.id == "csv"
+        ):
             problems.append(f"line {node.lineno}: csv.{node.attr}")
-        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and "content-disposition" in node.value.lower():
+        elif (
+            isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and "content-disposition" in node.value.lower()
+        ):
             problems.append(f"line {node.lineno}: sets a Content-Disposition")
     return problems
 
@@ -369,10 +451,24 @@ def test_the_check_catches_a_writer_outside_the_writer():
 # --- the writer itself -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("text,risky", [
-    (HYPERLINK, True), ("+1", True), ("-1+2", True), ("@SUM(A1)", True), ("\t=1", True), ("\rx", True), ("  =1", True),
-    ("＝1+1", True), ("泽州县金辉小吃店", False), ("138****5678", False), ("2026-03-01", False), ("—", False), ("", False),
-])
+@pytest.mark.parametrize(
+    "text,risky",
+    [
+        (HYPERLINK, True),
+        ("+1", True),
+        ("-1+2", True),
+        ("@SUM(A1)", True),
+        ("\t=1", True),
+        ("\rx", True),
+        ("  =1", True),
+        ("＝1+1", True),
+        ("泽州县金辉小吃店", False),
+        ("138****5678", False),
+        ("2026-03-01", False),
+        ("—", False),
+        ("", False),
+    ],
+)
 def test_formula_like_text(text, risky):
     assert spreadsheets.formula_like(text) is risky
     assert spreadsheets.csv_field(text) == ("'" + text if risky else text)

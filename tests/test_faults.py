@@ -13,6 +13,7 @@
 The worker tests start their own worker on their own queue (tests/fault_worker.py) and
 never touch the suite's shared worker; the PostgreSQL tests act on the suite's throwaway
 server (PORTAL_PG_DATA, exported by `make test`) and always leave it running."""
+
 from __future__ import annotations
 
 import contextlib
@@ -41,9 +42,9 @@ from matching import services as s
 from matching.factories import declare, pushed, through_reviews
 from matching.models import (
     ClockState,
-    Declaration,
     DeadlineClock,
     DeadlineScan,
+    Declaration,
     Notification,
     Recommendation,
     RecommendationBatch,
@@ -52,8 +53,10 @@ from matching.models import (
 from portal.celery import app
 from portal.factories import api_token
 
-pytestmark = [pytest.mark.django_db(transaction=True),
-              pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL")]
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL"),
+]
 
 CLOCKS = 40  # due clocks in the killed scan
 BATCH = 4  # scan batch size in the fault worker: 10 overdue steps, then 10 escalation steps
@@ -106,9 +109,26 @@ class FaultWorker:
         full_env = {**os.environ, "DATABASE_URL": _test_database_url(), **self.env, **env}
         full_env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
         self.process = subprocess.Popen(
-            [sys.executable, str(ROOT / "tests" / "fault_worker.py"), "-Q", self.queue, "-c", "1", "-l", "info",
-             "-n", f"fault-{self.queue}-{uuid.uuid4().hex[:6]}@%h", "--without-mingle", "--without-gossip", "--without-heartbeat"],
-            cwd=ROOT, env=full_env, stdout=self.log_path.open("wb"), stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                sys.executable,
+                str(ROOT / "tests" / "fault_worker.py"),
+                "-Q",
+                self.queue,
+                "-c",
+                "1",
+                "-l",
+                "info",
+                "-n",
+                f"fault-{self.queue}-{uuid.uuid4().hex[:6]}@%h",
+                "--without-mingle",
+                "--without-gossip",
+                "--without-heartbeat",
+            ],
+            cwd=ROOT,
+            env=full_env,
+            stdout=self.log_path.open("wb"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -191,8 +211,14 @@ def wait_for_postgres(timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while True:
         try:
-            psycopg2.connect(host=db["HOST"], port=db["PORT"], user=db["USER"], password=db["PASSWORD"],
-                             dbname=db["NAME"], connect_timeout=2).close()
+            psycopg2.connect(
+                host=db["HOST"],
+                port=db["PORT"],
+                user=db["USER"],
+                password=db["PASSWORD"],
+                dbname=db["NAME"],
+                connect_timeout=2,
+            ).close()
             return
         except psycopg2.OperationalError:
             if time.monotonic() > deadline:
@@ -256,7 +282,9 @@ def scan_lock_held() -> bool:
     from matching.clocks import SCAN_LOCK_KEY
 
     with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = %s", [SCAN_LOCK_KEY & 0xFFFFFFFF])
+        cursor.execute(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = %s", [SCAN_LOCK_KEY & 0xFFFFFFFF]
+        )
         return cursor.fetchone()[0] > 0
 
 
@@ -302,7 +330,11 @@ def test_a_worker_killed_mid_scan_completes_the_scan_once_after_restart(world, t
         worker.start()
         # when the scan task is sent and the worker is killed after 3 of its 20 steps
         result = scan_deadlines.apply_async(queue=queue)
-        wait_until(lambda: len(progress.read_text().splitlines()) >= 3, 60, "the scan did not get going:\n" + worker.log()[-2000:])
+        wait_until(
+            lambda: len(progress.read_text().splitlines()) >= 3,
+            60,
+            "the scan did not get going:\n" + worker.log()[-2000:],
+        )
         steps_before_kill = progress.read_text().splitlines()
         if how == "whole-worker":
             worker.kill()
@@ -320,7 +352,10 @@ def test_a_worker_killed_mid_scan_completes_the_scan_once_after_restart(world, t
             # results may already be there: the single complete DeadlineScan below shows that
             # the re-run found all 40 clocks still to do)
             wait_until(lambda: not scan_lock_held(), 30, "the killed scan's connection still holds the lock")
-            assert DeadlineClock.objects.filter(recommendation__in=recommendations, state=ClockState.RUNNING).count() == CLOCKS
+            assert (
+                DeadlineClock.objects.filter(recommendation__in=recommendations, state=ClockState.RUNNING).count()
+                == CLOCKS
+            )
             assert not clock_notifications().exists()
             assert not WorkflowEvent.objects.filter(kind__startswith="clock.").exists()
 
@@ -337,7 +372,9 @@ def test_a_worker_killed_mid_scan_completes_the_scan_once_after_restart(world, t
     # then the redelivered scan did every clock, exactly once
     assert outcome["skipped"] is False and outcome["overdue"] == CLOCKS and outcome["escalations"] == CLOCKS, outcome
     clocks = DeadlineClock.objects.filter(recommendation__in=recommendations)
-    assert clocks.filter(state=ClockState.OVERDUE, overdue_at__isnull=False, escalated_at__isnull=False).count() == CLOCKS
+    assert (
+        clocks.filter(state=ClockState.OVERDUE, overdue_at__isnull=False, escalated_at__isnull=False).count() == CLOCKS
+    )
     assert DeadlineScan.objects.filter(finished_at__isnull=False, overdue=CLOCKS, escalations=CLOCKS).count() == 1
     events = Counter(WorkflowEvent.objects.filter(kind__startswith="clock.").values_list("recommendation_id", "kind"))
     assert len(events) == 2 * CLOCKS and set(events.values()) == {1}
@@ -373,7 +410,11 @@ def postgres_control():
         postgres_restart()
         reconnect()
 
-    yield type("PostgresControl", (), {"stop": staticmethod(stop), "start": staticmethod(start), "restart": staticmethod(restart)})
+    yield type(
+        "PostgresControl",
+        (),
+        {"stop": staticmethod(stop), "start": staticmethod(start), "restart": staticmethod(restart)},
+    )
     if state["options"] is not None:
         postgres_start(state["options"])
     wait_for_postgres()
@@ -392,10 +433,17 @@ def test_requests_while_postgres_is_down_get_a_clear_503_and_work_again_after(wo
     # when PostgreSQL is down
     postgres_control.stop()
     try:
-        pages = {url: browser.get(url) for url in ("/", "/matching/review/", "/matching/declarations/", "/entities/", "/matching/leads/")}
+        pages = {
+            url: browser.get(url)
+            for url in ("/", "/matching/review/", "/matching/declarations/", "/entities/", "/matching/leads/")
+        }
         api_get = api.get("/api/v1/declarations/")
-        api_post = api.post("/api/v1/visits/", {"entity": 1, "visited_on": "2026-03-02"}, content_type="application/json")
-        login = Client(raise_request_exception=False).post("/accounts/login/", {"username": "wf-staff", "password": "x" * 12})
+        api_post = api.post(
+            "/api/v1/visits/", {"entity": 1, "visited_on": "2026-03-02"}, content_type="application/json"
+        )
+        login = Client(raise_request_exception=False).post(
+            "/accounts/login/", {"username": "wf-staff", "password": "x" * 12}
+        )
     finally:
         postgres_control.start()
 
@@ -470,7 +518,10 @@ def test_a_push_cut_off_by_a_postgres_restart_leaves_nothing_half_done(world, po
     assert len(calls) == 3
     assert not Recommendation.objects.filter(batch=batch).exists()
     assert RecommendationBatch.objects.get(pk=batch.pk).state == "building"
-    assert dict(Declaration.objects.filter(pk__in=[d.pk for d in declarations]).values_list("pk", "state")) == states_before
+    assert (
+        dict(Declaration.objects.filter(pk__in=[d.pk for d in declarations]).values_list("pk", "state"))
+        == states_before
+    )
     assert Notification.objects.count() == notifications_before
     assert not DeadlineClock.objects.filter(recommendation__batch=batch).exists()
 
@@ -500,7 +551,14 @@ def test_with_the_broker_down_pages_work_and_mail_goes_out_later_through_the_swe
         with pytest.raises(Exception):  # noqa: B017 - kombu's OperationalError, whatever its class path
             send_notification_emails.delay([])
         # when pages are used: they do not need Redis
-        for url in ("/", "/matching/review/", "/matching/declarations/", "/matching/leads/", "/entities/", "/products/"):
+        for url in (
+            "/",
+            "/matching/review/",
+            "/matching/declarations/",
+            "/matching/leads/",
+            "/entities/",
+            "/products/",
+        ):
             response = browser.get(url)
             assert response.status_code == 200, (url, response.status_code)
         # and a service that notifies (and mails after commit) runs: it commits, the mail task is lost
@@ -523,8 +581,13 @@ def test_with_the_broker_down_pages_work_and_mail_goes_out_later_through_the_swe
 def test_with_the_cache_on_a_dead_redis_pages_still_work(world, settings):
     """Production keeps the API rate limits and cached report figures in Redis (CACHE_URL);
     with that Redis down, the pages must still answer."""
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": UNREACHABLE,
-                                   "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1}}}
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": UNREACHABLE,
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
     browser = Client(raise_request_exception=False)
     failures = {}
     for key in ("staff", "convener", "boc_admin", "city"):

@@ -15,8 +15,10 @@ Bounded: FUZZ_EXAMPLES (default 3) generated requests per operation and strategy
 negative; with real ids: the same two again), each sent as the 10 roles and anonymously;
 derandomized so a run is reproducible (FUZZ_SEED=random for a fresh draw); FUZZ_SECONDS
 (default 150) stops it in any case, with a warning: the operations are taken breadth first
-(every operation's valid requests, then the malformed ones), so a cut run still covers each. The figures of a run are written to test-artifacts/fuzz-summary.json
+(every operation's valid requests, then the malformed ones), so a cut run still covers each. The figures of a run
+are written to test-artifacts/fuzz-summary.json
 (about 6,700 requests in under two minutes on 2 cores)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -37,7 +39,9 @@ from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.signals import got_request_exception
 from django.core.wsgi import get_wsgi_application
-from hypothesis import HealthCheck, Phase, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, Phase, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 from rest_framework.test import APIClient
 from schemathesis import GenerationMode
@@ -49,7 +53,6 @@ from matching.models import Declaration, Notification, RecommendationBatch
 from portal.factories import api_token, user_with_role
 from portal.models import ApiToken, AuditEvent, Role
 from products.factories import build_world
-
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "3"))
 DERANDOMIZE = os.environ.get("FUZZ_SEED", "") != "random"
@@ -93,11 +96,27 @@ def fuzz_world(settings, tmp_path):
     u["platform_admin"] = user_with_role(Role.PLATFORM_ADMIN, username="fuzz-admin")
     from matching.materials import material_upload
 
-    material = material_upload(actor=enterprise_user, declaration_id=declaration.pk,
-                               uploaded_file=SimpleUploadedFile("营业执照.png", PNG, content_type="image/png"))
-    visit = s.visit_record(actor=u["staff"], entity_id=declaration.entity_id, visited_on=dt.date.today(), people="走访", need_found=True)
+    material = material_upload(
+        actor=enterprise_user,
+        declaration_id=declaration.pk,
+        uploaded_file=SimpleUploadedFile("营业执照.png", PNG, content_type="image/png"),
+    )
+    visit = s.visit_record(
+        actor=u["staff"], entity_id=declaration.entity_id, visited_on=dt.date.today(), people="走访", need_found=True
+    )
     by_role = {}
-    for key in ("enterprise", "staff", "reviewer", "lead", "convener", "city", "province", "boc_admin", "boc_manager", "platform_admin"):
+    for key in (
+        "enterprise",
+        "staff",
+        "reviewer",
+        "lead",
+        "convener",
+        "city",
+        "province",
+        "boc_admin",
+        "boc_manager",
+        "platform_admin",
+    ):
         user = u[key]
         role = user.memberships.first().role
         by_role.setdefault(role, user)
@@ -106,11 +125,17 @@ def fuzz_world(settings, tmp_path):
     from products.models import Bank, LoanProduct
 
     real_ids = {
-        "declarations": declaration.pk, "leads": recs["boc"].pk, "batches": RecommendationBatch.objects.first().pk,
-        "materials": material.pk, "entities": declaration.entity_id, "visits": visit.pk,
+        "declarations": declaration.pk,
+        "leads": recs["boc"].pk,
+        "batches": RecommendationBatch.objects.first().pk,
+        "materials": material.pk,
+        "entities": declaration.entity_id,
+        "visits": visit.pk,
         "notifications": Notification.objects.filter(recipient=enterprise_user).values_list("pk", flat=True).first(),
-        "organisations": world.task_force.pk, "audit-events": AuditEvent.objects.values_list("pk", flat=True).first(),
-        "banks": Bank.objects.get(code="boc").pk, "branches": world.branches["boc"].pk,
+        "organisations": world.task_force.pk,
+        "audit-events": AuditEvent.objects.values_list("pk", flat=True).first(),
+        "banks": Bank.objects.get(code="boc").pk,
+        "branches": world.branches["boc"].pk,
         "products": LoanProduct.objects.values_list("code", flat=True).first(),
     }
     return world, tokens, real_ids
@@ -176,8 +201,12 @@ def test_schemathesis_finds_no_server_error_for_any_role(fuzz_world, server_erro
     started = time.monotonic()
     # breadth first: every operation gets its valid requests before any gets its malformed ones,
     # so a run cut short by the time budget (a loaded machine) still covers every operation
-    rounds = [(GenerationMode.POSITIVE, False), (GenerationMode.POSITIVE, True),
-              (GenerationMode.NEGATIVE, False), (GenerationMode.NEGATIVE, True)]
+    rounds = [
+        (GenerationMode.POSITIVE, False),
+        (GenerationMode.POSITIVE, True),
+        (GenerationMode.NEGATIVE, False),
+        (GenerationMode.NEGATIVE, True),
+    ]
     for mode, with_real_ids in rounds:
         for operation in operations:
             if time.monotonic() - started > TIME_BUDGET:
@@ -189,8 +218,14 @@ def test_schemathesis_finds_no_server_error_for_any_role(fuzz_world, server_erro
             strategy = operation.as_strategy(mode, **({"path_parameters": real} if with_real_ids else {}))
 
             # each generated request is sent once as every role and anonymously
-            @hsettings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=DERANDOMIZE,
-                       phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
+            @hsettings(
+                max_examples=EXAMPLES,
+                deadline=None,
+                database=None,
+                derandomize=DERANDOMIZE,
+                phases=[Phase.explicit, Phase.generate],
+                suppress_health_check=list(HealthCheck),
+            )
             @given(case=strategy)
             def probe(case):
                 nonlocal cases
@@ -203,13 +238,20 @@ def test_schemathesis_finds_no_server_error_for_any_role(fuzz_world, server_erro
                     try:
                         case.validate_response(response, checks=[not_a_server_error])
                     except (Exception, BaseExceptionGroup):  # noqa: BLE001 - collected, reported together below
-                        failures.append(f"{identity}: {case.operation.label} -> {response.status_code}\n{case.as_curl_command()}")
+                        failures.append(
+                            f"{identity}: {case.operation.label} -> {response.status_code}\n{case.as_curl_command()}"
+                        )
                     if response.status_code >= 500 or (problem := _error_format_problem(response)) is None:
                         continue
-                    failures.append(f"{identity}: {case.operation.label} -> {response.status_code} {problem}\n{case.as_curl_command()}")
+                    failures.append(
+                        f"{identity}: {case.operation.label} -> {response.status_code} "
+                        f"{problem}\n{case.as_curl_command()}"
+                    )
                 if case.operation.path.startswith("/api/v1/tokens/"):
                     # a generated id may name a role's own token: it keeps calling with it
-                    ApiToken.objects.filter(revoked_at__isnull=False).update(revoked_at=None, revoked_by=None, revoke_reason="")
+                    ApiToken.objects.filter(revoked_at__isnull=False).update(
+                        revoked_at=None, revoked_by=None, revoke_reason=""
+                    )
 
             try:
                 probe()
@@ -219,17 +261,25 @@ def test_schemathesis_finds_no_server_error_for_any_role(fuzz_world, server_erro
                 failures.append(f"{operation.label}: generation failed: {exc!r}"[:500])
 
     summary = {
-        "operations": len(operations), "identities": sorted(identities), "generated_cases": cases,
-        "operation_identity_pairs": len(calls), "requests": sum(calls.values()), "max_examples_per_strategy": EXAMPLES,
+        "operations": len(operations),
+        "identities": sorted(identities),
+        "generated_cases": cases,
+        "operation_identity_pairs": len(calls),
+        "requests": sum(calls.values()),
+        "max_examples_per_strategy": EXAMPLES,
         "strategies_without_negative_case": unsatisfiable,
-        "statuses": {str(k): v for k, v in sorted(statuses.items())}, "seconds": round(time.monotonic() - started, 1),
-        "server_errors": len(server_errors.items), "stopped_by_time_budget_at": stopped_at,
+        "statuses": {str(k): v for k, v in sorted(statuses.items())},
+        "seconds": round(time.monotonic() - started, 1),
+        "server_errors": len(server_errors.items),
+        "stopped_by_time_budget_at": stopped_at,
     }
     ARTIFACTS.mkdir(exist_ok=True)
     (ARTIFACTS / "fuzz-summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=1))
     print("fuzz summary:", json.dumps(summary, ensure_ascii=False))
     if stopped_at:
-        warnings.warn(f"fuzzing stopped by its {TIME_BUDGET:.0f}s budget at {stopped_at}: {summary['requests']} requests sent")
+        warnings.warn(
+            f"fuzzing stopped by its {TIME_BUDGET:.0f}s budget at {stopped_at}: {summary['requests']} requests sent"
+        )
     tracebacks = "\n".join(f"{line}\n{tb}" for line, tb in server_errors.items[:5])
     assert not failures and not server_errors.items, (
         f"{len(failures)} failing requests:\n" + "\n".join(failures[:20]) + "\n--- tracebacks\n" + tracebacks
@@ -299,18 +349,40 @@ json_values = st.recursive(
     lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4),
     max_leaves=12,
 )
-entity_keys = st.sampled_from(["entity_type", "established_on", "region_code", "tier", "annual_revenue", "employees",
-                               "operator_age", "credit_flags", "honors", "industry_code", "net_assets"])
+entity_keys = st.sampled_from(
+    [
+        "entity_type",
+        "established_on",
+        "region_code",
+        "tier",
+        "annual_revenue",
+        "employees",
+        "operator_age",
+        "credit_flags",
+        "honors",
+        "industry_code",
+        "net_assets",
+    ]
+)
 
 
 @pytest.mark.django_db
-@hsettings(max_examples=int(os.environ.get("FUZZ_PREVIEW_EXAMPLES", "60")), deadline=None, database=None,
-           derandomize=DERANDOMIZE, suppress_health_check=list(HealthCheck))
-@given(body=st.one_of(
-    json_values,
-    st.fixed_dictionaries({"entity": st.dictionaries(entity_keys, json_values, max_size=6)},
-                          optional={"products": json_values, "as_of": json_values, "need": json_values}),
-))
+@hsettings(
+    max_examples=int(os.environ.get("FUZZ_PREVIEW_EXAMPLES", "60")),
+    deadline=None,
+    database=None,
+    derandomize=DERANDOMIZE,
+    suppress_health_check=list(HealthCheck),
+)
+@given(
+    body=st.one_of(
+        json_values,
+        st.fixed_dictionaries(
+            {"entity": st.dictionaries(entity_keys, json_values, max_size=6)},
+            optional={"products": json_values, "as_of": json_values, "need": json_values},
+        ),
+    )
+)
 def test_eligibility_preview_never_fails_on_arbitrary_json(body):
     from products.services import catalog_load
 
@@ -368,7 +440,9 @@ def test_declaration_import_api_rejects_malformed_files_with_a_clear_400(import_
     client.force_authenticate(import_users["staff"])
     before = Declaration.objects.count()
     for name, content in MALFORMED_FILES.items():
-        response = client.post("/api/v1/declarations/import/", {"file": SimpleUploadedFile(name, content)}, format="multipart")
+        response = client.post(
+            "/api/v1/declarations/import/", {"file": SimpleUploadedFile(name, content)}, format="multipart"
+        )
         if response.status_code == 200:  # a readable sheet with bad rows: reported row by row, nothing imported
             assert response.json().get("errors"), (name, response.json())
         else:

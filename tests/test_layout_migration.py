@@ -12,6 +12,7 @@ then every table holds the same rows (row count and a digest of every row, per t
 the moved models' content types are the same rows under the new labels (permissions keep
 pointing at them), and ``sqlmigrate`` of each moving migration contains no SQL statement.
 """
+
 from __future__ import annotations
 
 import json
@@ -39,8 +40,15 @@ MOVING_MIGRATIONS = [
 ]
 MOVED = {
     "workdays": ["calendaryear", "calendarday"],
-    "batch_matching": ["matchingrun", "runchunk", "runproduct", "matchingstate", "matchresult", "resultcount",
-                       "dirtyentity"],
+    "batch_matching": [
+        "matchingrun",
+        "runchunk",
+        "runproduct",
+        "matchingstate",
+        "matchresult",
+        "resultcount",
+        "dirtyentity",
+    ],
 }
 
 # every table's rows, each as text, digested in a stable order
@@ -54,7 +62,9 @@ with connection.cursor() as cursor:
     for table in tables:
         if table == "django_migrations":
             continue
-        cursor.execute(f'SELECT count(*), md5(coalesce(string_agg(t::text, chr(10) ORDER BY t::text), \'\')) FROM "{table}" t')
+        cursor.execute(
+            f'SELECT count(*), md5(coalesce(string_agg(t::text, chr(10) ORDER BY t::text), \'\')) FROM "{table}" t'
+        )
         snapshot[table] = list(cursor.fetchone())
     cursor.execute("SELECT id, app_label, model FROM django_content_type ORDER BY id")
     content_types = cursor.fetchall()
@@ -68,9 +78,12 @@ def _database_url(name: str) -> str:
 
 
 def _manage(env: dict, *args: str, timeout: float = 600) -> str:
-    result = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True,
-                            timeout=timeout)
-    assert result.returncode == 0, f"manage.py {' '.join(args)}: {result.returncode}\n{result.stdout[-2000:]}\n{result.stderr[-3000:]}"
+    result = subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
+    )
+    assert result.returncode == 0, (
+        f"manage.py {' '.join(args)}: {result.returncode}\n{result.stdout[-2000:]}\n{result.stderr[-3000:]}"
+    )
     return result.stdout
 
 
@@ -83,8 +96,13 @@ def scratch_database(transactional_db):
     name = f"layout_move_{uuid.uuid4().hex[:10]}"
     with connection.cursor() as cursor:
         cursor.execute(f'CREATE DATABASE "{name}"')
-    env = {**os.environ, "DATABASE_URL": _database_url(name), # nothing this database enqueues may reach the suite's worker (it serves the test database)
-           "CELERY_BROKER_URL": "memory://", "CELERY_RESULT_BACKEND": "cache+memory://"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": _database_url(name),
+        # nothing this database enqueues may reach the suite's worker (it serves the test database)
+        "CELERY_BROKER_URL": "memory://",
+        "CELERY_RESULT_BACKEND": "cache+memory://",
+    }
     try:
         yield env
     finally:

@@ -10,6 +10,7 @@
   no fault of the code. Tests assert counted work (queries, rows written, runs started,
   retries); the benchmarks measure time.
 """
+
 from __future__ import annotations
 
 import ast
@@ -23,7 +24,7 @@ CLOCKS = {"time", "time_ns", "perf_counter", "perf_counter_ns", "monotonic", "mo
 # (test module, fixture) → why it defines a fixture a conftest.py above it provides too
 ALLOWED_REDEFINITIONS = {
     ("matching/tests/test_policy.py", "world"): "the policy tests' own world adds a province regulator and a platform "
-                                                "administrator (the file is being rewritten with the workflow table)",
+    "administrator (the file is being rewritten with the workflow table)",
 }
 
 
@@ -100,7 +101,8 @@ def _fixture_names(tree: ast.Module) -> dict[str, int]:
             for decorator in node.decorator_list:
                 target = decorator.func if isinstance(decorator, ast.Call) else decorator
                 if (isinstance(target, ast.Attribute) and target.attr == "fixture") or (
-                        isinstance(target, ast.Name) and target.id == "fixture"):
+                    isinstance(target, ast.Name) and target.id == "fixture"
+                ):
                     names[node.name] = node.lineno
     return names
 
@@ -127,16 +129,25 @@ def redefined_fixtures(root: Path) -> list[Finding]:
 
 def _clock_names(tree: ast.AST) -> set[str]:
     """Clocks imported by name (`from time import perf_counter`)."""
-    return {alias.asname or alias.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
-            and node.module == "time" for alias in node.names if alias.name in CLOCKS}
+    return {
+        alias.asname or alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module == "time"
+        for alias in node.names
+        if alias.name in CLOCKS
+    }
 
 
 def _is_clock_call(node: ast.AST, clock_names: set[str]) -> bool:
     if not isinstance(node, ast.Call):
         return False
     func = node.func
-    return (isinstance(func, ast.Attribute) and func.attr in CLOCKS and isinstance(func.value, ast.Name)
-            and func.value.id == "time") or (isinstance(func, ast.Name) and func.id in clock_names)
+    return (
+        isinstance(func, ast.Attribute)
+        and func.attr in CLOCKS
+        and isinstance(func.value, ast.Name)
+        and func.value.id == "time"
+    ) or (isinstance(func, ast.Name) and func.id in clock_names)
 
 
 def _scope_nodes(scope: ast.AST):
@@ -157,9 +168,12 @@ def wall_clock_asserts(tree: ast.Module) -> list[int]:
     elapsed_functions: set[str] = set()
 
     def timed(node: ast.AST, names: set[str]) -> bool:
-        return any(_is_clock_call(n, clock_names) or (isinstance(n, ast.Name) and n.id in names)
-                   or (isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in elapsed_functions)
-                   for n in ast.walk(node))
+        return any(
+            _is_clock_call(n, clock_names)
+            or (isinstance(n, ast.Name) and n.id in names)
+            or (isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in elapsed_functions)
+            for n in ast.walk(node)
+        )
 
     def timed_names(scope: ast.AST) -> set[str]:
         names: set[str] = set()
@@ -177,7 +191,10 @@ def wall_clock_asserts(tree: ast.Module) -> list[int]:
         before = len(elapsed_functions)
         for function in functions:
             names = timed_names(function)
-            if any(isinstance(n, ast.Return) and n.value is not None and timed(n.value, names) for n in _scope_nodes(function)):
+            if any(
+                isinstance(n, ast.Return) and n.value is not None and timed(n.value, names)
+                for n in _scope_nodes(function)
+            ):
                 elapsed_functions.add(function.name)
         if len(elapsed_functions) == before:
             break
@@ -198,8 +215,10 @@ def wall_clock_findings(root: Path) -> list[Finding]:
     for path in python_files(root):
         if is_test_file(path, root):
             tree = ast.parse(path.read_text(encoding="utf-8"))
-            findings += [Finding(str(path.relative_to(root)), line, "asserts on elapsed wall-clock time")
-                         for line in wall_clock_asserts(tree)]
+            findings += [
+                Finding(str(path.relative_to(root)), line, "asserts on elapsed wall-clock time")
+                for line in wall_clock_asserts(tree)
+            ]
     return findings
 
 
@@ -214,7 +233,9 @@ def test_no_test_module_imports_another():
 
 
 def test_no_production_module_imports_test_code():
-    findings = imports_of_test_code(ROOT, lambda path: not is_test_file(path, ROOT) and path.relative_to(ROOT).parts[0] != "bench")
+    findings = imports_of_test_code(
+        ROOT, lambda path: not is_test_file(path, ROOT) and path.relative_to(ROOT).parts[0] != "bench"
+    )
     assert not findings, "\n".join(map(str, findings))
 
 
@@ -250,40 +271,61 @@ def _tree(root: Path, files: dict[str, str]) -> Path:
 def test_the_import_checks_catch_every_spelling_of_an_import_of_test_code(tmp_path):
     # given a project whose tests import each other in every way Python allows, and a benchmark
     # and a factory importing test code
-    root = _tree(tmp_path, {
-        "app/__init__.py": "", "app/tests/__init__.py": "", "app/tests/helpers.py": "X = 1\n",
-        "app/tests/conftest.py": "from app.tests.helpers import X\n",
-        "app/tests/test_a.py": "from .helpers import X\nfrom . import helpers\n",
-        "app/tests/test_b.py": "import app.tests.test_a\nfrom app.tests import helpers\n",
-        "app/sub/tests/test_c.py": "from ...tests.helpers import X\n",
-        "app/sub/tests/test_d.py": "from ... import models\nimport app.models\n",
-        "app/factories.py": "from app.tests.helpers import X\n",
-        "bench/bench_x.py": "from app.tests.helpers import X\n",
-        "tests/__init__.py": "", "tests/lint.py": "", "tests/test_e.py": "from tests import lint\n",
-    })
+    root = _tree(
+        tmp_path,
+        {
+            "app/__init__.py": "",
+            "app/tests/__init__.py": "",
+            "app/tests/helpers.py": "X = 1\n",
+            "app/tests/conftest.py": "from app.tests.helpers import X\n",
+            "app/tests/test_a.py": "from .helpers import X\nfrom . import helpers\n",
+            "app/tests/test_b.py": "import app.tests.test_a\nfrom app.tests import helpers\n",
+            "app/sub/tests/test_c.py": "from ...tests.helpers import X\n",
+            "app/sub/tests/test_d.py": "from ... import models\nimport app.models\n",
+            "app/factories.py": "from app.tests.helpers import X\n",
+            "bench/bench_x.py": "from app.tests.helpers import X\n",
+            "tests/__init__.py": "",
+            "tests/lint.py": "",
+            "tests/test_e.py": "from tests import lint\n",
+        },
+    )
     in_tests = imports_of_test_code(root, lambda path: is_test_file(path, root))
     # then each importing test module is reported, and only those
-    assert {f.path for f in in_tests} == {"app/tests/conftest.py", "app/tests/test_a.py", "app/tests/test_b.py",
-                                          "app/sub/tests/test_c.py", "tests/test_e.py"}
+    assert {f.path for f in in_tests} == {
+        "app/tests/conftest.py",
+        "app/tests/test_a.py",
+        "app/tests/test_b.py",
+        "app/sub/tests/test_c.py",
+        "tests/test_e.py",
+    }
     assert [f.path for f in imports_of_test_code(root, lambda path: path.parts[-2] == "bench")] == ["bench/bench_x.py"]
-    assert [f.path for f in imports_of_test_code(root, lambda path: path.name == "factories.py")] == ["app/factories.py"]
+    assert [f.path for f in imports_of_test_code(root, lambda path: path.name == "factories.py")] == [
+        "app/factories.py"
+    ]
 
 
 def test_the_fixture_check_catches_a_module_redefining_a_conftest_fixture(tmp_path):
     fixture = "import pytest\n\n\n@pytest.fixture\ndef {}():\n    return 1\n"
-    root = _tree(tmp_path, {
-        "conftest.py": fixture.format("world"),
-        "app/tests/conftest.py": fixture.format("batch_world"),
-        "app/tests/test_a.py": fixture.format("world"),
-        "app/tests/test_b.py": fixture.format("batch_world"),
-        "other/tests/test_c.py": fixture.format("batch_world") + fixture.format("ledger_world").replace("import pytest\n", ""),
-    })
-    assert [(f.path, f.line) for f in redefined_fixtures(root)] == [("app/tests/test_a.py", 5), ("app/tests/test_b.py", 5)]
+    root = _tree(
+        tmp_path,
+        {
+            "conftest.py": fixture.format("world"),
+            "app/tests/conftest.py": fixture.format("batch_world"),
+            "app/tests/test_a.py": fixture.format("world"),
+            "app/tests/test_b.py": fixture.format("batch_world"),
+            "other/tests/test_c.py": fixture.format("batch_world")
+            + fixture.format("ledger_world").replace("import pytest\n", ""),
+        },
+    )
+    assert [(f.path, f.line) for f in redefined_fixtures(root)] == [
+        ("app/tests/test_a.py", 5),
+        ("app/tests/test_b.py", 5),
+    ]
 
 
 def test_the_wall_clock_check_catches_elapsed_time_in_asserts_and_only_there(tmp_path):
     # given the ways a test can compare elapsed time, and polling loops that only bound a wait
-    timed = '''
+    timed = """
 import time
 from time import perf_counter as clock
 
@@ -311,8 +353,8 @@ def test_imported_clock():
     t0 = clock()
     elapsed = clock() - t0
     assert 0 <= elapsed and elapsed < 1
-'''
-    untimed = '''
+"""
+    untimed = """
 import time
 
 
@@ -329,6 +371,6 @@ def test_counted():
     wait_until(lambda: True)
     seconds = 3
     assert seconds < 10
-'''
+"""
     assert wall_clock_asserts(ast.parse(timed)) == [17, 22, 28]
     assert wall_clock_asserts(ast.parse(untimed)) == []

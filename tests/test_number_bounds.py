@@ -7,6 +7,7 @@ Generated checks (a new endpoint, form or serializer is covered without anyone r
 every numeric input of the OpenAPI schema has a minimum and a maximum, every numeric form
 field has limits, and hostile numbers in every known query parameter of every page and API
 list answer without a 500 for every role."""
+
 from __future__ import annotations
 
 import importlib
@@ -107,7 +108,9 @@ def test_every_numeric_input_of_the_api_schema_has_limits():
             for parameter in operation.get("parameters", []):
                 if parameter.get("in") != "query":
                     continue
-                for where, leaf in _numeric_leaves(parameter.get("schema", {}), components, f"{label} ?{parameter['name']}"):
+                for where, leaf in _numeric_leaves(
+                    parameter.get("schema", {}), components, f"{label} ?{parameter['name']}"
+                ):
                     checked += 1
                     if "maximum" not in leaf or "minimum" not in leaf:
                         unbounded.append(where)
@@ -189,11 +192,15 @@ def test_the_query_parser_reads_ids_and_bounded_numbers():
 def test_column_ranges_come_from_the_column_type():
     assert bounds.column_range(bounds.column(Declaration, "amount")) == (-(2**63), 2**63 - 1)
     assert bounds.column_range(bounds.column(Declaration, "term_months")) == (0, 32767)
-    assert bounds.column_range(bounds.column(Recommendation, "rate_percent")) == (Decimal("-999.999"), Decimal("999.999"))
+    assert bounds.column_range(bounds.column(Recommendation, "rate_percent")) == (
+        Decimal("-999.999"),
+        Decimal("999.999"),
+    )
     assert bounds.column_range(bounds.column(Recommendation, "branch")) == (-(2**63), 2**63 - 1)
 
 
 # --- hostile numbers everywhere -----------------------------------------------------------------------
+
 
 def _query_names_read_in_the_code() -> set[str]:
     """Every parameter name the code reads from a query string or form: the string literal in
@@ -216,11 +223,18 @@ def _query_names_read_in_the_code() -> set[str]:
                     continue
                 source = node.func.value if isinstance(node.func, ast.Attribute) else None
                 called = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
-                reads_params = called in PARSERS or (
-                    isinstance(node.func, ast.Attribute) and node.func.attr in ("get", "getlist")
-                    and ((isinstance(source, ast.Name) and source.id in ("params", "query_params"))
-                         or (isinstance(source, ast.Attribute) and source.attr in ("GET", "POST", "query_params")))
-                ) or any(isinstance(a, ast.Name) and a.id == "params" for a in node.args)
+                reads_params = (
+                    called in PARSERS
+                    or (
+                        isinstance(node.func, ast.Attribute)
+                        and node.func.attr in ("get", "getlist")
+                        and (
+                            (isinstance(source, ast.Name) and source.id in ("params", "query_params"))
+                            or (isinstance(source, ast.Attribute) and source.attr in ("GET", "POST", "query_params"))
+                        )
+                    )
+                    or any(isinstance(a, ast.Name) and a.id == "params" for a in node.args)
+                )
                 if reads_params and literals[0].isidentifier() and literals[0] not in ("get", "getlist"):
                     names.add(literals[0])
     return names
@@ -231,17 +245,42 @@ PARSERS = {"money", "choice", "_first", "_all", "integer", "decimal", "ids", "qu
 
 
 # what the code reads, and the pagination and filter parameters DRF reads for it
-QUERY_NAMES = sorted(_query_names_read_in_the_code() | {
-    "page", "page_size", "cursor", "parent", "object_id", "year", "week", "batch", "entity", "declaration", "assigned_to",
-    "amount_min", "amount_max", "branch", "period", "metric", "level", "status", "region", "kind", "action",
-    "date_from", "date_to",
-})
+QUERY_NAMES = sorted(
+    _query_names_read_in_the_code()
+    | {
+        "page",
+        "page_size",
+        "cursor",
+        "parent",
+        "object_id",
+        "year",
+        "week",
+        "batch",
+        "entity",
+        "declaration",
+        "assigned_to",
+        "amount_min",
+        "amount_max",
+        "branch",
+        "period",
+        "metric",
+        "level",
+        "status",
+        "region",
+        "kind",
+        "action",
+        "date_from",
+        "date_to",
+    }
+)
 
 
 def test_hostile_numbers_in_query_strings_never_answer_500(pushed_world, platform_admin):
     # given every page and API list without arguments, and every role
     urls = [e.url() for e in url_inventory.walk() if e.url() and not e.url().startswith("/api/v1/schema")]
-    assert len(urls) > 60 and len(QUERY_NAMES) > 50 and {"revenue_min", "after", "product", "branch"} <= set(QUERY_NAMES)
+    assert (
+        len(urls) > 60 and len(QUERY_NAMES) > 50 and {"revenue_min", "after", "product", "branch"} <= set(QUERY_NAMES)
+    )
     failures = []
 
     def record(sender, request=None, **kwargs):
@@ -260,7 +299,11 @@ def test_hostile_numbers_in_query_strings_never_answer_500(pushed_world, platfor
                     # then the page or API answers (an ignored value, a field error, a refusal), never a 500
                     if response.status_code >= 500:
                         failures.append(f"{key} GET {url}?…={value} → {response.status_code}")
-                    elif url.startswith("/api/") and response.status_code >= 400 and response["Content-Type"].startswith("application/json"):
+                    elif (
+                        url.startswith("/api/")
+                        and response.status_code >= 400
+                        and response["Content-Type"].startswith("application/json")
+                    ):
                         assert set(response.json()) == {"code", "message", "errors"}, (url, response.json())
     finally:
         got_request_exception.disconnect(record)
@@ -309,13 +352,27 @@ def test_a_bank_report_with_balances_beyond_the_column_is_refused_with_nothing_s
     # given a bank administrator reporting a month for his branch
     admin = pushed_world.users["boc_admin"]
     branch = pushed_world.branches["boc"]
-    body = {"branch": branch.pk, "period": "2026-01", "small_business_balance": value, "all_loans_balance": value,
-            "credit_loan_balance": 0, "average_rate": "4.5"}
+    body = {
+        "branch": branch.pk,
+        "period": "2026-01",
+        "small_business_balance": value,
+        "all_loans_balance": value,
+        "credit_loan_balance": 0,
+        "average_rate": "4.5",
+    }
     # when the balances exceed what a 64-bit column holds
     response = api(admin).post("/api/v1/bank-reports/", body, format="json")
-    page = page_client(admin).post("/reporting/bank-reports/", {
-        "branch": branch.pk, "period": "2026-01", "small_business_balance": str(value), "all_loans_balance": str(value),
-        "credit_loan_balance": "0", "average_rate": "4.5"})
+    page = page_client(admin).post(
+        "/reporting/bank-reports/",
+        {
+            "branch": branch.pk,
+            "period": "2026-01",
+            "small_business_balance": str(value),
+            "all_loans_balance": str(value),
+            "credit_loan_balance": "0",
+            "average_rate": "4.5",
+        },
+    )
     # then both are refused with a Chinese field error, and nothing is stored
     errors = assert_api_error(response)["errors"]
     assert "不能大于" in errors["small_business_balance"][0] and "不能大于" in errors["all_loans_balance"][0]
@@ -328,8 +385,15 @@ def test_a_bank_report_service_refuses_nan_and_infinity(pushed_world):
     from reporting.services import bank_report_submit
 
     with pytest.raises(ApplicationError) as refused:
-        bank_report_submit(actor=pushed_world.users["boc_admin"], branch_id=pushed_world.branches["boc"].pk, period="2026-01",
-                           small_business_balance="NaN", all_loans_balance="Infinity", credit_loan_balance=0, average_rate="4.5")
+        bank_report_submit(
+            actor=pushed_world.users["boc_admin"],
+            branch_id=pushed_world.branches["boc"].pk,
+            period="2026-01",
+            small_business_balance="NaN",
+            all_loans_balance="Infinity",
+            credit_loan_balance=0,
+            average_rate="4.5",
+        )
     assert refused.value.field_errors["small_business_balance"] == ["普惠型小微企业贷款余额应为数字"]
     assert refused.value.field_errors["all_loans_balance"] == ["各项贷款余额应为数字"]
     assert not BankPeriodReport.objects.exists()
@@ -346,9 +410,18 @@ def test_an_approval_at_or_beyond_two_to_the_63_is_a_field_error_not_a_500(pushe
     s.recommendation_contact(actor=manager, recommendation_id=lead.pk)
     s.recommendation_materials_complete(actor=manager, recommendation_id=lead.pk)
     # when the manager approves an amount no column can hold
-    response = api(manager).post(f"/api/v1/leads/{lead.pk}/approve/", {
-        "credit_amount": amount, "rate_percent": "4.35", "term_months": 12, "guarantee": "credit",
-        "is_credit_loan": True, "is_first_loan": False}, format="json")
+    response = api(manager).post(
+        f"/api/v1/leads/{lead.pk}/approve/",
+        {
+            "credit_amount": amount,
+            "rate_percent": "4.35",
+            "term_months": 12,
+            "guarantee": "credit",
+            "is_credit_loan": True,
+            "is_first_loan": False,
+        },
+        format="json",
+    )
     # then it is a Chinese field error and the lead is unchanged
     body = assert_api_error(response)
     assert body["errors"]["credit_amount"] == ["不能大于 9223372036854775807。"]
@@ -423,11 +496,19 @@ def test_with_debug_off_an_api_500_and_404_keep_the_json_error_format(settings):
     settings.ROOT_URLCONF = __name__
     client = Client(raise_request_exception=False)
     # when the API fails (a DRF view, a plain view), or a page fails, or an API path is unknown
-    drf, plain, page, unknown = (client.get("/api/v1/test-boom/"), client.get("/api/v1/test-boom-plain/"),
-                                 client.get("/test-boom/"), client.get("/api/v1/no-such-thing/"))
+    drf, plain, page, unknown = (
+        client.get("/api/v1/test-boom/"),
+        client.get("/api/v1/test-boom-plain/"),
+        client.get("/test-boom/"),
+        client.get("/api/v1/no-such-thing/"),
+    )
     # then the API answers in its JSON error format, in Chinese; pages keep the HTML page
     for response in (drf, plain):
         body = assert_api_error(response, status=500)
         assert body["code"] == "server_error" and "服务器内部错误" in body["message"]
-    assert page.status_code == 500 and page["Content-Type"].startswith("text/html") and "服务器内部错误" in page.content.decode()
+    assert (
+        page.status_code == 500
+        and page["Content-Type"].startswith("text/html")
+        and "服务器内部错误" in page.content.decode()
+    )
     assert assert_api_error(unknown, status=404)["code"] == "not_found"

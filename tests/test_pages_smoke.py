@@ -1,5 +1,6 @@
 """Every page of the URL configuration, for every role, on a database with workflow data in
 many states: no page answers 500 (template errors and missing data included)."""
+
 import pytest
 from django.test import Client
 
@@ -34,7 +35,9 @@ def test_no_page_answers_500_for_any_role(busy_world):
     pages = [e.url() for e in url_inventory.walk() if e.url() and not e.url().startswith("/api/")]
     details = [f"/matching/declarations/{declaration.pk}/", f"/matching/declarations/{waiting.pk}/"]
     details += [f"/matching/leads/{r.pk}/" for r in Recommendation.objects.all()]
-    details += [f"/matching/batches/{b}/" for b in Declaration.objects.exclude(batch=None).values_list("batch", flat=True)]
+    details += [
+        f"/matching/batches/{b}/" for b in Declaration.objects.exclude(batch=None).values_list("batch", flat=True)
+    ]
     failures = []
     for name, user in world.users.items():
         client = Client()

@@ -11,13 +11,25 @@ pytestmark = pytest.mark.django_db
 
 def _tree():
     province = OrganisationFactory(kind=OrganisationKind.PROVINCE_MECHANISM, region=region("140000"), name="省机制")
-    jincheng = OrganisationFactory(kind=OrganisationKind.CITY_MECHANISM, region=region("140500"), parent=province, name="晋城机制")
-    zezhou = OrganisationFactory(kind=OrganisationKind.TASK_FORCE, region=region("140525"), parent=jincheng, name="泽州专班")
-    datong = OrganisationFactory(kind=OrganisationKind.CITY_MECHANISM, region=region("140200"), parent=province, name="大同机制")
+    jincheng = OrganisationFactory(
+        kind=OrganisationKind.CITY_MECHANISM, region=region("140500"), parent=province, name="晋城机制"
+    )
+    zezhou = OrganisationFactory(
+        kind=OrganisationKind.TASK_FORCE, region=region("140525"), parent=jincheng, name="泽州专班"
+    )
+    datong = OrganisationFactory(
+        kind=OrganisationKind.CITY_MECHANISM, region=region("140200"), parent=province, name="大同机制"
+    )
     bank = OrganisationFactory(kind=OrganisationKind.BANK, region=region("140000"), name="中行山西")
-    branch = OrganisationFactory(kind=OrganisationKind.BANK_BRANCH, region=region("140500"), parent=bank, name="中行晋城")
-    sub_branch = OrganisationFactory(kind=OrganisationKind.BANK_BRANCH, region=region("140525"), parent=branch, name="中行泽州")
-    other_branch = OrganisationFactory(kind=OrganisationKind.BANK_BRANCH, region=region("140200"), parent=bank, name="中行大同")
+    branch = OrganisationFactory(
+        kind=OrganisationKind.BANK_BRANCH, region=region("140500"), parent=bank, name="中行晋城"
+    )
+    sub_branch = OrganisationFactory(
+        kind=OrganisationKind.BANK_BRANCH, region=region("140525"), parent=branch, name="中行泽州"
+    )
+    other_branch = OrganisationFactory(
+        kind=OrganisationKind.BANK_BRANCH, region=region("140200"), parent=bank, name="中行大同"
+    )
     return locals()
 
 
@@ -85,7 +97,9 @@ def test_audit_events_are_visible_to_the_actors_organisation_tree_only():
     audit_record(actor=jincheng_admin, action="test.jincheng", obj=tree["branch"])
     audit_record(actor=datong_admin, action="test.datong", obj=tree["other_branch"])
     # then each sees only his own branch's event
-    assert list(restrict(AuditEvent.objects.all(), jincheng_admin).values_list("action", flat=True)) == ["test.jincheng"]
+    assert list(restrict(AuditEvent.objects.all(), jincheng_admin).values_list("action", flat=True)) == [
+        "test.jincheng"
+    ]
     assert list(restrict(AuditEvent.objects.all(), datong_admin).values_list("action", flat=True)) == ["test.datong"]
 
 

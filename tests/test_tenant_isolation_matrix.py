@@ -3,6 +3,7 @@ every endpoint × every role of one county (泽州, 晋城) × an object belongi
 organisation (新荣区, 大同) → 403/404/405, never its data. Lists, exports and searches must
 not show the other organisation's rows. A new endpoint is covered without anyone
 remembering: an endpoint with arguments that this file cannot map fails the test."""
+
 import io
 import re
 
@@ -16,7 +17,9 @@ pytestmark = pytest.mark.django_db
 
 # endpoints whose objects are public reference data or the caller's own catalogue: no tenant object
 PUBLIC = [
-    r"^workdays/", r"^products/", r"^api/v1/\^(banks|branches|products|decline-reasons)",
+    r"^workdays/",
+    r"^products/",
+    r"^api/v1/\^(banks|branches|products|decline-reasons)",
     # report kind and file format, no object: what they contain is the caller's own scope (reporting/tests)
     r"^reporting/(tables|export)/",
 ]
@@ -87,10 +90,16 @@ def test_every_endpoint_refuses_another_organisations_object_for_every_role(push
             for method in ("get", "post"):
                 response = getattr(client, method)(url, HTTP_ACCEPT="application/json")
                 checked += 1
-                body = response.content.decode(errors="ignore") if response.get("Content-Type", "").startswith(("text", "application/json")) else ""
+                body = (
+                    response.content.decode(errors="ignore")
+                    if response.get("Content-Type", "").startswith(("text", "application/json"))
+                    else ""
+                )
                 if response.status_code not in (403, 404, 405) or any(secret in body for secret in other.secrets()):
                     leaks.append(f"{role_name} {method.upper()} {url} → {response.status_code}")
-    assert not unmapped, "endpoints with arguments not covered by the matrix (map them in object_for):\n" + "\n".join(unmapped)
+    assert not unmapped, "endpoints with arguments not covered by the matrix (map them in object_for):\n" + "\n".join(
+        unmapped
+    )
     assert not leaks, "\n".join(leaks)
     assert checked > 500
 
@@ -98,9 +107,15 @@ def test_every_endpoint_refuses_another_organisations_object_for_every_role(push
 def test_lists_searches_and_exports_never_show_another_organisations_rows(pushed_world, other_county):
     world, other = pushed_world, other_county
     lists = [e.url() for e in url_inventory.walk() if e.url()]
-    extra = [f"/entities/?q={other.entity.uscc}", f"/api/v1/entities/?q={other.entity.uscc}", "/matching/ledger/?format=csv",
-             f"/matching/declarations/?q={other.entity.uscc}", f"/matching/leads/?q={other.entity.name}",
-             "/reporting/export/ledger.csv", "/reporting/export/effectiveness.csv?by=bank"]
+    extra = [
+        f"/entities/?q={other.entity.uscc}",
+        f"/api/v1/entities/?q={other.entity.uscc}",
+        "/matching/ledger/?format=csv",
+        f"/matching/declarations/?q={other.entity.uscc}",
+        f"/matching/leads/?q={other.entity.name}",
+        "/reporting/export/ledger.csv",
+        "/reporting/export/effectiveness.csv?by=bank",
+    ]
     leaks = []
     for role_name, user in world.users.items():
         client = Client()
@@ -125,4 +140,10 @@ def _xlsx_text(content: bytes) -> str:
     from openpyxl import load_workbook
 
     workbook = load_workbook(io.BytesIO(content), read_only=True)
-    return " ".join(str(cell) for sheet in workbook.worksheets for row in sheet.iter_rows(values_only=True) for cell in row if cell is not None)
+    return " ".join(
+        str(cell)
+        for sheet in workbook.worksheets
+        for row in sheet.iter_rows(values_only=True)
+        for cell in row
+        if cell is not None
+    )

@@ -3,6 +3,7 @@ through the configured number of trusted proxies (NUM_PROXIES, default 0), the s
 API throttles, the login throttle and the audit log; the per-user and anonymous API rates
 apply to every API view; a username tried from many addresses is locked, and so is an
 address trying many usernames."""
+
 import pytest
 from django.core.cache import cache
 from django.test import Client, RequestFactory
@@ -43,10 +44,16 @@ def test_behind_trusted_proxies_the_address_the_outermost_proxy_saw_counts(setti
     settings.NUM_PROXIES = 1
     factory = RequestFactory()
     # then the last entry is the client; what the client wrote before it is ignored
-    assert client_ip(factory.get("/", REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="6.6.6.6, 203.0.113.9")) == "203.0.113.9"
+    assert (
+        client_ip(factory.get("/", REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="6.6.6.6, 203.0.113.9"))
+        == "203.0.113.9"
+    )
     # with two proxies, the one before the inner proxy's entry
     settings.NUM_PROXIES = 2
-    assert client_ip(factory.get("/", REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="6.6.6.6, 203.0.113.9, 10.0.0.2")) == "203.0.113.9"
+    assert (
+        client_ip(factory.get("/", REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="6.6.6.6, 203.0.113.9, 10.0.0.2"))
+        == "203.0.113.9"
+    )
     # and an entry that is no address falls back to the proxy's socket address
     assert client_ip(factory.get("/", REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="<script>, 10.0.0.2")) == "10.0.0.1"
 
@@ -67,8 +74,12 @@ def test_the_audit_log_records_the_same_client_address(settings):
 def test_the_anonymous_preview_limit_holds_whatever_x_forwarded_for_says(catalogue):
     # given one anonymous caller (one socket address) who writes another X-Forwarded-For each time
     client = APIClient(REMOTE_ADDR="198.51.100.4")
-    statuses = [client.post(PREVIEW, {"products": ["huishangdai"]}, format="json", HTTP_X_FORWARDED_FOR=f"10.9.{i}.{i}").status_code
-                for i in range(31)]
+    statuses = [
+        client.post(
+            PREVIEW, {"products": ["huishangdai"]}, format="json", HTTP_X_FORWARDED_FOR=f"10.9.{i}.{i}"
+        ).status_code
+        for i in range(31)
+    ]
     # then the 31st preview within the minute is refused all the same, in Chinese
     assert statuses[:30] == [200] * 30 and statuses[30] == 429
     body = client.post(PREVIEW, {"products": ["huishangdai"]}, format="json", HTTP_X_FORWARDED_FOR="10.99.0.1").json()
@@ -78,8 +89,10 @@ def test_the_anonymous_preview_limit_holds_whatever_x_forwarded_for_says(catalog
 def test_behind_a_trusted_proxy_two_clients_have_their_own_limits(catalogue, settings):
     settings.NUM_PROXIES = 1
     proxy = APIClient(REMOTE_ADDR="10.0.0.1")  # every request arrives from the proxy's socket
-    first = [proxy.post(PREVIEW, {}, format="json", HTTP_X_FORWARDED_FOR=f"6.6.{i}.6, 203.0.113.1").status_code
-             for i in range(31)]
+    first = [
+        proxy.post(PREVIEW, {}, format="json", HTTP_X_FORWARDED_FOR=f"6.6.{i}.6, 203.0.113.1").status_code
+        for i in range(31)
+    ]
     second = proxy.post(PREVIEW, {}, format="json", HTTP_X_FORWARDED_FOR="203.0.113.2").status_code
     assert first[30] == 429 and second != 429
 
@@ -93,7 +106,10 @@ def test_the_per_user_rate_applies_to_every_api_view(settings):
     client = APIClient()
     client.force_authenticate(user_with_role(Role.TASK_FORCE_STAFF))
     # when one user calls the API four times, on different endpoints
-    statuses = [client.get(url).status_code for url in ("/api/v1/me/", "/api/v1/declarations/", "/api/v1/notifications/", "/api/v1/me/")]
+    statuses = [
+        client.get(url).status_code
+        for url in ("/api/v1/me/", "/api/v1/declarations/", "/api/v1/notifications/", "/api/v1/me/")
+    ]
     # then the fourth is refused with the API's Chinese error
     assert statuses == [200, 200, 200, 429]
     assert client.get("/api/v1/me/").json()["message"] == "请求过于频繁, 请稍后再试"
@@ -167,6 +183,7 @@ def test_x_forwarded_for_does_not_give_the_login_throttle_a_new_address(settings
     settings.NUM_PROXIES = 0
     for i in range(settings.AXES_IP_FAILURE_LIMIT):
         Client(REMOTE_ADDR="198.51.100.88", HTTP_X_FORWARDED_FOR=f"10.1.{i}.1").post(
-            "/accounts/login/", {"username": f"spray{i}", "password": "wrong-password-1"})
+            "/accounts/login/", {"username": f"spray{i}", "password": "wrong-password-1"}
+        )
     user_with_role(Role.TASK_FORCE_STAFF, username="innocent")
     assert _login("198.51.100.88", "innocent", TEST_PASSWORD).status_code == 429

@@ -1,6 +1,7 @@
 """No service, API, view, form, import or command looks a tenant-scoped model up by an input
 value except through the restriction (portal/unrestricted_lookups.py says how it is read).
 Removing restrict()/resolve() from any such lookup turns this red."""
+
 import re
 from pathlib import Path
 
@@ -23,11 +24,14 @@ def test_no_lookup_by_input_bypasses_the_tenant_restriction(scoped):
     assert not lint.stale(findings), f"ALLOWED names lookups that no longer exist: {lint.stale(findings)}"
 
 
-@pytest.mark.parametrize("module, service", [
-    ("matching/services.py", "declaration_recommend_by_bank"),
-    ("entities/services.py", "_entity_for_change"),
-    ("entities/services.py", "honor_revoke"),
-])
+@pytest.mark.parametrize(
+    "module, service",
+    [
+        ("matching/services.py", "declaration_recommend_by_bank"),
+        ("entities/services.py", "_entity_for_change"),
+        ("entities/services.py", "honor_revoke"),
+    ],
+)
 def test_removing_the_restriction_from_a_service_lookup_is_caught(scoped, tmp_path, module, service):
     # given a real service whose object is resolved through the restriction
     source = (lint.ROOT / module).read_text(encoding="utf-8")

@@ -1,5 +1,6 @@
 """Oversized uploads (issue 13, finding 11b) are refused by their Content-Length before the
 body is read: a Chinese 413 page, or the API's JSON error; nothing is stored."""
+
 import io
 
 import pytest
@@ -36,7 +37,9 @@ class CountingStream(io.RawIOBase):
 def post_with_length(client: Client, url: str, size: int, content_type="multipart/form-data; boundary=xyz"):
     stream = CountingStream(size)
     # (the test client sets CONTENT_TYPE only with a body of its own: given here with the stream)
-    response = client.generic("POST", url, b"", CONTENT_TYPE=content_type, CONTENT_LENGTH=str(size), **{"wsgi.input": stream})
+    response = client.generic(
+        "POST", url, b"", CONTENT_TYPE=content_type, CONTENT_LENGTH=str(size), **{"wsgi.input": stream}
+    )
     return response, stream
 
 
@@ -92,7 +95,9 @@ def test_each_upload_has_one_declared_limit_consistent_with_its_own_check():
         return request_limit(resolve(path).func, "POST")
 
     assert settings.UPLOAD_MAX_BYTES == settings.DATA_UPLOAD_MAX_MEMORY_SIZE == MAX_MATERIAL_BYTES == 10 * MB
-    assert limit("/matching/declarations/1/materials/") == limit("/api/v1/declarations/1/materials/") == MAX_MATERIAL_BYTES
+    assert (
+        limit("/matching/declarations/1/materials/") == limit("/api/v1/declarations/1/materials/") == MAX_MATERIAL_BYTES
+    )
     assert limit("/entities/imports/") == REGISTER_MAX
     assert limit("/matching/declarations/import/") == DeclarationImportView.MAX_BYTES
     assert limit("/api/v1/declarations/import/") == IMPORT_MAX_BYTES

@@ -9,6 +9,7 @@ object fails the test until it is mapped in FOREIGN (or declared public in PUBLI
 
 Path ids are the other half of the matrix (tests/test_tenant_isolation_matrix.py); the two
 imports are tried with other regions' USCCs in entities/tests and matching/tests."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -36,10 +37,12 @@ PUBLIC_FIELDS = {
     "township_code": "checked to lie inside the entity's own region_code (entities/tests)",
     "uscc": "a new entity's identifier; its uniqueness is global (entities/tests check the import and update paths)",
     "reason_code": "a decline reason of the public catalogue (DeclineReason is reference data)",
-    "service_prefixes": "a branch's service area is validated against the bank administrator's region by products/tests",
+    "service_prefixes": "a branch's service area is validated against the bank administrator's region by "
+    "products/tests",
 }
 
 OBJECT_FIELD = re.compile(r"(^|_)(id|ids|parent|branch|region|region_code|code|manager)$")
+
 
 def foreign_values(other) -> dict[str, tuple[object, object]]:
     """Body field → (the other organisation's object, an unknown one — None where an unknown
@@ -58,8 +61,16 @@ def foreign_values(other) -> dict[str, tuple[object, object]]:
 
 
 # tables whose rows a refused request may touch without writing tenant data
-NOT_TENANT_DATA = {"django_session", "axes_accessattempt", "axes_accessfailurelog", "axes_accesslog", "portal_auditevent",
-                   "django_celery_beat_periodictask", "django_celery_beat_periodictasks", "auth_user"}
+NOT_TENANT_DATA = {
+    "django_session",
+    "axes_accessattempt",
+    "axes_accessfailurelog",
+    "axes_accesslog",
+    "portal_auditevent",
+    "django_celery_beat_periodictask",
+    "django_celery_beat_periodictasks",
+    "auth_user",
+}
 
 
 def _tables() -> list[str]:
@@ -73,7 +84,9 @@ def snapshot(tables: list[str]) -> dict[str, str]:
     out = {}
     with connection.cursor() as cursor:
         for table in tables:
-            cursor.execute(f'SELECT count(*), md5(coalesce(string_agg(t::text, \'|\' ORDER BY t::text), \'\')) FROM "{table}" t')
+            cursor.execute(
+                f"SELECT count(*), md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) FROM \"{table}\" t"
+            )
             out[table] = cursor.fetchone()
     return out
 
@@ -97,8 +110,15 @@ def write_operations():
 
 
 def _own_path(path: str, world, own) -> str:
-    ids = {"declarations": own["declaration"].pk, "leads": own["recommendation"].pk, "entities": own["entity"].pk,
-           "batches": own["batch"].pk, "notifications": 0, "products": "boc_huishang", "branches": world.branches["boc"].pk}
+    ids = {
+        "declarations": own["declaration"].pk,
+        "leads": own["recommendation"].pk,
+        "entities": own["entity"].pk,
+        "batches": own["batch"].pk,
+        "notifications": 0,
+        "products": "boc_huishang",
+        "branches": world.branches["boc"].pk,
+    }
     match = re.match(r"^/api/v1/(\w[\w-]*)/\{(\w+)\}/", path)
     if match:
         return path.replace("{" + match.group(2) + "}", str(ids[match.group(1)]))
@@ -108,15 +128,42 @@ def _own_path(path: str, world, own) -> str:
 def _base_value(name: str, prop: dict, world, own):
     """A valid value of a body field, naming the caller's own objects."""
     known = {
-        "entity_id": own["entity"].pk, "declaration_ids": [own["declaration"].pk], "manager_id": world.users["boc_manager"].pk,
-        "branch": world.branches["boc"].pk, "parent": world.branches["boc"].pk, "region_code": "140525", "region": "140525",
-        "amount": 100_000, "term_months": 12, "purpose": "购进货物", "banks": ["boc"], "bank_code": "ccb",
-        "period": dt.date.today().strftime("%Y-%m"), "name": "写入矩阵测试", "visited_on": dt.date.today().isoformat(),
-        "people": "写入矩阵", "year": dt.date.today().year, "level": "county", "service_prefixes": ["140525"],
-        "entity_type": "individual_business", "uscc": "", "metric": "visited", "value": "1", "decision": "approve",
-        "credit_amount": 100_000, "rate_percent": "4.0", "guarantee": "credit", "reason_code": "high_debt",
-        "disbursed_on": dt.date.today().isoformat(), "score": 5, "small_business_balance": 1, "all_loans_balance": 2,
-        "credit_loan_balance": 0, "average_rate": "4.0", "field": "operator_phone", "code": "matrix_product",
+        "entity_id": own["entity"].pk,
+        "declaration_ids": [own["declaration"].pk],
+        "manager_id": world.users["boc_manager"].pk,
+        "branch": world.branches["boc"].pk,
+        "parent": world.branches["boc"].pk,
+        "region_code": "140525",
+        "region": "140525",
+        "amount": 100_000,
+        "term_months": 12,
+        "purpose": "购进货物",
+        "banks": ["boc"],
+        "bank_code": "ccb",
+        "period": dt.date.today().strftime("%Y-%m"),
+        "name": "写入矩阵测试",
+        "visited_on": dt.date.today().isoformat(),
+        "people": "写入矩阵",
+        "year": dt.date.today().year,
+        "level": "county",
+        "service_prefixes": ["140525"],
+        "entity_type": "individual_business",
+        "uscc": "",
+        "metric": "visited",
+        "value": "1",
+        "decision": "approve",
+        "credit_amount": 100_000,
+        "rate_percent": "4.0",
+        "guarantee": "credit",
+        "reason_code": "high_debt",
+        "disbursed_on": dt.date.today().isoformat(),
+        "score": 5,
+        "small_business_balance": 1,
+        "all_loans_balance": 2,
+        "credit_loan_balance": 0,
+        "average_rate": "4.0",
+        "field": "operator_phone",
+        "code": "matrix_product",
     }
     if name in known:
         return known[name]
@@ -145,9 +192,18 @@ def matrix_worlds(pushed_world, other_county):
     declaration, recs = world.declaration, world.recs
     other.branch = other.recommendation.branch
     other.bank_admin = User.objects.get(username="other-bank-admin")
-    other.product_code = LoanProduct.objects.exclude(bank__code__in=["boc", "ccb"]).values_list("code", flat=True).order_by("code").first()
-    own = {"entity": declaration.entity, "declaration": declaration, "recommendation": recs["boc"],
-           "batch": RecommendationBatch.objects.exclude(pk=other.batch.pk).get()}
+    other.product_code = (
+        LoanProduct.objects.exclude(bank__code__in=["boc", "ccb"])
+        .values_list("code", flat=True)
+        .order_by("code")
+        .first()
+    )
+    own = {
+        "entity": declaration.entity,
+        "declaration": declaration,
+        "recommendation": recs["boc"],
+        "batch": RecommendationBatch.objects.exclude(pk=other.batch.pk).get(),
+    }
     return world, other, own
 
 
@@ -177,7 +233,11 @@ def test_no_write_endpoint_accepts_another_organisations_object_in_its_body(matr
         for role_name, user in world.users.items():
             client = Client()
             client.force_login(user)
-            base = {name: _base_value(name, prop, world, own) for name, prop in properties.items() if name in required or name in fields}
+            base = {
+                name: _base_value(name, prop, world, own)
+                for name, prop in properties.items()
+                if name in required or name in fields
+            }
             for name in fields:
                 value, unknown = foreign[name]
                 if name == "ids":
@@ -185,8 +245,12 @@ def test_no_write_endpoint_accepts_another_organisations_object_in_its_body(matr
                 # given the database as it is
                 before = snapshot(tables)
                 # when the request names the other organisation's object in this field
-                response = getattr(client, method)(url, data=json.dumps({**base, name: value}), content_type="application/json",
-                                                   HTTP_ACCEPT="application/json")
+                response = getattr(client, method)(
+                    url,
+                    data=json.dumps({**base, name: value}),
+                    content_type="application/json",
+                    HTTP_ACCEPT="application/json",
+                )
                 checked += 1
                 where = f"{role_name} {method.upper()} {url} {name}={value!r}"
                 # then it is refused (an error, or a bulk answer that refuses the item exactly as an
@@ -202,8 +266,14 @@ def test_no_write_endpoint_accepts_another_organisations_object_in_its_body(matr
                     problems.append(f"{where} shows {shown}")
                 # and its answer is the one an unknown object gets
                 if unknown is not None:
-                    other_answer = _answer(getattr(client, method)(url, data=json.dumps({**base, name: unknown}),
-                                                                   content_type="application/json", HTTP_ACCEPT="application/json"))
+                    other_answer = _answer(
+                        getattr(client, method)(
+                            url,
+                            data=json.dumps({**base, name: unknown}),
+                            content_type="application/json",
+                            HTTP_ACCEPT="application/json",
+                        )
+                    )
                     mine = (status, body.replace(str(value).strip("[]"), "?"))
                     theirs = (other_answer[0], other_answer[1].replace(str(unknown).strip("[]"), "?"))
                     if mine != theirs:

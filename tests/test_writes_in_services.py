@@ -6,6 +6,7 @@ listed with its reason. (Handing out a file is audited by its export service, or
 simple downloads by portal.spreadsheets.deliver, the one writer of files.) The check reads
 the source (no import needed), like the spreadsheet writer's census in test_export_injection;
 that a GET writes nothing at run time is reporting/tests/test_reads_write_nothing.py."""
+
 from __future__ import annotations
 
 import ast
@@ -14,10 +15,35 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 APPS = ("portal", "entities", "products", "matching", "reporting", "workdays", "batch_matching", "eligibility")
 # modules (or packages) that only read and hand over to services
-READ_SIDE = {"views", "apis", "api", "admin", "forms", "selectors", "home", "dashboard", "context_processors", "mixins",
-             "navigation", "middleware", "templatetags"}
-WRITE_METHODS = {"save", "delete", "create", "get_or_create", "update_or_create", "bulk_create", "bulk_update",
-                 "set_password", "add", "remove", "clear", "set"}
+READ_SIDE = {
+    "views",
+    "apis",
+    "api",
+    "admin",
+    "forms",
+    "selectors",
+    "home",
+    "dashboard",
+    "context_processors",
+    "mixins",
+    "navigation",
+    "middleware",
+    "templatetags",
+}
+WRITE_METHODS = {
+    "save",
+    "delete",
+    "create",
+    "get_or_create",
+    "update_or_create",
+    "bulk_create",
+    "bulk_update",
+    "set_password",
+    "add",
+    "remove",
+    "clear",
+    "set",
+}
 WRITE_FUNCTIONS = {"audit_record", "record", "assign_perm", "remove_perm"}
 # (module path, function) → why writing there is right
 ALLOWED: dict[tuple[str, str], str] = {}
@@ -65,7 +91,9 @@ def writes(source: str) -> list[tuple[int, str, str]]:
 
         def visit_Assign(self, node):
             value = node.value  # a query, or queries combined; not a literal dict of them
-            if isinstance(value, (ast.Call, ast.Attribute, ast.BinOp)) and any(hint in ast.unparse(value) for hint in QUERY_HINTS):
+            if isinstance(value, (ast.Call, ast.Attribute, ast.BinOp)) and any(
+                hint in ast.unparse(value) for hint in QUERY_HINTS
+            ):
                 self.querysets |= {t.id for t in node.targets if isinstance(t, ast.Name)}
             self.generic_visit(node)
 
@@ -84,7 +112,11 @@ def writes(source: str) -> list[tuple[int, str, str]]:
                     found.append((node.lineno, self.function, ".save()"))
                 elif name == "delete" and not _queryish(func.value, self.querysets):
                     found.append((node.lineno, self.function, ".delete()"))
-                elif name in WRITE_FUNCTIONS and isinstance(func.value, ast.Name) and func.value.id in ("spreadsheets", "services"):
+                elif (
+                    name in WRITE_FUNCTIONS
+                    and isinstance(func.value, ast.Name)
+                    and func.value.id in ("spreadsheets", "services")
+                ):
                     found.append((node.lineno, self.function, f"{func.value.id}.{name}()"))
             elif isinstance(func, ast.Name) and func.id in WRITE_FUNCTIONS - {"record"}:
                 found.append((node.lineno, self.function, f"{func.id}()"))
@@ -111,10 +143,20 @@ def test_the_check_finds_writes():
     # what the notification page did, what the statistics index did on a GET, what the admin did
     assert writes("def post(self, request):\n    selectors.notification_list(user=u).update(read_at=now)\n")
     assert writes("def figures(user):\n    Fact.objects.update_or_create(pk=1, defaults={})\n")
-    assert writes("def save_model(self, request, obj, form, change):\n    obj.save()\n    audit_record(actor=request.user, action='x')\n")
+    assert writes(
+        "def save_model(self, request, obj, form, change):\n    obj.save()\n    audit_record(actor=request.user, "
+        "action='x')\n"
+    )
     assert writes("def get(self, request):\n    Notification.objects.filter(recipient=request.user).delete()\n")
-    assert writes("def read_all(self, request):\n    qs = restrict(Notification.objects.all(), request.user)\n    qs.update(read_at=now)\n")
+    assert writes(
+        "def read_all(self, request):\n    qs = restrict(Notification.objects.all(), request.user)\n    "
+        "qs.update(read_at=now)\n"
+    )
     # and not what only looks like one
-    assert not writes("def get_context_data(self, **kwargs):\n    context.update(a=1)\n    self.widget.attrs.update({})\n")
+    assert not writes(
+        "def get_context_data(self, **kwargs):\n    context.update(a=1)\n    self.widget.attrs.update({})\n"
+    )
     assert not writes("def home(request):\n    context = {'a': A.objects.first()}\n    context.update(b=2)\n")
-    assert not writes("def save_model(self, request, obj, form, change):\n    super().save_model(request, obj, form, change)\n")
+    assert not writes(
+        "def save_model(self, request, obj, form, change):\n    super().save_model(request, obj, form, change)\n"
+    )

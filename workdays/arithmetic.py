@@ -21,6 +21,7 @@ Conventions (the clocks rely on them):
 A year the calendar does not cover raises `YearNotCovered`; only the explicitly
 provisional variants fall back to plain Monday–Friday for such a year, and say so.
 """
+
 from __future__ import annotations
 
 from bisect import bisect_right

@@ -8,6 +8,7 @@ One item per line; blank lines and lines starting with # are ignored:
     调休 2027-02-14                    an adjusted working day (a worked Saturday/Sunday)
     调休 2027-02-20 春节               … optionally with the holiday it makes up for
 """
+
 from __future__ import annotations
 
 import re
@@ -20,7 +21,9 @@ MIN_YEAR, MAX_YEAR = 2004, 2100
 WEEKDAY_NAMES = "一二三四五六日"
 
 _DATE = r"\d{4}-\d{1,2}-\d{1,2}"
-_HOLIDAY = re.compile(rf"^(?P<start>{_DATE})(?:\s*(?:\.\.|至|~|～)\s*(?P<end>{_DATE}))?(?:(?:\s+|(?=[^\x00-\x7f]))(?P<name>.+))?$")
+_HOLIDAY = re.compile(
+    rf"^(?P<start>{_DATE})(?:\s*(?:\.\.|至|~|～)\s*(?P<end>{_DATE}))?(?:(?:\s+|(?=[^\x00-\x7f]))(?P<name>.+))?$"
+)
 _ADJUSTED = re.compile(rf"^{ADJUSTED_PREFIX}\s*(?P<day>{_DATE})(?:(?:\s+|(?=[^\x00-\x7f]))(?P<name>.+))?$")
 
 FORMAT_HELP = "格式: 「2027-01-01 元旦」「2027-02-06..2027-02-13 春节」「调休 2027-02-14」"
@@ -85,7 +88,8 @@ def parse_arrangement(year: int, text: str) -> Arrangement:
                 continue
             if day.weekday() < 5:
                 errors.append(
-                    f"第 {no} 行: 调休上班日 {day.isoformat()} 是星期{WEEKDAY_NAMES[day.weekday()]}, 只能是星期六或星期日"
+                    f"第 {no} 行: 调休上班日 {day.isoformat()} 是星期{WEEKDAY_NAMES[day.weekday()]}, 只能是星期六或"
+                    f"星期日"
                 )
                 continue
             adjusted_line[day] = no
@@ -117,9 +121,7 @@ def parse_arrangement(year: int, text: str) -> Arrangement:
         clash = next((d for d in days if d in holiday_line), None)
         if clash is not None:
             other = holiday_line[clash]
-            errors.append(
-                f"第 {no} 行: {clash.isoformat()} 与第 {other} 行({result.holidays[clash]})的放假日期重叠"
-            )
+            errors.append(f"第 {no} 行: {clash.isoformat()} 与第 {other} 行({result.holidays[clash]})的放假日期重叠")
             continue
         for d in days:
             holiday_line[d] = no

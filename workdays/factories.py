@@ -6,6 +6,7 @@ chinese-calendar library, so the tests check the seeded data and the arithmetic 
 the official text rather than against the code's own source; a calendar built from them
 (`hand_calendar`); a sample 2027 arrangement in the administrators' format, and texts the
 parser must refuse with the message it gives (`INVALID_ARRANGEMENTS`)."""
+
 from datetime import date, timedelta
 
 from workdays.arithmetic import WorkdayCalendar
@@ -94,7 +95,10 @@ INVALID_ARRANGEMENTS = [
     ("2027-01-01", "第 1 行: 请写明节日名称"),
     ("2027-02-05..2027-02-12 春节\n2027-02-12..2027-02-13 春节", "第 2 行: 2027-02-12 与第 1 行(春节)的放假日期重叠"),
     ("2027-01-01 元旦\n调休 2027-02-15", "第 2 行: 调休上班日 2027-02-15 是星期一, 只能是星期六或星期日"),
-    ("2027-02-05..2027-02-12 春节\n调休 2027-02-06", "第 2 行: 2027-02-06 已是第 1 行的放假日(春节), 不能同时是调休上班日"),
+    (
+        "2027-02-05..2027-02-12 春节\n调休 2027-02-06",
+        "第 2 行: 2027-02-06 已是第 1 行的放假日(春节), 不能同时是调休上班日",
+    ),
     ("2027-01-01 元旦\n调休 2027-02-20\n调休 2027-02-20", "第 3 行: 调休上班日 2027-02-20 与第 2 行重复"),
     ("2027-01-01..2027-03-01 春节", "放假区间超过 31 天"),
     ("2027-01-01 元旦\n2027-02-20 调休", "第 2 行: 调休上班日请写成「调休 2027-02-20」"),

@@ -3,6 +3,7 @@
 Each call reads the years' revisions (one small query) and rebuilds the calendar only
 when they changed, so an administrator's entry on one machine is seen at once by every
 web process and worker, and nothing is shared in memory across machines."""
+
 from __future__ import annotations
 
 from .arithmetic import WorkdayCalendar

@@ -1,6 +1,7 @@
 """The working-day calendar as data: which years are known, and their holidays and
 adjusted working days. Ordinary weekends are not stored; every statutory holiday date
 (weekend ones included) and every adjusted working day is, so the arithmetic is exact."""
+
 import uuid
 
 from django.conf import settings
@@ -27,7 +28,12 @@ class CalendarYear(models.Model):
     year = models.PositiveSmallIntegerField("年份", primary_key=True)
     source = models.CharField("来源", max_length=32, choices=CalendarSource.choices)
     entered_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name="录入人", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name="录入人",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     entered_at = models.DateTimeField("录入时间")
     notes = models.TextField("说明", blank=True, default="")

@@ -1,6 +1,7 @@
 """The calendar's entries in the restriction registry (registered from
 ``WorkdaysConfig.ready``): calendar years and days are public reference data, everyone may
 read them, only platform administrators change them (``portal.tenancy.public``)."""
+
 from __future__ import annotations
 
 from portal.tenancy import public, restriction

@@ -1,6 +1,7 @@
 """Seeds the calendar from the chinese-calendar library (2004–2026 in 1.11.0). Idempotent:
 used by the data migration, and after a test flush (settings.PORTAL_BASELINE_LOADERS).
 A year an administrator entered is never overwritten by the library."""
+
 from __future__ import annotations
 
 import uuid
@@ -45,11 +46,15 @@ def seed_calendar_from_library(apps=None, app_label: str = "workdays") -> dict[s
             stored.setdefault(year_id, set()).add((day, kind, name))
         new_days = []
         for year, (holidays, adjusted) in library_arrangements().items():
-            wanted = {(d, "holiday", n) for d, n in holidays.items()} | {(d, "adjusted_workday", n) for d, n in adjusted.items()}
+            wanted = {(d, "holiday", n) for d, n in holidays.items()} | {
+                (d, "adjusted_workday", n) for d, n in adjusted.items()
+            }
             row = rows.get(year)
             if row is None:
                 row = CalendarYear.objects.create(
-                    year=year, source="chinese_calendar", entered_at=timezone.now(),
+                    year=year,
+                    source="chinese_calendar",
+                    entered_at=timezone.now(),
                     notes="由 chinese-calendar 库初始化",
                 )
                 counts["created"] += 1

@@ -34,7 +34,9 @@ def _run_hook(hook, year: int) -> None:
         logger.exception("calendar year %s entered: hook %r failed", year, hook)
 
 
-def calendar_year_enter(*, actor, year: int, text: str, notes: str = "", replace: bool = False, request=None) -> CalendarYear:
+def calendar_year_enter(
+    *, actor, year: int, text: str, notes: str = "", replace: bool = False, request=None
+) -> CalendarYear:
     """Store an administrator's arrangement of `year` (the textarea format of
     `arrangement.py`), replacing the year's days when `replace`; audited; after commit the
     calendar cache is dropped and every CALENDAR_YEAR_ENTERED_HOOKS callable gets the year."""
@@ -50,7 +52,13 @@ def calendar_year_enter(*, actor, year: int, text: str, notes: str = "", replace
             raise ApplicationError(message, field_errors={"replace": [message]}, code="exists")
         before = _snapshot(row)
         now = timezone.now()
-        fields = {"source": CalendarSource.ADMIN, "entered_by": actor, "entered_at": now, "notes": notes.strip(), "revision": uuid.uuid4()}
+        fields = {
+            "source": CalendarSource.ADMIN,
+            "entered_by": actor,
+            "entered_at": now,
+            "notes": notes.strip(),
+            "revision": uuid.uuid4(),
+        }
         if row is None:
             try:
                 with transaction.atomic():
@@ -63,7 +71,10 @@ def calendar_year_enter(*, actor, year: int, text: str, notes: str = "", replace
             row.save()
             CalendarDay.objects.filter(year=row).delete()
         CalendarDay.objects.bulk_create(
-            [CalendarDay(year=row, date=d, kind=CalendarDayKind.HOLIDAY, name=n) for d, n in sorted(arrangement.holidays.items())]
+            [
+                CalendarDay(year=row, date=d, kind=CalendarDayKind.HOLIDAY, name=n)
+                for d, n in sorted(arrangement.holidays.items())
+            ]
             + [
                 CalendarDay(year=row, date=d, kind=CalendarDayKind.ADJUSTED_WORKDAY, name=n)
                 for d, n in sorted(arrangement.adjusted_workdays.items())

@@ -89,8 +89,12 @@ class CalendarYearEnterView(RoleRequiredMixin, FormView):
         data = form.cleaned_data
         try:
             row = calendar_year_enter(
-                actor=self.request.user, year=data["year"], text=data["days"], notes=data["notes"],
-                replace=data["replace"], request=self.request,
+                actor=self.request.user,
+                year=data["year"],
+                text=data["days"],
+                notes=data["notes"],
+                replace=data["replace"],
+                request=self.request,
             )
         except ApplicationError as exc:
             for field, errors in exc.field_errors.items():

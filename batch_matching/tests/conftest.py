@@ -2,6 +2,7 @@
 full run over it. Both need PostgreSQL: the results' table layout and the compiled statement
 are PostgreSQL's. A test module sets the world's size with `BATCH_ENTITIES` (synthetic
 entities, default 240) and a full run's chunk size with `BATCH_CHUNK_SIZE` (default 60)."""
+
 import pytest
 from django.db import connection
 

@@ -1,6 +1,7 @@
 """Who sees which stored results: a bank branch its bank's products in its service area,
 eligible and shared only; an enterprise its own; a task force its county; runs the
 platform administrators only. Pages answer 403 to the other roles."""
+
 from io import BytesIO
 
 import pytest
@@ -35,7 +36,10 @@ def test_a_branch_sees_its_banks_eligible_shared_results_in_its_service_area_onl
         assert world.special["hidden"].pk not in {r["entity_id"] for r in rows}
         assert world.special["datong"].pk not in {r["entity_id"] for r in rows}
     # the city branch sees more than the county branch
-    assert selectors.results(user=world.users["boc_admin"]).count() > selectors.results(user=world.users["boc_manager"]).count()
+    assert (
+        selectors.results(user=world.users["boc_admin"]).count()
+        > selectors.results(user=world.users["boc_manager"]).count()
+    )
 
 
 def test_an_enterprise_sees_its_own_results_and_a_task_force_its_county(matched):
@@ -55,19 +59,23 @@ def test_potential_customers_page_counts_lists_by_offer_and_exports(matched):
     page = client.get(f"/matching-batch/potential-customers/?product={product.pk}")
     assert page.status_code == 200
     html = page.content.decode()
-    expected = MatchResult.objects.filter(generation=run.generation, product_id=product.pk, verdict=2, shared=True,
-                                          county__gte=140500, county__lt=140600).count()
+    expected = MatchResult.objects.filter(
+        generation=run.generation, product_id=product.pk, verdict=2, shared=True, county__gte=140500, county__lt=140600
+    ).count()
     # then the counts come from the counts table, the page lists the first 50 by offer
     assert f'data-testid="count-{product.code}">{expected}<' in html
     assert html.count('data-testid="lead-row"') == min(50, expected)
     assert world.special["datong"].name not in html
     # filtered by county
     city = client.get(f"/matching-batch/potential-customers/?product={product.pk}&county=140502").content.decode()
-    in_city = MatchResult.objects.filter(generation=run.generation, product_id=product.pk, verdict=2, shared=True,
-                                         county=140502).count()
+    in_city = MatchResult.objects.filter(
+        generation=run.generation, product_id=product.pk, verdict=2, shared=True, county=140502
+    ).count()
     assert city.count('data-testid="lead-row"') == min(50, in_city) and world.special["model"].name not in city
     # and the xlsx holds every row: the eligible shared entities of its area
-    sheet = load_workbook(BytesIO(client.get(f"/matching-batch/potential-customers/export.xlsx?product={product.pk}").content)).active
+    sheet = load_workbook(
+        BytesIO(client.get(f"/matching-batch/potential-customers/export.xlsx?product={product.pk}").content)
+    ).active
     rows = list(sheet.iter_rows(values_only=True))
     names = {row[1] for row in rows[1:]}
     assert rows[0][1] == "名称" and len(rows) - 1 == expected
@@ -81,22 +89,41 @@ def test_the_list_is_sorted_by_offer_and_pages_follow(matched):
     product = next(p for p in scope.products if p.code == "huishangdai")
     seen, after = [], None
     while True:
-        page = selectors.potential_customers(user=world.users["boc_admin"], scope=scope, product_id=product.pk, after=after, limit=7)
+        page = selectors.potential_customers(
+            user=world.users["boc_admin"], scope=scope, product_id=product.pk, after=after, limit=7
+        )
         seen += [(row["max_amount"], row["entity"].pk) for row in page.rows]
         if not page.next_after:
             break
         after = selectors.parse_cursor(page.next_after)
     assert seen == sorted(seen, key=lambda r: (r[0] is None, -(r[0] or 0), r[1]))
-    assert len(seen) == len(set(seen)) == selectors.results(user=world.users["boc_admin"]).filter(product_id=product.pk).count()
+    assert (
+        len(seen)
+        == len(set(seen))
+        == selectors.results(user=world.users["boc_admin"]).filter(product_id=product.pk).count()
+    )
 
 
-@pytest.mark.parametrize("url,allowed", [
-    ("/matching-batch/runs/", {Role.PLATFORM_ADMIN}),
-    ("/matching-batch/potential-customers/", {Role.BANK_ADMIN, Role.ACCOUNT_MANAGER, Role.PLATFORM_ADMIN}),
-    ("/matching-batch/near-misses/", {Role.TASK_FORCE_STAFF, Role.TASK_FORCE_BANK_REVIEWER, Role.TASK_FORCE_LEAD, Role.CONVENER,
-                                     Role.CITY_REGULATOR, Role.PROVINCE_REGULATOR, Role.PLATFORM_ADMIN}),
-    ("/matching-batch/mine/", {Role.ENTERPRISE_USER, Role.PLATFORM_ADMIN}),
-])
+@pytest.mark.parametrize(
+    "url,allowed",
+    [
+        ("/matching-batch/runs/", {Role.PLATFORM_ADMIN}),
+        ("/matching-batch/potential-customers/", {Role.BANK_ADMIN, Role.ACCOUNT_MANAGER, Role.PLATFORM_ADMIN}),
+        (
+            "/matching-batch/near-misses/",
+            {
+                Role.TASK_FORCE_STAFF,
+                Role.TASK_FORCE_BANK_REVIEWER,
+                Role.TASK_FORCE_LEAD,
+                Role.CONVENER,
+                Role.CITY_REGULATOR,
+                Role.PROVINCE_REGULATOR,
+                Role.PLATFORM_ADMIN,
+            },
+        ),
+        ("/matching-batch/mine/", {Role.ENTERPRISE_USER, Role.PLATFORM_ADMIN}),
+    ],
+)
 def test_pages_refuse_other_roles(url, allowed):
     for role in Role:
         response = client_for(user_with_role(role)).get(url)
@@ -116,8 +143,9 @@ def test_near_misses_are_one_entry_per_entity_with_every_product_it_narrowly_mis
     world, run = matched
     staff = world.users["staff"]
     stored = {}
-    for entity_id, product_id in MatchResult.objects.filter(generation=run.generation, near_miss=True,
-                                                            county=140525).values_list("entity_id", "product_id"):
+    for entity_id, product_id in MatchResult.objects.filter(
+        generation=run.generation, near_miss=True, county=140525
+    ).values_list("entity_id", "product_id"):
         stored.setdefault(entity_id, set()).add(product_id)
     assert len(stored) > 3
 
@@ -146,7 +174,8 @@ def test_the_enterprise_sees_its_products_best_offer_first_with_reasons(matched)
     matches = selectors.entity_matches(user=world.special["enterprise_user"], entity=world.special["model"])
     eligible = [m for m in matches if m.verdict == 2]
     assert eligible and [m.max_amount for m in eligible if m.max_amount] == sorted(
-        [m.max_amount for m in eligible if m.max_amount], reverse=True)
+        [m.max_amount for m in eligible if m.max_amount], reverse=True
+    )
     assert all(m.reasons for m in matches)
     # the reasons are those of the live preview of the same entity and version
     from products.eligibility import evaluate_entity
@@ -161,8 +190,9 @@ def test_home_pages_show_the_stored_results_to_each_role(matched):
     world, run = matched
     # when the enterprise opens its home page
     html = client_for(world.special["enterprise_user"]).get("/").content.decode()
-    best = selectors.entity_matches(user=world.special["enterprise_user"], entity=world.special["model"],
-                                    include_incomplete=False, limit=5)
+    best = selectors.entity_matches(
+        user=world.special["enterprise_user"], entity=world.special["model"], include_incomplete=False, limit=5
+    )
     # then it sees its best offers first, with why
     assert best and 'data-testid="home-matches"' in html and "为什么符合" in html
     positions = [html.index(m.product.name) for m in best]
@@ -188,8 +218,16 @@ def test_reviewers_see_the_stored_results_and_the_live_trace_on_a_declaration(ma
     world, run = matched
     criteria = {key: {"met": True, "evidence": "走访核实"} for key in BASIC_CRITERIA}
     declaration = workflow.declaration_create(
-        actor=world.special["enterprise_user"], entity_id=world.special["model"].pk, amount=300_000, term_months=12,
-        purpose="进货周转", bank_codes=["boc"], basic_criteria=criteria, consent=True, submit=True)
+        actor=world.special["enterprise_user"],
+        entity_id=world.special["model"].pk,
+        amount=300_000,
+        term_months=12,
+        purpose="进货周转",
+        bank_codes=["boc"],
+        basic_criteria=criteria,
+        consent=True,
+        submit=True,
+    )
     stored = selectors.declaration_results(user=world.users["staff"], declaration=declaration)
     assert stored["rows"] and stored["run"].pk == run.pk
 
@@ -218,4 +256,4 @@ def test_an_administrator_starts_a_run_and_watches_it(matched):
     response = client.post("/matching-batch/runs/")
     assert response.status_code == 302
     started = client.get(response["Location"]).content.decode()
-    assert "hx-trigger=\"every 1s\"" in started and "匹配中" in started
+    assert 'hx-trigger="every 1s"' in started and "匹配中" in started

@@ -2,14 +2,15 @@
 synthetic and hand-made entities, the row a full run stored in PostgreSQL (or its absence)
 says what ``evaluate_entity`` says — verdict, offer, binding cap, failed and unknown rules —
 and the Python path (``rows``) writes the very same rows, near misses included."""
+
 import pytest
 
 from batch_matching import plan, services
 from batch_matching.models import MatchResult
 from batch_matching.rows import rows_for
-from products.eligibility import evaluate_entity
 from eligibility.rules import iter_leaves, leaf_id
 from entities.models import MarketEntity
+from products.eligibility import evaluate_entity
 from products.models import LoanProductVersion
 
 pytestmark = pytest.mark.django_db
@@ -42,17 +43,35 @@ def test_every_stored_row_is_what_the_engine_says(matched):
                 assert evaluation.verdict.value == "ineligible", (entity.name, spec.definition["code"])
                 seen["ineligible"] += 1
                 continue
-            expected = (VERDICTS[evaluation.verdict.value], evaluation.max_amount, evaluation.binding_cap,
-                        sorted({r.rule for r in evaluation.reasons if r.outcome.value == "fail"}),
-                        sorted({r.rule for r in evaluation.reasons if r.outcome.value == "unknown"}))
-            got = (row.verdict, row.max_amount, plan.decode_cap(spec.definition, row.binding_cap),
-                   sorted(plan.decode_reasons(row.failed_mask, ids)), sorted(plan.decode_reasons(row.unknown_mask, ids)))
+            expected = (
+                VERDICTS[evaluation.verdict.value],
+                evaluation.max_amount,
+                evaluation.binding_cap,
+                sorted({r.rule for r in evaluation.reasons if r.outcome.value == "fail"}),
+                sorted({r.rule for r in evaluation.reasons if r.outcome.value == "unknown"}),
+            )
+            got = (
+                row.verdict,
+                row.max_amount,
+                plan.decode_cap(spec.definition, row.binding_cap),
+                sorted(plan.decode_reasons(row.failed_mask, ids)),
+                sorted(plan.decode_reasons(row.unknown_mask, ids)),
+            )
             assert got == expected, (entity.name, spec.definition["code"])
             # and the Python path wrote the same row
             assert python == python.__class__(
-                entity_id=row.entity_id, product_id=row.product_id, version_id=row.version_id, verdict=row.verdict,
-                max_amount=row.max_amount, binding_cap=row.binding_cap, failed_mask=row.failed_mask,
-                unknown_mask=row.unknown_mask, county=row.county, shared=row.shared, near_miss=row.near_miss)
+                entity_id=row.entity_id,
+                product_id=row.product_id,
+                version_id=row.version_id,
+                verdict=row.verdict,
+                max_amount=row.max_amount,
+                binding_cap=row.binding_cap,
+                failed_mask=row.failed_mask,
+                unknown_mask=row.unknown_mask,
+                county=row.county,
+                shared=row.shared,
+                near_miss=row.near_miss,
+            )
             assert row.near_miss == (row.verdict == plan.INELIGIBLE)
             seen["near_miss" if row.near_miss else evaluation.verdict.value] += 1
     # every kind of outcome was exercised
@@ -73,4 +92,6 @@ def test_near_misses_fail_only_on_rules_time_or_a_fix_cures(matched):
         assert failed and set(failed) <= curable_ids, (row.entity_id, definition["code"], failed)
     # the young entity misses on time, the abnormal one on its register status
     for name in ("young", "abnormal"):
-        assert MatchResult.objects.filter(generation=run.generation, entity_id=world.special[name].pk, near_miss=True).exists()
+        assert MatchResult.objects.filter(
+            generation=run.generation, entity_id=world.special[name].pk, near_miss=True
+        ).exists()

@@ -1,6 +1,6 @@
 """Out-of-range numbers in query strings and forms are bad input, never a 500."""
-import pytest
 
+import pytest
 from django.test import Client
 
 from entities.models import Honor
@@ -39,6 +39,8 @@ def test_revoking_an_honour_with_a_huge_id_is_told_it_does_not_exist(matched):
     world, run = matched
     entity = world.special["model"]
     Honor.objects.create(entity=entity, kind="quality", valid_until="2030-01-01", source="regulator")
-    response = client_for(world.users["staff"]).post(f"/entities/{entity.pk}/honors/revoke/", {"honor": HUGE, "reason": "认定有误"})
+    response = client_for(world.users["staff"]).post(
+        f"/entities/{entity.pk}/honors/revoke/", {"honor": HUGE, "reason": "认定有误"}
+    )
     assert response.status_code == 404 and "该称号不存在或已被撤销" in response.content.decode()
     assert Honor.objects.filter(entity=entity).count() == 1

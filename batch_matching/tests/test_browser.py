@@ -1,6 +1,7 @@
 """In Chromium: an administrator starts a full run and watches its progress bar (htmx polls
 while the real worker runs it); the bank branch reads its 潜在客户; the enterprise its matching
 products with the reasons; the task force its near misses."""
+
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -14,7 +15,9 @@ BATCH_ENTITIES = 160
 
 
 @pytest.mark.worker
-def test_an_administrator_starts_a_full_run_and_watches_it_finish(batch_world, live_server, page: Page, artifacts_dir, login):
+def test_an_administrator_starts_a_full_run_and_watches_it_finish(
+    batch_world, live_server, page: Page, artifacts_dir, login
+):
     admin = user_with_role(Role.PLATFORM_ADMIN, username="batch-admin")
     login(page, live_server.url, admin.username)
     page.goto(f"{live_server.url}/matching-batch/runs/")
@@ -51,7 +54,9 @@ def test_a_branch_reads_its_potential_customers(batch_world, live_server, page: 
     expect(page.get_by_test_id("export")).to_be_visible()
 
 
-def test_an_enterprise_sees_its_matching_products_with_the_reasons(batch_world, live_server, page: Page, artifacts_dir, login):
+def test_an_enterprise_sees_its_matching_products_with_the_reasons(
+    batch_world, live_server, page: Page, artifacts_dir, login
+):
     run_inline()
     login(page, live_server.url, batch_world.special["enterprise_user"].username)
     page.goto(f"{live_server.url}/matching-batch/mine/")
@@ -64,7 +69,9 @@ def test_an_enterprise_sees_its_matching_products_with_the_reasons(batch_world, 
     page.screenshot(path=str(artifacts_dir / "batch-my-matches.png"), full_page=True)
 
 
-def test_the_task_force_sees_near_misses_and_what_is_missing(batch_world, live_server, page: Page, artifacts_dir, login):
+def test_the_task_force_sees_near_misses_and_what_is_missing(
+    batch_world, live_server, page: Page, artifacts_dir, login
+):
     run_inline()
     login(page, live_server.url, batch_world.users["staff"].username)
     page.get_by_role("link", name="差一点符合").click()

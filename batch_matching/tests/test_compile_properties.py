@@ -4,6 +4,7 @@
 unknown ⇔ NULL: pass ⇔ IS TRUE, fail ⇔ IS FALSE, unknown ⇔ IS NULL for rule trees;
 eligible ⇔ IS TRUE, ineligible ⇔ IS FALSE, incomplete ⇔ IS NULL for verdicts.
 """
+
 import datetime as dt
 
 import pytest
@@ -12,19 +13,20 @@ from django.db.models import BigIntegerField, BooleanField, CharField
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from entities.models import MarketEntity
 from batch_matching.compile import CONSTANT_FIELDS, compile_product, compile_rules, expression, leaf_compiler
 from batch_matching.factories import as_of_dates, cap_lists, entity_rows, max_terms, needs, rule_trees, save_rows
-from products.eligibility import entity_facts
 from eligibility import Outcome, evaluate_product, trace_rules
 from eligibility.caps import cap_errors
 from eligibility.fields import FIELDS, product_facts
 from eligibility.rules import rule_errors
+from entities.models import MarketEntity
+from products.eligibility import entity_facts
 
 pytestmark = pytest.mark.django_db
 
 PROPERTY_SETTINGS = settings(
-    max_examples=120, deadline=None,
+    max_examples=120,
+    deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 SQL_OUTCOME = {True: Outcome.PASS, False: Outcome.FAIL, None: Outcome.UNKNOWN}
@@ -46,15 +48,26 @@ def rule_scenarios(draw):
 def product_scenarios(draw):
     as_of = draw(as_of_dates)
     max_term = draw(max_terms)
-    definition = {"code": "random", "rules": draw(rule_trees), "caps": draw(cap_lists),
-                  "term": {"max_months": max_term} if max_term else {}}
-    return {"as_of": as_of, "rows": draw(st.lists(entity_rows(as_of), min_size=1, max_size=6)),
-            "definition": definition, "need": draw(needs)}
+    definition = {
+        "code": "random",
+        "rules": draw(rule_trees),
+        "caps": draw(cap_lists),
+        "term": {"max_months": max_term} if max_term else {},
+    }
+    return {
+        "as_of": as_of,
+        "rows": draw(st.lists(entity_rows(as_of), min_size=1, max_size=6)),
+        "definition": definition,
+        "need": draw(needs),
+    }
 
 
 def _sql_values(entities, sql, output_field=None):
-    rows = (MarketEntity.objects.filter(pk__in=[e.pk for e in entities])
-            .annotate(value=expression(sql, output_field or BooleanField())).values_list("pk", "value"))
+    rows = (
+        MarketEntity.objects.filter(pk__in=[e.pk for e in entities])
+        .annotate(value=expression(sql, output_field or BooleanField()))
+        .values_list("pk", "value")
+    )
     return dict(rows)
 
 
@@ -117,11 +130,15 @@ def test_compiled_verdict_and_offer_agree_with_evaluate_on_random_products(scena
     def check():
         entities = save_rows(scenario["rows"])
         compiled = compile_product(definition, as_of=as_of, need=need)
-        rows = (MarketEntity.objects.filter(pk__in=[e.pk for e in entities])
-                .annotate(verdict=expression(compiled.verdict_label, CharField()),
-                          max_amount=expression(compiled.max_amount, BigIntegerField()),
-                          binding=expression(compiled.binding_cap, CharField()))
-                .values_list("pk", "verdict", "max_amount", "binding"))
+        rows = (
+            MarketEntity.objects.filter(pk__in=[e.pk for e in entities])
+            .annotate(
+                verdict=expression(compiled.verdict_label, CharField()),
+                max_amount=expression(compiled.max_amount, BigIntegerField()),
+                binding=expression(compiled.binding_cap, CharField()),
+            )
+            .values_list("pk", "verdict", "max_amount", "binding")
+        )
         got = {pk: (verdict, amount, binding) for pk, verdict, amount, binding in rows}
         for entity in entities:
             evaluation = evaluate_product(definition, entity_facts(entity, as_of, need))
@@ -135,10 +152,12 @@ def test_compiled_verdict_and_offer_agree_with_evaluate_on_random_products(scena
 def test_unknown_is_null_and_a_known_fail_is_false_for_a_simple_rule():
     # given one entity without an establishment date and one established 20 months ago
     as_of = dt.date(2026, 11, 22)
-    unknown, young = save_rows([
-        {"entity_type": "individual_business", "region_id": "140525", "established_on": None},
-        {"entity_type": "individual_business", "region_id": "140525", "established_on": dt.date(2025, 3, 22)},
-    ])
+    unknown, young = save_rows(
+        [
+            {"entity_type": "individual_business", "region_id": "140525", "established_on": None},
+            {"entity_type": "individual_business", "region_id": "140525", "established_on": dt.date(2025, 3, 22)},
+        ]
+    )
     rule = {"field": "operating_months", "op": ">=", "value": 24}
     # when compiled
     values = _sql_values([unknown, young], compile_rules(rule, as_of=as_of))

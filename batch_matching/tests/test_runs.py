@@ -3,16 +3,17 @@
 Readers never see a half-built generation; counts always equal the rows; an entity edit
 re-matches that entity only, a product publication that product only; changes made while a
 full run builds are in its results when it is swapped in."""
+
 import datetime as dt
 
 import pytest
 from django.db import connection
 from django.db.models import Count, Q, Sum
 
-from entities.services import entity_update
 from batch_matching import schema, selectors, services, tasks
-from batch_matching.models import MatchingRun, MatchResult, ResultCount, RunChunk, RunKind, RunState
 from batch_matching.factories import rows_of, run_inline
+from batch_matching.models import MatchingRun, MatchResult, ResultCount, RunChunk, RunKind, RunState
+from entities.services import entity_update
 from portal.celery import app as celery_app
 from portal.factories import user_with_role
 from portal.models import Role
@@ -24,15 +25,28 @@ BATCH_ENTITIES = 150
 
 
 def recount(generation):
-    rows = (MatchResult.objects.filter(generation=generation).values("product_id", "county")
-            .annotate(eligible=Count("pk", filter=Q(verdict=2)), eligible_shared=Count("pk", filter=Q(verdict=2, shared=True)),
-                      incomplete=Count("pk", filter=Q(verdict=1)), near_miss=Count("pk", filter=Q(near_miss=True))))
-    return {(r["product_id"], r["county"]): (r["eligible"], r["eligible_shared"], r["incomplete"], r["near_miss"]) for r in rows}
+    rows = (
+        MatchResult.objects.filter(generation=generation)
+        .values("product_id", "county")
+        .annotate(
+            eligible=Count("pk", filter=Q(verdict=2)),
+            eligible_shared=Count("pk", filter=Q(verdict=2, shared=True)),
+            incomplete=Count("pk", filter=Q(verdict=1)),
+            near_miss=Count("pk", filter=Q(near_miss=True)),
+        )
+    )
+    return {
+        (r["product_id"], r["county"]): (r["eligible"], r["eligible_shared"], r["incomplete"], r["near_miss"])
+        for r in rows
+    }
 
 
 def counts(generation):
-    return {(c.product_id, c.county): (c.eligible, c.eligible_shared, c.incomplete, c.near_miss)
-            for c in ResultCount.objects.filter(generation=generation) if (c.eligible, c.eligible_shared, c.incomplete, c.near_miss) != (0, 0, 0, 0)}
+    return {
+        (c.product_id, c.county): (c.eligible, c.eligible_shared, c.incomplete, c.near_miss)
+        for c in ResultCount.objects.filter(generation=generation)
+        if (c.eligible, c.eligible_shared, c.incomplete, c.near_miss) != (0, 0, 0, 0)
+    }
 
 
 def test_a_full_run_is_swapped_in_at_once_and_readers_see_the_old_results_until_then(batch_world):
@@ -55,7 +69,7 @@ def test_a_full_run_is_swapped_in_at_once_and_readers_see_the_old_results_until_
     assert MatchingRun.objects.get(pk=second.pk).progress_percent < 99
 
     # when the rest is written, the last chunk swaps the new generation in and drops the old one
-    for chunk_id in chunks[len(chunks) // 2:]:
+    for chunk_id in chunks[len(chunks) // 2 :]:
         services.chunk_process(run_id=second.pk, chunk_id=chunk_id)
     second.refresh_from_db()
     assert second.state == RunState.SUCCEEDED and second.progress_percent == 100
@@ -77,7 +91,9 @@ def test_a_chunk_is_written_once_whatever_the_workers_do(batch_world):
     assert not services.chunk_process(run_id=run.pk, chunk_id=chunk.pk, finalize=False)
     # then nothing more is written
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT count(*), count(DISTINCT (entity_id, product_id)) FROM {schema.partition(run.generation)}")
+        cursor.execute(
+            f"SELECT count(*), count(DISTINCT (entity_id, product_id)) FROM {schema.partition(run.generation)}"
+        )
         total, distinct = cursor.fetchone()
     assert total == distinct == RunChunk.objects.get(pk=chunk.pk).rows > 0
 
@@ -87,8 +103,11 @@ def test_an_entity_edit_rematches_that_entity_only(batch_world):
     run = run_inline()
     entity = batch_world.special["young"]
     staff = batch_world.users["staff"]
-    before_other = set(MatchResult.objects.filter(generation=run.generation).exclude(entity_id=entity.pk)
-                       .values_list("entity_id", "product_id", "run_id", "verdict", "max_amount"))
+    before_other = set(
+        MatchResult.objects.filter(generation=run.generation)
+        .exclude(entity_id=entity.pk)
+        .values_list("entity_id", "product_id", "run_id", "verdict", "max_amount")
+    )
     assert MatchResult.objects.filter(generation=run.generation, entity_id=entity.pk, near_miss=True).exists()
 
     # when its register says it was founded three years ago
@@ -99,10 +118,18 @@ def test_an_entity_edit_rematches_that_entity_only(batch_world):
     rows = MatchResult.objects.filter(generation=run.generation, entity_id=entity.pk)
     assert rows.exists() and set(rows.values_list("run_id", flat=True)) == {incremental.pk}
     assert not rows.filter(near_miss=True).exists()  # no longer short of operating time
-    assert set(MatchResult.objects.filter(generation=run.generation).exclude(entity_id=entity.pk)
-               .values_list("entity_id", "product_id", "run_id", "verdict", "max_amount")) == before_other
+    assert (
+        set(
+            MatchResult.objects.filter(generation=run.generation)
+            .exclude(entity_id=entity.pk)
+            .values_list("entity_id", "product_id", "run_id", "verdict", "max_amount")
+        )
+        == before_other
+    )
     assert counts(run.generation) == recount(run.generation)
-    assert incremental.kind == RunKind.ENTITIES and incremental.state == RunState.SUCCEEDED and incremental.entities == 1
+    assert (
+        incremental.kind == RunKind.ENTITIES and incremental.state == RunState.SUCCEEDED and incremental.entities == 1
+    )
 
 
 def test_many_entities_are_rematched_with_the_statement_and_give_the_rows_of_a_full_run(batch_world):
@@ -132,8 +159,11 @@ def test_a_product_publication_rematches_that_product_only(batch_world):
     # given results in force
     run = run_inline()
     product = LoanProduct.objects.get(code="yanshang-e-dai")
-    untouched = set(MatchResult.objects.filter(generation=run.generation).exclude(product_id=product.pk)
-                    .values_list("entity_id", "product_id", "run_id"))
+    untouched = set(
+        MatchResult.objects.filter(generation=run.generation)
+        .exclude(product_id=product.pk)
+        .values_list("entity_id", "product_id", "run_id")
+    )
     # when the bank publishes a version with a lower cap
     definition = {**product.current_version.definition, "caps": [{"kind": "product_cap", "amount": 200000}]}
     product_edit(actor=None, product=product, definition=definition, effective_from=dt.date.today())
@@ -143,8 +173,14 @@ def test_a_product_publication_rematches_that_product_only(batch_world):
     rows = MatchResult.objects.filter(generation=run.generation, product_id=product.pk)
     assert rows.exists() and set(rows.values_list("version_id", flat=True)) == {version.pk}
     assert rows.filter(verdict=2).aggregate(m=Sum("max_amount"))["m"] <= 200000 * rows.filter(verdict=2).count()
-    assert set(MatchResult.objects.filter(generation=run.generation).exclude(product_id=product.pk)
-               .values_list("entity_id", "product_id", "run_id")) == untouched
+    assert (
+        set(
+            MatchResult.objects.filter(generation=run.generation)
+            .exclude(product_id=product.pk)
+            .values_list("entity_id", "product_id", "run_id")
+        )
+        == untouched
+    )
     assert counts(run.generation) == recount(run.generation)
     assert incremental.kind == RunKind.PRODUCT and incremental.product_id == product.pk
 
@@ -158,12 +194,19 @@ def test_changes_made_while_a_full_run_builds_are_in_its_results(batch_world):
         services.chunk_process(run_id=building.pk, chunk_id=chunk_id, finalize=False)
     # when an entity changes and a product is published before the swap
     entity = batch_world.special["young"]
-    entity_update(actor=batch_world.users["staff"], entity=entity, data={"established_on": dt.date.today() - dt.timedelta(days=1200)})
+    entity_update(
+        actor=batch_world.users["staff"],
+        entity=entity,
+        data={"established_on": dt.date.today() - dt.timedelta(days=1200)},
+    )
     services.entities_rematch(ids=[entity.pk])
     product = LoanProduct.objects.get(code="yanshang-e-dai")
-    product_edit(actor=None, product=product, definition={**product.current_version.definition,
-                                                          "caps": [{"kind": "product_cap", "amount": 300000}]},
-                 effective_from=dt.date.today())
+    product_edit(
+        actor=None,
+        product=product,
+        definition={**product.current_version.definition, "caps": [{"kind": "product_cap", "amount": 300000}]},
+        effective_from=dt.date.today(),
+    )
     version = product_publish(actor=None, product=product)
     services.product_rematch(product_id=product.pk)
     assert services.run_finalize(run_id=building.pk)
@@ -182,11 +225,15 @@ def _log_writes() -> None:
     start). Row triggers on the partitioned results table reach its partitions."""
     with connection.cursor() as cursor:
         cursor.execute("CREATE TABLE test_write_log (relation text, operation text, at timestamptz)")
-        cursor.execute("CREATE FUNCTION test_log_write() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-                       "INSERT INTO test_write_log VALUES (TG_TABLE_NAME, TG_OP, clock_timestamp()); RETURN NULL; END $$")
+        cursor.execute(
+            "CREATE FUNCTION test_log_write() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            "INSERT INTO test_write_log VALUES (TG_TABLE_NAME, TG_OP, clock_timestamp()); RETURN NULL; END $$"
+        )
         for table in ("matching_batch_result", "matching_batch_count", "matching_batch_dirty"):
-            cursor.execute(f"CREATE TRIGGER test_log_write AFTER INSERT OR UPDATE OR DELETE ON {table} "
-                           "FOR EACH ROW EXECUTE FUNCTION test_log_write()")
+            cursor.execute(
+                f"CREATE TRIGGER test_log_write AFTER INSERT OR UPDATE OR DELETE ON {table} "
+                "FOR EACH ROW EXECUTE FUNCTION test_log_write()"
+            )
 
 
 def _logged_writes() -> dict[str, tuple[int, dt.datetime]]:
@@ -203,14 +250,22 @@ def test_an_incremental_run_is_stamped_finished_after_its_last_write(batch_world
     if case == "one entity while a full run builds":
         services.run_start(dispatch=False, chunk_size=40)
     young = batch_world.special["young"]
-    entity_update(actor=batch_world.users["staff"], entity=young, data={"established_on": dt.date.today() - dt.timedelta(days=3 * 366)})
+    entity_update(
+        actor=batch_world.users["staff"],
+        entity=young,
+        data={"established_on": dt.date.today() - dt.timedelta(days=3 * 366)},
+    )
     _log_writes()
 
     # when an incremental run re-matches (the Python path for one entity, the statement for many)
     if case == "a product":
-        incremental = services.product_rematch(product_id=LoanProduct.objects.get(code="yanshang-e-dai").pk, as_of=run.as_of)
+        incremental = services.product_rematch(
+            product_id=LoanProduct.objects.get(code="yanshang-e-dai").pk, as_of=run.as_of
+        )
     elif case == "many entities":
-        incremental = services.entities_rematch(ids=batch_world.entities[: services.PYTHON_BELOW + 5] + [young.pk], as_of=run.as_of)
+        incremental = services.entities_rematch(
+            ids=batch_world.entities[: services.PYTHON_BELOW + 5] + [young.pk], as_of=run.as_of
+        )
     else:
         incremental = services.entities_rematch(ids=[young.pk], as_of=run.as_of)
 
@@ -254,8 +309,9 @@ def test_the_demo_loader_matches_once(batch_world):
     from portal.models import Region, RegionLevel
 
     # given townships in the reference data (9-digit codes, as the entity demo adds them)
-    Region.objects.get_or_create(code="140525100", defaults={"name": "南村镇", "level": RegionLevel.TOWNSHIP,
-                                                              "parent_id": "140525"})
+    Region.objects.get_or_create(
+        code="140525100", defaults={"name": "南村镇", "level": RegionLevel.TOWNSHIP, "parent_id": "140525"}
+    )
     first = demo.load()
     assert first["results"] > 0 and selectors.current_generation() == first["matching_run"]
     assert demo.load() == {"matching_run": "exists"}

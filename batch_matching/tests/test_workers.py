@@ -2,6 +2,7 @@
 writes; a worker killed half-way leaves a run that, resumed, ends with exactly the rows of an
 uninterrupted run; entity edits and product publications re-match after commit through the
 worker, that entity or that product only."""
+
 import datetime as dt
 import os
 import signal
@@ -13,10 +14,10 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from entities.services import entity_update
 from batch_matching import services, tasks
-from batch_matching.models import MatchingRun, MatchResult, RunChunk, RunState
 from batch_matching.factories import rows_of, run_inline
+from batch_matching.models import MatchingRun, MatchResult, RunChunk, RunState
+from entities.services import entity_update
 from products.models import LoanProduct
 from products.services import product_edit, product_publish
 
@@ -34,8 +35,23 @@ def start_worker(name: str, *, queue: str | None = None, concurrency: int = 1) -
     """Another Celery worker process (its own session, so it can be killed with its pool)."""
     env = {**os.environ, "DATABASE_URL": _test_database_url()}
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-    command = [sys.executable, "-m", "celery", "-A", "portal", "worker", "-l", "info", "-c", str(concurrency), "-n",
-               f"{name}@%h", "--without-mingle", "--without-gossip", "--without-heartbeat"]
+    command = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "portal",
+        "worker",
+        "-l",
+        "info",
+        "-c",
+        str(concurrency),
+        "-n",
+        f"{name}@%h",
+        "--without-mingle",
+        "--without-gossip",
+        "--without-heartbeat",
+    ]
     if queue:
         command += ["-Q", queue]
     log = open(ROOT / "test-artifacts" / f"worker-{name}.log", "w")  # noqa: SIM115 - closed with the process
@@ -142,10 +158,15 @@ def test_an_entity_edit_is_rematched_by_the_worker_after_commit(batch_world):
     entity = batch_world.special["young"]
     assert MatchResult.objects.filter(generation=run.generation, entity_id=entity.pk, near_miss=True).exists()
     # when the register's founding date is corrected (the hook enqueues after commit)
-    entity_update(actor=batch_world.users["staff"], entity=entity, data={"established_on": dt.date.today() - dt.timedelta(days=1500)})
+    entity_update(
+        actor=batch_world.users["staff"],
+        entity=entity,
+        data={"established_on": dt.date.today() - dt.timedelta(days=1500)},
+    )
     # then the worker re-matches it: no longer short of operating time
-    wait_until(lambda: not MatchResult.objects.filter(generation=run.generation, entity_id=entity.pk,
-                                                      run_id=run.pk).exists())
+    wait_until(
+        lambda: not MatchResult.objects.filter(generation=run.generation, entity_id=entity.pk, run_id=run.pk).exists()
+    )
     assert not MatchResult.objects.filter(generation=run.generation, entity_id=entity.pk, near_miss=True).exists()
     # and it rewrote that entity's rows only: every other row is still the full run's
     rewritten = MatchResult.objects.filter(generation=run.generation).exclude(run_id=run.pk)
@@ -155,14 +176,25 @@ def test_an_entity_edit_is_rematched_by_the_worker_after_commit(batch_world):
 def test_a_product_publication_is_rematched_by_the_worker_after_commit(batch_world):
     run = run_inline()
     product = LoanProduct.objects.get(code="huishang-yidai")
-    product_edit(actor=None, product=product, definition={**product.current_version.definition,
-                                                          "caps": [{"kind": "product_cap", "amount": 50000}]},
-                 effective_from=dt.date.today())
+    product_edit(
+        actor=None,
+        product=product,
+        definition={**product.current_version.definition, "caps": [{"kind": "product_cap", "amount": 50000}]},
+        effective_from=dt.date.today(),
+    )
     version = product_publish(actor=None, product=product)
     # then the worker re-matches that product with its new version
-    wait_until(lambda: set(MatchResult.objects.filter(generation=run.generation, product_id=product.pk)
-                           .values_list("version_id", flat=True)) == {version.pk})
-    assert not MatchResult.objects.filter(generation=run.generation, product_id=product.pk, max_amount__gt=50000).exists()
+    wait_until(
+        lambda: set(
+            MatchResult.objects.filter(generation=run.generation, product_id=product.pk).values_list(
+                "version_id", flat=True
+            )
+        )
+        == {version.pk}
+    )
+    assert not MatchResult.objects.filter(
+        generation=run.generation, product_id=product.pk, max_amount__gt=50000
+    ).exists()
     # and it rewrote that product's rows only: every other row is still the full run's
     rewritten = MatchResult.objects.filter(generation=run.generation).exclude(run_id=run.pk)
     assert set(rewritten.values_list("product_id", flat=True)) == {product.pk}

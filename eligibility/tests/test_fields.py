@@ -2,20 +2,30 @@ import datetime as dt
 
 import pytest
 
-from eligibility.fields import (FIELDS, REQUEST_FIELDS, add_months, from_request, honor_status,
-                                    months_between, product_facts)
+from eligibility.fields import (
+    FIELDS,
+    REQUEST_FIELDS,
+    add_months,
+    from_request,
+    honor_status,
+    months_between,
+    product_facts,
+)
 from products.catalog.factories import AS_OF, contract_example
 
 D = dt.date
 
 
-@pytest.mark.parametrize("start, end, months", [
-    (D(2025, 5, 10), D(2026, 11, 22), 18),   # the contract example
-    (D(2025, 5, 25), D(2026, 11, 22), 17),
-    (D(2025, 1, 31), D(2025, 2, 28), 1),     # month end clamps
-    (D(2024, 2, 29), D(2025, 2, 28), 12),
-    (D(2026, 11, 22), D(2026, 11, 22), 0),
-])
+@pytest.mark.parametrize(
+    "start, end, months",
+    [
+        (D(2025, 5, 10), D(2026, 11, 22), 18),  # the contract example
+        (D(2025, 5, 25), D(2026, 11, 22), 17),
+        (D(2025, 1, 31), D(2025, 2, 28), 1),  # month end clamps
+        (D(2024, 2, 29), D(2025, 2, 28), 12),
+        (D(2026, 11, 22), D(2026, 11, 22), 0),
+    ],
+)
 def test_months_between(start, end, months):
     assert months_between(start, end) == months
 
@@ -56,15 +66,18 @@ def test_dates_after_as_of_are_unknown():
     assert from_request({"established_on": "2027-01-01"}, None, AS_OF)["operating_months"] is None
 
 
-@pytest.mark.parametrize("honors, kinds, has_valid", [
-    (None, None, None),
-    ([], [], False),
-    ([{"kind": "quality", "valid_until": "2026-11-22"}], ["quality"], True),   # last day is valid
-    ([{"kind": "quality", "valid_until": "2026-11-21"}], [], False),
-    ([{"kind": "quality", "valid_until": None}], None, None),
-    ([{"kind": "renowned", "valid_until": "2027-01-01"}, {"kind": "quality", "valid_until": None}], None, True),
-    ([{"kind": "emerging", "valid_from": "2026-12-01", "valid_until": "2027-12-01"}], [], False),
-])
+@pytest.mark.parametrize(
+    "honors, kinds, has_valid",
+    [
+        (None, None, None),
+        ([], [], False),
+        ([{"kind": "quality", "valid_until": "2026-11-22"}], ["quality"], True),  # last day is valid
+        ([{"kind": "quality", "valid_until": "2026-11-21"}], [], False),
+        ([{"kind": "quality", "valid_until": None}], None, None),
+        ([{"kind": "renowned", "valid_until": "2027-01-01"}, {"kind": "quality", "valid_until": None}], None, True),
+        ([{"kind": "emerging", "valid_from": "2026-12-01", "valid_until": "2027-12-01"}], [], False),
+    ],
+)
 def test_honour_validity(honors, kinds, has_valid):
     assert honor_status(honors, AS_OF) == (kinds, has_valid)
 
@@ -79,14 +92,23 @@ def test_size_class_is_stated_or_classified():
     entity = {"industry_code": "5291", "employees": 12, "annual_revenue": 2000000}
     assert from_request(entity, None, AS_OF, size_classifier=classifier)["size_class"] == "small"
     assert calls == [("5291", 12, 2000000, None)]
-    assert from_request({**entity, "size_class": "micro"}, None, AS_OF,
-                        size_classifier=classifier)["size_class"] == "micro"
+    assert (
+        from_request({**entity, "size_class": "micro"}, None, AS_OF, size_classifier=classifier)["size_class"]
+        == "micro"
+    )
     assert from_request(entity, None, AS_OF)["size_class"] is None
 
 
-@pytest.mark.parametrize("need_term, max_term, term, years", [
-    (None, 36, 12, 1), (None, None, 12, 1), (None, 6, 6, 1), (36, 12, 36, 3), (13, 36, 13, 2),
-])
+@pytest.mark.parametrize(
+    "need_term, max_term, term, years",
+    [
+        (None, 36, 12, 1),
+        (None, None, 12, 1),
+        (None, 6, 6, 1),
+        (36, 12, 36, 3),
+        (13, 36, 13, 2),
+    ],
+)
 def test_product_term(need_term, max_term, term, years):
     facts = product_facts({"need_term_months": need_term, "operator_age": 60}, max_term)
     assert (facts["term_months"], facts["term_years"], facts["age_plus_term_years"]) == (term, years, 60 + years)
@@ -97,5 +119,9 @@ def test_every_field_has_a_label_and_a_sql_hint():
         assert field.label and field.sql, field.key
         assert field.per_product or field.read is not None or field.key == "size_class"
     time_cured = {key for key, field in FIELDS.items() if field.time_cured}
-    assert time_cured == {"operating_months", "operator_age", "legal_rep_changed_months",
-                          "main_business_changed_months"}
+    assert time_cured == {
+        "operating_months",
+        "operator_age",
+        "legal_rep_changed_months",
+        "main_business_changed_months",
+    }

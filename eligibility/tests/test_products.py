@@ -75,28 +75,53 @@ PROFILES = {
 }
 
 MUTATIONS = {
-    "jinxiangdai": {**SXRCC_COMMON, "register_status": {"register_status": "revoked"}, "operator_age": YOUNG,
-                    "age_plus_term": {"need": {"term_months": 36}, "operator": {"birth_date": "1963-05-01"}},
-                    "term_months": term_over(36)},
-    "chengxindai": {**SXRCC_COMMON, "entity_type": COOPERATIVE, "term_months": term_over(12),
-                    "operating_months": RECENT, "operator_age": YOUNG, "age_plus_term": AGE_65,
-                    "local_residence": {"operator": {"local_residence": False}},
-                    "size_class": {"entity_type": "small_micro_enterprise", "size_class": "medium"},
-                    "industry_experience": {"entity_type": "small_micro_enterprise", **RECENT,
-                                            "operator": {"industry_experience_months": 0}},
-                    "pending_litigation": CREDIT["pending_litigation"]},
-    "xinglongdai": {**SXRCC_COMMON, "entity_type": COOPERATIVE, "operator_age": YOUNG,
-                    "age_plus_term": AGE_65, "local_residence": {"operator": {"local_residence": False}},
-                    "term_months": term_over(36)},
+    "jinxiangdai": {
+        **SXRCC_COMMON,
+        "register_status": {"register_status": "revoked"},
+        "operator_age": YOUNG,
+        "age_plus_term": {"need": {"term_months": 36}, "operator": {"birth_date": "1963-05-01"}},
+        "term_months": term_over(36),
+    },
+    "chengxindai": {
+        **SXRCC_COMMON,
+        "entity_type": COOPERATIVE,
+        "term_months": term_over(12),
+        "operating_months": RECENT,
+        "operator_age": YOUNG,
+        "age_plus_term": AGE_65,
+        "local_residence": {"operator": {"local_residence": False}},
+        "size_class": {"entity_type": "small_micro_enterprise", "size_class": "medium"},
+        "industry_experience": {
+            "entity_type": "small_micro_enterprise",
+            **RECENT,
+            "operator": {"industry_experience_months": 0},
+        },
+        "pending_litigation": CREDIT["pending_litigation"],
+    },
+    "xinglongdai": {
+        **SXRCC_COMMON,
+        "entity_type": COOPERATIVE,
+        "operator_age": YOUNG,
+        "age_plus_term": AGE_65,
+        "local_residence": {"operator": {"local_residence": False}},
+        "term_months": term_over(36),
+    },
     "xingwangdai": {**SXRCC_COMMON, "term_months": term_over(36)},
-    "huishangdai": {"entity_type": COOPERATIVE, "service_area": SHANXI_OUTSIDE,
-                    "register_status": NOT_REGISTERED, "operating_months": {"established_on": "2025-12-01"},
-                    "overdue_consecutive": {"credit": {"overdue_consecutive_24m": 3, "overdue_total_24m": 3}},
-                    "overdue_total": {"credit": {"overdue_total_24m": 6}},
-                    "term_months": term_over(12)},
+    "huishangdai": {
+        "entity_type": COOPERATIVE,
+        "service_area": SHANXI_OUTSIDE,
+        "register_status": NOT_REGISTERED,
+        "operating_months": {"established_on": "2025-12-01"},
+        "overdue_consecutive": {"credit": {"overdue_consecutive_24m": 3, "overdue_total_24m": 3}},
+        "overdue_total": {"credit": {"overdue_total_24m": 6}},
+        "term_months": term_over(12),
+    },
     "shang-e-dai": BOC_ONLINE,
-    "yinong-kuaidai": {**BOC_ONLINE, "entity_type": {"entity_type": "small_micro_enterprise"},
-                       "farming_industry": {"industry_code": "5291"}},
+    "yinong-kuaidai": {
+        **BOC_ONLINE,
+        "entity_type": {"entity_type": "small_micro_enterprise"},
+        "farming_industry": {"industry_code": "5291"},
+    },
     "yanshang-e-dai": BOC_ONLINE,
     "boc-jinniudai": CLUSTER,
     "boc-falandai": CLUSTER,
@@ -105,31 +130,51 @@ MUTATIONS = {
     "boc-tunhui-shichang": CLUSTER,
     "huishang-yidai": {**SHANXIBANK_COMMON, "term_months": term_over(24)},
     "weiyedai": {**SHANXIBANK_COMMON, "tier": {"tier": "survival"}},
-    "shui-e-dai": {**SHANXIBANK_COMMON, "tier": {"tier": "survival"},
-                   "has_tax_record": {"has_tax_record": False}, "term_months": term_over(12)},
+    "shui-e-dai": {
+        **SHANXIBANK_COMMON,
+        "tier": {"tier": "survival"},
+        "has_tax_record": {"has_tax_record": False},
+        "term_months": term_over(12),
+    },
     "fangdi-e-dai": {**SHANXIBANK_COMMON, "tier": {"tier": "growth"}, "term_months": term_over(120)},
     "chuangdandai": {**SHANXIBANK_COMMON, "tier": {"tier": "survival"}},
-    "mashangdai": {"service_area": SHANXI_OUTSIDE, "register_status": NOT_REGISTERED,
-                   "operating_months": RECENT, "operator_age_min": YOUNG, "operator_age_max": OLD,
-                   "pending_litigation": CREDIT["pending_litigation"],
-                   "major_bad_record": CREDIT["major_bad_record"], "entity_type": COOPERATIVE,
-                   "dishonest_debtor": CREDIT["dishonest_debtor"],
-                   "consumption_restricted": CREDIT["consumption_restricted"],
-                   "term_months": term_over(36)},
-    "ccb-precredit": {**CCB_COMMON, "operating_months": {"established_on": "2025-03-22"},
-                      "annual_revenue": {"annual_revenue": 299999},
-                      "industry_experience": {"tier": "survival", "established_on": "2026-03-01",
-                                              "operator": {"industry_experience_months": 0}}},
-    "ccb-benchmark": {**CCB_COMMON, "tier": {"tier": "growth"},
-                      "operating_months": {"established_on": "2025-03-22"},
-                      "annual_revenue": {"annual_revenue": 599999},
-                      "overdue_12m": {"credit": {"overdue_12m": 4}}},
+    "mashangdai": {
+        "service_area": SHANXI_OUTSIDE,
+        "register_status": NOT_REGISTERED,
+        "operating_months": RECENT,
+        "operator_age_min": YOUNG,
+        "operator_age_max": OLD,
+        "pending_litigation": CREDIT["pending_litigation"],
+        "major_bad_record": CREDIT["major_bad_record"],
+        "entity_type": COOPERATIVE,
+        "dishonest_debtor": CREDIT["dishonest_debtor"],
+        "consumption_restricted": CREDIT["consumption_restricted"],
+        "term_months": term_over(36),
+    },
+    "ccb-precredit": {
+        **CCB_COMMON,
+        "operating_months": {"established_on": "2025-03-22"},
+        "annual_revenue": {"annual_revenue": 299999},
+        "industry_experience": {
+            "tier": "survival",
+            "established_on": "2026-03-01",
+            "operator": {"industry_experience_months": 0},
+        },
+    },
+    "ccb-benchmark": {
+        **CCB_COMMON,
+        "tier": {"tier": "growth"},
+        "operating_months": {"established_on": "2025-03-22"},
+        "annual_revenue": {"annual_revenue": 599999},
+        "overdue_12m": {"credit": {"overdue_12m": 4}},
+    },
 }
 
 # Rules no known value can fail (they can only pass or be unknown), with the reason.
 CANNOT_FAIL = {
     # "标记为三型或持有有效名特优新称号": every tier value is a 三型 mark; a missing mark is unknown
-    ("huishangdai", "tier"), ("huishangdai", "has_valid_honor"),
+    ("huishangdai", "tier"),
+    ("huishangdai", "has_valid_honor"),
     # the 17 scenario industries are an unpublished annex: an unlisted industry is unknown
     ("shang-e-dai", "scenario_industry"),
     # every tier value has a pre-credit branch
@@ -197,10 +242,13 @@ def test_age_plus_term_counts_whole_years_of_term_rounded_up():
     assert "之和为 66 岁" in messages(result, "age_plus_term")[0]
 
 
-@pytest.mark.parametrize("established_on, outcome", [
-    ("2025-11-22", "pass"),   # exactly 12 months: "成立一年及以上"
-    ("2025-11-23", "fail"),   # one day short: 11 whole months
-])
+@pytest.mark.parametrize(
+    "established_on, outcome",
+    [
+        ("2025-11-22", "pass"),  # exactly 12 months: "成立一年及以上"
+        ("2025-11-23", "fail"),  # one day short: 11 whole months
+    ],
+)
 def test_huishangdai_one_year_includes_the_anniversary(established_on, outcome):
     entity = merge(profile("huishangdai"), {"established_on": established_on})
     result = result_for("huishangdai", entity)
@@ -209,12 +257,15 @@ def test_huishangdai_one_year_includes_the_anniversary(established_on, outcome):
         assert messages(result, "operating_months") == ["已经营 11 个月, 经营未满 1 年, 还差 1 个月"]
 
 
-@pytest.mark.parametrize("birth_date, rule, outcome", [
-    ("2006-11-22", "operator_age_min", "pass"),  # 20 today
-    ("2006-11-23", "operator_age_min", "fail"),  # 19
-    ("1961-11-22", "operator_age_max", "pass"),  # 65 today
-    ("1960-11-22", "operator_age_max", "fail"),  # 66
-])
+@pytest.mark.parametrize(
+    "birth_date, rule, outcome",
+    [
+        ("2006-11-22", "operator_age_min", "pass"),  # 20 today
+        ("2006-11-23", "operator_age_min", "fail"),  # 19
+        ("1961-11-22", "operator_age_max", "pass"),  # 65 today
+        ("1960-11-22", "operator_age_max", "fail"),  # 66
+    ],
+)
 def test_shanxibank_age_20_to_65_inclusive(birth_date, rule, outcome):
     entity = merge(profile("weiyedai"), {"operator": {"birth_date": birth_date}})
     result = result_for("weiyedai", entity)
@@ -223,23 +274,32 @@ def test_shanxibank_age_20_to_65_inclusive(birth_date, rule, outcome):
         assert messages(result, rule) == ["年龄 19 岁, 未满 20 周岁, 还差 1 岁"]
 
 
-@pytest.mark.parametrize("consecutive, total, verdict", [
-    (2, 5, "eligible"), (3, 5, "ineligible"), (2, 6, "ineligible"),
-])
+@pytest.mark.parametrize(
+    "consecutive, total, verdict",
+    [
+        (2, 5, "eligible"),
+        (3, 5, "ineligible"),
+        (2, 6, "ineligible"),
+    ],
+)
 def test_huishangdai_three_consecutive_or_six_total_overdue_refuse(consecutive, total, verdict):
-    entity = merge(profile("huishangdai"), {
-        "credit": {"overdue_consecutive_24m": consecutive, "overdue_total_24m": total}})
+    entity = merge(
+        profile("huishangdai"), {"credit": {"overdue_consecutive_24m": consecutive, "overdue_total_24m": total}}
+    )
     assert result_for("huishangdai", entity)["verdict"] == verdict
 
 
-@pytest.mark.parametrize("tier, revenue, verdict", [
-    ("survival", 100000, "eligible"),   # 10万元以上
-    ("survival", 99999, "ineligible"),
-    ("growth", 300000, "eligible"),     # 30万元（含）以上
-    ("growth", 299999, "ineligible"),
-    ("development", 600000, "eligible"),
-    ("development", 599999, "ineligible"),
-])
+@pytest.mark.parametrize(
+    "tier, revenue, verdict",
+    [
+        ("survival", 100000, "eligible"),  # 10万元以上
+        ("survival", 99999, "ineligible"),
+        ("growth", 300000, "eligible"),  # 30万元（含）以上
+        ("growth", 299999, "ineligible"),
+        ("development", 600000, "eligible"),
+        ("development", 599999, "ineligible"),
+    ],
+)
 def test_ccb_precredit_revenue_thresholds_include_the_number(tier, revenue, verdict):
     entity = merge(profile("ccb-precredit"), {"tier": tier, "annual_revenue": revenue})
     result = result_for("ccb-precredit", entity)
@@ -249,18 +309,27 @@ def test_ccb_precredit_revenue_thresholds_include_the_number(tier, revenue, verd
         assert result["binding_cap"] == "tier_cap"
 
 
-@pytest.mark.parametrize("months_operating, experience, verdict", [
-    (12, 0, "eligible"),
-    (8, 24, "eligible"),     # prior industry experience relaxes 1 year to 6 months
-    (6, 1, "eligible"),
-    (8, 0, "ineligible"),
-    (5, 24, "ineligible"),
-])
+@pytest.mark.parametrize(
+    "months_operating, experience, verdict",
+    [
+        (12, 0, "eligible"),
+        (8, 24, "eligible"),  # prior industry experience relaxes 1 year to 6 months
+        (6, 1, "eligible"),
+        (8, 0, "ineligible"),
+        (5, 24, "ineligible"),
+    ],
+)
 def test_ccb_precredit_survival_relaxation(months_operating, experience, verdict):
     established = {12: "2025-11-22", 8: "2026-03-22", 6: "2026-05-22", 5: "2026-06-22"}[months_operating]
-    entity = merge(profile("ccb-precredit"), {
-        "tier": "survival", "annual_revenue": 150000, "established_on": established,
-        "operator": {"industry_experience_months": experience}})
+    entity = merge(
+        profile("ccb-precredit"),
+        {
+            "tier": "survival",
+            "annual_revenue": 150000,
+            "established_on": established,
+            "operator": {"industry_experience_months": experience},
+        },
+    )
     assert result_for("ccb-precredit", entity)["verdict"] == verdict
 
 
@@ -284,8 +353,10 @@ def test_ccb_revoked_is_a_named_veto():
 
 @pytest.mark.parametrize("revenue, mode", [(2500000, "self_payment"), (2500005, "entrusted_payment")])
 def test_huishangdai_payment_mode_threshold_is_500000_inclusive(revenue, mode):
-    entity = merge(profile("huishangdai"), {
-        "annual_revenue": revenue, "honors": [{"kind": "renowned", "valid_until": "2027-01-01"}]})
+    entity = merge(
+        profile("huishangdai"),
+        {"annual_revenue": revenue, "honors": [{"kind": "renowned", "valid_until": "2027-01-01"}]},
+    )
     result = result_for("huishangdai", entity)
     assert result["max_amount"] == revenue // 5
     assert result["payment_mode"]["mode"] == mode
@@ -295,9 +366,15 @@ def test_huishangdai_payment_mode_threshold_is_500000_inclusive(revenue, mode):
 
 
 def test_chengxindai_enterprise_branch_accepts_industry_experience_instead_of_one_year():
-    entity = merge(profile("chengxindai"), {
-        "entity_type": "small_micro_enterprise", **RECENT, "size_class": "small",
-        "operator": {"industry_experience_months": 36, "local_residence": False}})
+    entity = merge(
+        profile("chengxindai"),
+        {
+            "entity_type": "small_micro_enterprise",
+            **RECENT,
+            "size_class": "small",
+            "operator": {"industry_experience_months": 36, "local_residence": False},
+        },
+    )
     result = result_for("chengxindai", entity)
     assert result["verdict"] == "eligible"
     # the individual-business conditions (local residence) do not apply to an enterprise
@@ -317,8 +394,7 @@ def test_jinxiangdai_residence_in_jincheng_is_enough():
 
 
 def test_jinxiangdai_premises_outside_and_residence_unknown_is_incomplete():
-    entity = merge(profile("jinxiangdai"), {"region_code": "140105",
-                                              "operator": {"residence_region_code": None}})
+    entity = merge(profile("jinxiangdai"), {"region_code": "140105", "operator": {"residence_region_code": None}})
     result = result_for("jinxiangdai", entity)
     assert result["verdict"] == "incomplete"
 
@@ -372,7 +448,8 @@ def test_shanxibank_without_change_dates_is_incomplete():
     result = result_for("weiyedai", entity)
     assert result["verdict"] == "incomplete"
     assert messages(result, "legal_rep_unchanged") == [
-        "缺少法定代表人（经营者）最近变更日期, 无法判断近 6 个月法定代表人未变更"]
+        "缺少法定代表人（经营者）最近变更日期, 无法判断近 6 个月法定代表人未变更"
+    ]
 
 
 def test_legal_rep_change_shortfall_counts_months_to_the_six_month_mark():

@@ -35,20 +35,36 @@ def leaf_for(field):
     if field in ("dishonest_debtor", "has_valid_honor"):
         return st.builds(lambda op: {"field": field, "op": op}, st.sampled_from(["is_true", "is_false"]))
     if field in PREFIXES:
-        return st.builds(lambda v, unmatched: {"field": field, "op": "prefix_in", "value": v,
-                                                **({"unmatched": "unknown"} if unmatched else {})},
-                         st.lists(st.sampled_from(PREFIXES[field]), min_size=1, max_size=3),
-                         st.booleans())
+        return st.builds(
+            lambda v, unmatched: {
+                "field": field,
+                "op": "prefix_in",
+                "value": v,
+                **({"unmatched": "unknown"} if unmatched else {}),
+            },
+            st.lists(st.sampled_from(PREFIXES[field]), min_size=1, max_size=3),
+            st.booleans(),
+        )
     if field == "honors_valid":
-        return st.builds(lambda op, v: {"field": field, "op": op, "value": v},
-                         st.sampled_from(["contains", "not_contains"]), st.sampled_from(list(HONOR_KINDS)))
+        return st.builds(
+            lambda op, v: {"field": field, "op": op, "value": v},
+            st.sampled_from(["contains", "not_contains"]),
+            st.sampled_from(list(HONOR_KINDS)),
+        )
     if field in ("tier", "entity_type", "nationality"):
         return st.one_of(
             st.builds(lambda op, v: {"field": field, "op": op, "value": v}, st.sampled_from(["==", "!="]), values),
-            st.builds(lambda op, v: {"field": field, "op": op, "value": v}, st.sampled_from(["in", "not_in"]),
-                      st.lists(values, min_size=1, max_size=3)))
-    return st.builds(lambda op, v: {"field": field, "op": op, "value": v},
-                     st.sampled_from(["==", "!=", ">", ">=", "<", "<="]), values)
+            st.builds(
+                lambda op, v: {"field": field, "op": op, "value": v},
+                st.sampled_from(["in", "not_in"]),
+                st.lists(values, min_size=1, max_size=3),
+            ),
+        )
+    return st.builds(
+        lambda op, v: {"field": field, "op": op, "value": v},
+        st.sampled_from(["==", "!=", ">", ">=", "<", "<="]),
+        values,
+    )
 
 
 leaves = st.sampled_from(sorted(VALUES)).flatmap(leaf_for)
@@ -59,8 +75,10 @@ def groups(children):
         st.builds(lambda c: {"all": c}, st.lists(children, min_size=1, max_size=4)),
         st.builds(lambda c: {"any": c}, st.lists(children, min_size=1, max_size=4)),
         st.builds(lambda c: {"not": c}, children),
-        st.builds(lambda cases: {"switch": "tier", "cases": cases},
-                  st.dictionaries(st.sampled_from(list(TIERS)), children, min_size=1)),
+        st.builds(
+            lambda cases: {"switch": "tier", "cases": cases},
+            st.dictionaries(st.sampled_from(list(TIERS)), children, min_size=1),
+        ),
     )
 
 
@@ -97,8 +115,7 @@ def test_switch_means_its_desugaring(tree, fact_values):
 
 @given(trees, trees, facts)
 def test_de_morgan_and_double_negation(a, b, fact_values):
-    assert outcome({"not": {"all": [a, b]}}, fact_values) is \
-        outcome({"any": [{"not": a}, {"not": b}]}, fact_values)
+    assert outcome({"not": {"all": [a, b]}}, fact_values) is outcome({"any": [{"not": a}, {"not": b}]}, fact_values)
     assert outcome({"not": {"not": a}}, fact_values) is outcome(a, fact_values)
     assert outcome({"all": [a]}, fact_values) is outcome({"any": [a]}, fact_values) is outcome(a, fact_values)
 
@@ -125,22 +142,30 @@ def test_reasons_explain_the_outcome(tree, fact_values):
         assert trace.outcome in found
 
 
-caps_lists = st.lists(st.one_of(
-    st.builds(lambda a: {"kind": "product_cap", "amount": a}, st.integers(1, 5_000_000)),
-    st.builds(lambda a: {"kind": "tier_cap", "amounts": a},
-              st.dictionaries(st.sampled_from(list(TIERS)), st.integers(1, 2_000_000), min_size=1)),
-    st.builds(lambda p: {"kind": "revenue_share", "percent": p}, st.integers(1, 100)),
-    st.builds(lambda p: {"kind": "net_assets_share", "percent": p},
-              st.decimals(min_value="0.1", max_value="100", places=1).map(str)),
-), max_size=4)
+caps_lists = st.lists(
+    st.one_of(
+        st.builds(lambda a: {"kind": "product_cap", "amount": a}, st.integers(1, 5_000_000)),
+        st.builds(
+            lambda a: {"kind": "tier_cap", "amounts": a},
+            st.dictionaries(st.sampled_from(list(TIERS)), st.integers(1, 2_000_000), min_size=1),
+        ),
+        st.builds(lambda p: {"kind": "revenue_share", "percent": p}, st.integers(1, 100)),
+        st.builds(
+            lambda p: {"kind": "net_assets_share", "percent": p},
+            st.decimals(min_value="0.1", max_value="100", places=1).map(str),
+        ),
+    ),
+    max_size=4,
+)
 money = st.one_of(st.none(), st.integers(0, 50_000_000))
 
 
 @given(caps_lists, st.one_of(st.none(), st.sampled_from(list(TIERS))), money, money, money)
 def test_offer_is_at_most_every_cap(caps, tier, revenue, net_assets, need):
     fact_values = {"tier": tier, "annual_revenue": revenue, "net_assets": net_assets, "need_amount": need}
-    evaluation = evaluate({"field": "dishonest_debtor", "op": "is_false"}, caps,
-                          {**fact_values, "dishonest_debtor": False})
+    evaluation = evaluate(
+        {"field": "dishonest_debtor", "op": "is_false"}, caps, {**fact_values, "dishonest_debtor": False}
+    )
     amounts = [c.amount for c in evaluation.caps if c.amount is not None]
     if any(c.outcome is not Outcome.PASS for c in evaluation.caps):
         assert evaluation.max_amount is None and evaluation.verdict is not Verdict.ELIGIBLE
@@ -151,33 +176,51 @@ def test_offer_is_at_most_every_cap(caps, tier, revenue, net_assets, need):
     assert isinstance(evaluation.max_amount, int)
     assert evaluation.max_amount == min(amounts) >= 1
     assert all(evaluation.max_amount <= amount for amount in amounts)
-    assert any(c.key == evaluation.binding_cap and c.amount == evaluation.max_amount
-               for c in evaluation.caps)
+    assert any(c.key == evaluation.binding_cap and c.amount == evaluation.max_amount for c in evaluation.caps)
 
 
 @given(st.integers(0, 10**12), st.integers(1, 100))
 def test_share_rounds_down_to_whole_yuan(revenue, percent):
-    evaluation = evaluate({"field": "dishonest_debtor", "op": "is_false"},
-                          [{"kind": "revenue_share", "percent": percent}],
-                          {"dishonest_debtor": False, "annual_revenue": revenue})
+    evaluation = evaluate(
+        {"field": "dishonest_debtor", "op": "is_false"},
+        [{"kind": "revenue_share", "percent": percent}],
+        {"dishonest_debtor": False, "annual_revenue": revenue},
+    )
     amount = evaluation.caps[0].amount
     assert amount * 100 <= revenue * percent < (amount + 1) * 100
 
 
 json_values = st.recursive(
     st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True), st.text(max_size=12)),
-    lambda children: st.one_of(st.lists(children, max_size=4),
-                               st.dictionaries(st.text(max_size=12), children, max_size=4)),
+    lambda children: st.one_of(
+        st.lists(children, max_size=4), st.dictionaries(st.text(max_size=12), children, max_size=4)
+    ),
     max_leaves=20,
 )
 request_keys = st.sampled_from(["as_of", "entity", "need", "products"])
-entity_keys = st.sampled_from(["entity_type", "established_on", "region_code", "industry_code", "tier",
-                               "honors", "annual_revenue", "operator", "credit", "register_status"])
+entity_keys = st.sampled_from(
+    [
+        "entity_type",
+        "established_on",
+        "region_code",
+        "industry_code",
+        "tier",
+        "honors",
+        "annual_revenue",
+        "operator",
+        "credit",
+        "register_status",
+    ]
+)
 
 
-@given(st.one_of(json_values,
-                 st.dictionaries(request_keys, json_values),
-                 st.builds(lambda e: {"entity": e}, st.dictionaries(entity_keys, json_values))))
+@given(
+    st.one_of(
+        json_values,
+        st.dictionaries(request_keys, json_values),
+        st.builds(lambda e: {"entity": e}, st.dictionaries(entity_keys, json_values)),
+    )
+)
 def test_validation_never_raises(body):
     clean, errors = validate_preview_request(body, catalog(), today=lambda: dt.date(2026, 11, 22))
     assert (clean is None) == bool(errors)
@@ -191,9 +234,11 @@ def test_months_between_inverts_add_months(day, months):
     assert months_between(day, add_months(day, months)) == months
 
 
-@given(st.dates(min_value=dt.date(1990, 1, 1), max_value=dt.date(2030, 1, 1)),
-       st.dates(min_value=dt.date(2030, 1, 1), max_value=dt.date(2040, 1, 1)),
-       st.integers(0, 400))
+@given(
+    st.dates(min_value=dt.date(1990, 1, 1), max_value=dt.date(2030, 1, 1)),
+    st.dates(min_value=dt.date(2030, 1, 1), max_value=dt.date(2040, 1, 1)),
+    st.integers(0, 400),
+)
 def test_operating_months_never_decrease(established, as_of, days_later):
     entity = {"established_on": established.isoformat()}
     earlier = from_request(entity, None, as_of)["operating_months"]

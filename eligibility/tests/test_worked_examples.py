@@ -32,10 +32,14 @@ def test_growth_tier_with_valid_honour_reaches_600000_and_needs_entrusted_paymen
 
 
 def test_honour_expired_last_month_falls_back_to_the_growth_tier_cap():
-    entity = merge(SURVIVAL_18_MONTHS, {
-        "tier": "growth", "annual_revenue": 3000000,
-        "honors": [{"kind": "quality", "valid_until": "2026-10-31"}],
-    })
+    entity = merge(
+        SURVIVAL_18_MONTHS,
+        {
+            "tier": "growth",
+            "annual_revenue": 3000000,
+            "honors": [{"kind": "quality", "valid_until": "2026-10-31"}],
+        },
+    )
 
     result = result_for("huishangdai", entity)
 
@@ -76,8 +80,7 @@ def test_operating_20_months_is_too_short_for_mashangdai_and_every_shanxibank_pr
 
 
 def test_shanxibank_has_five_products():
-    assert sorted(SHANXIBANK) == sorted(
-        ["huishang-yidai", "weiyedai", "shui-e-dai", "fangdi-e-dai", "chuangdandai"])
+    assert sorted(SHANXIBANK) == sorted(["huishang-yidai", "weiyedai", "shui-e-dai", "fangdi-e-dai", "chuangdandai"])
 
 
 @pytest.mark.parametrize("code", ["ccb-precredit", "ccb-benchmark"])
@@ -104,8 +107,9 @@ def test_contract_example_response_shape():
     assert huishangdai["binding_cap"] == "revenue_share"
     assert "借款人及配偶近两年征信逾期情况" in huishangdai["bank_checks"]
     for result in response["results"]:
-        assert {"product", "bank", "name", "verdict", "max_amount", "binding_cap",
-                "reasons", "bank_checks"} <= set(result)
+        assert {"product", "bank", "name", "verdict", "max_amount", "binding_cap", "reasons", "bank_checks"} <= set(
+            result
+        )
         for reason in result["reasons"]:
             assert set(reason) == {"rule", "outcome", "message"}
             assert reason["outcome"] in {"pass", "fail", "unknown"}

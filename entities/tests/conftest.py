@@ -34,7 +34,13 @@ def run_command_process():
     `run_command_process(path, env)` → subprocess.CompletedProcess."""
 
     def run(path: Path, env: dict) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "manage.py", "import_entities", str(path)], cwd=ROOT, env=env,
-                              capture_output=True, text=True, timeout=120)
+        return subprocess.run(
+            [sys.executable, "manage.py", "import_entities", str(path)],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
 
     return run

@@ -1,4 +1,5 @@
 """Who sees which entities, personal data masking and the audited reveal, API validation."""
+
 import pytest
 from django.test import Client
 
@@ -19,7 +20,9 @@ def entities():
     one owned by an enterprise organisation."""
     enterprise_org = OrganisationFactory(kind=OrganisationKind.ENTERPRISE)
     return {
-        "zezhou": MarketEntityFactory(region_id="140525", operator_id_number=ID_NUMBER, operator_phone="13812345678", organisation=enterprise_org),
+        "zezhou": MarketEntityFactory(
+            region_id="140525", operator_id_number=ID_NUMBER, operator_phone="13812345678", organisation=enterprise_org
+        ),
         "zezhou_private": MarketEntityFactory(region_id="140525", data_shared_with_banks=False),
         "chengqu": MarketEntityFactory(region_id="140502"),
         "taiyuan": MarketEntityFactory(region_id="140105"),
@@ -127,7 +130,11 @@ def test_the_api_reveal_is_audited_too(entities):
     user = user_with_role(Role.TASK_FORCE_LEAD)
     client = Client()
     client.force_login(user)
-    response = client.post(f"/api/v1/entities/{entities['zezhou'].pk}/reveal/", {"field": "operator_phone"}, content_type="application/json")
+    response = client.post(
+        f"/api/v1/entities/{entities['zezhou'].pk}/reveal/",
+        {"field": "operator_phone"},
+        content_type="application/json",
+    )
     assert response.json() == {"field": "operator_phone", "value": "13812345678"}
     assert AuditEvent.objects.filter(action="entity.reveal_personal_data", actor=user).count() == 1
 
@@ -165,9 +172,17 @@ def test_the_api_creates_an_entity_with_the_register_checks():
     from entities.factories import make_uscc
 
     payload = {
-        "uscc": make_uscc(77), "name": "泽州县新开便利店", "entity_type": "individual_business", "region_code": "140525",
-        "industry_code": "5213", "financial_year": 2025, "annual_revenue": 700000, "social_insurance_headcount": 1,
-        "has_tax_record": True, "tax_status": "small_scale_taxpayer", "operator_id_number": ID_NUMBER,
+        "uscc": make_uscc(77),
+        "name": "泽州县新开便利店",
+        "entity_type": "individual_business",
+        "region_code": "140525",
+        "industry_code": "5213",
+        "financial_year": 2025,
+        "annual_revenue": 700000,
+        "social_insurance_headcount": 1,
+        "has_tax_record": True,
+        "tax_status": "small_scale_taxpayer",
+        "operator_id_number": ID_NUMBER,
     }
 
     # when it is posted
@@ -185,15 +200,29 @@ def test_the_api_creates_an_entity_with_the_register_checks():
 def test_api_validation_returns_every_field_error():
     client = api_client(Role.TASK_FORCE_STAFF)
     payload = {
-        "uscc": "921405250000000010", "name": "坏数据", "entity_type": "individual_business", "region_code": "140105",
-        "industry_code": "9999", "operator_id_number": "140525198501011230", "operator_phone": "123",
-        "established_on": "2999-01-01", "annual_revenue": -5, "financial_year": 2025,
+        "uscc": "921405250000000010",
+        "name": "坏数据",
+        "entity_type": "individual_business",
+        "region_code": "140105",
+        "industry_code": "9999",
+        "operator_id_number": "140525198501011230",
+        "operator_phone": "123",
+        "established_on": "2999-01-01",
+        "annual_revenue": -5,
+        "financial_year": 2025,
     }
     response = client.post("/api/v1/entities/", payload, content_type="application/json")
     assert response.status_code == 400
     body = response.json()
     assert body["code"] == "invalid"
-    assert set(body["errors"]) == {"uscc", "industry_code", "operator_id_number", "operator_phone", "established_on", "annual_revenue"}
+    assert set(body["errors"]) == {
+        "uscc",
+        "industry_code",
+        "operator_id_number",
+        "operator_phone",
+        "established_on",
+        "annual_revenue",
+    }
     assert "校验位错误" in body["errors"]["uscc"][0]
 
 
@@ -219,8 +248,16 @@ def test_an_enterprise_edits_its_own_profile_fields_but_not_the_register(entitie
     entity = entities["zezhou"]
 
     # when it changes its phone, and then tries to change its name and tier
-    ok = client.patch(f"/api/v1/entities/{entity.pk}/", {"operator_phone": "13900001111", "operator_industry_experience_months": 24}, content_type="application/json")
-    refused = client.patch(f"/api/v1/entities/{entity.pk}/", {"name": "改名", "tier_imported": "development"}, content_type="application/json")
+    ok = client.patch(
+        f"/api/v1/entities/{entity.pk}/",
+        {"operator_phone": "13900001111", "operator_industry_experience_months": 24},
+        content_type="application/json",
+    )
+    refused = client.patch(
+        f"/api/v1/entities/{entity.pk}/",
+        {"name": "改名", "tier_imported": "development"},
+        content_type="application/json",
+    )
 
     # then the phone changes (with a history row) and the register fields are refused
     assert ok.status_code == 200, ok.content
@@ -233,11 +270,15 @@ def test_an_enterprise_edits_its_own_profile_fields_but_not_the_register(entitie
 
 def test_a_bank_cannot_change_an_entity(entities):
     client = api_client(Role.ACCOUNT_MANAGER)
-    response = client.patch(f"/api/v1/entities/{entities['zezhou'].pk}/", {"address": "x"}, content_type="application/json")
+    response = client.patch(
+        f"/api/v1/entities/{entities['zezhou'].pk}/", {"address": "x"}, content_type="application/json"
+    )
     assert response.status_code == 404
 
 
-def test_a_regulator_edit_reclassifies_records_credit_history_and_calls_the_hooks(entities, django_capture_on_commit_callbacks):
+def test_a_regulator_edit_reclassifies_records_credit_history_and_calls_the_hooks(
+    entities, django_capture_on_commit_callbacks
+):
     # given a task-force lead and a hook of a later app
     client = api_client(Role.TASK_FORCE_LEAD)
     entity = entities["zezhou"]
@@ -248,7 +289,14 @@ def test_a_regulator_edit_reclassifies_records_credit_history_and_calls_the_hook
         with django_capture_on_commit_callbacks(execute=True):
             response = client.patch(
                 f"/api/v1/entities/{entity.pk}/",
-                {"dishonest_debtor": True, "financial_year": 2025, "annual_revenue": 1300000, "social_insurance_headcount": 4, "tax_status": "general_taxpayer", "has_tax_record": True},
+                {
+                    "dishonest_debtor": True,
+                    "financial_year": 2025,
+                    "annual_revenue": 1300000,
+                    "social_insurance_headcount": 4,
+                    "tax_status": "general_taxpayer",
+                    "has_tax_record": True,
+                },
                 content_type="application/json",
             )
     finally:

@@ -1,5 +1,6 @@
 """Entity search → detail (with the audited reveal) and the register import's progress, in
 Chromium through the real pages."""
+
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -11,15 +12,26 @@ from portal.models import AuditEvent, Region, RegionLevel, Role
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_search_with_filters_then_open_the_entity_and_reveal_the_id_number(live_server, page: Page, artifacts_dir, login):
+def test_search_with_filters_then_open_the_entity_and_reveal_the_id_number(
+    live_server, page: Page, artifacts_dir, login
+):
     # given a task-force user of 泽州县, a township, and entities of two tiers
     user = user_with_role(Role.TASK_FORCE_STAFF, username="browser-staff")
     Region.objects.create(code="140525108", name="巴公镇", level=RegionLevel.TOWNSHIP, parent_id="140525")
     MarketEntityFactory(name="泽州县巴公镇生存型小店", township_id="140525108")
     target = MarketEntityFactory(
-        name="泽州县巴公镇金辉小吃店", township_id="140525108", industry_id="6210", annual_revenue=850_000, has_tax_record=True,
-        tax_status="small_scale_taxpayer", social_insurance_headcount=2, employees=3, tier="growth", tier_computed="growth",
-        tier_imported="growth", operator_id_number="140525198501011237",
+        name="泽州县巴公镇金辉小吃店",
+        township_id="140525108",
+        industry_id="6210",
+        annual_revenue=850_000,
+        has_tax_record=True,
+        tax_status="small_scale_taxpayer",
+        social_insurance_headcount=2,
+        employees=3,
+        tier="growth",
+        tier_computed="growth",
+        tier_imported="growth",
+        operator_id_number="140525198501011237",
     )
     base = live_server.url
     login(page, base, user.username)
@@ -50,7 +62,10 @@ def test_search_with_filters_then_open_the_entity_and_reveal_the_id_number(live_
     page.get_by_test_id("reveal-operator_id_number").click()
     expect(page.get_by_test_id("revealed")).to_have_text("140525198501011237")
     page.screenshot(path=str(artifacts_dir / "entities-detail.png"), full_page=True)
-    assert AuditEvent.objects.filter(action="entity.reveal_personal_data", object_id=str(target.pk), actor=user).count() == 1
+    assert (
+        AuditEvent.objects.filter(action="entity.reveal_personal_data", object_id=str(target.pk), actor=user).count()
+        == 1
+    )
 
 
 def test_the_entity_list_fits_a_phone(live_server, page: Page, login):
@@ -64,7 +79,9 @@ def test_the_entity_list_fits_a_phone(live_server, page: Page, login):
 
 
 @pytest.mark.worker
-def test_uploading_a_register_file_shows_progress_then_the_result(live_server, page: Page, artifacts_dir, tmp_path, login):
+def test_uploading_a_register_file_shows_progress_then_the_result(
+    live_server, page: Page, artifacts_dir, tmp_path, login
+):
     # given a task-force user and a register file of 40 good rows and 1 bad row
     user = user_with_role(Role.TASK_FORCE_STAFF, username="browser-importer")
     rows = [good_row(n) for n in range(1, 41)] + [good_row(99, 年营业收入="-1")]
@@ -140,4 +157,9 @@ def test_the_task_force_grants_an_honour_and_enters_a_year_on_a_phone(live_serve
     expect(page.get_by_test_id("tier")).to_have_text("成长型")
     expect(page.get_by_test_id("tier-explanation")).to_contain_text("成长型: 有纳税记录, 年营业收入 85 万元, 参保 2 人")
     page.screenshot(path=str(artifacts_dir / "entities-financials.png"), full_page=True)
-    assert AuditEvent.objects.filter(action__in=["entity.honor_grant", "entity.financial_year"], object_id=str(entity.pk)).count() == 2
+    assert (
+        AuditEvent.objects.filter(
+            action__in=["entity.honor_grant", "entity.financial_year"], object_id=str(entity.pk)
+        ).count()
+        == 2
+    )

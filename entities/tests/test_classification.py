@@ -63,8 +63,8 @@ def tier_of(**kw):
         (850_000, "85"),
         (855_000, "85.5"),
         (855_500, "85.55"),
-        (855_599, "85.55"),      # truncated, not rounded
-        (599_999, "59.99"),      # never prints as the 60 万 threshold
+        (855_599, "85.55"),  # truncated, not rounded
+        (599_999, "59.99"),  # never prints as the 60 万 threshold
         (0, "0"),
         (1, "0"),
         (100, "0.01"),
@@ -98,7 +98,7 @@ GT, SST, NO = "general_taxpayer", "small_scale_taxpayer", "none"
         # --- exactly 120 万: "120 万元以上" includes 120 万 -> development when the rest holds
         (1_200_000, True, SST, 4, "development"),
         (1_200_000, True, GT, 4, "development"),
-        (1_199_999, True, SST, 4, "growth"),          # 4 insured but below 120 万: growth (lenient)
+        (1_199_999, True, SST, 4, "growth"),  # 4 insured but below 120 万: growth (lenient)
         # --- exactly 120 万 but development fails elsewhere -> growth if growth holds
         (1_200_000, True, SST, 3, "growth"),
         (1_200_000, True, NO, 5, "growth"),
@@ -120,7 +120,7 @@ GT, SST, NO = "general_taxpayer", "small_scale_taxpayer", "none"
         (1_500_000, True, SST, 3, "growth"),
         # --- tax record / status
         (850_000, False, NO, 2, "survival"),
-        (1_500_000, False, SST, 5, "development"),    # development does not require has_tax_record
+        (1_500_000, False, SST, 5, "development"),  # development does not require has_tax_record
         (1_500_000, True, NO, 5, "growth"),
         (0, True, GT, 0, "survival"),
     ],
@@ -188,8 +188,7 @@ def test_survival_explanation_names_every_failed_growth_criterion():
         # nothing known
         (dict(), None, ("tax_status", "annual_revenue", "social_insurance_headcount")),
         # headcount unknown
-        (dict(revenue=2_000_000, tax_record=True, tax_status=GT, insured=None), None,
-         ("social_insurance_headcount",)),
+        (dict(revenue=2_000_000, tax_record=True, tax_status=GT, insured=None), None, ("social_insurance_headcount",)),
     ],
 )
 def test_tier_with_missing_data(kw, expected, missing):
@@ -218,8 +217,13 @@ def test_classify_tier_accepts_a_mapping_and_an_object():
         tax_status = "none"
         social_insurance_headcount = 2
 
-    as_dict = {"annual_revenue": 850_000, "has_tax_record": True, "tax_status": "none",
-               "social_insurance_headcount": 2, "unrelated": 1}
+    as_dict = {
+        "annual_revenue": 850_000,
+        "has_tax_record": True,
+        "tax_status": "none",
+        "social_insurance_headcount": 2,
+        "unrelated": 1,
+    }
     # then both give the same result as TierFacts
     assert classify_tier(as_dict) == classify_tier(Row()) == classify_tier(facts(850_000, True, NO, 2))
 
@@ -231,7 +235,7 @@ def test_classify_tier_mapping_with_missing_keys_means_unknown():
 @pytest.mark.parametrize(
     "kw, exc",
     [
-        (dict(revenue=850_000.0), TypeError),          # float money refused
+        (dict(revenue=850_000.0), TypeError),  # float money refused
         (dict(revenue=True), TypeError),
         (dict(revenue=-1), ValueError),
         (dict(revenue=Decimal("NaN")), ValueError),
@@ -287,8 +291,8 @@ def test_policy_from_dict_fills_optional_defaults_and_refuses_unknown_keys():
     [
         dict(province_code="14"),
         dict(province_code="shanxi"),
-        dict(growth_revenue_min=2_000_000),                   # above development
-        dict(growth_insured_min=5),                           # above development
+        dict(growth_revenue_min=2_000_000),  # above development
+        dict(growth_insured_min=5),  # above development
         dict(growth_revenue_min=-1),
         dict(development_insured_min=True),
         dict(development_tax_statuses=()),
@@ -311,14 +315,19 @@ def test_policy_effective_from_must_be_a_date():
 
 def test_other_policy_changes_the_outcome():
     # given a province with a 50 万 growth floor and 3-person development line
-    p = TierPolicy(province_code="410000", effective_from=dt.date(2025, 1, 1),
-                   growth_revenue_min=500_000, development_revenue_min=1_000_000,
-                   development_insured_min=3, development_tax_statuses=("general_taxpayer",))
+    p = TierPolicy(
+        province_code="410000",
+        effective_from=dt.date(2025, 1, 1),
+        growth_revenue_min=500_000,
+        development_revenue_min=1_000_000,
+        development_insured_min=3,
+        development_tax_statuses=("general_taxpayer",),
+    )
     # then the same facts fall differently than under Shanxi's policy
     assert classify_tier(facts(550_000, True, NO, 1), p).tier == "growth"
     assert classify_tier(facts(550_000, True, NO, 1)).tier == "survival"
     assert classify_tier(facts(1_000_000, True, GT, 3), p).tier == "development"
-    assert classify_tier(facts(1_000_000, True, SST, 3), p).tier == "growth"   # SST not accepted
+    assert classify_tier(facts(1_000_000, True, SST, 3), p).tier == "growth"  # SST not accepted
     r = classify_tier(facts(1_000_000, True, SST, 3), p)
     assert "未达发展型标准(一般纳税人)" in r.explanation
 
@@ -372,16 +381,21 @@ def test_tier_disagreement_refuses_unknown_values(imported, computed):
 
 # ============================================================================ 三型: properties
 
-revenues = st.one_of(st.none(), st.integers(0, 5_000_000),
-                     st.sampled_from([599_999, 600_000, 1_199_999, 1_200_000]))
+revenues = st.one_of(st.none(), st.integers(0, 5_000_000), st.sampled_from([599_999, 600_000, 1_199_999, 1_200_000]))
 headcounts = st.one_of(st.none(), st.integers(0, 20))
 tax_records = st.sampled_from([None, True, False])
 tax_statuses = st.sampled_from([None, *TAX_STATUSES])
 RANK = {"survival": 0, "growth": 1, "development": 2}
 
 
-@given(st.integers(0, 5_000_000), st.integers(0, 5_000_000), st.integers(0, 20), st.integers(0, 20),
-       st.booleans(), st.sampled_from(TAX_STATUSES))
+@given(
+    st.integers(0, 5_000_000),
+    st.integers(0, 5_000_000),
+    st.integers(0, 20),
+    st.integers(0, 20),
+    st.booleans(),
+    st.sampled_from(TAX_STATUSES),
+)
 def test_tier_is_monotone_in_revenue_and_headcount(r1, r2, h1, h2, rec, status):
     # given two businesses differing only in revenue/headcount, the larger is never a lower tier
     lo = tier_of(revenue=min(r1, r2), tax_record=rec, tax_status=status, insured=min(h1, h2))
@@ -396,8 +410,7 @@ def _completions(f: TierFacts):
             annual_revenue=f.annual_revenue if f.annual_revenue is not None else rev,
             has_tax_record=f.has_tax_record if f.has_tax_record is not None else rec,
             tax_status=f.tax_status if f.tax_status is not None else status,
-            social_insurance_headcount=f.social_insurance_headcount
-            if f.social_insurance_headcount is not None else n,
+            social_insurance_headcount=f.social_insurance_headcount if f.social_insurance_headcount is not None else n,
         )
         for rev, rec, status, n in itertools.product([0, 10**9], [False, True], TAX_STATUSES, [0, 10**3])
     ]
@@ -418,19 +431,22 @@ def test_tier_none_exactly_when_unknowns_matter(rev, rec, status, n):
         assert outcomes == {result}
 
 
-@given(st.builds(
-    TierPolicy,
-    province_code=st.from_regex(r"\d{6}", fullmatch=True),
-    effective_from=st.dates(),
-    growth_revenue_min=st.integers(0, 10**6),
-    development_revenue_min=st.integers(10**6, 10**8),
-    growth_insured_min=st.integers(0, 3),
-    development_insured_min=st.integers(3, 50),
-    growth_requires_tax_record=st.booleans(),
-    development_tax_statuses=st.sampled_from([("general_taxpayer",), ("general_taxpayer", "small_scale_taxpayer"),
-                                              ("small_scale_taxpayer", "none")]),
-    source=st.text(max_size=20),
-))
+@given(
+    st.builds(
+        TierPolicy,
+        province_code=st.from_regex(r"\d{6}", fullmatch=True),
+        effective_from=st.dates(),
+        growth_revenue_min=st.integers(0, 10**6),
+        development_revenue_min=st.integers(10**6, 10**8),
+        growth_insured_min=st.integers(0, 3),
+        development_insured_min=st.integers(3, 50),
+        growth_requires_tax_record=st.booleans(),
+        development_tax_statuses=st.sampled_from(
+            [("general_taxpayer",), ("general_taxpayer", "small_scale_taxpayer"), ("small_scale_taxpayer", "none")]
+        ),
+        source=st.text(max_size=20),
+    )
+)
 def test_any_policy_round_trips_through_json(policy):
     assert policy_from_dict(json.loads(json.dumps(policy_to_dict(policy)))) == policy
 
@@ -492,7 +508,7 @@ def _boundary_cases():
             at = {ind: _to_input(ind, b) for ind, b in _bounds(row, level).items()}
             yield pytest.param(row, at, level, id=f"{row}-{level}-at")
             for ind in inds:
-                below = {**at, ind: at[ind] - 1}   # 1 person or 1 元
+                below = {**at, ind: at[ind] - 1}  # 1 person or 1 元
                 yield pytest.param(row, below, LOWER[level], id=f"{row}-{level}-{ind}-minus1")
 
 
@@ -558,16 +574,28 @@ def test_size_explanations():
     # given a retail shop of 8 people and 80 万 revenue
     r = classify_size("5211", employees=8, revenue=800_000)
     assert r.size_class == "micro" and r.label == "微型" and r.row == "retail"
-    assert r.explanation == "零售业: 从业人员 8 人, 营业收入 80 万元 → 微型 (小型须从业人员 ≥ 10 人且营业收入 ≥ 100 万元)"
+    assert (
+        r.explanation == "零售业: 从业人员 8 人, 营业收入 80 万元 → 微型 (小型须从业人员 ≥ 10 人且营业收入 ≥ 100 万元)"
+    )
     # drop-one-class example
     r = classify_size("C1310", employees=500, revenue=10_000_000)
-    assert r.explanation == "工业: 从业人员 500 人, 营业收入 1000 万元 → 小型 (中型须从业人员 ≥ 300 人且营业收入 ≥ 2000 万元)"
+    assert (
+        r.explanation
+        == "工业: 从业人员 500 人, 营业收入 1000 万元 → 小型 (中型须从业人员 ≥ 300 人且营业收入 ≥ 2000 万元)"
+    )
     r = classify_size("C1310", employees=1000, revenue=400_000_000)
-    assert r.explanation == "工业: 从业人员 1000 人, 营业收入 40000 万元 → 大型 (达到大型标准: 从业人员 ≥ 1000 人且营业收入 ≥ 40000 万元)"
+    assert (
+        r.explanation
+        == "工业: 从业人员 1000 人, 营业收入 40000 万元 → 大型 (达到大型标准: 从业人员 ≥ 1000 人且营业收入 ≥ 40000 "
+        "万元)"
+    )
     r = classify_size("C1310", employees=300, revenue=20_000_000)
     assert r.explanation.endswith("→ 中型 (大型须从业人员 ≥ 1000 人且营业收入 ≥ 40000 万元)")
     r = classify_size("E4710", revenue=3_005_000, total_assets=3_000_000)
-    assert r.explanation == "建筑业: 营业收入 300.5 万元, 资产总额 300 万元 → 小型 (中型须营业收入 ≥ 6000 万元且资产总额 ≥ 5000 万元)"
+    assert (
+        r.explanation
+        == "建筑业: 营业收入 300.5 万元, 资产总额 300 万元 → 小型 (中型须营业收入 ≥ 6000 万元且资产总额 ≥ 5000 万元)"
+    )
 
 
 # ============================================================================ 划型: missing data
@@ -629,7 +657,7 @@ def test_size_missing_explanation_names_the_indicator_and_the_test():
 def test_size_input_validation(kw, exc):
     with pytest.raises(exc):
         classify_size("C", **kw)
-    with pytest.raises(exc):                 # also checked when the code cannot be mapped
+    with pytest.raises(exc):  # also checked when the code cannot be mapped
         classify_size("F", **kw)
 
 
@@ -645,17 +673,23 @@ DIVISION_ROWS = {
     **{d: "agriculture" for d in range(1, 6)},
     **{d: "industry" for d in range(6, 47)},
     **{d: "construction" for d in range(47, 51)},
-    51: "wholesale", 52: "retail",
-    53: None,                                     # 铁路运输业 excluded
+    51: "wholesale",
+    52: "retail",
+    53: None,  # 铁路运输业 excluded
     **{d: "transport" for d in range(54, 59)},
-    59: None,                                     # 591 transport vs 592-599 warehousing
-    60: "postal", 61: "accommodation", 62: "catering",
-    63: "information_transmission", 64: "information_transmission", 65: "software_it",
-    **{d: None for d in range(66, 70)},          # 金融业: own standard
-    70: None,                                     # needs the group digit
-    71: "leasing_business_services", 72: "leasing_business_services",
-    **{d: "other" for d in range(73, 91)},       # M, N, O, P(参照), Q, R
-    **{d: None for d in range(91, 98)},          # S, T
+    59: None,  # 591 transport vs 592-599 warehousing
+    60: "postal",
+    61: "accommodation",
+    62: "catering",
+    63: "information_transmission",
+    64: "information_transmission",
+    65: "software_it",
+    **{d: None for d in range(66, 70)},  # 金融业: own standard
+    70: None,  # needs the group digit
+    71: "leasing_business_services",
+    72: "leasing_business_services",
+    **{d: "other" for d in range(73, 91)},  # M, N, O, P(参照), Q, R
+    **{d: None for d in range(91, 98)},  # S, T
 }
 
 
@@ -664,7 +698,7 @@ def test_every_division_maps_to_its_row(division, expected):
     m = map_industry_code(f"{division:02d}")
     assert m.row == expected
     if expected is None:
-        assert m.note                     # a Chinese reason is always given
+        assert m.note  # a Chinese reason is always given
 
 
 def test_all_97_divisions_are_covered():
@@ -674,11 +708,26 @@ def test_all_97_divisions_are_covered():
 @pytest.mark.parametrize(
     "code, expected",
     [
-        ("A", "agriculture"), ("B", "industry"), ("C", "industry"), ("D", "industry"),
-        ("E", "construction"), ("F", None), ("G", None), ("H", None), ("I", None),
-        ("J", None), ("K", None), ("L", "leasing_business_services"), ("M", "other"),
-        ("N", "other"), ("O", "other"), ("P", "other"), ("Q", "other"), ("R", "other"),
-        ("S", None), ("T", None),
+        ("A", "agriculture"),
+        ("B", "industry"),
+        ("C", "industry"),
+        ("D", "industry"),
+        ("E", "construction"),
+        ("F", None),
+        ("G", None),
+        ("H", None),
+        ("I", None),
+        ("J", None),
+        ("K", None),
+        ("L", "leasing_business_services"),
+        ("M", "other"),
+        ("N", "other"),
+        ("O", "other"),
+        ("P", "other"),
+        ("Q", "other"),
+        ("R", "other"),
+        ("S", None),
+        ("T", None),
     ],
 )
 def test_section_letters(code, expected):
@@ -688,23 +737,48 @@ def test_section_letters(code, expected):
 @pytest.mark.parametrize(
     "code, expected",
     [
-        ("0511", "agriculture"),             # 农林牧渔专业及辅助性活动 is in A
+        ("0511", "agriculture"),  # 农林牧渔专业及辅助性活动 is in A
         ("05", "agriculture"),
-        ("5211", "retail"), ("F5211", "retail"), ("f5211", "retail"), (" 52 ", "retail"),
+        ("5211", "retail"),
+        ("F5211", "retail"),
+        ("f5211", "retail"),
+        (" 52 ", "retail"),
         ("5110", "wholesale"),
-        ("541", "transport"), ("5810", "transport"),
-        ("591", "transport"), ("5910", "transport"),       # 装卸搬运
-        ("592", "warehousing"), ("5920", "warehousing"), ("G5990", "warehousing"), ("595", "warehousing"),
-        ("6010", "postal"), ("6110", "accommodation"), ("6210", "catering"),
-        ("6311", "information_transmission"), ("6410", "information_transmission"),
+        ("541", "transport"),
+        ("5810", "transport"),
+        ("591", "transport"),
+        ("5910", "transport"),  # 装卸搬运
+        ("592", "warehousing"),
+        ("5920", "warehousing"),
+        ("G5990", "warehousing"),
+        ("595", "warehousing"),
+        ("6010", "postal"),
+        ("6110", "accommodation"),
+        ("6210", "catering"),
+        ("6311", "information_transmission"),
+        ("6410", "information_transmission"),
         ("6510", "software_it"),
-        ("701", "real_estate_development"), ("7010", "real_estate_development"), ("K7010", "real_estate_development"),
-        ("702", "property_management"), ("7020", "property_management"),
-        ("7030", "other"), ("703", "other"), ("7090", "other"),
-        ("7040", None), ("704", None),
-        ("7111", "leasing_business_services"), ("7211", "leasing_business_services"),
-        ("8010", "other"), ("8310", "other"), ("8411", "other"), ("8510", "other"), ("9010", "other"),
-        ("5310", None), ("6610", None), ("9100", None), ("9700", None),
+        ("701", "real_estate_development"),
+        ("7010", "real_estate_development"),
+        ("K7010", "real_estate_development"),
+        ("702", "property_management"),
+        ("7020", "property_management"),
+        ("7030", "other"),
+        ("703", "other"),
+        ("7090", "other"),
+        ("7040", None),
+        ("704", None),
+        ("7111", "leasing_business_services"),
+        ("7211", "leasing_business_services"),
+        ("8010", "other"),
+        ("8310", "other"),
+        ("8411", "other"),
+        ("8510", "other"),
+        ("9010", "other"),
+        ("5310", None),
+        ("6610", None),
+        ("9100", None),
+        ("9700", None),
     ],
 )
 def test_finer_codes(code, expected):
@@ -714,10 +788,17 @@ def test_finer_codes(code, expected):
 @pytest.mark.parametrize(
     "code, fragment",
     [
-        ("F", "51 或 52"), ("59", "591"), ("70", "701"), ("K", "701"),
-        ("53", "不含铁路运输业"), ("J", "银发〔2015〕309号"), ("7040", "自有房地产经营活动"),
-        ("S", "不属企业"), ("T", "不属企业"),
-        ("P", "参照其他未列明行业"), ("8411", "参照其他未列明行业"),
+        ("F", "51 或 52"),
+        ("59", "591"),
+        ("70", "701"),
+        ("K", "701"),
+        ("53", "不含铁路运输业"),
+        ("J", "银发〔2015〕309号"),
+        ("7040", "自有房地产经营活动"),
+        ("S", "不属企业"),
+        ("T", "不属企业"),
+        ("P", "参照其他未列明行业"),
+        ("8411", "参照其他未列明行业"),
     ],
 )
 def test_mapping_notes_explain_in_chinese(code, fragment):
@@ -731,8 +812,25 @@ def test_plain_rows_carry_no_note():
 
 @pytest.mark.parametrize(
     "code",
-    ["", "  ", "5", "12345", "00", "98", "99", "U", "Z", "FF", "F51X", "52-1", "F61",   # F61: 61 is H
-     "C05", "5970", "7050", "590"],
+    [
+        "",
+        "  ",
+        "5",
+        "12345",
+        "00",
+        "98",
+        "99",
+        "U",
+        "Z",
+        "FF",
+        "F51X",
+        "52-1",
+        "F61",  # F61: 61 is H
+        "C05",
+        "5970",
+        "7050",
+        "590",
+    ],
 )
 def test_malformed_codes_raise(code):
     with pytest.raises(ValueError):
@@ -764,7 +862,7 @@ def test_reference_rows_say_so_in_the_explanation():
 row_keys = st.sampled_from(sorted(EXPECTED_TABLE))
 people = st.integers(0, 5000)
 money = st.integers(0, 3_000_000 * WAN)
-ORDER = {c: i for i, c in enumerate(reversed(SIZE_CLASSES))}   # micro 0 .. large 3
+ORDER = {c: i for i, c in enumerate(reversed(SIZE_CLASSES))}  # micro 0 .. large 3
 
 
 @given(row_keys, people, people, money, money, money, money)
@@ -779,10 +877,12 @@ def test_size_is_monotone_in_every_indicator(row, e1, e2, r1, r2, a1, a2):
 @given(row_keys, st.one_of(st.none(), people), st.one_of(st.none(), money), st.one_of(st.none(), money))
 def test_size_none_exactly_when_unknowns_matter(row, e, r, a):
     result = _size(row, dict(employees=e, revenue=r, total_assets=a)).size_class
-    fill = lambda v, options: [v] if v is not None else options   # noqa: E731
+    fill = lambda v, options: [v] if v is not None else options  # noqa: E731
     outcomes = {
         _size(row, dict(employees=ee, revenue=rr, total_assets=aa)).size_class
-        for ee in fill(e, [0, 10**6]) for rr in fill(r, [0, 10**13]) for aa in fill(a, [0, 10**13])
+        for ee in fill(e, [0, 10**6])
+        for rr in fill(r, [0, 10**13])
+        for aa in fill(a, [0, 10**13])
     }
     if result is None:
         assert len(outcomes) > 1
@@ -807,15 +907,19 @@ TODAY = dt.date(2025, 3, 1)
     "honors, expected",
     [
         ([], []),
-        ([("renowned", TODAY)], ["renowned"]),                         # last day is still valid
-        ([("renowned", TODAY - dt.timedelta(days=1))], []),            # expired yesterday
+        ([("renowned", TODAY)], ["renowned"]),  # last day is still valid
+        ([("renowned", TODAY - dt.timedelta(days=1))], []),  # expired yesterday
         ([("quality", TODAY + dt.timedelta(days=365))], ["quality"]),
-        ([("emerging", None)], []),                                     # no period -> not valid
-        ([("distinctive", TODAY), ("renowned", dt.date(2024, 1, 1)), ("quality", dt.date(2030, 1, 1))],
-         ["distinctive", "quality"]),
+        ([("emerging", None)], []),  # no period -> not valid
+        (
+            [("distinctive", TODAY), ("renowned", dt.date(2024, 1, 1)), ("quality", dt.date(2030, 1, 1))],
+            ["distinctive", "quality"],
+        ),
         # a renewed honour listed twice is returned once
-        ([("renowned", dt.date(2024, 1, 1)), ("renowned", dt.date(2026, 1, 1)), ("renowned", dt.date(2027, 1, 1))],
-         ["renowned"]),
+        (
+            [("renowned", dt.date(2024, 1, 1)), ("renowned", dt.date(2026, 1, 1)), ("renowned", dt.date(2027, 1, 1))],
+            ["renowned"],
+        ),
     ],
 )
 def test_honors_valid(honors, expected):

@@ -1,12 +1,13 @@
 """`python manage.py import_entities FILE`: output, exit status and upsert behaviour."""
+
 import datetime as dt
 import json
 import os
 
 import pytest
-from stdnum.cn import ric
 from django.db import connection
 from django.utils import timezone
+from stdnum.cn import ric
 
 from entities.factories import csv_bytes, good_row, xlsx_bytes
 from entities.models import CreditFlagRecord, EntityChange, EntityImport, FinancialYear, Honor, MarketEntity
@@ -70,7 +71,11 @@ def test_a_changed_row_updates_the_entity_and_records_the_change(tmp_path, run_c
     run_command(write(tmp_path, csv_bytes([good_row(1)])))
 
     # when the register reports a higher revenue, more insured people and an overdue
-    code, summary, _, _ = run_command(write(tmp_path, csv_bytes([good_row(1, 年营业收入="1500000", 参保人数="5", 近两年累计逾期期数="2")]), "second.csv"))
+    code, summary, _, _ = run_command(
+        write(
+            tmp_path, csv_bytes([good_row(1, 年营业收入="1500000", 参保人数="5", 近两年累计逾期期数="2")]), "second.csv"
+        )
+    )
 
     # then the entity is updated, reclassified, and the change is in its history
     assert summary["updated"] == 1 and summary["created"] == 0
@@ -94,7 +99,9 @@ def test_an_empty_cell_keeps_what_is_known_but_an_empty_honour_removes_it(tmp_pa
     assert entity.honors_imported == "renowned,distinctive"
 
     # when the next file leaves the phone and revenue empty and no longer lists the honour
-    code, summary, _, _ = run_command(write(tmp_path, csv_bytes([good_row(1, 经营者手机号="", 年营业收入="")]), "b.csv"))
+    code, summary, _, _ = run_command(
+        write(tmp_path, csv_bytes([good_row(1, 经营者手机号="", 年营业收入="")]), "b.csv")
+    )
 
     # then the phone and revenue are kept (unknown is not zero) and the honour is gone
     entity.refresh_from_db()
@@ -196,8 +203,12 @@ def test_a_row_with_too_many_cells_is_rejected_as_a_whole(tmp_path, run_command)
 
 
 def test_consecutive_overdue_above_total_is_rejected(tmp_path, run_command):
-    _, summary, _, _ = run_command(write(tmp_path, csv_bytes([good_row(1, 近两年连续逾期期数="3", 近两年累计逾期期数="1")])))
-    assert summary["errors"] == [{"line": 2, "column": "近两年连续逾期期数", "message": "连续逾期期数 3 大于累计逾期期数 1"}]
+    _, summary, _, _ = run_command(
+        write(tmp_path, csv_bytes([good_row(1, 近两年连续逾期期数="3", 近两年累计逾期期数="1")]))
+    )
+    assert summary["errors"] == [
+        {"line": 2, "column": "近两年连续逾期期数", "message": "连续逾期期数 3 大于累计逾期期数 1"}
+    ]
 
 
 def test_blank_lines_are_not_rows(tmp_path, run_command):
@@ -292,7 +303,11 @@ def test_financial_cells_go_to_the_previous_year_and_a_newer_year_replaces_them(
     assert entity.financial_year == last_year
 
     # when the same entity is imported for the current year with only the revenue
-    run_command(write(tmp_path, csv_bytes([good_row(1, 年营业收入="990000")]), "new.csv"), "--financial-year", str(last_year + 1))
+    run_command(
+        write(tmp_path, csv_bytes([good_row(1, 年营业收入="990000")]), "new.csv"),
+        "--financial-year",
+        str(last_year + 1),
+    )
 
     # then both years are kept; the latest is on the entity, its unknown assets stay unknown
     entity.refresh_from_db()
@@ -325,7 +340,9 @@ def _database_url() -> str:
     settings = connection.settings_dict
     if connection.vendor == "sqlite":
         return f"sqlite:///{settings['NAME']}"
-    return f"postgres://{settings['USER']}:{settings['PASSWORD']}@{settings['HOST']}:{settings['PORT']}/{settings['NAME']}"
+    return (
+        f"postgres://{settings['USER']}:{settings['PASSWORD']}@{settings['HOST']}:{settings['PORT']}/{settings['NAME']}"
+    )
 
 
 @pytest.mark.parametrize("quoted", [False, True], ids=["lines-split-in-workers", "rows-read-in-parent"])
@@ -357,11 +374,16 @@ def test_numbers_beyond_their_columns_are_row_errors_and_the_rest_imports(tmp_pa
     # given a file whose second row has a 25-digit revenue, a headcount beyond the column and
     # an overdue count beyond its small column, and whose third row is good
     huge = "9" * 25
-    path = write(tmp_path, csv_bytes([
-        good_row(1),
-        good_row(2, 年营业收入=huge, 从业人数="2147483648", 近两年连续逾期期数="1", 近两年累计逾期期数="40000"),
-        good_row(3, 资产总额="0009223372036854775807"),
-    ]))
+    path = write(
+        tmp_path,
+        csv_bytes(
+            [
+                good_row(1),
+                good_row(2, 年营业收入=huge, 从业人数="2147483648", 近两年连续逾期期数="1", 近两年累计逾期期数="40000"),
+                good_row(3, 资产总额="0009223372036854775807"),
+            ]
+        ),
+    )
 
     # when it is imported
     code, summary, _, _ = run_command(path)

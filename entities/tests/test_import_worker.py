@@ -1,5 +1,6 @@
 """An uploaded register file is imported by the real Celery worker, with progress, a record
 and a downloadable error report."""
+
 import time
 from io import BytesIO
 
@@ -61,7 +62,11 @@ def test_a_task_force_cannot_import_rows_outside_its_county():
     upload.name = "r.csv"
     client.post("/entities/imports/", {"file": upload})
     record = wait_until_finished(EntityImport.objects.get().pk)
-    assert record.rejected == 1 and record.errors[0] == {"line": 2, "column": "行政区划代码", "message": OUT_OF_SCOPE_ROW}
+    assert record.rejected == 1 and record.errors[0] == {
+        "line": 2,
+        "column": "行政区划代码",
+        "message": OUT_OF_SCOPE_ROW,
+    }
 
 
 def test_a_file_with_a_wrong_header_fails_with_its_message_and_imports_nothing():

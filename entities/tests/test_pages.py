@@ -1,5 +1,6 @@
 """Page behaviour not covered elsewhere: editing one's profile, the template download, the API
 list's filters and cursor pages, the demo loader."""
+
 import csv
 import io
 
@@ -32,15 +33,27 @@ def test_the_enterprise_edits_its_profile_on_the_page_and_sees_no_register_field
     form = client.get(f"/entities/{entity.pk}/edit/").content.decode()
     response = client.post(
         f"/entities/{entity.pk}/edit/",
-        {"address": "泽州县巴公镇新街 1 号", "operator_phone": "13900001111", "fixed_premises": "true", "data_shared_with_banks": "on",
-         "operator_nationality": "CN", "operator_local_residence": "", "operator_residence_region_code": "", "operator_industry_experience_months": ""},
+        {
+            "address": "泽州县巴公镇新街 1 号",
+            "operator_phone": "13900001111",
+            "fixed_premises": "true",
+            "data_shared_with_banks": "on",
+            "operator_nationality": "CN",
+            "operator_local_residence": "",
+            "operator_residence_region_code": "",
+            "operator_industry_experience_months": "",
+        },
     )
 
     # then only its own fields are offered, the change is saved, audited and in the history
     assert 'name="address"' in form and 'name="name"' not in form and 'name="tier_imported"' not in form
     assert response.status_code == 302
     entity.refresh_from_db()
-    assert entity.address == "泽州县巴公镇新街 1 号" and entity.operator_phone == "13900001111" and entity.fixed_premises is True
+    assert (
+        entity.address == "泽州县巴公镇新街 1 号"
+        and entity.operator_phone == "13900001111"
+        and entity.fixed_premises is True
+    )
     event = AuditEvent.objects.get(action="entity.update", object_id=str(entity.pk))
     assert event.after["operator_phone"] == "139****1111"  # the audit log masks personal numbers too
     lines = client.get(f"/entities/{entity.pk}/").content.decode()

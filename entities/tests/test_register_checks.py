@@ -1,4 +1,5 @@
 """The importer's fast USCC check gives python-stdnum's verdict on every code."""
+
 import random
 
 import pytest
@@ -10,7 +11,10 @@ from entities.register_file import Bad, _uscc_check_character, parse_uscc
 def _random_codes(count: int, seed: int = 7) -> list[str]:
     rnd = random.Random(seed)
     alphabet = uscc._alphabet
-    return ["".join(rnd.choice("0123456789") for _ in range(8)) + "".join(rnd.choice(alphabet) for _ in range(10)) for _ in range(count)]
+    return [
+        "".join(rnd.choice("0123456789") for _ in range(8)) + "".join(rnd.choice(alphabet) for _ in range(10))
+        for _ in range(count)
+    ]
 
 
 def test_the_check_character_is_stdnums_on_every_well_formed_code():
@@ -38,10 +42,13 @@ def test_parse_uscc_accepts_exactly_what_stdnum_accepts():
         assert parsed == (uscc.validate(text) if uscc.is_valid(text) else None), text
 
 
-@pytest.mark.parametrize("text, message", [
-    ("91140525MA0K1234", "应为 18 位, 实为 16 位"),
-    ("9114052OMA0K12345X", "含有不允许的字符(前 8 位为数字, 其余为数字或除 I、O、Z、S、V 外的大写字母)"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("91140525MA0K1234", "应为 18 位, 实为 16 位"),
+        ("9114052OMA0K12345X", "含有不允许的字符(前 8 位为数字, 其余为数字或除 I、O、Z、S、V 外的大写字母)"),
+    ],
+)
 def test_a_malformed_code_gets_stdnums_reason(text, message):
     # given a code of the wrong length or with a letter in the first eight places
     # when it is parsed

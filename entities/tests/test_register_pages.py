@@ -1,6 +1,7 @@
 """The register keepers' form pages of an entity: 名特优新 with validity periods, yearly
 financials, credit facts with source and date, credit repairs. Who may open them, the Chinese
 error messages for bad input (never a 500), and the writes with their audit events."""
+
 import datetime as dt
 
 import pytest
@@ -56,8 +57,20 @@ def test_another_regions_keepers_get_404_and_change_nothing(entity, form_page, r
 
     # when they open or post the page of an entity of 泽州县
     got = client.get(f"/entities/{entity.pk}/{form_page}/")
-    posted = client.post(f"/entities/{entity.pk}/{form_page}/", {"kind": "quality", "valid_until": "2030-01-01", "year": "2024", "annual_revenue": "1",
-                                                            "source": "x", "observed_on": "2024-01-01", "item": "x", "repaired_on": "2024-01-01", "repaired_by": "x"})
+    posted = client.post(
+        f"/entities/{entity.pk}/{form_page}/",
+        {
+            "kind": "quality",
+            "valid_until": "2030-01-01",
+            "year": "2024",
+            "annual_revenue": "1",
+            "source": "x",
+            "observed_on": "2024-01-01",
+            "item": "x",
+            "repaired_on": "2024-01-01",
+            "repaired_by": "x",
+        },
+    )
 
     # then both are 404, and nothing was written
     assert got.status_code == 404 and posted.status_code == 404
@@ -82,9 +95,21 @@ def test_the_enterprise_cannot_change_the_register_data_of_its_own_entity(form_p
 
     # when it opens or posts a register page of its entity
     got = client.get(f"/entities/{entity.pk}/{form_page}/")
-    posted = client.post(f"/entities/{entity.pk}/{form_page}/", {"kind": "quality", "valid_until": "2030-01-01", "year": "2024", "annual_revenue": "99999999",
-                                                            "dishonest_debtor": "false", "source": "自称", "observed_on": "2024-01-01",
-                                                            "item": "x", "repaired_on": "2024-01-01", "repaired_by": "x"})
+    posted = client.post(
+        f"/entities/{entity.pk}/{form_page}/",
+        {
+            "kind": "quality",
+            "valid_until": "2030-01-01",
+            "year": "2024",
+            "annual_revenue": "99999999",
+            "dishonest_debtor": "false",
+            "source": "自称",
+            "observed_on": "2024-01-01",
+            "item": "x",
+            "repaired_on": "2024-01-01",
+            "repaired_by": "x",
+        },
+    )
 
     # then it is refused (403, in Chinese) and nothing changed
     assert got.status_code == 403 and posted.status_code == 403
@@ -109,14 +134,23 @@ def test_the_entity_page_links_the_forms_only_for_the_register_keepers(entity):
 
 def test_the_task_force_grants_an_honour_with_its_validity_period(staff, entity):
     # when the task force grants 优质 from 2025-01-01 to 2027-12-31
-    response = staff.post(f"/entities/{entity.pk}/honors/", {"kind": "quality", "valid_from": "2025-01-01", "valid_until": "2027-12-31"})
+    response = staff.post(
+        f"/entities/{entity.pk}/honors/", {"kind": "quality", "valid_from": "2025-01-01", "valid_until": "2027-12-31"}
+    )
 
     # then it is stored with its period, audited, listed on the entity page and found by the honour filter
     assert response.status_code == 302 and response["Location"] == f"/entities/{entity.pk}/#classification"
     honor = Honor.objects.get(entity=entity)
-    assert (honor.kind, honor.valid_from, honor.valid_until, honor.source) == ("quality", dt.date(2025, 1, 1), dt.date(2027, 12, 31), "regulator")
+    assert (honor.kind, honor.valid_from, honor.valid_until, honor.source) == (
+        "quality",
+        dt.date(2025, 1, 1),
+        dt.date(2027, 12, 31),
+        "regulator",
+    )
     event = AuditEvent.objects.get(action="entity.honor_grant", object_id=str(entity.pk))
-    assert event.after["label"] == "优质" and event.after["valid_until"] == "2027-12-31" and event.ip_address is not None
+    assert (
+        event.after["label"] == "优质" and event.after["valid_until"] == "2027-12-31" and event.ip_address is not None
+    )
     page = staff.get(f"/entities/{entity.pk}/").content.decode()
     assert "优质: 有效期 2025-01-01 起至 2027-12-31" in page and "已认定「优质」, 有效期至 2027-12-31" in page
     assert "名特优新认定 空 → 优质(2025-01-01 至 2027-12-31)" in page  # in the change history too
@@ -126,7 +160,9 @@ def test_the_task_force_grants_an_honour_with_its_validity_period(staff, entity)
 
 def test_the_task_force_revokes_an_honour_with_a_reason_and_the_history_keeps_it(staff, entity):
     # given a 优质 title granted by mistake
-    staff.post(f"/entities/{entity.pk}/honors/", {"kind": "quality", "valid_from": "2025-01-01", "valid_until": "2027-12-31"})
+    staff.post(
+        f"/entities/{entity.pk}/honors/", {"kind": "quality", "valid_from": "2025-01-01", "valid_until": "2027-12-31"}
+    )
     honor = Honor.objects.get(entity=entity)
     assert 'data-testid="honor-revoke-form"' in staff.get(f"/entities/{entity.pk}/honors/").content.decode()
 
@@ -172,7 +208,10 @@ def test_the_list_marks_entities_whose_honour_is_valid_today(staff):
     valid = MarketEntityFactory(name="有效称号店")
     expired = MarketEntityFactory(name="过期称号店", honors_imported="quality")
     Honor.objects.create(entity=expired, kind="quality", valid_until=TODAY - dt.timedelta(days=1))
-    staff.post(f"/entities/{valid.pk}/honors/", {"kind": "distinctive", "valid_until": (TODAY + dt.timedelta(days=30)).isoformat()})
+    staff.post(
+        f"/entities/{valid.pk}/honors/",
+        {"kind": "distinctive", "valid_until": (TODAY + dt.timedelta(days=30)).isoformat()},
+    )
 
     # when the list is shown
     body = staff.get("/entities/").content.decode()
@@ -184,17 +223,27 @@ def test_the_list_marks_entities_whose_honour_is_valid_today(staff):
 
 def test_a_city_regulator_grants_an_honour_in_its_city(entity):
     client = logged_in(user_with_role(Role.CITY_REGULATOR))
-    assert client.post(f"/entities/{entity.pk}/honors/", {"kind": "renowned", "valid_until": "2028-06-30"}).status_code == 302
+    assert (
+        client.post(f"/entities/{entity.pk}/honors/", {"kind": "renowned", "valid_until": "2028-06-30"}).status_code
+        == 302
+    )
     assert Honor.objects.get(entity=entity).valid_from is None
 
 
-@pytest.mark.parametrize(("data", "field", "message"), [
-    ({"kind": "", "valid_until": "2027-12-31"}, "kind", "该字段是必填项"),
-    ({"kind": "gold", "valid_until": "2027-12-31"}, "kind", "选择一个有效的选项"),
-    ({"kind": "quality", "valid_until": ""}, "valid_until", "该字段是必填项"),
-    ({"kind": "quality", "valid_until": "2027-13-45"}, "valid_until", "应为日期, 格式 YYYY-MM-DD"),
-    ({"kind": "quality", "valid_from": "2026-01-01", "valid_until": "2025-12-31"}, "valid_until", "有效期至不能早于有效期自"),
-])
+@pytest.mark.parametrize(
+    ("data", "field", "message"),
+    [
+        ({"kind": "", "valid_until": "2027-12-31"}, "kind", "该字段是必填项"),
+        ({"kind": "gold", "valid_until": "2027-12-31"}, "kind", "选择一个有效的选项"),
+        ({"kind": "quality", "valid_until": ""}, "valid_until", "该字段是必填项"),
+        ({"kind": "quality", "valid_until": "2027-13-45"}, "valid_until", "应为日期, 格式 YYYY-MM-DD"),
+        (
+            {"kind": "quality", "valid_from": "2026-01-01", "valid_until": "2025-12-31"},
+            "valid_until",
+            "有效期至不能早于有效期自",
+        ),
+    ],
+)
 def test_a_bad_honour_is_refused_with_a_chinese_message_next_to_its_field(staff, entity, data, field, message):
     # when the task force posts a bad honour
     response = staff.post(f"/entities/{entity.pk}/honors/", data)
@@ -210,8 +259,16 @@ def test_a_bad_honour_is_refused_with_a_chinese_message_next_to_its_field(staff,
 
 
 def financial(year, **values):
-    data = {"year": str(year), "annual_revenue": "", "total_assets": "", "net_assets": "", "employees": "", "social_insurance_headcount": "",
-            "tax_status": "", "has_tax_record": ""}
+    data = {
+        "year": str(year),
+        "annual_revenue": "",
+        "total_assets": "",
+        "net_assets": "",
+        "employees": "",
+        "social_insurance_headcount": "",
+        "tax_status": "",
+        "has_tax_record": "",
+    }
     data.update({k: str(v) for k, v in values.items()})
     return data
 
@@ -222,21 +279,44 @@ def test_the_latest_year_updates_the_entity_and_reclassifies_it(staff, entity):
 
     # when the task force enters a year with revenue 85 万, a tax record and 2 insured people
     year = TODAY.year - 1
-    response = staff.post(f"/entities/{entity.pk}/financials/", financial(
-        year, annual_revenue=850_000, total_assets=400_000, net_assets=250_000, employees=3, social_insurance_headcount=2,
-        tax_status="small_scale_taxpayer", has_tax_record="true",
-    ))
+    response = staff.post(
+        f"/entities/{entity.pk}/financials/",
+        financial(
+            year,
+            annual_revenue=850_000,
+            total_assets=400_000,
+            net_assets=250_000,
+            employees=3,
+            social_insurance_headcount=2,
+            tax_status="small_scale_taxpayer",
+            has_tax_record="true",
+        ),
+    )
 
     # then the year is stored, copied onto the entity, the tier recomputed, the change in the history and audited
     assert response.status_code == 302 and response["Location"] == f"/entities/{entity.pk}/#financials"
     record = FinancialYear.objects.get(entity=entity, year=year)
-    assert (record.annual_revenue, record.net_assets, record.has_tax_record, record.source) == (850_000, 250_000, True, "regulator")
+    assert (record.annual_revenue, record.net_assets, record.has_tax_record, record.source) == (
+        850_000,
+        250_000,
+        True,
+        "regulator",
+    )
     entity.refresh_from_db()
-    assert (entity.financial_year, entity.annual_revenue, entity.tier_computed, entity.tier) == (year, 850_000, "growth", "growth")
+    assert (entity.financial_year, entity.annual_revenue, entity.tier_computed, entity.tier) == (
+        year,
+        850_000,
+        "growth",
+        "growth",
+    )
     change = EntityChange.objects.filter(entity=entity).latest("changed_at")
     assert change.changes["annual_revenue"] == [300_000, 850_000]
     history = staff.get(f"/entities/{entity.pk}/").content.decode().split('data-testid="change-history"', 1)[1]
-    assert "分型(测算) 生存型 → 成长型" in history and "有纳税记录 否 → 是" in history and "纳税人类型 无 → 小规模纳税人" in history
+    assert (
+        "分型(测算) 生存型 → 成长型" in history
+        and "有纳税记录 否 → 是" in history
+        and "纳税人类型 无 → 小规模纳税人" in history
+    )
     event = AuditEvent.objects.get(action="entity.financial_year", object_id=str(entity.pk))
     assert event.before is None and event.after["year"] == year and event.after["annual_revenue"] == 850_000
     page = staff.get(f"/entities/{entity.pk}/").content.decode()
@@ -249,7 +329,9 @@ def test_an_older_year_is_kept_and_audited_without_changing_the_entity(staff, en
     MarketEntity.objects.filter(pk=entity.pk).update(financial_year=TODAY.year - 1)
 
     # when an older year is entered
-    response = staff.post(f"/entities/{entity.pk}/financials/", financial(TODAY.year - 3, annual_revenue=120_000, employees=1))
+    response = staff.post(
+        f"/entities/{entity.pk}/financials/", financial(TODAY.year - 3, annual_revenue=120_000, employees=1)
+    )
 
     # then it is stored and audited, and the entity keeps the latest year's figures
     assert response.status_code == 302
@@ -265,7 +347,9 @@ def test_a_year_is_corrected_from_its_prefilled_form(staff, entity):
 
     # when the task force opens it (?year=2023), empties the employees and saves
     form = staff.get(f"/entities/{entity.pk}/financials/?year=2023").content.decode()
-    response = staff.post(f"/entities/{entity.pk}/financials/", financial(2023, annual_revenue=410_000, tax_status="none"))
+    response = staff.post(
+        f"/entities/{entity.pk}/financials/", financial(2023, annual_revenue=410_000, tax_status="none")
+    )
 
     # then the form was prefilled; one row per year remains, the emptied box is now unknown (not zero)
     assert 'value="410000"' in form and "正在更正 2023 年度的数据" in form
@@ -283,24 +367,34 @@ def test_an_older_year_through_the_api_is_audited_too(entity):
     client = logged_in(user_with_role(Role.TASK_FORCE_STAFF))
 
     # when an older year is sent to the API (the entity itself does not change)
-    response = client.patch(f"/api/v1/entities/{entity.pk}/", {"financial_year": TODAY.year - 4, "annual_revenue": 90_000}, content_type="application/json")
+    response = client.patch(
+        f"/api/v1/entities/{entity.pk}/",
+        {"financial_year": TODAY.year - 4, "annual_revenue": 90_000},
+        content_type="application/json",
+    )
 
     # then the year is kept and the write is in the audit log
     assert response.status_code == 200
     assert FinancialYear.objects.get(entity=entity, year=TODAY.year - 4).annual_revenue == 90_000
-    assert AuditEvent.objects.get(action="entity.financial_year", object_id=str(entity.pk)).after["annual_revenue"] == 90_000
+    assert (
+        AuditEvent.objects.get(action="entity.financial_year", object_id=str(entity.pk)).after["annual_revenue"]
+        == 90_000
+    )
 
 
-@pytest.mark.parametrize(("data", "field", "message"), [
-    (financial("", annual_revenue=1), "year", "该字段是必填项"),
-    (financial(TODAY.year + 1, annual_revenue=1), "year", f"年度不能晚于 {TODAY.year} 年"),
-    (financial(1980, annual_revenue=1), "year", "确保该值大于或等于1990"),
-    (financial(2024, annual_revenue="八十五万"), "annual_revenue", "输入整数"),
-    (financial(2024, annual_revenue=-5), "annual_revenue", "确保该值大于或等于0"),
-    (financial(2024, total_assets=10**20), "total_assets", "确保该值小于或等于"),
-    (financial(2024, tax_status="vip"), "tax_status", "选择一个有效的选项"),
-    (financial(2024), "annual_revenue", "请至少填写一项财务数据"),
-])
+@pytest.mark.parametrize(
+    ("data", "field", "message"),
+    [
+        (financial("", annual_revenue=1), "year", "该字段是必填项"),
+        (financial(TODAY.year + 1, annual_revenue=1), "year", f"年度不能晚于 {TODAY.year} 年"),
+        (financial(1980, annual_revenue=1), "year", "确保该值大于或等于1990"),
+        (financial(2024, annual_revenue="八十五万"), "annual_revenue", "输入整数"),
+        (financial(2024, annual_revenue=-5), "annual_revenue", "确保该值大于或等于0"),
+        (financial(2024, total_assets=10**20), "total_assets", "确保该值小于或等于"),
+        (financial(2024, tax_status="vip"), "tax_status", "选择一个有效的选项"),
+        (financial(2024), "annual_revenue", "请至少填写一项财务数据"),
+    ],
+)
 def test_bad_financials_are_refused_with_a_chinese_message(staff, entity, data, field, message):
     response = staff.post(f"/entities/{entity.pk}/financials/", data)
     body = response.content.decode()
@@ -313,17 +407,28 @@ def test_bad_financials_are_refused_with_a_chinese_message(staff, entity, data, 
 
 
 def credit(**values):
-    data = {"source": "人民银行征信报告", "observed_on": TODAY.isoformat(), "dishonest_debtor": "false", "joint_punishment": "",
-            "consumption_restricted": "", "major_bad_record": "", "pending_litigation": "", "overdue_consecutive_24m": "0",
-            "overdue_total_24m": "0", "overdue_12m": ""}
+    data = {
+        "source": "人民银行征信报告",
+        "observed_on": TODAY.isoformat(),
+        "dishonest_debtor": "false",
+        "joint_punishment": "",
+        "consumption_restricted": "",
+        "major_bad_record": "",
+        "pending_litigation": "",
+        "overdue_consecutive_24m": "0",
+        "overdue_total_24m": "0",
+        "overdue_12m": "",
+    }
     data.update({k: str(v) for k, v in values.items()})
     return data
 
 
 def test_credit_facts_are_recorded_with_their_source_and_date(staff, entity):
     # when the task force records overdue instalments seen in the credit report of 2025-03-01
-    response = staff.post(f"/entities/{entity.pk}/credit/", credit(overdue_total_24m=3, overdue_consecutive_24m=2, pending_litigation="true",
-                                                                   observed_on="2025-03-01"))
+    response = staff.post(
+        f"/entities/{entity.pk}/credit/",
+        credit(overdue_total_24m=3, overdue_consecutive_24m=2, pending_litigation="true", observed_on="2025-03-01"),
+    )
 
     # then the flags changed, every known flag has a record with that source and date, and it is audited
     assert response.status_code == 302 and response["Location"] == f"/entities/{entity.pk}/#credit"
@@ -338,14 +443,21 @@ def test_credit_facts_are_recorded_with_their_source_and_date(staff, entity):
     assert "2025-03-01 未决诉讼: 是 (人民银行征信报告)" in page
 
 
-@pytest.mark.parametrize(("data", "field", "message"), [
-    (credit(source=""), "source", "该字段是必填项"),
-    (credit(observed_on=(TODAY + dt.timedelta(days=1)).isoformat()), "observed_on", "日期不能晚于今天"),
-    (credit(observed_on="昨天"), "observed_on", "应为日期, 格式 YYYY-MM-DD"),
-    (credit(overdue_consecutive_24m=4, overdue_total_24m=2), "overdue_consecutive_24m", "连续逾期期数不能大于累计逾期期数"),
-    (credit(overdue_12m=-1), "overdue_12m", "确保该值大于或等于0"),
-    (credit(dishonest_debtor="maybe"), "dishonest_debtor", "选择一个有效的选项"),
-])
+@pytest.mark.parametrize(
+    ("data", "field", "message"),
+    [
+        (credit(source=""), "source", "该字段是必填项"),
+        (credit(observed_on=(TODAY + dt.timedelta(days=1)).isoformat()), "observed_on", "日期不能晚于今天"),
+        (credit(observed_on="昨天"), "observed_on", "应为日期, 格式 YYYY-MM-DD"),
+        (
+            credit(overdue_consecutive_24m=4, overdue_total_24m=2),
+            "overdue_consecutive_24m",
+            "连续逾期期数不能大于累计逾期期数",
+        ),
+        (credit(overdue_12m=-1), "overdue_12m", "确保该值大于或等于0"),
+        (credit(dishonest_debtor="maybe"), "dishonest_debtor", "选择一个有效的选项"),
+    ],
+)
 def test_bad_credit_facts_are_refused_with_a_chinese_message(staff, entity, data, field, message):
     response = staff.post(f"/entities/{entity.pk}/credit/", data)
     assert response.status_code == 400
@@ -361,8 +473,16 @@ def test_a_credit_repair_entered_on_its_page_clears_the_flag_and_banks_see_it(st
     entity = MarketEntityFactory(dishonest_debtor=True)
 
     # when the task force records the repair on the page
-    response = staff.post(f"/entities/{entity.pk}/credit-repairs/", {"item": "移出失信被执行人名单", "flag": "dishonest_debtor",
-                                                                    "repaired_on": TODAY.isoformat(), "repaired_by": "泽州县人民法院", "note": ""})
+    response = staff.post(
+        f"/entities/{entity.pk}/credit-repairs/",
+        {
+            "item": "移出失信被执行人名单",
+            "flag": "dishonest_debtor",
+            "repaired_on": TODAY.isoformat(),
+            "repaired_by": "泽州县人民法院",
+            "note": "",
+        },
+    )
 
     # then the flag is cleared, the repair is audited, and a bank of the county sees what, when and by whom
     assert response.status_code == 302
@@ -373,12 +493,27 @@ def test_a_credit_repair_entered_on_its_page_clears_the_flag_and_banks_see_it(st
     assert f"{TODAY:%Y-%m-%d} 移出失信被执行人名单(失信被执行人) — 泽州县人民法院" in bank_page
 
 
-@pytest.mark.parametrize(("data", "field", "message"), [
-    ({"item": "", "repaired_on": "2025-01-01", "repaired_by": "法院"}, "item", "该字段是必填项"),
-    ({"item": "修复", "repaired_on": (TODAY + dt.timedelta(days=3)).isoformat(), "repaired_by": "法院"}, "repaired_on", "日期不能晚于今天"),
-    ({"item": "修复", "repaired_on": "2025-02-30", "repaired_by": "法院"}, "repaired_on", "应为日期, 格式 YYYY-MM-DD"),
-    ({"item": "修复", "repaired_on": "2025-01-01", "repaired_by": "", "flag": "nonsense"}, "flag", "选择一个有效的选项"),
-])
+@pytest.mark.parametrize(
+    ("data", "field", "message"),
+    [
+        ({"item": "", "repaired_on": "2025-01-01", "repaired_by": "法院"}, "item", "该字段是必填项"),
+        (
+            {"item": "修复", "repaired_on": (TODAY + dt.timedelta(days=3)).isoformat(), "repaired_by": "法院"},
+            "repaired_on",
+            "日期不能晚于今天",
+        ),
+        (
+            {"item": "修复", "repaired_on": "2025-02-30", "repaired_by": "法院"},
+            "repaired_on",
+            "应为日期, 格式 YYYY-MM-DD",
+        ),
+        (
+            {"item": "修复", "repaired_on": "2025-01-01", "repaired_by": "", "flag": "nonsense"},
+            "flag",
+            "选择一个有效的选项",
+        ),
+    ],
+)
 def test_a_bad_credit_repair_is_shown_again_with_its_errors(staff, entity, data, field, message):
     response = staff.post(f"/entities/{entity.pk}/credit-repairs/", data)
     assert response.status_code == 400
@@ -390,8 +525,17 @@ def test_a_bad_credit_repair_is_shown_again_with_its_errors(staff, entity, data,
 
 
 def test_an_out_of_range_number_on_the_edit_page_is_an_error_not_a_500(staff, entity):
-    response = staff.post(f"/entities/{entity.pk}/edit/", {"name": entity.name, "entity_type": entity.entity_type, "register_status": "active",
-                                                           "region": "140525", "registered_capital": str(10**20), "data_shared_with_banks": "on"})
+    response = staff.post(
+        f"/entities/{entity.pk}/edit/",
+        {
+            "name": entity.name,
+            "entity_type": entity.entity_type,
+            "register_status": "active",
+            "region": "140525",
+            "registered_capital": str(10**20),
+            "data_shared_with_banks": "on",
+        },
+    )
     assert response.status_code == 400 and "确保该值小于或等于" in response.content.decode()
 
 

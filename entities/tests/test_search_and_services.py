@@ -1,4 +1,5 @@
 """Search filters and paging, the entity page, credit repair, the tier policy, the generator."""
+
 import datetime as dt
 
 import pytest
@@ -10,7 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from stdnum.cn import ric, uscc
 
-from entities import classification as cls, derive
+from entities import classification as cls
+from entities import derive
 from entities.factories import MarketEntityFactory, csv_bytes
 from entities.models import Honor, MarketEntity, TierPolicy
 from entities.selectors import EntityFilters, entity_page, entity_search
@@ -73,7 +75,9 @@ def test_every_filter_narrows_the_search():
 
 @pytest.mark.django_db
 def test_bad_filter_values_are_reported_not_ignored():
-    filters, errors = EntityFilters.from_params({"tier": "gold", "region": "14a", "revenue_min": "x", "revenue_max": "-1"})
+    filters, errors = EntityFilters.from_params(
+        {"tier": "gold", "region": "14a", "revenue_min": "x", "revenue_max": "-1"}
+    )
     assert set(errors) == {"tier", "region", "revenue_min", "revenue_max"}
 
 
@@ -118,8 +122,15 @@ def test_the_list_page_runs_a_constant_number_of_queries_and_never_counts():
 def test_the_entity_page_explains_the_classification_and_flags_a_disagreement():
     user = user_with_role(Role.TASK_FORCE_STAFF)
     entity = MarketEntityFactory(
-        annual_revenue=850_000, has_tax_record=True, social_insurance_headcount=2, tax_status="small_scale_taxpayer",
-        industry_id="6210", employees=3, tier_imported="development", tier_computed="growth", tier="development",
+        annual_revenue=850_000,
+        has_tax_record=True,
+        social_insurance_headcount=2,
+        tax_status="small_scale_taxpayer",
+        industry_id="6210",
+        employees=3,
+        tier_imported="development",
+        tier_computed="growth",
+        tier="development",
     )
     client = Client()
     client.force_login(user)
@@ -136,7 +147,14 @@ def test_a_credit_repair_clears_the_flag_and_is_shown_to_banks():
     staff = user_with_role(Role.TASK_FORCE_STAFF)
 
     # when the task force records the repair
-    credit_repair_record(actor=staff, entity=entity, item="移出失信被执行人名单", flag="dishonest_debtor", repaired_on=TODAY, repaired_by="泽州县人民法院")
+    credit_repair_record(
+        actor=staff,
+        entity=entity,
+        item="移出失信被执行人名单",
+        flag="dishonest_debtor",
+        repaired_on=TODAY,
+        repaired_by="泽州县人民法院",
+    )
 
     # then the flag is cleared with a dated record, audited, and a bank sees the repair
     entity.refresh_from_db()
@@ -152,12 +170,24 @@ def test_a_credit_repair_clears_the_flag_and_is_shown_to_banks():
 @pytest.mark.django_db
 def test_a_new_tier_policy_recomputes_the_provinces_entities():
     # given an entity computed as survival under the default policy (revenue 50 万)
-    entity = MarketEntityFactory(annual_revenue=500_000, has_tax_record=True, social_insurance_headcount=1, tier_computed="survival", tier="survival")
+    entity = MarketEntityFactory(
+        annual_revenue=500_000,
+        has_tax_record=True,
+        social_insurance_headcount=1,
+        tier_computed="survival",
+        tier="survival",
+    )
     assert TierPolicy.objects.filter(province_id="140000").exists()
 
     # when an administrator lowers the growth threshold to 40 万 from yesterday
-    policy = cls.policy_to_dict(cls.TierPolicy(province_code="140000", effective_from=TODAY - dt.timedelta(days=1), growth_revenue_min=400_000))
-    TierPolicy.objects.create(province_id="140000", effective_from=policy.pop("effective_from"), policy={k: v for k, v in policy.items() if k != "province_code"})
+    policy = cls.policy_to_dict(
+        cls.TierPolicy(province_code="140000", effective_from=TODAY - dt.timedelta(days=1), growth_revenue_min=400_000)
+    )
+    TierPolicy.objects.create(
+        province_id="140000",
+        effective_from=policy.pop("effective_from"),
+        policy={k: v for k, v in policy.items() if k != "province_code"},
+    )
     changed = tier_policy_recompute(province_code="140000")
 
     # then the entity is growth now
@@ -173,13 +203,47 @@ def test_a_new_tier_policy_recomputes_the_provinces_entities():
     assets=st.one_of(st.none(), st.integers(0, 2 * 10**9)),
     tax_record=st.sampled_from([None, True, False]),
     tax_status=st.sampled_from([None, *cls.TAX_STATUSES]),
-    code=st.sampled_from(["5211", "5110", "6210", "0111", "3011", "4710", "7010", "7020", "6510", "5910", "5920", "A", "C", "F", "J", "7040", "8310", "7211"]),
+    code=st.sampled_from(
+        [
+            "5211",
+            "5110",
+            "6210",
+            "0111",
+            "3011",
+            "4710",
+            "7010",
+            "7020",
+            "6510",
+            "5910",
+            "5920",
+            "A",
+            "C",
+            "F",
+            "J",
+            "7040",
+            "8310",
+            "7211",
+        ]
+    ),
 )
-def test_the_bucketed_bulk_classification_always_equals_the_classifier(revenue, insured, employees, assets, tax_record, tax_status, code):
-    facts = {"entity_type": "individual_business", "annual_revenue": revenue, "social_insurance_headcount": insured,
-             "has_tax_record": tax_record, "tax_status": tax_status, "industry_id": code, "employees": employees, "total_assets": assets}
+def test_the_bucketed_bulk_classification_always_equals_the_classifier(
+    revenue, insured, employees, assets, tax_record, tax_status, code
+):
+    facts = {
+        "entity_type": "individual_business",
+        "annual_revenue": revenue,
+        "social_insurance_headcount": insured,
+        "has_tax_record": tax_record,
+        "tax_status": tax_status,
+        "industry_id": code,
+        "employees": employees,
+        "total_assets": assets,
+    }
     policy = cls.SHANXI_DEFAULT_POLICY
-    assert derive.tier_computed(facts, policy) == cls.classify_tier(cls.TierFacts(revenue, tax_record, tax_status, insured), policy).tier
+    assert (
+        derive.tier_computed(facts, policy)
+        == cls.classify_tier(cls.TierFacts(revenue, tax_record, tax_status, insured), policy).tier
+    )
     assert derive.size_class(facts) == cls.classify_size(code, employees, revenue, assets).size_class
 
 

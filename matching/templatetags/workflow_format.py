@@ -1,5 +1,6 @@
 """How the pages show a workflow state: a badge whose colour says how the object stands
 (ended without success, set aside, reached its goal, or under way)."""
+
 from django import template
 
 from matching.models import DeclarationState, RecommendationState

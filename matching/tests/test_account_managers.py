@@ -1,6 +1,7 @@
 """The account managers a bank administrator may assign leads to are one selector
 (matching.selectors.account_managers): the lead inbox offers exactly those, and
 recommendations_assign accepts exactly those."""
+
 import re
 
 import pytest
@@ -15,6 +16,7 @@ from portal.models import Membership, Role
 from portal.services import ApplicationError
 
 pytestmark = pytest.mark.django_db
+
 
 def _offered(admin) -> set[int]:
     client = Client()
@@ -39,12 +41,16 @@ def test_the_inbox_offers_exactly_the_managers_the_assignment_accepts(world):
     _, _, leads = pushed(world, banks=("boc",))
     lead = leads["boc"]
     # an account manager of the sub-branch who has left (deactivated),
-    gone = user_with_role(Role.ACCOUNT_MANAGER, organisation=world.branches["boc"].organisation, username="gone-manager")
+    gone = user_with_role(
+        Role.ACCOUNT_MANAGER, organisation=world.branches["boc"].organisation, username="gone-manager"
+    )
     gone.is_active = False
     gone.save()
     # a user who administers the sub-branch but is an account manager only at 建设银行,
     mover = user_with_role(Role.ACCOUNT_MANAGER, organisation=world.branches["ccb"].organisation, username="mover")
-    Membership.objects.create(user=mover, organisation=world.branches["boc"].organisation, role=Role.BANK_ADMIN, is_primary=False)
+    Membership.objects.create(
+        user=mover, organisation=world.branches["boc"].organisation, role=Role.BANK_ADMIN, is_primary=False
+    )
     # and 建设银行's own account manager
     other = world.users["ccb_manager"]
 

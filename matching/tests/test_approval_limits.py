@@ -3,6 +3,7 @@ cap, above the declared need, or with a rate or term outside the product's range
 administrator's override with a reason, recorded on the lead, its timeline, the audit log and
 the ledger; an account manager's is refused with a Chinese field error naming the limit; and
 no amount, rate or term beyond what the columns hold is ever accepted (nor answers 500)."""
+
 import pytest
 from django.test import Client
 from rest_framework.test import APIClient
@@ -15,8 +16,14 @@ from portal.models import AuditEvent
 pytestmark = pytest.mark.django_db
 
 # 中国银行's lead gets 惠商贷 v1: ≤ 100 万元, 3.5%–4.0%, ≤ 12 个月; the declared need is 30 万元
-WITHIN = {"credit_amount": 300_000, "rate_percent": "3.650", "term_months": 12, "guarantee": "credit",
-          "is_credit_loan": True, "is_first_loan": True}
+WITHIN = {
+    "credit_amount": 300_000,
+    "rate_percent": "3.650",
+    "term_months": 12,
+    "guarantee": "credit",
+    "is_credit_loan": True,
+    "is_first_loan": True,
+}
 HUGE = {**WITHIN, "credit_amount": 5_000_000_000_000, "rate_percent": "0.001", "term_months": 360}
 
 
@@ -25,11 +32,23 @@ def lead_world(world):
     """The 泽州 world with one lead of 中国银行 (`world.lead`, declared by `world.enterprise`)
     assigned to its account manager, contacted and with complete materials: ready for a decision."""
     entity, world.enterprise = world.entity()
-    declaration = s.declaration_create(actor=world.enterprise, entity_id=entity.pk, amount=300_000, term_months=12,
-                                       purpose="进货周转", bank_codes=["boc"], basic_criteria=CRITERIA, consent=True, submit=True)
+    declaration = s.declaration_create(
+        actor=world.enterprise,
+        entity_id=entity.pk,
+        amount=300_000,
+        term_months=12,
+        purpose="进货周转",
+        bank_codes=["boc"],
+        basic_criteria=CRITERIA,
+        consent=True,
+        submit=True,
+    )
     for key in ("staff", "reviewer", "lead"):
         s.declaration_review(actor=world.users[key], declaration_id=declaration.pk, decision="approve")
-    s.batch_push(actor=world.users["convener"], batch_id=s.batch_signoff(actor=world.users["convener"], declaration_ids=[declaration.pk]).pk)
+    s.batch_push(
+        actor=world.users["convener"],
+        batch_id=s.batch_signoff(actor=world.users["convener"], declaration_ids=[declaration.pk]).pk,
+    )
     world.lead = Recommendation.objects.get(declaration=declaration)
     admin, manager = world.users["boc_admin"], world.users["boc_manager"]
     s.recommendations_assign(actor=admin, recommendation_ids=[world.lead.pk], manager_id=manager.pk)
@@ -49,13 +68,16 @@ def unchanged(world):
     return lead.state == RecommendationState.UNDER_REVIEW and lead.credit_amount is None and lead.override_reason == ""
 
 
-@pytest.mark.parametrize("change,field,limit", [
-    ({"credit_amount": 1_200_000}, "credit_amount", "最高额度 100 万元"),
-    ({"credit_amount": 400_000}, "credit_amount", "融资需求 30 万元"),
-    ({"rate_percent": "4.350"}, "rate_percent", "利率上限 4.0%"),
-    ({"rate_percent": "3.000"}, "rate_percent", "利率下限 3.5%"),
-    ({"term_months": 24}, "term_months", "最长期限 12 个月"),
-])
+@pytest.mark.parametrize(
+    "change,field,limit",
+    [
+        ({"credit_amount": 1_200_000}, "credit_amount", "最高额度 100 万元"),
+        ({"credit_amount": 400_000}, "credit_amount", "融资需求 30 万元"),
+        ({"rate_percent": "4.350"}, "rate_percent", "利率上限 4.0%"),
+        ({"rate_percent": "3.000"}, "rate_percent", "利率下限 3.5%"),
+        ({"term_months": 24}, "term_months", "最长期限 12 个月"),
+    ],
+)
 def test_an_account_manager_approval_beyond_a_limit_is_refused_naming_the_limit(lead_world, change, field, limit):
     # when the account manager approves beyond one limit
     response = approve(lead_world.users["boc_manager"], lead_world, {**WITHIN, **change})
@@ -90,7 +112,9 @@ def test_a_bank_administrator_overrides_with_a_reason_recorded_everywhere(lead_w
     assert body["override_by"] == (admin.get_full_name() or admin.username)
     event = WorkflowEvent.objects.get(recommendation=lead_world.lead, kind="recommendation.approved")
     assert event.data["override_reason"] == "抵押物充足, 分行贷审会同意"
-    assert AuditEvent.objects.get(action="recommendation.approve").after["override_reason"] == "抵押物充足, 分行贷审会同意"
+    assert (
+        AuditEvent.objects.get(action="recommendation.approve").after["override_reason"] == "抵押物充足, 分行贷审会同意"
+    )
     # shown in the ledger (API, export) and on the lead page
     client = APIClient()
     client.force_authenticate(lead_world.users["city"])
@@ -109,20 +133,25 @@ def test_a_bank_administrator_overrides_with_a_reason_recorded_everywhere(lead_w
 def test_five_trillion_at_a_thousandth_percent_for_thirty_years_needs_an_override(lead_world):
     # the account manager is refused, naming the limits
     response = approve(lead_world.users["boc_manager"], lead_world, HUGE)
-    assert response.status_code == 400 and {"credit_amount", "rate_percent", "term_months"} <= set(response.json()["errors"])
+    assert response.status_code == 400 and {"credit_amount", "rate_percent", "term_months"} <= set(
+        response.json()["errors"]
+    )
     # and so is the administrator without a reason
     response = approve(lead_world.users["boc_admin"], lead_world, HUGE)
     assert response.status_code == 400 and "override_reason" in response.json()["errors"]
     assert unchanged(lead_world)
 
 
-@pytest.mark.parametrize("change,field", [
-    ({"credit_amount": 2**63}, "credit_amount"),
-    ({"credit_amount": 10**30}, "credit_amount"),
-    ({"rate_percent": "36.000"}, "rate_percent"),
-    ({"term_months": 361}, "term_months"),
-    ({"term_months": 2**63}, "term_months"),
-])
+@pytest.mark.parametrize(
+    "change,field",
+    [
+        ({"credit_amount": 2**63}, "credit_amount"),
+        ({"credit_amount": 10**30}, "credit_amount"),
+        ({"rate_percent": "36.000"}, "rate_percent"),
+        ({"term_months": 361}, "term_months"),
+        ({"term_months": 2**63}, "term_months"),
+    ],
+)
 def test_beyond_the_columns_is_a_field_error_even_with_an_override(lead_world, change, field):
     response = approve(lead_world.users["boc_admin"], lead_world, {**WITHIN, **change, "override_reason": "试图超限"})
     assert response.status_code == 400, response.content
@@ -134,9 +163,16 @@ def test_a_rate_with_more_decimals_than_the_column_holds_is_refused(lead_world):
     from portal.services import ApplicationError
 
     with pytest.raises(ApplicationError) as error:
-        s.recommendation_approve(actor=lead_world.users["boc_admin"], recommendation_id=lead_world.lead.pk, credit_amount=300_000,
-                                 rate_percent="3.6505", term_months=12, guarantee="credit", is_credit_loan=True,
-                                 is_first_loan=False)
+        s.recommendation_approve(
+            actor=lead_world.users["boc_admin"],
+            recommendation_id=lead_world.lead.pk,
+            credit_amount=300_000,
+            rate_percent="3.6505",
+            term_months=12,
+            guarantee="credit",
+            is_credit_loan=True,
+            is_first_loan=False,
+        )
     assert "rate_percent" in error.value.field_errors
     assert unchanged(lead_world)
 
@@ -151,8 +187,16 @@ def test_the_lead_page_approval_form_names_the_limits_and_asks_the_administrator
     html = page.get(f"/matching/leads/{lead_world.lead.pk}/").content.decode()
     assert 'name="override_reason"' not in html and "超出限额须由银行管理员审批" in html
     # and a page approval beyond the limits by the manager comes back with the limit in the message
-    response = page.post(f"/matching/leads/{lead_world.lead.pk}/act/approve/", {
-        "credit_amount_wan": "120", "rate_percent": "3.65", "term_months": "12", "guarantee": "credit", "is_credit_loan": "on"},
-        follow=True)
+    response = page.post(
+        f"/matching/leads/{lead_world.lead.pk}/act/approve/",
+        {
+            "credit_amount_wan": "120",
+            "rate_percent": "3.65",
+            "term_months": "12",
+            "guarantee": "credit",
+            "is_credit_loan": "on",
+        },
+        follow=True,
+    )
     assert "最高额度 100 万元" in response.content.decode()
     assert unchanged(lead_world)

@@ -4,6 +4,7 @@ their data with banks. Any other id is answered exactly like an id that does not
 (same status, same body), nothing is written, and nothing about the entity (name, USCC,
 county, an open declaration) comes back. An account manager's recommendation answers 201
 with the declaration he can follow, never a 500 after a commit."""
+
 import datetime as dt
 
 import pytest
@@ -38,16 +39,25 @@ def datong_entity(name="大同新荣推荐边界测试店") -> tuple[MarketEntit
     OrganisationFactory(kind=OrganisationKind.TASK_FORCE, region=region("140212"), name="新荣区专班")
     org = OrganisationFactory(kind=OrganisationKind.ENTERPRISE, region=region("140212"), name=name)
     entity = MarketEntity.objects.create(
-        uscc=valid_uscc().replace("140525", "140212"), name=name, entity_type="individual_business",
-        register_status="active", established_on=dt.date(2019, 1, 1), region_id="140212", industry_id="5211",
-        annual_revenue=700_000, organisation=org,
+        uscc=valid_uscc().replace("140525", "140212"),
+        name=name,
+        entity_type="individual_business",
+        register_status="active",
+        established_on=dt.date(2019, 1, 1),
+        region_id="140212",
+        industry_id="5211",
+        annual_revenue=700_000,
+        organisation=org,
     )
     return entity, user_with_role(Role.ENTERPRISE_USER, organisation=org)
 
 
 def written() -> tuple[int, int, int]:
-    return (Declaration.objects.count(), WorkflowEvent.objects.count(),
-            AuditEvent.objects.filter(action="declaration.bank_recommend").count())
+    return (
+        Declaration.objects.count(),
+        WorkflowEvent.objects.count(),
+        AuditEvent.objects.filter(action="declaration.bank_recommend").count(),
+    )
 
 
 def test_an_entity_the_bank_may_not_see_is_answered_like_an_unknown_id_and_nothing_is_written(world):
@@ -58,8 +68,17 @@ def test_an_entity_the_bank_may_not_see_is_answered_like_an_unknown_id_and_nothi
     other_city, _ = datong_entity()
     private, owner = world.entity(name="泽州县不共享数据小店")
     MarketEntity.objects.filter(pk=private.pk).update(data_shared_with_banks=False)
-    s.declaration_create(actor=owner, entity_id=private.pk, amount=100_000, term_months=12, purpose="进货",
-                         bank_codes=["boc"], basic_criteria=CRITERIA, consent=True, submit=True)
+    s.declaration_create(
+        actor=owner,
+        entity_id=private.pk,
+        amount=100_000,
+        term_months=12,
+        purpose="进货",
+        bank_codes=["boc"],
+        basic_criteria=CRITERIA,
+        consent=True,
+        submit=True,
+    )
     unknown_id = MarketEntity.objects.order_by("-pk").values_list("pk", flat=True).first() + 1000
     before = written()
 
@@ -85,14 +104,28 @@ def test_an_entity_the_bank_may_not_see_is_answered_like_an_unknown_id_and_nothi
 def test_the_service_refuses_an_entity_outside_the_banks_reach_before_looking_at_it(world):
     # given an entity of another city that already has an open declaration
     other_city, owner = datong_entity()
-    s.declaration_create(actor=owner, entity_id=other_city.pk, amount=100_000, term_months=12, purpose="进货",
-                         bank_codes=["jshb"], basic_criteria=CRITERIA, consent=True, submit=True)
+    s.declaration_create(
+        actor=owner,
+        entity_id=other_city.pk,
+        amount=100_000,
+        term_months=12,
+        purpose="进货",
+        bank_codes=["jshb"],
+        basic_criteria=CRITERIA,
+        consent=True,
+        submit=True,
+    )
     before = written()
 
     # when a 晋城 bank's account manager recommends it through the service
     with pytest.raises(ApplicationError) as refused:
-        s.declaration_recommend_by_bank(actor=world.users["boc_manager"], entity_id=other_city.pk, amount=200_000,
-                                        term_months=12, purpose="扩大经营")
+        s.declaration_recommend_by_bank(
+            actor=world.users["boc_manager"],
+            entity_id=other_city.pk,
+            amount=200_000,
+            term_months=12,
+            purpose="扩大经营",
+        )
 
     # then it is "not found", not a conflict that would tell the open declaration apart
     assert refused.value.code == "not_found" and refused.value.message == "记录不存在或您无权操作"

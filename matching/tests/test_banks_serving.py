@@ -2,6 +2,7 @@
 page offers exactly the banks the push routes a lead to, the banks API lists them, and a bank
 that does not serve the county is refused with a Chinese field error when it is posted
 (page, API, re-recommendation) instead of being refused later by the push."""
+
 import re
 
 import pytest
@@ -25,9 +26,17 @@ COUNTY = "140525"  # 泽州县, where the world's entities are
 
 def _bank(code: str, name: str) -> tuple[Bank, BankBranch]:
     """A bank whose provincial branch serves 长治市 (1404) only."""
-    bank = Bank.objects.create(code=code, name=name, organisation=OrganisationFactory(kind=OrganisationKind.BANK, region=region("140000")))
-    head = branch_ensure(bank=bank, parent=None, region=region("140000"), name=f"{name}山西分行", level=BranchLevel.PROVINCIAL,
-                         service_prefixes=["1404"])
+    bank = Bank.objects.create(
+        code=code, name=name, organisation=OrganisationFactory(kind=OrganisationKind.BANK, region=region("140000"))
+    )
+    head = branch_ensure(
+        bank=bank,
+        parent=None,
+        region=region("140000"),
+        name=f"{name}山西分行",
+        level=BranchLevel.PROVINCIAL,
+        service_prefixes=["1404"],
+    )
     return bank, head
 
 
@@ -38,8 +47,14 @@ def serving_world(world):
     branch explicitly."""
     _bank("elsewhere", "长治银行")
     dormant, head = _bank("dormant", "休眠银行")
-    closed = branch_ensure(bank=dormant, parent=head, region=region(COUNTY), name="休眠银行泽州支行", level=BranchLevel.COUNTY,
-                           service_prefixes=[COUNTY])
+    closed = branch_ensure(
+        bank=dormant,
+        parent=head,
+        region=region(COUNTY),
+        name="休眠银行泽州支行",
+        level=BranchLevel.COUNTY,
+        service_prefixes=[COUNTY],
+    )
     BankBranch.objects.filter(pk=closed.pk).update(is_active=False)
     routed, head = _bank("routed", "路由银行")
     BranchRoute.objects.create(bank=routed, county=region(COUNTY), branch=head)
@@ -53,7 +68,14 @@ def _client(user) -> Client:
 
 
 def _declare_form(banks) -> dict:
-    form = {"amount_wan": "30", "term_months": "12", "purpose": "进货周转", "banks": list(banks), "consent": "on", "submit": "1"}
+    form = {
+        "amount_wan": "30",
+        "term_months": "12",
+        "purpose": "进货周转",
+        "banks": list(banks),
+        "consent": "on",
+        "submit": "1",
+    }
     for key in CRITERIA:
         form[f"criteria_{key}"] = "on"
         form[f"evidence_{key}"] = "走访核实"
@@ -84,8 +106,18 @@ def test_a_bank_not_serving_the_county_is_refused_when_posted(serving_world):
     assert response.status_code == 200 and NOT_SERVING in response.content.decode()
     assert not Declaration.objects.filter(entity=entity).exists()
     # and the API (the same service) refuses a bank serving another city
-    api = _client(user).post("/api/v1/declarations/", {"entity_id": entity.pk, "amount": 300_000, "term_months": 12, "purpose": "进货",
-                                                        "banks": ["elsewhere"], "consent": True}, content_type="application/json")
+    api = _client(user).post(
+        "/api/v1/declarations/",
+        {
+            "entity_id": entity.pk,
+            "amount": 300_000,
+            "term_months": 12,
+            "purpose": "进货",
+            "banks": ["elsewhere"],
+            "consent": True,
+        },
+        content_type="application/json",
+    )
     assert api.status_code == 400
     assert api.json()["errors"]["banks"] == ["长治银行在泽州县没有服务机构, 请选择其他银行"]
     assert not Declaration.objects.filter(entity=entity).exists()
@@ -111,11 +143,22 @@ def test_an_offered_bank_is_pushed_to_its_routed_branch(serving_world):
 def test_re_recommending_to_a_bank_not_serving_the_county_is_refused(serving_world):
     entity, user = serving_world.entity()
     u = serving_world.users
-    declaration = s.declaration_create(actor=user, entity_id=entity.pk, amount=300_000, term_months=12, purpose="进货周转",
-                                       bank_codes=["ccb"], basic_criteria=CRITERIA, consent=True, submit=True)
+    declaration = s.declaration_create(
+        actor=user,
+        entity_id=entity.pk,
+        amount=300_000,
+        term_months=12,
+        purpose="进货周转",
+        bank_codes=["ccb"],
+        basic_criteria=CRITERIA,
+        consent=True,
+        submit=True,
+    )
     for who in ("staff", "reviewer", "lead"):
         s.declaration_review(actor=u[who], declaration_id=declaration.pk, decision="approve")
-    s.batch_push(actor=u["convener"], batch_id=s.batch_signoff(actor=u["convener"], declaration_ids=[declaration.pk]).pk)
+    s.batch_push(
+        actor=u["convener"], batch_id=s.batch_signoff(actor=u["convener"], declaration_ids=[declaration.pk]).pk
+    )
     declined = Recommendation.objects.get(declaration=declaration)
     s.recommendation_decline(actor=u["ccb_admin"], recommendation_id=declined.pk, reason_code="high_debt")
     # the detail page's 改推 choices are the county's banks

@@ -1,4 +1,5 @@
 """Deadline clocks on the Chinese working-day calendar, with the clock frozen (time-machine)."""
+
 import datetime as dt
 from zoneinfo import ZoneInfo
 
@@ -72,8 +73,15 @@ def test_entering_the_missing_year_recomputes_provisional_clocks(world):
 def test_full_lifecycle_reminder_overdue_escalation_across_a_holiday(world):
     # given a push on Tue 2025-09-30, due Tue 2025-10-14
     rec, enterprise_user = push_one(world, at(2025, 9, 30))
-    s.recommendations_assign(actor=world.users["boc_admin"], recommendation_ids=[rec.pk], manager_id=world.users["boc_manager"].pk)
-    manager, admin, staff, city = world.users["boc_manager"], world.users["boc_admin"], world.users["staff"], world.users["city"]
+    s.recommendations_assign(
+        actor=world.users["boc_admin"], recommendation_ids=[rec.pk], manager_id=world.users["boc_manager"].pk
+    )
+    manager, admin, staff, city = (
+        world.users["boc_manager"],
+        world.users["boc_admin"],
+        world.users["staff"],
+        world.users["city"],
+    )
 
     # when the scan runs during the holiday, nothing happens
     scan = deadline_scan(now=at(2025, 10, 8))
@@ -98,7 +106,9 @@ def test_full_lifecycle_reminder_overdue_escalation_across_a_holiday(world):
     assert deadline_scan(now=at(2025, 10, 23, 9)).escalations == 0
     assert Notification.objects.filter(recipient=city, title__contains="升级督办").count() == 1
     # every reminder and escalation is on the recommendation's timeline
-    kinds = list(WorkflowEvent.objects.filter(recommendation=rec, kind__startswith="clock.").values_list("kind", flat=True))
+    kinds = list(
+        WorkflowEvent.objects.filter(recommendation=rec, kind__startswith="clock.").values_list("kind", flat=True)
+    )
     assert kinds == ["clock.reminder", "clock.overdue", "clock.escalated"]
     # a late contact satisfies the clock (late), and the decision clock starts at materials complete
     with time_machine.travel(at(2025, 10, 23, 10), tick=False):
@@ -125,7 +135,9 @@ def test_removal_stops_the_clock_and_an_edit_never_resets_it(world):
     due = clock.due_at
     # an assignment (an edit of the lead) does not move the due date
     with time_machine.travel(at(2026, 3, 4), tick=False):
-        s.recommendations_assign(actor=world.users["boc_admin"], recommendation_ids=[rec.pk], manager_id=world.users["boc_manager"].pk)
+        s.recommendations_assign(
+            actor=world.users["boc_admin"], recommendation_ids=[rec.pk], manager_id=world.users["boc_manager"].pk
+        )
     assert DeadlineClock.objects.get(pk=clock.pk).due_at == due
     with time_machine.travel(at(2026, 3, 5), tick=False):
         s.recommendation_remove(actor=world.users["convener"], recommendation_id=rec.pk, reason="提供虚假材料")
@@ -157,7 +169,9 @@ def test_decline_satisfies_both_clocks(world):
         s.recommendation_contact(actor=admin, recommendation_id=rec.pk)
         s.recommendation_materials_complete(actor=admin, recommendation_id=rec.pk)
         s.recommendation_decline(actor=admin, recommendation_id=rec.pk, reason_code="high_debt")
-    assert set(DeadlineClock.objects.filter(recommendation=rec).values_list("state", flat=True)) == {ClockState.SATISFIED}
+    assert set(DeadlineClock.objects.filter(recommendation=rec).values_list("state", flat=True)) == {
+        ClockState.SATISFIED
+    }
 
 
 def test_countdown_labels_in_working_days():
@@ -165,3 +179,12 @@ def test_countdown_labels_in_working_days():
     clock = DeadlineClock(kind=ClockKind.FEEDBACK, state=ClockState.RUNNING, started_at=at(2025, 9, 30), **plan)
     assert countdown(clock, now=at(2025, 10, 10))[0] == "剩余 3 个工作日"  # 11 Sat(adj), 13 Mon, 14 Tue
     assert countdown(clock, now=at(2025, 10, 14))[0] == "今日到期"
+
+
+def test_the_scan_enqueues_its_e_mails_under_the_task_s_registered_name():
+    # the clocks module enqueues by name (matching.tasks imports clocks, not the other way round)
+    from celery import current_app
+
+    from matching import clocks, tasks
+
+    assert current_app.tasks[clocks.SEND_EMAILS_TASK] is tasks.send_notification_emails

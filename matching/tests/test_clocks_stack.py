@@ -1,6 +1,7 @@
 """Deadline scans on the real stack: a real Celery beat process schedules the scan, the
 real worker runs it against PostgreSQL; time is moved by back-dating the push, not by
 waiting days. Also two scans at once: the advisory lock lets one work."""
+
 import datetime as dt
 import os
 import subprocess
@@ -18,8 +19,10 @@ from matching.factories import push_one
 from matching.models import ClockState, DeadlineClock, DeadlineScan, Notification
 from workdays.arithmetic import SHANGHAI
 
-pytestmark = [pytest.mark.django_db(transaction=True),
-              pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL")]
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL"),
+]
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -63,7 +66,10 @@ def test_beat_schedules_the_scan_and_the_real_worker_marks_overdue_clocks(world)
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     beat = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "portal", "beat", "-l", "info", "-S", "django", "--pidfile="],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     try:
         deadline = time.monotonic() + 60

@@ -1,5 +1,6 @@
 """批量申报 from a spreadsheet filled after visits: good rows in, bad rows reported with line,
 column and reason; unreadable files and missing headers import nothing."""
+
 import datetime as dt
 import io
 import json
@@ -13,7 +14,12 @@ from rest_framework.test import APIClient
 
 from entities.models import MarketEntity
 from matching import services as s
-from matching.declaration_import import HEADERS, DeclarationImportError, declaration_import_template, declarations_import
+from matching.declaration_import import (
+    HEADERS,
+    DeclarationImportError,
+    declaration_import_template,
+    declarations_import,
+)
 from matching.models import Declaration, DeclarationSource, DeclarationState, Visit
 from portal.factories import user_with_role
 from portal.models import AuditEvent, Role
@@ -34,15 +40,31 @@ def xlsx(rows, headers=HEADERS) -> bytes:
     return buffer.getvalue()
 
 
-def row(uscc, amount="30", term="12", purpose="进货周转", bank1="中国银行", bank2="", criteria="是", consent="是",
-        visited="", people="", note=""):
+def row(
+    uscc,
+    amount="30",
+    term="12",
+    purpose="进货周转",
+    bank1="中国银行",
+    bank2="",
+    criteria="是",
+    consent="是",
+    visited="",
+    people="",
+    note="",
+):
     return [uscc, amount, term, purpose, bank1, bank2, criteria, consent, visited, people, note]
 
 
 def entity_elsewhere(name="沁水县小店", county="140521"):
     return MarketEntity.objects.create(
-        uscc=valid_uscc(), name=name, entity_type="individual_business", register_status="active",
-        established_on=dt.date(2020, 5, 1), region_id=county, industry_id="6210",
+        uscc=valid_uscc(),
+        name=name,
+        entity_type="individual_business",
+        register_status="active",
+        established_on=dt.date(2020, 5, 1),
+        region_id=county,
+        industry_id="6210",
     )
 
 
@@ -57,13 +79,23 @@ def test_good_rows_in_bad_rows_reported(world):
     staff = world.users["staff"]
     good = [world.entity(name=f"好{i}", with_user=False)[0] for i in range(3)]
     busy, busy_user = world.entity(name="已申报")
-    s.declaration_create(actor=busy_user, entity_id=busy.pk, amount=100_000, term_months=6, purpose="x", bank_codes=["boc"])
+    s.declaration_create(
+        actor=busy_user, entity_id=busy.pk, amount=100_000, term_months=6, purpose="x", bank_codes=["boc"]
+    )
     dup = world.entity(name="重复", with_user=False)[0]
     elsewhere = entity_elsewhere()
     today = timezone.localdate()
     rows = [
         # line 2: submitted (criteria and consent), with a visit; Chinese names of both banks
-        row(good[0].uscc, amount="12.5", bank1="中国银行", bank2="建设银行", visited=today.isoformat(), people="周干事、吴经理", note="需要流动资金"),
+        row(
+            good[0].uscc,
+            amount="12.5",
+            bank1="中国银行",
+            bank2="建设银行",
+            visited=today.isoformat(),
+            people="周干事、吴经理",
+            note="需要流动资金",
+        ),
         # line 3: a draft (criteria not verified), bank given by code, a real date cell
         row(good[1].uscc, criteria="否", bank1="ccb", visited=today, people="周干事"),
         # line 4: a draft (no consent), 山西省农村信用社 by its full name
@@ -74,7 +106,8 @@ def test_good_rows_in_bad_rows_reported(world):
         row(busy.uscc),
         # line 8: unknown bank, amount 0, term 0
         row(dup.uscc, amount="0", term="0", bank1="火星银行"),
-        # line 9: three banks; line 10: the same bank twice; line 11: not 是/否; line 12: visit in the future without people
+        # line 9: three banks; line 10: the same bank twice; line 11: not 是/否; line 12: visit in the future
+        # without people
         row(dup.uscc, bank1="中国银行、建设银行", bank2="山西银行"),
         row(dup.uscc, bank1="中国银行", bank2="boc"),
         row(dup.uscc, criteria="也许"),
@@ -140,11 +173,14 @@ def test_columns_may_come_in_any_order_and_csv_works(world):
     assert Declaration.objects.get(entity=entity).intended_banks.get().bank.code == "ccb"
 
 
-@pytest.mark.parametrize("content,message", [
-    (b"", "文件为空"),
-    (b"\x00\x01\x02garbage\xff\xfe", "无法读取文件"),
-    (b"PK\x03\x04broken zip", "XLSX 文件已损坏"),
-])
+@pytest.mark.parametrize(
+    "content,message",
+    [
+        (b"", "文件为空"),
+        (b"\x00\x01\x02garbage\xff\xfe", "无法读取文件"),
+        (b"PK\x03\x04broken zip", "XLSX 文件已损坏"),
+    ],
+)
 def test_unreadable_files_import_nothing(world, content, message):
     with pytest.raises(DeclarationImportError, match=message):
         declarations_import(actor=world.users["staff"], content=content)
@@ -175,7 +211,13 @@ def test_the_template_has_the_headers_and_imports_as_empty(world):
     assert [c.value for c in workbook["批量申报"][1]] == list(HEADERS)
     assert "填写说明" in workbook.sheetnames
     assert declarations_import(actor=world.users["staff"], content=content) == {
-        "rows": 0, "created": 0, "submitted": 0, "drafts": 0, "rejected": 0, "errors": [], "declarations": [],
+        "rows": 0,
+        "created": 0,
+        "submitted": 0,
+        "drafts": 0,
+        "rejected": 0,
+        "errors": [],
+        "declarations": [],
     }
 
 
@@ -226,17 +268,29 @@ def test_the_api_imports_and_answers_the_summary(world):
 
 
 def test_the_api_refuses_bad_files_and_other_roles(world):
-    response = api(world.users["staff"]).post("/api/v1/declarations/import/", {"file": SimpleUploadedFile("x.xlsx", b"PK\x03\x04zz")}, format="multipart")
+    response = api(world.users["staff"]).post(
+        "/api/v1/declarations/import/", {"file": SimpleUploadedFile("x.xlsx", b"PK\x03\x04zz")}, format="multipart"
+    )
     assert response.status_code == 400 and "无法读取文件" in response.json()["message"]
     response = api(world.users["staff"]).post("/api/v1/declarations/import/", {}, format="multipart")
     assert response.status_code == 400 and "file" in response.json()["errors"]
-    response = api(world.users["boc_admin"]).post("/api/v1/declarations/import/", {"file": SimpleUploadedFile("x.xlsx", xlsx([]))}, format="multipart")
+    response = api(world.users["boc_admin"]).post(
+        "/api/v1/declarations/import/", {"file": SimpleUploadedFile("x.xlsx", xlsx([]))}, format="multipart"
+    )
     assert response.status_code == 403 and response.json()["code"] == "permission_denied"
     response = api(world.users["staff"]).get("/api/v1/declarations/import-template/")
     assert response.status_code == 200 and response.content[:2] == b"PK"
     other = user_with_role(Role.TASK_FORCE_STAFF, region_code="140521")
     entity = world.entity(with_user=False)[0]
-    body = api(other).post("/api/v1/declarations/import/", {"file": SimpleUploadedFile("x.xlsx", xlsx([row(entity.uscc)]))}, format="multipart").json()
+    body = (
+        api(other)
+        .post(
+            "/api/v1/declarations/import/",
+            {"file": SimpleUploadedFile("x.xlsx", xlsx([row(entity.uscc)]))},
+            format="multipart",
+        )
+        .json()
+    )
     assert body["created"] == 0 and "不在您的辖区" in body["errors"][0]["message"]
 
 
@@ -247,14 +301,16 @@ def test_a_code_registered_in_another_county_is_reported_exactly_like_an_unknown
     assert not MarketEntity.objects.filter(uscc=unknown).exists()
 
     # when the 泽州 task force imports a file naming both
-    summary = declarations_import(actor=world.users["staff"], content=xlsx([row(elsewhere.uscc), row(unknown)]), file_name="x.xlsx")
+    summary = declarations_import(
+        actor=world.users["staff"], content=xlsx([row(elsewhere.uscc), row(unknown)]), file_name="x.xlsx"
+    )
 
     # then both rows are rejected with one and the same message (only the code differs), and
     # nothing is declared for the other county's entity
     by_line = errors_by_line(summary)
     assert summary["created"] == 0 and summary["rejected"] == 2
-    (column_2, message_2), = by_line[2]
-    (column_3, message_3), = by_line[3]
+    ((column_2, message_2),) = by_line[2]
+    ((column_3, message_3),) = by_line[3]
     assert column_2 == column_3 == "统一社会信用代码"
     assert message_2.replace(elsewhere.uscc, "<代码>") == message_3.replace(unknown, "<代码>")
     assert elsewhere.name not in message_2 and "沁水" not in message_2

@@ -1,5 +1,6 @@
 """Declaration materials: type checked by content, size limit, storage under MEDIA_ROOT with a
 random name, audited, and opened only for users restrict() lets see the declaration."""
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
@@ -15,7 +16,9 @@ from portal.services import ApplicationError
 pytestmark = pytest.mark.django_db
 
 PDF = b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n"
-PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02\x00\x00\x00\x90wS\xde" + b"\x00" * 32
+PNG = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02\x00\x00\x00\x90wS\xde" + b"\x00" * 32
+)
 JPG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00" + b"\x00" * 32
 
 
@@ -31,8 +34,15 @@ def declared_world(world):
     to 中国银行 is submitted (`world.declaration`)."""
     world.ent, world.ent_user = world.entity()
     world.declaration = s.declaration_create(
-        actor=world.ent_user, entity_id=world.ent.pk, amount=300_000, term_months=12, purpose="进货周转",
-        bank_codes=["boc"], basic_criteria=CRITERIA, consent=True, submit=True,
+        actor=world.ent_user,
+        entity_id=world.ent.pk,
+        amount=300_000,
+        term_months=12,
+        purpose="进货周转",
+        bank_codes=["boc"],
+        basic_criteria=CRITERIA,
+        consent=True,
+        submit=True,
     )
     return world
 
@@ -47,80 +57,138 @@ def api(user):
     return client
 
 
-@pytest.mark.parametrize("name,content,mime", [("营业执照.pdf", PDF, "application/pdf"), ("门头照.JPG", JPG, "image/jpeg"),
-                                               ("流水.jpeg", JPG, "image/jpeg"), ("场所.png", PNG, "image/png")])
-def test_pdf_jpg_png_are_stored_under_media_root_with_a_random_name_and_audited(declared_world, media_root, name, content, mime):
+@pytest.mark.parametrize(
+    "name,content,mime",
+    [
+        ("营业执照.pdf", PDF, "application/pdf"),
+        ("门头照.JPG", JPG, "image/jpeg"),
+        ("流水.jpeg", JPG, "image/jpeg"),
+        ("场所.png", PNG, "image/png"),
+    ],
+)
+def test_pdf_jpg_png_are_stored_under_media_root_with_a_random_name_and_audited(
+    declared_world, media_root, name, content, mime
+):
     # when the enterprise uploads a file (whatever Content-Type its browser claims)
-    material = materials.material_upload(actor=declared_world.ent_user, declaration_id=declared_world.declaration.pk,
-                                         uploaded_file=upload(name, content, "text/plain"))
+    material = materials.material_upload(
+        actor=declared_world.ent_user,
+        declaration_id=declared_world.declaration.pk,
+        uploaded_file=upload(name, content, "text/plain"),
+    )
     # then the type recorded is the one found in the content
     assert material.content_type == mime and material.original_name == name and material.size == len(content)
     # it is stored under MEDIA_ROOT, in the declaration's folder, under a random name
     stored = media_root / material.file.name
     assert stored.read_bytes() == content
-    assert material.file.name.startswith(f"materials/{declared_world.declaration.pk}/") and name.split(".")[0] not in material.file.name
+    assert (
+        material.file.name.startswith(f"materials/{declared_world.declaration.pk}/")
+        and name.split(".")[0] not in material.file.name
+    )
     assert len(stored.stem) == 32
     # and the upload is audited and on the timeline
     event = AuditEvent.objects.get(action="declaration.material_upload")
     assert event.actor == declared_world.ent_user and event.after["name"] == name
-    assert WorkflowEvent.objects.filter(declaration=declared_world.declaration, kind="declaration.material_uploaded").exists()
+    assert WorkflowEvent.objects.filter(
+        declaration=declared_world.declaration, kind="declaration.material_uploaded"
+    ).exists()
 
 
 def test_a_png_renamed_pdf_is_refused(declared_world, media_root):
     with pytest.raises(ApplicationError, match="内容是 PNG 文件, 与扩展名 .pdf 不符") as error:
-        materials.material_upload(actor=declared_world.ent_user, declaration_id=declared_world.declaration.pk,
-                                  uploaded_file=upload("营业执照.pdf", PNG, "application/pdf"))
+        materials.material_upload(
+            actor=declared_world.ent_user,
+            declaration_id=declared_world.declaration.pk,
+            uploaded_file=upload("营业执照.pdf", PNG, "application/pdf"),
+        )
     assert "file" in error.value.field_errors
     assert not DeclarationMaterial.objects.exists() and not media_root.exists() or not any(media_root.rglob("*.*"))
 
 
-@pytest.mark.parametrize("name,content,message", [
-    ("脚本.pdf", b"<script>alert(1)</script>", "内容不是 PDF、JPG 或 PNG"),
-    ("程序.exe", b"MZ\x90\x00" + b"\x00" * 64, "只能上传 PDF、JPG、PNG"),
-    ("表格.xlsx", b"PK\x03\x04" + b"\x00" * 64, "只能上传 PDF、JPG、PNG"),
-    ("照片.png", JPG, "内容是 JPG 文件"),
-    ("空.pdf", b"", "空文件"),
-    ("无扩展名", PDF, "只能上传 PDF、JPG、PNG"),
-])
+@pytest.mark.parametrize(
+    "name,content,message",
+    [
+        ("脚本.pdf", b"<script>alert(1)</script>", "内容不是 PDF、JPG 或 PNG"),
+        ("程序.exe", b"MZ\x90\x00" + b"\x00" * 64, "只能上传 PDF、JPG、PNG"),
+        ("表格.xlsx", b"PK\x03\x04" + b"\x00" * 64, "只能上传 PDF、JPG、PNG"),
+        ("照片.png", JPG, "内容是 JPG 文件"),
+        ("空.pdf", b"", "空文件"),
+        ("无扩展名", PDF, "只能上传 PDF、JPG、PNG"),
+    ],
+)
 def test_files_that_are_not_what_they_claim_are_refused(declared_world, name, content, message):
     with pytest.raises(ApplicationError, match=message):
-        materials.material_upload(actor=declared_world.ent_user, declaration_id=declared_world.declaration.pk, uploaded_file=upload(name, content))
+        materials.material_upload(
+            actor=declared_world.ent_user,
+            declaration_id=declared_world.declaration.pk,
+            uploaded_file=upload(name, content),
+        )
     assert not DeclarationMaterial.objects.exists()
 
 
 def test_an_11_mb_file_is_refused(declared_world):
     big = PDF + b"0" * (11 * 1024 * 1024)
     with pytest.raises(ApplicationError, match="超过 10 MB") as error:
-        materials.material_upload(actor=declared_world.ent_user, declaration_id=declared_world.declaration.pk, uploaded_file=upload("大文件.pdf", big))
+        materials.material_upload(
+            actor=declared_world.ent_user,
+            declaration_id=declared_world.declaration.pk,
+            uploaded_file=upload("大文件.pdf", big),
+        )
     assert "file" in error.value.field_errors
     # and exactly 10 MB is accepted
     exact = PDF + b"0" * (10 * 1024 * 1024 - len(PDF))
-    materials.material_upload(actor=declared_world.ent_user, declaration_id=declared_world.declaration.pk, uploaded_file=upload("刚好.pdf", exact))
+    materials.material_upload(
+        actor=declared_world.ent_user,
+        declaration_id=declared_world.declaration.pk,
+        uploaded_file=upload("刚好.pdf", exact),
+    )
 
 
 def test_only_users_who_may_change_the_declaration_upload(declared_world):
     other_entity, other_user = declared_world.entity(name="别家")
-    for actor in (other_user, declared_world.users["boc_admin"], user_with_role(Role.TASK_FORCE_STAFF, region_code="140521")):
+    for actor in (
+        other_user,
+        declared_world.users["boc_admin"],
+        user_with_role(Role.TASK_FORCE_STAFF, region_code="140521"),
+    ):
         with pytest.raises(ApplicationError) as error:
-            materials.material_upload(actor=actor, declaration_id=declared_world.declaration.pk, uploaded_file=upload("a.pdf", PDF))
+            materials.material_upload(
+                actor=actor, declaration_id=declared_world.declaration.pk, uploaded_file=upload("a.pdf", PDF)
+            )
         assert error.value.code == "not_found"
     # the county's staff may add materials on the entity's behalf
-    materials.material_upload(actor=declared_world.users["staff"], declaration_id=declared_world.declaration.pk, uploaded_file=upload("a.pdf", PDF))
+    materials.material_upload(
+        actor=declared_world.users["staff"],
+        declaration_id=declared_world.declaration.pk,
+        uploaded_file=upload("a.pdf", PDF),
+    )
 
 
 def test_no_uploads_once_the_declaration_is_closed(declared_world, media_root):
     s.declaration_withdraw(actor=declared_world.ent_user, declaration_id=declared_world.declaration.pk)
     with pytest.raises(ApplicationError, match="已结束") as error:
-        materials.material_upload(actor=declared_world.ent_user, declaration_id=declared_world.declaration.pk, uploaded_file=upload("a.pdf", PDF))
+        materials.material_upload(
+            actor=declared_world.ent_user,
+            declaration_id=declared_world.declaration.pk,
+            uploaded_file=upload("a.pdf", PDF),
+        )
     assert error.value.code == "conflict"
     # and nothing was left in storage
     assert not media_root.exists() or not any(p.is_file() for p in media_root.rglob("*"))
 
 
 def test_open_only_what_restrict_allows(declared_world):
-    material = materials.material_upload(actor=declared_world.ent_user, declaration_id=declared_world.declaration.pk, uploaded_file=upload("执照.pdf", PDF))
+    material = materials.material_upload(
+        actor=declared_world.ent_user,
+        declaration_id=declared_world.declaration.pk,
+        uploaded_file=upload("执照.pdf", PDF),
+    )
     # the enterprise and its county's reviewers may open it
-    for actor in (declared_world.ent_user, declared_world.users["staff"], declared_world.users["reviewer"], declared_world.users["city"]):
+    for actor in (
+        declared_world.ent_user,
+        declared_world.users["staff"],
+        declared_world.users["reviewer"],
+        declared_world.users["city"],
+    ):
         opened = materials.material_open(actor=actor, material_id=material.pk)
         with opened.file as handle:
             assert handle.read() == PDF
@@ -128,16 +196,26 @@ def test_open_only_what_restrict_allows(declared_world):
     assert AuditEvent.objects.filter(action="declaration.material_download").count() == 4
     # another county, another enterprise, and a bank before the push may not
     _, other_enterprise = declared_world.entity(name="别家")
-    for actor in (user_with_role(Role.TASK_FORCE_STAFF, region_code="140521"), other_enterprise, declared_world.users["boc_admin"]):
+    for actor in (
+        user_with_role(Role.TASK_FORCE_STAFF, region_code="140521"),
+        other_enterprise,
+        declared_world.users["boc_admin"],
+    ):
         with pytest.raises(ApplicationError) as error:
             materials.material_open(actor=actor, material_id=material.pk)
         assert error.value.code == "not_found"
 
 
 def test_the_bank_sees_materials_once_the_lead_is_pushed_to_it(declared_world):
-    material = materials.material_upload(actor=declared_world.ent_user, declaration_id=declared_world.declaration.pk, uploaded_file=upload("执照.pdf", PDF))
+    material = materials.material_upload(
+        actor=declared_world.ent_user,
+        declaration_id=declared_world.declaration.pk,
+        uploaded_file=upload("执照.pdf", PDF),
+    )
     for role in ("staff", "reviewer", "lead"):
-        s.declaration_review(actor=declared_world.users[role], declaration_id=declared_world.declaration.pk, decision="approve")
+        s.declaration_review(
+            actor=declared_world.users[role], declaration_id=declared_world.declaration.pk, decision="approve"
+        )
     batch = s.batch_signoff(actor=declared_world.users["convener"], declaration_ids=[declared_world.declaration.pk])
     s.batch_push(actor=declared_world.users["convener"], batch_id=batch.pk)
     assert materials.material_open(actor=declared_world.users["boc_admin"], material_id=material.pk).size == len(PDF)
@@ -146,8 +224,15 @@ def test_the_bank_sees_materials_once_the_lead_is_pushed_to_it(declared_world):
         materials.material_open(actor=declared_world.users["ccb_admin"], material_id=material.pk)
     # the account manager once the lead is assigned to him
     lead = Recommendation.objects.get(declaration=declared_world.declaration)
-    s.recommendations_assign(actor=declared_world.users["boc_admin"], recommendation_ids=[lead.pk], manager_id=declared_world.users["boc_manager"].pk)
-    assert materials.material_open(actor=declared_world.users["boc_manager"], material_id=material.pk).filename == "执照.pdf"
+    s.recommendations_assign(
+        actor=declared_world.users["boc_admin"],
+        recommendation_ids=[lead.pk],
+        manager_id=declared_world.users["boc_manager"].pk,
+    )
+    assert (
+        materials.material_open(actor=declared_world.users["boc_manager"], material_id=material.pk).filename
+        == "执照.pdf"
+    )
 
 
 # --- through the API -------------------------------------------------------------------------
@@ -184,7 +269,9 @@ def test_api_refusals(declared_world):
     assert response.status_code == 413 and "不能超过 10 MB" in response.json()["message"]
     response = client.post(url, {}, format="multipart")
     assert response.status_code == 400 and "file" in response.json()["errors"]
-    material = materials.material_upload(actor=declared_world.ent_user, declaration_id=declared_world.declaration.pk, uploaded_file=upload("a.pdf", PDF))
+    material = materials.material_upload(
+        actor=declared_world.ent_user, declaration_id=declared_world.declaration.pk, uploaded_file=upload("a.pdf", PDF)
+    )
     # another county's user can neither list nor download: 404
     other = api(user_with_role(Role.TASK_FORCE_STAFF, region_code="140521"))
     assert other.get(url).status_code == 404

@@ -1,6 +1,7 @@
 """Marking notifications read is one service (matching.notifications.notifications_mark_read)
 for the 通知 page and the API, and the unread count one selector for the navigation badge and
 the API: all of them work on the user's own inbox, a platform administrator's too."""
+
 import pytest
 from django.test import Client
 

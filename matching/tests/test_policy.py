@@ -5,6 +5,7 @@ action, in every state the table does not list, an allowed role is refused with 
 written; and for every role × every state × every action, the page shows the action's button
 iff the table allows it, and the API does it iff the table allows it.
 Generated from the table: an action without a scenario here fails the test."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -15,9 +16,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from matching import selectors
+from matching import selectors, workflow
 from matching import services as s
-from matching import workflow
 from matching.models import (
     BatchState,
     Coaching,
@@ -37,12 +37,20 @@ from products.factories import build_world
 
 pytestmark = pytest.mark.django_db
 
-CRITERIA = {key: {"met": True, "evidence": "走访核实"} for key in
-            ("compliant_operation", "fixed_premises", "genuine_need", "good_credit", "lawful_purpose")}
+CRITERIA = {
+    key: {"met": True, "evidence": "走访核实"}
+    for key in ("compliant_operation", "fixed_premises", "genuine_need", "good_credit", "lawful_purpose")
+}
 PDF = b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n"
 # the product of 中国银行's leads is 惠商贷 (≤ 100 万元, 3.5%–4.0%, ≤ 12 个月); the need is 30 万元
-WITHIN = {"credit_amount": 100_000, "rate_percent": "3.800", "term_months": 12, "guarantee": "credit",
-          "is_credit_loan": True, "is_first_loan": False}
+WITHIN = {
+    "credit_amount": 100_000,
+    "rate_percent": "3.800",
+    "term_months": 12,
+    "guarantee": "credit",
+    "is_credit_loan": True,
+    "is_first_loan": False,
+}
 BEYOND = {**WITHIN, "rate_percent": "4.500", "override_reason": "优质客户, 经分行审批执行优惠外利率"}
 # actions the walk does not drive through the API, and why
 NOT_WALKED = {
@@ -70,8 +78,17 @@ def world():
 def filed(world, *, by_enterprise=True, consent=True, submit=True, banks=("boc",)):
     entity, user = world.entity()
     actor = user if by_enterprise else world.users["staff"]
-    declaration = s.declaration_create(actor=actor, entity_id=entity.pk, amount=300_000, term_months=12, purpose="进货周转",
-                                       bank_codes=list(banks), basic_criteria=CRITERIA, consent=consent, submit=submit)
+    declaration = s.declaration_create(
+        actor=actor,
+        entity_id=entity.pk,
+        amount=300_000,
+        term_months=12,
+        purpose="进货周转",
+        bank_codes=list(banks),
+        basic_criteria=CRITERIA,
+        consent=consent,
+        submit=submit,
+    )
     return declaration, user
 
 
@@ -111,10 +128,20 @@ def lead_at(world, state: str, assign: bool = True):
         elif step == "materials":
             s.recommendation_materials_complete(actor=admin, recommendation_id=lead.pk)
         elif step == "approve":
-            s.recommendation_approve(actor=admin, recommendation_id=lead.pk, credit_amount=100_000, rate_percent="3.8",
-                                     term_months=12, guarantee="credit", is_credit_loan=True, is_first_loan=False)
+            s.recommendation_approve(
+                actor=admin,
+                recommendation_id=lead.pk,
+                credit_amount=100_000,
+                rate_percent="3.8",
+                term_months=12,
+                guarantee="credit",
+                is_credit_loan=True,
+                is_first_loan=False,
+            )
         elif step == "disburse":
-            s.recommendation_disburse(actor=admin, recommendation_id=lead.pk, amount=10_000, disbursed_on=timezone.localdate())
+            s.recommendation_disburse(
+                actor=admin, recommendation_id=lead.pk, amount=10_000, disbursed_on=timezone.localdate()
+            )
         elif step == "not_drawn":
             s.recommendation_not_drawn(actor=admin, recommendation_id=lead.pk)
         elif step == "decline":
@@ -132,7 +159,11 @@ def declaration_at(world, state: str):
         return filed(world, consent=False, submit=False)
     if state == DeclarationState.SUBMITTED:
         return filed(world)
-    levels = {DeclarationState.PRELIMINARY_APPROVED: 1, DeclarationState.BANK_REVIEWED: 2, DeclarationState.LEAD_APPROVED: 3}
+    levels = {
+        DeclarationState.PRELIMINARY_APPROVED: 1,
+        DeclarationState.BANK_REVIEWED: 2,
+        DeclarationState.LEAD_APPROVED: 3,
+    }
     if state in levels:
         return reviewed(world, levels[state])
     if state == DeclarationState.RECOMMENDED:
@@ -143,7 +174,9 @@ def declaration_at(world, state: str):
         return Declaration.objects.get(pk=lead.declaration_id), user
     declaration, user = filed(world)
     if state == DeclarationState.REJECTED:
-        s.declaration_review(actor=world.users["staff"], declaration_id=declaration.pk, decision="reject", comment="不符合")
+        s.declaration_review(
+            actor=world.users["staff"], declaration_id=declaration.pk, decision="reject", comment="不符合"
+        )
     elif state == DeclarationState.WITHDRAWN:
         s.declaration_withdraw(actor=user, declaration_id=declaration.pk)
     return Declaration.objects.get(pk=declaration.pk), user
@@ -171,15 +204,31 @@ def api(user) -> APIClient:
 
 def _declaration_snapshot(obj):
     d = Declaration.objects.get(pk=obj.pk)
-    return (d.state, d.amount, d.purpose, d.consent_given_at, list(d.intended_banks.values_list("bank__code", flat=True)),
-            ReviewStep.objects.filter(declaration=d).count(), DeclarationMaterial.objects.filter(declaration=d).count(), d.batch_id,
-            Declaration.objects.filter(entity_id=d.entity_id).count())
+    return (
+        d.state,
+        d.amount,
+        d.purpose,
+        d.consent_given_at,
+        list(d.intended_banks.values_list("bank__code", flat=True)),
+        ReviewStep.objects.filter(declaration=d).count(),
+        DeclarationMaterial.objects.filter(declaration=d).count(),
+        d.batch_id,
+        Declaration.objects.filter(entity_id=d.entity_id).count(),
+    )
 
 
 def _lead_snapshot(obj):
     r = Recommendation.objects.get(pk=obj.pk)
-    return (r.state, r.assigned_to_id, r.credit_amount, r.disbursed_total, r.satisfaction, r.override_reason,
-            Coaching.objects.filter(recommendation=r).count(), Declaration.objects.filter(entity_id=r.entity_id).count())
+    return (
+        r.state,
+        r.assigned_to_id,
+        r.credit_amount,
+        r.disbursed_total,
+        r.satisfaction,
+        r.override_reason,
+        Coaching.objects.filter(recommendation=r).count(),
+        Declaration.objects.filter(entity_id=r.entity_id).count(),
+    )
 
 
 def _batch_snapshot(obj):
@@ -203,36 +252,82 @@ def _post(path, data=None, fmt="json"):
 
 D, R = DeclarationState, RecommendationState
 SCENARIOS: dict[Action, Scenario] = {
-    Action.VISIT: Scenario(None, lambda client, entity, world: client.post("/api/v1/visits/", {
-        "entity_id": entity.pk, "visited_on": timezone.localdate().isoformat(), "people": "周干事"}, format="json")),
-    Action.FILE: Scenario(None, lambda client, entity, world: client.post("/api/v1/declarations/", {
-        "entity_id": entity.pk, "amount": 200_000, "term_months": 12, "purpose": "进货", "banks": ["boc"]}, format="json")),
-    Action.EDIT: Scenario(D.DRAFT, lambda client, obj, world: client.put(f"/api/v1/declarations/{obj.pk}/", {
-        "amount": 250_000, "term_months": 12, "purpose": "购置设备", "banks": ["boc"], "basic_criteria": CRITERIA}, format="json"),
-        {"by_enterprise": False, "consent": False, "submit": False}),
-    Action.CONSENT: Scenario(D.DRAFT, _post("/api/v1/declarations/{id}/consent/"),
-                             {"by_enterprise": False, "consent": False, "submit": False}),
-    Action.SUBMIT: Scenario(D.DRAFT, _post("/api/v1/declarations/{id}/submit/"),
-                            {"by_enterprise": False, "consent": True, "submit": False}),
+    Action.VISIT: Scenario(
+        None,
+        lambda client, entity, world: client.post(
+            "/api/v1/visits/",
+            {"entity_id": entity.pk, "visited_on": timezone.localdate().isoformat(), "people": "周干事"},
+            format="json",
+        ),
+    ),
+    Action.FILE: Scenario(
+        None,
+        lambda client, entity, world: client.post(
+            "/api/v1/declarations/",
+            {"entity_id": entity.pk, "amount": 200_000, "term_months": 12, "purpose": "进货", "banks": ["boc"]},
+            format="json",
+        ),
+    ),
+    Action.EDIT: Scenario(
+        D.DRAFT,
+        lambda client, obj, world: client.put(
+            f"/api/v1/declarations/{obj.pk}/",
+            {"amount": 250_000, "term_months": 12, "purpose": "购置设备", "banks": ["boc"], "basic_criteria": CRITERIA},
+            format="json",
+        ),
+        {"by_enterprise": False, "consent": False, "submit": False},
+    ),
+    Action.CONSENT: Scenario(
+        D.DRAFT,
+        _post("/api/v1/declarations/{id}/consent/"),
+        {"by_enterprise": False, "consent": False, "submit": False},
+    ),
+    Action.SUBMIT: Scenario(
+        D.DRAFT, _post("/api/v1/declarations/{id}/submit/"), {"by_enterprise": False, "consent": True, "submit": False}
+    ),
     Action.WITHDRAW: Scenario(D.SUBMITTED, _post("/api/v1/declarations/{id}/withdraw/", {"reason": "暂不需要"})),
-    Action.MATERIALS_UPLOAD: Scenario(D.SUBMITTED, lambda client, obj, world: client.post(
-        f"/api/v1/declarations/{obj.pk}/materials/", {"file": SimpleUploadedFile("营业执照.pdf", PDF)}, format="multipart")),
-    Action.REVIEW_PRELIMINARY: Scenario(D.SUBMITTED, _post("/api/v1/declarations/{id}/review/", {"decision": "approve"})),
-    Action.REVIEW_BANK: Scenario(D.PRELIMINARY_APPROVED, _post("/api/v1/declarations/{id}/review/", {"decision": "approve"})),
+    Action.MATERIALS_UPLOAD: Scenario(
+        D.SUBMITTED,
+        lambda client, obj, world: client.post(
+            f"/api/v1/declarations/{obj.pk}/materials/",
+            {"file": SimpleUploadedFile("营业执照.pdf", PDF)},
+            format="multipart",
+        ),
+    ),
+    Action.REVIEW_PRELIMINARY: Scenario(
+        D.SUBMITTED, _post("/api/v1/declarations/{id}/review/", {"decision": "approve"})
+    ),
+    Action.REVIEW_BANK: Scenario(
+        D.PRELIMINARY_APPROVED, _post("/api/v1/declarations/{id}/review/", {"decision": "approve"})
+    ),
     Action.REVIEW_LEAD: Scenario(D.BANK_REVIEWED, _post("/api/v1/declarations/{id}/review/", {"decision": "approve"})),
-    Action.SIGNOFF: Scenario(D.LEAD_APPROVED, lambda client, obj, world: client.post(
-        "/api/v1/batches/signoff/", {"declaration_ids": [obj.pk]}, format="json")),
+    Action.SIGNOFF: Scenario(
+        D.LEAD_APPROVED,
+        lambda client, obj, world: client.post(
+            "/api/v1/batches/signoff/", {"declaration_ids": [obj.pk]}, format="json"
+        ),
+    ),
     Action.PUSH: Scenario(BatchState.BUILDING, _post("/api/v1/batches/{id}/push/")),
-    Action.ASSIGN: Scenario(R.PUSHED, lambda client, obj, world: client.post(
-        "/api/v1/leads/assign/", {"ids": [obj.pk], "manager_id": world.users["boc_manager"].pk}, format="json"),
-        {"assign": False}),
+    Action.ASSIGN: Scenario(
+        R.PUSHED,
+        lambda client, obj, world: client.post(
+            "/api/v1/leads/assign/", {"ids": [obj.pk], "manager_id": world.users["boc_manager"].pk}, format="json"
+        ),
+        {"assign": False},
+    ),
     Action.CONTACT: Scenario(R.PUSHED, _post("/api/v1/leads/{id}/contact/", {"channel": "phone"})),
     Action.MATERIALS_COMPLETE: Scenario(R.CONTACTED, _post("/api/v1/leads/{id}/materials-complete/")),
     Action.APPROVE: Scenario(R.UNDER_REVIEW, _post("/api/v1/leads/{id}/approve/", WITHIN)),
     Action.APPROVE_OVERRIDE: Scenario(R.UNDER_REVIEW, _post("/api/v1/leads/{id}/approve/", BEYOND)),
     Action.DECLINE: Scenario(R.PUSHED, _post("/api/v1/leads/{id}/decline/", {"reason_code": "no_need"})),
-    Action.DISBURSE: Scenario(R.APPROVED, lambda client, obj, world: client.post(
-        f"/api/v1/leads/{obj.pk}/disburse/", {"amount": 10_000, "disbursed_on": timezone.localdate().isoformat()}, format="json")),
+    Action.DISBURSE: Scenario(
+        R.APPROVED,
+        lambda client, obj, world: client.post(
+            f"/api/v1/leads/{obj.pk}/disburse/",
+            {"amount": 10_000, "disbursed_on": timezone.localdate().isoformat()},
+            format="json",
+        ),
+    ),
     Action.NOT_DRAWN: Scenario(R.APPROVED, _post("/api/v1/leads/{id}/not-drawn/")),
     Action.REMOVE: Scenario(R.PUSHED, _post("/api/v1/leads/{id}/remove/", {"reason": "提供虚假材料"})),
     Action.COACH: Scenario(R.DECLINED, _post("/api/v1/leads/{id}/coaching/", {"note": "指导完善经营流水"})),
@@ -241,9 +336,15 @@ SCENARIOS: dict[Action, Scenario] = {
 }
 
 ROLE_USER = {
-    Role.TASK_FORCE_STAFF: "staff", Role.TASK_FORCE_BANK_REVIEWER: "reviewer", Role.TASK_FORCE_LEAD: "lead",
-    Role.CONVENER: "convener", Role.CITY_REGULATOR: "city", Role.PROVINCE_REGULATOR: "province",
-    Role.BANK_ADMIN: "boc_admin", Role.ACCOUNT_MANAGER: "boc_manager", Role.PLATFORM_ADMIN: "platform_admin",
+    Role.TASK_FORCE_STAFF: "staff",
+    Role.TASK_FORCE_BANK_REVIEWER: "reviewer",
+    Role.TASK_FORCE_LEAD: "lead",
+    Role.CONVENER: "convener",
+    Role.CITY_REGULATOR: "city",
+    Role.PROVINCE_REGULATOR: "province",
+    Role.BANK_ADMIN: "boc_admin",
+    Role.ACCOUNT_MANAGER: "boc_manager",
+    Role.PLATFORM_ADMIN: "platform_admin",
 }
 
 
@@ -286,7 +387,9 @@ def test_every_action_of_the_table_has_a_scenario_and_every_state_is_an_enum_mem
         # the django-fsm transition exists, leaves from each of the row's states, reaches its target
         assert all(isinstance(state, workflow.STATES[t.model]) for state in t.source), t
         if t.method:
-            transitions = [f for f in t.model._meta.get_field("state").get_all_transitions(t.model) if f.name == t.method]
+            transitions = [
+                f for f in t.model._meta.get_field("state").get_all_transitions(t.model) if f.name == t.method
+            ]
             assert transitions, t
             assert set(t.source) <= {f.source for f in transitions}, t
             assert {f.target for f in transitions} == {t.target}, t
@@ -303,7 +406,11 @@ def test_each_role_may_act_through_the_api_iff_the_table_says_so(world, action):
         before = snapshot(action, obj)
         response = scenario.call(api(user_of(world, role, enterprise_user)), obj, world)
         # (an account manager's approval beyond the limits is refused with its field errors)
-        refused = (403, 404, 400) if action == Action.APPROVE_OVERRIDE and role in workflow.roles(Action.APPROVE) else (403, 404)
+        refused = (
+            (403, 404, 400)
+            if action == Action.APPROVE_OVERRIDE and role in workflow.roles(Action.APPROVE)
+            else (403, 404)
+        )
         assert response.status_code in refused, (action, role, response.status_code, response.content[:300])
         assert snapshot(action, obj) == before, (action, role, "wrote although refused")
     # … and done by each role it lists, on a fresh object
@@ -318,7 +425,11 @@ def test_each_role_may_act_through_the_api_iff_the_table_says_so(world, action):
 def test_every_action_is_refused_in_every_state_the_table_does_not_list(world):
     # given one object in every state of each model (objects refused an action stay as they are)
     objects = {}
-    for model, enum in ((Declaration, DeclarationState), (Recommendation, RecommendationState), (RecommendationBatch, BatchState)):
+    for model, enum in (
+        (Declaration, DeclarationState),
+        (Recommendation, RecommendationState),
+        (RecommendationBatch, BatchState),
+    ):
         for state in enum:
             objects[model, state] = object_at(world, model, state)
     checked = 0
@@ -347,12 +458,25 @@ def test_the_queues_counters_and_steps_come_from_the_table():
     from matching import selectors, views
 
     assert selectors.QUEUE_STATES == {
-        Role.TASK_FORCE_STAFF: [DeclarationState.SUBMITTED], Role.TASK_FORCE_BANK_REVIEWER: [DeclarationState.PRELIMINARY_APPROVED],
-        Role.TASK_FORCE_LEAD: [DeclarationState.BANK_REVIEWED], Role.CONVENER: [DeclarationState.LEAD_APPROVED],
+        Role.TASK_FORCE_STAFF: [DeclarationState.SUBMITTED],
+        Role.TASK_FORCE_BANK_REVIEWER: [DeclarationState.PRELIMINARY_APPROVED],
+        Role.TASK_FORCE_LEAD: [DeclarationState.BANK_REVIEWED],
+        Role.CONVENER: [DeclarationState.LEAD_APPROVED],
     }
-    assert [label for _, label in workflow.queue_counts_labels()] == ["待初审", "待银行审核", "待组长审核", "待签字推送"]
-    assert views._ORDER == [DeclarationState.DRAFT, DeclarationState.SUBMITTED, DeclarationState.PRELIMINARY_APPROVED,
-                            DeclarationState.BANK_REVIEWED, DeclarationState.LEAD_APPROVED, DeclarationState.RECOMMENDED]
+    assert [label for _, label in workflow.queue_counts_labels()] == [
+        "待初审",
+        "待银行审核",
+        "待组长审核",
+        "待签字推送",
+    ]
+    assert views._ORDER == [
+        DeclarationState.DRAFT,
+        DeclarationState.SUBMITTED,
+        DeclarationState.PRELIMINARY_APPROVED,
+        DeclarationState.BANK_REVIEWED,
+        DeclarationState.LEAD_APPROVED,
+        DeclarationState.RECOMMENDED,
+    ]
     from matching.materials import UPLOAD_STATES
 
     assert DeclarationState.RECOMMENDED in UPLOAD_STATES and DeclarationState.WITHDRAWN not in UPLOAD_STATES
@@ -363,15 +487,23 @@ def test_no_workflow_module_applies_a_transition_except_through__transition():
     import ast
     import pathlib
 
-    names = {t.name for model in (Declaration, Recommendation, RecommendationBatch)
-             for t in model._meta.get_field("state").get_all_transitions(model)}
+    names = {
+        t.name
+        for model in (Declaration, Recommendation, RecommendationBatch)
+        for t in model._meta.get_field("state").get_all_transitions(model)
+    }
     offenders = []
     for path in sorted(pathlib.Path(workflow.__file__).parent.glob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         # when a module calls one directly (obj.push(), declaration.remove()), bypassing _transition
         for node in ast.walk(tree):
-            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in names
-                    and not node.args and not node.keywords):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in names
+                and not node.args
+                and not node.keywords
+            ):
                 offenders.append(f"{path.name}:{node.lineno} .{node.func.attr}()")
     # then none does: a refused transition is a 409 with the state, never a 500
     assert offenders == []
@@ -407,7 +539,9 @@ def _act(kind, name):
 
 def _inbox_tab(r):
     """The inbox tab listing the lead (a removed lead is in none: the first tab is opened)."""
-    tab = next((tab for tab, (_, states) in selectors.INBOX_TABS.items() if r.state in states), selectors.INBOX_FIRST_TAB)
+    tab = next(
+        (tab for tab, (_, states) in selectors.INBOX_TABS.items() if r.state in states), selectors.INBOX_FIRST_TAB
+    )
     return f"/matching/leads/?tab={tab}"
 
 
@@ -493,13 +627,19 @@ def test_pages_and_api_agree_with_the_table_for_every_role_and_state(world, clie
                 if allowed:
                     allowed_cases.add((action, state, role))
                     continue
-                listed = (workflow.REVIEWS if action in workflow.REVIEWS else (action,))
+                listed = workflow.REVIEWS if action in workflow.REVIEWS else (action,)
                 if not any(role in workflow.roles(a) for a in listed):
                     continue
                 before = snapshot(action, obj)
                 response = SCENARIOS[action].call(api(user), obj, world)
                 accepted = (403, 404, 409) + ((400,) if action == Action.APPROVE_OVERRIDE else ())
-                assert response.status_code in accepted, (action, state, role, response.status_code, response.content[:300])
+                assert response.status_code in accepted, (
+                    action,
+                    state,
+                    role,
+                    response.status_code,
+                    response.content[:300],
+                )
                 assert snapshot(action, obj) == before, (action, state, role, "wrote although refused")
                 counts["refused"] += 1
     # and does what the table allows, in every state it allows it (each on an object of its own)

@@ -1,5 +1,6 @@
 """Two people acting on the same record at once, with real concurrent PostgreSQL
 transactions: one wins, the other is told, nothing is lost or doubled."""
+
 import threading
 from decimal import Decimal
 
@@ -13,8 +14,10 @@ from portal.factories import user_with_role
 from portal.models import Role
 from portal.services import ApplicationError
 
-pytestmark = [pytest.mark.django_db(transaction=True),
-              pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL")]
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL"),
+]
 
 
 def run_together(*calls):
@@ -89,8 +92,16 @@ def test_approve_and_decline_of_the_same_lead_at_once_one_wins(world):
 
     # when one approves while the other declines
     outcomes = run_together(
-        lambda: s.recommendation_approve(actor=manager, recommendation_id=lead.pk, credit_amount=200_000, rate_percent=Decimal("3.8"),
-                                         term_months=12, guarantee="credit", is_credit_loan=True, is_first_loan=True),
+        lambda: s.recommendation_approve(
+            actor=manager,
+            recommendation_id=lead.pk,
+            credit_amount=200_000,
+            rate_percent=Decimal("3.8"),
+            term_months=12,
+            guarantee="credit",
+            is_credit_loan=True,
+            is_first_loan=True,
+        ),
         lambda: s.recommendation_decline(actor=admin, recommendation_id=lead.pk, reason_code="high_debt"),
     )
 
@@ -112,13 +123,25 @@ def test_two_drawdowns_at_once_never_exceed_the_credit(world):
     admin = world.users["boc_admin"]
     s.recommendation_contact(actor=admin, recommendation_id=lead.pk)
     s.recommendation_materials_complete(actor=admin, recommendation_id=lead.pk)
-    s.recommendation_approve(actor=admin, recommendation_id=lead.pk, credit_amount=100_000, rate_percent=Decimal("4"),
-                             term_months=12, guarantee="credit", is_credit_loan=True, is_first_loan=False)
+    s.recommendation_approve(
+        actor=admin,
+        recommendation_id=lead.pk,
+        credit_amount=100_000,
+        rate_percent=Decimal("4"),
+        term_months=12,
+        guarantee="credit",
+        is_credit_loan=True,
+        is_first_loan=False,
+    )
     from django.utils import timezone
 
     outcomes = run_together(
-        lambda: s.recommendation_disburse(actor=admin, recommendation_id=lead.pk, amount=70_000, disbursed_on=timezone.localdate()),
-        lambda: s.recommendation_disburse(actor=admin, recommendation_id=lead.pk, amount=70_000, disbursed_on=timezone.localdate()),
+        lambda: s.recommendation_disburse(
+            actor=admin, recommendation_id=lead.pk, amount=70_000, disbursed_on=timezone.localdate()
+        ),
+        lambda: s.recommendation_disburse(
+            actor=admin, recommendation_id=lead.pk, amount=70_000, disbursed_on=timezone.localdate()
+        ),
     )
     assert sorted(o[0] for o in outcomes) == ["ok", "refused"], outcomes
     assert Recommendation.objects.get(pk=lead.pk).disbursed_total == 70_000

@@ -1,5 +1,6 @@
 """Every transition of workflow.md through the services: legal ones, illegal ones, and
 who may do them."""
+
 import datetime as dt
 from decimal import Decimal
 
@@ -46,12 +47,29 @@ def test_the_whole_journey_two_banks_one_approves_and_disburses_one_declines(wor
     manager = world.users["boc_manager"]
     s.recommendation_contact(actor=manager, recommendation_id=boc.pk, channel="phone", note="已电话联系")
     s.recommendation_materials_complete(actor=manager, recommendation_id=boc.pk)
-    s.recommendation_approve(actor=manager, recommendation_id=boc.pk, credit_amount=300_000, rate_percent=Decimal("3.65"),
-                             term_months=12, guarantee="credit", is_credit_loan=True, is_first_loan=True)
-    s.recommendation_disburse(actor=manager, recommendation_id=boc.pk, amount=100_000, disbursed_on=timezone.localdate())
-    s.recommendation_disburse(actor=manager, recommendation_id=boc.pk, amount=200_000, disbursed_on=timezone.localdate())
+    s.recommendation_approve(
+        actor=manager,
+        recommendation_id=boc.pk,
+        credit_amount=300_000,
+        rate_percent=Decimal("3.65"),
+        term_months=12,
+        guarantee="credit",
+        is_credit_loan=True,
+        is_first_loan=True,
+    )
+    s.recommendation_disburse(
+        actor=manager, recommendation_id=boc.pk, amount=100_000, disbursed_on=timezone.localdate()
+    )
+    s.recommendation_disburse(
+        actor=manager, recommendation_id=boc.pk, amount=200_000, disbursed_on=timezone.localdate()
+    )
     # and bank B declines with a coded reason
-    s.recommendation_decline(actor=world.users["ccb_admin"], recommendation_id=ccb.pk, reason_code="operating_too_short", note="经营未满 2 年")
+    s.recommendation_decline(
+        actor=world.users["ccb_admin"],
+        recommendation_id=ccb.pk,
+        reason_code="operating_too_short",
+        note="经营未满 2 年",
+    )
 
     boc, ccb = fresh(boc), fresh(ccb)
     assert boc.state == RecommendationState.DISBURSED and boc.disbursed_total == 300_000
@@ -68,7 +86,10 @@ def test_the_whole_journey_two_banks_one_approves_and_disburses_one_declines(wor
     s.declaration_consent_record(actor=enterprise_user, declaration_id=draft.pk)
     s.declaration_submit(actor=enterprise_user, declaration_id=draft.pk)
     through_reviews(world, draft)
-    s.batch_push(actor=world.users["convener"], batch_id=s.batch_signoff(actor=world.users["convener"], declaration_ids=[draft.pk]).pk)
+    s.batch_push(
+        actor=world.users["convener"],
+        batch_id=s.batch_signoff(actor=world.users["convener"], declaration_ids=[draft.pk]).pk,
+    )
     redirected = Recommendation.objects.get(declaration=draft)
     assert redirected.state == RecommendationState.PUSHED and redirected.bank.code == "shanxibank"
     # and the enterprise rates the service
@@ -97,8 +118,15 @@ def test_an_entity_has_at_most_one_open_declaration(world):
 
 def test_submit_needs_the_enterprises_consent(world):
     entity, user = world.entity()
-    declaration = s.declaration_create(actor=user, entity_id=entity.pk, amount=100_000, term_months=12,
-                                       purpose="周转", bank_codes=["boc"], consent=False)
+    declaration = s.declaration_create(
+        actor=user,
+        entity_id=entity.pk,
+        amount=100_000,
+        term_months=12,
+        purpose="周转",
+        bank_codes=["boc"],
+        consent=False,
+    )
     with pytest.raises(ApplicationError, match="同意"):
         s.declaration_submit(actor=user, declaration_id=declaration.pk)
 
@@ -110,19 +138,30 @@ def test_return_sends_it_back_to_draft_with_reasons_and_it_can_be_fixed_and_resu
     # when the bank reviewer returns it without a comment, he is told to give one
     with pytest.raises(ApplicationError, match="须填写意见"):
         s.declaration_review(actor=world.users["reviewer"], declaration_id=declaration.pk, decision="return")
-    returned = s.declaration_review(actor=world.users["reviewer"], declaration_id=declaration.pk, decision="return", comment="补充流水")
+    returned = s.declaration_review(
+        actor=world.users["reviewer"], declaration_id=declaration.pk, decision="return", comment="补充流水"
+    )
     assert returned.state == DeclarationState.DRAFT and returned.last_comment == "补充流水"
     assert Notification.objects.filter(recipient=user, title__contains="退回").exists()
     # then the enterprise fixes and resubmits
-    s.declaration_update(actor=user, declaration_id=declaration.pk, amount=200_000, term_months=12, purpose="进货",
-                         bank_codes=["boc"], basic_criteria=CRITERIA)
+    s.declaration_update(
+        actor=user,
+        declaration_id=declaration.pk,
+        amount=200_000,
+        term_months=12,
+        purpose="进货",
+        bank_codes=["boc"],
+        basic_criteria=CRITERIA,
+    )
     assert s.declaration_submit(actor=user, declaration_id=declaration.pk).state == DeclarationState.SUBMITTED
 
 
 def test_reject_is_final(world):
     entity, user = world.entity()
     declaration = declare(world, entity, user)
-    s.declaration_review(actor=world.users["staff"], declaration_id=declaration.pk, decision="reject", comment="非本县主体")
+    s.declaration_review(
+        actor=world.users["staff"], declaration_id=declaration.pk, decision="reject", comment="非本县主体"
+    )
     with pytest.raises(ApplicationError, match="不在审核环节"):
         s.declaration_review(actor=world.users["staff"], declaration_id=declaration.pk, decision="approve")
     with pytest.raises(ApplicationError, match="不能撤回"):
@@ -141,7 +180,9 @@ def test_withdraw_before_signoff_only(world):
         s.declaration_withdraw(actor=user2, declaration_id=declaration2.pk)
 
 
-@pytest.mark.parametrize("stage_user,wrong_user", [("staff", "reviewer"), ("staff", "lead"), ("staff", "convener"), ("staff", "boc_admin")])
+@pytest.mark.parametrize(
+    "stage_user,wrong_user", [("staff", "reviewer"), ("staff", "lead"), ("staff", "convener"), ("staff", "boc_admin")]
+)
 def test_each_review_stage_refuses_the_wrong_role(world, stage_user, wrong_user):
     entity, user = world.entity()
     declaration = declare(world, entity, user)
@@ -165,9 +206,13 @@ def test_bulk_review_reports_each_item(world):
     for i in range(3):
         entity, user = world.entity(name=f"批量{i}")
         declarations.append(declare(world, entity, user))
-    s.declaration_withdraw(actor=Declaration.objects.get(pk=declarations[2].pk).entity.organisation.memberships.first().user,
-                           declaration_id=declarations[2].pk)
-    results = s.declarations_review_bulk(actor=world.users["staff"], declaration_ids=[d.pk for d in declarations], decision="approve")
+    s.declaration_withdraw(
+        actor=Declaration.objects.get(pk=declarations[2].pk).entity.organisation.memberships.first().user,
+        declaration_id=declarations[2].pk,
+    )
+    results = s.declarations_review_bulk(
+        actor=world.users["staff"], declaration_ids=[d.pk for d in declarations], decision="approve"
+    )
     assert results[declarations[0].pk] == "ok" and results[declarations[1].pk] == "ok"
     assert "不在审核环节" in results[declarations[2].pk]
 
@@ -202,8 +247,16 @@ def test_the_bank_cannot_skip_steps(world):
     boc = recs["boc"]
     admin = world.users["boc_admin"]
     with pytest.raises(ApplicationError, match="须先登记材料收齐"):
-        s.recommendation_approve(actor=admin, recommendation_id=boc.pk, credit_amount=1, rate_percent=Decimal("4"),
-                                 term_months=12, guarantee="credit", is_credit_loan=True, is_first_loan=False)
+        s.recommendation_approve(
+            actor=admin,
+            recommendation_id=boc.pk,
+            credit_amount=1,
+            rate_percent=Decimal("4"),
+            term_months=12,
+            guarantee="credit",
+            is_credit_loan=True,
+            is_first_loan=False,
+        )
     with pytest.raises(ApplicationError, match="须先授信"):
         s.recommendation_disburse(actor=admin, recommendation_id=boc.pk, amount=1, disbursed_on=timezone.localdate())
     with pytest.raises(ApplicationError, match="不能登记材料收齐"):
@@ -217,15 +270,33 @@ def test_drawdowns_never_exceed_the_approved_amount_and_not_drawn_after_approval
     boc, admin = recs["boc"], world.users["boc_admin"]
     s.recommendation_contact(actor=admin, recommendation_id=boc.pk)
     s.recommendation_materials_complete(actor=admin, recommendation_id=boc.pk)
-    s.recommendation_approve(actor=admin, recommendation_id=boc.pk, credit_amount=100_000, rate_percent=Decimal("3.9"),
-                             term_months=12, guarantee="surety", is_credit_loan=False, is_first_loan=False)
+    s.recommendation_approve(
+        actor=admin,
+        recommendation_id=boc.pk,
+        credit_amount=100_000,
+        rate_percent=Decimal("3.9"),
+        term_months=12,
+        guarantee="surety",
+        is_credit_loan=False,
+        is_first_loan=False,
+    )
     with pytest.raises(ApplicationError, match="剩余授信额度 100000 元"):
-        s.recommendation_disburse(actor=admin, recommendation_id=boc.pk, amount=100_001, disbursed_on=timezone.localdate())
+        s.recommendation_disburse(
+            actor=admin, recommendation_id=boc.pk, amount=100_001, disbursed_on=timezone.localdate()
+        )
     ccb, ccb_admin = recs["ccb"], world.users["ccb_admin"]
     s.recommendation_contact(actor=ccb_admin, recommendation_id=ccb.pk)
     s.recommendation_materials_complete(actor=ccb_admin, recommendation_id=ccb.pk)
-    s.recommendation_approve(actor=ccb_admin, recommendation_id=ccb.pk, credit_amount=50_000, rate_percent=Decimal("3.9"),
-                             term_months=12, guarantee="credit", is_credit_loan=True, is_first_loan=True)
+    s.recommendation_approve(
+        actor=ccb_admin,
+        recommendation_id=ccb.pk,
+        credit_amount=50_000,
+        rate_percent=Decimal("3.9"),
+        term_months=12,
+        guarantee="credit",
+        is_credit_loan=True,
+        is_first_loan=True,
+    )
     assert s.recommendation_not_drawn(actor=ccb_admin, recommendation_id=ccb.pk).state == RecommendationState.NOT_DRAWN
 
 
@@ -235,8 +306,16 @@ def test_approval_validates_its_fields(world):
     s.recommendation_contact(actor=admin, recommendation_id=boc.pk)
     s.recommendation_materials_complete(actor=admin, recommendation_id=boc.pk)
     with pytest.raises(ApplicationError) as error:
-        s.recommendation_approve(actor=admin, recommendation_id=boc.pk, credit_amount=-5, rate_percent="abc",
-                                 term_months=0, guarantee="gold", is_credit_loan=True, is_first_loan=False)
+        s.recommendation_approve(
+            actor=admin,
+            recommendation_id=boc.pk,
+            credit_amount=-5,
+            rate_percent="abc",
+            term_months=0,
+            guarantee="gold",
+            is_credit_loan=True,
+            is_first_loan=False,
+        )
     assert set(error.value.field_errors) >= {"credit_amount", "rate_percent", "term_months", "guarantee"}
     Recommendation.objects.get(pk=boc.pk, state=RecommendationState.UNDER_REVIEW)
 
@@ -283,8 +362,9 @@ def test_remove_stops_the_recommendation_and_then_the_declaration(world):
 
 def test_bank_recommends_an_entity_to_the_task_force(world):
     entity, user = world.entity()
-    declaration = s.declaration_recommend_by_bank(actor=world.users["boc_admin"], entity_id=entity.pk, amount=200_000,
-                                                  term_months=12, purpose="扩大经营")
+    declaration = s.declaration_recommend_by_bank(
+        actor=world.users["boc_admin"], entity_id=entity.pk, amount=200_000, term_months=12, purpose="扩大经营"
+    )
     assert declaration.state == DeclarationState.SUBMITTED and declaration.source == "bank"
     assert list(declaration.intended_banks.values_list("bank__code", flat=True)) == ["boc"]
 
@@ -305,16 +385,34 @@ def test_rating_only_after_a_decision_once_and_within_1_to_5(world):
 def test_every_transition_is_audited(world):
     declaration, user, recs = pushed(world)
     actions = set(AuditEvent.objects.values_list("action", flat=True))
-    assert {"declaration.create", "declaration.submit", "declaration.preliminary_review.approve",
-            "declaration.bank_review.approve", "declaration.lead_review.approve", "batch.signoff", "batch.push"} <= actions
+    assert {
+        "declaration.create",
+        "declaration.submit",
+        "declaration.preliminary_review.approve",
+        "declaration.bank_review.approve",
+        "declaration.lead_review.approve",
+        "batch.signoff",
+        "batch.push",
+    } <= actions
 
 
 def test_visit_record(world):
     entity, user = world.entity()
-    visit = s.visit_record(actor=world.users["staff"], entity_id=entity.pk, visited_on=timezone.localdate(), people="周干事、吴经理",
-                           findings="需要流动资金 30 万元", need_found=True)
+    visit = s.visit_record(
+        actor=world.users["staff"],
+        entity_id=entity.pk,
+        visited_on=timezone.localdate(),
+        people="周干事、吴经理",
+        findings="需要流动资金 30 万元",
+        need_found=True,
+    )
     assert visit.task_force == world.task_force
     with pytest.raises(ApplicationError, match="晚于今天"):
-        s.visit_record(actor=world.users["staff"], entity_id=entity.pk, visited_on=timezone.localdate() + dt.timedelta(days=1), people="x")
+        s.visit_record(
+            actor=world.users["staff"],
+            entity_id=entity.pk,
+            visited_on=timezone.localdate() + dt.timedelta(days=1),
+            people="x",
+        )
     with pytest.raises(ApplicationError):
         s.visit_record(actor=user, entity_id=entity.pk, visited_on=timezone.localdate(), people="x")

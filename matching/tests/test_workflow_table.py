@@ -5,6 +5,7 @@ the code records is a kind of the table (driven through the services and the dea
 and no module but the table's writer and the scan writes an event); no workflow code
 compares a state with a string; and a transition the state does not allow is refused with a
 clear Chinese 409, never a 500."""
+
 from __future__ import annotations
 
 import ast
@@ -22,6 +23,7 @@ from rest_framework.test import APIClient
 from matching import clocks, materials, workflow
 from matching import services as s
 from matching.clocks import deadline_scan
+from matching.factories import CRITERIA
 from matching.models import (
     BatchState,
     ClockKind,
@@ -34,7 +36,6 @@ from matching.models import (
     RecommendationState,
     WorkflowEvent,
 )
-from matching.factories import CRITERIA
 from matching.workflow import Action
 from portal.services import ApplicationError
 from products.factories import build_world
@@ -80,8 +81,11 @@ def test_every_state_is_reachable_from_where_its_object_starts():
         # when every transition of the table is followed
         reached, frontier = set(start), set(start)
         while frontier:
-            frontier = {t.target for t in workflow.TRANSITIONS
-                        if t.model is model and t.target is not None and set(t.source) & frontier} - reached
+            frontier = {
+                t.target
+                for t in workflow.TRANSITIONS
+                if t.model is model and t.target is not None and set(t.source) & frontier
+            } - reached
             reached |= frontier
         # then every state of the model is reached
         assert reached == set(enum), (model.__name__, set(enum) - reached)
@@ -113,8 +117,11 @@ def test_the_one_name_of_each_transition_is_the_table_s():
     assert hasattr(s, "recommendation_materials_complete")
     assert not hasattr(Recommendation, "mark_materials_complete")
     # and the lead's states are finished exactly where no transition leaves them
-    assert workflow.final_states(Recommendation) == [RecommendationState.DECLINED, RecommendationState.NOT_DRAWN,
-                                                      RecommendationState.REMOVED]
+    assert workflow.final_states(Recommendation) == [
+        RecommendationState.DECLINED,
+        RecommendationState.NOT_DRAWN,
+        RecommendationState.REMOVED,
+    ]
     assert workflow.final_states(RecommendationBatch) == [BatchState.PUSHED]
 
 
@@ -141,8 +148,11 @@ def test_no_module_but_the_table_s_writer_and_the_deadline_scan_writes_an_event(
                 func = node.func
                 if isinstance(func, ast.Name) and func.id == "WorkflowEvent":
                     writers.add(path.relative_to(ROOT).as_posix())
-                if (isinstance(func, ast.Attribute) and func.attr in ("create", "bulk_create", "get_or_create")
-                        and "WorkflowEvent.objects" in ast.unparse(func.value)):
+                if (
+                    isinstance(func, ast.Attribute)
+                    and func.attr in ("create", "bulk_create", "get_or_create")
+                    and "WorkflowEvent.objects" in ast.unparse(func.value)
+                ):
                     writers.add(path.relative_to(ROOT).as_posix())
         if "INSERT INTO matching_workflowevent" in source:
             writers.add(path.relative_to(ROOT).as_posix())
@@ -152,10 +162,13 @@ def test_no_module_but_the_table_s_writer_and_the_deadline_scan_writes_an_event(
 
 STATE_VALUES = {str(v) for enum in (DeclarationState, RecommendationState, BatchState, ClockState) for v in enum.values}
 # the workflow's code; batch matching, the engine and the calendar are other concerns with states of their own
-WORKFLOW_CODE = [p for p in _production_modules()
-                 if p.parts[len(ROOT.parts)] in ("matching", "reporting")
-                 and not {"batch", "engine", "workdays"} & set(p.parts)
-                 and p.name not in ("models.py", "workflow.py")]
+WORKFLOW_CODE = [
+    p
+    for p in _production_modules()
+    if p.parts[len(ROOT.parts)] in ("matching", "reporting")
+    and not {"batch", "engine", "workdays"} & set(p.parts)
+    and p.name not in ("models.py", "workflow.py")
+]
 
 
 def _state_literals(tree) -> list[tuple[int, str]]:
@@ -203,10 +216,12 @@ def test_no_workflow_code_or_template_compares_a_state_with_a_string():
 
 def test_the_literal_scan_finds_what_it_is_meant_to_find():
     # given code written the old way, then the scan reports each comparison
-    tree = ast.parse('if declaration.state == "submitted": pass\n'
-                     'tab = params.get("tab") or "pushed"\n'
-                     'qs.filter(state__in=["approved", "disbursed"])\n'
-                     'counts = {"rejected": 1}\n')
+    tree = ast.parse(
+        'if declaration.state == "submitted": pass\n'
+        'tab = params.get("tab") or "pushed"\n'
+        'qs.filter(state__in=["approved", "disbursed"])\n'
+        'counts = {"rejected": 1}\n'
+    )
     assert _state_literals(tree) == [(1, "submitted"), (2, "pushed"), (3, "approved"), (3, "disbursed")]
 
 
@@ -216,8 +231,17 @@ def test_a_transition_the_state_does_not_allow_is_a_chinese_409_never_a_500():
     # declaration left the list)
     world = build_world()
     entity, user = world.entity()
-    declaration = s.declaration_create(actor=user, entity_id=entity.pk, amount=300_000, term_months=12, purpose="进货周转",
-                                       bank_codes=["boc"], basic_criteria=CRITERIA, consent=True, submit=True)
+    declaration = s.declaration_create(
+        actor=user,
+        entity_id=entity.pk,
+        amount=300_000,
+        term_months=12,
+        purpose="进货周转",
+        bank_codes=["boc"],
+        basic_criteria=CRITERIA,
+        consent=True,
+        submit=True,
+    )
     for key in ("staff", "reviewer", "lead"):
         s.declaration_review(actor=world.users[key], declaration_id=declaration.pk, decision="approve")
     batch = s.batch_signoff(actor=world.users["convener"], declaration_ids=[declaration.pk])
@@ -260,16 +284,32 @@ def test_driving_every_row_of_the_table_records_exactly_the_table_s_event_kinds(
     def filed(staff_filed=False):
         entity, user = world.entity()
         actor = u["staff"] if staff_filed else user
-        declaration = s.declaration_create(actor=actor, entity_id=entity.pk, amount=300_000, term_months=12,
-                                           purpose="进货周转", bank_codes=["boc"], basic_criteria=CRITERIA)
+        declaration = s.declaration_create(
+            actor=actor,
+            entity_id=entity.pk,
+            amount=300_000,
+            term_months=12,
+            purpose="进货周转",
+            bank_codes=["boc"],
+            basic_criteria=CRITERIA,
+        )
         return declaration, user
 
     # 申报: created, edited, consent, materials, submitted; withdrawn
     declaration, user = filed()
-    s.declaration_update(actor=user, declaration_id=declaration.pk, amount=320_000, term_months=12, purpose="进货周转",
-                         bank_codes=["boc", "ccb"], basic_criteria=CRITERIA)
+    s.declaration_update(
+        actor=user,
+        declaration_id=declaration.pk,
+        amount=320_000,
+        term_months=12,
+        purpose="进货周转",
+        bank_codes=["boc", "ccb"],
+        basic_criteria=CRITERIA,
+    )
     s.declaration_consent_record(actor=user, declaration_id=declaration.pk)
-    materials.material_upload(actor=user, declaration_id=declaration.pk, uploaded_file=SimpleUploadedFile("执照.pdf", PDF))
+    materials.material_upload(
+        actor=user, declaration_id=declaration.pk, uploaded_file=SimpleUploadedFile("执照.pdf", PDF)
+    )
     s.declaration_submit(actor=user, declaration_id=declaration.pk)
     other, other_user = filed()
     s.declaration_withdraw(actor=other_user, declaration_id=other.pk, reason="暂不需要")
@@ -293,9 +333,19 @@ def test_driving_every_row_of_the_table_records_exactly_the_table_s_event_kinds(
     s.recommendations_assign(actor=u["boc_admin"], recommendation_ids=[boc.pk], manager_id=u["boc_manager"].pk)
     s.recommendation_contact(actor=u["boc_manager"], recommendation_id=boc.pk)
     s.recommendation_materials_complete(actor=u["boc_manager"], recommendation_id=boc.pk)
-    s.recommendation_approve(actor=u["boc_admin"], recommendation_id=boc.pk, credit_amount=100_000, rate_percent="3.8",
-                             term_months=12, guarantee="credit", is_credit_loan=True, is_first_loan=False)
-    s.recommendation_disburse(actor=u["boc_admin"], recommendation_id=boc.pk, amount=50_000, disbursed_on=timezone.localdate())
+    s.recommendation_approve(
+        actor=u["boc_admin"],
+        recommendation_id=boc.pk,
+        credit_amount=100_000,
+        rate_percent="3.8",
+        term_months=12,
+        guarantee="credit",
+        is_credit_loan=True,
+        is_first_loan=False,
+    )
+    s.recommendation_disburse(
+        actor=u["boc_admin"], recommendation_id=boc.pk, amount=50_000, disbursed_on=timezone.localdate()
+    )
     s.satisfaction_rate(actor=user, recommendation_id=boc.pk, score=5)
     s.recommendation_decline(actor=u["ccb_admin"], recommendation_id=ccb.pk, reason_code="no_need")
     s.coaching_record(actor=u["staff"], recommendation_id=ccb.pk, note="指导完善经营流水")
@@ -310,14 +360,22 @@ def test_driving_every_row_of_the_table_records_exactly_the_table_s_event_kinds(
     not_drawn = Recommendation.objects.get(declaration=third)
     s.recommendation_contact(actor=u["boc_admin"], recommendation_id=not_drawn.pk)
     s.recommendation_materials_complete(actor=u["boc_admin"], recommendation_id=not_drawn.pk)
-    s.recommendation_approve(actor=u["boc_admin"], recommendation_id=not_drawn.pk, credit_amount=100_000,
-                             rate_percent="3.8", term_months=12, guarantee="credit", is_credit_loan=True,
-                             is_first_loan=False)
+    s.recommendation_approve(
+        actor=u["boc_admin"],
+        recommendation_id=not_drawn.pk,
+        credit_amount=100_000,
+        rate_percent="3.8",
+        term_months=12,
+        guarantee="credit",
+        is_credit_loan=True,
+        is_first_loan=False,
+    )
     s.recommendation_not_drawn(actor=u["boc_admin"], recommendation_id=not_drawn.pk)
     # the bank's own recommendation
     bank_entity, _ = world.entity(name="泽州县银行推荐测试店")
-    s.declaration_recommend_by_bank(actor=u["boc_admin"], entity_id=bank_entity.pk, amount=200_000, term_months=12,
-                                    purpose="扩大经营")
+    s.declaration_recommend_by_bank(
+        actor=u["boc_admin"], entity_id=bank_entity.pk, amount=200_000, term_months=12, purpose="扩大经营"
+    )
     # the deadline scan, on a lead left waiting for its feedback: a reminder before due, then
     # overdue and escalated; then the lead is removed from the list, with its declaration
     waiting, waiting_user = filed()

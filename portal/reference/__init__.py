@@ -14,6 +14,7 @@ accepted when the letter is the right one. Sections, divisions, groups (中类) 
 (小类) are all shipped, so a code is known only if it is listed: an unlisted 3/4-digit code
 under a known division is NOT known.
 """
+
 from __future__ import annotations
 
 import json

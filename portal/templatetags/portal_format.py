@@ -21,9 +21,9 @@ _YUAN = re.compile(r"(?<![\d.,])(\d{5,}) ?元")
 def yuan_text(message) -> str:
     """A reason's amounts in whole 元 ("产品最高额度 10000000 元", as the eligibility contract
     words them) read in 万元 on the pages ("产品最高额度 1,000 万元")."""
+
     def as_wan(match: re.Match) -> str:
         text = f"{Decimal(int(match.group(1))) / Decimal(10000):,.2f}".rstrip("0").rstrip(".")
         return f"{text} 万元"
 
     return _YUAN.sub(as_wan, str(message or ""))
-

@@ -85,17 +85,14 @@ def load_catalog_data(*, validate: bool = True) -> dict[str, Any]:
 
 
 def catalog_errors(catalog: Mapping[str, Any]) -> list[str]:
-    errors = [f"银行 {code}: {problem}" for code, bank in catalog["banks"].items()
-              for problem in bank_problems(bank)]
+    errors = [f"银行 {code}: {problem}" for code, bank in catalog["banks"].items() for problem in bank_problems(bank)]
     for code, product in catalog["products"].items():
-        errors.extend(f"产品 {code}: {problem}"
-                      for problem in product_problems(product, catalog["banks"]))
+        errors.extend(f"产品 {code}: {problem}" for problem in product_problems(product, catalog["banks"]))
     return errors
 
 
 def bank_problems(bank: Mapping[str, Any]) -> list[str]:
-    problems = [f"缺少 {key}" for key in ("code", "name", "branch_name", "service_area_name")
-                if not bank.get(key)]
+    problems = [f"缺少 {key}" for key in ("code", "name", "branch_name", "service_area_name") if not bank.get(key)]
     prefixes = bank.get("service_area_prefixes")
     if not prefixes or any(region_path(prefix) is None for prefix in prefixes):
         problems.append(f"服务区域代码前缀无效: {prefixes!r}")
@@ -130,8 +127,7 @@ def product_problems(product: Mapping[str, Any], banks: Mapping[str, Any]) -> li
         problems.append(f"未知银行 {product.get('bank')!r}")
     if not product.get("name"):
         problems.append("缺少 name")
-    problems += [f"未知经营主体类型 {t!r}" for t in product.get("entity_types") or [None]
-                 if t not in ENTITY_TYPES]
+    problems += [f"未知经营主体类型 {t!r}" for t in product.get("entity_types") or [None] if t not in ENTITY_TYPES]
     problems += [f"未知担保方式 {g!r}" for g in product.get("guarantee", []) if g not in GUARANTEES]
     if product.get("channel") not in (None, *CHANNELS):
         problems.append(f"未知渠道 {product['channel']!r}")
@@ -162,5 +158,8 @@ def _term_problems(term: Mapping[str, Any]) -> list[str]:
 def _rate_problems(rate: Mapping[str, Any] | None) -> list[str]:
     if rate is None:
         return []
-    return [f"rate.{key} 应为十进制字符串（年利率 %）" for key in ("min_percent", "max_percent")
-            if rate.get(key) is not None and not _is_decimal_text(rate[key])]
+    return [
+        f"rate.{key} 应为十进制字符串（年利率 %）"
+        for key in ("min_percent", "max_percent")
+        if rate.get(key) is not None and not _is_decimal_text(rate[key])
+    ]

@@ -67,17 +67,19 @@ def good_entity() -> dict[str, Any]:
     """An individual business in 晋城 that passes every rule the platform can check for most
     products: growth tier, operating 46 months, operator 40, clean credit, all data present."""
     entity = contract_example()["entity"]
-    entity.update({
-        "established_on": "2023-01-10",
-        "tier": "growth",
-        "honors": [],
-        "annual_revenue": 900000,
-        "total_assets": 600000,
-        "social_insurance_headcount": 2,
-        "legal_rep_changed_on": "2023-01-10",
-        "main_business_changed_on": "2023-01-10",
-        "size_class": "micro",
-    })
+    entity.update(
+        {
+            "established_on": "2023-01-10",
+            "tier": "growth",
+            "honors": [],
+            "annual_revenue": 900000,
+            "total_assets": 600000,
+            "social_insurance_headcount": 2,
+            "legal_rep_changed_on": "2023-01-10",
+            "main_business_changed_on": "2023-01-10",
+            "size_class": "micro",
+        }
+    )
     entity["operator"].update({"industry_experience_months": 24, "residence_region_code": "140502"})
     return entity
 
@@ -104,8 +106,9 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
     return preview(clean, catalog(), today=lambda: AS_OF)
 
 
-def result_for(code: str, entity: dict[str, Any], need: dict[str, Any] | None = None,
-               as_of: str = "2026-11-22") -> dict[str, Any]:
+def result_for(
+    code: str, entity: dict[str, Any], need: dict[str, Any] | None = None, as_of: str = "2026-11-22"
+) -> dict[str, Any]:
     request = {"as_of": as_of, "entity": entity, "products": [code]}
     if need is not None:
         request["need"] = need

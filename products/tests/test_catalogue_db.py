@@ -10,7 +10,19 @@ from products.services import catalog_load, product_edit, product_publish, produ
 
 pytestmark = pytest.mark.django_db
 
-SHANXI_CITIES = {"140100", "140200", "140300", "140400", "140500", "140600", "140700", "140800", "140900", "141000", "141100"}
+SHANXI_CITIES = {
+    "140100",
+    "140200",
+    "140300",
+    "140400",
+    "140500",
+    "140600",
+    "140700",
+    "140800",
+    "140900",
+    "141000",
+    "141100",
+}
 
 
 def test_load_catalog_ships_five_banks_each_with_a_provincial_branch_and_one_branch_per_city(catalogue):
@@ -54,7 +66,9 @@ def test_editing_an_active_product_creates_a_new_version_published_separately(ca
     admin = user_with_role(Role.BANK_ADMIN, organisation=product.bank.organisation)
     definition = dict(product.current_version.definition, max_amount=900000)
     # when he edits it
-    draft = product_edit(actor=admin, product=product, definition=definition, effective_from=product.current_version.effective_from)
+    draft = product_edit(
+        actor=admin, product=product, definition=definition, effective_from=product.current_version.effective_from
+    )
     product.refresh_from_db()
     # then v1 stays current until v2 is published
     assert draft.number == 2 and not draft.is_published and product.current_version.number == 1
@@ -66,9 +80,13 @@ def test_editing_an_active_product_creates_a_new_version_published_separately(ca
 
 def test_an_invalid_rule_is_refused_with_a_chinese_message_naming_the_node(catalogue):
     product = LoanProduct.objects.get(code="huishangdai")
-    definition = dict(product.current_version.definition, rules={"all": [{"field": "no_such_field", "op": ">=", "value": 1}]})
+    definition = dict(
+        product.current_version.definition, rules={"all": [{"field": "no_such_field", "op": ">=", "value": 1}]}
+    )
     with pytest.raises(ApplicationError) as error:
-        product_edit(actor=None, product=product, definition=definition, effective_from=product.current_version.effective_from)
+        product_edit(
+            actor=None, product=product, definition=definition, effective_from=product.current_version.effective_from
+        )
     assert "all[0]" in error.value.message and "no_such_field" in error.value.message
 
 

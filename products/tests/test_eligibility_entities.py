@@ -1,17 +1,18 @@
 """The engine on real entity rows: facts of a row, ``evaluate_entity`` with the version it used,
 and every catalogue product compiled to SQL agreeing with the engine on realistic entities."""
+
 import datetime as dt
 
 import pytest
 from django.db.models import BigIntegerField, CharField
 
-from entities.models import MarketEntity
-from entities.synthetic import Generator
 from batch_matching.compile import annotate_eligibility, compile_product, eligible_q, expression
 from batch_matching.factories import make_entity, save_rows
-from products.eligibility import entity_facts, entity_request_json, evaluate_entity, run_preview
+from entities.models import MarketEntity
+from entities.synthetic import Generator
 from portal.factories import user_with_role
 from portal.models import Role
+from products.eligibility import entity_facts, entity_request_json, evaluate_entity, run_preview
 from products.models import LoanProduct, LoanProductVersion
 from products.selectors import active_products
 from products.services import catalog_load, product_edit, product_publish
@@ -31,15 +32,31 @@ def catalogue_of_2026():
 def survival_shop(**changes):
     """products.md: individual business, survival tier, 18 months, revenue 150000, operator 40."""
     values = {
-        "entity_type": "individual_business", "register_status": "active", "region_id": "140502",
-        "industry_id": "5291", "established_on": dt.date(2025, 5, 10), "tier": "survival",
-        "annual_revenue": 150000, "net_assets": 400000, "employees": 3, "social_insurance_headcount": 1,
-        "tax_status": "small_scale_taxpayer", "has_tax_record": True, "size_class": "micro",
-        "operator_birth_date": dt.date(1986, 3, 1), "operator_nationality": "CN",
-        "operator_local_residence": True, "operator_industry_experience_months": 0,
-        "dishonest_debtor": False, "joint_punishment": False, "consumption_restricted": False,
-        "overdue_consecutive_24m": 0, "overdue_total_24m": 0, "overdue_12m": 0,
-        "major_bad_record": False, "pending_litigation": False,
+        "entity_type": "individual_business",
+        "register_status": "active",
+        "region_id": "140502",
+        "industry_id": "5291",
+        "established_on": dt.date(2025, 5, 10),
+        "tier": "survival",
+        "annual_revenue": 150000,
+        "net_assets": 400000,
+        "employees": 3,
+        "social_insurance_headcount": 1,
+        "tax_status": "small_scale_taxpayer",
+        "has_tax_record": True,
+        "size_class": "micro",
+        "operator_birth_date": dt.date(1986, 3, 1),
+        "operator_nationality": "CN",
+        "operator_local_residence": True,
+        "operator_industry_experience_months": 0,
+        "dishonest_debtor": False,
+        "joint_punishment": False,
+        "consumption_restricted": False,
+        "overdue_consecutive_24m": 0,
+        "overdue_total_24m": 0,
+        "overdue_12m": 0,
+        "major_bad_record": False,
+        "pending_litigation": False,
     }
     values.update(changes)
     return make_entity(**values)
@@ -47,7 +64,8 @@ def survival_shop(**changes):
 
 def version_of(code):
     return LoanProductVersion.objects.select_related("product__bank").get(
-        pk=LoanProduct.objects.get(code=code).current_version_id)
+        pk=LoanProduct.objects.get(code=code).current_version_id
+    )
 
 
 # --- facts of a row --------------------------------------------------------------------------
@@ -103,13 +121,17 @@ def test_a_published_edit_is_used_and_recorded_while_the_old_version_stays_evalu
     v1 = version_of("huishangdai")
     admin = user_with_role(Role.BANK_ADMIN, organisation=product.bank.organisation)
     definition = dict(v1.definition)
-    definition["caps"] = [dict(cap, percent=10) if cap["kind"] == "revenue_share" else cap for cap in definition["caps"]]
+    definition["caps"] = [
+        dict(cap, percent=10) if cap["kind"] == "revenue_share" else cap for cap in definition["caps"]
+    ]
     product_edit(actor=admin, product=product, definition=definition, effective_from=AS_OF)
     v2 = product_publish(actor=admin, product=product)
     # when the entity is evaluated against the current version and previewed
     current = version_of("huishangdai")
     outcome = evaluate_entity(entity, current, AS_OF)
-    response, _ = run_preview({"as_of": AS_OF.isoformat(), "entity": entity_request_json(entity), "products": ["huishangdai"]})
+    response, _ = run_preview(
+        {"as_of": AS_OF.isoformat(), "entity": entity_request_json(entity), "products": ["huishangdai"]}
+    )
     # then the new rule applies and v2 is recorded, in both
     assert current.pk == v2.pk and outcome.version_id == v2.pk
     assert outcome.result["max_amount"] == 15000
@@ -135,24 +157,44 @@ def realistic_entities():
 def edge_entities():
     """The worked examples of products.md and their near misses, as rows."""
     base = {
-        "entity_type": "individual_business", "register_status": "active", "region_id": "140502",
-        "industry_id": "5291", "established_on": dt.date(2025, 5, 10), "tier": "survival",
-        "annual_revenue": 150000, "net_assets": 400000, "employees": 3, "social_insurance_headcount": 1,
-        "tax_status": "small_scale_taxpayer", "has_tax_record": True, "size_class": "micro",
-        "operator_birth_date": dt.date(1986, 3, 1), "operator_nationality": "CN",
-        "operator_local_residence": True, "operator_industry_experience_months": 0,
+        "entity_type": "individual_business",
+        "register_status": "active",
+        "region_id": "140502",
+        "industry_id": "5291",
+        "established_on": dt.date(2025, 5, 10),
+        "tier": "survival",
+        "annual_revenue": 150000,
+        "net_assets": 400000,
+        "employees": 3,
+        "social_insurance_headcount": 1,
+        "tax_status": "small_scale_taxpayer",
+        "has_tax_record": True,
+        "size_class": "micro",
+        "operator_birth_date": dt.date(1986, 3, 1),
+        "operator_nationality": "CN",
+        "operator_local_residence": True,
+        "operator_industry_experience_months": 0,
         "operator_residence_region_code": "140502",
-        "dishonest_debtor": False, "joint_punishment": False, "consumption_restricted": False,
-        "overdue_consecutive_24m": 0, "overdue_total_24m": 0, "overdue_12m": 0,
-        "major_bad_record": False, "pending_litigation": False,
-        "legal_rep_changed_on": dt.date(2025, 5, 10), "main_business_changed_on": dt.date(2025, 5, 10),
+        "dishonest_debtor": False,
+        "joint_punishment": False,
+        "consumption_restricted": False,
+        "overdue_consecutive_24m": 0,
+        "overdue_total_24m": 0,
+        "overdue_12m": 0,
+        "major_bad_record": False,
+        "pending_litigation": False,
+        "legal_rep_changed_on": dt.date(2025, 5, 10),
+        "main_business_changed_on": dt.date(2025, 5, 10),
     }
     honour = [{"kind": "quality", "valid_from": None, "valid_until": dt.date(2027, 6, 30)}]
     variants = [
         {},
         {"tier": "growth", "annual_revenue": 3000000, "honors": honour},
-        {"tier": "growth", "annual_revenue": 3000000,
-         "honors": [{"kind": "quality", "valid_from": None, "valid_until": dt.date(2026, 10, 31)}]},
+        {
+            "tier": "growth",
+            "annual_revenue": 3000000,
+            "honors": [{"kind": "quality", "valid_from": None, "valid_until": dt.date(2026, 10, 31)}],
+        },
         {"tier": "development", "annual_revenue": 900000, "established_on": dt.date(2023, 1, 10)},
         {"operator_birth_date": dt.date(1963, 5, 1)},
         {"established_on": dt.date(2025, 3, 22)},  # 20 months: 码上贷 and 山西银行 need 24
@@ -177,17 +219,25 @@ def test_every_catalogue_product_compiled_agrees_with_the_engine_on_realistic_en
     # given realistic entities (the synthetic register) and the worked examples as rows
     entities = save_rows(realistic_entities() + edge_entities())
     ids = [entity.pk for entity in entities]
-    versions = list(LoanProductVersion.objects.select_related("product__bank")
-                    .filter(pk__in=LoanProduct.objects.values("current_version_id")))
+    versions = list(
+        LoanProductVersion.objects.select_related("product__bank").filter(
+            pk__in=LoanProduct.objects.values("current_version_id")
+        )
+    )
     assert len(versions) >= 20
     verdicts = set()
     for version in versions:
         for need in NEEDS:
             # when PostgreSQL evaluates the compiled product for every row
-            rows = annotate_eligibility(MarketEntity.objects.filter(pk__in=ids), version.definition,
-                                        as_of=AS_OF, need=need)
-            got = {pk: (v, amount, cap) for pk, v, amount, cap in rows.values_list(
-                "pk", "eligibility_verdict", "eligibility_max_amount", "eligibility_binding_cap")}
+            rows = annotate_eligibility(
+                MarketEntity.objects.filter(pk__in=ids), version.definition, as_of=AS_OF, need=need
+            )
+            got = {
+                pk: (v, amount, cap)
+                for pk, v, amount, cap in rows.values_list(
+                    "pk", "eligibility_verdict", "eligibility_max_amount", "eligibility_binding_cap"
+                )
+            }
             # then each row has the engine's verdict, offer and binding cap
             for entity in entities:
                 result = evaluate_entity(entity, version, AS_OF, need).result
@@ -195,20 +245,30 @@ def test_every_catalogue_product_compiled_agrees_with_the_engine_on_realistic_en
                 assert got[entity.pk] == expected, (version.product.code, need, entity.pk)
                 verdicts.add(result["verdict"])
             # and eligible_q selects exactly the eligible rows
-            eligible = set(MarketEntity.objects.filter(pk__in=ids).filter(
-                eligible_q(version.definition, as_of=AS_OF, need=need)).values_list("pk", flat=True))
+            eligible = set(
+                MarketEntity.objects.filter(pk__in=ids)
+                .filter(eligible_q(version.definition, as_of=AS_OF, need=need))
+                .values_list("pk", flat=True)
+            )
             assert eligible == {pk for pk, value in got.items() if value[0] == "eligible"}
     assert verdicts == {"eligible", "incomplete", "ineligible"}
 
 
 def test_the_offer_expressions_compute_the_worked_example(catalogue_of_2026):
     # given the growth shop with a valid honour and revenue 3,000,000
-    entity = survival_shop(tier="growth", annual_revenue=3000000,
-                           honors=[{"kind": "quality", "valid_until": dt.date(2027, 6, 30)}])
+    entity = survival_shop(
+        tier="growth", annual_revenue=3000000, honors=[{"kind": "quality", "valid_until": dt.date(2027, 6, 30)}]
+    )
     compiled = compile_product(version_of("huishangdai").definition, as_of=AS_OF)
     # when the offer is computed in SQL
-    row = MarketEntity.objects.filter(pk=entity.pk).annotate(
-        amount=expression(compiled.max_amount, BigIntegerField()),
-        binding=expression(compiled.binding_cap, CharField())).values_list("amount", "binding").get()
+    row = (
+        MarketEntity.objects.filter(pk=entity.pk)
+        .annotate(
+            amount=expression(compiled.max_amount, BigIntegerField()),
+            binding=expression(compiled.binding_cap, CharField()),
+        )
+        .values_list("amount", "binding")
+        .get()
+    )
     # then 20% of revenue binds below the honour cap (products.md)
     assert row == (600000, "revenue_share")

@@ -1,5 +1,6 @@
 """The eligibility preview, exactly per shared/domain/eligibility-api.md: the command
 (``eligibility_preview FILE|-``) and ``POST /api/v1/eligibility/preview``."""
+
 import io
 import json
 import os
@@ -13,9 +14,9 @@ from django.core.cache import cache
 from django.core.management import call_command
 from rest_framework.test import APIClient
 
-from products.catalog.factories import contract_example, merge
 from portal.factories import user_with_role
 from portal.models import AuditEvent, Role
+from products.catalog.factories import contract_example, merge
 from products.models import LoanProduct
 from products.services import product_edit, product_publish
 
@@ -44,8 +45,13 @@ def run_command(argument, stdin_text=None):
     out, err = io.StringIO(), io.StringIO()
     code = 0
     try:
-        call_command("eligibility_preview", argument, stdout=out, stderr=err,
-                     **({"stdin": io.StringIO(stdin_text)} if stdin_text is not None else {}))
+        call_command(
+            "eligibility_preview",
+            argument,
+            stdout=out,
+            stderr=err,
+            **({"stdin": io.StringIO(stdin_text)} if stdin_text is not None else {}),
+        )
     except SystemExit as exit_:
         code = exit_.code
     return code, out.getvalue(), err.getvalue()
@@ -73,9 +79,16 @@ def test_command_reads_a_file_and_prints_the_contract_response(catalogue, tmp_pa
         assert RESULT_KEYS <= set(result)
         assert all(set(reason) == {"rule", "outcome", "message"} for reason in result["reasons"])
     huishangdai = by_product(response)["huishangdai"]
-    assert (huishangdai["verdict"], huishangdai["max_amount"], huishangdai["binding_cap"]) == ("eligible", 30000, "revenue_share")
-    assert {"rule": "revenue_share", "outcome": "pass",
-            "message": "额度不超过年营业收入 150000 元的 20%, 即 30000 元"} in huishangdai["reasons"]
+    assert (huishangdai["verdict"], huishangdai["max_amount"], huishangdai["binding_cap"]) == (
+        "eligible",
+        30000,
+        "revenue_share",
+    )
+    assert {
+        "rule": "revenue_share",
+        "outcome": "pass",
+        "message": "额度不超过年营业收入 150000 元的 20%, 即 30000 元",
+    } in huishangdai["reasons"]
     assert "借款人及配偶近两年征信逾期情况" in huishangdai["bank_checks"]
 
 
@@ -85,7 +98,9 @@ def test_command_reads_stdin_and_evaluates_every_active_product_by_default(catal
     code, out, _ = run_command("-", json.dumps(request))
     assert code == 0
     results = json.loads(out)["results"]
-    assert {r["product"] for r in results} == set(LoanProduct.objects.filter(status="active").values_list("code", flat=True))
+    assert {r["product"] for r in results} == set(
+        LoanProduct.objects.filter(status="active").values_list("code", flat=True)
+    )
     order = {"eligible": 0, "incomplete": 1, "ineligible": 2}
     ranks = [order[r["verdict"]] for r in results]
     assert ranks == sorted(ranks)
@@ -93,14 +108,17 @@ def test_command_reads_stdin_and_evaluates_every_active_product_by_default(catal
     assert eligible == sorted(eligible, reverse=True)
 
 
-@pytest.mark.parametrize("request_body, field", [
-    ({"entity": {"entity_type": "company", "established_on": "2025-13-01"}}, "entity.entity_type"),
-    ({"entity": {"established_on": "2025-13-01"}}, "entity.established_on"),
-    ({"entity": {"annual_revenue": -5}}, "entity.annual_revenue"),
-    ({"need": {"amount": "many"}}, "need.amount"),
-    ({"products": ["no-such-product"]}, "products[0]"),
-    ([1, 2, 3], "non_field_errors"),
-])
+@pytest.mark.parametrize(
+    "request_body, field",
+    [
+        ({"entity": {"entity_type": "company", "established_on": "2025-13-01"}}, "entity.entity_type"),
+        ({"entity": {"established_on": "2025-13-01"}}, "entity.established_on"),
+        ({"entity": {"annual_revenue": -5}}, "entity.annual_revenue"),
+        ({"need": {"amount": "many"}}, "need.amount"),
+        ({"products": ["no-such-product"]}, "products[0]"),
+        ([1, 2, 3], "non_field_errors"),
+    ],
+)
 def test_command_refuses_bad_input_with_field_errors_on_stderr_and_exit_2(catalogue, request_body, field):
     code, out, err = run_command("-", json.dumps(request_body))
     assert code == 2 and out == ""
@@ -132,7 +150,9 @@ def test_command_uses_the_published_version_of_an_edited_product_not_the_files(c
     definition = dict(product.current_version.definition)
     definition["caps"] = [dict(c, percent=10) if c["kind"] == "revenue_share" else c for c in definition["caps"]]
     admin = user_with_role(Role.BANK_ADMIN, organisation=product.bank.organisation)
-    product_edit(actor=admin, product=product, definition=definition, effective_from=product.current_version.effective_from)
+    product_edit(
+        actor=admin, product=product, definition=definition, effective_from=product.current_version.effective_from
+    )
     version = product_publish(actor=admin, product=product)
     # when previewed
     code, out, _ = run_command("-", json.dumps(survival_request(products=["huishangdai"])))
@@ -157,9 +177,17 @@ def test_the_real_command_line_after_load_catalog(tmp_path):
     # when the command runs as a process on a file, and on bad input
     path = tmp_path / "request.json"
     path.write_text(json.dumps(survival_request(products=["huishangdai"])), encoding="utf-8")
-    good = subprocess.run(manage + ["eligibility_preview", str(path)], env=env, capture_output=True, text=True, cwd=ROOT)
-    bad = subprocess.run(manage + ["eligibility_preview", "-"], input='{"entity": {"tier": "rich"}}', env=env,
-                         capture_output=True, text=True, cwd=ROOT)
+    good = subprocess.run(
+        manage + ["eligibility_preview", str(path)], env=env, capture_output=True, text=True, cwd=ROOT
+    )
+    bad = subprocess.run(
+        manage + ["eligibility_preview", "-"],
+        input='{"entity": {"tier": "rich"}}',
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     # then: JSON on stdout and exit 0; field errors as JSON on stderr and exit 2, no traceback
     assert good.returncode == 0, good.stderr
     assert json.loads(good.stdout)["results"][0]["max_amount"] == 30000
@@ -178,18 +206,29 @@ def test_anonymous_post_gets_the_contract_response_and_nothing_is_stored(catalog
     assert body["as_of"] == "2026-11-22"
     huishangdai = by_product(body)["huishangdai"]
     assert RESULT_KEYS <= set(huishangdai)
-    assert (huishangdai["verdict"], huishangdai["max_amount"], huishangdai["binding_cap"]) == ("eligible", 30000, "revenue_share")
+    assert (huishangdai["verdict"], huishangdai["max_amount"], huishangdai["binding_cap"]) == (
+        "eligible",
+        30000,
+        "revenue_share",
+    )
     assert AuditEvent.objects.count() == events
 
 
-@pytest.mark.parametrize("entity_changes, product, verdict, amount", [
-    ({}, "huishangdai", "eligible", 30000),
-    ({"tier": "growth", "annual_revenue": 3000000}, "huishangdai", "eligible", 600000),
-    ({"tier": "growth", "annual_revenue": 3000000, "honors": [{"kind": "quality", "valid_until": "2026-10-31"}]},
-     "huishangdai", "eligible", 200000),
-    ({"established_on": "2025-03-22"}, "mashangdai", "ineligible", None),
-    ({"credit": {"dishonest_debtor": True}}, "ccb-precredit", "ineligible", None),
-])
+@pytest.mark.parametrize(
+    "entity_changes, product, verdict, amount",
+    [
+        ({}, "huishangdai", "eligible", 30000),
+        ({"tier": "growth", "annual_revenue": 3000000}, "huishangdai", "eligible", 600000),
+        (
+            {"tier": "growth", "annual_revenue": 3000000, "honors": [{"kind": "quality", "valid_until": "2026-10-31"}]},
+            "huishangdai",
+            "eligible",
+            200000,
+        ),
+        ({"established_on": "2025-03-22"}, "mashangdai", "ineligible", None),
+        ({"credit": {"dishonest_debtor": True}}, "ccb-precredit", "ineligible", None),
+    ],
+)
 def test_http_gives_the_worked_examples_of_products_md(catalogue, entity_changes, product, verdict, amount):
     request = survival_request(entity=entity_changes, products=[product])
     result = APIClient().post(URL, request, format="json").json()["results"][0]
@@ -214,24 +253,35 @@ def test_http_worked_example_20_months_names_the_shortfall(catalogue):
         assert any("经营未满 2 年, 还差 4 个月" in reason["message"] for reason in results[code]["reasons"]), code
 
 
-@pytest.mark.parametrize("body, field", [
-    ({"entity": {"region_code": "9999"}}, "entity.region_code"),
-    ({"as_of": "22/11/2026"}, "as_of"),
-    ({"entity": {"operator": {"birth_date": "2030-01-01"}}, "as_of": "2026-11-22"}, "entity.operator.birth_date"),
-    ({"products": "huishangdai"}, "products"),
-    ({"products": ["nope"]}, "products[0]"),
-])
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"entity": {"region_code": "9999"}}, "entity.region_code"),
+        ({"as_of": "22/11/2026"}, "as_of"),
+        ({"entity": {"operator": {"birth_date": "2030-01-01"}}, "as_of": "2026-11-22"}, "entity.operator.birth_date"),
+        ({"products": "huishangdai"}, "products"),
+        ({"products": ["nope"]}, "products[0]"),
+    ],
+)
 def test_http_bad_input_is_400_with_field_errors(catalogue, body, field):
     response = APIClient().post(URL, body, format="json")
     assert response.status_code == 400
     assert response.json()["code"] == "invalid" and field in response.json()["errors"]
 
 
-@pytest.mark.parametrize("payload, content_type", [
-    ("{broken", "application/json"), ("[1, 2]", "application/json"), ("null", "application/json"),
-    ('"text"', "application/json"), ('{"entity": []}', "application/json"), ('{"entity": {"honors": [7]}}', "application/json"),
-    ("\xff\xfe", "application/json"), ("a=1", "application/x-www-form-urlencoded"),
-])
+@pytest.mark.parametrize(
+    "payload, content_type",
+    [
+        ("{broken", "application/json"),
+        ("[1, 2]", "application/json"),
+        ("null", "application/json"),
+        ('"text"', "application/json"),
+        ('{"entity": []}', "application/json"),
+        ('{"entity": {"honors": [7]}}', "application/json"),
+        ("\xff\xfe", "application/json"),
+        ("a=1", "application/x-www-form-urlencoded"),
+    ],
+)
 def test_http_never_answers_500_to_odd_bodies(catalogue, payload, content_type):
     response = APIClient().generic("POST", URL, payload, content_type=content_type)
     assert 400 <= response.status_code < 500

@@ -1,6 +1,7 @@
 """Product pages: 产品超市 and 资格自测 (open to everyone), 我行产品 for a bank's administrators
 (own bank only; rule editor refusing invalid rules with the node named; test run with the
 trace; publish creates a new version that evaluations then record; retire)."""
+
 import json
 
 import pytest
@@ -9,9 +10,9 @@ from django.test import Client
 from django.urls import reverse
 
 from entities.models import MarketEntity
-from products.eligibility import evaluate_entity
 from portal.factories import user_with_role
 from portal.models import AuditEvent, Organisation, OrganisationKind, Role
+from products.eligibility import evaluate_entity
 from products.models import Bank, LoanProduct, LoanProductVersion, ProductStatus
 
 pytestmark = pytest.mark.django_db
@@ -38,12 +39,16 @@ def editor_post(product, **changes):
     """The editor's form as the page shows it for ``product``, with ``changes``."""
     definition = product.current_version.definition
     data = {
-        "name": definition["name"], "max_amount": definition.get("max_amount") or "",
+        "name": definition["name"],
+        "max_amount": definition.get("max_amount") or "",
         "max_term_months": (definition.get("term") or {}).get("max_months") or "",
-        "effective_from": "2026-12-01", "rules": json.dumps(definition["rules"], ensure_ascii=False),
+        "effective_from": "2026-12-01",
+        "rules": json.dumps(definition["rules"], ensure_ascii=False),
         "caps": json.dumps(definition["caps"], ensure_ascii=False),
-        "bank_checks": "\n".join(definition.get("bank_checks", [])), "action": "save",
-        "test-sample": "survival", "test-as_of": "2026-11-22",
+        "bank_checks": "\n".join(definition.get("bank_checks", [])),
+        "action": "save",
+        "test-sample": "survival",
+        "test-as_of": "2026-11-22",
     }
     data.update(changes)
     return data
@@ -70,23 +75,36 @@ def test_the_market_hides_drafts_and_retired_products(catalogue):
     assert not codes & set(LoanProduct.objects.exclude(status=ProductStatus.ACTIVE).values_list("code", flat=True))
 
 
-@pytest.mark.parametrize("params, present, absent", [
-    ({"bank": "ccb"}, {"ccb-precredit"}, {"huishangdai"}),
-    ({"amount": "500"}, {"xingwangdai"}, {"huishangdai", "mashangdai"}),  # 500 万元
-    ({"term": "36"}, {"jinxiangdai", "mashangdai"}, {"huishangdai"}),
-    ({"guarantee": "mortgage"}, {"xinglongdai"}, {"huishangdai"}),
-    ({"channel": "online"}, {"shang-e-dai"}, {"huishangdai"}),
-    ({"entity_type": "small_micro_enterprise"}, {"chengxindai"}, {"huishangdai"}),
-])
+@pytest.mark.parametrize(
+    "params, present, absent",
+    [
+        ({"bank": "ccb"}, {"ccb-precredit"}, {"huishangdai"}),
+        ({"amount": "500"}, {"xingwangdai"}, {"huishangdai", "mashangdai"}),  # 500 万元
+        ({"term": "36"}, {"jinxiangdai", "mashangdai"}, {"huishangdai"}),
+        ({"guarantee": "mortgage"}, {"xinglongdai"}, {"huishangdai"}),
+        ({"channel": "online"}, {"shang-e-dai"}, {"huishangdai"}),
+        ({"entity_type": "small_micro_enterprise"}, {"chengxindai"}, {"huishangdai"}),
+    ],
+)
 def test_the_market_filters(catalogue, params, present, absent):
     codes = {p.code for p in Client().get(reverse("products:market"), params).context["products"]}
     assert present <= codes and not (absent & codes)
 
 
-@pytest.mark.parametrize("params", [
-    {"amount": "NaN"}, {"amount": "Infinity"}, {"amount": "-3"}, {"amount": "1e40"}, {"term": "9" * 40},
-    {"term": "abc"}, {"bank": "nope"}, {"guarantee": "gold"}, {"page": "999"},
-])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"amount": "NaN"},
+        {"amount": "Infinity"},
+        {"amount": "-3"},
+        {"amount": "1e40"},
+        {"term": "9" * 40},
+        {"term": "abc"},
+        {"bank": "nope"},
+        {"guarantee": "gold"},
+        {"page": "999"},
+    ],
+)
 def test_odd_market_filters_never_fail(catalogue, params):
     assert Client().get(reverse("products:market"), params).status_code in (200, 404)
 
@@ -104,9 +122,18 @@ def test_a_product_page_states_conditions_and_caps_in_chinese(catalogue):
 # --- 资格自测 ---------------------------------------------------------------------------------
 
 SELF_TEST = {
-    "entity_type": "individual_business", "region_code": "140502", "industry_code": "52", "industry_detail": "5291",
-    "established_on": "2025-05-10", "register_status": "active", "tier": "survival", "honor": "none",
-    "annual_revenue": "15", "birth_date": "1986-03-01", "nationality": "CN", "dishonest_debtor": "no",
+    "entity_type": "individual_business",
+    "region_code": "140502",
+    "industry_code": "52",
+    "industry_detail": "5291",
+    "established_on": "2025-05-10",
+    "register_status": "active",
+    "tier": "survival",
+    "honor": "none",
+    "annual_revenue": "15",
+    "birth_date": "1986-03-01",
+    "nationality": "CN",
+    "dishonest_debtor": "no",
 }
 
 
@@ -139,9 +166,16 @@ def test_an_enterprise_user_gets_the_form_prefilled_and_results_from_its_profile
     # given an enterprise user whose organisation holds a market entity
     user = user_with_role(Role.ENTERPRISE_USER)
     organisation = Organisation.objects.get(memberships__user=user)
-    MarketEntity.objects.create(uscc="92140525MA0000001X", name="泽州县金辉便利店", entity_type="individual_business",
-                                region_id="140525", industry_id="5291", tier="survival", annual_revenue=150000,
-                                organisation=organisation)
+    MarketEntity.objects.create(
+        uscc="92140525MA0000001X",
+        name="泽州县金辉便利店",
+        entity_type="individual_business",
+        region_id="140525",
+        industry_id="5291",
+        tier="survival",
+        annual_revenue=150000,
+        organisation=organisation,
+    )
     # when he opens the self-test
     response = signed_in(user).get(reverse("products:self_test"))
     # then the form carries his profile and the results are already shown
@@ -154,8 +188,10 @@ def test_an_enterprise_user_gets_the_form_prefilled_and_results_from_its_profile
 
 def test_anonymous_self_tests_are_rate_limited(catalogue):
     client = Client()
-    statuses = [client.post(reverse("products:self_test"), {"entity_type": "individual_business"}).status_code
-                for _ in range(31)]
+    statuses = [
+        client.post(reverse("products:self_test"), {"entity_type": "individual_business"}).status_code
+        for _ in range(31)
+    ]
     assert statuses[:30] == [200] * 30 and statuses[30] == 429
 
 
@@ -184,13 +220,22 @@ def test_a_bank_admin_cannot_open_another_banks_product(catalogue):
 
 def test_an_invalid_rule_is_refused_with_the_chinese_message_naming_the_node(catalogue):
     product = LoanProduct.objects.get(code="huishangdai")
-    rules = {"all": [{"field": "operating_months", "op": ">=", "value": 12},
-                     {"any": [{"field": "no_such_field", "op": "==", "value": 1},
-                              {"field": "tier", "op": ">=", "value": "growth"}]}]}
+    rules = {
+        "all": [
+            {"field": "operating_months", "op": ">=", "value": 12},
+            {
+                "any": [
+                    {"field": "no_such_field", "op": "==", "value": 1},
+                    {"field": "tier", "op": ">=", "value": "growth"},
+                ]
+            },
+        ]
+    }
     versions = product.versions.count()
     # when the administrator saves it
-    response = signed_in(boc_admin()).post(reverse("products:bank_product_detail", args=["huishangdai"]),
-                                           editor_post(product, rules=json.dumps(rules)))
+    response = signed_in(boc_admin()).post(
+        reverse("products:bank_product_detail", args=["huishangdai"]), editor_post(product, rules=json.dumps(rules))
+    )
     # then nothing is saved and each bad node is named, in Chinese
     assert response.status_code == 400
     errors = response.context["form"].errors["rules"]
@@ -202,10 +247,14 @@ def test_an_invalid_rule_is_refused_with_the_chinese_message_naming_the_node(cat
 def test_bad_json_and_bad_caps_are_refused(catalogue):
     product = LoanProduct.objects.get(code="huishangdai")
     client = signed_in(boc_admin())
-    response = client.post(reverse("products:bank_product_detail", args=["huishangdai"]), editor_post(product, rules="{oops"))
+    response = client.post(
+        reverse("products:bank_product_detail", args=["huishangdai"]), editor_post(product, rules="{oops")
+    )
     assert "JSON 格式错误: 第 1 行第 2 列" in response.context["form"].errors["rules"][0]
     caps = json.dumps([{"kind": "revenue_share", "percent": 120}])
-    response = client.post(reverse("products:bank_product_detail", args=["huishangdai"]), editor_post(product, caps=caps))
+    response = client.post(
+        reverse("products:bank_product_detail", args=["huishangdai"]), editor_post(product, caps=caps)
+    )
     assert "额度规则 caps[0]: percent 应在 0 到 100 之间, 实际为 120" in response.context["form"].errors["caps"]
 
 
@@ -215,7 +264,8 @@ def test_the_test_run_shows_the_trace_of_the_rules_in_the_editor_without_saving(
     versions = product.versions.count()
     response = signed_in(boc_admin()).post(
         reverse("products:bank_product_detail", args=["huishangdai"]),
-        editor_post(product, rules=json.dumps(rules), action="test", **{"test-sample": "survival"}))
+        editor_post(product, rules=json.dumps(rules), action="test", **{"test-sample": "survival"}),
+    )
     assert response.status_code == 200
     trial = response.context["trial"]
     assert trial["result"]["verdict"] == "ineligible"
@@ -229,9 +279,13 @@ def test_the_test_run_takes_a_custom_request_or_a_registered_entity(catalogue):
     client = signed_in(boc_admin())
     url = reverse("products:bank_product_detail", args=["huishangdai"])
     custom = json.dumps({"entity_type": "individual_business", "tier": "growth", "annual_revenue": 500000})
-    trial = client.post(url, editor_post(product, action="test", **{"test-sample": "custom", "test-entity_json": custom})).context["trial"]
+    trial = client.post(
+        url, editor_post(product, action="test", **{"test-sample": "custom", "test-entity_json": custom})
+    ).context["trial"]
     assert trial["result"]["verdict"] == "incomplete"
-    bad = client.post(url, editor_post(product, action="test", **{"test-sample": "custom", "test-entity_json": '{"tier": "x"}'}))
+    bad = client.post(
+        url, editor_post(product, action="test", **{"test-sample": "custom", "test-entity_json": '{"tier": "x"}'})
+    )
     assert bad.status_code == 400 and "entity.tier" in bad.context["test_form"].errors["entity_json"][0]
     unknown = client.post(url, editor_post(product, action="test", **{"test-uscc": "91140000000000000X"}))
     assert "未找到该主体" in unknown.context["test_form"].errors["uscc"][0]
@@ -241,8 +295,14 @@ def test_saving_then_publishing_creates_a_new_version_that_evaluations_record(ca
     # given 惠商贷 v1 and an entity
     product = LoanProduct.objects.get(code="huishangdai")
     v1 = product.current_version
-    entity = MarketEntity.objects.create(uscc="92140525MA0000002X", name="测试个体户", entity_type="individual_business",
-                                         region_id="140525", tier="survival", annual_revenue=150000)
+    entity = MarketEntity.objects.create(
+        uscc="92140525MA0000002X",
+        name="测试个体户",
+        entity_type="individual_business",
+        region_id="140525",
+        tier="survival",
+        annual_revenue=150000,
+    )
     client = signed_in(boc_admin())
     url = reverse("products:bank_product_detail", args=["huishangdai"])
     caps = [dict(c, percent=10) if c["kind"] == "revenue_share" else c for c in v1.definition["caps"]]
@@ -273,7 +333,9 @@ def test_retiring_takes_a_product_off_the_market_and_out_of_the_preview(catalogu
     assert client.post(reverse("products:bank_product_retire", args=["huishangdai"])).status_code == 302
     assert LoanProduct.objects.get(code="huishangdai").status == ProductStatus.RETIRED
     assert "huishangdai" not in {p.code for p in Client().get(reverse("products:market")).context["products"]}
-    response = Client().post("/api/v1/eligibility/preview", {"products": ["huishangdai"]}, content_type="application/json")
+    response = Client().post(
+        "/api/v1/eligibility/preview", {"products": ["huishangdai"]}, content_type="application/json"
+    )
     assert response.status_code == 400
 
 

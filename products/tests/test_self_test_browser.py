@@ -1,4 +1,5 @@
 """资格自测 and 产品超市 in headless Chromium on a phone-sized screen, anonymous."""
+
 import re
 
 import pytest

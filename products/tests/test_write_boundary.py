@@ -3,6 +3,7 @@ never matches an existing organisation; a bank administrator writes branches and
 memberships only inside his own subtree; products only a head-office (行级) administrator;
 moving a branch rewrites every descendant's path, so every restriction follows the move.
 The API and the pages go through the same services."""
+
 import pytest
 from django.test import Client
 from django.urls import reverse
@@ -45,15 +46,27 @@ def fresh(user):
 
 
 def org_row(org: Organisation) -> dict:
-    return Organisation.objects.filter(pk=org.pk).values("name", "kind", "code", "parent_id", "path", "region_id", "is_active").get()
+    return (
+        Organisation.objects.filter(pk=org.pk)
+        .values("name", "kind", "code", "parent_id", "path", "region_id", "is_active")
+        .get()
+    )
 
 
 def branch_row(branch: BankBranch) -> dict:
-    return BankBranch.objects.filter(pk=branch.pk).values("name", "parent_id", "level", "region_id", "organisation_id", "bank_id").get()
+    return (
+        BankBranch.objects.filter(pk=branch.pk)
+        .values("name", "parent_id", "level", "region_id", "organisation_id", "bank_id")
+        .get()
+    )
 
 
 def counts() -> tuple[int, int, int]:
-    return Organisation.objects.count(), BankBranch.objects.count(), AuditEvent.objects.filter(action="branch.create").count()
+    return (
+        Organisation.objects.count(),
+        BankBranch.objects.count(),
+        AuditEvent.objects.filter(action="branch.create").count(),
+    )
 
 
 # --- creating never matches an existing organisation ------------------------------------------
@@ -66,9 +79,18 @@ def test_a_city_branch_admin_cannot_take_over_the_taiyuan_branch_by_its_code(boc
     org_before, branch_before, before = org_row(taiyuan.organisation), branch_row(taiyuan), counts()
 
     # when he posts a branch below his own with the 太原 branch's organisation code
-    response = api(admin).post("/api/v1/branches/", {
-        "parent": jincheng.pk, "name": "晋城市分行接管", "level": "county", "region_code": "140525",
-        "service_prefixes": ["140525"], "code": taiyuan.organisation.code}, format="json")
+    response = api(admin).post(
+        "/api/v1/branches/",
+        {
+            "parent": jincheng.pk,
+            "name": "晋城市分行接管",
+            "level": "county",
+            "region_code": "140525",
+            "service_prefixes": ["140525"],
+            "code": taiyuan.organisation.code,
+        },
+        format="json",
+    )
 
     # then it is a Chinese field error on the code, and nothing is written
     assert response.status_code == 400, response.content
@@ -85,9 +107,17 @@ def test_the_old_takeover_request_changes_nothing(boc):
     org_before, branch_before, before = org_row(taiyuan.organisation), branch_row(taiyuan), counts()
 
     # when he sends it
-    response = api(admin).post("/api/v1/branches/", {
-        "parent": jincheng.pk, "name": "太原市分行(已归晋城)", "level": "city", "region_code": "140100",
-        "service_prefixes": ["1401"]}, format="json")
+    response = api(admin).post(
+        "/api/v1/branches/",
+        {
+            "parent": jincheng.pk,
+            "name": "太原市分行(已归晋城)",
+            "level": "city",
+            "region_code": "140100",
+            "service_prefixes": ["1401"],
+        },
+        format="json",
+    )
 
     # then it is refused and the 太原 rows are unchanged; he cannot read 太原's organisation
     assert response.status_code == 400
@@ -103,19 +133,37 @@ def test_a_head_office_admin_creating_a_branch_with_a_used_code_gets_a_field_err
     org_before, before = org_row(taiyuan.organisation), counts()
 
     # when he creates a city branch in 太原 without a code (the derived code is 太原's)
-    response = api(head).post("/api/v1/branches/", {
-        "parent": provincial.pk, "name": "中国银行太原第二分行", "level": "city", "region_code": "140100",
-        "service_prefixes": ["1401"]}, format="json")
+    response = api(head).post(
+        "/api/v1/branches/",
+        {
+            "parent": provincial.pk,
+            "name": "中国银行太原第二分行",
+            "level": "city",
+            "region_code": "140100",
+            "service_prefixes": ["1401"],
+        },
+        format="json",
+    )
 
     # then the code is a field error naming it, and nothing is written
     assert response.status_code == 400 and response.json()["errors"]["code"] == [
-        f"机构代码 {taiyuan.organisation.code} 已被使用, 请填写其他机构代码"]
+        f"机构代码 {taiyuan.organisation.code} 已被使用, 请填写其他机构代码"
+    ]
     assert org_row(taiyuan.organisation) == org_before and counts() == before
 
     # when he gives a new code, a new organisation is created below the provincial branch
-    created = api(head).post("/api/v1/branches/", {
-        "parent": provincial.pk, "name": "中国银行太原第二分行", "level": "city", "region_code": "140100",
-        "service_prefixes": ["1401"], "code": "boc-taiyuan-2"}, format="json")
+    created = api(head).post(
+        "/api/v1/branches/",
+        {
+            "parent": provincial.pk,
+            "name": "中国银行太原第二分行",
+            "level": "city",
+            "region_code": "140100",
+            "service_prefixes": ["1401"],
+            "code": "boc-taiyuan-2",
+        },
+        format="json",
+    )
     assert created.status_code == 201, created.content
     org = Organisation.objects.get(code="boc-taiyuan-2")
     assert org.parent_id == boc.organisation_id and org.path == f"{boc.organisation.path}{org.pk}/"
@@ -133,9 +181,18 @@ def test_a_bank_admin_naming_a_parent_outside_his_subtree_is_refused_like_an_unk
     before = counts()
 
     def create_below(parent_id):
-        return api(admin).post("/api/v1/branches/", {
-            "parent": parent_id, "name": "中国银行某支行", "level": "county", "region_code": "140525",
-            "service_prefixes": ["140525"], "code": f"boc-test-{parent_id}"}, format="json")
+        return api(admin).post(
+            "/api/v1/branches/",
+            {
+                "parent": parent_id,
+                "name": "中国银行某支行",
+                "level": "county",
+                "region_code": "140525",
+                "service_prefixes": ["140525"],
+                "code": f"boc-test-{parent_id}",
+            },
+            format="json",
+        )
 
     # when he creates a branch below each of them, and below an id that does not exist
     unknown = create_below(BankBranch.objects.order_by("-pk").first().pk + 1000)
@@ -154,14 +211,26 @@ def test_a_bank_admin_creates_branches_inside_his_subtree_region_and_service_are
     admin = user_with_role(Role.BANK_ADMIN, organisation=jincheng.organisation)
 
     def create(**changes):
-        return api(admin).post("/api/v1/branches/", {
-            "parent": jincheng.pk, "name": "中国银行泽州支行", "level": "county", "region_code": "140525",
-            "service_prefixes": ["140525"], **changes}, format="json")
+        return api(admin).post(
+            "/api/v1/branches/",
+            {
+                "parent": jincheng.pk,
+                "name": "中国银行泽州支行",
+                "level": "county",
+                "region_code": "140525",
+                "service_prefixes": ["140525"],
+                **changes,
+            },
+            format="json",
+        )
 
     before = counts()
     # when the branch would serve or sit in 太原, or sit at his own level, it is refused
-    refused = {"service_prefixes": create(service_prefixes=["140105"], code="boc-t1"),
-               "region_code": create(region_code="140105", code="boc-t2"), "level": create(level="city", code="boc-t3")}
+    refused = {
+        "service_prefixes": create(service_prefixes=["140105"], code="boc-t1"),
+        "region_code": create(region_code="140105", code="boc-t2"),
+        "level": create(level="city", code="boc-t3"),
+    }
     assert {field: r.status_code for field, r in refused.items()} == dict.fromkeys(refused, 400)
     assert all(field in r.json()["errors"] for field, r in refused.items())
     assert counts() == before
@@ -180,7 +249,9 @@ def test_a_bank_admin_grants_memberships_only_inside_his_subtree(boc):
     jincheng, taiyuan = city_branch(boc, "140500"), city_branch(boc, "140100")
     admin = user_with_role(Role.BANK_ADMIN, organisation=jincheng.organisation)
     taiyuan_admin = user_with_role(Role.BANK_ADMIN, organisation=taiyuan.organisation)
-    memberships_before = list(Membership.objects.order_by("pk").values("user_id", "organisation_id", "role", "is_primary"))
+    memberships_before = list(
+        Membership.objects.order_by("pk").values("user_id", "organisation_id", "role", "is_primary")
+    )
 
     # when he grants a role in the 太原 branch, or takes the 太原 user into his own branch
     with pytest.raises(ApplicationError) as foreign_org:
@@ -190,7 +261,10 @@ def test_a_bank_admin_grants_memberships_only_inside_his_subtree(boc):
 
     # then both are refused as not found and no membership changed
     assert foreign_org.value.code == foreign_user.value.code == "not_found"
-    assert list(Membership.objects.order_by("pk").values("user_id", "organisation_id", "role", "is_primary")) == memberships_before
+    assert (
+        list(Membership.objects.order_by("pk").values("user_id", "organisation_id", "role", "is_primary"))
+        == memberships_before
+    )
 
     # when he grants a new user a role in his own branch, it is done
     newcomer = UserFactory()
@@ -210,7 +284,9 @@ def test_a_branch_admin_cannot_create_or_change_products_through_the_api_the_ser
 
     # when he creates, edits, publishes or retires a product through the API
     client = api(admin)
-    created = client.post("/api/v1/products/", {"code": "boc-branch-dai", "definition": {**template, "name": "分行贷"}}, format="json")
+    created = client.post(
+        "/api/v1/products/", {"code": "boc-branch-dai", "definition": {**template, "name": "分行贷"}}, format="json"
+    )
     edited = client.put("/api/v1/products/huishangdai/", {"definition": {**template, "max_amount": 1}}, format="json")
     retired = client.post("/api/v1/products/huishangdai/retire/")
 
@@ -219,7 +295,9 @@ def test_a_branch_admin_cannot_create_or_change_products_through_the_api_the_ser
     assert edited.status_code == 403 and retired.status_code == 403
     # and through the service too
     with pytest.raises(ApplicationError) as refused:
-        product_create(actor=admin, code="boc-branch-dai", definition={**template, "name": "分行贷"}, effective_from=None)
+        product_create(
+            actor=admin, code="boc-branch-dai", definition={**template, "name": "分行贷"}, effective_from=None
+        )
     assert refused.value.code == "permission_denied"
 
     # and the pages: his product list is empty with a note, the editor and actions are 404
@@ -232,12 +310,20 @@ def test_a_branch_admin_cannot_create_or_change_products_through_the_api_the_ser
     assert page.post(reverse("products:bank_product_retire", args=["huishangdai"])).status_code == 404
 
     # and nothing changed
-    assert list(LoanProduct.objects.order_by("pk").values("code", "status", "current_version_id", "name")) == product_rows
+    assert (
+        list(LoanProduct.objects.order_by("pk").values("code", "status", "current_version_id", "name")) == product_rows
+    )
 
     # while the head-office administrator of the same bank may
     head = user_with_role(Role.BANK_ADMIN, organisation=boc.organisation)
-    assert api(head).post("/api/v1/products/", {"code": "boc-head-dai", "definition": {**template, "name": "总行贷"}},
-                          format="json").status_code == 201
+    assert (
+        api(head)
+        .post(
+            "/api/v1/products/", {"code": "boc-head-dai", "definition": {**template, "name": "总行贷"}}, format="json"
+        )
+        .status_code
+        == 201
+    )
 
 
 # --- moving a subtree ---------------------------------------------------------------------------
@@ -252,8 +338,14 @@ def test_moving_a_branch_rewrites_every_descendants_path_and_restriction():
     zezhou = world.branches["boc"]
     provincial = boc.branches.get(level=BranchLevel.PROVINCIAL)
     head = user_with_role(Role.BANK_ADMIN, organisation=boc.organisation)
-    outlet = branch_ensure(bank=boc, parent=zezhou, region=region("140525"), name="中国银行巴公网点",
-                           level=BranchLevel.OUTLET, service_prefixes=["140525"])
+    outlet = branch_ensure(
+        bank=boc,
+        parent=zezhou,
+        region=region("140525"),
+        name="中国银行巴公网点",
+        level=BranchLevel.OUTLET,
+        service_prefixes=["140525"],
+    )
     outlet_manager = user_with_role(Role.ACCOUNT_MANAGER, organisation=outlet.organisation)
     zezhou_admin = user_with_role(Role.BANK_ADMIN, organisation=zezhou.organisation)
     _, _, recs = pushed(world, banks=("boc",))
@@ -265,9 +357,13 @@ def test_moving_a_branch_rewrites_every_descendants_path_and_restriction():
     def sees(user) -> dict[str, bool]:
         user = fresh(user)
         return {
-            "organisations": set(restrict(Organisation.objects.filter(pk__in=subtree), user, VIEW).values_list("pk", flat=True)) == set(subtree),
+            "organisations": set(
+                restrict(Organisation.objects.filter(pk__in=subtree), user, VIEW).values_list("pk", flat=True)
+            )
+            == set(subtree),
             "branches": restrict(BankBranch.objects.filter(pk__in=[zezhou.pk, outlet.pk]), user, CHANGE).count() == 2,
-            "memberships": restrict(Membership.objects.filter(pk__in=memberships), user, CHANGE).count() == len(memberships),
+            "memberships": restrict(Membership.objects.filter(pk__in=memberships), user, CHANGE).count()
+            == len(memberships),
             "lead": restrict(Recommendation.objects.filter(pk=lead.pk), user, VIEW).exists(),
             "statistics": restrict(LedgerFact.objects.filter(recommendation_id=lead.pk), user, VIEW).exists(),
         }
@@ -304,8 +400,14 @@ def test_a_branch_admin_cannot_move_branches_out_of_or_into_his_subtree(boc):
     provincial = boc.branches.get(level=BranchLevel.PROVINCIAL)
     admin = user_with_role(Role.BANK_ADMIN, organisation=jincheng.organisation)
     head = user_with_role(Role.BANK_ADMIN, organisation=boc.organisation)
-    county = branch_ensure(bank=boc, parent=jincheng, region=region("140525"), name="中国银行泽州支行",
-                           level=BranchLevel.COUNTY, service_prefixes=["140525"])
+    county = branch_ensure(
+        bank=boc,
+        parent=jincheng,
+        region=region("140525"),
+        name="中国银行泽州支行",
+        level=BranchLevel.COUNTY,
+        service_prefixes=["140525"],
+    )
     rows = {b.pk: branch_row(b) for b in (jincheng, taiyuan, county)}
     orgs = {b.pk: org_row(b.organisation) for b in (jincheng, taiyuan, county)}
 
@@ -328,10 +430,22 @@ def test_a_branch_admin_cannot_move_branches_out_of_or_into_his_subtree(boc):
 def test_re_parenting_an_organisation_by_any_path_rewrites_its_descendants_paths(boc):
     # given the 晋城 city branch with a county branch and an outlet below it, and the 长治 branch
     jincheng, changzhi = city_branch(boc, "140500"), city_branch(boc, "140400")
-    county = branch_ensure(bank=boc, parent=jincheng, region=region("140525"), name="中国银行泽州支行",
-                           level=BranchLevel.COUNTY, service_prefixes=["140525"])
-    outlet = branch_ensure(bank=boc, parent=county, region=region("140525"), name="中国银行巴公网点",
-                           level=BranchLevel.OUTLET, service_prefixes=["140525"])
+    county = branch_ensure(
+        bank=boc,
+        parent=jincheng,
+        region=region("140525"),
+        name="中国银行泽州支行",
+        level=BranchLevel.COUNTY,
+        service_prefixes=["140525"],
+    )
+    outlet = branch_ensure(
+        bank=boc,
+        parent=county,
+        region=region("140525"),
+        name="中国银行巴公网点",
+        level=BranchLevel.OUTLET,
+        service_prefixes=["140525"],
+    )
     changzhi_admin = user_with_role(Role.BANK_ADMIN, organisation=changzhi.organisation)
     jincheng_admin = user_with_role(Role.BANK_ADMIN, organisation=jincheng.organisation)
 
@@ -347,7 +461,14 @@ def test_re_parenting_an_organisation_by_any_path_rewrites_its_descendants_paths
     assert Organisation.objects.get(pk=outlet.organisation_id).path == f"{org.path}{outlet.organisation_id}/"
     # and the subtree restriction follows: 长治 reaches both, 晋城 neither
     subtree = {county.organisation_id, outlet.organisation_id}
-    assert set(restrict(Organisation.objects.filter(pk__in=subtree), fresh(changzhi_admin), CHANGE).values_list("pk", flat=True)) == subtree
+    assert (
+        set(
+            restrict(Organisation.objects.filter(pk__in=subtree), fresh(changzhi_admin), CHANGE).values_list(
+                "pk", flat=True
+            )
+        )
+        == subtree
+    )
     assert not restrict(Organisation.objects.filter(pk__in=subtree), fresh(jincheng_admin), CHANGE).exists()
 
     # and saving it under its own descendant is refused

@@ -1,4 +1,5 @@
 """Figures as of a past date stay fixed after new activity; today's figures move."""
+
 import pytest
 
 from reporting import exports, selectors
@@ -17,7 +18,10 @@ def test_figures_as_of_the_end_of_march_do_not_change_after_april(history, march
     # given the figures of March as of 31 March, and the same month seen today
     before = _snapshot(city, march)
     today_before = selectors.figures(city, selectors.parse_query({"period": "2026-03"}))["total"][""]
-    effectiveness_before = [[c.value for c in row] for row in read_xlsx(exports.effectiveness_xlsx(city, march).content).iter_rows(min_row=5, max_row=6)]
+    effectiveness_before = [
+        [c.value for c in row]
+        for row in read_xlsx(exports.effectiveness_xlsx(city, march).content).iter_rows(min_row=5, max_row=6)
+    ]
 
     # when April brings new activity on March's recommendations (E3 contacted late, E2 rated)
     # and on a new one (E5)
@@ -26,7 +30,10 @@ def test_figures_as_of_the_end_of_march_do_not_change_after_april(history, march
 
     # then March as of 31 March is unchanged, figure by figure, and so is its 成效统计表
     assert _snapshot(city, march) == before
-    effectiveness_after = [[c.value for c in row] for row in read_xlsx(exports.effectiveness_xlsx(city, march).content).iter_rows(min_row=5, max_row=6)]
+    effectiveness_after = [
+        [c.value for c in row]
+        for row in read_xlsx(exports.effectiveness_xlsx(city, march).content).iter_rows(min_row=5, max_row=6)
+    ]
     assert effectiveness_after == effectiveness_before
     # while March seen today reflects April's contact and rating
     today_after = selectors.figures(city, selectors.parse_query({"period": "2026-03"}))["total"][""]
@@ -43,12 +50,21 @@ def test_a_bank_correction_does_not_change_the_past(history):
 
     admin = history.world.users["boc_admin"]
     branch = history.world.branches["boc"]
-    figures = dict(small_business_balance=100_000_000, all_loans_balance=900_000_000, credit_loan_balance=25_000_000,
-                   average_rate=Decimal("4.2"), renewals_count=3, renewals_amount=1_500_000, renewal_balance=9_000_000)
+    figures = dict(
+        small_business_balance=100_000_000,
+        all_loans_balance=900_000_000,
+        credit_loan_balance=25_000_000,
+        average_rate=Decimal("4.2"),
+        renewals_count=3,
+        renewals_amount=1_500_000,
+        renewal_balance=9_000_000,
+    )
     with time_machine.travel(at("2026-04-05"), tick=False):
         services.bank_report_submit(actor=admin, branch_id=branch.pk, period="2026-03", **figures)
     with time_machine.travel(at("2026-05-06"), tick=False):
-        services.bank_report_submit(actor=admin, branch_id=branch.pk, period="2026-03", **{**figures, "small_business_balance": 120_000_000})
+        services.bank_report_submit(
+            actor=admin, branch_id=branch.pk, period="2026-03", **{**figures, "small_business_balance": 120_000_000}
+        )
     april = selectors.parse_query({"period": "2026-03", "as_of": "2026-04-30"})
     may = selectors.parse_query({"period": "2026-03", "as_of": "2026-05-31"})
     assert selectors.one_high(admin, april)["latest"]["small_business"] == 100_000_000

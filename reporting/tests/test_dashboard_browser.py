@@ -1,5 +1,6 @@
 """The regulator's dashboard in Chromium: the ECharts charts draw (a canvas in each), the
 table view replaces a chart and back, a table downloads as xlsx — under the strict CSP."""
+
 import pytest
 from playwright.sync_api import Page, expect
 

@@ -3,6 +3,7 @@ never by a read. When nothing changed since the last sync a sync must cost one r
 statement (no lock, no write), and anything that did change — a new event, an event
 committed late with a smaller id, a provisional due date recomputed — must still be folded,
 and must change the cache's data version."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -22,8 +23,9 @@ pytestmark = pytest.mark.django_db
 
 def _event(rec, *, pk: int, kind: str = kpis.CONTACTED, at: dt.datetime | None = None) -> WorkflowEvent:
     # an explicit id: the order in which concurrent transactions commit is not the order of their ids
-    return WorkflowEvent.objects.create(id=pk, declaration_id=rec.declaration_id, recommendation=rec, kind=kind,
-                                        created_at=at or timezone.now())
+    return WorkflowEvent.objects.create(
+        id=pk, declaration_id=rec.declaration_id, recommendation=rec, kind=kind, created_at=at or timezone.now()
+    )
 
 
 def test_a_sync_with_nothing_new_is_one_read(history):

@@ -1,6 +1,7 @@
 """The KPI definitions on a small hand-built history (reporting/factories.py), worked
 out by hand, and the SQL over the statistics index against the pure reference
 implementation (kpis.state_as_of) at several moments."""
+
 import datetime as dt
 from decimal import Decimal
 
@@ -23,14 +24,24 @@ def test_march_figures_match_the_hand_count(history, march):
     # then the funnel: visited 2, declared 4 (110 万), recommended 4 户 in 5 rows (140 万 need),
     # contacted 3 (E1, E2, E4), credited 2 (80 万), disbursed 1 (30 万 in 2 drawdowns)
     assert [s["count"] for s in f.funnel()] == [2, 4, 4, 3, 2, 1]
-    assert (f.declared_amount, f.need_amount, f.credit_amount, f.disbursed_amount) == (1_100_000, 1_400_000, 800_000, 300_000)
+    assert (f.declared_amount, f.need_amount, f.credit_amount, f.disbursed_amount) == (
+        1_100_000,
+        1_400_000,
+        800_000,
+        300_000,
+    )
     assert (f.rows, f.credited_rows, f.disbursements, f.declined_rows, f.removed) == (5, 2, 2, 1, 1)
     # and 三个100% over the list without E4 (removed): coverage 2/3, credit 2/3 (E3 still pending
     # counts as meeting the conditions), landing 1/1 (E2 gave its credit up)
     assert [(r.numerator, r.denominator) for r in f.three_100()] == [(2, 3), (2, 3), (1, 1)]
     assert [r.percent for r in f.three_100()] == [66.7, 66.7, 100.0]
     # and credit-loan share 1 of 2 loans, 30 of 80 万; one first loan; one medium/long-term (36 months)
-    assert (f.credit_loans, f.credit_loan_amount, f.credit_loan_share_count().percent, f.credit_loan_share_amount().percent) == (1, 300_000, 50.0, 37.5)
+    assert (
+        f.credit_loans,
+        f.credit_loan_amount,
+        f.credit_loan_share_count().percent,
+        f.credit_loan_share_amount().percent,
+    ) == (1, 300_000, 50.0, 37.5)
     assert (f.first_loans, f.medium_long, f.medium_long_amount) == (1, 1, 500_000)
     # and rates: (3.65 + 4.2) / 2 = 3.925; weighted (3.65×30 + 4.2×50) / 80 = 3.99375
     assert (f.average_rate(), f.weighted_rate()) == (Decimal("3.925"), Decimal("3.994"))
@@ -43,7 +54,11 @@ def test_march_figures_match_the_hand_count(history, march):
     # and per bank (笔): 中国银行 3 rows, 2 credits, 1 late feedback; 建设银行 2 rows, 1 late (E3)
     banks = {selectors.bank_names([k])[k]: v for k, v in result["bank"].items()}
     assert (banks["中国银行"].rows, banks["中国银行"].credited_rows, banks["中国银行"].feedback_late) == (3, 2, 1)
-    assert (banks["中国建设银行"].rows, banks["中国建设银行"].credited_rows, banks["中国建设银行"].feedback_late) == (2, 0, 1)
+    assert (banks["中国建设银行"].rows, banks["中国建设银行"].credited_rows, banks["中国建设银行"].feedback_late) == (
+        2,
+        0,
+        1,
+    )
     assert banks["中国银行"].satisfaction() == Decimal("5.00")
     # and the county row is the total; March is the only month
     assert result["county"]["140525"].three_100() == f.three_100()
@@ -69,11 +84,17 @@ def _reference(moment: dt.datetime, period=(dt.date(2026, 3, 1), dt.date(2026, 4
         local = rec.pushed_at.astimezone(dt.timezone(dt.timedelta(hours=8))).date()
         if not period[0] <= local <= period[1]:
             continue
-        clocks = {c.kind: kpis.Clock(c.due_at, c.satisfied_at) for c in DeadlineClock.objects.filter(recommendation=rec)}
+        clocks = {
+            c.kind: kpis.Clock(c.due_at, c.satisfied_at) for c in DeadlineClock.objects.filter(recommendation=rec)
+        }
         ledger = kpis.Ledger(
-            id=rec.pk, entity_id=rec.entity_id, pushed_at=rec.pushed_at, need_amount=rec.declaration.amount,
+            id=rec.pk,
+            entity_id=rec.entity_id,
+            pushed_at=rec.pushed_at,
+            need_amount=rec.declaration.amount,
             events=[kpis.Event(e.kind, e.created_at, e.data) for e in WorkflowEvent.objects.filter(recommendation=rec)],
-            feedback_clock=clocks.get("feedback"), decision_clock=clocks.get("decision"),
+            feedback_clock=clocks.get("feedback"),
+            decision_clock=clocks.get("decision"),
         )
         state = kpis.state_as_of(ledger, moment)
         if state is not None:
@@ -81,7 +102,10 @@ def _reference(moment: dt.datetime, period=(dt.date(2026, 3, 1), dt.date(2026, 4
     return kpis.figures_of(states)
 
 
-@pytest.mark.parametrize("day", ["2026-03-02", "2026-03-04", "2026-03-10", "2026-03-13", "2026-03-20", "2026-03-31", "2026-04-05", "2026-11-01"])
+@pytest.mark.parametrize(
+    "day",
+    ["2026-03-02", "2026-03-04", "2026-03-10", "2026-03-13", "2026-03-20", "2026-03-31", "2026-04-05", "2026-11-01"],
+)
 def test_the_sql_agrees_with_the_reference_at_every_moment(history, day, committed):
     # given the history with April's activity too
     with committed():
@@ -93,11 +117,39 @@ def test_the_sql_agrees_with_the_reference_at_every_moment(history, day, committ
     # then they equal the reference implementation's, field by field
     reference = _reference(q.as_of)
     assert moment.date() == q.as_of.date()
-    for name in ("rows", "recommended", "contacted", "credited", "credited_rows", "credit_amount", "credit_loans", "credit_loan_amount",
-                 "first_loans", "medium_long", "medium_long_amount", "disbursed", "disbursed_amount", "disbursements", "declined_rows",
-                 "removed", "list_entities", "list_contacted", "list_eligible", "list_credited", "list_need_funds", "list_disbursed",
-                 "feedback_determined", "feedback_on_time", "feedback_late", "decision_determined", "decision_on_time", "decision_late",
-                 "rated", "score_sum", "need_amount"):
+    for name in (
+        "rows",
+        "recommended",
+        "contacted",
+        "credited",
+        "credited_rows",
+        "credit_amount",
+        "credit_loans",
+        "credit_loan_amount",
+        "first_loans",
+        "medium_long",
+        "medium_long_amount",
+        "disbursed",
+        "disbursed_amount",
+        "disbursements",
+        "declined_rows",
+        "removed",
+        "list_entities",
+        "list_contacted",
+        "list_eligible",
+        "list_credited",
+        "list_need_funds",
+        "list_disbursed",
+        "feedback_determined",
+        "feedback_on_time",
+        "feedback_late",
+        "decision_determined",
+        "decision_on_time",
+        "decision_late",
+        "rated",
+        "score_sum",
+        "need_amount",
+    ):
         assert getattr(sql, name) == getattr(reference, name), (day, name)
     assert sql.average_rate() == reference.average_rate() and sql.weighted_rate() == reference.weighted_rate()
 
@@ -124,7 +176,9 @@ def test_ratios_without_denominator_show_a_dash():
 
 
 def test_ranking_shares_ranks_on_ties():
-    rows = kpis.rank([{"name": "乙", "credit_amount": 5}, {"name": "甲", "credit_amount": 9}, {"name": "丙", "credit_amount": 5}])
+    rows = kpis.rank(
+        [{"name": "乙", "credit_amount": 5}, {"name": "甲", "credit_amount": 9}, {"name": "丙", "credit_amount": 5}]
+    )
     assert [(r["name"], r["rank"]) for r in rows] == [("甲", 1), ("丙", 2), ("乙", 2)]
 
 
@@ -150,7 +204,9 @@ def test_todays_index_paths_count_visits_and_declarations_like_grouping(history,
     city = history.world.users["city"]
     # when March is counted today (index path) and as of the end of today (grouping path)
     today = selectors.figures_with_activity(city, selectors.parse_query({"period": "2026-03"}), ["county"])
-    exact = selectors.figures_with_activity(city, selectors.parse_query({"period": "2026-03", "as_of": dt.date.today().isoformat()}), ["county"])
+    exact = selectors.figures_with_activity(
+        city, selectors.parse_query({"period": "2026-03", "as_of": dt.date.today().isoformat()}), ["county"]
+    )
     # then both count E1, E2 and E3 once each, and the four declarations
     for result in (today, exact):
         f = result["total"][""]

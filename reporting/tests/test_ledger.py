@@ -1,5 +1,6 @@
 """The ledger (台账): one row per recommendation, its filters and tenant restriction, and the
 xlsx / csv exports."""
+
 import datetime as dt
 import io
 from decimal import Decimal
@@ -23,8 +24,17 @@ pytestmark = pytest.mark.django_db
 
 def pushed(world, name, banks=("boc", "ccb"), amount=300_000):
     entity, user = world.entity(name=name)
-    declaration = s.declaration_create(actor=user, entity_id=entity.pk, amount=amount, term_months=12, purpose="进货周转",
-                                       bank_codes=list(banks), basic_criteria=CRITERIA, consent=True, submit=True)
+    declaration = s.declaration_create(
+        actor=user,
+        entity_id=entity.pk,
+        amount=amount,
+        term_months=12,
+        purpose="进货周转",
+        bank_codes=list(banks),
+        basic_criteria=CRITERIA,
+        consent=True,
+        submit=True,
+    )
     for role in ("staff", "reviewer", "lead"):
         s.declaration_review(actor=world.users[role], declaration_id=declaration.pk, decision="approve")
     batch = s.batch_signoff(actor=world.users["convener"], declaration_ids=[declaration.pk])
@@ -41,12 +51,22 @@ def ledger_world(world):
     admin = u["boc_admin"]
     s.recommendation_contact(actor=admin, recommendation_id=a["boc"].pk, channel="visit")
     s.recommendation_materials_complete(actor=admin, recommendation_id=a["boc"].pk)
-    s.recommendation_approve(actor=admin, recommendation_id=a["boc"].pk, credit_amount=250_000, rate_percent=Decimal("3.65"),
-                             term_months=12, guarantee="credit", is_credit_loan=True, is_first_loan=True)
+    s.recommendation_approve(
+        actor=admin,
+        recommendation_id=a["boc"].pk,
+        credit_amount=250_000,
+        rate_percent=Decimal("3.65"),
+        term_months=12,
+        guarantee="credit",
+        is_credit_loan=True,
+        is_first_loan=True,
+    )
     today = timezone.localdate()
     s.recommendation_disburse(actor=admin, recommendation_id=a["boc"].pk, amount=100_000, disbursed_on=today)
     s.recommendation_disburse(actor=admin, recommendation_id=a["boc"].pk, amount=50_000, disbursed_on=today)
-    s.recommendation_decline(actor=u["ccb_admin"], recommendation_id=a["ccb"].pk, reason_code="operating_too_short", note="未满 2 年")
+    s.recommendation_decline(
+        actor=u["ccb_admin"], recommendation_id=a["ccb"].pk, reason_code="operating_too_short", note="未满 2 年"
+    )
     b = pushed(world, "乙五金店", banks=("boc",), amount=120_000)
     world.recs = {"a_boc": a["boc"], "a_ccb": a["ccb"], "b_boc": b["boc"]}
     return world
@@ -72,9 +92,16 @@ def test_one_row_per_recommendation_with_every_date_decision_and_drawdown(ledger
     assert a_boc["state"] == "disbursed" and a_boc["credit_amount"] == 250_000 and a_boc["rate_percent"] == "3.650"
     assert a_boc["guarantee_display"] == "信用" and a_boc["is_credit_loan"] is True and a_boc["is_first_loan"] is True
     assert a_boc["disbursed_total"] == 150_000 and a_boc["disbursement_count"] == 2
-    assert a_boc["disbursements"] == [{"amount": 100_000, "disbursed_on": today}, {"amount": 50_000, "disbursed_on": today}]
+    assert a_boc["disbursements"] == [
+        {"amount": 100_000, "disbursed_on": today},
+        {"amount": 50_000, "disbursed_on": today},
+    ]
     a_ccb = rows[ledger_world.recs["a_ccb"].pk]
-    assert a_ccb["state_display"] == "不予授信" and a_ccb["decline_reason"] == "经营时间不足" and a_ccb["decline_note"] == "未满 2 年"
+    assert (
+        a_ccb["state_display"] == "不予授信"
+        and a_ccb["decline_reason"] == "经营时间不足"
+        and a_ccb["decline_note"] == "未满 2 年"
+    )
     assert a_ccb["credit_amount"] is None and a_ccb["contacted_on"] is None
     # overdue flags come from the stored clocks: answered in time, and no decision clock started
     assert a_ccb["feedback_overdue"] is False and a_ccb["decision_overdue"] is None
@@ -93,7 +120,9 @@ def test_the_ledger_is_restricted_to_the_tenant(ledger_world):
     assert ids(ledger.ledger_rows(u["ccb_admin"], {})) == {recs["a_ccb"].pk}
     # an account manager sees only the leads assigned to him
     assert ledger.ledger_rows(u["boc_manager"], {}) == []
-    s.recommendations_assign(actor=u["boc_admin"], recommendation_ids=[recs["b_boc"].pk], manager_id=u["boc_manager"].pk)
+    s.recommendations_assign(
+        actor=u["boc_admin"], recommendation_ids=[recs["b_boc"].pk], manager_id=u["boc_manager"].pk
+    )
     assert ids(ledger.ledger_rows(u["boc_manager"], {})) == {recs["b_boc"].pk}
     # another county sees nothing
     assert ledger.ledger_rows(user_with_role(Role.TASK_FORCE_STAFF, region_code="140521"), {}) == []
@@ -136,22 +165,33 @@ def test_period_filters_on_the_local_push_date(ledger_world):
     assert ids(ledger.ledger_rows(staff, {"date_to": "2026-01-01"})) == {recs["b_boc"].pk}
 
 
-@pytest.mark.parametrize("period,first,last", [
-    ("2024-02", dt.date(2024, 2, 1), dt.date(2024, 2, 29)),
-    ("2026-12", dt.date(2026, 12, 1), dt.date(2026, 12, 31)),
-    ("2026-Q1", dt.date(2026, 1, 1), dt.date(2026, 3, 31)),
-    ("2026-q4", dt.date(2026, 10, 1), dt.date(2026, 12, 31)),
-    ("2026", dt.date(2026, 1, 1), dt.date(2026, 12, 31)),
-])
+@pytest.mark.parametrize(
+    "period,first,last",
+    [
+        ("2024-02", dt.date(2024, 2, 1), dt.date(2024, 2, 29)),
+        ("2026-12", dt.date(2026, 12, 1), dt.date(2026, 12, 31)),
+        ("2026-Q1", dt.date(2026, 1, 1), dt.date(2026, 3, 31)),
+        ("2026-q4", dt.date(2026, 10, 1), dt.date(2026, 12, 31)),
+        ("2026", dt.date(2026, 1, 1), dt.date(2026, 12, 31)),
+    ],
+)
 def test_period_range(period, first, last):
     assert ledger.period_range(period) == (first, last)
 
 
-@pytest.mark.parametrize("params,field", [
-    ({"period": "2026-13"}, "period"), ({"period": "上个月"}, "period"), ({"state": "lost"}, "state"),
-    ({"region": "14a"}, "region"), ({"date_from": "2026/01/01"}, "date_from"), ({"branch": "x"}, "branch"),
-    ({"period": "2026", "date_from": "2026-01-01"}, "date_from"), ({"date_from": "2026-05-01", "date_to": "2026-04-01"}, "date_to"),
-])
+@pytest.mark.parametrize(
+    "params,field",
+    [
+        ({"period": "2026-13"}, "period"),
+        ({"period": "上个月"}, "period"),
+        ({"state": "lost"}, "state"),
+        ({"region": "14a"}, "region"),
+        ({"date_from": "2026/01/01"}, "date_from"),
+        ({"branch": "x"}, "branch"),
+        ({"period": "2026", "date_from": "2026-01-01"}, "date_from"),
+        ({"date_from": "2026-05-01", "date_to": "2026-04-01"}, "date_to"),
+    ],
+)
 def test_bad_filters_are_refused_with_field_errors(params, field):
     with pytest.raises(ApplicationError) as error:
         ledger.parse_filters(params)
@@ -160,8 +200,15 @@ def test_bad_filters_are_refused_with_field_errors(params, field):
 
 def test_totals_in_python_and_in_the_database_agree(ledger_world):
     staff = ledger_world.users["staff"]
-    expected = {"rows": 3, "entities": 2, "need_amount": 300_000 * 2 + 120_000, "credited": 1, "credit_amount": 250_000,
-                "disbursed_total": 150_000, "disbursement_count": 2}
+    expected = {
+        "rows": 3,
+        "entities": 2,
+        "need_amount": 300_000 * 2 + 120_000,
+        "credited": 1,
+        "credit_amount": 250_000,
+        "disbursed_total": 150_000,
+        "disbursement_count": 2,
+    }
     assert ledger.ledger_totals(ledger.ledger_rows(staff, {})) == expected
     assert ledger.ledger_totals_db(staff, {}) == expected
     assert ledger.ledger_totals_db(ledger_world.users["ccb_admin"], {})["rows"] == 1
@@ -252,7 +299,11 @@ def test_ledger_xlsx_export_is_audited_and_restricted(ledger_world):
     values = [list(r) for r in _sheet(response.content).iter_rows(values_only=True)]
     assert len(values[4:-1]) == 1 and values[4][1] == "甲小吃店"
     event = AuditEvent.objects.get(action="ledger.export")
-    assert event.actor == ledger_world.users["ccb_admin"] and event.after["format"] == "xlsx" and event.after["filters"] == {"bank": "ccb"}
+    assert (
+        event.actor == ledger_world.users["ccb_admin"]
+        and event.after["format"] == "xlsx"
+        and event.after["filters"] == {"bank": "ccb"}
+    )
     # the path without the trailing slash redirects to it
     assert client.get("/api/v1/ledger/export.xlsx").status_code == 301
     # bad filters answer the JSON error format whatever the client accepts
@@ -278,7 +329,9 @@ def test_the_ledger_has_one_export_service_and_one_audit_record(world, tmp_path)
     # the export service itself audits what it hands out — no page or command has to
     file = ledger.ledger_export(actor=staff, filters={"period": "2026"}, extension="csv")
     event = AuditEvent.objects.get(action="ledger.export")
-    assert event.actor == staff and event.after["rows"] == file.rows == 3 and event.after["filters"] == {"period": "2026"}
+    assert (
+        event.actor == staff and event.after["rows"] == file.rows == 3 and event.after["filters"] == {"period": "2026"}
+    )
     AuditEvent.objects.all().delete()
     # the API hands out the same file under the same record
     api_file = api(staff).get("/api/v1/ledger/export.csv/", {"period": "2026"})

@@ -4,6 +4,7 @@ the writes keep it: right after a write, the figures include it.
 
 Writes are counted by PostgreSQL itself (pg_stat_xact_user_tables: rows inserted, updated and
 deleted by the current transaction, per table), before and after each request."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -61,17 +62,30 @@ def _urls(history) -> list[str]:
     urls = [url for url in endpoints if url]
     urls += [
         # the dashboard and the KPI API for other periods, as-of dates, groupings, a bad filter
-        "/reporting/?period=2026-03&as_of=2026-03-31", "/reporting/?period=2026&by=bank", "/reporting/?period=2026-13",
-        "/api/v1/kpis/?period=2026&by=county,city,bank,branch,month", "/api/v1/kpis/?period=2026-Q1&as_of=2026-03-31",
-        "/api/v1/ledger/?period=2026", "/api/v1/ledger/totals/?period=2026", "/matching/ledger/?period=2026-03",
-        "/api/v1/notifications/unread-count/", "/matching/leads/?tab=contacted", "/matching/notifications/?unread=1",
+        "/reporting/?period=2026-03&as_of=2026-03-31",
+        "/reporting/?period=2026&by=bank",
+        "/reporting/?period=2026-13",
+        "/api/v1/kpis/?period=2026&by=county,city,bank,branch,month",
+        "/api/v1/kpis/?period=2026-Q1&as_of=2026-03-31",
+        "/api/v1/ledger/?period=2026",
+        "/api/v1/ledger/totals/?period=2026",
+        "/matching/ledger/?period=2026-03",
+        "/api/v1/notifications/unread-count/",
+        "/matching/leads/?tab=contacted",
+        "/matching/notifications/?unread=1",
         # downloads (audited)
-        "/reporting/tables/funnel.xlsx?period=2026", "/reporting/export/effectiveness.csv?period=2026&by=bank",
-        "/reporting/export/ledger.xlsx?period=2026", "/matching/ledger/?format=csv", "/api/v1/ledger/export.xlsx/",
+        "/reporting/tables/funnel.xlsx?period=2026",
+        "/reporting/export/effectiveness.csv?period=2026&by=bank",
+        "/reporting/export/ledger.xlsx?period=2026",
+        "/matching/ledger/?format=csv",
+        "/api/v1/ledger/export.xlsx/",
     ]
     for declaration in Declaration.objects.all():
-        urls += [f"/matching/declarations/{declaration.pk}/", f"/api/v1/declarations/{declaration.pk}/",
-                 f"/api/v1/declarations/{declaration.pk}/timeline/"]
+        urls += [
+            f"/matching/declarations/{declaration.pk}/",
+            f"/api/v1/declarations/{declaration.pk}/",
+            f"/api/v1/declarations/{declaration.pk}/timeline/",
+        ]
         if declaration.batch_id:
             urls += [f"/matching/batches/{declaration.batch_id}/", f"/api/v1/batches/{declaration.batch_id}/"]
     for rec in Recommendation.objects.all():
@@ -117,12 +131,16 @@ def test_the_figures_include_a_write_right_after_it(history, committed):
     # when the bank contacts E3 through the API and the task force records a visit to E4 on
     # its page, each request committing as it answers
     with committed():
-        contact = _client(ccb_admin).post(f"/api/v1/leads/{e3.pk}/contact/", {"channel": "phone"}, content_type="application/json")
+        contact = _client(ccb_admin).post(
+            f"/api/v1/leads/{e3.pk}/contact/", {"channel": "phone"}, content_type="application/json"
+        )
     assert contact.status_code == 200, contact.content
     entity = history.entities["E4"][0]
     with committed():
-        visit = _client(staff).post("/matching/visits/", {"uscc": entity.uscc, "visited_on": timezone.localdate().isoformat(),
-                                                          "people": "王五", "need_found": "on"})
+        visit = _client(staff).post(
+            "/matching/visits/",
+            {"uscc": entity.uscc, "visited_on": timezone.localdate().isoformat(), "people": "王五", "need_found": "on"},
+        )
     assert visit.status_code == 302
 
     # then the very next reads count them: the index was kept by the writes, no read synced it
@@ -133,7 +151,7 @@ def test_the_figures_include_a_write_right_after_it(history, committed):
     coverage = after["three_100"][0]
     assert coverage["numerator"] == before["three_100"][0]["numerator"] + 1
     html = reader.get("/reporting/?period=2026").content.decode()
-    assert f'{coverage["numerator"]} / {coverage["denominator"]} 户' in html
+    assert f"{coverage['numerator']} / {coverage['denominator']} 户" in html
     # and a moment before the contact still shows it uncontacted
     as_of = (timezone.localdate() - dt.timedelta(days=1)).isoformat()
     past = reader.get(f"/api/v1/kpis/?period=2026&as_of={as_of}").json()["total"]

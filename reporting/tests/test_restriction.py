@@ -1,5 +1,6 @@
 """Who sees which figures: the tenant restriction applies to the KPIs, the pages, the API
 and the exports."""
+
 import pytest
 from django.test import Client
 
@@ -48,15 +49,26 @@ def test_the_facts_scope_is_the_ledger_scope(history):
     from reporting import ledger
 
     q = selectors.parse_query({"period": "2026"})
-    for user in [history.world.users[k] for k in ("city", "staff", "boc_admin", "ccb_admin", "boc_manager")] + [history.entities["E1"][1]]:
+    for user in [history.world.users[k] for k in ("city", "staff", "boc_admin", "ccb_admin", "boc_manager")] + [
+        history.entities["E1"][1]
+    ]:
         expected = set(ledger.ledger_queryset(user, q.filters).values_list("pk", flat=True))
         assert set(selectors.facts_queryset(user, q).values_list("recommendation_id", flat=True)) == expected, user
 
 
-@pytest.mark.parametrize("role, status", [
-    (Role.ENTERPRISE_USER, 403), (Role.ACCOUNT_MANAGER, 403), (Role.TASK_FORCE_STAFF, 200), (Role.CONVENER, 200),
-    (Role.CITY_REGULATOR, 200), (Role.PROVINCE_REGULATOR, 200), (Role.BANK_ADMIN, 200), (Role.PLATFORM_ADMIN, 200),
-])
+@pytest.mark.parametrize(
+    "role, status",
+    [
+        (Role.ENTERPRISE_USER, 403),
+        (Role.ACCOUNT_MANAGER, 403),
+        (Role.TASK_FORCE_STAFF, 200),
+        (Role.CONVENER, 200),
+        (Role.CITY_REGULATOR, 200),
+        (Role.PROVINCE_REGULATOR, 200),
+        (Role.BANK_ADMIN, 200),
+        (Role.PLATFORM_ADMIN, 200),
+    ],
+)
 def test_who_may_open_the_dashboard_and_export(role, status):
     client = _client(user_with_role(role))
     assert client.get("/reporting/").status_code == status
@@ -67,31 +79,46 @@ def test_who_may_open_the_dashboard_and_export(role, status):
 
 def test_the_api_reports_only_for_own_branches(history):
     boc_admin, ccb_admin = history.world.users["boc_admin"], history.world.users["ccb_admin"]
-    body = {"branch": history.world.branches["boc"].pk, "period": "2026-03", "small_business_balance": 100_000_000,
-            "all_loans_balance": 500_000_000, "credit_loan_balance": 30_000_000, "average_rate": "4.150"}
+    body = {
+        "branch": history.world.branches["boc"].pk,
+        "period": "2026-03",
+        "small_business_balance": 100_000_000,
+        "all_loans_balance": 500_000_000,
+        "credit_loan_balance": 30_000_000,
+        "average_rate": "4.150",
+    }
     # a bank administrator reports for his sub-branch
     response = _client(boc_admin).post("/api/v1/bank-reports/", body, content_type="application/json")
     assert response.status_code == 201, response.content
     # another bank's administrator cannot report for it (answered as for an unknown branch), nor see it
     response = _client(ccb_admin).post("/api/v1/bank-reports/", body, content_type="application/json")
     assert response.status_code == 404 and "branch" in response.json()["errors"]
-    unknown = _client(ccb_admin).post("/api/v1/bank-reports/", {**body, "branch": 2_000_000_000}, content_type="application/json")
+    unknown = _client(ccb_admin).post(
+        "/api/v1/bank-reports/", {**body, "branch": 2_000_000_000}, content_type="application/json"
+    )
     assert (unknown.status_code, unknown.json()) == (response.status_code, response.json())
     assert _client(ccb_admin).get("/api/v1/bank-reports/").json()["count"] == 0
     assert _client(boc_admin).get("/api/v1/bank-reports/").json()["count"] == 1
     # the city mechanism reads it; a task force worker cannot report
     assert _client(history.world.users["city"]).get("/api/v1/bank-reports/").json()["count"] == 1
-    response = _client(history.world.users["staff"]).post("/api/v1/bank-reports/", body, content_type="application/json")
+    response = _client(history.world.users["staff"]).post(
+        "/api/v1/bank-reports/", body, content_type="application/json"
+    )
     assert response.status_code == 403
 
 
 def test_targets_are_set_by_platform_administrators_only(history):
     body = {"region": "140500", "year": 2026, "metric": "sme_net_increase", "value": "2500000000"}
-    assert _client(history.world.users["city"]).post("/api/v1/targets/", body, content_type="application/json").status_code == 403
+    assert (
+        _client(history.world.users["city"]).post("/api/v1/targets/", body, content_type="application/json").status_code
+        == 403
+    )
     admin = user_with_role(Role.PLATFORM_ADMIN)
     assert _client(admin).post("/api/v1/targets/", body, content_type="application/json").status_code == 201
     assert _client(history.world.users["city"]).get("/api/v1/targets/").json()["count"] == 1
-    assert _client(user_with_role(Role.CITY_REGULATOR, region_code="140100")).get("/api/v1/targets/").json()["count"] == 0
+    assert (
+        _client(user_with_role(Role.CITY_REGULATOR, region_code="140100")).get("/api/v1/targets/").json()["count"] == 0
+    )
 
 
 def test_nothing_to_see_is_zero_not_an_error(history):

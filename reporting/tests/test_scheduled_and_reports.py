@@ -1,5 +1,6 @@
 """The weekly 成效统计表 (built per mechanism, stored, kept, mailed once), bank reporting and
 targets."""
+
 import datetime as dt
 from decimal import Decimal
 
@@ -12,15 +13,24 @@ from portal.factories import user_with_role
 from portal.models import Organisation, OrganisationKind, Role
 from portal.services import ApplicationError
 from reporting import selectors, services, tasks
-from reporting.models import BankPeriodReport, ScheduledReport, Target, TargetMetric
 from reporting.factories import at
+from reporting.models import BankPeriodReport, ScheduledReport, Target, TargetMetric
 
 pytestmark = pytest.mark.django_db
-FIGURES = dict(small_business_balance=100_000_000, all_loans_balance=900_000_000, credit_loan_balance=25_000_000,
-               average_rate=Decimal("4.2"), renewals_count=3, renewals_amount=1_500_000, renewal_balance=9_000_000)
+FIGURES = dict(
+    small_business_balance=100_000_000,
+    all_loans_balance=900_000_000,
+    credit_loan_balance=25_000_000,
+    average_rate=Decimal("4.2"),
+    renewals_count=3,
+    renewals_amount=1_500_000,
+    renewal_balance=9_000_000,
+)
 
 
-def test_the_weekly_job_builds_stores_and_mails_each_mechanisms_table(history, settings, django_capture_on_commit_callbacks, read_xlsx):
+def test_the_weekly_job_builds_stores_and_mails_each_mechanisms_table(
+    history, settings, django_capture_on_commit_callbacks, read_xlsx
+):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     city_user = history.world.users["city"]
     city_user.email = "city@example.cn"
@@ -29,14 +39,22 @@ def test_the_weekly_job_builds_stores_and_mails_each_mechanisms_table(history, s
     convener.email = "convener@example.cn"
     convener.save()
     # when beat runs the weekly job (tasks run eagerly here) on a Monday in April
-    with time_machine.travel(at("2026-04-06", 7), tick=False), pytest.MonkeyPatch.context() as patch, \
-            django_capture_on_commit_callbacks(execute=True):
+    with (
+        time_machine.travel(at("2026-04-06", 7), tick=False),
+        pytest.MonkeyPatch.context() as patch,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
         patch.setattr(tasks.build_mechanism_report, "delay", lambda pk: tasks.build_mechanism_report(pk))
         count = tasks.weekly_reports()
         again = tasks.weekly_reports()
     # then each mechanism got this week's 成效统计表, once, kept as a file
-    mechanisms = Organisation.objects.filter(kind__in=[OrganisationKind.PROVINCE_MECHANISM, OrganisationKind.CITY_MECHANISM,
-                                                       OrganisationKind.COUNTY_MECHANISM])
+    mechanisms = Organisation.objects.filter(
+        kind__in=[
+            OrganisationKind.PROVINCE_MECHANISM,
+            OrganisationKind.CITY_MECHANISM,
+            OrganisationKind.COUNTY_MECHANISM,
+        ]
+    )
     assert count == again == mechanisms.count()
     reports = ScheduledReport.objects.filter(week="2026-W15")
     assert reports.count() == mechanisms.count()
@@ -69,22 +87,31 @@ def test_bank_reports_replace_and_refuse_double_counting(history):
     city_branch = sub_branch.parent
     with time_machine.travel(at("2026-04-03"), tick=False):
         first = services.bank_report_submit(actor=admin, branch_id=sub_branch.pk, period="2026-03", **FIGURES)
-        second = services.bank_report_submit(actor=admin, branch_id=sub_branch.pk, period="2026-03", **{**FIGURES, "renewals_count": 4})
+        second = services.bank_report_submit(
+            actor=admin, branch_id=sub_branch.pk, period="2026-03", **{**FIGURES, "renewals_count": 4}
+        )
     assert BankPeriodReport.objects.filter(branch=sub_branch, period=dt.date(2026, 3, 1)).count() == 2
-    assert BankPeriodReport.objects.get(pk=second.pk).is_current and not BankPeriodReport.objects.get(pk=first.pk).is_current
+    assert (
+        BankPeriodReport.objects.get(pk=second.pk).is_current
+        and not BankPeriodReport.objects.get(pk=first.pk).is_current
+    )
     # the city branch above it cannot report the same month (the sums would count it twice)
     with pytest.raises(ApplicationError, match="上下级机构不能重复报送"):
         services.bank_report_submit(actor=admin, branch_id=city_branch.pk, period="2026-03", **FIGURES)
     # figures are checked
     with pytest.raises(ApplicationError, match="信用贷款余额不能大于"):
-        services.bank_report_submit(actor=admin, branch_id=sub_branch.pk, period="2026-02", **{**FIGURES, "credit_loan_balance": 200_000_000})
+        services.bank_report_submit(
+            actor=admin, branch_id=sub_branch.pk, period="2026-02", **{**FIGURES, "credit_loan_balance": 200_000_000}
+        )
     with pytest.raises(ApplicationError, match="未来月份"):
         services.bank_report_submit(actor=admin, branch_id=sub_branch.pk, period="2099-01", **FIGURES)
     with pytest.raises(ApplicationError, match="YYYY-MM"):
         services.bank_report_submit(actor=admin, branch_id=sub_branch.pk, period="2026/03", **FIGURES)
     # and another bank's administrator cannot report for it
     with pytest.raises(ApplicationError, match="本机构或下级机构"):
-        services.bank_report_submit(actor=history.world.users["ccb_admin"], branch_id=sub_branch.pk, period="2026-03", **FIGURES)
+        services.bank_report_submit(
+            actor=history.world.users["ccb_admin"], branch_id=sub_branch.pk, period="2026-03", **FIGURES
+        )
 
 
 def test_one_high_renewals_and_target_progress(history):
@@ -92,11 +119,25 @@ def test_one_high_renewals_and_target_progress(history):
     branch = history.world.branches["boc"]
     with time_machine.travel(at("2026-04-03"), tick=False):
         services.bank_report_submit(actor=admin, branch_id=branch.pk, period="2025-12", **FIGURES)
-        services.bank_report_submit(actor=admin, branch_id=branch.pk, period="2026-03", **{
-            **FIGURES, "small_business_balance": 112_000_000, "all_loans_balance": 936_000_000, "credit_loan_balance": 33_600_000,
-            "average_rate": Decimal("4.0"), "renewals_count": 5, "renewals_amount": 2_500_000, "renewal_balance": 10_000_000})
+        services.bank_report_submit(
+            actor=admin,
+            branch_id=branch.pk,
+            period="2026-03",
+            **{
+                **FIGURES,
+                "small_business_balance": 112_000_000,
+                "all_loans_balance": 936_000_000,
+                "credit_loan_balance": 33_600_000,
+                "average_rate": Decimal("4.0"),
+                "renewals_count": 5,
+                "renewals_amount": 2_500_000,
+                "renewal_balance": 10_000_000,
+            },
+        )
     root = user_with_role(Role.PLATFORM_ADMIN)
-    services.target_set(actor=root, region_code="140500", year=2026, metric=TargetMetric.SME_NET_INCREASE, value=20_000_000)
+    services.target_set(
+        actor=root, region_code="140500", year=2026, metric=TargetMetric.SME_NET_INCREASE, value=20_000_000
+    )
     services.target_set(actor=root, region_code="140500", year=2026, metric=TargetMetric.CREDIT_LOAN_SHARE, value=30)
     city = history.world.users["city"]
     q = selectors.parse_query({"period": "2026-Q1", "as_of": "2026-04-30"})
@@ -106,8 +147,17 @@ def test_one_high_renewals_and_target_progress(history):
     assert one_high["latest"]["credit_loan_share"] == 30.0
     assert one_high["verdict"] == {"high": True, "up": True, "down": True}
     renewals = selectors.renewals(city, q)
-    assert renewals == [{"bank_id": str(branch.bank_id), "name": "中国银行", "renewals_count": 5, "renewals_amount": 2_500_000,
-                         "renewal_balance": 10_000_000, "small_business": 112_000_000, "last_month": "2026-03"}]
+    assert renewals == [
+        {
+            "bank_id": str(branch.bank_id),
+            "name": "中国银行",
+            "renewals_count": 5,
+            "renewals_amount": 2_500_000,
+            "renewal_balance": 10_000_000,
+            "small_business": 112_000_000,
+            "last_month": "2026-03",
+        }
+    ]
     progress = {t["metric"]: t for t in selectors.targets_progress(city, q)}
     # net increase 1,200 万 of 2,000 万 = 60%; credit share 30% of 30% = 100%
     assert progress["sme_net_increase"]["actual"] == 12_000_000 and progress["sme_net_increase"]["progress"] == 60.0
@@ -132,8 +182,12 @@ def test_the_demo_loader_is_idempotent(history):
     first = demo.load()
     second = demo.load()
     assert first["targets_created"] >= 6 and second == {"targets_created": 0, "bank_reports_created": 0}
-    assert Target.objects.filter(region_id="140500", year=2023, metric="sme_net_increase").get().value == Decimal(15 * 100_000_000)
-    assert Target.objects.filter(region_id="140500", year=2025, metric="credit_loan_share").get().value == Decimal("30.25")
+    assert Target.objects.filter(region_id="140500", year=2023, metric="sme_net_increase").get().value == Decimal(
+        15 * 100_000_000
+    )
+    assert Target.objects.filter(region_id="140500", year=2025, metric="credit_loan_share").get().value == Decimal(
+        "30.25"
+    )
 
 
 def test_bank_report_page_form(history):
@@ -141,13 +195,33 @@ def test_bank_report_page_form(history):
     client.force_login(history.world.users["boc_admin"])
     page = client.get("/reporting/bank-reports/")
     assert page.status_code == 200 and "报送月度数据" in page.content.decode()
-    response = client.post("/reporting/bank-reports/", {
-        "branch": history.world.branches["boc"].pk, "period": "2026-03", "small_business_balance": "10000.00",
-        "all_loans_balance": "90000", "credit_loan_balance": "2500", "average_rate": "4.150"})
+    response = client.post(
+        "/reporting/bank-reports/",
+        {
+            "branch": history.world.branches["boc"].pk,
+            "period": "2026-03",
+            "small_business_balance": "10000.00",
+            "all_loans_balance": "90000",
+            "credit_loan_balance": "2500",
+            "average_rate": "4.150",
+        },
+    )
     assert response.status_code == 302
     report = BankPeriodReport.objects.get()
-    assert (report.small_business_balance, report.all_loans_balance, report.credit_loan_balance) == (100_000_000, 900_000_000, 25_000_000)
-    response = client.post("/reporting/bank-reports/", {
-        "branch": history.world.branches["boc"].pk, "period": "2026-03", "small_business_balance": "10000",
-        "all_loans_balance": "9000", "credit_loan_balance": "2500", "average_rate": "4.1"})
+    assert (report.small_business_balance, report.all_loans_balance, report.credit_loan_balance) == (
+        100_000_000,
+        900_000_000,
+        25_000_000,
+    )
+    response = client.post(
+        "/reporting/bank-reports/",
+        {
+            "branch": history.world.branches["boc"].pk,
+            "period": "2026-03",
+            "small_business_balance": "10000",
+            "all_loans_balance": "9000",
+            "credit_loan_balance": "2500",
+            "average_rate": "4.1",
+        },
+    )
     assert response.status_code == 400 and "不能大于各项贷款余额" in response.content.decode()

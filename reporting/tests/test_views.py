@@ -1,9 +1,9 @@
 """The dashboard page, its downloads, the reports page, the KPI API and the home widget."""
+
 import json
 
 import pytest
 from django.test import Client
-
 
 pytestmark = pytest.mark.django_db
 
@@ -26,7 +26,9 @@ def test_the_regulator_dashboard_shows_the_figures_with_chart_data(history):
     assert data["trend"]["months"] == ["2026-03"] and data["ranking"]["banks"][0] == "中国银行"
     # every chart has a table view and downloads; no inline script besides the JSON block
     for name in ("funnel", "trend", "ranking", "one_high"):
-        assert f'id="chart-{name}"' in html and f'id="table-{name}"' in html and f"/reporting/tables/{name}.xlsx" in html
+        assert (
+            f'id="chart-{name}"' in html and f'id="table-{name}"' in html and f"/reporting/tables/{name}.xlsx" in html
+        )
     assert "<script>" not in html and "onclick" not in html
     assert "泽州县" in html  # the table by county
 
@@ -53,9 +55,16 @@ def test_bad_filters_are_explained_in_chinese(history):
 
 
 def test_the_kpi_api(history):
-    body = _client(history.world.users["city"]).get("/api/v1/kpis/?period=2026-03&as_of=2026-03-31&by=county,bank").json()
-    assert body["total"]["three_100"][0] == {"label": "对接覆盖率", "numerator": 2, "denominator": 3, "percent": 66.7,
-                                              "definition": body["definitions"]["contact_coverage"]}
+    body = (
+        _client(history.world.users["city"]).get("/api/v1/kpis/?period=2026-03&as_of=2026-03-31&by=county,bank").json()
+    )
+    assert body["total"]["three_100"][0] == {
+        "label": "对接覆盖率",
+        "numerator": 2,
+        "denominator": 3,
+        "percent": 66.7,
+        "definition": body["definitions"]["contact_coverage"],
+    }
     assert [g["name"] for g in body["groups"]["county"]] == ["泽州县"]
     assert {g["name"] for g in body["groups"]["bank"]} == {"中国银行", "中国建设银行"}
 

@@ -1,5 +1,7 @@
 """Pure arithmetic against the hand-typed 2025/2026 notices (no database)."""
-from datetime import date, datetime, timedelta, timezone as dt_timezone
+
+from datetime import date, datetime, timedelta
+from datetime import timezone as dt_timezone
 
 import pytest
 
@@ -11,7 +13,14 @@ from workdays.arithmetic import (
     end_of_local_day,
     local_date,
 )
-from workdays.factories import ADJUSTED_2025, ADJUSTED_2026, HOLIDAYS_2025, HOLIDAYS_2026, expected_working, hand_calendar
+from workdays.factories import (
+    ADJUSTED_2025,
+    ADJUSTED_2026,
+    HOLIDAYS_2025,
+    HOLIDAYS_2026,
+    expected_working,
+    hand_calendar,
+)
 
 D = date.fromisoformat
 CAL = hand_calendar()
@@ -34,8 +43,17 @@ def test_the_adjusted_working_days_of_the_notices_are_weekends():
     # 02-28 Sat, 05-09 Sat, 09-20 Sun, 10-10 Sat
     weekday = {d.isoformat(): d.weekday() for d in [*ADJUSTED_2025, *ADJUSTED_2026]}
     assert weekday == {
-        "2025-01-26": 6, "2025-02-08": 5, "2025-04-27": 6, "2025-09-28": 6, "2025-10-11": 5,
-        "2026-01-04": 6, "2026-02-14": 5, "2026-02-28": 5, "2026-05-09": 5, "2026-09-20": 6, "2026-10-10": 5,
+        "2025-01-26": 6,
+        "2025-02-08": 5,
+        "2025-04-27": 6,
+        "2025-09-28": 6,
+        "2025-10-11": 5,
+        "2026-01-04": 6,
+        "2026-02-14": 5,
+        "2026-02-28": 5,
+        "2026-05-09": 5,
+        "2026-09-20": 6,
+        "2026-10-10": 5,
     }
 
 
@@ -56,39 +74,96 @@ def test_2025_and_2026_each_have_248_working_days():
 # (day, working?) around each holiday, read off the notices and a wall calendar
 AROUND_HOLIDAYS = [
     # 2025 元旦 (Wed)
-    ("2024-12-31", None), ("2025-01-01", False), ("2025-01-02", True),
+    ("2024-12-31", None),
+    ("2025-01-01", False),
+    ("2025-01-02", True),
     # 2025 春节: Sun 01-26 worked, 01-28..02-04 off, Sat 02-08 worked
-    ("2025-01-25", False), ("2025-01-26", True), ("2025-01-27", True), ("2025-01-28", False), ("2025-02-01", False),
-    ("2025-02-04", False), ("2025-02-05", True), ("2025-02-07", True), ("2025-02-08", True), ("2025-02-09", False),
+    ("2025-01-25", False),
+    ("2025-01-26", True),
+    ("2025-01-27", True),
+    ("2025-01-28", False),
+    ("2025-02-01", False),
+    ("2025-02-04", False),
+    ("2025-02-05", True),
+    ("2025-02-07", True),
+    ("2025-02-08", True),
+    ("2025-02-09", False),
     # 2025 清明 Fri–Sun
-    ("2025-04-03", True), ("2025-04-04", False), ("2025-04-06", False), ("2025-04-07", True),
+    ("2025-04-03", True),
+    ("2025-04-04", False),
+    ("2025-04-06", False),
+    ("2025-04-07", True),
     # 2025 劳动节: Sun 04-27 worked, 05-01..05-05 off
-    ("2025-04-26", False), ("2025-04-27", True), ("2025-04-30", True), ("2025-05-01", False), ("2025-05-05", False),
+    ("2025-04-26", False),
+    ("2025-04-27", True),
+    ("2025-04-30", True),
+    ("2025-05-01", False),
+    ("2025-05-05", False),
     ("2025-05-06", True),
     # 2025 端午 Sat–Mon
-    ("2025-05-30", True), ("2025-05-31", False), ("2025-06-02", False), ("2025-06-03", True),
+    ("2025-05-30", True),
+    ("2025-05-31", False),
+    ("2025-06-02", False),
+    ("2025-06-03", True),
     # 2025 国庆·中秋: Sun 09-28 worked, 10-01..10-08 off, Sat 10-11 worked
-    ("2025-09-27", False), ("2025-09-28", True), ("2025-09-30", True), ("2025-10-01", False), ("2025-10-06", False),
-    ("2025-10-08", False), ("2025-10-09", True), ("2025-10-10", True), ("2025-10-11", True), ("2025-10-12", False),
+    ("2025-09-27", False),
+    ("2025-09-28", True),
+    ("2025-09-30", True),
+    ("2025-10-01", False),
+    ("2025-10-06", False),
+    ("2025-10-08", False),
+    ("2025-10-09", True),
+    ("2025-10-10", True),
+    ("2025-10-11", True),
+    ("2025-10-12", False),
     ("2025-10-13", True),
     # year boundary and 2026 元旦: 01-01..01-03 off, Sun 01-04 worked
-    ("2025-12-31", True), ("2026-01-01", False), ("2026-01-02", False), ("2026-01-03", False), ("2026-01-04", True),
+    ("2025-12-31", True),
+    ("2026-01-01", False),
+    ("2026-01-02", False),
+    ("2026-01-03", False),
+    ("2026-01-04", True),
     ("2026-01-05", True),
     # 2026 春节: Sat 02-14 worked, 02-15..02-23 off, Sat 02-28 worked
-    ("2026-02-13", True), ("2026-02-14", True), ("2026-02-15", False), ("2026-02-23", False), ("2026-02-24", True),
-    ("2026-02-27", True), ("2026-02-28", True), ("2026-03-01", False), ("2026-03-02", True),
+    ("2026-02-13", True),
+    ("2026-02-14", True),
+    ("2026-02-15", False),
+    ("2026-02-23", False),
+    ("2026-02-24", True),
+    ("2026-02-27", True),
+    ("2026-02-28", True),
+    ("2026-03-01", False),
+    ("2026-03-02", True),
     # 2026 清明 Sat–Mon
-    ("2026-04-03", True), ("2026-04-04", False), ("2026-04-06", False), ("2026-04-07", True),
+    ("2026-04-03", True),
+    ("2026-04-04", False),
+    ("2026-04-06", False),
+    ("2026-04-07", True),
     # 2026 劳动节: 05-01..05-05 off, Sat 05-09 worked
-    ("2026-04-30", True), ("2026-05-01", False), ("2026-05-05", False), ("2026-05-06", True), ("2026-05-09", True),
+    ("2026-04-30", True),
+    ("2026-05-01", False),
+    ("2026-05-05", False),
+    ("2026-05-06", True),
+    ("2026-05-09", True),
     ("2026-05-10", False),
     # 2026 端午 Fri–Sun
-    ("2026-06-18", True), ("2026-06-19", False), ("2026-06-21", False), ("2026-06-22", True),
+    ("2026-06-18", True),
+    ("2026-06-19", False),
+    ("2026-06-21", False),
+    ("2026-06-22", True),
     # 2026 中秋 Fri–Sun, Sun 09-20 worked (国庆 swap)
-    ("2026-09-19", False), ("2026-09-20", True), ("2026-09-24", True), ("2026-09-25", False), ("2026-09-27", False),
+    ("2026-09-19", False),
+    ("2026-09-20", True),
+    ("2026-09-24", True),
+    ("2026-09-25", False),
+    ("2026-09-27", False),
     ("2026-09-28", True),
     # 2026 国庆: 10-01..10-07 off, Sat 10-10 worked
-    ("2026-09-30", True), ("2026-10-01", False), ("2026-10-07", False), ("2026-10-08", True), ("2026-10-10", True),
+    ("2026-09-30", True),
+    ("2026-10-01", False),
+    ("2026-10-07", False),
+    ("2026-10-08", True),
+    ("2026-10-10", True),
     ("2026-10-11", False),
     # 2027 is not in this calendar
     ("2027-01-04", None),
@@ -158,13 +233,16 @@ def test_add_working_days_around_the_holidays(start, n, expected):
     assert CAL.add_working_days_provisional(D(start), n) == (D(expected), False)
 
 
-@pytest.mark.parametrize("start, n, expected", [
-    ("2025-10-09", -1, "2025-09-30"),  # backwards over 国庆
-    ("2025-10-13", -1, "2025-10-11"),  # Sat 10-11 worked
-    ("2025-10-13", -2, "2025-10-10"),
-    ("2026-01-05", -1, "2026-01-04"),
-    ("2026-01-04", -1, "2025-12-31"),
-])
+@pytest.mark.parametrize(
+    "start, n, expected",
+    [
+        ("2025-10-09", -1, "2025-09-30"),  # backwards over 国庆
+        ("2025-10-13", -1, "2025-10-11"),  # Sat 10-11 worked
+        ("2025-10-13", -2, "2025-10-10"),
+        ("2026-01-05", -1, "2026-01-04"),
+        ("2026-01-04", -1, "2025-12-31"),
+    ],
+)
 def test_add_negative_working_days_counts_backwards_from_the_day_before(start, n, expected):
     assert CAL.add_working_days(D(start), n) == D(expected)
 

@@ -1,4 +1,5 @@
 """The calendar in the database: seeded by the migration, loaded as a pure calendar."""
+
 from datetime import date, timedelta
 
 import pytest
@@ -21,7 +22,9 @@ def test_a_migrated_database_knows_2004_to_2026_from_the_library():
     assert not CalendarYear.objects.filter(year=2027).exists()
 
 
-@pytest.mark.parametrize("year, holidays, adjusted", [(2025, HOLIDAYS_2025, ADJUSTED_2025), (2026, HOLIDAYS_2026, ADJUSTED_2026)])
+@pytest.mark.parametrize(
+    "year, holidays, adjusted", [(2025, HOLIDAYS_2025, ADJUSTED_2025), (2026, HOLIDAYS_2026, ADJUSTED_2026)]
+)
 def test_the_seeded_days_are_the_notices_days(year, holidays, adjusted):
     stored = CalendarDay.objects.filter(year_id=year)
     assert set(stored.filter(kind=CalendarDayKind.HOLIDAY).values_list("date", flat=True)) == {
@@ -31,8 +34,18 @@ def test_the_seeded_days_are_the_notices_days(year, holidays, adjusted):
 
 
 def test_the_seeded_days_carry_chinese_names():
-    names = dict(CalendarDay.objects.filter(date__in=[D("2025-01-28"), D("2025-10-01"), D("2026-06-19"), D("2026-09-25"), D("2026-01-04")]).values_list("date", "name"))
-    assert names == {D("2025-01-28"): "春节", D("2025-10-01"): "国庆节", D("2026-06-19"): "端午节", D("2026-09-25"): "中秋节", D("2026-01-04"): "元旦"}
+    names = dict(
+        CalendarDay.objects.filter(
+            date__in=[D("2025-01-28"), D("2025-10-01"), D("2026-06-19"), D("2026-09-25"), D("2026-01-04")]
+        ).values_list("date", "name")
+    )
+    assert names == {
+        D("2025-01-28"): "春节",
+        D("2025-10-01"): "国庆节",
+        D("2026-06-19"): "端午节",
+        D("2026-09-25"): "中秋节",
+        D("2026-01-04"): "元旦",
+    }
 
 
 def test_the_calendar_from_the_database_classifies_2025_and_2026_as_the_notices_say():
@@ -46,7 +59,9 @@ def test_the_calendar_from_the_database_classifies_2025_and_2026_as_the_notices_
         calendar.add_working_days(D("2026-12-28"), 5)
 
 
-def test_the_loaded_calendar_is_cached_until_a_year_changes(django_assert_num_queries, platform_admin, django_capture_on_commit_callbacks):
+def test_the_loaded_calendar_is_cached_until_a_year_changes(
+    django_assert_num_queries, platform_admin, django_capture_on_commit_callbacks
+):
     first = calendar_from_db()
     # given a warm cache, a call costs one small query (the years' revisions)
     with django_assert_num_queries(1):

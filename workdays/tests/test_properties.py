@@ -1,7 +1,9 @@
 """Properties over every year the library knows (2004–2026), no database."""
+
 from datetime import date, timedelta
 
-from hypothesis import assume, given, settings, strategies as st
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from workdays.arithmetic import WorkdayCalendar, YearNotCovered
 from workdays.seed import library_arrangements

@@ -1,17 +1,17 @@
 """The administrators' 工作日历 pages: list with the missing-year alert, entry form."""
+
 from datetime import date
 
 import pytest
 from django.test import Client
 from django.urls import NoReverseMatch, reverse
 
+from portal.factories import user_with_role
+from portal.models import AuditEvent, Role
 from workdays import CALENDAR_YEAR_ENTERED_HOOKS
 from workdays.factories import INVALID_ARRANGEMENTS, SAMPLE_2027
 from workdays.loader import calendar_from_db
 from workdays.models import CalendarDay, CalendarDayKind, CalendarSource, CalendarYear
-from portal.factories import user_with_role
-from portal.models import AuditEvent, Role
-
 
 pytestmark = pytest.mark.django_db
 
@@ -92,7 +92,9 @@ def test_entering_a_year_stores_it_audits_it_and_calls_the_hooks_after_commit(
 ):
     # when the administrator enters 2027
     with django_capture_on_commit_callbacks(execute=False) as pending:
-        response = admin_client.post(url("year_enter"), {"year": 2027, "days": SAMPLE_2027, "notes": "国办发明电〔2026〕示例号"})
+        response = admin_client.post(
+            url("year_enter"), {"year": 2027, "days": SAMPLE_2027, "notes": "国办发明电〔2026〕示例号"}
+        )
         # then nothing is announced before the transaction commits
         assert entered_years == []
     assert response.status_code == 302 and response["Location"] == url("year_list")
@@ -101,10 +103,17 @@ def test_entering_a_year_stores_it_audits_it_and_calls_the_hooks_after_commit(
     assert entered_years == [2027]
 
     year = CalendarYear.objects.get(year=2027)
-    assert (year.source, year.entered_by, year.notes) == (CalendarSource.ADMIN, platform_admin, "国办发明电〔2026〕示例号")
+    assert (year.source, year.entered_by, year.notes) == (
+        CalendarSource.ADMIN,
+        platform_admin,
+        "国办发明电〔2026〕示例号",
+    )
     assert year.days.filter(kind=CalendarDayKind.HOLIDAY).count() == 26
     assert set(year.days.filter(kind=CalendarDayKind.ADJUSTED_WORKDAY).values_list("date", flat=True)) == {
-        date(2027, 2, 20), date(2027, 4, 25), date(2027, 9, 26), date(2027, 10, 9)
+        date(2027, 2, 20),
+        date(2027, 4, 25),
+        date(2027, 9, 26),
+        date(2027, 10, 9),
     }
     event = AuditEvent.objects.get(action="workdays.year_enter")
     assert event.actor == platform_admin and event.object_id == "2027" and event.before is None
@@ -131,7 +140,9 @@ def test_a_failing_hook_does_not_stop_the_others(platform_admin, entered_years, 
 
 
 @pytest.mark.parametrize("text, message", INVALID_ARRANGEMENTS)
-def test_each_error_is_shown_on_the_form_and_nothing_is_saved(admin_client, entered_years, text, message, django_capture_on_commit_callbacks):
+def test_each_error_is_shown_on_the_form_and_nothing_is_saved(
+    admin_client, entered_years, text, message, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
         response = admin_client.post(url("year_enter"), {"year": 2027, "days": text})
     assert response.status_code == 200
@@ -143,7 +154,9 @@ def test_each_error_is_shown_on_the_form_and_nothing_is_saved(admin_client, ente
     assert entered_years == []
 
 
-def test_an_entered_year_is_not_overwritten_without_replace(admin_client, entered_years, django_capture_on_commit_callbacks):
+def test_an_entered_year_is_not_overwritten_without_replace(
+    admin_client, entered_years, django_capture_on_commit_callbacks
+):
     before = set(CalendarDay.objects.filter(year_id=2026).values_list("date", "kind"))
     with django_capture_on_commit_callbacks(execute=True):
         response = admin_client.post(url("year_enter"), {"year": 2026, "days": "2026-01-01 元旦"})
@@ -154,12 +167,17 @@ def test_an_entered_year_is_not_overwritten_without_replace(admin_client, entere
     assert entered_years == []
 
 
-def test_replacing_a_year_swaps_all_its_days_and_audits_the_before(admin_client, entered_years, django_capture_on_commit_callbacks):
+def test_replacing_a_year_swaps_all_its_days_and_audits_the_before(
+    admin_client, entered_years, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
-        response = admin_client.post(url("year_enter"), {"year": 2026, "days": "2026-01-01 元旦\n调休 2026-01-04 元旦", "replace": "on"})
+        response = admin_client.post(
+            url("year_enter"), {"year": 2026, "days": "2026-01-01 元旦\n调休 2026-01-04 元旦", "replace": "on"}
+        )
     assert response.status_code == 302
     assert dict(CalendarDay.objects.filter(year_id=2026).values_list("date", "kind")) == {
-        date(2026, 1, 1): CalendarDayKind.HOLIDAY, date(2026, 1, 4): CalendarDayKind.ADJUSTED_WORKDAY
+        date(2026, 1, 1): CalendarDayKind.HOLIDAY,
+        date(2026, 1, 4): CalendarDayKind.ADJUSTED_WORKDAY,
     }
     assert CalendarYear.objects.get(year=2026).source == CalendarSource.ADMIN
     event = AuditEvent.objects.get(action="workdays.year_enter")

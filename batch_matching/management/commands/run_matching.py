@@ -9,7 +9,10 @@ from portal.services import ApplicationError
 
 
 class Command(BaseCommand):
-    help = "全量匹配: 启动一次批量资格匹配(由 Celery worker 分块执行), 或 --inline 在本进程内执行; --resume ID 继续一次中断的运行"
+    help = (
+        "全量匹配: 启动一次批量资格匹配(由 Celery worker 分块执行), 或 --inline 在本进程内执行; "
+        "--resume ID 继续一次中断的运行"
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--inline", action="store_true", help="在本进程内执行全部分块(无需 worker)")
@@ -26,7 +29,9 @@ class Command(BaseCommand):
         except ApplicationError as exc:
             raise CommandError(exc.message) from exc
         if inline:
-            for chunk_id in RunChunk.objects.filter(run=run, done=False).order_by("number").values_list("pk", flat=True):
+            for chunk_id in (
+                RunChunk.objects.filter(run=run, done=False).order_by("number").values_list("pk", flat=True)
+            ):
                 services.chunk_process(run_id=run.pk, chunk_id=chunk_id, finalize=False)
             services.run_finalize(run_id=run.pk, resume=True)
         while wait or inline:
@@ -35,7 +40,20 @@ class Command(BaseCommand):
                 break
             time.sleep(0.5)
         run.refresh_from_db()
-        self.stdout.write(json.dumps({"run": run.pk, "state": run.state, "entities": run.entities, "chunks": run.chunks_total,
-                                      "results": run.results, "eligible": run.eligible, "incomplete": run.incomplete,
-                                      "near_miss": run.near_miss, "seconds": run.seconds, "phases": run.timings},
-                                     ensure_ascii=False))
+        self.stdout.write(
+            json.dumps(
+                {
+                    "run": run.pk,
+                    "state": run.state,
+                    "entities": run.entities,
+                    "chunks": run.chunks_total,
+                    "results": run.results,
+                    "eligible": run.eligible,
+                    "incomplete": run.incomplete,
+                    "near_miss": run.near_miss,
+                    "seconds": run.seconds,
+                    "phases": run.timings,
+                },
+                ensure_ascii=False,
+            )
+        )

@@ -14,7 +14,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("count", type=int)
         parser.add_argument("--seed", type=int, default=1)
-        parser.add_argument("--start", type=int, default=0, help="第一个主体的序号(同一 seed 下序号决定统一社会信用代码)")
+        parser.add_argument(
+            "--start", type=int, default=0, help="第一个主体的序号(同一 seed 下序号决定统一社会信用代码)"
+        )
         parser.add_argument("--csv", dest="csv_path", default=None, help="写成名录库 CSV 文件而不写数据库")
 
     def handle(self, *args, count, seed, start, csv_path, **options):

@@ -21,8 +21,12 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("file", help="CSV (UTF-8, 可带 BOM) 或 XLSX 文件")
         parser.add_argument("--financial-year", type=int, default=None, help="财务数据所属年度 (默认: 上一年)")
-        parser.add_argument("--region", default="", help="只导入该行政区划(省、市或县级代码, 如 140525)内的经营主体 (默认: 不限地区)")
-        parser.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1), help="大文件校验使用的进程数 (默认: 2)")
+        parser.add_argument(
+            "--region", default="", help="只导入该行政区划(省、市或县级代码, 如 140525)内的经营主体 (默认: 不限地区)"
+        )
+        parser.add_argument(
+            "--workers", type=int, default=min(2, os.cpu_count() or 1), help="大文件校验使用的进程数 (默认: 2)"
+        )
 
     def handle(self, *args, **options):
         path = Path(options["file"])
@@ -33,14 +37,21 @@ class Command(BaseCommand):
             raise SystemExit(2)
         region_prefix = ""
         if options["region"]:
-            region = Region.objects.filter(code=options["region"].strip(), level__in=[RegionLevel.PROVINCE, RegionLevel.CITY, RegionLevel.COUNTY]).first()
+            region = Region.objects.filter(
+                code=options["region"].strip(), level__in=[RegionLevel.PROVINCE, RegionLevel.CITY, RegionLevel.COUNTY]
+            ).first()
             if region is None:
                 self.stderr.write(f"未知的行政区划代码 {options['region']}(应为省、市或县级代码)")
                 raise SystemExit(2)
             region_prefix = region.scope_prefix
         try:
-            summary = RegisterImport(content=content, file_name=path.name, financial_year=options["financial_year"], workers=options["workers"],
-                                     region_prefix=region_prefix).run()
+            summary = RegisterImport(
+                content=content,
+                file_name=path.name,
+                financial_year=options["financial_year"],
+                workers=options["workers"],
+                region_prefix=region_prefix,
+            ).run()
         except RegisterFileError as exc:
             self.stderr.write(str(exc))
             raise SystemExit(2)

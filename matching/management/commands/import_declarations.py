@@ -4,7 +4,12 @@ from pathlib import Path
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from matching.declaration_import import HEADERS, DeclarationImportError, declaration_import_template, declarations_import
+from matching.declaration_import import (
+    HEADERS,
+    DeclarationImportError,
+    declaration_import_template,
+    declarations_import,
+)
 from portal.services import ApplicationError
 
 UNREADABLE = 2

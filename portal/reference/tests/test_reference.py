@@ -1,4 +1,5 @@
 """Tests of the shipped reference data and its loader (no Django needed)."""
+
 from collections import Counter
 
 import pytest
@@ -109,14 +110,35 @@ def test_known_county_codes(code, name, city):
 def test_retired_and_foreign_codes_are_unknown():
     # Given codes abolished by the 2018-2019 reforms (大同 城区/矿区/南郊区, 长治 城区/郊区/长治县,
     # 朔州 怀仁县, 晋中 太谷县), codes outside the shipped area, and malformed codes
-    for code in ("140202", "140203", "140211", "140402", "140411", "140421", "140624", "140726",
-                 "110101", "411501", "410100", "999999", "14010", "1401050", "", None):
+    for code in (
+        "140202",
+        "140203",
+        "140211",
+        "140402",
+        "140411",
+        "140421",
+        "140624",
+        "140726",
+        "110101",
+        "411501",
+        "410100",
+        "999999",
+        "14010",
+        "1401050",
+        "",
+        None,
+    ):
         # Then none is known
         assert ref.region_by_code(code) is None
         assert code not in ref.county_codes()
     # And their successors are
     assert [ref.region_by_code(c)["name"] for c in ("140213", "140214", "140215", "140403", "140681", "140703")] == [
-        "平城区", "云冈区", "云州区", "潞州区", "怀仁市", "太谷区"
+        "平城区",
+        "云冈区",
+        "云州区",
+        "潞州区",
+        "怀仁市",
+        "太谷区",
     ]
 
 
@@ -168,10 +190,26 @@ def test_loaders_return_copies():
 # ---------------------------------------------------------------- industries
 
 SECTIONS = {
-    "A": (1, 5), "B": (6, 12), "C": (13, 43), "D": (44, 46), "E": (47, 50), "F": (51, 52),
-    "G": (53, 60), "H": (61, 62), "I": (63, 65), "J": (66, 69), "K": (70, 70), "L": (71, 72),
-    "M": (73, 75), "N": (76, 79), "O": (80, 82), "P": (83, 83), "Q": (84, 85), "R": (86, 90),
-    "S": (91, 96), "T": (97, 97),
+    "A": (1, 5),
+    "B": (6, 12),
+    "C": (13, 43),
+    "D": (44, 46),
+    "E": (47, 50),
+    "F": (51, 52),
+    "G": (53, 60),
+    "H": (61, 62),
+    "I": (63, 65),
+    "J": (66, 69),
+    "K": (70, 70),
+    "L": (71, 72),
+    "M": (73, 75),
+    "N": (76, 79),
+    "O": (80, 82),
+    "P": (83, 83),
+    "Q": (84, 85),
+    "R": (86, 90),
+    "S": (91, 96),
+    "T": (97, 97),
 }
 
 

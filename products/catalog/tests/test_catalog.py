@@ -7,8 +7,7 @@ import pytest
 from eligibility import validate_caps, validate_rules
 from eligibility.fields import ENTITY_TYPES
 from eligibility.rules import iter_leaves
-from products.catalog import (BANK_FILES, CATALOG_DIR, CatalogError, catalog_errors, load_catalog_data,
-                              resolve_product)
+from products.catalog import BANK_FILES, CATALOG_DIR, CatalogError, catalog_errors, load_catalog_data, resolve_product
 
 CATALOG = load_catalog_data()
 PRODUCTS = CATALOG["products"]
@@ -120,7 +119,11 @@ def test_seed_figures():
     assert caps["honor_cap"]["amount"] == 1000000 and caps["revenue_share"]["percent"] == 20
     assert {c["kind"]: c.get("percent") for c in PRODUCTS["jinxiangdai"]["caps"]}["net_assets_share"] == 60
     assert [c["amount"] for c in PRODUCTS["yinong-kuaidai"]["caps"]] == [500000, 1000000]
-    assert PRODUCTS["ccb-precredit"]["caps"][0]["amounts"] == {"survival": 100000, "growth": 200000, "development": 300000}
+    assert PRODUCTS["ccb-precredit"]["caps"][0]["amounts"] == {
+        "survival": 100000,
+        "growth": 200000,
+        "development": 300000,
+    }
     assert PRODUCTS["mashangdai"]["rate"]["min_percent"] == "3.75"
     assert PRODUCTS["fangdi-e-dai"]["guarantee"] == ["mortgage"]
     assert PRODUCTS["xinglongdai"]["guarantee"] == ["credit", "surety", "mortgage", "pledge"]

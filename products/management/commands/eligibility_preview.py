@@ -4,6 +4,7 @@ The JSON response on stdout, exit 0; a request that fails validation: the field 
 JSON on stderr, exit 2. The catalogue is the database's active products (their current
 published versions), so products edited and published in the portal are the ones used.
 """
+
 import json
 import sys
 
@@ -48,7 +49,10 @@ class Command(BaseCommand):
         try:
             return json.loads(text), None
         except ValueError as error:
-            return None, f"请求不是有效的 JSON: 第 {getattr(error, 'lineno', '?')} 行第 {getattr(error, 'colno', '?')} 列"
+            return (
+                None,
+                f"请求不是有效的 JSON: 第 {getattr(error, 'lineno', '?')} 行第 {getattr(error, 'colno', '?')} 列",
+            )
 
     def _fail(self, errors):
         self.stderr.write(json.dumps(error_body(errors), ensure_ascii=False, indent=2), style_func=_plain)

@@ -3,6 +3,7 @@
 Writes one report for scripts and schedules (as the system: everything in the region),
 audited like a download (actor: none, via: the command). Exit status 0 on success, 2 with a
 Chinese message on bad arguments."""
+
 from __future__ import annotations
 
 import re
@@ -14,6 +15,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from portal import spreadsheets
 from portal.models import Region
 from portal.services import ApplicationError
+from reporting import exports, ledger, selectors
 
 KINDS = ("effectiveness", "ledger", "ranking", "renewals")
 PERIOD = re.compile(r"^\d{4}(-(0[1-9]|1[0-2])|-Q[1-4])?$")
@@ -46,19 +48,25 @@ class Command(BaseCommand):
         return parser
 
     def add_arguments(self, parser):
-        parser.add_argument("kind", choices=KINDS, help="报表: effectiveness 成效统计表, ledger 台账, ranking 银行排名通报, renewals 无还本续贷情况统计表")
+        parser.add_argument(
+            "kind",
+            choices=KINDS,
+            help="报表: effectiveness 成效统计表, ledger 台账, ranking 银行排名通报, renewals 无还本续贷情况统计表",
+        )
         parser.add_argument("--period", required=True, help="统计期间: YYYY、YYYY-MM 或 YYYY-Qn")
         parser.add_argument("--region", required=True, help="行政区划代码: 140000 省 / 140500 市 / 140525 县")
         parser.add_argument("--out", required=True, help="输出文件 (.xlsx 或 .csv)")
-        parser.add_argument("--by", choices=("county", "city", "bank"), default="county", help="成效统计表的分行方式 (默认 county)")
+        parser.add_argument(
+            "--by", choices=("county", "city", "bank"), default="county", help="成效统计表的分行方式 (默认 county)"
+        )
         parser.add_argument("--as-of", dest="as_of", default="", help="统计时点 YYYY-MM-DD (默认现在)")
 
     def handle(self, *args, kind, period, region, out, by, as_of, **options):
-        from reporting import exports, ledger, selectors
-
         period = period.strip().upper()
         if not PERIOD.match(period):
-            raise CommandError(f"期间格式错误: {period!r}, 应为 YYYY、YYYY-MM 或 YYYY-Qn(如 2026、2026-03、2026-Q1)", returncode=2)
+            raise CommandError(
+                f"期间格式错误: {period!r}, 应为 YYYY、YYYY-MM 或 YYYY-Qn(如 2026、2026-03、2026-Q1)", returncode=2
+            )
         try:
             ledger.period_range(period)
         except ValueError:
@@ -66,7 +74,9 @@ class Command(BaseCommand):
         code = region.strip()
         found = Region.objects.filter(code=code).first()
         if found is None or found.level == "township":
-            raise CommandError(f"未知的行政区划代码: {code!r}(应为省、市或县级代码, 如 140000、140500、140525)", returncode=2)
+            raise CommandError(
+                f"未知的行政区划代码: {code!r}(应为省、市或县级代码, 如 140000、140500、140525)", returncode=2
+            )
         path = Path(out)
         extension = path.suffix.lower().lstrip(".")
         if extension not in ("xlsx", "csv"):
@@ -83,14 +93,26 @@ class Command(BaseCommand):
         user = selectors.SYSTEM
         name = exports.filename(kind, q, extension)
         if kind == "effectiveness":
-            file = exports.effectiveness_xlsx(user, q, by=by) if extension == "xlsx" else exports.effectiveness_csv(user, q, by=by)
+            file = (
+                exports.effectiveness_xlsx(user, q, by=by)
+                if extension == "xlsx"
+                else exports.effectiveness_csv(user, q, by=by)
+            )
         elif kind == "ledger":  # the ledger's one export service, which audits it itself
-            file = ledger.ledger_export(actor=user, filters=q.filters, extension=extension, via=f"export_report --out {path}")
+            file = ledger.ledger_export(
+                actor=user, filters=q.filters, extension=extension, via=f"export_report --out {path}"
+            )
         else:
             table = exports.ranking_table(user, q) if kind == "ranking" else exports.renewals_table(user, q)
-            file = exports.table_xlsx(table, user, q, name=name) if extension == "xlsx" else exports.table_csv(table, q, name=name)
+            file = (
+                exports.table_xlsx(table, user, q, name=name)
+                if extension == "xlsx"
+                else exports.table_csv(table, q, name=name)
+            )
         path.write_bytes(file.content)
         if kind != "ledger":
             filters = {**q.params(), "by": by} if kind == "effectiveness" else q.params()
-            spreadsheets.record(actor=None, kind=f"reporting.{kind}", file=file, filters=filters, via=f"export_report --out {path}")
+            spreadsheets.record(
+                actor=None, kind=f"reporting.{kind}", file=file, filters=filters, via=f"export_report --out {path}"
+            )
         self.stdout.write(f"已导出 {path} ({len(file.content)} 字节)")

@@ -1,6 +1,7 @@
 """`manage.py workdays add DATE N` / `manage.py workdays check DATE` on the calendar in the
 database. No provisional answers: a year the calendar does not cover exits 2 naming it,
 and so does a malformed DATE or N."""
+
 import re
 from datetime import date
 
