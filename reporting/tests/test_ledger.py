@@ -322,10 +322,10 @@ def ledger_xlsx_type():
     return "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def test_the_ledger_has_one_export_service_and_one_audit_record(world, tmp_path):
+def test_the_ledger_has_one_export_service_and_one_audit_record(ledger_world, tmp_path):
     from django.core.management import call_command
 
-    staff = world.users["staff"]
+    staff = ledger_world.users["staff"]
     # the export service itself audits what it hands out — no page or command has to
     file = ledger.ledger_export(actor=staff, filters={"period": "2026"}, extension="csv")
     event = AuditEvent.objects.get(action="ledger.export")
