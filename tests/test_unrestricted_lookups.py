@@ -38,7 +38,7 @@ def test_removing_the_restriction_from_a_service_lookup_is_caught(scoped, tmp_pa
     start = source.index(f"def {service}(")
     end = source.find("\ndef ", start + 1)
     body = source[start:end]
-    call = re.search(r"resolve\((\w+)(?:\.objects\.\w+\([^)]*\))?, actor, [A-Z]+(?:, lock=True)?, ", body)
+    call = re.search(r"resolve\(\s*(\w+)(?:\.objects\.\w+\([^)]*\))?,\s*actor,\s*[A-Z]+(?:,\s*lock=True)?,\s*", body)
     assert call, f"{service} no longer resolves through resolve(): adapt this test"
     model = call.group(1)
     # when someone replaces it with a direct lookup

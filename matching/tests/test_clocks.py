@@ -187,4 +187,4 @@ def test_the_scan_enqueues_its_e_mails_under_the_task_s_registered_name():
 
     from matching import clocks, tasks
 
-    assert current_app.tasks[clocks.SEND_EMAILS_TASK] is tasks.send_notification_emails
+    assert current_app.tasks[clocks.SEND_EMAILS_TASK] == tasks.send_notification_emails
