@@ -24,11 +24,11 @@ class MatchingConfig(AppConfig):
 
 
 def _recompute_provisional_later(year: int) -> None:
-    from matching.tasks import recompute_provisional_clocks  # noqa: PLC0415 (registered once the app registry is ready)
+    from matching.tasks import recompute_provisional_clocks  # noqa: PLC0415 (apps.py loads before the models)
 
     try:
         recompute_provisional_clocks.delay(year)
     except Exception:  # no broker reachable: do it now rather than lose it
-        from matching.clocks import recompute_provisional  # noqa: PLC0415 (registered once the app registry is ready)
+        from matching.clocks import recompute_provisional  # noqa: PLC0415 (apps.py loads before the models)
 
         recompute_provisional(year)
