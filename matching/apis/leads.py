@@ -1,0 +1,426 @@
+"""Leads (推荐 to one bank): assignment, contact, materials complete, decisions, drawdowns."""
+
+from __future__ import annotations
+
+import django_filters
+from django.db.models import Q
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from entities.restrictions import region_range_q
+from matching import services
+from matching.apis.common import (
+    BankBriefSerializer,
+    EntityBriefSerializer,
+    PolicyGateMixin,
+    _doc,
+    _input,
+    _pk,
+    _responses,
+    _user_name,
+)
+from matching.apis.declarations import DeclarationDetailOutputSerializer, _declaration_out
+from matching.models import (
+    ContactChannel,
+    Declaration,
+    Disbursement,
+    Guarantee,
+    Recommendation,
+    RecommendationState,
+)
+from matching.workflow import Action
+from portal import bounds
+from portal.api import RestrictedViewSetMixin
+from portal.tenancy import VIEW, restrict
+from products.models import BankBranch
+
+# --- leads (recommendations) ---------------------------------------------------------------
+
+
+class DeclineReasonOutputSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    label = serializers.CharField()
+    curable = serializers.BooleanField()
+    advice = serializers.CharField()
+
+
+class NeedSerializer(serializers.Serializer):
+    declaration = serializers.IntegerField(source="pk")
+    amount = serializers.IntegerField(help_text="融资需求(元)")
+    term_months = serializers.IntegerField()
+    purpose = serializers.CharField()
+
+
+class UserBriefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+    name = serializers.SerializerMethodField()
+
+    def get_name(self, obj) -> str:
+        return obj.get_full_name() or obj.username
+
+
+class LeadOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    batch = serializers.IntegerField(source="batch_id")
+    entity = EntityBriefSerializer()
+    county_code = serializers.CharField(source="region_id")
+    county_name = serializers.CharField(source="region.name")
+    bank = BankBriefSerializer()
+    branch_id = serializers.IntegerField()
+    branch_name = serializers.CharField(source="branch.name")
+    product = serializers.SerializerMethodField()
+    need = NeedSerializer(source="declaration")
+    state = serializers.CharField()
+    state_display = serializers.CharField(source="get_state_display")
+    assigned_to = UserBriefSerializer(allow_null=True)
+    pushed_at = serializers.DateTimeField()
+    age_days = serializers.SerializerMethodField()
+    contacted_at = serializers.DateTimeField(allow_null=True)
+    contact_channel = serializers.CharField()
+    contact_note = serializers.CharField()
+    materials_complete_at = serializers.DateTimeField(allow_null=True)
+    decided_at = serializers.DateTimeField(allow_null=True)
+    credit_amount = serializers.IntegerField(allow_null=True, help_text="授信金额(元)")
+    rate_percent = serializers.DecimalField(max_digits=6, decimal_places=3, allow_null=True)
+    credit_term_months = serializers.IntegerField(allow_null=True)
+    guarantee = serializers.CharField()
+    is_credit_loan = serializers.BooleanField(allow_null=True)
+    is_first_loan = serializers.BooleanField(allow_null=True)
+    decline_reason = DeclineReasonOutputSerializer(allow_null=True)
+    decline_note = serializers.CharField()
+    disbursed_total = serializers.IntegerField(help_text="累计放款(元)")
+    removed_at = serializers.DateTimeField(allow_null=True)
+    removed_reason = serializers.CharField()
+    satisfaction = serializers.IntegerField(allow_null=True)
+    satisfaction_comment = serializers.CharField()
+    override_reason = serializers.CharField(help_text="超限审批理由(授信超出产品或需求限额时, 由银行管理员填写)")
+    override_exceeded = serializers.ListField(child=serializers.CharField(), help_text="超出的限额")
+    override_by = serializers.SerializerMethodField()
+
+    def get_override_by(self, obj) -> str | None:
+        return _user_name(obj.override_by)
+
+    def get_product(self, obj) -> str | None:
+        version = obj.product_version
+        return version.product.name if version is not None else None
+
+    def get_age_days(self, obj) -> int:
+        return (timezone.localdate() - timezone.localtime(obj.pushed_at).date()).days
+
+
+class DisbursementOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    amount = serializers.IntegerField(help_text="放款金额(元)")
+    disbursed_on = serializers.DateField()
+    created_at = serializers.DateTimeField()
+
+
+class CoachingOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    recommendation = serializers.IntegerField(source="recommendation_id")
+    note = serializers.CharField()
+    actor = serializers.SerializerMethodField()
+    created_at = serializers.DateTimeField()
+
+    def get_actor(self, obj) -> str | None:
+        return _user_name(obj.actor)
+
+
+class LeadDetailOutputSerializer(LeadOutputSerializer):
+    disbursements = DisbursementOutputSerializer(many=True)
+    coachings = CoachingOutputSerializer(many=True)
+
+
+class AssignInputSerializer(serializers.Serializer):
+    ids = bounds.IdListField(min_length=1, max_length=500)
+    manager_id = bounds.IdField()
+
+
+class AssignOutputSerializer(serializers.Serializer):
+    assigned = serializers.IntegerField()
+
+
+class ContactInputSerializer(serializers.Serializer):
+    contacted_at = serializers.DateTimeField(required=False, allow_null=True, default=None, help_text="默认为现在")
+    channel = serializers.ChoiceField(choices=ContactChannel.choices, default=ContactChannel.PHONE)
+    note = serializers.CharField(allow_blank=True, default="", max_length=2000)
+
+
+class ApproveInputSerializer(serializers.Serializer):
+    credit_amount = bounds.IntegerField(field=bounds.column(Recommendation, "credit_amount"), help_text="授信金额(元)")
+    rate_percent = bounds.DecimalField(field=bounds.column(Recommendation, "rate_percent"), help_text="年利率(%)")
+    term_months = bounds.IntegerField(
+        field=bounds.column(Recommendation, "credit_term_months"), help_text="授信期限(月)"
+    )
+    guarantee = serializers.ChoiceField(choices=Guarantee.choices)
+    is_credit_loan = serializers.BooleanField()
+    is_first_loan = serializers.BooleanField()
+    override_reason = serializers.CharField(
+        allow_blank=True,
+        default="",
+        max_length=1000,
+        help_text="超限审批理由: 授信金额超过产品最高额度或融资需求、利率或期限超出产品范围时必填, 仅银行管理员可超"
+        "限审批",
+    )
+
+
+class DeclineInputSerializer(serializers.Serializer):
+    reason_code = serializers.CharField(
+        max_length=48, allow_blank=True, help_text="不予授信原因代码, 见 /api/v1/decline-reasons/"
+    )
+    note = serializers.CharField(allow_blank=True, default="", max_length=2000)
+
+
+class DisburseInputSerializer(serializers.Serializer):
+    amount = bounds.IntegerField(field=bounds.column(Disbursement, "amount"), help_text="放款金额(元)")
+    disbursed_on = serializers.DateField()
+
+
+class NoteInputSerializer(serializers.Serializer):
+    note = serializers.CharField(allow_blank=True, default="", max_length=2000)
+
+
+class RemoveInputSerializer(serializers.Serializer):
+    reason = serializers.CharField(allow_blank=True, max_length=2000, help_text="移出原因(如提供虚假材料、挪用资金)")
+
+
+class RedirectInputSerializer(serializers.Serializer):
+    bank_code = serializers.CharField(max_length=32)
+    comment = serializers.CharField(allow_blank=True, default="", max_length=2000)
+
+
+class RateInputSerializer(serializers.Serializer):
+    score = bounds.IntegerField(field=bounds.column(Recommendation, "satisfaction"), help_text="1–5")
+    comment = serializers.CharField(allow_blank=True, default="", max_length=2000)
+
+
+class LeadFilter(django_filters.FilterSet):
+    state = django_filters.CharFilter(
+        method="filter_state", help_text="状态, 可逗号分隔多个: " + ", ".join(RecommendationState.values)
+    )
+    county = django_filters.CharFilter(method="filter_county", help_text="区划代码或前缀(140525 / 1405)")
+    product = django_filters.CharFilter(field_name="product_version__product__code", help_text="产品代码")
+    bank = django_filters.CharFilter(field_name="bank__code", help_text="银行代码")
+    branch = bounds.IdFilter(method="filter_branch", help_text="承办机构编号(含下级机构)")
+    amount_min = bounds.IntegerFilter(
+        field_name="declaration__amount",
+        lookup_expr="gte",
+        column=bounds.column(Declaration, "amount"),
+        help_text="融资需求下限(元)",
+    )
+    amount_max = bounds.IntegerFilter(
+        field_name="declaration__amount",
+        lookup_expr="lte",
+        column=bounds.column(Declaration, "amount"),
+        help_text="融资需求上限(元)",
+    )
+    assigned_to = bounds.IdFilter(field_name="assigned_to_id")
+    unassigned = django_filters.BooleanFilter(field_name="assigned_to", lookup_expr="isnull")
+    batch = bounds.IdFilter(field_name="batch_id")
+    declaration = bounds.IdFilter(field_name="declaration_id")
+    q = django_filters.CharFilter(method="filter_q", help_text="经营主体名称或统一社会信用代码")
+
+    class Meta:
+        model = Recommendation
+        fields = [
+            "state",
+            "county",
+            "product",
+            "bank",
+            "branch",
+            "amount_min",
+            "amount_max",
+            "assigned_to",
+            "unassigned",
+            "batch",
+            "declaration",
+            "q",
+        ]
+
+    def filter_state(self, queryset, name, value):
+        return queryset.filter(state__in=[v.strip() for v in value.split(",") if v.strip()])
+
+    def filter_county(self, queryset, name, value):
+        value = value.strip()
+        return (
+            queryset.filter(region_range_q(value, "region_id"))
+            if value.isdigit() and len(value) in (2, 4, 6)
+            else queryset.none()
+        )
+
+    def filter_branch(self, queryset, name, value):
+        path = BankBranch.objects.filter(pk=value).values_list("organisation__path", flat=True).first()
+        return queryset.filter(branch__organisation__path__startswith=path) if path else queryset.none()
+
+    def filter_q(self, queryset, name, value):
+        return queryset.filter(Q(entity__name__icontains=value) | Q(entity__uscc=value.strip().upper()))
+
+
+def _lead_queryset(qs):
+    return qs.select_related(
+        "entity",
+        "region",
+        "bank",
+        "branch",
+        "assigned_to",
+        "declaration",
+        "decline_reason",
+        "product_version__product",
+        "override_by",
+    )
+
+
+def _lead_out(request, recommendation_id: int, status_code: int = 200) -> Response:
+    lead = (
+        _lead_queryset(restrict(Recommendation.objects.all(), request.user, VIEW))
+        .prefetch_related("disbursements", "coachings__actor")
+        .get(pk=recommendation_id)
+    )
+    return Response(LeadDetailOutputSerializer(lead).data, status=status_code)
+
+
+class LeadViewSet(
+    PolicyGateMixin, RestrictedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    """线索 (recommendations): a branch's inbox and the work on each lead, for the bank's own
+    systems as well as the pages. Account managers see and work only the leads assigned to them."""
+
+    policy_actions = {
+        "assign": (Action.ASSIGN,),
+        "contact": (Action.CONTACT,),
+        "materials_complete": (Action.MATERIALS_COMPLETE,),
+        "approve": (Action.APPROVE,),
+        "decline": (Action.DECLINE,),
+        "disburse": (Action.DISBURSE,),
+        "not_drawn": (Action.NOT_DRAWN,),
+        "remove": (Action.REMOVE,),
+        "redirect": (Action.REDIRECT,),
+        "coaching": (Action.COACH,),
+        "rate": (Action.RATE,),
+    }
+
+    queryset = Recommendation.objects.order_by("-pushed_at", "-id")
+    serializer_class = LeadOutputSerializer
+    filterset_class = LeadFilter
+    lookup_value_regex = r"\d+"
+
+    def get_queryset(self):
+        qs = _lead_queryset(super().get_queryset())
+        return qs.prefetch_related("disbursements", "coachings__actor") if self.action == "retrieve" else qs
+
+    def get_serializer_class(self):
+        return LeadDetailOutputSerializer if self.action == "retrieve" else LeadOutputSerializer
+
+    @extend_schema(request=AssignInputSerializer, responses=_responses(AssignOutputSerializer))
+    @action(detail=False, methods=["post"])
+    def assign(self, request):
+        """Assign leads (many at once) to an account manager of the branch or a sub-branch."""
+        data = _input(AssignInputSerializer, request)
+        count = services.recommendations_assign(
+            actor=request.user,
+            recommendation_ids=list(dict.fromkeys(data["ids"])),
+            manager_id=data["manager_id"],
+        )
+        return Response({"assigned": count})
+
+    @extend_schema(request=ContactInputSerializer, responses=_responses(LeadDetailOutputSerializer))
+    @action(detail=True, methods=["post"])
+    def contact(self, request, pk=None):
+        data = _input(ContactInputSerializer, request)
+        services.recommendation_contact(
+            actor=request.user,
+            recommendation_id=_pk(self),
+            contacted_at=data["contacted_at"],
+            channel=data["channel"],
+            note=data["note"],
+        )
+        return _lead_out(request, _pk(self))
+
+    @extend_schema(request=None, responses=_responses(LeadDetailOutputSerializer))
+    @action(detail=True, methods=["post"], url_path="materials-complete")
+    def materials_complete(self, request, pk=None):
+        services.recommendation_materials_complete(actor=request.user, recommendation_id=_pk(self))
+        return _lead_out(request, _pk(self))
+
+    @extend_schema(
+        request=ApproveInputSerializer,
+        responses=_responses(LeadDetailOutputSerializer),
+        description=_doc(Action.APPROVE) + " 超出限额: " + _doc(Action.APPROVE_OVERRIDE),
+    )
+    @action(detail=True, methods=["post"])
+    def approve(self, request, pk=None):
+        data = _input(ApproveInputSerializer, request)
+        services.recommendation_approve(actor=request.user, recommendation_id=_pk(self), **data)
+        return _lead_out(request, _pk(self))
+
+    @extend_schema(request=DeclineInputSerializer, responses=_responses(LeadDetailOutputSerializer))
+    @action(detail=True, methods=["post"])
+    def decline(self, request, pk=None):
+        data = _input(DeclineInputSerializer, request)
+        services.recommendation_decline(
+            actor=request.user, recommendation_id=_pk(self), reason_code=data["reason_code"], note=data["note"]
+        )
+        return _lead_out(request, _pk(self))
+
+    @extend_schema(request=DisburseInputSerializer, responses=_responses(LeadDetailOutputSerializer, 201))
+    @action(detail=True, methods=["post"])
+    def disburse(self, request, pk=None):
+        """Record one drawdown (repeatable; never above the approved amount)."""
+        data = _input(DisburseInputSerializer, request)
+        services.recommendation_disburse(
+            actor=request.user, recommendation_id=_pk(self), amount=data["amount"], disbursed_on=data["disbursed_on"]
+        )
+        return _lead_out(request, _pk(self), status.HTTP_201_CREATED)
+
+    @extend_schema(request=NoteInputSerializer, responses=_responses(LeadDetailOutputSerializer))
+    @action(detail=True, methods=["post"], url_path="not-drawn")
+    def not_drawn(self, request, pk=None):
+        """The entity gave up the approved credit (未提款)."""
+        data = _input(NoteInputSerializer, request)
+        services.recommendation_not_drawn(actor=request.user, recommendation_id=_pk(self), note=data["note"])
+        return _lead_out(request, _pk(self))
+
+    @extend_schema(request=RemoveInputSerializer, responses=_responses(LeadDetailOutputSerializer))
+    @action(detail=True, methods=["post"])
+    def remove(self, request, pk=None):
+        """Remove from the 推荐清单 with a reason (false materials, misuse); stops its clocks."""
+        data = _input(RemoveInputSerializer, request)
+        services.recommendation_remove(actor=request.user, recommendation_id=_pk(self), reason=data["reason"])
+        return _lead_out(request, _pk(self))
+
+    @extend_schema(
+        request=RedirectInputSerializer,
+        responses=_responses(DeclarationDetailOutputSerializer, 201),
+        description=_doc(Action.REDIRECT) + " 生成一份改推申报草稿(不直接推送): 须企业同意向新银行共享信息并提交,"
+        " 经专班三级审核和召集人签字确认后推送; 同一企业同时对接的银行不超过 2 家。",
+    )
+    @action(detail=True, methods=["post"])
+    def redirect(self, request, pk=None):
+        """After a decline, propose another bank: answers the new draft declaration (改推)."""
+        data = _input(RedirectInputSerializer, request)
+        draft = services.recommendation_redirect(
+            actor=request.user, recommendation_id=_pk(self), bank_code=data["bank_code"], comment=data["comment"]
+        )
+        return _declaration_out(request, draft.pk, status.HTTP_201_CREATED)
+
+    @extend_schema(request=NoteInputSerializer, responses=_responses(CoachingOutputSerializer, 201))
+    @action(detail=True, methods=["post"])
+    def coaching(self, request, pk=None):
+        """辅导: the task force's follow-up after a decline."""
+        data = _input(NoteInputSerializer, request)
+        coaching = services.coaching_record(actor=request.user, recommendation_id=_pk(self), note=data["note"])
+        return Response(CoachingOutputSerializer(coaching).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=RateInputSerializer, responses=_responses(LeadDetailOutputSerializer))
+    @action(detail=True, methods=["post"])
+    def rate(self, request, pk=None):
+        """The enterprise rates the bank's service after its decision (1–5, once)."""
+        data = _input(RateInputSerializer, request)
+        services.satisfaction_rate(
+            actor=request.user, recommendation_id=_pk(self), score=data["score"], comment=data["comment"]
+        )
+        return _lead_out(request, _pk(self))
