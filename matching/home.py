@@ -5,7 +5,7 @@ from entities.models import MarketEntity
 from matching import selectors, workflow
 from matching.clocks import annotate_countdowns, overdue_by_branch
 from matching.models import DeadlineScan
-from matching.views import _steps
+from matching.views.declarations import _steps
 from portal.models import Role
 from portal.tenancy import restrict
 from workdays.selectors import missing_calendar_years

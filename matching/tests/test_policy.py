@@ -455,7 +455,8 @@ def test_every_action_is_refused_in_every_state_the_table_does_not_list(world):
 
 
 def test_the_queues_counters_and_steps_come_from_the_table():
-    from matching import selectors, views
+    from matching import selectors
+    from matching.views import declarations as views
 
     assert selectors.QUEUE_STATES == {
         Role.TASK_FORCE_STAFF: [DeclarationState.SUBMITTED],

@@ -1,13 +1,7 @@
-"""Pages of the workflow. Thin: parse the form, call one service or selector, render.
-A refused action (ApplicationError) comes back as a Chinese message on the same page.
-Every button a page shows is what the workflow table (matching/workflow.py) allows the user on
-that object now (`workflow.allows`), the progress steps follow the table's path, and what a
-template needs to know of a state (a draft, a finished lead) is decided here from the table,
-never by comparing state strings in the template."""
+"""Declaration pages: 我要融资, 代为申报, edit, list, review queue, detail and its actions,
+bank recommendation, import, materials."""
 
 from __future__ import annotations
-
-import datetime as dt
 
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
@@ -15,37 +9,27 @@ from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
 
 from batch_matching import selectors as batch_selectors
 from entities.models import MarketEntity
-from matching import notifications, selectors, services, workflow
-from matching.clocks import annotate_countdowns, late_feedback_counts, overdue_by_branch
+from matching import selectors, services, workflow
+from matching.clocks import annotate_countdowns
 from matching.declaration_import import DeclarationImportError, declaration_import_template, declarations_import
-from matching.exports import recommendation_list_export
 from matching.forms import (
-    ApproveForm,
     BankRecommendForm,
-    ContactForm,
     DeclarationForm,
-    DeclineForm,
-    DisburseForm,
     ReviewForm,
     StaffDeclarationForm,
-    VisitForm,
     yuan_from_wan,
 )
 from matching.materials import material_open, material_upload
 from matching.models import (
     BASIC_CRITERIA,
-    DeadlineScan,
     DeclarationState,
-    DeclineReason,
-    Recommendation,
     RecommendationState,
 )
+from matching.views.common import _refused, _safe_next
 from matching.workflow import Action
 from portal import bounds, spreadsheets
 from portal.mixins import RestrictedListView, RoleRequiredMixin
@@ -55,38 +39,6 @@ from portal.tenancy import restrict, scope_for
 from products.eligibility import evaluate_entity
 from products.models import Bank
 from products.selectors import banks_serving
-from workdays.arithmetic import SHANGHAI
-
-
-def _int_or_none(value):
-    return bounds.query_id(value)
-
-
-def _safe_next(request, default: str) -> str:
-    """Only same-site relative paths: never an open redirect."""
-
-    target = request.POST.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return default
-
-
-def _refused(request, error: ApplicationError):
-    messages.error(request, error.message)
-
-
-def _refused_all(request, error: ApplicationError):
-    """The message and every other field error (e.g. each limit an approval exceeds), once each."""
-    messages.error(request, error.message)
-    seen = {error.message}
-    for field_messages in (error.field_errors or {}).values():
-        for message in field_messages:
-            if message not in seen and message not in error.message:
-                seen.add(message)
-                messages.error(request, message)
-
 
 # --- enterprise: 我要融资 ----------------------------------------------------------------
 
@@ -359,334 +311,6 @@ class DeclarationActionView(LoginRequiredMixin, View):
             messages.success(request, "申报已提交")
         else:
             raise Http404
-
-
-# --- batches: sign-off, preview, export, push --------------------------------------------
-
-
-class BatchListView(RestrictedListView):
-    """推荐清单: declarations awaiting sign-off, batches being built and pushed."""
-
-    template_name = "matching/batch_list.html"
-    context_object_name = "batches"
-
-    def select(self, *, user, params):
-        return selectors.batch_list(user=user)
-
-    def get_context_data(self, **kwargs):
-        can_signoff = workflow.may(Action.SIGNOFF, self.request.user)
-        ready = (
-            selectors.declaration_list(user=self.request.user, state=list(workflow.states(Action.SIGNOFF)))
-            if can_signoff
-            else []
-        )
-        return super().get_context_data(ready=ready, is_convener=can_signoff, **kwargs)
-
-    def post(self, request):
-        ids = bounds.form_ids(request.POST.getlist("ids"))
-        try:
-            batch = services.batch_signoff(actor=request.user, declaration_ids=ids, title=request.POST.get("title", ""))
-        except ApplicationError as error:
-            _refused(request, error)
-            return redirect("matching:batch_list")
-        messages.success(request, f"已签字确认 {len(ids)} 条申报, 生成批次「{batch.title}」, 请预览后推送")
-        return redirect("matching:batch_detail", pk=batch.pk)
-
-
-class BatchDetailView(LoginRequiredMixin, View):
-    template_name = "matching/batch_detail.html"
-
-    def get(self, request, pk):
-        if request.GET.get("format") == "xlsx":
-            try:
-                batch, file = recommendation_list_export(actor=request.user, batch_id=pk)
-            except ApplicationError:
-                raise Http404 from None
-            return spreadsheets.deliver(request, "batch", file, filters={"batch": batch.pk}, obj=batch)
-        batch = selectors.batch_list(user=request.user).filter(pk=pk).first()
-        if batch is None:
-            raise Http404
-        declarations = batch.declarations.select_related("entity", "region").prefetch_related("intended_banks__bank")
-        return render(
-            request,
-            self.template_name,
-            {
-                "batch": batch,
-                "declarations": declarations,
-                "progress": selectors.batch_progress(batch),
-                "can_push": workflow.allows(Action.PUSH, request.user, batch),
-            },
-        )
-
-    def post(self, request, pk):
-        if not selectors.batch_list(user=request.user).filter(pk=pk).exists():
-            raise Http404
-        try:
-            services.batch_push(actor=request.user, batch_id=pk)
-            messages.success(request, "推荐清单已推送至意向对接银行")
-        except ApplicationError as error:
-            _refused(request, error)
-        return redirect("matching:batch_detail", pk=pk)
-
-
-# --- bank: inbox and lead detail ---------------------------------------------------------
-
-
-class LeadInboxView(RestrictedListView):
-    """线索收件箱 of a branch: status tabs, countdowns, filters, bulk assign."""
-
-    template_name = "matching/lead_inbox.html"
-    context_object_name = "leads"
-
-    def select(self, *, user, params):
-        return selectors.recommendation_list(
-            user=user,
-            tab=params.get("tab") or selectors.INBOX_FIRST_TAB,
-            county=params.get("county") or None,
-            bank=params.get("bank") or None,
-            q=params.get("q") or None,
-            min_amount=_int_or_none(params.get("min_wan")) and _int_or_none(params.get("min_wan")) * 10000,
-            max_amount=_int_or_none(params.get("max_wan")) and _int_or_none(params.get("max_wan")) * 10000,
-        )
-
-    def get_context_data(self, **kwargs):
-        counts = selectors.inbox_counts(user=self.request.user)
-        tabs = [{"key": k, "label": label, "count": counts[k]} for k, (label, _) in selectors.INBOX_TABS.items()]
-        can_assign = workflow.may(Action.ASSIGN, self.request.user)
-        managers = selectors.account_managers(user=self.request.user) if can_assign else []
-        context = super().get_context_data(
-            tabs=tabs,
-            tab=self.request.GET.get("tab") or selectors.INBOX_FIRST_TAB,
-            managers=managers,
-            is_bank_admin=can_assign,
-            **kwargs,
-        )
-        context["leads"] = annotate_countdowns(context["leads"])
-        return context
-
-    def post(self, request):
-        ids = bounds.form_ids(request.POST.getlist("ids"))
-        try:
-            n = services.recommendations_assign(
-                actor=request.user, recommendation_ids=ids, manager_id=_int_or_none(request.POST.get("manager")) or 0
-            )
-            messages.success(request, f"已分配 {n} 条线索")
-        except ApplicationError as error:
-            _refused(request, error)
-        return redirect(request.get_full_path())
-
-
-class LeadDetailView(LoginRequiredMixin, View):
-    template_name = "matching/lead_detail.html"
-
-    def get(self, request, pk):
-        lead = selectors.recommendation_get(user=request.user, pk=pk)
-        if lead is None:
-            raise Http404
-        scope = scope_for(request.user)
-        annotate_countdowns([lead])
-        can = workflow.allowed(request.user, lead, workflow.LEAD_WORK + (Action.APPROVE_OVERRIDE,))
-        return render(
-            request,
-            self.template_name,
-            {
-                "lead": lead,
-                "can": can,
-                "finished": lead.state in workflow.final_states(Recommendation),
-                "limits": services.approval_limits(lead) if can["APPROVE"] else None,
-                "timeline": selectors.declaration_timeline(user=request.user, declaration=lead.declaration).filter(
-                    recommendation=lead
-                )
-                if scope.is_bank
-                else selectors.declaration_timeline(user=request.user, declaration=lead.declaration),
-                "contact_form": ContactForm(),
-                "approve_form": ApproveForm(initial={"term_months": lead.declaration.term_months}),
-                "decline_form": DeclineForm(),
-                "disburse_form": DisburseForm(initial={"disbursed_on": timezone.localdate()}),
-                "reasons": DeclineReason.objects.filter(is_active=True),
-                "is_bank": scope.is_bank,
-                "remaining": (lead.credit_amount or 0) - lead.disbursed_total,
-            },
-        )
-
-
-class LeadActionView(LoginRequiredMixin, View):
-    """POST-only actions on one lead (recommendation)."""
-
-    def post(self, request, pk, action):
-        if selectors.recommendation_get(user=request.user, pk=pk) is None:
-            raise Http404
-        try:
-            target = self._do(request, pk, action)
-        except ApplicationError as error:
-            _refused_all(request, error)
-            target = None
-        return redirect(target or _safe_next(request, f"/matching/leads/{pk}/"))
-
-    def _form(self, form_class, data):
-        form = form_class(data)
-        if not form.is_valid():
-            first = next(iter(form.errors.values()))[0]
-            raise ApplicationError(f"输入有误: {first}")
-        return form.cleaned_data
-
-    def _do(self, request, pk, action):
-        user, post = request.user, request.POST
-        if action == "contact":
-            data = self._form(ContactForm, post)
-            services.recommendation_contact(
-                actor=user, recommendation_id=pk, channel=data["channel"], note=data["note"]
-            )
-            messages.success(request, "已登记对接")
-        elif action == "materials":
-            services.recommendation_materials_complete(actor=user, recommendation_id=pk)
-            messages.success(request, "已登记材料收齐, 30 日内须作出授信决定")
-        elif action == "approve":
-            data = self._form(ApproveForm, post)
-            approved = services.recommendation_approve(
-                actor=user,
-                recommendation_id=pk,
-                credit_amount=yuan_from_wan(data["credit_amount_wan"]),
-                rate_percent=data["rate_percent"],
-                term_months=data["term_months"],
-                guarantee=data["guarantee"],
-                is_credit_loan=data["is_credit_loan"],
-                is_first_loan=data["is_first_loan"],
-                override_reason=data.get("override_reason", ""),
-            )
-            messages.success(request, "已登记授信(超限审批)" if approved.override_reason else "已登记授信")
-        elif action == "decline":
-            data = self._form(DeclineForm, post)
-            services.recommendation_decline(
-                actor=user, recommendation_id=pk, reason_code=data["reason_code"].code, note=data["note"]
-            )
-            messages.success(request, "已登记不予授信, 已即时反馈专班")
-        elif action == "disburse":
-            data = self._form(DisburseForm, post)
-            services.recommendation_disburse(
-                actor=user,
-                recommendation_id=pk,
-                amount=yuan_from_wan(data["amount_wan"]),
-                disbursed_on=data["disbursed_on"],
-            )
-            messages.success(request, "已登记放款")
-        elif action == "not-drawn":
-            services.recommendation_not_drawn(actor=user, recommendation_id=pk, note=post.get("note", ""))
-            messages.success(request, "已登记未提款")
-        elif action == "remove":
-            services.recommendation_remove(actor=user, recommendation_id=pk, reason=post.get("reason", ""))
-            messages.success(request, "已移出推荐清单")
-        elif action == "coach":
-            services.coaching_record(actor=user, recommendation_id=pk, note=post.get("note", ""))
-            messages.success(request, "已登记辅导情况")
-        elif action == "redirect":
-            draft = services.recommendation_redirect(
-                actor=user, recommendation_id=pk, bank_code=post.get("bank", ""), comment=post.get("comment", "")
-            )
-            bank = draft.intended_banks.select_related("bank").first().bank
-            messages.success(request, f"已提议改推至{bank.name}: 待企业同意共享信息后提交, 经三级审核和签字确认后推送")
-            return f"/matching/declarations/{draft.pk}/"
-        elif action == "rate":
-            services.satisfaction_rate(
-                actor=user,
-                recommendation_id=pk,
-                score=_int_or_none(post.get("score")) or 0,
-                comment=post.get("comment", ""),
-            )
-            messages.success(request, "感谢您的评价")
-        else:
-            raise Http404
-
-
-# --- visits and notifications ------------------------------------------------------------
-
-
-class VisitListView(RestrictedListView):
-    template_name = "matching/visit_list.html"
-    context_object_name = "visits"
-
-    def select(self, *, user, params):
-        return selectors.visit_list(user=user)
-
-    def get_context_data(self, **kwargs):
-        return super().get_context_data(
-            form=kwargs.pop("form", None) or VisitForm(initial={"visited_on": timezone.localdate()}), **kwargs
-        )
-
-    def post(self, request):
-        form = VisitForm(request.POST)
-        if form.is_valid():
-            entity = (
-                restrict(MarketEntity.objects.all(), request.user)
-                .filter(uscc=form.cleaned_data["uscc"].strip().upper())
-                .first()
-            )
-            if entity is None:
-                messages.error(request, "未找到该统一社会信用代码的主体, 或不在您的辖区")
-            else:
-                try:
-                    services.visit_record(
-                        actor=request.user,
-                        entity_id=entity.pk,
-                        **{k: form.cleaned_data[k] for k in ("visited_on", "people", "findings", "need_found")},
-                    )
-                    messages.success(request, f"已登记对{entity.name}的走访")
-                except ApplicationError as error:
-                    _refused(request, error)
-        else:
-            messages.error(
-                request,
-                "请检查走访登记表: " + "; ".join(f"{form.fields[f].label}: {e[0]}" for f, e in form.errors.items()),
-            )
-        return redirect("matching:visit_list")
-
-
-class NotificationListView(RestrictedListView):
-    template_name = "matching/notification_list.html"
-    context_object_name = "notifications"
-
-    def select(self, *, user, params):
-        return selectors.notification_list(user=user, unread_only=params.get("unread") == "1")
-
-    def post(self, request):
-        notifications.notifications_mark_read(actor=request.user)
-        messages.success(request, "已全部标为已读")
-        return redirect("matching:notification_list")
-
-
-class OverdueView(RestrictedListView):
-    """逾期督办: overdue feedbacks and decisions by bank and branch, late feedbacks per bank."""
-
-    template_name = "matching/overdue.html"
-    context_object_name = "rows"
-    paginate_by = 100
-
-    def select(self, *, user, params):
-        return overdue_by_branch(user=user)
-
-    def get_context_data(self, **kwargs):
-        today = timezone.localdate()
-        try:
-            start = dt.date.fromisoformat(self.request.GET.get("start", ""))
-        except ValueError:
-            start = today.replace(day=1)
-        try:
-            end = dt.date.fromisoformat(self.request.GET.get("end", ""))
-        except ValueError:
-            end = today
-        late = late_feedback_counts(
-            user=self.request.user,
-            start=dt.datetime.combine(start, dt.time.min, tzinfo=SHANGHAI),
-            end=dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min, tzinfo=SHANGHAI),
-        )
-        return super().get_context_data(
-            late=late,
-            start=start,
-            end=end,
-            now=timezone.now(),
-            last_scan=DeadlineScan.objects.filter(finished_at__isnull=False, skipped=False).first(),
-            **kwargs,
-        )
 
 
 class StaffDeclareView(RoleRequiredMixin, View):

@@ -1,0 +1,198 @@
+"""Bank pages: the lead inbox, a lead and its actions."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views import View
+
+from matching import selectors, services, workflow
+from matching.clocks import annotate_countdowns
+from matching.forms import (
+    ApproveForm,
+    ContactForm,
+    DeclineForm,
+    DisburseForm,
+    yuan_from_wan,
+)
+from matching.models import (
+    DeclineReason,
+    Recommendation,
+)
+from matching.views.common import _int_or_none, _refused, _refused_all, _safe_next
+from matching.workflow import Action
+from portal import bounds
+from portal.mixins import RestrictedListView
+from portal.services import ApplicationError
+from portal.tenancy import scope_for
+
+# --- bank: inbox and lead detail ---------------------------------------------------------
+
+
+class LeadInboxView(RestrictedListView):
+    """线索收件箱 of a branch: status tabs, countdowns, filters, bulk assign."""
+
+    template_name = "matching/lead_inbox.html"
+    context_object_name = "leads"
+
+    def select(self, *, user, params):
+        return selectors.recommendation_list(
+            user=user,
+            tab=params.get("tab") or selectors.INBOX_FIRST_TAB,
+            county=params.get("county") or None,
+            bank=params.get("bank") or None,
+            q=params.get("q") or None,
+            min_amount=_int_or_none(params.get("min_wan")) and _int_or_none(params.get("min_wan")) * 10000,
+            max_amount=_int_or_none(params.get("max_wan")) and _int_or_none(params.get("max_wan")) * 10000,
+        )
+
+    def get_context_data(self, **kwargs):
+        counts = selectors.inbox_counts(user=self.request.user)
+        tabs = [{"key": k, "label": label, "count": counts[k]} for k, (label, _) in selectors.INBOX_TABS.items()]
+        can_assign = workflow.may(Action.ASSIGN, self.request.user)
+        managers = selectors.account_managers(user=self.request.user) if can_assign else []
+        context = super().get_context_data(
+            tabs=tabs,
+            tab=self.request.GET.get("tab") or selectors.INBOX_FIRST_TAB,
+            managers=managers,
+            is_bank_admin=can_assign,
+            **kwargs,
+        )
+        context["leads"] = annotate_countdowns(context["leads"])
+        return context
+
+    def post(self, request):
+        ids = bounds.form_ids(request.POST.getlist("ids"))
+        try:
+            n = services.recommendations_assign(
+                actor=request.user, recommendation_ids=ids, manager_id=_int_or_none(request.POST.get("manager")) or 0
+            )
+            messages.success(request, f"已分配 {n} 条线索")
+        except ApplicationError as error:
+            _refused(request, error)
+        return redirect(request.get_full_path())
+
+
+class LeadDetailView(LoginRequiredMixin, View):
+    template_name = "matching/lead_detail.html"
+
+    def get(self, request, pk):
+        lead = selectors.recommendation_get(user=request.user, pk=pk)
+        if lead is None:
+            raise Http404
+        scope = scope_for(request.user)
+        annotate_countdowns([lead])
+        can = workflow.allowed(request.user, lead, workflow.LEAD_WORK + (Action.APPROVE_OVERRIDE,))
+        return render(
+            request,
+            self.template_name,
+            {
+                "lead": lead,
+                "can": can,
+                "finished": lead.state in workflow.final_states(Recommendation),
+                "limits": services.approval_limits(lead) if can["APPROVE"] else None,
+                "timeline": selectors.declaration_timeline(user=request.user, declaration=lead.declaration).filter(
+                    recommendation=lead
+                )
+                if scope.is_bank
+                else selectors.declaration_timeline(user=request.user, declaration=lead.declaration),
+                "contact_form": ContactForm(),
+                "approve_form": ApproveForm(initial={"term_months": lead.declaration.term_months}),
+                "decline_form": DeclineForm(),
+                "disburse_form": DisburseForm(initial={"disbursed_on": timezone.localdate()}),
+                "reasons": DeclineReason.objects.filter(is_active=True),
+                "is_bank": scope.is_bank,
+                "remaining": (lead.credit_amount or 0) - lead.disbursed_total,
+            },
+        )
+
+
+class LeadActionView(LoginRequiredMixin, View):
+    """POST-only actions on one lead (recommendation)."""
+
+    def post(self, request, pk, action):
+        if selectors.recommendation_get(user=request.user, pk=pk) is None:
+            raise Http404
+        try:
+            target = self._do(request, pk, action)
+        except ApplicationError as error:
+            _refused_all(request, error)
+            target = None
+        return redirect(target or _safe_next(request, f"/matching/leads/{pk}/"))
+
+    def _form(self, form_class, data):
+        form = form_class(data)
+        if not form.is_valid():
+            first = next(iter(form.errors.values()))[0]
+            raise ApplicationError(f"输入有误: {first}")
+        return form.cleaned_data
+
+    def _do(self, request, pk, action):
+        user, post = request.user, request.POST
+        if action == "contact":
+            data = self._form(ContactForm, post)
+            services.recommendation_contact(
+                actor=user, recommendation_id=pk, channel=data["channel"], note=data["note"]
+            )
+            messages.success(request, "已登记对接")
+        elif action == "materials":
+            services.recommendation_materials_complete(actor=user, recommendation_id=pk)
+            messages.success(request, "已登记材料收齐, 30 日内须作出授信决定")
+        elif action == "approve":
+            data = self._form(ApproveForm, post)
+            approved = services.recommendation_approve(
+                actor=user,
+                recommendation_id=pk,
+                credit_amount=yuan_from_wan(data["credit_amount_wan"]),
+                rate_percent=data["rate_percent"],
+                term_months=data["term_months"],
+                guarantee=data["guarantee"],
+                is_credit_loan=data["is_credit_loan"],
+                is_first_loan=data["is_first_loan"],
+                override_reason=data.get("override_reason", ""),
+            )
+            messages.success(request, "已登记授信(超限审批)" if approved.override_reason else "已登记授信")
+        elif action == "decline":
+            data = self._form(DeclineForm, post)
+            services.recommendation_decline(
+                actor=user, recommendation_id=pk, reason_code=data["reason_code"].code, note=data["note"]
+            )
+            messages.success(request, "已登记不予授信, 已即时反馈专班")
+        elif action == "disburse":
+            data = self._form(DisburseForm, post)
+            services.recommendation_disburse(
+                actor=user,
+                recommendation_id=pk,
+                amount=yuan_from_wan(data["amount_wan"]),
+                disbursed_on=data["disbursed_on"],
+            )
+            messages.success(request, "已登记放款")
+        elif action == "not-drawn":
+            services.recommendation_not_drawn(actor=user, recommendation_id=pk, note=post.get("note", ""))
+            messages.success(request, "已登记未提款")
+        elif action == "remove":
+            services.recommendation_remove(actor=user, recommendation_id=pk, reason=post.get("reason", ""))
+            messages.success(request, "已移出推荐清单")
+        elif action == "coach":
+            services.coaching_record(actor=user, recommendation_id=pk, note=post.get("note", ""))
+            messages.success(request, "已登记辅导情况")
+        elif action == "redirect":
+            draft = services.recommendation_redirect(
+                actor=user, recommendation_id=pk, bank_code=post.get("bank", ""), comment=post.get("comment", "")
+            )
+            bank = draft.intended_banks.select_related("bank").first().bank
+            messages.success(request, f"已提议改推至{bank.name}: 待企业同意共享信息后提交, 经三级审核和签字确认后推送")
+            return f"/matching/declarations/{draft.pk}/"
+        elif action == "rate":
+            services.satisfaction_rate(
+                actor=user,
+                recommendation_id=pk,
+                score=_int_or_none(post.get("score")) or 0,
+                comment=post.get("comment", ""),
+            )
+            messages.success(request, "感谢您的评价")
+        else:
+            raise Http404
