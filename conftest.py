@@ -1,4 +1,5 @@
 import os
+from contextlib import contextmanager
 
 import pytest
 
@@ -56,8 +57,6 @@ def committed(django_capture_on_commit_callbacks):
     as the writes' commit syncs it (reporting.facts.sync_after_commit; the test's transaction
     never commits). Their other after-commit work is dropped: e-mail tasks for notifications
     that the test's rollback removes would only flood the real worker."""
-    from contextlib import contextmanager
-
     from reporting.facts import IndexSync  # once Django is set up (conftest loads before the apps)
 
     @contextmanager
