@@ -565,8 +565,9 @@ def sync(*, full: bool = False) -> int:
 # --- kept in step by the writes -------------------------------------------------------------
 
 
-class _SyncAfterCommit:
-    """One sync() after the commit of a transaction that changed what the index projects."""
+class IndexSync:
+    """One sync() after the commit of a transaction that changed what the index projects
+    (registered with transaction.on_commit by sync_after_commit)."""
 
     def __init__(self):
         self.ran = False
@@ -588,10 +589,10 @@ def sync_after_commit() -> None:
     commit is logged (robust) and left to the beat task."""
     connection = transaction.get_connection()
     if connection.in_atomic_block and any(
-        isinstance(callback, _SyncAfterCommit) and not callback.ran for _, callback, _ in connection.run_on_commit
+        isinstance(callback, IndexSync) and not callback.ran for _, callback, _ in connection.run_on_commit
     ):
         return
-    transaction.on_commit(_SyncAfterCommit(), robust=True)
+    transaction.on_commit(IndexSync(), robust=True)
 
 
 def on_organisation_moved(sender, *, old_path: str, new_path: str, **kwargs) -> None:
