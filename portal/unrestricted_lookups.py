@@ -132,9 +132,13 @@ ALLOWED: dict[tuple[str, str, str], str] = {
         "near_misses",
         "MarketEntity",
     ): "entities of match rows that came out of the restricted near-miss query",
-    ("matching/services.py", "_banks_from_codes", "Bank"): "banks are chosen by their public code from the catalogue",
     (
-        "matching/services.py",
+        "matching/services/common.py",
+        "_banks_from_codes",
+        "Bank",
+    ): "banks are chosen by their public code from the catalogue",
+    (
+        "matching/services/batches.py",
         "recommendation_redirect",
         "Bank",
     ): "the new bank is chosen by its public code from the catalogue",

@@ -41,15 +41,9 @@ SETTLE = dt.timedelta(minutes=2)
 LOCK_KEY = 0x5EB0_0001  # pg advisory lock of the index sync
 WATERMARK = "ledger"
 
-_FIELDS = [
-    "entity_id",
-    "declaration_id",
-    "region",
-    "bank_id",
-    "branch_id",
-    "branch_path",
-    "pushed_at",
-    "pushed_month",
+# what the index holds of each lead beyond its keys: the facts the KPIs fold (the statistics
+# selectors read these columns, reporting.selectors)
+FACT_COLUMNS = (
     "need_amount",
     "contacted_at",
     "feedback_at",
@@ -74,6 +68,17 @@ _FIELDS = [
     "feedback_satisfied_at",
     "decision_due_at",
     "decision_satisfied_at",
+)
+_FIELDS = [
+    "entity_id",
+    "declaration_id",
+    "region",
+    "bank_id",
+    "branch_id",
+    "branch_path",
+    "pushed_at",
+    "pushed_month",
+    *FACT_COLUMNS,
     "clock_provisional",
     "last_event_id",
 ]

@@ -302,32 +302,6 @@ ROW_SUMS = {
     "score_sum": ("sum(score)", "rated_at <= p.t"),
 }
 _KEYS = ("region", "bank_id", "branch_id", "pushed_month")
-_FACT_COLUMNS = (
-    "need_amount",
-    "contacted_at",
-    "feedback_at",
-    "materials_at",
-    "decision_at",
-    "approved_at",
-    "declined_at",
-    "not_drawn_at",
-    "removed_at",
-    "rated_at",
-    "credit_amount",
-    "rate_percent",
-    "term_months",
-    "is_credit_loan",
-    "is_first_loan",
-    "score",
-    "disbursed_total",
-    "disbursement_count",
-    "first_disbursed_at",
-    "last_disbursed_at",
-    "feedback_due_at",
-    "feedback_satisfied_at",
-    "decision_due_at",
-    "decision_satisfied_at",
-)
 
 
 def facts_queryset(user, q: ReportQuery) -> QuerySet[LedgerFact]:
@@ -433,7 +407,9 @@ def _entity_counts(user, q: ReportQuery, source_of) -> list[dict]:
     )
     flags = [(name, key) for name, key in ENTITY_FLAGS.items() if key]
     if not whole_groups:
-        return _entity_counts_by_grouping(source_of(facts_queryset(user, q), ("entity_id", "region", *_FACT_COLUMNS)))
+        return _entity_counts_by_grouping(
+            source_of(facts_queryset(user, q), ("entity_id", "region", *facts.FACT_COLUMNS))
+        )
 
     leads = facts_queryset(user, q).filter(is_lead=True)
     start = ledger._local_midnight(q.filters.date_from) if q.filters.date_from else None
@@ -460,7 +436,7 @@ def _entity_counts(user, q: ReportQuery, source_of) -> list[dict]:
     source, params = source_of(leads.filter(entity_id__in=repeated), _GROUP_COLUMNS)
     naive = _run(f"SELECT region, {counts} FROM {source} GROUP BY region", params)
     exact = _entity_counts_by_grouping(
-        source_of(facts_queryset(user, q).filter(entity_id__in=repeated), ("entity_id", "region", *_FACT_COLUMNS))
+        source_of(facts_queryset(user, q).filter(entity_id__in=repeated), ("entity_id", "region", *facts.FACT_COLUMNS))
     )
     for sign, part in ((-1, naive), (1, exact)):
         for r in part:
@@ -517,7 +493,7 @@ def _figures(
         sql, sql_params = qs.values(*columns).query.sql_with_params()
         return f"(SELECT {moment_sql} AS t) p CROSS JOIN ({sql}) b", [moment, *sql_params]
 
-    source, params = source_of(facts_queryset(user, q), ("recommendation_id", "entity_id", *_KEYS, *_FACT_COLUMNS))
+    source, params = source_of(facts_queryset(user, q), ("recommendation_id", "entity_id", *_KEYS, *facts.FACT_COLUMNS))
     keys = ", ".join(_KEYS)
 
     sums = [_aggregate(expr, cond) + f" AS {name}" for name, (expr, cond) in ROW_SUMS.items()]

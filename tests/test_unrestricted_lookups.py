@@ -27,7 +27,7 @@ def test_no_lookup_by_input_bypasses_the_tenant_restriction(scoped):
 @pytest.mark.parametrize(
     "module, service",
     [
-        ("matching/services.py", "declaration_recommend_by_bank"),
+        ("matching/services/declarations.py", "declaration_recommend_by_bank"),
         ("entities/services.py", "_entity_for_change"),
         ("entities/services.py", "honor_revoke"),
     ],

@@ -168,6 +168,7 @@ WORKFLOW_CODE = [
     if p.parts[len(ROOT.parts)] in ("matching", "reporting")
     and not {"batch", "engine", "workdays"} & set(p.parts)
     and p.name not in ("models.py", "workflow.py")
+    and "models" not in p.parts[len(ROOT.parts) :]  # a models package (matching/models/)
 ]
 
 
