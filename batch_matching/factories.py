@@ -294,8 +294,19 @@ def entity_rows(as_of: dt.date):
             "legal_rep_changed_on": _maybe(_date_near(as_of, (-1, 30))),
             "main_business_changed_on": _maybe(_date_near(as_of, (-1, 30))),
             "honors": st.lists(_honor(as_of), max_size=3),
+            # 烟草专卖零售许可证: any combination, inconsistent rows included (a number without
+            # "held", dates without a licence), around the day it starts and ends
+            "tobacco_licence_held": _maybe(st.booleans()),
+            "tobacco_licence_number": _maybe(st.sampled_from(["140525100123", "X1"]), blank=True),
+            "tobacco_licence_valid_from": _maybe(_around(as_of)),
+            "tobacco_licence_valid_until": _maybe(_around(as_of)),
         }
     )
+
+
+def _around(as_of: dt.date):
+    near = st.builds(lambda d: as_of + dt.timedelta(days=d), st.integers(-800, 800))
+    return st.one_of(near, st.sampled_from([as_of, as_of - dt.timedelta(days=1), as_of + dt.timedelta(days=1)]))
 
 
 needs = st.one_of(
