@@ -159,6 +159,23 @@ def apply_scenarios(
     return {**definition, "scenarios": clean, "scenarios_complete": complete, "rules": rules}
 
 
+BANK_SOURCE = "bank"
+
+
+def keep_bank_scenarios(seed: Mapping[str, Any], current: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The seed definition of a product whose scenario list the bank has edited
+    (``scenarios_source`` "bank"), with the bank's list in place of the seed's: reloading the
+    catalogue never undoes the bank's edit."""
+    if current.get("scenarios_source") != BANK_SOURCE or "scenarios" not in seed or "scenarios" not in current:
+        return seed
+    labels: dict[str, str] = {}
+    for leaf in _leaves(current.get("rules") or {}):
+        if leaf.get("id") == SCENARIO_RULE:
+            labels = dict(leaf.get("value_labels") or {})
+    kept = apply_scenarios(seed, current["scenarios"], complete=bool(current.get("scenarios_complete")), labels=labels)
+    return {**kept, "scenarios_source": BANK_SOURCE}
+
+
 def _scenario_rule_problems(product: Mapping[str, Any]) -> list[str]:
     if "scenarios" not in product:
         return []
