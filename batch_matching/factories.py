@@ -99,6 +99,10 @@ def _entity(name: str, **values) -> MarketEntity:
         overdue_consecutive_24m=0,
         overdue_total_24m=0,
         overdue_12m=0,
+        # a valid 烟草专卖零售许可证, so the hand-made cases are also 烟商E贷 customers
+        tobacco_licence_held=True,
+        tobacco_licence_number="140525100018",
+        tobacco_licence_valid_until=dt.date.today() + dt.timedelta(days=900),
     )
     base.update(values)
     return MarketEntity.objects.create(**base)
