@@ -13,7 +13,8 @@ Three-valued logic and NULL (the contract the property tests check)
 - every leaf compiles to a boolean expression that is TRUE where the engine says ``pass``,
   FALSE where it says ``fail`` and NULL exactly where it says ``unknown`` (missing data, a
   code less specific than the rule's prefix, an honour with open validity, a date after
-  ``as_of``, a list the seed left incomplete);
+  ``as_of``, a list the seed left incomplete, a tobacco licence not known to be held or not
+  held, or held without an end date);
 - ``all`` → ``AND``, ``any`` → ``OR``, ``not`` → ``NOT``: SQL's operators are Kleene's strong
   three-valued logic, the same truth tables as ``eligibility.logic``; ``switch`` is first
   expanded by ``rules.desugar`` (same outcome everywhere);

@@ -295,3 +295,41 @@ def test_商E贷_scenario_api_reads_and_replaces_the_list(catalogue):
     )
     assert bad.status_code == 400
     assert api.get("/api/v1/products/huishangdai/scenarios/").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "licence, verdict",
+    [
+        (
+            {"tobacco_licence": "yes", "tobacco_licence_valid_until": (TODAY + dt.timedelta(days=400)).isoformat()},
+            "eligible",
+        ),
+        (
+            {"tobacco_licence": "yes", "tobacco_licence_valid_until": (TODAY - dt.timedelta(days=1)).isoformat()},
+            "ineligible",
+        ),
+        ({"tobacco_licence": "no"}, "ineligible"),
+        ({}, "incomplete"),
+    ],
+)
+def test_资格自测_asks_for_the_tobacco_licence(catalogue, licence, verdict):
+    # given a tobacco shop of 晋城 that states its licence (or not) on the self-test
+    data = {
+        "entity_type": "individual_business",
+        "region_code": "140502",
+        "industry_code": "52",
+        "industry_detail": "5227",
+        "established_on": "2020-05-10",
+        "register_status": "active",
+        "tier": "survival",
+        "honor": "none",
+        "annual_revenue": "40",
+        "birth_date": "1986-03-01",
+        "overdue_consecutive_24m": "0",
+        "overdue_total_24m": "0",
+        **licence,
+    }
+    response = Client().post("/products/self-test/", data)
+    assert response.status_code == 200
+    results = {r["product"]: r for r in response.context["results"]}
+    assert results["yanshang-e-dai"]["verdict"] == verdict
