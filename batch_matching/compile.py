@@ -13,7 +13,8 @@ Three-valued logic and NULL (the contract the property tests check)
 - every leaf compiles to a boolean expression that is TRUE where the engine says ``pass``,
   FALSE where it says ``fail`` and NULL exactly where it says ``unknown`` (missing data, a
   code less specific than the rule's prefix, an honour with open validity, a date after
-  ``as_of``, a list the seed left incomplete);
+  ``as_of``, a list the seed left incomplete, a tobacco licence not known to be held or not
+  held, or held without an end date);
 - ``all`` → ``AND``, ``any`` → ``OR``, ``not`` → ``NOT``: SQL's operators are Kleene's strong
   three-valued logic, the same truth tables as ``eligibility.logic``; ``switch`` is first
   expanded by ``rules.desugar`` (same outcome everywhere);
@@ -323,12 +324,38 @@ def _has_valid_honor(leaf, field, ctx) -> SQL:
     return has if leaf["op"] == "is_true" else _not(has)
 
 
+def _tobacco_licence_status(leaf, field, ctx) -> SQL:
+    """fields.tobacco_licence_status as a CASE over the four licence columns (same order of
+    checks), compared like any choice: NULL (unknown) stays NULL."""
+    held, starts, ends = (
+        ctx.col(field.sql),
+        ctx.col("tobacco_licence_valid_from"),
+        ctx.col("tobacco_licence_valid_until"),
+    )
+    status = _fmt(
+        f"(CASE WHEN {held} IS NULL THEN CAST(NULL AS text) WHEN {held} = FALSE THEN 'none' "
+        f"WHEN {ends} IS NULL THEN CAST(NULL AS text) "
+        f"WHEN {starts} IS NOT NULL AND {starts} > {{}} THEN 'not_yet_valid' "
+        f"WHEN {ends} < {{}} THEN 'expired' ELSE 'valid' END)",
+        ctx.as_of_sql,
+        ctx.as_of_sql,
+    )
+    op, value = leaf["op"], leaf.get("value")
+    if op in ("in", "not_in"):
+        placeholders = ", ".join(["%s"] * len(value))
+        return SQL(
+            f"({status.sql} {'NOT ' if op == 'not_in' else ''}IN ({placeholders}))", status.params + tuple(value)
+        )
+    return SQL(f"({status.sql} {_COMPARISON_SQL[op]} %s)", status.params + (value,))
+
+
 LeafCompiler = Callable[[Mapping[str, Any], Field, _Context], SQL]
 _BY_DERIVE: dict[str, LeafCompiler] = {
     "months_since": _months_since,
     "years_since": _years_since,
     "valid_honor_kinds": _honors_valid,
     "has_valid_honor": _has_valid_honor,
+    "tobacco_licence_status": _tobacco_licence_status,
 }
 _BY_TYPE: dict[FieldType, LeafCompiler] = {
     FieldType.INTEGER: _plain,

@@ -99,6 +99,10 @@ def _entity(name: str, **values) -> MarketEntity:
         overdue_consecutive_24m=0,
         overdue_total_24m=0,
         overdue_12m=0,
+        # a valid 烟草专卖零售许可证, so the hand-made cases are also 烟商E贷 customers
+        tobacco_licence_held=True,
+        tobacco_licence_number="140525100018",
+        tobacco_licence_valid_until=dt.date.today() + dt.timedelta(days=900),
     )
     base.update(values)
     return MarketEntity.objects.create(**base)
@@ -294,8 +298,19 @@ def entity_rows(as_of: dt.date):
             "legal_rep_changed_on": _maybe(_date_near(as_of, (-1, 30))),
             "main_business_changed_on": _maybe(_date_near(as_of, (-1, 30))),
             "honors": st.lists(_honor(as_of), max_size=3),
+            # 烟草专卖零售许可证: any combination, inconsistent rows included (a number without
+            # "held", dates without a licence), around the day it starts and ends
+            "tobacco_licence_held": _maybe(st.booleans()),
+            "tobacco_licence_number": _maybe(st.sampled_from(["140525100123", "X1"]), blank=True),
+            "tobacco_licence_valid_from": _maybe(_around(as_of)),
+            "tobacco_licence_valid_until": _maybe(_around(as_of)),
         }
     )
+
+
+def _around(as_of: dt.date):
+    near = st.builds(lambda d: as_of + dt.timedelta(days=d), st.integers(-800, 800))
+    return st.one_of(near, st.sampled_from([as_of, as_of - dt.timedelta(days=1), as_of + dt.timedelta(days=1)]))
 
 
 needs = st.one_of(

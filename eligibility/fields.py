@@ -34,6 +34,14 @@ TAX_STATUSES = {
 }
 SIZE_CLASSES = {"large": "大型", "medium": "中型", "small": "小型", "micro": "微型"}
 NATIONALITY_LABELS = {"CN": "中国", "HK": "中国香港", "MO": "中国澳门", "TW": "中国台湾"}
+# 烟草专卖零售许可证 on the evaluation date (烟商E贷, seeds/001 附件 四(一)1): derived from whether
+# the entity holds one and its validity period (from ``valid_from``, through ``valid_until``)
+TOBACCO_LICENCE_STATUSES = {
+    "valid": "有效期内",
+    "expired": "已过期",
+    "not_yet_valid": "尚未生效",
+    "none": "未持有",
+}
 
 # Without a stated need the term is 12 months, or the product's maximum if shorter.
 DEFAULT_TERM_MONTHS = 12
@@ -193,6 +201,37 @@ def honor_status(honors: Any, as_of: dt.date) -> tuple[list[str] | None, bool | 
     kinds = [kind for kind in HONOR_KINDS if kind in valid]
     has_valid = True if kinds else (None if open_validity else False)
     return (None if open_validity else kinds), has_valid
+
+
+def tobacco_licence_status(held: bool | None, valid_from: Any, valid_until: Any, as_of: dt.date) -> str | None:
+    """The licence's status on ``as_of`` (TOBACCO_LICENCE_STATUSES), None when unknown: whether
+    the entity holds one is not known, or it holds one whose end date is missing.
+
+    The order of the checks is the SQL compilation's (batch_matching.compile): not held,
+    no end date, not yet started, ended, valid."""
+    if held is None:
+        return None
+    if held is False:
+        return "none"
+    ends = as_date(valid_until)
+    if ends is None:
+        return None
+    starts = as_date(valid_from)
+    if starts is not None and starts > as_of:
+        return "not_yet_valid"
+    return "expired" if ends < as_of else "valid"
+
+
+def _tobacco_licence(entity, need, as_of) -> str | None:
+    """``entity.tobacco_licence``: ``{"held", "number", "valid_from", "valid_until"}``; a
+    number without ``held`` means held."""
+    licence = _get(entity, "tobacco_licence")
+    if not isinstance(licence, Mapping):
+        return None
+    held = licence.get("held")
+    if held is None and licence.get("number"):
+        held = True
+    return tobacco_licence_status(held, licence.get("valid_from"), licence.get("valid_until"), as_of)
 
 
 def _honors_valid(entity, need, as_of):
@@ -486,6 +525,19 @@ _FIELDS = [
         sql="main_business_changed_on",
         derive="months_since",
         read=_months_since_date("main_business_changed_on"),
+    ),
+    # --- 烟草专卖零售许可证 (烟商E贷) ---
+    Field(
+        "tobacco_licence",
+        FieldType.CHOICE,
+        "烟草专卖零售许可证",
+        choices=TOBACCO_LICENCE_STATUSES,
+        missing="烟草专卖零售许可证信息",
+        topic="是否持有有效的烟草专卖零售许可证",
+        phrase="烟草专卖零售许可证: {value}",
+        sql="tobacco_licence_held",
+        derive="tobacco_licence_status",
+        read=_tobacco_licence,
     ),
     Field("need_amount", FieldType.MONEY, "申请金额", unit="元", sql="need_amount", read=_need("amount")),
     Field(

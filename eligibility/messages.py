@@ -97,8 +97,8 @@ def leaf_message(
         return f"否决: {actual}"
     message = f"{actual}, {_shortfall(leaf, field, value) or required}"
     hint = FAIL_HINTS.get(field.key)
-    extra = hint(leaf, facts) if hint else None
-    return f"{message}; {extra}" if extra else message
+    extra = [text for text in (hint(leaf, facts) if hint else None, leaf.get("note")) if text]
+    return "; ".join([message, *extra])
 
 
 def switch_message(node: Mapping[str, Any], field: Field, outcome: Outcome) -> str:

@@ -186,6 +186,7 @@ def _entity_spec(c: _Checker) -> dict[str, Callable[[str, Any], Any]]:
         "size_class": lambda p, v: c.choice(p, v, SIZE_CLASSES),
         "operator": lambda p, v: _nested(c, p, v, _operator_spec(c)),
         "credit": lambda p, v: _credit(c, p, v),
+        "tobacco_licence": lambda p, v: _tobacco_licence(c, p, v),
     }
 
 
@@ -201,6 +202,35 @@ def _credit(c: _Checker, path: str, value: Any) -> dict[str, Any] | None:
         if consecutive is not None and total is not None and consecutive > total:
             c.error(f"{path}.overdue_consecutive_24m", "连续逾期期数不能大于累计逾期期数")
     return credit
+
+
+def _tobacco_licence(c: _Checker, path: str, value: Any) -> dict[str, Any] | None:
+    """烟草专卖零售许可证: ``held`` (false: holds none), ``number``, ``valid_from``, ``valid_until``."""
+    licence = _nested(
+        c,
+        path,
+        value,
+        {
+            "held": c.boolean,
+            "number": lambda p, v: _licence_number(c, p, v),
+            "valid_from": c.date,
+            "valid_until": c.date,
+        },
+    )
+    if licence:
+        starts, ends = licence.get("valid_from"), licence.get("valid_until")
+        if starts and ends and starts > ends:
+            c.error(f"{path}.valid_until", "不能早于 valid_from")
+        if licence.get("held") is False and licence.get("number"):
+            c.error(f"{path}.number", "held 为 false（未持有）时不应填写许可证号")
+    return licence
+
+
+def _licence_number(c: _Checker, path: str, value: Any) -> str | None:
+    if isinstance(value, str) and 0 < len(value.strip()) <= 32:
+        return value.strip()
+    c.error(path, "应为许可证号文本（不超过 32 个字符）")
+    return None
 
 
 def _honors(c: _Checker, path: str, value: Any) -> list[dict[str, Any]] | None:

@@ -9,7 +9,8 @@ A tree is JSON:
   (see ``desugar``), which is what a compiler to SQL may use;
 - a leaf ``{"id": "operating_months", "field": "operating_months", "op": ">=", "value": 12}``
   with optional ``label`` (names the condition in messages), ``veto`` (a 否决条件),
-  ``value_labels`` (Chinese names of listed values) and, for ``prefix_in`` over an
+  ``value_labels`` (Chinese names of listed values), ``note`` (said after the reason when the
+  rule fails: an exception the bank may grant, what to do) and, for ``prefix_in`` over an
   incomplete list, ``"unmatched": "unknown"``.
 
 Groups may carry ``id`` and ``label`` for people reading the data. A leaf's ``id``
@@ -48,7 +49,7 @@ TYPE_NAMES = {
     FieldType.INDUSTRY: "行业代码",
     FieldType.CHOICE_LIST: "列表",
 }
-LEAF_KEYS = frozenset({"id", "field", "op", "value", "label", "veto", "value_labels", "unmatched"})
+LEAF_KEYS = frozenset({"id", "field", "op", "value", "label", "veto", "value_labels", "unmatched", "note"})
 GROUP_EXTRA_KEYS = frozenset({"id", "label"})
 RULE_ID = re.compile(r"^[a-z][a-z0-9_]*$")
 MAX_DEPTH = 24
@@ -221,6 +222,8 @@ def _check_leaf(leaf: Mapping[str, Any], fail) -> None:
     _check_leaf_value(leaf, field, op, fail)
     if "veto" in leaf and not isinstance(leaf["veto"], bool):
         fail("veto 应为 true 或 false")
+    if "note" in leaf and not (isinstance(leaf["note"], str) and leaf["note"].strip()):
+        fail("note 应为非空文本")
     if "value_labels" in leaf and not _is_text_map(leaf["value_labels"]):
         fail("value_labels 应为 值 → 中文名称 的对象")
     if "unmatched" in leaf and (op != "prefix_in" or leaf["unmatched"] not in ("fail", "unknown")):

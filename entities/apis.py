@@ -46,6 +46,7 @@ class EntityOutput(serializers.ModelSerializer):
     credit = serializers.SerializerMethodField()
     honors = serializers.SerializerMethodField()
     tier_disagreement = serializers.CharField(allow_null=True)
+    tobacco_licence = serializers.SerializerMethodField()
 
     class Meta:
         model = MarketEntity
@@ -74,6 +75,7 @@ class EntityOutput(serializers.ModelSerializer):
             "tier_disagreement",
             "size_class",
             "honors",
+            "tobacco_licence",
             "data_shared_with_banks",
             "created_at",
             "updated_at",
@@ -99,6 +101,17 @@ class EntityOutput(serializers.ModelSerializer):
 
     def get_credit(self, entity) -> dict:
         return {flag: getattr(entity, flag) for flag in CREDIT_FLAGS}
+
+    def get_tobacco_licence(self, entity) -> dict:
+        """烟草专卖零售许可证: held (null unknown, false none), number, validity and its status today
+        (valid / expired / not_yet_valid / none, null unknown)."""
+        return {
+            "held": entity.tobacco_licence_held,
+            "number": entity.tobacco_licence_number,
+            "valid_from": entity.tobacco_licence_valid_from,
+            "valid_until": entity.tobacco_licence_valid_until,
+            "status": entity.tobacco_licence_status(),
+        }
 
     def get_honors(self, entity) -> list:
         return HonorOutput(entity.honors.all(), many=True).data
@@ -164,6 +177,12 @@ class EntityInput(serializers.Serializer):
     pending_litigation = serializers.BooleanField(required=False, allow_null=True)
     tier_imported = serializers.ChoiceField(choices=Tier.choices, required=False, allow_null=True)
     data_shared_with_banks = serializers.BooleanField(required=False)
+    tobacco_licence_held = serializers.BooleanField(
+        required=False, allow_null=True, help_text="持有烟草专卖零售许可证: null 未知, false 未持有"
+    )
+    tobacco_licence_number = serializers.CharField(max_length=40, required=False, allow_null=True, allow_blank=True)
+    tobacco_licence_valid_from = serializers.DateField(required=False, allow_null=True)
+    tobacco_licence_valid_until = serializers.DateField(required=False, allow_null=True, help_text="含当日")
 
     def to_service(self) -> dict:
         return {_API_TO_SERVICE.get(k, k): v for k, v in self.validated_data.items()}

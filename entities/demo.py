@@ -1,5 +1,8 @@
 """Demo market entities for `make run`: a few thousand synthetic ones across Shanxi (more in
-the demo county 泽州县), and the demo enterprise's own entity. Idempotent."""
+the demo county 泽州县), the demo enterprise's own entity (a snack shop that holds no tobacco
+licence), and a few named entities of 泽州县 that show one fact each: a fish farm and a cattle
+farm (益农快贷's 养殖类 cap), tobacco retailers with a valid and an expired 烟草专卖零售许可证
+(烟商E贷). Idempotent."""
 
 from __future__ import annotations
 
@@ -65,7 +68,12 @@ def load() -> dict:
         township_of=lambda row: township_codes[int(row["uscc"][-5:-1], 36) % len(township_codes)],
     )
     enterprise = _demo_enterprise(today)
-    return {"entities_inserted": shanxi + inserted_county, "demo_enterprise_entity": enterprise}
+    showcase = _showcase_entities(today)
+    return {
+        "entities_inserted": shanxi + inserted_county,
+        "demo_enterprise_entity": enterprise,
+        "showcase_entities": showcase,
+    }
 
 
 def _demo_enterprise(today: dt.date) -> str:
@@ -110,6 +118,7 @@ def _demo_enterprise(today: dt.date) -> str:
             tier_imported="growth",
             honors_imported="distinctive",
             honors_imported_valid_until=dt.date(today.year + 1, 6, 30),
+            tobacco_licence_held=False,  # a snack shop: sells no tobacco, so no 烟商E贷
             created_source=ChangeSource.IMPORT,
             organisation=organisation,
         ),
@@ -168,3 +177,70 @@ def _demo_enterprise(today: dt.date) -> str:
         changes={"annual_revenue": [700000, 850000], "social_insurance_headcount": [1, 2]},
     )
     return code
+
+
+# (code body without its check character, name, industry, township, tier mark, revenue, licence)
+SHOWCASE = [
+    ("92140525MA0DEMX02", "泽州县金鳞水产养殖场", "0412", "140525109", "growth", 1_200_000, False),
+    ("92140525MA0DEMX03", "泽州县福旺肉牛养殖场", "0311", "140525104", "development", 2_400_000, False),
+    ("92140525MA0DEMX04", "泽州县福满烟酒店", "5227", "140525108", "survival", 420_000, "valid"),
+    ("92140525MA0DEMX05", "泽州县顺发便利店", "5212", "140525100", "growth", 760_000, "expired"),
+]
+
+
+def _showcase_entities(today: dt.date) -> list[str]:
+    codes = []
+    for body, name, industry, township, tier, revenue, licence in SHOWCASE:
+        code = body + uscc.calc_check_digit(body)
+        codes.append(code)
+        if MarketEntity.objects.filter(uscc=code).exists():
+            continue
+        issued = dt.date(today.year - (6 if licence == "expired" else 2), 3, 1)
+        entity = MarketEntity(
+            uscc=code,
+            name=name,
+            entity_type="individual_business",
+            register_status="active",
+            established_on=dt.date(2018, 4, 16),
+            region_id=DEMO_COUNTY,
+            township_id=township,
+            fixed_premises=True,
+            industry_id=industry,
+            financial_year=today.year - 1,
+            annual_revenue=revenue,
+            employees=3,
+            social_insurance_headcount=1,
+            tax_status="small_scale_taxpayer",
+            has_tax_record=True,
+            operator_name="演示经营者",
+            operator_birth_date=dt.date(1980, 6, 1),
+            operator_nationality="CN",
+            operator_local_residence=True,
+            operator_residence_region_code=DEMO_COUNTY,
+            dishonest_debtor=False,
+            joint_punishment=False,
+            consumption_restricted=False,
+            overdue_consecutive_24m=0,
+            overdue_total_24m=0,
+            overdue_12m=0,
+            major_bad_record=False,
+            pending_litigation=False,
+            tier_imported=tier,
+            tobacco_licence_held=licence is not False,
+            tobacco_licence_number=None if licence is False else f"{DEMO_COUNTY}1{body[-2:]}018",
+            tobacco_licence_valid_from=None if licence is False else issued,
+            tobacco_licence_valid_until=None if licence is False else dt.date(issued.year + 5, 2, 28),
+            created_source=ChangeSource.IMPORT,
+        )
+        recompute_classification(entity)
+        entity.save()
+        FinancialYear.objects.create(
+            entity=entity,
+            year=today.year - 1,
+            annual_revenue=revenue,
+            employees=3,
+            social_insurance_headcount=1,
+            tax_status="small_scale_taxpayer",
+            has_tax_record=True,
+        )
+    return codes

@@ -69,6 +69,16 @@ def _field_for(name: str) -> forms.Field:
         return forms.BooleanField(
             label=label, required=False, help_text="同意向为本地区服务的银行共享本主体的登记、经营和信用信息"
         )
+    if name == "tobacco_licence_held":
+        field = _nullable_boolean(label)
+        field.help_text = "烟商E贷仅面向持有有效许可证的烟草零售户; 选“否”将清除许可证号和有效期"
+        return field
+    if name == "tobacco_licence_number":
+        return forms.CharField(label=label, max_length=40, required=False, help_text="6-32 位数字或字母")
+    if name == "tobacco_licence_valid_until":
+        return forms.DateField(
+            label=label, required=False, help_text="含当日", widget=forms.DateInput(attrs={"type": "date"})
+        )
     if isinstance(model_field, models.BooleanField):
         return _nullable_boolean(label)
     if isinstance(model_field, models.BigIntegerField):

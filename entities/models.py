@@ -12,10 +12,14 @@ Money is integer 元 (BigIntegerField). NULL means unknown, never zero.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
+from eligibility.fields import TOBACCO_LICENCE_STATUSES, tobacco_licence_status
 from entities import classification as cls
 
 
@@ -199,6 +203,14 @@ class MarketEntity(models.Model):
     honors_imported = models.CharField("名特优新(名录库)", max_length=64, blank=True, default="")
     honors_imported_valid_until = models.DateField("名特优新有效期至(名录库)", null=True, blank=True)
 
+    # 烟草专卖零售许可证 (烟商E贷 is for licensed tobacco retailers only, seeds/001 附件 四(一)1):
+    # held NULL = unknown, FALSE = holds none; number and validity only when held. The status on
+    # a date is eligibility.fields.tobacco_licence_status (the engine's and the page's one rule).
+    tobacco_licence_held = models.BooleanField("持有烟草专卖零售许可证", null=True, blank=True)
+    tobacco_licence_number = models.CharField("烟草专卖零售许可证号", max_length=32, null=True, blank=True)
+    tobacco_licence_valid_from = models.DateField("烟草专卖零售许可证有效期自", null=True, blank=True)
+    tobacco_licence_valid_until = models.DateField("烟草专卖零售许可证有效期至", null=True, blank=True)
+
     data_shared_with_banks = models.BooleanField("同意向银行共享信息", default=True)
     organisation = models.ForeignKey(
         "portal.Organisation",
@@ -249,6 +261,20 @@ class MarketEntity(models.Model):
     @property
     def tier_disagreement(self) -> str | None:
         return cls.tier_disagreement(self.tier_imported, self.tier_computed)
+
+    def tobacco_licence_status(self, as_of: dt.date | None = None) -> str | None:
+        """valid / expired / not_yet_valid / none, or None (unknown), on ``as_of`` (today)."""
+        return tobacco_licence_status(
+            self.tobacco_licence_held,
+            self.tobacco_licence_valid_from,
+            self.tobacco_licence_valid_until,
+            as_of or timezone.localdate(),
+        )
+
+    @property
+    def tobacco_licence_label(self) -> str:
+        status = self.tobacco_licence_status()
+        return "未知" if status is None else TOBACCO_LICENCE_STATUSES[status]
 
     @property
     def has_adverse_credit(self) -> bool:

@@ -51,6 +51,10 @@ HEADERS = (
     "失信被执行人",
     "近两年连续逾期期数",
     "近两年累计逾期期数",
+    # 烟草专卖零售许可证 (烟商E贷): the number, or 无 for "holds none"; empty keeps what is known
+    "烟草专卖零售许可证号",
+    "烟草专卖零售许可证有效期自",
+    "烟草专卖零售许可证有效期至",
 )
 REQUIRED = {"统一社会信用代码", "名称", "主体类型", "登记状态", "行政区划代码"}
 
@@ -226,6 +230,8 @@ _INT_RE = re.compile(r"\d+")
 _SIGNED_DECIMAL_RE = re.compile(r"[+-]?\d+(\.\d+)?")
 _DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _PHONE_RE = re.compile(r"1[3-9]\d{9}")
+TOBACCO_LICENCE_RE = re.compile(r"[0-9A-Z]{6,32}")
+NO_TOBACCO_LICENCE = "无"
 _REGION_RE = re.compile(r"\d{6}")
 
 
@@ -500,6 +506,7 @@ def validate_rows(
         consecutive, total = out["overdue_consecutive_24m"], out["overdue_total_24m"]
         if consecutive is not None and total is not None and consecutive > total:
             bad.append((HEADERS[22], f"连续逾期期数 {consecutive} 大于累计逾期期数 {total}"))
+        out.update(_tobacco_licence(cells, bad))
 
         if number is not None and check_duplicates:
             first = seen_uscc.get(number)
@@ -520,6 +527,57 @@ def validate_rows(
     if progress is not None:
         progress(count)
     return result
+
+
+_LICENCE_NUMBER, _LICENCE_FROM, _LICENCE_UNTIL = 24, 25, 26
+
+
+def _tobacco_licence(cells: list[str], bad: list) -> dict:
+    """The four licence columns of a row: held (None = the row says nothing: keep what is
+    known), the number and the validity period (through 有效期至)."""
+    number, starts_text, ends_text = cells[_LICENCE_NUMBER], cells[_LICENCE_FROM], cells[_LICENCE_UNTIL]
+    out = {
+        "tobacco_licence_held": None,
+        "tobacco_licence_number": None,
+        "tobacco_licence_valid_from": None,
+        "tobacco_licence_valid_until": None,
+    }
+    if not number:
+        if starts_text or ends_text:
+            column = HEADERS[_LICENCE_FROM] if starts_text else HEADERS[_LICENCE_UNTIL]
+            bad.append((column, "未填写烟草专卖零售许可证号, 不应填写有效期"))
+        return out
+    if number == NO_TOBACCO_LICENCE:
+        if starts_text or ends_text:
+            column = HEADERS[_LICENCE_FROM] if starts_text else HEADERS[_LICENCE_UNTIL]
+            bad.append((column, "许可证号填写「无」(未持有)时不应填写有效期"))
+        return {**out, "tobacco_licence_held": False}
+    code = number.replace(" ", "").upper()
+    if not TOBACCO_LICENCE_RE.fullmatch(code):
+        bad.append((HEADERS[_LICENCE_NUMBER], "应为 6-32 位数字或字母, 未持有填写「无」, 不清楚留空"))
+    starts = ends = None
+    for index, text in ((_LICENCE_FROM, starts_text), (_LICENCE_UNTIL, ends_text)):
+        if not text:
+            continue
+        try:
+            value = parse_date(text)
+        except Bad as exc:
+            bad.append((HEADERS[index], str(exc)))
+            continue
+        if index == _LICENCE_FROM:
+            starts = value
+        else:
+            ends = value
+    if not ends_text:
+        bad.append((HEADERS[_LICENCE_UNTIL], "填写了许可证号, 须填写有效期至"))
+    if starts and ends and ends < starts:
+        bad.append((HEADERS[_LICENCE_UNTIL], "有效期至不能早于有效期自"))
+    return {
+        "tobacco_licence_held": True,
+        "tobacco_licence_number": code,
+        "tobacco_licence_valid_from": starts,
+        "tobacco_licence_valid_until": ends,
+    }
 
 
 def duplicate_message(first_line: int) -> str:

@@ -27,6 +27,8 @@ Merge rules (an empty cell means "unknown", never zero):
 * 统一社会信用代码, 名称, 主体类型, 登记状态, 行政区划代码 are required and always taken;
 * 分型 and 名特优新 (+ 有效期至) are list memberships: empty means "not on the list", so a
   business that dropped off the 名特优新 list loses the honour;
+* 烟草专卖零售许可证 (号, 有效期自, 有效期至) is one fact: a number (or 无, "holds none")
+  replaces all three, an empty number keeps what is known;
 * every other cell, when empty, keeps what the portal already knows;
 * financial cells belong to `financial_year` (default: the previous calendar year). For the
   same year an empty cell keeps the known value; a newer year replaces the latest-year
@@ -101,10 +103,19 @@ KEEP_WHEN_EMPTY = (
     "overdue_total_24m",
 )
 KEEP_WHEN_BLANK = ("operator_name", "operator_phone")
+# 烟草专卖零售许可证: replaced together when the row states it (held not None), else kept
+TOBACCO_LICENCE = (
+    "tobacco_licence_held",
+    "tobacco_licence_number",
+    "tobacco_licence_valid_from",
+    "tobacco_licence_valid_until",
+)
 IMPORT_CREDIT_FLAGS = ("dishonest_debtor", "overdue_consecutive_24m", "overdue_total_24m")
 DERIVED = ("tier_computed", "tier", "size_class")
 # every column the import writes (attnames), in one fixed order; rows travel as tuples in it
-COLUMNS = ALWAYS + KEEP_WHEN_EMPTY + KEEP_WHEN_BLANK + ("financial_year",) + FINANCIAL_FIELDS + DERIVED
+COLUMNS = (
+    ALWAYS + KEEP_WHEN_EMPTY + KEEP_WHEN_BLANK + TOBACCO_LICENCE + ("financial_year",) + FINANCIAL_FIELDS + DERIVED
+)
 _FIELDS = {f.attname: f for f in MarketEntity._meta.concrete_fields}
 DB_COLUMNS = tuple(_FIELDS[name].column for name in COLUMNS)
 POSITION = {name: i for i, name in enumerate(COLUMNS)}
@@ -198,6 +209,9 @@ def _merge(row: tuple, old: dict, year: int) -> dict:
         new[c] = old[c] if value is None else value
     for c in KEEP_WHEN_BLANK:
         new[c] = row[POSITION[c]] or old[c]
+    licence_source = old if row[POSITION["tobacco_licence_held"]] is None else None
+    for c in TOBACCO_LICENCE:
+        new[c] = old[c] if licence_source is not None else row[POSITION[c]]
     stated = row[_FINANCIAL_SLICE]
     known_year = old["financial_year"]
     if any(v is not None for v in stated) and known_year == year:

@@ -17,6 +17,7 @@ changed (no signals).
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 from django.db import transaction
@@ -57,6 +58,14 @@ from portal.tenancy import CHANGE, VIEW, resolve, scope_for
 
 # --- who may change what ---------------------------------------------------------------
 
+TOBACCO_LICENCE_FIELDS = (
+    "tobacco_licence_held",
+    "tobacco_licence_number",
+    "tobacco_licence_valid_from",
+    "tobacco_licence_valid_until",
+)
+TOBACCO_LICENCE_NUMBER = re.compile(r"[0-9A-Z]{6,32}")
+
 # what an enterprise user may change on its own entity; everything else is the register's
 ENTERPRISE_EDITABLE = (
     "address",
@@ -67,6 +76,8 @@ ENTERPRISE_EDITABLE = (
     "operator_residence_region_code",
     "operator_industry_experience_months",
     "data_shared_with_banks",
+    # 烟草专卖零售许可证: a licence the business holds (烟商E贷); the bank verifies it
+    *TOBACCO_LICENCE_FIELDS,
 )
 REGISTER_EDITABLE = (
     ENTERPRISE_EDITABLE
@@ -272,7 +283,14 @@ def _validate(data: dict[str, Any], *, entity: MarketEntity | None) -> dict[str,
             if value is not None and not (1990 <= value <= today.year):
                 bad(name, f"年度应在 1990 至 {today.year} 之间")
                 continue
+        elif name == "tobacco_licence_number":
+            value = (value or "").replace(" ", "").upper() or None
+            if value is not None and not TOBACCO_LICENCE_NUMBER.fullmatch(value):
+                bad(name, "许可证号应为 6-32 位数字或字母")
+                continue
         clean[name] = value
+    if any(name in data for name in TOBACCO_LICENCE_FIELDS):
+        _validate_tobacco_licence(clean, entity, bad)
 
     consecutive = clean.get("overdue_consecutive_24m", entity.overdue_consecutive_24m if entity else None)
     total = clean.get("overdue_total_24m", entity.overdue_total_24m if entity else None)
@@ -283,6 +301,33 @@ def _validate(data: dict[str, Any], *, entity: MarketEntity | None) -> dict[str,
     if errors:
         raise ApplicationError("输入有误, 请检查标出的字段", field_errors=errors)
     return clean
+
+
+def _validate_tobacco_licence(clean: dict[str, Any], entity: MarketEntity | None, bad) -> None:
+    """The licence is one fact: held (unknown / no / yes) with, when held, its number and
+    validity (有效期至 required, not before 有效期自). A number given while "held" is left
+    unknown means held; "not held" or "unknown" clears a number and dates left from before."""
+
+    def current(name):
+        return clean[name] if name in clean else (getattr(entity, name) if entity is not None else None)
+
+    held = current("tobacco_licence_held")
+    if held is None and clean.get("tobacco_licence_number"):
+        held = clean["tobacco_licence_held"] = True
+    if held is not True:
+        if held is False and clean.get("tobacco_licence_number"):
+            bad("tobacco_licence_number", "未持有许可证时不应填写许可证号")
+        for name in TOBACCO_LICENCE_FIELDS[1:]:
+            if current(name) is not None:
+                clean[name] = None
+        return
+    starts, ends = current("tobacco_licence_valid_from"), current("tobacco_licence_valid_until")
+    if not current("tobacco_licence_number"):
+        bad("tobacco_licence_number", "持有许可证时须填写许可证号")
+    if ends is None:
+        bad("tobacco_licence_valid_until", "持有许可证时须填写有效期至")
+    elif starts is not None and ends < starts:
+        bad("tobacco_licence_valid_until", "有效期至不能早于有效期自")
 
 
 def editable_fields(*, actor, entity: MarketEntity | None = None) -> tuple[str, ...]:

@@ -172,6 +172,21 @@ class ProductCreateInput(ProductInput):
     code = serializers.SlugField(max_length=64)
 
 
+class ScenarioSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=20, help_text="场景名称, 如 药商")
+    industry_codes = serializers.ListField(
+        child=serializers.CharField(max_length=4), min_length=1, help_text="GB/T 4754-2017 行业代码(2-4 位数字)"
+    )
+
+
+class ScenariosSerializer(serializers.Serializer):
+    scenarios = ScenarioSerializer(many=True, help_text="重点场景清单(商E贷附件1)")
+    complete = serializers.BooleanField(
+        default=False, help_text="清单是否完整: 完整时清单外行业判为不符合, 否则判为无法判断"
+    )
+    version = serializers.IntegerField(read_only=True, help_text="含此清单的产品版本号")
+
+
 class ProductViewSet(PublicReadMixin, mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet):
     queryset = LoanProduct.objects.select_related("bank", "current_version").order_by("bank__code", "code")
     serializer_class = ProductSerializer
@@ -221,6 +236,36 @@ class ProductViewSet(PublicReadMixin, mixins.CreateModelMixin, mixins.UpdateMode
     def retire(self, request, code=None):
         product = services.product_retire(actor=request.user, product=self._changeable(code))
         return Response(ProductSerializer(product).data)
+
+    @extend_schema(methods=["GET"], responses=ScenariosSerializer)
+    @extend_schema(methods=["PUT"], request=ScenariosSerializer, responses=ScenariosSerializer)
+    @action(detail=True, methods=["get", "put"])
+    def scenarios(self, request, code=None):
+        """场景清单 (商E贷 17 个重点场景): read by everyone who may read the product; replaced (PUT)
+        only by a head-office (行级) administrator of its bank, as a new published version."""
+        if request.method == "PUT":
+            product = self._changeable(code)
+            data = ScenariosSerializer(data=request.data)
+            data.is_valid(raise_exception=True)
+            services.product_scenarios_update(
+                actor=request.user,
+                product=product,
+                scenarios=[dict(item) for item in data.validated_data["scenarios"]],
+                complete=data.validated_data["complete"],
+                request=request,
+            )
+        product = self.get_object()
+        version = product.current_version
+        definition = version.definition if version else {}
+        if "scenarios" not in definition:
+            raise ApplicationError("该产品没有场景清单", code="not_found")
+        return Response(
+            {
+                "scenarios": definition["scenarios"],
+                "complete": bool(definition.get("scenarios_complete")),
+                "version": version.number,
+            }
+        )
 
     @extend_schema(responses=VersionSerializer(many=True))
     @action(detail=True, methods=["get"])

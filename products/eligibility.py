@@ -87,6 +87,20 @@ def entity_request(entity, *, honors: list[dict[str, Any]] | None = None) -> dic
             "major_bad_record": entity.major_bad_record,
             "pending_litigation": entity.pending_litigation,
         },
+        "tobacco_licence": _tobacco_licence(entity),
+    }
+
+
+def _tobacco_licence(entity) -> dict[str, Any] | None:
+    """Unknown (None) unless the row says whether the entity holds one: the number and dates of
+    a row whose ``held`` is NULL are not read, exactly as the SQL compilation reads the row."""
+    if entity.tobacco_licence_held is None:
+        return None
+    return {
+        "held": entity.tobacco_licence_held,
+        "number": _text(entity.tobacco_licence_number),
+        "valid_from": entity.tobacco_licence_valid_from,
+        "valid_until": entity.tobacco_licence_valid_until,
     }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -105,6 +106,8 @@ REQUEST_PATHS = {
     "tax_status": "entity.tax_status",
     "has_tax_record": "entity.has_tax_record",
     "honor_valid_until": "entity.honors[0].valid_until",
+    "tobacco_licence": "entity.tobacco_licence.held",
+    "tobacco_licence_valid_until": "entity.tobacco_licence.valid_until",
     "birth_date": "entity.operator.birth_date",
     "nationality": "entity.operator.nationality",
     "local_residence": "entity.operator.local_residence",
@@ -146,6 +149,8 @@ class SelfTestForm(forms.Form):
     tier = forms.ChoiceField(label="分型（三型）", choices=_choices(TIERS, "不清楚或未标记"), required=False)
     honor = forms.ChoiceField(label="名特优新称号", choices=HONOR_CHOICES, required=False)
     honor_valid_until = forms.DateField(label="称号有效期至", required=False, widget=DateInput())
+    tobacco_licence = forms.ChoiceField(label="持有烟草专卖零售许可证", choices=TRI_STATE, required=False)
+    tobacco_licence_valid_until = forms.DateField(label="许可证有效期至", required=False, widget=DateInput())
     annual_revenue = WanField(label="年营业收入（万元）")
     net_assets = WanField(label="净资产（万元）", min_value=None)
     total_assets = WanField(label="资产总额（万元）")
@@ -187,6 +192,8 @@ class SelfTestForm(forms.Form):
                 "tier",
                 "honor",
                 "honor_valid_until",
+                "tobacco_licence",
+                "tobacco_licence_valid_until",
             ],
         ),
         (
@@ -269,6 +276,12 @@ class SelfTestForm(forms.Form):
         elif honor:
             until = data.get("honor_valid_until")
             entity["honors"] = [{"kind": honor, **({"valid_until": until.isoformat()} if until else {})}]
+        licence = _tri(data.get("tobacco_licence", UNKNOWN))
+        if licence is False:
+            entity["tobacco_licence"] = {"held": False}
+        elif licence:
+            until = data.get("tobacco_licence_valid_until")
+            entity["tobacco_licence"] = {"held": True, **({"valid_until": until.isoformat()} if until else {})}
         operator: dict[str, Any] = {}
         put(operator, "birth_date", data.get("birth_date"))
         put(operator, "nationality", data.get("nationality"))
@@ -336,6 +349,9 @@ class SelfTestForm(forms.Form):
             initial[flag] = _tri_initial(credit.get(flag))
         for key in ("overdue_consecutive_24m", "overdue_total_24m", "overdue_12m"):
             initial[key] = credit.get(key)
+        licence = entity.get("tobacco_licence") or {}
+        initial["tobacco_licence"] = _tri_initial(licence.get("held"))
+        initial["tobacco_licence_valid_until"] = licence.get("valid_until")
         honors = entity.get("honors")
         if honors == []:
             initial["honor"] = "none"
@@ -547,3 +563,63 @@ class TestRunForm(forms.Form):
         need = {key: self.cleaned_data.get(f"need_{key}") for key in ("amount", "term_months")}
         need = {key: value for key, value in need.items() if value is not None}
         return need or None
+
+
+# --- 场景清单 (商E贷's 17 重点场景, kept by the bank's head office) --------------------------------
+
+_CODE_SPLIT = re.compile(r"[\s,，、;；]+")
+
+
+class ScenarioForm(forms.Form):
+    """One scenario: its name and its GB/T 4754-2017 industry codes."""
+
+    name = forms.CharField(label="场景名称", max_length=20, required=False)
+    industry_codes = forms.CharField(
+        label="行业代码（GB/T 4754-2017, 以逗号或顿号分隔）", max_length=400, required=False
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            field.widget.attrs.setdefault("class", "form-control")
+        self.fields["industry_codes"].widget.attrs.setdefault("placeholder", "如 5251、5252")
+
+    def clean(self):
+        data = super().clean()
+        name = (data.get("name") or "").strip()
+        codes = [code for code in _CODE_SPLIT.split((data.get("industry_codes") or "").strip().upper()) if code]
+        if codes and not name:
+            self.add_error("name", "请填写场景名称")
+        if name and not codes:
+            self.add_error("industry_codes", "请至少填写一个行业代码")
+        data["name"], data["codes"] = name, codes
+        return data
+
+    @property
+    def scenario(self) -> dict[str, Any] | None:
+        data = self.cleaned_data
+        if data.get("DELETE") or not data.get("name"):
+            return None
+        return {"name": data["name"], "industry_codes": data["codes"]}
+
+
+ScenarioFormSet = forms.formset_factory(ScenarioForm, extra=3, can_delete=True, max_num=50, validate_max=True)
+
+
+class ScenarioListForm(forms.Form):
+    complete = forms.BooleanField(
+        label="清单已完整（已录入银行附件1的全部场景）",
+        required=False,
+        help_text="勾选后, 清单外行业的主体判为“不符合”; 不勾选时判为“无法判断”, 由银行确认",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["complete"].widget.attrs.setdefault("class", "form-check-input")
+
+
+def scenario_initial(definition: dict[str, Any]) -> list[dict[str, str]]:
+    return [
+        {"name": scenario["name"], "industry_codes": "、".join(scenario["industry_codes"])}
+        for scenario in definition.get("scenarios", [])
+    ]

@@ -4,6 +4,9 @@ Who writes what (the restrictions in products/restrictions.py, applied through
 `portal.tenancy.resolve`):
 - products (create, edit, publish, retire): the bank's head-office (行级) administrators and
   platform administrators; `actor=None` is the system (seed catalogue, tests, benchmarks);
+- a product's scenario list (商E贷's 17 重点场景): the head-office administrators of its own
+  bank only (the list is the bank's business data, not the platform's); each change publishes a
+  new version, and a later `load_catalog` keeps the bank's list;
 - branches: a bank administrator creates and moves branches only inside his own subtree. A
   new branch always gets a new organisation (a code already in use is a field error, never a
   match), lies inside its parent's region, serves only counties its parent serves, and sits
@@ -22,10 +25,18 @@ from collections.abc import Callable
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from portal.models import Organisation, OrganisationKind, Region, RegionLevel
+from portal.models import Industry, Organisation, OrganisationKind, Region, RegionLevel
 from portal.services import ApplicationError, audit_record, organisation_move
 from portal.tenancy import CHANGE, VIEW, resolve, restrict, scope_for
-from products.catalog import load_catalog_data, product_problems
+from products.catalog import (
+    BANK_SOURCE,
+    apply_scenarios,
+    keep_bank_scenarios,
+    load_catalog_data,
+    product_problems,
+    scenario_codes,
+    scenarios_problems,
+)
 from products.models import (
     Bank,
     BankBranch,
@@ -156,6 +167,9 @@ def catalog_load(*, actor=None, today: dt.date | None = None) -> dict[str, int]:
         )
         counts["products_created"] += created
         current = product.current_version
+        if current is not None:
+            # a scenario list the bank has edited is the bank's: the seed never overwrites it
+            definition = keep_bank_scenarios(definition, current.definition)
         if current is not None and current.definition == definition:
             counts["unchanged"] += 1
             continue
@@ -285,6 +299,71 @@ def product_create(
     _version_create(product=product, definition=definition, effective_from=effective_from, actor=actor, publish=False)
     audit_record(actor=actor, action="product.create", obj=product, after=definition)
     return product
+
+
+# --- scenario lists (商E贷's 17 重点场景) ------------------------------------------------------
+
+SCENARIOS_HEAD_OFFICE_ONLY = "场景清单由该行行级(省分行)管理员维护"
+
+
+@transaction.atomic
+def product_scenarios_update(
+    *, actor, product: LoanProduct, scenarios: list, complete: bool, request=None
+) -> LoanProductVersion:
+    """Replace a product's scenario list (``[{"name", "industry_codes"}]``, GB/T 4754-2017
+    codes) and whether it is complete, as a new published version: the ``scenario_industry``
+    rule is rebuilt from the list, the version takes effect today and the product is re-matched
+    (PRODUCT_PUBLISHED_HOOKS), like any published rule change. Only a head-office (行级)
+    administrator of the product's own bank may do it (`actor=None` is the system). Refused
+    while the product has an unpublished draft (it would be published over or lost)."""
+    product = _locked_product(actor, product)
+    if actor is not None and not is_head_office_admin(scope_for(actor)):
+        raise ApplicationError(SCENARIOS_HEAD_OFFICE_ONLY, code="permission_denied")
+    current = product.current_version
+    if current is None or "scenarios" not in current.definition:
+        raise ApplicationError("该产品没有场景清单", code="conflict")
+    draft = product.versions.filter(published_at__isnull=True).first()
+    if draft is not None:
+        raise ApplicationError(
+            f"该产品有待发布的草稿第 {draft.number} 版: 请先在产品页发布或修改草稿, 再维护场景清单", code="conflict"
+        )
+    problems = scenarios_problems(scenarios)
+    if not problems:
+        codes = scenario_codes(scenarios)
+        names = dict(Industry.objects.filter(code__in=codes).values_list("code", "name"))
+        problems = [f"行业代码 {code} 不在 GB/T 4754-2017 行业表中" for code in codes if code not in names]
+    if problems:
+        raise ApplicationError("场景清单有误: " + "; ".join(problems), field_errors={"scenarios": problems})
+    definition = {
+        **apply_scenarios(current.definition, scenarios, complete=bool(complete), labels=names),
+        "scenarios_source": BANK_SOURCE,
+    }
+    if definition == current.definition:
+        return current
+    definition = _validated(definition)
+    version = _version_create(
+        product=product, definition=definition, effective_from=timezone.localdate(), actor=actor, publish=True
+    )
+    product.current_version = version
+    product.save(update_fields=["current_version", "updated_at"])
+    audit_record(
+        actor=actor,
+        action="product.scenarios_update",
+        obj=product,
+        before={
+            "scenarios": current.definition.get("scenarios"),
+            "complete": current.definition.get("scenarios_complete"),
+        },
+        after={
+            "scenarios": definition["scenarios"],
+            "complete": definition["scenarios_complete"],
+            "version": version.number,
+        },
+        request=request,
+    )
+    if product.status == ProductStatus.ACTIVE:
+        transaction.on_commit(lambda: _notify_published(version))
+    return version
 
 
 # --- branches ------------------------------------------------------------------------------

@@ -11,5 +11,6 @@ urlpatterns = [
     path("manage/<slug:code>/", views.BankProductDetailView.as_view(), name="bank_product_detail"),
     path("manage/<slug:code>/publish/", views.BankProductPublishView.as_view(), name="bank_product_publish"),
     path("manage/<slug:code>/retire/", views.BankProductRetireView.as_view(), name="bank_product_retire"),
+    path("manage/<slug:code>/scenarios/", views.BankProductScenariosView.as_view(), name="bank_product_scenarios"),
     path("<slug:code>/", views.ProductDetailView.as_view(), name="detail"),
 ]

@@ -10,6 +10,7 @@ import datetime as dt
 from decimal import Decimal, InvalidOperation
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -26,7 +27,15 @@ from products import selectors
 from products.apis_eligibility import EligibilityAnonThrottle
 from products.catalog import CHANNELS, GUARANTEES
 from products.eligibility import entity_request_json, run_preview, trial_evaluation
-from products.forms import SAMPLE_AS_OF, ProductEditForm, SelfTestForm, TestRunForm
+from products.forms import (
+    SAMPLE_AS_OF,
+    ProductEditForm,
+    ScenarioFormSet,
+    ScenarioListForm,
+    SelfTestForm,
+    TestRunForm,
+    scenario_initial,
+)
 from products.models import Bank, LoanProduct
 from products.presentation import (
     describe_caps,
@@ -37,7 +46,13 @@ from products.presentation import (
     wan,
 )
 from products.restrictions import is_head_office_admin
-from products.services import product_edit, product_publish, product_retire
+from products.services import (
+    SCENARIOS_HEAD_OFFICE_ONLY,
+    product_edit,
+    product_publish,
+    product_retire,
+    product_scenarios_update,
+)
 
 
 def _positive_int(value) -> int | None:
@@ -353,3 +368,67 @@ class BankProductRetireView(_ManagedProduct):
         else:
             messages.success(request, "产品已下架, 不再出现在产品超市和资格评估中")
         return redirect("products:bank_product_detail", code=product.code)
+
+
+class BankProductScenariosView(_ManagedProduct):
+    """场景清单 of a product that has one (商E贷's 17 重点场景, an annex the notice does not
+    include): the bank's head-office (行级) administrator keeps it; saving publishes a new
+    version of the product (product_scenarios_update), which re-matches it."""
+
+    template_name = "products/bank_product_scenarios.html"
+
+    def product(self, code) -> LoanProduct:
+        product = super().product(code)
+        if not is_head_office_admin(scope_for(self.request.user)):
+            raise PermissionDenied(SCENARIOS_HEAD_OFFICE_ONLY)
+        if product.current_version is None or "scenarios" not in product.current_version.definition:
+            raise Http404("该产品没有场景清单")
+        return product
+
+    def get(self, request, code):
+        product = self.product(code)
+        definition = product.current_version.definition
+        formset = ScenarioFormSet(initial=scenario_initial(definition), prefix="scenarios")
+        list_form = ScenarioListForm(initial={"complete": bool(definition.get("scenarios_complete"))})
+        return self._render(product, formset, list_form)
+
+    def post(self, request, code):
+        product = self.product(code)
+        formset = ScenarioFormSet(request.POST, prefix="scenarios")
+        list_form = ScenarioListForm(request.POST)
+        if not (formset.is_valid() and list_form.is_valid()):
+            return self._render(product, formset, list_form, status=400)
+        scenarios = [form.scenario for form in formset.forms if form.scenario is not None]
+        try:
+            version = product_scenarios_update(
+                actor=request.user,
+                product=product,
+                scenarios=scenarios,
+                complete=list_form.cleaned_data["complete"],
+                request=request,
+            )
+        except ApplicationError as error:
+            return self._render(
+                product, formset, list_form, problems=error.field_errors.get("scenarios") or [error.message], status=400
+            )
+        if version.pk == product.current_version_id:
+            messages.info(request, "场景清单未改变, 未发布新版本")
+        else:
+            messages.success(request, f"场景清单已更新: 已发布第 {version.number} 版, 自今日起用于资格评估与匹配")
+        return redirect("products:bank_product_scenarios", code=product.code)
+
+    def _render(self, product, formset, list_form, *, problems=(), status=200):
+        versions = selectors.product_versions(user=self.request.user, product=product)
+        return render(
+            self.request,
+            self.template_name,
+            {
+                "product": product,
+                "definition": product.current_version.definition,
+                "formset": formset,
+                "list_form": list_form,
+                "problems": problems,
+                "versions": versions,
+            },
+            status=status,
+        )

@@ -10,6 +10,7 @@ from eligibility.fields import (
     honor_status,
     months_between,
     product_facts,
+    tobacco_licence_status,
 )
 from products.catalog.factories import AS_OF, contract_example
 
@@ -125,3 +126,26 @@ def test_every_field_has_a_label_and_a_sql_hint():
         "legal_rep_changed_months",
         "main_business_changed_months",
     }
+
+
+@pytest.mark.parametrize(
+    "licence, status",
+    [
+        (None, None),  # not known whether the entity holds one
+        ({"held": None}, None),
+        ({"held": False}, "none"),
+        ({"held": True, "valid_until": None}, None),  # held, validity unknown
+        ({"held": True, "valid_until": "2026-11-22"}, "valid"),  # through the last day
+        ({"held": True, "valid_until": "2026-11-21"}, "expired"),
+        ({"held": True, "valid_from": "2026-11-23", "valid_until": "2031-11-22"}, "not_yet_valid"),
+        ({"number": "140502100001", "valid_until": "2027-01-01"}, "valid"),  # a number means held
+    ],
+)
+def test_tobacco_licence_status(licence, status):
+    facts = from_request({"tobacco_licence": licence}, None, AS_OF)
+    assert facts["tobacco_licence"] == status
+
+
+def test_tobacco_licence_status_checks_start_before_end():
+    # the SQL compilation's order of checks: not yet started wins over ended
+    assert tobacco_licence_status(True, D(2027, 1, 1), D(2026, 1, 1), AS_OF) == "not_yet_valid"

@@ -26,6 +26,7 @@ CREDIT = {
     "consumption_restricted": {"credit": {"consumption_restricted": True}},
 }
 RECENT_CHANGE = "2026-08-01"  # 3 months before AS_OF
+BOC_CHANNELS = ("shang-e-dai", "yinong-kuaidai", "yanshang-e-dai", "huishangdai")
 
 
 def term_over(months):
@@ -63,13 +64,26 @@ CCB_COMMON = {
     "nationality": {"operator": {"nationality": "HK"}},
     "major_bad_record": CREDIT["major_bad_record"],
 }
-BOC_ONLINE = {"entity_type": COOPERATIVE, "service_area": SHANXI_OUTSIDE, "term_months": term_over(12)}
+# 中国银行 三、准入条件 (seeds/001 附件), shared by its four channels
+BOC_ADMISSION = {
+    "entity_type": COOPERATIVE,
+    "service_area": SHANXI_OUTSIDE,
+    "register_status": NOT_REGISTERED,
+    "operating_months": {"established_on": "2025-12-01"},
+    "overdue_consecutive": {"credit": {"overdue_consecutive_24m": 3, "overdue_total_24m": 3}},
+    "overdue_total": {"credit": {"overdue_total_24m": 6}},
+    "term_months": term_over(12),
+}
+VALID_TOBACCO_LICENCE = {
+    "tobacco_licence": {"held": True, "number": "140502100001", "valid_from": "2024-01-01", "valid_until": "2028-12-31"}
+}
 CLUSTER = {"entity_type": COOPERATIVE, "service_area": SHANXI_OUTSIDE}
 
 # Changes to the good profile that make each product eligible to begin with.
 PROFILES = {
     "shang-e-dai": {"industry_code": "5251"},
     "yinong-kuaidai": {"industry_code": "0111"},
+    "yanshang-e-dai": VALID_TOBACCO_LICENCE,
     "fangdi-e-dai": {"tier": "development"},
     "ccb-benchmark": {"tier": "development"},
 }
@@ -107,22 +121,17 @@ MUTATIONS = {
         "term_months": term_over(36),
     },
     "xingwangdai": {**SXRCC_COMMON, "term_months": term_over(36)},
-    "huishangdai": {
-        "entity_type": COOPERATIVE,
-        "service_area": SHANXI_OUTSIDE,
-        "register_status": NOT_REGISTERED,
-        "operating_months": {"established_on": "2025-12-01"},
-        "overdue_consecutive": {"credit": {"overdue_consecutive_24m": 3, "overdue_total_24m": 3}},
-        "overdue_total": {"credit": {"overdue_total_24m": 6}},
-        "term_months": term_over(12),
-    },
-    "shang-e-dai": BOC_ONLINE,
+    "huishangdai": BOC_ADMISSION,
+    "shang-e-dai": BOC_ADMISSION,
     "yinong-kuaidai": {
-        **BOC_ONLINE,
-        "entity_type": {"entity_type": "small_micro_enterprise"},
+        **BOC_ADMISSION,
+        "entity_type": {"entity_type": "family_farm"},
         "farming_industry": {"industry_code": "5291"},
     },
-    "yanshang-e-dai": BOC_ONLINE,
+    "yanshang-e-dai": {
+        **BOC_ADMISSION,
+        "tobacco_licence": {"tobacco_licence": {"held": True, "number": "140502100001", "valid_until": "2026-10-31"}},
+    },
     "boc-jinniudai": CLUSTER,
     "boc-falandai": CLUSTER,
     "boc-fenjiudai": CLUSTER,
@@ -173,8 +182,8 @@ MUTATIONS = {
 # Rules no known value can fail (they can only pass or be unknown), with the reason.
 CANNOT_FAIL = {
     # "标记为三型或持有有效名特优新称号": every tier value is a 三型 mark; a missing mark is unknown
-    ("huishangdai", "tier"),
-    ("huishangdai", "has_valid_honor"),
+    # (the admission of all four 中国银行 channels)
+    *((code, rule) for code in BOC_CHANNELS for rule in ("tier", "has_valid_honor")),
     # the 17 scenario industries are an unpublished annex: an unlisted industry is unknown
     ("shang-e-dai", "scenario_industry"),
     # every tier value has a pre-credit branch
@@ -406,12 +415,32 @@ def test_jinxiangdai_offer_is_bound_by_60_percent_of_net_assets():
     assert result["binding_cap"] == "net_assets_share"
 
 
-@pytest.mark.parametrize("industry, cap", [("0111", 500000), ("0311", 1000000), ("03", 1000000)])
-def test_yinong_kuaidai_cap_depends_on_planting_or_breeding(industry, cap):
+@pytest.mark.parametrize(
+    "industry, cap, binding",
+    [
+        ("0111", 500000, "planting_cap"),  # 稻谷种植
+        ("0311", 1000000, "breeding_cap"),  # 牛的饲养 (03 畜牧业)
+        ("03", 1000000, "breeding_cap"),
+        ("0412", 1000000, "breeding_cap"),  # 内陆养殖 (041 水产养殖)
+        ("041", 1000000, "breeding_cap"),
+    ],
+)
+def test_益农快贷_种植类客户最高50万元_养殖类客户最高100万元(industry, cap, binding):
+    """seeds/001 附件 四(一)1 益农快贷: "种植类客户最高50万元，养殖类客户最高100万元"; 养殖业 is
+    畜牧业 (GB/T 4754 03) and 水产养殖 (041) alike, and the cap that binds says which kind."""
     entity = merge(profile("yinong-kuaidai"), {"industry_code": industry})
     result = result_for("yinong-kuaidai", entity)
     assert result["verdict"] == "eligible"
-    assert result["max_amount"] == cap
+    assert (result["max_amount"], result["binding_cap"]) == (cap, binding)
+
+
+def test_益农快贷_fishing_is_not_aquaculture():
+    # 042 水产捕捞 is 渔业 but neither 种植业 nor 养殖业; a bare 04 (渔业) may be either
+    assert result_for("yinong-kuaidai", merge(profile("yinong-kuaidai"), {"industry_code": "0422"}))["verdict"] == (
+        "ineligible"
+    )
+    result = result_for("yinong-kuaidai", merge(profile("yinong-kuaidai"), {"industry_code": "04"}))
+    assert result["verdict"] == "incomplete"
 
 
 def test_yinong_kuaidai_section_only_industry_is_incomplete():
@@ -432,6 +461,119 @@ def test_shang_e_dai_unlisted_industry_is_unknown_not_fail():
 def test_shang_e_dai_other_section_is_still_unknown_because_the_list_is_open():
     entity = merge(profile("shang-e-dai"), {"industry_code": "C"})
     assert result_for("shang-e-dai", entity)["verdict"] == "incomplete"
+
+
+# --- 中国银行 惠商贷 programme: 三、准入条件 for all four channels (seeds/001 附件) ---------------
+
+
+@pytest.mark.parametrize("code", BOC_CHANNELS)
+def test_准入条件_经营实体成立一年及以上_applies_to_every_channel(code):
+    """ "（一）经营实体成立一年及以上，拥有合法有效经营资质及经营实体。" — 三、准入条件 of the
+    “三型四类”优质个体工商户普惠金融服务方案 (seeds/001), which every 贷款渠道 of 四、贷款政策
+    follows: 商E贷, 益农快贷, 烟商E贷 (线上) and 惠商贷 (线下)."""
+    entity = merge(profile(code), {"established_on": "2025-11-23"})  # 11 whole months
+    result = result_for(code, entity)
+    assert result["verdict"] == "ineligible"
+    assert messages(result, "operating_months") == ["已经营 11 个月, 经营未满 1 年, 还差 1 个月"]
+
+
+@pytest.mark.parametrize("code", BOC_CHANNELS)
+def test_准入条件_标记为三型或有效期内的名特优新_applies_to_every_channel(code):
+    """ "（二）经营实体在“全省个体工商户名录库”中被标记为“三型”的个体工商户；被省市场监管局认定为
+    “名特优新”的个体工商户，且在有效期内。" (seeds/001 附件 三)"""
+    # given neither a 三型 mark nor an honour: unknown mark, the honour list known to be empty
+    entity = merge(profile(code), {"tier": None, "honors": []})
+    result = result_for(code, entity)
+    assert result["verdict"] == "incomplete"
+    assert "unknown" in outcomes(result, "tier")
+    # a valid honour satisfies it without a mark; an expired one does not
+    honoured = merge(entity, {"honors": [{"kind": "distinctive", "valid_until": "2027-06-30"}]})
+    result = result_for(code, honoured)
+    assert outcomes(result, "has_valid_honor") == {"pass"} and outcomes(result, "tier") == set()
+    # (惠商贷's amount is by tier: without the mark its tier cap, not the admission, is unknown)
+    assert result["verdict"] == ("incomplete" if code == "huishangdai" else "eligible")
+    expired = merge(entity, {"honors": [{"kind": "distinctive", "valid_until": "2026-11-21"}]})
+    assert outcomes(result_for(code, expired), "tier") == {"unknown"}
+
+
+@pytest.mark.parametrize("code", BOC_CHANNELS)
+@pytest.mark.parametrize(
+    "consecutive, total, verdict",
+    [(2, 5, "eligible"), (3, 5, "ineligible"), (2, 6, "ineligible")],
+)
+def test_准入条件_近两年无连续3期或累计6期及以上逾期_applies_to_every_channel(code, consecutive, total, verdict):
+    """ "（三）原则上借款人或配偶近两年无连续3期或累计6期及以上逾期记录。〔单笔逾期金额小于人民币500元
+    （含）、每次逾期不超过10天等非恶意拖欠的可视具体情况除外〕" (seeds/001 附件 三): 3 consecutive or 6
+    in total refuse ("及以上"); the reason names the exception the bank may grant."""
+    entity = merge(profile(code), {"credit": {"overdue_consecutive_24m": consecutive, "overdue_total_24m": total}})
+    result = result_for(code, entity)
+    assert result["verdict"] == verdict
+    if verdict == "ineligible":
+        (message,) = [r["message"] for r in result["reasons"] if r["outcome"] == "fail"]
+        assert "单笔逾期金额 500 元（含）以下、每次逾期不超过 10 天等非恶意拖欠的, 银行可视具体情况除外" in message
+    assert "借款人及配偶近两年征信逾期情况" in result["bank_checks"]
+
+
+def test_准入条件_is_one_definition_the_four_channels_name():
+    products = catalog()["products"]
+    blocks = [[leaf_id(leaf) for leaf in iter_leaves(products[code]["rules"])][:8] for code in BOC_CHANNELS]
+    assert all(block == blocks[0] for block in blocks)
+    assert blocks[0] == [
+        "entity_type",
+        "service_area",
+        "register_status",
+        "operating_months",
+        "tier",
+        "has_valid_honor",
+        "overdue_consecutive",
+        "overdue_total",
+    ]
+
+
+# --- 烟商E贷: 为全省烟草零售商借款人提供 (seeds/001 附件 四(一)1) ---------------------------------
+
+
+def test_烟商E贷_仅限持有烟草专卖零售许可证的烟草零售商():
+    """ "“烟商E贷”产品……为全省烟草零售商借款人提供的信用类线上个人经营贷款" (seeds/001 附件
+    四(一)1): a licensed tobacco retailer is eligible, a business that holds no licence is not."""
+    assert result_for("yanshang-e-dai", profile("yanshang-e-dai"))["verdict"] == "eligible"
+    no_licence = merge(
+        merge(profile("yanshang-e-dai"), {"tobacco_licence": None}), {"tobacco_licence": {"held": False}}
+    )
+    result = result_for("yanshang-e-dai", no_licence)
+    assert result["verdict"] == "ineligible"
+    assert messages(result, "tobacco_licence")[0].startswith("烟草专卖零售许可证: 未持有, 要求为有效期内")
+
+
+def test_烟商E贷_许可证信息未知为信息不全():
+    result = result_for("yanshang-e-dai", merge(profile("yanshang-e-dai"), {"tobacco_licence": None}))
+    assert result["verdict"] == "incomplete"
+    assert messages(result, "tobacco_licence") == [
+        "缺少烟草专卖零售许可证信息, 无法判断是否持有有效的烟草专卖零售许可证"
+    ]
+
+
+@pytest.mark.parametrize(
+    "valid_from, valid_until, verdict, status",
+    [
+        ("2023-11-22", "2026-11-22", "eligible", None),  # the last day of validity counts
+        ("2023-11-21", "2026-11-21", "ineligible", "已过期"),
+        ("2026-11-23", "2031-11-22", "ineligible", "尚未生效"),
+        (None, None, "incomplete", None),  # held, but the validity is not known
+    ],
+)
+def test_烟商E贷_许可证须在有效期内(valid_from, valid_until, verdict, status):
+    licence = {"held": True, "number": "140502100001", "valid_from": valid_from, "valid_until": valid_until}
+    result = result_for("yanshang-e-dai", merge(profile("yanshang-e-dai"), {"tobacco_licence": licence}))
+    assert result["verdict"] == verdict
+    if status:
+        assert messages(result, "tobacco_licence")[0].startswith(f"烟草专卖零售许可证: {status}, 要求为有效期内")
+
+
+def test_烟商E贷_a_tobacco_shop_without_a_licence_on_record_is_not_eligible_by_its_industry():
+    # 5227 烟草制品零售: the industry code is not the licence
+    entity = merge(profile("yanshang-e-dai"), {"industry_code": "5227", "tobacco_licence": None})
+    assert result_for("yanshang-e-dai", entity)["verdict"] == "incomplete"
 
 
 def test_chuangdandai_amount_is_set_by_the_bank():

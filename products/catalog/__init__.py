@@ -3,7 +3,14 @@
 One JSON file per bank (``<bank code>.json``): ``bank``, optional ``admissions`` (condition
 blocks shared by several of its products: ``rules`` leaves, ``bank_checks``, ``materials``)
 and ``products``. A product naming an ``admission`` gets that block's rules first, then its
-own, and the block's bank checks and materials before its own.
+own, and the block's bank checks and materials before its own: 中国银行's 准入条件 (seeds/001
+附件 三) is one block that its four channels (商E贷, 益农快贷, 烟商E贷, 惠商贷) name.
+
+Scenario lists (商E贷's 17 重点场景, an annex the notice does not include): a product may carry
+``scenarios`` (``[{"name", "industry_codes"}]``) and ``scenarios_complete``; its rule leaf
+``scenario_industry`` is derived from them (``apply_scenarios``), never edited by hand, and
+``product_problems`` refuses a definition where the two disagree. The bank's head-office
+administrator edits the list (``products.services.product_scenarios_update``).
 
 Pure Python, no Django: ``load_catalog`` (the management command) and the demo set-up read
 ``load_catalog_data()`` and write it to the database.
@@ -58,6 +65,143 @@ def resolve_product(product: Mapping[str, Any], admissions: Mapping[str, Any]) -
     resolved["bank_checks"] = list(block.get("bank_checks", [])) + list(product.get("bank_checks", []))
     resolved["materials"] = list(block.get("materials", [])) + list(product.get("materials", []))
     return resolved
+
+
+# --- scenario lists -------------------------------------------------------------------------
+
+SCENARIO_RULE = "scenario_industry"
+MAX_SCENARIOS = 50
+MAX_SCENARIO_NAME = 20
+_INDUSTRY_DIGITS = re.compile(r"^[0-9]{2,4}$")
+
+
+def scenario_codes(scenarios: list[Mapping[str, Any]]) -> list[str]:
+    return [code for scenario in scenarios for code in scenario["industry_codes"]]
+
+
+def scenarios_problems(scenarios: Any) -> list[str]:
+    """What is wrong with a scenario list (names, codes, duplicates); [] when it is usable."""
+    if not isinstance(scenarios, list) or not scenarios:
+        return ["场景清单至少应有一个场景"]
+    if len(scenarios) > MAX_SCENARIOS:
+        return [f"场景不能超过 {MAX_SCENARIOS} 个"]
+    problems: list[str] = []
+    names: set[str] = set()
+    codes: dict[str, str] = {}
+    for index, scenario in enumerate(scenarios, start=1):
+        if not isinstance(scenario, Mapping):
+            problems.append(f"第 {index} 个场景应为对象")
+            continue
+        name = scenario.get("name")
+        if not isinstance(name, str) or not name.strip():
+            problems.append(f"第 {index} 个场景缺少名称")
+            name = f"第 {index} 个场景"
+        elif len(name) > MAX_SCENARIO_NAME:
+            problems.append(f"场景名称“{name}”超过 {MAX_SCENARIO_NAME} 个字")
+        elif name in names:
+            problems.append(f"场景名称“{name}”重复")
+        names.add(name)
+        items = scenario.get("industry_codes")
+        if not isinstance(items, list) or not items:
+            problems.append(f"场景“{name}”至少应有一个行业代码")
+            continue
+        for code in items:
+            if not isinstance(code, str) or not _INDUSTRY_DIGITS.match(code):
+                problems.append(f"场景“{name}”的行业代码 {code!r} 应为 GB/T 4754-2017 的 2 至 4 位数字代码")
+            elif code in codes:
+                problems.append(f"行业代码 {code} 同时列在“{codes[code]}”和“{name}”中")
+            else:
+                codes[code] = name
+    return problems
+
+
+def _scenario_leaf(scenarios: list[Mapping[str, Any]], complete: bool, labels: Mapping[str, str]) -> dict[str, Any]:
+    codes = scenario_codes(scenarios)
+    leaf: dict[str, Any] = {
+        "id": SCENARIO_RULE,
+        "field": "industry_code",
+        "op": "prefix_in",
+        "value": codes,
+        "value_labels": {code: labels[code] for code in codes if code in labels},
+        "label": "重点场景行业",
+    }
+    if not complete:  # the annex is not all here: an industry not (yet) listed is unknown
+        leaf["unmatched"] = "unknown"
+    return leaf
+
+
+def _replace_leaf(node: Mapping[str, Any], leaf: Mapping[str, Any]) -> tuple[Any, bool]:
+    if node.get("id") == leaf["id"] and "field" in node:
+        return dict(leaf), True
+    for kind in ("all", "any"):
+        if kind in node:
+            children, found = [], False
+            for child in node[kind]:
+                new, hit = _replace_leaf(child, leaf)
+                children.append(new)
+                found = found or hit
+            return {**node, kind: children}, found
+    if "not" in node:
+        new, found = _replace_leaf(node["not"], leaf)
+        return {**node, "not": new}, found
+    return dict(node), False
+
+
+def apply_scenarios(
+    definition: Mapping[str, Any], scenarios: list[Mapping[str, Any]], *, complete: bool, labels: Mapping[str, str]
+) -> dict[str, Any]:
+    """``definition`` with its scenario list replaced and the ``scenario_industry`` rule rebuilt
+    from it (``labels``: industry code → name, for the rule's messages)."""
+    clean = [{"name": s["name"].strip(), "industry_codes": list(s["industry_codes"])} for s in scenarios]
+    rules, found = _replace_leaf(definition["rules"], _scenario_leaf(clean, complete, labels))
+    if not found:
+        raise CatalogError([f"产品 {definition.get('code')}: 规则中没有 {SCENARIO_RULE}"])
+    return {**definition, "scenarios": clean, "scenarios_complete": complete, "rules": rules}
+
+
+BANK_SOURCE = "bank"
+
+
+def keep_bank_scenarios(seed: Mapping[str, Any], current: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The seed definition of a product whose scenario list the bank has edited
+    (``scenarios_source`` "bank"), with the bank's list in place of the seed's: reloading the
+    catalogue never undoes the bank's edit."""
+    if current.get("scenarios_source") != BANK_SOURCE or "scenarios" not in seed or "scenarios" not in current:
+        return seed
+    labels: dict[str, str] = {}
+    for leaf in _leaves(current.get("rules") or {}):
+        if leaf.get("id") == SCENARIO_RULE:
+            labels = dict(leaf.get("value_labels") or {})
+    kept = apply_scenarios(seed, current["scenarios"], complete=bool(current.get("scenarios_complete")), labels=labels)
+    return {**kept, "scenarios_source": BANK_SOURCE}
+
+
+def _scenario_rule_problems(product: Mapping[str, Any]) -> list[str]:
+    if "scenarios" not in product:
+        return []
+    problems = scenarios_problems(product["scenarios"])
+    if problems:
+        return problems
+    if not isinstance(product.get("scenarios_complete", False), bool):
+        return ["scenarios_complete 应为 true 或 false"]
+    rules = [leaf for leaf in _leaves(product.get("rules") or {}) if leaf.get("id") == SCENARIO_RULE]
+    expected = _scenario_leaf(product["scenarios"], product.get("scenarios_complete", False), {})
+    keys = ("field", "op", "value", "unmatched")
+    if len(rules) != 1 or any(rules[0].get(key) != expected.get(key) for key in keys):
+        return [f"规则 {SCENARIO_RULE} 须与场景清单一致（请在场景清单页修改场景）"]
+    return []
+
+
+def _leaves(node: Any) -> list[Mapping[str, Any]]:
+    if not isinstance(node, Mapping):
+        return []
+    if "field" in node:
+        return [node]
+    found: list[Mapping[str, Any]] = []
+    for kind in ("all", "any"):
+        for child in node.get(kind) or []:
+            found += _leaves(child)
+    return found + _leaves(node.get("not"))
 
 
 def load_catalog_data(*, validate: bool = True) -> dict[str, Any]:
@@ -144,7 +288,20 @@ def product_problems(product: Mapping[str, Any], banks: Mapping[str, Any]) -> li
         problems += _text_list_problems(product, key)
     problems += [str(error) for error in rule_errors(product.get("rules"))]
     problems += [str(error) for error in cap_errors(product.get("caps"))]
+    problems += _duplicate_cap_problems(product.get("caps"))
+    problems += _scenario_rule_problems(product)
     return problems
+
+
+def _duplicate_cap_problems(caps: Any) -> list[str]:
+    """Each cap of a product is named by its key (``id``, else its kind) in results, stored
+    matches and labels: two caps with one key would be shown under the first one's label
+    (益农快贷's 养殖类 cap labelled 种植类), so they need distinct ids."""
+    if not isinstance(caps, list):
+        return []
+    keys = [cap.get("id") or cap.get("kind") for cap in caps if isinstance(cap, Mapping)]
+    repeated = sorted({key for key in keys if keys.count(key) > 1 and isinstance(key, str)})
+    return [f"额度 {key} 出现多次: 同类额度有多个时须用不同的 id 区分" for key in repeated]
 
 
 def _term_problems(term: Mapping[str, Any]) -> list[str]:

@@ -1,4 +1,5 @@
 import copy
+import json
 import re
 from pathlib import Path
 
@@ -7,7 +8,18 @@ import pytest
 from eligibility import validate_caps, validate_rules
 from eligibility.fields import ENTITY_TYPES
 from eligibility.rules import iter_leaves
-from products.catalog import BANK_FILES, CATALOG_DIR, CatalogError, catalog_errors, load_catalog_data, resolve_product
+from products.catalog import (
+    BANK_FILES,
+    CATALOG_DIR,
+    CatalogError,
+    apply_scenarios,
+    catalog_errors,
+    load_catalog_data,
+    product_problems,
+    read_bank_file,
+    resolve_product,
+    scenarios_problems,
+)
 
 CATALOG = load_catalog_data()
 PRODUCTS = CATALOG["products"]
@@ -102,12 +114,76 @@ def test_bank_checks_are_kept(code):
     assert PRODUCTS[code]["bank_checks"], "conditions only the bank can verify are never dropped"
 
 
-def test_shang_e_dai_scenarios_are_the_rule_list():
+def test_商E贷_药商酒商等17个重点场景_seeded_with_their_gbt4754_codes():
+    """ "为药商、酒商等17个重点场景领域（附件1）的个体工商户提供" (seeds/001 附件 四(一)1): the annex is
+    not in the notice, so the list is data seeded with the two it names, by their GB/T 4754-2017
+    classes (portal/reference/industries.json: 5151 西药批发, 5152 中药批发, 5251 西药零售, 5252
+    中药零售; 5127 酒、饮料及茶叶批发, 5226 酒、饮料及茶叶零售), and open: an unlisted industry is
+    unknown until the bank marks its list complete."""
     product = PRODUCTS["shang-e-dai"]
     (leaf,) = [leaf for leaf in leaves("shang-e-dai") if leaf["id"] == "scenario_industry"]
     assert leaf["value"] == [code for s in product["scenarios"] for code in s["industry_codes"]]
-    assert leaf["unmatched"] == "unknown"
-    assert [s["name"] for s in product["scenarios"]] == ["药商", "酒商"]
+    assert leaf["unmatched"] == "unknown" and product["scenarios_complete"] is False
+    assert product["scenarios"] == [
+        {"name": "药商", "industry_codes": ["5151", "5152", "5251", "5252"]},
+        {"name": "酒商", "industry_codes": ["5127", "5226"]},
+    ]
+    names = {row["code"]: row["name"] for row in read_json_industries()}
+    assert leaf["value_labels"] == {code: names[code] for code in leaf["value"]}
+
+
+def read_json_industries():
+    path = Path(CATALOG_DIR).parents[1] / "portal" / "reference" / "industries.json"
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def test_scenario_list_is_applied_to_its_rule_and_checked():
+    product = PRODUCTS["shang-e-dai"]
+    scenarios = product["scenarios"] + [{"name": "粮油商", "industry_codes": ["5221"]}]
+    changed = apply_scenarios(product, scenarios, complete=True, labels={"5221": "粮油零售"})
+    (leaf,) = [leaf for leaf in iter_leaves(changed["rules"]) if leaf.get("id") == "scenario_industry"]
+    assert leaf["value"][-1] == "5221" and "unmatched" not in leaf and leaf["value_labels"] == {"5221": "粮油零售"}
+    assert product_problems(changed, CATALOG["banks"]) == []
+    # a rule edited by hand no longer agrees with the list: refused
+    stale = copy.deepcopy(changed)
+    stale["scenarios"] = product["scenarios"]
+    assert "规则 scenario_industry 须与场景清单一致（请在场景清单页修改场景）" in product_problems(
+        stale, CATALOG["banks"]
+    )
+    assert scenarios_problems(
+        [{"name": "药商", "industry_codes": ["5251"]}, {"name": "药商", "industry_codes": ["5251"]}]
+    ) == [
+        "场景名称“药商”重复",
+        "行业代码 5251 同时列在“药商”和“药商”中",
+    ]
+    assert scenarios_problems([{"name": "", "industry_codes": ["F52"]}]) == [
+        "第 1 个场景缺少名称",
+        "场景“第 1 个场景”的行业代码 'F52' 应为 GB/T 4754-2017 的 2 至 4 位数字代码",
+    ]
+    assert scenarios_problems([]) == ["场景清单至少应有一个场景"]
+
+
+def test_two_caps_of_one_kind_need_ids():
+    # 益农快贷's two product caps: without ids both would be "product_cap" and share one label
+    product = copy.deepcopy(PRODUCTS["yinong-kuaidai"])
+    assert [cap["id"] for cap in product["caps"]] == ["planting_cap", "breeding_cap"]
+    for cap in product["caps"]:
+        del cap["id"]
+    assert product_problems(product, CATALOG["banks"]) == [
+        "额度 product_cap 出现多次: 同类额度有多个时须用不同的 id 区分"
+    ]
+
+
+def test_准入条件_is_one_block_named_by_the_four_channels():
+    """seeds/001 附件 三、准入条件 holds for the whole programme: the four products of 四、贷款政策
+    name the one admission block of the bank file (no copy per product)."""
+    data = read_bank_file("boc")
+    named = {p["code"] for p in data["products"] if p.get("admission") == "huishang_common"}
+    assert named == {"shang-e-dai", "yinong-kuaidai", "yanshang-e-dai", "huishangdai"}
+    block = [leaf["id"] for leaf in data["admissions"]["huishang_common"]["rules"]]
+    for code in named:
+        own = {leaf.get("id") for leaf in iter_leaves(next(p for p in data["products"] if p["code"] == code)["rules"])}
+        assert not own & set(block), code
 
 
 def test_seed_figures():
