@@ -277,6 +277,8 @@ def entity_rows(as_of: dt.date):
             "tax_status": _maybe(st.sampled_from(list(TAX_STATUSES)), blank=True),
             "has_tax_record": _maybe(st.booleans()),
             "tier": _maybe(st.sampled_from(list(TIERS)), blank=True),
+            # the portal's estimate beside (or instead of) the mark: it must never change an outcome
+            "tier_computed": _maybe(st.sampled_from(list(TIERS))),
             "size_class": _maybe(st.sampled_from(list(SIZE_CLASSES)), blank=True),
             "operator_birth_date": _maybe(_date_near(as_of, (0, 12 * 90))),
             "operator_nationality": _maybe(st.sampled_from(["CN", "cn", "HK", "MO", "TW", "US"]), blank=True),
@@ -378,8 +380,9 @@ def leaf_for(key: str) -> st.SearchStrategy:
     return st.one_of(single, listed)
 
 
-leaves = st.sampled_from(sorted(FIELDS)).flatmap(leaf_for)
-SWITCHABLE = sorted(key for key, field in FIELDS.items() if field.type is FieldType.CHOICE)
+# the fields a rule may test (the 三型 estimate is informative: rules refuse it)
+leaves = st.sampled_from(sorted(key for key, field in FIELDS.items() if field.rule_usable)).flatmap(leaf_for)
+SWITCHABLE = sorted(key for key, field in FIELDS.items() if field.type is FieldType.CHOICE and field.rule_usable)
 
 
 def _groups(children):

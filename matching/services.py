@@ -36,7 +36,7 @@ from django.utils import timezone
 from guardian.shortcuts import assign_perm, remove_perm
 
 from entities.models import MarketEntity
-from matching import hooks, notifications, selectors, workflow
+from matching import hooks, notifications, selectors, watch, workflow
 from matching.models import (
     BASIC_CRITERIA,
     OPEN_DECLARATION_STATES,
@@ -973,6 +973,7 @@ def recommendation_approve(
         guarantee=guarantee,
         is_credit_loan=bool(is_credit_loan),
         is_first_loan=bool(is_first_loan),
+        basis=watch.credit_basis(recommendation),  # what the post-loan watch compares (matching.watch)
         **override,
     )
     audit_record(
