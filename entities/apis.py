@@ -167,6 +167,10 @@ class EntityInput(serializers.Serializer):
     overdue_12m = bounds.IntegerField(field=bounds.column(MarketEntity, "overdue_12m"), required=False, allow_null=True)
     major_bad_record = serializers.BooleanField(required=False, allow_null=True)
     pending_litigation = serializers.BooleanField(required=False, allow_null=True)
+    # refused here with the way to it: the mark is set through tier-mark (city/province regulators)
+    tier_imported = serializers.ChoiceField(
+        choices=Tier.choices, required=False, allow_null=True, help_text="不可在此修改: 三型标记请使用 tier-mark"
+    )
     data_shared_with_banks = serializers.BooleanField(required=False)
 
     def to_service(self) -> dict:

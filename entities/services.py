@@ -108,6 +108,11 @@ REGISTER_EDITABLE = (
     )
     + CREDIT_FLAGS
 )
+REFUSED_FIELD_MESSAGE = "无权修改此字段(登记信息只能通过名录库导入或由监管部门修改)"
+REFUSED_FIELD_MESSAGES = {
+    # the regulator's mark has its own service (tier_mark_set), with source and date
+    "tier_imported": "三型标记不在此修改: 由市、省级市场监管部门通过「标记三型」设置, 或导入全省名录库",
+}
 FINANCIAL_INPUT = ("financial_year",) + FINANCIAL_FIELDS
 CREATE_FIELDS = ("uscc",) + REGISTER_EDITABLE + FINANCIAL_INPUT
 # columns compared for the change history (field → label)
@@ -421,7 +426,7 @@ def entity_update(*, actor, entity: MarketEntity | int, data: dict[str, Any], re
     if refused:
         raise ApplicationError(
             "含有无权修改的字段: 登记信息只能通过名录库导入或由监管部门修改",
-            field_errors={f: ["无权修改此字段(登记信息只能通过名录库导入或由监管部门修改)"] for f in refused},
+            field_errors={f: [REFUSED_FIELD_MESSAGES.get(f, REFUSED_FIELD_MESSAGE)] for f in refused},
         )
     clean = _validate(data, entity=entity)
     if "region" in clean and clean["region"].pk != entity.region_id:
