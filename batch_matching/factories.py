@@ -101,6 +101,7 @@ def _entity(name: str, **values) -> MarketEntity:
         overdue_12m=0,
     )
     base.update(values)
+    base.setdefault("tier_imported", base["tier"])  # `tier` is the 名录库 mark: marked unless told
     return MarketEntity.objects.create(**base)
 
 
