@@ -424,6 +424,7 @@ def _lead_rows(rows: Sequence[dict]) -> list[dict]:
         "uscc",
         "entity_type",
         "tier",
+        "tier_computed",
         "established_on",
         "operator_name",
         "operator_phone",
@@ -447,7 +448,10 @@ def _lead_rows(rows: Sequence[dict]) -> list[dict]:
                 "amount_wan": f"{amount / 10_000:.2f}" if amount is not None else "",
                 "binding_label": version_labels(version).get(binding, "") if binding else "",
                 "entity_type": types.get(entity.entity_type, ""),
-                "tier": tiers.get(entity.tier, "—"),
+                # the 名录库 mark; without one, the platform's estimate, labelled as such
+                "tier": tiers[entity.tier]
+                if entity.tier in tiers
+                else (f"{tiers[entity.tier_computed]}(预估)" if entity.tier_computed in tiers else "—"),
                 "established": entity.established_on.isoformat() if entity.established_on else "",
                 "phone": masked("operator_phone", entity.operator_phone),
                 "product": version.product,
