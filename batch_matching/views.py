@@ -265,8 +265,8 @@ class NearMissListView(RoleRequiredMixin, RestrictedListView):
         cursor = tuple(bounds.query_id(p) for p in parts) if len(parts) == 2 else None
         cursor = cursor if cursor and None not in cursor else None
         # ?view=mark: 待标记三型, the entities with only the portal's estimate (issue 15)
-        self.view = "mark" if params.get("view") == "mark" else ""
-        select = selectors.awaiting_mark if self.view == "mark" else selectors.near_misses
+        self.tab = "mark" if params.get("view") == "mark" else ""
+        select = selectors.awaiting_mark if self.tab == "mark" else selectors.near_misses
         self.rows, self.next_cursor = select(
             user=user,
             product_id=_int(params.get("product")),
@@ -291,7 +291,7 @@ class NearMissListView(RoleRequiredMixin, RestrictedListView):
             county=self.request.GET.get("county", ""),
             counties=selectors.near_miss_counties(user=self.request.user),
             run=selectors.last_full_run(self.request.user),
-            view=self.view,
+            tab=self.tab,
             object_list=None,
         )
         return context
