@@ -15,7 +15,7 @@ HEADERS = [
     "统一社会信用代码",
     "县(区)",
     "主体类型",
-    "分型",
+    "三型标记",
     "成立日期",
     "可贷额度(万元)",
     "决定额度的上限",
@@ -40,7 +40,7 @@ def potential_customers_xlsx(rows: list[dict], *, product_code: str) -> spreadsh
                 e.uscc,
                 row["county"],
                 e.get_entity_type_display(),
-                e.get_tier_display() if e.tier else "",
+                row["tier"] if row["tier"] != "—" else "",
                 Cell(e.established_on, _DATE) if e.established_on else None,
                 Cell((Decimal(amount) / 10_000).quantize(Decimal("0.01")), _AMOUNT)
                 if amount is not None

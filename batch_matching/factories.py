@@ -105,6 +105,7 @@ def _entity(name: str, **values) -> MarketEntity:
         tobacco_licence_valid_until=dt.date.today() + dt.timedelta(days=900),
     )
     base.update(values)
+    base.setdefault("tier_imported", base["tier"])  # `tier` is the 名录库 mark: marked unless told
     return MarketEntity.objects.create(**base)
 
 
@@ -281,6 +282,8 @@ def entity_rows(as_of: dt.date):
             "tax_status": _maybe(st.sampled_from(list(TAX_STATUSES)), blank=True),
             "has_tax_record": _maybe(st.booleans()),
             "tier": _maybe(st.sampled_from(list(TIERS)), blank=True),
+            # the portal's estimate beside (or instead of) the mark: it must never change an outcome
+            "tier_computed": _maybe(st.sampled_from(list(TIERS))),
             "size_class": _maybe(st.sampled_from(list(SIZE_CLASSES)), blank=True),
             "operator_birth_date": _maybe(_date_near(as_of, (0, 12 * 90))),
             "operator_nationality": _maybe(st.sampled_from(["CN", "cn", "HK", "MO", "TW", "US"]), blank=True),
@@ -393,8 +396,9 @@ def leaf_for(key: str) -> st.SearchStrategy:
     return st.one_of(single, listed)
 
 
-leaves = st.sampled_from(sorted(FIELDS)).flatmap(leaf_for)
-SWITCHABLE = sorted(key for key, field in FIELDS.items() if field.type is FieldType.CHOICE)
+# the fields a rule may test (the 三型 estimate is informative: rules refuse it)
+leaves = st.sampled_from(sorted(key for key, field in FIELDS.items() if field.rule_usable)).flatmap(leaf_for)
+SWITCHABLE = sorted(key for key, field in FIELDS.items() if field.type is FieldType.CHOICE and field.rule_usable)
 
 
 def _groups(children):

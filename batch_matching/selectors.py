@@ -7,6 +7,8 @@
   product and per county;
 - ``near_misses``: entities ineligible only on rules time or a fix can cure, with what is
   missing ("经营未满 2 年, 还差 3 个月", "登记状态经营异常: 可申请信用修复"), for coaching;
+- ``awaiting_mark``: entities with only the portal's 三型 estimate, 信息不全 for products that
+  need the regulator's mark: worth asking the city or provincial regulator to mark (待标记三型);
 - ``declaration_results``: the stored results of a declaration's entity for its intended
   banks' products (the review page shows them next to the live trace).
 """
@@ -37,7 +39,7 @@ from batch_matching.restrictions import BranchScope, branch_scope, branch_scope_
 from eligibility.caps import cap_key
 from eligibility.evaluate import evaluate_product
 from eligibility.fields import FIELDS
-from eligibility.rules import iter_leaves, leaf_id
+from eligibility.rules import fields_used, iter_leaves, leaf_id
 from entities.models import EntityType, MarketEntity, Tier
 from entities.personal_data import masked
 from portal import bounds
@@ -422,6 +424,7 @@ def _lead_rows(rows: Sequence[dict]) -> list[dict]:
         "uscc",
         "entity_type",
         "tier",
+        "tier_computed",
         "established_on",
         "operator_name",
         "operator_phone",
@@ -445,7 +448,10 @@ def _lead_rows(rows: Sequence[dict]) -> list[dict]:
                 "amount_wan": f"{amount / 10_000:.2f}" if amount is not None else "",
                 "binding_label": version_labels(version).get(binding, "") if binding else "",
                 "entity_type": types.get(entity.entity_type, ""),
-                "tier": tiers.get(entity.tier, "—"),
+                # the 名录库 mark; without one, the platform's estimate, labelled as such
+                "tier": tiers[entity.tier]
+                if entity.tier in tiers
+                else (f"{tiers[entity.tier_computed]}(预估)" if entity.tier_computed in tiers else "—"),
                 "established": entity.established_on.isoformat() if entity.established_on else "",
                 "phone": masked("operator_phone", entity.operator_phone),
                 "product": version.product,
@@ -549,6 +555,84 @@ def near_misses(
             if cure not in entry["fixes"]:
                 entry["fixes"].append(cure)
     out = [by_entity[entity_id] for entity_id in ids if entity_id in by_entity]
+    last = keys[-1] if keys else None
+    return out, (tuple(last) if more and last else None)
+
+
+# --- 待标记三型: an estimate but no mark -------------------------------------------------------
+
+
+def reads_tier_mark(definition: dict) -> bool:
+    """Whether a product version's rules or caps read the 三型 mark (惠商贷's "标记为三型",
+    CCB's and 山西银行's tier conditions)."""
+    trees = [definition["rules"]] + [cap["when"] for cap in definition.get("caps", []) if "when" in cap]
+    return any("tier" in fields_used(tree) for tree in trees) or any(
+        cap.get("kind") == "tier_cap" for cap in definition.get("caps", [])
+    )
+
+
+def mark_products() -> list[LoanProduct]:
+    """The active products whose current version needs the 三型 mark."""
+    products = (
+        LoanProduct.objects.filter(status=ProductStatus.ACTIVE, current_version__isnull=False)
+        .select_related("bank", "current_version")
+        .order_by("bank__code", "code")
+    )
+    return [p for p in products if reads_tier_mark(p.current_version.definition)]
+
+
+def _if_marked(facts: dict, result: StoredResult) -> dict:
+    """The live evaluation as if the regulator marked the entity as its estimate."""
+    evaluation = evaluate_product(result.version.definition, {**facts, "tier": facts.get("tier_estimate")})
+    return {"verdict": evaluation.verdict.value, "max_amount": evaluation.max_amount}
+
+
+def awaiting_mark(
+    *, user, product_id: int | None = None, county: str | None = None, after: tuple | None = None, limit: int = 20
+) -> tuple[list[dict], tuple | None]:
+    """待标记三型: entities of the actor's region that have only the portal's 三型 estimate (no
+    mark in the 名录库) and are 信息不全 for a product that needs the mark — worth asking the
+    city or provincial regulator to mark ("在'全省个体工商户名录库'中被标记为'三型'", 001 附件
+    三(二)). One entry per entity (by county, then entity): its estimate and, per product, the
+    live reason and what a mark equal to the estimate would give. ``after``: the (county,
+    entity id) of the previous page's last entity."""
+    products = {p.pk: p for p in mark_products()}
+    ids = [pk for pk in products if not product_id or pk == product_id]
+    unmarked = MarketEntity.objects.filter(tier__isnull=True, tier_computed__isnull=False).values("id")
+    queryset = results(user=user).filter(verdict=INCOMPLETE, product_id__in=ids, entity_id__in=unmarked)
+    if county and county.isdigit() and 2 <= len(county) <= 6:
+        queryset = queryset.filter(county_q(county))
+    page_q = queryset
+    if after:
+        c, e = after
+        page_q = page_q.filter(Q(county__gt=c) | Q(county=c, entity_id__gt=e))
+    keys = list(page_q.order_by("county", "entity_id").values_list("county", "entity_id").distinct()[: limit + 1])
+    more = len(keys) > limit
+    keys = keys[:limit]
+    entity_ids = [entity_id for _, entity_id in keys]
+    rows = (
+        list(queryset.filter(entity_id__in=entity_ids).order_by("entity_id", "product_id").values(*_FIELDS))
+        if entity_ids
+        else []
+    )
+    entities = MarketEntity.objects.select_related("region").prefetch_related("honors").in_bulk(entity_ids)
+    today = timezone.localdate()
+    by_entity: dict[int, dict] = {}
+    facts_of: dict[int, dict] = {}
+    tiers = dict(Tier.choices)
+    for result in _decode(rows):
+        entity = entities.get(result.entity_id)
+        if entity is None:
+            continue
+        if entity.pk not in facts_of:
+            facts_of[entity.pk] = _facts(entity, today)
+        facts = facts_of[entity.pk]
+        entry = by_entity.setdefault(
+            entity.pk, {"entity": entity, "estimate": tiers.get(entity.tier_computed, ""), "products": []}
+        )
+        reasons = [r for r in _live_reasons(facts, result) if r["outcome"] == "unknown"]
+        entry["products"].append({"result": result, "reasons": reasons, "if_marked": _if_marked(facts, result)})
+    out = [by_entity[entity_id] for entity_id in entity_ids if entity_id in by_entity]
     last = keys[-1] if keys else None
     return out, (tuple(last) if more and last else None)
 

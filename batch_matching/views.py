@@ -3,7 +3,8 @@
 - 批量匹配 (platform administrators): start a full run, watch its progress (htmx polls a
   fragment, no inline script), resume a stopped one, the history of runs;
 - 潜在客户 (bank branch staff): counts per product and county, the list by offer, xlsx;
-- 差一点符合 (task force and regulators): near misses with what is missing.
+- 差一点符合 (task force and regulators): near misses with what is missing; its tab 待标记三型
+  lists the entities with only the portal's 三型 estimate, worth asking the regulator to mark.
 """
 
 from __future__ import annotations
@@ -263,7 +264,10 @@ class NearMissListView(RoleRequiredMixin, RestrictedListView):
         parts = after.split(".")
         cursor = tuple(bounds.query_id(p) for p in parts) if len(parts) == 2 else None
         cursor = cursor if cursor and None not in cursor else None
-        self.rows, self.next_cursor = selectors.near_misses(
+        # ?view=mark: 待标记三型, the entities with only the portal's estimate (issue 15)
+        self.tab = "mark" if params.get("view") == "mark" else ""
+        select = selectors.awaiting_mark if self.tab == "mark" else selectors.near_misses
+        self.rows, self.next_cursor = select(
             user=user,
             product_id=_int(params.get("product")),
             county=params.get("county") or None,
@@ -287,6 +291,7 @@ class NearMissListView(RoleRequiredMixin, RestrictedListView):
             county=self.request.GET.get("county", ""),
             counties=selectors.near_miss_counties(user=self.request.user),
             run=selectors.last_full_run(self.request.user),
+            tab=self.tab,
             object_list=None,
         )
         return context

@@ -187,7 +187,9 @@ def _fixed(cap, key, facts) -> CapResult:
 def _tier(cap, key, facts) -> CapResult | None:
     tier = facts.get("tier")
     if tier is None:
-        return CapResult(key, Outcome.UNKNOWN, None, f"缺少{FIELDS['tier'].missing_text}, 无法确定分型额度上限")
+        field = FIELDS["tier"]
+        missing = field.unknown_sentence(facts) or f"缺少{field.missing_text}"
+        return CapResult(key, Outcome.UNKNOWN, None, f"{missing}, 无法确定分型额度上限")
     if tier not in cap["amounts"]:
         return None
     amount = cap["amounts"][tier]

@@ -130,7 +130,7 @@ def _trace_switch(node: Mapping[str, Any], facts: Mapping[str, Any]) -> NodeTrac
         return NodeTrace(node, selected.outcome, children, selected=value)
     # unknown selector: each case is "selector != k (unknown) or case_k"
     outcome = all_of(any_of((Outcome.UNKNOWN, child.outcome)) for child in children)
-    reason = Reason(node.get("id") or field.key, outcome, switch_message(node, field, outcome))
+    reason = Reason(node.get("id") or field.key, outcome, switch_message(node, field, outcome, facts))
     return NodeTrace(node, outcome, children, reason=reason)
 
 

@@ -83,6 +83,11 @@ class Field:
     derive: str = ""  # how the column becomes the fact: months_since, years_since, per_product …
     per_product: bool = False  # depends on the product (its term), set by product_facts
     read: Reader | None = None
+    # an informative fact no rule may test (the portal's 三型 estimate): shown, never decisive
+    rule_usable: bool = True
+    # what to say when the value is missing, from the other facts (the estimate beside a
+    # missing 三型 mark); None falls back to "缺少{missing}"
+    unknown_text: Callable[[Mapping[str, Any]], "str | None"] | None = None
 
     def value_label(self, value: Any) -> str:
         if self.type is FieldType.BOOLEAN:
@@ -104,6 +109,10 @@ class Field:
     @property
     def missing_text(self) -> str:
         return self.missing or self.label
+
+    def unknown_sentence(self, facts: Mapping[str, Any]) -> str | None:
+        """The sentence for a missing value that other facts can say more about, or None."""
+        return self.unknown_text(facts) if self.unknown_text is not None else None
 
     @property
     def topic_text(self) -> str:
@@ -185,7 +194,11 @@ def _nationality(entity, need, as_of) -> str | None:
 def honor_status(honors: Any, as_of: dt.date) -> tuple[list[str] | None, bool | None]:
     """(kinds valid on ``as_of``, whether any is valid); None where a missing date leaves it open.
 
-    An honour is valid from ``valid_from`` (if given) up to and including ``valid_until``."""
+    An honour is valid from ``valid_from`` (if given) up to and including ``valid_until``. One
+    that has started without a ``valid_until`` has an unknown validity (名特优新 is granted for
+    a period and lent on only "在有效期内", 001 附件 三(二)): its rules come out ``unknown`` and
+    the reason asks for the period. ``entities.classification.honors_valid`` and the SQL
+    compilation give the same answer (tested)."""
     if honors is None:
         return None, None
     valid: set[str] = set()
@@ -240,6 +253,16 @@ def _honors_valid(entity, need, as_of):
 
 def _has_valid_honor(entity, need, as_of):
     return honor_status(_get(entity, "honors"), as_of)[1]
+
+
+def tier_mark_missing(facts: Mapping[str, Any]) -> str | None:
+    """A missing 三型 mark beside the portal's estimate: the products ask for the mark of the
+    provincial 名录库 ("在'全省个体工商户名录库'中被标记为'三型'", 001 附件 三(二)), so the
+    estimate is named and the way to the mark said, and the rule stays unknown."""
+    estimate = facts.get("tier_estimate")
+    if estimate not in TIERS:
+        return None
+    return f"尚无市场监管部门的三型标记（平台预估：{TIERS[estimate]}），请联系市场监管部门标记"
 
 
 # --- the registry ----------------------------------------------------------------------------
@@ -315,22 +338,36 @@ _FIELDS = [
         sql="has_tax_record",
         read=_entity("has_tax_record"),
     ),
+    # the regulator's 三型 mark (名录库); the estimate below is informative only
     Field(
         "tier",
         FieldType.CHOICE,
-        "分型",
+        "三型标记",
         choices=TIERS,
-        missing="分型（三型）标记",
-        phrase="分型为{value}",
+        missing="市场监管部门的三型标记",
+        topic="三型标记条件",
+        phrase="三型标记为{value}",
         sql="tier",
         read=_entity("tier"),
+        unknown_text=tier_mark_missing,
+    ),
+    Field(
+        "tier_estimate",
+        FieldType.CHOICE,
+        "三型预估",
+        choices=TIERS,
+        missing="平台的三型预估",
+        phrase="平台预估为{value}",
+        sql="tier_computed",
+        read=_entity("tier_estimate"),
+        rule_usable=False,
     ),
     Field(
         "honors_valid",
         FieldType.CHOICE_LIST,
         "有效期内的名特优新称号",
         choices=HONOR_KINDS,
-        missing="名特优新称号及有效期",
+        missing="名特优新称号或其有效期（有效期至）",
         phrase="有效期内的名特优新称号: {value}",
         sql="honors",
         derive="valid_honor_kinds",
@@ -340,7 +377,7 @@ _FIELDS = [
         "has_valid_honor",
         FieldType.BOOLEAN,
         "名特优新称号",
-        missing="名特优新称号及有效期",
+        missing="名特优新称号或其有效期（有效期至）",
         topic="名特优新称号是否有效",
         true_text="持有有效期内的名特优新称号",
         false_text="未持有有效期内的名特优新称号",

@@ -84,7 +84,10 @@ def leaf_message(
 ) -> str:
     value = facts.get(field.key)
     if value is None:
-        return f"缺少{field.missing_text}, 无法判断{leaf.get('label') or field.topic_text}"
+        return (
+            field.unknown_sentence(facts)
+            or f"缺少{field.missing_text}, 无法判断{leaf.get('label') or field.topic_text}"
+        )
     actual = field.describe(value, facts)
     required = requirement(leaf, field)
     if outcome is Outcome.UNKNOWN:
@@ -101,8 +104,9 @@ def leaf_message(
     return "; ".join([message, *extra])
 
 
-def switch_message(node: Mapping[str, Any], field: Field, outcome: Outcome) -> str:
+def switch_message(node: Mapping[str, Any], field: Field, outcome: Outcome, facts: Mapping[str, Any]) -> str:
     topic = node.get("label") or f"按{field.label}适用的条件"
+    missing = field.unknown_sentence(facts) or f"缺少{field.missing_text}"
     if outcome is Outcome.PASS:
-        return f"缺少{field.missing_text}, 但{topic}均已满足"
-    return f"缺少{field.missing_text}, 无法确定{topic}"
+        return f"{missing}, 但{topic}均已满足"
+    return f"{missing}, 无法确定{topic}"

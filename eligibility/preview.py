@@ -171,7 +171,8 @@ def _entity_spec(c: _Checker) -> dict[str, Callable[[str, Any], Any]]:
         "established_on": lambda p, v: c.date(p, v, not_after_as_of=True),
         "region_code": c.region,
         "industry_code": c.industry,
-        "tier": lambda p, v: c.choice(p, v, TIERS),
+        "tier": lambda p, v: c.choice(p, v, TIERS),  # the regulator's mark (名录库)
+        "tier_estimate": lambda p, v: c.choice(p, v, TIERS),  # the portal's estimate: informative
         "honors": lambda p, v: _honors(c, p, v),
         "annual_revenue": c.money,
         "net_assets": c.money,

@@ -181,6 +181,8 @@ def _check_switch(node, path, depth, errors, subject, fail) -> None:
     field = FIELDS.get(node["switch"]) if isinstance(node["switch"], str) else None
     if field is None:
         return fail(f"未知字段 {node['switch']!r}")
+    if not field.rule_usable:
+        return fail(_not_usable(field))
     if field.type is not FieldType.CHOICE:
         return fail(f"switch 只适用于枚举字段, '{field.label}' 是{TYPE_NAMES[field.type]}字段")
     cases = node.get("cases")
@@ -212,6 +214,8 @@ def _check_leaf(leaf: Mapping[str, Any], fail) -> None:
     field = FIELDS.get(leaf["field"]) if isinstance(leaf["field"], str) else None
     if field is None:
         return fail(f"未知字段 {leaf['field']!r}")
+    if not field.rule_usable:
+        return fail(_not_usable(field))
     _check_keys(leaf, LEAF_KEYS, fail)
     _check_id(leaf, fail)
     op = leaf.get("op")
@@ -263,6 +267,11 @@ def _check_scalar(field: Field, value: Any, op: str, fail) -> None:
             fail(f"字段 '{field.label}' 的取值应为非空文本, 实际为 {value!r}")
     elif PATH_READERS[field.type.value](value) is None:
         fail(f"字段 '{field.label}' 的代码前缀 {value!r} 无效")
+
+
+def _not_usable(field: Field) -> str:
+    """The portal's 三型 estimate informs; the products ask for the regulator's mark."""
+    return f"字段 '{field.label}' 仅供参考, 不能作为规则条件(产品要求的是名录库的三型标记, 请使用 '三型标记')"
 
 
 def _unknown_choice(field: Field, value: Any) -> str:

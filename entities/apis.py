@@ -1,5 +1,6 @@
 """API of the entities app: list (cursor pages, same filters as the page), detail, create,
-update, and the audited reveal of one personal number. Validation is the services'."""
+update, the regulator's 三型 mark (tier-mark), and the audited reveal of one personal number.
+Validation is the services'."""
 
 from __future__ import annotations
 
@@ -47,6 +48,7 @@ class EntityOutput(serializers.ModelSerializer):
     honors = serializers.SerializerMethodField()
     tier_disagreement = serializers.CharField(allow_null=True)
     tobacco_licence = serializers.SerializerMethodField()
+    tier_estimate = serializers.CharField(source="tier_computed", allow_null=True)
 
     class Meta:
         model = MarketEntity
@@ -71,7 +73,10 @@ class EntityOutput(serializers.ModelSerializer):
             "credit",
             "tier",
             "tier_imported",
+            "tier_mark_source",
+            "tier_marked_on",
             "tier_computed",
+            "tier_estimate",
             "tier_disagreement",
             "size_class",
             "honors",
@@ -175,7 +180,10 @@ class EntityInput(serializers.Serializer):
     overdue_12m = bounds.IntegerField(field=bounds.column(MarketEntity, "overdue_12m"), required=False, allow_null=True)
     major_bad_record = serializers.BooleanField(required=False, allow_null=True)
     pending_litigation = serializers.BooleanField(required=False, allow_null=True)
-    tier_imported = serializers.ChoiceField(choices=Tier.choices, required=False, allow_null=True)
+    # refused here with the way to it: the mark is set through tier-mark (city/province regulators)
+    tier_imported = serializers.ChoiceField(
+        choices=Tier.choices, required=False, allow_null=True, help_text="不可在此修改: 三型标记请使用 tier-mark"
+    )
     data_shared_with_banks = serializers.BooleanField(required=False)
     tobacco_licence_held = serializers.BooleanField(
         required=False, allow_null=True, help_text="持有烟草专卖零售许可证: null 未知, false 未持有"
@@ -186,6 +194,14 @@ class EntityInput(serializers.Serializer):
 
     def to_service(self) -> dict:
         return {_API_TO_SERVICE.get(k, k): v for k, v in self.validated_data.items()}
+
+
+class TierMarkInput(serializers.Serializer):
+    """标记三型: the mark of the provincial 名录库 (null clears it, with a reason in `note`)."""
+
+    tier = serializers.ChoiceField(choices=Tier.choices, allow_null=True)
+    note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    marked_on = serializers.DateField(required=False, allow_null=True, default=None)
 
 
 class RevealInput(serializers.Serializer):
@@ -242,6 +258,22 @@ class EntityViewSet(RestrictedViewSetMixin, mixins.ListModelMixin, mixins.Retrie
             raise ApplicationError("统一社会信用代码不能修改", field_errors={"uscc": ["不能修改"]})
         try:
             entity = services.entity_update(actor=request.user, entity=entity, data=data, request=request)
+        except ApplicationError as exc:
+            _api_error(exc)
+        return self._output(entity)
+
+    @extend_schema(request=TierMarkInput, responses=EntityOutput)
+    @action(detail=True, methods=["post"], url_path="tier-mark")
+    def tier_mark(self, request, pk=None):
+        """标记三型 (city and provincial regulators of the entity's region only): the mark the
+        products ask for, with its source and date; the portal's estimate never stands in."""
+        entity = self.get_object()
+        serializer = TierMarkInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            entity = services.tier_mark_set(
+                actor=request.user, entity=entity, request=request, **serializer.validated_data
+            )
         except ApplicationError as exc:
             _api_error(exc)
         return self._output(entity)

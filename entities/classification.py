@@ -66,9 +66,15 @@ rest.  Code mapping (``map_industry_code``):
   are not checked against the full catalogue except in divisions 59 and 70, where the group
   digit decides the row.  Malformed codes raise ``ValueError``.
 
-名特优新 validity: an honour is valid through its ``valid_until`` day inclusive; an honour
-without ``valid_until`` is treated as not valid, because banks lend on it only "在有效期内"
-and an unknown period cannot be shown to contain the date.
+名特优新 validity: an honour is valid from ``valid_from`` (if given) through its
+``valid_until`` day inclusive. An honour without ``valid_until`` has an *unknown* validity:
+名特优新 is granted for a period (Bank of China lends on it only "且在有效期内", 001 附件
+三(二)), so a missing end is missing data, not "valid forever" and not "expired". It comes out
+``None`` here exactly as ``unknown`` in the eligibility engine (``eligibility.fields.
+honor_status``) and NULL in the SQL compilation: a product rule over it is ``unknown``, the
+verdict ``incomplete``, and the reason asks for the validity period. (Earlier this module
+treated it as not valid while the engine treated it as unknown; entities/tests check that the
+two now agree on every input.)
 """
 
 from __future__ import annotations
@@ -763,16 +769,49 @@ def classify_size(
 # --------------------------------------------------------------------------- 名特优新
 
 
-def honors_valid(honors: Iterable[tuple[str, dt.date | None]], as_of: dt.date) -> list[str]:
-    """Kinds valid on ``as_of`` (``valid_until`` inclusive), first-seen order, no duplicates."""
+def honor_validity(valid_until: dt.date | None, as_of: dt.date, valid_from: dt.date | None = None) -> bool | None:
+    """Whether one honour is valid on ``as_of``: True inside its period (both ends inclusive),
+    False before it starts or after it ends, None (unknown) when it has started and its end
+    is not known."""
     if isinstance(as_of, dt.datetime):
         as_of = as_of.date()
-    result: list[str] = []
-    for kind, valid_until in honors:
+    if isinstance(valid_from, dt.datetime):
+        valid_from = valid_from.date()
+    if isinstance(valid_until, dt.datetime):
+        valid_until = valid_until.date()
+    if valid_from is not None and valid_from > as_of:
+        return False
+    if valid_until is None:
+        return None
+    return valid_until >= as_of
+
+
+def honors_valid(honors: Iterable[tuple], as_of: dt.date) -> list[str] | None:
+    """Kinds valid on ``as_of`` in ``HONOR_KINDS`` order, no duplicates; ``None`` when an
+    honour of unknown validity (started, no end date) leaves the list open — the engine's
+    ``honors_valid`` fact. Items are ``(kind, valid_until)`` or ``(kind, valid_until, valid_from)``."""
+    valid: set[str] = set()
+    open_validity = False
+    for item in honors:
+        kind, valid_until = item[0], item[1]
+        valid_from = item[2] if len(item) > 2 else None
         if kind not in HONOR_KINDS:
             raise ValueError(f"honor kind must be one of {HONOR_KINDS}, got {kind!r}")
-        if isinstance(valid_until, dt.datetime):
-            valid_until = valid_until.date()
-        if valid_until is not None and valid_until >= as_of and kind not in result:
-            result.append(kind)
-    return result
+        validity = honor_validity(valid_until, as_of, valid_from)
+        if validity is None:
+            open_validity = True
+        elif validity:
+            valid.add(kind)
+    return None if open_validity else [kind for kind in HONOR_KINDS if kind in valid]
+
+
+def has_valid_honor(honors: Iterable[tuple], as_of: dt.date) -> bool | None:
+    """True when some honour is valid on ``as_of``; otherwise None while one's validity is
+    unknown, else False — the engine's ``has_valid_honor`` fact."""
+    honors = list(honors)
+    for item in honors:
+        if honor_validity(item[1], as_of, item[2] if len(item) > 2 else None):
+            return True
+    if honors_valid(honors, as_of) is None:
+        return None
+    return False

@@ -22,7 +22,7 @@ from entities.models import (
     MarketEntity,
 )
 from entities.services import recompute_classification
-from entities.synthetic import Generator, insert_entities
+from entities.synthetic import MARK_SOURCE, Generator, insert_entities
 from portal.models import Organisation, Region, RegionLevel
 
 DEMO_COUNTY = "140525"
@@ -116,6 +116,8 @@ def _demo_enterprise(today: dt.date) -> str:
             major_bad_record=False,
             pending_litigation=False,
             tier_imported="growth",
+            tier_mark_source=MARK_SOURCE,
+            tier_marked_on=today - dt.timedelta(days=120),
             honors_imported="distinctive",
             honors_imported_valid_until=dt.date(today.year + 1, 6, 30),
             tobacco_licence_held=False,  # a snack shop: sells no tobacco, so no 烟商E贷

@@ -1,6 +1,10 @@
 """Derived classification columns (tier_computed, tier, size_class) for one entity or for a
 whole import, and their Chinese explanations for the entity page.
 
+`tier` is the regulator's 三型 mark (`tier_imported`) and nothing else: the estimate
+`tier_computed` is kept beside it (shown as 预估) and never stands in for a missing mark, since
+the products ask for the mark ("在名录库中被标记为三型", 001 附件 三(二)).
+
 `entities.classification` decides; this module only feeds it. For bulk work the inputs are
 first reduced to the threshold they reach (the rules only compare values against the
 policy's and the size table's lower bounds with >=), so a million rows hit a few hundred
@@ -102,7 +106,7 @@ def classification_columns(facts: Mapping[str, Any], policy: cls.TierPolicy | No
     computed = tier_computed(facts, policy)
     return {
         "tier_computed": computed,
-        "tier": facts.get("tier_imported") or computed,
+        "tier": facts.get("tier_imported"),  # the mark only: an estimate never stands in for it
         "size_class": size_class(facts),
     }
 

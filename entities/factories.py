@@ -52,7 +52,10 @@ class MarketEntityFactory(factory.django.DjangoModelFactory):
     dishonest_debtor = False
     overdue_consecutive_24m = 0
     overdue_total_24m = 0
+    # marked 生存型 in the provincial 名录库 (the mark is `tier`); the platform estimates the same
+    tier_imported = "survival"
     tier = "survival"
+    tier_mark_source = "名录库导入: 测试名录"
     tier_computed = "survival"
     size_class = "micro"
 

@@ -61,8 +61,6 @@ def _field_for(name: str) -> forms.Field:
         return forms.ChoiceField(label=label, choices=EntityType.choices)
     if name == "register_status":
         return forms.ChoiceField(label=label, choices=RegisterStatus.choices)
-    if name == "tier_imported":
-        return forms.ChoiceField(label=label, choices=[("", "未标记")] + Tier.choices, required=False)
     if name == "tax_status":
         return forms.ChoiceField(label=label, choices=[("", "未知")] + TaxStatus.choices, required=False)
     if name == "data_shared_with_banks":
@@ -235,6 +233,57 @@ class HonorGrantForm(ServiceErrorsMixin, forms.Form):
         if start and end and end < start:
             self.add_error("valid_until", "有效期至不能早于有效期自")
         return data
+
+
+class TierMarkForm(ServiceErrorsMixin, forms.Form):
+    """标记三型: the mark of the provincial 名录库 (city and provincial regulators)."""
+
+    tier = forms.ChoiceField(
+        label="三型标记", choices=[("", "撤销标记(不在名录库三型名单中)")] + Tier.choices, required=False
+    )
+    marked_on = _date("标记日期", required=False, validators=[_not_future], help_text="不填为今天")
+    note = forms.CharField(
+        label="说明",
+        required=False,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="依据, 例如名录库批次; 撤销标记时必填",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        _style(self)
+
+
+class HonorProposalForm(ServiceErrorsMixin, forms.Form):
+    """提出名特优新认定申请 (county task force, city regulator): the province decides."""
+
+    kind = forms.ChoiceField(label="称号", choices=[("", "请选择")] + HonorKind.choices)
+    valid_from = _date("拟定有效期自", required=False, help_text="不填表示自认定之日起")
+    valid_until = _date("拟定有效期至", help_text="含当日")
+    reason = forms.CharField(label="申请理由", max_length=2000, widget=forms.Textarea(attrs={"rows": 3}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        _style(self)
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("valid_from"), data.get("valid_until")
+        if start and end and end < start:
+            self.add_error("valid_until", "有效期至不能早于有效期自")
+        return data
+
+
+class HonorDecisionForm(ServiceErrorsMixin, forms.Form):
+    """省市场监管局 审核名特优新申请: approve or reject (a rejection needs a note)."""
+
+    decision = forms.ChoiceField(label="审核结果", choices=[("approve", "批准"), ("reject", "不批准")])
+    note = forms.CharField(label="审核意见", required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        _style(self)
 
 
 class FinancialYearForm(ServiceErrorsMixin, forms.Form):

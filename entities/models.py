@@ -192,12 +192,18 @@ class MarketEntity(models.Model):
     major_bad_record = models.BooleanField("重大不良信用记录", null=True, blank=True)
     pending_litigation = models.BooleanField("未决诉讼", null=True, blank=True)
 
-    # classification: the regulator's mark wins; `tier` is the one in force (imported, else
-    # computed). The Chinese explanations are derived from the current facts on display
-    # (entities.explain), so they can never disagree with the stored facts.
-    tier_imported = models.CharField("分型(名录库)", max_length=16, choices=Tier.choices, null=True, blank=True)
-    tier_computed = models.CharField("分型(测算)", max_length=16, choices=Tier.choices, null=True, blank=True)
-    tier = models.CharField("分型", max_length=16, choices=Tier.choices, null=True, blank=True)
+    # classification: two facts kept apart (issue 15). The **mark** is the 三型 the provincial
+    # 名录库 records ("在名录库中被标记为三型", 001 附件 三(二)): `tier_imported`, set by an import of
+    # the provincial list or by a city/province regulator (services.tier_mark_set), with where
+    # it came from and since when; `tier` is the same mark, the column the product rules read.
+    # The **estimate** (`tier_computed`, shown as 预估) is the portal's own computation from the
+    # financials: informative, it never satisfies a rule that needs the mark. The Chinese
+    # explanations are derived from the current facts on display, so they never disagree.
+    tier_imported = models.CharField("三型标记(名录库)", max_length=16, choices=Tier.choices, null=True, blank=True)
+    tier_computed = models.CharField("三型预估(平台测算)", max_length=16, choices=Tier.choices, null=True, blank=True)
+    tier = models.CharField("三型标记", max_length=16, choices=Tier.choices, null=True, blank=True)
+    tier_mark_source = models.CharField("三型标记来源", max_length=128, blank=True, default="")
+    tier_marked_on = models.DateField("三型标记日期", null=True, blank=True)
     size_class = models.CharField("企业划型", max_length=8, choices=SizeClass.choices, null=True, blank=True)
     # 名特优新 as the register last listed it ("renowned,quality"); Honor rows are the detail
     honors_imported = models.CharField("名特优新(名录库)", max_length=64, blank=True, default="")
@@ -363,7 +369,14 @@ class CreditRepair(models.Model):
 
 
 class Honor(models.Model):
-    """名特优新 honour with its validity period (valid through `valid_until` inclusive)."""
+    """名特优新 honour with its validity period (valid through `valid_until` inclusive).
+
+    Granted or revoked only by the provincial regulator or an import of the provincial list
+    (county task forces propose: HonorProposal). The notice lends on it only "在有效期内", so a
+    grant always states `valid_until`; a row without it (older data) has an *unknown* validity
+    everywhere — the classifier (classification.honor_validity), the engine (fields.honor_status)
+    and the SQL compilation agree: the rules over it come out `unknown` and the verdict asks for
+    the validity period, never "valid" and never "expired"."""
 
     entity = models.ForeignKey(MarketEntity, on_delete=models.CASCADE, related_name="honors")
     kind = models.CharField("称号", max_length=16, choices=HonorKind.choices)
@@ -379,6 +392,70 @@ class Honor(models.Model):
 
     def __str__(self):
         return f"{self.entity_id} {self.get_kind_display()}"
+
+
+class HonorProposalAction(models.TextChoices):
+    GRANT = "grant", "认定"
+    REVOKE = "revoke", "撤销"
+
+
+class HonorProposalState(models.TextChoices):
+    PENDING = "pending", "待省市场监管局审核"
+    APPROVED = "approved", "已批准"
+    REJECTED = "rejected", "未批准"
+
+
+class HonorProposal(models.Model):
+    """A county task force's (or a city regulator's) proposal to grant or revoke a 名特优新
+    title, which only the provincial regulator decides ("被省市场监管局认定为名特优新", 001 附件
+    三(二)). Lifecycle: created pending (services.honor_propose), then approved — the title is
+    granted or revoked through the same service as a direct decision — or rejected with a
+    note (services.honor_proposal_decide). One pending proposal per entity, title and action."""
+
+    entity = models.ForeignKey(MarketEntity, on_delete=models.CASCADE, related_name="honor_proposals")
+    action = models.CharField("申请事项", max_length=8, choices=HonorProposalAction.choices)
+    kind = models.CharField("称号", max_length=16, choices=HonorKind.choices)
+    valid_from = models.DateField("有效期自", null=True, blank=True)
+    valid_until = models.DateField("有效期至", null=True, blank=True)
+    honor = models.ForeignKey(
+        Honor, verbose_name="拟撤销的称号", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reason = models.TextField("理由")
+    state = models.CharField(
+        "状态", max_length=16, choices=HonorProposalState.choices, default=HonorProposalState.PENDING
+    )
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="申请人", null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    proposed_by_organisation = models.ForeignKey(
+        "portal.Organisation", verbose_name="申请机构", null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField("申请时间", auto_now_add=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="审核人",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField("审核时间", null=True, blank=True)
+    decision_note = models.TextField("审核意见", blank=True, default="")
+
+    class Meta:
+        verbose_name = verbose_name_plural = "名特优新申请"
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["entity", "kind", "action"],
+                condition=Q(state="pending"),
+                name="one_pending_honor_proposal",
+            )
+        ]
+        indexes = [models.Index(fields=["state", "-created_at"], name="honor_proposal_state")]
+
+    def __str__(self):
+        return f"{self.entity_id} {self.get_action_display()}{self.get_kind_display()}"
 
 
 class TierPolicy(models.Model):

@@ -371,6 +371,11 @@ class Context:
     industry_codes: frozenset[str]
     today: dt.date
     region_prefix: str = ""  # importer's region ("" = anywhere; restrictions.write_region_prefix)
+    # whether the importer's file may set the regulator's marks (restrictions.import_mark_rights):
+    # the 分型 column (三型 mark) and the 名特优新 columns; otherwise they are not taken
+    takes_tier_marks: bool = True
+    takes_honors: bool = True
+    mark_source: str = "名录库导入"  # the source recorded with a mark the file sets
 
 
 def _choice_parser(mapping: dict[str, str]):

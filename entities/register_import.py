@@ -26,7 +26,12 @@ nor read from the report whether a code exists elsewhere.
 Merge rules (an empty cell means "unknown", never zero):
 * 统一社会信用代码, 名称, 主体类型, 登记状态, 行政区划代码 are required and always taken;
 * 分型 and 名特优新 (+ 有效期至) are list memberships: empty means "not on the list", so a
-  business that dropped off the 名特优新 list loses the honour;
+  business that dropped off the 名特优新 list loses the honour. They are the regulator's marks
+  (issue 15): taken from the provincial list only — an import by a provincial regulator, a
+  platform administrator or the command; a city regulator's file sets 三型 marks, not 名特优新;
+  a county's file sets neither (restrictions.import_mark_rights). Columns not taken keep what
+  is known, and the import's message says so. A mark the file sets or changes records the
+  import as its source (`tier_mark_source`, `tier_marked_on`); an unchanged one keeps its own;
 * 烟草专卖零售许可证 (号, 有效期自, 有效期至) is one fact: a number (or 无, "holds none")
   replaces all three, an empty number keeps what is known;
 * every other cell, when empty, keeps what the portal already knows;
@@ -78,9 +83,10 @@ from entities.register_file import (
     read_table,
     validate_rows,
 )
-from entities.restrictions import region_range, region_range_q
+from entities.restrictions import import_mark_rights, region_range, region_range_q
 from portal.models import Industry, Region, RegionLevel
 from portal.services import audit_record
+from portal.tenancy import scope_for
 
 ALWAYS = (
     "uscc",
@@ -112,14 +118,23 @@ TOBACCO_LICENCE = (
 )
 IMPORT_CREDIT_FLAGS = ("dishonest_debtor", "overdue_consecutive_24m", "overdue_total_24m")
 DERIVED = ("tier_computed", "tier", "size_class")
+# where the 三型 mark came from and since when: the import for a mark it sets, else kept
+MARK = ("tier_mark_source", "tier_marked_on")
 # every column the import writes (attnames), in one fixed order; rows travel as tuples in it
 COLUMNS = (
-    ALWAYS + KEEP_WHEN_EMPTY + KEEP_WHEN_BLANK + TOBACCO_LICENCE + ("financial_year",) + FINANCIAL_FIELDS + DERIVED
+    ALWAYS
+    + KEEP_WHEN_EMPTY
+    + KEEP_WHEN_BLANK
+    + TOBACCO_LICENCE
+    + ("financial_year",)
+    + FINANCIAL_FIELDS
+    + DERIVED
+    + MARK
 )
 _FIELDS = {f.attname: f for f in MarketEntity._meta.concrete_fields}
 DB_COLUMNS = tuple(_FIELDS[name].column for name in COLUMNS)
 POSITION = {name: i for i, name in enumerate(COLUMNS)}
-FREE_TEXT = (POSITION["name"], POSITION["operator_name"])
+FREE_TEXT = (POSITION["name"], POSITION["operator_name"], POSITION["tier_mark_source"])
 _FINANCIAL_SLICE = slice(POSITION["financial_year"] + 1, POSITION["financial_year"] + 1 + len(FINANCIAL_FIELDS))
 _FINANCIAL_TEXT = slice(
     POSITION["financial_year"], POSITION["financial_year"] + 1 + len(FINANCIAL_FIELDS)
@@ -146,6 +161,9 @@ class Prepared:
     errors: list[CellError] = field(default_factory=list)
     rejected_lines: set[int] = field(default_factory=set)
     rejected_codes: list[tuple[int, str]] = field(default_factory=list)
+    # good rows whose 分型 / 名特优新 cells were not taken (the importer may not set them)
+    ignored_marks: int = 0
+    ignored_honors: int = 0
 
 
 def prepare_rows(rows: list[tuple[int, list[str]]], ctx: Context, year: int, policies: list) -> Prepared:
@@ -155,8 +173,17 @@ def prepare_rows(rows: list[tuple[int, list[str]]], ctx: Context, year: int, pol
     classify = derive.classification_columns
     escapes = _ESCAPES
     valid = []
+    ignored_marks = ignored_honors = 0
     for row in checked.valid:
         line = row.pop("_line")
+        if not ctx.takes_tier_marks and row["tier_imported"] is not None:
+            ignored_marks += 1
+            row["tier_imported"] = None
+        if not ctx.takes_honors and row["honors_imported"]:
+            ignored_honors += 1
+            row["honors_imported"], row["honors_imported_valid_until"] = "", None
+        marked = row["tier_imported"] is not None
+        row["tier_mark_source"], row["tier_marked_on"] = (ctx.mark_source, ctx.today) if marked else ("", None)
         stated = False
         for name in FINANCIAL_FIELDS:
             if row[name] is not None:
@@ -173,7 +200,15 @@ def prepare_rows(rows: list[tuple[int, list[str]]], ctx: Context, year: int, pol
         for i in FREE_TEXT:  # the other strings are validated codes and enum values
             parts[i] = values[i].translate(escapes)
         valid.append((line, values, "\t".join(parts), "\t".join(parts[_FINANCIAL_TEXT]) if stated else None))
-    return Prepared(checked.rows, valid, checked.errors, checked.rejected_lines, checked.rejected_codes)
+    return Prepared(
+        checked.rows,
+        valid,
+        checked.errors,
+        checked.rejected_lines,
+        checked.rejected_codes,
+        ignored_marks,
+        ignored_honors,
+    )
 
 
 # rows of the file being imported, inherited by forked workers instead of being pickled
@@ -201,9 +236,20 @@ def _dumps(result: Prepared) -> bytes:
     return buffer.getvalue()
 
 
-def _merge(row: tuple, old: dict, year: int) -> dict:
+def _merge(row: tuple, old: dict, year: int, *, takes_tier_marks: bool = True, takes_honors: bool = True) -> dict:
     """The entity's columns after importing `row` (file values) over `old` (known values)."""
     new = {c: row[POSITION[c]] for c in ALWAYS}
+    if not takes_tier_marks:
+        new["tier_imported"] = old["tier_imported"]
+    if not takes_honors:
+        new["honors_imported"] = old["honors_imported"]
+        new["honors_imported_valid_until"] = old["honors_imported_valid_until"]
+    if new["tier_imported"] == old["tier_imported"]:  # an unchanged mark keeps its own source and date
+        new.update({c: old[c] for c in MARK})
+    else:
+        new.update({c: row[POSITION[c]] for c in MARK})
+        if new["tier_imported"] is None:
+            new["tier_mark_source"], new["tier_marked_on"] = "", None
     for c in KEEP_WHEN_EMPTY:
         value = row[POSITION[c]]
         new[c] = old[c] if value is None else value
@@ -249,6 +295,7 @@ class RegisterImport:
         self.today = today or timezone.localdate()
         self.financial_year = financial_year or default_financial_year(self.today)
         self.source_label = f"名录库导入: {file_name}"[:128]
+        self.takes_tier_marks, self.takes_honors = import_mark_rights(scope_for(actor))
         self.workers = workers
         self.timings: dict[str, float] = {}  # seconds per phase, for the benchmark
 
@@ -288,7 +335,7 @@ class RegisterImport:
         finally:
             if isinstance(chunks, _Pool):
                 chunks.close()
-        self._finish(status=ImportStatus.SUCCEEDED, summary=summary)
+        self._finish(status=ImportStatus.SUCCEEDED, message=summary.get("message", ""), summary=summary)
         return summary
 
     def _start(self) -> tuple[Any, int]:
@@ -340,6 +387,9 @@ class RegisterImport:
             industry_codes=frozenset(Industry.objects.values_list("code", flat=True)),
             today=self.today,
             region_prefix=self.region_prefix,
+            takes_tier_marks=self.takes_tier_marks,
+            takes_honors=self.takes_honors,
+            mark_source=self.source_label,
         )
 
     def _policies(self) -> list:
@@ -707,11 +757,15 @@ class _Writer:
         self.errors: list[CellError] = []
         self.created: dict[str, int] = {}
         self.updated: list[int] = []
+        self.ignored_marks = 0
+        self.ignored_honors = 0
 
     def add(self, chunk: Prepared) -> None:
         job, year, timings = self.job, self.job.financial_year, self.job.timings
         valid, duplicates, repeated = _reject_duplicates(chunk, self.first)
         self.rows += chunk.rows
+        self.ignored_marks += chunk.ignored_marks
+        self.ignored_honors += chunk.ignored_honors
         self.rejected += len(chunk.rejected_lines) + repeated
         self.errors += chunk.errors
         self.errors += duplicates
@@ -737,7 +791,7 @@ class _Writer:
             if old is None:
                 creates.append((values, text, financial_text))
                 continue
-            new = _merge(values, old, year)
+            new = _merge(values, old, year, takes_tier_marks=job.takes_tier_marks, takes_honors=job.takes_honors)
             region = new["region_id"]
             policy = self.policy_by_region.get(region)
             if policy is None:
@@ -766,7 +820,7 @@ class _Writer:
 
     def summary(self) -> dict:
         created, updated = len(self.created), len(self.updated)
-        return {
+        summary = {
             "rows": self.rows,
             "created": created,
             "updated": updated,
@@ -774,6 +828,20 @@ class _Writer:
             "rejected": self.rejected,
             "errors": [e.as_dict() for e in self.errors],
         }
+        message = ignored_marks_message(self.ignored_marks, self.ignored_honors)
+        if message:
+            summary["message"] = message
+        return summary
+
+
+def ignored_marks_message(marks: int, honors: int) -> str:
+    """What an import by someone who may not set the regulator's marks left out."""
+    parts = []
+    if marks:
+        parts.append(f"{marks} 行的「分型」未采用: 三型标记只能由市、省级市场监管部门标记或导入全省名录库")
+    if honors:
+        parts.append(f"{honors} 行的「名特优新」未采用: 名特优新由省市场监管局认定, 县级专班可在经营主体页面提出申请")
+    return "; ".join(parts) + ("; 其余各列已导入" if parts else "")
 
 
 def _reject_duplicates(chunk: Prepared, first: dict[str, int]) -> tuple[list, list[CellError], int]:

@@ -15,6 +15,7 @@ from entities.models import (
     EntityImport,
     FinancialYear,
     Honor,
+    HonorProposal,
     MarketEntity,
     TierPolicy,
 )
@@ -23,6 +24,14 @@ from portal.tenancy import CHANGE, EXPORT, VIEW, Scope, public, restriction, sub
 
 # roles that keep the register of their region (may edit register fields and import)
 REGISTER_KEEPERS = {Role.TASK_FORCE_STAFF, Role.TASK_FORCE_LEAD, Role.CITY_REGULATOR, Role.PROVINCE_REGULATOR}
+# who decides the regulator's marks (issue 15, 001 附件 三(二)): the 三型 mark of the provincial
+# 名录库 is set by a city or provincial regulator (or an import of the provincial list); 名特优新
+# is "被省市场监管局认定" — granted and revoked by the provincial regulator only (or the
+# provincial list's import); county task forces (and city regulators) propose it, the province
+# decides (HonorProposal). County staff and banks set neither.
+TIER_MARKERS = {Role.CITY_REGULATOR, Role.PROVINCE_REGULATOR}
+HONOR_GRANTERS = {Role.PROVINCE_REGULATOR}
+HONOR_PROPOSERS = {Role.TASK_FORCE_STAFF, Role.TASK_FORCE_LEAD, Role.CITY_REGULATOR}
 # roles that may reveal an operator's ID and phone number (they visit and review entities)
 PERSONAL_DATA_ROLES = {Role.TASK_FORCE_STAFF, Role.TASK_FORCE_LEAD, Role.TASK_FORCE_BANK_REVIEWER, Role.CONVENER}
 
@@ -59,6 +68,16 @@ def write_region_prefix(scope: Scope | None) -> str | None:
     if scope.role in REGISTER_KEEPERS and scope.region_prefix:
         return scope.region_prefix
     return None
+
+
+def import_mark_rights(scope: Scope | None) -> tuple[bool, bool]:
+    """(takes the 分型 column, takes the 名特优新 columns) of a register import by this actor:
+    the provincial list is loaded by a provincial regulator, a platform administrator or the
+    `import_entities` command (no actor: None); a city regulator's file may carry 三型 marks (he
+    may set them), not 名特优新; a county's file carries neither (they keep what is known)."""
+    if scope is None or scope.is_platform_admin or scope.role in HONOR_GRANTERS:
+        return True, True
+    return scope.role in TIER_MARKERS, False
 
 
 def region_within(prefix: str | None, code: str | None) -> bool:
@@ -104,6 +123,16 @@ def register():
         restriction(model)(_children)
 
     restriction(TierPolicy)(public)
+
+    @restriction(HonorProposal)
+    def _honor_proposals(scope: Scope, action: str) -> Q | None:
+        # the government's own work on its region's entities: seen by the regulators and task
+        # forces of the region, decided (CHANGE) by the provincial regulator only
+        if not scope.is_government:
+            return None
+        if action == CHANGE and scope.role not in HONOR_GRANTERS:
+            return None
+        return entity_q(scope, VIEW, "entity__")
 
     @restriction(EntityImport)
     def _imports(scope: Scope, action: str) -> Q | None:

@@ -12,6 +12,7 @@ from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
+from entities import classification as cls
 from entities import derive
 from entities.models import (
     ADVERSE_CREDIT_Q,
@@ -21,6 +22,8 @@ from entities.models import (
     EntityType,
     Honor,
     HonorKind,
+    HonorProposal,
+    HonorProposalState,
     MarketEntity,
     RegisterStatus,
     SizeClass,
@@ -330,6 +333,7 @@ def entity_detail(*, user, entity: MarketEntity, as_of: dt.date | None = None) -
         latest.setdefault(record.flag, record)
     return {
         "tier_explanation": derive.tier_explanation(entity, policy),
+        "honor_proposals": list(honor_proposals(user=user, entity=entity)[:20]),
         "size_explanation": derive.size_explanation(entity),
         "tier_disagreement": entity.tier_disagreement,
         "honors": honors,
@@ -348,16 +352,30 @@ def entity_detail(*, user, entity: MarketEntity, as_of: dt.date | None = None) -
 
 
 def entity_honors(*, user, entity: MarketEntity, as_of: dt.date | None = None) -> list[Honor]:
-    """The entity's 名特优新, each marked `is_valid` on `as_of` (today)."""
+    """The entity's 名特优新, each marked `is_valid` on `as_of` (today): True, False, or None
+    when its end date is unknown (cls.honor_validity, the engine's `unknown`)."""
     as_of = as_of or timezone.localdate()
     honors = list(restrict(Honor.objects.filter(entity=entity), user, VIEW).order_by("kind", "-valid_until"))
     for honor in honors:
-        honor.is_valid = (
-            honor.valid_until is not None
-            and honor.valid_until >= as_of
-            and (honor.valid_from is None or honor.valid_from <= as_of)
-        )
+        honor.is_valid = cls.honor_validity(honor.valid_until, as_of, honor.valid_from)
     return honors
+
+
+def honor_proposals(*, user, state: str = "", entity: MarketEntity | None = None) -> QuerySet[HonorProposal]:
+    """名特优新 proposals the actor may see (the government of the entity's region), newest
+    first; `state` filters (pending: the province's queue)."""
+    queryset = restrict(
+        HonorProposal.objects.select_related(
+            "entity", "entity__region", "honor", "proposed_by", "proposed_by_organisation", "decided_by"
+        ),
+        user,
+        VIEW,
+    )
+    if state in HonorProposalState.values:
+        queryset = queryset.filter(state=state)
+    if entity is not None:
+        queryset = queryset.filter(entity=entity)
+    return queryset.order_by("-created_at", "-id")
 
 
 def _with_lines(change: EntityChange) -> EntityChange:
@@ -368,6 +386,7 @@ def _with_lines(change: EntityChange) -> EntityChange:
         "industry_code": TRACKED["industry_id"],
         "township_code": TRACKED["township_id"],
         "honor": "名特优新认定",
+        "tier_mark_note": "三型标记说明",
     }
     lines = []
     for name, (before, after) in (change.changes or {}).items():
@@ -456,6 +475,7 @@ def entity_as_request(entity: MarketEntity, *, as_of: dt.date | None = None) -> 
         "region_code": entity.region_id,
         "industry_code": entity.industry_id,
         "tier": entity.tier,
+        "tier_estimate": entity.tier_computed,
         "honors": honors,
         "annual_revenue": entity.annual_revenue,
         "net_assets": entity.net_assets,

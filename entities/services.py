@@ -1,5 +1,15 @@
 """Writes of the entities app: create/update an entity, reveal personal data, record credit
-repairs, and import the regulator's register. Keyword-only, atomic, audited.
+repairs, the regulator's marks, and import the regulator's register. Keyword-only, atomic,
+audited.
+
+The regulator's marks (issue 15, 001 附件 三(二)) are not ordinary register fields:
+- the 三型 mark of the provincial 名录库 is set by an import of the provincial list or by a
+  city/provincial regulator (`tier_mark_set`, restrictions.TIER_MARKERS), with its source and
+  date; the portal's own estimate (`tier_computed`, 预估) never stands in for it;
+- 名特优新 is "被省市场监管局认定": granted and revoked by the provincial regulator
+  (`honor_grant`, `honor_revoke`, restrictions.HONOR_GRANTERS) or the provincial list's import;
+  a county task force (or a city regulator) proposes (`honor_propose`), the province approves
+  or rejects (`honor_proposal_decide`), and both sides are notified (entities.changes.announce).
 
 Tenancy: every service that writes to an entity resolves it (an object or an id) through
 `portal.tenancy.resolve(..., CHANGE)`, row-locked; another region's entity is refused exactly
@@ -25,7 +35,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from entities import derive
-from entities.changes import entities_changed
+from entities.changes import Notice, announce, entities_changed
 from entities.models import (
     BOOLEAN_CREDIT_FLAGS,
     CREDIT_FLAG_LABELS,
@@ -40,6 +50,9 @@ from entities.models import (
     FinancialYear,
     Honor,
     HonorKind,
+    HonorProposal,
+    HonorProposalAction,
+    HonorProposalState,
     ImportStatus,
     MarketEntity,
     RegisterStatus,
@@ -50,9 +63,18 @@ from entities.models import (
 from entities.personal_data import PERSONAL_FIELDS, masked, may_reveal
 from entities.register_file import Bad, parse_id_number, parse_uscc
 from entities.register_import import RegisterImport
-from entities.restrictions import OUT_OF_SCOPE, REGISTER_KEEPERS, region_range_q, region_within, write_region_prefix
+from entities.restrictions import (
+    HONOR_GRANTERS,
+    HONOR_PROPOSERS,
+    OUT_OF_SCOPE,
+    REGISTER_KEEPERS,
+    TIER_MARKERS,
+    region_range_q,
+    region_within,
+    write_region_prefix,
+)
 from portal.celery import app as celery_app
-from portal.models import Industry, Region, RegionLevel
+from portal.models import Industry, Membership, Organisation, Region, RegionLevel, Role
 from portal.services import ApplicationError, audit_record
 from portal.tenancy import CHANGE, VIEW, resolve, scope_for
 
@@ -94,10 +116,14 @@ REGISTER_EDITABLE = (
         "main_business_changed_on",
         "operator_name",
         "operator_id_number",
-        "tier_imported",
     )
     + CREDIT_FLAGS
 )
+REFUSED_FIELD_MESSAGE = "无权修改此字段(登记信息只能通过名录库导入或由监管部门修改)"
+REFUSED_FIELD_MESSAGES = {
+    # the regulator's mark has its own service (tier_mark_set), with source and date
+    "tier_imported": "三型标记不在此修改: 由市、省级市场监管部门通过「标记三型」设置, 或导入全省名录库",
+}
 FINANCIAL_INPUT = ("financial_year",) + FINANCIAL_FIELDS
 CREATE_FIELDS = ("uscc",) + REGISTER_EDITABLE + FINANCIAL_INPUT
 # columns compared for the change history (field → label)
@@ -445,7 +471,7 @@ def entity_update(*, actor, entity: MarketEntity | int, data: dict[str, Any], re
     if refused:
         raise ApplicationError(
             "含有无权修改的字段: 登记信息只能通过名录库导入或由监管部门修改",
-            field_errors={f: ["无权修改此字段(登记信息只能通过名录库导入或由监管部门修改)"] for f in refused},
+            field_errors={f: [REFUSED_FIELD_MESSAGES.get(f, REFUSED_FIELD_MESSAGE)] for f in refused},
         )
     clean = _validate(data, entity=entity)
     if "region" in clean and clean["region"].pk != entity.region_id:
@@ -574,26 +600,112 @@ def credit_repair_record(
     return repair
 
 
+# --- the regulator's marks: 三型 and 名特优新 (issue 15, 001 附件 三(二)) ---------------------
+
+
+def _actor_label(actor) -> str:
+    """ "大同市市场监管局(张三)": who marked, as the entity page shows the mark's source."""
+    scope = scope_for(actor)
+    name = actor.get_full_name() or actor.username
+    organisation = Organisation.objects.filter(pk=scope.organisation_id).values_list("name", flat=True).first()
+    return (f"{organisation}({name})" if organisation else name)[:128]
+
+
+@transaction.atomic
+def tier_mark_set(
+    *,
+    actor,
+    entity: MarketEntity | int,
+    tier: str | None,
+    note: str = "",
+    marked_on: dt.date | None = None,
+    request=None,
+) -> MarketEntity:
+    """Mark (or unmark) an individual business 生存型/成长型/发展型 in the provincial 名录库: the
+    fact 惠商贷 and its sister products require ("在'全省个体工商户名录库'中被标记为'三型'",
+    001 附件 三(二)). City and provincial regulators only (restrictions.TIER_MARKERS), inside
+    their region; county staff, banks and enterprises are refused. The mark keeps its source
+    (the regulator's organisation and user) and date; clearing it needs a reason. Recorded in
+    the change history and the audit log; batch matching and the post-loan watch hear of it."""
+    entity = _entity_for_change(actor, entity)
+    scope = scope_for(actor)
+    if scope is None or scope.role not in TIER_MARKERS:
+        raise ApplicationError(
+            "没有权限标记三型: 三型标记由市、省级市场监管部门在名录库中标记(或导入全省名录库)",
+            code="permission_denied",
+        )
+    errors: dict[str, list[str]] = {}
+    tier = tier or None
+    note = (note or "").strip()
+    marked_on = marked_on or timezone.localdate()
+    if entity.entity_type != EntityType.INDIVIDUAL_BUSINESS:
+        errors["tier"] = ["三型分类仅适用于个体工商户"]
+    elif tier is not None and tier not in Tier.values:
+        errors["tier"] = [f"「{tier}」不是允许的值"]
+    elif tier == entity.tier_imported:
+        errors["tier"] = [f"该经营主体已{'标记为' + Tier(tier).label if tier else '没有三型标记'}, 未作修改"]
+    if tier is None and not note:
+        errors["note"] = ["撤销三型标记须填写原因"]
+    if marked_on > timezone.localdate():
+        errors["marked_on"] = ["标记日期不能晚于今天"]
+    if errors:
+        raise ApplicationError(next(iter(errors.values()))[0], field_errors=errors)
+    before = _snapshot(entity)
+    entity.tier_imported = tier
+    entity.tier_mark_source = _actor_label(actor) if tier else ""
+    entity.tier_marked_on = marked_on if tier else None
+    recompute_classification(entity)
+    changes = _diff(before, _snapshot(entity))
+    entity.save(update_fields=[MarketEntity._meta.get_field(name).name for name in changes] + ["updated_at"])
+    if note:
+        changes["tier_mark_note"] = [None, note[:500]]
+    EntityChange.objects.create(
+        entity=entity, kind=EntityChange.Kind.UPDATED, source=ChangeSource.REGULATOR, actor=actor, changes=changes
+    )
+    audit_record(
+        actor=actor,
+        action="entity.tier_mark",
+        obj=entity,
+        before={"tier": before["tier_imported"]},
+        after={
+            "tier": tier,
+            "source": entity.tier_mark_source,
+            "marked_on": entity.tier_marked_on and entity.tier_marked_on.isoformat(),
+            "note": note[:500],
+        },
+        request=request,
+    )
+    entities_changed([entity.pk])
+    return entity
+
+
 def _honor_text(honor: Honor) -> str:
     start = f"{honor.valid_from.isoformat()} 至 " if honor.valid_from else "至 "
     period = start + (honor.valid_until.isoformat() if honor.valid_until else "未知")
     return f"{HonorKind(honor.kind).label}({period})"
 
 
-@transaction.atomic
-def honor_grant(
-    *, actor, entity: MarketEntity, kind: str, valid_until: dt.date, valid_from: dt.date | None = None, request=None
-) -> Honor:
-    entity = _entity_for_change(actor, entity)
+def _require_granter(actor, what: str) -> None:
     scope = scope_for(actor)
-    if scope is None or scope.is_enterprise:
-        raise ApplicationError("没有权限认定名特优新", code="permission_denied")
+    if scope is None or scope.role not in HONOR_GRANTERS:
+        raise ApplicationError(
+            f"没有权限{what}名特优新: 名特优新由省市场监管局认定(县级专班可提出申请, 由省市场监管局审核)",
+            code="permission_denied",
+        )
+
+
+def _honor_period_errors(kind: str, valid_from: dt.date | None, valid_until: dt.date | None) -> dict:
+    errors: dict[str, list[str]] = {}
     if kind not in HonorKind.values:
-        raise ApplicationError("输入有误", field_errors={"kind": ["未知的称号"]})
+        errors["kind"] = ["未知的称号"]
     if valid_until is None:
-        raise ApplicationError("输入有误", field_errors={"valid_until": ["必填"]})
-    if valid_from and valid_until < valid_from:
-        raise ApplicationError("输入有误", field_errors={"valid_until": ["有效期至不能早于有效期自"]})
+        errors["valid_until"] = ["必填: 名特优新有有效期, 银行只认可有效期内的称号"]
+    elif valid_from and valid_until < valid_from:
+        errors["valid_until"] = ["有效期至不能早于有效期自"]
+    return errors
+
+
+def _grant(*, actor, entity: MarketEntity, kind: str, valid_from, valid_until, request, proposal=None) -> Honor:
     honor = Honor.objects.create(
         entity=entity, kind=kind, valid_from=valid_from, valid_until=valid_until, source=ChangeSource.REGULATOR
     )
@@ -613,6 +725,7 @@ def honor_grant(
             "label": HonorKind(kind).label,
             "valid_from": valid_from and valid_from.isoformat(),
             "valid_until": valid_until.isoformat(),
+            **({"proposal": proposal.pk} if proposal else {}),
         },
         request=request,
     )
@@ -620,27 +733,7 @@ def honor_grant(
     return honor
 
 
-@transaction.atomic
-def honor_revoke(*, actor, entity: MarketEntity, honor_id: int, reason: str, request=None) -> None:
-    """撤销 a 名特优新 title (granted by mistake, or withdrawn by the regulator): the row goes,
-    the change history and the audit log keep what it was and why."""
-    entity = _entity_for_change(actor, entity)
-    scope = scope_for(actor)
-    if scope is None or scope.is_enterprise:
-        raise ApplicationError("没有权限撤销名特优新称号", code="permission_denied")
-    reason = (reason or "").strip()
-    if not reason:
-        raise ApplicationError("输入有误", field_errors={"reason": ["请填写撤销原因"]})
-    # a title of this entity (resolved for CHANGE above); gone = another keeper revoked it a
-    # moment ago, or a stale page
-    honor = resolve(
-        Honor.objects.filter(entity=entity),
-        actor,
-        VIEW,
-        lock=True,
-        pk=honor_id,
-        message="该称号不存在或已被撤销, 请刷新页面",
-    )
+def _revoke(*, actor, entity: MarketEntity, honor: Honor, reason: str, request, proposal=None) -> None:
     before = _honor_text(honor)
     snapshot = {
         "kind": honor.kind,
@@ -662,10 +755,215 @@ def honor_revoke(*, actor, entity: MarketEntity, honor_id: int, reason: str, req
         action="entity.honor_revoke",
         obj=entity,
         before=snapshot,
-        after={"reason": reason[:500]},
+        after={"reason": reason[:500], **({"proposal": proposal.pk} if proposal else {})},
         request=request,
     )
     entities_changed([entity.pk])
+
+
+@transaction.atomic
+def honor_grant(
+    *, actor, entity: MarketEntity, kind: str, valid_until: dt.date, valid_from: dt.date | None = None, request=None
+) -> Honor:
+    """认定名特优新: the provincial regulator only ("被省市场监管局认定为'名特优新'", 001 附件
+    三(二)), always with its validity period. County task forces propose (honor_propose)."""
+    entity = _entity_for_change(actor, entity)
+    _require_granter(actor, "认定")
+    errors = _honor_period_errors(kind, valid_from, valid_until)
+    if errors:
+        raise ApplicationError("输入有误", field_errors=errors)
+    return _grant(
+        actor=actor, entity=entity, kind=kind, valid_from=valid_from, valid_until=valid_until, request=request
+    )
+
+
+@transaction.atomic
+def honor_revoke(*, actor, entity: MarketEntity, honor_id: int, reason: str, request=None) -> None:
+    """撤销 a 名特优新 title (granted by mistake, or withdrawn by the regulator): the provincial
+    regulator only. The row goes, the change history and the audit log keep what it was and
+    why; banks that lent on it hear of it (the post-loan watch, matching.watch)."""
+    entity = _entity_for_change(actor, entity)
+    _require_granter(actor, "撤销")
+    reason = (reason or "").strip()
+    if not reason:
+        raise ApplicationError("输入有误", field_errors={"reason": ["请填写撤销原因"]})
+    # a title of this entity (resolved for CHANGE above); gone = another keeper revoked it a
+    # moment ago, or a stale page
+    honor = resolve(
+        Honor.objects.filter(entity=entity),
+        actor,
+        VIEW,
+        lock=True,
+        pk=honor_id,
+        message="该称号不存在或已被撤销, 请刷新页面",
+    )
+    _revoke(actor=actor, entity=entity, honor=honor, reason=reason, request=request)
+
+
+def _province_regulators(region_code: str) -> tuple[int, ...]:
+    province = f"{region_code[:2]}0000"
+    return tuple(
+        Membership.objects.filter(role=Role.PROVINCE_REGULATOR, organisation__region_id=province, user__is_active=True)
+        .order_by("user_id")
+        .values_list("user_id", flat=True)
+        .distinct()
+    )
+
+
+@transaction.atomic
+def honor_propose(
+    *,
+    actor,
+    entity: MarketEntity | int,
+    action: str,
+    kind: str = "",
+    reason: str,
+    valid_from: dt.date | None = None,
+    valid_until: dt.date | None = None,
+    honor_id: int | None = None,
+    request=None,
+) -> HonorProposal:
+    """A county task force (or a city regulator) proposes to the provincial regulator to grant
+    a 名特优新 title (with the validity period it proposes) or to revoke one the entity holds.
+    Pending until the province decides (honor_proposal_decide); the province's regulators are
+    notified. One pending proposal per entity, title and action."""
+    entity = _entity_for_change(actor, entity)
+    scope = scope_for(actor)
+    if scope is None or scope.role not in HONOR_PROPOSERS:
+        raise ApplicationError("没有权限提出名特优新申请", code="permission_denied")
+    reason = (reason or "").strip()
+    errors: dict[str, list[str]] = {}
+    honor = None
+    if action not in HonorProposalAction.values:
+        errors["action"] = ["应为认定或撤销"]
+    elif action == HonorProposalAction.GRANT:
+        errors.update(_honor_period_errors(kind, valid_from, valid_until))
+    else:
+        honor = resolve(
+            Honor.objects.filter(entity=entity),
+            actor,
+            VIEW,
+            pk=honor_id,
+            field="honor",
+            message="该称号不存在或已被撤销, 请刷新页面",
+        )
+        kind, valid_from, valid_until = honor.kind, None, None
+    if not reason:
+        errors["reason"] = ["请填写理由"]
+    if errors:
+        raise ApplicationError(next(iter(errors.values()))[0], field_errors=errors)
+    if HonorProposal.objects.filter(entity=entity, kind=kind, action=action, state=HonorProposalState.PENDING).exists():
+        raise ApplicationError(
+            f"该经营主体已有待省市场监管局审核的「{HonorKind(kind).label}」{HonorProposalAction(action).label}申请",
+            code="conflict",
+        )
+    proposal = HonorProposal.objects.create(
+        entity=entity,
+        action=action,
+        kind=kind,
+        valid_from=valid_from,
+        valid_until=valid_until,
+        honor=honor,
+        reason=reason[:2000],
+        proposed_by=actor,
+        proposed_by_organisation_id=scope.organisation_id,
+    )
+    audit_record(
+        actor=actor,
+        action="entity.honor_propose",
+        obj=entity,
+        after={
+            "proposal": proposal.pk,
+            "action": action,
+            "kind": kind,
+            "valid_until": valid_until and valid_until.isoformat(),
+            "reason": reason[:500],
+        },
+        request=request,
+    )
+    verb = HonorProposalAction(action).label
+    announce(
+        [
+            Notice(
+                key=f"honor-proposal-{proposal.pk}",
+                title=f"名特优新{verb}申请待审核: {entity.name}「{HonorKind(kind).label}」",
+                body=reason[:500],
+                url=f"/entities/honor-proposals/?state={HonorProposalState.PENDING}",
+                user_ids=_province_regulators(entity.region_id),
+            )
+        ]
+    )
+    return proposal
+
+
+@transaction.atomic
+def honor_proposal_decide(*, actor, proposal_id: int, decision: str, note: str = "", request=None) -> HonorProposal:
+    """The provincial regulator approves (the title is granted or revoked, as if decided
+    directly) or rejects (with a note) a pending proposal; the proposer and the task force
+    staff of the proposing organisation are notified."""
+    proposal = resolve(HonorProposal, actor, CHANGE, lock=True, pk=proposal_id)
+    _require_granter(actor, "审核")
+    if proposal.state != HonorProposalState.PENDING:
+        raise ApplicationError(f"该申请已审核(当前状态: {proposal.get_state_display()})", code="conflict")
+    note = (note or "").strip()
+    if decision not in ("approve", "reject"):
+        raise ApplicationError("请选择批准或不批准", field_errors={"decision": ["应为 approve 或 reject"]})
+    if decision == "reject" and not note:
+        raise ApplicationError("不批准须填写审核意见", field_errors={"note": ["不批准须填写审核意见"]})
+    entity = _entity_for_change(actor, proposal.entity_id)
+    if decision == "approve":
+        if proposal.action == HonorProposalAction.GRANT:
+            _grant(
+                actor=actor,
+                entity=entity,
+                kind=proposal.kind,
+                valid_from=proposal.valid_from,
+                valid_until=proposal.valid_until,
+                request=request,
+                proposal=proposal,
+            )
+        else:
+            honor = (
+                Honor.objects.select_for_update().filter(pk=proposal.honor_id, entity=entity).first()
+                if proposal.honor_id
+                else None
+            )
+            if honor is None:
+                raise ApplicationError(
+                    "拟撤销的称号已不存在(可能已被撤销或重新导入), 请不批准该申请并说明", code="conflict"
+                )
+            _revoke(actor=actor, entity=entity, honor=honor, reason=proposal.reason, request=request, proposal=proposal)
+    proposal.state = HonorProposalState.APPROVED if decision == "approve" else HonorProposalState.REJECTED
+    proposal.decided_by, proposal.decided_at, proposal.decision_note = actor, timezone.now(), note[:2000]
+    proposal.save(update_fields=["state", "decided_by", "decided_at", "decision_note"])
+    audit_record(
+        actor=actor,
+        action="entity.honor_proposal_decide",
+        obj=entity,
+        after={"proposal": proposal.pk, "decision": decision, "note": note[:500]},
+        request=request,
+    )
+    colleagues = set(
+        Membership.objects.filter(
+            organisation_id=proposal.proposed_by_organisation_id, role__in=HONOR_PROPOSERS, user__is_active=True
+        ).values_list("user_id", flat=True)
+    )
+    if proposal.proposed_by_id:
+        colleagues.add(proposal.proposed_by_id)
+    verb = HonorProposalAction(proposal.action).label
+    outcome = proposal.get_state_display()
+    announce(
+        [
+            Notice(
+                key=f"honor-proposal-{proposal.pk}-{proposal.state}",
+                title=f"名特优新{verb}申请{outcome}: {entity.name}「{HonorKind(proposal.kind).label}」",
+                body=note[:500],
+                url=f"/entities/{entity.pk}/#classification",
+                user_ids=tuple(sorted(colleagues)),
+            )
+        ]
+    )
+    return proposal
 
 
 @transaction.atomic

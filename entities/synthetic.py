@@ -18,7 +18,8 @@ Shapes, from classification.md where published and chosen where not:
   about a third (two thirds above 60 万);
 * so most individual businesses are 生存型, about one in eight 成长型 and a few percent
   发展型; the regulator's mark (分型) equals the computed tier for 80 %, differs for 5 %
-  (the page flags it) and is absent for 15 %;
+  (the page flags it) and is absent for 15 %: those have only the portal's estimate (预估),
+  which satisfies no product rule that asks for the mark (they show as 待标记三型);
 * 名特优新 for 2 % of individual businesses (1-2 honours, some expired); credit: 1.5 %
   dishonest debtors, 8 % with overdue instalments;
 * 烟草专卖零售许可证 (chosen): held by 95 % of individual businesses in 5227 烟草制品零售 and 40 %
@@ -48,6 +49,7 @@ from entities.register_import import COLUMNS, _copy
 from portal import reference
 
 _ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+MARK_SOURCE = "名录库导入: 全省个体工商户名录库(演示数据)"
 _ORG_SPACE = 31**9
 _ORG_STEP = 7_368_787_297  # coprime with 31: index → distinct 9-character codes
 
@@ -232,12 +234,15 @@ class Generator:
         }
         computed = derive.tier_computed(facts, self.policy)
         tier_imported = None
+        tier_marked_on = None
         if individual and computed is not None:
             draw = rng.random()
             if draw < 0.80:
                 tier_imported = computed
             elif draw < 0.85:
                 tier_imported = rng.choice([t for t in cls.TIERS if t != computed])
+            if tier_imported is not None:
+                tier_marked_on = self.today - dt.timedelta(days=rng.randint(30, 400))
         honors: list[str] = []
         honors_until = None
         if individual and rng.random() < 0.02:
@@ -262,6 +267,8 @@ class Generator:
             "tax_status": tax_status,
             "has_tax_record": has_tax_record,
             "tier_imported": tier_imported,
+            "tier_mark_source": MARK_SOURCE if tier_imported else "",
+            "tier_marked_on": tier_marked_on,
             "honors_imported": ",".join(honors),
             "honors_imported_valid_until": honors_until,
             "operator_name": operator,

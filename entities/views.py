@@ -18,8 +18,11 @@ from entities.forms import (
     CreditRepairForm,
     EntityEditForm,
     FinancialYearForm,
+    HonorDecisionForm,
     HonorGrantForm,
+    HonorProposalForm,
     RegisterUploadForm,
+    TierMarkForm,
 )
 from entities.models import (
     CREDIT_FLAG_LABELS,
@@ -27,6 +30,8 @@ from entities.models import (
     EntityType,
     FinancialYear,
     HonorKind,
+    HonorProposalAction,
+    HonorProposalState,
     ImportStatus,
     RegisterStatus,
     SizeClass,
@@ -34,12 +39,12 @@ from entities.models import (
 )
 from entities.personal_data import PERSONAL_FIELDS, masked, may_reveal, sees_own
 from entities.register_file import LABELS
-from entities.restrictions import REGISTER_KEEPERS
+from entities.restrictions import HONOR_GRANTERS, HONOR_PROPOSERS, REGISTER_KEEPERS, TIER_MARKERS
 from portal import bounds
 from portal import spreadsheets as portal_spreadsheets
 from portal.mixins import RestrictedListView, RoleRequiredMixin
 from portal.services import ApplicationError
-from portal.tenancy import EXPORT, resolve, scope_for
+from portal.tenancy import EXPORT, GOVERNMENT_ROLES, resolve, scope_for
 
 EXPORT_LIMIT = 10_000
 # Chinese names of the search parameters, for the filter error line
@@ -165,8 +170,15 @@ class EntityDetailView(LoginRequiredMixin, TemplateView):
                 for f, label in PERSONAL_FIELDS.items()
             ],
             can_edit=bool(editable),
-            # honours, financial years and credit facts: register keepers of the region (services.editable_fields)
+            # financial years and credit facts: register keepers of the region (services.editable_fields)
             can_keep_register="financial_year" in editable,
+            # the regulator's marks (issue 15): 三型 by city/province regulators, 名特优新 by the
+            # province; county task forces (and cities) propose 名特优新 to the province
+            can_mark_tier=bool(editable)
+            and scope.role in TIER_MARKERS
+            and entity.entity_type == EntityType.INDIVIDUAL_BUSINESS,
+            can_grant_honor=bool(editable) and scope.role in HONOR_GRANTERS,
+            can_propose_honor=bool(editable) and scope.role in HONOR_PROPOSERS,
             can_record_repair=bool(scope and (scope.is_platform_admin or scope.role in REGISTER_KEEPERS)),
             credit_labels=CREDIT_FLAG_LABELS,
             honors_imported_labels="、".join(LABELS["honor"][k] for k in entity.honors_imported.split(",") if k),
@@ -310,11 +322,51 @@ class CreditRepairCreateView(EntityWriteView):
         )
 
 
+class TierMarkView(EntityWriteView):
+    """标记三型: the mark of the provincial 名录库, with its source and date (city and
+    provincial regulators of the entity's region)."""
+
+    template_name = "entities/tier_mark_form.html"
+    title = "标记三型"
+    denied_message = "没有权限: 三型标记由市、省级市场监管部门标记(或导入全省名录库)"
+
+    def may_write(self, user, entity) -> bool:
+        scope = scope_for(user)
+        return bool(scope and scope.role in TIER_MARKERS)
+
+    def get(self, request, pk):
+        entity = self.entity_for_change(request, pk)
+        return self.render_page(request, entity, TierMarkForm(initial={"tier": entity.tier_imported or ""}))
+
+    def post(self, request, pk):
+        entity = self.entity_for_change(request, pk)
+        return self.submit(
+            request,
+            entity,
+            TierMarkForm(request.POST),
+            lambda form: services.tier_mark_set(
+                actor=request.user,
+                entity=entity,
+                tier=form.cleaned_data["tier"] or None,
+                note=form.cleaned_data["note"],
+                marked_on=form.cleaned_data["marked_on"],
+                request=request,
+            ),
+            success=lambda e: f"已标记为{e.get_tier_imported_display()}" if e.tier_imported else "已撤销三型标记",
+            anchor="#classification",
+        )
+
+
 class HonorGrantView(EntityWriteView):
-    """认定名特优新: a title with its validity period."""
+    """认定名特优新: a title with its validity period (the provincial regulator)."""
 
     template_name = "entities/honor_form.html"
     title = "认定名特优新"
+    denied_message = "没有权限: 名特优新由省市场监管局认定, 县级专班可提出认定申请"
+
+    def may_write(self, user, entity) -> bool:
+        scope = scope_for(user)
+        return bool(scope and scope.role in HONOR_GRANTERS)
 
     def _honors(self, request, entity):
         return selectors.entity_honors(user=request.user, entity=entity)
@@ -341,6 +393,10 @@ class HonorRevokeView(EntityWriteView):
 
     template_name = "entities/honor_form.html"
     title = "认定名特优新"
+    denied_message = HonorGrantView.denied_message
+
+    def may_write(self, user, entity) -> bool:
+        return HonorGrantView.may_write(self, user, entity)
 
     def post(self, request, pk):
         entity = self.entity_for_change(request, pk)
@@ -369,6 +425,126 @@ class HonorRevokeView(EntityWriteView):
             )
         messages.success(request, "已撤销该称号")
         return redirect("entities:honor_grant", pk=entity.pk)
+
+
+class HonorProposeView(EntityWriteView):
+    """提出名特优新申请 (county task force, city regulator): grant a title with a proposed
+    validity period, or (POST ``action=revoke``, ``honor``, ``reason``) revoke one the entity
+    holds; the provincial regulator decides on 名特优新申请."""
+
+    template_name = "entities/honor_propose.html"
+    title = "提出名特优新申请"
+    denied_message = "没有权限: 名特优新申请由县级专班或市级市场监管部门提出"
+
+    def may_write(self, user, entity) -> bool:
+        scope = scope_for(user)
+        return bool(scope and scope.role in HONOR_PROPOSERS)
+
+    def _context(self, request, entity):
+        return {
+            "honors": selectors.entity_honors(user=request.user, entity=entity),
+            "proposals": selectors.honor_proposals(user=request.user, entity=entity)[:20],
+        }
+
+    def get(self, request, pk):
+        entity = self.entity_for_change(request, pk)
+        return self.render_page(request, entity, HonorProposalForm(), **self._context(request, entity))
+
+    def post(self, request, pk):
+        entity = self.entity_for_change(request, pk)
+        if request.POST.get("action") == HonorProposalAction.REVOKE:
+            honor_id = request.POST.get("honor", "")
+            try:
+                services.honor_propose(
+                    actor=request.user,
+                    entity=entity,
+                    action=HonorProposalAction.REVOKE,
+                    honor_id=bounds.query_id(honor_id) or 0,
+                    reason=request.POST.get("reason", ""),
+                    request=request,
+                )
+            except ApplicationError as exc:
+                if exc.code == "permission_denied":
+                    raise PermissionDenied(exc.message) from exc
+                return self.render_page(
+                    request,
+                    entity,
+                    HonorProposalForm(),
+                    status=404 if exc.code == "not_found" else 400,
+                    revoke_error=exc.message,
+                    revoke_honor=honor_id,
+                    **self._context(request, entity),
+                )
+            return self.done(request, entity, "已提出撤销申请, 待省市场监管局审核", "#classification")
+        return self.submit(
+            request,
+            entity,
+            HonorProposalForm(request.POST),
+            lambda form: services.honor_propose(
+                actor=request.user,
+                entity=entity,
+                action=HonorProposalAction.GRANT,
+                request=request,
+                **form.cleaned_data,
+            ),
+            success=lambda p: f"已提出「{p.get_kind_display()}」认定申请, 待省市场监管局审核",
+            anchor="#classification",
+            context=lambda: self._context(request, entity),
+        )
+
+
+class HonorProposalListView(RoleRequiredMixin, RestrictedListView):
+    """名特优新申请: the proposals of the actor's region; the provincial regulator decides
+    the pending ones here (批准 / 不批准 with a note)."""
+
+    allowed_roles = GOVERNMENT_ROLES
+    template_name = "entities/honor_proposals.html"
+    context_object_name = "proposals"
+    paginate_by = 50
+
+    def select(self, *, user, params):
+        state = params.get("state", HonorProposalState.PENDING)
+        return selectors.honor_proposals(user=user, state="" if state == "all" else state)
+
+    def get_context_data(self, **kwargs):
+        scope = scope_for(self.request.user)
+        return super().get_context_data(
+            states=HonorProposalState.choices,
+            state=self.request.GET.get("state", HonorProposalState.PENDING),
+            may_decide=bool(scope and scope.role in HONOR_GRANTERS),
+            form=HonorDecisionForm(),
+            **kwargs,
+        )
+
+
+class HonorProposalDecideView(RoleRequiredMixin, View):
+    """POST 批准 / 不批准 one proposal (the provincial regulator); back to the list."""
+
+    allowed_roles = HONOR_GRANTERS
+
+    def post(self, request, pk):
+        form = HonorDecisionForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, "请选择审核结果")
+            return redirect("entities:honor_proposals")
+        try:
+            proposal = services.honor_proposal_decide(
+                actor=request.user,
+                proposal_id=pk,
+                decision=form.cleaned_data["decision"],
+                note=form.cleaned_data["note"],
+                request=request,
+            )
+        except ApplicationError as exc:
+            if exc.code == "not_found":
+                raise Http404 from exc
+            if exc.code == "permission_denied":
+                raise PermissionDenied(exc.message) from exc
+            messages.error(request, exc.message)
+            return redirect("entities:honor_proposals")
+        what = f"{proposal.entity.name}「{proposal.get_kind_display()}」{proposal.get_action_display()}申请"
+        messages.success(request, f"{what}: {proposal.get_state_display()}")
+        return redirect("entities:honor_proposals")
 
 
 class FinancialYearView(EntityWriteView):

@@ -10,6 +10,23 @@ class MatchingConfig(AppConfig):
 
         restrictions.register()
         self._wire_calendar()
+        self._wire_entities()
+
+    @staticmethod
+    def _wire_entities():
+        """Two cross-app hooks of the register (entities.changes): after an entity changes, the
+        post-loan watch compares what approved loans relied on (matching.watch); a register
+        write's notices (名特优新 proposals and decisions) become notifications."""
+        from entities.changes import (  # noqa: PLC0415 (registered once the app registry is ready)
+            ENTITY_CHANGED_HOOKS,
+            NOTICE_HOOKS,
+        )
+        from matching import notifications, watch  # noqa: PLC0415 (they import models: only once they are loaded)
+
+        if watch.on_entities_changed not in ENTITY_CHANGED_HOOKS:
+            ENTITY_CHANGED_HOOKS.append(watch.on_entities_changed)
+        if notifications.deliver_notices not in NOTICE_HOOKS:
+            NOTICE_HOOKS.append(notifications.deliver_notices)
 
     @staticmethod
     def _wire_calendar():

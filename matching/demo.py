@@ -11,8 +11,10 @@ from django.db import transaction
 from django.utils import timezone
 from stdnum.cn import ric, uscc
 
+from entities import services as entity_services
 from entities.models import MarketEntity
 from matching import services as s
+from matching import watch
 from matching.clocks import deadline_scan
 from matching.models import ClockKind, DeadlineClock, Declaration
 from portal.models import Organisation
@@ -85,7 +87,18 @@ def _entity(
 @transaction.atomic
 def load() -> dict:
     User = get_user_model()
-    names = ["staff", "staff2", "reviewer", "lead", "convener", "bankadmin", "manager", "enterprise"]
+    names = [
+        "staff",
+        "staff2",
+        "reviewer",
+        "lead",
+        "convener",
+        "bankadmin",
+        "manager",
+        "enterprise",
+        "city",
+        "province",
+    ]
     users = {u.username: u for u in User.objects.filter(username__in=names)}
     if len(users) < len(names) or Declaration.objects.filter(entity__uscc__startswith="92140525MA0DEMD").exists():
         return {"skipped": True}
@@ -158,6 +171,11 @@ def load() -> dict:
     for name, amount in ((e[3], 300_000), (e[6], 500_000)):
         s.recommendation_contact(actor=manager, recommendation_id=recs[name].pk)
         s.recommendation_materials_complete(actor=manager, recommendation_id=recs[name].pk)
+    # the regulator's 三型 mark (issue 15): 晋城市 marks 兴隆五金店 成长型 before 中国银行 lends on it;
+    # the others of the demo county keep only the portal's estimate (待标记三型)
+    entity_services.tier_mark_set(
+        actor=users["city"], entity=recs[e[3]].entity_id, tier="growth", note="2024 年度全省名录库分型结果"
+    )
     # within the product's limits the manager approves; a longer term needs the administrator's override
     s.recommendation_approve(
         actor=manager,
@@ -186,6 +204,24 @@ def load() -> dict:
     )
     s.recommendation_remove(actor=convener, recommendation_id=recs[e[5]].pk, reason="核实发现提供虚假经营流水")
     s.satisfaction_rate(actor=users["enterprise"], recommendation_id=r.pk, score=5, comment="办理很快")
+    # post-loan watch (001 附件 九(四) 授信压退): after the approval the city lowers the mark, and
+    # the branch is told on the lead, in its notifications and in the ledger (授信依据变化)
+    entity_services.tier_mark_set(
+        actor=users["city"],
+        entity=recs[e[3]].entity_id,
+        tier="survival",
+        note="年度复核: 参保人数降为 0 人, 调整为生存型",
+    )
+    watch.watch_entities([recs[e[3]].entity_id])
+    # a county task force proposes a 名特优新 title; the province decides (名特优新申请)
+    entity_services.honor_propose(
+        actor=staff,
+        entity=entities[0].pk,
+        action="grant",
+        kind="distinctive",
+        valid_until=dt.date(today.year + 2, 12, 31),
+        reason="泽州特色面食老字号, 经营满 5 年, 群众口碑好",
+    )
 
     # declarations waiting at each review stage, one rejected, one withdrawn-by-staff draft
     waiting = [declare(en, ["boc", "shanxibank"], 200_000) for en in entities[7:11]]

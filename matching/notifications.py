@@ -72,6 +72,22 @@ def to_entity_and_creator(*, declaration: Declaration, key: str, title: str, bod
     return sum(1 for user in recipients.values() if to_user(user=user, key=key, title=title, body=body, url=url))
 
 
+def deliver_notices(notices) -> int:
+    """The entities app's notices (entities.changes.announce: a 名特优新 proposal waits for the
+    province, the province decided one), delivered to each user inside the announcing
+    transaction. Registered on entities.changes.NOTICE_HOOKS by matching.apps."""
+    users = get_user_model().objects.in_bulk({user_id for notice in notices for user_id in notice.user_ids})
+    sent = 0
+    for notice in notices:
+        for user_id in notice.user_ids:
+            user = users.get(user_id)
+            if user is not None and to_user(
+                user=user, key=notice.key, title=notice.title, body=notice.body, url=notice.url
+            ):
+                sent += 1
+    return sent
+
+
 def _enqueue_email(notification_id: int) -> None:
     try:
         send_notification_email.delay(notification_id)

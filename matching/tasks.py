@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from matching.clocks import deadline_scan, recompute_provisional
 from matching.models import Notification
+from matching.watch import watch_scan
 
 
 @shared_task(name="matching.tasks.send_notification_email", acks_late=True)
@@ -54,6 +55,13 @@ def scan_deadlines() -> dict:
         "escalations": scan.escalations,
         "skipped": scan.skipped,
     }
+
+
+@shared_task(name="matching.tasks.watch_credit_basis", acks_late=True)
+def watch_credit_basis() -> int:
+    """Beat runs this daily: approved and drawn leads whose 名特优新 title expired (or whose
+    marks changed) get their 授信依据变化 event and notification; safe to run twice."""
+    return watch_scan()
 
 
 @shared_task(name="matching.tasks.recompute_provisional_clocks")

@@ -46,6 +46,8 @@ Who may act (see workflow.md and seed 004 §四–六):
   enforce this). Task-force staff and lead coach after a decline.
 * The platform administrator manages organisations, users, catalogues and calendars and
   takes no part in the workflow.
+* No one records 授信依据变化 (BASIS_CHANGE): the post-loan watch (matching/watch.py) does, on
+  an approved or drawn lead whose entity lost a regulator's mark the approval relied on.
 
 Maker-checker:
 * M1 — whoever made a declaration (created it, edited it, recorded the consent, submitted
@@ -123,6 +125,7 @@ class Action(StrEnum):
     COACH = "lead.coach"
     REDIRECT = "lead.redirect"
     RATE = "lead.rate"
+    BASIS_CHANGE = "lead.basis_change"
 
 
 @dataclass(frozen=True)
@@ -590,6 +593,19 @@ RULES: tuple[Rule, ...] = (
         (Effect(K.RECOMMENDATION_RATED, NO_CLOCK),),
         tenancy=VIEW,
         checks=(Check("已作出授信决定", _decided), Check("只评价一次", _not_rated)),
+    ),
+    # the post-loan watch (matching/watch.py), no role: a mark or 名特优新 title the approval
+    # relied on was revoked, expired or lowered (or is back) — recorded on the lead, whose
+    # branch is notified (中国银行 方案 九(四) 授信压退)
+    Rule(
+        Action.BASIS_CHANGE,
+        "记录授信依据变化",
+        Recommendation,
+        frozenset(),
+        (R.APPROVED, R.DISBURSED),
+        "只有已授信或已放款的线索跟踪授信依据",
+        (Effect(K.RECOMMENDATION_BASIS_CHANGED, NO_CLOCK),),
+        tenancy=VIEW,
     ),
 )
 TABLE: dict[Action, Rule] = {rule.action: rule for rule in RULES}

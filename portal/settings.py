@@ -228,6 +228,8 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": env.float("DEADLINE_SCAN_SECONDS", default=120.0),
     },
     "sweep-notification-emails": {"task": "matching.tasks.sweep_notification_emails", "schedule": 300.0},
+    # post-loan watch: 名特优新 titles and 三型 marks that approved loans relied on (expiries)
+    "watch-credit-basis": {"task": "matching.tasks.watch_credit_basis", "schedule": _crontab(hour=6, minute=0)},
     # batch matching: the nightly full run, and the sweep that resumes stalled runs
     "matching-nightly-run": {"task": "matching.batch.nightly_run", "schedule": _crontab(hour=2, minute=0)},
     "matching-sweep": {"task": "matching.batch.sweep", "schedule": 300.0},

@@ -74,6 +74,20 @@ ALLOWED: dict[tuple[str, str, str], str] = {
         "*",
     ): "the page resolves the run through restrict() (selectors.run_get); the command and the sweep act as the system",
     ("matching/tasks.py", "send_notification_email", "*"): _SYSTEM,
+    ("matching/watch.py", "watch_recommendation", "*"): _SYSTEM
+    + " (the post-loan watch: the entity-change hook and the daily scan compare approved leads)",
+    ("matching/watch.py", "_valid_honors", "Honor"): _SYSTEM + " (the post-loan watch records an approval's basis)",
+    ("matching/watch.py", "bank_reads", "LoanProduct"): "the lending bank's active products: public catalogue",
+    (
+        "entities/services.py",
+        "_province_regulators",
+        "Membership",
+    ): "the provincial regulators to notify of a 名特优新 proposal, by the province of an entity resolved for CHANGE",
+    (
+        "entities/services.py",
+        "honor_propose",
+        "HonorProposal",
+    ): "refuses a second pending proposal for the entity just resolved for CHANGE",
     (
         "matching/clocks.py",
         "_insert_notifications",

@@ -1,5 +1,10 @@
 """POST /api/v1/eligibility/preview (shared/domain/eligibility-api.md).
 
+Request fields beyond the contract's first version (optional, compatible): ``entity.tier_estimate``
+— the portal's 三型 estimate, informative only (``entity.tier`` is the regulator's mark of the
+provincial 名录库; a rule that needs the mark is ``unknown`` without it, whatever the estimate,
+and its reason names the estimate: "尚无市场监管部门的三型标记（平台预估：成长型），请联系市场监管部门标记").
+
 Open to anonymous visitors (the 资格自测 of people not yet registered), rate-limited per
 client address (portal.throttling: scope "eligibility", 30/min; signed-in users per user,
 "eligibility_user", 300/min), and nothing is stored for anyone: the preview only reads the
@@ -56,6 +61,11 @@ class EligibilityPreviewView(APIView):
     parser_classes = [JSONParser]
 
     @extend_schema(
+        description=(
+            "请求字段见 eligibility-api.md。entity.tier 为市场监管部门在名录库中的三型标记; "
+            "可选的 entity.tier_estimate 为平台按经营数据测算的三型预估, 仅供参考, 不满足任何要求三型标记的条件"
+            "(只有预估时相关条件为 unknown, 结论为 incomplete, 原因中写明预估值)。"
+        ),
         request={"application/json": {"type": "object"}},
         responses={200: PreviewResponseSerializer},
         examples=[
@@ -73,7 +83,23 @@ class EligibilityPreviewView(APIView):
                     "products": ["huishangdai"],
                 },
                 request_only=True,
-            )
+            ),
+            OpenApiExample(
+                "尚未标记三型, 只有平台预估",
+                value={
+                    "as_of": "2026-11-22",
+                    "entity": {
+                        "entity_type": "individual_business",
+                        "established_on": "2024-05-10",
+                        "region_code": "140502",
+                        "tier": None,
+                        "tier_estimate": "growth",
+                        "annual_revenue": 800000,
+                    },
+                    "products": ["huishangdai"],
+                },
+                request_only=True,
+            ),
         ],
     )
     def post(self, request):

@@ -16,6 +16,10 @@ The engine (``eligibility``) is pure Python; this module is where it meets Djang
 Honours (名特优新): the register lists every honour an entity holds, so an entity row's
 honours are always *known*: no ``Honor`` row means "holds none", not "unknown". An honour
 whose ``valid_until`` is missing leaves its validity open (``unknown``), as in a request.
+
+三型: ``tier`` is the regulator's mark only; the portal's estimate goes as ``tier_estimate``,
+which no rule reads: it only names itself in the reason of a rule the missing mark leaves
+unknown ("尚无市场监管部门的三型标记（平台预估：成长型）…").
 """
 
 from __future__ import annotations
@@ -58,7 +62,8 @@ def entity_request(entity, *, honors: list[dict[str, Any]] | None = None) -> dic
         "established_on": entity.established_on,
         "region_code": _text(entity.region_id),
         "industry_code": _text(entity.industry_id),
-        "tier": _text(entity.tier),
+        "tier": _text(entity.tier),  # the regulator's mark (名录库)
+        "tier_estimate": _text(entity.tier_computed),  # the portal's estimate: informative, never decisive
         "size_class": _text(entity.size_class),
         "honors": _honors(entity) if honors is None else honors,
         "annual_revenue": entity.annual_revenue,

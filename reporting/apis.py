@@ -276,6 +276,10 @@ class LedgerRowSerializer(serializers.Serializer):
     is_credit_loan = serializers.BooleanField(allow_null=True)
     is_first_loan = serializers.BooleanField(allow_null=True)
     approval_override = serializers.CharField(help_text="超限审批: 理由、超出的限额和审批人(限额内授信为空)")
+    credit_basis_change = serializers.CharField(
+        help_text="授信依据变化(贷后): 授信所依据的三型标记或名特优新称号被撤销、到期或降级"
+        "(或已恢复)的最近一次记录, 无变化为空"
+    )
     disbursed_total = serializers.IntegerField(help_text="累计放款(元)")
     disbursement_count = serializers.IntegerField()
     first_disbursed_on = serializers.DateField(allow_null=True)

@@ -33,7 +33,8 @@ from django.utils import timezone
 
 from entities.restrictions import region_range_q
 from matching.clocks import overdue_flags
-from matching.models import Disbursement, Recommendation, RecommendationState
+from matching.models import Disbursement, EventKind, Recommendation, RecommendationState, WorkflowEvent
+from matching.watch import basis_change_text
 from portal import bounds, spreadsheets
 from portal.services import ApplicationError
 from portal.spreadsheets import HEADER, Book, Cell, Style
@@ -224,7 +225,15 @@ def ledger_queryset(
             "entity", "region", "bank", "branch", "assigned_to", "decline_reason", "declaration", "batch", "override_by"
         )
         .prefetch_related(
-            Prefetch("disbursements", queryset=Disbursement.objects.order_by("disbursed_on", "id")), "clocks"
+            Prefetch("disbursements", queryset=Disbursement.objects.order_by("disbursed_on", "id")),
+            "clocks",
+            Prefetch(
+                "events",
+                queryset=WorkflowEvent.objects.filter(kind=EventKind.RECOMMENDATION_BASIS_CHANGED).order_by(
+                    "created_at", "id"
+                ),
+                to_attr="basis_events",
+            ),
         )
         .order_by("pushed_at", "id")
     )
@@ -272,6 +281,7 @@ def ledger_row(rec: Recommendation) -> dict:
         "is_credit_loan": rec.is_credit_loan,
         "is_first_loan": rec.is_first_loan,
         "approval_override": approval_override_text(rec),
+        "credit_basis_change": credit_basis_change_text(rec),
         "disbursed_total": rec.disbursed_total,
         "disbursement_count": len(disbursements),
         "first_disbursed_on": disbursements[0].disbursed_on.isoformat() if disbursements else None,
@@ -284,6 +294,20 @@ def ledger_row(rec: Recommendation) -> dict:
         "satisfaction": rec.satisfaction,
         **overdue_flags(rec),
     }
+
+
+def credit_basis_change_text(rec: Recommendation) -> str:
+    """The latest 授信依据变化 of an approved or drawn lead (matching.watch): the date and the
+    mark or 名特优新 title the approval relied on that was revoked, expired or lowered, or that
+    it is back; empty when nothing changed."""
+    events = getattr(rec, "basis_events", None)
+    if events is None:
+        events = list(
+            WorkflowEvent.objects.filter(recommendation=rec, kind=EventKind.RECOMMENDATION_BASIS_CHANGED).order_by(
+                "created_at", "id"
+            )
+        )
+    return basis_change_text(events[-1]) if events else ""
 
 
 def approval_override_text(rec: Recommendation) -> str:
@@ -400,6 +424,7 @@ COLUMNS: list[tuple[str, str, str]] = [
     ("信用贷款", "is_credit_loan", "bool"),
     ("首贷", "is_first_loan", "bool"),
     ("超限审批", "approval_override", "text"),
+    ("授信依据变化", "credit_basis_change", "text"),
     ("累计放款(万元)", "disbursed_total", "wan"),
     ("放款笔数", "disbursement_count", "int"),
     ("首笔放款日期", "first_disbursed_on", "date"),
@@ -455,7 +480,7 @@ def ledger_xlsx(
     book = Book(streaming=True)
     sheet = book.sheet("台账")
     widths = {"text": 16, "int": 10, "wan": 14, "date": 12, "rate": 10, "bool": 8, "list": 30}
-    wide = {"entity_name", "branch_name", "purpose", "decline_note"}
+    wide = {"entity_name", "branch_name", "purpose", "decline_note", "credit_basis_change"}
     sheet.widths([6] + [24 if key in wide else max(widths[kind], len(header) * 2) for header, key, kind in COLUMNS])
     sheet.freeze("C5")
 

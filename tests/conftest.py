@@ -8,7 +8,8 @@ import pytest
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from entities.models import EntityImport, MarketEntity
+from entities.models import EntityImport, HonorProposal, MarketEntity
+from entities.services import honor_propose
 from matching import services as s
 from matching.factories import CRITERIA, pushed
 from matching.materials import material_upload
@@ -49,6 +50,7 @@ class Other:
     bank_report: object
     scheduled_report: object
     api_token: object
+    honor_proposal: HonorProposal
 
     def secrets(self) -> list[str]:
         """What of its data no user of 泽州 or 晋城 may ever see."""
@@ -59,7 +61,7 @@ class Other:
 def other_county(world) -> Other:
     """Another city's task force, enterprise and bank branch (新荣区, 大同), with a pushed,
     declined lead, a material, a visit, a notification, an import, a bank report, a weekly
-    report and an API token: what the tenant-isolation matrices try to reach from 泽州 (it
+    report, an API token and a pending 名特优新 proposal: what the tenant-isolation matrices try to reach from 泽州 (it
     needs the catalogue's banks, which the 泽州 world loads)."""
     province = Organisation.objects.get(kind=OrganisationKind.PROVINCE_MECHANISM)
     city = OrganisationFactory(
@@ -118,6 +120,14 @@ def other_county(world) -> Other:
     s.batch_push(actor=convener, batch_id=batch.pk)
     recommendation = Recommendation.objects.get(declaration=declaration)
     s.recommendation_decline(actor=bank_admin, recommendation_id=recommendation.pk, reason_code="high_debt")
+    honor_proposal = honor_propose(
+        actor=staff,
+        entity=entity,
+        action="grant",
+        kind="quality",
+        valid_until=dt.date(2030, 12, 31),
+        reason="隔离测试用途",
+    )
     entity_import = EntityImport.objects.create(
         uploaded_by=staff, organisation=task_force, region_prefix="140212", file_name="新荣名录.csv", content=b""
     )
@@ -153,4 +163,5 @@ def other_county(world) -> Other:
         bank_report=bank_report,
         scheduled_report=scheduled_report,
         api_token=api_token_issue(actor=bank_admin, name=f"{OTHER_NAME}系统")[0],
+        honor_proposal=honor_proposal,
     )

@@ -29,6 +29,7 @@ def object_for(route: str, other):
     """The other organisation's object an endpoint with arguments is about."""
     table = [
         (r"^entities/imports/", other.entity_import),
+        (r"^entities/honor-proposals/", other.honor_proposal),
         (r"^entities/", other.entity),
         (r"^matching/declarations/", other.declaration),
         (r"^matching/batches/", other.batch),

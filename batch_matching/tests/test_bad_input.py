@@ -4,6 +4,8 @@ import pytest
 from django.test import Client
 
 from entities.models import Honor
+from portal.factories import user_with_role
+from portal.models import Role
 from products.models import LoanProduct
 
 pytestmark = pytest.mark.django_db
@@ -39,8 +41,7 @@ def test_revoking_an_honour_with_a_huge_id_is_told_it_does_not_exist(matched):
     world, run = matched
     entity = world.special["model"]
     Honor.objects.create(entity=entity, kind="quality", valid_until="2030-01-01", source="regulator")
-    response = client_for(world.users["staff"]).post(
-        f"/entities/{entity.pk}/honors/revoke/", {"honor": HUGE, "reason": "认定有误"}
-    )
+    province = user_with_role(Role.PROVINCE_REGULATOR)  # 名特优新 is revoked by the province
+    response = client_for(province).post(f"/entities/{entity.pk}/honors/revoke/", {"honor": HUGE, "reason": "认定有误"})
     assert response.status_code == 404 and "该称号不存在或已被撤销" in response.content.decode()
     assert Honor.objects.filter(entity=entity).count() == 1

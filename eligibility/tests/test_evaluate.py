@@ -42,9 +42,9 @@ def reasons(tree, facts=FACTS):
         (leaf("operator_age", "<=", 35), "fail", "年龄 40 岁, 要求不超过 35 岁"),
         (leaf("annual_revenue", "<", 100), "fail", "年营业收入 150000 元, 要求少于 100 元"),
         (leaf("annual_revenue", "in", [150000]), "pass", "年营业收入 150000 元, 要求为 150000 元"),
-        (leaf("tier", "==", "survival"), "pass", "分型为生存型, 要求为生存型"),
-        (leaf("tier", "!=", "survival"), "fail", "分型为生存型, 要求不为生存型"),
-        (leaf("tier", "not_in", ["growth", "development"]), "pass", "分型为生存型, 要求不为成长型、发展型"),
+        (leaf("tier", "==", "survival"), "pass", "三型标记为生存型, 要求为生存型"),
+        (leaf("tier", "!=", "survival"), "fail", "三型标记为生存型, 要求不为生存型"),
+        (leaf("tier", "not_in", ["growth", "development"]), "pass", "三型标记为生存型, 要求不为成长型、发展型"),
         (leaf("dishonest_debtor", "is_false"), "pass", "未列入失信被执行人名单"),
         (leaf("dishonest_debtor", "is_true"), "fail", "未列入失信被执行人名单, 要求已列入失信被执行人名单"),
         (leaf("honors_valid", "contains", "quality"), "pass", "有效期内的名特优新称号: 优质, 要求包含优质"),
@@ -96,7 +96,7 @@ def test_failing_any_shows_every_alternative():
 def test_not_inverts_outcomes():
     tree = {"not": leaf("tier", "==", "survival")}
     assert trace_rules(tree, FACTS).outcome is Outcome.FAIL
-    assert reasons(tree) == [("tier", "fail", "不得满足: 分型为生存型, 要求为生存型")]
+    assert reasons(tree) == [("tier", "fail", "不得满足: 三型标记为生存型, 要求为生存型")]
 
 
 SWITCH = {
@@ -121,7 +121,7 @@ def test_switch_with_unknown_selector():
     trace = trace_rules(SWITCH, {**FACTS, "tier": None})
     assert trace.outcome is Outcome.UNKNOWN
     assert reasons(SWITCH, {**FACTS, "tier": None}) == [
-        ("tier_standard", "unknown", "缺少分型（三型）标记, 无法确定按分型适用的条件")
+        ("tier_standard", "unknown", "缺少市场监管部门的三型标记, 无法确定按三型标记适用的条件")
     ]
     # if every case passes, the selector does not matter
     rich = {**FACTS, "tier": None, "annual_revenue": 500000}

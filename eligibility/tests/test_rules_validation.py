@@ -56,7 +56,7 @@ def test_value_type_mismatch():
 def test_unknown_enum_value():
     assert (
         error_of({"all": [{"field": "tier", "op": "==", "value": "huge"}]})
-        == "规则 all[0]: 字段 '分型' 没有取值 'huge', 可选: survival、growth、development"
+        == "规则 all[0]: 字段 '三型标记' 没有取值 'huge', 可选: survival、growth、development"
     )
 
 
@@ -71,7 +71,7 @@ def test_unknown_enum_value():
         ({"not": {"op": "=="}}, "规则 not: 节点应为 all、any、not、switch 之一, 或带 field 的条件"),
         ({"field": "tier", "op": "~", "value": "growth"}, "规则 根节点: 未知运算符 '~'"),
         ({"field": "tier", "op": "in", "value": []}, "规则 根节点: 运算符 'in' 的 value 应为非空列表"),
-        ({"field": "tier", "op": "=="}, "规则 根节点: 字段 '分型' 的条件缺少 value"),
+        ({"field": "tier", "op": "=="}, "规则 根节点: 字段 '三型标记' 的条件缺少 value"),
         ({"field": "has_tax_record", "op": "is_true", "value": True}, "规则 根节点: 运算符 'is_true' 不需要 value"),
         ({**OK_LEAF, "colour": 1}, "规则 根节点: 未知属性 'colour'"),
         ({**OK_LEAF, "id": "Bad Id"}, "规则 根节点: id 'Bad Id' 应为小写字母开头的字母、数字或下划线"),
@@ -88,7 +88,7 @@ def test_unknown_enum_value():
         ({"switch": "tier", "cases": {}}, "规则 根节点: switch 需要非空的 cases"),
         (
             {"switch": "tier", "cases": {"huge": OK_LEAF}},
-            "规则 根节点: 字段 '分型' 没有取值 'huge', 可选: survival、growth、development",
+            "规则 根节点: 字段 '三型标记' 没有取值 'huge', 可选: survival、growth、development",
         ),
         ({"switch": "tier", "cases": {"growth": {"all": []}}}, "规则 cases[growth]: all 不能为空"),
     ],

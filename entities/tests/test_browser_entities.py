@@ -113,9 +113,10 @@ def test_uploading_a_register_file_shows_progress_then_the_result(
     assert EntityImport.objects.get().uploaded_by == user
 
 
-def test_the_task_force_grants_an_honour_and_enters_a_year_on_a_phone(live_server, page: Page, artifacts_dir, login):
-    # given a task-force user of 泽州县 on a phone, and a survival-tier entity of the county
-    user = user_with_role(Role.TASK_FORCE_STAFF, username="browser-keeper")
+def test_the_province_grants_an_honour_and_enters_a_year_on_a_phone(live_server, page: Page, artifacts_dir, login):
+    # given a provincial regulator on a phone (名特优新 is "被省市场监管局认定"), and an entity of
+    # 泽州县 marked 生存型 in the 名录库
+    user = user_with_role(Role.PROVINCE_REGULATOR, username="browser-keeper")
     entity = MarketEntityFactory(name="泽州县巴公镇晋丰粮油店", industry_id="5221", employees=3)
     page.set_viewport_size({"width": 375, "height": 740})
     base = live_server.url
@@ -152,9 +153,11 @@ def test_the_task_force_grants_an_honour_and_enters_a_year_on_a_phone(live_serve
     page.get_by_label("有纳税记录").select_option("true")
     page.get_by_role("button", name="保存", exact=True).click()
 
-    # then the year is in the table and the entity is reclassified, with the explanation in Chinese
+    # then the year is in the table and the platform's estimate follows it, with the explanation in
+    # Chinese, while the 名录库 mark stays the mark (生存型)
     expect(page.get_by_test_id("financial-years")).to_contain_text("85.00")
-    expect(page.get_by_test_id("tier")).to_have_text("成长型")
+    expect(page.get_by_test_id("tier")).to_have_text("生存型")
+    expect(page.get_by_test_id("tier-estimate")).to_have_text("成长型(预估)")
     expect(page.get_by_test_id("tier-explanation")).to_contain_text("成长型: 有纳税记录, 年营业收入 85 万元, 参保 2 人")
     page.screenshot(path=str(artifacts_dir / "entities-financials.png"), full_page=True)
     assert (

@@ -15,6 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from eligibility.fields import honor_status
 from entities.classification import (
     HONOR_KINDS,
     SHANXI_DEFAULT_POLICY,
@@ -28,6 +29,8 @@ from entities.classification import (
     classify_size_for_row,
     classify_tier,
     format_wan,
+    has_valid_honor,
+    honor_validity,
     honors_valid,
     map_industry_code,
     policy_from_dict,
@@ -910,7 +913,8 @@ TODAY = dt.date(2025, 3, 1)
         ([("renowned", TODAY)], ["renowned"]),  # last day is still valid
         ([("renowned", TODAY - dt.timedelta(days=1))], []),  # expired yesterday
         ([("quality", TODAY + dt.timedelta(days=365))], ["quality"]),
-        ([("emerging", None)], []),  # no period -> not valid
+        ([("emerging", None)], None),  # no end date -> validity unknown (the engine's unknown)
+        ([("emerging", None), ("quality", TODAY)], None),  # the list stays open while one is unknown
         (
             [("distinctive", TODAY), ("renowned", dt.date(2024, 1, 1)), ("quality", dt.date(2030, 1, 1))],
             ["distinctive", "quality"],
@@ -939,5 +943,35 @@ def test_honors_valid_refuses_unknown_kinds():
 @given(st.lists(st.tuples(st.sampled_from(HONOR_KINDS), st.one_of(st.none(), st.dates()))), st.dates())
 def test_honors_valid_property(honors, as_of):
     valid = honors_valid(honors, as_of)
+    if any(until is None for _, until in honors):
+        assert valid is None
+        return
     assert len(valid) == len(set(valid))
-    assert set(valid) == {k for k, until in honors if until is not None and until >= as_of}
+    assert set(valid) == {k for k, until in honors if until >= as_of}
+
+
+_near = st.dates(dt.date(2024, 1, 1), dt.date(2026, 12, 31))
+
+
+@given(
+    st.lists(st.tuples(st.sampled_from(HONOR_KINDS), st.one_of(st.none(), _near), st.one_of(st.none(), _near))),
+    _near,
+)
+def test_classifier_and_engine_agree_on_honour_validity_名特优新_且在有效期内(honors, as_of):
+    """001 附件 三(二): "被省市场监管局认定为'名特优新'的个体工商户, 且在有效期内". An honour without
+    an end date is *unknown* on the entity page, in the classifier and in the engine alike
+    (never "valid", never "expired"): the classifier and the engine give the same answer for
+    every list of honours (kind, valid_until, valid_from)."""
+    engine_kinds, engine_any = honor_status(
+        [{"kind": k, "valid_until": until, "valid_from": since} for k, until, since in honors], as_of
+    )
+    assert honors_valid(honors, as_of) == engine_kinds
+    assert has_valid_honor(honors, as_of) is engine_any
+    for kind, until, since in honors:
+        validity = honor_validity(until, as_of, since)
+        if since is not None and since > as_of:
+            assert validity is False
+        elif until is None:
+            assert validity is None
+        else:
+            assert validity is (until >= as_of)

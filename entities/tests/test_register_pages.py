@@ -9,14 +9,25 @@ from django.test import Client
 from django.utils import timezone
 
 from entities.factories import MarketEntityFactory
-from entities.models import CreditFlagRecord, CreditRepair, EntityChange, FinancialYear, Honor, MarketEntity
+from entities.models import (
+    CreditFlagRecord,
+    CreditRepair,
+    EntityChange,
+    FinancialYear,
+    Honor,
+    HonorProposal,
+    MarketEntity,
+)
 from portal.factories import OrganisationFactory, user_with_role
 from portal.models import AuditEvent, OrganisationKind, Role
 
 pytestmark = pytest.mark.django_db
 
 TODAY = timezone.localdate()
-PAGES = ("honors", "financials", "credit", "credit-repairs")
+# the county task force's forms (名特优新: it proposes, the province grants)
+PAGES = ("honors/propose", "financials", "credit", "credit-repairs")
+# every register form of an entity, the province's and the city's included
+ALL_PAGES = PAGES + ("honors", "tier-mark")
 
 
 def logged_in(user) -> Client:
@@ -35,6 +46,11 @@ def staff():
     return logged_in(user_with_role(Role.TASK_FORCE_STAFF))
 
 
+@pytest.fixture
+def province():
+    return logged_in(user_with_role(Role.PROVINCE_REGULATOR))
+
+
 # --- who may open the pages --------------------------------------------------------------
 
 
@@ -49,7 +65,7 @@ def test_the_county_task_force_opens_every_form_page_of_its_entity(staff, entity
     assert entity.name in body and "<form" in body and 'name="csrfmiddlewaretoken"' in body
 
 
-@pytest.mark.parametrize("form_page", PAGES)
+@pytest.mark.parametrize("form_page", ALL_PAGES)
 @pytest.mark.parametrize("role", [Role.TASK_FORCE_STAFF, Role.CITY_REGULATOR])
 def test_another_regions_keepers_get_404_and_change_nothing(entity, form_page, role):
     # given a task force and a city regulator of 大同 (not 晋城/泽州)
@@ -75,10 +91,10 @@ def test_another_regions_keepers_get_404_and_change_nothing(entity, form_page, r
     # then both are 404, and nothing was written
     assert got.status_code == 404 and posted.status_code == 404
     assert not Honor.objects.exists() and not FinancialYear.objects.exists() and not CreditRepair.objects.exists()
-    assert not CreditFlagRecord.objects.exists()
+    assert not CreditFlagRecord.objects.exists() and not HonorProposal.objects.exists()
 
 
-@pytest.mark.parametrize("form_page", PAGES)
+@pytest.mark.parametrize("form_page", ALL_PAGES)
 @pytest.mark.parametrize("role", [Role.ACCOUNT_MANAGER, Role.BANK_ADMIN, Role.CONVENER, Role.TASK_FORCE_BANK_REVIEWER])
 def test_roles_that_only_read_the_register_cannot_open_the_forms(entity, form_page, role):
     client = logged_in(user_with_role(role))
@@ -86,7 +102,7 @@ def test_roles_that_only_read_the_register_cannot_open_the_forms(entity, form_pa
     assert client.post(f"/entities/{entity.pk}/{form_page}/", {}).status_code in (403, 404)
 
 
-@pytest.mark.parametrize("form_page", PAGES)
+@pytest.mark.parametrize("form_page", ALL_PAGES)
 def test_the_enterprise_cannot_change_the_register_data_of_its_own_entity(form_page):
     # given an enterprise user and its own entity
     organisation = OrganisationFactory(kind=OrganisationKind.ENTERPRISE)
@@ -115,25 +131,35 @@ def test_the_enterprise_cannot_change_the_register_data_of_its_own_entity(form_p
     assert got.status_code == 403 and posted.status_code == 403
     assert "没有权限" in got.content.decode()
     assert not Honor.objects.exists() and not FinancialYear.objects.exists() and not CreditRepair.objects.exists()
-    assert MarketEntity.objects.get(pk=entity.pk).annual_revenue == entity.annual_revenue
+    assert not HonorProposal.objects.exists()
+    stored = MarketEntity.objects.get(pk=entity.pk)
+    assert stored.annual_revenue == entity.annual_revenue and stored.tier_imported == entity.tier_imported
 
 
 def test_the_entity_page_links_the_forms_only_for_the_register_keepers(entity):
-    # given the task force, a bank account manager of the county, and the entity
+    # given the task force, the province, a bank account manager of the county, and the entity
     staff_page = logged_in(user_with_role(Role.TASK_FORCE_STAFF)).get(f"/entities/{entity.pk}/").content.decode()
+    province_page = logged_in(user_with_role(Role.PROVINCE_REGULATOR)).get(f"/entities/{entity.pk}/").content.decode()
     bank_page = logged_in(user_with_role(Role.ACCOUNT_MANAGER)).get(f"/entities/{entity.pk}/").content.decode()
 
-    # then only the task force sees the links to the four forms
+    # then the task force sees its four forms (名特优新: the proposal), the bank none of them
     for form_page in PAGES:
-        assert f"/entities/{entity.pk}/{form_page}/" in staff_page
+        assert f'href="/entities/{entity.pk}/{form_page}/"' in staff_page
         assert f"/entities/{entity.pk}/{form_page}/" not in bank_page
+    # and only the province grants 名特优新 and (with the cities) marks 三型
+    for form_page in ("honors", "tier-mark"):
+        assert f'href="/entities/{entity.pk}/{form_page}/"' not in staff_page
+        assert f'href="/entities/{entity.pk}/{form_page}/"' in province_page
+        assert f'href="/entities/{entity.pk}/{form_page}/"' not in bank_page
 
 
 # --- 名特优新 -------------------------------------------------------------------------------
 
 
-def test_the_task_force_grants_an_honour_with_its_validity_period(staff, entity):
-    # when the task force grants 优质 from 2025-01-01 to 2027-12-31
+def test_the_province_grants_an_honour_with_its_validity_period_被省市场监管局认定为名特优新(province, entity):
+    """001 附件 三(二): "被省市场监管局认定为'名特优新'的个体工商户, 且在有效期内"."""
+    staff = province
+    # when the provincial regulator grants 优质 from 2025-01-01 to 2027-12-31
     response = staff.post(
         f"/entities/{entity.pk}/honors/", {"kind": "quality", "valid_from": "2025-01-01", "valid_until": "2027-12-31"}
     )
@@ -158,7 +184,8 @@ def test_the_task_force_grants_an_honour_with_its_validity_period(staff, entity)
         assert entity.name in staff.get("/entities/?honor=quality").content.decode()
 
 
-def test_the_task_force_revokes_an_honour_with_a_reason_and_the_history_keeps_it(staff, entity):
+def test_the_province_revokes_an_honour_with_a_reason_and_the_history_keeps_it(province, entity):
+    staff = province
     # given a 优质 title granted by mistake
     staff.post(
         f"/entities/{entity.pk}/honors/", {"kind": "quality", "valid_from": "2025-01-01", "valid_until": "2027-12-31"}
@@ -203,7 +230,8 @@ def test_only_register_keepers_revoke_an_honour(entity, role):
     assert Honor.objects.filter(pk=honor.pk).exists()
 
 
-def test_the_list_marks_entities_whose_honour_is_valid_today(staff):
+def test_the_list_marks_entities_whose_honour_is_valid_today(province):
+    staff = province
     # given one entity with a valid honour (granted on the page, not in the register) and one whose honour expired
     valid = MarketEntityFactory(name="有效称号店")
     expired = MarketEntityFactory(name="过期称号店", honors_imported="quality")
@@ -221,13 +249,18 @@ def test_the_list_marks_entities_whose_honour_is_valid_today(staff):
     assert 'data-testid="honour-badge"' in rows["有效称号店"] and 'data-testid="honour-badge"' not in rows["过期称号店"]
 
 
-def test_a_city_regulator_grants_an_honour_in_its_city(entity):
-    client = logged_in(user_with_role(Role.CITY_REGULATOR))
-    assert (
-        client.post(f"/entities/{entity.pk}/honors/", {"kind": "renowned", "valid_until": "2028-06-30"}).status_code
-        == 302
-    )
-    assert Honor.objects.get(entity=entity).valid_from is None
+@pytest.mark.parametrize("role", [Role.CITY_REGULATOR, Role.TASK_FORCE_STAFF, Role.TASK_FORCE_LEAD])
+def test_a_city_or_county_cannot_grant_or_revoke_名特优新_only_the_province(entity, role):
+    """001 附件 三(二) "被省市场监管局认定为'名特优新'": a city regulator or a county task force
+    may not grant or revoke the title (it proposes), and nothing is written."""
+    honor = Honor.objects.create(entity=entity, kind="quality", valid_until=dt.date(2030, 1, 1), source="import")
+    client = logged_in(user_with_role(role))
+    granted = client.post(f"/entities/{entity.pk}/honors/", {"kind": "renowned", "valid_until": "2028-06-30"})
+    revoked = client.post(f"/entities/{entity.pk}/honors/revoke/", {"honor": honor.pk, "reason": "不再符合"})
+    assert granted.status_code == 403 and revoked.status_code == 403
+    assert "没有权限" in granted.content.decode()
+    assert list(Honor.objects.values_list("kind", flat=True)) == ["quality"]
+    assert not AuditEvent.objects.filter(action__in=["entity.honor_grant", "entity.honor_revoke"]).exists()
 
 
 @pytest.mark.parametrize(
@@ -244,9 +277,9 @@ def test_a_city_regulator_grants_an_honour_in_its_city(entity):
         ),
     ],
 )
-def test_a_bad_honour_is_refused_with_a_chinese_message_next_to_its_field(staff, entity, data, field, message):
-    # when the task force posts a bad honour
-    response = staff.post(f"/entities/{entity.pk}/honors/", data)
+def test_a_bad_honour_is_refused_with_a_chinese_message_next_to_its_field(province, entity, data, field, message):
+    # when the province posts a bad honour
+    response = province.post(f"/entities/{entity.pk}/honors/", data)
 
     # then the form comes back (400) with the message under the field, and nothing is stored
     body = response.content.decode()
@@ -303,17 +336,18 @@ def test_the_latest_year_updates_the_entity_and_reclassifies_it(staff, entity):
         "regulator",
     )
     entity.refresh_from_db()
+    # the platform's estimate follows the financials; the 名录库 mark (生存型) stays the mark
     assert (entity.financial_year, entity.annual_revenue, entity.tier_computed, entity.tier) == (
         year,
         850_000,
         "growth",
-        "growth",
+        "survival",
     )
     change = EntityChange.objects.filter(entity=entity).latest("changed_at")
     assert change.changes["annual_revenue"] == [300_000, 850_000]
     history = staff.get(f"/entities/{entity.pk}/").content.decode().split('data-testid="change-history"', 1)[1]
     assert (
-        "分型(测算) 生存型 → 成长型" in history
+        "三型预估(平台测算) 生存型 → 成长型" in history
         and "有纳税记录 否 → 是" in history
         and "纳税人类型 无 → 小规模纳税人" in history
     )

@@ -190,9 +190,10 @@ def test_a_new_tier_policy_recomputes_the_provinces_entities():
     )
     changed = tier_policy_recompute(province_code="140000")
 
-    # then the entity is growth now
+    # then the platform's estimate is growth now, and the regulator's mark (生存型) stays the mark:
+    # an estimate never stands in for "在名录库中被标记为三型" (001 附件 三(二))
     entity.refresh_from_db()
-    assert changed == 1 and entity.tier_computed == "growth" and entity.tier == "growth"
+    assert changed == 1 and entity.tier_computed == "growth" and entity.tier == "survival"
 
 
 @settings(max_examples=300, deadline=None)

@@ -43,6 +43,7 @@ class EventKind(models.TextChoices):
     RECOMMENDATION_REDIRECTED = "recommendation.redirected", "提议改推其他银行"
     RECOMMENDATION_COACHED = "recommendation.coached", "专班辅导"
     RECOMMENDATION_RATED = "recommendation.rated", "企业评价服务"
+    RECOMMENDATION_BASIS_CHANGED = "recommendation.basis_changed", "授信依据变化"  # post-loan watch (matching.watch)
     CLOCK_REMINDER = "clock.reminder", "时限到期提醒"
     CLOCK_OVERDUE = "clock.overdue", "逾期督办"
     CLOCK_ESCALATED = "clock.escalated", "逾期升级至市级机制"

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 from guardian.shortcuts import assign_perm, remove_perm
 
-from matching import notifications, selectors, workflow
+from matching import notifications, selectors, watch, workflow
 from matching.models import Coaching, ContactChannel, DeclineReason, Disbursement, Guarantee, Recommendation
 from matching.workflow import Action
 from portal.models import Role
@@ -257,6 +257,7 @@ def recommendation_approve(
         guarantee=guarantee,
         is_credit_loan=bool(is_credit_loan),
         is_first_loan=bool(is_first_loan),
+        basis=watch.credit_basis(recommendation),  # what the post-loan watch compares (matching.watch)
         **override,
     )
     audit_record(

@@ -55,6 +55,7 @@ BEYOND = {**WITHIN, "rate_percent": "4.500", "override_reason": "优质客户, �
 # actions the walk does not drive through the API, and why
 NOT_WALKED = {
     Action.BANK_RECOMMEND: "enforced by declaration_recommend_by_bank itself (its own tests)",
+    Action.BASIS_CHANGE: "no role: recorded by the post-loan watch (matching/tests/test_watch.py)",
 }
 
 
@@ -576,6 +577,7 @@ NO_BUTTON = {
     Action.VISIT: "走访登记 (the visits page), for the roles of the rule",
     Action.FILE: "我要融资 / 代为申报 pages, for the roles of the rule",
     Action.BANK_RECOMMEND: "银行推荐 page, for the roles of the rule",
+    Action.BASIS_CHANGE: "no role acts: the post-loan watch records it (shown on the lead's timeline and the ledger)",
 }
 
 

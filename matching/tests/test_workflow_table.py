@@ -20,7 +20,8 @@ from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from matching import clocks, materials, workflow
+from entities.services import tier_mark_set
+from matching import clocks, materials, watch, workflow
 from matching import services as s
 from matching.clocks import deadline_scan
 from matching.factories import CRITERIA
@@ -334,6 +335,8 @@ def test_driving_every_row_of_the_table_records_exactly_the_table_s_event_kinds(
     s.recommendations_assign(actor=u["boc_admin"], recommendation_ids=[boc.pk], manager_id=u["boc_manager"].pk)
     s.recommendation_contact(actor=u["boc_manager"], recommendation_id=boc.pk)
     s.recommendation_materials_complete(actor=u["boc_manager"], recommendation_id=boc.pk)
+    # the city marks the entity 成长型 before 中国银行 lends on it (the post-loan watch's basis)
+    tier_mark_set(actor=u["city"], entity=declaration.entity_id, tier="growth")
     s.recommendation_approve(
         actor=u["boc_admin"],
         recommendation_id=boc.pk,
@@ -348,6 +351,9 @@ def test_driving_every_row_of_the_table_records_exactly_the_table_s_event_kinds(
         actor=u["boc_admin"], recommendation_id=boc.pk, amount=50_000, disbursed_on=timezone.localdate()
     )
     s.satisfaction_rate(actor=user, recommendation_id=boc.pk, score=5)
+    # after the loan the mark is lowered: the post-loan watch records 授信依据变化 on the lead
+    tier_mark_set(actor=u["city"], entity=declaration.entity_id, tier="survival")
+    watch.watch_entities([declaration.entity_id])
     s.recommendation_decline(actor=u["ccb_admin"], recommendation_id=ccb.pk, reason_code="no_need")
     s.coaching_record(actor=u["staff"], recommendation_id=ccb.pk, note="指导完善经营流水")
     s.recommendation_redirect(actor=u["lead"], recommendation_id=ccb.pk, bank_code="shanxibank")

@@ -240,7 +240,7 @@ def test_an_invalid_rule_is_refused_with_the_chinese_message_naming_the_node(cat
     assert response.status_code == 400
     errors = response.context["form"].errors["rules"]
     assert "规则 all[1].any[0]: 未知字段 'no_such_field'" in errors
-    assert "规则 all[1].any[1]: 运算符 '>=' 不适用于枚举字段 '分型'" in errors
+    assert "规则 all[1].any[1]: 运算符 '>=' 不适用于枚举字段 '三型标记'" in errors
     assert product.versions.count() == versions
 
 
