@@ -29,10 +29,11 @@ whose emails go out after commit. Two users acting on one record: the second wai
 lock, then finds the state changed and gets a clear message."""
 
 from matching.services.batches import batch_push, batch_signoff, recommendation_redirect, recommendation_remove
-from matching.services.common import MAX_INTENDED_BANKS, task_force_for
+from matching.services.common import MAX_INTENDED_BANKS, open_case, task_force_for
 from matching.services.declarations import (
     declaration_consent_record,
     declaration_create,
+    declaration_criteria_exception_confirm,
     declaration_recommend_by_bank,
     declaration_review,
     declaration_submit,
@@ -62,12 +63,14 @@ __all__ = [
     "coaching_record",
     "declaration_consent_record",
     "declaration_create",
+    "declaration_criteria_exception_confirm",
     "declaration_recommend_by_bank",
     "declaration_review",
     "declaration_submit",
     "declaration_update",
     "declaration_withdraw",
     "declarations_review_bulk",
+    "open_case",
     "recommendation_approve",
     "recommendation_contact",
     "recommendation_decline",
