@@ -63,6 +63,7 @@ EXCEPTION = "例外理由"
 VISIT_DATE = "走访日期"
 VISIT_PEOPLE = "走访人员"
 NOTE = "备注"
+# the two columns of the five criteria's exception come last: templates filled before them still import
 HEADERS = (
     USCC,
     AMOUNT,
@@ -71,12 +72,12 @@ HEADERS = (
     BANK1,
     BANK2,
     CRITERIA,
-    UNMET,
-    EXCEPTION,
     CONSENT,
     VISIT_DATE,
     VISIT_PEOPLE,
     NOTE,
+    UNMET,
+    EXCEPTION,
 )
 REQUIRED_HEADERS = (USCC, AMOUNT, TERM, PURPOSE, BANK1, CRITERIA, CONSENT)
 MAX_ROWS = 5000

@@ -270,7 +270,7 @@ def test_bank_recommends_an_entity(world):
         {"entity_id": entity.pk, "amount": 200_000, "term_months": 12, "purpose": "扩大经营", "note": "老客户"},
     )
     assert response.status_code == 201, response.content
-    assert response.json()["source"] == "bank" and response.json()["state"] == "submitted"
+    assert response.json()["source"] == "bank" and response.json()["state"] == "draft"  # waits for consent
     assert_error(
         post(
             world.users["staff"],
