@@ -607,6 +607,11 @@ def test_field_errors(world):
     draft = post(enterprise, "/api/v1/declarations/", {**base, "consent": False}).json()
     assert_error(post(enterprise, f"/api/v1/declarations/{draft['id']}/submit/"), 400, field="consent", text="同意")
     client_for(enterprise).put(f"/api/v1/declarations/{draft['id']}/", {**base, "consent": True}, format="json")
+    # submitting with the five basic criteria not met and no exception reason (seed 004 三(四))
+    assert_error(post(enterprise, f"/api/v1/declarations/{draft['id']}/submit/"), 400, field="criteria_exception")
+    client_for(enterprise).put(
+        f"/api/v1/declarations/{draft['id']}/", {**base, "consent": True, "basic_criteria": CRITERIA}, format="json"
+    )
     post(enterprise, f"/api/v1/declarations/{draft['id']}/submit/")
     # returning needs a comment; an unknown decision is refused
     review = f"/api/v1/declarations/{draft['id']}/review/"
