@@ -158,9 +158,9 @@ def open_case(entity: MarketEntity, *, actor, continuing: Declaration | None = N
     * a lead not yet decided at a bank (pushed, contacted, materials collected: no decision).
     A decided lead (授信 or 不予授信) closes the case at that bank: after a decline a new need goes
     through the task force's coaching and a new declaration (or the task force's 改推, which
-    continues the declined case: `continuing` is that case's declaration, whose own leads at
-    other banks the 改推's two-bank rule already bounds, matching/services/common.py
-    `_redirect_bank_problems`).
+    continues the declined case: `continuing` is the declaration it continues; the leads of that
+    case — the first declaration and every 改推 of it — are bounded by the 改推's two-bank rule
+    instead, `_redirect_bank_problems`).
 
     The message names the case as far as the actor may see it: its number, state and banks for
     whoever may view the declaration; for another bank only that a case is open."""
@@ -176,7 +176,7 @@ def open_case(entity: MarketEntity, *, actor, continuing: Declaration | None = N
         entity=entity, state__in=OPEN_RECOMMENDATION_STATES, decided_at__isnull=True
     ).select_related("bank", "declaration")
     if continuing is not None:
-        undecided = undecided.exclude(declaration=continuing)
+        undecided = undecided.exclude(declaration_id__in=_case_of(continuing))
     lead = undecided.order_by("pushed_at", "pk").first()
     case = open_declaration or waiting or (lead.declaration if lead else None)
     if case is None:
@@ -193,6 +193,22 @@ def open_case(entity: MarketEntity, *, actor, continuing: Declaration | None = N
         f"{entity.name}的{named}在{lead.bank.name}尚未作出授信决定({lead.get_state_display()}), 不能新增申报; "
         "银行作出决定后方可再申报(不予授信的, 经专班辅导后重新申报)"
     )
+
+
+def _case_of(declaration: Declaration) -> set[int]:
+    """The declarations of one case: the first one and every 改推 that continues it."""
+    root = declaration
+    while root.redirected_from_id is not None:
+        root = root.redirected_from.declaration
+    ids, frontier = {root.pk}, [root.pk]
+    while frontier:
+        frontier = list(
+            Declaration.objects.filter(redirected_from__declaration_id__in=frontier)
+            .exclude(pk__in=ids)
+            .values_list("pk", flat=True)
+        )
+        ids.update(frontier)
+    return ids
 
 
 def refuse_open_case(entity: MarketEntity, *, actor, field: str, continuing: Declaration | None = None) -> None:
