@@ -131,13 +131,15 @@ def declaration_warnings(declaration: Declaration) -> list[str]:
 VERDICT_LABELS = {"eligible": "符合条件", "incomplete": "信息不全待核实", "ineligible": "不符合条件"}
 
 
-def _active_products(bank_ids, cache: dict) -> dict[int, list[LoanProduct]]:
-    missing = [pk for pk in bank_ids if pk not in cache]
+def _active_products(banks, cache: dict) -> dict[int, list[LoanProduct]]:
+    """The active products (with a published version) of `banks` — the intended banks of
+    declarations already read through the restriction — kept in `cache` by bank id."""
+    missing = [bank for bank in banks if bank.pk not in cache]
     if missing:
-        for pk in missing:
-            cache[pk] = []
+        for bank in missing:
+            cache[bank.pk] = []
         products = (
-            LoanProduct.objects.filter(bank_id__in=missing, status=ProductStatus.ACTIVE, current_version__isnull=False)
+            LoanProduct.objects.filter(bank__in=missing, status=ProductStatus.ACTIVE, current_version__isnull=False)
             .select_related("bank", "current_version__product__bank")
             .order_by("bank_id", "pk")
         )
@@ -152,7 +154,7 @@ def declaration_eligibility(declaration: Declaration, *, products_cache: dict | 
     result (verdict, offer, reasons) with a Chinese verdict label."""
     cache = {} if products_cache is None else products_cache
     banks = [intended.bank for intended in declaration.intended_banks.all()]
-    _active_products([bank.pk for bank in banks], cache)
+    _active_products(banks, cache)
     need = {"amount": declaration.amount, "term_months": declaration.term_months}
     rows = []
     for bank in banks:

@@ -217,6 +217,17 @@ def declaration_submit(*, actor, declaration_id: int) -> Declaration:
             title=f"新的申报待初审: {declaration.entity.name}",
             url=f"/matching/declarations/{declaration.pk}/",
         )
+    if criteria.standing(declaration) == criteria.Standing.PENDING:  # the lead confirms the exception
+        for role in sorted(workflow.roles(Action.CRITERIA_EXCEPTION_CONFIRM)):
+            notifications.to_role(
+                organisation=declaration.task_force,
+                role=role,
+                key=f"decl-{declaration.pk}-exception-{declaration.submitted_at:%s}",
+                title=f"五项基本标准例外待确认: {declaration.entity.name}",
+                body=f"未满足: {'、'.join(criteria.unmet_labels(declaration.basic_criteria))}; "
+                f"例外理由: {declaration.criteria_exception}",
+                url=f"/matching/declarations/{declaration.pk}/",
+            )
     return declaration
 
 

@@ -181,6 +181,8 @@ def test_例外理由_每位审核人可见_组长须明确确认后方可通过
     declaration = file(world, entity, user, basic_criteria=NO_PREMISES, exception=REASON)
     assert declaration.state == DeclarationState.SUBMITTED
     assert criteria.standing(declaration) == criteria.Standing.PENDING
+    # and the lead is told there is an exception to confirm
+    assert Notification.objects.filter(recipient=u["lead"], title__contains="五项基本标准例外待确认").exists()
 
     # then each reviewer sees the reason in his queue and on the declaration's page
     for key, state in (("staff", None), ("reviewer", "preliminary"), ("lead", "bank")):
