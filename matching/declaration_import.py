@@ -11,9 +11,16 @@ Rules (the same as the register import): good rows in, bad rows reported.
   others and a re-run after fixing the bad rows does not duplicate the good ones (an entity
   with an open declaration is refused).
 * A good row becomes a declaration through matching.services.declaration_create (source
-  "专班批量申报"), preceded by visit_record when a visit date is given. It is submitted
-  for preliminary review when the five basic criteria were verified (是) and the entity
-  consented to share its data (是); otherwise it stays a draft for the staff to complete.
+  "专班批量申报"), preceded by visit_record when a visit date is given, so it obeys the rules of
+  every path: an entity with an open case (an open declaration, or a lead not yet decided at a
+  bank: matching.services.open_case) is refused — the row is reported on the 统一社会信用代码
+  column with the message naming the case, and the other rows are imported as usual.
+* The five basic criteria (seed 004 三(四)): 是 — all five verified; 否 — not all, and the
+  optional column 未满足的基本标准 names the unmet ones (the others count as verified; empty:
+  none counts as verified). A row is submitted for preliminary review when the entity
+  consented (是) and either all five are verified or the row gives a 例外理由 (which the
+  task-force lead must confirm before his approval: matching/criteria.py); otherwise it stays
+  a draft for the staff to complete.
 
 `declarations_import(actor=…, content=…, file_name=…)` returns
 {rows, created, submitted, drafts, rejected, errors: [{line, column, message}], declarations: [{line, id, state}]}.
@@ -36,7 +43,7 @@ from stdnum.cn import uscc as stdnum_uscc
 
 from entities.models import MarketEntity
 from matching import services, workflow
-from matching.models import BASIC_CRITERIA, OPEN_DECLARATION_STATES, Declaration, DeclarationSource, DeclarationState
+from matching.models import BASIC_CRITERIA, Declaration, DeclarationSource, DeclarationState
 from portal.models import Role
 from portal.services import ApplicationError, audit_record
 from portal.spreadsheets import BOLD, HEADER, Book, column_letter
@@ -51,10 +58,27 @@ BANK1 = "意向银行1"
 BANK2 = "意向银行2"
 CRITERIA = "五项基本标准已核实(是/否)"
 CONSENT = "企业已同意共享(是/否)"
+UNMET = "未满足的基本标准"
+EXCEPTION = "例外理由"
 VISIT_DATE = "走访日期"
 VISIT_PEOPLE = "走访人员"
 NOTE = "备注"
-HEADERS = (USCC, AMOUNT, TERM, PURPOSE, BANK1, BANK2, CRITERIA, CONSENT, VISIT_DATE, VISIT_PEOPLE, NOTE)
+# the two columns of the five criteria's exception come last: templates filled before them still import
+HEADERS = (
+    USCC,
+    AMOUNT,
+    TERM,
+    PURPOSE,
+    BANK1,
+    BANK2,
+    CRITERIA,
+    CONSENT,
+    VISIT_DATE,
+    VISIT_PEOPLE,
+    NOTE,
+    UNMET,
+    EXCEPTION,
+)
 REQUIRED_HEADERS = (USCC, AMOUNT, TERM, PURPOSE, BANK1, CRITERIA, CONSENT)
 MAX_ROWS = 5000
 MAX_AMOUNT_WAN = Decimal("10000")  # 1 亿元, the services' ceiling
@@ -88,6 +112,8 @@ _BANK_SPLIT = re.compile(r"[、,，;；/\s]+")
 _DATE_TEXT = re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?$")
 # service field errors → the column they come from
 _SERVICE_COLUMNS = {
+    "entity_id": USCC,
+    "criteria_exception": EXCEPTION,
     "amount": AMOUNT,
     "term_months": TERM,
     "purpose": PURPOSE,
@@ -295,6 +321,8 @@ class _Row:
     purpose: str = ""
     banks: list[Bank] = field(default_factory=list)
     criteria: bool = False
+    unmet: list[str] = field(default_factory=list)  # keys of BASIC_CRITERIA
+    exception: str = ""
     consent: bool = False
     visited_on: dt.date | None = None
     people: str = ""
@@ -368,6 +396,18 @@ def _parse_row(
         else:
             setattr(row, attr, value)
 
+    unmet_text, row.exception = cell(UNMET), cell(EXCEPTION)
+    by_label = {label: key for key, label in BASIC_CRITERIA.items()}
+    for name in (n for n in _BANK_SPLIT.split(unmet_text) if n):
+        if name not in by_label:
+            error(UNMET, f"未知的基本标准「{name}」(应为 {'、'.join(BASIC_CRITERIA.values())} 之一)")
+        elif by_label[name] not in row.unmet:
+            row.unmet.append(by_label[name])
+    if unmet_text and row.criteria:
+        error(UNMET, f"「{CRITERIA}」为「是」时不应填写未满足的基本标准")
+    if len(row.exception) > 2000:
+        error(EXCEPTION, "例外理由不能超过 2000 字")
+
     visit_text, row.people = cell(VISIT_DATE), cell(VISIT_PEOPLE)
     if visit_text:
         try:
@@ -399,10 +439,11 @@ def _uscc_problem(code: str) -> str:
 
 
 def _criteria(row: _Row) -> dict:
-    if not row.criteria:
+    """是: all five verified; 否 with the unmet ones named: the others verified; 否 alone: none."""
+    if not row.criteria and not row.unmet:
         return {}
     evidence = "批量申报: 走访核实" + (f"({row.visited_on.isoformat()} {row.people})" if row.visited_on else "")
-    return {key: {"met": True, "evidence": evidence} for key in BASIC_CRITERIA}
+    return {key: {"met": True, "evidence": evidence} for key in BASIC_CRITERIA if key not in row.unmet}
 
 
 def _create(actor, row: _Row, entity: MarketEntity) -> Declaration:
@@ -425,8 +466,9 @@ def _create(actor, row: _Row, entity: MarketEntity) -> Declaration:
             purpose=row.purpose,
             bank_codes=[bank.code for bank in row.banks],
             basic_criteria=_criteria(row),
+            criteria_exception=row.exception,
             consent=row.consent,
-            submit=row.criteria and row.consent,
+            submit=row.consent and (row.criteria or bool(row.exception)),
             visit_id=visit.pk if visit else None,
             source=DeclarationSource.BULK_IMPORT,
         )
@@ -462,11 +504,6 @@ def declarations_import(*, actor, content: bytes, file_name: str = "", today: dt
     # performs on the entity (DECLARE_ACTION), set-based; a code outside it is "not found"
     codes = {row.uscc for row in parsed}
     entities = {e.uscc: e for e in restrict(MarketEntity.objects.all(), actor, DECLARE_ACTION).filter(uscc__in=codes)}
-    open_states = dict(
-        Declaration.objects.filter(entity__in=list(entities.values()), state__in=OPEN_DECLARATION_STATES).values_list(
-            "entity__uscc", "state"
-        )
-    )
     first_line: dict[str, int] = {}
     for row in parsed:
         entity = entities.get(row.uscc)
@@ -479,11 +516,7 @@ def declarations_import(*, actor, content: bytes, file_name: str = "", today: dt
             )
             continue
         first_line[row.uscc] = row.line
-        if row.uscc in open_states:
-            label = dict(Declaration._meta.get_field("state").choices).get(open_states[row.uscc], open_states[row.uscc])
-            summary.reject(row.line, USCC, f"{entity.name} 已有进行中的申报(状态: {label}), 不能重复申报")
-            continue
-        try:
+        try:  # an entity with an open case is refused by the service (open_case), like every path
             declaration = _create(actor, row, entity)
         except ApplicationError as exc:
             if exc.field_errors:
@@ -523,7 +556,10 @@ _NOTES = {
     BANK1: "必填。银行名称或代码, 如 中国银行、建设银行、山西银行、晋商银行、山西省农村信用社",
     BANK2: "选填。最多 2 家意向银行, 不能与意向银行1 相同",
     CRITERIA: "是/否。合规持续经营、固定经营场所、真实融资需求、信用状况良好、贷款用途依法合规均已核实填「是」",
-    CONSENT: "是/否。企业已同意向意向银行共享信息填「是」; 两项均为「是」的直接提交初审, 否则保存为草稿",
+    UNMET: "选填, 仅「否」时填写。未满足的标准名称, 多个用「、」分隔, 如 固定经营场所、信用状况良好; 其余视为已核实",
+    EXCEPTION: "选填。有未满足的标准仍申报的理由; 填写后可提交, 须经专班组长确认后方可通过组长审核(不能批量通过)",
+    CONSENT: "是/否。企业已同意向意向银行共享信息填「是」; 同意且标准均已核实(或填写了例外理由)的直接提交初审, "
+    "否则保存为草稿",
     VISIT_DATE: "选填。YYYY-MM-DD, 不晚于今天; 填写后同时登记走访记录",
     VISIT_PEOPLE: "填写走访日期时必填",
     NOTE: "选填。走访情况或其他说明",
@@ -548,7 +584,7 @@ def declaration_import_template() -> bytes:
     bank_names = list(Bank.objects.order_by("code").values_list("name", flat=True))
     for name in (BANK1, BANK2):
         sheet.choices(f"{col(name)}2:{col(name)}{last}", bank_names)
-    for name in (USCC, PURPOSE, BANK1, BANK2, VISIT_PEOPLE, NOTE):
+    for name in (USCC, PURPOSE, BANK1, BANK2, UNMET, EXCEPTION, VISIT_PEOPLE, NOTE):
         sheet.number_format(f"{col(name)}2:{col(name)}201", "@")  # keep codes as text
     sheet.number_format(f"{col(VISIT_DATE)}2:{col(VISIT_DATE)}201", "yyyy-mm-dd")
 
@@ -559,5 +595,12 @@ def declaration_import_template() -> bytes:
     notes.skip()
     notes.append(["可填写的银行", "、".join(f"{b.name}({b.code})" for b in Bank.objects.order_by("code"))])
     notes.append(["导入规则", "正确的行导入, 有误的行逐行报告(行号、列名、原因)且不导入; 修改后可只重新导入有误的行"])
+    notes.append(
+        [
+            "一户一案",
+            "经营主体已有进行中的申报(含待推送), 或在银行尚有未作出授信决定的推荐时, 该行不导入并说明原因; "
+            "其余行照常导入",
+        ]
+    )
     notes.widths([28, 100])
     return book.content()

@@ -1,6 +1,18 @@
-"""The maintained catalogue of 不予授信 reasons: code, label, whether the entity can fix it, how."""
+"""The maintained catalogue of 不予授信 reasons: code, label, whether the entity can fix it, how.
+
+Seed 004 三(六): "对不符合信贷条件的清单内小微企业, 银行机构应在 5 个工作日内向专班反馈, 并由
+工作专班指导乡镇、街道及银行机构跟进辅导" — a decline carries an explanation the task force can
+coach from. Each coded reason carries its fix path (`advice`), shown in Chinese to the task
+force (the declaration and lead pages, its 工作台) and to the enterprise (its case page and
+home page, and the decline's notification). 其他原因 has no fix path of its own: the bank must
+explain it in the note (`require_note`, called by the decline service, so the page and the
+API both refuse a decline without it, as a field error of `note`)."""
 
 from matching.models import DeclineReason
+from portal.errors import ApplicationError
+
+# the reasons whose explanation is the bank's note
+NOTE_REQUIRED = frozenset({"other"})
 
 DECLINE_REASONS = [
     ("operating_too_short", "经营时间不足", True, "经营满规定年限(如 1 年、2 年)后可再申请"),
@@ -26,3 +38,10 @@ def sync_decline_reasons(apps=None) -> int:
             code=code, defaults={"label": label, "curable": curable, "advice": advice, "ordering": ordering}
         )
     return len(DECLINE_REASONS)
+
+
+def require_note(reason: DeclineReason, note: str) -> None:
+    """A decline for a reason without a fix path of its own (其他原因) must say why in the note."""
+    if reason.code in NOTE_REQUIRED and not str(note or "").strip():
+        message = f"不予授信原因为「{reason.label}」时须填写说明(具体原因及企业可如何改进), 以便专班辅导和企业整改"
+        raise ApplicationError(message, field_errors={"note": [message]})

@@ -39,6 +39,11 @@ DEMO_ENTITIES = [
     ("泽州县北义城镇利民汽修", 910_000, dt.date(2018, 7, 7), 3, True),
     ("泽州县柳树口镇兴农粮油店", 460_000, dt.date(2024, 12, 1), 1, True),
     ("泽州县犁川镇红星服装店", 300_000, dt.date(2021, 1, 8), 0, True),
+    # the five basic criteria: an exception waiting for the lead, one he confirmed; a bank's
+    # recommendation waiting for the enterprise's consent
+    ("泽州县大阳镇老街炒货店", 520_000, dt.date(2019, 9, 1), 1, True),
+    ("泽州县晋庙铺镇兴达养殖场", 1_100_000, dt.date(2018, 3, 15), 4, True),
+    ("泽州县巴公镇惠民便利店", 680_000, dt.date(2020, 11, 20), 1, True),
 ]
 
 
@@ -248,6 +253,49 @@ def load() -> dict:
         people="周干事",
         findings="有融资需求, 待补充材料",
         need_found=True,
+    )
+
+    # a new need of an entity already granted credit at 中国银行 (every bank decided: a new case
+    # may open); its reviewers see the 多头授信 warning
+    declare(entities[3], ["ccb"], 200_000)
+    # seed 004 五项基本标准: one short of a criterion waits at the 初审 with its exception reason
+    # (the lead has not confirmed it: no bulk approval); another the lead confirmed before his review
+    s.declaration_create(
+        actor=staff,
+        entity_id=entities[13].pk,
+        amount=150_000,
+        term_months=12,
+        purpose="进货周转",
+        bank_codes=["boc"],
+        basic_criteria={**CRITERIA, "fixed_premises": {"met": False, "evidence": "临时摊位"}},
+        criteria_exception="经营场所为老街临时摊位, 镇政府已规划其入驻大阳古镇商业街, 租赁合同正在签订",
+        consent=True,
+        submit=True,
+    )
+    confirmed = s.declaration_create(
+        actor=staff,
+        entity_id=entities[14].pk,
+        amount=600_000,
+        term_months=24,
+        purpose="扩建圈舍",
+        bank_codes=["boc", "ccb"],
+        basic_criteria={**CRITERIA, "good_credit": {"met": False, "evidence": "2023 年有一笔逾期 45 天"}},
+        criteria_exception="逾期系疫情期间回款延迟, 已于 2023 年 8 月结清, 此后 24 个月无逾期, 征信已恢复正常",
+        consent=True,
+        submit=True,
+    )
+    review_to(confirmed, 2)
+    s.declaration_criteria_exception_confirm(
+        actor=lead, declaration_id=confirmed.pk, comment="已核实结清凭证, 同意按例外继续审核"
+    )
+    # a bank's recommendation: a draft until the enterprise consents and submits
+    s.declaration_recommend_by_bank(
+        actor=manager,
+        entity_id=entities[15].pk,
+        amount=300_000,
+        term_months=12,
+        purpose="店面升级改造",
+        note="本行代发工资客户, 经营流水稳定",
     )
 
     # a lead left unanswered since long ago: its feedback clock is overdue

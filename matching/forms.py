@@ -42,6 +42,12 @@ class DeclarationForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
     )
     consent = forms.BooleanField(label="我同意平台将本企业信息共享给所选意向对接银行", required=False)
+    criteria_exception = forms.CharField(
+        label="例外理由(有未满足的基本标准仍申报时填写, 由专班组长确认)",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
 
     def __init__(self, *args, county: str | None = None, **kwargs):
         """`county`: the entity's county — only the banks serving it are choices (the ones the

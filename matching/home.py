@@ -2,7 +2,7 @@
 
 from batch_matching import selectors as batch_selectors
 from entities.models import MarketEntity
-from matching import selectors, workflow
+from matching import selectors, services, workflow
 from matching.clocks import annotate_countdowns, overdue_by_branch
 from matching.models import DeadlineScan
 from matching.views.declarations import _steps
@@ -26,6 +26,8 @@ def widgets(*, request, scope, role) -> dict:
                 )
                 context["recommendations"] = recommendations
                 context["steps"] = _steps(declaration, recommendations)
+            # every bank decided (e.g. declined): a new need is a new declaration (seed 004 三(六))
+            context["can_declare"] = services.open_case(entity, actor=user) is None
 
             # the stored matches, best offer first, with the live reasons (a few products)
             context["matching_products"] = batch_selectors.entity_matches(

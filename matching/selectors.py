@@ -1,6 +1,13 @@
 """Reads of the workflow, each already restricted to what the actor may see. The review
 queues are the workflow table's (matching/workflow.py): the states each role reviews or signs
-off, without what a maker-checker rule keeps from the user (his own filings)."""
+off, without what a maker-checker rule keeps from the user (his own filings).
+
+What a reviewer sees of each declaration before approving it — on its page, in the review
+queue and in the API's queue (seed 004 三(五): "对照 5 项基本标准、征信报告和公共信用报告 …
+三级审核"; 五(十二): "防范多头授信、过度授信") — is `review_briefs`: the five basic criteria and
+their exception (matching/criteria.py), the eligibility of its intended banks' active products
+for its own need (the engine, through products.eligibility), and its warnings (多头授信, stale
+data)."""
 
 from __future__ import annotations
 
@@ -10,7 +17,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from matching import workflow
+from matching import criteria, workflow
 from matching.models import (
     OPEN_RECOMMENDATION_STATES,
     Declaration,
@@ -24,6 +31,8 @@ from matching.models import (
 )
 from portal.models import Membership, Role
 from portal.tenancy import restrict
+from products.eligibility import evaluate_entity
+from products.models import LoanProduct, ProductStatus
 
 # the declaration states each reviewing role works on: the workflow table's review levels and
 # sign-off (matching/workflow.py QUEUES)
@@ -80,19 +89,32 @@ def declaration_timeline(*, user, declaration: Declaration) -> QuerySet[Workflow
     )
 
 
+def multi_credit_warnings(declarations) -> dict[int, list[str]]:
+    """多头授信 (seed 004 五(十二) "防范多头授信、过度授信"): for each declaration, the entity's
+    leads of other declarations still open at a bank — credit granted, or a recommendation in
+    progress — one query for all."""
+    declarations = list(declarations)
+    found: dict[int, list[str]] = {d.pk: [] for d in declarations}
+    by_entity: dict[int, list[Declaration]] = {}
+    for d in declarations:
+        by_entity.setdefault(d.entity_id, []).append(d)
+    other_open = (
+        Recommendation.objects.filter(entity_id__in=list(by_entity), state__in=OPEN_RECOMMENDATION_STATES)
+        .select_related("bank")
+        .order_by("pushed_at", "pk")
+    )
+    granted = (RecommendationState.APPROVED, RecommendationState.DISBURSED)
+    for rec in other_open:
+        what = "已获授信" if rec.state in granted else "已有在途推荐"
+        for d in by_entity[rec.entity_id]:
+            if rec.declaration_id != d.pk:
+                found[d.pk].append(f"多头授信风险: 该主体在{rec.bank.name}{what}({rec.get_state_display()})")
+    return found
+
+
 def declaration_warnings(declaration: Declaration) -> list[str]:
     """What reviewers must see before approving: 多头授信, too many banks, stale data."""
-    warnings = []
-    other_open = (
-        Recommendation.objects.filter(entity_id=declaration.entity_id, state__in=OPEN_RECOMMENDATION_STATES)
-        .exclude(declaration=declaration)
-        .select_related("bank")
-    )
-    for rec in other_open:
-        what = (
-            "已获授信" if rec.state in (RecommendationState.APPROVED, RecommendationState.DISBURSED) else "已有在途推荐"
-        )
-        warnings.append(f"多头授信风险: 该主体在{rec.bank.name}{what}({rec.get_state_display()})")
+    warnings = multi_credit_warnings([declaration])[declaration.pk]
     banks = declaration.intended_banks.count()
     if banks > 2:
         warnings.append(f"意向银行 {banks} 家, 超过 2 家的上限")
@@ -106,10 +128,94 @@ def declaration_warnings(declaration: Declaration) -> list[str]:
     return warnings
 
 
+VERDICT_LABELS = {"eligible": "符合条件", "incomplete": "信息不全待核实", "ineligible": "不符合条件"}
+
+
+def _active_products(banks, cache: dict) -> dict[int, list[LoanProduct]]:
+    """The active products (with a published version) of `banks` — the intended banks of
+    declarations already read through the restriction — kept in `cache` by bank id."""
+    missing = [bank for bank in banks if bank.pk not in cache]
+    if missing:
+        for bank in missing:
+            cache[bank.pk] = []
+        products = (
+            LoanProduct.objects.filter(bank__in=missing, status=ProductStatus.ACTIVE, current_version__isnull=False)
+            .select_related("bank", "current_version__product__bank")
+            .order_by("bank_id", "pk")
+        )
+        for product in products:
+            cache[product.bank_id].append(product)
+    return cache
+
+
+def declaration_eligibility(declaration: Declaration, *, products_cache: dict | None = None) -> list[dict]:
+    """The eligibility of each active product of the declaration's intended banks, evaluated by
+    the engine for the declaration's own need (amount and term): bank, product, the preview
+    result (verdict, offer, reasons) with a Chinese verdict label."""
+    cache = {} if products_cache is None else products_cache
+    banks = [intended.bank for intended in declaration.intended_banks.all()]
+    _active_products(banks, cache)
+    need = {"amount": declaration.amount, "term_months": declaration.term_months}
+    rows = []
+    for bank in banks:
+        for product in cache[bank.pk]:
+            result = evaluate_entity(declaration.entity, product.current_version, need=need).result
+            result["verdict_label"] = VERDICT_LABELS.get(result["verdict"], result["verdict"])
+            rows.append({"bank": bank, "product": product, "result": result})
+    return rows
+
+
+def _first_reason(result: dict) -> str:
+    """Why a product does not fit (its first failed, else unknown, condition), for one line."""
+    for outcome in ("fail", "unknown"):
+        for reason in result.get("reasons", []):
+            if reason.get("outcome") == outcome:
+                return reason.get("message", "")
+    return ""
+
+
+def review_briefs(declarations) -> dict[int, dict]:
+    """For each declaration (of a page of a queue): its five basic criteria and their exception
+    (matching/criteria.py summary), the eligibility of its intended banks' products for its own
+    need (bank, product, verdict, offer, the first reason it does not fit), and its warnings
+    (多头授信: other leads of the entity open at a bank). Prefetch intended_banks__bank and
+    entity__honors on the declarations."""
+    declarations = list(declarations)
+    warnings = multi_credit_warnings(declarations)
+    cache: dict = {}
+    briefs = {}
+    for declaration in declarations:
+        rows = declaration_eligibility(declaration, products_cache=cache)
+        briefs[declaration.pk] = {
+            "criteria": criteria.summary(declaration),
+            "eligibility": [
+                {
+                    "bank": row["bank"].name,
+                    "bank_code": row["bank"].code,
+                    "product": row["product"].name,
+                    "product_code": row["product"].code,
+                    "verdict": row["result"]["verdict"],
+                    "verdict_label": row["result"]["verdict_label"],
+                    "max_amount": row["result"].get("max_amount"),
+                    "reason": "" if row["result"]["verdict"] == "eligible" else _first_reason(row["result"]),
+                }
+                for row in rows
+            ],
+            "eligible_count": sum(1 for row in rows if row["result"]["verdict"] == "eligible"),
+            "warnings": warnings[declaration.pk],
+        }
+    return briefs
+
+
 def review_queue(*, user, role: str, q: str | None = None) -> QuerySet[Declaration]:
     """What waits for the user: the states his role reviews or signs off (the workflow table),
-    without the declarations a maker-checker rule keeps from him (his own filings)."""
-    return declaration_list(user=user, state=QUEUE_STATES.get(role, []), q=q).filter(workflow.queue_q(user))
+    without the declarations a maker-checker rule keeps from him (his own filings). Each row's
+    review brief: `review_briefs`."""
+    return (
+        declaration_list(user=user, state=QUEUE_STATES.get(role, []), q=q)
+        .filter(workflow.queue_q(user))
+        .prefetch_related("entity__honors")
+    )
 
 
 def review_counts(*, user) -> dict[str, int]:

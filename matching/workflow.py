@@ -37,13 +37,21 @@ Who may act (see workflow.md and seed 004 §四–六):
   30 days), approve (answers it), decline (answers both), drawdown, not drawn. An approval
   outside the limits (the product version's cap, the declared need, the product's rate or
   term range) needs a bank administrator's override with a reason (APPROVE_OVERRIDE). A bank
-  may also recommend an entity to the task force (银行推荐): a declaration submitted at once.
+  may also recommend an entity to the task force (银行推荐): a draft declaration naming the
+  bank, which waits for the enterprise's consent and its submission (by the enterprise, or by
+  task-force staff from its written consent) before it enters the 初审.
 * The convener or the task-force lead removes a lead from the list (移出, stops its clocks;
   the declaration leaves the list with its last lead). After a decline they may propose a
   re-recommendation (改推, REDIRECT): it opens a new draft declaration naming the new bank,
   which needs the enterprise's consent and goes through the three reviews and the sign-off
   like any other; the entity is never worked by more than two banks at a time (services
   enforce this). Task-force staff and lead coach after a decline.
+* The five basic criteria (五项基本标准, seed 004 三(四)): a declaration whose criteria are not
+  all met is submitted only with an exception reason (matching/criteria.py); the task-force
+  lead confirms it explicitly (CRITERIA_EXCEPTION_CONFIRM) before his own approval, and bulk
+  approval at any level refuses a declaration whose exception is not confirmed.
+* One open case per entity (matching/services/common.py `open_case`): no new declaration on
+  any path while the entity has an open declaration or a lead not yet decided at a bank.
 * The platform administrator manages organisations, users, catalogues and calendars and
   takes no part in the workflow.
 * No one records 授信依据变化 (BASIS_CHANGE): the post-loan watch (matching/watch.py) does, on
@@ -71,7 +79,7 @@ from django.db.models import Exists, Model, OuterRef, Q
 from django.utils import timezone
 from django_fsm import TransitionNotAllowed
 
-from matching import clocks, hooks
+from matching import clocks, criteria, hooks
 from matching.models import (
     BEFORE_SIGNOFF,
     OPEN_RECOMMENDATION_STATES,
@@ -126,6 +134,8 @@ class Action(StrEnum):
     REDIRECT = "lead.redirect"
     RATE = "lead.rate"
     BASIS_CHANGE = "lead.basis_change"
+    # seed 004 五项基本标准: the lead's explicit confirmation of an exception (matching/criteria.py)
+    CRITERIA_EXCEPTION_CONFIRM = "declaration.criteria_exception.confirm"
 
 
 @dataclass(frozen=True)
@@ -273,7 +283,14 @@ def _not_rated(actor, scope, recommendation) -> Refusal | None:
     return None
 
 
+def _exception_pending(actor, scope, declaration) -> Refusal | None:
+    if criteria.standing(declaration) != criteria.Standing.PENDING:
+        return Refusal("该申报没有待确认的五项基本标准例外理由(标准均已满足, 或例外已确认)", code="conflict")
+    return None
+
+
 M1 = Check("填报人不做初审", _not_a_maker, _not_a_maker_q)
+EXCEPTION_PENDING = Check("有待确认的五项基本标准例外", _exception_pending)
 M2 = Check("审核人不修改所审核的申报", _not_a_reviewer)
 ON_BEHALF = Check("专班只处理代为填报的申报", _on_behalf)
 ASSIGNED = Check("客户经理只办理分配给本人的线索", _assigned)
@@ -437,7 +454,8 @@ RULES: tuple[Rule, ...] = (
         stage=ReviewStage.CONVENER_SIGNOFF,
         step="推荐",
     ),
-    # the bank's own declaration, created as a draft and submitted at once (to the 初审)
+    # the bank's own declaration, created as a draft: it waits for the enterprise's consent
+    # (CONSENT) and its submission (SUBMIT) before it enters the 初审, like any other
     Rule(
         Action.BANK_RECOMMEND,
         "向专班推荐企业",
@@ -445,7 +463,7 @@ RULES: tuple[Rule, ...] = (
         BANK,
         (),
         "该申报不能提交",
-        (Effect(K.DECLARATION_BANK_RECOMMENDED, NO_CLOCK, D.SUBMITTED, "submit", source=(D.DRAFT,)),),
+        (Effect(K.DECLARATION_BANK_RECOMMENDED, NO_CLOCK, D.DRAFT),),
     ),
     # the batch is pushed; its event is recorded on each lead the push creates (one per
     # intended bank, in R.PUSHED), whose feedback clock starts at the push
@@ -606,6 +624,20 @@ RULES: tuple[Rule, ...] = (
         "只有已授信或已放款的线索跟踪授信依据",
         (Effect(K.RECOMMENDATION_BASIS_CHANGED, NO_CLOCK),),
         tenancy=VIEW,
+    ),
+    # --- seed 004 三(四)(五): the five basic criteria -------------------------------------
+    # a declaration whose criteria are not all met is submitted only with an exception reason
+    # (matching/criteria.py); the task-force lead confirms it explicitly, at any level of the
+    # review before his own approval (which, like any bulk approval, waits for it)
+    Rule(
+        Action.CRITERIA_EXCEPTION_CONFIRM,
+        "确认五项基本标准例外",
+        Declaration,
+        frozenset({LEAD}),
+        (D.SUBMITTED, D.PRELIMINARY_APPROVED, D.BANK_REVIEWED),
+        "该申报当前不在组长审核前的审核环节, 不能确认例外",
+        (Effect(K.DECLARATION_CRITERIA_EXCEPTION_CONFIRMED, NO_CLOCK),),
+        checks=(EXCEPTION_PENDING,),
     ),
 )
 TABLE: dict[Action, Rule] = {rule.action: rule for rule in RULES}

@@ -25,7 +25,7 @@ def the_estimate_stands_in_again(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('entities', '0005_financial_year_no_duplicate_index'),
+        ('entities', '0006_boc_tobacco_licence'),
         ('portal', '0003_api_tokens'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

@@ -14,7 +14,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from entities.restrictions import region_range_q
-from matching import materials, services, workflow
+from matching import criteria, materials, selectors, services, workflow
 from matching.apis.common import (
     ERRORS,
     FILE_RENDERERS,
@@ -45,7 +45,7 @@ from portal.api import RestrictedViewSetMixin
 from portal.middleware import upload_limit
 from portal.services import ApplicationError
 from portal.spreadsheets import XLSX
-from portal.tenancy import VIEW, restrict
+from portal.tenancy import VIEW, restrict, scope_for
 
 # --- declarations --------------------------------------------------------------------------
 
@@ -89,6 +89,12 @@ class DeclarationOutputSerializer(serializers.Serializer):
     purpose = serializers.CharField()
     banks = IntendedBankSerializer(source="intended_banks", many=True)
     basic_criteria = serializers.JSONField()
+    criteria_standing = serializers.SerializerMethodField(
+        help_text="五项基本标准: met 均已满足; exception_pending 有未满足, 例外理由待专班组长确认; "
+        "exception_confirmed 例外已确认; unmet 有未满足且未说明例外理由"
+    )
+    criteria_exception = serializers.CharField(help_text="五项基本标准例外理由(标准均满足时为空)")
+    criteria_exception_confirmed_at = serializers.DateTimeField(allow_null=True, help_text="专班组长确认例外的时间")
     consent_given_at = serializers.DateTimeField(allow_null=True)
     submitted_at = serializers.DateTimeField(allow_null=True)
     created_at = serializers.DateTimeField()
@@ -99,6 +105,9 @@ class DeclarationOutputSerializer(serializers.Serializer):
     redirected_from = serializers.IntegerField(
         source="redirected_from_id", allow_null=True, help_text="改推: 不予授信的推荐(线索)编号"
     )
+
+    def get_criteria_standing(self, obj) -> str:
+        return criteria.standing(obj).value
 
 
 class DeclarationDetailOutputSerializer(DeclarationOutputSerializer):
@@ -138,11 +147,25 @@ class DeclarationInputBase(serializers.Serializer):
 
 class DeclarationCreateInputSerializer(DeclarationInputBase):
     entity_id = bounds.IdField()
+    criteria_exception = serializers.CharField(
+        allow_blank=True,
+        default="",
+        max_length=2000,
+        help_text="五项基本标准有未满足时仍申报的例外理由; 未填写则不能提交。提交后须专班组长确认",
+    )
     consent = serializers.BooleanField(default=False, help_text="企业同意向意向银行共享信息")
     submit = serializers.BooleanField(default=False, help_text="创建后立即提交初审")
 
 
 class DeclarationUpdateInputSerializer(DeclarationInputBase):
+    criteria_exception = serializers.CharField(
+        allow_blank=True,
+        allow_null=True,
+        required=False,
+        default=None,
+        max_length=2000,
+        help_text="例外理由; 不传(null)则保留原理由。修改标准或理由后, 原组长确认失效",
+    )
     consent = serializers.BooleanField(
         required=False, allow_null=True, default=None, help_text="true: 同时记录企业同意共享信息; 新增银行时原同意失效"
     )
@@ -155,6 +178,53 @@ class WithdrawInputSerializer(serializers.Serializer):
 class ReviewInputSerializer(serializers.Serializer):
     decision = serializers.ChoiceField(choices=ReviewDecision.choices)
     comment = serializers.CharField(allow_blank=True, default="", max_length=2000)
+
+
+class ConfirmExceptionInputSerializer(serializers.Serializer):
+    comment = serializers.CharField(allow_blank=True, default="", max_length=2000)
+
+
+class CriterionBriefSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    label = serializers.CharField()
+    met = serializers.BooleanField()
+    evidence = serializers.CharField()
+
+
+class CriteriaBriefSerializer(serializers.Serializer):
+    items = CriterionBriefSerializer(many=True)
+    met_count = serializers.IntegerField()
+    unmet = serializers.ListField(child=serializers.CharField())
+    standing = serializers.CharField()
+    standing_label = serializers.CharField()
+    exception = serializers.CharField()
+    exception_confirmed_at = serializers.DateTimeField(allow_null=True)
+
+
+class EligibilityBriefSerializer(serializers.Serializer):
+    bank = serializers.CharField()
+    bank_code = serializers.CharField()
+    product = serializers.CharField()
+    product_code = serializers.CharField()
+    verdict = serializers.CharField(help_text="eligible / incomplete / ineligible")
+    verdict_label = serializers.CharField()
+    max_amount = serializers.IntegerField(allow_null=True, help_text="可贷最高额度(元)")
+    reason = serializers.CharField(help_text="不符合或待核实的首要原因")
+
+
+class ReviewBriefSerializer(serializers.Serializer):
+    criteria = CriteriaBriefSerializer()
+    eligibility = EligibilityBriefSerializer(many=True)
+    eligible_count = serializers.IntegerField()
+    warnings = serializers.ListField(child=serializers.CharField(), help_text="多头授信等提示")
+
+
+class ReviewQueueItemSerializer(DeclarationOutputSerializer):
+    review = serializers.SerializerMethodField()
+
+    @extend_schema_field(ReviewBriefSerializer)
+    def get_review(self, obj):
+        return ReviewBriefSerializer(self.context["briefs"][obj.pk]).data
 
 
 class BulkReviewInputSerializer(ReviewInputSerializer):
@@ -292,6 +362,8 @@ class DeclarationViewSet(
         "withdraw": (Action.WITHDRAW,),
         "review": workflow.REVIEWS,
         "bulk_review": workflow.REVIEWS,
+        "review_queue": workflow.QUEUES,
+        "confirm_exception": (Action.CRITERIA_EXCEPTION_CONFIRM,),
         "materials:POST": (Action.MATERIALS_UPLOAD,),
         "bank_recommend": (Action.BANK_RECOMMEND,),
     }
@@ -327,6 +399,7 @@ class DeclarationViewSet(
             purpose=data["purpose"],
             bank_codes=data["banks"],
             basic_criteria=data["basic_criteria"],
+            criteria_exception=data["criteria_exception"],
             consent=data["consent"],
             submit=data["submit"],
         )
@@ -347,6 +420,7 @@ class DeclarationViewSet(
             purpose=data["purpose"],
             bank_codes=data["banks"],
             basic_criteria=data["basic_criteria"],
+            criteria_exception=data["criteria_exception"],
             consent=data["consent"],
         )
         return _declaration_out(request, declaration.pk)
@@ -397,10 +471,42 @@ class DeclarationViewSet(
         )
         return _declaration_out(request, declaration.pk)
 
+    @extend_schema(
+        request=ConfirmExceptionInputSerializer,
+        responses=_responses(DeclarationDetailOutputSerializer),
+        description=_doc(Action.CRITERIA_EXCEPTION_CONFIRM)
+        + " 五项基本标准未全部满足、已填写例外理由的申报, 由专班组长明确确认; 确认前不能通过组长审核, 也不能批量通过。",
+    )
+    @action(detail=True, methods=["post"], url_path="confirm-exception")
+    def confirm_exception(self, request, pk=None):
+        """专班组长确认五项基本标准例外 (seed 004 三(五) 专班组长审核)."""
+        data = _input(ConfirmExceptionInputSerializer, request)
+        declaration = services.declaration_criteria_exception_confirm(
+            actor=request.user, declaration_id=_pk(self), comment=data["comment"]
+        )
+        return _declaration_out(request, declaration.pk)
+
+    @extend_schema(
+        responses=_responses(ReviewQueueItemSerializer(many=True)),
+        description="审核队列: 待本人角色审核(或签字)的申报, 每条附五项基本标准及例外、"
+        "意向银行产品准入(按申报金额和期限评估)和多头授信提示。",
+    )
+    @action(detail=False, methods=["get"], url_path="review-queue")
+    def review_queue(self, request):
+        scope = scope_for(request.user)
+        qs = selectors.review_queue(user=request.user, role=scope.role if scope else "", q=request.GET.get("q") or None)
+        page = self.paginate_queryset(qs)
+        rows = list(page if page is not None else qs)
+        context = {"request": request, "briefs": selectors.review_briefs(rows)}
+        data = ReviewQueueItemSerializer(rows, many=True, context=context).data
+        return self.get_paginated_response(data) if page is not None else Response(data)
+
     @extend_schema(request=BulkReviewInputSerializer, responses=_responses(BulkReviewOutputSerializer))
     @action(detail=False, methods=["post"], url_path="bulk-review")
     def bulk_review(self, request):
-        """Review many at once; each is its own transaction and is reported on its own."""
+        """Review many at once; each is its own transaction and is reported on its own. A bulk
+        approval refuses (with the reason) each declaration whose five basic criteria are not all
+        met unless the lead confirmed its exception; the others proceed."""
         data = _input(BulkReviewInputSerializer, request)
         results = services.declarations_review_bulk(
             actor=request.user,
@@ -419,7 +525,8 @@ class DeclarationViewSet(
     )
     @action(detail=False, methods=["post"], url_path="bank-recommend")
     def bank_recommend(self, request):
-        """银行推荐: a bank recommends an entity it may see to the task force (starts at 待初审).
+        """银行推荐: a bank recommends an entity it may see to the task force: a draft that waits
+        for the enterprise's consent and submission before the 初审.
         An entity outside the bank's reach answers 404 exactly like an unknown id. The answer
         is read back inside the same transaction as the write: it is given for a committed
         declaration, or nothing is committed."""

@@ -80,6 +80,22 @@ class Declaration(models.Model):
     consent_given_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # 五项基本标准 not all met: the filer's reason for submitting all the same (every reviewer
+    # sees it) and the task-force lead's explicit confirmation (workflow CRITERIA_EXCEPTION_CONFIRM)
+    criteria_exception = models.TextField("五项基本标准例外理由", blank=True, default="")
+    criteria_exception_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    criteria_exception_at = models.DateTimeField("例外理由填写时间", null=True, blank=True)
+    criteria_exception_confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="例外确认人(专班组长)",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    criteria_exception_confirmed_at = models.DateTimeField("例外确认时间", null=True, blank=True)
 
     visit = models.ForeignKey(Visit, null=True, blank=True, on_delete=models.SET_NULL, related_name="declarations")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")

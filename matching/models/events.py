@@ -18,6 +18,10 @@ class EventKind(models.TextChoices):
     DECLARATION_MATERIAL_UPLOADED = "declaration.material_uploaded", "上传申报材料"
     DECLARATION_REDIRECT_PROPOSED = "declaration.redirect_proposed", "不予授信后提议改推其他银行(待企业同意并重新审核)"
     DECLARATION_SUBMITTED = "declaration.submitted", "提交申报"
+    DECLARATION_CRITERIA_EXCEPTION_CONFIRMED = (
+        "declaration.criteria_exception_confirmed",
+        "专班组长确认五项基本标准例外",
+    )
     DECLARATION_BANK_RECOMMENDED = "declaration.bank_recommended", "银行推荐企业"
     DECLARATION_WITHDRAWN = "declaration.withdrawn", "企业撤回申报"
     DECLARATION_SIGNED_OFF = "declaration.signed_off", "召集人签字确认, 列入推荐清单"

@@ -3,9 +3,13 @@ share), visits, declarations (filing, consent, submission, the three-level revie
 batches (sign-off, push, 改推, removal from the list) and leads (the bank side, coaching,
 rating). This package re-exports the services other modules call (`services.batch_push`).
 
-The lifecycle (workflow.md): a declaration is filed (by the enterprise, or by task-force
-staff on its behalf) as a draft, gets the enterprise's consent to share its data with the
-intended banks, is submitted, passes 专班初审 → 专班银行审核 → 专班组长审核 (each may return
+The lifecycle (workflow.md): a declaration is filed (by the enterprise, by task-force staff
+on its behalf, one by one or in bulk, or by a bank recommending the entity) as a draft — never
+while the entity has an open case (an open declaration, or a lead not yet decided at a bank:
+`open_case`, the one rule of every path) — gets the enterprise's consent to share its data with
+the intended banks, meets the five basic criteria or carries an exception reason (the 组长
+confirms it before his approval; bulk approval waits for it: matching/criteria.py), is
+submitted, passes 专班初审 → 专班银行审核 → 专班组长审核 (each may return
 it to the draft with reasons, or reject it), is signed off by the convener into a batch of
 the 推荐清单 and pushed: one recommendation per intended bank. The bank contacts, collects
 materials, approves (within the product's and the need's limits, or by a bank
@@ -29,10 +33,11 @@ whose emails go out after commit. Two users acting on one record: the second wai
 lock, then finds the state changed and gets a clear message."""
 
 from matching.services.batches import batch_push, batch_signoff, recommendation_redirect, recommendation_remove
-from matching.services.common import MAX_INTENDED_BANKS, task_force_for
+from matching.services.common import MAX_INTENDED_BANKS, open_case, task_force_for
 from matching.services.declarations import (
     declaration_consent_record,
     declaration_create,
+    declaration_criteria_exception_confirm,
     declaration_recommend_by_bank,
     declaration_review,
     declaration_submit,
@@ -62,12 +67,14 @@ __all__ = [
     "coaching_record",
     "declaration_consent_record",
     "declaration_create",
+    "declaration_criteria_exception_confirm",
     "declaration_recommend_by_bank",
     "declaration_review",
     "declaration_submit",
     "declaration_update",
     "declaration_withdraw",
     "declarations_review_bulk",
+    "open_case",
     "recommendation_approve",
     "recommendation_contact",
     "recommendation_decline",

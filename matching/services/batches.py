@@ -12,7 +12,6 @@ from django.utils import timezone
 from entities.models import MarketEntity
 from matching import notifications, workflow
 from matching.models import (
-    OPEN_DECLARATION_STATES,
     Declaration,
     DeclarationSource,
     Recommendation,
@@ -21,7 +20,7 @@ from matching.models import (
     ReviewDecision,
     ReviewStep,
 )
-from matching.services.common import _not_serving, _redirect_bank_problems, _set_banks, task_force_for
+from matching.services.common import _not_serving, _redirect_bank_problems, _set_banks, open_case, task_force_for
 from matching.workflow import Action
 from portal.models import Role
 from portal.services import ApplicationError, audit_record
@@ -156,8 +155,11 @@ def recommendation_redirect(*, actor, recommendation_id: int, bank_code: str, co
         raise ApplicationError(not_serving[0], field_errors={"bank": not_serving})
     original = previous.declaration
     entity = MarketEntity.objects.select_for_update().get(pk=previous.entity_id)  # serialise declarations of one entity
-    if Declaration.objects.filter(entity=entity, state__in=OPEN_DECLARATION_STATES).exists():
-        raise ApplicationError("该企业已有进行中的申报(含待确认的改推), 请在其办结后再改推", code="conflict")
+    # the one-open-case rule of every path; the declined case's own leads at other banks are
+    # bounded by the two-bank rule below (_redirect_bank_problems)
+    problem = open_case(entity, actor=actor, continuing=original)
+    if problem:
+        raise ApplicationError(f"暂不能改推: {problem}", code="conflict")
     declaration = Declaration(
         entity=entity,
         task_force=task_force_for(entity),

@@ -1,7 +1,7 @@
 """What the workflow's services share: the task force of an entity's county, the intended
 banks (named by code, 1 to MAX_INTENDED_BANKS, each serving the county, a re-recommendation's
-rules), the declared need and the five basic criteria. The service modules import it; it
-imports none of them."""
+rules), the declared need, the five basic criteria and the one-open-case rule (`open_case`).
+The service modules import it; it imports none of them."""
 
 from __future__ import annotations
 
@@ -10,10 +10,18 @@ from collections.abc import Iterable
 from django.utils import timezone
 
 from entities.models import MarketEntity
-from matching.models import BASIC_CRITERIA, OPEN_RECOMMENDATION_STATES, Declaration, DeclarationBank, Recommendation
+from matching.models import (
+    BASIC_CRITERIA,
+    OPEN_DECLARATION_STATES,
+    OPEN_RECOMMENDATION_STATES,
+    Declaration,
+    DeclarationBank,
+    DeclarationState,
+    Recommendation,
+)
 from portal.models import Organisation, OrganisationKind
 from portal.services import ApplicationError
-from portal.tenancy import VIEW, resolve
+from portal.tenancy import VIEW, resolve, restrict
 from products.models import Bank
 from products.selectors import banks_serving
 
@@ -130,3 +138,82 @@ def _redirect_bank_problems(declaration: Declaration, banks: list[Bank]) -> list
             f"同一企业同时对接的银行不超过 {MAX_INTENDED_BANKS} 家: 该企业仍在与{names}对接, 改推最多还能选择 {room} 家"
         )
     return problems
+
+
+# --- one open case per entity (seed 004 三(四): "明确 1-2 家意向对接银行, 避免后期重复对接和多头过度授信")
+
+
+def _banks_of(declaration: Declaration) -> str:
+    return "、".join(b.bank.name for b in declaration.intended_banks.select_related("bank")) or "—"
+
+
+def open_case(entity: MarketEntity, *, actor, continuing: Declaration | None = None) -> str | None:
+    """Why no new declaration of `entity` may be opened now, naming the open case, or None.
+
+    The one rule of every path that opens a declaration — the enterprise's own form, 代为申报,
+    the bulk import, 银行推荐 and 改推 — so that an entity is worked as one case at a time: no
+    new declaration while the entity has
+    * an open declaration (a draft, or one in the three-level review: OPEN_DECLARATION_STATES),
+    * a declaration signed off into the 推荐清单 whose batch is not pushed yet, or
+    * a lead not yet decided at a bank (pushed, contacted, materials collected: no decision).
+    A decided lead (授信 or 不予授信) closes the case at that bank: after a decline a new need goes
+    through the task force's coaching and a new declaration (or the task force's 改推, which
+    continues the declined case: `continuing` is the declaration it continues; the leads of that
+    case — the first declaration and every 改推 of it — are bounded by the 改推's two-bank rule
+    instead, `_redirect_bank_problems`).
+
+    The message names the case as far as the actor may see it: its number, state and banks for
+    whoever may view the declaration; for another bank only that a case is open."""
+    open_declaration = (
+        Declaration.objects.filter(entity=entity, state__in=OPEN_DECLARATION_STATES).order_by("-created_at").first()
+    )
+    waiting = (
+        Declaration.objects.filter(entity=entity, state=DeclarationState.RECOMMENDED, recommendations__isnull=True)
+        .order_by("-created_at")
+        .first()
+    )
+    undecided = Recommendation.objects.filter(
+        entity=entity, state__in=OPEN_RECOMMENDATION_STATES, decided_at__isnull=True
+    ).select_related("bank", "declaration")
+    if continuing is not None:
+        undecided = undecided.exclude(declaration_id__in=_case_of(continuing))
+    lead = undecided.order_by("pushed_at", "pk").first()
+    case = open_declaration or waiting or (lead.declaration if lead else None)
+    if case is None:
+        return None
+    visible = restrict(Declaration.objects.filter(pk=case.pk), actor, VIEW).exists()
+    if not visible:
+        return f"{entity.name}已有进行中的融资申报或推荐, 尚未办结, 不能新增申报(一个经营主体同一时间只办理一件申报)"
+    named = f"申报 #{case.pk}({case.get_state_display()}, 意向银行: {_banks_of(case)})"
+    if open_declaration is not None:
+        return f"{entity.name}已有进行中的{named}, 不能重复申报; 请在原申报上修改、补充或撤回后再申报"
+    if waiting is not None:
+        return f"{entity.name}的{named}已列入推荐清单, 待推送至银行, 不能新增申报"
+    return (
+        f"{entity.name}的{named}在{lead.bank.name}尚未作出授信决定({lead.get_state_display()}), 不能新增申报; "
+        "银行作出决定后方可再申报(不予授信的, 经专班辅导后重新申报)"
+    )
+
+
+def _case_of(declaration: Declaration) -> set[int]:
+    """The declarations of one case: the first one and every 改推 that continues it."""
+    root = declaration
+    while root.redirected_from_id is not None:
+        root = root.redirected_from.declaration
+    ids, frontier = {root.pk}, [root.pk]
+    while frontier:
+        frontier = list(
+            Declaration.objects.filter(redirected_from__declaration_id__in=frontier)
+            .exclude(pk__in=ids)
+            .values_list("pk", flat=True)
+        )
+        ids.update(frontier)
+    return ids
+
+
+def refuse_open_case(entity: MarketEntity, *, actor, field: str, continuing: Declaration | None = None) -> None:
+    """`open_case` as a refusal: a conflict with the message as the error of `field` (the
+    input that names the entity: a field error in the API, a row error in the import)."""
+    problem = open_case(entity, actor=actor, continuing=continuing)
+    if problem:
+        raise ApplicationError(problem, field_errors={field: [problem]}, code="conflict")

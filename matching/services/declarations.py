@@ -1,10 +1,20 @@
 """申报 and its three-level review.
 
-A declaration is filed (by the enterprise, or by task-force staff on its behalf; a bank may
-recommend an entity, which starts it submitted) as a draft, gets the enterprise's consent to
-share its data with the intended banks, is submitted, and passes 专班初审 → 专班银行审核 →
-专班组长审核: each level may approve, return it to the draft with reasons, or reject it. The
-enterprise may withdraw it until the sign-off (matching/services/batches.py)."""
+A declaration is filed (by the enterprise, or by task-force staff on its behalf, one by one or
+in bulk; a bank may recommend an entity) as a draft, gets the enterprise's consent to share its
+data with the intended banks, is submitted, and passes 专班初审 → 专班银行审核 → 专班组长审核:
+each level may approve, return it to the draft with reasons, or reject it. The enterprise may
+withdraw it until the sign-off (matching/services/batches.py).
+
+Rules of seed 004 every path obeys (the services, so the pages, the API and the import alike):
+* one open case per entity: no new declaration while the entity has an open declaration or a
+  lead not yet decided at a bank (`common.open_case`, a field error naming the case);
+* a bank's recommendation is a draft that waits for the enterprise's consent: nothing reaches
+  the 初审 that the enterprise did not agree to share with that bank;
+* the five basic criteria (matching/criteria.py): not all met → submitted only with an
+  exception reason, which the task-force lead confirms explicitly
+  (`declaration_criteria_exception_confirm`) before his approval; bulk approval refuses a
+  declaration whose exception is not confirmed, one result per declaration."""
 
 from __future__ import annotations
 
@@ -12,9 +22,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from entities.models import MarketEntity
-from matching import notifications, workflow
+from matching import criteria, notifications, workflow
 from matching.models import (
-    OPEN_DECLARATION_STATES,
     Declaration,
     DeclarationBank,
     DeclarationSource,
@@ -31,6 +40,7 @@ from matching.services.common import (
     _redirect_bank_problems,
     _set_banks,
     _validate_need,
+    refuse_open_case,
     task_force_for,
 )
 from matching.workflow import Action
@@ -55,18 +65,21 @@ def declaration_create(
     submit: bool = False,
     visit_id: int | None = None,
     source: str | None = None,
+    criteria_exception: str = "",
 ) -> Declaration:
     """申报 (workflow FILE): the enterprise for itself, or task-force staff on its behalf. With
-    `consent` the consent is recorded (CONSENT), with `submit` it is submitted (SUBMIT)."""
+    `consent` the consent is recorded (CONSENT), with `submit` it is submitted (SUBMIT).
+    `criteria_exception`: why it is filed although some of the five basic criteria are not met
+    (kept only then). Refused while the entity has an open case (`common.open_case`)."""
     scope = scope_for(actor)
     workflow.require_role(Action.FILE, actor)
     entity = _entity_for_declaring(actor, entity_id)
     visit = resolve(Visit, actor, VIEW, pk=visit_id, field="visit_id") if visit_id is not None else None
     MarketEntity.objects.select_for_update().filter(pk=entity.pk).first()  # serialise declarations of one entity
+    refuse_open_case(entity, actor=actor, field="entity_id")
     need = _validate_need(amount, term_months, purpose)
     banks = _banks_from_codes(bank_codes, entity.region)
-    if Declaration.objects.filter(entity=entity, state__in=OPEN_DECLARATION_STATES).exists():
-        raise ApplicationError("该经营主体已有进行中的申报, 不能重复申报", code="conflict")
+    reason = _exception_text(criteria_exception)
     if source is None:
         source = DeclarationSource.ENTERPRISE if scope.is_enterprise else DeclarationSource.STAFF
     declaration = Declaration(
@@ -79,6 +92,7 @@ def declaration_create(
         visit=visit,
         **need,
     )
+    _set_exception(declaration, reason, actor)
     try:
         with transaction.atomic():
             declaration.save()
@@ -89,12 +103,19 @@ def declaration_create(
         workflow.require(Action.CONSENT, actor, declaration)
         declaration.consent_given_at, declaration.consent_given_by = timezone.now(), actor
         declaration.save(update_fields=["consent_given_at", "consent_given_by", "updated_at"])
-    workflow.record(Action.FILE, declaration=declaration, actor=actor, source=source, consent=bool(consent))
+    workflow.record(
+        Action.FILE,
+        declaration=declaration,
+        actor=actor,
+        source=source,
+        consent=bool(consent),
+        **_exception_data(declaration),
+    )
     audit_record(
         actor=actor,
         action="declaration.create",
         obj=declaration,
-        after={**need, "banks": bank_codes, "consent": bool(consent)},
+        after={**need, "banks": bank_codes, "consent": bool(consent), **_exception_data(declaration)},
     )
     if submit:
         declaration = declaration_submit(actor=actor, declaration_id=declaration.pk)
@@ -112,10 +133,14 @@ def declaration_update(
     bank_codes: list[str],
     basic_criteria: dict | None = None,
     consent: bool | None = None,
+    criteria_exception: str | None = None,
 ) -> Declaration:
     """Edit a draft (workflow EDIT). The consent covers the banks it was given for: adding a bank
-    clears it, unless the consent is given again in the same edit."""
+    clears it, unless the consent is given again in the same edit. `criteria_exception` None
+    keeps the recorded reason; a change of the criteria or of the reason clears the lead's
+    confirmation of an exception (he confirms what the reviewers see)."""
     declaration = workflow.acting_on(Action.EDIT, actor, declaration_id)
+    reason = declaration.criteria_exception if criteria_exception is None else _exception_text(criteria_exception)
     need = _validate_need(amount, term_months, purpose)
     banks = _banks_from_codes(bank_codes, declaration.region)
     problems = _redirect_bank_problems(declaration, banks)
@@ -130,14 +155,21 @@ def declaration_update(
     added = {bank.code for bank in banks} - set(before["banks"])
     for key, value in need.items():
         setattr(declaration, key, value)
+    before_exception = _exception_data(declaration)
     declaration.basic_criteria = _criteria(basic_criteria, actor)
     if added and declaration.consent_given_at is not None:
         declaration.consent_given_at, declaration.consent_given_by = None, None
+    _set_exception(declaration, reason, actor)
     declaration.save()
     _set_banks(declaration, banks)
-    workflow.record(Action.EDIT, declaration=declaration, actor=actor, banks=[bank.code for bank in banks])
+    changed = _exception_data(declaration) if _exception_data(declaration) != before_exception else {}
+    workflow.record(Action.EDIT, declaration=declaration, actor=actor, banks=[bank.code for bank in banks], **changed)
     audit_record(
-        actor=actor, action="declaration.update", obj=declaration, before=before, after={**need, "banks": bank_codes}
+        actor=actor,
+        action="declaration.update",
+        obj=declaration,
+        before={**before, **before_exception},
+        after={**need, "banks": bank_codes, **_exception_data(declaration)},
     )
     if consent:
         declaration = declaration_consent_record(actor=actor, declaration_id=declaration.pk)
@@ -166,6 +198,9 @@ def declaration_submit(*, actor, declaration_id: int) -> Declaration:
         raise ApplicationError(
             "提交前须由企业同意向意向对接银行共享信息", field_errors={"consent": ["请勾选同意共享信息"]}
         )
+    unmet = criteria.submit_problem(declaration)
+    if unmet:
+        raise ApplicationError(unmet["basic_criteria"][0], field_errors=unmet)
     problems = _redirect_bank_problems(declaration, [b.bank for b in declaration.intended_banks.select_related("bank")])
     if problems:
         raise ApplicationError(problems[0], field_errors={"banks": problems}, code="conflict")
@@ -182,6 +217,17 @@ def declaration_submit(*, actor, declaration_id: int) -> Declaration:
             title=f"新的申报待初审: {declaration.entity.name}",
             url=f"/matching/declarations/{declaration.pk}/",
         )
+    if criteria.standing(declaration) == criteria.Standing.PENDING:  # the lead confirms the exception
+        for role in sorted(workflow.roles(Action.CRITERIA_EXCEPTION_CONFIRM)):
+            notifications.to_role(
+                organisation=declaration.task_force,
+                role=role,
+                key=f"decl-{declaration.pk}-exception-{declaration.submitted_at:%s}",
+                title=f"五项基本标准例外待确认: {declaration.entity.name}",
+                body=f"未满足: {'、'.join(criteria.unmet_labels(declaration.basic_criteria))}; "
+                f"例外理由: {declaration.criteria_exception}",
+                url=f"/matching/declarations/{declaration.pk}/",
+            )
     return declaration
 
 
@@ -189,7 +235,11 @@ def declaration_submit(*, actor, declaration_id: int) -> Declaration:
 def declaration_recommend_by_bank(
     *, actor, entity_id: int, amount: int, term_months: int, purpose: str, note: str = ""
 ) -> Declaration:
-    """银行推荐: a bank recommends an entity to the task force; the declaration starts in `submitted`.
+    """银行推荐 (seed 004 三(五): "辖区内银行机构也可向工作专班推荐小微企业"): a bank recommends an
+    entity to the task force. It opens a draft declaration naming the bank, which waits for the
+    enterprise's consent to share its data with that bank, the five basic criteria and its
+    submission (by the enterprise, or by task-force staff from its written consent) before it
+    enters the 初审 like any other. Refused while the entity has an open case.
 
     The entity is resolved through the restriction for what a bank does with it (VIEW: an
     entity in the bank's service region that agreed to share its data with banks). One the
@@ -208,8 +258,7 @@ def declaration_recommend_by_bank(
     if _not_serving([bank], entity.region):  # the push could not route it back to the bank
         message = f"{bank.name}在{entity.region.name}没有服务机构, 不能推荐该县(区)的企业"
         raise ApplicationError(message, field_errors={"entity_id": [message]})
-    if Declaration.objects.filter(entity=entity, state__in=OPEN_DECLARATION_STATES).exists():
-        raise ApplicationError("该经营主体已有进行中的申报", code="conflict")
+    refuse_open_case(entity, actor=actor, field="entity_id")
     declaration = Declaration(
         entity=entity,
         task_force=task_force_for(entity),
@@ -227,18 +276,25 @@ def declaration_recommend_by_bank(
     except IntegrityError:
         raise ApplicationError("该经营主体已有进行中的申报", code="conflict") from None
     DeclarationBank.objects.create(declaration=declaration, bank=bank, position=1)
-    workflow.apply(declaration, Action.BANK_RECOMMEND)
-    declaration.submitted_at = timezone.now()
-    declaration.save()
     workflow.record(Action.BANK_RECOMMEND, declaration=declaration, actor=actor, bank=bank.code, note=note)
     audit_record(actor=actor, action="declaration.bank_recommend", obj=declaration, after={**need, "bank": bank.code})
-    for role in sorted(workflow.next_step(declaration.state).roles):  # the 初审
+    url = f"/matching/declarations/{declaration.pk}/"
+    # the enterprise decides: nothing is shared with the bank through the workflow before it consents
+    notifications.to_entity_and_creator(
+        declaration=declaration,
+        key=f"decl-{declaration.pk}-bank-recommended-entity",
+        title=f"{bank.name}向专班推荐您申报融资, 待您确认",
+        body="请核对融资需求和五项基本标准, 同意向该行共享信息后提交; 经专班三级审核和召集人签字确认后推送。"
+        "如不需要可撤回。",
+        url=url,
+    )
+    for role in sorted(workflow.roles(Action.CONSENT) - {Role.ENTERPRISE_USER}):  # staff may record written consent
         notifications.to_role(
             organisation=declaration.task_force,
             role=role,
             key=f"decl-{declaration.pk}-bank-recommended",
-            title=f"{bank.name}推荐企业: {entity.name}",
-            url=f"/matching/declarations/{declaration.pk}/",
+            title=f"{bank.name}推荐企业(待企业同意): {entity.name}",
+            url=url,
         )
     return declaration
 
@@ -260,7 +316,12 @@ def declaration_withdraw(*, actor, declaration_id: int, reason: str = "") -> Dec
 @transaction.atomic
 def declaration_review(*, actor, declaration_id: int, decision: str, comment: str = "") -> Declaration:
     """专班初审, 专班银行审核 or 专班组长审核, whichever level the declaration waits for (the
-    workflow table's REVIEW_* rule of its state): approve, return (to the draft) or reject."""
+    workflow table's REVIEW_* rule of its state): approve, return (to the draft) or reject. The
+    lead approves only when the five basic criteria are met or their exception is confirmed."""
+    return _review(actor=actor, declaration_id=declaration_id, decision=decision, comment=comment, bulk=False)
+
+
+def _review(*, actor, declaration_id: int, decision: str, comment: str, bulk: bool) -> Declaration:
     resolve(Declaration, actor, VIEW, pk=declaration_id)
     if not any(workflow.may(action, actor) for action in workflow.REVIEWS):
         raise ApplicationError("您的角色无权审核申报", code="permission_denied")
@@ -274,6 +335,10 @@ def declaration_review(*, actor, declaration_id: int, decision: str, comment: st
         raise ApplicationError("未知的审核结论", field_errors={"decision": ["应为 approve、return 或 reject"]})
     if decision != ReviewDecision.APPROVE and not comment.strip():
         raise ApplicationError("退回或不通过须填写意见", field_errors={"comment": ["请填写意见"]})
+    if decision == ReviewDecision.APPROVE:
+        problem = criteria.approval_problem(declaration, bulk=bulk, lead=action == Action.REVIEW_LEAD)
+        if problem:
+            raise ApplicationError(problem, field_errors={"basic_criteria": [problem]}, code="conflict")
     from_state = declaration.state
     workflow.apply(declaration, action, decision)
     declaration.last_comment = comment
@@ -316,12 +381,95 @@ def _notify_after_review(declaration: Declaration, stage: str, decision: str, co
 
 def declarations_review_bulk(*, actor, declaration_ids: list[int], decision: str, comment: str = "") -> dict[int, str]:
     """Review many at once; each is its own transaction, so one refusal does not undo the rest.
-    Returns {id: "ok" | the Chinese reason it was refused}."""
+    Returns {id: "ok" | the Chinese reason it was refused}. A bulk approval refuses each
+    declaration whose five basic criteria are not all met unless its exception is confirmed by
+    the lead (it is reviewed one by one, on its page)."""
     results = {}
     for declaration_id in declaration_ids:
         try:
-            declaration_review(actor=actor, declaration_id=declaration_id, decision=decision, comment=comment)
+            with transaction.atomic():
+                _review(actor=actor, declaration_id=declaration_id, decision=decision, comment=comment, bulk=True)
             results[declaration_id] = "ok"
         except ApplicationError as error:
             results[declaration_id] = error.message
     return results
+
+
+@transaction.atomic
+def declaration_criteria_exception_confirm(*, actor, declaration_id: int, comment: str = "") -> Declaration:
+    """专班组长 confirms the exception reason of a declaration whose five basic criteria are not
+    all met (workflow CRITERIA_EXCEPTION_CONFIRM): explicitly, once, before his own approval;
+    audited and on the timeline. Without it neither his approval nor any bulk approval passes."""
+    declaration = workflow.acting_on(Action.CRITERIA_EXCEPTION_CONFIRM, actor, declaration_id)
+    comment = str(comment or "").strip()[:2000]
+    declaration.criteria_exception_confirmed_at, declaration.criteria_exception_confirmed_by = timezone.now(), actor
+    declaration.save(update_fields=["criteria_exception_confirmed_at", "criteria_exception_confirmed_by", "updated_at"])
+    unmet = criteria.unmet_labels(declaration.basic_criteria)
+    workflow.record(
+        Action.CRITERIA_EXCEPTION_CONFIRM,
+        declaration=declaration,
+        actor=actor,
+        unmet=unmet,
+        unmet_keys=criteria.unmet_keys(declaration.basic_criteria),
+        criteria_exception=declaration.criteria_exception,
+        comment=comment,
+    )
+    audit_record(
+        actor=actor,
+        action="declaration.criteria_exception.confirm",
+        obj=declaration,
+        after={"unmet": unmet, "criteria_exception": declaration.criteria_exception, "comment": comment},
+    )
+    return declaration
+
+
+# --- the exception reason of the five basic criteria -----------------------------------------
+
+MAX_EXCEPTION_CHARS = 2000
+
+
+def _exception_text(value) -> str:
+    text = str(value or "").strip()
+    if len(text) > MAX_EXCEPTION_CHARS:
+        message = f"例外理由不能超过 {MAX_EXCEPTION_CHARS} 字"
+        raise ApplicationError(message, field_errors={"criteria_exception": [message]})
+    return text
+
+
+def _set_exception(declaration: Declaration, reason: str, actor) -> None:
+    """Keep the reason only while some criterion is unmet; a new reason or other unmet
+    criteria than those confirmed clear the lead's confirmation."""
+    unmet = criteria.unmet_keys(declaration.basic_criteria)
+    reason = reason if unmet else ""
+    changed = reason != declaration.criteria_exception
+    if changed:
+        declaration.criteria_exception = reason
+        declaration.criteria_exception_by, declaration.criteria_exception_at = (
+            (actor, timezone.now()) if reason else (None, None)
+        )
+    if declaration.criteria_exception_confirmed_at is not None and (changed or unmet != _confirmed_unmet(declaration)):
+        declaration.criteria_exception_confirmed_at, declaration.criteria_exception_confirmed_by = None, None
+
+
+def _confirmed_unmet(declaration: Declaration) -> list[str] | None:
+    """The unmet criteria the lead's confirmation was given for (from its event)."""
+    event = (
+        declaration.events.filter(kind=workflow.effect(Action.CRITERIA_EXCEPTION_CONFIRM).event)
+        .order_by("-created_at", "-id")
+        .first()
+        if declaration.pk
+        else None
+    )
+    if event is None:
+        return None
+    return event.data.get("unmet_keys")
+
+
+def _exception_data(declaration: Declaration) -> dict:
+    """The exception as event and audit data (empty when all five are met)."""
+    if not declaration.criteria_exception:
+        return {}
+    return {
+        "unmet": criteria.unmet_labels(declaration.basic_criteria),
+        "criteria_exception": declaration.criteria_exception,
+    }

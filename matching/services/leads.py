@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 from guardian.shortcuts import assign_perm, remove_perm
 
-from matching import notifications, selectors, watch, workflow
+from matching import decline_reasons, notifications, selectors, watch, workflow
 from matching.models import Coaching, ContactChannel, DeclineReason, Disbursement, Guarantee, Recommendation
 from matching.workflow import Action
 from portal.models import Role
@@ -281,6 +281,7 @@ def recommendation_decline(*, actor, recommendation_id: int, reason_code: str, n
     reason = DeclineReason.objects.filter(code=reason_code, is_active=True).first()
     if reason is None:
         raise ApplicationError("请选择不予授信原因", field_errors={"reason_code": ["未知的原因代码"]})
+    decline_reasons.require_note(reason, note)  # 其他原因 says why (seed 004 三(六))
     workflow.apply(recommendation, Action.DECLINE)
     now = timezone.now()
     recommendation.decided_at, recommendation.decline_reason, recommendation.decline_note = now, reason, note

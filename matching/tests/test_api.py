@@ -270,7 +270,7 @@ def test_bank_recommends_an_entity(world):
         {"entity_id": entity.pk, "amount": 200_000, "term_months": 12, "purpose": "扩大经营", "note": "老客户"},
     )
     assert response.status_code == 201, response.content
-    assert response.json()["source"] == "bank" and response.json()["state"] == "submitted"
+    assert response.json()["source"] == "bank" and response.json()["state"] == "draft"  # waits for consent
     assert_error(
         post(
             world.users["staff"],
@@ -607,6 +607,11 @@ def test_field_errors(world):
     draft = post(enterprise, "/api/v1/declarations/", {**base, "consent": False}).json()
     assert_error(post(enterprise, f"/api/v1/declarations/{draft['id']}/submit/"), 400, field="consent", text="同意")
     client_for(enterprise).put(f"/api/v1/declarations/{draft['id']}/", {**base, "consent": True}, format="json")
+    # submitting with the five basic criteria not met and no exception reason (seed 004 三(四))
+    assert_error(post(enterprise, f"/api/v1/declarations/{draft['id']}/submit/"), 400, field="criteria_exception")
+    client_for(enterprise).put(
+        f"/api/v1/declarations/{draft['id']}/", {**base, "consent": True, "basic_criteria": CRITERIA}, format="json"
+    )
     post(enterprise, f"/api/v1/declarations/{draft['id']}/submit/")
     # returning needs a comment; an unknown decision is refused
     review = f"/api/v1/declarations/{draft['id']}/review/"

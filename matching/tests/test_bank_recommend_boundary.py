@@ -144,12 +144,13 @@ def test_an_account_manager_recommends_a_visible_entity_and_gets_the_declaration
     # then the answer is the created declaration (never a 500 after the commit)
     assert response.status_code == 201, response.content
     created = response.json()
-    assert created["source"] == "bank" and created["source_bank"] == "boc" and created["state"] == "submitted"
+    # (a draft: it waits for the enterprise's consent before the 初审)
+    assert created["source"] == "bank" and created["source_bank"] == "boc" and created["state"] == "draft"
     assert created["entity"]["id"] == entity.pk and [b["code"] for b in created["banks"]] == ["boc"]
     # and exactly one declaration was committed, which he can follow afterwards
     assert Declaration.objects.count() == before + 1
     declaration = Declaration.objects.get(pk=created["id"])
-    assert declaration.state == DeclarationState.SUBMITTED and declaration.created_by == manager
+    assert declaration.state == DeclarationState.DRAFT and declaration.created_by == manager
     follow = client_for(manager).get(f"/api/v1/declarations/{declaration.pk}/")
     assert follow.status_code == 200 and follow.json()["id"] == declaration.pk
     # and another account manager of the same branch does not see it

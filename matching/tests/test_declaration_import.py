@@ -52,8 +52,10 @@ def row(
     visited="",
     people="",
     note="",
+    unmet="",
+    exception="",
 ):
-    return [uscc, amount, term, purpose, bank1, bank2, criteria, consent, visited, people, note]
+    return [uscc, amount, term, purpose, bank1, bank2, criteria, consent, visited, people, note, unmet, exception]
 
 
 def entity_elsewhere(name="沁水县小店", county="140521"):

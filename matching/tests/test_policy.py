@@ -76,7 +76,8 @@ def world():
 # --- building objects in each state, through the services ---------------------------------
 
 
-def filed(world, *, by_enterprise=True, consent=True, submit=True, banks=("boc",)):
+def filed(world, *, by_enterprise=True, consent=True, submit=True, banks=("boc",), exception=False):
+    """`exception`: one basic criterion unmet, filed with an exception reason (to be confirmed)."""
     entity, user = world.entity()
     actor = user if by_enterprise else world.users["staff"]
     declaration = s.declaration_create(
@@ -86,7 +87,8 @@ def filed(world, *, by_enterprise=True, consent=True, submit=True, banks=("boc",
         term_months=12,
         purpose="进货周转",
         bank_codes=list(banks),
-        basic_criteria=CRITERIA,
+        basic_criteria={**CRITERIA, "fixed_premises": {"met": False}} if exception else CRITERIA,
+        criteria_exception="经营场所租赁续签中" if exception else "",
         consent=consent,
         submit=submit,
     )
@@ -215,6 +217,7 @@ def _declaration_snapshot(obj):
         DeclarationMaterial.objects.filter(declaration=d).count(),
         d.batch_id,
         Declaration.objects.filter(entity_id=d.entity_id).count(),
+        d.criteria_exception_confirmed_at,
     )
 
 
@@ -334,6 +337,9 @@ SCENARIOS: dict[Action, Scenario] = {
     Action.COACH: Scenario(R.DECLINED, _post("/api/v1/leads/{id}/coaching/", {"note": "指导完善经营流水"})),
     Action.REDIRECT: Scenario(R.DECLINED, _post("/api/v1/leads/{id}/redirect/", {"bank_code": "shanxibank"})),
     Action.RATE: Scenario(R.DECLINED, _post("/api/v1/leads/{id}/rate/", {"score": 4})),
+    Action.CRITERIA_EXCEPTION_CONFIRM: Scenario(
+        D.SUBMITTED, _post("/api/v1/declarations/{id}/confirm-exception/"), {"exception": True}
+    ),
 }
 
 ROLE_USER = {
@@ -571,6 +577,7 @@ BUTTONS: dict[Action, Button] = {
     Action.COACH: Button(_its_declaration_page, _act("leads", "coach")),
     Action.REDIRECT: Button(_its_declaration_page, _act("leads", "redirect")),
     Action.RATE: Button(_its_declaration_page, _act("leads", "rate")),
+    Action.CRITERIA_EXCEPTION_CONFIRM: Button(_declaration_page, _act("declarations", "confirm-exception")),
 }
 # actions that act on no existing object: their pages are forms of their own, opened by role
 NO_BUTTON = {

@@ -365,7 +365,8 @@ def test_bank_recommends_an_entity_to_the_task_force(world):
     declaration = s.declaration_recommend_by_bank(
         actor=world.users["boc_admin"], entity_id=entity.pk, amount=200_000, term_months=12, purpose="扩大经营"
     )
-    assert declaration.state == DeclarationState.SUBMITTED and declaration.source == "bank"
+    # a draft that waits for the enterprise's consent (matching/tests/test_declaration_rules.py)
+    assert declaration.state == DeclarationState.DRAFT and declaration.source == "bank"
     assert list(declaration.intended_banks.values_list("bank__code", flat=True)) == ["boc"]
 
 

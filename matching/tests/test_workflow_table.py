@@ -378,6 +378,21 @@ def test_driving_every_row_of_the_table_records_exactly_the_table_s_event_kinds(
         is_first_loan=False,
     )
     s.recommendation_not_drawn(actor=u["boc_admin"], recommendation_id=not_drawn.pk)
+    # a declaration short of one basic criterion, submitted with an exception the lead confirms
+    short, short_user = world.entity(name="泽州县例外确认测试店")
+    exceptional = s.declaration_create(
+        actor=short_user,
+        entity_id=short.pk,
+        amount=300_000,
+        term_months=12,
+        purpose="进货周转",
+        bank_codes=["boc"],
+        basic_criteria={**CRITERIA, "fixed_premises": {"met": False}},
+        criteria_exception="租赁合同续签中, 经营场所未变",
+        consent=True,
+        submit=True,
+    )
+    s.declaration_criteria_exception_confirm(actor=u["lead"], declaration_id=exceptional.pk)
     # the bank's own recommendation
     bank_entity, _ = world.entity(name="泽州县银行推荐测试店")
     s.declaration_recommend_by_bank(

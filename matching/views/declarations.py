@@ -13,7 +13,7 @@ from django.views import View
 
 from batch_matching import selectors as batch_selectors
 from entities.models import MarketEntity
-from matching import selectors, services, workflow
+from matching import criteria, selectors, services, workflow
 from matching.clocks import annotate_countdowns
 from matching.declaration_import import DeclarationImportError, declaration_import_template, declarations_import
 from matching.forms import (
@@ -36,7 +36,6 @@ from portal.mixins import RestrictedListView, RoleRequiredMixin
 from portal.models import Role
 from portal.services import ApplicationError
 from portal.tenancy import restrict, scope_for
-from products.eligibility import evaluate_entity
 from products.models import Bank
 from products.selectors import banks_serving
 
@@ -55,12 +54,24 @@ class DeclareView(RoleRequiredMixin, View):
             raise Http404("您的账号尚未关联经营主体")
         return entity
 
+    def _current(self, request, entity):
+        """The draft to continue, or None for a new declaration; a redirect (with the message
+        naming it) while the entity has an open case that is not a draft (services.open_case:
+        after every bank decided, e.g. declined, a new declaration is possible)."""
+        current = selectors.open_declaration_of(user=request.user, entity_id=entity.pk)
+        if current and current.state in workflow.states(Action.EDIT):
+            return current, None
+        problem = services.open_case(entity, actor=request.user)
+        if problem:
+            messages.info(request, problem)
+            return None, redirect("matching:declaration_detail", pk=current.pk) if current else redirect("home")
+        return None, None
+
     def get(self, request):
         entity = self._entity(request)
-        current = selectors.open_declaration_of(user=request.user, entity_id=entity.pk)
-        if current and current.state not in workflow.states(Action.EDIT):
-            messages.info(request, f"您已有进行中的申报({current.get_state_display()})")
-            return redirect("matching:declaration_detail", pk=current.pk)
+        current, elsewhere = self._current(request, entity)
+        if elsewhere is not None:
+            return elsewhere
         initial = {"term_months": 12}
         if current:
             initial = {
@@ -69,6 +80,7 @@ class DeclareView(RoleRequiredMixin, View):
                 "purpose": current.purpose,
                 "banks": [b.bank for b in current.intended_banks.select_related("bank")],
                 "consent": current.consent_given_at is not None,
+                "criteria_exception": current.criteria_exception,
                 **{f"criteria_{k}": v.get("met") for k, v in current.basic_criteria.items()},
                 **{f"evidence_{k}": v.get("evidence") for k, v in current.basic_criteria.items()},
             }
@@ -81,6 +93,8 @@ class DeclareView(RoleRequiredMixin, View):
     def post(self, request):
         entity = self._entity(request)
         current = selectors.open_declaration_of(user=request.user, entity_id=entity.pk)
+        if current and current.state not in workflow.states(Action.EDIT):
+            current = None  # not a draft: a new declaration, which the service refuses while a case is open
         form = DeclarationForm(request.POST, county=entity.region_id)
         if not form.is_valid():
             return self._render(request, entity, form, current)
@@ -91,10 +105,11 @@ class DeclareView(RoleRequiredMixin, View):
             purpose=form.cleaned_data["purpose"],
             bank_codes=[b.code for b in form.cleaned_data["banks"]],
             basic_criteria=form.criteria(),
+            criteria_exception=form.cleaned_data["criteria_exception"],
             consent=form.cleaned_data["consent"],
         )
         try:
-            if current and current.state in workflow.states(Action.EDIT):
+            if current:
                 declaration = services.declaration_update(actor=request.user, declaration_id=current.pk, **data)
                 if submit:
                     declaration = services.declaration_submit(actor=request.user, declaration_id=declaration.pk)
@@ -103,13 +118,21 @@ class DeclareView(RoleRequiredMixin, View):
                     actor=request.user, entity_id=entity.pk, submit=submit, **data
                 )
         except ApplicationError as error:
-            for field, errors in error.field_errors.items():
-                if field in form.fields:
-                    form.add_error(field, errors)
+            _form_errors(form, error)
             _refused(request, error)
             return self._render(request, entity, form, current)
         messages.success(request, "申报已提交, 请留意审核进度" if submit else "草稿已保存")
         return redirect("matching:declaration_detail", pk=declaration.pk)
+
+
+def _form_errors(form, error: ApplicationError, aliases: dict[str, str] | None = None) -> None:
+    """A service's field errors on the form: on the field of that name (or its alias: the
+    staff form names the entity by `uscc`), the five criteria's above the form."""
+    aliases = {"basic_criteria": None, **(aliases or {})}
+    for field, errors in error.field_errors.items():
+        field = aliases.get(field, field)
+        if field is None or field in form.fields:
+            form.add_error(field, errors)
 
 
 # --- declarations: list, detail and actions ---------------------------------------------
@@ -127,14 +150,28 @@ class DeclarationListView(RestrictedListView):
 
 
 class ReviewQueueView(RestrictedListView):
-    """审核队列: what waits for my review stage, with bulk actions."""
+    """审核队列: what waits for my review stage, with bulk actions. Each row shows what the
+    reviewer must see before approving (selectors.review_briefs): the five basic criteria and
+    their exception, the eligibility of the intended banks' products for the declared need,
+    and 多头授信 warnings. Bulk approval refuses, one by one with the reason, a declaration whose
+    exception the lead has not confirmed; the others proceed."""
 
     template_name = "matching/review_queue.html"
     context_object_name = "declarations"
+    paginate_by = 20  # each row evaluates its intended banks' products
 
     def select(self, *, user, params):
         scope = scope_for(user)
         return selectors.review_queue(user=user, role=scope.role if scope else "", q=params.get("q") or None)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        rows = list(context["declarations"])
+        briefs = selectors.review_briefs(rows)
+        for declaration in rows:
+            declaration.brief = briefs[declaration.pk]
+        context["declarations"] = rows
+        return context
 
     def post(self, request):
         ids = bounds.form_ids(request.POST.getlist("ids"))
@@ -145,11 +182,13 @@ class ReviewQueueView(RestrictedListView):
         results = services.declarations_review_bulk(
             actor=request.user, declaration_ids=ids, decision=decision, comment=request.POST.get("comment", "")
         )
+        names = dict(selectors.declaration_list(user=request.user).filter(pk__in=ids).values_list("pk", "entity__name"))
         done = sum(1 for r in results.values() if r == "ok")
-        messages.success(request, f"已处理 {done} 条")
+        refused = len(results) - done
+        messages.success(request, f"已处理 {done} 条" + (f", {refused} 条未处理(原因见下)" if refused else ""))
         for pk, result in results.items():
             if result != "ok":
-                messages.error(request, f"申报 {pk}: {result}")
+                messages.error(request, f"{names.get(pk, f'申报 {pk}')}: {result}")
         return redirect("matching:review_queue")
 
 
@@ -185,6 +224,10 @@ class DeclarationDetailView(LoginRequiredMixin, View):
             "recommendations": recommendations,
             "warnings": selectors.declaration_warnings(declaration) if scope.is_government else [],
             "criteria": [(label, declaration.basic_criteria.get(key, {})) for key, label in BASIC_CRITERIA.items()],
+            "criteria_summary": criteria.summary(declaration),
+            "can_confirm_exception": workflow.allows(Action.CRITERIA_EXCEPTION_CONFIRM, user, declaration),
+            "lead_waits_for_confirmation": review == Action.REVIEW_LEAD
+            and criteria.approval_problem(declaration, bulk=False, lead=True),
             "review_form": ReviewForm(),
             "can": can,
             "can_review": review is not None and workflow.allows(review, user, declaration),
@@ -197,7 +240,7 @@ class DeclarationDetailView(LoginRequiredMixin, View):
             "is_draft": declaration.state in workflow.states(Action.EDIT),
             "banks": banks_serving(declaration.region_id),
             "steps": _steps(declaration, recommendations),
-            "eligibility": _eligibility(declaration) if scope.is_government else [],
+            "eligibility": selectors.declaration_eligibility(declaration) if scope.is_government else [],
             "stored": batch_selectors.declaration_results(user=user, declaration=declaration)
             if scope.is_government
             else None,
@@ -230,24 +273,6 @@ def _edit_url(user, declaration) -> str:
         else reverse("matching:declaration_edit", args=[declaration.pk])
     )
 
-
-def _eligibility(declaration) -> list[dict]:
-    """The eligibility trace of each intended bank's products."""
-
-    rows = []
-    for intended in declaration.intended_banks.select_related("bank"):
-        for product in intended.bank.products.filter(status="active").select_related("current_version"):
-            result = evaluate_entity(
-                declaration.entity,
-                product.current_version,
-                need={"amount": declaration.amount, "term_months": declaration.term_months},
-            ).result
-            result["verdict_label"] = VERDICT_LABELS.get(result["verdict"], result["verdict"])
-            rows.append({"bank": intended.bank, "product": product, "result": result})
-    return rows
-
-
-VERDICT_LABELS = {"eligible": "符合条件", "incomplete": "信息不全待核实", "ineligible": "不符合条件"}
 
 # the declaration's way to the 推荐清单, from the workflow table: (step label, state reached)
 TIMELINE_STEPS = workflow.path()
@@ -309,6 +334,11 @@ class DeclarationActionView(LoginRequiredMixin, View):
         elif action == "submit":
             services.declaration_submit(actor=request.user, declaration_id=pk)
             messages.success(request, "申报已提交")
+        elif action == "confirm-exception":
+            services.declaration_criteria_exception_confirm(
+                actor=request.user, declaration_id=pk, comment=post.get("comment", "")
+            )
+            messages.success(request, "已确认五项基本标准例外")
         else:
             raise Http404
 
@@ -348,13 +378,12 @@ class StaffDeclareView(RoleRequiredMixin, View):
                 purpose=form.cleaned_data["purpose"],
                 bank_codes=[b.code for b in form.cleaned_data["banks"]],
                 basic_criteria=form.criteria(),
+                criteria_exception=form.cleaned_data["criteria_exception"],
                 consent=form.cleaned_data["consent"],
                 submit="submit" in request.POST,
             )
         except ApplicationError as error:
-            for field, errors in error.field_errors.items():
-                if field in form.fields:
-                    form.add_error(field, errors)
+            _form_errors(form, error, {"entity_id": "uscc"})
             _refused(request, error)
             return render(request, self.template_name, context)
         messages.success(request, f"已为{entity.name}录入申报")
@@ -399,6 +428,7 @@ class DeclarationEditView(LoginRequiredMixin, View):
             "purpose": declaration.purpose,
             "banks": [b.bank for b in declaration.intended_banks.select_related("bank")],
             "consent": declaration.consent_given_at is not None,
+            "criteria_exception": declaration.criteria_exception,
             **{f"criteria_{k}": v.get("met") for k, v in declaration.basic_criteria.items()},
             **{f"evidence_{k}": v.get("evidence") for k, v in declaration.basic_criteria.items()},
         }
@@ -418,14 +448,13 @@ class DeclarationEditView(LoginRequiredMixin, View):
                 purpose=form.cleaned_data["purpose"],
                 bank_codes=[b.code for b in form.cleaned_data["banks"]],
                 basic_criteria=form.criteria(),
+                criteria_exception=form.cleaned_data["criteria_exception"],
                 consent=form.cleaned_data["consent"] or None,
             )
             if "submit" in request.POST:
                 services.declaration_submit(actor=request.user, declaration_id=pk)
         except ApplicationError as error:
-            for field, errors in error.field_errors.items():
-                if field in form.fields:
-                    form.add_error(field, errors)
+            _form_errors(form, error)
             _refused(request, error)
             return self._render(request, self._declaration(request, pk), form)
         messages.success(request, "申报已提交" if "submit" in request.POST else "已保存修改")
@@ -463,9 +492,12 @@ class BankRecommendView(RoleRequiredMixin, View):
                 note=form.cleaned_data["note"],
             )
         except ApplicationError as error:
+            _form_errors(form, error, {"entity_id": "uscc"})
             _refused(request, error)
             return render(request, self.template_name, {"form": form})
-        messages.success(request, f"已向{entity.region.name}工作专班推荐{entity.name}")
+        messages.success(
+            request, f"已向{entity.region.name}工作专班推荐{entity.name}; 待企业同意共享信息并提交后进入专班审核"
+        )
         return redirect("matching:lead_inbox")
 
 
