@@ -8,7 +8,7 @@
 - ``near_misses``: entities ineligible only on rules time or a fix can cure, with what is
   missing ("经营未满 2 年, 还差 3 个月", "登记状态经营异常: 可申请信用修复"), for coaching;
 - ``declaration_results``: the stored results of a declaration's entity for its intended
-  banks' products (the review page shows them next to the live trace).
+  banks' products (matching.verdicts sets them beside the verdicts for the declared need).
 """
 
 from __future__ import annotations

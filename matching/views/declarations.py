@@ -11,7 +11,6 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views import View
 
-from batch_matching import selectors as batch_selectors
 from entities.models import MarketEntity
 from matching import selectors, services, workflow
 from matching.clocks import annotate_countdowns
@@ -29,6 +28,7 @@ from matching.models import (
     DeclarationState,
     RecommendationState,
 )
+from matching.verdicts import declaration_verdicts
 from matching.views.common import _refused, _safe_next
 from matching.workflow import Action
 from portal import bounds, spreadsheets
@@ -36,7 +36,6 @@ from portal.mixins import RestrictedListView, RoleRequiredMixin
 from portal.models import Role
 from portal.services import ApplicationError
 from portal.tenancy import restrict, scope_for
-from products.eligibility import evaluate_entity
 from products.models import Bank
 from products.selectors import banks_serving
 
@@ -197,10 +196,9 @@ class DeclarationDetailView(LoginRequiredMixin, View):
             "is_draft": declaration.state in workflow.states(Action.EDIT),
             "banks": banks_serving(declaration.region_id),
             "steps": _steps(declaration, recommendations),
-            "eligibility": _eligibility(declaration) if scope.is_government else [],
-            "stored": batch_selectors.declaration_results(user=user, declaration=declaration)
-            if scope.is_government
-            else None,
+            # each intended bank's products judged for this declaration's own need, the stored
+            # batch result beside it as what it is (matching/verdicts.py)
+            "verdicts": declaration_verdicts(user=user, declaration=declaration) if scope.is_government else None,
             "materials": declaration.materials.all(),
         }
         return render(request, self.template_name, context)
@@ -230,24 +228,6 @@ def _edit_url(user, declaration) -> str:
         else reverse("matching:declaration_edit", args=[declaration.pk])
     )
 
-
-def _eligibility(declaration) -> list[dict]:
-    """The eligibility trace of each intended bank's products."""
-
-    rows = []
-    for intended in declaration.intended_banks.select_related("bank"):
-        for product in intended.bank.products.filter(status="active").select_related("current_version"):
-            result = evaluate_entity(
-                declaration.entity,
-                product.current_version,
-                need={"amount": declaration.amount, "term_months": declaration.term_months},
-            ).result
-            result["verdict_label"] = VERDICT_LABELS.get(result["verdict"], result["verdict"])
-            rows.append({"bank": intended.bank, "product": product, "result": result})
-    return rows
-
-
-VERDICT_LABELS = {"eligible": "符合条件", "incomplete": "信息不全待核实", "ineligible": "不符合条件"}
 
 # the declaration's way to the 推荐清单, from the workflow table: (step label, state reached)
 TIMELINE_STEPS = workflow.path()
