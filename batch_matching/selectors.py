@@ -10,7 +10,7 @@
 - ``awaiting_mark``: entities with only the portal's 三型 estimate, 信息不全 for products that
   need the regulator's mark: worth asking the city or provincial regulator to mark (待标记三型);
 - ``declaration_results``: the stored results of a declaration's entity for its intended
-  banks' products (the review page shows them next to the live trace).
+  banks' products (matching.verdicts sets them beside the verdicts for the declared need).
 """
 
 from __future__ import annotations

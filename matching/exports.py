@@ -1,6 +1,7 @@
 """The official 推荐清单 spreadsheet of a batch (title, reporting unit, date, one row per
-entity and intended bank), written by portal.spreadsheets (text never a formula) and printed
-one page wide like the other government forms."""
+entity and intended bank, a 合计 counting each entity and its need once), written by
+portal.spreadsheets (text never a formula) and printed one page wide like the other
+government forms."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ HEADERS = [
     "承办机构",
     "状态",
 ]
+TOTAL_NOTE = "注: 同时推荐给两家意向银行的企业按银行分行列示; 合计户数按企业去重, 融资金额每户计一次。"
 _HEADER = Style(bold=True, align="center", border=True)
 _CELL = Style(border=True)
 _AMOUNT = Style(border=True, number_format="#,##0.00")
@@ -53,13 +55,16 @@ def recommendation_list_xlsx(batch: RecommendationBatch) -> spreadsheets.File:
     sheet.write(2, 1, f"填报单位: {batch.task_force.name}    推送日期: {pushed}    金额单位: 万元")
     sheet.row = 2
     sheet.append(HEADERS, style=_HEADER)
-    total = 0
+    total = 0  # each declaration's need once, however many intended banks it has
     rows = 0
+    entities = set()
     recommendations = {(r.declaration_id, r.bank_id): r for r in batch.recommendations.select_related("branch")}
     declarations = (
         batch.declarations.select_related("entity", "region").prefetch_related("intended_banks__bank").order_by("id")
     )
     for declaration in declarations:
+        total += declaration.amount
+        entities.add(declaration.entity_id)
         for intended in declaration.intended_banks.all():
             rec = recommendations.get((declaration.pk, intended.bank_id))
             rows += 1
@@ -79,9 +84,9 @@ def recommendation_list_xlsx(batch: RecommendationBatch) -> spreadsheets.File:
                 ],
                 style=_CELL,
             )
-            total += declaration.amount
-    last = sheet.append(["合计"], style=BOLD)
+    last = sheet.append(["合计", f"{len(entities)} 户, {rows} 条推荐"], style=BOLD)
     sheet.write(last, 6, _wan(total), style=BOLD.but(number_format="#,##0.00"))
+    sheet.append([TOTAL_NOTE], style=Style(italic=True))
     sheet.widths([6, 28, 22, 12, 12, 14, 8, 20, 14, 22, 10])
     sheet.print_one_page_wide(title_rows="3:3")
     return book.file(f"recommendation-list-{batch.pk}.xlsx", rows=rows)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
 from django.utils import timezone
 
 from matching import criteria, workflow
@@ -29,6 +29,7 @@ from matching.models import (
     Visit,
     WorkflowEvent,
 )
+from matching.verdicts import declaration_need
 from portal.models import Membership, Role
 from portal.tenancy import restrict
 from products.eligibility import evaluate_entity
@@ -155,7 +156,7 @@ def declaration_eligibility(declaration: Declaration, *, products_cache: dict | 
     cache = {} if products_cache is None else products_cache
     banks = [intended.bank for intended in declaration.intended_banks.all()]
     _active_products(banks, cache)
-    need = {"amount": declaration.amount, "term_months": declaration.term_months}
+    need = declaration_need(declaration)  # one reading of the need, shared with the declaration page
     rows = []
     for bank in banks:
         for product in cache[bank.pk]:
@@ -292,29 +293,41 @@ def batch_list(*, user) -> QuerySet[RecommendationBatch]:
     )
 
 
-def batch_progress(batch: RecommendationBatch) -> list[dict]:
-    """Per-bank progress of a pushed batch."""
-    rows = (
-        batch.recommendations.values("bank__name")
-        .annotate(
-            total=Count("id"),
-            contacted=Count("id", filter=~Q(state=RecommendationState.PUSHED)),
-            approved=Count(
-                "id",
-                filter=Q(
-                    state__in=[
-                        RecommendationState.APPROVED,
-                        RecommendationState.DISBURSED,
-                        RecommendationState.NOT_DRAWN,
-                    ]
-                ),
+def _progress_counts(count) -> dict:
+    return dict(
+        total=count("id"),
+        contacted=count("id", filter=~Q(state=RecommendationState.PUSHED)),
+        approved=count(
+            "id",
+            filter=Q(
+                state__in=[
+                    RecommendationState.APPROVED,
+                    RecommendationState.DISBURSED,
+                    RecommendationState.NOT_DRAWN,
+                ]
             ),
-            declined=Count("id", filter=Q(state=RecommendationState.DECLINED)),
-            disbursed=Count("id", filter=Q(state=RecommendationState.DISBURSED)),
-        )
-        .order_by("bank__name")
+        ),
+        declined=count("id", filter=Q(state=RecommendationState.DECLINED)),
+        disbursed=count("id", filter=Q(state=RecommendationState.DISBURSED)),
     )
+
+
+def batch_progress(batch: RecommendationBatch) -> list[dict]:
+    """Per-bank progress of a pushed batch (an entity pushed to two banks is in both rows)."""
+    rows = batch.recommendations.values("bank__name").annotate(**_progress_counts(Count)).order_by("bank__name")
     return list(rows)
+
+
+def batch_progress_total(batch: RecommendationBatch) -> dict:
+    """The 合计 of a batch's progress, in 户: each entity once (in a state if one of its
+    recommendations is), so it is not the sum of the banks' rows; and its need once."""
+
+    def entities(_, **kwargs):
+        return Count("entity_id", distinct=True, **kwargs)
+
+    totals = batch.recommendations.aggregate(**_progress_counts(entities))
+    totals["need_amount"] = batch.declarations.aggregate(n=Sum("amount"))["n"] or 0
+    return totals
 
 
 def declines_awaiting_coaching(*, user) -> QuerySet[Recommendation]:

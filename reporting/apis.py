@@ -48,7 +48,10 @@ def _require_dashboard_role(request) -> None:
 class KpiViewSet(TenantRestricted, viewsets.ViewSet):
     """三个100%, the funnel, credit-loan share, first and medium/long-term loans, rates,
     timeliness and satisfaction, in total and by county / city / bank / branch / month.
-    户 fields of bank, branch and month groups count 笔."""
+    户 fields count distinct entities: in the total and a county's or city's group once, in a
+    bank's or branch's group once per bank (branch), so an entity pushed to two banks counts
+    in each bank's group and once in the total; month groups count 笔. need_amount counts
+    each need once (a declaration pushed to two banks, a 改推). See definitions.dedup."""
 
     @extend_schema(parameters=QUERY_PARAMETERS, responses=OpenApiTypes.OBJECT)
     def list(self, request):
@@ -295,9 +298,10 @@ class LedgerRowSerializer(serializers.Serializer):
 
 
 class LedgerTotalsSerializer(serializers.Serializer):
-    rows = serializers.IntegerField()
-    entities = serializers.IntegerField()
-    need_amount = serializers.IntegerField(help_text="元")
+    rows = serializers.IntegerField(help_text="推荐笔数(台账行数)")
+    entities = serializers.IntegerField(help_text="企业户数(按企业去重)")
+    needs = serializers.IntegerField(help_text="融资需求笔数: 同一申报推送给两家银行、或改推的只计一次")
+    need_amount = serializers.IntegerField(help_text="融资需求(元), 每笔需求计一次(金额不同时取其大者)")
     credited = serializers.IntegerField()
     credit_amount = serializers.IntegerField(help_text="元")
     disbursed_total = serializers.IntegerField(help_text="元")

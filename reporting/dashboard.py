@@ -36,6 +36,8 @@ class Table:
 def display(value, kind: str) -> str:
     if value is None:
         return "—"
+    if value == "":
+        return ""
     if kind == WAN:
         return f"{kpis.wan(value):,.2f}"
     if kind == PERCENT:
@@ -74,7 +76,8 @@ def funnel_table(total: kpis.Figures) -> Table:
         "融资对接漏斗",
         [("环节", "text"), ("户数", "int"), ("金额(万元)", WAN)],
         rows,
-        note="申报金额为申报的融资金额; 推荐金额为推荐清单各行的融资需求; 授信、放款金额为实际金额",
+        note="申报金额为申报的融资金额; 推荐金额为推荐清单企业的融资需求; 授信、放款金额为实际金额。"
+        + kpis.DEFINITIONS["need"],
     )
 
 
@@ -138,7 +141,9 @@ def ranking_rows(banks: Mapping[str, kpis.Figures]) -> list[dict]:
     return kpis.rank(rows, "credit_amount")
 
 
-def ranking_table(rows: list[dict]) -> Table:
+def ranking_table(rows: list[dict], total: kpis.Figures | None = None) -> Table:
+    """The banks ranked, with the 合计 of the scope (entities counted once: the banks' 户 may
+    add up to more, kpis.DEFINITIONS["dedup"])."""
     return Table(
         "ranking",
         "银行机构排名通报",
@@ -146,7 +151,7 @@ def ranking_table(rows: list[dict]) -> Table:
             ("名次", "int"),
             ("银行", "text"),
             ("推荐(笔)", "int"),
-            ("已对接(笔)", "int"),
+            ("已对接(户)", "int"),
             ("授信(笔)", "int"),
             ("授信金额(万元)", WAN),
             ("放款金额(万元)", WAN),
@@ -177,9 +182,27 @@ def ranking_table(rows: list[dict]) -> Table:
             ]
             for r in rows
         ],
+        total=None if total is None else ["", "合计", *_ranking_values(total)],
         note="按授信金额排名; "
-        + "; ".join(kpis.DEFINITIONS[k] for k in ("feedback_timely", "decision_timely", "satisfaction")),
+        + "; ".join(kpis.DEFINITIONS[k] for k in ("dedup", "feedback_timely", "decision_timely", "satisfaction")),
     )
+
+
+def _ranking_values(f: kpis.Figures) -> list:
+    return [
+        f.rows,
+        f.contacted,
+        f.credited_rows,
+        f.credit_amount,
+        f.disbursed_amount,
+        f.credit_loan_share_amount().percent,
+        f.weighted_rate(),
+        f.feedback_timely().percent,
+        f.decision_timely().percent,
+        f.feedback_late,
+        f.decision_late,
+        f.satisfaction(),
+    ]
 
 
 REGION_COLUMNS = [
@@ -229,7 +252,7 @@ def region_table(groups: Mapping[str, kpis.Figures], total: kpis.Figures, by: st
         columns,
         rows,
         total=_region_row("合计", total),
-        note=kpis.DEFINITIONS["scope"],
+        note=" ".join(kpis.DEFINITIONS[k] for k in ("scope", "dedup", "need")),
     )
 
 
@@ -359,7 +382,7 @@ def build(user, params: Mapping | None, *, default_period: str | None = None) ->
         "gauges": gauges_table(total),
         "funnel": funnel_table(total),
         "trend": trend_table(result["month"]),
-        "ranking": ranking_table(ranking),
+        "ranking": ranking_table(ranking, total),
         "regions": region_table(result[by], total, by),
         "one_high": one_high_table(one_high),
         "targets": targets_table(targets),

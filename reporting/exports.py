@@ -162,22 +162,22 @@ def _header_line(user, q, unit: str | None) -> str:
 def effectiveness_rows(
     user, q: selectors.ReportQuery, by: str = "county"
 ) -> tuple[list[tuple[str, kpis.Figures]], kpis.Figures]:
-    """Rows (name, figures) by county, city or bank, and the 合计 row."""
+    """Rows (name, figures) by county, city or bank, and the 合计 row. The 合计 is the same
+    whichever way the rows go: entities and needs counted once (kpis.DEFINITIONS["dedup"]),
+    so by bank it is not the sum of the banks' 户 (an entity pushed to two banks is in both)."""
     if by not in ("county", "city", "bank"):
         raise ValueError(by)
     result = selectors.figures_with_activity(user, q, [by], ratios=True)
     groups = result[by]
+    total = result["total"][""]
     if by == "bank":
         names = selectors.bank_names(groups.keys())
         rows = sorted(((names.get(k, k), f) for k, f in groups.items()), key=lambda r: (-r[1].credit_amount, r[0]))
-        total = kpis.Figures()
-        for _, f in rows:
-            total.add(f)
         for f in [total, *(f for _, f in rows)]:
             f.visited = f.declared = f.declared_amount = None
         return rows, total
     names = selectors.region_names(groups.keys())
-    return [(names.get(code, code), groups[code]) for code in sorted(groups)], result["total"][""]
+    return [(names.get(code, code), groups[code]) for code in sorted(groups)], total
 
 
 def effectiveness_xlsx(
@@ -200,12 +200,9 @@ def effectiveness_xlsx(
         s.values([number, name] + [fn(f) for _, _, fn, _ in EFFECTIVENESS_COLUMNS], kinds)
     s.values(["", "合计"] + [fn(total) for _, _, fn, _ in EFFECTIVENESS_COLUMNS], kinds, bold=True)
     s.row += 1
-    notes = [kpis.DEFINITIONS["scope"]]
+    notes = [kpis.DEFINITIONS["scope"], kpis.DEFINITIONS["dedup"], kpis.DEFINITIONS["need"]]
     if by == "bank":
-        notes.append(
-            "按银行统计时, 各行的户数栏为该行推荐笔数(同一企业可推送给两家银行), 合计为各行之和; 走访、申报不分银行"
-            ", 不填。"
-        )
+        notes.append("按银行统计时, 走访、申报不分银行, 不填。")
     notes += [kpis.DEFINITIONS[k] for k in ("contact_coverage", "credit_rate", "landing_rate", "medium_long", "rates")]
     notes.append("反馈逾期: 推送后 5 个工作日内未反馈(对接或不予授信); 决策逾期: 收齐材料后 30 日内未作出授信决定。")
     for note in notes:
@@ -284,8 +281,8 @@ def _table_filename(table: Table, q: selectors.ReportQuery, extension: str) -> s
 
 
 def ranking_table(user, q: selectors.ReportQuery) -> Table:
-    banks = selectors.figures(user, q, ["bank"])["bank"]
-    return dashboard.ranking_table(dashboard.ranking_rows(banks))
+    result = selectors.figures(user, q, ["bank"])
+    return dashboard.ranking_table(dashboard.ranking_rows(result["bank"]), result["total"][""])
 
 
 def renewals_table(user, q: selectors.ReportQuery) -> Table:

@@ -195,3 +195,86 @@ def later_activity(h: History) -> None:
         # enterprise consents to, reviewed three times, signed off and pushed the same day
         h.recs["E1-shanxibank"] = redirect(h.world, h.recs["E1-ccb"], h.entities["E1"][1], "shanxibank")
         s.satisfaction_rate(actor=h.entities["E2"][1], recommendation_id=h.recs["E2-boc"].pk, score=3)
+
+
+@dataclass
+class TwoBanks:
+    world: World
+    a: tuple  # (entity, user): 甲, pushed to 中国银行 and 建设银行, re-recommended to 山西银行
+    b: tuple  # (entity, user): 乙, pushed to 中国银行 twice (two needs)
+    batch: object  # the first batch: 甲 and 乙's first declarations
+    recs: dict = field(default_factory=dict)
+
+
+def _reviewed(world: World, entity, user, banks, amount: int):
+    declaration = s.declaration_create(
+        actor=user,
+        entity_id=entity.pk,
+        amount=amount,
+        term_months=12,
+        purpose="进货周转",
+        bank_codes=list(banks),
+        basic_criteria=CRITERIA,
+        consent=True,
+        submit=True,
+    )
+    for reviewer in ("staff", "reviewer", "lead"):
+        s.declaration_review(actor=world.users[reviewer], declaration_id=declaration.pk, decision="approve")
+    return declaration
+
+
+def build_two_banks() -> TwoBanks:
+    """The case of issue 15 item 18, in 泽州县, March 2026 (counted by hand in
+    reporting/tests/test_count_once.py):
+
+        甲 declares 50 万 to 中国银行 and 建设银行; 乙 declares 20 万 to 中国银行; both signed off
+        in one batch and pushed on 03-02.
+        中国银行 contacts 甲 and 乙 on 03-03; 建设银行 declines 甲 on 03-04; 中国银行 declines
+        乙 on 03-04 and approves 甲 on 03-05 (30 万).
+        甲 is re-recommended (改推) to 山西银行 on 03-06: the same need, a third row.
+        乙 is coached on 03-06 and declares a new need, 10 万, to 中国银行 again, pushed on 03-09.
+    """
+    with travel("2026-02-20"):
+        world = build_world()
+        a = world.entity(name="泽州县甲商店")
+        b = world.entity(name="泽州县乙商店")
+    u = world.users
+    with travel("2026-03-02"):
+        first = [_reviewed(world, *a, ("boc", "ccb"), 500_000), _reviewed(world, *b, ("boc",), 200_000)]
+        batch = s.batch_signoff(actor=u["convener"], declaration_ids=[d.pk for d in first])
+        s.batch_push(actor=u["convener"], batch_id=batch.pk)
+        case = TwoBanks(world=world, a=a, b=b, batch=batch)
+        for rec in Recommendation.objects.filter(batch=batch).select_related("bank", "entity"):
+            case.recs[f"{'甲' if rec.entity_id == a[0].pk else '乙'}-{rec.bank.code}"] = rec
+        for key in ("甲-boc", "乙-boc"):
+            manager(world, case.recs[key])
+    boc = u["boc_manager"]
+    with travel("2026-03-03"):
+        s.recommendation_contact(actor=boc, recommendation_id=case.recs["甲-boc"].pk)
+        s.recommendation_contact(actor=boc, recommendation_id=case.recs["乙-boc"].pk)
+    with travel("2026-03-04"):
+        s.recommendation_decline(
+            actor=u["ccb_admin"], recommendation_id=case.recs["甲-ccb"].pk, reason_code="operating_too_short"
+        )
+        s.recommendation_decline(actor=boc, recommendation_id=case.recs["乙-boc"].pk, reason_code="operating_too_short")
+    with travel("2026-03-05"):
+        s.recommendation_materials_complete(actor=boc, recommendation_id=case.recs["甲-boc"].pk)
+        approve(
+            world,
+            case.recs["甲-boc"],
+            amount=300_000,
+            rate="3.65",
+            term=12,
+            guarantee="credit",
+            credit_loan=True,
+            first_loan=True,
+        )
+    with travel("2026-03-06"):
+        case.recs["甲-shanxibank"] = redirect(world, case.recs["甲-ccb"], a[1], "shanxibank")
+        s.coaching_record(actor=u["staff"], recommendation_id=case.recs["乙-boc"].pk, note="辅导补充经营流水后重新申报")
+    with travel("2026-03-09"):
+        second = _reviewed(world, *b, ("boc",), 100_000)
+        again = s.batch_signoff(actor=u["convener"], declaration_ids=[second.pk])
+        s.batch_push(actor=u["convener"], batch_id=again.pk)
+        case.recs["乙-boc-2"] = Recommendation.objects.select_related("bank").get(declaration=second)
+    return case

@@ -45,6 +45,7 @@ WATERMARK = "ledger"
 # selectors read these columns, reporting.selectors)
 FACT_COLUMNS = (
     "need_amount",
+    "need_id",
     "contacted_at",
     "feedback_at",
     "materials_at",
@@ -88,11 +89,48 @@ def _k(name: str) -> str:
     return f"'{getattr(kpis, name)}'"
 
 
+# The need of each declaration of {base} (a query of declaration ids): the declaration that
+# first stated it, reached by following 改推 (redirected_from: the declined recommendation a
+# re-recommendation follows) back to a declaration that follows none.
+_NEEDS_CTE = """up(start_id, id, parent_id) AS (
+    SELECT d.id, d.id, pr.declaration_id
+    FROM matching_declaration d LEFT JOIN matching_recommendation pr ON pr.id = d.redirected_from_id
+    WHERE d.id IN ({base})
+  UNION ALL
+    SELECT up.start_id, d.id, pr.declaration_id
+    FROM up JOIN matching_declaration d ON d.id = up.parent_id
+    LEFT JOIN matching_recommendation pr ON pr.id = d.redirected_from_id
+), needs AS (SELECT start_id, id AS need_id FROM up WHERE parent_id IS NULL)"""
+
+
+def need_roots(declaration_ids: Iterable[int]) -> dict[int, int]:
+    """{declaration id: the id of the declaration that first stated its need} (the Python
+    form of _NEEDS_CTE): one query per step back along the 改推 chains."""
+    ids = list(declaration_ids)
+    parents: dict[int, int | None] = {}
+    pending = set(ids)
+    while pending:
+        rows = Declaration.objects.filter(pk__in=pending).values_list("pk", "redirected_from__declaration_id")
+        pending = set()
+        for pk, parent in rows:
+            parents[pk] = parent
+            if parent is not None and parent not in parents:
+                pending.add(parent)
+
+    def root(pk: int) -> int:
+        while parents.get(pk) is not None:
+            pk = parents[pk]
+        return pk
+
+    return {pk: root(pk) for pk in ids}
+
+
 _REFRESH_SQL = f"""
+WITH RECURSIVE {_NEEDS_CTE.format(base="SELECT r.declaration_id FROM matching_recommendation r {rec_filter}")}
 INSERT INTO reporting_ledgerfact (recommendation_id, {", ".join(_FIELDS)})
 SELECT r.id, r.entity_id, r.declaration_id, r.region_id, r.bank_id, r.branch_id, o.path, r.pushed_at,
     (extract(year FROM r.pushed_at AT TIME ZONE %(tz)s) * 100 + extract(month FROM r.pushed_at AT TIME ZONE
-        %(tz)s))::int, d.amount,
+        %(tz)s))::int, d.amount, nr.need_id,
     ev.contacted_at, ev.feedback_at, ev.materials_at, ev.decision_at, ev.approved_at, ev.declined_at, ev.not_drawn_at,
     ev.removed_at, ev.rated_at, ev.credit_amount, ev.rate_percent, ev.term_months,
     coalesce(ev.is_credit_loan, false), coalesce(ev.is_first_loan, false), ev.score,
@@ -101,6 +139,7 @@ SELECT r.id, r.entity_id, r.declaration_id, r.region_id, r.bank_id, r.branch_id,
     coalesce(fc.provisional, false) OR coalesce(dc.provisional, false), coalesce(ev.last_event_id, 0)
 FROM matching_recommendation r
 JOIN matching_declaration d ON d.id = r.declaration_id
+LEFT JOIN needs nr ON nr.start_id = d.id
 JOIN products_bankbranch b ON b.id = r.branch_id
 JOIN portal_organisation o ON o.id = b.organisation_id
 LEFT JOIN (
@@ -137,13 +176,14 @@ ON CONFLICT (recommendation_id) DO UPDATE SET {", ".join(f"{name} = EXCLUDED.{na
 
 
 _DECLARATION_SQL = f"""
-INSERT INTO reporting_declarationfact (declaration_id, entity_id, region, amount, submitted_at)
-SELECT d.id, d.entity_id, d.region_id, d.amount,
+WITH RECURSIVE {_NEEDS_CTE.format(base="SELECT d.id FROM matching_declaration d {filter}")}
+INSERT INTO reporting_declarationfact (declaration_id, entity_id, region, amount, need_id, submitted_at)
+SELECT d.id, d.entity_id, d.region_id, d.amount, nr.need_id,
     (SELECT min(e.created_at) FROM matching_workflowevent e
      WHERE e.declaration_id = d.id AND e.kind IN ({", ".join(f"'{k}'" for k in kpis.DECLARATION_KINDS)}))
-FROM matching_declaration d {{filter}}
+FROM matching_declaration d LEFT JOIN needs nr ON nr.start_id = d.id {{filter}}
 ON CONFLICT (declaration_id) DO UPDATE SET entity_id = EXCLUDED.entity_id, region = EXCLUDED.region,
-    amount = EXCLUDED.amount, submitted_at = EXCLUDED.submitted_at
+    amount = EXCLUDED.amount, need_id = EXCLUDED.need_id, submitted_at = EXCLUDED.submitted_at
 """
 
 
@@ -182,6 +222,16 @@ WITH d AS (
 UPDATE reporting_declarationfact f SET prev_submitted_at = d.prev
 FROM d WHERE f.declaration_id = d.declaration_id AND f.prev_submitted_at IS DISTINCT FROM d.prev
 """
+_PREV_NEED_SQL = """
+WITH d AS (
+    SELECT declaration_id, CASE WHEN submitted_at IS NOT NULL THEN
+        lag(submitted_at) OVER (PARTITION BY need_id, submitted_at IS NULL ORDER BY submitted_at, declaration_id) END
+        AS prev
+    FROM reporting_declarationfact {filter}
+)
+UPDATE reporting_declarationfact f SET prev_need_submitted_at = d.prev
+FROM d WHERE f.declaration_id = d.declaration_id AND f.prev_need_submitted_at IS DISTINCT FROM d.prev
+"""
 
 
 def _groups_postgresql(cursor, ids: list[int] | None, declaration_ids: list[int]) -> None:
@@ -191,6 +241,7 @@ def _groups_postgresql(cursor, ids: list[int] | None, declaration_ids: list[int]
         cursor.execute(_GROUPS_SQL.format(filter=""))
         cursor.execute(_PREV_GROUP_SQL.format(filter=""))
         cursor.execute(_PREV_DECLARATION_SQL.format(filter=""))
+        cursor.execute(_PREV_NEED_SQL.format(filter=""))
         return
     touched = (
         "WHERE declaration_id IN "
@@ -204,6 +255,8 @@ def _groups_postgresql(cursor, ids: list[int] | None, declaration_ids: list[int]
             "WHERE entity_id IN (SELECT entity_id FROM reporting_declarationfact WHERE declaration_id = ANY(%(ids)s))"
         )
         cursor.execute(_PREV_DECLARATION_SQL.format(filter=entities), {"ids": declaration_ids})
+        needs = "WHERE need_id IN (SELECT need_id FROM reporting_declarationfact WHERE declaration_id = ANY(%(ids)s))"
+        cursor.execute(_PREV_NEED_SQL.format(filter=needs), {"ids": declaration_ids})
 
 
 def _refresh_postgresql(ids: list[int] | None, declaration_ids: list[int] | None) -> int:
@@ -229,8 +282,14 @@ def _refresh_postgresql(ids: list[int] | None, declaration_ids: list[int] | None
         return count
 
 
-def fact_values(rec: Recommendation, events: Iterable[WorkflowEvent], clocks: Iterable[DeadlineClock]) -> dict:
-    """The index row of one recommendation (the Python form of _REFRESH_SQL)."""
+def fact_values(
+    rec: Recommendation,
+    events: Iterable[WorkflowEvent],
+    clocks: Iterable[DeadlineClock],
+    need_id: int | None = None,
+) -> dict:
+    """The index row of one recommendation (the Python form of _REFRESH_SQL); `need_id`: the
+    declaration that first stated its need (need_roots), its own declaration by default."""
     events = list(events)
     values = kpis.fold(kpis.Event(e.kind, e.created_at, e.data or {}) for e in events)
     by_kind = {c.kind: c for c in clocks}
@@ -245,6 +304,7 @@ def fact_values(rec: Recommendation, events: Iterable[WorkflowEvent], clocks: It
         pushed_at=rec.pushed_at,
         pushed_month=int(timezone.localtime(rec.pushed_at).strftime("%Y%m")),
         need_amount=rec.declaration.amount,
+        need_id=need_id if need_id is not None else rec.declaration_id,
         feedback_due_at=feedback.due_at if feedback else None,
         feedback_satisfied_at=feedback.satisfied_at if feedback else None,
         decision_due_at=decision.due_at if decision else None,
@@ -267,16 +327,19 @@ def _refresh_declarations_python(ids: list[int] | None) -> None:
         .annotate(first=Min("created_at"))
         .values_list("declaration_id", "first")
     )
-    for d in declarations.iterator(chunk_size=1000):
-        DeclarationFact.objects.update_or_create(
-            declaration_id=d.pk,
-            defaults={
-                "entity_id": d.entity_id,
-                "region": d.region_id,
-                "amount": d.amount,
-                "submitted_at": firsts.get(d.pk),
-            },
-        )
+    for chunk in _chunks(declarations.iterator(chunk_size=1000), 1000):
+        roots = need_roots([d.pk for d in chunk])
+        for d in chunk:
+            DeclarationFact.objects.update_or_create(
+                declaration_id=d.pk,
+                defaults={
+                    "entity_id": d.entity_id,
+                    "region": d.region_id,
+                    "amount": d.amount,
+                    "need_id": roots[d.pk],
+                    "submitted_at": firsts.get(d.pk),
+                },
+            )
 
 
 def _groups_python(ids: list[int] | None, declaration_ids: list[int] | None) -> None:
@@ -319,13 +382,27 @@ def _groups_python(ids: list[int] | None, declaration_ids: list[int] | None) -> 
             )
         )
     by_entity: dict = defaultdict(list)
+    by_need: dict = defaultdict(list)
     for d in declarations:
         by_entity[(d.entity_id, d.region)].append(d)
+    needs = DeclarationFact.objects.filter(submitted_at__isnull=False)
+    if ids is not None:
+        needs = needs.filter(
+            need_id__in=DeclarationFact.objects.filter(declaration_id__in=list(declaration_ids or [])).values("need_id")
+        )
+    for d in needs:
+        by_need[d.need_id].append(d)
     for rows in by_entity.values():
         previous = None
         for d in sorted(rows, key=lambda d: (d.submitted_at, d.pk)):
             if d.prev_submitted_at != previous:
                 DeclarationFact.objects.filter(pk=d.pk).update(prev_submitted_at=previous)
+            previous = d.submitted_at
+    for rows in by_need.values():
+        previous = None
+        for d in sorted(rows, key=lambda d: (d.submitted_at, d.pk)):
+            if d.prev_need_submitted_at != previous:
+                DeclarationFact.objects.filter(pk=d.pk).update(prev_need_submitted_at=previous)
             previous = d.submitted_at
 
 
@@ -345,9 +422,11 @@ def _refresh_python(ids: list[int] | None, declaration_ids: list[int] | None) ->
             events[e.recommendation_id].append(e)
         for c in DeadlineClock.objects.filter(recommendation_id__in=chunk_ids):
             clocks[c.recommendation_id].append(c)
+        roots = need_roots({rec.declaration_id for rec in chunk})
         for rec in chunk:
             LedgerFact.objects.update_or_create(
-                recommendation_id=rec.pk, defaults=fact_values(rec, events[rec.pk], clocks[rec.pk])
+                recommendation_id=rec.pk,
+                defaults=fact_values(rec, events[rec.pk], clocks[rec.pk], roots[rec.declaration_id]),
             )
             count += 1
     _groups_python(ids, declaration_ids)

@@ -9,7 +9,12 @@ form. Amounts are integer 元 throughout.
 Scope and period: the figures of a period are about the recommendations (ledger rows)
 pushed in that period, in the state their events had recorded at the as-of moment; visits
 and declarations are those of the period. Entity counts (户) count distinct entities, so
-an entity pushed to two banks is one 户 in a region's row and one in each bank's row.
+an entity pushed to two banks is one 户 in a region's row and in the total, and one in each
+bank's row (so the banks' rows may add up to more than the total, which counts it once).
+The 融资需求 (need) is counted once per need: a declaration pushed to two banks is one need,
+and a re-recommendation (改推) after a decline continues the need it follows (`need_id`);
+a need whose amounts differ counts its largest. Month rows count 笔 (ledger rows) in their 户
+fields (an entity pushed to two banks in a month is two 笔 there), and each need once.
 
 三个100% (seed 004 一, workflow.md "Ledger and statistics") are taken over the
 recommendation list as of the moment, i.e. without recommendations removed from it (移出):
@@ -45,6 +50,9 @@ DECLARATION_KINDS = ("declaration.submitted", "declaration.bank_recommended")
 DEFINITIONS = {
     "scope": "统计口径: 期间内推送的推荐(台账行), 按截至统计时点已登记的办理事件计算; 走访、申报为期间内发生的; "
     "户数按经营主体去重; 金额单位万元。",
+    "dedup": "同时推荐给两家银行的企业计 1 户、1 笔融资需求; 按银行统计时, 同时推荐给两家银行的企业在每家银行各计一次, "
+    "合计按企业去重, 故各银行户数之和可大于合计; 按县(区)统计的合计与按银行统计的合计一致。",
+    "need": "融资需求按需求计一次: 同一申报推送给两家银行、或不予授信后改推其他银行的, 只计一次(金额不同时取其大者)。",
     "contact_coverage": "对接覆盖率 = 银行已对接的推荐清单企业(户) ÷ 推荐清单企业(户), 不含已移出清单的",
     "credit_rate": "评级授信率 = 获得授信的企业(户) ÷ 符合银行授信条件的企业(户, 即未被所推送银行全部不予授信的)",
     "landing_rate": "贷款落地率 = 已放款的企业(户) ÷ 获得授信且有用款需求的企业(户, 不含未提款的)",
@@ -112,7 +120,7 @@ class Figures:
 
     rows: int = 0  # recommendations (ledger rows)
     recommended: int = 0  # 户 pushed in the period (removed ones included)
-    need_amount: int = 0  # 融资需求 summed per ledger row
+    need_amount: int = 0  # 融资需求, each need once (see the module docstring)
     contacted: int = 0  # 户 with a contact
     credited: int = 0  # 户 granted credit
     credited_rows: int = 0  # 笔 of credit
@@ -273,6 +281,8 @@ class Ledger:
     pushed_at: dt.datetime
     need_amount: int
     events: list[Event] = field(default_factory=list)
+    # the need it serves (the declaration that first stated it); None: a need of its own
+    need_id: int | None = None
     feedback_clock: Clock | None = None
     decision_clock: Clock | None = None
 
@@ -283,6 +293,7 @@ class State:
 
     entity_id: int
     need_amount: int
+    need_id: object = None
     contacted: bool = False
     feedback_at: dt.datetime | None = None
     materials: bool = False
@@ -309,7 +320,11 @@ def state_as_of(rec: Ledger, as_of: dt.datetime) -> State | None:
     """The state of one recommendation at `as_of` (None if not yet pushed then)."""
     if rec.pushed_at > as_of:
         return None
-    s = State(entity_id=rec.entity_id, need_amount=rec.need_amount)
+    s = State(
+        entity_id=rec.entity_id,
+        need_amount=rec.need_amount,
+        need_id=rec.need_id if rec.need_id is not None else ("row", rec.id),
+    )
     for e in sorted(rec.events, key=lambda e: e.created_at):
         if e.created_at > as_of:
             break
@@ -442,9 +457,10 @@ def figures_of(states: Iterable[State]) -> Figures:
             "list_disbursed",
         )
     }
+    needs: dict = {}
     for s in states:
         f.rows += 1
-        f.need_amount += s.need_amount
+        needs[s.need_id] = max(needs.get(s.need_id, 0), s.need_amount)
         e = s.entity_id
         sets["recommended"].add(e)
         if s.contacted:
@@ -496,6 +512,7 @@ def figures_of(states: Iterable[State]) -> Figures:
             f.score_sum += s.score
     for key, members in sets.items():
         setattr(f, key, len(members))
+    f.need_amount = sum(needs.values())
     return f
 
 

@@ -27,8 +27,9 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db import transaction
-from django.db.models import Count, Prefetch, Q, QuerySet, Sum
+from django.db import connection, transaction
+from django.db.models import BigIntegerField, Count, F, Max, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from entities.restrictions import region_range_q
@@ -40,6 +41,7 @@ from portal.services import ApplicationError
 from portal.spreadsheets import HEADER, Book, Cell, Style
 from portal.tenancy import EXPORT, VIEW, restrict
 from products.models import BankBranch
+from reporting.models import LedgerFact
 
 # --- filters -------------------------------------------------------------------------------
 
@@ -224,6 +226,8 @@ def ledger_queryset(
         qs.select_related(
             "entity", "region", "bank", "branch", "assigned_to", "decline_reason", "declaration", "batch", "override_by"
         )
+        # the need the row serves (reporting.models.LedgerFact.need_id), for the totals
+        .annotate(need_id=Subquery(LedgerFact.objects.filter(recommendation_id=OuterRef("pk")).values("need_id")[:1]))
         .prefetch_related(
             Prefetch("disbursements", queryset=Disbursement.objects.order_by("disbursed_on", "id")),
             "clocks",
@@ -263,6 +267,7 @@ def ledger_row(rec: Recommendation) -> dict:
         "branch_name": rec.branch.name,
         "account_manager": (manager.get_full_name() or manager.username) if manager else "",
         "need_amount": rec.declaration.amount,
+        "need_id": getattr(rec, "need_id", None) or rec.declaration_id,
         "need_term_months": rec.declaration.term_months,
         "purpose": rec.declaration.purpose,
         "source": rec.declaration.get_source_display(),
@@ -342,9 +347,14 @@ def ledger_rows(user, filters: Mapping | LedgerFilters | None = None, *, limit: 
 
 @dataclass
 class LedgerTotals:
+    """The 合计 of ledger rows: 笔 (rows), 户 (distinct entities), the 融资需求 counted once per
+    need — a declaration pushed to two banks is two rows of one need, a 改推 continues the
+    need it follows (`need_id`); a need whose amounts differ counts its largest — and the
+    credit and drawdown sums of the rows."""
+
     rows: int = 0
     entities: set = field(default_factory=set)
-    need_amount: int = 0
+    needs: dict = field(default_factory=dict)  # need id → its (largest) amount
     credit_amount: int = 0
     credited: int = 0
     disbursed_total: int = 0
@@ -353,23 +363,35 @@ class LedgerTotals:
     def add(self, row: dict) -> None:
         self.rows += 1
         self.entities.add(row["entity_id"])
-        self.need_amount += row["need_amount"] or 0
+        need = row.get("need_id") or row["declaration_id"]
+        self.needs[need] = max(self.needs.get(need, 0), row["need_amount"] or 0)
         if row["credit_amount"]:
             self.credited += 1
             self.credit_amount += row["credit_amount"]
         self.disbursed_total += row["disbursed_total"] or 0
         self.disbursement_count += row["disbursement_count"] or 0
 
+    @property
+    def need_amount(self) -> int:
+        return sum(self.needs.values())
+
     def as_dict(self) -> dict:
         return {
             "rows": self.rows,
             "entities": len(self.entities),
+            "needs": len(self.needs),
             "need_amount": self.need_amount,
             "credited": self.credited,
             "credit_amount": self.credit_amount,
             "disbursed_total": self.disbursed_total,
             "disbursement_count": self.disbursement_count,
         }
+
+
+TOTALS_NOTE = (
+    "合计: 户数按企业去重; 融资需求按需求计一次(同一申报推送给两家银行、或不予授信后改推其他银行的只计一次, "
+    "金额不同时取其大者); 授信、放款按笔相加。"
+)
 
 
 def ledger_totals(rows: Iterable[dict]) -> dict:
@@ -385,13 +407,21 @@ def ledger_totals_db(user, filters: Mapping | LedgerFilters | None = None) -> di
     totals = qs.aggregate(
         rows=Count("id"),
         entities=Count("entity_id", distinct=True),
-        need_amount=Sum("declaration__amount"),
         credited=Count("id", filter=Q(credit_amount__isnull=False)),
         credit_amount=Sum("credit_amount"),
         disbursed_total=Sum("disbursed_total"),
     )
+    needs = (
+        qs.values(need=Coalesce(F("need_id"), F("declaration_id"), output_field=BigIntegerField()))
+        .annotate(largest=Max("declaration__amount"))
+        .values("need", "largest")
+    )
+    sql, params = needs.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT count(*), sum(largest) FROM ({sql}) needs", params)
+        totals["needs"], totals["need_amount"] = cursor.fetchone()
     totals["disbursement_count"] = Disbursement.objects.filter(recommendation__in=qs.values("pk")).count()
-    return {key: value or 0 for key, value in totals.items()}
+    return {key: int(value or 0) for key, value in totals.items()}
 
 
 # --- exports -------------------------------------------------------------------------------
@@ -503,7 +533,7 @@ def ledger_xlsx(
         sheet.append(values)
 
     total_values: dict[str, object] = {
-        "entity_name": f"共 {totals.rows} 条, {len(totals.entities)} 户",
+        "entity_name": f"共 {totals.rows} 条, {len(totals.entities)} 户, {len(totals.needs)} 笔融资需求",
         "need_amount": _wan(totals.need_amount),
         "credit_amount": _wan(totals.credit_amount),
         "disbursed_total": _wan(totals.disbursed_total),
@@ -514,6 +544,7 @@ def ledger_xlsx(
         value = total_values.get(key)
         total_row.append(Cell(value, bold.get(kind, Style(bold=True))) if value is not None else None)
     sheet.append(total_row)
+    sheet.append([Cell("注: " + TOTALS_NOTE, Style(italic=True))])
     return book.file(filename, rows=totals.rows)
 
 

@@ -157,6 +157,11 @@ class LedgerFact(models.Model):
     pushed_at = models.DateTimeField()
     pushed_month = models.IntegerField()  # YYYYMM, local time
     need_amount = models.BigIntegerField()
+    # the need this row serves: the id of the declaration that first stated it. A declaration
+    # pushed to two banks is one need in two rows; a re-recommendation (改推) after a decline
+    # continues the need of the declaration it follows. Statistics count a need once per
+    # county (per bank in a bank's row), however many rows carry it.
+    need_id = models.IntegerField(null=True)
     contacted_at = models.DateTimeField(null=True)
     feedback_at = models.DateTimeField(null=True)
     materials_at = models.DateTimeField(null=True)
@@ -219,7 +224,11 @@ class DeclarationFact(models.Model):
     entity_id = models.IntegerField()
     region = models.CharField(max_length=12)
     amount = models.BigIntegerField()
+    need_id = models.IntegerField(null=True)  # as LedgerFact.need_id: a 改推 continues the need it follows
     submitted_at = models.DateTimeField(null=True)
+    # first submission of the previous declaration of the same need (a 改推's predecessor): the
+    # declared amount of a period counts a need once
+    prev_need_submitted_at = models.DateTimeField(null=True)
     # first submission of the entity's previous declaration in the county: a declaration is the
     # entity's first of a period when this is before the period (counts 户 without grouping)
     prev_submitted_at = models.DateTimeField(null=True)
@@ -229,6 +238,7 @@ class DeclarationFact(models.Model):
         indexes = [
             models.Index(fields=["region", "submitted_at"], name="declfact_region_submitted"),
             models.Index(fields=["entity_id"], name="declfact_entity"),
+            models.Index(fields=["need_id"], name="declfact_need"),
         ]
 
 

@@ -25,7 +25,7 @@ from decimal import Decimal
 
 from django.core.cache import cache
 from django.db import connection, transaction
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Sum
+from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet, Sum
 from django.utils import timezone
 
 from entities.restrictions import region_range_q
@@ -249,7 +249,7 @@ ENTITY_FLAGS = {
     "list_need_funds": "lnf",
     "list_disbursed": "ld",
 }
-# rows by bank / branch / month count these 户 fields in 笔
+# rows by bank / branch count these 户 fields per bank (branch), rows by month in 笔
 ROW_COUNTED = ("contacted", "credited", "first_loans", "disbursed", "removed")
 # and, for 三个100% of rows by bank / branch / month (asked for with ratios=True)
 ROW_COUNTED_LIST = (
@@ -263,7 +263,10 @@ ROW_COUNTED_LIST = (
 # 笔 / 元 fields: (aggregate, condition or None)
 ROW_SUMS = {
     "rows": ("count(*)", None),
+    # every row's need: a bank's (branch's) rows hold a declaration once (one row per bank)
     "need_amount": (f"sum(CAST(need_amount AS {_REAL}))", None),
+    # the lead rows' needs: one per declaration pushed (a month's rows)
+    "need_leads": (f"sum(CAST(need_amount AS {_REAL}))", "is_lead"),
     "credited_rows": ("count(*)", "approved_at <= p.t"),
     "credit_amount": (f"sum(CAST(credit_amount AS {_REAL}))", "approved_at <= p.t"),
     "credit_loans": ("count(*)", "approved_at <= p.t AND is_credit_loan"),
@@ -388,35 +391,50 @@ _GROUP_COLUMNS = (
     "sib_removed_at",
     "sib_declined_at",
     "sib_not_drawn_at",
+    "need_amount",
 )
 
 
-def _entity_counts(user, q: ReportQuery, source_of) -> list[dict]:
-    """户 per county: distinct (county, entity) pairs with each condition on one of their rows.
-
-    Where the cohort is made of whole push groups (no bank or branch filter, a region-bound
-    or all-seeing actor), each group's lead row answers for the group, so entities are
-    counted by summing over leads — no grouping by entity. An entity with two groups in the
-    cohort (a second declaration, a re-recommendation) would count twice: those few entities
-    are counted exactly by grouping their rows, and replace their lead-row counts."""
+def _whole_groups(user, q: ReportQuery) -> bool:
+    """The cohort is made of whole push groups (no bank or branch filter, a region-bound or
+    all-seeing actor): each group's lead row can answer for the group."""
     scope = scope_for(user)
-    whole_groups = (
+    return (
         not (q.filters.bank or q.filters.branch)
         and scope is not None
         and (scope.is_platform_admin or scope.is_government)
     )
+
+
+def _repeated_entities(user, q: ReportQuery) -> QuerySet:
+    """The entities with two push groups in the cohort (a second declaration, a 改推): the only
+    ones counted twice by summing over lead rows, or over a bank's rows."""
+    start = ledger._local_midnight(q.filters.date_from) if q.filters.date_from else None
+    repeat = Q(prev_group_pushed_at__gte=start) if start else Q(prev_group_pushed_at__isnull=False)
+    return facts_queryset(user, q).filter(is_lead=True).filter(repeat).values("entity_id")
+
+
+def _entity_counts(user, q: ReportQuery, source_of, whole_groups: bool) -> tuple[list[dict], bool]:
+    """户 per county — distinct (county, entity) pairs with each condition on one of their
+    rows — and the 融资需求 per county, each need once; with whether some entity has two push
+    groups in the cohort.
+
+    Where the cohort is made of whole push groups, each group's lead row answers for the
+    group (its own and its sibling's milestones; its declaration's need), so entities and
+    needs are counted by summing over leads — no grouping by entity. An entity with two
+    groups in the cohort (a second declaration, a re-recommendation) would count twice:
+    those few entities are counted exactly by grouping their rows, and replace their lead-row
+    counts."""
     flags = [(name, key) for name, key in ENTITY_FLAGS.items() if key]
     if not whole_groups:
-        return _entity_counts_by_grouping(
-            source_of(facts_queryset(user, q), ("entity_id", "region", *facts.FACT_COLUMNS))
-        )
+        return _grouped(source_of(facts_queryset(user, q), _ROW_COLUMNS), "region"), False
 
     leads = facts_queryset(user, q).filter(is_lead=True)
     start = ledger._local_midnight(q.filters.date_from) if q.filters.date_from else None
-    repeat = Q(prev_group_pushed_at__gte=start) if start else Q(prev_group_pushed_at__isnull=False)
     counts = ", ".join(
         ["count(*) AS recommended"]
         + [f"count(*) FILTER (WHERE {_GROUP_CONDITIONS[key]}) AS {name}" for name, key in flags]
+        + [f"sum(CAST(need_amount AS {_REAL})) AS need_amount"]
     )
     source, params = source_of(leads, _GROUP_COLUMNS)
     if start:
@@ -427,47 +445,125 @@ def _entity_counts(user, q: ReportQuery, source_of) -> list[dict]:
         )
     else:
         repeats, repeat_params = "count(*) FILTER (WHERE prev_group_pushed_at IS NOT NULL) AS repeats", []
-    result = _run(f"SELECT region, {counts}, {repeats} FROM {source} GROUP BY region", repeat_params + params)
-    rows = {r["region"]: r for r in result}
+    result = _run(f"SELECT region AS key, {counts}, {repeats} FROM {source} GROUP BY region", repeat_params + params)
+    rows = {r["key"]: r for r in result}
     if not sum(r.pop("repeats") or 0 for r in result):
-        return list(rows.values())
-    repeated = leads.filter(repeat).values("entity_id")
+        return list(rows.values()), False
+    repeated = _repeated_entities(user, q)
     # the few entities with two groups: take their lead-row counts out, put their exact counts in
     source, params = source_of(leads.filter(entity_id__in=repeated), _GROUP_COLUMNS)
-    naive = _run(f"SELECT region, {counts} FROM {source} GROUP BY region", params)
-    exact = _entity_counts_by_grouping(
-        source_of(facts_queryset(user, q).filter(entity_id__in=repeated), ("entity_id", "region", *facts.FACT_COLUMNS))
-    )
+    naive = _run(f"SELECT region AS key, {counts} FROM {source} GROUP BY region", params)
+    exact = _grouped(source_of(facts_queryset(user, q).filter(entity_id__in=repeated), _ROW_COLUMNS), "region")
+    names = (*ENTITY_FLAGS, "need_amount")
     for sign, part in ((-1, naive), (1, exact)):
         for r in part:
-            row = rows.setdefault(r["region"], {"region": r["region"], **{name: 0 for name in ENTITY_FLAGS}})
-            for name in ENTITY_FLAGS:
+            row = rows.setdefault(r["key"], {"key": r["key"], **{name: 0 for name in names}})
+            for name in names:
                 row[name] = (row[name] or 0) + sign * (r[name] or 0)
-    return list(rows.values())
+    return list(rows.values()), True
 
 
-def _entity_counts_by_grouping(source_and_params) -> list[dict]:
-    """户 per county by grouping the cohort's rows by (county, entity)."""
+# the index columns the exact counts read
+_ROW_COLUMNS = ("entity_id", "declaration_id", "is_lead", *_KEYS, *facts.FACT_COLUMNS)
+_NEED = "coalesce(need_id, declaration_id)"  # a row folded before needs were indexed: its own declaration's
+
+
+def _grouped(source_and_params, key: str) -> list[dict]:
+    """Per value of `key` (region, bank_id, branch_id, pushed_month), by grouping the cohort's
+    rows: 户 — distinct (key, entity) pairs with each condition on one of their rows — and
+    the 融资需求, each need (declaration, and the 改推 that continue it) once per (key,
+    entity) at its largest amount."""
     source, params = source_and_params
-    flags = [(name, key) for name, key in ENTITY_FLAGS.items() if key]
+    flags = [(name, cond) for name, cond in ENTITY_FLAGS.items() if cond]
     if connection.vendor == "postgresql":
-        # one bit per condition, or-ed over the entity's rows
+        # one bit per condition, or-ed over the rows
         mask = " + ".join(
-            f"(CASE WHEN {_CONDITIONS[key]} THEN {1 << i} ELSE 0 END)" for i, (_, key) in enumerate(flags)
+            f"(CASE WHEN {_CONDITIONS[cond]} THEN {1 << i} ELSE 0 END)" for i, (_, cond) in enumerate(flags)
         )
-        inner = f"SELECT region, entity_id, bit_or({mask}) AS m FROM {source} GROUP BY region, entity_id"
+        needs = (
+            f"SELECT {key} AS k, entity_id, bit_or({mask}) AS m, max(need_amount) AS n FROM {source} "
+            f"GROUP BY {key}, entity_id, {_NEED}"
+        )
+        entities = f"SELECT k, entity_id, bit_or(m) AS m, sum(n) AS n FROM ({needs}) l0 GROUP BY k, entity_id"
         counts = ", ".join(
             ["count(*) AS recommended"]
             + [f"count(*) FILTER (WHERE m & {1 << i} > 0) AS {name}" for i, (name, _) in enumerate(flags)]
+            + [f"sum(CAST(n AS {_REAL})) AS need_amount"]
         )
     else:
-        inner = (
-            "SELECT region, entity_id, "
-            + ", ".join(f"max(CASE WHEN {_CONDITIONS[key]} THEN 1 ELSE 0 END) AS {key}" for _, key in flags)
-            + f" FROM {source} GROUP BY region, entity_id"
+        needs = (
+            f"SELECT {key} AS k, entity_id, "
+            + ", ".join(f"max(CASE WHEN {_CONDITIONS[cond]} THEN 1 ELSE 0 END) AS {cond}" for _, cond in flags)
+            + f", max(need_amount) AS n FROM {source} GROUP BY {key}, entity_id, {_NEED}"
         )
-        counts = ", ".join(["count(*) AS recommended"] + [f"sum({key}) AS {name}" for name, key in flags])
-    return _run(f"SELECT region, {counts} FROM ({inner}) l1 GROUP BY region", params)
+        entities = (
+            "SELECT k, entity_id, "
+            + ", ".join(f"max({cond}) AS {cond}" for _, cond in flags)
+            + f", sum(n) AS n FROM ({needs}) l0 GROUP BY k, entity_id"
+        )
+        counts = ", ".join(
+            ["count(*) AS recommended"]
+            + [f"sum({cond}) AS {name}" for name, cond in flags]
+            + [f"sum(CAST(n AS {_REAL})) AS need_amount"]
+        )
+    return _run(f"SELECT k AS key, {counts} FROM ({entities}) l1 GROUP BY k", params)
+
+
+def _row_counts(source_and_params, key: str, names: Sequence[str]) -> list[dict]:
+    """What the rollup of the rows by `key` counts (see _figures): the rows, the rows with each
+    condition of `names`, their needs (a month's: its lead rows' needs)."""
+    source, params = source_and_params
+    need = _aggregate(f"sum(CAST(need_amount AS {_REAL}))", "is_lead" if key == "pushed_month" else None)
+    counts = ", ".join(
+        ["count(*) AS recommended"]
+        + [_aggregate("count(*)", _CONDITIONS[ENTITY_FLAGS[name]]) + f" AS {name}" for name in names]
+        + [f"{need} AS need_amount"]
+    )
+    return _run(f"SELECT {key} AS key, {counts} FROM {source} GROUP BY {key}", params)
+
+
+def _dimension_key(dim: str, key) -> str:
+    return _month_key(key) if dim == "month" else str(key)
+
+
+def _count_once(user, q, source_of, rollups, dims, counted, whole_groups: bool, repeats: bool) -> None:
+    """Rows by bank and branch count 户 per bank (branch) — an entity pushed to two banks is
+    one 户 in each — and each need once; rows by month count 笔 and each need once.
+
+    The rollup of the rows counted every row (a month: every lead row's need). Over whole
+    push groups that is already right for an entity with one group in the cohort (a group
+    has one row per bank, one need); the entities with two groups are taken out and counted
+    exactly. Otherwise every group is counted exactly."""
+    targets = {
+        dim: ("need_amount",) if dim == "month" else ("recommended", *counted, "need_amount")
+        for dim in ("bank", "branch", "month")
+        if dim in dims
+    }
+    if not targets or (whole_groups and not repeats):
+        return
+    cohort = facts_queryset(user, q)
+    if whole_groups:
+        cohort = cohort.filter(entity_id__in=_repeated_entities(user, q))
+    source = source_of(cohort, _ROW_COLUMNS)
+    for dim, names in targets.items():
+        column = _DIMENSION_COLUMNS[dim]
+        exact = _grouped(source, column)
+        if whole_groups:
+            naive = _row_counts(source, column, [n for n in names if n in ENTITY_FLAGS and n != "recommended"])
+            parts = ((-1, naive), (1, exact))
+        else:
+            for fig in rollups[dim].values():
+                for name in names:
+                    setattr(fig, name, 0)
+            parts = ((1, exact),)
+        for sign, part in parts:
+            for r in part:
+                fig = rollups[dim].setdefault(_dimension_key(dim, r["key"]), kpis.Figures())
+                for name in names:
+                    setattr(fig, name, getattr(fig, name) + sign * int(round(r.get(name) or 0)))
+
+
+_DIMENSION_COLUMNS = {"county": "region", "bank": "bank_id", "branch": "branch_id", "month": "pushed_month"}
 
 
 def _figures(
@@ -477,12 +573,16 @@ def _figures(
     "branch": {branch id: …}, "month": {"YYYY-MM": Figures}} for the requested dimensions.
 
     户 counts distinct (county, entity) pairs: a county's row counts its entities and the
-    total adds the counties up. Rows by bank, branch and month count 笔 (ledger rows) in the
-    户 fields instead, as an entity pushed to two banks belongs to both.
+    total adds the counties up. Rows by bank and branch count distinct (bank, entity) pairs,
+    as an entity pushed to two banks belongs to both: the banks' rows may add up to more than
+    the total, which counts it once (kpis.DEFINITIONS["dedup"]). Rows by month count 笔
+    (ledger rows) in the 户 fields. 融资需求 counts each need once per row of any dimension
+    and in the total (kpis: need_id).
 
-    Three set-based statements over the index: the sums per (county, bank, branch, month),
-    rolled up here; the entity flags per county; the drawdowns of rows only partly drawn by
-    the moment."""
+    Set-based statements over the index: the sums per (county, bank, branch, month), rolled
+    up here, with the drawdowns of rows only partly drawn by the moment; the entity flags and
+    needs per county; for the few entities with two push groups in the cohort, their exact
+    counts per bank, branch and month (_count_once)."""
     dims = [d for d in DIMENSIONS if d in dims]
     if facts_queryset(user, q).query.is_empty():
         # nothing to see (no access, or a branch that does not exist): no SQL to run
@@ -493,7 +593,7 @@ def _figures(
         sql, sql_params = qs.values(*columns).query.sql_with_params()
         return f"(SELECT {moment_sql} AS t) p CROSS JOIN ({sql}) b", [moment, *sql_params]
 
-    source, params = source_of(facts_queryset(user, q), ("recommendation_id", "entity_id", *_KEYS, *facts.FACT_COLUMNS))
+    source, params = source_of(facts_queryset(user, q), ("recommendation_id", *_ROW_COLUMNS))
     keys = ", ".join(_KEYS)
 
     sums = [_aggregate(expr, cond) + f" AS {name}" for name, (expr, cond) in ROW_SUMS.items()]
@@ -535,7 +635,8 @@ def _figures(
         {rollups}"""
     rolled = _run(sql, params + params if q.as_of_given else params)
 
-    entities = _entity_counts(user, q, source_of)
+    whole_groups = _whole_groups(user, q)
+    entities, repeats = _entity_counts(user, q, source_of, whole_groups)
     rollups_by_dim: dict[str, dict[str, kpis.Figures]] = {d: {} for d in ("county", "bank", "branch", "month")}
     for row in rolled:
         dim, key = row.pop("dim"), str(row.pop("key"))
@@ -550,13 +651,16 @@ def _figures(
             int(row.get("decision_answered") or 0) - fig.decision_on_time + int(row.get("decision_open_late") or 0)
         )
         fig.decision_determined = fig.decision_on_time + fig.decision_late
+        if dim == "month":
+            fig.need_amount = int(round(row.get("need_leads") or 0))
         rollups_by_dim[dim][_month_key(key) if dim == "month" else key] = fig
     rollups = rollups_by_dim
-    # county rows count entities (distinct county + entity) in their 户 fields
+    # county rows count entities (distinct county + entity) in their 户 fields, each need once
     for row in entities:
-        fig = rollups["county"].setdefault(str(row["region"]), kpis.Figures())
-        for name in ENTITY_FLAGS:
-            setattr(fig, name, int(row[name] or 0))
+        fig = rollups["county"].setdefault(str(row["key"]), kpis.Figures())
+        for name in (*ENTITY_FLAGS, "need_amount"):
+            setattr(fig, name, int(round(row[name] or 0)))
+    _count_once(user, q, source_of, rollups, dims, counted, whole_groups, repeats)
     total = kpis.Figures()
     cities: dict[str, kpis.Figures] = defaultdict(kpis.Figures)
     for code, fig in rollups["county"].items():
@@ -653,15 +757,40 @@ def _activity_counts(user, q: ReportQuery) -> dict[str, dict]:
         declarations = declarations.filter(
             Exists(DeclarationBank.objects.filter(declaration_id=OuterRef("pk"), bank__code=f.bank))
         )
-        for row in _distinct_per_county(declarations, "region", "amount"):
-            out[row["region"]].update(declared=row["n"], declared_amount=int(row["amount"] or 0))
+        amounts = {row["region"]: row["amount"] for row in _need_amounts_per_county(declarations)}
+        for row in _distinct_per_county(declarations, "region"):
+            out[row["region"]].update(declared=row["n"], declared_amount=int(amounts.get(row["region"]) or 0))
     else:
         # an entity's first declaration of the period is the one whose predecessor came before it
         first = Q(prev_submitted_at__isnull=True) | (Q(prev_submitted_at__lt=start) if start else Q(pk__in=[]))
-        rows = declarations.order_by().values("region").annotate(n=Count("pk", filter=first), amount=Sum("amount"))
+        # a 改推 whose need was already declared in the period: that need is counted once
+        repeat = Q(prev_need_submitted_at__gte=start) if start else Q(prev_need_submitted_at__isnull=False)
+        rows = (
+            declarations.order_by()
+            .values("region")
+            .annotate(n=Count("pk", filter=first), amount=Sum("amount"), repeats=Count("pk", filter=repeat))
+        )
         for row in rows:
             out[row["region"]].update(declared=row["n"], declared_amount=int(row["amount"] or 0))
+        if any(row["repeats"] for row in rows):
+            # the needs declared twice: their summed amounts out, each need's largest in
+            repeated = declarations.filter(need_id__in=declarations.filter(repeat).values("need_id"))
+            for row in repeated.order_by().values("region", "need_id").annotate(m=Max("amount"), n=Sum("amount")):
+                out[row["region"]]["declared_amount"] += int(row["m"] or 0) - int(row["n"] or 0)
     return dict(out)
+
+
+def _need_amounts_per_county(qs: QuerySet) -> list[dict]:
+    """The declared amount per county, each need (a declaration and the 改推 continuing it)
+    once at its largest amount."""
+    if qs.query.is_empty():
+        return []
+    sql, params = qs.order_by().values("region", "need_id", "declaration_id", "amount").query.sql_with_params()
+    needs = (
+        f"SELECT region, coalesce(need_id, declaration_id) AS k, max(amount) AS m FROM ({sql}) d "
+        "GROUP BY region, coalesce(need_id, declaration_id)"
+    )
+    return _run(f"SELECT region, sum(m) AS amount FROM ({needs}) n GROUP BY region", list(params))
 
 
 def figures_with_activity(

@@ -19,7 +19,7 @@ from portal.models import Region, Role
 from portal.services import ApplicationError
 from portal.tenancy import GOVERNMENT_ROLES, scope_for
 from products.models import Bank
-from reporting import dashboard, exports, ledger, selectors, services
+from reporting import dashboard, exports, kpis, ledger, selectors, services
 from reporting.forms import BankReportForm, TargetForm
 from reporting.models import PERCENT_METRICS, TargetMetric
 
@@ -145,6 +145,8 @@ class ReportListView(RoleRequiredMixin, RestrictedListView):
                 ("renewals", "无还本续贷情况统计表"),
             ],
             default_period=selectors.current_year_period(),
+            dedup_note=kpis.DEFINITIONS["dedup"],
+            need_note=kpis.DEFINITIONS["need"],
             **kwargs,
         )
 
@@ -279,6 +281,8 @@ class LedgerView(RestrictedListView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["rows"] = [ledger.ledger_row(rec) for rec in context["rows"]]
+        context["totals"] = ledger.ledger_totals_db(self.request.user, getattr(self, "filters", None))
+        context["totals_note"] = ledger.TOTALS_NOTE
         context["banks"] = Bank.objects.order_by("code")
         context["states"] = RecommendationState.choices
         context["query"] = self.request.GET.urlencode()

@@ -210,7 +210,7 @@ def test_home_pages_show_the_stored_results_to_each_role(matched):
     assert 'data-testid="home-potential"' in html and f"{product.name}</a> · {expected} 户" in html
 
 
-def test_reviewers_see_the_stored_results_and_the_live_trace_on_a_declaration(matched):
+def test_reviewers_see_the_verdicts_and_the_stored_results_on_a_declaration(matched):
     # given the model entity declares to 中国银行 after a full run
     from matching import services as workflow
     from matching.models import BASIC_CRITERIA
@@ -234,14 +234,15 @@ def test_reviewers_see_the_stored_results_and_the_live_trace_on_a_declaration(ma
     # when the task force opens it
     html = client_for(world.users["staff"]).get(f"/matching/declarations/{declaration.pk}/").content.decode()
 
-    # then each of the bank's products shows its stored verdict, with the run, above the live trace
-    assert 'data-testid="stored-results"' in html and f"全量匹配 #{run.pk}" in html
+    # then each of the bank's products shows one verdict (for the declared need, with its trace)
+    # and, beside it, how the stored result of the run relates to it
+    assert 'data-testid="declaration-verdicts"' in html and f"全量匹配 #{run.pk}" in html
     for row in stored["rows"]:
-        assert row["product"].name in html and row["verdict_label"] in html
-    assert html.index("批量匹配结果") < html.index("按当前信息实时评估")
-    # and the enterprise itself does not get the reviewers' tables
+        assert f'data-testid="verdict-{row["product"].code}"' in html
+        assert f'data-testid="stored-note-{row["product"].code}"' in html
+    # and the enterprise itself does not get the reviewers' table
     own = client_for(world.special["enterprise_user"]).get(f"/matching/declarations/{declaration.pk}/").content.decode()
-    assert 'data-testid="stored-results"' not in own
+    assert 'data-testid="declaration-verdicts"' not in own
 
 
 def test_an_administrator_starts_a_run_and_watches_it(matched):

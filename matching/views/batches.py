@@ -69,6 +69,7 @@ class BatchDetailView(LoginRequiredMixin, View):
                 "batch": batch,
                 "declarations": declarations,
                 "progress": selectors.batch_progress(batch),
+                "progress_total": selectors.batch_progress_total(batch),
                 "can_push": workflow.allows(Action.PUSH, request.user, batch),
             },
         )

@@ -11,7 +11,6 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views import View
 
-from batch_matching import selectors as batch_selectors
 from entities.models import MarketEntity
 from matching import criteria, selectors, services, workflow
 from matching.clocks import annotate_countdowns
@@ -29,6 +28,7 @@ from matching.models import (
     DeclarationState,
     RecommendationState,
 )
+from matching.verdicts import declaration_verdicts
 from matching.views.common import _refused, _safe_next
 from matching.workflow import Action
 from portal import bounds, spreadsheets
@@ -240,10 +240,9 @@ class DeclarationDetailView(LoginRequiredMixin, View):
             "is_draft": declaration.state in workflow.states(Action.EDIT),
             "banks": banks_serving(declaration.region_id),
             "steps": _steps(declaration, recommendations),
-            "eligibility": selectors.declaration_eligibility(declaration) if scope.is_government else [],
-            "stored": batch_selectors.declaration_results(user=user, declaration=declaration)
-            if scope.is_government
-            else None,
+            # each intended bank's products judged for this declaration's own need, the stored
+            # batch result beside it as what it is (matching/verdicts.py)
+            "verdicts": declaration_verdicts(user=user, declaration=declaration) if scope.is_government else None,
             "materials": declaration.materials.all(),
         }
         return render(request, self.template_name, context)

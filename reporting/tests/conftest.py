@@ -4,7 +4,7 @@ import pytest
 from openpyxl import load_workbook
 
 from reporting import selectors
-from reporting.factories import build_history
+from reporting.factories import build_history, build_two_banks
 
 
 @pytest.fixture
@@ -29,3 +29,12 @@ def read_xlsx():
         return load_workbook(io.BytesIO(content), data_only=True).active
 
     return read
+
+
+@pytest.fixture
+def two_banks(db, committed):
+    """The case of an entity pushed to two banks and re-recommended to a third, beside an
+    entity with two needs at one bank (reporting.factories.build_two_banks), written through
+    the services and committed: the writes sync the statistics index."""
+    with committed():
+        return build_two_banks()

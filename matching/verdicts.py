@@ -1,0 +1,128 @@
+"""The verdicts a page shows for a declaration: one per active product of its intended banks.
+
+A declaration carries a need (amount, term; the purpose is free text that no catalogue rule
+reads: the notices' 贷款用途 conditions are the banks' own checks, shown as such). Whether a
+product fits *this declaration* depends on that need: a 24-month need fails 惠商贷's
+"贷款期限不超过 12 个月" whatever the entity's data say. So every page and queue that shows
+a verdict for a declaration takes it from here:
+
+- the verdict is the live engine's (``products.eligibility.evaluate_entity``) for the
+  declaration's own need (``declaration_need``), with its reasons and offer;
+- the stored batch result (``batch_matching``: every entity × every product, evaluated
+  *without* a need, i.e. the product's default term and no requested amount) is shown only
+  beside it, as what it is — the generic result of a named run — and where the two differ
+  the row says why: the need (the rules it changes, with the need's own numbers), or the
+  register data / product rules having changed since the run (the live result is current).
+  A page never shows the stored verdict as a second verdict on the declaration.
+
+``declaration_verdicts(user=…, declaration=…)`` returns the rows; ``verdict_summary(rows)``
+the one-line counts a queue shows (符合 n · 信息不全 n · 不符合 n).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from django.utils import timezone
+
+from batch_matching import selectors as batch_selectors
+from batch_matching.models import Verdict
+from products.eligibility import evaluate_entity
+from products.presentation import VERDICT_LABELS, result_view
+
+# the stored verdict (batch_matching.models.Verdict) in the engine's words
+STORED_VERDICTS = {Verdict.ELIGIBLE: "eligible", Verdict.INCOMPLETE: "incomplete", Verdict.INELIGIBLE: "ineligible"}
+
+
+def declaration_need(declaration) -> dict[str, Any]:
+    """The need of a declaration as the engine reads it (the preview contract's ``need``)."""
+    return {"amount": declaration.amount, "term_months": declaration.term_months}
+
+
+def need_text(declaration) -> str:
+    amount = declaration.amount / 10000
+    wan = f"{amount:,.2f}".rstrip("0").rstrip(".")
+    return f"申请金额 {wan} 万元、期限 {declaration.term_months} 个月"
+
+
+@dataclass
+class ProductVerdict:
+    """One intended bank's product for one declaration."""
+
+    product: Any  # LoanProduct
+    result: dict[str, Any]  # the live result for the declaration's need (products.presentation.result_view)
+    stored: Any  # batch_matching StoredResult, or None (no stored row)
+    stored_verdict: str | None  # "eligible" / "incomplete" / "ineligible", None before any run
+    agrees: bool  # the stored generic result says the same as the verdict for the need
+    note: str  # how the stored result relates to the verdict, in Chinese
+
+    @property
+    def bank(self):
+        return self.product.bank
+
+    @property
+    def verdict(self) -> str:
+        return self.result["verdict"]
+
+    @property
+    def verdict_label(self) -> str:
+        return self.result["verdict_label"]
+
+
+def _changed_by_need(with_need: dict, generic: dict) -> list[str]:
+    """The messages of the rules whose outcome the need changes (with the need's numbers)."""
+    before = {reason["rule"]: reason["outcome"] for reason in generic["reasons"]}
+    return [
+        reason["message"]
+        for reason in with_need["reasons"]
+        if before.get(reason["rule"]) != reason["outcome"] and reason["outcome"] != "pass"
+    ] or [reason["message"] for reason in with_need["reasons"] if before.get(reason["rule"]) != reason["outcome"]]
+
+
+def _note(declaration, product, live: dict, stored, stored_verdict, run, as_of) -> tuple[bool, str]:
+    if stored_verdict is None:
+        return True, "尚未运行批量匹配"
+    source = f"批量匹配 #{run.pk}" if run is not None else "批量匹配"
+    if stored_verdict == live["verdict"]:
+        return True, f"与{source}结果一致"
+    generic = evaluate_entity(declaration.entity, product.current_version, as_of).result
+    same_version = stored is None or stored.version.pk == product.current_version_id
+    if generic["verdict"] == stored_verdict and same_version:
+        changes = "; ".join(_changed_by_need(live, generic))
+        return False, (
+            f"{source}按通用条件评估(不含申报需求: 期限按 {generic['term_months']} 个月, 不计申请金额), "
+            f"与本次申报的结论不同; 本次{need_text(declaration)}" + (f": {changes}" if changes else "")
+        )
+    return False, f"{source}之后主体信息或产品规则已有变化, 以上为按当前信息的实时评估(增量匹配完成后批量结果随之更新)"
+
+
+def declaration_verdicts(*, user, declaration, as_of: dt.date | None = None) -> dict[str, Any]:
+    """``{"rows": [ProductVerdict], "run": the full run in force or None, "need": text}``: each
+    active product of the declaration's intended banks (the ones ``user`` may see stored
+    results for are annotated with them), its verdict for the declaration's need."""
+    as_of = as_of or timezone.localdate()
+    stored = batch_selectors.declaration_results(user=user, declaration=declaration)
+    generation = batch_selectors.current_generation(user)
+    need = declaration_need(declaration)
+    rows = []
+    for row in stored["rows"]:
+        product = row["product"]
+        live = result_view(evaluate_entity(declaration.entity, product.current_version, as_of, need=need).result)
+        result = row["result"]
+        if result is not None:
+            stored_verdict = "ineligible" if result.near_miss else STORED_VERDICTS[Verdict(result.verdict)]
+        else:
+            stored_verdict = None if generation is None else "ineligible"  # an absent row is a stored 不符合
+        agrees, note = _note(declaration, product, live, result, stored_verdict, stored["run"], as_of)
+        rows.append(ProductVerdict(product, live, result, stored_verdict, agrees, note))
+    return {"rows": rows, "run": stored["run"], "need": need_text(declaration)}
+
+
+def verdict_summary(rows: list[ProductVerdict]) -> str:
+    """符合 2 · 信息不全 1 · 不符合 3 (for a queue row), in the verdicts' order."""
+    counts = {key: 0 for key in VERDICT_LABELS}
+    for row in rows:
+        counts[row.verdict] += 1
+    return " · ".join(f"{VERDICT_LABELS[key]} {n}" for key, n in counts.items() if n) or "无在售产品"
