@@ -98,7 +98,9 @@ def leaf_message(
     message = f"{actual}, {_shortfall(leaf, field, value) or required}"
     hint = FAIL_HINTS.get(field.key)
     extra = hint(leaf, facts) if hint else None
-    return f"{message}; {extra}" if extra else message
+    message = f"{message}; {extra}" if extra else message
+    # a labelled rule names the condition it fails ("预授信基础条件 无不良信用记录: …")
+    return f"{leaf['label']}: {message}" if leaf.get("label") else message
 
 
 def switch_message(node: Mapping[str, Any], field: Field, outcome: Outcome) -> str:
