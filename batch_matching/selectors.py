@@ -261,7 +261,7 @@ def entity_matches(
         queryset = queryset[:limit]
     matches = _decode(list(queryset.values(*_FIELDS)))
     if with_reasons and matches:
-        entity = MarketEntity.objects.prefetch_related("honors").get(pk=entity.pk)
+        entity = MarketEntity.objects.prefetch_related("honors", "bank_relationships").get(pk=entity.pk)
         facts = _facts(entity, timezone.localdate())
         for match in matches:
             match.reasons = _live_reasons(facts, match)
@@ -532,7 +532,9 @@ def near_misses(
     ids = [entity_id for _, entity_id in keys]
     rows = list(queryset.filter(entity_id__in=ids).order_by("entity_id", "product_id").values(*_FIELDS)) if ids else []
     decoded = _decode(rows)
-    entities = MarketEntity.objects.select_related("region").prefetch_related("honors").in_bulk(ids)
+    entities = (
+        MarketEntity.objects.select_related("region").prefetch_related("honors", "bank_relationships").in_bulk(ids)
+    )
     today = timezone.localdate()
     by_entity: dict[int, dict] = {}
     facts_of: dict[int, dict] = {}

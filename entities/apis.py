@@ -10,8 +10,18 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from entities import selectors, services
-from entities.models import CREDIT_FLAGS, FINANCIAL_FIELDS, EntityType, MarketEntity, RegisterStatus, TaxStatus, Tier
+from entities.models import (
+    CREDIT_FLAGS,
+    FINANCIAL_FIELDS,
+    BankRelationship,
+    EntityType,
+    MarketEntity,
+    RegisterStatus,
+    TaxStatus,
+    Tier,
+)
 from entities.personal_data import PERSONAL_FIELDS, masked, sees_own
+from entities.restrictions import bank_root_id
 from portal import bounds
 from portal.api import RestrictedViewSetMixin
 from portal.api_support import BoundedCursorPagination
@@ -74,6 +84,7 @@ class EntityOutput(serializers.ModelSerializer):
             "tier_disagreement",
             "size_class",
             "honors",
+            "operating_region_code",
             "data_shared_with_banks",
             "created_at",
             "updated_at",
@@ -95,6 +106,7 @@ class EntityOutput(serializers.ModelSerializer):
             "local_residence": entity.operator_local_residence,
             "residence_region_code": entity.operator_residence_region_code,
             "industry_experience_months": entity.operator_industry_experience_months,
+            "realisable_net_assets": entity.operator_realisable_net_assets,
         }
 
     def get_credit(self, entity) -> dict:
@@ -164,6 +176,10 @@ class EntityInput(serializers.Serializer):
     pending_litigation = serializers.BooleanField(required=False, allow_null=True)
     tier_imported = serializers.ChoiceField(choices=Tier.choices, required=False, allow_null=True)
     data_shared_with_banks = serializers.BooleanField(required=False)
+    operating_region_code = serializers.CharField(max_length=6, required=False, allow_null=True, allow_blank=True)
+    operator_realisable_net_assets = bounds.IntegerField(
+        field=bounds.column(MarketEntity, "operator_realisable_net_assets"), required=False, allow_null=True
+    )
 
     def to_service(self) -> dict:
         return {_API_TO_SERVICE.get(k, k): v for k, v in self.validated_data.items()}
@@ -245,3 +261,75 @@ class EntityViewSet(RestrictedViewSetMixin, mixins.ListModelMixin, mixins.Retrie
         except ApplicationError as exc:
             _api_error(exc)
         return Response({"field": serializer.validated_data["field"], "value": value})
+
+
+# --- bank relationships (借贷往来) ----------------------------------------------------------
+
+
+class BankRelationshipOutput(serializers.ModelSerializer):
+    bank_name = serializers.CharField(source="bank.name")
+
+    class Meta:
+        model = BankRelationship
+        fields = [
+            "id",
+            "entity_id",
+            "bank_id",
+            "bank_name",
+            "months_borrowed",
+            "credit_line",
+            "non_performing",
+            "overdue_12m",
+            "updated_at",
+        ]
+
+
+class BankRelationshipInput(serializers.Serializer):
+    """The caller's own bank's record of a customer; absent fields keep what is known, null
+    makes a fact unknown."""
+
+    entity_id = serializers.IntegerField()
+    months_borrowed = bounds.IntegerField(
+        field=bounds.column(BankRelationship, "months_borrowed"), required=False, allow_null=True
+    )
+    credit_line = bounds.IntegerField(
+        field=bounds.column(BankRelationship, "credit_line"), required=False, allow_null=True
+    )
+    non_performing = serializers.BooleanField(required=False, allow_null=True)
+    overdue_12m = bounds.IntegerField(
+        field=bounds.column(BankRelationship, "overdue_12m"), required=False, allow_null=True
+    )
+
+
+class BankRelationshipViewSet(RestrictedViewSetMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+    """借贷往来: a bank lists and records its own customers' borrowing there (``?entity_id=``
+    narrows the list); an enterprise reads its own, the government those in its region.
+    POST records (creates or updates) the row of the caller's own bank; another bank's row is
+    never shown or changed."""
+
+    serializer_class = BankRelationshipOutput
+    filter_backends: list = []
+
+    def get_queryset(self):
+        entity_id = bounds.query_id(self.request.query_params.get("entity_id"))
+        queryset = selectors.bank_relationship_list(user=self.request.user)
+        if self.request.query_params.get("entity_id") is not None:
+            queryset = queryset.filter(entity_id=entity_id or 0)
+        return queryset
+
+    @extend_schema(request=BankRelationshipInput, responses=BankRelationshipOutput)
+    def create(self, request):
+        if bank_root_id(scope_for(request.user)) is None:
+            raise exceptions.PermissionDenied(services.BANK_STAFF_ONLY)
+        serializer = BankRelationshipInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        values = dict(serializer.validated_data)
+        entity_id = values.pop("entity_id")
+        try:
+            relationship = services.bank_relationship_record(
+                actor=request.user, entity=entity_id, values=values, request=request
+            )
+        except ApplicationError as exc:
+            _api_error(exc)
+        relationship = selectors.bank_relationship_list(user=request.user).get(pk=relationship.pk)
+        return Response(BankRelationshipOutput(relationship).data, status=status.HTTP_200_OK)

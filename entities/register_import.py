@@ -99,6 +99,8 @@ KEEP_WHEN_EMPTY = (
     "dishonest_debtor",
     "overdue_consecutive_24m",
     "overdue_total_24m",
+    "operating_region_code",
+    "operator_realisable_net_assets",
 )
 KEEP_WHEN_BLANK = ("operator_name", "operator_phone")
 IMPORT_CREDIT_FLAGS = ("dishonest_debtor", "overdue_consecutive_24m", "overdue_total_24m")

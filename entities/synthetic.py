@@ -320,10 +320,12 @@ def register_cells(row: dict) -> list[str]:
         yes_no(row["dishonest_debtor"]),
         text(row["overdue_consecutive_24m"]),
         text(row["overdue_total_24m"]),
+        row.get("operating_region_code") or "",
+        text(row.get("operator_realisable_net_assets")),
     ]
 
 
-assert len(HEADERS) == 24
+assert len(HEADERS) == 26
 
 
 # --- writing generated entities ------------------------------------------------------------

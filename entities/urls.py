@@ -17,6 +17,7 @@ urlpatterns = [
     path("<int:pk>/honors/", views.HonorGrantView.as_view(), name="honor_grant"),
     path("<int:pk>/honors/revoke/", views.HonorRevokeView.as_view(), name="honor_revoke"),
     path("<int:pk>/financials/", views.FinancialYearView.as_view(), name="financial_year"),
+    path("<int:pk>/bank-relationship/", views.BankRelationshipView.as_view(), name="bank_relationship"),
     path("imports/", views.EntityImportListView.as_view(), name="import_list"),
     path("imports/template/", views.RegisterTemplateView.as_view(), name="import_template"),
     path("imports/<int:pk>/", views.EntityImportDetailView.as_view(), name="import_detail"),
