@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 from batch_matching import services
 from batch_matching.models import MatchResult, RunChunk
 from eligibility.fields import (
+    BANK_RELATIONSHIP_FACTS,
     ENTITY_TYPES,
     FIELDS,
     HONOR_KINDS,
@@ -445,6 +446,11 @@ def _groups(children):
 
 
 rule_trees = st.recursive(leaves, _groups, max_leaves=10)
+# trees over the facts of the product's bank relationship only: a random tree of the whole
+# registry reaches them with a bank and a matching row too rarely to check them
+relationship_trees = st.recursive(
+    st.sampled_from(sorted(BANK_RELATIONSHIP_FACTS)).flatmap(leaf_for), _groups, max_leaves=4
+)
 small_trees = st.recursive(leaves, _groups, max_leaves=3)
 
 # --- caps ------------------------------------------------------------------------------------
