@@ -266,3 +266,9 @@ def offer_basis(results: Sequence[CapResult], max_amount: int | None) -> str | N
     if binding and binding[0].kind == REQUESTED_AMOUNT:
         return "requested"
     return "product_max"
+
+
+# how well an offer fits the entity, for lists ordered by fit (the enterprise's products): an
+# offer computed from its own data first, then the amount it asked for, then a product's bare
+# maximum, then no amount at all
+OFFER_BASIS_RANK = {"entity_data": 0, "requested": 1, "product_max": 2, None: 3}

@@ -196,7 +196,7 @@ def test_a_row_with_several_bad_cells_names_every_one_in_column_order(tmp_path, 
 
 
 def test_a_row_with_too_many_cells_is_rejected_as_a_whole(tmp_path, run_command):
-    content = csv_bytes([good_row(1)]) + ("," * 24 + "多余\n").encode()
+    content = csv_bytes([good_row(1)]) + ("," * len(HEADERS) + "多余\n").encode()
     _, summary, _, _ = run_command(write(tmp_path, content))
     assert summary["rejected"] == 1
     assert summary["errors"][0]["line"] == 3 and summary["errors"][0]["column"] is None
@@ -332,7 +332,7 @@ def test_the_real_command_line_prints_one_json_line_and_exits_with_its_status(tm
     assert ok.returncode == 0, ok.stderr
     assert ok.stdout.count("\n") == 1
     assert json.loads(ok.stdout) == {"rows": 1, "created": 1, "updated": 0, "unchanged": 0, "rejected": 0, "errors": []}
-    assert failed.returncode == 2 and failed.stdout == "" and "缺少表头: 近两年累计逾期期数" in failed.stderr
+    assert failed.returncode == 2 and failed.stdout == "" and f"缺少表头: {HEADERS[-1]}" in failed.stderr
     assert MarketEntity.objects.count() == 1
 
 
