@@ -2,7 +2,8 @@
 
 - The batch world (`build`): the seed catalogue, the 泽州 world of products.factories (task
   force, boc and ccb branches in 晋城 and 泽州), synthetic entities in three counties and a few
-  hand-made edge cases (abnormal status, young, not shared, missing data, honours); a full
+  hand-made edge cases (abnormal status, young, not shared, missing data, honours, customers
+  whose borrowing 建设银行 recorded); a full
   run processed in this process (`run_inline`) and a generation's rows (`rows_of`).
   batch_matching/tests/conftest.py gives it as the `batch_world` and `matched` fixtures.
 - Entity rows and hypothesis strategies for the engine ⇔ compiled SQL agreement: entities
@@ -127,6 +128,35 @@ def _special(today: dt.date) -> dict[str, MarketEntity]:
     }
     Honor.objects.create(entity=special["honoured"], kind="distinctive", valid_until=today + dt.timedelta(days=400))
     Honor.objects.create(entity=special["honoured"], kind="quality", valid_until=None)  # open validity
+    # 建设银行's records of two customers (示范标杆商户 reads them): one meets the 准入标准, one has
+    # 5 overdues there in 12 months; and 中国银行's record of the first (never read by a CCB product)
+    ccb = Bank.objects.get(code="ccb").organisation_id
+    special["ccb_customer"] = _entity("泽州县建行老客户超市", tier="development", annual_revenue=1_500_000)
+    special["ccb_overdue"] = _entity("泽州县建行逾期客户商店", tier="development", annual_revenue=1_500_000)
+    BankRelationship.objects.create(
+        entity=special["ccb_customer"],
+        bank_id=ccb,
+        months_borrowed=36,
+        credit_line=600_000,
+        non_performing=False,
+        overdue_12m=1,
+    )
+    BankRelationship.objects.create(
+        entity=special["ccb_overdue"],
+        bank_id=ccb,
+        months_borrowed=30,
+        credit_line=500_000,
+        non_performing=False,
+        overdue_12m=5,
+    )
+    BankRelationship.objects.create(
+        entity=special["ccb_customer"],
+        bank_id=Bank.objects.get(code="boc").organisation_id,
+        months_borrowed=2,
+        credit_line=10_000,
+        non_performing=True,
+        overdue_12m=8,
+    )
     special["enterprise_user"] = user_with_role(Role.ENTERPRISE_USER, organisation=org, username="batch-enterprise")
     return special
 
