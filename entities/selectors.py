@@ -340,6 +340,9 @@ def entity_detail(*, user, entity: MarketEntity, as_of: dt.date | None = None) -
         "credit_repairs": list(entity.credit_repairs.select_related("recorded_by").order_by("-repaired_on", "-id")),
         "financial_years": list(entity.financial_years.order_by("-year")),
         "bank_relationships": list(bank_relationship_list(user=user, entity_id=entity.pk)),
+        "operating_region": Region.objects.filter(pk=entity.operating_region_code).first()
+        if entity.operating_region_code
+        else None,
         "own_bank_id": bank_root_id(scope_for(user)),
         "changes": [
             _with_lines(c)

@@ -49,7 +49,7 @@ def test_the_register_file_carries_the_operating_place_and_the_operators_realisa
 @pytest.mark.parametrize(
     "cells, column, message",
     [
-        ({OPERATING: "140500"}, OPERATING, "140500 是晋城市(市级), 应填写县级行政区划代码"),
+        ({OPERATING: "140500"}, OPERATING, "140500 是晋城市(市), 应填写县级行政区划代码"),
         ({OPERATING: "999999"}, OPERATING, "未知的县级行政区划代码「999999」"),
         ({ASSETS: "-1"}, ASSETS, "金额不能为负数: -1"),
         ({ASSETS: "30万"}, ASSETS, "金额应为整数元: 30万"),
@@ -112,4 +112,7 @@ def test_the_edit_page_and_the_entity_page_show_them(world):
     )
     assert response.status_code == 302, response.content.decode()[:2000]
     html = client.get(f"/entities/{entity.pk}/").content.decode()
-    assert 'data-testid="operating-region">140105<' in html and 'data-testid="realisable-net-assets">25 万元<' in html
+    entity.refresh_from_db()
+    assert (entity.operating_region_code, entity.operator_realisable_net_assets) == ("140105", 250_000)
+    assert 'data-testid="operating-region">小店区 (140105)<' in html
+    assert 'data-testid="realisable-net-assets">25.00 万元<' in html
