@@ -134,6 +134,21 @@ ALLOWED: dict[tuple[str, str, str], str] = {
     ): "entities of match rows that came out of the restricted near-miss query",
     ("matching/services.py", "_banks_from_codes", "Bank"): "banks are chosen by their public code from the catalogue",
     (
+        "entities/services.py",
+        "bank_relationship_record",
+        "MarketEntity",
+    ): "only the system (actor=None: demo data) names the entity directly; a signed-in actor's is resolved for VIEW",
+    (
+        "entities/services.py",
+        "bank_relationship_record",
+        "BankRelationship",
+    ): "the row of the actor's own bank (bank_id from the actor's scope) for an entity just resolved for the actor",
+    (
+        "products/eligibility.py",
+        "_bank_relationships",
+        "Bank",
+    ): "the public codes of the banks of relationship rows already read with the entity",
+    (
         "matching/services.py",
         "recommendation_redirect",
         "Bank",
