@@ -4,7 +4,7 @@ update, and the audited reveal of one personal number. Validation is the service
 from __future__ import annotations
 
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -285,8 +285,7 @@ class BankRelationshipOutput(serializers.ModelSerializer):
 
 
 class BankRelationshipInput(serializers.Serializer):
-    """The caller's own bank's record of a customer; absent fields keep what is known, null
-    makes a fact unknown."""
+    """调用者所在银行对本行客户的记录: 省略的字段保持原值, null 表示未知。"""
 
     entity_id = serializers.IntegerField()
     months_borrowed = bounds.IntegerField(
@@ -302,10 +301,9 @@ class BankRelationshipInput(serializers.Serializer):
 
 
 class BankRelationshipViewSet(RestrictedViewSetMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
-    """借贷往来: a bank lists and records its own customers' borrowing there (``?entity_id=``
-    narrows the list); an enterprise reads its own, the government those in its region.
-    POST records (creates or updates) the row of the caller's own bank; another bank's row is
-    never shown or changed."""
+    """银行借贷往来: 银行工作人员列出并填报本行客户在本行的借贷往来(累计用款期限、授信额度、不良贷款记录、
+    最近 12 个月逾期次数); `?entity_id=` 只列该经营主体。企业看自己的, 工作专班看辖区内的。POST 新增或
+    更新调用者所在银行的那一行; 其他银行的记录既不显示也不能修改。"""
 
     serializer_class = BankRelationshipOutput
     filter_backends: list = []
@@ -316,6 +314,10 @@ class BankRelationshipViewSet(RestrictedViewSetMixin, mixins.ListModelMixin, vie
         if self.request.query_params.get("entity_id") is not None:
             queryset = queryset.filter(entity_id=entity_id or 0)
         return queryset
+
+    @extend_schema(parameters=[OpenApiParameter("entity_id", int, description="只列该经营主体(id)的借贷往来")])
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
 
     @extend_schema(request=BankRelationshipInput, responses=BankRelationshipOutput)
     def create(self, request):
