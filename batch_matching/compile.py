@@ -29,7 +29,10 @@ Leaves are written the way the engine's author recommended: booleans as ``col = 
 stays NULL, unlike ``IS TRUE``); a time-cured comparison "operating months ≥ N" as
 ``established_on + N months <= :as_of`` on the column side (PostgreSQL clamps to the month's
 end exactly like ``fields.add_months``); ``prefix_in`` over region and industry codes as a
-``CASE`` that gives NULL when the entity's code is less specific than the prefix.
+``CASE`` that gives NULL when the entity's code is less specific than the prefix. The facts
+of the entity's relationship with the product's own bank (``bank_*``, 借贷往来) are a scalar
+subquery over ``entities_bankrelationship`` for that bank (its code is a constant of the
+compilation, like the need): no row is NULL, as the engine's ``product_facts`` has it.
 
 Caps: ``compile_caps`` gives the offer (``max_amount``, ``binding_cap``) as SQL with the
 engine's semantics: the minimum of every applicable cap, whole 元, NULL when the verdict is
@@ -50,13 +53,14 @@ from django.db import NotSupportedError
 from django.db.models import BigIntegerField, BooleanField, CharField, Q
 from django.db.models.expressions import RawSQL
 
-from eligibility.caps import REQUESTED_AMOUNT, cap_key, percent_value
+from eligibility.caps import REQUESTED_AMOUNT, SHARE_BASES, cap_key, percent_value
 from eligibility.codes import INDUSTRY_SECTIONS, PROVINCE_CODES, industry_path, region_path
 from eligibility.evaluate import leaf_outcome, max_term_months
 from eligibility.fields import FIELDS, HONOR_KINDS, Field, FieldType, product_facts
 from eligibility.logic import Outcome
 from eligibility.rules import desugar, node_kind
-from entities.models import Honor, MarketEntity
+from entities.models import BankRelationship, Honor, MarketEntity
+from products.models import Bank
 
 # a date plus this many months is beyond any date PostgreSQL or Python can hold
 _MAX_MONTHS = 12 * 10000
@@ -118,6 +122,7 @@ class _Context:
     constants: Mapping[str, Any]  # facts fixed at compile time: the need and the product term
     table: str
     honor_table: str
+    bank: str | None = None  # the product's bank (code): whose relationship rows bank_* facts read
 
     def col(self, name: str) -> str:
         return f'"{self.table}"."{name}"'
@@ -132,17 +137,19 @@ def _tables() -> tuple[str, str]:
 
 
 # facts that are the same for every row: the need, and the product's term derived from it
-NEED_KEYS = {"need_amount": "amount", "need_term_months": "term_months"}
+NEED_KEYS = {"need_amount": "amount", "need_term_months": "term_months", "need_repayment": "repayment"}
 CONSTANT_FIELDS = frozenset(NEED_KEYS) | {"term_months", "term_years"}
 
 
-def _context(as_of: dt.date, need: Mapping[str, Any] | None, max_term: int | None, table: str | None) -> _Context:
+def _context(
+    as_of: dt.date, need: Mapping[str, Any] | None, max_term: int | None, table: str | None, bank: str | None = None
+) -> _Context:
     need = need or {}
     base = {key: need.get(source) for key, source in NEED_KEYS.items()}
     facts = product_facts({**base, "operator_age": None}, max_term)
     constants = {key: facts[key] for key in CONSTANT_FIELDS}
     entity_table, honor_table = _tables()
-    return _Context(as_of, constants, table or entity_table, honor_table)
+    return _Context(as_of, constants, table or entity_table, honor_table, bank or None)
 
 
 # --- leaves ----------------------------------------------------------------------------------
@@ -349,6 +356,28 @@ def _tobacco_licence_status(leaf, field, ctx) -> SQL:
     return SQL(f"({status.sql} {_COMPARISON_SQL[op]} %s)", status.params + (value,))
 
 
+def _relationship(leaf, field, ctx) -> SQL:
+    """A fact of the entity's relationship with the product's own bank: its row's column, read
+    by a scalar subquery (one row per entity and bank); no row, or no bank, is NULL (unknown),
+    as ``fields.product_facts`` has it."""
+    if ctx.bank is None:
+        return NULL
+    value = SQL(
+        f'(SELECT r."{field.sql}" FROM "{BankRelationship._meta.db_table}" r '
+        f'JOIN "{Bank._meta.db_table}" b ON b.organisation_id = r.bank_id '
+        f"WHERE r.entity_id = {ctx.col('id')} AND b.code = %s)",
+        (ctx.bank,),
+    )
+    op = leaf["op"]
+    if op in ("is_true", "is_false"):
+        return _fmt(f"({{}} = {'TRUE' if op == 'is_true' else 'FALSE'})", value)
+    if op in ("in", "not_in"):
+        placeholders = ", ".join(["%s"] * len(leaf["value"]))
+        negation = "NOT " if op == "not_in" else ""
+        return SQL(f"({value.sql} {negation}IN ({placeholders}))", value.params + tuple(leaf["value"]))
+    return SQL(f"({value.sql} {_COMPARISON_SQL[op]} %s)", value.params + (leaf["value"],))
+
+
 LeafCompiler = Callable[[Mapping[str, Any], Field, _Context], SQL]
 _BY_DERIVE: dict[str, LeafCompiler] = {
     "months_since": _months_since,
@@ -356,6 +385,7 @@ _BY_DERIVE: dict[str, LeafCompiler] = {
     "valid_honor_kinds": _honors_valid,
     "has_valid_honor": _has_valid_honor,
     "tobacco_licence_status": _tobacco_licence_status,
+    "bank_relationship": _relationship,
 }
 _BY_TYPE: dict[FieldType, LeafCompiler] = {
     FieldType.INTEGER: _plain,
@@ -408,9 +438,11 @@ def compile_rules(
     need: Mapping[str, Any] | None = None,
     max_term_months: int | None = None,
     table: str | None = None,
+    bank: str | None = None,
 ) -> SQL:
-    """The rule tree as one boolean SQL expression: TRUE pass, FALSE fail, NULL unknown."""
-    return _compile_tree(rules, _context(as_of, need, max_term_months, table))
+    """The rule tree as one boolean SQL expression: TRUE pass, FALSE fail, NULL unknown.
+    ``bank``: the product's bank (its code), whose relationship rows the ``bank_*`` facts read."""
+    return _compile_tree(rules, _context(as_of, need, max_term_months, table, bank))
 
 
 # --- caps ------------------------------------------------------------------------------------
@@ -441,8 +473,8 @@ def _cap_amount_and_outcome(cap: Mapping[str, Any], ctx: _Context) -> tuple[SQL,
             tuple(param for item in amounts.items() for param in item),
         )
         return outcome, amount
-    if kind in ("revenue_share", "net_assets_share"):
-        base = ctx.col("annual_revenue" if kind == "revenue_share" else "net_assets")
+    if kind in SHARE_BASES:
+        base = ctx.col(FIELDS[SHARE_BASES[kind]].sql)
         share: Fraction = percent_value(cap["percent"]) / 100
         # exact: div() truncates the exact quotient; for a base > 0 that is the floor, and a
         # base ≤ 0 gives an amount ≤ 0 either way, which fails the cap
@@ -499,7 +531,7 @@ def compile_product(
     definition: Mapping[str, Any], *, as_of: dt.date, need: Mapping[str, Any] | None = None, table: str | None = None
 ) -> CompiledProduct:
     """Rules, verdict and offer of a product definition (``LoanProductVersion.definition``)."""
-    ctx = _context(as_of, need, max_term_months(definition), table)
+    ctx = _context(as_of, need, max_term_months(definition), table, definition.get("bank"))
     rules = _compile_tree(definition["rules"], ctx)
     caps = _compiled_caps(definition, ctx)
     verdict = _join("AND", [rules] + [cap.outcome for cap in caps])

@@ -2,11 +2,12 @@
 
 - The batch world (`build`): the seed catalogue, the 泽州 world of products.factories (task
   force, boc and ccb branches in 晋城 and 泽州), synthetic entities in three counties and a few
-  hand-made edge cases (abnormal status, young, not shared, missing data, honours); a full
+  hand-made edge cases (abnormal status, young, not shared, missing data, honours, customers
+  whose borrowing 建设银行 recorded); a full
   run processed in this process (`run_inline`) and a generation's rows (`rows_of`).
   batch_matching/tests/conftest.py gives it as the `batch_world` and `matched` fixtures.
 - Entity rows and hypothesis strategies for the engine ⇔ compiled SQL agreement: entities
-  written as real `MarketEntity` (and `Honor`) rows; rule trees and caps drawn from the field
+  written as real `MarketEntity` (and `Honor`, `BankRelationship`) rows; rule trees and caps drawn from the field
   registry, so a new registry field is covered without anyone remembering to add it here
   (`leaf_for` fails loudly for an unknown type).
 """
@@ -25,10 +26,12 @@ from hypothesis import strategies as st
 from batch_matching import services
 from batch_matching.models import MatchResult, RunChunk
 from eligibility.fields import (
+    BANK_RELATIONSHIP_FACTS,
     ENTITY_TYPES,
     FIELDS,
     HONOR_KINDS,
     REGISTER_STATUSES,
+    REPAYMENT_MODES,
     SIZE_CLASSES,
     TAX_STATUSES,
     TIERS,
@@ -36,12 +39,13 @@ from eligibility.fields import (
     add_months,
 )
 from eligibility.rules import OPS_BY_TYPE
-from entities.models import Honor, MarketEntity
+from entities.models import BankRelationship, Honor, MarketEntity
 from entities.synthetic import Generator, insert_entities
 from portal import reference
 from portal.factories import OrganisationFactory, region, user_with_role
-from portal.models import OrganisationKind, Role
+from portal.models import Organisation, OrganisationKind, Role
 from products.factories import World, build_world, valid_uscc
+from products.models import Bank
 
 COUNTIES = ["140525", "140502", "140212"]  # 泽州县, 晋城城区, 大同新荣区
 
@@ -129,6 +133,35 @@ def _special(today: dt.date) -> dict[str, MarketEntity]:
     }
     Honor.objects.create(entity=special["honoured"], kind="distinctive", valid_until=today + dt.timedelta(days=400))
     Honor.objects.create(entity=special["honoured"], kind="quality", valid_until=None)  # open validity
+    # 建设银行's records of two customers (示范标杆商户 reads them): one meets the 准入标准, one has
+    # 5 overdues there in 12 months; and 中国银行's record of the first (never read by a CCB product)
+    ccb = Bank.objects.get(code="ccb").organisation_id
+    special["ccb_customer"] = _entity("泽州县建行老客户超市", tier="development", annual_revenue=1_500_000)
+    special["ccb_overdue"] = _entity("泽州县建行逾期客户商店", tier="development", annual_revenue=1_500_000)
+    BankRelationship.objects.create(
+        entity=special["ccb_customer"],
+        bank_id=ccb,
+        months_borrowed=36,
+        credit_line=600_000,
+        non_performing=False,
+        overdue_12m=1,
+    )
+    BankRelationship.objects.create(
+        entity=special["ccb_overdue"],
+        bank_id=ccb,
+        months_borrowed=30,
+        credit_line=500_000,
+        non_performing=False,
+        overdue_12m=5,
+    )
+    BankRelationship.objects.create(
+        entity=special["ccb_customer"],
+        bank_id=Bank.objects.get(code="boc").organisation_id,
+        months_borrowed=2,
+        credit_line=10_000,
+        non_performing=True,
+        overdue_12m=8,
+    )
     special["enterprise_user"] = user_with_role(Role.ENTERPRISE_USER, organisation=org, username="batch-enterprise")
     return special
 
@@ -184,13 +217,28 @@ def make_entity(**values: Any) -> MarketEntity:
     return entity
 
 
+RELATIONSHIP_BANKS = ("ccb", "boc")  # banks whose relationship rows the generated entities have
+
+
+def relationship_bank(code: str) -> int:
+    """The root organisation of a bank with this code (created if the database has none)."""
+    bank = Bank.objects.filter(code=code).first()
+    if bank is None:
+        organisation = Organisation.objects.create(
+            name=f"测试银行 {code}", kind=OrganisationKind.BANK, code=f"bank-{code}"
+        )
+        bank = Bank.objects.create(code=code, name=f"测试银行 {code}", organisation=organisation)
+    return bank.organisation_id
+
+
 def save_rows(rows: list[dict[str, Any]]) -> list[MarketEntity]:
-    """Bulk-insert entity rows (model attnames + ``honors``); returns them re-read with
-    their honours prefetched, in the given order."""
-    honors, objects = [], []
+    """Bulk-insert entity rows (model attnames + ``honors`` + ``bank_relationships``: rows
+    with the bank's code); returns them re-read with both prefetched, in the given order."""
+    honors, relationships, objects = [], [], []
     for row in rows:
         row = dict(row)
         honors.append(row.pop("honors", []))
+        relationships.append(row.pop("bank_relationships", []))
         number = next(_SEQUENCE)
         row.setdefault("uscc", f"92140525H{number:09d}")
         row.setdefault("name", f"随机经营主体{number}")
@@ -199,7 +247,18 @@ def save_rows(rows: list[dict[str, Any]]) -> list[MarketEntity]:
     Honor.objects.bulk_create(
         [Honor(entity=entity, **honor) for entity, items in zip(created, honors) for honor in items]
     )
-    by_id = MarketEntity.objects.prefetch_related("honors").in_bulk([e.pk for e in created])
+    BankRelationship.objects.bulk_create(
+        [
+            BankRelationship(
+                entity=entity,
+                bank_id=relationship_bank(item["bank"]),
+                **{key: value for key, value in item.items() if key != "bank"},
+            )
+            for entity, items in zip(created, relationships)
+            for item in items
+        ]
+    )
+    by_id = MarketEntity.objects.prefetch_related("honors", "bank_relationships").in_bulk([e.pk for e in created])
     return [by_id[e.pk] for e in created]
 
 
@@ -307,6 +366,21 @@ def entity_rows(as_of: dt.date):
             "tobacco_licence_number": _maybe(st.sampled_from(["140525100123", "X1"]), blank=True),
             "tobacco_licence_valid_from": _maybe(_around(as_of)),
             "tobacco_licence_valid_until": _maybe(_around(as_of)),
+            "operating_region_code": _maybe(st.sampled_from(RESIDENCE_CODES)),
+            "operator_realisable_net_assets": _maybe(money),
+            "bank_relationships": st.lists(_relationship(), max_size=2, unique_by=lambda row: row["bank"]),
+        }
+    )
+
+
+def _relationship():
+    return st.fixed_dictionaries(
+        {
+            "bank": st.sampled_from(RELATIONSHIP_BANKS),
+            "months_borrowed": _maybe(st.integers(0, 60)),
+            "credit_line": _maybe(st.one_of(st.sampled_from([0, 499999, 500000, 600000]), st.integers(0, 3_000_000))),
+            "non_performing": _maybe(st.booleans()),
+            "overdue_12m": _maybe(st.integers(0, 8)),
         }
     )
 
@@ -322,10 +396,13 @@ needs = st.one_of(
         {
             "amount": _maybe(st.one_of(st.sampled_from([100000, 500000, 1000000]), st.integers(1, 3_000_000))),
             "term_months": _maybe(st.one_of(st.sampled_from([6, 12, 24, 36]), st.integers(1, 120))),
+            "repayment": _maybe(st.sampled_from(list(REPAYMENT_MODES))),
         }
     ),
 )
 max_terms = st.one_of(st.none(), st.sampled_from([6, 12, 24, 36, 120]))
+# the product's bank: whose relationship rows its bank_* facts read (None: a product without one)
+product_banks = st.one_of(st.none(), st.sampled_from(RELATIONSHIP_BANKS), st.just("abc"))
 
 
 # --- rule trees from the registry ------------------------------------------------------------
@@ -345,6 +422,8 @@ INTEGER_VALUES = {
     "need_term_months": (1, 120),
     "term_months": (1, 120),
     "term_years": (0, 10),
+    "bank_months_borrowed": (0, 60),
+    "bank_overdue_12m": (0, 8),
 }
 TEXT_VALUES = {"nationality": ["CN", "HK", "MO", "TW", "US"]}
 PREFIXES = {
@@ -416,6 +495,11 @@ def _groups(children):
 
 
 rule_trees = st.recursive(leaves, _groups, max_leaves=10)
+# trees over the facts of the product's bank relationship only: a random tree of the whole
+# registry reaches them with a bank and a matching row too rarely to check them
+relationship_trees = st.recursive(
+    st.sampled_from(sorted(BANK_RELATIONSHIP_FACTS)).flatmap(leaf_for), _groups, max_leaves=4
+)
 small_trees = st.recursive(leaves, _groups, max_leaves=3)
 
 # --- caps ------------------------------------------------------------------------------------
@@ -443,6 +527,7 @@ one_cap = _with_when(
         ),
         st.builds(lambda p: {"kind": "revenue_share", "percent": p}, _percent),
         st.builds(lambda p: {"kind": "net_assets_share", "percent": p}, _percent),
+        st.builds(lambda p: {"kind": "realisable_assets_share", "percent": p}, _percent),
         st.just({"kind": "bank_decides"}),
     )
 )

@@ -305,6 +305,9 @@ class Planner:
         self._column_sql: list[tuple[str, SQL]] = []
         self.maps: dict[str, _CodeMap] = {}
         self._fixes: set[str] = set()
+        # the bank of the product being planned: its relationship rows are what the bank_* facts
+        # read (fields.product_facts), so a leaf compiles per bank
+        self._bank: str | None = None
         self.products = [self._plan(index, spec) for index, spec in enumerate(versions)]
 
     # --- inner columns -------------------------------------------------------------------
@@ -323,16 +326,22 @@ class Planner:
         if relaxed and curable(leaf):
             if spec.key in FIXES:
                 self._fixes.add(spec.key)
-                return self._column(compile_rules(leaf, as_of=self.as_of, max_term_months=max_term, table="fx"))
-            return self._column(compile_rules(leaf, as_of=self.relaxed_as_of, max_term_months=max_term))
-        inline = compile_rules(leaf, as_of=self.as_of, max_term_months=max_term)
+                return self._column(
+                    compile_rules(leaf, as_of=self.as_of, max_term_months=max_term, table="fx", bank=self._bank)
+                )
+            return self._column(
+                compile_rules(leaf, as_of=self.relaxed_as_of, max_term_months=max_term, bank=self._bank)
+            )
+        inline = compile_rules(leaf, as_of=self.as_of, max_term_months=max_term, bank=self._bank)
         source = MAPPED_SOURCES.get(spec.type)
         if not self.use_maps or source is None or leaf.get("op") != "prefix_in":
             return self._column(inline)
         code_map = self.maps.get(spec.key)
         if code_map is None:
             code_map = self.maps[spec.key] = _CodeMap(f"m{len(self.maps)}", spec, source)
-        position = code_map.add(compile_rules(leaf, as_of=self.as_of, max_term_months=max_term, table="src"))
+        position = code_map.add(
+            compile_rules(leaf, as_of=self.as_of, max_term_months=max_term, table="src", bank=self._bank)
+        )
         alias = code_map.alias
         return self._column(
             SQL(
@@ -426,6 +435,7 @@ class Planner:
 
     def _plan(self, index: int, spec: VersionSpec) -> ProductPlan:
         definition = spec.definition
+        self._bank = definition.get("bank")
         max_term = max_term_months(definition)
         rules = self._outcome(definition["rules"], max_term)
         caps = self._caps(definition, max_term)

@@ -125,9 +125,12 @@ def entity_rows(
             if later is None:
                 later = from_request(request, None, add_months(as_of, near_miss_months))
                 fixed = from_request(_fixed_request(request), None, as_of)
-            term = max_term_months(definition)
+            term, bank = max_term_months(definition), definition.get("bank")
             relaxed_rules = _relaxed(
-                definition["rules"], product_facts(facts, term), product_facts(later, term), product_facts(fixed, term)
+                definition["rules"],
+                product_facts(facts, term, bank),
+                product_facts(later, term, bank),
+                product_facts(fixed, term, bank),
             )
             near_miss = all_of([relaxed_rules] + [cap.outcome for cap in evaluation.caps]) is not Outcome.FAIL
             if not near_miss:

@@ -1,6 +1,6 @@
 """Reads of stored results, each restricted to what the actor may see (``restrict``).
 
-- ``entity_matches``: an enterprise's matching products, best offer first, with the reasons
+- ``entity_matches``: an enterprise's matching products, the best fit first, with the reasons
   (为什么 / 还差什么) from a live evaluation of those products (home page);
 - ``potential_customers`` / ``potential_counts``: a bank branch's 潜在客户, a page of 50 sorted
   by offer for a product (one county, or the branch's counties merged), and the counts per
@@ -36,7 +36,7 @@ from batch_matching.plan import (
     reason_ids,
 )
 from batch_matching.restrictions import BranchScope, branch_scope, branch_scope_of, county_q
-from eligibility.caps import cap_key
+from eligibility.caps import ENTITY_DATA_CAPS, REQUESTED_AMOUNT, cap_key
 from eligibility.evaluate import evaluate_product
 from eligibility.fields import FIELDS
 from eligibility.rules import fields_used, iter_leaves, leaf_id
@@ -47,6 +47,7 @@ from portal.models import Region, RegionLevel
 from portal.tenancy import EXPORT, VIEW, restrict, scope_for
 from products.eligibility import entity_facts
 from products.models import LoanProduct, LoanProductVersion, ProductStatus
+from products.presentation import fit_key, offer_text
 
 PAGE_SIZE = 50
 EXPORT_LIMIT = 10_000
@@ -152,6 +153,7 @@ class StoredResult:
     county: int
     labels: dict[str, str] = field(default_factory=dict)
     reasons: list[dict] = field(default_factory=list)  # live, when asked for
+    offer_basis: str | None = None  # eligibility.caps.offer_basis (live, when asked for)
 
     @property
     def verdict_label(self) -> str:
@@ -170,6 +172,10 @@ class StoredResult:
     @property
     def binding_label(self) -> str:
         return self.labels.get(self.binding_cap, self.binding_cap or "")
+
+    @property
+    def offer_text(self) -> str:
+        return offer_text(self.max_amount, self.offer_basis)
 
     # the keys the home page template already reads
     @property
@@ -247,27 +253,48 @@ def _live_reasons(facts: dict, result: StoredResult) -> list[dict]:
 # --- the enterprise home ---------------------------------------------------------------------
 
 
+def _stored_basis(match: StoredResult) -> str | None:
+    """The offer's basis from the stored binding cap alone (without a live evaluation)."""
+    if match.max_amount is None or match.binding_cap is None:
+        return None
+    kinds = {cap_key(cap): cap["kind"] for cap in match.version.definition.get("caps", [])}
+    kind = kinds.get(match.binding_cap, match.binding_cap)
+    if kind in ENTITY_DATA_CAPS:
+        return "entity_data"
+    return "requested" if kind == REQUESTED_AMOUNT else "product_max"
+
+
 def entity_matches(
     *, user, entity: MarketEntity, with_reasons: bool = True, include_incomplete: bool = True, limit: int | None = None
 ) -> list[StoredResult]:
-    """The products an entity qualifies for, best offer first (a bank-decided amount after
-    the stated ones), then those it may qualify for once data is supplied. With reasons:
-    ``result.reasons`` are the live evaluation's reasons (rule, outcome, message)."""
+    """The products an entity qualifies for, the best fit first: eligible before incomplete,
+    then an offer computed from the entity's own data (tier, revenue, assets) before a product's
+    bare maximum (a snack shop does not see 兴旺贷's 1,000 万 first), then the amount. With
+    reasons: ``result.reasons`` are the live evaluation's reasons (rule, outcome, message) and
+    ``offer_basis`` the live evaluation's (products.presentation.offer_text)."""
     verdicts = [ELIGIBLE, INCOMPLETE] if include_incomplete else [ELIGIBLE]
     queryset = (
         results(user=user)
         .filter(entity_id=entity.pk, verdict__in=verdicts, product_id__in=_active_product_ids())
         .order_by("-verdict", F("max_amount").desc(nulls_last=True), "product_id")
     )
-    if limit:
-        queryset = queryset[:limit]
+    # an entity has a row per product at most: order them all by fit, then cut
     matches = _decode(list(queryset.values(*_FIELDS)))
     if with_reasons and matches:
-        entity = MarketEntity.objects.prefetch_related("honors").get(pk=entity.pk)
+        entity = MarketEntity.objects.prefetch_related("honors", "bank_relationships").get(pk=entity.pk)
         facts = _facts(entity, timezone.localdate())
         for match in matches:
-            match.reasons = _live_reasons(facts, match)
-    return matches
+            evaluation = evaluate_product(match.version.definition, facts)
+            match.reasons = [reason.as_dict() for reason in evaluation.reasons]
+            match.offer_basis = evaluation.offer_basis if evaluation.max_amount == match.max_amount else None
+            if match.offer_basis is None:
+                match.offer_basis = _stored_basis(match)
+    else:
+        for match in matches:
+            match.offer_basis = _stored_basis(match)
+    verdict_names = {ELIGIBLE: "eligible", INCOMPLETE: "incomplete"}
+    matches.sort(key=lambda m: fit_key(verdict_names[m.verdict], m.offer_basis, m.max_amount))
+    return matches[:limit] if limit else matches
 
 
 # --- 潜在客户 ----------------------------------------------------------------------------------
@@ -538,7 +565,9 @@ def near_misses(
     ids = [entity_id for _, entity_id in keys]
     rows = list(queryset.filter(entity_id__in=ids).order_by("entity_id", "product_id").values(*_FIELDS)) if ids else []
     decoded = _decode(rows)
-    entities = MarketEntity.objects.select_related("region").prefetch_related("honors").in_bulk(ids)
+    entities = (
+        MarketEntity.objects.select_related("region").prefetch_related("honors", "bank_relationships").in_bulk(ids)
+    )
     today = timezone.localdate()
     by_entity: dict[int, dict] = {}
     facts_of: dict[int, dict] = {}

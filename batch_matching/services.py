@@ -266,7 +266,7 @@ def _insert_rows(table: str, rows: Sequence[ResultRow], *, generation: int, run_
 
 
 def _entities(ids: Sequence[int] | None = None, lo: int | None = None, hi: int | None = None):
-    queryset = MarketEntity.objects.prefetch_related("honors").order_by("id")
+    queryset = MarketEntity.objects.prefetch_related("honors", "bank_relationships").order_by("id")
     if ids is not None:
         queryset = queryset.filter(pk__in=list(ids))
     if lo is not None:

@@ -4,20 +4,27 @@ A cap is ``{"kind": …, "when": rule tree (optional), "id"/"label" (optional), 
 
 - ``product_cap`` / ``honor_cap``: ``amount``;
 - ``tier_cap``: ``amounts`` per tier (``{"survival": 100000, …}``);
-- ``revenue_share`` / ``net_assets_share``: ``percent`` of annual revenue / net assets
-  (an integer or a decimal string such as ``"12.5"``; never a float);
+- ``revenue_share`` / ``net_assets_share`` / ``realisable_assets_share``: ``percent`` of the
+  entity's annual revenue / its net assets / the borrower's own realisable net assets
+  (借款人自有可变现净资产, a fact about the operator) (an integer or a decimal string such as
+  ``"12.5"``; never a float);
 - ``bank_decides``: no amount stated in the seed; the bank sets it at review.
 
 The amount the entity asked for (``requested_amount``) applies to every product and is
 added by the evaluator. A cap whose ``when`` fails does not apply; one whose ``when`` or
 input is unknown is ``unknown`` (no offer can be computed). Arithmetic is exact
 (``Fraction``) and rounds down to whole 元.
+
+What an offer rests on (``offer_basis``): ``entity_data`` when a cap computed from the entity's
+own data applied (tier, honour, a share of revenue or assets), else ``requested`` when the
+amount asked for bound it, else ``product_max``: the product's own maximum only, which is not an
+offer to this entity ("产品最高额度 …（以银行审批为准）").
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from typing import Any, Callable, Mapping, Sequence
@@ -26,17 +33,25 @@ from .fields import FIELDS, TIERS
 from .logic import Outcome
 from .rules import GROUP_EXTRA_KEYS, RULE_ID, RuleError, rule_errors
 
-SHARE_BASES = {"revenue_share": "annual_revenue", "net_assets_share": "net_assets"}
+SHARE_BASES = {
+    "revenue_share": "annual_revenue",
+    "net_assets_share": "net_assets",
+    "realisable_assets_share": "operator_realisable_net_assets",
+}
 CAP_PARAMS = {
     "product_cap": {"amount"},
     "honor_cap": {"amount"},
     "tier_cap": {"amounts"},
     "revenue_share": {"percent"},
     "net_assets_share": {"percent"},
+    "realisable_assets_share": {"percent"},
     "bank_decides": set(),
 }
 REQUESTED_AMOUNT = "requested_amount"
 CAP_KEYS = tuple(CAP_PARAMS) + (REQUESTED_AMOUNT,)
+# caps computed from the entity's own data (its tier, honours, revenue, assets)
+ENTITY_DATA_CAPS = frozenset({"tier_cap", "honor_cap", "revenue_share", "net_assets_share", "realisable_assets_share"})
+OFFER_BASES = ("entity_data", "requested", "product_max")
 
 
 @dataclass(frozen=True)
@@ -45,6 +60,7 @@ class CapResult:
     outcome: Outcome
     amount: int | None
     message: str
+    kind: str = ""  # the cap's kind (REQUESTED_AMOUNT for the amount asked for)
 
     def as_reason(self) -> dict[str, str]:
         return {"rule": self.key, "outcome": self.outcome.value, "message": self.message}
@@ -145,7 +161,8 @@ def evaluate_caps(caps: Sequence[Mapping[str, Any]], facts: Mapping[str, Any], w
         if result is not None:
             results.append(result)
     if facts.get("need_amount") is not None:
-        results.append(_with_amount(REQUESTED_AMOUNT, facts["need_amount"], f"申请金额 {facts['need_amount']} 元"))
+        requested = _with_amount(REQUESTED_AMOUNT, facts["need_amount"], f"申请金额 {facts['need_amount']} 元")
+        results.append(replace(requested, kind=REQUESTED_AMOUNT))
     return results
 
 
@@ -156,8 +173,9 @@ def _evaluate_cap(cap, facts, when) -> CapResult | None:
         if outcome is Outcome.FAIL:
             return None
         if outcome is Outcome.UNKNOWN:
-            return CapResult(key, Outcome.UNKNOWN, None, f"{missing}; 无法确定{_title(cap)}是否适用")
-    return CAP_EVALUATORS[cap["kind"]](cap, key, facts)
+            return CapResult(key, Outcome.UNKNOWN, None, f"{missing}; 无法确定{_title(cap)}是否适用", cap["kind"])
+    result = CAP_EVALUATORS[cap["kind"]](cap, key, facts)
+    return None if result is None else replace(result, kind=cap["kind"])
 
 
 def _title(cap: Mapping[str, Any]) -> str:
@@ -169,6 +187,7 @@ def _title(cap: Mapping[str, Any]) -> str:
             "tier_cap": "分型额度上限",
             "revenue_share": "营业收入比例额度上限",
             "net_assets_share": "净资产比例额度上限",
+            "realisable_assets_share": "借款人自有可变现净资产比例额度上限",
             "bank_decides": "银行审批额度",
         }[cap["kind"]]
     )
@@ -222,6 +241,7 @@ CAP_EVALUATORS = {
     "tier_cap": _tier,
     "revenue_share": _share,
     "net_assets_share": _share,
+    "realisable_assets_share": _share,
     "bank_decides": _bank_decides,
 }
 
@@ -236,3 +256,21 @@ def offer(results: Sequence[CapResult]) -> tuple[int | None, str | None]:
         return None, None
     binding = min(amounts, key=lambda result: result.amount)
     return binding.amount, binding.key
+
+
+def offer_basis(results: Sequence[CapResult], max_amount: int | None) -> str | None:
+    """What an offer rests on (see the module's docstring); None without an offer."""
+    if max_amount is None:
+        return None
+    if any(result.kind in ENTITY_DATA_CAPS and result.amount is not None for result in results):
+        return "entity_data"
+    binding = [result for result in results if result.amount == max_amount]
+    if binding and binding[0].kind == REQUESTED_AMOUNT:
+        return "requested"
+    return "product_max"
+
+
+# how well an offer fits the entity, for lists ordered by fit (the enterprise's products): an
+# offer computed from its own data first, then the amount it asked for, then a product's bare
+# maximum, then no amount at all
+OFFER_BASIS_RANK = {"entity_data": 0, "requested": 1, "product_max": 2, None: 3}

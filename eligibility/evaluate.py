@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Mapping, Sequence
 
-from .caps import CapResult, evaluate_caps, offer
+from .caps import CapResult, evaluate_caps, offer, offer_basis
 from .codes import PATH_READERS, match_path
 from .fields import FIELDS, HIERARCHY_TYPES, Field, product_facts
 from .logic import Outcome, all_of, any_of, from_bool, negate
@@ -51,6 +51,7 @@ class Evaluation:
     reasons: list[Reason]
     caps: list[CapResult]
     trace: NodeTrace
+    offer_basis: str | None = None  # caps.offer_basis: entity_data | requested | product_max
 
 
 # --- leaves ----------------------------------------------------------------------------------
@@ -181,7 +182,8 @@ def evaluate(rules: Mapping[str, Any], caps: Sequence[Mapping[str, Any]], facts:
     reasons = explain(trace) + [Reason(result.key, result.outcome, result.message) for result in cap_results]
     verdict = _verdict(trace.outcome, cap_results)
     max_amount, binding = offer(cap_results) if verdict is not Verdict.INELIGIBLE else (None, None)
-    return Evaluation(verdict, trace.outcome, max_amount, binding, reasons, cap_results, trace)
+    basis = offer_basis(cap_results, max_amount)
+    return Evaluation(verdict, trace.outcome, max_amount, binding, reasons, cap_results, trace, basis)
 
 
 def _verdict(rules_outcome: Outcome, cap_results: Sequence[CapResult]) -> Verdict:
@@ -196,7 +198,38 @@ def max_term_months(product: Mapping[str, Any]) -> int | None:
     return (product.get("term") or {}).get("max_months")
 
 
+def max_drawdown_months(product: Mapping[str, Any]) -> int | None:
+    """A credit line's longest single drawdown (码上贷: 单笔用信期限最长 13 个月), if it has one."""
+    return (product.get("term") or {}).get("max_drawdown_months")
+
+
+DRAWDOWN_RULE = "drawdown_term"
+
+
+def drawdown_message(term_months: int, drawdown_months: int) -> str:
+    """How a need's term maps onto a credit line with a shorter single drawdown."""
+    if term_months <= drawdown_months:
+        return f"授信期限 {term_months} 个月, 单笔用信期限最长 {drawdown_months} 个月: 可一次用款至到期"
+    return (
+        f"授信期限 {term_months} 个月为额度期限, 不是一笔 {term_months} 个月的贷款: 额度内随借随还, "
+        f"单笔用信期限最长 {drawdown_months} 个月, 到期归还后可再次用款"
+    )
+
+
+def product_facts_for(product: Mapping[str, Any], facts: Mapping[str, Any]) -> dict[str, Any]:
+    """Request facts (``fields.from_request``) with the product's own: its term and its bank."""
+    return product_facts(facts, max_term_months(product), product.get("bank"))
+
+
 def evaluate_product(product: Mapping[str, Any], facts: Mapping[str, Any]) -> Evaluation:
     """``evaluate`` for a catalogue product over request facts (``fields.from_request``):
-    adds the product's term-dependent facts first."""
-    return evaluate(product["rules"], product.get("caps", []), product_facts(facts, max_term_months(product)))
+    adds the product's facts first (``product_facts_for``). A credit line whose single
+    drawdown is shorter than its term says so in a reason (``drawdown_term``, informative:
+    it never changes the verdict)."""
+    product_specific = product_facts_for(product, facts)
+    evaluation = evaluate(product["rules"], product.get("caps", []), product_specific)
+    drawdown = max_drawdown_months(product)
+    if drawdown is not None:
+        message = drawdown_message(product_specific["term_months"], drawdown)
+        evaluation.reasons.append(Reason(DRAWDOWN_RULE, Outcome.PASS, message))
+    return evaluation

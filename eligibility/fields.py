@@ -3,6 +3,12 @@
 A fact is ``None`` when the data is missing: rules over it come out ``unknown``. Facts that
 depend on the evaluation date (operating months, age, honour validity) are computed once,
 when the request is read, so the evaluator itself is independent of time.
+
+Facts that depend on the product are added by ``product_facts``: its loan term (and the age
+at maturity), and the entity's relationship with the product's own bank (``bank_*``: months
+borrowed there, the line, a non-performing loan, overdues in 12 months), read from the
+request's ``bank_relationships`` (a bank fills them for its own customers). A product never
+reads another bank's relationship; no row for its bank leaves those facts unknown.
 """
 
 from __future__ import annotations
@@ -42,6 +48,24 @@ TOBACCO_LICENCE_STATUSES = {
     "not_yet_valid": "尚未生效",
     "none": "未持有",
 }
+# the repayment mode a need asks for (need.repayment)
+REPAYMENT_MODES = {
+    "bullet": "按月结息、到期一次性还本",
+    "equal_installment": "等额本息",
+    "equal_principal": "等额本金",
+    "installment": "分期还本",
+    "revolving": "随借随还",
+}
+# the facts of the entity's relationship with a product's bank: fact key → key of a row of the
+# request's entity.bank_relationships (and column of entities.BankRelationship)
+BANK_RELATIONSHIP_FACTS = {
+    "bank_months_borrowed": "months_borrowed",
+    "bank_credit_line": "credit_line",
+    "bank_non_performing": "non_performing",
+    "bank_overdue_12m": "overdue_12m",
+}
+# the key of the facts (from_request) holding the relationships by bank code
+RELATIONSHIPS = "bank_relationships"
 
 # Without a stated need the term is 12 months, or the product's maximum if shorter.
 DEFAULT_TERM_MONTHS = 12
@@ -80,8 +104,8 @@ class Field:
     false_text: str = ""
     shortfall: str = ""  # a time-cured fail: "经营未满 {duration}"
     sql: str = ""  # column (or source) name for the later compile-to-SQL step
-    derive: str = ""  # how the column becomes the fact: months_since, years_since, per_product …
-    per_product: bool = False  # depends on the product (its term), set by product_facts
+    derive: str = ""  # how the column becomes the fact: months_since, years_since, per_product, bank_relationship …
+    per_product: bool = False  # depends on the product (its term, its bank), set by product_facts
     read: Reader | None = None
     # an informative fact no rule may test (the portal's 三型 estimate): shown, never decisive
     rule_usable: bool = True
@@ -247,6 +271,14 @@ def _tobacco_licence(entity, need, as_of) -> str | None:
     return tobacco_licence_status(held, licence.get("valid_from"), licence.get("valid_until"), as_of)
 
 
+def bank_relationships(entity: Mapping[str, Any] | None) -> dict[str, Mapping[str, Any]] | None:
+    """The request's ``bank_relationships`` by bank code; None when the request states none."""
+    rows = _get(entity, "bank_relationships")
+    if not isinstance(rows, list):
+        return None
+    return {row["bank"]: row for row in rows if isinstance(row, Mapping) and isinstance(row.get("bank"), str)}
+
+
 def _honors_valid(entity, need, as_of):
     return honor_status(_get(entity, "honors"), as_of)[0]
 
@@ -404,6 +436,25 @@ _FIELDS = [
         phrase="经营者住所地区代码 {value}",
         sql="operator_residence_region_code",
         read=_entity("operator", "residence_region_code"),
+    ),
+    Field(
+        "operating_region",
+        FieldType.REGION,
+        "经营地",
+        missing="经营地（行政区划代码）",
+        topic="经营地是否位于服务区域",
+        phrase="经营地地区代码 {value}",
+        sql="operating_region_code",
+        read=_entity("operating_region_code"),
+    ),
+    Field(
+        "operator_realisable_net_assets",
+        FieldType.MONEY,
+        "借款人自有可变现净资产",
+        unit="元",
+        missing="借款人（经营者）自有可变现净资产",
+        sql="operator_realisable_net_assets",
+        read=_entity("operator", "realisable_net_assets"),
     ),
     Field(
         "industry_code",
@@ -586,6 +637,16 @@ _FIELDS = [
         read=_need("term_months"),
     ),
     Field(
+        "need_repayment",
+        FieldType.CHOICE,
+        "还款方式",
+        choices=REPAYMENT_MODES,
+        missing="申请的还款方式",
+        phrase="还款方式为{value}",
+        sql="need_repayment",
+        read=_need("repayment"),
+    ),
+    Field(
         "term_months",
         FieldType.INTEGER,
         "贷款期限",
@@ -615,6 +676,54 @@ _FIELDS = [
         phrase="年龄 {facts[operator_age]} 岁与贷款期限 {facts[term_years]} 年之和为 {value} 岁",
         sql="operator_birth_date",
         derive="per_product",
+        per_product=True,
+    ),
+]
+
+# the entity's relationship with the product's own bank (per product: product_facts)
+_FIELDS += [
+    Field(
+        "bank_months_borrowed",
+        FieldType.INTEGER,
+        "在本行累计用款期限",
+        unit="个月",
+        missing="本行填报的借贷往来（累计用款期限）",
+        phrase="在本行累计用款 {value} 个月",
+        sql="months_borrowed",
+        derive="bank_relationship",
+        per_product=True,
+    ),
+    Field(
+        "bank_credit_line",
+        FieldType.MONEY,
+        "在本行授信额度",
+        unit="元",
+        missing="本行填报的借贷往来（授信额度）",
+        phrase="在本行授信额度 {value} 元",
+        sql="credit_line",
+        derive="bank_relationship",
+        per_product=True,
+    ),
+    Field(
+        "bank_non_performing",
+        FieldType.BOOLEAN,
+        "在本行不良贷款记录",
+        missing="本行填报的借贷往来（不良贷款记录）",
+        true_text="在本行有不良贷款记录",
+        false_text="在本行无不良贷款记录",
+        sql="non_performing",
+        derive="bank_relationship",
+        per_product=True,
+    ),
+    Field(
+        "bank_overdue_12m",
+        FieldType.INTEGER,
+        "在本行最近 12 个月累计逾期",
+        unit="次",
+        missing="本行填报的借贷往来（最近 12 个月逾期次数）",
+        phrase="在本行最近 12 个月累计逾期 {value} 次",
+        sql="overdue_12m",
+        derive="bank_relationship",
         per_product=True,
     ),
 ]
@@ -651,6 +760,7 @@ def from_request(
     entity = entity or {}
     facts = {key: FIELDS[key].read(entity, need, as_of) for key in REQUEST_FIELDS if FIELDS[key].read is not None}
     facts["size_class"] = _size_class(entity, size_classifier)
+    facts[RELATIONSHIPS] = bank_relationships(entity)
     return facts
 
 
@@ -660,14 +770,20 @@ def resolved_term_months(need_term_months: int | None, max_term_months: int | No
     return min(DEFAULT_TERM_MONTHS, max_term_months or DEFAULT_TERM_MONTHS)
 
 
-def product_facts(facts: Mapping[str, Any], max_term_months: int | None) -> dict[str, Any]:
-    """Add the facts that depend on the product: its loan term and the age at maturity."""
+def product_facts(facts: Mapping[str, Any], max_term_months: int | None, bank: str | None = None) -> dict[str, Any]:
+    """Add the facts that depend on the product: its loan term, the age at maturity, and the
+    entity's relationship with the product's bank (``bank``: its code; unknown without it)."""
     term = resolved_term_months(facts.get("need_term_months"), max_term_months)
     term_years = -(-term // 12)  # whole years, rounded up
     age = facts.get("operator_age")
+    relationship = (facts.get(RELATIONSHIPS) or {}).get(bank) if bank else None
     return {
         **facts,
         "term_months": term,
         "term_years": term_years,
         "age_plus_term_years": None if age is None else age + term_years,
+        **{
+            key: None if relationship is None else relationship.get(source)
+            for key, source in BANK_RELATIONSHIP_FACTS.items()
+        },
     }

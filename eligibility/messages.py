@@ -101,7 +101,9 @@ def leaf_message(
     message = f"{actual}, {_shortfall(leaf, field, value) or required}"
     hint = FAIL_HINTS.get(field.key)
     extra = [text for text in (hint(leaf, facts) if hint else None, leaf.get("note")) if text]
-    return "; ".join([message, *extra])
+    message = "; ".join([message, *extra])
+    # a labelled rule names the condition it fails ("预授信基础条件 无不良信用记录: …")
+    return f"{leaf['label']}: {message}" if leaf.get("label") else message
 
 
 def switch_message(node: Mapping[str, Any], field: Field, outcome: Outcome, facts: Mapping[str, Any]) -> str:

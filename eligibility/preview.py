@@ -11,17 +11,18 @@ from decimal import Decimal
 from typing import Any, Callable, Iterable, Mapping
 
 from .codes import industry_path, is_region_code
-from .evaluate import Verdict, evaluate, max_term_months
+from .evaluate import Verdict, evaluate_product, max_drawdown_months, max_term_months
 from .fields import (
     ENTITY_TYPES,
     HONOR_KINDS,
     REGISTER_STATUSES,
+    REPAYMENT_MODES,
     SIZE_CLASSES,
     TAX_STATUSES,
     TIERS,
     SizeClassifier,
     from_request,
-    product_facts,
+    resolved_term_months,
 )
 
 MAX_MONEY = 10**13  # 10 万亿元: above any real small-business figure, below float trouble
@@ -37,9 +38,10 @@ Errors = dict[str, list[str]]
 class _Checker:
     """Collects field errors by path ("entity.operator.birth_date": ["…"])."""
 
-    def __init__(self, as_of: dt.date | None) -> None:
+    def __init__(self, as_of: dt.date | None, banks: Iterable[str] | None = None) -> None:
         self.errors: Errors = {}
         self.as_of = as_of
+        self.banks = None if banks is None else frozenset(banks)  # known bank codes, if the catalogue says
 
     def error(self, path: str, message: str) -> None:
         self.errors.setdefault(path, []).append(message)
@@ -154,6 +156,7 @@ def _operator_spec(c: _Checker) -> dict[str, Callable[[str, Any], Any]]:
         "local_residence": c.boolean,
         "industry_experience_months": lambda p, v: c.count(p, v, MAX_MONTHS, "月"),
         "residence_region_code": c.region,
+        "realisable_net_assets": c.money,
     }
 
 
@@ -188,6 +191,8 @@ def _entity_spec(c: _Checker) -> dict[str, Callable[[str, Any], Any]]:
         "operator": lambda p, v: _nested(c, p, v, _operator_spec(c)),
         "credit": lambda p, v: _credit(c, p, v),
         "tobacco_licence": lambda p, v: _tobacco_licence(c, p, v),
+        "operating_region_code": c.region,
+        "bank_relationships": lambda p, v: _relationships(c, p, v),
     }
 
 
@@ -264,6 +269,44 @@ def _honors(c: _Checker, path: str, value: Any) -> list[dict[str, Any]] | None:
     return honors
 
 
+def _relationships(c: _Checker, path: str, value: Any) -> list[dict[str, Any]] | None:
+    """``bank_relationships``: the entity's borrowing at banks, one row per bank (its code)."""
+    if not isinstance(value, list):
+        c.error(path, "应为列表")
+        return None
+    rows: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for index, item in enumerate(value):
+        item_path = f"{path}[{index}]"
+        data = c.mapping(item_path, item)
+        if data is None:
+            continue
+        bank = data.get("bank")
+        if not isinstance(bank, str) or not bank:
+            c.error(f"{item_path}.bank", "必填: 银行代码")
+            continue
+        if c.banks is not None and bank not in c.banks:
+            c.error(f"{item_path}.bank", f"未知银行代码 {bank!r}")
+            continue
+        if bank in seen:
+            c.error(f"{item_path}.bank", f"银行 {bank} 重复: 每家银行一行")
+            continue
+        seen.add(bank)
+        row = _fields(
+            c,
+            data,
+            item_path,
+            {
+                "months_borrowed": lambda p, v: c.count(p, v, MAX_MONTHS, "月"),
+                "credit_line": c.money,
+                "non_performing": c.boolean,
+                "overdue_12m": lambda p, v: c.count(p, v, 1000, "次"),
+            },
+        )
+        rows.append({"bank": bank, **row})
+    return rows
+
+
 def _need(c: _Checker, value: Any) -> dict[str, Any] | None:
     return _nested(
         c,
@@ -272,6 +315,7 @@ def _need(c: _Checker, value: Any) -> dict[str, Any] | None:
         {
             "amount": lambda p, v: c.money(p, v, minimum=1),
             "term_months": lambda p, v: c.integer(p, v, minimum=1, maximum=MAX_TERM_MONTHS, unit="月"),
+            "repayment": lambda p, v: c.choice(p, v, REPAYMENT_MODES),
         },
     )
 
@@ -298,7 +342,8 @@ def validate_preview_request(
     data: Any, catalog: Mapping[str, Any], *, today: Today = dt.date.today
 ) -> tuple[dict[str, Any] | None, Errors]:
     """(clean request, {}) or (None, {path: [messages]}); never raises on any JSON value."""
-    checker = _Checker(None)
+    banks = catalog.get("banks")
+    checker = _Checker(None, None if banks is None else list(banks))
     if checker.mapping("", data) is None:
         return None, checker.errors
     as_of = today()
@@ -329,9 +374,16 @@ def _payment_mode(product: Mapping[str, Any], amount: int | None) -> dict[str, s
     return {"mode": "entrusted_payment", "message": f"额度 {amount} 元, 超过 {limit} 元, 须采用受托支付"}
 
 
+def _drawdown(product: Mapping[str, Any], term_months: int) -> dict[str, Any] | None:
+    limit = max_drawdown_months(product)
+    if limit is None:
+        return None
+    return {"line_months": term_months, "max_drawdown_months": limit, "drawdown_months": min(term_months, limit)}
+
+
 def product_result(product: Mapping[str, Any], bank: Mapping[str, Any], facts: Mapping[str, Any]) -> dict[str, Any]:
-    facts = product_facts(facts, max_term_months(product))
-    evaluation = evaluate(product["rules"], product.get("caps", []), facts)
+    term_months = resolved_term_months(facts.get("need_term_months"), max_term_months(product))
+    evaluation = evaluate_product(product, facts)
     return {
         "product": product["code"],
         "bank": product["bank"],
@@ -342,8 +394,10 @@ def product_result(product: Mapping[str, Any], bank: Mapping[str, Any], facts: M
         "reasons": [reason.as_dict() for reason in evaluation.reasons],
         "bank_checks": list(product.get("bank_checks", [])),
         "bank_name": bank.get("name"),
-        "term_months": facts["term_months"],
+        "term_months": term_months,
         "payment_mode": _payment_mode(product, evaluation.max_amount),
+        "offer_basis": evaluation.offer_basis,
+        "drawdown": _drawdown(product, term_months),
     }
 
 

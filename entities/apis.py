@@ -5,14 +5,24 @@ Validation is the services'."""
 from __future__ import annotations
 
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from entities import selectors, services
-from entities.models import CREDIT_FLAGS, FINANCIAL_FIELDS, EntityType, MarketEntity, RegisterStatus, TaxStatus, Tier
+from entities.models import (
+    CREDIT_FLAGS,
+    FINANCIAL_FIELDS,
+    BankRelationship,
+    EntityType,
+    MarketEntity,
+    RegisterStatus,
+    TaxStatus,
+    Tier,
+)
 from entities.personal_data import PERSONAL_FIELDS, masked, sees_own
+from entities.restrictions import bank_root_id
 from portal import bounds
 from portal.api import RestrictedViewSetMixin
 from portal.api_support import BoundedCursorPagination
@@ -81,6 +91,7 @@ class EntityOutput(serializers.ModelSerializer):
             "size_class",
             "honors",
             "tobacco_licence",
+            "operating_region_code",
             "data_shared_with_banks",
             "created_at",
             "updated_at",
@@ -102,6 +113,7 @@ class EntityOutput(serializers.ModelSerializer):
             "local_residence": entity.operator_local_residence,
             "residence_region_code": entity.operator_residence_region_code,
             "industry_experience_months": entity.operator_industry_experience_months,
+            "realisable_net_assets": entity.operator_realisable_net_assets,
         }
 
     def get_credit(self, entity) -> dict:
@@ -191,6 +203,10 @@ class EntityInput(serializers.Serializer):
     tobacco_licence_number = serializers.CharField(max_length=40, required=False, allow_null=True, allow_blank=True)
     tobacco_licence_valid_from = serializers.DateField(required=False, allow_null=True)
     tobacco_licence_valid_until = serializers.DateField(required=False, allow_null=True, help_text="含当日")
+    operating_region_code = serializers.CharField(max_length=6, required=False, allow_null=True, allow_blank=True)
+    operator_realisable_net_assets = bounds.IntegerField(
+        field=bounds.column(MarketEntity, "operator_realisable_net_assets"), required=False, allow_null=True
+    )
 
     def to_service(self) -> dict:
         return {_API_TO_SERVICE.get(k, k): v for k, v in self.validated_data.items()}
@@ -296,3 +312,77 @@ class EntityViewSet(RestrictedViewSetMixin, mixins.ListModelMixin, mixins.Retrie
         except ApplicationError as exc:
             _api_error(exc)
         return Response({"field": serializer.validated_data["field"], "value": value})
+
+
+# --- bank relationships (借贷往来) ----------------------------------------------------------
+
+
+class BankRelationshipOutput(serializers.ModelSerializer):
+    bank_name = serializers.CharField(source="bank.name")
+
+    class Meta:
+        model = BankRelationship
+        fields = [
+            "id",
+            "entity_id",
+            "bank_id",
+            "bank_name",
+            "months_borrowed",
+            "credit_line",
+            "non_performing",
+            "overdue_12m",
+            "updated_at",
+        ]
+
+
+class BankRelationshipInput(serializers.Serializer):
+    """调用者所在银行对本行客户的记录: 省略的字段保持原值, null 表示未知。"""
+
+    entity_id = serializers.IntegerField()
+    months_borrowed = bounds.IntegerField(
+        field=bounds.column(BankRelationship, "months_borrowed"), required=False, allow_null=True
+    )
+    credit_line = bounds.IntegerField(
+        field=bounds.column(BankRelationship, "credit_line"), required=False, allow_null=True
+    )
+    non_performing = serializers.BooleanField(required=False, allow_null=True)
+    overdue_12m = bounds.IntegerField(
+        field=bounds.column(BankRelationship, "overdue_12m"), required=False, allow_null=True
+    )
+
+
+class BankRelationshipViewSet(RestrictedViewSetMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+    """银行借贷往来: 银行工作人员列出并填报本行客户在本行的借贷往来(累计用款期限、授信额度、不良贷款记录、
+    最近 12 个月逾期次数); `?entity_id=` 只列该经营主体。企业看自己的, 工作专班看辖区内的。POST 新增或
+    更新调用者所在银行的那一行; 其他银行的记录既不显示也不能修改。"""
+
+    serializer_class = BankRelationshipOutput
+    filter_backends: list = []
+
+    def get_queryset(self):
+        entity_id = bounds.query_id(self.request.query_params.get("entity_id"))
+        queryset = selectors.bank_relationship_list(user=self.request.user)
+        if self.request.query_params.get("entity_id") is not None:
+            queryset = queryset.filter(entity_id=entity_id or 0)
+        return queryset
+
+    @extend_schema(parameters=[OpenApiParameter("entity_id", int, description="只列该经营主体(id)的借贷往来")])
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(request=BankRelationshipInput, responses=BankRelationshipOutput)
+    def create(self, request):
+        if bank_root_id(scope_for(request.user)) is None:
+            raise exceptions.PermissionDenied(services.BANK_STAFF_ONLY)
+        serializer = BankRelationshipInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        values = dict(serializer.validated_data)
+        entity_id = values.pop("entity_id")
+        try:
+            relationship = services.bank_relationship_record(
+                actor=request.user, entity=entity_id, values=values, request=request
+            )
+        except ApplicationError as exc:
+            _api_error(exc)
+        relationship = selectors.bank_relationship_list(user=request.user).get(pk=relationship.pk)
+        return Response(BankRelationshipOutput(relationship).data, status=status.HTTP_200_OK)

@@ -13,6 +13,7 @@ from django.utils import timezone
 from stdnum.cn import uscc
 
 from entities.models import (
+    BankRelationship,
     ChangeSource,
     CreditFlagRecord,
     CreditRepair,
@@ -69,10 +70,12 @@ def load() -> dict:
     )
     enterprise = _demo_enterprise(today)
     showcase = _showcase_entities(today)
+    conditions = _demo_condition_facts(today)
     return {
         "entities_inserted": shanxi + inserted_county,
         "demo_enterprise_entity": enterprise,
         "showcase_entities": showcase,
+        **conditions,
     }
 
 
@@ -107,6 +110,7 @@ def _demo_enterprise(today: dt.date) -> str:
             operator_local_residence=True,
             operator_residence_region_code=DEMO_COUNTY,
             operator_industry_experience_months=36,
+            operator_realisable_net_assets=250_000,
             dishonest_debtor=False,
             joint_punishment=False,
             consumption_restricted=False,
@@ -246,3 +250,100 @@ def _showcase_entities(today: dt.date) -> list[str]:
             has_tax_record=True,
         )
     return codes
+
+
+# --- the facts product conditions read (晋享贷, 兴旺贷, 建设银行 示范标杆商户) -------------------
+
+OUTSIDE_REGISTERED_USCC = "92411502MA0DEMT01"  # completed with its check character below
+
+
+def _with_check(code: str) -> str:
+    return code + uscc.calc_check_digit(code)
+
+
+def _demo_condition_facts(today: dt.date) -> dict:
+    """Each fact on at least one entity: a tea shop registered in 信阳 (浉河区) that operates in
+    泽州 (兴旺贷 "注册地或经营地"); the operators' own realisable net assets on some 泽州 entities
+    (晋享贷's 60% cap); 建设银行's records of two customers (示范标杆商户: one meets its 准入标准,
+    one has too many overdues) and 中国银行's of the demo snack shop. Idempotent."""
+    tea_shop, _ = MarketEntity.objects.get_or_create(
+        uscc=_with_check(OUTSIDE_REGISTERED_USCC),
+        defaults=dict(
+            name="浉河区茗香茶行",
+            entity_type="individual_business",
+            register_status="active",
+            established_on=dt.date(2018, 4, 1),
+            region_id="411502",
+            address="泽州县金村镇府城街 6 号(经营地)",
+            operating_region_code=DEMO_COUNTY,
+            fixed_premises=True,
+            industry_id="5226",
+            financial_year=today.year - 1,
+            annual_revenue=1_200_000,
+            net_assets=500_000,
+            employees=3,
+            operator_name="李茗香",
+            operator_birth_date=dt.date(1980, 5, 1),
+            operator_nationality="CN",
+            operator_realisable_net_assets=800_000,
+            dishonest_debtor=False,
+            major_bad_record=False,
+            created_source=ChangeSource.IMPORT,
+        ),
+    )
+    county = MarketEntity.objects.filter(region_id=DEMO_COUNTY).exclude(uscc=_demo_uscc())
+    with_assets = 0
+    if not county.filter(operator_realisable_net_assets__isnull=False).exists():  # once
+        for entity in county.filter(net_assets__isnull=False).order_by("id")[::9][:60]:
+            # the household's own realisable assets beside the business: its net assets and half again
+            entity.operator_realisable_net_assets = entity.net_assets * 3 // 2
+            entity.save(update_fields=["operator_realisable_net_assets", "updated_at"])
+            with_assets += 1
+    relationships = _demo_bank_relationships()
+    return {"operating_elsewhere": tea_shop.uscc, "realisable_assets_set": with_assets, **relationships}
+
+
+def _demo_bank_relationships() -> dict:
+    ccb = Organisation.objects.filter(code="bank-ccb").first()
+    boc = Organisation.objects.filter(code="bank-boc").first()
+    if ccb is None or boc is None:  # the catalogue (products.demo) was not loaded
+        return {"bank_relationships": 0}
+    developed = list(
+        MarketEntity.objects.filter(
+            region_id=DEMO_COUNTY,
+            entity_type="individual_business",
+            register_status="active",
+            tier="development",
+            annual_revenue__gte=600_000,
+            dishonest_debtor=False,
+        ).order_by("id")[:2]
+    )
+    rows = []
+    if developed:  # meets 示范标杆商户's 准入标准 at 建设银行
+        rows.append(
+            (
+                developed[0],
+                ccb,
+                {"months_borrowed": 36, "credit_line": 600_000, "non_performing": False, "overdue_12m": 1},
+            )
+        )
+    if len(developed) > 1:  # borrowed long enough at 建设银行, but 5 overdues in the last 12 months
+        rows.append(
+            (
+                developed[1],
+                ccb,
+                {"months_borrowed": 30, "credit_line": 500_000, "non_performing": False, "overdue_12m": 5},
+            )
+        )
+    snack_shop = MarketEntity.objects.filter(uscc=_demo_uscc()).first()
+    if snack_shop is not None:
+        rows.append(
+            (
+                snack_shop,
+                boc,
+                {"months_borrowed": 12, "credit_line": 100_000, "non_performing": False, "overdue_12m": 0},
+            )
+        )
+    for entity, bank, values in rows:
+        BankRelationship.objects.get_or_create(entity=entity, bank=bank, defaults=values)
+    return {"bank_relationships": len(rows)}

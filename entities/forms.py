@@ -354,6 +354,39 @@ class CreditFlagsForm(ServiceErrorsMixin, forms.Form):
         return {flag: self.cleaned_data[flag] for flag in CREDIT_FLAGS}
 
 
+class BankRelationshipForm(ServiceErrorsMixin, forms.Form):
+    """本行借贷往来: what the bank's own records say about this customer (blank = unknown)."""
+
+    months_borrowed = forms.IntegerField(
+        label="在本行累计用款期限(月)", required=False, min_value=0, max_value=1200, help_text="不填表示未知"
+    )
+    credit_line = forms.IntegerField(
+        label="在本行授信额度(元)", required=False, min_value=0, max_value=MAX_MONEY, help_text="不填表示未知"
+    )
+    non_performing = _nullable_boolean("在本行有不良贷款记录")
+    overdue_12m = forms.IntegerField(
+        label="最近 12 个月在本行逾期次数",
+        required=False,
+        min_value=0,
+        max_value=MAX_SMALL_COUNT,
+        help_text="不填表示未知",
+    )
+
+    def __init__(self, *args, relationship=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if relationship is not None and not self.is_bound:
+            for name in ("months_borrowed", "credit_line", "overdue_12m"):
+                self.initial[name] = getattr(relationship, name)
+            self.initial["non_performing"] = {True: "true", False: "false"}.get(relationship.non_performing, "")
+        _style(self)
+
+    def values(self) -> dict:
+        return {
+            name: self.cleaned_data[name]
+            for name in ("months_borrowed", "credit_line", "non_performing", "overdue_12m")
+        }
+
+
 class RegisterUploadForm(forms.Form):
     file = forms.FileField(label="名录库文件(CSV UTF-8 或 XLSX)")
 

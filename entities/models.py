@@ -216,6 +216,11 @@ class MarketEntity(models.Model):
     tobacco_licence_number = models.CharField("烟草专卖零售许可证号", max_length=32, null=True, blank=True)
     tobacco_licence_valid_from = models.DateField("烟草专卖零售许可证有效期自", null=True, blank=True)
     tobacco_licence_valid_until = models.DateField("烟草专卖零售许可证有效期至", null=True, blank=True)
+    # product conditions (conds): where the entity operates when not where it is registered
+    # (兴旺贷 "注册地或经营地"), and the operator's own realisable net assets (晋享贷's 60% cap is of
+    # 借款人自有可变现净资产, a fact about the operator, not the entity's net assets)
+    operating_region_code = models.CharField("经营地行政区划代码", max_length=6, null=True, blank=True)
+    operator_realisable_net_assets = models.BigIntegerField("经营者自有可变现净资产(元)", null=True, blank=True)
 
     data_shared_with_banks = models.BooleanField("同意向银行共享信息", default=True)
     organisation = models.ForeignKey(
@@ -456,6 +461,47 @@ class HonorProposal(models.Model):
 
     def __str__(self):
         return f"{self.entity_id} {self.get_action_display()}{self.get_kind_display()}"
+
+
+class BankRelationship(models.Model):
+    """The entity's borrowing at one bank (借贷往来), as that bank records it for its own
+    customer: how long it has borrowed there in total (累计用款期限), its current line there
+    (授信额度), whether it has a non-performing loan there (不良贷款记录) and its overdues there
+    in the last 12 months. NULL is unknown. Products read the relationship with their own bank
+    (建设银行 示范标杆商户, 001 附件2); a bank sees and changes only its own rows
+    (entities.restrictions)."""
+
+    entity = models.ForeignKey(MarketEntity, on_delete=models.CASCADE, related_name="bank_relationships")
+    bank = models.ForeignKey(
+        "portal.Organisation", verbose_name="银行", on_delete=models.PROTECT, related_name="+"
+    )  # the bank's root organisation (kind bank)
+    months_borrowed = models.PositiveIntegerField("在本行累计用款期限(月)", null=True, blank=True)
+    credit_line = models.BigIntegerField("在本行授信额度(元)", null=True, blank=True)
+    non_performing = models.BooleanField("在本行有不良贷款记录", null=True, blank=True)
+    overdue_12m = models.PositiveSmallIntegerField("最近12个月在本行逾期次数", null=True, blank=True)
+    updated_at = models.DateTimeField("更新时间", auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="填报人",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = verbose_name_plural = "银行借贷往来"
+        ordering = ["entity", "bank"]
+        constraints = [
+            models.UniqueConstraint(fields=["entity", "bank"], name="bank_relationship_unique"),
+            models.CheckConstraint(
+                condition=Q(credit_line__gte=0) | Q(credit_line__isnull=True),
+                name="bank_relationship_line_not_negative",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.entity_id} @ {self.bank_id}"
 
 
 class TierPolicy(models.Model):

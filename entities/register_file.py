@@ -55,6 +55,10 @@ HEADERS = (
     "烟草专卖零售许可证号",
     "烟草专卖零售许可证有效期自",
     "烟草专卖零售许可证有效期至",
+    # conds: where it operates when not where it is registered; the operator's own realisable
+    # net assets (晋享贷: 额度不超过借款人自有可变现净资产总额的 60%)
+    "经营地行政区划代码",
+    "经营者自有可变现净资产",
 )
 REQUIRED = {"统一社会信用代码", "名称", "主体类型", "登记状态", "行政区划代码"}
 
@@ -409,6 +413,7 @@ _SIMPLE = (
     (21, "dishonest_debtor", _choice_parser(YES_NO)),
     (22, "overdue_consecutive_24m", parse_small_count),
     (23, "overdue_total_24m", parse_small_count),
+    (25, "operator_realisable_net_assets", parse_money),
 )
 _REQUIRED_INDEXES = tuple(i for i, h in enumerate(HEADERS) if h in REQUIRED)
 
@@ -489,6 +494,17 @@ def validate_rows(
             if code is None:
                 bad.append((HEADERS[6], f"未知的行业代码 {industry}(应为 GB/T 4754-2017 门类字母或 2-4 位代码)"))
             out["industry_id"] = code
+        operating = cells[24]
+        out["operating_region_code"] = None
+        if operating:
+            # any county: where it operates is a fact, not the importer's scope
+            if operating in county_codes:
+                out["operating_region_code"] = operating
+            elif operating in ctx.region_names:
+                level, region_name = ctx.region_names[operating]
+                bad.append((HEADERS[24], f"{operating} 是{region_name}({level}), 应填写县级行政区划代码"))
+            else:
+                bad.append((HEADERS[24], f"未知的县级行政区划代码「{operating}」"))
         if out["honors_imported"] and not cells[17]:
             bad.append((HEADERS[17], "填写了名特优新, 须填写有效期至"))
         if not cells[16] and cells[17]:

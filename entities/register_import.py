@@ -107,6 +107,8 @@ KEEP_WHEN_EMPTY = (
     "dishonest_debtor",
     "overdue_consecutive_24m",
     "overdue_total_24m",
+    "operating_region_code",
+    "operator_realisable_net_assets",
 )
 KEEP_WHEN_BLANK = ("operator_name", "operator_phone")
 # 烟草专卖零售许可证: replaced together when the row states it (held not None), else kept

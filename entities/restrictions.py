@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.db.models import Q
 
 from entities.models import (
+    BankRelationship,
     CreditFlagRecord,
     CreditRepair,
     EntityChange,
@@ -110,6 +111,26 @@ def entity_q(scope: Scope, action: str, prefix: str = "") -> Q | None:
     return None
 
 
+def bank_root_id(scope: Scope | None) -> int | None:
+    """The bank a bank user belongs to: the root of his organisation path (the same rule as
+    products.restrictions.bank_root_organisation_id, which this app may not import)."""
+    if scope is None or not scope.is_bank or not scope.organisation_path:
+        return None
+    return int(scope.organisation_path.strip("/").split("/")[0])
+
+
+def bank_relationship_q(scope: Scope, action: str) -> Q | None:
+    """A bank's records of its own customers' borrowing: the bank's staff read and keep its own
+    rows only (never another bank's); the enterprise reads its own; the government reads those
+    of the entities it may read (they are facts the eligibility reasons show)."""
+    if scope.is_bank:
+        root = bank_root_id(scope)
+        return Q(bank_id=root) if root is not None else None
+    if action != VIEW:
+        return None
+    return entity_q(scope, VIEW, "entity__")
+
+
 def register():
     @restriction(MarketEntity)
     def _entities(scope: Scope, action: str) -> Q | None:
@@ -123,6 +144,7 @@ def register():
         restriction(model)(_children)
 
     restriction(TierPolicy)(public)
+    restriction(BankRelationship)(bank_relationship_q)
 
     @restriction(HonorProposal)
     def _honor_proposals(scope: Scope, action: str) -> Q | None:

@@ -17,6 +17,7 @@ from entities import derive
 from entities.models import (
     ADVERSE_CREDIT_Q,
     CREDIT_FLAGS,
+    BankRelationship,
     EntityChange,
     EntityImport,
     EntityType,
@@ -31,7 +32,7 @@ from entities.models import (
     TierPolicy,
 )
 from entities.personal_data import MASKS, mask_phone
-from entities.restrictions import region_range_q
+from entities.restrictions import bank_root_id, region_range_q
 from entities.services import TRACKED
 from portal import bounds
 from portal.models import Region, RegionLevel
@@ -342,6 +343,11 @@ def entity_detail(*, user, entity: MarketEntity, as_of: dt.date | None = None) -
         "credit_flags": CREDIT_FLAGS,
         "credit_repairs": list(entity.credit_repairs.select_related("recorded_by").order_by("-repaired_on", "-id")),
         "financial_years": list(entity.financial_years.order_by("-year")),
+        "bank_relationships": list(bank_relationship_list(user=user, entity_id=entity.pk)),
+        "operating_region": Region.objects.filter(pk=entity.operating_region_code).first()
+        if entity.operating_region_code
+        else None,
+        "own_bank_id": bank_root_id(scope_for(user)),
         "changes": [
             _with_lines(c)
             for c in EntityChange.objects.filter(entity=entity)
@@ -349,6 +355,23 @@ def entity_detail(*, user, entity: MarketEntity, as_of: dt.date | None = None) -
             .order_by("-changed_at", "-id")[:50]
         ],
     }
+
+
+def bank_relationship_list(*, user, entity_id: int | None = None) -> QuerySet[BankRelationship]:
+    """The bank relationships (借贷往来) the actor may read: a bank's own rows, an enterprise's
+    own, the government's in its region."""
+    queryset = restrict(BankRelationship.objects.select_related("bank", "entity", "updated_by"), user, VIEW)
+    if entity_id is not None:
+        queryset = queryset.filter(entity_id=entity_id)
+    return queryset.order_by("entity_id", "bank_id")
+
+
+def own_bank_relationship(*, user, entity: MarketEntity) -> BankRelationship | None:
+    """The row the actor's own bank keeps for this entity (None: none yet, or not a bank user)."""
+    root = bank_root_id(scope_for(user))
+    if root is None:
+        return None
+    return bank_relationship_list(user=user, entity_id=entity.pk).filter(bank_id=root).first()
 
 
 def entity_honors(*, user, entity: MarketEntity, as_of: dt.date | None = None) -> list[Honor]:
@@ -494,6 +517,8 @@ def entity_as_request(entity: MarketEntity, *, as_of: dt.date | None = None) -> 
             "local_residence": entity.operator_local_residence,
             "residence_region_code": entity.operator_residence_region_code,
             "industry_experience_months": entity.operator_industry_experience_months,
+            "realisable_net_assets": entity.operator_realisable_net_assets,
         },
         "credit": {flag: getattr(entity, flag) for flag in CREDIT_FLAGS},
+        "operating_region_code": entity.operating_region_code,
     }

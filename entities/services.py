@@ -41,6 +41,7 @@ from entities.models import (
     CREDIT_FLAG_LABELS,
     CREDIT_FLAGS,
     FINANCIAL_FIELDS,
+    BankRelationship,
     ChangeSource,
     CreditFlagRecord,
     CreditRepair,
@@ -69,6 +70,7 @@ from entities.restrictions import (
     OUT_OF_SCOPE,
     REGISTER_KEEPERS,
     TIER_MARKERS,
+    bank_root_id,
     region_range_q,
     region_within,
     write_region_prefix,
@@ -100,6 +102,9 @@ ENTERPRISE_EDITABLE = (
     "data_shared_with_banks",
     # 烟草专卖零售许可证: a licence the business holds (烟商E贷); the bank verifies it
     *TOBACCO_LICENCE_FIELDS,
+    # conds: where it operates (if not where registered), the operator's own realisable assets
+    "operating_region_code",
+    "operator_realisable_net_assets",
 )
 REGISTER_EDITABLE = (
     ENTERPRISE_EDITABLE
@@ -281,11 +286,23 @@ def _validate(data: dict[str, Any], *, entity: MarketEntity | None) -> dict[str,
                 bad(name, "未知的行政区划代码")
                 continue
             value = value or None
+        elif name == "operating_region_code":
+            # where it operates: any county (not a scope), a fact the products' service areas read
+            if value and not Region.objects.filter(pk=value, level=RegionLevel.COUNTY).exists():
+                bad(name, "应为已知的县级行政区划代码")
+                continue
+            value = value or None
         elif name in ("established_on", "legal_rep_changed_on", "main_business_changed_on"):
             if value and value > today:
                 bad(name, "日期不能晚于今天")
                 continue
-        elif name in ("registered_capital", "annual_revenue", "total_assets", "net_assets"):
+        elif name in (
+            "registered_capital",
+            "annual_revenue",
+            "total_assets",
+            "net_assets",
+            "operator_realisable_net_assets",
+        ):
             if value is not None and value < 0:
                 bad(name, "金额不能为负数")
                 continue
@@ -1172,3 +1189,110 @@ def entity_import_summary(entity_import: EntityImport) -> dict:
         "rejected": entity_import.rejected,
         "errors": entity_import.errors,
     }
+
+
+# --- bank relationships (借贷往来, filled in by a bank for its own customers) -----------------
+
+RELATIONSHIP_FIELDS = {
+    "months_borrowed": ("在本行累计用款期限", 0, 1200),
+    "credit_line": ("在本行授信额度", 0, MAX_MONEY),
+    "overdue_12m": ("最近 12 个月在本行逾期次数", 0, MAX_SMALL_COUNT),
+}
+RELATIONSHIP_INPUT = (*RELATIONSHIP_FIELDS, "non_performing")
+BANK_STAFF_ONLY = "只有银行工作人员可以填报本行客户的借贷往来"
+
+
+def _relationship_values(values: dict[str, Any]) -> dict[str, Any]:
+    errors: dict[str, list[str]] = {}
+    unknown = sorted(set(values) - set(RELATIONSHIP_INPUT))
+    for name in unknown:
+        errors[name] = ["不能填写此字段"]
+    clean: dict[str, Any] = {}
+    for name, (label, low, high) in RELATIONSHIP_FIELDS.items():
+        if name not in values:
+            continue
+        value = values[name]
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            errors[name] = [f"{label}应为整数"]
+        elif value is not None and not low <= value <= high:
+            errors[name] = [f"{label}应在 {low} 至 {high} 之间"]
+        else:
+            clean[name] = value
+    if "non_performing" in values:
+        value = values["non_performing"]
+        if value is not None and not isinstance(value, bool):
+            errors["non_performing"] = ["应为 是、否 或 未知"]
+        else:
+            clean["non_performing"] = value
+    if errors:
+        raise ApplicationError("输入有误, 请检查标出的字段", field_errors=errors)
+    return clean
+
+
+def _actor_bank(actor, bank) -> int:
+    """The bank (its root organisation's id) an actor records for: a bank user's own bank; the
+    system (``actor=None``, demo data and tests) names it."""
+    if actor is None:
+        if bank is None:
+            raise ApplicationError("请指定银行", field_errors={"bank": ["请指定银行"]})
+        return getattr(bank, "pk", bank)
+    root = bank_root_id(scope_for(actor))
+    if root is None:
+        raise ApplicationError(BANK_STAFF_ONLY, code="permission_denied")
+    return root
+
+
+@transaction.atomic
+def bank_relationship_record(
+    *, actor, entity: MarketEntity | int, values: dict[str, Any], bank=None, request=None
+) -> BankRelationship:
+    """Record (create or update) the entity's borrowing at the actor's own bank: months borrowed
+    there, the current line, a non-performing loan, overdues in the last 12 months (absent keys
+    keep what is known, None makes it unknown). The entity is resolved for VIEW: a bank records
+    facts about a customer it may see, it does not change the register. Products of that bank
+    read them (示范标杆商户); re-matched after commit."""
+    bank_id = _actor_bank(actor, bank)
+    clean = _relationship_values(values)
+    entity_id = getattr(entity, "pk", entity)
+    if actor is not None:
+        entity = resolve(MarketEntity, actor, VIEW, pk=entity_id, field="entity_id")
+    else:
+        entity = MarketEntity.objects.get(pk=entity_id)
+    relationship = BankRelationship.objects.select_for_update().filter(
+        entity=entity, bank_id=bank_id
+    ).first() or BankRelationship(entity=entity, bank_id=bank_id)
+    before = {name: getattr(relationship, name) for name in RELATIONSHIP_INPUT} if relationship.pk else {}
+    for name, value in clean.items():
+        setattr(relationship, name, value)
+    relationship.updated_by = actor
+    relationship.save()
+    after = {name: getattr(relationship, name) for name in RELATIONSHIP_INPUT}
+    audit_record(
+        actor=actor,
+        action="entity.bank_relationship_record",
+        obj=entity,
+        before=before or None,
+        after={"bank": bank_id, **after},
+        request=request,
+    )
+    entities_changed([entity.pk])
+    return relationship
+
+
+@transaction.atomic
+def bank_relationship_delete(*, actor, relationship: BankRelationship | int, request=None) -> None:
+    """Remove a relationship row the actor's bank recorded (its facts become unknown)."""
+    if bank_root_id(scope_for(actor)) is None:
+        raise ApplicationError(BANK_STAFF_ONLY, code="permission_denied")
+    relationship = resolve(BankRelationship, actor, CHANGE, lock=True, pk=getattr(relationship, "pk", relationship))
+    before = {name: getattr(relationship, name) for name in RELATIONSHIP_INPUT}
+    entity = relationship.entity
+    relationship.delete()
+    audit_record(
+        actor=actor,
+        action="entity.bank_relationship_delete",
+        obj=entity,
+        before={"bank": relationship.bank_id, **before},
+        request=request,
+    )
+    entities_changed([entity.pk])

@@ -360,6 +360,8 @@ def register_cells(row: dict) -> list[str]:
         text(row["overdue_consecutive_24m"]),
         text(row["overdue_total_24m"]),
         *_licence_cells(row),
+        row.get("operating_region_code") or "",
+        text(row.get("operator_realisable_net_assets")),
     ]
 
 
@@ -373,7 +375,7 @@ def _licence_cells(row: dict) -> list[str]:
     return [row["tobacco_licence_number"], *("" if day is None else day.isoformat() for day in dates)]
 
 
-assert len(HEADERS) == 27
+assert len(HEADERS) == 29
 
 
 # --- writing generated entities ------------------------------------------------------------

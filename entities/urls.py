@@ -21,6 +21,7 @@ urlpatterns = [
     path("honor-proposals/", views.HonorProposalListView.as_view(), name="honor_proposals"),
     path("honor-proposals/<int:pk>/decide/", views.HonorProposalDecideView.as_view(), name="honor_proposal_decide"),
     path("<int:pk>/financials/", views.FinancialYearView.as_view(), name="financial_year"),
+    path("<int:pk>/bank-relationship/", views.BankRelationshipView.as_view(), name="bank_relationship"),
     path("imports/", views.EntityImportListView.as_view(), name="import_list"),
     path("imports/template/", views.RegisterTemplateView.as_view(), name="import_template"),
     path("imports/<int:pk>/", views.EntityImportDetailView.as_view(), name="import_detail"),

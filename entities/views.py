@@ -14,6 +14,7 @@ from django.views.generic import TemplateView
 from entities import selectors, services, spreadsheets
 from entities.forms import (
     MAX_UPLOAD_BYTES,
+    BankRelationshipForm,
     CreditFlagsForm,
     CreditRepairForm,
     EntityEditForm,
@@ -39,7 +40,7 @@ from entities.models import (
 )
 from entities.personal_data import PERSONAL_FIELDS, masked, may_reveal, sees_own
 from entities.register_file import LABELS
-from entities.restrictions import HONOR_GRANTERS, HONOR_PROPOSERS, REGISTER_KEEPERS, TIER_MARKERS
+from entities.restrictions import HONOR_GRANTERS, HONOR_PROPOSERS, REGISTER_KEEPERS, TIER_MARKERS, bank_root_id
 from portal import bounds
 from portal import spreadsheets as portal_spreadsheets
 from portal.mixins import RestrictedListView, RoleRequiredMixin
@@ -612,6 +613,60 @@ class CreditFlagsView(EntityWriteView):
 
 
 # --- register import -----------------------------------------------------------------------
+
+
+class BankRelationshipView(LoginRequiredMixin, View):
+    """填报本行借贷往来: a bank's staff record what their own bank knows of a customer it may see
+    (months borrowed there, the line, a non-performing loan, overdues in 12 months); the
+    bank's products read it (建设银行 示范标杆商户). Another bank's row is never shown or changed."""
+
+    template_name = "entities/bank_relationship_form.html"
+    title = "填报本行借贷往来"
+
+    def _entity(self, request, pk):
+        entity = selectors.entity_get(user=request.user, pk=pk)
+        if entity is None:
+            raise Http404
+        if bank_root_id(scope_for(request.user)) is None:
+            raise PermissionDenied(services.BANK_STAFF_ONLY)
+        return entity
+
+    def _render(self, request, entity, form, status=200):
+        context = {
+            "entity": entity,
+            "form": form,
+            "title": self.title,
+            "relationship": selectors.own_bank_relationship(user=request.user, entity=entity),
+        }
+        return render(request, self.template_name, context, status=status)
+
+    def get(self, request, pk):
+        entity = self._entity(request, pk)
+        relationship = selectors.own_bank_relationship(user=request.user, entity=entity)
+        return self._render(request, entity, BankRelationshipForm(relationship=relationship))
+
+    def post(self, request, pk):
+        entity = self._entity(request, pk)
+        if request.POST.get("action") == "delete":
+            relationship = selectors.own_bank_relationship(user=request.user, entity=entity)
+            if relationship is not None:
+                services.bank_relationship_delete(actor=request.user, relationship=relationship, request=request)
+            messages.success(request, "已删除本行填报的借贷往来")
+            return redirect(reverse("entities:entity_detail", args=[entity.pk]) + "#bank-relationships")
+        form = BankRelationshipForm(request.POST)
+        if form.is_valid():
+            try:
+                services.bank_relationship_record(
+                    actor=request.user, entity=entity, values=form.values(), request=request
+                )
+            except ApplicationError as exc:
+                if exc.code == "permission_denied":
+                    raise PermissionDenied(exc.message) from exc
+                form.add_service_error(exc)
+            else:
+                messages.success(request, "已保存本行借贷往来")
+                return redirect(reverse("entities:entity_detail", args=[entity.pk]) + "#bank-relationships")
+        return self._render(request, entity, form, status=400)
 
 
 class ImportRoleMixin(RoleRequiredMixin):

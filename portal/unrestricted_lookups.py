@@ -147,6 +147,21 @@ ALLOWED: dict[tuple[str, str, str], str] = {
         "MarketEntity",
     ): "entities of match rows that came out of the restricted near-miss query",
     (
+        "entities/services.py",
+        "bank_relationship_record",
+        "MarketEntity",
+    ): "only the system (actor=None: demo data) names the entity directly; a signed-in actor's is resolved for VIEW",
+    (
+        "entities/services.py",
+        "bank_relationship_record",
+        "BankRelationship",
+    ): "the row of the actor's own bank (bank_id from the actor's scope) for an entity just resolved for the actor",
+    (
+        "products/eligibility.py",
+        "_bank_relationships",
+        "Bank",
+    ): "the public codes of the banks of relationship rows already read with the entity",
+    (
         "matching/services/common.py",
         "_banks_from_codes",
         "Bank",

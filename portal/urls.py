@@ -4,7 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
-from entities.apis import EntityViewSet
+from entities.apis import BankRelationshipViewSet, EntityViewSet
 from matching import apis as matching_apis
 from portal import api, views
 from products import apis as product_apis
@@ -19,6 +19,7 @@ router.register("products", product_apis.ProductViewSet, basename="product")
 router.register("audit-events", api.AuditEventViewSet, basename="audit-event")
 router.register("tokens", api.ApiTokenViewSet, basename="api-token")
 router.register("entities", EntityViewSet, basename="entity")
+router.register("bank-relationships", BankRelationshipViewSet, basename="bank-relationship")
 router.register("declarations", matching_apis.DeclarationViewSet, basename="declaration")
 router.register("materials", matching_apis.MaterialViewSet, basename="material")
 router.register("batches", matching_apis.BatchViewSet, basename="batch")

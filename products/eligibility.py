@@ -20,6 +20,10 @@ whose ``valid_until`` is missing leaves its validity open (``unknown``), as in a
 三型: ``tier`` is the regulator's mark only; the portal's estimate goes as ``tier_estimate``,
 which no rule reads: it only names itself in the reason of a rule the missing mark leaves
 unknown ("尚无市场监管部门的三型标记（平台预估：成长型）…").
+
+Bank relationships (借贷往来): the rows banks recorded for their own customers, by bank code;
+a product reads only its own bank's (``eligibility.fields.product_facts``). No row for a bank
+means its facts are unknown (the bank has not said), never "no borrowing there".
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from django.utils import timezone
 from eligibility import Evaluation, evaluate_product, from_request, preview, validate_preview_request
 from eligibility.preview import product_result
 from entities.classification import classify_size
+from products.models import Bank
 from products.selectors import active_products, version_definitions
 
 # --- entity rows -----------------------------------------------------------------------------
@@ -51,11 +56,32 @@ def _honors(entity) -> list[dict[str, Any]]:
     ]
 
 
+def _bank_relationships(entity) -> list[dict[str, Any]]:
+    rows = list(entity.bank_relationships.all())
+    if not rows:
+        return []
+    codes = dict(
+        Bank.objects.filter(organisation_id__in={r.bank_id for r in rows}).values_list("organisation_id", "code")
+    )
+    return [
+        {
+            "bank": codes[row.bank_id],
+            "months_borrowed": row.months_borrowed,
+            "credit_line": row.credit_line,
+            "non_performing": row.non_performing,
+            "overdue_12m": row.overdue_12m,
+        }
+        for row in rows
+        if row.bank_id in codes
+    ]
+
+
 def entity_request(entity, *, honors: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """The entity row as the ``entity`` of a preview request (dates as ``datetime.date``).
 
     ``honors`` may be given when the caller already holds them (batch work); otherwise they
-    are read through ``entity.honors`` (prefetch them for many entities)."""
+    are read through ``entity.honors`` (prefetch them for many entities), as the bank
+    relationships are through ``entity.bank_relationships``."""
     return {
         "entity_type": _text(entity.entity_type),
         "register_status": _text(entity.register_status),
@@ -81,7 +107,10 @@ def entity_request(entity, *, honors: list[dict[str, Any]] | None = None) -> dic
             "local_residence": entity.operator_local_residence,
             "residence_region_code": _text(entity.operator_residence_region_code),
             "industry_experience_months": entity.operator_industry_experience_months,
+            "realisable_net_assets": entity.operator_realisable_net_assets,
         },
+        "operating_region_code": _text(entity.operating_region_code),
+        "bank_relationships": _bank_relationships(entity),
         "credit": {
             "dishonest_debtor": entity.dishonest_debtor,
             "joint_punishment": entity.joint_punishment,

@@ -12,7 +12,7 @@ from typing import Any
 from django import forms
 
 from eligibility.caps import cap_errors
-from eligibility.fields import ENTITY_TYPES, HONOR_KINDS, REGISTER_STATUSES, TAX_STATUSES, TIERS
+from eligibility.fields import ENTITY_TYPES, HONOR_KINDS, REGISTER_STATUSES, REPAYMENT_MODES, TAX_STATUSES, TIERS
 from eligibility.rules import rule_errors
 from portal import bounds
 from portal.models import Industry, IndustryLevel, Region, RegionLevel
@@ -119,6 +119,9 @@ REQUEST_PATHS = {
     "overdue_12m": "entity.credit.overdue_12m",
     "need_amount": "need.amount",
     "need_term_months": "need.term_months",
+    "need_repayment": "need.repayment",
+    "operating_region_code": "entity.operating_region_code",
+    "realisable_net_assets": "entity.operator.realisable_net_assets",
 }
 CREDIT_FLAGS = [
     ("dishonest_debtor", "失信被执行人"),
@@ -138,6 +141,9 @@ class SelfTestForm(forms.Form):
 
     entity_type = forms.ChoiceField(label="经营主体类型", choices=_choices(ENTITY_TYPES), required=False)
     region_code = forms.ChoiceField(label="所在县（市、区）", choices=(), required=False)
+    operating_region_code = forms.ChoiceField(
+        label="经营地（与所在地不同时）", choices=(), required=False, help_text="注册地以外的经营地, 如有"
+    )
     industry_code = forms.ChoiceField(label="行业（大类）", choices=(), required=False)
     industry_detail = forms.CharField(
         label="行业小类代码（可选）", required=False, max_length=4, help_text="如 5291, 填写后更准确"
@@ -164,6 +170,7 @@ class SelfTestForm(forms.Form):
     industry_experience_months = forms.IntegerField(
         label="设立前本行业从业经历（月）", required=False, min_value=0, max_value=1200
     )
+    realisable_net_assets = WanField(label="经营者自有可变现净资产（万元）")
     dishonest_debtor = forms.ChoiceField(label=CREDIT_FLAGS[0][1], choices=TRI_STATE, required=False)
     joint_punishment = forms.ChoiceField(label=CREDIT_FLAGS[1][1], choices=TRI_STATE, required=False)
     consumption_restricted = forms.ChoiceField(label=CREDIT_FLAGS[2][1], choices=TRI_STATE, required=False)
@@ -178,6 +185,7 @@ class SelfTestForm(forms.Form):
     main_business_changed_on = forms.DateField(label="主营业务最近变更日期", required=False, widget=DateInput())
     need_amount = WanField(label="想贷多少（万元）", min_value=Decimal("0.0001"))
     need_term_months = forms.IntegerField(label="贷多久（月）", required=False, min_value=1, max_value=360)
+    need_repayment = forms.ChoiceField(label="还款方式", choices=_choices(REPAYMENT_MODES), required=False)
 
     GROUPS = [
         (
@@ -185,6 +193,7 @@ class SelfTestForm(forms.Form):
             [
                 "entity_type",
                 "region_code",
+                "operating_region_code",
                 "industry_code",
                 "industry_detail",
                 "established_on",
@@ -208,7 +217,10 @@ class SelfTestForm(forms.Form):
                 "has_tax_record",
             ],
         ),
-        ("经营者", ["birth_date", "nationality", "local_residence", "industry_experience_months"]),
+        (
+            "经营者",
+            ["birth_date", "nationality", "local_residence", "industry_experience_months", "realisable_net_assets"],
+        ),
         (
             "信用情况",
             [
@@ -224,12 +236,14 @@ class SelfTestForm(forms.Form):
                 "main_business_changed_on",
             ],
         ),
-        ("融资需求", ["need_amount", "need_term_months"]),
+        ("融资需求", ["need_amount", "need_term_months", "need_repayment"]),
     ]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["region_code"].choices = region_choices()
+        regions = region_choices()
+        self.fields["region_code"].choices = regions
+        self.fields["operating_region_code"].choices = regions
         self.fields["industry_code"].choices = industry_choices()
         for name, field in self.fields.items():
             css = "form-select" if isinstance(field.widget, forms.Select) else "form-control"
@@ -255,6 +269,7 @@ class SelfTestForm(forms.Form):
         for name in (
             "entity_type",
             "region_code",
+            "operating_region_code",
             "tier",
             "register_status",
             "tax_status",
@@ -287,6 +302,7 @@ class SelfTestForm(forms.Form):
         put(operator, "nationality", data.get("nationality"))
         put(operator, "local_residence", _tri(data.get("local_residence", UNKNOWN)))
         put(operator, "industry_experience_months", data.get("industry_experience_months"))
+        put(operator, "realisable_net_assets", data.get("realisable_net_assets"))
         credit: dict[str, Any] = {}
         for flag, _ in CREDIT_FLAGS:
             put(credit, flag, _tri(data.get(flag, UNKNOWN)))
@@ -300,6 +316,7 @@ class SelfTestForm(forms.Form):
         need: dict[str, Any] = {}
         put(need, "amount", data.get("need_amount"))
         put(need, "term_months", data.get("need_term_months"))
+        put(need, "repayment", data.get("need_repayment"))
         if need:
             request["need"] = need
         return request
@@ -321,6 +338,7 @@ class SelfTestForm(forms.Form):
             for name in (
                 "entity_type",
                 "region_code",
+                "operating_region_code",
                 "tier",
                 "register_status",
                 "tax_status",
@@ -343,6 +361,7 @@ class SelfTestForm(forms.Form):
                 "nationality": operator.get("nationality") or UNKNOWN,
                 "local_residence": _tri_initial(operator.get("local_residence")),
                 "industry_experience_months": operator.get("industry_experience_months"),
+                "realisable_net_assets": _wan_initial(operator.get("realisable_net_assets")),
             }
         )
         for flag, _ in CREDIT_FLAGS:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any, Mapping
 
-from eligibility.caps import percent_text
+from eligibility.caps import OFFER_BASIS_RANK, percent_text
 from eligibility.evaluate import NodeTrace
 from eligibility.fields import ENTITY_TYPES, FIELDS, TIERS
 from eligibility.messages import requirement
@@ -27,6 +27,7 @@ CAP_LABELS = {
     "honor_cap": "名特优新额度上限",
     "revenue_share": "营业收入比例上限",
     "net_assets_share": "净资产比例上限",
+    "realisable_assets_share": "借款人自有可变现净资产比例上限",
     "requested_amount": "申请金额",
     "bank_decides": "银行审批额度",
 }
@@ -41,11 +42,59 @@ def wan(amount: int | None) -> str:
     return text or "0"
 
 
+def wan_grouped(amount: int) -> str:
+    """``wan`` with thousands grouped: 10000000 → "1,000", 123456789 → "12,345.68"."""
+    whole, _, fraction = wan(amount).partition(".")
+    return f"{int(whole):,}" + (f".{fraction}" if fraction else "")
+
+
+def offer_text(max_amount: int | None, basis: str | None) -> str:
+    """What an amount means to the entity (``eligibility.caps.offer_basis``): an offer computed
+    from its own data, the amount it asked for, or only the product's own maximum, which is not
+    an offer ("产品最高额度 1,000 万元（以银行审批为准）")."""
+    if max_amount is None:
+        return "额度由银行审批确定"
+    if basis == "product_max":
+        return f"产品最高额度 {wan_grouped(max_amount)} 万元（以银行审批为准）"
+    if basis == "requested":
+        return f"可按申请金额 {wan_grouped(max_amount)} 万元申请（以银行审批为准）"
+    return f"最高可贷 {wan_grouped(max_amount)} 万元"
+
+
+VERDICT_RANK = {"eligible": 0, "incomplete": 1, "ineligible": 2}
+
+
+def fit_key(verdict: str, basis: str | None, max_amount: int | None) -> tuple:
+    """Order by how well a product fits the entity: the verdict, then an offer computed from its
+    own data before the amount it asked for before a product's bare maximum, then the amount."""
+    return (VERDICT_RANK[verdict], OFFER_BASIS_RANK.get(basis, 3), -(max_amount or 0))
+
+
+def order_by_fit(results: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """Preview results as an enterprise reads them (the API keeps the contract's order)."""
+    return sorted(results, key=lambda r: fit_key(r["verdict"], r.get("offer_basis"), r["max_amount"]))
+
+
+def drawdown_text(drawdown: Mapping[str, Any] | None) -> str:
+    """A credit line whose single drawdown is shorter than the need's term (码上贷)."""
+    if not drawdown:
+        return ""
+    line, limit = drawdown["line_months"], drawdown["max_drawdown_months"]
+    if line <= limit:
+        return f"授信期限 {line} 个月, 单笔用信最长 {limit} 个月"
+    return (
+        f"授信额度期限 {line} 个月（额度内随借随还）, 单笔用信最长 {limit} 个月, "
+        f"到期归还后可再借: 不是一笔 {line} 个月的贷款"
+    )
+
+
 def term_text(term: Mapping[str, Any] | None) -> str:
     term = term or {}
     parts = []
     if term.get("max_months"):
         parts.append(f"最长 {term['max_months']} 个月")
+    if term.get("max_drawdown_months"):
+        parts.append(f"单笔用信最长 {term['max_drawdown_months']} 个月")
     if term.get("revolving"):
         parts.append("可循环")
     return "，".join(parts) or (term.get("note") or "以银行审批为准")
@@ -133,8 +182,12 @@ def describe_caps(caps: list[Mapping[str, Any]]) -> list[str]:
             text = f"{cap.get('label') or CAP_LABELS[kind]} {wan(cap['amount'])} 万元"
         elif kind == "tier_cap":
             text = "按分型: " + "，".join(f"{TIERS.get(t, t)}最高 {wan(a)} 万元" for t, a in cap["amounts"].items())
-        elif kind in ("revenue_share", "net_assets_share"):
-            base = "年营业收入" if kind == "revenue_share" else "净资产"
+        elif kind in ("revenue_share", "net_assets_share", "realisable_assets_share"):
+            base = {
+                "revenue_share": "年营业收入",
+                "net_assets_share": "净资产",
+                "realisable_assets_share": "借款人自有可变现净资产总额",
+            }[kind]
             text = f"不超过{base}的 {percent_text(cap['percent'])}%"
         else:
             text = cap.get("label") or "额度由银行审批确定"
@@ -192,6 +245,8 @@ def result_view(result: Mapping[str, Any]) -> dict[str, Any]:
         "verdict_style": VERDICT_STYLES[result["verdict"]],
         "max_amount_wan": wan(result["max_amount"]) if result["max_amount"] is not None else None,
         "binding_cap_label": CAP_LABELS.get(result.get("binding_cap") or "", result.get("binding_cap") or ""),
+        "offer_text": offer_text(result["max_amount"], result.get("offer_basis")),
+        "drawdown_text": drawdown_text(result.get("drawdown")),
         "passed": [r for r in reasons if r["outcome"] == "pass"],
         "missing": [r for r in reasons if r["outcome"] != "pass"],
     }

@@ -40,6 +40,7 @@ from products.models import Bank, LoanProduct
 from products.presentation import (
     describe_caps,
     describe_rules,
+    order_by_fit,
     product_summary,
     result_view,
     trace_tree,
@@ -194,7 +195,8 @@ class SelfTestView(View):
         return self._render(request, form, response, status=status)
 
     def _render(self, request, form, response=None, *, entity=None, status=200):
-        results = [result_view(result) for result in response["results"]] if response else None
+        # an enterprise reads them by fit (an offer from its own data before a bare maximum)
+        results = [result_view(result) for result in order_by_fit(response["results"])] if response else None
         counts = {
             verdict: sum(1 for r in results or [] if r["verdict"] == verdict)
             for verdict in ("eligible", "incomplete", "ineligible")

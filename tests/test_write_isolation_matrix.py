@@ -34,6 +34,7 @@ PUBLIC_FIELDS = {
     "bank_code": "a bank of the public catalogue (re-recommendation is checked by the policy, not the tenancy)",
     "industry_code": "GB/T 4754 industry, public reference data",
     "operator_residence_region_code": "where the operator lives: any region, not a scope",
+    "operating_region_code": "where the entity operates (兴旺贷 注册地或经营地): any county, not a scope",
     "township_code": "checked to lie inside the entity's own region_code (entities/tests)",
     "uscc": "a new entity's identifier; its uniqueness is global (entities/tests check the import and update paths)",
     "reason_code": "a decline reason of the public catalogue (DeclineReason is reference data)",

@@ -13,6 +13,7 @@ from batch_matching.models import MatchResult
 from portal.factories import user_with_role
 from portal.models import Role
 from products.models import LoanProduct
+from products.presentation import fit_key
 
 pytestmark = pytest.mark.django_db
 BATCH_ENTITIES = 200
@@ -169,13 +170,13 @@ def test_near_misses_are_one_entry_per_entity_with_every_product_it_narrowly_mis
     assert 'name="county"' in html and ">泽州县<" in html
 
 
-def test_the_enterprise_sees_its_products_best_offer_first_with_reasons(matched):
+def test_the_enterprise_sees_its_products_best_fit_first_with_reasons(matched):
     world, run = matched
     matches = selectors.entity_matches(user=world.special["enterprise_user"], entity=world.special["model"])
     eligible = [m for m in matches if m.verdict == 2]
-    assert eligible and [m.max_amount for m in eligible if m.max_amount] == sorted(
-        [m.max_amount for m in eligible if m.max_amount], reverse=True
-    )
+    # the best fit first: offers computed from its own data, then the amount
+    keys = [fit_key("eligible", m.offer_basis, m.max_amount) for m in eligible]
+    assert eligible and keys == sorted(keys)
     assert all(m.reasons for m in matches)
     # the reasons are those of the live preview of the same entity and version
     from products.eligibility import evaluate_entity
@@ -183,6 +184,35 @@ def test_the_enterprise_sees_its_products_best_offer_first_with_reasons(matched)
     assert all(m.reasons == evaluate_entity(world.special["model"], m.version).result["reasons"] for m in matches)
     html = client_for(world.special["enterprise_user"]).get("/matching-batch/mine/").content.decode()
     assert eligible[0].product.name in html and "为什么符合" in html
+
+
+def test_a_snack_shop_sees_offers_from_its_own_data_before_a_products_bare_maximum(matched):
+    """Offers: "预授信额度原则上不超 20 万元, 具体根据单个客户资信和经营情况进行预授信, 最终以银行审批结果为准"
+    (001 附件1): a product whose only cap is its own maximum (兴旺贷 "最高授信1000万元", 000) is not
+    an offer to this snack shop: it reads 产品最高额度 1,000 万元（以银行审批为准） and comes after
+    the offers computed from the shop's own tier and revenue."""
+    # given the demo snack shop (growth tier, revenue 90 万) after a full run
+    world, run = matched
+    user, shop = world.special["enterprise_user"], world.special["model"]
+    # when its products are listed
+    matches = [m for m in selectors.entity_matches(user=user, entity=shop) if m.verdict == 2]
+    by_code = {m.product.code: m for m in matches}
+    # then the 1,000 万 of 兴旺贷 is the product's maximum, not an offer, and it is not first
+    xingwang = by_code["xingwangdai"]
+    assert (xingwang.max_amount, xingwang.offer_basis) == (10_000_000, "product_max")
+    assert xingwang.offer_text == "产品最高额度 1,000 万元（以银行审批为准）"
+    assert matches[0].offer_basis == "entity_data" and matches[0].max_amount < 10_000_000
+    assert by_code["huishangdai"].offer_text == "最高可贷 18 万元"  # 20% of 90 万 营业收入
+    assert matches.index(by_code["huishangdai"]) < matches.index(xingwang)
+    # and the pages say so: 匹配产品 lists them all, the home page the first five
+    html = client_for(user).get("/matching-batch/mine/").content.decode()
+    assert "产品最高额度 1,000 万元（以银行审批为准）" in html and "1000</strong> 万元" not in html
+    assert html.index("惠商贷") < html.index("兴旺贷")
+    home = client_for(user).get("/").content.decode()
+    assert matches[0].product.name in home and "最高 1000 万元" not in home
+    if "兴旺贷" in home:
+        assert home.index(matches[0].product.name) < home.index("兴旺贷")
+        assert "产品最高额度 1,000 万元（以银行审批为准）" in home
 
 
 def test_home_pages_show_the_stored_results_to_each_role(matched):

@@ -4,6 +4,7 @@ import pytest
 
 from eligibility.fields import (
     FIELDS,
+    RELATIONSHIPS,
     REQUEST_FIELDS,
     add_months,
     from_request,
@@ -48,7 +49,8 @@ def test_contract_example_facts():
     assert facts["legal_rep_changed_months"] is None
     assert facts["need_amount"] == 100000
     assert facts["nationality"] == "CN"
-    assert set(facts) == set(REQUEST_FIELDS)
+    # the registry's facts, and the entity's bank relationships (read per product)
+    assert set(facts) == set(REQUEST_FIELDS) | {RELATIONSHIPS}
 
 
 def test_missing_entity_gives_every_fact_unknown():

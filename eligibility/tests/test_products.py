@@ -8,9 +8,13 @@ and not listed in ``CANNOT_FAIL``, fails ``test_every_rule_has_a_failing_case``.
 import pytest
 
 from eligibility.rules import iter_leaves, leaf_id
-from products.catalog.factories import catalog, good_entity, merge, messages, outcomes, result_for
+from products.catalog.factories import catalog, ccb_relationship, good_entity, merge, messages, outcomes, result_for
 
-JINCHENG_OUTSIDE = {"region_code": "140105", "operator": {"residence_region_code": "140105"}}
+JINCHENG_OUTSIDE = {
+    "region_code": "140105",
+    "operating_region_code": "140105",
+    "operator": {"residence_region_code": "140105"},
+}
 SHANXI_OUTSIDE = {"region_code": "110101"}
 YOUNG = {"operator": {"birth_date": "2010-01-01"}}  # 16
 OLD = {"operator": {"birth_date": "1955-01-01"}}  # 71
@@ -52,17 +56,15 @@ SHANXIBANK_COMMON = {
     "joint_punishment": CREDIT["joint_punishment"],
     "major_bad_record": CREDIT["major_bad_record"],
 }
-CCB_COMMON = {
-    "veto_register_status": {"register_status": "revoked"},
-    "veto_joint_punishment": CREDIT["joint_punishment"],
-    "veto_dishonest_debtor": CREDIT["dishonest_debtor"],
+# 附件1 预授信基础条件, shared by both CCB products (the 附件2 否决条件 belong to 示范标杆商户 only)
+CCB_BASE = {
     "entity_type": {"entity_type": "small_micro_enterprise"},
-    "licence_valid": {"register_status": "cancelled"},
+    "normal_operation": {"register_status": "revoked"},
     "service_area": SHANXI_OUTSIDE,
     "operator_age_min": YOUNG,
     "operator_age_max": OLD,
     "nationality": {"operator": {"nationality": "HK"}},
-    "major_bad_record": CREDIT["major_bad_record"],
+    "no_bad_credit_record": CREDIT["major_bad_record"],
 }
 # 中国银行 三、准入条件 (seeds/001 附件), shared by its four channels
 BOC_ADMISSION = {
@@ -85,7 +87,7 @@ PROFILES = {
     "yinong-kuaidai": {"industry_code": "0111"},
     "yanshang-e-dai": VALID_TOBACCO_LICENCE,
     "fangdi-e-dai": {"tier": "development"},
-    "ccb-benchmark": {"tier": "development"},
+    "ccb-benchmark": {"tier": "development", "bank_relationships": [ccb_relationship()]},
 }
 
 MUTATIONS = {
@@ -95,6 +97,7 @@ MUTATIONS = {
         "operator_age": YOUNG,
         "age_plus_term": {"need": {"term_months": 36}, "operator": {"birth_date": "1963-05-01"}},
         "term_months": term_over(36),
+        "bullet_repayment_term": {"need": {"term_months": 24, "repayment": "bullet"}},
     },
     "chengxindai": {
         **SXRCC_COMMON,
@@ -120,7 +123,11 @@ MUTATIONS = {
         "local_residence": {"operator": {"local_residence": False}},
         "term_months": term_over(36),
     },
-    "xingwangdai": {**SXRCC_COMMON, "term_months": term_over(36)},
+    "xingwangdai": {
+        **SXRCC_COMMON,
+        "service_area": {"region_code": "110101", "operating_region_code": "110101"},
+        "term_months": term_over(36),
+    },
     "huishangdai": BOC_ADMISSION,
     "shang-e-dai": BOC_ADMISSION,
     "yinong-kuaidai": {
@@ -161,7 +168,7 @@ MUTATIONS = {
         "term_months": term_over(36),
     },
     "ccb-precredit": {
-        **CCB_COMMON,
+        **CCB_BASE,
         "operating_months": {"established_on": "2025-03-22"},
         "annual_revenue": {"annual_revenue": 299999},
         "industry_experience": {
@@ -171,11 +178,17 @@ MUTATIONS = {
         },
     },
     "ccb-benchmark": {
-        **CCB_COMMON,
+        **CCB_BASE,
+        "veto_register_status": {"register_status": "abnormal"},
+        "veto_joint_punishment": CREDIT["joint_punishment"],
+        "veto_dishonest_debtor": CREDIT["dishonest_debtor"],
         "tier": {"tier": "growth"},
         "operating_months": {"established_on": "2025-03-22"},
         "annual_revenue": {"annual_revenue": 599999},
-        "overdue_12m": {"credit": {"overdue_12m": 4}},
+        "ccb_months_borrowed": {"bank_relationships": [ccb_relationship(months_borrowed=23)]},
+        "ccb_non_performing": {"bank_relationships": [ccb_relationship(non_performing=True)]},
+        "ccb_overdue_12m": {"bank_relationships": [ccb_relationship(overdue_12m=4)]},
+        "ccb_credit_line": {"bank_relationships": [ccb_relationship(credit_line=499999)]},
     },
 }
 
@@ -351,13 +364,17 @@ def test_ccb_precredit_growth_is_not_relaxed_by_experience():
 
 
 def test_ccb_benchmark_allows_three_overdue_in_12_months():
-    entity = merge(profile("ccb-benchmark"), {"credit": {"overdue_12m": 3}})
+    """001 附件2: "最近 12 个月内（含 12 个月）累计逾期次数不超过 3 次" (at 建设银行)."""
+    entity = merge(profile("ccb-benchmark"), {"bank_relationships": [ccb_relationship(overdue_12m=3)]})
     assert result_for("ccb-benchmark", entity)["verdict"] == "eligible"
 
 
-def test_ccb_revoked_is_a_named_veto():
-    result = result_for("ccb-precredit", merge(profile("ccb-precredit"), {"register_status": "revoked"}))
+def test_ccb_revoked_is_a_named_veto_of_the_benchmark_only():
+    entity = merge(profile("ccb-benchmark"), {"register_status": "revoked"})
+    result = result_for("ccb-benchmark", entity)
     assert messages(result, "veto_register_status") == ["否决: 登记状态为吊销未注销"]
+    result = result_for("ccb-precredit", merge(profile("ccb-precredit"), {"register_status": "revoked"}))
+    assert "veto_register_status" not in {reason["rule"] for reason in result["reasons"]}
 
 
 @pytest.mark.parametrize("revenue, mode", [(2500000, "self_payment"), (2500005, "entrusted_payment")])
@@ -408,11 +425,11 @@ def test_jinxiangdai_premises_outside_and_residence_unknown_is_incomplete():
     assert result["verdict"] == "incomplete"
 
 
-def test_jinxiangdai_offer_is_bound_by_60_percent_of_net_assets():
-    entity = merge(profile("jinxiangdai"), {"net_assets": 250001})
+def test_jinxiangdai_offer_is_bound_by_60_percent_of_the_borrowers_realisable_net_assets():
+    entity = merge(profile("jinxiangdai"), {"operator": {"realisable_net_assets": 250001}})
     result = result_for("jinxiangdai", entity)
     assert result["max_amount"] == 150000  # floor(250001 * 0.6) = 150000
-    assert result["binding_cap"] == "net_assets_share"
+    assert result["binding_cap"] == "realisable_assets_share"
 
 
 @pytest.mark.parametrize(

@@ -154,15 +154,22 @@ caps_lists = st.lists(
             lambda p: {"kind": "net_assets_share", "percent": p},
             st.decimals(min_value="0.1", max_value="100", places=1).map(str),
         ),
+        st.builds(lambda p: {"kind": "realisable_assets_share", "percent": p}, st.integers(1, 100)),
     ),
     max_size=4,
 )
 money = st.one_of(st.none(), st.integers(0, 50_000_000))
 
 
-@given(caps_lists, st.one_of(st.none(), st.sampled_from(list(TIERS))), money, money, money)
-def test_offer_is_at_most_every_cap(caps, tier, revenue, net_assets, need):
-    fact_values = {"tier": tier, "annual_revenue": revenue, "net_assets": net_assets, "need_amount": need}
+@given(caps_lists, st.one_of(st.none(), st.sampled_from(list(TIERS))), money, money, money, money)
+def test_offer_is_at_most_every_cap(caps, tier, revenue, net_assets, realisable, need):
+    fact_values = {
+        "tier": tier,
+        "annual_revenue": revenue,
+        "net_assets": net_assets,
+        "operator_realisable_net_assets": realisable,
+        "need_amount": need,
+    }
     evaluation = evaluate(
         {"field": "dishonest_debtor", "op": "is_false"}, caps, {**fact_values, "dishonest_debtor": False}
     )
@@ -210,6 +217,8 @@ entity_keys = st.sampled_from(
         "operator",
         "credit",
         "register_status",
+        "operating_region_code",
+        "bank_relationships",
     ]
 )
 

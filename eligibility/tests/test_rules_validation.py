@@ -116,7 +116,7 @@ def test_all_errors_are_collected():
         (
             [{"kind": "magic"}],
             "额度规则 caps[0]: 未知额度类型 'magic', 可选: product_cap、honor_cap、tier_cap、revenue_share、"
-            "net_assets_share、bank_decides",
+            "net_assets_share、realisable_assets_share、bank_decides",
         ),
         ([{"kind": "product_cap"}], "额度规则 caps[0]: 缺少 amount"),
         ([{"kind": "product_cap", "amount": 0}], "额度规则 caps[0]: amount 应为正整数（元）, 实际为 0"),

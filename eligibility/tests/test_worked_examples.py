@@ -52,7 +52,8 @@ def test_honour_expired_last_month_falls_back_to_the_growth_tier_cap():
 
 @pytest.mark.parametrize("term, verdict", [(36, "ineligible"), (12, "eligible")])
 def test_operator_aged_63_and_jinxiangdai_term(term, verdict):
-    entity = merge(SURVIVAL_18_MONTHS, {"operator": {"birth_date": "1963-05-01"}})
+    # the 60% cap is of the borrower's own realisable net assets: stated, so the offer can be computed
+    entity = merge(SURVIVAL_18_MONTHS, {"operator": {"birth_date": "1963-05-01", "realisable_net_assets": 500000}})
 
     result = result_for("jinxiangdai", entity, need={"term_months": term})
 
@@ -83,14 +84,28 @@ def test_shanxibank_has_five_products():
     assert sorted(SHANXIBANK) == sorted(["huishang-yidai", "weiyedai", "shui-e-dai", "fangdi-e-dai", "chuangdandai"])
 
 
-@pytest.mark.parametrize("code", ["ccb-precredit", "ccb-benchmark"])
-def test_dishonest_debtor_is_refused_by_every_ccb_product_with_the_veto_named(code):
+def test_dishonest_debtor_fails_the_precredit_base_condition_not_a_veto():
+    """001 附件1 预授信基础条件 (三) "信用观念强，资信状况良好，无不良信用记录": the reason names
+    that condition; the 附件2 否决条件 are not the pre-credit's."""
     entity = merge(SURVIVAL_18_MONTHS, {"credit": {"dishonest_debtor": True}})
 
-    result = result_for(code, entity)
+    result = result_for("ccb-precredit", entity)
 
     assert result["verdict"] == "ineligible"
-    assert outcomes(result, "veto_dishonest_debtor") == {"fail"}
+    assert outcomes(result, "no_bad_credit_record") == {"pass", "fail"}
+    assert "预授信基础条件: 无不良信用记录: 已列入失信被执行人名单, 要求未列入失信被执行人名单" in messages(
+        result, "no_bad_credit_record"
+    )
+    assert not [reason for reason in result["reasons"] if reason["rule"].startswith("veto_")]
+
+
+def test_dishonest_debtor_is_refused_by_the_benchmark_with_the_veto_named():
+    """001 附件2 否决条件 3: "列入失信联合惩戒对象名单、失信被执行人名单的个体工商户" 不得准入."""
+    entity = merge(SURVIVAL_18_MONTHS, {"credit": {"dishonest_debtor": True}})
+
+    result = result_for("ccb-benchmark", entity)
+
+    assert result["verdict"] == "ineligible"
     assert messages(result, "veto_dishonest_debtor") == ["否决: 已列入失信被执行人名单"]
 
 

@@ -125,3 +125,30 @@ def test_the_demo_loader_is_idempotent_and_links_the_demo_enterprise(settings):
     entity = MarketEntity.objects.get(uscc=first["demo_enterprise_entity"])
     assert entity.organisation.code == "demo-enterprise" and entity.credit_repairs.exists()
     assert MarketEntity.objects.filter(region_id="140525", township__isnull=False).count() >= demo.COUNTY_COUNT
+
+
+def test_the_demo_shows_each_fact_the_product_conditions_read(settings):
+    """The operating place (兴旺贷 "注册地或经营地"), the operator's own realisable net assets (晋享贷
+    "借款人自有可变现净资产") and a bank's records of its customers (示范标杆商户 "在建设银行…"), each
+    on at least one demo entity, loaded once."""
+    from django.utils.module_loading import import_string
+
+    from entities import demo
+    from entities.models import BankRelationship
+
+    loaders = settings.PORTAL_DEMO_LOADERS
+    for dotted in loaders[: loaders.index("entities.demo.load") + 1]:
+        import_string(dotted)()
+    tea_shop = MarketEntity.objects.get(operating_region_code="140525")
+    assert tea_shop.region_id == "411502"
+    shop = MarketEntity.objects.get(uscc=demo._demo_uscc())
+    assert shop.operator_realisable_net_assets == 250_000
+    assert MarketEntity.objects.filter(region_id="140525", operator_realisable_net_assets__isnull=False).count() > 10
+    banks = set(BankRelationship.objects.values_list("bank__code", flat=True))
+    assert banks == {"bank-ccb", "bank-boc"}
+    assert BankRelationship.objects.filter(bank__code="bank-ccb", overdue_12m__lte=3, months_borrowed__gte=24).exists()
+    before = list(BankRelationship.objects.order_by("pk").values())
+    assets = MarketEntity.objects.filter(operator_realisable_net_assets__isnull=False).count()
+    demo.load()
+    assert list(BankRelationship.objects.order_by("pk").values()) == before
+    assert MarketEntity.objects.filter(operator_realisable_net_assets__isnull=False).count() == assets

@@ -309,6 +309,13 @@ def _term_problems(term: Mapping[str, Any]) -> list[str]:
     problems = [] if months is None or _is_positive_int(months) else ["term.max_months 应为正整数或 null"]
     if not isinstance(term.get("revolving", False), bool):
         problems.append("term.revolving 应为 true 或 false")
+    drawdown = term.get("max_drawdown_months")
+    if drawdown is not None:
+        # a credit line's single drawdown (码上贷: 授信期限最长 36 个月, 单笔用信期限最长 13 个月)
+        if not _is_positive_int(drawdown):
+            problems.append("term.max_drawdown_months 应为正整数或省略")
+        elif _is_positive_int(months) and drawdown > months:
+            problems.append("term.max_drawdown_months 不能超过 term.max_months")
     return problems
 
 

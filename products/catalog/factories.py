@@ -65,7 +65,8 @@ def contract_example() -> dict[str, Any]:
 
 def good_entity() -> dict[str, Any]:
     """An individual business in 晋城 that passes every rule the platform can check for most
-    products: growth tier, operating 46 months, operator 40, clean credit, all data present."""
+    products: growth tier, operating 46 months, operator 40 (own realisable net assets 80万),
+    clean credit, all data present."""
     entity = contract_example()["entity"]
     entity.update(
         {
@@ -80,8 +81,23 @@ def good_entity() -> dict[str, Any]:
             "size_class": "micro",
         }
     )
-    entity["operator"].update({"industry_experience_months": 24, "residence_region_code": "140502"})
+    entity["operator"].update(
+        {"industry_experience_months": 24, "residence_region_code": "140502", "realisable_net_assets": 800000}
+    )
     return entity
+
+
+def ccb_relationship(**changes: Any) -> dict[str, Any]:
+    """The entity's borrowing at 建设银行 as CCB fills it in, meeting 示范标杆商户's 准入标准
+    (24 months borrowed, no non-performing loan, ≤ 3 overdue in 12 months, a 50万 line)."""
+    return {
+        "bank": "ccb",
+        "months_borrowed": 30,
+        "credit_line": 600000,
+        "non_performing": False,
+        "overdue_12m": 1,
+        **changes,
+    }
 
 
 def merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:

@@ -236,7 +236,10 @@ def test_http_gives_the_worked_examples_of_products_md(catalogue, entity_changes
 
 
 def test_http_worked_example_operator_63_depends_on_the_term(catalogue):
-    request = survival_request(entity={"operator": {"birth_date": "1963-05-01"}}, products=["jinxiangdai"])
+    # the 60% cap is of the operator's own realisable net assets: stated, so an offer can be computed
+    request = survival_request(
+        entity={"operator": {"birth_date": "1963-05-01", "realisable_net_assets": 500000}}, products=["jinxiangdai"]
+    )
     long = APIClient().post(URL, {**request, "need": {"term_months": 36}}, format="json").json()["results"][0]
     short = APIClient().post(URL, {**request, "need": {"term_months": 12}}, format="json").json()["results"][0]
     assert long["verdict"] == "ineligible" and short["verdict"] == "eligible"

@@ -44,6 +44,8 @@ PRODUCTS_MD = {
     "ccb-benchmark": ("ccb", "示范标杆商户", None, None),
 }
 BANKS_MD = {"sxrcc": ["1405"], "boc": ["14"], "shanxibank": ["14"], "jshb": ["14"], "ccb": ["14"]}
+# where a notice names another area than the bank's: 000 兴旺贷 "注册地或经营地位于山西省农村信用社服务区域内"
+NOTICE_AREAS = {"xingwangdai": ["14"]}
 
 
 def leaves(code):
@@ -76,7 +78,7 @@ def test_service_area_rules_match_the_bank(code):
     areas = [leaf for leaf in leaves(code) if leaf.get("id") == "service_area"]
     assert areas, "every product checks its bank's service area"
     for leaf in areas:
-        assert leaf["value"] == CATALOG["banks"][product["bank"]]["service_area_prefixes"]
+        assert leaf["value"] == NOTICE_AREAS.get(code, CATALOG["banks"][product["bank"]]["service_area_prefixes"])
 
 
 @pytest.mark.parametrize("code", PRODUCTS)
@@ -101,7 +103,8 @@ def test_max_amount_is_the_largest_stated_cap(code):
 
 @pytest.mark.parametrize("code", PRODUCTS)
 def test_term_rule_matches_the_stated_term(code):
-    term_leaves = [leaf for leaf in leaves(code) if leaf["field"] == "term_months"]
+    # the product's longest term (other rules may read the term too: 晋享贷's bullet repayment ≤ 12 months)
+    term_leaves = [leaf for leaf in leaves(code) if leaf["field"] == "term_months" and leaf.get("id") == "term_months"]
     max_months = PRODUCTS[code]["term"]["max_months"]
     if max_months is None:
         assert term_leaves == []
@@ -193,7 +196,9 @@ def test_seed_figures():
     caps = {cap["kind"]: cap for cap in huishangdai["caps"]}
     assert caps["tier_cap"]["amounts"] == {"survival": 100000, "growth": 200000, "development": 300000}
     assert caps["honor_cap"]["amount"] == 1000000 and caps["revenue_share"]["percent"] == 20
-    assert {c["kind"]: c.get("percent") for c in PRODUCTS["jinxiangdai"]["caps"]}["net_assets_share"] == 60
+    # 000 晋享贷: "不得超过借款人自有可变现净资产总额的60%" (the operator's, not the entity's net assets)
+    assert {c["kind"]: c.get("percent") for c in PRODUCTS["jinxiangdai"]["caps"]}["realisable_assets_share"] == 60
+    assert PRODUCTS["mashangdai"]["term"]["max_drawdown_months"] == 13  # "单笔用信期限最长 13 个月"
     assert [c["amount"] for c in PRODUCTS["yinong-kuaidai"]["caps"]] == [500000, 1000000]
     assert PRODUCTS["ccb-precredit"]["caps"][0]["amounts"] == {
         "survival": 100000,
