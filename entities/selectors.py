@@ -225,6 +225,7 @@ class EntityRow:
     tier: str | None
     tier_label: str
     tier_disagrees: bool
+    tier_estimate_label: str  # the platform's estimate, shown (as 预估) only where there is no mark
     size_label: str
     revenue_wan: str
     operator: str
@@ -259,6 +260,7 @@ def list_rows(entities: list[MarketEntity], *, honoured: set[int] | None = None)
                 tier=e.tier,
                 tier_label=_TIER_LABELS.get(e.tier, "") if e.tier else "",
                 tier_disagrees=bool(e.tier_imported and e.tier_computed and e.tier_imported != e.tier_computed),
+                tier_estimate_label="" if e.tier else _TIER_LABELS.get(e.tier_computed, ""),
                 size_label=_SIZE_LABELS.get(e.size_class, "—") if e.size_class else "—",
                 revenue_wan="—" if e.annual_revenue is None else f"{e.annual_revenue / 10000:,.2f}",
                 operator=e.operator_name or "—",
