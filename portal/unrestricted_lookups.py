@@ -63,6 +63,11 @@ ALLOWED: dict[tuple[str, str, str], str] = {
         "*",
     ): "statistics index folded by the system from the event table",
     ("reporting/facts.py", "_refresh_python", "*"): "statistics index folded by the system from the event table",
+    (
+        "reporting/facts.py",
+        "need_roots",
+        "Declaration",
+    ): "statistics index folded by the system: the declarations its rows name, and the ones they follow",
     ("reporting/facts.py", "_sync_visits", "*"): "statistics index folded by the system from the visit table",
     ("batch_matching/services.py", "_rewrite_product", "*"): _SYSTEM,
     ("batch_matching/services.py", "chunk_process", "*"): _SYSTEM,

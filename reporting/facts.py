@@ -13,6 +13,10 @@ event history. Maintained by the writes, never by a read:
 
 Reads (reporting.selectors) only read the index; a GET writes nothing.
 
+Each row also names its need (`need_id`: the declaration that first stated it, found by
+following 改推 back along `Declaration.redirected_from`; a declaration's rows share it), so
+the statistics count a need once however many banks it went to.
+
 `sync()` folds the events recorded since the last sync (by event id) into the index rows of
 their recommendations — set-based SQL on PostgreSQL, kpis.fold in Python elsewhere — and
 re-reads clocks whose due dates are still provisional (they move when an administrator

@@ -519,7 +519,7 @@ def ledger_xlsx(
     bold = {kind: Style(bold=True, number_format=fmt) for kind, fmt in formats.items()}
     generated = timezone.localtime().strftime("%Y-%m-%d %H:%M")
     sheet.append([Cell(title, Style(bold=True, size=14))])
-    sheet.append([f"{subtitle + '; ' if subtitle else ''}{AMOUNT_NOTE}; 导出时间: {generated}"])
+    sheet.append([f"{subtitle + '; ' if subtitle else ''}{AMOUNT_NOTE}; 导出时间: {generated}; 注: {TOTALS_NOTE}"])
     sheet.skip()
     sheet.append(HEADERS, style=HEADER.but(border=False))
 
@@ -544,7 +544,6 @@ def ledger_xlsx(
         value = total_values.get(key)
         total_row.append(Cell(value, bold.get(kind, Style(bold=True))) if value is not None else None)
     sheet.append(total_row)
-    sheet.append([Cell("注: " + TOTALS_NOTE, Style(italic=True))])
     return book.file(filename, rows=totals.rows)
 
 

@@ -549,7 +549,7 @@ def _count_once(user, q, source_of, rollups, dims, counted, whole_groups: bool, 
         column = _DIMENSION_COLUMNS[dim]
         exact = _grouped(source, column)
         if whole_groups:
-            naive = _row_counts(source, column, [n for n in names if n in ENTITY_FLAGS and n != "recommended"])
+            naive = _row_counts(source, column, [n for n in names if ENTITY_FLAGS.get(n)])
             parts = ((-1, naive), (1, exact))
         else:
             for fig in rollups[dim].values():

@@ -200,10 +200,12 @@ def test_bad_filters_are_refused_with_field_errors(params, field):
 
 def test_totals_in_python_and_in_the_database_agree(ledger_world):
     staff = ledger_world.users["staff"]
+    # A's 30 万 need is pushed to two banks: one need, counted once (issue 15 item 18)
     expected = {
         "rows": 3,
         "entities": 2,
-        "need_amount": 300_000 * 2 + 120_000,
+        "needs": 2,
+        "need_amount": 300_000 + 120_000,
         "credited": 1,
         "credit_amount": 250_000,
         "disbursed_total": 150_000,
@@ -251,15 +253,17 @@ def test_the_xlsx_opens_with_title_units_headers_rows_and_a_total(ledger_world):
     assert sheet.cell(row=5, column=col["融资需求(万元)"] + 1).number_format == "#,##0.00"
     # and the last row is the total
     total = values[-1]
-    assert total[0] == "合计" and total[col["经营主体"]] == "共 3 条, 2 户"
-    assert total[col["融资需求(万元)"]] == 72 and total[col["授信金额(万元)"]] == 25
+    assert total[0] == "合计" and total[col["经营主体"]] == "共 3 条, 2 户, 2 笔融资需求"
+    # A's need is in two rows (中国银行, 建设银行) and in the total once
+    assert total[col["融资需求(万元)"]] == 42 and total[col["授信金额(万元)"]] == 25
+    assert "融资需求按需求计一次" in values[1][0]
     assert total[col["累计放款(万元)"]] == 15 and total[col["放款笔数"]] == 2
 
 
 def test_an_empty_ledger_still_exports_with_a_zero_total():
     sheet = _sheet(ledger.ledger_xlsx([], "空台账").content)
     values = [list(r) for r in sheet.iter_rows(values_only=True)]
-    assert values[-1][0] == "合计" and values[-1][1] == "共 0 条, 0 户"
+    assert values[-1][0] == "合计" and values[-1][1] == "共 0 条, 0 户, 0 笔融资需求"
 
 
 def test_the_csv_has_a_bom_the_same_headers_and_amounts_in_wan(ledger_world):
