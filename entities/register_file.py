@@ -413,8 +413,9 @@ _SIMPLE = (
     (21, "dishonest_debtor", _choice_parser(YES_NO)),
     (22, "overdue_consecutive_24m", parse_small_count),
     (23, "overdue_total_24m", parse_small_count),
-    (25, "operator_realisable_net_assets", parse_money),
+    (HEADERS.index("经营者自有可变现净资产"), "operator_realisable_net_assets", parse_money),
 )
+_OPERATING_REGION = HEADERS.index("经营地行政区划代码")
 _REQUIRED_INDEXES = tuple(i for i, h in enumerate(HEADERS) if h in REQUIRED)
 
 
@@ -494,7 +495,7 @@ def validate_rows(
             if code is None:
                 bad.append((HEADERS[6], f"未知的行业代码 {industry}(应为 GB/T 4754-2017 门类字母或 2-4 位代码)"))
             out["industry_id"] = code
-        operating = cells[24]
+        operating = cells[_OPERATING_REGION]
         out["operating_region_code"] = None
         if operating:
             # any county: where it operates is a fact, not the importer's scope
@@ -502,9 +503,11 @@ def validate_rows(
                 out["operating_region_code"] = operating
             elif operating in ctx.region_names:
                 level, region_name = ctx.region_names[operating]
-                bad.append((HEADERS[24], f"{operating} 是{region_name}({level}), 应填写县级行政区划代码"))
+                bad.append(
+                    (HEADERS[_OPERATING_REGION], f"{operating} 是{region_name}({level}), 应填写县级行政区划代码")
+                )
             else:
-                bad.append((HEADERS[24], f"未知的县级行政区划代码「{operating}」"))
+                bad.append((HEADERS[_OPERATING_REGION], f"未知的县级行政区划代码「{operating}」"))
         if out["honors_imported"] and not cells[17]:
             bad.append((HEADERS[17], "填写了名特优新, 须填写有效期至"))
         if not cells[16] and cells[17]:
@@ -550,7 +553,11 @@ def validate_rows(
     return result
 
 
-_LICENCE_NUMBER, _LICENCE_FROM, _LICENCE_UNTIL = 24, 25, 26
+_LICENCE_NUMBER, _LICENCE_FROM, _LICENCE_UNTIL = (
+    HEADERS.index("烟草专卖零售许可证号"),
+    HEADERS.index("烟草专卖零售许可证有效期自"),
+    HEADERS.index("烟草专卖零售许可证有效期至"),
+)
 
 
 def _tobacco_licence(cells: list[str], bad: list) -> dict:
