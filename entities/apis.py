@@ -287,7 +287,7 @@ class BankRelationshipOutput(serializers.ModelSerializer):
 class BankRelationshipInput(serializers.Serializer):
     """调用者所在银行对本行客户的记录: 省略的字段保持原值, null 表示未知。"""
 
-    entity_id = serializers.IntegerField()
+    entity_id = bounds.IdField()
     months_borrowed = bounds.IntegerField(
         field=bounds.column(BankRelationship, "months_borrowed"), required=False, allow_null=True
     )
@@ -315,7 +315,15 @@ class BankRelationshipViewSet(RestrictedViewSetMixin, mixins.ListModelMixin, vie
             queryset = queryset.filter(entity_id=entity_id or 0)
         return queryset
 
-    @extend_schema(parameters=[OpenApiParameter("entity_id", int, description="只列该经营主体(id)的借贷往来")])
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "entity_id",
+                {"type": "integer", "minimum": 1, "maximum": bounds.ID_MAX},
+                description="只列该经营主体(id)的借贷往来",
+            )
+        ]
+    )
     def list(self, request, *args, **kwargs):
         return super().list(request, *args, **kwargs)
 
