@@ -1,10 +1,13 @@
-"""What the workflow's pages share: ids from the query string, safe redirects, refusals."""
+"""What the workflow's pages share: ids from the query string, safe redirects, refusals, and
+what a page shows of a lead's application materials."""
 
 from __future__ import annotations
 
 from django.contrib import messages
 from django.utils.http import url_has_allowed_host_and_scheme
 
+from matching.clocks import countdown
+from matching.services.materials import open_materials_clock
 from portal import bounds
 from portal.services import ApplicationError
 
@@ -37,3 +40,18 @@ def _refused_all(request, error: ApplicationError):
             if message not in seen and message not in error.message:
                 seen.add(message)
                 messages.error(request, message)
+
+
+def lead_materials(lead, files) -> dict:
+    """What a page shows of a lead's materials: each item of the bank's list with whether a
+    file the user sees answers it (one of the declaration's, or one this lead's bank
+    collected), what the bank named missing, and the bank's materials clock while a submission
+    waits for it."""
+    answered = {f.item for f in files if f.item and f.recommendation_id in (None, lead.pk)}
+    clock = open_materials_clock(lead)
+    return {
+        "items": [{"name": item, "answered": item in answered} for item in lead.materials_required],
+        "missing": list(lead.materials_missing),
+        "clock": clock,
+        "countdown": countdown(clock)[0] if clock else "",
+    }

@@ -26,10 +26,11 @@ from matching.forms import (
 from matching.materials import material_open, material_upload
 from matching.models import (
     BASIC_CRITERIA,
+    DeclarationMaterial,
     DeclarationState,
     RecommendationState,
 )
-from matching.views.common import _refused, _safe_next
+from matching.views.common import _refused, _safe_next, lead_materials
 from matching.workflow import Action
 from portal import bounds, spreadsheets
 from portal.mixins import RestrictedListView, RoleRequiredMixin
@@ -174,9 +175,16 @@ class DeclarationDetailView(LoginRequiredMixin, View):
             if not scope.is_bank
             else []
         )
+        # the files the user may see (a bank: not what another bank collected on its own lead)
+        materials = list(
+            restrict(DeclarationMaterial.objects.filter(declaration=declaration), user)
+            .select_related("uploaded_by", "recommendation__bank")
+            .order_by("uploaded_at", "id")
+        )
         for r in recommendations:
             r.can = workflow.allowed(user, r, RECOMMENDATION_BUTTONS)
             r.declined = r.state in workflow.states(Action.COACH)  # its coaching is shown to the task force
+            r.lead_materials = lead_materials(r, materials)
         review = workflow.review_action(declaration.state)
         can = workflow.allowed(user, declaration, DECLARATION_BUTTONS)
         context = {
@@ -201,14 +209,16 @@ class DeclarationDetailView(LoginRequiredMixin, View):
             "stored": batch_selectors.declaration_results(user=user, declaration=declaration)
             if scope.is_government
             else None,
-            "materials": declaration.materials.all(),
+            "materials": materials,
+            # the items a file may answer: every list of the banks working the declaration
+            "material_items": list(dict.fromkeys(i for r in recommendations for i in r.materials_required)),
         }
         return render(request, self.template_name, context)
 
 
 # the buttons of a declaration's page, and of each of its recommendations on it
 DECLARATION_BUTTONS = (Action.EDIT, Action.CONSENT, Action.SUBMIT, Action.WITHDRAW, Action.MATERIALS_UPLOAD)
-RECOMMENDATION_BUTTONS = (Action.RATE, Action.COACH, Action.REDIRECT, Action.REMOVE)
+RECOMMENDATION_BUTTONS = (Action.RATE, Action.COACH, Action.REDIRECT, Action.REMOVE, Action.MATERIALS_SUBMIT)
 
 
 def _review_refusal(user, declaration, review) -> str:
@@ -523,7 +533,9 @@ class MaterialUploadView(LoginRequiredMixin, View):
             messages.error(request, "请选择要上传的文件")
         for upload in files:
             try:
-                material_upload(actor=request.user, declaration_id=pk, uploaded_file=upload)
+                material_upload(
+                    actor=request.user, declaration_id=pk, uploaded_file=upload, item=request.POST.get("item", "")
+                )
                 messages.success(request, f"已上传 {upload.name}")
             except ApplicationError as error:
                 messages.error(request, f"{upload.name}: {error.message}")
