@@ -189,6 +189,11 @@ class Recommendation(models.Model):
         return self.materials_stage == MaterialsStage.AUTO_STARTED
 
     @property
+    def materials_awaiting_enterprise(self) -> bool:
+        """The bank listed (or sent back) the materials: the enterprise's turn to upload and submit."""
+        return self.materials_stage in (MaterialsStage.LISTED, MaterialsStage.SUPPLEMENT)
+
+    @property
     def materials_version(self) -> str:
         """What the user saw of the materials when he opened the page (their stage, the list's
         and the submission's moments): a page sends it back with its action, and the service

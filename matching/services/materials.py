@@ -171,7 +171,7 @@ def recommendation_materials_list(
         declaration=recommendation.declaration,
         recommendation=recommendation,
         actor=actor,
-        items=items,
+        required=items,
         note=note,
     )
     audit_record(actor=actor, action="recommendation.materials_list", obj=recommendation, after={"items": items})

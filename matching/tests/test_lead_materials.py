@@ -115,7 +115,7 @@ def test_银行对接后列明所需材料_从产品的材料清单开始_每条
     assert boc.materials_stage == MaterialsStage.LISTED and boc.materials_listed_at is not None
     assert s.suggested_materials(boc) == items  # the page starts from the list written
     event = WorkflowEvent.objects.get(recommendation=boc, kind=EventKind.RECOMMENDATION_MATERIALS_LISTED)
-    assert event.data["items"] == items and event.actor == world.users["boc_admin"]
+    assert event.data["required"] == items and event.actor == world.users["boc_admin"]
     # and the enterprise is told, with the list
     notice = Notification.objects.get(recipient=user, title__contains="所需申请材料")
     assert "近一年水电费缴纳凭证" in notice.body and notice.url == f"/matching/declarations/{declaration.pk}/"

@@ -119,7 +119,7 @@ def test_approve_and_decline_of_the_same_lead_at_once_one_wins(world):
     assert sorted(o[0] for o in outcomes) == ["ok", "refused"], outcomes
     final = Recommendation.objects.get(pk=lead.pk)
     assert final.state in (RecommendationState.APPROVED, RecommendationState.DECLINED)
-    decisions = Notification.objects.filter(recipient=user).filter(title__regex="授信").exclude(title__contains="推送")
+    decisions = Notification.objects.filter(recipient=user).filter(title__regex="已为您授信|暂不予授信")
     assert decisions.count() == 1
 
 

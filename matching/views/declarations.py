@@ -265,7 +265,7 @@ _ORDER = workflow.state_order()
 
 
 def _steps(declaration, recommendations) -> list[dict]:
-    """申报 → 初审 → 银行审核 → 组长审核 → 推荐 → 对接 → 授信/不予授信 → 放款, with what is done."""
+    """申报 → 初审 → 银行审核 → 组长审核 → 推荐 → 对接 → 材料收齐 → 授信/不予授信 → 放款, with what is done."""
     # a declaration removed from the list had reached it (the state REMOVE's last lead leaves)
     removed = workflow.effect(Action.REMOVE, "last_lead")
     reached = (
@@ -278,6 +278,7 @@ def _steps(declaration, recommendations) -> list[dict]:
     contacted = any(r.contacted_at for r in recommendations) or bool(states & {RecommendationState.DECLINED})
     decided = any(r.decided_at for r in recommendations)
     steps.append({"label": "对接", "done": contacted})
+    steps.append({"label": "材料收齐", "done": any(r.materials_complete_at for r in recommendations) or decided})
     steps.append({"label": "授信/不予授信", "done": decided})
     steps.append({"label": "放款", "done": RecommendationState.DISBURSED in states})
     return steps
