@@ -105,7 +105,7 @@ def _moved(recommendation: Recommendation) -> ApplicationError:
     )
 
 
-def _acting(action: Action, actor, recommendation_id: int, version: str | None) -> Recommendation:
+def _acting(action: Action, *, actor, recommendation_id: int, version: str | None) -> Recommendation:
     """The lead, locked, for the actor to do `action` on — or a refusal. With the `version` a
     page showed: an action on materials someone else has just moved (the lead's state or its
     materials changed meanwhile) is refused as such, whatever else the state would say."""
@@ -154,7 +154,7 @@ def recommendation_materials_list(
 ) -> Recommendation:
     """列明所需材料 (workflow MATERIALS_LIST): the bank writes (or rewrites, before the
     enterprise submits) the list of materials it needs for this lead; the enterprise is told."""
-    recommendation = _acting(Action.MATERIALS_LIST, actor, recommendation_id, version)
+    recommendation = _acting(Action.MATERIALS_LIST, actor=actor, recommendation_id=recommendation_id, version=version)
     items, note = _items(items, "items"), _note(note)
     now = timezone.now()
     first = recommendation.materials_stage == MaterialsStage.UNLISTED
@@ -195,7 +195,7 @@ def recommendation_materials_submit(
     declares the listed materials submitted. The bank's 5-working-day materials clock starts:
     within it the bank confirms them complete or names what is missing, or the 30-day decision
     clock starts on its own at its end."""
-    recommendation = _acting(Action.MATERIALS_SUBMIT, actor, recommendation_id, version)
+    recommendation = _acting(Action.MATERIALS_SUBMIT, actor=actor, recommendation_id=recommendation_id, version=version)
     note = _note(note)
     now = timezone.now()
     recommendation.materials_stage, recommendation.materials_submitted_at = MaterialsStage.AWAITING_BANK, now
@@ -229,7 +229,9 @@ def recommendation_materials_supplement(
     """补充材料 (workflow MATERIALS_SUPPLEMENT): the bank names what is missing from the submitted
     materials (items of its list, or new ones, which join the list); back to the enterprise with
     that list. It answers the materials clock; the next submission starts a new one."""
-    recommendation = _acting(Action.MATERIALS_SUPPLEMENT, actor, recommendation_id, version)
+    recommendation = _acting(
+        Action.MATERIALS_SUPPLEMENT, actor=actor, recommendation_id=recommendation_id, version=version
+    )
     missing, note = _items(missing, "missing"), _note(note)
     recommendation.materials_required = list(dict.fromkeys([*recommendation.materials_required, *missing]))
     if len(recommendation.materials_required) > MAX_ITEMS:
@@ -263,7 +265,9 @@ def recommendation_materials_supplement(
 def recommendation_materials_complete(*, actor, recommendation_id: int, version: str | None = None) -> Recommendation:
     """材料已收齐 (workflow MATERIALS_COMPLETE): the bank confirms the materials complete; the
     30-day decision clock starts now (and the materials clock of a submission is answered)."""
-    recommendation = _acting(Action.MATERIALS_COMPLETE, actor, recommendation_id, version)
+    recommendation = _acting(
+        Action.MATERIALS_COMPLETE, actor=actor, recommendation_id=recommendation_id, version=version
+    )
     workflow.apply(recommendation, Action.MATERIALS_COMPLETE)
     now = timezone.now()
     recommendation.materials_complete_at = now

@@ -43,7 +43,8 @@ from portal.models import AuditEvent, Role
 from portal.services import ApplicationError
 from products.models import Bank, BankBranch, BranchLevel
 from products.services import branch_ensure
-from reporting import ledger
+from reporting import facts, kpis, ledger
+from reporting.models import LedgerFact
 
 pytestmark = pytest.mark.django_db
 SH = ZoneInfo("Asia/Shanghai")
@@ -339,6 +340,11 @@ def test_银行5个工作日内未确认也未要求补充_30日授信时限于�
     # and the lead page says so to the bank
     client.force_login(manager)
     assert 'data-testid="auto-started"' in client.get(f"/matching/leads/{lead.pk}/").content.decode()
+    # for the statistics the materials are complete then too (决策及时率 counts the clock that started)
+    facts.sync(full=True)
+    fact = LedgerFact.objects.get(recommendation_id=lead.pk)
+    assert fact.materials_at == event.created_at and fact.decision_due_at == decision.due_at
+    assert kpis.fold([kpis.Event(event.kind, event.created_at)])["materials_at"] == event.created_at
 
 
 def test_扫描与银行同时到达时_以先锁定线索者为准(world):
