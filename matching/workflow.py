@@ -42,7 +42,9 @@ Who may act (see workflow.md and seed 004 §四–六):
   a clock the bank must not hold back): after contact the bank lists the materials it needs
   (from the product's list, edited per lead: MATERIALS_LIST); the enterprise, or task-force
   staff on its behalf, uploads them to the declaration and declares them submitted
-  (MATERIALS_SUBMIT, 材料已提交, which starts the bank's 5-working-day materials clock); the
+  (MATERIALS_SUBMIT, 材料已提交, which starts the bank's 5-working-day materials clock; while
+  the bank has listed nothing, against the product's published list, so that a bank that
+  never lists cannot hold the clock back either); the
   bank confirms them complete (MATERIALS_COMPLETE, 材料已收齐) or names what is missing
   (MATERIALS_SUPPLEMENT, 补充材料: back to the enterprise with the list). If it does neither,
   the deadline scan applies MATERIALS_AUTO_START (no role: the platform's clock) at the end of
@@ -298,7 +300,9 @@ ASSIGNED = Check("客户经理只办理分配给本人的线索", _assigned)
 
 S = MaterialsStage
 LISTABLE = (S.UNLISTED, S.LISTED, S.SUPPLEMENT)  # the bank may (re)write its list
-SUBMITTABLE = (S.LISTED, S.SUPPLEMENT)  # the enterprise may declare them submitted
+# the enterprise may declare them submitted: against the bank's list, or, while the bank has
+# listed none, against the product's published list (a bank that never lists holds nothing back)
+SUBMITTABLE = (S.UNLISTED, S.LISTED, S.SUPPLEMENT)
 AWAITING_BANK = (S.AWAITING_BANK,)  # the bank's answer (or the auto-start) is due
 
 
@@ -326,8 +330,6 @@ def _materials_conflict(what: str) -> Callable[[Recommendation], str]:
 
 
 def _submit_refusal(lead) -> str:
-    if lead.materials_stage == S.UNLISTED:
-        return "银行尚未列明所需材料, 列明后再提交"
     if lead.materials_stage == S.AWAITING_BANK:
         return "材料已提交, 正待银行确认收齐或列明需补充的材料"
     return f"该线索当前不需要提交材料({lead.get_materials_stage_display()})"
@@ -337,7 +339,7 @@ LISTING = Check(
     "企业提交材料后银行须先确认收齐或要求补充",
     _materials_stage(LISTABLE, lambda lead: "企业已提交材料, 请先确认材料已收齐或要求补充材料"),
 )
-SUBMITTING = Check("银行已列明所需材料且尚未在确认中", _materials_stage(SUBMITTABLE, _submit_refusal))
+SUBMITTING = Check("材料尚未提交或已退回补充", _materials_stage(SUBMITTABLE, _submit_refusal))
 ANSWERING = Check(
     "企业已提交材料",
     _materials_stage(

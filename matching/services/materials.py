@@ -8,7 +8,9 @@ Lifecycle (Recommendation.materials_stage, the workflow table's materials rows):
 2. the enterprise, or task-force staff on its behalf, uploads them to the declaration
    (matching.materials.material_upload, naming the item each file answers) and declares them
    submitted (`recommendation_materials_submit`, 材料已提交): the bank's 5-working-day
-   materials clock starts;
+   materials clock starts. While the bank has listed nothing, the enterprise submits against
+   the product's published list (which becomes the lead's list): a bank that never lists
+   cannot hold the clock back either;
 3. the bank confirms them complete (`recommendation_materials_complete`, 材料已收齐: the 30-day
    decision clock starts) or names what is missing (`recommendation_materials_supplement`,
    补充材料: back to the enterprise with the list, and step 2 again);
@@ -198,6 +200,10 @@ def recommendation_materials_submit(
     recommendation = _acting(Action.MATERIALS_SUBMIT, actor=actor, recommendation_id=recommendation_id, version=version)
     note = _note(note)
     now = timezone.now()
+    published = recommendation.materials_stage == MaterialsStage.UNLISTED
+    if published:
+        # the bank listed nothing: the materials are the product's published list
+        recommendation.materials_required = suggested_materials(recommendation)
     recommendation.materials_stage, recommendation.materials_submitted_at = MaterialsStage.AWAITING_BANK, now
     recommendation.save()
     event = workflow.record(
@@ -208,6 +214,7 @@ def recommendation_materials_submit(
         at=now,
         note=note,
         files=recommendation.declaration.materials.filter(recommendation__isnull=True).count(),
+        **({"required": recommendation.materials_required} if published else {}),
     )
     audit_record(actor=actor, action="recommendation.materials_submit", obj=recommendation, after={"note": note})
     clock = open_materials_clock(recommendation)
@@ -217,7 +224,7 @@ def recommendation_materials_submit(
         key=f"rec-{recommendation.pk}-materials-submitted-{event.pk}",
         title=f"{recommendation.entity.name}已提交申请材料, 请于 {due} 前确认收齐或列明需补充的材料"
         "(逾期 30 日授信时限自动起算)",
-        body=note,
+        body=_with_note("银行未列明所需材料, 企业按产品公布的材料清单提交" if published else "", note).strip(),
     )
     return recommendation
 

@@ -194,13 +194,31 @@ def test_企业上传并声明材料已提交_银行须在5个工作日内确认
     assert relist.value.code == "conflict" and "请先确认" in relist.value.message
 
 
+def test_银行不列明材料也拖不住时限_企业可按产品公布的材料清单提交(world):
+    """The bank cannot hold the 30-day clock back by never listing: while it has listed nothing,
+    the enterprise submits against the product's published list, which becomes the lead's list,
+    and the bank's 5 working days start all the same."""
+    declaration, user, leads = contacted(world, ("boc",))
+    lead = leads["boc"]
+    client = Client()
+    client.force_login(user)
+    html = client.get(f"/matching/declarations/{declaration.pk}/").content.decode()
+    catalogue = lead.product_version.definition["materials"]
+    assert "产品公布的材料清单" in html and catalogue[0] in html
+    s.recommendation_materials_submit(actor=user, recommendation_id=lead.pk)
+    lead = fresh(lead)
+    assert lead.materials_stage == MaterialsStage.AWAITING_BANK and lead.materials_required == catalogue
+    assert DeadlineClock.objects.get(recommendation=lead, kind=ClockKind.MATERIALS).state == ClockState.RUNNING
+    event = WorkflowEvent.objects.get(recommendation=lead, kind=EventKind.RECOMMENDATION_MATERIALS_SUBMITTED)
+    assert event.data["required"] == catalogue
+    notice = Notification.objects.get(recipient=world.users["boc_admin"], title__contains="已提交申请材料")
+    assert "产品公布的材料清单" in notice.body
+
+
 def test_专班可代企业提交材料(world):
     """Seed 004 三(四) "指导企业填报信息": task-force staff submit on the enterprise's behalf."""
     declaration, user, leads = contacted(world, ("boc",))
     lead = leads["boc"]
-    with pytest.raises(ApplicationError) as not_listed:
-        s.recommendation_materials_submit(actor=world.users["staff"], recommendation_id=lead.pk)
-    assert not_listed.value.code == "conflict" and "尚未列明" in not_listed.value.message
     s.recommendation_materials_list(actor=world.users["boc_admin"], recommendation_id=lead.pk, items=["营业执照"])
     s.recommendation_materials_submit(actor=world.users["staff"], recommendation_id=lead.pk, note="纸质材料已交")
     assert fresh(lead).materials_stage == MaterialsStage.AWAITING_BANK
@@ -512,8 +530,8 @@ def test_页面_银行列明_企业提交_银行要求补充_企业补交_银行
     html = bank.get(lead_page).content.decode()
     assert f'action="/matching/leads/{lead.pk}/act/materials-list/"' in html
     assert lead.product_version.definition["materials"][0] in html
-    # the enterprise's page offers nothing to submit yet
-    assert "materials-submit" not in enterprise.get(case_page).content.decode()
+    # before the bank lists, the enterprise's page offers the product's published list
+    assert "产品公布的材料清单" in enterprise.get(case_page).content.decode()
     version = fresh(lead).materials_version
     bank.post(f"/matching/leads/{lead.pk}/act/materials-list/", {"items": "营业执照\n经营流水", "version": version})
     assert fresh(lead).materials_required == ["营业执照", "经营流水"]

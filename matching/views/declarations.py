@@ -211,7 +211,9 @@ class DeclarationDetailView(LoginRequiredMixin, View):
             else None,
             "materials": materials,
             # the items a file may answer: every list of the banks working the declaration
-            "material_items": list(dict.fromkeys(i for r in recommendations for i in r.materials_required)),
+            "material_items": list(
+                dict.fromkeys(i["name"] for r in recommendations for i in r.lead_materials["items"])
+            ),
         }
         return render(request, self.template_name, context)
 
