@@ -47,6 +47,7 @@ class DeadlineClock(models.Model):
     satisfied_at = models.DateTimeField(null=True, blank=True)
     stopped_at = models.DateTimeField(null=True, blank=True)
     reminded_at = models.DateTimeField(null=True, blank=True)
+    # when the scan marked it overdue; for a clock that lapses (MATERIALS), when it lapsed
     overdue_at = models.DateTimeField(null=True, blank=True)
     escalated_at = models.DateTimeField(null=True, blank=True)
 
