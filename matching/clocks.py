@@ -1,14 +1,20 @@
 """Deadline clocks (seed 004 五(六), seed 002 item 5): the bank's feedback within 5 working
-days of the push, and its credit decision within 30 days of complete materials.
+days of the push, its credit decision within 30 days of complete materials, and its answer
+to submitted materials (confirm them complete, or name what is missing) within 5 working days
+of the enterprise's 材料已提交, after which the decision clock starts on its own (自动起算).
 
 A clock starts on a transition, is satisfied by the transition that answers it, stops on
 removal, and is never reset: which transition does what is the clock column of the workflow
-table (matching/workflow.py), which `workflow.record` applies here through `apply_rule`.
-The periodic scan (`deadline_scan`) sends a reminder one working day before due, marks
-overdue and escalates at due (branch administrators and the county task force), and
-escalates to the city mechanism five working days later; each step records its event
-(SCAN_EVENTS) on the lead's timeline. The scan is idempotent: a PostgreSQL advisory lock keeps two beats
-apart, every step is a conditional update, and notifications carry a unique key."""
+table (matching/workflow.py), which `workflow.record` applies through
+`clock_rules.apply_rule` (how clocks are scheduled and started lives there, below the table).
+The periodic scan (`deadline_scan`) sends a reminder one working day before due, starts the
+decision clock of materials left unconfirmed when their clock runs out (the table's
+MATERIALS_AUTO_START row, applied here through the table), marks the other clocks overdue and
+escalates at due (branch administrators and the county task force), and escalates to the
+city mechanism five working days later; each step records its event (SCAN_EVENTS, and the
+auto-start row's) on the lead's timeline. The scan is idempotent: a PostgreSQL advisory lock
+keeps two beats apart, every step is a conditional update (a claim), and notifications carry
+a unique key."""
 
 from __future__ import annotations
 
@@ -23,13 +29,15 @@ from django.db.models import Count, F, Min, Q
 from django.utils import timezone
 from psycopg2.extras import execute_values
 
-from matching import hooks
+from matching import hooks, workflow
+from matching.clock_rules import WORKING_DAY_CLOCKS, schedule
 from matching.models import (
     ClockKind,
     ClockState,
     DeadlineClock,
     DeadlineScan,
     EventKind,
+    MaterialsStage,
     Notification,
     Recommendation,
     WorkflowEvent,
@@ -37,69 +45,23 @@ from matching.models import (
 from portal.celery import app as celery_app
 from portal.models import Membership, OrganisationKind, Role
 from portal.tenancy import restrict
-from workdays.arithmetic import SHANGHAI, due_after_calendar_days, end_of_local_day, local_date
+from workdays.arithmetic import local_date
 from workdays.loader import calendar_from_db
 
-FEEDBACK_WORKING_DAYS = 5
-DECISION_CALENDAR_DAYS = 30
-ESCALATION_WORKING_DAYS = 5
 SCAN_BATCH = 2000
 # the scan enqueues the e-mails by the task's registered name (matching/tasks.py imports this module)
 SEND_EMAILS_TASK = "matching.tasks.send_notification_emails"
 SCAN_LOCK_KEY = 0x5CA7_0001  # pg advisory lock of the deadline scan
 
-# the event each step of the deadline scan records on the lead's timeline
+# the event each step of the deadline scan records on the lead's timeline (the auto-start of
+# the decision clock records the workflow table's MATERIALS_AUTO_START event instead)
 SCAN_EVENTS = {
     "remind": EventKind.CLOCK_REMINDER,
     "overdue": EventKind.CLOCK_OVERDUE,
     "escalate": EventKind.CLOCK_ESCALATED,
 }
-
-
-def _start_of_local_day(d: dt.date) -> dt.datetime:
-    return dt.datetime.combine(d, dt.time.min, tzinfo=SHANGHAI)
-
-
-def schedule(kind: str, started_at: dt.datetime) -> dict:
-    """due_at, remind_at, escalate_at and whether any of them is provisional."""
-    calendar = calendar_from_db()
-    if kind == ClockKind.FEEDBACK:
-        due_at, provisional = calendar.due_after_working_days_provisional(started_at, FEEDBACK_WORKING_DAYS)
-    else:
-        due_at, provisional = due_after_calendar_days(started_at, DECISION_CALENDAR_DAYS), False
-    due_date = local_date(due_at)
-    remind_date, p1 = calendar.add_working_days_provisional(due_date, -1)
-    escalate_date, p2 = calendar.add_working_days_provisional(due_date, ESCALATION_WORKING_DAYS)
-    remind_at = max(_start_of_local_day(remind_date), started_at)
-    return {
-        "due_at": due_at,
-        "remind_at": remind_at,
-        "escalate_at": end_of_local_day(escalate_date),
-        "provisional": provisional or p1 or p2,
-    }
-
-
-def clock_start(recommendation: Recommendation, kind: str, started_at: dt.datetime) -> DeadlineClock:
-    clock, _ = DeadlineClock.objects.get_or_create(
-        recommendation=recommendation, kind=kind, defaults={"started_at": started_at, **schedule(kind, started_at)}
-    )
-    return clock
-
-
-def apply_rule(recommendation: Recommendation, rule, at: dt.datetime) -> None:
-    """Apply one transition's clock rule (a workflow.Clock: `start`, `satisfy`, `stop`) to the
-    lead at the transition's moment `at`."""
-    open_states = [ClockState.RUNNING, ClockState.OVERDUE]
-    for kind in rule.start:
-        clock_start(recommendation, kind, at)
-    if rule.satisfy:
-        DeadlineClock.objects.filter(
-            recommendation=recommendation, kind__in=rule.satisfy, state__in=open_states
-        ).update(state=ClockState.SATISFIED, satisfied_at=at)
-    if rule.stop:
-        DeadlineClock.objects.filter(recommendation=recommendation, state__in=open_states).update(
-            state=ClockState.STOPPED, stopped_at=at
-        )
+# clocks that never go overdue: when they run out, the scan applies their consequence
+LAPSING_CLOCKS = (ClockKind.MATERIALS,)
 
 
 @transaction.atomic
@@ -124,7 +86,8 @@ def overdue_flags(recommendation: Recommendation) -> dict:
     Reads `recommendation.clocks` (prefetch it for many)."""
     flags = {"feedback_overdue": None, "decision_overdue": None}
     for clock in recommendation.clocks.all():
-        flags[f"{clock.kind}_overdue"] = clock.is_late
+        if clock.kind not in LAPSING_CLOCKS:  # a lapsed one is shown as 自动起算, never as late
+            flags[f"{clock.kind}_overdue"] = clock.is_late
     return flags
 
 
@@ -136,12 +99,14 @@ def countdown(clock: DeadlineClock, now: dt.datetime | None = None) -> tuple[str
     now = now or timezone.now()
     today, due_date = local_date(now), local_date(clock.due_at)
     suffix = "(暂定)" if clock.provisional else ""
-    if clock.state in (ClockState.SATISFIED, ClockState.STOPPED):
+    if clock.state in (ClockState.SATISFIED, ClockState.STOPPED, ClockState.LAPSED):
         return "", ""
+    if now > clock.due_at and clock.kind in LAPSING_CLOCKS:
+        return "材料确认期满, 30 日授信时限自动起算", "text-danger fw-semibold"
     if now > clock.due_at:
         # due_at is the end of the due date, so an overdue clock is at least one day late
         return f"已逾期 {max((today - due_date).days, 1)} 天{suffix}", "text-danger fw-semibold"
-    if clock.kind == ClockKind.FEEDBACK:
+    if clock.kind in WORKING_DAY_CLOCKS:
         remaining, provisional = calendar_from_db().working_days_between_provisional(today, due_date)
         label = f"剩余 {remaining} 个工作日" if remaining else "今日到期"
         return (
@@ -237,6 +202,26 @@ class _Recipients:
             role=Role.CITY_REGULATOR,
         ).values_list("organisation__region_id", "user_id"):
             self.city[region_id].add(user_id)
+
+        self._clocks = clocks
+        self._enterprise: dict[int, set[int]] | None = None
+
+    def enterprise(self, clock: _Due) -> set[int]:
+        """The enterprise's users and whoever filed its declaration (staff filing on its
+        behalf), looked up once per batch when a step first asks."""
+        if self._enterprise is None:
+            leads = list(
+                Recommendation.objects.filter(pk__in={c.recommendation_id for c in self._clocks}).values_list(
+                    "pk", "entity__organisation_id", "declaration__created_by_id"
+                )
+            )
+            users = defaultdict(set)
+            for org_id, user_id in Membership.objects.filter(
+                organisation_id__in={org for _, org, _ in leads if org}, role=Role.ENTERPRISE_USER
+            ).values_list("organisation_id", "user_id"):
+                users[org_id].add(user_id)
+            self._enterprise = {pk: users.get(org, set()) | {filer} for pk, org, filer in leads}
+        return self._enterprise.get(clock.recommendation_id, set())
 
     def branch_admins(self, clock: _Due) -> set[int]:
         return {u for p in clock.branch_path.strip("/").split("/") if p for u in self.bank_admins.get(int(p), ())}
@@ -340,8 +325,21 @@ def _enqueue_emails(ids: list[int]) -> None:
         pass
 
 
+KIND_LABELS = {ClockKind.FEEDBACK: "反馈", ClockKind.DECISION: "授信决定", ClockKind.MATERIALS: "材料确认"}
+
+
 def _kind_label(clock) -> str:
-    return "反馈" if clock.kind == ClockKind.FEEDBACK else "授信决定"
+    return KIND_LABELS[clock.kind]
+
+
+def _remind_title(clock) -> str:
+    due = f"{timezone.localtime(clock.due_at):%Y-%m-%d}"
+    if clock.kind in LAPSING_CLOCKS:
+        return (
+            f"材料确认时限将到: {clock.entity_name} 已提交申请材料, 请于 {due} 前确认收齐或列明需补充的材料, "
+            "逾期 30 日授信时限自动起算"
+        )
+    return f"{_kind_label(clock)}时限将到: {clock.entity_name}, 须于 {due} 前办理"
 
 
 def remind_due(now: dt.datetime) -> int:
@@ -357,8 +355,7 @@ def remind_due(now: dt.datetime) -> int:
             ),
             claim={"reminded_at": now},
             recipients=lambda c, r: ({c.assigned_to_id} - {None}) | r.branch_admins(c),
-            title=lambda c: f"{_kind_label(c)}时限将到: {c.entity_name}, 须于 "
-            f"{timezone.localtime(c.due_at):%Y-%m-%d} 前办理",
+            title=_remind_title,
         )
         total += n
         if n < SCAN_BATCH:
@@ -372,6 +369,7 @@ def mark_overdue(now: dt.datetime) -> int:
     while True:
         ids = list(
             DeadlineClock.objects.filter(state=ClockState.RUNNING, due_at__lt=now)
+            .exclude(kind__in=LAPSING_CLOCKS)
             .order_by("id")
             .values_list("id", flat=True)[:SCAN_BATCH]
         )
@@ -387,6 +385,102 @@ def mark_overdue(now: dt.datetime) -> int:
             title=lambda c: f"{_kind_label(c)}已逾期: {c.bank_name} · {c.entity_name}",
         )
         if len(ids) < SCAN_BATCH:
+            return total
+
+
+def _auto_start(now: dt.datetime, clock: _Due) -> bool:
+    """Start the decision clock of one lead whose materials clock ran out (the workflow table's
+    MATERIALS_AUTO_START row), under the lead's row lock: the lock the bank's own 材料已收齐 and
+    补充材料 take. The clock is claimed first (RUNNING → LAPSED): a bank that answered in time,
+    or a scan that got there first, leaves nothing to claim. A lead the row does not allow (the
+    clock should have been answered or stopped with it) only has its clock stopped."""
+    lead = (
+        Recommendation.objects.select_for_update(of=("self",))
+        .select_related("declaration")
+        .get(pk=clock.recommendation_id)
+    )
+    if not DeadlineClock.objects.filter(pk=clock.id, state=ClockState.RUNNING).update(
+        state=ClockState.LAPSED, overdue_at=now
+    ):
+        return False
+    action = workflow.Action.MATERIALS_AUTO_START
+    if workflow.state_refusal(action, lead) is not None:
+        DeadlineClock.objects.filter(pk=clock.id).update(state=ClockState.STOPPED, stopped_at=now)
+        return False
+    workflow.apply(lead, action)
+    submitted_at = lead.materials_submitted_at
+    lead.materials_stage, lead.materials_complete_at = MaterialsStage.AUTO_STARTED, clock.due_at
+    lead.save()
+    workflow.record(
+        action,
+        declaration=lead.declaration,
+        recommendation=lead,
+        at=clock.due_at,
+        submitted_at=submitted_at.isoformat() if submitted_at else None,
+        started_at=clock.due_at.isoformat(),
+    )
+    return True
+
+
+def _auto_start_notices(now: dt.datetime, clock: _Due, lookup: _Recipients) -> list[tuple]:
+    """Who hears of an auto-start: the bank (the assigned account manager and the branch's
+    administrators) and the enterprise (its users and whoever filed the declaration)."""
+    decision = DeadlineClock.objects.get(recommendation_id=clock.recommendation_id, kind=ClockKind.DECISION)
+    due = f"{timezone.localtime(decision.due_at):%Y-%m-%d}"
+    started = f"{timezone.localtime(clock.due_at):%Y-%m-%d}"
+    bank_title = (
+        f"30 日授信时限已自动起算: {clock.entity_name} 提交申请材料后 5 个工作日内未确认收齐或要求补充, "
+        f"须于 {due} 前作出授信决定"
+    )
+    entity_title = (
+        f"{clock.bank_name}未在 5 个工作日内确认您提交的申请材料, 30 日授信时限已于 {started} 自动起算, "
+        f"银行须于 {due} 前作出授信决定"
+    )
+    rows = []
+    for user_id in ({clock.assigned_to_id} - {None}) | lookup.branch_admins(clock):
+        rows.append(
+            (
+                user_id,
+                bank_title[:200],
+                f"/matching/leads/{clock.recommendation_id}/",
+                f"clock-{clock.id}-auto:{user_id}",
+                now,
+            )
+        )
+    declaration = f"/matching/declarations/{clock.declaration_id}/"
+    for user_id in lookup.enterprise(clock):
+        rows.append((user_id, entity_title[:200], declaration, f"clock-{clock.id}-auto:{user_id}", now))
+    return rows
+
+
+def auto_start_decisions(now: dt.datetime) -> int:
+    """Step 2 of the scan: materials the enterprise declared submitted (材料已提交) that the bank
+    neither confirmed complete (材料已收齐) nor sent back for more (补充材料) within 5 working
+    days (seed 004 五(六): the decision within 30 days of complete materials; the bank cannot
+    hold that clock back). At the end of those days the 30-day decision clock starts (自动起算):
+    the lead moves to 审批中 by the workflow table's MATERIALS_AUTO_START row, its event says
+    so, the ledger shows it, and the bank and the enterprise are told (one notification per
+    clock and recipient, unique key). Returns the leads started."""
+    total = 0
+    while True:
+        clocks = [
+            _Due(*row)
+            for row in DeadlineClock.objects.filter(kind__in=LAPSING_CLOCKS, state=ClockState.RUNNING, due_at__lt=now)
+            .order_by("id")
+            .values_list(*_DUE_FIELDS)[:SCAN_BATCH]
+        ]
+        if not clocks:
+            return total
+        lookup = _Recipients(clocks)
+        notifications = []
+        for clock in clocks:
+            if _auto_start(now, clock):
+                total += 1
+                notifications += _auto_start_notices(now, clock, lookup)
+        new_ids = _insert_notifications(notifications)
+        if new_ids:
+            transaction.on_commit(lambda ids=new_ids: _enqueue_emails(ids))
+        if len(clocks) < SCAN_BATCH:
             return total
 
 
@@ -411,9 +505,9 @@ def escalate_overdue(now: dt.datetime) -> int:
 
 
 def deadline_scan(now: dt.datetime | None = None) -> DeadlineScan:
-    """One scan: reminders, overdue marks with escalation, second escalations (the three
-    steps above, in this order, in one transaction). Batches of SCAN_BATCH per step, each
-    step repeated until nothing is due."""
+    """One scan: reminders, auto-starts of decision clocks whose materials went unconfirmed,
+    overdue marks with escalation, second escalations (the four steps above, in this order, in
+    one transaction). Batches of SCAN_BATCH per step, each step repeated until nothing is due."""
     now = now or timezone.now()
     scan = DeadlineScan.objects.create(started_at=now)
     with transaction.atomic():
@@ -421,7 +515,12 @@ def deadline_scan(now: dt.datetime | None = None) -> DeadlineScan:
             DeadlineScan.objects.filter(pk=scan.pk).update(skipped=True, finished_at=timezone.now())
             scan.skipped = True
             return scan
-        totals = {"reminders": remind_due(now), "overdue": mark_overdue(now), "escalations": escalate_overdue(now)}
+        totals = {
+            "reminders": remind_due(now),
+            "auto_started": auto_start_decisions(now),
+            "overdue": mark_overdue(now),
+            "escalations": escalate_overdue(now),
+        }
         DeadlineScan.objects.filter(pk=scan.pk).update(finished_at=timezone.now(), **totals)
     for key, value in totals.items():
         setattr(scan, key, value)

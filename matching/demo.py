@@ -7,6 +7,7 @@ import datetime as dt
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.utils import timezone
 from stdnum.cn import ric, uscc
@@ -16,7 +17,8 @@ from entities.models import MarketEntity
 from matching import services as s
 from matching import watch
 from matching.clocks import deadline_scan
-from matching.models import ClockKind, DeadlineClock, Declaration
+from matching.materials import lead_material_upload, material_upload
+from matching.models import ClockKind, ClockState, DeadlineClock, Declaration, Recommendation
 from portal.models import Organisation
 
 CRITERIA = {
@@ -44,7 +46,13 @@ DEMO_ENTITIES = [
     ("泽州县大阳镇老街炒货店", 520_000, dt.date(2019, 9, 1), 1, True),
     ("泽州县晋庙铺镇兴达养殖场", 1_100_000, dt.date(2018, 3, 15), 4, True),
     ("泽州县巴公镇惠民便利店", 680_000, dt.date(2020, 11, 20), 1, True),
+    # the application materials of their leads (issue 15 item 17): one left unconfirmed by the
+    # bank until its decision clock started on its own, one sent back for more
+    ("泽州县晋庙铺镇惠民菜店", 560_000, dt.date(2019, 6, 6), 1, True),
+    ("泽州县南岭镇天成木业", 1_100_000, dt.date(2017, 9, 12), 4, True),
 ]
+# a one-page PDF: the demo's uploaded materials
+DEMO_PDF = b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n"
 
 
 def _uscc(n: int) -> str:
@@ -140,7 +148,10 @@ def load() -> dict:
     # entities for every later state
     pushed = [
         declare(e, ["boc"], amount)
-        for e, amount in zip(entities[:7], (200_000, 500_000, 150_000, 300_000, 800_000, 400_000, 600_000))
+        for e, amount in zip(
+            entities[:7] + entities[16:18],
+            (200_000, 500_000, 150_000, 300_000, 800_000, 400_000, 600_000, 250_000, 700_000),
+        )
     ]
     for d in pushed:
         review_to(d, 3)
@@ -156,6 +167,16 @@ def load() -> dict:
     # mine at 中国银行: approved and partly drawn
     r = recs[own.name]
     s.recommendation_contact(actor=manager, recommendation_id=r.pk, channel="visit", note="上门走访, 了解经营情况")
+    # the bank lists the product's materials, the enterprise uploads and submits, the bank confirms
+    items = s.suggested_materials(r)
+    s.recommendation_materials_list(actor=manager, recommendation_id=r.pk, items=items, note="原件到店核验")
+    material_upload(
+        actor=users["enterprise"],
+        declaration_id=mine.pk,
+        uploaded_file=SimpleUploadedFile("营业执照.pdf", DEMO_PDF),
+        item=items[1] if len(items) > 1 else items[0],
+    )
+    s.recommendation_materials_submit(actor=users["enterprise"], recommendation_id=r.pk, note="已上传, 原件可到店核验")
     s.recommendation_materials_complete(actor=manager, recommendation_id=r.pk)
     s.recommendation_approve(
         actor=manager,
@@ -171,8 +192,39 @@ def load() -> dict:
     # contacted / under review / approved / declined / not drawn / removed
     e = [d.entity.name for d in pushed]
     s.recommendation_contact(actor=manager, recommendation_id=recs[e[1]].pk, channel="phone", note="已电话联系")
+    # materials listed and submitted by the task force on the entity's behalf: the bank's 5 working days run
+    s.recommendation_materials_list(
+        actor=manager, recommendation_id=recs[e[1]].pk, items=s.suggested_materials(recs[e[1]])
+    )
+    s.recommendation_materials_submit(
+        actor=staff, recommendation_id=recs[e[1]].pk, note="专班代企业提交, 纸质材料已交客户经理"
+    )
     s.recommendation_contact(actor=manager, recommendation_id=recs[e[2]].pk, channel="branch")
+    # materials the bank collected itself at the branch, then confirmed complete
+    s.recommendation_materials_list(
+        actor=manager, recommendation_id=recs[e[2]].pk, items=s.suggested_materials(recs[e[2]])
+    )
+    lead_material_upload(
+        actor=manager,
+        recommendation_id=recs[e[2]].pk,
+        uploaded_file=SimpleUploadedFile("到店面谈记录.pdf", DEMO_PDF),
+        item=s.suggested_materials(recs[e[2]])[0],
+    )
     s.recommendation_materials_complete(actor=manager, recommendation_id=recs[e[2]].pk)
+    # one whose submitted materials the bank left unconfirmed (its clock runs out below: 自动起算),
+    # one the bank sent back for more (待企业补充)
+    for name in (e[7], e[8]):
+        s.recommendation_contact(actor=manager, recommendation_id=recs[name].pk, channel="visit")
+        s.recommendation_materials_list(
+            actor=manager, recommendation_id=recs[name].pk, items=s.suggested_materials(recs[name])
+        )
+        s.recommendation_materials_submit(actor=staff, recommendation_id=recs[name].pk, note="专班代企业提交")
+    s.recommendation_materials_supplement(
+        actor=manager,
+        recommendation_id=recs[e[8]].pk,
+        missing=[s.suggested_materials(recs[e[8]])[-1], "近两年纳税证明"],
+        note="经营流水不全, 请补充近 6 个月完整流水及纳税证明",
+    )
     for name, amount in ((e[3], 300_000), (e[6], 500_000)):
         s.recommendation_contact(actor=manager, recommendation_id=recs[name].pk)
         s.recommendation_materials_complete(actor=manager, recommendation_id=recs[name].pk)
@@ -308,5 +360,15 @@ def load() -> dict:
             remind_at=old + dt.timedelta(days=6),
             escalate_at=old + dt.timedelta(days=14),
         )
+    # the materials submitted nine days ago and never answered: the scan starts the decision clock
+    lapsed = recs[e[7]]
+    submitted = timezone.now() - dt.timedelta(days=9)
+    Recommendation.objects.filter(pk=lapsed.pk).update(materials_submitted_at=submitted)
+    DeadlineClock.objects.filter(recommendation=lapsed, kind=ClockKind.MATERIALS, state=ClockState.RUNNING).update(
+        started_at=submitted,
+        due_at=submitted + dt.timedelta(days=7),
+        remind_at=submitted + dt.timedelta(days=6),
+        escalate_at=submitted + dt.timedelta(days=14),
+    )
     deadline_scan()
     return {"declarations": Declaration.objects.filter(entity__region_id="140525").count()}

@@ -1,4 +1,7 @@
-"""Declaration materials (申报材料): upload, list, open.
+"""Declaration materials (申报材料): upload, list, open — the enterprise's (or the task force's)
+files of a declaration, which every bank it goes to sees, and the files a bank collects itself
+on its lead (`lead_material_upload`), which only that lead's branch (and the enterprise and
+its county) sees. A file may name the item of the bank's materials list it answers.
 
 Files are checked by their content, not by the name or the browser's Content-Type: the
 first bytes must be a PDF, JPEG or PNG signature (the `filetype` library), and must agree
@@ -17,15 +20,17 @@ from typing import IO
 
 import filetype
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from matching import workflow
-from matching.models import Declaration, DeclarationMaterial
+from matching.models import Declaration, DeclarationMaterial, Recommendation
 from portal.services import ApplicationError, audit_record
 from portal.tenancy import VIEW, restrict
 
 MAX_MATERIAL_BYTES = 10 * 1024 * 1024
 MAX_MATERIALS_PER_DECLARATION = 30
+MAX_MATERIALS_PER_LEAD = 30  # the files one bank adds to its lead
+MAX_ITEM_LENGTH = 200
 # detected MIME type → the extensions a file of that type may carry
 ALLOWED_TYPES = {
     "application/pdf": (".pdf",),
@@ -94,23 +99,31 @@ def material_check(uploaded_file) -> tuple[str, str]:
     return name, mime
 
 
-def material_upload(*, actor, declaration_id: int, uploaded_file) -> DeclarationMaterial:
-    """Store one uploaded file as a material of a declaration the actor may change."""
-    name, mime = material_check(uploaded_file)
+def _item(item) -> str:
+    item = str(item or "").strip()
+    if len(item) > MAX_ITEM_LENGTH:
+        raise ApplicationError(
+            f"对应材料名称不超过 {MAX_ITEM_LENGTH} 字", field_errors={"item": [f"不超过 {MAX_ITEM_LENGTH} 字"]}
+        )
+    return item
+
+
+def _store(
+    *, actor, uploaded_file, name: str, mime: str, item: str, place, record, audit: str, audited
+) -> DeclarationMaterial:
+    """Store a checked file as a material: `place()` (inside the transaction) resolves and locks
+    what it belongs to and returns (declaration, recommendation or None); `record(material,
+    declaration, recommendation)` writes its workflow event. A rolled-back row leaves no stored
+    file behind."""
     stored_name = f"{uuid.uuid4().hex}{EXTENSION_OF[mime]}"
     material = None
     try:
         with transaction.atomic():
-            declaration = workflow.acting_on(
-                workflow.Action.MATERIALS_UPLOAD,
-                actor,
-                declaration_id,
-                message="申报不存在或您无权上传材料",
-            )
-            if declaration.materials.count() >= MAX_MATERIALS_PER_DECLARATION:
-                raise ApplicationError(f"每个申报最多上传 {MAX_MATERIALS_PER_DECLARATION} 个材料文件", code="conflict")
+            declaration, recommendation = place()
             material = DeclarationMaterial(
                 declaration=declaration,
+                recommendation=recommendation,
+                item=item,
                 original_name=name,
                 content_type=mime,
                 size=uploaded_file.size,
@@ -120,19 +133,18 @@ def material_upload(*, actor, declaration_id: int, uploaded_file) -> Declaration
             # FieldFile.save goes through the field's storage (MEDIA_ROOT) and upload_to
             material.file.save(stored_name, uploaded_file, save=False)
             material.save()
-            workflow.record(
-                workflow.Action.MATERIALS_UPLOAD,
-                declaration=declaration,
-                actor=actor,
-                material=material.pk,
-                name=name,
-                size=material.size,
-            )
+            record(material, declaration, recommendation)
             audit_record(
                 actor=actor,
-                action="declaration.material_upload",
-                obj=declaration,
-                after={"material": material.pk, "name": name, "content_type": mime, "size": material.size},
+                action=audit,
+                obj=audited(declaration, recommendation),
+                after={
+                    "material": material.pk,
+                    "name": name,
+                    "content_type": mime,
+                    "size": material.size,
+                    **({"item": item} if item else {}),
+                },
             )
     except BaseException:
         # the row was rolled back: do not leave the stored file behind
@@ -142,8 +154,107 @@ def material_upload(*, actor, declaration_id: int, uploaded_file) -> Declaration
     return material
 
 
+def material_upload(*, actor, declaration_id: int, uploaded_file, item: str = "") -> DeclarationMaterial:
+    """Store one uploaded file as a material of a declaration the actor may change (the
+    enterprise's, or the task force's on its behalf); `item` names the entry of a bank's
+    materials list it answers, if any."""
+    name, mime = material_check(uploaded_file)
+    item = _item(item)
+
+    def place():
+        declaration = workflow.acting_on(
+            workflow.Action.MATERIALS_UPLOAD,
+            actor,
+            declaration_id,
+            message="申报不存在或您无权上传材料",
+        )
+        if declaration.materials.filter(recommendation__isnull=True).count() >= MAX_MATERIALS_PER_DECLARATION:
+            raise ApplicationError(f"每个申报最多上传 {MAX_MATERIALS_PER_DECLARATION} 个材料文件", code="conflict")
+        return declaration, None
+
+    def record(material, declaration, recommendation):
+        workflow.record(
+            workflow.Action.MATERIALS_UPLOAD,
+            declaration=declaration,
+            actor=actor,
+            material=material.pk,
+            name=name,
+            size=material.size,
+            **({"item": item} if item else {}),
+        )
+
+    return _store(
+        actor=actor,
+        uploaded_file=uploaded_file,
+        name=name,
+        mime=mime,
+        item=item,
+        place=place,
+        record=record,
+        audit="declaration.material_upload",
+        audited=lambda declaration, recommendation: declaration,
+    )
+
+
+def lead_material_upload(*, actor, recommendation_id: int, uploaded_file, item: str = "") -> DeclarationMaterial:
+    """Store one file a bank collected itself as a material of its lead (workflow
+    LEAD_MATERIALS_UPLOAD: the lead's branch, or the account manager it is assigned to), with
+    the same checks as the enterprise's uploads. Only that lead's branch among the banks sees
+    it (matching.restrictions)."""
+    name, mime = material_check(uploaded_file)
+    item = _item(item)
+
+    def place():
+        lead = workflow.acting_on(
+            workflow.Action.LEAD_MATERIALS_UPLOAD, actor, recommendation_id, message="线索不存在或您无权上传材料"
+        )
+        if lead.bank_materials.count() >= MAX_MATERIALS_PER_LEAD:
+            raise ApplicationError(f"每条线索最多上传 {MAX_MATERIALS_PER_LEAD} 个材料文件", code="conflict")
+        return lead.declaration, lead
+
+    def record(material, declaration, recommendation):
+        workflow.record(
+            workflow.Action.LEAD_MATERIALS_UPLOAD,
+            declaration=declaration,
+            recommendation=recommendation,
+            actor=actor,
+            material=material.pk,
+            name=name,
+            size=material.size,
+            **({"item": item} if item else {}),
+        )
+
+    return _store(
+        actor=actor,
+        uploaded_file=uploaded_file,
+        name=name,
+        mime=mime,
+        item=item,
+        place=place,
+        record=record,
+        audit="recommendation.material_upload",
+        audited=lambda declaration, recommendation: recommendation,
+    )
+
+
+def lead_material_list(*, actor, recommendation_id: int) -> QuerySet[DeclarationMaterial]:
+    """The materials of a lead the actor may see: its declaration's (the enterprise's) and the
+    ones this lead's bank collected; not_found if he may not see the lead."""
+    lead = restrict(Recommendation.objects.all(), actor, VIEW).filter(pk=recommendation_id).first()
+    if lead is None:
+        raise ApplicationError("线索不存在或您无权查看", code="not_found")
+    return (
+        restrict(DeclarationMaterial.objects.all(), actor, VIEW)
+        .filter(declaration_id=lead.declaration_id)
+        .filter(Q(recommendation__isnull=True) | Q(recommendation=lead))
+        .select_related("uploaded_by")
+        .order_by("uploaded_at", "id")
+    )
+
+
 def material_list(*, actor, declaration_id: int) -> QuerySet[DeclarationMaterial]:
-    """Materials of one declaration the actor may see; not_found if he may not see it."""
+    """Materials of one declaration the actor may see (a bank: the declaration's own and those
+    its own leads collected); not_found if he may not see it."""
     if not restrict(Declaration.objects.all(), actor, VIEW).filter(pk=declaration_id).exists():
         raise ApplicationError("申报不存在或您无权查看", code="not_found")
     return (

@@ -83,8 +83,23 @@ def register() -> None:
     def _via_recommendation(scope: Scope, action: str) -> Q | None:
         return recommendation_q(scope, VIEW, "recommendation__") if action == VIEW else None
 
-    for model in (m.ReviewStep, m.DeclarationBank, m.DeclarationMaterial):
+    for model in (m.ReviewStep, m.DeclarationBank):
         restriction(model)(_via_declaration)
+
+    @restriction(m.DeclarationMaterial)
+    def _materials(scope: Scope, action: str) -> Q | None:
+        """A declaration's files, for whoever sees the declaration; a file a bank collected on
+        its lead only for whoever sees that lead (the bank's branch, not the other intended
+        bank; the enterprise and its county see both)."""
+        if action != VIEW:
+            return None
+        declaration = declaration_q(scope, VIEW, "declaration__")
+        if declaration is None:
+            return None
+        lead = recommendation_q(scope, VIEW, "recommendation__")
+        collected = Q(recommendation__isnull=True) | lead if lead is not None else Q(recommendation__isnull=True)
+        return declaration & collected
+
     for model in (m.Disbursement, m.Coaching, m.DeadlineClock):
         restriction(model)(_via_recommendation)
 

@@ -51,6 +51,7 @@ def scan_deadlines() -> dict:
     scan = deadline_scan()
     return {
         "reminders": scan.reminders,
+        "auto_started": scan.auto_started,
         "overdue": scan.overdue,
         "escalations": scan.escalations,
         "skipped": scan.skipped,

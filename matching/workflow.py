@@ -7,7 +7,7 @@ It is the one place these rules live; everything else reads them from here:
 * services call `acting_on(action, actor, pk)` (or `require(action, actor, obj)`) before
   anything else, move the object with `apply(obj, action, outcome)` (a transition the state
   does not allow is a 409 with the current state, never a 500) and write the event with
-  `record(action, …)`, which also applies the row's clock rule (matching/clocks.py);
+  `record(action, …)`, which also applies the row's clock rule (matching/clock_rules.py);
 * the API refuses a role the table never allows (`may`) before reading any input;
 * pages show a button only when `allows(action, user, obj)`; the review queues
   (`queue_states`, `queue_q`), the home-page counters (`queue_counts_labels`), a
@@ -40,6 +40,19 @@ Who may act (see workflow.md and seed 004 §四–六):
   may also recommend an entity to the task force (银行推荐): a draft declaration naming the
   bank, which waits for the enterprise's consent and its submission (by the enterprise, or by
   task-force staff from its written consent) before it enters the 初审.
+* Application materials (seed 004 五(六): the decision within 30 days of complete materials,
+  a clock the bank must not hold back): after contact the bank lists the materials it needs
+  (from the product's list, edited per lead: MATERIALS_LIST); the enterprise, or task-force
+  staff on its behalf, uploads them to the declaration and declares them submitted
+  (MATERIALS_SUBMIT, 材料已提交, which starts the bank's 5-working-day materials clock; while
+  the bank has listed nothing, against the product's published list, so that a bank that
+  never lists cannot hold the clock back either); the
+  bank confirms them complete (MATERIALS_COMPLETE, 材料已收齐) or names what is missing
+  (MATERIALS_SUPPLEMENT, 补充材料: back to the enterprise with the list). If it does neither,
+  the deadline scan applies MATERIALS_AUTO_START (no role: the platform's clock) at the end of
+  those days: the decision clock starts there, 自动起算. Where the lead's materials stand is
+  its `materials_stage`, which the rows' checks read. The bank also uploads materials it
+  collects itself to its lead (LEAD_MATERIALS_UPLOAD), seen by that lead's branch only.
 * The convener or the task-force lead removes a lead from the list (移出, stops its clocks;
   the declaration leaves the list with its last lead). After a decline they may propose a
   re-recommendation (改推, REDIRECT): it opens a new draft declaration naming the new bank,
@@ -79,7 +92,7 @@ from django.db.models import Exists, Model, OuterRef, Q
 from django.utils import timezone
 from django_fsm import TransitionNotAllowed
 
-from matching import clocks, criteria, hooks
+from matching import clock_rules, criteria, hooks
 from matching.models import (
     BEFORE_SIGNOFF,
     OPEN_RECOMMENDATION_STATES,
@@ -89,6 +102,7 @@ from matching.models import (
     DeclarationSource,
     DeclarationState,
     EventKind,
+    MaterialsStage,
     Recommendation,
     RecommendationBatch,
     RecommendationState,
@@ -136,6 +150,12 @@ class Action(StrEnum):
     BASIS_CHANGE = "lead.basis_change"
     # seed 004 五项基本标准: the lead's explicit confirmation of an exception (matching/criteria.py)
     CRITERIA_EXCEPTION_CONFIRM = "declaration.criteria_exception.confirm"
+    # the materials of a lead (issue 15 item 17)
+    MATERIALS_LIST = "lead.materials_list"
+    MATERIALS_SUBMIT = "lead.materials_submit"
+    MATERIALS_SUPPLEMENT = "lead.materials_supplement"
+    MATERIALS_AUTO_START = "lead.materials_auto_start"
+    LEAD_MATERIALS_UPLOAD = "lead.materials_upload"
 
 
 @dataclass(frozen=True)
@@ -160,7 +180,7 @@ class Check:
 @dataclass(frozen=True)
 class Clock:
     """What a transition does to the lead's deadline clocks (seed 004 五(六)), applied by
-    `clocks.apply_rule`: the clocks it starts at its moment, those it answers, and whether it
+    `clock_rules.apply_rule`: the clocks it starts at its moment, those it answers, and whether it
     stops every open one. NO_CLOCK: none of these (it is written in the table all the same,
     so that no transition's effect on the clocks is left unsaid)."""
 
@@ -296,6 +316,59 @@ ON_BEHALF = Check("专班只处理代为填报的申报", _on_behalf)
 ASSIGNED = Check("客户经理只办理分配给本人的线索", _assigned)
 
 
+# --- the materials of a lead: where they stand (Recommendation.materials_stage) ---------------
+
+S = MaterialsStage
+LISTABLE = (S.UNLISTED, S.LISTED, S.SUPPLEMENT)  # the bank may (re)write its list
+# the enterprise may declare them submitted: against the bank's list, or, while the bank has
+# listed none, against the product's published list (a bank that never lists holds nothing back)
+SUBMITTABLE = (S.UNLISTED, S.LISTED, S.SUPPLEMENT)
+AWAITING_BANK = (S.AWAITING_BANK,)  # the bank's answer (or the auto-start) is due
+
+
+def _materials_stage(stages: tuple, why: Callable[[Recommendation], str]) -> Callable[..., Refusal | None]:
+    def refuse(actor, scope, lead) -> Refusal | None:
+        return None if lead.materials_stage in stages else Refusal(why(lead), code="conflict")
+
+    return refuse
+
+
+def _materials_conflict(what: str) -> Callable[[Recommendation], str]:
+    """Why a lead's state does not allow the bank's materials action `what`: its decision clock
+    started on its own (自动起算), or the lead moved on."""
+
+    def why(lead) -> str:
+        if lead.materials_auto_started and lead.materials_complete_at:
+            return (
+                f"材料提交后 5 个工作日内银行未确认, 30 日授信时限已于 "
+                f"{timezone.localtime(lead.materials_complete_at):%Y-%m-%d} 自动起算, "
+                f"不能再{what}(当前状态: {lead.get_state_display()})"
+            )
+        return f"该线索当前不能{what}(当前状态: {lead.get_state_display()})"
+
+    return why
+
+
+def _submit_refusal(lead) -> str:
+    if lead.materials_stage == S.AWAITING_BANK:
+        return "材料已提交, 正待银行确认收齐或列明需补充的材料"
+    return f"该线索当前不需要提交材料({lead.get_materials_stage_display()})"
+
+
+LISTING = Check(
+    "企业提交材料后银行须先确认收齐或要求补充",
+    _materials_stage(LISTABLE, lambda lead: "企业已提交材料, 请先确认材料已收齐或要求补充材料"),
+)
+SUBMITTING = Check("材料尚未提交或已退回补充", _materials_stage(SUBMITTABLE, _submit_refusal))
+ANSWERING = Check(
+    "企业已提交材料",
+    _materials_stage(
+        AWAITING_BANK, lambda lead: f"企业尚未提交材料, 无需要求补充({lead.get_materials_stage_display()})"
+    ),
+)
+LAPSING = Check("材料已提交且待银行确认", _materials_stage(AWAITING_BANK, lambda lead: "该线索的材料不在待银行确认中"))
+
+
 def _pushed_already(batch) -> str:
     return f"该批次已于 {timezone.localtime(batch.pushed_at):%Y-%m-%d %H:%M} 推送, 未重复推送"
 
@@ -312,7 +385,7 @@ E, STAFF, REVIEWER, LEAD, CONVENER = (
 BANK = frozenset({Role.BANK_ADMIN, Role.ACCOUNT_MANAGER})
 D, R, B = DeclarationState, RecommendationState, BatchState
 K = EventKind
-FEEDBACK, DECISION = ClockKind.FEEDBACK, ClockKind.DECISION
+FEEDBACK, DECISION, MATERIALS = ClockKind.FEEDBACK, ClockKind.DECISION, ClockKind.MATERIALS
 IN_REVIEW = (D.SUBMITTED, D.PRELIMINARY_APPROVED, D.BANK_REVIEWED, D.LEAD_APPROVED)
 
 
@@ -496,16 +569,84 @@ RULES: tuple[Rule, ...] = (
         (Effect(K.RECOMMENDATION_CONTACTED, Clock(satisfy=(FEEDBACK,)), R.CONTACTED, "contact"),),
         checks=(ASSIGNED,),
     ),
+    # 材料已收齐: at any point after contact (also on materials the bank collected itself); it
+    # answers the materials clock of a submission
     Rule(
         Action.MATERIALS_COMPLETE,
         "办理线索",
         Recommendation,
         BANK,
         (R.CONTACTED,),
-        "该线索不能登记材料收齐",
-        (Effect(K.RECOMMENDATION_MATERIALS_COMPLETE, Clock(start=(DECISION,)), R.UNDER_REVIEW, "materials_complete"),),
+        _materials_conflict("登记材料收齐"),
+        (
+            Effect(
+                K.RECOMMENDATION_MATERIALS_COMPLETE,
+                Clock(start=(DECISION,), satisfy=(MATERIALS,)),
+                R.UNDER_REVIEW,
+                "materials_complete",
+            ),
+        ),
         checks=(ASSIGNED,),
     ),
+    # --- the materials of a lead (issue 15 item 17, seed 004 五(六)) ---
+    Rule(
+        Action.MATERIALS_LIST,
+        "列明所需材料",
+        Recommendation,
+        BANK,
+        (R.CONTACTED,),
+        _materials_conflict("列明所需材料"),
+        (Effect(K.RECOMMENDATION_MATERIALS_LISTED, NO_CLOCK),),
+        checks=(ASSIGNED, LISTING),
+    ),
+    # the enterprise sees its leads (VIEW); task-force staff help it (代为提交)
+    Rule(
+        Action.MATERIALS_SUBMIT,
+        "提交申请材料",
+        Recommendation,
+        frozenset({E, STAFF}),
+        (R.CONTACTED,),
+        "该线索当前不需要提交材料",
+        (Effect(K.RECOMMENDATION_MATERIALS_SUBMITTED, Clock(start=(MATERIALS,))),),
+        tenancy=VIEW,
+        checks=(SUBMITTING,),
+    ),
+    Rule(
+        Action.MATERIALS_SUPPLEMENT,
+        "要求补充材料",
+        Recommendation,
+        BANK,
+        (R.CONTACTED,),
+        _materials_conflict("要求补充材料"),
+        (Effect(K.RECOMMENDATION_MATERIALS_SUPPLEMENT, Clock(satisfy=(MATERIALS,))),),
+        checks=(ASSIGNED, ANSWERING),
+    ),
+    # no role: the deadline scan applies it when the materials clock runs out (matching/clocks.py)
+    Rule(
+        Action.MATERIALS_AUTO_START,
+        "自动起算授信决定时限",
+        Recommendation,
+        frozenset(),
+        (R.CONTACTED,),
+        "该线索的材料不在待银行确认中",
+        (
+            Effect(
+                K.RECOMMENDATION_MATERIALS_AUTO_STARTED, Clock(start=(DECISION,)), R.UNDER_REVIEW, "materials_complete"
+            ),
+        ),
+        checks=(LAPSING,),
+    ),
+    Rule(
+        Action.LEAD_MATERIALS_UPLOAD,
+        "上传收集的材料",
+        Recommendation,
+        BANK,
+        (R.CONTACTED, R.UNDER_REVIEW, R.APPROVED, R.DISBURSED),
+        "该线索已办结或尚未对接, 不能上传材料",
+        (Effect(K.RECOMMENDATION_MATERIAL_UPLOADED, NO_CLOCK),),
+        checks=(ASSIGNED,),
+    ),
+    # --- end of the materials rows ---
     Rule(
         Action.APPROVE,
         "办理线索",
@@ -532,7 +673,7 @@ RULES: tuple[Rule, ...] = (
         BANK,
         (R.PUSHED, R.CONTACTED, R.UNDER_REVIEW),
         "该线索不能登记不予授信",
-        (Effect(K.RECOMMENDATION_DECLINED, Clock(satisfy=(FEEDBACK, DECISION)), R.DECLINED, "decline"),),
+        (Effect(K.RECOMMENDATION_DECLINED, Clock(satisfy=(FEEDBACK, DECISION, MATERIALS)), R.DECLINED, "decline"),),
         checks=(ASSIGNED,),
     ),
     Rule(
@@ -650,6 +791,9 @@ PATH = (Action.SUBMIT,) + QUEUES
 # the bank's work on a lead
 LEAD_WORK = (
     Action.CONTACT,
+    Action.MATERIALS_LIST,
+    Action.MATERIALS_SUPPLEMENT,
+    Action.LEAD_MATERIALS_UPLOAD,
     Action.MATERIALS_COMPLETE,
     Action.APPROVE,
     Action.DECLINE,
@@ -764,6 +908,20 @@ def refusal(action: Action, actor, obj=None) -> Refusal | None:
     return None
 
 
+def state_refusal(action: Action, obj) -> Refusal | None:
+    """Why the object's state (or a per-object rule that reads only the object) does not allow
+    the action, whoever does it: for what the platform does by itself (MATERIALS_AUTO_START,
+    applied by the deadline scan)."""
+    rule_ = TABLE[action]
+    if rule_.states and obj.state not in rule_.states:
+        return _state_refusal(rule_, obj)
+    for check in rule_.checks:
+        found = check.refuse(None, None, obj)
+        if found is not None:
+            return found
+    return None
+
+
 def allows(action: Action, user, obj=None) -> bool:
     return refusal(action, user, obj) is None
 
@@ -838,7 +996,7 @@ def record(
         created_at=now,
     )
     if effect_.clock:
-        clocks.apply_rule(recommendation, effect_.clock, at or now)
+        clock_rules.apply_rule(recommendation, effect_.clock, at or now)
     hooks.ledger_changed()
     return event
 

@@ -268,6 +268,9 @@ class LedgerRowSerializer(serializers.Serializer):
     contacted_on = serializers.DateField(allow_null=True)
     contact_channel = serializers.CharField()
     materials_complete_on = serializers.DateField(allow_null=True)
+    materials_complete_how = serializers.CharField(
+        help_text="30 日授信时限如何起算: 银行确认收齐 / 自动起算(材料提交后 5 个工作日内银行未确认); 未起算为空"
+    )
     decided_on = serializers.DateField(allow_null=True)
     state = serializers.CharField()
     state_display = serializers.CharField()

@@ -150,7 +150,7 @@ LEFT JOIN (
     SELECT e.recommendation_id,
         min(e.created_at) FILTER (WHERE e.kind = {_k("CONTACTED")}) AS contacted_at,
         min(e.created_at) FILTER (WHERE e.kind IN ({_k("CONTACTED")}, {_k("DECLINED")})) AS feedback_at,
-        min(e.created_at) FILTER (WHERE e.kind = {_k("MATERIALS")}) AS materials_at,
+        min(e.created_at) FILTER (WHERE e.kind IN ({_k("MATERIALS")}, {_k("MATERIALS_AUTO")})) AS materials_at,
         min(e.created_at) FILTER (WHERE e.kind IN ({_k("APPROVED")}, {_k("DECLINED")})) AS decision_at,
         min(e.created_at) FILTER (WHERE e.kind = {_k("APPROVED")}) AS approved_at,
         min(e.created_at) FILTER (WHERE e.kind = {_k("DECLINED")}) AS declined_at,

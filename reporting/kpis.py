@@ -37,13 +37,17 @@ MEDIUM_LONG_TERM_MONTHS = 12  # 中长期: credit term longer than 12 months
 # the event kinds the figures read
 CONTACTED = "recommendation.contacted"
 MATERIALS = "recommendation.materials_complete"
+# the decision clock started on its own: the bank left submitted materials unconfirmed for 5
+# working days (自动起算); for the figures the materials are complete then as well
+MATERIALS_AUTO = "recommendation.materials_auto_started"
+MATERIALS_KINDS = (MATERIALS, MATERIALS_AUTO)
 APPROVED = "recommendation.approved"
 DECLINED = "recommendation.declined"
 DISBURSED = "recommendation.disbursed"
 NOT_DRAWN = "recommendation.not_drawn"
 REMOVED = "recommendation.removed"
 RATED = "recommendation.rated"
-RECOMMENDATION_KINDS = (CONTACTED, MATERIALS, APPROVED, DECLINED, DISBURSED, NOT_DRAWN, REMOVED, RATED)
+RECOMMENDATION_KINDS = (CONTACTED, MATERIALS, MATERIALS_AUTO, APPROVED, DECLINED, DISBURSED, NOT_DRAWN, REMOVED, RATED)
 DECLARATION_KINDS = ("declaration.submitted", "declaration.bank_recommended")
 
 # Chinese definitions shown next to the figures and under the exported tables
@@ -332,7 +336,7 @@ def state_as_of(rec: Ledger, as_of: dt.datetime) -> State | None:
             s.contacted = True
         if e.kind in (CONTACTED, DECLINED) and s.feedback_at is None:
             s.feedback_at = e.created_at
-        if e.kind == MATERIALS:
+        if e.kind in MATERIALS_KINDS:
             s.materials = True
         if e.kind in (APPROVED, DECLINED) and s.decision_at is None:
             s.decision_at = e.created_at
@@ -409,7 +413,7 @@ def fold(events: Iterable[Event]) -> dict:
             first("feedback_at", e.created_at)
         if e.kind in (APPROVED, DECLINED):
             first("decision_at", e.created_at)
-        if e.kind == MATERIALS:
+        if e.kind in MATERIALS_KINDS:
             first("materials_at", e.created_at)
         elif e.kind == APPROVED:
             first("approved_at", e.created_at)

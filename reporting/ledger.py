@@ -275,6 +275,7 @@ def ledger_row(rec: Recommendation) -> dict:
         "contacted_on": _day(rec.contacted_at),
         "contact_channel": rec.get_contact_channel_display() if rec.contact_channel else "",
         "materials_complete_on": _day(rec.materials_complete_at),
+        "materials_complete_how": materials_complete_how(rec),
         "decided_on": _day(rec.decided_at),
         "state": rec.state,
         "state_display": rec.get_state_display(),
@@ -313,6 +314,15 @@ def credit_basis_change_text(rec: Recommendation) -> str:
             )
         )
     return basis_change_text(events[-1]) if events else ""
+
+
+def materials_complete_how(rec: Recommendation) -> str:
+    """How the decision clock started (seed 004: 30 days from complete materials): the bank
+    confirmed the materials complete, or it neither confirmed nor named what was missing
+    within 5 working days of the submission, and the clock started on its own (自动起算)."""
+    if rec.materials_complete_at is None:
+        return ""
+    return "自动起算" if rec.materials_auto_started else "银行确认收齐"
 
 
 def approval_override_text(rec: Recommendation) -> str:
@@ -445,6 +455,7 @@ COLUMNS: list[tuple[str, str, str]] = [
     ("对接日期", "contacted_on", "date"),
     ("对接方式", "contact_channel", "text"),
     ("材料收齐日期", "materials_complete_on", "date"),
+    ("材料收齐方式", "materials_complete_how", "text"),
     ("决定日期", "decided_on", "date"),
     ("状态", "state_display", "text"),
     ("授信金额(万元)", "credit_amount", "wan"),

@@ -37,7 +37,7 @@ from django.db import connection, connections
 from django.db.models import Count, F
 from django.test import Client
 
-from matching import clocks
+from matching import clock_rules
 from matching import services as s
 from matching.factories import declare, pushed, through_reviews
 from matching.models import (
@@ -482,7 +482,7 @@ def test_a_push_cut_off_by_a_postgres_restart_leaves_nothing_half_done(world, po
     # lead's feedback clock, the push's clock rule)
     reached, resume = threading.Event(), threading.Event()
     calls = []
-    apply_rule = clocks.apply_rule
+    apply_rule = clock_rules.apply_rule
 
     def pause_at_third(recommendation, rule, at):
         apply_rule(recommendation, rule, at)
@@ -491,7 +491,7 @@ def test_a_push_cut_off_by_a_postgres_restart_leaves_nothing_half_done(world, po
             reached.set()
             resume.wait(60)
 
-    monkeypatch.setattr(clocks, "apply_rule", pause_at_third)
+    monkeypatch.setattr(clock_rules, "apply_rule", pause_at_third)
     responses = []
 
     def push():
@@ -526,7 +526,7 @@ def test_a_push_cut_off_by_a_postgres_restart_leaves_nothing_half_done(world, po
     assert not DeadlineClock.objects.filter(recommendation__batch=batch).exists()
 
     # and pushing again, with the database back, pushes everything once
-    monkeypatch.setattr(clocks, "apply_rule", apply_rule)
+    monkeypatch.setattr(clock_rules, "apply_rule", apply_rule)
     again = Client(HTTP_AUTHORIZATION=f"Token {token}").post(f"/api/v1/batches/{batch.pk}/push/")
     assert again.status_code == 200, again.content[:500]
     assert Recommendation.objects.filter(batch=batch).count() == 10

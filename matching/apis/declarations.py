@@ -122,7 +122,8 @@ class DeclarationDetailOutputSerializer(DeclarationOutputSerializer):
         return LeadBriefSerializer(leads.select_related("bank", "branch").order_by("id"), many=True).data
 
     def get_materials_count(self, obj) -> int:
-        return obj.materials.count()
+        # the files the caller may see (a bank: not those another bank collected on its own lead)
+        return restrict(DeclarationMaterial.objects.filter(declaration=obj), self.context["request"].user, VIEW).count()
 
 
 class CriterionInputSerializer(serializers.Serializer):
@@ -286,6 +287,10 @@ class MaterialOutputSerializer(serializers.Serializer):
     uploaded_by = serializers.SerializerMethodField()
     uploaded_at = serializers.DateTimeField()
     download_url = serializers.SerializerMethodField()
+    item = serializers.CharField(help_text="对应银行所需材料清单中的哪一项(可为空)")
+    recommendation = serializers.IntegerField(
+        source="recommendation_id", allow_null=True, help_text="银行在其线索上收集的材料: 线索编号; 企业上传的为空"
+    )
 
     def get_uploaded_by(self, obj) -> str | None:
         return _user_name(obj.uploaded_by)
@@ -296,6 +301,9 @@ class MaterialOutputSerializer(serializers.Serializer):
 
 class MaterialUploadInputSerializer(serializers.Serializer):
     file = serializers.FileField(help_text="PDF、JPG 或 PNG, 不超过 10 MB")
+    item = serializers.CharField(
+        required=False, allow_blank=True, max_length=200, help_text="对应银行所需材料清单中的哪一项(选填)"
+    )
 
 
 class EventOutputSerializer(serializers.Serializer):
@@ -582,7 +590,10 @@ class DeclarationViewSet(
         """申报材料: list, or upload one file (PDF/JPG/PNG, ≤ 10 MB, checked by content)."""
         if request.method == "POST":
             material = materials.material_upload(
-                actor=request.user, declaration_id=_pk(self), uploaded_file=request.FILES.get("file")
+                actor=request.user,
+                declaration_id=_pk(self),
+                uploaded_file=request.FILES.get("file"),
+                item=request.data.get("item", ""),
             )
             return Response(MaterialOutputSerializer(material).data, status=status.HTTP_201_CREATED)
         items = materials.material_list(actor=request.user, declaration_id=_pk(self))

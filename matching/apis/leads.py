@@ -1,4 +1,5 @@
-"""Leads (推荐 to one bank): assignment, contact, materials complete, decisions, drawdowns."""
+"""Leads (推荐 to one bank): assignment, contact, the application materials (the bank's list,
+材料已提交, 补充材料, 材料已收齐, the bank's own files), decisions, drawdowns."""
 
 from __future__ import annotations
 
@@ -8,10 +9,11 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from entities.restrictions import region_range_q
-from matching import services
+from matching import materials, services
 from matching.apis.common import (
     BankBriefSerializer,
     EntityBriefSerializer,
@@ -22,15 +24,22 @@ from matching.apis.common import (
     _responses,
     _user_name,
 )
-from matching.apis.declarations import DeclarationDetailOutputSerializer, _declaration_out
+from matching.apis.declarations import (
+    DeclarationDetailOutputSerializer,
+    MaterialOutputSerializer,
+    MaterialUploadInputSerializer,
+    _declaration_out,
+)
 from matching.models import (
     ContactChannel,
     Declaration,
     Disbursement,
     Guarantee,
+    MaterialsStage,
     Recommendation,
     RecommendationState,
 )
+from matching.services.materials import open_materials_clock
 from matching.workflow import Action
 from portal import bounds
 from portal.api import RestrictedViewSetMixin
@@ -63,6 +72,31 @@ class UserBriefSerializer(serializers.Serializer):
         return obj.get_full_name() or obj.username
 
 
+class LeadMaterialsOutputSerializer(serializers.Serializer):
+    """Where the lead's application materials stand (seed 004: the decision within 30 days of
+    complete materials; the bank confirms or names what is missing within 5 working days of
+    the submission, else the 30-day clock starts on its own)."""
+
+    stage = serializers.ChoiceField(choices=MaterialsStage.choices, source="materials_stage")
+    stage_display = serializers.CharField(source="get_materials_stage_display")
+    required = serializers.ListField(
+        child=serializers.CharField(), source="materials_required", help_text="银行列明的所需材料"
+    )
+    missing = serializers.ListField(
+        child=serializers.CharField(), source="materials_missing", help_text="银行要求补充的材料"
+    )
+    note = serializers.CharField(source="materials_note")
+    listed_at = serializers.DateTimeField(source="materials_listed_at", allow_null=True)
+    submitted_at = serializers.DateTimeField(source="materials_submitted_at", allow_null=True)
+    complete_at = serializers.DateTimeField(source="materials_complete_at", allow_null=True)
+    auto_started = serializers.BooleanField(
+        source="materials_auto_started", help_text="银行 5 个工作日内未确认, 30 日授信时限自动起算"
+    )
+    version = serializers.CharField(
+        source="materials_version", help_text="材料状态版本: 办理时传回, 如已被他人变更则拒绝(409)"
+    )
+
+
 class LeadOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     batch = serializers.IntegerField(source="batch_id")
@@ -83,6 +117,7 @@ class LeadOutputSerializer(serializers.Serializer):
     contact_channel = serializers.CharField()
     contact_note = serializers.CharField()
     materials_complete_at = serializers.DateTimeField(allow_null=True)
+    materials = LeadMaterialsOutputSerializer(source="*")
     decided_at = serializers.DateTimeField(allow_null=True)
     credit_amount = serializers.IntegerField(allow_null=True, help_text="授信金额(元)")
     rate_percent = serializers.DecimalField(max_digits=6, decimal_places=3, allow_null=True)
@@ -133,6 +168,13 @@ class CoachingOutputSerializer(serializers.Serializer):
 class LeadDetailOutputSerializer(LeadOutputSerializer):
     disbursements = DisbursementOutputSerializer(many=True)
     coachings = CoachingOutputSerializer(many=True)
+    materials_confirm_due_at = serializers.SerializerMethodField(
+        help_text="材料已提交、待银行确认时: 银行须确认收齐或要求补充的期限(到期自动起算 30 日授信时限)"
+    )
+
+    def get_materials_confirm_due_at(self, obj) -> str | None:
+        clock = open_materials_clock(obj)
+        return serializers.DateTimeField().to_representation(clock.due_at) if clock else None
 
 
 class AssignInputSerializer(serializers.Serializer):
@@ -147,6 +189,38 @@ class AssignOutputSerializer(serializers.Serializer):
 class ContactInputSerializer(serializers.Serializer):
     contacted_at = serializers.DateTimeField(required=False, allow_null=True, default=None, help_text="默认为现在")
     channel = serializers.ChoiceField(choices=ContactChannel.choices, default=ContactChannel.PHONE)
+    note = serializers.CharField(allow_blank=True, default="", max_length=2000)
+
+
+class VersionInputSerializer(serializers.Serializer):
+    version = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=80,
+        help_text="您办理时看到的材料状态版本(materials.version); 如已被他人变更则拒绝(409)",
+    )
+
+
+class MaterialsListInputSerializer(VersionInputSerializer):
+    items = serializers.ListField(
+        child=serializers.CharField(max_length=200, allow_blank=True),
+        max_length=30,
+        help_text="所需材料, 每项一个名称(1–30 项); 建议从产品材料清单开始",
+    )
+    note = serializers.CharField(allow_blank=True, default="", max_length=2000)
+
+
+class MaterialsSubmitInputSerializer(VersionInputSerializer):
+    note = serializers.CharField(allow_blank=True, default="", max_length=2000)
+
+
+class MaterialsSupplementInputSerializer(VersionInputSerializer):
+    missing = serializers.ListField(
+        child=serializers.CharField(max_length=200, allow_blank=True),
+        max_length=30,
+        help_text="需补充的材料(清单中的项, 或清单外的新项, 新项并入清单)",
+    )
     note = serializers.CharField(allow_blank=True, default="", max_length=2000)
 
 
@@ -293,6 +367,10 @@ class LeadViewSet(
         "assign": (Action.ASSIGN,),
         "contact": (Action.CONTACT,),
         "materials_complete": (Action.MATERIALS_COMPLETE,),
+        "materials_list": (Action.MATERIALS_LIST,),
+        "materials_submit": (Action.MATERIALS_SUBMIT,),
+        "materials_supplement": (Action.MATERIALS_SUPPLEMENT,),
+        "materials:POST": (Action.LEAD_MATERIALS_UPLOAD,),
         "approve": (Action.APPROVE,),
         "decline": (Action.DECLINE,),
         "disburse": (Action.DISBURSE,),
@@ -340,11 +418,88 @@ class LeadViewSet(
         )
         return _lead_out(request, _pk(self))
 
-    @extend_schema(request=None, responses=_responses(LeadDetailOutputSerializer))
+    @extend_schema(request=VersionInputSerializer, responses=_responses(LeadDetailOutputSerializer))
     @action(detail=True, methods=["post"], url_path="materials-complete")
     def materials_complete(self, request, pk=None):
-        services.recommendation_materials_complete(actor=request.user, recommendation_id=_pk(self))
+        """材料已收齐: the 30-day decision clock starts now."""
+        data = _input(VersionInputSerializer, request)
+        services.recommendation_materials_complete(
+            actor=request.user, recommendation_id=_pk(self), version=data["version"] or None
+        )
         return _lead_out(request, _pk(self))
+
+    @extend_schema(
+        request=MaterialsListInputSerializer,
+        responses=_responses(LeadDetailOutputSerializer),
+        description=_doc(Action.MATERIALS_LIST) + " 企业提交材料后, 须先确认收齐或要求补充, 才能再修改清单。",
+    )
+    @action(detail=True, methods=["post"], url_path="materials-list")
+    def materials_list(self, request, pk=None):
+        """列明所需材料: the bank lists (or, before the enterprise submits, rewrites) the materials it needs."""
+        data = _input(MaterialsListInputSerializer, request)
+        services.recommendation_materials_list(
+            actor=request.user,
+            recommendation_id=_pk(self),
+            items=data["items"],
+            note=data["note"],
+            version=data["version"] or None,
+        )
+        return _lead_out(request, _pk(self))
+
+    @extend_schema(
+        request=MaterialsSubmitInputSerializer,
+        responses=_responses(LeadDetailOutputSerializer),
+        description=_doc(Action.MATERIALS_SUBMIT)
+        + " 银行须在 5 个工作日内确认收齐或要求补充, 否则 30 日授信时限于第 5 个工作日结束时自动起算。",
+    )
+    @action(detail=True, methods=["post"], url_path="materials-submit")
+    def materials_submit(self, request, pk=None):
+        """材料已提交: the enterprise (or task-force staff on its behalf) declares the listed materials submitted."""
+        data = _input(MaterialsSubmitInputSerializer, request)
+        services.recommendation_materials_submit(
+            actor=request.user, recommendation_id=_pk(self), note=data["note"], version=data["version"] or None
+        )
+        return _lead_out(request, _pk(self))
+
+    @extend_schema(
+        request=MaterialsSupplementInputSerializer,
+        responses=_responses(LeadDetailOutputSerializer),
+        description=_doc(Action.MATERIALS_SUPPLEMENT),
+    )
+    @action(detail=True, methods=["post"], url_path="materials-supplement")
+    def materials_supplement(self, request, pk=None):
+        """补充材料: the bank names what is missing from the submitted materials; back to the enterprise."""
+        data = _input(MaterialsSupplementInputSerializer, request)
+        services.recommendation_materials_supplement(
+            actor=request.user,
+            recommendation_id=_pk(self),
+            missing=data["missing"],
+            note=data["note"],
+            version=data["version"] or None,
+        )
+        return _lead_out(request, _pk(self))
+
+    @extend_schema(methods=["GET"], responses=_responses(MaterialOutputSerializer(many=True)))
+    @extend_schema(
+        methods=["POST"],
+        request={"multipart/form-data": MaterialUploadInputSerializer},
+        responses=_responses(MaterialOutputSerializer, 201),
+        description=_doc(Action.LEAD_MATERIALS_UPLOAD) + " 银行收集的材料仅本线索的承办机构(及企业、专班)可见。",
+    )
+    @action(detail=True, methods=["get", "post"], parser_classes=[MultiPartParser, FormParser])
+    def materials(self, request, pk=None):
+        """The lead's materials: the declaration's and the ones this bank collected (list), or
+        upload one file the bank collected (PDF/JPG/PNG, ≤ 10 MB, checked by content)."""
+        if request.method == "POST":
+            material = materials.lead_material_upload(
+                actor=request.user,
+                recommendation_id=_pk(self),
+                uploaded_file=request.FILES.get("file"),
+                item=request.data.get("item", ""),
+            )
+            return Response(MaterialOutputSerializer(material).data, status=status.HTTP_201_CREATED)
+        items = materials.lead_material_list(actor=request.user, recommendation_id=_pk(self))
+        return Response(MaterialOutputSerializer(items, many=True).data)
 
     @extend_schema(
         request=ApproveInputSerializer,

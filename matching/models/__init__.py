@@ -37,6 +37,7 @@ from matching.models.leads import (
     DeclineReason,
     Disbursement,
     Guarantee,
+    MaterialsStage,
     Recommendation,
     RecommendationGroupObjectPermission,
     RecommendationState,
@@ -44,7 +45,7 @@ from matching.models.leads import (
 )
 from matching.models.events import EventKind, WorkflowEvent
 from matching.models.notifications import Notification
-from matching.models.clocks import ClockKind, ClockState, DeadlineClock, DeadlineScan
+from matching.models.clocks import REPEATABLE_CLOCKS, ClockKind, ClockState, DeadlineClock, DeadlineScan
 # isort: on
 
 __all__ = [
@@ -66,10 +67,12 @@ __all__ = [
     "Disbursement",
     "EventKind",
     "Guarantee",
+    "MaterialsStage",
     "Notification",
     "OPEN_DECLARATION_STATES",
     "OPEN_RECOMMENDATION_STATES",
     "Recommendation",
+    "REPEATABLE_CLOCKS",
     "RecommendationBatch",
     "RecommendationGroupObjectPermission",
     "RecommendationState",

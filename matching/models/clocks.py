@@ -1,5 +1,7 @@
-"""The statutory deadline clocks of a lead (反馈 5 个工作日, 授信决定 30 日) and the runs of the
-periodic deadline scan that reminds, flags and escalates them (matching/clocks.py)."""
+"""The deadline clocks of a lead (反馈 5 个工作日, 授信决定 30 日, and the bank's 5 working days to
+confirm submitted materials, after which the decision clock starts on its own) and the runs of
+the periodic deadline scan that reminds, flags, escalates and auto-starts them
+(matching/clocks.py)."""
 
 from django.db import models
 from django.db.models import Q
@@ -10,6 +12,14 @@ from matching.models.leads import Recommendation
 class ClockKind(models.TextChoices):
     FEEDBACK = "feedback", "反馈时限(5 个工作日)"
     DECISION = "decision", "授信决定时限(30 日)"
+    # the bank's 5 working days to confirm submitted materials complete or name what is
+    # missing; one per submission (a submission after 补充材料 starts a new one); never overdue:
+    # when it runs out the decision clock starts (自动起算) and it is LAPSED
+    MATERIALS = "materials", "材料确认时限(5 个工作日)"
+
+
+# clocks that run once per round rather than once per lead
+REPEATABLE_CLOCKS = (ClockKind.MATERIALS,)
 
 
 class ClockState(models.TextChoices):
@@ -17,6 +27,7 @@ class ClockState(models.TextChoices):
     OVERDUE = "overdue", "已逾期"
     SATISFIED = "satisfied", "已完成"
     STOPPED = "stopped", "已停止"
+    LAPSED = "lapsed", "期满自动起算"
 
 
 class DeadlineClock(models.Model):
@@ -36,12 +47,24 @@ class DeadlineClock(models.Model):
     satisfied_at = models.DateTimeField(null=True, blank=True)
     stopped_at = models.DateTimeField(null=True, blank=True)
     reminded_at = models.DateTimeField(null=True, blank=True)
+    # when the scan marked it overdue; for a clock that lapses (MATERIALS), when it lapsed
     overdue_at = models.DateTimeField(null=True, blank=True)
     escalated_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = verbose_name_plural = "办理时限"
-        constraints = [models.UniqueConstraint(fields=["recommendation", "kind"], name="one_clock_per_kind")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["recommendation", "kind"],
+                condition=~Q(kind__in=REPEATABLE_CLOCKS),
+                name="one_clock_per_kind",
+            ),
+            models.UniqueConstraint(
+                fields=["recommendation", "kind"],
+                condition=Q(kind__in=REPEATABLE_CLOCKS, state__in=[ClockState.RUNNING, ClockState.OVERDUE]),
+                name="one_open_repeatable_clock",
+            ),
+        ]
         indexes = [
             models.Index(fields=["state", "due_at"]),
             models.Index(
@@ -69,6 +92,7 @@ class DeadlineScan(models.Model):
     reminders = models.PositiveIntegerField(default=0)
     overdue = models.PositiveIntegerField(default=0)
     escalations = models.PositiveIntegerField(default=0)
+    auto_started = models.PositiveIntegerField("自动起算授信时限", default=0)
     skipped = models.BooleanField("另一次扫描进行中, 本次跳过", default=False)
 
     class Meta:

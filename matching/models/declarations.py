@@ -210,7 +210,21 @@ def material_upload_to(instance, filename):
 
 
 class DeclarationMaterial(models.Model):
+    """A file of a declaration: uploaded by the enterprise or the task force for every bank
+    it goes to, or collected by one bank on its lead (`recommendation`), which only that
+    lead's branch (and the enterprise and its county) sees. `item` names the entry of the
+    bank's materials list it answers, if any."""
+
     declaration = models.ForeignKey(Declaration, on_delete=models.CASCADE, related_name="materials")
+    recommendation = models.ForeignKey(
+        "Recommendation",
+        verbose_name="银行收集(线索)",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="bank_materials",
+    )
+    item = models.CharField("对应材料", max_length=200, blank=True, default="")
     file = models.FileField("文件", upload_to=material_upload_to, max_length=255)
     original_name = models.CharField("文件名", max_length=255)
     content_type = models.CharField("类型", max_length=64)

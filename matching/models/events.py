@@ -39,6 +39,16 @@ class EventKind(models.TextChoices):
     RECOMMENDATION_ASSIGNED = "recommendation.assigned", "分配客户经理"
     RECOMMENDATION_CONTACTED = "recommendation.contacted", "银行已对接"
     RECOMMENDATION_MATERIALS_COMPLETE = "recommendation.materials_complete", "申请材料已收齐"
+    # the materials of a contacted lead (MaterialsStage): listed by the bank, submitted by the
+    # enterprise, sent back for more, or left unconfirmed until the decision clock started
+    RECOMMENDATION_MATERIALS_LISTED = "recommendation.materials_listed", "银行列明所需材料"
+    RECOMMENDATION_MATERIALS_SUBMITTED = "recommendation.materials_submitted", "材料已提交(待银行确认)"
+    RECOMMENDATION_MATERIALS_SUPPLEMENT = "recommendation.materials_supplement", "银行要求补充材料"
+    RECOMMENDATION_MATERIALS_AUTO_STARTED = (
+        "recommendation.materials_auto_started",
+        "银行 5 个工作日内未确认材料, 30 日授信时限自动起算",
+    )
+    RECOMMENDATION_MATERIAL_UPLOADED = "recommendation.material_uploaded", "银行上传收集的材料"
     RECOMMENDATION_APPROVED = "recommendation.approved", "银行授信"
     RECOMMENDATION_DECLINED = "recommendation.declined", "银行不予授信"
     RECOMMENDATION_DISBURSED = "recommendation.disbursed", "放款"

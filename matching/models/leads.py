@@ -34,6 +34,22 @@ OPEN_RECOMMENDATION_STATES = [
 ]
 
 
+class MaterialsStage(models.TextChoices):
+    """Where a contacted lead's application materials stand (seed 004 五(六): the decision
+    within 30 days of complete materials). The bank lists what it needs, the enterprise (or
+    the task force on its behalf) uploads and declares them submitted, and the bank confirms
+    them complete or names what is missing within 5 working days; if it does neither, the
+    30-day decision clock starts on its own at the end of those days (自动起算). Who moves it
+    where is the workflow table's (matching/workflow.py, the 材料 rows)."""
+
+    UNLISTED = "unlisted", "银行未列明所需材料"
+    LISTED = "listed", "待企业提交材料"
+    AWAITING_BANK = "awaiting_bank", "材料已提交, 待银行确认"
+    SUPPLEMENT = "supplement", "待企业补充材料"
+    CONFIRMED = "confirmed", "银行确认材料已收齐"
+    AUTO_STARTED = "auto_started", "银行未按时确认, 30 日授信时限自动起算"
+
+
 class Guarantee(models.TextChoices):
     CREDIT = "credit", "信用"
     SURETY = "surety", "保证"
@@ -101,6 +117,16 @@ class Recommendation(models.Model):
     )
     contact_note = models.TextField("对接情况", blank=True, default="")
     materials_complete_at = models.DateTimeField("材料收齐时间", null=True, blank=True)
+    # the application materials (MaterialsStage): the bank's list (from the product's, edited
+    # per lead), what it last named missing, its note, and when each step happened
+    materials_stage = models.CharField(
+        "申请材料", max_length=16, choices=MaterialsStage.choices, default=MaterialsStage.UNLISTED
+    )
+    materials_required = models.JSONField("所需材料清单", default=list, blank=True)
+    materials_missing = models.JSONField("待补充材料", default=list, blank=True)
+    materials_note = models.TextField("材料说明", blank=True, default="")
+    materials_listed_at = models.DateTimeField("列明材料时间", null=True, blank=True)
+    materials_submitted_at = models.DateTimeField("材料提交时间", null=True, blank=True)
     decided_at = models.DateTimeField("决定时间", null=True, blank=True)
     credit_amount = models.BigIntegerField("授信金额(元)", null=True, blank=True)
     rate_percent = models.DecimalField("年利率(%)", max_digits=6, decimal_places=3, null=True, blank=True)
@@ -155,6 +181,28 @@ class Recommendation(models.Model):
 
     def __str__(self):
         return f"{self.entity.name} → {self.bank.name}"
+
+    @property
+    def materials_auto_started(self) -> bool:
+        """The 30-day decision clock started on its own (自动起算): the bank neither confirmed
+        the submitted materials nor named what was missing within 5 working days."""
+        return self.materials_stage == MaterialsStage.AUTO_STARTED
+
+    @property
+    def materials_awaiting_enterprise(self) -> bool:
+        """The bank listed (or sent back) the materials: the enterprise's turn to upload and submit."""
+        return self.materials_stage in (MaterialsStage.LISTED, MaterialsStage.SUPPLEMENT)
+
+    @property
+    def materials_version(self) -> str:
+        """What the user saw of the materials when he opened the page (their stage, the list's
+        and the submission's moments): a page sends it back with its action, and the service
+        refuses the action when someone else moved the materials meanwhile."""
+
+        def moment(at) -> str:
+            return str(int(at.timestamp() * 1_000_000)) if at else "0"
+
+        return f"{self.materials_stage}.{moment(self.materials_listed_at)}.{moment(self.materials_submitted_at)}"
 
     @transition(field=state, source=RecommendationState.PUSHED, target=RecommendationState.CONTACTED)
     def contact(self):

@@ -1,7 +1,9 @@
 """Every write of the 申报 → 推荐 workflow, split by resource: common (what the services
 share), visits, declarations (filing, consent, submission, the three-level review),
-batches (sign-off, push, 改推, removal from the list) and leads (the bank side, coaching,
-rating). This package re-exports the services other modules call (`services.batch_push`).
+batches (sign-off, push, 改推, removal from the list), leads (the bank side, coaching,
+rating) and materials (a lead's application materials: the bank's list, 材料已提交, 材料已收齐 or
+补充材料, and the auto-start of the decision clock the deadline scan applies). This
+package re-exports the services other modules call (`services.batch_push`).
 
 The lifecycle (workflow.md): a declaration is filed (by the enterprise, by task-force staff
 on its behalf, one by one or in bulk, or by a bank recommending the entity) as a draft — never
@@ -11,8 +13,10 @@ the intended banks, meets the five basic criteria or carries an exception reason
 confirms it before his approval; bulk approval waits for it: matching/criteria.py), is
 submitted, passes 专班初审 → 专班银行审核 → 专班组长审核 (each may return
 it to the draft with reasons, or reject it), is signed off by the convener into a batch of
-the 推荐清单 and pushed: one recommendation per intended bank. The bank contacts, collects
-materials, approves (within the product's and the need's limits, or by a bank
+the 推荐清单 and pushed: one recommendation per intended bank. The bank contacts, lists the
+materials it needs, which the enterprise uploads and declares submitted; the bank confirms
+them complete or names what is missing within 5 working days (else the 30-day decision clock
+starts on its own), approves (within the product's and the need's limits, or by a bank
 administrator's override with a reason) or declines, records drawdowns; the task force
 coaches after a decline and may propose a re-recommendation (改推) to another bank, which is
 a new draft that needs the enterprise's consent, the three reviews and the sign-off again,
@@ -52,10 +56,16 @@ from matching.services.leads import (
     recommendation_contact,
     recommendation_decline,
     recommendation_disburse,
-    recommendation_materials_complete,
     recommendation_not_drawn,
     recommendations_assign,
     satisfaction_rate,
+)
+from matching.services.materials import (
+    recommendation_materials_complete,
+    recommendation_materials_list,
+    recommendation_materials_submit,
+    recommendation_materials_supplement,
+    suggested_materials,
 )
 from matching.services.visits import visit_record
 
@@ -80,11 +90,15 @@ __all__ = [
     "recommendation_decline",
     "recommendation_disburse",
     "recommendation_materials_complete",
+    "recommendation_materials_list",
+    "recommendation_materials_submit",
+    "recommendation_materials_supplement",
     "recommendation_not_drawn",
     "recommendation_redirect",
     "recommendation_remove",
     "recommendations_assign",
     "satisfaction_rate",
+    "suggested_materials",
     "task_force_for",
     "visit_record",
 ]

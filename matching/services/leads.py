@@ -1,7 +1,7 @@
-"""The bank side of a pushed lead: assignment to an account manager, contact, 材料收齐,
-approval (within the product's and the need's limits, or by a bank administrator's override
-with a reason) or decline, drawdowns or 未提款; the task force's coaching after a decline
-and the enterprise's rating of the service."""
+"""The bank side of a pushed lead: assignment to an account manager, contact (the materials
+that follow are matching/services/materials.py), approval (within the product's and the
+need's limits, or by a bank administrator's override with a reason) or decline, drawdowns or
+未提款; the task force's coaching after a decline and the enterprise's rating of the service."""
 
 from __future__ import annotations
 
@@ -102,25 +102,6 @@ def recommendation_contact(
         title=f"{recommendation.branch.name}已与您对接",
         url=f"/matching/declarations/{recommendation.declaration_id}/",
     )
-    return recommendation
-
-
-@transaction.atomic
-def recommendation_materials_complete(*, actor, recommendation_id: int) -> Recommendation:
-    """材料收齐 (workflow MATERIALS_COMPLETE): starts the 30-day decision clock."""
-    recommendation = _lead_for_work(actor, recommendation_id, Action.MATERIALS_COMPLETE)
-    workflow.apply(recommendation, Action.MATERIALS_COMPLETE)
-    now = timezone.now()
-    recommendation.materials_complete_at = now
-    recommendation.save()
-    workflow.record(
-        Action.MATERIALS_COMPLETE,
-        declaration=recommendation.declaration,
-        recommendation=recommendation,
-        actor=actor,
-        at=now,
-    )
-    audit_record(actor=actor, action="recommendation.materials_complete", obj=recommendation)
     return recommendation
 
 

@@ -56,6 +56,7 @@ BEYOND = {**WITHIN, "rate_percent": "4.500", "override_reason": "优质客户, �
 NOT_WALKED = {
     Action.BANK_RECOMMEND: "enforced by declaration_recommend_by_bank itself (its own tests)",
     Action.BASIS_CHANGE: "no role: recorded by the post-loan watch (matching/tests/test_watch.py)",
+    Action.MATERIALS_AUTO_START: "no role: the deadline scan applies it (matching/tests/test_lead_materials.py)",
 }
 
 
@@ -108,8 +109,10 @@ def signed(world, **kwargs):
     return declaration, user, batch
 
 
-def lead_at(world, state: str, assign: bool = True):
-    """A 中国银行 lead (assigned to its account manager) brought to `state`, and the enterprise user."""
+def lead_at(world, state: str, assign: bool = True, materials: str = ""):
+    """A 中国银行 lead (assigned to its account manager) brought to `state`, and the enterprise user;
+    `materials`: a contacted lead's materials listed by the bank ("listed") or also submitted
+    by the enterprise ("submitted")."""
     declaration, user, batch = signed(world)
     s.batch_push(actor=world.users["convener"], batch_id=batch.pk)
     lead = Recommendation.objects.get(declaration=declaration)
@@ -151,6 +154,10 @@ def lead_at(world, state: str, assign: bool = True):
             s.recommendation_decline(actor=admin, recommendation_id=lead.pk, reason_code="no_need")
         elif step == "remove":
             s.recommendation_remove(actor=world.users["convener"], recommendation_id=lead.pk, reason="提供虚假材料")
+    if materials:
+        s.recommendation_materials_list(actor=admin, recommendation_id=lead.pk, items=["营业执照", "经营流水"])
+    if materials == "submitted":
+        s.recommendation_materials_submit(actor=user, recommendation_id=lead.pk)
     lead = Recommendation.objects.get(pk=lead.pk)
     assert lead.state == state
     return lead, user
@@ -230,6 +237,9 @@ def _lead_snapshot(obj):
         r.disbursed_total,
         r.satisfaction,
         r.override_reason,
+        r.materials_stage,
+        r.materials_required,
+        DeclarationMaterial.objects.filter(recommendation=r).count(),
         Coaching.objects.filter(recommendation=r).count(),
         Declaration.objects.filter(entity_id=r.entity_id).count(),
     )
@@ -339,6 +349,23 @@ SCENARIOS: dict[Action, Scenario] = {
     Action.RATE: Scenario(R.DECLINED, _post("/api/v1/leads/{id}/rate/", {"score": 4})),
     Action.CRITERIA_EXCEPTION_CONFIRM: Scenario(
         D.SUBMITTED, _post("/api/v1/declarations/{id}/confirm-exception/"), {"exception": True}
+    ),
+    Action.MATERIALS_LIST: Scenario(R.CONTACTED, _post("/api/v1/leads/{id}/materials-list/", {"items": ["营业执照"]})),
+    Action.MATERIALS_SUBMIT: Scenario(
+        R.CONTACTED, _post("/api/v1/leads/{id}/materials-submit/"), {"materials": "listed"}
+    ),
+    Action.MATERIALS_SUPPLEMENT: Scenario(
+        R.CONTACTED,
+        _post("/api/v1/leads/{id}/materials-supplement/", {"missing": ["经营流水"]}),
+        {"materials": "submitted"},
+    ),
+    Action.LEAD_MATERIALS_UPLOAD: Scenario(
+        R.CONTACTED,
+        lambda client, obj, world: client.post(
+            f"/api/v1/leads/{obj.pk}/materials/",
+            {"file": SimpleUploadedFile("面谈记录.pdf", PDF)},
+            format="multipart",
+        ),
     ),
 }
 
@@ -578,6 +605,10 @@ BUTTONS: dict[Action, Button] = {
     Action.REDIRECT: Button(_its_declaration_page, _act("leads", "redirect")),
     Action.RATE: Button(_its_declaration_page, _act("leads", "rate")),
     Action.CRITERIA_EXCEPTION_CONFIRM: Button(_declaration_page, _act("declarations", "confirm-exception")),
+    Action.MATERIALS_LIST: Button(_lead_page, _act("leads", "materials-list")),
+    Action.MATERIALS_SUBMIT: Button(_its_declaration_page, _act("leads", "materials-submit")),
+    Action.MATERIALS_SUPPLEMENT: Button(_lead_page, _act("leads", "materials-supplement")),
+    Action.LEAD_MATERIALS_UPLOAD: Button(_lead_page, lambda r: f'action="/matching/leads/{r.pk}/materials/"'),
 }
 # actions that act on no existing object: their pages are forms of their own, opened by role
 NO_BUTTON = {
@@ -585,6 +616,7 @@ NO_BUTTON = {
     Action.FILE: "我要融资 / 代为申报 pages, for the roles of the rule",
     Action.BANK_RECOMMEND: "银行推荐 page, for the roles of the rule",
     Action.BASIS_CHANGE: "no role acts: the post-loan watch records it (shown on the lead's timeline and the ledger)",
+    Action.MATERIALS_AUTO_START: "the deadline scan, no user: the lead page says 自动起算",
 }
 
 

@@ -1,15 +1,25 @@
 """Two people acting on the same record at once, with real concurrent PostgreSQL
 transactions: one wins, the other is told, nothing is lost or doubled."""
 
+import datetime as dt
 import threading
 from decimal import Decimal
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from matching import services as s
+from matching.clocks import deadline_scan
 from matching.factories import declare, through_reviews
-from matching.models import Notification, Recommendation, RecommendationState
+from matching.models import (
+    ClockKind,
+    DeadlineClock,
+    MaterialsStage,
+    Notification,
+    Recommendation,
+    RecommendationState,
+)
 from portal.factories import user_with_role
 from portal.models import Role
 from portal.services import ApplicationError
@@ -109,7 +119,7 @@ def test_approve_and_decline_of_the_same_lead_at_once_one_wins(world):
     assert sorted(o[0] for o in outcomes) == ["ok", "refused"], outcomes
     final = Recommendation.objects.get(pk=lead.pk)
     assert final.state in (RecommendationState.APPROVED, RecommendationState.DECLINED)
-    decisions = Notification.objects.filter(recipient=user).filter(title__regex="授信").exclude(title__contains="推送")
+    decisions = Notification.objects.filter(recipient=user).filter(title__regex="已为您授信|暂不予授信")
     assert decisions.count() == 1
 
 
@@ -133,8 +143,6 @@ def test_two_drawdowns_at_once_never_exceed_the_credit(world):
         is_credit_loan=True,
         is_first_loan=False,
     )
-    from django.utils import timezone
-
     outcomes = run_together(
         lambda: s.recommendation_disburse(
             actor=admin, recommendation_id=lead.pk, amount=70_000, disbursed_on=timezone.localdate()
@@ -145,3 +153,76 @@ def test_two_drawdowns_at_once_never_exceed_the_credit(world):
     )
     assert sorted(o[0] for o in outcomes) == ["ok", "refused"], outcomes
     assert Recommendation.objects.get(pk=lead.pk).disbursed_total == 70_000
+
+
+def _submitted_lead(world):
+    """A 中国银行 lead, assigned to its account manager, whose listed materials the enterprise
+    declared submitted: (lead, enterprise user)."""
+    entity, user = world.entity()
+    declaration = declare(world, entity, user, banks=("boc",))
+    through_reviews(world, declaration)
+    batch = s.batch_signoff(actor=world.users["convener"], declaration_ids=[declaration.pk])
+    s.batch_push(actor=world.users["convener"], batch_id=batch.pk)
+    lead = Recommendation.objects.get(declaration=declaration)
+    admin, manager = world.users["boc_admin"], world.users["boc_manager"]
+    s.recommendations_assign(actor=admin, recommendation_ids=[lead.pk], manager_id=manager.pk)
+    s.recommendation_contact(actor=manager, recommendation_id=lead.pk)
+    s.recommendation_materials_list(actor=manager, recommendation_id=lead.pk, items=["营业执照", "经营流水"])
+    s.recommendation_materials_submit(actor=user, recommendation_id=lead.pk)
+    return Recommendation.objects.get(pk=lead.pk), user
+
+
+def test_two_bank_users_answering_the_same_submitted_materials_at_once_one_wins(world):
+    """Issue 15 item 17: the bank confirms the materials complete (材料已收齐) or names what is
+    missing (补充材料). Two of its people answer the same submission at once, each from the page
+    he opened: one answer stands, the other is told someone else has just answered."""
+    lead, user = _submitted_lead(world)
+    admin, manager = world.users["boc_admin"], world.users["boc_manager"]
+    seen = lead.materials_version
+
+    outcomes = run_together(
+        lambda: s.recommendation_materials_complete(actor=admin, recommendation_id=lead.pk, version=seen),
+        lambda: s.recommendation_materials_supplement(
+            actor=manager, recommendation_id=lead.pk, missing=["经营流水"], version=seen
+        ),
+    )
+
+    assert sorted(o[0] for o in outcomes) == ["ok", "refused"], outcomes
+    assert "刚刚已由他人办理" in next(o[1] for o in outcomes if o[0] == "refused")
+    final = Recommendation.objects.get(pk=lead.pk)
+    complete = final.state == RecommendationState.UNDER_REVIEW
+    assert complete == (final.materials_stage == MaterialsStage.CONFIRMED)
+    assert complete or final.materials_stage == MaterialsStage.SUPPLEMENT
+    # the enterprise heard of the answer that stands, and only of it
+    heard = Notification.objects.filter(recipient=user)
+    assert heard.filter(title__contains="申请材料收齐").count() == (1 if complete else 0)
+    assert heard.filter(title__contains="补充申请材料").count() == (0 if complete else 1)
+    assert DeadlineClock.objects.filter(recommendation=lead, kind=ClockKind.DECISION).count() == (1 if complete else 0)
+
+
+def test_the_deadline_scan_and_the_bank_at_once_start_the_decision_clock_once(world):
+    """The scan starts the 30-day clock when the bank's 5 working days ran out (自动起算) while the
+    bank confirms at the same moment: the lead's row lock orders them, the clock starts once."""
+    lead, user = _submitted_lead(world)
+    DeadlineClock.objects.filter(recommendation=lead, kind=ClockKind.MATERIALS).update(
+        due_at=timezone.now() - dt.timedelta(minutes=1)
+    )
+    seen = lead.materials_version
+
+    outcomes = run_together(
+        lambda: deadline_scan(now=timezone.now()),
+        lambda: s.recommendation_materials_complete(
+            actor=world.users["boc_admin"], recommendation_id=lead.pk, version=seen
+        ),
+    )
+
+    scan, confirm = outcomes
+    assert scan[0] == "ok", outcomes
+    final = Recommendation.objects.get(pk=lead.pk)
+    assert final.state == RecommendationState.UNDER_REVIEW
+    assert DeadlineClock.objects.filter(recommendation=lead, kind=ClockKind.DECISION).count() == 1
+    if confirm[0] == "ok":  # the bank came first: nothing left to start
+        assert scan[1].auto_started == 0 and final.materials_stage == MaterialsStage.CONFIRMED
+    else:  # the scan came first: the bank is told the clock started on its own
+        assert scan[1].auto_started == 1 and final.materials_stage == MaterialsStage.AUTO_STARTED
+        assert "自动起算" in confirm[1]

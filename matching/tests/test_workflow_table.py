@@ -334,6 +334,14 @@ def test_driving_every_row_of_the_table_records_exactly_the_table_s_event_kinds(
     ccb = Recommendation.objects.get(declaration=declaration, bank__code="ccb")
     s.recommendations_assign(actor=u["boc_admin"], recommendation_ids=[boc.pk], manager_id=u["boc_manager"].pk)
     s.recommendation_contact(actor=u["boc_manager"], recommendation_id=boc.pk)
+    # the materials: listed, the bank's own file, submitted, sent back, submitted again, complete
+    s.recommendation_materials_list(actor=u["boc_manager"], recommendation_id=boc.pk, items=["营业执照", "经营流水"])
+    materials.lead_material_upload(
+        actor=u["boc_manager"], recommendation_id=boc.pk, uploaded_file=SimpleUploadedFile("面谈.pdf", PDF)
+    )
+    s.recommendation_materials_submit(actor=user, recommendation_id=boc.pk)
+    s.recommendation_materials_supplement(actor=u["boc_manager"], recommendation_id=boc.pk, missing=["经营流水"])
+    s.recommendation_materials_submit(actor=u["staff"], recommendation_id=boc.pk)
     s.recommendation_materials_complete(actor=u["boc_manager"], recommendation_id=boc.pk)
     # the city marks the entity 成长型 before 中国银行 lends on it (the post-loan watch's basis)
     tier_mark_set(actor=u["city"], entity=declaration.entity_id, tier="growth")
@@ -366,7 +374,12 @@ def test_driving_every_row_of_the_table_records_exactly_the_table_s_event_kinds(
     s.batch_push(actor=u["convener"], batch_id=s.batch_signoff(actor=u["convener"], declaration_ids=[third.pk]).pk)
     not_drawn = Recommendation.objects.get(declaration=third)
     s.recommendation_contact(actor=u["boc_admin"], recommendation_id=not_drawn.pk)
-    s.recommendation_materials_complete(actor=u["boc_admin"], recommendation_id=not_drawn.pk)
+    # its submitted materials left unconfirmed: the scan starts the decision clock (自动起算)
+    s.recommendation_materials_list(actor=u["boc_admin"], recommendation_id=not_drawn.pk, items=["营业执照"])
+    s.recommendation_materials_submit(actor=third_user, recommendation_id=not_drawn.pk)
+    lapsing = DeadlineClock.objects.filter(recommendation=not_drawn, kind=ClockKind.MATERIALS)
+    lapsing.update(due_at=timezone.now() - dt.timedelta(minutes=1))
+    assert deadline_scan(now=timezone.now()).auto_started == 1
     s.recommendation_approve(
         actor=u["boc_admin"],
         recommendation_id=not_drawn.pk,

@@ -19,7 +19,7 @@ from matching.views.declarations import (
     ReviewQueueView,
     StaffDeclareView,
 )
-from matching.views.leads import LeadActionView, LeadDetailView, LeadInboxView
+from matching.views.leads import LeadActionView, LeadDetailView, LeadInboxView, LeadMaterialUploadView
 from matching.views.visits import NotificationListView, OverdueView, VisitListView
 
 __all__ = [
@@ -35,6 +35,7 @@ __all__ = [
     "LeadActionView",
     "LeadDetailView",
     "LeadInboxView",
+    "LeadMaterialUploadView",
     "MaterialDownloadView",
     "MaterialUploadView",
     "NotificationListView",

@@ -1,10 +1,15 @@
-"""What the workflow's pages share: ids from the query string, safe redirects, refusals."""
+"""What the workflow's pages share: ids from the query string, safe redirects, refusals, and
+what a page shows of a lead's application materials."""
 
 from __future__ import annotations
 
 from django.contrib import messages
 from django.utils.http import url_has_allowed_host_and_scheme
 
+from matching import workflow
+from matching.clocks import countdown
+from matching.models import MaterialsStage
+from matching.services.materials import open_materials_clock, suggested_materials
 from portal import bounds
 from portal.services import ApplicationError
 
@@ -37,3 +42,24 @@ def _refused_all(request, error: ApplicationError):
             if message not in seen and message not in error.message:
                 seen.add(message)
                 messages.error(request, message)
+
+
+def lead_materials(lead, files) -> dict:
+    """What a page shows of a lead's materials: each item of the bank's list (while a contacted
+    lead's bank has listed none, the product's published list, which the enterprise may submit
+    against) with whether a file the user sees answers it (one of the declaration's, or one
+    this lead's bank collected), what the bank named missing, and the bank's materials clock
+    while a submission waits for it."""
+    answered = {f.item for f in files if f.item and f.recommendation_id in (None, lead.pk)}
+    clock = open_materials_clock(lead)
+    published = lead.materials_stage == MaterialsStage.UNLISTED and lead.state in workflow.states(
+        workflow.Action.MATERIALS_SUBMIT
+    )
+    required = suggested_materials(lead) if published else lead.materials_required
+    return {
+        "published": published,
+        "items": [{"name": item, "answered": item in answered} for item in required],
+        "missing": list(lead.materials_missing),
+        "clock": clock,
+        "countdown": countdown(clock)[0] if clock else "",
+    }

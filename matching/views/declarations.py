@@ -25,11 +25,12 @@ from matching.forms import (
 from matching.materials import material_open, material_upload
 from matching.models import (
     BASIC_CRITERIA,
+    DeclarationMaterial,
     DeclarationState,
     RecommendationState,
 )
 from matching.verdicts import declaration_verdicts
-from matching.views.common import _refused, _safe_next
+from matching.views.common import _refused, _safe_next, lead_materials
 from matching.workflow import Action
 from portal import bounds, spreadsheets
 from portal.mixins import RestrictedListView, RoleRequiredMixin
@@ -213,9 +214,16 @@ class DeclarationDetailView(LoginRequiredMixin, View):
             if not scope.is_bank
             else []
         )
+        # the files the user may see (a bank: not what another bank collected on its own lead)
+        materials = list(
+            restrict(DeclarationMaterial.objects.filter(declaration=declaration), user)
+            .select_related("uploaded_by", "recommendation__bank")
+            .order_by("uploaded_at", "id")
+        )
         for r in recommendations:
             r.can = workflow.allowed(user, r, RECOMMENDATION_BUTTONS)
             r.declined = r.state in workflow.states(Action.COACH)  # its coaching is shown to the task force
+            r.lead_materials = lead_materials(r, materials)
         review = workflow.review_action(declaration.state)
         can = workflow.allowed(user, declaration, DECLARATION_BUTTONS)
         context = {
@@ -243,14 +251,18 @@ class DeclarationDetailView(LoginRequiredMixin, View):
             # each intended bank's products judged for this declaration's own need, the stored
             # batch result beside it as what it is (matching/verdicts.py)
             "verdicts": declaration_verdicts(user=user, declaration=declaration) if scope.is_government else None,
-            "materials": declaration.materials.all(),
+            "materials": materials,
+            # the items a file may answer: every list of the banks working the declaration
+            "material_items": list(
+                dict.fromkeys(i["name"] for r in recommendations for i in r.lead_materials["items"])
+            ),
         }
         return render(request, self.template_name, context)
 
 
 # the buttons of a declaration's page, and of each of its recommendations on it
 DECLARATION_BUTTONS = (Action.EDIT, Action.CONSENT, Action.SUBMIT, Action.WITHDRAW, Action.MATERIALS_UPLOAD)
-RECOMMENDATION_BUTTONS = (Action.RATE, Action.COACH, Action.REDIRECT, Action.REMOVE)
+RECOMMENDATION_BUTTONS = (Action.RATE, Action.COACH, Action.REDIRECT, Action.REMOVE, Action.MATERIALS_SUBMIT)
 
 
 def _review_refusal(user, declaration, review) -> str:
@@ -279,7 +291,7 @@ _ORDER = workflow.state_order()
 
 
 def _steps(declaration, recommendations) -> list[dict]:
-    """申报 → 初审 → 银行审核 → 组长审核 → 推荐 → 对接 → 授信/不予授信 → 放款, with what is done."""
+    """申报 → 初审 → 银行审核 → 组长审核 → 推荐 → 对接 → 材料收齐 → 授信/不予授信 → 放款, with what is done."""
     # a declaration removed from the list had reached it (the state REMOVE's last lead leaves)
     removed = workflow.effect(Action.REMOVE, "last_lead")
     reached = (
@@ -292,6 +304,7 @@ def _steps(declaration, recommendations) -> list[dict]:
     contacted = any(r.contacted_at for r in recommendations) or bool(states & {RecommendationState.DECLINED})
     decided = any(r.decided_at for r in recommendations)
     steps.append({"label": "对接", "done": contacted})
+    steps.append({"label": "材料收齐", "done": any(r.materials_complete_at for r in recommendations) or decided})
     steps.append({"label": "授信/不予授信", "done": decided})
     steps.append({"label": "放款", "done": RecommendationState.DISBURSED in states})
     return steps
@@ -554,7 +567,9 @@ class MaterialUploadView(LoginRequiredMixin, View):
             messages.error(request, "请选择要上传的文件")
         for upload in files:
             try:
-                material_upload(actor=request.user, declaration_id=pk, uploaded_file=upload)
+                material_upload(
+                    actor=request.user, declaration_id=pk, uploaded_file=upload, item=request.POST.get("item", "")
+                )
                 messages.success(request, f"已上传 {upload.name}")
             except ApplicationError as error:
                 messages.error(request, f"{upload.name}: {error.message}")

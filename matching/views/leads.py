@@ -18,11 +18,12 @@ from matching.forms import (
     DisburseForm,
     yuan_from_wan,
 )
+from matching.materials import lead_material_list, lead_material_upload
 from matching.models import (
     DeclineReason,
     Recommendation,
 )
-from matching.views.common import _int_or_none, _refused, _refused_all, _safe_next
+from matching.views.common import _int_or_none, _refused, _refused_all, _safe_next, lead_materials
 from matching.workflow import Action
 from portal import bounds
 from portal.mixins import RestrictedListView
@@ -106,6 +107,7 @@ class LeadDetailView(LoginRequiredMixin, View):
                 "reasons": DeclineReason.objects.filter(is_active=True),
                 "is_bank": scope.is_bank,
                 "remaining": (lead.credit_amount or 0) - lead.disbursed_total,
+                **lead_materials_context(request.user, lead, can),
             },
         )
 
@@ -139,8 +141,33 @@ class LeadActionView(LoginRequiredMixin, View):
             )
             messages.success(request, "已登记对接")
         elif action == "materials":
-            services.recommendation_materials_complete(actor=user, recommendation_id=pk)
+            services.recommendation_materials_complete(
+                actor=user, recommendation_id=pk, version=post.get("version") or None
+            )
             messages.success(request, "已登记材料收齐, 30 日内须作出授信决定")
+        elif action == "materials-list":
+            services.recommendation_materials_list(
+                actor=user,
+                recommendation_id=pk,
+                items=post.get("items", ""),
+                note=post.get("note", ""),
+                version=post.get("version") or None,
+            )
+            messages.success(request, "已列明所需材料, 已通知企业上传")
+        elif action == "materials-supplement":
+            services.recommendation_materials_supplement(
+                actor=user,
+                recommendation_id=pk,
+                missing=post.getlist("missing") + post.get("extra", "").splitlines(),
+                note=post.get("note", ""),
+                version=post.get("version") or None,
+            )
+            messages.success(request, "已要求企业补充材料")
+        elif action == "materials-submit":
+            services.recommendation_materials_submit(
+                actor=user, recommendation_id=pk, note=post.get("note", ""), version=post.get("version") or None
+            )
+            messages.success(request, "材料已提交, 银行须在 5 个工作日内确认收齐或列明需补充的材料")
         elif action == "approve":
             data = self._form(ApproveForm, post)
             approved = services.recommendation_approve(
@@ -196,3 +223,35 @@ class LeadActionView(LoginRequiredMixin, View):
             messages.success(request, "感谢您的评价")
         else:
             raise Http404
+
+
+def lead_materials_context(user, lead, can) -> dict:
+    """The materials card of the lead page: the list (the bank's, or the one it starts from),
+    each item with whether a file answers it, the files the user may see, and the materials
+    clock of a submission waiting for the bank."""
+    files = list(lead_material_list(actor=user, recommendation_id=lead.pk))
+    return {
+        "material_files": files,
+        "lead_materials": lead_materials(lead, files),
+        "suggested_items": "\n".join(services.suggested_materials(lead)) if can["MATERIALS_LIST"] else "",
+    }
+
+
+class LeadMaterialUploadView(LoginRequiredMixin, View):
+    """The bank uploads materials it collected itself to its lead (workflow LEAD_MATERIALS_UPLOAD)."""
+
+    def post(self, request, pk):
+        if selectors.recommendation_get(user=request.user, pk=pk) is None:
+            raise Http404
+        files = request.FILES.getlist("files")
+        if not files:
+            messages.error(request, "请选择要上传的文件")
+        for upload in files:
+            try:
+                lead_material_upload(
+                    actor=request.user, recommendation_id=pk, uploaded_file=upload, item=request.POST.get("item", "")
+                )
+                messages.success(request, f"已上传 {upload.name}")
+            except ApplicationError as error:
+                messages.error(request, f"{upload.name}: {error.message}")
+        return redirect("matching:lead_detail", pk=pk)
