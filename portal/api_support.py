@@ -63,6 +63,7 @@ _MESSAGES = {
     "not_acceptable": "无法按请求的格式返回",
     "server_error": "服务器内部错误, 请稍后重试; 如反复出现请联系平台管理员",
     "request_too_large": "请求内容过大",
+    "csrf_failed": "安全校验失败 (CSRF): 请刷新页面后重试; 以会话调用接口时须带 X-CSRFToken 请求头",
 }
 
 API_PREFIX = "/api/"
@@ -107,6 +108,10 @@ def exception_handler(exc, context):
     if response is None:
         return None
     code = getattr(exc, "default_code", "error")
+    # a session call without the CSRF token: DRF's SessionAuthentication refuses it with
+    # "CSRF Failed: …" (a plain PermissionDenied); say what it is and how to send the token
+    if isinstance(exc, exceptions.PermissionDenied) and str(exc.detail).startswith("CSRF Failed"):
+        code = "csrf_failed"
     if isinstance(exc, exceptions.ValidationError):
         detail = response.data
         errors = detail if isinstance(detail, dict) else {"non_field_errors": detail}

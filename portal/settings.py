@@ -178,7 +178,11 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "政银企融资对接平台 API",
-    "DESCRIPTION": "SME credit matchmaking portal: entities, products, eligibility, declarations, recommendations.",
+    "DESCRIPTION": (
+        "政银企融资对接平台的接口: 经营主体名录、银行与贷款产品、资格预检、走访与申报、推荐清单、"
+        "银行线索与授信反馈、统计报表。使用会话或 API 令牌 (Authorization: Token …) 认证; "
+        '错误统一为 {"code": …, "message": "中文说明", "errors": {"字段": ["…"]}}。'
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
@@ -187,6 +191,31 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     # one name per shared choice set (tier, tier_imported and tier_computed share Tier)
     "ENUM_NAME_OVERRIDES": {"TierEnum": "entities.models.Tier"},
+    # each group of the API documentation, named in Chinese (the tags stay the paths' names)
+    "TAGS": [
+        {"name": "organisations", "description": "机构"},
+        {"name": "banks", "description": "银行"},
+        {"name": "branches", "description": "银行网点与机构层级"},
+        {"name": "products", "description": "贷款产品与场景清单"},
+        {"name": "audit-events", "description": "审计日志"},
+        {"name": "tokens", "description": "API 令牌"},
+        {"name": "entities", "description": "经营主体名录"},
+        {"name": "bank-relationships", "description": "本行借贷往来"},
+        {"name": "declarations", "description": "融资申报与审核"},
+        {"name": "materials", "description": "申请材料"},
+        {"name": "batches", "description": "推荐清单批次"},
+        {"name": "leads", "description": "银行线索: 对接、材料、授信、放款"},
+        {"name": "visits", "description": "走访登记"},
+        {"name": "decline-reasons", "description": "不予授信原因"},
+        {"name": "notifications", "description": "消息通知"},
+        {"name": "ledger", "description": "融资对接台账"},
+        {"name": "kpis", "description": "考核指标"},
+        {"name": "bank-reports", "description": "银行报送"},
+        {"name": "targets", "description": "目标任务"},
+        {"name": "scheduled-reports", "description": "定期报表"},
+        {"name": "me", "description": "当前用户"},
+        {"name": "eligibility", "description": "资格预检"},
+    ],
 }
 
 # Rate-limit counters (API throttles) live here; several web processes must share them, so
@@ -254,11 +283,14 @@ CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the cookie-free meta t
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# a CSRF refusal (an expired form, cookies off) is a Chinese page, or the API's JSON error
+CSRF_FAILURE_VIEW = "portal.views.csrf_failure"
 if not DEBUG:
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    SESSION_COOKIE_SECURE = True
-    CSRF_COOKIE_SECURE = True
+    # `make run` serves plain HTTP on a workstation (DEBUG off for its Chinese error pages):
+    # it turns these off with SECURE_COOKIES=False; production keeps them
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=True)
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True

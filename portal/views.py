@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.template.loader import render_to_string
 from django.utils.module_loading import import_string
 from django.views import View
@@ -50,6 +51,20 @@ def home(request):
 @require_GET
 def healthz(request):
     return JsonResponse({"status": "ok"})
+
+
+@require_GET
+def favicon(request):
+    """Browsers ask for /favicon.ico whatever the page links: the portal's icon (an SVG)."""
+    return redirect(static("portal/favicon.svg"), permanent=True)
+
+
+def csrf_failure(request, reason=""):
+    """A refused form (CSRF_FAILURE_VIEW): the page was open too long, cookies are off, or the
+    form came from elsewhere. Said in Chinese, with what to do; the API answers in its format."""
+    if is_api_request(request):
+        return json_error("csrf_failed", 403)
+    return render(request, "403_csrf.html", status=403)
 
 
 class OrganisationListView(RestrictedListView):

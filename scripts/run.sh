@@ -7,6 +7,9 @@ t0=$SECONDS
 source scripts/lib.sh
 mkdir -p var
 unset DATABASE_URL CELERY_BROKER_URL CELERY_RESULT_BACKEND
+# DEBUG off: the portal's own Chinese error pages (404, 403, 500, CSRF), never Django's English
+# debug pages; plain HTTP on this workstation, so no HTTPS redirect and no Secure-only cookies
+export DEBUG=${DEBUG:-False} SECURE_SSL_REDIRECT=${SECURE_SSL_REDIRECT:-False} SECURE_COOKIES=${SECURE_COOKIES:-False}
 ensure_venv requirements.txt
 ensure_node_modules
 M="$VENV/bin/python manage.py"
