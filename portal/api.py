@@ -2,15 +2,18 @@
 
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import authentication, exceptions, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from portal import bounds, tokens
+from portal import audit_log, bounds, tokens
+from portal.forms import AuditFilterForm
 from portal.mixins import TenantRestricted
 from portal.models import ApiToken, AuditEvent, Organisation, Role
+from portal.selectors import audit_event_list, audit_filter_choices
 from portal.tenancy import restrict, scope_for
 
 
@@ -60,9 +63,25 @@ class OrganisationViewSet(RestrictedReadOnlyViewSet):
     filterset_fields = ["kind", "parent"]
 
 
+class AuditChangeSerializer(serializers.Serializer):
+    label = serializers.CharField(help_text="字段的中文名")
+    before = serializers.CharField(help_text="变更前(空: 无)")
+    after = serializers.CharField(help_text="变更后")
+
+
 class AuditEventSerializer(serializers.ModelSerializer):
     actor = serializers.CharField(source="actor.username", default=None, read_only=True)
     object_type = serializers.CharField(source="object_type.model", default=None, read_only=True)
+    action_label = serializers.SerializerMethodField(help_text="动作的中文名")
+    changes = serializers.SerializerMethodField(help_text="逐字段的变更: 字段中文名、变更前、变更后")
+
+    @extend_schema_field(serializers.CharField())
+    def get_action_label(self, event) -> str:
+        return audit_log.action_label(event.action)
+
+    @extend_schema_field(AuditChangeSerializer(many=True))
+    def get_changes(self, event) -> list[dict]:
+        return [vars(c) for c in audit_log.changes(event)]
 
     class Meta:
         model = AuditEvent
@@ -72,19 +91,46 @@ class AuditEventSerializer(serializers.ModelSerializer):
             "actor",
             "organisation",
             "action",
+            "action_label",
             "object_type",
             "object_id",
             "object_repr",
             "before",
             "after",
+            "changes",
             "ip_address",
         ]
 
 
+@extend_schema_view(
+    list=extend_schema(
+        summary="审计日志",
+        parameters=[
+            OpenApiParameter("date_from", OpenApiTypes.DATE, description="起始日期(北京时间, 含)"),
+            OpenApiParameter("date_to", OpenApiTypes.DATE, description="截止日期(北京时间, 含)"),
+            OpenApiParameter("actor", str, description="操作人用户名"),
+            OpenApiParameter("action", str, description="动作, 如 entity.update; *.export 为全部导出"),
+            OpenApiParameter("object_type", str, description="对象类型, 如 entities.marketentity"),
+            OpenApiParameter("q", str, description="对象名称(包含)或编号"),
+        ],
+    )
+)
 class AuditEventViewSet(RestrictedReadOnlyViewSet):
+    """审计日志: the page's filters (portal.forms.AuditFilterForm), errors as field errors."""
+
     queryset = AuditEvent.objects.select_related("actor", "object_type")
     serializer_class = AuditEventSerializer
-    filterset_fields = ["action", "object_id"]
+
+    def get_queryset(self):
+        if self.action != "list":
+            return super().get_queryset()
+        user = self.request.user
+        form = AuditFilterForm(self.request.query_params or None, **audit_filter_choices(user=user))
+        if not form.is_bound:
+            return audit_event_list(user=user)
+        if not form.is_valid():
+            raise exceptions.ValidationError({field: list(errors) for field, errors in form.errors.items()})
+        return audit_event_list(user=user, **form.filters())
 
 
 class MeSerializer(serializers.Serializer):

@@ -143,6 +143,7 @@ EXPORTS: dict[str, Export] = {
         ),
         Export("batch", "推荐清单", f"{_INDIVIDUAL}及其融资需求", "matching.RecommendationBatch"),
         Export("entity_import", "名录库导入错误报告", "", "entities.EntityImport"),
+        Export("audit", "审计日志", f"操作人姓名与 IP 地址; {_INDIVIDUAL}(对象名称)", "portal.AuditEvent"),
         # aggregates by county, city or bank: no row names a person
         Export("reporting.effectiveness", "成效统计表"),
         Export("reporting.ranking", "银行机构排名通报"),

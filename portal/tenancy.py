@@ -279,7 +279,8 @@ def _register_portal_restrictions():
 
     @restriction(AuditEvent)
     def _audit_events(scope: Scope, action: str) -> Q | None:
-        if action != VIEW:
+        # read and exported (the log's xlsx) by whoever may read it; never changed
+        if action not in (VIEW, EXPORT):
             return None
         if scope.role in {Role.BANK_ADMIN, Role.CITY_REGULATOR, Role.PROVINCE_REGULATOR, Role.CONVENER}:
             return subtree_q(scope, "organisation__path")

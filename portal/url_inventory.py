@@ -18,6 +18,7 @@ from portal.mixins import TenantRestricted
 NOT_LISTS = {
     "home": "role home page; its widgets use selectors",
     "healthz": "liveness probe, no data",
+    "favicon": "a redirect to the static icon, no data",
 }
 SKIPPED_NAMESPACES = {"admin"}  # Django admin: superusers only
 

@@ -5,21 +5,21 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
-from django.templatetags.static import static
 from django.template.loader import render_to_string
+from django.templatetags.static import static
 from django.utils.module_loading import import_string
 from django.views import View
 from django.views.decorators.http import require_GET
 
-from portal import tokens
+from portal import audit_log, spreadsheets, tokens
 from portal.api_support import is_api_request, json_error
-from portal.forms import ApiTokenForm, ApiTokenRevokeForm
+from portal.forms import ApiTokenForm, ApiTokenRevokeForm, AuditFilterForm
 from portal.middleware import DATABASE_ERRORS, database_unavailable_response
 from portal.mixins import RestrictedListView, RoleRequiredMixin
 from portal.models import ApiToken, BeatHeartbeat, OrganisationKind, Role
-from portal.selectors import audit_event_list, organisation_list
+from portal.selectors import audit_event_list, audit_filter_choices, organisation_list
 from portal.services import ApplicationError
-from portal.tenancy import CHANGE, resolve, scope_for
+from portal.tenancy import CHANGE, EXPORT, resolve, scope_for
 
 HOME_TEMPLATES = {
     Role.ENTERPRISE_USER: "portal/home/enterprise.html",
@@ -79,11 +79,43 @@ class OrganisationListView(RestrictedListView):
 
 
 class AuditEventListView(RestrictedListView):
+    """审计日志: the events the user may see, in Chinese (portal/audit_log.py), filtered by
+    date range, user, action, kind of object and object; ?format=xlsx exports what is listed
+    (audited as 导出审计日志)."""
+
     template_name = "portal/audit_event_list.html"
     context_object_name = "events"
 
+    def get(self, request, *args, **kwargs):
+        self.form = AuditFilterForm(request.GET or None, **audit_filter_choices(user=request.user))
+        if request.GET.get("format") == "xlsx" and self.form.is_valid():
+            filters = {k: str(v) for k, v in self.form.filters().items()}
+            described = "; ".join(f"{self.form.fields[k].label}: {v}" for k, v in filters.items()) or "全部"
+            events = audit_event_list(user=request.user, purpose=EXPORT, **self.form.filters())
+            file = audit_log.audit_xlsx(events, subtitle=f"筛选: {described}")
+            return spreadsheets.deliver(request, "audit", file, filters=filters)
+        return super().get(request, *args, **kwargs)
+
     def select(self, *, user, params):
-        return audit_event_list(user=user, action=params.get("action") or None, actor=params.get("actor") or None)
+        if not self.form.is_bound:
+            return audit_event_list(user=user)
+        if not self.form.is_valid():
+            return audit_event_list(user=user).none()
+        return audit_event_list(user=user, **self.form.filters())
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        for event in context["events"]:
+            event.action_label = audit_log.action_label(event.action)
+            event.changes = audit_log.changes(event)
+            model = event.object_type.model_class() if event.object_type_id else None
+            event.object_kind = str(model._meta.verbose_name) if model else ""
+        context["form"] = self.form
+        query = self.request.GET.copy()
+        query.pop("page", None)
+        query["format"] = "xlsx"
+        context["export_query"] = query.urlencode()
+        return context
 
 
 class ApiTokenListView(RoleRequiredMixin, RestrictedListView):

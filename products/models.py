@@ -63,6 +63,9 @@ class BranchServiceArea(models.Model):
         constraints = [models.UniqueConstraint(fields=["branch", "region_prefix"], name="unique_branch_service_area")]
         indexes = [models.Index(fields=["region_prefix"])]
 
+    def __str__(self):
+        return f"{self.branch} 服务区域 {self.region_prefix}"
+
 
 class BranchRoute(models.Model):
     """Explicit routing: leads of entities in `county` go to `branch` (overrides the service areas)."""
@@ -74,6 +77,9 @@ class BranchRoute(models.Model):
     class Meta:
         verbose_name = verbose_name_plural = "线索路由"
         constraints = [models.UniqueConstraint(fields=["bank", "county"], name="unique_bank_county_route")]
+
+    def __str__(self):
+        return f"{self.bank} {self.county} → {self.branch}"
 
 
 class ProductStatus(models.TextChoices):

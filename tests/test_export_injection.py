@@ -149,6 +149,8 @@ def downloads(world) -> list[tuple[str, str, str, bool, set[str]]]:
             {"\t=2+3.csv", "=1+1", "@SUM(A1)"},
         ),
         ("reporting.scheduled", "city", f"/reporting/reports/{ids['scheduled']}/download/", False, set()),
+        # the audit log: its object names and changes hold what users typed (checked for formulas)
+        ("audit", "city", "/audit/?format=xlsx", False, set()),
         ("register_template", "staff", "/entities/imports/template/", False, set()),
         ("register_template", "staff", "/entities/imports/template/?format=csv", False, set()),
         ("declaration_template", "staff", "/matching/declarations/import/?template=1", False, set()),
@@ -265,7 +267,7 @@ PERSONAL = sorted(name for name, export in spreadsheets.EXPORTS.items() if expor
 
 def test_the_personal_data_exports_are_the_row_exports():
     # the decision, in one place: exports naming entities or people hold personal data
-    assert PERSONAL == ["batch", "entity", "ledger", "potential_customer"]
+    assert PERSONAL == ["audit", "batch", "entity", "ledger", "potential_customer"]
     assert all(spreadsheets.EXPORTS[name].model for name in PERSONAL)
 
 

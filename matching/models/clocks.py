@@ -83,6 +83,9 @@ class DeadlineClock(models.Model):
         end = self.satisfied_at or self.stopped_at
         return bool(end and end > self.due_at) or self.state == ClockState.OVERDUE
 
+    def __str__(self):
+        return f"{self.get_kind_display()} 至 {self.due_at:%Y-%m-%d} ({self.get_state_display()})"
+
 
 class DeadlineScan(models.Model):
     """One run of the periodic deadline scan, shown to administrators."""
@@ -98,3 +101,6 @@ class DeadlineScan(models.Model):
     class Meta:
         verbose_name = verbose_name_plural = "时限扫描"
         ordering = ["-started_at"]
+
+    def __str__(self):
+        return f"时限扫描 {self.started_at:%Y-%m-%d %H:%M}"

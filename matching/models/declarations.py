@@ -204,6 +204,9 @@ class DeclarationBank(models.Model):
             models.CheckConstraint(condition=Q(position__in=[1, 2]), name="at_most_two_intended_banks"),
         ]
 
+    def __str__(self):
+        return f"{self.declaration} 意向银行 {self.position}: {self.bank}"
+
 
 def material_upload_to(instance, filename):
     return f"materials/{instance.declaration_id}/{filename}"
@@ -236,6 +239,9 @@ class DeclarationMaterial(models.Model):
         verbose_name = verbose_name_plural = "申报材料"
         ordering = ["uploaded_at"]
 
+    def __str__(self):
+        return f"{self.original_name} ({self.item or '申请材料'})"
+
 
 class ReviewStage(models.TextChoices):
     PRELIMINARY_REVIEW = "preliminary_review", "专班初审"
@@ -261,3 +267,6 @@ class ReviewStep(models.Model):
     class Meta:
         verbose_name = verbose_name_plural = "审核记录"
         ordering = ["created_at", "id"]
+
+    def __str__(self):
+        return f"{self.get_stage_display()} {self.get_decision_display()}"

@@ -82,3 +82,6 @@ class WorkflowEvent(models.Model):
         verbose_name = verbose_name_plural = "办理事件"
         ordering = ["created_at", "id"]
         indexes = [models.Index(fields=["kind", "created_at"])]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} ({self.created_at:%Y-%m-%d %H:%M})"

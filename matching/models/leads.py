@@ -263,6 +263,9 @@ class Disbursement(models.Model):
         ordering = ["disbursed_on", "id"]
         constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="disbursement_positive")]
 
+    def __str__(self):
+        return f"放款 {self.amount / 10000:g} 万元 ({self.disbursed_on:%Y-%m-%d})"
+
 
 class Coaching(models.Model):
     """辅导: the task force's follow-up with an entity the bank declined."""
@@ -275,3 +278,6 @@ class Coaching(models.Model):
     class Meta:
         verbose_name = verbose_name_plural = "辅导记录"
         ordering = ["created_at"]
+
+    def __str__(self):
+        return f"辅导: {self.note[:40]}"

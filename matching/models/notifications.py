@@ -20,3 +20,6 @@ class Notification(models.Model):
         verbose_name = verbose_name_plural = "通知"
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["recipient", "read_at"])]
+
+    def __str__(self):
+        return self.title

@@ -25,3 +25,6 @@ class Visit(models.Model):
     class Meta:
         verbose_name = verbose_name_plural = "走访记录"
         ordering = ["-visited_on", "-id"]
+
+    def __str__(self):
+        return f"{self.entity} 走访 {self.visited_on:%Y-%m-%d}"
