@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.utils import timezone
+
 from portal import spreadsheets
 from portal.spreadsheets import BOLD, Cell, Style
 
@@ -26,7 +28,8 @@ _AMOUNT = Style(number_format="#,##0.00")
 _DATE = Style(number_format="yyyy-mm-dd")
 
 
-def potential_customers_xlsx(rows: list[dict], *, product_code: str) -> spreadsheets.File:
+def potential_customers_xlsx(rows: list[dict], *, product_name: str) -> spreadsheets.File:
+    """潜在客户 of one product (or of all the bank's products), named after it and the day."""
     book = spreadsheets.Book()
     sheet = book.sheet("潜在客户")
     sheet.append(HEADERS, style=BOLD)
@@ -51,4 +54,4 @@ def potential_customers_xlsx(rows: list[dict], *, product_code: str) -> spreadsh
             ]
         )
     sheet.widths([6, 30, 22, 12, 12, 8, 12, 14, 18, 10, 14])
-    return book.file(f"potential-customers-{product_code}.xlsx", rows=len(rows))
+    return book.file(f"潜在客户-{product_name}_{timezone.localdate():%Y%m%d}.xlsx", rows=len(rows))

@@ -219,7 +219,10 @@ class PotentialCustomerExportView(PotentialCustomerListView):
             "branch": request.GET.get("branch", ""),
         }
         return spreadsheets.deliver(
-            request, "potential_customer", exports.potential_customers_xlsx(rows, product_code=code), filters=filters
+            request,
+            "potential_customer",
+            exports.potential_customers_xlsx(rows, product_name=self.product.name if self.product else "全部产品"),
+            filters=filters,
         )
 
 

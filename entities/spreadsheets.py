@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from django.utils import timezone
+
 from entities.register_file import HEADERS, REQUIRED
 from portal import spreadsheets
 from portal.spreadsheets import BOLD, TEXT_FORMAT, Book, Style
@@ -100,7 +102,7 @@ def errors_xlsx(errors: list[dict], *, file_name: str, import_id: int) -> spread
     info = book.sheet("导入文件")
     info.append(["文件名", file_name])
     info.append(["错误数", len(errors)])
-    return book.file(f"import-{import_id}-errors.xlsx", rows=len(errors))
+    return book.file(f"名录库导入错误报告-{import_id}.xlsx", rows=len(errors))
 
 
 EXPORT_HEADERS = [
@@ -130,4 +132,4 @@ def entities_xlsx(rows: Iterable[list]) -> spreadsheets.File:
     for row in rows:
         sheet.append(row)
         count += 1
-    return book.file("entities.xlsx", rows=count)
+    return book.file(f"经营主体_{timezone.localdate():%Y%m%d}.xlsx", rows=count)

@@ -89,4 +89,4 @@ def recommendation_list_xlsx(batch: RecommendationBatch) -> spreadsheets.File:
     sheet.append([TOTAL_NOTE], style=Style(italic=True))
     sheet.widths([6, 28, 22, 12, 12, 14, 8, 20, 14, 22, 10])
     sheet.print_one_page_wide(title_rows="3:3")
-    return book.file(f"recommendation-list-{batch.pk}.xlsx", rows=rows)
+    return book.file(f"推荐清单-{batch.pk}.xlsx", rows=rows)

@@ -22,6 +22,7 @@ import csv
 import io
 import re
 from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
 from django.apps import apps
@@ -223,6 +224,12 @@ def test_no_export_opens_text_as_a_formula(formula_world):
         )
         seen_kinds.add(kind)
         seen_routes.add(resolve(url.split("?")[0]).view_name)
+        # and its file is named in Chinese (issue 16 item 19: 推荐清单-2.xlsx, not recommendation-list-2.xlsx)
+        filename = unquote(response["Content-Disposition"].split("filename*=UTF-8''", 1)[1])
+        assert re.search(r"[\u4e00-\u9fff]", filename) and not re.search(r"[A-Za-z]{3,}", filename.rsplit(".", 1)[0]), (
+            url,
+            filename,
+        )
         content = response.content
         found = set()
         if content[:4] == b"PK\x03\x04":

@@ -109,7 +109,7 @@ def test_uploading_a_register_file_shows_progress_then_the_result(
     # and the error report downloads as xlsx
     with page.expect_download() as download:
         page.get_by_test_id("error-report").click()
-    assert download.value.suggested_filename.endswith("errors.xlsx")
+    assert download.value.suggested_filename.startswith("名录库导入错误报告-")
     assert EntityImport.objects.get().uploaded_by == user
 
 

@@ -527,7 +527,7 @@ class DeclarationImportView(RoleRequiredMixin, View):
             return spreadsheets.deliver(
                 request,
                 "declaration_template",
-                spreadsheets.File(declaration_import_template(), "declarations-template.xlsx", "xlsx"),
+                spreadsheets.File(declaration_import_template(), "批量申报模板.xlsx", "xlsx"),
             )
         return render(request, self.template_name, {})
 
