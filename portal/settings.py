@@ -35,7 +35,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "guardian",
     "django_celery_beat",
-    "axes",
+    "portal.axes_app.AxesConfig",  # django-axes, named in Chinese
     "csp",
     "portal",
     "workdays",
@@ -114,6 +114,11 @@ SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 3600)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 
 LANGUAGE_CODE = "zh-hans"
+# the portal speaks Simplified Chinese only: an English browser still gets Chinese pages,
+# Chinese Django admin and Chinese validation messages (LocaleMiddleware picks from these)
+LANGUAGES = [("zh-hans", "简体中文")]
+# what Django's and django-axes' own translations leave in English (compiled .mo committed)
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True
 USE_TZ = True

@@ -3,6 +3,7 @@
 error), and a favicon."""
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -124,3 +125,24 @@ def test_the_api_documentation_page_is_chinese_and_breaks_no_content_security_ru
     assert page.get_by_text("错误统一为").count() == 1
     page.screenshot(path=str(artifacts_dir / "api-docs.png"))
     assert errors == []
+
+
+@pytest.mark.django_db
+def test_an_english_browser_still_gets_the_django_admin_in_chinese(client):
+    """Section names, table headers and the login-lockout records: Chinese for a browser that
+    asks for English (the portal speaks Simplified Chinese only)."""
+    # given a platform administrator whose browser prefers English
+    admin = user_with_role(Role.PLATFORM_ADMIN, username="admin-en")
+    admin.is_staff = admin.is_superuser = True
+    admin.save()
+    client.force_login(admin)
+
+    # when he opens the Django admin
+    html = client.get("/django-admin/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9").content.decode()
+
+    # then its visible text has no English word but Django's name
+    text = re.sub(r"<(script|style)[^>]*>.*?</\1>", " ", html, flags=re.S)
+    text = re.sub(r"<[^>]+>", " ", text)
+    words = set(re.findall(r"[A-Za-z]{3,}", text)) - {"Django"}
+    assert words == set(), words
+    assert "登录保护" in html and "经营主体" in html
