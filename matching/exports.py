@@ -87,6 +87,7 @@ def recommendation_list_xlsx(batch: RecommendationBatch) -> spreadsheets.File:
     last = sheet.append(["合计", f"{len(entities)} 户, {rows} 条推荐"], style=BOLD)
     sheet.write(last, 6, _wan(total), style=BOLD.but(number_format="#,##0.00"))
     sheet.append([TOTAL_NOTE], style=Style(italic=True))
+    sheet.sign_off()
     sheet.widths([6, 28, 22, 12, 12, 14, 8, 20, 14, 22, 10])
     sheet.print_one_page_wide(title_rows="3:3")
     return book.file(f"推荐清单-{batch.pk}.xlsx", rows=rows)

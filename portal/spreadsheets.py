@@ -28,7 +28,8 @@ Building a file:
     sheet = book.sheet("台账")
     sheet.append(["序号", "名称"], style=HEADER)
     sheet.append([1, Cell(amount, WAN_STYLE), name])
-    sheet.print_one_page_wide()         # government forms: landscape, one page wide
+    sheet.sign_off()                    # government forms: 填表人 / 审核人 / 填报日期 at the end
+    sheet.print_one_page_wide()         # and landscape, one page wide, header rows repeated
     file = book.file("台账.xlsx", rows=1)
     file = csv_file("台账.csv", headers, rows)
 """
@@ -53,6 +54,7 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.properties import PageSetupProperties
+from openpyxl.worksheet.worksheet import Worksheet
 
 from portal.services import audit_record
 
@@ -319,6 +321,11 @@ def _apply(cell, style: Style | None) -> None:
             cell.number_format = style.number_format
 
 
+def signature_line() -> str:
+    """填表人 / 审核人 / 填报日期: what a government form ends with, to be signed on paper."""
+    return f"填表人:                    审核人:                    填报日期: {timezone.localdate():%Y年%m月%d日}"
+
+
 class Sheet:
     """One worksheet; every value goes through `_fill`."""
 
@@ -381,12 +388,19 @@ class Sheet:
     def freeze(self, ref: str) -> None:
         self._ws.freeze_panes = ref
 
-    def print_one_page_wide(self, *, landscape: bool = True, title_rows: str | None = None) -> None:
-        """How the government forms print: A4, landscape, scaled to one page wide (as many
-        pages long as needed), the header rows repeated on every page."""
+    def sign_off(self, *, blank_before: bool = True) -> int:
+        """The government form's last line: 填表人 / 审核人 / 填报日期 (today, Beijing time)."""
+        if blank_before:
+            self.skip()
+        return self.append([signature_line()])
+
+    def print_one_page_wide(self, *, landscape: bool = True, title_rows: str | None = None, paper: str = "A4") -> None:
+        """How the government forms print: A4 (A3 for a very wide one), landscape, scaled to one page wide (as many
+        pages long as needed), the header rows repeated on every page. A streaming sheet
+        takes it before its first row (its sheet properties are written with that row)."""
         ws = self._ws
         ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
-        ws.page_setup.paperSize = ws.PAPERSIZE_A4
+        ws.page_setup.paperSize = {"A4": Worksheet.PAPERSIZE_A4, "A3": Worksheet.PAPERSIZE_A3}[paper]
         ws.page_setup.orientation = "landscape" if landscape else "portrait"
         ws.page_setup.fitToWidth = 1
         ws.page_setup.fitToHeight = 0

@@ -208,7 +208,7 @@ def effectiveness_xlsx(
     for note in notes:
         s.line("注: " + note, italic=True)
     s.row += 1
-    s.line(f"填表人:                    审核人:                    填报日期: {timezone.localdate():%Y年%m月%d日}")
+    s.line(spreadsheets.signature_line())
     s.widths([6, 16] + [12] * len(EFFECTIVENESS_COLUMNS))
     sheet.freeze("C5")
     sheet.print_one_page_wide(title_rows="3:4")
@@ -263,6 +263,8 @@ def table_xlsx(
     if table.note:
         s.row += 1
         s.line("注: " + table.note, italic=True)
+    s.row += 1
+    s.line(spreadsheets.signature_line())
     s.widths([6] + [max(12, min(28, len(h) * 2)) for h, _ in table.columns])
     sheet.print_one_page_wide(title_rows="3:3")
     return book.file(name or _table_filename(table, q, "xlsx"), rows=len(table.rows))

@@ -524,6 +524,9 @@ def ledger_xlsx(
     wide = {"entity_name", "branch_name", "purpose", "decline_note", "credit_basis_change"}
     sheet.widths([6] + [24 if key in wide else max(widths[kind], len(header) * 2) for header, key, kind in COLUMNS])
     sheet.freeze("C5")
+    # printed as the other government forms: landscape, one page wide, the header on every
+    # page; on A3, its 30-odd columns stay legible
+    sheet.print_one_page_wide(title_rows="4:4", paper="A3")
 
     formats = {"wan": "#,##0.00", "date": "yyyy-mm-dd", "rate": "0.000", "int": "0"}
     plain = {kind: Style(number_format=fmt) for kind, fmt in formats.items()}
@@ -555,6 +558,7 @@ def ledger_xlsx(
         value = total_values.get(key)
         total_row.append(Cell(value, bold.get(kind, Style(bold=True))) if value is not None else None)
     sheet.append(total_row)
+    sheet.sign_off()
     return book.file(filename, rows=totals.rows)
 
 

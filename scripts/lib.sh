@@ -21,6 +21,9 @@ ensure_os_packages() {
   [ -x /usr/bin/chromium ] || need+=(chromium)
   fc-list :lang=zh 2>/dev/null | grep -q . || need+=(fonts-noto-cjk)
   command -v npm >/dev/null || need+=(nodejs npm)
+  # the print test of the government forms: LibreOffice prints the xlsx, poppler reads the PDF
+  command -v soffice >/dev/null || need+=(libreoffice-calc-nogui)
+  command -v pdftotext >/dev/null || need+=(poppler-utils)
   if [ ${#need[@]} -gt 0 ]; then
     step "apt-get install ${need[*]}"
     if [ "$(id -u)" -ne 0 ]; then echo "需要以 root 身份安装: ${need[*]}" >&2; return 1; fi
