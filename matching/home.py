@@ -1,5 +1,7 @@
 """Widgets of the role home pages (工作台, 首页, 线索收件箱, 管理首页)."""
 
+from django.urls import reverse
+
 from batch_matching import selectors as batch_selectors
 from entities.models import MarketEntity
 from matching import selectors, services, workflow
@@ -36,7 +38,11 @@ def widgets(*, request, scope, role) -> dict:
     elif scope.is_government:
         counts = selectors.review_counts(user=user)
         # one counter per queue of the workflow table: 待初审, 待银行审核, 待组长审核, 待签字推送
-        context["review_counts"] = [(label, counts[state]) for state, label in workflow.queue_counts_labels()]
+        # each counter opens the list it counts (申报清单 filtered by that state, same restriction)
+        context["review_counts"] = [
+            (label, counts[state], f"{reverse('matching:declaration_list')}?state={state}")
+            for state, label in workflow.queue_counts_labels()
+        ]
         context["declines_awaiting_coaching"] = selectors.declines_awaiting_coaching(user=user)[:10]
 
         per_bank: dict[str, int] = {}

@@ -34,6 +34,20 @@ HOME_TEMPLATES = {
     Role.PLATFORM_ADMIN: "portal/home/platform_admin.html",
 }
 
+# each role's home page says whose it is
+HOME_TITLES = {
+    Role.ENTERPRISE_USER: "企业首页",
+    Role.TASK_FORCE_STAFF: "专班工作台",
+    Role.TASK_FORCE_BANK_REVIEWER: "银行审核工作台",
+    Role.TASK_FORCE_LEAD: "组长工作台",
+    Role.CONVENER: "召集人工作台",
+    Role.CITY_REGULATOR: "市级融资对接驾驶舱",
+    Role.PROVINCE_REGULATOR: "省级融资对接驾驶舱",
+    Role.BANK_ADMIN: "银行管理员工作台",
+    Role.ACCOUNT_MANAGER: "客户经理工作台",
+    Role.PLATFORM_ADMIN: "平台管理",
+}
+
 
 @login_required
 @require_GET
@@ -45,6 +59,7 @@ def home(request):
     context = {"heartbeat": BeatHeartbeat.objects.filter(name="beat").first()}
     for dotted in settings.PORTAL_HOME_WIDGETS:
         context.update(import_string(dotted)(request=request, scope=scope, role=role))
+    context["home_title"] = HOME_TITLES[role]
     return render(request, HOME_TEMPLATES[role], context)
 
 

@@ -11,15 +11,19 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 HOME_TITLES = {
     Role.ENTERPRISE_USER: "企业首页",
     Role.TASK_FORCE_STAFF: "专班工作台",
-    Role.TASK_FORCE_BANK_REVIEWER: "专班工作台",
-    Role.TASK_FORCE_LEAD: "专班工作台",
-    Role.CONVENER: "专班工作台",
-    Role.CITY_REGULATOR: "融资对接驾驶舱",
-    Role.PROVINCE_REGULATOR: "融资对接驾驶舱",
-    Role.BANK_ADMIN: "线索收件箱",
-    Role.ACCOUNT_MANAGER: "线索收件箱",
+    Role.TASK_FORCE_BANK_REVIEWER: "银行审核工作台",
+    Role.TASK_FORCE_LEAD: "组长工作台",
+    Role.CONVENER: "召集人工作台",
+    Role.CITY_REGULATOR: "市级融资对接驾驶舱",
+    Role.PROVINCE_REGULATOR: "省级融资对接驾驶舱",
+    Role.BANK_ADMIN: "银行管理员工作台",
+    Role.ACCOUNT_MANAGER: "客户经理工作台",
     Role.PLATFORM_ADMIN: "平台管理",
 }
+
+
+def test_each_role_has_a_home_title_of_its_own():
+    assert len(set(HOME_TITLES.values())) == len(Role)
 
 
 @pytest.mark.parametrize("role", list(Role))
