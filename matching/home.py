@@ -8,6 +8,7 @@ from matching import selectors, services, workflow
 from matching.clocks import annotate_countdowns, overdue_by_branch
 from matching.models import DeadlineScan
 from matching.views.declarations import _steps
+from matching.workflow import Action
 from portal.models import Role
 from portal.tenancy import restrict
 from workdays.selectors import missing_calendar_years
@@ -28,6 +29,9 @@ def widgets(*, request, scope, role) -> dict:
                 )
                 context["recommendations"] = recommendations
                 context["steps"] = _steps(declaration, recommendations)
+                context["holder"], context["next_step"] = workflow.holder(declaration)
+                # a draft is continued and submitted from here too
+                context["can"] = workflow.allowed(user, declaration, (Action.EDIT, Action.SUBMIT))
             # every bank decided (e.g. declined): a new need is a new declaration (seed 004 三(六))
             context["can_declare"] = services.open_case(entity, actor=user) is None
 

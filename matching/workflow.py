@@ -1020,6 +1020,36 @@ def next_step(state) -> Rule | None:
     return None
 
 
+def holder(declaration: Declaration) -> tuple[str, str]:
+    """Who holds the declaration now and what happens next, in Chinese, for its enterprise
+    (its home page and case page): read from the table, a queue's roles at the office that
+    works it (the task force; the convener at its mechanism)."""
+    state = D(declaration.state)
+    task_force = declaration.task_force
+    office = task_force.name if task_force is not None else "县(区)工作专班"
+    if state in TABLE[Action.SUBMIT].states:
+        return "您(草稿, 尚未提交)", f"填写完整、确认授权并提交后, 由{office}初审"
+    for index, action in enumerate(QUEUES):
+        rule_ = TABLE[action]
+        if state not in rule_.states:
+            continue
+        at = office
+        if Role.CONVENER in rule_.roles and task_force is not None and task_force.parent is not None:
+            at = task_force.parent.name
+        roles = "、".join(Role(role).label for role in sorted(rule_.roles))
+        if index + 1 < len(QUEUES):
+            following = f"{rule_.step}通过后进入{TABLE[QUEUES[index + 1]].step}"
+        else:
+            following = "签字确认后推送至您选择的意向银行"
+        return f"{at} · {roles}({state.label})", following
+    if state == D.RECOMMENDED:
+        return (
+            "意向银行",
+            "银行在推送后 5 个工作日内与您联系; 材料收齐后 30 日内作出授信决定",
+        )
+    return f"已结束({state.label})", "如有新的融资需求, 可重新申报"
+
+
 def queue_states(role) -> list:
     """The declaration states the role works on in its queue."""
     return [state for action in QUEUES if role in TABLE[action].roles for state in TABLE[action].states]

@@ -71,3 +71,27 @@ def test_each_counter_of_the_task_force_home_opens_the_list_it_counts(world):
     for label, count, url in tiles:
         listed = client.get(url).context["paginator"].count
         assert listed == count, (label, url)
+
+
+def test_the_enterprise_home_says_who_holds_its_declaration_and_what_comes_next(world):
+    """Issue 16 item 14: a draft has 继续填写 and 提交 on the home page; the home page says who
+    holds the declaration now (待初审 at 泽州县专班, …) and what happens next."""
+    # given an enterprise with a draft it consented to
+    entity, user = world.entity()
+    draft = declare(world, entity, user, banks=("boc",), submit=False)
+    client = Client()
+    client.force_login(user)
+
+    # then its home page offers to continue or submit, and says it is still the enterprise's
+    html = client.get("/").content.decode()
+    assert 'data-testid="continue-draft"' in html and 'data-testid="submit-draft"' in html
+    assert "您(草稿, 尚未提交)" in html and f"由{world.task_force.name}初审" in html
+
+    # when it submits from there
+    response = client.post(reverse("matching:declaration_action", args=[draft.pk, "submit"]), {"next": "/"})
+    assert response.status_code == 302 and response["Location"] == "/"
+
+    # then the home page names the task force's staff at the 初审 and the step after it
+    html = client.get("/").content.decode()
+    assert f"{world.task_force.name} · 专班工作人员(待初审)" in html
+    assert "初审通过后进入银行审核" in html and 'data-testid="submit-draft"' not in html
