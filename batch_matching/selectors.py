@@ -9,8 +9,8 @@
   missing ("经营未满 2 年, 还差 3 个月", "登记状态经营异常: 可申请信用修复"), for coaching;
 - ``awaiting_mark``: entities with only the portal's 三型 estimate, 信息不全 for products that
   need the regulator's mark: worth asking the city or provincial regulator to mark (待标记三型);
-- ``declaration_results``: the stored results of a declaration's entity for its intended
-  banks' products (matching.verdicts sets them beside the verdicts for the declared need).
+- ``stored_results``: the stored results of one entity for given products (matching.verdicts
+  sets them beside a declaration's verdicts for its own need, which it alone evaluates).
 """
 
 from __future__ import annotations
@@ -669,39 +669,12 @@ def awaiting_mark(
 # --- declarations ----------------------------------------------------------------------------
 
 
-def declaration_results(*, user, declaration) -> dict[str, Any]:
-    """The stored results of the declaration's entity for its intended banks' active products
-    (an absent row is a stored "不符合"), and the run they come from."""
-    bank_ids = list(declaration.intended_banks.values_list("bank_id", flat=True))
-    products = list(
-        LoanProduct.objects.filter(bank_id__in=bank_ids, status=ProductStatus.ACTIVE, current_version__isnull=False)
-        .select_related("bank", "current_version")
-        .order_by("bank__code", "code")
-    )
-    stored = {
-        r.product.pk: r
-        for r in _decode(
-            list(
-                results(user=user)
-                .filter(entity_id=declaration.entity_id, product_id__in=[p.pk for p in products])
-                .values(*_FIELDS)
-            )
-        )
-    }
-    generation = current_generation(user)
-    rows = []
-    for product in products:
-        result = stored.get(product.pk)
-        rows.append(
-            {
-                "product": product,
-                "result": result,
-                "verdict_label": result.verdict_label
-                if result
-                else ("不符合" if generation is not None else "尚未匹配"),
-            }
-        )
-    return {"rows": rows, "run": last_full_run(user)}
+def stored_results(*, user, entity_id: int, product_ids: Sequence[int]) -> dict[int, StoredResult]:
+    """product id → the stored result of one entity (what ``user`` may see), for the products
+    a declaration's page judges (``matching.verdicts.declaration_verdicts``); a product without
+    a row has none here (a stored "不符合" once a run exists)."""
+    rows = results(user=user).filter(entity_id=entity_id, product_id__in=list(product_ids)).values(*_FIELDS)
+    return {result.product.pk: result for result in _decode(list(rows))}
 
 
 # --- runs (administrators) -------------------------------------------------------------------

@@ -5,9 +5,9 @@ off, without what a maker-checker rule keeps from the user (his own filings).
 What a reviewer sees of each declaration before approving it — on its page, in the review
 queue and in the API's queue (seed 004 三(五): "对照 5 项基本标准、征信报告和公共信用报告 …
 三级审核"; 五(十二): "防范多头授信、过度授信") — is `review_briefs`: the five basic criteria and
-their exception (matching/criteria.py), the eligibility of its intended banks' active products
-for its own need (the engine, through products.eligibility), and its warnings (多头授信, stale
-data)."""
+their exception (matching/criteria.py), the verdicts of its intended banks' active products
+for its own need (matching/verdicts.py, the one place that judges them), and its warnings
+(多头授信, stale data)."""
 
 from __future__ import annotations
 
@@ -29,11 +29,9 @@ from matching.models import (
     Visit,
     WorkflowEvent,
 )
-from matching.verdicts import declaration_need
+from matching.verdicts import need_verdicts
 from portal.models import Membership, Role
 from portal.tenancy import restrict
-from products.eligibility import evaluate_entity
-from products.models import LoanProduct, ProductStatus
 
 # the declaration states each reviewing role works on: the workflow table's review levels and
 # sign-off (matching/workflow.py QUEUES)
@@ -129,80 +127,35 @@ def declaration_warnings(declaration: Declaration) -> list[str]:
     return warnings
 
 
-VERDICT_LABELS = {"eligible": "符合条件", "incomplete": "信息不全待核实", "ineligible": "不符合条件"}
-
-
-def _active_products(banks, cache: dict) -> dict[int, list[LoanProduct]]:
-    """The active products (with a published version) of `banks` — the intended banks of
-    declarations already read through the restriction — kept in `cache` by bank id."""
-    missing = [bank for bank in banks if bank.pk not in cache]
-    if missing:
-        for bank in missing:
-            cache[bank.pk] = []
-        products = (
-            LoanProduct.objects.filter(bank__in=missing, status=ProductStatus.ACTIVE, current_version__isnull=False)
-            .select_related("bank", "current_version__product__bank")
-            .order_by("bank_id", "pk")
-        )
-        for product in products:
-            cache[product.bank_id].append(product)
-    return cache
-
-
-def declaration_eligibility(declaration: Declaration, *, products_cache: dict | None = None) -> list[dict]:
-    """The eligibility of each active product of the declaration's intended banks, evaluated by
-    the engine for the declaration's own need (amount and term): bank, product, the preview
-    result (verdict, offer, reasons) with a Chinese verdict label."""
-    cache = {} if products_cache is None else products_cache
-    banks = [intended.bank for intended in declaration.intended_banks.all()]
-    _active_products(banks, cache)
-    need = declaration_need(declaration)  # one reading of the need, shared with the declaration page
-    rows = []
-    for bank in banks:
-        for product in cache[bank.pk]:
-            result = evaluate_entity(declaration.entity, product.current_version, need=need).result
-            result["verdict_label"] = VERDICT_LABELS.get(result["verdict"], result["verdict"])
-            rows.append({"bank": bank, "product": product, "result": result})
-    return rows
-
-
-def _first_reason(result: dict) -> str:
-    """Why a product does not fit (its first failed, else unknown, condition), for one line."""
-    for outcome in ("fail", "unknown"):
-        for reason in result.get("reasons", []):
-            if reason.get("outcome") == outcome:
-                return reason.get("message", "")
-    return ""
-
-
 def review_briefs(declarations) -> dict[int, dict]:
     """For each declaration (of a page of a queue): its five basic criteria and their exception
-    (matching/criteria.py summary), the eligibility of its intended banks' products for its own
-    need (bank, product, verdict, offer, the first reason it does not fit), and its warnings
+    (matching/criteria.py summary), the verdicts of its intended banks' products for its own
+    need (matching/verdicts.py need_verdicts, the one evaluation the declaration's page also
+    shows: bank, product, verdict, offer, the first reason it does not fit), and its warnings
     (多头授信: other leads of the entity open at a bank). Prefetch intended_banks__bank and
     entity__honors on the declarations."""
     declarations = list(declarations)
     warnings = multi_credit_warnings(declarations)
-    cache: dict = {}
+    verdicts = need_verdicts(declarations)
     briefs = {}
     for declaration in declarations:
-        rows = declaration_eligibility(declaration, products_cache=cache)
+        rows = verdicts[declaration.pk]
         briefs[declaration.pk] = {
             "criteria": criteria.summary(declaration),
             "eligibility": [
                 {
-                    "bank": row["bank"].name,
-                    "bank_code": row["bank"].code,
-                    "product": row["product"].name,
-                    "product_code": row["product"].code,
-                    "verdict": row["result"]["verdict"],
-                    "verdict_label": row["result"]["verdict_label"],
-                    "max_amount": row["result"].get("max_amount"),
-                    "reason": "" if row["result"]["verdict"] == "eligible" else _first_reason(row["result"]),
+                    "bank": row.bank.name,
+                    "bank_code": row.bank.code,
+                    "product": row.product.name,
+                    "product_code": row.product.code,
+                    "verdict": row.verdict,
+                    "verdict_label": row.verdict_label,
+                    "max_amount": row.max_amount,
+                    "reason": row.reason,
                 }
                 for row in rows
             ],
-            "eligible_count": sum(1 for row in rows if row["result"]["verdict"] == "eligible"),
+            "eligible_count": sum(1 for row in rows if row.verdict == "eligible"),
             "warnings": warnings[declaration.pk],
         }
     return briefs

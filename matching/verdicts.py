@@ -3,33 +3,43 @@
 A declaration carries a need (amount, term; the purpose is free text that no catalogue rule
 reads: the notices' 贷款用途 conditions are the banks' own checks, shown as such). Whether a
 product fits *this declaration* depends on that need: a 24-month need fails 惠商贷's
-"贷款期限不超过 12 个月" whatever the entity's data say. So every page and queue that shows
-a verdict for a declaration takes it from here:
+"贷款期限不超过 12 个月" whatever the entity's data say. This module is the one place where a
+declaration's intended banks' products are judged for it, and every page, queue and API that
+shows such a verdict takes it from here:
 
-- the verdict is the live engine's (``products.eligibility.evaluate_entity``) for the
-  declaration's own need (``declaration_need``), with its reasons and offer;
-- the stored batch result (``batch_matching``: every entity × every product, evaluated
-  *without* a need, i.e. the product's default term and no requested amount) is shown only
-  beside it, as what it is — the generic result of a named run — and where the two differ
-  the row says why: the need (the rules it changes, with the need's own numbers), or the
-  register data / product rules having changed since the run (the live result is current).
-  A page never shows the stored verdict as a second verdict on the declaration.
+- ``need_verdicts(declarations)``: for a page of declarations, each active product (with a
+  published version) of each declaration's intended banks (in the declaration's order), judged
+  by the live engine (``products.eligibility.evaluate_entity``) for the declaration's own need
+  (``declaration_need``), with its reasons and offer (``products.presentation.result_view``:
+  one set of verdict labels). The products of a bank are read once per page (``products``, a
+  cache by bank id the caller may share). The review queue page and its API
+  (``matching.selectors.review_briefs``: label, offer, first reason, the count of fits) read it;
+- ``declaration_verdicts(user=…, declaration=…)``: the same rows for one declaration (its page,
+  where reviewers decide), each beside the stored batch result (``batch_matching``: every
+  entity × every product, evaluated *without* a need, i.e. the product's default term and no
+  requested amount), shown as what it is — the generic result of a named run — and where the
+  two differ the row says why: the need (the rules it changes, with the need's own numbers), or
+  the register data / product rules having changed since the run (the live result is current).
+  A page never shows the stored verdict as a second verdict on the declaration;
+- ``verdict_summary(rows)``: the one-line counts (符合 n · 信息不全 n · 不符合 n).
 
-``declaration_verdicts(user=…, declaration=…)`` returns the rows; ``verdict_summary(rows)``
-the one-line counts a queue shows (符合 n · 信息不全 n · 不符合 n).
+An entity's products judged without a need (the enterprise's home page, the entity's page,
+差一点符合, 潜在客户) are batch matching's stored results (``batch_matching.selectors``), not
+a declaration's verdicts.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Iterable
 
 from django.utils import timezone
 
 from batch_matching import selectors as batch_selectors
 from batch_matching.models import Verdict
 from products.eligibility import evaluate_entity
+from products.models import LoanProduct, ProductStatus
 from products.presentation import VERDICT_LABELS, result_view
 
 # the stored verdict (batch_matching.models.Verdict) in the engine's words
@@ -53,10 +63,11 @@ class ProductVerdict:
 
     product: Any  # LoanProduct
     result: dict[str, Any]  # the live result for the declaration's need (products.presentation.result_view)
-    stored: Any  # batch_matching StoredResult, or None (no stored row)
-    stored_verdict: str | None  # "eligible" / "incomplete" / "ineligible", None before any run
-    agrees: bool  # the stored generic result says the same as the verdict for the need
-    note: str  # how the stored result relates to the verdict, in Chinese
+    # beside it on the declaration's page only (declaration_verdicts): the stored generic result
+    stored: Any = None  # batch_matching StoredResult, or None (no stored row, or not read)
+    stored_verdict: str | None = None  # "eligible" / "incomplete" / "ineligible", None before any run
+    agrees: bool = True  # the stored generic result says the same as the verdict for the need
+    note: str = ""  # how the stored result relates to the verdict, in Chinese
 
     @property
     def bank(self):
@@ -69,6 +80,63 @@ class ProductVerdict:
     @property
     def verdict_label(self) -> str:
         return self.result["verdict_label"]
+
+    @property
+    def max_amount(self) -> int | None:
+        return self.result["max_amount"]
+
+    @property
+    def reason(self) -> str:
+        """Why it does not fit, in one line: its first failed, else first unknown, condition
+        (empty when it fits)."""
+        if self.verdict == "eligible":
+            return ""
+        for outcome in ("fail", "unknown"):
+            for reason in self.result["reasons"]:
+                if reason["outcome"] == outcome:
+                    return reason["message"]
+        return ""
+
+
+def _intended_products(declaration, cache: dict[int, list]) -> list:
+    """The active products (with a published version) of the declaration's intended banks, in
+    the declaration's order of banks, then by product code; each bank's read once into
+    ``cache`` (by bank id). The banks come from a declaration already read through the
+    restriction; products are public."""
+    banks = [intended.bank for intended in declaration.intended_banks.all()]
+    missing = {bank.pk for bank in banks} - cache.keys()
+    if missing:
+        for bank_id in missing:
+            cache[bank_id] = []
+        products = (
+            LoanProduct.objects.filter(bank_id__in=missing, status=ProductStatus.ACTIVE, current_version__isnull=False)
+            .select_related("bank", "current_version__product__bank")
+            .order_by("bank_id", "code")
+        )
+        for product in products:
+            cache[product.bank_id].append(product)
+    return [product for bank in banks for product in cache[bank.pk]]
+
+
+def need_verdicts(
+    declarations: Iterable, *, as_of: dt.date | None = None, products: dict[int, list] | None = None
+) -> dict[int, list[ProductVerdict]]:
+    """declaration id → its intended banks' active products, each judged by the engine for the
+    declaration's own need. ``products``: the cache of products by bank id (shared across a
+    page). Prefetch ``intended_banks__bank`` (and the entities' ``honors``) on the declarations."""
+    as_of = as_of or timezone.localdate()
+    cache: dict[int, list] = {} if products is None else products
+    found = {}
+    for declaration in declarations:
+        need = declaration_need(declaration)
+        found[declaration.pk] = [
+            ProductVerdict(
+                product,
+                result_view(evaluate_entity(declaration.entity, product.current_version, as_of, need=need).result),
+            )
+            for product in _intended_products(declaration, cache)
+        ]
+    return found
 
 
 def _changed_by_need(with_need: dict, generic: dict) -> list[str]:
@@ -99,25 +167,25 @@ def _note(declaration, product, live: dict, stored, stored_verdict, run, as_of) 
 
 
 def declaration_verdicts(*, user, declaration, as_of: dt.date | None = None) -> dict[str, Any]:
-    """``{"rows": [ProductVerdict], "run": the full run in force or None, "need": text}``: each
-    active product of the declaration's intended banks (the ones ``user`` may see stored
-    results for are annotated with them), its verdict for the declaration's need."""
+    """``{"rows": [ProductVerdict], "run": the full run in force or None, "need": text}``: the
+    declaration's ``need_verdicts``, each annotated with the stored result ``user`` may see for
+    it and how that relates to the verdict."""
     as_of = as_of or timezone.localdate()
-    stored = batch_selectors.declaration_results(user=user, declaration=declaration)
+    rows = need_verdicts([declaration], as_of=as_of)[declaration.pk]
+    stored = batch_selectors.stored_results(
+        user=user, entity_id=declaration.entity_id, product_ids=[row.product.pk for row in rows]
+    )
+    run = batch_selectors.last_full_run(user)
     generation = batch_selectors.current_generation(user)
-    need = declaration_need(declaration)
-    rows = []
-    for row in stored["rows"]:
-        product = row["product"]
-        live = result_view(evaluate_entity(declaration.entity, product.current_version, as_of, need=need).result)
-        result = row["result"]
+    for row in rows:
+        result = stored.get(row.product.pk)
         if result is not None:
             stored_verdict = "ineligible" if result.near_miss else STORED_VERDICTS[Verdict(result.verdict)]
         else:
             stored_verdict = None if generation is None else "ineligible"  # an absent row is a stored 不符合
-        agrees, note = _note(declaration, product, live, result, stored_verdict, stored["run"], as_of)
-        rows.append(ProductVerdict(product, live, result, stored_verdict, agrees, note))
-    return {"rows": rows, "run": stored["run"], "need": need_text(declaration)}
+        row.stored, row.stored_verdict = result, stored_verdict
+        row.agrees, row.note = _note(declaration, row.product, row.result, result, stored_verdict, run, as_of)
+    return {"rows": rows, "run": run, "need": need_text(declaration)}
 
 
 def verdict_summary(rows: list[ProductVerdict]) -> str:

@@ -51,7 +51,9 @@ class KpiViewSet(TenantRestricted, viewsets.ViewSet):
     户 fields count distinct entities: in the total and a county's or city's group once, in a
     bank's or branch's group once per bank (branch), so an entity pushed to two banks counts
     in each bank's group and once in the total; month groups count 笔. need_amount counts
-    each need once (a declaration pushed to two banks, a 改推). See definitions.dedup."""
+    each need once (a declaration pushed to two banks, a 改推). See definitions.dedup.
+    declared counts a declaration from its first submission, whichever path filed it; a bank's
+    recommendation awaiting the enterprise's consent is not declared. See definitions.declared."""
 
     @extend_schema(parameters=QUERY_PARAMETERS, responses=OpenApiTypes.OBJECT)
     def list(self, request):

@@ -77,6 +77,7 @@ def funnel_table(total: kpis.Figures) -> Table:
         [("环节", "text"), ("户数", "int"), ("金额(万元)", WAN)],
         rows,
         note="申报金额为申报的融资金额; 推荐金额为推荐清单企业的融资需求; 授信、放款金额为实际金额。"
+        + kpis.DEFINITIONS["declared"]
         + kpis.DEFINITIONS["need"],
     )
 

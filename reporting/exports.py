@@ -200,7 +200,12 @@ def effectiveness_xlsx(
         s.values([number, name] + [fn(f) for _, _, fn, _ in EFFECTIVENESS_COLUMNS], kinds)
     s.values(["", "合计"] + [fn(total) for _, _, fn, _ in EFFECTIVENESS_COLUMNS], kinds, bold=True)
     s.row += 1
-    notes = [kpis.DEFINITIONS["scope"], kpis.DEFINITIONS["dedup"], kpis.DEFINITIONS["need"]]
+    notes = [
+        kpis.DEFINITIONS["scope"],
+        kpis.DEFINITIONS["declared"],
+        kpis.DEFINITIONS["dedup"],
+        kpis.DEFINITIONS["need"],
+    ]
     if by == "bank":
         notes.append("按银行统计时, 走访、申报不分银行, 不填。")
     notes += [kpis.DEFINITIONS[k] for k in ("contact_coverage", "credit_rate", "landing_rate", "medium_long", "rates")]

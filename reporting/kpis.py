@@ -8,9 +8,11 @@ form. Amounts are integer 元 throughout.
 
 Scope and period: the figures of a period are about the recommendations (ledger rows)
 pushed in that period, in the state their events had recorded at the as-of moment; visits
-and declarations are those of the period. Entity counts (户) count distinct entities, so
-an entity pushed to two banks is one 户 in a region's row and in the total, and one in each
-bank's row (so the banks' rows may add up to more than the total, which counts it once).
+and declarations are those of the period (a declaration in the period of its first
+submission: a bank's recommendation awaiting the enterprise's consent is not declared yet).
+Entity counts (户) count distinct entities, so an entity pushed to two banks is one 户 in a
+region's row and in the total, and one in each bank's row (so the banks' rows may add up to
+more than the total, which counts it once).
 The 融资需求 (need) is counted once per need: a declaration pushed to two banks is one need,
 and a re-recommendation (改推) after a decline continues the need it follows (`need_id`);
 a need whose amounts differ counts its largest. Month rows count 笔 (ledger rows) in their 户
@@ -48,12 +50,21 @@ NOT_DRAWN = "recommendation.not_drawn"
 REMOVED = "recommendation.removed"
 RATED = "recommendation.rated"
 RECOMMENDATION_KINDS = (CONTACTED, MATERIALS, MATERIALS_AUTO, APPROVED, DECLINED, DISBURSED, NOT_DRAWN, REMOVED, RATED)
-DECLARATION_KINDS = ("declaration.submitted", "declaration.bank_recommended")
+# 申报: a declaration counts as declared from its first submission (seed 004 三(四): the enterprise
+# "填报信息 … 初筛形成“申报清单”"), whichever path filed it — the enterprise's own form, staff on
+# its behalf (代为申报, 批量申报) or a bank's recommendation (三(五) "辖区内银行机构也可向工作专班
+# 推荐小微企业") once the enterprise consented and it was submitted. A bank's recommendation
+# (declaration.bank_recommended) is a draft awaiting that consent: not a declaration yet. A
+# declaration returned and submitted again is still one declaration (its first submission).
+DECLARED = "declaration.submitted"
+DECLARATION_KINDS = (DECLARED,)
 
 # Chinese definitions shown next to the figures and under the exported tables
 DEFINITIONS = {
     "scope": "统计口径: 期间内推送的推荐(台账行), 按截至统计时点已登记的办理事件计算; 走访、申报为期间内发生的; "
     "户数按经营主体去重; 金额单位万元。",
+    "declared": "申报清单: 申报按首次提交计入(企业自行申报、专班代为申报或批量申报, 以及经企业同意并提交的银行推荐), "
+    "退回后再次提交不重复计; 银行推荐在企业同意并提交前为草稿, 不计入申报。",
     "dedup": "同时推荐给两家银行的企业计 1 户、1 笔融资需求; 按银行统计时, 同时推荐给两家银行的企业在每家银行各计一次, "
     "合计按企业去重, 故各银行户数之和可大于合计; 按县(区)统计的合计与按银行统计的合计一致。",
     "need": "融资需求按需求计一次: 同一申报推送给两家银行、或不予授信后改推其他银行的, 只计一次(金额不同时取其大者)。",

@@ -145,6 +145,7 @@ class ReportListView(RoleRequiredMixin, RestrictedListView):
                 ("renewals", "无还本续贷情况统计表"),
             ],
             default_period=selectors.current_year_period(),
+            declared_note=kpis.DEFINITIONS["declared"],
             dedup_note=kpis.DEFINITIONS["dedup"],
             need_note=kpis.DEFINITIONS["need"],
             **kwargs,

@@ -243,6 +243,7 @@ def test_home_pages_show_the_stored_results_to_each_role(matched):
 def test_reviewers_see_the_verdicts_and_the_stored_results_on_a_declaration(matched):
     # given the model entity declares to 中国银行 after a full run
     from matching import services as workflow
+    from matching import verdicts
     from matching.models import BASIC_CRITERIA
 
     world, run = matched
@@ -258,8 +259,9 @@ def test_reviewers_see_the_verdicts_and_the_stored_results_on_a_declaration(matc
         consent=True,
         submit=True,
     )
-    stored = selectors.declaration_results(user=world.users["staff"], declaration=declaration)
+    stored = verdicts.declaration_verdicts(user=world.users["staff"], declaration=declaration)
     assert stored["rows"] and stored["run"].pk == run.pk
+    assert any(row.stored is not None for row in stored["rows"]) and all(row.note for row in stored["rows"])
 
     # when the task force opens it
     html = client_for(world.users["staff"]).get(f"/matching/declarations/{declaration.pk}/").content.decode()
@@ -268,8 +270,8 @@ def test_reviewers_see_the_verdicts_and_the_stored_results_on_a_declaration(matc
     # and, beside it, how the stored result of the run relates to it
     assert 'data-testid="declaration-verdicts"' in html and f"全量匹配 #{run.pk}" in html
     for row in stored["rows"]:
-        assert f'data-testid="verdict-{row["product"].code}"' in html
-        assert f'data-testid="stored-note-{row["product"].code}"' in html
+        assert f'data-testid="verdict-{row.product.code}"' in html
+        assert f'data-testid="stored-note-{row.product.code}"' in html
     # and the enterprise itself does not get the reviewers' table
     own = client_for(world.special["enterprise_user"]).get(f"/matching/declarations/{declaration.pk}/").content.decode()
     assert 'data-testid="declaration-verdicts"' not in own

@@ -9,6 +9,7 @@ import re
 
 import pytest
 from django.test import Client
+from rest_framework.test import APIClient
 
 from batch_matching.models import MatchResult, Verdict
 from matching import services as workflow
@@ -114,3 +115,42 @@ def test_a_stored_result_older_than_the_data_is_not_blamed_on_the_need(matched):
     row = rows["huishangdai"]
     assert row.stored_verdict == "eligible" and row.verdict != "eligible" and not row.agrees
     assert "之后主体信息或产品规则已有变化" in row.note
+
+
+def test_审核队列_队列接口与申报页_同一申报同一结论(matched):
+    """004 三(五) "对照 5 项基本标准 … 三级审核" and issue 15 item 13 "Declaration pages and
+    queues evaluate the declaration's own need": the review queue, its API and the declaration's
+    page read one evaluation (matching.verdicts.need_verdicts), so a 24-month need shows 惠商贷
+    暂不符合 with the same label, offer and reason everywhere."""
+    world, _run = matched
+    staff = world.users["staff"]
+    # given a 24-month declaration to 中国银行 waiting for the task force's first review
+    declaration = _declare(world, term_months=24)
+
+    # when the staff member reads the declaration's page verdicts, the queue page and the API's queue
+    page_rows = verdicts.declaration_verdicts(user=staff, declaration=declaration)["rows"]
+    client = Client()
+    client.force_login(staff)
+    queue_html = client.get("/matching/review/").content.decode()
+    api = APIClient()
+    api.force_authenticate(staff)
+    items = api.get("/api/v1/declarations/review-queue/").json()["results"]
+    item = next(i for i in items if i["id"] == declaration.pk)
+
+    # then the API's queue lists the same products with the same verdict, label, offer and reason
+    expected = [
+        {
+            "product_code": row.product.code,
+            "verdict": row.verdict,
+            "verdict_label": row.verdict_label,
+            "max_amount": row.max_amount,
+            "reason": row.reason,
+        }
+        for row in page_rows
+    ]
+    assert [{key: e[key] for key in expected[0]} for e in item["review"]["eligibility"]] == expected
+    assert item["review"]["eligible_count"] == sum(1 for row in page_rows if row.verdict == "eligible")
+    # and 惠商贷 is 暂不符合 because of the term, on the queue page too
+    huishangdai = next(row for row in page_rows if row.product.code == "huishangdai")
+    assert huishangdai.verdict_label == "暂不符合" and "贷款期限 24 个月, 要求不超过 12 个月" in huishangdai.reason
+    assert f"{huishangdai.bank.name} · {huishangdai.product.name}: 暂不符合" in queue_html

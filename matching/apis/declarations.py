@@ -208,7 +208,7 @@ class EligibilityBriefSerializer(serializers.Serializer):
     product = serializers.CharField()
     product_code = serializers.CharField()
     verdict = serializers.CharField(help_text="eligible / incomplete / ineligible")
-    verdict_label = serializers.CharField()
+    verdict_label = serializers.CharField(help_text="符合条件 / 信息不全 / 暂不符合(与申报详情页同一结论)")
     max_amount = serializers.IntegerField(allow_null=True, help_text="可贷最高额度(元)")
     reason = serializers.CharField(help_text="不符合或待核实的首要原因")
 
