@@ -8,18 +8,16 @@ the declaration page, the review queue and the bank's lead judge and show it."""
 
 from __future__ import annotations
 
-import io
 import re
 
 import pytest
 from django.test import Client
-from openpyxl import Workbook
 from rest_framework.test import APIClient
 
 from matching import selectors, verdicts
 from matching import services as s
-from matching.declaration_import import HEADERS, declarations_import
-from matching.factories import CRITERIA, through_reviews
+from matching.declaration_import import declarations_import
+from matching.factories import CRITERIA, import_file, through_reviews
 from matching.models import Declaration, DeclarationSource, DeclarationState, Recommendation
 from portal.factories import user_with_role
 from portal.models import AuditEvent, Role
@@ -70,17 +68,6 @@ def repayment_reasons(result) -> dict[str, set[str]]:
     """The outcomes of 晋享贷's repayment rule in a result, and its messages."""
     reasons = [r for r in result["reasons"] if r["rule"] == "bullet_repayment_term"]
     return {"outcomes": {r["outcome"] for r in reasons}, "messages": {r["message"] for r in reasons}}
-
-
-def xlsx(rows) -> bytes:
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.append(list(HEADERS))
-    for row in rows:
-        sheet.append([row.get(header, "") for header in HEADERS])
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
 
 
 def import_row(uscc, **cells) -> dict:
@@ -234,7 +221,7 @@ def test_还款方式_批量申报_可选列_错误值逐行报告(world):
     spelled, _ = world.entity(name="泽州县导入等额本息小店", with_user=False)
     blank, _ = world.entity(name="泽州县导入未定小店", with_user=False)
     bad, _ = world.entity(name="泽州县导入错误小店", with_user=False)
-    content = xlsx(
+    content = import_file(
         [
             import_row(good.uscc, 还款方式="按月结息，到期一次性还本"),
             import_row(spelled.uscc, 还款方式="等额本息"),
