@@ -15,6 +15,13 @@ Rules (the same as the register import): good rows in, bad rows reported.
   every path: an entity with an open case (an open declaration, or a lead not yet decided at a
   bank: matching.services.open_case) is refused — the row is reported on the 统一社会信用代码
   column with the message naming the case, and the other rows are imported as usual.
+* 还款方式 (optional column, the last): the requested repayment mode, written as the platform
+  names it (按月结息、到期一次性还本, 等额本息, 等额本金, 分期还本, 随借随还; the engine's
+  need.repayment codes bullet, equal_installment, … are accepted too), or empty / 未定 (the
+  product rules on it, e.g. 晋享贷's "采用按月结息，到期一次性还本的授信期限最长不超过1年", then
+  read it as unknown). Any other value is a bad cell of that row (line, column 还款方式, the
+  values it may take), and the row is skipped like any other bad row: the file is not rejected
+  as a whole, its good rows are imported.
 * The five basic criteria (seed 004 三(四)): 是 — all five verified; 否 — not all, and the
   optional column 未满足的基本标准 names the unmet ones (the others count as verified; empty:
   none counts as verified). A row is submitted for preliminary review when the entity
@@ -43,7 +50,14 @@ from stdnum.cn import uscc as stdnum_uscc
 
 from entities.models import MarketEntity
 from matching import services, workflow
-from matching.models import BASIC_CRITERIA, Declaration, DeclarationSource, DeclarationState
+from matching.models import (
+    BASIC_CRITERIA,
+    REPAYMENT_CHOICES,
+    REPAYMENT_UNDECIDED,
+    Declaration,
+    DeclarationSource,
+    DeclarationState,
+)
 from portal.models import Role
 from portal.services import ApplicationError, audit_record
 from portal.spreadsheets import BOLD, HEADER, Book, column_letter
@@ -63,7 +77,9 @@ EXCEPTION = "例外理由"
 VISIT_DATE = "走访日期"
 VISIT_PEOPLE = "走访人员"
 NOTE = "备注"
-# the two columns of the five criteria's exception come last: templates filled before them still import
+REPAYMENT = "还款方式"
+# the columns added later come last (the five criteria's exception, the repayment mode): templates
+# filled before them still import
 HEADERS = (
     USCC,
     AMOUNT,
@@ -78,6 +94,7 @@ HEADERS = (
     NOTE,
     UNMET,
     EXCEPTION,
+    REPAYMENT,
 )
 REQUIRED_HEADERS = (USCC, AMOUNT, TERM, PURPOSE, BANK1, CRITERIA, CONSENT)
 MAX_ROWS = 5000
@@ -121,6 +138,15 @@ _SERVICE_COLUMNS = {
     "consent": CONSENT,
     "visited_on": VISIT_DATE,
     "basic_criteria": CRITERIA,
+    "repayment": REPAYMENT,
+}
+# 还款方式 as written in a file (label without its punctuation, or the engine's code) → code
+_REPAYMENT_PUNCTUATION = re.compile(r"[、,，;；\s]+")
+_REPAYMENT_BY_TEXT = {
+    **{_REPAYMENT_PUNCTUATION.sub("", label): code for code, label in REPAYMENT_CHOICES},
+    **{code: code for code, _ in REPAYMENT_CHOICES},
+    "按月结息到期还本": "bullet",
+    REPAYMENT_UNDECIDED: "",
 }
 
 
@@ -292,6 +318,17 @@ def _term(text: str) -> int:
     return int(value)
 
 
+def _repayment(text: str) -> str:
+    """A 还款方式 cell → the code stored ("" for empty or 未定); ValueError naming the choices."""
+    key = _REPAYMENT_PUNCTUATION.sub("", text).lower()
+    if not key:
+        return ""
+    if key not in _REPAYMENT_BY_TEXT:
+        choices = "、".join(f"「{label}」" for _, label in REPAYMENT_CHOICES)
+        raise ValueError(f"还款方式「{text}」无法识别, 应为 {choices} 之一, 或留空({REPAYMENT_UNDECIDED})")
+    return _REPAYMENT_BY_TEXT[key]
+
+
 def _date(text: str, today: dt.date) -> dt.date:
     match = _DATE_TEXT.match(text.strip())
     value = None
@@ -319,6 +356,7 @@ class _Row:
     amount: int = 0
     term_months: int = 0
     purpose: str = ""
+    repayment: str = ""  # a code of REPAYMENT_CHOICES, "" = 未定
     banks: list[Bank] = field(default_factory=list)
     criteria: bool = False
     unmet: list[str] = field(default_factory=list)  # keys of BASIC_CRITERIA
@@ -367,6 +405,10 @@ def _parse_row(
         error(PURPOSE, "资金用途不能为空")
     elif len(row.purpose) > 255:
         error(PURPOSE, "资金用途不能超过 255 字")
+    try:
+        row.repayment = _repayment(cell(REPAYMENT))
+    except ValueError as exc:
+        error(REPAYMENT, str(exc))
 
     names = [
         (header, name)
@@ -464,6 +506,7 @@ def _create(actor, row: _Row, entity: MarketEntity) -> Declaration:
             amount=row.amount,
             term_months=row.term_months,
             purpose=row.purpose,
+            repayment=row.repayment,
             bank_codes=[bank.code for bank in row.banks],
             basic_criteria=_criteria(row),
             criteria_exception=row.exception,
@@ -563,6 +606,8 @@ _NOTES = {
     VISIT_DATE: "选填。YYYY-MM-DD, 不晚于今天; 填写后同时登记走访记录",
     VISIT_PEOPLE: "填写走访日期时必填",
     NOTE: "选填。走访情况或其他说明",
+    REPAYMENT: "选填。" + "、".join(label for _, label in REPAYMENT_CHOICES) + f" 之一, 留空为{REPAYMENT_UNDECIDED}。"
+    "部分产品对还款方式有要求, 如晋享贷: 按月结息、到期一次性还本的授信期限最长不超过 1 年",
 }
 
 
@@ -581,6 +626,11 @@ def declaration_import_template() -> bytes:
 
     for name in (CRITERIA, CONSENT):
         sheet.choices(f"{col(name)}2:{col(name)}{last}", ["是", "否"], error="请选择 是 或 否")
+    sheet.choices(
+        f"{col(REPAYMENT)}2:{col(REPAYMENT)}{last}",
+        [label for _, label in REPAYMENT_CHOICES],
+        error="请选择列出的还款方式, 或留空(未定)",
+    )
     bank_names = list(Bank.objects.order_by("code").values_list("name", flat=True))
     for name in (BANK1, BANK2):
         sheet.choices(f"{col(name)}2:{col(name)}{last}", bank_names)

@@ -50,6 +50,9 @@ DEMO_ENTITIES = [
     # bank until its decision clock started on its own, one sent back for more
     ("泽州县晋庙铺镇惠民菜店", 560_000, dt.date(2019, 6, 6), 1, True),
     ("泽州县南岭镇天成木业", 1_100_000, dt.date(2017, 9, 12), 4, True),
+    # the requested repayment mode (issue 15 item 8): 按月结息、到期一次性还本 over 24 months at the
+    # 农信社, which 晋享贷 refuses ("采用按月结息，到期一次性还本的授信期限最长不超过1年", seed 000)
+    ("泽州县北石店镇晋香醋坊", 780_000, dt.date(2018, 5, 16), 2, True),
 ]
 # a one-page PDF: the demo's uploaded materials
 DEMO_PDF = b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n"
@@ -340,6 +343,20 @@ def load() -> dict:
     s.declaration_criteria_exception_confirm(
         actor=lead, declaration_id=confirmed.pk, comment="已核实结清凭证, 同意按例外继续审核"
     )
+    # 还款方式: a 24-month need repaid 按月结息、到期一次性还本 waits at the 初审; its page and the
+    # queue judge 晋享贷 不符合 on the mode (within a year, or 等额本息/等额本金, it would pass that rule)
+    s.declaration_create(
+        actor=staff,
+        entity_id=entities[18].pk,
+        amount=200_000,
+        term_months=24,
+        repayment="bullet",
+        purpose="购置酿造设备",
+        bank_codes=["sxrcc"],
+        basic_criteria=CRITERIA,
+        consent=True,
+        submit=True,
+    )
     # a bank's recommendation: a draft until the enterprise consents and submits
     s.declaration_recommend_by_bank(
         actor=manager,
@@ -347,6 +364,7 @@ def load() -> dict:
         amount=300_000,
         term_months=12,
         purpose="店面升级改造",
+        repayment="equal_installment",
         note="本行代发工资客户, 经营流水稳定",
     )
 

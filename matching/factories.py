@@ -7,9 +7,13 @@ signed off and pushed by the convener."""
 
 from __future__ import annotations
 
+import io
+
 import time_machine
+from openpyxl import Workbook
 
 from matching import services as s
+from matching.declaration_import import HEADERS
 from matching.models import Recommendation
 from products.factories import World
 
@@ -71,3 +75,16 @@ def assign(world: World, rec, code):
     s.recommendations_assign(
         actor=world.users[f"{code}_admin"], recommendation_ids=[rec.pk], manager_id=world.users[f"{code}_manager"].pk
     )
+
+
+def import_file(rows: list[dict]) -> bytes:
+    """A 批量申报 xlsx with the template's header row and one row per dict (header → cell; a
+    header it leaves out is an empty cell)."""
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(list(HEADERS))
+    for row in rows:
+        sheet.append([row.get(header, "") for header in HEADERS])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()

@@ -4,6 +4,8 @@ from django import forms
 
 from matching.models import (
     BASIC_CRITERIA,
+    REPAYMENT_CHOICES,
+    REPAYMENT_UNDECIDED,
     ContactChannel,
     Declaration,
     DeclineReason,
@@ -29,12 +31,26 @@ def yuan_from_wan(value) -> int:
     return int(amount)
 
 
+def repayment_field() -> forms.ChoiceField:
+    """还款方式: the requested repayment mode of a declaration, the one field of every form that
+    files a need (我要融资, 代为申报, the draft's edit, 银行推荐); blank is 未定. The services check
+    the value again (matching.services.common.repayment_mode)."""
+    return forms.ChoiceField(
+        label="还款方式",
+        choices=[("", REPAYMENT_UNDECIDED), *REPAYMENT_CHOICES],
+        required=False,
+        error_messages={"invalid_choice": "请选择列出的还款方式, 或选择「未定」"},
+        help_text="部分产品对还款方式有要求, 如晋享贷: 按月结息、到期一次性还本的授信期限最长不超过 1 年",
+    )
+
+
 class DeclarationForm(forms.Form):
     amount_wan = forms.DecimalField(
         label="融资金额(万元)", min_value=Decimal("0.01"), max_value=Decimal("10000"), decimal_places=4
     )
     term_months = forms.IntegerField(label="期限(月)", min_value=1, max_value=360, initial=12)
     purpose = forms.CharField(label="资金用途", max_length=255)
+    repayment = repayment_field()
     banks = forms.ModelMultipleChoiceField(
         label="意向对接银行(1–2 家)",
         queryset=Bank.objects.order_by("code"),
@@ -77,6 +93,36 @@ class DeclarationForm(forms.Form):
 
     def criteria_fields(self):
         return [(self[f"criteria_{key}"], self[f"evidence_{key}"]) for key in BASIC_CRITERIA]
+
+    def service_data(self) -> dict:
+        """The valid form as the keyword arguments of declaration_create / declaration_update
+        (the need, the banks, the five criteria and their exception, the consent)."""
+        data = self.cleaned_data
+        return {
+            "amount": yuan_from_wan(data["amount_wan"]),
+            "term_months": data["term_months"],
+            "purpose": data["purpose"],
+            "repayment": data["repayment"],
+            "bank_codes": [b.code for b in data["banks"]],
+            "basic_criteria": self.criteria(),
+            "criteria_exception": data["criteria_exception"],
+            "consent": data["consent"],
+        }
+
+    @staticmethod
+    def initial_from(declaration) -> dict:
+        """The form's initial values for editing `declaration` (a draft)."""
+        return {
+            "amount_wan": declaration.amount / 10000,
+            "term_months": declaration.term_months,
+            "purpose": declaration.purpose,
+            "repayment": declaration.repayment,
+            "banks": [b.bank for b in declaration.intended_banks.select_related("bank")],
+            "consent": declaration.consent_given_at is not None,
+            "criteria_exception": declaration.criteria_exception,
+            **{f"criteria_{k}": v.get("met") for k, v in declaration.basic_criteria.items()},
+            **{f"evidence_{k}": v.get("evidence") for k, v in declaration.basic_criteria.items()},
+        }
 
 
 class ReviewForm(forms.Form):
@@ -155,4 +201,5 @@ class BankRecommendForm(forms.Form):
     )
     term_months = forms.IntegerField(label="期限(月)", min_value=1, max_value=360, initial=12)
     purpose = forms.CharField(label="资金用途", max_length=255)
+    repayment = repayment_field()
     note = forms.CharField(label="推荐理由", required=False, max_length=500)

@@ -47,8 +47,13 @@ STORED_VERDICTS = {Verdict.ELIGIBLE: "eligible", Verdict.INCOMPLETE: "incomplete
 
 
 def declaration_need(declaration) -> dict[str, Any]:
-    """The need of a declaration as the engine reads it (the preview contract's ``need``)."""
-    return {"amount": declaration.amount, "term_months": declaration.term_months}
+    """The need of a declaration as the engine reads it (the preview contract's ``need``): its
+    amount, term and requested repayment mode (``need.repayment``; left out while 未定, which the
+    engine reads as unknown)."""
+    need = {"amount": declaration.amount, "term_months": declaration.term_months}
+    if declaration.repayment:
+        need["repayment"] = declaration.repayment
+    return need
 
 
 def need_text(declaration) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from drf_spectacular.utils import OpenApiResponse
+from drf_spectacular.utils import OpenApiResponse, extend_schema_field
 from rest_framework import renderers, serializers
 
 from matching import workflow
@@ -93,6 +93,15 @@ FILE_RENDERERS = [renderers.JSONRenderer, BinaryRenderer]
 
 def _user_name(user) -> str | None:
     return (user.get_full_name() or user.username) if user is not None else None
+
+
+@extend_schema_field({"type": "string", "nullable": True})
+class UserNameField(serializers.ReadOnlyField):
+    """A user attribute (``actor``, ``uploaded_by``, …) as the user's name: full name, else the
+    username; null without a user."""
+
+    def to_representation(self, value):
+        return _user_name(value)
 
 
 class EntityBriefSerializer(serializers.Serializer):

@@ -23,15 +23,17 @@ from matching.apis.common import (
     EntityBriefSerializer,
     IntendedBankSerializer,
     PolicyGateMixin,
+    UserNameField,
     _doc,
     _input,
     _pk,
     _responses,
-    _user_name,
 )
 from matching.declaration_import import DeclarationImportError, declaration_import_template, declarations_import
 from matching.models import (
     BASIC_CRITERIA,
+    REPAYMENT_CHOICES,
+    REPAYMENT_UNDECIDED,
     Declaration,
     DeclarationMaterial,
     DeclarationSource,
@@ -56,11 +58,8 @@ class ReviewStepOutputSerializer(serializers.Serializer):
     decision = serializers.CharField()
     decision_display = serializers.CharField(source="get_decision_display")
     comment = serializers.CharField()
-    actor = serializers.SerializerMethodField()
+    actor = UserNameField()
     created_at = serializers.DateTimeField()
-
-    def get_actor(self, obj) -> str | None:
-        return _user_name(obj.actor)
 
 
 class LeadBriefSerializer(serializers.Serializer):
@@ -87,6 +86,10 @@ class DeclarationOutputSerializer(serializers.Serializer):
     amount = serializers.IntegerField(help_text="融资金额(元)")
     term_months = serializers.IntegerField()
     purpose = serializers.CharField()
+    repayment = serializers.CharField(help_text="还款方式代码(见申报输入的 repayment); 空字符串为未定")
+    repayment_display = serializers.CharField(
+        source="get_repayment_display", help_text=f"还款方式(中文); 空字符串为{REPAYMENT_UNDECIDED}"
+    )
     banks = IntendedBankSerializer(source="intended_banks", many=True)
     basic_criteria = serializers.JSONField()
     criteria_standing = serializers.SerializerMethodField(
@@ -126,6 +129,32 @@ class DeclarationDetailOutputSerializer(DeclarationOutputSerializer):
         return restrict(DeclarationMaterial.objects.filter(declaration=obj), self.context["request"].user, VIEW).count()
 
 
+REPAYMENT_HELP = (
+    "还款方式(选填): "
+    + ", ".join(f"{code}={label}" for code, label in REPAYMENT_CHOICES)
+    + f"; 空字符串为{REPAYMENT_UNDECIDED}(产品对还款方式的条件按信息不全处理, "
+    "如晋享贷: 按月结息、到期一次性还本的授信期限最长不超过 1 年)"
+)
+REPAYMENT_INVALID = (
+    "「{input}」不是可选的还款方式, 应为 "
+    + "、".join(f"{code}({label})" for code, label in REPAYMENT_CHOICES)
+    + f" 之一, 或空字符串({REPAYMENT_UNDECIDED})"
+)
+
+
+def repayment_input(**kwargs) -> serializers.ChoiceField:
+    """还款方式 of a need in the API (申报 create and edit, 银行推荐): a code of the engine's
+    need.repayment, or "" for 未定; an unknown code is a field error in Chinese."""
+    return serializers.ChoiceField(
+        choices=REPAYMENT_CHOICES,
+        allow_blank=True,
+        required=False,
+        help_text=REPAYMENT_HELP,
+        error_messages={"invalid_choice": REPAYMENT_INVALID, "null": "还款方式不能为 null, 未定请传空字符串"},
+        **kwargs,
+    )
+
+
 class CriterionInputSerializer(serializers.Serializer):
     met = serializers.BooleanField(default=False)
     evidence = serializers.CharField(allow_blank=True, default="", max_length=500)
@@ -148,6 +177,7 @@ class DeclarationInputBase(serializers.Serializer):
 
 class DeclarationCreateInputSerializer(DeclarationInputBase):
     entity_id = bounds.IdField()
+    repayment = repayment_input(default="")
     criteria_exception = serializers.CharField(
         allow_blank=True,
         default="",
@@ -159,6 +189,7 @@ class DeclarationCreateInputSerializer(DeclarationInputBase):
 
 
 class DeclarationUpdateInputSerializer(DeclarationInputBase):
+    repayment = repayment_input(default=None)  # not sent: the recorded mode is kept
     criteria_exception = serializers.CharField(
         allow_blank=True,
         allow_null=True,
@@ -249,6 +280,7 @@ class BankRecommendInputSerializer(serializers.Serializer):
     amount = bounds.IntegerField(field=bounds.column(Declaration, "amount"), help_text="融资金额(元)")
     term_months = bounds.IntegerField(field=bounds.column(Declaration, "term_months"))
     purpose = serializers.CharField(max_length=255, allow_blank=True)
+    repayment = repayment_input(default="")
     note = serializers.CharField(allow_blank=True, default="", max_length=2000)
 
 
@@ -284,16 +316,13 @@ class MaterialOutputSerializer(serializers.Serializer):
     original_name = serializers.CharField()
     content_type = serializers.CharField()
     size = serializers.IntegerField()
-    uploaded_by = serializers.SerializerMethodField()
+    uploaded_by = UserNameField()
     uploaded_at = serializers.DateTimeField()
     download_url = serializers.SerializerMethodField()
     item = serializers.CharField(help_text="对应银行所需材料清单中的哪一项(可为空)")
     recommendation = serializers.IntegerField(
         source="recommendation_id", allow_null=True, help_text="银行在其线索上收集的材料: 线索编号; 企业上传的为空"
     )
-
-    def get_uploaded_by(self, obj) -> str | None:
-        return _user_name(obj.uploaded_by)
 
     def get_download_url(self, obj) -> str:
         return f"/api/v1/materials/{obj.pk}/download/"
@@ -311,12 +340,9 @@ class EventOutputSerializer(serializers.Serializer):
     kind = serializers.CharField()
     kind_display = serializers.CharField(source="get_kind_display", help_text="事件名称(中文)")
     recommendation = serializers.IntegerField(source="recommendation_id", allow_null=True)
-    actor = serializers.SerializerMethodField()
+    actor = UserNameField()
     data = serializers.JSONField()
     created_at = serializers.DateTimeField()
-
-    def get_actor(self, obj) -> str | None:
-        return _user_name(obj.actor)
 
 
 class DeclarationFilter(django_filters.FilterSet):
@@ -410,6 +436,7 @@ class DeclarationViewSet(
             criteria_exception=data["criteria_exception"],
             consent=data["consent"],
             submit=data["submit"],
+            repayment=data["repayment"],
         )
         return _declaration_out(request, declaration.pk, status.HTTP_201_CREATED)
 
@@ -430,6 +457,7 @@ class DeclarationViewSet(
             basic_criteria=data["basic_criteria"],
             criteria_exception=data["criteria_exception"],
             consent=data["consent"],
+            repayment=data["repayment"],
         )
         return _declaration_out(request, declaration.pk)
 
@@ -497,7 +525,7 @@ class DeclarationViewSet(
     @extend_schema(
         responses=_responses(ReviewQueueItemSerializer(many=True)),
         description="审核队列: 待本人角色审核(或签字)的申报, 每条附五项基本标准及例外、"
-        "意向银行产品准入(按申报金额和期限评估)和多头授信提示。",
+        "意向银行产品准入(按申报金额、期限和还款方式评估)和多头授信提示。",
     )
     @action(detail=False, methods=["get"], url_path="review-queue")
     def review_queue(self, request):
@@ -546,6 +574,7 @@ class DeclarationViewSet(
                 amount=data["amount"],
                 term_months=data["term_months"],
                 purpose=data["purpose"],
+                repayment=data["repayment"],
                 note=data["note"],
             )
             return _declaration_out(request, declaration.pk, status.HTTP_201_CREATED)

@@ -8,6 +8,7 @@ from django.db import models
 from django.db.models import Q
 from django_fsm import FSMField, transition
 
+from eligibility.fields import REPAYMENT_MODES
 from entities.models import MarketEntity
 from matching.models.visits import Visit
 from portal.models import Organisation, Region
@@ -43,6 +44,12 @@ OPEN_DECLARATION_STATES = [
 ]
 BEFORE_SIGNOFF = OPEN_DECLARATION_STATES
 
+# the repayment mode a declaration asks for: the engine's need.repayment (eligibility.fields), so
+# a rule on it (晋享贷: "采用按月结息，到期一次性还本的授信期限最长不超过1年", seed 000) judges the
+# declaration; blank is 未定, which the engine reads as unknown
+REPAYMENT_CHOICES = list(REPAYMENT_MODES.items())
+REPAYMENT_UNDECIDED = "未定"
+
 BASIC_CRITERIA = {
     "compliant_operation": "合规持续经营",
     "fixed_premises": "固定经营场所",
@@ -71,6 +78,7 @@ class Declaration(models.Model):
     amount = models.BigIntegerField("融资金额(元)")
     term_months = models.PositiveSmallIntegerField("期限(月)")
     purpose = models.CharField("资金用途", max_length=255)
+    repayment = models.CharField("还款方式", max_length=24, choices=REPAYMENT_CHOICES, blank=True, default="")
     banks = models.ManyToManyField(
         Bank, through="DeclarationBank", verbose_name="意向对接银行", related_name="declarations"
     )

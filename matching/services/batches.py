@@ -142,8 +142,9 @@ def _recommendation_create(*, batch, declaration: Declaration, bank: Bank, actor
 def recommendation_redirect(*, actor, recommendation_id: int, bank_code: str, comment: str = "") -> Declaration:
     """改推 (workflow REDIRECT): after a bank's decline, the convener or the task-force lead
     proposes another bank. Nothing is pushed: this opens a new draft declaration of the entity
-    (source 不予授信后改推) with the same need and the new bank, which needs the enterprise's
-    consent for that bank, the three reviews and the sign-off before it is pushed. The entity
+    (source 不予授信后改推) with the same need (amount, term, purpose, repayment mode) and the new
+    bank, which needs the enterprise's consent for that bank, the three reviews and the sign-off
+    before it is pushed. The entity
     is never worked by more than MAX_INTENDED_BANKS banks at a time, and has at most one open
     declaration (so at most one re-recommendation waits at a time)."""
     previous = workflow.acting_on(Action.REDIRECT, actor, recommendation_id)
@@ -169,6 +170,7 @@ def recommendation_redirect(*, actor, recommendation_id: int, bank_code: str, co
         amount=original.amount,
         term_months=original.term_months,
         purpose=original.purpose,
+        repayment=original.repayment,
         basic_criteria=original.basic_criteria,
         visit_id=original.visit_id,
         created_by=actor,

@@ -1,7 +1,7 @@
 """What the workflow's services share: the task force of an entity's county, the intended
 banks (named by code, 1 to MAX_INTENDED_BANKS, each serving the county, a re-recommendation's
-rules), the declared need, the five basic criteria and the one-open-case rule (`open_case`).
-The service modules import it; it imports none of them."""
+rules), the declared need (with its requested repayment mode), the five basic criteria and the
+one-open-case rule (`open_case`). The service modules import it; it imports none of them."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ from matching.models import (
     BASIC_CRITERIA,
     OPEN_DECLARATION_STATES,
     OPEN_RECOMMENDATION_STATES,
+    REPAYMENT_CHOICES,
+    REPAYMENT_UNDECIDED,
     Declaration,
     DeclarationBank,
     DeclarationState,
@@ -68,7 +70,26 @@ def _banks_from_codes(codes: Iterable[str], region) -> list[Bank]:
     return [banks[c] for c in codes]
 
 
-def _validate_need(amount, term_months, purpose) -> dict:
+REPAYMENT_MODES = dict(REPAYMENT_CHOICES)
+REPAYMENT_ERROR = (
+    f"还款方式应为 {'、'.join(REPAYMENT_MODES.values())} 之一, 或留空({REPAYMENT_UNDECIDED}); "
+    f"可填写代码: {'、'.join(REPAYMENT_MODES)}"
+)
+
+
+def repayment_mode(value) -> str:
+    """The requested repayment mode as stored: a code of REPAYMENT_CHOICES (the engine's
+    need.repayment), or "" for 未定 (the engine reads it as unknown). Raises ValueError with
+    REPAYMENT_ERROR otherwise (the service turns it into a field error, the import into a row's)."""
+    text = str(value or "").strip()
+    if text and text not in REPAYMENT_MODES:
+        raise ValueError(REPAYMENT_ERROR)
+    return text
+
+
+def _validate_need(amount, term_months, purpose, repayment="") -> dict:
+    """The declared need (amount in 元, term in months, purpose, requested repayment mode) as
+    the model stores it; every path that writes a declaration's need goes through it."""
     errors: dict[str, list[str]] = {}
     if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
         errors["amount"] = ["融资金额须为正整数(元)"]
@@ -78,9 +99,13 @@ def _validate_need(amount, term_months, purpose) -> dict:
         errors["term_months"] = ["期限须为 1 至 360 个月"]
     if not purpose or not str(purpose).strip():
         errors["purpose"] = ["请填写资金用途"]
+    try:
+        repayment = repayment_mode(repayment)
+    except ValueError as error:
+        errors["repayment"] = [str(error)]
     if errors:
         raise ApplicationError(next(iter(errors.values()))[0], field_errors=errors)
-    return {"amount": amount, "term_months": term_months, "purpose": str(purpose).strip()}
+    return {"amount": amount, "term_months": term_months, "purpose": str(purpose).strip(), "repayment": repayment}
 
 
 def _criteria(criteria: dict | None, actor) -> dict:

@@ -66,18 +66,21 @@ def declaration_create(
     visit_id: int | None = None,
     source: str | None = None,
     criteria_exception: str = "",
+    repayment: str = "",
 ) -> Declaration:
     """申报 (workflow FILE): the enterprise for itself, or task-force staff on its behalf. With
     `consent` the consent is recorded (CONSENT), with `submit` it is submitted (SUBMIT).
     `criteria_exception`: why it is filed although some of the five basic criteria are not met
-    (kept only then). Refused while the entity has an open case (`common.open_case`)."""
+    (kept only then). `repayment`: the requested repayment mode (a code of REPAYMENT_CHOICES,
+    the engine's need.repayment; "" = 未定). Refused while the entity has an open case
+    (`common.open_case`)."""
     scope = scope_for(actor)
     workflow.require_role(Action.FILE, actor)
     entity = _entity_for_declaring(actor, entity_id)
     visit = resolve(Visit, actor, VIEW, pk=visit_id, field="visit_id") if visit_id is not None else None
     MarketEntity.objects.select_for_update().filter(pk=entity.pk).first()  # serialise declarations of one entity
     refuse_open_case(entity, actor=actor, field="entity_id")
-    need = _validate_need(amount, term_months, purpose)
+    need = _validate_need(amount, term_months, purpose, repayment)
     banks = _banks_from_codes(bank_codes, entity.region)
     reason = _exception_text(criteria_exception)
     if source is None:
@@ -134,14 +137,16 @@ def declaration_update(
     basic_criteria: dict | None = None,
     consent: bool | None = None,
     criteria_exception: str | None = None,
+    repayment: str | None = None,
 ) -> Declaration:
     """Edit a draft (workflow EDIT). The consent covers the banks it was given for: adding a bank
     clears it, unless the consent is given again in the same edit. `criteria_exception` None
     keeps the recorded reason; a change of the criteria or of the reason clears the lead's
-    confirmation of an exception (he confirms what the reviewers see)."""
+    confirmation of an exception (he confirms what the reviewers see). `repayment` None keeps
+    the requested repayment mode, "" sets it to 未定."""
     declaration = workflow.acting_on(Action.EDIT, actor, declaration_id)
     reason = declaration.criteria_exception if criteria_exception is None else _exception_text(criteria_exception)
-    need = _validate_need(amount, term_months, purpose)
+    need = _validate_need(amount, term_months, purpose, declaration.repayment if repayment is None else repayment)
     banks = _banks_from_codes(bank_codes, declaration.region)
     problems = _redirect_bank_problems(declaration, banks)
     if problems:
@@ -150,6 +155,7 @@ def declaration_update(
         "amount": declaration.amount,
         "term_months": declaration.term_months,
         "purpose": declaration.purpose,
+        "repayment": declaration.repayment,
         "banks": [b.bank.code for b in declaration.intended_banks.select_related("bank")],
     }
     added = {bank.code for bank in banks} - set(before["banks"])
@@ -233,7 +239,7 @@ def declaration_submit(*, actor, declaration_id: int) -> Declaration:
 
 @transaction.atomic
 def declaration_recommend_by_bank(
-    *, actor, entity_id: int, amount: int, term_months: int, purpose: str, note: str = ""
+    *, actor, entity_id: int, amount: int, term_months: int, purpose: str, note: str = "", repayment: str = ""
 ) -> Declaration:
     """银行推荐 (seed 004 三(五): "辖区内银行机构也可向工作专班推荐小微企业"): a bank recommends an
     entity to the task force. It opens a draft declaration naming the bank, which waits for the
@@ -254,7 +260,7 @@ def declaration_recommend_by_bank(
         raise ApplicationError("只有银行工作人员可以向专班推荐企业", code="permission_denied")
     # the row lock serialises declarations of one entity
     entity = resolve(MarketEntity, actor, VIEW, lock=True, pk=entity_id, field="entity_id")
-    need = _validate_need(amount, term_months, purpose)
+    need = _validate_need(amount, term_months, purpose, repayment)
     if _not_serving([bank], entity.region):  # the push could not route it back to the bank
         message = f"{bank.name}在{entity.region.name}没有服务机构, 不能推荐该县(区)的企业"
         raise ApplicationError(message, field_errors={"entity_id": [message]})

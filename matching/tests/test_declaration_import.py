@@ -54,8 +54,24 @@ def row(
     note="",
     unmet="",
     exception="",
+    repayment="",
 ):
-    return [uscc, amount, term, purpose, bank1, bank2, criteria, consent, visited, people, note, unmet, exception]
+    return [
+        uscc,
+        amount,
+        term,
+        purpose,
+        bank1,
+        bank2,
+        criteria,
+        consent,
+        visited,
+        people,
+        note,
+        unmet,
+        exception,
+        repayment,
+    ]
 
 
 def entity_elsewhere(name="沁水县小店", county="140521"):

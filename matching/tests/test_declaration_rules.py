@@ -14,17 +14,14 @@ API and the bulk import:
 
 from __future__ import annotations
 
-import io
-
 import pytest
 from django.test import Client
-from openpyxl import Workbook
 from rest_framework.test import APIClient
 
 from matching import criteria, selectors
 from matching import services as s
-from matching.declaration_import import HEADERS, declarations_import
-from matching.factories import CRITERIA, pushed, through_reviews
+from matching.declaration_import import declarations_import
+from matching.factories import CRITERIA, import_file, pushed, through_reviews
 from matching.models import (
     Declaration,
     DeclarationSource,
@@ -74,17 +71,6 @@ def file(world, entity, actor, *, basic_criteria=CRITERIA, exception="", submit=
         consent=True,
         submit=submit,
     )
-
-
-def xlsx(rows) -> bytes:
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.append(list(HEADERS))
-    for row in rows:
-        sheet.append([row.get(header, "") for header in HEADERS])
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
 
 
 def import_row(uscc, **cells) -> dict:
@@ -160,7 +146,7 @@ def test_五项基本标准_未全部满足的申报在每条路径上都不能�
     # … the bulk import: a row with 否 stays a draft, the others are imported as today
     summary = declarations_import(
         actor=staff,
-        content=xlsx(
+        content=import_file(
             [import_row(imported.uscc, **{"五项基本标准已核实(是/否)": "否", "未满足的基本标准": "固定经营场所"})]
         ),
     )
@@ -376,7 +362,9 @@ def test_一户一案_每条申报路径同一规则_银行未决定前不能新
     answer = api(u["staff"]).post("/api/v1/declarations/", body, format="json")
     assert answer.status_code == 409 and "尚未作出授信决定" in answer.json()["errors"]["entity_id"][0]
     # … the bulk import: a row error on the credit code, the other row imported
-    summary = declarations_import(actor=u["staff"], content=xlsx([import_row(entity.uscc), import_row(other.uscc)]))
+    summary = declarations_import(
+        actor=u["staff"], content=import_file([import_row(entity.uscc), import_row(other.uscc)])
+    )
     assert summary["created"] == 1 and summary["rejected"] == 1
     assert (
         summary["errors"][0]["column"] == "统一社会信用代码" and "尚未作出授信决定" in summary["errors"][0]["message"]

@@ -73,18 +73,7 @@ class DeclareView(RoleRequiredMixin, View):
         current, elsewhere = self._current(request, entity)
         if elsewhere is not None:
             return elsewhere
-        initial = {"term_months": 12}
-        if current:
-            initial = {
-                "amount_wan": current.amount / 10000,
-                "term_months": current.term_months,
-                "purpose": current.purpose,
-                "banks": [b.bank for b in current.intended_banks.select_related("bank")],
-                "consent": current.consent_given_at is not None,
-                "criteria_exception": current.criteria_exception,
-                **{f"criteria_{k}": v.get("met") for k, v in current.basic_criteria.items()},
-                **{f"evidence_{k}": v.get("evidence") for k, v in current.basic_criteria.items()},
-            }
+        initial = DeclarationForm.initial_from(current) if current else {"term_months": 12}
         return self._render(request, entity, DeclarationForm(initial=initial, county=entity.region_id), current)
 
     def _render(self, request, entity, form, current):
@@ -100,15 +89,7 @@ class DeclareView(RoleRequiredMixin, View):
         if not form.is_valid():
             return self._render(request, entity, form, current)
         submit = "submit" in request.POST
-        data = dict(
-            amount=yuan_from_wan(form.cleaned_data["amount_wan"]),
-            term_months=form.cleaned_data["term_months"],
-            purpose=form.cleaned_data["purpose"],
-            bank_codes=[b.code for b in form.cleaned_data["banks"]],
-            basic_criteria=form.criteria(),
-            criteria_exception=form.cleaned_data["criteria_exception"],
-            consent=form.cleaned_data["consent"],
-        )
+        data = form.service_data()
         try:
             if current:
                 declaration = services.declaration_update(actor=request.user, declaration_id=current.pk, **data)
@@ -383,16 +364,7 @@ class StaffDeclareView(RoleRequiredMixin, View):
             return render(request, self.template_name, context)
         try:
             declaration = services.declaration_create(
-                actor=request.user,
-                entity_id=entity.pk,
-                amount=yuan_from_wan(form.cleaned_data["amount_wan"]),
-                term_months=form.cleaned_data["term_months"],
-                purpose=form.cleaned_data["purpose"],
-                bank_codes=[b.code for b in form.cleaned_data["banks"]],
-                basic_criteria=form.criteria(),
-                criteria_exception=form.cleaned_data["criteria_exception"],
-                consent=form.cleaned_data["consent"],
-                submit="submit" in request.POST,
+                actor=request.user, entity_id=entity.pk, submit="submit" in request.POST, **form.service_data()
             )
         except ApplicationError as error:
             _form_errors(form, error, {"entity_id": "uscc"})
@@ -434,16 +406,7 @@ class DeclarationEditView(LoginRequiredMixin, View):
 
     def get(self, request, pk):
         declaration = self._declaration(request, pk)
-        initial = {
-            "amount_wan": declaration.amount / 10000,
-            "term_months": declaration.term_months,
-            "purpose": declaration.purpose,
-            "banks": [b.bank for b in declaration.intended_banks.select_related("bank")],
-            "consent": declaration.consent_given_at is not None,
-            "criteria_exception": declaration.criteria_exception,
-            **{f"criteria_{k}": v.get("met") for k, v in declaration.basic_criteria.items()},
-            **{f"evidence_{k}": v.get("evidence") for k, v in declaration.basic_criteria.items()},
-        }
+        initial = DeclarationForm.initial_from(declaration)
         return self._render(request, declaration, DeclarationForm(initial=initial, county=declaration.region_id))
 
     def post(self, request, pk):
@@ -452,16 +415,9 @@ class DeclarationEditView(LoginRequiredMixin, View):
         if not form.is_valid():
             return self._render(request, declaration, form)
         try:
+            data = form.service_data()
             services.declaration_update(
-                actor=request.user,
-                declaration_id=pk,
-                amount=yuan_from_wan(form.cleaned_data["amount_wan"]),
-                term_months=form.cleaned_data["term_months"],
-                purpose=form.cleaned_data["purpose"],
-                bank_codes=[b.code for b in form.cleaned_data["banks"]],
-                basic_criteria=form.criteria(),
-                criteria_exception=form.cleaned_data["criteria_exception"],
-                consent=form.cleaned_data["consent"] or None,
+                actor=request.user, declaration_id=pk, **{**data, "consent": data["consent"] or None}
             )
             if "submit" in request.POST:
                 services.declaration_submit(actor=request.user, declaration_id=pk)
@@ -501,6 +457,7 @@ class BankRecommendView(RoleRequiredMixin, View):
                 amount=yuan_from_wan(form.cleaned_data["amount_wan"]),
                 term_months=form.cleaned_data["term_months"],
                 purpose=form.cleaned_data["purpose"],
+                repayment=form.cleaned_data["repayment"],
                 note=form.cleaned_data["note"],
             )
         except ApplicationError as error:
