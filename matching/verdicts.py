@@ -1,7 +1,8 @@
 """The verdicts a page shows for a declaration: one per active product of its intended banks.
 
-A declaration carries a need (amount, term; the purpose is free text that no catalogue rule
-reads: the notices' 贷款用途 conditions are the banks' own checks, shown as such). Whether a
+A declaration carries a need (amount, term and the requested repayment mode, which 晋享贷's
+"按月结息、到期一次性还本 ≤ 1 年" reads; the purpose is free text that no catalogue rule reads:
+the notices' 贷款用途 conditions are the banks' own checks, shown as such). Whether a
 product fits *this declaration* depends on that need: a 24-month need fails 惠商贷's
 "贷款期限不超过 12 个月" whatever the entity's data say. This module is the one place where a
 declaration's intended banks' products are judged for it, and every page, queue and API that
