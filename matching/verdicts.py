@@ -145,6 +145,24 @@ def need_verdicts(
     return found
 
 
+# how well a product fits a need, best first
+FIT_ORDER = {"eligible": 0, "incomplete": 1, "ineligible": 2}
+
+
+def best_product(declaration, bank):
+    """The product of ``bank`` a push names on the lead (its version holds the bank's approval
+    to the product's limits): the one that fits the declaration's need best — eligible before
+    incomplete before ineligible, then the larger offer, then the product code — never simply
+    the bank's first product (惠商贷 for a 24-month need it fails). None: no active product."""
+    verdicts = [v for v in need_verdicts([declaration])[declaration.pk] if v.product.bank_id == bank.pk]
+    if not verdicts:
+        return None
+    return min(
+        verdicts,
+        key=lambda v: (FIT_ORDER[v.result["verdict"]], -(v.result["max_amount"] or 0), v.product.code),
+    ).product
+
+
 def _changed_by_need(with_need: dict, generic: dict) -> list[str]:
     """The messages of the rules whose outcome the need changes (with the need's numbers)."""
     before = {reason["rule"]: reason["outcome"] for reason in generic["reasons"]}

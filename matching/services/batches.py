@@ -10,7 +10,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from entities.models import MarketEntity
-from matching import notifications, workflow
+from matching import notifications, verdicts, workflow
 from matching.models import (
     Declaration,
     DeclarationSource,
@@ -25,7 +25,7 @@ from matching.workflow import Action
 from portal.models import Role
 from portal.services import ApplicationError, audit_record
 from portal.tenancy import CHANGE, resolve_many
-from products.models import Bank, ProductStatus
+from products.models import Bank
 from products.selectors import branch_for
 
 
@@ -100,7 +100,9 @@ def _recommendation_create(*, batch, declaration: Declaration, bank: Bank, actor
         raise ApplicationError(
             f"{bank.name}在 {declaration.region.name} 没有服务机构, 无法推送 {declaration.entity.name}"
         )
-    product = bank.products.filter(status=ProductStatus.ACTIVE).select_related("current_version").first()
+    # the bank's product that fits this need best (matching.verdicts, the one place products are
+    # judged for a declaration): the lead's approval is held to its limits
+    product = verdicts.best_product(declaration, bank)
     recommendation = Recommendation.objects.create(
         batch=batch,
         declaration=declaration,
