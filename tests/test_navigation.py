@@ -2,6 +2,7 @@
 opens the list it counts, and each role's home has its own title."""
 
 import re
+from pathlib import Path
 
 import pytest
 from django.test import Client
@@ -95,3 +96,10 @@ def test_the_enterprise_home_says_who_holds_its_declaration_and_what_comes_next(
     html = client.get("/").content.decode()
     assert f"{world.task_force.name} · 专班工作人员(待初审)" in html
     assert "初审通过后进入银行审核" in html and 'data-testid="submit-draft"' not in html
+
+
+def test_the_readme_lists_each_roles_navigation_as_it_is():
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    for role in Role:
+        row = f"| {role.label} | " + " · ".join(label for label, _ in items_for(role)) + " |"
+        assert row in readme, row
