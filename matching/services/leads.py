@@ -13,6 +13,7 @@ from django.utils import timezone
 from guardian.shortcuts import assign_perm, remove_perm
 
 from matching import decline_reasons, notifications, selectors, watch, workflow
+from matching.contact import Contact, clear_contact
 from matching.models import Coaching, ContactChannel, DeclineReason, Disbursement, Guarantee, Recommendation
 from matching.workflow import Action
 from portal.models import Role
@@ -103,6 +104,22 @@ def recommendation_contact(
         url=f"/matching/declarations/{recommendation.declaration_id}/",
     )
     return recommendation
+
+
+@transaction.atomic
+def recommendation_contact_reveal(*, actor, recommendation_id: int, request=None) -> Contact:
+    """The enterprise's consented contact (operator name and phone) in clear, for the account
+    manager the lead is assigned to while it is open (workflow CONTACT_REVEAL); every reveal
+    is an audit event. Everyone else sees it masked (matching.contact.masked_contact)."""
+    recommendation = workflow.acting_on(Action.CONTACT_REVEAL, actor, recommendation_id, lock=False)
+    audit_record(
+        actor=actor,
+        action="recommendation.contact_reveal",
+        obj=recommendation,
+        after={"entity": recommendation.entity_id, "fields": ["operator_name", "operator_phone"]},
+        request=request,
+    )
+    return clear_contact(recommendation)
 
 
 def _wan(yuan: int) -> str:

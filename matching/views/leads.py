@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views import View
 
+from entities.selectors import entity_get
 from matching import selectors, services, workflow
 from matching.clocks import annotate_countdowns
+from matching.contact import Contact, masked_contact
 from matching.forms import (
     ApproveForm,
     ContactForm,
@@ -84,16 +86,22 @@ class LeadDetailView(LoginRequiredMixin, View):
         lead = selectors.recommendation_get(user=request.user, pk=pk)
         if lead is None:
             raise Http404
+        return self.render_lead(request, lead, masked_contact(lead))
+
+    def render_lead(self, request, lead, contact: Contact):
         scope = scope_for(request.user)
         annotate_countdowns([lead])
-        can = workflow.allowed(request.user, lead, workflow.LEAD_WORK + (Action.APPROVE_OVERRIDE,))
+        can = workflow.allowed(
+            request.user, lead, workflow.LEAD_WORK + (Action.APPROVE_OVERRIDE, Action.CONTACT_REVEAL)
+        )
+        finished = lead.state in workflow.final_states(Recommendation)
         return render(
             request,
             self.template_name,
             {
                 "lead": lead,
                 "can": can,
-                "finished": lead.state in workflow.final_states(Recommendation),
+                "finished": finished,
                 "limits": services.approval_limits(lead) if can["APPROVE"] else None,
                 "timeline": selectors.declaration_timeline(user=request.user, declaration=lead.declaration).filter(
                     recommendation=lead
@@ -107,9 +115,51 @@ class LeadDetailView(LoginRequiredMixin, View):
                 "reasons": DeclineReason.objects.filter(is_active=True),
                 "is_bank": scope.is_bank,
                 "remaining": (lead.credit_amount or 0) - lead.disbursed_total,
+                **lead_contact_context(request.user, lead, contact, can),
                 **lead_materials_context(request.user, lead, can),
             },
         )
+
+
+def lead_contact_context(user, lead, contact: Contact, can) -> dict:
+    """The enterprise card of the lead page: its consented contact (masked unless revealed),
+    whether the user may reveal it (the assigned account manager, while the lead is open) or
+    why not, and the link to the entity's page when the user may open it."""
+    if contact.revealed or can["CONTACT_REVEAL"]:
+        why_masked = ""
+    elif lead.state not in workflow.states(Action.CONTACT_REVEAL):
+        why_masked = "线索已办结, 联系方式不再显示"
+    else:
+        why_masked = "联系方式仅向分配办理该线索的客户经理显示"
+    return {
+        "contact": contact,
+        "why_masked": why_masked,
+        "entity_visible": entity_get(user=user, pk=lead.entity_id) is not None,
+    }
+
+
+class LeadContactRevealView(LoginRequiredMixin, View):
+    """POST 查看联系方式: the assigned account manager sees the enterprise's contact in clear
+    (audited, workflow CONTACT_REVEAL); htmx swaps the card, a plain form gets the lead page."""
+
+    def post(self, request, pk):
+        lead = selectors.recommendation_get(user=request.user, pk=pk)
+        if lead is None:
+            raise Http404
+        try:
+            contact = services.recommendation_contact_reveal(actor=request.user, recommendation_id=pk, request=request)
+        except ApplicationError as error:
+            if request.headers.get("HX-Request"):
+                return HttpResponse(error.message, status=409 if error.code == "conflict" else 403)
+            _refused(request, error)
+            return redirect("matching:lead_detail", pk=pk)
+        if request.headers.get("HX-Request"):
+            return render(
+                request,
+                "matching/_lead_contact.html",
+                {"lead": lead, **lead_contact_context(request.user, lead, contact, {"CONTACT_REVEAL": True})},
+            )
+        return LeadDetailView().render_lead(request, lead, contact)
 
 
 class LeadActionView(LoginRequiredMixin, View):
