@@ -34,7 +34,11 @@ def _lead_for_work(actor, recommendation_id: int, action: Action = Action.CONTAC
 
 @transaction.atomic
 def recommendations_assign(*, actor, recommendation_ids: list[int], manager_id: int) -> int:
+    """分配: hand the selected leads to one account manager of the branch (or below). An empty
+    selection is refused (issue 16: never "已分配 0 条")."""
     workflow.require_role(Action.ASSIGN, actor)
+    if not recommendation_ids:
+        raise ApplicationError("请先勾选要分配的线索", field_errors={"ids": ["请至少勾选一条线索"]})
     try:
         manager = resolve(selectors.account_managers(user=actor), actor, VIEW, pk=manager_id)
     except ApplicationError:

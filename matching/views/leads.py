@@ -20,6 +20,7 @@ from matching.forms import (
     DisburseForm,
     yuan_from_wan,
 )
+from matching.inbox import amount_range, inbox_choices
 from matching.materials import lead_material_list, lead_material_upload
 from matching.models import (
     DeclineReason,
@@ -36,32 +37,43 @@ from portal.tenancy import scope_for
 
 
 class LeadInboxView(RestrictedListView):
-    """线索收件箱 of a branch: status tabs, countdowns, filters, bulk assign."""
+    """线索收件箱 of a branch: status tabs, countdowns, filters (each a drop-down: county, product,
+    need band, account manager; and a name search), bulk assign."""
 
     template_name = "matching/lead_inbox.html"
     context_object_name = "leads"
 
     def select(self, *, user, params):
+        def text(key: str) -> str | None:
+            # a filter's text as typed or picked: bounded, without the NUL PostgreSQL refuses
+            return (params.get(key) or "").replace("\x00", "").strip()[:100] or None
+
+        low, high = amount_range(params.get("amount"))
+        manager = text("manager")
         return selectors.recommendation_list(
             user=user,
-            tab=params.get("tab") or selectors.INBOX_FIRST_TAB,
-            county=params.get("county") or None,
-            bank=params.get("bank") or None,
-            q=params.get("q") or None,
-            min_amount=_int_or_none(params.get("min_wan")) and _int_or_none(params.get("min_wan")) * 10000,
-            max_amount=_int_or_none(params.get("max_wan")) and _int_or_none(params.get("max_wan")) * 10000,
-        )
+            tab=text("tab") or selectors.INBOX_FIRST_TAB,
+            county=text("county"),
+            bank=text("bank"),
+            product=text("product"),
+            manager=manager if manager == selectors.UNASSIGNED else _int_or_none(manager),
+            q=text("q"),
+            min_amount=low,
+            max_amount=high,
+        ).select_related("product_version__product")
 
     def get_context_data(self, **kwargs):
         counts = selectors.inbox_counts(user=self.request.user)
         tabs = [{"key": k, "label": label, "count": counts[k]} for k, (label, _) in selectors.INBOX_TABS.items()]
         can_assign = workflow.may(Action.ASSIGN, self.request.user)
-        managers = selectors.account_managers(user=self.request.user) if can_assign else []
+        managers = list(selectors.account_managers(user=self.request.user)) if can_assign else []
         context = super().get_context_data(
             tabs=tabs,
             tab=self.request.GET.get("tab") or selectors.INBOX_FIRST_TAB,
             managers=managers,
             is_bank_admin=can_assign,
+            choices=inbox_choices(user=self.request.user),
+            unassigned=selectors.UNASSIGNED,
             **kwargs,
         )
         context["leads"] = annotate_countdowns(context["leads"])
@@ -70,9 +82,8 @@ class LeadInboxView(RestrictedListView):
     def post(self, request):
         ids = bounds.form_ids(request.POST.getlist("ids"))
         try:
-            n = services.recommendations_assign(
-                actor=request.user, recommendation_ids=ids, manager_id=_int_or_none(request.POST.get("manager")) or 0
-            )
+            manager = _int_or_none(request.POST.get("manager")) or 0
+            n = services.recommendations_assign(actor=request.user, recommendation_ids=ids, manager_id=manager)
             messages.success(request, f"已分配 {n} 条线索")
         except ApplicationError as error:
             _refused(request, error)
