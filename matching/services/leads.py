@@ -127,7 +127,9 @@ def recommendation_contact_reveal(*, actor, recommendation_id: int, request=None
 
 
 def _wan(yuan: int) -> str:
-    return f"{Decimal(yuan) / 10000:,.2f}".rstrip("0").rstrip(".")
+    """元 → 万元 as the lead forms take it (to the 元: up to 4 decimals, no trailing zeros), so
+    that a message never shows two different amounts alike (100,001 元 is 10.0001 万元)."""
+    return f"{Decimal(yuan) / 10000:,.4f}".rstrip("0").rstrip(".")
 
 
 def approval_limits(recommendation: Recommendation) -> dict:
@@ -331,9 +333,10 @@ def recommendation_disburse(*, actor, recommendation_id: int, amount: int, disbu
     if recommendation.state in workflow.states(Action.DISBURSE):
         remaining = recommendation.credit_amount - recommendation.disbursed_total
         if amount > remaining:
+            # in 万元, the unit of the page's form (the API's amount field is in 元; its message too says 万元)
             raise ApplicationError(
-                f"放款金额超过剩余授信额度 {remaining} 元",
-                field_errors={"amount": [f"不能超过剩余额度 {remaining} 元"]},
+                f"放款金额 {_wan(amount)} 万元超过剩余授信额度 {_wan(remaining)} 万元",
+                field_errors={"amount": [f"不能超过剩余授信额度 {_wan(remaining)} 万元"]},
             )
         if recommendation.decided_at and disbursed_on < timezone.localtime(recommendation.decided_at).date():
             raise ApplicationError(
