@@ -106,6 +106,9 @@ def test_线索办结后_联系方式不再显示(world, lead):
     assert PHONE not in page and "线索已办结, 联系方式不再显示" in page and "查看联系方式</button>" not in page
     response = _api(manager).post(f"/api/v1/leads/{lead.pk}/contact-reveal/")
     assert response.status_code == 409 and response.json()["code"] == "conflict"
+    # a button left on an open page gets the card back, masked, saying why
+    card = _page(manager, f"/matching/leads/{lead.pk}/contact/", "post", HTTP_HX_REQUEST="true").content.decode()
+    assert PHONE not in card and "该线索已办结, 不再显示企业联系方式" in card
     assert not _reveals().exists()
     # the table: open states only
     assert RecommendationState.DECLINED not in workflow.states(workflow.Action.CONTACT_REVEAL)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views import View
@@ -160,8 +160,11 @@ class LeadContactRevealView(LoginRequiredMixin, View):
         try:
             contact = services.recommendation_contact_reveal(actor=request.user, recommendation_id=pk, request=request)
         except ApplicationError as error:
-            if request.headers.get("HX-Request"):
-                return HttpResponse(error.message, status=409 if error.code == "conflict" else 403)
+            if request.headers.get("HX-Request"):  # the card again, masked, saying why (htmx swaps a 200 only)
+                context = lead_contact_context(request.user, lead, masked_contact(lead), {"CONTACT_REVEAL": False})
+                return render(
+                    request, "matching/_lead_contact.html", {"lead": lead, **context, "why_masked": error.message}
+                )
             _refused(request, error)
             return redirect("matching:lead_detail", pk=pk)
         if request.headers.get("HX-Request"):
