@@ -37,8 +37,8 @@ from portal.tenancy import restrict
 # sign-off (matching/workflow.py QUEUES)
 QUEUE_STATES = {role: workflow.queue_states(role) for role in Role.values if workflow.queue_states(role)}
 
-# a bank's inbox: one tab per state of the lead (its key, its label), drawdowns and credit not
-# drawn together; removed leads are not the bank's work any more
+# a bank's inbox: one tab per state of the lead (its key, its label; 已放款 and 未提款 apart,
+# issue 16); removed leads are not the bank's work any more
 _R = RecommendationState
 INBOX_TABS = {
     tab: (tab.label, states)
@@ -47,10 +47,12 @@ INBOX_TABS = {
         (_R.CONTACTED, [_R.CONTACTED]),
         (_R.UNDER_REVIEW, [_R.UNDER_REVIEW]),
         (_R.APPROVED, [_R.APPROVED]),
-        (_R.DISBURSED, [_R.DISBURSED, _R.NOT_DRAWN]),
+        (_R.DISBURSED, [_R.DISBURSED]),
+        (_R.NOT_DRAWN, [_R.NOT_DRAWN]),
         (_R.DECLINED, [_R.DECLINED]),
     )
 }
+UNASSIGNED = "none"  # the inbox's 客户经理 filter: leads not yet assigned
 INBOX_FIRST_TAB = _R.PUSHED
 
 
@@ -192,7 +194,10 @@ def recommendation_list(
     min_amount: int | None = None,
     max_amount: int | None = None,
     state: str | None = None,
+    product: str | None = None,
+    manager: int | str | None = None,
 ) -> QuerySet[Recommendation]:
+    """`product`: a product code; `manager`: an account manager's id, or UNASSIGNED."""
     qs = restrict(
         Recommendation.objects.select_related(
             "entity", "region", "bank", "branch", "declaration", "assigned_to", "decline_reason"
@@ -207,6 +212,12 @@ def recommendation_list(
         qs = qs.filter(region_id=county)
     if bank:
         qs = qs.filter(bank__code=bank)
+    if product:
+        qs = qs.filter(product_version__product__code=product)
+    if manager == UNASSIGNED:
+        qs = qs.filter(assigned_to__isnull=True)
+    elif manager:
+        qs = qs.filter(assigned_to_id=manager)
     if q:
         qs = qs.filter(Q(entity__name__icontains=q) | Q(entity__uscc=q.strip().upper()))
     if min_amount is not None:

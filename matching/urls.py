@@ -20,6 +20,7 @@ urlpatterns = [
     path("leads/<int:pk>/", views.LeadDetailView.as_view(), name="lead_detail"),
     path("leads/<int:pk>/act/<slug:action>/", views.LeadActionView.as_view(), name="lead_action"),
     path("leads/<int:pk>/materials/", views.LeadMaterialUploadView.as_view(), name="lead_material_upload"),
+    path("leads/<int:pk>/contact/", views.LeadContactRevealView.as_view(), name="lead_contact_reveal"),
     path("visits/", views.VisitListView.as_view(), name="visit_list"),
     path("notifications/", views.NotificationListView.as_view(), name="notification_list"),
     path("overdue/", views.OverdueView.as_view(), name="overdue"),

@@ -34,12 +34,15 @@ Who may act (see workflow.md and seed 004 §四–六):
   intended bank, which starts its feedback clock (5 working days).
 * The bank (branch administrator, or the account manager the lead is assigned to) works the
   lead: contact (answers the feedback clock), materials complete (starts the decision clock,
-  30 days), approve (answers it), decline (answers both), drawdown, not drawn. An approval
-  outside the limits (the product version's cap, the declared need, the product's rate or
-  term range) needs a bank administrator's override with a reason (APPROVE_OVERRIDE). A bank
-  may also recommend an entity to the task force (银行推荐): a draft declaration naming the
-  bank, which waits for the enterprise's consent and its submission (by the enterprise, or by
-  task-force staff from its written consent) before it enters the 初审.
+  30 days), approve (answers it), decline (answers both), drawdown, not drawn. The account
+  manager the lead is assigned to, and he only, sees the enterprise's consented contact
+  (operator name and phone) in clear while the lead is open (CONTACT_REVEAL, audited; no
+  event); everyone else sees it masked. An approval outside the limits (the product
+  version's cap, the declared need, the product's rate or term range) needs a bank
+  administrator's override with a reason (APPROVE_OVERRIDE). A bank may also recommend an
+  entity to the task force (银行推荐): a draft declaration naming the bank, which waits for the
+  enterprise's consent and its submission (by the enterprise, or by task-force staff from
+  its written consent) before it enters the 初审.
 * Application materials (seed 004 五(六): the decision within 30 days of complete materials,
   a clock the bank must not hold back): after contact the bank lists the materials it needs
   (from the product's list, edited per lead: MATERIALS_LIST); the enterprise, or task-force
@@ -156,6 +159,8 @@ class Action(StrEnum):
     MATERIALS_SUPPLEMENT = "lead.materials_supplement"
     MATERIALS_AUTO_START = "lead.materials_auto_start"
     LEAD_MATERIALS_UPLOAD = "lead.materials_upload"
+    # the enterprise's consented contact, revealed to the account manager working the lead (issue 16)
+    CONTACT_REVEAL = "lead.contact_reveal"
 
 
 @dataclass(frozen=True)
@@ -647,6 +652,19 @@ RULES: tuple[Rule, ...] = (
         checks=(ASSIGNED,),
     ),
     # --- end of the materials rows ---
+    # the enterprise's operator name and phone (shared with the intended banks by its consent):
+    # in clear only to the account manager the lead is assigned to, while the lead is open
+    # (not declined, not drawn or removed); each reveal is audited, no timeline event
+    Rule(
+        Action.CONTACT_REVEAL,
+        "查看企业联系方式",
+        Recommendation,
+        frozenset({Role.ACCOUNT_MANAGER}),
+        tuple(OPEN_RECOMMENDATION_STATES),
+        "该线索已办结, 不再显示企业联系方式",
+        tenancy=VIEW,
+        checks=(ASSIGNED,),
+    ),
     Rule(
         Action.APPROVE,
         "办理线索",

@@ -24,8 +24,12 @@ def test_an_administrator_starts_a_full_run_and_watches_it_finish(
     expect(page.get_by_test_id("page-title")).to_have_text("批量匹配")
     expect(page.get_by_test_id("current-results")).to_have_count(0)
     # when he starts a full run, the real worker runs it while the page polls its progress
+    # (after confirming what will happen: issue 16 item 5)
+    asked: list[str] = []
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
     page.get_by_test_id("start-run").click()
     expect(page.get_by_test_id("run-progress")).to_be_visible()
+    assert asked and "新结果替换当前生效的结果" in asked[0]
     expect(page.get_by_test_id("run-state")).to_have_text("已完成", timeout=90_000)
     expect(page.get_by_test_id("run-summary")).to_contain_text("符合")
     page.screenshot(path=str(artifacts_dir / "batch-run.png"), full_page=True)

@@ -182,6 +182,12 @@ class AssignInputSerializer(serializers.Serializer):
     manager_id = bounds.IdField()
 
 
+class ContactRevealOutputSerializer(serializers.Serializer):
+    operator_name = serializers.CharField(source="name", help_text="经营者姓名")
+    operator_phone = serializers.CharField(source="phone", help_text="经营者手机号")
+    consent_at = serializers.DateTimeField(allow_null=True, help_text="企业同意向意向银行共享信息的时间")
+
+
 class AssignOutputSerializer(serializers.Serializer):
     assigned = serializers.IntegerField()
 
@@ -366,6 +372,7 @@ class LeadViewSet(
     policy_actions = {
         "assign": (Action.ASSIGN,),
         "contact": (Action.CONTACT,),
+        "contact_reveal": (Action.CONTACT_REVEAL,),
         "materials_complete": (Action.MATERIALS_COMPLETE,),
         "materials_list": (Action.MATERIALS_LIST,),
         "materials_submit": (Action.MATERIALS_SUBMIT,),
@@ -417,6 +424,21 @@ class LeadViewSet(
             note=data["note"],
         )
         return _lead_out(request, _pk(self))
+
+    @extend_schema(
+        request=None,
+        responses=_responses(ContactRevealOutputSerializer),
+        description=_doc(Action.CONTACT_REVEAL)
+        + " 企业经营者姓名和手机号(企业申报时同意向意向银行共享), 仅分配到该线索的客户经理在线索办结前可查看;"
+        + " 每次查看记入审计日志。",
+    )
+    @action(detail=True, methods=["post"], url_path="contact-reveal")
+    def contact_reveal(self, request, pk=None):
+        """查看企业联系方式 (audited)."""
+        contact = services.recommendation_contact_reveal(
+            actor=request.user, recommendation_id=_pk(self), request=request
+        )
+        return Response(ContactRevealOutputSerializer(contact).data)
 
     @extend_schema(request=VersionInputSerializer, responses=_responses(LeadDetailOutputSerializer))
     @action(detail=True, methods=["post"], url_path="materials-complete")

@@ -94,7 +94,7 @@ def _validate_need(amount, term_months, purpose, repayment="") -> dict:
     if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
         errors["amount"] = ["融资金额须为正整数(元)"]
     elif amount > 100_000_000:
-        errors["amount"] = ["融资金额超过 1 亿元, 请核实"]
+        errors["amount"] = ["融资金额超过 10000 万元(1 亿元), 请核实"]
     if not isinstance(term_months, int) or isinstance(term_months, bool) or not 1 <= term_months <= 360:
         errors["term_months"] = ["期限须为 1 至 360 个月"]
     if not purpose or not str(purpose).strip():

@@ -13,6 +13,7 @@ from django.utils import timezone
 from guardian.shortcuts import assign_perm, remove_perm
 
 from matching import decline_reasons, notifications, selectors, watch, workflow
+from matching.contact import Contact, clear_contact
 from matching.models import Coaching, ContactChannel, DeclineReason, Disbursement, Guarantee, Recommendation
 from matching.workflow import Action
 from portal.models import Role
@@ -33,7 +34,11 @@ def _lead_for_work(actor, recommendation_id: int, action: Action = Action.CONTAC
 
 @transaction.atomic
 def recommendations_assign(*, actor, recommendation_ids: list[int], manager_id: int) -> int:
+    """分配: hand the selected leads to one account manager of the branch (or below). An empty
+    selection is refused (issue 16: never "已分配 0 条")."""
     workflow.require_role(Action.ASSIGN, actor)
+    if not recommendation_ids:
+        raise ApplicationError("请先勾选要分配的线索", field_errors={"ids": ["请至少勾选一条线索"]})
     try:
         manager = resolve(selectors.account_managers(user=actor), actor, VIEW, pk=manager_id)
     except ApplicationError:
@@ -105,8 +110,26 @@ def recommendation_contact(
     return recommendation
 
 
+@transaction.atomic
+def recommendation_contact_reveal(*, actor, recommendation_id: int, request=None) -> Contact:
+    """The enterprise's consented contact (operator name and phone) in clear, for the account
+    manager the lead is assigned to while it is open (workflow CONTACT_REVEAL); every reveal
+    is an audit event. Everyone else sees it masked (matching.contact.masked_contact)."""
+    recommendation = workflow.acting_on(Action.CONTACT_REVEAL, actor, recommendation_id, lock=False)
+    audit_record(
+        actor=actor,
+        action="recommendation.contact_reveal",
+        obj=recommendation,
+        after={"entity": recommendation.entity_id, "fields": ["operator_name", "operator_phone"]},
+        request=request,
+    )
+    return clear_contact(recommendation)
+
+
 def _wan(yuan: int) -> str:
-    return f"{Decimal(yuan) / 10000:,.2f}".rstrip("0").rstrip(".")
+    """元 → 万元 as the lead forms take it (to the 元: up to 4 decimals, no trailing zeros), so
+    that a message never shows two different amounts alike (100,001 元 is 10.0001 万元)."""
+    return f"{Decimal(yuan) / 10000:,.4f}".rstrip("0").rstrip(".")
 
 
 def approval_limits(recommendation: Recommendation) -> dict:
@@ -310,9 +333,10 @@ def recommendation_disburse(*, actor, recommendation_id: int, amount: int, disbu
     if recommendation.state in workflow.states(Action.DISBURSE):
         remaining = recommendation.credit_amount - recommendation.disbursed_total
         if amount > remaining:
+            # in 万元, the unit of the page's form (the API's amount field is in 元; its message too says 万元)
             raise ApplicationError(
-                f"放款金额超过剩余授信额度 {remaining} 元",
-                field_errors={"amount": [f"不能超过剩余额度 {remaining} 元"]},
+                f"放款金额 {_wan(amount)} 万元超过剩余授信额度 {_wan(remaining)} 万元",
+                field_errors={"amount": [f"不能超过剩余授信额度 {_wan(remaining)} 万元"]},
             )
         if recommendation.decided_at and disbursed_on < timezone.localtime(recommendation.decided_at).date():
             raise ApplicationError(

@@ -639,7 +639,7 @@ def test_field_errors(world):
         400,
         field="amount",
     )
-    assert "剩余授信额度 100000 元" in body["message"]
+    assert "放款金额 10.0001 万元超过剩余授信额度 10 万元" in body["message"]
     assert_error(post(admin, boc + "disburse/", {"amount": 1, "disbursed_on": "昨天"}), 400, field="disbursed_on")
     assert_error(post(u["convener"], f"/api/v1/leads/{recs['ccb'].pk}/remove/", {"reason": " "}), 400, field="reason")
     s.recommendation_decline(actor=u["ccb_admin"], recommendation_id=recs["ccb"].pk, reason_code="no_need")

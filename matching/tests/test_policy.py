@@ -32,7 +32,7 @@ from matching.models import (
 )
 from matching.workflow import Action
 from portal.factories import user_with_role
-from portal.models import Organisation, OrganisationKind, Role
+from portal.models import AuditEvent, Organisation, OrganisationKind, Role
 from products.factories import build_world
 
 pytestmark = pytest.mark.django_db
@@ -242,6 +242,8 @@ def _lead_snapshot(obj):
         DeclarationMaterial.objects.filter(recommendation=r).count(),
         Coaching.objects.filter(recommendation=r).count(),
         Declaration.objects.filter(entity_id=r.entity_id).count(),
+        # a reveal of the contact writes nothing but its audit event
+        AuditEvent.objects.filter(action="recommendation.contact_reveal", object_id=str(r.pk)).count(),
     )
 
 
@@ -359,6 +361,7 @@ SCENARIOS: dict[Action, Scenario] = {
         _post("/api/v1/leads/{id}/materials-supplement/", {"missing": ["经营流水"]}),
         {"materials": "submitted"},
     ),
+    Action.CONTACT_REVEAL: Scenario(R.PUSHED, _post("/api/v1/leads/{id}/contact-reveal/")),
     Action.LEAD_MATERIALS_UPLOAD: Scenario(
         R.CONTACTED,
         lambda client, obj, world: client.post(
@@ -609,6 +612,7 @@ BUTTONS: dict[Action, Button] = {
     Action.MATERIALS_SUBMIT: Button(_its_declaration_page, _act("leads", "materials-submit")),
     Action.MATERIALS_SUPPLEMENT: Button(_lead_page, _act("leads", "materials-supplement")),
     Action.LEAD_MATERIALS_UPLOAD: Button(_lead_page, lambda r: f'action="/matching/leads/{r.pk}/materials/"'),
+    Action.CONTACT_REVEAL: Button(_lead_page, lambda r: f'action="/matching/leads/{r.pk}/contact/"'),
 }
 # actions that act on no existing object: their pages are forms of their own, opened by role
 NO_BUTTON = {

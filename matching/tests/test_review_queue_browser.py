@@ -88,11 +88,15 @@ def test_the_review_queue_shows_criteria_eligibility_and_warnings_and_bulk_appro
     page.set_viewport_size({"width": 1280, "height": 900})
     page.get_by_label("选择 泽州县老街炒货店").check()
     page.get_by_label(f"选择 {first.entity.name}").check()
+    # (after confirming what will happen: issue 16 item 5)
+    asked: list[str] = []
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
     page.get_by_role("button", name="批量通过").click()
     # then the one with all criteria met is approved, the other refused by name with the reason
     alerts = page.get_by_role("alert")
     expect(alerts.filter(has_text="已处理 1 条, 1 条未处理")).to_have_count(1)
     expect(alerts.filter(has_text="泽州县老街炒货店: 五项基本标准未全部满足")).to_contain_text("不能批量通过")
+    assert asked and "转入下一环节" in asked[0]
     page.screenshot(path=str(artifacts_dir / "review-queue-bulk-result.png"), full_page=True)
     assert Declaration.objects.get(pk=granted.pk).state == DeclarationState.PRELIMINARY_APPROVED
     assert Declaration.objects.get(pk=short.pk).state == DeclarationState.SUBMITTED

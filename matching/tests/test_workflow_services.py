@@ -280,7 +280,7 @@ def test_drawdowns_never_exceed_the_approved_amount_and_not_drawn_after_approval
         is_credit_loan=False,
         is_first_loan=False,
     )
-    with pytest.raises(ApplicationError, match="剩余授信额度 100000 元"):
+    with pytest.raises(ApplicationError, match="放款金额 10.0001 万元超过剩余授信额度 10 万元"):
         s.recommendation_disburse(
             actor=admin, recommendation_id=boc.pk, amount=100_001, disbursed_on=timezone.localdate()
         )

@@ -19,7 +19,13 @@ from matching.views.declarations import (
     ReviewQueueView,
     StaffDeclareView,
 )
-from matching.views.leads import LeadActionView, LeadDetailView, LeadInboxView, LeadMaterialUploadView
+from matching.views.leads import (
+    LeadActionView,
+    LeadContactRevealView,
+    LeadDetailView,
+    LeadInboxView,
+    LeadMaterialUploadView,
+)
 from matching.views.visits import NotificationListView, OverdueView, VisitListView
 
 __all__ = [
@@ -33,6 +39,7 @@ __all__ = [
     "DeclarationListView",
     "DeclareView",
     "LeadActionView",
+    "LeadContactRevealView",
     "LeadDetailView",
     "LeadInboxView",
     "LeadMaterialUploadView",

@@ -9,8 +9,10 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views import View
 
+from entities.selectors import entity_get
 from matching import selectors, services, workflow
 from matching.clocks import annotate_countdowns
+from matching.contact import Contact, masked_contact
 from matching.forms import (
     ApproveForm,
     ContactForm,
@@ -18,6 +20,7 @@ from matching.forms import (
     DisburseForm,
     yuan_from_wan,
 )
+from matching.inbox import amount_range, inbox_choices
 from matching.materials import lead_material_list, lead_material_upload
 from matching.models import (
     DeclineReason,
@@ -34,32 +37,43 @@ from portal.tenancy import scope_for
 
 
 class LeadInboxView(RestrictedListView):
-    """线索收件箱 of a branch: status tabs, countdowns, filters, bulk assign."""
+    """线索收件箱 of a branch: status tabs, countdowns, filters (each a drop-down: county, product,
+    need band, account manager; and a name search), bulk assign."""
 
     template_name = "matching/lead_inbox.html"
     context_object_name = "leads"
 
     def select(self, *, user, params):
+        def text(key: str) -> str | None:
+            # a filter's text as typed or picked: bounded, without the NUL PostgreSQL refuses
+            return (params.get(key) or "").replace("\x00", "").strip()[:100] or None
+
+        low, high = amount_range(params.get("amount"))
+        manager = text("manager")
         return selectors.recommendation_list(
             user=user,
-            tab=params.get("tab") or selectors.INBOX_FIRST_TAB,
-            county=params.get("county") or None,
-            bank=params.get("bank") or None,
-            q=params.get("q") or None,
-            min_amount=_int_or_none(params.get("min_wan")) and _int_or_none(params.get("min_wan")) * 10000,
-            max_amount=_int_or_none(params.get("max_wan")) and _int_or_none(params.get("max_wan")) * 10000,
-        )
+            tab=text("tab") or selectors.INBOX_FIRST_TAB,
+            county=text("county"),
+            bank=text("bank"),
+            product=text("product"),
+            manager=manager if manager == selectors.UNASSIGNED else _int_or_none(manager),
+            q=text("q"),
+            min_amount=low,
+            max_amount=high,
+        ).select_related("product_version__product")
 
     def get_context_data(self, **kwargs):
         counts = selectors.inbox_counts(user=self.request.user)
         tabs = [{"key": k, "label": label, "count": counts[k]} for k, (label, _) in selectors.INBOX_TABS.items()]
         can_assign = workflow.may(Action.ASSIGN, self.request.user)
-        managers = selectors.account_managers(user=self.request.user) if can_assign else []
+        managers = list(selectors.account_managers(user=self.request.user)) if can_assign else []
         context = super().get_context_data(
             tabs=tabs,
             tab=self.request.GET.get("tab") or selectors.INBOX_FIRST_TAB,
             managers=managers,
             is_bank_admin=can_assign,
+            choices=inbox_choices(user=self.request.user),
+            unassigned=selectors.UNASSIGNED,
             **kwargs,
         )
         context["leads"] = annotate_countdowns(context["leads"])
@@ -68,9 +82,8 @@ class LeadInboxView(RestrictedListView):
     def post(self, request):
         ids = bounds.form_ids(request.POST.getlist("ids"))
         try:
-            n = services.recommendations_assign(
-                actor=request.user, recommendation_ids=ids, manager_id=_int_or_none(request.POST.get("manager")) or 0
-            )
+            manager = _int_or_none(request.POST.get("manager")) or 0
+            n = services.recommendations_assign(actor=request.user, recommendation_ids=ids, manager_id=manager)
             messages.success(request, f"已分配 {n} 条线索")
         except ApplicationError as error:
             _refused(request, error)
@@ -84,16 +97,22 @@ class LeadDetailView(LoginRequiredMixin, View):
         lead = selectors.recommendation_get(user=request.user, pk=pk)
         if lead is None:
             raise Http404
+        return self.render_lead(request, lead, masked_contact(lead))
+
+    def render_lead(self, request, lead, contact: Contact):
         scope = scope_for(request.user)
         annotate_countdowns([lead])
-        can = workflow.allowed(request.user, lead, workflow.LEAD_WORK + (Action.APPROVE_OVERRIDE,))
+        can = workflow.allowed(
+            request.user, lead, workflow.LEAD_WORK + (Action.APPROVE_OVERRIDE, Action.CONTACT_REVEAL)
+        )
+        finished = lead.state in workflow.final_states(Recommendation)
         return render(
             request,
             self.template_name,
             {
                 "lead": lead,
                 "can": can,
-                "finished": lead.state in workflow.final_states(Recommendation),
+                "finished": finished,
                 "limits": services.approval_limits(lead) if can["APPROVE"] else None,
                 "timeline": selectors.declaration_timeline(user=request.user, declaration=lead.declaration).filter(
                     recommendation=lead
@@ -107,9 +126,54 @@ class LeadDetailView(LoginRequiredMixin, View):
                 "reasons": DeclineReason.objects.filter(is_active=True),
                 "is_bank": scope.is_bank,
                 "remaining": (lead.credit_amount or 0) - lead.disbursed_total,
+                **lead_contact_context(request.user, lead, contact, can),
                 **lead_materials_context(request.user, lead, can),
             },
         )
+
+
+def lead_contact_context(user, lead, contact: Contact, can) -> dict:
+    """The enterprise card of the lead page: its consented contact (masked unless revealed),
+    whether the user may reveal it (the assigned account manager, while the lead is open) or
+    why not, and the link to the entity's page when the user may open it."""
+    if contact.revealed or can["CONTACT_REVEAL"]:
+        why_masked = ""
+    elif lead.state not in workflow.states(Action.CONTACT_REVEAL):
+        why_masked = "线索已办结, 联系方式不再显示"
+    else:
+        why_masked = "联系方式仅向分配办理该线索的客户经理显示"
+    return {
+        "contact": contact,
+        "why_masked": why_masked,
+        "entity_visible": entity_get(user=user, pk=lead.entity_id) is not None,
+    }
+
+
+class LeadContactRevealView(LoginRequiredMixin, View):
+    """POST 查看联系方式: the assigned account manager sees the enterprise's contact in clear
+    (audited, workflow CONTACT_REVEAL); htmx swaps the card, a plain form gets the lead page."""
+
+    def post(self, request, pk):
+        lead = selectors.recommendation_get(user=request.user, pk=pk)
+        if lead is None:
+            raise Http404
+        try:
+            contact = services.recommendation_contact_reveal(actor=request.user, recommendation_id=pk, request=request)
+        except ApplicationError as error:
+            if request.headers.get("HX-Request"):  # the card again, masked, saying why (htmx swaps a 200 only)
+                context = lead_contact_context(request.user, lead, masked_contact(lead), {"CONTACT_REVEAL": False})
+                return render(
+                    request, "matching/_lead_contact.html", {"lead": lead, **context, "why_masked": error.message}
+                )
+            _refused(request, error)
+            return redirect("matching:lead_detail", pk=pk)
+        if request.headers.get("HX-Request"):
+            return render(
+                request,
+                "matching/_lead_contact.html",
+                {"lead": lead, **lead_contact_context(request.user, lead, contact, {"CONTACT_REVEAL": True})},
+            )
+        return LeadDetailView().render_lead(request, lead, contact)
 
 
 class LeadActionView(LoginRequiredMixin, View):
