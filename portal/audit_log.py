@@ -74,6 +74,7 @@ ACTION_LABELS: dict[str, str] = {
     "recommendation.remove": "移出推荐清单",
     "recommendation.assign": "分配客户经理",
     "recommendation.contact": "已对接",
+    "recommendation.contact_reveal": "查看企业联系方式(明文)",
     "recommendation.materials_list": "列明所需材料",
     "recommendation.materials_submit": "材料已提交",
     "recommendation.materials_supplement": "要求补充材料",
