@@ -62,14 +62,23 @@ def to_role(
 
 
 def to_entity_and_creator(*, declaration: Declaration, key: str, title: str, body: str = "", url: str = "") -> int:
+    """A notice meant for the enterprise (已推送, 已对接, 审核未通过, …): to the enterprise's own
+    users; whoever filed on its behalf (task-force staff, a bank's account manager) gets it only
+    as a copy (抄送), which says whose notice it is."""
     recipients = {}
     if declaration.entity.organisation_id:
         for membership in Membership.objects.filter(
             organisation_id=declaration.entity.organisation_id, role=Role.ENTERPRISE_USER
         ).select_related("user"):
             recipients[membership.user_id] = membership.user
-    recipients.setdefault(declaration.created_by_id, declaration.created_by)
-    return sum(1 for user in recipients.values() if to_user(user=user, key=key, title=title, body=body, url=url))
+    sent = sum(1 for user in recipients.values() if to_user(user=user, key=key, title=title, body=body, url=url))
+    filer = declaration.created_by
+    if filer is not None and filer.pk not in recipients:
+        owner = "" if recipients else "(该企业尚无平台账号, 请转告企业)"
+        copy = f"本通知发给{declaration.entity.name}, 您为其代为申报, 抄送知悉{owner}。"
+        if to_user(user=filer, key=key, title=f"抄送: {title}", body=f"{copy}\n{body}" if body else copy, url=url):
+            sent += 1
+    return sent
 
 
 def deliver_notices(notices) -> int:
