@@ -127,7 +127,10 @@ def test_3_收件箱下拉筛选_已放款与未提款分开_分配须勾选(liv
     admin = world.users["boc_admin"]
     _, _, first = pushed(world, ("boc",))
     _, _, second = pushed(world, ("boc",))
+    # one lead of each product (the push names the best-fitting one: set them apart)
+    huishang = LoanProduct.objects.get(code="huishangdai")
     other = LoanProduct.objects.get(code="shang-e-dai")
+    Recommendation.objects.filter(pk=first["boc"].pk).update(product_version=huishang.current_version)
     Recommendation.objects.filter(pk=second["boc"].pk).update(product_version=other.current_version)
     MarketEntity.objects.filter(pk=first["boc"].entity_id).update(name="泽州县放款小店")
     MarketEntity.objects.filter(pk=second["boc"].entity_id).update(name="泽州县未提款小店")

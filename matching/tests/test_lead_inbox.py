@@ -84,7 +84,10 @@ def test_收件箱按产品筛选_县区是本行服务的县区下拉(world):
     filters are drop-downs or searchable selects"."""
     admin = world.users["boc_admin"]
     a, b = _lead(world, "泽州县惠商小店"), _lead(world, "泽州县商e小店")
+    # one lead of each product (the push names the best-fitting one: set them apart)
+    first = LoanProduct.objects.get(code="huishangdai")
     other = LoanProduct.objects.get(code="shang-e-dai")
+    Recommendation.objects.filter(pk=a.pk).update(product_version=first.current_version)
     Recommendation.objects.filter(pk=b.pk).update(product_version=other.current_version)
     a = Recommendation.objects.get(pk=a.pk)
 
