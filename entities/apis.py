@@ -17,6 +17,7 @@ from entities.models import (
     BankRelationship,
     EntityType,
     MarketEntity,
+    Nationality,
     RegisterStatus,
     TaxStatus,
     Tier,
@@ -172,7 +173,15 @@ class EntityInput(serializers.Serializer):
     operator_name = serializers.CharField(max_length=64, required=False, allow_blank=True)
     operator_id_number = serializers.CharField(max_length=30, required=False, allow_null=True, allow_blank=True)
     operator_phone = serializers.CharField(max_length=20, required=False, allow_blank=True)
-    operator_nationality = serializers.CharField(max_length=2, required=False, allow_null=True)
+    operator_nationality = serializers.ChoiceField(
+        choices=Nationality.choices,
+        required=False,
+        allow_null=True,
+        help_text="经营者国籍代码: " + "、".join(f"{code} {label}" for code, label in Nationality.choices),
+        error_messages={
+            "invalid_choice": "国籍应填代码: " + "、".join(f"{code}({label})" for code, label in Nationality.choices)
+        },
+    )
     operator_local_residence = serializers.BooleanField(required=False, allow_null=True)
     operator_residence_region_code = serializers.CharField(
         max_length=6, required=False, allow_null=True, allow_blank=True

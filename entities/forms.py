@@ -63,6 +63,8 @@ def _field_for(name: str) -> forms.Field:
         return forms.ChoiceField(label=label, choices=RegisterStatus.choices)
     if name == "tax_status":
         return forms.ChoiceField(label=label, choices=[("", "未知")] + TaxStatus.choices, required=False)
+    if model_field.choices:  # a coded field (国籍, …) is a choice of its codes, never free text
+        return forms.ChoiceField(label=label, choices=[("", "未知"), *model_field.choices], required=False)
     if name == "data_shared_with_banks":
         return forms.BooleanField(
             label=label, required=False, help_text="同意向为本地区服务的银行共享本主体的登记、经营和信用信息"

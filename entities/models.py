@@ -56,6 +56,18 @@ class TaxStatus(models.TextChoices):
     NONE = "none", "无"
 
 
+class Nationality(models.TextChoices):
+    """The operator's nationality as the catalogue's rules read it (ISO 3166 codes: 惠商贷 and
+    its sisters ask for a Chinese national, 中国（内地）). A code, never free text: "中国" typed
+    into a free field once silently failed every rule that reads it."""
+
+    CN = "CN", "中国（内地）"
+    HK = "HK", "中国香港"
+    MO = "MO", "中国澳门"
+    TW = "TW", "中国台湾"
+    OTHER = "ZZ", "其他国家或地区"
+
+
 class HonorKind(models.TextChoices):
     RENOWNED = "renowned", "知名"
     DISTINCTIVE = "distinctive", "特色"
@@ -177,7 +189,9 @@ class MarketEntity(models.Model):
     operator_id_number = models.CharField("经营者身份证号", max_length=18, null=True, blank=True)
     operator_birth_date = models.DateField("经营者出生日期", null=True, blank=True)
     operator_phone = models.CharField("经营者手机号", max_length=11, blank=True, default="")
-    operator_nationality = models.CharField("经营者国籍", max_length=2, null=True, blank=True)
+    operator_nationality = models.CharField(
+        "经营者国籍", max_length=2, null=True, blank=True, choices=Nationality.choices
+    )
     operator_local_residence = models.BooleanField("本地常住户口或长期居住证明", null=True, blank=True)
     operator_residence_region_code = models.CharField("经营者住所行政区划代码", max_length=6, null=True, blank=True)
     operator_industry_experience_months = models.PositiveIntegerField("设立前本行业从业经历(月)", null=True, blank=True)

@@ -56,6 +56,7 @@ from entities.models import (
     HonorProposalState,
     ImportStatus,
     MarketEntity,
+    Nationality,
     RegisterStatus,
     TaxStatus,
     Tier,
@@ -151,6 +152,7 @@ _CHOICES = {
     "register_status": RegisterStatus,
     "tax_status": TaxStatus,
     "tier_imported": Tier,
+    "operator_nationality": Nationality,  # a code (CN, HK, …), never a typed name
 }
 
 

@@ -14,20 +14,14 @@ from django import forms
 from eligibility.caps import cap_errors
 from eligibility.fields import ENTITY_TYPES, HONOR_KINDS, REGISTER_STATUSES, REPAYMENT_MODES, TAX_STATUSES, TIERS
 from eligibility.rules import rule_errors
+from entities.models import Nationality
 from portal import bounds
 from portal.models import Industry, IndustryLevel, Region, RegionLevel
 from products.models import LoanProductVersion
 
 UNKNOWN = ""
 TRI_STATE = [(UNKNOWN, "不清楚"), ("yes", "是"), ("no", "否")]
-NATIONALITIES = [
-    (UNKNOWN, "不清楚"),
-    ("CN", "中国（内地）"),
-    ("HK", "中国香港"),
-    ("MO", "中国澳门"),
-    ("TW", "中国台湾"),
-    ("ZZ", "其他国家或地区"),
-]
+NATIONALITIES = [(UNKNOWN, "不清楚"), *Nationality.choices]  # the register's codes (one list)
 HONOR_CHOICES = [(UNKNOWN, "不清楚"), ("none", "没有")] + [(k, f"{v}（名特优新）") for k, v in HONOR_KINDS.items()]
 
 
@@ -67,7 +61,11 @@ def _tri_initial(value) -> str:
 
 
 def _wan_initial(amount):
-    return None if amount is None else (Decimal(amount) / 10000).normalize()
+    """元 → 万元 as a form shows it: 30, 12.5, 0.0001 — never "3E+1" (Decimal.normalize's
+    exponent for a round number)."""
+    if amount is None:
+        return None
+    return Decimal(format((Decimal(amount) / 10000).normalize(), "f"))
 
 
 def region_choices() -> list:
