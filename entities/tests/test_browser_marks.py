@@ -70,11 +70,11 @@ def shop(world):
     return entity
 
 
-@pytest.mark.parametrize("device", list(VIEWPORTS))
+@pytest.mark.parametrize("screen", list(VIEWPORTS))
 def test_the_city_regulator_marks_三型_and_clears_the_mark_after_confirming(
-    world, shop, live_server, page: Page, login, artifacts_dir, device
+    world, shop, live_server, page: Page, login, artifacts_dir, screen
 ):
-    viewport = VIEWPORTS[device]
+    viewport = VIEWPORTS[screen]
     page.set_viewport_size(viewport)
     login(page, live_server.url, world.users["city"].username)
 
@@ -84,7 +84,7 @@ def test_the_city_regulator_marks_三型_and_clears_the_mark_after_confirming(
     expect(page.get_by_test_id("page-title")).to_have_text("标记三型")
     assert_tap_targets(page, "标记三型")
     assert_fits(page, viewport, "标记三型")
-    page.screenshot(path=str(artifacts_dir / f"marks-tier-form-{device}.png"), full_page=True)
+    page.screenshot(path=str(artifacts_dir / f"marks-tier-form-{screen}.png"), full_page=True)
 
     # and marks it 成长型 with the batch of the provincial list (no question: nothing is lost)
     page.get_by_label("三型标记").select_option("growth")
@@ -111,16 +111,16 @@ def test_the_city_regulator_marks_三型_and_clears_the_mark_after_confirming(
     page.get_by_role("button", name="保存标记").click()
     expect(page.get_by_role("alert")).to_contain_text("已撤销三型标记")
     assert MarketEntity.objects.get(pk=shop.pk).tier_imported is None
-    page.screenshot(path=str(artifacts_dir / f"marks-tier-cleared-{device}.png"), full_page=True)
+    page.screenshot(path=str(artifacts_dir / f"marks-tier-cleared-{screen}.png"), full_page=True)
 
 
-@pytest.mark.parametrize("device", list(VIEWPORTS))
+@pytest.mark.parametrize("screen", list(VIEWPORTS))
 def test_the_county_proposes_and_the_province_rejects_approves_and_revokes_名特优新(
-    world, shop, live_server, page: Page, login, artifacts_dir, device
+    world, shop, live_server, page: Page, login, artifacts_dir, screen
 ):
-    viewport = VIEWPORTS[device]
+    viewport = VIEWPORTS[screen]
     page.set_viewport_size(viewport)
-    province = user_with_role(Role.PROVINCE_REGULATOR, username=f"browser-province-{device}")
+    province = user_with_role(Role.PROVINCE_REGULATOR, username=f"browser-province-{screen}")
     other = services.honor_propose(
         actor=world.users["lead"], entity=shop, action="grant", kind="emerging", valid_until=UNTIL, reason="新品"
     )
@@ -135,7 +135,7 @@ def test_the_county_proposes_and_the_province_rejects_approves_and_revokes_名�
     page.get_by_label("称号").select_option("distinctive")
     page.get_by_label("拟定有效期至").fill(UNTIL.isoformat())
     page.get_by_label("申请理由").fill("泽州特色面食, 经营满 5 年")
-    page.screenshot(path=str(artifacts_dir / f"marks-honor-propose-{device}.png"), full_page=True)
+    page.screenshot(path=str(artifacts_dir / f"marks-honor-propose-{screen}.png"), full_page=True)
     page.get_by_role("button", name="提出认定申请").click()
     expect(page.get_by_role("alert")).to_contain_text("待省市场监管局审核")
     proposal = HonorProposal.objects.get(kind="distinctive")
@@ -146,7 +146,7 @@ def test_the_county_proposes_and_the_province_rejects_approves_and_revokes_名�
     expect(page.get_by_test_id("page-title")).to_have_text("名特优新申请")
     assert_tap_targets(page, "名特优新申请")
     assert_fits(page, viewport, "名特优新申请")
-    page.screenshot(path=str(artifacts_dir / f"marks-honor-queue-{device}.png"), full_page=True)
+    page.screenshot(path=str(artifacts_dir / f"marks-honor-queue-{screen}.png"), full_page=True)
     rows = page.get_by_test_id("proposal-row")
     rejected_row = rows.filter(has_text="新兴")
     # and rejects the other proposal: asked first, dismissing changes nothing
@@ -177,7 +177,7 @@ def test_the_county_proposes_and_the_province_rejects_approves_and_revokes_名�
     assert_tap_targets(page, "认定名特优新")
     assert_fits(page, viewport, "认定名特优新")
     page.get_by_label("撤销原因").fill("认定有误")
-    page.screenshot(path=str(artifacts_dir / f"marks-honor-revoke-{device}.png"), full_page=True)
+    page.screenshot(path=str(artifacts_dir / f"marks-honor-revoke-{screen}.png"), full_page=True)
     asked = answer_next_dialog(page, accept=False)
     page.get_by_role("button", name="确认撤销").click()
     expect(page.get_by_role("button", name="确认撤销")).to_be_visible()
@@ -189,11 +189,11 @@ def test_the_county_proposes_and_the_province_rejects_approves_and_revokes_名�
     assert not Honor.objects.filter(pk=honor.pk).exists()
 
 
-@pytest.mark.parametrize("device", list(VIEWPORTS))
+@pytest.mark.parametrize("screen", list(VIEWPORTS))
 def test_the_ccb_manager_records_and_deletes_the_banks_own_record(
-    world, shop, live_server, page: Page, login, artifacts_dir, device
+    world, shop, live_server, page: Page, login, artifacts_dir, screen
 ):
-    viewport = VIEWPORTS[device]
+    viewport = VIEWPORTS[screen]
     page.set_viewport_size(viewport)
     login(page, live_server.url, world.users["ccb_manager"].username)
 
@@ -218,7 +218,7 @@ def test_the_ccb_manager_records_and_deletes_the_banks_own_record(
     # when he deletes it, he is asked first; dismissing keeps it
     page.get_by_test_id("bank-relationship-link").click()
     assert_tap_targets(page, "填报本行借贷往来(已填报)")
-    page.screenshot(path=str(artifacts_dir / f"marks-bank-relationship-{device}.png"), full_page=True)
+    page.screenshot(path=str(artifacts_dir / f"marks-bank-relationship-{screen}.png"), full_page=True)
     asked = answer_next_dialog(page, accept=False)
     page.get_by_role("button", name="删除本行填报的借贷往来").click()
     expect(page.get_by_test_id("page-title")).to_have_text("填报本行借贷往来")
