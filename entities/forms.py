@@ -161,9 +161,10 @@ class EntityEditForm(forms.Form):
 
 
 def _style(form: forms.Form) -> None:
+    # tap-target: every box is at least 44 px high, so it can be hit on a phone (portal.css)
     for field in form.fields.values():
         field.widget.attrs.setdefault(
-            "class", "form-select" if isinstance(field, forms.ChoiceField) else "form-control"
+            "class", ("form-select" if isinstance(field, forms.ChoiceField) else "form-control") + " tap-target"
         )
 
 

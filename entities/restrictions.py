@@ -121,11 +121,15 @@ def bank_root_id(scope: Scope | None) -> int | None:
 
 def bank_relationship_q(scope: Scope, action: str) -> Q | None:
     """A bank's records of its own customers' borrowing: the bank's staff read and keep its own
-    rows only (never another bank's); the enterprise reads its own; the government reads those
-    of the entities it may read (they are facts the eligibility reasons show)."""
+    rows only (never another bank's), and only of the entities they may see: a branch does not
+    read or delete what a colleague of another city recorded about a customer outside its
+    service region (nor a row of an entity that stopped sharing its data with banks); the
+    enterprise reads its own; the government reads those of the entities it may read (they are
+    facts the eligibility reasons show)."""
     if scope.is_bank:
         root = bank_root_id(scope)
-        return Q(bank_id=root) if root is not None else None
+        visible = entity_q(scope, VIEW, "entity__")
+        return Q(bank_id=root) & visible if root is not None and visible is not None else None
     if action != VIEW:
         return None
     return entity_q(scope, VIEW, "entity__")

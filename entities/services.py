@@ -1256,10 +1256,13 @@ def bank_relationship_record(
     bank_id = _actor_bank(actor, bank)
     clean = _relationship_values(values)
     entity_id = getattr(entity, "pk", entity)
+    # the entity's row lock serialises two records of the same customer (two managers saving
+    # at once): the second finds the first's row and updates it, rather than inserting a
+    # second row the unique constraint would refuse with an error
     if actor is not None:
-        entity = resolve(MarketEntity, actor, VIEW, pk=entity_id, field="entity_id")
+        entity = resolve(MarketEntity, actor, VIEW, lock=True, pk=entity_id, field="entity_id")
     else:
-        entity = MarketEntity.objects.get(pk=entity_id)
+        entity = MarketEntity.objects.select_for_update().get(pk=entity_id)
     relationship = BankRelationship.objects.select_for_update().filter(
         entity=entity, bank_id=bank_id
     ).first() or BankRelationship(entity=entity, bank_id=bank_id)

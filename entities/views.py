@@ -323,112 +323,144 @@ class CreditRepairCreateView(EntityWriteView):
         )
 
 
-class TierMarkView(EntityWriteView):
+class RegulatorMarkView(EntityWriteView):
+    """A page on which a regulator writes one of the register's marks (三型, 名特优新, a 名特优新
+    proposal): the entity is loaded for "change" through the central restriction (another
+    region's entity is a 404), the actor's role must be in ``writer_roles`` (otherwise a 403
+    saying who may), GET shows ``form_class`` with ``page_context``, POST writes through
+    ``write`` (one service) and goes back to the entity page with ``success_message``.
+
+    ``revoke`` is the shared flow of the revoke forms listed beside the titles (the title's id
+    and a reason, POSTed; the title is resolved by the service among the entity's own)."""
+
+    writer_roles: frozenset[str] = frozenset()
+    form_class: type = None
+    anchor = "#classification"
+
+    def may_write(self, user, entity) -> bool:
+        scope = scope_for(user)
+        return bool(scope and scope.role in self.writer_roles)
+
+    def initial(self, entity) -> dict:
+        return {}
+
+    def page_context(self, request, entity) -> dict:
+        return {}
+
+    def write(self, request, entity, form):
+        raise NotImplementedError
+
+    def success_message(self, result) -> str:
+        raise NotImplementedError
+
+    def get(self, request, pk):
+        entity = self.entity_for_change(request, pk)
+        form = self.form_class(initial=self.initial(entity))
+        return self.render_page(request, entity, form, **self.page_context(request, entity))
+
+    def post(self, request, pk):
+        entity = self.entity_for_change(request, pk)
+        return self.submit(
+            request,
+            entity,
+            self.form_class(request.POST),
+            lambda form: self.write(request, entity, form),
+            success=self.success_message,
+            anchor=self.anchor,
+            context=lambda: self.page_context(request, entity),
+        )
+
+    def revoke(self, request, entity, write, *, success: str, redirect_to: str):
+        """``write(honor_id, reason)`` for the title named in the POST; a reason missing is shown
+        next to that title's reason box, a title not found (another entity's, or revoked a
+        moment ago) as an alert with a 404, a refused role as a 403."""
+        honor_id = request.POST.get("honor", "")
+        try:
+            write(bounds.query_id(honor_id) or 0, request.POST.get("reason", ""))
+        except ApplicationError as exc:
+            if exc.code == "permission_denied":
+                raise PermissionDenied(exc.message) from exc
+            reason_errors = (exc.field_errors or {}).get("reason")
+            return self.render_page(
+                request,
+                entity,
+                self.form_class(),
+                status=404 if exc.code == "not_found" else 400,
+                revoke_error=reason_errors[0] if reason_errors else None,
+                revoke_alert=None if reason_errors else exc.message,
+                revoke_honor=honor_id,
+                **self.page_context(request, entity),
+            )
+        messages.success(request, success)
+        return redirect(redirect_to)
+
+
+class TierMarkView(RegulatorMarkView):
     """标记三型: the mark of the provincial 名录库, with its source and date (city and
     provincial regulators of the entity's region)."""
 
     template_name = "entities/tier_mark_form.html"
     title = "标记三型"
     denied_message = "没有权限: 三型标记由市、省级市场监管部门标记(或导入全省名录库)"
+    writer_roles = frozenset(TIER_MARKERS)
+    form_class = TierMarkForm
 
-    def may_write(self, user, entity) -> bool:
-        scope = scope_for(user)
-        return bool(scope and scope.role in TIER_MARKERS)
+    def initial(self, entity):
+        return {"tier": entity.tier_imported or ""}
 
-    def get(self, request, pk):
-        entity = self.entity_for_change(request, pk)
-        return self.render_page(request, entity, TierMarkForm(initial={"tier": entity.tier_imported or ""}))
-
-    def post(self, request, pk):
-        entity = self.entity_for_change(request, pk)
-        return self.submit(
-            request,
-            entity,
-            TierMarkForm(request.POST),
-            lambda form: services.tier_mark_set(
-                actor=request.user,
-                entity=entity,
-                tier=form.cleaned_data["tier"] or None,
-                note=form.cleaned_data["note"],
-                marked_on=form.cleaned_data["marked_on"],
-                request=request,
-            ),
-            success=lambda e: f"已标记为{e.get_tier_imported_display()}" if e.tier_imported else "已撤销三型标记",
-            anchor="#classification",
+    def write(self, request, entity, form):
+        return services.tier_mark_set(
+            actor=request.user,
+            entity=entity,
+            tier=form.cleaned_data["tier"] or None,
+            note=form.cleaned_data["note"],
+            marked_on=form.cleaned_data["marked_on"],
+            request=request,
         )
 
+    def success_message(self, entity):
+        return f"已标记为{entity.get_tier_imported_display()}" if entity.tier_imported else "已撤销三型标记"
 
-class HonorGrantView(EntityWriteView):
-    """认定名特优新: a title with its validity period (the provincial regulator)."""
+
+class HonorGrantView(RegulatorMarkView):
+    """认定名特优新: a title with its validity period (the provincial regulator); the titles the
+    entity holds are listed with their revoke forms (HonorRevokeView)."""
 
     template_name = "entities/honor_form.html"
     title = "认定名特优新"
     denied_message = "没有权限: 名特优新由省市场监管局认定, 县级专班可提出认定申请"
+    writer_roles = frozenset(HONOR_GRANTERS)
+    form_class = HonorGrantForm
 
-    def may_write(self, user, entity) -> bool:
-        scope = scope_for(user)
-        return bool(scope and scope.role in HONOR_GRANTERS)
+    def page_context(self, request, entity):
+        return {"honors": selectors.entity_honors(user=request.user, entity=entity)}
 
-    def _honors(self, request, entity):
-        return selectors.entity_honors(user=request.user, entity=entity)
+    def write(self, request, entity, form):
+        return services.honor_grant(actor=request.user, entity=entity, request=request, **form.cleaned_data)
 
-    def get(self, request, pk):
-        entity = self.entity_for_change(request, pk)
-        return self.render_page(request, entity, HonorGrantForm(), honors=self._honors(request, entity))
+    def success_message(self, honor):
+        return f"已认定「{honor.get_kind_display()}」, 有效期至 {honor.valid_until:%Y-%m-%d}"
+
+
+class HonorRevokeView(HonorGrantView):
+    """撤销名特优新: POST the title (``honor``) and the reason; back to the titles page."""
+
+    http_method_names = ["post"]
 
     def post(self, request, pk):
         entity = self.entity_for_change(request, pk)
-        return self.submit(
+        return self.revoke(
             request,
             entity,
-            HonorGrantForm(request.POST),
-            lambda form: services.honor_grant(actor=request.user, entity=entity, request=request, **form.cleaned_data),
-            success=lambda honor: f"已认定「{honor.get_kind_display()}」, 有效期至 {honor.valid_until:%Y-%m-%d}",
-            anchor="#classification",
-            context=lambda: {"honors": self._honors(request, entity)},
+            lambda honor_id, reason: services.honor_revoke(
+                actor=request.user, entity=entity, honor_id=honor_id, reason=reason, request=request
+            ),
+            success="已撤销该称号",
+            redirect_to=reverse("entities:honor_grant", args=[entity.pk]),
         )
 
 
-class HonorRevokeView(EntityWriteView):
-    """撤销名特优新: POST the title (``honor``) and the reason; back to the titles page."""
-
-    template_name = "entities/honor_form.html"
-    title = "认定名特优新"
-    denied_message = HonorGrantView.denied_message
-
-    def may_write(self, user, entity) -> bool:
-        return HonorGrantView.may_write(self, user, entity)
-
-    def post(self, request, pk):
-        entity = self.entity_for_change(request, pk)
-        honor_id = request.POST.get("honor", "")
-        try:
-            services.honor_revoke(
-                actor=request.user,
-                entity=entity,
-                honor_id=bounds.query_id(honor_id) or 0,
-                reason=request.POST.get("reason", ""),
-                request=request,
-            )
-        except ApplicationError as exc:
-            if exc.code == "permission_denied":
-                raise PermissionDenied(exc.message) from exc
-            reason_errors = exc.field_errors.get("reason") if exc.field_errors else None
-            return self.render_page(
-                request,
-                entity,
-                HonorGrantForm(),
-                status=404 if exc.code == "not_found" else 400,
-                honors=selectors.entity_honors(user=request.user, entity=entity),
-                revoke_error=reason_errors[0] if reason_errors else None,
-                revoke_alert=None if reason_errors else exc.message,
-                revoke_honor=honor_id,
-            )
-        messages.success(request, "已撤销该称号")
-        return redirect("entities:honor_grant", pk=entity.pk)
-
-
-class HonorProposeView(EntityWriteView):
+class HonorProposeView(RegulatorMarkView):
     """提出名特优新申请 (county task force, city regulator): grant a title with a proposed
     validity period, or (POST ``action=revoke``, ``honor``, ``reason``) revoke one the entity
     holds; the provincial regulator decides on 名特优新申请."""
@@ -436,61 +468,40 @@ class HonorProposeView(EntityWriteView):
     template_name = "entities/honor_propose.html"
     title = "提出名特优新申请"
     denied_message = "没有权限: 名特优新申请由县级专班或市级市场监管部门提出"
+    writer_roles = frozenset(HONOR_PROPOSERS)
+    form_class = HonorProposalForm
 
-    def may_write(self, user, entity) -> bool:
-        scope = scope_for(user)
-        return bool(scope and scope.role in HONOR_PROPOSERS)
-
-    def _context(self, request, entity):
+    def page_context(self, request, entity):
         return {
             "honors": selectors.entity_honors(user=request.user, entity=entity),
             "proposals": selectors.honor_proposals(user=request.user, entity=entity)[:20],
         }
 
-    def get(self, request, pk):
-        entity = self.entity_for_change(request, pk)
-        return self.render_page(request, entity, HonorProposalForm(), **self._context(request, entity))
+    def write(self, request, entity, form):
+        return services.honor_propose(
+            actor=request.user, entity=entity, action=HonorProposalAction.GRANT, request=request, **form.cleaned_data
+        )
+
+    def success_message(self, proposal):
+        return f"已提出「{proposal.get_kind_display()}」认定申请, 待省市场监管局审核"
 
     def post(self, request, pk):
+        if request.POST.get("action") != HonorProposalAction.REVOKE:
+            return super().post(request, pk)
         entity = self.entity_for_change(request, pk)
-        if request.POST.get("action") == HonorProposalAction.REVOKE:
-            honor_id = request.POST.get("honor", "")
-            try:
-                services.honor_propose(
-                    actor=request.user,
-                    entity=entity,
-                    action=HonorProposalAction.REVOKE,
-                    honor_id=bounds.query_id(honor_id) or 0,
-                    reason=request.POST.get("reason", ""),
-                    request=request,
-                )
-            except ApplicationError as exc:
-                if exc.code == "permission_denied":
-                    raise PermissionDenied(exc.message) from exc
-                return self.render_page(
-                    request,
-                    entity,
-                    HonorProposalForm(),
-                    status=404 if exc.code == "not_found" else 400,
-                    revoke_error=exc.message,
-                    revoke_honor=honor_id,
-                    **self._context(request, entity),
-                )
-            return self.done(request, entity, "已提出撤销申请, 待省市场监管局审核", "#classification")
-        return self.submit(
+        return self.revoke(
             request,
             entity,
-            HonorProposalForm(request.POST),
-            lambda form: services.honor_propose(
+            lambda honor_id, reason: services.honor_propose(
                 actor=request.user,
                 entity=entity,
-                action=HonorProposalAction.GRANT,
+                action=HonorProposalAction.REVOKE,
+                honor_id=honor_id,
+                reason=reason,
                 request=request,
-                **form.cleaned_data,
             ),
-            success=lambda p: f"已提出「{p.get_kind_display()}」认定申请, 待省市场监管局审核",
-            anchor="#classification",
-            context=lambda: self._context(request, entity),
+            success="已提出撤销申请, 待省市场监管局审核",
+            redirect_to=reverse("entities:entity_detail", args=[entity.pk]) + self.anchor,
         )
 
 
@@ -499,6 +510,7 @@ class HonorProposalListView(RoleRequiredMixin, RestrictedListView):
     the pending ones here (批准 / 不批准 with a note)."""
 
     allowed_roles = GOVERNMENT_ROLES
+    permission_denied_message = "没有权限: 名特优新申请由市场监管部门和县级专班查看"
     template_name = "entities/honor_proposals.html"
     context_object_name = "proposals"
     paginate_by = 50
@@ -522,6 +534,7 @@ class HonorProposalDecideView(RoleRequiredMixin, View):
     """POST 批准 / 不批准 one proposal (the provincial regulator); back to the list."""
 
     allowed_roles = HONOR_GRANTERS
+    permission_denied_message = "没有权限: 名特优新申请由省市场监管局审核"
 
     def post(self, request, pk):
         form = HonorDecisionForm(request.POST)

@@ -1,3 +1,4 @@
+import re
 import sys
 
 from django.conf import settings
@@ -212,10 +213,16 @@ def error_400(request, exception=None):
     return render(request, "400.html", status=400)
 
 
+_CHINESE = re.compile(r"[\u4e00-\u9fff]")
+
+
 def error_403(request, exception=None):
     if is_api_request(request):
         return json_error("permission_denied", 403)
-    return render(request, "403.html", status=403)
+    # a refusal that says why (PermissionDenied("没有权限: 名特优新由省市场监管局认定…")) shows its
+    # reason; only a Chinese one, so no library's English text reaches the page
+    reason = str(exception or "")
+    return render(request, "403.html", {"reason": reason if _CHINESE.search(reason) else ""}, status=403)
 
 
 def error_404(request, exception=None):

@@ -9,7 +9,7 @@ from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from entities.models import EntityImport, HonorProposal, MarketEntity
-from entities.services import honor_propose
+from entities.services import bank_relationship_record, honor_propose
 from matching import services as s
 from matching.factories import CRITERIA, pushed
 from matching.materials import material_upload
@@ -61,8 +61,9 @@ class Other:
 def other_county(world) -> Other:
     """Another city's task force, enterprise and bank branch (新荣区, 大同), with a pushed,
     declined lead, a material, a visit, a notification, an import, a bank report, a weekly
-    report, an API token and a pending 名特优新 proposal: what the tenant-isolation matrices try to reach from 泽州 (it
-    needs the catalogue's banks, which the 泽州 world loads)."""
+    report, an API token, a pending 名特优新 proposal and 建设银行's record of the enterprise's
+    borrowing: what the tenant-isolation matrices try to reach from 泽州 (it needs the
+    catalogue's banks, which the 泽州 world loads)."""
     province = Organisation.objects.get(kind=OrganisationKind.PROVINCE_MECHANISM)
     city = OrganisationFactory(
         kind=OrganisationKind.CITY_MECHANISM, region=region("140200"), parent=province, name="大同市机制"
@@ -127,6 +128,14 @@ def other_county(world) -> Other:
         kind="quality",
         valid_until=dt.date(2030, 12, 31),
         reason="隔离测试用途",
+    )
+    # 建设银行's record of this customer (recorded by its 大同 branch): the 泽州 world's CCB staff
+    # serve 晋城, so it is not theirs to read
+    bank_relationship_record(
+        actor=None,
+        entity=entity,
+        bank=Bank.objects.get(code="ccb").organisation_id,
+        values={"months_borrowed": 40, "credit_line": 800_000},
     )
     entity_import = EntityImport.objects.create(
         uploaded_by=staff, organisation=task_force, region_prefix="140212", file_name="新荣名录.csv", content=b""

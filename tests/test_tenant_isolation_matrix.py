@@ -137,6 +137,26 @@ def test_lists_searches_and_exports_never_show_another_organisations_rows(pushed
     assert not leaks, "\n".join(leaks)
 
 
+def test_bank_relationships_of_another_countys_entity_are_never_listed(pushed_world, other_county):
+    """A bank's record of its customer (借贷往来) is read with the customer: 建设银行's row about
+    the 大同 enterprise is listed to no user of 泽州 or 晋城 — not even 建设银行's own staff there,
+    whose branches do not serve 大同 — through the list, its entity filter, or the entity's page."""
+    world, other = pushed_world, other_county
+    leaks = []
+    for role_name, user in world.users.items():
+        client = Client()
+        client.force_login(user)
+        for url in ("/api/v1/bank-relationships/", f"/api/v1/bank-relationships/?entity_id={other.entity.pk}"):
+            response = client.get(url, HTTP_ACCEPT="application/json")
+            rows = response.json().get("results", []) if response.status_code == 200 else []
+            if any(row["entity_id"] == other.entity.pk for row in rows):
+                leaks.append(f"{role_name} GET {url} lists the other county's row")
+        page = client.get(f"/entities/{other.entity.pk}/bank-relationship/")
+        if page.status_code != 404:
+            leaks.append(f"{role_name} GET its bank-relationship page → {page.status_code}")
+    assert not leaks, "\n".join(leaks)
+
+
 def _xlsx_text(content: bytes) -> str:
     from openpyxl import load_workbook
 
