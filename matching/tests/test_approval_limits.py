@@ -12,6 +12,7 @@ from matching import services as s
 from matching.factories import CRITERIA
 from matching.models import Recommendation, RecommendationState, WorkflowEvent
 from portal.models import AuditEvent
+from products.models import LoanProduct
 
 pytestmark = pytest.mark.django_db
 
@@ -50,6 +51,11 @@ def lead_world(world):
         batch_id=s.batch_signoff(actor=world.users["convener"], declaration_ids=[declaration.pk]).pk,
     )
     world.lead = Recommendation.objects.get(declaration=declaration)
+    # the limits under test are 惠商贷's (the push names the product that fits best, here
+    # 商E贷 for an unmarked shop: the lead is set to 惠商贷 v1)
+    huishang = LoanProduct.objects.get(code="huishangdai")
+    Recommendation.objects.filter(pk=world.lead.pk).update(product_version=huishang.current_version)
+    world.lead = Recommendation.objects.get(pk=world.lead.pk)
     admin, manager = world.users["boc_admin"], world.users["boc_manager"]
     s.recommendations_assign(actor=admin, recommendation_ids=[world.lead.pk], manager_id=manager.pk)
     s.recommendation_contact(actor=manager, recommendation_id=world.lead.pk)
