@@ -380,6 +380,7 @@ ALLOWED = {
     "entities/management/commands/generate_entities.py": "writes a synthetic register file for load tests (an "
     "import's input)",
     "entities/factories.py": "builds register files for the import tests (an import's input, as users' files are)",
+    "matching/factories.py": "builds 批量申报 files for the import tests (an import's input, as users' files are)",
 }
 OPENPYXL_READERS = {"load_workbook"}
 
