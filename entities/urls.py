@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.EntityListView.as_view(), name="entity_list"),
     path("export.xlsx", views.EntityExportView.as_view(), name="entity_export"),
     path("townships/", views.TownshipOptionsView.as_view(), name="township_options"),
+    path("suggest/", views.EntitySuggestView.as_view(), name="entity_suggest"),
     path("mine/", views.MyEntityView.as_view(), name="my_entity"),
     path("<int:pk>/", views.EntityDetailView.as_view(), name="entity_detail"),
     path("<int:pk>/edit/", views.EntityEditView.as_view(), name="entity_edit"),

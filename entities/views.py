@@ -147,6 +147,24 @@ class TownshipOptionsView(LoginRequiredMixin, View):
         )
 
 
+class EntitySuggestView(RestrictedListView):
+    """<option>s for picking an entity by name or USCC (走访登记, 代为申报, 推荐企业): up to ten
+    of the entities the user may see whose name contains what was typed (2 characters or more)
+    or whose USCC it is; the option's value is the USCC the form takes (htmx into a datalist)."""
+
+    template_name = "entities/_entity_suggestions.html"
+    context_object_name = "suggestions"
+    paginate_by = None
+    LIMIT = 10
+
+    def select(self, *, user, params):
+        typed = (params.get("q") or params.get("uscc") or "").replace("\x00", "").strip()[:100]
+        found = selectors.entity_search(user=user, filters=selectors.EntityFilters(q=typed))
+        if len(typed) < 2:  # one character would walk the whole register for nothing useful
+            return found.none()
+        return found.select_related("region")[: self.LIMIT]
+
+
 class EntityDetailView(LoginRequiredMixin, TemplateView):
     template_name = "entities/entity_detail.html"
 
