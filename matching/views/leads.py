@@ -190,10 +190,20 @@ class LeadActionView(LoginRequiredMixin, View):
         return redirect(target or _safe_next(request, f"/matching/leads/{pk}/"))
 
     def _form(self, form_class, data):
+        """The action's form, cleaned; invalid, every error at once, each naming its field in
+        Chinese (授信金额(万元): …), as the page's messages."""
         form = form_class(data)
         if not form.is_valid():
-            first = next(iter(form.errors.values()))[0]
-            raise ApplicationError(f"输入有误: {first}")
+            named = {
+                name: [
+                    f"{form.fields[name].label}: {message}" if name in form.fields else message for message in errors
+                ]
+                for name, errors in form.errors.items()
+            }
+            raise ApplicationError(
+                "请修改后重新提交: " + "; ".join(m for messages_ in named.values() for m in messages_),
+                field_errors=named,
+            )
         return form.cleaned_data
 
     def _do(self, request, pk, action):
