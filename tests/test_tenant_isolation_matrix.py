@@ -49,6 +49,8 @@ def object_for(route: str, other):
         (r"^api/v1/\^bank-reports", other.bank_report),
         (r"^accounts/tokens/", other.api_token),
         (r"^api/v1/\^tokens", other.api_token),
+        (r"^users/", other.user),
+        (r"^api/v1/\^users", other.user),
     ]
     for pattern, obj in table:
         if re.search(pattern, route):
