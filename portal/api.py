@@ -311,6 +311,16 @@ class UserActionInput(serializers.Serializer):
     version = serializers.CharField(required=False, allow_blank=True, help_text="读取时的版本")
 
 
+def _api_fields(call):
+    """The services name the organisation field `organisation` (the page's), the API `organisation_id`."""
+    try:
+        return call()
+    except ApplicationError as error:
+        if "organisation" in error.field_errors:
+            error.field_errors["organisation_id"] = error.field_errors.pop("organisation")
+        raise
+
+
 @extend_schema_view(
     list=extend_schema(
         summary="用户管理: 您管理的用户",
@@ -322,16 +332,6 @@ class UserActionInput(serializers.Serializer):
         ],
     )
 )
-def _api_fields(call):
-    """The services name the organisation field `organisation` (the page's), the API `organisation_id`."""
-    try:
-        return call()
-    except ApplicationError as error:
-        if "organisation" in error.field_errors:
-            error.field_errors["organisation_id"] = error.field_errors.pop("organisation")
-        raise
-
-
 class UserViewSet(RestrictedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """用户管理 (portal/users.py): an organisation administrator lists, invites and changes the
     users of his subtree, deactivates and reactivates them and resets their passwords (a
