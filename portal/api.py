@@ -245,7 +245,7 @@ class ApiTokenViewSet(
 
 class ManagedUserSerializer(serializers.ModelSerializer):
     full_name = serializers.CharField(source="first_name", read_only=True)
-    phone = serializers.SerializerMethodField(help_text="手机号")
+    phone = serializers.SerializerMethodField(help_text="手机号(部分隐藏)")
     organisation_id = serializers.SerializerMethodField(help_text="所属机构(默认身份)")
     role = serializers.SerializerMethodField(help_text="角色(默认身份)")
     role_display = serializers.SerializerMethodField(help_text="角色的中文名")
@@ -263,7 +263,7 @@ class ManagedUserSerializer(serializers.ModelSerializer):
     @extend_schema_field(serializers.CharField())
     def get_phone(self, user) -> str:
         profile = getattr(user, "account_profile", None)
-        return profile.phone if profile else ""
+        return profile.masked_phone if profile else ""
 
     @extend_schema_field(serializers.IntegerField(allow_null=True))
     def get_organisation_id(self, user):
@@ -295,7 +295,7 @@ class ManagedUserInvitedSerializer(ManagedUserSerializer):
 
 class UserUpdateInput(serializers.Serializer):
     full_name = serializers.CharField(max_length=150, help_text="姓名")
-    phone = serializers.CharField(max_length=20, required=False, allow_blank=True, default="", help_text="手机号")
+    phone = serializers.CharField(max_length=20, required=False, allow_blank=True, help_text="手机号(修改时留空则不变)")
     email = serializers.CharField(max_length=254, required=False, allow_blank=True, default="", help_text="电子邮箱")
     organisation_id = serializers.IntegerField(help_text="所属机构(须在您管理的机构范围内)")
     role = serializers.ChoiceField(choices=Role.choices, help_text="角色(须为该类机构可有、且您可授予的角色)")

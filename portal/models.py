@@ -310,3 +310,9 @@ class AccountProfile(models.Model):
 
     def __str__(self):
         return f"{self.user} 的账号资料"
+
+    @property
+    def masked_phone(self) -> str:
+        """The phone as pages, the API and the audit log show it (138****0001): never in clear."""
+        phone = self.phone or ""
+        return f"{phone[:3]}****{phone[-4:]}" if len(phone) >= 7 else ("****" if phone else "")

@@ -210,7 +210,7 @@ def _state(user) -> dict:
     profile = AccountProfile.objects.filter(user=user).first()
     return {
         "full_name": user.first_name,
-        "phone": profile.phone if profile else "",
+        "phone": profile.masked_phone if profile else "",
         "email": user.email,
         "organisation": membership.organisation.name if membership else "",
         "role": membership.get_role_display() if membership else "",
@@ -281,7 +281,7 @@ def user_update(
     actor,
     user_id,
     full_name: str,
-    phone: str = "",
+    phone: str | None = None,
     email: str = "",
     organisation_id,
     role: str,
@@ -289,10 +289,12 @@ def user_update(
     request=None,
 ):
     """Change a user's name and contacts and the organisation and role he acts as (his
-    primary membership), inside the actor's subtree and the roles he may grant."""
+    primary membership), inside the actor's subtree and the roles he may grant. The phone is
+    never shown in clear: an empty phone keeps the stored one."""
     _need_manager(actor)
     user = _locked_user(actor, user_id, version)
-    full_name, phone, email = full_name.strip(), phone.strip(), email.strip()
+    stored = AccountProfile.objects.filter(user=user).values_list("phone", flat=True).first() or ""
+    full_name, phone, email = full_name.strip(), (phone or "").strip() or stored, email.strip()
     errors: dict[str, list[str]] = {}
     if not full_name:
         errors["full_name"] = ["请填写姓名"]

@@ -20,7 +20,7 @@ from portal.mixins import RestrictedListView, RoleRequiredMixin
 from portal.models import ApiToken, BeatHeartbeat, OrganisationKind, Role
 from portal.selectors import audit_event_list, audit_filter_choices, organisation_list
 from portal.services import ApplicationError
-from portal.tenancy import CHANGE, EXPORT, USER_ADMIN_ROLES, resolve, scope_for
+from portal.tenancy import CHANGE, EXPORT, MANAGE_USERS, USER_ADMIN_ROLES, resolve, scope_for
 
 HOME_TEMPLATES = {
     Role.ENTERPRISE_USER: "portal/home/enterprise.html",
@@ -241,6 +241,7 @@ class UserListView(RoleRequiredMixin, RestrictedListView):
     filtered by organisation, role and whether active."""
 
     allowed_roles = USER_ADMIN_ROLES
+    restrict_action = MANAGE_USERS
     template_name = "portal/user_list.html"
     context_object_name = "managed_users"
 
@@ -279,6 +280,9 @@ class UserFormView(RoleRequiredMixin, View):
             editing=user is not None,
             initial=_user_initial(user) if user is not None else None,
         )
+        profile = getattr(user, "account_profile", None) if user is not None else None
+        if profile is not None and profile.phone:  # never in clear: blank keeps it
+            form.fields["phone"].widget.attrs["placeholder"] = f"{profile.masked_phone}(留空则不变)"
         return form
 
     def _user(self, request, pk):
@@ -324,10 +328,8 @@ class UserFormView(RoleRequiredMixin, View):
 
 def _user_initial(user) -> dict:
     membership = users.primary_membership(user)
-    profile = getattr(user, "account_profile", None)
     return {
         "full_name": user.first_name,
-        "phone": profile.phone if profile else "",
         "email": user.email,
         "organisation": str(membership.organisation_id) if membership else "",
         "role": membership.role if membership else "",

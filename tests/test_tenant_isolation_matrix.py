@@ -66,6 +66,8 @@ def url_of(endpoint, obj) -> str:
             kwargs[key] = obj.pk
         elif key == "action":
             kwargs[key] = "contact" if "leads" in endpoint.route else "review"
+        elif key == "verb":  # 用户管理's actions on a user
+            kwargs[key] = "deactivate"
         else:
             kwargs[key] = getattr(obj, key)
     return reverse(name, kwargs=kwargs)

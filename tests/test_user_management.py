@@ -348,3 +348,23 @@ def test_two_administrators_changing_the_same_user_at_once_one_wins_the_other_is
     assert sorted(o[0] for o in outcomes) == ["ok", "refused"], outcomes
     assert "已被停用" in next(o[1] for o in outcomes if o[0] == "refused")
     assert AuditEvent.objects.filter(action="user.deactivate", object_id=str(manager.pk)).count() == 1
+
+
+def test_the_phone_is_never_shown_in_clear_and_a_blank_phone_keeps_it(world):
+    """README: "身份证号 and 手机号 are never rendered in clear on edit forms (blank keeps the stored value)" """
+    admin = world.users["boc_admin"]
+    user, _ = _invite(admin, world.branches["boc"].organisation, username="masked", phone="13812345678")
+    client = _client(admin)
+    for url in ("/users/", f"/users/{user.pk}/", f"/api/v1/users/{user.pk}/"):
+        body = client.get(url).content.decode()
+        assert "13812345678" not in body and "138****5678" in body, url
+    users.user_update(
+        actor=admin,
+        user_id=user.pk,
+        full_name="改名",
+        phone="",
+        organisation_id=world.branches["boc"].organisation_id,
+        role=Role.ACCOUNT_MANAGER,
+    )
+    assert AccountProfile.objects.get(user=user).phone == "13812345678"
+    assert "13812345678" not in str(list(AuditEvent.objects.values_list("before", "after")))
