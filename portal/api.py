@@ -1,6 +1,7 @@
 """API base: the restricted base viewset and the portal's own endpoints."""
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, extend_schema_view
@@ -9,12 +10,13 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from portal import audit_log, bounds, tokens
+from portal import audit_log, bounds, tokens, users
+from portal.errors import ApplicationError
 from portal.forms import AuditFilterForm
 from portal.mixins import TenantRestricted
 from portal.models import ApiToken, AuditEvent, Organisation, Role
 from portal.selectors import audit_event_list, audit_filter_choices
-from portal.tenancy import restrict, scope_for
+from portal.tenancy import MANAGE_USERS, restrict, scope_for
 
 
 class RestrictedViewSetMixin(TenantRestricted):
@@ -239,3 +241,170 @@ class ApiTokenViewSet(
             actor=request.user, token_id=pk, reason=data.validated_data["reason"], request=request
         )
         return Response(ApiTokenSerializer(token).data)
+
+
+class ManagedUserSerializer(serializers.ModelSerializer):
+    full_name = serializers.CharField(source="first_name", read_only=True)
+    phone = serializers.SerializerMethodField(help_text="手机号(部分隐藏)")
+    organisation_id = serializers.SerializerMethodField(help_text="所属机构(默认身份)")
+    role = serializers.SerializerMethodField(help_text="角色(默认身份)")
+    role_display = serializers.SerializerMethodField(help_text="角色的中文名")
+    version = serializers.SerializerMethodField(help_text="版本: 修改时带上, 他人已修改则拒绝")
+
+    class Meta:
+        model = get_user_model()
+        fields = ["id", "username", "full_name", "phone", "email", "organisation_id", "role", "role_display"]
+        fields += ["is_active", "last_login", "version"]
+        read_only_fields = fields
+
+    def _membership(self, user):
+        return users.primary_membership(user)
+
+    @extend_schema_field(serializers.CharField())
+    def get_phone(self, user) -> str:
+        profile = getattr(user, "account_profile", None)
+        return profile.masked_phone if profile else ""
+
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
+    def get_organisation_id(self, user):
+        membership = self._membership(user)
+        return membership.organisation_id if membership else None
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_role(self, user):
+        membership = self._membership(user)
+        return membership.role if membership else None
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_role_display(self, user):
+        membership = self._membership(user)
+        return membership.get_role_display() if membership else None
+
+    @extend_schema_field(serializers.CharField())
+    def get_version(self, user) -> str:
+        return users.user_version(user)
+
+
+class ManagedUserInvitedSerializer(ManagedUserSerializer):
+    temporary_password = serializers.CharField(read_only=True, help_text="临时密码, 仅此一次返回, 首次登录须修改")
+
+    class Meta(ManagedUserSerializer.Meta):
+        fields = ManagedUserSerializer.Meta.fields + ["temporary_password"]
+        read_only_fields = fields
+
+
+class UserUpdateInput(serializers.Serializer):
+    full_name = serializers.CharField(max_length=150, help_text="姓名")
+    phone = serializers.CharField(max_length=20, required=False, allow_blank=True, help_text="手机号(修改时留空则不变)")
+    email = serializers.CharField(max_length=254, required=False, allow_blank=True, default="", help_text="电子邮箱")
+    organisation_id = serializers.IntegerField(help_text="所属机构(须在您管理的机构范围内)")
+    role = serializers.ChoiceField(choices=Role.choices, help_text="角色(须为该类机构可有、且您可授予的角色)")
+    version = serializers.CharField(required=False, allow_blank=True, help_text="读取时的版本")
+
+
+class UserInviteInput(UserUpdateInput):
+    username = serializers.CharField(max_length=150, help_text="用户名")
+    version = None
+
+
+class UserActionInput(serializers.Serializer):
+    version = serializers.CharField(required=False, allow_blank=True, help_text="读取时的版本")
+
+
+def _api_fields(call):
+    """The services name the organisation field `organisation` (the page's), the API `organisation_id`."""
+    try:
+        return call()
+    except ApplicationError as error:
+        if "organisation" in error.field_errors:
+            error.field_errors["organisation_id"] = error.field_errors.pop("organisation")
+        raise
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="用户管理: 您管理的用户",
+        parameters=[
+            OpenApiParameter("q", str, description="姓名、用户名、手机号或邮箱(包含)"),
+            OpenApiParameter("organisation", int, description="机构(含下级机构)"),
+            OpenApiParameter("role", str, description="角色"),
+            OpenApiParameter("is_active", bool, description="是否启用"),
+        ],
+    )
+)
+class UserViewSet(RestrictedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """用户管理 (portal/users.py): an organisation administrator lists, invites and changes the
+    users of his subtree, deactivates and reactivates them and resets their passwords (a
+    temporary password, returned once). Every id is resolved inside his subtree."""
+
+    queryset = get_user_model().objects.select_related("account_profile")
+    serializer_class = ManagedUserSerializer
+    lookup_value_regex = r"\d+"
+    restrict_action = MANAGE_USERS
+
+    def get_queryset(self):
+        return restrict(super(RestrictedViewSetMixin, self).get_queryset(), self.request.user, MANAGE_USERS)
+
+    def visible_queryset(self):
+        return self.get_queryset()
+
+    def list(self, request):
+        params = request.query_params
+        active = {"true": True, "1": True, "false": False, "0": False}.get(params.get("is_active", "").lower())
+        queryset = users.user_list(
+            user=request.user,
+            q=params.get("q") or None,
+            organisation_id=params.get("organisation") or None,
+            role=params.get("role") or None,
+            is_active=active,
+        )
+        page = self.paginate_queryset(queryset)
+        return self.get_paginated_response(ManagedUserSerializer(page, many=True).data)
+
+    @extend_schema(request=UserInviteInput, responses={201: ManagedUserInvitedSerializer})
+    def create(self, request):
+        data = UserInviteInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        user, password = _api_fields(
+            lambda: users.user_invite(actor=request.user, request=request, **data.validated_data)
+        )
+        user.temporary_password = password
+        return Response(ManagedUserInvitedSerializer(user).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=UserUpdateInput, responses={200: ManagedUserSerializer})
+    def partial_update(self, request, pk=None):
+        data = UserUpdateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = _api_fields(
+            lambda: users.user_update(actor=request.user, user_id=pk, request=request, **data.validated_data)
+        )
+        return Response(ManagedUserSerializer(user).data)
+
+    @extend_schema(request=UserActionInput, responses={200: ManagedUserSerializer})
+    @action(detail=True, methods=["post"])
+    def deactivate(self, request, pk=None):
+        data = UserActionInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = users.user_deactivate(actor=request.user, user_id=pk, request=request, **data.validated_data)
+        return Response(ManagedUserSerializer(user).data)
+
+    @extend_schema(request=UserActionInput, responses={200: ManagedUserSerializer})
+    @action(detail=True, methods=["post"])
+    def reactivate(self, request, pk=None):
+        data = UserActionInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = users.user_reactivate(actor=request.user, user_id=pk, request=request, **data.validated_data)
+        return Response(ManagedUserSerializer(user).data)
+
+    @extend_schema(request=UserActionInput, responses={200: ManagedUserInvitedSerializer})
+    @action(detail=True, methods=["post"], url_path="reset-password")
+    def reset_password(self, request, pk=None):
+        data = UserActionInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        user, password = users.user_reset_password(
+            actor=request.user, user_id=pk, request=request, **data.validated_data
+        )
+        user.temporary_password = password
+        response = Response(ManagedUserInvitedSerializer(user).data)
+        response["Cache-Control"] = "no-store"
+        return response

@@ -6,7 +6,8 @@ class PortalConfig(AppConfig):
     verbose_name = "平台与租户"
 
     def ready(self):
-        from portal import tenancy, tokens  # noqa: PLC0415 (import models: only once they are loaded)
+        from portal import tenancy, tokens, users  # noqa: PLC0415 (import models: only once they are loaded)
 
         tenancy._register_portal_restrictions()
         tokens.connect_signals()  # (importing tokens registers the ApiToken restriction)
+        users.connect_signals()  # a temporary password must be changed at the next sign-in

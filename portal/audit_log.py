@@ -20,6 +20,11 @@ from portal.spreadsheets import EXPORTS, HEADER, Book, File, Style
 ACTION_LABELS: dict[str, str] = {
     # platform: organisations, users, tokens
     "membership.grant": "授予角色",
+    "user.invite": "邀请用户",
+    "user.update": "修改用户",
+    "user.deactivate": "停用用户",
+    "user.reactivate": "启用用户",
+    "user.reset_password": "重置用户密码",
     "organisation.move": "调整机构隶属",
     "organisation.admin_add": "新增机构(管理后台)",
     "organisation.admin_change": "修改机构(管理后台)",
@@ -165,6 +170,11 @@ FIELD_LABELS: dict[str, str] = {
     "channel": "对接方式",
     "on": "日期",
     "score": "评分",
+    "full_name": "姓名",
+    "phone": "手机号",
+    "email": "电子邮箱",
+    "is_active": "启用",
+    "username": "用户名",
 }
 
 

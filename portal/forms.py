@@ -2,9 +2,11 @@
 
 from django import forms
 from django.conf import settings
+from django.contrib.auth.validators import UnicodeUsernameValidator
 
 from portal import bounds
 from portal.audit_log import action_choices
+from portal.models import Role
 
 
 class ApiTokenForm(forms.Form):
@@ -63,3 +65,55 @@ class AuditFilterForm(forms.Form):
         if start and end and end < start:
             self.add_error("date_to", "截止日期不能早于起始日期")
         return data
+
+
+class UserForm(forms.Form):
+    """用户管理's invite and edit form (portal/users.py checks and saves): the organisation and
+    role drop-downs hold only what the administrator may choose."""
+
+    username = forms.CharField(
+        label="用户名",
+        max_length=150,
+        help_text="登录时使用, 字母、数字和 @ . + - _",
+        validators=[UnicodeUsernameValidator(message="用户名只能包含字母、数字和 @ . + - _")],
+    )
+    full_name = forms.CharField(label="姓名", max_length=150)
+    phone = forms.RegexField(
+        label="手机号",
+        regex=r"^1\d{10}$",
+        max_length=20,
+        required=False,
+        error_messages={"invalid": "请输入 11 位手机号码"},
+    )
+    email = forms.EmailField(label="电子邮箱", required=False, error_messages={"invalid": "请输入有效的电子邮箱地址"})
+    organisation = forms.ChoiceField(label="所属机构")
+    role = forms.ChoiceField(label="角色")
+    version = forms.CharField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, organisations=(), roles=(), editing=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["organisation"].choices = [("", "请选择机构")] + [
+            (str(o.pk), f"{o.name}({o.get_kind_display()})") for o in organisations
+        ]
+        self.fields["role"].choices = [("", "请选择角色")] + [(r, Role(r).label) for r in roles]
+        if editing:
+            del self.fields["username"]
+        for field in self.fields.values():
+            verb = "选择" if isinstance(field, forms.ChoiceField) else "填写"
+            field.error_messages["required"] = f"请{verb}{field.label}"
+            field.error_messages["invalid_choice"] = f"请选择有效的{field.label}"
+        for name, field in self.fields.items():
+            css = "form-select" if isinstance(field, forms.ChoiceField) else "form-control"
+            invalid = " is-invalid" if self.is_bound and name in self.errors else ""
+            field.widget.attrs["class"] = css + " tap-target" + invalid
+        self.fields["phone"].widget.attrs.update(inputmode="tel", placeholder="11 位手机号")
+
+    def add_service_errors(self, error) -> None:
+        for field, problems in error.field_errors.items():
+            for problem in problems:
+                self.add_error(field if field in self.fields else None, problem)
+        if not error.field_errors:
+            self.add_error(None, error.message)
+        for name in self.errors:
+            if name in self.fields:
+                self.fields[name].widget.attrs["class"] += " is-invalid"

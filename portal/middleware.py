@@ -3,7 +3,7 @@ import logging
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 
 from portal.api_support import json_error
@@ -104,3 +104,25 @@ class RequestSizeLimitMiddleware:
         else:
             response = render(request, "413.html", {"message": message, "limit_mb": limit_mb}, status=413)
         return response
+
+
+class MustChangePasswordMiddleware:
+    """A user signed in with a temporary password (an invitation or a reset by his
+    administrator, portal/users.py) sees only the 修改密码 page until he has chosen his own."""
+
+    ALLOWED = ("/accounts/password/", "/accounts/logout/", "/static/", "/favicon.ico", "/healthz")
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        session = getattr(request, "session", None)
+        if (
+            session is not None
+            and session.get("portal_must_change_password")
+            and request.user.is_authenticated
+            and not request.path.startswith(self.ALLOWED)
+            and not request.path.startswith("/api/")
+        ):
+            return redirect("password_change")
+        return self.get_response(request)

@@ -290,3 +290,29 @@ class ApiToken(models.Model):
 
     def status_display(self) -> str:
         return {"active": "有效", "expired": "已过期", "revoked": "已吊销"}[self.status()]
+
+
+class AccountProfile(models.Model):
+    """What the portal keeps about a user besides Django's user (portal/users.py: lifecycle):
+    the phone an administrator entered when inviting him, and whether he must choose a new
+    password at his next sign-in (after an invitation or a reset with a temporary password;
+    cleared when he changes it)."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="account_profile")
+    phone = models.CharField("手机号", max_length=20, blank=True, default="")
+    must_change_password = models.BooleanField("下次登录须修改密码", default=False)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = verbose_name_plural = "账号资料"
+
+    def __str__(self):
+        return f"{self.user} 的账号资料"
+
+    @property
+    def masked_phone(self) -> str:
+        """The phone as pages, the API and the audit log show it (138****0001): never in clear."""
+        phone = self.phone or ""
+        return f"{phone[:3]}****{phone[-4:]}" if len(phone) >= 7 else ("****" if phone else "")

@@ -47,6 +47,7 @@ NAVIGATION: dict[str, list[tuple[str, str]]] = {
         ("名录库导入", "entities:import_list"),
         ("名特优新申请", "entities:honor_proposals"),
         ("台账", "reporting:ledger"),
+        ("用户管理", "user_list"),
     ],
     Role.CONVENER: [
         ("工作台", "home"),
@@ -69,6 +70,7 @@ NAVIGATION: dict[str, list[tuple[str, str]]] = {
         ("差一点符合", "matching_batch:near_misses"),
         ("名特优新申请", "entities:honor_proposals"),
         ("机构", "organisation_list"),
+        ("用户管理", "user_list"),
         ("审计日志", "audit_event_list"),
     ],
     Role.PROVINCE_REGULATOR: [
@@ -83,6 +85,7 @@ NAVIGATION: dict[str, list[tuple[str, str]]] = {
         ("差一点符合", "matching_batch:near_misses"),
         ("名特优新申请", "entities:honor_proposals"),
         ("机构", "organisation_list"),
+        ("用户管理", "user_list"),
         ("审计日志", "audit_event_list"),
     ],
     Role.BANK_ADMIN: [
@@ -96,6 +99,7 @@ NAVIGATION: dict[str, list[tuple[str, str]]] = {
         ("报表", "reporting:reports"),
         ("我行产品", "products:bank_products"),
         ("机构", "organisation_list"),
+        ("用户管理", "user_list"),
         ("API 令牌", "api_token_list"),
         ("审计日志", "audit_event_list"),
     ],
@@ -115,6 +119,7 @@ NAVIGATION: dict[str, list[tuple[str, str]]] = {
         ("名录库导入", "entities:import_list"),
         ("目标", "reporting:targets"),
         ("机构", "organisation_list"),
+        ("用户管理", "user_list"),
         ("工作日历", "workdays:year_list"),
         ("产品目录", "products:bank_products"),
         ("批量匹配", "matching_batch:run_list"),

@@ -21,6 +21,8 @@ from portal.models import AuditEvent, Industry, Membership, Organisation, Organi
 VIEW = "view"
 CHANGE = "change"
 EXPORT = "export"
+# managing users (portal/users.py): an organisation administrator's own subtree only
+MANAGE_USERS = "manage_users"
 
 GOVERNMENT_ROLES = {
     Role.TASK_FORCE_STAFF,
@@ -31,6 +33,8 @@ GOVERNMENT_ROLES = {
     Role.PROVINCE_REGULATOR,
 }
 BANK_ROLES = {Role.BANK_ADMIN, Role.ACCOUNT_MANAGER}
+# the organisation administrators who manage the users of their subtree (platform admins: all)
+USER_ADMIN_ROLES = {Role.TASK_FORCE_LEAD, Role.BANK_ADMIN, Role.CITY_REGULATOR, Role.PROVINCE_REGULATOR}
 
 
 @dataclass(frozen=True)
@@ -242,6 +246,8 @@ def _register_portal_restrictions():
     @restriction(Organisation)
     def _organisations(scope: Scope, action: str) -> Q | None:
         own_subtree = subtree_q(scope, "path")
+        if action == MANAGE_USERS:
+            return own_subtree if scope.role in USER_ADMIN_ROLES else None
         if action != VIEW:
             return own_subtree if scope.role in {Role.BANK_ADMIN} else None
         if scope.is_government:
@@ -255,6 +261,8 @@ def _register_portal_restrictions():
 
     @restriction(Membership)
     def _memberships(scope: Scope, action: str) -> Q | None:
+        if action == MANAGE_USERS:
+            return subtree_q(scope, "organisation__path") if scope.role in USER_ADMIN_ROLES else None
         if scope.role in {
             Role.BANK_ADMIN,
             Role.CONVENER,
@@ -267,6 +275,14 @@ def _register_portal_restrictions():
 
     @restriction(get_user_model())
     def _users(scope: Scope, action: str) -> Q | None:
+        if action == MANAGE_USERS:
+            # users whose every membership lies in the administrator's subtree: one who also
+            # belongs elsewhere is not his to manage
+            if scope.role not in USER_ADMIN_ROLES or not scope.organisation_path:
+                return None
+            inside = Membership.objects.filter(organisation__path__startswith=scope.organisation_path)
+            outside = Membership.objects.exclude(organisation__path__startswith=scope.organisation_path)
+            return Q(pk__in=inside.values("user_id")) & ~Q(pk__in=outside.values("user_id"))
         if scope.role in {
             Role.BANK_ADMIN,
             Role.CONVENER,

@@ -19,6 +19,7 @@ router.register("branches", product_apis.BranchViewSet, basename="branch")
 router.register("products", product_apis.ProductViewSet, basename="product")
 router.register("audit-events", api.AuditEventViewSet, basename="audit-event")
 router.register("tokens", api.ApiTokenViewSet, basename="api-token")
+router.register("users", api.UserViewSet, basename="user")
 router.register("entities", EntityViewSet, basename="entity")
 router.register("bank-relationships", BankRelationshipViewSet, basename="bank-relationship")
 router.register("declarations", matching_apis.DeclarationViewSet, basename="declaration")
@@ -53,11 +54,15 @@ urlpatterns = [
     path("favicon.ico", views.favicon, name="favicon"),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("accounts/password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
+    path("accounts/password/", views.TrackedPasswordChangeView.as_view(), name="password_change"),
     path("accounts/password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path("accounts/tokens/", views.ApiTokenListView.as_view(), name="api_token_list"),
     path("accounts/tokens/<int:pk>/revoke/", views.ApiTokenRevokeView.as_view(), name="api_token_revoke"),
     path("organisations/", views.OrganisationListView.as_view(), name="organisation_list"),
+    path("users/", views.UserListView.as_view(), name="user_list"),
+    path("users/new/", views.UserFormView.as_view(), name="user_invite"),
+    path("users/<int:pk>/", views.UserFormView.as_view(), name="user_edit"),
+    path("users/<int:pk>/<slug:verb>/", views.UserActionView.as_view(), name="user_action"),
     path("audit/", views.AuditEventListView.as_view(), name="audit_event_list"),
     path("entities/", include("entities.urls")),
     path("matching/", include("matching.urls")),

@@ -3,6 +3,7 @@ import sys
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -12,15 +13,15 @@ from django.utils.module_loading import import_string
 from django.views import View
 from django.views.decorators.http import require_GET
 
-from portal import audit_log, spreadsheets, tokens
+from portal import audit_log, spreadsheets, tokens, users
 from portal.api_support import is_api_request, json_error
-from portal.forms import ApiTokenForm, ApiTokenRevokeForm, AuditFilterForm
+from portal.forms import ApiTokenForm, ApiTokenRevokeForm, AuditFilterForm, UserForm
 from portal.middleware import DATABASE_ERRORS, database_unavailable_response
 from portal.mixins import RestrictedListView, RoleRequiredMixin
 from portal.models import ApiToken, BeatHeartbeat, OrganisationKind, Role
 from portal.selectors import audit_event_list, audit_filter_choices, organisation_list
 from portal.services import ApplicationError
-from portal.tenancy import CHANGE, EXPORT, resolve, scope_for
+from portal.tenancy import CHANGE, EXPORT, MANAGE_USERS, USER_ADMIN_ROLES, resolve, scope_for
 
 HOME_TEMPLATES = {
     Role.ENTERPRISE_USER: "portal/home/enterprise.html",
@@ -240,3 +241,146 @@ def error_500(request):
         return json_error("server_error", 500)
     # without the request's context processors: they may be what failed
     return HttpResponse(render_to_string("500.html"), status=500)
+
+
+class UserListView(RoleRequiredMixin, RestrictedListView):
+    """用户管理: the users of the administrator's subtree (portal/users.py), searched and
+    filtered by organisation, role and whether active."""
+
+    allowed_roles = USER_ADMIN_ROLES
+    restrict_action = MANAGE_USERS
+    template_name = "portal/user_list.html"
+    context_object_name = "managed_users"
+
+    def select(self, *, user, params):
+        active = {"1": True, "0": False}.get(params.get("active", ""))
+        try:
+            return users.user_list(
+                user=user,
+                q=(params.get("q") or "").strip()[:100] or None,
+                organisation_id=params.get("organisation") or None,
+                role=params.get("role") if params.get("role") in Role.values else None,
+                is_active=active,
+            )
+        except ApplicationError:  # an organisation outside the subtree filters to nothing
+            return users.user_list(user=user).none()
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(
+            organisations=users.organisation_choices(user=self.request.user),
+            roles=[(r, Role(r).label) for r in users.grantable_roles(self.request.user)],
+            **kwargs,
+        )
+
+
+class UserFormView(RoleRequiredMixin, View):
+    """Inviting a user (no pk) or changing one (pk): the form, then the service; an invited
+    user's temporary password is shown on the answer, once."""
+
+    allowed_roles = USER_ADMIN_ROLES
+
+    def _form(self, request, data=None, user=None):
+        form = UserForm(
+            data,
+            organisations=users.organisation_choices(user=request.user),
+            roles=users.grantable_roles(request.user),
+            editing=user is not None,
+            initial=_user_initial(user) if user is not None else None,
+        )
+        profile = getattr(user, "account_profile", None) if user is not None else None
+        if profile is not None and profile.phone:  # never in clear: blank keeps it
+            form.fields["phone"].widget.attrs["placeholder"] = f"{profile.masked_phone}(留空则不变)"
+        return form
+
+    def _user(self, request, pk):
+        if pk is None:
+            return None
+        try:
+            return users.user_for_manage(actor=request.user, user_id=pk)
+        except ApplicationError:
+            raise Http404("用户不存在或您无权操作") from None
+
+    def _page(self, request, form, user, status=200, **extra):
+        context = {"form": form, "managed": user, "version": users.user_version(user) if user else "", **extra}
+        response = render(request, "portal/user_form.html", context, status=status)
+        response["Cache-Control"] = "no-store"
+        return response
+
+    def get(self, request, pk=None):
+        user = self._user(request, pk)
+        return self._page(request, self._form(request, user=user), user)
+
+    def post(self, request, pk=None):
+        user = self._user(request, pk)
+        form = self._form(request, request.POST, user=user)
+        if form.is_valid():
+            data = {k: v for k, v in form.cleaned_data.items() if k not in ("organisation", "version")}
+            data["organisation_id"] = form.cleaned_data["organisation"]
+            try:
+                if user is None:
+                    created, password = users.user_invite(actor=request.user, request=request, **data)
+                    return self._page(
+                        request, self._form(request), None, status=201, created=created, password=password
+                    )
+                users.user_update(
+                    actor=request.user, user_id=user.pk, version=form.cleaned_data["version"], request=request, **data
+                )
+            except ApplicationError as error:
+                form.add_service_errors(error)
+            else:
+                messages.success(request, f"已保存用户「{data['full_name']}」的信息")
+                return redirect("user_edit", pk=user.pk)
+        return self._page(request, form, user, status=400)
+
+
+def _user_initial(user) -> dict:
+    membership = users.primary_membership(user)
+    return {
+        "full_name": user.first_name,
+        "email": user.email,
+        "organisation": str(membership.organisation_id) if membership else "",
+        "role": membership.role if membership else "",
+        "version": users.user_version(user),
+    }
+
+
+class UserActionView(RoleRequiredMixin, View):
+    """停用 / 启用 / 重置密码 of one user (POST from the user's page)."""
+
+    allowed_roles = USER_ADMIN_ROLES
+    ACTIONS = {
+        "deactivate": (users.user_deactivate, "已停用用户「{}」, 其 API 令牌同时吊销"),
+        "reactivate": (users.user_reactivate, "已启用用户「{}」"),
+        "reset-password": (users.user_reset_password, ""),
+    }
+
+    def post(self, request, pk, verb):
+        if verb not in self.ACTIONS:
+            raise Http404("操作不存在")
+        service, done = self.ACTIONS[verb]
+        version = request.POST.get("version") or None
+        try:
+            result = service(actor=request.user, user_id=pk, version=version, request=request)
+        except ApplicationError as error:
+            if error.code == "not_found":
+                raise Http404("用户不存在或您无权操作") from None
+            messages.error(request, error.message)
+            return redirect("user_edit", pk=pk)
+        if verb == "reset-password":
+            user, password = result
+            view = UserFormView()
+            response = view._page(request, view._form(request, user=user), user, reset_password=password)
+            return response
+        messages.success(request, done.format(result.first_name or result.username))
+        return redirect("user_edit", pk=pk)
+
+
+class TrackedPasswordChangeView(auth_views.PasswordChangeView):
+    """修改密码: once the user has chosen his own password, a temporary one no longer holds
+    him on this page (portal/users.py)."""
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        users.password_changed(user=form.user)
+        self.request.session.pop(users.MUST_CHANGE_SESSION_KEY, None)
+        return response

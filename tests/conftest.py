@@ -51,6 +51,7 @@ class Other:
     scheduled_report: object
     api_token: object
     honor_proposal: HonorProposal
+    user: object  # a user of the other task force (用户管理)
 
     def secrets(self) -> list[str]:
         """What of its data no user of 泽州 or 晋城 may ever see."""
@@ -173,4 +174,5 @@ def other_county(world) -> Other:
         scheduled_report=scheduled_report,
         api_token=api_token_issue(actor=bank_admin, name=f"{OTHER_NAME}系统")[0],
         honor_proposal=honor_proposal,
+        user=staff,
     )

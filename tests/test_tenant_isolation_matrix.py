@@ -49,6 +49,8 @@ def object_for(route: str, other):
         (r"^api/v1/\^bank-reports", other.bank_report),
         (r"^accounts/tokens/", other.api_token),
         (r"^api/v1/\^tokens", other.api_token),
+        (r"^users/", other.user),
+        (r"^api/v1/\^users", other.user),
     ]
     for pattern, obj in table:
         if re.search(pattern, route):
@@ -64,6 +66,8 @@ def url_of(endpoint, obj) -> str:
             kwargs[key] = obj.pk
         elif key == "action":
             kwargs[key] = "contact" if "leads" in endpoint.route else "review"
+        elif key == "verb":  # 用户管理's actions on a user
+            kwargs[key] = "deactivate"
         else:
             kwargs[key] = getattr(obj, key)
     return reverse(name, kwargs=kwargs)

@@ -55,6 +55,7 @@ def foreign_values(other) -> dict[str, tuple[object, object]]:
         "manager_id": (other.bank_admin.pk, NONEXISTENT_ID),
         "branch": (other.branch.pk, NONEXISTENT_ID),
         "parent": (other.branch.pk, NONEXISTENT_ID),
+        "organisation_id": (other.task_force.pk, NONEXISTENT_ID),
         "region_code": ("140212", None),
         "region": ("140212", None),
         "code": (other.product_code, None),
@@ -119,6 +120,7 @@ def _own_path(path: str, world, own) -> str:
         "notifications": 0,
         "products": "boc_huishang",
         "branches": world.branches["boc"].pk,
+        "users": world.users["boc_manager"].pk,
     }
     match = re.match(r"^/api/v1/(\w[\w-]*)/\{(\w+)\}/", path)
     if match:
@@ -134,6 +136,7 @@ def _base_value(name: str, prop: dict, world, own):
         "manager_id": world.users["boc_manager"].pk,
         "branch": world.branches["boc"].pk,
         "parent": world.branches["boc"].pk,
+        "organisation_id": world.branches["boc"].organisation_id,
         "region_code": "140525",
         "region": "140525",
         "amount": 100_000,
