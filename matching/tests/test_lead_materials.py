@@ -41,7 +41,7 @@ from matching.services.materials import GENERAL_MATERIALS
 from portal.factories import region, user_with_role
 from portal.models import AuditEvent, Role
 from portal.services import ApplicationError
-from products.models import Bank, BankBranch, BranchLevel
+from products.models import Bank, BankBranch, BranchLevel, LoanProduct
 from products.services import branch_ensure
 from reporting import facts, kpis, ledger
 from reporting.models import LedgerFact
@@ -72,6 +72,9 @@ def contacted(world, banks=("boc", "ccb")):
     """A declaration pushed to `banks`, each lead contacted by the bank's administrator:
     (declaration, enterprise user, {bank code: lead})."""
     declaration, user, leads = pushed(world, banks)
+    if "boc" in leads:  # the lists under test are 惠商贷's (a push names the best-fitting product)
+        huishang = LoanProduct.objects.get(code="huishangdai")
+        Recommendation.objects.filter(pk=leads["boc"].pk).update(product_version=huishang.current_version)
     for code, lead in leads.items():
         s.recommendation_contact(actor=world.users[f"{code}_admin"], recommendation_id=lead.pk)
     return declaration, user, {code: fresh(lead) for code, lead in leads.items()}
