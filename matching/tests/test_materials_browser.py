@@ -16,6 +16,7 @@ from matching.clocks import deadline_scan
 from matching.factories import pushed
 from matching.models import ClockKind, DeadlineClock, MaterialsStage, Recommendation, RecommendationState
 from products.factories import build_world
+from products.models import LoanProduct
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 PDF = b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n"
@@ -30,7 +31,10 @@ def _pdf(name: str) -> dict:
 def test_bank_lists_enterprise_submits_bank_asks_for_more_then_confirms(live_server, page: Page, artifacts_dir, login):
     world = build_world()
     declaration, user, leads = pushed(world, ("boc",))
-    lead = leads["boc"]
+    # the lists under test are 惠商贷's (a push names the best-fitting product)
+    huishang = LoanProduct.objects.get(code="huishangdai")
+    Recommendation.objects.filter(pk=leads["boc"].pk).update(product_version=huishang.current_version)
+    lead = Recommendation.objects.get(pk=leads["boc"].pk)
     name = declaration.entity.name
     base = live_server.url
     page.on("dialog", lambda dialog: dialog.accept())
