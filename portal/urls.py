@@ -59,6 +59,7 @@ urlpatterns = [
     path("accounts/tokens/<int:pk>/revoke/", views.ApiTokenRevokeView.as_view(), name="api_token_revoke"),
     path("organisations/", views.OrganisationListView.as_view(), name="organisation_list"),
     path("audit/", views.AuditEventListView.as_view(), name="audit_event_list"),
+    path("", include("entities.onboarding_urls")),  # 注册, 忘记密码, 企业认领审核 (page and API)
     path("entities/", include("entities.urls")),
     path("matching/", include("matching.urls")),
     path("matching-batch/", include("batch_matching.urls")),
