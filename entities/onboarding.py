@@ -42,6 +42,7 @@ from portal.models import (
 )
 from portal.phone_codes import phone_code_consume, phone_code_verify, valid_phone
 from portal.services import audit_record
+from portal.sms import send_sms
 from portal.tenancy import CHANGE, VIEW, resolve
 
 PHONE_TAKEN = "该手机号已注册账号, 请直接登录; 忘记密码可通过手机验证码找回"
@@ -172,6 +173,8 @@ def entity_claim_decide(*, actor, claim_id, approve: bool, reason: str = "", req
     claim.save(update_fields=["entity", "state", "reason", "decided_by", "decided_at"])
     if reason:
         after["reason"] = claim.reason
+    outcome = "已通过, 请登录使用企业功能" if approve else f"未通过({claim.reason}), 如有疑问请联系所在县区工作专班"
+    send_sms(claim.phone, f"【政银企融资对接平台】您对 {claim.uscc} 的企业认领申请{outcome}。")
     audit_record(
         actor=actor,
         action="entity_claim.approve" if approve else "entity_claim.reject",

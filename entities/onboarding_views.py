@@ -12,6 +12,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.views import View
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -283,10 +284,12 @@ class EntityClaimViewSet(RestrictedReadOnlyViewSet):
         )
         return Response(ClaimOutput(claim).data)
 
+    @extend_schema(request=DecideInput, responses=ClaimOutput, summary="通过认领: 申请账号成为该经营主体的企业用户")
     @action(detail=True, methods=["post"])
     def approve(self, request, pk=None):
         return self._decide(request, pk, True)
 
+    @extend_schema(request=DecideInput, responses=ClaimOutput, summary="驳回认领(须填写审核意见 reason)")
     @action(detail=True, methods=["post"])
     def reject(self, request, pk=None):
         return self._decide(request, pk, False)
