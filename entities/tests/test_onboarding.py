@@ -14,6 +14,7 @@ from django.core import mail
 from entities.factories import MarketEntityFactory, make_uscc
 from entities.models import ClaimState, EntityClaim
 from entities.onboarding import entity_claim_decide
+from portal import sms
 from portal.audit_log import action_label
 from portal.errors import ApplicationError
 from portal.factories import OrganisationFactory, api_token, region, user_with_role
@@ -289,3 +290,32 @@ def test_login_page_links_register_and_forgotten_password(client):
     page = client.get("/accounts/login/").content.decode()
     assert 'href="/accounts/register/"' in page and 'href="/accounts/password/forgot/"' in page
     assert "通过手机验证码找回" in client.get("/accounts/password/forgot/").content.decode()
+
+
+def test_the_county_task_force_decides_through_the_api_and_the_registrant_gets_an_sms(
+    client, ask_code, sms_outbox, django_capture_on_commit_callbacks
+):
+    entity = MarketEntityFactory(operator_phone="13900000000")
+    _, code = ask_code()
+    _register(client, uscc=entity.uscc, code=code)
+    claim = EntityClaim.objects.get()
+    client.logout()  # the registrant's session; the task force's system calls with its token
+    token = api_token(user_with_role(Role.TASK_FORCE_LEAD, region_code="140525"))
+    listed = client.get("/api/v1/entity-claims/", HTTP_AUTHORIZATION=f"Token {token}").json()
+    assert [row["uscc"] for row in listed["results"]] == [entity.uscc]
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            f"/api/v1/entity-claims/{claim.pk}/reject/",
+            {"reason": "经营者不符"},
+            content_type="application/json",
+            HTTP_AUTHORIZATION=f"Token {token}",
+        )
+    assert response.status_code == 200 and response.json()["state_display"] == "未通过"
+    assert "未通过(经营者不符)" in sms_outbox[-1].text and sms_outbox[-1].phone == PHONE
+
+
+def test_the_default_sms_backend_writes_to_the_console_log_and_keeps_the_message(settings, caplog):
+    settings.SMS_BACKEND = "portal.sms.ConsoleBackend"
+    sms.get_backend().send_messages([sms.SmsMessage(phone=PHONE, text="验证码 123456")])
+    assert "验证码 123456" in caplog.text
+    assert sms.recent[-1].text == "验证码 123456"
