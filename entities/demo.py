@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 from stdnum.cn import uscc
@@ -18,13 +20,14 @@ from entities.models import (
     CreditFlagRecord,
     CreditRepair,
     EntityChange,
+    EntityClaim,
     FinancialYear,
     Honor,
     MarketEntity,
 )
 from entities.services import recompute_classification
 from entities.synthetic import MARK_SOURCE, Generator, insert_entities
-from portal.models import Organisation, Region, RegionLevel
+from portal.models import Organisation, Region, RegionLevel, UserPhone
 
 DEMO_COUNTY = "140525"
 # Townships of 泽州县 for the township filter. Demo data: the names are 泽州县's towns; the
@@ -71,7 +74,9 @@ def load() -> dict:
     enterprise = _demo_enterprise(today)
     showcase = _showcase_entities(today)
     conditions = _demo_condition_facts(today)
+    claim = _demo_claim(showcase[0])
     return {
+        "pending_claim": claim,
         "entities_inserted": shanxi + inserted_county,
         "demo_enterprise_entity": enterprise,
         "showcase_entities": showcase,
@@ -192,6 +197,33 @@ SHOWCASE = [
     ("92140525MA0DEMX04", "泽州县福满烟酒店", "5227", "140525108", "survival", 420_000, "valid"),
     ("92140525MA0DEMX05", "泽州县顺发便利店", "5212", "140525100", "growth", 760_000, "expired"),
 ]
+
+
+DEMO_REGISTRANT_PHONE = "13800000001"
+
+
+def _demo_claim(code: str) -> int:
+    """A self-registered user (user name = his phone, password the demo password) whose phone
+    differs from the register's: his claim waits for 泽州县专班 (企业认领审核)."""
+    entity = MarketEntity.objects.get(uscc=code)
+    user, created = get_user_model().objects.get_or_create(
+        username=DEMO_REGISTRANT_PHONE, defaults={"first_name": "演示认领人"}
+    )
+    if created:
+        user.set_password(settings.PORTAL_DEMO_PASSWORD)
+        user.save(update_fields=["password"])
+        UserPhone.objects.create(user=user, phone=DEMO_REGISTRANT_PHONE)
+    claim, _ = EntityClaim.objects.get_or_create(
+        user=user,
+        uscc=entity.uscc,
+        defaults={
+            "operator_name": "演示认领人",
+            "phone": DEMO_REGISTRANT_PHONE,
+            "entity": entity,
+            "region_id": entity.region_id,
+        },
+    )
+    return claim.pk
 
 
 def _showcase_entities(today: dt.date) -> list[str]:

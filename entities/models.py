@@ -629,3 +629,51 @@ class EntityChange(models.Model):
 
     def __str__(self):
         return f"{self.entity_id} {self.kind} {self.changed_at:%Y-%m-%d}"
+
+
+class ClaimState(models.TextChoices):
+    PENDING = "pending", "待专班审核"
+    APPROVED = "approved", "已通过"
+    REJECTED = "rejected", "未通过"
+
+
+class EntityClaim(models.Model):
+    """A registrant's claim to act for a register entry (entities/onboarding.py: lifecycle).
+
+    Made when a self-registered enterprise user's USCC, operator name and verified phone do
+    not match the register; the task force of the county (`region`: the entity's, or the one
+    the USCC's registration authority code names) approves it (the user joins the entity's
+    enterprise organisation) or rejects it with a reason."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="申请账号", on_delete=models.CASCADE, related_name="entity_claims"
+    )
+    uscc = models.CharField("统一社会信用代码", max_length=18, db_index=True)
+    operator_name = models.CharField("经营者姓名", max_length=64)
+    phone = models.CharField("经营者手机号(已验证)", max_length=11)
+    entity = models.ForeignKey(
+        MarketEntity, verbose_name="经营主体", null=True, blank=True, on_delete=models.SET_NULL, related_name="claims"
+    )
+    region = models.ForeignKey(
+        "portal.Region",
+        verbose_name="受理县区",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    state = models.CharField("状态", max_length=16, choices=ClaimState.choices, default=ClaimState.PENDING)
+    reason = models.CharField("审核意见", max_length=255, blank=True, default="")
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField("审核时间", null=True, blank=True)
+    created_at = models.DateTimeField("申请时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "企业认领申请"
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["region", "state"], name="claim_region_state")]
+
+    def __str__(self):
+        return f"认领 {self.uscc}({self.get_state_display()})"

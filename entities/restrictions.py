@@ -13,6 +13,7 @@ from entities.models import (
     CreditFlagRecord,
     CreditRepair,
     EntityChange,
+    EntityClaim,
     EntityImport,
     FinancialYear,
     Honor,
@@ -25,6 +26,8 @@ from portal.tenancy import CHANGE, EXPORT, VIEW, Scope, public, restriction, sub
 
 # roles that keep the register of their region (may edit register fields and import)
 REGISTER_KEEPERS = {Role.TASK_FORCE_STAFF, Role.TASK_FORCE_LEAD, Role.CITY_REGULATOR, Role.PROVINCE_REGULATOR}
+# who decides a registrant's claim on an entity of the county (entities/onboarding.py)
+CLAIM_DECIDERS = {Role.TASK_FORCE_STAFF, Role.TASK_FORCE_LEAD}
 # who decides the regulator's marks (issue 15, 001 附件 三(二)): the 三型 mark of the provincial
 # 名录库 is set by a city or provincial regulator (or an import of the provincial list); 名特优新
 # is "被省市场监管局认定" — granted and revoked by the provincial regulator only (or the
@@ -159,6 +162,14 @@ def register():
         if action == CHANGE and scope.role not in HONOR_GRANTERS:
             return None
         return entity_q(scope, VIEW, "entity__")
+
+    @restriction(EntityClaim)
+    def _claims(scope: Scope, action: str) -> Q | None:
+        # a registrant's claim: decided by the task force of its county (staff or lead), seen
+        # by them and, without deciding, by the registrant himself
+        if scope.role in CLAIM_DECIDERS and scope.region_prefix:
+            return region_range_q(scope.region_prefix)
+        return Q(user_id=scope.user_id) if action == VIEW else None
 
     @restriction(EntityImport)
     def _imports(scope: Scope, action: str) -> Q | None:

@@ -32,6 +32,14 @@ ACTION_LABELS: dict[str, str] = {
     "api_token.revoke": "吊销 API 令牌",
     "notification.read": "标记通知已读",
     "workdays.year_enter": "录入工作日历",
+    # onboarding and forgotten passwords (entities/onboarding.py, portal/phone_codes.py)
+    "phone_code.send": "发送短信验证码",
+    "password.reset_by_phone": "通过手机验证码重置密码",
+    "password.reset_by_email": "通过邮件重置密码",
+    "enterprise.register": "企业注册并关联经营主体",
+    "entity_claim.create": "提交企业认领申请",
+    "entity_claim.approve": "通过企业认领",
+    "entity_claim.reject": "驳回企业认领",
     # the register
     "entity.create": "新增经营主体",
     "entity.update": "修改经营主体",

@@ -316,3 +316,49 @@ class AccountProfile(models.Model):
         """The phone as pages, the API and the audit log show it (138****0001): never in clear."""
         phone = self.phone or ""
         return f"{phone[:3]}****{phone[-4:]}" if len(phone) >= 7 else ("****" if phone else "")
+
+
+class PhoneCodePurpose(models.TextChoices):
+    REGISTER = "register", "企业注册"
+    PASSWORD_RESET = "password_reset", "找回密码"
+
+
+class PhoneCode(models.Model):
+    """A verification code sent by SMS (portal/phone_codes.py: lifecycle). Only the code's
+    hash is stored (Django's password hasher); it expires, allows a few wrong guesses, and is
+    used once."""
+
+    phone = models.CharField("手机号", max_length=11, db_index=True)
+    purpose = models.CharField("用途", max_length=32, choices=PhoneCodePurpose.choices)
+    code_hash = models.CharField(max_length=128, editable=False)
+    created_at = models.DateTimeField("发送时间", default=timezone.now)
+    expires_at = models.DateTimeField("失效时间")
+    attempts = models.PositiveSmallIntegerField("错误次数", default=0)
+    used_at = models.DateTimeField("使用时间", null=True, blank=True)
+    ip_address = models.GenericIPAddressField("IP", null=True, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "短信验证码"
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["phone", "purpose", "created_at"], name="phone_code_lookup")]
+
+    def __str__(self):
+        return f"{self.get_purpose_display()}验证码 {mask_phone(self.phone)}"
+
+
+class UserPhone(models.Model):
+    """A user's verified mobile number: he may reset his password by a code sent to it."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="verified_phone")
+    phone = models.CharField("手机号", max_length=11, unique=True)
+    verified_at = models.DateTimeField("验证时间", default=timezone.now)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "用户手机号"
+
+    def __str__(self):
+        return f"{self.user} · {mask_phone(self.phone)}"
+
+
+def mask_phone(phone: str) -> str:
+    return f"{phone[:3]}****{phone[-4:]}" if len(phone) == 11 else "****"

@@ -179,6 +179,9 @@ REST_FRAMEWORK = {
         "user": env.str("API_THROTTLE_USER", default="600/min"),
         "eligibility": env.str("ELIGIBILITY_THROTTLE_ANON", default="30/min"),
         "eligibility_user": env.str("ELIGIBILITY_THROTTLE_USER", default="300/min"),
+        # verification codes by SMS (portal/phone_codes.py): per phone number and per address
+        "sms_phone": env.str("SMS_THROTTLE_PHONE", default="5/hour"),
+        "sms_ip": env.str("SMS_THROTTLE_IP", default="20/hour"),
     },
     "NUM_PROXIES": NUM_PROXIES,
 }
@@ -281,6 +284,8 @@ CELERY_BEAT_SCHEDULE = {
 # --- Email ---------------------------------------------------------------------------
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
+# text messages (verification codes): portal/sms.py; the default writes them to the console log
+SMS_BACKEND = env.str("SMS_BACKEND", default="portal.sms.ConsoleBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="政银企融资对接平台 <noreply@portal.local>")
 
 # --- Security (production: DEBUG off) -------------------------------------------------
@@ -329,6 +334,8 @@ PORTAL_BASELINE_LOADERS = [
 ]
 # Each returns extra context for the role home pages: fn(request=, scope=, role=) -> dict
 PORTAL_HOME_WIDGETS = ["matching.home.widgets", "reporting.home.widgets"]
+# what the home page of a user without a membership shows (a registrant's pending claim)
+PORTAL_NO_MEMBERSHIP_WIDGETS = ["entities.onboarding_views.no_membership_widget"]
 
 # --- Login throttling (django-axes) and content security policy (django-csp) -----------------
 # a username is locked after AXES_FAILURE_LIMIT failures from any address, an address after

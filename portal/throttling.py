@@ -41,3 +41,25 @@ class EligibilityAnonThrottle(AnonRateThrottle):
 
 class EligibilityUserThrottle(UserRateThrottle):
     scope = "eligibility_user"
+
+
+class SmsPhoneThrottle(_PortalRate, throttling.SimpleRateThrottle):
+    """Verification codes sent to one phone number (`SMS_THROTTLE_PHONE`), whoever asks."""
+
+    scope = "sms_phone"
+
+    def __init__(self, phone: str):
+        super().__init__()
+        self.phone = phone
+
+    def get_cache_key(self, request, view):
+        return self.cache_format % {"scope": self.scope, "ident": self.phone}
+
+
+class SmsIpThrottle(_PortalRate, throttling.SimpleRateThrottle):
+    """Verification codes asked for from one client address (`SMS_THROTTLE_IP`)."""
+
+    scope = "sms_ip"
+
+    def get_cache_key(self, request, view):
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}

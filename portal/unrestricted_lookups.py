@@ -56,6 +56,10 @@ _SYSTEM = (
     "a job of the system (Celery task body or scan): acts on ids the system queued itself, no user input reaches it"
 )
 ALLOWED: dict[tuple[str, str, str], str] = {
+    ("entities/onboarding.py", "enterprise_register", "MarketEntity"): (
+        "an anonymous registrant (no scope to restrict by): the register is read only to compare its operator's"
+        " phone and name with the verified ones, and the answer is the same whatever is found"
+    ),
     ("reporting/facts.py", "_groups_python", "*"): "statistics index folded by the system from the event table",
     (
         "reporting/facts.py",

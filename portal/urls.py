@@ -64,6 +64,7 @@ urlpatterns = [
     path("users/<int:pk>/", views.UserFormView.as_view(), name="user_edit"),
     path("users/<int:pk>/<slug:verb>/", views.UserActionView.as_view(), name="user_action"),
     path("audit/", views.AuditEventListView.as_view(), name="audit_event_list"),
+    path("", include("entities.onboarding_urls")),  # 注册, 忘记密码, 企业认领审核 (page and API)
     path("entities/", include("entities.urls")),
     path("matching/", include("matching.urls")),
     path("matching-batch/", include("batch_matching.urls")),

@@ -57,7 +57,10 @@ def home(request):
     scope = scope_for(request.user)
     role = scope.role if scope and scope.role else (Role.PLATFORM_ADMIN if scope and scope.is_platform_admin else None)
     if role is None:
-        return render(request, "portal/home/no_membership.html")
+        context = {}
+        for dotted in settings.PORTAL_NO_MEMBERSHIP_WIDGETS:
+            context.update(import_string(dotted)(request=request))
+        return render(request, "portal/home/no_membership.html", context)
     context = {"heartbeat": BeatHeartbeat.objects.filter(name="beat").first()}
     for dotted in settings.PORTAL_HOME_WIDGETS:
         context.update(import_string(dotted)(request=request, scope=scope, role=role))

@@ -8,13 +8,13 @@ import pytest
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from entities.models import EntityImport, HonorProposal, MarketEntity
+from entities.models import EntityClaim, EntityImport, HonorProposal, MarketEntity
 from entities.services import bank_relationship_record, honor_propose
 from matching import services as s
 from matching.factories import CRITERIA, pushed
 from matching.materials import material_upload
 from matching.models import Notification, Recommendation
-from portal.factories import OrganisationFactory, region, user_with_role
+from portal.factories import OrganisationFactory, UserFactory, region, user_with_role
 from portal.models import AuditEvent, Organisation, OrganisationKind, Role
 from portal.tokens import api_token_issue
 from products.factories import valid_uscc
@@ -52,6 +52,7 @@ class Other:
     api_token: object
     honor_proposal: HonorProposal
     user: object  # a user of the other task force (用户管理)
+    entity_claim: EntityClaim
 
     def secrets(self) -> list[str]:
         """What of its data no user of 泽州 or 晋城 may ever see."""
@@ -62,9 +63,9 @@ class Other:
 def other_county(world) -> Other:
     """Another city's task force, enterprise and bank branch (新荣区, 大同), with a pushed,
     declined lead, a material, a visit, a notification, an import, a bank report, a weekly
-    report, an API token, a pending 名特优新 proposal and 建设银行's record of the enterprise's
-    borrowing: what the tenant-isolation matrices try to reach from 泽州 (it needs the
-    catalogue's banks, which the 泽州 world loads)."""
+    report, an API token, a pending 名特优新 proposal, 建设银行's record of the enterprise's
+    borrowing and a registrant's pending claim: what the tenant-isolation matrices try to reach
+    from 泽州 (it needs the catalogue's banks, which the 泽州 world loads)."""
     province = Organisation.objects.get(kind=OrganisationKind.PROVINCE_MECHANISM)
     city = OrganisationFactory(
         kind=OrganisationKind.CITY_MECHANISM, region=region("140200"), parent=province, name="大同市机制"
@@ -159,6 +160,15 @@ def other_county(world) -> Other:
         filename=f"{OTHER_NAME}.xlsx",
     )
     scheduled_report.file.save("other.xlsx", ContentFile(OTHER_NAME.encode()), save=True)
+    registrant = UserFactory(username="13912345670", first_name="隔离某")
+    entity_claim = EntityClaim.objects.create(
+        user=registrant,
+        uscc=entity.uscc,
+        operator_name="隔离某",
+        phone="13912345670",
+        entity=entity,
+        region_id="140212",
+    )
     return Other(
         entity=entity,
         declaration=declaration,
@@ -175,4 +185,5 @@ def other_county(world) -> Other:
         api_token=api_token_issue(actor=bank_admin, name=f"{OTHER_NAME}系统")[0],
         honor_proposal=honor_proposal,
         user=staff,
+        entity_claim=entity_claim,
     )

@@ -22,6 +22,8 @@ PUBLIC = [
     r"^api/v1/\^(banks|branches|products|decline-reasons)",
     # report kind and file format, no object: what they contain is the caller's own scope (reporting/tests)
     r"^reporting/(tables|export)/",
+    # the e-mailed password reset link: a signed token, no tenant object (entities/tests/test_onboarding.py)
+    r"^accounts/password/reset/",
 ]
 
 
@@ -29,6 +31,8 @@ def object_for(route: str, other):
     """The other organisation's object an endpoint with arguments is about."""
     table = [
         (r"^entities/imports/", other.entity_import),
+        (r"^entities/claims/", other.entity_claim),
+        (r"^api/v1/\^entity-claims", other.entity_claim),
         (r"^entities/honor-proposals/", other.honor_proposal),
         (r"^entities/", other.entity),
         (r"^matching/declarations/", other.declaration),

@@ -5,7 +5,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from django.core.cache import cache
 from django.core.management import call_command
+
+from portal import sms
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -44,3 +47,14 @@ def run_command_process():
         )
 
     return run
+
+
+@pytest.fixture
+def sms_outbox(settings):
+    """Text messages go to `portal.sms.outbox` (the locmem backend), emptied, and the SMS rate
+    limits start from zero: the list of messages the test's actions sent."""
+    settings.SMS_BACKEND = "portal.sms.LocmemBackend"
+    sms.outbox.clear()
+    cache.clear()
+    yield sms.outbox
+    sms.outbox.clear()
