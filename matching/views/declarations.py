@@ -37,7 +37,7 @@ from matching.models import (
     DeclarationState,
     RecommendationState,
 )
-from matching.verdicts import declaration_verdicts
+from matching.verdicts import declaration_verdicts, form_verdicts
 from matching.views.common import _refused, _safe_next, lead_materials
 from matching.workflow import Action
 from portal import bounds, spreadsheets
@@ -85,8 +85,13 @@ class DeclareView(RoleRequiredMixin, View):
         return self._render(request, entity, DeclarationForm(initial=initial, county=entity.region_id), current)
 
     def _render(self, request, entity, form, current):
-        banks = banks_serving(entity.region_id).prefetch_related("products")
-        return render(request, self.template_name, {"entity": entity, "form": form, "draft": current, "banks": banks})
+        # each bank serving the entity with the products it qualifies for, for the need typed so far
+        bank_verdicts = form_verdicts(entity=entity, banks=banks_serving(entity.region_id), need=form.typed_need())
+        return render(
+            request,
+            self.template_name,
+            {"entity": entity, "form": form, "draft": current, "bank_verdicts": bank_verdicts},
+        )
 
     def post(self, request):
         entity = self._entity(request)
@@ -379,23 +384,31 @@ class StaffDeclareView(RoleRequiredMixin, View):
     allowed_roles = workflow.roles(Action.FILE) - {Role.ENTERPRISE_USER}
     template_name = "matching/staff_declare.html"
 
-    def get(self, request):
-        return render(
-            request,
-            self.template_name,
-            {"form": StaffDeclarationForm(initial={"term_months": 12}), "banks": Bank.objects.order_by("code")},
+    def _entity(self, request, uscc) -> MarketEntity | None:
+        uscc = (uscc or "").strip().upper()[:18]
+        return restrict(MarketEntity.objects.all(), request.user).filter(uscc=uscc).first() if uscc else None
+
+    def _context(self, form, entity) -> dict:
+        """The form and, once the entity is known (named by ?uscc= or typed before an error),
+        each bank serving it with the products it qualifies for, for the need typed so far."""
+        bank_verdicts = (
+            form_verdicts(entity=entity, banks=banks_serving(entity.region_id), need=form.typed_need())
+            if entity is not None
+            else []
         )
+        return {"form": form, "banks": Bank.objects.order_by("code"), "entity": entity, "bank_verdicts": bank_verdicts}
+
+    def get(self, request):
+        entity = self._entity(request, request.GET.get("uscc"))
+        initial = {"term_months": 12, **({"uscc": entity.uscc} if entity else {})}
+        return render(request, self.template_name, self._context(StaffDeclarationForm(initial=initial), entity))
 
     def post(self, request):
         form = StaffDeclarationForm(request.POST)
-        context = {"form": form, "banks": Bank.objects.order_by("code")}
+        entity = self._entity(request, request.POST.get("uscc"))
+        context = self._context(form, entity)
         if not form.is_valid():
             return render(request, self.template_name, context)
-        entity = (
-            restrict(MarketEntity.objects.all(), request.user)
-            .filter(uscc=form.cleaned_data["uscc"].strip().upper())
-            .first()
-        )
         if entity is None:
             form.add_error("uscc", "未找到该主体, 或不在您的辖区")
             return render(request, self.template_name, context)
