@@ -16,6 +16,7 @@ from entities import classification as cls
 from entities import derive
 from entities.models import (
     ADVERSE_CREDIT_Q,
+    CREDIT_FLAG_LABELS,
     CREDIT_FLAGS,
     BankRelationship,
     EntityChange,
@@ -325,30 +326,12 @@ def entity_of_enterprise(*, user) -> MarketEntity | None:
 
 
 def entity_detail(*, user, entity: MarketEntity, as_of: dt.date | None = None) -> dict[str, Any]:
-    """Everything the entity page shows besides the entity row itself."""
-    as_of = as_of or timezone.localdate()
-    policies = [p.as_policy() for p in TierPolicy.objects.all()]
-    policy = derive.policy_for(policies, entity.region_id, as_of)
-    honors = entity_honors(user=user, entity=entity, as_of=as_of)
-    records = list(entity.credit_records.order_by("-observed_on", "-id"))
-    latest = {}
-    for record in records:
-        latest.setdefault(record.flag, record)
+    """Everything the entity page shows besides the entity row itself: its profile
+    (``entity_profile``) and what only that page shows (proposals, bank relationships, changes)."""
     return {
-        "tier_explanation": derive.tier_explanation(entity, policy),
+        **entity_profile(user=user, entity=entity, as_of=as_of),
         "honor_proposals": list(honor_proposals(user=user, entity=entity)[:20]),
-        "size_explanation": derive.size_explanation(entity),
-        "tier_disagreement": entity.tier_disagreement,
-        "honors": honors,
-        "credit_records": records,
-        "credit_latest": latest,
-        "credit_flags": CREDIT_FLAGS,
-        "credit_repairs": list(entity.credit_repairs.select_related("recorded_by").order_by("-repaired_on", "-id")),
-        "financial_years": list(entity.financial_years.order_by("-year")),
         "bank_relationships": list(bank_relationship_list(user=user, entity_id=entity.pk)),
-        "operating_region": Region.objects.filter(pk=entity.operating_region_code).first()
-        if entity.operating_region_code
-        else None,
         "own_bank_id": bank_root_id(scope_for(user)),
         "changes": [
             _with_lines(c)
@@ -356,6 +339,37 @@ def entity_detail(*, user, entity: MarketEntity, as_of: dt.date | None = None) -
             .select_related("actor", "entity_import")
             .order_by("-changed_at", "-id")[:50]
         ],
+    }
+
+
+def entity_profile(*, user, entity: MarketEntity, as_of: dt.date | None = None) -> dict[str, Any]:
+    """The entity's facts as the entity page and a declaration's review page show them (the
+    templates ``entities/_profile_*.html``): register facts (with the operating region), the
+    三型 mark and the platform's estimate with their explanations, the enterprise size class,
+    名特优新 with their validity on ``as_of``, the credit flags (each flag's latest record),
+    repairs and history, and the yearly financials, newest first. ``entity`` is one the user
+    may see (read through ``entity_get``)."""
+    as_of = as_of or timezone.localdate()
+    policies = [p.as_policy() for p in TierPolicy.objects.all()]
+    policy = derive.policy_for(policies, entity.region_id, as_of)
+    records = list(entity.credit_records.order_by("-observed_on", "-id"))
+    latest = {}
+    for record in records:
+        latest.setdefault(record.flag, record)
+    return {
+        "tier_explanation": derive.tier_explanation(entity, policy),
+        "size_explanation": derive.size_explanation(entity),
+        "tier_disagreement": entity.tier_disagreement,
+        "honors": entity_honors(user=user, entity=entity, as_of=as_of),
+        "credit_records": records,
+        "credit_latest": latest,
+        "credit_flags": CREDIT_FLAGS,
+        "credit_labels": CREDIT_FLAG_LABELS,
+        "credit_repairs": list(entity.credit_repairs.select_related("recorded_by").order_by("-repaired_on", "-id")),
+        "financial_years": list(entity.financial_years.order_by("-year")),
+        "operating_region": Region.objects.filter(pk=entity.operating_region_code).first()
+        if entity.operating_region_code
+        else None,
     }
 
 

@@ -39,10 +39,12 @@ import csv
 import datetime as dt
 import io
 import re
+import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 from openpyxl import load_workbook
@@ -654,3 +656,28 @@ def declaration_import_template() -> bytes:
     )
     notes.widths([28, 100])
     return book.content()
+
+
+# --- the error report of an upload, as xlsx ------------------------------------------------------
+# An import stores nothing but the declarations it creates; the lines it refused are kept for
+# the uploader for an hour (the cache, keyed by the uploader and a random token) so that the
+# page can offer them as an xlsx file. Another user's token finds nothing.
+ERROR_REPORT_SECONDS = 3600
+
+
+def _error_report_key(actor, token: str) -> str:
+    return f"declaration-import-errors:{actor.pk}:{token}"
+
+
+def error_report_keep(*, actor, errors: list[dict], file_name: str) -> str:
+    """Keep the refused lines of an upload for ``actor``; the token naming them."""
+    token = secrets.token_urlsafe(16)
+    cache.set(_error_report_key(actor, token), {"errors": errors, "file_name": file_name}, ERROR_REPORT_SECONDS)
+    return token
+
+
+def error_report_get(*, actor, token: str) -> dict | None:
+    """``{"errors", "file_name"}`` kept for ``actor`` under ``token``, or None (expired, or not his)."""
+    if not token or len(token) > 64:
+        return None
+    return cache.get(_error_report_key(actor, token))

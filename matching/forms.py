@@ -13,6 +13,7 @@ from matching.models import (
     Guarantee,
     Recommendation,
 )
+from matching.verdicts import form_need
 from portal import bounds
 from products.models import Bank
 from products.selectors import banks_serving
@@ -93,6 +94,22 @@ class DeclarationForm(forms.Form):
 
     def criteria_fields(self):
         return [(self[f"criteria_{key}"], self[f"evidence_{key}"]) for key in BASIC_CRITERIA]
+
+    def typed_need(self) -> dict:
+        """The need typed so far, each field that is valid on its own (an empty or invalid one
+        is left out), as the engine reads it (matching.verdicts.form_need): to judge the banks'
+        products while the form is being filled, after an error too."""
+        values = {}
+        for name in ("amount_wan", "term_months", "repayment"):
+            try:
+                values[name] = self.fields[name].clean(self[name].value())
+            except forms.ValidationError:
+                values[name] = None
+        try:
+            amount = yuan_from_wan(values["amount_wan"]) if values["amount_wan"] else None
+        except forms.ValidationError:
+            amount = None
+        return form_need(amount=amount, term_months=values["term_months"], repayment=values["repayment"] or "")
 
     def service_data(self) -> dict:
         """The valid form as the keyword arguments of declaration_create / declaration_update

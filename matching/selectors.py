@@ -31,7 +31,9 @@ from matching.models import (
 )
 from matching.verdicts import need_verdicts
 from portal.models import Membership, Role
-from portal.tenancy import restrict
+from portal.tenancy import VIEW, restrict
+from products.models import BankBranch
+from products.selectors import branch_for
 
 # the declaration states each reviewing role works on: the workflow table's review levels and
 # sign-off (matching/workflow.py QUEUES)
@@ -57,9 +59,10 @@ INBOX_FIRST_TAB = _R.PUSHED
 
 
 def declaration_list(
-    *, user, state: str | list | None = None, q: str | None = None, source: str | None = None
+    *, user, state: str | list | None = None, q: str | None = None, source: str | None = None, action: str = VIEW
 ) -> QuerySet[Declaration]:
-    qs = restrict(Declaration.objects.select_related("entity", "region", "task_force"), user).prefetch_related(
+    """The declarations ``user`` may see (or, ``action=EXPORT``, export: 申报清单's xlsx), filtered."""
+    qs = restrict(Declaration.objects.select_related("entity", "region", "task_force"), user, action).prefetch_related(
         "intended_banks__bank"
     )
     if isinstance(state, (list, tuple)):
@@ -274,6 +277,28 @@ def _progress_counts(count) -> dict:
         declined=count("id", filter=Q(state=RecommendationState.DECLINED)),
         disbursed=count("id", filter=Q(state=RecommendationState.DISBURSED)),
     )
+
+
+def batch_routes(batch: RecommendationBatch, declarations) -> dict[tuple[int, int], dict]:
+    """(declaration id, bank id) → where each recommendation of a batch goes: once pushed, the
+    branch its lead went to; before the push, the branch the push will route it to
+    (``products.selectors.branch_for``, the push's own routing), or None when the bank has no
+    serving branch for the declaration's county (the push would refuse it). Branches are
+    looked up once per bank and county."""
+    pushed = {(r.declaration_id, r.bank_id): r.branch for r in batch.recommendations.select_related("branch")}
+    found: dict[tuple[str, int], BankBranch | None] = {}
+    routes = {}
+    for declaration in declarations:
+        for intended in declaration.intended_banks.all():
+            key = (declaration.pk, intended.bank_id)
+            if key in pushed:
+                routes[key] = {"bank": intended.bank, "branch": pushed[key], "pushed": True}
+                continue
+            county = (declaration.region_id, intended.bank_id)
+            if county not in found:
+                found[county] = branch_for(bank=intended.bank, county_code=declaration.region_id)
+            routes[key] = {"bank": intended.bank, "branch": found[county], "pushed": False}
+    return routes
 
 
 def batch_progress(batch: RecommendationBatch) -> list[dict]:

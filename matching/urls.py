@@ -7,6 +7,7 @@ app_name = "matching"
 urlpatterns = [
     path("declare/", views.DeclareView.as_view(), name="declare"),
     path("declarations/", views.DeclarationListView.as_view(), name="declaration_list"),
+    path("declarations/export.xlsx", views.DeclarationExportView.as_view(), name="declaration_export"),
     path("declarations/new/", views.StaffDeclareView.as_view(), name="staff_declare"),
     path("declarations/import/", views.DeclarationImportView.as_view(), name="declaration_import"),
     path("recommend/", views.BankRecommendView.as_view(), name="bank_recommend"),

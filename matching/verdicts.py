@@ -22,7 +22,12 @@ shows such a verdict takes it from here:
   two differ the row says why: the need (the rules it changes, with the need's own numbers), or
   the register data / product rules having changed since the run (the live result is current).
   A page never shows the stored verdict as a second verdict on the declaration;
-- ``verdict_summary(rows)``: the one-line counts (符合 n · 信息不全 n · 不符合 n).
+- ``verdict_summary(rows)``: the one-line counts (符合 n · 信息不全 n · 不符合 n);
+- ``form_verdicts(entity=…, banks=…, need=…)``: for a declare form (我要融资, 代为申报) before a
+  declaration exists, each offered bank's active products judged by the same engine function
+  for the need typed so far (``form_need``), split into what the entity qualifies for (符合,
+  then 信息不全: what it may qualify for once the missing facts are known), with offer and
+  reasons, and the rest (不符合) only counted with their first reason.
 
 An entity's products judged without a need (the enterprise's home page, the entity's page,
 差一点符合, 潜在客户) are batch matching's stored results (``batch_matching.selectors``), not
@@ -109,7 +114,12 @@ def _intended_products(declaration, cache: dict[int, list]) -> list:
     the declaration's order of banks, then by product code; each bank's read once into
     ``cache`` (by bank id). The banks come from a declaration already read through the
     restriction; products are public."""
-    banks = [intended.bank for intended in declaration.intended_banks.all()]
+    return _bank_products([intended.bank for intended in declaration.intended_banks.all()], cache)
+
+
+def _bank_products(banks: list, cache: dict[int, list]) -> list:
+    """The active products (with a published version) of ``banks``, in their order, then by
+    product code; each bank's read once into ``cache`` (by bank id)."""
     missing = {bank.pk for bank in banks} - cache.keys()
     if missing:
         for bank_id in missing:
@@ -218,3 +228,61 @@ def verdict_summary(rows: list[ProductVerdict]) -> str:
     for row in rows:
         counts[row.verdict] += 1
     return " · ".join(f"{VERDICT_LABELS[key]} {n}" for key, n in counts.items() if n) or "无在售产品"
+
+
+# --- a declare form, before the declaration exists --------------------------------------------
+
+
+def form_need(*, amount: int | None = None, term_months: int | None = None, repayment: str = "") -> dict[str, Any]:
+    """The need typed on a declare form so far, as the engine reads it (``declaration_need``'s
+    shape): what is not typed yet is left out (the engine then reads the product's default term
+    and no requested amount)."""
+    need: dict[str, Any] = {}
+    if amount:
+        need["amount"] = amount
+    if term_months:
+        need["term_months"] = term_months
+    if repayment:
+        need["repayment"] = repayment
+    return need
+
+
+@dataclass
+class BankVerdicts:
+    """One bank offered on a declare form: its products the entity qualifies for, and the rest."""
+
+    bank: Any  # Bank
+    fits: list[ProductVerdict]  # 符合, then 信息不全; the better offer first
+    others: list[ProductVerdict]  # 不符合
+
+    @property
+    def code(self) -> str:
+        return self.bank.code
+
+
+def form_verdicts(*, entity, banks: Iterable, need: dict[str, Any], as_of: dt.date | None = None) -> list[BankVerdicts]:
+    """Each of ``banks`` (in their order) with its active products judged for ``entity`` and the
+    typed ``need`` (``form_need``) by ``products.eligibility.evaluate_entity``, as a declaration's
+    verdicts are: what the entity qualifies for (符合 and 信息不全, with offer and reasons) and
+    what it does not (不符合). ``entity`` is one the user may declare for."""
+    as_of = as_of or timezone.localdate()
+    banks = list(banks)
+    cache: dict[int, list] = {}
+    _bank_products(banks, cache)
+    found = []
+    for bank in banks:
+        rows = [
+            ProductVerdict(
+                product, result_view(evaluate_entity(entity, product.current_version, as_of, need=need).result)
+            )
+            for product in cache[bank.pk]
+        ]
+        rows.sort(key=lambda v: (FIT_ORDER[v.verdict], -(v.max_amount or 0), v.product.code))
+        found.append(
+            BankVerdicts(
+                bank,
+                fits=[row for row in rows if row.verdict != "ineligible"],
+                others=[row for row in rows if row.verdict == "ineligible"],
+            )
+        )
+    return found

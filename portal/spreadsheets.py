@@ -144,6 +144,9 @@ EXPORTS: dict[str, Export] = {
             "ledger", "融资对接台账", f"{_INDIVIDUAL}及其融资需求、授信与放款; 客户经理姓名", "matching.Recommendation"
         ),
         Export("batch", "推荐清单", f"{_INDIVIDUAL}及其融资需求", "matching.RecommendationBatch"),
+        Export("declaration", "申报清单", f"{_INDIVIDUAL}及其融资需求", "matching.Declaration"),
+        # the lines of the user's own upload that were not imported: line, column and reason only
+        Export("declaration_import", "批量申报错误报告"),
         Export("entity_import", "名录库导入错误报告", "", "entities.EntityImport"),
         Export("audit", "审计日志", f"操作人姓名与 IP 地址; {_INDIVIDUAL}(对象名称)", "portal.AuditEvent"),
         # aggregates by county, city or bank: no row names a person

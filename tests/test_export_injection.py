@@ -35,6 +35,7 @@ from rest_framework.test import APIClient
 from batch_matching.factories import build, run_inline
 from entities.models import EntityImport, MarketEntity
 from matching import services as s
+from matching.declaration_import import error_report_keep
 from matching.factories import CRITERIA
 from matching.models import Recommendation, RecommendationBatch
 from portal import spreadsheets, tenancy, url_inventory
@@ -106,7 +107,17 @@ def formula_world(committed):
 
     city = Organisation.objects.get(pk=users["city"].memberships.get().organisation_id)
     scheduled = reporting_services.scheduled_report_build(organisation_id=city.pk)
+    # a 批量申报 upload's refused lines, kept for the task-force staff who uploaded it
+    errors_token = error_report_keep(
+        actor=users["staff"],
+        errors=[
+            {"line": 2, "column": "企业名称", "message": "=1+1"},
+            {"line": 3, "column": None, "message": "@SUM(A1)"},
+        ],
+        file_name="\t=2+3.xlsx",
+    )
     batch_world.ids = {
+        "errors_token": errors_token,
         "batch": batch.pk,
         "import": entity_import.pk,
         "scheduled": scheduled.pk,
@@ -141,6 +152,14 @@ def downloads(world) -> list[tuple[str, str, str, bool, set[str]]]:
             f"/matching/batches/{ids['batch']}/?format=xlsx",
             False,
             {HYPERLINK, "-1+2", "-泽州支行", "@建设银行"},
+        ),
+        ("declaration", "staff", "/matching/declarations/export.xlsx", False, {HYPERLINK, "-1+2"}),
+        (
+            "declaration_import",
+            "staff",
+            f"/matching/declarations/import/?errors={ids['errors_token']}",
+            False,
+            {"=1+1", "@SUM(A1)"},
         ),
         (
             "entity_import",
@@ -274,7 +293,7 @@ PERSONAL = sorted(name for name, export in spreadsheets.EXPORTS.items() if expor
 
 def test_the_personal_data_exports_are_the_row_exports():
     # the decision, in one place: exports naming entities or people hold personal data
-    assert PERSONAL == ["audit", "batch", "entity", "ledger", "potential_customer"]
+    assert PERSONAL == ["audit", "batch", "declaration", "entity", "ledger", "potential_customer"]
     assert all(spreadsheets.EXPORTS[name].model for name in PERSONAL)
 
 

@@ -1,6 +1,6 @@
 """Issue 16 item 21: the government forms print. Each xlsx export that is a form (成效统计表,
-无还本续贷情况统计表, 台账, 银行机构排名通报, 推荐清单) has its page setup — landscape, fit to one
-page wide, header rows repeated on every page, the form's title above the table on the first
+无还本续贷情况统计表, 台账, 银行机构排名通报, 推荐清单, and item 10's 申报清单) has its page setup —
+landscape, fit to one page wide, header rows repeated on every page, the form's title above the table on the first
 page, 填表人/审核人/日期 at the end. LibreOffice (headless, Debian's libreoffice-calc-nogui,
 installed by the test command) prints each to PDF, and poppler's pdfinfo/pdftotext read it.
 
@@ -45,6 +45,7 @@ FORMS = {
     "银行机构排名通报": ("city", "/reporting/export/ranking.xlsx", "银行机构排名通报", "满意度(分)"),
     "台账": ("staff", "/matching/ledger/?format=xlsx", "融资对接台账", None),
     "推荐清单": ("convener", "/matching/batches/{batch}/?format=xlsx", "推荐清单", "状态"),
+    "申报清单": ("staff", "/matching/declarations/export.xlsx", "申报清单", "提交日期"),
 }
 
 

@@ -61,7 +61,12 @@ class BatchDetailView(LoginRequiredMixin, View):
         batch = selectors.batch_list(user=request.user).filter(pk=pk).first()
         if batch is None:
             raise Http404
-        declarations = batch.declarations.select_related("entity", "region").prefetch_related("intended_banks__bank")
+        declarations = list(
+            batch.declarations.select_related("entity", "region").prefetch_related("intended_banks__bank")
+        )
+        routes = selectors.batch_routes(batch, declarations)
+        for declaration in declarations:
+            declaration.routes = [routes[(declaration.pk, i.bank_id)] for i in declaration.intended_banks.all()]
         return render(
             request,
             self.template_name,
@@ -71,6 +76,7 @@ class BatchDetailView(LoginRequiredMixin, View):
                 "progress": selectors.batch_progress(batch),
                 "progress_total": selectors.batch_progress_total(batch),
                 "can_push": workflow.allows(Action.PUSH, request.user, batch),
+                "unrouted": [r for d in declarations for r in d.routes if r["branch"] is None],
             },
         )
 

@@ -11,10 +11,18 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views import View
 
+from entities import selectors as entity_selectors
 from entities.models import MarketEntity
 from matching import criteria, selectors, services, workflow
 from matching.clocks import annotate_countdowns
-from matching.declaration_import import DeclarationImportError, declaration_import_template, declarations_import
+from matching.declaration_import import (
+    DeclarationImportError,
+    declaration_import_template,
+    declarations_import,
+    error_report_get,
+    error_report_keep,
+)
+from matching.exports import declaration_import_errors_xlsx, declaration_list_export
 from matching.forms import (
     BankRecommendForm,
     DeclarationForm,
@@ -29,7 +37,7 @@ from matching.models import (
     DeclarationState,
     RecommendationState,
 )
-from matching.verdicts import declaration_verdicts
+from matching.verdicts import declaration_verdicts, form_verdicts
 from matching.views.common import _refused, _safe_next, lead_materials
 from matching.workflow import Action
 from portal import bounds, spreadsheets
@@ -77,8 +85,13 @@ class DeclareView(RoleRequiredMixin, View):
         return self._render(request, entity, DeclarationForm(initial=initial, county=entity.region_id), current)
 
     def _render(self, request, entity, form, current):
-        banks = banks_serving(entity.region_id).prefetch_related("products")
-        return render(request, self.template_name, {"entity": entity, "form": form, "draft": current, "banks": banks})
+        # each bank serving the entity with the products it qualifies for, for the need typed so far
+        bank_verdicts = form_verdicts(entity=entity, banks=banks_serving(entity.region_id), need=form.typed_need())
+        return render(
+            request,
+            self.template_name,
+            {"entity": entity, "form": form, "draft": current, "bank_verdicts": bank_verdicts},
+        )
 
     def post(self, request):
         entity = self._entity(request)
@@ -128,7 +141,23 @@ class DeclarationListView(RestrictedListView):
         return selectors.declaration_list(user=user, state=params.get("state") or None, q=params.get("q") or None)
 
     def get_context_data(self, **kwargs):
-        return super().get_context_data(states=DeclarationState.choices, **kwargs)
+        scope = scope_for(self.request.user)
+        # 申报清单 exports for whoever restrict(Declaration, EXPORT) lets export (the government)
+        return super().get_context_data(
+            states=DeclarationState.choices, can_export=bool(scope and scope.is_government), **kwargs
+        )
+
+
+class DeclarationExportView(LoginRequiredMixin, View):
+    """申报清单 as xlsx (申报清单_20261205.xlsx), with the list page's filters; audited."""
+
+    def get(self, request):
+        state = request.GET.get("state") or None
+        if state not in dict(DeclarationState.choices):
+            state = None
+        q = (request.GET.get("q") or "").strip()[:100] or None
+        file = declaration_list_export(actor=request.user, state=state, q=q)
+        return spreadsheets.deliver(request, "declaration", file, filters={"state": state, "q": q})
 
 
 class ReviewQueueView(RestrictedListView):
@@ -233,12 +262,25 @@ class DeclarationDetailView(LoginRequiredMixin, View):
             # batch result beside it as what it is (matching/verdicts.py)
             "verdicts": declaration_verdicts(user=user, declaration=declaration) if scope.is_government else None,
             "materials": materials,
+            "profile": _entity_profile(user, declaration),
             # the items a file may answer: every list of the banks working the declaration
             "material_items": list(
                 dict.fromkeys(i["name"] for r in recommendations for i in r.lead_materials["items"])
             ),
         }
         return render(request, self.template_name, context)
+
+
+def _entity_profile(user, declaration) -> dict | None:
+    """The entity as its own page shows it (entities.selectors.entity_profile: register facts,
+    三型 mark and estimate, 名特优新, credit, yearly financials), for the staff and banks who
+    decide on the declaration and may see the entity; the enterprise has its own page."""
+    if scope_for(user).is_enterprise:
+        return None
+    entity = entity_selectors.entity_get(user=user, pk=declaration.entity_id)
+    if entity is None:
+        return None
+    return {"entity": entity, **entity_selectors.entity_profile(user=user, entity=entity)}
 
 
 # the buttons of a declaration's page, and of each of its recommendations on it
@@ -342,23 +384,31 @@ class StaffDeclareView(RoleRequiredMixin, View):
     allowed_roles = workflow.roles(Action.FILE) - {Role.ENTERPRISE_USER}
     template_name = "matching/staff_declare.html"
 
-    def get(self, request):
-        return render(
-            request,
-            self.template_name,
-            {"form": StaffDeclarationForm(initial={"term_months": 12}), "banks": Bank.objects.order_by("code")},
+    def _entity(self, request, uscc) -> MarketEntity | None:
+        uscc = (uscc or "").strip().upper()[:18]
+        return restrict(MarketEntity.objects.all(), request.user).filter(uscc=uscc).first() if uscc else None
+
+    def _context(self, form, entity) -> dict:
+        """The form and, once the entity is known (named by ?uscc= or typed before an error),
+        each bank serving it with the products it qualifies for, for the need typed so far."""
+        bank_verdicts = (
+            form_verdicts(entity=entity, banks=banks_serving(entity.region_id), need=form.typed_need())
+            if entity is not None
+            else []
         )
+        return {"form": form, "banks": Bank.objects.order_by("code"), "entity": entity, "bank_verdicts": bank_verdicts}
+
+    def get(self, request):
+        entity = self._entity(request, request.GET.get("uscc"))
+        initial = {"term_months": 12, **({"uscc": entity.uscc} if entity else {})}
+        return render(request, self.template_name, self._context(StaffDeclarationForm(initial=initial), entity))
 
     def post(self, request):
         form = StaffDeclarationForm(request.POST)
-        context = {"form": form, "banks": Bank.objects.order_by("code")}
+        entity = self._entity(request, request.POST.get("uscc"))
+        context = self._context(form, entity)
         if not form.is_valid():
             return render(request, self.template_name, context)
-        entity = (
-            restrict(MarketEntity.objects.all(), request.user)
-            .filter(uscc=form.cleaned_data["uscc"].strip().upper())
-            .first()
-        )
         if entity is None:
             form.add_error("uscc", "未找到该主体, 或不在您的辖区")
             return render(request, self.template_name, context)
@@ -486,6 +536,13 @@ class DeclarationImportView(RoleRequiredMixin, View):
                 "declaration_template",
                 spreadsheets.File(declaration_import_template(), "批量申报模板.xlsx", "xlsx"),
             )
+        if "errors" in request.GET:
+            # the refused lines of the user's own last uploads (kept an hour), as xlsx
+            kept = error_report_get(actor=request.user, token=request.GET["errors"])
+            if kept is None:
+                raise Http404("错误报告已过期, 请重新上传")
+            file = declaration_import_errors_xlsx(kept["errors"], file_name=kept["file_name"])
+            return spreadsheets.deliver(request, "declaration_import", file, filters={"file": kept["file_name"]})
         return render(request, self.template_name, {})
 
     def post(self, request):
@@ -501,7 +558,21 @@ class DeclarationImportView(RoleRequiredMixin, View):
         except (DeclarationImportError, ApplicationError) as error:
             messages.error(request, f"文件无法导入, 未导入任何记录: {getattr(error, 'message', error)}")
             return render(request, self.template_name, {})
-        return render(request, self.template_name, {"summary": summary, "file_name": upload.name})
+        created = {row["id"]: row["line"] for row in summary["declarations"]}
+        declarations = list(selectors.declaration_list(user=request.user).filter(pk__in=created))
+        for declaration in declarations:
+            declaration.line = created[declaration.pk]
+        declarations.sort(key=lambda d: d.line)
+        token = (
+            error_report_keep(actor=request.user, errors=summary["errors"], file_name=upload.name)
+            if summary["errors"]
+            else ""
+        )
+        return render(
+            request,
+            self.template_name,
+            {"summary": summary, "file_name": upload.name, "created": declarations, "errors_token": token},
+        )
 
 
 class MaterialDownloadView(LoginRequiredMixin, View):
