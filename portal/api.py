@@ -297,7 +297,7 @@ class UserUpdateInput(serializers.Serializer):
     full_name = serializers.CharField(max_length=150, help_text="姓名")
     phone = serializers.CharField(max_length=20, required=False, allow_blank=True, help_text="手机号(修改时留空则不变)")
     email = serializers.CharField(max_length=254, required=False, allow_blank=True, default="", help_text="电子邮箱")
-    organisation_id = serializers.IntegerField(help_text="所属机构(须在您管理的机构范围内)")
+    organisation_id = bounds.IdField(help_text="所属机构(须在您管理的机构范围内)")
     role = serializers.ChoiceField(choices=Role.choices, help_text="角色(须为该类机构可有、且您可授予的角色)")
     version = serializers.CharField(required=False, allow_blank=True, help_text="读取时的版本")
 
@@ -326,7 +326,7 @@ def _api_fields(call):
         summary="用户管理: 您管理的用户",
         parameters=[
             OpenApiParameter("q", str, description="姓名、用户名、手机号或邮箱(包含)"),
-            OpenApiParameter("organisation", int, description="机构(含下级机构)"),
+            OpenApiParameter("organisation", dict(bounds.ID_SCHEMA), description="机构(含下级机构)"),
             OpenApiParameter("role", str, description="角色"),
             OpenApiParameter("is_active", bool, description="是否启用"),
         ],
