@@ -338,43 +338,35 @@ def user_update(
 @transaction.atomic
 def user_deactivate(*, actor, user_id, version: str | None = None, request=None):
     """Stop a user from signing in (his API tokens are revoked with it, portal.tokens)."""
-    _need_manager(actor)
-    user = _locked_user(actor, user_id, None)
-    if user.pk == actor.pk:
-        raise ApplicationError("不能停用自己的账号", code="invalid")
-    if not user.is_active:
-        raise ApplicationError(f"用户「{user.first_name or user.username}」已被停用, 无需重复操作", code="conflict")
-    if version and version != user_version(user):
-        raise ApplicationError(CONFLICT_MESSAGE, code="conflict")
-    user.is_active = False
-    user.save(update_fields=["is_active"])
-    audit_record(
-        actor=actor,
-        action="user.deactivate",
-        obj=user,
-        before={"is_active": "是"},
-        after={"is_active": "否"},
-        request=request,
-    )
-    return user
+    return _user_set_active(actor=actor, user_id=user_id, version=version, request=request, active=False)
 
 
 @transaction.atomic
 def user_reactivate(*, actor, user_id, version: str | None = None, request=None):
+    """Let a stopped user sign in again."""
+    return _user_set_active(actor=actor, user_id=user_id, version=version, request=request, active=True)
+
+
+def _user_set_active(*, actor, user_id, version: str | None, request, active: bool):
+    """Deactivate or reactivate: the user locked through the restriction, the version the
+    administrator saw checked, the change audited (user.deactivate / user.reactivate)."""
     _need_manager(actor)
     user = _locked_user(actor, user_id, None)
-    if user.is_active:
-        raise ApplicationError(f"用户「{user.first_name or user.username}」已是启用状态, 无需重复操作", code="conflict")
+    if not active and user.pk == actor.pk:
+        raise ApplicationError("不能停用自己的账号", code="invalid")
+    if user.is_active == active:
+        already = "已是启用状态" if active else "已被停用"
+        raise ApplicationError(f"用户「{user.first_name or user.username}」{already}, 无需重复操作", code="conflict")
     if version and version != user_version(user):
         raise ApplicationError(CONFLICT_MESSAGE, code="conflict")
-    user.is_active = True
+    user.is_active = active
     user.save(update_fields=["is_active"])
     audit_record(
         actor=actor,
-        action="user.reactivate",
+        action="user.reactivate" if active else "user.deactivate",
         obj=user,
-        before={"is_active": "否"},
-        after={"is_active": "是"},
+        before={"is_active": "否" if active else "是"},
+        after={"is_active": "是" if active else "否"},
         request=request,
     )
     return user
