@@ -78,13 +78,7 @@ def recommendation_list_xlsx(batch: RecommendationBatch) -> spreadsheets.File:
             sheet.append(
                 [
                     rows,
-                    declaration.entity.name,
-                    declaration.entity.uscc,
-                    declaration.region.name,
-                    declaration.entity.get_entity_type_display(),
-                    Cell(_wan(declaration.amount), _AMOUNT),
-                    declaration.term_months,
-                    declaration.purpose,
+                    *_need_cells(declaration),
                     intended.bank.name,
                     _branch_name(routes[(declaration.pk, intended.bank_id)]),
                     rec.get_state_display() if rec else "待推送",
@@ -140,13 +134,7 @@ def declaration_list_export(*, actor, state: str | None = None, q: str | None = 
         sheet.append(
             [
                 rows,
-                declaration.entity.name,
-                declaration.entity.uscc,
-                declaration.region.name,
-                declaration.entity.get_entity_type_display(),
-                Cell(_wan(declaration.amount), _AMOUNT),
-                declaration.term_months,
-                declaration.purpose,
+                *_need_cells(declaration),
                 "、".join(intended.bank.name for intended in declaration.intended_banks.all()),
                 declaration.get_source_display(),
                 declaration.get_state_display(),
@@ -182,3 +170,17 @@ def declaration_import_errors_xlsx(errors: list[dict], *, file_name: str = "") -
     sheet.widths([8, 20, 70])
     sheet.print_one_page_wide(landscape=False, title_rows="3:3")
     return book.file(f"批量申报错误报告_{timezone.localdate():%Y%m%d}.xlsx", rows=len(errors))
+
+
+def _need_cells(declaration) -> list:
+    """The entity and its need, as both lists print them: name, USCC, county, type, amount
+    (万元), term, purpose."""
+    return [
+        declaration.entity.name,
+        declaration.entity.uscc,
+        declaration.region.name,
+        declaration.entity.get_entity_type_display(),
+        Cell(_wan(declaration.amount), _AMOUNT),
+        declaration.term_months,
+        declaration.purpose,
+    ]
