@@ -224,11 +224,19 @@ def _sheet(content: bytes):
     return workbook["台账"]
 
 
+def _rows(sheet) -> list[list]:
+    """The sheet's rows up to its total, checking that the form ends with its signatures (填表人 /
+    审核人 / 填报日期 after a blank row, as every government form)."""
+    values = [list(r) for r in sheet.iter_rows(values_only=True)]
+    assert str(values[-1][0]).startswith("填表人") and "审核人" in values[-1][0] and not any(values[-2])
+    return values[:-2]
+
+
 def test_the_xlsx_opens_with_title_units_headers_rows_and_a_total(ledger_world):
     rows = ledger.ledger_rows(ledger_world.users["staff"], {})
     content = ledger.ledger_xlsx(rows, "泽州县融资对接台账", subtitle="筛选: 全部").content
     sheet = _sheet(content)
-    values = [list(r) for r in sheet.iter_rows(values_only=True)]
+    values = _rows(sheet)
     # a title row and a note that says amounts are in 万元
     assert values[0][0] == "泽州县融资对接台账"
     assert "万元" in values[1][0] and "YYYY-MM-DD" in values[1][0]
@@ -262,7 +270,7 @@ def test_the_xlsx_opens_with_title_units_headers_rows_and_a_total(ledger_world):
 
 def test_an_empty_ledger_still_exports_with_a_zero_total():
     sheet = _sheet(ledger.ledger_xlsx([], "空台账").content)
-    values = [list(r) for r in sheet.iter_rows(values_only=True)]
+    values = _rows(sheet)
     assert values[-1][0] == "合计" and values[-1][1] == "共 0 条, 0 户, 0 笔融资需求"
 
 
@@ -300,7 +308,7 @@ def test_ledger_xlsx_export_is_audited_and_restricted(ledger_world):
     assert response.status_code == 200
     assert response["Content-Type"] == ledger_xlsx_type()
     assert "attachment" in response["Content-Disposition"] and ".xlsx" in response["Content-Disposition"]
-    values = [list(r) for r in _sheet(response.content).iter_rows(values_only=True)]
+    values = _rows(_sheet(response.content))
     assert len(values[4:-1]) == 1 and values[4][1] == "甲小吃店"
     event = AuditEvent.objects.get(action="ledger.export")
     assert (
