@@ -675,5 +675,13 @@ class EntityClaim(models.Model):
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["region", "state"], name="claim_region_state")]
 
+    @property
+    def is_pending(self) -> bool:
+        return self.state == ClaimState.PENDING
+
+    @property
+    def is_rejected(self) -> bool:
+        return self.state == ClaimState.REJECTED
+
     def __str__(self):
         return f"认领 {self.uscc}({self.get_state_display()})"
