@@ -18,7 +18,9 @@ def send_notification_email(notification_id: int) -> bool:
     claimed = Notification.objects.filter(pk=notification_id, emailed_at__isnull=True).update(emailed_at=timezone.now())
     if not claimed:
         return False
-    notification = Notification.objects.select_related("recipient").get(pk=notification_id)
+    notification = Notification.objects.select_related("recipient").filter(pk=notification_id).first()
+    if notification is None:  # deleted since (its recipient removed): nothing to send
+        return False
     if notification.recipient.email:
         send_mail(
             subject=f"[政银企融资对接平台] {notification.title}",
