@@ -121,6 +121,43 @@ def committed(django_capture_on_commit_callbacks):
 
 
 @pytest.fixture
+def run_together():
+    """`run_together(call, call, …)` starts every call at the same moment, each in its own
+    thread with its own database connection, and returns one outcome per call, in order:
+    ("ok", result), ("refused", the ApplicationError's Chinese message) or ("crashed", repr).
+    For tests of two people acting on one record (real concurrent PostgreSQL transactions)."""
+    import threading
+
+    from django.db import connection
+
+    from portal.errors import ApplicationError
+
+    def together(*calls):
+        barrier = threading.Barrier(len(calls))
+        outcomes = [None] * len(calls)
+
+        def worker(index, call):
+            try:
+                barrier.wait()
+                outcomes[index] = ("ok", call())
+            except ApplicationError as error:
+                outcomes[index] = ("refused", error.message)
+            except Exception as error:  # surfaced by the test's assertions
+                outcomes[index] = ("crashed", repr(error))
+            finally:
+                connection.close()
+
+        threads = [threading.Thread(target=worker, args=(i, c)) for i, c in enumerate(calls)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+        return outcomes
+
+    return together
+
+
+@pytest.fixture
 def artifacts_dir():
     from pathlib import Path
 

@@ -349,14 +349,18 @@ class UserViewSet(RestrictedViewSetMixin, mixins.ListModelMixin, mixins.Retrieve
         return self.get_queryset()
 
     def list(self, request):
-        params = request.query_params
-        active = {"true": True, "1": True, "false": False, "0": False}.get(params.get("is_active", "").lower())
+        params = bounds.QueryParams(request.query_params)
+        organisation_id = params.id("organisation")
+        role = params.text("role") or None
+        if role is not None and role not in Role.values:
+            params.errors["role"] = "没有这个角色"
+        active_text = params.text("is_active").lower()
+        active = {"true": True, "1": True, "false": False, "0": False}.get(active_text)
+        if active_text and active is None:
+            params.errors["is_active"] = "应为 true 或 false"
+        params.raise_for_errors()
         queryset = users.user_list(
-            user=request.user,
-            q=params.get("q") or None,
-            organisation_id=params.get("organisation") or None,
-            role=params.get("role") or None,
-            is_active=active,
+            user=request.user, q=params.text("q") or None, organisation_id=organisation_id, role=role, is_active=active
         )
         page = self.paginate_queryset(queryset)
         return self.get_paginated_response(ManagedUserSerializer(page, many=True).data)

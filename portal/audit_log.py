@@ -15,7 +15,9 @@ from dataclasses import dataclass
 
 from django.core.exceptions import FieldDoesNotExist
 
+from portal.selectors import audit_event_list
 from portal.spreadsheets import EXPORTS, HEADER, Book, File, Style
+from portal.tenancy import EXPORT
 
 ACTION_LABELS: dict[str, str] = {
     # platform: organisations, users, tokens
@@ -277,7 +279,34 @@ EXPORT_HEADERS = ["序号", "时间", "操作人", "所属机构", "动作", "�
 EXPORT_LIMIT = 50_000
 
 
-def audit_xlsx(events, *, subtitle: str) -> File:
+def object_kind(event) -> str:
+    """The Chinese name of the kind of object the event is about ("" for none)."""
+    model = event.object_type.model_class() if event.object_type_id else None
+    return str(model._meta.verbose_name) if model else ""
+
+
+def described(events):
+    """The events with what the list page shows of each: `action_label`, `changes` (field by
+    field) and `object_kind`."""
+    for event in events:
+        event.action_label = action_label(event.action)
+        event.changes = changes(event)
+        event.object_kind = object_kind(event)
+    return events
+
+
+def audit_export(*, actor, filters: dict, labels: dict[str, str]) -> tuple[File, dict[str, str]]:
+    """The audit log's xlsx: the events `actor` may export (restricted for EXPORT), filtered as
+    the list is (`filters` as portal.selectors.audit_event_list takes them, `labels` their
+    Chinese names for the sheet's subtitle); and the filters as text, for the export's own
+    audit record (the caller delivers the file through portal.spreadsheets.deliver)."""
+    shown = {name: str(value) for name, value in filters.items()}
+    subtitle = "; ".join(f"{labels.get(name, name)}: {value}" for name, value in shown.items()) or "全部"
+    events = audit_event_list(user=actor, purpose=EXPORT, **filters)
+    return _audit_xlsx(events, subtitle=f"筛选: {subtitle}"), shown
+
+
+def _audit_xlsx(events, *, subtitle: str) -> File:
     """The audit log as the list shows it (newest first, at most EXPORT_LIMIT events), printed
     one page wide with the header repeated."""
     book = Book()
@@ -287,7 +316,6 @@ def audit_xlsx(events, *, subtitle: str) -> File:
     sheet.append(EXPORT_HEADERS, style=HEADER)
     count = 0
     for count, event in enumerate(events[:EXPORT_LIMIT], start=1):
-        model = event.object_type.model_class() if event.object_type_id else None
         sheet.append(
             [
                 count,
@@ -295,7 +323,7 @@ def audit_xlsx(events, *, subtitle: str) -> File:
                 _actor_name(event.actor),
                 event.organisation.name if event.organisation_id else "",
                 action_label(event.action),
-                str(model._meta.verbose_name) if model else "",
+                object_kind(event),
                 event.object_repr,
                 change_lines(event),
                 event.ip_address or "",

@@ -21,7 +21,7 @@ from portal.mixins import RestrictedListView, RoleRequiredMixin
 from portal.models import ApiToken, BeatHeartbeat, OrganisationKind, Role
 from portal.selectors import audit_event_list, audit_filter_choices, organisation_list
 from portal.services import ApplicationError
-from portal.tenancy import CHANGE, EXPORT, MANAGE_USERS, USER_ADMIN_ROLES, resolve, scope_for
+from portal.tenancy import CHANGE, MANAGE_USERS, USER_ADMIN_ROLES, resolve, scope_for
 
 HOME_TEMPLATES = {
     Role.ENTERPRISE_USER: "portal/home/enterprise.html",
@@ -109,11 +109,9 @@ class AuditEventListView(RestrictedListView):
     def get(self, request, *args, **kwargs):
         self.form = AuditFilterForm(request.GET or None, **audit_filter_choices(user=request.user))
         if request.GET.get("format") == "xlsx" and self.form.is_valid():
-            filters = {k: str(v) for k, v in self.form.filters().items()}
-            described = "; ".join(f"{self.form.fields[k].label}: {v}" for k, v in filters.items()) or "全部"
-            events = audit_event_list(user=request.user, purpose=EXPORT, **self.form.filters())
-            file = audit_log.audit_xlsx(events, subtitle=f"筛选: {described}")
-            return spreadsheets.deliver(request, "audit", file, filters=filters)
+            labels = {name: str(field.label) for name, field in self.form.fields.items()}
+            file, shown = audit_log.audit_export(actor=request.user, filters=self.form.filters(), labels=labels)
+            return spreadsheets.deliver(request, "audit", file, filters=shown)
         return super().get(request, *args, **kwargs)
 
     def select(self, *, user, params):
@@ -125,11 +123,7 @@ class AuditEventListView(RestrictedListView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        for event in context["events"]:
-            event.action_label = audit_log.action_label(event.action)
-            event.changes = audit_log.changes(event)
-            model = event.object_type.model_class() if event.object_type_id else None
-            event.object_kind = str(model._meta.verbose_name) if model else ""
+        audit_log.described(context["events"])
         context["form"] = self.form
         query = self.request.GET.copy()
         query.pop("page", None)

@@ -4,8 +4,6 @@ invite users, assign roles within their subtree, deactivate, reset passwords; ev
 audited. The Django admin is for platform administrators only and no role needs it for
 daily work." (portal/users.py)"""
 
-import threading
-
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
@@ -293,35 +291,39 @@ def test_the_api_invites_lists_and_deactivates_with_chinese_field_errors(world, 
     assert moved.status_code in (400, 404) and "organisation_id" in moved.json()["errors"]
 
 
+def test_the_users_list_api_refuses_bad_filters_with_chinese_messages_and_hides_other_organisations(
+    world, other_county
+):
+    # given a bank administrator on the API
+    client = _client(world.users["boc_admin"])
+
+    # when the filters are not an id, not a role, not a yes/no
+    bad = client.get("/api/v1/users/", {"organisation": "abc", "role": "boss", "is_active": "maybe"})
+
+    # then a 400 names each parameter in Chinese, and nothing is listed
+    assert bad.status_code == 400
+    errors = bad.json()["errors"]
+    assert set(errors) == {"organisation", "role", "is_active"}
+    assert all(any("\u4e00" <= ch <= "\u9fff" for ch in m) for field in errors.values() for m in field)
+
+    # and another county's organisation, named by id, is "not found", not a list of its users
+    foreign = client.get("/api/v1/users/", {"organisation": other_county.task_force.pk})
+    assert foreign.status_code in (400, 404)
+    assert "results" not in foreign.json()
+
+    # while his own branch filters as asked
+    own = client.get(
+        "/api/v1/users/", {"organisation": world.branches["boc"].organisation_id, "is_active": "true"}
+    ).json()["results"]
+    assert own and all(u["is_active"] for u in own)
+
+
 # --- concurrency --------------------------------------------------------------------------
-
-
-def _together(*calls):
-    barrier = threading.Barrier(len(calls))
-    outcomes = [None] * len(calls)
-
-    def worker(index, call):
-        try:
-            barrier.wait()
-            outcomes[index] = ("ok", call())
-        except ApplicationError as error:
-            outcomes[index] = ("refused", error.message)
-        except Exception as error:  # pragma: no cover - surfaced by the assertions
-            outcomes[index] = ("crashed", repr(error))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i, c)) for i, c in enumerate(calls)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
-    return outcomes
 
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL")
-def test_two_administrators_changing_the_same_user_at_once_one_wins_the_other_is_told(world):
+def test_two_administrators_changing_the_same_user_at_once_one_wins_the_other_is_told(world, run_together):
     admin = world.users["boc_admin"]
     second = user_with_role(Role.BANK_ADMIN, organisation=Membership.objects.get(user=admin).organisation)
     manager = world.users["boc_manager"]
@@ -333,7 +335,7 @@ def test_two_administrators_changing_the_same_user_at_once_one_wins_the_other_is
         "role": Role.ACCOUNT_MANAGER,
         "version": seen,
     }
-    outcomes = _together(
+    outcomes = run_together(
         lambda: users.user_update(actor=admin, full_name="甲同时改", **common),
         lambda: users.user_update(actor=second, full_name="乙同时改", **common),
     )
@@ -341,7 +343,7 @@ def test_two_administrators_changing_the_same_user_at_once_one_wins_the_other_is
     assert next(o[1] for o in outcomes if o[0] == "refused") == users.CONFLICT_MESSAGE
     assert AuditEvent.objects.filter(action="user.update", object_id=str(manager.pk)).count() == 1
 
-    outcomes = _together(
+    outcomes = run_together(
         lambda: users.user_deactivate(actor=admin, user_id=manager.pk),
         lambda: users.user_deactivate(actor=second, user_id=manager.pk),
     )

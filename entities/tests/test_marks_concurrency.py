@@ -7,7 +7,6 @@ provincial regulator; the row lock is taken through the restriction (resolve(...
 from __future__ import annotations
 
 import datetime as dt
-import threading
 
 import pytest
 from django.db import connection
@@ -18,7 +17,6 @@ from entities.models import BankRelationship, Honor, HonorProposal
 from matching.models import Notification
 from portal.factories import user_with_role
 from portal.models import AuditEvent, Role
-from portal.services import ApplicationError
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -26,31 +24,6 @@ pytestmark = [
 ]
 
 UNTIL = timezone.localdate() + dt.timedelta(days=3 * 365)
-
-
-def run_together(*calls):
-    """Start every call at the same moment in its own thread (own DB connection): ("ok", result),
-    ("refused", Chinese message) or ("crashed", error)."""
-    barrier = threading.Barrier(len(calls))
-    outcomes = [None] * len(calls)
-
-    def worker(index, call):
-        try:
-            barrier.wait()
-            outcomes[index] = ("ok", call())
-        except ApplicationError as error:
-            outcomes[index] = ("refused", error.message)
-        except Exception as error:  # pragma: no cover - surfaced by the assertions
-            outcomes[index] = ("crashed", repr(error))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i, c)) for i, c in enumerate(calls)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
-    return outcomes
 
 
 @pytest.fixture
@@ -61,7 +34,9 @@ def proposal(world):
     )
 
 
-def test_two_provincial_regulators_deciding_the_same_proposal_one_wins_被省市场监管局认定(world, proposal):
+def test_two_provincial_regulators_deciding_the_same_proposal_one_wins_被省市场监管局认定(
+    world, proposal, run_together
+):
     """001 附件 三(二) "被省市场监管局认定为'名特优新'": one decision stands; the other regulator is
     told the proposal was already decided, and no second title or notice is made."""
     # given two regulators of the provincial market regulator
@@ -90,7 +65,7 @@ def test_two_provincial_regulators_deciding_the_same_proposal_one_wins_被省市
     assert told.count() == 1
 
 
-def test_two_approvals_at_once_grant_one_title(world, proposal):
+def test_two_approvals_at_once_grant_one_title(world, proposal, run_together):
     first = user_with_role(Role.PROVINCE_REGULATOR, username="cc-province-3")
     second = user_with_role(Role.PROVINCE_REGULATOR, username="cc-province-4")
     outcomes = run_together(
@@ -104,7 +79,7 @@ def test_two_approvals_at_once_grant_one_title(world, proposal):
     assert Honor.objects.filter(entity=proposal.entity_id, kind="quality").count() == 1
 
 
-def test_two_managers_recording_the_same_customer_at_once_keep_one_row(world):
+def test_two_managers_recording_the_same_customer_at_once_keep_one_row(world, run_together):
     """The bank's record of its customer ("在建设银行累计用款期限…", 001 附件2) is one row per
     bank and customer: two of its staff saving the first record at once both succeed (the second
     updates the first's row), never an error from the unique constraint."""

@@ -2,7 +2,6 @@
 transactions: one wins, the other is told, nothing is lost or doubled."""
 
 import datetime as dt
-import threading
 from decimal import Decimal
 
 import pytest
@@ -22,7 +21,6 @@ from matching.models import (
 )
 from portal.factories import user_with_role
 from portal.models import Role
-from portal.services import ApplicationError
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -30,31 +28,7 @@ pytestmark = [
 ]
 
 
-def run_together(*calls):
-    """Start every call at the same moment in its own thread (own DB connection)."""
-    barrier = threading.Barrier(len(calls))
-    outcomes = [None] * len(calls)
-
-    def worker(index, call):
-        try:
-            barrier.wait()
-            outcomes[index] = ("ok", call())
-        except ApplicationError as error:
-            outcomes[index] = ("refused", error.message)
-        except Exception as error:  # pragma: no cover - surfaced by the assertions
-            outcomes[index] = ("crashed", repr(error))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i, c)) for i, c in enumerate(calls)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
-    return outcomes
-
-
-def test_two_conveners_pushing_the_same_batch_at_once_push_it_once(world):
+def test_two_conveners_pushing_the_same_batch_at_once_push_it_once(world, run_together):
     # given a signed-off batch and two conveners of the county
     entity, user = world.entity()
     declaration = declare(world, entity, user)
@@ -75,7 +49,7 @@ def test_two_conveners_pushing_the_same_batch_at_once_push_it_once(world):
     assert Notification.objects.filter(recipient=world.users["boc_admin"], title__contains="新推送线索").count() == 1
 
 
-def test_two_conveners_signing_off_the_same_declaration_at_once(world):
+def test_two_conveners_signing_off_the_same_declaration_at_once(world, run_together):
     entity, user = world.entity()
     declaration = declare(world, entity, user)
     through_reviews(world, declaration)
@@ -87,7 +61,7 @@ def test_two_conveners_signing_off_the_same_declaration_at_once(world):
     assert sorted(o[0] for o in outcomes) == ["ok", "refused"], outcomes
 
 
-def test_approve_and_decline_of_the_same_lead_at_once_one_wins(world):
+def test_approve_and_decline_of_the_same_lead_at_once_one_wins(world, run_together):
     # given a lead under review at 中国银行, worked by its administrator and its manager
     entity, user = world.entity()
     declaration = declare(world, entity, user, banks=("boc",))
@@ -123,7 +97,7 @@ def test_approve_and_decline_of_the_same_lead_at_once_one_wins(world):
     assert decisions.count() == 1
 
 
-def test_two_drawdowns_at_once_never_exceed_the_credit(world):
+def test_two_drawdowns_at_once_never_exceed_the_credit(world, run_together):
     entity, user = world.entity()
     declaration = declare(world, entity, user, banks=("boc",))
     through_reviews(world, declaration)
@@ -172,7 +146,7 @@ def _submitted_lead(world):
     return Recommendation.objects.get(pk=lead.pk), user
 
 
-def test_two_bank_users_answering_the_same_submitted_materials_at_once_one_wins(world):
+def test_two_bank_users_answering_the_same_submitted_materials_at_once_one_wins(world, run_together):
     """Issue 15 item 17: the bank confirms the materials complete (材料已收齐) or names what is
     missing (补充材料). Two of its people answer the same submission at once, each from the page
     he opened: one answer stands, the other is told someone else has just answered."""
@@ -200,7 +174,7 @@ def test_two_bank_users_answering_the_same_submitted_materials_at_once_one_wins(
     assert DeadlineClock.objects.filter(recommendation=lead, kind=ClockKind.DECISION).count() == (1 if complete else 0)
 
 
-def test_the_deadline_scan_and_the_bank_at_once_start_the_decision_clock_once(world):
+def test_the_deadline_scan_and_the_bank_at_once_start_the_decision_clock_once(world, run_together):
     """The scan starts the 30-day clock when the bank's 5 working days ran out (自动起算) while the
     bank confirms at the same moment: the lead's row lock orders them, the clock starts once."""
     lead, user = _submitted_lead(world)
