@@ -12,6 +12,7 @@ import io
 import time_machine
 from openpyxl import Workbook
 
+from entities.models import MarketEntity
 from matching import services as s
 from matching.declaration_import import HEADERS
 from matching.models import Recommendation
@@ -75,6 +76,18 @@ def assign(world: World, rec, code):
     s.recommendations_assign(
         actor=world.users[f"{code}_admin"], recommendation_ids=[rec.pk], manager_id=world.users[f"{code}_manager"].pk
     )
+
+
+def assigned_lead(world: World, *, operator: tuple[str, str] | None = None, code: str = "boc"):
+    """A new declaration pushed to bank `code` and assigned to its 泽州 account manager (the
+    lead an account manager works); `operator` (name, phone) puts the consented contact on
+    the entity's record."""
+    declaration, _, leads = pushed(world, (code,))
+    if operator:
+        name, phone = operator
+        MarketEntity.objects.filter(pk=declaration.entity_id).update(operator_name=name, operator_phone=phone)
+    assign(world, leads[code], code)
+    return leads[code]
 
 
 def import_file(rows: list[dict]) -> bytes:

@@ -14,7 +14,7 @@ from playwright.sync_api import Page, expect
 from batch_matching.models import MatchingRun
 from entities.models import MarketEntity
 from matching import services as s
-from matching.factories import declare, pushed
+from matching.factories import assigned_lead, declare, pushed
 from matching.models import Declaration, DeclarationState, Recommendation, RecommendationState
 from portal.factories import user_with_role
 from portal.models import AuditEvent, Role
@@ -44,18 +44,9 @@ class Dialogs:
         dialog.accept() if (self.answers.pop(0) if self.answers else True) else dialog.dismiss()
 
 
-def _assigned_lead(world):
-    declaration, user, leads = pushed(world, ("boc",))
-    MarketEntity.objects.filter(pk=declaration.entity_id).update(operator_name=NAME, operator_phone=PHONE_NUMBER)
-    s.recommendations_assign(
-        actor=world.users["boc_admin"], recommendation_ids=[leads["boc"].pk], manager_id=world.users["boc_manager"].pk
-    )
-    return leads["boc"]
-
-
 def test_1_分配的客户经理查看联系方式_每次记入审计_管理员只见掩码(live_server, page: Page, artifacts_dir, login):
     world = build_world()
-    lead = _assigned_lead(world)
+    lead = assigned_lead(world, operator=(NAME, PHONE_NUMBER))
     base = f"{live_server.url}"
     reveals = AuditEvent.objects.filter(action="recommendation.contact_reveal")
 
@@ -89,7 +80,7 @@ def test_1_分配的客户经理查看联系方式_每次记入审计_管理员�
 
 def test_2_银行在线索上传收集的材料_检查内容_以附件下载(live_server, page: Page, artifacts_dir, login):
     world = build_world()
-    lead = _assigned_lead(world)
+    lead = assigned_lead(world, operator=(NAME, PHONE_NUMBER))
     s.recommendation_contact(actor=world.users["boc_manager"], recommendation_id=lead.pk)
     base = live_server.url
 
@@ -224,7 +215,7 @@ def test_4_放款超额的提示以万元说明(live_server, page: Page, artifac
 
 def test_5_不可撤销的操作先确认并说明后果_取消则不变(live_server, page: Page, artifacts_dir, login):
     world = build_world()
-    lead = _assigned_lead(world)
+    lead = assigned_lead(world, operator=(NAME, PHONE_NUMBER))
     _, _, leads = pushed(world, ("boc",))
     base = live_server.url
     dialogs = Dialogs(page)

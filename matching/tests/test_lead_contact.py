@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 from entities.models import MarketEntity
 from matching import services as s
 from matching import workflow
-from matching.factories import pushed
+from matching.factories import assigned_lead
 from matching.models import RecommendationState
 from portal.factories import user_with_role
 from portal.models import AuditEvent, Role
@@ -37,12 +37,7 @@ def _api(user) -> APIClient:
 @pytest.fixture
 def lead(world):
     """A lead of 中国银行 assigned to its 泽州 account manager; the entity's operator on record."""
-    declaration, user, leads = pushed(world, ("boc",))
-    MarketEntity.objects.filter(pk=declaration.entity_id).update(operator_name=NAME, operator_phone=PHONE)
-    s.recommendations_assign(
-        actor=world.users["boc_admin"], recommendation_ids=[leads["boc"].pk], manager_id=world.users["boc_manager"].pk
-    )
-    return leads["boc"]
+    return assigned_lead(world, operator=(NAME, PHONE))
 
 
 def _reveals():
