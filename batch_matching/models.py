@@ -8,7 +8,9 @@ row for an entity and an active product in the current generation means ineligib
 On PostgreSQL the table is partitioned by generation (``batch_matching.schema``): a full
 run fills a partition of its own, indexes it and swaps it in by moving the one pointer,
 ``MatchingState.generation``, in the transaction that attaches it; readers filter on the
-current generation and never see a half-built one. On the embedded SQLite the table is a
+current generation and never see a half-built one. A reader reads the pointer inside the
+statement that reads the results (``selectors._in_force``), never from a number kept from an
+earlier read: the previous generation is dropped right after the swap. On the embedded SQLite the table is a
 plain table and the swap is the same pointer move.
 """
 

@@ -16,13 +16,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import weakref
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from django.db import connection
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, Q, QuerySet, Subquery
 from django.utils import timezone
+from django.utils.dateformat import format as date_format
 
 from batch_matching.models import MatchingRun, MatchingState, MatchResult, ResultCount, RunKind, RunProduct, Verdict
 from batch_matching.plan import (
@@ -62,27 +62,23 @@ _CAP_LABELS = {
 }
 
 
-# the generation in force, looked up once per request (keyed by the actor's scope object,
-# which portal.tenancy.scope_for caches on the user for the request)
-_GENERATIONS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+def _in_force():
+    """The generation in force, as a subquery: a reader filters on it in the statement that
+    reads the results, so the generation and its rows come from one snapshot. Never a number
+    remembered from an earlier read: the swap moves the pointer and drops the previous
+    generation at once, so a remembered number reads a dropped generation (no rows: empty
+    pages, every product "不符合") until it is forgotten."""
+    return Subquery(MatchingState.objects.filter(pk=1).values("generation")[:1])
 
 
 def current_generation(user=None) -> int | None:
-    scope = scope_for(user) if user is not None else None
-    if scope is not None and scope in _GENERATIONS:
-        return _GENERATIONS[scope]
-    generation = MatchingState.objects.filter(pk=1).values_list("generation", flat=True).first()
-    if scope is not None:
-        _GENERATIONS[scope] = generation
-    return generation
+    """The generation in force now (read at each call; see ``_in_force``)."""
+    return MatchingState.objects.filter(pk=1).values_list("generation", flat=True).first()
 
 
 def last_full_run(user=None) -> MatchingRun | None:
     """The full run whose results are in force (its date and time, for "截至 …")."""
-    generation = current_generation(user)
-    if generation is None:
-        return None
-    return MatchingRun.objects.filter(kind=RunKind.FULL, generation=generation).first()
+    return MatchingRun.objects.filter(kind=RunKind.FULL, generation=_in_force()).first()
 
 
 # --- decoding --------------------------------------------------------------------------------
@@ -230,9 +226,7 @@ _FIELDS = (
 
 def results(*, user, action: str = VIEW) -> QuerySet[MatchResult]:
     """Stored results of the current generation the actor may see."""
-    generation = current_generation(user)
-    queryset = MatchResult.objects.filter(generation=generation if generation is not None else -1)
-    return restrict(queryset, user, action)
+    return restrict(MatchResult.objects.filter(generation=_in_force()), user, action)
 
 
 def _active_product_ids() -> list[int]:
@@ -346,8 +340,7 @@ def _leads(
 def potential_counts(*, user, scope: LeadScope, product_id: int | None = None) -> dict[str, Any]:
     """Eligible, shared entities per product, and per county for ``product_id``: one read of
     the counts table (a few rows per product and county), no scan of the results."""
-    generation = current_generation(user)
-    base = restrict(ResultCount.objects.filter(generation=generation if generation is not None else -1), user)
+    base = restrict(ResultCount.objects.filter(generation=_in_force()), user)
     area = scope.scope.county_q()
     base = base.filter(area) if area is not None else base.none()
     per_product: dict[int, int] = {}
@@ -695,6 +688,53 @@ def run_products(*, user, run: MatchingRun) -> QuerySet[RunProduct]:
     return restrict(RunProduct.objects.filter(run=run).select_related("product__bank", "version"), user).order_by(
         "product__bank__code", "product__code"
     )
+
+
+def _moment(value) -> str:
+    return date_format(timezone.localtime(value), "Y-m-d H:i:s") if value else ""
+
+
+def run_progress(*, user, pk: int) -> dict[str, Any] | None:
+    """What the run pages show of a run, as JSON for their polling script (``run_progress.js``):
+    through ``run_get`` and ``run_products``, the pages' own selectors and restriction."""
+    run = run_get(user=user, pk=pk)
+    if run is None:
+        return None
+    in_force = run.succeeded and run.generation is not None and current_generation() == run.generation
+    return {
+        "id": run.pk,
+        "state": run.state,
+        "state_label": run.get_state_display(),
+        "finished": run.is_finished,
+        "succeeded": run.succeeded,
+        "failed": run.failed,
+        "finalizing": run.finalizing,
+        "resumable": run.resumable,
+        "in_force": in_force,
+        "percent": run.progress_percent,
+        "chunks_done": run.chunks_done,
+        "chunks_total": run.chunks_total,
+        "entities": run.entities,
+        "results": run.results,
+        "eligible": run.eligible,
+        "incomplete": run.incomplete,
+        "near_miss": run.near_miss,
+        "message": run.message,
+        "started_at": _moment(run.created_at),
+        "finished_at": _moment(run.finished_at),
+        "seconds": run.seconds,
+        "timings": run.timings or {},
+        "products": [
+            {
+                "id": p.pk,
+                "eligible": p.eligible,
+                "eligible_shared": p.eligible_shared,
+                "incomplete": p.incomplete,
+                "near_miss": p.near_miss,
+            }
+            for p in run_products(user=user, run=run)
+        ],
+    }
 
 
 def matching_state() -> dict[str, Any]:

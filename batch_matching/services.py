@@ -16,8 +16,10 @@ Full run (``run_start`` → ``chunk_process`` × N → ``run_finalize``)
 - ``run_finalize`` (by whichever worker finishes the last chunk) indexes the table, brings
   in what changed meanwhile (entities marked dirty by incremental runs, products published
   since the snapshot), then, holding ``MatchingState`` ``FOR UPDATE``, attaches the table and
-  moves ``MatchingState.generation`` to it in one transaction. Readers filter on the current
-  generation: they see the old results until that commit and the new ones after it.
+  moves ``MatchingState.generation`` to it in one transaction, then drops the previous
+  generation. Readers filter on the current generation inside the statement that reads the
+  results (``selectors._in_force``): they see the old results until that commit and the new
+  ones after it, never a dropped generation.
 
 Incremental runs (after commit, from ``ENTITY_CHANGED_HOOKS`` / ``PRODUCT_PUBLISHED_HOOKS``)
 ---------------------------------------------------------------------------------------

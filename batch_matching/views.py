@@ -1,7 +1,8 @@
 """Pages of batch matching. Thin: read the request, call one selector or service, render.
 
-- 批量匹配 (platform administrators): start a full run, watch its progress (htmx polls a
-  fragment, no inline script), resume a stopped one, the history of runs;
+- 批量匹配 (platform administrators): start a full run, watch its progress (a static script,
+  ``run_progress.js``, polls the run's JSON while it runs: counts, bar, end time, an aria-live
+  status; no inline script), resume a stopped one, the history of runs;
 - 潜在客户 (bank branch staff): counts per product and county, the list by offer, xlsx;
 - 差一点符合 (task force and regulators): near misses with what is missing; its tab 待标记三型
   lists the entities with only the portal's 三型 estimate, worth asking the regulator to mark.
@@ -10,7 +11,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.views import View
@@ -103,10 +104,15 @@ class RunDetailView(AdministratorMixin, TemplateView):
         )
 
 
-class RunProgressView(RunDetailView):
-    """The progress fragment, polled by htmx every second until the run is over."""
+class RunProgressView(AdministratorMixin, View):
+    """A run's progress as JSON (selectors.run_progress: the pages' selector and restriction),
+    polled every second by ``run_progress.js`` on the run pages until the run is over."""
 
-    template_name = "batch_matching/_run_progress.html"
+    def get(self, request):
+        progress = selectors.run_progress(user=request.user, pk=_int(request.GET.get("run")) or 0)
+        if progress is None:
+            return JsonResponse({"detail": "记录不存在或您无权操作"}, status=404)
+        return JsonResponse(progress, json_dumps_params={"ensure_ascii": False})
 
 
 class RunResumeView(AdministratorMixin, View):

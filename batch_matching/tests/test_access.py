@@ -284,9 +284,9 @@ def test_an_administrator_starts_a_run_and_watches_it(matched):
     assert f"#{run.pk}" in page and "符合 / 信息不全 / 差一点" in page
     detail = client.get(f"/matching-batch/runs/detail/?run={run.pk}").content.decode()
     assert "各产品结果" in detail and "已完成" in detail
-    progress = client.get(f"/matching-batch/runs/progress/?run={run.pk}").content.decode()
-    assert "hx-trigger" not in progress  # finished: polling stops
+    progress = client.get(f"/matching-batch/runs/progress/?run={run.pk}").json()
+    assert progress["finished"] and "data-run-poll" not in detail  # finished: polling stops
     response = client.post("/matching-batch/runs/")
     assert response.status_code == 302
     started = client.get(response["Location"]).content.decode()
-    assert 'hx-trigger="every 1s"' in started and "匹配中" in started
+    assert "data-run-poll=" in started and "匹配中" in started
