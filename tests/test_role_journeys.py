@@ -81,7 +81,14 @@ def test_enterprise_declares_and_sees_who_holds_the_declaration(world, journey, 
     entity, user = world.entity(name="泽州县旅程企业面馆")
     journey.sign_in(user)
 
-    # when it asks for financing through 我要融资 for 30 万元 with 中国银行
+    # when it first tries 资格自测, prefilled from its register entry, and sees its products
+    journey.nav("资格自测")
+    expect(page.get_by_test_id("prefilled")).to_contain_text("泽州县旅程企业面馆")
+    page.get_by_role("button", name="查看我能申请的产品").click()
+    expect(page.get_by_test_id("result-counts")).to_contain_text("符合")
+    journey.check()
+
+    # and asks for financing through 我要融资 for 30 万元 with 中国银行
     journey.nav("我要融资")
     page.get_by_label("融资金额(万元)").fill("30")
     page.get_by_label("期限(月)").fill("12")
