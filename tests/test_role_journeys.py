@@ -72,6 +72,21 @@ def journey(request, live_server, page: Page, login, chinese_only, artifacts_dir
     return Journey()
 
 
+def test_the_english_check_names_interface_words_and_passes_codes_units_and_product_names(
+    world, page: Page, chinese_only
+):
+    # given a page mixing interface English with what the allowlist and the data allow
+    page.set_content(
+        "<title>Dashboard</title><main><button>提交</button> <button>Submit</button>"
+        "<p>税e贷 · 商E贷 · boc · shang-e-dai · wf-staff · 92140525MA0000011X · 2026-12-05 · 5 MB · API 令牌 · "
+        "导出 xlsx · PDF</p><input placeholder='Search'><select><option>None</option></select>"
+        "<img alt='logo' src='data:,'><a aria-label='Next page' href='#'>›</a></main>"
+    )
+    # when the check reads it, then it names the interface words only, each once
+    words = chinese_only.words_on(page)
+    assert sorted(words) == sorted(["Dashboard", "Submit", "Search", "Next", "page", "logo", "None"])
+
+
 def _alert(page: Page, text: str):
     expect(page.get_by_role("alert").first).to_contain_text(text)
 
