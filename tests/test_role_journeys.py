@@ -58,7 +58,11 @@ def journey(request, live_server, page: Page, login, chinese_only, artifacts_dir
             toggler = page.get_by_role("button", name="展开导航")
             if toggler.is_visible():
                 toggler.click()
+                # the menu slides open; a tap during the slide may miss the link
+                expect(page.locator("#mainNav")).to_have_class(re.compile(r"(^|\s)show(\s|$)"))
+            before = page.url
             page.locator("nav").get_by_role("link", name=label, exact=True).click()
+            page.wait_for_url(lambda url: url != before)
             chinese_only(page)
 
         def check(self):
@@ -80,7 +84,8 @@ def test_the_english_check_names_interface_words_and_passes_codes_units_and_prod
         "<title>Dashboard</title><main><button>提交</button> <button>Submit</button>"
         "<p>税e贷 · 商E贷 · boc · shang-e-dai · wf-staff · 92140525MA0000011X · 2026-12-05 · 5 MB · API 令牌 · "
         "导出 xlsx · PDF</p><input placeholder='Search'><select><option>None</option></select>"
-        "<img alt='logo' src='data:,'><a aria-label='Next page' href='#'>›</a></main>"
+        "<img alt='logo' src='data:,'><a aria-label='Next page' href='#'>›</a>"
+        "<p>临时密码: <code translate='no'>CxMxNCuHexLH</code></p></main>"
     )
     # when the check reads it, then it names the interface words only, each once
     words = chinese_only.words_on(page)
