@@ -343,7 +343,8 @@ class UserViewSet(RestrictedViewSetMixin, mixins.ListModelMixin, mixins.Retrieve
     restrict_action = MANAGE_USERS
 
     def get_queryset(self):
-        return restrict(super(RestrictedViewSetMixin, self).get_queryset(), self.request.user, MANAGE_USERS)
+        queryset = super(RestrictedViewSetMixin, self).get_queryset().filter(pk__in=users.people().values("pk"))
+        return restrict(queryset, self.request.user, MANAGE_USERS)
 
     def visible_queryset(self):
         return self.get_queryset()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from django.apps import apps
 from django.core.exceptions import FieldDoesNotExist
 
 from portal.selectors import audit_event_list
@@ -228,12 +229,40 @@ def _field(model, key: str):
         return None
 
 
+# codes recorded under a key that is not a field of the audited object: where their Chinese
+# names are, as (app label, model, field) — a field with choices, or a code table's code and label
+CODED_KEYS: dict[tuple[str, str], tuple[str, str, str]] = {
+    ("matching.recommendation", "channel"): ("matching", "Recommendation", "contact_channel"),
+    ("matching.recommendation", "reason"): ("matching", "DeclineReason", "code:label"),
+    ("entities.marketentity", "action"): ("entities", "HonorProposal", "action"),
+    ("entities.marketentity", "kind"): ("entities", "HonorProposal", "kind"),
+}
+# an uploaded file's type as the upload fields name it
+FILE_TYPES = {"application/pdf": "PDF", "image/png": "PNG", "image/jpeg": "JPG"}
+
+
+def _coded(model, key: str, value) -> str | None:
+    """The Chinese name of a code recorded under a key CODED_KEYS knows, else None."""
+    if model is None or (model._meta.label_lower, key) not in CODED_KEYS:
+        return None
+    app_label, model_name, field_name = CODED_KEYS[(model._meta.label_lower, key)]
+    source = apps.get_model(app_label, model_name)
+    if ":" in field_name:
+        code, label = field_name.split(":")
+        return source.objects.filter(**{code: value}).values_list(label, flat=True).first()
+    return dict(source._meta.get_field(field_name).flatchoices).get(value)
+
+
 def _shown(model, key: str, value) -> str:
     """A value as text; a coded value of a model field with choices by its Chinese label."""
     field = _field(model, key)
     choices = dict(getattr(field, "flatchoices", None) or ())
     if choices and not isinstance(value, list | dict) and value in choices:
         return str(choices[value])
+    if isinstance(value, str) and value:
+        named = _coded(model, key, value) or (FILE_TYPES.get(value) if key == "content_type" else None)
+        if named:
+            return str(named)
     return _text(value)
 
 

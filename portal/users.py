@@ -40,6 +40,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import Q, QuerySet
+from guardian.conf import settings as guardian_settings
 
 from portal.errors import ApplicationError
 from portal.models import ROLE_ORGANISATION_KINDS, AccountProfile, Membership, Organisation, Role
@@ -81,13 +82,18 @@ def may_manage_users(actor) -> bool:
 # --- reads --------------------------------------------------------------------------
 
 
+def people() -> QuerySet:
+    """The accounts of people: every user but django-guardian's stand-in for anonymous visitors
+    (its `AnonymousUser` row, which no administrator manages and no page lists)."""
+    return get_user_model().objects.exclude(username=guardian_settings.ANONYMOUS_USER_NAME)
+
+
 def user_list(
     *, user, q: str | None = None, organisation_id=None, role: str | None = None, is_active: bool | None = None
 ) -> QuerySet:
     """The users the administrator manages, filtered: by name, username, email or phone (q),
     by organisation (its subtree), by role and by whether the account is active."""
-    User = get_user_model()
-    qs = restrict(User.objects.all(), user, MANAGE_USERS)
+    qs = restrict(people(), user, MANAGE_USERS)
     if q:
         qs = qs.filter(
             Q(username__icontains=q)
@@ -118,8 +124,7 @@ def organisation_choices(*, user) -> QuerySet[Organisation]:
 
 def user_for_manage(*, actor, user_id):
     """One user the administrator manages (404-equivalent ApplicationError otherwise)."""
-    User = get_user_model()
-    return resolve(User.objects.select_related("account_profile"), actor, MANAGE_USERS, field="user", pk=user_id)
+    return resolve(people().select_related("account_profile"), actor, MANAGE_USERS, field="user", pk=user_id)
 
 
 def primary_membership(user) -> Membership | None:
@@ -146,8 +151,7 @@ def user_version(user) -> str:
 
 
 def _locked_user(actor, user_id, version: str | None):
-    User = get_user_model()
-    user = resolve(User, actor, MANAGE_USERS, lock=True, field="user", pk=user_id)
+    user = resolve(people(), actor, MANAGE_USERS, lock=True, field="user", pk=user_id)
     _check_manageable(actor, user)
     if version and version != user_version(user):
         raise ApplicationError(CONFLICT_MESSAGE, code="conflict")

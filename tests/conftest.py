@@ -2,9 +2,11 @@
 declaration, and another county's data for the tenant-isolation matrices."""
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 
@@ -18,7 +20,7 @@ from portal.factories import OrganisationFactory, UserFactory, region, user_with
 from portal.models import AuditEvent, Organisation, OrganisationKind, Role
 from portal.tokens import api_token_issue
 from products.factories import valid_uscc
-from products.models import Bank, BankBranch, BranchLevel
+from products.models import Bank, BankBranch, BranchLevel, LoanProduct
 from reporting.models import ScheduledReport
 from reporting.services import bank_report_submit
 
@@ -187,3 +189,86 @@ def other_county(world) -> Other:
         user=staff,
         entity_claim=entity_claim,
     )
+
+
+# --- Chinese only: the English check of the role journeys ------------------------------------------
+
+# Latin words a page may show: codes and units, never words of the interface. Every other Latin
+# word must be a code the data holds (a bank's or a product's code, a user name, an e-mail).
+LATIN_ALLOWED = {
+    "api",  # API 令牌, API 文档: the name of the interface for other systems
+    "ip",  # the audit log's client address column
+    "kb",  # file size units
+    "mb",
+    "xlsx",  # file formats named on export links and upload fields
+    "csv",
+    "pdf",
+    "png",
+    "jpg",
+    "jpeg",
+}
+_VISIBLE_TEXT_JS = """() => {
+  const parts = [document.title, document.body.innerText];
+  const attr = (sel, name) => document.querySelectorAll(sel).forEach(e => parts.push(e.getAttribute(name) || ''));
+  attr('[placeholder]', 'placeholder');
+  attr('[aria-label]', 'aria-label');
+  attr('[title]', 'title');
+  attr('img[alt]', 'alt');
+  document.querySelectorAll('input[type=submit], input[type=button], input[type=reset]')
+    .forEach(e => parts.push(e.value));
+  document.querySelectorAll('option').forEach(e => parts.push(e.textContent));
+  let text = parts.join('\\n');
+  // what the page marks as not to be translated: a generated password, a key
+  document.querySelectorAll('[translate=no]').forEach(e => {
+    if (e.innerText.trim()) text = text.split(e.innerText.trim()).join(' ');
+  });
+  return text;
+}"""
+_LATIN_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@/\-]*")
+
+
+def english_words(text: str, codes: set[str]) -> list[str]:
+    """The Latin words of `text` outside LATIN_ALLOWED and the data's `codes`: a token with a
+    digit is a code (USCC, date, amount); a single letter is part of a product name (税e贷)."""
+    found = []
+    for token in _LATIN_TOKEN.findall(text):
+        token = token.strip(".-/")
+        if any(c.isdigit() for c in token) or "@" in token or token.lower() in codes:
+            continue
+        for word in re.split(r"[_./\-]", token):
+            if len(word) >= 2 and word.lower() not in LATIN_ALLOWED and word.lower() not in codes:
+                found.append(word if word == token else f"{word} ({token})")
+    return found
+
+
+@pytest.fixture
+def chinese_only(page):
+    """`chinese_only(page)` reads the page's visible text (body, title, placeholders, aria-labels,
+    titles, alt texts, button values, options; not what is marked translate="no", a generated
+    password) and records every Latin word that is neither in
+    LATIN_ALLOWED nor a code of the data (bank and product codes, user names). At the end the test
+    fails listing them by page, and also if a page was loaded that the test never checked."""
+    loaded: list[str] = []
+    checked: set[str] = set()
+    failures: list[str] = []
+    page.on("load", lambda p: loaded.append(p.url))
+
+    def words_on(current) -> list[str]:
+        current.wait_for_load_state()
+        codes = {c.lower() for c in Bank.objects.values_list("code", flat=True)}
+        codes |= {c.lower() for c in LoanProduct.objects.values_list("code", flat=True)}
+        codes |= {c.lower() for c in get_user_model().objects.values_list("username", flat=True)}
+        return list(dict.fromkeys(english_words(current.evaluate(_VISIBLE_TEXT_JS), codes)))
+
+    def check(current=None):
+        current = current or page
+        words = words_on(current)
+        if words:
+            failures.append(f"{current.url}: {', '.join(words)}")
+        checked.add(current.url)
+
+    check.words_on = words_on  # what the check would report, without failing the test
+    yield check
+    unchecked = [url for url in dict.fromkeys(loaded) if url not in checked and url != "about:blank"]
+    assert not failures, "English on the pages:\n" + "\n".join(failures)
+    assert not unchecked, "pages loaded but never checked for English:\n" + "\n".join(unchecked)

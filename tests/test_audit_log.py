@@ -132,6 +132,41 @@ def test_the_log_names_actions_objects_and_changes_in_chinese(audited):
     assert "经营者姓名" in html and "<del>张三</del> → 张四" in html
 
 
+@pytest.mark.django_db
+def test_codes_recorded_beside_an_object_are_named_in_chinese_not_shown_as_english(pushed_world):
+    """Issue 16 item 17: "The audit log is in Chinese: ... details as a readable field-by-field
+    before/after". 对接方式, 不予授信原因, a 名特优新 proposal's 申请事项 and 类别 and an upload's file
+    type were shown as their codes (phone, operating_too_short, grant, distinctive, application/pdf)."""
+    world = pushed_world
+    boc, ccb = world.recs["boc"], world.recs["ccb"]
+    # given a contact by a visit, a coded decline, a 名特优新 proposal and an upload, as recorded
+    s.recommendation_contact(actor=world.users["boc_admin"], recommendation_id=boc.pk, channel="visit")
+    s.recommendation_decline(
+        actor=world.users["ccb_admin"], recommendation_id=ccb.pk, reason_code="operating_too_short"
+    )
+    audit_record(
+        actor=world.users["staff"],
+        action="entity.honor_propose",
+        obj=boc.entity,
+        after={"action": "grant", "kind": "distinctive"},
+    )
+    audit_record(
+        actor=world.users["boc_admin"],
+        action="recommendation.material_upload",
+        obj=boc,
+        after={"content_type": "application/pdf"},
+    )
+
+    # when the platform administrator reads the log
+    html = _page(user_with_role(Role.PLATFORM_ADMIN))
+
+    # then each code is said by its Chinese name
+    assert "上门走访" in html and "经营时间不足" in html
+    assert "认定" in html and "特色" in html and "PDF" in html
+    for code in ("visit", "operating_too_short", "grant", "distinctive", "application/pdf"):
+        assert f"> {code}<" not in html and f": {code}" not in html and f"</span> {code}" not in html, code
+
+
 def test_filters_by_date_user_action_and_object(audited):
     world, entity, declaration = audited
     convener, staff = world.users["convener"], world.users["staff"]

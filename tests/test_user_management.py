@@ -8,6 +8,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test import Client
+from guardian.conf import settings as guardian_settings
 
 from portal import users
 from portal.factories import TEST_PASSWORD, OrganisationFactory, user_with_role
@@ -123,6 +124,28 @@ def test_the_list_searches_and_filters_by_organisation_role_and_state(world):
     assert [u.username for u in users.user_list(user=admin, is_active=False)] == ["zz-manager"]
     by_branch = users.user_list(user=admin, organisation_id=branch.pk)
     assert "wf-boc-admin" not in {u.username for u in by_branch}
+
+
+def test_the_platform_administrators_list_holds_people_not_guardians_anonymous_stand_in():
+    """Issue 16 item 16, "User management in the portal": the platform administrator's 用户管理
+    listed django-guardian's `AnonymousUser` row (English, and no one's account)."""
+    # given guardian's stand-in for anonymous visitors, as migrate creates it, and a person
+    User = get_user_model()
+    stand_in, _ = User.objects.get_or_create(username=guardian_settings.ANONYMOUS_USER_NAME)
+    admin = user_with_role(Role.PLATFORM_ADMIN)
+    client = Client()
+    client.force_login(admin)
+
+    # when the platform administrator lists the users, on the page and through the API
+    html = client.get("/users/").content.decode()
+    listed = {row["username"] for row in client.get("/api/v1/users/").json()["results"]}
+
+    # then every person is there and the stand-in is neither listed nor reachable
+    assert admin.username in html and admin.username in listed
+    assert "AnonymousUser" not in html and stand_in.username not in listed
+    assert client.get(f"/api/v1/users/{stand_in.pk}/").status_code == 404
+    with pytest.raises(ApplicationError):
+        users.user_deactivate(actor=admin, user_id=stand_in.pk)
 
 
 def test_an_administrator_cannot_deactivate_himself(world):

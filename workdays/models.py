@@ -12,7 +12,7 @@ __all__ = ["CalendarYear", "CalendarDay", "CalendarSource", "CalendarDayKind"]
 
 
 class CalendarSource(models.TextChoices):
-    LIBRARY = "chinese_calendar", "chinese-calendar 库"
+    LIBRARY = "chinese_calendar", "内置节假日数据"
     ADMIN = "admin", "管理员录入"
 
 

@@ -12,6 +12,9 @@ from django.apps import apps as global_apps
 from django.db import transaction
 from django.utils import timezone
 
+# the note of a seeded year, as the 工作日历 page shows it (the interface is Chinese only)
+SEED_NOTES = "由内置节假日数据初始化 (国务院办公厅通知)"
+
 LIBRARY_NAMES = {
     "New Year's Day": "元旦",
     "Spring Festival": "春节",
@@ -55,7 +58,7 @@ def seed_calendar_from_library(apps=None, app_label: str = "workdays") -> dict[s
                     year=year,
                     source="chinese_calendar",
                     entered_at=timezone.now(),
-                    notes="由 chinese-calendar 库初始化",
+                    notes=SEED_NOTES,
                 )
                 counts["created"] += 1
             elif row.source == "admin":
