@@ -4,7 +4,7 @@ drawdown, the coded reasons of a decline, the drawdowns and the task force's coa
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from django_fsm import FSMField, transition
+from django_fsm import RETURN_VALUE, FSMField, transition
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from entities.models import MarketEntity
@@ -240,6 +240,45 @@ class Recommendation(models.Model):
     def remove(self):
         pass
 
+    # corrections (workflow CORRECT_STATE, CORRECT_DRAWDOWN): a state recorded by mistake goes
+    # back to the one before it; the event history keeps both
+    @transition(field=state, source=RecommendationState.CONTACTED, target=RecommendationState.PUSHED)
+    def revert_contact(self):
+        pass
+
+    @transition(field=state, source=RecommendationState.UNDER_REVIEW, target=RecommendationState.CONTACTED)
+    def revert_materials_complete(self):
+        pass
+
+    @transition(field=state, source=RecommendationState.APPROVED, target=RecommendationState.UNDER_REVIEW)
+    def revert_approve(self):
+        pass
+
+    @transition(
+        field=state,
+        source=RecommendationState.DECLINED,
+        target=RETURN_VALUE(
+            RecommendationState.PUSHED, RecommendationState.CONTACTED, RecommendationState.UNDER_REVIEW
+        ),
+    )
+    def revert_decline(self):
+        """Back to where the decline found the lead: under review once its materials were
+        complete, contacted once contacted, else pushed."""
+        if self.materials_complete_at is not None:
+            return RecommendationState.UNDER_REVIEW
+        if self.contacted_at is not None:
+            return RecommendationState.CONTACTED
+        return RecommendationState.PUSHED
+
+    @transition(field=state, source=RecommendationState.NOT_DRAWN, target=RecommendationState.APPROVED)
+    def revert_not_drawn(self):
+        pass
+
+    # every drawdown voided: the lead is approved and not drawn yet
+    @transition(field=state, source=RecommendationState.DISBURSED, target=RecommendationState.APPROVED)
+    def revert_disburse(self):
+        pass
+
 
 class RecommendationUserObjectPermission(UserObjectPermissionBase):
     """django-guardian direct-foreign-key grants: a lead assigned to one account manager."""
@@ -257,6 +296,10 @@ class Disbursement(models.Model):
     disbursed_on = models.DateField("放款日期")
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
+    # a correction (workflow CORRECT_DRAWDOWN): voided as recorded by mistake (kept for the
+    # audit, no longer counted), or its amount corrected (the event keeps before and after)
+    voided_at = models.DateTimeField("作废时间", null=True, blank=True)
+    correction_reason = models.TextField("更正原因", blank=True, default="")
 
     class Meta:
         verbose_name = verbose_name_plural = "放款"

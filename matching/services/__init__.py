@@ -38,6 +38,14 @@ lock, then finds the state changed and gets a clear message."""
 
 from matching.services.batches import batch_push, batch_signoff, recommendation_redirect, recommendation_remove
 from matching.services.common import MAX_INTENDED_BANKS, open_case, task_force_for
+from matching.services.corrections import (
+    batch_entry_correct,
+    correction_version,
+    disbursement_correct,
+    lead_material_withdraw,
+    recommendation_decision_correct,
+    recommendation_state_correct,
+)
 from matching.services.declarations import (
     declaration_consent_record,
     declaration_create,
@@ -71,6 +79,12 @@ from matching.services.materials import (
 from matching.services.visits import visit_record
 
 __all__ = [
+    "batch_entry_correct",
+    "correction_version",
+    "disbursement_correct",
+    "lead_material_withdraw",
+    "recommendation_decision_correct",
+    "recommendation_state_correct",
     "MAX_INTENDED_BANKS",
     "approval_limits",
     "batch_push",
