@@ -70,6 +70,16 @@ Who may act (see workflow.md and seed 004 §四–六):
   any path while the entity has an open declaration or a lead not yet decided at a bank.
 * The platform administrator manages organisations, users, catalogues and calendars and
   takes no part in the workflow.
+* Corrections (issue 16 item 6): what was recorded by mistake is corrected with a reason by
+  the bank administrator of the lead's branch (or above) — a state taken back (CORRECT_STATE:
+  已对接, 材料已收齐, 授信, 不予授信 or 未提款 back to the state before; the clocks that event
+  answered run again, a decision clock started by mistake is taken back), a 授信's terms
+  (CORRECT_DECISION), a drawdown corrected or voided (CORRECT_DRAWDOWN), a file the bank
+  uploaded withdrawn (MATERIAL_WITHDRAW) — and by the convener for a declaration signed into a
+  batch not pushed yet (CORRECT_BATCH_ENTRY). A 授信 that should have been a 不予授信 (or the
+  reverse) is taken back, then decided again through the ordinary row. The correction rows
+  (`Rule.correction`) go back, so they do not make a finished state unfinished (final_states).
+  The services are matching/services/corrections.py.
 * No one records 授信依据变化 (BASIS_CHANGE): the post-loan watch (matching/watch.py) does, on
   an approved or drawn lead whose entity lost a regulator's mark the approval relied on.
 
@@ -406,6 +416,14 @@ def _batch_unpushed(actor, scope, declaration) -> Refusal | None:
     if batch is None or batch.state != B.BUILDING:
         return Refusal("该申报所在批次已推送, 不能再移出批次(推送后请使用「移出推荐清单」)", code="conflict")
     return None
+
+
+def correction_outcome(lead) -> str:
+    """The outcome of CORRECT_STATE for the lead's state: the state it takes back, and for a
+    decline where it goes back to ("declined>contacted")."""
+    if lead.state == R.DECLINED:
+        return f"{R.DECLINED}>{lead.state_before_decline}"
+    return str(R(lead.state))
 
 
 def _pushed_already(batch) -> str:
@@ -859,13 +877,22 @@ RULES: tuple[Rule, ...] = (
                 outcome=R.APPROVED,
                 source=(R.APPROVED,),
             ),
-            Effect(
-                K.RECOMMENDATION_STATE_CORRECTED,
-                Clock(reopen=(FEEDBACK, DECISION, MATERIALS)),
-                None,  # where the decline found it: 审批中, 待收齐材料 or 待对接 (Recommendation.revert_decline)
-                "revert_decline",
-                outcome=R.DECLINED,
-                source=(R.DECLINED,),
+            # a decline goes back to where it found the lead (Recommendation.state_before_decline):
+            # outcome "declined>under_review" and so on (correction_outcome)
+            *(
+                Effect(
+                    K.RECOMMENDATION_STATE_CORRECTED,
+                    Clock(reopen=(FEEDBACK, DECISION, MATERIALS)),
+                    back,
+                    method,
+                    outcome=f"{R.DECLINED}>{back}",
+                    source=(R.DECLINED,),
+                )
+                for back, method in (
+                    (R.UNDER_REVIEW, "revert_decline_to_review"),
+                    (R.CONTACTED, "revert_decline_to_contact"),
+                    (R.PUSHED, "revert_decline_to_push"),
+                )
             ),
             Effect(
                 K.RECOMMENDATION_STATE_CORRECTED,

@@ -4,7 +4,7 @@ drawdown, the coded reasons of a decline, the drawdowns and the task force's coa
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from django_fsm import RETURN_VALUE, FSMField, transition
+from django_fsm import FSMField, transition
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from entities.models import MarketEntity
@@ -254,16 +254,23 @@ class Recommendation(models.Model):
     def revert_approve(self):
         pass
 
-    @transition(
-        field=state,
-        source=RecommendationState.DECLINED,
-        target=RETURN_VALUE(
-            RecommendationState.PUSHED, RecommendationState.CONTACTED, RecommendationState.UNDER_REVIEW
-        ),
-    )
-    def revert_decline(self):
-        """Back to where the decline found the lead: under review once its materials were
-        complete, contacted once contacted, else pushed."""
+    # a decline taken back: to where it found the lead (state_before_decline)
+    @transition(field=state, source=RecommendationState.DECLINED, target=RecommendationState.UNDER_REVIEW)
+    def revert_decline_to_review(self):
+        pass
+
+    @transition(field=state, source=RecommendationState.DECLINED, target=RecommendationState.CONTACTED)
+    def revert_decline_to_contact(self):
+        pass
+
+    @transition(field=state, source=RecommendationState.DECLINED, target=RecommendationState.PUSHED)
+    def revert_decline_to_push(self):
+        pass
+
+    @property
+    def state_before_decline(self) -> str:
+        """Where the decline found the lead: under review once its materials were complete,
+        contacted once contacted, else pushed (where taking the decline back returns it)."""
         if self.materials_complete_at is not None:
             return RecommendationState.UNDER_REVIEW
         if self.contacted_at is not None:

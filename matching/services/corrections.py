@@ -37,6 +37,7 @@ from matching.models import (
     Declaration,
     DeclarationMaterial,
     Disbursement,
+    Guarantee,
     MaterialsStage,
     Recommendation,
     RecommendationState,
@@ -101,6 +102,39 @@ def _correcting(lead: Recommendation):
     return moment
 
 
+def _rate(value) -> str:
+    """A rate as typed, whatever its column's places: 3.800 → 3.8, 10.000 → 10."""
+    return format(Decimal(str(value)).normalize(), "f")
+
+
+def _wan(yuan) -> str:
+    return f"{Decimal(yuan or 0) / 10000:,.4f}".rstrip("0").rstrip(".")
+
+
+def _decision_summary(before: dict, after: dict) -> str:
+    """The terms that changed, in Chinese: 授信金额 10 万元 → 8 万元; 年利率 3.800% → 3.65%."""
+    labels = {
+        "credit_amount": ("授信金额", lambda v: f"{_wan(v)} 万元"),
+        "rate_percent": ("年利率", lambda v: f"{v}%"),
+        "term_months": ("期限", lambda v: f"{v} 个月"),
+        "guarantee": ("担保方式", lambda v: Guarantee(v).label if v in Guarantee.values else "—"),
+        "is_credit_loan": ("信用贷款", lambda v: "是" if v else "否"),
+        "is_first_loan": ("首贷", lambda v: "是" if v else "否"),
+    }
+    return "; ".join(
+        f"{label} {show(before[key])} → {show(after[key])}"
+        for key, (label, show) in labels.items()
+        if before[key] != after[key]
+    )
+
+
+def state_before_correction(lead: Recommendation):
+    """The state a CORRECT_STATE takes the lead back to (for the confirmation's sentence)."""
+    if lead.state not in _INTO:
+        return None
+    return R(workflow.effect(Action.CORRECT_STATE, workflow.correction_outcome(lead)).target)
+
+
 def _state_moment(lead: Recommendation):
     """The moment of the event that put the lead in its current state (what a revert undoes)."""
     return {
@@ -123,6 +157,7 @@ def recommendation_state_correct(
         Action.CORRECT_STATE, actor=actor, recommendation_id=recommendation_id, version=version, reason=reason
     )
     before_state = R(lead.state)
+    outcome = workflow.correction_outcome(lead)  # for a decline, where it found the lead
     since = _state_moment(lead)
     moment = _correcting(lead)
     before = {"state": before_state.label}
@@ -151,9 +186,9 @@ def recommendation_state_correct(
         lead.guarantee, lead.is_credit_loan, lead.is_first_loan = "", None, None
         lead.override_reason, lead.override_by, lead.override_exceeded = "", None, []
     elif before_state == R.DECLINED:
-        before.update(reason=lead.decline_reason.code if lead.decline_reason else "", note=lead.decline_note)
+        before.update(reason=lead.decline_reason.label if lead.decline_reason else "", note=lead.decline_note)
         lead.decided_at, lead.decline_reason, lead.decline_note = None, None, ""
-    workflow.apply(lead, Action.CORRECT_STATE, outcome=before_state)
+    workflow.apply(lead, Action.CORRECT_STATE, outcome=outcome)
     lead.save()
     after_state = R(lead.state)
     # the event taken back (the figures fold it: reporting.kpis), and whether it was the bank's
@@ -166,14 +201,15 @@ def recommendation_state_correct(
         recommendation=lead,
         actor=actor,
         recorded_at=moment,
-        outcome=before_state,
+        outcome=outcome,
         since=since,
         **{
             "from": before_state.value,
             "to": after_state.value,
             "undoes": undoes.value,
             "feedback": feedback,
-            "reason": text,
+            "correction_reason": text,
+            "summary": f"{before_state.label} → {after_state.label}",
             "before": before,
         },
     )
@@ -220,7 +256,7 @@ def recommendation_decision_correct(
         raise ApplicationError(next(iter(errors.values()))[0], field_errors=errors)
     before = {
         "credit_amount": lead.credit_amount,
-        "rate_percent": str(lead.rate_percent),
+        "rate_percent": _rate(lead.rate_percent),
         "term_months": lead.credit_term_months,
         "guarantee": lead.guarantee,
         "is_credit_loan": bool(lead.is_credit_loan),
@@ -228,7 +264,7 @@ def recommendation_decision_correct(
     }
     after = {
         "credit_amount": credit_amount,
-        "rate_percent": str(rate),
+        "rate_percent": _rate(rate),
         "term_months": term_months,
         "guarantee": guarantee,
         "is_credit_loan": bool(is_credit_loan),
@@ -247,7 +283,8 @@ def recommendation_decision_correct(
         actor=actor,
         recorded_at=moment,
         before=before,
-        reason=text,
+        correction_reason=text,
+        summary=_decision_summary(before, after),
         **after,
     )
     audit_record(
@@ -315,7 +352,9 @@ def disbursement_correct(
         amount_before=old,
         amount=new,
         voided=bool(void),
-        reason=text,
+        correction_reason=text,
+        summary=f"{drawdown.disbursed_on:%Y-%m-%d} 放款 {_wan(old)} 万元 → "
+        + ("作废" if void else f"{_wan(new)} 万元"),
     )
     audit_record(
         actor=actor,
@@ -352,7 +391,8 @@ def lead_material_withdraw(
         recorded_at=moment,
         material=material.pk,
         name=material.original_name,
-        reason=text,
+        correction_reason=text,
+        summary=f"撤回「{material.original_name}」(文件留存备查, 不再计为申请材料)",
     )
     audit_record(
         actor=actor,
@@ -365,17 +405,26 @@ def lead_material_withdraw(
 
 
 @transaction.atomic
-def batch_entry_correct(*, actor, declaration_id: int, reason: str) -> Declaration:
+def batch_entry_correct(*, actor, declaration_id: int, reason: str, batch_id: int | None = None) -> Declaration:
     """移出未推送的批次 (workflow CORRECT_BATCH_ENTRY): a declaration the convener signed into a
     batch by mistake leaves it before the push and is back in his queue (待签字); its sign-off
     step is kept on the record, with the correction after it."""
     declaration = workflow.acting_on(Action.CORRECT_BATCH_ENTRY, actor, declaration_id)
+    if batch_id is not None and declaration.batch_id != batch_id:
+        raise ApplicationError("该申报不在本批次中", code="not_found")
     text = _reason(reason)
     batch = declaration.batch
     workflow.apply(declaration, Action.CORRECT_BATCH_ENTRY)
     declaration.batch = None
     declaration.save()
-    workflow.record(Action.CORRECT_BATCH_ENTRY, declaration=declaration, actor=actor, batch=batch.pk, reason=text)
+    workflow.record(
+        Action.CORRECT_BATCH_ENTRY,
+        declaration=declaration,
+        actor=actor,
+        batch=batch.pk,
+        correction_reason=text,
+        summary=f"移出批次「{batch.title}」, 退回待签字",
+    )
     audit_record(
         actor=actor,
         action="batch.entry_correct",
@@ -387,6 +436,7 @@ def batch_entry_correct(*, actor, declaration_id: int, reason: str) -> Declarati
 
 
 __all__ = [
+    "state_before_correction",
     "batch_entry_correct",
     "correction_version",
     "disbursement_correct",

@@ -87,7 +87,8 @@ def test_撤销误登记的已对接_回到待对接_反馈时限恢复计时(wo
     assert kinds[-2:] == [EventKind.RECOMMENDATION_CONTACTED, EventKind.RECOMMENDATION_STATE_CORRECTED]
     event = WorkflowEvent.objects.filter(recommendation=lead).latest("id")
     assert event.data["from"] == "contacted" and event.data["to"] == "pushed"
-    assert event.data["reason"] == "误点已对接, 实际尚未联系企业" and event.actor == admin
+    assert event.data["correction_reason"] == "误点已对接, 实际尚未联系企业" and event.actor == admin
+    assert event.data["summary"] == "待收齐材料 → 待对接"
     assert EventKind(event.kind).label == "更正: 撤销误登记的状态"
     # and the audit log has both rows: the original contact and the correction, in Chinese
     actions = list(AuditEvent.objects.filter(object_id=str(lead.pk)).order_by("id").values_list("action", flat=True))
@@ -176,6 +177,7 @@ def test_更正授信金额与利率_原记录保留(world, lead):
     assert approval.data["credit_amount"] == 100_000
     correction = WorkflowEvent.objects.get(recommendation=lead, kind=EventKind.RECOMMENDATION_DECISION_CORRECTED)
     assert correction.data["before"]["credit_amount"] == 100_000 and correction.data["credit_amount"] == 80_000
+    assert correction.data["summary"] == "授信金额 10 万元 → 8 万元; 年利率 3.8% → 3.65%; 首贷 否 → 是"
     audit = AuditEvent.objects.get(action="recommendation.correct_decision")
     assert audit.before["credit_amount"] == 100_000 and audit.after["credit_amount"] == 80_000
 
