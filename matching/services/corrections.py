@@ -310,7 +310,8 @@ def disbursement_correct(
     lead, text = _lead(
         Action.CORRECT_DRAWDOWN, actor=actor, recommendation_id=recommendation_id, version=version, reason=reason
     )
-    drawdown = Disbursement.objects.filter(recommendation=lead, voided_at__isnull=True, pk=disbursement_id).first()
+    # among the drawdowns of the lead resolved above: another lead's is unknown here
+    drawdown = lead.disbursements.filter(voided_at__isnull=True, pk=disbursement_id).first()
     if drawdown is None:
         raise ApplicationError("该放款记录不存在或已作废", field_errors={"disbursement": ["请选择要更正的放款"]})
     old = drawdown.amount
