@@ -69,10 +69,21 @@ def clock_start(recommendation: Recommendation, kind: str, started_at: dt.dateti
     return clock
 
 
-def apply_rule(recommendation: Recommendation, rule, at: dt.datetime) -> None:
-    """Apply one transition's clock rule (a workflow.Clock: `start`, `satisfy`, `stop`) to the
-    lead at the transition's moment `at`."""
+def apply_rule(recommendation: Recommendation, rule, at: dt.datetime, since: dt.datetime | None = None) -> None:
+    """Apply one transition's clock rule (a workflow.Clock: `start`, `satisfy`, `stop`, and a
+    correction's `reopen`, `discard`) to the lead at the transition's moment `at`. A correction
+    reopens the clocks of its kinds answered from `since` (the corrected event's moment) on,
+    with their due moments unchanged (overdue again if they were), and discards those it names
+    (started by mistake: they start anew with the real event)."""
     open_states = list(OPEN_CLOCK_STATES)
+    if rule.discard:
+        DeadlineClock.objects.filter(recommendation=recommendation, kind__in=rule.discard).delete()
+    if rule.reopen and since is not None:
+        answered = DeadlineClock.objects.filter(
+            recommendation=recommendation, kind__in=rule.reopen, state=ClockState.SATISFIED, satisfied_at__gte=since
+        )
+        answered.filter(overdue_at__isnull=True).update(state=ClockState.RUNNING, satisfied_at=None)
+        answered.filter(overdue_at__isnull=False).update(state=ClockState.OVERDUE, satisfied_at=None)
     for kind in rule.start:
         clock_start(recommendation, kind, at)
     if rule.satisfy:

@@ -247,6 +247,19 @@ def load() -> dict:
         is_credit_loan=False,
         is_first_loan=False,
     )
+    # a correction (issue 16 item 6): the rate was typed wrongly; the administrator corrects it
+    # with a reason, and the lead's timeline and the audit log keep both
+    s.recommendation_decision_correct(
+        actor=bankadmin,
+        recommendation_id=recs[e[3]].pk,
+        credit_amount=300_000,
+        rate_percent=Decimal("3.8"),
+        term_months=12,
+        guarantee="surety",
+        is_credit_loan=False,
+        is_first_loan=False,
+        reason="审批书执行利率为 3.80%, 客户经理误录为 3.85%",
+    )
     s.recommendation_approve(
         actor=bankadmin,
         recommendation_id=recs[e[6]].pk,

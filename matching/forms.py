@@ -191,6 +191,49 @@ class DisburseForm(forms.Form):
     disbursed_on = forms.DateField(label="放款日期", widget=forms.DateInput(attrs={"type": "date"}))
 
 
+def _correction_reason():
+    return forms.CharField(label="更正原因", max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class CorrectionForm(forms.Form):
+    """更正线索状态, 撤回误传的材料: the reason (the service also requires it)."""
+
+    reason = _correction_reason()
+
+
+class CorrectDecisionForm(ApproveForm):
+    """更正授信决定: the terms of the 授信 as they should have been recorded, and the reason."""
+
+    override_reason = None
+    reason = _correction_reason()
+
+
+class CorrectDrawdownForm(forms.Form):
+    """更正放款: the drawdown, its right amount or 作废, and the reason."""
+
+    disbursement = forms.TypedChoiceField(label="放款记录", coerce=int, choices=())
+    amount_wan = bounds.FormDecimalField(
+        label="更正后金额(万元)",
+        field=bounds.column(Disbursement, "amount"),
+        unit=10000,
+        min_value=Decimal("0.01"),
+        decimal_places=4,
+        required=False,
+    )
+    void = forms.BooleanField(label="作废该笔放款", required=False)
+    reason = _correction_reason()
+
+    def __init__(self, *args, drawdowns=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["disbursement"].choices = [(d.pk, str(d)) for d in drawdowns]
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("void") and data.get("amount_wan") is None and "amount_wan" not in self.errors:
+            self.add_error("amount_wan", "请填写更正后的放款金额, 或勾选「作废该笔放款」")
+        return data
+
+
 class VisitForm(forms.Form):
     uscc = forms.CharField(label="统一社会信用代码", max_length=18)
     visited_on = forms.DateField(label="走访日期", widget=forms.DateInput(attrs={"type": "date"}))

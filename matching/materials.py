@@ -208,7 +208,7 @@ def lead_material_upload(*, actor, recommendation_id: int, uploaded_file, item: 
         lead = workflow.acting_on(
             workflow.Action.LEAD_MATERIALS_UPLOAD, actor, recommendation_id, message="线索不存在或您无权上传材料"
         )
-        if lead.bank_materials.count() >= MAX_MATERIALS_PER_LEAD:
+        if lead.bank_materials.filter(withdrawn_at__isnull=True).count() >= MAX_MATERIALS_PER_LEAD:
             raise ApplicationError(f"每条线索最多上传 {MAX_MATERIALS_PER_LEAD} 个材料文件", code="conflict")
         return lead.declaration, lead
 

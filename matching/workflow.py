@@ -70,6 +70,16 @@ Who may act (see workflow.md and seed 004 §四–六):
   any path while the entity has an open declaration or a lead not yet decided at a bank.
 * The platform administrator manages organisations, users, catalogues and calendars and
   takes no part in the workflow.
+* Corrections (issue 16 item 6): what was recorded by mistake is corrected with a reason by
+  the bank administrator of the lead's branch (or above) — a state taken back (CORRECT_STATE:
+  已对接, 材料已收齐, 授信, 不予授信 or 未提款 back to the state before; the clocks that event
+  answered run again, a decision clock started by mistake is taken back), a 授信's terms
+  (CORRECT_DECISION), a drawdown corrected or voided (CORRECT_DRAWDOWN), a file the bank
+  uploaded withdrawn (MATERIAL_WITHDRAW) — and by the convener for a declaration signed into a
+  batch not pushed yet (CORRECT_BATCH_ENTRY). A 授信 that should have been a 不予授信 (or the
+  reverse) is taken back, then decided again through the ordinary row. The correction rows
+  (`Rule.correction`) go back, so they do not make a finished state unfinished (final_states).
+  The services are matching/services/corrections.py.
 * No one records 授信依据变化 (BASIS_CHANGE): the post-loan watch (matching/watch.py) does, on
   an approved or drawn lead whose entity lost a regulator's mark the approval relied on.
 
@@ -161,6 +171,12 @@ class Action(StrEnum):
     LEAD_MATERIALS_UPLOAD = "lead.materials_upload"
     # the enterprise's consented contact, revealed to the account manager working the lead (issue 16)
     CONTACT_REVEAL = "lead.contact_reveal"
+    # corrections of what was recorded by mistake (issue 16 item 6)
+    CORRECT_STATE = "lead.correct_state"
+    CORRECT_DECISION = "lead.correct_decision"
+    CORRECT_DRAWDOWN = "lead.correct_drawdown"
+    MATERIAL_WITHDRAW = "lead.material_withdraw"
+    CORRECT_BATCH_ENTRY = "declaration.correct_batch_entry"
 
 
 @dataclass(frozen=True)
@@ -192,13 +208,20 @@ class Clock:
     start: tuple = ()
     satisfy: tuple = ()
     stop: bool = False
+    # corrections: the clocks of these kinds the corrected event answered run again (`reopen`,
+    # with their due moments unchanged); those it started by mistake are taken back (`discard`)
+    reopen: tuple = ()
+    discard: tuple = ()
 
     def __bool__(self) -> bool:
-        return bool(self.start or self.satisfy or self.stop)
+        return bool(self.start or self.satisfy or self.stop or self.reopen or self.discard)
 
     @property
     def label(self) -> str:
         parts = [f"起算{ClockKind(k).label}" for k in self.start] + [f"完成{ClockKind(k).label}" for k in self.satisfy]
+        parts += [f"恢复{ClockKind(k).label}" for k in self.reopen] + [
+            f"撤销{ClockKind(k).label}" for k in self.discard
+        ]
         if self.stop:
             parts.append("停止全部时限")
         return "、".join(parts) or "不影响时限"
@@ -237,6 +260,9 @@ class Rule:
     checks: tuple[Check, ...] = ()
     stage: str | None = None  # the ReviewStage it records
     step: str = ""  # its label in a declaration's progress steps
+    # a correction of something recorded by mistake (with a reason): its transitions go back,
+    # so they do not make a finished state unfinished (final_states)
+    correction: bool = False
 
     def effect(self, outcome: str = "") -> Effect:
         for effect_ in self.effects:
@@ -372,6 +398,32 @@ ANSWERING = Check(
     ),
 )
 LAPSING = Check("材料已提交且待银行确认", _materials_stage(AWAITING_BANK, lambda lead: "该线索的材料不在待银行确认中"))
+
+
+def _revertible(actor, scope, lead) -> Refusal | None:
+    """A state recorded by mistake goes back only where nothing was built on it since: a
+    contact only before any materials step, complete materials only when the bank confirmed
+    them (a decision clock the platform started, 自动起算, is no one's mistake)."""
+    if lead.state == R.CONTACTED and lead.materials_stage != S.UNLISTED:
+        return Refusal(f"该线索已进入材料环节({lead.get_materials_stage_display()}), 不能撤销对接", code="conflict")
+    if lead.state == R.UNDER_REVIEW and lead.materials_stage == S.AUTO_STARTED:
+        return Refusal("授信决定时限系银行未按时确认材料而自动起算, 不是误登记, 不能撤销", code="conflict")
+    return None
+
+
+def _batch_unpushed(actor, scope, declaration) -> Refusal | None:
+    batch = declaration.batch
+    if batch is None or batch.state != B.BUILDING:
+        return Refusal("该申报所在批次已推送, 不能再移出批次(推送后请使用「移出推荐清单」)", code="conflict")
+    return None
+
+
+def correction_outcome(lead) -> str:
+    """The outcome of CORRECT_STATE for the lead's state: the state it takes back, and for a
+    decline where it goes back to ("declined>contacted")."""
+    if lead.state == R.DECLINED:
+        return f"{R.DECLINED}>{lead.state_before_decline}"
+    return str(R(lead.state))
 
 
 def _pushed_already(batch) -> str:
@@ -784,6 +836,128 @@ RULES: tuple[Rule, ...] = (
         (Effect(K.RECOMMENDATION_BASIS_CHANGED, NO_CLOCK),),
         tenancy=VIEW,
     ),
+    # --- corrections (issue 16 item 6): what was recorded by mistake, corrected with a reason
+    # by the bank administrator of the lead's branch (or above); the original event stays on
+    # the timeline and in the audit log, the correction is an event of its own, and the
+    # figures as of a moment before it still show what was recorded then (reporting.kpis)
+    Rule(
+        Action.CORRECT_STATE,
+        "更正线索状态",
+        Recommendation,
+        frozenset({Role.BANK_ADMIN}),
+        (R.CONTACTED, R.UNDER_REVIEW, R.APPROVED, R.DECLINED, R.NOT_DRAWN),
+        "该线索当前状态不能撤销(已放款的请先更正放款)",
+        (
+            # 已对接 by mistake: the feedback clock the contact answered runs again
+            Effect(
+                K.RECOMMENDATION_STATE_CORRECTED,
+                Clock(reopen=(FEEDBACK,)),
+                R.PUSHED,
+                "revert_contact",
+                outcome=R.CONTACTED,
+                source=(R.CONTACTED,),
+            ),
+            # 材料已收齐 by mistake: the 30-day decision clock it started is taken back (it starts
+            # anew when the materials are really complete); a submission's materials clock runs again
+            Effect(
+                K.RECOMMENDATION_STATE_CORRECTED,
+                Clock(reopen=(MATERIALS,), discard=(DECISION,)),
+                R.CONTACTED,
+                "revert_materials_complete",
+                outcome=R.UNDER_REVIEW,
+                source=(R.UNDER_REVIEW,),
+            ),
+            # 授信 or 不予授信 by mistake: back to before the decision, whose clocks run again
+            # (the due moments unchanged); the bank then records the right decision
+            Effect(
+                K.RECOMMENDATION_STATE_CORRECTED,
+                Clock(reopen=(DECISION,)),
+                R.UNDER_REVIEW,
+                "revert_approve",
+                outcome=R.APPROVED,
+                source=(R.APPROVED,),
+            ),
+            # a decline goes back to where it found the lead (Recommendation.state_before_decline):
+            # outcome "declined>under_review" and so on (correction_outcome)
+            *(
+                Effect(
+                    K.RECOMMENDATION_STATE_CORRECTED,
+                    Clock(reopen=(FEEDBACK, DECISION, MATERIALS)),
+                    back,
+                    method,
+                    outcome=f"{R.DECLINED}>{back}",
+                    source=(R.DECLINED,),
+                )
+                for back, method in (
+                    (R.UNDER_REVIEW, "revert_decline_to_review"),
+                    (R.CONTACTED, "revert_decline_to_contact"),
+                    (R.PUSHED, "revert_decline_to_push"),
+                )
+            ),
+            Effect(
+                K.RECOMMENDATION_STATE_CORRECTED,
+                NO_CLOCK,
+                R.APPROVED,
+                "revert_not_drawn",
+                outcome=R.NOT_DRAWN,
+                source=(R.NOT_DRAWN,),
+            ),
+        ),
+        checks=(Check("未在误登记的状态上继续办理", _revertible),),
+        correction=True,
+    ),
+    Rule(
+        Action.CORRECT_DECISION,
+        "更正授信决定",
+        Recommendation,
+        frozenset({Role.BANK_ADMIN}),
+        (R.APPROVED, R.DISBURSED, R.NOT_DRAWN),
+        "只有已授信的线索可以更正授信金额、利率、期限等",
+        (Effect(K.RECOMMENDATION_DECISION_CORRECTED, NO_CLOCK),),
+        correction=True,
+    ),
+    Rule(
+        Action.CORRECT_DRAWDOWN,
+        "更正放款",
+        Recommendation,
+        frozenset({Role.BANK_ADMIN}),
+        (R.DISBURSED,),
+        "只有已放款的线索可以更正放款",
+        (
+            Effect(K.RECOMMENDATION_DISBURSEMENT_CORRECTED, NO_CLOCK),
+            # its last drawdown voided: approved, not drawn yet
+            Effect(
+                K.RECOMMENDATION_DISBURSEMENT_CORRECTED,
+                NO_CLOCK,
+                R.APPROVED,
+                "revert_disburse",
+                outcome="none_left",
+            ),
+        ),
+        correction=True,
+    ),
+    Rule(
+        Action.MATERIAL_WITHDRAW,
+        "撤回误传的材料",
+        Recommendation,
+        frozenset({Role.BANK_ADMIN}),
+        (R.CONTACTED, R.UNDER_REVIEW, R.APPROVED, R.DISBURSED),
+        "该线索已办结或尚未对接, 不能撤回材料",
+        (Effect(K.RECOMMENDATION_MATERIAL_WITHDRAWN, NO_CLOCK),),
+        correction=True,
+    ),
+    # the convener takes a declaration signed into a batch by mistake out of it before the push
+    Rule(
+        Action.CORRECT_BATCH_ENTRY,
+        "移出未推送的批次",
+        Declaration,
+        frozenset({CONVENER}),
+        (D.RECOMMENDED,),
+        "只有已签字确认、批次尚未推送的申报可以移出批次",
+        (Effect(K.DECLARATION_SIGNOFF_CORRECTED, NO_CLOCK, D.LEAD_APPROVED, "revert_signoff"),),
+        checks=(Check("批次尚未推送", _batch_unpushed),),
+        correction=True,
+    ),
     # --- seed 004 三(四)(五): the five basic criteria -------------------------------------
     # a declaration whose criteria are not all met is submitted only with an exception reason
     # (matching/criteria.py); the task-force lead confirms it explicitly, at any level of the
@@ -818,6 +992,8 @@ LEAD_WORK = (
     Action.DISBURSE,
     Action.NOT_DRAWN,
 )
+# the corrections a lead page offers (the bank administrator's)
+LEAD_CORRECTIONS = (Action.CORRECT_STATE, Action.CORRECT_DECISION, Action.CORRECT_DRAWDOWN, Action.MATERIAL_WITHDRAW)
 # the events whose actor made (wrote) a declaration (maker-checker M1)
 MAKER_EVENTS = tuple(
     TABLE[action].effect(outcome).event
@@ -844,6 +1020,7 @@ class Transition(NamedTuple):
     method: str | None  # the django-fsm transition
     event: EventKind
     clock: Clock
+    correction: bool = False
 
 
 TRANSITIONS: tuple[Transition, ...] = tuple(
@@ -856,6 +1033,7 @@ TRANSITIONS: tuple[Transition, ...] = tuple(
         effect_.transition,
         effect_.event,
         effect_.clock,
+        rule_.correction,
     )
     for rule_ in RULES
     for effect_ in rule_.effects
@@ -879,8 +1057,15 @@ def effect(action: Action, outcome: str = "") -> Effect:
 
 
 def final_states(model: type[Model]) -> list:
-    """The states of `model` no transition of the table leaves: the object is finished."""
-    left = {state for t in TRANSITIONS if t.model is model and t.method for state in t.source if state != t.target}
+    """The states of `model` no transition of the table leaves: the object is finished. A
+    correction going back from a state does not count: it undoes, it does not go on."""
+    left = {
+        state
+        for t in TRANSITIONS
+        if t.model is model and t.method and not t.correction
+        for state in t.source
+        if state != t.target
+    }
     return [state for state in STATES[model] if state not in left]
 
 
@@ -995,16 +1180,19 @@ def record(
     actor=None,
     outcome: str = "",
     at=None,
+    since=None,
+    recorded_at=None,
     **data,
 ) -> WorkflowEvent:
     """Write the event the table names for the action's outcome on the declaration's timeline
     (and the lead's), then apply the row's clock rule to the lead at `at` (the moment of the
-    transition, now by default): the one writer of an action's WorkflowEvent, so that no
+    transition, now by default; a correction's `since`: the moment of the event it corrects):
+    the one writer of an action's WorkflowEvent, so that no
     event and no clock effect happens without its row. The statistics index projects events and
     clocks, so here the transaction says the ledger changed (hooks.ledger_changed: one sync of
     the index after its commit), never a later read."""
     effect_ = TABLE[action].effect(outcome)
-    now = timezone.now()
+    now = recorded_at or timezone.now()
     event = WorkflowEvent.objects.create(
         declaration=declaration,
         recommendation=recommendation,
@@ -1014,7 +1202,7 @@ def record(
         created_at=now,
     )
     if effect_.clock:
-        clock_rules.apply_rule(recommendation, effect_.clock, at or now)
+        clock_rules.apply_rule(recommendation, effect_.clock, at or now, since=since)
     hooks.ledger_changed()
     return event
 

@@ -102,6 +102,12 @@ ACTION_LABELS: dict[str, str] = {
     "recommendation.not_drawn": "未提款",
     "recommendation.coach": "辅导企业",
     "recommendation.rate": "企业评价",
+    # corrections of what was recorded by mistake (issue 16 item 6)
+    "recommendation.correct_state": "更正线索状态(撤销误登记)",
+    "recommendation.correct_decision": "更正授信决定",
+    "recommendation.correct_disbursement": "更正放款",
+    "recommendation.material_withdraw": "撤回误传的材料",
+    "batch.entry_correct": "移出未推送的批次",
     # reports
     "reporting.bank_report": "银行报送",
     "reporting.target_set": "设定目标任务",

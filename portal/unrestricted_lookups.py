@@ -66,7 +66,12 @@ ALLOWED: dict[tuple[str, str, str], str] = {
         "_refresh_declarations_python",
         "*",
     ): "statistics index folded by the system from the event table",
-    ("reporting/facts.py", "_refresh_python", "*"): "statistics index folded by the system from the event table",
+    ("reporting/facts.py", "_fold_python", "*"): "statistics index folded by the system from the event table",
+    (
+        "reporting/facts.py",
+        "keep_before_correction",
+        "*",
+    ): "statistics index kept by the system inside a correction's transaction, for the leads the correction resolved",
     (
         "reporting/facts.py",
         "need_roots",

@@ -39,7 +39,7 @@ from django.utils import timezone
 
 from matching.models import ClockKind, DeadlineClock, Declaration, Recommendation, Visit, WorkflowEvent
 from reporting import kpis
-from reporting.models import DeclarationFact, FactWatermark, LedgerFact, VisitFact
+from reporting.models import DeclarationFact, FactWatermark, LedgerFact, LedgerFactVersion, VisitFact
 
 SETTLE = dt.timedelta(minutes=2)
 LOCK_KEY = 0x5EB0_0001  # pg advisory lock of the index sync
@@ -271,6 +271,7 @@ def _refresh_postgresql(ids: list[int] | None, declaration_ids: list[int] | None
             cursor.execute(_REFRESH_SQL.format(event_filter="", rec_filter=""), {"tz": tz})
             count = cursor.rowcount
             cursor.execute(_DECLARATION_SQL.format(filter=""))
+            _refold_corrected(None)
             _groups_postgresql(cursor, None, [])
             return count
         cursor.execute(
@@ -282,6 +283,7 @@ def _refresh_postgresql(ids: list[int] | None, declaration_ids: list[int] | None
         count = cursor.rowcount
         if declaration_ids:
             cursor.execute(_DECLARATION_SQL.format(filter="WHERE d.id = ANY(%(ids)s)"), {"ids": declaration_ids})
+        _refold_corrected(ids)
         _groups_postgresql(cursor, ids, declaration_ids)
         return count
 
@@ -410,9 +412,48 @@ def _groups_python(ids: list[int] | None, declaration_ids: list[int] | None) -> 
             previous = d.submitted_at
 
 
+def _refold_corrected(ids: list[int] | None) -> None:
+    """The rows with a correction among their events, folded again by kpis.fold (the set-based
+    SQL takes the first moment of each milestone; a correction takes one back or changes its
+    values, which the reference fold applies in order). Corrections are rare: a few rows."""
+    corrected = WorkflowEvent.objects.filter(kind__in=kpis.CORRECTION_KINDS)
+    if ids is not None:
+        corrected = corrected.filter(recommendation_id__in=ids)
+    corrected_ids = sorted(set(corrected.values_list("recommendation_id", flat=True)))
+    if corrected_ids:
+        _fold_python(corrected_ids)
+
+
+def keep_before_correction(recommendation_ids: list[int], moment: dt.datetime) -> None:
+    """Registered in matching.hooks.CORRECTION_HOOKS: inside a correction's transaction, before
+    it changes anything, keep the index rows of the corrected leads' push groups (a lead row
+    carries its sibling's milestones) as the events recorded them until now, valid until the
+    correction's moment (LedgerFactVersion). The figures as of an earlier moment read them."""
+    declarations = Recommendation.objects.filter(pk__in=recommendation_ids).values("declaration_id")
+    group = sorted(Recommendation.objects.filter(declaration_id__in=declarations).values_list("pk", flat=True))
+    refresh(group)
+    own = {"id", "recommendation", "valid_from", "valid_until"}
+    columns = [f.attname for f in LedgerFactVersion._meta.concrete_fields if f.name not in own]
+    for fact in LedgerFact.objects.filter(recommendation_id__in=group):
+        since = LedgerFactVersion.objects.filter(recommendation_id=fact.pk).aggregate(last=Max("valid_until"))["last"]
+        LedgerFactVersion.objects.create(
+            recommendation_id=fact.pk,
+            valid_from=since,
+            valid_until=moment,
+            **{c: getattr(fact, c) for c in columns},
+        )
+
+
 def _refresh_python(ids: list[int] | None, declaration_ids: list[int] | None) -> int:
     if ids is None or declaration_ids:
         _refresh_declarations_python(None if ids is None else declaration_ids)
+    count = _fold_python(ids)
+    _groups_python(ids, declaration_ids)
+    return count
+
+
+def _fold_python(ids: list[int] | None) -> int:
+    """Fold the rows of the given recommendations (all when None) with kpis.fold."""
     recs = Recommendation.objects.select_related("declaration", "branch__organisation").order_by("id")
     if ids is not None:
         recs = recs.filter(pk__in=ids)
@@ -433,7 +474,6 @@ def _refresh_python(ids: list[int] | None, declaration_ids: list[int] | None) ->
                 defaults=fact_values(rec, events[rec.pk], clocks[rec.pk], roots[rec.declaration_id]),
             )
             count += 1
-    _groups_python(ids, declaration_ids)
     return count
 
 

@@ -49,7 +49,26 @@ DISBURSED = "recommendation.disbursed"
 NOT_DRAWN = "recommendation.not_drawn"
 REMOVED = "recommendation.removed"
 RATED = "recommendation.rated"
-RECOMMENDATION_KINDS = (CONTACTED, MATERIALS, MATERIALS_AUTO, APPROVED, DECLINED, DISBURSED, NOT_DRAWN, REMOVED, RATED)
+# corrections (issue 16 item 6): a state taken back (data "undoes": the kind of the event taken
+# back; "feedback": it was the bank's first answer, taken back too), a decision's terms
+# corrected (the new terms), a drawdown corrected or voided ("amount_before", "amount", "voided").
+# They count from their own moment: before it the figures show what was recorded then.
+STATE_CORRECTED = "recommendation.state_corrected"
+DECISION_CORRECTED = "recommendation.decision_corrected"
+DISBURSEMENT_CORRECTED = "recommendation.disbursement_corrected"
+CORRECTION_KINDS = (STATE_CORRECTED, DECISION_CORRECTED, DISBURSEMENT_CORRECTED)
+RECOMMENDATION_KINDS = (
+    CONTACTED,
+    MATERIALS,
+    MATERIALS_AUTO,
+    APPROVED,
+    DECLINED,
+    DISBURSED,
+    NOT_DRAWN,
+    REMOVED,
+    RATED,
+    *CORRECTION_KINDS,
+)
 # 申报: a declaration counts as declared from its first submission (seed 004 三(四): the enterprise
 # "填报信息 … 初筛形成“申报清单”"), whichever path filed it — the enterprise's own form, staff on
 # its behalf (代为申报, 批量申报) or a bank's recommendation (三(五) "辖区内银行机构也可向工作专班
@@ -369,11 +388,42 @@ def state_as_of(rec: Ledger, as_of: dt.datetime) -> State | None:
             s.disbursements += 1
         elif e.kind == RATED:
             s.score = int(e.data["score"])
+        elif e.kind in CORRECTION_KINDS:
+            _correct_state(s, e)
     s.feedback_on_time, s.feedback_late = _timeliness(rec.feedback_clock, s.feedback_at, s.removed_at, as_of, True)
     s.decision_on_time, s.decision_late = _timeliness(
         rec.decision_clock, s.decision_at if s.materials else None, s.removed_at, as_of, s.materials
     )
     return s
+
+
+def _correct_state(s: State, e: Event) -> None:
+    """A correction folded into the state from its moment on (see CORRECTION_KINDS)."""
+    if e.kind == DECISION_CORRECTED:
+        s.credit_amount = int(e.data["credit_amount"])
+        s.rate = Decimal(str(e.data["rate_percent"]))
+        s.term_months = int(e.data["term_months"])
+        s.is_credit_loan = bool(e.data.get("is_credit_loan"))
+        s.is_first_loan = bool(e.data.get("is_first_loan"))
+    elif e.kind == DISBURSEMENT_CORRECTED:
+        s.disbursed += int(e.data["amount"]) - int(e.data["amount_before"])
+        s.disbursements -= 1 if e.data.get("voided") else 0
+    elif e.kind == STATE_CORRECTED:
+        undoes = e.data["undoes"]  # the kind of the event taken back
+        if e.data.get("feedback"):  # it was the bank's first answer (a contact, or a decline before any)
+            s.feedback_at = None
+        if undoes == CONTACTED:
+            s.contacted = False
+        elif undoes in MATERIALS_KINDS:
+            s.materials = False
+        elif undoes == APPROVED:
+            s.approved, s.decision_at = False, None
+            s.credit_amount, s.rate, s.term_months = 0, None, None
+            s.is_credit_loan = s.is_first_loan = False
+        elif undoes == DECLINED:
+            s.declined, s.decision_at = False, None
+        elif undoes == NOT_DRAWN:
+            s.not_drawn = False
 
 
 def _timeliness(clock: Clock | None, answered_at, removed_at, as_of, started: bool) -> tuple[bool, bool]:
@@ -449,7 +499,43 @@ def fold(events: Iterable[Event]) -> dict:
             f["disbursement_count"] += 1
             first("first_disbursed_at", e.created_at)
             f["last_disbursed_at"] = e.created_at
+        elif e.kind in CORRECTION_KINDS:
+            _correct_fold(f, e)
     return f
+
+
+def _correct_fold(f: dict, e: Event) -> None:
+    """A correction folded into the index row: the row holds the facts as corrected (the
+    statistics index keeps the row as it was before, valid until the correction's moment)."""
+    if e.kind == DECISION_CORRECTED:
+        f.update(
+            credit_amount=int(e.data["credit_amount"]),
+            rate_percent=Decimal(str(e.data["rate_percent"])),
+            term_months=int(e.data["term_months"]),
+            is_credit_loan=bool(e.data.get("is_credit_loan")),
+            is_first_loan=bool(e.data.get("is_first_loan")),
+        )
+    elif e.kind == DISBURSEMENT_CORRECTED:
+        f["disbursed_total"] += int(e.data["amount"]) - int(e.data["amount_before"])
+        if e.data.get("voided"):
+            f["disbursement_count"] -= 1
+            if f["disbursement_count"] == 0:
+                f["first_disbursed_at"] = f["last_disbursed_at"] = None
+    elif e.kind == STATE_CORRECTED:
+        undoes = e.data["undoes"]
+        if e.data.get("feedback"):
+            f["feedback_at"] = None
+        if undoes == CONTACTED:
+            f["contacted_at"] = None
+        elif undoes in MATERIALS_KINDS:
+            f["materials_at"] = None
+        elif undoes == APPROVED:
+            f["approved_at"] = f["decision_at"] = None
+            f.update(credit_amount=None, rate_percent=None, term_months=None, is_credit_loan=False, is_first_loan=False)
+        elif undoes == DECLINED:
+            f["declined_at"] = f["decision_at"] = None
+        elif undoes == NOT_DRAWN:
+            f["not_drawn_at"] = None
 
 
 def figures_of(states: Iterable[State]) -> Figures:

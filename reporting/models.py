@@ -136,18 +136,10 @@ class ScheduledReport(models.Model):
         return self.filename
 
 
-class LedgerFact(models.Model):
-    """Statistics index of one ledger row: the moments its events were recorded and the values
-    they carried, with its deadline clocks' due moments — a projection of WorkflowEvent (and
-    the clocks) kept in step by the writes (reporting.facts.sync_after_commit: synced after
-    each commit that records an event), never by a read, and rebuilt from the events at any
-    time. Figures "as of" a moment compare these recording moments with it, so
-    one narrow table answers every period, scope and as-of date without re-reading the
-    event history. Nothing is entered here; it is not a second bookkeeping."""
+class LedgerRow(models.Model):
+    """The columns of a ledger row's statistics index (LedgerFact, and the rows as they were
+    before a correction, LedgerFactVersion)."""
 
-    recommendation = models.OneToOneField(
-        "matching.Recommendation", primary_key=True, on_delete=models.CASCADE, related_name="+"
-    )
     entity_id = models.IntegerField()
     declaration_id = models.IntegerField()
     region = models.CharField(max_length=12)  # county code
@@ -204,6 +196,23 @@ class LedgerFact(models.Model):
     prev_group_pushed_at = models.DateTimeField(null=True)
 
     class Meta:
+        abstract = True
+
+
+class LedgerFact(LedgerRow):
+    """Statistics index of one ledger row: the moments its events were recorded and the values
+    they carried, with its deadline clocks' due moments — a projection of WorkflowEvent (and
+    the clocks) kept in step by the writes (reporting.facts.sync_after_commit: synced after
+    each commit that records an event), never by a read, and rebuilt from the events at any
+    time. Figures "as of" a moment compare these recording moments with it, so
+    one narrow table answers every period, scope and as-of date without re-reading the
+    event history. Nothing is entered here; it is not a second bookkeeping."""
+
+    recommendation = models.OneToOneField(
+        "matching.Recommendation", primary_key=True, on_delete=models.CASCADE, related_name="+"
+    )
+
+    class Meta:
         verbose_name = verbose_name_plural = "台账统计索引"
         indexes = [
             models.Index(fields=["region", "pushed_at"], name="fact_region_pushed"),
@@ -213,6 +222,25 @@ class LedgerFact(models.Model):
             models.Index(fields=["declaration_id"], name="fact_declaration"),
             models.Index(fields=["entity_id"], name="fact_entity"),
         ]
+
+
+class LedgerFactVersion(LedgerRow):
+    """A ledger row's index as it was before a correction (issue 16 item 6): written by the
+    correction's transaction (reporting.facts.keep_before_correction, through
+    matching.hooks.CORRECTION_HOOKS), valid from the previous correction of the lead's push
+    group (or always) until the correction's moment. Figures as of a moment read, for each
+    row, the version valid then, or the current LedgerFact when none is (reporting.selectors
+    .facts_queryset): a KPI as of a date before a correction still shows what was known then."""
+
+    recommendation = models.ForeignKey(
+        "matching.Recommendation", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    valid_from = models.DateTimeField(null=True)
+    valid_until = models.DateTimeField()
+
+    class Meta:
+        verbose_name = verbose_name_plural = "台账统计索引(更正前)"
+        indexes = [models.Index(fields=["recommendation", "valid_until"], name="fact_version_until")]
 
 
 class DeclarationFact(models.Model):

@@ -14,7 +14,15 @@ from entities.restrictions import region_range_q
 from matching.restrictions import declaration_q
 from portal.models import Role
 from portal.tenancy import VIEW, Scope, restriction
-from reporting.models import BankPeriodReport, DeclarationFact, LedgerFact, ScheduledReport, Target, VisitFact
+from reporting.models import (
+    BankPeriodReport,
+    DeclarationFact,
+    LedgerFact,
+    LedgerFactVersion,
+    ScheduledReport,
+    Target,
+    VisitFact,
+)
 
 
 def region_and_ancestors_q(prefix: str, field: str = "region_id") -> Q:
@@ -40,6 +48,9 @@ def register() -> None:
         if scope.role == Role.ACCOUNT_MANAGER:
             return Q(recommendation__assigned_to_id=scope.user_id)
         return None
+
+    # a row as it was before a correction is seen by whoever sees the row
+    restriction(LedgerFactVersion)(_facts)
 
     @restriction(DeclarationFact)
     def _declaration_facts(scope: Scope, action: str) -> Q | None:

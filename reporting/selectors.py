@@ -39,6 +39,7 @@ from reporting.models import (
     BankPeriodReport,
     DeclarationFact,
     LedgerFact,
+    LedgerFactVersion,
     ScheduledReport,
     Target,
     TargetMetric,
@@ -307,11 +308,57 @@ ROW_SUMS = {
 _KEYS = ("region", "bank_id", "branch_id", "pushed_month")
 
 
-def facts_queryset(user, q: ReportQuery) -> QuerySet[LedgerFact]:
+class FactsAsOf:
+    """The index rows valid at a past moment when a correction came after it (issue 16 item 6):
+    the current rows not corrected since (`current`) and, for those that were, the rows as
+    they were then (`versions`, LedgerFactVersion). Filters apply to both; the statements read
+    both (`facts_sql`); a subquery of immutable columns (the entities) reads the current rows."""
+
+    def __init__(self, current: QuerySet, versions: QuerySet):
+        self.current, self.versions = current, versions
+
+    def filter(self, *args, **kwargs) -> FactsAsOf:
+        return FactsAsOf(self.current.filter(*args, **kwargs), self.versions.filter(*args, **kwargs))
+
+    @property
+    def query(self):
+        return self.current.query
+
+    def values(self, *fields) -> QuerySet:
+        return self.current.values(*fields)
+
+
+def facts_sql(qs, columns) -> tuple[str, list]:
+    """The SELECT of the index rows `qs` holds (a queryset, or FactsAsOf), with `columns`."""
+    if isinstance(qs, FactsAsOf):
+        current, current_params = qs.current.values(*columns).query.sql_with_params()
+        past, past_params = qs.versions.values(*columns).query.sql_with_params()
+        return f"{current} UNION ALL {past}", [*current_params, *past_params]
+    return qs.values(*columns).query.sql_with_params()
+
+
+def facts_queryset(user, q: ReportQuery) -> QuerySet[LedgerFact] | FactsAsOf:
     """The index rows of the ledger rows of the query: the same scope as
-    `reporting.ledger.ledger_queryset` (restriction and filters), pushed by the as-of moment."""
+    `reporting.ledger.ledger_queryset` (restriction and filters), pushed by the as-of moment.
+    As of a past moment some row was corrected after, each such row as it was then
+    (FactsAsOf): the figures as of a date show what was recorded by that date."""
+    current = _scoped(LedgerFact, user, q)
+    if not q.as_of_given:
+        return current
+    versions = _scoped(LedgerFactVersion, user, q)
+    later = versions.filter(valid_until__gt=q.as_of)
+    if not later.exists():
+        return current
+    superseded = later.filter(recommendation_id=OuterRef("recommendation_id"))
+    return FactsAsOf(
+        current.exclude(Exists(superseded)),
+        later.filter(Q(valid_from__isnull=True) | Q(valid_from__lte=q.as_of)),
+    )
+
+
+def _scoped(model, user, q: ReportQuery) -> QuerySet:
     f = q.filters
-    qs = restrict(LedgerFact.objects.all(), user, VIEW)
+    qs = restrict(model.objects.all(), user, VIEW)
     if f.region:
         qs = qs.filter(region_range_q(f.region, "region"))
     if f.bank:
@@ -590,7 +637,7 @@ def _figures(
     moment_sql, moment = _moment_param(q.as_of)
 
     def source_of(qs: QuerySet, columns) -> tuple[str, list]:
-        sql, sql_params = qs.values(*columns).query.sql_with_params()
+        sql, sql_params = facts_sql(qs, columns)
         return f"(SELECT {moment_sql} AS t) p CROSS JOIN ({sql}) b", [moment, *sql_params]
 
     source, params = source_of(facts_queryset(user, q), ("recommendation_id", *_ROW_COLUMNS))
@@ -622,7 +669,7 @@ def _figures(
             UNION ALL
             SELECT {b_keys}, {", ".join(partial)}
             FROM {source} JOIN matching_disbursement x ON x.recommendation_id = b.recommendation_id AND x.created_at
-                <= p.t
+                <= p.t AND (x.voided_at IS NULL OR x.voided_at > p.t)
             WHERE b.first_disbursed_at <= p.t AND b.last_disbursed_at > p.t
             GROUP BY {b_keys}"""
         if q.as_of_given

@@ -37,6 +37,7 @@ UNNAMED = {
     "batch_matching.ResultCount",
     "batch_matching.DirtyEntity",
     "reporting.LedgerFact",
+    "reporting.LedgerFactVersion",
     "reporting.DeclarationFact",
     "reporting.VisitFact",
     "reporting.FactWatermark",

@@ -21,7 +21,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test import Client
 
-from matching.models import RecommendationBatch
+from matching.models import Disbursement, RecommendationBatch
 from products.models import LoanProduct
 
 pytestmark = pytest.mark.django_db
@@ -59,6 +59,9 @@ def foreign_values(other) -> dict[str, tuple[object, object]]:
         "region_code": ("140212", None),
         "region": ("140212", None),
         "code": (other.product_code, None),
+        # corrections name a drawdown or a file of the lead in the path: another's is unknown there
+        "disbursement_id": (other.disbursement.pk, NONEXISTENT_ID),
+        "material_id": (other.material.pk, NONEXISTENT_ID),
     }
 
 
@@ -201,6 +204,10 @@ def matrix_worlds(pushed_world, other_county):
         .values_list("code", flat=True)
         .order_by("code")
         .first()
+    )
+    # a drawdown of the other county's lead (its own path never records one), for the corrections' bodies
+    other.disbursement = Disbursement.objects.create(
+        recommendation=other.recommendation, amount=1, disbursed_on=dt.date.today(), recorded_by=other.bank_admin
     )
     own = {
         "entity": declaration.entity,

@@ -207,6 +207,12 @@ class WithdrawInputSerializer(serializers.Serializer):
     reason = serializers.CharField(allow_blank=True, default="", max_length=1000)
 
 
+class CorrectionReasonInputSerializer(serializers.Serializer):
+    reason = serializers.CharField(
+        allow_blank=True, default="", max_length=500, help_text="更正原因(必填): 为何此前的登记有误"
+    )
+
+
 class ReviewInputSerializer(serializers.Serializer):
     decision = serializers.ChoiceField(choices=ReviewDecision.choices)
     comment = serializers.CharField(allow_blank=True, default="", max_length=2000)
@@ -398,6 +404,7 @@ class DeclarationViewSet(
         "bulk_review": workflow.REVIEWS,
         "review_queue": workflow.QUEUES,
         "confirm_exception": (Action.CRITERIA_EXCEPTION_CONFIRM,),
+        "batch_entry_correct": (Action.CORRECT_BATCH_ENTRY,),
         "materials:POST": (Action.MATERIALS_UPLOAD,),
         "bank_recommend": (Action.BANK_RECOMMEND,),
     }
@@ -488,6 +495,18 @@ class DeclarationViewSet(
     def withdraw(self, request, pk=None):
         data = _input(WithdrawInputSerializer, request)
         declaration = services.declaration_withdraw(actor=request.user, declaration_id=_pk(self), reason=data["reason"])
+        return _declaration_out(request, declaration.pk)
+
+    @extend_schema(
+        request=CorrectionReasonInputSerializer,
+        responses=_responses(DeclarationDetailOutputSerializer),
+        description="更正: 将误签字列入批次的申报在批次推送前移出, 退回待签字(须填写更正原因)。"
+        + _doc(Action.CORRECT_BATCH_ENTRY),
+    )
+    @action(detail=True, methods=["post"], url_path="batch-entry-correct")
+    def batch_entry_correct(self, request, pk=None):
+        data = _input(CorrectionReasonInputSerializer, request)
+        declaration = services.batch_entry_correct(actor=request.user, declaration_id=_pk(self), reason=data["reason"])
         return _declaration_out(request, declaration.pk)
 
     @extend_schema(

@@ -25,6 +25,7 @@ from matching.apis.common import (
     _user_name,
 )
 from matching.apis.declarations import (
+    CorrectionReasonInputSerializer,
     DeclarationDetailOutputSerializer,
     MaterialOutputSerializer,
     MaterialUploadInputSerializer,
@@ -278,6 +279,43 @@ class RateInputSerializer(serializers.Serializer):
     comment = serializers.CharField(allow_blank=True, default="", max_length=2000)
 
 
+class CorrectionInputSerializer(CorrectionReasonInputSerializer):
+    version = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=80,
+        help_text="您看到的线索版本(correction_version); 如线索已被他人更正或办理则拒绝(409)",
+    )
+
+
+class CorrectDecisionInputSerializer(CorrectionInputSerializer):
+    credit_amount = bounds.IntegerField(field=bounds.column(Recommendation, "credit_amount"), help_text="授信金额(元)")
+    rate_percent = bounds.DecimalField(field=bounds.column(Recommendation, "rate_percent"), help_text="年利率(%)")
+    term_months = bounds.IntegerField(
+        field=bounds.column(Recommendation, "credit_term_months"), help_text="授信期限(月)"
+    )
+    guarantee = serializers.ChoiceField(choices=Guarantee.choices)
+    is_credit_loan = serializers.BooleanField()
+    is_first_loan = serializers.BooleanField()
+
+
+class CorrectDrawdownInputSerializer(CorrectionInputSerializer):
+    disbursement_id = bounds.IdField(help_text="要更正的放款记录(本线索的)")
+    amount = bounds.IntegerField(
+        field=bounds.column(Disbursement, "amount"),
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="更正后的放款金额(元); 作废时不填",
+    )
+    void = serializers.BooleanField(default=False, help_text="作废该笔放款(误登记)")
+
+
+class MaterialWithdrawInputSerializer(CorrectionInputSerializer):
+    material_id = bounds.IdField(help_text="要撤回的本行上传的材料")
+
+
 class LeadFilter(django_filters.FilterSet):
     state = django_filters.CharFilter(
         method="filter_state", help_text="状态, 可逗号分隔多个: " + ", ".join(RecommendationState.values)
@@ -386,6 +424,10 @@ class LeadViewSet(
         "redirect": (Action.REDIRECT,),
         "coaching": (Action.COACH,),
         "rate": (Action.RATE,),
+        "correct_state": (Action.CORRECT_STATE,),
+        "correct_decision": (Action.CORRECT_DECISION,),
+        "correct_drawdown": (Action.CORRECT_DRAWDOWN,),
+        "material_withdraw": (Action.MATERIAL_WITHDRAW,),
     }
 
     queryset = Recommendation.objects.order_by("-pushed_at", "-id")
@@ -552,6 +594,72 @@ class LeadViewSet(
             actor=request.user, recommendation_id=_pk(self), amount=data["amount"], disbursed_on=data["disbursed_on"]
         )
         return _lead_out(request, _pk(self), status.HTTP_201_CREATED)
+
+    # --- corrections (issue 16 item 6): the bank administrator, with a reason ---
+
+    @extend_schema(
+        request=CorrectionInputSerializer,
+        responses=_responses(LeadDetailOutputSerializer),
+        description="更正: 撤销误登记的状态(已对接、材料已收齐、授信、不予授信、未提款), 线索退回此前的状态。"
+        + _doc(Action.CORRECT_STATE),
+    )
+    @action(detail=True, methods=["post"], url_path="correct-state")
+    def correct_state(self, request, pk=None):
+        data = _input(CorrectionInputSerializer, request)
+        services.recommendation_state_correct(
+            actor=request.user, recommendation_id=_pk(self), reason=data["reason"], version=data["version"] or None
+        )
+        return _lead_out(request, _pk(self))
+
+    @extend_schema(
+        request=CorrectDecisionInputSerializer,
+        responses=_responses(LeadDetailOutputSerializer),
+        description="更正授信决定(金额、利率、期限、担保方式、信用贷款、首贷)。" + _doc(Action.CORRECT_DECISION),
+    )
+    @action(detail=True, methods=["post"], url_path="correct-decision")
+    def correct_decision(self, request, pk=None):
+        data = _input(CorrectDecisionInputSerializer, request)
+        version = data.pop("version") or None
+        services.recommendation_decision_correct(
+            actor=request.user, recommendation_id=_pk(self), version=version, **data
+        )
+        return _lead_out(request, _pk(self))
+
+    @extend_schema(
+        request=CorrectDrawdownInputSerializer,
+        responses=_responses(LeadDetailOutputSerializer),
+        description="更正放款: 更正金额或作废误登记的放款。" + _doc(Action.CORRECT_DRAWDOWN),
+    )
+    @action(detail=True, methods=["post"], url_path="correct-drawdown")
+    def correct_drawdown(self, request, pk=None):
+        data = _input(CorrectDrawdownInputSerializer, request)
+        services.disbursement_correct(
+            actor=request.user,
+            recommendation_id=_pk(self),
+            disbursement_id=data["disbursement_id"],
+            amount=data["amount"],
+            void=data["void"],
+            reason=data["reason"],
+            version=data["version"] or None,
+        )
+        return _lead_out(request, _pk(self))
+
+    @extend_schema(
+        request=MaterialWithdrawInputSerializer,
+        responses=_responses(LeadDetailOutputSerializer),
+        description="撤回误传的材料: 文件留存备查, 不再计为申请材料。" + _doc(Action.MATERIAL_WITHDRAW),
+    )
+    @action(detail=True, methods=["post"], url_path="material-withdraw")
+    def material_withdraw(self, request, pk=None):
+        data = _input(MaterialWithdrawInputSerializer, request)
+        services.lead_material_withdraw(
+            actor=request.user,
+            recommendation_id=_pk(self),
+            material_id=data["material_id"],
+            reason=data["reason"],
+            version=data["version"] or None,
+        )
+        return _lead_out(request, _pk(self))
 
     @extend_schema(request=NoteInputSerializer, responses=_responses(LeadDetailOutputSerializer))
     @action(detail=True, methods=["post"], url_path="not-drawn")

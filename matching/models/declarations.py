@@ -162,6 +162,12 @@ class Declaration(models.Model):
     def convener_signoff(self):
         pass
 
+    # a correction (workflow CORRECT_BATCH_ENTRY): signed into a batch by mistake, taken out
+    # of it before the push, back in the convener's queue
+    @transition(field=state, source=DeclarationState.RECOMMENDED, target=DeclarationState.LEAD_APPROVED)
+    def revert_signoff(self):
+        pass
+
     @transition(
         field=state,
         source=[
@@ -242,6 +248,13 @@ class DeclarationMaterial(models.Model):
     size = models.PositiveIntegerField("大小(字节)")
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     uploaded_at = models.DateTimeField(auto_now_add=True)
+    # withdrawn by the bank administrator as uploaded by mistake (workflow MATERIAL_WITHDRAW):
+    # the file stays stored for the audit, but no longer counts as a material
+    withdrawn_at = models.DateTimeField("撤回时间", null=True, blank=True)
+    withdrawn_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    withdrawn_reason = models.TextField("撤回原因", blank=True, default="")
 
     class Meta:
         verbose_name = verbose_name_plural = "申报材料"

@@ -58,6 +58,13 @@ class EventKind(models.TextChoices):
     RECOMMENDATION_COACHED = "recommendation.coached", "专班辅导"
     RECOMMENDATION_RATED = "recommendation.rated", "企业评价服务"
     RECOMMENDATION_BASIS_CHANGED = "recommendation.basis_changed", "授信依据变化"  # post-loan watch (matching.watch)
+    # corrections (issue 16 item 6): what was recorded by mistake, corrected with a reason by
+    # the bank administrator (the convener for an unpushed batch); the original event stays
+    RECOMMENDATION_STATE_CORRECTED = "recommendation.state_corrected", "更正: 撤销误登记的状态"
+    RECOMMENDATION_DECISION_CORRECTED = "recommendation.decision_corrected", "更正授信决定"
+    RECOMMENDATION_DISBURSEMENT_CORRECTED = "recommendation.disbursement_corrected", "更正放款"
+    RECOMMENDATION_MATERIAL_WITHDRAWN = "recommendation.material_withdrawn", "撤回误传的材料"
+    DECLARATION_SIGNOFF_CORRECTED = "declaration.signoff_corrected", "更正: 移出未推送的批次(退回待签字)"
     CLOCK_REMINDER = "clock.reminder", "时限到期提醒"
     CLOCK_OVERDUE = "clock.overdue", "逾期督办"
     CLOCK_ESCALATED = "clock.escalated", "逾期升级至市级机制"

@@ -240,6 +240,52 @@ class Recommendation(models.Model):
     def remove(self):
         pass
 
+    # corrections (workflow CORRECT_STATE, CORRECT_DRAWDOWN): a state recorded by mistake goes
+    # back to the one before it; the event history keeps both
+    @transition(field=state, source=RecommendationState.CONTACTED, target=RecommendationState.PUSHED)
+    def revert_contact(self):
+        pass
+
+    @transition(field=state, source=RecommendationState.UNDER_REVIEW, target=RecommendationState.CONTACTED)
+    def revert_materials_complete(self):
+        pass
+
+    @transition(field=state, source=RecommendationState.APPROVED, target=RecommendationState.UNDER_REVIEW)
+    def revert_approve(self):
+        pass
+
+    # a decline taken back: to where it found the lead (state_before_decline)
+    @transition(field=state, source=RecommendationState.DECLINED, target=RecommendationState.UNDER_REVIEW)
+    def revert_decline_to_review(self):
+        pass
+
+    @transition(field=state, source=RecommendationState.DECLINED, target=RecommendationState.CONTACTED)
+    def revert_decline_to_contact(self):
+        pass
+
+    @transition(field=state, source=RecommendationState.DECLINED, target=RecommendationState.PUSHED)
+    def revert_decline_to_push(self):
+        pass
+
+    @property
+    def state_before_decline(self) -> str:
+        """Where the decline found the lead: under review once its materials were complete,
+        contacted once contacted, else pushed (where taking the decline back returns it)."""
+        if self.materials_complete_at is not None:
+            return RecommendationState.UNDER_REVIEW
+        if self.contacted_at is not None:
+            return RecommendationState.CONTACTED
+        return RecommendationState.PUSHED
+
+    @transition(field=state, source=RecommendationState.NOT_DRAWN, target=RecommendationState.APPROVED)
+    def revert_not_drawn(self):
+        pass
+
+    # every drawdown voided: the lead is approved and not drawn yet
+    @transition(field=state, source=RecommendationState.DISBURSED, target=RecommendationState.APPROVED)
+    def revert_disburse(self):
+        pass
+
 
 class RecommendationUserObjectPermission(UserObjectPermissionBase):
     """django-guardian direct-foreign-key grants: a lead assigned to one account manager."""
@@ -257,6 +303,10 @@ class Disbursement(models.Model):
     disbursed_on = models.DateField("放款日期")
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
+    # a correction (workflow CORRECT_DRAWDOWN): voided as recorded by mistake (kept for the
+    # audit, no longer counted), or its amount corrected (the event keeps before and after)
+    voided_at = models.DateTimeField("作废时间", null=True, blank=True)
+    correction_reason = models.TextField("更正原因", blank=True, default="")
 
     class Meta:
         verbose_name = verbose_name_plural = "放款"

@@ -1,9 +1,10 @@
-"""Every write of the 申报 → 推荐 workflow, split by resource: common (what the services
-share), visits, declarations (filing, consent, submission, the three-level review),
-batches (sign-off, push, 改推, removal from the list), leads (the bank side, coaching,
-rating) and materials (a lead's application materials: the bank's list, 材料已提交, 材料已收齐 or
-补充材料, and the auto-start of the decision clock the deadline scan applies). This
-package re-exports the services other modules call (`services.batch_push`).
+"""Every write of the 申报 → 推荐 workflow, split by resource: common (what the services share),
+visits, declarations (filing, consent, submission, the three-level review), batches
+(sign-off, push, 改推, removal from the list), leads (the bank side, coaching, rating),
+corrections (what was recorded by mistake) and materials (a lead's application materials:
+the bank's list, 材料已提交, 材料已收齐 or 补充材料, and the auto-start of the decision clock the deadline
+scan applies). This package re-exports the services other modules call
+(`services.batch_push`).
 
 The lifecycle (workflow.md): a declaration is filed (by the enterprise, by task-force staff
 on its behalf, one by one or in bulk, or by a bank recommending the entity) as a draft — never
@@ -22,6 +23,11 @@ coaches after a decline and may propose a re-recommendation (改推) to another 
 a new draft that needs the enterprise's consent, the three reviews and the sign-off again,
 never leaving the entity with more than two banks at a time.
 
+What was recorded by mistake (a lead's state, a decision, a drawdown, a bank's file, a
+declaration signed into an unpushed batch) is corrected with a reason (corrections): the
+original stays on the timeline and in the audit log, the correction is an event of its own,
+and the figures as of a moment before it are unchanged.
+
 Who may do which action in which state, the maker-checker rules (the filer never does the
 初审; a reviewer never edits what he reviews), the state each action leads to, the event it
 records and what it does to the deadline clocks are the workflow table of
@@ -38,6 +44,15 @@ lock, then finds the state changed and gets a clear message."""
 
 from matching.services.batches import batch_push, batch_signoff, recommendation_redirect, recommendation_remove
 from matching.services.common import MAX_INTENDED_BANKS, open_case, task_force_for
+from matching.services.corrections import (
+    batch_entry_correct,
+    correction_version,
+    disbursement_correct,
+    lead_material_withdraw,
+    recommendation_decision_correct,
+    recommendation_state_correct,
+    state_before_correction,
+)
 from matching.services.declarations import (
     declaration_consent_record,
     declaration_create,
@@ -71,6 +86,13 @@ from matching.services.materials import (
 from matching.services.visits import visit_record
 
 __all__ = [
+    "batch_entry_correct",
+    "correction_version",
+    "disbursement_correct",
+    "lead_material_withdraw",
+    "recommendation_decision_correct",
+    "recommendation_state_correct",
+    "state_before_correction",
     "MAX_INTENDED_BANKS",
     "approval_limits",
     "batch_push",

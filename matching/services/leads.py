@@ -179,24 +179,12 @@ def _approval_excess(limits: dict, *, credit_amount: int, rate: Decimal, term_mo
     return excess
 
 
-@transaction.atomic
-def recommendation_approve(
-    *,
-    actor,
-    recommendation_id: int,
-    credit_amount: int,
-    rate_percent: Decimal,
-    term_months: int,
-    guarantee: str,
-    is_credit_loan: bool,
-    is_first_loan: bool,
-    override_reason: str = "",
-) -> Recommendation:
-    """授信 (workflow APPROVE). Within the limits of `approval_limits` anyone who works the lead
-    approves; beyond them only a bank administrator, with a reason (APPROVE_OVERRIDE), which
-    is recorded on the lead, its timeline, the audit log and the ledger. Amount, rate and
-    term are always bounded to what their columns hold and to the legal 36% rate ceiling."""
-    recommendation = _lead_for_work(actor, recommendation_id, Action.APPROVE)
+def approval_terms(
+    *, credit_amount, rate_percent, term_months: int, guarantee: str, is_credit_loan: bool
+) -> tuple[Decimal | None, dict[str, list[str]]]:
+    """The rate as a Decimal and the field errors of an approval's terms (授信 and its
+    correction): amount, rate and term bounded to what their columns hold and to the legal 36%
+    rate ceiling."""
     errors: dict[str, list[str]] = {}
     rate = None
     if not isinstance(credit_amount, int) or isinstance(credit_amount, bool) or credit_amount <= 0:
@@ -217,6 +205,34 @@ def recommendation_approve(
         errors["guarantee"] = ["未知的担保方式"]
     if is_credit_loan and guarantee != Guarantee.CREDIT:
         errors["is_credit_loan"] = ["信用贷款的担保方式应为「信用」"]
+    return rate, errors
+
+
+@transaction.atomic
+def recommendation_approve(
+    *,
+    actor,
+    recommendation_id: int,
+    credit_amount: int,
+    rate_percent: Decimal,
+    term_months: int,
+    guarantee: str,
+    is_credit_loan: bool,
+    is_first_loan: bool,
+    override_reason: str = "",
+) -> Recommendation:
+    """授信 (workflow APPROVE). Within the limits of `approval_limits` anyone who works the lead
+    approves; beyond them only a bank administrator, with a reason (APPROVE_OVERRIDE), which
+    is recorded on the lead, its timeline, the audit log and the ledger. Amount, rate and
+    term are always bounded to what their columns hold and to the legal 36% rate ceiling."""
+    recommendation = _lead_for_work(actor, recommendation_id, Action.APPROVE)
+    rate, errors = approval_terms(
+        credit_amount=credit_amount,
+        rate_percent=rate_percent,
+        term_months=term_months,
+        guarantee=guarantee,
+        is_credit_loan=is_credit_loan,
+    )
     if errors:
         raise ApplicationError(next(iter(errors.values()))[0], field_errors=errors)
     override_reason = str(override_reason or "").strip()

@@ -213,7 +213,9 @@ def recommendation_materials_submit(
         actor=actor,
         at=now,
         note=note,
-        files=recommendation.declaration.materials.filter(recommendation__isnull=True).count(),
+        files=recommendation.declaration.materials.filter(
+            recommendation__isnull=True, withdrawn_at__isnull=True
+        ).count(),
         **({"required": recommendation.materials_required} if published else {}),
     )
     audit_record(actor=actor, action="recommendation.materials_submit", obj=recommendation, after={"note": note})

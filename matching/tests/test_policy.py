@@ -18,6 +18,7 @@ from rest_framework.test import APIClient
 
 from matching import selectors, workflow
 from matching import services as s
+from matching.materials import lead_material_upload
 from matching.models import (
     BatchState,
     Coaching,
@@ -110,10 +111,10 @@ def signed(world, **kwargs):
     return declaration, user, batch
 
 
-def lead_at(world, state: str, assign: bool = True, materials: str = ""):
+def lead_at(world, state: str, assign: bool = True, materials: str = "", bank_file: bool = False):
     """A 中国银行 lead (assigned to its account manager) brought to `state`, and the enterprise user;
     `materials`: a contacted lead's materials listed by the bank ("listed") or also submitted
-    by the enterprise ("submitted")."""
+    by the enterprise ("submitted"); `bank_file`: with a file the bank uploaded to it."""
     declaration, user, batch = signed(world)
     s.batch_push(actor=world.users["convener"], batch_id=batch.pk)
     # the limits walked are 惠商贷's (a push names the best-fitting product: set it here)
@@ -162,6 +163,10 @@ def lead_at(world, state: str, assign: bool = True, materials: str = ""):
         s.recommendation_materials_list(actor=admin, recommendation_id=lead.pk, items=["营业执照", "经营流水"])
     if materials == "submitted":
         s.recommendation_materials_submit(actor=user, recommendation_id=lead.pk)
+    if bank_file:
+        lead_material_upload(
+            actor=admin, recommendation_id=lead.pk, uploaded_file=SimpleUploadedFile("误传文件.pdf", PDF)
+        )
     lead = Recommendation.objects.get(pk=lead.pk)
     assert lead.state == state
     return lead, user
@@ -244,6 +249,7 @@ def _lead_snapshot(obj):
         r.materials_stage,
         r.materials_required,
         DeclarationMaterial.objects.filter(recommendation=r).count(),
+        DeclarationMaterial.objects.filter(recommendation=r, withdrawn_at__isnull=True).count(),
         Coaching.objects.filter(recommendation=r).count(),
         Declaration.objects.filter(entity_id=r.entity_id).count(),
         # a reveal of the contact writes nothing but its audit event
@@ -374,6 +380,33 @@ SCENARIOS: dict[Action, Scenario] = {
             format="multipart",
         ),
     ),
+    # corrections (issue 16 item 6)
+    Action.CORRECT_STATE: Scenario(R.APPROVED, _post("/api/v1/leads/{id}/correct-state/", {"reason": "误点授信"})),
+    Action.CORRECT_DECISION: Scenario(
+        R.APPROVED,
+        _post("/api/v1/leads/{id}/correct-decision/", {**WITHIN, "credit_amount": 90_000, "reason": "金额录错"}),
+    ),
+    Action.CORRECT_DRAWDOWN: Scenario(
+        R.DISBURSED,
+        lambda client, obj, world: client.post(
+            f"/api/v1/leads/{obj.pk}/correct-drawdown/",
+            {"disbursement_id": getattr(obj.disbursements.first(), "pk", 1), "amount": 5_000, "reason": "金额录错"},
+            format="json",
+        ),
+    ),
+    Action.MATERIAL_WITHDRAW: Scenario(
+        R.CONTACTED,
+        lambda client, obj, world: client.post(
+            f"/api/v1/leads/{obj.pk}/material-withdraw/",
+            {"material_id": getattr(obj.bank_materials.first(), "pk", 1), "reason": "传错文件"},
+            format="json",
+        ),
+        {"bank_file": True},
+    ),
+    # a declaration signed into a batch not pushed yet (built by `build`)
+    Action.CORRECT_BATCH_ENTRY: Scenario(
+        D.RECOMMENDED, _post("/api/v1/declarations/{id}/batch-entry-correct/", {"reason": "误签"})
+    ),
 }
 
 ROLE_USER = {
@@ -398,6 +431,9 @@ def build(world, action: Action):
     scenario, rule = SCENARIOS[action], workflow.rule(action)
     if action in (Action.FILE, Action.VISIT):
         return world.entity()
+    if action == Action.CORRECT_BATCH_ENTRY:
+        declaration, user, _ = signed(world)
+        return declaration, user
     if rule.model is Declaration:
         if scenario.kwargs:
             return filed(world, **scenario.kwargs)
@@ -617,6 +653,19 @@ BUTTONS: dict[Action, Button] = {
     Action.MATERIALS_SUPPLEMENT: Button(_lead_page, _act("leads", "materials-supplement")),
     Action.LEAD_MATERIALS_UPLOAD: Button(_lead_page, lambda r: f'action="/matching/leads/{r.pk}/materials/"'),
     Action.CONTACT_REVEAL: Button(_lead_page, lambda r: f'action="/matching/leads/{r.pk}/contact/"'),
+    # corrections: the bank administrator's 更正 card; the convener's 移出批次 on an unpushed batch
+    Action.CORRECT_STATE: Button(_lead_page, _act("leads", "correct-state")),
+    Action.CORRECT_DECISION: Button(_lead_page, _act("leads", "correct-decision")),
+    Action.CORRECT_DRAWDOWN: Button(
+        _lead_page, _act("leads", "correct-drawdown"), lambda r: r.disbursements.filter(voided_at=None).exists()
+    ),
+    Action.MATERIAL_WITHDRAW: Button(
+        _lead_page, _act("leads", "material-withdraw"), lambda r: r.bank_materials.filter(withdrawn_at=None).exists()
+    ),
+    Action.CORRECT_BATCH_ENTRY: Button(
+        lambda d: f"/matching/batches/{d.batch_id}/" if d.batch_id else _declaration_page(d),
+        lambda d: f'name="declaration" value="{d.pk}"',
+    ),
 }
 # actions that act on no existing object: their pages are forms of their own, opened by role
 NO_BUTTON = {

@@ -20,7 +20,7 @@ from matching.models import (
     RecommendationState,
 )
 from portal.factories import user_with_role
-from portal.models import Role
+from portal.models import Membership, Role
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -200,3 +200,43 @@ def test_the_deadline_scan_and_the_bank_at_once_start_the_decision_clock_once(wo
     else:  # the scan came first: the bank is told the clock started on its own
         assert scan[1].auto_started == 1 and final.materials_stage == MaterialsStage.AUTO_STARTED
         assert "自动起算" in confirm[1]
+
+
+def test_两名银行管理员同时更正同一线索_一人成功_另一人得到明确提示(world, run_together):
+    """issue 16 item 6: a correction acts on the lead the administrator saw; a second one sent at
+    the same moment finds it moved and is told, instead of taking back one more state."""
+    # given an approved lead, seen by two administrators of the bank (each page's version)
+    declaration = declare(world, *world.entity(), banks=("boc",))
+    through_reviews(world, declaration)
+    batch = s.batch_signoff(actor=world.users["convener"], declaration_ids=[declaration.pk])
+    s.batch_push(actor=world.users["convener"], batch_id=batch.pk)
+    lead = Recommendation.objects.get(declaration=declaration)
+    admin = world.users["boc_admin"]
+    branch = Membership.objects.get(user=admin).organisation
+    second_admin = user_with_role(Role.BANK_ADMIN, organisation=branch, username="wf-boc-admin-2")
+    s.recommendation_contact(actor=admin, recommendation_id=lead.pk)
+    s.recommendation_materials_complete(actor=admin, recommendation_id=lead.pk)
+    s.recommendation_approve(
+        actor=admin,
+        recommendation_id=lead.pk,
+        credit_amount=100_000,
+        rate_percent=Decimal("3.8"),
+        term_months=12,
+        guarantee="credit",
+        is_credit_loan=True,
+        is_first_loan=False,
+    )
+    seen = s.correction_version(Recommendation.objects.get(pk=lead.pk))
+
+    # when both take back the 授信 at the same moment
+    outcomes = run_together(
+        lambda: s.recommendation_state_correct(actor=admin, recommendation_id=lead.pk, reason="误点授信", version=seen),
+        lambda: s.recommendation_state_correct(
+            actor=second_admin, recommendation_id=lead.pk, reason="误点授信", version=seen
+        ),
+    )
+
+    # then one corrected it, the other was told in Chinese, and only one state was taken back
+    assert sorted(o[0] for o in outcomes) == ["ok", "refused"], outcomes
+    assert "已被他人更正或办理" in next(o[1] for o in outcomes if o[0] == "refused")
+    assert Recommendation.objects.get(pk=lead.pk).state == RecommendationState.UNDER_REVIEW

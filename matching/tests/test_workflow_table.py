@@ -426,6 +426,44 @@ def test_driving_every_row_of_the_table_records_exactly_the_table_s_event_kinds(
     s.recommendation_remove(actor=u["convener"], recommendation_id=clock.recommendation_id, reason="挪用资金")
     assert _fresh(waiting).state == DeclarationState.REMOVED
 
+    # corrections (issue 16 item 6): a contact taken back, a decision and a drawdown corrected,
+    # the last drawdown voided, a bank's file withdrawn, an unpushed batch entry taken out
+    fixing, fixing_user = filed()
+    s.declaration_consent_record(actor=fixing_user, declaration_id=fixing.pk)
+    s.declaration_submit(actor=fixing_user, declaration_id=fixing.pk)
+    for reviewer, _ in reviewers:
+        s.declaration_review(actor=reviewer, declaration_id=fixing.pk, decision="approve")
+    s.batch_push(actor=u["convener"], batch_id=s.batch_signoff(actor=u["convener"], declaration_ids=[fixing.pk]).pk)
+    fix = Recommendation.objects.get(declaration=fixing)
+    admin = u["boc_admin"]
+    s.recommendation_contact(actor=admin, recommendation_id=fix.pk)
+    s.recommendation_state_correct(actor=admin, recommendation_id=fix.pk, reason="误点已对接")
+    s.recommendation_contact(actor=admin, recommendation_id=fix.pk)
+    wrong_file = materials.lead_material_upload(
+        actor=admin, recommendation_id=fix.pk, uploaded_file=SimpleUploadedFile("误传.pdf", PDF)
+    )
+    s.lead_material_withdraw(actor=admin, recommendation_id=fix.pk, material_id=wrong_file.pk, reason="传错文件")
+    s.recommendation_materials_complete(actor=admin, recommendation_id=fix.pk)
+    terms = dict(rate_percent="3.8", term_months=12, guarantee="credit", is_credit_loan=True, is_first_loan=False)
+    s.recommendation_approve(actor=admin, recommendation_id=fix.pk, credit_amount=100_000, **terms)
+    s.recommendation_decision_correct(
+        actor=admin, recommendation_id=fix.pk, credit_amount=90_000, reason="金额录错", **terms
+    )
+    drawn = s.recommendation_disburse(
+        actor=admin, recommendation_id=fix.pk, amount=20_000, disbursed_on=timezone.localdate()
+    )
+    s.disbursement_correct(
+        actor=admin, recommendation_id=fix.pk, disbursement_id=drawn.pk, amount=10_000, reason="录错"
+    )
+    s.disbursement_correct(actor=admin, recommendation_id=fix.pk, disbursement_id=drawn.pk, void=True, reason="未提款")
+    unpushed, unpushed_user = filed()
+    s.declaration_consent_record(actor=unpushed_user, declaration_id=unpushed.pk)
+    s.declaration_submit(actor=unpushed_user, declaration_id=unpushed.pk)
+    for reviewer, _ in reviewers:
+        s.declaration_review(actor=reviewer, declaration_id=unpushed.pk, decision="approve")
+    s.batch_signoff(actor=u["convener"], declaration_ids=[unpushed.pk])
+    s.batch_entry_correct(actor=u["convener"], declaration_id=unpushed.pk, reason="误签")
+
     # then the kinds recorded are exactly those of the table and the scan
     recorded = set(WorkflowEvent.objects.values_list("kind", flat=True))
     expected = {t.event for t in workflow.TRANSITIONS} | set(clocks.SCAN_EVENTS.values())

@@ -10,7 +10,7 @@ from django.views import View
 
 from matching import selectors, services, workflow
 from matching.exports import recommendation_list_export
-from matching.views.common import _refused
+from matching.views.common import _int_or_none, _refused
 from matching.workflow import Action
 from portal import bounds, spreadsheets
 from portal.mixins import RestrictedListView
@@ -67,6 +67,8 @@ class BatchDetailView(LoginRequiredMixin, View):
         routes = selectors.batch_routes(batch, declarations)
         for declaration in declarations:
             declaration.routes = [routes[(declaration.pk, i.bank_id)] for i in declaration.intended_banks.all()]
+            # signed in by mistake: the convener takes it out before the push (workflow CORRECT_BATCH_ENTRY)
+            declaration.removable = workflow.allows(Action.CORRECT_BATCH_ENTRY, request.user, declaration)
         return render(
             request,
             self.template_name,
@@ -77,6 +79,7 @@ class BatchDetailView(LoginRequiredMixin, View):
                 "progress_total": selectors.batch_progress_total(batch),
                 "can_push": workflow.allows(Action.PUSH, request.user, batch),
                 "unrouted": [r for d in declarations for r in d.routes if r["branch"] is None],
+                "can_remove": any(d.removable for d in declarations),
             },
         )
 
@@ -84,6 +87,15 @@ class BatchDetailView(LoginRequiredMixin, View):
         if not selectors.batch_list(user=request.user).filter(pk=pk).exists():
             raise Http404
         try:
+            if "declaration" in request.POST:
+                declaration = services.batch_entry_correct(
+                    actor=request.user,
+                    declaration_id=_int_or_none(request.POST.get("declaration")) or 0,
+                    reason=request.POST.get("reason", ""),
+                    batch_id=pk,
+                )
+                messages.success(request, f"已将「{declaration.entity.name}」移出本批次, 退回待签字")
+                return redirect("matching:batch_detail", pk=pk)
             services.batch_push(actor=request.user, batch_id=pk)
             messages.success(request, "推荐清单已推送至意向对接银行")
         except ApplicationError as error:

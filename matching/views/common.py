@@ -50,7 +50,8 @@ def lead_materials(lead, files) -> dict:
     against) with whether a file the user sees answers it (one of the declaration's, or one
     this lead's bank collected), what the bank named missing, and the bank's materials clock
     while a submission waits for it."""
-    answered = {f.item for f in files if f.item and f.recommendation_id in (None, lead.pk)}
+    # a file withdrawn as uploaded by mistake (workflow MATERIAL_WITHDRAW) answers nothing
+    answered = {f.item for f in files if f.item and f.recommendation_id in (None, lead.pk) and f.withdrawn_at is None}
     clock = open_materials_clock(lead)
     published = lead.materials_stage == MaterialsStage.UNLISTED and lead.state in workflow.states(
         workflow.Action.MATERIALS_SUBMIT

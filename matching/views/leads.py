@@ -16,6 +16,9 @@ from matching.contact import Contact, masked_contact
 from matching.forms import (
     ApproveForm,
     ContactForm,
+    CorrectDecisionForm,
+    CorrectDrawdownForm,
+    CorrectionForm,
     DeclineForm,
     DisburseForm,
     yuan_from_wan,
@@ -128,8 +131,27 @@ class LeadDetailView(LoginRequiredMixin, View):
                 "remaining": (lead.credit_amount or 0) - lead.disbursed_total,
                 **lead_contact_context(request.user, lead, contact, can),
                 **lead_materials_context(request.user, lead, can),
+                **lead_corrections_context(request.user, lead),
             },
         )
+
+
+def lead_corrections_context(user, lead) -> dict:
+    """The 更正 card of the lead page (the bank administrator's, issue 16 item 6): which
+    corrections the table allows him now, the state a 撤销 returns to, the drawdowns and the
+    bank's files he may correct, and the version of the lead the page shows (a correction sent
+    after someone else's is refused, not applied to a lead he has not seen)."""
+    fix = workflow.allowed(user, lead, workflow.LEAD_CORRECTIONS)
+    if not any(fix.values()):
+        return {"fix": fix}
+    back = services.state_before_correction(lead) if fix["CORRECT_STATE"] else None
+    return {
+        "fix": fix,
+        "fix_version": services.correction_version(lead),
+        "fix_back_to": back.label if back is not None else "",
+        "fix_drawdowns": list(lead.disbursements.filter(voided_at__isnull=True)) if fix["CORRECT_DRAWDOWN"] else [],
+        "fix_files": list(lead.bank_materials.filter(withdrawn_at__isnull=True)) if fix["MATERIAL_WITHDRAW"] else [],
+    }
 
 
 def lead_contact_context(user, lead, contact: Contact, can) -> dict:
@@ -287,6 +309,51 @@ class LeadActionView(LoginRequiredMixin, View):
             bank = draft.intended_banks.select_related("bank").first().bank
             messages.success(request, f"已提议改推至{bank.name}: 待企业同意共享信息后提交, 经三级审核和签字确认后推送")
             return f"/matching/declarations/{draft.pk}/"
+        elif action == "correct-state":
+            data = self._form(CorrectionForm, post)
+            lead = services.recommendation_state_correct(
+                actor=user, recommendation_id=pk, reason=data["reason"], version=post.get("version") or None
+            )
+            messages.success(request, f"已更正: 线索退回「{lead.get_state_display()}」, 原记录保留在办理记录中")
+        elif action == "correct-decision":
+            data = self._form(CorrectDecisionForm, post)
+            services.recommendation_decision_correct(
+                actor=user,
+                recommendation_id=pk,
+                credit_amount=yuan_from_wan(data["credit_amount_wan"]),
+                rate_percent=data["rate_percent"],
+                term_months=data["term_months"],
+                guarantee=data["guarantee"],
+                is_credit_loan=data["is_credit_loan"],
+                is_first_loan=data["is_first_loan"],
+                reason=data["reason"],
+                version=post.get("version") or None,
+            )
+            messages.success(request, "已更正授信决定, 原记录保留在办理记录中")
+        elif action == "correct-drawdown":
+            lead = selectors.recommendation_get(user=user, pk=pk)
+            drawdowns = lead.disbursements.filter(voided_at__isnull=True)
+            data = self._form(lambda d: CorrectDrawdownForm(d, drawdowns=drawdowns), post)
+            services.disbursement_correct(
+                actor=user,
+                recommendation_id=pk,
+                disbursement_id=data["disbursement"],
+                amount=None if data["void"] else yuan_from_wan(data["amount_wan"]),
+                void=data["void"],
+                reason=data["reason"],
+                version=post.get("version") or None,
+            )
+            messages.success(request, "已作废该笔放款" if data["void"] else "已更正放款金额")
+        elif action == "material-withdraw":
+            data = self._form(CorrectionForm, post)
+            material = services.lead_material_withdraw(
+                actor=user,
+                recommendation_id=pk,
+                material_id=_int_or_none(post.get("material")) or 0,
+                reason=data["reason"],
+                version=post.get("version") or None,
+            )
+            messages.success(request, f"已撤回「{material.original_name}」: 文件留存备查, 不再计为申请材料")
         elif action == "rate":
             services.satisfaction_rate(
                 actor=user,
