@@ -32,7 +32,9 @@ class ApiTokenForm(forms.Form):
     name = forms.CharField(
         label="名称(对接的系统)",
         max_length=64,
-        widget=forms.TextInput(attrs={"placeholder": "如: 信贷管理系统", "autocomplete": "off"}),
+        widget=forms.TextInput(
+            attrs={"placeholder": "如: 信贷管理系统", "autocomplete": "off", "class": "form-control tap-target"}
+        ),
     )
     days = bounds.FormIntegerField(
         label="有效期(天)",
@@ -40,6 +42,7 @@ class ApiTokenForm(forms.Form):
         max_value=settings.API_TOKEN_MAX_DAYS,
         initial=settings.API_TOKEN_DEFAULT_DAYS,
         help_text=f"1 至 {settings.API_TOKEN_MAX_DAYS} 天, 到期后需重新签发",
+        widget=forms.NumberInput(attrs={"class": "form-control tap-target", "inputmode": "numeric"}),
     )
 
 
