@@ -143,8 +143,14 @@ class DeclarationForm(forms.Form):
 
 
 class ReviewForm(forms.Form):
-    decision = forms.ChoiceField(choices=[("approve", "通过"), ("return", "退回修改"), ("reject", "不通过")])
-    comment = forms.CharField(label="意见", required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    decision = forms.ChoiceField(
+        label="审核结论", choices=[("approve", "通过"), ("return", "退回修改"), ("reject", "不通过")]
+    )
+    comment = forms.CharField(
+        label="审核意见",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2, "placeholder": "退回或不通过时必填"}),
+    )
 
 
 class ContactForm(forms.Form):

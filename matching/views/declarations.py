@@ -211,6 +211,10 @@ class DeclarationDetailView(LoginRequiredMixin, View):
         declaration = selectors.declaration_get(user=request.user, pk=pk)
         if declaration is None:
             raise Http404
+        return self.render_declaration(request, declaration)
+
+    def render_declaration(self, request, declaration, *, review_form=None, status=200):
+        """The page; `review_form`: the refused 审核意见, drawn again as typed with its errors."""
         user = request.user
         scope = scope_for(user)
         recommendations = (
@@ -244,7 +248,7 @@ class DeclarationDetailView(LoginRequiredMixin, View):
             "can_confirm_exception": workflow.allows(Action.CRITERIA_EXCEPTION_CONFIRM, user, declaration),
             "lead_waits_for_confirmation": review == Action.REVIEW_LEAD
             and criteria.approval_problem(declaration, bulk=False, lead=True),
-            "review_form": ReviewForm(),
+            "review_form": review_form or ReviewForm(),
             "can": can,
             "can_review": review is not None and workflow.allows(review, user, declaration),
             "review_refusal": _review_refusal(user, declaration, review),
@@ -266,7 +270,7 @@ class DeclarationDetailView(LoginRequiredMixin, View):
                 dict.fromkeys(i["name"] for r in recommendations for i in r.lead_materials["items"])
             ),
         }
-        return render(request, self.template_name, context)
+        return render(request, self.template_name, context, status=status)
 
 
 def _entity_profile(user, declaration) -> dict | None:
@@ -335,18 +339,27 @@ class DeclarationActionView(LoginRequiredMixin, View):
     """POST-only actions on one declaration."""
 
     def post(self, request, pk, action):
+        """Done: back to the page (PRG). A refused 审核意见 the user may still give gets the page
+        again (400) with the comment as typed and the error beside it; the other actions (and
+        a review no longer open to the user) say why as messages."""
         if selectors.declaration_get(user=request.user, pk=pk) is None:
             raise Http404
+        form = ReviewForm(request.POST) if action == "review" else None
         try:
-            self._do(request, pk, action)
+            self._do(request, pk, action, form)
         except ApplicationError as error:
-            _refused(request, error)
+            declaration = selectors.declaration_get(user=request.user, pk=pk)
+            review = workflow.review_action(declaration.state)
+            if form is None or review is None or not workflow.allows(review, request.user, declaration):
+                _refused(request, error)  # no review form on the page to show it beside
+            else:
+                apply_application_error(form, error, {"decision": None})
+                return DeclarationDetailView().render_declaration(request, declaration, review_form=form, status=400)
         return redirect(_safe_next(request, f"/matching/declarations/{pk}/"))
 
-    def _do(self, request, pk, action):
+    def _do(self, request, pk, action, form):
         post = request.POST
         if action == "review":
-            form = ReviewForm(post)
             if not form.is_valid():
                 raise ApplicationError("请选择审核结论")
             services.declaration_review(
