@@ -239,6 +239,7 @@ CASES = [
     case_不予授信,
     case_放款,
     case_列明所需材料,
+    case_审核意见,
     case_走访登记,
     case_我要融资,
     case_邀请用户,
