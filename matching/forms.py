@@ -155,9 +155,7 @@ class ReviewForm(forms.Form):
 
 class ContactForm(forms.Form):
     channel = forms.ChoiceField(label="对接方式", choices=ContactChannel.choices)
-    note = forms.CharField(
-        label="对接情况", required=False, widget=forms.TextInput(attrs={"placeholder": "如: 已电话联系经营者"})
-    )
+    note = forms.CharField(label="对接情况", required=False)
 
 
 class ApproveForm(forms.Form):
