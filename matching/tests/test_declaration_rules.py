@@ -118,12 +118,12 @@ def test_五项基本标准_未全部满足的申报在每条路径上都不能�
         "submit": "1",
     }
     page = browser(own_user).post("/matching/declare/", form)
-    assert page.status_code == 200 and "未满足: 固定经营场所" in page.content.decode()
+    assert page.status_code == 400 and "未满足: 固定经营场所" in page.content.decode()
     assert not Declaration.objects.filter(entity=own, state=DeclarationState.SUBMITTED).exists()
 
     # … staff filing on the entity's behalf (代为申报)
     page = browser(staff).post("/matching/declarations/new/", {**form, "uscc": helped.uscc})
-    assert page.status_code == 200 and "未满足: 固定经营场所" in page.content.decode()
+    assert page.status_code == 400 and "未满足: 固定经营场所" in page.content.decode()
     assert not Declaration.objects.filter(entity=helped).exists()
 
     # … the API: a draft is kept, its submission is a field error
