@@ -356,7 +356,7 @@ def test_一户一案_每条申报路径同一规则_银行未决定前不能新
         **{f"criteria_{key}": "on" for key in CRITERIA},
     }
     page = browser(u["staff"]).post("/matching/declarations/new/", form).content.decode()
-    assert "尚未作出授信决定" in page and 'class="invalid-feedback"' in page
+    assert "尚未作出授信决定" in page and 'id="id_uscc_error"' in page
     # … the API: a field error of entity_id
     body = {"entity_id": entity.pk, "banks": ["ccb"], "basic_criteria": CRITERIA, **need}
     answer = api(u["staff"]).post("/api/v1/declarations/", body, format="json")
