@@ -22,6 +22,7 @@ from entities.models import (
 from entities.personal_data import PERSONAL_FIELDS, masked
 from entities.services import MAX_COUNT, MAX_MONEY, MAX_SMALL_COUNT
 from portal import bounds
+from portal.forms import apply_application_error
 
 FINANCIAL_INPUT = (
     "financial_year",
@@ -195,12 +196,7 @@ class ServiceErrorsMixin:
     service_names: dict[str, str] = {}
 
     def add_service_error(self, exc) -> None:
-        for name, errors in exc.field_errors.items():
-            name = self.service_names.get(name, name)
-            for error in errors:
-                self.add_error(name if name in self.fields else None, error)
-        if not exc.field_errors:
-            self.add_error(None, exc.message)
+        apply_application_error(self, exc, self.service_names)
 
 
 class CreditRepairForm(ServiceErrorsMixin, forms.Form):

@@ -43,6 +43,7 @@ from entities.register_file import LABELS
 from entities.restrictions import HONOR_GRANTERS, HONOR_PROPOSERS, REGISTER_KEEPERS, TIER_MARKERS, bank_root_id
 from portal import bounds
 from portal import spreadsheets as portal_spreadsheets
+from portal.forms import apply_application_error
 from portal.mixins import RestrictedListView, RoleRequiredMixin
 from portal.services import ApplicationError
 from portal.tenancy import EXPORT, GOVERNMENT_ROLES, resolve, scope_for
@@ -254,11 +255,7 @@ class EntityEditView(LoginRequiredMixin, View):
             try:
                 services.entity_update(actor=request.user, entity=entity, data=form.changed_values(), request=request)
             except ApplicationError as exc:
-                for name, errors in exc.field_errors.items():
-                    for error in errors:
-                        form.add_error(name if name in form.fields else None, error)
-                if not exc.field_errors:
-                    form.add_error(None, exc.message)
+                apply_application_error(form, exc)
             else:
                 messages.success(request, "已保存")
                 return redirect("entities:entity_detail", pk=entity.pk)

@@ -60,7 +60,7 @@ class DeclarationForm(forms.Form):
     )
     consent = forms.BooleanField(label="我同意平台将本企业信息共享给所选意向对接银行", required=False)
     criteria_exception = forms.CharField(
-        label="例外理由(有未满足的基本标准仍申报时填写, 由专班组长确认)",
+        label="例外理由(有未满足的基本标准仍申报时必填, 由专班组长确认; 标准均满足时无需填写)",
         required=False,
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 2}),
@@ -143,27 +143,43 @@ class DeclarationForm(forms.Form):
 
 
 class ReviewForm(forms.Form):
-    decision = forms.ChoiceField(choices=[("approve", "通过"), ("return", "退回修改"), ("reject", "不通过")])
-    comment = forms.CharField(label="意见", required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    decision = forms.ChoiceField(
+        label="审核结论", choices=[("approve", "通过"), ("return", "退回修改"), ("reject", "不通过")]
+    )
+    comment = forms.CharField(
+        label="审核意见",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2, "placeholder": "退回或不通过时必填"}),
+    )
 
 
 class ContactForm(forms.Form):
     channel = forms.ChoiceField(label="对接方式", choices=ContactChannel.choices)
-    note = forms.CharField(label="对接情况", required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    note = forms.CharField(label="对接情况", required=False)
 
 
 class ApproveForm(forms.Form):
+    # the service's argument → the form's field, for its errors (portal.forms.apply_application_error)
+    service_fields = {"credit_amount": "credit_amount_wan"}
+
     credit_amount_wan = bounds.FormDecimalField(
         label="授信金额(万元)",
         field=bounds.column(Recommendation, "credit_amount"),
         unit=10000,
         min_value=Decimal("0.01"),
         decimal_places=4,
+        widget=forms.TextInput(attrs={"inputmode": "decimal"}),
     )
     rate_percent = forms.DecimalField(
-        label="年利率(%)", min_value=Decimal("0.01"), max_value=Decimal("35.99"), decimal_places=3
+        label="年利率(%)",
+        min_value=Decimal("0.01"),
+        max_value=Decimal("35.99"),
+        decimal_places=3,
+        widget=forms.TextInput(attrs={"inputmode": "decimal"}),
     )
-    term_months = forms.IntegerField(label="期限(月)", min_value=1, max_value=360)
+    term_months = forms.IntegerField(
+        label="期限(月)", min_value=1, max_value=360, widget=forms.TextInput(attrs={"inputmode": "numeric"})
+    )
     guarantee = forms.ChoiceField(label="担保方式", choices=Guarantee.choices)
     is_credit_loan = forms.BooleanField(label="信用贷款", required=False)
     is_first_loan = forms.BooleanField(label="首贷", required=False)
@@ -175,20 +191,58 @@ class ApproveForm(forms.Form):
 
 class DeclineForm(forms.Form):
     reason_code = forms.ModelChoiceField(
-        label="不予授信原因", queryset=DeclineReason.objects.filter(is_active=True), to_field_name="code"
+        label="不予授信原因",
+        queryset=DeclineReason.objects.filter(is_active=True),
+        to_field_name="code",
+        empty_label=None,
     )
-    note = forms.CharField(label="说明", required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    note = forms.CharField(
+        label="不予授信说明",
+        required=False,
+        widget=forms.TextInput(attrs={"placeholder": "选择「其他原因」时必填"}),
+    )
 
 
 class DisburseForm(forms.Form):
+    service_fields = {"amount": "amount_wan"}
+
     amount_wan = bounds.FormDecimalField(
         label="放款金额(万元)",
         field=bounds.column(Disbursement, "amount"),
         unit=10000,
         min_value=Decimal("0.01"),
         decimal_places=4,
+        widget=forms.TextInput(attrs={"inputmode": "decimal"}),
     )
-    disbursed_on = forms.DateField(label="放款日期", widget=forms.DateInput(attrs={"type": "date"}))
+    disbursed_on = forms.DateField(label="放款日期", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+
+
+class MaterialsListForm(forms.Form):
+    """列明所需材料 on the lead page (matching.services.recommendation_materials_list checks)."""
+
+    items = forms.CharField(
+        label="所需材料(每行一项; 已按产品材料清单预填, 可修改)",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 5}),
+    )
+    note = forms.CharField(
+        label="材料说明", required=False, widget=forms.TextInput(attrs={"placeholder": "选填, 如原件核验方式"})
+    )
+
+
+class MaterialsSupplementForm(forms.Form):
+    """要求补充材料 on the lead page: the listed items that are missing, any others, a note
+    (matching.services.recommendation_materials_supplement checks)."""
+
+    missing = forms.MultipleChoiceField(label="需补充的材料", required=False, widget=forms.CheckboxSelectMultiple)
+    extra = forms.CharField(
+        label="清单外还需的材料(每行一项, 选填)", required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    note = forms.CharField(label="补充说明", required=False, widget=forms.TextInput(attrs={"placeholder": "选填"}))
+
+    def __init__(self, *args, items=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["missing"].choices = [(name, name) for name in items]
 
 
 def _correction_reason():
@@ -236,7 +290,7 @@ class CorrectDrawdownForm(forms.Form):
 
 class VisitForm(forms.Form):
     uscc = forms.CharField(label="统一社会信用代码", max_length=18)
-    visited_on = forms.DateField(label="走访日期", widget=forms.DateInput(attrs={"type": "date"}))
+    visited_on = forms.DateField(label="走访日期", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     people = forms.CharField(label="走访人员", max_length=255)
     findings = forms.CharField(label="走访情况", required=False, widget=forms.Textarea(attrs={"rows": 3}))
     need_found = forms.BooleanField(label="发现融资需求", required=False)

@@ -9,11 +9,32 @@ from portal.audit_log import action_choices
 from portal.models import Role
 
 
+def apply_application_error(form, error, aliases: dict[str, str | None] | None = None) -> None:
+    """A service's refusal (portal.errors.ApplicationError) as the errors of the bound `form`,
+    for the page to be drawn again with what was typed (templates/portal/_field.html): each
+    field error beside the form's field of that name, or of its alias (the service's `amount`
+    is the form's `amount_wan`; an alias None puts it above the form); the message, and field
+    errors of no field of the form, above the form, each said once."""
+    aliases = {**getattr(form, "service_fields", {}), **(aliases or {})}
+    said = set()
+    for name, problems in (error.field_errors or {}).items():
+        field = aliases.get(name, name)
+        field = field if field in form.fields else None
+        for problem in problems:
+            if (field, problem) not in said:
+                said.add((field, problem))
+                form.add_error(field, problem)
+    if error.message not in {problem for _, problem in said}:
+        form.add_error(None, error.message)
+
+
 class ApiTokenForm(forms.Form):
     name = forms.CharField(
         label="名称(对接的系统)",
         max_length=64,
-        widget=forms.TextInput(attrs={"placeholder": "如: 信贷管理系统", "autocomplete": "off"}),
+        widget=forms.TextInput(
+            attrs={"placeholder": "如: 信贷管理系统", "autocomplete": "off", "class": "form-control tap-target"}
+        ),
     )
     days = bounds.FormIntegerField(
         label="有效期(天)",
@@ -21,6 +42,7 @@ class ApiTokenForm(forms.Form):
         max_value=settings.API_TOKEN_MAX_DAYS,
         initial=settings.API_TOKEN_DEFAULT_DAYS,
         help_text=f"1 至 {settings.API_TOKEN_MAX_DAYS} 天, 到期后需重新签发",
+        widget=forms.NumberInput(attrs={"class": "form-control tap-target", "inputmode": "numeric"}),
     )
 
 
@@ -109,11 +131,7 @@ class UserForm(forms.Form):
         self.fields["phone"].widget.attrs.update(inputmode="tel", placeholder="11 位手机号")
 
     def add_service_errors(self, error) -> None:
-        for field, problems in error.field_errors.items():
-            for problem in problems:
-                self.add_error(field if field in self.fields else None, problem)
-        if not error.field_errors:
-            self.add_error(None, error.message)
+        apply_application_error(self, error)
         for name in self.errors:
             if name in self.fields:
                 self.fields[name].widget.attrs["class"] += " is-invalid"

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET
 
 from portal import audit_log, spreadsheets, tokens, users
 from portal.api_support import is_api_request, json_error
-from portal.forms import ApiTokenForm, ApiTokenRevokeForm, AuditFilterForm, UserForm
+from portal.forms import ApiTokenForm, ApiTokenRevokeForm, AuditFilterForm, UserForm, apply_application_error
 from portal.middleware import DATABASE_ERRORS, database_unavailable_response
 from portal.mixins import RestrictedListView, RoleRequiredMixin
 from portal.models import ApiToken, BeatHeartbeat, OrganisationKind, Role
@@ -158,11 +158,7 @@ class ApiTokenListView(RoleRequiredMixin, RestrictedListView):
                     actor=request.user, name=form.cleaned_data["name"], days=form.cleaned_data["days"], request=request
                 )
             except ApplicationError as error:
-                for field, problems in error.field_errors.items():
-                    for problem in problems:
-                        form.add_error(field if field in form.fields else None, problem)
-                if not error.field_errors:
-                    form.add_error(None, error.message)
+                apply_application_error(form, error)
         if issued is None:
             return self.render_to_response(self.get_context_data(form=form), status=400)
         self.object_list = self.get_queryset()

@@ -19,6 +19,7 @@ from django.views.generic import ListView
 
 from eligibility.fields import ENTITY_TYPES
 from entities.models import MarketEntity
+from portal.forms import apply_application_error
 from portal.mixins import RestrictedListView, RoleRequiredMixin, TenantRestricted
 from portal.models import Role
 from portal.services import ApplicationError
@@ -283,7 +284,7 @@ class BankProductDetailView(_ManagedProduct):
                 effective_from=form.cleaned_data["effective_from"],
             )
         except ApplicationError as error:
-            form.add_error(None, error.message)
+            apply_application_error(form, error)
             return self._render(product, form, test_form, status=400)
         messages.success(request, f"已保存为草稿第 {draft.number} 版; 发布后生效")
         return redirect("products:bank_product_detail", code=product.code)

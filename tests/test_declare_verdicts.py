@@ -61,7 +61,7 @@ def test_我要融资_校验出错后按所填需求重新评估(world):
     response = client.post("/matching/declare/", {"amount_wan": "20", "term_months": "24", "banks": ["boc"]})
     html = response.content.decode()
     # then the form comes back with the error and 惠商贷 is judged for 24 months: 不符合, with the reason
-    assert response.status_code == 200 and "is-invalid" in html
+    assert response.status_code == 400 and "is-invalid" in html
     fits, others = _bank_block(html, "boc")
     assert "huishangdai" not in fits and "惠商贷" in others and "12 个月" in others
 

@@ -103,7 +103,7 @@ def test_a_bank_not_serving_the_county_is_refused_when_posted(serving_world):
     # when the enterprise posts a bank whose only 泽州 branch is closed
     response = _client(user).post("/matching/declare/", _declare_form(["dormant"]))
     # then the page answers with the field's Chinese error and nothing is filed
-    assert response.status_code == 200 and NOT_SERVING in response.content.decode()
+    assert response.status_code == 400 and NOT_SERVING in response.content.decode()
     assert not Declaration.objects.filter(entity=entity).exists()
     # and the API (the same service) refuses a bank serving another city
     api = _client(user).post(

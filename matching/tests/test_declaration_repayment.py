@@ -172,9 +172,9 @@ def test_还款方式_企业我要融资和专班代为申报用同一表单(wor
 
     # when each files with a value no form offers: a field error in Chinese, nothing saved
     refused = browser(own_user).post("/matching/declare/", form(repayment="monthly", save="1"))
-    assert refused.status_code == 200 and "请选择列出的还款方式" in refused.content.decode()
+    assert refused.status_code == 400 and "请选择列出的还款方式" in refused.content.decode()
     refused = browser(staff).post("/matching/declarations/new/", form(repayment="monthly", uscc=helped.uscc))
-    assert refused.status_code == 200 and "请选择列出的还款方式" in refused.content.decode()
+    assert refused.status_code == 400 and "请选择列出的还款方式" in refused.content.decode()
     assert not Declaration.objects.filter(entity__in=[own, helped]).exists()
 
     # when the enterprise saves a draft asking for 按月结息、到期一次性还本, and staff file 等额本息

@@ -118,12 +118,12 @@ def test_五项基本标准_未全部满足的申报在每条路径上都不能�
         "submit": "1",
     }
     page = browser(own_user).post("/matching/declare/", form)
-    assert page.status_code == 200 and "未满足: 固定经营场所" in page.content.decode()
+    assert page.status_code == 400 and "未满足: 固定经营场所" in page.content.decode()
     assert not Declaration.objects.filter(entity=own, state=DeclarationState.SUBMITTED).exists()
 
     # … staff filing on the entity's behalf (代为申报)
     page = browser(staff).post("/matching/declarations/new/", {**form, "uscc": helped.uscc})
-    assert page.status_code == 200 and "未满足: 固定经营场所" in page.content.decode()
+    assert page.status_code == 400 and "未满足: 固定经营场所" in page.content.decode()
     assert not Declaration.objects.filter(entity=helped).exists()
 
     # … the API: a draft is kept, its submission is a field error
@@ -356,7 +356,7 @@ def test_一户一案_每条申报路径同一规则_银行未决定前不能新
         **{f"criteria_{key}": "on" for key in CRITERIA},
     }
     page = browser(u["staff"]).post("/matching/declarations/new/", form).content.decode()
-    assert "尚未作出授信决定" in page and 'class="invalid-feedback"' in page
+    assert "尚未作出授信决定" in page and 'id="id_uscc_error"' in page
     # … the API: a field error of entity_id
     body = {"entity_id": entity.pk, "banks": ["ccb"], "basic_criteria": CRITERIA, **need}
     answer = api(u["staff"]).post("/api/v1/declarations/", body, format="json")

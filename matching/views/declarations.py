@@ -41,6 +41,7 @@ from matching.verdicts import declaration_verdicts, form_verdicts
 from matching.views.common import _refused, _safe_next, lead_materials
 from matching.workflow import Action
 from portal import bounds, spreadsheets
+from portal.forms import apply_application_error
 from portal.mixins import RestrictedListView, RoleRequiredMixin
 from portal.models import Role
 from portal.services import ApplicationError
@@ -84,13 +85,14 @@ class DeclareView(RoleRequiredMixin, View):
         initial = DeclarationForm.initial_from(current) if current else {"term_months": 12}
         return self._render(request, entity, DeclarationForm(initial=initial, county=entity.region_id), current)
 
-    def _render(self, request, entity, form, current):
+    def _render(self, request, entity, form, current, status=200):
         # each bank serving the entity with the products it qualifies for, for the need typed so far
         bank_verdicts = form_verdicts(entity=entity, banks=banks_serving(entity.region_id), need=form.typed_need())
         return render(
             request,
             self.template_name,
             {"entity": entity, "form": form, "draft": current, "bank_verdicts": bank_verdicts},
+            status=status,
         )
 
     def post(self, request):
@@ -100,7 +102,7 @@ class DeclareView(RoleRequiredMixin, View):
             current = None  # not a draft: a new declaration, which the service refuses while a case is open
         form = DeclarationForm(request.POST, county=entity.region_id)
         if not form.is_valid():
-            return self._render(request, entity, form, current)
+            return self._render(request, entity, form, current, status=400)
         submit = "submit" in request.POST
         data = form.service_data()
         try:
@@ -114,20 +116,16 @@ class DeclareView(RoleRequiredMixin, View):
                 )
         except ApplicationError as error:
             _form_errors(form, error)
-            _refused(request, error)
-            return self._render(request, entity, form, current)
+            return self._render(request, entity, form, current, status=400)
         messages.success(request, "申报已提交, 请留意审核进度" if submit else "草稿已保存")
         return redirect("matching:declaration_detail", pk=declaration.pk)
 
 
 def _form_errors(form, error: ApplicationError, aliases: dict[str, str] | None = None) -> None:
-    """A service's field errors on the form: on the field of that name (or its alias: the
-    staff form names the entity by `uscc`), the five criteria's above the form."""
-    aliases = {"basic_criteria": None, **(aliases or {})}
-    for field, errors in error.field_errors.items():
-        field = aliases.get(field, field)
-        if field is None or field in form.fields:
-            form.add_error(field, errors)
+    """A service's refusal on the form, drawn again as typed (portal.forms.apply_application_error):
+    each field error beside the field of that name (or its alias: the staff form names the entity
+    by `uscc`), the five criteria's and the message above the form."""
+    apply_application_error(form, error, {"basic_criteria": None, **(aliases or {})})
 
 
 # --- declarations: list, detail and actions ---------------------------------------------
@@ -213,6 +211,10 @@ class DeclarationDetailView(LoginRequiredMixin, View):
         declaration = selectors.declaration_get(user=request.user, pk=pk)
         if declaration is None:
             raise Http404
+        return self.render_declaration(request, declaration)
+
+    def render_declaration(self, request, declaration, *, review_form=None, status=200):
+        """The page; `review_form`: the refused 审核意见, drawn again as typed with its errors."""
         user = request.user
         scope = scope_for(user)
         recommendations = (
@@ -246,7 +248,7 @@ class DeclarationDetailView(LoginRequiredMixin, View):
             "can_confirm_exception": workflow.allows(Action.CRITERIA_EXCEPTION_CONFIRM, user, declaration),
             "lead_waits_for_confirmation": review == Action.REVIEW_LEAD
             and criteria.approval_problem(declaration, bulk=False, lead=True),
-            "review_form": ReviewForm(),
+            "review_form": review_form or ReviewForm(),
             "can": can,
             "can_review": review is not None and workflow.allows(review, user, declaration),
             "review_refusal": _review_refusal(user, declaration, review),
@@ -268,7 +270,7 @@ class DeclarationDetailView(LoginRequiredMixin, View):
                 dict.fromkeys(i["name"] for r in recommendations for i in r.lead_materials["items"])
             ),
         }
-        return render(request, self.template_name, context)
+        return render(request, self.template_name, context, status=status)
 
 
 def _entity_profile(user, declaration) -> dict | None:
@@ -337,18 +339,27 @@ class DeclarationActionView(LoginRequiredMixin, View):
     """POST-only actions on one declaration."""
 
     def post(self, request, pk, action):
+        """Done: back to the page (PRG). A refused 审核意见 the user may still give gets the page
+        again (400) with the comment as typed and the error beside it; the other actions (and
+        a review no longer open to the user) say why as messages."""
         if selectors.declaration_get(user=request.user, pk=pk) is None:
             raise Http404
+        form = ReviewForm(request.POST) if action == "review" else None
         try:
-            self._do(request, pk, action)
+            self._do(request, pk, action, form)
         except ApplicationError as error:
-            _refused(request, error)
+            declaration = selectors.declaration_get(user=request.user, pk=pk)
+            review = workflow.review_action(declaration.state)
+            if form is None or review is None or not workflow.allows(review, request.user, declaration):
+                _refused(request, error)  # no review form on the page to show it beside
+            else:
+                apply_application_error(form, error, {"decision": None})
+                return DeclarationDetailView().render_declaration(request, declaration, review_form=form, status=400)
         return redirect(_safe_next(request, f"/matching/declarations/{pk}/"))
 
-    def _do(self, request, pk, action):
+    def _do(self, request, pk, action, form):
         post = request.POST
         if action == "review":
-            form = ReviewForm(post)
             if not form.is_valid():
                 raise ApplicationError("请选择审核结论")
             services.declaration_review(
@@ -408,18 +419,17 @@ class StaffDeclareView(RoleRequiredMixin, View):
         entity = self._entity(request, request.POST.get("uscc"))
         context = self._context(form, entity)
         if not form.is_valid():
-            return render(request, self.template_name, context)
+            return render(request, self.template_name, context, status=400)
         if entity is None:
             form.add_error("uscc", "未找到该主体, 或不在您的辖区")
-            return render(request, self.template_name, context)
+            return render(request, self.template_name, context, status=400)
         try:
             declaration = services.declaration_create(
                 actor=request.user, entity_id=entity.pk, submit="submit" in request.POST, **form.service_data()
             )
         except ApplicationError as error:
             _form_errors(form, error, {"entity_id": "uscc"})
-            _refused(request, error)
-            return render(request, self.template_name, context)
+            return render(request, self.template_name, context, status=400)
         messages.success(request, f"已为{entity.name}录入申报")
         return redirect("matching:declaration_detail", pk=declaration.pk)
 
@@ -463,7 +473,7 @@ class DeclarationEditView(LoginRequiredMixin, View):
         declaration = self._declaration(request, pk)
         form = DeclarationForm(request.POST, county=declaration.region_id)
         if not form.is_valid():
-            return self._render(request, declaration, form)
+            return self._render(request, declaration, form, status=400)
         try:
             data = form.service_data()
             services.declaration_update(
@@ -473,8 +483,7 @@ class DeclarationEditView(LoginRequiredMixin, View):
                 services.declaration_submit(actor=request.user, declaration_id=pk)
         except ApplicationError as error:
             _form_errors(form, error)
-            _refused(request, error)
-            return self._render(request, self._declaration(request, pk), form)
+            return self._render(request, self._declaration(request, pk), form, status=400)
         messages.success(request, "申报已提交" if "submit" in request.POST else "已保存修改")
         return redirect("matching:declaration_detail", pk=pk)
 
@@ -491,7 +500,7 @@ class BankRecommendView(RoleRequiredMixin, View):
     def post(self, request):
         form = BankRecommendForm(request.POST)
         if not form.is_valid():
-            return render(request, self.template_name, {"form": form})
+            return render(request, self.template_name, {"form": form}, status=400)
         entity = (
             restrict(MarketEntity.objects.all(), request.user)
             .filter(uscc=form.cleaned_data["uscc"].strip().upper())
@@ -499,7 +508,7 @@ class BankRecommendView(RoleRequiredMixin, View):
         )
         if entity is None:
             form.add_error("uscc", "未找到该主体, 或不在本行服务区域")
-            return render(request, self.template_name, {"form": form})
+            return render(request, self.template_name, {"form": form}, status=400)
         try:
             services.declaration_recommend_by_bank(
                 actor=request.user,
@@ -512,8 +521,7 @@ class BankRecommendView(RoleRequiredMixin, View):
             )
         except ApplicationError as error:
             _form_errors(form, error, {"entity_id": "uscc"})
-            _refused(request, error)
-            return render(request, self.template_name, {"form": form})
+            return render(request, self.template_name, {"form": form}, status=400)
         messages.success(
             request, f"已向{entity.region.name}工作专班推荐{entity.name}; 待企业同意共享信息并提交后进入专班审核"
         )

@@ -21,19 +21,20 @@ from matching.forms import (
     CorrectionForm,
     DeclineForm,
     DisburseForm,
+    MaterialsListForm,
+    MaterialsSupplementForm,
     yuan_from_wan,
 )
 from matching.inbox import amount_range, inbox_choices
 from matching.materials import lead_material_list, lead_material_upload
-from matching.models import (
-    DeclineReason,
-    Recommendation,
-)
+from matching.models import Recommendation
 from matching.views.common import _int_or_none, _refused, _refused_all, _safe_next, lead_materials
 from matching.workflow import Action
 from portal import bounds
+from portal.forms import apply_application_error
 from portal.mixins import RestrictedListView
 from portal.services import ApplicationError
+from portal.templatetags.portal_format import wan
 from portal.tenancy import scope_for
 
 # --- bank: inbox and lead detail ---------------------------------------------------------
@@ -102,13 +103,20 @@ class LeadDetailView(LoginRequiredMixin, View):
             raise Http404
         return self.render_lead(request, lead, masked_contact(lead))
 
-    def render_lead(self, request, lead, contact: Contact):
+    def render_lead(self, request, lead, contact: Contact, *, failed: dict | None = None, status: int = 200):
+        """The lead page; `failed`: the one action form that was refused ({context name: bound
+        form with its errors}), drawn again with what was typed beside the page's other forms."""
         scope = scope_for(request.user)
         annotate_countdowns([lead])
         can = workflow.allowed(
             request.user, lead, workflow.LEAD_WORK + (Action.APPROVE_OVERRIDE, Action.CONTACT_REVEAL)
         )
         finished = lead.state in workflow.final_states(Recommendation)
+        materials = lead_materials_context(request.user, lead, can)
+        forms = {**lead_forms(lead, materials), **(failed or {})}
+        forms["disburse_form"].fields["amount_wan"].widget.attrs["placeholder"] = (
+            f"剩余 {wan((lead.credit_amount or 0) - lead.disbursed_total)}"
+        )
         return render(
             request,
             self.template_name,
@@ -122,17 +130,15 @@ class LeadDetailView(LoginRequiredMixin, View):
                 )
                 if scope.is_bank
                 else selectors.declaration_timeline(user=request.user, declaration=lead.declaration),
-                "contact_form": ContactForm(),
-                "approve_form": ApproveForm(initial={"term_months": lead.declaration.term_months}),
-                "decline_form": DeclineForm(),
-                "disburse_form": DisburseForm(initial={"disbursed_on": timezone.localdate()}),
-                "reasons": DeclineReason.objects.filter(is_active=True),
+                **forms,
+                "failed": next(iter(failed or {}), ""),
                 "is_bank": scope.is_bank,
                 "remaining": (lead.credit_amount or 0) - lead.disbursed_total,
                 **lead_contact_context(request.user, lead, contact, can),
-                **lead_materials_context(request.user, lead, can),
+                **materials,
                 **lead_corrections_context(request.user, lead),
             },
+            status=status,
         )
 
 
@@ -152,6 +158,47 @@ def lead_corrections_context(user, lead) -> dict:
         "fix_drawdowns": list(lead.disbursements.filter(voided_at__isnull=True)) if fix["CORRECT_DRAWDOWN"] else [],
         "fix_files": list(lead.bank_materials.filter(withdrawn_at__isnull=True)) if fix["MATERIAL_WITHDRAW"] else [],
     }
+
+
+def lead_forms(lead, materials: dict, data=None) -> dict:
+    """The action forms of the lead page by their context names, unbound (with the lead's
+    defaults) or bound to `data` (a POST); each form's ids have its own prefix (several have a
+    说明 `note`)."""
+    items = [item["name"] for item in materials["lead_materials"]["items"]]
+    initial = {
+        "approve_form": {"term_months": lead.declaration.term_months},
+        "disburse_form": {"disbursed_on": timezone.localdate()},
+        "materials_list_form": {"items": materials["suggested_items"], "note": lead.materials_note},
+    }
+    classes = {
+        "contact_form": ContactForm,
+        "approve_form": ApproveForm,
+        "decline_form": DeclineForm,
+        "disburse_form": DisburseForm,
+        "materials_list_form": MaterialsListForm,
+        "supplement_form": MaterialsSupplementForm,
+    }
+    forms = {}
+    for name, form_class in classes.items():
+        kwargs = {"auto_id": name.removesuffix("_form").replace("_", "-") + "-%s"}
+        if form_class is MaterialsSupplementForm:
+            kwargs["items"] = items
+        if data is not None:
+            forms[name] = form_class(data, **kwargs)
+        else:
+            forms[name] = form_class(initial=initial.get(name), **kwargs)
+    return forms
+
+
+# the actions whose form is on the lead page: refused, the page is drawn again with that form
+PAGE_FORMS = {
+    "contact": "contact_form",
+    "approve": "approve_form",
+    "decline": "decline_form",
+    "disburse": "disburse_form",
+    "materials-list": "materials_list_form",
+    "materials-supplement": "supplement_form",
+}
 
 
 def lead_contact_context(user, lead, contact: Contact, can) -> dict:
@@ -202,36 +249,40 @@ class LeadActionView(LoginRequiredMixin, View):
     """POST-only actions on one lead (recommendation)."""
 
     def post(self, request, pk, action):
-        if selectors.recommendation_get(user=request.user, pk=pk) is None:
+        """Done: back to the page (PRG). Refused: an action whose form is on the lead page gets
+        the page again (400) with that form as typed, every error beside its field and the
+        rest above the form; the other actions (posted from other pages) say why as messages."""
+        lead = selectors.recommendation_get(user=request.user, pk=pk)
+        if lead is None:
             raise Http404
+        form = None
+        if action in PAGE_FORMS:
+            can = workflow.allowed(request.user, lead, workflow.LEAD_WORK)
+            form = lead_forms(lead, lead_materials_context(request.user, lead, can), request.POST)[PAGE_FORMS[action]]
         try:
-            target = self._do(request, pk, action)
+            if form is not None and not form.is_valid():
+                return self._refused_form(request, pk, action, form)
+            target = self._do(request, pk, action, form.cleaned_data if form is not None else {})
         except ApplicationError as error:
+            if form is not None:
+                apply_application_error(form, error)
+                return self._refused_form(request, pk, action, form)
             _refused_all(request, error)
             target = None
         return redirect(target or _safe_next(request, f"/matching/leads/{pk}/"))
 
-    def _form(self, form_class, data):
-        """The action's form, cleaned; invalid, every error at once, each naming its field in
-        Chinese (授信金额(万元): …), as the page's messages."""
-        form = form_class(data)
-        if not form.is_valid():
-            named = {
-                name: [
-                    f"{form.fields[name].label}: {message}" if name in form.fields else message for message in errors
-                ]
-                for name, errors in form.errors.items()
-            }
-            raise ApplicationError(
-                "请修改后重新提交: " + "; ".join(m for messages_ in named.values() for m in messages_),
-                field_errors=named,
-            )
-        return form.cleaned_data
+    def _refused_form(self, request, pk, action, form):
+        lead = selectors.recommendation_get(user=request.user, pk=pk)  # as it is now, after the refusal
+        invalid = [name for name in form.fields if name in form.errors]
+        if invalid:  # the first field to fix has the focus (the page opens at the form)
+            form.fields[invalid[0]].widget.attrs["autofocus"] = True
+        return LeadDetailView().render_lead(
+            request, lead, masked_contact(lead), failed={PAGE_FORMS[action]: form}, status=400
+        )
 
-    def _do(self, request, pk, action):
+    def _do(self, request, pk, action, data):
         user, post = request.user, request.POST
         if action == "contact":
-            data = self._form(ContactForm, post)
             services.recommendation_contact(
                 actor=user, recommendation_id=pk, channel=data["channel"], note=data["note"]
             )
@@ -245,8 +296,8 @@ class LeadActionView(LoginRequiredMixin, View):
             services.recommendation_materials_list(
                 actor=user,
                 recommendation_id=pk,
-                items=post.get("items", ""),
-                note=post.get("note", ""),
+                items=data["items"],
+                note=data["note"],
                 version=post.get("version") or None,
             )
             messages.success(request, "已列明所需材料, 已通知企业上传")
@@ -254,8 +305,8 @@ class LeadActionView(LoginRequiredMixin, View):
             services.recommendation_materials_supplement(
                 actor=user,
                 recommendation_id=pk,
-                missing=post.getlist("missing") + post.get("extra", "").splitlines(),
-                note=post.get("note", ""),
+                missing=data["missing"] + data["extra"].splitlines(),
+                note=data["note"],
                 version=post.get("version") or None,
             )
             messages.success(request, "已要求企业补充材料")
@@ -265,7 +316,6 @@ class LeadActionView(LoginRequiredMixin, View):
             )
             messages.success(request, "材料已提交, 银行须在 5 个工作日内确认收齐或列明需补充的材料")
         elif action == "approve":
-            data = self._form(ApproveForm, post)
             approved = services.recommendation_approve(
                 actor=user,
                 recommendation_id=pk,
@@ -279,13 +329,11 @@ class LeadActionView(LoginRequiredMixin, View):
             )
             messages.success(request, "已登记授信(超限审批)" if approved.override_reason else "已登记授信")
         elif action == "decline":
-            data = self._form(DeclineForm, post)
             services.recommendation_decline(
                 actor=user, recommendation_id=pk, reason_code=data["reason_code"].code, note=data["note"]
             )
             messages.success(request, "已登记不予授信, 已即时反馈专班")
         elif action == "disburse":
-            data = self._form(DisburseForm, post)
             services.recommendation_disburse(
                 actor=user,
                 recommendation_id=pk,

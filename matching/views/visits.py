@@ -17,7 +17,7 @@ from matching.forms import (
 from matching.models import (
     DeadlineScan,
 )
-from matching.views.common import _refused
+from portal.forms import apply_application_error
 from portal.mixins import RestrictedListView
 from portal.services import ApplicationError
 from portal.tenancy import restrict
@@ -39,6 +39,8 @@ class VisitListView(RestrictedListView):
         )
 
     def post(self, request):
+        """Recorded: back to the list (PRG). Refused: the list again (400) with the form as
+        typed, each error beside its field."""
         form = VisitForm(request.POST)
         if form.is_valid():
             entity = (
@@ -47,7 +49,7 @@ class VisitListView(RestrictedListView):
                 .first()
             )
             if entity is None:
-                messages.error(request, "未找到该统一社会信用代码的主体, 或不在您的辖区")
+                form.add_error("uscc", "未找到该统一社会信用代码的主体, 或不在您的辖区")
             else:
                 try:
                     services.visit_record(
@@ -56,14 +58,11 @@ class VisitListView(RestrictedListView):
                         **{k: form.cleaned_data[k] for k in ("visited_on", "people", "findings", "need_found")},
                     )
                     messages.success(request, f"已登记对{entity.name}的走访")
+                    return redirect("matching:visit_list")
                 except ApplicationError as error:
-                    _refused(request, error)
-        else:
-            messages.error(
-                request,
-                "请检查走访登记表: " + "; ".join(f"{form.fields[f].label}: {e[0]}" for f, e in form.errors.items()),
-            )
-        return redirect("matching:visit_list")
+                    apply_application_error(form, error, {"entity_id": "uscc"})
+        self.object_list = self.get_queryset()
+        return self.render_to_response(self.get_context_data(form=form), status=400)
 
 
 class NotificationListView(RestrictedListView):
