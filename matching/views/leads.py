@@ -9,6 +9,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views import View
 
+from coordination.selectors import entity_problems_context
 from entities.selectors import entity_get
 from matching import selectors, services, workflow
 from matching.clocks import annotate_countdowns
@@ -127,6 +128,7 @@ class LeadDetailView(LoginRequiredMixin, View):
                 "is_bank": scope.is_bank,
                 "remaining": (lead.credit_amount or 0) - lead.disbursed_total,
                 **lead_contact_context(request.user, lead, contact, can),
+                **entity_problems_context(user=request.user, entity_id=lead.entity_id, source="bank"),
                 **lead_materials_context(request.user, lead, can),
             },
         )
