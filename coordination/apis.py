@@ -167,17 +167,19 @@ class ProblemViewSet(RestrictedViewSetMixin, mixins.ListModelMixin, mixins.Retri
 
 
 def _endpoint(action_: Action):
-    slug = action_.value.split(".", 1)[1].replace("_", "-")
+    """One POST endpoint per action of the table (named before DRF's decorator reads the name)."""
+    name = action_.value.split(".", 1)[1]
 
-    @extend_schema(
-        request=INPUTS[action_], responses={200: ProblemDetailSerializer, **ERRORS}, description=_doc(action_)
-    )
-    @action(detail=True, methods=["post"], url_path=slug, url_name=slug)
     def endpoint(self, request, pk=None):
         return self._act(request, action_)
 
-    endpoint.__name__ = action_.value.split(".", 1)[1]
-    return endpoint
+    endpoint.__name__ = endpoint.__qualname__ = name
+    endpoint = action(detail=True, methods=["post"], url_path=name.replace("_", "-"), url_name=name.replace("_", "-"))(
+        endpoint
+    )
+    return extend_schema(
+        request=INPUTS[action_], responses={200: ProblemDetailSerializer, **ERRORS}, description=_doc(action_)
+    )(endpoint)
 
 
 for _action in INPUTS:

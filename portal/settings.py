@@ -325,6 +325,7 @@ PORTAL_DEMO_LOADERS = [
     "portal.demo.load_organisations_and_users",
     "entities.demo.load",
     "matching.demo.load",
+    "coordination.demo.load",
     "batch_matching.demo.load",
     "reporting.demo.load",
 ]
