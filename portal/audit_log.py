@@ -73,6 +73,16 @@ ACTION_LABELS: dict[str, str] = {
     "matching.run_resume": "续跑全量匹配",
     # visits and declarations
     "visit.record": "走访登记",
+    # 批分单 (coordination, seed 004 二(七))
+    "problem.open": "填写批分单",
+    "problem.accept": "受理批分单",
+    "problem.answer": "答复批分单",
+    "problem.return": "退回批分单",
+    "problem.reroute": "改派批分单",
+    "problem.propose_escalation": "提请上报上级机制",
+    "problem.approve_escalation": "同意上报上级机制",
+    "problem.refuse_escalation": "不同意上报",
+    "problem.close": "办结批分单",
     "declaration.create": "新建融资申报",
     "declaration.update": "修改融资申报",
     "declaration.submit": "提交融资申报",

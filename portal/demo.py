@@ -30,6 +30,9 @@ DEMO_USERS = [
     DemoUser("bankadmin", "中行晋城分行 郑行长", "boc_jincheng", Role.BANK_ADMIN),
     DemoUser("manager", "中行泽州支行 冯经理", "boc_zezhou", Role.ACCOUNT_MANAGER),
     DemoUser("enterprise", "泽州县金辉小吃店 陈老板", "enterprise", Role.ENTERPRISE_USER),
+    # the member departments that receive 批分单 (seed 004 二(七)): the county's and the city's
+    DemoUser("department", "泽州县自然资源局 钱科长", "department", Role.DEPARTMENT_STAFF),
+    DemoUser("citydept", "晋城市自然资源和规划局 何科长", "city_department", Role.DEPARTMENT_STAFF),
 ]
 
 
@@ -57,6 +60,13 @@ def load_organisations_and_users() -> dict[str, int]:
     )
     orgs["task_force"] = _org(
         "task_force", "泽州县融资协调工作专班", OrganisationKind.TASK_FORCE, "140525", orgs["county"]
+    )
+    orgs["department"] = _org("department", "泽州县自然资源局", OrganisationKind.DEPARTMENT, "140525", orgs["county"])
+    orgs["department_market"] = _org(
+        "department-market", "泽州县市场监督管理局", OrganisationKind.DEPARTMENT, "140525", orgs["county"]
+    )
+    orgs["city_department"] = _org(
+        "city-department", "晋城市自然资源和规划局", OrganisationKind.DEPARTMENT, "140500", orgs["city"]
     )
     # bank branches come from the seed catalogue (products.demo.load runs first)
     orgs["boc_jincheng"] = Organisation.objects.get(code="branch-boc-140500-city")

@@ -63,6 +63,7 @@ ROLE_HOME = {
     Role.BANK_ADMIN: (OrganisationKind.BANK_BRANCH, "140500"),
     Role.ACCOUNT_MANAGER: (OrganisationKind.BANK_BRANCH, "140525"),
     Role.PLATFORM_ADMIN: (OrganisationKind.PLATFORM, None),
+    Role.DEPARTMENT_STAFF: (OrganisationKind.DEPARTMENT, "140525"),
 }
 
 

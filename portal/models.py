@@ -74,6 +74,9 @@ class OrganisationKind(models.TextChoices):
     COUNTY_MECHANISM = "county_mechanism", "县级协调机制"
     TASK_FORCE = "task_force", "县级工作专班"
     TOWNSHIP = "township", "乡镇(街道)"
+    # a member department of a mechanism (发展改革, 自然资源, 住房城乡建设, 市场监管, …) at the county,
+    # city or province level of its region: it receives 批分单 (coordination app, seed 004 二(七))
+    DEPARTMENT = "department", "职能部门"
     BANK = "bank", "银行机构"
     BANK_BRANCH = "bank_branch", "银行分支机构"
     ENTERPRISE = "enterprise", "企业"
@@ -85,6 +88,7 @@ GOVERNMENT_KINDS = {
     OrganisationKind.COUNTY_MECHANISM,
     OrganisationKind.TASK_FORCE,
     OrganisationKind.TOWNSHIP,
+    OrganisationKind.DEPARTMENT,
 }
 BANK_KINDS = {OrganisationKind.BANK, OrganisationKind.BANK_BRANCH}
 
@@ -172,6 +176,7 @@ class Role(models.TextChoices):
     BANK_ADMIN = "bank_admin", "银行管理员"
     ACCOUNT_MANAGER = "account_manager", "客户经理"
     PLATFORM_ADMIN = "platform_admin", "平台管理员"
+    DEPARTMENT_STAFF = "department_staff", "职能部门工作人员"
 
 
 # which organisation kinds may hold each role
@@ -186,6 +191,7 @@ ROLE_ORGANISATION_KINDS = {
     Role.BANK_ADMIN: {OrganisationKind.BANK, OrganisationKind.BANK_BRANCH},
     Role.ACCOUNT_MANAGER: {OrganisationKind.BANK_BRANCH},
     Role.PLATFORM_ADMIN: {OrganisationKind.PLATFORM},
+    Role.DEPARTMENT_STAFF: {OrganisationKind.DEPARTMENT},
 }
 
 

@@ -16,6 +16,7 @@ NAVIGATION: dict[str, list[tuple[str, str]]] = {
     Role.TASK_FORCE_STAFF: [
         ("工作台", "home"),
         ("逾期督办", "matching:overdue"),
+        ("批分单", "coordination:problem_list"),
         ("走访登记", "matching:visit_list"),
         ("差一点符合", "matching_batch:near_misses"),
         ("代为申报", "matching:staff_declare"),
@@ -39,6 +40,7 @@ NAVIGATION: dict[str, list[tuple[str, str]]] = {
     Role.TASK_FORCE_LEAD: [
         ("工作台", "home"),
         ("逾期督办", "matching:overdue"),
+        ("批分单", "coordination:problem_list"),
         ("审核队列", "matching:review_queue"),
         ("走访登记", "matching:visit_list"),
         ("差一点符合", "matching_batch:near_misses"),
@@ -54,6 +56,7 @@ NAVIGATION: dict[str, list[tuple[str, str]]] = {
     Role.CONVENER: [
         ("工作台", "home"),
         ("逾期督办", "matching:overdue"),
+        ("批分单", "coordination:problem_list"),
         ("推荐清单", "matching:batch_list"),
         ("申报清单", "matching:declaration_list"),
         ("台账", "reporting:ledger"),
@@ -65,6 +68,7 @@ NAVIGATION: dict[str, list[tuple[str, str]]] = {
         ("统计分析", "reporting:dashboard"),
         ("报表", "reporting:reports"),
         ("逾期督办", "matching:overdue"),
+        ("批分单", "coordination:problem_list"),
         ("申报清单", "matching:declaration_list"),
         ("台账", "reporting:ledger"),
         ("经营主体", "entities:entity_list"),
@@ -80,6 +84,7 @@ NAVIGATION: dict[str, list[tuple[str, str]]] = {
         ("统计分析", "reporting:dashboard"),
         ("报表", "reporting:reports"),
         ("逾期督办", "matching:overdue"),
+        ("批分单", "coordination:problem_list"),
         ("申报清单", "matching:declaration_list"),
         ("台账", "reporting:ledger"),
         ("经营主体", "entities:entity_list"),
@@ -117,6 +122,7 @@ NAVIGATION: dict[str, list[tuple[str, str]]] = {
         ("报表", "reporting:reports"),
         ("台账", "reporting:ledger"),
         ("逾期督办", "matching:overdue"),
+        ("批分单", "coordination:problem_list"),
         ("经营主体", "entities:entity_list"),
         ("名录库导入", "entities:import_list"),
         ("目标", "reporting:targets"),
@@ -128,6 +134,10 @@ NAVIGATION: dict[str, list[tuple[str, str]]] = {
         ("审计日志", "audit_event_list"),
         ("API 令牌", "api_token_list"),
         ("API 文档", "api-docs"),
+    ],
+    Role.DEPARTMENT_STAFF: [
+        ("工作台", "home"),
+        ("批分单", "coordination:problem_list"),
     ],
 }
 

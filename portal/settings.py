@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "entities",
     "products",
     "batch_matching",
+    "coordination",
     "matching",
     "reporting",
 ]
@@ -266,6 +267,8 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": env.float("DEADLINE_SCAN_SECONDS", default=120.0),
     },
     "sweep-notification-emails": {"task": "matching.tasks.sweep_notification_emails", "schedule": 300.0},
+    # 批分单: overdue problems are marked and escalated to the convener (coordination/scan.py)
+    "scan-problems": {"task": "coordination.tasks.scan_problems", "schedule": 600.0},
     # post-loan watch: 名特优新 titles and 三型 marks that approved loans relied on (expiries)
     "watch-credit-basis": {"task": "matching.tasks.watch_credit_basis", "schedule": _crontab(hour=6, minute=0)},
     # batch matching: the nightly full run, and the sweep that resumes stalled runs
@@ -322,6 +325,7 @@ PORTAL_DEMO_LOADERS = [
     "portal.demo.load_organisations_and_users",
     "entities.demo.load",
     "matching.demo.load",
+    "coordination.demo.load",
     "batch_matching.demo.load",
     "reporting.demo.load",
 ]
@@ -333,7 +337,7 @@ PORTAL_BASELINE_LOADERS = [
     "entities.policies.seed_default_tier_policy",
 ]
 # Each returns extra context for the role home pages: fn(request=, scope=, role=) -> dict
-PORTAL_HOME_WIDGETS = ["matching.home.widgets", "reporting.home.widgets"]
+PORTAL_HOME_WIDGETS = ["matching.home.widgets", "coordination.home.widgets", "reporting.home.widgets"]
 # what the home page of a user without a membership shows (a registrant's pending claim)
 PORTAL_NO_MEMBERSHIP_WIDGETS = ["entities.onboarding_views.no_membership_widget"]
 

@@ -5,6 +5,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
+from coordination import apis as coordination_apis
 from entities.apis import BankRelationshipViewSet, EntityViewSet
 from matching import apis as matching_apis
 from portal import api, views
@@ -27,6 +28,7 @@ router.register("materials", matching_apis.MaterialViewSet, basename="material")
 router.register("batches", matching_apis.BatchViewSet, basename="batch")
 router.register("leads", matching_apis.LeadViewSet, basename="lead")
 router.register("visits", matching_apis.VisitViewSet, basename="visit")
+router.register("problems", coordination_apis.ProblemViewSet, basename="problem")
 router.register("decline-reasons", matching_apis.DeclineReasonViewSet, basename="decline-reason")
 router.register("notifications", matching_apis.NotificationViewSet, basename="notification")
 router.register("ledger", reporting_apis.LedgerViewSet, basename="ledger")
@@ -67,6 +69,7 @@ urlpatterns = [
     path("", include("entities.onboarding_urls")),  # 注册, 忘记密码, 企业认领审核 (page and API)
     path("entities/", include("entities.urls")),
     path("matching/", include("matching.urls")),
+    path("coordination/", include("coordination.urls")),
     path("matching-batch/", include("batch_matching.urls")),
     path("workdays/", include("workdays.urls")),
     path("products/", include("products.urls")),

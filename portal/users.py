@@ -47,7 +47,13 @@ from portal.models import ROLE_ORGANISATION_KINDS, AccountProfile, Membership, O
 from portal.services import audit_record
 from portal.tenancy import MANAGE_USERS, USER_ADMIN_ROLES, resolve, restrict, scope_for
 
-_GOVERNMENT_BELOW_CITY = {Role.CONVENER, Role.TASK_FORCE_LEAD, Role.TASK_FORCE_STAFF, Role.TASK_FORCE_BANK_REVIEWER}
+_GOVERNMENT_BELOW_CITY = {
+    Role.CONVENER,
+    Role.TASK_FORCE_LEAD,
+    Role.TASK_FORCE_STAFF,
+    Role.TASK_FORCE_BANK_REVIEWER,
+    Role.DEPARTMENT_STAFF,
+}
 
 # the roles each administrator may grant: his own and those below it, in his own line
 GRANTABLE_ROLES: dict[str, set[str]] = {

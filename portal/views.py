@@ -34,6 +34,7 @@ HOME_TEMPLATES = {
     Role.BANK_ADMIN: "portal/home/bank.html",
     Role.ACCOUNT_MANAGER: "portal/home/bank.html",
     Role.PLATFORM_ADMIN: "portal/home/platform_admin.html",
+    Role.DEPARTMENT_STAFF: "portal/home/department.html",
 }
 
 # each role's home page says whose it is
@@ -48,6 +49,7 @@ HOME_TITLES = {
     Role.BANK_ADMIN: "银行管理员工作台",
     Role.ACCOUNT_MANAGER: "客户经理工作台",
     Role.PLATFORM_ADMIN: "平台管理",
+    Role.DEPARTMENT_STAFF: "职能部门工作台",
 }
 
 

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from coordination.selectors import problem_figures
 from portal.services import ApplicationError
 from portal.tenancy import scope_for
 from reporting import kpis, selectors
@@ -309,6 +310,39 @@ def targets_table(targets: list[dict]) -> Table:
     )
 
 
+def problem_tables(figures: dict) -> dict[str, Table]:
+    """批分单 not yet closed (coordination.selectors.problem_figures, seed 004 二(七)) by kind, by
+    department and by age, as they stand now (not filtered by the period: a problem is open or not)."""
+    note = f"当前未办结 {figures['total']} 件, 其中部门逾期 {figures['overdue']} 件; 已办结 {figures['closed']} 件"
+    total = ["合计", figures["total"]]
+    return {
+        "problem_kinds": Table(
+            "problem_kinds",
+            "批分单(未办结)· 按问题类型",
+            [("问题类型", "text"), ("件数", "int")],
+            [list(row) for row in figures["by_kind"]],
+            total,
+            note,
+        ),
+        "problem_departments": Table(
+            "problem_departments",
+            "批分单(未办结)· 按承办部门",
+            [("承办部门", "text"), ("件数", "int")],
+            [list(row) for row in figures["by_department"]],
+            total,
+            note,
+        ),
+        "problem_ages": Table(
+            "problem_ages",
+            "批分单(未办结)· 按已历时长",
+            [("填写至今", "text"), ("件数", "int")],
+            [list(row) for row in figures["by_age"]],
+            total,
+            note,
+        ),
+    }
+
+
 def renewals_table(rows: list[dict]) -> Table:
     body = [
         [
@@ -388,6 +422,7 @@ def build(user, params: Mapping | None, *, default_period: str | None = None) ->
         "one_high": one_high_table(one_high),
         "targets": targets_table(targets),
         "renewals": renewals_table(renewals),
+        **problem_tables(problem_figures(user=user)),
     }
     months = sorted(result["month"])
     charts = {
@@ -428,4 +463,16 @@ def build(user, params: Mapping | None, *, default_period: str | None = None) ->
     }
 
 
-TABLE_NAMES = ("gauges", "funnel", "trend", "ranking", "regions", "one_high", "targets", "renewals")
+TABLE_NAMES = (
+    "gauges",
+    "funnel",
+    "trend",
+    "ranking",
+    "regions",
+    "one_high",
+    "targets",
+    "renewals",
+    "problem_kinds",
+    "problem_departments",
+    "problem_ages",
+)

@@ -27,6 +27,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connection, transaction
 from django.db.models import BigIntegerField, Count, F, Max, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
@@ -426,10 +427,14 @@ def ledger_totals_db(user, filters: Mapping | LedgerFilters | None = None) -> di
         .annotate(largest=Max("declaration__amount"))
         .values("need", "largest")
     )
-    sql, params = needs.query.sql_with_params()
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT count(*), sum(largest) FROM ({sql}) needs", params)
-        totals["needs"], totals["need_amount"] = cursor.fetchone()
+    try:
+        sql, params = needs.query.sql_with_params()
+    except EmptyResultSet:  # a role the restriction gives no lead at all (a department's staff)
+        totals["needs"], totals["need_amount"] = 0, 0
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT count(*), sum(largest) FROM ({sql}) needs", params)
+            totals["needs"], totals["need_amount"] = cursor.fetchone()
     totals["disbursement_count"] = Disbursement.objects.filter(recommendation__in=qs.values("pk")).count()
     return {key: int(value or 0) for key, value in totals.items()}
 

@@ -10,6 +10,8 @@ from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from coordination.factories import departments, open_problem
+from coordination.services import problem_open
 from entities.models import EntityClaim, EntityImport, HonorProposal, MarketEntity
 from entities.services import bank_relationship_record, honor_propose
 from matching import services as s
@@ -272,3 +274,33 @@ def chinese_only(page):
     unchecked = [url for url in dict.fromkeys(loaded) if url not in checked and url != "about:blank"]
     assert not failures, "English on the pages:\n" + "\n".join(failures)
     assert not unchecked, "pages loaded but never checked for English:\n" + "\n".join(unchecked)
+
+
+@pytest.fixture
+def problems_both_sides(pushed_world, other_county):
+    """批分单 on both sides of the tenant boundary: 泽州's departments with a department user in
+    `world.users["department"]` and a problem of the pushed declaration's entity routed to its
+    自然资源局 (`world.problem`, `world.department`); 新荣区's 自然资源局 (`other.department`) with a
+    problem of the other county's entity (`other.problem`), which no user of 泽州 or 晋城 reaches."""
+    world, other = pushed_world, other_county
+    found = departments(world)
+    world.users["department"] = found.users["department"]
+    world.department = found.county
+    world.problem = open_problem(world, found, entity=world.declaration.entity)
+    other.department = OrganisationFactory(
+        kind=OrganisationKind.DEPARTMENT,
+        region=region("140212"),
+        parent=other.task_force.parent,
+        name="新荣区自然资源局",
+    )
+    user_with_role(Role.DEPARTMENT_STAFF, organisation=other.department, username="other-department")
+    other.problem = problem_open(
+        actor=other.user,
+        entity_id=other.entity.pk,
+        kind="permit",
+        source="visit",
+        description="隔离测试用途的批分单",
+        department_id=other.department.pk,
+        due_working_days=5,
+    )
+    return world, other

@@ -16,6 +16,8 @@ import pytest
 from django.test import Client
 from playwright.sync_api import Page
 
+from coordination.factories import departments, open_problem
+from coordination.models import Problem
 from matching import services as matching_services
 from matching.factories import declare, pushed
 from matching.models import Recommendation
@@ -42,9 +44,13 @@ def _busy_world():
     )
     entity, user = world.entity(name="待审企业")
     waiting = declare(world, entity, user)
+    # a 批分单 of the pushed entity, routed to the county's 自然资源局, and its department's user
+    found = departments(world)
+    open_problem(world, found, entity=declaration.entity)
     users = {
         "platform_admin": user_with_role(Role.PLATFORM_ADMIN),
         **world.users,
+        "department": found.users["department"],
         "enterprise": enterprise_user,
     }
     return users, declaration, waiting
@@ -70,6 +76,7 @@ def _html_pages(users, declaration, waiting) -> list[tuple[str, str]]:
     details = [f"/matching/declarations/{declaration.pk}/", f"/matching/declarations/{waiting.pk}/"]
     details += [f"/matching/leads/{pk}/" for pk in Recommendation.objects.values_list("pk", flat=True)]
     details += [f"/matching/batches/{declaration.batch_id}/"]
+    details += [f"/coordination/problems/{pk}/" for pk in Problem.objects.values_list("pk", flat=True)]
     clients = {}
     for name, user in users.items():
         clients[name] = Client()

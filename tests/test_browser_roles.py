@@ -19,6 +19,7 @@ HOME_TITLES = {
     Role.BANK_ADMIN: "银行管理员工作台",
     Role.ACCOUNT_MANAGER: "客户经理工作台",
     Role.PLATFORM_ADMIN: "平台管理",
+    Role.DEPARTMENT_STAFF: "职能部门工作台",
 }
 
 

@@ -47,6 +47,7 @@ from rest_framework.test import APIClient
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 
+from coordination.factories import departments, open_problem
 from matching import services as s
 from matching.factories import pushed
 from matching.models import Declaration, Notification, RecommendationBatch
@@ -94,6 +95,10 @@ def fuzz_world(settings, tmp_path):
     u["enterprise"] = enterprise_user
     u["province"] = user_with_role(Role.PROVINCE_REGULATOR, username="fuzz-province")
     u["platform_admin"] = user_with_role(Role.PLATFORM_ADMIN, username="fuzz-admin")
+    # a department of the mechanism with a 批分单 routed to it (coordination)
+    found = departments(world)
+    u["department"] = found.users["department"]
+    problem = open_problem(world, found, entity=declaration.entity)
     from matching.materials import material_upload
 
     material = material_upload(
@@ -116,6 +121,7 @@ def fuzz_world(settings, tmp_path):
         "boc_admin",
         "boc_manager",
         "platform_admin",
+        "department",
     ):
         user = u[key]
         role = user.memberships.first().role
@@ -131,6 +137,7 @@ def fuzz_world(settings, tmp_path):
         "materials": material.pk,
         "entities": declaration.entity_id,
         "visits": visit.pk,
+        "problems": problem.pk,
         "notifications": Notification.objects.filter(recipient=enterprise_user).values_list("pk", flat=True).first(),
         "organisations": world.task_force.pk,
         "audit-events": AuditEvent.objects.values_list("pk", flat=True).first(),

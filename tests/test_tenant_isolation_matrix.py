@@ -39,6 +39,8 @@ def object_for(route: str, other):
         (r"^matching/batches/", other.batch),
         (r"^matching/leads/", other.recommendation),
         (r"^matching/materials/", other.material),
+        (r"^coordination/problems/", other.problem),
+        (r"^api/v1/\^problems", other.problem),
         (r"^api/v1/\^organisations", other.task_force),
         (r"^api/v1/\^audit-events", other.audit_event),
         (r"^api/v1/\^entities", other.entity),
@@ -69,7 +71,9 @@ def url_of(endpoint, obj) -> str:
         if key == "pk":
             kwargs[key] = obj.pk
         elif key == "action":
-            kwargs[key] = "contact" if "leads" in endpoint.route else "review"
+            kwargs[key] = (
+                "contact" if "leads" in endpoint.route else "accept" if "problems" in endpoint.route else "review"
+            )
         elif key == "verb":  # 用户管理's actions on a user
             kwargs[key] = "deactivate"
         else:
@@ -81,8 +85,8 @@ def endpoint_kwargs(endpoint) -> list[str]:
     return re.findall(r"\(\?P<(\w+)>", endpoint.route) + re.findall(r"<(?:\w+:)?(\w+)>", endpoint.route)
 
 
-def test_every_endpoint_refuses_another_organisations_object_for_every_role(pushed_world, other_county):
-    world, other = pushed_world, other_county
+def test_every_endpoint_refuses_another_organisations_object_for_every_role(problems_both_sides):
+    world, other = problems_both_sides
     endpoints = [e for e in url_inventory.walk() if e.needs_args and "(?P<format>" not in e.route]
     unmapped, leaks, checked = [], [], 0
     for endpoint in endpoints:
@@ -113,8 +117,8 @@ def test_every_endpoint_refuses_another_organisations_object_for_every_role(push
     assert checked > 500
 
 
-def test_lists_searches_and_exports_never_show_another_organisations_rows(pushed_world, other_county):
-    world, other = pushed_world, other_county
+def test_lists_searches_and_exports_never_show_another_organisations_rows(problems_both_sides):
+    world, other = problems_both_sides
     lists = [e.url() for e in url_inventory.walk() if e.url()]
     extra = [
         f"/entities/?q={other.entity.uscc}",
@@ -122,6 +126,8 @@ def test_lists_searches_and_exports_never_show_another_organisations_rows(pushed
         "/matching/ledger/?format=csv",
         f"/matching/declarations/?q={other.entity.uscc}",
         f"/matching/leads/?q={other.entity.name}",
+        f"/coordination/problems/?q={other.entity.uscc}",
+        f"/api/v1/problems/?entity={other.entity.pk}",
         "/reporting/export/ledger.csv",
         "/reporting/export/effectiveness.csv?by=bank",
     ]

@@ -62,6 +62,7 @@ def foreign_values(other) -> dict[str, tuple[object, object]]:
         # corrections name a drawdown or a file of the lead in the path: another's is unknown there
         "disbursement_id": (other.disbursement.pk, NONEXISTENT_ID),
         "material_id": (other.material.pk, NONEXISTENT_ID),
+        "department_id": (other.department.pk, NONEXISTENT_ID),
     }
 
 
@@ -124,6 +125,7 @@ def _own_path(path: str, world, own) -> str:
         "products": "boc_huishang",
         "branches": world.branches["boc"].pk,
         "users": world.users["boc_manager"].pk,
+        "problems": world.problem.pk,
     }
     match = re.match(r"^/api/v1/(\w[\w-]*)/\{(\w+)\}/", path)
     if match:
@@ -171,6 +173,10 @@ def _base_value(name: str, prop: dict, world, own):
         "average_rate": "4.0",
         "field": "operator_phone",
         "code": "matrix_product",
+        "department_id": world.department.pk,
+        "kind": "collateral",
+        "source": "bank",
+        "due_working_days": 5,
     }
     if name in known:
         return known[name]
@@ -193,9 +199,9 @@ def _foreign_ids(path: str, other):
 
 
 @pytest.fixture
-def matrix_worlds(pushed_world, other_county):
+def matrix_worlds(problems_both_sides):
     User = get_user_model()
-    world, other = pushed_world, other_county
+    world, other = problems_both_sides
     declaration, recs = world.declaration, world.recs
     other.branch = other.recommendation.branch
     other.bank_admin = User.objects.get(username="other-bank-admin")

@@ -11,6 +11,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views import View
 
+from coordination.selectors import entity_problems_context
 from entities import selectors as entity_selectors
 from entities.models import MarketEntity
 from matching import criteria, selectors, services, workflow
@@ -265,6 +266,8 @@ class DeclarationDetailView(LoginRequiredMixin, View):
             "verdicts": declaration_verdicts(user=user, declaration=declaration) if scope.is_government else None,
             "materials": materials,
             "profile": _entity_profile(user, declaration),
+            # the entity's 批分单 not yet closed (coordination, seed 004 二(七))
+            **entity_problems_context(user=user, entity_id=declaration.entity_id, source="review"),
             # the items a file may answer: every list of the banks working the declaration
             "material_items": list(
                 dict.fromkeys(i["name"] for r in recommendations for i in r.lead_materials["items"])

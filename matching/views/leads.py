@@ -9,6 +9,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views import View
 
+from coordination.selectors import entity_problems_context
 from entities.selectors import entity_get
 from matching import selectors, services, workflow
 from matching.clocks import annotate_countdowns
@@ -137,6 +138,7 @@ class LeadDetailView(LoginRequiredMixin, View):
                 **lead_contact_context(request.user, lead, contact, can),
                 **materials,
                 **lead_corrections_context(request.user, lead),
+                **entity_problems_context(user=request.user, entity_id=lead.entity_id, source="bank"),
             },
             status=status,
         )
