@@ -1517,9 +1517,17 @@ def _bank_users_for(renewal: Renewal) -> tuple[int, ...]:
         organisation__path__startswith=f"/{renewal.bank_id}/",
         role__in=sorted(renewal_policy.SIDE_ROLES[renewal_policy.BANK]),
         user__is_active=True,
-    ).values_list("user_id", "organisation__region_id")
+    ).select_related("organisation__region")
     code = renewal.entity.region_id or ""
-    return tuple(sorted({user for user, region in members if region and code.startswith(region)}))
+    return tuple(
+        sorted(
+            {
+                m.user_id
+                for m in members
+                if m.organisation.region is not None and code.startswith(m.organisation.region.scope_prefix)
+            }
+        )
+    )
 
 
 @transaction.atomic

@@ -168,6 +168,8 @@ def _base_value(name: str, prop: dict, world, own):
         "average_rate": "4.0",
         "field": "operator_phone",
         "code": "matrix_product",
+        "amount_wan": "10.00",
+        "due_date": (dt.date.today() + dt.timedelta(days=20)).isoformat(),
     }
     if name in known:
         return known[name]
