@@ -65,8 +65,9 @@ def other_county(world) -> Other:
     """Another city's task force, enterprise and bank branch (新荣区, 大同), with a pushed,
     declined lead, a material, a visit, a notification, an import, a bank report, a weekly
     report, an API token, a pending 名特优新 proposal, 建设银行's record of the enterprise's
-    borrowing, the enterprise's renewal need at 建设银行 and a registrant's pending claim: what the tenant-isolation matrices try to reach
-    from 泽州 (it needs the catalogue's banks, which the 泽州 world loads)."""
+    borrowing, the enterprise's renewal need at 建设银行 and a registrant's pending claim: what the
+    tenant-isolation matrices try to reach from 泽州 (it needs the catalogue's banks, which the 泽州
+    world loads)."""
     province = Organisation.objects.get(kind=OrganisationKind.PROVINCE_MECHANISM)
     city = OrganisationFactory(
         kind=OrganisationKind.CITY_MECHANISM, region=region("140200"), parent=province, name="大同市机制"
