@@ -483,7 +483,11 @@ class RenewalViewSet(RestrictedViewSetMixin, mixins.ListModelMixin, viewsets.Gen
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("window", int, enum=[30, 60, 90], description="只列该天数内到期的待续贷需求"),
+            OpenApiParameter(
+                "window",
+                {"type": "integer", "enum": [30, 60, 90], "minimum": 30, "maximum": 90},
+                description="只列该天数内到期的待续贷需求(30、60 或 90)",
+            ),
             OpenApiParameter("status", str, enum=RenewalStatus.values, description="按状态筛选"),
             OpenApiParameter("entity_id", dict(bounds.ID_SCHEMA), description="只列该经营主体(id)的续贷需求"),
         ]
@@ -515,6 +519,7 @@ class RenewalViewSet(RestrictedViewSetMixin, mixins.ListModelMixin, viewsets.Gen
     @action(detail=True, methods=["post"])
     def outcome(self, request, pk=None):
         """贷款银行登记办理结果(只能对待续贷的需求登记一次)。"""
+        self.get_object()  # a need the caller may not read does not exist for him (404 before any input check)
         serializer = RenewalOutcomeInput(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data

@@ -78,11 +78,10 @@ class Row:
     sides: frozenset[str]
     from_states: frozenset[str]  # empty: a new record
     to_state: RenewalStatus
-    audit: str
 
 
 def _row(action, sides, from_states, to_state) -> Row:
-    return Row(action, frozenset(sides), frozenset(from_states), to_state, f"renewal.{action.value}")
+    return Row(action, frozenset(sides), frozenset(from_states), to_state)
 
 
 P = RenewalStatus.PENDING

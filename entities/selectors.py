@@ -559,7 +559,7 @@ def renewal_list(*, user, params: Mapping | None = None, today: dt.date | None =
     queryset = restrict(Renewal.objects.select_related("entity", "bank", "recorded_by"), user, VIEW)
     today = today or timezone.localdate()
     window = str(params.get("window") or "")
-    if window.isdigit() and int(window) in RENEWAL_WINDOWS:
+    if window in {str(days) for days in RENEWAL_WINDOWS}:
         queryset = queryset.filter(
             status__in=renewal_policy.OPEN_STATES, due_date__lte=today + dt.timedelta(days=int(window))
         )

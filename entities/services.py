@@ -82,7 +82,7 @@ from entities.restrictions import (
 from portal.celery import app as celery_app
 from portal.models import Industry, Membership, Organisation, OrganisationKind, Region, RegionLevel, Role
 from portal.services import ApplicationError, audit_record
-from portal.tenancy import CHANGE, VIEW, resolve, scope_for
+from portal.tenancy import CHANGE, VIEW, resolve, restrict, scope_for
 
 # --- who may change what ---------------------------------------------------------------
 
@@ -1394,7 +1394,7 @@ def renewal_record(
         renewal_policy.BANK: RenewalSource.BANK,
         renewal_policy.TASK_FORCE: RenewalSource.VISIT if from_visit else RenewalSource.TASK_FORCE,
     }[side]
-    duplicate = Renewal.objects.filter(
+    duplicate = restrict(Renewal.objects.all(), actor, VIEW).filter(
         entity=entity,
         bank=bank,
         due_date=values["due_date"],
@@ -1441,7 +1441,17 @@ def _renewal_move(*, actor, renewal_id: int, action: RenewalAction, changes: dic
     renewal.save()
     audit_record(
         actor=actor,
-        action=renewal_policy.ROWS[action].audit,
+        action=(
+            "renewal.renew"
+            if action == RenewalAction.RENEW
+            else "renewal.renew_other"
+            if action == RenewalAction.RENEW_OTHER
+            else "renewal.repaid"
+            if action == RenewalAction.REPAID
+            else "renewal.refuse"
+            if action == RenewalAction.REFUSE
+            else "renewal.withdraw"
+        ),
         obj=renewal,
         before={"status": before},
         after={"status": renewal.status, **{k: str(v) for k, v in changes.items() if k != "outcome_by"}},

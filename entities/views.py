@@ -886,6 +886,8 @@ class RenewalActView(LoginRequiredMixin, View):
     """POST an outcome (the lending bank) or 撤销 (a side of the table) on one need."""
 
     def post(self, request, pk):
+        if not selectors.renewal_list(user=request.user).filter(pk=pk).exists():
+            raise Http404  # not visible: does not exist (before any input check)
         action = request.POST.get("action", "")
         try:
             if action == RenewalAction.WITHDRAW:

@@ -70,13 +70,13 @@ def test_统计表_有台账取台账数_报送数并列_差异_环比异常波�
     settings.RENEWAL_SWING_THRESHOLD_PERCENT = 30
     q = selectors.parse_query({"period": "2026-03", "as_of": "2026-04-30"})
     rows = {r["name"]: r for r in selectors.renewals(march_renewals.users["city"], q)}
-    boc, ccb = rows["中国银行"], rows["建设银行"]
+    boc, ccb = rows["中国银行"], rows["中国建设银行"]
     # 中国银行: the records (2, 120 万) beside the report (4, 200 万): -2 and -80 万; +40% flagged
     assert (boc["renewals_count"], boc["renewals_amount"]) == (2, 1_200_000)
     assert (boc["reported_count"], boc["reported_amount"]) == (4, 2_000_000)
     assert (boc["count_difference"], boc["amount_difference"]) == (-2, -800_000)
     assert boc["renewal_balance"] == 14_000_000 and boc["swing"] == Decimal(40) and boc["abnormal"] is True
-    # 建设银行: no records, the table keeps its report; +5% is not abnormal
+    # 中国建设银行: no records, the table keeps its report; +5% is not abnormal
     assert ccb["has_records"] is False and ccb["recorded_count"] is None
     assert (ccb["renewals_count"], ccb["renewals_amount"]) == (1, 300_000)
     assert ccb["swing"] == Decimal(5) and ccb["abnormal"] is False
