@@ -20,11 +20,11 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 VIEWPORTS = {"desk": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
 
 
-@pytest.mark.parametrize("device", list(VIEWPORTS))
-def test_企业登记续贷需求_银行应续尽续办结_统计表计入(world, live_server, page, login, artifacts_dir, device):
+@pytest.mark.parametrize("screen", list(VIEWPORTS))
+def test_企业登记续贷需求_银行应续尽续办结_统计表计入(world, live_server, page, login, artifacts_dir, screen):
     """ "对符合条件的小微企业'应续尽续'": the need recorded by the enterprise reaches its bank's
     30-day list, the bank renews it without repayment, the statistics table counts it."""
-    viewport = VIEWPORTS[device]
+    viewport = VIEWPORTS[screen]
     page.set_viewport_size(viewport)
     base = live_server.url
     entity, owner = world.entity(name="泽州县续贷旅程小吃店")
@@ -43,14 +43,14 @@ def test_企业登记续贷需求_银行应续尽续办结_统计表计入(world
     row = page.get_by_test_id("renewal-row").filter(has_text=entity.name)
     expect(row.get_by_test_id("renewal-status")).to_have_text("待续贷")
     assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
-    page.screenshot(path=str(artifacts_dir / f"renewal-enterprise-{device}.png"), full_page=True)
+    page.screenshot(path=str(artifacts_dir / f"renewal-enterprise-{screen}.png"), full_page=True)
 
     # when 中国银行's account manager opens 应续尽续, 30 天内到期
     login(page, base, world.users["boc_manager"].username)
     page.goto(f"{base}/entities/renewals/?window=30")
     row = page.get_by_test_id("renewal-row").filter(has_text=entity.name)
     expect(row).to_contain_text("50.00")
-    page.screenshot(path=str(artifacts_dir / f"renewal-bank-list-{device}.png"), full_page=True)
+    page.screenshot(path=str(artifacts_dir / f"renewal-bank-list-{screen}.png"), full_page=True)
     # and records 无还本续贷已续
     row.get_by_role("button", name="无还本续贷已续").click()
     # then the need is closed as renewed without repayment
@@ -58,7 +58,7 @@ def test_企业登记续贷需求_银行应续尽续办结_统计表计入(world
     expect(row.get_by_test_id("renewal-status")).to_have_text("无还本续贷已续")
     assert Renewal.objects.get(entity=entity).status == "renewed"
     assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
-    page.screenshot(path=str(artifacts_dir / f"renewal-bank-done-{device}.png"), full_page=True)
+    page.screenshot(path=str(artifacts_dir / f"renewal-bank-done-{screen}.png"), full_page=True)
 
     # when the city regulator opens the statistics table of this month
     login(page, base, world.users["city"].username)
@@ -67,4 +67,4 @@ def test_企业登记续贷需求_银行应续尽续办结_统计表计入(world
     # then 中国银行's row counts the record: 1 renewal, 50.00 万元, from 台账
     boc = table.locator("tr", has_text="中国银行")
     expect(boc).to_contain_text("50.00")
-    page.screenshot(path=str(artifacts_dir / f"renewal-table-{device}.png"), full_page=True)
+    page.screenshot(path=str(artifacts_dir / f"renewal-table-{screen}.png"), full_page=True)
