@@ -4,6 +4,8 @@ Validation is the services'."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, mixins, serializers, status, viewsets
@@ -19,10 +21,12 @@ from entities.models import (
     MarketEntity,
     Nationality,
     RegisterStatus,
+    Renewal,
     TaxStatus,
     Tier,
 )
 from entities.personal_data import PERSONAL_FIELDS, masked, sees_own
+from entities.renewals import OUTCOMES, RefusalReason, RenewalStatus
 from entities.restrictions import bank_root_id
 from portal import bounds
 from portal.api import RestrictedViewSetMixin
@@ -397,3 +401,145 @@ class BankRelationshipViewSet(RestrictedViewSetMixin, mixins.ListModelMixin, vie
             _api_error(exc)
         relationship = selectors.bank_relationship_list(user=request.user).get(pk=relationship.pk)
         return Response(BankRelationshipOutput(relationship).data, status=status.HTTP_200_OK)
+
+
+# --- 无还本续贷: renewal needs (应续尽续) --------------------------------------------------------
+
+
+class RenewalOutput(serializers.ModelSerializer):
+    entity_name = serializers.CharField(source="entity.name")
+    bank_name = serializers.CharField(source="bank.name")
+    bank_code = serializers.SerializerMethodField(help_text="贷款银行代码")
+    amount_wan = serializers.SerializerMethodField(help_text="到期贷款金额(万元)")
+    status_label = serializers.CharField(source="get_status_display")
+    source_label = serializers.CharField(source="get_source_display")
+    refusal_reason_label = serializers.CharField(source="get_refusal_reason_display")
+
+    class Meta:
+        model = Renewal
+        fields = [
+            "id",
+            "entity_id",
+            "entity_name",
+            "bank_code",
+            "bank_name",
+            "amount",
+            "amount_wan",
+            "due_date",
+            "wants_no_repayment",
+            "source",
+            "source_label",
+            "status",
+            "status_label",
+            "refusal_reason",
+            "refusal_reason_label",
+            "note",
+            "outcome_note",
+            "outcome_on",
+            "recorded_at",
+        ]
+
+    def get_bank_code(self, obj) -> str:
+        return (obj.bank.code or "").removeprefix("bank-")
+
+    def get_amount_wan(self, obj) -> str:
+        return f"{obj.amount / 10_000:.2f}"
+
+
+class RenewalInput(serializers.Serializer):
+    """登记一笔即将到期、需要续贷的贷款。银行系统调用时贷款银行即调用者所在银行(bank_code 可省略)。"""
+
+    entity_id = bounds.IdField(help_text="经营主体 id")
+    bank_code = serializers.CharField(required=False, allow_blank=True, max_length=32, help_text="贷款银行代码")
+    amount_wan = bounds.DecimalField(
+        max_digits=14, decimal_places=2, min_value=Decimal("0.01"), help_text="到期贷款金额(万元)"
+    )
+    due_date = serializers.DateField(help_text="到期日 YYYY-MM-DD")
+    wants_no_repayment = serializers.BooleanField(default=True, help_text="是否申请无还本续贷")
+    note = serializers.CharField(required=False, allow_blank=True, max_length=255, default="")
+
+
+class RenewalOutcomeInput(serializers.Serializer):
+    """贷款银行登记办理结果: renew(无还本续贷已续)、renew_other(其他方式续贷)、repaid(已还款)、
+    refuse(拒绝续贷, 须给出 refusal_reason)。"""
+
+    action = serializers.ChoiceField(choices=[(a.value, a.label) for a in OUTCOMES])
+    refusal_reason = serializers.ChoiceField(choices=RefusalReason.choices, required=False, allow_blank=True)
+    note = serializers.CharField(required=False, allow_blank=True, max_length=255, default="")
+    outcome_on = serializers.DateField(required=False, help_text="办结日期, 默认今天")
+
+
+class RenewalViewSet(RestrictedViewSetMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+    """续贷需求(应续尽续): 银行列出本行客户在本行即将到期的贷款(`?window=30|60|90` 只列该天数内到期且
+    待续贷的, `?status=` 按状态, `?entity_id=` 按经营主体), 登记续贷需求, 并登记办理结果; 企业看自己的,
+    工作专班与市、省协调机制看辖区内的。其他银行的记录既不显示也不能办理。"""
+
+    serializer_class = RenewalOutput
+    filter_backends: list = []
+    lookup_value_regex = r"\d+"
+
+    def get_queryset(self):
+        return selectors.renewal_list(user=self.request.user, params=self.request.query_params)
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "window",
+                {"type": "integer", "enum": [30, 60, 90], "minimum": 30, "maximum": 90},
+                description="只列该天数内到期的待续贷需求(30、60 或 90)",
+            ),
+            OpenApiParameter("status", str, enum=RenewalStatus.values, description="按状态筛选"),
+            OpenApiParameter("entity_id", dict(bounds.ID_SCHEMA), description="只列该经营主体(id)的续贷需求"),
+        ]
+    )
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(request=RenewalInput, responses=RenewalOutput)
+    def create(self, request):
+        serializer = RenewalInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        try:
+            renewal = services.renewal_record(
+                actor=request.user,
+                entity_id=data["entity_id"],
+                bank_code=data.get("bank_code") or None,
+                amount=int(data["amount_wan"] * 10_000),
+                due_date=data["due_date"],
+                wants_no_repayment=data["wants_no_repayment"],
+                note=data["note"],
+                request=request,
+            )
+        except ApplicationError as exc:
+            _renewal_api_error(exc)
+        return Response(RenewalOutput(renewal).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=RenewalOutcomeInput, responses=RenewalOutput)
+    @action(detail=True, methods=["post"])
+    def outcome(self, request, pk=None):
+        """贷款银行登记办理结果(只能对待续贷的需求登记一次)。"""
+        self.get_object()  # a need the caller may not read does not exist for him (404 before any input check)
+        serializer = RenewalOutcomeInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        try:
+            renewal = services.renewal_outcome(
+                actor=request.user,
+                renewal_id=bounds.query_id(pk) or 0,
+                action=data["action"],
+                refusal_reason=data.get("refusal_reason", ""),
+                note=data["note"],
+                outcome_on=data.get("outcome_on"),
+                request=request,
+            )
+        except ApplicationError as exc:
+            _renewal_api_error(exc)
+        return Response(RenewalOutput(renewal).data)
+
+
+def _renewal_api_error(exc: ApplicationError):
+    if exc.code == "permission_denied":
+        raise exceptions.PermissionDenied(exc.message)
+    errors = {"amount_wan" if k == "amount" else k: v for k, v in exc.field_errors.items()}
+    raise ApplicationError(exc.message, field_errors=errors, code=exc.code)

@@ -24,8 +24,9 @@ from entities.models import (
     FinancialYear,
     Honor,
     MarketEntity,
+    Renewal,
 )
-from entities.services import recompute_classification
+from entities.services import recompute_classification, renewal_outcome, renewal_record
 from entities.synthetic import MARK_SOURCE, Generator, insert_entities
 from portal.models import Organisation, Region, RegionLevel, UserPhone
 
@@ -75,8 +76,10 @@ def load() -> dict:
     showcase = _showcase_entities(today)
     conditions = _demo_condition_facts(today)
     claim = _demo_claim(showcase[0])
+    renewals = _demo_renewals(today, showcase)
     return {
         "pending_claim": claim,
+        "renewals": renewals,
         "entities_inserted": shanxi + inserted_county,
         "demo_enterprise_entity": enterprise,
         "showcase_entities": showcase,
@@ -379,3 +382,42 @@ def _demo_bank_relationships() -> dict:
     for entity, bank, values in rows:
         BankRelationship.objects.get_or_create(entity=entity, bank=bank, defaults=values)
     return {"bank_relationships": len(rows)}
+
+
+def _demo_renewals(today: dt.date, showcase: list[str]) -> int:
+    """无还本续贷 (应续尽续): 中国银行's customers' loans coming due in each window (30 / 60 / 90
+    days) — recorded by the enterprise, from a visit and by the bank — and one of each outcome
+    (无还本续贷已续, 其他方式续贷, 已还款, 拒绝续贷 with its coded reason). Skipped when present."""
+    if Renewal.objects.exists():
+        return 0
+    users = {u.username: u for u in get_user_model().objects.filter(username__in=["enterprise", "staff", "manager"])}
+    snack_shop = MarketEntity.objects.filter(uscc=_demo_uscc()).first()
+    others = list(MarketEntity.objects.filter(uscc__in=showcase).order_by("uscc"))
+    if len(users) < 3 or snack_shop is None or len(others) < 3:
+        return 0
+    manager = users["manager"]
+
+    def record(actor, entity, days, amount, **extra):
+        return renewal_record(
+            actor=actor,
+            entity_id=entity.pk,
+            amount=amount,
+            due_date=today + dt.timedelta(days=days),
+            bank_code=None if actor is manager else "boc",
+            note="演示数据",
+            **extra,
+        )
+
+    record(users["enterprise"], snack_shop, 12, 300_000)  # due within 30 days
+    record(users["staff"], others[0], 45, 500_000, from_visit=True)  # within 60
+    record(manager, others[1], 80, 800_000)  # within 90
+    outcomes = [
+        (others[0], 200_000, "renew", ""),
+        (others[1], 150_000, "renew_other", ""),
+        (others[2], 100_000, "repaid", ""),
+        (others[2], 250_000, "refuse", "credit"),
+    ]
+    for entity, amount, action, reason in outcomes:
+        need = record(manager, entity, 3, amount)
+        renewal_outcome(actor=manager, renewal_id=need.pk, action=action, refusal_reason=reason)
+    return Renewal.objects.count()

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 from django import forms
 from django.db import models
 from django.utils import timezone
 
+from entities import renewals as renewal_policy
 from entities.models import (
     BOOLEAN_CREDIT_FLAGS,
     COUNT_CREDIT_FLAGS,
@@ -20,6 +22,7 @@ from entities.models import (
     Tier,
 )
 from entities.personal_data import PERSONAL_FIELDS, masked
+from entities.renewals import RefusalReason
 from entities.services import MAX_COUNT, MAX_MONEY, MAX_SMALL_COUNT
 from portal import bounds
 from portal.forms import apply_application_error
@@ -400,3 +403,49 @@ class RegisterUploadForm(forms.Form):
         if not upload.name.lower().endswith((".csv", ".xlsx")):
             raise forms.ValidationError("只支持 CSV 或 XLSX 文件")
         return upload
+
+
+class RenewalForm(ServiceErrorsMixin, forms.Form):
+    """登记续贷需求: a loan of the entity coming due (amount typed in 万元, stored in 元)."""
+
+    service_names = {"amount": "amount_wan"}
+
+    bank_code = forms.ChoiceField(label="贷款银行", required=False)
+    amount_wan = forms.DecimalField(
+        label="到期贷款金额(万元)", min_value=Decimal("0.01"), max_digits=14, decimal_places=2
+    )
+    due_date = forms.DateField(label="到期日", widget=forms.DateInput(attrs={"type": "date"}))
+    wants_no_repayment = forms.TypedChoiceField(
+        label="是否申请无还本续贷",
+        choices=[("true", "是, 申请无还本续贷"), ("false", "否, 其他方式续贷或还款")],
+        coerce=lambda value: value == "true",
+        initial="true",
+    )
+    note = forms.CharField(label="说明", required=False, max_length=255)
+
+    def __init__(self, *args, banks=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if banks is None:  # a bank user records at his own bank
+            del self.fields["bank_code"]
+        else:
+            self.fields["bank_code"].choices = [("", "请选择")] + list(banks)
+            self.fields["bank_code"].required = True
+        _style(self)
+
+    def values(self) -> dict:
+        data = self.cleaned_data
+        return {
+            "bank_code": data.get("bank_code") or None,
+            "amount": int(data["amount_wan"] * 10_000),
+            "due_date": data["due_date"],
+            "wants_no_repayment": data["wants_no_repayment"],
+            "note": data["note"],
+        }
+
+
+class RenewalOutcomeForm(forms.Form):
+    action = forms.ChoiceField(label="办理结果", choices=[(a.value, a.label) for a in renewal_policy.OUTCOMES])
+    refusal_reason = forms.ChoiceField(
+        label="拒绝原因", required=False, choices=[("", "(拒绝续贷时选择)")] + RefusalReason.choices
+    )
+    note = forms.CharField(label="说明", required=False, max_length=255)

@@ -21,6 +21,8 @@ from django.utils import timezone
 
 from eligibility.fields import TOBACCO_LICENCE_STATUSES, tobacco_licence_status
 from entities import classification as cls
+from entities import renewals as renewal_policy
+from entities.renewals import RefusalReason, RenewalSource, RenewalStatus
 
 
 class EntityType(models.TextChoices):
@@ -516,6 +518,70 @@ class BankRelationship(models.Model):
 
     def __str__(self):
         return f"{self.entity_id} @ {self.bank_id}"
+
+
+class Renewal(models.Model):
+    """A loan of the entity coming due that needs renewal (续贷需求), and what its bank did about
+    it: the bank (its root organisation, as in `BankRelationship`), the amount and due date, whether
+    the enterprise wants 无还本续贷, who recorded it (from a visit, the enterprise, the task force,
+    the bank). States and who may move them: `entities.renewals` (one table)."""
+
+    entity = models.ForeignKey(MarketEntity, verbose_name="经营主体", on_delete=models.CASCADE, related_name="renewals")
+    bank = models.ForeignKey(
+        "portal.Organisation", verbose_name="贷款银行", on_delete=models.PROTECT, related_name="+"
+    )  # the bank's root organisation (kind bank)
+    amount = models.BigIntegerField("到期贷款金额(元)")
+    due_date = models.DateField("到期日")
+    wants_no_repayment = models.BooleanField("申请无还本续贷", default=True)
+    source = models.CharField("来源", max_length=16, choices=RenewalSource.choices)
+    status = models.CharField("状态", max_length=16, choices=RenewalStatus.choices, default=RenewalStatus.PENDING)
+    refusal_reason = models.CharField("拒绝原因", max_length=16, choices=RefusalReason.choices, blank=True, default="")
+    note = models.CharField("说明", max_length=255, blank=True, default="")
+    outcome_note = models.CharField("办理说明", max_length=255, blank=True, default="")
+    outcome_on = models.DateField("办结日期", null=True, blank=True)
+    outcome_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="办理人",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="登记人",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    recorded_at = models.DateTimeField("登记时间", default=timezone.now)
+    reminded_on = models.DateField("到期提醒日期", null=True, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "续贷需求"
+        ordering = ["due_date", "pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="renewal_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(status=RenewalStatus.REFUSED) | Q(refusal_reason=""), name="renewal_reason_only_if_refused"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=RenewalStatus.REFUSED) | ~Q(refusal_reason=""), name="renewal_refusal_has_reason"
+            ),
+        ]
+        indexes = [models.Index(fields=["bank", "status", "due_date"]), models.Index(fields=["status", "outcome_on"])]
+
+    def __str__(self):
+        return f"{self.entity_id} @ {self.bank_id} {self.due_date}"
+
+    @property
+    def amount_wan(self):
+        return self.amount / 10_000
+
+    @property
+    def is_open(self) -> bool:
+        return renewal_policy.is_open(self.status)
 
 
 class TierPolicy(models.Model):

@@ -19,6 +19,7 @@ from entities.models import (
     Honor,
     HonorProposal,
     MarketEntity,
+    Renewal,
     TierPolicy,
 )
 from portal.models import Role
@@ -138,6 +139,25 @@ def bank_relationship_q(scope: Scope, action: str) -> Q | None:
     return entity_q(scope, VIEW, "entity__")
 
 
+RENEWAL_KEEPERS = {Role.TASK_FORCE_STAFF, Role.TASK_FORCE_LEAD}
+
+
+def renewal_q(scope: Scope, action: str) -> Q | None:
+    """续贷需求: the bank the loan is owed to reads and answers its own rows of the customers it may
+    see (never another bank's); the enterprise reads and withdraws its own; the county task force
+    reads and keeps those of its region (it records them from visits), city and province read
+    their area's. What each may do in which state is the table in entities.renewals."""
+    if scope.is_bank:
+        return bank_relationship_q(scope, action)
+    if scope.is_enterprise:
+        return entity_q(scope, VIEW, "entity__") if action in (VIEW, CHANGE, EXPORT) else None
+    if scope.is_government:
+        if action == CHANGE and scope.role not in RENEWAL_KEEPERS:
+            return None
+        return entity_q(scope, VIEW, "entity__")
+    return None
+
+
 def register():
     @restriction(MarketEntity)
     def _entities(scope: Scope, action: str) -> Q | None:
@@ -152,6 +172,7 @@ def register():
 
     restriction(TierPolicy)(public)
     restriction(BankRelationship)(bank_relationship_q)
+    restriction(Renewal)(renewal_q)
 
     @restriction(HonorProposal)
     def _honor_proposals(scope: Scope, action: str) -> Q | None:

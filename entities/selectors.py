@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from entities import classification as cls
 from entities import derive
+from entities import renewals as renewal_policy
 from entities.models import (
     ADVERSE_CREDIT_Q,
     CREDIT_FLAG_LABELS,
@@ -28,15 +29,17 @@ from entities.models import (
     HonorProposalState,
     MarketEntity,
     RegisterStatus,
+    Renewal,
     SizeClass,
     Tier,
     TierPolicy,
 )
 from entities.personal_data import MASKS, mask_phone
+from entities.renewals import RenewalStatus
 from entities.restrictions import bank_root_id, region_range_q
 from entities.services import TRACKED
 from portal import bounds
-from portal.models import Region, RegionLevel
+from portal.models import Organisation, OrganisationKind, Region, RegionLevel
 from portal.tenancy import VIEW, restrict, scope_for
 
 CREDIT_FILTERS = {
@@ -333,6 +336,9 @@ def entity_detail(*, user, entity: MarketEntity, as_of: dt.date | None = None) -
         "honor_proposals": list(honor_proposals(user=user, entity=entity)[:20]),
         "bank_relationships": list(bank_relationship_list(user=user, entity_id=entity.pk)),
         "own_bank_id": bank_root_id(scope_for(user)),
+        "may_record_renewal": renewal_policy.allowed(
+            renewal_policy.RenewalAction.RECORD, getattr(scope_for(user), "role", None), None
+        ),
         "changes": [
             _with_lines(c)
             for c in EntityChange.objects.filter(entity=entity)
@@ -538,3 +544,42 @@ def entity_as_request(entity: MarketEntity, *, as_of: dt.date | None = None) -> 
         "credit": {flag: getattr(entity, flag) for flag in CREDIT_FLAGS},
         "operating_region_code": entity.operating_region_code,
     }
+
+
+# --- 无还本续贷: renewal needs ------------------------------------------------------------------
+
+RENEWAL_WINDOWS = (30, 60, 90)  # 应续尽续: due in the next 30 / 60 / 90 days
+
+
+def renewal_list(*, user, params: Mapping | None = None, today: dt.date | None = None) -> QuerySet[Renewal]:
+    """The renewal needs the actor may read (a bank: its own customers'; the enterprise: its own;
+    the government: its area's), filtered by `window` (30/60/90: open needs due by then,
+    overdue ones included), `status`, `entity_id`. Unknown filter values are ignored."""
+    params = params or {}
+    queryset = restrict(Renewal.objects.select_related("entity", "bank", "recorded_by"), user, VIEW)
+    today = today or timezone.localdate()
+    window = str(params.get("window") or "")
+    if window in {str(days) for days in RENEWAL_WINDOWS}:
+        queryset = queryset.filter(
+            status__in=renewal_policy.OPEN_STATES, due_date__lte=today + dt.timedelta(days=int(window))
+        )
+    status = params.get("status")
+    if status in RenewalStatus.values:
+        queryset = queryset.filter(status=status)
+    entity_id = bounds.query_id(params.get("entity_id"))
+    if entity_id is not None:
+        queryset = queryset.filter(entity_id=entity_id)
+    return queryset.order_by("due_date", "pk")
+
+
+def renewal_window_counts(*, user, today: dt.date | None = None) -> dict[int, int]:
+    """How many open needs fall due in each window (the tabs' counts)."""
+    today = today or timezone.localdate()
+    open_needs = restrict(Renewal.objects.all(), user, VIEW).filter(status__in=renewal_policy.OPEN_STATES)
+    return {days: open_needs.filter(due_date__lte=today + dt.timedelta(days=days)).count() for days in RENEWAL_WINDOWS}
+
+
+def renewal_banks(*, user) -> list[tuple[str, str]]:
+    """The banks a need may be owed to (public bank codes and names), for the record form."""
+    banks = restrict(Organisation.objects.filter(kind=OrganisationKind.BANK, parent__isnull=True), user, VIEW)
+    return [(org.code.removeprefix("bank-"), org.name) for org in banks.order_by("name") if org.code]

@@ -35,6 +35,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from entities import derive
+from entities import renewals as renewal_policy
 from entities.changes import Notice, announce, entities_changed
 from entities.models import (
     BOOLEAN_CREDIT_FLAGS,
@@ -58,6 +59,7 @@ from entities.models import (
     MarketEntity,
     Nationality,
     RegisterStatus,
+    Renewal,
     TaxStatus,
     Tier,
     TierPolicy,
@@ -65,6 +67,7 @@ from entities.models import (
 from entities.personal_data import PERSONAL_FIELDS, masked, may_reveal
 from entities.register_file import Bad, parse_id_number, parse_uscc
 from entities.register_import import RegisterImport
+from entities.renewals import RefusalReason, RenewalAction, RenewalSource
 from entities.restrictions import (
     HONOR_GRANTERS,
     HONOR_PROPOSERS,
@@ -77,9 +80,9 @@ from entities.restrictions import (
     write_region_prefix,
 )
 from portal.celery import app as celery_app
-from portal.models import Industry, Membership, Organisation, Region, RegionLevel, Role
+from portal.models import Industry, Membership, Organisation, OrganisationKind, Region, RegionLevel, Role
 from portal.services import ApplicationError, audit_record
-from portal.tenancy import CHANGE, VIEW, resolve, scope_for
+from portal.tenancy import CHANGE, VIEW, resolve, restrict, scope_for
 
 # --- who may change what ---------------------------------------------------------------
 
@@ -1301,3 +1304,273 @@ def bank_relationship_delete(*, actor, relationship: BankRelationship | int, req
         request=request,
     )
     entities_changed([entity.pk])
+
+
+# --- 无还本续贷: renewal needs (entities.renewals is the table of states and sides) ----------------
+
+RENEWAL_INPUT_ERROR = "输入有误, 请检查标出的字段"
+RENEWAL_DUE_PAST_DAYS = 366  # a loan already past due may still be recorded (renewed late) within a year
+RENEWAL_DUE_FUTURE_YEARS = 5
+RENEWAL_REMIND_DAYS = 30  # the bank is reminded 30 days before the due date
+RENEWAL_DUPLICATE = "该贷款的续贷需求已登记(同一银行、同一到期日、同一金额), 请勿重复登记"
+RENEWAL_CLOSED = "该续贷需求已办结或已撤销, 不能再办理"
+
+
+def _renewal_side(actor, action: RenewalAction) -> str:
+    scope = scope_for(actor)
+    role = scope.role if scope is not None else None
+    side = renewal_policy.side_of(role)
+    if side is None or side not in renewal_policy.ROWS[action].sides:
+        raise ApplicationError(f"您的角色不能{action.label}", code="permission_denied")
+    return side
+
+
+def _renewal_bank(actor, side: str, bank_code: str | None) -> Organisation:
+    """The lender: a bank user's own bank (a code naming another bank is refused); for the
+    enterprise and the task force the bank they name by its public code (银行代码)."""
+    if side == renewal_policy.BANK:
+        root = bank_root_id(scope_for(actor))
+        own = Organisation.objects.get(pk=root)
+        if bank_code and f"bank-{bank_code}" != own.code:
+            raise ApplicationError(
+                RENEWAL_INPUT_ERROR, field_errors={"bank_code": ["银行只能登记本行客户在本行的续贷需求"]}
+            )
+        return own
+    if not bank_code:
+        raise ApplicationError(RENEWAL_INPUT_ERROR, field_errors={"bank_code": ["请选择贷款银行"]})
+    return resolve(
+        Organisation.objects.filter(kind=OrganisationKind.BANK, parent__isnull=True),
+        actor,
+        VIEW,
+        field="bank_code",
+        code=f"bank-{bank_code}",
+    )
+
+
+def _renewal_values(*, amount, due_date, note: str) -> dict[str, Any]:
+    errors: dict[str, list[str]] = {}
+    if isinstance(amount, bool) or not isinstance(amount, int):
+        errors["amount"] = ["到期贷款金额应为数字"]
+    elif not 0 < amount <= MAX_MONEY:
+        errors["amount"] = [f"到期贷款金额应大于 0 且不超过 {MAX_MONEY // 10_000} 万元"]
+    today = timezone.localdate()
+    if not isinstance(due_date, dt.date):
+        errors["due_date"] = ["请填写到期日(YYYY-MM-DD)"]
+    elif due_date < today - dt.timedelta(days=RENEWAL_DUE_PAST_DAYS):
+        errors["due_date"] = ["到期日早于一年前, 不再登记续贷需求"]
+    elif due_date > today.replace(year=today.year + RENEWAL_DUE_FUTURE_YEARS):
+        errors["due_date"] = [f"到期日不能晚于 {RENEWAL_DUE_FUTURE_YEARS} 年后"]
+    if len(note or "") > 255:
+        errors["note"] = ["说明不能超过 255 个字"]
+    if errors:
+        raise ApplicationError(RENEWAL_INPUT_ERROR, field_errors=errors)
+    return {"amount": amount, "due_date": due_date, "note": (note or "").strip()}
+
+
+@transaction.atomic
+def renewal_record(
+    *,
+    actor,
+    entity_id: int,
+    amount: int,
+    due_date: dt.date,
+    bank_code: str | None = None,
+    wants_no_repayment: bool = True,
+    from_visit: bool = False,
+    note: str = "",
+    request=None,
+) -> Renewal:
+    """Record a loan of the entity coming due that needs renewal (004 二(八) "及时摸排掌握企业续贷
+    需求"): the enterprise for itself, the county task force (from a visit: `from_visit`) for an
+    entity of its county, a bank for its own customer at its own bank. `amount` in 元. The entity
+    is resolved for VIEW (a visitor and a bank record facts about an entity they may see) and
+    locked, so two identical records at once give one row and a 请勿重复登记 error."""
+    side = _renewal_side(actor, RenewalAction.RECORD)
+    values = _renewal_values(amount=amount, due_date=due_date, note=note)
+    entity = resolve(MarketEntity, actor, VIEW, lock=True, pk=entity_id, field="entity_id")
+    bank = _renewal_bank(actor, side, bank_code)
+    source = {
+        renewal_policy.ENTERPRISE: RenewalSource.ENTERPRISE,
+        renewal_policy.BANK: RenewalSource.BANK,
+        renewal_policy.TASK_FORCE: RenewalSource.VISIT if from_visit else RenewalSource.TASK_FORCE,
+    }[side]
+    duplicate = restrict(Renewal.objects.all(), actor, VIEW).filter(
+        entity=entity,
+        bank=bank,
+        due_date=values["due_date"],
+        amount=values["amount"],
+        status__in=renewal_policy.OPEN_STATES,
+    )
+    if duplicate.exists():
+        raise ApplicationError(RENEWAL_DUPLICATE, code="conflict")
+    renewal = Renewal.objects.create(
+        entity=entity,
+        bank=bank,
+        wants_no_repayment=bool(wants_no_repayment),
+        source=source,
+        recorded_by=actor,
+        **values,
+    )
+    audit_record(
+        actor=actor,
+        action="renewal.record",
+        obj=renewal,
+        after={
+            "entity": entity.pk,
+            "bank": bank.pk,
+            "amount": renewal.amount,
+            "due_date": renewal.due_date.isoformat(),
+            "wants_no_repayment": renewal.wants_no_repayment,
+            "source": source.value,
+        },
+        request=request,
+    )
+    return renewal
+
+
+def _renewal_move(*, actor, renewal_id: int, action: RenewalAction, changes: dict, request) -> Renewal:
+    _renewal_side(actor, action)
+    renewal = resolve(Renewal, actor, CHANGE, lock=True, pk=renewal_id, field="renewal_id")
+    scope = scope_for(actor)
+    if not renewal_policy.allowed(action, scope.role, renewal.status):
+        raise ApplicationError(RENEWAL_CLOSED, code="conflict")
+    before = renewal.status
+    renewal.status = renewal_policy.ROWS[action].to_state
+    for name, value in changes.items():
+        setattr(renewal, name, value)
+    renewal.save()
+    audit_record(
+        actor=actor,
+        action=(
+            "renewal.renew"
+            if action == RenewalAction.RENEW
+            else "renewal.renew_other"
+            if action == RenewalAction.RENEW_OTHER
+            else "renewal.repaid"
+            if action == RenewalAction.REPAID
+            else "renewal.refuse"
+            if action == RenewalAction.REFUSE
+            else "renewal.withdraw"
+        ),
+        obj=renewal,
+        before={"status": before},
+        after={"status": renewal.status, **{k: str(v) for k, v in changes.items() if k != "outcome_by"}},
+        request=request,
+    )
+    return renewal
+
+
+@transaction.atomic
+def renewal_outcome(
+    *,
+    actor,
+    renewal_id: int,
+    action: str,
+    refusal_reason: str = "",
+    note: str = "",
+    outcome_on: dt.date | None = None,
+    request=None,
+) -> Renewal:
+    """The lending bank records what it did (应续尽续): 无还本续贷已续, 其他方式续贷, 已还款, or
+    拒绝续贷 with a coded reason (其他 needs an explanation). Only from 待续贷, only by the bank
+    the loan is owed to (the restriction finds no other bank's row)."""
+    errors: dict[str, list[str]] = {}
+    if action not in {a.value for a in renewal_policy.OUTCOMES}:
+        errors["action"] = ["请选择办理结果: " + "、".join(a.label for a in renewal_policy.OUTCOMES)]
+    refusing = action == RenewalAction.REFUSE
+    if refusing and refusal_reason not in RefusalReason.values:
+        errors["refusal_reason"] = ["拒绝续贷须选择拒绝原因"]
+    if refusing and refusal_reason == RefusalReason.OTHER and not (note or "").strip():
+        errors["note"] = ["拒绝原因为“其他”时须填写说明"]
+    if not refusing and refusal_reason:
+        errors["refusal_reason"] = ["只有拒绝续贷时填写拒绝原因"]
+    if len(note or "") > 255:
+        errors["note"] = ["说明不能超过 255 个字"]
+    today = timezone.localdate()
+    outcome_on = outcome_on or today
+    if not isinstance(outcome_on, dt.date) or outcome_on > today:
+        errors["outcome_on"] = ["办结日期不能晚于今天"]
+    if errors:
+        raise ApplicationError(RENEWAL_INPUT_ERROR, field_errors=errors)
+    return _renewal_move(
+        actor=actor,
+        renewal_id=renewal_id,
+        action=RenewalAction(action),
+        changes={
+            "refusal_reason": refusal_reason if refusing else "",
+            "outcome_note": (note or "").strip(),
+            "outcome_on": outcome_on,
+            "outcome_by": actor,
+        },
+        request=request,
+    )
+
+
+@transaction.atomic
+def renewal_withdraw(*, actor, renewal_id: int, note: str = "", request=None) -> Renewal:
+    """Withdraw a need still 待续贷 (recorded in error, or no longer needed)."""
+    if len(note or "") > 255:
+        raise ApplicationError(RENEWAL_INPUT_ERROR, field_errors={"note": ["说明不能超过 255 个字"]})
+    return _renewal_move(
+        actor=actor,
+        renewal_id=renewal_id,
+        action=RenewalAction.WITHDRAW,
+        changes={"outcome_note": (note or "").strip(), "outcome_on": timezone.localdate()},
+        request=request,
+    )
+
+
+def _bank_users_for(renewal: Renewal) -> tuple[int, ...]:
+    """The lending bank's staff who serve the entity's county: members of the bank's
+    organisations whose region contains it (a branch without a region: the bank's root)."""
+    members = Membership.objects.filter(
+        organisation__path__startswith=f"/{renewal.bank_id}/",
+        role__in=sorted(renewal_policy.SIDE_ROLES[renewal_policy.BANK]),
+        user__is_active=True,
+    ).select_related("organisation__region")
+    code = renewal.entity.region_id or ""
+    return tuple(
+        sorted(
+            {
+                m.user_id
+                for m in members
+                if m.organisation.region is not None and code.startswith(m.organisation.region.scope_prefix)
+            }
+        )
+    )
+
+
+@transaction.atomic
+def renewal_remind_due(*, today: dt.date | None = None) -> int:
+    """The daily scan: each 待续贷 need due within 30 days is announced once to its bank's staff
+    serving the entity (idempotent: `reminded_on` is set under the row lock, the notice key is
+    per renewal). Returns how many were reminded."""
+    today = today or timezone.localdate()
+    due = (
+        Renewal.objects.select_for_update(skip_locked=True, of=("self",))
+        .select_related("entity")
+        .filter(
+            status__in=renewal_policy.OPEN_STATES,
+            reminded_on__isnull=True,
+            due_date__lte=today + dt.timedelta(days=RENEWAL_REMIND_DAYS),
+            due_date__gte=today,
+        )
+    )
+    count = 0
+    for renewal in due:
+        renewal.reminded_on = today
+        renewal.save(update_fields=["reminded_on"])
+        announce(
+            [
+                Notice(
+                    key=f"renewal-due:{renewal.pk}",
+                    title=f"续贷到期提醒: {renewal.entity.name} {renewal.amount / 10_000:.2f} 万元 "
+                    f"{renewal.due_date:%Y-%m-%d} 到期",
+                    body="请按“应续尽续”要求及时办理并登记结果(无还本续贷已续、其他方式续贷、已还款或拒绝续贷)。",
+                    url="/entities/renewals/?window=30",
+                    user_ids=_bank_users_for(renewal),
+                )
+            ]
+        )
+        count += 1
+    return count

@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.views import View
 from django.views.generic import TemplateView
 
+from entities import renewals as renewal_policy
 from entities import selectors, services, spreadsheets
 from entities.forms import (
     MAX_UPLOAD_BYTES,
@@ -23,6 +24,8 @@ from entities.forms import (
     HonorGrantForm,
     HonorProposalForm,
     RegisterUploadForm,
+    RenewalForm,
+    RenewalOutcomeForm,
     TierMarkForm,
 )
 from entities.models import (
@@ -40,6 +43,7 @@ from entities.models import (
 )
 from entities.personal_data import PERSONAL_FIELDS, masked, may_reveal, sees_own
 from entities.register_file import LABELS
+from entities.renewals import RenewalAction
 from entities.restrictions import HONOR_GRANTERS, HONOR_PROPOSERS, REGISTER_KEEPERS, TIER_MARKERS, bank_root_id
 from portal import bounds
 from portal import spreadsheets as portal_spreadsheets
@@ -782,3 +786,127 @@ class RegisterTemplateView(LoginRequiredMixin, View):
             "register_template",
             portal_spreadsheets.File(spreadsheets.template_xlsx(), "名录库模板.xlsx", "xlsx"),
         )
+
+
+# --- 无还本续贷: renewal needs --------------------------------------------------------------
+
+
+class RenewalListView(RestrictedListView):
+    """应续尽续: the renewal needs the user may read — a bank its customers' at its bank, the
+    enterprise its own, the task force / city / province their area's — with the 30/60/90-day
+    tabs of open needs due, and (for the lending bank) the outcome buttons from the table."""
+
+    template_name = "entities/renewal_list.html"
+    context_object_name = "renewals"
+    paginate_by = 50
+
+    def select(self, *, user, params):
+        return selectors.renewal_list(user=user, params=params)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        scope = scope_for(self.request.user)
+        role = scope.role if scope else None
+        for renewal in context["renewals"]:
+            renewal.actions = renewal_policy.actions_for(role, renewal.status)
+            renewal.outcomes = [a for a in renewal.actions if a in renewal_policy.OUTCOMES]
+        window = self.request.GET.get("window", "")
+        counts = selectors.renewal_window_counts(user=self.request.user)
+        context.update(
+            windows=[(str(days), f"{days} 天内到期", counts[days]) for days in selectors.RENEWAL_WINDOWS],
+            window=window,
+            may_record=renewal_policy.side_of(role) == renewal_policy.ENTERPRISE,
+            outcome_form=RenewalOutcomeForm(),
+            is_bank=renewal_policy.side_of(role) == renewal_policy.BANK,
+        )
+        return context
+
+
+class RenewalRecordView(LoginRequiredMixin, View):
+    """登记续贷需求 for one entity (?entity=ID; the enterprise: its own; ?visit=1 from 走访登记)."""
+
+    template_name = "entities/renewal_form.html"
+
+    def _entity(self, request):
+        scope = scope_for(request.user)
+        if not renewal_policy.allowed(RenewalAction.RECORD, scope.role if scope else None, None):
+            raise PermissionDenied("您的角色不能登记续贷需求")
+        entity_id = bounds.query_id(request.GET.get("entity"))
+        if entity_id is None and scope.is_enterprise:
+            entity = selectors.entity_of_enterprise(user=request.user)
+        else:
+            entity = selectors.entity_get(user=request.user, pk=entity_id) if entity_id else None
+        if entity is None:
+            raise Http404
+        return entity, scope
+
+    def _form(self, request, scope, data=None):
+        banks = None if scope.is_bank else selectors.renewal_banks(user=request.user)
+        return RenewalForm(data, banks=banks)
+
+    def _render(self, request, entity, form, status=200):
+        context = {
+            "entity": entity,
+            "form": form,
+            "title": "登记续贷需求",
+            "from_visit": request.GET.get("visit") == "1",
+        }
+        return render(request, self.template_name, context, status=status)
+
+    def get(self, request):
+        entity, scope = self._entity(request)
+        return self._render(request, entity, self._form(request, scope))
+
+    def post(self, request):
+        entity, scope = self._entity(request)
+        form = self._form(request, scope, request.POST)
+        if form.is_valid():
+            try:
+                services.renewal_record(
+                    actor=request.user,
+                    entity_id=entity.pk,
+                    from_visit=request.GET.get("visit") == "1",
+                    request=request,
+                    **form.values(),
+                )
+            except ApplicationError as exc:
+                if exc.code == "not_found":
+                    raise Http404 from exc
+                form.add_service_error(exc)
+            else:
+                messages.success(request, f"已登记{entity.name}的续贷需求")
+                return redirect("entities:renewal_list")
+        return self._render(request, entity, form, status=400)
+
+
+class RenewalActView(LoginRequiredMixin, View):
+    """POST an outcome (the lending bank) or 撤销 (a side of the table) on one need."""
+
+    def post(self, request, pk):
+        if not selectors.renewal_list(user=request.user).filter(pk=pk).exists():
+            raise Http404  # not visible: does not exist (before any input check)
+        action = request.POST.get("action", "")
+        try:
+            if action == RenewalAction.WITHDRAW:
+                renewal = services.renewal_withdraw(
+                    actor=request.user, renewal_id=pk, note=request.POST.get("note", ""), request=request
+                )
+            else:
+                renewal = services.renewal_outcome(
+                    actor=request.user,
+                    renewal_id=pk,
+                    action=action,
+                    refusal_reason=request.POST.get("refusal_reason", ""),
+                    note=request.POST.get("note", ""),
+                    request=request,
+                )
+        except ApplicationError as exc:
+            if exc.code == "not_found":
+                raise Http404 from exc
+            if exc.code == "permission_denied":
+                raise PermissionDenied(exc.message) from exc
+            problems = [m for errors in exc.field_errors.values() for m in errors] or [exc.message]
+            messages.error(request, "; ".join(problems))
+            return redirect("entities:renewal_list")
+        messages.success(request, f"{renewal.entity.name}: {renewal.get_status_display()}")
+        return redirect("entities:renewal_list")

@@ -294,6 +294,7 @@ class VisitForm(forms.Form):
     people = forms.CharField(label="走访人员", max_length=255)
     findings = forms.CharField(label="走访情况", required=False, widget=forms.Textarea(attrs={"rows": 3}))
     need_found = forms.BooleanField(label="发现融资需求", required=False)
+    renewal_found = forms.BooleanField(label="发现续贷需求(贷款即将到期)", required=False)
 
 
 class StaffDeclarationForm(DeclarationForm):

@@ -44,6 +44,12 @@ ACTION_LABELS: dict[str, str] = {
     "entity_claim.approve": "通过企业认领",
     "entity_claim.reject": "驳回企业认领",
     # the register
+    "renewal.record": "登记续贷需求",
+    "renewal.renew": "续贷办结: 无还本续贷已续",
+    "renewal.renew_other": "续贷办结: 其他方式续贷",
+    "renewal.repaid": "续贷办结: 已还款",
+    "renewal.refuse": "拒绝续贷",
+    "renewal.withdraw": "撤销续贷需求",
     "entity.create": "新增经营主体",
     "entity.update": "修改经营主体",
     "entity.import": "名录库导入",

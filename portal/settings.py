@@ -282,7 +282,12 @@ CELERY_BEAT_SCHEDULE = {
     # the statistics index is synced by the writes after their commit; this catches up anything a write could not
     "reporting-sync-facts": {"task": "reporting.tasks.sync_facts", "schedule": 60.0},
     "reporting-mail-unsent-reports": {"task": "reporting.tasks.mail_unsent_reports", "schedule": 3600.0},
+    # 无还本续贷: remind each bank 30 days before its customers' loans come due (idempotent)
+    "entities-remind-renewals": {"task": "entities.tasks.remind_renewals", "schedule": _crontab(hour=7, minute=30)},
 }
+# 无还本续贷情况统计表: a bank whose 无还本续贷余额 moves more than this (percent) month on month is
+# flagged for follow-up (002 3: "对出现异常波动的银行机构及时进行跟踪")
+RENEWAL_SWING_THRESHOLD_PERCENT = env.float("RENEWAL_SWING_THRESHOLD_PERCENT", default=30.0)
 
 # --- Email ---------------------------------------------------------------------------
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")

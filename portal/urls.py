@@ -6,7 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.routers import DefaultRouter
 
 from coordination import apis as coordination_apis
-from entities.apis import BankRelationshipViewSet, EntityViewSet
+from entities.apis import BankRelationshipViewSet, EntityViewSet, RenewalViewSet
 from matching import apis as matching_apis
 from portal import api, views
 from products import apis as product_apis
@@ -23,6 +23,7 @@ router.register("tokens", api.ApiTokenViewSet, basename="api-token")
 router.register("users", api.UserViewSet, basename="user")
 router.register("entities", EntityViewSet, basename="entity")
 router.register("bank-relationships", BankRelationshipViewSet, basename="bank-relationship")
+router.register("renewals", RenewalViewSet, basename="renewal")
 router.register("declarations", matching_apis.DeclarationViewSet, basename="declaration")
 router.register("materials", matching_apis.MaterialViewSet, basename="material")
 router.register("batches", matching_apis.BatchViewSet, basename="batch")

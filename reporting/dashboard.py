@@ -343,32 +343,55 @@ def problem_tables(figures: dict) -> dict[str, Table]:
     }
 
 
-def renewals_table(rows: list[dict]) -> Table:
+def renewals_table(rows: list[dict], threshold=None) -> Table:
+    """中小微企业无还本续贷情况统计表: per bank, the count and amount from the banks' records of their
+    customers' renewals (应续尽续) where they exist, the reported totals beside them and the
+    difference, the balance, and the 异常波动 flag of a balance that swung month on month."""
+
     body = [
         [
             r["name"],
             r["renewals_count"],
             r["renewals_amount"],
+            r["recorded_count"],
+            r["recorded_amount"],
+            r["reported_count"],
+            r["reported_amount"],
+            r["count_difference"],
+            r["amount_difference"],
             r["renewal_balance"],
             r["small_business"],
             kpis.Ratio(r["renewal_balance"], r["small_business"]).percent,
+            "" if r["swing"] is None else f"{r['swing']:+.1f}%",
+            "异常波动, 请跟踪" if r["abnormal"] else "",
         ]
         for r in rows
     ]
     total = None
     if rows:
-        sums = {
-            k: sum(r[k] for r in rows)
-            for k in ("renewals_count", "renewals_amount", "renewal_balance", "small_business")
-        }
+
+        def add(key):
+            values = [r[key] for r in rows if r[key] is not None]
+            return sum(values) if values else None
+
+        sums = {k: add(k) for k in ("renewals_count", "renewals_amount", "renewal_balance", "small_business")}
         total = [
             "合计",
             sums["renewals_count"],
             sums["renewals_amount"],
+            add("recorded_count"),
+            add("recorded_amount"),
+            add("reported_count"),
+            add("reported_amount"),
+            add("count_difference"),
+            add("amount_difference"),
             sums["renewal_balance"],
             sums["small_business"],
             kpis.Ratio(sums["renewal_balance"], sums["small_business"]).percent,
+            "",
+            f"{sum(1 for r in rows if r['abnormal'])} 家异常",
         ]
+    limit = f"{threshold:g}%" if threshold is not None else "阈值"
     return Table(
         "renewals",
         "中小微企业无还本续贷情况统计表",
@@ -376,13 +399,23 @@ def renewals_table(rows: list[dict]) -> Table:
             ("银行", "text"),
             ("续贷笔数", "int"),
             ("续贷金额(万元)", WAN),
+            ("台账笔数", "int"),
+            ("台账金额(万元)", WAN),
+            ("报送笔数", "int"),
+            ("报送金额(万元)", WAN),
+            ("笔数差异(台账-报送)", "int"),
+            ("金额差异(万元)", WAN),
             ("无还本续贷余额(万元)", WAN),
             ("普惠型小微企业贷款余额(万元)", WAN),
             ("续贷余额占比", PERCENT),
+            ("余额环比", "text"),
+            ("跟踪提示", "text"),
         ],
         body,
         total=total,
-        note="银行按月报送; 笔数、金额为期间内各月之和, 余额为期间内最近一次报送",
+        note="续贷笔数、金额: 有银行登记的续贷办理结果(应续尽续台账, 无还本续贷已续)时取台账数, 否则取银行报送数;"
+        " 报送笔数、金额为期间内各月报送之和, 差异为台账减报送; 余额为期间内最近一次报送;"
+        f" 余额环比变动超过 {limit} 标记为异常波动, 需跟踪",
     )
 
 
@@ -421,7 +454,7 @@ def build(user, params: Mapping | None, *, default_period: str | None = None) ->
         "regions": region_table(result[by], total, by),
         "one_high": one_high_table(one_high),
         "targets": targets_table(targets),
-        "renewals": renewals_table(renewals),
+        "renewals": renewals_table(renewals, selectors.renewal_swing_threshold()),
         **problem_tables(problem_figures(user=user)),
     }
     months = sorted(result["month"])

@@ -67,7 +67,8 @@ def load() -> dict:
 def _bank_reports() -> int:
     """Fourteen months of figures for the 晋城 city branch of each catalogue bank (previous
     December to this month): small-business loans growing faster than all loans, credit-loan
-    share rising, rates easing, a few renewals a month."""
+    share rising, rates easing, a few renewals a month; the first bank's 无还本续贷余额 swings
+    abnormally in the latest month."""
     user = (
         get_user_model().objects.filter(username="bankadmin").first()
         or get_user_model().objects.filter(is_superuser=True).first()
@@ -104,7 +105,9 @@ def _bank_reports() -> int:
                 ),
                 renewals_count=12 + m + index,
                 renewals_amount=(12 + m + index) * 800_000,
-                renewal_balance=(150 + 10 * m) * 800_000,
+                # the first bank's balance jumps 60% in the latest month: the renewal table's
+                # 异常波动 flag (002 3 "对出现异常波动的银行机构及时进行跟踪")
+                renewal_balance=(150 + 10 * m) * 800_000 * (8 if index == 0 and m == months - 1 and m else 5) // 5,
                 note="演示数据",
                 submitted_by=user,
                 submitted_at=min(

@@ -293,7 +293,7 @@ def ranking_table(user, q: selectors.ReportQuery) -> Table:
 
 
 def renewals_table(user, q: selectors.ReportQuery) -> Table:
-    return dashboard.renewals_table(selectors.renewals(user, q))
+    return dashboard.renewals_table(selectors.renewals(user, q), selectors.renewal_swing_threshold())
 
 
 def filename(kind: str, q: selectors.ReportQuery, extension: str) -> str:

@@ -23,11 +23,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet, Sum
 from django.utils import timezone
 
+from entities.models import Renewal
+from entities.renewals import RenewalStatus
 from entities.restrictions import region_range_q
 from matching.models import DeclarationBank, Recommendation, Visit
 from portal.models import Region, RegionLevel
@@ -1057,24 +1060,80 @@ def one_high(user, q: ReportQuery) -> dict:
     }
 
 
+def _recorded_renewals(user, q: ReportQuery, start: dt.date, end: dt.date) -> dict[str, dict]:
+    """The renewal needs (entities.Renewal) the banks recorded as 无还本续贷已续 in the period,
+    by reporting bank id: count and amount, over the needs the user may read."""
+    f = q.filters
+    as_of_day = timezone.localtime(q.as_of).date()
+    last_day = (end.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
+    qs = restrict(Renewal.objects.all(), user, VIEW).filter(
+        status=RenewalStatus.RENEWED,
+        outcome_on__gte=start,
+        outcome_on__lte=min(last_day, as_of_day),
+        recorded_at__lte=q.as_of,
+    )
+    if f.region:
+        qs = qs.filter(region_range_q(f.region, "entity__region_id"))
+    if f.bank:
+        qs = qs.filter(bank__code=f"bank-{f.bank}")
+    by_org = {r["bank_id"]: r for r in qs.values("bank_id").annotate(n=Count("id"), amount=Sum("amount"))}
+    banks = Bank.objects.filter(organisation_id__in=by_org).values_list("pk", "organisation_id")
+    return {str(pk): {"count": by_org[org]["n"], "amount": by_org[org]["amount"] or 0} for pk, org in banks}
+
+
+def renewal_swing_threshold() -> Decimal:
+    """The month-on-month change of a bank's reported 无还本续贷余额 (percent) above which it is
+    flagged for follow-up (settings.RENEWAL_SWING_THRESHOLD_PERCENT)."""
+    return Decimal(str(settings.RENEWAL_SWING_THRESHOLD_PERCENT))
+
+
 def renewals(user, q: ReportQuery) -> list[dict]:
-    """无还本续贷 by bank over the period: count and amount (sums of the months) and the balance
-    at the period's last reported month."""
+    """中小微企业无还本续贷情况统计表 by bank over the period. Where the banks recorded outcomes of
+    their customers' renewal needs (应续尽续), the count and amount come from those records, with the
+    bank-reported totals (sums of the months) beside them and the difference; the balance is the
+    period's last reported month. A balance that moved more than the threshold against the
+    month before is flagged (002 3: "按季度监测银行机构无还本续贷余额情况，对出现异常波动的银行机构
+    及时进行跟踪")."""
     start, end = _period_months(q)
-    by_bank = monthly_balances(user, q, start, end, by="bank")
-    names = bank_names(by_bank.keys())
+    previous = (start - dt.timedelta(days=1)).replace(day=1)
+    by_bank = monthly_balances(user, q, previous, end, by="bank")
+    recorded = _recorded_renewals(user, q, start, end)
+    names = bank_names(set(by_bank) | set(recorded))
+    threshold = renewal_swing_threshold()
     rows = []
-    for bank_id, months in by_bank.items():
-        last = months[-1]
+    for bank_id in set(by_bank) | set(recorded):
+        all_months = by_bank.get(bank_id, [])
+        months = [m for m in all_months if m.month >= start]
+        last = months[-1] if months else None
+        before = [m for m in all_months if last is not None and m.month < last.month]
+        prior = (
+            before[-1] if before and before[-1].month == (last.month - dt.timedelta(days=1)).replace(day=1) else None
+        )
+        swing = None
+        if last is not None and prior is not None and prior.renewal_balance:
+            swing = Decimal(last.renewal_balance - prior.renewal_balance) * 100 / Decimal(prior.renewal_balance)
+        reported_count = sum(m.renewals_count for m in months)
+        reported_amount = sum(m.renewals_amount for m in months)
+        mine = recorded.get(bank_id)
         rows.append(
             {
                 "bank_id": bank_id,
                 "name": names.get(bank_id, bank_id),
-                "renewals_count": sum(m.renewals_count for m in months),
-                "renewals_amount": sum(m.renewals_amount for m in months),
-                "renewal_balance": last.renewal_balance,
-                "small_business": last.small_business,
-                "last_month": last.month.strftime("%Y-%m"),
+                "has_records": mine is not None,
+                "recorded_count": mine["count"] if mine else None,
+                "recorded_amount": mine["amount"] if mine else None,
+                "reported_count": reported_count,
+                "reported_amount": reported_amount,
+                "count_difference": mine["count"] - reported_count if mine else None,
+                "amount_difference": mine["amount"] - reported_amount if mine else None,
+                # the table's count and amount: the records where they exist, else the reports
+                "renewals_count": mine["count"] if mine else reported_count,
+                "renewals_amount": mine["amount"] if mine else reported_amount,
+                "renewal_balance": last.renewal_balance if last else 0,
+                "small_business": last.small_business if last else 0,
+                "last_month": last.month.strftime("%Y-%m") if last else "",
+                "swing": swing,
+                "abnormal": swing is not None and abs(swing) > threshold,
             }
         )
     return sorted(rows, key=lambda r: (-r["renewals_amount"], r["name"]))

@@ -13,7 +13,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from coordination.factories import departments, open_problem
 from coordination.services import problem_open
 from entities.models import EntityClaim, EntityImport, HonorProposal, MarketEntity
-from entities.services import bank_relationship_record, honor_propose
+from entities.services import bank_relationship_record, honor_propose, renewal_record
 from matching import services as s
 from matching.factories import CRITERIA, pushed
 from matching.materials import material_upload
@@ -57,6 +57,7 @@ class Other:
     honor_proposal: HonorProposal
     user: object  # a user of the other task force (用户管理)
     entity_claim: EntityClaim
+    renewal: object  # the enterprise's 续贷需求 at 建设银行
 
     def secrets(self) -> list[str]:
         """What of its data no user of 泽州 or 晋城 may ever see."""
@@ -68,8 +69,9 @@ def other_county(world) -> Other:
     """Another city's task force, enterprise and bank branch (新荣区, 大同), with a pushed,
     declined lead, a material, a visit, a notification, an import, a bank report, a weekly
     report, an API token, a pending 名特优新 proposal, 建设银行's record of the enterprise's
-    borrowing and a registrant's pending claim: what the tenant-isolation matrices try to reach
-    from 泽州 (it needs the catalogue's banks, which the 泽州 world loads)."""
+    borrowing, the enterprise's renewal need at 建设银行 and a registrant's pending claim: what the
+    tenant-isolation matrices try to reach from 泽州 (it needs the catalogue's banks, which the 泽州
+    world loads)."""
     province = Organisation.objects.get(kind=OrganisationKind.PROVINCE_MECHANISM)
     city = OrganisationFactory(
         kind=OrganisationKind.CITY_MECHANISM, region=region("140200"), parent=province, name="大同市机制"
@@ -143,6 +145,14 @@ def other_county(world) -> Other:
         bank=Bank.objects.get(code="ccb").organisation_id,
         values={"months_borrowed": 40, "credit_line": 800_000},
     )
+    renewal = renewal_record(
+        actor=owner,
+        entity_id=entity.pk,
+        bank_code="ccb",
+        amount=600_000,
+        due_date=dt.date.today() + dt.timedelta(days=20),
+        note="隔离测试用途",
+    )
     entity_import = EntityImport.objects.create(
         uploaded_by=staff, organisation=task_force, region_prefix="140212", file_name="新荣名录.csv", content=b""
     )
@@ -190,6 +200,7 @@ def other_county(world) -> Other:
         honor_proposal=honor_proposal,
         user=staff,
         entity_claim=entity_claim,
+        renewal=renewal,
     )
 
 

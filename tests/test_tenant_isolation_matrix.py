@@ -34,6 +34,8 @@ def object_for(route: str, other):
         (r"^entities/claims/", other.entity_claim),
         (r"^api/v1/\^entity-claims", other.entity_claim),
         (r"^entities/honor-proposals/", other.honor_proposal),
+        (r"^entities/renewals/", other.renewal),
+        (r"^api/v1/\^renewals", other.renewal),
         (r"^entities/", other.entity),
         (r"^matching/declarations/", other.declaration),
         (r"^matching/batches/", other.batch),

@@ -177,6 +177,8 @@ def _base_value(name: str, prop: dict, world, own):
         "kind": "collateral",
         "source": "bank",
         "due_working_days": 5,
+        "amount_wan": "10.00",
+        "due_date": (dt.date.today() + dt.timedelta(days=20)).isoformat(),
     }
     if name in known:
         return known[name]

@@ -6,6 +6,7 @@ import datetime as dt
 
 from django.contrib import messages
 from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils import timezone
 
 from entities.models import MarketEntity
@@ -58,6 +59,8 @@ class VisitListView(RestrictedListView):
                         **{k: form.cleaned_data[k] for k in ("visited_on", "people", "findings", "need_found")},
                     )
                     messages.success(request, f"已登记对{entity.name}的走访")
+                    if form.cleaned_data["renewal_found"]:
+                        return redirect(f"{reverse('entities:renewal_record')}?entity={entity.pk}&visit=1")
                     return redirect("matching:visit_list")
                 except ApplicationError as error:
                     apply_application_error(form, error, {"entity_id": "uscc"})

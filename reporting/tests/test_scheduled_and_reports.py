@@ -153,9 +153,18 @@ def test_one_high_renewals_and_target_progress(history):
             "name": "中国银行",
             "renewals_count": 5,
             "renewals_amount": 2_500_000,
+            "has_records": False,
+            "recorded_count": None,
+            "recorded_amount": None,
+            "reported_count": 5,
+            "reported_amount": 2_500_000,
+            "count_difference": None,
+            "amount_difference": None,
             "renewal_balance": 10_000_000,
             "small_business": 112_000_000,
             "last_month": "2026-03",
+            "swing": None,  # February was not reported: no month-on-month change to judge
+            "abnormal": False,
         }
     ]
     progress = {t["metric"]: t for t in selectors.targets_progress(city, q)}
