@@ -32,6 +32,14 @@ def yuan_from_wan(value) -> int:
     return int(amount)
 
 
+def wan_from_yuan(amount) -> Decimal | None:
+    """Whole 元 → 万元 as a form shows it (no trailing zeros)."""
+    if amount is None:
+        return None
+    wan = Decimal(amount) / 10000
+    return wan.quantize(Decimal(1)) if wan == wan.to_integral_value() else wan.normalize()
+
+
 def repayment_field() -> forms.ChoiceField:
     """还款方式: the requested repayment mode of a declaration, the one field of every form that
     files a need (我要融资, 代为申报, the draft's edit, 银行推荐); blank is 未定. The services check
@@ -261,9 +269,23 @@ class CorrectDecisionForm(ApproveForm):
     override_reason = None
     reason = _correction_reason()
 
+    @staticmethod
+    def initial_from(lead) -> dict:
+        """The 授信 as it was recorded, for the bank administrator to change what was wrong."""
+        return {
+            "credit_amount_wan": wan_from_yuan(lead.credit_amount),
+            "rate_percent": lead.rate_percent,
+            "term_months": lead.credit_term_months,
+            "guarantee": lead.guarantee,
+            "is_credit_loan": lead.is_credit_loan,
+            "is_first_loan": lead.is_first_loan,
+        }
+
 
 class CorrectDrawdownForm(forms.Form):
     """更正放款: the drawdown, its right amount or 作废, and the reason."""
+
+    service_fields = {"amount": "amount_wan"}
 
     disbursement = forms.TypedChoiceField(label="放款记录", coerce=int, choices=())
     amount_wan = bounds.FormDecimalField(
@@ -286,6 +308,17 @@ class CorrectDrawdownForm(forms.Form):
         if not data.get("void") and data.get("amount_wan") is None and "amount_wan" not in self.errors:
             self.add_error("amount_wan", "请填写更正后的放款金额, 或勾选「作废该笔放款」")
         return data
+
+
+class MaterialWithdrawForm(forms.Form):
+    """撤回误传的材料: one of the files the bank uploaded to its lead, and the reason."""
+
+    material = forms.TypedChoiceField(label="本行上传的文件", coerce=int, choices=())
+    reason = forms.CharField(label="撤回原因", max_length=500)
+
+    def __init__(self, *args, files=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["material"].choices = [(f.pk, f.original_name) for f in files]
 
 
 class VisitForm(forms.Form):

@@ -13,12 +13,14 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.utils import timezone
 
+from matching import materials
 from matching import services as s
 from matching.factories import declare, pushed
-from matching.models import Declaration, Recommendation, Visit
+from matching.models import Declaration, DeclarationMaterial, Disbursement, Recommendation, RecommendationState, Visit
 from portal.models import ApiToken
 
 pytestmark = pytest.mark.django_db
@@ -234,6 +236,81 @@ def case_签发令牌(world):
     )
 
 
+PDF = b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n"
+
+
+def _correctable(world, *, drawn=False):
+    """An approved lead (25 万元 at 3.8%, 12 months, credit) the bank administrator may correct,
+    and the version of it his page shows."""
+    lead, manager = _lead(world, approved=True)
+    if drawn:
+        s.recommendation_disburse(
+            actor=manager, recommendation_id=lead.pk, amount=60_000, disbursed_on=timezone.localdate()
+        )
+    lead = Recommendation.objects.get(pk=lead.pk)
+    return lead, world.users["boc_admin"], s.correction_version(lead)
+
+
+def case_更正线索状态(world):
+    lead, admin, version = _correctable(world)
+    reason = "客户经理误点授信" * 70
+    return Case(
+        admin,
+        f"/matching/leads/{lead.pk}/act/correct-state/",
+        {"reason": reason, "version": version},
+        typed={"correct-state-reason": reason},
+        errors={"reason": ("correct-state-reason", "撤销「已授信」的更正原因", "500")},
+        unchanged=lambda: Recommendation.objects.get(pk=lead.pk).state == RecommendationState.APPROVED,
+    )
+
+
+def case_更正授信决定(world):
+    lead, admin, version = _correctable(world)
+    data = {"credit_amount_wan": "25", "rate_percent": "3.8", "term_months": "12", "guarantee": "credit"}
+    return Case(
+        admin,
+        f"/matching/leads/{lead.pk}/act/correct-decision/",
+        {**data, "is_credit_loan": "on", "reason": "利率录入错误", "version": version},
+        typed={"correct-decision-credit_amount_wan": "25", "correct-decision-reason": "利率录入错误"},
+        errors={"credit_amount_wan": ("correct-decision-credit_amount_wan", "授信金额(万元)", "未作修改")},
+        unchanged=lambda: not Recommendation.objects.get(pk=lead.pk)
+        .events.filter(data__has_key="correction_reason")
+        .exists(),
+    )
+
+
+def case_更正放款(world):
+    lead, admin, version = _correctable(world, drawn=True)
+    drawdown = lead.disbursements.get()
+    return Case(
+        admin,
+        f"/matching/leads/{lead.pk}/act/correct-drawdown/",
+        {"disbursement": drawdown.pk, "amount_wan": "", "reason": "借据金额为 5 万元", "version": version},
+        typed={"correct-drawdown-disbursement": str(drawdown.pk), "correct-drawdown-reason": "借据金额为 5 万元"},
+        errors={"amount_wan": ("correct-drawdown-amount_wan", "更正后金额(万元)", "请填写更正后的放款金额")},
+        unchanged=lambda: Disbursement.objects.get(pk=drawdown.pk).amount == 60_000,
+    )
+
+
+def case_撤回误传的材料(world):
+    lead, admin, version = _correctable(world)
+    file = materials.lead_material_upload(
+        actor=world.users["boc_manager"],
+        recommendation_id=lead.pk,
+        uploaded_file=SimpleUploadedFile("别家执照.pdf", PDF),
+        item="营业执照",
+    )
+    version = s.correction_version(Recommendation.objects.get(pk=lead.pk))
+    return Case(
+        admin,
+        f"/matching/leads/{lead.pk}/act/material-withdraw/",
+        {"material": file.pk, "reason": " ", "version": version},
+        typed={"material-withdraw-material": str(file.pk)},
+        errors={"reason": ("material-withdraw-reason", "撤回原因", "必填")},
+        unchanged=lambda: DeclarationMaterial.objects.get(pk=file.pk).withdrawn_at is None,
+    )
+
+
 CASES = [
     case_授信,
     case_不予授信,
@@ -244,6 +321,10 @@ CASES = [
     case_我要融资,
     case_邀请用户,
     case_签发令牌,
+    case_更正线索状态,
+    case_更正授信决定,
+    case_更正放款,
+    case_撤回误传的材料,
 ]
 
 

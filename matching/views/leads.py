@@ -23,6 +23,7 @@ from matching.forms import (
     DisburseForm,
     MaterialsListForm,
     MaterialsSupplementForm,
+    MaterialWithdrawForm,
     yuan_from_wan,
 )
 from matching.inbox import amount_range, inbox_choices
@@ -163,12 +164,13 @@ def lead_corrections_context(user, lead) -> dict:
 def lead_forms(lead, materials: dict, data=None) -> dict:
     """The action forms of the lead page by their context names, unbound (with the lead's
     defaults) or bound to `data` (a POST); each form's ids have its own prefix (several have a
-    说明 `note`)."""
+    说明 `note`, the 更正 forms each a `reason`)."""
     items = [item["name"] for item in materials["lead_materials"]["items"]]
     initial = {
         "approve_form": {"term_months": lead.declaration.term_months},
         "disburse_form": {"disbursed_on": timezone.localdate()},
         "materials_list_form": {"items": materials["suggested_items"], "note": lead.materials_note},
+        "correct_decision_form": CorrectDecisionForm.initial_from(lead),
     }
     classes = {
         "contact_form": ContactForm,
@@ -177,16 +179,25 @@ def lead_forms(lead, materials: dict, data=None) -> dict:
         "disburse_form": DisburseForm,
         "materials_list_form": MaterialsListForm,
         "supplement_form": MaterialsSupplementForm,
+        # the 更正 card (the bank administrator's, lead_corrections_context)
+        "correct_state_form": CorrectionForm,
+        "correct_decision_form": CorrectDecisionForm,
+        "correct_drawdown_form": CorrectDrawdownForm,
+        "material_withdraw_form": MaterialWithdrawForm,
+    }
+    choices = {
+        MaterialsSupplementForm: {"items": items},
+        CorrectDrawdownForm: {"drawdowns": lead.disbursements.filter(voided_at__isnull=True)},
+        MaterialWithdrawForm: {"files": lead.bank_materials.filter(withdrawn_at__isnull=True)},
     }
     forms = {}
     for name, form_class in classes.items():
-        kwargs = {"auto_id": name.removesuffix("_form").replace("_", "-") + "-%s"}
-        if form_class is MaterialsSupplementForm:
-            kwargs["items"] = items
+        kwargs = {"auto_id": name.removesuffix("_form").replace("_", "-") + "-%s", **choices.get(form_class, {})}
         if data is not None:
             forms[name] = form_class(data, **kwargs)
         else:
             forms[name] = form_class(initial=initial.get(name), **kwargs)
+    forms["correct_state_form"].fields["reason"].label = f"撤销「{lead.get_state_display()}」的更正原因"
     return forms
 
 
@@ -198,6 +209,10 @@ PAGE_FORMS = {
     "disburse": "disburse_form",
     "materials-list": "materials_list_form",
     "materials-supplement": "supplement_form",
+    "correct-state": "correct_state_form",
+    "correct-decision": "correct_decision_form",
+    "correct-drawdown": "correct_drawdown_form",
+    "material-withdraw": "material_withdraw_form",
 }
 
 
@@ -358,13 +373,11 @@ class LeadActionView(LoginRequiredMixin, View):
             messages.success(request, f"已提议改推至{bank.name}: 待企业同意共享信息后提交, 经三级审核和签字确认后推送")
             return f"/matching/declarations/{draft.pk}/"
         elif action == "correct-state":
-            data = self._form(CorrectionForm, post)
             lead = services.recommendation_state_correct(
                 actor=user, recommendation_id=pk, reason=data["reason"], version=post.get("version") or None
             )
             messages.success(request, f"已更正: 线索退回「{lead.get_state_display()}」, 原记录保留在办理记录中")
         elif action == "correct-decision":
-            data = self._form(CorrectDecisionForm, post)
             services.recommendation_decision_correct(
                 actor=user,
                 recommendation_id=pk,
@@ -379,9 +392,6 @@ class LeadActionView(LoginRequiredMixin, View):
             )
             messages.success(request, "已更正授信决定, 原记录保留在办理记录中")
         elif action == "correct-drawdown":
-            lead = selectors.recommendation_get(user=user, pk=pk)
-            drawdowns = lead.disbursements.filter(voided_at__isnull=True)
-            data = self._form(lambda d: CorrectDrawdownForm(d, drawdowns=drawdowns), post)
             services.disbursement_correct(
                 actor=user,
                 recommendation_id=pk,
@@ -393,11 +403,10 @@ class LeadActionView(LoginRequiredMixin, View):
             )
             messages.success(request, "已作废该笔放款" if data["void"] else "已更正放款金额")
         elif action == "material-withdraw":
-            data = self._form(CorrectionForm, post)
             material = services.lead_material_withdraw(
                 actor=user,
                 recommendation_id=pk,
-                material_id=_int_or_none(post.get("material")) or 0,
+                material_id=data["material"],
                 reason=data["reason"],
                 version=post.get("version") or None,
             )
