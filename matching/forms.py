@@ -310,6 +310,18 @@ class CorrectDrawdownForm(forms.Form):
         return data
 
 
+class BatchEntryRemoveForm(forms.Form):
+    """移出批次 (the convener, before the push): the declaration signed in by mistake and the reason."""
+
+    declaration = forms.IntegerField(widget=forms.HiddenInput, min_value=1, max_value=bounds.ID_MAX)
+    reason = forms.CharField(
+        label="移出批次的更正原因",
+        max_length=500,
+        error_messages={"required": "请填写更正原因"},
+        widget=forms.TextInput(attrs={"placeholder": "更正原因"}),
+    )
+
+
 class MaterialWithdrawForm(forms.Form):
     """撤回误传的材料: one of the files the bank uploaded to its lead, and the reason."""
 
@@ -319,6 +331,62 @@ class MaterialWithdrawForm(forms.Form):
     def __init__(self, *args, files=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["material"].choices = [(f.pk, f.original_name) for f in files]
+
+
+def _text(label: str, missing: str = "", *, placeholder: str = "") -> forms.CharField:
+    """A one-line text of a page's action, up to 1000 characters; `missing`: the error when it
+    is left empty (required), none for an optional one."""
+    attrs = {"placeholder": placeholder} if placeholder else {}
+    return forms.CharField(
+        label=label,
+        max_length=1000,
+        required=bool(missing),
+        error_messages={"required": missing} if missing else {},
+        widget=forms.TextInput(attrs=attrs),
+    )
+
+
+class RateForm(forms.Form):
+    """评价服务 on the declaration page (the enterprise, per bank): a score and a comment."""
+
+    score = forms.TypedChoiceField(
+        label="评分",
+        coerce=int,
+        choices=[(5, "5 非常满意"), (4, "4 满意"), (3, "3 一般"), (2, "2 不满意"), (1, "1 很不满意")],
+        error_messages={"invalid_choice": "评分须为 1 至 5", "required": "请选择评分"},
+    )
+    comment = _text("评价", placeholder="选填")
+
+
+class CoachForm(forms.Form):
+    """登记辅导 of a declined enterprise (the task force, per bank)."""
+
+    note = _text("辅导情况", "请填写辅导情况", placeholder="如: 已指导企业补充纳税证明")
+
+
+class RedirectForm(forms.Form):
+    """提议改推其他银行 after a 不予授信 (the task force): the bank and a comment."""
+
+    service_fields = {"bank_code": "bank"}
+
+    bank = forms.ChoiceField(label="改推银行", error_messages={"invalid_choice": "请选择有效的银行"})
+    comment = _text("改推说明", placeholder="选填")
+
+    def __init__(self, *args, banks=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["bank"].choices = [(b.code, b.name) for b in banks]
+
+
+class RemoveForm(forms.Form):
+    """移出推荐清单 (the task force): the reason."""
+
+    reason = _text("移出原因", "请填写原因(如提供虚假材料、挪用资金)", placeholder="如提供虚假材料、挪用资金")
+
+
+class WithdrawForm(forms.Form):
+    """撤回申报: the reason, optional."""
+
+    reason = _text("撤回原因", placeholder="选填")
 
 
 class VisitForm(forms.Form):

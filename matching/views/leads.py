@@ -29,7 +29,16 @@ from matching.forms import (
 from matching.inbox import amount_range, inbox_choices
 from matching.materials import lead_material_list, lead_material_upload
 from matching.models import Recommendation
-from matching.views.common import _int_or_none, _refused, _refused_all, _safe_next, lead_materials
+from matching.views.common import (
+    RECOMMENDATION_FORMS,
+    _int_or_none,
+    _refused,
+    _refused_all,
+    _safe_next,
+    lead_materials,
+    recommendation_forms,
+)
+from matching.views.declarations import DeclarationDetailView
 from matching.workflow import Action
 from portal import bounds
 from portal.forms import apply_application_error
@@ -266,7 +275,9 @@ class LeadActionView(LoginRequiredMixin, View):
     def post(self, request, pk, action):
         """Done: back to the page (PRG). Refused: an action whose form is on the lead page gets
         the page again (400) with that form as typed, every error beside its field and the
-        rest above the form; the other actions (posted from other pages) say why as messages."""
+        rest above the form; so does one whose form is on the declaration's page (评价, 辅导,
+        改推, 移出: that page, with the bank's form as typed); the other actions (posted from
+        other pages) say why as messages."""
         lead = selectors.recommendation_get(user=request.user, pk=pk)
         if lead is None:
             raise Http404
@@ -274,6 +285,8 @@ class LeadActionView(LoginRequiredMixin, View):
         if action in PAGE_FORMS:
             can = workflow.allowed(request.user, lead, workflow.LEAD_WORK)
             form = lead_forms(lead, lead_materials_context(request.user, lead, can), request.POST)[PAGE_FORMS[action]]
+        elif action in RECOMMENDATION_FORMS:
+            form = recommendation_forms(lead, request.POST)[action]
         try:
             if form is not None and not form.is_valid():
                 return self._refused_form(request, pk, action, form)
@@ -291,6 +304,17 @@ class LeadActionView(LoginRequiredMixin, View):
         invalid = [name for name in form.fields if name in form.errors]
         if invalid:  # the first field to fix has the focus (the page opens at the form)
             form.fields[invalid[0]].widget.attrs["autofocus"] = True
+        if action in RECOMMENDATION_FORMS:
+            declaration = selectors.declaration_get(user=request.user, pk=lead.declaration_id)
+            if declaration is not None:
+                return DeclarationDetailView().render_declaration(
+                    request, declaration, lead_form=(lead.pk, action, form), status=400
+                )
+            for name, problems in form.errors.items():  # no page of the form to show: say why
+                label = form.fields[name].label if name in form.fields else ""
+                for problem in problems:
+                    messages.error(request, f"{label}: {problem}" if label else problem)
+            return redirect(_safe_next(request, f"/matching/leads/{pk}/"))
         return LeadDetailView().render_lead(
             request, lead, masked_contact(lead), failed={PAGE_FORMS[action]: form}, status=400
         )
@@ -360,14 +384,14 @@ class LeadActionView(LoginRequiredMixin, View):
             services.recommendation_not_drawn(actor=user, recommendation_id=pk, note=post.get("note", ""))
             messages.success(request, "已登记未提款")
         elif action == "remove":
-            services.recommendation_remove(actor=user, recommendation_id=pk, reason=post.get("reason", ""))
+            services.recommendation_remove(actor=user, recommendation_id=pk, reason=data["reason"])
             messages.success(request, "已移出推荐清单")
         elif action == "coach":
-            services.coaching_record(actor=user, recommendation_id=pk, note=post.get("note", ""))
+            services.coaching_record(actor=user, recommendation_id=pk, note=data["note"])
             messages.success(request, "已登记辅导情况")
         elif action == "redirect":
             draft = services.recommendation_redirect(
-                actor=user, recommendation_id=pk, bank_code=post.get("bank", ""), comment=post.get("comment", "")
+                actor=user, recommendation_id=pk, bank_code=data["bank"], comment=data["comment"]
             )
             bank = draft.intended_banks.select_related("bank").first().bank
             messages.success(request, f"已提议改推至{bank.name}: 待企业同意共享信息后提交, 经三级审核和签字确认后推送")
@@ -415,8 +439,8 @@ class LeadActionView(LoginRequiredMixin, View):
             services.satisfaction_rate(
                 actor=user,
                 recommendation_id=pk,
-                score=_int_or_none(post.get("score")) or 0,
-                comment=post.get("comment", ""),
+                score=data["score"],
+                comment=data["comment"],
             )
             messages.success(request, "感谢您的评价")
         else:
