@@ -281,7 +281,12 @@ class HonorDecisionForm(ServiceErrorsMixin, forms.Form):
     """省市场监管局 审核名特优新申请: approve or reject (a rejection needs a note)."""
 
     decision = forms.ChoiceField(label="审核结果", choices=[("approve", "批准"), ("reject", "不批准")])
-    note = forms.CharField(label="审核意见", required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
+    note = forms.CharField(
+        label="审核意见",
+        required=False,
+        max_length=2000,
+        widget=forms.TextInput(attrs={"placeholder": "审核意见(不批准时必填)"}),
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponse, HttpResponseBadRequest
+from django.http import Http404, HttpResponse, HttpResponseBadRequest, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views import View
@@ -538,15 +538,24 @@ class HonorProposalListView(RoleRequiredMixin, RestrictedListView):
         state = params.get("state", HonorProposalState.PENDING)
         return selectors.honor_proposals(user=user, state="" if state == "all" else state)
 
+    # the refused decision (proposal id, bound form), drawn again as typed (HonorProposalDecideView)
+    failed: tuple | None = None
+
     def get_context_data(self, **kwargs):
         scope = scope_for(self.request.user)
-        return super().get_context_data(
+        context = super().get_context_data(
             states=HonorProposalState.choices,
             state=self.request.GET.get("state", HonorProposalState.PENDING),
             may_decide=bool(scope and scope.role in HONOR_GRANTERS),
-            form=HonorDecisionForm(),
             **kwargs,
         )
+        failed_pk, failed_form = self.failed or (None, None)
+        for proposal in context["proposals"]:
+            # each proposal's own form (its ids carry the proposal: a page lists many)
+            proposal.decide_form = (
+                failed_form if proposal.pk == failed_pk else HonorDecisionForm(auto_id=f"decide-{proposal.pk}-%s")
+            )
+        return context
 
 
 class HonorProposalDecideView(RoleRequiredMixin, View):
@@ -556,10 +565,11 @@ class HonorProposalDecideView(RoleRequiredMixin, View):
     permission_denied_message = "没有权限: 名特优新申请由省市场监管局审核"
 
     def post(self, request, pk):
-        form = HonorDecisionForm(request.POST)
+        """Decided: back to the list (PRG). Refused while the proposal still waits: the list
+        again (400) with the opinion as typed and the error beside it."""
+        form = HonorDecisionForm(request.POST, auto_id=f"decide-{pk}-%s")
         if not form.is_valid():
-            messages.error(request, "请选择审核结果")
-            return redirect("entities:honor_proposals")
+            return self._refused(request, pk, form)
         try:
             proposal = services.honor_proposal_decide(
                 actor=request.user,
@@ -573,11 +583,26 @@ class HonorProposalDecideView(RoleRequiredMixin, View):
                 raise Http404 from exc
             if exc.code == "permission_denied":
                 raise PermissionDenied(exc.message) from exc
-            messages.error(request, exc.message)
-            return redirect("entities:honor_proposals")
+            if exc.code == "conflict":  # decided meanwhile: no form to show it beside
+                messages.error(request, exc.message)
+                return redirect("entities:honor_proposals")
+            apply_application_error(form, exc, {"decision": None})
+            return self._refused(request, pk, form)
         what = f"{proposal.entity.name}「{proposal.get_kind_display()}」{proposal.get_action_display()}申请"
         messages.success(request, f"{what}: {proposal.get_state_display()}")
         return redirect("entities:honor_proposals")
+
+    def _refused(self, request, pk, form):
+        """The pending list with this proposal's form as typed: 批准 / 不批准 are buttons, so
+        a missing 审核结果 is said above the form; the opinion's error sits beside its box."""
+        if form.errors.pop("decision", None):
+            form.add_error(None, "请选择批准或不批准")
+        view = HonorProposalListView(failed=(pk, form))
+        view.setup(request)
+        view.request.GET = QueryDict(f"state={HonorProposalState.PENDING}")
+        response = view.get(request)
+        response.status_code = 400
+        return response
 
 
 class FinancialYearView(EntityWriteView):

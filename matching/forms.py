@@ -32,6 +32,14 @@ def yuan_from_wan(value) -> int:
     return int(amount)
 
 
+def wan_from_yuan(amount) -> Decimal | None:
+    """Whole 元 → 万元 as a form shows it (no trailing zeros)."""
+    if amount is None:
+        return None
+    wan = Decimal(amount) / 10000
+    return wan.quantize(Decimal(1)) if wan == wan.to_integral_value() else wan.normalize()
+
+
 def repayment_field() -> forms.ChoiceField:
     """还款方式: the requested repayment mode of a declaration, the one field of every form that
     files a need (我要融资, 代为申报, the draft's edit, 银行推荐); blank is 未定. The services check
@@ -261,9 +269,23 @@ class CorrectDecisionForm(ApproveForm):
     override_reason = None
     reason = _correction_reason()
 
+    @staticmethod
+    def initial_from(lead) -> dict:
+        """The 授信 as it was recorded, for the bank administrator to change what was wrong."""
+        return {
+            "credit_amount_wan": wan_from_yuan(lead.credit_amount),
+            "rate_percent": lead.rate_percent,
+            "term_months": lead.credit_term_months,
+            "guarantee": lead.guarantee,
+            "is_credit_loan": lead.is_credit_loan,
+            "is_first_loan": lead.is_first_loan,
+        }
+
 
 class CorrectDrawdownForm(forms.Form):
     """更正放款: the drawdown, its right amount or 作废, and the reason."""
+
+    service_fields = {"amount": "amount_wan"}
 
     disbursement = forms.TypedChoiceField(label="放款记录", coerce=int, choices=())
     amount_wan = bounds.FormDecimalField(
@@ -286,6 +308,85 @@ class CorrectDrawdownForm(forms.Form):
         if not data.get("void") and data.get("amount_wan") is None and "amount_wan" not in self.errors:
             self.add_error("amount_wan", "请填写更正后的放款金额, 或勾选「作废该笔放款」")
         return data
+
+
+class BatchEntryRemoveForm(forms.Form):
+    """移出批次 (the convener, before the push): the declaration signed in by mistake and the reason."""
+
+    declaration = forms.IntegerField(widget=forms.HiddenInput, min_value=1, max_value=bounds.ID_MAX)
+    reason = forms.CharField(
+        label="移出批次的更正原因",
+        max_length=500,
+        error_messages={"required": "请填写更正原因"},
+        widget=forms.TextInput(attrs={"placeholder": "更正原因"}),
+    )
+
+
+class MaterialWithdrawForm(forms.Form):
+    """撤回误传的材料: one of the files the bank uploaded to its lead, and the reason."""
+
+    material = forms.TypedChoiceField(label="本行上传的文件", coerce=int, choices=())
+    reason = forms.CharField(label="撤回原因", max_length=500)
+
+    def __init__(self, *args, files=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["material"].choices = [(f.pk, f.original_name) for f in files]
+
+
+def _text(label: str, missing: str = "", *, placeholder: str = "") -> forms.CharField:
+    """A one-line text of a page's action, up to 1000 characters; `missing`: the error when it
+    is left empty (required), none for an optional one."""
+    attrs = {"placeholder": placeholder} if placeholder else {}
+    return forms.CharField(
+        label=label,
+        max_length=1000,
+        required=bool(missing),
+        error_messages={"required": missing} if missing else {},
+        widget=forms.TextInput(attrs=attrs),
+    )
+
+
+class RateForm(forms.Form):
+    """评价服务 on the declaration page (the enterprise, per bank): a score and a comment."""
+
+    score = forms.TypedChoiceField(
+        label="评分",
+        coerce=int,
+        choices=[(5, "5 非常满意"), (4, "4 满意"), (3, "3 一般"), (2, "2 不满意"), (1, "1 很不满意")],
+        error_messages={"invalid_choice": "评分须为 1 至 5", "required": "请选择评分"},
+    )
+    comment = _text("评价", placeholder="选填")
+
+
+class CoachForm(forms.Form):
+    """登记辅导 of a declined enterprise (the task force, per bank)."""
+
+    note = _text("辅导情况", "请填写辅导情况", placeholder="如: 已指导企业补充纳税证明")
+
+
+class RedirectForm(forms.Form):
+    """提议改推其他银行 after a 不予授信 (the task force): the bank and a comment."""
+
+    service_fields = {"bank_code": "bank"}
+
+    bank = forms.ChoiceField(label="改推银行", error_messages={"invalid_choice": "请选择有效的银行"})
+    comment = _text("改推说明", placeholder="选填")
+
+    def __init__(self, *args, banks=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["bank"].choices = [(b.code, b.name) for b in banks]
+
+
+class RemoveForm(forms.Form):
+    """移出推荐清单 (the task force): the reason."""
+
+    reason = _text("移出原因", "请填写原因(如提供虚假材料、挪用资金)", placeholder="如提供虚假材料、挪用资金")
+
+
+class WithdrawForm(forms.Form):
+    """撤回申报: the reason, optional."""
+
+    reason = _text("撤回原因", placeholder="选填")
 
 
 class VisitForm(forms.Form):

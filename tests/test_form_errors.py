@@ -13,13 +13,19 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.utils import timezone
 
+from entities.factories import MarketEntityFactory
+from entities.models import HonorProposal
+from entities.services import honor_propose
+from matching import materials
 from matching import services as s
-from matching.factories import declare, pushed
-from matching.models import Declaration, Recommendation, Visit
-from portal.models import ApiToken
+from matching.factories import declare, pushed, through_reviews
+from matching.models import Declaration, DeclarationMaterial, Disbursement, Recommendation, RecommendationState, Visit
+from portal.factories import user_with_role
+from portal.models import ApiToken, Role
 
 pytestmark = pytest.mark.django_db
 
@@ -234,6 +240,185 @@ def case_签发令牌(world):
     )
 
 
+PDF = b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n"
+
+
+def _correctable(world, *, drawn=False):
+    """An approved lead (25 万元 at 3.8%, 12 months, credit) the bank administrator may correct,
+    and the version of it his page shows."""
+    lead, manager = _lead(world, approved=True)
+    if drawn:
+        s.recommendation_disburse(
+            actor=manager, recommendation_id=lead.pk, amount=60_000, disbursed_on=timezone.localdate()
+        )
+    lead = Recommendation.objects.get(pk=lead.pk)
+    return lead, world.users["boc_admin"], s.correction_version(lead)
+
+
+def case_更正线索状态(world):
+    lead, admin, version = _correctable(world)
+    reason = "客户经理误点授信" * 70
+    return Case(
+        admin,
+        f"/matching/leads/{lead.pk}/act/correct-state/",
+        {"reason": reason, "version": version},
+        typed={"correct-state-reason": reason},
+        errors={"reason": ("correct-state-reason", "撤销「已授信」的更正原因", "500")},
+        unchanged=lambda: Recommendation.objects.get(pk=lead.pk).state == RecommendationState.APPROVED,
+    )
+
+
+def case_更正授信决定(world):
+    lead, admin, version = _correctable(world)
+    data = {"credit_amount_wan": "25", "rate_percent": "3.8", "term_months": "12", "guarantee": "credit"}
+    return Case(
+        admin,
+        f"/matching/leads/{lead.pk}/act/correct-decision/",
+        {**data, "is_credit_loan": "on", "reason": "利率录入错误", "version": version},
+        typed={"correct-decision-credit_amount_wan": "25", "correct-decision-reason": "利率录入错误"},
+        errors={"credit_amount_wan": ("correct-decision-credit_amount_wan", "授信金额(万元)", "未作修改")},
+        unchanged=lambda: not Recommendation.objects.get(pk=lead.pk)
+        .events.filter(data__has_key="correction_reason")
+        .exists(),
+    )
+
+
+def case_更正放款(world):
+    lead, admin, version = _correctable(world, drawn=True)
+    drawdown = lead.disbursements.get()
+    return Case(
+        admin,
+        f"/matching/leads/{lead.pk}/act/correct-drawdown/",
+        {"disbursement": drawdown.pk, "amount_wan": "", "reason": "借据金额为 5 万元", "version": version},
+        typed={"correct-drawdown-disbursement": str(drawdown.pk), "correct-drawdown-reason": "借据金额为 5 万元"},
+        errors={"amount_wan": ("correct-drawdown-amount_wan", "更正后金额(万元)", "请填写更正后的放款金额")},
+        unchanged=lambda: Disbursement.objects.get(pk=drawdown.pk).amount == 60_000,
+    )
+
+
+def case_撤回误传的材料(world):
+    lead, admin, version = _correctable(world)
+    file = materials.lead_material_upload(
+        actor=world.users["boc_manager"],
+        recommendation_id=lead.pk,
+        uploaded_file=SimpleUploadedFile("别家执照.pdf", PDF),
+        item="营业执照",
+    )
+    version = s.correction_version(Recommendation.objects.get(pk=lead.pk))
+    return Case(
+        admin,
+        f"/matching/leads/{lead.pk}/act/material-withdraw/",
+        {"material": file.pk, "reason": " ", "version": version},
+        typed={"material-withdraw-material": str(file.pk)},
+        errors={"reason": ("material-withdraw-reason", "撤回原因", "必填")},
+        unchanged=lambda: DeclarationMaterial.objects.get(pk=file.pk).withdrawn_at is None,
+    )
+
+
+def _declined(world):
+    """A lead 中国银行 declined: (the lead, its declaration's page)."""
+    lead, manager = _lead(world)
+    s.recommendation_decline(actor=manager, recommendation_id=lead.pk, reason_code="other", note="经营流水不足")
+    return lead, f"/matching/declarations/{lead.declaration_id}/"
+
+
+def case_撤回申报(world):
+    entity, user = world.entity()
+    declaration = declare(world, entity, user)
+    reason = "暂不需要融资" * 200
+    return Case(
+        user,
+        f"/matching/declarations/{declaration.pk}/act/withdraw/",
+        {"reason": reason},
+        typed={"withdraw-reason": reason},
+        errors={"reason": ("withdraw-reason", "撤回原因", "1000")},
+        unchanged=lambda: Declaration.objects.get(pk=declaration.pk).state == declaration.state,
+    )
+
+
+def case_登记辅导(world):
+    lead, page = _declined(world)
+    note = "指导完善经营流水" * 130
+    return Case(
+        world.users["staff"],
+        f"/matching/leads/{lead.pk}/act/coach/",
+        {"note": note, "next": page},
+        typed={f"coach-{lead.pk}-note": note},
+        errors={"note": (f"coach-{lead.pk}-note", "辅导情况", "1000")},
+        unchanged=lambda: not Recommendation.objects.get(pk=lead.pk).coachings.exists(),
+    )
+
+
+def case_评价银行服务(world):
+    lead, page = _declined(world)
+    return Case(
+        lead.declaration.created_by,
+        f"/matching/leads/{lead.pk}/act/rate/",
+        {"score": "9", "comment": "客户经理很耐心", "next": page},
+        typed={f"rate-{lead.pk}-comment": "客户经理很耐心"},
+        errors={"score": (f"rate-{lead.pk}-score", "评分", "评分须为 1 至 5")},
+        unchanged=lambda: Recommendation.objects.get(pk=lead.pk).satisfaction is None,
+    )
+
+
+def case_改推其他银行(world):
+    lead, _ = _declined(world)
+    return Case(
+        world.users["lead"],
+        f"/matching/leads/{lead.pk}/act/redirect/",
+        {"bank": "nosuchbank", "comment": "辅导后改推建设银行"},
+        typed={f"redirect-{lead.pk}-comment": "辅导后改推建设银行"},
+        errors={"bank": (f"redirect-{lead.pk}-bank", "改推银行", "请选择有效的银行")},
+        unchanged=lambda: not Recommendation.objects.get(pk=lead.pk).redirects.exists(),
+    )
+
+
+def case_移出推荐清单(world):
+    lead, _ = _lead(world)
+    reason = "提供虚假材料" * 200
+    return Case(
+        world.users["convener"],
+        f"/matching/leads/{lead.pk}/act/remove/",
+        {"reason": reason, "next": f"/matching/declarations/{lead.declaration_id}/"},
+        typed={f"remove-{lead.pk}-reason": reason},
+        errors={"reason": (f"remove-{lead.pk}-reason", "移出原因", "1000")},
+        unchanged=lambda: Recommendation.objects.get(pk=lead.pk).removed_at is None,
+    )
+
+
+def case_名特优新审核(world):
+    staff = user_with_role(Role.TASK_FORCE_STAFF)
+    entity = MarketEntityFactory(name="泽州县老字号面馆")
+    until = timezone.localdate().replace(year=timezone.localdate().year + 3)
+    proposal = honor_propose(
+        actor=staff, entity=entity.pk, action="grant", kind="quality", valid_until=until, reason="口碑好"
+    )
+    return Case(
+        user_with_role(Role.PROVINCE_REGULATOR),
+        f"/entities/honor-proposals/{proposal.pk}/decide/",
+        {"decision": "reject", "note": "  "},
+        typed={},
+        errors={"note": (f"decide-{proposal.pk}-note", "审核意见", "不批准须填写审核意见")},
+        unchanged=lambda: HonorProposal.objects.get(pk=proposal.pk).state == "pending",
+    )
+
+
+def case_移出批次(world):
+    entity, user = world.entity()
+    declaration = declare(world, entity, user)
+    through_reviews(world, declaration)
+    batch = s.batch_signoff(actor=world.users["convener"], declaration_ids=[declaration.pk])
+    reason = "误签字" * 200
+    return Case(
+        world.users["convener"],
+        f"/matching/batches/{batch.pk}/",
+        {"declaration": declaration.pk, "reason": reason},
+        typed={f"remove-{declaration.pk}-reason": reason, f"remove-{declaration.pk}-declaration": str(declaration.pk)},
+        errors={"reason": (f"remove-{declaration.pk}-reason", "移出批次的更正原因", "500")},
+        unchanged=lambda: Declaration.objects.get(pk=declaration.pk).batch_id == batch.pk,
+    )
+
+
 CASES = [
     case_授信,
     case_不予授信,
@@ -244,6 +429,17 @@ CASES = [
     case_我要融资,
     case_邀请用户,
     case_签发令牌,
+    case_更正线索状态,
+    case_更正授信决定,
+    case_更正放款,
+    case_撤回误传的材料,
+    case_撤回申报,
+    case_登记辅导,
+    case_评价银行服务,
+    case_改推其他银行,
+    case_移出推荐清单,
+    case_名特优新审核,
+    case_移出批次,
 ]
 
 

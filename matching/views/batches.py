@@ -10,9 +10,11 @@ from django.views import View
 
 from matching import selectors, services, workflow
 from matching.exports import recommendation_list_export
+from matching.forms import BatchEntryRemoveForm
 from matching.views.common import _int_or_none, _refused
 from matching.workflow import Action
 from portal import bounds, spreadsheets
+from portal.forms import apply_application_error
 from portal.mixins import RestrictedListView
 from portal.services import ApplicationError
 
@@ -61,6 +63,11 @@ class BatchDetailView(LoginRequiredMixin, View):
         batch = selectors.batch_list(user=request.user).filter(pk=pk).first()
         if batch is None:
             raise Http404
+        return self.render_batch(request, batch)
+
+    def render_batch(self, request, batch, *, failed=None, status=200):
+        """The batch page; `failed`: the refused 移出批次 form (bound, with its errors), drawn
+        again in its declaration's row with the reason as typed."""
         declarations = list(
             batch.declarations.select_related("entity", "region").prefetch_related("intended_banks__bank")
         )
@@ -69,6 +76,12 @@ class BatchDetailView(LoginRequiredMixin, View):
             declaration.routes = [routes[(declaration.pk, i.bank_id)] for i in declaration.intended_banks.all()]
             # signed in by mistake: the convener takes it out before the push (workflow CORRECT_BATCH_ENTRY)
             declaration.removable = workflow.allows(Action.CORRECT_BATCH_ENTRY, request.user, declaration)
+            if declaration.removable:  # its own form: the ids carry the declaration (a row each)
+                declaration.remove_form = BatchEntryRemoveForm(
+                    initial={"declaration": declaration.pk}, auto_id=f"remove-{declaration.pk}-%s"
+                )
+                if failed is not None and failed.cleaned_data.get("declaration") == declaration.pk:
+                    declaration.remove_form = failed
         return render(
             request,
             self.template_name,
@@ -81,23 +94,42 @@ class BatchDetailView(LoginRequiredMixin, View):
                 "unrouted": [r for d in declarations for r in d.routes if r["branch"] is None],
                 "can_remove": any(d.removable for d in declarations),
             },
+            status=status,
         )
 
     def post(self, request, pk):
+        """推送, or 移出批次 (a form with the declaration): done, back to the page (PRG); a
+        refused 移出批次 gets the page again (400) with the reason as typed beside its box."""
         if not selectors.batch_list(user=request.user).filter(pk=pk).exists():
             raise Http404
+        if "declaration" in request.POST:
+            return self._remove_entry(request, pk)
         try:
-            if "declaration" in request.POST:
-                declaration = services.batch_entry_correct(
-                    actor=request.user,
-                    declaration_id=_int_or_none(request.POST.get("declaration")) or 0,
-                    reason=request.POST.get("reason", ""),
-                    batch_id=pk,
-                )
-                messages.success(request, f"已将「{declaration.entity.name}」移出本批次, 退回待签字")
-                return redirect("matching:batch_detail", pk=pk)
             services.batch_push(actor=request.user, batch_id=pk)
             messages.success(request, "推荐清单已推送至意向对接银行")
         except ApplicationError as error:
             _refused(request, error)
         return redirect("matching:batch_detail", pk=pk)
+
+    def _remove_entry(self, request, pk):
+        form = BatchEntryRemoveForm(request.POST, auto_id=f"remove-{_int_or_none(request.POST.get('declaration'))}-%s")
+        try:
+            if form.is_valid():
+                declaration = services.batch_entry_correct(
+                    actor=request.user,
+                    declaration_id=form.cleaned_data["declaration"],
+                    reason=form.cleaned_data["reason"],
+                    batch_id=pk,
+                )
+                messages.success(request, f"已将「{declaration.entity.name}」移出本批次, 退回待签字")
+                return redirect("matching:batch_detail", pk=pk)
+        except ApplicationError as error:
+            if error.code in ("not_found", "conflict", "permission_denied"):  # no row to show it in: say why
+                _refused(request, error)
+                return redirect("matching:batch_detail", pk=pk)
+            apply_application_error(form, error)
+        if "declaration" in form.errors:  # not a row of the page (a tampered form)
+            messages.error(request, "记录不存在或您无权操作")
+            return redirect("matching:batch_detail", pk=pk)
+        batch = selectors.batch_list(user=request.user).get(pk=pk)
+        return self.render_batch(request, batch, failed=form, status=400)

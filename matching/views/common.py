@@ -8,10 +8,12 @@ from django.utils.http import url_has_allowed_host_and_scheme
 
 from matching import workflow
 from matching.clocks import countdown
+from matching.forms import CoachForm, RateForm, RedirectForm, RemoveForm
 from matching.models import MaterialsStage
 from matching.services.materials import open_materials_clock, suggested_materials
 from portal import bounds
 from portal.services import ApplicationError
+from products.selectors import banks_serving
 
 
 def _int_or_none(value):
@@ -64,3 +66,20 @@ def lead_materials(lead, files) -> dict:
         "clock": clock,
         "countdown": countdown(clock)[0] if clock else "",
     }
+
+
+# the forms of each bank's recommendation on the declaration page, by the lead action they post
+RECOMMENDATION_FORMS = {"rate": RateForm, "coach": CoachForm, "redirect": RedirectForm, "remove": RemoveForm}
+
+
+def recommendation_forms(recommendation, data=None) -> dict:
+    """The forms of one recommendation on its declaration's page ({action: form}), unbound or
+    bound to `data` (a POST); their ids carry the action and the recommendation (a page shows
+    one set per bank). Refused, the page is drawn again with the bound one (templates/portal/_field.html)."""
+    forms = {}
+    for action, form_class in RECOMMENDATION_FORMS.items():
+        kwargs = {"auto_id": f"{action}-{recommendation.pk}-%s"}
+        if form_class is RedirectForm:
+            kwargs["banks"] = banks_serving(recommendation.declaration.region_id)
+        forms[action] = form_class(data, **kwargs) if data is not None else form_class(**kwargs)
+    return forms

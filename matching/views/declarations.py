@@ -29,6 +29,7 @@ from matching.forms import (
     DeclarationForm,
     ReviewForm,
     StaffDeclarationForm,
+    WithdrawForm,
     yuan_from_wan,
 )
 from matching.materials import material_open, material_upload
@@ -39,7 +40,7 @@ from matching.models import (
     RecommendationState,
 )
 from matching.verdicts import declaration_verdicts, form_verdicts
-from matching.views.common import _refused, _safe_next, lead_materials
+from matching.views.common import _refused, _safe_next, lead_materials, recommendation_forms
 from matching.workflow import Action
 from portal import bounds, spreadsheets
 from portal.forms import apply_application_error
@@ -214,8 +215,12 @@ class DeclarationDetailView(LoginRequiredMixin, View):
             raise Http404
         return self.render_declaration(request, declaration)
 
-    def render_declaration(self, request, declaration, *, review_form=None, status=200):
-        """The page; `review_form`: the refused 审核意见, drawn again as typed with its errors."""
+    def render_declaration(
+        self, request, declaration, *, review_form=None, withdraw_form=None, lead_form=None, status=200
+    ):
+        """The page; `review_form`, `withdraw_form`: the refused 审核意见 or 撤回申报, drawn again
+        as typed with its errors; `lead_form`: (recommendation id, action, bound form), the refused
+        form of one bank's recommendation (评价, 辅导, 改推, 移出), drawn again the same way."""
         user = request.user
         scope = scope_for(user)
         recommendations = (
@@ -237,6 +242,9 @@ class DeclarationDetailView(LoginRequiredMixin, View):
             r.can = workflow.allowed(user, r, RECOMMENDATION_BUTTONS)
             r.declined = r.state in workflow.states(Action.COACH)  # its coaching is shown to the task force
             r.lead_materials = lead_materials(r, materials)
+            r.forms = recommendation_forms(r)
+            if lead_form is not None and lead_form[0] == r.pk:
+                r.forms[lead_form[1]] = lead_form[2]
         review = workflow.review_action(declaration.state)
         can = workflow.allowed(user, declaration, DECLARATION_BUTTONS)
         context = {
@@ -250,6 +258,7 @@ class DeclarationDetailView(LoginRequiredMixin, View):
             "lead_waits_for_confirmation": review == Action.REVIEW_LEAD
             and criteria.approval_problem(declaration, bulk=False, lead=True),
             "review_form": review_form or ReviewForm(),
+            "withdraw_form": withdraw_form or WithdrawForm(auto_id="withdraw-%s"),
             "can": can,
             "can_review": review is not None and workflow.allows(review, user, declaration),
             "review_refusal": _review_refusal(user, declaration, review),
@@ -342,23 +351,34 @@ class DeclarationActionView(LoginRequiredMixin, View):
     """POST-only actions on one declaration."""
 
     def post(self, request, pk, action):
-        """Done: back to the page (PRG). A refused 审核意见 the user may still give gets the page
-        again (400) with the comment as typed and the error beside it; the other actions (and
-        a review no longer open to the user) say why as messages."""
+        """Done: back to the page (PRG). A refused 审核意见 the user may still give, or a refused
+        撤回申报, gets the page again (400) with what was typed and the error beside it; the
+        other actions (and a review no longer open to the user) say why as messages."""
         if selectors.declaration_get(user=request.user, pk=pk) is None:
             raise Http404
         form = ReviewForm(request.POST) if action == "review" else None
+        if action == "withdraw":
+            form = WithdrawForm(request.POST, auto_id="withdraw-%s")
+            if not form.is_valid():
+                return self._refused_withdraw(request, pk, form)
         try:
             self._do(request, pk, action, form)
         except ApplicationError as error:
             declaration = selectors.declaration_get(user=request.user, pk=pk)
+            if action == "withdraw" and workflow.allows(Action.WITHDRAW, request.user, declaration):
+                apply_application_error(form, error)
+                return self._refused_withdraw(request, pk, form)
             review = workflow.review_action(declaration.state)
-            if form is None or review is None or not workflow.allows(review, request.user, declaration):
-                _refused(request, error)  # no review form on the page to show it beside
+            if action != "review" or review is None or not workflow.allows(review, request.user, declaration):
+                _refused(request, error)  # no form on the page to show it beside
             else:
                 apply_application_error(form, error, {"decision": None})
                 return DeclarationDetailView().render_declaration(request, declaration, review_form=form, status=400)
         return redirect(_safe_next(request, f"/matching/declarations/{pk}/"))
+
+    def _refused_withdraw(self, request, pk, form):
+        declaration = selectors.declaration_get(user=request.user, pk=pk)
+        return DeclarationDetailView().render_declaration(request, declaration, withdraw_form=form, status=400)
 
     def _do(self, request, pk, action, form):
         post = request.POST
@@ -373,7 +393,7 @@ class DeclarationActionView(LoginRequiredMixin, View):
             )
             messages.success(request, "审核意见已提交")
         elif action == "withdraw":
-            services.declaration_withdraw(actor=request.user, declaration_id=pk, reason=post.get("reason", ""))
+            services.declaration_withdraw(actor=request.user, declaration_id=pk, reason=form.cleaned_data["reason"])
             messages.success(request, "申报已撤回")
         elif action == "consent":
             if not post.get("consent"):

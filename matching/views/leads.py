@@ -24,12 +24,22 @@ from matching.forms import (
     DisburseForm,
     MaterialsListForm,
     MaterialsSupplementForm,
+    MaterialWithdrawForm,
     yuan_from_wan,
 )
 from matching.inbox import amount_range, inbox_choices
 from matching.materials import lead_material_list, lead_material_upload
 from matching.models import Recommendation
-from matching.views.common import _int_or_none, _refused, _refused_all, _safe_next, lead_materials
+from matching.views.common import (
+    RECOMMENDATION_FORMS,
+    _int_or_none,
+    _refused,
+    _refused_all,
+    _safe_next,
+    lead_materials,
+    recommendation_forms,
+)
+from matching.views.declarations import DeclarationDetailView
 from matching.workflow import Action
 from portal import bounds
 from portal.forms import apply_application_error
@@ -165,12 +175,13 @@ def lead_corrections_context(user, lead) -> dict:
 def lead_forms(lead, materials: dict, data=None) -> dict:
     """The action forms of the lead page by their context names, unbound (with the lead's
     defaults) or bound to `data` (a POST); each form's ids have its own prefix (several have a
-    说明 `note`)."""
+    说明 `note`, the 更正 forms each a `reason`)."""
     items = [item["name"] for item in materials["lead_materials"]["items"]]
     initial = {
         "approve_form": {"term_months": lead.declaration.term_months},
         "disburse_form": {"disbursed_on": timezone.localdate()},
         "materials_list_form": {"items": materials["suggested_items"], "note": lead.materials_note},
+        "correct_decision_form": CorrectDecisionForm.initial_from(lead),
     }
     classes = {
         "contact_form": ContactForm,
@@ -179,16 +190,25 @@ def lead_forms(lead, materials: dict, data=None) -> dict:
         "disburse_form": DisburseForm,
         "materials_list_form": MaterialsListForm,
         "supplement_form": MaterialsSupplementForm,
+        # the 更正 card (the bank administrator's, lead_corrections_context)
+        "correct_state_form": CorrectionForm,
+        "correct_decision_form": CorrectDecisionForm,
+        "correct_drawdown_form": CorrectDrawdownForm,
+        "material_withdraw_form": MaterialWithdrawForm,
+    }
+    choices = {
+        MaterialsSupplementForm: {"items": items},
+        CorrectDrawdownForm: {"drawdowns": lead.disbursements.filter(voided_at__isnull=True)},
+        MaterialWithdrawForm: {"files": lead.bank_materials.filter(withdrawn_at__isnull=True)},
     }
     forms = {}
     for name, form_class in classes.items():
-        kwargs = {"auto_id": name.removesuffix("_form").replace("_", "-") + "-%s"}
-        if form_class is MaterialsSupplementForm:
-            kwargs["items"] = items
+        kwargs = {"auto_id": name.removesuffix("_form").replace("_", "-") + "-%s", **choices.get(form_class, {})}
         if data is not None:
             forms[name] = form_class(data, **kwargs)
         else:
             forms[name] = form_class(initial=initial.get(name), **kwargs)
+    forms["correct_state_form"].fields["reason"].label = f"撤销「{lead.get_state_display()}」的更正原因"
     return forms
 
 
@@ -200,6 +220,10 @@ PAGE_FORMS = {
     "disburse": "disburse_form",
     "materials-list": "materials_list_form",
     "materials-supplement": "supplement_form",
+    "correct-state": "correct_state_form",
+    "correct-decision": "correct_decision_form",
+    "correct-drawdown": "correct_drawdown_form",
+    "material-withdraw": "material_withdraw_form",
 }
 
 
@@ -253,7 +277,9 @@ class LeadActionView(LoginRequiredMixin, View):
     def post(self, request, pk, action):
         """Done: back to the page (PRG). Refused: an action whose form is on the lead page gets
         the page again (400) with that form as typed, every error beside its field and the
-        rest above the form; the other actions (posted from other pages) say why as messages."""
+        rest above the form; so does one whose form is on the declaration's page (评价, 辅导,
+        改推, 移出: that page, with the bank's form as typed); the other actions (posted from
+        other pages) say why as messages."""
         lead = selectors.recommendation_get(user=request.user, pk=pk)
         if lead is None:
             raise Http404
@@ -261,6 +287,8 @@ class LeadActionView(LoginRequiredMixin, View):
         if action in PAGE_FORMS:
             can = workflow.allowed(request.user, lead, workflow.LEAD_WORK)
             form = lead_forms(lead, lead_materials_context(request.user, lead, can), request.POST)[PAGE_FORMS[action]]
+        elif action in RECOMMENDATION_FORMS:
+            form = recommendation_forms(lead, request.POST)[action]
         try:
             if form is not None and not form.is_valid():
                 return self._refused_form(request, pk, action, form)
@@ -278,6 +306,17 @@ class LeadActionView(LoginRequiredMixin, View):
         invalid = [name for name in form.fields if name in form.errors]
         if invalid:  # the first field to fix has the focus (the page opens at the form)
             form.fields[invalid[0]].widget.attrs["autofocus"] = True
+        if action in RECOMMENDATION_FORMS:
+            declaration = selectors.declaration_get(user=request.user, pk=lead.declaration_id)
+            if declaration is not None:
+                return DeclarationDetailView().render_declaration(
+                    request, declaration, lead_form=(lead.pk, action, form), status=400
+                )
+            for name, problems in form.errors.items():  # no page of the form to show: say why
+                label = form.fields[name].label if name in form.fields else ""
+                for problem in problems:
+                    messages.error(request, f"{label}: {problem}" if label else problem)
+            return redirect(_safe_next(request, f"/matching/leads/{pk}/"))
         return LeadDetailView().render_lead(
             request, lead, masked_contact(lead), failed={PAGE_FORMS[action]: form}, status=400
         )
@@ -347,26 +386,24 @@ class LeadActionView(LoginRequiredMixin, View):
             services.recommendation_not_drawn(actor=user, recommendation_id=pk, note=post.get("note", ""))
             messages.success(request, "已登记未提款")
         elif action == "remove":
-            services.recommendation_remove(actor=user, recommendation_id=pk, reason=post.get("reason", ""))
+            services.recommendation_remove(actor=user, recommendation_id=pk, reason=data["reason"])
             messages.success(request, "已移出推荐清单")
         elif action == "coach":
-            services.coaching_record(actor=user, recommendation_id=pk, note=post.get("note", ""))
+            services.coaching_record(actor=user, recommendation_id=pk, note=data["note"])
             messages.success(request, "已登记辅导情况")
         elif action == "redirect":
             draft = services.recommendation_redirect(
-                actor=user, recommendation_id=pk, bank_code=post.get("bank", ""), comment=post.get("comment", "")
+                actor=user, recommendation_id=pk, bank_code=data["bank"], comment=data["comment"]
             )
             bank = draft.intended_banks.select_related("bank").first().bank
             messages.success(request, f"已提议改推至{bank.name}: 待企业同意共享信息后提交, 经三级审核和签字确认后推送")
             return f"/matching/declarations/{draft.pk}/"
         elif action == "correct-state":
-            data = self._form(CorrectionForm, post)
             lead = services.recommendation_state_correct(
                 actor=user, recommendation_id=pk, reason=data["reason"], version=post.get("version") or None
             )
             messages.success(request, f"已更正: 线索退回「{lead.get_state_display()}」, 原记录保留在办理记录中")
         elif action == "correct-decision":
-            data = self._form(CorrectDecisionForm, post)
             services.recommendation_decision_correct(
                 actor=user,
                 recommendation_id=pk,
@@ -381,9 +418,6 @@ class LeadActionView(LoginRequiredMixin, View):
             )
             messages.success(request, "已更正授信决定, 原记录保留在办理记录中")
         elif action == "correct-drawdown":
-            lead = selectors.recommendation_get(user=user, pk=pk)
-            drawdowns = lead.disbursements.filter(voided_at__isnull=True)
-            data = self._form(lambda d: CorrectDrawdownForm(d, drawdowns=drawdowns), post)
             services.disbursement_correct(
                 actor=user,
                 recommendation_id=pk,
@@ -395,11 +429,10 @@ class LeadActionView(LoginRequiredMixin, View):
             )
             messages.success(request, "已作废该笔放款" if data["void"] else "已更正放款金额")
         elif action == "material-withdraw":
-            data = self._form(CorrectionForm, post)
             material = services.lead_material_withdraw(
                 actor=user,
                 recommendation_id=pk,
-                material_id=_int_or_none(post.get("material")) or 0,
+                material_id=data["material"],
                 reason=data["reason"],
                 version=post.get("version") or None,
             )
@@ -408,8 +441,8 @@ class LeadActionView(LoginRequiredMixin, View):
             services.satisfaction_rate(
                 actor=user,
                 recommendation_id=pk,
-                score=_int_or_none(post.get("score")) or 0,
-                comment=post.get("comment", ""),
+                score=data["score"],
+                comment=data["comment"],
             )
             messages.success(request, "感谢您的评价")
         else:
