@@ -21,8 +21,9 @@ class Departments:
 
 
 def departments(world) -> Departments:
-    """Departments and their staff for the 泽州 world (products.factories.build_world); adds
-    `world.users["department"]` and a city convener and a provincial regulator."""
+    """Departments and their staff for the 泽州 world (products.factories.build_world), with a
+    city convener and a provincial regulator; the users are in the result's `users`
+    ("department" is 泽州县自然资源局's staff)."""
     city_mechanism = world.county.parent
     province_mechanism = city_mechanism.parent
     found = Departments(

@@ -16,6 +16,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from coordination.factories import departments
 from matching import selectors, workflow
 from matching import services as s
 from matching.materials import lead_material_upload
@@ -419,11 +420,16 @@ ROLE_USER = {
     Role.BANK_ADMIN: "boc_admin",
     Role.ACCOUNT_MANAGER: "boc_manager",
     Role.PLATFORM_ADMIN: "platform_admin",
+    Role.DEPARTMENT_STAFF: "department",  # a 职能部门's staff: no action on the lead workflow
 }
 
 
 def user_of(world, role, enterprise_user):
-    return enterprise_user if role == Role.ENTERPRISE_USER else world.users[ROLE_USER[role]]
+    if role == Role.ENTERPRISE_USER:
+        return enterprise_user
+    if role == Role.DEPARTMENT_STAFF and "department" not in world.users:
+        world.users["department"] = departments(world).users["department"]
+    return world.users[ROLE_USER[role]]
 
 
 def build(world, action: Action):
