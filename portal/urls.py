@@ -11,6 +11,7 @@ from matching import apis as matching_apis
 from portal import api, views
 from products import apis as product_apis
 from reporting import apis as reporting_apis
+from reporting.supervision import apis as supervision_apis
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
@@ -37,6 +38,7 @@ router.register("kpis", reporting_apis.KpiViewSet, basename="kpi")
 router.register("bank-reports", reporting_apis.BankReportViewSet, basename="bank-report")
 router.register("targets", reporting_apis.TargetViewSet, basename="target")
 router.register("scheduled-reports", reporting_apis.ScheduledReportViewSet, basename="scheduled-report")
+router.register("supervision-orders", supervision_apis.SupervisionOrderViewSet, basename="supervision-order")
 
 api_urlpatterns = [
     path("", include(router.urls)),
