@@ -7,7 +7,8 @@ mechanism of the region and those above it. The statistics indexes (LedgerFact,
 DeclarationFact, VisitFact) are seen by whoever sees the rows they index. 督办单: the mechanisms of
 the issuer's region and above read them, the issuing roles there change them (the policy table
 then says who acts); the bank administrators of the target branch (or a bank organisation above
-it) and the staff of a target department read and change theirs; nobody else anything."""
+it; its account managers read them) and the staff of a target department read and change
+theirs; nobody else anything."""
 
 from __future__ import annotations
 
@@ -114,7 +115,8 @@ def register() -> None:
 def supervision_q(scope: Scope, action: str, prefix: str = "") -> Q | None:
     if scope.role == Role.DEPARTMENT_STAFF:
         return Q(**{f"{prefix}target_id": scope.organisation_id}) if scope.organisation_id else None
-    if scope.role == Role.BANK_ADMIN:
+    if scope.role == Role.BANK_ADMIN or (scope.role == Role.ACCOUNT_MANAGER and action == VIEW):
+        # an account manager reads the orders to his branch (they name his leads); only the administrator acts
         return Q(**{f"{prefix}target__path__startswith": scope.organisation_path}) if scope.organisation_path else None
     if scope.is_government and scope.region_prefix and (action == VIEW or scope.role in ISSUERS):
         return region_range_q(scope.region_prefix, f"{prefix}region_id")
