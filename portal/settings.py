@@ -335,6 +335,7 @@ PORTAL_DEMO_LOADERS = [
     "coordination.demo.load",
     "batch_matching.demo.load",
     "reporting.demo.load",
+    "reporting.supervision.demo.load",
 ]
 # Data that migrations seed; re-applied in tests after a transactional flush (idempotent).
 PORTAL_BASELINE_LOADERS = [
