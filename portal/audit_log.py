@@ -29,6 +29,7 @@ ACTION_LABELS: dict[str, str] = {
     "user.reactivate": "启用用户",
     "user.reset_password": "重置用户密码",
     "organisation.move": "调整机构隶属",
+    "organisation.contact_update": "修改机构联系人",
     "organisation.admin_add": "新增机构(管理后台)",
     "organisation.admin_change": "修改机构(管理后台)",
     "api_token.issue": "签发 API 令牌",

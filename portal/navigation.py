@@ -117,6 +117,7 @@ NAVIGATION: dict[str, list[tuple[str, str]]] = {
         ("报表", "reporting:reports"),
         ("我行产品", "products:bank_products"),
         ("机构", "organisation_list"),
+        ("联系人", "organisation_contact"),
         ("用户管理", "user_list"),
         ("API 令牌", "api_token_list"),
         ("审计日志", "audit_event_list"),
@@ -151,6 +152,7 @@ NAVIGATION: dict[str, list[tuple[str, str]]] = {
         ("工作台", "home"),
         ("批分单", "coordination:problem_list"),
         ("督办单", "reporting:supervision_list"),
+        ("联系人", "organisation_contact"),
     ],
 }
 

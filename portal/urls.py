@@ -1,6 +1,7 @@
 from csp.decorators import csp_update
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
@@ -64,6 +65,9 @@ urlpatterns = [
     path("accounts/tokens/", views.ApiTokenListView.as_view(), name="api_token_list"),
     path("accounts/tokens/<int:pk>/revoke/", views.ApiTokenRevokeView.as_view(), name="api_token_revoke"),
     path("organisations/", views.OrganisationListView.as_view(), name="organisation_list"),
+    path(
+        "organisations/contact/", login_required(views.OrganisationContactView.as_view()), name="organisation_contact"
+    ),
     path("users/", views.UserListView.as_view(), name="user_list"),
     path("users/new/", views.UserFormView.as_view(), name="user_invite"),
     path("users/<int:pk>/", views.UserFormView.as_view(), name="user_edit"),

@@ -1,6 +1,7 @@
 """Demo 督办单 (load_demo): the city mechanism's order to 中国银行 about its overdue lead, answered
 by the bank's administrator; one still waiting for the bank's signature; and one to 泽州县自然资源局
-about its overdue 批分单, signed for and answered. Idempotent: nothing is added once the city has
+about its overdue 批分单, signed for and answered; the named contacts of 中国银行's branches and of
+the department. Idempotent: nothing is added once the city has
 issued one."""
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ from django.db import transaction
 
 from coordination.models import DEPARTMENT_STATES, Problem
 from matching.models import ClockState, DeadlineClock, Recommendation
-from portal.models import Organisation
+from portal.models import Organisation, OrganisationKind
+from portal.services import organisation_contact_update
 from reporting.models import SupervisionOrder
 from reporting.supervision import services
 
@@ -21,6 +23,7 @@ def load() -> dict:
     if len(users) < 3 or SupervisionOrder.objects.filter(issued_by=users["city"]).exists():
         return {"supervision_orders": 0}
     bank = Organisation.objects.get(memberships__user=users["bankadmin"])
+    _contacts(bank, users)
     leads = Recommendation.objects.filter(branch__organisation__path__startswith=bank.path).order_by("id")
     overdue = [
         c.recommendation
@@ -67,3 +70,25 @@ def load() -> dict:
             actor=users["department"], order_id=to_department.pk, answer="已开辟绿色通道, 抵押登记 2 个工作日内办结"
         )
     return {"supervision_orders": SupervisionOrder.objects.count()}
+
+
+BRANCH_CONTACTS = ("郑行长", "0356-2021001"), ("冯经理", "13803561234")
+
+
+def _contacts(bank: Organisation, users: dict) -> None:
+    """The named contacts of 中国银行晋城分行, its branches below and 泽州县自然资源局, kept by their
+    administrators (the bank's administrator, the department's staff)."""
+    branches = Organisation.objects.filter(path__startswith=bank.path, kind=OrganisationKind.BANK_BRANCH)
+    for index, branch in enumerate(branches.order_by("path")):
+        name, phone = BRANCH_CONTACTS[min(index, 1)]
+        organisation_contact_update(
+            actor=users["bankadmin"], organisation_id=branch.pk, contact_name=name, contact_phone=phone
+        )
+    department = Organisation.objects.filter(memberships__user=users["department"]).first()
+    if department is not None:
+        organisation_contact_update(
+            actor=users["department"],
+            organisation_id=department.pk,
+            contact_name="钱科长",
+            contact_phone="0356-6012345",
+        )
