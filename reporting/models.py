@@ -386,3 +386,6 @@ class SupervisionEvent(models.Model):
     class Meta:
         verbose_name = verbose_name_plural = "督办单记录"
         ordering = ["created_at", "id"]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} · {self.created_at:%Y-%m-%d %H:%M}"
