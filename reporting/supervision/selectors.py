@@ -10,7 +10,7 @@ from coordination.models import DEPARTMENT_STATES, Problem
 from coordination.selectors import problem_list
 from entities.restrictions import region_range_q
 from matching.models import ClockKind, ClockState, DeadlineClock, Recommendation
-from portal.models import Organisation, OrganisationKind
+from portal.models import Organisation
 from portal.tenancy import VIEW, resolve, restrict, scope_for
 from reporting.models import SupervisionEvent, SupervisionOrder, SupervisionState
 from reporting.supervision.policy import TARGET_KINDS
@@ -74,11 +74,3 @@ def order_items(*, user, order: SupervisionOrder) -> dict:
         ),
         "problems": problem_list(user=user).filter(pk__in=order.problems.values("pk")),
     }
-
-
-def waiting(*, user) -> int:
-    """督办单 waiting for the user's organisation to sign or answer."""
-    scope = scope_for(user)
-    if scope is None or scope.organisation_kind not in (*TARGET_KINDS, OrganisationKind.BANK):
-        return 0
-    return order_list(user=user, open_only=True).count()
