@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Min, Q, QuerySet
 from django.utils import timezone
 
 from coordination import notices, policy
@@ -128,3 +128,16 @@ def problem_figures(*, user, now: dt.datetime | None = None) -> dict:
         "by_department": [(row["department__name"] or "待上级机制转交", row["n"]) for row in by_department],
         "by_age": ages,
     }
+
+
+def overdue_by_department(*, user, now: dt.datetime | None = None) -> list[dict]:
+    """逾期督办's 批分单 rows: per department, the problems past its due moment (the same rule as
+    Problem.is_overdue) and the oldest due moment."""
+    now = now or timezone.now()
+    return list(
+        problem_list(user=user)
+        .filter(state__in=(ProblemState.ROUTED, ProblemState.ACCEPTED), due_at__lt=now)
+        .values("department_id", "department__name")
+        .annotate(count=Count("id"), oldest_due=Min("due_at"))
+        .order_by("department__name")
+    )

@@ -535,7 +535,7 @@ def overdue_by_branch(*, user):
 
     return (
         restrict(DeadlineClock.objects.filter(state=ClockState.OVERDUE), user)
-        .values("recommendation__bank__name", "recommendation__branch__name", "kind")
+        .values("recommendation__bank__name", "recommendation__branch__name", "recommendation__branch_id", "kind")
         .annotate(count=Count("id"), oldest_due=models_min("due_at"))
         .order_by("recommendation__bank__name", "recommendation__branch__name")
     )

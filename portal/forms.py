@@ -135,3 +135,10 @@ class UserForm(forms.Form):
         for name in self.errors:
             if name in self.fields:
                 self.fields[name].widget.attrs["class"] += " is-invalid"
+
+
+class ContactForm(forms.Form):
+    """联系人 of a bank branch or a 职能部门 (portal.services.organisation_contact_update)."""
+
+    contact_name = forms.CharField(label="联系人", max_length=32)
+    contact_phone = forms.CharField(label="联系电话", max_length=20, help_text="手机号或区号-座机号")

@@ -104,6 +104,10 @@ class Organisation(models.Model):
     path = models.CharField(max_length=255, db_index=True, editable=False, default="")
     code = models.SlugField("机构代码", max_length=64, unique=True, null=True, blank=True)
     is_active = models.BooleanField("启用", default=True)
+    # the named contact of a bank branch or a 职能部门 (issue 17 part 5: shown on leads, 批分单 and
+    # 督办单), kept by its own administrator (portal.services.organisation_contact_update)
+    contact_name = models.CharField("联系人", max_length=32, blank=True, default="")
+    contact_phone = models.CharField("联系电话", max_length=20, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -118,6 +122,11 @@ class Organisation(models.Model):
 
     def __str__(self):
         return self.name
+
+    @property
+    def contact(self) -> str:
+        """联系人 and phone as shown on pages: "钱科长 0356-1234567", or "" when none is named."""
+        return " ".join(p for p in (self.contact_name, self.contact_phone) if p)
 
     def clean(self):
         super().clean()

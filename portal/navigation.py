@@ -42,6 +42,7 @@ NAVIGATION: dict[str, list[tuple[str, str]]] = {
     Role.TASK_FORCE_LEAD: [
         ("工作台", "home"),
         ("逾期督办", "matching:overdue"),
+        ("督办单", "reporting:supervision_list"),
         ("批分单", "coordination:problem_list"),
         ("审核队列", "matching:review_queue"),
         ("走访登记", "matching:visit_list"),
@@ -59,6 +60,7 @@ NAVIGATION: dict[str, list[tuple[str, str]]] = {
     Role.CONVENER: [
         ("工作台", "home"),
         ("逾期督办", "matching:overdue"),
+        ("督办单", "reporting:supervision_list"),
         ("批分单", "coordination:problem_list"),
         ("推荐清单", "matching:batch_list"),
         ("申报清单", "matching:declaration_list"),
@@ -71,6 +73,7 @@ NAVIGATION: dict[str, list[tuple[str, str]]] = {
         ("统计分析", "reporting:dashboard"),
         ("报表", "reporting:reports"),
         ("逾期督办", "matching:overdue"),
+        ("督办单", "reporting:supervision_list"),
         ("批分单", "coordination:problem_list"),
         ("应续尽续", "entities:renewal_list"),
         ("申报清单", "matching:declaration_list"),
@@ -88,6 +91,7 @@ NAVIGATION: dict[str, list[tuple[str, str]]] = {
         ("统计分析", "reporting:dashboard"),
         ("报表", "reporting:reports"),
         ("逾期督办", "matching:overdue"),
+        ("督办单", "reporting:supervision_list"),
         ("批分单", "coordination:problem_list"),
         ("应续尽续", "entities:renewal_list"),
         ("申报清单", "matching:declaration_list"),
@@ -102,6 +106,7 @@ NAVIGATION: dict[str, list[tuple[str, str]]] = {
     ],
     Role.BANK_ADMIN: [
         ("线索收件箱", "matching:lead_inbox"),
+        ("督办单", "reporting:supervision_list"),
         ("推荐企业", "matching:bank_recommend"),
         ("潜在客户", "matching_batch:potential_customers"),
         ("应续尽续", "entities:renewal_list"),
@@ -112,6 +117,7 @@ NAVIGATION: dict[str, list[tuple[str, str]]] = {
         ("报表", "reporting:reports"),
         ("我行产品", "products:bank_products"),
         ("机构", "organisation_list"),
+        ("联系人", "organisation_contact"),
         ("用户管理", "user_list"),
         ("API 令牌", "api_token_list"),
         ("审计日志", "audit_event_list"),
@@ -145,6 +151,8 @@ NAVIGATION: dict[str, list[tuple[str, str]]] = {
     Role.DEPARTMENT_STAFF: [
         ("工作台", "home"),
         ("批分单", "coordination:problem_list"),
+        ("督办单", "reporting:supervision_list"),
+        ("联系人", "organisation_contact"),
     ],
 }
 

@@ -10,6 +10,7 @@ follows through the `organisation_moved` signal."""
 from __future__ import annotations
 
 import ipaddress
+import re
 from typing import Any
 
 from django.conf import settings
@@ -19,8 +20,8 @@ from django.db import transaction
 from django.db.models import Model
 
 from portal.errors import ApplicationError  # the apps import it from here (portal.tenancy raises it too)
-from portal.models import ROLE_ORGANISATION_KINDS, AuditEvent, Membership, Organisation, Role
-from portal.tenancy import CHANGE, NOT_FOUND_MESSAGE, resolve, restrict, scope_for
+from portal.models import ROLE_ORGANISATION_KINDS, AuditEvent, Membership, Organisation, OrganisationKind, Role
+from portal.tenancy import CHANGE, CONTACT, NOT_FOUND_MESSAGE, resolve, restrict, scope_for
 
 
 def _ip_or_none(value) -> str | None:
@@ -139,6 +140,46 @@ def organisation_move(*, actor, organisation_id, parent_id) -> Organisation:
         obj=organisation,
         before=before,
         after={"parent": parent.pk, "path": organisation.path},
+    )
+    return organisation
+
+
+CONTACT_KINDS = (OrganisationKind.BANK, OrganisationKind.BANK_BRANCH, OrganisationKind.DEPARTMENT)
+PHONE_PATTERN = re.compile(r"^[0-9][0-9-]{5,18}[0-9]$")
+
+
+@transaction.atomic
+def organisation_contact_update(*, actor, organisation_id, contact_name, contact_phone) -> Organisation:
+    """The named contact (联系人, 联系电话) of a bank branch or a 职能部门, kept by its administrator:
+    a bank administrator for his branch and those below it, a department's staff for it. Shown on
+    leads, 批分单 and 督办单 (issue 17 part 5)."""
+    organisation = resolve(
+        Organisation.objects.filter(kind__in=CONTACT_KINDS),
+        actor,
+        CONTACT,
+        lock=True,
+        pk=organisation_id,
+        field="organisation_id",
+    )
+    name = contact_name.strip() if isinstance(contact_name, str) else ""
+    phone = contact_phone.strip() if isinstance(contact_phone, str) else ""
+    errors = {}
+    if not name or len(name) > 32:
+        errors["contact_name"] = ["请填写联系人姓名(不超过 32 字)"]
+    if not PHONE_PATTERN.match(phone):
+        errors["contact_phone"] = ["请填写联系电话(手机号或区号-座机号)"]
+    if errors:
+        raise ApplicationError("联系人信息有误", field_errors=errors)
+    before = {"contact_name": organisation.contact_name, "contact_phone": organisation.contact_phone}
+    organisation.contact_name, organisation.contact_phone = name, phone
+    Organisation.objects.filter(pk=organisation.pk).update(contact_name=name, contact_phone=phone)
+    audit_record(
+        actor=actor,
+        action="organisation.contact_update",
+        obj=organisation,
+        before=before,
+        after={"contact_name": name, "contact_phone": phone},
+        organisation=organisation,
     )
     return organisation
 

@@ -269,6 +269,8 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-notification-emails": {"task": "matching.tasks.sweep_notification_emails", "schedule": 300.0},
     # 批分单: overdue problems are marked and escalated to the convener (coordination/scan.py)
     "scan-problems": {"task": "coordination.tasks.scan_problems", "schedule": 600.0},
+    # 督办单: unanswered orders are marked overdue and escalated to the mechanism above (reporting/supervision/scan.py)
+    "scan-supervision": {"task": "reporting.tasks.scan_supervision", "schedule": 600.0},
     # post-loan watch: 名特优新 titles and 三型 marks that approved loans relied on (expiries)
     "watch-credit-basis": {"task": "matching.tasks.watch_credit_basis", "schedule": _crontab(hour=6, minute=0)},
     # batch matching: the nightly full run, and the sweep that resumes stalled runs
@@ -333,6 +335,7 @@ PORTAL_DEMO_LOADERS = [
     "coordination.demo.load",
     "batch_matching.demo.load",
     "reporting.demo.load",
+    "reporting.supervision.demo.load",
 ]
 # Data that migrations seed; re-applied in tests after a transactional flush (idempotent).
 PORTAL_BASELINE_LOADERS = [

@@ -20,6 +20,8 @@ from portal.models import AuditEvent, Industry, Membership, Organisation, Organi
 
 VIEW = "view"
 CHANGE = "change"
+# an organisation's contact person (Organisation.contact_name / contact_phone)
+CONTACT = "contact"
 EXPORT = "export"
 # managing users (portal/users.py): an organisation administrator's own subtree only
 MANAGE_USERS = "manage_users"
@@ -248,6 +250,11 @@ def _register_portal_restrictions():
         own_subtree = subtree_q(scope, "path")
         if action == MANAGE_USERS:
             return own_subtree if scope.role in USER_ADMIN_ROLES else None
+        if action == CONTACT:
+            # the contact person: a bank administrator for his branches, a department's staff for it
+            if scope.role == Role.BANK_ADMIN:
+                return own_subtree
+            return Q(pk=scope.organisation_id) if scope.role == Role.DEPARTMENT_STAFF else None
         if action != VIEW:
             return own_subtree if scope.role in {Role.BANK_ADMIN} else None
         if scope.is_government:

@@ -1,6 +1,7 @@
 from csp.decorators import csp_update
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
@@ -11,6 +12,7 @@ from matching import apis as matching_apis
 from portal import api, views
 from products import apis as product_apis
 from reporting import apis as reporting_apis
+from reporting.supervision import apis as supervision_apis
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
@@ -37,6 +39,7 @@ router.register("kpis", reporting_apis.KpiViewSet, basename="kpi")
 router.register("bank-reports", reporting_apis.BankReportViewSet, basename="bank-report")
 router.register("targets", reporting_apis.TargetViewSet, basename="target")
 router.register("scheduled-reports", reporting_apis.ScheduledReportViewSet, basename="scheduled-report")
+router.register("supervision-orders", supervision_apis.SupervisionOrderViewSet, basename="supervision-order")
 
 api_urlpatterns = [
     path("", include(router.urls)),
@@ -62,6 +65,9 @@ urlpatterns = [
     path("accounts/tokens/", views.ApiTokenListView.as_view(), name="api_token_list"),
     path("accounts/tokens/<int:pk>/revoke/", views.ApiTokenRevokeView.as_view(), name="api_token_revoke"),
     path("organisations/", views.OrganisationListView.as_view(), name="organisation_list"),
+    path(
+        "organisations/contact/", login_required(views.OrganisationContactView.as_view()), name="organisation_contact"
+    ),
     path("users/", views.UserListView.as_view(), name="user_list"),
     path("users/new/", views.UserFormView.as_view(), name="user_invite"),
     path("users/<int:pk>/", views.UserFormView.as_view(), name="user_edit"),

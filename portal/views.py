@@ -9,19 +9,27 @@ from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.templatetags.static import static
+from django.urls import reverse
 from django.utils.module_loading import import_string
 from django.views import View
 from django.views.decorators.http import require_GET
 
 from portal import audit_log, spreadsheets, tokens, users
 from portal.api_support import is_api_request, json_error
-from portal.forms import ApiTokenForm, ApiTokenRevokeForm, AuditFilterForm, UserForm, apply_application_error
+from portal.forms import (
+    ApiTokenForm,
+    ApiTokenRevokeForm,
+    AuditFilterForm,
+    ContactForm,
+    UserForm,
+    apply_application_error,
+)
 from portal.middleware import DATABASE_ERRORS, database_unavailable_response
 from portal.mixins import RestrictedListView, RoleRequiredMixin
-from portal.models import ApiToken, BeatHeartbeat, OrganisationKind, Role
+from portal.models import ApiToken, BeatHeartbeat, Organisation, OrganisationKind, Role
 from portal.selectors import audit_event_list, audit_filter_choices, organisation_list
-from portal.services import ApplicationError
-from portal.tenancy import CHANGE, MANAGE_USERS, USER_ADMIN_ROLES, resolve, scope_for
+from portal.services import CONTACT_KINDS, ApplicationError, organisation_contact_update
+from portal.tenancy import CHANGE, CONTACT, MANAGE_USERS, USER_ADMIN_ROLES, resolve, scope_for
 
 HOME_TEMPLATES = {
     Role.ENTERPRISE_USER: "portal/home/enterprise.html",
@@ -97,7 +105,50 @@ class OrganisationListView(RestrictedListView):
         return organisation_list(user=user, kind=params.get("kind") or None, q=params.get("q") or None)
 
     def get_context_data(self, **kwargs):
-        return super().get_context_data(kinds=OrganisationKind.choices, **kwargs)
+        scope = scope_for(self.request.user)
+        return super().get_context_data(
+            kinds=OrganisationKind.choices,
+            contact_kinds=[str(k) for k in CONTACT_KINDS],
+            can_edit_contact=bool(scope and scope.role in (Role.BANK_ADMIN, Role.DEPARTMENT_STAFF)),
+            **kwargs,
+        )
+
+
+class OrganisationContactView(View):
+    """联系人: a bank administrator names the contact of his branch (or of one below it, ?id=), a
+    department's staff that of the department; shown on leads, 批分单 and 督办单."""
+
+    template_name = "portal/organisation_contact.html"
+
+    def _organisation(self, request):
+        scope = scope_for(request.user)
+        if scope is None:
+            raise Http404
+        pk = request.GET.get("id") or scope.organisation_id
+        try:
+            return resolve(Organisation.objects.filter(kind__in=CONTACT_KINDS), request.user, CONTACT, pk=pk)
+        except ApplicationError:
+            raise Http404 from None
+
+    def get(self, request):
+        organisation = self._organisation(request)
+        form = ContactForm(
+            initial={"contact_name": organisation.contact_name, "contact_phone": organisation.contact_phone}
+        )
+        return render(request, self.template_name, {"organisation": organisation, "form": form})
+
+    def post(self, request):
+        organisation = self._organisation(request)
+        form = ContactForm(request.POST)
+        if form.is_valid():
+            try:
+                organisation_contact_update(actor=request.user, organisation_id=organisation.pk, **form.cleaned_data)
+            except ApplicationError as error:
+                apply_application_error(form, error)
+            else:
+                messages.success(request, f"已保存{organisation.name}的联系人")
+                return redirect(f"{reverse('organisation_contact')}?id={organisation.pk}")
+        return render(request, self.template_name, {"organisation": organisation, "form": form}, status=400)
 
 
 class AuditEventListView(RestrictedListView):

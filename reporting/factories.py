@@ -20,9 +20,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 import time_machine
+from django.utils import timezone
 
+from coordination.factories import departments, open_problem
 from matching import services as s
-from matching.factories import CRITERIA
+from matching.clocks import deadline_scan
+from matching.factories import CRITERIA, push_one
 from matching.models import Recommendation
 from products.factories import World, build_world
 from workdays.arithmetic import SHANGHAI
@@ -278,3 +281,20 @@ def build_two_banks() -> TwoBanks:
         s.batch_push(actor=u["convener"], batch_id=again.pk)
         case.recs["乙-boc-2"] = Recommendation.objects.select_related("bank").get(declaration=second)
     return case
+
+
+def build_overdue(world):
+    """What 逾期督办 counts in the 泽州 world: two leads pushed to 中国银行 30 days ago whose
+    feedback clocks the deadline scan marked overdue (`world.overdue_leads`), one 批分单 routed to
+    the county's 自然资源局 30 days ago (`world.overdue_problem`, `world.department`), with the
+    departments' users added to `world.users`."""
+    past = timezone.now() - dt.timedelta(days=30)
+    leads = [push_one(world, past)[0], push_one(world, past + dt.timedelta(minutes=1))[0]]
+    found = departments(world)
+    world.users.update(found.users)
+    world.department = found.county
+    with time_machine.travel(past, tick=False):
+        world.overdue_problem = open_problem(world, found)
+    deadline_scan()
+    world.overdue_leads = leads
+    return world

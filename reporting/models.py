@@ -7,6 +7,7 @@ Everything else is computed from the ledger (matching.Recommendation) and its ev
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 
 from portal.models import Organisation, Region
 from products.models import Bank, BankBranch
@@ -301,3 +302,90 @@ class FactWatermark(models.Model):
     generation = models.PositiveIntegerField(default=0)  # bumped by each full rebuild and each organisation move
     synced_at = models.DateTimeField(null=True)
     fingerprint = models.CharField(max_length=200, blank=True, default="")
+
+
+# --- 督办单 (seed 004 十六 "及时发现问题、解决问题", 十七 "遇到的问题和重要事项, 及时向各级协调机制报告")
+
+
+class SupervisionState(models.TextChoices):
+    """Where a 督办单 stands; who moves it is the table in reporting/supervision/policy.py."""
+
+    ISSUED = "issued", "待签收"
+    ACKNOWLEDGED = "acknowledged", "办理中"
+    ANSWERED = "answered", "已回复"
+    CLOSED = "closed", "已办结"
+
+
+class SupervisionEventKind(models.TextChoices):
+    ISSUED = "issued", "下发督办单"
+    ACKNOWLEDGED = "acknowledged", "签收"
+    ANSWERED = "answered", "办理回复"
+    CLOSED = "closed", "办结"
+    OVERDUE = "overdue", "逾期未回复"
+    ESCALATED = "escalated", "逾期升级至上级机制"
+
+
+class SupervisionOrder(models.Model):
+    """督办单: a regulator (county task force lead or convener, city or province mechanism) tells a
+    bank branch or a 职能部门 to act on the overdue items it names, by a due date in working days;
+    the target's administrator signs for it (签收) and answers (办理回复); the issuer closes it.
+    `region` is the issuer's region: its tenancy. The escalation scan (reporting/supervision/scan.py)
+    claims `overdue_at` and `escalated_at` once each."""
+
+    issuer = models.ForeignKey(Organisation, verbose_name="督办机构", on_delete=models.PROTECT, related_name="+")
+    region = models.ForeignKey(Region, verbose_name="督办机构所在地", on_delete=models.PROTECT, related_name="+")
+    target = models.ForeignKey(
+        Organisation, verbose_name="被督办单位", on_delete=models.PROTECT, related_name="supervision_orders"
+    )
+    subject = models.CharField("督办事项", max_length=200)
+    demand = models.TextField("督办要求")
+    leads = models.ManyToManyField("matching.Recommendation", verbose_name="涉及线索", blank=True, related_name="+")
+    problems = models.ManyToManyField("coordination.Problem", verbose_name="涉及批分单", blank=True, related_name="+")
+    state = models.CharField("状态", max_length=16, choices=SupervisionState.choices, default=SupervisionState.ISSUED)
+    due_working_days = models.PositiveSmallIntegerField("办理时限(工作日)", default=5)
+    due_at = models.DateTimeField("回复期限")
+    escalate_at = models.DateTimeField("逾期升级时间")
+    overdue_at = models.DateTimeField(null=True, blank=True)
+    escalated_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_at = models.DateTimeField("签收时间", null=True, blank=True)
+    answer = models.TextField("办理回复", blank=True, default="")
+    answered_at = models.DateTimeField("回复时间", null=True, blank=True)
+    issued_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "督办单"
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["state", "due_at"])]
+
+    def __str__(self):
+        return f"督办单 {self.number} · {self.target.name}"
+
+    @property
+    def number(self) -> str:
+        return f"DB{self.created_at:%Y}{self.pk:06d}"
+
+    @property
+    def awaiting_answer(self) -> bool:
+        return self.state in (SupervisionState.ISSUED, SupervisionState.ACKNOWLEDGED)
+
+    @property
+    def is_overdue(self) -> bool:
+        return self.awaiting_answer and self.due_at < timezone.now()
+
+
+class SupervisionEvent(models.Model):
+    """One step on a 督办单's timeline."""
+
+    order = models.ForeignKey(SupervisionOrder, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField("事项", max_length=16, choices=SupervisionEventKind.choices)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    note = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "督办单记录"
+        ordering = ["created_at", "id"]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} · {self.created_at:%Y-%m-%d %H:%M}"

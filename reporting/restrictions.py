@@ -4,7 +4,11 @@ Bank-reported figures: a bank administrator sees and reports for his branch and 
 sub-branches; a mechanism reads those of branches located in its region. Targets are read
 by everyone who reads dashboards, set by platform administrators. Scheduled reports: the
 mechanism of the region and those above it. The statistics indexes (LedgerFact,
-DeclarationFact, VisitFact) are seen by whoever sees the rows they index."""
+DeclarationFact, VisitFact) are seen by whoever sees the rows they index. 督办单: the mechanisms of
+the issuer's region and above read them, the issuing roles there change them (the policy table
+then says who acts); the bank administrators of the target branch (or a bank organisation above
+it; its account managers read them) and the staff of a target department read and change
+theirs; nobody else anything."""
 
 from __future__ import annotations
 
@@ -20,9 +24,12 @@ from reporting.models import (
     LedgerFact,
     LedgerFactVersion,
     ScheduledReport,
+    SupervisionEvent,
+    SupervisionOrder,
     Target,
     VisitFact,
 )
+from reporting.supervision.policy import ISSUERS
 
 
 def region_and_ancestors_q(prefix: str, field: str = "region_id") -> Q:
@@ -34,6 +41,8 @@ def region_and_ancestors_q(prefix: str, field: str = "region_id") -> Q:
 
 
 def register() -> None:
+    register_supervision()
+
     @restriction(LedgerFact)
     def _facts(scope: Scope, action: str) -> Q | None:
         # the index of a ledger row is seen by whoever sees the row (matching.restrictions.recommendation_q)
@@ -101,3 +110,22 @@ def register() -> None:
         ):
             return region_range_q(scope.region_prefix)
         return None
+
+
+def supervision_q(scope: Scope, action: str, prefix: str = "") -> Q | None:
+    if scope.role == Role.DEPARTMENT_STAFF:
+        return Q(**{f"{prefix}target_id": scope.organisation_id}) if scope.organisation_id else None
+    if scope.role == Role.BANK_ADMIN or (scope.role == Role.ACCOUNT_MANAGER and action == VIEW):
+        # an account manager reads the orders to his branch (they name his leads); only the administrator acts
+        return Q(**{f"{prefix}target__path__startswith": scope.organisation_path}) if scope.organisation_path else None
+    if scope.is_government and scope.region_prefix and (action == VIEW or scope.role in ISSUERS):
+        return region_range_q(scope.region_prefix, f"{prefix}region_id")
+    return None
+
+
+def register_supervision() -> None:
+    restriction(SupervisionOrder)(supervision_q)
+
+    @restriction(SupervisionEvent)
+    def _events(scope: Scope, action: str) -> Q | None:
+        return supervision_q(scope, VIEW, "order__") if action == VIEW else None

@@ -9,6 +9,7 @@ from django.utils import timezone
 from reporting.facts import sync
 from reporting.models import ScheduledReport
 from reporting.services import mechanisms, scheduled_report_build, scheduled_report_mail
+from reporting.supervision.scan import supervision_scan
 
 
 @shared_task(name="reporting.tasks.weekly_reports")
@@ -50,3 +51,11 @@ def sync_facts() -> int:
     past settled events. Reads never sync."""
 
     return sync()
+
+
+@shared_task(name="reporting.tasks.scan_supervision")
+def scan_supervision() -> dict:
+    """督办单 overdue marks and escalations (reporting/supervision/scan.py); idempotent."""
+
+    scan = supervision_scan()
+    return {"overdue": scan.overdue, "escalations": scan.escalations}

@@ -1,6 +1,7 @@
 from django.urls import include, path
 
 from reporting import views
+from reporting.supervision import views as supervision
 
 app_name = "reporting"
 
@@ -20,6 +21,14 @@ urlpatterns = [
                 ),
                 path("bank-reports/", views.BankReportListView.as_view(), name="bank_reports"),
                 path("targets/", views.TargetListView.as_view(), name="targets"),
+                path("overdue/", supervision.OverdueDrilldownView.as_view(), name="overdue_drilldown"),
+                path("supervision/", supervision.SupervisionListView.as_view(), name="supervision_list"),
+                path("supervision/<int:pk>/", supervision.SupervisionDetailView.as_view(), name="supervision_detail"),
+                path(
+                    "supervision/<int:pk>/<slug:action>/",
+                    supervision.SupervisionActionView.as_view(),
+                    name="supervision_action",
+                ),
             ]
         ),
     ),

@@ -25,6 +25,7 @@ from products.factories import valid_uscc
 from products.models import Bank, BankBranch, BranchLevel, LoanProduct
 from reporting.models import ScheduledReport
 from reporting.services import bank_report_submit
+from reporting.supervision.services import supervision_issue
 
 OTHER_NAME = "大同新荣隔离测试商店"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
@@ -58,6 +59,7 @@ class Other:
     user: object  # a user of the other task force (用户管理)
     entity_claim: EntityClaim
     renewal: object  # the enterprise's 续贷需求 at 建设银行
+    supervision_order: object  # 大同's 督办单 to its 晋商银行 branch about the declined lead
 
     def secrets(self) -> list[str]:
         """What of its data no user of 泽州 or 晋城 may ever see."""
@@ -69,7 +71,8 @@ def other_county(world) -> Other:
     """Another city's task force, enterprise and bank branch (新荣区, 大同), with a pushed,
     declined lead, a material, a visit, a notification, an import, a bank report, a weekly
     report, an API token, a pending 名特优新 proposal, 建设银行's record of the enterprise's
-    borrowing, the enterprise's renewal need at 建设银行 and a registrant's pending claim: what the
+    borrowing, the enterprise's renewal need at 建设银行, a registrant's pending claim and the 大同
+    city mechanism's 督办单 to the lead's branch: what the
     tenant-isolation matrices try to reach from 泽州 (it needs the catalogue's banks, which the 泽州
     world loads)."""
     province = Organisation.objects.get(kind=OrganisationKind.PROVINCE_MECHANISM)
@@ -174,6 +177,15 @@ def other_county(world) -> Other:
         filename=f"{OTHER_NAME}.xlsx",
     )
     scheduled_report.file.save("other.xlsx", ContentFile(OTHER_NAME.encode()), save=True)
+    other_city = user_with_role(Role.CITY_REGULATOR, organisation=city, username="other-city")
+    supervision_order = supervision_issue(
+        actor=other_city,
+        target_id=recommendation.branch.organisation_id,
+        subject="隔离测试用途的督办",
+        demand="隔离测试用途",
+        due_working_days=3,
+        lead_ids=[recommendation.pk],
+    )
     registrant = UserFactory(username="13912345670", first_name="隔离某")
     entity_claim = EntityClaim.objects.create(
         user=registrant,
@@ -201,6 +213,7 @@ def other_county(world) -> Other:
         user=staff,
         entity_claim=entity_claim,
         renewal=renewal,
+        supervision_order=supervision_order,
     )
 
 

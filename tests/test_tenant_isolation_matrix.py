@@ -53,6 +53,8 @@ def object_for(route: str, other):
         (r"^api/v1/\^visits", other.visit),
         (r"^api/v1/\^notifications", other.notification),
         (r"^reporting/reports/", other.scheduled_report),
+        (r"^reporting/supervision/", other.supervision_order),
+        (r"^api/v1/\^supervision-orders", other.supervision_order),
         (r"^api/v1/\^scheduled-reports", other.scheduled_report),
         (r"^api/v1/\^bank-reports", other.bank_report),
         (r"^accounts/tokens/", other.api_token),
@@ -74,7 +76,13 @@ def url_of(endpoint, obj) -> str:
             kwargs[key] = obj.pk
         elif key == "action":
             kwargs[key] = (
-                "contact" if "leads" in endpoint.route else "accept" if "problems" in endpoint.route else "review"
+                "contact"
+                if "leads" in endpoint.route
+                else "accept"
+                if "problems" in endpoint.route
+                else "acknowledge"
+                if "supervision" in endpoint.route
+                else "review"
             )
         elif key == "verb":  # 用户管理's actions on a user
             kwargs[key] = "deactivate"

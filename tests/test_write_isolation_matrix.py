@@ -23,6 +23,7 @@ from django.test import Client
 
 from matching.models import Disbursement, RecommendationBatch
 from products.models import LoanProduct
+from reporting.supervision.services import supervision_issue
 
 pytestmark = pytest.mark.django_db
 
@@ -63,6 +64,9 @@ def foreign_values(other) -> dict[str, tuple[object, object]]:
         "disbursement_id": (other.disbursement.pk, NONEXISTENT_ID),
         "material_id": (other.material.pk, NONEXISTENT_ID),
         "department_id": (other.department.pk, NONEXISTENT_ID),
+        "target_id": (other.recommendation.branch.organisation_id, NONEXISTENT_ID),
+        "lead_ids": ([other.recommendation.pk], [NONEXISTENT_ID]),
+        "problem_ids": ([other.problem.pk], [NONEXISTENT_ID]),
     }
 
 
@@ -126,6 +130,7 @@ def _own_path(path: str, world, own) -> str:
         "branches": world.branches["boc"].pk,
         "users": world.users["boc_manager"].pk,
         "problems": world.problem.pk,
+        "supervision-orders": world.supervision_order.pk,
     }
     match = re.match(r"^/api/v1/(\w[\w-]*)/\{(\w+)\}/", path)
     if match:
@@ -174,6 +179,10 @@ def _base_value(name: str, prop: dict, world, own):
         "field": "operator_phone",
         "code": "matrix_product",
         "department_id": world.department.pk,
+        "target_id": own["recommendation"].branch.organisation_id,
+        "lead_ids": [own["recommendation"].pk],
+        "problem_ids": [],
+        "subject": "写入矩阵督办",
         "kind": "collateral",
         "source": "bank",
         "due_working_days": 5,
@@ -216,6 +225,15 @@ def matrix_worlds(problems_both_sides):
     # a drawdown of the other county's lead (its own path never records one), for the corrections' bodies
     other.disbursement = Disbursement.objects.create(
         recommendation=other.recommendation, amount=1, disbursed_on=dt.date.today(), recorded_by=other.bank_admin
+    )
+    # 晋城's own 督办单 to 中国银行泽州支行 about its lead (the write endpoints of an order name it)
+    world.supervision_order = supervision_issue(
+        actor=world.users["city"],
+        target_id=recs["boc"].branch.organisation_id,
+        subject="写入矩阵督办",
+        demand="请于期限内回复",
+        due_working_days=3,
+        lead_ids=[recs["boc"].pk],
     )
     own = {
         "entity": declaration.entity,

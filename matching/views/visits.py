@@ -9,6 +9,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
 
+from coordination.selectors import overdue_by_department
 from entities.models import MarketEntity
 from matching import notifications, selectors, services
 from matching.clocks import late_feedback_counts, overdue_by_branch
@@ -111,6 +112,7 @@ class OverdueView(RestrictedListView):
             start=start,
             end=end,
             now=timezone.now(),
+            problem_rows=overdue_by_department(user=self.request.user),
             last_scan=DeadlineScan.objects.filter(finished_at__isnull=False, skipped=False).first(),
             **kwargs,
         )

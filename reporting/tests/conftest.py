@@ -4,7 +4,7 @@ import pytest
 from openpyxl import load_workbook
 
 from reporting import selectors
-from reporting.factories import build_history, build_two_banks
+from reporting.factories import build_history, build_overdue, build_two_banks
 
 
 @pytest.fixture
@@ -38,3 +38,11 @@ def two_banks(db, committed):
     the services and committed: the writes sync the statistics index."""
     with committed():
         return build_two_banks()
+
+
+@pytest.fixture
+def overdue_world(world):
+    """The 泽州 world with what 逾期督办 counts (reporting.factories.build_overdue): two leads of
+    中国银行泽州支行 whose 5-working-day feedback ran out unanswered and one 批分单 of the county's
+    自然资源局 past its due date; the departments' users in `world.users` (coordination.factories)."""
+    return build_overdue(world)

@@ -1,0 +1,89 @@
+"""Contact persons (issue 17 part 5: "every bank branch and department has a named contact (name,
+phone) shown on leads, problems and 督办单"; seed 004_b2811ebd7ee390f8.txt 十六 "确保信息畅通对称"),
+kept by the organisation's own administrator."""
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from coordination.factories import departments, open_problem
+from matching.factories import pushed
+from portal.errors import ApplicationError
+from portal.models import AuditEvent
+from portal.services import organisation_contact_update
+
+pytestmark = pytest.mark.django_db
+
+
+def _client(user):
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_银行管理员为其支行指定联系人_线索页面显示(world):
+    """ "确保信息畅通对称": the branch's contact is on its leads."""
+    _, _, recs = pushed(world, banks=("boc",))
+    branch = recs["boc"].branch.organisation
+    # when 中国银行晋城分行's administrator names the contact of the branch below it, through the page
+    response = _client(world.users["boc_admin"]).post(
+        f"{reverse('organisation_contact')}?id={branch.pk}", {"contact_name": "冯经理", "contact_phone": "13803561234"}
+    )
+    assert response.status_code == 302
+    branch.refresh_from_db()
+    assert (branch.contact_name, branch.contact_phone) == ("冯经理", "13803561234")
+    assert AuditEvent.objects.filter(action="organisation.contact_update", object_id=str(branch.pk)).count() == 1
+    # then the task force sees it on the lead
+    page = _client(world.users["staff"]).get(reverse("matching:lead_detail", args=[recs["boc"].pk])).content.decode()
+    assert "联系人 冯经理 13803561234" in page
+
+
+def test_职能部门为本部门指定联系人_批分单页面显示(world):
+    found = departments(world)
+    problem = open_problem(world, found)
+    organisation_contact_update(
+        actor=found.users["department"],
+        organisation_id=found.county.pk,
+        contact_name="钱科长",
+        contact_phone="0356-6012345",
+    )
+    page = _client(world.users["staff"]).get(reverse("coordination:problem_detail", args=[problem.pk])).content.decode()
+    assert "联系人 钱科长 0356-6012345" in page
+
+
+@pytest.mark.parametrize("who", ["boc_manager", "ccb_admin", "staff", "city"])
+def test_只有本单位管理员可以修改联系人(world, who):
+    """A manager (not the administrator), another bank's administrator, the mechanism: refused as unknown."""
+    branch = world.branches["boc"].organisation
+    with pytest.raises(ApplicationError) as refused:
+        organisation_contact_update(
+            actor=world.users[who], organisation_id=branch.pk, contact_name="冒名", contact_phone="13800000000"
+        )
+    assert refused.value.code == "not_found"
+    branch.refresh_from_db()
+    assert branch.contact_name == ""
+    assert _client(world.users[who]).get(f"{reverse('organisation_contact')}?id={branch.pk}").status_code == 404
+
+
+def test_部门不能修改其他部门的联系人(world):
+    found = departments(world)
+    with pytest.raises(ApplicationError) as refused:
+        organisation_contact_update(
+            actor=found.users["department"],
+            organisation_id=found.county_other.pk,
+            contact_name="冒名",
+            contact_phone="13800000000",
+        )
+    assert refused.value.code == "not_found"
+
+
+def test_联系电话格式有误时表单保留输入并标出字段(world):
+    branch = world.branches["boc"].organisation
+    response = _client(world.users["boc_admin"]).post(
+        f"{reverse('organisation_contact')}?id={branch.pk}", {"contact_name": "冯经理", "contact_phone": "电话"}
+    )
+    assert response.status_code == 400
+    body = response.content.decode()
+    assert "请填写联系电话(手机号或区号-座机号)" in body and 'value="冯经理"' in body
+    branch.refresh_from_db()
+    assert branch.contact_phone == ""
