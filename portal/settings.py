@@ -225,6 +225,11 @@ SPECTACULAR_SETTINGS = {
         {"name": "scheduled-reports", "description": "定期报表"},
         {"name": "me", "description": "当前用户"},
         {"name": "eligibility", "description": "资格预检"},
+        {"name": "users", "description": "用户管理"},
+        {"name": "entity-claims", "description": "企业认领"},
+        {"name": "problems", "description": "批分单: 问题交办职能部门"},
+        {"name": "renewals", "description": "无还本续贷: 应续尽续"},
+        {"name": "supervision-orders", "description": "督办单"},
     ],
 }
 

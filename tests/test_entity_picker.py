@@ -60,7 +60,7 @@ def test_the_task_force_picks_the_entity_of_a_visit_from_suggestions(live_server
     field = page.get_by_label("经营主体(名称或统一社会信用代码)")
     field.fill("鑫旺建")
     # then the suggestion list offers it, with the credit code as its value
-    option = page.locator(f'#v-uscc-suggestions option[value="{entity.uscc}"]')
+    option = page.locator(f'#{field.get_attribute("list")} option[value="{entity.uscc}"]')
     expect(option).to_have_count(1)
     assert "泽州县巴公镇鑫旺建材店" in option.inner_text()
     page.screenshot(path=str(artifacts_dir / "entity-picker-phone.png"), full_page=True)

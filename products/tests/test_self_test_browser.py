@@ -64,5 +64,5 @@ def test_a_field_error_is_shown_next_to_the_field(catalogue, live_server, page: 
     page.goto(f"{live_server.url}/products/self-test/")
     page.get_by_label("成立日期").fill("2099-01-01")
     page.get_by_role("button", name="查看我能申请的产品").click()
-    expect(page.get_by_role("alert")).to_contain_text("填写有误")
+    expect(page.get_by_role("alert")).to_contain_text("请修改标出的字段: 成立日期")
     expect(page.locator("[data-testid^=error-]").first).to_contain_text("不能晚于评估日期")

@@ -92,15 +92,19 @@ class IssueSerializer(serializers.Serializer):
     )
 
 
-class NoteSerializer(serializers.Serializer):
+class SupervisionNoteSerializer(serializers.Serializer):
     note = serializers.CharField(allow_blank=True, default="", max_length=services.TEXT_MAX, help_text="说明(选填)")
 
 
-class AnswerSerializer(serializers.Serializer):
+class SupervisionAnswerSerializer(serializers.Serializer):
     answer = serializers.CharField(max_length=services.TEXT_MAX, help_text="办理回复")
 
 
-INPUTS = {Action.ACKNOWLEDGE: NoteSerializer, Action.ANSWER: AnswerSerializer, Action.CLOSE: NoteSerializer}
+INPUTS = {
+    Action.ACKNOWLEDGE: SupervisionNoteSerializer,
+    Action.ANSWER: SupervisionAnswerSerializer,
+    Action.CLOSE: SupervisionNoteSerializer,
+}
 
 
 class OrderFilter(django_filters.FilterSet):
