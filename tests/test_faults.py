@@ -484,8 +484,8 @@ def test_a_push_cut_off_by_a_postgres_restart_leaves_nothing_half_done(world, po
     calls = []
     apply_rule = clock_rules.apply_rule
 
-    def pause_at_third(recommendation, rule, at):
-        apply_rule(recommendation, rule, at)
+    def pause_at_third(recommendation, rule, at, **kwargs):
+        apply_rule(recommendation, rule, at, **kwargs)
         calls.append(recommendation.pk)
         if len(calls) == 3:
             reached.set()
