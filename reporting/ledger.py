@@ -255,7 +255,7 @@ def ledger_row(rec: Recommendation) -> dict:
     return {
         "id": rec.pk,
         "batch_id": rec.batch_id,
-        "batch_title": rec.batch.title,
+        "batch_title": rec.batch.title if rec.batch_id else rec.get_origin_display(),
         "declaration_id": rec.declaration_id,
         "entity_id": rec.entity_id,
         "entity_name": rec.entity.name,

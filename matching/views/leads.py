@@ -28,7 +28,7 @@ from matching.forms import (
 )
 from matching.inbox import amount_range, inbox_choices
 from matching.materials import lead_material_list, lead_material_upload
-from matching.models import Recommendation
+from matching.models import LeadOrigin, Recommendation
 from matching.views.common import _int_or_none, _refused, _refused_all, _safe_next, lead_materials
 from matching.workflow import Action
 from portal import bounds
@@ -65,6 +65,7 @@ class LeadInboxView(RestrictedListView):
             q=text("q"),
             min_amount=low,
             max_amount=high,
+            origin=text("origin"),
         ).select_related("product_version__product")
 
     def get_context_data(self, **kwargs):
@@ -79,6 +80,7 @@ class LeadInboxView(RestrictedListView):
             is_bank_admin=can_assign,
             choices=inbox_choices(user=self.request.user),
             unassigned=selectors.UNASSIGNED,
+            origins=LeadOrigin.choices,
             **kwargs,
         )
         context["leads"] = annotate_countdowns(context["leads"])
