@@ -148,6 +148,8 @@ class LedgerRow(models.Model):
     branch_path = models.CharField(max_length=255)
     pushed_at = models.DateTimeField()
     pushed_month = models.IntegerField()  # YYYYMM, local time
+    # LeadOrigin of the row: pushed with the 推荐清单, or a 直接申请 (seed 002 point 5), counted apart
+    origin = models.CharField(max_length=16, default="pushed")
     need_amount = models.BigIntegerField()
     # the need this row serves: the id of the declaration that first stated it. A declaration
     # pushed to two banks is one need in two rows; a re-recommendation (改推) after a decline
