@@ -49,7 +49,7 @@ from reporting.models import (
     VisitFact,
 )
 
-REPORT_KEYS = ("region", "bank", "branch", "period", "date_from", "date_to")
+REPORT_KEYS = ("region", "bank", "branch", "period", "date_from", "date_to", "origin")
 DIMENSIONS = ("county", "city", "bank", "branch", "month")
 
 logger = logging.getLogger(__name__)
