@@ -73,6 +73,8 @@ def world():
     province = Organisation.objects.get(kind=OrganisationKind.PROVINCE_MECHANISM)
     world.users["province"] = user_with_role(Role.PROVINCE_REGULATOR, organisation=province, username="wf-province")
     world.users["platform_admin"] = user_with_role(Role.PLATFORM_ADMIN, username="wf-platform")
+    # a 职能部门 (批分单) user: the workflow gives his role no action
+    world.users["department"] = user_with_role(Role.DEPARTMENT_STAFF, username="wf-department")
     return world
 
 
@@ -434,6 +436,7 @@ ROLE_USER = {
     Role.BANK_ADMIN: "boc_admin",
     Role.ACCOUNT_MANAGER: "boc_manager",
     Role.PLATFORM_ADMIN: "platform_admin",
+    Role.DEPARTMENT_STAFF: "department",
 }
 
 
