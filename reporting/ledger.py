@@ -68,7 +68,7 @@ class LedgerFilters:
     period: str = ""  # as given: YYYY, YYYY-MM, YYYY-Qn
     date_from: dt.date | None = None  # pushed on or after (local date)
     date_to: dt.date | None = None  # pushed on or before (local date)
-    # LeadOrigin: "pushed" (推荐清单推送), "direct" (直接申请, seed 002 point 5), "" both. The
+    # a LeadOrigin (推荐清单推送 or 直接申请, seed 002 point 5), or "" for both. The
     # ledger shows both by default; the figures (reporting.selectors._scoped) count the
     # 推荐清单's leads unless asked for the direct applications, which are counted apart
     origin: str = ""

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
+from matching.models import LeadOrigin
 from portal.models import Organisation, Region
 from products.models import Bank, BankBranch
 
@@ -149,7 +150,7 @@ class LedgerRow(models.Model):
     pushed_at = models.DateTimeField()
     pushed_month = models.IntegerField()  # YYYYMM, local time
     # LeadOrigin of the row: pushed with the 推荐清单, or a 直接申请 (seed 002 point 5), counted apart
-    origin = models.CharField(max_length=16, default="pushed")
+    origin = models.CharField(max_length=16, default=LeadOrigin.PUSHED)
     need_amount = models.BigIntegerField()
     # the need this row serves: the id of the declaration that first stated it. A declaration
     # pushed to two banks is one need in two rows; a re-recommendation (改推) after a decline
