@@ -413,7 +413,7 @@ def load() -> dict:
 DIRECT_DEMO = [
     ("泽州县晨曦面馆", "within"),  # applied today: within the 5 working days
     ("泽州县丰源粮油店", "reminded"),  # due tomorrow: the scan reminds the branch
-    ("泽州县旺达五金店", "overdue"),  # due long ago: overdue, the county task force told
+    ("泽州县旺达五金店", "late"),  # due long ago: overdue, the county task force told
     ("泽州县康宁药店", "answered"),  # contacted by the bank: answered
 ]
 FOUR_LISTS_DEMO = {
@@ -458,7 +458,7 @@ def _direct_applications(bankadmin) -> None:
                 remind_at=now - dt.timedelta(hours=1),
                 escalate_at=now + dt.timedelta(days=8),
             )
-        elif state == "overdue":
+        elif state == "late":
             old = now - dt.timedelta(days=12)
             clocks.update(
                 started_at=old,

@@ -52,7 +52,7 @@ def test_企业从产品超市直接申请_银行收件箱见直接申请无贷�
     contact.get_by_role("button", name="已对接").click()
     expect(page.get_by_test_id("lead-title")).to_be_visible()
     page.screenshot(path=str(artifacts_dir / "direct-answered-1280.png"), full_page=True)
-    lead.refresh_from_db()
+    lead = Recommendation.objects.get(pk=lead.pk)
     assert lead.state == RecommendationState.CONTACTED
     clock = DeadlineClock.objects.get(recommendation=lead, kind=ClockKind.FEEDBACK)
     assert clock.state == ClockState.SATISFIED
