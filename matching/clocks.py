@@ -37,6 +37,7 @@ from matching.models import (
     DeadlineClock,
     DeadlineScan,
     EventKind,
+    LeadOrigin,
     MaterialsStage,
     Notification,
     Recommendation,
@@ -161,6 +162,7 @@ class _Due:
     region_id: str
     entity_name: str
     bank_name: str
+    origin: str  # LeadOrigin: a 直接申请 says so in its reminders and escalations
 
 
 _DUE_FIELDS = (
@@ -175,6 +177,7 @@ _DUE_FIELDS = (
     "recommendation__region_id",
     "recommendation__entity__name",
     "recommendation__bank__name",
+    "recommendation__origin",
 )
 
 
@@ -329,6 +332,10 @@ KIND_LABELS = {ClockKind.FEEDBACK: "反馈", ClockKind.DECISION: "授信决定",
 
 
 def _kind_label(clock) -> str:
+    """The clock's name; a direct application's feedback clock is the notice's reply (seed 002
+    point 5: "小微“无贷户”授信申请原则上5个工作日内回复")."""
+    if clock.origin == LeadOrigin.DIRECT and clock.kind == ClockKind.FEEDBACK:
+        return "直接申请回复"
     return KIND_LABELS[clock.kind]
 
 

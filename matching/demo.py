@@ -19,7 +19,9 @@ from matching import watch
 from matching.clocks import deadline_scan
 from matching.materials import lead_material_upload, material_upload
 from matching.models import ClockKind, ClockState, DeadlineClock, Declaration, Recommendation
-from portal.models import Organisation
+from portal.models import Membership, Organisation, OrganisationKind, Role
+from products.models import LoanProduct
+from products.services import product_four_lists_update
 
 CRITERIA = {
     k: {"met": True, "evidence": "走访核实"}
@@ -401,5 +403,68 @@ def load() -> dict:
         remind_at=submitted + dt.timedelta(days=6),
         escalate_at=submitted + dt.timedelta(days=14),
     )
+    _direct_applications(bankadmin)
     deadline_scan()
     return {"declarations": Declaration.objects.filter(entity__region_id="140525").count()}
+
+
+# 直接申请 (seed 002 point 5: "小微“无贷户”授信申请原则上5个工作日内回复"): four enterprises applying
+# to 中国银行's first product from the 产品超市, one in each state of the reply clock
+DIRECT_DEMO = [
+    ("泽州县晨曦面馆", "within"),  # applied today: within the 5 working days
+    ("泽州县丰源粮油店", "reminded"),  # due tomorrow: the scan reminds the branch
+    ("泽州县旺达五金店", "late"),  # due long ago: overdue, the county task force told
+    ("泽州县康宁药店", "answered"),  # contacted by the bank: answered
+]
+FOUR_LISTS_DEMO = {
+    "approval_authority": "单户 100 万元(含)以下由县支行审批, 以上报市分行审批",
+    "admission_conditions": "持续经营满 1 年; 经营者年龄 18–65 周岁; 无不良信用记录",
+    "application_materials": "营业执照、经营者身份证、近 6 个月经营流水、经营场所证明",
+    "process": "线上或到店申请 → 客户经理调查 → 审批 → 签约 → 放款",
+    "reply_promise": "小微“无贷户”授信申请 5 个工作日内回复",
+}
+
+
+def _direct_applications(bankadmin) -> None:
+    product = LoanProduct.objects.filter(bank__code="boc", status="active").order_by("code").first()
+    if product is None:
+        return
+    # 中国银行 publishes its 四张清单 for this product; its other products stay flagged on 我行产品
+    product_four_lists_update(actor=None, product=product, lists=FOUR_LISTS_DEMO)
+    User = get_user_model()
+    for n, (name, state) in enumerate(DIRECT_DEMO, start=90):
+        org = Organisation.objects.create(
+            name=name, kind=OrganisationKind.ENTERPRISE, region_id="140525", code=f"demo-direct-{n}"
+        )
+        user = User.objects.create_user(username=f"direct{n}", first_name=name, password=None)
+        Membership.objects.create(user=user, organisation=org, role=Role.ENTERPRISE_USER)
+        entity = _entity(n, name, 600_000, dt.date(2021, 4, 1), 1, True, organisation=org)
+        lead = s.direct_application_create(
+            actor=user,
+            entity_id=entity.pk,
+            product_id=product.pk,
+            amount=200_000,
+            term_months=12,
+            purpose="进货周转",
+            consent=True,
+        )
+        now = timezone.now()
+        clocks = DeadlineClock.objects.filter(recommendation=lead, kind=ClockKind.FEEDBACK)
+        if state == "reminded":
+            old = now - dt.timedelta(days=5)
+            clocks.update(
+                started_at=old,
+                due_at=now + dt.timedelta(days=1),
+                remind_at=now - dt.timedelta(hours=1),
+                escalate_at=now + dt.timedelta(days=8),
+            )
+        elif state == "late":
+            old = now - dt.timedelta(days=12)
+            clocks.update(
+                started_at=old,
+                due_at=old + dt.timedelta(days=7),
+                remind_at=old + dt.timedelta(days=6),
+                escalate_at=old + dt.timedelta(days=14),
+            )
+        elif state == "answered":
+            s.recommendation_contact(actor=bankadmin, recommendation_id=lead.pk)

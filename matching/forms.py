@@ -419,3 +419,40 @@ class BankRecommendForm(forms.Form):
     purpose = forms.CharField(label="资金用途", max_length=255)
     repayment = repayment_field()
     note = forms.CharField(label="推荐理由", required=False, max_length=500)
+
+
+class DirectApplicationForm(forms.Form):
+    """直接申请 from the 产品超市 (seed 002 point 5): the need and the consent to share the
+    enterprise's data with the product's bank."""
+
+    service_fields = {"amount": "amount_wan"}
+
+    amount_wan = forms.DecimalField(
+        label="申请金额(万元)", min_value=Decimal("0.01"), max_value=Decimal("10000"), decimal_places=4
+    )
+    term_months = forms.IntegerField(label="期限(月)", min_value=1, max_value=360, initial=12)
+    purpose = forms.CharField(label="资金用途", max_length=255)
+    repayment = repayment_field()
+    consent = forms.BooleanField(
+        label="我同意向该银行共享本企业的登记、分类及融资需求信息, 用于本次授信申请",
+        required=True,
+        error_messages={"required": "请同意向该银行共享本企业信息后再申请"},
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name, field in self.fields.items():
+            css = (
+                "form-check-input" if name == "consent" else ("form-select" if name == "repayment" else "form-control")
+            )
+            field.widget.attrs.setdefault("class", css)
+
+    def service_kwargs(self) -> dict:
+        data = self.cleaned_data
+        return {
+            "amount": yuan_from_wan(data["amount_wan"]),
+            "term_months": data["term_months"],
+            "purpose": data["purpose"],
+            "repayment": data["repayment"],
+            "consent": data["consent"],
+        }

@@ -22,6 +22,7 @@ from matching.models import (
     OPEN_RECOMMENDATION_STATES,
     Declaration,
     DeclarationState,
+    LeadOrigin,
     Notification,
     Recommendation,
     RecommendationBatch,
@@ -199,8 +200,10 @@ def recommendation_list(
     state: str | None = None,
     product: str | None = None,
     manager: int | str | None = None,
+    origin: str | None = None,
 ) -> QuerySet[Recommendation]:
-    """`product`: a product code; `manager`: an account manager's id, or UNASSIGNED."""
+    """`product`: a product code; `manager`: an account manager's id, or UNASSIGNED; `origin`:
+    a LeadOrigin (pushed with the 推荐清单, or 直接申请)."""
     qs = restrict(
         Recommendation.objects.select_related(
             "entity", "region", "bank", "branch", "declaration", "assigned_to", "decline_reason"
@@ -217,6 +220,8 @@ def recommendation_list(
         qs = qs.filter(bank__code=bank)
     if product:
         qs = qs.filter(product_version__product__code=product)
+    if origin in LeadOrigin.values:
+        qs = qs.filter(origin=origin)
     if manager == UNASSIGNED:
         qs = qs.filter(assigned_to__isnull=True)
     elif manager:

@@ -18,6 +18,7 @@ urlpatterns = [
     path("batches/", views.BatchListView.as_view(), name="batch_list"),
     path("batches/<int:pk>/", views.BatchDetailView.as_view(), name="batch_detail"),
     path("leads/", views.LeadInboxView.as_view(), name="lead_inbox"),
+    path("apply/<int:product_id>/", views.DirectApplyView.as_view(), name="direct_apply"),
     path("leads/<int:pk>/", views.LeadDetailView.as_view(), name="lead_detail"),
     path("leads/<int:pk>/act/<slug:action>/", views.LeadActionView.as_view(), name="lead_action"),
     path("leads/<int:pk>/materials/", views.LeadMaterialUploadView.as_view(), name="lead_material_upload"),

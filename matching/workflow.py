@@ -32,6 +32,10 @@ Who may act (see workflow.md and seed 004 §四–六):
   state, and each approves (on to the next level), returns (to the draft, with reasons) or
   rejects; the convener signs off (签批) into the 推荐清单 and pushes batches: one lead per
   intended bank, which starts its feedback clock (5 working days).
+* The enterprise may also apply to one product directly from the 产品超市 (DIRECT_APPLY, 直接
+  申请, seed 002 point 5), consenting to share its data with that bank: a lead of origin
+  DIRECT at the branch serving its county (the push's routing), with the same feedback clock
+  (小微"无贷户"授信申请原则上5个工作日内回复) and the same lead rows from there on.
 * The bank (branch administrator, or the account manager the lead is assigned to) works the
   lead: contact (answers the feedback clock), materials complete (starts the decision clock,
   30 days), approve (answers it), decline (answers both), drawdown, not drawn. The account
@@ -148,6 +152,7 @@ class Action(StrEnum):
     SIGNOFF = "declaration.signoff"
     BANK_RECOMMEND = "declaration.bank_recommend"
     PUSH = "batch.push"
+    DIRECT_APPLY = "lead.direct_apply"
     ASSIGN = "lead.assign"
     CONTACT = "lead.contact"
     MATERIALS_COMPLETE = "lead.materials_complete"
@@ -605,6 +610,19 @@ RULES: tuple[Rule, ...] = (
         (B.BUILDING,),
         _pushed_already,
         (Effect(K.RECOMMENDATION_PUSHED, Clock(start=(FEEDBACK,)), B.PUSHED, "push"),),
+    ),
+    # 直接申请 (seed 002 point 5: "小微“无贷户”授信申请原则上5个工作日内回复"): the enterprise
+    # applies to one product from the 产品超市 with its consent to share its data with that
+    # bank; the lead is created in R.PUSHED at the serving branch (the push's routing) and its
+    # feedback clock starts, as a pushed lead's; from there the lead rows below apply alike
+    Rule(
+        Action.DIRECT_APPLY,
+        "直接申请贷款产品",
+        Recommendation,
+        frozenset({Role.ENTERPRISE_USER}),
+        (),
+        "该产品不能申请",
+        (Effect(K.RECOMMENDATION_DIRECT_APPLIED, Clock(start=(FEEDBACK,)), R.PUSHED),),
     ),
     # any lead the bank still has (a removed one is no longer the bank's work)
     Rule(

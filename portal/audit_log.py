@@ -76,6 +76,8 @@ ACTION_LABELS: dict[str, str] = {
     "product.retire": "下架贷款产品",
     "product.scenarios_update": "修改产品场景清单",
     "product.catalog_load": "载入产品目录",
+    "product.four_lists_update": "修改产品四张清单",
+    "lead.direct_apply": "企业直接申请贷款产品",
     "matching.run_start": "启动全量匹配",
     "matching.run_resume": "续跑全量匹配",
     # visits and declarations

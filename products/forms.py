@@ -640,3 +640,25 @@ def scenario_initial(definition: dict[str, Any]) -> list[dict[str, str]]:
         {"name": scenario["name"], "industry_codes": "、".join(scenario["industry_codes"])}
         for scenario in definition.get("scenarios", [])
     ]
+
+
+class FourListsForm(forms.Form):
+    """融资服务四张清单 of one product (seed 002 point 5), as the bank publishes them."""
+
+    approval_authority = forms.CharField(
+        label="审批权限", required=False, max_length=4000, help_text="如: 单户 300 万元(含)以下由县支行审批"
+    )
+    admission_conditions = forms.CharField(label="客户准入条件", required=False, max_length=4000)
+    application_materials = forms.CharField(label="申请资料", required=False, max_length=4000)
+    process = forms.CharField(label="办理流程", required=False, max_length=4000)
+    reply_promise = forms.CharField(
+        label="受理回告承诺",
+        required=False,
+        max_length=4000,
+        help_text="通知要求: 小微“无贷户”授信申请原则上5个工作日内回复",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            field.widget = forms.Textarea(attrs={"rows": 3, "class": "form-control"})

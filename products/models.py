@@ -93,6 +93,16 @@ class Channel(models.TextChoices):
     OFFLINE = "offline", "线下"
 
 
+# 四张清单 per product (seed 002 point 5), field → label
+FOUR_LISTS = {
+    "approval_authority": "审批权限",
+    "admission_conditions": "客户准入条件",
+    "application_materials": "申请资料",
+    "process": "办理流程",
+    "reply_promise": "受理回告承诺",
+}
+
+
 class LoanProduct(models.Model):
     code = models.SlugField("产品代码", max_length=64, unique=True)
     bank = models.ForeignKey(Bank, verbose_name="银行", on_delete=models.PROTECT, related_name="products")
@@ -101,6 +111,14 @@ class LoanProduct(models.Model):
     current_version = models.ForeignKey(
         "LoanProductVersion", verbose_name="当前版本", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # 融资服务“四张清单” (seed 002 point 5: "推动全县银行机构编制授权、授信、受理回告清单并向社会
+    # 公示,明确公开小微信贷审批权限、客户准入条件、申请资料、办理流程等"): what the bank publishes
+    # per product, shown in the 产品超市; FOUR_LISTS names them, `four_lists_missing` the gaps
+    approval_authority = models.TextField("审批权限", blank=True, default="")
+    admission_conditions = models.TextField("客户准入条件", blank=True, default="")
+    application_materials = models.TextField("申请资料", blank=True, default="")
+    process = models.TextField("办理流程", blank=True, default="")
+    reply_promise = models.TextField("受理回告承诺", blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -110,6 +128,16 @@ class LoanProduct(models.Model):
 
     def __str__(self):
         return f"{self.name}({self.code})"
+
+    @property
+    def four_lists(self) -> list[tuple[str, str, str]]:
+        """(field, label, text) of each published list, in the notice's order."""
+        return [(name, label, getattr(self, name)) for name, label in FOUR_LISTS.items()]
+
+    @property
+    def four_lists_missing(self) -> list[str]:
+        """The labels of the lists this product has not published (blank)."""
+        return [label for name, label in FOUR_LISTS.items() if not getattr(self, name).strip()]
 
 
 class LoanProductVersion(models.Model):

@@ -156,3 +156,9 @@ def product_for_change(*, user, code) -> LoanProduct:
         if restrict(LoanProduct.objects.all(), user, VIEW).filter(code=code).exists():
             raise ApplicationError(OWNER_ONLY, code="permission_denied") from None
         raise
+
+
+def products_missing_four_lists(*, user) -> list[LoanProduct]:
+    """The products of the user's bank (those he may change: 我行产品) that have not published
+    all of their 四张清单 (seed 002 point 5), flagged to the bank's administrator."""
+    return [product for product in bank_products(user=user) if product.four_lists_missing]

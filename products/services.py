@@ -38,6 +38,7 @@ from products.catalog import (
     scenarios_problems,
 )
 from products.models import (
+    FOUR_LISTS,
     Bank,
     BankBranch,
     BranchLevel,
@@ -495,3 +496,34 @@ def branch_move(*, actor, branch_id, parent_id) -> BankBranch:
         after={"parent": parent.pk, "path": branch.organisation.path},
     )
     return branch
+
+
+FOUR_LISTS_MAX_CHARS = 4000
+
+
+@transaction.atomic
+def product_four_lists_update(*, actor, product: LoanProduct, lists: dict) -> LoanProduct:
+    """The bank publishes a product's 四张清单 (seed 002 point 5: "推动全县银行机构编制授权、授信、
+    受理回告清单并向社会公示,明确公开小微信贷审批权限、客户准入条件、申请资料、办理流程等"): the
+    texts of FOUR_LISTS, by the head-office administrators of the product's bank (or platform
+    administrators). Fields not named keep their text; each is at most FOUR_LISTS_MAX_CHARS."""
+    product = _locked_product(actor, product)
+    unknown = sorted(set(lists) - set(FOUR_LISTS))
+    errors = {name: ["未知的清单项"] for name in unknown}
+    for name, value in lists.items():
+        if name in FOUR_LISTS and (not isinstance(value, str) or len(value) > FOUR_LISTS_MAX_CHARS):
+            errors[name] = [f"{FOUR_LISTS[name]}须为不超过 {FOUR_LISTS_MAX_CHARS} 字的文字"]
+    if errors:
+        raise ApplicationError("四张清单填写有误", field_errors=errors)
+    before = {name: getattr(product, name) for name in lists}
+    for name, value in lists.items():
+        setattr(product, name, value.strip())
+    product.save(update_fields=[*lists, "updated_at"])
+    audit_record(
+        actor=actor,
+        action="product.four_lists_update",
+        obj=product,
+        before=before,
+        after={name: getattr(product, name) for name in lists},
+    )
+    return product

@@ -12,5 +12,6 @@ urlpatterns = [
     path("manage/<slug:code>/publish/", views.BankProductPublishView.as_view(), name="bank_product_publish"),
     path("manage/<slug:code>/retire/", views.BankProductRetireView.as_view(), name="bank_product_retire"),
     path("manage/<slug:code>/scenarios/", views.BankProductScenariosView.as_view(), name="bank_product_scenarios"),
+    path("manage/<slug:code>/four-lists/", views.BankProductFourListsView.as_view(), name="bank_product_four_lists"),
     path("<slug:code>/", views.ProductDetailView.as_view(), name="detail"),
 ]

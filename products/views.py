@@ -30,6 +30,7 @@ from products.catalog import CHANNELS, GUARANTEES
 from products.eligibility import entity_request_json, run_preview, trial_evaluation
 from products.forms import (
     SAMPLE_AS_OF,
+    FourListsForm,
     ProductEditForm,
     ScenarioFormSet,
     ScenarioListForm,
@@ -37,7 +38,7 @@ from products.forms import (
     TestRunForm,
     scenario_initial,
 )
-from products.models import Bank, LoanProduct
+from products.models import FOUR_LISTS, Bank, LoanProduct, ProductStatus
 from products.presentation import (
     describe_caps,
     describe_rules,
@@ -51,6 +52,7 @@ from products.restrictions import is_head_office_admin
 from products.services import (
     SCENARIOS_HEAD_OFFICE_ONLY,
     product_edit,
+    product_four_lists_update,
     product_publish,
     product_retire,
     product_scenarios_update,
@@ -136,6 +138,7 @@ class ProductDetailView(TenantRestricted, View):
                 "caps": describe_caps(definition.get("caps", [])),
                 "payment_rule": definition.get("payment_rule"),
                 "self_payment_max_wan": wan((definition.get("payment_rule") or {}).get("self_payment_max")),
+                "can_apply": _own_entity(request.user) is not None and product.status == ProductStatus.ACTIVE,
             },
         )
 
@@ -240,6 +243,8 @@ class BankProductListView(RoleRequiredMixin, RestrictedListView):
         ]
         scope = scope_for(self.request.user)
         context["can_manage"] = bool(scope and (scope.is_platform_admin or is_head_office_admin(scope)))
+        # 四张清单 not yet published (seed 002 point 5): flagged to the bank's administrator
+        context["missing_four_lists"] = selectors.products_missing_four_lists(user=self.request.user)
         return context
 
 
@@ -435,3 +440,30 @@ class BankProductScenariosView(_ManagedProduct):
             },
             status=status,
         )
+
+
+class BankProductFourListsView(_ManagedProduct):
+    """融资服务四张清单 of one product (seed 002 point 5: "推动全县银行机构编制授权、授信、受理回告
+    清单并向社会公示"): the bank's administrators write them; the 产品超市 shows them."""
+
+    template_name = "products/bank_product_four_lists.html"
+
+    def get(self, request, code):
+        product = self.product(code)
+        return self._render(product, FourListsForm(initial={name: getattr(product, name) for name in FOUR_LISTS}))
+
+    def post(self, request, code):
+        product = self.product(code)
+        form = FourListsForm(request.POST)
+        if not form.is_valid():
+            return self._render(product, form, status=400)
+        try:
+            product_four_lists_update(actor=request.user, product=product, lists=form.cleaned_data)
+        except ApplicationError as error:
+            apply_application_error(form, error)
+            return self._render(product, form, status=400)
+        messages.success(request, "四张清单已保存, 产品超市即日公示")
+        return redirect("products:bank_product_four_lists", code=product.code)
+
+    def _render(self, product, form, *, status=200):
+        return render(self.request, self.template_name, {"product": product, "form": form}, status=status)

@@ -83,6 +83,7 @@ _FIELDS = [
     "branch_path",
     "pushed_at",
     "pushed_month",
+    "origin",
     *FACT_COLUMNS,
     "clock_provisional",
     "last_event_id",
@@ -134,7 +135,7 @@ WITH RECURSIVE {_NEEDS_CTE.format(base="SELECT r.declaration_id FROM matching_re
 INSERT INTO reporting_ledgerfact (recommendation_id, {", ".join(_FIELDS)})
 SELECT r.id, r.entity_id, r.declaration_id, r.region_id, r.bank_id, r.branch_id, o.path, r.pushed_at,
     (extract(year FROM r.pushed_at AT TIME ZONE %(tz)s) * 100 + extract(month FROM r.pushed_at AT TIME ZONE
-        %(tz)s))::int, d.amount, nr.need_id,
+        %(tz)s))::int, r.origin, d.amount, nr.need_id,
     ev.contacted_at, ev.feedback_at, ev.materials_at, ev.decision_at, ev.approved_at, ev.declined_at, ev.not_drawn_at,
     ev.removed_at, ev.rated_at, ev.credit_amount, ev.rate_percent, ev.term_months,
     coalesce(ev.is_credit_loan, false), coalesce(ev.is_first_loan, false), ev.score,
@@ -309,6 +310,7 @@ def fact_values(
         branch_path=rec.branch.organisation.path,
         pushed_at=rec.pushed_at,
         pushed_month=int(timezone.localtime(rec.pushed_at).strftime("%Y%m")),
+        origin=rec.origin,
         need_amount=rec.declaration.amount,
         need_id=need_id if need_id is not None else rec.declaration_id,
         feedback_due_at=feedback.due_at if feedback else None,

@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
+from matching.models import LeadOrigin
 from portal.models import Organisation, Region
 from products.models import Bank, BankBranch
 
@@ -149,6 +150,8 @@ class LedgerRow(models.Model):
     branch_path = models.CharField(max_length=255)
     pushed_at = models.DateTimeField()
     pushed_month = models.IntegerField()  # YYYYMM, local time
+    # LeadOrigin of the row: pushed with the 推荐清单, or a 直接申请 (seed 002 point 5), counted apart
+    origin = models.CharField(max_length=16, default=LeadOrigin.PUSHED)
     need_amount = models.BigIntegerField()
     # the need this row serves: the id of the declaration that first stated it. A declaration
     # pushed to two banks is one need in two rows; a re-recommendation (改推) after a decline

@@ -51,6 +51,8 @@ def foreign_values(other) -> dict[str, tuple[object, object]]:
     value is a different error, such as a region code that does not exist)."""
     return {
         "entity_id": (other.entity.pk, NONEXISTENT_ID),
+        # 直接申请: active products are public (the 产品超市); an unknown or withdrawn one is not found
+        "product_id": (NONEXISTENT_ID, NONEXISTENT_ID),
         "declaration_ids": ([other.declaration.pk], [NONEXISTENT_ID]),
         "ids": (None, [NONEXISTENT_ID]),  # per operation: declarations or leads (see _foreign_ids)
         "manager_id": (other.bank_admin.pk, NONEXISTENT_ID),

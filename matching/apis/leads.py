@@ -30,12 +30,14 @@ from matching.apis.declarations import (
     MaterialOutputSerializer,
     MaterialUploadInputSerializer,
     _declaration_out,
+    repayment_input,
 )
 from matching.models import (
     ContactChannel,
     Declaration,
     Disbursement,
     Guarantee,
+    LeadOrigin,
     MaterialsStage,
     Recommendation,
     RecommendationState,
@@ -98,9 +100,24 @@ class LeadMaterialsOutputSerializer(serializers.Serializer):
     )
 
 
+class DirectApplicationInputSerializer(serializers.Serializer):
+    """直接申请 (seed 002 第5点: 小微“无贷户”授信申请原则上5个工作日内回复)."""
+
+    entity_id = bounds.IdField(help_text="本企业(经营主体)编号")
+    product_id = bounds.IdField(help_text="产品超市中的贷款产品编号")
+    amount = bounds.IntegerField(field=bounds.column(Declaration, "amount"), help_text="申请金额(元), 正整数")
+    term_months = bounds.IntegerField(field=bounds.column(Declaration, "term_months"), help_text="期限(月), 1–360")
+    purpose = serializers.CharField(max_length=255, allow_blank=True, help_text="资金用途")
+    repayment = repayment_input(default="")
+    consent = serializers.BooleanField(default=False, help_text="同意向该银行共享本企业信息(必须同意)")
+
+
 class LeadOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
-    batch = serializers.IntegerField(source="batch_id")
+    batch = serializers.IntegerField(source="batch_id", allow_null=True, help_text="推荐批次; 直接申请为空")
+    origin = serializers.CharField(help_text="来源: pushed 推荐清单推送, direct 直接申请")
+    origin_display = serializers.CharField(source="get_origin_display")
+    no_loan_entity = serializers.BooleanField(help_text="无贷户: 直接申请时在任何银行均无当前授信")
     entity = EntityBriefSerializer()
     county_code = serializers.CharField(source="region_id")
     county_name = serializers.CharField(source="region.name")
@@ -339,6 +356,9 @@ class LeadFilter(django_filters.FilterSet):
     assigned_to = bounds.IdFilter(field_name="assigned_to_id")
     unassigned = django_filters.BooleanFilter(field_name="assigned_to", lookup_expr="isnull")
     batch = bounds.IdFilter(field_name="batch_id")
+    origin = django_filters.ChoiceFilter(
+        choices=LeadOrigin.choices, help_text="来源: pushed 推荐清单推送, direct 直接申请"
+    )
     declaration = bounds.IdFilter(field_name="declaration_id")
     q = django_filters.CharFilter(method="filter_q", help_text="经营主体名称或统一社会信用代码")
 
@@ -355,6 +375,7 @@ class LeadFilter(django_filters.FilterSet):
             "assigned_to",
             "unassigned",
             "batch",
+            "origin",
             "declaration",
             "q",
         ]
@@ -428,6 +449,7 @@ class LeadViewSet(
         "correct_decision": (Action.CORRECT_DECISION,),
         "correct_drawdown": (Action.CORRECT_DRAWDOWN,),
         "material_withdraw": (Action.MATERIAL_WITHDRAW,),
+        "direct": (Action.DIRECT_APPLY,),
     }
 
     queryset = Recommendation.objects.order_by("-pushed_at", "-id")
@@ -441,6 +463,18 @@ class LeadViewSet(
 
     def get_serializer_class(self):
         return LeadDetailOutputSerializer if self.action == "retrieve" else LeadOutputSerializer
+
+    @extend_schema(
+        request=DirectApplicationInputSerializer,
+        responses=_responses(LeadDetailOutputSerializer),
+        description=_doc(Action.DIRECT_APPLY),
+    )
+    @action(detail=False, methods=["post"])
+    def direct(self, request):
+        """直接申请: the enterprise applies to one product of the 产品超市 for its own entity."""
+        data = _input(DirectApplicationInputSerializer, request)
+        lead = services.direct_application_create(actor=request.user, **data)
+        return _lead_out(request, lead.pk, status.HTTP_201_CREATED)
 
     @extend_schema(request=AssignInputSerializer, responses=_responses(AssignOutputSerializer))
     @action(detail=False, methods=["post"])

@@ -21,6 +21,8 @@ class DeclarationSource(models.TextChoices):
     BULK_IMPORT = "bulk_import", "专班批量申报"
     BANK = "bank", "银行推荐"
     REDIRECT = "redirect", "不予授信后改推"
+    # the enterprise applied to one product from the 产品超市: no review, straight to the bank
+    DIRECT = "direct", "企业直接申请"
 
 
 class DeclarationState(models.TextChoices):

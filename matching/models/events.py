@@ -36,6 +36,7 @@ class EventKind(models.TextChoices):
     LEAD_REVIEW_RETURN = "review.lead_review.return", "专班组长审核退回"
     LEAD_REVIEW_REJECT = "review.lead_review.reject", "专班组长审核不通过"
     RECOMMENDATION_PUSHED = "recommendation.pushed", "推送至银行"
+    RECOMMENDATION_DIRECT_APPLIED = "recommendation.direct_applied", "企业直接申请"
     RECOMMENDATION_ASSIGNED = "recommendation.assigned", "分配客户经理"
     RECOMMENDATION_CONTACTED = "recommendation.contacted", "银行已对接"
     RECOMMENDATION_MATERIALS_COMPLETE = "recommendation.materials_complete", "申请材料已收齐"

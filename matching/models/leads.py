@@ -34,6 +34,16 @@ OPEN_RECOMMENDATION_STATES = [
 ]
 
 
+class LeadOrigin(models.TextChoices):
+    """How a lead reached the bank: pushed with the task force's 推荐清单, or applied for by the
+    enterprise itself from the 产品超市 (直接申请, seed 002 point 5: "小微“无贷户”授信申请原则上5个
+    工作日内回复"). Both are worked the same way (the workflow table's lead rows, the same clocks);
+    the ledger and the KPIs count them apart."""
+
+    PUSHED = "pushed", "推荐清单推送"
+    DIRECT = "direct", "直接申请"
+
+
 class MaterialsStage(models.TextChoices):
     """Where a contacted lead's application materials stand (seed 004 五(六): the decision
     within 30 days of complete materials). The bank lists what it needs, the enterprise (or
@@ -85,7 +95,13 @@ class DeclineReason(models.Model):
 class Recommendation(models.Model):
     """推荐: one entity pushed to one intended bank, routed to the branch serving its county."""
 
-    batch = models.ForeignKey(RecommendationBatch, on_delete=models.PROTECT, related_name="recommendations")
+    # none for a direct application (origin DIRECT): it was never in a 推荐清单 batch
+    batch = models.ForeignKey(
+        RecommendationBatch, null=True, blank=True, on_delete=models.PROTECT, related_name="recommendations"
+    )
+    origin = models.CharField("来源", max_length=16, choices=LeadOrigin.choices, default=LeadOrigin.PUSHED)
+    # 无贷户: at the direct application, the entity had no current loan at any bank (its 借贷往来)
+    no_loan_entity = models.BooleanField("无贷户", default=False)
     declaration = models.ForeignKey(Declaration, on_delete=models.PROTECT, related_name="recommendations")
     entity = models.ForeignKey(MarketEntity, on_delete=models.PROTECT, related_name="recommendations")
     region = models.ForeignKey(Region, verbose_name="县(区)", on_delete=models.PROTECT, related_name="+")
@@ -181,6 +197,11 @@ class Recommendation(models.Model):
 
     def __str__(self):
         return f"{self.entity.name} → {self.bank.name}"
+
+    @property
+    def is_direct(self) -> bool:
+        """直接申请: the enterprise applied to this bank's product from the 产品超市."""
+        return self.origin == LeadOrigin.DIRECT
 
     @property
     def materials_auto_started(self) -> bool:

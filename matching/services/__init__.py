@@ -64,6 +64,7 @@ from matching.services.declarations import (
     declaration_withdraw,
     declarations_review_bulk,
 )
+from matching.services.direct import direct_application_create, has_current_loan
 from matching.services.leads import (
     approval_limits,
     coaching_record,
@@ -86,6 +87,8 @@ from matching.services.materials import (
 from matching.services.visits import visit_record
 
 __all__ = [
+    "direct_application_create",
+    "has_current_loan",
     "batch_entry_correct",
     "correction_version",
     "disbursement_correct",

@@ -95,7 +95,7 @@ def test_收件箱按产品筛选_县区是本行服务的县区下拉(world):
     # every filter is a drop-down, except the name search
     form = html.split('data-testid="inbox-filters"')[1].split("</form>")[0]
     assert re.findall(r'<input[^>]*name="(\w+)"', form) == ["tab", "q"]
-    assert set(re.findall(r'<select[^>]*name="(\w+)"', form)) == {"county", "product", "amount", "manager"}
+    assert set(re.findall(r'<select[^>]*name="(\w+)"', form)) == {"county", "product", "amount", "manager", "origin"}
     # the counties are those the branch serves, not a typed code: the 晋城 branch serves 晋城's
     # counties (none of 太原's), its 泽州 sub-branch's account manager only 泽州县
     counties = re.findall(r'<option value="(\d+)"', html.split('name="county"')[1].split("</select>")[0])

@@ -295,6 +295,21 @@ SCENARIOS: dict[Action, Scenario] = {
             format="json",
         ),
     ),
+    Action.DIRECT_APPLY: Scenario(
+        None,
+        lambda client, entity, world: client.post(
+            "/api/v1/leads/direct/",
+            {
+                "entity_id": entity.pk,
+                "product_id": LoanProduct.objects.filter(bank__code="boc", status="active").order_by("code")[0].pk,
+                "amount": 200_000,
+                "term_months": 12,
+                "purpose": "进货",
+                "consent": True,
+            },
+            format="json",
+        ),
+    ),
     Action.EDIT: Scenario(
         D.DRAFT,
         lambda client, obj, world: client.put(
@@ -435,7 +450,7 @@ def user_of(world, role, enterprise_user):
 def build(world, action: Action):
     """A fresh object for the action, in a state the table allows, and its enterprise user."""
     scenario, rule = SCENARIOS[action], workflow.rule(action)
-    if action in (Action.FILE, Action.VISIT):
+    if action in (Action.FILE, Action.VISIT, Action.DIRECT_APPLY):
         return world.entity()
     if action == Action.CORRECT_BATCH_ENTRY:
         declaration, user, _ = signed(world)
@@ -454,6 +469,8 @@ def snapshot(action: Action, obj):
         return Declaration.objects.filter(entity=obj).count()
     if action == Action.VISIT:
         return Visit.objects.filter(entity=obj).count()
+    if action == Action.DIRECT_APPLY:
+        return Recommendation.objects.filter(entity=obj).count()
     return SNAPSHOT[workflow.rule(action).model](obj)
 
 
@@ -678,6 +695,7 @@ NO_BUTTON = {
     Action.VISIT: "走访登记 (the visits page), for the roles of the rule",
     Action.FILE: "我要融资 / 代为申报 pages, for the roles of the rule",
     Action.BANK_RECOMMEND: "银行推荐 page, for the roles of the rule",
+    Action.DIRECT_APPLY: "直接申请 page (from a product of the 产品超市), for the roles of the rule",
     Action.BASIS_CHANGE: "no role acts: the post-loan watch records it (shown on the lead's timeline and the ledger)",
     Action.MATERIALS_AUTO_START: "the deadline scan, no user: the lead page says 自动起算",
 }

@@ -40,6 +40,7 @@ from matching.models import (
 from matching.workflow import Action
 from portal.services import ApplicationError
 from products.factories import build_world
+from products.models import LoanProduct
 from reporting import kpis
 
 PDF = b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n"
@@ -410,6 +411,17 @@ def test_driving_every_row_of_the_table_records_exactly_the_table_s_event_kinds(
     bank_entity, _ = world.entity(name="泽州县银行推荐测试店")
     s.declaration_recommend_by_bank(
         actor=u["boc_admin"], entity_id=bank_entity.pk, amount=200_000, term_months=12, purpose="扩大经营"
+    )
+    # a direct application from the 产品超市 (直接申请, seed 002 point 5)
+    direct_entity, direct_user = world.entity(name="泽州县直接申请测试店")
+    s.direct_application_create(
+        actor=direct_user,
+        entity_id=direct_entity.pk,
+        product_id=LoanProduct.objects.filter(bank__code="boc", status="active").order_by("code")[0].pk,
+        amount=200_000,
+        term_months=12,
+        purpose="进货周转",
+        consent=True,
     )
     # the deadline scan, on a lead left waiting for its feedback: a reminder before due, then
     # overdue and escalated; then the lead is removed from the list, with its declaration

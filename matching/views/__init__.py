@@ -20,6 +20,7 @@ from matching.views.declarations import (
     ReviewQueueView,
     StaffDeclareView,
 )
+from matching.views.direct import DirectApplyView
 from matching.views.leads import (
     LeadActionView,
     LeadContactRevealView,
@@ -30,6 +31,7 @@ from matching.views.leads import (
 from matching.views.visits import NotificationListView, OverdueView, VisitListView
 
 __all__ = [
+    "DirectApplyView",
     "BankRecommendView",
     "BatchDetailView",
     "BatchListView",

@@ -29,7 +29,7 @@ from matching.forms import (
 )
 from matching.inbox import amount_range, inbox_choices
 from matching.materials import lead_material_list, lead_material_upload
-from matching.models import Recommendation
+from matching.models import LeadOrigin, Recommendation
 from matching.views.common import (
     RECOMMENDATION_FORMS,
     _int_or_none,
@@ -75,6 +75,7 @@ class LeadInboxView(RestrictedListView):
             q=text("q"),
             min_amount=low,
             max_amount=high,
+            origin=text("origin"),
         ).select_related("product_version__product")
 
     def get_context_data(self, **kwargs):
@@ -89,6 +90,7 @@ class LeadInboxView(RestrictedListView):
             is_bank_admin=can_assign,
             choices=inbox_choices(user=self.request.user),
             unassigned=selectors.UNASSIGNED,
+            origins=LeadOrigin.choices,
             **kwargs,
         )
         context["leads"] = annotate_countdowns(context["leads"])
