@@ -1,18 +1,18 @@
 """批分单 API: list and read the problems you may see, fill one in, and act on it as the policy
-table allows (coordination/policy.py). Ids are validated by portal.bounds and resolved through
-the restriction by the services."""
+table allows (coordination/policy.py): the creation and one POST per row come from
+portal.policy_resources. Ids are validated by portal.bounds and resolved through the restriction
+by the services."""
 
 from __future__ import annotations
 
 import django_filters
-from rest_framework import mixins, serializers, viewsets
+from rest_framework import serializers
 
 from coordination import policy, selectors, services
 from coordination.models import Problem, ProblemKind, ProblemSource, ProblemState
 from coordination.policy import Action
 from portal import bounds
-from portal.api import RestrictedViewSetMixin
-from portal.policy_resources import PolicyViewSetMixin, error_responses
+from portal.policy_resources import PolicyViewSet, error_responses
 
 
 class ProblemEventSerializer(serializers.Serializer):
@@ -111,19 +111,12 @@ class ProblemFilter(django_filters.FilterSet):
         fields = ["state", "kind", "entity"]
 
 
-class ProblemViewSet(
-    PolicyViewSetMixin,
-    RestrictedViewSetMixin,
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    viewsets.GenericViewSet,
-):
+class ProblemViewSet(PolicyViewSet):
     """批分单: 专班填写后转交职能部门, 部门受理、答复; 逾期升级; 经召集人同意逐级上报上级工作机制."""
 
     queryset = Problem.objects.select_related("entity", "department").order_by("-created_at", "-id")
     serializer_class = ProblemOutputSerializer
     filterset_class = ProblemFilter
-    lookup_value_regex = r"\d+"
 
     policy_table = policy
     states = ProblemState
@@ -136,6 +129,3 @@ class ProblemViewSet(
     action_inputs = INPUTS
     action_services = services.SERVICES
     service_object = "problem_id"
-
-    def get_serializer_class(self):
-        return ProblemDetailSerializer if self.action == "retrieve" else ProblemOutputSerializer

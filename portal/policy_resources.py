@@ -13,7 +13,8 @@ A policy module (the table) offers:
 Its services module offers `SERVICES = {action: (service, (argument, …))}` for the rows that act
 on an object, each called as `service(actor=…, <object>_id=pk, **arguments)`.
 
-API (`PolicyViewSetMixin`): the creation (POST on the list, 201) and one POST endpoint per row
+API (`PolicyViewSet`, or `PolicyViewSetMixin` on a viewset of one's own): the restricted list
+and detail, the creation (POST on the list, 201) and one POST endpoint per row
 (`/<pk>/<slug>/`, 200), each gated by the role before its input is read, answering the object as
 its detail serializer reads it, and documented from its row (`action_doc`) with the standard error
 responses (`error_responses`).
@@ -28,10 +29,9 @@ A new policy-table resource (e.g. a campaign, campaigns/policy.py with Action.LA
 Action.CLOSE acting) adopts it in one step:
 
     # campaigns/apis.py
-    class CampaignViewSet(PolicyViewSetMixin, RestrictedViewSetMixin, mixins.ListModelMixin,
-                          mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-        queryset = Campaign.objects.order_by("-id")
-        serializer_class = CampaignSerializer
+    class CampaignViewSet(PolicyViewSet):
+        queryset = Campaign.objects.order_by("-id")  # restricted by the viewset
+        serializer_class = CampaignSerializer  # the list's
         policy_table = policy
         states = CampaignState
         error_docs = error_responses(forbidden="角色无权执行或不是本机构的活动")
@@ -69,10 +69,11 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views import View
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import status
+from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action as drf_action
 from rest_framework.response import Response
 
+from portal.api import RestrictedViewSetMixin
 from portal.errors import ApplicationError
 
 # --- the API ---------------------------------------------------------------------------------
@@ -148,6 +149,22 @@ class PolicyViewSetMixin:
         call, _ = self.action_services[action_]
         call(actor=request.user, **{self.service_object: int(self.kwargs["pk"])}, **inputs)
         return Response(self.read(int(self.kwargs["pk"])))
+
+
+class PolicyViewSet(
+    PolicyViewSetMixin,
+    RestrictedViewSetMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
+    """A policy resource's viewset: the restricted list (`serializer_class`), the detail
+    (`detail_serializer`), the creation and the per-row endpoints."""
+
+    lookup_value_regex = r"\d+"
+
+    def get_serializer_class(self):
+        return self.detail_serializer if self.action == "retrieve" else super().get_serializer_class()
 
 
 def _create_endpoint(cls):

@@ -1,15 +1,15 @@
 """督办单 API: list and read the orders you may see, issue one (a regulator), and sign for,
-answer or close it as the policy table allows (reporting/supervision/policy.py). Ids are
-validated by portal.bounds and resolved through the restriction by the services."""
+answer or close it as the policy table allows (reporting/supervision/policy.py): the creation and
+one POST per row come from portal.policy_resources. Ids are validated by portal.bounds and
+resolved through the restriction by the services."""
 
 from __future__ import annotations
 
 import django_filters
-from rest_framework import mixins, serializers, viewsets
+from rest_framework import serializers
 
 from portal import bounds
-from portal.api import RestrictedViewSetMixin
-from portal.policy_resources import PolicyViewSetMixin, error_responses
+from portal.policy_resources import PolicyViewSet, error_responses
 from reporting.models import SupervisionOrder, SupervisionState
 from reporting.supervision import policy, selectors, services
 from reporting.supervision.policy import Action
@@ -100,19 +100,12 @@ class OrderFilter(django_filters.FilterSet):
         fields = ["state"]
 
 
-class SupervisionOrderViewSet(
-    PolicyViewSetMixin,
-    RestrictedViewSetMixin,
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    viewsets.GenericViewSet,
-):
+class SupervisionOrderViewSet(PolicyViewSet):
     """督办单: 监管机构向银行机构或职能部门下发, 被督办单位签收、办理回复; 逾期未回复的升级至上级协调机制."""
 
     queryset = SupervisionOrder.objects.select_related("issuer", "target").order_by("-created_at", "-id")
     serializer_class = OrderOutputSerializer
     filterset_class = OrderFilter
-    lookup_value_regex = r"\d+"
 
     policy_table = policy
     states = SupervisionState
@@ -125,6 +118,3 @@ class SupervisionOrderViewSet(
     action_inputs = INPUTS
     action_services = services.SERVICES
     service_object = "order_id"
-
-    def get_serializer_class(self):
-        return OrderDetailSerializer if self.action == "retrieve" else OrderOutputSerializer
