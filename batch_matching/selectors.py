@@ -71,7 +71,7 @@ def _in_force():
     return Subquery(MatchingState.objects.filter(pk=1).values("generation")[:1])
 
 
-def current_generation(user=None) -> int | None:
+def current_generation() -> int | None:
     """The generation in force now (read at each call; see ``_in_force``)."""
     return MatchingState.objects.filter(pk=1).values_list("generation", flat=True).first()
 

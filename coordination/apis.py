@@ -1,33 +1,18 @@
 """批分单 API: list and read the problems you may see, fill one in, and act on it as the policy
-table allows (coordination/policy.py). Ids are validated by portal.bounds and resolved through
-the restriction by the services."""
+table allows (coordination/policy.py): the creation and one POST per row come from
+portal.policy_resources. Ids are validated by portal.bounds and resolved through the restriction
+by the services."""
 
 from __future__ import annotations
 
 import django_filters
-from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import mixins, serializers, status, viewsets
-from rest_framework.decorators import action
-from rest_framework.response import Response
+from rest_framework import serializers
 
 from coordination import policy, selectors, services
 from coordination.models import Problem, ProblemKind, ProblemSource, ProblemState
 from coordination.policy import Action
 from portal import bounds
-from portal.api import RestrictedViewSetMixin
-
-ERRORS = {
-    400: OpenApiResponse(description="输入有误(字段错误在 errors 中)"),
-    403: OpenApiResponse(description="角色无权执行或不是本级工作机制、本部门的批分单"),
-    404: OpenApiResponse(description="不存在或不在您的权限范围"),
-    409: OpenApiResponse(description="当前状态不允许该操作"),
-}
-
-
-def _doc(action_: Action) -> str:
-    rule = policy.rule(action_)
-    states = "、".join(ProblemState(s).label for s in rule.states) or "新建"
-    return f"[{rule.label}] {rule.description}。可办理状态: {states}; 办理后: {ProblemState(rule.target).label}。"
+from portal.policy_resources import PolicyViewSet, error_responses
 
 
 class ProblemEventSerializer(serializers.Serializer):
@@ -126,61 +111,21 @@ class ProblemFilter(django_filters.FilterSet):
         fields = ["state", "kind", "entity"]
 
 
-class ProblemViewSet(RestrictedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class ProblemViewSet(PolicyViewSet):
     """批分单: 专班填写后转交职能部门, 部门受理、答复; 逾期升级; 经召集人同意逐级上报上级工作机制."""
 
     queryset = Problem.objects.select_related("entity", "department").order_by("-created_at", "-id")
     serializer_class = ProblemOutputSerializer
     filterset_class = ProblemFilter
-    lookup_value_regex = r"\d+"
 
-    def get_serializer_class(self):
-        return ProblemDetailSerializer if self.action == "retrieve" else ProblemOutputSerializer
-
-    def _gate(self, action_: Action) -> None:
-        if not policy.may(action_, self.request.user):
-            raise policy.refusal(action_, self.request.user).error()
-
-    @extend_schema(
-        request=ProblemInputSerializer,
-        responses={201: ProblemDetailSerializer, **ERRORS},
-        description=_doc(Action.OPEN),
-    )
-    def create(self, request):
-        self._gate(Action.OPEN)
-        serializer = ProblemInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        problem = services.problem_open(actor=request.user, **serializer.validated_data)
-        return Response(self._read(problem.pk), status=status.HTTP_201_CREATED)
-
-    def _read(self, pk: int) -> dict:
-        problem = selectors.problem_get(user=self.request.user, pk=pk)
-        return ProblemDetailSerializer(problem, context={"request": self.request}).data
-
-    def _act(self, request, action_: Action) -> Response:
-        self._gate(action_)
-        serializer = INPUTS[action_](data=request.data)
-        serializer.is_valid(raise_exception=True)
-        call, _ = services.SERVICES[action_]
-        call(actor=request.user, problem_id=int(self.kwargs["pk"]), **serializer.validated_data)
-        return Response(self._read(int(self.kwargs["pk"])))
-
-
-def _endpoint(action_: Action):
-    """One POST endpoint per action of the table (named before DRF's decorator reads the name)."""
-    name = action_.value.split(".", 1)[1]
-
-    def endpoint(self, request, pk=None):
-        return self._act(request, action_)
-
-    endpoint.__name__ = endpoint.__qualname__ = name
-    endpoint = action(detail=True, methods=["post"], url_path=name.replace("_", "-"), url_name=name.replace("_", "-"))(
-        endpoint
-    )
-    return extend_schema(
-        request=INPUTS[action_], responses={200: ProblemDetailSerializer, **ERRORS}, description=_doc(action_)
-    )(endpoint)
-
-
-for _action in INPUTS:
-    setattr(ProblemViewSet, _action.value.split(".", 1)[1], _endpoint(_action))
+    policy_table = policy
+    states = ProblemState
+    error_docs = error_responses(forbidden="角色无权执行或不是本级工作机制、本部门的批分单")
+    read_one = staticmethod(selectors.problem_get)
+    detail_serializer = ProblemDetailSerializer
+    create_action = Action.OPEN
+    create_input = ProblemInputSerializer
+    create_service = staticmethod(services.problem_open)
+    action_inputs = INPUTS
+    action_services = services.SERVICES
+    service_object = "problem_id"

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views import View
 
@@ -15,10 +14,8 @@ from coordination.policy import Action
 from entities.models import MarketEntity
 from portal.errors import ApplicationError
 from portal.mixins import RestrictedListView
+from portal.policy_resources import PolicyActionView, PolicyDetailView, as_int, refused_page
 from portal.tenancy import VIEW, resolve
-
-# the URL slug of each action of the detail page
-ACTION_SLUGS = {a.value.split(".", 1)[1].replace("_", "-"): a for a in Action if a != Action.OPEN}
 
 
 class ProblemListView(RestrictedListView):
@@ -44,13 +41,6 @@ class ProblemListView(RestrictedListView):
         )
 
 
-def _int(value):
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return value
-
-
 class ProblemCreateView(LoginRequiredMixin, View):
     template_name = "coordination/problem_form.html"
 
@@ -64,14 +54,13 @@ class ProblemCreateView(LoginRequiredMixin, View):
         }
 
     def _refuse_role(self, request):
-        if not policy.may(Action.OPEN, request.user):
-            raise policy.refusal(Action.OPEN, request.user).error()
+        policy.require(Action.OPEN, request.user)
 
     def get(self, request):
         try:
             self._refuse_role(request)
         except ApplicationError as error:
-            return render(request, "403.html", {"reason": error.message}, status=403)
+            return refused_page(request, error)
         values = {"source": request.GET.get("source", ""), "due_working_days": 5, "uscc": ""}
         if request.GET.get("entity"):
             try:
@@ -96,14 +85,14 @@ class ProblemCreateView(LoginRequiredMixin, View):
                 kind=values["kind"],
                 source=values["source"],
                 description=values["description"],
-                department_id=_int(values["department_id"]),
-                due_working_days=_int(values["due_working_days"]),
+                department_id=as_int(values["department_id"]),
+                due_working_days=as_int(values["due_working_days"]),
                 tolerance=values["tolerance"],
                 commitment_text=values["commitment_text"],
             )
         except ApplicationError as error:
             if error.code == "permission_denied":
-                return render(request, "403.html", {"reason": error.message}, status=403)
+                return refused_page(request, error)
             errors = dict(error.field_errors or {})
             if "entity_id" in errors:
                 errors["uscc"] = errors.pop("entity_id")
@@ -113,50 +102,26 @@ class ProblemCreateView(LoginRequiredMixin, View):
         return redirect("coordination:problem_detail", pk=problem.pk)
 
 
-class ProblemDetailView(LoginRequiredMixin, View):
+class ProblemDetailView(PolicyDetailView):
     template_name = "coordination/problem_detail.html"
+    policy_table = policy
+    read_one = staticmethod(selectors.problem_get)
+    object_name = "problem"
 
-    def get(self, request, pk):
-        try:
-            problem = selectors.problem_get(user=request.user, pk=pk)
-        except ApplicationError:
-            raise Http404 from None
-        can = policy.allowed(request.user, problem)
+    def context(self, request, problem, can):
         departments = selectors.departments_for(user=request.user, county_code=problem.region_id, level=problem.level)
-        return render(
-            request,
-            self.template_name,
-            {
-                "problem": problem,
-                "events": selectors.problem_events(user=request.user, problem=problem),
-                "can": can,
-                "departments": departments if can.get("REROUTE") else [],
-            },
-        )
+        return {
+            "events": selectors.problem_events(user=request.user, problem=problem),
+            "departments": departments if can.get("REROUTE") else [],
+        }
 
 
-class ProblemActionView(LoginRequiredMixin, View):
+class ProblemActionView(PolicyActionView):
     """One POST per action of the detail page; the service checks everything."""
 
-    def post(self, request, pk, action):
-        chosen = ACTION_SLUGS.get(action)
-        if chosen is None:
-            raise Http404
-        call, fields = services.SERVICES[chosen]
-        inputs = {f: request.POST.get(f, "") for f in fields}
-        for name in ("department_id", "due_working_days"):
-            if name in inputs:
-                inputs[name] = _int(inputs[name])
-        try:
-            call(actor=request.user, problem_id=pk, **inputs)
-        except ApplicationError as error:
-            if error.code == "not_found":
-                raise Http404 from None
-            messages.error(request, error.message)
-            for field_messages in (error.field_errors or {}).values():
-                for message in field_messages:
-                    if message != error.message:
-                        messages.error(request, message)
-        else:
-            messages.success(request, f"已{policy.rule(chosen).label.removesuffix('批分单')}")
-        return redirect("coordination:problem_detail", pk=pk)
+    policy_table = policy
+    action_services = services.SERVICES
+    service_object = "problem_id"
+    int_fields = ("department_id", "due_working_days")
+    detail_url = "coordination:problem_detail"
+    noun = "批分单"

@@ -103,10 +103,10 @@ def test_同一用户对象跨越切换_读到的是新代次(matched):
     generation in force at each read, never one remembered from before the swap."""
     world, first = matched
     user = world.users["boc_admin"]
-    assert selectors.current_generation(user) == first.generation
+    assert selectors.current_generation() == first.generation
     before = selectors.results(user=user).count()
     assert before
     second = run_inline(chunk_size=50)
-    assert selectors.current_generation(user) == second.generation
+    assert selectors.current_generation() == second.generation
     assert selectors.last_full_run(user).pk == second.pk
     assert selectors.results(user=user).count() == before

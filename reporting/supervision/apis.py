@@ -1,33 +1,18 @@
 """督办单 API: list and read the orders you may see, issue one (a regulator), and sign for,
-answer or close it as the policy table allows (reporting/supervision/policy.py). Ids are
-validated by portal.bounds and resolved through the restriction by the services."""
+answer or close it as the policy table allows (reporting/supervision/policy.py): the creation and
+one POST per row come from portal.policy_resources. Ids are validated by portal.bounds and
+resolved through the restriction by the services."""
 
 from __future__ import annotations
 
 import django_filters
-from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import mixins, serializers, status, viewsets
-from rest_framework.decorators import action
-from rest_framework.response import Response
+from rest_framework import serializers
 
 from portal import bounds
-from portal.api import RestrictedViewSetMixin
+from portal.policy_resources import PolicyViewSet, error_responses
 from reporting.models import SupervisionOrder, SupervisionState
 from reporting.supervision import policy, selectors, services
 from reporting.supervision.policy import Action
-
-ERRORS = {
-    400: OpenApiResponse(description="输入有误(字段错误在 errors 中)"),
-    403: OpenApiResponse(description="角色无权执行, 或不是下发给本单位、由本机构下发的督办单"),
-    404: OpenApiResponse(description="不存在或不在您的权限范围"),
-    409: OpenApiResponse(description="当前状态不允许该操作"),
-}
-
-
-def _doc(action_: Action) -> str:
-    rule = policy.rule(action_)
-    states = "、".join(SupervisionState(s).label for s in rule.states) or "新建"
-    return f"[{rule.label}] {rule.description}。可办理状态: {states}; 办理后: {SupervisionState(rule.target).label}。"
 
 
 class EventSerializer(serializers.Serializer):
@@ -115,58 +100,21 @@ class OrderFilter(django_filters.FilterSet):
         fields = ["state"]
 
 
-class SupervisionOrderViewSet(
-    RestrictedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
-):
+class SupervisionOrderViewSet(PolicyViewSet):
     """督办单: 监管机构向银行机构或职能部门下发, 被督办单位签收、办理回复; 逾期未回复的升级至上级协调机制."""
 
     queryset = SupervisionOrder.objects.select_related("issuer", "target").order_by("-created_at", "-id")
     serializer_class = OrderOutputSerializer
     filterset_class = OrderFilter
-    lookup_value_regex = r"\d+"
 
-    def get_serializer_class(self):
-        return OrderDetailSerializer if self.action == "retrieve" else OrderOutputSerializer
-
-    def _gate(self, action_: Action) -> None:
-        if not policy.may(action_, self.request.user):
-            raise policy.refusal(action_, self.request.user)
-
-    def _read(self, pk: int) -> dict:
-        order = selectors.order_get(user=self.request.user, pk=pk)
-        return OrderDetailSerializer(order, context={"request": self.request}).data
-
-    @extend_schema(
-        request=IssueSerializer, responses={201: OrderDetailSerializer, **ERRORS}, description=_doc(Action.ISSUE)
-    )
-    def create(self, request):
-        self._gate(Action.ISSUE)
-        serializer = IssueSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        order = services.supervision_issue(actor=request.user, **serializer.validated_data)
-        return Response(self._read(order.pk), status=status.HTTP_201_CREATED)
-
-    def _act(self, request, action_: Action) -> Response:
-        self._gate(action_)
-        serializer = INPUTS[action_](data=request.data)
-        serializer.is_valid(raise_exception=True)
-        call, _ = services.SERVICES[action_]
-        call(actor=request.user, order_id=int(self.kwargs["pk"]), **serializer.validated_data)
-        return Response(self._read(int(self.kwargs["pk"])))
-
-
-def _endpoint(action_: Action):
-    name = action_.value.split(".", 1)[1]
-
-    def endpoint(self, request, pk=None):
-        return self._act(request, action_)
-
-    endpoint.__name__ = endpoint.__qualname__ = name
-    endpoint = action(detail=True, methods=["post"], url_path=name, url_name=name)(endpoint)
-    return extend_schema(
-        request=INPUTS[action_], responses={200: OrderDetailSerializer, **ERRORS}, description=_doc(action_)
-    )(endpoint)
-
-
-for _action in INPUTS:
-    setattr(SupervisionOrderViewSet, _action.value.split(".", 1)[1], _endpoint(_action))
+    policy_table = policy
+    states = SupervisionState
+    error_docs = error_responses(forbidden="角色无权执行, 或不是下发给本单位、由本机构下发的督办单")
+    read_one = staticmethod(selectors.order_get)
+    detail_serializer = OrderDetailSerializer
+    create_action = Action.ISSUE
+    create_input = IssueSerializer
+    create_service = staticmethod(services.supervision_issue)
+    action_inputs = INPUTS
+    action_services = services.SERVICES
+    service_object = "order_id"

@@ -7,7 +7,6 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views import View
 
@@ -15,11 +14,10 @@ from portal.errors import ApplicationError
 from portal.forms import apply_application_error
 from portal.mixins import RestrictedListView, TenantRestricted
 from portal.models import OrganisationKind
+from portal.policy_resources import PolicyActionView, PolicyDetailView, refused_page
 from reporting.models import SupervisionState
 from reporting.supervision import policy, selectors, services
 from reporting.supervision.policy import Action
-
-ACTION_SLUGS = {a.value.split(".", 1)[1]: a for a in Action if a != Action.ISSUE}
 
 
 def _int(value):
@@ -106,7 +104,7 @@ class OverdueDrilldownView(LoginRequiredMixin, TenantRestricted, View):
                 order = services.supervision_issue(actor=request.user, **form.cleaned_data)
             except ApplicationError as error:
                 if error.code == "permission_denied":
-                    return render(request, "403.html", {"reason": error.message}, status=403)
+                    return refused_page(request, error)
                 apply_application_error(form, error)
             else:
                 messages.success(request, f"督办单 {order.number} 已下发{order.target.name}")
@@ -127,45 +125,25 @@ class SupervisionListView(RestrictedListView):
         )
 
 
-class SupervisionDetailView(LoginRequiredMixin, View):
+class SupervisionDetailView(PolicyDetailView):
     template_name = "reporting/supervision_detail.html"
+    policy_table = policy
+    read_one = staticmethod(selectors.order_get)
+    object_name = "order"
 
-    def get(self, request, pk):
-        try:
-            order = selectors.order_get(user=request.user, pk=pk)
-        except ApplicationError:
-            raise Http404 from None
-        return render(
-            request,
-            self.template_name,
-            {
-                "order": order,
-                "events": selectors.order_events(user=request.user, order=order),
-                "can": policy.allowed(request.user, order),
-                "is_department": order.target.kind == OrganisationKind.DEPARTMENT,
-                **selectors.order_items(user=request.user, order=order),
-            },
-        )
+    def context(self, request, order, can):
+        return {
+            "events": selectors.order_events(user=request.user, order=order),
+            "is_department": order.target.kind == OrganisationKind.DEPARTMENT,
+            **selectors.order_items(user=request.user, order=order),
+        }
 
 
-class SupervisionActionView(LoginRequiredMixin, View):
+class SupervisionActionView(PolicyActionView):
     """One POST per action of the detail page; the service checks everything."""
 
-    def post(self, request, pk, action):
-        chosen = ACTION_SLUGS.get(action)
-        if chosen is None:
-            raise Http404
-        call, fields = services.SERVICES[chosen]
-        try:
-            call(actor=request.user, order_id=pk, **{f: request.POST.get(f, "") for f in fields})
-        except ApplicationError as error:
-            if error.code == "not_found":
-                raise Http404 from None
-            messages.error(request, error.message)
-            for field_messages in (error.field_errors or {}).values():
-                for message in field_messages:
-                    if message != error.message:
-                        messages.error(request, message)
-        else:
-            messages.success(request, f"已{policy.rule(chosen).label.removesuffix('督办单')}")
-        return redirect("reporting:supervision_detail", pk=pk)
+    policy_table = policy
+    action_services = services.SERVICES
+    service_object = "order_id"
+    detail_url = "reporting:supervision_detail"
+    noun = "督办单"
