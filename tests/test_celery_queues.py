@@ -88,8 +88,8 @@ class Worker:
     def __init__(self, group: str, broker: str, results: str, log_dir: Path):
         self.group, self.name = group, f"{group}-{uuid.uuid4().hex[:6]}"
         self.log_path = log_dir / f"worker-{self.name}.log"
-        env = {**os.environ, "DATABASE_URL": _test_database_url(), "CELERY_BROKER_URL": broker}
-        env["CELERY_RESULT_BACKEND"] = results
+        env = {**os.environ, "DATABASE_URL": _test_database_url()}
+        env.update(CELERY_BROKER_URL=broker, CELERY_RESULT_BACKEND=results)
         env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
         command = [sys.executable, "-m", "celery", "-A", "portal", "worker", "-l", "info", "-c", "1"]
         command += ["-Q", queues_argument(group), "-n", f"{self.name}@%h"]
@@ -123,13 +123,16 @@ class Worker:
 
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
-def test_two_workers_on_different_queues_each_take_only_their_own_tasks(artifacts_dir):
+def test_two_workers_on_different_queues_each_take_only_their_own_tasks(artifacts_dir, monkeypatch):
     # given the real Redis of `make test`, a database of it for this test alone
     assert settings.CELERY_BROKER_URL.startswith("redis://")
     broker, results = _redis_db(settings.CELERY_BROKER_URL, 11), _redis_db(settings.CELERY_BROKER_URL, 12)
     store = redis.Redis.from_url(broker)
     store.flushdb()
-    # and a sender configured as the portal's app is (its routes, its default queue)
+    # and a sender configured as the portal's app is (its routes, its default queue); Celery
+    # reads the broker and the result store from these variables before its own settings
+    monkeypatch.setenv("CELERY_BROKER_URL", broker)
+    monkeypatch.setenv("CELERY_RESULT_BACKEND", results)
     sender = Celery("queue-probe", broker=broker, backend=results, set_as_current=False)
     sender.conf.update(
         task_routes=celery_app.conf.task_routes,

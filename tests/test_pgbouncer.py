@@ -132,7 +132,7 @@ def test_the_workflow_runs_through_pgbouncer(pgbouncer, world):
     # and a read in chunks works without server-side cursors (each chunk may be another server connection)
     assert len(list(MarketEntity.objects.order_by("pk").iterator(chunk_size=2))) == MarketEntity.objects.count()
     # and it all went through PgBouncer
-    assert pgbouncer.transactions() - before > 50
+    assert pgbouncer.transactions() - before > 20
 
 
 def at(y, m, d, h=10, minute=0):
@@ -166,8 +166,9 @@ def test_a_small_matching_run_through_pgbouncer_is_swapped_in_and_repeatable(pgb
     assert run.state == RunState.SUCCEEDED, run.message
     assert MatchResult.objects.filter(generation=run.generation).count() > 60
     assert pgbouncer.transactions() > before
-    # and a second run writes the same rows
-    assert rows_of(run_inline(as_of=dt.date.today(), chunk_size=20).generation) == rows_of(run.generation)
+    # and a second run, swapped in for it, writes the same rows
+    first = rows_of(run.generation)
+    assert rows_of(run_inline(as_of=dt.date.today(), chunk_size=20).generation) == first
 
 
 def test_one_finalizer_per_run_through_pgbouncer(pgbouncer):
