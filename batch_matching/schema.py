@@ -136,10 +136,11 @@ def index_partition(generation: int, *, memory: str = "256MB", parallel: bool = 
 
     def build(statement: str) -> None:
         try:
-            with connections["default"].cursor() as cursor:
-                cursor.execute(f"SET maintenance_work_mem = '{memory}'")
+            # SET LOCAL in the build's own transaction: no session setting, so a pooler in
+            # transaction mode (PgBouncer) neither loses it nor hands it to another client
+            with transaction.atomic(using="default"), connections["default"].cursor() as cursor:
+                cursor.execute(f"SET LOCAL maintenance_work_mem = '{memory}'")
                 cursor.execute(statement)
-                cursor.execute("RESET maintenance_work_mem")
         except BaseException as exc:  # re-raised below, in the caller's thread
             errors.append(exc)
         finally:

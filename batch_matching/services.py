@@ -19,7 +19,11 @@ Full run (``run_start`` → ``chunk_process`` × N → ``run_finalize``)
   moves ``MatchingState.generation`` to it in one transaction, then drops the previous
   generation. Readers filter on the current generation inside the statement that reads the
   results (``selectors._in_force``): they see the old results until that commit and the new
-  ones after it, never a dropped generation.
+  ones after it, never a dropped generation. One finalizer per run: a transaction-level
+  advisory lock taken by a transaction of its own, on a connection of its own, kept open
+  while the run is finalized (``_finalize_lock``). That holds behind PgBouncer's transaction
+  pooling (an open transaction keeps its server connection), where a session-level lock
+  would be taken on one server connection and released, or re-granted, on another.
 
 Incremental runs (after commit, from ``ENTITY_CHANGED_HOOKS`` / ``PRODUCT_PUBLISHED_HOOKS``)
 ---------------------------------------------------------------------------------------
@@ -45,10 +49,11 @@ import math
 import socket
 import time
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.db.models import Count, Exists, F, Max, Min, OuterRef, Sum
 from django.utils import timezone
 
@@ -549,37 +554,44 @@ def run_finalize(*, run_id: int, resume: bool = False) -> bool:
     )
     if not claimed and not (resume and MatchingRun.objects.filter(pk=run_id, state=RunState.FINALIZING).exists()):
         return False
-    if not _finalize_lock(run_id):
-        return False
-    try:
-        _finalize(MatchingRun.objects.get(pk=run_id))
-    except Exception as exc:
-        MatchingRun.objects.filter(pk=run_id).update(message=f"切换出错: {exc}"[:2000])
-        raise
-    finally:
-        _finalize_unlock(run_id)
+    with _finalize_lock(run_id) as locked:
+        if not locked:
+            return False
+        try:
+            _finalize(MatchingRun.objects.get(pk=run_id))
+        except Exception as exc:
+            MatchingRun.objects.filter(pk=run_id).update(message=f"切换出错: {exc}"[:2000])
+            raise
     _drop_old_generations()
     return True
 
 
-def _finalize_lock(run_id: int) -> bool:
+@contextmanager
+def _finalize_lock(run_id: int) -> Iterator[bool]:
+    """True when this process may finalize the run (no other finalizer holds it). The lock is
+    ``pg_try_advisory_xact_lock`` in a transaction of its own on a connection of its own,
+    open until the block ends: transaction-level, so it works behind PgBouncer in transaction
+    pooling mode, and a finalizer that dies drops its connection and the lock with it."""
     if not _postgresql():
-        return True
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pg_try_advisory_lock(%s, %s)",
-            [LOCK_NAMESPACE, _FINALIZE_KEY_OFFSET + run_id % _FINALIZE_KEY_OFFSET],
-        )
-        return cursor.fetchone()[0]
-
-
-def _finalize_unlock(run_id: int) -> None:
-    if _postgresql():
-        with connection.cursor() as cursor:
+        yield True
+        return
+    holder = connections.create_connection(DEFAULT_DB_ALIAS)
+    try:
+        with holder.cursor() as cursor:
+            cursor.execute("BEGIN")
             cursor.execute(
-                "SELECT pg_advisory_unlock(%s, %s)",
+                "SELECT pg_try_advisory_xact_lock(%s, %s)",
                 [LOCK_NAMESPACE, _FINALIZE_KEY_OFFSET + run_id % _FINALIZE_KEY_OFFSET],
             )
+            locked = bool(cursor.fetchone()[0])
+        yield locked
+    finally:
+        try:
+            if holder.connection is not None:
+                with holder.cursor() as cursor:
+                    cursor.execute("ROLLBACK")  # ends the transaction: the lock is released
+        finally:
+            holder.close()
 
 
 def _finalize(run: MatchingRun) -> None:

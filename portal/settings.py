@@ -10,6 +10,8 @@ from pathlib import Path
 import environ
 from celery.schedules import crontab as _crontab
 
+from portal.pooling import through_pooler
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 
@@ -95,6 +97,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0))
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
+    # optional: the same database through PgBouncer in transaction pooling mode (portal/pooling.py);
+    # DATABASE_URL stays the direct connection (migrations: run them with DATABASE_POOLER_URL empty)
+    if env.str("DATABASE_POOLER_URL", default=""):
+        DATABASES["default"] = through_pooler(DATABASES["default"], env.str("DATABASE_POOLER_URL"))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [

@@ -55,6 +55,23 @@ ensure_node_modules() {
   fi
 }
 
+# PgBouncer (Debian's package) for `make test`: the tests that run through it need it; `make run`
+# does not. A clear message when it cannot be installed.
+PGBOUNCER=${PGBOUNCER:-/usr/sbin/pgbouncer}
+ensure_pgbouncer() {
+  [ -x "$PGBOUNCER" ] && return 0
+  step "apt-get install pgbouncer"
+  if [ "$(id -u)" -eq 0 ]; then
+    export DEBIAN_FRONTEND=noninteractive
+    { apt-get update -q && apt-get install -y -q --no-install-recommends pgbouncer; } >"$ROOT/var/apt-pgbouncer.log" 2>&1 \
+      || cat "$ROOT/var/apt-pgbouncer.log" >&2
+  fi
+  [ -x "$PGBOUNCER" ] && return 0
+  echo "无法安装 PgBouncer (Debian 软件包 pgbouncer): 请以 root 身份运行 apt-get install -y pgbouncer," \
+    "或设置 PGBOUNCER=<pgbouncer 可执行文件的路径>" >&2
+  return 1
+}
+
 STACK_DIR=""
 STACK_PIDS=()
 
@@ -87,13 +104,59 @@ stack_up() {
   fi
 }
 
+# PgBouncer in transaction pooling mode on a free loopback port, in front of DATABASE_URL's
+# server (any database name: test_app too). The suite connects directly; the tests that run
+# through the pooler read PORTAL_PGBOUNCER_URL (tests/test_pgbouncer.py).
+pooler_up() {
+  local port dir parts host dbport user password dbname
+  port=$(free_port); dir="$STACK_DIR/pgbouncer"
+  step "pgbouncer (transaction pooling) on 127.0.0.1:$port"
+  parts=$("$PY" -c 'import sys; from urllib.parse import urlsplit, unquote; u = urlsplit(sys.argv[1])
+print(u.hostname or "127.0.0.1", u.port or 5432, unquote(u.username or ""), unquote(u.password or ""), u.path.lstrip("/"), sep="|")' "$DATABASE_URL")
+  IFS='|' read -r host dbport user password dbname <<<"$parts"
+  mkdir -p "$dir"
+  {
+    echo "[databases]"
+    echo "* = host=$host port=$dbport"
+    echo "[pgbouncer]"
+    echo "listen_addr = 127.0.0.1"
+    echo "listen_port = $port"
+    echo "unix_socket_dir ="
+    echo "auth_type = md5"
+    echo "auth_file = $dir/userlist.txt"
+    echo "pool_mode = transaction"
+    echo "max_client_conn = 200"
+    echo "default_pool_size = 20"
+    echo "server_reset_query ="
+    echo "ignore_startup_parameters = extra_float_digits,options"
+    echo "admin_users = $user"
+    echo "logfile = $dir/pgbouncer.log"
+    echo "pidfile = $dir/pgbouncer.pid"
+  } >"$dir/pgbouncer.ini"
+  printf '"%s" "%s"\n' "$user" "$password" >"$dir/userlist.txt"
+  chmod 600 "$dir/userlist.txt"
+  # pgbouncer refuses to run as root: as root it runs as the postgres user
+  if [ "$(id -u)" -eq 0 ]; then
+    chown -R postgres:postgres "$dir"
+    runuser -u postgres -- "$PGBOUNCER" -d -q "$dir/pgbouncer.ini"
+  else
+    "$PGBOUNCER" -d -q "$dir/pgbouncer.ini"
+  fi
+  for _ in $(seq 50); do "$PGBIN/pg_isready" -q -h 127.0.0.1 -p "$port" && break; sleep 0.1; done
+  if ! "$PGBIN/pg_isready" -q -h 127.0.0.1 -p "$port"; then
+    cat "$dir/pgbouncer.log" >&2; echo "PgBouncer 未能启动 (配置: $dir/pgbouncer.ini)" >&2; return 1
+  fi
+  export PORTAL_PGBOUNCER_URL="postgres://$user:$password@127.0.0.1:$port/$dbname"
+}
+
 # $1: database name the worker uses (pytest-django's test_<name> for the test suite)
 start_worker() {
   local db_url=$DATABASE_URL
   [ -n "${1:-}" ] && db_url="${DATABASE_URL%/*}/$1"
   step "celery worker (database ${db_url##*/})"
+  # every queue of portal/queues.py: the suite's tasks go to their own queues
   DATABASE_URL=$db_url "$VENV/bin/celery" -A portal worker -l info -c 2 -n "portal-test-$$@%h" \
-    --without-mingle --without-gossip --without-heartbeat >"$STACK_DIR/worker.log" 2>&1 &
+    -Q "$("$VENV/bin/python" "$ROOT/portal/queues.py")" --without-mingle --without-gossip --without-heartbeat >"$STACK_DIR/worker.log" 2>&1 &
   STACK_PIDS+=($!)
   echo "$!" >"$STACK_DIR/worker.pid"
   for _ in $(seq 150); do grep -q ' ready\.' "$STACK_DIR/worker.log" && return 0; sleep 0.2; done
@@ -105,6 +168,7 @@ stack_down() {
   for pid in "${STACK_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
   for pid in "${STACK_PIDS[@]}"; do wait "$pid" 2>/dev/null; done
   if [ -n "$STACK_DIR" ]; then
+    [ -s "$STACK_DIR/pgbouncer/pgbouncer.pid" ] && kill -TERM "$(cat "$STACK_DIR/pgbouncer/pgbouncer.pid")" 2>/dev/null
     [ -s "$STACK_DIR/pg/data/postmaster.pid" ] && runuser -u postgres -- "$PGBIN/pg_ctl" -D "$STACK_DIR/pg/data" stop -m fast >/dev/null 2>&1
     [ -s "$STACK_DIR/redis.pid" ] && kill "$(cat "$STACK_DIR/redis.pid")" 2>/dev/null
     rm -rf "$STACK_DIR"

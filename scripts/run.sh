@@ -21,7 +21,8 @@ PIDS=()
 cleanup() { for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done; wait 2>/dev/null; }
 trap cleanup EXIT INT TERM
 step "celery worker + beat (log: var/celery.log)"
-"$VENV/bin/celery" -A portal worker -B -l info -c 2 -s "$ROOT/var/celerybeat-schedule" >var/celery.log 2>&1 &
+# one worker for every queue (portal/queues.py); -B: the one beat, inside it
+"$VENV/bin/celery" -A portal worker -B -l info -c 2 -Q "$("$VENV/bin/python" portal/queues.py)" -s "$ROOT/var/celerybeat-schedule" >var/celery.log 2>&1 &
 PIDS+=($!)
 step "web: http://${HOST:-127.0.0.1}:${PORT:-8000}/ (Ctrl-C 停止)"
 "$VENV/bin/python" manage.py runserver --noreload "${HOST:-127.0.0.1}:${PORT:-8000}" &

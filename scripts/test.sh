@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# `make test`: fresh clone -> the whole suite on the real stack (PostgreSQL, Redis, a real
-# Celery worker, headless Debian Chromium). Stops everything it started, also on failure.
+# `make test`: fresh clone -> the whole suite on the real stack (PostgreSQL, PgBouncer in front
+# of it, Redis, a real Celery worker on every queue, headless Debian Chromium). Stops everything it started, also on failure.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd); cd "$ROOT"
 t0=$SECONDS
@@ -9,9 +9,11 @@ mkdir -p var test-artifacts
 trap stack_down EXIT
 
 ensure_os_packages
+ensure_pgbouncer
 ensure_venv requirements-test.txt
 ensure_node_modules
 stack_up
+pooler_up
 export STATIC_ROOT=${STATIC_ROOT:-$STACK_DIR/static}
 export DJANGO_SETTINGS_MODULE=portal.settings DEBUG=${DEBUG:-False} SECURE_SSL_REDIRECT=False
 export SECRET_KEY=${SECRET_KEY:-test-secret-key-$(date +%s)-not-for-production-use-only-tests}

@@ -18,6 +18,7 @@ from batch_matching import services, tasks
 from batch_matching.factories import rows_of, run_inline
 from batch_matching.models import MatchingRun, MatchResult, RunChunk, RunState
 from entities.services import entity_update
+from portal.queues import queues_argument
 from products.models import LoanProduct
 from products.services import product_edit, product_publish
 
@@ -32,7 +33,8 @@ def _test_database_url() -> str:
 
 
 def start_worker(name: str, *, queue: str | None = None, concurrency: int = 1) -> subprocess.Popen:
-    """Another Celery worker process (its own session, so it can be killed with its pool)."""
+    """Another Celery worker process (its own session, so it can be killed with its pool): on
+    the queue named, or on every queue of portal/queues.py, as the suite's worker."""
     env = {**os.environ, "DATABASE_URL": _test_database_url()}
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     command = [
@@ -52,8 +54,7 @@ def start_worker(name: str, *, queue: str | None = None, concurrency: int = 1) -
         "--without-gossip",
         "--without-heartbeat",
     ]
-    if queue:
-        command += ["-Q", queue]
+    command += ["-Q", queue or queues_argument()]
     log = open(ROOT / "test-artifacts" / f"worker-{name}.log", "w")  # noqa: SIM115 - closed with the process
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     process.log = log
