@@ -66,6 +66,28 @@ class DashboardView(RoleRequiredMixin, View):
         return render(request, "reporting/dashboard.html", context)
 
 
+class DrillView(RoleRequiredMixin, View):
+    """The records behind one dashboard figure (批分单, 续贷需求, 直接申请), with the dashboard's
+    filters and as-of date: restricted like the figure, never more rows than it counts."""
+
+    allowed_roles = DASHBOARD_ROLES
+
+    def get(self, request, kind: str):
+        try:
+            built = dashboard.drill(request.user, kind, request.GET)
+        except ApplicationError as error:
+            if error.code == "not_found":
+                raise Http404(error.message) from None
+            messages.error(request, f"筛选条件有误: {error.message}")
+            return redirect("reporting:dashboard")
+        context = {
+            **built,
+            "back_query": urlencode(built["params"]),
+            "period_label": built["query"].period_label,
+        }
+        return render(request, "reporting/drill.html", context)
+
+
 class TableDownloadView(RoleRequiredMixin, View):
     """Any dashboard table as xlsx or csv, for the same filters."""
 
