@@ -20,6 +20,7 @@ from coordination.models import (
     ProblemState,
 )
 from coordination.policy import Action, actor_level
+from entities.restrictions import region_range_q
 from portal.models import Organisation, OrganisationKind, Role
 from portal.tenancy import VIEW, resolve, restrict, scope_for
 
@@ -166,7 +167,7 @@ def problems_as_of(
     if opened_to:
         qs = qs.filter(created_at__lt=dt.datetime.combine(opened_to + dt.timedelta(days=1), dt.time.min, tzinfo=zone))
     if region:
-        qs = qs.filter(region_id__startswith=region)
+        qs = qs.filter(region_range_q(region, "region_id"))
     problems = {p.pk: p for p in qs}
     timelines: dict[int, list] = {pk: [] for pk in problems}
     events = ProblemEvent.objects.filter(problem_id__in=problems).order_by("created_at", "id")

@@ -3,14 +3,9 @@ dashboards show coverage, problems, renewals and direct applications, and the KP
 date include them"): 应续尽续 (004 二(八)), 直接申请 (002 point 5), 批分单 (004 二(七)). Each figure is
 counted by hand on both sides of an as-of date, and its drill-down lists exactly what it counts."""
 
-import datetime as dt
-
 import pytest
 from django.test import Client
 
-from coordination import services as problem_services
-from coordination.factories import departments, open_problem
-from entities import services as entity_services
 from matching import services as s
 from products.models import LoanProduct
 from reporting import dashboard, selectors
@@ -26,40 +21,6 @@ def _q(**params):
 # --- 应续尽续 -------------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def renewals(history):
-    """中国银行's customer 泽州县续贷甲厂, hand-counted:
-    R1 50 万 due 03-20, R2 70 万 due 04-15, R3 90 万 due 05-20, R4 30 万 due 06-25, all recorded
-    03-02; R5 20 万 due 04-01 recorded 03-25. On 03-25 the bank records R1 renewed without repayment
-    on 03-18 (a date before it recorded it); on 04-05 it records R2 refused."""
-    world = history.world
-    entity, owner = world.entity(name="泽州县续贷甲厂")
-    manager = world.users["boc_manager"]
-    found = {}
-    with travel("2026-03-02"):
-        for name, amount, due in (
-            ("R1", 500_000, "2026-03-20"),
-            ("R2", 700_000, "2026-04-15"),
-            ("R3", 900_000, "2026-05-20"),
-            ("R4", 300_000, "2026-06-25"),
-        ):
-            found[name] = entity_services.renewal_record(
-                actor=owner, entity_id=entity.pk, amount=amount, due_date=dt.date.fromisoformat(due), bank_code="boc"
-            )
-    with travel("2026-03-25"):
-        found["R5"] = entity_services.renewal_record(
-            actor=owner, entity_id=entity.pk, amount=200_000, due_date=dt.date(2026, 4, 1), bank_code="boc"
-        )
-        entity_services.renewal_outcome(
-            actor=manager, renewal_id=found["R1"].pk, action="renew", outcome_on=dt.date(2026, 3, 18)
-        )
-    with travel("2026-04-05"):
-        entity_services.renewal_outcome(
-            actor=manager, renewal_id=found["R2"].pk, action="refuse", refusal_reason="credit"
-        )
-    return found
-
-
 FIGS = ("due_30", "due_60", "due_90", "past_due", "renewed", "renewed_other", "repaid", "refused")
 
 
@@ -68,7 +29,7 @@ def _counts(user, q):
     return {k: total[k] for k in FIGS if total[k]}
 
 
-def test_应续尽续_renewals_due_and_outcomes_as_of_a_past_date_count_what_was_known_then(history, renewals):
+def test_应续尽续_renewals_due_and_outcomes_as_of_a_past_date_count_what_was_known_then(history, hand_renewals):
     """004 二(八): "及时摸排掌握企业续贷需求 … 对符合条件的小微企业'应续尽续'". As of 03-20 R1's renewal
     (done 03-18, recorded 03-25) is not yet known: it is still due; R5 is not yet recorded."""
     city = history.world.users["city"]
@@ -99,10 +60,10 @@ def test_应续尽续_renewals_due_and_outcomes_as_of_a_past_date_count_what_was
     }
 
 
-def test_each_renewal_figure_drills_down_to_the_records_it_counts(history, renewals):
+def test_each_renewal_figure_drills_down_to_the_records_it_counts(history, hand_renewals):
     city = history.world.users["city"]
     q = _q(period="2026-03", as_of="2026-03-31")
-    by_name = {r.pk: name for name, r in renewals.items()}
+    by_name = {r.pk: name for name, r in hand_renewals.items()}
     assert sorted(by_name[r.pk] for r in selectors.renewal_records(city, q, "due_30")) == ["R2", "R5"]
     assert [by_name[r.pk] for r in selectors.renewal_records(city, q, "renewed")] == ["R1"]
     # as of 03-20 R1 is listed as 待续贷 (its renewal was recorded later)
@@ -121,7 +82,7 @@ def test_each_renewal_figure_drills_down_to_the_records_it_counts(history, renew
     assert page.get("/reporting/drill/elsewhere/").status_code == 404
 
 
-def test_another_bank_neither_counts_nor_lists_中国银行s_renewals(history, renewals):
+def test_another_bank_neither_counts_nor_lists_中国银行s_renewals(history, hand_renewals):
     ccb = history.world.users["ccb_admin"]
     q = _q(period="2026-03", as_of="2026-03-31")
     assert _counts(ccb, q) == {}
@@ -189,32 +150,6 @@ def test_直接申请_5个工作日内回复_as_of_both_sides_of_the_due_date(hi
 # --- 批分单 -------------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def problems(history):
-    """批分单 of 泽州, hand-counted: P1 (抵质押登记) filled in 03-02, accepted 03-03, answered 03-06,
-    closed 03-09; P2 (行政许可) filled in 03-05 with 5 working days (due 03-12), never answered;
-    P3 (补充要素) filled in 04-03."""
-    world = history.world
-    found = departments(world)
-    dept = found.users["department"]
-    staff = world.users["staff"]
-    with travel("2026-03-02"):
-        p1 = open_problem(world, found)
-    with travel("2026-03-03"):
-        problem_services.problem_accept(actor=dept, problem_id=p1.pk)
-    with travel("2026-03-05"):
-        entity, p2_owner = world.entity(name="泽州县批分单乙厂")
-        p2 = open_problem(world, found, entity=entity, kind="permit")
-    with travel("2026-03-06"):
-        problem_services.problem_answer(actor=dept, problem_id=p1.pk, answer="已开辟绿色通道办结抵押登记")
-    with travel("2026-03-09"):
-        problem_services.problem_close(actor=staff, problem_id=p1.pk)
-    with travel("2026-04-03"):
-        entity, _ = world.entity(name="泽州县批分单丙厂")
-        p3 = open_problem(world, found, entity=entity, kind="supplement")
-    return {"P1": p1, "P2": p2, "P3": p3, "P2_owner": p2_owner}
-
-
 def _problems(user, **params):
     tables = dashboard.build(user, params)["tables"]
     status = {row[0]: row[1] for row in tables["problem_status"].rows}
@@ -222,7 +157,7 @@ def _problems(user, **params):
     return status, kinds
 
 
-def test_批分单_cards_honour_the_period_and_the_as_of_date(history, problems):
+def test_批分单_cards_honour_the_period_and_the_as_of_date(history, hand_problems):
     """004 二(七): "填写批分单后转交相关部门协调解决"; the dashboard counts them by kind, department and
     age as they stood at the as-of moment, among those filled in during the period."""
     city = history.world.users["city"]
@@ -245,32 +180,42 @@ def test_批分单_cards_honour_the_period_and_the_as_of_date(history, problems)
         {"未办结": 1, "其中部门逾期": 0, "已办结": 0},
         {"补充要素": 1},
     )
-    # the year as of 04-10: all three
+    # the year as of 04-10: all three; in 泽州县 the same, in another city's county none
     assert _problems(city, period="2026", as_of="2026-04-10")[0] == {"未办结": 2, "其中部门逾期": 1, "已办结": 1}
+    assert _problems(city, period="2026", as_of="2026-04-10", region="140525")[0] == {
+        "未办结": 2,
+        "其中部门逾期": 1,
+        "已办结": 1,
+    }
+    assert _problems(city, period="2026", as_of="2026-04-10", region="140522")[0] == {
+        "未办结": 0,
+        "其中部门逾期": 0,
+        "已办结": 0,
+    }
 
 
-def test_批分单_figures_drill_down_to_their_problems(history, problems):
+def test_批分单_figures_drill_down_to_their_problems(history, hand_problems):
     city = history.world.users["city"]
     params = {"period": "2026", "as_of": "2026-04-10"}
     overdue = dashboard.drill(city, "problems", {**params, "figure": "overdue"})
-    assert [r.problem.pk for r in overdue["problems"]] == [problems["P2"].pk]
+    assert [r.problem.pk for r in overdue["problems"]] == [hand_problems["P2"].pk]
     closed = dashboard.drill(city, "problems", {**params, "figure": "closed"})
-    assert [r.problem.pk for r in closed["problems"]] == [problems["P1"].pk]
+    assert [r.problem.pk for r in closed["problems"]] == [hand_problems["P1"].pk]
     # as of 03-07 P1 is listed as answered
     answered = dashboard.drill(
         city, "problems", {"period": "2026-03", "as_of": "2026-03-07", "figure": "open", "kind": "collateral"}
     )
-    assert [(r.problem.pk, r.state_label) for r in answered["problems"]] == [(problems["P1"].pk, "部门已答复")]
+    assert [(r.problem.pk, r.state_label) for r in answered["problems"]] == [(hand_problems["P1"].pk, "部门已答复")]
     # an enterprise reads only its own 批分单: P2's owner sees P2 alone, another enterprise none
     _, stranger = history.world.entity(name="泽州县无关小店")
     assert dashboard.drill(stranger, "problems", {**params, "figure": "open"})["count"] == 0
-    owner = problems["P2_owner"]
+    owner = hand_problems["P2_owner"]
     assert [r.problem.pk for r in dashboard.drill(owner, "problems", {**params, "figure": "open"})["problems"]] == [
-        problems["P2"].pk
+        hand_problems["P2"].pk
     ]
 
 
-def test_the_kpi_api_includes_the_mechanism_figures_as_of_the_date(history, renewals, problems):
+def test_the_kpi_api_includes_the_mechanism_figures_as_of_the_date(history, hand_renewals, hand_problems):
     client = Client()
     client.force_login(history.world.users["city"])
     body = client.get("/api/v1/kpis/", {"period": "2026-03", "as_of": "2026-03-20"}).json()
