@@ -16,6 +16,7 @@ from reporting import brief, dashboard, tasks
 from reporting.dashboard import Table
 from reporting.factories import at
 from reporting.models import BriefSubscription, ReportKind, ScheduledReport
+from reporting.supervision import services as supervision_services
 
 pytestmark = pytest.mark.django_db
 
@@ -137,3 +138,33 @@ def test_the_weekly_job_mails_the_brief_to_its_subscribers_once(
     # and unsubscribing stops it
     client.post("/reporting/brief/", {"subscribe": "0"})
     assert not BriefSubscription.objects.exists()
+
+
+def test_the_regulators_home_tile_counts_open_批分单_and_督办单(overdue_world):
+    """004 十六 "及时发现问题、解决问题": the city regulator's home shows the open 批分单 (the overdue
+    one of 自然资源局) and the open 督办单, with the overdue ones."""
+    world = overdue_world
+    city = world.users["city"]
+    lead = world.overdue_leads[0]
+    supervision_services.supervision_issue(
+        actor=city,
+        target_id=lead.branch.organisation_id,
+        subject="逾期未反馈督办",
+        demand="请于期限内反馈逾期线索",
+        due_working_days=3,
+        lead_ids=[lead.pk],
+    )
+    client = Client()
+    client.force_login(city)
+    page = client.get("/").content.decode()
+    for testid, value in (
+        ("home-problems-open", 1),
+        ("home-problems-overdue", 1),
+        ("home-orders-open", 1),
+        ("home-orders-overdue", 0),
+    ):
+        assert f'data-testid="{testid}">{value}<' in page, testid
+    # a bank's administrator has no such tile
+    bank = Client()
+    bank.force_login(world.users["boc_admin"])
+    assert 'data-testid="home-mechanism"' not in bank.get("/").content.decode()
