@@ -1,6 +1,6 @@
 """Demo 批分单 in 泽州 (load_demo): one waiting at the county's 自然资源局, one in work there, one
 answered, one overdue (marked and escalated by the scan), one escalated to the city mechanism with
-the convener's agreement and routed to the city's 自然资源和规划局, and one with 容缺受理 on the
+the convener's agreement and routed to the city's 自然资源和规划局, one closed (办结), and one with 容缺受理 on the
 enterprise's credit commitment. Idempotent: nothing is added once the demo's problems exist."""
 
 from __future__ import annotations
@@ -60,6 +60,10 @@ def load() -> dict:
     services.problem_answer(
         actor=department, problem_id=answered.pk, answer="已并联审批, 许可证续期于 3 个工作日内办结"
     )
+    # a settled one: answered by the department, closed by the task force (办结)
+    settled = open_(e[0], "supplement", "visit", "走访发现缺少近一年财务报表, 请协调补充要素")
+    services.problem_answer(actor=department, problem_id=settled.pk, answer="已协调企业补齐财务报表并送达银行")
+    services.problem_close(actor=staff, problem_id=settled.pk, note="银行确认要素齐全, 办结")
     # an overdue one: routed eight working days ago, never answered; the scan marks and escalates it
     late = open_(e[3 % len(e)], "collateral", "bank", "土地使用权抵押登记逾期未办", days=3)
     past = timezone.now() - dt.timedelta(days=14)

@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
+from dataclasses import dataclass
 
 from django.db.models import Count, Min, Q, QuerySet
 from django.utils import timezone
 
 from coordination import notices, policy
-from coordination.models import Problem, ProblemEvent, ProblemKind, ProblemLevel, ProblemState
+from coordination.models import (
+    DEPARTMENT_STATES,
+    Problem,
+    ProblemEvent,
+    ProblemEventKind,
+    ProblemKind,
+    ProblemLevel,
+    ProblemState,
+)
 from coordination.policy import Action, actor_level
+from entities.restrictions import region_range_q
 from portal.models import Organisation, OrganisationKind, Role
 from portal.tenancy import VIEW, resolve, restrict, scope_for
 
@@ -105,27 +116,133 @@ def waiting_for(*, user) -> dict[str, int]:
     }
 
 
-def problem_figures(*, user, now: dt.datetime | None = None) -> dict:
-    """The dashboard's 批分单 panel: problems not yet closed by kind, by department and by age,
-    and the overdue ones, within the user's restriction."""
+# the state a problem is in after each step on its timeline (the table's rows; the scan's steps
+# change no state)
+EVENT_STATE = {r.event: r.target for r in policy.RULES}
+ROUTING_EVENTS = (ProblemEventKind.OPENED, ProblemEventKind.ROUTED)
+# the dashboard's 批分单 figures: name → label (the drill-down's title too)
+PROBLEM_FIGURES = {"open": "未办结", "overdue": "部门逾期", "closed": "已办结"}
+
+
+@dataclass(frozen=True)
+class ProblemAsOf:
+    """A problem as it stood at a moment: its state and department then, and whether its
+    department's working-day deadline had passed."""
+
+    problem: Problem
+    state: str
+    department_name: str
+    overdue: bool
+    age_days: int
+
+    @property
+    def state_label(self) -> str:
+        return ProblemState(self.state).label
+
+    @property
+    def is_open(self) -> bool:
+        """未办结: not closed (an answered problem awaits the mechanism's 办结)."""
+        return self.state != ProblemState.CLOSED
+
+
+def problems_as_of(
+    *,
+    user,
+    moment: dt.datetime | None = None,
+    opened_from: dt.date | None = None,
+    opened_to: dt.date | None = None,
+    region: str = "",
+) -> list[ProblemAsOf]:
+    """The problems the user may see that were filled in by `moment` (in the period
+    opened_from..opened_to, local dates, and the region prefix when given), each as it stood
+    then, read from its timeline (ProblemEvent: each step's state is the policy table's target,
+    its department the one then holding it). A department's deadline had passed at the moment when
+    the routing then running is the latest one and its due moment is before it, or, for an
+    earlier routing, when the escalation scan recorded 逾期督办 for it by then."""
+    now = moment or timezone.now()
+    qs = problem_list(user=user).filter(created_at__lte=now)
+    zone = timezone.get_current_timezone()
+    if opened_from:
+        qs = qs.filter(created_at__gte=dt.datetime.combine(opened_from, dt.time.min, tzinfo=zone))
+    if opened_to:
+        qs = qs.filter(created_at__lt=dt.datetime.combine(opened_to + dt.timedelta(days=1), dt.time.min, tzinfo=zone))
+    if region:
+        qs = qs.filter(region_range_q(region, "region_id"))
+    problems = {p.pk: p for p in qs}
+    timelines: dict[int, list] = {pk: [] for pk in problems}
+    events = ProblemEvent.objects.filter(problem_id__in=problems).order_by("created_at", "id")
+    for pk, kind, department, at in events.values_list("problem_id", "kind", "department__name", "created_at"):
+        timelines[pk].append((kind, department, at))
+    out = []
+    for pk, problem in problems.items():
+        timeline = timelines[pk]
+        known = [e for e in timeline if e[2] <= now]
+        state, department, routing, overdue_seen = ProblemState.ROUTED, "", None, False
+        for kind, dept, _at in known:
+            if kind in EVENT_STATE:
+                state, department = EVENT_STATE[kind], dept or ""
+            if kind in ROUTING_EVENTS:
+                routing, overdue_seen = _at, False
+            if kind == ProblemEventKind.OVERDUE:
+                overdue_seen = True
+        latest_routing = max((e[2] for e in timeline if e[0] in ROUTING_EVENTS), default=None)
+        if state not in DEPARTMENT_STATES:
+            overdue = False
+        elif routing is not None and routing == latest_routing and problem.due_at is not None:
+            overdue = problem.due_at < now
+        else:
+            overdue = overdue_seen
+        age = (now - problem.created_at).days
+        out.append(ProblemAsOf(problem, state, department, overdue, age))
+    return sorted(out, key=lambda r: (r.problem.created_at, r.problem.pk), reverse=True)
+
+
+def problem_records(rows: list[ProblemAsOf], figure: str, *, kind: str = "", department: str = "") -> list:
+    """The problems behind one figure (PROBLEM_FIGURES) of `problems_as_of`'s rows, optionally of one
+    kind or one department (its name as shown; "" for any)."""
+    if figure == "open":
+        picked = [r for r in rows if r.is_open]
+    elif figure == "overdue":
+        picked = [r for r in rows if r.is_open and r.overdue]
+    elif figure == "closed":
+        picked = [r for r in rows if r.state == ProblemState.CLOSED]
+    else:
+        return []
+    if kind:
+        picked = [r for r in picked if r.problem.kind == kind]
+    if department:
+        picked = [r for r in picked if (r.department_name or UNROUTED) == department]
+    return picked
+
+
+UNROUTED = "待上级机制转交"
+
+
+def problem_figures(
+    *,
+    user,
+    now: dt.datetime | None = None,
+    opened_from: dt.date | None = None,
+    opened_to: dt.date | None = None,
+    region: str = "",
+) -> dict:
+    """The dashboard's 批分单 panel: of the problems filled in during the period (all when no
+    period), those not yet closed at the moment by kind, by department and by age, the overdue
+    ones and the closed ones, within the user's restriction, as they stood at the moment."""
     now = now or timezone.now()
-    unfinished = problem_list(user=user, open_only=True)
-    by_kind = dict(unfinished.values_list("kind").annotate(n=Count("id")).values_list("kind", "n"))
-    by_department = list(
-        unfinished.values("department__name").annotate(n=Count("id")).order_by("-n", "department__name")
-    )
+    rows = problems_as_of(user=user, moment=now, opened_from=opened_from, opened_to=opened_to, region=region)
+    unfinished = problem_records(rows, "open")
+    by_kind = Counter(r.problem.kind for r in unfinished)
+    by_department = Counter(r.department_name or UNROUTED for r in unfinished)
     ages = []
     for low, high, label in AGE_BUCKETS:
-        window = unfinished.filter(created_at__lte=now - dt.timedelta(days=low))
-        if high is not None:
-            window = window.filter(created_at__gt=now - dt.timedelta(days=high))
-        ages.append((label, window.count()))
+        ages.append((label, sum(1 for r in unfinished if r.age_days >= low and (high is None or r.age_days < high))))
     return {
-        "total": unfinished.count(),
-        "overdue": unfinished.filter(state__in=(ProblemState.ROUTED, ProblemState.ACCEPTED), due_at__lt=now).count(),
-        "closed": problem_list(user=user, state=ProblemState.CLOSED).count(),
+        "total": len(unfinished),
+        "overdue": len(problem_records(rows, "overdue")),
+        "closed": len(problem_records(rows, "closed")),
         "by_kind": [(label, by_kind.get(value, 0)) for value, label in ProblemKind.choices],
-        "by_department": [(row["department__name"] or "待上级机制转交", row["n"]) for row in by_department],
+        "by_department": sorted(by_department.items(), key=lambda item: (-item[1], item[0])),
         "by_age": ages,
     }
 

@@ -411,6 +411,7 @@ def _demo_renewals(today: dt.date, showcase: list[str]) -> int:
     record(users["enterprise"], snack_shop, 12, 300_000)  # due within 30 days
     record(users["staff"], others[0], 45, 500_000, from_visit=True)  # within 60
     record(manager, others[1], 80, 800_000)  # within 90
+    record(manager, others[2], -6, 120_000)  # past due, not yet handled (已到期未办结)
     outcomes = [
         (others[0], 200_000, "renew", ""),
         (others[1], 150_000, "renew_other", ""),

@@ -539,6 +539,11 @@ class Renewal(models.Model):
     note = models.CharField("说明", max_length=255, blank=True, default="")
     outcome_note = models.CharField("办理说明", max_length=255, blank=True, default="")
     outcome_on = models.DateField("办结日期", null=True, blank=True)
+    # when the outcome (or the withdrawal) was recorded, which may be later than `outcome_on` (a
+    # bank may record a renewal it did days before): the status history the figures "as of a past
+    # moment" read. A renewal moves once, from 待续贷 to a closed state (entities.renewals), so its
+    # history is `recorded_at` (待续贷 from then) and this moment (the closed state from then).
+    outcome_recorded_at = models.DateTimeField("办结登记时间", null=True, blank=True)
     outcome_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name="办理人",
@@ -582,6 +587,14 @@ class Renewal(models.Model):
     @property
     def is_open(self) -> bool:
         return renewal_policy.is_open(self.status)
+
+    def status_as_of(self, moment) -> str | None:
+        """The state the record had at `moment` (None: not yet recorded then)."""
+        if self.recorded_at > moment:
+            return None
+        if self.outcome_recorded_at is None or self.outcome_recorded_at > moment:
+            return RenewalStatus.PENDING
+        return self.status
 
 
 class TierPolicy(models.Model):

@@ -10,6 +10,10 @@ Lifecycle of a `entities.models.Renewal`:
                           ├─ 拒绝续贷         (refused, with a coded reason)
                           └─ 已撤销           (withdrawn: recorded in error or no longer needed)
 
+Its history is two moments: `recorded_at` (待续贷 from then) and `outcome_recorded_at` (the closed
+state from then, set by the one move out of 待续贷; `outcome_on` is the 办结日期 the bank states,
+which may be earlier). The figures as of a past moment (reporting.selectors.renewal_figures) read them.
+
 A need is recorded by the enterprise for itself, by the county task force from a visit (走访登记)
 or on the entity's page, and by a bank for its own customers (next to its 借贷往来). Only the
 bank the loan is owed to records the outcome. Which rows an actor may reach is the restriction

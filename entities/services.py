@@ -1436,6 +1436,7 @@ def _renewal_move(*, actor, renewal_id: int, action: RenewalAction, changes: dic
         raise ApplicationError(RENEWAL_CLOSED, code="conflict")
     before = renewal.status
     renewal.status = renewal_policy.ROWS[action].to_state
+    renewal.outcome_recorded_at = timezone.now()  # its status history (the figures as of a moment)
     for name, value in changes.items():
         setattr(renewal, name, value)
     renewal.save()

@@ -134,6 +134,8 @@ ACTION_LABELS: dict[str, str] = {
     # reports
     "reporting.bank_report": "银行报送",
     "reporting.target_set": "设定目标任务",
+    "reporting.brief_subscribe": "订阅工作简报",
+    "reporting.brief_unsubscribe": "退订工作简报",
 }
 
 # the three reviews and the sign-off: "declaration.<stage>.<decision>"

@@ -347,6 +347,7 @@ PORTAL_DEMO_LOADERS = [
     "batch_matching.demo.load",
     "reporting.demo.load",
     "reporting.supervision.demo.load",
+    "reporting.demo.load_brief",
 ]
 # Data that migrations seed; re-applied in tests after a transactional flush (idempotent).
 PORTAL_BASELINE_LOADERS = [

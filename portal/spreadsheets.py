@@ -154,6 +154,7 @@ EXPORTS: dict[str, Export] = {
         Export("reporting.ranking", "银行机构排名通报"),
         Export("reporting.renewals", "无还本续贷情况统计表"),
         Export("reporting.table", "驾驶舱表格"),
+        Export("reporting.brief", "工作简报"),
         Export("reporting.scheduled", "每周成效统计表(已生成)"),
         # blank forms
         Export("register_template", "名录库模板", audited=False),

@@ -109,6 +109,12 @@ ALLOWED: dict[tuple[str, str, str], str] = {
     ): "the deadline scan finds the notifications it just inserted by their dedupe keys",
     ("reporting/services.py", "scheduled_report_build", "*"): _SYSTEM + " (weekly reports)",
     ("reporting/services.py", "scheduled_report_mail", "*"): _SYSTEM + " (weekly reports)",
+    ("reporting/services.py", "scheduled_brief_build", "*"): _SYSTEM + " (the weekly 工作简报)",
+    (
+        "reporting/services.py",
+        "brief_recipients",
+        "BriefSubscription",
+    ): "the weekly job's subscribers of a mechanism's 工作简报 (a system job without an actor)",
     (
         "entities/services.py",
         "entity_import_run",
@@ -220,6 +226,11 @@ ALLOWED: dict[tuple[str, str, str], str] = {
         "bank_names",
         "Bank",
     ): "names of banks that are keys of figures computed through the restriction (bank names are public)",
+    (
+        "reporting/selectors.py",
+        "renewal_figures",
+        "Bank",
+    ): "names and codes of the banks that are keys of renewal figures counted through the restriction",
     (
         "reporting/selectors.py",
         "branch_names",

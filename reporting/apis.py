@@ -53,7 +53,11 @@ class KpiViewSet(TenantRestricted, viewsets.ViewSet):
     in each bank's group and once in the total; month groups count 笔. need_amount counts
     each need once (a declaration pushed to two banks, a 改推). See definitions.dedup.
     declared counts a declaration from its first submission, whichever path filed it; a bank's
-    recommendation awaiting the enterprise's consent is not declared. See definitions.declared."""
+    recommendation awaiting the enterprise's consent is not declared. See definitions.declared.
+    Beside them, as of the same moment: direct_applications (直接申请, counted apart: applications,
+    replied within 5 working days, late), renewals (应续尽续 per bank: due within 30/60/90 days,
+    past due, outcomes in the period) and problems (批分单 filled in during the period: open,
+    overdue, closed, by kind, department and age)."""
 
     @extend_schema(parameters=QUERY_PARAMETERS, responses=OpenApiTypes.OBJECT)
     def list(self, request):
@@ -84,6 +88,7 @@ class KpiViewSet(TenantRestricted, viewsets.ViewSet):
                     ]
                     for dim in dims
                 },
+                **dashboard.mechanism_figures(request.user, q),
                 "definitions": dashboard.kpis.DEFINITIONS,
             }
         )

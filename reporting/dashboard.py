@@ -8,10 +8,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from urllib.parse import urlencode
 
-from coordination.selectors import problem_figures
+from coordination.models import ProblemKind
+from coordination.selectors import problem_figures, problem_records, problems_as_of
+from entities.renewals import RenewalStatus
+from matching.models import Recommendation
 from portal.services import ApplicationError
-from portal.tenancy import scope_for
+from portal.tenancy import VIEW, restrict, scope_for
+from products.models import Bank
 from reporting import kpis, selectors
 
 WAN = "wan"  # 元 shown as 万元, two decimals
@@ -26,12 +31,27 @@ class Table:
     rows: list[list] = field(default_factory=list)
     total: list | None = None
     note: str = ""
+    # drill-downs: per row (and the total), {column index: query string of reporting:drill}
+    links: list[dict[int, str]] = field(default_factory=list)
+    total_links: dict[int, str] = field(default_factory=dict)
+    drill: str = ""  # the drill-down's kind (DRILL_KINDS) the links go to
 
     def display_rows(self) -> list[list[str]]:
         return [[display(v, kind) for v, (_, kind) in zip(row, self.columns)] for row in self.rows]
 
     def display_total(self) -> list[str] | None:
         return [display(v, kind) for v, (_, kind) in zip(self.total, self.columns)] if self.total else None
+
+    def linked_rows(self) -> list[list[tuple[str, str]]]:
+        """(shown value, drill-down query or "") per cell, for the page."""
+        return [
+            [(value, (self.links[i] if i < len(self.links) else {}).get(j, "")) for j, value in enumerate(row)]
+            for i, row in enumerate(self.display_rows())
+        ]
+
+    def linked_total(self) -> list[tuple[str, str]] | None:
+        shown = self.display_total()
+        return None if shown is None else [(value, self.total_links.get(j, "")) for j, value in enumerate(shown)]
 
 
 def display(value, kind: str) -> str:
@@ -310,11 +330,30 @@ def targets_table(targets: list[dict]) -> Table:
     )
 
 
-def problem_tables(figures: dict) -> dict[str, Table]:
-    """批分单 not yet closed (coordination.selectors.problem_figures, seed 004 二(七)) by kind, by
-    department and by age, as they stand now (not filtered by the period: a problem is open or not)."""
-    note = f"当前未办结 {figures['total']} 件, 其中部门逾期 {figures['overdue']} 件; 已办结 {figures['closed']} 件"
+def drill_query(params: Mapping[str, str], **extra) -> str:
+    """The query string of a drill-down (reporting:drill): the dashboard's filters and the figure."""
+    return urlencode({**params, **{k: v for k, v in extra.items() if v not in (None, "")}})
+
+
+def problem_figures_for(user, q: selectors.ReportQuery) -> dict:
+    """批分单 of the query: filled in during the period, in the region, as they stood at the as-of
+    moment (coordination.selectors.problem_figures: the one computation)."""
+    f = q.filters
+    return problem_figures(user=user, now=q.as_of, opened_from=f.date_from, opened_to=f.date_to, region=f.region)
+
+
+def problem_tables(figures: dict, params: Mapping[str, str] | None = None) -> dict[str, Table]:
+    """批分单 filled in during the period (seed 004 二(七)) and not yet closed at the as-of moment,
+    by kind, by department and by age (coordination.selectors.problem_figures), each count linked to
+    its list."""
+    params = params or {}
+    note = (
+        f"统计期间内填写的批分单, 截至统计时点未办结 {figures['total']} 件, 其中部门逾期 {figures['overdue']} 件;"
+        f" 已办结 {figures['closed']} 件 (银行、机构筛选不适用于批分单)"
+    )
     total = ["合计", figures["total"]]
+    total_links = {1: drill_query(params, figure="open")}
+    kinds = dict((label, value) for value, label in ProblemKind.choices)
     return {
         "problem_kinds": Table(
             "problem_kinds",
@@ -323,6 +362,9 @@ def problem_tables(figures: dict) -> dict[str, Table]:
             [list(row) for row in figures["by_kind"]],
             total,
             note,
+            links=[{1: drill_query(params, figure="open", kind=kinds.get(row[0], ""))} for row in figures["by_kind"]],
+            total_links=total_links,
+            drill="problems",
         ),
         "problem_departments": Table(
             "problem_departments",
@@ -331,6 +373,9 @@ def problem_tables(figures: dict) -> dict[str, Table]:
             [list(row) for row in figures["by_department"]],
             total,
             note,
+            links=[{1: drill_query(params, figure="open", department=row[0])} for row in figures["by_department"]],
+            total_links=total_links,
+            drill="problems",
         ),
         "problem_ages": Table(
             "problem_ages",
@@ -339,8 +384,94 @@ def problem_tables(figures: dict) -> dict[str, Table]:
             [list(row) for row in figures["by_age"]],
             total,
             note,
+            total_links=total_links,
+            drill="problems",
+        ),
+        "problem_status": Table(
+            "problem_status",
+            "批分单 · 办理情况",
+            [("情况", "text"), ("件数", "int")],
+            [
+                ["未办结", figures["total"]],
+                ["其中部门逾期", figures["overdue"]],
+                ["已办结", figures["closed"]],
+            ],
+            note=note,
+            links=[{1: drill_query(params, figure=name)} for name in ("open", "overdue", "closed")],
+            drill="problems",
         ),
     }
+
+
+RENEWAL_COLUMNS = list(selectors.RENEWAL_FIGURES)
+
+
+def renewal_due_table(figures: dict, params: Mapping[str, str] | None = None) -> Table:
+    """应续尽续 per lending bank as of the moment (reporting.selectors.renewal_figures): renewals
+    still 待续贷 due within 30/60/90 days and past due, and the outcomes recorded in the period."""
+    params = params or {}
+
+    def row(r: dict) -> list:
+        return [*(r[k] for k in RENEWAL_COLUMNS), r["due_90_amount"], r["renewed_amount"]]
+
+    return Table(
+        "renewal_due",
+        "应续尽续 · 续贷到期与办理结果",
+        [
+            ("银行", "text"),
+            *((label, "int") for label in selectors.RENEWAL_FIGURES.values()),
+            ("90 天内到期金额(万元)", WAN),
+            ("无还本续贷已续金额(万元)", WAN),
+        ],
+        [[r["name"], *row(r)] for r in figures["banks"]],
+        total=["合计", *row(figures["total"])],
+        note="到期笔数为统计时点仍待续贷、到期日在统计日起 30/60/90 天内(含)的续贷需求;"
+        " 已到期未办结为到期日已过仍待续贷;"
+        " 办理结果为统计时点前已登记、办结日期在统计期间内的续贷需求 (004 二(八) 应续尽续)",
+        links=[
+            {i + 1: drill_query(params, figure=name, bank=r["bank_code"]) for i, name in enumerate(RENEWAL_COLUMNS)}
+            for r in figures["banks"]
+        ],
+        total_links={i + 1: drill_query(params, figure=name) for i, name in enumerate(RENEWAL_COLUMNS)},
+        drill="renewals",
+    )
+
+
+def direct_table(direct: dict, params: Mapping[str, str] | None = None) -> Table:
+    """直接申请 (seed 002 point 5 "小微“无贷户”授信申请原则上5个工作日内回复") per bank, counted apart
+    from the 推荐清单's leads: applications, replied within 5 working days, replied late or overdue."""
+    params = params or {}
+    banks = direct["bank"]
+    names = selectors.bank_names(banks.keys())
+    codes = dict(Bank.objects.filter(pk__in=[k for k in banks if str(k).isdigit()]).values_list("pk", "code"))
+
+    def values(f: kpis.Figures) -> list:
+        return [f.rows, f.feedback_on_time, f.feedback_late, f.feedback_timely().percent]
+
+    keys = ("applications", "on_time", "late")
+    rows, links = [], []
+    for bank_id in sorted(banks, key=lambda b: names.get(b, b)):
+        rows.append([names.get(bank_id, bank_id), *values(banks[bank_id])])
+        links.append(
+            {i + 1: drill_query(params, figure=k, bank=codes.get(int(bank_id), "")) for i, k in enumerate(keys)}
+        )
+    return Table(
+        "direct",
+        "直接申请 · 5 个工作日回复",
+        [
+            ("银行", "text"),
+            ("直接申请(笔)", "int"),
+            ("5 个工作日内回复(笔)", "int"),
+            ("超期或逾期未回复(笔)", "int"),
+            ("回复及时率", PERCENT),
+        ],
+        rows,
+        total=["合计", *values(direct["total"][""])],
+        note="直接申请单独统计, 不计入推荐清单的三个100%; 小微“无贷户”授信申请原则上5个工作日内回复 (002 第5点)",
+        links=links,
+        total_links={i + 1: drill_query(params, figure=k) for i, k in enumerate(keys)},
+        drill="direct",
+    )
 
 
 def renewals_table(rows: list[dict], threshold=None) -> Table:
@@ -446,6 +577,7 @@ def build(user, params: Mapping | None, *, default_period: str | None = None) ->
     one_high = selectors.one_high(user, q)
     targets = selectors.targets_progress(user, q, total)
     renewals = selectors.renewals(user, q)
+    params = q.params()
     tables = {
         "gauges": gauges_table(total),
         "funnel": funnel_table(total),
@@ -455,7 +587,9 @@ def build(user, params: Mapping | None, *, default_period: str | None = None) ->
         "one_high": one_high_table(one_high),
         "targets": targets_table(targets),
         "renewals": renewals_table(renewals, selectors.renewal_swing_threshold()),
-        **problem_tables(problem_figures(user=user)),
+        "renewal_due": renewal_due_table(selectors.renewal_figures(user, q), params),
+        "direct": direct_table(selectors.direct_figures(user, q), params),
+        **problem_tables(problem_figures_for(user, q), params),
     }
     months = sorted(result["month"])
     charts = {
@@ -508,4 +642,103 @@ TABLE_NAMES = (
     "problem_kinds",
     "problem_departments",
     "problem_ages",
+    "problem_status",
+    "renewal_due",
+    "direct",
 )
+
+
+def mechanism_figures(user, q: selectors.ReportQuery) -> dict:
+    """The mechanism's figures beside the KPIs (the API and the brief), computed by the dashboard's
+    functions: direct applications, renewals and 批分单, as of the query's moment."""
+    direct = selectors.direct_figures(user, q)
+    total = direct["total"][""]
+    names = selectors.bank_names(direct["bank"].keys())
+    renewals = selectors.renewal_figures(user, q)
+    problems = problem_figures_for(user, q)
+    return {
+        "direct_applications": {
+            "applications": total.rows,
+            "replied_on_time": total.feedback_on_time,
+            "late": total.feedback_late,
+            "timely_percent": total.feedback_timely().percent,
+            "banks": [
+                {
+                    "key": key,
+                    "name": names.get(key, key),
+                    "applications": f.rows,
+                    "replied_on_time": f.feedback_on_time,
+                    "late": f.feedback_late,
+                }
+                for key, f in sorted(direct["bank"].items())
+            ],
+        },
+        "renewals": {
+            "total": renewals["total"],
+            "banks": [{k: v for k, v in r.items() if k != "bank_id"} for r in renewals["banks"]],
+            "labels": selectors.RENEWAL_FIGURES,
+        },
+        "problems": {
+            "open": problems["total"],
+            "overdue": problems["overdue"],
+            "closed": problems["closed"],
+            "by_kind": [{"name": n, "count": c} for n, c in problems["by_kind"]],
+            "by_department": [{"name": n, "count": c} for n, c in problems["by_department"]],
+            "by_age": [{"name": n, "count": c} for n, c in problems["by_age"]],
+        },
+    }
+
+
+# --- drill-downs: the records behind a figure -------------------------------------------------------
+
+DRILL_KINDS = {"problems": "批分单", "renewals": "续贷需求", "direct": "直接申请"}
+
+
+def _first(params: Mapping | None, key: str) -> str:
+    value = (params or {}).get(key, "")
+    if isinstance(value, (list, tuple)):
+        value = value[0] if value else ""
+    return str(value or "").strip()
+
+
+def drill(user, kind: str, params: Mapping | None) -> dict:
+    """The records behind one figure of the dashboard, with the dashboard's filters and as-of
+    moment, read by the same selectors that count it (so the list has as many rows as the figure).
+    Restricted like the figure: what the user may not see is neither counted nor listed."""
+    if kind not in DRILL_KINDS:
+        raise ApplicationError("未知的明细类型", code="not_found")
+    q = selectors.parse_query(params, default_period=selectors.current_year_period())
+    figure = _first(params, "figure")
+    out = {"kind": kind, "kind_label": DRILL_KINDS[kind], "query": q, "params": q.params(), "figure": figure}
+    if kind == "problems":
+        labels = {"open": "未办结", "overdue": "部门逾期", "closed": "已办结"}
+        if figure not in labels:
+            raise ApplicationError("未知的批分单指标", field_errors={"figure": ["未知的批分单指标"]})
+        f = q.filters
+        rows = problems_as_of(user=user, moment=q.as_of, opened_from=f.date_from, opened_to=f.date_to, region=f.region)
+        kind_value = _first(params, "kind")
+        department = _first(params, "department")
+        picked = problem_records(rows, figure, kind=kind_value, department=department)
+        detail = [labels[figure]]
+        if kind_value in ProblemKind.values:
+            detail.append(ProblemKind(kind_value).label)
+        if department:
+            detail.append(department)
+        out.update(title=" · ".join(detail), problems=picked, count=len(picked))
+    elif kind == "renewals":
+        records = list(selectors.renewal_records(user, q, figure).select_related("entity", "bank"))
+        out.update(title=selectors.RENEWAL_FIGURES[figure], renewals=records, count=len(records))
+        states = [(r, r.status_as_of(q.as_of)) for r in records]
+        out["renewal_states"] = [
+            (r, RenewalStatus(state).label, r.outcome_on if state != RenewalStatus.PENDING else None)
+            for r, state in states
+        ]
+    else:
+        ids = selectors.direct_application_ids(user, q, figure)
+        leads = list(
+            restrict(Recommendation.objects.select_related("entity", "bank", "branch"), user, VIEW)
+            .filter(pk__in=ids)
+            .order_by("pushed_at", "pk")
+        )
+        out.update(title=selectors.DIRECT_FIGURES[figure], leads=leads, count=len(leads))
+    return out

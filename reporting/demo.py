@@ -13,8 +13,10 @@ from decimal import Decimal
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from portal.models import Organisation
 from products.models import BankBranch, BranchLevel
-from reporting.models import BankPeriodReport, Target, TargetMetric
+from reporting.models import BankPeriodReport, BriefSubscription, ReportKind, ScheduledReport, Target, TargetMetric
+from reporting.services import scheduled_brief_build
 
 SEED_NOTE = "晋市局文〔2023〕88号 二、工作目标"
 YI = 100_000_000  # 亿元 in 元
@@ -116,3 +118,22 @@ def _bank_reports() -> int:
             )
             created += 1
     return created
+
+
+def load_brief() -> dict:
+    """The 工作简报 of the city mechanism, generated as the weekly job does (after the 督办单 demo,
+    so its overdue items show), on the 报表 page; and the city regulator subscribed to it (an
+    address of the example domain). The brief is built before the subscription, so loading the
+    demo mails nothing. Idempotent: one brief per week, one subscription."""
+    city = Organisation.objects.filter(code="demo-city").first()
+    user = get_user_model().objects.filter(username="city").first()
+    if city is None or user is None:
+        return {"briefs": 0}
+    built = 0
+    if not ScheduledReport.objects.filter(organisation=city, kind=ReportKind.BRIEF).exists():
+        built = int(scheduled_brief_build(organisation_id=city.pk) is not None)
+    if not user.email:
+        user.email = "city@example.cn"
+        user.save(update_fields=["email"])
+    BriefSubscription.objects.get_or_create(user=user, defaults={"organisation": city})
+    return {"briefs": built}

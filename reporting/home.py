@@ -1,18 +1,41 @@
 """The 驾驶舱 widget of the regulator and administrator home pages: the 三个100% of the year
-so far in the user's region, with numerator and denominator, and the headline amounts."""
+so far in the user's region, with numerator and denominator, and the headline amounts; and the
+regulators' tile of open 批分单 and 督办单 in their region (with the overdue ones)."""
 
+from django.utils import timezone
+
+from coordination.models import DEPARTMENT_STATES
+from coordination.selectors import problem_list
 from portal.models import Role
 from reporting import selectors
+from reporting.supervision.selectors import order_list, orders_as_of
+
+MECHANISM_TILE_ROLES = {Role.CITY_REGULATOR, Role.PROVINCE_REGULATOR, Role.CONVENER, Role.TASK_FORCE_LEAD}
+
+
+def mechanism_tile(user) -> dict:
+    """Open 批分单 and 督办单 the user may see now, and how many of them are overdue."""
+    now = timezone.now()
+    problems = problem_list(user=user, open_only=True)
+    return {
+        "problems_open": problems.count(),
+        "problems_overdue": problems.filter(state__in=DEPARTMENT_STATES, due_at__lt=now).count(),
+        "orders_open": order_list(user=user, open_only=True).count(),
+        "orders_overdue": orders_as_of(user=user, moment=now)["overdue"].count(),
+    }
+
 
 HOME_ROLES = {Role.CITY_REGULATOR, Role.PROVINCE_REGULATOR, Role.PLATFORM_ADMIN, Role.CONVENER, Role.BANK_ADMIN}
 
 
 def widgets(*, request, scope, role) -> dict:
+    out = {"mechanism_tile": mechanism_tile(request.user)} if role in MECHANISM_TILE_ROLES else {}
     if role not in HOME_ROLES:
-        return {}
+        return out
     q = selectors.parse_query({}, default_period=selectors.current_year_period())
     total = selectors.figures(request.user, q)["total"][""]
     return {
+        **out,
         "cockpit": {
             "period_label": q.period_label,
             "as_of": q.as_of,
@@ -20,5 +43,5 @@ def widgets(*, request, scope, role) -> dict:
             "total": total,
             "feedback_timely": total.feedback_timely(),
             "decision_timely": total.decision_timely(),
-        }
+        },
     }

@@ -104,6 +104,7 @@ class ReportKind(models.TextChoices):
     LEDGER = "ledger", "台账"
     RANKING = "ranking", "银行排名通报"
     RENEWALS = "renewals", "无还本续贷情况统计表"
+    BRIEF = "brief", "工作简报"
 
 
 def report_upload_to(instance, filename):
@@ -136,6 +137,25 @@ class ScheduledReport(models.Model):
 
     def __str__(self):
         return self.filename
+
+
+class BriefSubscription(models.Model):
+    """A mechanism user's subscription to the 工作简报 (seed 004 十六, 十七): the weekly job builds
+    his mechanism's brief (reporting.brief) and mails it to every subscriber of that mechanism
+    who has an e-mail address. One row per user; unsubscribing deletes it."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, verbose_name="订阅人", on_delete=models.CASCADE, related_name="brief_subscription"
+    )
+    organisation = models.ForeignKey(Organisation, verbose_name="协调机制", on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField("订阅时间", default=timezone.now)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "工作简报订阅"
+        ordering = ["organisation", "user"]
+
+    def __str__(self):
+        return f"{self.user_id} → {self.organisation_id}"
 
 
 class LedgerRow(models.Model):

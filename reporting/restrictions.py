@@ -8,7 +8,7 @@ DeclarationFact, VisitFact) are seen by whoever sees the rows they index. 督办
 the issuer's region and above read them, the issuing roles there change them (the policy table
 then says who acts); the bank administrators of the target branch (or a bank organisation above
 it; its account managers read them) and the staff of a target department read and change
-theirs; nobody else anything."""
+theirs; nobody else anything. A 工作简报 subscription is its subscriber's own."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from portal.models import Role
 from portal.tenancy import VIEW, Scope, restriction
 from reporting.models import (
     BankPeriodReport,
+    BriefSubscription,
     DeclarationFact,
     LedgerFact,
     LedgerFactVersion,
@@ -98,6 +99,11 @@ def register() -> None:
         if scope.role == Role.BANK_ADMIN:
             return Q()
         return None
+
+    @restriction(BriefSubscription)
+    def _brief_subscriptions(scope: Scope, action: str) -> Q | None:
+        # a subscription is its subscriber's own
+        return Q(user_id=scope.user_id) if scope.user_id else None
 
     @restriction(ScheduledReport)
     def _scheduled(scope: Scope, action: str) -> Q | None:

@@ -1074,6 +1074,7 @@ def _recorded_renewals(user, q: ReportQuery, start: dt.date, end: dt.date) -> di
         outcome_on__gte=start,
         outcome_on__lte=min(last_day, as_of_day),
         recorded_at__lte=q.as_of,
+        outcome_recorded_at__lte=q.as_of,  # what was known at the as-of moment
     )
     if f.region:
         qs = qs.filter(region_range_q(f.region, "entity__region_id"))
@@ -1140,6 +1141,144 @@ def renewals(user, q: ReportQuery) -> list[dict]:
             }
         )
     return sorted(rows, key=lambda r: (-r["renewals_amount"], r["name"]))
+
+
+# --- renewals due and their outcomes (应续尽续), as of a moment -------------------------------------
+
+RENEWAL_WINDOWS = (30, 60, 90)
+# the dashboard's renewal figures: name → label (the drill-down's title too)
+RENEWAL_FIGURES = {
+    "due_30": "30 天内到期待续贷",
+    "due_60": "60 天内到期待续贷",
+    "due_90": "90 天内到期待续贷",
+    "past_due": "已到期未办结",
+    "renewed": "无还本续贷已续",
+    "renewed_other": "其他方式续贷",
+    "repaid": "已还款",
+    "refused": "拒绝续贷",
+}
+_OUTCOME_FIGURES = {
+    "renewed": RenewalStatus.RENEWED,
+    "renewed_other": RenewalStatus.RENEWED_OTHER,
+    "repaid": RenewalStatus.REPAID,
+    "refused": RenewalStatus.REFUSED,
+}
+
+
+def _renewals_scoped(user, q: ReportQuery) -> QuerySet[Renewal]:
+    """The renewal needs the user may read, in the query's region and bank (a branch: its bank),
+    recorded by the as-of moment."""
+    f = q.filters
+    qs = restrict(Renewal.objects.all(), user, VIEW).filter(recorded_at__lte=q.as_of)
+    if f.region:
+        qs = qs.filter(region_range_q(f.region, "entity__region_id"))
+    if f.bank:
+        qs = qs.filter(bank__code=f"bank-{f.bank}")
+    if f.branch:
+        qs = qs.filter(bank_id__in=BankBranch.objects.filter(pk=f.branch).values("bank__organisation_id"))
+    return qs
+
+
+def _pending_at(moment: dt.datetime) -> Q:
+    return Q(outcome_recorded_at__isnull=True) | Q(outcome_recorded_at__gt=moment)
+
+
+def renewal_records(user, q: ReportQuery, figure: str) -> QuerySet[Renewal]:
+    """The renewal needs behind one figure (RENEWAL_FIGURES), as known at the as-of moment:
+    due_N: still 待续贷 then and due within N days of the as-of date (today or later); past_due:
+    still 待续贷 then and past due; an outcome: that outcome recorded by then, with its 办结日期 in
+    the period. Counted the same way by `renewal_figures` (one computation)."""
+    if figure not in RENEWAL_FIGURES:
+        raise ApplicationError("未知的续贷指标", field_errors={"figure": ["未知的续贷指标"]})
+    qs = _renewals_scoped(user, q)
+    day = timezone.localtime(q.as_of).date()
+    if figure == "past_due":
+        return qs.filter(_pending_at(q.as_of), due_date__lt=day)
+    if figure.startswith("due_"):
+        days = int(figure.removeprefix("due_"))
+        return qs.filter(_pending_at(q.as_of), due_date__gte=day, due_date__lte=day + dt.timedelta(days=days))
+    f = q.filters
+    qs = qs.filter(status=_OUTCOME_FIGURES[figure], outcome_recorded_at__lte=q.as_of, outcome_on__lte=day)
+    if f.date_from:
+        qs = qs.filter(outcome_on__gte=f.date_from)
+    if f.date_to:
+        qs = qs.filter(outcome_on__lte=f.date_to)
+    return qs
+
+
+def renewal_figures(user, q: ReportQuery) -> dict:
+    """Per lending bank (its root organisation), the count and amount of each renewal figure as of
+    the moment (004 二(八) "应续尽续"), and the scope's total: {"banks": [row], "total": row}; a row
+    is {"bank_id", "name", figure: count, figure + "_amount": 元}."""
+    rows: dict[int, dict] = defaultdict(
+        lambda: {k: 0 for k in RENEWAL_FIGURES} | {k + "_amount": 0 for k in RENEWAL_FIGURES}
+    )
+    for figure in RENEWAL_FIGURES:
+        for r in renewal_records(user, q, figure).values("bank_id").annotate(n=Count("id"), amount=Sum("amount")):
+            rows[r["bank_id"]][figure] = r["n"]
+            rows[r["bank_id"]][figure + "_amount"] = r["amount"] or 0
+    found = {
+        b["organisation_id"]: b
+        for b in Bank.objects.filter(organisation_id__in=rows).values("organisation_id", "name", "code")
+    }
+    banks = [
+        {
+            "bank_id": org,
+            "name": found.get(org, {}).get("name", str(org)),
+            "bank_code": found.get(org, {}).get("code", ""),
+            **row,
+        }
+        for org, row in rows.items()
+    ]
+    banks.sort(key=lambda r: (-r["due_90"], -r["renewed"], r["name"]))
+    total = {k: sum(r[k] for r in banks) for k in (*RENEWAL_FIGURES, *(k + "_amount" for k in RENEWAL_FIGURES))}
+    return {"banks": banks, "total": total}
+
+
+# --- direct applications (直接申请, seed 002 point 5), counted apart --------------------------------
+
+DIRECT_FIGURES = {
+    "applications": "直接申请(笔)",
+    "on_time": "5 个工作日内回复",
+    "late": "超期回复或逾期未回复",
+}
+
+
+def direct_query(q: ReportQuery) -> ReportQuery:
+    return replace(q, filters=replace(q.filters, origin=LeadOrigin.DIRECT))
+
+
+def direct_figures(user, q: ReportQuery) -> dict[str, dict[str, kpis.Figures]]:
+    """The direct applications' figures (the same statistics index and as-of rule as the 推荐清单's,
+    origin=direct), in total and per bank."""
+    return figures(user, direct_query(q), ["bank"])
+
+
+def direct_application_ids(user, q: ReportQuery, figure: str) -> list[int]:
+    """The ledger rows behind one direct-application figure (DIRECT_FIGURES) as of the moment,
+    with the conditions of the figures' SQL (feedback_on_time, feedback_answered, feedback_open_late)."""
+    if figure not in DIRECT_FIGURES:
+        raise ApplicationError("未知的直接申请指标", field_errors={"figure": ["未知的直接申请指标"]})
+    facts_qs = facts_queryset(user, direct_query(q))
+    t = q.as_of
+    if figure == "on_time":
+        facts_qs = facts_qs.filter(feedback_due_at__isnull=False, feedback_at__lte=t).filter(
+            Q(feedback_satisfied_at__isnull=False, feedback_satisfied_at__lte=F("feedback_due_at"))
+            | Q(feedback_satisfied_at__isnull=True, feedback_at__lte=F("feedback_due_at"))
+        )
+    elif figure == "late":
+        answered_late = Q(feedback_due_at__isnull=False, feedback_at__lte=t) & (
+            Q(feedback_satisfied_at__isnull=False, feedback_satisfied_at__gt=F("feedback_due_at"))
+            | Q(feedback_satisfied_at__isnull=True, feedback_at__gt=F("feedback_due_at"))
+        )
+        open_late = (
+            (Q(feedback_at__isnull=True) | Q(feedback_at__gt=t))
+            & Q(feedback_due_at__lt=t)
+            & (Q(removed_at__isnull=True) | Q(removed_at__gt=t) | Q(removed_at__gt=F("feedback_due_at")))
+        )
+        facts_qs = facts_qs.filter(answered_late | open_late)
+    parts = (facts_qs.current, facts_qs.versions) if isinstance(facts_qs, FactsAsOf) else (facts_qs,)
+    return sorted({pk for part in parts for pk in part.values_list("recommendation_id", flat=True)})
 
 
 # --- targets ------------------------------------------------------------------------------------------------

@@ -19,8 +19,16 @@ from portal.models import Membership, Organisation, OrganisationKind, Region, Ro
 from portal.services import ApplicationError, audit_record
 from portal.tenancy import CHANGE, resolve, restrict, scope_for
 from products.models import BankBranch
-from reporting import exports, selectors
-from reporting.models import PERCENT_METRICS, BankPeriodReport, ReportKind, ScheduledReport, Target, TargetMetric
+from reporting import brief, exports, selectors
+from reporting.models import (
+    PERCENT_METRICS,
+    BankPeriodReport,
+    BriefSubscription,
+    ReportKind,
+    ScheduledReport,
+    Target,
+    TargetMetric,
+)
 
 log = logging.getLogger(__name__)
 
@@ -255,6 +263,103 @@ def scheduled_report_build(*, organisation_id: int, now: dt.datetime | None = No
     return report
 
 
+# --- the 工作简报: subscriptions and the weekly build ----------------------------------------------------
+
+
+@transaction.atomic
+def brief_subscription_set(*, actor, subscribed: bool, request=None) -> BriefSubscription | None:
+    """Subscribe the actor to his mechanism's weekly 工作简报 (mailed to his e-mail address), or
+    unsubscribe him. Only the roles that generate a brief (brief.BRIEF_ROLES), with an address."""
+    scope = scope_for(actor)
+    if scope is None or scope.role not in brief.BRIEF_ROLES or not scope.organisation_id:
+        raise ApplicationError("您的角色无权订阅工作简报", code="permission_denied")
+    mine = restrict(BriefSubscription.objects.all(), actor, CHANGE).select_for_update()
+    current = mine.first()
+    if not subscribed:
+        if current is None:
+            return None
+        current.delete()
+        audit_record(
+            actor=actor,
+            action="reporting.brief_unsubscribe",
+            after={"organisation": scope.organisation_id},
+            request=request,
+        )
+        return None
+    if not (actor.email or "").strip():
+        raise ApplicationError(
+            "请先在个人信息中填写电子邮箱, 再订阅工作简报", field_errors={"email": ["未填写电子邮箱"]}
+        )
+    # the brief is the mechanism's: a task force's lead subscribes to its county mechanism's
+    mechanism = Organisation.objects.filter(pk=scope.organisation_id).first()
+    while mechanism is not None and mechanism.kind not in MECHANISM_KINDS:
+        mechanism = mechanism.parent
+    if mechanism is None:
+        raise ApplicationError("未找到您所在的协调机制, 无法订阅工作简报", code="permission_denied")
+    if current is not None and current.organisation_id == mechanism.pk:
+        return current
+    if current is not None:
+        current.delete()
+    subscription = BriefSubscription.objects.create(user=actor, organisation=mechanism)
+    audit_record(
+        actor=actor,
+        action="reporting.brief_subscribe",
+        obj=subscription,
+        after={"organisation": mechanism.pk},
+        request=request,
+    )
+    return subscription
+
+
+def brief_recipients(organisation_id: int) -> list[str]:
+    emails = (
+        BriefSubscription.objects.filter(organisation_id=organisation_id, user__is_active=True)
+        .exclude(user__email="")
+        .values_list("user__email", flat=True)
+    )
+    return sorted(set(emails))
+
+
+def brief_organisations():
+    """The mechanisms with at least one subscriber (the weekly job builds their briefs)."""
+    return mechanisms().filter(pk__in=BriefSubscription.objects.values("organisation_id")).distinct()
+
+
+def scheduled_brief_build(*, organisation_id: int, now: dt.datetime | None = None) -> ScheduledReport | None:
+    """Build, store and mail one mechanism's 工作简报 for the month to date, to its subscribers (this
+    week's; a second run in the same week finds it and does nothing)."""
+    now = now or timezone.now()
+    organisation = Organisation.objects.select_related("region").get(pk=organisation_id)
+    week = iso_week(now)
+    if ScheduledReport.objects.filter(organisation=organisation, kind=ReportKind.BRIEF, week=week).exists():
+        return None
+    local = timezone.localtime(now)
+    period = f"{local:%Y-%m}"
+    q = selectors.parse_query({"region": organisation.region.scope_prefix, "period": period})
+    made = brief.build(selectors.SYSTEM, {**q.params(), "as_of": now.isoformat()}, unit=organisation.name)
+    file = brief.brief_xlsx(made)
+    filename = f"工作简报_{organisation.region.name}_{week}.xlsx"
+    try:
+        with transaction.atomic():
+            report = ScheduledReport(
+                organisation=organisation,
+                region=organisation.region,
+                kind=ReportKind.BRIEF,
+                week=week,
+                period=period,
+                as_of=now,
+                filename=filename,
+                size=len(file.content),
+                recipients=brief_recipients(organisation.pk),
+            )
+            report.file.save(f"{organisation.pk}-{week}-brief.xlsx", ContentFile(file.content), save=False)
+            report.save()
+    except IntegrityError:  # built meanwhile by a concurrent run
+        return None
+    transaction.on_commit(lambda: scheduled_report_mail(report_id=report.pk))
+    return report
+
+
 def scheduled_report_mail(*, report_id: int) -> bool:
     """Mail a stored report to its recipients once (claimed by a conditional update)."""
     claimed = ScheduledReport.objects.filter(pk=report_id, emailed_at__isnull=True).update(emailed_at=timezone.now())
@@ -263,11 +368,17 @@ def scheduled_report_mail(*, report_id: int) -> bool:
     report = ScheduledReport.objects.select_related("organisation").get(pk=report_id)
     if not report.recipients:
         return False
+    as_of = f"{timezone.localtime(report.as_of):%Y-%m-%d %H:%M}"
+    if report.kind == ReportKind.BRIEF:
+        what = (
+            f"《支持小微企业融资协调工作简报》({report.period} 月累计: 工作进展、三个100%、逾期事项、排名、无还本续贷)"
+        )
+    else:
+        what = f"《支持小微企业融资协调工作机制成效统计表》({report.period} 年累计)"
     message = EmailMessage(
-        subject=f"[政银企融资对接平台] {report.organisation.name} 成效统计表({report.week})",
+        subject=f"[政银企融资对接平台] {report.organisation.name} {report.get_kind_display()}({report.week})",
         body=(
-            f"{report.organisation.name}:\n\n附件为截至 {timezone.localtime(report.as_of):%Y-%m-%d %H:%M} 的"
-            f"《支持小微企业融资协调工作机制成效统计表》({report.period} 年累计)。\n"
+            f"{report.organisation.name}:\n\n附件为截至 {as_of} 的{what}。\n"
             "也可在平台「报表」页面下载历次报表。\n\n此邮件由系统自动发送。"
         ),
         from_email=settings.DEFAULT_FROM_EMAIL,

@@ -1,5 +1,6 @@
 """Weekly reports. Beat runs `weekly_reports` (Monday morning); it fans out one idempotent
-task per mechanism, each building, storing and mailing that mechanism's 成效统计表."""
+task per mechanism, each building, storing and mailing that mechanism's 成效统计表, and one per
+mechanism with 工作简报 subscribers, building and mailing its brief to them."""
 
 import datetime as dt
 
@@ -8,7 +9,13 @@ from django.utils import timezone
 
 from reporting.facts import sync
 from reporting.models import ScheduledReport
-from reporting.services import mechanisms, scheduled_report_build, scheduled_report_mail
+from reporting.services import (
+    brief_organisations,
+    mechanisms,
+    scheduled_brief_build,
+    scheduled_report_build,
+    scheduled_report_mail,
+)
 from reporting.supervision.scan import supervision_scan
 
 
@@ -17,7 +24,10 @@ def weekly_reports() -> int:
     ids = list(mechanisms().values_list("pk", flat=True))
     for pk in ids:
         build_mechanism_report.delay(pk)
-    return len(ids)
+    briefs = list(brief_organisations().values_list("pk", flat=True))
+    for pk in briefs:
+        build_mechanism_brief.delay(pk)
+    return len(ids) + len(briefs)
 
 
 @shared_task(name="reporting.tasks.build_mechanism_report", acks_late=True)
@@ -25,6 +35,14 @@ def build_mechanism_report(organisation_id: int) -> int | None:
     """Safe to run twice: a second run in the same week finds the report and does nothing."""
 
     report = scheduled_report_build(organisation_id=organisation_id)
+    return report.pk if report else None
+
+
+@shared_task(name="reporting.tasks.build_mechanism_brief", acks_late=True)
+def build_mechanism_brief(organisation_id: int) -> int | None:
+    """The mechanism's weekly 工作简报 for its subscribers; safe to run twice (one per week)."""
+
+    report = scheduled_brief_build(organisation_id=organisation_id)
     return report.pk if report else None
 
 

@@ -13,6 +13,8 @@ urlpatterns = [
         include(
             [
                 path("", views.DashboardView.as_view(), name="dashboard"),
+                path("brief/", views.BriefView.as_view(), name="brief"),
+                path("drill/<slug:kind>/", views.DrillView.as_view(), name="drill"),
                 path("tables/<slug:name>.<slug:extension>", views.TableDownloadView.as_view(), name="table_download"),
                 path("export/<slug:kind>.<slug:extension>", views.ExportView.as_view(), name="export"),
                 path("reports/", views.ReportListView.as_view(), name="reports"),

@@ -17,11 +17,11 @@ from portal import spreadsheets
 from portal.mixins import RestrictedListView, RoleRequiredMixin
 from portal.models import Region, Role
 from portal.services import ApplicationError
-from portal.tenancy import GOVERNMENT_ROLES, scope_for
+from portal.tenancy import GOVERNMENT_ROLES, VIEW, restrict, scope_for
 from products.models import Bank
-from reporting import dashboard, exports, kpis, ledger, selectors, services
+from reporting import brief, dashboard, exports, kpis, ledger, selectors, services
 from reporting.forms import BankReportForm, TargetForm
-from reporting.models import PERCENT_METRICS, TargetMetric
+from reporting.models import PERCENT_METRICS, BriefSubscription, TargetMetric
 
 DASHBOARD_ROLES = set(GOVERNMENT_ROLES) | {Role.BANK_ADMIN}
 REPORT_ROLES = DASHBOARD_ROLES
@@ -59,11 +59,74 @@ class DashboardView(RoleRequiredMixin, View):
             "query_string": urlencode(query),
             "download_query": urlencode({**query, "by": built["by"]}),
             "period_label": built["query"].period_label,
+            "can_brief": bool(built["scope"] and built["scope"].role in brief.BRIEF_ROLES),
             "scheduled": selectors.scheduled_report_list(user=request.user)[:5]
             if not built["scope"] or not built["scope"].is_bank
             else [],
         }
         return render(request, "reporting/dashboard.html", context)
+
+
+class DrillView(RoleRequiredMixin, View):
+    """The records behind one dashboard figure (批分单, 续贷需求, 直接申请), with the dashboard's
+    filters and as-of date: restricted like the figure, never more rows than it counts."""
+
+    allowed_roles = DASHBOARD_ROLES
+
+    def get(self, request, kind: str):
+        try:
+            built = dashboard.drill(request.user, kind, request.GET)
+        except ApplicationError as error:
+            if error.code == "not_found":
+                raise Http404(error.message) from None
+            messages.error(request, f"筛选条件有误: {error.message}")
+            return redirect("reporting:dashboard")
+        context = {
+            **built,
+            "back_query": urlencode(built["params"]),
+            "period_label": built["query"].period_label,
+        }
+        return render(request, "reporting/drill.html", context)
+
+
+class BriefView(RoleRequiredMixin, View):
+    """工作通报 / 简报: the mechanism's brief for the filters (period, county, bank, as-of), as a
+    printable page; its xlsx at ?format=xlsx; the user's weekly subscription (POST)."""
+
+    allowed_roles = brief.BRIEF_ROLES
+
+    def get(self, request):
+        try:
+            made = brief.build(request.user, request.GET)
+        except ApplicationError as error:
+            messages.error(request, f"筛选条件有误: {error.message}, 已显示默认范围")
+            made = brief.build(request.user, {})
+        if request.GET.get("format") == "xlsx":
+            return spreadsheets.deliver(request, "reporting.brief", brief.brief_xlsx(made), filters=made.query.params())
+        subscribed = restrict(BriefSubscription.objects.all(), request.user, VIEW).exists()
+        context = {
+            **_filter_context(request),
+            "brief": made,
+            "query": made.query,
+            "query_string": urlencode({**made.query.params(), "format": "xlsx"}),
+            "subscribed": subscribed,
+            "has_email": bool((request.user.email or "").strip()),
+        }
+        return render(request, "reporting/brief.html", context)
+
+    def post(self, request):
+        try:
+            services.brief_subscription_set(
+                actor=request.user, subscribed=request.POST.get("subscribe") == "1", request=request
+            )
+        except ApplicationError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(
+                request,
+                "已订阅: 每周一将工作简报发送到您的邮箱" if request.POST.get("subscribe") == "1" else "已退订工作简报",
+            )
+        return redirect("reporting:brief")
 
 
 class TableDownloadView(RoleRequiredMixin, View):

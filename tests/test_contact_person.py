@@ -87,3 +87,20 @@ def test_联系电话格式有误时表单保留输入并标出字段(world):
     assert "请填写联系电话(手机号或区号-座机号)" in body and 'value="冯经理"' in body
     branch.refresh_from_db()
     assert branch.contact_phone == ""
+
+
+def test_线索API输出承办机构联系人(world):
+    """ "确保信息畅通对称": the branch's contact is in the API's lead list and detail too."""
+    _, _, recs = pushed(world, banks=("boc",))
+    branch = recs["boc"].branch.organisation
+    organisation_contact_update(
+        actor=world.users["boc_admin"], organisation_id=branch.pk, contact_name="冯经理", contact_phone="13803561234"
+    )
+    client = _client(world.users["boc_admin"])
+    listed = {row["id"]: row for row in client.get("/api/v1/leads/").json()["results"]}
+    assert (listed[recs["boc"].pk]["branch_contact_name"], listed[recs["boc"].pk]["branch_contact_phone"]) == (
+        "冯经理",
+        "13803561234",
+    )
+    detail = client.get(f"/api/v1/leads/{recs['boc'].pk}/").json()
+    assert detail["branch_contact_name"] == "冯经理"

@@ -169,6 +169,8 @@ def downloads(world) -> list[tuple[str, str, str, bool, set[str]]]:
             {"\t=2+3.csv", "=1+1", "@SUM(A1)"},
         ),
         ("reporting.scheduled", "city", f"/reporting/reports/{ids['scheduled']}/download/", False, set()),
+        # the 工作简报 (its bank ranking names the banks)
+        ("reporting.brief", "city", "/reporting/brief/?format=xlsx", False, {"@建设银行"}),
         # the audit log: its object names and changes hold what users typed (checked for formulas)
         ("audit", "city", "/audit/?format=xlsx", False, set()),
         ("register_template", "staff", "/entities/imports/template/", False, set()),

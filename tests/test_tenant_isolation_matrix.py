@@ -22,6 +22,9 @@ PUBLIC = [
     r"^api/v1/\^(banks|branches|products|decline-reasons)",
     # report kind and file format, no object: what they contain is the caller's own scope (reporting/tests)
     r"^reporting/(tables|export)/",
+    # a figure's kind (批分单, 续贷, 直接申请), no object: the records listed are the caller's own scope,
+    # counted and listed by the same restricted selectors (reporting/tests/test_mechanism_figures.py)
+    r"^reporting/drill/",
     # the e-mailed password reset link: a signed token, no tenant object (entities/tests/test_onboarding.py)
     r"^accounts/password/reset/",
     # 直接申请: a product of the public 产品超市; the entity is the caller's own, resolved by the

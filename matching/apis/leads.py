@@ -124,6 +124,12 @@ class LeadOutputSerializer(serializers.Serializer):
     bank = BankBriefSerializer()
     branch_id = serializers.IntegerField()
     branch_name = serializers.CharField(source="branch.name")
+    branch_contact_name = serializers.CharField(
+        source="branch.organisation.contact_name", help_text="承办机构联系人(机构管理员维护; 未指定为空)"
+    )
+    branch_contact_phone = serializers.CharField(
+        source="branch.organisation.contact_phone", help_text="承办机构联系电话"
+    )
     product = serializers.SerializerMethodField()
     need = NeedSerializer(source="declaration")
     state = serializers.CharField()
@@ -404,7 +410,7 @@ def _lead_queryset(qs):
         "entity",
         "region",
         "bank",
-        "branch",
+        "branch__organisation",
         "assigned_to",
         "declaration",
         "decline_reason",

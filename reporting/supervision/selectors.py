@@ -74,3 +74,14 @@ def order_items(*, user, order: SupervisionOrder) -> dict:
         ),
         "problems": problem_list(user=user).filter(pk__in=order.problems.values("pk")),
     }
+
+
+def orders_as_of(*, user, moment, region: str = "") -> dict[str, QuerySet[SupervisionOrder]]:
+    """督办单 as they stood at `moment` (the 工作简报's overdue items): issued by then; unanswered
+    then; of those, past their reply deadline. `region`: a region code prefix (the issuer's
+    region or the target's)."""
+    qs = order_list(user=user).filter(created_at__lte=moment)
+    if region:
+        qs = qs.filter(region_range_q(region, "region_id") | region_range_q(region, "target__region_id"))
+    unanswered = qs.filter(Q(answered_at__isnull=True) | Q(answered_at__gt=moment))
+    return {"issued": qs, "unanswered": unanswered, "overdue": unanswered.filter(due_at__lt=moment)}
