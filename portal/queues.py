@@ -48,6 +48,7 @@ TASK_QUEUES = {
     # reporting/tasks.py
     "reporting.tasks.weekly_reports": "reports",
     "reporting.tasks.build_mechanism_report": "reports",
+    "reporting.tasks.build_mechanism_brief": "reports",
     "reporting.tasks.sync_facts": "reports",
     # notifications and e-mail
     "matching.tasks.send_notification_email": "notifications",
