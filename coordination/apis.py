@@ -36,6 +36,12 @@ class ProblemOutputSerializer(serializers.Serializer):
     level = serializers.CharField(help_text="所在层级: county 县级 / city 市级 / province 省级")
     department_id = serializers.IntegerField(allow_null=True, help_text="承办部门(机构 id)")
     department_name = serializers.CharField(source="department.name", default=None)
+    department_contact_name = serializers.CharField(
+        source="department.contact_name", default="", help_text="承办部门联系人(部门管理员维护; 未指定为空)"
+    )
+    department_contact_phone = serializers.CharField(
+        source="department.contact_phone", default="", help_text="承办部门联系电话"
+    )
     state = serializers.CharField(help_text="状态")
     state_label = serializers.CharField(source="get_state_display")
     due_working_days = serializers.IntegerField(help_text="办理时限(工作日)")

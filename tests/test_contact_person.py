@@ -11,6 +11,8 @@ from matching.factories import pushed
 from portal.errors import ApplicationError
 from portal.models import AuditEvent
 from portal.services import organisation_contact_update
+from reporting.factories import build_overdue
+from reporting.supervision.services import supervision_issue
 
 pytestmark = pytest.mark.django_db
 
@@ -104,3 +106,51 @@ def test_线索API输出承办机构联系人(world):
     )
     detail = client.get(f"/api/v1/leads/{recs['boc'].pk}/").json()
     assert detail["branch_contact_name"] == "冯经理"
+
+
+def test_批分单API输出承办部门联系人(world):
+    """ "确保信息畅通对称": the department's contact is in the API's 批分单 list and detail."""
+    # given a 批分单 routed to 泽州县自然资源局, whose staff named its contact
+    found = departments(world)
+    problem = open_problem(world, found)
+    organisation_contact_update(
+        actor=found.users["department"],
+        organisation_id=found.county.pk,
+        contact_name="钱科长",
+        contact_phone="0356-6012345",
+    )
+    # when the task force reads it through the API
+    client = _client(world.users["staff"])
+    listed = {row["id"]: row for row in client.get("/api/v1/problems/").json()["results"]}
+    detail = client.get(f"/api/v1/problems/{problem.pk}/").json()
+    # then both carry the contact
+    for row in (listed[problem.pk], detail):
+        assert (row["department_contact_name"], row["department_contact_phone"]) == ("钱科长", "0356-6012345")
+
+
+def test_督办单API输出被督办单位联系人(world):
+    """ "确保信息畅通对称": the supervised branch's contact is in the API's 督办单 output."""
+    # given an overdue lead of 中国银行泽州支行, whose administrator named the branch's contact
+    overdue = build_overdue(world)
+    lead = overdue.overdue_leads[0]
+    organisation_contact_update(
+        actor=world.users["boc_admin"],
+        organisation_id=lead.branch.organisation_id,
+        contact_name="冯经理",
+        contact_phone="13803561234",
+    )
+    # when the city mechanism issues a 督办单 to that branch and reads it through the API
+    order = supervision_issue(
+        actor=world.users["city"],
+        target_id=lead.branch.organisation_id,
+        subject="逾期未反馈督办",
+        demand="请于期限内反馈逾期线索",
+        due_working_days=3,
+        lead_ids=[lead.pk],
+    )
+    client = _client(world.users["city"])
+    listed = {row["id"]: row for row in client.get("/api/v1/supervision-orders/").json()["results"]}
+    detail = client.get(f"/api/v1/supervision-orders/{order.pk}/").json()
+    # then both carry the branch's contact
+    for row in (listed[order.pk], detail):
+        assert (row["target_contact_name"], row["target_contact_phone"]) == ("冯经理", "13803561234")

@@ -29,6 +29,10 @@ class OrderOutputSerializer(serializers.Serializer):
     issuer_name = serializers.CharField(source="issuer.name", help_text="督办机构")
     target_id = serializers.IntegerField(help_text="被督办单位(银行机构或职能部门)id")
     target_name = serializers.CharField(source="target.name", help_text="被督办单位")
+    target_contact_name = serializers.CharField(
+        source="target.contact_name", help_text="被督办单位联系人(该单位管理员维护; 未指定为空)"
+    )
+    target_contact_phone = serializers.CharField(source="target.contact_phone", help_text="被督办单位联系电话")
     subject = serializers.CharField(help_text="督办事项")
     demand = serializers.CharField(help_text="督办要求")
     state = serializers.CharField(
