@@ -293,6 +293,8 @@ def test_every_routed_page_reads_the_replica_and_writes_nothing_on_a_get(real_re
             failures.append(f"{url}: 未从只读副本读取")
         if writes:
             failures.append(f"{url}: GET 写入了主库 {writes}")
+        if url.startswith("/api/") and "X-Data-As-Of" not in response.headers:
+            failures.append(f"{url}: 缺少 X-Data-As-Of")
     assert not failures, "\n".join(failures)
 
 
