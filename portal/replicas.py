@@ -23,7 +23,8 @@ sends the header `X-Data-As-Of`): the moment the replica's data is known to be c
 check's moment when it had replayed everything, otherwise its last replayed commit.
 
 Tenancy is untouched: querysets are restricted as always (`restrict()`), only the connection
-they read through changes. Sessions and login throttling are always read from the primary.
+they read through changes. Who is signed in and what he may see (the session, the login
+throttle, the user, his API token, his membership) is always read from the primary.
 Migrations run on the primary only.
 
 A replica serves the primary's database: its alias is used only while it names the same
@@ -81,8 +82,11 @@ ROUTED_URL_NAMES = frozenset(
 # the scheduled exports: each mechanism's weekly 成效统计表
 ROUTED_TASKS = frozenset({"reporting.tasks.build_mechanism_report"})
 SAFE_METHODS = frozenset({"GET", "HEAD"})
-# always read from the primary: the session and login bookkeeping of every request
+# always read from the primary: who is signed in and what he may see — the session, the login
+# throttle, the user, his API token and his membership (a revoked token, a deactivated user or a
+# removed role takes effect at once, never a replica's lag later)
 PRIMARY_ONLY_APPS = frozenset({"sessions", "axes"})
+PRIMARY_ONLY_MODELS = frozenset({"auth.user", "portal.apitoken", "portal.membership"})
 
 
 def replica_aliases() -> list[str]:
@@ -197,13 +201,18 @@ def current_as_of() -> dt.datetime | None:
     return reads.as_of
 
 
+def _primary_only(model) -> bool:
+    meta = model._meta
+    return meta.app_label in PRIMARY_ONLY_APPS or meta.label_lower in PRIMARY_ONLY_MODELS
+
+
 class ReplicaRouter:
     """DATABASE_ROUTERS: reads inside replica_reads() (until a write) go to the chosen replica,
     everything else to the primary; the replicas are never migrated."""
 
     def db_for_read(self, model, **hints):
         reads = _current.get()
-        if reads is None or reads.wrote or model._meta.app_label in PRIMARY_ONLY_APPS:
+        if reads is None or reads.wrote or _primary_only(model):
             return DEFAULT_DB_ALIAS
         return reads.choose() or DEFAULT_DB_ALIAS
 

@@ -10,7 +10,9 @@ import time
 
 import pytest
 from django.conf import settings
-from django.db import DatabaseError, connections
+from django.contrib.auth import get_user_model
+from django.contrib.sessions.models import Session
+from django.db import DatabaseError, connections, transaction
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import URLResolver, get_resolver
@@ -18,13 +20,13 @@ from django.urls import URLResolver, get_resolver
 from entities.models import MarketEntity
 from portal import replicas
 from portal.celery import app as celery_app
-from portal.models import Organisation
+from portal.models import ApiToken, Membership, Organisation
 from reporting.models import ScheduledReport
 from reporting.services import scheduled_report_build
 from reporting.tasks import build_mechanism_report
 
 REPLICA = "replica1"
-REPLAY_TIMEOUT = 60.0  # seconds: a ceiling for a hung replica, not a measured threshold
+POLLS = 3000  # a ceiling of polls (20 ms apart) for a hung replica; no test depends on the time taken
 
 
 def _view_names(resolver=None, namespace=""):
@@ -37,46 +39,46 @@ def _view_names(resolver=None, namespace=""):
 
 
 def _primary_lsn() -> str:
+    """A WAL position on the primary that includes everything committed so far, flushed (the
+    test cluster commits with synchronous_commit=off: one synchronous commit flushes all before
+    it) and at the end of a record, where the replica's receive and replay positions stop."""
     with connections["default"].cursor() as cursor:
-        cursor.execute("SELECT pg_current_wal_lsn()")
+        with transaction.atomic():
+            cursor.execute("SET LOCAL synchronous_commit = on")
+            # a transaction that writes WAL (a logical message), so its commit is flushed
+            cursor.execute("SELECT pg_logical_emit_message(true, 'portal-tests', 'flush')")
+        cursor.execute("SELECT pg_current_wal_flush_lsn()")
         return cursor.fetchone()[0]
 
 
-def _wait_on_replica(sql: str) -> None:
-    """Polls `sql` (a boolean of the primary's LSN, %s) on the replica until it is true."""
-    lsn = _primary_lsn()
-    deadline = time.monotonic() + REPLAY_TIMEOUT
+def _poll_replica(sql: str, params=(), failure: str = "") -> None:
+    """Runs `sql` (a boolean) on the replica until it is true."""
     with connections[REPLICA].cursor() as cursor:
-        while True:
-            cursor.execute(sql, [lsn])
+        for _ in range(POLLS):
+            cursor.execute(sql, params)
             if cursor.fetchone()[0]:
                 return
-            assert time.monotonic() < deadline, f"只读副本未在 {REPLAY_TIMEOUT} 秒内跟上主库 {lsn}"
             time.sleep(0.02)
+    raise AssertionError(failure)
 
 
 def wait_for_replay() -> None:
     """Everything committed on the primary so far is visible on the replica."""
-    _wait_on_replica("SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn")
+    lsn = _primary_lsn()
+    _poll_replica("SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn", [lsn], f"只读副本未回放到主库的 {lsn}")
 
 
 def wait_for_receipt() -> None:
     """The replica has received (not necessarily replayed) everything committed so far."""
-    _wait_on_replica("SELECT pg_last_wal_receive_lsn() >= %s::pg_lsn")
+    lsn = _primary_lsn()
+    _poll_replica("SELECT pg_last_wal_receive_lsn() >= %s::pg_lsn", [lsn], f"只读副本未收到主库的 {lsn}")
 
 
 def pause_replay() -> None:
     """Pauses replay on the replica and waits until it has paused (a request alone may still
     replay what arrives before the next record boundary)."""
     _replica_sql("SELECT pg_wal_replay_pause()")
-    deadline = time.monotonic() + REPLAY_TIMEOUT
-    with connections[REPLICA].cursor() as cursor:
-        while True:
-            cursor.execute("SELECT pg_get_wal_replay_pause_state() = 'paused'")
-            if cursor.fetchone()[0]:
-                return
-            assert time.monotonic() < deadline, "只读副本未能暂停回放"
-            time.sleep(0.02)
+    _poll_replica("SELECT pg_get_wal_replay_pause_state() = 'paused'", failure="只读副本未能暂停回放")
 
 
 def _replica_sql(sql: str) -> None:
@@ -180,6 +182,17 @@ def test_reads_inside_replica_reads_go_to_the_replica_until_the_first_write(real
 
 
 @pytestmark_transactional
+def test_who_is_signed_in_and_what_he_may_see_is_read_from_the_primary(real_replica):
+    """A revoked API token, a deactivated user or a removed role takes effect at once: the
+    session, the user, his token and his membership are read from the primary even in a
+    routed request."""
+    with replicas.replica_reads():
+        assert MarketEntity.objects.all().db == REPLICA
+        for model in (get_user_model(), ApiToken, Membership, Session):
+            assert model.objects.all().db == "default", model
+
+
+@pytestmark_transactional
 def test_routed_page_reads_from_the_replica_and_says_as_of_when(real_replica, world):
     """The entity search reads from the replica: a marker committed on the primary while the
     replica's replay is paused is not on the page, and the page says "数据截至 …"; once replay
@@ -237,8 +250,10 @@ def test_a_replica_lagging_beyond_the_bound_is_skipped_for_the_primary(real_repl
 def test_an_idle_replica_that_replayed_everything_is_not_lagging(real_replica, world, settings):
     """An idle primary is not lag: a replica that replayed all it received is in bounds
     however old its last replayed commit is (pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn())."""
-    # given everything replayed, and a bound of zero seconds
+    # given everything replayed (the replay position reached all the primary flushed), and a
+    # bound of zero seconds
     wait_for_replay()
+    _poll_replica("SELECT pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn()", failure="只读副本未回放完")
     settings.DATABASE_REPLICA_MAX_LAG_SECONDS = 0.0
     # when its state is checked
     health = replicas.check(REPLICA)
