@@ -260,14 +260,19 @@ class ReplicaReadsMiddleware:
 _task_tokens: dict[str, contextvars.Token] = {}
 
 
-@task_prerun.connect
 def _task_started(task_id=None, task=None, **kwargs):
     if task is not None and task.name in ROUTED_TASKS and replica_aliases():
         _task_tokens[task_id] = _current.set(ReplicaReads())
 
 
-@task_postrun.connect
 def _task_finished(task_id=None, **kwargs):
     token = _task_tokens.pop(task_id, None)
     if token is not None:
         _current.reset(token)
+
+
+def connect_signals() -> None:
+    """PortalConfig.ready(): the routed tasks enter replica_reads() in every worker process,
+    before their first query (the router itself is imported only at the first query)."""
+    task_prerun.connect(_task_started, dispatch_uid="portal.replicas.task_started")
+    task_postrun.connect(_task_finished, dispatch_uid="portal.replicas.task_finished")
