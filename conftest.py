@@ -182,6 +182,34 @@ def _baseline_data_after_flush(request):
         import_string(dotted)()
 
 
+_REAL_REPLICAS: dict[str, dict] = {}
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings):
+    """The read-replica aliases (DATABASE_REPLICA_URLS, portal/replicas.py) name the primary's
+    server during tests: with their TEST MIRROR they name its test database too, so the router
+    reads them through `default` — routed pages in ordinary tests read the test's own
+    transaction. The real replica's connection settings are kept for `real_replica_settings`."""
+    from django.conf import settings
+
+    primary = settings.DATABASES["default"]
+    for alias, replica in settings.DATABASES.items():
+        if alias.startswith("replica"):
+            _REAL_REPLICAS[alias] = dict(replica)
+            replica.update({key: primary.get(key) for key in ("HOST", "PORT", "USER", "PASSWORD")})
+
+
+@pytest.fixture(scope="session")
+def real_replica_settings(django_db_setup):
+    """{alias: the connection settings of the real streaming replica `make test` started
+    (scripts/replica.sh), naming its copy of the test database}."""
+    from django.conf import settings
+
+    name = settings.DATABASES["default"]["NAME"]
+    return {alias: {**real, "NAME": name} for alias, real in _REAL_REPLICAS.items()}
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
     """Baseline data is seeded by data migrations; with `--nomigrations` (quick local runs)

@@ -61,6 +61,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "portal.middleware.MustChangePasswordMiddleware",
+    # dashboards, reports, 潜在客户, entity search …: their reads may go to a replica (portal/replicas.py)
+    "portal.replicas.ReplicaReadsMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "portal.middleware.DatabaseUnavailableMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -82,6 +84,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "portal.context_processors.navigation",
+                "portal.context_processors.replica_as_of",
                 "matching.context_processors.notifications",
             ],
         },
@@ -101,6 +104,20 @@ else:
     # DATABASE_URL stays the direct connection (migrations: run them with DATABASE_POOLER_URL empty)
     if env.str("DATABASE_POOLER_URL", default=""):
         DATABASES["default"] = through_pooler(DATABASES["default"], env.str("DATABASE_POOLER_URL"))
+# Read replicas (streaming replicas of the primary, same database name): DATABASE_REPLICA_URLS,
+# comma-separated, adds the aliases replica1, replica2, …; portal/replicas.py says which reads
+# go there. Reads go to the primary while a replica lags more than DATABASE_REPLICA_MAX_LAG_SECONDS
+# (checked at most every DATABASE_REPLICA_CHECK_SECONDS per process). In tests each replica alias
+# mirrors `default` (nothing is created on the replica).
+for _number, _url in enumerate(env.list("DATABASE_REPLICA_URLS", default=[]), start=1):
+    _replica = env.db_url_config(_url)
+    _replica.setdefault("CONN_MAX_AGE", DATABASES["default"].get("CONN_MAX_AGE", 0))
+    _replica.setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
+    _replica["TEST"] = {"MIRROR": "default"}
+    DATABASES[f"replica{_number}"] = _replica
+DATABASE_ROUTERS = ["portal.replicas.ReplicaRouter"]
+DATABASE_REPLICA_MAX_LAG_SECONDS = env.float("DATABASE_REPLICA_MAX_LAG_SECONDS", default=30.0)
+DATABASE_REPLICA_CHECK_SECONDS = env.float("DATABASE_REPLICA_CHECK_SECONDS", default=5.0)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [

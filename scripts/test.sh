@@ -5,8 +5,9 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd); cd "$ROOT"
 t0=$SECONDS
 source scripts/lib.sh
+source scripts/replica.sh  # the streaming replica: replica_up / replica_down
 mkdir -p var test-artifacts
-trap stack_down EXIT
+trap 'replica_down; stack_down' EXIT
 
 ensure_os_packages
 ensure_pgbouncer
@@ -14,6 +15,7 @@ ensure_venv requirements-test.txt
 ensure_node_modules
 stack_up
 pooler_up
+replica_up
 export STATIC_ROOT=${STATIC_ROOT:-$STACK_DIR/static}
 export DJANGO_SETTINGS_MODULE=portal.settings DEBUG=${DEBUG:-False} SECURE_SSL_REDIRECT=False
 export SECRET_KEY=${SECRET_KEY:-test-secret-key-$(date +%s)-not-for-production-use-only-tests}
