@@ -65,6 +65,8 @@ ROUTED_URL_NAMES = frozenset(
         "reporting:export",
         "reporting:reports",
         "reporting:scheduled_download",
+        "reporting:brief",
+        "reporting:drill",
         "kpi-list",
         "scheduled-report-list",
         "scheduled-report-detail",
@@ -79,8 +81,8 @@ ROUTED_URL_NAMES = frozenset(
         "entity-list",
     }
 )
-# the scheduled exports: each mechanism's weekly 成效统计表
-ROUTED_TASKS = frozenset({"reporting.tasks.build_mechanism_report"})
+# the scheduled exports: each mechanism's weekly 成效统计表 and 工作简报
+ROUTED_TASKS = frozenset({"reporting.tasks.build_mechanism_report", "reporting.tasks.build_mechanism_brief"})
 SAFE_METHODS = frozenset({"GET", "HEAD"})
 # always read from the primary: who is signed in and what he may see — the session, the login
 # throttle, the user, his API token and his membership (a revoked token, a deactivated user or a

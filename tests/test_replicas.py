@@ -270,6 +270,8 @@ def _routed_urls(world) -> list[tuple[str, str, str]]:
         ("convener", "/reporting/export/effectiveness.xlsx", "reporting:export"),
         ("convener", "/reporting/reports/", "reporting:reports"),
         ("convener", f"/reporting/reports/{report.pk}/download/", "reporting:scheduled_download"),
+        ("convener", "/reporting/brief/", "reporting:brief"),
+        ("convener", "/reporting/drill/renewals/?figure=due_90", "reporting:drill"),
         ("convener", "/api/v1/kpis/?by=county", "kpi-list"),
         ("convener", "/api/v1/scheduled-reports/", "scheduled-report-list"),
         ("convener", f"/api/v1/scheduled-reports/{report.pk}/", "scheduled-report-detail"),
