@@ -436,6 +436,7 @@ ROLE_USER = {
     Role.ACCOUNT_MANAGER: "boc_manager",
     Role.PLATFORM_ADMIN: "platform_admin",
     Role.DEPARTMENT_STAFF: "department",  # a 职能部门's staff: no action on the lead workflow
+    Role.VISITOR: "visitor",  # a 走访人员: visits only the entities assigned to him (campaigns)
 }
 
 
@@ -444,6 +445,8 @@ def user_of(world, role, enterprise_user):
         return enterprise_user
     if role == Role.DEPARTMENT_STAFF and "department" not in world.users:
         world.users["department"] = departments(world).users["department"]
+    if role == Role.VISITOR and "visitor" not in world.users:
+        world.users["visitor"] = user_with_role(Role.VISITOR, region_code=world.entity().region_id)
     return world.users[ROLE_USER[role]]
 
 
