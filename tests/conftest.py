@@ -342,7 +342,7 @@ def problems_both_sides(pushed_world, other_county):
         visitor_id=world.users["visitor"].pk,
         target_ids=[world.target.pk],
     )
-    other_city = user_with_role(Role.CITY_REGULATOR, organisation=other.task_force.parent.parent, username="other-city")
+    other_city = get_user_model().objects.get(username="other-city")
     other.campaign = campaign_services.campaign_open(
         actor=other_city, name="大同走访", deadline=dt.date.today() + dt.timedelta(days=20), county_codes=["140212"]
     )

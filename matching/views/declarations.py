@@ -444,7 +444,8 @@ class StaffDeclareView(RoleRequiredMixin, View):
         return render(request, self.template_name, {**context, "visit": visit})
 
     def _visit(self, request, pk):
-        if not (pk or "").isdigit():
+        pk = pk or ""
+        if not (pk.isascii() and pk.isdigit() and 0 < int(pk) < 2**31):
             return None
         return restrict(Visit.objects.select_related("entity"), request.user).filter(pk=int(pk)).first()
 
