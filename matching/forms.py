@@ -395,7 +395,14 @@ class VisitForm(forms.Form):
     visited_on = forms.DateField(label="走访日期", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     people = forms.CharField(label="走访人员", max_length=255)
     findings = forms.CharField(label="走访情况", required=False, widget=forms.Textarea(attrs={"rows": 3}))
-    channel = forms.ChoiceField(label="走访方式", choices=VisitChannel.choices, initial=VisitChannel.ON_SITE)
+    # 实地走访 unless told otherwise (a visit recorded before the 大走访 had no channel)
+    channel = forms.TypedChoiceField(
+        label="走访方式",
+        choices=VisitChannel.choices,
+        initial=VisitChannel.ON_SITE,
+        required=False,
+        empty_value=VisitChannel.ON_SITE,
+    )
     need_found = forms.BooleanField(label="发现融资需求", required=False)
     renewal_found = forms.BooleanField(label="发现续贷需求(贷款即将到期)", required=False)
 
@@ -415,7 +422,7 @@ class StaffDeclarationForm(DeclarationForm):
         the five criteria with their evidence."""
         initial = {"uscc": visit.entity.uscc, "visit_id": visit.pk, "term_months": visit.need_term_months or 12}
         if visit.need_amount:
-            initial["amount_wan"] = visit.need_amount / 10000
+            initial["amount_wan"] = Decimal(visit.need_amount) / 10000
         if visit.loan_purpose:
             initial["purpose"] = visit.loan_purpose
         for key, found in (visit.basic_criteria or {}).items():

@@ -5,6 +5,7 @@
 (1280×900), the visitor records a key visit on a phone (390×844), and the task force starts the
 declaration pre-filled from it (1280×900). axe-core checks each page at both sizes."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -120,7 +121,8 @@ def test_the_city_opens_a_campaign_the_county_plans_it_and_a_visitor_starts_a_de
     expect(page.get_by_label("融资金额(万元)")).to_have_value("30")
     page.get_by_label("中国银行").check()
     page.get_by_role("button", name="保存草稿").click()
-    expect(page).to_have_url(lambda url: "/matching/declarations/" in url and "/new/" not in url)
+    expect(page).to_have_url(re.compile(r"/matching/declarations/\d+/$"))
+    expect(page.get_by_text("已为巴公镇走访0号店录入申报")).to_be_visible()
     page.goto(campaign_url)
     expect(page.get_by_test_id("coverage-county")).to_contain_text("泽州县")
     assert not violations, "\n".join(violations)
