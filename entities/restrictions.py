@@ -6,6 +6,8 @@ LIKE '1405%': a plain b-tree index serves a range under any collation, LIKE only
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.db.models import Q
 
 from entities.models import (
@@ -92,8 +94,33 @@ def region_within(prefix: str | None, code: str | None) -> bool:
     return code.startswith(prefix)
 
 
+# 走访 (the workflow's VISIT, seed 004 二(四)): the action a visit is recorded under. The county's
+# task force visits any entity of its county; anyone else (a 走访人员 of a township, village or the
+# 工商联, a 委办局's staff, a bank's account manager) only the entities a county task force assigned
+# to him in a running 大走访 campaign: those come from the campaigns app, above this one, which
+# registers its filter here (campaigns.apps). Without a registered filter: nothing (deny by default).
+VISIT = "visit"
+COUNTY_VISITORS = {Role.TASK_FORCE_STAFF, Role.TASK_FORCE_LEAD}
+ASSIGNED_VISIT_FILTERS: list[Callable[[Scope], Q | None]] = []
+
+
+def visit_q(scope: Scope) -> Q | None:
+    """The entities the actor may record a visit of."""
+    if scope.role in COUNTY_VISITORS and scope.region_prefix:
+        return region_range_q(scope.region_prefix)
+    parts = [q for q in (f(scope) for f in ASSIGNED_VISIT_FILTERS) if q is not None]
+    if not parts:
+        return None
+    combined = parts[0]
+    for part in parts[1:]:
+        combined |= part
+    return combined
+
+
 def entity_q(scope: Scope, action: str, prefix: str = "") -> Q | None:
     """Which market entities (reached through `prefix`, e.g. "entity__") the actor may act on."""
+    if action == VISIT:
+        return visit_q(scope) if not prefix else None
     region_field = f"{prefix}region_id"
     if scope.is_enterprise:
         if action in (VIEW, CHANGE, EXPORT) and scope.organisation_id:

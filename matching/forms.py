@@ -12,6 +12,7 @@ from matching.models import (
     Disbursement,
     Guarantee,
     Recommendation,
+    VisitChannel,
 )
 from matching.verdicts import form_need
 from portal import bounds
@@ -394,16 +395,43 @@ class VisitForm(forms.Form):
     visited_on = forms.DateField(label="走访日期", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     people = forms.CharField(label="走访人员", max_length=255)
     findings = forms.CharField(label="走访情况", required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    # 实地走访 unless told otherwise (a visit recorded before the 大走访 had no channel)
+    channel = forms.TypedChoiceField(
+        label="走访方式",
+        choices=VisitChannel.choices,
+        initial=VisitChannel.ON_SITE,
+        required=False,
+        empty_value=VisitChannel.ON_SITE,
+    )
     need_found = forms.BooleanField(label="发现融资需求", required=False)
     renewal_found = forms.BooleanField(label="发现续贷需求(贷款即将到期)", required=False)
 
 
 class StaffDeclarationForm(DeclarationForm):
-    """专班代为申报: the same form, for an entity picked by its credit code."""
+    """专班代为申报: the same form, for an entity picked by its credit code; started from a visit
+    (a 大走访 重点走访, `visit_id`), it is pre-filled from the visit's record and names it."""
 
     uscc = forms.CharField(label="统一社会信用代码", max_length=18)
+    visit_id = forms.IntegerField(required=False, min_value=1, max_value=2**31 - 1, widget=forms.HiddenInput)
 
     field_order = ["uscc"]
+
+    @staticmethod
+    def initial_from_visit(visit) -> dict:
+        """The form's initial values from a visit's 重点走访 record: the need, the real purpose,
+        the five criteria with their evidence."""
+        initial = {"uscc": visit.entity.uscc, "visit_id": visit.pk, "term_months": visit.need_term_months or 12}
+        if visit.need_amount:
+            initial["amount_wan"] = Decimal(visit.need_amount) / 10000
+        if visit.loan_purpose:
+            initial["purpose"] = visit.loan_purpose
+        for key, found in (visit.basic_criteria or {}).items():
+            initial[f"criteria_{key}"] = bool(found.get("met"))
+            initial[f"evidence_{key}"] = found.get("evidence", "")
+        return initial
+
+    def service_data(self) -> dict:
+        return {**super().service_data(), "visit_id": self.cleaned_data.get("visit_id")}
 
 
 class BankRecommendForm(forms.Form):

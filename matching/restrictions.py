@@ -14,6 +14,8 @@ from portal.models import Role
 from portal.tenancy import CHANGE, VIEW, Scope, public, restriction
 
 COUNTY_WORKERS = {Role.TASK_FORCE_STAFF, Role.TASK_FORCE_BANK_REVIEWER, Role.TASK_FORCE_LEAD, Role.CONVENER}
+# who records visits only of the entities assigned to him in a 大走访 campaign (campaigns app)
+ASSIGNED_VISITORS = {Role.VISITOR, Role.DEPARTMENT_STAFF, Role.ACCOUNT_MANAGER}
 
 
 def _bank_root(scope: Scope) -> int | None:
@@ -63,6 +65,9 @@ def register() -> None:
     def _visits(scope: Scope, action: str) -> Q | None:
         if scope.is_enterprise and action == VIEW:
             return Q(entity__organisation_id=scope.organisation_id)
+        if scope.role in ASSIGNED_VISITORS:
+            # a 走访人员, a 委办局's staff or an account manager reads the visits he recorded
+            return Q(recorded_by_id=scope.user_id) if action == VIEW else None
         if scope.is_government and scope.region_prefix:
             if action == CHANGE and scope.role not in COUNTY_WORKERS:
                 return None

@@ -463,8 +463,17 @@ def _review(
 
 
 RULES: tuple[Rule, ...] = (
-    # a visit belongs to no declaration yet: audited, no workflow event
-    Rule(Action.VISIT, "登记走访", Visit, frozenset({STAFF, LEAD}), (), ""),
+    # a visit belongs to no declaration yet: audited, no workflow event. The county task force
+    # visits its county; a 走访人员, a 委办局's staff or an account manager only the entities a
+    # running 大走访 campaign assigned to him (the VISIT restriction, entities.restrictions.visit_q)
+    Rule(
+        Action.VISIT,
+        "登记走访",
+        Visit,
+        frozenset({STAFF, LEAD, Role.VISITOR, Role.DEPARTMENT_STAFF, Role.ACCOUNT_MANAGER}),
+        (),
+        "",
+    ),
     Rule(
         Action.FILE,
         "申报融资需求",

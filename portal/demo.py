@@ -33,6 +33,8 @@ DEMO_USERS = [
     # the member departments that receive 批分单 (seed 004 二(七)): the county's and the city's
     DemoUser("department", "泽州县自然资源局 钱科长", "department", Role.DEPARTMENT_STAFF),
     DemoUser("citydept", "晋城市自然资源和规划局 何科长", "city_department", Role.DEPARTMENT_STAFF),
+    # a 千企万户大走访 visitor of a town (seed 004 二(四)): records the visits the task force gives him
+    DemoUser("visitor", "巴公镇便民服务中心 刘干事", "township", Role.VISITOR),
 ]
 
 
@@ -68,6 +70,10 @@ def load_organisations_and_users() -> dict[str, int]:
     orgs["city_department"] = _org(
         "city-department", "晋城市自然资源和规划局", OrganisationKind.DEPARTMENT, "140500", orgs["city"]
     )
+    # the town, village and 工商联 the county task force sends on 大走访 visits (campaigns app)
+    orgs["township"] = _org("township", "泽州县巴公镇人民政府", OrganisationKind.TOWNSHIP, "140525", orgs["county"])
+    orgs["village"] = _org("village", "巴公镇西街社区", OrganisationKind.VILLAGE, "140525", orgs["township"])
+    orgs["federation"] = _org("federation", "泽州县工商业联合会", OrganisationKind.FEDERATION, "140525", orgs["county"])
     # bank branches come from the seed catalogue (products.demo.load runs first)
     orgs["boc_jincheng"] = Organisation.objects.get(code="branch-boc-140500-city")
     orgs["boc_zezhou"] = Organisation.objects.get(code="branch-boc-140525-county")

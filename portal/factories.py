@@ -64,6 +64,7 @@ ROLE_HOME = {
     Role.ACCOUNT_MANAGER: (OrganisationKind.BANK_BRANCH, "140525"),
     Role.PLATFORM_ADMIN: (OrganisationKind.PLATFORM, None),
     Role.DEPARTMENT_STAFF: (OrganisationKind.DEPARTMENT, "140525"),
+    Role.VISITOR: (OrganisationKind.TOWNSHIP, "140525"),
 }
 
 

@@ -77,6 +77,11 @@ class OrganisationKind(models.TextChoices):
     # a member department of a mechanism (发展改革, 自然资源, 住房城乡建设, 市场监管, …) at the county,
     # city or province level of its region: it receives 批分单 (coordination app, seed 004 二(七))
     DEPARTMENT = "department", "职能部门"
+    # the grassroots organisations a county task force sends on 千企万户大走访 visits (seed 004 二(四):
+    # "组织委办局、乡镇、街道、村组、社区、工商联和银行机构 … 通过电话、走访等形式 … 摸排"): their
+    # users (Role.VISITOR) record visits of the entities assigned to them (campaigns app)
+    VILLAGE = "village", "村组(社区)"
+    FEDERATION = "federation", "工商联"
     BANK = "bank", "银行机构"
     BANK_BRANCH = "bank_branch", "银行分支机构"
     ENTERPRISE = "enterprise", "企业"
@@ -89,6 +94,8 @@ GOVERNMENT_KINDS = {
     OrganisationKind.TASK_FORCE,
     OrganisationKind.TOWNSHIP,
     OrganisationKind.DEPARTMENT,
+    OrganisationKind.VILLAGE,
+    OrganisationKind.FEDERATION,
 }
 BANK_KINDS = {OrganisationKind.BANK, OrganisationKind.BANK_BRANCH}
 
@@ -186,6 +193,9 @@ class Role(models.TextChoices):
     ACCOUNT_MANAGER = "account_manager", "客户经理"
     PLATFORM_ADMIN = "platform_admin", "平台管理员"
     DEPARTMENT_STAFF = "department_staff", "职能部门工作人员"
+    # a 走访人员 of a 乡镇(街道), 村组(社区), 工商联 or 委办局: records the visits of the entities a county
+    # task force assigned to him in a 大走访 campaign, and nothing else (campaigns app)
+    VISITOR = "visitor", "走访人员"
 
 
 # which organisation kinds may hold each role
@@ -201,6 +211,12 @@ ROLE_ORGANISATION_KINDS = {
     Role.ACCOUNT_MANAGER: {OrganisationKind.BANK_BRANCH},
     Role.PLATFORM_ADMIN: {OrganisationKind.PLATFORM},
     Role.DEPARTMENT_STAFF: {OrganisationKind.DEPARTMENT},
+    Role.VISITOR: {
+        OrganisationKind.TOWNSHIP,
+        OrganisationKind.VILLAGE,
+        OrganisationKind.FEDERATION,
+        OrganisationKind.DEPARTMENT,
+    },
 }
 
 

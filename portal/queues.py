@@ -40,6 +40,7 @@ TASK_QUEUES = {
     "matching.tasks.scan_deadlines": "deadlines",
     "coordination.tasks.scan_problems": "deadlines",
     "reporting.tasks.scan_supervision": "deadlines",
+    "campaigns.tasks.scan_overdue_visits": "deadlines",
     "matching.tasks.watch_credit_basis": "deadlines",
     "matching.tasks.recompute_provisional_clocks": "deadlines",
     # entities/tasks.py

@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "products",
     "batch_matching",
     "coordination",
+    "campaigns",
     "matching",
     "reporting",
 ]
@@ -239,6 +240,8 @@ SPECTACULAR_SETTINGS = {
         {"name": "batches", "description": "推荐清单批次"},
         {"name": "leads", "description": "银行线索: 对接、材料、授信、放款"},
         {"name": "visits", "description": "走访登记"},
+        {"name": "campaigns", "description": "千企万户大走访"},
+        {"name": "visit-tasks", "description": "我的走访任务"},
         {"name": "decline-reasons", "description": "不予授信原因"},
         {"name": "notifications", "description": "消息通知"},
         {"name": "ledger", "description": "融资对接台账"},
@@ -297,6 +300,8 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-notification-emails": {"task": "matching.tasks.sweep_notification_emails", "schedule": 300.0},
     # 批分单: overdue problems are marked and escalated to the convener (coordination/scan.py)
     "scan-problems": {"task": "coordination.tasks.scan_problems", "schedule": 600.0},
+    # 大走访: unvisited targets past their due date remind the visitor and the task force (campaigns/scan.py)
+    "scan-overdue-visits": {"task": "campaigns.tasks.scan_overdue_visits", "schedule": 3600.0},
     # 督办单: unanswered orders are marked overdue and escalated to the mechanism above (reporting/supervision/scan.py)
     "scan-supervision": {"task": "reporting.tasks.scan_supervision", "schedule": 600.0},
     # post-loan watch: 名特优新 titles and 三型 marks that approved loans relied on (expiries)
@@ -361,6 +366,7 @@ PORTAL_DEMO_LOADERS = [
     "entities.demo.load",
     "matching.demo.load",
     "coordination.demo.load",
+    "campaigns.demo.load",
     "batch_matching.demo.load",
     "reporting.demo.load",
     "reporting.supervision.demo.load",
@@ -374,7 +380,12 @@ PORTAL_BASELINE_LOADERS = [
     "entities.policies.seed_default_tier_policy",
 ]
 # Each returns extra context for the role home pages: fn(request=, scope=, role=) -> dict
-PORTAL_HOME_WIDGETS = ["matching.home.widgets", "coordination.home.widgets", "reporting.home.widgets"]
+PORTAL_HOME_WIDGETS = [
+    "matching.home.widgets",
+    "coordination.home.widgets",
+    "campaigns.home.widgets",
+    "reporting.home.widgets",
+]
 # what the home page of a user without a membership shows (a registrant's pending claim)
 PORTAL_NO_MEMBERSHIP_WIDGETS = ["entities.onboarding_views.no_membership_widget"]
 

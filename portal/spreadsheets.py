@@ -148,6 +148,12 @@ EXPORTS: dict[str, Export] = {
         # the lines of the user's own upload that were not imported: line, column and reason only
         Export("declaration_import", "批量申报错误报告"),
         Export("entity_import", "名录库导入错误报告", "", "entities.EntityImport"),
+        Export(
+            "campaign.targets",
+            "走访目标企业清单",
+            f"{_INDIVIDUAL}; 走访人员姓名",
+            "campaigns.Target",
+        ),
         Export("audit", "审计日志", f"操作人姓名与 IP 地址; {_INDIVIDUAL}(对象名称)", "portal.AuditEvent"),
         # aggregates by county, city or bank: no row names a person
         Export("reporting.effectiveness", "成效统计表"),
@@ -155,6 +161,7 @@ EXPORTS: dict[str, Export] = {
         Export("reporting.renewals", "无还本续贷情况统计表"),
         Export("reporting.table", "驾驶舱表格"),
         Export("reporting.brief", "工作简报"),
+        Export("campaign.coverage", "走访覆盖情况表"),
         Export("reporting.scheduled", "每周成效统计表(已生成)"),
         # blank forms
         Export("register_template", "名录库模板", audited=False),

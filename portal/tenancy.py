@@ -25,6 +25,12 @@ CONTACT = "contact"
 EXPORT = "export"
 # managing users (portal/users.py): an organisation administrator's own subtree only
 MANAGE_USERS = "manage_users"
+# giving a user 大走访 visits (campaigns app, seed 004 二(四)): a county task force picks visitors
+# among the visiting roles of organisations of its county (乡镇/街道, 村组/社区, 工商联, 委办局, the task
+# force) and the account managers of bank branches of its city
+VISIT_ASSIGN = "visit_assign"
+VISIT_ASSIGNERS = {Role.TASK_FORCE_STAFF, Role.TASK_FORCE_LEAD}
+VISITING_ROLES = {Role.TASK_FORCE_STAFF, Role.TASK_FORCE_LEAD, Role.VISITOR, Role.DEPARTMENT_STAFF}
 
 GOVERNMENT_ROLES = {
     Role.TASK_FORCE_STAFF,
@@ -282,6 +288,17 @@ def _register_portal_restrictions():
 
     @restriction(get_user_model())
     def _users(scope: Scope, action: str) -> Q | None:
+        if action == VISIT_ASSIGN:
+            if scope.role not in VISIT_ASSIGNERS or not scope.region_code:
+                return None
+            county = scope.region_code[:6]
+            local = Membership.objects.filter(
+                role__in=sorted(VISITING_ROLES), organisation__region__code__startswith=county
+            )
+            managers = Membership.objects.filter(
+                role=Role.ACCOUNT_MANAGER, organisation__region__code__startswith=county[:4]
+            )
+            return Q(pk__in=local.values("user_id")) | Q(pk__in=managers.values("user_id"))
         if action == MANAGE_USERS:
             # users whose every membership lies in the administrator's subtree: one who also
             # belongs elsewhere is not his to manage

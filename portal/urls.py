@@ -6,6 +6,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
+from campaigns import apis as campaign_apis
 from coordination import apis as coordination_apis
 from entities.apis import BankRelationshipViewSet, EntityViewSet, RenewalViewSet
 from matching import apis as matching_apis
@@ -32,6 +33,8 @@ router.register("batches", matching_apis.BatchViewSet, basename="batch")
 router.register("leads", matching_apis.LeadViewSet, basename="lead")
 router.register("visits", matching_apis.VisitViewSet, basename="visit")
 router.register("problems", coordination_apis.ProblemViewSet, basename="problem")
+router.register("campaigns", campaign_apis.CampaignViewSet, basename="campaign")
+router.register("visit-tasks", campaign_apis.VisitTaskViewSet, basename="visit-task")
 router.register("decline-reasons", matching_apis.DeclineReasonViewSet, basename="decline-reason")
 router.register("notifications", matching_apis.NotificationViewSet, basename="notification")
 router.register("ledger", reporting_apis.LedgerViewSet, basename="ledger")
@@ -77,6 +80,7 @@ urlpatterns = [
     path("entities/", include("entities.urls")),
     path("matching/", include("matching.urls")),
     path("coordination/", include("coordination.urls")),
+    path("campaigns/", include("campaigns.urls")),
     path("matching-batch/", include("batch_matching.urls")),
     path("workdays/", include("workdays.urls")),
     path("products/", include("products.urls")),

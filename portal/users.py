@@ -53,6 +53,7 @@ _GOVERNMENT_BELOW_CITY = {
     Role.TASK_FORCE_STAFF,
     Role.TASK_FORCE_BANK_REVIEWER,
     Role.DEPARTMENT_STAFF,
+    Role.VISITOR,
 }
 
 # the roles each administrator may grant: his own and those below it, in his own line

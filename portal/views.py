@@ -43,6 +43,7 @@ HOME_TEMPLATES = {
     Role.ACCOUNT_MANAGER: "portal/home/bank.html",
     Role.PLATFORM_ADMIN: "portal/home/platform_admin.html",
     Role.DEPARTMENT_STAFF: "portal/home/department.html",
+    Role.VISITOR: "portal/home/visitor.html",
 }
 
 # each role's home page says whose it is
@@ -58,6 +59,7 @@ HOME_TITLES = {
     Role.ACCOUNT_MANAGER: "客户经理工作台",
     Role.PLATFORM_ADMIN: "平台管理",
     Role.DEPARTMENT_STAFF: "职能部门工作台",
+    Role.VISITOR: "走访工作台",
 }
 
 

@@ -39,6 +39,12 @@ QUERY_PARAMETERS = [
 ]
 
 
+def _coverage(user, q) -> dict:
+    rows, total, note = dashboard.coverage_rows(user, q.as_of)
+    keys = ("name", "targets", "visited", "rate", "with_need", "declared", "overdue")
+    return {"total": dict(zip(keys, total)), "counties": [dict(zip(keys, r)) for r in rows], "note": note}
+
+
 def _require_dashboard_role(request) -> None:
     scope = scope_for(request.user)
     if scope is None or not (scope.is_platform_admin or scope.role in DASHBOARD_ROLES):
@@ -90,6 +96,8 @@ class KpiViewSet(TenantRestricted, viewsets.ViewSet):
                 },
                 **dashboard.mechanism_figures(request.user, q),
                 "definitions": dashboard.kpis.DEFINITIONS,
+                # 千企万户大走访 coverage as of the same moment (campaigns.coverage)
+                "campaign_coverage": _coverage(request.user, q),
             }
         )
 

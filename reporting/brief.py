@@ -6,7 +6,7 @@ and per bank, for a period and as of a moment: progress (declared, pushed, grant
 Every figure comes from the functions the dashboard uses (reporting.dashboard's tables over
 reporting.selectors, coordination.selectors.problem_figures, reporting.supervision.selectors): the
 brief computes nothing of its own. Its sections are a small ordered registry (SECTIONS): a module
-adds one with `register_section(name, title, order, build)` (e.g. a campaign's 走访覆盖), and the
+adds one with `register_section(name, title, order, build)` (千企万户大走访's 走访覆盖 is one), and the
 page, the xlsx and the scheduled mail show it in order.
 
 The brief is read as a page (printable: print CSS), downloaded as xlsx (one sheet, one page wide,
@@ -162,6 +162,11 @@ def _ranking(data: BriefData) -> list[Table]:
     return [county_table, banks]
 
 
+def _coverage(data: BriefData) -> list[Table]:
+    """千企万户大走访's coverage per county (campaigns.selectors.campaign_coverage, the dashboard's card)."""
+    return [dashboard.coverage_table(data.user, data.q.as_of if data.q.as_of_given else None)]
+
+
 def _renewals(data: BriefData) -> list[Table]:
     return [
         dashboard.renewal_due_table(selectors.renewal_figures(data.user, data.q)),
@@ -180,6 +185,7 @@ def _problems(data: BriefData) -> list[Table]:
 
 register_section("progress", "工作进展", 10, _progress)
 register_section("three_100", "三个100%", 20, _three_100)
+register_section("coverage", "千企万户大走访", 30, _coverage)
 register_section("overdue", "逾期事项", 40, _overdue)
 register_section("ranking", "排名通报", 50, _ranking)
 register_section("renewals", "无还本续贷", 60, _renewals)

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from urllib.parse import urlencode
 
+from campaigns.selectors import campaign_coverage
 from coordination.models import ProblemKind
 from coordination.selectors import problem_figures, problem_records, problems_as_of
 from entities.renewals import RenewalStatus
@@ -474,6 +475,42 @@ def direct_table(direct: dict, params: Mapping[str, str] | None = None) -> Table
     )
 
 
+def coverage_rows(user, as_of=None) -> tuple[list[list], list, str]:
+    """千企万户大走访 coverage by county over the campaigns the user sees (campaigns.selectors), as of
+    `as_of` (targets, assignments, visits and declarations recorded by then): [county, targets,
+    visited, rate, with a need, declared, overdue] rows, the total and a note."""
+    result = campaign_coverage(user=user, as_of=as_of)
+    names = selectors.region_names(result.by_county.keys())
+
+    def row(label, f):
+        return [label, f.targets, f.visited, f.rate, f.with_need, f.declared, f.overdue]
+
+    rows = [row(names.get(code, code), f) for code, f in sorted(result.by_county.items())]
+    t = result.total
+    note = f"走访目标 {t.targets} 户(另剔除 {t.excluded} 户), 已走访 {t.visited} 户, 逾期未走访 {t.overdue} 户"
+    return rows, row("合计", t), note
+
+
+def coverage_table(user, as_of=None) -> Table:
+    rows, total, note = coverage_rows(user, as_of)
+    return Table(
+        "campaign_coverage",
+        "千企万户大走访 · 走访覆盖",
+        [
+            ("县区", "text"),
+            ("目标企业", "int"),
+            ("已走访", "int"),
+            ("覆盖率", PERCENT),
+            ("有融资需求", "int"),
+            ("已申报", "int"),
+            ("逾期未走访", "int"),
+        ],
+        rows,
+        total,
+        note,
+    )
+
+
 def renewals_table(rows: list[dict], threshold=None) -> Table:
     """中小微企业无还本续贷情况统计表: per bank, the count and amount from the banks' records of their
     customers' renewals (应续尽续) where they exist, the reported totals beside them and the
@@ -590,6 +627,7 @@ def build(user, params: Mapping | None, *, default_period: str | None = None) ->
         "renewal_due": renewal_due_table(selectors.renewal_figures(user, q), params),
         "direct": direct_table(selectors.direct_figures(user, q), params),
         **problem_tables(problem_figures_for(user, q), params),
+        "campaign_coverage": coverage_table(user, q.as_of if q.as_of_given else None),
     }
     months = sorted(result["month"])
     charts = {
@@ -645,6 +683,7 @@ TABLE_NAMES = (
     "problem_status",
     "renewal_due",
     "direct",
+    "campaign_coverage",
 )
 
 

@@ -10,6 +10,9 @@ from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from campaigns import services as campaign_services
+from campaigns.factories import open_campaign
+from campaigns.models import Target
 from coordination.factories import departments, open_problem
 from coordination.services import problem_open
 from entities.models import EntityClaim, EntityImport, HonorProposal, MarketEntity
@@ -327,4 +330,26 @@ def problems_both_sides(pushed_world, other_county):
         department_id=other.department.pk,
         due_working_days=5,
     )
+    # 大走访 campaigns on both sides: 晋城's covering 泽州 (the pushed entity given to a 泽州 visitor,
+    # `world.users["visitor"]`), 大同's covering 新荣区 (the other entity given to a 新荣区 visitor)
+    world.campaign = open_campaign(world)
+    entity = world.declaration.entity
+    world.target = Target.objects.create(campaign=world.campaign, entity=entity, region_id=entity.region_id)
+    world.users["visitor"] = user_with_role(Role.VISITOR, region_code="140525", username="matrix-visitor")
+    campaign_services.assignments_make(
+        actor=world.users["staff"],
+        campaign_id=world.campaign.pk,
+        visitor_id=world.users["visitor"].pk,
+        target_ids=[world.target.pk],
+    )
+    other_city = get_user_model().objects.get(username="other-city")
+    other.campaign = campaign_services.campaign_open(
+        actor=other_city, name="大同走访", deadline=dt.date.today() + dt.timedelta(days=20), county_codes=["140212"]
+    )
+    campaign_services.campaign_start(actor=other_city, campaign_id=other.campaign.pk)
+    other.target = Target.objects.create(campaign=other.campaign, entity=other.entity, region_id="140212")
+    other.visitor = user_with_role(Role.VISITOR, region_code="140212", username="other-visitor")
+    other.assignment = campaign_services.assignments_make(
+        actor=other.user, campaign_id=other.campaign.pk, visitor_id=other.visitor.pk, target_ids=[other.target.pk]
+    )[0]
     return world, other

@@ -16,6 +16,9 @@ import pytest
 from django.test import Client
 from playwright.sync_api import Page
 
+from campaigns import services as campaign_services
+from campaigns.factories import campaign_world
+from campaigns.models import Assignment, Campaign, Target
 from coordination.factories import departments, open_problem
 from coordination.models import Problem
 from matching import services as matching_services
@@ -47,11 +50,21 @@ def _busy_world():
     # a 批分单 of the pushed entity, routed to the county's 自然资源局, and its department's user
     found = departments(world)
     open_problem(world, found, entity=declaration.entity)
+    # a running 大走访 campaign of 泽州 with targets, one of them given to a township's visitor
+    campaign = campaign_world(world)
+    target = Target.objects.filter(campaign=campaign.campaign, excluded=False).first()
+    campaign_services.assignments_make(
+        actor=world.users["staff"],
+        campaign_id=campaign.campaign.pk,
+        visitor_id=campaign.users["visitor"].pk,
+        target_ids=[target.pk],
+    )
     users = {
         "platform_admin": user_with_role(Role.PLATFORM_ADMIN),
         **world.users,
         "department": found.users["department"],
         "enterprise": enterprise_user,
+        "visitor": campaign.users["visitor"],
     }
     return users, declaration, waiting
 
@@ -77,6 +90,9 @@ def _html_pages(users, declaration, waiting) -> list[tuple[str, str]]:
     details += [f"/matching/leads/{pk}/" for pk in Recommendation.objects.values_list("pk", flat=True)]
     details += [f"/matching/batches/{declaration.batch_id}/"]
     details += [f"/coordination/problems/{pk}/" for pk in Problem.objects.values_list("pk", flat=True)]
+    for pk in Campaign.objects.values_list("pk", flat=True):
+        details += [f"/campaigns/{pk}/", f"/campaigns/{pk}/targets/", f"/campaigns/{pk}/targets/?excluded=1"]
+    details += [f"/campaigns/my-visits/{pk}/" for pk in Assignment.objects.values_list("pk", flat=True)]
     clients = {}
     for name, user in users.items():
         clients[name] = Client()
@@ -126,6 +142,7 @@ PHONE_PAGES = {
     "enterprise": ["/", "/matching/declarations/", "/products/"],
     "boc_manager": ["/", "/matching/leads/"],
     "staff": ["/", "/matching/declarations/"],
+    "visitor": ["/", "/campaigns/my-visits/"],
 }
 
 

@@ -20,6 +20,7 @@ HOME_TITLES = {
     Role.ACCOUNT_MANAGER: "客户经理工作台",
     Role.PLATFORM_ADMIN: "平台管理",
     Role.DEPARTMENT_STAFF: "职能部门工作台",
+    Role.VISITOR: "走访工作台",
 }
 
 

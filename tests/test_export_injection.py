@@ -33,6 +33,8 @@ from openpyxl import load_workbook
 from rest_framework.test import APIClient
 
 from batch_matching.factories import build, run_inline
+from campaigns import services as campaign_services
+from campaigns.factories import open_campaign
 from entities.models import EntityImport, MarketEntity
 from matching import services as s
 from matching.declaration_import import error_report_keep
@@ -116,7 +118,11 @@ def formula_world(committed):
         ],
         file_name="\t=2+3.xlsx",
     )
+    # a running 大走访 campaign of 晋城 whose 泽州 targets include the entity named with a formula
+    campaign = open_campaign(batch_world.world, name="=1+1 走访")
+    campaign_services.targets_build(actor=users["staff"], campaign_id=campaign.pk)
     batch_world.ids = {
+        "campaign": campaign.pk,
         "errors_token": errors_token,
         "batch": batch.pk,
         "import": entity_import.pk,
@@ -168,6 +174,8 @@ def downloads(world) -> list[tuple[str, str, str, bool, set[str]]]:
             False,
             {"\t=2+3.csv", "=1+1", "@SUM(A1)"},
         ),
+        ("campaign.coverage", "city", f"/campaigns/{ids['campaign']}/export/coverage.xlsx", False, set()),
+        ("campaign.targets", "staff", f"/campaigns/{ids['campaign']}/export/targets.xlsx", False, {HYPERLINK}),
         ("reporting.scheduled", "city", f"/reporting/reports/{ids['scheduled']}/download/", False, set()),
         # the 工作简报 (its bank ranking names the banks)
         ("reporting.brief", "city", "/reporting/brief/?format=xlsx", False, {"@建设银行"}),
@@ -295,7 +303,7 @@ PERSONAL = sorted(name for name, export in spreadsheets.EXPORTS.items() if expor
 
 def test_the_personal_data_exports_are_the_row_exports():
     # the decision, in one place: exports naming entities or people hold personal data
-    assert PERSONAL == ["audit", "batch", "declaration", "entity", "ledger", "potential_customer"]
+    assert PERSONAL == ["audit", "batch", "campaign.targets", "declaration", "entity", "ledger", "potential_customer"]
     assert all(spreadsheets.EXPORTS[name].model for name in PERSONAL)
 
 

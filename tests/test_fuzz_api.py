@@ -98,6 +98,8 @@ def fuzz_world(settings, tmp_path):
     # a department of the mechanism with a 批分单 routed to it (coordination)
     found = departments(world)
     u["department"] = found.users["department"]
+    # a 大走访 走访人员 of 泽州 (campaigns: he reads his own 走访任务 and records their visits)
+    u["visitor"] = user_with_role(Role.VISITOR, region_code="140525", username="fuzz-visitor")
     problem = open_problem(world, found, entity=declaration.entity)
     from matching.materials import material_upload
 
@@ -122,6 +124,7 @@ def fuzz_world(settings, tmp_path):
         "boc_manager",
         "platform_admin",
         "department",
+        "visitor",
     ):
         user = u[key]
         role = user.memberships.first().role

@@ -5,6 +5,9 @@ its label), no form field cuts its placeholder, and no page scrolls sideways."""
 import pytest
 from playwright.sync_api import Page
 
+from campaigns import services as campaign_services
+from campaigns.factories import campaign_world
+from campaigns.models import Assignment, Target
 from matching import services as s
 from matching.factories import pushed
 from products.factories import build_world
@@ -88,5 +91,28 @@ def test_the_enterprise_and_the_account_manager_work_one_handed_on_a_phone(
         ("/matching/leads/", "manager-inbox"),
         (f"/matching/leads/{lead.pk}/", "manager-lead"),
         ("/", "manager-home"),
+    ):
+        _check(page, f"{base}{path}", shot, artifacts_dir)
+
+
+def test_the_visitor_records_his_visits_one_handed_on_a_phone(live_server, page: Page, login, artifacts_dir):
+    """A 大走访 走访人员 (seed 004 二(四)) works on a phone: his home, his tasks, the visit form."""
+    world = build_world()
+    found = campaign_world(world)
+    visitor = found.users["visitor"]
+    campaign_services.assignments_make(
+        actor=world.users["staff"],
+        campaign_id=found.campaign.pk,
+        visitor_id=visitor.pk,
+        target_ids=list(Target.objects.filter(campaign=found.campaign, excluded=False).values_list("pk", flat=True)),
+    )
+    assignment = Assignment.objects.filter(visitor=visitor).first()
+    page.set_viewport_size(PHONE)
+    base = live_server.url
+    login(page, base, visitor.username)
+    for path, shot in (
+        ("/", "visitor-home"),
+        ("/campaigns/my-visits/", "visitor-tasks"),
+        (f"/campaigns/my-visits/{assignment.pk}/", "visitor-visit-form"),
     ):
         _check(page, f"{base}{path}", shot, artifacts_dir)

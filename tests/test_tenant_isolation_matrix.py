@@ -48,6 +48,9 @@ def object_for(route: str, other):
         (r"^matching/leads/", other.recommendation),
         (r"^matching/materials/", other.material),
         (r"^coordination/problems/", other.problem),
+        (r"^campaigns/my-visits/", other.assignment),
+        (r"^campaigns/", other.campaign),
+        (r"^api/v1/\^campaigns", other.campaign),
         (r"^api/v1/\^problems", other.problem),
         (r"^api/v1/\^organisations", other.task_force),
         (r"^api/v1/\^audit-events", other.audit_event),
@@ -88,6 +91,8 @@ def url_of(endpoint, obj) -> str:
                 if "problems" in endpoint.route
                 else "acknowledge"
                 if "supervision" in endpoint.route
+                else "start"
+                if "campaigns" in endpoint.route
                 else "review"
             )
         elif key == "verb":  # 用户管理's actions on a user

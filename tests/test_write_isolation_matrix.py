@@ -69,6 +69,9 @@ def foreign_values(other) -> dict[str, tuple[object, object]]:
         "target_id": (other.recommendation.branch.organisation_id, NONEXISTENT_ID),
         "lead_ids": ([other.recommendation.pk], [NONEXISTENT_ID]),
         "problem_ids": ([other.problem.pk], [NONEXISTENT_ID]),
+        # 大走访 走访计划: another county's visitor, another campaign's target
+        "visitor_id": (other.visitor.pk, NONEXISTENT_ID),
+        "target_ids": ([other.target.pk], [NONEXISTENT_ID]),
     }
 
 
@@ -133,6 +136,7 @@ def _own_path(path: str, world, own) -> str:
         "users": world.users["boc_manager"].pk,
         "problems": world.problem.pk,
         "supervision-orders": world.supervision_order.pk,
+        "campaigns": world.campaign.pk,
     }
     match = re.match(r"^/api/v1/(\w[\w-]*)/\{(\w+)\}/", path)
     if match:
@@ -190,6 +194,10 @@ def _base_value(name: str, prop: dict, world, own):
         "due_working_days": 5,
         "amount_wan": "10.00",
         "due_date": (dt.date.today() + dt.timedelta(days=20)).isoformat(),
+        "visitor_id": world.users["visitor"].pk,
+        "target_ids": [world.target.pk],
+        "county_codes": ["140525"],
+        "deadline": (dt.date.today() + dt.timedelta(days=20)).isoformat(),
     }
     if name in known:
         return known[name]

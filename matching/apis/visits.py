@@ -15,6 +15,7 @@ from matching.models import (
     DeclineReason,
     Notification,
     Visit,
+    VisitChannel,
 )
 from matching.workflow import Action
 from portal import bounds
@@ -31,6 +32,13 @@ class VisitOutputSerializer(serializers.Serializer):
     people = serializers.CharField()
     findings = serializers.CharField()
     need_found = serializers.BooleanField()
+    channel = serializers.CharField(help_text="走访方式: on_site 实地走访 / phone 电话走访")
+    basic_situation = serializers.CharField(help_text="企业基本情况(重点走访)")
+    operation = serializers.CharField(help_text="经营状况(重点走访)")
+    need_amount = serializers.IntegerField(allow_null=True, help_text="融资需求金额(元)")
+    need_term_months = serializers.IntegerField(allow_null=True, help_text="融资需求期限(月)")
+    loan_purpose = serializers.CharField(help_text="真实贷款用途")
+    basic_criteria = serializers.JSONField(help_text="五项基本标准: {标准: {met: 是否满足, evidence: 依据}}")
     recorded_by = serializers.SerializerMethodField()
     created_at = serializers.DateTimeField()
 
@@ -39,11 +47,28 @@ class VisitOutputSerializer(serializers.Serializer):
 
 
 class VisitInputSerializer(serializers.Serializer):
-    entity_id = bounds.IdField()
-    visited_on = serializers.DateField()
-    people = serializers.CharField(max_length=255)
-    findings = serializers.CharField(allow_blank=True, default="", max_length=5000)
-    need_found = serializers.BooleanField(default=False)
+    entity_id = bounds.IdField(help_text="经营主体 id(本县区的主体, 或大走访中分配给您的走访对象)")
+    visited_on = serializers.DateField(help_text="走访日期(不晚于今天)")
+    channel = serializers.ChoiceField(
+        choices=VisitChannel.choices,
+        default=VisitChannel.ON_SITE,
+        help_text="走访方式: on_site 实地走访 / phone 电话走访",
+    )
+    people = serializers.CharField(max_length=255, help_text="走访人员")
+    findings = serializers.CharField(allow_blank=True, default="", max_length=5000, help_text="走访情况")
+    need_found = serializers.BooleanField(default=False, help_text="发现融资需求")
+    basic_situation = serializers.CharField(allow_blank=True, default="", max_length=5000, help_text="企业基本情况")
+    operation = serializers.CharField(allow_blank=True, default="", max_length=5000, help_text="经营状况")
+    need_amount = serializers.IntegerField(
+        required=False, allow_null=True, min_value=1, max_value=100_000_000, help_text="融资需求金额(元)"
+    )
+    need_term_months = serializers.IntegerField(
+        required=False, allow_null=True, min_value=1, max_value=360, help_text="融资需求期限(月)"
+    )
+    loan_purpose = serializers.CharField(allow_blank=True, default="", max_length=255, help_text="真实贷款用途")
+    basic_criteria = serializers.DictField(
+        child=serializers.DictField(), required=False, help_text="五项基本标准: {标准代码: {met: true, evidence: 依据}}"
+    )
 
 
 class VisitFilter(django_filters.FilterSet):

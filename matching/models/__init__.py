@@ -14,7 +14,7 @@ under a row lock, through `workflow.apply` (a refused transition is a 409, never
 # isort: off
 # in the order the models were declared when matching.models was one module, so that the
 # registration order (apps.get_models(), the content types of a fresh database) stays the same
-from matching.models.visits import Visit
+from matching.models.visits import Visit, VisitChannel
 from matching.models.declarations import (
     BASIC_CRITERIA,
     BEFORE_SIGNOFF,
@@ -87,6 +87,7 @@ __all__ = [
     "ReviewStage",
     "ReviewStep",
     "Visit",
+    "VisitChannel",
     "WorkflowEvent",
     "material_upload_to",
 ]

@@ -16,6 +16,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from campaigns import services as campaign_services
+from campaigns.factories import open_campaign
+from campaigns.models import Campaign, Target
 from coordination.factories import departments
 from matching import selectors, workflow
 from matching import services as s
@@ -32,9 +35,11 @@ from matching.models import (
     ReviewStep,
     Visit,
 )
+from matching.restrictions import ASSIGNED_VISITORS
 from matching.workflow import Action
 from portal.factories import user_with_role
 from portal.models import AuditEvent, Organisation, OrganisationKind, Role
+from portal.tenancy import scope_for
 from products.factories import build_world
 from products.models import LoanProduct
 
@@ -277,11 +282,28 @@ def _post(path, data=None, fmt="json"):
     return lambda client, obj, world: client.post(path.format(id=obj.pk), data or {}, format=fmt)
 
 
+def _assigned(client, entity, world):
+    """A 走访人员, a 委办局's staff or an account manager visits only what a running 大走访 campaign
+    assigned to him (entities.restrictions.visit_q): the entity is assigned to the client's user
+    when his role is one of those the table allows."""
+    user = client.handler._force_user
+    if user is None or scope_for(user).role not in ASSIGNED_VISITORS or Action.VISIT not in SCENARIOS:
+        return client
+    if scope_for(user).role not in workflow.roles(Action.VISIT):
+        return client
+    campaign = Campaign.objects.filter(state="running").first() or open_campaign(world)
+    target = Target.objects.create(campaign=campaign, entity=entity, region_id=entity.region_id)
+    campaign_services.assignments_make(
+        actor=world.users["staff"], campaign_id=campaign.pk, visitor_id=user.pk, target_ids=[target.pk]
+    )
+    return client
+
+
 D, R = DeclarationState, RecommendationState
 SCENARIOS: dict[Action, Scenario] = {
     Action.VISIT: Scenario(
         None,
-        lambda client, entity, world: client.post(
+        lambda client, entity, world: _assigned(client, entity, world).post(
             "/api/v1/visits/",
             {"entity_id": entity.pk, "visited_on": timezone.localdate().isoformat(), "people": "周干事"},
             format="json",
@@ -436,6 +458,7 @@ ROLE_USER = {
     Role.ACCOUNT_MANAGER: "boc_manager",
     Role.PLATFORM_ADMIN: "platform_admin",
     Role.DEPARTMENT_STAFF: "department",  # a 职能部门's staff: no action on the lead workflow
+    Role.VISITOR: "visitor",  # a 走访人员: visits only the entities assigned to him (campaigns)
 }
 
 
@@ -444,6 +467,8 @@ def user_of(world, role, enterprise_user):
         return enterprise_user
     if role == Role.DEPARTMENT_STAFF and "department" not in world.users:
         world.users["department"] = departments(world).users["department"]
+    if role == Role.VISITOR and "visitor" not in world.users:
+        world.users["visitor"] = user_with_role(Role.VISITOR, region_code="140525")
     return world.users[ROLE_USER[role]]
 
 

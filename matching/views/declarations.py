@@ -38,6 +38,7 @@ from matching.models import (
     DeclarationMaterial,
     DeclarationState,
     RecommendationState,
+    Visit,
 )
 from matching.verdicts import declaration_verdicts, form_verdicts
 from matching.views.common import _refused, _safe_next, lead_materials, recommendation_forms
@@ -433,9 +434,20 @@ class StaffDeclareView(RoleRequiredMixin, View):
         return {"form": form, "banks": Bank.objects.order_by("code"), "entity": entity, "bank_verdicts": bank_verdicts}
 
     def get(self, request):
-        entity = self._entity(request, request.GET.get("uscc"))
-        initial = {"term_months": 12, **({"uscc": entity.uscc} if entity else {})}
-        return render(request, self.template_name, self._context(StaffDeclarationForm(initial=initial), entity))
+        visit = self._visit(request, request.GET.get("visit"))
+        if visit is not None:  # started from a visit: pre-filled from its 重点走访 record
+            entity, initial = visit.entity, StaffDeclarationForm.initial_from_visit(visit)
+        else:
+            entity = self._entity(request, request.GET.get("uscc"))
+            initial = {"term_months": 12, **({"uscc": entity.uscc} if entity else {})}
+        context = self._context(StaffDeclarationForm(initial=initial), entity)
+        return render(request, self.template_name, {**context, "visit": visit})
+
+    def _visit(self, request, pk):
+        pk = pk or ""
+        if not (pk.isascii() and pk.isdigit() and 0 < int(pk) < 2**31):
+            return None
+        return restrict(Visit.objects.select_related("entity"), request.user).filter(pk=int(pk)).first()
 
     def post(self, request):
         form = StaffDeclarationForm(request.POST)

@@ -27,6 +27,8 @@ from workdays.arithmetic import SHANGHAI
 
 # --- visits and notifications ------------------------------------------------------------
 
+VISIT_FIELDS = ("visited_on", "channel", "people", "findings", "need_found")
+
 
 class VisitListView(RestrictedListView):
     template_name = "matching/visit_list.html"
@@ -57,7 +59,7 @@ class VisitListView(RestrictedListView):
                     services.visit_record(
                         actor=request.user,
                         entity_id=entity.pk,
-                        **{k: form.cleaned_data[k] for k in ("visited_on", "people", "findings", "need_found")},
+                        **{k: form.cleaned_data[k] for k in VISIT_FIELDS},
                     )
                     messages.success(request, f"已登记对{entity.name}的走访")
                     if form.cleaned_data["renewal_found"]:

@@ -24,11 +24,12 @@ MARCH = {"period": "2026-03", "as_of": "2026-03-31"}
 HEADINGS = [
     "一、工作进展",
     "二、三个100%",
-    "三、逾期事项",
-    "四、排名通报",
-    "五、无还本续贷",
-    "六、直接申请",
-    "七、批分单",
+    "三、千企万户大走访",
+    "四、逾期事项",
+    "五、排名通报",
+    "六、无还本续贷",
+    "七、直接申请",
+    "八、批分单",
 ]
 
 
@@ -50,6 +51,10 @@ def test_定期通报各县区各银行工作进展_from_the_dashboards_own_figu
     assert mine["renewal_due"].total == shown["renewal_due"].total
     assert mine["renewal_due"].total[1:4] == [2, 3, 4]  # due in 30/60/90 days as of 03-31 (hand count)
     assert mine["problem_status"].rows == shown["problem_status"].rows
+    assert (mine["campaign_coverage"].rows, mine["campaign_coverage"].total) == (
+        shown["campaign_coverage"].rows,
+        shown["campaign_coverage"].total,
+    )
     # 三个100% per county: 泽州县's ratios are the county row of the dashboard's regions table
     assert mine["three_100_counties"].rows[0][1:] == shown["regions"].rows[0][9:12]
     # overdue items as of 03-31: the leads' late feedback and decisions as the dashboard counts
@@ -62,17 +67,17 @@ def test_定期通报各县区各银行工作进展_from_the_dashboards_own_figu
 
 
 def test_a_section_joins_the_brief_in_its_order():
-    # given a section registered by another module (e.g. a campaign's coverage) with order 30
-    def coverage(data):
-        return [Table("coverage", "走访覆盖", [("县(区)", "text")], [["泽州县"]])]
+    # given a section registered by another module with order 35
+    def example(data):
+        return [Table("example", "示例", [("县(区)", "text")], [["泽州县"]])]
 
-    brief.register_section("coverage", "走访覆盖", 30, coverage)
+    brief.register_section("example", "示例", 35, example)
     try:
-        # then it sits between 三个100% (20) and 逾期事项 (40)
+        # then it sits between 千企万户大走访's coverage (30) and 逾期事项 (40)
         names = [s.name for s in brief.sections()]
-        assert names.index("three_100") < names.index("coverage") < names.index("overdue")
+        assert names.index("three_100") < names.index("coverage") < names.index("example") < names.index("overdue")
     finally:
-        del brief.SECTIONS["coverage"]
+        del brief.SECTIONS["example"]
 
 
 def test_the_brief_downloads_as_a_signed_one_page_wide_xlsx_and_prints(history, hand_problems):

@@ -1,0 +1,285 @@
+"""千企万户大走访 API: campaigns you may see, the city's open/start/end, a county's 目标清单 (build,
+import, list) and 走访计划 (assign), coverage per county, township and visitor, and a visitor's own
+走访任务 (visits are recorded through /api/v1/visits/, the workflow's one visit path). Ids are
+validated by portal.bounds and resolved through the restriction by the services."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.response import Response
+
+from campaigns import policy, selectors, services
+from campaigns.coverage import Figures
+from campaigns.models import Assignment, Campaign, CampaignState, TargetSource
+from campaigns.policy import Action
+from portal import bounds
+from portal.api import RestrictedViewSetMixin
+
+ERRORS = {
+    400: OpenApiResponse(description="输入有误(字段错误在 errors 中)"),
+    403: OpenApiResponse(description="角色无权执行, 或不是本市开展的活动、活动未覆盖本县区"),
+    404: OpenApiResponse(description="不存在或不在您的权限范围"),
+    409: OpenApiResponse(description="当前状态不允许该操作"),
+}
+
+
+def _doc(action_: Action) -> str:
+    rule = policy.rule(action_)
+    states = "、".join(CampaignState(s).label for s in rule.states) or "新建"
+    after = CampaignState(rule.target).label if rule.target else "状态不变"
+    return f"[{rule.label}] {rule.description}。可办理状态: {states}; 办理后: {after}。"
+
+
+class FiguresSerializer(serializers.Serializer):
+    targets = serializers.IntegerField(help_text="走访目标企业(户, 不含剔除)")
+    assigned = serializers.IntegerField(help_text="已分配走访人员(户)")
+    visited = serializers.IntegerField(help_text="已走访(户)")
+    with_need = serializers.IntegerField(help_text="走访发现融资需求(户)")
+    declared = serializers.IntegerField(help_text="已申报(户)")
+    overdue = serializers.IntegerField(help_text="逾期未走访(户)")
+    rate = serializers.FloatField(help_text="走访覆盖率(%)")
+    excluded = serializers.IntegerField(help_text="剔除(户)")
+
+
+class CampaignOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField(help_text="活动名称")
+    city_code = serializers.CharField(source="region_id", help_text="开展活动的市")
+    county_codes = serializers.SerializerMethodField(help_text="覆盖县区代码")
+    deadline = serializers.DateField(help_text="摸排截止日期")
+    days_left = serializers.SerializerMethodField(help_text="距截止日期的自然日天数(含截止当日; 负数为已过)")
+    state = serializers.CharField(help_text="状态: draft 草稿 / running 进行中 / ended 已结束")
+    state_label = serializers.CharField(source="get_state_display")
+    note = serializers.CharField(help_text="活动要求")
+    started_at = serializers.DateTimeField(allow_null=True, help_text="启动时间(走访自此计入覆盖)")
+
+    def get_county_codes(self, obj) -> list[str]:
+        return sorted(obj.counties.values_list("code", flat=True))
+
+    def get_days_left(self, obj) -> int:
+        return obj.days_left()
+
+
+class CampaignInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=services.NAME_MAX, help_text="活动名称")
+    deadline = serializers.DateField(help_text="摸排截止日期(不早于今天)")
+    county_codes = serializers.ListField(
+        child=serializers.CharField(max_length=12), min_length=1, max_length=200, help_text="覆盖县区代码(本市县区)"
+    )
+    note = serializers.CharField(allow_blank=True, default="", max_length=services.TEXT_MAX, help_text="活动要求")
+
+
+class CoverageRowSerializer(FiguresSerializer):
+    key = serializers.CharField(help_text="县区代码、乡镇代码或走访人员 id")
+
+
+class CoverageSerializer(serializers.Serializer):
+    total = FiguresSerializer(help_text="合计")
+    by_county = CoverageRowSerializer(many=True, help_text="按县区")
+    by_township = CoverageRowSerializer(many=True, help_text="按乡镇(街道); key 为空: 未填乡镇")
+    by_visitor = CoverageRowSerializer(many=True, help_text="按走访人员(用户 id); key 为空: 未分配")
+
+
+class TargetSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    entity_id = serializers.IntegerField()
+    entity_name = serializers.CharField(source="entity.name")
+    uscc = serializers.CharField(source="entity.uscc", help_text="统一社会信用代码")
+    county_code = serializers.CharField(source="region_id")
+    township_code = serializers.CharField(source="township_id", allow_null=True)
+    source = serializers.CharField(
+        help_text="名单来源: " + "、".join(f"{v} {label}" for v, label in TargetSource.choices)
+    )
+    source_label = serializers.CharField(help_text="来源说明")
+    excluded = serializers.BooleanField(help_text="是否剔除(不符合基本准入条件)")
+    exclusion_reason = serializers.CharField(help_text="剔除原因")
+    visitor_id = serializers.IntegerField(allow_null=True, help_text="当前走访人员(用户 id)")
+    due_on = serializers.DateField(allow_null=True, help_text="走访期限")
+    visited = serializers.BooleanField(help_text="活动启动后已走访")
+    with_need = serializers.BooleanField(help_text="走访发现融资需求")
+    declared = serializers.BooleanField(help_text="活动启动后已申报")
+
+
+class AssignInputSerializer(serializers.Serializer):
+    visitor_id = bounds.IdField(
+        help_text="走访人员(用户 id): 本县区乡镇/街道、村组/社区、工商联、委办局、专班人员或本市银行客户经理"
+    )
+    target_ids = bounds.IdListField(required=False, help_text="要分配的目标企业 id(与 township_code 二选一)")
+    township_code = serializers.CharField(
+        required=False, max_length=12, help_text="按乡镇(街道)整体分配: 该乡镇未剔除的全部目标企业"
+    )
+    due_on = serializers.DateField(required=False, allow_null=True, help_text="走访期限(默认活动截止日期)")
+
+
+class AssignmentSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    campaign_id = serializers.IntegerField()
+    campaign_name = serializers.CharField(source="campaign.name")
+    target_id = serializers.IntegerField()
+    entity_id = serializers.IntegerField(source="target.entity_id", help_text="经营主体 id(登记走访时的 entity_id)")
+    entity_name = serializers.CharField(source="target.entity.name")
+    due_on = serializers.DateField(help_text="走访期限")
+    assigned_at = serializers.DateTimeField()
+
+
+class ImportInputSerializer(serializers.Serializer):
+    file = serializers.FileField(help_text="xlsx 或 csv, 第 1 行为表头: 统一社会信用代码(必填)、来源说明(选填)")
+    source = serializers.ChoiceField(
+        choices=[c for c in TargetSource.choices if c[0] != TargetSource.REGISTER], help_text="名单来源"
+    )
+    source_label = serializers.CharField(allow_blank=True, default="", max_length=64, help_text="来源说明")
+
+
+class ImportErrorSerializer(serializers.Serializer):
+    line = serializers.IntegerField(help_text="行号")
+    uscc = serializers.CharField(help_text="该行的统一社会信用代码")
+    message = serializers.CharField(help_text="原因")
+
+
+class ImportResultSerializer(serializers.Serializer):
+    rows = serializers.IntegerField(help_text="数据行数")
+    added = serializers.IntegerField(help_text="导入(户)")
+    excluded = serializers.IntegerField(help_text="其中剔除(户)")
+    already = serializers.IntegerField(help_text="已在清单中(户)")
+    errors = ImportErrorSerializer(many=True, help_text="未导入的行(正确的行已导入)")
+
+
+class BuildResultSerializer(serializers.Serializer):
+    added = serializers.IntegerField(help_text="新增(户)")
+    excluded = serializers.IntegerField(help_text="其中剔除(户)")
+    already = serializers.IntegerField(help_text="此前已在清单中(户)")
+
+
+def _rows(figures: dict) -> list[dict]:
+    return [{"key": key or "", **_figures(f)} for key, f in figures.items()]
+
+
+def _figures(f: Figures) -> dict:
+    return {k: getattr(f, k) for k in FiguresSerializer().fields}
+
+
+class CampaignViewSet(
+    RestrictedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    """千企万户大走访: 市级协调机制开展活动; 县区专班生成走访目标企业清单、导入部门名单、制定走访计划; 覆盖情况."""
+
+    queryset = Campaign.objects.select_related("region").order_by("-created_at", "-id")
+    serializer_class = CampaignOutputSerializer
+    lookup_value_regex = r"\d+"
+    parser_classes = [JSONParser, FormParser, MultiPartParser]
+
+    def _gate(self, action_: Action) -> None:
+        if not policy.may(action_, self.request.user):
+            raise policy.refusal(action_, self.request.user).error()
+
+    def _read(self, pk) -> dict:
+        return CampaignOutputSerializer(selectors.campaign_get(user=self.request.user, pk=pk)).data
+
+    @extend_schema(
+        request=CampaignInputSerializer,
+        responses={201: CampaignOutputSerializer, **ERRORS},
+        description=_doc(Action.OPEN),
+    )
+    def create(self, request):
+        self._gate(Action.OPEN)
+        serializer = CampaignInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        campaign = services.campaign_open(actor=request.user, **serializer.validated_data)
+        return Response(self._read(campaign.pk), status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses={200: CampaignOutputSerializer, **ERRORS}, description=_doc(Action.START))
+    @action(detail=True, methods=["post"])
+    def start(self, request, pk=None):
+        self._gate(Action.START)
+        services.campaign_start(actor=request.user, campaign_id=int(pk))
+        return Response(self._read(pk))
+
+    @extend_schema(request=None, responses={200: CampaignOutputSerializer, **ERRORS}, description=_doc(Action.END))
+    @action(detail=True, methods=["post"])
+    def end(self, request, pk=None):
+        self._gate(Action.END)
+        services.campaign_end(actor=request.user, campaign_id=int(pk))
+        return Response(self._read(pk))
+
+    @extend_schema(
+        request=None, responses={200: BuildResultSerializer, **ERRORS}, description=_doc(Action.BUILD_TARGETS)
+    )
+    @action(detail=True, methods=["post"], url_path="build-targets", url_name="build-targets")
+    def build_targets(self, request, pk=None):
+        self._gate(Action.BUILD_TARGETS)
+        result = services.targets_build(actor=request.user, campaign_id=int(pk))
+        return Response(BuildResultSerializer(result).data)
+
+    @extend_schema(
+        request={"multipart/form-data": ImportInputSerializer},
+        responses={200: ImportResultSerializer, **ERRORS},
+        description=_doc(Action.IMPORT_TARGETS) + " 正确的行导入, 错误的行在 errors 中列出行号和原因(不导入)。",
+    )
+    @action(detail=True, methods=["post"], url_path="import-targets", url_name="import-targets")
+    def import_targets(self, request, pk=None):
+        self._gate(Action.IMPORT_TARGETS)
+        serializer = ImportInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        result = services.targets_import(
+            actor=request.user,
+            campaign_id=int(pk),
+            content=data["file"].read(),
+            source=data["source"],
+            source_label=data["source_label"],
+        )
+        return Response(ImportResultSerializer(result).data)
+
+    @extend_schema(
+        request=AssignInputSerializer,
+        responses={200: AssignmentSerializer(many=True), **ERRORS},
+        description=_doc(Action.ASSIGN),
+    )
+    @action(detail=True, methods=["post"])
+    def assign(self, request, pk=None):
+        self._gate(Action.ASSIGN)
+        serializer = AssignInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        made = services.assignments_make(actor=request.user, campaign_id=int(pk), **serializer.validated_data)
+        rows = Assignment.objects.select_related("campaign", "target__entity").filter(pk__in=[a.pk for a in made])
+        return Response(AssignmentSerializer(rows, many=True).data)
+
+    @extend_schema(
+        responses={200: TargetSerializer(many=True), **ERRORS},
+        description="走访目标企业清单(含剔除及原因、走访人员、是否已走访)",
+    )
+    @action(detail=True, methods=["get"])
+    def targets(self, request, pk=None):
+        campaign = selectors.campaign_get(user=request.user, pk=pk)
+        page = self.paginate_queryset(selectors.target_rows(user=request.user, campaign=campaign))
+        return self.get_paginated_response(TargetSerializer(page, many=True).data)
+
+    @extend_schema(
+        responses={200: CoverageSerializer, **ERRORS},
+        description="走访覆盖情况: 按县区、乡镇(街道)、走访人员统计目标、已走访、有需求、已申报、逾期",
+    )
+    @action(detail=True, methods=["get"])
+    def coverage(self, request, pk=None):
+        campaign = selectors.campaign_get(user=request.user, pk=pk)
+        result = selectors.campaign_coverage(user=request.user, campaign=campaign)
+        return Response(
+            {
+                "total": _figures(result.total),
+                "by_county": _rows(result.by_county),
+                "by_township": [{"key": t or "", **_figures(f)} for (_, t), f in result.by_township.items()],
+                "by_visitor": _rows(result.by_visitor),
+            }
+        )
+
+
+class VisitTaskViewSet(RestrictedViewSetMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+    """我的走访任务: 分配给您的大走访目标企业(登记走访请用 POST /api/v1/visits/, entity_id 为任务的 entity_id)."""
+
+    queryset = Assignment.objects.select_related("campaign", "target__entity").order_by("due_on", "id")
+    serializer_class = AssignmentSerializer
+
+    def get_queryset(self):
+        return selectors.my_assignments(user=self.request.user)
