@@ -79,6 +79,8 @@ ROUTED_URL_NAMES = frozenset(
         "entities:entity_suggest",
         "entities:entity_export",
         "entity-list",
+        # 千企万户大走访's coverage export (per county, township and visitor)
+        "campaigns:coverage_export",
     }
 )
 # the scheduled exports: each mechanism's weekly 成效统计表 and 工作简报

@@ -17,6 +17,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import URLResolver, get_resolver
 
+from campaigns.factories import open_campaign
 from entities.models import MarketEntity
 from portal import replicas
 from portal.celery import app as celery_app
@@ -264,6 +265,7 @@ def test_an_idle_replica_that_replayed_everything_is_not_lagging(real_replica, w
 def _routed_urls(world) -> list[tuple[str, str, str]]:
     """(user key, URL, view name) for every routed page and endpoint."""
     report = scheduled_report_build(organisation_id=world.county.pk)
+    campaign = open_campaign(world)
     return [
         ("convener", "/reporting/", "reporting:dashboard"),
         ("convener", "/reporting/tables/funnel.xlsx", "reporting:table_download"),
@@ -282,6 +284,7 @@ def _routed_urls(world) -> list[tuple[str, str, str]]:
         ("staff", "/entities/suggest/?q=泽州", "entities:entity_suggest"),
         ("staff", "/entities/export.xlsx", "entities:entity_export"),
         ("staff", "/api/v1/entities/?search=泽州", "entity-list"),
+        ("city", f"/campaigns/{campaign.pk}/export/coverage.xlsx", "campaigns:coverage_export"),
     ]
 
 
