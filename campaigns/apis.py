@@ -83,7 +83,7 @@ class CoverageSerializer(serializers.Serializer):
     by_visitor = CoverageRowSerializer(many=True, help_text="按走访人员(用户 id); key 为空: 未分配")
 
 
-class TargetSerializer(serializers.Serializer):
+class CampaignTargetSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     entity_id = serializers.IntegerField()
     entity_name = serializers.CharField(source="entity.name")
@@ -103,7 +103,7 @@ class TargetSerializer(serializers.Serializer):
     declared = serializers.BooleanField(help_text="活动启动后已申报")
 
 
-class AssignInputSerializer(serializers.Serializer):
+class VisitPlanInputSerializer(serializers.Serializer):
     visitor_id = bounds.IdField(
         help_text="走访人员(用户 id): 本县区乡镇/街道、村组/社区、工商联、委办局、专班人员或本市银行客户经理"
     )
@@ -125,7 +125,7 @@ class AssignmentSerializer(serializers.Serializer):
     assigned_at = serializers.DateTimeField()
 
 
-class ImportInputSerializer(serializers.Serializer):
+class TargetImportInputSerializer(serializers.Serializer):
     file = serializers.FileField(help_text="xlsx 或 csv, 第 1 行为表头: 统一社会信用代码(必填)、来源说明(选填)")
     source = serializers.ChoiceField(
         choices=[c for c in TargetSource.choices if c[0] != TargetSource.REGISTER], help_text="名单来源"
@@ -133,7 +133,7 @@ class ImportInputSerializer(serializers.Serializer):
     source_label = serializers.CharField(allow_blank=True, default="", max_length=64, help_text="来源说明")
 
 
-class ImportErrorSerializer(serializers.Serializer):
+class TargetImportErrorSerializer(serializers.Serializer):
     line = serializers.IntegerField(help_text="行号")
     uscc = serializers.CharField(help_text="该行的统一社会信用代码")
     message = serializers.CharField(help_text="原因")
@@ -144,7 +144,7 @@ class ImportResultSerializer(serializers.Serializer):
     added = serializers.IntegerField(help_text="导入(户)")
     excluded = serializers.IntegerField(help_text="其中剔除(户)")
     already = serializers.IntegerField(help_text="已在清单中(户)")
-    errors = ImportErrorSerializer(many=True, help_text="未导入的行(正确的行已导入)")
+    errors = TargetImportErrorSerializer(many=True, help_text="未导入的行(正确的行已导入)")
 
 
 class BuildResultSerializer(serializers.Serializer):
@@ -214,14 +214,14 @@ class CampaignViewSet(
         return Response(BuildResultSerializer(result).data)
 
     @extend_schema(
-        request={"multipart/form-data": ImportInputSerializer},
+        request={"multipart/form-data": TargetImportInputSerializer},
         responses={200: ImportResultSerializer, **ERRORS},
         description=_doc(Action.IMPORT_TARGETS) + " 正确的行导入, 错误的行在 errors 中列出行号和原因(不导入)。",
     )
     @action(detail=True, methods=["post"], url_path="import-targets", url_name="import-targets")
     def import_targets(self, request, pk=None):
         self._gate(Action.IMPORT_TARGETS)
-        serializer = ImportInputSerializer(data=request.data)
+        serializer = TargetImportInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         result = services.targets_import(
@@ -234,28 +234,28 @@ class CampaignViewSet(
         return Response(ImportResultSerializer(result).data)
 
     @extend_schema(
-        request=AssignInputSerializer,
+        request=VisitPlanInputSerializer,
         responses={200: AssignmentSerializer(many=True), **ERRORS},
         description=_doc(Action.ASSIGN),
     )
     @action(detail=True, methods=["post"])
     def assign(self, request, pk=None):
         self._gate(Action.ASSIGN)
-        serializer = AssignInputSerializer(data=request.data)
+        serializer = VisitPlanInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         made = services.assignments_make(actor=request.user, campaign_id=int(pk), **serializer.validated_data)
         rows = Assignment.objects.select_related("campaign", "target__entity").filter(pk__in=[a.pk for a in made])
         return Response(AssignmentSerializer(rows, many=True).data)
 
     @extend_schema(
-        responses={200: TargetSerializer(many=True), **ERRORS},
+        responses={200: CampaignTargetSerializer(many=True), **ERRORS},
         description="走访目标企业清单(含剔除及原因、走访人员、是否已走访)",
     )
     @action(detail=True, methods=["get"])
     def targets(self, request, pk=None):
         campaign = selectors.campaign_get(user=request.user, pk=pk)
         page = self.paginate_queryset(selectors.target_rows(user=request.user, campaign=campaign))
-        return self.get_paginated_response(TargetSerializer(page, many=True).data)
+        return self.get_paginated_response(CampaignTargetSerializer(page, many=True).data)
 
     @extend_schema(
         responses={200: CoverageSerializer, **ERRORS},
