@@ -90,7 +90,18 @@ SAFE_METHODS = frozenset({"GET", "HEAD"})
 # throttle, the user, his API token and his membership (a revoked token, a deactivated user or a
 # removed role takes effect at once, never a replica's lag later)
 PRIMARY_ONLY_APPS = frozenset({"sessions", "axes"})
-PRIMARY_ONLY_MODELS = frozenset({"auth.user", "portal.apitoken", "portal.membership"})
+PRIMARY_ONLY_MODELS = frozenset(
+    {
+        "auth.user",
+        "portal.apitoken",
+        "portal.membership",
+        # batch matching's stored results: each generation is an UNLOGGED partition
+        # (batch_matching/schema.py), and unlogged tables are not on streaming replicas ("cannot
+        # access temporary or unlogged relations during recovery"); 潜在客户 and 差一点符合 read
+        # their results from the primary and the rest of their page (counts, products) from the replica
+        "batch_matching.matchresult",
+    }
+)
 
 
 def replica_aliases() -> list[str]:

@@ -17,6 +17,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import URLResolver, get_resolver
 
+from batch_matching.models import MatchResult
 from campaigns.factories import open_campaign
 from entities.models import MarketEntity
 from portal import replicas
@@ -191,6 +192,16 @@ def test_who_is_signed_in_and_what_he_may_see_is_read_from_the_primary(real_repl
         assert MarketEntity.objects.all().db == REPLICA
         for model in (get_user_model(), ApiToken, Membership, Session):
             assert model.objects.all().db == "default", model
+
+
+@pytestmark_transactional
+def test_batch_matching_results_are_read_from_the_primary(real_replica):
+    """A generation of batch-matching results is an UNLOGGED partition, which a streaming replica
+    does not have ("cannot access temporary or unlogged relations during recovery"): 潜在客户 and
+    差一点符合, routed, read their results from the primary."""
+    with replicas.replica_reads():
+        assert MarketEntity.objects.all().db == REPLICA
+        assert MatchResult.objects.all().db == "default"
 
 
 @pytestmark_transactional

@@ -63,7 +63,7 @@ def test_city_filters_the_dashboard_drills_into_renewals_and_prints_the_brief(
     page.get_by_test_id("open-brief").click()
     expect(page.get_by_test_id("brief-title")).to_have_text("晋城市 支持小微企业融资协调工作简报")
     expect(page.get_by_test_id("brief-scope")).to_contain_text("2026年3月")
-    expect(page.get_by_test_id("brief-section")).to_have_count(7)
+    expect(page.get_by_test_id("brief-section")).to_have_count(8)  # 千企万户大走访 included
     expect(page.get_by_test_id("brief-table-renewal_due")).to_contain_text("中国银行")
     failures += [f"brief: {v}" for v in _violations(page)]
 
