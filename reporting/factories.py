@@ -28,6 +28,7 @@ from matching.clocks import deadline_scan
 from matching.factories import CRITERIA, push_one
 from matching.models import Recommendation
 from products.factories import World, build_world
+from products.models import LoanProduct
 from workdays.arithmetic import SHANGHAI
 
 
@@ -298,3 +299,24 @@ def build_overdue(world):
     deadline_scan()
     world.overdue_leads = leads
     return world
+
+
+def direct_application(history, name: str, *, contact_on: str | None = None) -> Recommendation:
+    """A 直接申请 of a new entity `name` to 中国银行's first active product on 2026-03-02 (its
+    5-working-day reply due 03-09), answered (已对接) on `contact_on` when given."""
+    entity, user = history.world.entity(name)
+    product = LoanProduct.objects.filter(bank__code="boc", status="active").order_by("code")[0]
+    with travel("2026-03-02"):
+        lead = s.direct_application_create(
+            actor=user,
+            entity_id=entity.pk,
+            product_id=product.pk,
+            amount=100_000,
+            term_months=12,
+            purpose="进货周转",
+            consent=True,
+        )
+    if contact_on:
+        with travel(contact_on):
+            s.recommendation_contact(actor=history.world.users["boc_admin"], recommendation_id=lead.pk)
+    return lead

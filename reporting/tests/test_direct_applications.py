@@ -5,38 +5,17 @@ are their own figures (origin=direct) and a column and filter of the ledger."""
 
 import pytest
 
-from matching import services as s
 from portal.errors import ApplicationError
-from products.models import LoanProduct
 from reporting import ledger, selectors
-from reporting.factories import travel
-
-
-def _direct(history, name, *, contact_on=None):
-    entity, user = history.world.entity(name)
-    product = LoanProduct.objects.filter(bank__code="boc", status="active").order_by("code")[0]
-    with travel("2026-03-02"):
-        lead = s.direct_application_create(
-            actor=user,
-            entity_id=entity.pk,
-            product_id=product.pk,
-            amount=100_000,
-            term_months=12,
-            purpose="进货周转",
-            consent=True,
-        )
-    if contact_on:
-        with travel(contact_on):
-            s.recommendation_contact(actor=history.world.users["boc_admin"], recommendation_id=lead.pk)
-    return lead
+from reporting.factories import direct_application
 
 
 def test_直接申请_are_counted_apart_from_the_推荐清单_figures_by_hand(history, committed):
     """ "小微“无贷户”授信申请原则上5个工作日内回复": two direct applications on 03-02 — D1 answered on
     03-04 (in time), D2 never (its reply overdue after 03-09)."""
     with committed():
-        d1 = _direct(history, "泽州县直申甲店", contact_on="2026-03-04")
-        d2 = _direct(history, "泽州县直申乙店")
+        d1 = direct_application(history, "泽州县直申甲店", contact_on="2026-03-04")
+        d2 = direct_application(history, "泽州县直申乙店")
     city = history.world.users["city"]
     march = selectors.parse_query({"period": "2026-03", "as_of": "2026-03-31"})
     # the 推荐清单's figures are as before the direct applications (the March hand count)

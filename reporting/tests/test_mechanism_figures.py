@@ -6,10 +6,8 @@ counted by hand on both sides of an as-of date, and its drill-down lists exactly
 import pytest
 from django.test import Client
 
-from matching import services as s
-from products.models import LoanProduct
 from reporting import dashboard, selectors
-from reporting.factories import travel
+from reporting.factories import direct_application
 
 pytestmark = pytest.mark.django_db
 
@@ -96,32 +94,13 @@ def test_another_bank_neither_counts_nor_lists_中国银行s_renewals(history, h
 # --- 直接申请 ------------------------------------------------------------------------------------------
 
 
-def _direct(history, name, *, contact_on=None):
-    entity, user = history.world.entity(name)
-    product = LoanProduct.objects.filter(bank__code="boc", status="active").order_by("code")[0]
-    with travel("2026-03-02"):
-        lead = s.direct_application_create(
-            actor=user,
-            entity_id=entity.pk,
-            product_id=product.pk,
-            amount=100_000,
-            term_months=12,
-            purpose="进货周转",
-            consent=True,
-        )
-    if contact_on:
-        with travel(contact_on):
-            s.recommendation_contact(actor=history.world.users["boc_admin"], recommendation_id=lead.pk)
-    return lead
-
-
 def test_直接申请_5个工作日内回复_as_of_both_sides_of_the_due_date(history, committed):
     """002 point 5: "小微“无贷户”授信申请原则上5个工作日内回复". Three direct applications on 03-02
     (reply due 03-09): D1 answered 03-04, D2 never, D3 answered 03-12 (late)."""
     with committed():
-        d1 = _direct(history, "泽州县直申甲店", contact_on="2026-03-04")
-        d2 = _direct(history, "泽州县直申乙店")
-        d3 = _direct(history, "泽州县直申丙店", contact_on="2026-03-12")
+        d1 = direct_application(history, "泽州县直申甲店", contact_on="2026-03-04")
+        d2 = direct_application(history, "泽州县直申乙店")
+        d3 = direct_application(history, "泽州县直申丙店", contact_on="2026-03-12")
     city = history.world.users["city"]
 
     def seen(as_of):
