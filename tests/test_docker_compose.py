@@ -154,6 +154,7 @@ def test_the_replica_is_a_hot_standby_built_by_pg_basebackup_from_the_primary():
     script = mounted_script(replica, "/usr/local/bin/replica-entrypoint.sh")
     empty_only = script.index('\nif [ ! -s "$PGDATA/PG_VERSION" ]; then\n')
     backup = script[script.index(" pg_basebackup \\\n", empty_only) : script.index("\nfi\n", empty_only)]
+    assert 'until pg_isready -q -h "$PRIMARY_HOST" -p "$PRIMARY_PORT"' in script[empty_only:]
     assert '-h "$PRIMARY_HOST"' in backup and '-U "$POSTGRES_REPLICATION_USER"' in backup and '-D "$PGDATA"' in backup
     # the same options as the replica `make test` builds (scripts/replica.sh)
     test_replica = (ROOT / "scripts" / "replica.sh").read_text()

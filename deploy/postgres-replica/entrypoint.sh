@@ -16,6 +16,8 @@ mkdir -p "$PGDATA"
 chown postgres:postgres "$PGDATA"
 chmod 700 "$PGDATA"
 if [ ! -s "$PGDATA/PG_VERSION" ]; then
+  # the primary's first start runs its init scripts on a server without TCP: wait until it listens
+  until pg_isready -q -h "$PRIMARY_HOST" -p "$PRIMARY_PORT"; do sleep 1; done
   echo "replica: base backup of $PRIMARY_HOST:$PRIMARY_PORT into $PGDATA (pg_basebackup -R)"
   gosu postgres env PGPASSWORD="$POSTGRES_REPLICATION_PASSWORD" pg_basebackup \
     -h "$PRIMARY_HOST" -p "$PRIMARY_PORT" -U "$POSTGRES_REPLICATION_USER" \
