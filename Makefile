@@ -16,7 +16,7 @@ BENCHES := $(patsubst bench/bench_%.py,bench-%,$(wildcard bench/bench_*.py))
 bench: $(BENCHES)
 
 bench-%:
-	bash scripts/bench.sh $* $(if $(ENTITIES),--entities $(ENTITIES)) $(ARGS)
+	bash scripts/bench.sh $* $(if $(ENTITIES),--entities $(ENTITIES)) $(if $(and $(USERS),$(filter load,$*)),--users $(USERS)) $(ARGS)
 
 clean:
 	rm -rf .venv node_modules staticfiles test-artifacts var/celery

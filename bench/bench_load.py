@@ -19,7 +19,17 @@ out, that open only `/healthz` (no database, no template) with the same think ti
 p50/p95 is printed as a ratio to theirs, with the load average (benchlib). Static files are
 collected by bench.sh (the manifest storage, as in production).
 
-Options: --users 50 --duration 120 --workers 4 --think 1,3 --probes 2 --no-demo (data already loaded)."""
+With a read replica (NEEDS_REPLICA: bench.sh starts a streaming replica of the throwaway
+PostgreSQL, scripts/replica.sh, and sets DATABASE_REPLICA_URLS, as in production with replicas):
+the routed pages (portal/replicas.py: dashboards, KPIs, reports, entity search, …) read from it.
+Which database served is counted from the responses themselves: a response read from a replica
+carries `X-Data-As-Of` (ReplicaReadsMiddleware), one read from the primary does not; the JSON
+line records `replica_configured`, the replica it named, and per page `routed` and `from_replica`
+(requests answered from the replica). `--no-replica` runs gunicorn without DATABASE_REPLICA_URLS
+(everything from the primary), for comparison.
+
+Options: --users 50 --duration 120 --workers 4 --think 1,3 --probes 2 --no-demo (data already loaded)
+--no-replica. `make bench-load USERS=200` passes --users."""
 
 from __future__ import annotations
 
@@ -49,14 +59,16 @@ django.setup()
 import httpx  # noqa: E402
 from benchlib import Figures  # noqa: E402
 from django.conf import settings  # noqa: E402
-from django.urls import reverse  # noqa: E402
+from django.urls import Resolver404, resolve, reverse  # noqa: E402
 
 from portal.models import Role  # noqa: E402
 from portal.navigation import items_for  # noqa: E402
+from portal.replicas import ROUTED_URL_NAMES  # noqa: E402
 
 logging.getLogger("httpx").setLevel(logging.WARNING)  # Django's logging config shows INFO: one line per request
 
 NEEDS_WORKER = True  # bench.sh starts a Celery worker on the bench database
+NEEDS_REPLICA = True  # bench.sh starts a streaming replica and sets DATABASE_REPLICA_URLS
 
 DEMO_ACCOUNTS = {
     Role.PLATFORM_ADMIN: "admin",
@@ -112,6 +124,20 @@ def pages_of(role: str) -> list[str]:
     return [reverse(name) for _, name in items_for(role) if name not in NOT_MEASURED]
 
 
+def routed(url: str) -> bool:
+    """The page's reads may go to a replica (portal/replicas.py: ROUTED_URL_NAMES)."""
+    path = "/" if url.startswith("/ [") else url.split("?", 1)[0]
+    try:
+        return resolve(path).view_name in ROUTED_URL_NAMES
+    except Resolver404:
+        return False
+
+
+def replica_named(urls: str) -> list[str]:
+    """host:port/database of each replica URL, without its credentials."""
+    return [url.rsplit("@", 1)[-1] for url in urls.split(",") if url]
+
+
 def _loads(loads) -> str:
     return " / ".join(f"{x:.2f}" for x in loads)
 
@@ -127,12 +153,15 @@ class Stats:
         self.samples: dict[str, list[float]] = defaultdict(list)
         self.errors: dict[str, int] = defaultdict(int)
         self.error_examples: list[str] = []
+        self.from_replica: dict[str, int] = defaultdict(int)
         self.recording = False
 
-    def add(self, name: str, ms: float, ok: bool, detail: str = "") -> None:
+    def add(self, name: str, ms: float, ok: bool, detail: str = "", *, from_replica: bool = False) -> None:
         if not self.recording:
             return
         self.samples[name].append(ms)
+        if from_replica:
+            self.from_replica[name] += 1
         if not ok:
             self.errors[name] += 1
             if len(self.error_examples) < 20:
@@ -202,7 +231,13 @@ class VirtualUser:
                 await response.aread()
                 ms = (time.perf_counter() - started) * 1000
                 ok = response.status_code == 200
-                self.stats.add(self.name(url), ms, ok, f"{response.status_code} {response.headers.get('location', '')}")
+                self.stats.add(
+                    self.name(url),
+                    ms,
+                    ok,
+                    f"{response.status_code} {response.headers.get('location', '')}",
+                    from_replica="x-data-as-of" in response.headers,  # read from a replica (ReplicaReadsMiddleware)
+                )
             except httpx.HTTPError as exc:
                 self.stats.add(self.name(url), (time.perf_counter() - started) * 1000, False, repr(exc))
             await asyncio.sleep(random.uniform(*self.think))
@@ -276,6 +311,7 @@ def main() -> int:
     parser.add_argument("--think", default="1,3", help="min,max seconds between a user's requests")
     parser.add_argument("--probes", type=int, default=2, help="users opening /healthz only (the floor)")
     parser.add_argument("--no-demo", action="store_true")
+    parser.add_argument("--no-replica", action="store_true", help="gunicorn without DATABASE_REPLICA_URLS")
     parser.add_argument(
         "--entities", type=int, default=None, help=argparse.SUPPRESS
     )  # accepted from `make bench ENTITIES=`
@@ -286,6 +322,10 @@ def main() -> int:
     figures = Figures("load")
 
     env = {**os.environ, "DEBUG": "False", "SECURE_SSL_REDIRECT": "False", "CONN_MAX_AGE": "60"}
+    if args.no_replica:
+        env.pop("DATABASE_REPLICA_URLS", None)
+    replicas = replica_named(env.get("DATABASE_REPLICA_URLS", ""))
+    log(f"read replicas: {', '.join(replicas) or 'none (every read from the primary)'}")
     broker = env.get("CELERY_BROKER_URL", "")
     if broker.startswith("redis://") and "CACHE_URL" not in env:
         env["CACHE_URL"] = broker.rsplit("/", 1)[0] + "/2"  # rate limits and report figures in Redis, as in production
@@ -351,7 +391,9 @@ def main() -> int:
     assert floor and not floor_errors, f"the /healthz probes: {len(floor)} samples, {floor_errors} errors"
     floor_p50, floor_p95 = percentile(floor, 50), percentile(floor, 95)
     pages = {}
-    print(f"{'page':<40} {'n':>6} {'p50 ms':>8} {'p95 ms':>8} {'/floor':>7} {'errors':>7}", file=sys.stderr)
+    print(
+        f"{'page':<40} {'n':>6} {'p50 ms':>8} {'p95 ms':>8} {'/floor':>7} {'errors':>7} {'replica':>8}", file=sys.stderr
+    )
     for url in sorted(stats.samples):
         samples = stats.samples[url]
         pages[url] = {
@@ -360,14 +402,18 @@ def main() -> int:
             "p95_ms": round(percentile(samples, 95), 1),
             "p95_ratio": round(percentile(samples, 95) / floor_p95, 1),
             "errors": stats.errors.get(url, 0),
+            "routed": routed(url),
+            "from_replica": stats.from_replica.get(url, 0),
         }
         row = pages[url]
         print(
-            f"{url:<40} {row['n']:>6} {row['p50_ms']:>8} {row['p95_ms']:>8} {row['p95_ratio']:>7} {row['errors']:>7}",
+            f"{url:<40} {row['n']:>6} {row['p50_ms']:>8} {row['p95_ms']:>8} {row['p95_ratio']:>7} {row['errors']:>7}"
+            f" {row['from_replica']:>8}",
             file=sys.stderr,
         )
     print(
-        f"{FLOOR:<40} {len(floor):>6} {round(floor_p50, 1):>8} {round(floor_p95, 1):>8} {1.0:>7} {floor_errors:>7}",
+        f"{FLOOR:<40} {len(floor):>6} {round(floor_p50, 1):>8} {round(floor_p95, 1):>8} {1.0:>7} {floor_errors:>7}"
+        f" {0:>8}",
         file=sys.stderr,
     )
     all_samples = [ms for samples in stats.samples.values() for ms in samples]
@@ -379,6 +425,12 @@ def main() -> int:
         f"after {_loads(loads_after)} — on {os.cpu_count()} CPUs"
     )
     worst = max(pages.items(), key=lambda item: item[1]["p95_ms"])
+    routed_n = sum(p["n"] for p in pages.values() if p["routed"])
+    from_replica = sum(p["from_replica"] for p in pages.values())
+    log(
+        f"answered from a replica: {from_replica} of {routed_n} requests to routed pages"
+        f" ({', '.join(replicas) or 'no replica configured'})"
+    )
     # the figures were taken over the whole load: each carries the load average at its end
     figures.note(
         users=args.users,
@@ -400,6 +452,11 @@ def main() -> int:
         },
         client_cpu_s=round(client_cpu, 1),
         target_met=errors == 0 and all(p["p95_ms"] <= TARGET_P95_MS for p in pages.values()),
+        # which database served: a replica configured for gunicorn, and the requests it answered
+        replica_configured=bool(replicas),
+        replicas=replicas,
+        routed_requests=sum(p["n"] for p in pages.values() if p["routed"]),
+        requests_from_replica=from_replica,
         pages=pages,
     )
     floor_is = "GET /healthz by signed-out probes under the same load"

@@ -23,6 +23,22 @@ result committed (the run done and its rows visible) — never from the runs' ow
   ``lead_page_all_counties_p95_ms``: the same page without a county (counties merged);
 * ``near_miss_page_p50_ms`` / ``_p95_ms``: the 差一点符合 page of the province regulator (50
   entities with what each is missing, evaluated live), per county and for the province.
+* memory (MiB), sampled from /proc every 0.2 s from the full run's start to the end
+  (``benchlib.PeakMemory``): the Celery worker — its main process found by the pidfile
+  bench.sh writes (PORTAL_WORKER_PIDFILE) and its pool processes — as
+  ``worker_peak_max_hwm_mib`` (the largest VmHWM of one process) and
+  ``worker_peak_sum_hwm_mib`` (the largest sum of VmHWM of its processes alive together: an
+  upper bound, pages shared copy-on-write after the fork counted in each; the figure held to
+  the 2 GiB target); PostgreSQL — the server of the connection and its backends — as
+  ``postgres_peak_max_hwm_mib``, ``postgres_peak_sum_hwm_mib`` and
+  ``postgres_peak_private_plus_shared_buffers_mib``. Each backend's resident set counts the
+  pages of shared memory (shared_buffers) it touched, so the sum of VmHWM counts shared_buffers
+  once per process and overstates the server; its footprint is about the configured
+  shared_buffers plus the processes' private memory (the peak sum of RssAnon), the third
+  figure. A backend that exits between two samples keeps its last sample;
+* disk (MiB), after the full run: ``disk_database_mib`` (``pg_database_size``),
+  ``disk_results_mib`` (batch matching's tables, the results with every partition of every
+  level: ``pg_total_relation_size`` over ``pg_partition_tree``), ``disk_entities_mib``.
 
 Floors, measured in the same run on the same database: the full run, the 10,000-entity
 re-matches and the publication against one plain ``INSERT … SELECT`` of the same compiled
@@ -45,6 +61,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
 NEEDS_WORKER = True
 
+import benchlib  # noqa: E402
 import django  # noqa: E402
 
 django.setup()
@@ -306,6 +323,8 @@ def main():
     branch = BankBranch.objects.get(bank__code="boc", level=BranchLevel.CITY, region_id="140500")
     banker = ensure_user("bench-banker", branch.organisation, Role.BANK_ADMIN)
     figures = Figures("matching", entities=total, products=len(products))
+    # the worker's and PostgreSQL's memory, sampled from here until the figures are emitted
+    memory = benchlib.PeakMemory(benchlib.bench_processes(connection)).start()
 
     log("full run ...")
     seconds, run = full_run(timeout=1800)
@@ -328,6 +347,8 @@ def main():
         target=30,
         floor_is="one INSERT … SELECT of the compiled rules over every entity into an unindexed table",
     )
+    # disk after the full run: the database, batch matching's tables (the results with every partition), the entities
+    benchlib.add_disk_figures(figures, connection, {"results": "matching_batch_%", "entities": ENTITY_TABLE})
 
     log("incremental: single entities ...")
     singles = incremental_one(regulator, args.samples)
@@ -371,6 +392,8 @@ def main():
     lead_figures(banker, args.rounds, figures)
     log("near-miss pages ...")
     near_miss_figures(regulator, args.rounds, figures)
+    memory.stop()
+    benchlib.add_memory_figures(figures, memory, connection, worker_target_mib=2048)
     figures.emit()
 
 
