@@ -27,7 +27,7 @@ ERRORS = {
 
 
 def _doc(action_: Action) -> str:
-    rule = policy.rule(action_)
+    rule = policy.TABLE.rule(action_)
     states = "、".join(CampaignState(s).label for s in rule.states) or "新建"
     after = CampaignState(rule.target).label if rule.target else "状态不变"
     return f"[{rule.label}] {rule.description}。可办理状态: {states}; 办理后: {after}。"
@@ -172,8 +172,8 @@ class CampaignViewSet(
     parser_classes = [JSONParser, FormParser, MultiPartParser]
 
     def _gate(self, action_: Action) -> None:
-        if not policy.may(action_, self.request.user):
-            raise policy.refusal(action_, self.request.user).error()
+        if not policy.TABLE.may(action_, self.request.user):
+            raise policy.TABLE.refusal(action_, self.request.user).error()
 
     def _read(self, pk) -> dict:
         return CampaignOutputSerializer(selectors.campaign_get(user=self.request.user, pk=pk)).data

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from campaigns import notices
 from campaigns.models import Assignment, Campaign, CampaignEvent, CampaignState, Target, TargetSource
-from campaigns.policy import VISITOR_ROLES, Action, acting_on, county_of, require
+from campaigns.policy import TABLE, VISITOR_ROLES, Action, county_of
 from entities.models import MarketEntity, RegisterStatus
 from entities.register_file import Bad, RegisterFileError, parse_uscc, read_table
 from portal.errors import ApplicationError
@@ -87,7 +87,7 @@ def _counties(actor, codes) -> list[Region]:
 @transaction.atomic
 def campaign_open(*, actor, name, deadline, county_codes, note: str = "") -> Campaign:
     """开展大走访: the city mechanism opens a campaign (a draft) for counties of its city."""
-    require(Action.OPEN, actor)
+    TABLE.require(Action.OPEN, actor)
     scope = scope_for(actor)
     counties = _counties(actor, county_codes)
     campaign = Campaign.objects.create(
@@ -105,7 +105,7 @@ def campaign_open(*, actor, name, deadline, county_codes, note: str = "") -> Cam
 
 @transaction.atomic
 def campaign_edit(*, actor, campaign_id, name, deadline, note: str = "") -> Campaign:
-    campaign = acting_on(Action.EDIT, actor, campaign_id, field="campaign_id")
+    campaign = TABLE.acting_on(Action.EDIT, actor, campaign_id)
     before = {"name": campaign.name, "deadline": campaign.deadline.isoformat()}
     campaign.name, campaign.deadline, campaign.note = _name(name), _deadline(deadline), (note or "")[:TEXT_MAX]
     campaign.save(update_fields=["name", "deadline", "note"])
@@ -118,7 +118,7 @@ def campaign_edit(*, actor, campaign_id, name, deadline, note: str = "") -> Camp
 
 @transaction.atomic
 def campaign_start(*, actor, campaign_id) -> Campaign:
-    campaign = acting_on(Action.START, actor, campaign_id, field="campaign_id")
+    campaign = TABLE.acting_on(Action.START, actor, campaign_id)
     if campaign.deadline < timezone.localdate():
         raise ApplicationError("截止日期已过, 请先修改截止日期", field_errors={"deadline": ["截止日期已过"]})
     campaign.state, campaign.started_at = CampaignState.RUNNING, timezone.now()
@@ -131,7 +131,7 @@ def campaign_start(*, actor, campaign_id) -> Campaign:
 
 @transaction.atomic
 def campaign_end(*, actor, campaign_id) -> Campaign:
-    campaign = acting_on(Action.END, actor, campaign_id, field="campaign_id")
+    campaign = TABLE.acting_on(Action.END, actor, campaign_id)
     campaign.state, campaign.ended_at = CampaignState.ENDED, timezone.now()
     campaign.save(update_fields=["state", "ended_at"])
     _event(campaign, "ended", actor)
@@ -165,7 +165,7 @@ class BuildResult:
 def targets_build(*, actor, campaign_id) -> BuildResult:
     """生成走访目标企业清单: every entity of the actor's county in the register (名录库) that is not
     yet on the list; those failing the basic standard are listed as excluded, with the reason."""
-    campaign = acting_on(Action.BUILD_TARGETS, actor, campaign_id, field="campaign_id")
+    campaign = TABLE.acting_on(Action.BUILD_TARGETS, actor, campaign_id)
     county = county_of(scope_for(actor))
     listed = Target.objects.filter(campaign=campaign).values("entity_id")
     entities = restrict(MarketEntity.objects.filter(region_id=county), actor, VIEW).exclude(pk__in=listed)
@@ -202,7 +202,7 @@ def targets_import(*, actor, campaign_id, content: bytes, source: str, source_la
     restrict() like the register import: an unknown code, or one of another county, is a bad row
     (its line and the reason, in Chinese). The good rows are imported, the bad ones reported
     (not all-or-nothing: a department's list always holds a few stale codes)."""
-    campaign = acting_on(Action.IMPORT_TARGETS, actor, campaign_id, field="campaign_id")
+    campaign = TABLE.acting_on(Action.IMPORT_TARGETS, actor, campaign_id)
     if source not in TargetSource.values or source == TargetSource.REGISTER:
         raise ApplicationError("请选择名单来源", field_errors={"source": ["请选择名单来源(税务、统计或其他部门)"]})
     county = county_of(scope_for(actor))
@@ -302,7 +302,7 @@ def assignments_make(
     """走访计划: give targets to a visitor — the ones picked (`target_ids`), or every not excluded,
     not yet visited target of a township (`township_code`). A target given before goes to the new
     visitor (the previous assignment ends). The visitor is told of his new visits."""
-    campaign = acting_on(Action.ASSIGN, actor, campaign_id, field="campaign_id")
+    campaign = TABLE.acting_on(Action.ASSIGN, actor, campaign_id)
     county = county_of(scope_for(actor))
     visitor = resolve(visitor_candidates(actor), actor, VISIT_ASSIGN, pk=visitor_id, field="visitor_id")
     membership = _visitor_membership(visitor)

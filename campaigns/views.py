@@ -54,7 +54,7 @@ class CampaignListView(RestrictedListView):
     def get_context_data(self, **kwargs):
         return super().get_context_data(
             states=CampaignState.choices,
-            can_open=policy.may(Action.OPEN, self.request.user),
+            can_open=policy.TABLE.may(Action.OPEN, self.request.user),
             today=timezone.localdate(),
             **kwargs,
         )
@@ -70,8 +70,8 @@ class CampaignCreateView(LoginRequiredMixin, View):
     template_name = "campaigns/campaign_form.html"
 
     def get(self, request):
-        if not policy.may(Action.OPEN, request.user):
-            return _forbidden(request, policy.refusal(Action.OPEN, request.user).error())
+        if not policy.TABLE.may(Action.OPEN, request.user):
+            return _forbidden(request, policy.TABLE.refusal(Action.OPEN, request.user).error())
         counties = _city_counties(request.user)
         form = CampaignForm(counties=counties, initial={"counties": [c.code for c in counties]})
         return render(request, self.template_name, {"form": form})
@@ -149,7 +149,7 @@ class CampaignDetailView(LoginRequiredMixin, View):
                 "overdue": selectors.overdue(user=request.user, campaign=campaign)[:100],
                 "pending": _pending_declarations(request.user, campaign),
                 "events": selectors.campaign_events(user=request.user, campaign=campaign),
-                "can": policy.allowed(request.user, campaign),
+                "can": policy.TABLE.allowed(request.user, campaign),
                 "days_left": campaign.days_left(),
                 "days_past": -campaign.days_left(),
             },
@@ -176,7 +176,7 @@ class CampaignActionView(LoginRequiredMixin, View):
                     f"已从名录库生成走访目标企业清单: 新增 {result.added} 户, 其中剔除 {result.excluded} 户",
                 )
                 return redirect("campaigns:campaign_targets", pk=pk)
-            messages.success(request, f"已{policy.rule(chosen).label}")
+            messages.success(request, f"已{policy.TABLE.rule(chosen).label}")
         return redirect("campaigns:campaign_detail", pk=pk)
 
 
@@ -195,7 +195,7 @@ class CampaignTargetsView(LoginRequiredMixin, View):
             township=params.get("township") or None,
             q=(params.get("q") or "").strip()[:64] or None,
         )
-        can = policy.allowed(request.user, campaign)
+        can = policy.TABLE.allowed(request.user, campaign)
         visitors = services.visitor_candidates(request.user) if can["ASSIGN"] else []
         names = {}
         page_rows = list(rows[:500])

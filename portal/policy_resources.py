@@ -1,15 +1,14 @@
 """What a resource whose states and actions are one policy table shares between its API and its
-pages: the 批分单 (coordination/policy.py) and the 督办单 (reporting/supervision/policy.py) are
-two; matching/workflow.py is the larger table of the 申报 → 推荐 workflow, with its own helpers.
+pages: the 批分单 (coordination/policy.py), the 大走访活动 (campaigns/policy.py) and the 督办单
+(reporting/supervision/policy.py) are three; matching/workflow.py is the larger table of the 申报 →
+推荐 workflow, with its own helpers.
 
-A policy module (the table) offers:
-* `Action`, a StrEnum of "noun.verb" values (the verb, with "-" for "_", is the action's URL slug);
-* `rule(action)`, its row: `label` (what is done, in Chinese), `description`, `states` (the
-  states it acts in; empty for the one row that creates the object) and `target` (the state it
-  leads to);
-* `require(action, actor, obj=None)`, which raises the refusal as an ApplicationError (the role,
-  then the object's state, then the row's checks), and `allowed(user, obj)`, {action name: bool}
-  for a page's forms.
+A policy module offers `Action`, a StrEnum of "noun.verb" values (the verb, with "-" for "_", is
+the action's URL slug), and `TABLE`, its portal.policy_table.PolicyTable: `TABLE.rule(action)`
+is its row (`label`, `description`, `states` — empty for the one row that creates the object —
+and `target`, None when the state stays), `TABLE.require(action, actor, obj=None)` raises the
+refusal as an ApplicationError (the role, then the object's state, then the row's checks), and
+`TABLE.allowed(user, obj)` is {action name: bool} for a page's forms.
 Its services module offers `SERVICES = {action: (service, (argument, …))}` for the rows that act
 on an object, each called as `service(actor=…, <object>_id=pk, **arguments)`.
 
@@ -20,19 +19,18 @@ its detail serializer reads it, and documented from its row (`action_doc`) with 
 responses (`error_responses`).
 
 Pages (`PolicyDetailView`, `PolicyActionView`): the detail page with the forms of the actions the
-user may take on the object in its state (`can`: policy.allowed), and one POST per action: the
+user may take on the object in its state (`can`: TABLE.allowed), and one POST per action: the
 service checks everything; not visible → 404, a refusal → its message and field errors above the
 page's forms (messages), success → "已<label>" and back to the detail (PRG). `refused_page` draws
 a role's refusal as the 403 page.
 
-A new policy-table resource (e.g. a campaign, campaigns/policy.py with Action.LAUNCH creating and
-Action.CLOSE acting) adopts it in one step:
+A policy-table resource adopts it in one step (the shape of campaigns/apis.py and views.py):
 
     # campaigns/apis.py
     class CampaignViewSet(PolicyViewSet):
         queryset = Campaign.objects.order_by("-id")  # restricted by the viewset
         serializer_class = CampaignSerializer  # the list's
-        policy_table = policy
+        policy_table = policy.TABLE
         states = CampaignState
         error_docs = error_responses(forbidden="角色无权执行或不是本机构的活动")
         read_one = staticmethod(selectors.campaign_get)  # (user=, pk=) → the visible object
@@ -47,12 +45,12 @@ Action.CLOSE acting) adopts it in one step:
     # campaigns/views.py (urls: "campaigns/<int:pk>/" and "campaigns/<int:pk>/<slug:action>/")
     class CampaignDetailView(PolicyDetailView):
         template_name = "campaigns/campaign_detail.html"
-        policy_table = policy
+        policy_table = policy.TABLE
         read_one = staticmethod(selectors.campaign_get)
         object_name = "campaign"
 
     class CampaignActionView(PolicyActionView):
-        policy_table = policy
+        policy_table = policy.TABLE
         action_services = services.SERVICES
         service_object = "campaign_id"
         detail_url = "campaigns:campaign_detail"
@@ -60,8 +58,6 @@ Action.CLOSE acting) adopts it in one step:
 """
 
 from __future__ import annotations
-
-from types import ModuleType
 
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
@@ -75,6 +71,7 @@ from rest_framework.response import Response
 
 from portal.api import RestrictedViewSetMixin
 from portal.errors import ApplicationError
+from portal.policy_table import PolicyTable
 
 # --- the API ---------------------------------------------------------------------------------
 
@@ -93,7 +90,8 @@ def action_doc(rule, states) -> str:
     """The API documentation of a row: "[label] description。可办理状态: …; 办理后: …。"
     (`states`: the TextChoices of the object's state, for their Chinese labels)."""
     acts_in = "、".join(states(s).label for s in rule.states) or "新建"
-    return f"[{rule.label}] {rule.description}。可办理状态: {acts_in}; 办理后: {states(rule.target).label}。"
+    after = states(rule.target).label if rule.target is not None else "状态不变"
+    return f"[{rule.label}] {rule.description}。可办理状态: {acts_in}; 办理后: {after}。"
 
 
 def verb(action) -> str:
@@ -110,7 +108,7 @@ class PolicyViewSetMixin:
     """The creation and the per-row POST endpoints of a policy resource's viewset, from the class
     attributes below (see the module's example); a subclass gets them when it is defined."""
 
-    policy_table: ModuleType
+    policy_table: PolicyTable
     states: type  # the TextChoices of the object's state
     error_docs: dict[int, OpenApiResponse]
     read_one = None  # staticmethod: (user=, pk=) → the object, restricted for viewing
@@ -215,7 +213,7 @@ class PolicyDetailView(LoginRequiredMixin, View):
     """The detail page: the object (not visible → 404) and `can`, the forms the user may use now."""
 
     template_name: str
-    policy_table: ModuleType
+    policy_table: PolicyTable
     read_one = None  # staticmethod: (user=, pk=) → the object, restricted for viewing
     object_name = "object"
 
@@ -238,7 +236,7 @@ class PolicyActionView(LoginRequiredMixin, View):
     """One POST per action of the detail page (URL kwarg `action`: the slug); the service checks
     everything. The refusal's message and its field errors go above the page's forms, each once."""
 
-    policy_table: ModuleType
+    policy_table: PolicyTable
     action_services: dict = {}
     service_object = "id"
     int_fields: tuple[str, ...] = ()  # inputs given to the service as numbers (`as_int`)
