@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from campaigns import notices
@@ -103,15 +104,66 @@ def campaign_open(*, actor, name, deadline, county_codes, note: str = "") -> Cam
     return campaign
 
 
+def _version(value, campaign: Campaign) -> None:
+    """The version the edit was made from (None: the API client did not say) must be the current one."""
+    if value is None or value == "":
+        return
+    try:
+        made_from = int(value)
+    except (TypeError, ValueError):
+        made_from = -1
+    if made_from != campaign.version:
+        message = "该活动已被他人修改, 请刷新页面查看最新内容后重新修改"
+        raise ApplicationError(message, code="conflict", field_errors={"version": [message]})
+
+
+def _follow_deadline(campaign: Campaign, old: dt.date) -> int:
+    """The open assignments that followed the old deadline (due on it, or after the new one) are
+    due on the new one; their overdue claim is released, so the scan reads the new date."""
+    moved = (
+        Assignment.objects.filter(campaign=campaign, ended_at__isnull=True)
+        .filter(Q(due_on=old) | Q(due_on__gt=campaign.deadline))
+        .exclude(due_on=campaign.deadline)
+    )
+    return moved.update(due_on=campaign.deadline, overdue_notified_at=None)
+
+
 @transaction.atomic
-def campaign_edit(*, actor, campaign_id, name, deadline, note: str = "") -> Campaign:
+def campaign_edit(*, actor, campaign_id, name=None, deadline=None, note=None, version=None) -> Campaign:
+    """修改活动: the city changes a draft or running campaign's name, deadline or requirements (a
+    field left out, None, stays). A draft whose deadline has passed is edited before it starts; a
+    running campaign's new deadline is followed by the open assignments that were due on the old one
+    (or after the new one). `version` is the one the editor saw: an edit made from an older one is
+    refused (409), the other person's edit stays. The campaign is locked through the restriction."""
     campaign = TABLE.acting_on(Action.EDIT, actor, campaign_id)
-    before = {"name": campaign.name, "deadline": campaign.deadline.isoformat()}
-    campaign.name, campaign.deadline, campaign.note = _name(name), _deadline(deadline), (note or "")[:TEXT_MAX]
-    campaign.save(update_fields=["name", "deadline", "note"])
-    _event(campaign, "updated", actor, f"截止日期 {campaign.deadline:%Y-%m-%d}")
+    _version(version, campaign)
+    before = {"name": campaign.name, "deadline": campaign.deadline.isoformat(), "note": campaign.note}
+    old_deadline = campaign.deadline
+    if name is not None:
+        campaign.name = _name(name)
+    if deadline is not None and deadline != campaign.deadline:
+        campaign.deadline = _deadline(deadline)
+    if note is not None:
+        campaign.note = (note or "")[:TEXT_MAX]
+    moved = _follow_deadline(campaign, old_deadline) if campaign.deadline != old_deadline else 0
+    campaign.version += 1
+    campaign.save(update_fields=["name", "deadline", "note", "version"])
+    changes = []
+    if campaign.name != before["name"]:
+        changes.append(f"名称 {campaign.name}")
+    if campaign.deadline != old_deadline:
+        changes.append(f"截止日期 {old_deadline:%Y-%m-%d} → {campaign.deadline:%Y-%m-%d}")
+        if moved:
+            changes.append(f"{moved} 户走访期限随之调整")
+    if campaign.note != before["note"]:
+        changes.append("活动要求")
+    _event(campaign, "updated", actor, "; ".join(changes) or "未作改动")
     audit_record(
-        actor=actor, action=Action.EDIT.value, obj=campaign, before=before, after={"deadline": str(campaign.deadline)}
+        actor=actor,
+        action=Action.EDIT.value,
+        obj=campaign,
+        before=before,
+        after={"name": campaign.name, "deadline": campaign.deadline.isoformat(), "note": campaign.note},
     )
     return campaign
 
@@ -366,9 +418,12 @@ def assignments_make(
 
 
 # the action of each service (pages and the API dispatch on it)
+# the services of the rows acting on a campaign, with the inputs each takes (the pages and the API
+# dispatch on them, portal.policy_resources); the county's import and visit plan take a file and a
+# plan, through their own forms and endpoints
 SERVICES = {
-    Action.EDIT: campaign_edit,
-    Action.START: campaign_start,
-    Action.END: campaign_end,
-    Action.BUILD_TARGETS: targets_build,
+    Action.EDIT: (campaign_edit, ("name", "deadline", "note", "version")),
+    Action.START: (campaign_start, ()),
+    Action.END: (campaign_end, ()),
+    Action.BUILD_TARGETS: (targets_build, ()),
 }

@@ -13,9 +13,10 @@ Its services module offers `SERVICES = {action: (service, (argument, …))}` for
 on an object, each called as `service(actor=…, <object>_id=pk, **arguments)`.
 
 API (`PolicyViewSet`, or `PolicyViewSetMixin` on a viewset of one's own): the restricted list
-and detail, the creation (POST on the list, 201) and one POST endpoint per row
-(`/<pk>/<slug>/`, 200), each gated by the role before its input is read, answering the object as
-its detail serializer reads it, and documented from its row (`action_doc`) with the standard error
+and detail, the creation (POST on the list, 201), the edit of the object's fields (PATCH on the
+detail, `update_action`: a field left out stays) and one POST endpoint per row (`/<pk>/<slug>/`,
+200), each gated by the role before its input is read, answering the object as its detail
+serializer reads it, and documented from its row (`action_doc`) with the standard error
 responses (`error_responses`).
 
 Pages (`PolicyDetailView`, `PolicyActionView`): the detail page with the forms of the actions the
@@ -116,7 +117,9 @@ class PolicyViewSetMixin:
     create_action = None  # the row without states, or None: no creation
     create_input: type | None = None
     create_service = None  # staticmethod: (actor=, **validated input) → the new object
-    action_inputs: dict = {}  # {action: input serializer class} of the rows acting on an object
+    update_action = None  # the row that edits the object's fields (PATCH on the detail), or None
+    update_input: type | None = None  # its input, validated partially: a field left out stays
+    action_inputs: dict = {}  # {action: input serializer class, or None: no input} of the rows acting on an object
     action_services: dict = {}  # the services module's SERVICES
     service_object = "id"  # the services' keyword for the object's id
 
@@ -124,6 +127,8 @@ class PolicyViewSetMixin:
         super().__init_subclass__(**kwargs)
         if cls.create_action is not None and "create" not in cls.__dict__:
             cls.create = _create_endpoint(cls)
+        if cls.update_action is not None and "partial_update" not in cls.__dict__:
+            cls.partial_update = _update_endpoint(cls)
         for action_ in cls.action_inputs:
             if verb(action_) not in cls.__dict__:
                 setattr(cls, verb(action_), _action_endpoint(cls, action_))
@@ -132,8 +137,10 @@ class PolicyViewSetMixin:
         """A role the table never allows the action: 403, before any input is read."""
         self.policy_table.require(action_, self.request.user)
 
-    def validated(self, serializer_class) -> dict:
-        serializer = serializer_class(data=self.request.data)
+    def validated(self, serializer_class, *, partial: bool = False) -> dict:
+        if serializer_class is None:
+            return {}
+        serializer = serializer_class(data=self.request.data, partial=partial)
         serializer.is_valid(raise_exception=True)
         return serializer.validated_data
 
@@ -176,6 +183,23 @@ def _create_endpoint(cls):
         responses={201: cls.detail_serializer, **cls.error_docs},
         description=action_doc(cls.policy_table.rule(cls.create_action), cls.states),
     )(create)
+
+
+def _update_endpoint(cls):
+    """PATCH on the detail: the row's service with the fields given (the others stay)."""
+
+    def partial_update(self, request, pk=None):
+        self.gate(cls.update_action)
+        inputs = self.validated(cls.update_input, partial=True)
+        call, _ = cls.action_services[cls.update_action]
+        call(actor=request.user, **{cls.service_object: int(pk)}, **inputs)
+        return Response(self.read(int(pk)))
+
+    return extend_schema(
+        request=cls.update_input,
+        responses={200: cls.detail_serializer, **cls.error_docs},
+        description=action_doc(cls.policy_table.rule(cls.update_action), cls.states) + " 未提交的字段保持不变。",
+    )(partial_update)
 
 
 def _action_endpoint(cls, action_):
@@ -253,7 +277,7 @@ class PolicyActionView(LoginRequiredMixin, View):
             if name in inputs:
                 inputs[name] = as_int(inputs[name])
         try:
-            call(actor=request.user, **{self.service_object: pk}, **inputs)
+            result = call(actor=request.user, **{self.service_object: pk}, **inputs)
         except ApplicationError as error:
             if error.code == "not_found":
                 raise Http404 from None
@@ -263,5 +287,10 @@ class PolicyActionView(LoginRequiredMixin, View):
                     if message != error.message:
                         messages.error(request, message)
         else:
-            messages.success(request, f"已{self.policy_table.rule(chosen).label.removesuffix(self.noun)}")
+            return self.succeeded(request, pk, chosen, result)
+        return redirect(self.detail_url, pk=pk)
+
+    def succeeded(self, request, pk, action, result):
+        """After the service did the action: "已<label>" and back to the detail page."""
+        messages.success(request, f"已{self.policy_table.rule(action).label.removesuffix(self.noun)}")
         return redirect(self.detail_url, pk=pk)
