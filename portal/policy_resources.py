@@ -25,25 +25,27 @@ service checks everything; not visible → 404, a refusal → its message and fi
 page's forms (messages), success → "已<label>" and back to the detail (PRG). `refused_page` draws
 a role's refusal as the 403 page.
 
-A policy-table resource adopts it in one step (the shape of campaigns/apis.py and views.py):
+A policy-table resource adopts it in one step (campaigns/apis.py and views.py, abridged):
 
     # campaigns/apis.py
     class CampaignViewSet(PolicyViewSet):
         queryset = Campaign.objects.order_by("-id")  # restricted by the viewset
-        serializer_class = CampaignSerializer  # the list's
+        serializer_class = CampaignOutputSerializer  # the list's
         policy_table = policy.TABLE
         states = CampaignState
-        error_docs = error_responses(forbidden="角色无权执行或不是本机构的活动")
+        error_docs = error_responses(forbidden="角色无权执行, 或不是本市开展的活动、活动未覆盖本县区")
         read_one = staticmethod(selectors.campaign_get)  # (user=, pk=) → the visible object
-        detail_serializer = CampaignDetailSerializer
-        create_action = Action.LAUNCH
-        create_input = LaunchSerializer
-        create_service = staticmethod(services.campaign_launch)  # (actor=, **input) → the object
-        action_inputs = {Action.CLOSE: NoteSerializer}
+        detail_serializer = CampaignOutputSerializer
+        create_action = Action.OPEN
+        create_input = CampaignInputSerializer
+        create_service = staticmethod(services.campaign_open)  # (actor=, **input) → the object
+        update_action = Action.EDIT  # PATCH /campaigns/<pk>/
+        update_input = CampaignEditSerializer
+        action_inputs = {Action.START: None, Action.END: None}  # None: no input
         action_services = services.SERVICES
         service_object = "campaign_id"
 
-    # campaigns/views.py (urls: "campaigns/<int:pk>/" and "campaigns/<int:pk>/<slug:action>/")
+    # campaigns/views.py (urls: "<int:pk>/" and "<int:pk>/<slug:action>/")
     class CampaignDetailView(PolicyDetailView):
         template_name = "campaigns/campaign_detail.html"
         policy_table = policy.TABLE
@@ -52,10 +54,10 @@ A policy-table resource adopts it in one step (the shape of campaigns/apis.py an
 
     class CampaignActionView(PolicyActionView):
         policy_table = policy.TABLE
-        action_services = services.SERVICES
+        action_services = {...}  # the rows whose button posts here (修改活动 is a form page)
         service_object = "campaign_id"
         detail_url = "campaigns:campaign_detail"
-        noun = "活动"
+        # succeeded(request, pk, action, result): what follows a done action (default "已<label>")
 """
 
 from __future__ import annotations
