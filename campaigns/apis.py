@@ -1,12 +1,13 @@
-"""千企万户大走访 API: campaigns you may see, the city's open/start/end, a county's 目标清单 (build,
+"""千企万户大走访 API: campaigns you may see, the city's open/edit (PATCH)/start/end (the shared
+plumbing of portal.policy_resources, from the table campaigns/policy.py), a county's 目标清单 (build,
 import, list) and 走访计划 (assign), coverage per county, township and visitor, and a visitor's own
 走访任务 (visits are recorded through /api/v1/visits/, the workflow's one visit path). Ids are
 validated by portal.bounds and resolved through the restriction by the services."""
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import mixins, serializers, status, viewsets
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
@@ -17,20 +18,13 @@ from campaigns.models import Assignment, Campaign, CampaignState, TargetSource
 from campaigns.policy import Action
 from portal import bounds
 from portal.api import RestrictedViewSetMixin
+from portal.policy_resources import PolicyViewSet, action_doc, error_responses
 
-ERRORS = {
-    400: OpenApiResponse(description="输入有误(字段错误在 errors 中)"),
-    403: OpenApiResponse(description="角色无权执行, 或不是本市开展的活动、活动未覆盖本县区"),
-    404: OpenApiResponse(description="不存在或不在您的权限范围"),
-    409: OpenApiResponse(description="当前状态不允许该操作"),
-}
+ERRORS = error_responses(forbidden="角色无权执行, 或不是本市开展的活动、活动未覆盖本县区")
 
 
 def _doc(action_: Action) -> str:
-    rule = policy.rule(action_)
-    states = "、".join(CampaignState(s).label for s in rule.states) or "新建"
-    after = CampaignState(rule.target).label if rule.target else "状态不变"
-    return f"[{rule.label}] {rule.description}。可办理状态: {states}; 办理后: {after}。"
+    return action_doc(policy.TABLE.rule(action_), CampaignState)
 
 
 class FiguresSerializer(serializers.Serializer):
@@ -55,12 +49,25 @@ class CampaignOutputSerializer(serializers.Serializer):
     state_label = serializers.CharField(source="get_state_display")
     note = serializers.CharField(help_text="活动要求")
     started_at = serializers.DateTimeField(allow_null=True, help_text="启动时间(走访自此计入覆盖)")
+    version = serializers.IntegerField(help_text="版本(每次修改加 1; 修改时提交, 防止覆盖他人的修改)")
 
     def get_county_codes(self, obj) -> list[str]:
         return sorted(obj.counties.values_list("code", flat=True))
 
     def get_days_left(self, obj) -> int:
         return obj.days_left()
+
+
+class CampaignEditSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=services.NAME_MAX, help_text="活动名称")
+    deadline = serializers.DateField(help_text="摸排截止日期(修改时不早于今天)")
+    note = serializers.CharField(allow_blank=True, max_length=services.TEXT_MAX, help_text="活动要求")
+    version = serializers.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=2**31 - 1,
+        help_text="修改所依据的版本(活动详情的 version); 活动已被他人修改时返回 409, 请重新读取后再修改",
+    )
 
 
 class CampaignInputSerializer(serializers.Serializer):
@@ -161,55 +168,33 @@ def _figures(f: Figures) -> dict:
     return {k: getattr(f, k) for k in FiguresSerializer().fields}
 
 
-class CampaignViewSet(
-    RestrictedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
-):
-    """千企万户大走访: 市级协调机制开展活动; 县区专班生成走访目标企业清单、导入部门名单、制定走访计划; 覆盖情况."""
+class CampaignViewSet(PolicyViewSet):
+    """千企万户大走访: 市级协调机制开展、修改、启动、结束活动; 县区专班生成走访目标企业清单、导入部门名单、
+    制定走访计划; 覆盖情况."""
 
     queryset = Campaign.objects.select_related("region").order_by("-created_at", "-id")
     serializer_class = CampaignOutputSerializer
-    lookup_value_regex = r"\d+"
     parser_classes = [JSONParser, FormParser, MultiPartParser]
-
-    def _gate(self, action_: Action) -> None:
-        if not policy.may(action_, self.request.user):
-            raise policy.refusal(action_, self.request.user).error()
-
-    def _read(self, pk) -> dict:
-        return CampaignOutputSerializer(selectors.campaign_get(user=self.request.user, pk=pk)).data
-
-    @extend_schema(
-        request=CampaignInputSerializer,
-        responses={201: CampaignOutputSerializer, **ERRORS},
-        description=_doc(Action.OPEN),
-    )
-    def create(self, request):
-        self._gate(Action.OPEN)
-        serializer = CampaignInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        campaign = services.campaign_open(actor=request.user, **serializer.validated_data)
-        return Response(self._read(campaign.pk), status=status.HTTP_201_CREATED)
-
-    @extend_schema(request=None, responses={200: CampaignOutputSerializer, **ERRORS}, description=_doc(Action.START))
-    @action(detail=True, methods=["post"])
-    def start(self, request, pk=None):
-        self._gate(Action.START)
-        services.campaign_start(actor=request.user, campaign_id=int(pk))
-        return Response(self._read(pk))
-
-    @extend_schema(request=None, responses={200: CampaignOutputSerializer, **ERRORS}, description=_doc(Action.END))
-    @action(detail=True, methods=["post"])
-    def end(self, request, pk=None):
-        self._gate(Action.END)
-        services.campaign_end(actor=request.user, campaign_id=int(pk))
-        return Response(self._read(pk))
+    policy_table = policy.TABLE
+    states = CampaignState
+    error_docs = ERRORS
+    read_one = staticmethod(selectors.campaign_get)
+    detail_serializer = CampaignOutputSerializer
+    create_action = Action.OPEN
+    create_input = CampaignInputSerializer
+    create_service = staticmethod(services.campaign_open)
+    update_action = Action.EDIT
+    update_input = CampaignEditSerializer
+    action_inputs = {Action.START: None, Action.END: None}
+    action_services = services.SERVICES
+    service_object = "campaign_id"
 
     @extend_schema(
         request=None, responses={200: BuildResultSerializer, **ERRORS}, description=_doc(Action.BUILD_TARGETS)
     )
     @action(detail=True, methods=["post"], url_path="build-targets", url_name="build-targets")
     def build_targets(self, request, pk=None):
-        self._gate(Action.BUILD_TARGETS)
+        self.gate(Action.BUILD_TARGETS)
         result = services.targets_build(actor=request.user, campaign_id=int(pk))
         return Response(BuildResultSerializer(result).data)
 
@@ -220,7 +205,7 @@ class CampaignViewSet(
     )
     @action(detail=True, methods=["post"], url_path="import-targets", url_name="import-targets")
     def import_targets(self, request, pk=None):
-        self._gate(Action.IMPORT_TARGETS)
+        self.gate(Action.IMPORT_TARGETS)
         serializer = TargetImportInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
@@ -240,7 +225,7 @@ class CampaignViewSet(
     )
     @action(detail=True, methods=["post"])
     def assign(self, request, pk=None):
-        self._gate(Action.ASSIGN)
+        self.gate(Action.ASSIGN)
         serializer = VisitPlanInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         made = services.assignments_make(actor=request.user, campaign_id=int(pk), **serializer.validated_data)

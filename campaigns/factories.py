@@ -63,6 +63,15 @@ def open_campaign(
     return campaign
 
 
+def overdue_draft(world, *, days: int = 3, name: str = "晋城市冬季走访") -> Campaign:
+    """A draft whose deadline passed `days` days ago (opened in time, never started): it cannot be
+    started until the city edits its deadline."""
+    campaign = open_campaign(world, start=False, name=name)
+    Campaign.objects.filter(pk=campaign.pk).update(deadline=timezone.localdate() - dt.timedelta(days=days))
+    campaign.refresh_from_db()
+    return campaign
+
+
 def campaign_world(world, *, entities: int = 3) -> CampaignWorld:
     """A running campaign with `entities` entities of 泽州 in the register (in 巴公镇 and 大阳镇) and one
     revoked one, its targets built by the task force's staff."""

@@ -23,6 +23,20 @@ class CampaignForm(forms.Form):
         self.fields["counties"].choices = [(c.code, c.name) for c in counties]
 
 
+class CampaignEditForm(CampaignForm):
+    """修改活动: the create form without the counties (they stay), with the version it was drawn from."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
+    service_fields = {"version": None}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        del self.fields["counties"]
+        self.fields[
+            "deadline"
+        ].help_text = "草稿的截止日期已过时, 须先修改截止日期才能启动; 进行中的活动修改后, 走访期限随之调整"
+
+
 class ImportForm(forms.Form):
     source = forms.ChoiceField(
         label="名单来源", choices=[(v, label) for v, label in TargetSource.choices if v != TargetSource.REGISTER]

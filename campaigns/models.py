@@ -13,8 +13,11 @@ date; a reassignment ends the previous row, so the plan as of any moment is know
 workflow's (matching.Visit, recorded through matching.services.visit_record): a target counts as
 visited once a visit of its entity is recorded on or after the campaign's start, whoever recorded
 it — coverage is computed from matching's tables (campaigns/coverage.py), never copied. The overdue
-scan (campaigns/scan.py) claims `overdue_notified_at` once per assignment. Every step is a
-`CampaignEvent` on the campaign's timeline."""
+scan (campaigns/scan.py) claims `overdue_notified_at` once per assignment and due date. Every step is a
+`CampaignEvent` on the campaign's timeline. The city edits a draft or running campaign's name,
+deadline and requirements (修改活动: a draft whose deadline passed must be edited before it starts);
+a new deadline moves the due dates of the open assignments that followed the old one, so the
+overdue scan reads the new one."""
 
 from __future__ import annotations
 
@@ -63,6 +66,9 @@ class Campaign(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField("启动时间", null=True, blank=True)
     ended_at = models.DateTimeField("结束时间", null=True, blank=True)
+    # counts the edits (campaigns.services.campaign_edit): an edit names the version it was made
+    # from, so of two people editing one campaign the second is told it changed, never overwrites
+    version = models.PositiveIntegerField("版本", default=0)
 
     class Meta:
         verbose_name = verbose_name_plural = "大走访活动"
@@ -146,7 +152,8 @@ class Assignment(models.Model):
     assigned_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     assigned_at = models.DateTimeField(default=timezone.now)
     ended_at = models.DateTimeField(null=True, blank=True)
-    # the overdue scan's claim (campaigns/scan.py): the reminder is sent once per assignment
+    # the overdue scan's claim (campaigns/scan.py): the reminder is sent once per assignment (a
+    # deadline the city moves releases it: campaigns.services.campaign_edit)
     overdue_notified_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

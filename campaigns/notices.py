@@ -63,7 +63,8 @@ def overdue(assignment: Assignment) -> int:
         f"逾期未走访: {target.entity.name}(大走访 {campaign.name}) 应于 {assignment.due_on:%Y-%m-%d} 前走访, "
         f"走访人员 {assignment.visitor.get_full_name() or assignment.visitor.username}"
     )
-    key = f"campaign:{campaign.pk}:assignment:{assignment.pk}:overdue"
+    # once per assignment and due date: a deadline moved by the city (campaign_edit) may make it late again
+    key = f"campaign:{campaign.pk}:assignment:{assignment.pk}:overdue:{assignment.due_on:%Y%m%d}"
     told = bool(
         notifications.to_user(user=assignment.visitor, key=key, title=title, url=reverse("campaigns:my_visits"))
     )

@@ -16,18 +16,16 @@ Each row: the roles, the states it acts in, the state it leads to (None: the cam
 event it records. A county row applies only to a county the campaign covers, a city row only to
 the city that opened it. Refusals: a role the row never allows → 403; a state it does not allow →
 409 with the current state; another city or an uncovered county → 403 (not visible: 404).
-Tests: campaigns/tests/test_policy.py checks the table."""
+Tests: tests/test_policy_tables.py checks the table, campaigns/tests/test_policy.py its refusals."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from enum import StrEnum
 
 from campaigns.models import Campaign, CampaignEventKind, CampaignState
-from portal.errors import ApplicationError
 from portal.models import Role
-from portal.tenancy import CHANGE, VIEW, Scope, resolve, scope_for
+from portal.policy_table import PolicyTable, Refusal, Rule
+from portal.tenancy import Scope
 
 S = CampaignState
 K = CampaignEventKind
@@ -52,15 +50,6 @@ VISITOR_ROLES = frozenset(
 )
 
 
-@dataclass(frozen=True)
-class Refusal:
-    message: str
-    code: str = "permission_denied"
-
-    def error(self) -> ApplicationError:
-        return ApplicationError(self.message, code=self.code)
-
-
 def county_of(scope: Scope | None) -> str | None:
     """The county a county worker works for (a task force's region code)."""
     if scope is None or scope.role not in COUNTY or not scope.region_code:
@@ -81,123 +70,63 @@ def _covered_county(scope: Scope, campaign: Campaign) -> Refusal | None:
     return None
 
 
-@dataclass(frozen=True)
-class Rule:
-    action: Action
-    label: str  # "您的角色无权{label}"
-    roles: frozenset
-    states: tuple  # empty: the action creates the campaign
-    target: str | None  # None: the campaign's state stays
-    event: str
-    checks: tuple[Callable[[Scope, Campaign], Refusal | None], ...] = ()
-    description: str = ""
-
-
-RULES = (
-    Rule(
-        Action.OPEN, "开展大走访活动", CITY, (), S.DRAFT, K.OPENED, (), "市级协调机制创建活动(名称、截止日期、覆盖县区)"
+TABLE = PolicyTable(
+    Campaign,
+    (
+        Rule(
+            Action.OPEN,
+            "开展大走访活动",
+            CITY,
+            (),
+            S.DRAFT,
+            K.OPENED,
+            (),
+            "市级协调机制创建活动(名称、截止日期、覆盖县区)",
+        ),
+        Rule(
+            Action.EDIT,
+            "修改活动",
+            CITY,
+            (S.DRAFT, S.RUNNING),
+            None,
+            K.UPDATED,
+            (_own_city,),
+            "修改活动名称、截止日期、要求",
+        ),
+        Rule(Action.START, "启动活动", CITY, (S.DRAFT,), S.RUNNING, K.STARTED, (_own_city,), "启动后各县区开始走访"),
+        Rule(Action.END, "结束活动", CITY, (S.RUNNING,), S.ENDED, K.ENDED, (_own_city,), "结束后不再分配走访任务"),
+        Rule(
+            Action.BUILD_TARGETS,
+            "生成走访目标企业清单",
+            COUNTY,
+            (S.DRAFT, S.RUNNING),
+            None,
+            K.TARGETS_BUILT,
+            (_covered_county,),
+            "县区专班从名录库生成本县区走访目标企业清单, 剔除非正常经营等不符合基本准入条件的经营主体并列明原因",
+        ),
+        Rule(
+            Action.IMPORT_TARGETS,
+            "导入部门名单",
+            COUNTY,
+            (S.DRAFT, S.RUNNING),
+            None,
+            K.TARGETS_IMPORTED,
+            (_covered_county,),
+            "县区专班导入税务、统计等部门提供的企业名单(统一社会信用代码), 同样剔除不符合基本准入条件的主体",
+        ),
+        Rule(
+            Action.ASSIGN,
+            "分配走访任务",
+            COUNTY,
+            (S.RUNNING,),
+            None,
+            K.ASSIGNED,
+            (_covered_county,),
+            "县区专班依据走访目标企业清单制定走访计划, 把目标企业分配给走访人员",
+        ),
     ),
-    Rule(
-        Action.EDIT,
-        "修改活动",
-        CITY,
-        (S.DRAFT, S.RUNNING),
-        None,
-        K.UPDATED,
-        (_own_city,),
-        "修改活动名称、截止日期、要求",
-    ),
-    Rule(Action.START, "启动活动", CITY, (S.DRAFT,), S.RUNNING, K.STARTED, (_own_city,), "启动后各县区开始走访"),
-    Rule(Action.END, "结束活动", CITY, (S.RUNNING,), S.ENDED, K.ENDED, (_own_city,), "结束后不再分配走访任务"),
-    Rule(
-        Action.BUILD_TARGETS,
-        "生成走访目标企业清单",
-        COUNTY,
-        (S.DRAFT, S.RUNNING),
-        None,
-        K.TARGETS_BUILT,
-        (_covered_county,),
-        "县区专班从名录库生成本县区走访目标企业清单, 剔除非正常经营等不符合基本准入条件的经营主体并列明原因",
-    ),
-    Rule(
-        Action.IMPORT_TARGETS,
-        "导入部门名单",
-        COUNTY,
-        (S.DRAFT, S.RUNNING),
-        None,
-        K.TARGETS_IMPORTED,
-        (_covered_county,),
-        "县区专班导入税务、统计等部门提供的企业名单(统一社会信用代码), 同样剔除不符合基本准入条件的主体",
-    ),
-    Rule(
-        Action.ASSIGN,
-        "分配走访任务",
-        COUNTY,
-        (S.RUNNING,),
-        None,
-        K.ASSIGNED,
-        (_covered_county,),
-        "县区专班依据走访目标企业清单制定走访计划, 把目标企业分配给走访人员",
-    ),
+    states=CampaignState,
+    scan_events=(K.OVERDUE,),
+    field="campaign_id",
 )
-TABLE: dict[Action, Rule] = {r.action: r for r in RULES}
-SCAN_EVENTS = (K.OVERDUE,)
-
-
-def rule(action: Action) -> Rule:
-    return TABLE[action]
-
-
-def may(action: Action, user) -> bool:
-    scope = scope_for(user)
-    return scope is not None and scope.role in TABLE[action].roles
-
-
-def refusal(action: Action, actor, campaign: Campaign | None = None) -> Refusal | None:
-    """Why the actor may not do the action on the campaign now: role, then state, then checks."""
-    rule_ = TABLE[action]
-    scope = scope_for(actor)
-    if scope is None or scope.role not in rule_.roles:
-        return Refusal(f"您的角色无权{rule_.label}")
-    if campaign is None:
-        return None
-    if rule_.states and campaign.state not in rule_.states:
-        return Refusal(f"当前状态不能{rule_.label}(当前状态: {campaign.get_state_display()})", code="conflict")
-    for check in rule_.checks:
-        found = check(scope, campaign)
-        if found is not None:
-            return found
-    return None
-
-
-def allows(action: Action, user, campaign: Campaign | None = None) -> bool:
-    return refusal(action, user, campaign) is None
-
-
-def require(action: Action, actor, campaign: Campaign | None = None) -> Rule:
-    found = refusal(action, actor, campaign)
-    if found is not None:
-        raise found.error()
-    return TABLE[action]
-
-
-def acting_on(action: Action, actor, pk, *, field: str | None = None) -> Campaign:
-    """The campaign `pk` names, locked, for the actor to do `action` on: not visible → not found;
-    a role the table never allows → 403; state → 409; another city or county → 403."""
-    resolve(Campaign, actor, VIEW, pk=pk, field=field)
-    found = refusal(action, actor)
-    if found is not None:
-        raise found.error()
-    campaign = resolve(Campaign, actor, CHANGE, lock=True, pk=pk, field=field)
-    require(action, actor, campaign)
-    return campaign
-
-
-def allowed(user, campaign: Campaign) -> dict[str, bool]:
-    """{action name: allowed} for a page's buttons."""
-    return {a.name: allows(a, user, campaign) for a in Action if TABLE[a].states}
-
-
-def final_states() -> list[str]:
-    left = {s for r in RULES for s in r.states if r.target is not None and s != r.target}
-    return [s for s in CampaignState if s not in left]

@@ -11,11 +11,12 @@ from dataclasses import dataclass, field
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from campaigns import notices
 from campaigns.models import Assignment, Campaign, CampaignEvent, CampaignState, Target, TargetSource
-from campaigns.policy import VISITOR_ROLES, Action, acting_on, county_of, require
+from campaigns.policy import TABLE, VISITOR_ROLES, Action, county_of
 from entities.models import MarketEntity, RegisterStatus
 from entities.register_file import Bad, RegisterFileError, parse_uscc, read_table
 from portal.errors import ApplicationError
@@ -87,7 +88,7 @@ def _counties(actor, codes) -> list[Region]:
 @transaction.atomic
 def campaign_open(*, actor, name, deadline, county_codes, note: str = "") -> Campaign:
     """开展大走访: the city mechanism opens a campaign (a draft) for counties of its city."""
-    require(Action.OPEN, actor)
+    TABLE.require(Action.OPEN, actor)
     scope = scope_for(actor)
     counties = _counties(actor, county_codes)
     campaign = Campaign.objects.create(
@@ -103,22 +104,73 @@ def campaign_open(*, actor, name, deadline, county_codes, note: str = "") -> Cam
     return campaign
 
 
+def _version(value, campaign: Campaign) -> None:
+    """The version the edit was made from (None: the API client did not say) must be the current one."""
+    if value is None or value == "":
+        return
+    try:
+        made_from = int(value)
+    except (TypeError, ValueError):
+        made_from = -1
+    if made_from != campaign.version:
+        message = "该活动已被他人修改, 请刷新页面查看最新内容后重新修改"
+        raise ApplicationError(message, code="conflict", field_errors={"version": [message]})
+
+
+def _follow_deadline(campaign: Campaign, old: dt.date) -> int:
+    """The open assignments that followed the old deadline (due on it, or after the new one) are
+    due on the new one; their overdue claim is released, so the scan reads the new date."""
+    moved = (
+        Assignment.objects.filter(campaign=campaign, ended_at__isnull=True)
+        .filter(Q(due_on=old) | Q(due_on__gt=campaign.deadline))
+        .exclude(due_on=campaign.deadline)
+    )
+    return moved.update(due_on=campaign.deadline, overdue_notified_at=None)
+
+
 @transaction.atomic
-def campaign_edit(*, actor, campaign_id, name, deadline, note: str = "") -> Campaign:
-    campaign = acting_on(Action.EDIT, actor, campaign_id, field="campaign_id")
-    before = {"name": campaign.name, "deadline": campaign.deadline.isoformat()}
-    campaign.name, campaign.deadline, campaign.note = _name(name), _deadline(deadline), (note or "")[:TEXT_MAX]
-    campaign.save(update_fields=["name", "deadline", "note"])
-    _event(campaign, "updated", actor, f"截止日期 {campaign.deadline:%Y-%m-%d}")
+def campaign_edit(*, actor, campaign_id, name=None, deadline=None, note=None, version=None) -> Campaign:
+    """修改活动: the city changes a draft or running campaign's name, deadline or requirements (a
+    field left out, None, stays). A draft whose deadline has passed is edited before it starts; a
+    running campaign's new deadline is followed by the open assignments that were due on the old one
+    (or after the new one). `version` is the one the editor saw: an edit made from an older one is
+    refused (409), the other person's edit stays. The campaign is locked through the restriction."""
+    campaign = TABLE.acting_on(Action.EDIT, actor, campaign_id)
+    _version(version, campaign)
+    before = {"name": campaign.name, "deadline": campaign.deadline.isoformat(), "note": campaign.note}
+    old_deadline = campaign.deadline
+    if name is not None:
+        campaign.name = _name(name)
+    if deadline is not None and deadline != campaign.deadline:
+        campaign.deadline = _deadline(deadline)
+    if note is not None:
+        campaign.note = (note or "")[:TEXT_MAX]
+    moved = _follow_deadline(campaign, old_deadline) if campaign.deadline != old_deadline else 0
+    campaign.version += 1
+    campaign.save(update_fields=["name", "deadline", "note", "version"])
+    changes = []
+    if campaign.name != before["name"]:
+        changes.append(f"名称 {campaign.name}")
+    if campaign.deadline != old_deadline:
+        changes.append(f"截止日期 {old_deadline:%Y-%m-%d} → {campaign.deadline:%Y-%m-%d}")
+        if moved:
+            changes.append(f"{moved} 户走访期限随之调整")
+    if campaign.note != before["note"]:
+        changes.append("活动要求")
+    _event(campaign, "updated", actor, "; ".join(changes) or "未作改动")
     audit_record(
-        actor=actor, action=Action.EDIT.value, obj=campaign, before=before, after={"deadline": str(campaign.deadline)}
+        actor=actor,
+        action=Action.EDIT.value,
+        obj=campaign,
+        before=before,
+        after={"name": campaign.name, "deadline": campaign.deadline.isoformat(), "note": campaign.note},
     )
     return campaign
 
 
 @transaction.atomic
 def campaign_start(*, actor, campaign_id) -> Campaign:
-    campaign = acting_on(Action.START, actor, campaign_id, field="campaign_id")
+    campaign = TABLE.acting_on(Action.START, actor, campaign_id)
     if campaign.deadline < timezone.localdate():
         raise ApplicationError("截止日期已过, 请先修改截止日期", field_errors={"deadline": ["截止日期已过"]})
     campaign.state, campaign.started_at = CampaignState.RUNNING, timezone.now()
@@ -131,7 +183,7 @@ def campaign_start(*, actor, campaign_id) -> Campaign:
 
 @transaction.atomic
 def campaign_end(*, actor, campaign_id) -> Campaign:
-    campaign = acting_on(Action.END, actor, campaign_id, field="campaign_id")
+    campaign = TABLE.acting_on(Action.END, actor, campaign_id)
     campaign.state, campaign.ended_at = CampaignState.ENDED, timezone.now()
     campaign.save(update_fields=["state", "ended_at"])
     _event(campaign, "ended", actor)
@@ -165,7 +217,7 @@ class BuildResult:
 def targets_build(*, actor, campaign_id) -> BuildResult:
     """生成走访目标企业清单: every entity of the actor's county in the register (名录库) that is not
     yet on the list; those failing the basic standard are listed as excluded, with the reason."""
-    campaign = acting_on(Action.BUILD_TARGETS, actor, campaign_id, field="campaign_id")
+    campaign = TABLE.acting_on(Action.BUILD_TARGETS, actor, campaign_id)
     county = county_of(scope_for(actor))
     listed = Target.objects.filter(campaign=campaign).values("entity_id")
     entities = restrict(MarketEntity.objects.filter(region_id=county), actor, VIEW).exclude(pk__in=listed)
@@ -202,7 +254,7 @@ def targets_import(*, actor, campaign_id, content: bytes, source: str, source_la
     restrict() like the register import: an unknown code, or one of another county, is a bad row
     (its line and the reason, in Chinese). The good rows are imported, the bad ones reported
     (not all-or-nothing: a department's list always holds a few stale codes)."""
-    campaign = acting_on(Action.IMPORT_TARGETS, actor, campaign_id, field="campaign_id")
+    campaign = TABLE.acting_on(Action.IMPORT_TARGETS, actor, campaign_id)
     if source not in TargetSource.values or source == TargetSource.REGISTER:
         raise ApplicationError("请选择名单来源", field_errors={"source": ["请选择名单来源(税务、统计或其他部门)"]})
     county = county_of(scope_for(actor))
@@ -302,7 +354,7 @@ def assignments_make(
     """走访计划: give targets to a visitor — the ones picked (`target_ids`), or every not excluded,
     not yet visited target of a township (`township_code`). A target given before goes to the new
     visitor (the previous assignment ends). The visitor is told of his new visits."""
-    campaign = acting_on(Action.ASSIGN, actor, campaign_id, field="campaign_id")
+    campaign = TABLE.acting_on(Action.ASSIGN, actor, campaign_id)
     county = county_of(scope_for(actor))
     visitor = resolve(visitor_candidates(actor), actor, VISIT_ASSIGN, pk=visitor_id, field="visitor_id")
     membership = _visitor_membership(visitor)
@@ -366,9 +418,12 @@ def assignments_make(
 
 
 # the action of each service (pages and the API dispatch on it)
+# the services of the rows acting on a campaign, with the inputs each takes (the pages and the API
+# dispatch on them, portal.policy_resources); the county's import and visit plan take a file and a
+# plan, through their own forms and endpoints
 SERVICES = {
-    Action.EDIT: campaign_edit,
-    Action.START: campaign_start,
-    Action.END: campaign_end,
-    Action.BUILD_TARGETS: targets_build,
+    Action.EDIT: (campaign_edit, ("name", "deadline", "note", "version")),
+    Action.START: (campaign_start, ()),
+    Action.END: (campaign_end, ()),
+    Action.BUILD_TARGETS: (targets_build, ()),
 }

@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.views import View
 
 from campaigns import exports, policy, selectors, services
-from campaigns.forms import CampaignForm, ImportForm, VisitForm
+from campaigns.forms import CampaignEditForm, CampaignForm, ImportForm, VisitForm
 from campaigns.models import CampaignState, TargetSource
 from campaigns.policy import Action, county_of
 from matching import services as matching_services
@@ -27,14 +27,9 @@ from portal.errors import ApplicationError
 from portal.forms import apply_application_error
 from portal.mixins import RestrictedListView
 from portal.models import Region, RegionLevel, Role
+from portal.policy_resources import PolicyActionView, PolicyDetailView, refused_page
 from portal.spreadsheets import deliver
 from portal.tenancy import VIEW, restrict, scope_for
-
-ACTION_SLUGS = {"start": Action.START, "end": Action.END, "build-targets": Action.BUILD_TARGETS}
-
-
-def _forbidden(request, error: ApplicationError):
-    return render(request, "403.html", {"reason": error.message}, status=403)
 
 
 def _campaign(request, pk):
@@ -54,7 +49,7 @@ class CampaignListView(RestrictedListView):
     def get_context_data(self, **kwargs):
         return super().get_context_data(
             states=CampaignState.choices,
-            can_open=policy.may(Action.OPEN, self.request.user),
+            can_open=policy.TABLE.may(Action.OPEN, self.request.user),
             today=timezone.localdate(),
             **kwargs,
         )
@@ -70,8 +65,8 @@ class CampaignCreateView(LoginRequiredMixin, View):
     template_name = "campaigns/campaign_form.html"
 
     def get(self, request):
-        if not policy.may(Action.OPEN, request.user):
-            return _forbidden(request, policy.refusal(Action.OPEN, request.user).error())
+        if not policy.TABLE.may(Action.OPEN, request.user):
+            return refused_page(request, policy.TABLE.refusal(Action.OPEN, request.user).error())
         counties = _city_counties(request.user)
         form = CampaignForm(counties=counties, initial={"counties": [c.code for c in counties]})
         return render(request, self.template_name, {"form": form})
@@ -90,7 +85,7 @@ class CampaignCreateView(LoginRequiredMixin, View):
                 )
             except ApplicationError as error:
                 if error.code == "permission_denied":
-                    return _forbidden(request, error)
+                    return refused_page(request, error)
                 apply_application_error(form, error)
             else:
                 messages.success(request, f"已创建大走访活动“{campaign.name}”(草稿), 启动后各县区开始走访")
@@ -113,11 +108,15 @@ def _pending_declarations(user, campaign):
     )
 
 
-class CampaignDetailView(LoginRequiredMixin, View):
-    template_name = "campaigns/campaign_detail.html"
+class CampaignDetailView(PolicyDetailView):
+    """The campaign page: coverage, overdue visits, the timeline and the buttons the table allows."""
 
-    def get(self, request, pk):
-        campaign = _campaign(request, pk)
+    template_name = "campaigns/campaign_detail.html"
+    policy_table = policy.TABLE
+    read_one = staticmethod(selectors.campaign_get)
+    object_name = "campaign"
+
+    def context(self, request, campaign, can):
         result = selectors.campaign_coverage(user=request.user, campaign=campaign)
         names = dict(
             Region.objects.filter(code__in=[*result.by_county, *(t for _, t in result.by_township if t)]).values_list(
@@ -125,59 +124,100 @@ class CampaignDetailView(LoginRequiredMixin, View):
             )
         )
         visitors = {a.visitor_id: a for a in selectors.assignment_rows(user=request.user, campaign=campaign)}
-        return render(
-            request,
-            self.template_name,
-            {
-                "campaign": campaign,
-                "counties": campaign.counties.order_by("code"),
-                "coverage": result,
-                "by_county": [(names.get(c, c), f) for c, f in sorted(result.by_county.items())],
-                "by_township": [
-                    (names.get(c, c), names.get(t, "未填乡镇") if t else "未填乡镇", f)
-                    for (c, t), f in sorted(result.by_township.items(), key=lambda kv: (kv[0][0], kv[0][1] or ""))
-                ],
-                "by_visitor": [
-                    (
-                        visitors[v].visitor if v in visitors else None,
-                        visitors[v].visitor_organisation if v in visitors else None,
-                        f,
-                    )
-                    for v, f in result.by_visitor.items()
-                    if v
-                ],
-                "overdue": selectors.overdue(user=request.user, campaign=campaign)[:100],
-                "pending": _pending_declarations(request.user, campaign),
-                "events": selectors.campaign_events(user=request.user, campaign=campaign),
-                "can": policy.allowed(request.user, campaign),
-                "days_left": campaign.days_left(),
-                "days_past": -campaign.days_left(),
-            },
-        )
-
-
-class CampaignActionView(LoginRequiredMixin, View):
-    """One POST per button of the campaign page; the service checks everything."""
-
-    def post(self, request, pk, action):
-        chosen = ACTION_SLUGS.get(action)
-        if chosen is None:
-            raise Http404
-        try:
-            result = services.SERVICES[chosen](actor=request.user, campaign_id=pk)
-        except ApplicationError as error:
-            if error.code == "not_found":
-                raise Http404 from None
-            messages.error(request, error.message)
-        else:
-            if chosen == Action.BUILD_TARGETS:
-                messages.success(
-                    request,
-                    f"已从名录库生成走访目标企业清单: 新增 {result.added} 户, 其中剔除 {result.excluded} 户",
+        return {
+            "counties": campaign.counties.order_by("code"),
+            "coverage": result,
+            "by_county": [(names.get(c, c), f) for c, f in sorted(result.by_county.items())],
+            "by_township": [
+                (names.get(c, c), names.get(t, "未填乡镇") if t else "未填乡镇", f)
+                for (c, t), f in sorted(result.by_township.items(), key=lambda kv: (kv[0][0], kv[0][1] or ""))
+            ],
+            "by_visitor": [
+                (
+                    visitors[v].visitor if v in visitors else None,
+                    visitors[v].visitor_organisation if v in visitors else None,
+                    f,
                 )
-                return redirect("campaigns:campaign_targets", pk=pk)
-            messages.success(request, f"已{policy.rule(chosen).label}")
-        return redirect("campaigns:campaign_detail", pk=pk)
+                for v, f in result.by_visitor.items()
+                if v
+            ],
+            "overdue": selectors.overdue(user=request.user, campaign=campaign)[:100],
+            "pending": _pending_declarations(request.user, campaign),
+            "events": selectors.campaign_events(user=request.user, campaign=campaign),
+            "days_left": campaign.days_left(),
+            "days_past": -campaign.days_left(),
+        }
+
+
+class CampaignActionView(PolicyActionView):
+    """One POST per button of the campaign page (启动, 结束, 生成清单); the service checks everything.
+    修改活动 is its own form page (CampaignEditView)."""
+
+    policy_table = policy.TABLE
+    action_services = {a: entry for a, entry in services.SERVICES.items() if a != Action.EDIT}
+    service_object = "campaign_id"
+    detail_url = "campaigns:campaign_detail"
+
+    def succeeded(self, request, pk, action, result):
+        if action == Action.BUILD_TARGETS:
+            messages.success(
+                request, f"已从名录库生成走访目标企业清单: 新增 {result.added} 户, 其中剔除 {result.excluded} 户"
+            )
+            return redirect("campaigns:campaign_targets", pk=pk)
+        return super().succeeded(request, pk, action, result)
+
+
+class CampaignEditView(LoginRequiredMixin, View):
+    """修改活动: the create form without the counties, pre-filled; shown when the table allows EDIT
+    (a draft or running campaign of the user's city). Two people editing at once: the second is
+    told the campaign changed (its version), nothing of the first's edit is lost."""
+
+    template_name = "campaigns/campaign_form.html"
+
+    def _editable(self, request, pk):
+        """The campaign, or the answer when the user may not edit it now (404, 403, or its state)."""
+        campaign = _campaign(request, pk)
+        found = policy.TABLE.refusal(Action.EDIT, request.user, campaign)
+        if found is None:
+            return campaign, None
+        if found.code == "conflict":
+            messages.error(request, found.message)
+            return campaign, redirect("campaigns:campaign_detail", pk=campaign.pk)
+        return campaign, refused_page(request, found.error())
+
+    def _page(self, request, campaign, form, status=200):
+        return render(request, self.template_name, {"form": form, "campaign": campaign}, status=status)
+
+    def get(self, request, pk):
+        campaign, refused = self._editable(request, pk)
+        if refused is not None:
+            return refused
+        initial = {
+            "name": campaign.name,
+            "deadline": campaign.deadline,
+            "note": campaign.note,
+            "version": campaign.version,
+        }
+        return self._page(request, campaign, CampaignEditForm(initial=initial))
+
+    def post(self, request, pk):
+        campaign, refused = self._editable(request, pk)
+        if refused is not None:
+            return refused
+        form = CampaignEditForm(request.POST)
+        if form.is_valid():
+            try:
+                edited = services.campaign_edit(actor=request.user, campaign_id=campaign.pk, **form.cleaned_data)
+            except ApplicationError as error:
+                if error.code == "not_found":
+                    raise Http404 from None
+                if error.code == "permission_denied":
+                    return refused_page(request, error)
+                apply_application_error(form, error)
+            else:
+                messages.success(request, f"已修改大走访活动“{edited.name}”")
+                return redirect("campaigns:campaign_detail", pk=edited.pk)
+        return self._page(request, campaign, form, status=400)
 
 
 class CampaignTargetsView(LoginRequiredMixin, View):
@@ -195,7 +235,7 @@ class CampaignTargetsView(LoginRequiredMixin, View):
             township=params.get("township") or None,
             q=(params.get("q") or "").strip()[:64] or None,
         )
-        can = policy.allowed(request.user, campaign)
+        can = policy.TABLE.allowed(request.user, campaign)
         visitors = services.visitor_candidates(request.user) if can["ASSIGN"] else []
         names = {}
         page_rows = list(rows[:500])
@@ -242,7 +282,7 @@ class CampaignTargetsView(LoginRequiredMixin, View):
             )
         except ApplicationError as error:
             if error.code in ("permission_denied", "conflict"):
-                return _forbidden(request, error)
+                return refused_page(request, error)
             apply_application_error(form, error)
             return render(request, self.template_name, self._context(request, campaign, import_form=form), status=400)
         label = TargetSource(form.cleaned_data["source"]).label
@@ -275,7 +315,7 @@ class CampaignTargetsView(LoginRequiredMixin, View):
             )
         except ApplicationError as error:
             if error.code == "permission_denied":
-                return _forbidden(request, error)
+                return refused_page(request, error)
             messages.error(request, error.message)
             return render(request, self.template_name, self._context(request, campaign), status=400)
         messages.success(request, f"已分配 {len(made)} 户走访任务, 已通知走访人员")
@@ -336,7 +376,7 @@ class VisitRecordView(LoginRequiredMixin, View):
                 )
             except ApplicationError as error:
                 if error.code == "permission_denied":
-                    return _forbidden(request, error)
+                    return refused_page(request, error)
                 apply_application_error(form, error, {"entity_id": None})
             else:
                 entity = assignment.target.entity
@@ -363,7 +403,7 @@ class TargetsExportView(LoginRequiredMixin, View):
         campaign = _campaign(request, pk)
         scope = scope_for(request.user)
         if scope is None or not (scope.is_government or scope.is_platform_admin or scope.role == Role.CITY_REGULATOR):
-            return _forbidden(request, ApplicationError("您的角色无权导出走访目标企业清单"))
+            return refused_page(request, ApplicationError("您的角色无权导出走访目标企业清单"))
         result = selectors.campaign_coverage(user=request.user, campaign=campaign)
         file = exports.targets_file(user=request.user, campaign=campaign, result=result)
         return deliver(request, "campaign.targets", file, obj=campaign)

@@ -124,7 +124,7 @@ class ProblemViewSet(PolicyViewSet):
     serializer_class = ProblemOutputSerializer
     filterset_class = ProblemFilter
 
-    policy_table = policy
+    policy_table = policy.TABLE
     states = ProblemState
     error_docs = error_responses(forbidden="角色无权执行或不是本级工作机制、本部门的批分单")
     read_one = staticmethod(selectors.problem_get)

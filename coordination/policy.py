@@ -24,19 +24,17 @@ Holding mechanism: a row with `level_check` applies only to an actor of the mech
 that holds the problem (a county worker for a county problem, a city one for a city problem), a
 department row only to the department it is routed to. Refusals: a role the row never allows →
 403; a state it does not allow → 409 with the current state; another level or department → 403.
-Tests: coordination/tests/test_policy.py checks the table (every state reachable, every
+Tests: tests/test_policy_tables.py checks the table (every state reachable, every
 transition an event, every event kind used)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from enum import StrEnum
 
 from coordination.models import Problem, ProblemEventKind, ProblemLevel, ProblemState
-from portal.errors import ApplicationError
 from portal.models import OrganisationKind, Role
-from portal.tenancy import CHANGE, VIEW, Scope, resolve, scope_for
+from portal.policy_table import PolicyTable, Refusal, Rule
+from portal.tenancy import Scope
 
 S = ProblemState
 K = ProblemEventKind
@@ -59,15 +57,6 @@ COUNTY_STAFF = frozenset({Role.TASK_FORCE_STAFF, Role.TASK_FORCE_LEAD})
 MECHANISM_STAFF = COUNTY_STAFF | {Role.CITY_REGULATOR, Role.PROVINCE_REGULATOR}
 DEPARTMENT = frozenset({Role.DEPARTMENT_STAFF})
 CONVENER = frozenset({Role.CONVENER})
-
-
-@dataclass(frozen=True)
-class Refusal:
-    message: str
-    code: str = "permission_denied"
-
-    def error(self) -> ApplicationError:
-        return ApplicationError(self.message, code=self.code)
 
 
 def actor_level(scope: Scope | None) -> str | None:
@@ -103,168 +92,101 @@ def _can_go_up(scope: Scope, problem: Problem) -> Refusal | None:
     return None
 
 
-@dataclass(frozen=True)
-class Rule:
-    action: Action
-    label: str  # what is done, in Chinese: "您的角色无权{label}"
-    roles: frozenset
-    states: tuple  # empty: the action creates the problem
-    target: str
-    event: str
-    checks: tuple[Callable[[Scope, Problem], Refusal | None], ...] = ()
-    description: str = ""
-
-
-RULES = (
-    Rule(
-        Action.OPEN,
-        "填写批分单",
-        COUNTY_STAFF,
-        (),
-        S.ROUTED,
-        K.OPENED,
-        description="专班填写批分单, 转交县级职能部门, 按工作日计办理期限",
+TABLE = PolicyTable(
+    Problem,
+    (
+        Rule(
+            Action.OPEN,
+            "填写批分单",
+            COUNTY_STAFF,
+            (),
+            S.ROUTED,
+            K.OPENED,
+            description="专班填写批分单, 转交县级职能部门, 按工作日计办理期限",
+        ),
+        Rule(
+            Action.ACCEPT,
+            "受理批分单",
+            DEPARTMENT,
+            (S.ROUTED,),
+            S.ACCEPTED,
+            K.ACCEPTED,
+            (_own_department,),
+            "承办部门受理",
+        ),
+        Rule(
+            Action.ANSWER,
+            "答复批分单",
+            DEPARTMENT,
+            (S.ROUTED, S.ACCEPTED),
+            S.ANSWERED,
+            K.ANSWERED,
+            (_own_department,),
+            "承办部门答复办理结果",
+        ),
+        Rule(
+            Action.RETURN,
+            "退回批分单",
+            DEPARTMENT,
+            (S.ROUTED, S.ACCEPTED),
+            S.RETURNED,
+            K.RETURNED,
+            (_own_department,),
+            "承办部门说明理由后退回(不属于本部门职责)",
+        ),
+        Rule(
+            Action.REROUTE,
+            "改派批分单",
+            MECHANISM_STAFF,
+            (S.RETURNED, S.ESCALATED),
+            S.ROUTED,
+            K.ROUTED,
+            (_holding_level,),
+            "持有该批分单的工作机制转交(改派)本级职能部门, 重新起算办理期限",
+        ),
+        Rule(
+            Action.PROPOSE_ESCALATION,
+            "提请上报上级机制",
+            MECHANISM_STAFF,
+            (S.ROUTED, S.ACCEPTED, S.RETURNED, S.ESCALATED),
+            S.ESCALATION_PENDING,
+            K.ESCALATION_PROPOSED,
+            (_holding_level, _can_go_up),
+            "确有困难或不属于本级事权的, 提请召集人研究同意后上报上级工作机制",
+        ),
+        Rule(
+            Action.APPROVE_ESCALATION,
+            "同意上报上级机制",
+            CONVENER,
+            (S.ESCALATION_PENDING,),
+            S.ESCALATED,
+            K.ESCALATION_APPROVED,
+            (_holding_level, _can_go_up),
+            "经工作机制召集人研究同意后, 逐级向上级工作机制反映",
+        ),
+        Rule(
+            Action.REFUSE_ESCALATION,
+            "不同意上报",
+            CONVENER,
+            (S.ESCALATION_PENDING,),
+            S.RETURNED,
+            K.ESCALATION_REFUSED,
+            (_holding_level,),
+            "召集人不同意上报, 退回本级工作机制另行转交",
+        ),
+        Rule(
+            Action.CLOSE,
+            "办结批分单",
+            MECHANISM_STAFF,
+            (S.ANSWERED,),
+            S.CLOSED,
+            K.CLOSED,
+            (_holding_level,),
+            "部门答复后, 持有该批分单的工作机制确认办结",
+        ),
     ),
-    Rule(
-        Action.ACCEPT,
-        "受理批分单",
-        DEPARTMENT,
-        (S.ROUTED,),
-        S.ACCEPTED,
-        K.ACCEPTED,
-        (_own_department,),
-        "承办部门受理",
-    ),
-    Rule(
-        Action.ANSWER,
-        "答复批分单",
-        DEPARTMENT,
-        (S.ROUTED, S.ACCEPTED),
-        S.ANSWERED,
-        K.ANSWERED,
-        (_own_department,),
-        "承办部门答复办理结果",
-    ),
-    Rule(
-        Action.RETURN,
-        "退回批分单",
-        DEPARTMENT,
-        (S.ROUTED, S.ACCEPTED),
-        S.RETURNED,
-        K.RETURNED,
-        (_own_department,),
-        "承办部门说明理由后退回(不属于本部门职责)",
-    ),
-    Rule(
-        Action.REROUTE,
-        "改派批分单",
-        MECHANISM_STAFF,
-        (S.RETURNED, S.ESCALATED),
-        S.ROUTED,
-        K.ROUTED,
-        (_holding_level,),
-        "持有该批分单的工作机制转交(改派)本级职能部门, 重新起算办理期限",
-    ),
-    Rule(
-        Action.PROPOSE_ESCALATION,
-        "提请上报上级机制",
-        MECHANISM_STAFF,
-        (S.ROUTED, S.ACCEPTED, S.RETURNED, S.ESCALATED),
-        S.ESCALATION_PENDING,
-        K.ESCALATION_PROPOSED,
-        (_holding_level, _can_go_up),
-        "确有困难或不属于本级事权的, 提请召集人研究同意后上报上级工作机制",
-    ),
-    Rule(
-        Action.APPROVE_ESCALATION,
-        "同意上报上级机制",
-        CONVENER,
-        (S.ESCALATION_PENDING,),
-        S.ESCALATED,
-        K.ESCALATION_APPROVED,
-        (_holding_level, _can_go_up),
-        "经工作机制召集人研究同意后, 逐级向上级工作机制反映",
-    ),
-    Rule(
-        Action.REFUSE_ESCALATION,
-        "不同意上报",
-        CONVENER,
-        (S.ESCALATION_PENDING,),
-        S.RETURNED,
-        K.ESCALATION_REFUSED,
-        (_holding_level,),
-        "召集人不同意上报, 退回本级工作机制另行转交",
-    ),
-    Rule(
-        Action.CLOSE,
-        "办结批分单",
-        MECHANISM_STAFF,
-        (S.ANSWERED,),
-        S.CLOSED,
-        K.CLOSED,
-        (_holding_level,),
-        "部门答复后, 持有该批分单的工作机制确认办结",
-    ),
+    states=ProblemState,
+    # the events the escalation scan records (no role: the platform's clock)
+    scan_events=(K.OVERDUE, K.OVERDUE_ESCALATED),
+    field="problem_id",
 )
-TABLE: dict[Action, Rule] = {r.action: r for r in RULES}
-# the events the escalation scan records (no role: the platform's clock)
-SCAN_EVENTS = (K.OVERDUE, K.OVERDUE_ESCALATED)
-
-
-def rule(action: Action) -> Rule:
-    return TABLE[action]
-
-
-def may(action: Action, user) -> bool:
-    scope = scope_for(user)
-    return scope is not None and scope.role in TABLE[action].roles
-
-
-def refusal(action: Action, actor, problem: Problem | None = None) -> Refusal | None:
-    """Why the actor may not do the action on the problem now: role, then state, then checks."""
-    rule_ = TABLE[action]
-    scope = scope_for(actor)
-    if scope is None or scope.role not in rule_.roles:
-        return Refusal(f"您的角色无权{rule_.label}")
-    if problem is None:
-        return None
-    if rule_.states and problem.state not in rule_.states:
-        return Refusal(f"当前状态不能{rule_.label}(当前状态: {problem.get_state_display()})", code="conflict")
-    for check in rule_.checks:
-        found = check(scope, problem)
-        if found is not None:
-            return found
-    return None
-
-
-def allows(action: Action, user, problem: Problem | None = None) -> bool:
-    return refusal(action, user, problem) is None
-
-
-def require(action: Action, actor, problem: Problem | None = None) -> Rule:
-    found = refusal(action, actor, problem)
-    if found is not None:
-        raise found.error()
-    return TABLE[action]
-
-
-def acting_on(action: Action, actor, pk, *, field: str | None = None) -> Problem:
-    """The problem `pk` names, locked, for the actor to do `action` on: not visible → not found;
-    a role the table never allows → 403; state → 409; level or department → 403."""
-    resolve(Problem, actor, VIEW, pk=pk, field=field)
-    found = refusal(action, actor)
-    if found is not None:
-        raise found.error()
-    problem = resolve(Problem, actor, CHANGE, lock=True, pk=pk, field=field)
-    require(action, actor, problem)
-    return problem
-
-
-def allowed(user, problem: Problem) -> dict[str, bool]:
-    """{action name: allowed} for a page's buttons."""
-    return {a.name: allows(a, user, problem) for a in Action if TABLE[a].states}
-
-
-def final_states() -> list[str]:
-    left = {s for r in RULES for s in r.states if s != r.target}
-    return [s for s in ProblemState if s not in left]

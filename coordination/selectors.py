@@ -62,7 +62,7 @@ def entity_problems_context(*, user, entity_id: int, source: str) -> dict:
     whether the user may open one for it from there (`source`: where it was found)."""
     return {
         "entity_problems": list(open_problems_of_entity(user=user, entity_id=entity_id)[:20]),
-        "can_open_problem": policy.may(Action.OPEN, user),
+        "can_open_problem": policy.TABLE.may(Action.OPEN, user),
         "problem_entity_id": entity_id,
         "problem_source": source,
     }
@@ -118,7 +118,7 @@ def waiting_for(*, user) -> dict[str, int]:
 
 # the state a problem is in after each step on its timeline (the table's rows; the scan's steps
 # change no state)
-EVENT_STATE = {r.event: r.target for r in policy.RULES}
+EVENT_STATE = {r.event: r.target for r in policy.TABLE.rules}
 ROUTING_EVENTS = (ProblemEventKind.OPENED, ProblemEventKind.ROUTED)
 # the dashboard's 批分单 figures: name → label (the drill-down's title too)
 PROBLEM_FIGURES = {"open": "未办结", "overdue": "部门逾期", "closed": "已办结"}

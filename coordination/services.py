@@ -21,7 +21,7 @@ from coordination.models import (
     ProblemSource,
     ProblemState,
 )
-from coordination.policy import Action, acting_on, require, rule
+from coordination.policy import TABLE, Action
 from entities.models import MarketEntity
 from portal.errors import ApplicationError
 from portal.models import Organisation, OrganisationKind
@@ -127,7 +127,7 @@ def problem_open(
     """专班填写批分单后转交相关部门 (seed 004 二(七)): the entity (of the actor's county), the kind of
     problem, where it was found, the county department it goes to and the due date in working days;
     容缺受理 is recorded only with the enterprise's credit commitment."""
-    require(Action.OPEN, actor)
+    TABLE.require(Action.OPEN, actor)
     entity = resolve(MarketEntity, actor, VIEW, pk=entity_id, field="entity_id")
     kind = _choice(kind, ProblemKind, "kind", "问题类型")
     source = _choice(source, ProblemSource, "source", "问题来源")
@@ -169,9 +169,9 @@ def problem_open(
 
 def _transition(action: Action, *, actor, problem_id) -> tuple[Problem, dict, object]:
     """The problem locked and checked against the table's row, moved to the row's state."""
-    problem = acting_on(action, actor, problem_id, field="problem_id")
+    problem = TABLE.acting_on(action, actor, problem_id)
     before = _snapshot(problem)
-    rule_ = rule(action)
+    rule_ = TABLE.rule(action)
     problem.state = rule_.target
     return problem, before, rule_
 

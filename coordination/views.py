@@ -35,7 +35,7 @@ class ProblemListView(RestrictedListView):
         return super().get_context_data(
             states=ProblemState.choices,
             kinds=ProblemKind.choices,
-            can_open=policy.may(Action.OPEN, self.request.user),
+            can_open=policy.TABLE.may(Action.OPEN, self.request.user),
             waiting=selectors.waiting_for(user=self.request.user),
             **kwargs,
         )
@@ -54,7 +54,7 @@ class ProblemCreateView(LoginRequiredMixin, View):
         }
 
     def _refuse_role(self, request):
-        policy.require(Action.OPEN, request.user)
+        policy.TABLE.require(Action.OPEN, request.user)
 
     def get(self, request):
         try:
@@ -104,7 +104,7 @@ class ProblemCreateView(LoginRequiredMixin, View):
 
 class ProblemDetailView(PolicyDetailView):
     template_name = "coordination/problem_detail.html"
-    policy_table = policy
+    policy_table = policy.TABLE
     read_one = staticmethod(selectors.problem_get)
     object_name = "problem"
 
@@ -119,7 +119,7 @@ class ProblemDetailView(PolicyDetailView):
 class ProblemActionView(PolicyActionView):
     """One POST per action of the detail page; the service checks everything."""
 
-    policy_table = policy
+    policy_table = policy.TABLE
     action_services = services.SERVICES
     service_object = "problem_id"
     int_fields = ("department_id", "due_working_days")

@@ -1,67 +1,66 @@
 """What a resource whose states and actions are one policy table shares between its API and its
-pages: the 批分单 (coordination/policy.py) and the 督办单 (reporting/supervision/policy.py) are
-two; matching/workflow.py is the larger table of the 申报 → 推荐 workflow, with its own helpers.
+pages: the 批分单 (coordination/policy.py), the 大走访活动 (campaigns/policy.py) and the 督办单
+(reporting/supervision/policy.py) are three; matching/workflow.py is the larger table of the 申报 →
+推荐 workflow, with its own helpers.
 
-A policy module (the table) offers:
-* `Action`, a StrEnum of "noun.verb" values (the verb, with "-" for "_", is the action's URL slug);
-* `rule(action)`, its row: `label` (what is done, in Chinese), `description`, `states` (the
-  states it acts in; empty for the one row that creates the object) and `target` (the state it
-  leads to);
-* `require(action, actor, obj=None)`, which raises the refusal as an ApplicationError (the role,
-  then the object's state, then the row's checks), and `allowed(user, obj)`, {action name: bool}
-  for a page's forms.
+A policy module offers `Action`, a StrEnum of "noun.verb" values (the verb, with "-" for "_", is
+the action's URL slug), and `TABLE`, its portal.policy_table.PolicyTable: `TABLE.rule(action)`
+is its row (`label`, `description`, `states` — empty for the one row that creates the object —
+and `target`, None when the state stays), `TABLE.require(action, actor, obj=None)` raises the
+refusal as an ApplicationError (the role, then the object's state, then the row's checks), and
+`TABLE.allowed(user, obj)` is {action name: bool} for a page's forms.
 Its services module offers `SERVICES = {action: (service, (argument, …))}` for the rows that act
 on an object, each called as `service(actor=…, <object>_id=pk, **arguments)`.
 
 API (`PolicyViewSet`, or `PolicyViewSetMixin` on a viewset of one's own): the restricted list
-and detail, the creation (POST on the list, 201) and one POST endpoint per row
-(`/<pk>/<slug>/`, 200), each gated by the role before its input is read, answering the object as
-its detail serializer reads it, and documented from its row (`action_doc`) with the standard error
+and detail, the creation (POST on the list, 201), the edit of the object's fields (PATCH on the
+detail, `update_action`: a field left out stays) and one POST endpoint per row (`/<pk>/<slug>/`,
+200), each gated by the role before its input is read, answering the object as its detail
+serializer reads it, and documented from its row (`action_doc`) with the standard error
 responses (`error_responses`).
 
 Pages (`PolicyDetailView`, `PolicyActionView`): the detail page with the forms of the actions the
-user may take on the object in its state (`can`: policy.allowed), and one POST per action: the
+user may take on the object in its state (`can`: TABLE.allowed), and one POST per action: the
 service checks everything; not visible → 404, a refusal → its message and field errors above the
 page's forms (messages), success → "已<label>" and back to the detail (PRG). `refused_page` draws
 a role's refusal as the 403 page.
 
-A new policy-table resource (e.g. a campaign, campaigns/policy.py with Action.LAUNCH creating and
-Action.CLOSE acting) adopts it in one step:
+A policy-table resource adopts it in one step (campaigns/apis.py and views.py, abridged):
 
     # campaigns/apis.py
     class CampaignViewSet(PolicyViewSet):
         queryset = Campaign.objects.order_by("-id")  # restricted by the viewset
-        serializer_class = CampaignSerializer  # the list's
-        policy_table = policy
+        serializer_class = CampaignOutputSerializer  # the list's
+        policy_table = policy.TABLE
         states = CampaignState
-        error_docs = error_responses(forbidden="角色无权执行或不是本机构的活动")
+        error_docs = error_responses(forbidden="角色无权执行, 或不是本市开展的活动、活动未覆盖本县区")
         read_one = staticmethod(selectors.campaign_get)  # (user=, pk=) → the visible object
-        detail_serializer = CampaignDetailSerializer
-        create_action = Action.LAUNCH
-        create_input = LaunchSerializer
-        create_service = staticmethod(services.campaign_launch)  # (actor=, **input) → the object
-        action_inputs = {Action.CLOSE: NoteSerializer}
+        detail_serializer = CampaignOutputSerializer
+        create_action = Action.OPEN
+        create_input = CampaignInputSerializer
+        create_service = staticmethod(services.campaign_open)  # (actor=, **input) → the object
+        update_action = Action.EDIT  # PATCH /campaigns/<pk>/
+        update_input = CampaignEditSerializer
+        action_inputs = {Action.START: None, Action.END: None}  # None: no input
         action_services = services.SERVICES
         service_object = "campaign_id"
 
-    # campaigns/views.py (urls: "campaigns/<int:pk>/" and "campaigns/<int:pk>/<slug:action>/")
+    # campaigns/views.py (urls: "<int:pk>/" and "<int:pk>/<slug:action>/")
     class CampaignDetailView(PolicyDetailView):
         template_name = "campaigns/campaign_detail.html"
-        policy_table = policy
+        policy_table = policy.TABLE
         read_one = staticmethod(selectors.campaign_get)
         object_name = "campaign"
 
     class CampaignActionView(PolicyActionView):
-        policy_table = policy
-        action_services = services.SERVICES
+        policy_table = policy.TABLE
+        action_services = {...}  # the rows whose button posts here (修改活动 is a form page)
         service_object = "campaign_id"
         detail_url = "campaigns:campaign_detail"
-        noun = "活动"
+        # succeeded(request, pk, action, result): what follows a done action (default "已<label>")
 """
 
 from __future__ import annotations
-
-from types import ModuleType
 
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
@@ -75,6 +74,7 @@ from rest_framework.response import Response
 
 from portal.api import RestrictedViewSetMixin
 from portal.errors import ApplicationError
+from portal.policy_table import PolicyTable
 
 # --- the API ---------------------------------------------------------------------------------
 
@@ -93,7 +93,8 @@ def action_doc(rule, states) -> str:
     """The API documentation of a row: "[label] description。可办理状态: …; 办理后: …。"
     (`states`: the TextChoices of the object's state, for their Chinese labels)."""
     acts_in = "、".join(states(s).label for s in rule.states) or "新建"
-    return f"[{rule.label}] {rule.description}。可办理状态: {acts_in}; 办理后: {states(rule.target).label}。"
+    after = states(rule.target).label if rule.target is not None else "状态不变"
+    return f"[{rule.label}] {rule.description}。可办理状态: {acts_in}; 办理后: {after}。"
 
 
 def verb(action) -> str:
@@ -110,7 +111,7 @@ class PolicyViewSetMixin:
     """The creation and the per-row POST endpoints of a policy resource's viewset, from the class
     attributes below (see the module's example); a subclass gets them when it is defined."""
 
-    policy_table: ModuleType
+    policy_table: PolicyTable
     states: type  # the TextChoices of the object's state
     error_docs: dict[int, OpenApiResponse]
     read_one = None  # staticmethod: (user=, pk=) → the object, restricted for viewing
@@ -118,7 +119,9 @@ class PolicyViewSetMixin:
     create_action = None  # the row without states, or None: no creation
     create_input: type | None = None
     create_service = None  # staticmethod: (actor=, **validated input) → the new object
-    action_inputs: dict = {}  # {action: input serializer class} of the rows acting on an object
+    update_action = None  # the row that edits the object's fields (PATCH on the detail), or None
+    update_input: type | None = None  # its input, validated partially: a field left out stays
+    action_inputs: dict = {}  # {action: input serializer class, or None: no input} of the rows acting on an object
     action_services: dict = {}  # the services module's SERVICES
     service_object = "id"  # the services' keyword for the object's id
 
@@ -126,6 +129,8 @@ class PolicyViewSetMixin:
         super().__init_subclass__(**kwargs)
         if cls.create_action is not None and "create" not in cls.__dict__:
             cls.create = _create_endpoint(cls)
+        if cls.update_action is not None and "partial_update" not in cls.__dict__:
+            cls.partial_update = _update_endpoint(cls)
         for action_ in cls.action_inputs:
             if verb(action_) not in cls.__dict__:
                 setattr(cls, verb(action_), _action_endpoint(cls, action_))
@@ -134,8 +139,10 @@ class PolicyViewSetMixin:
         """A role the table never allows the action: 403, before any input is read."""
         self.policy_table.require(action_, self.request.user)
 
-    def validated(self, serializer_class) -> dict:
-        serializer = serializer_class(data=self.request.data)
+    def validated(self, serializer_class, *, partial: bool = False) -> dict:
+        if serializer_class is None:
+            return {}
+        serializer = serializer_class(data=self.request.data, partial=partial)
         serializer.is_valid(raise_exception=True)
         return serializer.validated_data
 
@@ -180,6 +187,23 @@ def _create_endpoint(cls):
     )(create)
 
 
+def _update_endpoint(cls):
+    """PATCH on the detail: the row's service with the fields given (the others stay)."""
+
+    def partial_update(self, request, pk=None):
+        self.gate(cls.update_action)
+        inputs = self.validated(cls.update_input, partial=True)
+        call, _ = cls.action_services[cls.update_action]
+        call(actor=request.user, **{cls.service_object: int(pk)}, **inputs)
+        return Response(self.read(int(pk)))
+
+    return extend_schema(
+        request=cls.update_input,
+        responses={200: cls.detail_serializer, **cls.error_docs},
+        description=action_doc(cls.policy_table.rule(cls.update_action), cls.states) + " 未提交的字段保持不变。",
+    )(partial_update)
+
+
 def _action_endpoint(cls, action_):
     """One POST endpoint for a row (named before DRF's decorator reads the name)."""
 
@@ -215,7 +239,7 @@ class PolicyDetailView(LoginRequiredMixin, View):
     """The detail page: the object (not visible → 404) and `can`, the forms the user may use now."""
 
     template_name: str
-    policy_table: ModuleType
+    policy_table: PolicyTable
     read_one = None  # staticmethod: (user=, pk=) → the object, restricted for viewing
     object_name = "object"
 
@@ -238,7 +262,7 @@ class PolicyActionView(LoginRequiredMixin, View):
     """One POST per action of the detail page (URL kwarg `action`: the slug); the service checks
     everything. The refusal's message and its field errors go above the page's forms, each once."""
 
-    policy_table: ModuleType
+    policy_table: PolicyTable
     action_services: dict = {}
     service_object = "id"
     int_fields: tuple[str, ...] = ()  # inputs given to the service as numbers (`as_int`)
@@ -255,7 +279,7 @@ class PolicyActionView(LoginRequiredMixin, View):
             if name in inputs:
                 inputs[name] = as_int(inputs[name])
         try:
-            call(actor=request.user, **{self.service_object: pk}, **inputs)
+            result = call(actor=request.user, **{self.service_object: pk}, **inputs)
         except ApplicationError as error:
             if error.code == "not_found":
                 raise Http404 from None
@@ -265,5 +289,10 @@ class PolicyActionView(LoginRequiredMixin, View):
                     if message != error.message:
                         messages.error(request, message)
         else:
-            messages.success(request, f"已{self.policy_table.rule(chosen).label.removesuffix(self.noun)}")
+            return self.succeeded(request, pk, chosen, result)
+        return redirect(self.detail_url, pk=pk)
+
+    def succeeded(self, request, pk, action, result):
+        """After the service did the action: "已<label>" and back to the detail page."""
+        messages.success(request, f"已{self.policy_table.rule(action).label.removesuffix(self.noun)}")
         return redirect(self.detail_url, pk=pk)

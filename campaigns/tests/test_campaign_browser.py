@@ -3,7 +3,8 @@
 形式 … 摸排一遍. 对有明确融资需求的企业开展重点走访"): the city regulator opens and starts a campaign
 (1280×900), the county task force builds its list and assigns targets to a township's visitor
 (1280×900), the visitor records a key visit on a phone (390×844), and the task force starts the
-declaration pre-filled from it (1280×900). axe-core checks each page at both sizes."""
+declaration pre-filled from it (1280×900); a draft whose deadline passed is edited, then started,
+by the city (1280×900 and 390×844). axe-core checks each page at both sizes."""
 
 import re
 from pathlib import Path
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from campaigns.factories import townships, visitors
+from campaigns.factories import overdue_draft, townships, visitors
 from products.factories import build_world
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -125,4 +126,42 @@ def test_the_city_opens_a_campaign_the_county_plans_it_and_a_visitor_starts_a_de
     expect(page.get_by_text("已为巴公镇走访0号店录入申报")).to_be_visible()
     page.goto(campaign_url)
     expect(page.get_by_test_id("coverage-county")).to_contain_text("泽州县")
+    assert not violations, "\n".join(violations)
+
+
+def test_the_city_edits_a_draft_past_its_deadline_then_starts_it_on_desktop_and_phone(
+    live_server, page: Page, artifacts_dir, login
+):
+    """修改活动: a draft whose deadline has passed is refused a start with the reason; the city opens
+    the pre-filled edit form from the campaign page, sets a new deadline and starts it."""
+    world = build_world()
+    base = live_server.url
+    violations = []
+    login(page, base, "wf-city")
+    for size, where, device in ((DESKTOP, "1280", "电脑"), (PHONE, "phone", "手机")):
+        # given a draft of the city whose deadline passed three days ago
+        campaign = overdue_draft(world, name=f"晋城市冬季走访({device})")
+        page.set_viewport_size(size)
+        page.goto(f"{base}/campaigns/{campaign.pk}/")
+        # when the city starts it, it is told to edit the deadline first
+        page.get_by_test_id("campaign-start").click()
+        expect(page.get_by_role("alert").first).to_contain_text("截止日期已过, 请先修改截止日期")
+        expect(page.get_by_test_id("campaign-state")).to_have_text("草稿")
+        violations.extend(f"campaign page {where}: {v}" for v in _axe(page))
+        # the edit form is the create form, pre-filled
+        page.get_by_test_id("campaign-edit").click()
+        expect(page.get_by_label("活动名称")).to_have_value(f"晋城市冬季走访({device})")
+        expect(page.get_by_label("摸排截止日期")).to_have_value(f"{campaign.deadline:%Y-%m-%d}")
+        page.get_by_label("摸排截止日期").fill("2099-12-20")
+        page.get_by_label("活动要求").fill("延期至年底, 各县区抓紧摸排")
+        violations.extend(f"edit form {where}: {v}" for v in _axe(page))
+        page.screenshot(path=str(artifacts_dir / f"campaign-edit-form-{where}.png"), full_page=True)
+        page.get_by_test_id("campaign-save").click()
+        # then the campaign shows the new deadline and starts
+        expect(page.get_by_role("alert").first).to_contain_text("已修改大走访活动")
+        expect(page.get_by_test_id("campaign-deadline")).to_contain_text("2099-12-20")
+        page.get_by_test_id("campaign-start").click()
+        expect(page.get_by_test_id("campaign-state")).to_have_text("进行中")
+        expect(page.get_by_test_id("campaign-timeline")).to_contain_text("截止日期")
+        page.screenshot(path=str(artifacts_dir / f"campaign-edit-started-{where}.png"), full_page=True)
     assert not violations, "\n".join(violations)

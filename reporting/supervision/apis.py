@@ -111,7 +111,7 @@ class SupervisionOrderViewSet(PolicyViewSet):
     serializer_class = OrderOutputSerializer
     filterset_class = OrderFilter
 
-    policy_table = policy
+    policy_table = policy.TABLE
     states = SupervisionState
     error_docs = error_responses(forbidden="角色无权执行, 或不是下发给本单位、由本机构下发的督办单")
     read_one = staticmethod(selectors.order_get)

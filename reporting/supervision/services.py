@@ -21,7 +21,7 @@ from portal.models import Organisation, OrganisationKind, Role
 from portal.services import audit_record
 from portal.tenancy import VIEW, resolve, resolve_many, scope_for
 from reporting.models import SupervisionEvent, SupervisionOrder, SupervisionState
-from reporting.supervision.policy import ISSUERS, TARGET_KINDS, Action, acting_on, require, rule
+from reporting.supervision.policy import ISSUERS, TABLE, TARGET_KINDS, Action
 from workdays.arithmetic import local_date
 
 MAX_DUE_WORKING_DAYS = 30
@@ -118,7 +118,7 @@ def supervision_issue(
     """A regulator issues a 督办单 (seed 004 十六: "及时发现问题、解决问题") to a bank branch or a
     职能部门 of its region, naming the overdue leads of that branch or the 批分单 routed to that
     department, with a reply due in working days."""
-    require(Action.ISSUE, actor)
+    TABLE.require(Action.ISSUE, actor)
     scope = scope_for(actor)
     subject = _text(subject, "subject", "督办事项", limit=200)
     demand = _text(demand, "demand", "督办要求")
@@ -153,7 +153,7 @@ def supervision_issue(
     )
     order.leads.set(leads)
     order.problems.set(problems)
-    event = _event(order, rule(Action.ISSUE).event, actor, demand, now)
+    event = _event(order, TABLE.rule(Action.ISSUE).event, actor, demand, now)
     tell(
         order,
         key=f"issued:{event.pk}",
@@ -166,9 +166,9 @@ def supervision_issue(
 
 
 def _step(action: Action, *, actor, order_id, note: str, title: str, to_issuer: bool = True) -> SupervisionOrder:
-    order = acting_on(action, actor, order_id)
+    order = TABLE.acting_on(action, actor, order_id)
     before = _snapshot(order)
-    rule_ = rule(action)
+    rule_ = TABLE.rule(action)
     order.state = rule_.target
     now = timezone.now()
     if action == Action.ACKNOWLEDGE:

@@ -61,7 +61,7 @@ class OverdueDrilldownView(LoginRequiredMixin, TenantRestricted, View):
             clocks = selectors.overdue_clocks(user=user)
             problems = selectors.overdue_problems(user=user)
         clocks, problems = list(clocks[:500]), list(problems[:500])
-        targets = list(selectors.targets_for(user=user)) if policy.may(Action.ISSUE, user) else []
+        targets = list(selectors.targets_for(user=user)) if policy.TABLE.may(Action.ISSUE, user) else []
         initial_target = None
         if branch_id and clocks:
             branch = clocks[0].recommendation.branch.organisation_id
@@ -121,13 +121,13 @@ class SupervisionListView(RestrictedListView):
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(
-            states=SupervisionState.choices, can_issue=policy.may(Action.ISSUE, self.request.user), **kwargs
+            states=SupervisionState.choices, can_issue=policy.TABLE.may(Action.ISSUE, self.request.user), **kwargs
         )
 
 
 class SupervisionDetailView(PolicyDetailView):
     template_name = "reporting/supervision_detail.html"
-    policy_table = policy
+    policy_table = policy.TABLE
     read_one = staticmethod(selectors.order_get)
     object_name = "order"
 
@@ -142,7 +142,7 @@ class SupervisionDetailView(PolicyDetailView):
 class SupervisionActionView(PolicyActionView):
     """One POST per action of the detail page; the service checks everything."""
 
-    policy_table = policy
+    policy_table = policy.TABLE
     action_services = services.SERVICES
     service_object = "order_id"
     detail_url = "reporting:supervision_detail"
