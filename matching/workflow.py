@@ -130,6 +130,7 @@ from matching.models import (
     WorkflowEvent,
 )
 from portal.models import Role
+from portal.policy_table import Refusal  # the one refusal type of every policy table
 from portal.services import ApplicationError
 from portal.tenancy import CHANGE, VIEW, resolve, scope_for
 
@@ -182,15 +183,6 @@ class Action(StrEnum):
     CORRECT_DRAWDOWN = "lead.correct_drawdown"
     MATERIAL_WITHDRAW = "lead.material_withdraw"
     CORRECT_BATCH_ENTRY = "declaration.correct_batch_entry"
-
-
-@dataclass(frozen=True)
-class Refusal:
-    message: str
-    code: str = "permission_denied"
-
-    def error(self) -> ApplicationError:
-        return ApplicationError(self.message, code=self.code)
 
 
 @dataclass(frozen=True)
