@@ -88,6 +88,9 @@ class CoverageSerializer(serializers.Serializer):
     by_county = CoverageRowSerializer(many=True, help_text="按县区")
     by_township = CoverageRowSerializer(many=True, help_text="按乡镇(街道); key 为空: 未填乡镇")
     by_visitor = CoverageRowSerializer(many=True, help_text="按走访人员(用户 id); key 为空: 未分配")
+    counties_without_list = serializers.ListField(
+        child=serializers.CharField(), help_text="尚未生成走访目标企业清单的覆盖县区代码(无目标、无剔除)"
+    )
 
 
 class CampaignTargetSerializer(serializers.Serializer):
@@ -256,6 +259,7 @@ class CampaignViewSet(PolicyViewSet):
                 "by_county": _rows(result.by_county),
                 "by_township": [{"key": t or "", **_figures(f)} for (_, t), f in result.by_township.items()],
                 "by_visitor": _rows(result.by_visitor),
+                "counties_without_list": result.counties_without_list,
             }
         )
 

@@ -63,6 +63,17 @@ class Coverage:
     by_township: dict = field(default_factory=lambda: defaultdict(Figures))
     by_visitor: dict = field(default_factory=lambda: defaultdict(Figures))
 
+    def seed(self, county_codes) -> None:
+        """Give every county the campaign covers a row, even one whose task force has not yet
+        built its 走访目标企业清单 (no target at all): the city sees who has not started."""
+        for code in county_codes:
+            self.by_county[code]  # noqa: B018 (the defaultdict creates the empty row)
+
+    @property
+    def counties_without_list(self) -> list[str]:
+        """Covered counties with no target yet (none listed, none excluded): 未生成清单."""
+        return sorted(code for code, f in self.by_county.items() if not f.targets and not f.excluded)
+
 
 def annotated(targets: QuerySet[Target], *, as_of: dt.datetime | None = None) -> QuerySet[Target]:
     """The targets with their coverage flags as of `as_of` (now by default)."""

@@ -58,7 +58,8 @@ def coverage_file(campaign: Campaign, result: Coverage) -> File:
     )
     rows = 0
     for county, figures in sorted(result.by_county.items()):
-        sheet.append([names.get(county, county), "合计", *_figures(figures)], style=BOLD)
+        listed = figures.targets or figures.excluded
+        sheet.append([names.get(county, county), "合计" if listed else "未生成清单", *_figures(figures)], style=BOLD)
         rows += 1
         for (c, township), tf in sorted(result.by_township.items(), key=lambda kv: (kv[0][0], kv[0][1] or "")):
             if c == county:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from campaigns import coverage
 from campaigns.models import Assignment, Campaign, CampaignEvent, CampaignState, Target
@@ -57,12 +58,21 @@ def target_rows(*, user, campaign: Campaign, action: str = VIEW, **filters) -> Q
 
 
 def campaign_coverage(*, user, campaign: Campaign | None = None, as_of: dt.datetime | None = None):
-    """Coverage of the targets the user may see (one campaign, or every campaign he sees)."""
-    rows = restrict(Target.objects.all(), user, VIEW)
-    rows = (
-        rows.filter(campaign=campaign) if campaign is not None else rows.filter(campaign__in=campaign_list(user=user))
-    )
-    return coverage.compute(rows, as_of=as_of)
+    """Coverage of the targets the user may see (one campaign, or every campaign he sees). Every
+    county the campaigns cover within the user's region has a row, a county whose task force has
+    not built its list included (zero targets: `Coverage.counties_without_list`); campaigns count
+    once started (by `as_of`, when given)."""
+    campaigns = Campaign.objects.filter(pk=campaign.pk) if campaign is not None else campaign_list(user=user)
+    rows = restrict(Target.objects.all(), user, VIEW).filter(campaign__in=campaigns)
+    result = coverage.compute(rows, as_of=as_of)
+    scope = scope_for(user)
+    if scope is not None and scope.is_government and scope.region_prefix:
+        started = campaigns.filter(started_at__isnull=False, started_at__lte=as_of or timezone.now())
+        covered = Campaign.counties.through.objects.filter(campaign__in=started)
+        result.seed(
+            covered.filter(region__code__startswith=scope.region_prefix).values_list("region_id", flat=True).distinct()
+        )
+    return result
 
 
 def export_rows(*, user, campaign: Campaign) -> QuerySet[Target]:

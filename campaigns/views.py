@@ -128,6 +128,7 @@ class CampaignDetailView(PolicyDetailView):
             "counties": campaign.counties.order_by("code"),
             "coverage": result,
             "by_county": [(names.get(c, c), f) for c, f in sorted(result.by_county.items())],
+            "without_list": [names.get(c, c) for c in result.counties_without_list],
             "by_township": [
                 (names.get(c, c), names.get(t, "未填乡镇") if t else "未填乡镇", f)
                 for (c, t), f in sorted(result.by_township.items(), key=lambda kv: (kv[0][0], kv[0][1] or ""))

@@ -4,11 +4,13 @@
 20 日前对辖区内小微企业融资需求摸排一遍"."""
 
 import datetime as dt
+import io
 
 import pytest
 from django.utils import timezone
+from openpyxl import load_workbook
 
-from campaigns import coverage, services
+from campaigns import coverage, exports, selectors, services
 from campaigns.factories import open_campaign
 from campaigns.models import Assignment, CampaignState, Target, TargetSource
 from matching import services as matching_services
@@ -16,7 +18,7 @@ from matching.forms import StaffDeclarationForm
 from matching.models import BASIC_CRITERIA, Notification, Visit
 from portal.errors import ApplicationError
 from portal.factories import user_with_role
-from portal.models import AuditEvent, Role
+from portal.models import AuditEvent, Region, RegionLevel, Role
 
 pytestmark = pytest.mark.django_db
 
@@ -295,3 +297,69 @@ def test_a_past_due_date_or_an_uncovered_county_is_refused(world, cw):
     other_county = user_with_role(Role.TASK_FORCE_STAFF, region_code="140522")
     assert _refused(services.targets_build, actor=other_county, campaign_id=cw.campaign.pk).code == "not_found"
     assert Visit.objects.count() == 0
+
+
+def test_a_covered_county_whose_task_force_built_no_list_is_shown_to_the_city(world):
+    """Given a running campaign over 泽州县 (its list built) and 高平市 (no task force acted yet),
+    when the city reads the coverage, then 高平市 has a row of zeros and is named as 未生成清单 (it
+    is not left out, which would make the city's figures look complete); 泽州县's own staff see
+    only their county; a draft campaign names none; the xlsx marks the county."""
+    Region.objects.get_or_create(
+        code="140581", defaults={"name": "高平市", "level": RegionLevel.COUNTY, "parent_id": "140500"}
+    )
+    entity, _ = world.entity(name="泽州县清单测试店", with_user=False)
+    campaign = services.campaign_open(
+        actor=world.users["city"],
+        name="晋城市大走访",
+        deadline=timezone.localdate() + dt.timedelta(days=20),
+        county_codes=["140525", "140581"],
+    )
+    draft = selectors.campaign_coverage(user=world.users["city"], campaign=campaign)
+    assert draft.counties_without_list == []  # not started: nothing is due yet
+
+    services.campaign_start(actor=world.users["city"], campaign_id=campaign.pk)
+    services.targets_build(actor=world.users["staff"], campaign_id=campaign.pk)
+    campaign.refresh_from_db()
+
+    city = selectors.campaign_coverage(user=world.users["city"], campaign=campaign)
+    assert sorted(city.by_county) == ["140525", "140581"]
+    assert city.by_county["140525"].targets >= 1 and city.by_county["140581"].targets == 0
+    assert city.counties_without_list == ["140581"]
+    assert city.total.targets == city.by_county["140525"].targets  # the empty row adds nothing
+
+    county = selectors.campaign_coverage(user=world.users["staff"], campaign=campaign)
+    assert sorted(county.by_county) == ["140525"] and county.counties_without_list == []
+
+    book = load_workbook(io.BytesIO(exports.coverage_file(campaign, city).content))
+    rows = list(book["走访覆盖情况"].iter_rows(values_only=True))
+    assert next(r for r in rows if r[0] == "高平市")[:3] == ("高平市", "未生成清单", 0)
+    assert entity.pk in set(campaign.targets.values_list("entity_id", flat=True))
+
+
+def test_the_campaign_page_and_the_api_name_the_counties_without_a_list(world):
+    """Given a running campaign over two counties, one with its list built, when the city opens
+    the campaign page and the coverage API, then both name 高平市 as 未生成清单."""
+    from django.test import Client
+    from rest_framework.test import APIClient
+
+    Region.objects.get_or_create(
+        code="140581", defaults={"name": "高平市", "level": RegionLevel.COUNTY, "parent_id": "140500"}
+    )
+    world.entity(name="泽州县清单测试店", with_user=False)
+    campaign = services.campaign_open(
+        actor=world.users["city"],
+        name="晋城市大走访",
+        deadline=timezone.localdate() + dt.timedelta(days=20),
+        county_codes=["140525", "140581"],
+    )
+    services.campaign_start(actor=world.users["city"], campaign_id=campaign.pk)
+    services.targets_build(actor=world.users["staff"], campaign_id=campaign.pk)
+
+    page = Client()
+    page.force_login(world.users["city"])
+    html = page.get(f"/campaigns/{campaign.pk}/").content.decode()
+    assert "1 个县区尚未生成走访目标企业清单: 高平市" in html
+    api = APIClient()
+    api.force_authenticate(world.users["city"])
+    answer = api.get(f"/api/v1/campaigns/{campaign.pk}/coverage/")
+    assert answer.status_code == 200 and answer.json()["counties_without_list"] == ["140581"]
