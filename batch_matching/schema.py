@@ -34,6 +34,13 @@ table and 00; ``services.run_start``):
 
 So a run for one province creates, indexes, attaches and drops only that province's tables;
 the other provinces' leaves and pointers are not touched, and their readers never wait for it.
+(A province seen for the first time gets its table, ``CREATE TABLE … PARTITION OF``: that
+takes ACCESS EXCLUSIVE on the parent for a moment, once per province, at a run's start.)
+
+One run for all provinces rather than a run per province: one generation, one set of chunks
+over the entity ids (each entity read once; a chunk's rows are routed to their provinces'
+leaves), one swap; a run for one province reads only that province's entities (the chunks'
+statements filter on the county code).
 
 UNLOGGED: results are derived data, recomputable from the register and the catalogue at
 any time, so their writes skip the WAL (half of a bulk write's cost). After a database crash
