@@ -123,6 +123,13 @@ def current_generation(province: int | None = None) -> int | None:
     return MatchingState.objects.filter(pk=1).values_list("generation", flat=True).first()
 
 
+def entity_generation(entity_id: int) -> int | None:
+    """The generation in force in an entity's province (None: no full run has matched it yet,
+    so a missing row is not a stored "不符合")."""
+    region_code = MarketEntity.objects.filter(pk=entity_id).values_list("region_id", flat=True).first()
+    return current_generation(province=_entity_province(region_code)[0])
+
+
 def last_full_run(user=None) -> MatchingRun | None:
     """The full run swapped in last (its date and time, for "截至 …")."""
     return MatchingRun.objects.filter(

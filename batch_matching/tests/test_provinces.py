@@ -235,3 +235,28 @@ def test_a_run_for_a_province_starts_from_the_admin_page_and_the_command_for_adm
     # then it ran for 山西 and each province has its own generation
     assert report["state"] == "succeeded" and report["province"] == "14"
     assert services.pointers()[SHANXI] == report["run"] and services.pointers()[HENAN] == run.generation
+
+
+def test_an_entity_of_a_province_without_results_has_no_stored_verdict_yet(two_provinces):
+    world, henan = two_provinces
+    # given results for 山西 only (its first full run)
+    run = run_inline(province="14")
+    assert services.pointers() == {SHANXI: run.generation}
+    shanxi_entity = world.special["model"]
+    # then a 山西 entity reads its province's generation (a missing row there is a stored 不符合) ...
+    assert selectors.entity_generation(shanxi_entity.pk) == run.generation
+    assert selectors.stored_results(
+        user=user_with_role(Role.PLATFORM_ADMIN),
+        entity_id=shanxi_entity.pk,
+        product_ids=list(LoanProduct.objects.values_list("pk", flat=True)),
+    )
+    # ... and a 河南 entity none: no run has matched it yet, nothing is read for it
+    assert selectors.entity_generation(henan[0]) is None
+    assert (
+        selectors.stored_results(
+            user=user_with_role(Role.PLATFORM_ADMIN),
+            entity_id=henan[0],
+            product_ids=list(LoanProduct.objects.values_list("pk", flat=True)),
+        )
+        == {}
+    )
