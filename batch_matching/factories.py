@@ -48,6 +48,7 @@ from products.factories import World, build_world, valid_uscc
 from products.models import Bank
 
 COUNTIES = ["140525", "140502", "140212"]  # 泽州县, 晋城城区, 大同新荣区
+HENAN_COUNTIES = ["411502", "411521"]  # 信阳浉河区, 罗山县: another province (41) beside 山西 (14)
 
 
 @dataclass
@@ -166,9 +167,21 @@ def _special(today: dt.date) -> dict[str, MarketEntity]:
     return special
 
 
-def run_inline(*, as_of: dt.date | None = None, chunk_size: int = 60):
-    """A full run processed in this process (chunks in order), swapped in."""
-    run = services.run_start(as_of=as_of, chunk_size=chunk_size, dispatch=False)
+def add_entities(counties: list[str], count: int, seed: int = 11) -> list[int]:
+    """Synthetic entities in these counties (another province's, say); the ids of every
+    entity in them, in order."""
+    today = timezone.localdate()
+    insert_entities(Generator(seed=seed, today=today, counties=counties).entities(count), chunk=1000)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE entities_marketentity")
+    return list(MarketEntity.objects.filter(region_id__in=counties).order_by("id").values_list("id", flat=True))
+
+
+def run_inline(*, as_of: dt.date | None = None, chunk_size: int = 60, province: str | None = None, actor=None):
+    """A full run (for every province, or for one) processed in this process (chunks in
+    order), swapped in."""
+    run = services.run_start(as_of=as_of, chunk_size=chunk_size, dispatch=False, province=province, actor=actor)
     for chunk_id in RunChunk.objects.filter(run=run).order_by("number").values_list("pk", flat=True):
         assert services.chunk_process(run_id=run.pk, chunk_id=chunk_id, finalize=False)
     assert services.run_finalize(run_id=run.pk)

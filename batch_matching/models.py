@@ -5,13 +5,14 @@ full run, kept up to date by incremental runs afterwards) that is not plainly in
 eligible, incomplete, or a near miss (ineligible only on rules time or a fix can cure). No
 row for an entity and an active product in the current generation means ineligible.
 
-On PostgreSQL the table is partitioned by generation (``batch_matching.schema``): a full
-run fills a partition of its own, indexes it and swaps it in by moving the one pointer,
-``MatchingState.generation``, in the transaction that attaches it; readers filter on the
-current generation and never see a half-built one. A reader reads the pointer inside the
-statement that reads the results (``selectors._in_force``), never from a number kept from an
-earlier read: the previous generation is dropped right after the swap. On the embedded SQLite the table is a
-plain table and the swap is the same pointer move.
+On PostgreSQL the table is partitioned by province, then by generation
+(``batch_matching.schema``): a full run (for one province or for all) fills leaves of its
+own, indexes them and swaps them in by moving each of its provinces' pointers
+(``ProvinceGeneration``) in the transaction that attaches them; readers filter each province
+on its current generation and never see a half-built one. A reader reads the pointers inside
+the statement that reads the results (``selectors._in_force``), never from a number kept from
+an earlier read: a province's previous generation is dropped right after its swap. On the
+embedded SQLite the table is a plain table and the swap is the same pointer moves.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ __all__ = [
     "RunChunk",
     "RunProduct",
     "MatchingState",
+    "ProvinceGeneration",
     "MatchResult",
     "ResultCount",
     "DirtyEntity",
@@ -64,8 +66,9 @@ class Verdict(models.IntegerChoices):
 
 
 class MatchingRun(models.Model):
-    """One matching run: a full run (chunked over entity id ranges, its own generation) or
-    an incremental one (some entities, or one product, in the current generation)."""
+    """One matching run: a full run (chunked over entity id ranges, its own generation, for
+    one province or for all) or an incremental one (some entities, or one product, in the
+    current generation of each province it touches)."""
 
     kind = models.CharField("类型", max_length=16, choices=RunKind.choices)
     state = models.CharField("状态", max_length=16, choices=RunState.choices, default=RunState.RUNNING)
@@ -83,6 +86,8 @@ class MatchingRun(models.Model):
     product = models.ForeignKey(
         "products.LoanProduct", verbose_name="产品", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    province = models.CharField("省份", max_length=2, blank=True, default="")  # "" = every province
+    provinces = models.JSONField("结果分区(省份代码)", default=list, blank=True)
     entities = models.PositiveIntegerField("主体数", default=0)
     chunks_total = models.PositiveIntegerField("分块数", default=0)
     chunks_done = models.PositiveIntegerField("已完成分块", default=0)
@@ -191,17 +196,38 @@ class RunProduct(models.Model):
 
 
 class MatchingState(models.Model):
-    """The one row (id 1) readers start from: the generation in force and the full run being
-    built. Incremental runs hold it ``FOR SHARE`` while they write; the swap holds it ``FOR
-    UPDATE``, so a change is never written into a generation that is being swapped out."""
+    """The one row (id 1): the full run being built and the generation swapped in last (in
+    some province; each province's own is ``ProvinceGeneration``). Incremental runs hold it
+    ``FOR SHARE`` while they write; run starts and swaps hold it ``FOR UPDATE``, so a change is
+    never written into a generation that is being swapped out, and never missed by a run
+    being built (it marks the change dirty)."""
 
-    generation = models.PositiveIntegerField("当前结果代次", null=True, blank=True)
+    generation = models.PositiveIntegerField("最近切换的结果代次", null=True, blank=True)
     building = models.ForeignKey(MatchingRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     swapped_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         db_table = "matching_batch_state"
         verbose_name = verbose_name_plural = "匹配结果状态"
+
+
+class ProvinceGeneration(models.Model):
+    """A province's pointer: the generation of its results in force (readers put it in the
+    statement that reads them, ``selectors._in_force``). Moved by the swap of a full run that
+    built the province; a run for another province never touches it."""
+
+    province = models.PositiveSmallIntegerField("省份代码", primary_key=True)  # 14: 山西 (county // 10000)
+    generation = models.PositiveIntegerField("当前结果代次")
+    run = models.ForeignKey(MatchingRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    swapped_at = models.DateTimeField("切换时间", null=True, blank=True)
+
+    class Meta:
+        db_table = "matching_batch_province"
+        verbose_name = verbose_name_plural = "省份结果代次"
+        ordering = ["province"]
+
+    def __str__(self):
+        return f"省份 {self.province:02d} · 第 {self.generation} 代结果"
 
 
 class MatchResult(models.Model):

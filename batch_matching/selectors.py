@@ -11,20 +11,35 @@
   need the regulator's mark: worth asking the city or provincial regulator to mark (待标记三型);
 - ``stored_results``: the stored results of one entity for given products (matching.verdicts
   sets them beside a declaration's verdicts for its own need, which it alone evaluates).
+
+Every read of results names the provinces it reads (``_in_force``): a county's or a region's
+page its own province, an entity's page the entity's province (from its region code), an
+actor with no region (a platform administrator) every province. Each province's rows are
+read in the generation in force there, so the planner keeps only those provinces' tables
+(``batch_matching.schema``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, Iterable, Sequence
 
 from django.db import connection
 from django.db.models import F, Q, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.dateformat import format as date_format
 
-from batch_matching.models import MatchingRun, MatchingState, MatchResult, ResultCount, RunKind, RunProduct, Verdict
+from batch_matching.models import (
+    MatchingRun,
+    MatchingState,
+    MatchResult,
+    ProvinceGeneration,
+    ResultCount,
+    RunKind,
+    RunProduct,
+    Verdict,
+)
 from batch_matching.plan import (
     ELIGIBLE,
     FIX_HINTS,
@@ -36,6 +51,7 @@ from batch_matching.plan import (
     reason_ids,
 )
 from batch_matching.restrictions import BranchScope, branch_scope, branch_scope_of, county_q
+from batch_matching.schema import province_of, province_range
 from eligibility.caps import ENTITY_DATA_CAPS, REQUESTED_AMOUNT, cap_key
 from eligibility.evaluate import evaluate_product
 from eligibility.fields import FIELDS
@@ -62,23 +78,63 @@ _CAP_LABELS = {
 }
 
 
-def _in_force():
-    """The generation in force, as a subquery: a reader filters on it in the statement that
-    reads the results, so the generation and its rows come from one snapshot. Never a number
-    remembered from an earlier read: the swap moves the pointer and drops the previous
-    generation at once, so a remembered number reads a dropped generation (no rows: empty
-    pages, every product "不符合") until it is forgotten."""
-    return Subquery(MatchingState.objects.filter(pk=1).values("generation")[:1])
+def _pointer(province: int):
+    return Subquery(ProvinceGeneration.objects.filter(province=province).values("generation")[:1])
 
 
-def current_generation() -> int | None:
-    """The generation in force now (read at each call; see ``_in_force``)."""
+def _in_force(provinces: Iterable[int] | None = None) -> Q:
+    """The rows in force in these provinces (all with results for None): each province's
+    county range with its generation, the generation as a subquery. A reader filters on it in
+    the statement that reads the results, so the generation and its rows come from one
+    snapshot. Never a number remembered from an earlier read: the swap moves the pointer and
+    drops the previous generation at once, so a remembered number reads a dropped generation
+    (no rows: empty pages, every product "不符合") until it is forgotten. The county ranges
+    are constants: the planner prunes the other provinces' tables."""
+    if provinces is None:
+        provinces = ProvinceGeneration.objects.values_list("province", flat=True)
+    combined = Q(generation__in=[])
+    for province in sorted(set(provinces)):
+        lo, hi = province_range(province)
+        combined |= Q(county__gte=lo, county__lt=hi, generation=_pointer(province))
+    return combined
+
+
+def provinces_of(prefixes: Iterable[str | None]) -> list[int] | None:
+    """The provinces of region code prefixes ("14", "1405", "140525"); None (every province)
+    when one is shorter than a province's code."""
+    found = set()
+    for prefix in prefixes:
+        if not prefix or len(prefix) < 2 or not prefix[:2].isdigit():
+            return None
+        found.add(int(prefix[:2]))
+    return sorted(found)
+
+
+def _entity_province(region_code: str | None) -> list[int]:
+    """An entity's province, from its region code (00 without a county code)."""
+    return [province_of(county_code(region_code))]
+
+
+def current_generation(province: int | None = None) -> int | None:
+    """The generation in force now in a province; without one, the generation swapped in last
+    anywhere (read at each call; see ``_in_force``)."""
+    if province is not None:
+        return ProvinceGeneration.objects.filter(province=province).values_list("generation", flat=True).first()
     return MatchingState.objects.filter(pk=1).values_list("generation", flat=True).first()
 
 
+def entity_generation(entity_id: int) -> int | None:
+    """The generation in force in an entity's province (None: no full run has matched it yet,
+    so a missing row is not a stored "不符合")."""
+    region_code = MarketEntity.objects.filter(pk=entity_id).values_list("region_id", flat=True).first()
+    return current_generation(province=_entity_province(region_code)[0])
+
+
 def last_full_run(user=None) -> MatchingRun | None:
-    """The full run whose results are in force (its date and time, for "截至 …")."""
-    return MatchingRun.objects.filter(kind=RunKind.FULL, generation=_in_force()).first()
+    """The full run swapped in last (its date and time, for "截至 …")."""
+    return MatchingRun.objects.filter(
+        kind=RunKind.FULL, generation=Subquery(MatchingState.objects.filter(pk=1).values("generation")[:1])
+    ).first()
 
 
 # --- decoding --------------------------------------------------------------------------------
@@ -224,9 +280,9 @@ _FIELDS = (
 )
 
 
-def results(*, user, action: str = VIEW) -> QuerySet[MatchResult]:
-    """Stored results of the current generation the actor may see."""
-    return restrict(MatchResult.objects.filter(generation=_in_force()), user, action)
+def results(*, user, action: str = VIEW, provinces: Iterable[int] | None = None) -> QuerySet[MatchResult]:
+    """Stored results in force (in these provinces; all for None) the actor may see."""
+    return restrict(MatchResult.objects.filter(_in_force(provinces)), user, action)
 
 
 def _active_product_ids() -> list[int]:
@@ -268,7 +324,7 @@ def entity_matches(
     ``offer_basis`` the live evaluation's (products.presentation.offer_text)."""
     verdicts = [ELIGIBLE, INCOMPLETE] if include_incomplete else [ELIGIBLE]
     queryset = (
-        results(user=user)
+        results(user=user, provinces=_entity_province(entity.region_id))
         .filter(entity_id=entity.pk, verdict__in=verdicts, product_id__in=_active_product_ids())
         .order_by("-verdict", F("max_amount").desc(nulls_last=True), "product_id")
     )
@@ -330,9 +386,14 @@ def lead_scope(*, user, branch_id: int | None = None) -> LeadScope | None:
 
 
 def _leads(
-    *, user, scope: LeadScope, action: str = VIEW, base: QuerySet[MatchResult] | None = None
+    *,
+    user,
+    scope: LeadScope,
+    action: str = VIEW,
+    base: QuerySet[MatchResult] | None = None,
+    provinces: Iterable[int] | None = None,
 ) -> QuerySet[MatchResult]:
-    return (results(user=user, action=action) if base is None else base).filter(
+    return (results(user=user, action=action, provinces=provinces) if base is None else base).filter(
         Q(product_id__in=[p.pk for p in scope.products]), verdict=ELIGIBLE, shared=True
     )
 
@@ -340,7 +401,7 @@ def _leads(
 def potential_counts(*, user, scope: LeadScope, product_id: int | None = None) -> dict[str, Any]:
     """Eligible, shared entities per product, and per county for ``product_id``: one read of
     the counts table (a few rows per product and county), no scan of the results."""
-    base = restrict(ResultCount.objects.filter(generation=_in_force()), user)
+    base = restrict(ResultCount.objects.filter(_in_force(provinces_of(scope.scope.prefixes))), user)
     area = scope.scope.county_q()
     base = base.filter(area) if area is not None else base.none()
     per_product: dict[int, int] = {}
@@ -387,15 +448,16 @@ def potential_customers(
     actor's restricted results, when given). With a county, one
     range of the 潜在客户 index; without, each county of the branch's area is such a range
     and the page is their merge (never a sort of the whole area)."""
-    base = _leads(user=user, scope=scope, action=action, base=base).filter(product_id=product_id)
+    counties = [county_code(county)] if county else [county_code(c.code) for c in scope.counties]
+    if not counties:
+        return LeadPage([], None)
+    provinces = sorted({province_of(code) for code in counties})
+    base = _leads(user=user, scope=scope, action=action, base=base, provinces=provinces).filter(product_id=product_id)
     if min_amount:
         base = base.filter(max_amount__gte=min_amount)
     base = base.filter(_cursor_q(after))
     order = (F("max_amount").desc(nulls_last=True), "entity_id")
     columns = ("entity_id", "max_amount", "binding_cap", "version_id", "county")
-    counties = [county_code(county)] if county else [county_code(c.code) for c in scope.counties]
-    if not counties:
-        return LeadPage([], None)
     if len(counties) == 1:
         rows = list(base.filter(county=counties[0]).order_by(*order).values(*columns)[: limit + 1])
     elif connection.vendor != "postgresql":  # the embedded demo: few rows, one sort
@@ -525,6 +587,14 @@ def _cures(entity: MarketEntity, result: StoredResult, facts: dict) -> list[str]
     return cures or ["按当前信息已符合条件"]
 
 
+def _region_provinces(user, county: str | None) -> list[int] | None:
+    """The provinces a region page reads: the county filter's, else the actor's region's."""
+    if county and county.isdigit() and 2 <= len(county) <= 6:
+        return provinces_of([county])
+    scope = scope_for(user)
+    return provinces_of([scope.region_prefix]) if scope is not None and scope.is_government else None
+
+
 def near_miss_counties(*, user) -> list[Region]:
     """The counties of the actor's region (the near-miss page's filter)."""
     scope = scope_for(user)
@@ -541,7 +611,9 @@ def near_misses(
     products it narrowly misses, each with ``cures`` (what would make it eligible), and
     ``fixes``: the distinct cures over its products, what a visit should talk about.
     ``after``: the (county, entity id) of the previous page's last entity."""
-    queryset = results(user=user).filter(near_miss=True, product_id__in=_active_product_ids())
+    queryset = results(user=user, provinces=_region_provinces(user, county)).filter(
+        near_miss=True, product_id__in=_active_product_ids()
+    )
     if product_id:
         queryset = queryset.filter(product_id=product_id)
     if county and county.isdigit() and 2 <= len(county) <= 6:
@@ -621,7 +693,9 @@ def awaiting_mark(
     products = {p.pk: p for p in mark_products()}
     ids = [pk for pk in products if not product_id or pk == product_id]
     unmarked = MarketEntity.objects.filter(tier__isnull=True, tier_computed__isnull=False).values("id")
-    queryset = results(user=user).filter(verdict=INCOMPLETE, product_id__in=ids, entity_id__in=unmarked)
+    queryset = results(user=user, provinces=_region_provinces(user, county)).filter(
+        verdict=INCOMPLETE, product_id__in=ids, entity_id__in=unmarked
+    )
     if county and county.isdigit() and 2 <= len(county) <= 6:
         queryset = queryset.filter(county_q(county))
     page_q = queryset
@@ -666,7 +740,12 @@ def stored_results(*, user, entity_id: int, product_ids: Sequence[int]) -> dict[
     """product id → the stored result of one entity (what ``user`` may see), for the products
     a declaration's page judges (``matching.verdicts.declaration_verdicts``); a product without
     a row has none here (a stored "不符合" once a run exists)."""
-    rows = results(user=user).filter(entity_id=entity_id, product_id__in=list(product_ids)).values(*_FIELDS)
+    region_code = MarketEntity.objects.filter(pk=entity_id).values_list("region_id", flat=True).first()
+    rows = (
+        results(user=user, provinces=_entity_province(region_code))
+        .filter(entity_id=entity_id, product_id__in=list(product_ids))
+        .values(*_FIELDS)
+    )
     return {result.product.pk: result for result in _decode(list(rows))}
 
 
@@ -700,7 +779,11 @@ def run_progress(*, user, pk: int) -> dict[str, Any] | None:
     run = run_get(user=user, pk=pk)
     if run is None:
         return None
-    in_force = run.succeeded and run.generation is not None and current_generation() == run.generation
+    in_force = (
+        run.succeeded
+        and run.generation is not None
+        and ProvinceGeneration.objects.filter(generation=run.generation).exists()
+    )
     return {
         "id": run.pk,
         "state": run.state,
@@ -738,10 +821,24 @@ def run_progress(*, user, pk: int) -> dict[str, Any] | None:
 
 
 def matching_state() -> dict[str, Any]:
+    """The run page's state: the run swapped in last, the one being built, each province's
+    generation in force, and the provinces a run can be started for."""
     state = MatchingState.objects.select_related("building").filter(pk=1).first()
+    names = dict(Region.objects.filter(level=RegionLevel.PROVINCE).values_list("code", "name"))
     return {
         "generation": state.generation if state else None,
         "swapped_at": state.swapped_at if state else None,
         "building": state.building if state else None,
         "run": last_full_run(),
+        "provinces": [
+            {
+                "code": f"{p.province:02d}",
+                "name": names.get(f"{p.province:02d}0000", "无县级代码的主体" if p.province == 0 else ""),
+                "generation": p.generation,
+                "run": p.run,
+                "swapped_at": p.swapped_at,
+            }
+            for p in ProvinceGeneration.objects.select_related("run")
+        ],
+        "choices": sorted(names.items()),
     }

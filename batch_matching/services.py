@@ -2,10 +2,17 @@
 
 Full run (``run_start`` → ``chunk_process`` × N → ``run_finalize``)
 -------------------------------------------------------------------
+A full run is for one province (``province="14"``: the entities whose county code starts
+with 14) or for all (every province of the region table, and 00 for entities without a
+county code); either way it is one run with one generation and a leaf per province
+(``schema``), swapped in at once. One full run builds at a time (a run for one province is
+short: it matches only that province's entities). The admin page, the management command and
+the beat (nightly run for all, sweep) all start runs through ``run_start``.
+
 - ``run_start`` snapshots the catalogue (``RunProduct``: product → version) and the date
-  (``as_of``), splits the entity ids into ranges (``RunChunk``), creates the run's own
-  results table and enqueues one Celery task per chunk; any worker on any machine may take
-  any chunk.
+  (``as_of``), splits the ids of the entities it matches into ranges (``RunChunk``), creates
+  the run's own results table (a leaf per province, ``schema.create_partition``) and enqueues
+  one Celery task per chunk; any worker on any machine may take any chunk.
 - ``chunk_process`` claims its chunk with ``SELECT … FOR UPDATE SKIP LOCKED``, writes the
   chunk's results with one ``INSERT … SELECT`` (``plan``), and marks the chunk done, all in
   one transaction: a chunk is written once or not at all. A killed worker's transaction
@@ -13,13 +20,15 @@ Full run (``run_start`` → ``chunk_process`` × N → ``run_finalize``)
   run killed half-way and resumed (``run_resume``, the sweep, or the broker redelivering)
   ends with exactly the rows of an uninterrupted run: same catalogue, same date, every range
   written once.
-- ``run_finalize`` (by whichever worker finishes the last chunk) indexes the table, brings
+- ``run_finalize`` (by whichever worker finishes the last chunk) indexes the leaves, brings
   in what changed meanwhile (entities marked dirty by incremental runs, products published
-  since the snapshot), then, holding ``MatchingState`` ``FOR UPDATE``, attaches the table and
-  moves ``MatchingState.generation`` to it in one transaction, then drops the previous
-  generation. Readers filter on the current generation inside the statement that reads the
-  results (``selectors._in_force``): they see the old results until that commit and the new
-  ones after it, never a dropped generation. One finalizer per run: a transaction-level
+  since the snapshot), then, holding ``MatchingState`` ``FOR UPDATE``, attaches each leaf to
+  its province's table and moves each of the run's provinces' pointers
+  (``ProvinceGeneration``) to the run's generation in one transaction, then drops those
+  provinces' previous leaves. Other provinces' leaves and pointers are not touched. Readers
+  filter each province on its pointer inside the statement that reads the results
+  (``selectors._in_force``): they see the old results until that commit and the new ones
+  after it, never a dropped generation. One finalizer per run: a transaction-level
   advisory lock taken by a transaction of its own, on a connection of its own, kept open
   while the run is finalized (``_finalize_lock``). That holds behind PgBouncer's transaction
   pooling (an open transaction keeps its server connection), where a session-level lock
@@ -27,9 +36,10 @@ Full run (``run_start`` → ``chunk_process`` × N → ``run_finalize``)
 
 Incremental runs (after commit, from ``ENTITY_CHANGED_HOOKS`` / ``PRODUCT_PUBLISHED_HOOKS``)
 ---------------------------------------------------------------------------------------
-- ``entities_rematch(ids)``: deletes and rewrites those entities' rows in the current
-  generation (counts adjusted by the difference), and marks them dirty for a run being built;
-- ``product_rematch(product)``: the same for one product over every entity.
+- ``entities_rematch(ids)``: deletes those entities' rows in force (in any province: an entity
+  may have moved) and writes each entity's rows in its province's current generation (counts
+  adjusted by the difference), and marks them dirty for a run being built;
+- ``product_rematch(product)``: the same for one product over every entity, per province.
 They hold ``MatchingState`` ``FOR SHARE`` (never writing into a generation being swapped out)
 and transaction advisory locks: entity re-matches lock their id stripes, a product re-match
 locks the whole generation, so two writers never rewrite the same rows at once.
@@ -38,7 +48,11 @@ Each is recorded (``MatchingRun``) when it starts and stamped finished (state, c
 writes: a run is never seen done without its rows, and ``finished_at`` follows its writes.
 
 On SQLite (the embedded demo) rows are computed in Python by the engine (``rows``), chunk by
-chunk through the same Celery path; the layout is one plain table.
+chunk through the same Celery path; the layout is one plain table, with the same pointers.
+
+The sweep (beat) resumes stalled runs, drops leaves no longer in force, and starts a full run
+for all when results were lost: a crash emptied a leaf in force, or the layout migration
+(``batch_matching.0002``) dropped the results of the layout before.
 """
 
 from __future__ import annotations
@@ -54,7 +68,7 @@ from contextlib import contextmanager
 
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
-from django.db.models import Count, Exists, F, Max, Min, OuterRef, Sum
+from django.db.models import Count, Exists, F, Max, Min, OuterRef, Q, Sum
 from django.utils import timezone
 
 from batch_matching import schema
@@ -64,6 +78,7 @@ from batch_matching.models import (
     MatchingRun,
     MatchingState,
     MatchResult,
+    ProvinceGeneration,
     ResultCount,
     RunChunk,
     RunKind,
@@ -71,11 +86,21 @@ from batch_matching.models import (
     RunState,
     RunTrigger,
 )
-from batch_matching.plan import ENTITY_TABLE, RESULT_COLUMNS, Planner, VersionSpec, count_select
+from batch_matching.plan import (
+    ENTITY_TABLE,
+    RESULT_COLUMNS,
+    Planner,
+    VersionSpec,
+    count_select,
+    county_code,
+    county_sql,
+)
 from batch_matching.rows import ResultRow, counts_of, rows_for
 from entities.models import MarketEntity
 from portal.celery import app as celery_app
+from portal.models import Region, RegionLevel
 from portal.services import ApplicationError, audit_record
+from portal.tenancy import resolve
 from products.models import LoanProduct, ProductStatus
 from products.selectors import version_definitions
 
@@ -195,31 +220,111 @@ def _state_lock(mode: str) -> tuple[int | None, int | None]:
 
 
 def current_generation() -> int | None:
+    """The generation swapped in last (in some province); a province's own: ``pointers``."""
     return MatchingState.objects.filter(pk=1).values_list("generation", flat=True).first()
+
+
+# --- provinces -------------------------------------------------------------------------------
+
+
+def pointers() -> dict[int, int]:
+    """province → the generation in force there (``ProvinceGeneration``)."""
+    return dict(ProvinceGeneration.objects.values_list("province", "generation"))
+
+
+def all_provinces() -> list[int]:
+    """The provinces a run for all builds: every province of the region table (the first two
+    digits of its codes) and 00, where entities whose region code is not a county's are."""
+    codes = Region.objects.filter(level__in=[RegionLevel.PROVINCE, RegionLevel.CITY, RegionLevel.COUNTY]).values_list(
+        "code", flat=True
+    )
+    return sorted({schema.province_of(county_code(code)) for code in codes} | {schema.UNKNOWN_PROVINCE})
+
+
+def province_of_entity(region_code: str | None) -> int:
+    """An entity's province: the first two digits of its county code (00 without one)."""
+    return schema.province_of(county_code(region_code))
+
+
+def _entity_sql(provinces: Sequence[int] | None) -> SQL:
+    """The entities (rows of ``entities_marketentity``) of these provinces; TRUE for None."""
+    if provinces is None:
+        return SQL("TRUE")
+    county = county_sql(ENTITY_TABLE)
+    parts = [f"({county} >= {lo} AND {county} < {hi})" for lo, hi in map(schema.province_range, sorted(provinces))]
+    return SQL("(" + " OR ".join(parts) + ")" if parts else "FALSE")
+
+
+def _result_sql(placed: dict[int, int]) -> SQL:
+    """Result rows of each province's given generation (``placed``: province → generation),
+    in a form both partition levels are pruned by."""
+    parts = [
+        f"(county >= {lo} AND county < {hi} AND generation = {int(generation)})"
+        for (lo, hi), generation in ((schema.province_range(p), g) for p, g in sorted(placed.items()))
+    ]
+    return SQL("(" + " OR ".join(parts) + ")" if parts else "FALSE")
+
+
+def _result_q(placed: dict[int, int]) -> Q:
+    """``_result_sql`` for the ORM."""
+    combined = Q(generation__in=[])
+    for province, generation in sorted(placed.items()):
+        lo, hi = schema.province_range(province)
+        combined |= Q(generation=generation, county__gte=lo, county__lt=hi)
+    return combined
+
+
+def _entities_by_province(ids: Sequence[int]) -> dict[int, list[int]]:
+    by_province: dict[int, list[int]] = {}
+    for pk, region_code in MarketEntity.objects.filter(pk__in=list(ids)).values_list("pk", "region_id"):
+        by_province.setdefault(province_of_entity(region_code), []).append(pk)
+    return {province: sorted(found) for province, found in by_province.items()}
+
+
+def _province_input(actor, province) -> int | None:
+    """A run's province from its input ("14", "140000"; empty: all), resolved as a
+    province-level region (through ``restrict`` when a person starts the run)."""
+    text = str(province or "").strip()
+    if not text:
+        return None
+    code = text + "0000" if len(text) == 2 else text
+    message = "请选择有效的省份"
+    if not (len(code) == 6 and code.isdigit() and code.endswith("0000")):
+        raise ApplicationError(message, code="invalid", field_errors={"province": [message]})
+    provinces = Region.objects.filter(level=RegionLevel.PROVINCE)
+    if getattr(actor, "is_authenticated", False):
+        region = resolve(provinces, actor, message=message, field="province", code=code)
+    else:
+        region = provinces.filter(code=code).first()
+        if region is None:
+            raise ApplicationError(message, code="not_found", field_errors={"province": [message]})
+    return int(region.code[:2])
 
 
 # --- counts ----------------------------------------------------------------------------------
 
 
-def _apply_counts(generation: int, rows: Iterable[Sequence], sign: int = 1, *, minus: Iterable[Sequence] = ()) -> None:
+def _apply_counts(generation, rows: Iterable[Sequence], sign: int = 1, *, minus: Iterable[Sequence] = ()) -> None:
     """Add counts rows (``COUNT_COLUMNS``; times ``sign``) to a generation's counts, less the
-    ``minus`` rows, in one statement."""
-    merged: dict[tuple[int, str], list[int]] = {}
+    ``minus`` rows, in one statement. ``generation``: a number, or province → generation (each
+    row's county says its province)."""
+    of = (lambda county: generation[schema.province_of(county)]) if isinstance(generation, dict) else None
+    merged: dict[tuple[int, int, int], list[int]] = {}
     for factor, source in ((sign, rows), (-1, minus)):
         for product_id, county, *values in source:
-            into = merged.setdefault((product_id, county), [0, 0, 0, 0])
+            into = merged.setdefault((of(county) if of else generation, product_id, county), [0, 0, 0, 0])
             for i in range(4):
                 into[i] += factor * values[i]
-    _add_counts(generation, merged)
+    _add_counts(merged)
 
 
-def _add_counts(generation: int, merged: dict[tuple[int, str], list[int]]) -> None:
+def _add_counts(merged: dict[tuple[int, int, int], list[int]]) -> None:
     merged = {key: values for key, values in merged.items() if any(values)}
     if not merged:
         return
     if _postgresql():
         values_sql = ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(merged))
-        params = [p for (product_id, county), v in sorted(merged.items()) for p in (generation, product_id, county, *v)]
+        params = [p for key, v in sorted(merged.items()) for p in (*key, *v)]
         with connection.cursor() as cursor:
             # in key order: concurrent re-matches lock count rows in the same order
             cursor.execute(
@@ -233,7 +338,7 @@ def _add_counts(generation: int, merged: dict[tuple[int, str], list[int]]) -> No
                 params,
             )
         return
-    for (product_id, county), v in sorted(merged.items()):
+    for (generation, product_id, county), v in sorted(merged.items()):
         updated = ResultCount.objects.filter(generation=generation, product_id=product_id, county=county).update(
             eligible=F("eligible") + v[0],
             eligible_shared=F("eligible_shared") + v[1],
@@ -272,13 +377,33 @@ def _insert_rows(table: str, rows: Sequence[ResultRow], *, generation: int, run_
             cursor.execute(f"INSERT INTO {table} ({', '.join(RESULT_COLUMNS)}) VALUES {placeholders}", params)
 
 
-def _entities(ids: Sequence[int] | None = None, lo: int | None = None, hi: int | None = None):
+def _entity_q(provinces: Sequence[int] | None) -> Q | None:
+    """``_entity_sql`` for the ORM (the SQLite path, a run's bounds)."""
+    if provinces is None:
+        return None
+    counties = Region.objects.filter(code__regex=r"^[0-9]{6}$")
+    combined = Q(pk__in=[])
+    for province in sorted(provinces):
+        if province == schema.UNKNOWN_PROVINCE:
+            combined |= ~Q(region_id__in=counties.values("code")) | Q(region__isnull=True)
+        else:
+            combined |= Q(region_id__in=counties.filter(code__startswith=f"{province:02d}").values("code"))
+    return combined
+
+
+def _entities(
+    ids: Sequence[int] | None = None,
+    lo: int | None = None,
+    hi: int | None = None,
+    provinces: Sequence[int] | None = None,
+):
     queryset = MarketEntity.objects.prefetch_related("honors", "bank_relationships").order_by("id")
     if ids is not None:
         queryset = queryset.filter(pk__in=list(ids))
     if lo is not None:
         queryset = queryset.filter(pk__gte=lo, pk__lt=hi)
-    return queryset
+    where = _entity_q(provinces)
+    return queryset if where is None else queryset.filter(where)
 
 
 def _delete_counted(table: str, where: SQL) -> list[tuple]:
@@ -294,62 +419,92 @@ def _delete_counted(table: str, where: SQL) -> list[tuple]:
         return cursor.fetchall()
 
 
-def _sqlite_delete_counted(**filters) -> list[tuple]:
-    counts = _sqlite_counts(**filters)
-    MatchResult.objects.filter(**filters).delete()
+def _sqlite_delete_counted(where: Q) -> list[tuple]:
+    counts = _sqlite_counts(where)
+    MatchResult.objects.filter(where).delete()
     return counts
 
 
-def _rewrite_entities(
-    *, generation: int, table: str, ids: Sequence[int], versions: Sequence[VersionSpec], as_of, run_id: int
-) -> tuple[list[tuple], list[tuple]]:
-    """Replace the rows of these entities in a generation; (old counts, new counts)."""
-    if not _postgresql():
-        old = _sqlite_delete_counted(generation=generation, entity_id__in=list(ids))
-        rows = rows_for(_entities(ids), versions, as_of=as_of, near_miss_months=near_miss_months())
-        _insert_rows(table, rows, generation=generation, run_id=run_id)
-        return old, counts_of(rows)
-    old = _delete_counted(table, SQL("generation = %s AND entity_id = ANY(%s)", (generation, list(ids))))
+def _delete_entities(table: str, placed: dict[int, int], ids: Sequence[int]) -> list[tuple]:
+    """Delete the rows of these entities in each province's given generation (``placed``);
+    their counts per product and county."""
+    if _postgresql():
+        where = _result_sql(placed)
+        return _delete_counted(table, SQL(f"entity_id = ANY(%s) AND {where.sql}", (list(ids),)))
+    return _sqlite_delete_counted(Q(entity_id__in=list(ids)) & _result_q(placed))
+
+
+def _write_entities(
+    *,
+    generation: int,
+    table: str,
+    ids: Sequence[int],
+    versions: Sequence[VersionSpec],
+    as_of,
+    run_id: int,
+    provinces: Sequence[int] | None,
+) -> list[tuple]:
+    """Write the rows of these entities (those of ``provinces``; all for None) into a
+    generation; their counts. ``table``: a partitioned table that routes each row to its
+    province's leaf of that generation."""
     if not versions:
-        return old, []
-    if len(ids) < PYTHON_BELOW:
-        rows = rows_for(_entities(ids), versions, as_of=as_of, near_miss_months=near_miss_months())
+        return []
+    if len(ids) < PYTHON_BELOW or not _postgresql():
+        # a few entities: evaluated here (planning the statement would cost more)
+        rows = rows_for(_entities(ids, provinces=provinces), versions, as_of=as_of, near_miss_months=near_miss_months())
         _insert_rows(table, rows, generation=generation, run_id=run_id)
-        return old, counts_of(rows)
+        return counts_of(rows)
     planner = planner_for(versions, as_of)
+    among = _entity_sql(provinces)
     with connection.cursor() as cursor:
         _ensure_maps(cursor, planner)
         cursor.execute("SET LOCAL jit = off")
         statement = planner.insert(
-            table, SQL(f"{ENTITY_TABLE}.id = ANY(%s)", (list(ids),)), generation=generation, run_id=run_id
+            table,
+            SQL(f"{ENTITY_TABLE}.id = ANY(%s) AND {among.sql}", (list(ids), *among.params)),
+            generation=generation,
+            run_id=run_id,
         )
         cursor.execute(statement.sql, statement.params)
-        return old, cursor.fetchall()
+        return cursor.fetchall()
 
 
 def _rewrite_product(
-    *, generation: int, table: str, product_id: int, version: VersionSpec | None, as_of, run_id: int
+    *,
+    generation: int,
+    table: str,
+    product_id: int,
+    version: VersionSpec | None,
+    as_of,
+    run_id: int,
+    provinces: Sequence[int],
 ) -> list[tuple]:
-    """Replace one product's rows in a generation (none when ``version`` is None); its counts
-    are replaced too. Returns the new counts."""
+    """Replace one product's rows in a generation, in these provinces (none when ``version``
+    is None); its counts there are replaced too. Returns the new counts."""
+    placed = {province: generation for province in provinces}
     if not _postgresql():
-        _sqlite_delete_counted(generation=generation, product_id=product_id)
-        rows = rows_for(_entities(), [version], as_of=as_of, near_miss_months=near_miss_months()) if version else []
+        _sqlite_delete_counted(Q(product_id=product_id) & _result_q(placed))
+        rows = (
+            rows_for(_entities(provinces=provinces), [version], as_of=as_of, near_miss_months=near_miss_months())
+            if version
+            else []
+        )
         _insert_rows(table, rows, generation=generation, run_id=run_id)
         new = counts_of(rows)
     else:
+        where = _result_sql(placed)
         with connection.cursor() as cursor:  # its counts are replaced below: no need to count what goes
-            cursor.execute(f"DELETE FROM {table} WHERE generation = %s AND product_id = %s", [generation, product_id])
+            cursor.execute(f"DELETE FROM {table} WHERE product_id = %s AND {where.sql}", [product_id])
         new = []
         if version is not None:
             planner = planner_for([version], as_of)
             with connection.cursor() as cursor:
                 _ensure_maps(cursor, planner)
                 cursor.execute("SET LOCAL jit = off")
-                statement = planner.insert(table, SQL("TRUE"), generation=generation, run_id=run_id)
+                statement = planner.insert(table, _entity_sql(provinces), generation=generation, run_id=run_id)
                 cursor.execute(statement.sql, statement.params)
                 new = cursor.fetchall()
-    ResultCount.objects.filter(generation=generation, product_id=product_id).delete()
+    ResultCount.objects.filter(Q(product_id=product_id) & _result_q(placed)).delete()
     _apply_counts(generation, new)
     return new
 
@@ -372,10 +527,18 @@ def _split(lo: int, hi: int, size: int) -> list[tuple[int, int]]:
 
 
 def run_start(
-    *, actor=None, trigger: str = RunTrigger.MANUAL, as_of=None, chunk_size: int | None = None, dispatch: bool = True
+    *,
+    actor=None,
+    trigger: str = RunTrigger.MANUAL,
+    as_of=None,
+    chunk_size: int | None = None,
+    dispatch: bool = True,
+    province: str | None = None,
 ) -> MatchingRun:
-    """Start a full run (see the module docstring); its chunks are enqueued after commit."""
+    """Start a full run (see the module docstring) for one province ("14" or "140000") or,
+    without one, for every province; its chunks are enqueued after commit."""
     as_of = as_of or timezone.localdate()
+    only = _province_input(actor, province)
     with transaction.atomic():
         _, building_id = _state_lock("UPDATE")
         if building_id is not None:
@@ -384,11 +547,17 @@ def run_start(
                 raise ApplicationError(f"全量匹配 #{building.pk} 正在进行, 请等待其完成", code="conflict")
             _abandon(building)
         versions = active_versions()
-        bounds = MarketEntity.objects.aggregate(lo=Min("id"), hi=Max("id"), n=Count("id"))
+        provinces = [only] if only is not None else all_provinces()
+        entities = MarketEntity.objects.all()
+        if only is not None:
+            entities = entities.filter(_entity_q(provinces))
+        bounds = entities.aggregate(lo=Min("id"), hi=Max("id"), n=Count("id"))
         run = MatchingRun.objects.create(
             kind=RunKind.FULL,
             trigger=trigger,
             as_of=as_of,
+            province="" if only is None else f"{only:02d}",
+            provinces=provinces,
             entities=bounds["n"] or 0,
             started_by=actor if getattr(actor, "is_authenticated", False) else None,
         )
@@ -402,7 +571,7 @@ def run_start(
         run.save(update_fields=["generation", "chunks_total"])
         if _postgresql():
             with connection.cursor() as cursor:
-                schema.create_partition(cursor, run.generation)
+                schema.create_partition(cursor, run.generation, provinces)
                 if versions:
                     _ensure_maps(cursor, planner_for(versions, as_of))
         MatchingState.objects.filter(pk=1).update(building=run)
@@ -416,6 +585,7 @@ def run_start(
                 "products": len(versions),
                 "as_of": as_of.isoformat(),
                 "trigger": trigger,
+                "province": run.province or "全部",
             },
         )
         if dispatch:
@@ -431,7 +601,7 @@ def _abandon(run: MatchingRun) -> None:
     DirtyEntity.objects.filter(run=run).delete()
     if _postgresql() and run.generation:
         with connection.cursor() as cursor:
-            cursor.execute(f"DROP TABLE IF EXISTS {schema.partition(run.generation)}")
+            schema.drop_build(cursor, run.generation)  # with its leaves
 
 
 def dispatch_chunks(run_id: int) -> None:
@@ -492,18 +662,30 @@ def chunk_process(*, run_id: int, chunk_id: int, finalize: bool = True, worker: 
     return True
 
 
+def _only(run: MatchingRun) -> list[int] | None:
+    """The provinces a run for one province confines its entities to (None: a run for all)."""
+    return [int(run.province)] if run.province else None
+
+
 def _write_range(run: MatchingRun, versions: Sequence[VersionSpec], lo: int, hi: int) -> int:
-    """Write the results of the entity ids [lo, hi) into the run's table; the rows written."""
+    """Write the results of the entity ids [lo, hi) (of the run's province) into the run's
+    table, which routes each row to its province's leaf; the rows written."""
     if not versions:
         return 0
     if not _postgresql():
-        rows = rows_for(_entities(lo=lo, hi=hi), versions, as_of=run.as_of, near_miss_months=near_miss_months())
+        rows = rows_for(
+            _entities(lo=lo, hi=hi, provinces=_only(run)),
+            versions,
+            as_of=run.as_of,
+            near_miss_months=near_miss_months(),
+        )
         _insert_rows(MatchResult._meta.db_table, rows, generation=run.generation, run_id=run.pk)
         return len(rows)
     planner = planner_for(versions, run.as_of)
+    among = _entity_sql(_only(run))
     statement = planner.insert(
         schema.partition(run.generation),
-        SQL(f"{ENTITY_TABLE}.id >= %s AND {ENTITY_TABLE}.id < %s", (lo, hi)),
+        SQL(f"{ENTITY_TABLE}.id >= %s AND {ENTITY_TABLE}.id < %s AND {among.sql}", (lo, hi)),
         generation=run.generation,
         run_id=run.pk,
         counted=False,
@@ -518,13 +700,13 @@ def _write_range(run: MatchingRun, versions: Sequence[VersionSpec], lo: int, hi:
 def _generation_counts(generation: int, table: str) -> list[tuple]:
     """Counts per product and county of a generation's rows (``COUNT_COLUMNS``)."""
     if not _postgresql():
-        return _sqlite_counts(generation=generation)
+        return _sqlite_counts(Q(generation=generation))
     with connection.cursor() as cursor:
         cursor.execute(count_select(table))
         return cursor.fetchall()
 
 
-def _sqlite_counts(**filters) -> list[tuple]:
+def _sqlite_counts(where: Q) -> list[tuple]:
     return counts_of(
         ResultRow(
             entity_id=0,
@@ -539,7 +721,7 @@ def _sqlite_counts(**filters) -> list[tuple]:
             shared=r["shared"],
             near_miss=r["near_miss"],
         )
-        for r in MatchResult.objects.filter(**filters).values("product_id", "verdict", "county", "shared", "near_miss")
+        for r in MatchResult.objects.filter(where).values("product_id", "verdict", "county", "shared", "near_miss")
     )
 
 
@@ -612,6 +794,7 @@ def _finalize(run: MatchingRun) -> None:
         # unless inside a transaction (tests)
         schema.index_partition(
             generation,
+            run.provinces,
             memory=getattr(settings, "MATCHING_INDEX_MEMORY", "256MB"),
             parallel=not connection.in_atomic_block,
             also=count,
@@ -651,8 +834,17 @@ def _finalize(run: MatchingRun) -> None:
         _catch_up_catalogue(run, table)
         if _postgresql():
             with connection.cursor() as cursor:
-                schema.attach_partition(cursor, generation)
-        MatchingState.objects.filter(pk=1).update(generation=generation, building=None, swapped_at=timezone.now())
+                # each leaf to its province's table (no scan: its CHECK constraint implies the
+                # bounds), then the run's table goes, empty
+                for province in run.provinces:
+                    schema.attach_partition(cursor, province, generation)
+                schema.drop_build(cursor, generation)
+        now = timezone.now()
+        for province in run.provinces:
+            ProvinceGeneration.objects.update_or_create(
+                province=province, defaults={"generation": generation, "run": run, "swapped_at": now}
+            )
+        MatchingState.objects.filter(pk=1).update(generation=generation, building=None, swapped_at=now)
         totals = ResultCount.objects.filter(generation=generation).aggregate(
             eligible=Sum("eligible"), incomplete=Sum("incomplete"), near_miss=Sum("near_miss")
         )
@@ -685,7 +877,13 @@ def _finalize(run: MatchingRun) -> None:
             message="",
             timings=timings,
         )
-    log.info("matching run %s swapped in (generation %s replaces %s)", run.pk, generation, previous)
+    log.info(
+        "matching run %s swapped in (generation %s in provinces %s; last swapped before: %s)",
+        run.pk,
+        generation,
+        run.provinces,
+        previous,
+    )
 
 
 def _catch_up_dirty(run: MatchingRun, table: str, *, limit: int) -> bool:
@@ -698,8 +896,16 @@ def _catch_up_dirty(run: MatchingRun, table: str, *, limit: int) -> bool:
         if not ids:
             return False
         versions = run_versions(run)
-        old, new = _rewrite_entities(
-            generation=run.generation, table=table, ids=ids, versions=versions, as_of=run.as_of, run_id=run.pk
+        placed = {province: run.generation for province in run.provinces}
+        old = _delete_entities(table, placed, ids)
+        new = _write_entities(
+            generation=run.generation,
+            table=table,
+            ids=ids,
+            versions=versions,
+            as_of=run.as_of,
+            run_id=run.pk,
+            provinces=run.provinces,
         )
         _apply_counts(run.generation, new, minus=old)
         DirtyEntity.objects.filter(run=run, entity_id__in=ids).delete()
@@ -722,6 +928,7 @@ def _catch_up_catalogue(run: MatchingRun, table: str) -> None:
                 version=version,
                 as_of=run.as_of,
                 run_id=run.pk,
+                provinces=run.provinces,
             )
             if version is None:
                 RunProduct.objects.filter(run=run, product_id=product_id).delete()
@@ -732,21 +939,34 @@ def _catch_up_catalogue(run: MatchingRun, table: str) -> None:
 
 
 def _drop_old_generations() -> None:
-    """Drop results of generations other than the current one and the one being built."""
+    """Drop the leaves (and counts) of generations no longer in force in their province, other
+    than those of the run being built; and tables of runs left behind. Only generations older
+    than the newest one kept: a run that starts meanwhile has a newer one."""
     state = MatchingState.objects.filter(pk=1).first()
-    if state is None or state.generation is None:
+    keep = set(pointers().items())
+    if state is None or not keep:
         return
-    keep = {state.generation}
+    building = None
     if state.building_id:
-        keep.add(MatchingRun.objects.filter(pk=state.building_id).values_list("generation", flat=True).first())
-    ResultCount.objects.exclude(generation__in=keep).delete()
+        building = MatchingRun.objects.filter(pk=state.building_id).values_list("generation", "provinces").first()
+    if building is not None:
+        keep |= {(province, building[0]) for province in building[1]}
+    newest = max(generation for _, generation in keep)
+    kept_q = _result_q({})
+    for province, generation in keep:
+        lo, hi = schema.province_range(province)
+        kept_q |= Q(generation=generation, county__gte=lo, county__lt=hi)
+    ResultCount.objects.filter(generation__lt=newest).exclude(kept_q).delete()
     if _postgresql():
         with connection.cursor() as cursor:
-            for generation in schema.generations(cursor):
-                if generation not in keep:
-                    schema.drop_partition(cursor, generation)
+            for province, generation in schema.leaves(cursor):
+                if (province, generation) not in keep and generation < newest:
+                    schema.drop_partition(cursor, province, generation)
+            for generation in schema.builds(cursor):
+                if generation < newest and (building is None or generation != building[0]):
+                    schema.drop_build(cursor, generation)
     else:
-        MatchResult.objects.exclude(generation__in=keep).delete()
+        MatchResult.objects.filter(generation__lt=newest).exclude(kept_q).delete()
 
 
 def run_resume(*, run_id: int, actor=None) -> MatchingRun:
@@ -781,21 +1001,26 @@ def _enqueue_finalize(run_id: int) -> None:
 
 
 def entities_rematch(*, ids: Iterable[int], trigger: str = RunTrigger.ENTITY_CHANGE, as_of=None) -> MatchingRun | None:
-    """Re-match these entities in the current generation (and mark them for a run being
-    built). None when there are no results yet."""
+    """Re-match these entities, each in the generation in force in its province (and mark
+    them for a run being built). None when there are no results yet."""
     ids = sorted({int(i) for i in ids})
     if not ids:
         return None
     as_of = as_of or timezone.localdate()
     with transaction.atomic():
-        generation, building_id = _state_lock("SHARE")
-        if generation is None and building_id is None:
+        latest, building_id = _state_lock("SHARE")
+        placed = pointers()
+        if not placed and building_id is None:
             return None
         run = MatchingRun.objects.create(
-            kind=RunKind.ENTITIES, trigger=trigger, as_of=as_of, generation=generation, entities=len(ids)
+            kind=RunKind.ENTITIES,
+            trigger=trigger,
+            as_of=as_of,
+            generation=latest if placed else None,
+            entities=len(ids),
         )
-        new: Sequence[tuple] = []
-        if generation is not None:
+        new: list[tuple] = []
+        if placed:
             if _postgresql():
                 # the whole generation shared (a product re-match takes it exclusively), then
                 # these ids' stripes exclusively: no two writers rewrite the same rows at once
@@ -806,18 +1031,26 @@ def entities_rematch(*, ids: Iterable[int], trigger: str = RunTrigger.ENTITY_CHA
                         [LOCK_NAMESPACE, _WHOLE_GENERATION, LOCK_NAMESPACE, sorted({i >> _STRIPE_BITS for i in ids})],
                     )
             versions = active_versions()
-            table = _table_of(generation)
-            if len(ids) < PYTHON_BELOW or not _postgresql():
-                # a few entities: evaluated here (planning the statement would cost more)
-                rows = rows_for(_entities(ids), versions, as_of=as_of, near_miss_months=near_miss_months())
-                new = counts_of(rows)
-                old = _delete_entities(table, generation, ids)
-                _insert_rows(table, rows, generation=generation, run_id=run.pk)
-            else:
-                old, new = _rewrite_entities(
-                    generation=generation, table=table, ids=ids, versions=versions, as_of=as_of, run_id=run.pk
+            # their rows go wherever they are in force (an entity may have moved to another
+            # province), then each entity's rows are written in its province's generation
+            old = _delete_entities(_table(), placed, ids)
+            by_generation: dict[int, list[int]] = {}
+            for province, found in _entities_by_province(ids).items():
+                if province in placed:  # a province without results yet gets them from its first full run
+                    by_generation.setdefault(placed[province], []).extend(found)
+            for generation, group in sorted(by_generation.items()):
+                new.extend(
+                    _write_entities(
+                        generation=generation,
+                        table=_table(),
+                        ids=sorted(group),
+                        versions=versions,
+                        as_of=as_of,
+                        run_id=run.pk,
+                        provinces=sorted(p for p, g in placed.items() if g == generation),
+                    )
                 )
-            _apply_counts(generation, new, minus=old)
+            _apply_counts(placed, new, minus=old)
         if building_id is not None:
             DirtyEntity.objects.bulk_create(
                 [DirtyEntity(run_id=building_id, entity_id=i) for i in ids], ignore_conflicts=True
@@ -827,19 +1060,15 @@ def entities_rematch(*, ids: Iterable[int], trigger: str = RunTrigger.ENTITY_CHA
     return run
 
 
-def _delete_entities(table: str, generation: int, ids: Sequence[int]) -> list[tuple]:
-    if _postgresql():
-        return _delete_counted(table, SQL("generation = %s AND entity_id = ANY(%s)", (generation, list(ids))))
-    return _sqlite_delete_counted(generation=generation, entity_id__in=list(ids))
-
-
 def product_rematch(*, product_id: int, trigger: str = RunTrigger.PRODUCT_PUBLISH, as_of=None) -> MatchingRun | None:
     """Re-match one product (its current version, or none if it is no longer active) over
-    every entity in the current generation. A run being built catches up at its swap."""
+    every entity, in the generation in force in each province. A run being built catches up
+    at its swap."""
     as_of = as_of or timezone.localdate()
     with transaction.atomic():
-        generation, _ = _state_lock("SHARE")
-        if generation is None:
+        latest, _ = _state_lock("SHARE")
+        placed = pointers()
+        if not placed:
             return None
         _advisory(_WHOLE_GENERATION)
         version = next((v for v in active_versions() if v.product_id == product_id), None)
@@ -847,18 +1076,26 @@ def product_rematch(*, product_id: int, trigger: str = RunTrigger.PRODUCT_PUBLIS
             kind=RunKind.PRODUCT,
             trigger=trigger,
             as_of=as_of,
-            generation=generation,
+            generation=latest,
             product_id=product_id,
             entities=MarketEntity.objects.count(),
         )
-        new = _rewrite_product(
-            generation=generation,
-            table=_table_of(generation),
-            product_id=product_id,
-            version=version,
-            as_of=as_of,
-            run_id=run.pk,
-        )
+        provinces_of: dict[int, list[int]] = {}
+        for province, generation in placed.items():
+            provinces_of.setdefault(generation, []).append(province)
+        new: list[tuple] = []
+        for generation, provinces in sorted(provinces_of.items()):
+            new.extend(
+                _rewrite_product(
+                    generation=generation,
+                    table=_table(),
+                    product_id=product_id,
+                    version=version,
+                    as_of=as_of,
+                    run_id=run.pk,
+                    provinces=sorted(provinces),
+                )
+            )
         eligible, incomplete, near = (sum(row[i] for row in new) for i in (2, 4, 5))
         _finish_incremental(run, eligible, incomplete, near)
     return run
@@ -870,8 +1107,10 @@ def _finish_incremental(run: MatchingRun, eligible: int, incomplete: int, near: 
     run.save(update_fields=["state", "finished_at", "eligible", "incomplete", "near_miss", "results"])
 
 
-def _table_of(generation: int) -> str:
-    return schema.partition(generation) if _postgresql() else MatchResult._meta.db_table
+def _table() -> str:
+    """Where results in force are written: the parent (PostgreSQL routes each row to its
+    province's leaf of the row's generation), or the plain table."""
+    return schema.PARENT if _postgresql() else MatchResult._meta.db_table
 
 
 # --- the sweep (beat) ------------------------------------------------------------------------
@@ -891,9 +1130,9 @@ def sweep(*, stalled_seconds: int = 180) -> dict:
             except ApplicationError:
                 pass
     state = MatchingState.objects.filter(pk=1).first()
-    if state is not None and state.generation is not None and state.building_id is None:
+    if state is not None and state.building_id is None:
         _drop_old_generations()
-        if _postgresql() and _results_lost(state.generation):
+        if _results_lost():
             try:
                 report["started"] = run_start(trigger=RunTrigger.SYSTEM).pk
             except ApplicationError:
@@ -901,20 +1140,29 @@ def sweep(*, stalled_seconds: int = 180) -> dict:
     return report
 
 
-def _results_lost(generation: int) -> bool:
-    had = (
-        ResultCount.objects.filter(generation=generation).aggregate(
-            n=Sum("eligible") + Sum("incomplete") + Sum("near_miss")
-        )["n"]
-        or 0
-    )
-    if not had:
+def _results_lost() -> bool:
+    """Results that were there are not: no province has any after a full run succeeded (the
+    layout migration dropped them), or a leaf in force that had rows is gone or empty (a
+    crash empties unlogged tables)."""
+    placed = pointers()
+    if not placed:
+        return MatchingRun.objects.filter(kind=RunKind.FULL, state=RunState.SUCCEEDED).exists()
+    if not _postgresql():
         return False
     with connection.cursor() as cursor:
-        if not schema.partition_exists(cursor, generation):
-            return True
-        cursor.execute(f"SELECT NOT EXISTS (SELECT 1 FROM {schema.partition(generation)})")
-        return cursor.fetchone()[0]
+        for province, generation in sorted(placed.items()):
+            lo, hi = schema.province_range(province)
+            had = ResultCount.objects.filter(generation=generation, county__gte=lo, county__lt=hi).aggregate(
+                n=Sum("eligible") + Sum("incomplete") + Sum("near_miss")
+            )["n"]
+            if not had:
+                continue
+            if not schema.partition_exists(cursor, province, generation):
+                return True
+            cursor.execute(f"SELECT NOT EXISTS (SELECT 1 FROM {schema.leaf(province, generation)})")
+            if cursor.fetchone()[0]:
+                return True
+    return False
 
 
 def nightly_run() -> int | None:

@@ -81,11 +81,14 @@ class RunListView(AdministratorMixin, RestrictedListView):
 
     def post(self, request):
         try:
-            run = services.run_start(actor=request.user)
+            run = services.run_start(actor=request.user, province=request.POST.get("province") or None)
         except ApplicationError as exc:
             messages.error(request, exc.message)
             return redirect("matching_batch:run_list")
-        messages.success(request, f"全量匹配 #{run.pk} 已开始: {run.entities} 个经营主体, {run.chunks_total} 个分块")
+        area = f"省份 {run.province}" if run.province else "全部省份"
+        messages.success(
+            request, f"全量匹配 #{run.pk}({area})已开始: {run.entities} 个经营主体, {run.chunks_total} 个分块"
+        )
         return redirect(f"{reverse('matching_batch:run_detail')}?run={run.pk}")
 
 

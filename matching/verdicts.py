@@ -210,7 +210,7 @@ def declaration_verdicts(*, user, declaration, as_of: dt.date | None = None) -> 
         user=user, entity_id=declaration.entity_id, product_ids=[row.product.pk for row in rows]
     )
     run = batch_selectors.last_full_run(user)
-    generation = batch_selectors.current_generation()
+    generation = batch_selectors.entity_generation(declaration.entity_id)  # the entity's province's
     for row in rows:
         result = stored.get(row.product.pk)
         if result is not None:

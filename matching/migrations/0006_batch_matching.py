@@ -9,7 +9,8 @@ from django.db import migrations, models
 def create_result_table(apps, schema_editor):
     from batch_matching import schema
 
-    schema.create_parent(schema_editor, apps.get_model("matching", "MatchResult"))
+    # the layout of that time (by generation); batch_matching.0002 partitions it by province
+    schema.create_parent(schema_editor, apps.get_model("matching", "MatchResult"), by="LIST (generation)")
     if schema_editor.connection.vendor == "postgresql":
         with schema_editor.connection.cursor() as cursor:
             schema.ensure_codemap(cursor)

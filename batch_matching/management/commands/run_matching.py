@@ -11,7 +11,7 @@ from portal.services import ApplicationError
 class Command(BaseCommand):
     help = (
         "全量匹配: 启动一次批量资格匹配(由 Celery worker 分块执行), 或 --inline 在本进程内执行; "
-        "--resume ID 继续一次中断的运行"
+        "--resume ID 继续一次中断的运行; --province 14 只匹配一个省份(其他省份的结果不变)"
     )
 
     def add_arguments(self, parser):
@@ -19,13 +19,14 @@ class Command(BaseCommand):
         parser.add_argument("--wait", action="store_true", help="等待运行结束并输出结果")
         parser.add_argument("--resume", type=int, default=None, help="继续运行 ID(重新派发未完成的分块)")
         parser.add_argument("--chunk-size", type=int, default=None)
+        parser.add_argument("--province", default=None, help="省份代码(如 14 或 140000); 不填则匹配全部省份")
 
-    def handle(self, *args, inline, wait, resume, chunk_size, **options):
+    def handle(self, *args, inline, wait, resume, chunk_size, province, **options):
         try:
             if resume:
                 run = services.run_resume(run_id=resume)
             else:
-                run = services.run_start(chunk_size=chunk_size, dispatch=not inline)
+                run = services.run_start(chunk_size=chunk_size, dispatch=not inline, province=province)
         except ApplicationError as exc:
             raise CommandError(exc.message) from exc
         if inline:
@@ -45,6 +46,7 @@ class Command(BaseCommand):
                 {
                     "run": run.pk,
                     "state": run.state,
+                    "province": run.province or "全部",
                     "entities": run.entities,
                     "chunks": run.chunks_total,
                     "results": run.results,
