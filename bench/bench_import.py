@@ -6,6 +6,10 @@ register file of synthetic entities (not timed), then imports it:
   validation of every cell, classification, upsert and history — as `import_entities` does
   it (2 validation processes; the parent writes each validated chunk while they validate the
   next; `phase_seconds` adds up the parent's waits for them and its writes);
+* `import_peak_sum_hwm_mib`: the peak memory of the importing process (this one, which runs
+  the import as the worker's task does, holding the file's bytes) and its validation
+  processes: the largest sum of their VmHWM while the import runs (benchlib.PeakMemory; an
+  upper bound), against issue 18's 1 GiB for 1,000,000 rows;
 * `command_seconds`: the same file's re-import through `python manage.py import_entities`
   (a new process: Django start-up included), which must create and update nothing.
 Floor, in the same run on the same database: the same file's rows COPYed (one `COPY … FROM
@@ -32,7 +36,7 @@ import django  # noqa: E402
 
 django.setup()
 
-from benchlib import Figures, log  # noqa: E402
+from benchlib import MIB, Figures, PeakMemory, log  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 
 from entities.models import EntityImport, MarketEntity  # noqa: E402
@@ -69,9 +73,11 @@ def main():
     floor_is = "COPY of the same file's rows into an unindexed table of text columns"
 
     job = RegisterImport(content=content, file_name=path.name, workers=args.workers)
+    memory = PeakMemory({"importer": os.getpid()}).start()
     began = time.perf_counter()
     summary = job.run()
     seconds = time.perf_counter() - began
+    memory.stop()
     log(f"import: {summary['created']} created, {summary['rejected']} rejected in {seconds:.2f} s")
     assert MarketEntity.objects.count() == before + summary["created"]
     figures.add(
@@ -85,6 +91,18 @@ def main():
         created=summary["created"],
         rejected=summary["rejected"],
         phase_seconds={name: round(value, 2) for name, value in job.timings.items()},
+    )
+
+    importer = memory.peaks("importer")
+    figures.add(
+        "import_peak_sum_hwm_mib",
+        importer["sum_hwm"],
+        "MiB",
+        target=1024,
+        processes=importer["processes"],
+        largest_process_mib=round(importer["max_hwm"], 1),
+        file_mib=round(len(content) / MIB, 1),
+        means="sum of VmHWM of the importing process and its validation processes alive together: an upper bound",
     )
 
     began = time.perf_counter()
