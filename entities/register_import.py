@@ -48,8 +48,10 @@ import json
 import multiprocessing
 import pickle
 import time
+from collections import deque
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Any
 
 from django.db import IntegrityError, connection, connections, transaction
@@ -434,18 +436,24 @@ class RegisterImport:
         """Write the chunks in file order in one transaction. A code inserted meanwhile by
         another writer makes the COPY of new entities fail (unique index): everything is rolled
         back and written once more from the same validated chunks, which now see that row."""
-        seen: list[Prepared] = []
-        pending = iter(chunks)
         side = None
         if isinstance(chunks, _Pool) and connection.vendor == "postgresql":
             side = connections.create_connection(connection.alias)
             side.settings_dict = dict(connection.settings_dict)
         try:
             try:
-                return self._write_chunks(_recording(pending, seen), total, side)
+                return self._write_chunks(chunks, total, side)
             except IntegrityError:
-                seen.extend(pending)  # the chunks not yet written
-                return self._write_chunks(seen, total, None)
+                # rolled back: the file is validated once more and written again. The chunks are
+                # not kept for this rare retry (a 1,000,000-row file's would take several GiB).
+                if isinstance(chunks, _Pool):
+                    chunks.close()
+                again, _ = self._start()
+                try:
+                    return self._write_chunks(again, total, side)
+                finally:
+                    if isinstance(again, _Pool):
+                        again.close()
         finally:
             if side is not None:
                 side.close()
@@ -722,28 +730,34 @@ def _release_connections() -> None:
 
 class _Pool:
     """Worker processes validating chunks; iterating gives their results in file order. The
-    workers are forked here, at once (before the caller opens its write transaction)."""
+    workers are forked here, at once, by the first jobs' submission (before the caller opens its
+    write transaction, while the module global holding the file's lines is set). At most `ahead`
+    chunks are validated and not yet taken: the parent writes slower than the workers validate,
+    and a 1,000,000-row file's validated chunks all held at once would take several GiB."""
 
-    def __init__(self, function, jobs: list, workers: int):
+    def __init__(self, function, jobs: list, workers: int, ahead: int | None = None):
         _release_connections()
+        self.function = function
+        self.jobs = iter(jobs)
+        self.pending: deque = deque()
         self.executor = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
         try:
-            self.results = self.executor.map(function, jobs)
+            for job in islice(self.jobs, ahead or 2 * workers):
+                self.pending.append(self.executor.submit(function, job))
         except BaseException:
             self.close()
             raise
 
     def __iter__(self):
-        return map(pickle.loads, self.results)
+        while self.pending:
+            result = self.pending.popleft().result()
+            following = next(self.jobs, None)
+            if following is not None:
+                self.pending.append(self.executor.submit(self.function, following))
+            yield pickle.loads(result)
 
     def close(self) -> None:
         self.executor.shutdown(wait=True, cancel_futures=True)
-
-
-def _recording(chunks, seen: list):
-    for chunk in chunks:
-        seen.append(chunk)
-        yield chunk
 
 
 class _Writer:
@@ -964,7 +978,11 @@ def _copy(cursor, table: str, columns, rows) -> None:
 
 
 def _copy_lines(cursor, table: str, columns, lines: list[str], chunk: int = 50000) -> None:
-    """COPY already formatted text lines into `table`, in chunks to bound memory."""
+    """COPY already formatted text lines into `table`, in chunks to bound memory. The driver's
+    errors come out as Django's (copy_expert is the driver's own method, which the cursor
+    wrapper does not translate): a code inserted meanwhile is an IntegrityError that run()
+    answers by importing again."""
     sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
     for start in range(0, len(lines), chunk):
-        cursor.copy_expert(sql, io.StringIO("\n".join(lines[start : start + chunk]) + "\n"))
+        with cursor.db.wrap_database_errors:
+            cursor.copy_expert(sql, io.StringIO("\n".join(lines[start : start + chunk]) + "\n"))

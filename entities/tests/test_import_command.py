@@ -407,3 +407,48 @@ def test_the_register_file_limits_are_the_columns_ranges():
     assert register_file.MONEY_MAX == top("annual_revenue") == top("total_assets") == top("net_assets")
     assert register_file.COUNT_MAX == top("employees") == top("social_insurance_headcount")
     assert register_file.SMALL_COUNT_MAX == top("overdue_total_24m") == top("overdue_consecutive_24m")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_code_registered_by_another_import_meanwhile_is_updated_on_the_second_pass(monkeypatch):
+    """Given a file validated by two worker processes, when another import commits one of its new
+    codes after this import looked the codes up (its COPY then fails on the unique index), then
+    the import is rolled back, validated once more from the file (the validated chunks are not
+    kept in memory for this) and written again: every row is in, the code once."""
+    import threading
+
+    from django.db import connection as default_connection
+
+    from entities import register_import
+    from entities.register_import import RegisterImport
+
+    rows = [good_row(n) for n in range(1, 30)]
+    code = rows[2]["统一社会信用代码"]
+    monkeypatch.setattr(register_import, "PARALLEL_MIN_ROWS", 10)
+    monkeypatch.setattr(register_import, "CHUNK_ROWS", 7)  # 5 chunks, more than the 4 validated ahead
+    original = RegisterImport._create_postgresql
+    calls = []
+
+    def other_import_commits_first(self, creates):
+        calls.append(len(creates))
+        if len(calls) == 1:
+
+            def other():
+                try:
+                    RegisterImport(content=csv_bytes([rows[2]]), file_name="other.csv", workers=1).run()
+                finally:
+                    default_connection.close()
+
+            thread = threading.Thread(target=other)
+            thread.start()
+            thread.join()
+        return original(self, creates)
+
+    monkeypatch.setattr(RegisterImport, "_create_postgresql", other_import_commits_first)
+
+    summary = RegisterImport(content=csv_bytes(rows), file_name="p.csv", workers=2).run()
+
+    assert len(calls) > 5  # the first pass failed at its first chunk and the file was written again
+    assert summary["rows"] == 29 and summary["rejected"] == 0 and summary["created"] == 28
+    assert MarketEntity.objects.filter(uscc=code).count() == 1 and MarketEntity.objects.count() == 29
+    assert EntityImport.objects.get(file_name="p.csv").status == "succeeded"
