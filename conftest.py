@@ -240,3 +240,75 @@ def _no_csp_violations(request):
     page.on("console", on_console)
     yield
     assert not violations, "CSP violations in Chromium's console:\n" + "\n".join(violations)
+
+
+# --- a scratch PostgreSQL database and manage.py in a subprocess (migration tests) ----------------
+
+
+def _database_url(name: str) -> str:
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    return f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{name}"
+
+
+def _run_manage(env: dict, *args: str, timeout: float = 600) -> str:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    result = subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=Path(__file__).resolve().parent,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert result.returncode == 0, (
+        f"manage.py {' '.join(args)}: {result.returncode}\n{result.stdout[-2000:]}\n{result.stderr[-3000:]}"
+    )
+    return result.stdout
+
+
+@pytest.fixture
+def manage_py():
+    """`manage_py(env, *args)`: runs manage.py in a new process with `env` (e.g. a scratch
+    database's) and returns its output; a non-zero exit fails the test with the output."""
+    return _run_manage
+
+
+@pytest.fixture
+def database_env():
+    """`database_env(name=None)`: this environment pointing DATABASE_URL at database `name`
+    (the test database by default)."""
+    from django.db import connection
+
+    def env(name: str | None = None) -> dict:
+        return {**os.environ, "DATABASE_URL": _database_url(name or connection.settings_dict["NAME"])}
+
+    return env
+
+
+@pytest.fixture
+def scratch_database(transactional_db, database_env):
+    """A new, empty PostgreSQL database for the test (dropped after it): the environment for
+    `manage_py` to migrate and fill it. Nothing it enqueues reaches the suite's worker."""
+    import uuid
+
+    from django.db import connection
+
+    name = f"layout_move_{uuid.uuid4().hex[:10]}"
+    with connection.cursor() as cursor:
+        cursor.execute(f'CREATE DATABASE "{name}"')
+    env = {
+        **database_env(name),
+        # nothing this database enqueues may reach the suite's worker (it serves the test database)
+        "CELERY_BROKER_URL": "memory://",
+        "CELERY_RESULT_BACKEND": "cache+memory://",
+    }
+    try:
+        yield env
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

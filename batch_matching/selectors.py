@@ -123,10 +123,10 @@ def current_generation(province: int | None = None) -> int | None:
     return MatchingState.objects.filter(pk=1).values_list("generation", flat=True).first()
 
 
-def entity_generation(entity_id: int) -> int | None:
-    """The generation in force in an entity's province (None: no full run has matched it yet,
-    so a missing row is not a stored "不符合")."""
-    region_code = MarketEntity.objects.filter(pk=entity_id).values_list("region_id", flat=True).first()
+def entity_generation(region_code: str | None) -> int | None:
+    """The generation in force in the province of an entity of `region_code` (the caller's
+    entity, already resolved for it; None: no full run has matched that province yet, so a
+    missing row is not a stored "不符合")."""
     return current_generation(province=_entity_province(region_code)[0])
 
 
@@ -736,14 +736,14 @@ def awaiting_mark(
 # --- declarations ----------------------------------------------------------------------------
 
 
-def stored_results(*, user, entity_id: int, product_ids: Sequence[int]) -> dict[int, StoredResult]:
-    """product id → the stored result of one entity (what ``user`` may see), for the products
-    a declaration's page judges (``matching.verdicts.declaration_verdicts``); a product without
-    a row has none here (a stored "不符合" once a run exists)."""
-    region_code = MarketEntity.objects.filter(pk=entity_id).values_list("region_id", flat=True).first()
+def stored_results(*, user, entity: MarketEntity, product_ids: Sequence[int]) -> dict[int, StoredResult]:
+    """product id → the stored result of one entity (the caller's, already resolved for it;
+    what ``user`` may see of its results, read in its province), for the products a
+    declaration's page judges (``matching.verdicts.declaration_verdicts``); a product without a
+    row has none here (a stored "不符合" once a run exists)."""
     rows = (
-        results(user=user, provinces=_entity_province(region_code))
-        .filter(entity_id=entity_id, product_id__in=list(product_ids))
+        results(user=user, provinces=_entity_province(entity.region_id))
+        .filter(entity_id=entity.pk, product_id__in=list(product_ids))
         .values(*_FIELDS)
     )
     return {result.product.pk: result for result in _decode(list(rows))}

@@ -207,10 +207,10 @@ def declaration_verdicts(*, user, declaration, as_of: dt.date | None = None) -> 
     as_of = as_of or timezone.localdate()
     rows = need_verdicts([declaration], as_of=as_of)[declaration.pk]
     stored = batch_selectors.stored_results(
-        user=user, entity_id=declaration.entity_id, product_ids=[row.product.pk for row in rows]
+        user=user, entity=declaration.entity, product_ids=[row.product.pk for row in rows]
     )
     run = batch_selectors.last_full_run(user)
-    generation = batch_selectors.entity_generation(declaration.entity_id)  # the entity's province's
+    generation = batch_selectors.entity_generation(declaration.entity.region_id)  # its province's
     for row in rows:
         result = stored.get(row.product.pk)
         if result is not None:

@@ -16,15 +16,10 @@ pointing at them), and ``sqlmigrate`` of each moving migration contains no SQL s
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
-import uuid
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.db import connection
 
 pytestmark = pytest.mark.skipif(connection.vendor != "postgresql", reason="needs a second PostgreSQL database")
@@ -79,61 +74,27 @@ print(json.dumps({"tables": snapshot, "content_types": content_types}))
 """
 
 
-def _database_url(name: str) -> str:
-    db = settings.DATABASES["default"]
-    return f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{name}"
-
-
-def _manage(env: dict, *args: str, timeout: float = 600) -> str:
-    result = subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
-    )
-    assert result.returncode == 0, (
-        f"manage.py {' '.join(args)}: {result.returncode}\n{result.stdout[-2000:]}\n{result.stderr[-3000:]}"
-    )
-    return result.stdout
-
-
-def _snapshot(env: dict) -> dict:
-    return json.loads(_manage(env, "shell", "-c", SNAPSHOT_SCRIPT).strip().splitlines()[-1])
-
-
-@pytest.fixture
-def scratch_database(transactional_db):
-    name = f"layout_move_{uuid.uuid4().hex[:10]}"
-    with connection.cursor() as cursor:
-        cursor.execute(f'CREATE DATABASE "{name}"')
-    env = {
-        **os.environ,
-        "DATABASE_URL": _database_url(name),
-        # nothing this database enqueues may reach the suite's worker (it serves the test database)
-        "CELERY_BROKER_URL": "memory://",
-        "CELERY_RESULT_BACKEND": "cache+memory://",
-    }
-    try:
-        yield env
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+def _snapshot(manage_py, env: dict) -> dict:
+    return json.loads(manage_py(env, "shell", "-c", SNAPSHOT_SCRIPT).strip().splitlines()[-1])
 
 
 @pytest.mark.django_db(transaction=True)
-def test_moving_models_between_apps_changes_no_row(scratch_database):
+def test_moving_models_between_apps_changes_no_row(scratch_database, manage_py):
     env = scratch_database
     # given a database with the demo data, stepped back to the state before the move
-    _manage(env, "migrate", "--noinput", "-v0")
-    _manage(env, "load_demo")
+    manage_py(env, "migrate", "--noinput", "-v0")
+    manage_py(env, "load_demo")
     # the demo's direct applications (matching 0018: a lead of origin 直接申请 has no batch) cannot
     # exist in the schema before that migration (a lead's batch was required): stepping back through
     # it needs them gone first, as a database of that time would not have held them
-    _manage(env, "shell", "-c", DROP_DIRECT_APPLICATIONS)
+    manage_py(env, "shell", "-c", DROP_DIRECT_APPLICATIONS)
     for app, target in BEFORE_MOVE:
-        _manage(env, "migrate", app, target, "--noinput", "-v0")
-    _manage(env, "migrate", *MATCHING_BEFORE_MOVE, "--noinput", "-v0")
-    plan = _manage(env, "showmigrations", "--plan")
+        manage_py(env, "migrate", app, target, "--noinput", "-v0")
+    manage_py(env, "migrate", *MATCHING_BEFORE_MOVE, "--noinput", "-v0")
+    plan = manage_py(env, "showmigrations", "--plan")
     for app, name in MOVING_MIGRATIONS:
         assert f"[ ]  {app}.{name}" in plan, plan
-    before = _snapshot(env)
+    before = _snapshot(manage_py, env)
     labels_before = {(label, model): pk for pk, label, model in before["content_types"]}
     for app, models in MOVED.items():
         for model in models:
@@ -143,11 +104,11 @@ def test_moving_models_between_apps_changes_no_row(scratch_database):
 
     # when the moving migrations are applied (exactly them: the matching migration and the two
     # initial ones it depends on; a later migration that adds a column would change every row's text)
-    _manage(env, "migrate", "matching", MOVING_MIGRATIONS[-1][1], "--noinput", "-v0")
-    plan = _manage(env, "showmigrations", "--plan")
+    manage_py(env, "migrate", "matching", MOVING_MIGRATIONS[-1][1], "--noinput", "-v0")
+    plan = manage_py(env, "showmigrations", "--plan")
     for app, name in MOVING_MIGRATIONS:
         assert f"[X]  {app}.{name}" in plan, plan
-    after = _snapshot(env)
+    after = _snapshot(manage_py, env)
 
     # then no table changed, apart from the content types' labels of the moved models
     tables_before = dict(before["tables"])
@@ -166,9 +127,9 @@ def test_moving_models_between_apps_changes_no_row(scratch_database):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("app, name", MOVING_MIGRATIONS)
-def test_moving_migrations_hold_no_sql(app, name):
-    env = {**os.environ, "DATABASE_URL": _database_url(connection.settings_dict["NAME"])}
-    sql = _manage(env, "sqlmigrate", app, name)
+def test_moving_migrations_hold_no_sql(app, name, manage_py, database_env):
+    env = database_env()
+    sql = manage_py(env, "sqlmigrate", app, name)
     statements = [line for line in sql.splitlines() if line.strip() and not line.startswith("--")]
     # then only the transaction around nothing: no CREATE, ALTER, DROP or data statement
     assert all(re.fullmatch(r"(BEGIN|COMMIT);", line.strip()) for line in statements), sql

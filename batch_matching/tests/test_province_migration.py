@@ -15,8 +15,6 @@ import json
 import pytest
 from django.db import connection
 
-from tests.test_layout_migration import _manage, scratch_database  # noqa: F401 (a fixture)
-
 pytestmark = pytest.mark.skipif(connection.vendor != "postgresql", reason="needs a second PostgreSQL database")
 
 OLD_LAYOUT_DATA = r"""
@@ -99,23 +97,23 @@ print(json.dumps({"before": before, "after": after}))
 """
 
 
-def _run(env: dict, script: str) -> dict:
-    return json.loads(_manage(env, "shell", "-c", script).strip().splitlines()[-1])
+def _run(manage_py, env: dict, script: str) -> dict:
+    return json.loads(manage_py(env, "shell", "-c", script).strip().splitlines()[-1])
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_old_layout_is_converted_and_a_full_run_rebuilds_the_results(scratch_database):  # noqa: F811
+def test_the_old_layout_is_converted_and_a_full_run_rebuilds_the_results(scratch_database, manage_py):
     env = scratch_database
     # given a database in the layout before, with a generation in force
-    _manage(env, "migrate", "--noinput", "-v0")
-    _manage(env, "load_catalog")
-    _manage(env, "migrate", "batch_matching", "0001", "--noinput", "-v0")
-    old = _run(env, OLD_LAYOUT_DATA)
+    manage_py(env, "migrate", "--noinput", "-v0")
+    manage_py(env, "load_catalog")
+    manage_py(env, "migrate", "batch_matching", "0001", "--noinput", "-v0")
+    old = _run(manage_py, env, OLD_LAYOUT_DATA)
     assert old["layout"] == "generations" and old["rows"] == 1
 
     # when the migration is applied
-    _manage(env, "migrate", "--noinput", "-v0")
-    found = _run(env, AFTER_MIGRATION)
+    manage_py(env, "migrate", "--noinput", "-v0")
+    found = _run(manage_py, env, AFTER_MIGRATION)
 
     # then the table is partitioned by province, and the old results are gone with their counts
     before = found["before"]

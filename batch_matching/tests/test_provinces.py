@@ -244,18 +244,19 @@ def test_an_entity_of_a_province_without_results_has_no_stored_verdict_yet(two_p
     assert services.pointers() == {SHANXI: run.generation}
     shanxi_entity = world.special["model"]
     # then a 山西 entity reads its province's generation (a missing row there is a stored 不符合) ...
-    assert selectors.entity_generation(shanxi_entity.pk) == run.generation
+    assert selectors.entity_generation(shanxi_entity.region_id) == run.generation
     assert selectors.stored_results(
         user=user_with_role(Role.PLATFORM_ADMIN),
-        entity_id=shanxi_entity.pk,
+        entity=shanxi_entity,
         product_ids=list(LoanProduct.objects.values_list("pk", flat=True)),
     )
     # ... and a 河南 entity none: no run has matched it yet, nothing is read for it
-    assert selectors.entity_generation(henan[0]) is None
+    henan_entity = MarketEntity.objects.get(pk=henan[0])
+    assert selectors.entity_generation(henan_entity.region_id) is None
     assert (
         selectors.stored_results(
             user=user_with_role(Role.PLATFORM_ADMIN),
-            entity_id=henan[0],
+            entity=henan_entity,
             product_ids=list(LoanProduct.objects.values_list("pk", flat=True)),
         )
         == {}
