@@ -165,6 +165,28 @@ def version_labels(version: LoanProductVersion) -> dict[str, str]:
     return _LABELS[version.pk]
 
 
+_REASON_IDS: dict[int, list[str]] = {}
+_RULE_FIELDS: dict[int, dict[str, str]] = {}
+
+
+def version_reason_ids(version: LoanProductVersion) -> list[str]:
+    """``reason_ids`` of a (immutable) version, cached by id: the order its stored masks use."""
+    if version.pk not in _REASON_IDS:
+        if len(_REASON_IDS) > 2000:
+            _REASON_IDS.clear()
+        _REASON_IDS[version.pk] = reason_ids(version.definition)
+    return _REASON_IDS[version.pk]
+
+
+def version_rule_fields(version: LoanProductVersion) -> dict[str, str]:
+    """rule id → the field it reads, of a (immutable) version's rules, cached by id."""
+    if version.pk not in _RULE_FIELDS:
+        if len(_RULE_FIELDS) > 2000:
+            _RULE_FIELDS.clear()
+        _RULE_FIELDS[version.pk] = {leaf_id(leaf): leaf["field"] for leaf in iter_leaves(version.definition["rules"])}
+    return _RULE_FIELDS[version.pk]
+
+
 def rule_labels(definition: dict) -> dict[str, str]:
     """Chinese names of a definition's reason ids (a rule's label, else its field's)."""
     return _rule_labels(definition)
@@ -247,7 +269,7 @@ def _decode(rows: Sequence[dict]) -> list[StoredResult]:
         if version is None:
             continue
         definition = version.definition
-        ids = reason_ids(definition)
+        ids = version_reason_ids(version)
         decoded.append(
             StoredResult(
                 entity_id=row["entity_id"],
@@ -576,7 +598,7 @@ def potential_export_rows(
 def _cures(entity: MarketEntity, result: StoredResult, facts: dict) -> list[str]:
     """What would make the entity eligible: the failed reasons' messages (time-cured ones say
     how long is left), a fix's hint where a fix cures."""
-    fields_by_rule = {leaf_id(leaf): leaf["field"] for leaf in iter_leaves(result.version.definition["rules"])}
+    fields_by_rule = version_rule_fields(result.version)
     cures = []
     for reason in _live_reasons(facts, result):
         if reason["outcome"] != "fail":

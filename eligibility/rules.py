@@ -64,6 +64,8 @@ class RuleError(ValueError):
 
 
 def node_kind(node: Mapping[str, Any]) -> str:
+    if "field" in node:  # a leaf (a group's keys never include "field": _check_node) — the hot path
+        return "leaf"
     for kind in GROUP_KINDS:
         if kind in node:
             return kind
