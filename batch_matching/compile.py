@@ -123,6 +123,13 @@ class _Context:
     table: str
     honor_table: str
     bank: str | None = None  # the product's bank (code): whose relationship rows bank_* facts read
+    # the alias of a relation joined beside the entity that holds its row with ``bank`` (the
+    # batch plan joins one per bank: a join per statement, not a subquery per entity); None: a
+    # scalar subquery per entity
+    relationships: str | None = None
+    # the alias of a relation joined beside the entity that holds its honours' facts on
+    # ``as_of`` (``honors_sql``); None: EXISTS subqueries per entity
+    honors: str | None = None
 
     def col(self, name: str) -> str:
         return f'"{self.table}"."{name}"'
@@ -142,14 +149,20 @@ CONSTANT_FIELDS = frozenset(NEED_KEYS) | {"term_months", "term_years"}
 
 
 def _context(
-    as_of: dt.date, need: Mapping[str, Any] | None, max_term: int | None, table: str | None, bank: str | None = None
+    as_of: dt.date,
+    need: Mapping[str, Any] | None,
+    max_term: int | None,
+    table: str | None,
+    bank: str | None = None,
+    relationships: str | None = None,
+    honors: str | None = None,
 ) -> _Context:
     need = need or {}
     base = {key: need.get(source) for key, source in NEED_KEYS.items()}
     facts = product_facts({**base, "operator_age": None}, max_term)
     constants = {key: facts[key] for key in CONSTANT_FIELDS}
     entity_table, honor_table = _tables()
-    return _Context(as_of, constants, table or entity_table, honor_table, bank or None)
+    return _Context(as_of, constants, table or entity_table, honor_table, bank or None, relationships, honors)
 
 
 # --- leaves ----------------------------------------------------------------------------------
@@ -306,12 +319,32 @@ def _honor_exists(ctx: _Context, condition: str, params: tuple = ()) -> SQL:
 
 
 def _open_honor(ctx: _Context) -> SQL:
+    if ctx.honors is not None:
+        return SQL(f"COALESCE({ctx.honors}.open_honor, FALSE)", ())
     return _honor_exists(ctx, "h.valid_until IS NULL")
 
 
 def _valid_honor(ctx: _Context, kinds: Sequence[str]) -> SQL:
     placeholders = ", ".join(["%s"] * len(kinds))
+    if ctx.honors is not None:
+        return SQL(f"COALESCE({ctx.honors}.valid_kinds && CAST(ARRAY[{placeholders}] AS text[]), FALSE)", tuple(kinds))
     return _honor_exists(ctx, f"h.valid_until >= CAST(%s AS date) AND h.kind IN ({placeholders})", (ctx.as_of, *kinds))
+
+
+def honors_sql(alias: str, as_of: dt.date, table: str | None = None) -> SQL:
+    """``LEFT JOIN LATERAL`` of an entity's honours as the honour leaves read them on ``as_of``
+    (the same conditions as their EXISTS form, read once per entity): ``valid_kinds``, the
+    kinds of its started honours valid on that day, and ``open_honor``, whether a started
+    honour's validity is open; for rules compiled with ``honors=alias`` and the same ``as_of``."""
+    entity_table = table or MarketEntity._meta.db_table
+    started = "(h.valid_from IS NULL OR h.valid_from <= CAST(%s AS date))"
+    return SQL(
+        f"LEFT JOIN LATERAL (SELECT array_agg(CAST(h.kind AS text)) FILTER (WHERE {started} "
+        f"AND h.valid_until >= CAST(%s AS date)) AS valid_kinds, "
+        f"bool_or({started} AND h.valid_until IS NULL) AS open_honor "
+        f'FROM "{Honor._meta.db_table}" h WHERE h.entity_id = "{entity_table}"."id") {alias} ON TRUE',
+        (as_of, as_of, as_of),
+    )
 
 
 def _honors_valid(leaf, field, ctx) -> SQL:
@@ -358,16 +391,20 @@ def _tobacco_licence_status(leaf, field, ctx) -> SQL:
 
 def _relationship(leaf, field, ctx) -> SQL:
     """A fact of the entity's relationship with the product's own bank: its row's column, read
-    by a scalar subquery (one row per entity and bank); no row, or no bank, is NULL (unknown),
-    as ``fields.product_facts`` has it."""
+    by a scalar subquery (one row per entity and bank), or from the joined row
+    (``relationships_sql``) when the context names its alias; no row, or no bank, is NULL
+    (unknown), as ``fields.product_facts`` has it."""
     if ctx.bank is None:
         return NULL
-    value = SQL(
-        f'(SELECT r."{field.sql}" FROM "{BankRelationship._meta.db_table}" r '
-        f'JOIN "{Bank._meta.db_table}" b ON b.organisation_id = r.bank_id '
-        f"WHERE r.entity_id = {ctx.col('id')} AND b.code = %s)",
-        (ctx.bank,),
-    )
+    if ctx.relationships is not None:
+        value = SQL(f'{ctx.relationships}."{field.sql}"', ())
+    else:
+        value = SQL(
+            f'(SELECT r."{field.sql}" FROM "{BankRelationship._meta.db_table}" r '
+            f'JOIN "{Bank._meta.db_table}" b ON b.organisation_id = r.bank_id '
+            f"WHERE r.entity_id = {ctx.col('id')} AND b.code = %s)",
+            (ctx.bank,),
+        )
     op = leaf["op"]
     if op in ("is_true", "is_false"):
         return _fmt(f"({{}} = {'TRUE' if op == 'is_true' else 'FALSE'})", value)
@@ -439,10 +476,27 @@ def compile_rules(
     max_term_months: int | None = None,
     table: str | None = None,
     bank: str | None = None,
+    relationships: str | None = None,
+    honors: str | None = None,
 ) -> SQL:
     """The rule tree as one boolean SQL expression: TRUE pass, FALSE fail, NULL unknown.
-    ``bank``: the product's bank (its code), whose relationship rows the ``bank_*`` facts read."""
-    return _compile_tree(rules, _context(as_of, need, max_term_months, table, bank))
+    ``bank``: the product's bank (its code), whose relationship rows the ``bank_*`` facts read;
+    ``relationships``: the alias under which the statement joins that row
+    (``relationships_sql``), instead of a subquery per entity; ``honors``: the alias under
+    which it joins the entity's honours on ``as_of`` (``honors_sql``)."""
+    return _compile_tree(rules, _context(as_of, need, max_term_months, table, bank, relationships, honors))
+
+
+def relationships_sql(bank: str, alias: str, table: str | None = None) -> SQL:
+    """``LEFT JOIN`` of an entity's relationship row with ``bank`` (at most one: unique per
+    entity and bank), under ``alias``, for rules compiled with ``relationships=alias``."""
+    entity_table = table or MarketEntity._meta.db_table
+    return SQL(
+        f'LEFT JOIN (SELECT r.* FROM "{BankRelationship._meta.db_table}" r '
+        f'JOIN "{Bank._meta.db_table}" b ON b.organisation_id = r.bank_id WHERE b.code = %s) {alias} '
+        f'ON {alias}.entity_id = "{entity_table}"."id"',
+        (bank,),
+    )
 
 
 # --- caps ------------------------------------------------------------------------------------

@@ -47,7 +47,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
-from batch_matching.compile import SQL, compile_product, compile_rules
+from batch_matching.compile import SQL, compile_product, compile_rules, honors_sql, relationships_sql
 from eligibility.caps import cap_key
 from eligibility.evaluate import max_term_months
 from eligibility.fields import FIELDS, Field, FieldType, add_months
@@ -62,6 +62,7 @@ _TRUE_RULES = {"field": "term_months", "op": ">=", "value": 0}
 _NULL_AMOUNT = "CAST(NULL AS bigint)"
 
 ENTITY_TABLE = "entities_marketentity"
+HONORS_ALIAS = "hon"  # the entity's honours on the plan's date, joined once per entity (compile.honors_sql)
 CODEMAP_TABLE = "matching_batch_codemap"
 # which leaves go through a code map, and the reference table that lists the codes
 MAPPED_SOURCES = {FieldType.REGION: "portal_region", FieldType.INDUSTRY: "portal_industry"}
@@ -308,6 +309,9 @@ class Planner:
         # the bank of the product being planned: its relationship rows are what the bank_* facts
         # read (fields.product_facts), so a leaf compiles per bank
         self._bank: str | None = None
+        # bank code → the alias its relationship rows are joined under (``_pairs``: one join
+        # per bank for the statement, instead of a subquery per entity and leaf)
+        self._relationships: dict[str, str] = {}
         self.products = [self._plan(index, spec) for index, spec in enumerate(versions)]
 
     # --- inner columns -------------------------------------------------------------------
@@ -321,8 +325,15 @@ class Planner:
             self._column_sql.append((name, compiled))
         return f"s.{name}"
 
+    def _relationship_alias(self) -> str | None:
+        """The alias of the planned product's bank's relationship rows."""
+        if self._bank is None:
+            return None
+        return self._relationships.setdefault(self._bank, f"rel{len(self._relationships)}")
+
     def _leaf(self, leaf: Mapping[str, Any], max_term: int | None, *, relaxed: bool = False) -> str:
         spec = FIELDS[leaf["field"]]
+        relationships = self._relationship_alias()
         if relaxed and curable(leaf):
             if spec.key in FIXES:
                 self._fixes.add(spec.key)
@@ -330,9 +341,22 @@ class Planner:
                     compile_rules(leaf, as_of=self.as_of, max_term_months=max_term, table="fx", bank=self._bank)
                 )
             return self._column(
-                compile_rules(leaf, as_of=self.relaxed_as_of, max_term_months=max_term, bank=self._bank)
+                compile_rules(
+                    leaf,
+                    as_of=self.relaxed_as_of,
+                    max_term_months=max_term,
+                    bank=self._bank,
+                    relationships=relationships,
+                )
             )
-        inline = compile_rules(leaf, as_of=self.as_of, max_term_months=max_term, bank=self._bank)
+        inline = compile_rules(
+            leaf,
+            as_of=self.as_of,
+            max_term_months=max_term,
+            bank=self._bank,
+            relationships=relationships,
+            honors=HONORS_ALIAS,
+        )
         source = MAPPED_SOURCES.get(spec.type)
         if not self.use_maps or source is None or leaf.get("op") != "prefix_in":
             return self._column(inline)
@@ -475,6 +499,15 @@ class Planner:
                     f"AND {code_map.alias}.code = {t}.{code_map.field.sql}"
                 )
                 params.append(code_map.signature)
+        for bank, alias in self._relationships.items():
+            if any(f'{alias}."' in compiled.sql for _, compiled in self._column_sql):  # a leaf reads it
+                join = relationships_sql(bank, alias, t)
+                joins.append(join.sql)
+                params.extend(join.params)
+        if any(f"({HONORS_ALIAS}." in compiled.sql for _, compiled in self._column_sql):  # a leaf reads them
+            join = honors_sql(HONORS_ALIAS, self.as_of, t)
+            joins.append(join.sql)
+            params.extend(join.params)
         params.extend(where.params)
         # OFFSET 0: PostgreSQL would otherwise inline the leaves into every product's expression
         inner = f"SELECT {', '.join(columns)} FROM {t} {' '.join(joins)} WHERE {where.sql} OFFSET 0"

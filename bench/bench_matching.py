@@ -84,6 +84,7 @@ from products.models import BankBranch, BranchLevel, LoanProduct  # noqa: E402
 from products.services import catalog_load, product_edit, product_publish  # noqa: E402
 
 FLOOR_TABLE = "bench_floor_result"
+FULL_RUN_TARGETS = {1_000_000: 15, 4_000_000: 90}  # seconds, issue #18 (a county's million, a province's four)
 
 
 def ensure_entities(count: int) -> int:
@@ -300,7 +301,7 @@ def near_miss_figures(user, rounds: int, figures: Figures) -> None:
     floor_is = "the page's list query run bare through a cursor"
     figures.note(near_miss_requests=len(page_ms))
     figures.add("near_miss_page_p50_ms", p50(page_ms), "ms", floor=p50(bare_ms), floor_is=floor_is)
-    figures.add("near_miss_page_p95_ms", p95(page_ms), "ms", floor=p95(bare_ms), floor_is=floor_is)
+    figures.add("near_miss_page_p95_ms", p95(page_ms), "ms", floor=p95(bare_ms), floor_is=floor_is, target=100)
 
 
 def main():
@@ -344,7 +345,7 @@ def main():
         "s",
         floor=floor,
         digits=2,
-        target=30,
+        target=FULL_RUN_TARGETS.get(total),
         floor_is="one INSERT … SELECT of the compiled rules over every entity into an unindexed table",
     )
     # disk after the full run: the database, batch matching's tables (the results with every partition), the entities

@@ -8,12 +8,20 @@ eligible ⇔ IS TRUE, ineligible ⇔ IS FALSE, incomplete ⇔ IS NULL for verdic
 import datetime as dt
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import BigIntegerField, BooleanField, CharField
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from batch_matching.compile import CONSTANT_FIELDS, compile_product, compile_rules, expression, leaf_compiler
+from batch_matching.compile import (
+    CONSTANT_FIELDS,
+    compile_product,
+    compile_rules,
+    expression,
+    honors_sql,
+    leaf_compiler,
+    relationships_sql,
+)
 from batch_matching.factories import (
     as_of_dates,
     cap_lists,
@@ -85,6 +93,25 @@ def _sql_values(entities, sql, output_field=None):
     return dict(rows)
 
 
+def _joined_values(entities, tree, *, as_of, need=None, max_term=None, bank=None):
+    """The tree's values the way a batch plan reads them: the bank's relationship row and the
+    entity's honours joined once per entity (``relationships_sql``, ``honors_sql``), not read
+    by a subquery per leaf."""
+    sql = compile_rules(
+        tree, as_of=as_of, need=need, max_term_months=max_term, bank=bank, relationships="rel", honors="hon"
+    )
+    joins = [honors_sql("hon", as_of)] + ([relationships_sql(bank, "rel")] if bank else [])
+    table = MarketEntity._meta.db_table
+    statement = (
+        f'SELECT "{table}"."id", {sql.sql} FROM "{table}" {" ".join(j.sql for j in joins)} '
+        f'WHERE "{table}"."id" = ANY(%s)'
+    )
+    params = sql.params + tuple(p for j in joins for p in j.params) + ([e.pk for e in entities],)
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        return dict(cursor.fetchall())
+
+
 class _Rollback(Exception):
     pass
 
@@ -129,6 +156,8 @@ def test_compiled_rule_trees_agree_with_evaluate_on_random_entities(scenario):
             # when the tree is compiled and PostgreSQL evaluates it for every row
             sql = compile_rules(tree, as_of=as_of, need=need, max_term_months=max_term, bank=bank)
             values = _sql_values(entities, sql)
+            # and the batch plan's joined form gives every row the same value
+            assert _joined_values(entities, tree, as_of=as_of, need=need, max_term=max_term, bank=bank) == values
             # then each row's NULL/TRUE/FALSE is the engine's unknown/pass/fail
             for entity in entities:
                 facts = product_facts(entity_facts(entity, as_of, need), max_term, bank)
@@ -162,6 +191,7 @@ def test_the_product_banks_relationship_facts_compile_like_the_engine(scenario):
         entities = save_rows(scenario["rows"])
         for tree in scenario["trees"]:
             values = _sql_values(entities, compile_rules(tree, as_of=as_of, bank=bank))
+            assert _joined_values(entities, tree, as_of=as_of, bank=bank) == values  # the batch plan's form
             for entity in entities:
                 facts = product_facts(entity_facts(entity, as_of), None, bank)
                 expected = trace_rules(tree, facts).outcome
