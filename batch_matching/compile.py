@@ -32,7 +32,11 @@ end exactly like ``fields.add_months``); ``prefix_in`` over region and industry 
 ``CASE`` that gives NULL when the entity's code is less specific than the prefix. The facts
 of the entity's relationship with the product's own bank (``bank_*``, 借贷往来) are a scalar
 subquery over ``entities_bankrelationship`` for that bank (its code is a constant of the
-compilation, like the need): no row is NULL, as the engine's ``product_facts`` has it.
+compilation, like the need): no row is NULL, as the engine's ``product_facts`` has it. Honours
+are EXISTS subqueries. A batch plan (``plan``) reads both once per entity instead: it compiles
+with ``relationships=`` and ``honors=`` aliases and joins ``relationships_sql`` (one join per
+bank) and ``honors_sql`` (a LATERAL aggregate over the entity's honours); the property tests
+check that both forms give every row the same value.
 
 Caps: ``compile_caps`` gives the offer (``max_amount``, ``binding_cap``) as SQL with the
 engine's semantics: the minimum of every applicable cap, whole 元, NULL when the verdict is

@@ -1,8 +1,8 @@
 # Statistics PostgreSQL keeps on an entity's stored county (batch_matching.plan.county_sql), so
 # a statement that selects the entities of some provinces (services._entity_sql: a product
 # re-match, a run for one province) is planned for the rows it reads. Without them PostgreSQL
-# guessed 0.5 % of the register and joined the code maps in a nested loop: a product's
-# publication took 60 s for 1,000,000 entities instead of 4.
+# guessed one row and joined the code maps in a nested loop over every entity: a product's
+# publication took 60 s at 1,000,000 entities and 237 s at 4,000,000 (31.6 s with them).
 
 from django.db import migrations
 
