@@ -188,6 +188,20 @@ def review_counts(*, user) -> dict[str, int]:
     return {state: counts.get(state, 0) for state in DeclarationState.values}
 
 
+# A lead's row, in a list or on its page: the entity, its declaration and the branch are joined
+# (the branch is also the join of a bank user's restriction); the small lookups are read in one
+# query each. PostgreSQL plans every order of the joined relations with every index of each:
+# with all seven joined, the inbox's query of 0.3 ms took 9 ms to plan (the ledger's, eleven
+# relations, 13 ms; demo data, 2026-12-06); with these three, 0.6 ms.
+LEAD_ROW_JOINS = ("entity", "declaration", "branch")
+LEAD_ROW_LOOKUPS = ("region", "bank", "assigned_to", "decline_reason")
+
+
+def lead_rows(queryset: QuerySet[Recommendation]) -> QuerySet[Recommendation]:
+    """`queryset` with what a lead's row shows: LEAD_ROW_JOINS joined, LEAD_ROW_LOOKUPS prefetched."""
+    return queryset.select_related(*LEAD_ROW_JOINS).prefetch_related(*LEAD_ROW_LOOKUPS)
+
+
 def recommendation_list(
     *,
     user,
@@ -204,12 +218,7 @@ def recommendation_list(
 ) -> QuerySet[Recommendation]:
     """`product`: a product code; `manager`: an account manager's id, or UNASSIGNED; `origin`:
     a LeadOrigin (pushed with the 推荐清单, or 直接申请)."""
-    qs = restrict(
-        Recommendation.objects.select_related(
-            "entity", "region", "bank", "branch", "declaration", "assigned_to", "decline_reason"
-        ),
-        user,
-    )
+    qs = restrict(lead_rows(Recommendation.objects.all()), user)
     if tab in INBOX_TABS:
         qs = qs.filter(state__in=INBOX_TABS[tab][1])
     if state:
@@ -242,12 +251,7 @@ def inbox_counts(*, user) -> dict[str, int]:
 
 def recommendation_get(*, user, pk: int) -> Recommendation | None:
     return (
-        restrict(
-            Recommendation.objects.select_related(
-                "entity", "region", "bank", "branch", "declaration", "decline_reason", "assigned_to"
-            ),
-            user,
-        )
+        restrict(lead_rows(Recommendation.objects.all()), user)
         .prefetch_related("disbursements", "coachings__actor")
         .filter(pk=pk)
         .first()

@@ -43,6 +43,7 @@ from matching.models import (
     RecommendationState,
     WorkflowEvent,
 )
+from matching.selectors import lead_rows
 from matching.watch import basis_change_text
 from portal import bounds, spreadsheets
 from portal.services import ApplicationError
@@ -244,12 +245,14 @@ def ledger_queryset(
     if f.date_to:
         qs = qs.filter(pushed_at__lt=_local_midnight(f.date_to + dt.timedelta(days=1)))
     return (
-        qs.select_related(
-            "entity", "region", "bank", "branch", "assigned_to", "decline_reason", "declaration", "batch", "override_by"
-        )
+        # a lead's row (matching.selectors.lead_rows: three relations joined, the lookups read
+        # apart, the planning of a wider join costs more than the query), its batch and approver
+        lead_rows(qs)
         # the need the row serves (reporting.models.LedgerFact.need_id), for the totals
         .annotate(need_id=Subquery(LedgerFact.objects.filter(recommendation_id=OuterRef("pk")).values("need_id")[:1]))
         .prefetch_related(
+            "batch",
+            "override_by",
             Prefetch("disbursements", queryset=Disbursement.objects.order_by("disbursed_on", "id")),
             "clocks",
             Prefetch(

@@ -42,6 +42,7 @@ from matching.models import (
     Recommendation,
     RecommendationState,
 )
+from matching.selectors import lead_rows
 from matching.services.materials import open_materials_clock
 from matching.workflow import Action
 from portal import bounds
@@ -406,17 +407,8 @@ class LeadFilter(django_filters.FilterSet):
 
 
 def _lead_queryset(qs):
-    return qs.select_related(
-        "entity",
-        "region",
-        "bank",
-        "branch__organisation",
-        "assigned_to",
-        "declaration",
-        "decline_reason",
-        "product_version__product",
-        "override_by",
-    )
+    """A lead's row (matching.selectors.lead_rows) and what the serializer adds to it."""
+    return lead_rows(qs).prefetch_related("branch__organisation", "product_version__product", "override_by")
 
 
 def _lead_out(request, recommendation_id: int, status_code: int = 200) -> Response:

@@ -76,7 +76,7 @@ class LeadInboxView(RestrictedListView):
             min_amount=low,
             max_amount=high,
             origin=text("origin"),
-        ).select_related("product_version__product")
+        ).prefetch_related("product_version__product")
 
     def get_context_data(self, **kwargs):
         counts = selectors.inbox_counts(user=self.request.user)
