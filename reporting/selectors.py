@@ -27,6 +27,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from entities.models import Renewal
@@ -1183,40 +1184,48 @@ def _pending_at(moment: dt.datetime) -> Q:
     return Q(outcome_recorded_at__isnull=True) | Q(outcome_recorded_at__gt=moment)
 
 
-def renewal_records(user, q: ReportQuery, figure: str) -> QuerySet[Renewal]:
-    """The renewal needs behind one figure (RENEWAL_FIGURES), as known at the as-of moment:
-    due_N: still 待续贷 then and due within N days of the as-of date (today or later); past_due:
-    still 待续贷 then and past due; an outcome: that outcome recorded by then, with its 办结日期 in
-    the period. Counted the same way by `renewal_figures` (one computation)."""
-    if figure not in RENEWAL_FIGURES:
-        raise ApplicationError("未知的续贷指标", field_errors={"figure": ["未知的续贷指标"]})
-    qs = _renewals_scoped(user, q)
+def _renewal_figure_q(q: ReportQuery, figure: str) -> Q:
+    """The condition of one figure (RENEWAL_FIGURES) on a renewal need, as known at the as-of
+    moment: due_N: still 待续贷 then and due within N days of the as-of date (today or later);
+    past_due: still 待续贷 then and past due; an outcome: that outcome recorded by then, with its
+    办结日期 in the period."""
     day = timezone.localtime(q.as_of).date()
     if figure == "past_due":
-        return qs.filter(_pending_at(q.as_of), due_date__lt=day)
+        return _pending_at(q.as_of) & Q(due_date__lt=day)
     if figure.startswith("due_"):
         days = int(figure.removeprefix("due_"))
-        return qs.filter(_pending_at(q.as_of), due_date__gte=day, due_date__lte=day + dt.timedelta(days=days))
+        return _pending_at(q.as_of) & Q(due_date__gte=day, due_date__lte=day + dt.timedelta(days=days))
     f = q.filters
-    qs = qs.filter(status=_OUTCOME_FIGURES[figure], outcome_recorded_at__lte=q.as_of, outcome_on__lte=day)
+    condition = Q(status=_OUTCOME_FIGURES[figure], outcome_recorded_at__lte=q.as_of, outcome_on__lte=day)
     if f.date_from:
-        qs = qs.filter(outcome_on__gte=f.date_from)
+        condition &= Q(outcome_on__gte=f.date_from)
     if f.date_to:
-        qs = qs.filter(outcome_on__lte=f.date_to)
-    return qs
+        condition &= Q(outcome_on__lte=f.date_to)
+    return condition
+
+
+def renewal_records(user, q: ReportQuery, figure: str) -> QuerySet[Renewal]:
+    """The renewal needs behind one figure (RENEWAL_FIGURES, `_renewal_figure_q`). Counted with
+    the same condition by `renewal_figures`."""
+    if figure not in RENEWAL_FIGURES:
+        raise ApplicationError("未知的续贷指标", field_errors={"figure": ["未知的续贷指标"]})
+    return _renewals_scoped(user, q).filter(_renewal_figure_q(q, figure))
 
 
 def renewal_figures(user, q: ReportQuery) -> dict:
     """Per lending bank (its root organisation), the count and amount of each renewal figure as of
     the moment (004 二(八) "应续尽续"), and the scope's total: {"banks": [row], "total": row}; a row
-    is {"bank_id", "name", figure: count, figure + "_amount": 元}."""
-    rows: dict[int, dict] = defaultdict(
-        lambda: {k: 0 for k in RENEWAL_FIGURES} | {k + "_amount": 0 for k in RENEWAL_FIGURES}
-    )
+    is {"bank_id", "name", figure: count, figure + "_amount": 元}. One scan of the needs: each
+    figure is a filtered aggregate of `_renewal_figure_q`, the drill-down's condition."""
+    aggregates = {}
     for figure in RENEWAL_FIGURES:
-        for r in renewal_records(user, q, figure).values("bank_id").annotate(n=Count("id"), amount=Sum("amount")):
-            rows[r["bank_id"]][figure] = r["n"]
-            rows[r["bank_id"]][figure + "_amount"] = r["amount"] or 0
+        condition = _renewal_figure_q(q, figure)
+        aggregates[figure] = Count("id", filter=condition)
+        aggregates[figure + "_amount"] = Coalesce(Sum("amount", filter=condition), 0)
+    rows: dict[int, dict] = {}
+    for r in _renewals_scoped(user, q).order_by().values("bank_id").annotate(**aggregates):
+        if any(r[figure] for figure in RENEWAL_FIGURES):  # a bank with none of the figures: no row
+            rows[r.pop("bank_id")] = r
     found = {
         b["organisation_id"]: b
         for b in Bank.objects.filter(organisation_id__in=rows).values("organisation_id", "name", "code")
