@@ -343,6 +343,8 @@ def main() -> int:
             sys.executable,
             "-m",
             "gunicorn",
+            "-c",
+            "deploy/gunicorn.conf.py",  # as docker-compose's web: the application's objects frozen
             "portal.wsgi:application",
             "--bind",
             f"127.0.0.1:{port}",

@@ -19,6 +19,7 @@ Imported by the ``bench_*.py`` scripts after ``django.setup()``; they run from t
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import statistics
@@ -107,6 +108,33 @@ def captured(fn: Callable[[], object], connection) -> tuple[object, list[str]]:
     with CaptureQueriesContext(connection) as context:
         result = fn()
     return result, [query["sql"] for query in context.captured_queries]
+
+
+class CollectorPauses:
+    """Python's cyclic garbage collector's pauses (gc.callbacks), to tell a slow request from one
+    that paid for a full collection of the process's objects: ``take()`` returns the pauses
+    (ms) since the last call and the generation of each."""
+
+    def __init__(self):
+        self._began = 0.0
+        self._pauses: list[tuple[int, float]] = []
+
+    def _callback(self, phase: str, info: dict) -> None:
+        if phase == "start":
+            self._began = time.perf_counter()
+        else:
+            self._pauses.append((info["generation"], (time.perf_counter() - self._began) * 1000))
+
+    def __enter__(self) -> "CollectorPauses":
+        gc.callbacks.append(self._callback)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        gc.callbacks.remove(self._callback)
+
+    def take(self) -> list[tuple[int, float]]:
+        pauses, self._pauses = self._pauses, []
+        return pauses
 
 
 def main_query(statements: Sequence[str], table: str) -> str:

@@ -55,7 +55,8 @@ def test_the_services_exist_with_health_checks():
 def test_commands_run_gunicorn_with_collected_static_and_exactly_one_beat():
     services = COMPOSE["services"]
     web = services["web"]["command"]
-    assert "gunicorn portal.wsgi:application" in web and "collectstatic" in web and "migrate" in web
+    assert "gunicorn -c deploy/gunicorn.conf.py portal.wsgi:application" in web
+    assert "collectstatic" in web and "migrate" in web
     assert services["beat"]["command"][:4] == ["celery", "-A", "portal", "beat"]
     assert services["beat"]["deploy"]["replicas"] == 1
     # beat stays exactly one: no other service runs a beat (celery beat, or a worker's -B)
