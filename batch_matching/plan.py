@@ -162,8 +162,10 @@ def encode_cap(definition: Mapping[str, Any], key: str | None) -> int | None:
     return keys.index(key) if key in keys else None
 
 
-def decode_cap(definition: Mapping[str, Any], position: int | None) -> str | None:
-    keys = cap_keys(definition)
+def decode_cap(definition: Mapping[str, Any], position: int | None, *, keys: Sequence[str] | None = None) -> str | None:
+    """The binding cap's key at a stored position (``keys``: the definition's ``cap_keys``, if
+    the caller has them)."""
+    keys = cap_keys(definition) if keys is None else keys
     return keys[position] if position is not None and 0 <= position < len(keys) else None
 
 

@@ -45,6 +45,7 @@ from batch_matching.plan import (
     FIX_HINTS,
     FIXES,
     INCOMPLETE,
+    cap_keys,
     county_code,
     decode_cap,
     decode_reasons,
@@ -153,38 +154,42 @@ def _versions(ids: Sequence[int]) -> dict[int, LoanProductVersion]:
     return {pk: _VERSIONS[pk] for pk in ids if pk in _VERSIONS}
 
 
-_LABELS: dict[int, dict[str, str]] = {}
+# what a (immutable) version's definition gives, computed once per version and process: the
+# rows of a page decode many results of few versions
+_PER_VERSION: dict[str, dict[int, object]] = {"labels": {}, "reason_ids": {}, "rule_fields": {}, "cap_keys": {}}
+
+
+def _per_version(kind: str, version: LoanProductVersion, compute):
+    cache = _PER_VERSION[kind]
+    if version.pk not in cache:
+        if len(cache) > 2000:
+            cache.clear()
+        cache[version.pk] = compute(version.definition)
+    return cache[version.pk]
 
 
 def version_labels(version: LoanProductVersion) -> dict[str, str]:
-    """``rule_labels`` of a (immutable) version, cached by id."""
-    if version.pk not in _LABELS:
-        if len(_LABELS) > 2000:
-            _LABELS.clear()
-        _LABELS[version.pk] = rule_labels(version.definition)
-    return _LABELS[version.pk]
-
-
-_REASON_IDS: dict[int, list[str]] = {}
-_RULE_FIELDS: dict[int, dict[str, str]] = {}
+    """``rule_labels`` of a version."""
+    return _per_version("labels", version, rule_labels)
 
 
 def version_reason_ids(version: LoanProductVersion) -> list[str]:
-    """``reason_ids`` of a (immutable) version, cached by id: the order its stored masks use."""
-    if version.pk not in _REASON_IDS:
-        if len(_REASON_IDS) > 2000:
-            _REASON_IDS.clear()
-        _REASON_IDS[version.pk] = reason_ids(version.definition)
-    return _REASON_IDS[version.pk]
+    """``reason_ids`` of a version: the order its stored masks use."""
+    return _per_version("reason_ids", version, reason_ids)
 
 
 def version_rule_fields(version: LoanProductVersion) -> dict[str, str]:
-    """rule id → the field it reads, of a (immutable) version's rules, cached by id."""
-    if version.pk not in _RULE_FIELDS:
-        if len(_RULE_FIELDS) > 2000:
-            _RULE_FIELDS.clear()
-        _RULE_FIELDS[version.pk] = {leaf_id(leaf): leaf["field"] for leaf in iter_leaves(version.definition["rules"])}
-    return _RULE_FIELDS[version.pk]
+    """rule id → the field it reads, of a version's rules."""
+    return _per_version(
+        "rule_fields",
+        version,
+        lambda definition: {leaf_id(leaf): leaf["field"] for leaf in iter_leaves(definition["rules"])},
+    )
+
+
+def version_cap_keys(version: LoanProductVersion) -> list[str]:
+    """``cap_keys`` of a version: the order its stored binding caps use."""
+    return _per_version("cap_keys", version, cap_keys)
 
 
 def rule_labels(definition: dict) -> dict[str, str]:
@@ -277,7 +282,7 @@ def _decode(rows: Sequence[dict]) -> list[StoredResult]:
                 version=version,
                 verdict=row["verdict"],
                 max_amount=row["max_amount"],
-                binding_cap=decode_cap(definition, row["binding_cap"]),
+                binding_cap=decode_cap(definition, row["binding_cap"], keys=version_cap_keys(version)),
                 failed=decode_reasons(row["failed_mask"], ids),
                 unknown=decode_reasons(row["unknown_mask"], ids),
                 near_miss=row["near_miss"],
@@ -316,10 +321,12 @@ def _facts(entity, as_of: dt.date) -> dict:
     return entity_facts(entity, as_of)
 
 
-def _live_reasons(facts: dict, result: StoredResult) -> list[dict]:
+def _live_reasons(facts: dict, result: StoredResult, *, failed_only: bool = False) -> list[dict]:
     """The live evaluation's reasons (rule, outcome, message) of a stored result's version, as
-    the preview gives them (the same facts and evaluation, without building a whole result)."""
-    return [reason.as_dict() for reason in evaluate_product(result.version.definition, facts).reasons]
+    the preview gives them (the same facts and evaluation, without building a whole result).
+    ``failed_only``: only the failed reasons have their messages (``evaluate.trace_rules``)."""
+    evaluation = evaluate_product(result.version.definition, facts, failed_only=failed_only)
+    return [reason.as_dict() for reason in evaluation.reasons]
 
 
 # --- the enterprise home ---------------------------------------------------------------------
@@ -600,7 +607,7 @@ def _cures(entity: MarketEntity, result: StoredResult, facts: dict) -> list[str]
     how long is left), a fix's hint where a fix cures."""
     fields_by_rule = version_rule_fields(result.version)
     cures = []
-    for reason in _live_reasons(facts, result):
+    for reason in _live_reasons(facts, result, failed_only=True):
         if reason["outcome"] != "fail":
             continue
         field_key = fields_by_rule.get(reason["rule"])

@@ -99,31 +99,42 @@ def leaf_outcome(leaf: Mapping[str, Any], facts: Mapping[str, Any]) -> tuple[Out
 # --- trees -----------------------------------------------------------------------------------
 
 
-def trace_rules(node: Mapping[str, Any], facts: Mapping[str, Any]) -> NodeTrace:
+def trace_rules(
+    node: Mapping[str, Any], facts: Mapping[str, Any], *, failed_only: bool = False, negated: bool = False
+) -> NodeTrace:
+    """The outcome of every node. ``failed_only``: a leaf's message is composed only where its
+    reason can be a failure in ``explain`` (a failed leaf, or a passed one under an odd number of
+    ``not``: ``negated``); the others carry an empty message. A page that shows only what fails,
+    for many products, skips most of the messages."""
     kind = node_kind(node)
     if kind == "leaf":
-        return _trace_leaf(node, facts)
+        return _trace_leaf(node, facts, failed_only=failed_only, negated=negated)
     if kind == "not":
-        child = trace_rules(node["not"], facts)
+        child = trace_rules(node["not"], facts, failed_only=failed_only, negated=not negated)
         return NodeTrace(node, negate(child.outcome), [child])
     if kind == "switch":
-        return _trace_switch(node, facts)
-    children = [trace_rules(child, facts) for child in node[kind]]
+        return _trace_switch(node, facts, failed_only=failed_only, negated=negated)
+    children = [trace_rules(child, facts, failed_only=failed_only, negated=negated) for child in node[kind]]
     combine = all_of if kind == "all" else any_of
     return NodeTrace(node, combine(child.outcome for child in children), children)
 
 
-def _trace_leaf(leaf: Mapping[str, Any], facts: Mapping[str, Any]) -> NodeTrace:
+def _trace_leaf(
+    leaf: Mapping[str, Any], facts: Mapping[str, Any], *, failed_only: bool = False, negated: bool = False
+) -> NodeTrace:
     outcome, why_unknown = leaf_outcome(leaf, facts)
-    message = leaf_message(leaf, FIELDS[leaf["field"]], facts, outcome, why_unknown)
+    fails = outcome is (Outcome.PASS if negated else Outcome.FAIL)
+    message = leaf_message(leaf, FIELDS[leaf["field"]], facts, outcome, why_unknown) if fails or not failed_only else ""
     return NodeTrace(leaf, outcome, reason=Reason(leaf_id(leaf), outcome, message))
 
 
-def _trace_switch(node: Mapping[str, Any], facts: Mapping[str, Any]) -> NodeTrace:
+def _trace_switch(
+    node: Mapping[str, Any], facts: Mapping[str, Any], *, failed_only: bool = False, negated: bool = False
+) -> NodeTrace:
     field = FIELDS[node["switch"]]
     value = facts.get(field.key)
     keys = list(node["cases"])
-    children = [trace_rules(node["cases"][key], facts) for key in keys]
+    children = [trace_rules(node["cases"][key], facts, failed_only=failed_only, negated=negated) for key in keys]
     if value is not None:
         if value not in node["cases"]:
             return NodeTrace(node, Outcome.PASS, children)
@@ -174,10 +185,13 @@ def _when(tree: Mapping[str, Any], facts: Mapping[str, Any]) -> tuple[Outcome, s
 # --- products --------------------------------------------------------------------------------
 
 
-def evaluate(rules: Mapping[str, Any], caps: Sequence[Mapping[str, Any]], facts: Mapping[str, Any]) -> Evaluation:
+def evaluate(
+    rules: Mapping[str, Any], caps: Sequence[Mapping[str, Any]], facts: Mapping[str, Any], *, failed_only: bool = False
+) -> Evaluation:
     """Verdict, offer and reasons of one product over ``facts`` (already read at the
-    evaluation date, with the product's term: see ``fields.product_facts``)."""
-    trace = trace_rules(rules, facts)
+    evaluation date, with the product's term: see ``fields.product_facts``). ``failed_only``:
+    only the rules' failed reasons have their messages (``trace_rules``)."""
+    trace = trace_rules(rules, facts, failed_only=failed_only)
     cap_results = evaluate_caps(caps, facts, _when)
     reasons = explain(trace) + [Reason(result.key, result.outcome, result.message) for result in cap_results]
     verdict = _verdict(trace.outcome, cap_results)
@@ -221,13 +235,13 @@ def product_facts_for(product: Mapping[str, Any], facts: Mapping[str, Any]) -> d
     return product_facts(facts, max_term_months(product), product.get("bank"))
 
 
-def evaluate_product(product: Mapping[str, Any], facts: Mapping[str, Any]) -> Evaluation:
+def evaluate_product(product: Mapping[str, Any], facts: Mapping[str, Any], *, failed_only: bool = False) -> Evaluation:
     """``evaluate`` for a catalogue product over request facts (``fields.from_request``):
     adds the product's facts first (``product_facts_for``). A credit line whose single
     drawdown is shorter than its term says so in a reason (``drawdown_term``, informative:
     it never changes the verdict)."""
     product_specific = product_facts_for(product, facts)
-    evaluation = evaluate(product["rules"], product.get("caps", []), product_specific)
+    evaluation = evaluate(product["rules"], product.get("caps", []), product_specific, failed_only=failed_only)
     drawdown = max_drawdown_months(product)
     if drawdown is not None:
         message = drawdown_message(product_specific["term_months"], drawdown)

@@ -142,6 +142,20 @@ def test_reasons_explain_the_outcome(tree, fact_values):
         assert trace.outcome in found
 
 
+@given(trees, facts)
+def test_failed_only_gives_every_failed_reason_with_its_message(tree, fact_values):
+    # given any tree and facts, when traced composing only the failures' messages
+    full, lean = trace_rules(tree, fact_values), trace_rules(tree, fact_values, failed_only=True)
+    # then every node has the same outcome, and explain gives the same reasons in the same
+    # order: the failed ones word for word, the others without a message
+    assert lean.outcome is full.outcome
+    full_reasons, lean_reasons = explain(full), explain(lean)
+    assert [(r.rule, r.outcome) for r in lean_reasons] == [(r.rule, r.outcome) for r in full_reasons]
+    for lean_reason, full_reason in zip(lean_reasons, full_reasons, strict=True):
+        if full_reason.outcome is Outcome.FAIL:
+            assert lean_reason.message == full_reason.message
+
+
 caps_lists = st.lists(
     st.one_of(
         st.builds(lambda a: {"kind": "product_cap", "amount": a}, st.integers(1, 5_000_000)),
