@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.forms",  # the widgets' own templates, behind the project's (FORM_RENDERER)
     "rest_framework",
     "django_filters",
     "drf_spectacular",
@@ -70,6 +71,10 @@ MIDDLEWARE = [
     # last, as django-axes requires: it turns a locked-out login into the lockout page
     "axes.middleware.AxesMiddleware",
 ]
+
+# form widgets render through the project's template engine, so templates/django/forms/ may
+# override one (the select: its options written inline, not included one by one)
+FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 
 ROOT_URLCONF = "portal.urls"
 WSGI_APPLICATION = "portal.wsgi.application"
