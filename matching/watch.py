@@ -42,6 +42,7 @@ from entities import classification as cls
 from entities.models import Honor, MarketEntity
 from matching import workflow
 from matching.models import EventKind, Notification, Recommendation, RecommendationState, WorkflowEvent
+from matching.selectors import lead_rows
 from matching.workflow import Action
 from portal.celery import app as celery_app
 from portal.models import Organisation, Role
@@ -224,8 +225,8 @@ def watch_recommendation(recommendation_id: int, *, as_of: dt.date | None = None
     notify when the changes differ from those last recorded. Returns the event, or None."""
     as_of = as_of or timezone.localdate()
     rec = (
-        Recommendation.objects.select_for_update(of=("self",))
-        .select_related("entity", "bank", "branch", "assigned_to", "declaration", "product_version__product")
+        lead_rows(Recommendation.objects.select_for_update(of=("self",)))
+        .prefetch_related("product_version__product")
         .filter(pk=recommendation_id, state__in=WATCHED_STATES)
         .first()
     )

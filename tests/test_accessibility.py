@@ -143,6 +143,9 @@ PHONE_PAGES = {
     "boc_manager": ["/", "/matching/leads/"],
     "staff": ["/", "/matching/declarations/"],
     "visitor": ["/", "/campaigns/my-visits/"],
+    # wide tables that scroll sideways on a phone: their scroll region must take the keyboard focus
+    "boc_admin": ["/matching/ledger/"],
+    "platform_admin": ["/audit/"],
 }
 
 
