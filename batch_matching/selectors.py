@@ -62,7 +62,7 @@ from entities.personal_data import masked
 from portal import bounds
 from portal.models import Region, RegionLevel
 from portal.tenancy import EXPORT, VIEW, restrict, scope_for
-from products.eligibility import entity_facts, with_related_rows
+from products.eligibility import RELATED_ROWS, entity_facts
 from products.models import LoanProduct, LoanProductVersion, ProductStatus
 from products.presentation import fit_key, offer_text
 
@@ -360,7 +360,7 @@ def entity_matches(
     # an entity has a row per product at most: order them all by fit, then cut
     matches = _decode(list(queryset.values(*_FIELDS)))
     if with_reasons and matches:
-        entity = with_related_rows(MarketEntity.objects.all()).get(pk=entity.pk)
+        entity = MarketEntity.objects.prefetch_related(*RELATED_ROWS).get(pk=entity.pk)
         facts = _facts(entity, timezone.localdate())
         for match in matches:
             evaluation = evaluate_product(match.version.definition, facts)
@@ -659,7 +659,7 @@ def near_misses(
     ids = [entity_id for _, entity_id in keys]
     rows = list(queryset.filter(entity_id__in=ids).order_by("entity_id", "product_id").values(*_FIELDS)) if ids else []
     decoded = _decode(rows)
-    entities = with_related_rows(MarketEntity.objects.select_related("region")).in_bulk(ids)
+    entities = MarketEntity.objects.select_related("region").prefetch_related(*RELATED_ROWS).in_bulk(ids)
     today = timezone.localdate()
     by_entity: dict[int, dict] = {}
     facts_of: dict[int, dict] = {}
@@ -738,7 +738,7 @@ def awaiting_mark(
         if entity_ids
         else []
     )
-    entities = with_related_rows(MarketEntity.objects.select_related("region")).in_bulk(entity_ids)
+    entities = MarketEntity.objects.select_related("region").prefetch_related(*RELATED_ROWS).in_bulk(entity_ids)
     today = timezone.localdate()
     by_entity: dict[int, dict] = {}
     facts_of: dict[int, dict] = {}

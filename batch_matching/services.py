@@ -101,7 +101,7 @@ from portal.celery import app as celery_app
 from portal.models import Region, RegionLevel
 from portal.services import ApplicationError, audit_record
 from portal.tenancy import resolve
-from products.eligibility import with_related_rows
+from products.eligibility import RELATED_ROWS
 from products.models import LoanProduct, ProductStatus
 from products.selectors import version_definitions
 
@@ -398,7 +398,7 @@ def _entities(
     hi: int | None = None,
     provinces: Sequence[int] | None = None,
 ):
-    queryset = with_related_rows(MarketEntity.objects.order_by("id"))
+    queryset = MarketEntity.objects.prefetch_related(*RELATED_ROWS).order_by("id")
     if ids is not None:
         queryset = queryset.filter(pk__in=list(ids))
     if lo is not None:

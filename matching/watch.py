@@ -42,7 +42,7 @@ from entities import classification as cls
 from entities.models import Honor, MarketEntity
 from matching import workflow
 from matching.models import EventKind, Notification, Recommendation, RecommendationState, WorkflowEvent
-from matching.selectors import lead_rows
+from matching.selectors import LEAD_ROW_JOINS, LEAD_ROW_LOOKUPS
 from matching.workflow import Action
 from portal.celery import app as celery_app
 from portal.models import Organisation, Role
@@ -225,8 +225,11 @@ def watch_recommendation(recommendation_id: int, *, as_of: dt.date | None = None
     notify when the changes differ from those last recorded. Returns the event, or None."""
     as_of = as_of or timezone.localdate()
     rec = (
-        lead_rows(Recommendation.objects.select_for_update(of=("self",)))
-        .prefetch_related("product_version__product")
+        Recommendation.objects.select_for_update(of=("self",))
+        # a lead's row as matching.selectors.lead_rows reads it (spread here, so the lookup stays
+        # visible to portal/unrestricted_lookups.py)
+        .select_related(*LEAD_ROW_JOINS)
+        .prefetch_related(*LEAD_ROW_LOOKUPS, "product_version__product")
         .filter(pk=recommendation_id, state__in=WATCHED_STATES)
         .first()
     )

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from django.db import connection
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch
 from django.utils import timezone
 
 from eligibility import Evaluation, evaluate_product, from_request, preview, validate_preview_request
@@ -50,18 +50,19 @@ def _text(value: Any) -> Any:
     return None if value == "" else value
 
 
-# where ``with_related_rows`` puts an entity's honours and bank relationships
+# where ``RELATED_ROWS`` puts an entity's honours and bank relationships
 _HONORS_ATTR, _RELATIONSHIPS_ATTR = "honor_rows", "bank_relationship_rows"
 
 
-def with_related_rows(queryset: QuerySet) -> QuerySet:
-    """Entities with the related rows ``entity_request`` reads (honours, bank relationships),
-    fetched for all of them in one query each, as plain lists: for pages and runs over many
-    entities (Django's prefetch through the related managers builds a queryset per entity,
-    which cost more than the rows on a page of 50)."""
-    return queryset.prefetch_related(
-        Prefetch("honors", to_attr=_HONORS_ATTR), Prefetch("bank_relationships", to_attr=_RELATIONSHIPS_ATTR)
-    )
+# ``MarketEntity.objects.prefetch_related(*RELATED_ROWS)``: entities with the related rows
+# ``entity_request`` reads (honours, bank relationships), fetched for all of them in one query
+# each, as plain lists: for pages and runs over many entities (Django's prefetch through the
+# related managers builds a queryset per entity, which cost more than the rows on a page of 50).
+# A tuple to spread, not a wrapper: the lookup stays ``Model.objects…`` for the tenancy checker.
+RELATED_ROWS = (
+    Prefetch("honors", to_attr=_HONORS_ATTR),
+    Prefetch("bank_relationships", to_attr=_RELATIONSHIPS_ATTR),
+)
 
 
 def _honors(entity) -> list[dict[str, Any]]:
@@ -98,7 +99,7 @@ def entity_request(entity, *, honors: list[dict[str, Any]] | None = None) -> dic
 
     ``honors`` may be given when the caller already holds them (batch work); otherwise they
     are read through ``entity.honors``, as the bank relationships are through
-    ``entity.bank_relationships`` (for many entities: ``with_related_rows``)."""
+    ``entity.bank_relationships`` (for many entities: ``RELATED_ROWS``)."""
     return {
         "entity_type": _text(entity.entity_type),
         "register_status": _text(entity.register_status),
