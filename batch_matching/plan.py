@@ -516,7 +516,11 @@ class Planner:
         outcomes = ", ".join(
             f"{p.rules} AS r{p.index}, {p.verdict} AS ok{p.index}, {p.relaxed} AS x{p.index}" for p in self.products
         )
-        return SQL(f"SELECT s.*, {outcomes} FROM ({inner}) s", tuple(params))
+        # the outcomes first in the materialised row: each product's branch filters on its own
+        # two and reads the leaves only for the rows it keeps (a row is deformed up to the last
+        # column read: with the leaves first, every branch walked all of them for every entity;
+        # 7-9 % of a chunk, measured)
+        return SQL(f"SELECT {outcomes}, s.* FROM ({inner}) s", tuple(params))
 
     def _branches(self, *, generation: int, run_id: int) -> str:
         # one branch per product over the materialised pairs: each computes its own offer and

@@ -86,7 +86,7 @@ _INDEXES = {
     "leads": f"(product_id, county, max_amount DESC NULLS LAST, entity_id) WHERE verdict = {ELIGIBLE} AND shared",
     "near_entity": "(county, entity_id, product_id) WHERE near_miss",
 }
-_INDEX_SESSIONS = 3
+_INDEX_SESSIONS = 2  # the index builds' sessions (index_partition)
 
 
 def is_postgresql(connection=None) -> bool:
@@ -269,62 +269,58 @@ def index_statements(province: int, generation: int) -> list[str]:
 def index_partition(
     generation: int, provinces: Sequence[int], *, memory: str = "256MB", parallel: bool = True, also=None
 ) -> None:
-    """Index a run's filled leaves: the builds run side by side in a few sessions (each is one
-    scan of a leaf and a sort); ``also`` (a callable) runs beside them in its own thread."""
+    """Index and analyse a run's filled leaves; ``also`` (a callable, e.g. the counts) is one
+    more job among them. The jobs run in ``_INDEX_SESSIONS`` sessions side by side, the
+    longest first (each leaf's unique index, then its partial ones, ``also``, the ANALYZEs):
+    measured at 1,000,000 entities on 2 cores, two sessions built the three indexes and the
+    counts in 3.5–3.8 s where four (one per job) took 4.0–4.7 s and one took 6 s."""
+    ordered = sorted(provinces)
+    builds = [index_statements(province, generation) for province in ordered]
+    jobs = [lambda s=statements[0]: _build(s, memory) for statements in builds]
+    jobs += [lambda s=statement: _build(s, memory) for statements in builds for statement in statements[1:]]
+    if also is not None:
+        jobs.append(also)
+    jobs += [lambda p=province: _analyze(p, generation) for province in ordered]
+    if not parallel:
+        for job in jobs:
+            job()
+        return
     errors: list[BaseException] = []
-    statements = [s for province in sorted(provinces) for s in index_statements(province, generation)]
     lock = threading.Lock()
-
-    def build(statement: str) -> None:
-        # SET LOCAL in the build's own transaction: no session setting, so a pooler in
-        # transaction mode (PgBouncer) neither loses it nor hands it to another client
-        with transaction.atomic(using="default"), connections["default"].cursor() as cursor:
-            cursor.execute(f"SET LOCAL maintenance_work_mem = '{memory}'")
-            cursor.execute(statement)
 
     def session() -> None:
         try:
             while not errors:
                 with lock:
-                    if not statements:
+                    if not jobs:
                         return
-                    statement = statements.pop(0)
-                build(statement)
+                    job = jobs.pop(0)
+                job()
         except BaseException as exc:  # re-raised below, in the caller's thread
             errors.append(exc)
         finally:
             connections["default"].close()
 
-    if parallel:
-        threads = [threading.Thread(target=session) for _ in range(min(_INDEX_SESSIONS, len(statements)) or 1)]
-        if also is not None:
-            threads.append(threading.Thread(target=_closing(also, errors)))
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-    else:
-        for statement in statements:
-            build(statement)
-        if also is not None:
-            also()
+    threads = [threading.Thread(target=session) for _ in range(min(_INDEX_SESSIONS, len(jobs)) or 1)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
     if errors:
         raise errors[0]
+
+
+def _build(statement: str, memory: str) -> None:
+    # SET LOCAL in the build's own transaction: no session setting, so a pooler in
+    # transaction mode (PgBouncer) neither loses it nor hands it to another client
+    with transaction.atomic(using="default"), connections["default"].cursor() as cursor:
+        cursor.execute(f"SET LOCAL maintenance_work_mem = '{memory}'")
+        cursor.execute(statement)
+
+
+def _analyze(province: int, generation: int) -> None:
     with connections["default"].cursor() as cursor:
-        for province in sorted(provinces):
-            cursor.execute(f"ANALYZE {leaf(province, generation)}")
-
-
-def _closing(function, errors: list):
-    def run():
-        try:
-            function()
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            connections["default"].close()
-
-    return run
+        cursor.execute(f"ANALYZE {leaf(province, generation)}")
 
 
 def _parent_of(cursor, name: str) -> str | None:
