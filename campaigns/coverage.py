@@ -17,7 +17,7 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from campaigns.models import Assignment, Target
@@ -44,16 +44,16 @@ class Figures:
         """走访覆盖率 in per cent (one decimal)."""
         return round(100 * self.visited / self.targets, 1) if self.targets else 0.0
 
-    def add(self, row: dict) -> None:
-        if row["excluded"]:
-            self.excluded += 1
-            return
-        self.targets += 1
-        self.assigned += bool(row["visitor_id"])
-        self.visited += row["visited"]
-        self.with_need += row["with_need"]
-        self.declared += row["declared"]
-        self.overdue += row["overdue"]
+    def add(self, group: dict) -> None:
+        """Add a group of targets (one row of ``compute``'s aggregate: targets of one county,
+        township and current visitor)."""
+        self.excluded += group["excluded_n"]
+        self.targets += group["targets_n"]
+        self.assigned += group["targets_n"] if group["visitor_id"] else 0
+        self.visited += group["visited_n"]
+        self.with_need += group["with_need_n"]
+        self.declared += group["declared_n"]
+        self.overdue += group["overdue_n"]
 
 
 @dataclass
@@ -96,33 +96,43 @@ def annotated(targets: QuerySet[Target], *, as_of: dt.datetime | None = None) ->
     )
 
 
-def _overdue(row: dict, today: dt.date) -> bool:
-    if row["visited"] or row["excluded"]:
-        return False
-    return row["deadline"] < today or (row["due_on"] is not None and row["due_on"] < today)
-
-
-FIELDS = ("region_id", "township_id", "excluded", "visited", "with_need", "declared", "visitor_id", "due_on")
+def _overdue(today: dt.date) -> Q:
+    """Not visited, not excluded, and its assignment's due date or the campaign's deadline passed."""
+    return Q(visited=False, excluded=False) & (Q(campaign__deadline__lt=today) | Q(due_on__lt=today))
 
 
 def compute(targets: QuerySet[Target], *, as_of: dt.datetime | None = None) -> Coverage:
-    """Coverage of `targets` (already restricted by the caller) per county, township and visitor."""
+    """Coverage of `targets` (already restricted by the caller) per county, township and visitor:
+    counted by the database, one row per county, township and current visitor (a campaign
+    over a province has hundreds of thousands of targets; none of them is read here)."""
     today = local_date(as_of) if as_of else timezone.localdate()
+    counted = Q(excluded=False)
+    groups = (
+        annotated(targets, as_of=as_of)
+        .order_by()
+        .values("region_id", "township_id", "visitor_id")
+        .annotate(
+            excluded_n=Count("pk", filter=Q(excluded=True)),
+            targets_n=Count("pk", filter=counted),
+            visited_n=Count("pk", filter=counted & Q(visited=True)),
+            with_need_n=Count("pk", filter=counted & Q(with_need=True)),
+            declared_n=Count("pk", filter=counted & Q(declared=True)),
+            overdue_n=Count("pk", filter=_overdue(today)),
+        )
+    )
     result = Coverage()
-    for row in annotated(targets, as_of=as_of).values(*FIELDS, deadline=F("campaign__deadline")):
-        row["overdue"] = _overdue(row, today)
+    for group in groups:
         for figures in (
             result.total,
-            result.by_county[row["region_id"]],
-            result.by_township[(row["region_id"], row["township_id"])],
-            result.by_visitor[row["visitor_id"]],
+            result.by_county[group["region_id"]],
+            result.by_township[(group["region_id"], group["township_id"])],
+            result.by_visitor[group["visitor_id"]],
         ):
-            figures.add(row)
+            figures.add(group)
     return result
 
 
 def overdue_targets(targets: QuerySet[Target], *, today: dt.date | None = None) -> QuerySet[Target]:
     """The targets not yet visited whose assignment's due date or campaign's deadline passed."""
     today = today or timezone.localdate()
-    rows = annotated(targets).filter(visited=False, excluded=False)
-    return rows.filter(Q(campaign__deadline__lt=today) | Q(due_on__lt=today))
+    return annotated(targets).filter(_overdue(today))
