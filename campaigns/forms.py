@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from django import forms
 
-from campaigns.models import TargetSource
+from campaigns.models import Campaign, TargetSource
 from matching.models import BASIC_CRITERIA, VisitChannel
+from portal import bounds
 
 
 class CampaignForm(forms.Form):
@@ -26,7 +27,7 @@ class CampaignForm(forms.Form):
 class CampaignEditForm(CampaignForm):
     """修改活动: the create form without the counties (they stay), with the version it was drawn from."""
 
-    version = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
+    version = bounds.FormIntegerField(widget=forms.HiddenInput, field=bounds.column(Campaign, "version"), min_value=0)
     service_fields = {"version": None}
 
     def __init__(self, *args, **kwargs):

@@ -104,6 +104,9 @@ class CampaignEvent(models.Model):
         verbose_name = verbose_name_plural = "大走访活动记录"
         ordering = ["created_at", "id"]
 
+    def __str__(self):
+        return f"大走访活动 {self.campaign_id} · {self.get_kind_display()}"
+
 
 class Target(models.Model):
     """One entity of a county's 走访目标企业清单; an excluded one keeps its reason."""

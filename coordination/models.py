@@ -162,6 +162,9 @@ class ProblemEvent(models.Model):
         verbose_name = verbose_name_plural = "批分单记录"
         ordering = ["created_at", "id"]
 
+    def __str__(self):
+        return f"批分单 {self.problem_id} · {self.get_kind_display()}"
+
 
 class ProblemScan(models.Model):
     """One run of the escalation scan (what it did), for the administrators' home page."""
@@ -174,3 +177,6 @@ class ProblemScan(models.Model):
     class Meta:
         verbose_name = verbose_name_plural = "批分单逾期扫描"
         ordering = ["-started_at"]
+
+    def __str__(self):
+        return f"批分单逾期扫描 {timezone.localtime(self.started_at):%Y-%m-%d %H:%M}"

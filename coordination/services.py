@@ -76,10 +76,15 @@ def _choice(value, choices, field: str, label: str) -> str:
 def _department(actor, department_id, *, county_code: str, level: str) -> Organisation:
     """A department of the mechanism at `level` above the problem's county, resolved for the
     actor: another level's or another region's department is refused as not found."""
-    departments = Organisation.objects.filter(
-        kind=OrganisationKind.DEPARTMENT, is_active=True, region_id=notices.level_region(county_code, level)
+    return resolve(
+        Organisation.objects.filter(
+            kind=OrganisationKind.DEPARTMENT, is_active=True, region_id=notices.level_region(county_code, level)
+        ),
+        actor,
+        VIEW,
+        pk=department_id,
+        field="department_id",
     )
-    return resolve(departments, actor, VIEW, pk=department_id, field="department_id")
 
 
 def _event(problem: Problem, kind: str, actor, note: str = "", now=None) -> ProblemEvent:

@@ -25,10 +25,12 @@ from pathlib import Path
 
 from django.apps import apps
 
+from portal.source import project_packages
 from portal.tenancy import _lookup, has_restriction, public
 
 ROOT = Path(__file__).resolve().parent.parent
-APPS = ("portal", "workdays", "entities", "products", "batch_matching", "matching", "reporting")
+
+
 INPUT_PARAM = re.compile(r"(^|_)(ids?|pks?|uscc|usccs|codes?)$")
 INPUT_SOURCES = {
     "request",
@@ -239,6 +241,11 @@ ALLOWED: dict[tuple[str, str, str], str] = {
         "BankBranch",
     ): "names of branches that are keys of figures computed through the restriction",
     (
+        "campaigns/home.py",
+        "widgets",
+        "Target",
+    ): "the targets of the visitor's own assignments (selectors.my_assignments, restricted), counted for his home page",
+    (
         "reporting/services.py",
         "target_set",
         "Target",
@@ -432,10 +439,23 @@ class _Function(ast.NodeVisitor):
             model = first.id if isinstance(first, ast.Name) else None
             arguments = call.args[1:] + [k.value for k in call.keywords]
         elif isinstance(func, ast.Attribute) and func.attr in LOOKUPS:
-            # Model.objects.<lookup>(...) possibly after other queryset methods
+            # Model.objects.<lookup>(...) possibly after other queryset methods, or on what a
+            # helper made of such a queryset (`with_rows(Model.objects.all()).filter(pk=…)`:
+            # a helper handed a queryset returns one of the same rows), unless the helper is
+            # the restriction or returns only what it resolved
             base = func.value
-            while isinstance(base, ast.Call) and isinstance(base.func, ast.Attribute):
-                base = base.func.value
+            while isinstance(base, ast.Call):
+                if isinstance(base.func, ast.Attribute):
+                    base = base.func.value
+                elif (
+                    isinstance(base.func, ast.Name)
+                    and base.func.id not in WRAPPERS | self.resolvers
+                    and base.args
+                    and not any(k.arg == "actor" for k in base.keywords)
+                ):
+                    base = base.args[0]
+                else:
+                    break
             if (
                 isinstance(base, ast.Attribute)
                 and base.attr in ("objects", "_default_manager")
@@ -460,7 +480,7 @@ def scan(scoped_models: set[str], paths: list[Path] | None = None) -> list[Findi
     findings: list[Finding] = []
     if paths is None:
         paths = []
-        for app in APPS:
+        for app in project_packages():
             for path in sorted((ROOT / app).rglob("*.py")):
                 parts = set(path.relative_to(ROOT).parts)
                 if parts & {"tests", "migrations"} or path.name in (

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import datetime as dt
+import importlib
 import io
 from pathlib import Path
 
@@ -24,9 +25,10 @@ from portal import audit_log, spreadsheets
 from portal.factories import user_with_role
 from portal.models import AuditEvent, Role
 from portal.services import audit_record
+from portal.source import project_packages
 
 ROOT = Path(__file__).resolve().parent.parent
-APPS = ("portal", "entities", "products", "matching", "reporting", "batch_matching", "workdays")
+APPS = project_packages()  # every package of the project (portal.source)
 # models no one audits or reads by name: the batch run's internals, the statistics index, clocks' bookkeeping
 UNNAMED = {
     "portal.BeatHeartbeat",
@@ -53,7 +55,15 @@ def _recorded_actions() -> set[str]:
         for path in (ROOT / app).rglob("*.py"):
             if "tests" in path.parts or "migrations" in path.parts:
                 continue
-            for node in ast.walk(ast.parse(path.read_text())):
+            tree = ast.parse(path.read_text())
+            # a workflow's actions are an enum of its policy table (campaigns.policy.Action, …)
+            policy_of = {
+                alias.asname or alias.name: node.module
+                for node in ast.walk(tree)
+                if isinstance(node, ast.ImportFrom) and node.module
+                for alias in node.names
+            }
+            for node in ast.walk(tree):
                 if isinstance(node, ast.keyword) and node.arg == "audit" and isinstance(node.value, ast.Constant):
                     actions.add(node.value.value)
                 if not (isinstance(node, ast.Call) and getattr(node.func, "id", None) == "audit_record"):
@@ -62,9 +72,15 @@ def _recorded_actions() -> set[str]:
                 if isinstance(value, ast.JoinedStr):
                     assert ast.unparse(value) == "f'declaration.{stage}.{decision}'", path
                     actions |= {f"declaration.{st}.{de}" for st in ReviewStage.values for de in ReviewDecision.values}
-                elif isinstance(value, ast.Attribute):
-                    assert ast.unparse(value) == "export.action", path
+                elif isinstance(value, ast.Attribute) and ast.unparse(value) == "export.action":
                     actions |= {export.action for export in spreadsheets.EXPORTS.values()}
+                elif isinstance(value, ast.Attribute):
+                    # Action.OPEN.value: a member of the policy's Action enum
+                    enum, member = ast.unparse(value).removesuffix(".value").split(".")
+                    actions.add(getattr(importlib.import_module(policy_of[enum]), enum)[member].value)
+                elif isinstance(value, ast.Call) and ast.unparse(value) == "str(rule_.action)":
+                    # the action of a row of the policy table: any of its actions
+                    actions |= {a.value for a in importlib.import_module(policy_of["Action"]).Action}
                 else:
                     actions |= {n.value for n in ast.walk(value) if isinstance(n, ast.Constant) and n.value}
     return actions - {"audit"}  # the variable's name in matching/materials.py, not an action

@@ -27,6 +27,7 @@ from matching.models import Declaration, Recommendation, RecommendationState
 from portal import bounds, url_inventory
 from portal.factories import user_with_role
 from portal.models import Role
+from portal.source import project_packages
 from reporting.models import BankPeriodReport
 
 pytestmark = pytest.mark.django_db
@@ -34,7 +35,7 @@ pytestmark = pytest.mark.django_db
 HUGE = "9" * 23  # 99999999999999999999999
 BIGINT_MAX = 2**63 - 1
 HOSTILE = [HUGE, "-" + HUGE, str(2**63), "NaN", "Infinity", "-Infinity", "1e25", "²", "１２", "0x10", "1_000"]
-PROJECT_PACKAGES = ["portal", "workdays", "entities", "products", "batch_matching", "matching", "reporting"]
+PROJECT_PACKAGES = project_packages()  # every package of the project (portal.source)
 
 
 # --- helpers ------------------------------------------------------------------------------------------

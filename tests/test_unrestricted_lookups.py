@@ -52,3 +52,43 @@ def test_removing_the_restriction_from_a_service_lookup_is_caught(scoped, tmp_pa
     original = tmp_path / "original.py"
     original.write_text(source, encoding="utf-8")
     assert not [f for f in lint.scan(scoped, [original]) if f.function == service and f.model == model]
+
+
+HELPER_SOURCE = """
+from entities.models import MarketEntity
+from portal.tenancy import VIEW, restrict
+
+
+def with_rows(queryset):
+    return queryset.select_related("region")
+
+
+def hidden(entity_id):
+    return with_rows(MarketEntity.objects.all()).filter(pk=entity_id).first()
+
+
+def restricted(user, entity_id):
+    return with_rows(restrict(MarketEntity.objects.all(), user, VIEW)).filter(pk=entity_id).first()
+"""
+
+
+def test_a_lookup_on_what_a_helper_made_of_a_manager_is_still_seen(scoped, tmp_path):
+    # given a module that hands a manager's queryset to a helper and looks an input id up on its result
+    module = tmp_path / "helpers.py"
+    module.write_text(HELPER_SOURCE, encoding="utf-8")
+    # when the checker reads it
+    findings = lint.scan(scoped, [module])
+    # then the lookup on the unrestricted queryset is reported, the one on the restricted is not
+    assert [(f.function, f.model) for f in findings] == [("hidden", "MarketEntity")]
+
+
+def test_every_package_of_the_project_is_read():
+    # given the project's installed apps that live in this repository
+    from django.apps import apps
+
+    own = {Path(c.path).resolve().name for c in apps.get_app_configs() if Path(c.path).resolve().parent == lint.ROOT}
+    # then the checks that read the source read each of them (and the pure engine)
+    from portal.source import project_packages
+
+    assert own <= set(project_packages())
+    assert {"campaigns", "coordination", "eligibility"} <= set(project_packages())

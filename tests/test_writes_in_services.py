@@ -12,8 +12,10 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+from portal.source import project_packages
+
 ROOT = Path(__file__).resolve().parent.parent
-APPS = ("portal", "entities", "products", "matching", "reporting", "workdays", "batch_matching", "eligibility")
+APPS = project_packages()  # every package of the project (portal.source)
 # modules (or packages) that only read and hand over to services
 READ_SIDE = {
     "views",
