@@ -197,6 +197,10 @@ REST_FRAMEWORK = {
         "portal.tokens.ApiTokenAuthentication",  # hashed, expiring, revocable (portal/tokens.py)
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # JSON only, for every client: people read the API's documentation (/api/v1/docs/); DRF's
+    # browsable pages, which a browser got before, are its own English-first templates and
+    # fail WCAG 2.1 AA (axe: html-has-lang, color-contrast, button-name)
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PAGINATION_CLASS": "portal.api_support.Pagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["portal.bounds.FilterBackend"],

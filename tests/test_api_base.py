@@ -1,5 +1,6 @@
 import pytest
 from django.core.management import call_command
+from django.test import Client
 from rest_framework.test import APIClient
 
 from portal.factories import OrganisationFactory, api_token, region, user_with_role
@@ -95,3 +96,17 @@ def test_the_api_schema_builds_without_a_warning(tmp_path):
     # then it builds (a warning ends the command with an error)
     call_command("spectacular", "--fail-on-warn", "--file", str(tmp_path / "schema.yaml"))
     assert (tmp_path / "schema.yaml").stat().st_size > 10_000
+
+
+def test_a_browser_opening_the_api_gets_json_not_a_browsable_page():
+    # given a signed-in user's browser session
+    client = Client()
+    client.force_login(user_with_role(Role.PLATFORM_ADMIN))
+    # when the browser opens an API address, asking for HTML first as browsers do
+    response = client.get(
+        "/api/v1/me/", HTTP_ACCEPT="text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8", secure=True
+    )
+    # then the answer is the JSON every client gets (DRF's browsable page is not served)
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/json")
+    assert response.json()["role"] == Role.PLATFORM_ADMIN
