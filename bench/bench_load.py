@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import os
 import random
 import re
@@ -45,6 +44,7 @@ import statistics
 import subprocess
 import sys
 import time
+import urllib.request
 from collections import defaultdict
 from pathlib import Path
 
@@ -56,7 +56,7 @@ import django  # noqa: E402
 
 django.setup()
 
-import httpx  # noqa: E402
+import aiohttp  # noqa: E402
 from benchlib import Figures  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.urls import Resolver404, resolve, reverse  # noqa: E402
@@ -64,8 +64,6 @@ from django.urls import Resolver404, resolve, reverse  # noqa: E402
 from portal.models import Role  # noqa: E402
 from portal.navigation import items_for  # noqa: E402
 from portal.replicas import ROUTED_URL_NAMES  # noqa: E402
-
-logging.getLogger("httpx").setLevel(logging.WARNING)  # Django's logging config shows INFO: one line per request
 
 NEEDS_WORKER = True  # bench.sh starts a Celery worker on the bench database
 NEEDS_REPLICA = True  # bench.sh starts a streaming replica and sets DATABASE_REPLICA_URLS
@@ -174,11 +172,19 @@ class VirtualUser:
         self.base, self.username, self.password, self.stats, self.think = base, username, password, stats, think
         self.cookies: dict[str, str] = {}
         self.urls: list[str] = []
-        # the TLS proxy's header: the portal runs with secure cookies, as in production
-        self.client = httpx.AsyncClient(
-            base_url=base,
-            timeout=30,
-            follow_redirects=False,
+        self.client: aiohttp.ClientSession | None = None
+
+    async def open(self) -> None:
+        """The user's HTTP client: aiohttp, the lighter of the asyncio clients (the load
+        generator shares the machine's cores with the server it measures; its own CPU
+        seconds are printed as `client_cpu_s`). Cookies are kept by hand (`_keep`): the
+        portal sets them Secure, as behind its TLS proxy, and the client speaks plain HTTP
+        on loopback."""
+        self.client = aiohttp.ClientSession(
+            base_url=self.base,
+            timeout=aiohttp.ClientTimeout(total=30),
+            cookie_jar=aiohttp.DummyCookieJar(),
+            # the TLS proxy's header: the portal runs with secure cookies, as in production
             headers={"X-Forwarded-Proto": "https", "User-Agent": "bench-load"},
         )
 
@@ -186,40 +192,49 @@ class VirtualUser:
         cookie = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         return {**({"Cookie": cookie} if cookie else {}), **extra}
 
-    def _keep(self, response: httpx.Response) -> None:
-        for header in response.headers.get_list("set-cookie"):
+    def _keep(self, response: aiohttp.ClientResponse) -> None:
+        for header in response.headers.getall("set-cookie", []):
             name, _, rest = header.partition("=")
             self.cookies[name.strip()] = rest.split(";", 1)[0]
 
     async def login(self) -> None:
         login = "/accounts/login/"
-        page = await self.client.get(login, headers=self._headers())
-        self._keep(page)
-        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
+        async with self.client.get(login, headers=self._headers(), allow_redirects=False) as page:
+            self._keep(page)
+            text = await page.text()
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', text).group(1)
         origin = self.base.replace("http://", "https://")
-        response = await self.client.post(
+        async with self.client.post(
             login,
             data={"username": self.username, "password": self.password, "csrfmiddlewaretoken": token},
             headers=self._headers(Referer=origin + login, Origin=origin),
-        )
-        self._keep(response)
-        if response.status_code != 302 or "sessionid" not in self.cookies:
-            raise RuntimeError(f"login of {self.username} failed: {response.status_code} {response.text[:300]}")
+            allow_redirects=False,
+        ) as response:
+            self._keep(response)
+            status, text = response.status, await response.text()
+        if status != 302 or "sessionid" not in self.cookies:
+            raise RuntimeError(f"login of {self.username} failed: {status} {text[:300]}")
+
+    async def _get(self, url: str) -> tuple[int, str, bool]:
+        """GET a page to its last byte: (status, Location, answered from a replica)."""
+        async with self.client.get(url, headers=self._headers(), allow_redirects=False) as response:
+            await response.read()
+            # a response read from a replica carries X-Data-As-Of (ReplicaReadsMiddleware)
+            return response.status, response.headers.get("location", ""), "x-data-as-of" in response.headers
 
     async def discover(self, role: str, stats: Stats) -> list[str]:
         """The pages and API lists this role may open (403/404 are left out: not its pages)."""
         urls = []
         for url in [*pages_of(role), *API_LISTS]:
-            response = await self.client.get(url, headers=self._headers())
-            location = response.headers.get("location", "")
-            if response.status_code == 302 and location.startswith("/") and not location.startswith("/accounts/login"):
+            status, location, _ = await self._get(url)
+            if status == 302 and location.startswith("/") and not location.startswith("/accounts/login"):
                 url = location  # e.g. 我的企业 opens the user's own entity
-                response = await self.client.get(url, headers=self._headers())
-            if response.status_code == 200:
+                status, location, _ = await self._get(url)
+            if status == 200:
                 urls.append(url)
-            elif response.status_code >= 500 or response.status_code in (301, 302):
+            elif status >= 500 or status in (301, 302):
                 stats.errors[f"discover {url}"] += 1
-                stats.error_examples.append(f"{role} {url}: {response.status_code}")
+                stats.error_examples.append(f"{role} {url}: {status}")
         return urls
 
     async def run(self, until: float) -> None:
@@ -227,18 +242,10 @@ class VirtualUser:
             url = random.choice(self.urls)
             started = time.perf_counter()
             try:
-                response = await self.client.get(url, headers=self._headers())
-                await response.aread()
+                status, location, from_replica = await self._get(url)
                 ms = (time.perf_counter() - started) * 1000
-                ok = response.status_code == 200
-                self.stats.add(
-                    self.name(url),
-                    ms,
-                    ok,
-                    f"{response.status_code} {response.headers.get('location', '')}",
-                    from_replica="x-data-as-of" in response.headers,  # read from a replica (ReplicaReadsMiddleware)
-                )
-            except httpx.HTTPError as exc:
+                self.stats.add(self.name(url), ms, status == 200, f"{status} {location}", from_replica=from_replica)
+            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
                 self.stats.add(self.name(url), (time.perf_counter() - started) * 1000, False, repr(exc))
             await asyncio.sleep(random.uniform(*self.think))
 
@@ -246,7 +253,7 @@ class VirtualUser:
         return f"/ [{self.role}]" if url == "/" else url  # each role has its own home page
 
     async def close(self) -> None:
-        await self.client.aclose()
+        await self.client.close()
 
 
 class Probe(VirtualUser):
@@ -274,6 +281,8 @@ async def load(
     ]
     log(f"signing in {users} users ({len(roles)} roles)")
     t0 = time.monotonic()
+    for vu in vus:
+        await vu.open()
     for i in range(0, users, 5):  # five at a time: each login hashes a password (PBKDF2)
         await asyncio.gather(*(vu.login() for vu in vus[i : i + 5]))
     log(f"signed in after {time.monotonic() - t0:.1f}s; discovering each role's pages")
@@ -285,6 +294,7 @@ async def load(
     for _ in range(probes):
         probe = Probe(base, "floor", "", "", stats, think)
         probe.urls = ["/healthz"]
+        await probe.open()
         vus.append(probe)
     log(f"{sum(len(v) for v in per_role.values())} role×page pairs; {duration:.0f}s of load")
     stats.recording = True
@@ -365,9 +375,10 @@ def main() -> int:
         deadline = time.monotonic() + 60
         while True:
             try:
-                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
+                with urllib.request.urlopen(f"{base}/healthz", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:  # refused while gunicorn starts (URLError is an OSError)
                 pass
             if server.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("gunicorn did not start; see var/bench-load-gunicorn.log")

@@ -17,7 +17,7 @@ from campaigns.coverage import Figures
 from campaigns.models import Assignment, Campaign, CampaignState, TargetSource
 from campaigns.policy import Action
 from portal import bounds
-from portal.api import RestrictedViewSetMixin
+from portal.api import ChoiceLabelField, RestrictedViewSetMixin
 from portal.policy_resources import PolicyViewSet, action_doc, error_responses
 
 ERRORS = error_responses(forbidden="角色无权执行, 或不是本市开展的活动、活动未覆盖本县区")
@@ -46,7 +46,7 @@ class CampaignOutputSerializer(serializers.Serializer):
     deadline = serializers.DateField(help_text="摸排截止日期")
     days_left = serializers.SerializerMethodField(help_text="距截止日期的自然日天数(含截止当日; 负数为已过)")
     state = serializers.CharField(help_text="状态: draft 草稿 / running 进行中 / ended 已结束")
-    state_label = serializers.CharField(source="get_state_display")
+    state_label = ChoiceLabelField("state")
     note = serializers.CharField(help_text="活动要求")
     started_at = serializers.DateTimeField(allow_null=True, help_text="启动时间(走访自此计入覆盖)")
     version = serializers.IntegerField(help_text="版本(每次修改加 1; 修改时提交, 防止覆盖他人的修改)")

@@ -12,12 +12,13 @@ from coordination import policy, selectors, services
 from coordination.models import Problem, ProblemKind, ProblemSource, ProblemState
 from coordination.policy import Action
 from portal import bounds
+from portal.api import ChoiceLabelField
 from portal.policy_resources import PolicyViewSet, error_responses
 
 
 class ProblemEventSerializer(serializers.Serializer):
     kind = serializers.CharField(help_text="事项代码")
-    kind_label = serializers.CharField(source="get_kind_display", help_text="事项(中文)")
+    kind_label = ChoiceLabelField("kind", help_text="事项(中文)")
     department = serializers.CharField(source="department.name", default=None, help_text="当时的承办部门")
     note = serializers.CharField(help_text="说明")
     created_at = serializers.DateTimeField()
@@ -30,7 +31,7 @@ class ProblemOutputSerializer(serializers.Serializer):
     entity_name = serializers.CharField(source="entity.name")
     region_code = serializers.CharField(source="region_id", help_text="企业所在县区")
     kind = serializers.CharField(help_text="问题类型: " + "、".join(f"{v} {label}" for v, label in ProblemKind.choices))
-    kind_label = serializers.CharField(source="get_kind_display")
+    kind_label = ChoiceLabelField("kind")
     source = serializers.CharField(help_text="问题来源")
     description = serializers.CharField(help_text="问题描述")
     level = serializers.CharField(help_text="所在层级: county 县级 / city 市级 / province 省级")
@@ -43,7 +44,7 @@ class ProblemOutputSerializer(serializers.Serializer):
         source="department.contact_phone", default="", help_text="承办部门联系电话"
     )
     state = serializers.CharField(help_text="状态")
-    state_label = serializers.CharField(source="get_state_display")
+    state_label = ChoiceLabelField("state")
     due_working_days = serializers.IntegerField(help_text="办理时限(工作日)")
     due_at = serializers.DateTimeField(allow_null=True, help_text="办理期限")
     is_overdue = serializers.BooleanField(help_text="是否已逾期")

@@ -29,7 +29,7 @@ from entities.personal_data import PERSONAL_FIELDS, masked, sees_own
 from entities.renewals import OUTCOMES, RefusalReason, RenewalStatus
 from entities.restrictions import bank_root_id
 from portal import bounds
-from portal.api import RestrictedViewSetMixin
+from portal.api import ChoiceLabelField, RestrictedViewSetMixin
 from portal.api_support import BoundedCursorPagination
 from portal.services import ApplicationError
 from portal.tenancy import CHANGE, VIEW, resolve, restrict, scope_for
@@ -411,9 +411,9 @@ class RenewalOutput(serializers.ModelSerializer):
     bank_name = serializers.CharField(source="bank.name")
     bank_code = serializers.SerializerMethodField(help_text="贷款银行代码")
     amount_wan = serializers.SerializerMethodField(help_text="到期贷款金额(万元)")
-    status_label = serializers.CharField(source="get_status_display")
-    source_label = serializers.CharField(source="get_source_display")
-    refusal_reason_label = serializers.CharField(source="get_refusal_reason_display")
+    status_label = ChoiceLabelField("status")
+    source_label = ChoiceLabelField("source")
+    refusal_reason_label = ChoiceLabelField("refusal_reason")
 
     class Meta:
         model = Renewal

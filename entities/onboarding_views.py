@@ -20,7 +20,7 @@ from rest_framework.response import Response
 from entities.models import ClaimState, EntityClaim
 from entities.onboarding import enterprise_register, entity_claim_decide
 from entities.restrictions import CLAIM_DECIDERS
-from portal.api import RestrictedReadOnlyViewSet
+from portal.api import ChoiceLabelField, RestrictedReadOnlyViewSet
 from portal.errors import ApplicationError
 from portal.mixins import RestrictedListView, RoleRequiredMixin
 from portal.models import PhoneCodePurpose, mask_phone
@@ -240,7 +240,7 @@ class ClaimDecideView(RoleRequiredMixin, View):
 
 
 class ClaimOutput(serializers.ModelSerializer):
-    state_display = serializers.CharField(source="get_state_display")
+    state_display = ChoiceLabelField("state")
     region_code = serializers.CharField(source="region_id", allow_null=True)
     username = serializers.CharField(source="user.username")
 

@@ -19,6 +19,19 @@ from portal.selectors import audit_event_list, audit_filter_choices
 from portal.tenancy import MANAGE_USERS, restrict, scope_for
 
 
+class ChoiceLabelField(serializers.CharField):
+    """The Chinese label of a model field with choices, what ``get_<field>_display()`` gives
+    (状态, 来源, 事项 …): read-only. DRF would inspect the bound method's signature on every
+    row before calling it (``fields.is_simple_callable``); this calls it."""
+
+    def __init__(self, field: str, **kwargs):
+        kwargs["read_only"] = True
+        super().__init__(source=f"get_{field}_display", **kwargs)
+
+    def get_attribute(self, instance):
+        return getattr(instance, self.source)()
+
+
 class RestrictedViewSetMixin(TenantRestricted):
     """Base of every API viewset: the queryset always passes through restrict(), and an
     action on one object first checks that the caller may see it, so another
@@ -52,7 +65,7 @@ class RestrictedReadOnlyViewSet(RestrictedViewSetMixin, viewsets.ReadOnlyModelVi
 
 class OrganisationSerializer(serializers.ModelSerializer):
     region_code = serializers.CharField(source="region_id", allow_null=True, read_only=True)
-    kind_display = serializers.CharField(source="get_kind_display", read_only=True)
+    kind_display = ChoiceLabelField("kind")
 
     class Meta:
         model = Organisation

@@ -1,6 +1,7 @@
 import pytest
 from django.core.management import call_command
 from django.test import Client
+from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
 from portal.factories import OrganisationFactory, api_token, region, user_with_role
@@ -110,3 +111,20 @@ def test_a_browser_opening_the_api_gets_json_not_a_browsable_page():
     assert response.status_code == 200
     assert response["Content-Type"].startswith("application/json")
     assert response.json()["role"] == Role.PLATFORM_ADMIN
+
+
+def test_a_choice_label_is_the_chinese_label_read_only_in_the_schema():
+    """ChoiceLabelField (portal.api): every *_display / *_label of the API, e.g. 机构类型."""
+    # given an organisation of each of two kinds
+    admin = user_with_role(Role.PLATFORM_ADMIN)
+    township = OrganisationFactory(kind=OrganisationKind.TOWNSHIP, region=region("140525"))
+    client = APIClient()
+    client.force_authenticate(admin)
+    # when it is read
+    body = client.get(f"/api/v1/organisations/{township.pk}/").json()
+    # then the label is the kind's Chinese label, what get_kind_display() gives
+    assert body["kind"] == OrganisationKind.TOWNSHIP
+    assert body["kind_display"] == township.get_kind_display() == OrganisationKind.TOWNSHIP.label
+    # and the schema says it is never written
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    assert schema["components"]["schemas"]["Organisation"]["properties"]["kind_display"]["readOnly"] is True

@@ -18,7 +18,7 @@ from matching.models import (
 )
 from matching.workflow import Action
 from portal import bounds
-from portal.api import RestrictedViewSetMixin
+from portal.api import ChoiceLabelField, RestrictedViewSetMixin
 from portal.tenancy import VIEW, restrict
 
 # --- batches -------------------------------------------------------------------------------
@@ -28,7 +28,7 @@ class BatchDeclarationSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     entity = serializers.CharField(source="entity.name")
     state = serializers.CharField()
-    state_display = serializers.CharField(source="get_state_display")
+    state_display = ChoiceLabelField("state")
 
 
 class BatchLeadSerializer(LeadBriefSerializer):
@@ -39,7 +39,7 @@ class BatchOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     title = serializers.CharField()
     state = serializers.CharField()
-    state_display = serializers.CharField(source="get_state_display")
+    state_display = ChoiceLabelField("state")
     region_code = serializers.CharField(source="region_id")
     task_force = serializers.IntegerField(source="task_force_id")
     created_at = serializers.DateTimeField()

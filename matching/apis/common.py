@@ -10,6 +10,7 @@ from rest_framework import renderers, serializers
 
 from matching import workflow
 from matching.workflow import Action
+from portal.api import ChoiceLabelField
 
 IMPORT_MAX_BYTES = 20 * 1024 * 1024  # a declaration import file
 
@@ -109,7 +110,7 @@ class EntityBriefSerializer(serializers.Serializer):
     name = serializers.CharField()
     uscc = serializers.CharField()
     entity_type = serializers.CharField()
-    entity_type_display = serializers.CharField(source="get_entity_type_display")
+    entity_type_display = ChoiceLabelField("entity_type")
     region_code = serializers.CharField(source="region_id")
 
 

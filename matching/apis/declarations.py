@@ -43,7 +43,7 @@ from matching.models import (
 )
 from matching.workflow import Action
 from portal import bounds, spreadsheets
-from portal.api import RestrictedViewSetMixin
+from portal.api import ChoiceLabelField, RestrictedViewSetMixin
 from portal.middleware import upload_limit
 from portal.services import ApplicationError
 from portal.spreadsheets import XLSX
@@ -54,9 +54,9 @@ from portal.tenancy import VIEW, restrict, scope_for
 
 class ReviewStepOutputSerializer(serializers.Serializer):
     stage = serializers.CharField()
-    stage_display = serializers.CharField(source="get_stage_display")
+    stage_display = ChoiceLabelField("stage")
     decision = serializers.CharField()
-    decision_display = serializers.CharField(source="get_decision_display")
+    decision_display = ChoiceLabelField("decision")
     comment = serializers.CharField()
     actor = UserNameField()
     created_at = serializers.DateTimeField()
@@ -67,7 +67,7 @@ class LeadBriefSerializer(serializers.Serializer):
     bank = BankBriefSerializer()
     branch = serializers.CharField(source="branch.name")
     state = serializers.CharField()
-    state_display = serializers.CharField(source="get_state_display")
+    state_display = ChoiceLabelField("state")
     pushed_at = serializers.DateTimeField()
     decided_at = serializers.DateTimeField(allow_null=True)
 
@@ -79,17 +79,15 @@ class DeclarationOutputSerializer(serializers.Serializer):
     region_name = serializers.CharField(source="region.name")
     task_force = serializers.IntegerField(source="task_force_id")
     source = serializers.CharField()
-    source_display = serializers.CharField(source="get_source_display")
+    source_display = ChoiceLabelField("source")
     source_bank = serializers.CharField(source="source_bank.code", default=None, allow_null=True)
     state = serializers.CharField()
-    state_display = serializers.CharField(source="get_state_display")
+    state_display = ChoiceLabelField("state")
     amount = serializers.IntegerField(help_text="融资金额(元)")
     term_months = serializers.IntegerField()
     purpose = serializers.CharField()
     repayment = serializers.CharField(help_text="还款方式代码(见申报输入的 repayment); 空字符串为未定")
-    repayment_display = serializers.CharField(
-        source="get_repayment_display", help_text=f"还款方式(中文); 空字符串为{REPAYMENT_UNDECIDED}"
-    )
+    repayment_display = ChoiceLabelField("repayment", help_text=f"还款方式(中文); 空字符串为{REPAYMENT_UNDECIDED}")
     banks = IntendedBankSerializer(source="intended_banks", many=True)
     basic_criteria = serializers.JSONField()
     criteria_standing = serializers.SerializerMethodField(
@@ -344,7 +342,7 @@ class MaterialUploadInputSerializer(serializers.Serializer):
 class EventOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     kind = serializers.CharField()
-    kind_display = serializers.CharField(source="get_kind_display", help_text="事件名称(中文)")
+    kind_display = ChoiceLabelField("kind", help_text="事件名称(中文)")
     recommendation = serializers.IntegerField(source="recommendation_id", allow_null=True)
     actor = UserNameField()
     data = serializers.JSONField()

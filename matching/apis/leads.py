@@ -46,7 +46,7 @@ from matching.selectors import lead_rows
 from matching.services.materials import open_materials_clock
 from matching.workflow import Action
 from portal import bounds
-from portal.api import RestrictedViewSetMixin
+from portal.api import ChoiceLabelField, RestrictedViewSetMixin
 from portal.tenancy import VIEW, restrict
 from products.models import BankBranch
 
@@ -82,7 +82,7 @@ class LeadMaterialsOutputSerializer(serializers.Serializer):
     the submission, else the 30-day clock starts on its own)."""
 
     stage = serializers.ChoiceField(choices=MaterialsStage.choices, source="materials_stage")
-    stage_display = serializers.CharField(source="get_materials_stage_display")
+    stage_display = ChoiceLabelField("materials_stage")
     required = serializers.ListField(
         child=serializers.CharField(), source="materials_required", help_text="银行列明的所需材料"
     )
@@ -117,7 +117,7 @@ class LeadOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     batch = serializers.IntegerField(source="batch_id", allow_null=True, help_text="推荐批次; 直接申请为空")
     origin = serializers.CharField(help_text="来源: pushed 推荐清单推送, direct 直接申请")
-    origin_display = serializers.CharField(source="get_origin_display")
+    origin_display = ChoiceLabelField("origin")
     no_loan_entity = serializers.BooleanField(help_text="无贷户: 直接申请时在任何银行均无当前授信")
     entity = EntityBriefSerializer()
     county_code = serializers.CharField(source="region_id")
@@ -134,7 +134,7 @@ class LeadOutputSerializer(serializers.Serializer):
     product = serializers.SerializerMethodField()
     need = NeedSerializer(source="declaration")
     state = serializers.CharField()
-    state_display = serializers.CharField(source="get_state_display")
+    state_display = ChoiceLabelField("state")
     assigned_to = UserBriefSerializer(allow_null=True)
     pushed_at = serializers.DateTimeField()
     age_days = serializers.SerializerMethodField()

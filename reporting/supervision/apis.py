@@ -9,6 +9,7 @@ import django_filters
 from rest_framework import serializers
 
 from portal import bounds
+from portal.api import ChoiceLabelField
 from portal.policy_resources import PolicyViewSet, error_responses
 from reporting.models import SupervisionOrder, SupervisionState
 from reporting.supervision import policy, selectors, services
@@ -17,7 +18,7 @@ from reporting.supervision.policy import Action
 
 class EventSerializer(serializers.Serializer):
     kind = serializers.CharField(help_text="事项代码")
-    kind_label = serializers.CharField(source="get_kind_display", help_text="事项(中文)")
+    kind_label = ChoiceLabelField("kind", help_text="事项(中文)")
     note = serializers.CharField(help_text="说明")
     created_at = serializers.DateTimeField()
 
@@ -38,7 +39,7 @@ class OrderOutputSerializer(serializers.Serializer):
     state = serializers.CharField(
         help_text="状态: " + "、".join(f"{v} {label}" for v, label in SupervisionState.choices)
     )
-    state_label = serializers.CharField(source="get_state_display")
+    state_label = ChoiceLabelField("state")
     due_working_days = serializers.IntegerField(help_text="回复时限(工作日)")
     due_at = serializers.DateTimeField(help_text="回复期限")
     is_overdue = serializers.BooleanField(help_text="是否已逾期未回复")
