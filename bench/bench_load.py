@@ -28,6 +28,11 @@ line records `replica_configured`, the replica it named, and per page `routed` a
 (requests answered from the replica). `--no-replica` runs gunicorn without DATABASE_REPLICA_URLS
 (everything from the primary), for comparison.
 
+Where the cores went: the web processes' CPU seconds over the load (`server_cpu_s`, and per
+request served), the load generator's own (`client_cpu_s`: it shares the machine), and the share
+of all cores busy (`machine_busy_share`, from /proc/stat): near 1.0 the machine is saturated and
+every page's p95 is mostly waiting for a web process (compare the floor).
+
 Options: --users 50 --duration 120 --workers 4 --think 1,3 --probes 2 --no-demo (data already loaded)
 --no-replica. `make bench-load USERS=200` passes --users."""
 
@@ -57,7 +62,7 @@ import django  # noqa: E402
 django.setup()
 
 import aiohttp  # noqa: E402
-from benchlib import Figures  # noqa: E402
+from benchlib import Figures, cpu_seconds, machine_cpu, process_tree  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.urls import Resolver404, resolve, reverse  # noqa: E402
 
@@ -264,8 +269,8 @@ class Probe(VirtualUser):
 
 
 async def load(
-    base: str, users: int, duration: float, think: tuple[float, float], probes: int
-) -> tuple[Stats, dict, float]:
+    base: str, users: int, duration: float, think: tuple[float, float], probes: int, *, server: int
+) -> tuple[Stats, dict, float, dict]:
     stats = Stats()
     roles = list(DEMO_ACCOUNTS)
     vus = [
@@ -299,6 +304,10 @@ async def load(
     log(f"{sum(len(v) for v in per_role.values())} role×page pairs; {duration:.0f}s of load")
     stats.recording = True
     started = time.monotonic()
+    # CPU seconds over the recorded window only (sign-ins hash passwords): the web processes',
+    # this load generator's and the whole machine's — how much of the cores the pages took,
+    # whatever the queueing did to their latency
+    server_before, machine_before, client_before = cpu_seconds(process_tree(server)), machine_cpu(), time.process_time()
     until = started + duration
 
     # users start spread over the first think interval, as people do
@@ -309,8 +318,14 @@ async def load(
     await asyncio.gather(*(staggered(vu) for vu in vus))
     elapsed = time.monotonic() - started
     stats.recording = False
+    server_after, machine_after = cpu_seconds(process_tree(server)), machine_cpu()
+    cpu = {
+        "client": time.process_time() - client_before,
+        "server": sum(used - server_before.get(pid, 0.0) for pid, used in server_after.items()),
+        "machine_busy": (machine_after[0] - machine_before[0]) / max(machine_after[1] - machine_before[1], 1e-9),
+    }
     await asyncio.gather(*(vu.close() for vu in vus))
-    return stats, {str(role): urls for role, urls in per_role.items()}, elapsed
+    return stats, {str(role): urls for role, urls in per_role.items()}, elapsed, cpu
 
 
 def main() -> int:
@@ -385,9 +400,10 @@ def main() -> int:
             time.sleep(0.3)
         loads_before = os.getloadavg()
         log(f"load average before the load (1/5/15 min): {_loads(loads_before)}")
-        cpu_before = time.process_time()
-        stats, per_role, elapsed = asyncio.run(load(base, args.users, args.duration, think, args.probes))
-        client_cpu = time.process_time() - cpu_before
+        stats, per_role, elapsed, cpu = asyncio.run(
+            load(base, args.users, args.duration, think, args.probes, server=server.pid)
+        )
+        client_cpu, server_cpu, machine_busy = cpu["client"], cpu["server"], cpu["machine_busy"]
         loads_after = os.getloadavg()
         log(f"load average after the load (1/5/15 min): {_loads(loads_after)}")
     finally:
@@ -444,6 +460,11 @@ def main() -> int:
         f"answered from a replica: {from_replica} of {routed_n} requests to routed pages"
         f" ({', '.join(replicas) or 'no replica configured'})"
     )
+    log(
+        f"CPU over the load: web (gunicorn) {server_cpu:.1f} s ="
+        f" {server_cpu * 1000 / (len(all_samples) + len(floor)):.1f} ms per request (the /healthz probes' included);"
+        f" load generator {client_cpu:.1f} s; all {os.cpu_count()} cores busy {machine_busy:.0%}"
+    )
     # the figures were taken over the whole load: each carries the load average at its end
     figures.note(
         users=args.users,
@@ -464,6 +485,11 @@ def main() -> int:
             "after": [round(x, 2) for x in loads_after],
         },
         client_cpu_s=round(client_cpu, 1),
+        # over the recorded window: gunicorn's processes' CPU seconds, and per request served
+        server_cpu_s=round(server_cpu, 1),
+        server_cpu_ms_per_request=round(server_cpu * 1000 / (len(all_samples) + len(floor)), 1),
+        # the share of all cores busy over the load (1.0: saturated; p95 is then mostly queueing)
+        machine_busy_share=round(machine_busy, 2),
         target_met=errors == 0 and all(p["p95_ms"] <= TARGET_P95_MS for p in pages.values()),
         # which database served: a replica configured for gunicorn, and the requests it answered
         replica_configured=bool(replicas),

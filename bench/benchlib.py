@@ -255,6 +255,31 @@ def process_tree(root: int) -> list[int]:
     return tree
 
 
+def cpu_seconds(pids: list[int]) -> dict[int, float]:
+    """CPU seconds (user + system) each process has used so far, from /proc/<pid>/stat."""
+    tick = os.sysconf("SC_CLK_TCK")
+    used = {}
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                fields = stat.read().rpartition(")")[2].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        used[pid] = (int(fields[11]) + int(fields[12])) / tick  # utime, stime (fields 14, 15)
+    return used
+
+
+def machine_cpu() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine since boot, all cores (/proc/stat; busy
+    is everything but idle and iowait, steal included)."""
+    with open("/proc/stat") as stat:
+        values = [int(v) for v in stat.readline().split()[1:]]
+    tick = os.sysconf("SC_CLK_TCK")
+    idle = values[3] + values[4]
+    total = sum(values[:8])
+    return (total - idle) / tick, total / tick
+
+
 def command_line(pid: int) -> str:
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as cmdline:

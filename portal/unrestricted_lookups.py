@@ -96,9 +96,6 @@ ALLOWED: dict[tuple[str, str, str], str] = {
     + " (the post-loan watch: the entity-change hook and the daily scan compare approved leads)",
     ("matching/watch.py", "_valid_honors", "Honor"): _SYSTEM + " (the post-loan watch records an approval's basis)",
     ("matching/watch.py", "bank_reads", "LoanProduct"): "the lending bank's active products: public catalogue",
-    ("portal/tenancy.py", "scope_for", "Membership"): (
-        "the actor's own membership (filtered by the signed-in user himself): the scope every restriction starts from"
-    ),
     (
         "entities/services.py",
         "_province_regulators",
