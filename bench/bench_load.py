@@ -29,7 +29,8 @@ line records `replica_configured`, the replica it named, and per page `routed` a
 (everything from the primary), for comparison.
 
 Where the cores went: the web processes' CPU seconds over the load (`server_cpu_s`, and per
-request served), the load generator's own (`client_cpu_s`: it shares the machine), and the share
+request served), the PostgreSQL servers' on this machine (`database_cpu_s`: primary and replica,
+their backends), the load generator's own (`client_cpu_s`: it shares the machine), and the share
 of all cores busy (`machine_busy_share`, from /proc/stat): near 1.0 the machine is saturated and
 every page's p95 is mostly waiting for a web process (compare the floor).
 
@@ -62,8 +63,9 @@ import django  # noqa: E402
 django.setup()
 
 import aiohttp  # noqa: E402
-from benchlib import Figures, cpu_seconds, machine_cpu, process_tree  # noqa: E402
+from benchlib import Figures, cpu_seconds, machine_cpu, postmaster_pid, process_tree  # noqa: E402
 from django.conf import settings  # noqa: E402
+from django.db import connections  # noqa: E402
 from django.urls import Resolver404, resolve, reverse  # noqa: E402
 
 from portal.models import Role  # noqa: E402
@@ -139,6 +141,16 @@ def routed(url: str) -> bool:
 def replica_named(urls: str) -> list[str]:
     """host:port/database of each replica URL, without its credentials."""
     return [url.rsplit("@", 1)[-1] for url in urls.split(",") if url]
+
+
+def database_servers() -> list[int]:
+    """The postmaster of the primary and of each replica, when they run on this machine."""
+    found = []
+    for alias in connections:
+        pid = postmaster_pid(connections[alias])
+        if pid is not None and pid not in found:
+            found.append(pid)
+    return found
 
 
 def _loads(loads) -> str:
@@ -269,7 +281,14 @@ class Probe(VirtualUser):
 
 
 async def load(
-    base: str, users: int, duration: float, think: tuple[float, float], probes: int, *, server: int
+    base: str,
+    users: int,
+    duration: float,
+    think: tuple[float, float],
+    probes: int,
+    *,
+    server: int,
+    databases: list[int],
 ) -> tuple[Stats, dict, float, dict]:
     stats = Stats()
     roles = list(DEMO_ACCOUNTS)
@@ -308,6 +327,7 @@ async def load(
     # this load generator's and the whole machine's — how much of the cores the pages took,
     # whatever the queueing did to their latency
     server_before, machine_before, client_before = cpu_seconds(process_tree(server)), machine_cpu(), time.process_time()
+    databases_before = cpu_seconds([pid for root in databases for pid in process_tree(root)])
     until = started + duration
 
     # users start spread over the first think interval, as people do
@@ -319,9 +339,13 @@ async def load(
     elapsed = time.monotonic() - started
     stats.recording = False
     server_after, machine_after = cpu_seconds(process_tree(server)), machine_cpu()
+    databases_after = cpu_seconds([pid for root in databases for pid in process_tree(root)])
     cpu = {
         "client": time.process_time() - client_before,
         "server": sum(used - server_before.get(pid, 0.0) for pid, used in server_after.items()),
+        # backends that ended during the window are not counted: a lower bound
+        "databases": sum(used - databases_before.get(pid, 0.0) for pid, used in databases_after.items()),
+        "database_servers": len(databases),
         "machine_busy": (machine_after[0] - machine_before[0]) / max(machine_after[1] - machine_before[1], 1e-9),
     }
     await asyncio.gather(*(vu.close() for vu in vus))
@@ -401,9 +425,11 @@ def main() -> int:
         loads_before = os.getloadavg()
         log(f"load average before the load (1/5/15 min): {_loads(loads_before)}")
         stats, per_role, elapsed, cpu = asyncio.run(
-            load(base, args.users, args.duration, think, args.probes, server=server.pid)
+            # Django's database calls may not run inside the event loop: the servers are found first
+            load(base, args.users, args.duration, think, args.probes, server=server.pid, databases=database_servers())
         )
         client_cpu, server_cpu, machine_busy = cpu["client"], cpu["server"], cpu["machine_busy"]
+        database_cpu = cpu["databases"]
         loads_after = os.getloadavg()
         log(f"load average after the load (1/5/15 min): {_loads(loads_after)}")
     finally:
@@ -463,6 +489,7 @@ def main() -> int:
     log(
         f"CPU over the load: web (gunicorn) {server_cpu:.1f} s ="
         f" {server_cpu * 1000 / (len(all_samples) + len(floor)):.1f} ms per request (the /healthz probes' included);"
+        f" PostgreSQL ({cpu['database_servers']} servers) {database_cpu:.1f} s;"
         f" load generator {client_cpu:.1f} s; all {os.cpu_count()} cores busy {machine_busy:.0%}"
     )
     # the figures were taken over the whole load: each carries the load average at its end
@@ -488,6 +515,9 @@ def main() -> int:
         # over the recorded window: gunicorn's processes' CPU seconds, and per request served
         server_cpu_s=round(server_cpu, 1),
         server_cpu_ms_per_request=round(server_cpu * 1000 / (len(all_samples) + len(floor)), 1),
+        # the PostgreSQL servers on this machine (primary, replicas): their processes' CPU seconds
+        database_cpu_s=round(database_cpu, 1),
+        database_servers=cpu["database_servers"],
         # the share of all cores busy over the load (1.0: saturated; p95 is then mostly queueing)
         machine_busy_share=round(machine_busy, 2),
         target_met=errors == 0 and all(p["p95_ms"] <= TARGET_P95_MS for p in pages.values()),
