@@ -1,11 +1,13 @@
 """Who sees which entities, personal data masking and the audited reveal, API validation."""
 
+import datetime as dt
+
 import pytest
 from django.test import Client
 
 from entities.changes import ENTITY_CHANGED_HOOKS
 from entities.factories import MarketEntityFactory
-from entities.models import MarketEntity
+from entities.models import Honor, MarketEntity
 from portal.factories import OrganisationFactory, user_with_role
 from portal.models import AuditEvent, OrganisationKind, Role
 
@@ -309,3 +311,22 @@ def test_a_regulator_edit_reclassifies_records_credit_history_and_calls_the_hook
     record = entity.credit_records.get(flag="dishonest_debtor")
     assert record.value == 1 and record.source.startswith("监管部门维护")
     assert seen == [entity.pk]
+
+
+def test_the_api_lists_each_entitys_honours_with_their_validity(entities):
+    # given an entity of 泽州 with two honours and one without
+    zezhou = entities["zezhou"]
+    Honor.objects.create(
+        entity=zezhou, kind="quality", valid_from=dt.date(2025, 7, 1), valid_until=dt.date(2027, 6, 30)
+    )
+    Honor.objects.create(entity=zezhou, kind="distinctive", valid_until=dt.date(2026, 12, 31))
+    client = Client()
+    client.force_login(user_with_role(Role.TASK_FORCE_STAFF))
+    # when the task force lists its entities
+    rows = {row["name"]: row for row in client.get("/api/v1/entities/?page_size=500").json()["results"]}
+    # then each row carries its own honours (kind, validity), the others none
+    assert sorted(rows[zezhou.name]["honors"], key=lambda h: h["kind"]) == [
+        {"kind": "distinctive", "valid_from": None, "valid_until": "2026-12-31"},
+        {"kind": "quality", "valid_from": "2025-07-01", "valid_until": "2027-06-30"},
+    ]
+    assert rows[entities["zezhou_private"].name]["honors"] == []
