@@ -166,6 +166,37 @@ def artifacts_dir():
     return path
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _flush_retried_after_a_deadlock(django_test_environment):
+    """A transactional test's teardown empties every table in one TRUNCATE (Django's flush)
+    while the suite's real Celery worker may still be running what the test's commits sent it
+    (seen: `send_notification_email` reading a notification and its recipient). The TRUNCATE
+    takes its exclusive locks table by table; the task, holding a share lock on one table it
+    read, waits for the next one: PostgreSQL's deadlock detector then cancels one of the two.
+    When it cancels the flush, the flush is run again once the task's transaction has ended
+    (nothing of the cancelled TRUNCATE was applied); a cancelled task finds its notification
+    gone on any retry, as after any flush."""
+    import time
+
+    from django.db import OperationalError
+    from django.db.backends.postgresql.operations import DatabaseOperations
+
+    plain = DatabaseOperations.execute_sql_flush
+
+    def execute_sql_flush(self, sql_list):
+        for attempt in range(5):
+            try:
+                return plain(self, sql_list)
+            except OperationalError as error:
+                if "deadlock detected" not in str(error) or attempt == 4:
+                    raise
+                time.sleep(0.2 * (attempt + 1))
+
+    DatabaseOperations.execute_sql_flush = execute_sql_flush
+    yield
+    DatabaseOperations.execute_sql_flush = plain
+
+
 @pytest.fixture(autouse=True)
 def _baseline_data_after_flush(request):
     """Transactional tests flush every table, including rows that data migrations seeded
