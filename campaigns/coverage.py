@@ -17,7 +17,9 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
+from django.core.exceptions import EmptyResultSet
+from django.db import connections
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from campaigns.models import Assignment, Target
@@ -101,34 +103,80 @@ def _overdue(today: dt.date) -> Q:
     return Q(visited=False, excluded=False) & (Q(campaign__deadline__lt=today) | Q(due_on__lt=today))
 
 
+# The counts of ``compute``, over the targets' rows (``t``, the caller's restricted queryset as a
+# subquery): each target's latest open assignment (``a``), its visits and declarations since its
+# campaign started (``v``, ``d``) are each read once, joined by key — not a correlated subquery per
+# target and per count (1.25 s against 0.30 s at p95 for a province's 127,274 targets in
+# bench-dashboard). The flags mean what ``annotated`` says (test_coverage_counts holds them equal).
+_COUNTS_SQL = """
+WITH t AS ({targets}),
+a AS (
+    SELECT target_id, visitor_id, due_on FROM (
+        SELECT a.target_id, a.visitor_id, a.due_on,
+               row_number() OVER (PARTITION BY a.target_id ORDER BY a.assigned_at DESC, a.id DESC) AS n
+        FROM campaigns_assignment a INNER JOIN t ON t.id = a.target_id
+        WHERE a.assigned_at <= %s AND (a.ended_at IS NULL OR a.ended_at > %s)
+    ) latest WHERE n = 1
+),
+v AS (
+    SELECT t.id, max(CASE WHEN v.need_found THEN 1 ELSE 0 END) AS with_need
+    FROM t INNER JOIN matching_visit v ON v.entity_id = t.entity_id
+    WHERE v.created_at >= t.cov_started AND v.created_at <= %s
+    GROUP BY t.id
+),
+d AS (
+    SELECT DISTINCT t.id
+    FROM t INNER JOIN matching_declaration d ON d.entity_id = t.entity_id
+    WHERE d.created_at >= t.cov_started AND d.created_at <= %s
+)
+SELECT t.region_id, t.township_id, a.visitor_id,
+    sum(CASE WHEN t.excluded THEN 1 ELSE 0 END),
+    sum(CASE WHEN t.excluded THEN 0 ELSE 1 END),
+    sum(CASE WHEN NOT t.excluded AND v.id IS NOT NULL THEN 1 ELSE 0 END),
+    sum(CASE WHEN NOT t.excluded AND v.with_need = 1 THEN 1 ELSE 0 END),
+    sum(CASE WHEN NOT t.excluded AND d.id IS NOT NULL THEN 1 ELSE 0 END),
+    sum(CASE WHEN NOT t.excluded AND v.id IS NULL AND (t.cov_deadline < %s OR a.due_on < %s) THEN 1 ELSE 0 END)
+FROM t
+LEFT JOIN a ON a.target_id = t.id
+LEFT JOIN v ON v.id = t.id
+LEFT JOIN d ON d.id = t.id
+GROUP BY t.region_id, t.township_id, a.visitor_id
+"""
+_COUNT_NAMES = ("excluded_n", "targets_n", "visited_n", "with_need_n", "declared_n", "overdue_n")
+
+
 def compute(targets: QuerySet[Target], *, as_of: dt.datetime | None = None) -> Coverage:
     """Coverage of `targets` (already restricted by the caller) per county, township and visitor:
-    counted by the database, one row per county, township and current visitor (a campaign
-    over a province has hundreds of thousands of targets; none of them is read here)."""
+    counted by the database in one statement, one row per county, township and current visitor
+    (a campaign over a province has hundreds of thousands of targets; none of them is read
+    here). Read through the connection the queryset reads from (a replica on routed pages)."""
+    moment = as_of or timezone.now()
     today = local_date(as_of) if as_of else timezone.localdate()
-    counted = Q(excluded=False)
-    groups = (
-        annotated(targets, as_of=as_of)
+    rows = (
+        targets.filter(added_at__lte=moment, campaign__started_at__isnull=False)
         .order_by()
-        .values("region_id", "township_id", "visitor_id")
-        .annotate(
-            excluded_n=Count("pk", filter=Q(excluded=True)),
-            targets_n=Count("pk", filter=counted),
-            visited_n=Count("pk", filter=counted & Q(visited=True)),
-            with_need_n=Count("pk", filter=counted & Q(with_need=True)),
-            declared_n=Count("pk", filter=counted & Q(declared=True)),
-            overdue_n=Count("pk", filter=_overdue(today)),
-        )
+        .annotate(cov_started=F("campaign__started_at"), cov_deadline=F("campaign__deadline"))
+        .values("id", "entity_id", "region_id", "township_id", "excluded", "cov_started", "cov_deadline")
     )
+    connection = connections[rows.db]
+    try:
+        inner, inner_params = rows.query.get_compiler(using=rows.db).as_sql()
+    except EmptyResultSet:  # the restriction leaves the actor no target (a bank's administrator)
+        return Coverage()
+    at = connection.ops.adapt_datetimefield_value(moment)
+    day = connection.ops.adapt_datefield_value(today)
     result = Coverage()
-    for group in groups:
-        for figures in (
-            result.total,
-            result.by_county[group["region_id"]],
-            result.by_township[(group["region_id"], group["township_id"])],
-            result.by_visitor[group["visitor_id"]],
-        ):
-            figures.add(group)
+    with connection.cursor() as cursor:
+        cursor.execute(_COUNTS_SQL.replace("{targets}", inner), [*inner_params, at, at, at, at, day, day])
+        for region_id, township_id, visitor_id, *counts in cursor.fetchall():
+            group = {"visitor_id": visitor_id, **dict(zip(_COUNT_NAMES, (int(n or 0) for n in counts), strict=True))}
+            for figures in (
+                result.total,
+                result.by_county[region_id],
+                result.by_township[(region_id, township_id)],
+                result.by_visitor[visitor_id],
+            ):
+                figures.add(group)
     return result
 
 

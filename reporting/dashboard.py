@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from urllib.parse import urlencode
 
-from campaigns.selectors import campaign_coverage
 from coordination.models import ProblemKind
 from coordination.selectors import problem_figures, problem_records, problems_as_of
 from entities.renewals import RenewalStatus
@@ -479,7 +478,7 @@ def coverage_rows(user, as_of=None) -> tuple[list[list], list, str]:
     """千企万户大走访 coverage by county over the campaigns the user sees (campaigns.selectors), as of
     `as_of` (targets, assignments, visits and declarations recorded by then): [county, targets,
     visited, rate, with a need, declared, overdue] rows, the total and a note."""
-    result = campaign_coverage(user=user, as_of=as_of)
+    result = selectors.campaign_coverage(user=user, as_of=as_of)
     names = selectors.region_names(result.by_county.keys())
 
     def row(label, f):
