@@ -1,9 +1,12 @@
 """Stored eligibility results and the runs that produce them.
 
 ``MatchResult`` holds one row per entity × product of a *generation* (the results of one
-full run, kept up to date by incremental runs afterwards) that is not plainly ineligible:
-eligible, incomplete, or a near miss (ineligible only on rules time or a fix can cure). No
-row for an entity and an active product in the current generation means ineligible.
+full run, kept up to date by incremental runs afterwards) that is eligible or a near miss
+(ineligible only on rules time or a fix can cure). No row for an entity and an active product
+in the current generation means ineligible or 信息不全 (incomplete): five sixths of all pairs
+are incomplete, and the pages that show them (an entity's own matches, 待标记三型) evaluate
+that entity live; the runs count them (``MatchingRun.incomplete``, ``RunProduct.incomplete``:
+the pairs each run found incomplete when it computed them).
 
 On PostgreSQL the table is partitioned by province, then by generation
 (``batch_matching.schema``): a full run (for one province or for all) fills leaves of its
@@ -21,6 +24,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from entities.models import MarketEntity
+
 __all__ = [
     "RunKind",
     "RunState",
@@ -34,6 +39,7 @@ __all__ = [
     "MatchResult",
     "ResultCount",
     "DirtyEntity",
+    "UnstoredEntity",
 ]
 
 
@@ -178,7 +184,9 @@ class RunChunk(models.Model):
 
 
 class RunProduct(models.Model):
-    """A product version a run matched, with its counts (the run history's per-product figures)."""
+    """A product version a run matched, with its counts (the run history's per-product figures;
+    ``incomplete``: the pairs the run found 信息不全, counted as its chunks computed them — not
+    stored, so not adjusted by later re-matches)."""
 
     run = models.ForeignKey(MatchingRun, on_delete=models.CASCADE, related_name="products")
     product = models.ForeignKey("products.LoanProduct", on_delete=models.CASCADE, related_name="+")
@@ -259,15 +267,14 @@ class MatchResult(models.Model):
 
 
 class ResultCount(models.Model):
-    """Counts of a generation per product and county (潜在客户 counts, run history), kept
-    exact by every run that writes results."""
+    """Counts of a generation's stored rows per product and county (潜在客户 counts, run
+    history), kept exact by every run that writes results."""
 
     generation = models.PositiveIntegerField("结果代次")
     product = models.ForeignKey("products.LoanProduct", on_delete=models.CASCADE, related_name="+")
     county = models.IntegerField("县(区)代码")
     eligible = models.BigIntegerField("符合", default=0)
     eligible_shared = models.BigIntegerField("符合且共享", default=0)
-    incomplete = models.BigIntegerField("信息不全", default=0)
     near_miss = models.BigIntegerField("差一点符合", default=0)
 
     class Meta:
@@ -287,3 +294,14 @@ class DirtyEntity(models.Model):
     class Meta:
         db_table = "matching_batch_dirty"
         verbose_name = verbose_name_plural = "待重新匹配主体"
+
+
+class UnstoredEntity(MarketEntity):
+    """An entity as the reader of its 信息不全 pairs sees it: those pairs are not stored
+    (``MatchResult``), so the pages that show them evaluate the entity live; its restriction
+    (``restrictions.unstored_q``) lets an actor read them exactly where ``result_q`` would let
+    him read such a row (held together by ``batch_matching/tests/test_unstored.py``)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = verbose_name_plural = "信息不全的匹配(实时评估)"

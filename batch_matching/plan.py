@@ -9,7 +9,7 @@ arranges those pieces into one ``INSERT … SELECT`` that reads each entity row 
   with ``OFFSET 0`` so PostgreSQL does not inline it into each product's expression;
 - a ``LATERAL (VALUES …)`` gives one row per product with the rules' outcome, the verdict
   (rules AND every cap, Kleene logic as in ``compile``) and a *relaxed* verdict (see near
-  misses below); only pairs that are not plainly ineligible are kept;
+  misses below); only eligible pairs and near misses are kept;
 - the outer select computes, for the kept pairs only, the offer and binding cap (the least
   applicable cap amount, ties to the first cap, as ``engine.caps.offer``) and the ids of the
   failed and unknown reasons in the order and with the pruning of ``engine.evaluate.explain``
@@ -33,10 +33,14 @@ every rule that time cures (``operating_months >= 24`` and the like, evaluated
 taken as cured where it counts in favour of eligibility (not under a ``not``). Caps are not
 relaxed.
 
-Stored verdicts are small integers: 2 eligible, 1 incomplete, 0 ineligible; reasons are
+Stored verdicts are small integers: 2 eligible, 0 ineligible (a near miss); reasons are
 bits and the binding cap a position, relative to the version's definition (``reason_ids``,
-``cap_keys``). Plainly ineligible pairs are not stored: no row for an entity and a product in
-a generation means ineligible.
+``cap_keys``). Only eligible pairs and near misses are stored: no row for an entity and a
+product in a generation means ineligible or 信息不全 (incomplete, 1). The incomplete pairs are
+five sixths of all pairs and no page lists them from the table (an entity's own page and the
+待标记三型 list evaluate them live, ``selectors``); writing and indexing them was half of a
+full run (1,000,000 entities: 22.2 s with them, 11.4 s without). Each statement still counts
+them (``KEPT``, ``insert``): a run reports how many pairs it found 信息不全.
 """
 
 from __future__ import annotations
@@ -529,12 +533,13 @@ class Planner:
         branches = []
         for p in self.products:
             i = p.index
+            kept = KEPT.format(i=i)
             branches.append(
                 f"SELECT {p.max_amount}, {p.reason_mask('fail')}, {p.reason_mask('unknown')}, "
                 f"{int(generation)}, s.entity_id, {int(p.spec.product_id)}, {int(p.spec.version_id)}, {int(run_id)}, "
                 f"CAST((CASE WHEN s.ok{i} IS TRUE THEN {ELIGIBLE} WHEN s.ok{i} IS NULL THEN {INCOMPLETE} "
                 f"ELSE {INELIGIBLE} END) AS smallint), {p.binding_cap}, s.shared, (s.ok{i} IS FALSE), s.county "
-                f"FROM pairs s WHERE s.ok{i} IS NOT FALSE OR s.x{i} IS NOT FALSE"
+                f"FROM pairs s WHERE {kept}"
             )
         return " UNION ALL ".join(branches)
 
@@ -548,20 +553,38 @@ class Planner:
 
     def insert(self, table: str, where: SQL, *, generation: int, run_id: int, counted: bool = True) -> SQL:
         """INSERT of the result rows into ``table``. ``counted``: the statement returns the
-        counts of what it wrote per product and county (``COUNT_COLUMNS``; ~10 % more work,
-        which a full run saves by counting its whole table once, beside its index builds)."""
+        counts of what it wrote per product and county (``COUNT_COLUMNS``, the incomplete pairs
+        it did not write among them). Not counted (a full run's chunk, which counts its whole
+        table once, beside its index builds): one row per product, ``(product_id, rows
+        written, incomplete pairs)``."""
         pairs = self._pairs(where)
         branches = self._branches(generation=generation, run_id=run_id)
+        insert = f"INSERT INTO {table} ({', '.join(RESULT_COLUMNS)}) {branches}"
         if not counted:
+            tallies = ", ".join(
+                f"count(*) FILTER (WHERE {KEPT.format(i=p.index)}), count(*) FILTER (WHERE s.ok{p.index} IS NULL)"
+                for p in self.products
+            )
+            per_product = ", ".join(
+                f"({int(p.spec.product_id)}, t.c{2 * n}, t.c{2 * n + 1})" for n, p in enumerate(self.products)
+            )
+            names = ", ".join(f"c{k}" for k in range(2 * len(self.products)))
             return SQL(
-                f"INSERT INTO {table} ({', '.join(RESULT_COLUMNS)}) WITH pairs AS MATERIALIZED ({pairs.sql}) "
-                f"{branches}",
+                f"WITH pairs AS MATERIALIZED ({pairs.sql}), written AS ({insert}) "
+                f"SELECT v.* FROM (SELECT {tallies} FROM pairs s) t ({names}) "
+                f"CROSS JOIN LATERAL (VALUES {per_product}) v (product_id, rows, incomplete)",
                 pairs.params,
             )
+        # the incomplete pairs, not written, counted as rows of verdict 1 beside the written ones
+        unstored = " UNION ALL ".join(
+            f"SELECT {int(p.spec.product_id)}, s.county, {INCOMPLETE}, s.shared, FALSE FROM pairs s "
+            f"WHERE s.ok{p.index} IS NULL"
+            for p in self.products
+        )
         return SQL(
             f"WITH pairs AS MATERIALIZED ({pairs.sql}), "
-            f"written AS (INSERT INTO {table} ({', '.join(RESULT_COLUMNS)}) {branches} RETURNING {', '.join(COUNTED)}) "
-            f"{count_select('written')}",
+            f"written AS ({insert} RETURNING {', '.join(COUNTED)}) "
+            f"{count_select(f'(SELECT * FROM written UNION ALL {unstored})')}",
             pairs.params,
         )
 
@@ -583,6 +606,8 @@ RESULT_COLUMNS = (
     "county",
 )
 COUNTED = ("product_id", "county", "verdict", "shared", "near_miss")
+# the pairs a product's branch writes: eligible, or a near miss (ineligible, relaxed not)
+KEPT = "(s.ok{i} IS TRUE OR (s.ok{i} IS FALSE AND s.x{i} IS NOT FALSE))"
 COUNT_COLUMNS = ("product_id", "county", "eligible", "eligible_shared", "incomplete", "near_miss", "rows")
 
 
@@ -603,10 +628,12 @@ def county_range(prefix: str) -> tuple[int, int]:
 
 
 def count_select(relation: str) -> str:
-    """Counts per product and county of result rows in ``relation`` (``COUNT_COLUMNS``)."""
+    """Counts per product and county of result rows in ``relation`` (``COUNT_COLUMNS``: the
+    incomplete ones are rows of verdict 1 a statement adds beside what it wrote; ``rows`` counts
+    the others, the stored ones)."""
     return (
         f"SELECT product_id, county, count(*) FILTER (WHERE verdict = {ELIGIBLE}), "
         f"count(*) FILTER (WHERE verdict = {ELIGIBLE} AND shared), count(*) FILTER (WHERE verdict = {INCOMPLETE}), "
-        f"count(*) FILTER (WHERE near_miss), count(*) FROM {relation} GROUP BY product_id, county "
-        f"ORDER BY product_id, county"
+        f"count(*) FILTER (WHERE near_miss), count(*) FILTER (WHERE verdict <> {INCOMPLETE}) "
+        f"FROM {relation} AS counted GROUP BY product_id, county ORDER BY product_id, county"
     )

@@ -6,6 +6,9 @@
   企业, which re-matches it and drops it from every bank's list);
 - a government body sees every result in its region (near misses for coaching, reviews);
 - an enterprise sees its own entity's results;
+- 信息不全 pairs, not stored, are read by evaluating entities live (``UnstoredEntity``): the
+  same actors see them for the same entities (``unstored_q`` mirrors ``result_q`` for a row
+  of verdict 1: never a bank, whose rows are eligible ones only);
 - runs and their chunks are the platform administrators' (no one else).
 """
 
@@ -25,10 +28,12 @@ from batch_matching.models import (
     ResultCount,
     RunChunk,
     RunProduct,
+    UnstoredEntity,
 )
 from batch_matching.plan import ELIGIBLE, county_range
 from entities.models import MarketEntity
 from entities.restrictions import region_range_q
+from portal.models import RegionLevel
 from portal.tenancy import EXPORT, VIEW, Scope, restriction
 from products.models import BankBranch, BranchServiceArea, LoanProduct
 
@@ -132,6 +137,23 @@ def result_q(scope: Scope, action: str) -> Q | None:
     return None
 
 
+def unstored_q(scope: Scope, action: str) -> Q | None:
+    """The entities whose 信息不全 pairs (evaluated live, not stored) an actor may see: those
+    whose row of verdict 1 ``result_q`` would show him — a county of his region (an entity
+    without a county code has no county: stored as 0, in no region), or his own entity."""
+    if action not in (VIEW, EXPORT):
+        return None
+    if scope.is_bank:
+        return None  # a bank sees eligible, shared rows only
+    if scope.is_government:
+        if not scope.region_prefix:
+            return None
+        return region_range_q(scope.region_prefix) & Q(region__level=RegionLevel.COUNTY)
+    if scope.is_enterprise and action == VIEW and scope.organisation_id:
+        return Q(organisation_id=scope.organisation_id)
+    return None
+
+
 def count_q(scope: Scope, action: str) -> Q | None:
     if action not in (VIEW, EXPORT):
         return None
@@ -153,5 +175,6 @@ def _administrators_only(scope: Scope, action: str) -> Q | None:
 def register() -> None:
     restriction(MatchResult)(result_q)
     restriction(ResultCount)(count_q)
+    restriction(UnstoredEntity)(unstored_q)
     for model in (MatchingRun, RunChunk, RunProduct, MatchingState, DirtyEntity):
         restriction(model)(_administrators_only)

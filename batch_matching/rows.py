@@ -31,6 +31,8 @@ from eligibility.fields import FIELDS, add_months
 from eligibility.logic import Outcome, all_of, any_of, negate
 from eligibility.rules import desugar, node_kind
 from products.eligibility import entity_request
+from products.models import LoanProduct, ProductStatus
+from products.selectors import version_definitions
 
 _VERDICTS = {Verdict.ELIGIBLE: ELIGIBLE, Verdict.INCOMPLETE: INCOMPLETE, Verdict.INELIGIBLE: INELIGIBLE}
 
@@ -66,6 +68,23 @@ class ResultRow:
             self.near_miss,
             self.county,
         )
+
+
+def version_specs(pairs: Sequence[tuple[int, int]]) -> list[VersionSpec]:
+    """(product id, version id) pairs with their definitions."""
+    definitions = version_definitions([vid for _, vid in pairs])
+    return [VersionSpec(pid, vid, definitions[vid]) for pid, vid in pairs]
+
+
+def active_versions(product_ids: Sequence[int] | None = None) -> list[VersionSpec]:
+    """The active products' current published versions (of these products; all for None), by
+    product id."""
+    products = LoanProduct.objects.filter(
+        status=ProductStatus.ACTIVE, current_version__isnull=False, current_version__published_at__isnull=False
+    )
+    if product_ids is not None:
+        products = products.filter(pk__in=list(product_ids))
+    return version_specs(list(products.order_by("id").values_list("id", "current_version_id")))
 
 
 def _mask(ids: Sequence[str], reasons, outcome: Outcome) -> int | None:
@@ -109,9 +128,16 @@ def _fixed_request(request: dict[str, Any]) -> dict[str, Any]:
 
 
 def entity_rows(
-    entity, versions: Sequence[VersionSpec], *, as_of: dt.date, near_miss_months: int = NEAR_MISS_MONTHS
+    entity,
+    versions: Sequence[VersionSpec],
+    *,
+    as_of: dt.date,
+    near_miss_months: int = NEAR_MISS_MONTHS,
+    with_incomplete: bool = False,
 ) -> list[ResultRow]:
-    """The stored rows of one entity (honours prefetched or read through ``entity.honors``)."""
+    """The stored rows of one entity (honours prefetched or read through ``entity.honors``);
+    ``with_incomplete``: and its 信息不全 pairs, which are counted and shown, never stored
+    (``is_stored``)."""
     request = entity_request(entity)
     facts = from_request(request, None, as_of)
     later = fixed = None  # read only when some product is ineligible
@@ -135,6 +161,8 @@ def entity_rows(
             near_miss = all_of([relaxed_rules] + [cap.outcome for cap in evaluation.caps]) is not Outcome.FAIL
             if not near_miss:
                 continue
+        elif verdict == INCOMPLETE and not with_incomplete:
+            continue
         ids = reason_ids(definition)
         rows.append(
             ResultRow(
@@ -155,17 +183,30 @@ def entity_rows(
 
 
 def rows_for(
-    entities: Iterable, versions: Sequence[VersionSpec], *, as_of: dt.date, near_miss_months: int = NEAR_MISS_MONTHS
+    entities: Iterable,
+    versions: Sequence[VersionSpec],
+    *,
+    as_of: dt.date,
+    near_miss_months: int = NEAR_MISS_MONTHS,
+    with_incomplete: bool = False,
 ) -> list[ResultRow]:
     return [
         row
         for entity in entities
-        for row in entity_rows(entity, versions, as_of=as_of, near_miss_months=near_miss_months)
+        for row in entity_rows(
+            entity, versions, as_of=as_of, near_miss_months=near_miss_months, with_incomplete=with_incomplete
+        )
     ]
 
 
+def is_stored(row: ResultRow) -> bool:
+    """Whether a computed row is written: eligible or a near miss, not 信息不全."""
+    return row.verdict != INCOMPLETE
+
+
 def counts_of(rows: Iterable[ResultRow]) -> list[tuple]:
-    """Counts per product and county, as ``plan.count_select`` gives them."""
+    """Counts per product and county, as ``plan.count_select`` gives them (``rows``: the stored
+    ones)."""
     counts: dict[tuple[int, str], list[int]] = {}
     for row in rows:
         c = counts.setdefault((row.product_id, row.county), [0, 0, 0, 0, 0])
@@ -173,5 +214,5 @@ def counts_of(rows: Iterable[ResultRow]) -> list[tuple]:
         c[1] += row.verdict == ELIGIBLE and row.shared
         c[2] += row.verdict == INCOMPLETE
         c[3] += row.near_miss
-        c[4] += 1
+        c[4] += is_stored(row)
     return [(product, county, *c) for (product, county), c in sorted(counts.items())]

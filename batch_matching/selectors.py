@@ -1,14 +1,16 @@
 """Reads of stored results, each restricted to what the actor may see (``restrict``).
 
 - ``entity_matches``: an enterprise's matching products, the best fit first, with the reasons
-  (为什么 / 还差什么) from a live evaluation of those products (home page);
+  (为什么 / 还差什么) from a live evaluation of those products (home page), and the products
+  it is 信息不全 for (not stored: evaluated live, ``_unstored_rows``);
 - ``potential_customers`` / ``potential_counts``: a bank branch's 潜在客户, a page of 50 sorted
   by offer for a product (one county, or the branch's counties merged), and the counts per
   product and per county;
 - ``near_misses``: entities ineligible only on rules time or a fix can cure, with what is
   missing ("经营未满 2 年, 还差 3 个月", "登记状态经营异常: 可申请信用修复"), for coaching;
 - ``awaiting_mark``: entities with only the portal's 三型 estimate, 信息不全 for products that
-  need the regulator's mark: worth asking the city or provincial regulator to mark (待标记三型);
+  need the regulator's mark: worth asking the city or provincial regulator to mark (待标记三型;
+  evaluated live, a page at a time);
 - ``stored_results``: the stored results of one entity for given products (matching.verdicts
   sets them beside a declaration's verdicts for its own need, which it alone evaluates).
 
@@ -38,6 +40,7 @@ from batch_matching.models import (
     ResultCount,
     RunKind,
     RunProduct,
+    UnstoredEntity,
     Verdict,
 )
 from batch_matching.plan import (
@@ -52,6 +55,7 @@ from batch_matching.plan import (
     reason_ids,
 )
 from batch_matching.restrictions import BranchScope, branch_scope, branch_scope_of, county_q
+from batch_matching.rows import active_versions, entity_rows
 from batch_matching.schema import province_of, province_range
 from eligibility.caps import ENTITY_DATA_CAPS, REQUESTED_AMOUNT, cap_key
 from eligibility.evaluate import evaluate_product
@@ -59,6 +63,7 @@ from eligibility.fields import FIELDS
 from eligibility.rules import fields_used, iter_leaves, leaf_id
 from entities.models import EntityType, MarketEntity, Tier
 from entities.personal_data import masked
+from entities.restrictions import region_range_q
 from portal import bounds
 from portal.models import Region, RegionLevel
 from portal.tenancy import EXPORT, VIEW, restrict, scope_for
@@ -312,6 +317,18 @@ def results(*, user, action: str = VIEW, provinces: Iterable[int] | None = None)
     return restrict(MatchResult.objects.filter(_in_force(provinces)), user, action)
 
 
+def _unstored_rows(entities: Iterable[MarketEntity], versions, as_of: dt.date) -> list[dict]:
+    """The 信息不全 pairs of these entities (honours prefetched) for these versions, evaluated
+    now by the engine that computes the stored rows (``rows.entity_rows``), as rows of
+    ``_FIELDS``: they are not stored (``plan``)."""
+    return [
+        {name: getattr(row, name) for name in _FIELDS}
+        for entity in entities
+        for row in entity_rows(entity, versions, as_of=as_of, with_incomplete=True)
+        if row.verdict == INCOMPLETE
+    ]
+
+
 def _active_product_ids() -> list[int]:
     return list(LoanProduct.objects.filter(status=ProductStatus.ACTIVE).values_list("id", flat=True))
 
@@ -350,15 +367,25 @@ def entity_matches(
     then an offer computed from the entity's own data (tier, revenue, assets) before a product's
     bare maximum (a snack shop does not see 兴旺贷's 1,000 万 first), then the amount. With
     reasons: ``result.reasons`` are the live evaluation's reasons (rule, outcome, message) and
-    ``offer_basis`` the live evaluation's (products.presentation.offer_text)."""
-    verdicts = [ELIGIBLE, INCOMPLETE] if include_incomplete else [ELIGIBLE]
+    ``offer_basis`` the live evaluation's (products.presentation.offer_text). The eligible ones
+    are the stored results; the incomplete ones, not stored, the live evaluation's of the other
+    active products, once a full run has matched the entity's province (as the stored ones),
+    for an actor ``UnstoredEntity``'s restriction lets see them."""
+    province = _entity_province(entity.region_id)
+    active = _active_product_ids()
     queryset = (
-        results(user=user, provinces=_entity_province(entity.region_id))
-        .filter(entity_id=entity.pk, verdict__in=verdicts, product_id__in=_active_product_ids())
-        .order_by("-verdict", F("max_amount").desc(nulls_last=True), "product_id")
+        results(user=user, provinces=province)
+        .filter(entity_id=entity.pk, verdict=ELIGIBLE, product_id__in=active)
+        .order_by(F("max_amount").desc(nulls_last=True), "product_id")
     )
     # an entity has a row per product at most: order them all by fit, then cut
     matches = _decode(list(queryset.values(*_FIELDS)))
+    if include_incomplete and current_generation(province[0]) is not None:
+        seen = restrict(UnstoredEntity.objects.filter(pk=entity.pk), user).prefetch_related(*RELATED_ROWS).first()
+        if seen is not None:
+            others = [pk for pk in active if pk not in {m.product.pk for m in matches}]
+            versions = active_versions(others) if others else []
+            matches += _decode(_unstored_rows([seen], versions, timezone.localdate()))
     if with_reasons and matches:
         entity = MarketEntity.objects.prefetch_related(*RELATED_ROWS).get(pk=entity.pk)
         facts = _facts(entity, timezone.localdate())
@@ -716,37 +743,56 @@ def awaiting_mark(
     city or provincial regulator to mark ("在'全省个体工商户名录库'中被标记为'三型'", 001 附件
     三(二)). One entry per entity (by county, then entity): its estimate and, per product, the
     live reason and what a mark equal to the estimate would give. ``after``: the (county,
-    entity id) of the previous page's last entity."""
-    products = {p.pk: p for p in mark_products()}
-    ids = [pk for pk in products if not product_id or pk == product_id]
-    unmarked = MarketEntity.objects.filter(tier__isnull=True, tier_computed__isnull=False).values("id")
-    queryset = results(user=user, provinces=_region_provinces(user, county)).filter(
-        verdict=INCOMPLETE, product_id__in=ids, entity_id__in=unmarked
+    entity id) of the previous page's last entity.
+
+    信息不全 pairs are not stored: the unmarked entities of the region are read in order, a
+    batch at a time, and evaluated live for the products that need the mark, until the page is
+    full or ``AWAITING_SCAN`` entities were read (the page then ends early; the cursor goes on
+    from the last entity read)."""
+    versions = active_versions([p.pk for p in mark_products() if not product_id or p.pk == product_id])
+    if not versions:
+        return [], None
+    # a county's entities (the stored rows' counties: an entity without a county code is in none)
+    candidates = restrict(
+        UnstoredEntity.objects.filter(tier__isnull=True, tier_computed__isnull=False, region__level=RegionLevel.COUNTY),
+        user,
     )
     if county and county.isdigit() and 2 <= len(county) <= 6:
-        queryset = queryset.filter(county_q(county))
-    page_q = queryset
+        candidates = candidates.filter(region_range_q(county))
     if after:
         c, e = after
-        page_q = page_q.filter(Q(county__gt=c) | Q(county=c, entity_id__gt=e))
-    keys = list(page_q.order_by("county", "entity_id").values_list("county", "entity_id").distinct()[: limit + 1])
-    more = len(keys) > limit
-    keys = keys[:limit]
-    entity_ids = [entity_id for _, entity_id in keys]
-    rows = (
-        list(queryset.filter(entity_id__in=entity_ids).order_by("entity_id", "product_id").values(*_FIELDS))
-        if entity_ids
-        else []
-    )
-    entities = MarketEntity.objects.select_related("region").prefetch_related(*RELATED_ROWS).in_bulk(entity_ids)
+        candidates = candidates.filter(_after_q(f"{int(c):06d}", e))
+    candidates = candidates.select_related("region").prefetch_related(*RELATED_ROWS).order_by("region_id", "pk")
     today = timezone.localdate()
+    found: list[tuple[MarketEntity, list[dict]]] = []
+    last_read, read, exhausted = None, 0, False
+    while len(found) <= limit and read < AWAITING_SCAN:
+        query = candidates.filter(_after_q(last_read.region_id, last_read.pk)) if last_read else candidates
+        batch = list(query[:AWAITING_BATCH])
+        for entity in batch:
+            read, last_read = read + 1, entity
+            got = _unstored_rows([entity], versions, today)
+            if got:
+                found.append((entity, got))
+                if len(found) > limit:
+                    break
+        if len(batch) < AWAITING_BATCH:
+            exhausted = True
+            break
+    if len(found) > limit:
+        found = found[:limit]
+        cursor = found[-1][0]
+    else:
+        cursor = None if exhausted or last_read is None else last_read  # read as many as one page may
+    rows = [row for _, got in found for row in got]
+    found_entities = [entity for entity, _ in found]
+    entities = {entity.pk: entity for entity in found_entities}
+    entity_ids = [entity.pk for entity in found_entities]
     by_entity: dict[int, dict] = {}
     facts_of: dict[int, dict] = {}
     tiers = dict(Tier.choices)
     for result in _decode(rows):
-        entity = entities.get(result.entity_id)
-        if entity is None:
-            continue
+        entity = entities[result.entity_id]
         if entity.pk not in facts_of:
             facts_of[entity.pk] = _facts(entity, today)
         facts = facts_of[entity.pk]
@@ -756,8 +802,16 @@ def awaiting_mark(
         reasons = [r for r in _live_reasons(facts, result) if r["outcome"] == "unknown"]
         entry["products"].append({"result": result, "reasons": reasons, "if_marked": _if_marked(facts, result)})
     out = [by_entity[entity_id] for entity_id in entity_ids if entity_id in by_entity]
-    last = keys[-1] if keys else None
-    return out, (tuple(last) if more and last else None)
+    return out, ((county_code(cursor.region_id), cursor.pk) if cursor is not None else None)
+
+
+AWAITING_BATCH = 200  # unmarked entities read and evaluated at a time
+AWAITING_SCAN = 4000  # at most read for one page of 待标记三型 (~1 ms each)
+
+
+def _after_q(region_id: str, entity_id: int) -> Q:
+    """After (region code, entity id) in the 待标记三型 order."""
+    return Q(region_id__gt=region_id) | Q(region_id=region_id, pk__gt=entity_id)
 
 
 # --- declarations ----------------------------------------------------------------------------

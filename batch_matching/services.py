@@ -14,7 +14,8 @@ the beat (nightly run for all, sweep) all start runs through ``run_start``.
   the run's own results table (a leaf per province, ``schema.create_partition``) and enqueues
   one Celery task per chunk; any worker on any machine may take any chunk.
 - ``chunk_process`` claims its chunk with ``SELECT … FOR UPDATE SKIP LOCKED``, writes the
-  chunk's results with one ``INSERT … SELECT`` (``plan``), and marks the chunk done, all in
+  chunk's results with one ``INSERT … SELECT`` (``plan``: eligible pairs and near misses; the
+  信息不全 pairs only counted, into the run's products), and marks the chunk done, all in
   one transaction: a chunk is written once or not at all. A killed worker's transaction
   rolls back and leaves the chunk open; a duplicate delivery finds it locked or done. So a
   run killed half-way and resumed (``run_resume``, the sweep, or the broker redelivering)
@@ -95,15 +96,13 @@ from batch_matching.plan import (
     county_code,
     county_sql,
 )
-from batch_matching.rows import ResultRow, counts_of, rows_for
+from batch_matching.rows import ResultRow, active_versions, counts_of, is_stored, rows_for, version_specs
 from entities.models import MarketEntity
 from portal.celery import app as celery_app
 from portal.models import Region, RegionLevel
 from portal.services import ApplicationError, audit_record
 from portal.tenancy import resolve
 from products.eligibility import RELATED_ROWS
-from products.models import LoanProduct, ProductStatus
-from products.selectors import version_definitions
 
 log = logging.getLogger(__name__)
 
@@ -142,25 +141,8 @@ def _postgresql() -> bool:
 # --- the catalogue ---------------------------------------------------------------------------
 
 
-def _specs(pairs: Sequence[tuple[int, int]]) -> list[VersionSpec]:
-    definitions = version_definitions([vid for _, vid in pairs])
-    return [VersionSpec(pid, vid, definitions[vid]) for pid, vid in pairs]
-
-
-def active_versions() -> list[VersionSpec]:
-    """The active products' current published versions, by product id."""
-    pairs = (
-        LoanProduct.objects.filter(
-            status=ProductStatus.ACTIVE, current_version__isnull=False, current_version__published_at__isnull=False
-        )
-        .order_by("id")
-        .values_list("id", "current_version_id")
-    )
-    return _specs(list(pairs))
-
-
 def run_versions(run: MatchingRun) -> list[VersionSpec]:
-    return _specs(
+    return version_specs(
         list(RunProduct.objects.filter(run=run).order_by("product_id").values_list("product_id", "version_id"))
     )
 
@@ -312,10 +294,11 @@ def _apply_counts(generation, rows: Iterable[Sequence], sign: int = 1, *, minus:
     of = (lambda county: generation[schema.province_of(county)]) if isinstance(generation, dict) else None
     merged: dict[tuple[int, int, int], list[int]] = {}
     for factor, source in ((sign, rows), (-1, minus)):
-        for product_id, county, *values in source:
-            into = merged.setdefault((of(county) if of else generation, product_id, county), [0, 0, 0, 0])
-            for i in range(4):
-                into[i] += factor * values[i]
+        for product_id, county, eligible, eligible_shared, _incomplete, near_miss, *_ in source:
+            into = merged.setdefault((of(county) if of else generation, product_id, county), [0, 0, 0])
+            into[0] += factor * eligible
+            into[1] += factor * eligible_shared
+            into[2] += factor * near_miss  # 信息不全 pairs are not stored: a run counts them itself
     _add_counts(merged)
 
 
@@ -324,17 +307,15 @@ def _add_counts(merged: dict[tuple[int, int, int], list[int]]) -> None:
     if not merged:
         return
     if _postgresql():
-        values_sql = ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(merged))
+        values_sql = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(merged))
         params = [p for key, v in sorted(merged.items()) for p in (*key, *v)]
         with connection.cursor() as cursor:
             # in key order: concurrent re-matches lock count rows in the same order
             cursor.execute(
                 f"INSERT INTO matching_batch_count (generation, product_id, county, eligible, eligible_shared, "
-                f"incomplete, "
                 f"near_miss) VALUES {values_sql} ON CONFLICT (generation, product_id, county) DO UPDATE SET "
                 f"eligible = matching_batch_count.eligible + EXCLUDED.eligible, "
                 f"eligible_shared = matching_batch_count.eligible_shared + EXCLUDED.eligible_shared, "
-                f"incomplete = matching_batch_count.incomplete + EXCLUDED.incomplete, "
                 f"near_miss = matching_batch_count.near_miss + EXCLUDED.near_miss",
                 params,
             )
@@ -343,8 +324,7 @@ def _add_counts(merged: dict[tuple[int, int, int], list[int]]) -> None:
         updated = ResultCount.objects.filter(generation=generation, product_id=product_id, county=county).update(
             eligible=F("eligible") + v[0],
             eligible_shared=F("eligible_shared") + v[1],
-            incomplete=F("incomplete") + v[2],
-            near_miss=F("near_miss") + v[3],
+            near_miss=F("near_miss") + v[2],
         )
         if not updated:
             ResultCount.objects.create(
@@ -353,8 +333,7 @@ def _add_counts(merged: dict[tuple[int, int, int], list[int]]) -> None:
                 county=county,
                 eligible=v[0],
                 eligible_shared=v[1],
-                incomplete=v[2],
-                near_miss=v[3],
+                near_miss=v[2],
             )
 
 
@@ -362,6 +341,8 @@ def _add_counts(merged: dict[tuple[int, int, int], list[int]]) -> None:
 
 
 def _insert_rows(table: str, rows: Sequence[ResultRow], *, generation: int, run_id: int) -> None:
+    """Write the stored ones of these computed rows (not the 信息不全 ones, ``rows.is_stored``)."""
+    rows = [row for row in rows if is_stored(row)]
     if not rows:
         return
     if not _postgresql():
@@ -452,7 +433,13 @@ def _write_entities(
         return []
     if len(ids) < PYTHON_BELOW or not _postgresql():
         # a few entities: evaluated here (planning the statement would cost more)
-        rows = rows_for(_entities(ids, provinces=provinces), versions, as_of=as_of, near_miss_months=near_miss_months())
+        rows = rows_for(
+            _entities(ids, provinces=provinces),
+            versions,
+            as_of=as_of,
+            near_miss_months=near_miss_months(),
+            with_incomplete=True,
+        )
         _insert_rows(table, rows, generation=generation, run_id=run_id)
         return counts_of(rows)
     planner = planner_for(versions, as_of)
@@ -486,7 +473,13 @@ def _rewrite_product(
     if not _postgresql():
         _sqlite_delete_counted(Q(product_id=product_id) & _result_q(placed))
         rows = (
-            rows_for(_entities(provinces=provinces), [version], as_of=as_of, near_miss_months=near_miss_months())
+            rows_for(
+                _entities(provinces=provinces),
+                [version],
+                as_of=as_of,
+                near_miss_months=near_miss_months(),
+                with_incomplete=True,
+            )
             if version
             else []
         )
@@ -642,7 +635,8 @@ def chunk_process(*, run_id: int, chunk_id: int, finalize: bool = True, worker: 
             if run.state != RunState.RUNNING:
                 return False
             versions = run_versions(run)
-            chunk.rows = _write_range(run, versions, chunk.lo, chunk.hi)
+            chunk.rows, incomplete = _write_range(run, versions, chunk.lo, chunk.hi)
+            _add_incomplete(run_id, incomplete)
             chunk.done = True
             chunk.worker = (worker or socket.gethostname())[:128]
             chunk.finished_at = timezone.now()
@@ -668,20 +662,26 @@ def _only(run: MatchingRun) -> list[int] | None:
     return [int(run.province)] if run.province else None
 
 
-def _write_range(run: MatchingRun, versions: Sequence[VersionSpec], lo: int, hi: int) -> int:
+def _write_range(run: MatchingRun, versions: Sequence[VersionSpec], lo: int, hi: int) -> tuple[int, dict[int, int]]:
     """Write the results of the entity ids [lo, hi) (of the run's province) into the run's
-    table, which routes each row to its province's leaf; the rows written."""
+    table, which routes each row to its province's leaf; the rows written and, per product,
+    the 信息不全 pairs found (not written)."""
     if not versions:
-        return 0
+        return 0, {}
     if not _postgresql():
         rows = rows_for(
             _entities(lo=lo, hi=hi, provinces=_only(run)),
             versions,
             as_of=run.as_of,
             near_miss_months=near_miss_months(),
+            with_incomplete=True,
         )
         _insert_rows(MatchResult._meta.db_table, rows, generation=run.generation, run_id=run.pk)
-        return len(rows)
+        counts = counts_of(rows)
+        incomplete: dict[int, int] = {}
+        for product_id, _county, _e, _es, i, _n, _rows in counts:
+            incomplete[product_id] = incomplete.get(product_id, 0) + i
+        return sum(row[6] for row in counts), incomplete
     planner = planner_for(versions, run.as_of)
     among = _entity_sql(_only(run))
     statement = planner.insert(
@@ -695,7 +695,16 @@ def _write_range(run: MatchingRun, versions: Sequence[VersionSpec], lo: int, hi:
         _ensure_maps(cursor, planner)
         cursor.execute("SET LOCAL jit = off")  # compiling this statement costs seconds, running it less
         cursor.execute(statement.sql, statement.params)
-        return cursor.rowcount
+        tallies = cursor.fetchall()  # (product_id, rows written, incomplete pairs)
+    return sum(rows for _, rows, _ in tallies), {product_id: n for product_id, _, n in tallies}
+
+
+def _add_incomplete(run_id: int, incomplete: dict[int, int]) -> None:
+    """Add a chunk's 信息不全 pairs to its run's products (in product order: two chunks
+    committing at once lock the same rows in the same order)."""
+    for product_id, n in sorted(incomplete.items()):
+        if n:
+            RunProduct.objects.filter(run_id=run_id, product_id=product_id).update(incomplete=F("incomplete") + n)
 
 
 def _generation_counts(generation: int, table: str) -> list[tuple]:
@@ -815,10 +824,9 @@ def _finalize(run: MatchingRun) -> None:
                         county=c,
                         eligible=e,
                         eligible_shared=es,
-                        incomplete=i,
                         near_miss=n,
                     )
-                    for p, c, e, es, i, n, _ in counted[0]
+                    for p, c, e, es, _i, n, _ in counted[0]
                 ],
                 batch_size=2000,
             )
@@ -847,7 +855,7 @@ def _finalize(run: MatchingRun) -> None:
             )
         MatchingState.objects.filter(pk=1).update(generation=generation, building=None, swapped_at=now)
         totals = ResultCount.objects.filter(generation=generation).aggregate(
-            eligible=Sum("eligible"), incomplete=Sum("incomplete"), near_miss=Sum("near_miss")
+            eligible=Sum("eligible"), near_miss=Sum("near_miss")
         )
         per_product = {
             row["product_id"]: row
@@ -856,16 +864,17 @@ def _finalize(run: MatchingRun) -> None:
             .annotate(
                 eligible=Sum("eligible"),
                 eligible_shared=Sum("eligible_shared"),
-                incomplete=Sum("incomplete"),
                 near_miss=Sum("near_miss"),
             )
         }
+        incomplete = 0  # the chunks counted them as they computed them (not stored: not in the counts)
         for run_product in RunProduct.objects.filter(run=run):
             row = per_product.get(run_product.product_id, {})
-            for name in ("eligible", "eligible_shared", "incomplete", "near_miss"):
+            for name in ("eligible", "eligible_shared", "near_miss"):
                 setattr(run_product, name, row.get(name) or 0)
-            run_product.save(update_fields=["eligible", "eligible_shared", "incomplete", "near_miss"])
-        eligible, incomplete, near = (totals[k] or 0 for k in ("eligible", "incomplete", "near_miss"))
+            run_product.save(update_fields=["eligible", "eligible_shared", "near_miss"])
+            incomplete += run_product.incomplete
+        eligible, near = (totals[k] or 0 for k in ("eligible", "near_miss"))
         timings["swap"] = round(time.perf_counter() - began, 2)
         MatchingRun.objects.filter(pk=run.pk).update(
             state=RunState.SUCCEEDED,
@@ -873,7 +882,7 @@ def _finalize(run: MatchingRun) -> None:
             eligible=eligible,
             incomplete=incomplete,
             near_miss=near,
-            results=eligible + incomplete + near,
+            results=eligible + near,
             chunks_done=F("chunks_total"),
             message="",
             timings=timings,
@@ -922,7 +931,7 @@ def _catch_up_catalogue(run: MatchingRun, table: str) -> None:
     for product_id in sorted(changed):
         with transaction.atomic():
             version = now.get(product_id)
-            _rewrite_product(
+            new = _rewrite_product(
                 generation=run.generation,
                 table=table,
                 product_id=product_id,
@@ -935,7 +944,9 @@ def _catch_up_catalogue(run: MatchingRun, table: str) -> None:
                 RunProduct.objects.filter(run=run, product_id=product_id).delete()
             else:
                 RunProduct.objects.update_or_create(
-                    run=run, product_id=product_id, defaults={"version_id": version.version_id}
+                    run=run,
+                    product_id=product_id,
+                    defaults={"version_id": version.version_id, "incomplete": sum(row[4] for row in new)},
                 )
 
 
@@ -1104,7 +1115,7 @@ def product_rematch(*, product_id: int, trigger: str = RunTrigger.PRODUCT_PUBLIS
 
 def _finish_incremental(run: MatchingRun, eligible: int, incomplete: int, near: int) -> None:
     run.state, run.finished_at = RunState.SUCCEEDED, timezone.now()
-    run.eligible, run.incomplete, run.near_miss, run.results = eligible, incomplete, near, eligible + incomplete + near
+    run.eligible, run.incomplete, run.near_miss, run.results = eligible, incomplete, near, eligible + near
     run.save(update_fields=["state", "finished_at", "eligible", "incomplete", "near_miss", "results"])
 
 
@@ -1154,7 +1165,7 @@ def _results_lost() -> bool:
         for province, generation in sorted(placed.items()):
             lo, hi = schema.province_range(province)
             had = ResultCount.objects.filter(generation=generation, county__gte=lo, county__lt=hi).aggregate(
-                n=Sum("eligible") + Sum("incomplete") + Sum("near_miss")
+                n=Sum("eligible") + Sum("near_miss")
             )["n"]
             if not had:
                 continue

@@ -167,7 +167,7 @@ def insert_select_floor(versions, as_of, where: SQL) -> float:
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute("SET LOCAL jit = off")  # as the runs do
             cursor.execute(statement.sql, statement.params)
-            rows = cursor.rowcount
+            rows = sum(written for _, written, _ in cursor.fetchall())  # per product: written, incomplete
         seconds = time.perf_counter() - began
         log(f"floor: INSERT … SELECT of {rows} rows in {seconds:.2f} s")
         return seconds

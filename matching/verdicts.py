@@ -50,6 +50,9 @@ from products.presentation import VERDICT_LABELS, result_view
 
 # the stored verdict (batch_matching.models.Verdict) in the engine's words
 STORED_VERDICTS = {Verdict.ELIGIBLE: "eligible", Verdict.INCOMPLETE: "incomplete", Verdict.INELIGIBLE: "ineligible"}
+# no stored row once a run exists: neither eligible nor a near miss — ineligible or 信息不全
+# (batch matching stores neither)
+UNSTORED = "unstored"
 
 
 def declaration_need(declaration) -> dict[str, Any]:
@@ -76,7 +79,7 @@ class ProductVerdict:
     result: dict[str, Any]  # the live result for the declaration's need (products.presentation.result_view)
     # beside it on the declaration's page only (declaration_verdicts): the stored generic result
     stored: Any = None  # batch_matching StoredResult, or None (no stored row, or not read)
-    stored_verdict: str | None = None  # "eligible" / "incomplete" / "ineligible", None before any run
+    stored_verdict: str | None = None  # "eligible" / "ineligible" / UNSTORED, None before any run
     agrees: bool = True  # the stored generic result says the same as the verdict for the need
     note: str = ""  # how the stored result relates to the verdict, in Chinese
 
@@ -183,15 +186,22 @@ def _changed_by_need(with_need: dict, generic: dict) -> list[str]:
     ] or [reason["message"] for reason in with_need["reasons"] if before.get(reason["rule"]) != reason["outcome"]]
 
 
+def _same(stored_verdict: str, verdict: str) -> bool:
+    """Whether a stored verdict says what an evaluation says (no row: not eligible, no near miss)."""
+    if stored_verdict == UNSTORED:
+        return verdict in ("ineligible", "incomplete")
+    return stored_verdict == verdict
+
+
 def _note(declaration, product, live: dict, stored, stored_verdict, run, as_of) -> tuple[bool, str]:
     if stored_verdict is None:
         return True, "尚未运行批量匹配"
     source = f"批量匹配 #{run.pk}" if run is not None else "批量匹配"
-    if stored_verdict == live["verdict"]:
+    if _same(stored_verdict, live["verdict"]):
         return True, f"与{source}结果一致"
     generic = evaluate_entity(declaration.entity, product.current_version, as_of).result
     same_version = stored is None or stored.version.pk == product.current_version_id
-    if generic["verdict"] == stored_verdict and same_version:
+    if _same(stored_verdict, generic["verdict"]) and same_version:
         changes = "; ".join(_changed_by_need(live, generic))
         return False, (
             f"{source}按通用条件评估(不含申报需求: 期限按 {generic['term_months']} 个月, 不计申请金额), "
@@ -216,7 +226,7 @@ def declaration_verdicts(*, user, declaration, as_of: dt.date | None = None) -> 
         if result is not None:
             stored_verdict = "ineligible" if result.near_miss else STORED_VERDICTS[Verdict(result.verdict)]
         else:
-            stored_verdict = None if generation is None else "ineligible"  # an absent row is a stored 不符合
+            stored_verdict = None if generation is None else UNSTORED
         row.stored, row.stored_verdict = result, stored_verdict
         row.agrees, row.note = _note(declaration, row.product, row.result, result, stored_verdict, run, as_of)
     return {"rows": rows, "run": run, "need": need_text(declaration)}

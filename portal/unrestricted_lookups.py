@@ -82,6 +82,8 @@ ALLOWED: dict[tuple[str, str, str], str] = {
     ("reporting/facts.py", "_sync_visits", "*"): "statistics index folded by the system from the visit table",
     ("batch_matching/services.py", "_rewrite_product", "*"): _SYSTEM,
     ("batch_matching/services.py", "chunk_process", "*"): _SYSTEM,
+    ("batch_matching/services.py", "_add_incomplete", "RunProduct"): _SYSTEM
+    + " (a chunk adds the 信息不全 pairs it counted to its own run's products)",
     ("batch_matching/services.py", "_entities_by_province", "MarketEntity"): _SYSTEM
     + " (the incremental re-match places the changed entities it was handed in their provinces)",
     ("batch_matching/services.py", "dispatch_chunks", "*"): _SYSTEM,

@@ -31,21 +31,17 @@ def recount(generation):
         .annotate(
             eligible=Count("pk", filter=Q(verdict=2)),
             eligible_shared=Count("pk", filter=Q(verdict=2, shared=True)),
-            incomplete=Count("pk", filter=Q(verdict=1)),
             near_miss=Count("pk", filter=Q(near_miss=True)),
         )
     )
-    return {
-        (r["product_id"], r["county"]): (r["eligible"], r["eligible_shared"], r["incomplete"], r["near_miss"])
-        for r in rows
-    }
+    return {(r["product_id"], r["county"]): (r["eligible"], r["eligible_shared"], r["near_miss"]) for r in rows}
 
 
 def counts(generation):
     return {
-        (c.product_id, c.county): (c.eligible, c.eligible_shared, c.incomplete, c.near_miss)
+        (c.product_id, c.county): (c.eligible, c.eligible_shared, c.near_miss)
         for c in ResultCount.objects.filter(generation=generation)
-        if (c.eligible, c.eligible_shared, c.incomplete, c.near_miss) != (0, 0, 0, 0)
+        if (c.eligible, c.eligible_shared, c.near_miss) != (0, 0, 0)
     }
 
 
