@@ -31,6 +31,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
+from contextlib import nullcontext
 
 from django.db import connection, transaction
 from django.db.models import CharField, Count, F, Max, Min, Value
@@ -603,17 +604,14 @@ def state() -> dict:
     the count)."""
     settled = timezone.now() - SETTLE
     params = {"settled": connection.ops.adapt_datetimefield_value(settled)}
-    if connection.vendor == "postgresql" and not connection.in_atomic_block:
-        # The planner cannot see the watermarks (subqueries), guesses that a third of the events
-        # lie above them and plans a parallel scan: starting its workers took 24 of the 28 ms of
-        # this read of a few rows, three times per dashboard (bench-dashboard data, EXPLAIN
-        # ANALYZE). Serial, in a transaction of its own so the setting ends with it.
-        with transaction.atomic(), connection.cursor() as cursor:
+    # The planner cannot see the watermarks (subqueries), guesses that a third of the events lie
+    # above them and plans a parallel scan: starting its workers took 24 of the 28 ms of this
+    # read of a few rows, three times per dashboard (bench-dashboard data, EXPLAIN ANALYZE).
+    # Serial, in a transaction of its own so the setting ends with it.
+    serial = connection.vendor == "postgresql" and not connection.in_atomic_block
+    with transaction.atomic() if serial else nullcontext(), connection.cursor() as cursor:
+        if serial:
             cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
-            cursor.execute(_STATE_SQL, params)
-            names = [c[0] for c in cursor.description]
-            return dict(zip(names, cursor.fetchone()))
-    with connection.cursor() as cursor:
         cursor.execute(_STATE_SQL, params)
         names = [c[0] for c in cursor.description]
         return dict(zip(names, cursor.fetchone()))
