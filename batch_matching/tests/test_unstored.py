@@ -140,6 +140,9 @@ def test_awaiting_mark_pages_through_every_unmarked_incomplete_entity_once_in_or
         assert pages < 50
     # then every one once, in order, each with its estimate and the live reason
     assert listed == expected and other.pk not in listed
+    # and naming the other county gives the county's staff nothing of it
+    rows, _ = selectors.awaiting_mark(user=staff, product_id=product.pk, county="140522", limit=500)
+    assert rows == []
     # and the city regulator sees the other county's too; a bank nothing
     rows, _ = selectors.awaiting_mark(user=world.users["city"], product_id=product.pk, limit=500)
     assert other.pk in {row["entity"].pk for row in rows}
