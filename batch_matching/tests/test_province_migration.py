@@ -67,6 +67,8 @@ import json
 from django.db import connection
 from batch_matching import schema, services
 from batch_matching.models import MatchingRun, MatchingState, MatchResult, ResultCount, RunChunk
+from batch_matching.rows import is_stored, rows_for
+from entities.models import MarketEntity
 with connection.cursor() as cursor:
     layout = schema.layout(cursor)
     cursor.execute("SELECT count(*) FROM pg_class WHERE relname ~ '^matching_batch_result_g[0-9]+$'")
@@ -92,8 +94,18 @@ after = {
     "pointers": {str(k): v for k, v in services.pointers().items()},
     "generation": run.generation,
     "entities": run.entities,
+    "all_entities": MarketEntity.objects.count(),
     "pairs": run.results + run.incomplete,
 }
+# the old layout's entity: its rows in the new generation are what the engine computes for it
+entity = MarketEntity.objects.prefetch_related("honors").get(pk=ENTITY)
+computed = rows_for([entity], services.run_versions(run), as_of=run.as_of, with_incomplete=True)
+stored = {(r.product_id, r.verdict) for r in computed if is_stored(r)}
+after["entity_pairs"] = len(computed)
+after["entity_rows_as_computed"] = stored == set(
+    MatchResult.objects.filter(generation=run.generation, entity_id=ENTITY).values_list("product_id", "verdict")
+)
+after["entity_incomplete_counted"] = sum(1 for r in computed if not is_stored(r)) <= run.incomplete
 print(json.dumps({"before": before, "after": after}))
 """
 
@@ -114,7 +126,7 @@ def test_the_old_layout_is_converted_and_a_full_run_rebuilds_the_results(scratch
 
     # when the migration is applied
     manage_py(env, "migrate", "--noinput", "-v0")
-    found = _run(manage_py, env, AFTER_MIGRATION)
+    found = _run(manage_py, env, AFTER_MIGRATION.replace("ENTITY", str(old["entity"])))
 
     # then the table is partitioned by province, and the old results are gone with their counts
     before = found["before"]
@@ -124,4 +136,6 @@ def test_the_old_layout_is_converted_and_a_full_run_rebuilds_the_results(scratch
     after = found["after"]
     assert after["trigger"] == "system" and after["state"] == "succeeded" and after["province"] == ""
     assert after["pointers"]["14"] == after["generation"] and after["pointers"]["41"] == after["generation"]
-    assert after["entities"] >= 1 and after["pairs"] > 0
+    # and the rebuild matched the old layout's entity (and every other): its rows are the engine's
+    assert after["entities"] == after["all_entities"] and after["pairs"] > 0
+    assert after["entity_pairs"] > 0 and after["entity_rows_as_computed"] and after["entity_incomplete_counted"]
