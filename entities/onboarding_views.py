@@ -21,6 +21,7 @@ from entities.models import ClaimState, EntityClaim
 from entities.onboarding import enterprise_register, entity_claim_decide
 from entities.restrictions import CLAIM_DECIDERS
 from portal.api import ChoiceLabelField, RestrictedReadOnlyViewSet
+from portal.authentication import SESSION_BACKEND
 from portal.errors import ApplicationError
 from portal.mixins import RestrictedListView, RoleRequiredMixin
 from portal.models import PhoneCodePurpose, mask_phone
@@ -28,7 +29,6 @@ from portal.phone_codes import password_reset_by_phone, password_reset_code_send
 from portal.services import audit_record
 from portal.tenancy import VIEW, restrict
 
-LOGIN_BACKEND = "django.contrib.auth.backends.ModelBackend"
 _INPUT = {"class": "form-control"}
 
 
@@ -134,7 +134,7 @@ class RegisterView(View):
             except ApplicationError as exc:
                 form.apply(exc)
             else:
-                login(request, registration.user, backend=LOGIN_BACKEND)
+                login(request, registration.user, backend=SESSION_BACKEND)
                 if registration.linked:
                     messages.success(request, "注册成功, 已关联您的经营主体")
                 else:

@@ -1,0 +1,165 @@
+"""The session's user is read with his scope in one statement (portal.authentication,
+tenancy.signed_in_user), and sessions are read from the shared cache when there is one."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from portal.factories import ROLE_HOME, TEST_PASSWORD, MembershipFactory, OrganisationFactory, UserFactory, region
+from portal.models import Membership, OrganisationKind, Role
+from portal.tenancy import scope_for, signed_in_user
+
+ROOT = Path(__file__).resolve().parent.parent
+User = get_user_model()
+
+
+def _classic_scope(user_id):
+    """The scope as `scope_for` reads it for a user loaded on his own."""
+    return scope_for(User.objects.get(pk=user_id))
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", sorted(ROLE_HOME))
+def test_every_role_gets_the_scope_scope_for_reads(role):
+    # given a user of the role in its usual organisation
+    kind, code = ROLE_HOME[role]
+    membership = MembershipFactory(
+        role=role, organisation=OrganisationFactory(kind=kind, region=region(code) if code else None)
+    )
+    # when the session's user is read
+    user = signed_in_user(membership.user_id)
+    # then it is the user, with the very scope scope_for reads, and no membership attribute left
+    assert user == membership.user and user.username == membership.user.username
+    assert user._portal_scope == _classic_scope(user.pk)
+    assert scope_for(user).role == role
+    assert not [name for name in vars(user) if name.startswith("portal_m_")]
+
+
+@pytest.mark.django_db
+def test_the_primary_membership_wins_else_the_first():
+    # given a user with two memberships, the second of them primary
+    user = UserFactory()
+    county = OrganisationFactory(kind=OrganisationKind.TASK_FORCE, region=region("140525"))
+    city = OrganisationFactory(kind=OrganisationKind.CITY_MECHANISM, region=region("140500"))
+    first = MembershipFactory(user=user, organisation=county, role=Role.TASK_FORCE_STAFF, is_primary=False)
+    MembershipFactory(user=user, organisation=city, role=Role.CITY_REGULATOR, is_primary=True)
+    # then the primary one is his scope, as scope_for has it
+    scope = signed_in_user(user.pk)._portal_scope
+    assert (scope.role, scope.region_prefix) == (Role.CITY_REGULATOR, "1405")
+    assert scope == _classic_scope(user.pk)
+    # and with none primary, the first
+    Membership.objects.filter(user=user).update(is_primary=False)
+    scope = signed_in_user(user.pk)._portal_scope
+    assert scope.membership_id == first.pk and scope == _classic_scope(user.pk)
+
+
+@pytest.mark.django_db
+def test_users_without_a_membership_and_unknown_ids():
+    # given a superuser and a plain user, neither a member of anything
+    superuser = UserFactory(is_superuser=True, is_staff=True)
+    plain = UserFactory()
+    # then the superuser acts as a platform administrator, the plain user as nobody
+    assert signed_in_user(superuser.pk)._portal_scope.is_platform_admin
+    assert signed_in_user(superuser.pk)._portal_scope == _classic_scope(superuser.pk)
+    assert signed_in_user(plain.pk)._portal_scope.role is None
+    assert signed_in_user(plain.pk)._portal_scope == _classic_scope(plain.pk)
+    # and an id nobody has gives nobody
+    assert signed_in_user(10**9) is None
+
+
+def _sign_in(client, username):
+    response = client.post(reverse("login"), {"username": username, "password": TEST_PASSWORD}, secure=True)
+    assert response.status_code == 302, response.content[:500]
+
+
+@pytest.mark.django_db
+def test_a_signed_in_request_reads_user_and_membership_once(client):
+    # given a staff member signed in through the login form
+    membership = MembershipFactory(role=Role.TASK_FORCE_STAFF)
+    _sign_in(client, membership.user.username)
+    # when he opens a page
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(reverse("matching:notification_list"), secure=True)
+    # then the page answers for him, his scope came with him, and nothing read his membership apart
+    assert response.status_code == 200
+    assert response.wsgi_request.user.pk == membership.user_id
+    statements = [q["sql"] for q in queries.captured_queries]
+    assert sum("portal_m_pk" in sql for sql in statements) == 1
+    membership_table = Membership._meta.db_table
+    assert not [sql for sql in statements if sql.startswith(f'SELECT "{membership_table}"."id", "{membership_table}"')]
+
+
+@pytest.mark.django_db
+def test_a_deactivated_user_is_signed_out_at_his_next_request(client):
+    # given a signed-in account manager
+    membership = MembershipFactory(
+        role=Role.ACCOUNT_MANAGER, organisation=OrganisationFactory(kind=OrganisationKind.BANK_BRANCH)
+    )
+    _sign_in(client, membership.user.username)
+    assert client.get(reverse("matching:notification_list"), secure=True).status_code == 200
+    # when his account is deactivated
+    User.objects.filter(pk=membership.user_id).update(is_active=False)
+    # then his next request is sent to the login page
+    response = client.get(reverse("matching:notification_list"), secure=True)
+    assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
+
+
+def _session_engine(cache_url: str) -> str:
+    env = {k: v for k, v in os.environ.items() if k not in {"DJANGO_SETTINGS_MODULE", "CACHE_URL"}}
+    if cache_url:
+        env["CACHE_URL"] = cache_url
+    code = (
+        "import os; os.environ['DJANGO_SETTINGS_MODULE']='portal.settings';"
+        "import django; django.setup(); from django.conf import settings as s; print(s.SESSION_ENGINE)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def test_sessions_are_read_from_a_shared_cache_only():
+    # a cache every web process shares: sessions read from it, kept in the database as well
+    assert _session_engine("redis://127.0.0.1:6379/2") == "django.contrib.sessions.backends.cached_db"
+    # one process's memory (the embedded default): from the database only
+    assert _session_engine("") == "django.contrib.sessions.backends.db"
+    assert _session_engine("locmemcache://") == "django.contrib.sessions.backends.db"
+
+
+@pytest.mark.django_db
+def test_signing_out_ends_the_session_in_the_shared_cache(client):
+    # given sessions kept in Redis (the broker's server, a database of its own) and in the database
+    if not settings.CELERY_BROKER_URL.startswith("redis://"):
+        pytest.skip("needs the suite's Redis")
+    redis_cache = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": settings.CELERY_BROKER_URL.rsplit("/", 1)[0] + "/3",
+            "KEY_PREFIX": f"test-sessions-{os.getpid()}",
+        }
+    }
+    with override_settings(CACHES=redis_cache, SESSION_ENGINE="django.contrib.sessions.backends.cached_db"):
+        from django.core.cache import caches
+
+        caches.close_all()
+        membership = MembershipFactory(role=Role.TASK_FORCE_STAFF)
+        _sign_in(client, membership.user.username)
+        cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
+        assert client.get(reverse("matching:notification_list"), secure=True).status_code == 200
+        cached_key = f"django.contrib.sessions.cached_db{cookie}"
+        assert caches["default"].get(cached_key) is not None  # the session is read from Redis
+        # when he signs out
+        client.post(reverse("logout"), secure=True)
+        assert caches["default"].get(cached_key) is None
+        # then his old cookie opens nothing
+        client.cookies[settings.SESSION_COOKIE_NAME] = cookie
+        response = client.get(reverse("matching:notification_list"), secure=True)
+        assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
