@@ -40,7 +40,7 @@ QUERY_PARAMETERS = [
 
 
 def _coverage(user, q) -> dict:
-    rows, total, note = dashboard.coverage_rows(user, q.as_of)
+    rows, total, note = dashboard.coverage_rows(user, q)
     keys = ("name", "targets", "visited", "rate", "with_need", "declared", "overdue")
     return {"total": dict(zip(keys, total)), "counties": [dict(zip(keys, r)) for r in rows], "note": note}
 

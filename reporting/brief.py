@@ -164,7 +164,7 @@ def _ranking(data: BriefData) -> list[Table]:
 
 def _coverage(data: BriefData) -> list[Table]:
     """千企万户大走访's coverage per county (campaigns.selectors.campaign_coverage, the dashboard's card)."""
-    return [dashboard.coverage_table(data.user, data.q.as_of if data.q.as_of_given else None)]
+    return [dashboard.coverage_table(data.user, data.q)]
 
 
 def _renewals(data: BriefData) -> list[Table]:

@@ -474,11 +474,14 @@ def direct_table(direct: dict, params: Mapping[str, str] | None = None) -> Table
     )
 
 
-def coverage_rows(user, as_of=None) -> tuple[list[list], list, str]:
-    """千企万户大走访 coverage by county over the campaigns the user sees (campaigns.selectors), as of
-    `as_of` (targets, assignments, visits and declarations recorded by then): [county, targets,
-    visited, rate, with a need, declared, overdue] rows, the total and a note."""
-    result = selectors.campaign_coverage(user=user, as_of=as_of)
+def coverage_rows(user, q: selectors.ReportQuery) -> tuple[list[list], list, str]:
+    """千企万户大走访 coverage by county over the campaigns the user sees (campaigns.selectors), now,
+    or as of the query's date when one is given (targets, assignments, visits and declarations
+    recorded by then): [county, targets, visited, rate, with a need, declared, overdue] rows, the
+    total and a note. "Now" is not the query's moment to the microsecond: the figures are kept
+    while nothing they count changes (selectors.campaign_coverage), which a key of the moment
+    would defeat on every request."""
+    result = selectors.campaign_coverage(user=user, as_of=q.as_of if q.as_of_given else None)
     names = selectors.region_names(result.by_county.keys())
 
     def row(label, f):
@@ -490,8 +493,8 @@ def coverage_rows(user, as_of=None) -> tuple[list[list], list, str]:
     return rows, row("合计", t), note
 
 
-def coverage_table(user, as_of=None) -> Table:
-    rows, total, note = coverage_rows(user, as_of)
+def coverage_table(user, q: selectors.ReportQuery) -> Table:
+    rows, total, note = coverage_rows(user, q)
     return Table(
         "campaign_coverage",
         "千企万户大走访 · 走访覆盖",
@@ -626,7 +629,7 @@ def build(user, params: Mapping | None, *, default_period: str | None = None) ->
         "renewal_due": renewal_due_table(selectors.renewal_figures(user, q), params),
         "direct": direct_table(selectors.direct_figures(user, q), params),
         **problem_tables(problem_figures_for(user, q), params),
-        "campaign_coverage": coverage_table(user, q.as_of if q.as_of_given else None),
+        "campaign_coverage": coverage_table(user, q),
     }
     months = sorted(result["month"])
     charts = {

@@ -78,3 +78,17 @@ def test_each_user_has_his_own_coverage(world):
     other_county = user_with_role(Role.TASK_FORCE_STAFF, region_code="140522")
     assert _coverage(other_county).targets == 0
     assert Target.objects.filter(campaign=cw.campaign).count() == 4
+
+
+@pytest.mark.parametrize("url", ["/api/v1/kpis/", "/reporting/"])
+def test_the_kpi_api_and_the_dashboard_count_coverage_once_while_nothing_changes(world, client, url):
+    """Given the city regulator's KPI API (or dashboard) read once, when he reads it again with
+    nothing written, then the coverage comes from the cache: the API asked it "as of now" to the
+    microsecond, a new key on every request, and recounted every time."""
+    campaign_world(world)
+    client.force_login(world.users["city"])
+    assert client.get(url, secure=True).status_code == 200
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url, secure=True)
+    assert response.status_code == 200
+    assert not [q for q in queries.captured_queries if '"campaigns_target"' in q["sql"]]
