@@ -137,17 +137,34 @@ def scope_for(user) -> Scope | None:
     return user._portal_scope
 
 
-def _signed_in_sql(alias: str) -> str:
-    """The user and the values of his scope in one statement (a correlated subquery picks the
-    membership `scope_for` would: the primary one, else the first; SQLite and PostgreSQL)."""
-    qn = connections[alias].ops.quote_name
-    user, membership = get_user_model()._meta, Membership._meta
+@dataclass(frozen=True)
+class _SignedInRead:
+    sql: str
+    attnames: list[str]
+    converters: list[tuple]  # (position, converter, column) as the ORM applies them
+
+
+def _signed_in_read(alias: str) -> _SignedInRead:
+    """The user's columns and the values of his scope in one statement (a correlated subquery
+    picks the membership `scope_for` would: the primary one, else the first; SQLite and
+    PostgreSQL), with the converters the ORM would apply to the user's columns (SQLite's dates)."""
+    connection = connections[alias]
+    qn = connection.ops.quote_name
+    User = get_user_model()
+    user, membership = User._meta, Membership._meta
     organisation, region = Organisation._meta, Region._meta
-    return (
-        f"SELECT u.*, m.{qn('id')} AS portal_m_pk, m.{qn('role')} AS portal_m_role,"
-        f" o.{qn('id')} AS portal_m_organisation_id, o.{qn('kind')} AS portal_m_kind,"
-        f" o.{qn('path')} AS portal_m_path, o.{qn('region_id')} AS portal_m_region_id,"
-        f" r.{qn('level')} AS portal_m_level"
+    fields = user.concrete_fields
+    columns = [field.get_col(user.db_table) for field in fields]
+    converters = [
+        (position, converter, column)
+        for position, column in enumerate(columns)
+        for converter in connection.ops.get_db_converters(column) + column.get_db_converters(connection)
+    ]
+    sql = (
+        "SELECT "
+        + ", ".join(f"u.{qn(field.column)}" for field in fields)
+        + f", m.{qn('id')}, m.{qn('role')}, o.{qn('id')}, o.{qn('kind')}, o.{qn('path')}, o.{qn('region_id')},"
+        f" r.{qn('level')}"
         f" FROM {qn(user.db_table)} u"
         f" LEFT JOIN {qn(membership.db_table)} m ON m.{qn('id')} = ("
         f"SELECT m2.{qn('id')} FROM {qn(membership.db_table)} m2 WHERE m2.{qn('user_id')} = u.{qn('id')}"
@@ -156,40 +173,48 @@ def _signed_in_sql(alias: str) -> str:
         f" LEFT JOIN {qn(region.db_table)} r ON r.{qn('code')} = o.{qn('region_id')}"
         f" WHERE u.{qn('id')} = %s"
     )
+    return _SignedInRead(sql, [field.attname for field in fields], converters)
 
 
 def signed_in_user(user_id):
     """The session's user with his scope already on him (`scope_for` then reads nothing): every
-    signed-in request reads both, and one statement instead of two, written once rather than
-    compiled by the ORM on each request, was a measurable part of a page's cost (bench-load).
-    The same membership as `scope_for` (tests/test_signed_in_user.py holds them equal)."""
+    signed-in request reads both, and one statement written once, instead of two the ORM
+    compiles on each request (or a raw queryset's column matching), was a measurable part of a
+    page's cost (bench-load). The same membership as `scope_for` (tests/test_signed_in_user.py
+    holds them equal for every role)."""
     User = get_user_model()
     alias = router.db_for_read(User)
-    sql = _SIGNED_IN_SQL.get(alias)
-    if sql is None:
-        sql = _SIGNED_IN_SQL[alias] = _signed_in_sql(alias)
-    user = next(iter(User.objects.db_manager(alias).raw(sql, [user_id])), None)
-    if user is None:
+    read = _SIGNED_IN_READS.get(alias)
+    if read is None:
+        read = _SIGNED_IN_READS[alias] = _signed_in_read(alias)
+    connection = connections[alias]
+    with connection.cursor() as cursor:
+        cursor.execute(read.sql, [user_id])
+        row = cursor.fetchone()
+    if row is None:
         return None
-    row = user.__dict__
+    width = len(read.attnames)
+    values = list(row[:width])
+    for position, converter, column in read.converters:
+        values[position] = converter(values[position], column, connection)
+    user = User.from_db(alias, read.attnames, values)
+    pk, role, organisation_id, kind, path, region_id, level = row[width:]
     membership = None
-    if row.get("portal_m_pk") is not None:
+    if pk is not None:
         membership = {
-            "pk": row.pop("portal_m_pk"),
-            "role": row.pop("portal_m_role"),
-            "organisation_id": row.pop("portal_m_organisation_id"),
-            "organisation__kind": row.pop("portal_m_kind"),
-            "organisation__path": row.pop("portal_m_path"),
-            "organisation__region_id": row.pop("portal_m_region_id"),
-            "organisation__region__level": row.pop("portal_m_level"),
+            "pk": pk,
+            "role": role,
+            "organisation_id": organisation_id,
+            "organisation__kind": kind,
+            "organisation__path": path,
+            "organisation__region_id": region_id,
+            "organisation__region__level": level,
         }
-    for key in [k for k in row if k.startswith("portal_m_")]:
-        del row[key]
     user._portal_scope = _scope_of(user, membership)
     return user
 
 
-_SIGNED_IN_SQL: dict[str, str] = {}
+_SIGNED_IN_READS: dict[str, _SignedInRead] = {}
 
 
 def restrict(queryset: QuerySet, user, action: str = VIEW) -> QuerySet:
