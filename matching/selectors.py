@@ -33,6 +33,7 @@ from matching.models import (
 from matching.verdicts import need_verdicts
 from portal.models import Membership, Role
 from portal.tenancy import VIEW, restrict
+from products.eligibility import related_rows_through
 from products.models import BankBranch
 from products.selectors import branch_for
 
@@ -138,8 +139,9 @@ def review_briefs(declarations) -> dict[int, dict]:
     (matching/criteria.py summary), the verdicts of its intended banks' products for its own
     need (matching/verdicts.py need_verdicts, the one evaluation the declaration's page also
     shows: bank, product, verdict, offer, the first reason it does not fit), and its warnings
-    (多头授信: other leads of the entity open at a bank). Prefetch intended_banks__bank and
-    entity__honors on the declarations."""
+    (多头授信: other leads of the entity open at a bank). Prefetch intended_banks__bank and the
+    entity's related rows (``products.eligibility.related_rows_through("entity")``) on the
+    declarations."""
     declarations = list(declarations)
     warnings = multi_credit_warnings(declarations)
     verdicts = need_verdicts(declarations)
@@ -174,7 +176,8 @@ def review_queue(*, user, role: str, q: str | None = None) -> QuerySet[Declarati
     return (
         declaration_list(user=user, state=QUEUE_STATES.get(role, []), q=q)
         .filter(workflow.queue_q(user))
-        .prefetch_related("entity__honors")
+        # the entity's honours and bank relationships, for every row's evaluation at once
+        .prefetch_related(*related_rows_through("entity"))
     )
 
 

@@ -33,12 +33,13 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from django.db import connection
-from django.db.models import Prefetch
+from django.db.models import OuterRef, Prefetch, Subquery
 from django.utils import timezone
 
 from eligibility import Evaluation, evaluate_product, from_request, preview, validate_preview_request
 from eligibility.preview import product_result
 from entities.classification import classify_size
+from entities.models import BankRelationship
 from products.models import Bank
 from products.selectors import active_products, version_definitions
 
@@ -59,10 +60,22 @@ _HONORS_ATTR, _RELATIONSHIPS_ATTR = "honor_rows", "bank_relationship_rows"
 # each, as plain lists: for pages and runs over many entities (Django's prefetch through the
 # related managers builds a queryset per entity, which cost more than the rows on a page of 50).
 # A tuple to spread, not a wrapper: the lookup stays ``Model.objects…`` for the tenancy checker.
+# each relationship with its bank's code (what the products' rules name), read in the same query
+_RELATIONSHIP_ROWS = BankRelationship.objects.annotate(
+    bank_code=Subquery(Bank.objects.filter(organisation_id=OuterRef("bank_id")).values("code")[:1])
+)
 RELATED_ROWS = (
     Prefetch("honors", to_attr=_HONORS_ATTR),
-    Prefetch("bank_relationships", to_attr=_RELATIONSHIPS_ATTR),
+    Prefetch("bank_relationships", queryset=_RELATIONSHIP_ROWS, to_attr=_RELATIONSHIPS_ATTR),
 )
+
+
+def related_rows_through(path: str) -> tuple[Prefetch, ...]:
+    """``RELATED_ROWS`` of the entities reached through ``path`` (``"entity"`` on declarations)."""
+    return (
+        Prefetch(f"{path}__honors", to_attr=_HONORS_ATTR),
+        Prefetch(f"{path}__bank_relationships", queryset=_RELATIONSHIP_ROWS, to_attr=_RELATIONSHIPS_ATTR),
+    )
 
 
 def _honors(entity) -> list[dict[str, Any]]:
@@ -78,9 +91,12 @@ def _bank_relationships(entity) -> list[dict[str, Any]]:
     rows = list(entity.bank_relationships.all()) if rows is None else rows
     if not rows:
         return []
-    codes = dict(
-        Bank.objects.filter(organisation_id__in={r.bank_id for r in rows}).values_list("organisation_id", "code")
-    )
+    if all(hasattr(row, "bank_code") for row in rows):  # read with RELATED_ROWS: the codes came with them
+        codes = {row.bank_id: row.bank_code for row in rows if row.bank_code is not None}
+    else:
+        codes = dict(
+            Bank.objects.filter(organisation_id__in={r.bank_id for r in rows}).values_list("organisation_id", "code")
+        )
     return [
         {
             "bank": codes[row.bank_id],

@@ -485,3 +485,40 @@ def test_不予授信原因的整改方向_专班和企业都能看到(world):
         assert "整改方向" in text, name
     # and the enterprise's notification carries it too
     assert Notification.objects.filter(recipient=user, body__contains=advice).exists()
+
+
+def test_审核队列_每条申报的授信往来一次读齐_语句数不随条数增长(world):
+    """The queue evaluates each declaration's intended products over its entity's honours and
+    bank relationships (借贷往来): both are read for the whole page at once, so the page reads as
+    many statements for four declarations as for two (each entity's relationships were read
+    apart, and each bank's code once per product evaluated)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from entities.models import BankRelationship
+
+    LAST = []  # the last page's statements, shown when the counts differ
+
+    def statements() -> int:
+        client = browser(world.users["staff"])
+        client.get("/matching/review/")
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get("/matching/review/").status_code == 200
+        LAST[:] = [q["sql"][:160] for q in queries.captured_queries]
+        return len(queries.captured_queries)
+
+    def one_more(n):
+        entity, user = world.entity(name=f"泽州县审核队列测试店{n}")
+        BankRelationship.objects.create(
+            entity=entity, bank=world.branches["ccb"].bank.organisation, months_borrowed=24, credit_line=100_000
+        )
+        file(world, entity, user, banks=("ccb",))
+
+    # given two, then four submitted declarations, each entity borrowing at 建设银行
+    for n in (1, 2):
+        one_more(n)
+    two = statements()
+    for n in (3, 4):
+        one_more(n)
+    # then the queue reads no more statements for four than for two
+    assert statements() == two, "\n".join(LAST)
