@@ -272,20 +272,6 @@ SPECTACULAR_SETTINGS = {
 # Rate-limit counters (API throttles) live here; several web processes must share them, so
 # production points CACHE_URL at Redis. The embedded default keeps them in process memory.
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
-# Sessions: every signed-in request reads its session. With a cache that every web process
-# shares (Redis in production), the session is read from it and written to both it and the
-# database (Django's cached_db: a session outlives a cache flush); with a cache of one process
-# (the embedded default, tests) from the database only, since another process's copy would
-# outlive a sign-out.
-PROCESS_LOCAL_CACHES = {
-    "django.core.cache.backends.locmem.LocMemCache",
-    "django.core.cache.backends.dummy.DummyCache",
-}
-SESSION_ENGINE = (
-    "django.contrib.sessions.backends.db"
-    if CACHES["default"]["BACKEND"] in PROCESS_LOCAL_CACHES
-    else "django.contrib.sessions.backends.cached_db"
-)
 
 # --- Celery -------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")

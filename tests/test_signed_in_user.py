@@ -1,16 +1,9 @@
 """The session's user is read with his scope in one statement (portal.authentication,
-tenancy.signed_in_user), and sessions are read from the shared cache when there is one."""
-
-import os
-import subprocess
-import sys
-from pathlib import Path
+tenancy.signed_in_user)."""
 
 import pytest
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection
-from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
@@ -18,7 +11,6 @@ from portal.factories import ROLE_HOME, TEST_PASSWORD, MembershipFactory, Organi
 from portal.models import Membership, OrganisationKind, Role
 from portal.tenancy import scope_for, signed_in_user
 
-ROOT = Path(__file__).resolve().parent.parent
 User = get_user_model()
 
 
@@ -117,55 +109,3 @@ def test_a_deactivated_user_is_signed_out_at_his_next_request(client):
     # then his next request is sent to the login page
     response = client.get(reverse("matching:notification_list"), secure=True)
     assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
-
-
-def _session_engine(cache_url: str) -> str:
-    env = {k: v for k, v in os.environ.items() if k not in {"DJANGO_SETTINGS_MODULE", "CACHE_URL"}}
-    if cache_url:
-        env["CACHE_URL"] = cache_url
-    code = (
-        "import os; os.environ['DJANGO_SETTINGS_MODULE']='portal.settings';"
-        "import django; django.setup(); from django.conf import settings as s; print(s.SESSION_ENGINE)"
-    )
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0, result.stderr
-    return result.stdout.strip()
-
-
-def test_sessions_are_read_from_a_shared_cache_only():
-    # a cache every web process shares: sessions read from it, kept in the database as well
-    assert _session_engine("redis://127.0.0.1:6379/2") == "django.contrib.sessions.backends.cached_db"
-    # one process's memory (the embedded default): from the database only
-    assert _session_engine("") == "django.contrib.sessions.backends.db"
-    assert _session_engine("locmemcache://") == "django.contrib.sessions.backends.db"
-
-
-@pytest.mark.django_db
-def test_signing_out_ends_the_session_in_the_shared_cache(client):
-    # given sessions kept in Redis (the broker's server, a database of its own) and in the database
-    if not settings.CELERY_BROKER_URL.startswith("redis://"):
-        pytest.skip("needs the suite's Redis")
-    redis_cache = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": settings.CELERY_BROKER_URL.rsplit("/", 1)[0] + "/3",
-            "KEY_PREFIX": f"test-sessions-{os.getpid()}",
-        }
-    }
-    with override_settings(CACHES=redis_cache, SESSION_ENGINE="django.contrib.sessions.backends.cached_db"):
-        from django.core.cache import caches
-
-        caches.close_all()
-        membership = MembershipFactory(role=Role.TASK_FORCE_STAFF)
-        _sign_in(client, membership.user.username)
-        cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
-        assert client.get(reverse("matching:notification_list"), secure=True).status_code == 200
-        cached_key = f"django.contrib.sessions.cached_db{cookie}"
-        assert caches["default"].get(cached_key) is not None  # the session is read from Redis
-        # when he signs out
-        client.post(reverse("logout"), secure=True)
-        assert caches["default"].get(cached_key) is None
-        # then his old cookie opens nothing
-        client.cookies[settings.SESSION_COOKIE_NAME] = cookie
-        response = client.get(reverse("matching:notification_list"), secure=True)
-        assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
