@@ -67,7 +67,7 @@ from entities.restrictions import region_range_q
 from portal import bounds
 from portal.models import Region, RegionLevel
 from portal.tenancy import EXPORT, VIEW, restrict, scope_for
-from products.eligibility import RELATED_ROWS, entity_facts
+from products.eligibility import entity_facts, related_rows
 from products.models import LoanProduct, LoanProductVersion, ProductStatus
 from products.presentation import fit_key, offer_text
 
@@ -381,13 +381,13 @@ def entity_matches(
     # an entity has a row per product at most: order them all by fit, then cut
     matches = _decode(list(queryset.values(*_FIELDS)))
     if include_incomplete and current_generation(province[0]) is not None:
-        seen = restrict(UnstoredEntity.objects.filter(pk=entity.pk), user).prefetch_related(*RELATED_ROWS).first()
+        seen = restrict(UnstoredEntity.objects.filter(pk=entity.pk), user).prefetch_related(*related_rows()).first()
         if seen is not None:
             others = [pk for pk in active if pk not in {m.product.pk for m in matches}]
             versions = active_versions(others) if others else []
             matches += _decode(_unstored_rows([seen], versions, timezone.localdate()))
     if with_reasons and matches:
-        entity = MarketEntity.objects.prefetch_related(*RELATED_ROWS).get(pk=entity.pk)
+        entity = MarketEntity.objects.prefetch_related(*related_rows()).get(pk=entity.pk)
         facts = _facts(entity, timezone.localdate())
         for match in matches:
             evaluation = evaluate_product(match.version.definition, facts)
@@ -686,7 +686,7 @@ def near_misses(
     ids = [entity_id for _, entity_id in keys]
     rows = list(queryset.filter(entity_id__in=ids).order_by("entity_id", "product_id").values(*_FIELDS)) if ids else []
     decoded = _decode(rows)
-    entities = MarketEntity.objects.select_related("region").prefetch_related(*RELATED_ROWS).in_bulk(ids)
+    entities = MarketEntity.objects.select_related("region").prefetch_related(*related_rows()).in_bulk(ids)
     today = timezone.localdate()
     by_entity: dict[int, dict] = {}
     facts_of: dict[int, dict] = {}
@@ -762,7 +762,7 @@ def awaiting_mark(
     if after:
         c, e = after
         candidates = candidates.filter(_after_q(f"{int(c):06d}", e))
-    candidates = candidates.select_related("region").prefetch_related(*RELATED_ROWS).order_by("region_id", "pk")
+    candidates = candidates.select_related("region").prefetch_related(*related_rows()).order_by("region_id", "pk")
     today = timezone.localdate()
     found: list[tuple[MarketEntity, list[dict]]] = []
     last_read, read, exhausted = None, 0, False

@@ -102,7 +102,7 @@ from portal.celery import app as celery_app
 from portal.models import Region, RegionLevel
 from portal.services import ApplicationError, audit_record
 from portal.tenancy import resolve
-from products.eligibility import RELATED_ROWS
+from products.eligibility import related_rows
 
 log = logging.getLogger(__name__)
 
@@ -379,7 +379,7 @@ def _entities(
     hi: int | None = None,
     provinces: Sequence[int] | None = None,
 ):
-    queryset = MarketEntity.objects.prefetch_related(*RELATED_ROWS).order_by("id")
+    queryset = MarketEntity.objects.prefetch_related(*related_rows()).order_by("id")
     if ids is not None:
         queryset = queryset.filter(pk__in=list(ids))
     if lo is not None:

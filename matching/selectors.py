@@ -33,7 +33,7 @@ from matching.models import (
 from matching.verdicts import need_verdicts
 from portal.models import Membership, Role
 from portal.tenancy import VIEW, restrict
-from products.eligibility import related_rows_through
+from products.eligibility import related_rows
 from products.models import BankBranch
 from products.selectors import branch_for
 
@@ -140,7 +140,7 @@ def review_briefs(declarations) -> dict[int, dict]:
     need (matching/verdicts.py need_verdicts, the one evaluation the declaration's page also
     shows: bank, product, verdict, offer, the first reason it does not fit), and its warnings
     (多头授信: other leads of the entity open at a bank). Prefetch intended_banks__bank and the
-    entity's related rows (``products.eligibility.related_rows_through("entity")``) on the
+    entity's related rows (``products.eligibility.related_rows("entity")``) on the
     declarations."""
     declarations = list(declarations)
     warnings = multi_credit_warnings(declarations)
@@ -177,7 +177,7 @@ def review_queue(*, user, role: str, q: str | None = None) -> QuerySet[Declarati
         declaration_list(user=user, state=QUEUE_STATES.get(role, []), q=q)
         .filter(workflow.queue_q(user))
         # the entity's honours and bank relationships, for every row's evaluation at once
-        .prefetch_related(*related_rows_through("entity"))
+        .prefetch_related(*related_rows("entity"))
     )
 
 

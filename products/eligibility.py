@@ -51,30 +51,27 @@ def _text(value: Any) -> Any:
     return None if value == "" else value
 
 
-# where ``RELATED_ROWS`` puts an entity's honours and bank relationships
+# where ``related_rows`` puts an entity's honours and bank relationships
 _HONORS_ATTR, _RELATIONSHIPS_ATTR = "honor_rows", "bank_relationship_rows"
 
 
-# ``MarketEntity.objects.prefetch_related(*RELATED_ROWS)``: entities with the related rows
-# ``entity_request`` reads (honours, bank relationships), fetched for all of them in one query
-# each, as plain lists: for pages and runs over many entities (Django's prefetch through the
-# related managers builds a queryset per entity, which cost more than the rows on a page of 50).
-# A tuple to spread, not a wrapper: the lookup stays ``Model.objects…`` for the tenancy checker.
-# each relationship with its bank's code (what the products' rules name), read in the same query
-_RELATIONSHIP_ROWS = BankRelationship.objects.annotate(
-    bank_code=Subquery(Bank.objects.filter(organisation_id=OuterRef("bank_id")).values("code")[:1])
-)
-RELATED_ROWS = (
-    Prefetch("honors", to_attr=_HONORS_ATTR),
-    Prefetch("bank_relationships", queryset=_RELATIONSHIP_ROWS, to_attr=_RELATIONSHIPS_ATTR),
-)
-
-
-def related_rows_through(path: str) -> tuple[Prefetch, ...]:
-    """``RELATED_ROWS`` of the entities reached through ``path`` (``"entity"`` on declarations)."""
+# ``MarketEntity.objects.prefetch_related(*related_rows())``: entities with the related rows
+# ``entity_request`` reads (honours, bank relationships with their banks' codes), fetched for all
+# of them in one query each, as plain lists: for pages and runs over many entities (Django's
+# prefetch through the related managers builds a queryset per entity, which cost more than the
+# rows on a page of 50). A tuple to spread, not a wrapper: the lookup stays ``Model.objects…``
+# for the tenancy checker. New objects on every call: Django's prefetch adds hints to the
+# queryset it is given, which must not be one shared by every request.
+def related_rows(through: str = "") -> tuple[Prefetch, ...]:
+    """The prefetches of the entities' related rows; ``through``: the path to the entities
+    (``"entity"`` on declarations), none on entities."""
+    prefix = f"{through}__" if through else ""
+    with_codes = BankRelationship.objects.annotate(
+        bank_code=Subquery(Bank.objects.filter(organisation_id=OuterRef("bank_id")).values("code")[:1])
+    )
     return (
-        Prefetch(f"{path}__honors", to_attr=_HONORS_ATTR),
-        Prefetch(f"{path}__bank_relationships", queryset=_RELATIONSHIP_ROWS, to_attr=_RELATIONSHIPS_ATTR),
+        Prefetch(f"{prefix}honors", to_attr=_HONORS_ATTR),
+        Prefetch(f"{prefix}bank_relationships", queryset=with_codes, to_attr=_RELATIONSHIPS_ATTR),
     )
 
 
@@ -91,7 +88,7 @@ def _bank_relationships(entity) -> list[dict[str, Any]]:
     rows = list(entity.bank_relationships.all()) if rows is None else rows
     if not rows:
         return []
-    if all(hasattr(row, "bank_code") for row in rows):  # read with RELATED_ROWS: the codes came with them
+    if all(hasattr(row, "bank_code") for row in rows):  # read with related_rows(): the codes came with them
         codes = {row.bank_id: row.bank_code for row in rows if row.bank_code is not None}
     else:
         codes = dict(
@@ -115,7 +112,7 @@ def entity_request(entity, *, honors: list[dict[str, Any]] | None = None) -> dic
 
     ``honors`` may be given when the caller already holds them (batch work); otherwise they
     are read through ``entity.honors``, as the bank relationships are through
-    ``entity.bank_relationships`` (for many entities: ``RELATED_ROWS``)."""
+    ``entity.bank_relationships`` (for many entities: ``related_rows()``)."""
     return {
         "entity_type": _text(entity.entity_type),
         "register_status": _text(entity.register_status),
