@@ -59,6 +59,7 @@ class Scope:
     region_code: str | None
     region_prefix: str | None  # "14" province, "1405" city, "140525" county
     is_platform_admin: bool
+    organisation_name: str = ""  # shown beside the role (the home page's header)
 
     @property
     def is_government(self) -> bool:
@@ -103,6 +104,7 @@ _SCOPE_VALUES = (
     "organisation__path",
     "organisation__region_id",
     "organisation__region__level",
+    "organisation__name",
 )
 
 
@@ -120,6 +122,7 @@ def _scope_of(user, membership: dict | None) -> Scope:
         region_code=code,
         region_prefix=Region(code=code, level=membership["organisation__region__level"]).scope_prefix if code else None,
         is_platform_admin=membership["role"] == Role.PLATFORM_ADMIN or bool(user.is_superuser),
+        organisation_name=membership["organisation__name"],
     )
 
 
@@ -164,7 +167,7 @@ def _signed_in_read(alias: str) -> _SignedInRead:
         "SELECT "
         + ", ".join(f"u.{qn(field.column)}" for field in fields)
         + f", m.{qn('id')}, m.{qn('role')}, o.{qn('id')}, o.{qn('kind')}, o.{qn('path')}, o.{qn('region_id')},"
-        f" r.{qn('level')}"
+        f" r.{qn('level')}, o.{qn('name')}"
         f" FROM {qn(user.db_table)} u"
         f" LEFT JOIN {qn(membership.db_table)} m ON m.{qn('id')} = ("
         f"SELECT m2.{qn('id')} FROM {qn(membership.db_table)} m2 WHERE m2.{qn('user_id')} = u.{qn('id')}"
@@ -198,7 +201,7 @@ def signed_in_user(user_id):
     for position, converter, column in read.converters:
         values[position] = converter(values[position], column, connection)
     user = User.from_db(alias, read.attnames, values)
-    pk, role, organisation_id, kind, path, region_id, level = row[width:]
+    pk, role, organisation_id, kind, path, region_id, level, organisation_name = row[width:]
     membership = None
     if pk is not None:
         membership = {
@@ -209,6 +212,7 @@ def signed_in_user(user_id):
             "organisation__path": path,
             "organisation__region_id": region_id,
             "organisation__region__level": level,
+            "organisation__name": organisation_name,
         }
     user._portal_scope = _scope_of(user, membership)
     return user

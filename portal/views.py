@@ -73,7 +73,8 @@ def home(request):
         for dotted in settings.PORTAL_NO_MEMBERSHIP_WIDGETS:
             context.update(import_string(dotted)(request=request))
         return render(request, "portal/home/no_membership.html", context)
-    context = {"heartbeat": BeatHeartbeat.objects.filter(name="beat").first()}
+    # the scheduler's last run: shown on the administrator's home only (read for no one else)
+    context = {"heartbeat": BeatHeartbeat.objects.filter(name="beat").first()} if role == Role.PLATFORM_ADMIN else {}
     for dotted in settings.PORTAL_HOME_WIDGETS:
         context.update(import_string(dotted)(request=request, scope=scope, role=role))
     context["home_title"] = HOME_TITLES[role]

@@ -109,3 +109,24 @@ def test_a_deactivated_user_is_signed_out_at_his_next_request(client):
     # then his next request is sent to the login page
     response = client.get(reverse("matching:notification_list"), secure=True)
     assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
+
+
+@pytest.mark.django_db
+def test_the_home_header_names_the_organisation_he_acts_for(client):
+    # given a user whose primary membership is his second one (a city mechanism)
+    user = UserFactory()
+    county = OrganisationFactory(kind=OrganisationKind.TASK_FORCE, region=region("140525"), name="甲县工作专班")
+    city = OrganisationFactory(kind=OrganisationKind.CITY_MECHANISM, region=region("140500"), name="乙市协调机制")
+    MembershipFactory(user=user, organisation=county, role=Role.TASK_FORCE_STAFF, is_primary=False)
+    MembershipFactory(user=user, organisation=city, role=Role.CITY_REGULATOR, is_primary=True)
+    _sign_in(client, user.username)
+    # when he opens his home page
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(reverse("home"), secure=True)
+    # then its header names the organisation he acts for (his scope's), not his first membership's,
+    # and no statement read his memberships or organisations apart for it
+    assert response.status_code == 200
+    header = response.content.decode().split('data-testid="home-title"', 1)[1].split("</div>", 2)[0]
+    assert "乙市协调机制" in header and "甲县工作专班" not in header
+    membership_table = Membership._meta.db_table
+    assert not [q for q in queries.captured_queries if q["sql"].startswith(f'SELECT "{membership_table}"."id"')]
