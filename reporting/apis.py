@@ -75,6 +75,10 @@ class KpiViewSet(TenantRestricted, viewsets.ViewSet):
             raise ApplicationError(
                 f"未知的分组: {', '.join(unknown)}", field_errors={"by": [f"可选: {', '.join(selectors.DIMENSIONS)}"]}
             )
+        with selectors.one_data_version():  # the figures and the mechanism's beside them: one version
+            return self._answer(request, q, dims)
+
+    def _answer(self, request, q, dims):
         result = selectors.figures_with_activity(request.user, q, dims, ratios=True)
         names = {
             "county": selectors.region_names(result.get("county", {}).keys()),

@@ -230,9 +230,10 @@ def build(user, params: Mapping | None, *, unit: str | None = None, default_peri
         query=q,
         generated_at=timezone.now(),
     )
-    for number, section in enumerate(sections()):
-        label = NUMERALS[number] if number < len(NUMERALS) else str(number + 1)
-        brief.parts.append((f"{label}、{section.title}", section.build(data)))
+    with selectors.one_data_version():  # every section's cached figures: one version
+        for number, section in enumerate(sections()):
+            label = NUMERALS[number] if number < len(NUMERALS) else str(number + 1)
+            brief.parts.append((f"{label}、{section.title}", section.build(data)))
     return brief
 
 

@@ -604,11 +604,17 @@ def _series(one_high: dict) -> dict:
 
 
 def build(user, params: Mapping | None, *, default_period: str | None = None) -> dict:
-    """Everything the dashboard shows, for the user and the query parameters."""
+    """Everything the dashboard shows, for the user and the query parameters (its cached parts
+    keyed by one data version: selectors.one_data_version)."""
     q = selectors.parse_query(params, default_period=default_period or selectors.current_year_period())
     by = (params or {}).get("by") or "county"
     if by not in ("county", "city"):
         raise ApplicationError("分组应为 county 或 city", field_errors={"by": ["分组应为 county 或 city"]})
+    with selectors.one_data_version():
+        return _build(user, q, by)
+
+
+def _build(user, q: selectors.ReportQuery, by: str) -> dict:
     scope = scope_for(user)
     result = selectors.figures_with_activity(user, q, ["county", "city", "bank", "month"])
     total = result["total"][""]

@@ -15,11 +15,13 @@ read, so a GET of any figure only reads."""
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
 import hashlib
 import logging
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
@@ -86,9 +88,33 @@ PAST_TTL = 24 * 3600
 def data_version() -> str:
     """Changes whenever anything the figures read changes: a new event (every workflow write
     records one, the deadline scan too), a new visit, a provisional due date recomputed, the
-    index rebuilt. One read-only statement (reporting.facts.version)."""
+    index rebuilt. One read-only statement (reporting.facts.version), or the version pinned
+    by `one_data_version()` around a page of figures."""
 
-    return facts.version()
+    pinned = _PINNED_VERSION.get()
+    return pinned if pinned is not None else facts.version()
+
+
+_PINNED_VERSION: contextvars.ContextVar[str | None] = contextvars.ContextVar("reporting_data_version", default=None)
+
+
+@contextmanager
+def one_data_version() -> Iterator[str]:
+    """Within it, every cached figure is keyed by one data version, read once on entering: the
+    dashboard, the KPI answer and the brief each read a dozen cached parts together and write
+    nothing, and reading the version for each part had cost three to five statements apiece
+    (bench-load). Nested, the outer one's version stands. Not for a block that writes figures'
+    sources and then reads them: the version would not see its own write."""
+    pinned = _PINNED_VERSION.get()
+    if pinned is not None:
+        yield pinned
+        return
+    version = facts.version()
+    token = _PINNED_VERSION.set(version)
+    try:
+        yield version
+    finally:
+        _PINNED_VERSION.reset(token)
 
 
 def _who(user) -> tuple:
