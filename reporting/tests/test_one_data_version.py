@@ -16,6 +16,19 @@ def _version_reads(queries) -> int:
     return sum("FROM reporting_factwatermark WHERE name = 'ledger') AS ledger_mark" in q["sql"] for q in queries)
 
 
+def _declare(world):
+    """A write the figures count: a new entity's declaration, filed by the county's staff."""
+    entity, _ = world.entity(with_user=False)
+    matching_services.declaration_create(
+        actor=world.users["staff"],
+        entity_id=entity.pk,
+        amount=100_000,
+        term_months=12,
+        purpose="进货",
+        bank_codes=["boc"],
+    )
+
+
 @pytest.mark.parametrize("url", ["/reporting/", "/api/v1/kpis/", "/reporting/brief/"])
 def test_a_page_of_figures_reads_the_data_version_once(world, client, url):
     # given the city regulator, whose figures were computed once already
@@ -28,15 +41,7 @@ def test_a_page_of_figures_reads_the_data_version_once(world, client, url):
         # then the version was read once for the whole page
         assert response.status_code == 200
         assert _version_reads(queries.captured_queries) == 1
-        entity, _ = world.entity(with_user=False)
-        matching_services.declaration_create(
-            actor=world.users["staff"],
-            entity_id=entity.pk,
-            amount=100_000,
-            term_months=12,
-            purpose="进货",
-            bank_codes=["boc"],
-        )
+        _declare(world)
 
 
 def test_the_pinned_version_is_the_current_one_and_ends_with_its_block(world):
@@ -47,15 +52,7 @@ def test_the_pinned_version_is_the_current_one_and_ends_with_its_block(world):
         with selectors.one_data_version() as inner:
             assert inner == version
         # even after a write inside (the block's rule: nothing in it writes what it reads)
-        entity, _ = world.entity(with_user=False)
-        matching_services.declaration_create(
-            actor=world.users["staff"],
-            entity_id=entity.pk,
-            amount=100_000,
-            term_months=12,
-            purpose="进货",
-            bank_codes=["boc"],
-        )
+        _declare(world)
         assert selectors.data_version() == version
     # and after the block, the version is read afresh and has moved with the write
     assert selectors.data_version() != version
