@@ -1359,7 +1359,7 @@ def targets_progress(user, q: ReportQuery, total: kpis.Figures | None = None) ->
     """Targets of the scope's region for the period's year with the actual figure so far."""
     code = scope_region_code(scope_region_prefix(user, q)) or "140000"
     year = q.year
-    targets = list(restrict(Target.objects.filter(region_id=code, year=year), user))
+    targets = list(restrict(Target.objects.filter(region_id=code, year=year).select_related("region"), user))
     if not targets:
         return []
     region_q = replace(
@@ -1375,10 +1375,11 @@ def targets_progress(user, q: ReportQuery, total: kpis.Figures | None = None) ->
         ),
     )
     out = []
+    trend = None  # the year's 一高 trend, read once for the targets that need it
     for target in targets:
         actual = None
         if target.metric in (TargetMetric.SME_NET_INCREASE, TargetMetric.CREDIT_LOAN_SHARE):
-            trend = one_high(user, year_q)
+            trend = trend if trend is not None else one_high(user, year_q)
             latest, base_ok = trend["latest"], trend["has_base"]
             if latest:
                 if target.metric == TargetMetric.CREDIT_LOAN_SHARE:
