@@ -33,7 +33,7 @@ def widgets(*, request, scope, role) -> dict:
                 # a draft is continued and submitted from here too
                 context["can"] = workflow.allowed(user, declaration, (Action.EDIT, Action.SUBMIT))
             # every bank decided (e.g. declined): a new need is a new declaration (seed 004 三(六))
-            context["can_declare"] = services.open_case(entity, actor=user) is None
+            context["can_declare"] = services.case_in_progress(entity) is None
 
             # the stored matches, best offer first, with the live reasons (a few products)
             context["matching_products"] = batch_selectors.entity_matches(

@@ -189,20 +189,7 @@ def open_case(entity: MarketEntity, *, actor, continuing: Declaration | None = N
 
     The message names the case as far as the actor may see it: its number, state and banks for
     whoever may view the declaration; for another bank only that a case is open."""
-    open_declaration = (
-        Declaration.objects.filter(entity=entity, state__in=OPEN_DECLARATION_STATES).order_by("-created_at").first()
-    )
-    waiting = (
-        Declaration.objects.filter(entity=entity, state=DeclarationState.RECOMMENDED, recommendations__isnull=True)
-        .order_by("-created_at")
-        .first()
-    )
-    undecided = Recommendation.objects.filter(
-        entity=entity, state__in=OPEN_RECOMMENDATION_STATES, decided_at__isnull=True
-    ).select_related("bank", "declaration")
-    if continuing is not None:
-        undecided = undecided.exclude(declaration_id__in=_case_of(continuing))
-    lead = undecided.order_by("pushed_at", "pk").first()
+    open_declaration, waiting, lead = _open_case_parts(entity, continuing)
     case = open_declaration or waiting or (lead.declaration if lead else None)
     if case is None:
         return None
@@ -218,6 +205,39 @@ def open_case(entity: MarketEntity, *, actor, continuing: Declaration | None = N
         f"{entity.name}的{named}在{lead.bank.name}尚未作出授信决定({lead.get_state_display()}), 不能新增申报; "
         "银行作出决定后方可再申报(不予授信的, 经专班辅导后重新申报)"
     )
+
+
+def case_in_progress(entity: MarketEntity, *, continuing: Declaration | None = None) -> Declaration | None:
+    """The declaration of the entity's open case (the case `open_case` names), or None when a new
+    declaration may be opened: the same three conditions, for a page that only asks whether
+    (the enterprise's home: "申报融资需求" or its open case), without composing the message."""
+    open_declaration, waiting, lead = _open_case_parts(entity, continuing)
+    return open_declaration or waiting or (lead.declaration if lead else None)
+
+
+def _open_case_parts(
+    entity: MarketEntity, continuing: Declaration | None
+) -> tuple[Declaration | None, Declaration | None, Recommendation | None]:
+    """`open_case`'s three conditions in its order — an open declaration, else one waiting in the
+    推荐清单, else a lead undecided at a bank — each read only when the one before found none."""
+    open_declaration = (
+        Declaration.objects.filter(entity=entity, state__in=OPEN_DECLARATION_STATES).order_by("-created_at").first()
+    )
+    if open_declaration is not None:
+        return open_declaration, None, None
+    waiting = (
+        Declaration.objects.filter(entity=entity, state=DeclarationState.RECOMMENDED, recommendations__isnull=True)
+        .order_by("-created_at")
+        .first()
+    )
+    if waiting is not None:
+        return None, waiting, None
+    undecided = Recommendation.objects.filter(
+        entity=entity, state__in=OPEN_RECOMMENDATION_STATES, decided_at__isnull=True
+    ).select_related("bank", "declaration")
+    if continuing is not None:
+        undecided = undecided.exclude(declaration_id__in=_case_of(continuing))
+    return None, None, undecided.order_by("pushed_at", "pk").first()
 
 
 def _case_of(declaration: Declaration) -> set[int]:

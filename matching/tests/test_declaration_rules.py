@@ -395,6 +395,45 @@ def test_一户一案_签字列入推荐清单待推送的申报也是进行中�
         file(world, entity, user, banks=("ccb",))
 
 
+def test_一户一案_企业首页的重新申报与各申报路径同一规则_只读到找到进行中的那一项(world):
+    """The enterprise's home offers "重新申报" exactly when every path would accept a new
+    declaration: it asks `case_in_progress`, the paths `open_case` — the same three conditions in
+    the same order (an open declaration, one waiting in the 推荐清单, a lead undecided at a bank),
+    each read only when the one before found none."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    u = world.users
+    entity, user = world.entity()
+
+    def home_offers_a_new_declaration() -> bool:
+        return 'data-testid="declare-again"' in browser(user).get("/").content.decode()
+
+    def the_case():
+        case = s.case_in_progress(entity)
+        assert (s.open_case(entity, actor=user) is None) == (case is None)
+        return case
+
+    # given a submitted declaration: open, and the home offers no new one
+    declaration = file(world, entity, user)
+    assert the_case() == declaration and not home_offers_a_new_declaration()
+    # when open, the later conditions are not read: one statement finds the case
+    with CaptureQueriesContext(connection) as queries:
+        s.case_in_progress(entity)
+    assert len(queries.captured_queries) == 1
+    # signed off into the 推荐清单, not pushed yet: still the case
+    through_reviews(world, declaration)
+    batch = s.batch_signoff(actor=u["convener"], declaration_ids=[declaration.pk])
+    assert the_case() == declaration and not home_offers_a_new_declaration()
+    # pushed, the bank not yet decided: still the case
+    s.batch_push(actor=u["convener"], batch_id=batch.pk)
+    assert the_case() == declaration and not home_offers_a_new_declaration()
+    # when the bank declines: no case, and the home offers a new declaration
+    rec = Recommendation.objects.get(declaration=declaration)
+    s.recommendation_decline(actor=u["boc_admin"], recommendation_id=rec.pk, reason_code="credit_overdue")
+    assert the_case() is None and home_offers_a_new_declaration()
+
+
 def test_银行推荐_须经企业同意共享信息并提交后才进入专班审核(world):
     """seed 004 三(五) "辖区内银行机构也可向工作专班推荐小微企业" and 三(四) "尊重企业意愿": a bank's
     recommendation is a draft naming the bank; nothing enters the 初审 before the enterprise (or
