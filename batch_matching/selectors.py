@@ -333,15 +333,50 @@ def _active_product_ids() -> list[int]:
     return list(LoanProduct.objects.filter(status=ProductStatus.ACTIVE).values_list("id", flat=True))
 
 
-def _facts(entity, as_of: dt.date) -> dict:
+class _EntityFacts(dict):
+    """An entity's facts on a day (``entity_facts``), with ``key``: the text of all their values,
+    which names them for the memo of live evaluations."""
+
+    __slots__ = ("key",)
+
+    def __init__(self, facts: dict):
+        super().__init__(facts)
+        self.key = repr(sorted(facts.items()))
+
+
+def _facts(entity, as_of: dt.date) -> _EntityFacts:
     """The engine's facts of an entity, read once for all of its products."""
-    return entity_facts(entity, as_of)
+    return _EntityFacts(entity_facts(entity, as_of))
+
+
+# The live reasons of a (version, facts) pair, per process. An evaluation is a pure function of
+# the version's definition (a version never changes) and of the facts (the entity's values on
+# the day, the key holding every one of them): the regulators of a county open the same first
+# near misses on 差一点符合 and on their homes many times a day, and each pair's evaluation was
+# most of those pages' own work. An entity edited, or the next day, gives other facts and so a
+# new key; equal keys are equal facts. Bounded like the per-version caches (cleared when full).
+_LIVE_REASONS: dict[tuple, tuple[dict, ...]] = {}
+_LIVE_REASONS_MAX = 8192
 
 
 def _live_reasons(facts: dict, result: StoredResult, *, failed_only: bool = False) -> list[dict]:
     """The live evaluation's reasons (rule, outcome, message) of a stored result's version, as
     the preview gives them (the same facts and evaluation, without building a whole result).
-    ``failed_only``: only the failed reasons have their messages (``evaluate.trace_rules``)."""
+    ``failed_only``: only the failed reasons have their messages (``evaluate.trace_rules``).
+    Facts read by ``_facts`` are evaluated once per version in the process (``_LIVE_REASONS``)."""
+    key = getattr(facts, "key", None)
+    if key is None:
+        return _evaluated_reasons(facts, result, failed_only)
+    memo = (result.version.pk, failed_only, key)
+    reasons = _LIVE_REASONS.get(memo)
+    if reasons is None:
+        if len(_LIVE_REASONS) >= _LIVE_REASONS_MAX:
+            _LIVE_REASONS.clear()
+        reasons = _LIVE_REASONS[memo] = tuple(_evaluated_reasons(facts, result, failed_only))
+    return [dict(reason) for reason in reasons]
+
+
+def _evaluated_reasons(facts: dict, result: StoredResult, failed_only: bool) -> list[dict]:
     evaluation = evaluate_product(result.version.definition, facts, failed_only=failed_only)
     return [reason.as_dict() for reason in evaluation.reasons]
 

@@ -12,6 +12,12 @@
 - Every figure is printed with the 1-minute load average at the moment it was taken
   (``os.getloadavg``): the machine is shared, and a figure taken under load is not one taken
   on an idle machine.
+- Every run names the Python it ran on (``python``: version and installation): the web's and
+  the engine's CPU per request depend on how CPython was built. Production's image
+  (python:3.11-slim) and Debian's python3.11 are optimised builds (profile-guided, link-time);
+  a CPython compiled without those options (pyenv's default) ran a pure-Python loop a fifth
+  slower here and the portal's page mix about a tenth slower (docs/SCALING.md section 4). A
+  fresh clone's venv takes ``python3`` from PATH.
 
 Imported by the ``bench_*.py`` scripts after ``django.setup()``; they run from this folder
 (it is their ``sys.path[0]``). Nothing here imports the portal's tests.
@@ -22,6 +28,7 @@ from __future__ import annotations
 import gc
 import json
 import os
+import platform
 import statistics
 import sys
 import threading
@@ -162,6 +169,12 @@ def bare_seconds(sql: str | Sequence[str], connection) -> float:
 # --- figures ---------------------------------------------------------------------------------
 
 
+def python_build() -> str:
+    """The interpreter the figures were measured on: its version and where it is installed (the
+    venv's base: /usr for Debian's, /usr/local in the production image, ~/.pyenv/… for pyenv's)."""
+    return f"{platform.python_version()} ({sys.base_prefix})"
+
+
 class Figures:
     """The figures of one benchmark run, each with its unit, its floor (when measured), the
     ratio to it and the load average when it was taken. ``emit`` prints them as one JSON
@@ -173,6 +186,7 @@ class Figures:
         self.figures: dict[str, dict] = {}
         self.load_at_start = [round(x, 2) for x in os.getloadavg()]
         log(f"[{benchmark}] load average at start (1/5/15 min): {self.load_at_start} on {os.cpu_count()} CPUs")
+        log(f"[{benchmark}] python {python_build()}")
 
     def add(
         self,
@@ -207,6 +221,7 @@ class Figures:
             "figures": self.figures,
             "load_average": {"start": self.load_at_start, "end": [round(x, 2) for x in os.getloadavg()]},
             "cpus": os.cpu_count(),
+            "python": python_build(),
         }
         print(json.dumps(line, ensure_ascii=False), flush=True)
         return line

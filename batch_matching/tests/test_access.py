@@ -170,6 +170,45 @@ def test_near_misses_are_one_entry_per_entity_with_every_product_it_narrowly_mis
     assert 'name="county"' in html and ">泽州县<" in html
 
 
+def test_near_miss_reasons_are_evaluated_once_per_version_and_facts_and_again_when_the_entity_changes(
+    matched, monkeypatch
+):
+    """The live reasons of a (version, facts) pair are evaluated once per process: the regulators
+    of a county open the same near misses again and again. An entity edited has other facts, so
+    its products are evaluated again: a cure never outlives the fact it names."""
+    from batch_matching import selectors as batch_selectors
+    from entities.models import MarketEntity, RegisterStatus
+
+    world, run = matched
+    staff, abnormal = world.users["staff"], world.special["abnormal"]
+    evaluated = []
+    real = batch_selectors.evaluate_product
+
+    def counting(definition, facts, **kwargs):
+        evaluated.append(facts["register_status"])
+        return real(definition, facts, **kwargs)
+
+    monkeypatch.setattr(batch_selectors, "evaluate_product", counting)
+    monkeypatch.setattr(batch_selectors, "_LIVE_REASONS", {})
+
+    def cures_of_abnormal() -> list[str]:
+        rows, _ = selectors.near_misses(user=staff, county="140525", limit=500)
+        (row,) = [r for r in rows if r["entity"].pk == abnormal.pk]
+        return row["fixes"]
+
+    # given the near misses read once (each product of each entity evaluated)
+    first = cures_of_abnormal()
+    assert any("可申请信用修复" in cure for cure in first) and evaluated
+    # when they are read again: the same cures, nothing evaluated again
+    evaluated.clear()
+    assert cures_of_abnormal() == first and evaluated == []
+    # when the entity's status is repaired (信用修复): its products are evaluated on its new facts
+    MarketEntity.objects.filter(pk=abnormal.pk).update(register_status=RegisterStatus.ACTIVE)
+    after = cures_of_abnormal()
+    assert evaluated and set(evaluated) == {RegisterStatus.ACTIVE}
+    assert not any("可申请信用修复" in cure for cure in after)
+
+
 def test_the_enterprise_sees_its_products_best_fit_first_with_reasons(matched):
     world, run = matched
     matches = selectors.entity_matches(user=world.special["enterprise_user"], entity=world.special["model"])
