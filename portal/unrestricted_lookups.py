@@ -229,16 +229,6 @@ ALLOWED: dict[tuple[str, str, str], str] = {
     ): "the seed catalogue loader (actor=None): fixed codes of the shipped catalogue",
     (
         "reporting/selectors.py",
-        "bank_names",
-        "Bank",
-    ): "names of banks that are keys of figures computed through the restriction (bank names are public)",
-    (
-        "reporting/selectors.py",
-        "renewal_figures",
-        "Bank",
-    ): "names and codes of the banks that are keys of renewal figures counted through the restriction",
-    (
-        "reporting/selectors.py",
         "branch_names",
         "BankBranch",
     ): "names of branches that are keys of figures computed through the restriction",

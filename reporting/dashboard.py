@@ -16,7 +16,6 @@ from entities.renewals import RenewalStatus
 from matching.models import Recommendation
 from portal.services import ApplicationError
 from portal.tenancy import VIEW, restrict, scope_for
-from products.models import Bank
 from reporting import kpis, selectors
 
 WAN = "wan"  # 元 shown as 万元, two decimals
@@ -443,7 +442,7 @@ def direct_table(direct: dict, params: Mapping[str, str] | None = None) -> Table
     params = params or {}
     banks = direct["bank"]
     names = selectors.bank_names(banks.keys())
-    codes = dict(Bank.objects.filter(pk__in=[k for k in banks if str(k).isdigit()]).values_list("pk", "code"))
+    codes = selectors.bank_codes(banks.keys())
 
     def values(f: kpis.Figures) -> list:
         return [f.rows, f.feedback_on_time, f.feedback_late, f.feedback_timely().percent]

@@ -111,10 +111,37 @@ def one_data_version() -> Iterator[str]:
         return
     version = facts.version()
     token = _PINNED_VERSION.set(version)
+    reads = _PAGE_READS.set({})
     try:
         yield version
     finally:
+        _PAGE_READS.reset(reads)
         _PINNED_VERSION.reset(token)
+
+
+# what a page of figures reads once for all of its parts (inside `one_data_version()`): the banks
+_PAGE_READS: contextvars.ContextVar[dict | None] = contextvars.ContextVar("reporting_page_reads", default=None)
+
+
+@dataclass(frozen=True)
+class BankRow:
+    pk: int
+    code: str
+    name: str
+    organisation_id: int
+
+
+def bank_directory() -> list[BankRow]:
+    """Every bank (id, code, name, organisation), by code: public reference data of a few dozen
+    rows, which a page of figures names in half a dozen places (ranking, 续贷, 直接申请, …) —
+    read once inside `one_data_version()`, else on each call."""
+    reads = _PAGE_READS.get()
+    if reads is not None and "banks" in reads:
+        return reads["banks"]
+    rows = [BankRow(*row) for row in Bank.objects.order_by("code").values_list("pk", "code", "name", "organisation_id")]
+    if reads is not None:
+        reads["banks"] = rows
+    return rows
 
 
 def _who(user) -> tuple:
@@ -945,10 +972,13 @@ def region_names(codes) -> dict[str, str]:
 
 
 def bank_names(ids) -> dict[str, str]:
-    return {
-        str(pk): name
-        for pk, name in Bank.objects.filter(pk__in=[int(i) for i in ids if str(i).isdigit()]).values_list("pk", "name")
-    }
+    wanted = {int(i) for i in ids if str(i).isdigit()}
+    return {str(bank.pk): bank.name for bank in bank_directory() if bank.pk in wanted} if wanted else {}
+
+
+def bank_codes(ids) -> dict[int, str]:
+    wanted = {int(i) for i in ids if str(i).isdigit()}
+    return {bank.pk: bank.code for bank in bank_directory() if bank.pk in wanted} if wanted else {}
 
 
 def branch_names(ids) -> dict[str, str]:
@@ -1117,6 +1147,7 @@ def one_high(user, q: ReportQuery) -> dict:
         "trend": kpis.one_high_trend(months, base),
         "base_month": base_month.strftime("%Y-%m"),
         "has_base": base is not None,
+        "base_small_business": base.small_business if base is not None else None,
         "verdict": kpis.one_high_verdict(latest, base, months[0] if months else None),
         "latest": kpis.one_high_trend([latest], base)[0] if latest else None,
     }
@@ -1140,8 +1171,14 @@ def _recorded_renewals(user, q: ReportQuery, start: dt.date, end: dt.date) -> di
     if f.bank:
         qs = qs.filter(bank__code=f"bank-{f.bank}")
     by_org = {r["bank_id"]: r for r in qs.values("bank_id").annotate(n=Count("id"), amount=Sum("amount"))}
-    banks = Bank.objects.filter(organisation_id__in=by_org).values_list("pk", "organisation_id")
-    return {str(pk): {"count": by_org[org]["n"], "amount": by_org[org]["amount"] or 0} for pk, org in banks}
+    return {
+        str(bank.pk): {
+            "count": by_org[bank.organisation_id]["n"],
+            "amount": by_org[bank.organisation_id]["amount"] or 0,
+        }
+        for bank in (bank_directory() if by_org else [])
+        if bank.organisation_id in by_org
+    }
 
 
 def renewal_swing_threshold() -> Decimal:
@@ -1285,8 +1322,9 @@ def renewal_figures(user, q: ReportQuery) -> dict:
         if any(r[figure] for figure in RENEWAL_FIGURES):  # a bank with none of the figures: no row
             rows[r.pop("bank_id")] = r
     found = {
-        b["organisation_id"]: b
-        for b in Bank.objects.filter(organisation_id__in=rows).values("organisation_id", "name", "code")
+        b.organisation_id: {"name": b.name, "code": b.code}
+        for b in (bank_directory() if rows else [])
+        if b.organisation_id in rows
     }
     banks = [
         {
@@ -1380,15 +1418,12 @@ def targets_progress(user, q: ReportQuery, total: kpis.Figures | None = None) ->
         actual = None
         if target.metric in (TargetMetric.SME_NET_INCREASE, TargetMetric.CREDIT_LOAN_SHARE):
             trend = trend if trend is not None else one_high(user, year_q)
-            latest, base_ok = trend["latest"], trend["has_base"]
+            latest, base = trend["latest"], trend["base_small_business"]
             if latest:
                 if target.metric == TargetMetric.CREDIT_LOAN_SHARE:
                     actual = latest["credit_loan_share"]
-                elif base_ok:
-                    base = monthly_balances(user, year_q, dt.date(year - 1, 12, 1), dt.date(year - 1, 12, 1)).get(
-                        "", []
-                    )
-                    actual = latest["small_business"] - base[0].small_business if base else None
+                elif base is not None:  # the net increase since the previous year-end (the trend's base)
+                    actual = latest["small_business"] - base
         else:
             fig = (
                 total
