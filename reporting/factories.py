@@ -31,6 +31,17 @@ from products.factories import World, build_world
 from products.models import LoanProduct
 from workdays.arithmetic import SHANGHAI
 
+# a branch's monthly report (银行报送) with plausible figures: 1 亿 of small-business loans among 9 亿
+REPORT_FIGURES = dict(
+    small_business_balance=100_000_000,
+    all_loans_balance=900_000_000,
+    credit_loan_balance=25_000_000,
+    average_rate=Decimal("4.2"),
+    renewals_count=3,
+    renewals_amount=1_500_000,
+    renewal_balance=9_000_000,
+)
+
 
 def at(day: str, hour: int = 10) -> dt.datetime:
     return dt.datetime.combine(dt.date.fromisoformat(day), dt.time(hour), tzinfo=SHANGHAI)

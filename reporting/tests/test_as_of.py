@@ -3,7 +3,7 @@
 import pytest
 
 from reporting import exports, selectors
-from reporting.factories import at, later_activity
+from reporting.factories import REPORT_FIGURES, at, later_activity
 
 pytestmark = pytest.mark.django_db
 
@@ -42,23 +42,13 @@ def test_figures_as_of_the_end_of_march_do_not_change_after_april(history, march
 
 
 def test_a_bank_correction_does_not_change_the_past(history):
-    from decimal import Decimal
-
     import time_machine
 
     from reporting import services
 
     admin = history.world.users["boc_admin"]
     branch = history.world.branches["boc"]
-    figures = dict(
-        small_business_balance=100_000_000,
-        all_loans_balance=900_000_000,
-        credit_loan_balance=25_000_000,
-        average_rate=Decimal("4.2"),
-        renewals_count=3,
-        renewals_amount=1_500_000,
-        renewal_balance=9_000_000,
-    )
+    figures = dict(REPORT_FIGURES)
     with time_machine.travel(at("2026-04-05"), tick=False):
         services.bank_report_submit(actor=admin, branch_id=branch.pk, period="2026-03", **figures)
     with time_machine.travel(at("2026-05-06"), tick=False):

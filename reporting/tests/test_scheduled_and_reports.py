@@ -13,19 +13,11 @@ from portal.factories import user_with_role
 from portal.models import Organisation, OrganisationKind, Role
 from portal.services import ApplicationError
 from reporting import selectors, services, tasks
-from reporting.factories import at
+from reporting.factories import REPORT_FIGURES, at
 from reporting.models import BankPeriodReport, ScheduledReport, Target, TargetMetric
 
 pytestmark = pytest.mark.django_db
-FIGURES = dict(
-    small_business_balance=100_000_000,
-    all_loans_balance=900_000_000,
-    credit_loan_balance=25_000_000,
-    average_rate=Decimal("4.2"),
-    renewals_count=3,
-    renewals_amount=1_500_000,
-    renewal_balance=9_000_000,
-)
+FIGURES = REPORT_FIGURES
 
 
 def test_the_weekly_job_builds_stores_and_mails_each_mechanisms_table(

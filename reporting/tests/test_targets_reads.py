@@ -2,7 +2,6 @@
 once, however many targets the region has (it was read per target, the region too)."""
 
 import datetime as dt
-from decimal import Decimal
 
 import pytest
 import time_machine
@@ -12,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from portal.factories import user_with_role
 from portal.models import Role
 from reporting import selectors, services
+from reporting.factories import REPORT_FIGURES
 from reporting.models import TargetMetric
 
 pytestmark = pytest.mark.django_db
@@ -42,13 +42,7 @@ def test_more_targets_read_no_more_statements(history):
                 actor=admin,
                 branch_id=branch.pk,
                 period=period,
-                small_business_balance=balance,
-                all_loans_balance=900_000_000,
-                credit_loan_balance=25_000_000,
-                average_rate=Decimal("4.2"),
-                renewals_count=3,
-                renewals_amount=1_500_000,
-                renewal_balance=9_000_000,
+                **{**REPORT_FIGURES, "small_business_balance": balance},
             )
     q = selectors.parse_query({"period": "2026", "as_of": "2026-03-31"})
     services.target_set(actor=root, region_code="140500", year=2026, metric=TargetMetric.CREDIT_LOAN_SHARE, value=30)
