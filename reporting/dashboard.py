@@ -336,9 +336,15 @@ def drill_query(params: Mapping[str, str], **extra) -> str:
 
 def problem_figures_for(user, q: selectors.ReportQuery) -> dict:
     """批分单 of the query: filled in during the period, in the region, as they stood at the as-of
-    moment (coordination.selectors.problem_figures: the one computation)."""
+    moment (coordination.selectors.problem_figures: the one computation), kept while unchanged
+    (selectors.kept_beside_the_index)."""
     f = q.filters
-    return problem_figures(user=user, now=q.as_of, opened_from=f.date_from, opened_to=f.date_to, region=f.region)
+    return selectors.kept_beside_the_index(
+        "problems",
+        user,
+        q,
+        lambda: problem_figures(user=user, now=q.as_of, opened_from=f.date_from, opened_to=f.date_to, region=f.region),
+    )
 
 
 def problem_tables(figures: dict, params: Mapping[str, str] | None = None) -> dict[str, Table]:

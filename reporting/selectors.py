@@ -7,7 +7,8 @@ recorded and the values it carried, with its clocks' due moments), so a figure "
 moment compares recorded moments with it — one narrow table answers any scope, period and
 as-of date, and past figures cannot move. The scope is the ledger's own
 (`reporting.ledger.ledger_queryset`: the same restriction and filters; a test holds them
-equal). Computed figures are cached while the data is unchanged (see `_cached`).
+equal). Computed figures are cached while the data is unchanged (see `_cached`; those read
+beside the index — bank reports, renewal needs, targets, 批分单 — `kept_beside_the_index`).
 
 Nothing here writes: the index is kept in step by the writes that change the ledger
 (reporting.facts.sync_after_commit, after their commit) and by the beat task, never by a
@@ -34,11 +35,12 @@ from django.utils import timezone
 
 from campaigns import selectors as campaigns_selectors
 from campaigns.models import CampaignEvent
+from coordination.models import Problem, ProblemEvent
 from entities.models import Renewal
 from entities.renewals import RenewalStatus
 from entities.restrictions import region_range_q
 from matching.models import DeclarationBank, LeadOrigin, Recommendation, Visit
-from portal.models import Region, RegionLevel
+from portal.models import AuditEvent, Region, RegionLevel
 from portal.services import ApplicationError
 from portal.tenancy import VIEW, Scope, restrict, scope_for
 from products.models import Bank, BankBranch
@@ -144,6 +146,43 @@ def bank_directory() -> list[BankRow]:
     return rows
 
 
+# What the figures beside the statistics index read — the banks' monthly reports (一高一提一降,
+# 续贷), the renewal needs (应续尽续), the targets (目标进度) and the 批分单 — is not in the data
+# version. Each of their writes adds a row (a report, a renewal need, a 批分单 or one of its
+# events, the deadline scan's too) or is audited in its own transaction (a renewal's outcome or
+# withdrawal: portal.services.audit_record), or stamps the row (a target's updated_at, the admin
+# site's edits too): the newest of each is the mark of those writes.
+_WRITES_MARKED = (
+    (AuditEvent, "id"),
+    (BankPeriodReport, "id"),
+    (Renewal, "id"),
+    (Target, "updated_at"),
+    (Problem, "id"),
+    (ProblemEvent, "id"),
+)
+
+
+def writes_mark() -> str:
+    """Changes with every write of what the figures beside the index read (_WRITES_MARKED): one
+    statement of six index reads, read once inside `one_data_version()`, else on each call.
+    Read where the data version is read (the primary): a replica's figures are at most its lag
+    behind it."""
+    reads = _PAGE_READS.get()
+    if reads is not None and "mark" in reads:
+        return reads["mark"]
+    quote = connection.ops.quote_name
+    sql = "SELECT " + ", ".join(
+        f"(SELECT MAX({quote(model._meta.get_field(field).column)}) FROM {quote(model._meta.db_table)})"
+        for model, field in _WRITES_MARKED
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        mark = ":".join(str(value) for value in cursor.fetchone())
+    if reads is not None:
+        reads["mark"] = mark
+    return mark
+
+
 def _who(user) -> tuple:
     """Whose figures: the user and the scope that restricts them (part of every cache key)."""
     scope = scope_for(user)
@@ -180,6 +219,19 @@ def _cached(kind: str, user, q: ReportQuery, extra: tuple, compute, version: str
         (kind, _who(user), q.filters, moment, extra, version or data_version()),
         compute,
         PAST_TTL if q.as_of_given else NOW_TTL,
+    )
+
+
+def kept_beside_the_index(kind: str, user, q: ReportQuery, compute, extra: tuple = ()):
+    """compute() of a figure read beside the statistics index (bank reports, renewal needs,
+    targets, 批分单), kept while neither the data version nor the writes mark (`writes_mark`)
+    moved, and never longer than NOW_TTL, whatever the moment: a newest id can miss a write whose
+    transaction committed after a later one's (until then)."""
+    moment = q.as_of.isoformat() if q.as_of_given else "now"
+    return _remember(
+        (kind, _who(user), q.filters, moment, extra, data_version(), writes_mark()),
+        compute,
+        NOW_TTL,
     )
 
 
@@ -1136,7 +1188,13 @@ def _period_months(q: ReportQuery) -> tuple[dt.date, dt.date]:
 
 
 def one_high(user, q: ReportQuery) -> dict:
-    """一高一提一降 of the period: the monthly trend since the previous year-end and the verdicts."""
+    """一高一提一降 of the period: the monthly trend since the previous year-end and the verdicts.
+    Kept while unchanged (kept_beside_the_index)."""
+    return kept_beside_the_index("one_high", user, q, lambda: _one_high(user, q))
+
+
+def _one_high(user, q: ReportQuery) -> dict:
+    """one_high() computed (kept by it while unchanged)."""
     start, end = _period_months(q)
     base_month = dt.date(start.year - 1, 12, 1)
     series = monthly_balances(user, q, base_month, end).get("", [])
@@ -1193,13 +1251,18 @@ def renewals(user, q: ReportQuery) -> list[dict]:
     bank-reported totals (sums of the months) beside them and the difference; the balance is the
     period's last reported month. A balance that moved more than the threshold against the
     month before is flagged (002 3: "按季度监测银行机构无还本续贷余额情况，对出现异常波动的银行机构
-    及时进行跟踪")."""
+    及时进行跟踪"). Kept while unchanged (kept_beside_the_index)."""
+    threshold = renewal_swing_threshold()
+    return kept_beside_the_index("renewals", user, q, lambda: _renewals(user, q, threshold), extra=(threshold,))
+
+
+def _renewals(user, q: ReportQuery, threshold: Decimal) -> list[dict]:
+    """renewals() computed (kept by it while unchanged)."""
     start, end = _period_months(q)
     previous = (start - dt.timedelta(days=1)).replace(day=1)
     by_bank = monthly_balances(user, q, previous, end, by="bank")
     recorded = _recorded_renewals(user, q, start, end)
     names = bank_names(set(by_bank) | set(recorded))
-    threshold = renewal_swing_threshold()
     rows = []
     for bank_id in set(by_bank) | set(recorded):
         all_months = by_bank.get(bank_id, [])
@@ -1311,7 +1374,13 @@ def renewal_figures(user, q: ReportQuery) -> dict:
     """Per lending bank (its root organisation), the count and amount of each renewal figure as of
     the moment (004 二(八) "应续尽续"), and the scope's total: {"banks": [row], "total": row}; a row
     is {"bank_id", "name", figure: count, figure + "_amount": 元}. One scan of the needs: each
-    figure is a filtered aggregate of `_renewal_figure_q`, the drill-down's condition."""
+    figure is a filtered aggregate of `_renewal_figure_q`, the drill-down's condition. Kept while
+    unchanged (kept_beside_the_index)."""
+    return kept_beside_the_index("renewal_figures", user, q, lambda: _renewal_figures(user, q))
+
+
+def _renewal_figures(user, q: ReportQuery) -> dict:
+    """renewal_figures() computed (kept by it while unchanged)."""
     aggregates = {}
     for figure in RENEWAL_FIGURES:
         condition = _renewal_figure_q(q, figure)
@@ -1394,7 +1463,13 @@ def target_list(*, user) -> QuerySet[Target]:
 
 
 def targets_progress(user, q: ReportQuery, total: kpis.Figures | None = None) -> list[dict]:
-    """Targets of the scope's region for the period's year with the actual figure so far."""
+    """Targets of the scope's region for the period's year with the actual figure so far
+    (``total``: the query's own total when the caller has it, saving its read). Kept while
+    unchanged (kept_beside_the_index)."""
+    return kept_beside_the_index("targets", user, q, lambda: _targets_progress(user, q, total))
+
+
+def _targets_progress(user, q: ReportQuery, total: kpis.Figures | None) -> list[dict]:
     code = scope_region_code(scope_region_prefix(user, q)) or "140000"
     year = q.year
     targets = list(restrict(Target.objects.filter(region_id=code, year=year).select_related("region"), user))

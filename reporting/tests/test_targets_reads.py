@@ -21,11 +21,12 @@ LAST: list[dict] = []
 
 
 def _statements(user, q) -> tuple[int, list[dict]]:
-    """Statements of the targets' progress once its cached figures are computed, on a page of
-    figures (the dashboard's: one data version)."""
+    """Statements of computing the targets' progress once its cached figures are computed, on a
+    page of figures (the dashboard's: one data version), the progress itself not kept (as after
+    a write: selectors.kept_beside_the_index)."""
     selectors.targets_progress(user, q)
     with CaptureQueriesContext(connection) as queries, selectors.one_data_version():
-        progress = selectors.targets_progress(user, q)
+        progress = selectors._targets_progress(user, q, None)
     LAST[:] = queries.captured_queries
     return len(queries.captured_queries), progress
 
