@@ -67,7 +67,7 @@ from entities.restrictions import region_range_q
 from portal import bounds
 from portal.models import Region, RegionLevel
 from portal.tenancy import EXPORT, VIEW, restrict, scope_for
-from products.eligibility import entity_facts, related_rows
+from products.eligibility import carries_related_rows, entity_facts, related_rows
 from products.models import LoanProduct, LoanProductVersion, ProductStatus
 from products.presentation import fit_key, offer_text
 
@@ -422,7 +422,8 @@ def entity_matches(
             versions = active_versions(others) if others else []
             matches += _decode(_unstored_rows([seen], versions, timezone.localdate()))
     if with_reasons and matches:
-        entity = MarketEntity.objects.prefetch_related(*related_rows()).get(pk=entity.pk)
+        if not carries_related_rows(entity):  # the caller's entity read without them: read them
+            entity = MarketEntity.objects.prefetch_related(*related_rows()).get(pk=entity.pk)
         facts = _facts(entity, timezone.localdate())
         for match in matches:
             evaluation = evaluate_product(match.version.definition, facts)

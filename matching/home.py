@@ -11,6 +11,7 @@ from matching.views.declarations import _steps
 from matching.workflow import Action
 from portal.models import Role
 from portal.tenancy import restrict
+from products.eligibility import related_rows
 from workdays.selectors import missing_calendar_years
 
 
@@ -18,14 +19,15 @@ def widgets(*, request, scope, role) -> dict:
     user = request.user
     context: dict = {"notifications": selectors.notification_list(user=user, unread_only=True)[:5]}
     if role == Role.ENTERPRISE_USER:
-        entity = restrict(MarketEntity.objects.all(), user).order_by("id").first()
+        # with its honours and bank relationships: the products' live reasons read them
+        entity = restrict(MarketEntity.objects.all(), user).prefetch_related(*related_rows()).order_by("id").first()
         context["entity"] = entity
         if entity is not None:
             declaration = selectors.open_declaration_of(user=user, entity_id=entity.pk)
             context["declaration"] = declaration
             if declaration is not None:
                 recommendations = annotate_countdowns(
-                    selectors.recommendation_list(user=user).filter(declaration=declaration)
+                    selectors.declaration_leads(user=user, declaration_id=declaration.pk)
                 )
                 context["recommendations"] = recommendations
                 context["steps"] = _steps(declaration, recommendations)

@@ -247,6 +247,17 @@ def recommendation_list(
     return qs.order_by("-pushed_at", "-id")
 
 
+def declaration_leads(*, user, declaration_id: int) -> QuerySet[Recommendation]:
+    """A declaration's leads as its enterprise's home lists them (bank, branch, state, materials,
+    a decline's reason): one or two rows, with just what that line shows joined — not the lead
+    list's row (lead_rows: its region, manager and three joins more, three statements more)."""
+    return (
+        restrict(Recommendation.objects.filter(declaration_id=declaration_id), user)
+        .select_related("bank", "branch", "decline_reason")
+        .order_by("-pushed_at", "-id")
+    )
+
+
 def inbox_counts(*, user) -> dict[str, int]:
     by_state = dict(restrict(Recommendation.objects.all(), user).values_list("state").annotate(n=Count("id")))
     return {tab: sum(by_state.get(s, 0) for s in states) for tab, (label, states) in INBOX_TABS.items()}

@@ -75,6 +75,12 @@ def related_rows(through: str = "") -> tuple[Prefetch, ...]:
     )
 
 
+def carries_related_rows(entity) -> bool:
+    """Whether the entity was read with ``related_rows()`` (its honours and bank relationships
+    with it)."""
+    return hasattr(entity, _HONORS_ATTR) and hasattr(entity, _RELATIONSHIPS_ATTR)
+
+
 def _honors(entity) -> list[dict[str, Any]]:
     rows = getattr(entity, _HONORS_ATTR, None)
     return [

@@ -209,6 +209,26 @@ def test_near_miss_reasons_are_evaluated_once_per_version_and_facts_and_again_wh
     assert not any("可申请信用修复" in cure for cure in after)
 
 
+def test_an_entity_read_with_its_related_rows_is_not_read_again_for_the_reasons(matched):
+    """The enterprise's home reads its entity with ``related_rows()`` (and lists its stored
+    matches): the products' live reasons use those rows, the same reasons as from an entity read
+    without them (then read again)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from entities.models import MarketEntity
+    from products.eligibility import related_rows
+
+    world, run = matched
+    user, model = world.special["enterprise_user"], world.special["model"]
+    bare = selectors.entity_matches(user=user, entity=MarketEntity.objects.get(pk=model.pk), include_incomplete=False)
+    entity = MarketEntity.objects.prefetch_related(*related_rows()).get(pk=model.pk)
+    with CaptureQueriesContext(connection) as queries:
+        carried = selectors.entity_matches(user=user, entity=entity, include_incomplete=False)
+    assert carried and [(m.product.pk, m.reasons) for m in carried] == [(m.product.pk, m.reasons) for m in bare]
+    assert not [q for q in queries.captured_queries if 'FROM "entities_marketentity"' in q["sql"].split(" WHERE ")[0]]
+
+
 def test_the_enterprise_sees_its_products_best_fit_first_with_reasons(matched):
     world, run = matched
     matches = selectors.entity_matches(user=world.special["enterprise_user"], entity=world.special["model"])

@@ -1,0 +1,38 @@
+"""The enterprise's home (matching.home): its case's leads, each line with the bank, the branch,
+the state, the clock and a decline's reason, read with just what those lines show; the entity
+read once, with the related rows its products' live reasons need."""
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from matching import services as s
+from matching.factories import pushed
+from matching.models import Recommendation
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_home_lists_each_lead_and_reads_the_entity_and_the_leads_once(world):
+    # given a declaration pushed to 中国银行 and 建设银行, and 中国银行 declining it for an overdue record
+    declaration, user, leads = pushed(world)
+    s.recommendation_decline(
+        actor=world.users["boc_admin"], recommendation_id=leads["boc"].pk, reason_code="credit_overdue"
+    )
+    client = Client()
+    client.force_login(user)
+    # when the enterprise opens its home
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get("/").content.decode()
+    # then each lead has its line: the bank, the branch, the state; the decline its reason and advice
+    for code in ("boc", "ccb"):
+        lead = Recommendation.objects.select_related("bank", "branch").get(pk=leads[code].pk)
+        assert f"{lead.bank.name} · {lead.branch.name} · {lead.get_state_display()}" in page
+    assert "不予授信: 征信存在逾期记录" in page and "结清逾期并保持 6 个月以上良好记录后可再申请" in page
+    # and the entity was read once, the leads once for their lines (and once by the rule of 一户一案),
+    # with nothing of the lead list's row beside (regions, account managers)
+    sql = [q["sql"] for q in queries.captured_queries]
+    assert sum(statement.startswith('SELECT "entities_marketentity"') for statement in sql) == 1
+    assert sum('FROM "matching_recommendation"' in statement.split(" WHERE ")[0] for statement in sql) == 2
+    assert not [statement for statement in sql if statement.startswith('SELECT "portal_region"')]
