@@ -7,6 +7,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from matching import selectors
 from matching import services as s
 from matching.factories import pushed
 from matching.models import Recommendation
@@ -36,3 +37,20 @@ def test_the_home_lists_each_lead_and_reads_the_entity_and_the_leads_once(world)
     assert sum(statement.startswith('SELECT "entities_marketentity"') for statement in sql) == 1
     assert sum('FROM "matching_recommendation"' in statement.split(" WHERE ")[0] for statement in sql) == 2
     assert not [statement for statement in sql if statement.startswith('SELECT "portal_region"')]
+
+
+def test_another_enterprise_reads_none_of_the_leads_of_a_declaration_it_does_not_own(world):
+    # given 泽州's declaration pushed to two banks, and another enterprise of the same county
+    declaration, owner, leads = pushed(world)
+    _, other = world.entity(name="泽州县另一家测试厂")
+    # when each asks for the declaration's leads as its home does
+    mine = selectors.declaration_leads(user=owner, declaration_id=declaration.pk)
+    theirs = selectors.declaration_leads(user=other, declaration_id=declaration.pk)
+    # then the owner gets both, the other enterprise none (restrict(): the same as not existing)
+    assert {lead.pk for lead in mine} == {lead.pk for lead in leads.values()}
+    assert list(theirs) == []
+    # and the other enterprise's own home shows none of them
+    client = Client()
+    client.force_login(other)
+    page = client.get("/").content.decode()
+    assert not any(f"{lead.bank.name} · {lead.branch.name}" in page for lead in leads.values())
