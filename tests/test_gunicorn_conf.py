@@ -46,3 +46,39 @@ def test_a_worker_loads_every_view_then_freezes_its_objects_out_of_the_collector
     assert int(before) == 0
     assert int(after) > 50_000
     assert views_loaded == "True"
+
+
+REQUESTS = f"""
+import gc, runpy, types
+conf = runpy.run_path({str(CONF)!r})
+worker = types.SimpleNamespace(nr=0)
+counts = []
+kept = []
+for n in range(1, 1101):
+    worker.nr = n  # gunicorn counts the request before handling it
+    kept.append([object()])  # something each request builds to last
+    before = gc.get_freeze_count()
+    conf["post_request"](worker, None, {{}}, None)
+    if gc.get_freeze_count() != before:
+        counts.append(n)
+collected = {{id(o) for generation in range(3) for o in gc.get_objects(generation)}}
+print(" ".join(map(str, counts)), id(kept[999]) in collected, id(kept[1000]) in collected)
+"""
+
+
+def test_what_the_first_requests_built_to_last_is_frozen_after_them():
+    # given a worker (a fresh process) whose requests each leave a long-lived object
+    # when gunicorn calls the config's post_request after each of 1,100 requests
+    result = subprocess.run(
+        [sys.executable, "-c", REQUESTS],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "portal.settings"},
+        check=True,
+    )
+    # then the objects are frozen after the 50th, 300th and 1,000th request, and only then:
+    # what the 1,000th built is out of the collector's reach, what the 1,001st built is not
+    counts, thousandth_collected, next_collected = result.stdout.rsplit(" ", 2)
+    assert counts == "50 300 1000"
+    assert (thousandth_collected, next_collected.strip()) == ("False", "True")
