@@ -187,7 +187,9 @@ def _months_since(value: Any, as_of: dt.date) -> int | None:
 
 def _get(data: Mapping[str, Any] | None, *path: str) -> Any:
     for key in path:
-        if not isinstance(data, Mapping):
+        # a plain dict (every request and entity row) is told apart without the ABC's check,
+        # which was a tenth of the facts' reading (差一点符合: 50 entities' facts per page)
+        if type(data) is not dict and not isinstance(data, Mapping):
             return None
         data = data.get(key)
     return data

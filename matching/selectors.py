@@ -343,7 +343,17 @@ def batch_progress_total(batch: RecommendationBatch) -> dict:
 
 
 def declines_awaiting_coaching(*, user) -> QuerySet[Recommendation]:
-    return recommendation_list(user=user, state=RecommendationState.DECLINED).filter(coachings__isnull=True)
+    """Declined leads no one has coached yet, newest first, as the task force's home lists them
+    (entity, bank, the decline's reason and advice): just those joined — not the lead list's
+    row (lead_rows: its declaration, branch, region and manager, four statements more)."""
+    return (
+        restrict(
+            Recommendation.objects.filter(state=RecommendationState.DECLINED, coachings__isnull=True),
+            user,
+        )
+        .select_related("entity", "bank", "decline_reason")
+        .order_by("-pushed_at", "-id")
+    )
 
 
 def visit_list(*, user) -> QuerySet[Visit]:

@@ -2,26 +2,32 @@
 so far in the user's region, with numerator and denominator, and the headline amounts; and the
 regulators' tile of open 批分单 and 督办单 in their region (with the overdue ones)."""
 
+from django.db.models import Count
 from django.utils import timezone
 
-from coordination.models import DEPARTMENT_STATES
 from coordination.selectors import problem_list
 from portal.models import Role
 from reporting import selectors
-from reporting.supervision.selectors import order_list, orders_as_of
+from reporting.supervision.selectors import ORDERS_OPEN_Q, order_list, orders_overdue_q, problems_overdue_q
 
 MECHANISM_TILE_ROLES = {Role.CITY_REGULATOR, Role.PROVINCE_REGULATOR, Role.CONVENER, Role.TASK_FORCE_LEAD}
 
 
 def mechanism_tile(user) -> dict:
-    """Open 批分单 and 督办单 the user may see now, and how many of them are overdue."""
+    """Open 批分单 and 督办单 the user may see now, and how many of them are overdue: one
+    statement for each kind (its two counts side by side)."""
     now = timezone.now()
-    problems = problem_list(user=user, open_only=True)
+    problems = problem_list(user=user, open_only=True).aggregate(
+        open=Count("id"), overdue=Count("id", filter=problems_overdue_q(now))
+    )
+    orders = order_list(user=user).aggregate(
+        open=Count("id", filter=ORDERS_OPEN_Q), overdue=Count("id", filter=orders_overdue_q(now))
+    )
     return {
-        "problems_open": problems.count(),
-        "problems_overdue": problems.filter(state__in=DEPARTMENT_STATES, due_at__lt=now).count(),
-        "orders_open": order_list(user=user, open_only=True).count(),
-        "orders_overdue": orders_as_of(user=user, moment=now)["overdue"].count(),
+        "problems_open": problems["open"],
+        "problems_overdue": problems["overdue"],
+        "orders_open": orders["open"],
+        "orders_overdue": orders["overdue"],
     }
 
 

@@ -28,9 +28,14 @@ def overdue_clocks(*, user, branch_id=None, kind: str | None = None) -> QuerySet
     return qs.order_by("due_at", "id")
 
 
+def problems_overdue_q(moment) -> Q:
+    """批分单 with a department, past its due moment at `moment` (coordination's own rule, read only)."""
+    return Q(state__in=DEPARTMENT_STATES, due_at__lt=moment)
+
+
 def overdue_problems(*, user, department_id=None) -> QuerySet[Problem]:
-    """Open 批分单 past their department's due moment (coordination's own rule, read only)."""
-    qs = problem_list(user=user).filter(state__in=DEPARTMENT_STATES, due_at__lt=timezone.now())
+    """Open 批分单 past their department's due moment."""
+    qs = problem_list(user=user).filter(problems_overdue_q(timezone.now()))
     if department_id is not None:
         qs = qs.filter(department_id=department_id)
     return qs.order_by("due_at", "id")
@@ -47,12 +52,30 @@ def targets_for(*, user) -> QuerySet[Organisation]:
     return restrict(qs, user, VIEW).order_by("kind", "name")
 
 
+# a 督办单 not yet answered or closed
+ORDERS_OPEN_Q = Q(state=SupervisionState.ISSUED) | Q(state=SupervisionState.ACKNOWLEDGED)
+
+
+def _issued_by(moment) -> Q:
+    return Q(created_at__lte=moment)
+
+
+def _unanswered_at(moment) -> Q:
+    return Q(answered_at__isnull=True) | Q(answered_at__gt=moment)
+
+
+def orders_overdue_q(moment) -> Q:
+    """督办单 issued by `moment`, unanswered then and past their reply deadline (orders_as_of's
+    "overdue", as one condition)."""
+    return _issued_by(moment) & _unanswered_at(moment) & Q(due_at__lt=moment)
+
+
 def order_list(*, user, state: str | None = None, open_only: bool = False) -> QuerySet[SupervisionOrder]:
     qs = restrict(SupervisionOrder.objects.select_related("target", "issuer", "region"), user, VIEW)
     if state in SupervisionState.values:
         qs = qs.filter(state=state)
     if open_only:
-        qs = qs.filter(Q(state=SupervisionState.ISSUED) | Q(state=SupervisionState.ACKNOWLEDGED))
+        qs = qs.filter(ORDERS_OPEN_Q)
     return qs.order_by("-created_at", "-id")
 
 
@@ -80,8 +103,8 @@ def orders_as_of(*, user, moment, region: str = "") -> dict[str, QuerySet[Superv
     """督办单 as they stood at `moment` (the 工作简报's overdue items): issued by then; unanswered
     then; of those, past their reply deadline. `region`: a region code prefix (the issuer's
     region or the target's)."""
-    qs = order_list(user=user).filter(created_at__lte=moment)
+    qs = order_list(user=user).filter(_issued_by(moment))
     if region:
         qs = qs.filter(region_range_q(region, "region_id") | region_range_q(region, "target__region_id"))
-    unanswered = qs.filter(Q(answered_at__isnull=True) | Q(answered_at__gt=moment))
+    unanswered = qs.filter(_unanswered_at(moment))
     return {"issued": qs, "unanswered": unanswered, "overdue": unanswered.filter(due_at__lt=moment)}

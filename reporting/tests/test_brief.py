@@ -3,20 +3,26 @@
 from the same functions as the dashboard; its sections a small ordered registry; xlsx and a
 printable page; the weekly job mails it to its subscribers."""
 
+import datetime as dt
 import io
 
 import pytest
 import time_machine
 from django.core import mail
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 from openpyxl import load_workbook
 
 from portal.models import AuditEvent
 from reporting import brief, dashboard, tasks
 from reporting.dashboard import Table
 from reporting.factories import at
+from reporting.home import mechanism_tile
 from reporting.models import BriefSubscription, ReportKind, ScheduledReport
 from reporting.supervision import services as supervision_services
+from reporting.supervision.selectors import orders_as_of
 
 pytestmark = pytest.mark.django_db
 
@@ -169,6 +175,17 @@ def test_the_regulators_home_tile_counts_open_批分单_and_督办单(overdue_wo
         ("home-orders-overdue", 0),
     ):
         assert f'data-testid="{testid}">{value}<' in page, testid
+    # and, its reply deadline passed unanswered, the 督办单 counts as overdue too, as the brief
+    # counts it (orders_as_of), each kind's two counts read in one statement
+    with time_machine.travel(timezone.now() + dt.timedelta(days=10)):
+        client.force_login(city)  # the morning's session has expired by then
+        page = client.get("/").content.decode()
+        assert 'data-testid="home-orders-overdue">1<' in page
+        assert orders_as_of(user=city, moment=timezone.now())["overdue"].count() == 1
+        with CaptureQueriesContext(connection) as statements:
+            tile = mechanism_tile(city)
+    assert (tile["orders_open"], tile["orders_overdue"], tile["problems_open"]) == (1, 1, 1)
+    assert len(statements.captured_queries) == 2
     # a bank's administrator has no such tile
     bank = Client()
     bank.force_login(world.users["boc_admin"])
