@@ -25,6 +25,7 @@ def widgets(*, request, scope, role) -> dict:
         if entity is not None:
             declaration = selectors.open_declaration_of(user=user, entity_id=entity.pk)
             context["declaration"] = declaration
+            recommendations = []
             if declaration is not None:
                 recommendations = annotate_countdowns(
                     selectors.declaration_leads(user=user, declaration_id=declaration.pk)
@@ -34,8 +35,10 @@ def widgets(*, request, scope, role) -> dict:
                 context["holder"], context["next_step"] = workflow.holder(declaration)
                 # a draft is continued and submitted from here too
                 context["can"] = workflow.allowed(user, declaration, (Action.EDIT, Action.SUBMIT))
-            # every bank decided (e.g. declined): a new need is a new declaration (seed 004 三(六))
-            context["can_declare"] = services.case_in_progress(entity) is None
+            # every bank decided (e.g. declined): a new need is a new declaration (seed 004 三(六));
+            # the case's declaration and leads in hand often show it open already
+            shown_open = declaration is not None and services.case_shown_open(declaration, recommendations)
+            context["can_declare"] = not shown_open and services.case_in_progress(entity) is None
 
             # the stored matches, best offer first, with the live reasons (a few products)
             context["matching_products"] = batch_selectors.entity_matches(

@@ -43,7 +43,7 @@ whose emails go out after commit. Two users acting on one record: the second wai
 lock, then finds the state changed and gets a clear message."""
 
 from matching.services.batches import batch_push, batch_signoff, recommendation_redirect, recommendation_remove
-from matching.services.common import MAX_INTENDED_BANKS, case_in_progress, open_case, task_force_for
+from matching.services.common import MAX_INTENDED_BANKS, case_in_progress, case_shown_open, open_case, task_force_for
 from matching.services.corrections import (
     batch_entry_correct,
     correction_version,
@@ -111,6 +111,7 @@ __all__ = [
     "declaration_withdraw",
     "declarations_review_bulk",
     "case_in_progress",
+    "case_shown_open",
     "open_case",
     "recommendation_approve",
     "recommendation_contact",

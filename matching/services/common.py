@@ -215,6 +215,17 @@ def case_in_progress(entity: MarketEntity, *, continuing: Declaration | None = N
     return open_declaration or waiting or (lead.declaration if lead else None)
 
 
+def case_shown_open(declaration: Declaration, leads: Iterable[Recommendation]) -> bool:
+    """Whether rows a page has already read show the entity's case open by `case_in_progress`'s
+    rule: `declaration` (the entity's) open, or one of its `leads` not yet decided at a bank —
+    the first and third of its conditions, met by the rows in hand. False says only that these
+    rows do not show it: ask `case_in_progress` then (the enterprise's home: its case's
+    declaration and leads are on the page; three statements fewer when they show it)."""
+    if declaration.state in OPEN_DECLARATION_STATES:
+        return True
+    return any(lead.state in OPEN_RECOMMENDATION_STATES and lead.decided_at is None for lead in leads)
+
+
 def _open_case_parts(
     entity: MarketEntity, continuing: Declaration | None
 ) -> tuple[Declaration | None, Declaration | None, Recommendation | None]:

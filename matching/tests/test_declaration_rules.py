@@ -397,7 +397,8 @@ def test_一户一案_签字列入推荐清单待推送的申报也是进行中�
 
 def test_一户一案_企业首页的重新申报与各申报路径同一规则_只读到找到进行中的那一项(world):
     """The enterprise's home offers "重新申报" exactly when every path would accept a new
-    declaration: it asks `case_in_progress`, the paths `open_case` — the same three conditions in
+    declaration: it asks `case_in_progress` (unless the declaration and leads on it already show
+    the case open: `case_shown_open`), the paths `open_case` — the same three conditions in
     the same order (an open declaration, one waiting in the 推荐清单, a lead undecided at a bank),
     each read only when the one before found none."""
     from django.db import connection
