@@ -3,15 +3,19 @@ eligible and shared only; an enterprise its own; a task force its county; runs t
 platform administrators only. Pages answer 403 to the other roles."""
 
 from io import BytesIO
+from types import SimpleNamespace
 
 import pytest
 from django.test import Client
+from django.utils.html import escape
 from openpyxl import load_workbook
 
 from batch_matching import selectors
 from batch_matching.models import MatchResult
+from batch_matching.templatetags.near_miss_format import near_miss_products
 from portal.factories import user_with_role
 from portal.models import Role
+from portal.templatetags.portal_format import yuan_text
 from products.models import LoanProduct
 from products.presentation import fit_key
 
@@ -137,6 +141,38 @@ def test_the_near_miss_page_says_what_is_missing(matched):
     assert world.special["young"].name in html and "还差" in html
     assert world.special["abnormal"].name in html and "可申请信用修复" in html
     assert world.special["datong"].name not in html
+
+
+def test_the_near_miss_page_lists_each_products_bank_and_cures_under_its_entity(matched):
+    # given the task force's near misses, as the selector gives them
+    world, run = matched
+    staff = world.users["staff"]
+    rows, _ = selectors.near_misses(user=staff, county="140525", limit=50)
+    # when the page shows them
+    html = client_for(staff).get("/matching-batch/near-misses/?county=140525").content.decode()
+    # then each entity's products are named in its summary and listed with their bank and cures
+    for row in rows:
+        names = [item["result"].product.name for item in row["products"]]
+        summary = f"{len(names)} 个产品: {'、'.join(names[:3])}{' 等' if len(names) > 3 else ''}</summary>"
+        assert escape(summary).replace("&lt;/summary&gt;", "</summary>") in html
+        for item in row["products"]:
+            product = item["result"].product
+            bank = f'<span class="text-muted">{escape(product.bank.name)}</span>'
+            cures = escape(yuan_text("; ".join(item["cures"])))
+            assert f"<li><strong>{escape(product.name)}</strong> {bank}: {cures}</li>" in html
+
+
+def test_a_cures_text_reads_as_written_escaped_once_with_its_amounts_in_wan():
+    # given an entry's products whose cures quote the register and name an amount in 元
+    product = SimpleNamespace(name="惠商贷", bank=SimpleNamespace(name="中国银行"))
+    cures = ['在"全省个体工商户名录库"中被标记为<三型>', "产品最高额度 100000 元"]
+    products = [{"result": SimpleNamespace(product=product), "cures": cures}] * 4
+    # when the page writes them
+    html = near_miss_products(products)
+    # then the summary names three of four, and the text is escaped once (no "&amp;quot;")
+    assert '<summary data-testid="near-miss-products">4 个产品: 惠商贷、惠商贷、惠商贷 等</summary>' in html
+    assert "在&quot;全省个体工商户名录库&quot;中被标记为&lt;三型&gt;; 产品最高额度 10 万元</li>" in html
+    assert "&amp;" not in html
 
 
 def test_near_misses_are_one_entry_per_entity_with_every_product_it_narrowly_misses(matched):
