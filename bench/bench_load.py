@@ -34,7 +34,8 @@ their backends), the load generator's own (`client_cpu_s`: it shares the machine
 of all cores busy (`machine_busy_share`, from /proc/stat): near 1.0 the machine is saturated and
 every page's p95 is mostly waiting for a web process (compare the floor).
 
-Options: --users 50 --duration 120 --workers 4 --think 1,3 --probes 2 --no-demo (data already loaded)
+Options: --users 50 --duration 120 --workers N (default: deploy/gunicorn.conf.py's, a worker per core)
+--think 1,3 --probes 2 --no-demo (data already loaded)
 --no-replica. `make bench-load USERS=200` passes --users."""
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ import asyncio
 import os
 import random
 import re
+import runpy
 import signal
 import socket
 import statistics
@@ -356,7 +358,8 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--duration", type=float, default=120)
-    parser.add_argument("--workers", type=int, default=4)
+    # default: deploy/gunicorn.conf.py's (a worker per core, WEB_CONCURRENCY), as docker-compose's web
+    parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--think", default="1,3", help="min,max seconds between a user's requests")
     parser.add_argument("--probes", type=int, default=2, help="users opening /healthz only (the floor)")
     parser.add_argument("--no-demo", action="store_true")
@@ -386,19 +389,20 @@ def main() -> int:
     base = f"http://127.0.0.1:{port}"
     (ROOT / "var").mkdir(exist_ok=True)
     gunicorn_log = (ROOT / "var" / "bench-load-gunicorn.log").open("wb")
-    log(f"gunicorn with {args.workers} workers on {base}")
+    # the configuration's count (a worker per core, or WEB_CONCURRENCY) unless --workers is given
+    workers = args.workers or runpy.run_path(str(ROOT / "deploy" / "gunicorn.conf.py"))["workers"]
+    log(f"gunicorn with {workers} workers on {base}")
     server = subprocess.Popen(
         [
             sys.executable,
             "-m",
             "gunicorn",
             "-c",
-            "deploy/gunicorn.conf.py",  # as docker-compose's web: the application's objects frozen
+            "deploy/gunicorn.conf.py",  # as docker-compose's web: its workers, the objects frozen
             "portal.wsgi:application",
             "--bind",
             f"127.0.0.1:{port}",
-            "--workers",
-            str(args.workers),
+            *(["--workers", str(args.workers)] if args.workers else []),
             "--timeout",
             "60",
             "--graceful-timeout",
@@ -498,7 +502,7 @@ def main() -> int:
         probes=args.probes,
         roles=len(per_role),
         duration_s=round(elapsed, 1),
-        gunicorn_workers=args.workers,
+        gunicorn_workers=workers,
         think_s=list(think),
         requests=len(all_samples),
         rps=round(len(all_samples) / elapsed, 1) if elapsed else 0,

@@ -19,8 +19,19 @@ a reference cycle among them would outlive its use (a full collection runs befor
 so none of the garbage of that moment is frozen)."""
 
 import gc
+import os
 
 from django.urls import get_resolver
+
+# One worker process per core available to the web (WEB_CONCURRENCY overrides; gunicorn's
+# --workers too). Measured on 2026-12-07 under bench-load USERS=200 on this 2-core machine, the
+# database and the load generator on the same cores, similar machine speed (the load generator's
+# CPU per request 0.69–0.83 ms): 2 workers — the slowest page's p95 66.5 and 70.0 ms, web CPU
+# 9.7–10.1 ms per request; 3 workers 81.0 and 103.8 ms (10.2–10.8); 4 workers 102.5–109.4 ms
+# (10.3–11.1). More processes than cores only time-slice them: each request runs longer and
+# costs more. A host whose database is elsewhere waits on the network instead: give it more
+# (docs/SCALING.md section 3).
+workers = int(os.environ.get("WEB_CONCURRENCY") or len(os.sched_getaffinity(0)))
 
 REFREEZE_AFTER = frozenset({50, 300, 1000})
 

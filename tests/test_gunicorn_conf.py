@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 CONF = ROOT / "deploy" / "gunicorn.conf.py"
 
@@ -82,3 +84,21 @@ def test_what_the_first_requests_built_to_last_is_frozen_after_them():
     counts, thousandth_collected, next_collected = result.stdout.rsplit(" ", 2)
     assert counts == "50 300 1000"
     assert (thousandth_collected, next_collected.strip()) == ("False", "True")
+
+
+WORKERS = f"""
+import runpy
+print(runpy.run_path({str(CONF)!r})["workers"])
+"""
+
+
+@pytest.mark.parametrize(("web_concurrency", "expected"), [("", len(os.sched_getaffinity(0))), ("5", 5)])
+def test_the_web_runs_a_worker_per_core_unless_told_how_many(web_concurrency, expected):
+    # given the cores this process may run on, and WEB_CONCURRENCY unset or set
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "portal.settings", "WEB_CONCURRENCY": web_concurrency}
+    # when gunicorn reads the configuration
+    result = subprocess.run(
+        [sys.executable, "-c", WORKERS], cwd=ROOT, capture_output=True, text=True, env=env, check=True
+    )
+    # then it starts one worker per core, or as many as WEB_CONCURRENCY says
+    assert int(result.stdout) == expected
