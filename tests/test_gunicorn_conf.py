@@ -21,6 +21,19 @@ print(before, gc.get_freeze_count(), "matching.views.leads" in sys.modules)
 """
 
 
+def _python(script: str, **env: str) -> str:
+    """What `script` prints, run by a fresh Python process with the portal's settings."""
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "portal.settings", **env},
+        check=True,
+    )
+    return result.stdout
+
+
 def test_gunicorn_accepts_the_config():
     result = subprocess.run(
         [sys.executable, "-m", "gunicorn", "--check-config", "-c", str(CONF), "portal.wsgi:application"],
@@ -35,15 +48,7 @@ def test_gunicorn_accepts_the_config():
 def test_a_worker_loads_every_view_then_freezes_its_objects_out_of_the_collector():
     # given a fresh process with the application set up, as a worker after loading it
     # when gunicorn calls the config's post_worker_init
-    result = subprocess.run(
-        [sys.executable, "-c", HOOK],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "DJANGO_SETTINGS_MODULE": "portal.settings"},
-        check=True,
-    )
-    before, after, views_loaded = result.stdout.split()
+    before, after, views_loaded = _python(HOOK).split()
     # then the views are imported and the objects held so far are frozen (never walked again)
     assert int(before) == 0
     assert int(after) > 50_000
@@ -71,17 +76,10 @@ print(" ".join(map(str, counts)), id(kept[999]) in collected, id(kept[1000]) in 
 def test_what_the_first_requests_built_to_last_is_frozen_after_them():
     # given a worker (a fresh process) whose requests each leave a long-lived object
     # when gunicorn calls the config's post_request after each of 1,100 requests
-    result = subprocess.run(
-        [sys.executable, "-c", REQUESTS],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "DJANGO_SETTINGS_MODULE": "portal.settings"},
-        check=True,
-    )
+    printed = _python(REQUESTS)
     # then the objects are frozen after the 50th, 300th and 1,000th request, and only then:
     # what the 1,000th built is out of the collector's reach, what the 1,001st built is not
-    counts, thousandth_collected, next_collected = result.stdout.rsplit(" ", 2)
+    counts, thousandth_collected, next_collected = printed.rsplit(" ", 2)
     assert counts == "50 300 1000"
     assert (thousandth_collected, next_collected.strip()) == ("False", "True")
 
@@ -95,10 +93,7 @@ print(runpy.run_path({str(CONF)!r})["workers"])
 @pytest.mark.parametrize(("web_concurrency", "expected"), [("", len(os.sched_getaffinity(0))), ("5", 5)])
 def test_the_web_runs_a_worker_per_core_unless_told_how_many(web_concurrency, expected):
     # given the cores this process may run on, and WEB_CONCURRENCY unset or set
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "portal.settings", "WEB_CONCURRENCY": web_concurrency}
     # when gunicorn reads the configuration
-    result = subprocess.run(
-        [sys.executable, "-c", WORKERS], cwd=ROOT, capture_output=True, text=True, env=env, check=True
-    )
+    workers = _python(WORKERS, WEB_CONCURRENCY=web_concurrency)
     # then it starts one worker per core, or as many as WEB_CONCURRENCY says
-    assert int(result.stdout) == expected
+    assert int(workers) == expected
