@@ -361,3 +361,21 @@ def test_replicas_are_never_migrated():
     assert router.allow_migrate("default", "entities") is True
     assert router.allow_migrate(REPLICA, "entities") is False
     assert settings.DATABASE_ROUTERS == ["portal.replicas.ReplicaRouter"]
+
+
+@pytestmark_transactional
+def test_the_replica_streams_through_a_slot_the_primary_keeps_its_wal_for(real_replica):
+    # given the replica make test started (scripts/replica.sh)
+    # when the primary and the replica are asked how it streams
+    with connections[REPLICA].cursor() as cursor:
+        cursor.execute("SELECT slot_name, status FROM pg_stat_wal_receiver")
+        slot, status = cursor.fetchone()
+    with connections["default"].cursor() as cursor:
+        cursor.execute("SELECT active, slot_type FROM pg_replication_slots WHERE slot_name = %s", [slot])
+        kept = cursor.fetchone()
+    # then it streams through a physical slot of the primary: the primary keeps every WAL segment
+    # the replica has not received, also across its own restart (tests/test_faults.py restarts it;
+    # without the slot the restarted primary recycled the segment the replica was in, and the
+    # replica never caught up again)
+    assert status == "streaming" and slot and slot.startswith("portal_test_replica_")
+    assert kept == (True, "physical")
