@@ -24,6 +24,10 @@ enters a calendar year). The watermark lags two minutes behind the newest event,
 whose transaction commits after a later one's is folded too; folding is idempotent (each row
 is recomputed from all its events). Syncs are serialised by an advisory lock and read
 committed data only, so two writes committing at once are both folded.
+
+On PostgreSQL the three tables are partitioned by province (reporting.partitions): the
+upserts name a row's id and region (its key there), and a province written for the first
+time gets its own tables at the end of the sync that wrote it.
 """
 
 from __future__ import annotations
@@ -39,7 +43,7 @@ from django.db.models.functions import Concat, Substr
 from django.utils import timezone
 
 from matching.models import ClockKind, DeadlineClock, Declaration, Recommendation, Visit, WorkflowEvent
-from reporting import kpis
+from reporting import kpis, partitions
 from reporting.models import DeclarationFact, FactWatermark, LedgerFact, LedgerFactVersion, VisitFact
 
 SETTLE = dt.timedelta(minutes=2)
@@ -177,7 +181,7 @@ LEFT JOIN (
 LEFT JOIN matching_deadlineclock fc ON fc.recommendation_id = r.id AND fc.kind = '{ClockKind.FEEDBACK.value}'
 LEFT JOIN matching_deadlineclock dc ON dc.recommendation_id = r.id AND dc.kind = '{ClockKind.DECISION.value}'
 {{rec_filter}}
-ON CONFLICT (recommendation_id) DO UPDATE SET {", ".join(f"{name} = EXCLUDED.{name}" for name in _FIELDS)}
+ON CONFLICT (recommendation_id, region) DO UPDATE SET {", ".join(f"{name} = EXCLUDED.{name}" for name in _FIELDS)}
 """
 
 
@@ -188,7 +192,7 @@ SELECT d.id, d.entity_id, d.region_id, d.amount, nr.need_id,
     (SELECT min(e.created_at) FROM matching_workflowevent e
      WHERE e.declaration_id = d.id AND e.kind IN ({", ".join(f"'{k}'" for k in kpis.DECLARATION_KINDS)}))
 FROM matching_declaration d LEFT JOIN needs nr ON nr.start_id = d.id {{filter}}
-ON CONFLICT (declaration_id) DO UPDATE SET entity_id = EXCLUDED.entity_id, region = EXCLUDED.region,
+ON CONFLICT (declaration_id, region) DO UPDATE SET entity_id = EXCLUDED.entity_id,
     amount = EXCLUDED.amount, need_id = EXCLUDED.need_id, submitted_at = EXCLUDED.submitted_at
 """
 
@@ -506,7 +510,7 @@ def refresh(ids: Iterable[int] | None = None, declaration_ids: Iterable[int] | N
 _VISITS_SQL = """
 INSERT INTO reporting_visitfact (visit_id, entity_id, region, visited_on, created_at)
 SELECT v.id, v.entity_id, v.region_id, v.visited_on, v.created_at FROM matching_visit v WHERE v.id > %(after)s
-ON CONFLICT (visit_id) DO NOTHING
+ON CONFLICT (visit_id, region) DO NOTHING
 """
 _PREV_VISIT_SQL = """
 WITH v AS (
@@ -698,6 +702,7 @@ def sync(*, full: bool = False) -> int:
         mark.synced_at = timezone.now()
         mark.save()
         _sync_visits_marked(visits_mark, full, visits_to)
+        partitions.split_new_provinces()  # a province written for the first time gets its tables
         return done
 
 
